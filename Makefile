@@ -1,0 +1,40 @@
+# Two commands do all the set-up on a fresh machine:
+#   make serve   create .venv, install, build the graph, serve it at http://127.0.0.1:8000/
+#   make test    create .venv, install (with test tools), run the tests
+VENV   ?= .venv
+PYTHON ?= python3
+DATA   ?= data
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+BIN     = $(VENV)/bin
+
+.PHONY: install build serve test lint clean
+.DEFAULT_GOAL := serve
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+build: install
+	$(BIN)/dipkg build --out $(DATA)
+
+serve: build
+	$(BIN)/dipkg serve --data $(DATA) --host $(HOST) --port $(PORT)
+
+# pytest exits 5 when it collects no tests: that is a failure here, not a pass.
+test: install
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$status
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(DATA) test-artifacts .pytest_cache

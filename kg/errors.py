@@ -1,0 +1,90 @@
+"""One error shape for the whole project.
+
+Every expected failure (bad source line, failed validation, malformed query, a
+store that cannot be opened...) is a :class:`DipkgError`. The CLI prints it as
+one line ``file:line:column: error[code]: message`` and exits 1; the web app
+returns ``to_dict()`` as its JSON body. Nothing else should reach a user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DipkgError(Exception):
+    """An expected failure with a place (file, line, column) where known."""
+
+    code = "error"
+    status = 500  # HTTP status when the web app reports it
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        if status is not None:
+            self.status = status
+        self.details = details or {}
+
+    @property
+    def location(self) -> str:
+        parts = [p for p in (self.file, self.line, self.column) if p is not None]
+        return ":".join(str(p) for p in parts)
+
+    def __str__(self) -> str:
+        loc = self.location
+        prefix = f"{loc}: " if loc else ""
+        return f"{prefix}error[{self.code}]: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "status": self.status, "message": self.message}
+        for key in ("file", "line", "column"):
+            value = getattr(self, key)
+            if value is not None:
+                body[key] = value
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class SourceError(DipkgError):
+    """The source document (or a curated input table) is malformed."""
+
+    code = "source"
+    status = 422
+
+
+class CorrectionError(DipkgError):
+    """A curated correction is malformed or no longer matches anything."""
+
+    code = "correction"
+    status = 422
+
+
+class ValidationError(DipkgError):
+    """The built graph violates the SHACL shapes."""
+
+    code = "validation"
+    status = 422
+
+
+class ConfigError(DipkgError):
+    code = "config"
+    status = 500
+
+
+class StoreError(DipkgError):
+    """The built store or dumps are missing, empty or corrupt."""
+
+    code = "store"
+    status = 503

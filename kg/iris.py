@@ -1,0 +1,109 @@
+"""Every IRI dipkg mints is minted here, and only here.
+
+* The ontology namespace is fixed: ``https://w3id.org/dipkg/ontology#`` (prefix ``dip:``).
+* Resource IRIs hang below a configurable base (``Settings.base_iri``, default
+  ``https://w3id.org/dipkg/``). They are ASCII, readable and stable: a scenario is
+  named by its guide and its row number, a data item by its position path, so
+  adding a batch never renumbers an earlier one. Chinese stays in the labels.
+
+Layout below the base::
+
+    guide/{guide}                         the source document (one batch of one province)
+    domain/{key}                          a domain (industry, transport, ...)
+    scenario/{guide}-s{NN}                a scenario (NN: its row number, 2 digits)
+    scenario/{guide}-s{NN}/data/{path}    a category or field; path = positions, e.g. 3.1.2
+    concept/{slug}                        a data kind (shared vocabulary)
+    scheme/{slug}                         a SKOS concept scheme
+    dataset, catalog, sparql, ...         the catalogue record's resources
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ONTOLOGY_IRI = "https://w3id.org/dipkg/ontology"
+DIP = ONTOLOGY_IRI + "#"
+
+# Namespaces used across the project (one table, also used for Turtle prefixes).
+PREFIXES: dict[str, str] = {
+    "dip": DIP,
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "schema": "https://schema.org/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "void": "http://rdfs.org/ns/void#",
+    "vann": "http://purl.org/vocab/vann/",
+    "sh": "http://www.w3.org/ns/shacl#",
+}
+
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def check_slug(slug: str, what: str = "slug") -> str:
+    if not _SLUG.match(slug):
+        raise ValueError(f"{what} {slug!r} is not a lower-case ASCII slug (a-z, 0-9, '-')")
+    return slug
+
+
+@dataclass(frozen=True)
+class Minter:
+    """Mints resource IRIs below ``base`` (which ends with '/')."""
+
+    base: str
+
+    def __post_init__(self) -> None:
+        if not self.base.endswith("/"):
+            raise ValueError("base IRI must end with '/'")
+
+    def guide(self, guide_id: str) -> str:
+        return f"{self.base}guide/{check_slug(guide_id, 'guide id')}"
+
+    def domain(self, key: str) -> str:
+        return f"{self.base}domain/{check_slug(key, 'domain key')}"
+
+    def scenario(self, guide_id: str, number: int) -> str:
+        if number < 1:
+            raise ValueError("scenario numbers start at 1")
+        return f"{self.base}scenario/{check_slug(guide_id, 'guide id')}-s{number:02d}"
+
+    def data_item(self, scenario_iri: str, path: Sequence[int]) -> str:
+        """A category or field of a scenario, by its positions (1-based) from the top."""
+        if not path or any(p < 1 for p in path):
+            raise ValueError("a data item path is a non-empty sequence of positions >= 1")
+        return f"{scenario_iri}/data/{'.'.join(str(p) for p in path)}"
+
+    def concept(self, slug: str) -> str:
+        return f"{self.base}concept/{check_slug(slug, 'concept slug')}"
+
+    def scheme(self, slug: str) -> str:
+        return f"{self.base}scheme/{check_slug(slug, 'scheme slug')}"
+
+    # -- catalogue record -------------------------------------------------
+    def dataset(self) -> str:
+        return f"{self.base}dataset"
+
+    def catalog(self) -> str:
+        return f"{self.base}catalog"
+
+    def sparql_service(self) -> str:
+        return f"{self.base}sparql"
+
+    def dump(self, filename: str) -> str:
+        return f"{self.base}dumps/{filename}"
+
+    def distribution(self, slug: str) -> str:
+        return f"{self.base}dataset/distribution/{check_slug(slug, 'distribution slug')}"
+
+    def resource(self, path: str) -> str:
+        """Any other resource below the base, by relative path (no leading '/')."""
+        if path.startswith("/") or not path.isascii():
+            raise ValueError("relative ASCII path expected")
+        return f"{self.base}{path}"

@@ -1,0 +1,86 @@
+"""The layout of a build output folder (``dipkg build --out DIR``).
+
+::
+
+    DIR/current -> releases/<build-id>     switched atomically (symlink rename)
+    DIR/releases/<build-id>/
+        manifest.json                      counts, checksums, corrections fired
+        store/                             Oxigraph on-disk store (RocksDB)
+        dumps/                             dipkg.ttl, dipkg.jsonld, dipkg.nt, each also .gz,
+                                           SHA256SUMS
+
+A release folder is complete before ``current`` points at it; a build that
+fails or is killed leaves ``current`` (and what it points at) untouched. The
+web app and ``dipkg query`` read only through :func:`open_release`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kg.errors import StoreError
+
+CURRENT = "current"
+RELEASES = "releases"
+MANIFEST = "manifest.json"
+STORE = "store"
+DUMPS = "dumps"
+MANIFEST_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Release:
+    root: Path
+    manifest: dict[str, Any]
+
+    @property
+    def store_dir(self) -> Path:
+        return self.root / STORE
+
+    @property
+    def dumps_dir(self) -> Path:
+        return self.root / DUMPS
+
+    @property
+    def build_id(self) -> str:
+        return self.manifest["build_id"]
+
+    @property
+    def base_iri(self) -> str:
+        return self.manifest["base_iri"]
+
+
+def open_release(data_dir: Path) -> Release:
+    """The current release of ``data_dir``, or a clear :class:`StoreError`."""
+    data_dir = Path(data_dir)
+    if not data_dir.exists():
+        raise StoreError(
+            f"no built data at {data_dir}: run `dipkg build --out {data_dir}` first",
+            file=str(data_dir),
+        )
+    current = data_dir / CURRENT
+    if not current.exists():
+        raise StoreError(
+            f"{data_dir} holds no complete build ({CURRENT} is missing): "
+            f"run `dipkg build --out {data_dir}`",
+            file=str(data_dir),
+        )
+    root = current.resolve()
+    manifest_path = root / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError("the build's manifest is missing", file=str(manifest_path)) from None
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"the build's manifest is unreadable: {exc}", file=str(manifest_path)) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise StoreError("the build's manifest has an unknown format", file=str(manifest_path))
+    for key in ("build_id", "base_iri", "counts", "dumps"):
+        if key not in manifest:
+            raise StoreError(f"the build's manifest lacks {key!r}", file=str(manifest_path))
+    if not (root / STORE).is_dir():
+        raise StoreError("the build's store folder is missing", file=str(root / STORE))
+    return Release(root=root, manifest=manifest)

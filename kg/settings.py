@@ -1,0 +1,92 @@
+"""The one settings object of dipkg.
+
+Every value has a default that needs no configuration. Override with
+environment variables prefixed ``DIPKG_`` (nested values with ``__``, e.g.
+``DIPKG_CATALOG__PUBLISHER_NAME_EN``) or with a TOML file named by
+``DIPKG_CONFIG`` (default: ``dipkg.toml`` in the working directory, if present).
+Environment beats file beats default.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_BASE_IRI = "https://w3id.org/dipkg/"
+
+
+class CatalogSettings(BaseModel):
+    """What the build writes into the catalogue record (DCAT-AP, VoID, schema.org)."""
+
+    publisher_iri: str = "https://w3id.org/dipkg/publisher"
+    publisher_name_zh: str = "dipkg 数据知识产权知识图谱项目组"
+    publisher_name_en: str = "dipkg data-IP knowledge graph team"
+    publisher_homepage: str = "https://w3id.org/dipkg/"
+    contact_email: str = "dipkg@example.org"
+    license_iri: str = "https://creativecommons.org/licenses/by/4.0/"
+    license_title: str = "Creative Commons Attribution 4.0 International (CC BY 4.0)"
+    version: str = "1.0.0"
+    issued: str = "2026-11-24"
+    modified: str = "2026-11-24"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DIPKG_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    # --- build -----------------------------------------------------------
+    base_iri: str = Field(
+        DEFAULT_BASE_IRI,
+        description="Base of every resource IRI the build mints (must end with '/').",
+    )
+    data_dir: Path = Field(Path("data"), description="Where `dipkg build` writes and `dipkg serve` reads.")
+    catalog: CatalogSettings = CatalogSettings()
+
+    # --- serve -----------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    query_timeout: float = Field(10.0, gt=0, description="Hard time limit per query, seconds.")
+    max_rows: int = Field(10_000, gt=0, description="Row cap of a SELECT result.")
+    max_query_bytes: int = Field(64 * 1024, gt=0, description="Longest accepted query text, bytes.")
+    query_workers: int = Field(2, gt=0, description="Worker processes that evaluate queries.")
+
+    @field_validator("base_iri")
+    @classmethod
+    def _base_iri_shape(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or not value.endswith("/"):
+            raise ValueError("base_iri must be an http(s) IRI ending with '/'")
+        if not value.isascii() or any(c in value for c in ' <>"{}|\\^`'):
+            raise ValueError("base_iri must be ASCII without spaces or <>\"{}|\\^`")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config = Path(os.environ.get("DIPKG_CONFIG", "dipkg.toml"))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
+        return tuple(sources)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
