@@ -52,6 +52,9 @@ class Settings(BaseSettings):
         description="Base of every resource IRI the build mints (must end with '/').",
     )
     data_dir: Path = Field(Path("data"), description="Where `dipkg build` writes and `dipkg serve` reads.")
+    inputs_dir: Path | None = Field(
+        None, description="The build's input folder (guides.toml, sources, tables); default: the project's build/."
+    )
     catalog: CatalogSettings = CatalogSettings()
 
     # --- serve -----------------------------------------------------------

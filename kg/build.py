@@ -1,0 +1,292 @@
+"""``dipkg build``: inputs -> validated graph -> dumps and an Oxigraph store, switched in atomically.
+
+Steps: read the guides (with corrections) -> RDF blocks (+ the ontology) ->
+N-Triples, Turtle, JSON-LD (+ gzip, SHA-256) -> SHACL validation -> on-disk
+store -> manifest -> rename the finished release folder into place and point
+``current`` at it with an atomic symlink replace. Until that last step nothing
+the server or a user reads has changed; a failure or a kill at any point leaves
+the previous release in place. Same inputs give byte-identical dumps and
+manifest (no clocks, no random names inside them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph
+import rdflib
+
+from kg import __version__, validate
+from kg.errors import CorrectionError, DipkgError, SourceError, StoreError
+from kg.graphs import graph_blocks, load_turtle
+from kg.guide import GuideConfig, Inputs, load_inputs, read_guide
+from kg.iris import Minter
+from kg.layout import CURRENT, DUMPS, MANIFEST, MANIFEST_FORMAT, RELEASES, STORE
+from kg.model import DataCategory, DataField, Guide
+from kg.paths import INPUTS_DIR, ONTOLOGY_DIR, display
+from kg.rdf import Emitter
+from kg.serialize import gzip_file, sha256_file, write_jsonld, write_ntriples, write_turtle
+from kg.settings import Settings, get_settings
+from kg.terms import Block
+from kg.translations import load_translations
+
+KEEP_RELEASES = 2
+
+# (file name, format name, media type) of the dumps; each also gets a .gz twin.
+DUMP_FORMATS = (
+    ("dipkg.ttl", "Turtle", "text/turtle"),
+    ("dipkg.jsonld", "JSON-LD", "application/ld+json"),
+    ("dipkg.nt", "N-Triples", "application/n-triples"),
+)
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class BuildResult:
+    manifest: dict[str, Any]
+    release: Path
+    seconds: float
+
+
+def _count(guides: list[tuple[GuideConfig, Guide]]) -> dict[str, int]:
+    categories = fields = 0
+
+    def walk(item: DataCategory | DataField) -> None:
+        nonlocal categories, fields
+        if isinstance(item, DataField):
+            fields += 1
+            return
+        categories += 1
+        for child in item.children:
+            walk(child)
+
+    scenarios = 0
+    domains: set[str] = set()
+    for _, guide in guides:
+        for scenario in guide.scenarios:
+            scenarios += 1
+            domains.add(scenario.domain)
+            for category in scenario.categories:
+                walk(category)
+    return {
+        "guides": len(guides),
+        "domains": len(domains),
+        "scenarios": scenarios,
+        "categories": categories,
+        "fields": fields,
+    }
+
+
+class Graph:
+    """The whole graph to publish, as a re-iterable stream of subject blocks."""
+
+    def __init__(self, settings: Settings, log: Log) -> None:
+        self.settings = settings
+        self.minter = Minter(settings.base_iri)
+        log("reading inputs")
+        inputs_dir = settings.inputs_dir or INPUTS_DIR
+        self.inputs: Inputs = load_inputs(inputs_dir)
+        self.translations = load_translations(inputs_dir / "translations.tsv")
+        self.guides = [(config, read_guide(config, self.inputs)) for config in self.inputs.guides]
+        guide_ids = {config.id for config in self.inputs.guides}
+        for correction in self.inputs.corrections:
+            if correction.guide not in guide_ids:
+                raise correction.error(f"correction names an unknown guide {correction.guide!r}")
+        self.emitter = Emitter(self.inputs, self.translations, self.minter)
+        self.ontology = load_turtle(ONTOLOGY_DIR / "dipkg.ttl")
+        self.shapes = load_turtle(ONTOLOGY_DIR / "shapes.ttl")
+        self.context = json.loads((ONTOLOGY_DIR / "context.jsonld").read_text(encoding="utf-8"))["@context"]
+        # A first pass checks that every label has its English twin.
+        for _ in self.blocks():
+            pass
+        if self.translations.missing:
+            shown = ", ".join(self.translations.missing[:5])
+            more = f" and {len(self.translations.missing) - 5} more" if len(self.translations.missing) > 5 else ""
+            raise SourceError(
+                f"no English label for {len(self.translations.missing)} Chinese labels: {shown}{more}",
+                file=self.translations.file,
+                details={"missing": self.translations.missing},
+            )
+
+    def blocks(self) -> Iterator[Block]:
+        yield from self.emitter.blocks(self.guides)
+        yield from graph_blocks(self.ontology)
+
+    @property
+    def source_file(self) -> str:
+        return self.guides[0][1].source_path if self.guides else display(INPUTS_DIR)
+
+
+def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
+    dumps.mkdir(parents=True)
+    log("writing dumps")
+    with (dumps / "dipkg.nt").open("w", encoding="utf-8", newline="\n") as out:
+        triples = write_ntriples(graph.blocks(), out)
+    header = (
+        "dipkg: data intellectual property application scenarios knowledge graph\n"
+        f"Built by dipkg {__version__} from {', '.join(g.source_path for _, g in graph.guides)}"
+    )
+    with (dumps / "dipkg.ttl").open("w", encoding="utf-8", newline="\n") as out:
+        write_turtle(graph.blocks(), out, header=header)
+    with (dumps / "dipkg.jsonld").open("w", encoding="utf-8", newline="\n") as out:
+        write_jsonld(graph.blocks(), out, graph.context)
+    entries = []
+    for name, fmt, media_type in DUMP_FORMATS:
+        path = dumps / name
+        gzip_file(path, dumps / f"{name}.gz")
+        for file, encoding in ((path, None), (dumps / f"{name}.gz", "gzip")):
+            entries.append(
+                {
+                    "file": file.name,
+                    "format": fmt,
+                    "media_type": media_type,
+                    "encoding": encoding,
+                    "bytes": file.stat().st_size,
+                    "sha256": sha256_file(file),
+                    "triples": triples,
+                }
+            )
+    with (dumps / "SHA256SUMS").open("w", encoding="utf-8", newline="\n") as out:
+        for entry in sorted(entries, key=lambda e: e["file"]):
+            out.write(f"{entry['sha256']}  {entry['file']}\n")
+    return entries
+
+
+def _load_store(nt: Path, target: Path, log: Log) -> int:
+    log("loading the Oxigraph store")
+    store = pyoxigraph.Store(str(target))
+    try:
+        store.bulk_load(path=str(nt), format=pyoxigraph.RdfFormat.N_TRIPLES)
+        store.flush()
+        store.optimize()
+        return len(store)
+    finally:
+        del store
+
+
+def _fsync_tree(root: Path) -> None:
+    for folder, _, files in os.walk(root):
+        for name in files:
+            with open(os.path.join(folder, name), "rb") as handle:
+                os.fsync(handle.fileno())
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _switch(out_dir: Path, staged: Path, build_id: str) -> Path:
+    releases = out_dir / RELEASES
+    releases.mkdir(exist_ok=True)
+    name = build_id
+    suffix = 1
+    while (releases / name).exists():
+        suffix += 1
+        name = f"{build_id}.{suffix}"
+    release = releases / name
+    os.rename(staged, release)
+    link = out_dir / f".{CURRENT}.{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        link.unlink()
+    os.symlink(os.path.join(RELEASES, name), link)
+    os.replace(link, out_dir / CURRENT)  # the atomic switch
+    fd = os.open(out_dir, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return release
+
+
+def _prune(out_dir: Path, keep: Path) -> None:
+    """Keep the new release and the one before it (a server may still read it)."""
+    others = sorted(
+        (p for p in (out_dir / RELEASES).iterdir() if p != keep),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in others[KEEP_RELEASES - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+    for stale in out_dir.glob(".staging-*"):
+        with contextlib.suppress(ValueError, ProcessLookupError, PermissionError):
+            pid = int(stale.name.split("-")[1])
+            os.kill(pid, 0)
+            continue  # another build is running
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def build(out_dir: Path, settings: Settings | None = None, log: Log | None = None) -> BuildResult:
+    """Build the graph into ``out_dir`` (see kg/layout.py); raise :class:`DipkgError` on bad input."""
+    settings = settings or get_settings()
+    log = log or (lambda message: None)
+    started = time.perf_counter()
+    graph = Graph(settings, log)
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the output folder: {exc.strerror}", file=str(out_dir)) from None
+    staged = out_dir / f".staging-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        staged.mkdir()
+        dumps = _write_dumps(graph, staged / DUMPS, log)
+        nt = staged / DUMPS / "dipkg.nt"
+        log("validating with SHACL")
+        data = rdflib.Graph()
+        data.parse(nt, format="nt")
+        validate.check(data, graph.shapes, graph.ontology, graph.source_file)
+        triples = _load_store(nt, staged / STORE, log)
+        if triples != len(data):
+            raise StoreError(f"the store holds {triples} triples, the dumps {len(data)}")
+        digest = hashlib.sha256()
+        for entry in dumps:
+            digest.update(f"{entry['file']}:{entry['sha256']}\n".encode())
+        build_id = digest.hexdigest()[:16]
+        counts = {**_count(graph.guides), "triples": triples}
+        fired = [
+            {"guide": c.guide, "scenario": c.number, "match": c.match, "reason": c.reason, "fired": c.fired}
+            for c in graph.inputs.corrections
+        ]
+        unfired = [c for c in graph.inputs.corrections if c.fired == 0]
+        if unfired:
+            raise CorrectionError(f"correction never applied: {unfired[0].describe()}", file=unfired[0].file, line=unfired[0].line)
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "build_id": build_id,
+            "dipkg_version": __version__,
+            "base_iri": settings.base_iri,
+            "modified": settings.catalog.modified,
+            "version": settings.catalog.version,
+            "sources": [g.source_path for _, g in graph.guides],
+            "counts": counts,
+            "dumps": dumps,
+            "corrections": fired,
+        }
+        (staged / MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        _fsync_tree(staged)
+        log("switching the new release in")
+        release = _switch(out_dir, staged, build_id)
+    except DipkgError:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    except OSError as exc:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise StoreError(f"writing the build failed: {exc.strerror or exc}", file=str(out_dir)) from None
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    _prune(out_dir, release)
+    return BuildResult(manifest=manifest, release=release, seconds=time.perf_counter() - started)

@@ -1,0 +1,118 @@
+"""The ``dipkg`` command: build, query, serve.
+
+Every expected failure prints one line ``file:line[:column]: error[code]: message``
+on standard error and exits 1; never a traceback (set DIPKG_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kg.errors import DipkgError
+from kg.settings import get_settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="dipkg: build and publish the data-IP application scenario knowledge graph.",
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DataOption = Annotated[
+    Path | None, typer.Option("--data", help="Build output folder to read (default: DIPKG_DATA_DIR or ./data).")
+]
+
+
+@app.command()
+def build(
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default: DIPKG_DATA_DIR or ./data).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Build the knowledge graph: source -> RDF -> validated dumps and Oxigraph store."""
+    from kg.build import build as run_build
+
+    settings = get_settings()
+    target = out_dir or settings.data_dir
+    if quiet:
+        result = run_build(target, settings)
+    else:
+        with err.status("building…") as status:
+            result = run_build(target, settings, log=lambda m: status.update(f"{m}…"))
+    if quiet:
+        return
+    m = result.manifest
+    c = m["counts"]
+    out.print(f"[bold]dipkg build[/bold] {m['build_id']} → {target}/current")
+    out.print(
+        f"  guides {c['guides']}  domains {c['domains']}  scenarios {c['scenarios']}  "
+        f"categories {c['categories']}  fields {c['fields']}  triples {c['triples']}"
+    )
+    fired = m["corrections"]
+    out.print(f"  corrections applied: {sum(1 for f in fired if f['fired'])}/{len(fired)}")
+    for f in fired:
+        out.print(f"    {f['guide']} #{f['scenario']}: {f['match']}  [dim]({f['reason']})[/dim]", highlight=False)
+    out.print("  dumps: " + ", ".join(d["file"] for d in m["dumps"]))
+    out.print(f"  time: {result.seconds:.2f} s")
+
+
+@app.command()
+def query(
+    sparql: Annotated[str, typer.Argument(help="A SPARQL 1.1 query (SELECT, ASK, CONSTRUCT or DESCRIBE).")],
+    data: DataOption = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table (default), csv, tsv, json, or turtle/ntriples for graphs.")
+    ] = "table",
+) -> None:
+    """Run a query against the built store and print the result."""
+    from kg.query import run_query
+
+    settings = get_settings()
+    run_query(sparql, data or settings.data_dir, fmt, out)
+
+
+@app.command()
+def serve(
+    data: DataOption = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+) -> None:
+    """Serve the built store: SPARQL endpoint at /sparql, pages, dumps."""
+    settings = get_settings()
+    from sparql_api.server import run  # the build never imports the web app; only this command does
+
+    run(settings, data or settings.data_dir, host or settings.host, port or settings.port)
+
+
+def main() -> None:
+    try:
+        app()
+    except DipkgError as exc:
+        err.print(str(exc), markup=False)
+        if os.environ.get("DIPKG_DEBUG"):
+            raise
+        details = exc.details.get("violations") if exc.details else None
+        for violation in (details or [])[1:20]:
+            err.print(f"  {json.dumps(violation, ensure_ascii=False)}", markup=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # a bug: still one line, with a way to see more
+        if os.environ.get("DIPKG_DEBUG"):
+            raise
+        err.print(f"error[internal]: {type(exc).__name__}: {exc} (set DIPKG_DEBUG=1 for a traceback)", markup=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

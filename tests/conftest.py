@@ -1,0 +1,47 @@
+"""Shared fixtures: one real build per test session, in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kg.build import BuildResult, build
+from kg.paths import INPUTS_DIR
+from kg.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def build_result(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> BuildResult:
+    """The project's real build, done once per session."""
+    return build(tmp_path_factory.mktemp("build") / "data", settings)
+
+
+@pytest.fixture(scope="session")
+def built_data(build_result: BuildResult) -> Path:
+    """A build output folder (``dipkg build --out DIR``): DIR/current -> releases/<id>."""
+    return build_result.release.parent.parent
+
+
+@pytest.fixture()
+def inputs_copy(tmp_path: Path) -> Path:
+    """A private copy of the build inputs, to break on purpose."""
+    target = tmp_path / "inputs"
+    shutil.copytree(INPUTS_DIR, target)
+    return target
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
+    env.update(extra)
+    return env
