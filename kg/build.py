@@ -12,6 +12,7 @@ manifest (no clocks, no random names inside them).
 from __future__ import annotations
 
 import contextlib
+import io
 import hashlib
 import json
 import os
@@ -25,7 +26,7 @@ from typing import Any
 import pyoxigraph
 import rdflib
 
-from kg import __version__, validate
+from kg import __version__, catalog, validate
 from kg.errors import CorrectionError, DipkgError, SourceError, StoreError
 from kg.graphs import graph_blocks, load_turtle
 from kg.guide import GuideConfig, Inputs, load_inputs, read_guide
@@ -38,8 +39,11 @@ from kg.serialize import gzip_file, sha256_file, write_jsonld, write_ntriples, w
 from kg.settings import Settings, get_settings
 from kg.terms import Block
 from kg.translations import load_translations
+from kg.vocabulary import Vocabulary
 
 KEEP_RELEASES = 2
+CATALOG_FILE = "catalog.ttl"
+CATALOG_GRAPH = "graph/catalog"
 
 # (file name, format name, media type) of the dumps; each also gets a .gz twin.
 DUMP_FORMATS = (
@@ -102,7 +106,8 @@ class Graph:
         for correction in self.inputs.corrections:
             if correction.guide not in guide_ids:
                 raise correction.error(f"correction names an unknown guide {correction.guide!r}")
-        self.emitter = Emitter(self.inputs, self.translations, self.minter)
+        self.vocabulary = Vocabulary.load(inputs_dir, self.minter, self.translations)
+        self.emitter = Emitter(self.inputs, self.translations, self.minter, self.vocabulary)
         self.ontology = load_turtle(ONTOLOGY_DIR / "dipkg.ttl")
         self.shapes = load_turtle(ONTOLOGY_DIR / "shapes.ttl")
         self.context = json.loads((ONTOLOGY_DIR / "context.jsonld").read_text(encoding="utf-8"))["@context"]
@@ -120,6 +125,7 @@ class Graph:
 
     def blocks(self) -> Iterator[Block]:
         yield from self.emitter.blocks(self.guides)
+        yield from self.vocabulary.blocks()
         yield from graph_blocks(self.ontology)
 
     @property
@@ -156,22 +162,20 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
                     "triples": triples,
                 }
             )
-    with (dumps / "SHA256SUMS").open("w", encoding="utf-8", newline="\n") as out:
-        for entry in sorted(entries, key=lambda e: e["file"]):
-            out.write(f"{entry['sha256']}  {entry['file']}\n")
     return entries
 
 
-def _load_store(nt: Path, target: Path, log: Log) -> int:
+def _write_sums(dumps: Path, entries: list[dict[str, Any]]) -> None:
+    with (dumps / "SHA256SUMS").open("w", encoding="utf-8", newline="\n") as out:
+        for entry in sorted(entries, key=lambda e: e["file"]):
+            out.write(f"{entry['sha256']}  {entry['file']}\n")
+
+
+def _load_store(nt: Path, target: Path, log: Log) -> pyoxigraph.Store:
     log("loading the Oxigraph store")
     store = pyoxigraph.Store(str(target))
-    try:
-        store.bulk_load(path=str(nt), format=pyoxigraph.RdfFormat.N_TRIPLES)
-        store.flush()
-        store.optimize()
-        return len(store)
-    finally:
-        del store
+    store.bulk_load(path=str(nt), format=pyoxigraph.RdfFormat.N_TRIPLES)
+    return store
 
 
 def _fsync_tree(root: Path) -> None:
@@ -241,19 +245,22 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
     try:
         staged.mkdir()
         dumps = _write_dumps(graph, staged / DUMPS, log)
+        dumps += catalog.write_tables(graph, staged / DUMPS)
+        _write_sums(staged / DUMPS, dumps)
         nt = staged / DUMPS / "dipkg.nt"
         log("validating with SHACL")
         data = rdflib.Graph()
         data.parse(nt, format="nt")
         validate.check(data, graph.shapes, graph.ontology, graph.source_file)
-        triples = _load_store(nt, staged / STORE, log)
+        store = _load_store(nt, staged / STORE, log)
+        triples = len(store)
         if triples != len(data):
             raise StoreError(f"the store holds {triples} triples, the dumps {len(data)}")
         digest = hashlib.sha256()
         for entry in dumps:
             digest.update(f"{entry['file']}:{entry['sha256']}\n".encode())
         build_id = digest.hexdigest()[:16]
-        counts = {**_count(graph.guides), "triples": triples}
+        counts = {**_count(graph.guides), "triples": triples, "unmapped_items": len(graph.emitter.unmapped)}
         fired = [
             {"guide": c.guide, "scenario": c.number, "match": c.match, "reason": c.reason, "fired": c.fired}
             for c in graph.inputs.corrections
@@ -272,7 +279,20 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             "counts": counts,
             "dumps": dumps,
             "corrections": fired,
+            "catalog": {"file": CATALOG_FILE, "graph": graph.minter.resource(CATALOG_GRAPH)},
         }
+        log("writing the catalogue record")
+        record = list(catalog.record(settings, graph.minter, manifest, store))
+        with (staged / CATALOG_FILE).open("w", encoding="utf-8", newline="\n") as out:
+            write_turtle(record, out, header="dipkg catalogue record (DCAT-AP 3, VoID)")
+        if record:
+            named = pyoxigraph.NamedNode(graph.minter.resource(CATALOG_GRAPH))
+            with io.StringIO() as buffer:
+                write_ntriples(record, buffer)
+                store.load(buffer.getvalue().encode("utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES, to_graph=named)
+        store.flush()
+        store.optimize()
+        del store
         (staged / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )

@@ -13,6 +13,7 @@ from kg.iris import PREFIXES, Minter
 from kg.model import DataCategory, DataField, Guide, Scenario
 from kg.terms import IRI, Block, Literal, Term, en, integer, zh
 from kg.translations import Translations
+from kg.vocabulary import Vocabulary
 
 
 def _ns(prefix: str):
@@ -26,10 +27,14 @@ LABEL = RDFS("label")
 
 
 class Emitter:
-    def __init__(self, inputs: Inputs, translations: Translations, minter: Minter) -> None:
+    def __init__(
+        self, inputs: Inputs, translations: Translations, minter: Minter, vocabulary: Vocabulary | None = None
+    ) -> None:
         self.inputs = inputs
         self.tr = translations
         self.mint = minter
+        self.vocabulary = vocabulary or Vocabulary(minter)
+        self.unmapped: list[tuple[int, tuple[int, ...], str]] = []  # items with no data kind
 
     def _labels(self, predicate: IRI, text: str) -> list[tuple[IRI, Term]]:
         pairs: list[tuple[IRI, Term]] = [(predicate, zh(text))]
@@ -102,7 +107,7 @@ class Emitter:
         pairs.extend((DIP("hasCategory"), c) for c in children)
         yield iri, pairs
         for position, (category, child) in enumerate(zip(scenario.categories, children, strict=True), start=1):
-            yield from self.item_blocks(category, child, (position,), iri, iri)
+            yield from self.item_blocks(category, child, (position,), iri, iri, scenario.number)
 
     def item_blocks(
         self,
@@ -111,6 +116,7 @@ class Emitter:
         path: tuple[int, ...],
         scenario: IRI,
         parent: IRI,
+        number: int,
     ) -> Iterator[Block]:
         kind = "DataCategory" if isinstance(item, DataCategory) else "DataField"
         pairs: list[tuple[IRI, Term]] = [
@@ -120,6 +126,11 @@ class Emitter:
             (DIP("scenario"), scenario),
             (DCT("isPartOf"), parent),
         ]
+        kind = self.vocabulary.data_kind(item.label, number, path)
+        if kind:
+            pairs.append((DIP("dataKind"), IRI(kind)))
+        elif (number, path, item.label) not in self.unmapped:
+            self.unmapped.append((number, path, item.label))
         if isinstance(item, DataField):
             yield iri, pairs
             return
@@ -133,4 +144,4 @@ class Emitter:
             children.append((child, child_iri, (*path, position)))
         yield iri, pairs
         for child, child_iri, child_path in children:
-            yield from self.item_blocks(child, child_iri, child_path, scenario, iri)
+            yield from self.item_blocks(child, child_iri, child_path, scenario, iri, number)
