@@ -1,0 +1,170 @@
+"""The build's outputs: store and dumps agree, rebuilds are byte-identical, failures replace nothing."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pyoxigraph
+import pytest
+import rdflib
+from rdflib.compare import isomorphic
+
+from kg.build import build
+from kg.errors import SourceError
+from kg.layout import open_release
+from kg.settings import Settings
+
+DUMP_FORMATS = {"dipkg.ttl": "turtle", "dipkg.nt": "nt", "dipkg.jsonld": "json-ld"}
+
+
+def store_graph(release: Path) -> rdflib.Graph:
+    store = pyoxigraph.Store.read_only(str(release / "store"))
+    data = store.dump(format=pyoxigraph.RdfFormat.N_TRIPLES, from_graph=pyoxigraph.DefaultGraph())
+    return rdflib.Graph().parse(data=data.decode("utf-8"), format="nt")
+
+
+@pytest.fixture(scope="module")
+def store_rdf(build_result) -> rdflib.Graph:
+    return store_graph(build_result.release)
+
+
+@pytest.mark.parametrize("name", [*DUMP_FORMATS, *(f"{n}.gz" for n in DUMP_FORMATS)])
+def test_every_dump_is_isomorphic_to_the_store(build_result, store_rdf, name):
+    path = build_result.release / "dumps" / name
+    raw = path.read_bytes()
+    if name.endswith(".gz"):
+        raw = gzip.decompress(raw)
+    parsed = rdflib.Graph().parse(data=raw.decode("utf-8"), format=DUMP_FORMATS[name.removesuffix(".gz")])
+    assert len(parsed) == len(store_rdf) == build_result.manifest["counts"]["triples"]
+    assert isomorphic(parsed, store_rdf)
+
+
+def test_rebuild_is_byte_identical(build_result, tmp_path, settings):
+    again = build(tmp_path / "again", settings)
+    first, second = build_result.release, again.release
+    names = sorted(p.name for p in (first / "dumps").iterdir())
+    assert names == sorted(p.name for p in (second / "dumps").iterdir())
+    for name in names:
+        assert (first / "dumps" / name).read_bytes() == (second / "dumps" / name).read_bytes(), name
+    assert (first / "manifest.json").read_bytes() == (second / "manifest.json").read_bytes()
+    assert (first / "catalog.ttl").read_bytes() == (second / "catalog.ttl").read_bytes()
+
+
+def test_checksums_and_manifest_describe_the_files(build_result):
+    dumps = build_result.release / "dumps"
+    sums = dict(reversed(line.split("  ")) for line in (dumps / "SHA256SUMS").read_text().splitlines())
+    for entry in build_result.manifest["dumps"]:
+        data = (dumps / entry["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"] == sums[entry["file"]]
+        assert len(data) == entry["bytes"]
+    for name in DUMP_FORMATS:
+        assert gzip.decompress((dumps / f"{name}.gz").read_bytes()) == (dumps / name).read_bytes()
+
+
+def test_manifest_counts(build_result):
+    counts = build_result.manifest["counts"]
+    assert counts["scenarios"] == 23
+    assert counts["domains"] == 5
+    assert counts["categories"] == 126
+    assert counts["fields"] == 453
+    assert all(c["fired"] == 1 for c in build_result.manifest["corrections"])
+
+
+def test_jsonld_dump_is_compacted_with_the_project_context(build_result):
+    doc = json.loads((build_result.release / "dumps" / "dipkg.jsonld").read_text(encoding="utf-8"))
+    assert doc["@context"]["label"] == {"@id": "rdfs:label", "@container": "@language"}
+    scenario = next(n for n in doc["@graph"] if n["id"].endswith("/scenario/guizhou-b1-s01"))
+    assert scenario["type"] == "Scenario"
+    assert scenario["label"] == {"zh": "生产工艺优化", "en": scenario["label"]["en"]}
+    assert scenario["number"] == 1
+    assert scenario["domain"].endswith("/domain/industry")
+
+
+def test_turtle_dump_is_readable(build_result):
+    text = (build_result.release / "dumps" / "dipkg.ttl").read_text(encoding="utf-8")
+    assert "@prefix dip: <https://w3id.org/dipkg/ontology#> ." in text
+    assert '    rdfs:label "生产工艺优化"@zh, ' in text
+    assert "[bookmark" not in text
+
+
+def test_every_label_has_an_english_twin(store_rdf):
+    rows = store_rdf.query(
+        """SELECT ?s ?zh WHERE { ?s rdfs:label ?zh FILTER(lang(?zh) = "zh")
+           FILTER NOT EXISTS { ?s rdfs:label ?en FILTER(lang(?en) = "en") } }"""
+    )
+    assert list(rows) == []
+
+
+def test_every_category_and_field_is_traceable_to_its_scenario(store_rdf):
+    rows = store_rdf.query(
+        """PREFIX dip: <https://w3id.org/dipkg/ontology#>
+           SELECT ?item WHERE { { ?item a dip:DataCategory } UNION { ?item a dip:DataField }
+           FILTER NOT EXISTS { ?item dip:scenario/dip:sourceLine ?line } }"""
+    )
+    assert list(rows) == []
+
+
+def test_resource_iris_are_ascii_and_below_the_base(store_rdf, settings):
+    for node in set(store_rdf.subjects()):
+        assert str(node).isascii()
+    pattern = re.compile(re.escape(settings.base_iri) + r"scenario/guizhou-b1-s\d\d(/data/\d+(\.\d+)*)?$")
+    scenarios = [s for s in set(store_rdf.subjects()) if "/scenario/" in str(s)]
+    assert len(scenarios) == 23 + 126 + 453
+    assert all(pattern.match(str(s)) for s in scenarios)
+
+
+def test_base_iri_is_configurable(tmp_path):
+    result = build(tmp_path / "d", Settings(base_iri="http://data.example.org/kg/"))
+    text = (result.release / "dumps" / "dipkg.nt").read_text(encoding="utf-8")
+    assert "<http://data.example.org/kg/scenario/guizhou-b1-s01>" in text
+    assert "w3id.org/dipkg/scenario" not in text
+
+
+def test_a_new_batch_never_renumbers_batch_one(build_result, inputs_copy, tmp_path, store_rdf):
+    source = (inputs_copy / "sources" / "guizhou-dip-scenarios-batch1.txt").read_text(encoding="utf-8")
+    blocks = source.split("\n\n")
+    header = blocks[: blocks.index(next(b for b in blocks if b.startswith("\t1\n")))]
+    # batch 2: rows 20 and 21 of batch 1, renumbered 1 and 2 (the first one names its domain)
+    row20 = next(b for b in blocks if b.startswith("\t20\n")).replace("\t20\n\t\n", "\t1\n\t其他领域\n", 1)
+    row21 = next(b for b in blocks if b.startswith("\t21\n")).replace("\t21\n", "\t2\n", 1)
+    batch2 = "\n\n".join([*header, row20, row21]) + "\n"
+    (inputs_copy / "sources" / "batch2.txt").write_text(batch2, encoding="utf-8")
+    with (inputs_copy / "guides.toml").open("a", encoding="utf-8") as out:
+        out.write(
+            '\n[[guide]]\nid = "guizhou-b2"\nsource = "sources/batch2.txt"\ntitle_zh = "第二批"\n'
+            'title_en = "Second batch"\nprovince_zh = "贵州省"\nprovince_en = "Guizhou Province"\nbatch = 2\n'
+        )
+    result = build(tmp_path / "two", Settings(inputs_dir=inputs_copy))
+    assert result.manifest["counts"]["scenarios"] == 25
+    both = store_graph(result.release)
+    for triple in store_rdf:
+        if "/guizhou-b1-" in str(triple[0]):
+            assert triple in both, triple
+    assert (rdflib.URIRef("https://w3id.org/dipkg/scenario/guizhou-b2-s02"), None, None) in both
+
+
+def test_failed_build_replaces_nothing(inputs_copy, tmp_path):
+    out = tmp_path / "data"
+    good = build(out, Settings(inputs_dir=inputs_copy))
+    before = open_release(out)
+    source = inputs_copy / "sources" / "guizhou-dip-scenarios-batch1.txt"
+    source.write_text(source.read_text(encoding="utf-8").replace("\t交通领域\n", "\t航天领域\n", 1), encoding="utf-8")
+    with pytest.raises(SourceError, match="unknown domain"):
+        build(out, Settings(inputs_dir=inputs_copy))
+    after = open_release(out)
+    assert after.root == before.root == good.release
+    assert after.manifest == before.manifest
+    assert [p.name for p in out.iterdir() if p.name.startswith(".staging")] == []
+
+
+def test_rebuild_switches_current_and_keeps_one_previous(inputs_copy, tmp_path):
+    out = tmp_path / "data"
+    releases = [build(out, Settings(inputs_dir=inputs_copy)).release for _ in range(3)]
+    assert open_release(out).root == releases[-1]
+    assert sorted(p.name for p in (out / "releases").iterdir()) == sorted(r.name for r in releases[1:])
+    shutil.rmtree(out)

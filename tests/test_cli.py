@@ -1,0 +1,143 @@
+"""The `dipkg` command as users run it: a real process, real store, real output."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cli_env
+
+DIPKG = [sys.executable, "-m", "kg.cli"]
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*DIPKG, *args], capture_output=True, text=True, timeout=120, env=cli_env(**env)
+    )
+
+
+def query_csv(data: Path, sparql: str) -> list[dict[str, str]]:
+    done = run("query", "--data", str(data), "--format", "csv", sparql)
+    assert done.returncode == 0, done.stderr
+    return list(csv.DictReader(io.StringIO(done.stdout)))
+
+
+def test_build_prints_a_summary(tmp_path):
+    done = run("build", "--out", str(tmp_path / "data"))
+    assert done.returncode == 0, done.stderr
+    assert "scenarios 23" in done.stdout and "categories 126" in done.stdout and "fields 453" in done.stdout
+    assert "corrections applied: 13/13" in done.stdout
+    assert (tmp_path / "data" / "current" / "store").is_dir()
+
+
+def test_query_scenarios_per_domain(built_data):
+    rows = query_csv(
+        built_data,
+        """PREFIX dip: <https://w3id.org/dipkg/ontology#>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        SELECT ?domain (COUNT(?s) AS ?n) WHERE {
+          ?s a dip:Scenario ; dip:domain ?d . ?d rdfs:label ?domain FILTER(lang(?domain) = "zh")
+        } GROUP BY ?domain""",
+    )
+    assert {r["domain"]: int(r["n"]) for r in rows} == {
+        "工业领域": 6, "交通领域": 2, "文旅领域": 5, "金融领域": 3, "其他领域": 7,
+    }
+
+
+def test_query_categories_and_fields_in_document_order(built_data):
+    rows = query_csv(
+        built_data,
+        """PREFIX dip: <https://w3id.org/dipkg/ontology#>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        PREFIX schema: <https://schema.org/>
+        SELECT ?category ?field WHERE {
+          ?s dip:number 1 ; dip:hasCategory ?c . ?c schema:position ?cp ; rdfs:label ?category .
+          ?c dip:hasField ?f . ?f schema:position ?fp ; rdfs:label ?field .
+          FILTER(lang(?category) = "zh" && lang(?field) = "zh")
+        } ORDER BY ?cp ?fp""",
+    )
+    assert [(r["category"], r["field"]) for r in rows[:7]] == [
+        ("工艺参数数据", "电流强度"), ("工艺参数数据", "电压"), ("工艺参数数据", "极距"),
+        ("工艺参数数据", "电解质温度"), ("工艺参数数据", "分子比"), ("工艺参数数据", "氧化铝浓度"),
+        ("原料成分数据", "氧化铝纯度"),
+    ]
+    assert rows[-1] == {"category": "产品质量检测数据", "field": "铸锭成分"}
+    assert len(rows) == 6 + 4 + 4 + 2 + 2
+
+
+def test_query_scenarios_with_a_temperature_field(built_data):
+    rows = query_csv(
+        built_data,
+        """PREFIX dip: <https://w3id.org/dipkg/ontology#>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        SELECT DISTINCT ?n WHERE {
+          ?f a dip:DataField ; rdfs:label ?l ; dip:scenario ?s . ?s dip:number ?n
+          FILTER(CONTAINS(?l, "温度"))
+        } ORDER BY ?n""",
+    )
+    # read from the document: every scenario with a field whose label has 温度
+    # (18 has 气温 "air temperature", not 温度)
+    assert [int(r["n"]) for r in rows] == [1, 2, 3, 5, 7, 9, 17, 19]
+
+
+def test_query_table_output(built_data):
+    done = run("query", "--data", str(built_data), "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    assert done.returncode == 0
+    assert "1 row" in done.stdout
+
+
+def test_query_syntax_error_is_one_line_with_position(built_data):
+    done = run("query", "--data", str(built_data), "SELECT * WHERE {\n ?s ?p }")
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "error[query-syntax]" in lines[0]
+    assert "<query>:2:" in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_query_without_a_build_says_so(tmp_path):
+    done = run("query", "--data", str(tmp_path / "nothing"), "ASK {}")
+    assert done.returncode == 1
+    assert "dipkg build" in done.stderr and "Traceback" not in done.stderr
+
+
+BREAKAGES = {
+    "missing column": ("\t生产工艺优化\n", "", "cells, expected 5"),
+    "unknown domain": ("\t交通领域\n", "\t航天领域\n", "unknown domain"),
+    "unbalanced parenthesis": ("电流强度、电压", "电流强度（电压", "unbalanced parenthesis"),
+    "empty name": ("\t智能生产管控\n", "\t \n", "empty 场景名称"),
+    "duplicate number": ("\t3\n", "\t2\n", "duplicate 序号 2"),
+}
+
+
+@pytest.mark.parametrize("name", BREAKAGES)
+def test_malformed_source_is_one_clear_line_and_replaces_nothing(name, inputs_copy, tmp_path):
+    out = tmp_path / "data"
+    assert run("build", "--out", str(out), "-q", DIPKG_INPUTS_DIR=str(inputs_copy)).returncode == 0
+    before = (out / "current").resolve()
+    old, new, message = BREAKAGES[name]
+    source = inputs_copy / "sources" / "guizhou-dip-scenarios-batch1.txt"
+    text = source.read_text(encoding="utf-8")
+    assert old in text
+    source.write_text(text.replace(old, new, 1), encoding="utf-8")
+    done = run("build", "--out", str(out), DIPKG_INPUTS_DIR=str(inputs_copy))
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "guizhou-dip-scenarios-batch1.txt:" in lines[0] and message in lines[0]
+    assert lines[0].split(":")[1].isdigit()  # file:line
+    assert "Traceback" not in done.stderr
+    assert (out / "current").resolve() == before
+
+
+def test_stale_correction_fails_the_build(inputs_copy, tmp_path):
+    path = inputs_copy / "corrections.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("种子、种苗来源", "种子、种苗产地"), encoding="utf-8")
+    done = run("build", "--out", str(tmp_path / "d"), DIPKG_INPUTS_DIR=str(inputs_copy))
+    assert done.returncode == 1
+    assert "corrections.toml:" in done.stderr and "no longer matches" in done.stderr
