@@ -5,7 +5,15 @@
 * ``tests/shapes/invalid/<Shape>-<what>.ttl`` must not conform, and every
   violation must come from ``shapes:<Shape>``: the node shape itself (its
   ``sh:sparql`` constraints) or one of its ``sh:property`` shapes. At least one
-  violation must exist, so a shape that validates nothing cannot pass.
+  violation must exist, so a shape that validates nothing cannot pass. The
+  file's first line says what is wrong; its ``# expect:`` line names the
+  property shapes / SPARQL constraints (local names in ``shapes:``) that must
+  be among those reported.
+
+The structural checks on a scenario's tree of categories and fields (parent
+links, dip:scenario, sibling positions) are SPARQL constraints of
+ScenarioShape, reported on the scenario; see the comment at the top of
+shapes.ttl for why.
 
 pyshacl options, the same as the build's (kg/validate.py): the ontology is the
 ``ont_graph`` (mixed into the data, so ``rdfs:subClassOf`` is visible to
@@ -66,6 +74,24 @@ def shape_of(path: Path) -> rdflib.URIRef:
 def family(shapes: rdflib.Graph, shape: rdflib.URIRef) -> set[rdflib.term.Node]:
     """The node shape and its property shapes: what sh:sourceShape may name for it."""
     return {shape, *shapes.objects(shape, SH.property)}
+
+
+def expected_constraints(path: Path) -> set[str]:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# expect:"):
+            return set(line.removeprefix("# expect:").split())
+    raise AssertionError(f"{path.name}: no '# expect:' line")
+
+
+def reported_constraints(report: rdflib.Graph) -> set[str]:
+    """Local names of the reported property shapes and SPARQL constraints."""
+    names = set()
+    for r in report.subjects(RDF.type, SH.ValidationResult):
+        constraint = report.value(r, SH.sourceConstraint)
+        if constraint is None or not str(constraint).startswith(SHAPES_NS):
+            constraint = report.value(r, SH.sourceShape)
+        names.add(str(constraint).removeprefix(SHAPES_NS))
+    return names
 
 
 def results(report: rdflib.Graph) -> list[tuple[rdflib.term.Node, ...]]:
@@ -132,6 +158,8 @@ def test_invalid_example_violates_its_shape(path, shapes, ontology):
         assert message is not None and str(message).strip(), (
             f"{path.name}: result without a message"
         )
+    missing = expected_constraints(path) - reported_constraints(report)
+    assert not missing, f"{path.name}: expected violations of {sorted(missing)}, got:\n{text}"
 
 
 def test_rdfs_inference_would_hide_a_missing_type(shapes, ontology):
