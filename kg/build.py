@@ -12,8 +12,8 @@ manifest (no clocks, no random names inside them).
 from __future__ import annotations
 
 import contextlib
-import io
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -222,12 +222,27 @@ def _prune(out_dir: Path, keep: Path) -> None:
     )
     for old in others[KEEP_RELEASES - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _pid_alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_staging(out_dir: Path) -> None:
+    """Staging folders and switch links left by builds that were killed (their process is gone)."""
     for stale in out_dir.glob(".staging-*"):
-        with contextlib.suppress(ValueError, ProcessLookupError, PermissionError):
-            pid = int(stale.name.split("-")[1])
-            os.kill(pid, 0)
-            continue  # another build is running
-        shutil.rmtree(stale, ignore_errors=True)
+        if not _pid_alive(stale.name.split("-")[1]):
+            shutil.rmtree(stale, ignore_errors=True)
+    for link in out_dir.glob(f".{CURRENT}.*"):
+        if not _pid_alive(link.name.rsplit(".", 1)[1]):
+            with contextlib.suppress(OSError):
+                link.unlink()
 
 
 def build(out_dir: Path, settings: Settings | None = None, log: Log | None = None) -> BuildResult:
@@ -241,6 +256,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create the output folder: {exc.strerror}", file=str(out_dir)) from None
+    _remove_stale_staging(out_dir)
     staged = out_dir / f".staging-{os.getpid()}-{time.monotonic_ns()}"
     try:
         staged.mkdir()
