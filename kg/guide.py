@@ -96,6 +96,12 @@ def read_guide(config: GuideConfig, inputs: Inputs) -> Guide:
     except UnicodeDecodeError as exc:
         raise SourceError(f"the source is not UTF-8 ({exc.reason})", file=shown) from None
     table = read_table(text, shown)
+    if config.title_zh not in (normalize(line) for line in table.preamble):
+        raise SourceError(
+            f"the document's title is not {config.title_zh!r} (build/guides.toml): is this the right source?",
+            file=shown,
+            line=1,
+        )
     guide = Guide(config.id, shown)
     seen: dict[int, int] = {}
     domain: str | None = None
