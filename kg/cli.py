@@ -82,6 +82,30 @@ def query(
 
 
 @app.command()
+def publish(
+    to: Annotated[str, typer.Option("--to", help="Graph Store Protocol endpoint, e.g. http://host:7878/store")],
+    data: DataOption = None,
+    graph: Annotated[
+        str | None, typer.Option(help="Named graph for the data (default: {base}graph/data).")
+    ] = None,
+) -> None:
+    """Load the built graph into an existing triple store (SPARQL 1.1 Graph Store HTTP Protocol)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from kg.layout import open_release
+    from kg.publish import plan
+    from kg.publish import publish as run_publish
+
+    release = open_release(data or get_settings().data_dir)
+    uploads = plan(release, graph)
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err) as bar:
+        tasks = {u.graph: bar.add_task(f"PUT <{u.graph}>", total=u.path.stat().st_size) for u in uploads}
+        done = run_publish(release, to, graph=graph, progress=lambda u, n: bar.advance(tasks[u.graph], n))
+    for upload, status in done:
+        out.print(f"published {upload.path.name} → <{upload.graph}> (HTTP {status})")
+
+
+@app.command()
 def serve(
     data: DataOption = None,
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
