@@ -1,0 +1,154 @@
+"""The app factory: ``create_app(settings, release)`` (settings and store injected, no globals).
+
+The web app never builds or validates: it serves one immutable release. Routes
+live in routers (``app.include_router``); later features (pages, dumps, the
+catalogue) add theirs with :func:`add_router` or ``create_app(..., routers=[...])``
+and reach the shared state with :func:`context` (``request.app.state.dipkg``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kg.errors import DipkgError
+from kg.iris import PREFIXES
+from kg.layout import MANIFEST, Release
+from kg.settings import Settings
+from sparql_api import http
+from sparql_api.cache import ResponseCache
+from sparql_api.errors import HttpError
+from sparql_api.workers import WorkerPool
+
+log = logging.getLogger("sparql_api")
+
+
+@dataclass
+class AppContext:
+    """What every route may use: the settings, the release, the worker pool."""
+
+    settings: Settings
+    release: Release
+    pool: Any  # WorkerPool (or a test double with .run/.alive/.info)
+    cache: ResponseCache
+    last_modified: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def named_graphs(self) -> list[str]:
+        info = getattr(self.pool, "info", None) or {}
+        return list(info.get("named_graphs") or [])
+
+
+def context(request: Request) -> AppContext:
+    """The app's :class:`AppContext` (use as a FastAPI dependency)."""
+    return request.app.state.dipkg
+
+
+def add_router(app: FastAPI, router: APIRouter, **kwargs: Any) -> None:
+    """The hook for later features: mount a router on the app."""
+    app.include_router(router, **kwargs)
+
+
+def error_response(err: DipkgError, headers: dict[str, str] | None = None) -> JSONResponse:
+    out = dict(headers or {})
+    if err.status == 503:
+        out.setdefault("Retry-After", "5")
+    if err.status == 405 and err.details.get("allow"):
+        out["Allow"] = ", ".join(err.details["allow"])
+    return JSONResponse(err.to_dict(), status_code=err.status, headers=out)
+
+
+_HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 400: "bad-request",
+               413: "too-large", 415: "unsupported-media-type", 406: "not-acceptable"}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DipkgError)
+    async def dipkg_error(request: Request, exc: DipkgError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http-error")
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        details = {}
+        if exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
+            details["allow"] = [m.strip() for m in exc.headers["Allow"].split(",")]
+        if exc.status_code == 404:
+            message = f"no resource at {request.url.path}"
+        return error_response(HttpError(message, status=exc.status_code, code=code, details=details))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"loc": [str(p) for p in e.get("loc", ())], "message": str(e.get("msg", ""))}
+                    for e in exc.errors()]
+        return error_response(HttpError("invalid request parameters", status=422,
+                                        code="invalid-request", details={"problems": problems}))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(HttpError("internal server error", status=500, code="internal"))
+
+
+def create_app(
+    settings: Settings,
+    release: Release,
+    *,
+    pool: Any = None,
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """The web app over ``release``. With ``pool=None`` the app starts its own worker
+    pool at startup and stops it at shutdown; a given pool is the caller's to manage."""
+    from sparql_api.endpoint import router as sparql_router
+
+    own_pool = pool is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx: AppContext = app.state.dipkg
+        if own_pool:
+            ctx.pool = WorkerPool(release.store_dir, size=settings.query_workers,
+                                  timeout=settings.query_timeout, prefixes=dict(PREFIXES))
+            await ctx.pool.start()
+        try:
+            yield
+        finally:
+            if own_pool and ctx.pool is not None:
+                await ctx.pool.stop()
+
+    app = FastAPI(
+        title="dipkg SPARQL endpoint",
+        version=str(release.manifest.get("build_id", "")),
+        description=(
+            "Read-only SPARQL 1.1 endpoint (SPARQL 1.1 Protocol) over the dipkg knowledge graph. "
+            "Every error is a JSON object `{error, status, message, line?, column?, details?}`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.dipkg = AppContext(
+        settings=settings,
+        release=release,
+        pool=pool,
+        cache=ResponseCache(max_bytes=64 * 1024 * 1024),
+        last_modified=http.last_modified(release.manifest, release.root / MANIFEST),
+    )
+    _install_error_handlers(app)
+    app.include_router(sparql_router)
+    for extra in routers:
+        add_router(app, extra)
+    # outermost first: CORS wraps HEAD wraps gzip wraps the app
+    app.add_middleware(http.GZipMiddleware)
+    app.add_middleware(http.HeadMiddleware)
+    app.add_middleware(http.CORSMiddleware)
+    return app

@@ -1,0 +1,288 @@
+"""The routes of the SPARQL endpoint: ``/sparql`` (GET, POST) and ``/health``.
+
+Order of work for a query, nothing executed before the last step:
+parse the request (:mod:`~sparql_api.protocol`) → guard (:mod:`~sparql_api.guard`:
+SERVICE 400, updates 403) → negotiate the format (406) → validators (304) →
+response cache → a worker (:mod:`~sparql_api.workers`: time limit, row cap).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from kg.errors import StoreError
+from sparql_api import guard, http
+from sparql_api.app import AppContext, context
+from sparql_api.cache import Entry
+from sparql_api.negotiation import (
+    GRAPH_OFFERS,
+    RESULT_OFFERS,
+    Choice,
+    by_name,
+    graph_offers,
+    negotiate,
+)
+from sparql_api.protocol import FORM, SPARQL_QUERY, endpoint_url, read_request, service_description
+from sparql_api.results import Job
+from sparql_api.workers import reply_error
+
+router = APIRouter()
+
+
+class ErrorBody(BaseModel):
+    """The one error shape (kg.errors.DipkgError.to_dict())."""
+
+    error: str
+    status: int
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    details: dict[str, Any] | None = None
+
+
+def _content(types: list[str]) -> dict[str, Any]:
+    return {t: {"schema": {"type": "string"}} for t in types}
+
+
+_ALL_TYPES = sorted({o.media_type for o in RESULT_OFFERS + GRAPH_OFFERS} |
+                    {a for o in RESULT_OFFERS + GRAPH_OFFERS for a in o.aliases})
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Malformed query (with line/column), SERVICE refused, bad parameters"},
+    403: {"model": ErrorBody, "description": "SPARQL Update refused: the endpoint is read-only"},
+    406: {"model": ErrorBody, "description": "No offered media type is acceptable (details.offered lists them)"},
+    413: {"model": ErrorBody, "description": "Query longer than the configured limit"},
+    415: {"model": ErrorBody, "description": "Unsupported request Content-Type"},
+    422: {"model": ErrorBody, "description": "Invalid request parameters"},
+    503: {"model": ErrorBody, "description": "Query stopped at the time limit, worker died, or all workers busy"},
+}
+_OK = {
+    200: {"description": "Query results (SELECT/ASK: SPARQL results; CONSTRUCT/DESCRIBE: RDF), "
+                         "or the service description (GET without query). "
+                         "`X-Dipkg-Truncated: true` when the row cap cut the result.",
+          "content": _content(_ALL_TYPES)},
+    304: {"description": "Not modified (If-None-Match / If-Modified-Since)"},
+}
+
+QueryParam = Annotated[str | None, Query(description="The SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE). "
+                                                     "Without it, GET returns the service description.")]
+DefaultGraphParam = Annotated[list[str] | None, Query(alias="default-graph-uri",
+                                                      description="IRI of a graph of the default graph (repeatable)")]
+NamedGraphParam = Annotated[list[str] | None, Query(alias="named-graph-uri",
+                                                    description="IRI of a named graph (repeatable)")]
+FormatParam = Annotated[list[str] | None, Query(
+    description="Result format by name, overriding Accept: json, xml, csv, tsv, turtle, nt, json-ld, rdf+xml "
+                "(or a media type)")]
+
+
+def _headers(ctx: AppContext, tag: str) -> dict[str, str]:
+    return {
+        "ETag": tag,
+        "Last-Modified": http.http_date(ctx.last_modified),
+        "Vary": "Accept, Accept-Encoding",
+        "Cache-Control": "public, no-cache",
+        "X-Dipkg-Build": ctx.release.build_id,
+    }
+
+
+def _choose(accept: str | None, formats: list[str], offers: tuple) -> Choice:
+    chosen = by_name(formats, offers)
+    return chosen if chosen is not None else negotiate(accept, offers)
+
+
+def _maybe(accept: str | None, formats: list[str], offers: tuple) -> Choice | None:
+    try:
+        return _choose(accept, formats, offers)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+async def _until_disconnect(request: Request) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def _run_watched(request: Request, ctx: AppContext, job: Job):
+    """Run ``job`` on a worker; if the client disconnects first, cancel (the worker is killed)."""
+    work = asyncio.ensure_future(ctx.pool.run(job))
+    watch = asyncio.ensure_future(_until_disconnect(request))
+    try:
+        done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        work.cancel()
+        watch.cancel()
+        raise
+    if work in done:
+        watch.cancel()
+        return work.result()
+    work.cancel()
+    try:
+        await work
+    except (asyncio.CancelledError, Exception):  # noqa: BLE001
+        pass
+    return None
+
+
+async def _handle(request: Request) -> Response:
+    ctx = context(request)
+    settings = ctx.settings
+    sreq = await read_request(request, settings.max_query_bytes)
+    accept = request.headers.get("accept")
+    if sreq is None:
+        return _service_description(request, ctx)
+    checked = guard.check_query(sreq.query)
+    named = bool(ctx.named_graphs)
+    goffers = graph_offers(named)
+    if checked.kind == "table":
+        table, graph = _choose(accept, sreq.formats, RESULT_OFFERS), None
+    elif checked.kind == "graph":
+        table, graph = None, _choose(accept, sreq.formats, goffers)
+    else:  # unrecognised form: the parser will say what is wrong
+        table, graph = _maybe(accept, sreq.formats, RESULT_OFFERS), _maybe(accept, sreq.formats, goffers)
+        if table is None and graph is None:
+            _choose(accept, sreq.formats, RESULT_OFFERS)  # raises the 406
+    dataset = (tuple(sreq.default_graphs), tuple(sreq.named_graphs))
+    variant = "|".join(c.content_type if c else "-" for c in (table, graph))
+    tag = http.etag(ctx.release.build_id, variant, repr(dataset), sreq.query)
+    headers = _headers(ctx, tag)
+    conditional = request.method in ("GET", "HEAD")
+    if conditional and http.not_modified(request.headers, tag, ctx.last_modified):
+        return Response(status_code=304, headers=headers)
+    key = (sreq.query, variant, dataset)
+    cached = ctx.cache.get(key)
+    if cached is not None:
+        return Response(cached.body, headers={**headers, **cached.headers})
+    job = Job(
+        query=sreq.query,
+        table_format=table.key if table else None,
+        graph_format=graph.key if graph else None,
+        max_rows=settings.max_rows,
+        default_graph=sreq.default_graphs or None,
+        named_graphs=sreq.named_graphs or None,
+    )
+    reply = await _run_watched(request, ctx, job)
+    if reply is None:  # the client is gone; nobody reads this
+        return Response(status_code=499)
+    if not reply.header.get("ok"):
+        err = reply_error(reply.header)
+        if err.code == "not-acceptable":
+            offers = RESULT_OFFERS if table is None else goffers
+            err.details = {"offered": [o.media_type for o in offers]}
+        raise err
+    chosen = table if reply.header.get("kind") == "table" else graph
+    assert chosen is not None
+    extra = {"Content-Type": chosen.content_type, "X-Dipkg-Rows": str(reply.header.get("rows", 0))}
+    if reply.header.get("truncated"):
+        extra["X-Dipkg-Truncated"] = "true"
+        extra["X-Dipkg-Max-Rows"] = str(settings.max_rows)
+    ctx.cache.put(key, Entry(reply.body, extra))
+    return Response(reply.body, headers={**headers, **extra})
+
+
+def _service_description(request: Request, ctx: AppContext) -> Response:
+    params = request.query_params
+    formats = params.getlist("format") + params.getlist("output")
+    offers = graph_offers(bool(ctx.named_graphs))
+    choice = _choose(request.headers.get("accept"), formats, offers)
+    url = endpoint_url(request)
+    tag = http.etag(ctx.release.build_id, "sd", choice.content_type, url)
+    headers = _headers(ctx, tag)
+    if http.not_modified(request.headers, tag, ctx.last_modified):
+        return Response(status_code=304, headers=headers)
+    triples = service_description(url, ctx.release, list(RESULT_OFFERS + offers), ctx.named_graphs)
+    from sparql_api.results import GRAPH_FORMATS
+
+    body = ox.serialize(triples, format=GRAPH_FORMATS[choice.key],
+                        prefixes={"sd": "http://www.w3.org/ns/sparql-service-description#",
+                                  "void": "http://rdfs.org/ns/void#",
+                                  "dcterms": "http://purl.org/dc/terms/"}
+                        if choice.key in ("turtle", "rdfxml", "trig") else None)
+    return Response(body, headers={**headers, "Content-Type": choice.content_type})
+
+
+@router.get(
+    "/sparql",
+    summary="SPARQL query (GET) or service description",
+    responses={**_OK, **_ERRORS},
+    response_class=Response,
+    tags=["sparql"],
+)
+async def sparql_get(
+    request: Request,
+    query: QueryParam = None,
+    default_graph_uri: DefaultGraphParam = None,
+    named_graph_uri: NamedGraphParam = None,
+    format: FormatParam = None,
+    output: FormatParam = None,
+) -> Response:
+    return await _handle(request)
+
+
+_POST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FORM: {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "query": {"type": "string", "description": "The SPARQL query"},
+                        "default-graph-uri": {"type": "array", "items": {"type": "string"}},
+                        "named-graph-uri": {"type": "array", "items": {"type": "string"}},
+                        "format": {"type": "string"},
+                    },
+                    "required": ["query"],
+                }
+            },
+            SPARQL_QUERY: {"schema": {"type": "string", "description": "The SPARQL query (UTF-8)"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/sparql",
+    summary="SPARQL query (POST: form-encoded or application/sparql-query)",
+    responses={**_OK, **_ERRORS},
+    response_class=Response,
+    openapi_extra=_POST_BODY,
+    tags=["sparql"],
+)
+async def sparql_post(
+    request: Request,
+    default_graph_uri: DefaultGraphParam = None,
+    named_graph_uri: NamedGraphParam = None,
+    format: FormatParam = None,
+    output: FormatParam = None,
+) -> Response:
+    return await _handle(request)
+
+
+class Health(BaseModel):
+    status: str
+    build_id: str
+    triples: int | None
+    workers: dict[str, int]
+
+
+@router.get("/health", response_model=Health, responses={503: {"model": ErrorBody}}, tags=["ops"],
+            summary="Liveness: the build served and the query workers alive")
+async def health(request: Request) -> JSONResponse:
+    ctx = context(request)
+    alive = int(getattr(ctx.pool, "alive", 0)) if ctx.pool is not None else 0
+    size = int(getattr(ctx.pool, "size", 0)) if ctx.pool is not None else 0
+    if alive == 0:
+        raise StoreError("no query worker is alive", details={"workers": {"alive": 0, "total": size}})
+    counts = ctx.release.manifest.get("counts") or {}
+    body = Health(status="ok", build_id=ctx.release.build_id,
+                  triples=counts.get("triples") if isinstance(counts.get("triples"), int) else None,
+                  workers={"alive": alive, "total": size})
+    return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store"})

@@ -1,0 +1,94 @@
+"""The endpoint's errors: :class:`kg.errors.DipkgError` subclasses, one code each.
+
+Every 4xx/5xx the app returns is ``DipkgError.to_dict()`` as JSON (see
+:mod:`sparql_api.app` for the handlers that also cover FastAPI's own 404/405/422).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kg.errors import DipkgError
+
+
+class QueryError(DipkgError):
+    """The request or its query is unacceptable (base class)."""
+
+    code = "bad-request"
+    status = 400
+
+
+class QuerySyntaxError(QueryError):
+    code = "query-syntax"
+    status = 400
+
+
+class ServiceRefused(QueryError):
+    code = "service-refused"
+    status = 400
+
+
+class UpdateForbidden(QueryError):
+    code = "update-forbidden"
+    status = 403
+
+
+class UnsupportedMediaType(QueryError):
+    code = "unsupported-media-type"
+    status = 415
+
+
+class QueryTooLarge(QueryError):
+    code = "query-too-large"
+    status = 413
+
+
+class NotAcceptable(QueryError):
+    code = "not-acceptable"
+    status = 406
+
+
+class QueryTimeout(QueryError):
+    code = "timeout"
+    status = 503
+
+
+class WorkerDied(QueryError):
+    code = "worker-died"
+    status = 503
+
+
+class Busy(QueryError):
+    code = "busy"
+    status = 503
+
+
+class QueryEvaluationError(QueryError):
+    """The query parsed but failed during evaluation (e.g. a type error pyoxigraph refuses)."""
+
+    code = "query-evaluation"
+    status = 400
+
+
+class HttpError(DipkgError):
+    """FastAPI/Starlette's own errors (404, 405, 422...) in the one shape."""
+
+    code = "http"
+
+    def __init__(self, message: str, *, status: int, code: str | None = None, **kw: Any) -> None:
+        super().__init__(message, status=status, **kw)
+        if code:
+            self.code = code
+
+
+_POSITION = re.compile(r"error at (\d+):(\d+)")
+
+
+def syntax_error(message: str) -> QuerySyntaxError:
+    """A :class:`QuerySyntaxError` from pyoxigraph's message ("error at L:C: expected ...")."""
+    match = _POSITION.search(message)
+    line = column = None
+    if match:
+        line, column = int(match.group(1)), int(match.group(2))
+    return QuerySyntaxError(message.strip(), line=line, column=column)

@@ -1,0 +1,223 @@
+"""HTTP plumbing shared by every route: CORS, HEAD, gzip, validators (ETag/Last-Modified).
+
+Pure ASGI middlewares (no BaseHTTPMiddleware: they would break disconnect
+detection and buffer twice):
+
+* :class:`CORSMiddleware`  ``Access-Control-Allow-Origin: *`` without credentials;
+  a preflight ``OPTIONS`` is answered 204 with the allowed methods and headers.
+* :class:`HeadMiddleware`  HEAD on every GET route: run as GET, send no body
+  (headers, Content-Length included, are those of the GET).
+* :class:`GZipMiddleware`  gzip a complete body when the client accepts it;
+  ``Vary: Accept-Encoding`` is always set once.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import gzip
+import hashlib
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
+ALLOWED_HEADERS = "Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since, Cache-Control"
+EXPOSED_HEADERS = "ETag, Last-Modified, Content-Disposition, X-Dipkg-Truncated, X-Dipkg-Rows, X-Dipkg-Max-Rows, X-Dipkg-Build"
+
+
+class CORSMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            headers = Headers(scope=scope)
+            requested = headers.get("access-control-request-headers")
+            allow_headers = ALLOWED_HEADERS
+            if requested:
+                # echo what was asked (all safe: no credentials are ever allowed)
+                allow_headers = ", ".join(
+                    h.strip() for h in requested.split(",") if h.strip() and h.strip().isascii())
+            out = [
+                (b"access-control-allow-origin", b"*"),
+                (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
+                (b"access-control-allow-headers", allow_headers.encode("latin-1", "replace")),
+                (b"access-control-max-age", b"86400"),
+                (b"allow", ALLOWED_METHODS.encode()),
+                (b"vary", b"Origin, Access-Control-Request-Headers"),
+            ]
+            await send({"type": "http.response.start", "status": 204, "headers": out})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["access-control-allow-origin"] = "*"
+                headers["access-control-expose-headers"] = EXPOSED_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
+class HeadMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        scope = dict(scope, method="GET")
+
+        async def send_no_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await self.app(scope, receive, send_no_body)
+
+
+def accepts_gzip(header: str | None) -> bool:
+    if not header:
+        return False
+    for item in header.split(","):
+        name, _, params = item.partition(";")
+        if name.strip().lower() in ("gzip", "x-gzip", "*"):
+            q = 1.0
+            for p in params.split(";"):
+                k, _, v = p.partition("=")
+                if k.strip().lower() == "q":
+                    try:
+                        q = float(v)
+                    except ValueError:
+                        q = 0.0
+            if q > 0:
+                return True
+    return False
+
+
+def add_vary(headers: MutableHeaders, *names: str) -> None:
+    present = [v.strip() for v in ",".join(headers.getlist("vary")).split(",") if v.strip()]
+    lower = {v.lower() for v in present}
+    for name in names:
+        if name.lower() not in lower:
+            present.append(name)
+            lower.add(name.lower())
+    if present:
+        headers["vary"] = ", ".join(present)
+
+
+class GZipMiddleware:
+    def __init__(self, app: ASGIApp, minimum_size: int = 512, level: int = 6) -> None:
+        self.app = app
+        self.minimum_size = minimum_size
+        self.level = level
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        wants = accepts_gzip(Headers(scope=scope).get("accept-encoding"))
+        start: Message | None = None
+        passthrough = False
+
+        async def send_maybe_gzip(message: Message) -> None:
+            nonlocal start, passthrough
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or passthrough:
+                await send(message)
+                return
+            assert start is not None
+            headers = MutableHeaders(scope=start)
+            body = message.get("body", b"")
+            if message.get("more_body", False) or "content-encoding" in headers:
+                # a streamed body (e.g. a file): passed through untouched
+                passthrough = True
+                await send(start)
+                await send(message)
+                return
+            add_vary(headers, "Accept-Encoding")
+            if wants and len(body) >= self.minimum_size and start["status"] not in (204, 304):
+                if len(body) > 256 * 1024:
+                    body = await anyio.to_thread.run_sync(gzip.compress, body, self.level)
+                else:
+                    body = gzip.compress(body, self.level, mtime=0)
+                headers["content-encoding"] = "gzip"
+                headers["content-length"] = str(len(body))
+                message = {"type": "http.response.body", "body": body}
+            await send(start)
+            await send(message)
+
+        await self.app(scope, receive, send_maybe_gzip)
+
+
+# --- validators --------------------------------------------------------------
+
+
+def last_modified(manifest: dict[str, Any], manifest_path: Path | None = None) -> datetime:
+    """When the data last changed: the manifest's ``modified`` (ISO date or datetime)."""
+    value = manifest.get("modified")
+    if isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                d = date.fromisoformat(value)
+                dt = datetime(d.year, d.month, d.day)
+            except ValueError:
+                dt = None  # type: ignore[assignment]
+        if dt is not None:
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=UTC)
+            return dt.astimezone(UTC).replace(microsecond=0)
+    if manifest_path is not None and manifest_path.exists():
+        return datetime.fromtimestamp(int(manifest_path.stat().st_mtime), UTC)
+    return datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def http_date(dt: datetime) -> str:
+    return email.utils.format_datetime(dt.astimezone(UTC), usegmt=True)
+
+
+def etag(*parts: str) -> str:
+    """A weak validator (the same for gzip and identity encodings)."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+    return f'W/"{digest}"'
+
+
+def not_modified(headers: Headers, tag: str, modified: datetime) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match first; If-Modified-Since only without it."""
+    inm = headers.get("if-none-match")
+    if inm is not None:
+        if inm.strip() == "*":
+            return True
+        wanted = {t.strip().removeprefix("W/") for t in inm.split(",")}
+        return tag.removeprefix("W/") in wanted
+    ims = headers.get("if-modified-since")
+    if ims:
+        try:
+            since = email.utils.parsedate_to_datetime(ims)
+        except (TypeError, ValueError, IndexError):
+            return False
+        if since is None:
+            return False
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return modified <= since
+    return False
+
+
+__all__ = ["CORSMiddleware", "HeadMiddleware", "GZipMiddleware", "accepts_gzip", "add_vary", "etag",
+           "last_modified", "http_date", "not_modified"]

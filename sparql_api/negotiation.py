@@ -1,0 +1,266 @@
+"""Content negotiation: one table of offers, an Accept parser, a choice.
+
+Generic: :func:`negotiate` takes any sequence of :class:`Offer` (the first is the
+default) and an ``Accept`` header, and returns a :class:`Choice` or raises
+:class:`~sparql_api.errors.NotAcceptable` listing the offered media types. The
+linked-data pages reuse it with their own offers.
+
+Rules (RFC 9110 §12.5.1): each offer takes the q-value of the most specific media
+range that matches it (``type/subtype;params`` > ``type/subtype`` > ``type/*`` >
+``*/*``); q=0 excludes; the highest q wins, then the more specific match, then
+the server's order. A range's ``charset`` must be utf-8 (or absent) to match;
+other media-type parameters (e.g. a JSON-LD ``profile``) do not prevent a match.
+An absent or empty ``Accept`` means the default.
+
+An offer can also be labelled with an alias media type that truly describes its
+body (SPARQL JSON *is* ``application/json``); the response is then labelled with
+the alias the client asked for, never with a type the body is not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sparql_api.errors import NotAcceptable
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One variant the server can produce."""
+
+    media_type: str  # canonical, lower case, without parameters
+    key: str  # short format key, e.g. "json", "turtle" (what the worker serialises)
+    extension: str  # file extension without the dot
+    charset: str | None = "utf-8"
+    aliases: tuple[str, ...] = ()  # other media types that truly describe the body
+    names: tuple[str, ...] = ()  # values of ?format= / ?output= that pick this offer
+    iri: str | None = None  # the W3C format IRI (http://www.w3.org/ns/formats/...)
+    label: str = ""
+
+    def content_type(self, media_type: str | None = None) -> str:
+        mt = media_type or self.media_type
+        return f"{mt}; charset={self.charset}" if self.charset else mt
+
+
+@dataclass(frozen=True)
+class Choice:
+    offer: Offer
+    media_type: str  # the label used: the canonical type or one of its aliases
+
+    @property
+    def content_type(self) -> str:
+        return self.offer.content_type(self.media_type)
+
+    @property
+    def key(self) -> str:
+        return self.offer.key
+
+
+F = "http://www.w3.org/ns/formats/"
+
+# --- the one table of offers ------------------------------------------------
+SPARQL_JSON = Offer("application/sparql-results+json", "json", "srj", aliases=("application/json",),
+                    names=("json", "srj", "sparql-results+json"), iri=F + "SPARQL_Results_JSON",
+                    label="SPARQL Results JSON")
+SPARQL_XML = Offer("application/sparql-results+xml", "xml", "srx", aliases=("application/xml",),
+                   names=("xml", "srx", "sparql-results+xml"), iri=F + "SPARQL_Results_XML",
+                   label="SPARQL Results XML")
+SPARQL_CSV = Offer("text/csv", "csv", "csv", names=("csv",), iri=F + "SPARQL_Results_CSV",
+                   label="SPARQL Results CSV")
+SPARQL_TSV = Offer("text/tab-separated-values", "tsv", "tsv", names=("tsv",),
+                   iri=F + "SPARQL_Results_TSV", label="SPARQL Results TSV")
+
+TURTLE = Offer("text/turtle", "turtle", "ttl", aliases=("application/x-turtle", "application/turtle"),
+               names=("turtle", "ttl", "n3"), iri=F + "Turtle", label="Turtle")
+N_TRIPLES = Offer("application/n-triples", "ntriples", "nt", names=("nt", "ntriples", "n-triples"),
+                  iri=F + "N-Triples", label="N-Triples")
+JSON_LD = Offer("application/ld+json", "jsonld", "jsonld", aliases=("application/json",),
+                names=("json-ld", "jsonld", "json"), iri=F + "JSON-LD", label="JSON-LD")
+RDF_XML = Offer("application/rdf+xml", "rdfxml", "rdf", aliases=("application/xml",),
+                names=("rdf+xml", "rdfxml", "rdf", "xml"), iri=F + "RDF_XML", label="RDF/XML")
+N_QUADS = Offer("application/n-quads", "nquads", "nq", names=("nq", "nquads", "n-quads"),
+                iri=F + "N-Quads", label="N-Quads")
+TRIG = Offer("application/trig", "trig", "trig", names=("trig",), iri=F + "TriG", label="TriG")
+
+#: SELECT and ASK results; the first is the default.
+RESULT_OFFERS: tuple[Offer, ...] = (SPARQL_JSON, SPARQL_XML, SPARQL_CSV, SPARQL_TSV)
+#: CONSTRUCT and DESCRIBE results (graphs); the first is the default.
+GRAPH_OFFERS: tuple[Offer, ...] = (TURTLE, N_TRIPLES, JSON_LD, RDF_XML)
+#: Only offered when the store has named graphs.
+DATASET_OFFERS: tuple[Offer, ...] = (N_QUADS, TRIG)
+
+
+def graph_offers(named_graphs: bool) -> tuple[Offer, ...]:
+    return GRAPH_OFFERS + (DATASET_OFFERS if named_graphs else ())
+
+
+# --- Accept parsing -----------------------------------------------------------
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_RANGE = re.compile(rf"^\s*({_TOKEN})/({_TOKEN})\s*$")
+_QVALUE = re.compile(r"^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$")
+
+
+@dataclass(frozen=True)
+class MediaRange:
+    type: str
+    subtype: str
+    params: tuple[tuple[str, str], ...] = ()
+    q: float = 1.0
+
+    @property
+    def specificity(self) -> int:
+        if self.type == "*":
+            return 0
+        if self.subtype == "*":
+            return 1
+        return 3 if self.params else 2
+
+    def matches(self, media_type: str, charset: str | None) -> bool:
+        mtype, _, msub = media_type.partition("/")
+        if self.type != "*" and self.type != mtype:
+            return False
+        if self.subtype != "*" and self.subtype != msub:
+            return False
+        for name, value in self.params:
+            if name == "charset" and value.lower() != (charset or "utf-8"):
+                return False
+        return True
+
+
+def _split_params(text: str) -> list[str]:
+    """Split on ';' outside double quotes."""
+    parts, buf, quoted = [], [], False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == ";" and not quoted:
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+    parts.append("".join(buf))
+    return parts
+
+
+def _split_ranges(header: str) -> list[str]:
+    """Split on ',' outside double quotes."""
+    parts, buf, quoted = [], [], False
+    for ch in header:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+    parts.append("".join(buf))
+    return parts
+
+
+def parse_accept(header: str | None) -> list[MediaRange]:
+    """The media ranges of an Accept header; malformed entries are skipped."""
+    if not header:
+        return []
+    ranges: list[MediaRange] = []
+    for item in _split_ranges(header):
+        if not item.strip():
+            continue
+        first, *rest = _split_params(item)
+        match = _RANGE.match(first)
+        if not match:
+            continue
+        mtype, msub = match.group(1).lower(), match.group(2).lower()
+        if mtype == "*" and msub != "*":
+            continue
+        q = 1.0
+        params: list[tuple[str, str]] = []
+        ok = True
+        for raw in rest:
+            name, eq, value = raw.partition("=")
+            name = name.strip().lower()
+            value = value.strip().strip('"')
+            if not name:
+                continue
+            if name == "q":
+                if not eq or not _QVALUE.match(value):
+                    ok = False
+                    break
+                q = float(value)
+                break  # what follows q are accept-extensions, not media-type parameters
+            params.append((name, value))
+        if ok:
+            ranges.append(MediaRange(mtype, msub, tuple(params), q))
+    return ranges
+
+
+@dataclass(order=True)
+class _Score:
+    q: float
+    specificity: int
+    preference: int  # higher is better: -index in the offers
+    label_pref: int = field(default=0)
+
+
+def _score(offer: Offer, ranges: Sequence[MediaRange], index: int) -> tuple[_Score, str] | None:
+    best: tuple[_Score, str] | None = None
+    labels = (offer.media_type, *offer.aliases)
+    for label_index, label in enumerate(labels):
+        matching = [r for r in ranges if r.matches(label, offer.charset)]
+        if not matching:
+            continue
+        top = max(r.specificity for r in matching)
+        # several ranges of the same specificity: the first one listed wins (RFC leaves it open)
+        q = next(r.q for r in matching if r.specificity == top)
+        score = _Score(q, top, -index, -label_index)
+        if best is None or score > best[0]:
+            best = (score, label)
+    return best
+
+
+def negotiate(accept: str | None, offers: Sequence[Offer]) -> Choice:
+    """The offer the client prefers, or :class:`NotAcceptable` listing ``offers``."""
+    if not offers:
+        raise ValueError("negotiate() needs at least one offer")
+    ranges = parse_accept(accept)
+    if not ranges:
+        return Choice(offers[0], offers[0].media_type)
+    best: tuple[_Score, str, Offer] | None = None
+    for index, offer in enumerate(offers):
+        scored = _score(offer, ranges, index)
+        if scored is None or scored[0].q <= 0:
+            continue
+        if best is None or scored[0] > best[0]:
+            best = (scored[0], scored[1], offer)
+    if best is None:
+        raise not_acceptable(offers, f"none of the offered media types is acceptable (Accept: {accept})")
+    return Choice(best[2], best[1])
+
+
+def by_name(names: Iterable[str], offers: Sequence[Offer]) -> Choice | None:
+    """The first offer named by a ``format=`` / ``output=`` value (a name or a media type).
+
+    None when ``names`` is empty; :class:`NotAcceptable` when none of them fits.
+    """
+    names = [n.strip().lower() for n in names if n and n.strip()]
+    if not names:
+        return None
+    for name in names:
+        media = name.split(";", 1)[0].strip()
+        for offer in offers:
+            if name in offer.names or media == offer.media_type:
+                return Choice(offer, offer.media_type)
+            if media in offer.aliases:
+                return Choice(offer, media)
+    raise not_acceptable(offers, f"format {', '.join(names)!s} is not offered for this query")
+
+
+def not_acceptable(offers: Sequence[Offer], message: str) -> NotAcceptable:
+    return NotAcceptable(
+        message,
+        details={
+            "offered": [o.media_type for o in offers],
+            "formats": {o.media_type: list(o.names) for o in offers},
+        },
+    )

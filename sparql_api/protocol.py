@@ -1,0 +1,239 @@
+"""SPARQL 1.1 Protocol: reading a query request, and the service description.
+
+Request forms (https://www.w3.org/TR/sparql11-protocol/#query-operation):
+
+* ``GET /sparql?query=...``
+* ``POST /sparql`` with ``application/x-www-form-urlencoded`` (``query=...``), decoded
+  exactly once from the raw body with :func:`urllib.parse.parse_qsl` (a literal
+  ``%41`` in the query text arrives encoded as ``%2541`` and stays ``%41``)
+* ``POST /sparql`` with ``application/sparql-query`` (the body is the query, UTF-8)
+
+``default-graph-uri`` and ``named-graph-uri`` (repeatable) set the dataset;
+``format=`` / ``output=`` pick a result format by name. Updates in any spelling
+(``update=``, ``application/sparql-update``) are refused with 403.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+import pyoxigraph as ox
+from starlette.requests import Request
+
+from kg.layout import Release
+from sparql_api.errors import (
+    QueryError,
+    QueryTooLarge,
+    UnsupportedMediaType,
+    UpdateForbidden,
+)
+from sparql_api.negotiation import Offer
+
+FORM = "application/x-www-form-urlencoded"
+SPARQL_QUERY = "application/sparql-query"
+SPARQL_UPDATE = "application/sparql-update"
+FORMAT_PARAMS = ("format", "output")
+MAX_FIELDS = 1000
+
+
+@dataclass
+class SparqlRequest:
+    query: str
+    default_graphs: list[str] = field(default_factory=list)
+    named_graphs: list[str] = field(default_factory=list)
+    formats: list[str] = field(default_factory=list)  # format= / output= values, in order
+
+
+def parse_params(raw: bytes) -> dict[str, list[str]]:
+    """``application/x-www-form-urlencoded`` bytes (a body or a query string), decoded once."""
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError as exc:
+        raise QueryError(f"malformed parameters: {exc}") from None
+    params: dict[str, list[str]] = {}
+    for key, value in pairs:
+        try:
+            name = key.decode("utf-8")
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise QueryError("parameters must be UTF-8 (percent-encoded)") from None
+        params.setdefault(name, []).append(text)
+    return params
+
+
+def _media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
+    if not content_type:
+        return "", {}
+    main, *rest = content_type.split(";")
+    params = {}
+    for item in rest:
+        key, _, value = item.partition("=")
+        params[key.strip().lower()] = value.strip().strip('"').lower()
+    return main.strip().lower(), params
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise QueryTooLarge(f"the request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise QueryTooLarge(f"the request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_graph_iris(iris: list[str], name: str) -> list[str]:
+    for iri in iris:
+        try:
+            ox.NamedNode(iri)
+        except ValueError:
+            raise QueryError(f"{name} {iri!r} is not an absolute IRI") from None
+    return iris
+
+
+async def read_request(request: Request, max_query_bytes: int) -> SparqlRequest | None:
+    """The query request, or None for a GET without ``query`` (the service description)."""
+    url_params = parse_params(request.scope.get("query_string", b""))
+    method = request.method
+    if method in ("GET", "HEAD"):
+        params = url_params
+    else:
+        media, ctparams = _media_type(request.headers.get("content-type"))
+        charset = ctparams.get("charset", "utf-8")
+        if media == SPARQL_UPDATE:
+            raise UpdateForbidden("this endpoint is read-only: SPARQL Update is not accepted")
+        if media == FORM:
+            body = await _read_body(request, 3 * max_query_bytes + 64 * 1024)
+            params = {**url_params}
+            for key, values in parse_params(body).items():
+                params[key] = params.get(key, []) + values if key not in ("query", "update") else values
+        elif media == SPARQL_QUERY:
+            if charset not in ("utf-8", "utf8"):
+                raise UnsupportedMediaType(f"{SPARQL_QUERY} must be UTF-8 (got charset={charset})",
+                                           details={"accepted": [FORM, SPARQL_QUERY]})
+            body = await _read_body(request, max_query_bytes)
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise QueryError("the query is not valid UTF-8") from None
+            if "query" in url_params or "update" in url_params:
+                raise QueryError(f"a {SPARQL_QUERY} request carries its query in the body only")
+            params = {**url_params, "query": [text]}
+        elif media == "" and not request.headers.get("content-length", "0").strip("0"):
+            params = url_params  # an empty POST: parameters in the URL
+        else:
+            raise UnsupportedMediaType(
+                f"unsupported request Content-Type {media or '(none)'}; "
+                f"send {FORM} or {SPARQL_QUERY}",
+                details={"accepted": [FORM, SPARQL_QUERY]})
+    queries = params.get("query", [])
+    updates = params.get("update", [])
+    if queries and updates:
+        raise QueryError("a request carries either query or update, not both")
+    if updates:
+        raise UpdateForbidden("this endpoint is read-only: SPARQL Update is not accepted")
+    if len(queries) > 1:
+        raise QueryError("more than one query parameter")
+    if not queries:
+        if method in ("GET", "HEAD"):
+            return None
+        raise QueryError("missing query: send query=... (form) or an application/sparql-query body")
+    query = queries[0]
+    if len(query.encode("utf-8")) > max_query_bytes:
+        raise QueryTooLarge(f"the query is longer than the limit of {max_query_bytes} bytes",
+                            details={"limit_bytes": max_query_bytes})
+    if not query.strip():
+        raise QueryError("empty query")
+    formats = [v for name in FORMAT_PARAMS for v in params.get(name, [])]
+    return SparqlRequest(
+        query=query,
+        default_graphs=_check_graph_iris(params.get("default-graph-uri", []), "default-graph-uri"),
+        named_graphs=_check_graph_iris(params.get("named-graph-uri", []), "named-graph-uri"),
+        formats=formats,
+    )
+
+
+# --- where the endpoint is --------------------------------------------------
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
+_PREFIX = re.compile(r"^(?:/[A-Za-z0-9._~\-]+)*/?$")
+
+
+def _first(value: str | None) -> str | None:
+    if not value:
+        return None
+    return value.split(",")[0].strip() or None
+
+
+def endpoint_url(request: Request) -> str:
+    """The public URL of this request's path, honouring X-Forwarded-Host/Proto/Prefix."""
+    headers = request.headers
+    scheme = _first(headers.get("x-forwarded-proto")) or request.url.scheme
+    if scheme not in ("http", "https"):
+        scheme = request.url.scheme
+    host = _first(headers.get("x-forwarded-host")) or headers.get("host") or request.url.netloc
+    if not _HOST.match(host or ""):
+        host = request.url.netloc if _HOST.match(request.url.netloc) else "localhost"
+    prefix = _first(headers.get("x-forwarded-prefix")) or ""
+    if not _PREFIX.match(prefix):
+        prefix = ""
+    path = request.scope.get("root_path", "") + request.url.path
+    return f"{scheme}://{host}{prefix.rstrip('/')}{path}"
+
+
+# --- service description ----------------------------------------------------
+SD = "http://www.w3.org/ns/sparql-service-description#"
+VOID = "http://rdfs.org/ns/void#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+DCTERMS = "http://purl.org/dc/terms/"
+
+
+def service_description(url: str, release: Release, offers: list[Offer],
+                        named_graphs: list[str]) -> list[ox.Triple]:
+    """SPARQL 1.1 Service Description of the endpoint at ``url``.
+
+    Read-only: the only supported language is sd:SPARQL11Query (no sd:SPARQL11Update),
+    and no sd:feature is claimed (no federation: SERVICE is refused).
+    """
+
+    def n(iri: str) -> ox.NamedNode:
+        return ox.NamedNode(iri)
+
+    service = n(url)
+    dataset = ox.BlankNode("dataset")
+    default = ox.BlankNode("defaultGraph")
+    triples = [
+        ox.Triple(service, n(RDF_TYPE), n(SD + "Service")),
+        ox.Triple(service, n(SD + "endpoint"), service),
+        ox.Triple(service, n(SD + "supportedLanguage"), n(SD + "SPARQL11Query")),
+        ox.Triple(service, n(SD + "defaultDataset"), dataset),
+        ox.Triple(dataset, n(RDF_TYPE), n(SD + "Dataset")),
+        ox.Triple(dataset, n(SD + "defaultGraph"), default),
+        ox.Triple(default, n(RDF_TYPE), n(SD + "Graph")),
+        ox.Triple(dataset, n(DCTERMS + "identifier"), ox.Literal(release.build_id)),
+    ]
+    for offer in offers:
+        if offer.iri:
+            triples.append(ox.Triple(service, n(SD + "resultFormat"), n(offer.iri)))
+    counts = release.manifest.get("counts") or {}
+    total = counts.get("triples")
+    if isinstance(total, int):
+        triples.append(ox.Triple(default, n(VOID + "triples"), ox.Literal(str(total), datatype=n(XSD_INTEGER))))
+    try:
+        triples.append(ox.Triple(dataset, n(VOID + "uriSpace"), ox.Literal(release.base_iri)))
+    except (KeyError, TypeError):
+        pass
+    for i, graph in enumerate(named_graphs):
+        node = ox.BlankNode(f"namedGraph{i}")
+        triples.append(ox.Triple(dataset, n(SD + "namedGraph"), node))
+        triples.append(ox.Triple(node, n(RDF_TYPE), n(SD + "NamedGraph")))
+        if not graph.startswith("_:"):
+            triples.append(ox.Triple(node, n(SD + "name"), n(graph)))
+    return triples
+

@@ -1,0 +1,177 @@
+"""Evaluate one query on a store and serialise the result to bytes, with the row cap.
+
+Runs inside a worker process (:mod:`sparql_api.workers`); kept free of any web
+import so a worker starts fast. A SELECT result is cut at ``max_rows`` rows, a
+CONSTRUCT/DESCRIBE result at ``max_rows`` triples; a cut result says so
+(``truncated`` in the returned header, which the app turns into the
+``X-Dipkg-Truncated`` header, and a ``truncated``/``note`` member in SPARQL JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyoxigraph as ox
+
+from sparql_api.errors import NotAcceptable, QueryEvaluationError, syntax_error
+
+RESULT_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+GRAPH_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+    "nquads": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+}
+_WITH_PREFIXES = {"turtle", "trig", "rdfxml"}
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+@dataclass
+class Job:
+    """One query as the app hands it to a worker."""
+
+    query: str
+    table_format: str | None  # key of RESULT_FORMATS for SELECT/ASK (None: not acceptable)
+    graph_format: str | None  # key of GRAPH_FORMATS for CONSTRUCT/DESCRIBE
+    max_rows: int
+    default_graph: list[str] | None = None
+    named_graphs: list[str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class Outcome:
+    kind: str  # "table" or "graph"
+    format: str
+    body: bytes
+    rows: int
+    truncated: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def header(self) -> dict[str, Any]:
+        return {"ok": True, "kind": self.kind, "format": self.format, "rows": self.rows,
+                "truncated": self.truncated}
+
+
+def term_json(term: Any) -> dict[str, Any]:
+    """A term in SPARQL 1.1 (1.2) Query Results JSON."""
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out: dict[str, Any] = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+            if term.direction is not None:
+                out["its:dir"] = str(term.direction)
+        elif term.datatype.value != XSD_STRING:
+            out["datatype"] = term.datatype.value
+        return out
+    if isinstance(term, ox.Triple):
+        return {"type": "triple", "value": {"subject": term_json(term.subject),
+                                            "predicate": term_json(term.predicate),
+                                            "object": term_json(term.object)}}
+    raise TypeError(f"unexpected term {term!r}")
+
+
+def _dataset(job: Job) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    if job.default_graph:
+        kwargs["default_graph"] = [ox.NamedNode(iri) for iri in job.default_graph]
+    if job.named_graphs:
+        kwargs["named_graphs"] = [ox.NamedNode(iri) for iri in job.named_graphs]
+    return kwargs
+
+
+def _not_acceptable(kind: str) -> NotAcceptable:
+    return NotAcceptable(f"no acceptable media type for this {kind} result")
+
+
+def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) -> Outcome:
+    """Run ``job`` on ``store``; raise a :class:`~kg.errors.DipkgError` on failure."""
+    try:
+        dataset = _dataset(job)
+    except ValueError as exc:
+        raise QueryEvaluationError(f"invalid graph IRI: {exc}") from None
+    try:
+        result = store.query(job.query, **dataset)
+    except SyntaxError as exc:
+        raise syntax_error(str(exc)) from None
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise QueryEvaluationError(f"the query failed: {exc}") from None
+    try:
+        if isinstance(result, ox.QueryBoolean):
+            if job.table_format is None:
+                raise _not_acceptable("ASK")
+            body = result.serialize(format=RESULT_FORMATS[job.table_format])
+            return Outcome("table", job.table_format, body, 1)
+        if isinstance(result, ox.QuerySolutions):
+            if job.table_format is None:
+                raise _not_acceptable("SELECT")
+            return _solutions(result, job)
+        if job.graph_format is None:
+            raise _not_acceptable("CONSTRUCT/DESCRIBE")
+        return _triples(result, job, prefixes)
+    except (RuntimeError, OSError) as exc:  # raised while iterating (evaluation is lazy)
+        raise QueryEvaluationError(f"the query failed: {exc}") from None
+
+
+def _solutions(result: ox.QuerySolutions, job: Job) -> Outcome:
+    variables = [v.value for v in result.variables]
+    count = len(variables)
+    bindings: list[dict[str, Any]] = []
+    truncated = False
+    for solution in result:
+        if len(bindings) >= job.max_rows:
+            truncated = True
+            break
+        row: dict[str, Any] = {}
+        for i in range(count):
+            term = solution[i]
+            if term is not None:
+                row[variables[i]] = term_json(term)
+        bindings.append(row)
+    doc: dict[str, Any] = {"head": {"vars": variables}, "results": {"bindings": bindings}}
+    if job.table_format == "json":
+        if truncated:
+            doc["truncated"] = True
+            doc["note"] = (f"result truncated to the first {job.max_rows} rows (the endpoint's row cap); "
+                           "use LIMIT/OFFSET to page through it")
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    else:
+        raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        parsed = ox.parse_query_results(raw, format=ox.QueryResultsFormat.JSON)
+        body = parsed.serialize(format=RESULT_FORMATS[job.table_format])
+    return Outcome("table", job.table_format, body, len(bindings), truncated)
+
+
+def _triples(result: Any, job: Job, prefixes: dict[str, str] | None) -> Outcome:
+    triples = []
+    truncated = False
+    for triple in result:
+        if len(triples) >= job.max_rows:
+            truncated = True
+            break
+        triples.append(triple)
+    fmt = job.graph_format
+    kwargs: dict[str, Any] = {}
+    if prefixes and fmt in _WITH_PREFIXES:
+        kwargs["prefixes"] = prefixes
+    if fmt in ("nquads", "trig"):
+        items: list[Any] = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
+    else:
+        items = triples
+    body = ox.serialize(items, format=GRAPH_FORMATS[fmt], **kwargs)
+    return Outcome("graph", fmt, body, len(triples), truncated)

@@ -1,0 +1,84 @@
+"""``dipkg serve``: open the release, build the app, run uvicorn (one process; the
+query workers are the parallelism)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from kg.errors import StoreError
+from kg.layout import open_release
+from kg.settings import Settings
+
+
+def check_store(store_dir: Path) -> int:
+    """The number of quads in the store; :class:`StoreError` if it is corrupt or empty."""
+    import pyoxigraph
+
+    try:
+        store = pyoxigraph.Store.read_only(str(store_dir))
+        size = len(store)
+        del store
+    except OSError as exc:
+        raise StoreError(f"the store cannot be opened (corrupt?): {exc}", file=str(store_dir)) from None
+    if size == 0:
+        raise StoreError("the store is empty: rebuild with `dipkg build`", file=str(store_dir))
+    return size
+
+
+def run(settings: Settings, data_dir: Path, host: str, port: int, *, access_log: bool = False) -> None:
+    """Serve ``data_dir``'s current release at http://host:port/ until interrupted.
+
+    A missing, empty or corrupt store prints one line (``str(err)``) to stderr and
+    exits 1.
+    """
+    try:
+        release = open_release(Path(data_dir))
+        check_store(release.store_dir)
+    except StoreError as err:
+        print(str(err), file=sys.stderr)
+        raise SystemExit(1) from None
+
+    import uvicorn
+
+    from sparql_api.app import create_app
+
+    app = create_app(settings, release)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=access_log,
+        log_level="info",
+        lifespan="on",
+        proxy_headers=False,  # X-Forwarded-* are read by the app itself (service description URL)
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except StoreError as err:  # the workers could not open the store
+        print(str(err), file=sys.stderr)
+        raise SystemExit(1) from None
+    if getattr(server, "started", True) is False:
+        # lifespan startup failed (e.g. a corrupt store): uvicorn has logged why
+        raise SystemExit(1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m sparql_api.server --data DIR [--host H] [--port P]`` (used by the tests)."""
+    import argparse
+
+    settings = Settings()
+    parser = argparse.ArgumentParser(prog="python -m sparql_api.server")
+    parser.add_argument("--data", type=Path, default=settings.data_dir)
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=settings.port)
+    parser.add_argument("--access-log", action="store_true")
+    args = parser.parse_args(argv)
+    run(settings, args.data, args.host, args.port, access_log=args.access_log)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,368 @@
+"""A pool of worker processes that evaluate queries where they can be killed.
+
+pyoxigraph cannot cancel a running query, so the app never runs one itself (and
+never on the event loop). Each worker is a plain child process
+(``python -m sparql_api.workers``) that opens the store read-only, evaluates a
+query and serialises the result to bytes (:mod:`sparql_api.results`). The parent
+talks to it over stdin/stdout with length-prefixed frames::
+
+    frame = u32 header length | header (JSON) | u64 body length | body
+
+At the deadline (``Settings.query_timeout``) the parent SIGKILLs the worker,
+reaps it and starts a fresh one in the background; the client gets 503
+``timeout`` before any body was sent. A worker that dies mid-query gives 503
+``worker-died``; a client that disconnects frees its worker the same way
+(killed and replaced). Workers also drop into an empty network namespace when
+the OS allows it (``unshare(CLONE_NEWNET)``), so even a SERVICE call that got
+past :mod:`sparql_api.guard` would reach nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from kg.errors import DipkgError, StoreError
+from sparql_api.errors import Busy, QueryError, QueryTimeout, WorkerDied
+from sparql_api.results import Job
+
+log = logging.getLogger("sparql_api.workers")
+
+_HEAD = struct.Struct(">I")
+_BODY = struct.Struct(">Q")
+MAX_HEADER = 16 * 1024 * 1024
+
+
+def encode_frame(header: dict[str, Any], body: bytes = b"") -> bytes:
+    raw = json.dumps(header, ensure_ascii=False).encode("utf-8")
+    return _HEAD.pack(len(raw)) + raw + _BODY.pack(len(body)) + body
+
+
+# --- parent side -------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    header: dict[str, Any]
+    body: bytes
+
+
+@dataclass(eq=False)
+class _Worker:
+    proc: asyncio.subprocess.Process
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.returncode is None
+
+    async def send(self, header: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(encode_frame(header))
+        await self.proc.stdin.drain()
+
+    async def receive(self) -> Reply:
+        assert self.proc.stdout is not None
+        (hlen,) = _HEAD.unpack(await self.proc.stdout.readexactly(_HEAD.size))
+        if hlen > MAX_HEADER:
+            raise ConnectionError("oversized frame header from worker")
+        header = json.loads(await self.proc.stdout.readexactly(hlen))
+        (blen,) = _BODY.unpack(await self.proc.stdout.readexactly(_BODY.size))
+        body = await self.proc.stdout.readexactly(blen) if blen else b""
+        return Reply(header, body)
+
+    def kill(self) -> None:
+        if self.alive:
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+
+
+class WorkerPool:
+    """``size`` worker processes over the store at ``store_dir``.
+
+    Use inside one event loop: ``await start()``, ``await run(job)``... ``await stop()``.
+    """
+
+    def __init__(
+        self,
+        store_dir: Path,
+        *,
+        size: int,
+        timeout: float,
+        prefixes: dict[str, str] | None = None,
+        sandbox: bool = True,
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.store_dir = Path(store_dir)
+        self.size = size
+        self.timeout = timeout
+        self.prefixes = prefixes or {}
+        self.sandbox = sandbox
+        self.startup_timeout = startup_timeout
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._workers: set[_Worker] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
+        self.info: dict[str, Any] = {}
+        self.stats = {"timeouts": 0, "deaths": 0, "disconnects": 0, "respawns": 0}
+
+    # lifecycle ---------------------------------------------------------
+    async def start(self) -> None:
+        results = await asyncio.gather(*(self._spawn() for _ in range(self.size)),
+                                       return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            await self.stop()
+            err = errors[0]
+            if isinstance(err, DipkgError):
+                raise err
+            raise StoreError(f"could not start the query workers: {err}", file=str(self.store_dir))
+        for worker in results:
+            self._idle.put_nowait(worker)  # type: ignore[arg-type]
+        self.info = dict(results[0].info) if results else {}  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        for worker in list(self._workers):
+            if worker.proc.stdin is not None:
+                try:
+                    worker.proc.stdin.close()
+                except Exception:  # noqa: BLE001
+                    pass
+            worker.kill()
+        for worker in list(self._workers):
+            try:
+                await asyncio.wait_for(worker.proc.wait(), 5)
+            except Exception:  # noqa: BLE001
+                pass
+        self._workers.clear()
+
+    @property
+    def alive(self) -> int:
+        return sum(1 for w in self._workers if w.alive)
+
+    def pids(self) -> list[int]:
+        return [w.pid for w in self._workers if w.alive]
+
+    async def _spawn(self) -> _Worker:
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "sparql_api.workers",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+            limit=1 << 20,
+        )
+        worker = _Worker(proc)
+        self._workers.add(worker)
+        try:
+            await worker.send({"store": str(self.store_dir), "prefixes": self.prefixes,
+                               "sandbox": self.sandbox})
+            reply = await asyncio.wait_for(worker.receive(), self.startup_timeout)
+        except BaseException as exc:
+            worker.kill()
+            await proc.wait()
+            self._workers.discard(worker)
+            if isinstance(exc, (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError)):
+                raise StoreError("a query worker failed to start", file=str(self.store_dir)) from None
+            raise
+        if not reply.header.get("ok"):
+            worker.kill()
+            await proc.wait()
+            self._workers.discard(worker)
+            raise StoreError(reply.header.get("message", "a query worker failed to open the store"),
+                             file=str(self.store_dir))
+        worker.info = reply.header.get("info", {})
+        return worker
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill ``worker`` now; reap it and start its successor in the background."""
+        worker.kill()
+        task = asyncio.get_running_loop().create_task(self._respawn(worker))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _respawn(self, worker: _Worker) -> None:
+        await worker.proc.wait()  # reap: no zombies
+        self._workers.discard(worker)
+        delay = 0.1
+        while not self._closing:
+            try:
+                fresh = await self._spawn()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                log.error("could not restart a query worker: %s", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self.stats["respawns"] += 1
+            if self._closing:
+                fresh.kill()
+                await fresh.proc.wait()
+                return
+            self._idle.put_nowait(fresh)
+            return
+
+    # queries -----------------------------------------------------------
+    async def run(self, job: Job) -> Reply:
+        """The worker's reply to ``job``; raises 503 errors on timeout, death or overload.
+
+        Query failures (syntax...) come back as a header with ``ok: false``.
+        """
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.timeout
+        while True:
+            remaining = give_up - loop.time()
+            try:
+                worker = await asyncio.wait_for(self._idle.get(), max(remaining, 0.001))
+            except TimeoutError:
+                raise Busy(f"all {self.size} query workers stayed busy for {self.timeout:g} s; "
+                           "try again later", details={"retry_after": int(self.timeout)}) from None
+            if worker.alive:
+                break
+            self._replace(worker)
+        started = time.monotonic()
+        try:
+            await worker.send(job.to_dict())
+            reply = await asyncio.wait_for(worker.receive(), self.timeout)
+        except TimeoutError:
+            self.stats["timeouts"] += 1
+            self._replace(worker)
+            raise QueryTimeout(
+                f"the query ran longer than the limit of {self.timeout:g} s and was stopped",
+                details={"limit_seconds": self.timeout,
+                         "elapsed_seconds": round(time.monotonic() - started, 3)}) from None
+        except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError, ValueError):
+            self.stats["deaths"] += 1
+            self._replace(worker)
+            raise WorkerDied("the query worker died while evaluating the query; "
+                             "a new one is starting") from None
+        except asyncio.CancelledError:  # the client went away: free the worker
+            self.stats["disconnects"] += 1
+            self._replace(worker)
+            raise
+        self._idle.put_nowait(worker)
+        return reply
+
+
+def reply_error(header: dict[str, Any]) -> DipkgError:
+    """The error a worker reported, rebuilt as a DipkgError with the same dict shape."""
+    err = QueryError(header.get("message", "query failed"), status=int(header.get("status", 400)),
+                     line=header.get("line"), column=header.get("column"),
+                     details=header.get("details"))
+    err.code = header.get("error", "bad-request")
+    return err
+
+
+# --- child side --------------------------------------------------------------
+
+
+def _read_exact(stream: BinaryIO, n: int) -> bytes | None:
+    buf = b""
+    while len(buf) < n:
+        chunk = stream.read(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def _read_frame(stream: BinaryIO) -> dict[str, Any] | None:
+    raw = _read_exact(stream, _HEAD.size)
+    if raw is None:
+        return None
+    (hlen,) = _HEAD.unpack(raw)
+    header = _read_exact(stream, hlen)
+    blen_raw = _read_exact(stream, _BODY.size)
+    if header is None or blen_raw is None:
+        return None
+    (blen,) = _BODY.unpack(blen_raw)
+    if blen and _read_exact(stream, blen) is None:
+        return None
+    return json.loads(header)
+
+
+def _isolate_network() -> bool:
+    """Move this process into an empty network namespace (no interfaces). Best effort."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        clone_newnet, clone_newuser = 0x40000000, 0x10000000
+        if libc.unshare(clone_newnet) == 0:
+            return True
+        return libc.unshare(clone_newuser | clone_newnet) == 0
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def child_main() -> int:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # stray prints go to stderr, never into the protocol
+    inp = sys.stdin.buffer
+
+    def send(header: dict[str, Any], body: bytes = b"") -> None:
+        out.write(encode_frame(header, body))
+
+    config = _read_frame(inp)
+    if config is None:
+        return 0
+    sandboxed = _isolate_network() if config.get("sandbox", True) else False
+    try:
+        import pyoxigraph as ox
+
+        from sparql_api import results
+
+        store = ox.Store.read_only(config["store"])
+        named = []
+        for graph in store.named_graphs():
+            named.append(graph.value if isinstance(graph, ox.NamedNode) else "_:" + graph.value)
+            if len(named) >= 100:
+                break
+    except (OSError, ValueError) as exc:
+        send({"ok": False, "error": "store", "status": 503,
+              "message": f"cannot open the store read-only: {exc}"})
+        return 1
+    send({"ok": True, "info": {"pid": os.getpid(), "sandboxed": sandboxed, "named_graphs": named}})
+    prefixes = config.get("prefixes") or None
+    while True:
+        request = _read_frame(inp)
+        if request is None:
+            return 0
+        try:
+            outcome = results.evaluate(store, results.Job(**request), prefixes)
+        except DipkgError as exc:
+            send({"ok": False, **exc.to_dict()})
+            continue
+        except Exception as exc:  # noqa: BLE001  (a bug: report it, stay alive)
+            send({"ok": False, "error": "internal", "status": 500,
+                  "message": f"internal error while evaluating the query: {type(exc).__name__}"})
+            print(f"sparql_api worker: {type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        send(outcome.header(), outcome.body)
+
+
+if __name__ == "__main__":
+    sys.exit(child_main())
