@@ -16,6 +16,7 @@ line of the scenario it came from. Warnings and infos do not fail a build.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyoxigraph
@@ -178,7 +179,28 @@ def violations(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph 
 
 def check(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph, source_file: str) -> None:
     """Raise :class:`ValidationError` naming the first violation's resource and source line."""
-    found = [v for v in violations(data, shapes, ontology) if v.severity == "Violation"]
+    check_chunks([(data, None)], shapes, ontology, source_file)
+
+
+def check_chunks(
+    chunks: Iterable[tuple[rdflib.Graph, set[str] | None]],
+    shapes: rdflib.Graph,
+    ontology: rdflib.Graph,
+    source_file: str,
+) -> None:
+    """Validate chunk by chunk (bounded memory); each chunk is (graph, foci to report or None for all).
+
+    A chunk holds some scenarios plus the shared context they point at (domains,
+    vocabulary); only violations on the chunk's own resources are reported, so
+    the shared context is reported once, by the chunk that owns it.
+    """
+    found: list[Violation] = []
+    for data, own in chunks:
+        found.extend(
+            v
+            for v in violations(data, shapes, ontology)
+            if v.severity == "Violation" and (own is None or v.focus in own)
+        )
     if found:
         first = found[0]
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""

@@ -132,11 +132,11 @@ def test_a_new_batch_never_renumbers_batch_one(build_result, inputs_copy, tmp_pa
     # batch 2: rows 20 and 21 of batch 1, renumbered 1 and 2 (the first one names its domain)
     row20 = next(b for b in blocks if b.startswith("\t20\n")).replace("\t20\n\t\n", "\t1\n\t其他领域\n", 1)
     row21 = next(b for b in blocks if b.startswith("\t21\n")).replace("\t21\n", "\t2\n", 1)
-    batch2 = "\n\n".join([*header, row20, row21]) + "\n"
+    batch2 = "\n\n".join([*header, row20, row21]).replace("第一批", "第二批") + "\n"
     (inputs_copy / "sources" / "batch2.txt").write_text(batch2, encoding="utf-8")
     with (inputs_copy / "guides.toml").open("a", encoding="utf-8") as out:
         out.write(
-            '\n[[guide]]\nid = "guizhou-b2"\nsource = "sources/batch2.txt"\ntitle_zh = "第二批"\n'
+            '\n[[guide]]\nid = "guizhou-b2"\nsource = "sources/batch2.txt"\ntitle_zh = "第二批贵州省数据知识产权应用场景指引"\n'
             'title_en = "Second batch"\nprovince_zh = "贵州省"\nprovince_en = "Guizhou Province"\nbatch = 2\n'
         )
     result = build(tmp_path / "two", Settings(inputs_dir=inputs_copy))

@@ -1,0 +1,101 @@
+"""Synthetic build inputs with the shape of the real graph, at any scale.
+
+``python -m bench.synth OUT --scale 100`` writes an inputs folder (guides.toml,
+sources/, corrections.toml, translations.tsv, vocabulary tables) with ``scale``
+guides. Each synthetic guide is the real batch-1 document with its 23 rows in a
+different (seeded) order and renumbered, every row naming its domain, and the
+real corrections remapped to the new row numbers — so the grammar, the
+corrections and the translations are exercised exactly as on the real data, and
+the graph has ``scale`` times the real scenarios, categories and fields.
+Build it with ``DIPKG_INPUTS_DIR=OUT dipkg build --out DATA``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import tomllib
+from pathlib import Path
+
+from kg.paths import INPUTS_DIR
+
+REAL = "guizhou-dip-scenarios-batch1.txt"
+
+
+def _rows(text: str) -> tuple[list[str], list[list[str]]]:
+    blocks = text.split("\n\n")
+    first = next(i for i, b in enumerate(blocks) if b.startswith("\t1\n"))
+    head = blocks[:first]
+    rows = [b.split("\n") for b in blocks[first:] if b.strip()]
+    return head, rows
+
+
+def generate(out: Path, scale: int, seed: int = 20261124) -> Path:
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(INPUTS_DIR, out, ignore=shutil.ignore_patterns("sources", "guides.toml", "corrections.toml"))
+    (out / "sources").mkdir()
+    config = tomllib.loads((INPUTS_DIR / "guides.toml").read_text(encoding="utf-8"))
+    real = config["guide"][0]
+    corrections = tomllib.loads((INPUTS_DIR / "corrections.toml").read_text(encoding="utf-8"))["correction"]
+    head, rows = _rows((INPUTS_DIR / "sources" / REAL).read_text(encoding="utf-8"))
+    domain = ""
+    for row in rows:  # every row names its domain, so any order keeps it
+        if row[1].strip():
+            domain = row[1]
+        else:
+            row[1] = domain
+    rng = random.Random(seed)
+    guides = ["[domains]"] + [f'{k} = "{v}"' for k, v in config["domains"].items()]
+    fixes: list[str] = []
+    for index in range(1, scale + 1):
+        guide_id = f"synth-g{index:05d}"
+        order = list(range(len(rows)))
+        rng.shuffle(order)
+        renumber = {int(rows[old][0].strip()): new for new, old in enumerate(order, start=1)}
+        body = []
+        for new, old in enumerate(order, start=1):
+            row = list(rows[old])
+            row[0] = f"\t{new}"
+            body.append("\n".join(row))
+        (out / "sources" / f"{guide_id}.txt").write_text("\n\n".join([*head, *body]) + "\n", encoding="utf-8")
+        guides += [
+            "",
+            "[[guide]]",
+            f'id = "{guide_id}"',
+            f'source = "sources/{guide_id}.txt"',
+            f'title_zh = "{real["title_zh"]}"',
+            f'title_en = "{real["title_en"]} (synthetic copy {index})"',
+            f'province_zh = "{real["province_zh"]}"',
+            f'province_en = "{real["province_en"]}"',
+            f"batch = {index}",
+        ]
+        for fix in corrections:
+            fixes += ["", "[[correction]]", f'guide = "{guide_id}"', f"number = {renumber[fix['number']]}"]
+            for key in ("match", "reason", "qualifier", "example", "text"):
+                if key in fix:
+                    fixes.append(f"{key} = {_toml(fix[key])}")
+            if "items" in fix:
+                fixes.append("items = [" + ", ".join(_toml(i) for i in fix["items"]) + "]")
+    (out / "guides.toml").write_text("\n".join(guides) + "\n", encoding="utf-8")
+    (out / "corrections.toml").write_text("\n".join(fixes).lstrip() + "\n", encoding="utf-8")
+    return out
+
+
+def _toml(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--scale", type=int, default=100, help="number of synthetic guides (1 = the real size)")
+    parser.add_argument("--seed", type=int, default=20261124)
+    args = parser.parse_args()
+    generate(args.out, args.scale, args.seed)
+    print(f"wrote {args.scale} synthetic guides to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
