@@ -13,8 +13,9 @@ other media-type parameters (e.g. a JSON-LD ``profile``) do not prevent a match.
 An absent or empty ``Accept`` means the default.
 
 An offer can also be labelled with an alias media type that truly describes its
-body (SPARQL JSON *is* ``application/json``); the response is then labelled with
-the alias the client asked for, never with a type the body is not.
+body (SPARQL JSON *is* ``application/json``) when the client names the alias
+explicitly (wildcards select canonical types only); the response is then
+labelled with the alias the client asked for, never with a type the body is not.
 """
 
 from __future__ import annotations
@@ -207,7 +208,8 @@ def _score(offer: Offer, ranges: Sequence[MediaRange], index: int) -> tuple[_Sco
     best: tuple[_Score, str] | None = None
     labels = (offer.media_type, *offer.aliases)
     for label_index, label in enumerate(labels):
-        matching = [r for r in ranges if r.matches(label, offer.charset)]
+        matching = [r for r in ranges if r.matches(label, offer.charset)
+                    and (label_index == 0 or r.specificity >= 2)]  # aliases: only when named
         if not matching:
             continue
         top = max(r.specificity for r in matching)

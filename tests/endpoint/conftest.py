@@ -1,0 +1,105 @@
+"""Fixtures of the endpoint tests: a real uvicorn server (``python -m sparql_api.server``)
+on 127.0.0.1 over the session's real build (``built_data`` in tests/conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# the test server's limits (small, so the limit tests are quick)
+QUERY_TIMEOUT = 2.0
+MAX_ROWS = 1000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen
+    log: Path
+
+    @property
+    def sparql(self) -> str:
+        return self.url + "/sparql"
+
+    def workers(self) -> list[psutil.Process]:
+        return psutil.Process(self.proc.pid).children(recursive=True)
+
+
+def start_server(data: Path, workdir: Path, **env: str) -> Server:
+    port = free_port()
+    log = workdir / f"server-{port}.log"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
+    full_env.update(env)
+    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sparql_api.server", "--data", str(data), "--host", "127.0.0.1",
+             "--port", str(port)],
+            cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}): {log.read_text()}")
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return Server(url, proc, log)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {log.read_text()}")
+
+
+def stop_server(server: Server) -> None:
+    children = server.workers()
+    server.proc.send_signal(signal.SIGTERM)
+    try:
+        server.proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait(timeout=5)
+    gone, alive = psutil.wait_procs(children, timeout=5)
+    for p in alive:  # must not happen; do not leak them into other tests
+        p.kill()
+    assert not alive, f"worker processes outlived the server: {[p.pid for p in alive]}"
+
+
+@pytest.fixture(scope="session")
+def endpoint_data(built_data: Path) -> Path:
+    return built_data
+
+
+@pytest.fixture(scope="session")
+def server(endpoint_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    workdir = tmp_path_factory.mktemp("server")
+    srv = start_server(endpoint_data, workdir, DIPKG_QUERY_TIMEOUT=str(QUERY_TIMEOUT),
+                       DIPKG_MAX_ROWS=str(MAX_ROWS), DIPKG_QUERY_WORKERS="2")
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture()
+def client(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        yield c

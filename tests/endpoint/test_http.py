@@ -1,0 +1,322 @@
+"""Every status of the endpoint, through httpx against the real server."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from tests.endpoint.conftest import MAX_ROWS
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+ONE = "SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s LIMIT 1"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def assert_error(resp: httpx.Response, status: int, code: str) -> dict:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/json")
+    body = resp.json()
+    assert body["error"] == code and body["status"] == status and body["message"]
+    assert set(body) <= {"error", "status", "message", "file", "line", "column", "details"}
+    return body
+
+
+def test_get_post_form_and_direct_agree(client: httpx.Client) -> None:
+    a = client.get("/sparql", params={"query": COUNT})
+    b = client.post("/sparql", data={"query": COUNT})
+    c = client.post("/sparql", content=COUNT, headers={"Content-Type": "application/sparql-query"})
+    for r in (a, b, c):
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "application/sparql-results+json; charset=utf-8"
+    n = int(a.json()["results"]["bindings"][0]["n"]["value"])
+    assert n > 1000
+    assert b.json() == a.json() == c.json()
+
+
+def test_form_is_decoded_exactly_once(client: httpx.Client) -> None:
+    # the query text contains a literal "%41": form-encoded as %2541 it must stay %41
+    query = 'SELECT ?x WHERE { BIND("%41+b" AS ?x) }'
+    body = "query=" + quote(query, safe="")
+    r = client.post("/sparql", content=body, headers=FORM)
+    assert r.status_code == 200, r.text
+    assert r.json()["results"]["bindings"][0]["x"]["value"] == "%41+b"
+    r = client.get("/sparql?query=" + quote(query, safe=""))
+    assert r.json()["results"]["bindings"][0]["x"]["value"] == "%41+b"
+
+
+def test_default_and_named_graph_uri(client: httpx.Client) -> None:
+    # a default graph made of a graph that does not exist is empty
+    r = client.get("/sparql", params={"query": COUNT, "default-graph-uri": "http://example.org/none"})
+    assert r.json()["results"]["bindings"][0]["n"]["value"] == "0"
+    q = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+    r = client.post("/sparql", data={"query": q, "named-graph-uri": ["http://example.org/a", "http://example.org/b"]})
+    assert r.status_code == 200
+    assert r.json()["results"]["bindings"][0]["n"]["value"] == "0"
+    r = client.get("/sparql", params={"query": COUNT, "default-graph-uri": "not an iri"})
+    assert_error(r, 400, "bad-request")
+
+
+@pytest.mark.parametrize("accept,ctype", [
+    (None, "application/sparql-results+json; charset=utf-8"),
+    ("*/*", "application/sparql-results+json; charset=utf-8"),
+    ("application/sparql-results+xml", "application/sparql-results+xml; charset=utf-8"),
+    ("text/csv", "text/csv; charset=utf-8"),
+    ("text/tab-separated-values", "text/tab-separated-values; charset=utf-8"),
+    ("application/json", "application/json; charset=utf-8"),
+    ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", "application/sparql-results+xml; charset=utf-8"),
+    ("text/*", "text/csv; charset=utf-8"),
+])
+def test_select_negotiation(client: httpx.Client, accept: str | None, ctype: str) -> None:
+    headers = {"Accept": accept} if accept else {}
+    r = client.get("/sparql", params={"query": ONE}, headers=headers)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == ctype
+    assert "Accept" in r.headers["vary"] and "Accept-Encoding" in r.headers["vary"]
+
+
+@pytest.mark.parametrize("accept,ctype", [
+    (None, "text/turtle; charset=utf-8"),
+    ("application/n-triples", "application/n-triples; charset=utf-8"),
+    ("application/ld+json", "application/ld+json; charset=utf-8"),
+    ("application/rdf+xml", "application/rdf+xml; charset=utf-8"),
+])
+def test_construct_negotiation(client: httpx.Client, accept: str | None, ctype: str) -> None:
+    q = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 5"
+    r = client.get("/sparql", params={"query": q}, headers={"Accept": accept} if accept else {})
+    assert r.status_code == 200
+    assert r.headers["content-type"] == ctype
+    import rdflib
+
+    fmt = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
+           "application/rdf+xml": "xml"}[ctype.split(";")[0]]
+    assert len(rdflib.Graph().parse(data=r.content, format=fmt)) == 5
+
+
+@pytest.mark.parametrize("name,ctype", [
+    ("json", "application/sparql-results+json"), ("xml", "application/sparql-results+xml"),
+    ("csv", "text/csv"), ("tsv", "text/tab-separated-values"),
+    ("text/csv", "text/csv"),
+])
+def test_format_parameter_overrides_accept(client: httpx.Client, name: str, ctype: str) -> None:
+    r = client.get("/sparql", params={"query": ONE, "format": name}, headers={"Accept": "application/sparql-results+xml"})
+    assert r.headers["content-type"].split(";")[0] == ctype
+    r = client.get("/sparql", params={"query": ONE, "output": name})
+    assert r.headers["content-type"].split(";")[0] == ctype
+
+
+def test_format_for_graphs(client: httpx.Client) -> None:
+    q = "DESCRIBE ?s WHERE { ?s ?p ?o } LIMIT 1"
+    for name, ctype in [("turtle", "text/turtle"), ("json", "application/ld+json"), ("xml", "application/rdf+xml"),
+                        ("nt", "application/n-triples")]:
+        r = client.get("/sparql", params={"query": q, "format": name})
+        assert r.status_code == 200 and r.headers["content-type"].split(";")[0] == ctype
+
+
+def test_406_lists_offers(client: httpx.Client) -> None:
+    r = client.get("/sparql", params={"query": ONE}, headers={"Accept": "text/turtle"})
+    body = assert_error(r, 406, "not-acceptable")
+    assert "application/sparql-results+json" in body["details"]["offered"]
+    r = client.get("/sparql", params={"query": "CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1"},
+                   headers={"Accept": "text/csv"})
+    body = assert_error(r, 406, "not-acceptable")
+    assert "text/turtle" in body["details"]["offered"]
+    r = client.get("/sparql", params={"query": ONE}, headers={"Accept": "application/sparql-results+json;q=0, */*;q=0.5"})
+    assert r.headers["content-type"].startswith("application/sparql-results+xml")
+    r = client.get("/sparql", params={"query": ONE}, headers={"Accept": "application/sparql-results+json;q=0"})
+    assert_error(r, 406, "not-acceptable")
+    r = client.get("/sparql", params={"query": ONE, "format": "html"})
+    assert_error(r, 406, "not-acceptable")
+
+
+def test_syntax_error_has_line_and_column(client: httpx.Client) -> None:
+    r = client.get("/sparql", params={"query": "SELECT * WHERE {\n  ?s ?p ?o .\n  FILTER(?x = ) }"})
+    body = assert_error(r, 400, "query-syntax")
+    assert body["line"] == 3 and body["column"] >= 13
+    assert "3:" in body["message"]
+
+
+@pytest.mark.parametrize("how", ["form-update", "sparql-update", "query-param", "get-update"])
+def test_updates_are_403(client: httpx.Client, how: str) -> None:
+    update = "INSERT DATA { <http://e/a> <http://e/b> <http://e/c> }"
+    if how == "form-update":
+        r = client.post("/sparql", data={"update": update})
+    elif how == "sparql-update":
+        r = client.post("/sparql", content=update, headers={"Content-Type": "application/sparql-update"})
+    elif how == "query-param":
+        r = client.post("/sparql", data={"query": "PREFIX e: <http://e/>\n" + update})
+    else:
+        r = client.get("/sparql", params={"update": update})
+    assert_error(r, 403, "update-forbidden")
+
+
+@pytest.mark.parametrize("op", ["DELETE WHERE { ?s ?p ?o }", "LOAD <http://127.0.0.1:9/x>", "CLEAR ALL",
+                                "DROP DEFAULT", "CREATE GRAPH <http://e/g>", "COPY DEFAULT TO <http://e/g>",
+                                "MOVE DEFAULT TO <http://e/g>", "ADD DEFAULT TO <http://e/g>",
+                                "WITH <http://e/g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+                                "base <http://e/> # c\n load <x>"])
+def test_every_update_operation_is_403(client: httpx.Client, op: str) -> None:
+    assert_error(client.post("/sparql", data={"query": op}), 403, "update-forbidden")
+
+
+def test_the_store_did_not_change(client: httpx.Client) -> None:
+    before = client.get("/sparql", params={"query": COUNT}).json()
+    client.post("/sparql", data={"update": "CLEAR ALL"})
+    client.post("/sparql", data={"query": "CLEAR ALL"})
+    after = client.post("/sparql", data={"query": COUNT + " "}).json()  # not from the cache
+    assert before == after
+
+
+def test_both_query_and_update_is_400(client: httpx.Client) -> None:
+    assert_error(client.post("/sparql", data={"query": ONE, "update": "CLEAR ALL"}), 400, "bad-request")
+
+
+def test_missing_query_on_post_is_400(client: httpx.Client) -> None:
+    assert_error(client.post("/sparql", data={"format": "json"}), 400, "bad-request")
+    assert_error(client.post("/sparql", content=b"", headers={"Content-Type": "application/sparql-query"}),
+                 400, "bad-request")
+
+
+def test_unsupported_content_type_is_415(client: httpx.Client) -> None:
+    r = client.post("/sparql", content=json.dumps({"query": ONE}), headers={"Content-Type": "application/json"})
+    body = assert_error(r, 415, "unsupported-media-type")
+    assert "application/sparql-query" in body["details"]["accepted"]
+    r = client.post("/sparql", files={"query": ("q", ONE)})  # multipart
+    assert_error(r, 415, "unsupported-media-type")
+
+
+def test_too_long_query_is_413(client: httpx.Client) -> None:
+    long = ONE + " #" + "x" * (64 * 1024)
+    assert_error(client.post("/sparql", data={"query": long}), 413, "query-too-large")
+    assert_error(client.post("/sparql", content=long, headers={"Content-Type": "application/sparql-query"}),
+                 413, "query-too-large")
+    # (GET: see test_inprocess.py, with a small limit; httpx caps URLs at 64 KiB)
+
+
+def test_etag_last_modified_304(client: httpx.Client) -> None:
+    r = client.get("/sparql", params={"query": ONE})
+    tag, modified = r.headers["etag"], r.headers["last-modified"]
+    assert tag.startswith('W/"') and modified.endswith("GMT")
+    r2 = client.get("/sparql", params={"query": ONE}, headers={"If-None-Match": tag})
+    assert r2.status_code == 304 and r2.content == b"" and r2.headers["etag"] == tag
+    r3 = client.get("/sparql", params={"query": ONE}, headers={"If-Modified-Since": modified})
+    assert r3.status_code == 304
+    # another variant, another tag
+    r4 = client.get("/sparql", params={"query": ONE}, headers={"Accept": "text/csv", "If-None-Match": tag})
+    assert r4.status_code == 200 and r4.headers["etag"] != tag
+    r5 = client.get("/sparql", params={"query": ONE}, headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"})
+    assert r5.status_code == 200
+
+
+def test_cors_and_preflight(client: httpx.Client) -> None:
+    r = client.get("/sparql", params={"query": ONE}, headers={"Origin": "https://example.org"})
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in r.headers
+    r = client.options("/sparql", headers={"Origin": "https://example.org",
+                                           "Access-Control-Request-Method": "POST",
+                                           "Access-Control-Request-Headers": "content-type"})
+    assert r.status_code == 204
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "POST" in r.headers["access-control-allow-methods"]
+    assert "content-type" in r.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-credentials" not in r.headers
+
+
+@pytest.mark.parametrize("path", ["/sparql", "/sparql?query=" + quote(ONE), "/health", "/openapi.json"])
+def test_head_on_every_get_route(client: httpx.Client, path: str) -> None:
+    g = client.get(path)
+    h = client.head(path)
+    assert h.status_code == g.status_code == 200
+    assert h.content == b""
+    assert h.headers["content-type"] == g.headers["content-type"]
+
+
+def test_gzip_when_asked(client: httpx.Client) -> None:
+    q = "SELECT * WHERE { ?s ?p ?o } LIMIT 200"
+    r = client.get("/sparql", params={"query": q}, headers={"Accept-Encoding": "gzip"})
+    assert r.headers["content-encoding"] == "gzip"
+    assert r.json()["results"]["bindings"]  # httpx decodes
+    raw = httpx.get(str(client.base_url) + "/sparql", params={"query": q},
+                    headers={"Accept-Encoding": "gzip"}).read()  # decoded body
+    assert json.loads(raw)
+    with httpx.stream("GET", str(client.base_url) + "/sparql", params={"query": q},
+                      headers={"Accept-Encoding": "gzip"}) as s:
+        compressed = b"".join(s.iter_raw())
+    assert json.loads(gzip.decompress(compressed))
+    r = client.get("/sparql", params={"query": q}, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in r.headers
+    assert r.headers["vary"].count("Accept-Encoding") == 1
+
+
+def test_row_cap_is_signalled(client: httpx.Client) -> None:
+    q = "SELECT * WHERE { ?s ?p ?o }"
+    r = client.get("/sparql", params={"query": q})
+    assert r.status_code == 200
+    assert r.headers["x-dipkg-truncated"] == "true"
+    body = r.json()
+    assert len(body["results"]["bindings"]) == MAX_ROWS
+    assert body["truncated"] is True and "truncated" in body["note"]
+    for accept in ("text/csv", "application/sparql-results+xml", "text/tab-separated-values"):
+        r = client.get("/sparql", params={"query": q}, headers={"Accept": accept})
+        assert r.headers["x-dipkg-truncated"] == "true"
+    r = client.get("/sparql", params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"})
+    assert r.headers["x-dipkg-truncated"] == "true"
+    r = client.get("/sparql", params={"query": f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {MAX_ROWS}"})
+    assert "x-dipkg-truncated" not in r.headers
+    assert "truncated" not in r.json()
+
+
+def test_service_description(client: httpx.Client) -> None:
+    import rdflib
+
+    r = client.get("/sparql")
+    assert r.status_code == 200 and r.headers["content-type"] == "text/turtle; charset=utf-8"
+    g = rdflib.Graph().parse(data=r.text, format="turtle")
+    sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+    endpoint = rdflib.URIRef(str(client.base_url) + "/sparql")
+    assert (endpoint, sd.endpoint, endpoint) in g
+    assert (endpoint, sd.supportedLanguage, sd.SPARQL11Query) in g
+    assert (endpoint, sd.supportedLanguage, sd.SPARQL11Update) not in g
+    formats = set(g.objects(endpoint, sd.resultFormat))
+    assert rdflib.URIRef("http://www.w3.org/ns/formats/SPARQL_Results_JSON") in formats
+    assert rdflib.URIRef("http://www.w3.org/ns/formats/Turtle") in formats
+    triples = list(g.objects(None, rdflib.URIRef("http://rdfs.org/ns/void#triples")))
+    assert triples and int(triples[0]) > 1000
+    # behind a proxy
+    r = client.get("/sparql", headers={"X-Forwarded-Host": "kg.example.org", "X-Forwarded-Proto": "https",
+                                       "X-Forwarded-Prefix": "/dipkg", "Accept": "application/n-triples"})
+    assert "<https://kg.example.org/dipkg/sparql> " in r.text
+    assert r.headers["content-type"] == "application/n-triples; charset=utf-8"
+    r = client.get("/sparql", headers={"Accept": "application/ld+json"})
+    assert r.headers["content-type"].startswith("application/ld+json")
+
+
+def test_health(client: httpx.Client) -> None:
+    r = client.get("/health")
+    body = r.json()
+    assert body["status"] == "ok" and body["build_id"] and body["triples"] > 1000
+    assert body["workers"]["alive"] >= 1
+
+
+@pytest.mark.parametrize("method,path,status,code", [
+    ("GET", "/nowhere", 404, "not-found"),
+    ("DELETE", "/sparql", 405, "method-not-allowed"),
+    ("PUT", "/health", 405, "method-not-allowed"),
+])
+def test_framework_errors_have_the_one_shape(client: httpx.Client, method: str, path: str, status: int,
+                                             code: str) -> None:
+    assert_error(client.request(method, path), status, code)
+
+
+def test_openapi_documents_the_protocol(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    get = spec["paths"]["/sparql"]["get"]
+    names = {p["name"] for p in get["parameters"]}
+    assert {"query", "default-graph-uri", "named-graph-uri", "format"} <= names
+    post = spec["paths"]["/sparql"]["post"]
+    assert {"application/x-www-form-urlencoded", "application/sparql-query"} <= set(post["requestBody"]["content"])
+    for status in ("400", "403", "406", "413", "415", "503"):
+        assert status in post["responses"]
