@@ -59,6 +59,7 @@ class Reply:
 class _Worker:
     proc: asyncio.subprocess.Process
     info: dict[str, Any] = field(default_factory=dict)
+    killed: bool = False
 
     @property
     def pid(self) -> int:
@@ -66,7 +67,7 @@ class _Worker:
 
     @property
     def alive(self) -> bool:
-        return self.proc.returncode is None
+        return self.proc.returncode is None and not self.killed
 
     async def send(self, header: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
@@ -84,7 +85,8 @@ class _Worker:
         return Reply(header, body)
 
     def kill(self) -> None:
-        if self.alive:
+        self.killed = True
+        if self.proc.returncode is None:
             try:
                 self.proc.kill()
             except ProcessLookupError:

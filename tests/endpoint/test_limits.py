@@ -1,0 +1,139 @@
+"""Limits that hold: the time limit really stops a query, a slow query does not delay a
+cheap one, dead or abandoned workers are replaced, no zombies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from urllib.parse import quote
+
+import httpx
+import psutil
+import pytest
+
+from tests.endpoint.conftest import QUERY_TIMEOUT, Server
+
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+CHEAP = "ASK { ?s ?p ?o }"
+
+
+def no_zombies(server: Server) -> None:
+    for child in psutil.Process(server.proc.pid).children(recursive=True):
+        try:
+            assert child.status() != psutil.STATUS_ZOMBIE, f"zombie worker {child.pid}"
+        except psutil.NoSuchProcess:
+            pass
+
+
+def wait_workers(server: Server, client: httpx.Client, n: int = 2, within: float = 20) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if client.get("/health").json()["workers"]["alive"] >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError("workers were not replaced")
+
+
+@pytest.mark.slow
+def test_runaway_query_is_stopped_while_a_cheap_one_answers(server: Server, client: httpx.Client) -> None:
+    wait_workers(server, client)
+    before = {p.pid for p in server.workers()}
+    result: dict[str, object] = {}
+
+    def runaway() -> None:
+        started = time.monotonic()
+        r = httpx.post(server.sparql, data={"query": RUNAWAY}, timeout=30)
+        result["elapsed"] = time.monotonic() - started
+        result["response"] = r
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    time.sleep(0.3)  # the runaway holds one worker now
+    cheap_started = time.monotonic()
+    r = client.get("/sparql", params={"query": CHEAP + " # " + str(time.time())})
+    cheap_elapsed = time.monotonic() - cheap_started
+    assert r.status_code == 200 and r.json()["boolean"] is True
+    assert cheap_elapsed < 1.0, cheap_elapsed
+    thread.join(timeout=30)
+    resp = result["response"]
+    assert isinstance(resp, httpx.Response)
+    assert resp.status_code == 503, resp.text
+    body = resp.json()
+    assert body["error"] == "timeout" and body["status"] == 503
+    elapsed = float(result["elapsed"])  # type: ignore[arg-type]
+    print(f"runaway stopped after {elapsed:.3f} s (limit {QUERY_TIMEOUT} s)")
+    assert QUERY_TIMEOUT - 0.05 <= elapsed <= QUERY_TIMEOUT + 1.0
+    # the killed worker is replaced, reaped, and queries succeed again
+    wait_workers(server, client)
+    after = {p.pid for p in server.workers()}
+    assert after != before and len(after) == 2
+    no_zombies(server)
+    for _ in range(4):
+        assert client.get("/sparql", params={"query": "SELECT (1 AS ?x) {} # " + str(time.time())}).status_code == 200
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_mid_query_gives_503_then_recovers(server: Server, client: httpx.Client) -> None:
+    wait_workers(server, client)
+    result: dict[str, httpx.Response] = {}
+    query = RUNAWAY + " # die"
+
+    def victim() -> None:
+        result["r"] = httpx.post(server.sparql, data={"query": query}, timeout=30)
+
+    thread = threading.Thread(target=victim)
+    workers = {p.pid: p for p in server.workers()}
+    thread.start()
+    # find the busy worker: the one burning CPU
+    busy = None
+    deadline = time.monotonic() + 1.5
+    for p in workers.values():
+        p.cpu_percent(None)
+    while busy is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        usage = {pid: p.cpu_percent(None) for pid, p in workers.items()}
+        pid, cpu = max(usage.items(), key=lambda kv: kv[1])
+        if cpu > 50:
+            busy = pid
+    assert busy is not None, "no busy worker found"
+    os.kill(busy, signal.SIGKILL)
+    thread.join(timeout=30)
+    r = result["r"]
+    assert r.status_code == 503 and r.json()["error"] == "worker-died", r.text
+    wait_workers(server, client)
+    assert client.get("/sparql", params={"query": CHEAP + " # after death"}).status_code == 200
+    no_zombies(server)
+
+
+@pytest.mark.slow
+def test_a_client_that_disconnects_frees_its_worker(server: Server, client: httpx.Client) -> None:
+    wait_workers(server, client)
+    before = {p.pid for p in server.workers()}
+    body = "query=" + quote(RUNAWAY + " # disconnect", safe="")
+    request = (f"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(request)
+        time.sleep(0.5)
+    started = time.monotonic()
+    # well before the time limit, the worker that ran it is killed and replaced
+    while time.monotonic() - started < QUERY_TIMEOUT - 0.3:
+        pids = {p.pid for p in server.workers()}
+        if before - pids:
+            break
+        time.sleep(0.05)
+    assert before - {p.pid for p in server.workers()}, "the abandoned query's worker was not killed"
+    wait_workers(server, client)
+    no_zombies(server)
+
+
+def test_queries_run_in_worker_processes_not_in_the_server(server: Server, client: httpx.Client) -> None:
+    wait_workers(server, client)
+    workers = server.workers()
+    assert len(workers) == 2
+    for p in workers:
+        assert "sparql_api.workers" in " ".join(p.cmdline())
