@@ -1,36 +1,461 @@
 """The shared vocabulary of data kinds (SKOS), curated as tables in build/vocabulary/.
 
+Tables (tab-separated, UTF-8, first line a header, ``#`` lines and blank lines ignored):
+
+* ``concepts.tsv``: one row per data kind: ``slug`` (its IRI is ``{base}concept/{slug}``),
+  ``zh`` and ``en`` prefLabels, ``broader`` (slugs, ``|``-separated; empty for a top
+  concept), ``zh_alt`` and ``en_alt`` altLabels (``|``-separated), ``pi`` (``yes``/``no``:
+  personal information), ``sensitive`` (empty or one of the slugs of ``pipl-sensitive.tsv``;
+  needs ``pi`` = ``yes``), ``exact_match`` (an external IRI verified from a source, else
+  empty) and a free ``note``. An empty ``en`` falls back to build/translations.tsv.
+* ``mapping.tsv``: which concept each category or field label is: ``zh`` (the label as
+  extracted), ``concept`` (a slug), optional ``scenario`` (row number) and ``path``
+  (positions, e.g. ``3.1``) when the same words mean different kinds in different places,
+  and a ``note``. The most specific row wins: label+scenario+path, then label+scenario,
+  then label alone.
+* ``pipl-sensitive.tsv``: the sensitive personal information categories of Art. 28 of
+  the Personal Information Protection Law of the PRC (``slug``, ``zh``, ``en``,
+  ``definition_zh``, ``definition_en``), published as the scheme ``{base}scheme/pipl-sensitive``
+  with concepts ``{base}concept/pipl-{slug}``.
+
 Interface used by the build (kg/build.py, kg/rdf.py):
 
 * ``Vocabulary.load(inputs_dir, minter, translations)``
-* ``vocabulary.data_kind(label, scenario, path)`` -> the concept IRI of a
-  category or field (or None when the vocabulary has no entry; the build then
-  reports the item as unmapped).
-* ``vocabulary.blocks()`` -> subject blocks of the concept scheme and concepts.
-
-This stub maps nothing; the vocabulary issue fills it in.
+* ``vocabulary.data_kind(label, scenario, path)`` -> the concept IRI of a category or
+  field. A loaded vocabulary raises :class:`SourceError` for an item no row maps, so a
+  build with an unmapped item fails; the empty ``Vocabulary(minter)`` returns None.
+* ``vocabulary.blocks()`` -> subject blocks of the two concept schemes and their concepts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from kg.iris import Minter
-from kg.terms import Block
+from kg.errors import SourceError
+from kg.iris import PREFIXES, Minter, check_slug
+from kg.paths import display
+from kg.terms import IRI, Block, Literal, Term, en, zh
 from kg.translations import Translations
 
+VOCABULARY_DIR = "vocabulary"
+CONCEPTS_FILE = "concepts.tsv"
+MAPPING_FILE = "mapping.tsv"
+PIPL_FILE = "pipl-sensitive.tsv"
+DATA_KINDS_SCHEME = "data-kinds"
+PIPL_SCHEME = "pipl-sensitive"
+PIPL_PREFIX = "pipl-"
 
+CONCEPT_COLUMNS = ["slug", "zh", "en", "broader", "zh_alt", "en_alt", "pi", "sensitive", "exact_match", "note"]
+MAPPING_COLUMNS = ["zh", "concept", "scenario", "path", "note"]
+PIPL_COLUMNS = ["slug", "zh", "en", "definition_zh", "definition_en"]
+
+XSD_BOOLEAN = PREFIXES["xsd"] + "boolean"
+
+
+def _ns(prefix: str):
+    base = PREFIXES[prefix]
+    return lambda local: IRI(base + local)
+
+
+DIP, RDF, RDFS, SKOS, DCT = (_ns(p) for p in ("dip", "rdf", "rdfs", "skos", "dcterms"))
+A = RDF("type")
+LABEL = RDFS("label")
+
+
+@dataclass(frozen=True)
+class Concept:
+    slug: str
+    zh: str
+    en: str
+    broader: tuple[str, ...]
+    zh_alt: tuple[str, ...]
+    en_alt: tuple[str, ...]
+    pi: bool
+    sensitive: str | None
+    exact_match: str | None
+    note: str
+    line: int
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    zh: str
+    concept: str
+    scenario: int | None
+    path: tuple[int, ...] | None
+    note: str
+    line: int
+
+    def describe(self) -> str:
+        where = ""
+        if self.scenario is not None:
+            where = f" in scenario {self.scenario}"
+            if self.path is not None:
+                where += f" at {'.'.join(map(str, self.path))}"
+        return f"{self.zh!r}{where} -> {self.concept}"
+
+
+@dataclass(frozen=True)
+class SensitiveCategory:
+    slug: str
+    zh: str
+    en: str
+    definition_zh: str
+    definition_en: str
+
+
+@dataclass
+class _Table:
+    file: str
+    rows: list[tuple[int, dict[str, str]]]
+
+
+def _read_table(path: Path, columns: list[str], what: str) -> _Table:
+    shown = display(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise SourceError(f"the {what} table is missing", file=shown) from None
+    except UnicodeDecodeError:
+        raise SourceError(f"the {what} table is not UTF-8 text", file=shown) from None
+    if not lines or lines[0].rstrip("\r").split("\t") != columns:
+        raise SourceError(f"the first line must be the header {'<TAB>'.join(columns)!r}", file=shown, line=1)
+    rows = []
+    for number, raw in enumerate(lines[1:], start=2):
+        line = raw.rstrip("\r")
+        if not line.strip() or line.startswith("#"):
+            continue
+        cells = line.split("\t")
+        if len(cells) > len(columns):
+            raise SourceError(f"expected {len(columns)} tab-separated columns, found {len(cells)}", file=shown, line=number)
+        cells += [""] * (len(columns) - len(cells))
+        for name, cell in zip(columns, cells, strict=True):
+            if cell != cell.strip():
+                raise SourceError(f"column {name!r} has surrounding spaces: {cell!r}", file=shown, line=number)
+        rows.append((number, dict(zip(columns, cells, strict=True))))
+    return _Table(shown, rows)
+
+
+def _split(cell: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in cell.split("|")) if cell else ()
+
+
+def _is_iri(text: str) -> bool:
+    return text.startswith(("http://", "https://")) and not any(c in text for c in ' <>"{}|^`\\')
+
+
+@dataclass
 class Vocabulary:
-    def __init__(self, minter: Minter) -> None:
-        self.minter = minter
+    minter: Minter
+    concepts: list[Concept] = field(default_factory=list)
+    mapping: list[MappingRow] = field(default_factory=list)
+    sensitive: list[SensitiveCategory] = field(default_factory=list)
+    concepts_file: str = ""
+    mapping_file: str = ""
+    strict: bool = False  # raise on an unmapped item (a loaded vocabulary)
 
+    def __post_init__(self) -> None:
+        self._by_slug = {c.slug: c for c in self.concepts}
+        self._rows: dict[tuple[str, int | None, tuple[int, ...] | None], MappingRow] = {
+            (r.zh, r.scenario, r.path): r for r in self.mapping
+        }
+        self.used: set[int] = set()  # line numbers of mapping rows that matched an item
+
+    # -- loading ---------------------------------------------------------------
     @classmethod
     def load(cls, inputs_dir: Path, minter: Minter, translations: Translations) -> Vocabulary:
-        return cls(minter)
+        folder = Path(inputs_dir) / VOCABULARY_DIR
+        sensitive = _load_sensitive(folder / PIPL_FILE)
+        concepts, concepts_file = _load_concepts(folder / CONCEPTS_FILE, translations, {s.slug for s in sensitive})
+        mapping, mapping_file = _load_mapping(folder / MAPPING_FILE, {c.slug for c in concepts})
+        return cls(minter, concepts, mapping, sensitive, concepts_file, mapping_file, strict=True)
 
-    def data_kind(self, label: str, scenario: int, path: tuple[int, ...]) -> str | None:
+    # -- lookups -----------------------------------------------------------------
+    def concept_iri(self, slug: str) -> str:
+        return self.minter.concept(slug)
+
+    def sensitive_iri(self, slug: str) -> str:
+        return self.minter.concept(PIPL_PREFIX + slug)
+
+    def row_for(self, label: str, scenario: int, path: tuple[int, ...]) -> MappingRow | None:
+        for key in ((label, scenario, tuple(path)), (label, scenario, None), (label, None, None)):
+            row = self._rows.get(key)
+            if row is not None:
+                return row
         return None
 
+    def data_kind(self, label: str, scenario: int, path: tuple[int, ...]) -> str | None:
+        row = self.row_for(label, scenario, path)
+        if row is None:
+            if self.strict:
+                raise SourceError(
+                    f"no data kind for {label!r} (scenario {scenario}, item {'.'.join(map(str, path))}): "
+                    "add a row to the mapping table",
+                    file=self.mapping_file,
+                    details={"label": label, "scenario": scenario, "path": list(path)},
+                )
+            return None
+        self.used.add(row.line)
+        return self.concept_iri(row.concept)
+
+    def unused_rows(self) -> list[MappingRow]:
+        """Mapping rows no item matched (meaningful after the build has emitted every item)."""
+        return [r for r in self.mapping if r.line not in self.used]
+
+    def narrower(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {c.slug: [] for c in self.concepts}
+        for concept in self.concepts:
+            for parent in concept.broader:
+                out[parent].append(concept.slug)
+        return out
+
+    # -- RDF ---------------------------------------------------------------------
     def blocks(self) -> Iterator[Block]:
-        return iter(())
+        if not self.concepts and not self.sensitive:
+            return
+        yield from self._data_kind_blocks()
+        yield from self._sensitive_blocks()
+
+    def _data_kind_blocks(self) -> Iterator[Block]:
+        scheme = IRI(self.minter.scheme(DATA_KINDS_SCHEME))
+        tops = [IRI(self.concept_iri(c.slug)) for c in self.concepts if not c.broader]
+        yield scheme, [
+            (A, SKOS("ConceptScheme")),
+            (LABEL, zh("数据种类")),
+            (LABEL, en("Data kinds")),
+            (SKOS("prefLabel"), zh("数据种类")),
+            (SKOS("prefLabel"), en("Data kinds")),
+            (
+                SKOS("definition"),
+                zh("跨应用场景共享的数据种类：各场景的数据类别与数据字段通过 dip:dataKind 指向其中的概念。"),
+            ),
+            (
+                SKOS("definition"),
+                en(
+                    "The kinds of data shared across application scenarios: every data category and "
+                    "data field of a scenario points to one of these concepts with dip:dataKind."
+                ),
+            ),
+            *((SKOS("hasTopConcept"), top) for top in tops),
+        ]
+        narrower = self.narrower()
+        for concept in self.concepts:
+            pairs: list[tuple[IRI, Term]] = [
+                (A, SKOS("Concept")),
+                (A, DIP("DataKind")),
+                (LABEL, zh(concept.zh)),
+                (LABEL, en(concept.en)),
+                (SKOS("prefLabel"), zh(concept.zh)),
+                (SKOS("prefLabel"), en(concept.en)),
+                *((SKOS("altLabel"), zh(alt)) for alt in concept.zh_alt),
+                *((SKOS("altLabel"), en(alt)) for alt in concept.en_alt),
+                (SKOS("notation"), Literal(concept.slug)),
+                (SKOS("inScheme"), scheme),
+            ]
+            if not concept.broader:
+                pairs.append((SKOS("topConceptOf"), scheme))
+            pairs.extend((SKOS("broader"), IRI(self.concept_iri(b))) for b in concept.broader)
+            pairs.extend((SKOS("narrower"), IRI(self.concept_iri(n))) for n in narrower[concept.slug])
+            if concept.exact_match:
+                pairs.append((SKOS("exactMatch"), IRI(concept.exact_match)))
+            if concept.pi:
+                pairs.append((DIP("personalInformation"), Literal("true", datatype=XSD_BOOLEAN)))
+            if concept.sensitive:
+                pairs.append((DIP("sensitiveCategory"), IRI(self.sensitive_iri(concept.sensitive))))
+            yield IRI(self.concept_iri(concept.slug)), pairs
+
+    def _sensitive_blocks(self) -> Iterator[Block]:
+        if not self.sensitive:
+            return
+        scheme = IRI(self.minter.scheme(PIPL_SCHEME))
+        members = [IRI(self.sensitive_iri(s.slug)) for s in self.sensitive]
+        title_zh = "敏感个人信息类别（《中华人民共和国个人信息保护法》第二十八条）"
+        title_en = "Sensitive personal information categories (Personal Information Protection Law of the PRC, Art. 28)"
+        yield scheme, [
+            (A, SKOS("ConceptScheme")),
+            (LABEL, zh(title_zh)),
+            (LABEL, en(title_en)),
+            (SKOS("prefLabel"), zh(title_zh)),
+            (SKOS("prefLabel"), en(title_en)),
+            (
+                SKOS("definition"),
+                zh(
+                    "《个人信息保护法》第二十八条列举的敏感个人信息：生物识别、宗教信仰、特定身份、医疗健康、"
+                    "金融账户、行踪轨迹等信息，以及不满十四周岁未成年人的个人信息。"
+                ),
+            ),
+            (
+                SKOS("definition"),
+                en(
+                    "The sensitive personal information listed in Article 28 of the Personal Information "
+                    "Protection Law: biometrics, religious belief, specific identity, medical health, "
+                    "financial accounts and whereabouts, and the personal information of minors under fourteen."
+                ),
+            ),
+            *((SKOS("hasTopConcept"), m) for m in members),
+        ]
+        for category, iri in zip(self.sensitive, members, strict=True):
+            yield iri, [
+                (A, SKOS("Concept")),
+                (LABEL, zh(category.zh)),
+                (LABEL, en(category.en)),
+                (SKOS("prefLabel"), zh(category.zh)),
+                (SKOS("prefLabel"), en(category.en)),
+                (SKOS("definition"), zh(category.definition_zh)),
+                (SKOS("definition"), en(category.definition_en)),
+                (SKOS("notation"), Literal(category.slug)),
+                (SKOS("inScheme"), scheme),
+                (SKOS("topConceptOf"), scheme),
+            ]
+
+
+# -- table readers -------------------------------------------------------------
+
+
+def _load_sensitive(path: Path) -> list[SensitiveCategory]:
+    table = _read_table(path, PIPL_COLUMNS, "sensitive personal information")
+    out: list[SensitiveCategory] = []
+    seen: set[str] = set()
+    for number, row in table.rows:
+        for name in PIPL_COLUMNS:
+            if not row[name]:
+                raise SourceError(f"column {name!r} is empty", file=table.file, line=number)
+        try:
+            check_slug(row["slug"], "category slug")
+        except ValueError as exc:
+            raise SourceError(str(exc), file=table.file, line=number) from None
+        if row["slug"] in seen:
+            raise SourceError(f"category {row['slug']!r} is listed twice", file=table.file, line=number)
+        seen.add(row["slug"])
+        out.append(SensitiveCategory(row["slug"], row["zh"], row["en"], row["definition_zh"], row["definition_en"]))
+    if not out:
+        raise SourceError("no sensitive personal information categories", file=table.file)
+    return out
+
+
+def _load_concepts(path: Path, translations: Translations, sensitive: set[str]) -> tuple[list[Concept], str]:
+    table = _read_table(path, CONCEPT_COLUMNS, "data kind concepts")
+    file = table.file
+    concepts: list[Concept] = []
+    slugs: dict[str, int] = {}
+    labels: dict[str, tuple[str, int]] = {}  # zh label (pref or alt) -> (slug, line)
+    for number, row in table.rows:
+        slug = row["slug"]
+        try:
+            check_slug(slug, "concept slug")
+        except ValueError as exc:
+            raise SourceError(str(exc), file=file, line=number) from None
+        if slug.startswith(PIPL_PREFIX):
+            raise SourceError(f"concept slugs starting with {PIPL_PREFIX!r} are reserved for the PIPL scheme", file=file, line=number)
+        if slug in slugs:
+            raise SourceError(f"concept {slug!r} is already defined on line {slugs[slug]}", file=file, line=number)
+        slugs[slug] = number
+        if not row["zh"]:
+            raise SourceError(f"concept {slug!r} has no Chinese prefLabel (column 'zh')", file=file, line=number)
+        english = row["en"] or translations.table.get(row["zh"], "")
+        if not english:
+            raise SourceError(
+                f"concept {slug!r} has no English prefLabel (column 'en', nor in the translations table)",
+                file=file,
+                line=number,
+            )
+        zh_alt, en_alt = _split(row["zh_alt"]), _split(row["en_alt"])
+        for label in (row["zh"], *zh_alt):
+            if not label:
+                raise SourceError(f"concept {slug!r} has an empty label", file=file, line=number)
+            if label in labels:
+                other, line = labels[label]
+                raise SourceError(
+                    f"the Chinese label {label!r} of {slug!r} is already a label of {other!r} (line {line})",
+                    file=file,
+                    line=number,
+                )
+            labels[label] = (slug, number)
+        if any(not a for a in en_alt) or len(set(zh_alt)) != len(zh_alt) or len(set(en_alt)) != len(en_alt):
+            raise SourceError(f"concept {slug!r} has an empty or repeated altLabel", file=file, line=number)
+        if english in en_alt:
+            raise SourceError(f"concept {slug!r}: the English prefLabel is also an altLabel", file=file, line=number)
+        if row["pi"] not in ("yes", "no"):
+            raise SourceError(f"column 'pi' must be 'yes' or 'no', not {row['pi']!r}", file=file, line=number)
+        pi = row["pi"] == "yes"
+        category = row["sensitive"] or None
+        if category is not None:
+            if category not in sensitive:
+                raise SourceError(
+                    f"unknown sensitive category {category!r} (one of: {', '.join(sorted(sensitive))})",
+                    file=file,
+                    line=number,
+                )
+            if not pi:
+                raise SourceError(f"concept {slug!r} is sensitive ({category}) but not marked pi=yes", file=file, line=number)
+        exact = row["exact_match"] or None
+        if exact is not None and not _is_iri(exact):
+            raise SourceError(f"exact_match {exact!r} is not an http(s) IRI", file=file, line=number)
+        broader = _split(row["broader"])
+        if len(set(broader)) != len(broader) or slug in broader:
+            raise SourceError(f"concept {slug!r} has a repeated or self broader", file=file, line=number)
+        concepts.append(
+            Concept(slug, row["zh"], english, broader, zh_alt, en_alt, pi, category, exact, row["note"], number)
+        )
+    if not concepts:
+        raise SourceError("the concepts table has no concepts", file=file)
+    for concept in concepts:
+        for parent in concept.broader:
+            if parent not in slugs:
+                raise SourceError(f"concept {concept.slug!r} has an unknown broader {parent!r}", file=file, line=concept.line)
+    _check_acyclic(concepts, file)
+    return concepts, file
+
+
+def _check_acyclic(concepts: list[Concept], file: str) -> None:
+    by_slug = {c.slug: c for c in concepts}
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(slug: str, trail: list[str]) -> None:
+        if state.get(slug) == 2:
+            return
+        if state.get(slug) == 1:
+            cycle = trail[trail.index(slug) :] + [slug]
+            raise SourceError(
+                f"skos:broader cycle: {' -> '.join(cycle)}", file=file, line=by_slug[slug].line
+            )
+        state[slug] = 1
+        for parent in by_slug[slug].broader:
+            visit(parent, [*trail, slug])
+        state[slug] = 2
+
+    for concept in concepts:
+        visit(concept.slug, [])
+
+
+def _load_mapping(path: Path, slugs: set[str]) -> tuple[list[MappingRow], str]:
+    table = _read_table(path, MAPPING_COLUMNS, "data kind mapping")
+    file = table.file
+    rows: list[MappingRow] = []
+    seen: dict[tuple, int] = {}
+    for number, row in table.rows:
+        if not row["zh"]:
+            raise SourceError("column 'zh' (the label) is empty", file=file, line=number)
+        if row["concept"] not in slugs:
+            raise SourceError(f"unknown concept {row['concept']!r} (not in the concepts table)", file=file, line=number)
+        scenario: int | None = None
+        if row["scenario"]:
+            if not row["scenario"].isdigit() or int(row["scenario"]) < 1:
+                raise SourceError(f"scenario must be a row number >= 1, not {row['scenario']!r}", file=file, line=number)
+            scenario = int(row["scenario"])
+        item_path: tuple[int, ...] | None = None
+        if row["path"]:
+            if scenario is None:
+                raise SourceError("a path needs a scenario", file=file, line=number)
+            parts = row["path"].split(".")
+            if not all(p.isdigit() and int(p) >= 1 for p in parts):
+                raise SourceError(f"path must be positions like 3.1.2, not {row['path']!r}", file=file, line=number)
+            item_path = tuple(int(p) for p in parts)
+        key = (row["zh"], scenario, item_path)
+        if key in seen:
+            raise SourceError(f"{row['zh']!r} is mapped twice for the same place (line {seen[key]})", file=file, line=number)
+        seen[key] = number
+        rows.append(MappingRow(row["zh"], row["concept"], scenario, item_path, row["note"], number))
+    return rows, file
