@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> Report:
         servers = start_servers(data, args.skip_rdflib)
         try:
             for name, (query, accept) in QUERIES.items():
-                for server, (proc, url, page) in servers.items():
+                for server, (_proc, url, page) in servers.items():
                     if name == "resource page" and page:
                         target, cell_accept = page, "text/html"
                     else:
