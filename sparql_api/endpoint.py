@@ -47,8 +47,29 @@ class ErrorBody(BaseModel):
     details: dict[str, Any] | None = None
 
 
+_SPARQL_JSON_SCHEMA = {
+    "type": "object",
+    "required": ["head"],
+    "properties": {
+        "head": {"type": "object"},
+        "results": {"type": "object", "properties": {"bindings": {"type": "array"}}},
+        "boolean": {"type": "boolean"},
+        "truncated": {"type": "boolean", "description": "present (true) when the row cap cut the result"},
+        "note": {"type": "string"},
+    },
+}
+
+
 def _content(types: list[str]) -> dict[str, Any]:
-    return {t: {"schema": {"type": "string"}} for t in types}
+    out: dict[str, Any] = {}
+    for t in types:
+        if t == "application/sparql-results+json":
+            out[t] = {"schema": _SPARQL_JSON_SCHEMA}
+        elif t.endswith("json"):
+            out[t] = {"schema": {}}  # JSON-LD (an object or an array) or SPARQL JSON
+        else:
+            out[t] = {"schema": {"type": "string"}}
+    return out
 
 
 _ALL_TYPES = sorted({o.media_type for o in RESULT_OFFERS + GRAPH_OFFERS} |

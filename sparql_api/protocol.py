@@ -47,17 +47,22 @@ class SparqlRequest:
 
 
 def parse_params(raw: bytes) -> dict[str, list[str]]:
-    """``application/x-www-form-urlencoded`` bytes (a body or a query string), decoded once."""
+    """``application/x-www-form-urlencoded`` bytes (a body or a query string), decoded once.
+
+    Bytes go through :func:`~urllib.parse.parse_qsl` as Latin-1 (one char per byte, so
+    nothing is lost), and each name and value is then decoded as UTF-8, strictly.
+    """
     try:
-        pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1",
+                          errors="strict", max_num_fields=MAX_FIELDS)
     except ValueError as exc:
         raise QueryError(f"malformed parameters: {exc}") from None
     params: dict[str, list[str]] = {}
     for key, value in pairs:
         try:
-            name = key.decode("utf-8")
-            text = value.decode("utf-8")
-        except UnicodeDecodeError:
+            name = key.encode("latin-1").decode("utf-8")
+            text = value.encode("latin-1").decode("utf-8")
+        except UnicodeError:
             raise QueryError("parameters must be UTF-8 (percent-encoded)") from None
         params.setdefault(name, []).append(text)
     return params

@@ -19,7 +19,7 @@ def check_store(store_dir: Path) -> int:
         store = pyoxigraph.Store.read_only(str(store_dir))
         size = len(store)
         del store
-    except OSError as exc:
+    except (OSError, RuntimeError, ValueError) as exc:
         raise StoreError(f"the store cannot be opened (corrupt?): {exc}", file=str(store_dir)) from None
     if size == 0:
         raise StoreError("the store is empty: rebuild with `dipkg build`", file=str(store_dir))

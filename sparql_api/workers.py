@@ -343,7 +343,7 @@ def child_main() -> int:
             named.append(graph.value if isinstance(graph, ox.NamedNode) else "_:" + graph.value)
             if len(named) >= 100:
                 break
-    except (OSError, ValueError) as exc:
+    except (OSError, RuntimeError, ValueError) as exc:
         send({"ok": False, "error": "store", "status": 503,
               "message": f"cannot open the store read-only: {exc}"})
         return 1

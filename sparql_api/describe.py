@@ -1,0 +1,202 @@
+"""The RDF description of one resource, read from the release's store.
+
+A description (what ``/scenario/guizhou-b1-s01.ttl`` returns) holds:
+
+* the resource's own triples, with the closure of its blank nodes;
+* the labels (``rdfs:label``, ``skos:prefLabel``) of every IRI it links to;
+* the triples that link *to* it (except ``rdf:type``: every field is a
+  ``dip:DataField``, that says nothing about the class), e.g. a field's
+  ``dip:hasField`` from its category, a domain's scenarios, a concept's items
+  with ``dip:dataKind``, with the labels of those resources.
+
+Every triple comes from one graph of the store: the default graph (the data, as
+in the dumps) or, for the catalogue record's resources (dataset, catalogue,
+distributions...), the catalogue's named graph (as in ``catalog.ttl``). So a
+description is always a subset of the published files (tested).
+
+The ontology document (``/ontology``) describes the ontology and every term
+``rdfs:isDefinedBy`` it, so the hash IRIs ``dip:Term`` land on it.
+
+The store is opened read-only once; every method is a bounded point lookup,
+run off the event loop by the caller (``anyio.to_thread.run_sync``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.iris import DIP, ONTOLOGY_IRI, PREFIXES
+
+RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
+RDFS_LABEL = ox.NamedNode(PREFIXES["rdfs"] + "label")
+SKOS_PREF = ox.NamedNode(PREFIXES["skos"] + "prefLabel")
+IS_DEFINED_BY = ox.NamedNode(PREFIXES["rdfs"] + "isDefinedBy")
+LABELS = (RDFS_LABEL, SKOS_PREF)
+
+#: at most this many incoming triples in a description (the graph is small; a guard all the same)
+MAX_INCOMING = 5000
+
+
+@dataclass
+class Description:
+    """The triples describing ``iri``, in a stable order, from one graph."""
+
+    iri: str
+    triples: list[ox.Triple]
+    graph: str | None  # None: the default graph; else the named graph's IRI
+    types: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.triples)
+
+    def subjects(self) -> list[ox.NamedNode | ox.BlankNode]:
+        seen: dict[str, ox.NamedNode | ox.BlankNode] = {}
+        for t in self.triples:
+            seen.setdefault(str(t.subject), t.subject)
+        return list(seen.values())
+
+
+def _gname(graph: str | None) -> ox.NamedNode | ox.DefaultGraph:
+    return ox.DefaultGraph() if graph is None else ox.NamedNode(graph)
+
+
+class Describer:
+    """Point lookups on a read-only store (thread-safe: pyoxigraph stores are)."""
+
+    def __init__(self, store_dir: Path, named_graphs: Iterable[str] = ()) -> None:
+        self.store = ox.Store.read_only(str(store_dir))
+        self.named_graphs = [g for g in named_graphs if g]
+        self._lock = threading.Lock()
+
+    # -- where a resource lives ---------------------------------------------
+    def graph_of(self, iri: str) -> str | None | bool:
+        """The graph in which ``iri`` is a subject (None = default), or False."""
+        node = ox.NamedNode(iri)
+        for graph in (None, *self.named_graphs):
+            for _ in self.store.quads_for_pattern(node, None, None, _gname(graph)):
+                return graph
+        return False
+
+    def exists(self, iri: str) -> bool:
+        try:
+            return self.graph_of(iri) is not False
+        except ValueError:  # not a valid IRI
+            return False
+
+    # -- the pieces ---------------------------------------------------------
+    def _out(self, node: ox.NamedNode | ox.BlankNode, graph: str | None) -> list[ox.Triple]:
+        return [q.triple for q in self.store.quads_for_pattern(node, None, None, _gname(graph))]
+
+    def _closure(self, start: list[ox.Triple], graph: str | None) -> list[ox.Triple]:
+        """``start`` plus the triples of every blank node reachable from it."""
+        out = list(start)
+        seen: set[str] = set()
+        todo = [t.object for t in start if isinstance(t.object, ox.BlankNode)]
+        while todo:
+            bnode = todo.pop(0)
+            if str(bnode) in seen:
+                continue
+            seen.add(str(bnode))
+            for t in self._out(bnode, graph):
+                out.append(t)
+                if isinstance(t.object, ox.BlankNode):
+                    todo.append(t.object)
+        return out
+
+    def _labels(self, node: ox.NamedNode, graph: str | None) -> list[ox.Triple]:
+        out: list[ox.Triple] = []
+        for predicate in LABELS:
+            out.extend(q.triple for q in self.store.quads_for_pattern(node, predicate, None, _gname(graph)))
+        return out
+
+    def _incoming(self, node: ox.NamedNode, graph: str | None) -> list[ox.Triple]:
+        out: list[ox.Triple] = []
+        for q in self.store.quads_for_pattern(None, None, node, _gname(graph)):
+            if q.predicate == RDF_TYPE or q.predicate == IS_DEFINED_BY:
+                continue
+            out.append(q.triple)
+            if len(out) >= MAX_INCOMING:
+                break
+        return out
+
+    # -- descriptions -------------------------------------------------------
+    def describe(self, iri: str) -> Description | None:
+        """The description of ``iri``, or None when the store does not know it."""
+        try:
+            node = ox.NamedNode(iri)
+        except ValueError:
+            return None
+        graph = self.graph_of(iri)
+        if graph is False:
+            return None
+        assert graph is None or isinstance(graph, str)
+        own = self._closure(self._out(node, graph), graph)
+        if iri == ONTOLOGY_IRI:
+            own += self._ontology_terms(graph)
+        incoming = self._incoming(node, graph) if iri != ONTOLOGY_IRI else []
+        triples = _unique(own + incoming)
+        linked: dict[str, ox.NamedNode] = {}
+        for t in triples:
+            for term in (t.subject, t.object):
+                if isinstance(term, ox.NamedNode) and term.value != iri:
+                    linked.setdefault(term.value, term)
+        for other in linked.values():
+            triples.extend(self._labels(other, graph))
+        triples = _unique(triples)
+        types = [t.object.value for t in triples
+                 if t.subject == node and t.predicate == RDF_TYPE and isinstance(t.object, ox.NamedNode)]
+        return Description(iri=iri, triples=_ordered(triples, iri), graph=graph, types=types)
+
+    def _ontology_terms(self, graph: str | None) -> list[ox.Triple]:
+        onto = ox.NamedNode(ONTOLOGY_IRI)
+        out: list[ox.Triple] = []
+        terms = sorted({q.subject.value for q in self.store.quads_for_pattern(None, IS_DEFINED_BY, onto, _gname(graph))
+                        if isinstance(q.subject, ox.NamedNode)})
+        for term in terms:
+            out.extend(self._closure(self._out(ox.NamedNode(term), graph), graph))
+        return out
+
+    # -- helpers for the pages ----------------------------------------------
+    def select(self, query: str, graph: str | None = None) -> list[dict[str, ox.NamedNode | ox.Literal | ox.BlankNode]]:
+        """A small SELECT over the default graph (or ``graph``) as a list of dicts."""
+        kwargs = {"use_default_graph_as_union": False}
+        if graph is not None:
+            kwargs = {"default_graph": ox.NamedNode(graph)}  # type: ignore[dict-item]
+        result = self.store.query(query, prefixes=dict(PREFIXES), **kwargs)
+        names = [v.value for v in result.variables]  # type: ignore[union-attr]
+        rows = []
+        for solution in result:  # type: ignore[union-attr]
+            rows.append({n: solution[n] for n in names if solution[n] is not None})
+        return rows
+
+
+def _unique(triples: list[ox.Triple]) -> list[ox.Triple]:
+    seen: set[ox.Triple] = set()
+    out = []
+    for t in triples:
+        if t not in seen:
+            seen.add(t)
+            out.append(t)
+    return out
+
+
+def _ordered(triples: list[ox.Triple], iri: str) -> list[ox.Triple]:
+    """The resource first, then IRIs by value, then blank nodes; stable within a subject."""
+
+    def key(t: ox.Triple) -> tuple:
+        s = t.subject
+        if isinstance(s, ox.NamedNode):
+            rank = 0 if s.value == iri else (1 if not s.value.startswith(DIP) else 2)
+            return (rank, s.value)
+        return (3, str(s))
+
+    return sorted(triples, key=key)
+
+
+def is_ontology_term(iri: str) -> bool:
+    return iri.startswith(DIP)

@@ -1,0 +1,187 @@
+"""Chinese and English for the pages: the language choice and the interface strings.
+
+The language of a page is, in this order: ``?lang=zh|en`` (the visible switch;
+nothing is remembered server-side), else the best of ``Accept-Language``
+(q-values honoured, ``zh-CN``/``zh-Hans`` count as ``zh``), else Chinese, the
+source language. A label missing in the chosen language falls back to Chinese,
+then English, then any label — never a random one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+LANGUAGES = ("zh", "en")
+DEFAULT = "zh"
+HTML_LANG = {"zh": "zh-Hans", "en": "en"}
+
+
+def parse_accept_language(header: str | None) -> list[tuple[str, float]]:
+    out: list[tuple[str, float]] = []
+    for index, item in enumerate((header or "").split(",")):
+        tag, _, params = item.strip().partition(";")
+        tag = tag.strip().lower()
+        if not tag:
+            continue
+        q = 1.0
+        for p in params.split(";"):
+            k, _, v = p.partition("=")
+            if k.strip().lower() == "q":
+                try:
+                    q = float(v.strip())
+                except ValueError:
+                    q = 0.0
+        out.append((tag, q - index * 1e-6))  # equal q: the first listed wins
+    return out
+
+
+def choose_language(query_lang: str | None, accept_language: str | None) -> tuple[str, bool]:
+    """The page language and whether it was asked for explicitly (``?lang=``)."""
+    if query_lang:
+        tag = query_lang.strip().lower().split("-")[0]
+        if tag in LANGUAGES:
+            return tag, True
+    best: tuple[float, str] | None = None
+    for tag, q in parse_accept_language(accept_language):
+        primary = tag.split("-")[0]
+        if q <= 0:
+            continue
+        if primary in LANGUAGES and (best is None or q > best[0]):
+            best = (q, primary)
+    return (best[1] if best else DEFAULT), False
+
+
+def pick(values: Mapping[str, str] | Iterable[tuple[str, str]], lang: str) -> str:
+    """The value in ``lang``, else zh, else en, else the first (by language tag)."""
+    table = dict(values.items() if isinstance(values, Mapping) else values)
+    if not table:
+        return ""
+    for tag in (lang, "zh", "en"):
+        if tag in table:
+            return table[tag]
+    for tag in sorted(table):
+        if tag.split("-")[0] == lang:
+            return table[tag]
+    return table[sorted(table)[0]]
+
+
+# --- interface strings ---------------------------------------------------------
+STRINGS: dict[str, dict[str, str]] = {
+    "site": {"zh": "数据知识产权应用场景知识图谱", "en": "Data IP application scenarios knowledge graph"},
+    "skip": {"zh": "跳到正文", "en": "Skip to content"},
+    "nav_home": {"zh": "首页", "en": "Home"},
+    "nav_domains": {"zh": "领域", "en": "Domains"},
+    "nav_query": {"zh": "查询", "en": "Query"},
+    "nav_dumps": {"zh": "下载", "en": "Downloads"},
+    "nav_ontology": {"zh": "本体", "en": "Ontology"},
+    "nav_catalog": {"zh": "目录", "en": "Catalogue"},
+    "nav_main": {"zh": "主导航", "en": "Main navigation"},
+    "language": {"zh": "语言", "en": "Language"},
+    "data_formats": {"zh": "本页数据", "en": "This page as data"},
+    "iri": {"zh": "标识符 (IRI)", "en": "Identifier (IRI)"},
+    "type": {"zh": "类型", "en": "Type"},
+    "domain": {"zh": "领域", "en": "Domain"},
+    "domains": {"zh": "领域", "en": "Domains"},
+    "scenario": {"zh": "应用场景", "en": "Scenario"},
+    "scenarios": {"zh": "应用场景", "en": "Scenarios"},
+    "scenario_no": {"zh": "序号", "en": "No."},
+    "application": {"zh": "场景应用", "en": "Application"},
+    "example_context": {"zh": "示例情境", "en": "Example context"},
+    "data_involved": {"zh": "涉及数据", "en": "Data involved"},
+    "source_cell": {"zh": "涉及数据原文", "en": "Source cell (涉及数据, verbatim)"},
+    "source": {"zh": "来源", "en": "Source"},
+    "source_line": {"zh": "源文件行号", "en": "Source line"},
+    "category": {"zh": "数据类别", "en": "Data category"},
+    "categories": {"zh": "数据类别", "en": "Data categories"},
+    "field": {"zh": "数据字段", "en": "Data field"},
+    "fields": {"zh": "数据字段", "en": "Data fields"},
+    "subcategory": {"zh": "子类别", "en": "Sub-category"},
+    "qualifier": {"zh": "限定语", "en": "Qualifier"},
+    "data_kind": {"zh": "数据种类", "en": "Data kind"},
+    "part_of": {"zh": "所属", "en": "Part of"},
+    "used_by": {"zh": "使用该数据种类的数据项", "en": "Data items of this kind"},
+    "broader": {"zh": "上位概念", "en": "Broader"},
+    "narrower": {"zh": "下位概念", "en": "Narrower"},
+    "scheme": {"zh": "概念体系", "en": "Concept scheme"},
+    "top_concepts": {"zh": "顶层概念", "en": "Top concepts"},
+    "concepts": {"zh": "概念", "en": "Concepts"},
+    "definition": {"zh": "定义", "en": "Definition"},
+    "matches": {"zh": "对应外部概念", "en": "Matching concepts elsewhere"},
+    "all_statements": {"zh": "全部陈述", "en": "All statements"},
+    "property": {"zh": "属性", "en": "Property"},
+    "value": {"zh": "值", "en": "Value"},
+    "counts": {"zh": "数据概况", "en": "At a glance"},
+    "count_domains": {"zh": "个领域", "en": "domains"},
+    "count_scenarios": {"zh": "个应用场景", "en": "scenarios"},
+    "count_categories": {"zh": "个数据类别", "en": "data categories"},
+    "count_fields": {"zh": "个数据字段", "en": "data fields"},
+    "count_triples": {"zh": "条三元组", "en": "triples"},
+    "use_data": {"zh": "使用数据", "en": "Use the data"},
+    "downloads": {"zh": "下载", "en": "Downloads"},
+    "downloads_text": {"zh": "完整数据集的 Turtle、JSON-LD、N-Triples 与 CSV 文件，附 SHA-256 校验值。",
+                       "en": "The whole dataset as Turtle, JSON-LD, N-Triples and CSV, with SHA-256 checksums."},
+    "sparql_endpoint": {"zh": "SPARQL 查询端点", "en": "SPARQL endpoint"},
+    "sparql_text": {"zh": "SPARQL 1.1 协议，只读。", "en": "SPARQL 1.1 Protocol, read-only."},
+    "query_ui": {"zh": "查询界面", "en": "Query editor"},
+    "query_ui_text": {"zh": "在浏览器中编写并运行 SPARQL，附示例查询。",
+                      "en": "Write and run SPARQL in the browser, with example queries."},
+    "catalog_record": {"zh": "目录记录", "en": "Catalogue record"},
+    "catalog_text": {"zh": "DCAT-AP 与 VoID 描述。", "en": "DCAT-AP and VoID description."},
+    "ontology": {"zh": "本体", "en": "Ontology"},
+    "ontology_text": {"zh": "类与属性的中英文定义。", "en": "Classes and properties, defined in Chinese and English."},
+    "cite": {"zh": "来源文件", "en": "Source document"},
+    "licence": {"zh": "许可协议", "en": "Licence"},
+    "licence_text": {"zh": "本数据集以如下许可发布：", "en": "This dataset is published under"},
+    "classes": {"zh": "类", "en": "Classes"},
+    "properties": {"zh": "属性", "en": "Properties"},
+    "namespace": {"zh": "命名空间", "en": "Namespace"},
+    "prefix": {"zh": "前缀", "en": "Prefix"},
+    "version": {"zh": "版本", "en": "Version"},
+    "domain_of": {"zh": "定义域", "en": "Domain"},
+    "range": {"zh": "值域", "en": "Range"},
+    "subclass_of": {"zh": "父类", "en": "Subclass of"},
+    "subproperty_of": {"zh": "父属性", "en": "Subproperty of"},
+    "not_found": {"zh": "未找到", "en": "Not found"},
+    "not_found_text": {"zh": "此地址下没有资源：", "en": "There is no resource at"},
+    "not_found_home": {"zh": "返回首页", "en": "Back to the home page"},
+    "file": {"zh": "文件", "en": "File"},
+    "format": {"zh": "格式", "en": "Format"},
+    "size": {"zh": "大小", "en": "Size"},
+    "compression": {"zh": "压缩", "en": "Compression"},
+    "date": {"zh": "日期", "en": "Date"},
+    "checksum": {"zh": "SHA-256", "en": "SHA-256"},
+    "dumps_intro": {"zh": "构建产生的原始文件，逐字节一致；gzip 文件为同一内容的压缩版本。",
+                    "en": "The exact files the build produced; the .gz files are the same content, gzipped."},
+    "checksums_file": {"zh": "校验值清单", "en": "Checksum list"},
+    "build": {"zh": "构建", "en": "Build"},
+    "query_title": {"zh": "SPARQL 查询", "en": "SPARQL query"},
+    "query_intro": {"zh": "在下方编辑 SPARQL 查询并运行；结果以表格显示，可下载为 JSON、XML、CSV 或 TSV。",
+                    "en": "Edit a SPARQL query below and run it; results show as a table and download as JSON, XML, CSV or TSV."},
+    "examples": {"zh": "示例查询", "en": "Example queries"},
+    "query_text": {"zh": "查询语句", "en": "Query text"},
+    "result_format": {"zh": "结果格式", "en": "Result format"},
+    "run": {"zh": "运行查询", "en": "Run query"},
+    "open_example": {"zh": "载入", "en": "Load"},
+    "noscript": {"zh": "未启用 JavaScript：请使用下面的表单，结果将以所选格式返回。",
+                 "en": "JavaScript is off: use the form below; results come back in the chosen format."},
+    "no_vendor": {"zh": "查询编辑器未安装（运行 make install）；请使用下面的表单。",
+                  "en": "The query editor is not installed (run make install); use the form below."},
+    "see_also": {"zh": "另见", "en": "See also"},
+    "guide": {"zh": "指引", "en": "Guide"},
+    "citation": {"zh": "引用", "en": "Citation"},
+    "items": {"zh": "数据项", "en": "Data items"},
+    "in_scenarios": {"zh": "出现于", "en": "Appears in"},
+    "dataset": {"zh": "数据集", "en": "Dataset"},
+    "footer_data": {"zh": "数据", "en": "Data"},
+    "footer_about": {"zh": "关于", "en": "About"},
+    "generated": {"zh": "由 dipkg 生成", "en": "Generated by dipkg"},
+    "personal": {"zh": "个人信息", "en": "Personal information"},
+    "sensitive": {"zh": "敏感个人信息类别", "en": "Sensitive category"},
+}
+
+
+def t(key: str, lang: str) -> str:
+    entry = STRINGS.get(key)
+    if entry is None:
+        return key
+    return entry.get(lang) or entry.get(DEFAULT) or key

@@ -1,0 +1,136 @@
+"""In-process tests (Starlette TestClient, real worker pool) and the serve entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+
+from kg.layout import open_release
+from kg.settings import Settings
+from sparql_api.app import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def app_client(endpoint_data: Path) -> Iterator[TestClient]:
+    settings = Settings(max_query_bytes=2000, max_rows=50, query_workers=1, query_timeout=5)
+    extra = APIRouter()
+
+    @extra.get("/extra")
+    def extra_route() -> dict[str, str]:
+        return {"hello": "world"}
+
+    app = create_app(settings, open_release(endpoint_data), routers=[extra])
+    with TestClient(app) as client:
+        yield client
+
+
+def test_routers_can_be_added_and_share_the_context(app_client: TestClient) -> None:
+    r = app_client.get("/extra")
+    assert r.json() == {"hello": "world"}
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert app_client.head("/extra").status_code == 200
+
+
+def test_get_query_too_long_is_413(app_client: TestClient) -> None:
+    r = app_client.get("/sparql", params={"query": "ASK {} #" + "x" * 3000})
+    assert r.status_code == 413 and r.json()["error"] == "query-too-large"
+
+
+def test_row_cap_in_process(app_client: TestClient) -> None:
+    r = app_client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
+    assert r.headers["x-dipkg-truncated"] == "true" and len(r.json()["results"]["bindings"]) == 50
+
+
+def test_identical_queries_come_from_the_cache(app_client: TestClient) -> None:
+    ctx = app_client.app.state.dipkg  # type: ignore[attr-defined]
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?s a ?t } # cache"
+    first = app_client.get("/sparql", params={"query": q})
+    hits = ctx.cache.hits
+    second = app_client.post("/sparql", data={"query": q})
+    assert ctx.cache.hits == hits + 1
+    assert first.content == second.content
+    third = app_client.get("/sparql", params={"query": q}, headers={"Accept": "text/csv"})
+    assert ctx.cache.hits == hits + 1  # another variant is another entry
+    assert third.headers["content-type"].startswith("text/csv")
+
+
+def test_invalid_utf8_and_bad_params_are_400(app_client: TestClient) -> None:
+    r = app_client.post("/sparql", content=b"query=%FF%FE", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400 and r.json()["error"] == "bad-request"
+    r = app_client.post("/sparql", content=b"\xff\xfe", headers={"Content-Type": "application/sparql-query"})
+    assert r.status_code == 400
+    r = app_client.post("/sparql", content=b"ASK {}", headers={"Content-Type": "application/sparql-query; charset=latin-1"})
+    assert r.status_code == 415
+    r = app_client.get("/sparql", params=[("query", "ASK {}"), ("query", "ASK {}")])
+    assert r.status_code == 400
+
+
+def test_validation_errors_have_the_one_shape(app_client: TestClient) -> None:
+    r = app_client.get("/docs")
+    assert r.status_code == 200  # FastAPI's docs page is there
+    r = app_client.request("PATCH", "/sparql")
+    assert r.status_code == 405 and r.json()["error"] == "method-not-allowed"
+
+
+# --- dipkg serve / server.run ------------------------------------------------
+
+
+def _serve(data: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, "-m", "sparql_api.server", "--data", str(data), "--port", "9", *args],
+                          capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_serve_refuses_a_missing_folder(tmp_path: Path) -> None:
+    out = _serve(tmp_path / "nothing")
+    assert out.returncode == 1
+    assert len(out.stderr.strip().splitlines()) == 1 and "error[store]" in out.stderr
+    assert "dipkg build" in out.stderr
+
+
+def _release(tmp_path: Path, endpoint_data: Path) -> Path:
+    data = tmp_path / "data"
+    src = open_release(endpoint_data).root
+    shutil.copytree(src, data / "releases" / src.name, symlinks=True)
+    (data / "current").symlink_to(Path("releases") / src.name)
+    return data / "releases" / src.name
+
+
+def test_serve_refuses_an_empty_store(tmp_path: Path, endpoint_data: Path) -> None:
+    root = _release(tmp_path, endpoint_data)
+    shutil.rmtree(root / "store")
+    store = ox.Store(str(root / "store"))
+    store.flush()
+    del store
+    out = _serve(tmp_path / "data")
+    assert out.returncode == 1 and "empty" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_serve_refuses_a_corrupt_store(tmp_path: Path, endpoint_data: Path) -> None:
+    root = _release(tmp_path, endpoint_data)
+    for f in (root / "store").iterdir():
+        if f.is_file():
+            f.write_bytes(b"garbage")
+    out = _serve(tmp_path / "data")
+    assert out.returncode == 1 and "error[store]" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+def test_serve_refuses_a_broken_manifest(tmp_path: Path, endpoint_data: Path) -> None:
+    root = _release(tmp_path, endpoint_data)
+    (root / "manifest.json").write_text(json.dumps({"format": 99}))
+    out = _serve(tmp_path / "data")
+    assert out.returncode == 1 and "manifest" in out.stderr
