@@ -15,6 +15,10 @@ Layout below the base::
     concept/{slug}                        a data kind (shared vocabulary)
     scheme/{slug}                         a SKOS concept scheme
     dataset, catalog, sparql, ...         the catalogue record's resources
+    dataset/distribution/{slug}           a distribution (slug from the dump's file name)
+    dataset/distribution/{slug}/checksum  its SHA-256 checksum (spdx:Checksum)
+    dataset/void/{class|property}/{slug}  a VoID class or property partition
+    contact                               the contact point (vcard)
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ PREFIXES: dict[str, str] = {
     "void": "http://rdfs.org/ns/void#",
     "vann": "http://purl.org/vocab/vann/",
     "sh": "http://www.w3.org/ns/shacl#",
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
+    "spdx": "http://spdx.org/rdf/terms#",
 }
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -101,6 +107,18 @@ class Minter:
 
     def distribution(self, slug: str) -> str:
         return f"{self.base}dataset/distribution/{check_slug(slug, 'distribution slug')}"
+
+    def checksum(self, slug: str) -> str:
+        return f"{self.distribution(slug)}/checksum"
+
+    def partition(self, kind: str, slug: str) -> str:
+        """A VoID partition of the dataset: kind is 'class' or 'property'."""
+        if kind not in ("class", "property"):
+            raise ValueError("a partition is a 'class' or a 'property' partition")
+        return f"{self.dataset()}/void/{kind}/{check_slug(slug, 'partition slug')}"
+
+    def contact_point(self) -> str:
+        return f"{self.base}contact"
 
     def resource(self, path: str) -> str:
         """Any other resource below the base, by relative path (no leading '/')."""

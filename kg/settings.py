@@ -25,18 +25,80 @@ DEFAULT_BASE_IRI = "https://w3id.org/dipkg/"
 
 
 class CatalogSettings(BaseModel):
-    """What the build writes into the catalogue record (DCAT-AP, VoID, schema.org)."""
+    """What the build writes into the catalogue record (DCAT-AP, VoID, schema.org).
+
+    Every key is documented in docs/catalogue.md (environment variable
+    ``DIPKG_CATALOG__<KEY>``, e.g. ``DIPKG_CATALOG__VERSION``; lists as JSON).
+    EU vocabulary codes (themes, spatial, frequency, access rights, publisher
+    type) must be among the concepts shipped in build/catalog/eu-vocabularies.ttl.
+    """
 
     publisher_iri: str = "https://w3id.org/dipkg/publisher"
     publisher_name_zh: str = "dipkg 数据知识产权知识图谱项目组"
     publisher_name_en: str = "dipkg data-IP knowledge graph team"
     publisher_homepage: str = "https://w3id.org/dipkg/"
+    publisher_type: str = "NonProfitOrganisation"  # ADMS publisher type code; "" = none
     contact_email: str = "dipkg@example.org"
     license_iri: str = "https://creativecommons.org/licenses/by/4.0/"
     license_title: str = "Creative Commons Attribution 4.0 International (CC BY 4.0)"
+    license_type: str = "Attribution"  # ADMS licence type code; "" = none
     version: str = "1.0.0"
     issued: str = "2026-11-24"
     modified: str = "2026-11-24"
+    title_zh: str = "数据知识产权应用场景知识图谱"
+    title_en: str = "Knowledge graph of data intellectual property application scenarios"
+    description_zh: str = (
+        "第一批贵州省数据知识产权应用场景指引（附件2）的关联数据知识图谱：5 个领域、23 个应用场景，"
+        "每个场景涉及的数据类别与数据项，中英文标签，每个三元组可追溯到源文件的单元格。"
+        "提供 Turtle、JSON-LD、N-Triples 与 CSV 下载及 SPARQL 查询服务。"
+    )
+    description_en: str = (
+        "A linked-data knowledge graph of the first batch of Guizhou Province's guidance on data "
+        "intellectual property application scenarios (Annex 2): 5 domains, 23 application scenarios, "
+        "the data categories and data fields each scenario involves, labelled in Chinese and English, "
+        "every triple traceable to its cell in the source document. Downloads in Turtle, JSON-LD, "
+        "N-Triples and CSV, and a SPARQL endpoint."
+    )
+    keywords_zh: list[str] = ["数据知识产权", "应用场景", "贵州省", "知识图谱", "数据要素", "关联数据"]
+    keywords_en: list[str] = [
+        "data intellectual property",
+        "application scenarios",
+        "Guizhou",
+        "knowledge graph",
+        "data elements",
+        "linked data",
+    ]
+    catalog_title_zh: str = "dipkg 数据目录"
+    catalog_title_en: str = "dipkg data catalogue"
+    catalog_description_zh: str = "dipkg 项目发布的数据集及其 SPARQL 查询服务。"
+    catalog_description_en: str = "Datasets published by the dipkg project, and their SPARQL endpoint."
+    themes: list[str] = ["ECON", "TECH"]  # EU data-theme codes
+    spatial: list[str] = ["CHN"]  # EU country codes
+    accrual_periodicity: str = "IRREG"  # EU frequency code
+    access_rights: str = "PUBLIC"  # EU access-right code
+    availability: str = "AVAILABLE"  # EU planned-availability code (of every distribution)
+
+    @field_validator("issued", "modified")
+    @classmethod
+    def _iso_date(cls, value: str) -> str:
+        import datetime
+
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("dates are written YYYY-MM-DD") from None
+        if len(value) != 10:
+            raise ValueError("dates are written YYYY-MM-DD")
+        return value
+
+    @field_validator("publisher_iri", "publisher_homepage", "license_iri")
+    @classmethod
+    def _http_iri(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or not value.isascii() or any(
+            c in value for c in ' <>"{}|\\^`'
+        ):
+            raise ValueError("an ASCII http(s) IRI is expected")
+        return value
 
 
 class Settings(BaseSettings):
