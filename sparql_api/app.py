@@ -9,7 +9,7 @@ and reach the shared state with :func:`context` (``request.app.state.dipkg``).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kg.errors import DipkgError
@@ -42,6 +42,9 @@ class AppContext:
     cache: ResponseCache
     last_modified: datetime
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the page for people at GET /sparql (no query, the client prefers text/html);
+    #: set by the pages feature, e.g. with :func:`set_sparql_page`
+    sparql_page: Callable[[Request], Awaitable[Response]] | None = None
 
     @property
     def named_graphs(self) -> list[str]:
@@ -57,6 +60,12 @@ def context(request: Request) -> AppContext:
 def add_router(app: FastAPI, router: APIRouter, **kwargs: Any) -> None:
     """The hook for later features: mount a router on the app."""
     app.include_router(router, **kwargs)
+
+
+def set_sparql_page(app: FastAPI, page: Callable[[Request], Awaitable[Response]]) -> None:
+    """Serve ``page(request)`` at GET /sparql (without a query) when the client prefers
+    text/html to the RDF service description (browsers do)."""
+    app.state.dipkg.sparql_page = page
 
 
 def error_response(err: DipkgError, headers: dict[str, str] | None = None) -> JSONResponse:

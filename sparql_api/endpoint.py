@@ -24,6 +24,7 @@ from sparql_api.negotiation import (
     GRAPH_OFFERS,
     RESULT_OFFERS,
     Choice,
+    Offer,
     by_name,
     graph_offers,
     negotiate,
@@ -97,6 +98,9 @@ DefaultGraphParam = Annotated[list[str] | None, Query(alias="default-graph-uri",
                                                       description="IRI of a graph of the default graph (repeatable)")]
 NamedGraphParam = Annotated[list[str] | None, Query(alias="named-graph-uri",
                                                     description="IRI of a named graph (repeatable)")]
+UnionParam = Annotated[str | None, Query(
+    alias="union-default-graph",
+    description="Present (and not 'false'): the default graph is the union of all graphs (as in oxigraph serve)")]
 FormatParam = Annotated[list[str] | None, Query(
     description="Result format by name, overriding Accept: json, xml, csv, tsv, turtle, nt, json-ld, rdf+xml "
                 "(or a media type)")]
@@ -158,7 +162,7 @@ async def _handle(request: Request) -> Response:
     sreq = await read_request(request, settings.max_query_bytes)
     accept = request.headers.get("accept")
     if sreq is None:
-        return _service_description(request, ctx)
+        return await _service_description(request, ctx)
     checked = guard.check_query(sreq.query)
     named = bool(ctx.named_graphs)
     goffers = graph_offers(named)
@@ -170,7 +174,7 @@ async def _handle(request: Request) -> Response:
         table, graph = _maybe(accept, sreq.formats, RESULT_OFFERS), _maybe(accept, sreq.formats, goffers)
         if table is None and graph is None:
             _choose(accept, sreq.formats, RESULT_OFFERS)  # raises the 406
-    dataset = (tuple(sreq.default_graphs), tuple(sreq.named_graphs))
+    dataset = (tuple(sreq.default_graphs), tuple(sreq.named_graphs), sreq.union_default_graph)
     variant = "|".join(c.content_type if c else "-" for c in (table, graph))
     tag = http.etag(ctx.release.build_id, variant, repr(dataset), sreq.query)
     headers = _headers(ctx, tag)
@@ -188,6 +192,7 @@ async def _handle(request: Request) -> Response:
         max_rows=settings.max_rows,
         default_graph=sreq.default_graphs or None,
         named_graphs=sreq.named_graphs or None,
+        union_default_graph=sreq.union_default_graph,
     )
     reply = await _run_watched(request, ctx, job)
     if reply is None:  # the client is gone; nobody reads this
@@ -208,11 +213,17 @@ async def _handle(request: Request) -> Response:
     return Response(reply.body, headers={**headers, **extra})
 
 
-def _service_description(request: Request, ctx: AppContext) -> Response:
+HTML = Offer("text/html", "html", "html", names=("html",), label="HTML")
+
+
+async def _service_description(request: Request, ctx: AppContext) -> Response:
     params = request.query_params
     formats = params.getlist("format") + params.getlist("output")
     offers = graph_offers(bool(ctx.named_graphs))
-    choice = _choose(request.headers.get("accept"), formats, offers)
+    page = ctx.sparql_page
+    choice = _choose(request.headers.get("accept"), formats, offers + ((HTML,) if page else ()))
+    if choice.offer is HTML and page is not None:
+        return await page(request)
     url = endpoint_url(request)
     tag = http.etag(ctx.release.build_id, "sd", choice.content_type, url)
     headers = _headers(ctx, tag)
@@ -229,6 +240,17 @@ def _service_description(request: Request, ctx: AppContext) -> Response:
     return Response(body, headers={**headers, "Content-Type": choice.content_type})
 
 
+@router.get("/query", include_in_schema=False)
+async def query_get(request: Request) -> Response:
+    """``oxigraph serve``'s query path, the same endpoint."""
+    return await _handle(request)
+
+
+@router.post("/query", include_in_schema=False)
+async def query_post(request: Request) -> Response:
+    return await _handle(request)
+
+
 @router.get(
     "/sparql",
     summary="SPARQL query (GET) or service description",
@@ -241,6 +263,7 @@ async def sparql_get(
     query: QueryParam = None,
     default_graph_uri: DefaultGraphParam = None,
     named_graph_uri: NamedGraphParam = None,
+    union_default_graph: UnionParam = None,
     format: FormatParam = None,
     output: FormatParam = None,
 ) -> Response:
@@ -281,6 +304,7 @@ async def sparql_post(
     request: Request,
     default_graph_uri: DefaultGraphParam = None,
     named_graph_uri: NamedGraphParam = None,
+    union_default_graph: UnionParam = None,
     format: FormatParam = None,
     output: FormatParam = None,
 ) -> Response:

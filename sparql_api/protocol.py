@@ -8,7 +8,9 @@ Request forms (https://www.w3.org/TR/sparql11-protocol/#query-operation):
   ``%41`` in the query text arrives encoded as ``%2541`` and stays ``%41``)
 * ``POST /sparql`` with ``application/sparql-query`` (the body is the query, UTF-8)
 
-``default-graph-uri`` and ``named-graph-uri`` (repeatable) set the dataset;
+``default-graph-uri`` and ``named-graph-uri`` (repeatable) set the dataset
+(``union-default-graph``, as in ``oxigraph serve``, makes the default graph the
+union of all graphs);
 ``format=`` / ``output=`` pick a result format by name. Updates in any spelling
 (``update=``, ``application/sparql-update``) are refused with 403.
 """
@@ -44,6 +46,7 @@ class SparqlRequest:
     default_graphs: list[str] = field(default_factory=list)
     named_graphs: list[str] = field(default_factory=list)
     formats: list[str] = field(default_factory=list)  # format= / output= values, in order
+    union_default_graph: bool = False  # oxigraph serve's ?union-default-graph
 
 
 def parse_params(raw: bytes) -> dict[str, list[str]]:
@@ -156,11 +159,16 @@ async def read_request(request: Request, max_query_bytes: int) -> SparqlRequest 
     if not query.strip():
         raise QueryError("empty query")
     formats = [v for name in FORMAT_PARAMS for v in params.get(name, [])]
+    union = [v.strip().lower() for v in params.get("union-default-graph", [])]
+    union_default_graph = bool(union) and union[-1] not in ("false", "0", "no")
+    if union_default_graph and params.get("default-graph-uri"):
+        raise QueryError("union-default-graph and default-graph-uri exclude each other")
     return SparqlRequest(
         query=query,
         default_graphs=_check_graph_iris(params.get("default-graph-uri", []), "default-graph-uri"),
         named_graphs=_check_graph_iris(params.get("named-graph-uri", []), "named-graph-uri"),
         formats=formats,
+        union_default_graph=union_default_graph,
     )
 
 

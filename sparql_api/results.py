@@ -45,6 +45,7 @@ class Job:
     max_rows: int
     default_graph: list[str] | None = None
     named_graphs: list[str] | None = None
+    union_default_graph: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -88,6 +89,8 @@ def term_json(term: Any) -> dict[str, Any]:
 
 def _dataset(job: Job) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
+    if job.union_default_graph:
+        kwargs["use_default_graph_as_union"] = True
     if job.default_graph:
         kwargs["default_graph"] = [ox.NamedNode(iri) for iri in job.default_graph]
     if job.named_graphs:

@@ -320,3 +320,32 @@ def test_openapi_documents_the_protocol(client: httpx.Client) -> None:
     assert {"application/x-www-form-urlencoded", "application/sparql-query"} <= set(post["requestBody"]["content"])
     for status in ("400", "403", "406", "413", "415", "503"):
         assert status in post["responses"]
+
+
+def test_oxigraph_serve_compatibility(client: httpx.Client) -> None:
+    # oxigraph serve's /query path and its union-default-graph flag
+    r = client.get("/query", params={"query": COUNT})
+    assert r.status_code == 200
+    default = int(r.json()["results"]["bindings"][0]["n"]["value"])
+    r = client.post("/query", data={"query": COUNT, "union-default-graph": ""})
+    union = int(r.json()["results"]["bindings"][0]["n"]["value"])
+    named = client.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"})
+    in_named = int(named.json()["results"]["bindings"][0]["n"]["value"])
+    assert union == default + in_named
+    r = client.get("/sparql", params={"query": COUNT, "union-default-graph": "", "default-graph-uri": "http://e/g"})
+    assert_error(r, 400, "bad-request")
+
+
+def test_named_graphs_are_described_and_quads_offered(client: httpx.Client) -> None:
+    graphs = client.get("/sparql", params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"}).json()
+    names = [b["g"]["value"] for b in graphs["results"]["bindings"]]
+    if not names:
+        pytest.skip("this build has no named graph")
+    sd = client.get("/sparql", headers={"Accept": "application/n-triples"}).text
+    for name in names:
+        assert f"<http://www.w3.org/ns/sparql-service-description#name> <{name}>" in sd
+    assert "<http://www.w3.org/ns/formats/N-Quads>" in sd
+    q = "CONSTRUCT WHERE { ?s ?p ?o } LIMIT 3"
+    for accept in ("application/n-quads", "application/trig"):
+        r = client.get("/sparql", params={"query": q}, headers={"Accept": accept})
+        assert r.status_code == 200 and r.headers["content-type"].startswith(accept)

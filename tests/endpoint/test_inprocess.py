@@ -134,3 +134,60 @@ def test_serve_refuses_a_broken_manifest(tmp_path: Path, endpoint_data: Path) ->
     (root / "manifest.json").write_text(json.dumps({"format": 99}))
     out = _serve(tmp_path / "data")
     assert out.returncode == 1 and "manifest" in out.stderr
+
+
+def test_the_sparql_page_hook(app_client: TestClient) -> None:
+    from fastapi.responses import HTMLResponse
+
+    from sparql_api.app import set_sparql_page
+
+    async def page(request) -> HTMLResponse:
+        return HTMLResponse("<!doctype html><title>SPARQL</title>")
+
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    # without the hook a browser gets the RDF it prefers (application/xml;q=0.9: RDF/XML)
+    assert app_client.get("/sparql", headers={"Accept": browser}).headers["content-type"].startswith("application/xml")
+    set_sparql_page(app_client.app, page)  # type: ignore[arg-type]
+    try:
+        r = app_client.get("/sparql", headers={"Accept": browser})
+        assert r.headers["content-type"].startswith("text/html") and "SPARQL" in r.text
+        assert app_client.get("/sparql").headers["content-type"].startswith("text/turtle")
+        assert app_client.get("/sparql", params={"query": "ASK {}"}, headers={"Accept": browser}).status_code == 200
+    finally:
+        app_client.app.state.dipkg.sparql_page = None  # type: ignore[attr-defined]
+
+
+def test_dipkg_serve_end_to_end(endpoint_data: Path, tmp_path: Path) -> None:
+    """The lead's CLI (`dipkg serve`) starts this server; a query answers; SIGTERM stops it cleanly."""
+    import signal
+    import time
+
+    import httpx
+    import psutil
+
+    from tests.endpoint.conftest import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.Popen([sys.executable, "-c", "from kg.cli import main; main()", "serve", "--data",
+                             str(endpoint_data), "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=5)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "dipkg serve did not come up"
+                time.sleep(0.1)
+        assert r.status_code == 200 and r.json()["boolean"] is True
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    _, alive = psutil.wait_procs(children, timeout=5)
+    assert not alive
