@@ -316,6 +316,7 @@ class Health(BaseModel):
     build_id: str
     triples: int | None
     workers: dict[str, int]
+    queries: dict[str, int] = {}
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": ErrorBody}}, tags=["ops"],
@@ -329,5 +330,6 @@ async def health(request: Request) -> JSONResponse:
     counts = ctx.release.manifest.get("counts") or {}
     body = Health(status="ok", build_id=ctx.release.build_id,
                   triples=counts.get("triples") if isinstance(counts.get("triples"), int) else None,
-                  workers={"alive": alive, "total": size})
+                  workers={"alive": alive, "total": size},
+                  queries={**getattr(ctx.pool, "stats", {}), "cache_hits": ctx.cache.hits})
     return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store"})
