@@ -156,6 +156,10 @@ def create_app(
     app.include_router(sparql_router)
     for extra in routers:
         add_router(app, extra)
+    # --- linked data (issue 4): query UI, static files, dumps, pages; resource catch-all last ---
+    from sparql_api.ui import install as install_linked_data
+
+    install_linked_data(app, settings, release)
     # outermost first: CORS wraps HEAD wraps gzip wraps the app
     app.add_middleware(http.GZipMiddleware)
     app.add_middleware(http.HeadMiddleware)

@@ -1,0 +1,176 @@
+"""The query UI, the static files, and the wiring of the linked-data routers.
+
+* ``/query`` and ``/sparql`` (GET without a query, the client prefers HTML — the
+  endpoint's ``set_sparql_page`` hook): a page with YASGUI (syntax-highlighted
+  editor, results table, downloads) posting to ``/sparql``, the example queries
+  (``kg.queries.load_queries()``), and, without JavaScript or without the vendor
+  files, a plain form (textarea + result format) that submits to ``/sparql``.
+* ``/static/{file}``: site.css, query.js and ``vendor/yasgui/`` (copied from the
+  npm package by ``make install``; git-ignored; never a CDN).
+* :func:`install` adds everything to an app made by ``create_app``: static, dumps,
+  pages — the resource catch-all last (and it only ever matches as a fallback).
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import FileResponse, Response
+
+from kg.layout import Release
+from kg.settings import Settings
+from sparql_api import http
+from sparql_api.negotiation import RESULT_OFFERS
+from sparql_api.pages import HTML, Site, language, make_site, not_found, site_root
+
+STATIC = Path(__file__).resolve().parent / "static"
+VENDOR = STATIC / "vendor" / "yasgui"
+VENDOR_FILES = ("yasgui.min.js", "yasgui.min.css")
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    title_zh: str
+    title_en: str
+    query: str
+    description_zh: str = ""
+    description_en: str = ""
+
+    def title(self, lang: str) -> str:
+        return (self.title_en if lang == "en" else self.title_zh) or self.title_zh or self.title_en
+
+    def description(self, lang: str) -> str:
+        return (self.description_en if lang == "en" else self.description_zh) or ""
+
+
+_P = ("PREFIX dip: <https://w3id.org/dipkg/ontology#>\n"
+      "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+      "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n")
+
+#: Used only while kg.queries (the project's example queries) is missing.
+FALLBACK_EXAMPLES = (
+    Example("scenarios-per-domain", "各领域的应用场景数", "Scenarios per domain",
+            _P + "SELECT ?domain (COUNT(?s) AS ?scenarios) WHERE {\n"
+                 "  ?s a dip:Scenario ; dip:domain/rdfs:label ?domain FILTER(lang(?domain) = \"zh\")\n"
+                 "} GROUP BY ?domain ORDER BY DESC(?scenarios)"),
+    Example("temperature", "哪些场景涉及温度数据？", "Which scenarios involve temperature data?",
+            _P + "SELECT DISTINCT ?n ?scenario ?field WHERE {\n"
+                 "  ?f a dip:DataField ; rdfs:label ?field ; dip:scenario ?s .\n"
+                 "  ?s dip:number ?n ; rdfs:label ?scenario\n"
+                 "  FILTER(CONTAINS(?field, \"温度\") && lang(?scenario) = \"zh\")\n"
+                 "} ORDER BY ?n"),
+    Example("shared-kinds", "被最多场景共用的数据种类", "Data kinds shared by the most scenarios",
+            _P + "SELECT ?kind (COUNT(DISTINCT ?s) AS ?scenarios) WHERE {\n"
+                 "  ?i dip:dataKind ?k ; dip:scenario ?s . ?k skos:prefLabel ?kind FILTER(lang(?kind) = \"zh\")\n"
+                 "} GROUP BY ?kind ORDER BY DESC(?scenarios) LIMIT 20"),
+)
+
+
+def _get(obj: Any, *names: str) -> str:
+    for name in names:
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+        if isinstance(value, dict):  # {"zh": ..., "en": ...}
+            continue
+        if value:
+            return str(value)
+    return ""
+
+
+def _lang_of(obj: Any, name: str, lang: str) -> str:
+    value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    if isinstance(value, dict):
+        return str(value.get(lang) or "")
+    return ""
+
+
+def load_examples() -> tuple[list[Example], bool]:
+    """The example queries (kg.queries.load_queries()), or the fallback; and whether they are the project's."""
+    try:
+        from kg.queries import load_queries  # type: ignore[import-not-found]
+    except ImportError:
+        return list(FALLBACK_EXAMPLES), False
+    out = []
+    for index, q in enumerate(load_queries()):
+        text = _get(q, "query", "text", "sparql")
+        if not text:
+            continue
+        out.append(Example(
+            id=_get(q, "id", "name", "slug") or f"q{index + 1}",
+            title_zh=_get(q, "title_zh") or _lang_of(q, "title", "zh") or _get(q, "title"),
+            title_en=_get(q, "title_en") or _lang_of(q, "title", "en") or _get(q, "title"),
+            query=text,
+            description_zh=_get(q, "description_zh") or _lang_of(q, "description", "zh"),
+            description_en=_get(q, "description_en") or _lang_of(q, "description", "en")))
+    return (out or list(FALLBACK_EXAMPLES)), bool(out)
+
+
+def vendor_ready() -> bool:
+    return all((VENDOR / name).is_file() for name in VENDOR_FILES)
+
+
+def make_router(settings: Settings, release: Release, *, site: Site | None = None) -> APIRouter:
+    """``/static/{file}`` and the query page (``/query`` when no endpoint route holds it)."""
+    router = APIRouter()
+    site = site or make_site(settings, release)
+    examples, _ = load_examples()
+
+    @router.get("/static/{name:path}", include_in_schema=False)
+    async def static(name: str, request: Request) -> Response:
+        target = (STATIC / name).resolve()
+        if not target.is_relative_to(STATIC) or not target.is_file():
+            return not_found(site, request)
+        media = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if media.startswith("text/") or media in ("application/javascript", "application/json"):
+            media += "; charset=utf-8"
+        stat = target.stat()
+        tag = http.etag("static", name, str(stat.st_size), str(int(stat.st_mtime)))
+        headers = {"ETag": tag, "Cache-Control": "public, max-age=3600"}
+        if http.not_modified(request.headers, tag, site.last_modified) and request.headers.get("if-none-match"):
+            return Response(status_code=304, headers=headers)
+        return FileResponse(target, media_type=media, headers=headers)
+
+    async def page(request: Request) -> Response:
+        lang, explicit = language(request)
+        root = site_root(request)
+        query = request.query_params.get("query") or examples[0].query
+        downloads = [(o, f"{root}/sparql?" + urlencode({"query": query, "format": o.names[0]}))
+                     for o in RESULT_OFFERS]
+        body = site.render(
+            "query.html", request, lang, explicit, examples=examples, query=query,
+            examples_json=json.dumps([{"id": e.id, "title": e.title(lang), "query": e.query} for e in examples],
+                                     ensure_ascii=False).replace("</", "<\\/"),
+            vendor=vendor_ready(), result_offers=RESULT_OFFERS, downloads=downloads,
+            endpoint=root + "/sparql")
+        return Response(body, media_type=HTML.content_type(),
+                        headers={"Vary": "Accept, Accept-Language", "Cache-Control": "no-cache",
+                                 "Content-Language": "zh-Hans" if lang == "zh" else "en"})
+
+    router.query_page = page  # type: ignore[attr-defined]
+    return router
+
+
+def install(app: FastAPI, settings: Settings, release: Release) -> None:
+    """Add the query UI, static files, dumps and pages (resource catch-all last) to ``app``."""
+    from sparql_api import dumps, pages
+
+    site = make_site(settings, release)
+    ui = make_router(settings, release, site=site)
+    app.include_router(ui)
+    app.include_router(dumps.make_router(settings, release, site=site))
+    app.include_router(pages.make_router(settings, release, site=site))
+    page = ui.query_page  # type: ignore[attr-defined]
+    try:
+        from sparql_api.app import set_sparql_page
+    except ImportError:  # an endpoint without the hook: serve the page at /query ourselves
+        app.add_api_route("/query", page, methods=["GET"], include_in_schema=False)
+    else:
+        set_sparql_page(app, page)
+        if not any(getattr(r, "path", None) == "/query" for r in app.router.routes):
+            app.add_api_route("/query", page, methods=["GET"], include_in_schema=False)
