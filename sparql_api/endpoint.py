@@ -20,6 +20,7 @@ from kg.errors import StoreError
 from sparql_api import guard, http
 from sparql_api.app import AppContext, context
 from sparql_api.cache import Entry
+from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import (
     GRAPH_OFFERS,
     RESULT_OFFERS,
@@ -30,7 +31,7 @@ from sparql_api.negotiation import (
     negotiate,
 )
 from sparql_api.protocol import FORM, SPARQL_QUERY, endpoint_url, read_request, service_description
-from sparql_api.results import Job
+from sparql_api.results import GRAPH_FORMATS, Job
 from sparql_api.workers import reply_error
 
 router = APIRouter()
@@ -124,7 +125,7 @@ def _choose(accept: str | None, formats: list[str], offers: tuple) -> Choice:
 def _maybe(accept: str | None, formats: list[str], offers: tuple) -> Choice | None:
     try:
         return _choose(accept, formats, offers)
-    except Exception:  # noqa: BLE001
+    except NotAcceptable:
         return None
 
 
@@ -229,9 +230,9 @@ async def _service_description(request: Request, ctx: AppContext) -> Response:
     headers = _headers(ctx, tag)
     if http.not_modified(request.headers, tag, ctx.last_modified):
         return Response(status_code=304, headers=headers)
-    triples = service_description(url, ctx.release, list(RESULT_OFFERS + offers), ctx.named_graphs)
-    from sparql_api.results import GRAPH_FORMATS
-
+    triples: list[Any] = service_description(url, ctx.release, list(RESULT_OFFERS + offers), ctx.named_graphs)
+    if choice.key in ("nquads", "trig"):
+        triples = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
     body = ox.serialize(triples, format=GRAPH_FORMATS[choice.key],
                         prefixes={"sd": "http://www.w3.org/ns/sparql-service-description#",
                                   "void": "http://rdfs.org/ns/void#",

@@ -248,5 +248,9 @@ def service_description(url: str, release: Release, offers: list[Offer],
         triples.append(ox.Triple(node, n(RDF_TYPE), n(SD + "NamedGraph")))
         if not graph.startswith("_:"):
             triples.append(ox.Triple(node, n(SD + "name"), n(graph)))
-    return triples
+    # group by subject (stable), so Turtle writes one block per resource
+    order: dict[object, int] = {}
+    for t in triples:
+        order.setdefault(t.subject, len(order))
+    return sorted(triples, key=lambda t: order[t.subject])
 

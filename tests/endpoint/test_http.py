@@ -349,3 +349,19 @@ def test_named_graphs_are_described_and_quads_offered(client: httpx.Client) -> N
     for accept in ("application/n-quads", "application/trig"):
         r = client.get("/sparql", params={"query": q}, headers={"Accept": accept})
         assert r.status_code == 200 and r.headers["content-type"].startswith(accept)
+
+
+@pytest.mark.parametrize("accept", ["text/turtle", "application/n-triples", "application/ld+json",
+                                    "application/rdf+xml", "application/n-quads", "application/trig"])
+def test_service_description_in_every_rdf_format(client: httpx.Client, accept: str) -> None:
+    import rdflib
+
+    r = client.get("/sparql", headers={"Accept": accept})
+    if r.status_code == 406:  # N-Quads/TriG only when the store has named graphs
+        assert accept in ("application/n-quads", "application/trig")
+        return
+    assert r.status_code == 200 and r.headers["content-type"] == f"{accept}; charset=utf-8"
+    fmt = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
+           "application/rdf+xml": "xml", "application/n-quads": "nquads", "application/trig": "trig"}[accept]
+    g = rdflib.Dataset().parse(data=r.content, format=fmt)
+    assert len(g) > 10
