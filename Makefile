@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 BIN     = $(VENV)/bin
 
-.PHONY: install build serve test lint clean
+.PHONY: install ui-vendor build serve test lint clean
 .DEFAULT_GOAL := serve
 
 $(BIN)/python:
@@ -19,7 +19,20 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed ui-vendor
+
+# The query page's YASGUI (@zazuko/yasgui, pinned in package.json/package-lock.json),
+# installed from the npm registry and copied into the app's static folder
+# (git-ignored); nothing is loaded from a CDN at run time. Without npm the query
+# page falls back to a plain form.
+UI_VENDOR = sparql_api/static/vendor/yasgui
+ui-vendor: $(UI_VENDOR)/yasgui.min.js
+
+$(UI_VENDOR)/yasgui.min.js: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && mkdir -p $(UI_VENDOR) && \
+	  cp node_modules/@zazuko/yasgui/build/yasgui.min.js node_modules/@zazuko/yasgui/build/yasgui.min.css $(UI_VENDOR)/; \
+	else echo "make: npm not found: the query page will offer a plain form instead of YASGUI" >&2; fi
 
 build: install
 	$(BIN)/dipkg build --out $(DATA)

@@ -17,7 +17,6 @@ import json
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request
@@ -73,41 +72,20 @@ FALLBACK_EXAMPLES = (
 )
 
 
-def _get(obj: Any, *names: str) -> str:
-    for name in names:
-        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-        if isinstance(value, dict):  # {"zh": ..., "en": ...}
-            continue
-        if value:
-            return str(value)
-    return ""
-
-
-def _lang_of(obj: Any, name: str, lang: str) -> str:
-    value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-    if isinstance(value, dict):
-        return str(value.get(lang) or "")
-    return ""
-
-
 def load_examples() -> tuple[list[Example], bool]:
     """The example queries (kg.queries.load_queries()), or the fallback; and whether they are the project's."""
     try:
-        from kg.queries import load_queries  # type: ignore[import-not-found]
+        from kg.queries import load_queries
     except ImportError:
         return list(FALLBACK_EXAMPLES), False
     out = []
-    for index, q in enumerate(load_queries()):
-        text = _get(q, "query", "text", "sparql")
-        if not text:
-            continue
-        out.append(Example(
-            id=_get(q, "id", "name", "slug") or f"q{index + 1}",
-            title_zh=_get(q, "title_zh") or _lang_of(q, "title", "zh") or _get(q, "title"),
-            title_en=_get(q, "title_en") or _lang_of(q, "title", "en") or _get(q, "title"),
-            query=text,
-            description_zh=_get(q, "description_zh") or _lang_of(q, "description", "zh"),
-            description_en=_get(q, "description_en") or _lang_of(q, "description", "en")))
+    for q in load_queries():
+        d = q.to_dict() if hasattr(q, "to_dict") else dict(q)
+        titles = d.get("title") or {}
+        descriptions = d.get("description") or {}
+        out.append(Example(id=str(d["id"]), title_zh=titles.get("zh", ""), title_en=titles.get("en", ""),
+                           query=str(d["query"]), description_zh=descriptions.get("zh", ""),
+                           description_en=descriptions.get("en", "")))
     return (out or list(FALLBACK_EXAMPLES)), bool(out)
 
 
