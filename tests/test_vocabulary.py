@@ -21,10 +21,10 @@ import yaml
 from kg.build import build
 from kg.errors import SourceError
 from kg.iris import PREFIXES, Minter
+from kg.paths import INPUTS_DIR
 from kg.settings import Settings
 from kg.translations import load_translations
 from kg.vocabulary import Vocabulary
-from kg.paths import INPUTS_DIR
 
 GOLDEN = Path(__file__).parent / "golden" / "extraction.yaml"
 PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
