@@ -1,0 +1,182 @@
+"""Dereferencing: every resource kind x every format, by Accept (303 to a document)
+and by extension (200), against the real server; each description agrees with the dumps."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+import rdflib
+from rdflib.term import BNode
+
+from tests.pages.conftest import BROWSER_ACCEPT
+
+BASE = "https://w3id.org/dipkg/"
+#: one resource of each kind: (kind, path, IRI, graph it lives in)
+KINDS = [
+    ("domain", "domain/industry", BASE + "domain/industry", "data"),
+    ("scenario", "scenario/guizhou-b1-s01", BASE + "scenario/guizhou-b1-s01", "data"),
+    ("category", "scenario/guizhou-b1-s01/data/1", BASE + "scenario/guizhou-b1-s01/data/1", "data"),
+    ("field", "scenario/guizhou-b1-s01/data/1.2", BASE + "scenario/guizhou-b1-s01/data/1.2", "data"),
+    ("guide", "guide/guizhou-b1", BASE + "guide/guizhou-b1", "data"),
+    ("ontology", "ontology", "https://w3id.org/dipkg/ontology", "data"),
+    ("concept", "concept/voltage", BASE + "concept/voltage", "data"),
+    ("scheme", "scheme/domains", BASE + "scheme/domains", "data"),
+    ("dataset", "dataset", BASE + "dataset", "catalog"),
+]
+#: Accept header -> (extension, media type)
+FORMATS = [
+    ("text/html", "html", "text/html"),
+    ("text/turtle", "ttl", "text/turtle"),
+    ("application/ld+json", "jsonld", "application/ld+json"),
+    ("application/n-triples", "nt", "application/n-triples"),
+    ("application/rdf+xml", "rdf", "application/rdf+xml"),
+]
+RDFLIB = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml"}
+
+
+def media(response: httpx.Response) -> str:
+    return response.headers["content-type"].split(";")[0].strip()
+
+
+def vary(response: httpx.Response) -> set[str]:
+    return {v.strip().lower() for v in response.headers.get("vary", "").split(",") if v.strip()}
+
+
+@pytest.mark.parametrize("kind,path,iri,graph", KINDS, ids=[k[0] for k in KINDS])
+@pytest.mark.parametrize("accept,ext,mtype", FORMATS, ids=[f[1] for f in FORMATS])
+def test_accept_gives_303_to_the_document(http: httpx.Client, site, kind, path, iri, graph, accept, ext, mtype):
+    r = http.get("/" + path, headers={"Accept": accept})
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == f"{site.url}/{path}.{ext}"
+    assert "accept" in vary(r)
+    final = http.get(r.headers["location"], headers={"Accept": accept})
+    assert final.status_code == 200
+    assert media(final) == mtype
+    assert "accept" in vary(final)
+
+
+@pytest.mark.parametrize("kind,path,iri,graph", KINDS, ids=[k[0] for k in KINDS])
+def test_browsers_and_wildcards_get_html(http: httpx.Client, site, kind, path, iri, graph):
+    for accept in (BROWSER_ACCEPT, "*/*", None):
+        headers = {"Accept": accept} if accept else {}
+        r = http.get("/" + path, headers=headers)
+        assert r.status_code == 303
+        assert r.headers["location"].endswith(f"/{path}.html")
+
+
+@pytest.mark.parametrize("kind,path,iri,graph", KINDS, ids=[k[0] for k in KINDS])
+@pytest.mark.parametrize("ext", ["ttl", "jsonld", "nt", "rdf"])
+def test_extension_documents_parse_and_agree_with_the_dumps(http: httpx.Client, kind, path, iri, graph, ext,
+                                                             dump_graph, catalog_graph):
+    r = http.get(f"/{path}.{ext}", headers={"Accept": "image/png"})  # the extension decides, not Accept
+    assert r.status_code == 200
+    assert media(r) == dict((f[1], f[2]) for f in FORMATS)[ext]
+    g = rdflib.Graph()
+    g.parse(data=r.content, format=RDFLIB[ext], publicID=f"http://example.invalid/{path}")
+    subject = rdflib.URIRef(iri)
+    assert (subject, None, None) in g, f"{iri} is not described"
+    reference = dump_graph if graph == "data" else catalog_graph
+    missing = [t for t in g if not _in(reference, t)]
+    assert not missing, f"{len(missing)} triples not in the published files, e.g. {missing[:3]}"
+    if ext == "jsonld":
+        doc = json.loads(r.content)
+        assert "@context" in doc and "@graph" in doc  # compacted with the project's context
+
+
+def _in(graph: rdflib.Graph, triple) -> bool:
+    if not any(isinstance(t, BNode) for t in triple):
+        return triple in graph
+    pattern = tuple(None if isinstance(t, BNode) else t for t in triple)
+    return any(True for _ in graph.triples(pattern))
+
+
+def test_same_graph_in_every_format(http: httpx.Client):
+    sizes = set()
+    for ext in RDFLIB:
+        g = rdflib.Graph()
+        g.parse(data=http.get(f"/scenario/guizhou-b1-s05.{ext}").content, format=RDFLIB[ext])
+        sizes.add(len(g))
+    assert len(sizes) == 1
+
+
+def test_descriptions_carry_the_useful_neighbours(http: httpx.Client):
+    def graph(path: str) -> rdflib.Graph:
+        g = rdflib.Graph()
+        g.parse(data=http.get(path + ".nt").content, format="nt")
+        return g
+
+    DIP = rdflib.Namespace("https://w3id.org/dipkg/ontology#")
+    RDFS = rdflib.RDFS
+    field = graph("/scenario/guizhou-b1-s01/data/1.2")
+    cat, scen = rdflib.URIRef(BASE + "scenario/guizhou-b1-s01/data/1"), rdflib.URIRef(BASE + "scenario/guizhou-b1-s01")
+    assert (cat, DIP.hasField, rdflib.URIRef(BASE + "scenario/guizhou-b1-s01/data/1.2")) in field
+    assert (cat, RDFS.label, None) in field and (scen, RDFS.label, None) in field
+    domain = graph("/domain/industry")
+    assert len(set(domain.subjects(DIP.domain, rdflib.URIRef(BASE + "domain/industry")))) == 6
+    concept = graph("/concept/voltage")
+    assert any(True for _ in concept.subjects(DIP.dataKind, rdflib.URIRef(BASE + "concept/voltage")))
+    onto = graph("/ontology")
+    assert (DIP.Scenario, RDFS.label, None) in onto and (DIP.hasField, RDFS.range, DIP.DataField) in onto
+
+
+def test_unknown_iri_is_a_404_page_or_json(http: httpx.Client):
+    r = http.get("/scenario/guizhou-b1-s99", headers={"Accept": BROWSER_ACCEPT})
+    assert r.status_code == 404 and media(r) == "text/html"
+    assert "<h1>" in r.text and "/scenario/guizhou-b1-s99" in r.text
+    r = http.get("/scenario/guizhou-b1-s99", headers={"Accept": "text/turtle"})
+    assert r.status_code == 404 and media(r) == "application/json"
+    assert r.json()["error"] == "not-found" and r.json()["status"] == 404
+    for path in ("/scenario/guizhou-b1-s99.ttl", "/nothing/here.html", "/domain/"):
+        assert http.get(path).status_code == 404
+
+
+def test_nothing_acceptable_is_a_406_listing_the_offers(http: httpx.Client):
+    r = http.get("/scenario/guizhou-b1-s01", headers={"Accept": "image/png"})
+    assert r.status_code == 406
+    body = r.json()
+    assert body["error"] == "not-acceptable" and body["status"] == 406
+    assert set(body["details"]["offered"]) == {f[2] for f in FORMATS}
+    assert "accept" in vary(r)
+
+
+def test_quality_values_decide(http: httpx.Client):
+    r = http.get("/domain/finance", headers={"Accept": "text/html;q=0.5, text/turtle"})
+    assert r.headers["location"].endswith(".ttl")
+    r = http.get("/domain/finance", headers={"Accept": "application/json"})  # JSON-LD is JSON
+    assert r.headers["location"].endswith(".jsonld")
+
+
+def test_forwarded_host_and_proto_are_honoured(http: httpx.Client):
+    h = {"Accept": "text/turtle", "X-Forwarded-Host": "data.example.org", "X-Forwarded-Proto": "https"}
+    r = http.get("/scenario/guizhou-b1-s02", headers=h)
+    assert r.headers["location"] == "https://data.example.org/scenario/guizhou-b1-s02.ttl"
+    page = http.get("/scenario/guizhou-b1-s02.html", headers=h).text
+    assert 'href="https://data.example.org/domain/industry"' in page
+
+
+def test_validators_and_head(http: httpx.Client):
+    r = http.get("/scenario/guizhou-b1-s03.ttl")
+    tag = r.headers["etag"]
+    assert r.headers["last-modified"]
+    again = http.get("/scenario/guizhou-b1-s03.ttl", headers={"If-None-Match": tag})
+    assert again.status_code == 304
+    html = http.get("/scenario/guizhou-b1-s03.html", headers={"Accept-Language": "en"})
+    zh = http.get("/scenario/guizhou-b1-s03.html", headers={"Accept-Language": "zh"})
+    assert html.headers["etag"] != zh.headers["etag"] != tag
+    head = http.head("/scenario/guizhou-b1-s03.ttl")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == r.headers["content-type"]
+
+
+def test_every_scenario_and_item_dereferences(http: httpx.Client, dump_graph):
+    DIP = rdflib.Namespace("https://w3id.org/dipkg/ontology#")
+    scenarios = sorted(set(dump_graph.subjects(rdflib.RDF.type, DIP.Scenario)))
+    assert len(scenarios) == 23
+    for s in scenarios:
+        path = str(s)[len(BASE):]
+        assert http.get(f"/{path}.html").status_code == 200
+    items = sorted(set(dump_graph.subjects(rdflib.RDF.type, DIP.DataField)))[:40]
+    for item in items:
+        assert http.get("/" + str(item)[len(BASE):], headers={"Accept": "text/turtle"}).status_code == 303
