@@ -1,0 +1,151 @@
+"""The pages for people, over HTTP: language choice, content of each page kind, data twins."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+import pytest
+
+from tests.pages.conftest import BROWSER_ACCEPT
+
+H = {"Accept": BROWSER_ACCEPT}
+
+
+def html_lang(text: str) -> str:
+    return re.search(r'<html lang="([^"]+)"', text).group(1)
+
+
+@pytest.mark.parametrize("accept_language,expected", [
+    (None, "zh-Hans"), ("zh-CN,zh;q=0.9", "zh-Hans"), ("en-GB,en;q=0.9", "en"), ("fr", "zh-Hans"),
+    ("fr, en;q=0.5", "en"), ("en;q=0.4, zh;q=0.8", "zh-Hans"), ("zh;q=0, en;q=0.1", "en"), ("*", "zh-Hans"),
+])
+def test_accept_language(http: httpx.Client, accept_language, expected):
+    headers = dict(H)
+    if accept_language:
+        headers["Accept-Language"] = accept_language
+    r = http.get("/scenario/guizhou-b1-s01.html", headers=headers)
+    assert html_lang(r.text) == expected
+    assert "accept-language" in r.headers["vary"].lower()
+    assert r.headers["content-language"] == expected
+
+
+def test_lang_parameter_overrides_and_is_carried_in_links(http: httpx.Client):
+    r = http.get("/scenario/guizhou-b1-s01.html?lang=en", headers={**H, "Accept-Language": "zh"})
+    assert html_lang(r.text) == "en"
+    assert "Production process optimisation" in r.text
+    assert 'href="http://' in r.text and "?lang=en" in r.text  # links keep the choice
+    r = http.get("/scenario/guizhou-b1-s01.html?lang=xx", headers={**H, "Accept-Language": "en"})
+    assert html_lang(r.text) == "en"  # an unknown value is ignored
+    redirect = http.get("/scenario/guizhou-b1-s01?lang=en", headers=H)
+    assert redirect.headers["location"].endswith("/scenario/guizhou-b1-s01.html?lang=en")
+
+
+def test_same_request_same_page(http: httpx.Client):
+    bodies = {http.get("/domain/transport.html", headers={**H, "Accept-Language": "en"}).text for _ in range(3)}
+    assert len(bodies) == 1
+
+
+def test_every_page_links_its_data_twins(http: httpx.Client, site):
+    for path in ("domain/industry", "scenario/guizhou-b1-s01", "scenario/guizhou-b1-s01/data/1",
+                 "scenario/guizhou-b1-s01/data/1.2", "guide/guizhou-b1", "ontology", "concept/voltage",
+                 "scheme/data-kinds", "dataset"):
+        text = http.get(f"/{path}.html", headers=H).text
+        for mtype, ext in (("text/turtle", "ttl"), ("application/ld+json", "jsonld"),
+                           ("application/n-triples", "nt"), ("application/rdf+xml", "rdf")):
+            assert f'<link rel="alternate" type="{mtype}" href="{site.url}/{path}.{ext}"' in text, (path, ext)
+            assert f'href="{site.url}/{path}.{ext}" type="{mtype}"' in text  # the visible link
+
+
+def test_scenario_page(http: httpx.Client):
+    text = http.get("/scenario/guizhou-b1-s01.html", headers=H).text
+    assert text.count("<h1") == 1
+    assert "生产工艺优化" in text and "电解铝生产" in text  # label, example context
+    assert "面向生产工艺优化业务活动" in text  # application text
+    assert "以电解铝生产为例，涉及工艺参数数据（电流强度" in text  # the verbatim 涉及数据 cell
+    # categories and fields in document order
+    order = [text.index(s) for s in ("工艺参数数据", "电流强度", "电压", "原料成分数据", "产品质量检测数据")]
+    assert order == sorted(order)
+    assert "/domain/industry" in text and "/guide/guizhou-b1" in text
+
+
+def test_qualifiers_and_subcategories_are_shown(http: httpx.Client, dump_graph):
+    import rdflib
+
+    DIP = rdflib.Namespace("https://w3id.org/dipkg/ontology#")
+    item, qualifier = next((s, o) for s, o in dump_graph.subject_objects(DIP.qualifier) if o.language == "zh")
+    scenario = dump_graph.value(item, DIP.scenario)
+    text = http.get(str(scenario).replace("https://w3id.org/dipkg", "") + ".html", headers=H).text
+    assert str(qualifier) in text
+    parent, sub = next(iter(dump_graph.subject_objects(DIP.hasSubCategory)))
+    scenario = dump_graph.value(sub, DIP.scenario)
+    text = http.get(str(scenario).replace("https://w3id.org/dipkg", "") + ".html", headers=H).text
+    assert "badge-category\">子类别" in text
+
+
+def test_field_and_category_pages(http: httpx.Client):
+    text = http.get("/scenario/guizhou-b1-s01/data/1.2.html", headers=H).text
+    assert "电压" in text and "工艺参数数据" in text and "生产工艺优化" in text  # field, category, scenario
+    assert "/concept/voltage" in text  # its data kind
+    text = http.get("/scenario/guizhou-b1-s01/data/1.html", headers=H).text
+    assert "电流强度" in text and "氧化铝浓度" in text
+
+
+def test_concept_and_scheme_pages(http: httpx.Client):
+    text = http.get("/concept/voltage.html", headers=H).text
+    assert "/concept/physical-chemical-quantities" in text and "/concept/cell-voltage" in text  # broader, narrower
+    assert "/scenario/guizhou-b1-s01/data/1.2" in text  # an item with that data kind
+    text = http.get("/scheme/data-kinds.html?lang=en", headers=H).text
+    assert "Physical and chemical quantities" in text and "Voltage" in text
+
+
+def test_domain_and_guide_pages(http: httpx.Client):
+    text = http.get("/domain/industry.html", headers=H).text
+    assert text.count('href="http') and "生产工艺优化" in text
+    assert len(re.findall(r'href="[^"]*/scenario/guizhou-b1-s\d\d"', text)) >= 6
+    text = http.get("/guide/guizhou-b1.html", headers=H).text
+    assert len(set(re.findall(r"/scenario/guizhou-b1-s(\d\d)\"", text))) == 23
+
+
+def test_ontology_page_has_anchors_for_every_term(http: httpx.Client):
+    text = http.get("/ontology.html?lang=en", headers=H).text
+    for term in ("Scenario", "Domain", "DataCategory", "DataField", "Guide", "DataKind", "hasField",
+                 "hasCategory", "dataText", "qualifier", "number"):
+        assert f'id="{term}"' in text, term
+    assert "One row of a guide" in text and "应用场景" in text
+
+
+def test_landing_page(http: httpx.Client, release):
+    r = http.get("/", headers=H)
+    text = r.text
+    assert r.status_code == 200 and text.count("<h1") == 1
+    counts = release.manifest["counts"]
+    for key in ("scenarios", "categories", "fields", "triples"):
+        assert f">{counts[key]}<" in text
+    for link in ("/dumps/", "/sparql", "/query", "/catalog", "/ontology"):
+        assert f'{link}"' in text
+    assert "第一批贵州省数据知识产权应用场景指引" in text and "creativecommons.org/licenses/by/4.0" in text
+    assert len(re.findall(r'href="[^"]*/scenario/guizhou-b1-s\d\d"', text)) == 23
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', text, re.S).group(1)
+    doc = json.loads(block)
+    assert "Dataset" in str(doc.get("@type"))
+
+
+def test_query_page_without_javascript_has_a_labelled_form(http: httpx.Client, site):
+    for path in ("/query", "/sparql"):
+        text = http.get(path, headers=H).text
+        assert f'action="{site.url}/sparql"' in text
+        assert '<label for="query-text">' in text and '<label for="query-format">' in text
+        assert 'name="query"' in text and 'name="format"' in text
+    text = http.get("/query", headers=H).text
+    assert "各领域有多少个应用场景" in text  # an example query from build/queries
+    r = http.post("/sparql", data={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "format": "csv"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+
+
+def test_static_files(http: httpx.Client):
+    r = http.get("/static/site.css")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/css")
+    assert http.get("/static/nope.css").status_code == 404
+    assert http.get("/static/%2E%2E/pages.py").status_code == 404
