@@ -92,6 +92,9 @@ _OK = {
           "content": _content(_ALL_TYPES)},
     304: {"description": "Not modified (If-None-Match / If-Modified-Since)"},
 }
+_OK_GET = {**_OK, 200: {**_OK[200], "content": {**_content(_ALL_TYPES), "text/html": {"schema": {"type": "string"}}},
+                        "description": _OK[200]["description"] + " A browser asking GET /sparql without a query "
+                                                                 "gets the query page (text/html) when one is installed."}}
 
 QueryParam = Annotated[str | None, Query(description="The SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE). "
                                                      "Without it, GET returns the service description.")]
@@ -255,7 +258,7 @@ async def query_post(request: Request) -> Response:
 @router.get(
     "/sparql",
     summary="SPARQL query (GET) or service description",
-    responses={**_OK, **_ERRORS},
+    responses={**_OK_GET, **_ERRORS},
     response_class=Response,
     tags=["sparql"],
 )

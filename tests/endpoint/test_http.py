@@ -308,7 +308,8 @@ def test_health(client: httpx.Client) -> None:
 ])
 def test_framework_errors_have_the_one_shape(client: httpx.Client, method: str, path: str, status: int,
                                              code: str) -> None:
-    assert_error(client.request(method, path), status, code)
+    # (a 404 for a browser is an HTML page since the linked-data pages landed; API clients get JSON)
+    assert_error(client.request(method, path, headers={"Accept": "application/json"}), status, code)
 
 
 def test_openapi_documents_the_protocol(client: httpx.Client) -> None:

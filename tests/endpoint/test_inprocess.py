@@ -145,16 +145,20 @@ def test_the_sparql_page_hook(app_client: TestClient) -> None:
         return HTMLResponse("<!doctype html><title>SPARQL</title>")
 
     browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-    # without the hook a browser gets the RDF it prefers (application/xml;q=0.9: RDF/XML)
-    assert app_client.get("/sparql", headers={"Accept": browser}).headers["content-type"].startswith("application/xml")
-    set_sparql_page(app_client.app, page)  # type: ignore[arg-type]
+    state = app_client.app.state.dipkg  # type: ignore[attr-defined]
+    installed = state.sparql_page  # the linked-data feature installs its own page
+    state.sparql_page = None
     try:
+        # without a page a browser gets the RDF it prefers (application/xml;q=0.9: RDF/XML)
+        r = app_client.get("/sparql", headers={"Accept": browser})
+        assert r.headers["content-type"].startswith("application/xml")
+        set_sparql_page(app_client.app, page)  # type: ignore[arg-type]
         r = app_client.get("/sparql", headers={"Accept": browser})
         assert r.headers["content-type"].startswith("text/html") and "SPARQL" in r.text
         assert app_client.get("/sparql").headers["content-type"].startswith("text/turtle")
         assert app_client.get("/sparql", params={"query": "ASK {}"}, headers={"Accept": browser}).status_code == 200
     finally:
-        app_client.app.state.dipkg.sparql_page = None  # type: ignore[attr-defined]
+        state.sparql_page = installed
 
 
 def test_dipkg_serve_end_to_end(endpoint_data: Path, tmp_path: Path) -> None:
