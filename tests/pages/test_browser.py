@@ -1,0 +1,142 @@
+"""Each page kind and the query UI in headless Debian chromium (Playwright), against the
+real server; accessibility checks; screenshots under test-artifacts/pages/."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.pages.conftest import ARTIFACTS
+from sparql_api.ui import vendor_ready
+
+pytestmark = pytest.mark.browser
+
+PAGES = [
+    ("landing", "/", "zh-Hans"),
+    ("landing-en", "/?lang=en", "en"),
+    ("domain", "/domain/industry", "zh-Hans"),
+    ("scenario", "/scenario/guizhou-b1-s01", "zh-Hans"),
+    ("scenario-en", "/scenario/guizhou-b1-s05?lang=en", "en"),
+    ("category", "/scenario/guizhou-b1-s01/data/1", "zh-Hans"),
+    ("field", "/scenario/guizhou-b1-s01/data/1.2", "zh-Hans"),
+    ("concept", "/concept/voltage", "zh-Hans"),
+    ("scheme", "/scheme/domains", "zh-Hans"),
+    ("guide", "/guide/guizhou-b1", "zh-Hans"),
+    ("ontology", "/ontology?lang=en", "en"),
+    ("dataset", "/dataset", "zh-Hans"),
+    ("dumps", "/dumps/", "zh-Hans"),
+    ("query", "/query", "zh-Hans"),
+    ("not-found", "/scenario/guizhou-b1-s99", "zh-Hans"),
+]
+
+# contrast of the body text and of links against their background (WCAG 2 relative luminance)
+CONTRAST_JS = """
+() => {
+  function rgb(s) { const m = s.match(/\\d+(\\.\\d+)?/g).map(Number); return m.length >= 4 && m[3] === 0 ? null : m.slice(0, 3); }
+  function lum(c) { const v = c.map(x => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+                    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; }
+  function bg(el) { while (el) { const c = rgb(getComputedStyle(el).backgroundColor); if (c) return c; el = el.parentElement; } return [255, 255, 255]; }
+  function ratio(el) { const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
+                       return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05); }
+  const els = [...document.querySelectorAll('main p, main li, main a, main td, main dd, main h1, main h2, footer p, header a')]
+     .filter(e => e.offsetParent !== null && e.textContent.trim()).slice(0, 300);
+  return els.map(e => [e.tagName + '.' + e.className, ratio(e)]).filter(x => x[1] < 4.5);
+}
+"""
+
+A11Y_JS = """
+() => {
+  const problems = [];
+  for (const tag of ['header', 'nav', 'main', 'footer']) if (!document.querySelector(tag)) problems.push('no <' + tag + '>');
+  const h1 = document.querySelectorAll('h1').length; if (h1 !== 1) problems.push(h1 + ' h1');
+  let last = 0;
+  for (const h of document.querySelectorAll('main h1, main h2, main h3, main h4')) {
+    const level = Number(h.tagName[1]); if (level > last + 1) problems.push('heading jumps to ' + h.tagName + ': ' + h.textContent.trim().slice(0, 40)); last = level;
+  }
+  for (const img of document.querySelectorAll('img')) if (!img.hasAttribute('alt')) problems.push('img without alt');
+  for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+    if (el.closest('#yasgui')) continue;  // YASGUI's own widgets
+    const id = el.id; const labelled = (id && document.querySelector('label[for="' + id + '"]')) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.closest('label');
+    if (!labelled) problems.push('unlabelled ' + el.tagName + (id ? '#' + id : ''));
+  }
+  return problems;
+}
+"""
+
+
+@pytest.mark.parametrize("name,path,lang", PAGES, ids=[p[0] for p in PAGES])
+def test_page_in_chromium(page, site, name, path, lang):
+    response = page.goto(site.url + path)
+    assert response is not None
+    assert response.status == (404 if name == "not-found" else 200)
+    assert page.evaluate("document.documentElement.lang") == lang
+    assert page.title()
+    problems = page.evaluate(A11Y_JS)
+    assert not problems, problems
+    low = page.evaluate(CONTRAST_JS)
+    assert not low, f"text below 4.5:1 contrast: {low[:5]}"
+    # the stylesheet is loaded (no CDN: every resource comes from this server)
+    assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("system-ui")
+    assert not page.js_errors, page.js_errors
+
+
+def test_visible_focus(page, site):
+    page.goto(site.url + "/")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+
+
+def test_language_switch_link(page, site):
+    page.goto(site.url + "/scenario/guizhou-b1-s01")
+    assert page.evaluate("document.documentElement.lang") == "zh-Hans"
+    page.click("text=English")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert "Production process optimisation" in page.inner_text("h1")
+    page.click("main a[href*='/domain/industry']")  # links keep the choice
+    assert page.evaluate("document.documentElement.lang") == "en"
+
+
+def test_hash_iri_lands_on_the_term(page, site):
+    page.goto(site.url + "/ontology#hasField")
+    assert page.url.endswith("/ontology.html#hasField")
+    assert page.evaluate("document.querySelector(':target')?.id") == "hasField"
+
+
+def test_query_ui_runs_an_example_and_shows_rows(page, site):
+    import os
+
+    if not vendor_ready():
+        if os.environ.get("CI"):
+            pytest.fail("YASGUI is not installed (make install copies it into sparql_api/static/vendor/yasgui)")
+        pytest.skip("YASGUI is not installed: run make install")
+    page.goto(site.url + "/query")
+    page.wait_for_selector(".yasqe .CodeMirror")
+    assert page.is_hidden("#plain-form")
+    page.click("#example-01-scenarios-per-domain .example-button")
+    page.wait_for_selector(".yasr table tbody tr", timeout=20000)
+    rows = page.locator(".yasr table tbody tr")
+    assert rows.count() == 5
+    assert "工业领域" in page.inner_text(".yasr table")
+    href = page.get_attribute("#download-links a[data-format=csv]", "href")
+    assert "/sparql?query=" in href and "format=csv" in href
+    # the editor highlights the syntax
+    assert page.locator(".yasqe .cm-keyword").count() > 0
+    assert not page.js_errors, page.js_errors
+    page.screenshot(path=str(ARTIFACTS / "query-results.png"), full_page=False)
+
+
+def test_query_ui_without_javascript(chromium, site):
+    context = chromium.new_context(java_script_enabled=False)
+    pg = context.new_page()
+    try:
+        pg.goto(site.url + "/query")
+        assert pg.is_visible("#query-text") and pg.is_visible("#query-format")
+        pg.fill("#query-text", "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/dipkg/ontology#Scenario> }")
+        pg.select_option("#query-format", "csv")
+        with pg.expect_download() as download:
+            pg.click("form#plain-form button[type=submit]")
+        path = download.value.path()
+        assert open(path, encoding="utf-8").read().splitlines() == ["n", "23"]
+    finally:
+        context.close()
