@@ -18,6 +18,13 @@
   var plain = document.getElementById("plain-form");
   if (plain) { plain.hidden = true; }
   function tab() { return yasgui.getTab(); }
+  // a readable table by default: prefixed IRIs, plain literals ("simple view")
+  function compactTable(t) {
+    var yasr = t && t.getYasr && t.getYasr();
+    if (yasr && yasr.plugins && yasr.plugins.table) { yasr.plugins.table.persistentConfig.compact = true; }
+  }
+  compactTable(tab());
+  yasgui.on("queryBefore", function (instance, t) { compactTable(t); });
   function setQuery(text, run) {
     var t = tab();
     t.setQuery(text);
@@ -34,6 +41,20 @@
   }
   if (textarea && textarea.value) { setQuery(textarea.value, false); }
   yasgui.on("query", function (instance, t) { updateDownloads(t.getQuery()); });
+  // IRIs of this dataset open here (the base IRI maps to this server's root)
+  var base = root.getAttribute("data-base"), site = root.getAttribute("data-root");
+  yasgui.on("queryResponse", function () {
+    setTimeout(function () {
+      var links = root.querySelectorAll(".yasr a.iri");
+      for (var i = 0; i < links.length; i++) {
+        var href = links[i].getAttribute("href") || "";
+        if (base && href.indexOf(base) === 0) {
+          links[i].setAttribute("href", site + "/" + href.substring(base.length));
+          links[i].removeAttribute("target");
+        }
+      }
+    }, 0);
+  });
   var buttons = document.querySelectorAll(".example-button");
   for (var i = 0; i < buttons.length; i++) {
     buttons[i].addEventListener("click", function (event) {
