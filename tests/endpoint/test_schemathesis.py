@@ -39,16 +39,18 @@ def test_no_server_errors_and_responses_conform(server: Server) -> None:
     assert {(op.method.upper(), op.path) for op in operations} >= {("GET", "/sparql"), ("POST", "/sparql"),
                                                                    ("GET", "/health")}
     for operation in operations:
-        mine = operation.path in MINE
+        _fuzz(operation, mine=operation.path in MINE)
 
-        @given(case=operation.as_strategy())
-        @settings(max_examples=60 if mine else 20, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
-        def check(case) -> None:
-            if mine:
-                # any string is a schema-valid `query`, few are SPARQL: a 400 for them is right
-                case.call_and_validate(timeout=30, excluded_checks=[positive_data_acceptance])
-            else:  # other features' routes (pages, dumps...): their own tests check conformance
-                case.call_and_validate(timeout=30, checks=[not_a_server_error])
 
-        check()
+def _fuzz(operation, *, mine: bool) -> None:
+    @given(case=operation.as_strategy())
+    @settings(max_examples=60 if mine else 20, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    def check(case) -> None:
+        if mine:
+            # any string is a schema-valid `query`, few are SPARQL: a 400 for them is right
+            case.call_and_validate(timeout=30, excluded_checks=[positive_data_acceptance])
+        else:  # other features' routes (pages, dumps...): their own tests check conformance
+            case.call_and_validate(timeout=30, checks=[not_a_server_error])
+
+    check()
