@@ -474,7 +474,9 @@ class Pages:
             entry = terms.setdefault(term, {"iri": term, "local": term[len(DIP):] if term.startswith(DIP) else term,
                                             "types": set(), "props": {}})
             entry["types"].add(r["type"].value)
-            entry["props"].setdefault(r["p"].value, []).append(r["o"])
+            values = entry["props"].setdefault(r["p"].value, [])
+            if r["o"] not in values:  # one row per (type, p, o): a term with two types repeats
+                values.append(r["o"])
         classes, properties = [], []
         for term, entry in sorted(terms.items(), key=lambda kv: kv[1]["local"].lower()):
             props = entry["props"]

@@ -149,3 +149,10 @@ def test_static_files(http: httpx.Client):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/css")
     assert http.get("/static/nope.css").status_code == 404
     assert http.get("/static/%2E%2E/pages.py").status_code == 404
+
+
+def test_ontology_page_lists_each_value_once(http: httpx.Client):
+    text = http.get("/ontology.html?lang=en", headers=H).text
+    term = text[text.index('id="domain"'):]
+    term = term[:term.index("</article>")]
+    assert term.count(">Application scenario<") == 1
