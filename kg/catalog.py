@@ -208,59 +208,45 @@ def _csvw_metadata(
 
 
 def _item_rows(graph: Graph) -> list[list[Any]]:
+    """One row per leaf of each scenario's data tree: a field, or a category listing no fields."""
     minter, tr, inputs = graph.minter, graph.translations, graph.inputs
     rows: list[list[Any]] = []
+
+    def label(text: str | None) -> tuple[str | None, str | None]:
+        return (text, tr.en(text)) if text else (None, None)
+
+    def walk(item: DataCategory | DataField, path: tuple[int, ...], chain: list[tuple[str, str]],
+             s_iri: str, head: list[Any]) -> None:
+        iri = minter.data_item(s_iri, path)
+        if isinstance(item, DataCategory) and item.children:
+            for position, child in enumerate(item.children, start=1):
+                walk(child, (*path, position), [*chain, (iri, item.label)], s_iri, head)
+            return
+        is_field = isinstance(item, DataField)
+        levels = chain if is_field else [*chain, (iri, item.label)]
+        if len(levels) > 2:  # the model nests at most category > sub-category > field
+            raise ValueError(f"{iri}: data items nest deeper than the CSV table's columns")
+        category = levels[0] if levels else (None, None)
+        sub = levels[1] if len(levels) > 1 else (None, None)
+        parent = minter.data_item(s_iri, path[:-1]) if len(path) > 1 else s_iri
+        rows.append([
+            iri, "DataField" if is_field else "DataCategory", ".".join(str(p) for p in path),
+            *head,
+            category[0], *label(category[1]),
+            sub[0], *label(sub[1]),
+            *label(item.label if is_field else None), iri if is_field else None,
+            parent, path[-1],
+        ])
+
     for config, guide in graph.guides:
         for scenario in guide.scenarios:
             s_iri = minter.scenario(config.id, scenario.number)
             d_key = inputs.domain_key(scenario.domain)
             assert d_key is not None
-            d_iri = minter.domain(d_key)
-            head = [s_iri, scenario.number, scenario.name, tr.en(scenario.name), d_iri, scenario.domain, tr.en(scenario.domain)]
-
-            def walk(item: DataCategory | DataField, path: tuple[int, ...], chain: list[tuple[str, str]]) -> None:
-                iri = minter.data_item(s_iri, path)
-                parent = minter.data_item(s_iri, path[:-1]) if len(path) > 1 else s_iri
-                if isinstance(item, DataCategory) and item.children:
-                    for position, child in enumerate(item.children, start=1):
-                        walk(child, (*path, position), [*chain, (iri, item.label)])
-                    return
-                # a leaf: a field, or a category that lists no fields
-                kind = "DataField" if isinstance(item, DataField) else "DataCategory"
-                levels = [*chain, (iri, item.label)] if kind == "DataCategory" else chain
-                category = levels[0] if levels else (None, None)
-                sub = levels[1] if len(levels) > 1 else (None, None)
-                if len(levels) > 2:  # the model nests at most category > sub-category > field
-                    raise ValueError(f"{iri}: data items nest deeper than the CSV table's columns")
-                field = (iri, item.label) if kind == "DataField" else (None, None)
-                rows.append(
-                    [
-                        iri,
-                        kind,
-                        ".".join(str(p) for p in path),
-                        *head[:1],
-                        head[1],
-                        head[2],
-                        head[3],
-                        head[4],
-                        head[5],
-                        head[6],
-                        category[0],
-                        category[1],
-                        tr.en(category[1]) if category[1] else None,
-                        sub[0],
-                        sub[1],
-                        tr.en(sub[1]) if sub[1] else None,
-                        field[1],
-                        tr.en(field[1]) if field[1] else None,
-                        field[0],
-                        parent,
-                        path[-1],
-                    ]
-                )
-
+            head = [s_iri, scenario.number, scenario.name, tr.en(scenario.name),
+                    minter.domain(d_key), scenario.domain, tr.en(scenario.domain)]
             for position, category in enumerate(scenario.categories, start=1):
-                walk(category, (position,), [])
+                walk(category, (position,), [], s_iri, head)
     return rows
 
 
@@ -330,6 +316,14 @@ def write_tables(graph: Graph, dumps_dir: Path) -> list[dict[str, Any]]:
 # =====================================================================================
 # The record
 # =====================================================================================
+def publisher_iri(settings: Settings, minter: Minter) -> str:
+    return settings.catalog.publisher_iri or minter.resource("publisher")
+
+
+def publisher_homepage(settings: Settings, minter: Minter) -> str:
+    return settings.catalog.publisher_homepage or minter.base
+
+
 def _inputs_dir(settings: Settings) -> Path:
     return settings.inputs_dir or INPUTS_DIR
 
@@ -469,7 +463,7 @@ class _Record:
         self.dataset = IRI(minter.dataset())
         self.catalog = IRI(minter.catalog())
         self.service = IRI(minter.sparql_service())
-        self.publisher = IRI(self.s.publisher_iri)
+        self.publisher = IRI(publisher_iri(settings, minter))
         self.contact = IRI(minter.contact_point())
         self.license = IRI(self.s.license_iri)
         self.landing = IRI(minter.base)
@@ -698,7 +692,7 @@ class _Record:
             (A, _p(FOAF, "Organization")),
             (_p(FOAF, "name"), en(s.publisher_name_en)),
             (_p(FOAF, "name"), zh(s.publisher_name_zh)),
-            (_p(FOAF, "homepage"), IRI(s.publisher_homepage)),
+            (_p(FOAF, "homepage"), IRI(publisher_homepage(self.settings, self.m))),
         ]
         if s.publisher_type:
             pairs.append((_p(DCT, "type"), self.eu(PUBLISHER_TYPE + s.publisher_type, "publisher type")))
@@ -712,15 +706,15 @@ class _Record:
             (_p(VCARD, "fn"), en(s.publisher_name_en)),
             (_p(VCARD, "fn"), zh(s.publisher_name_zh)),
             (_p(VCARD, "hasEmail"), IRI(f"mailto:{s.contact_email}")),
-            (_p(VCARD, "hasURL"), IRI(s.publisher_homepage)),
+            (_p(VCARD, "hasURL"), IRI(publisher_homepage(self.settings, self.m))),
         ]
 
     def license_block(self) -> Block:
         s = self.s
         pairs: list[tuple[IRI, Term]] = [
             (A, _p(DCT, "LicenseDocument")),
+            # dct:title only: with an rdfs:label, CKAN's DCAT parser stores the label instead of the IRI
             (_p(DCT, "title"), en(s.license_title)),
-            (_p(RDFS, "label"), en(s.license_title)),
         ]
         if s.license_type:
             pairs.append((_p(DCT, "type"), self.eu(LICENCE_TYPE + s.license_type, "licence type")))
@@ -787,3 +781,213 @@ class _Record:
 def record(settings: Settings, minter: Minter, manifest: dict[str, Any], store: pyoxigraph.Store) -> Iterator[Block]:
     """The catalogue record: DCAT-AP 3 catalogue, dataset, distributions, data service, VoID."""
     return iter(list(_Record(settings, minter, manifest, store).blocks()))
+
+
+# =====================================================================================
+# schema.org Dataset (the landing page's <script type="application/ld+json">)
+# =====================================================================================
+def schema_org_dataset(manifest: dict[str, Any], settings: Settings, minter: Minter) -> dict[str, Any]:
+    """The schema.org Dataset of this knowledge graph, as a JSON-LD object (deterministic)."""
+    s = settings.catalog
+    inputs = load_inputs(_inputs_dir(settings))
+    publisher = {
+        "@type": "Organization",
+        "@id": publisher_iri(settings, minter),
+        "name": s.publisher_name_en,
+        "alternateName": s.publisher_name_zh,
+        "url": publisher_homepage(settings, minter),
+        "email": s.contact_email,
+    }
+    distribution = []
+    for entry in manifest["dumps"]:
+        title_zh, title_en = _distribution_title(entry)
+        item: dict[str, Any] = {
+            "@type": "DataDownload",
+            "@id": minter.distribution(_slug(entry["file"])),
+            "name": title_en,
+            "contentUrl": minter.dump(entry["file"]),
+            "encodingFormat": FORMATS[entry["format"]].media_type,
+            "contentSize": f"{entry['bytes']} B",
+            "sha256": entry["sha256"],
+        }
+        if entry.get("encoding") == "gzip":
+            item["encodingFormat"] = GZIP
+            item["description"] = f"{FORMATS[entry['format']].media_type}, gzip-compressed"
+        distribution.append(item)
+    return {
+        "@context": "https://schema.org/",
+        "@type": "Dataset",
+        "@id": minter.dataset(),
+        "name": s.title_en,
+        "alternateName": s.title_zh,
+        "description": f"{s.description_en}\n\n{s.description_zh}",
+        "url": minter.base,
+        "identifier": minter.dataset(),
+        "sameAs": minter.dataset(),
+        "keywords": [*s.keywords_en, *s.keywords_zh],
+        "inLanguage": ["zh", "en"],
+        "license": s.license_iri,
+        "isAccessibleForFree": True,
+        "creator": publisher,
+        "publisher": publisher,
+        "datePublished": s.issued,
+        "dateModified": s.modified,
+        "version": s.version,
+        "isBasedOn": [
+            {
+                "@type": "CreativeWork",
+                "@id": minter.guide(g.id),
+                "url": minter.guide(g.id),
+                "name": g.title_zh,
+                "alternateName": g.title_en,
+                "inLanguage": "zh",
+            }
+            for g in inputs.guides
+        ],
+        "spatialCoverage": [
+            {"@type": "Place", "name": g.province_en, "alternateName": g.province_zh} for g in inputs.guides
+        ],
+        "distribution": distribution,
+        "includedInDataCatalog": {
+            "@type": "DataCatalog",
+            "@id": minter.catalog(),
+            "name": s.catalog_title_en,
+            "url": minter.catalog(),
+        },
+    }
+
+
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
+_LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$")
+_SCHEMA_CONTEXTS = ("https://schema.org/", "https://schema.org", "http://schema.org/", "http://schema.org")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _types(node: Any) -> list[str]:
+    return [str(t) for t in _as_list(node.get("@type", []))] if isinstance(node, dict) else []
+
+
+def check_schema_org_dataset(doc: Any) -> list[str]:
+    """Problems of a schema.org Dataset JSON-LD object ([] = it passes).
+
+    The rules are those of schema.org's Dataset type and of Google's Dataset structured
+    data guidelines (https://developers.google.com/search/docs/appearance/structured-data/dataset):
+    required: name, description (50 to 5000 characters); recommended, and checked
+    when present: url, identifier, sameAs (URLs), keywords, license (a URL or a
+    CreativeWork), creator (Person or Organization with a name), distribution
+    (DataDownload with contentUrl and encodingFormat), isBasedOn, includedInDataCatalog
+    (DataCatalog with a name), dates (ISO 8601), version, inLanguage (BCP 47).
+    This record also requires what the catalogue promises: license, creator, distribution,
+    isBasedOn, url, identifier, keywords, inLanguage, dateModified, version.
+    """
+    problems: list[str] = []
+    if not isinstance(doc, dict):
+        return ["the document is not a JSON object"]
+    if doc.get("@context") not in _SCHEMA_CONTEXTS:
+        problems.append("@context: must be https://schema.org/")
+    if "Dataset" not in _types(doc):
+        problems.append("@type: must be Dataset")
+
+    def text(key: str, required: bool = True) -> str | None:
+        value = doc.get(key)
+        if value is None:
+            if required:
+                problems.append(f"{key}: missing")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{key}: must be a non-empty text")
+            return None
+        return value
+
+    def url(value: Any, where: str) -> None:
+        if not isinstance(value, str) or not _URL.match(value):
+            problems.append(f"{where}: {value!r} is not an absolute http(s) URL")
+
+    text("name")
+    description = text("description")
+    if description is not None and not 50 <= len(description) <= 5000:
+        problems.append(f"description: {len(description)} characters; Google requires 50 to 5000")
+    for key in ("url", "identifier", "license", "creator", "distribution", "isBasedOn", "keywords",
+                "inLanguage", "dateModified", "version", "includedInDataCatalog"):
+        if key not in doc:
+            problems.append(f"{key}: missing")
+    if "url" in doc:
+        url(doc["url"], "url")
+    for value in _as_list(doc.get("sameAs", [])):
+        url(value, "sameAs")
+    for value in _as_list(doc.get("identifier", [])):
+        if isinstance(value, dict):
+            if "PropertyValue" not in _types(value):
+                problems.append("identifier: an object identifier must be a PropertyValue")
+        elif not isinstance(value, str) or not value.strip():
+            problems.append("identifier: must be a text, a URL or a PropertyValue")
+    if "keywords" in doc:
+        keywords = _as_list(doc["keywords"])
+        if not keywords or not all(isinstance(k, str) and k.strip() for k in keywords):
+            problems.append("keywords: must be non-empty texts")
+    for value in _as_list(doc.get("license", [])):
+        if isinstance(value, dict):
+            if "CreativeWork" not in _types(value) or not (value.get("url") or value.get("@id")):
+                problems.append("license: a CreativeWork licence needs a url")
+            else:
+                url(value.get("url") or value.get("@id"), "license")
+        else:
+            url(value, "license")
+    for key in ("creator", "publisher"):
+        for agent in _as_list(doc.get(key, [])):
+            if not isinstance(agent, dict) or not set(_types(agent)) & {"Person", "Organization"}:
+                problems.append(f"{key}: must be a Person or an Organization")
+                continue
+            if not isinstance(agent.get("name"), str) or not agent["name"].strip():
+                problems.append(f"{key}: needs a name")
+            if "url" in agent:
+                url(agent["url"], f"{key}.url")
+    distributions = _as_list(doc.get("distribution", []))
+    if "distribution" in doc and not distributions:
+        problems.append("distribution: empty")
+    for i, item in enumerate(distributions):
+        where = f"distribution[{i}]"
+        if not isinstance(item, dict) or "DataDownload" not in _types(item):
+            problems.append(f"{where}: must be a DataDownload")
+            continue
+        if "contentUrl" not in item:
+            problems.append(f"{where}.contentUrl: missing")
+        else:
+            url(item["contentUrl"], f"{where}.contentUrl")
+        fmt = item.get("encodingFormat")
+        if fmt is None:
+            problems.append(f"{where}.encodingFormat: missing")
+        elif not isinstance(fmt, str) or not (_MEDIA_TYPE.match(fmt) or _URL.match(fmt)):
+            problems.append(f"{where}.encodingFormat: {fmt!r} is not a media type or a URL")
+        if "sha256" in item and not re.fullmatch(r"[0-9a-f]{64}", str(item["sha256"])):
+            problems.append(f"{where}.sha256: not a hex SHA-256")
+    for value in _as_list(doc.get("isBasedOn", [])):
+        if isinstance(value, dict):
+            target = value.get("url") or value.get("@id")
+            if not target:
+                problems.append("isBasedOn: a CreativeWork source needs a url or @id")
+            else:
+                url(target, "isBasedOn")
+        else:
+            url(value, "isBasedOn")
+    for catalog in _as_list(doc.get("includedInDataCatalog", [])):
+        if not isinstance(catalog, dict) or "DataCatalog" not in _types(catalog):
+            problems.append("includedInDataCatalog: must be a DataCatalog")
+        elif not isinstance(catalog.get("name"), str) or not catalog["name"].strip():
+            problems.append("includedInDataCatalog: needs a name")
+    for key in ("dateModified", "datePublished", "dateCreated"):
+        if key in doc and not (isinstance(doc[key], str) and _DATE.match(doc[key])):
+            problems.append(f"{key}: {doc[key]!r} is not an ISO 8601 date")
+    if "version" in doc and not isinstance(doc["version"], str | int | float):
+        problems.append("version: must be a text or a number")
+    for value in _as_list(doc.get("inLanguage", [])):
+        if not isinstance(value, str) or not _LANG.match(value):
+            problems.append(f"inLanguage: {value!r} is not a BCP 47 language tag")
+    if "isAccessibleForFree" in doc and not isinstance(doc["isAccessibleForFree"], bool):
+        problems.append("isAccessibleForFree: must be a boolean")
+    return problems

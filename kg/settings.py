@@ -13,7 +13,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -33,10 +33,10 @@ class CatalogSettings(BaseModel):
     type) must be among the concepts shipped in build/catalog/eu-vocabularies.ttl.
     """
 
-    publisher_iri: str = "https://w3id.org/dipkg/publisher"
+    publisher_iri: str = ""  # "" = {base_iri}publisher
     publisher_name_zh: str = "dipkg 数据知识产权知识图谱项目组"
     publisher_name_en: str = "dipkg data-IP knowledge graph team"
-    publisher_homepage: str = "https://w3id.org/dipkg/"
+    publisher_homepage: str = ""  # "" = base_iri
     publisher_type: str = "NonProfitOrganisation"  # ADMS publisher type code; "" = none
     contact_email: str = "dipkg@example.org"
     license_iri: str = "https://creativecommons.org/licenses/by/4.0/"
@@ -93,7 +93,9 @@ class CatalogSettings(BaseModel):
 
     @field_validator("publisher_iri", "publisher_homepage", "license_iri")
     @classmethod
-    def _http_iri(cls, value: str) -> str:
+    def _http_iri(cls, value: str, info: ValidationInfo) -> str:
+        if value == "" and info.field_name != "license_iri":
+            return value  # publisher_iri / publisher_homepage: derived from base_iri
         if not value.startswith(("http://", "https://")) or not value.isascii() or any(
             c in value for c in ' <>"{}|\\^`'
         ):

@@ -1,0 +1,157 @@
+"""``/catalog`` and ``/.well-known/void``: the release's catalogue record, content-negotiated.
+
+The build writes the record (DCAT-AP 3 + VoID, see kg/catalog.py) to ``catalog.ttl``
+in the release. This router reads it once, at startup (the router's lifespan, merged
+into the app's), serialises every offered format once, and then only picks bytes:
+
+* ``GET /catalog``: the whole record: Turtle (default), N-Triples, JSON-LD, RDF/XML.
+* ``GET /.well-known/void``: the VoID description (RFC 5785 well-known URI, as the
+  VoID guide recommends): the dataset's VoID statements and its class and property
+  partitions, same formats.
+
+``?format=`` (ttl, nt, jsonld, rdf, or a media type) overrides ``Accept``; a format
+nobody offers is a 406 with the error shape of the app. Include it with
+``create_app(settings, release, routers=[catalog_routes.router])`` or
+``app.include_router(catalog_routes.router)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import rdflib
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+
+from kg.errors import StoreError
+from kg.iris import PREFIXES
+from kg.layout import Release
+from sparql_api.negotiation import GRAPH_OFFERS, by_name, negotiate
+
+CATALOG_FILE = "catalog.ttl"
+VOID = rdflib.Namespace(PREFIXES["void"])
+DCT = rdflib.Namespace(PREFIXES["dcterms"])
+FOAF = rdflib.Namespace(PREFIXES["foaf"])
+# What the VoID document keeps of the dataset besides the void: statements.
+_VOID_KEEP = {rdflib.RDF.type, DCT.title, DCT.description, DCT.license, DCT.publisher, DCT.modified, DCT.source}
+_RDFLIB_FORMAT = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "pretty-xml"}
+_STATE_KEY = "catalog"
+
+
+@dataclass(frozen=True)
+class Document:
+    """One RDF document, serialised in every offered format (bytes by offer key)."""
+
+    variants: dict[str, bytes]
+    etag: str
+
+
+@dataclass(frozen=True)
+class CatalogDocs:
+    record: Document
+    void: Document
+
+
+def void_graph(record: rdflib.Graph) -> rdflib.Graph:
+    """The VoID part of a catalogue record: void:Dataset descriptions and their partitions."""
+    out = rdflib.Graph()
+    for prefix, ns in PREFIXES.items():
+        out.bind(prefix, ns)
+    datasets = set(record.subjects(rdflib.RDF.type, VOID.Dataset))
+    partitions = {
+        o for s in datasets for p in (VOID.classPartition, VOID.propertyPartition) for o in record.objects(s, p)
+    }
+    for s in datasets - partitions:
+        for p, o in record.predicate_objects(s):
+            if str(p).startswith(str(VOID)) or p in _VOID_KEEP:
+                out.add((s, p, o))
+    for s in partitions:
+        for p, o in record.predicate_objects(s):
+            out.add((s, p, o))
+    return out
+
+
+def _document(graph: rdflib.Graph, turtle: bytes | None = None) -> Document:
+    for prefix, ns in PREFIXES.items():
+        graph.bind(prefix, ns, replace=True)
+    variants: dict[str, bytes] = {}
+    for offer in GRAPH_OFFERS:
+        if offer.key == "turtle" and turtle is not None:
+            variants[offer.key] = turtle  # the build's own deterministic Turtle, byte for byte
+            continue
+        fmt = _RDFLIB_FORMAT[offer.key]
+        if fmt == "nt":
+            text = "".join(sorted(graph.serialize(format="nt").splitlines(keepends=True)))
+            variants[offer.key] = text.encode("utf-8")
+        elif fmt == "json-ld":
+            context = {p: ns for p, ns in PREFIXES.items()}
+            variants[offer.key] = graph.serialize(format="json-ld", context=context, indent=2).encode("utf-8")
+        else:
+            variants[offer.key] = graph.serialize(format=fmt, encoding="utf-8")
+    digest = hashlib.sha256(variants.get("turtle") or graph.serialize(format="nt").encode()).hexdigest()[:20]
+    return Document(variants, digest)
+
+
+def load_catalog(release: Release) -> CatalogDocs:
+    """Read and serialise the release's catalogue record (once per app)."""
+    path = release.root / CATALOG_FILE
+    try:
+        turtle = path.read_bytes()
+    except FileNotFoundError:
+        raise StoreError("the release has no catalogue record (catalog.ttl)", file=str(path)) from None
+    graph = rdflib.Graph()
+    graph.parse(data=turtle.decode("utf-8"), format="turtle")
+    return CatalogDocs(record=_document(graph, turtle), void=_document(void_graph(graph)))
+
+
+def _docs(app: Any) -> CatalogDocs:
+    ctx = app.state.dipkg
+    docs = ctx.extra.get(_STATE_KEY)
+    if docs is None:  # an app whose lifespan did not run (e.g. TestClient without `with`)
+        docs = ctx.extra[_STATE_KEY] = load_catalog(ctx.release)
+    return docs
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    _docs(app)  # load at startup: a release without a record fails here, not on a request
+    yield
+
+
+router = APIRouter(lifespan=_lifespan, tags=["catalogue"])
+
+
+def _respond(request: Request, doc: Document) -> Response:
+    choice = by_name(request.query_params.getlist("format"), GRAPH_OFFERS) or negotiate(
+        request.headers.get("accept"), GRAPH_OFFERS
+    )
+    etag = f'"{doc.etag}-{choice.offer.extension}"'
+    headers = {"Vary": "Accept", "ETag": etag, "Cache-Control": "public, max-age=300"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(doc.variants[choice.key], media_type=choice.content_type, headers=headers)
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The RDF document in the negotiated format.",
+        "content": {o.media_type: {"schema": {"type": "string"}} for o in GRAPH_OFFERS},
+    },
+    406: {"description": "None of the offered formats is acceptable (JSON error object)."},
+}
+
+
+@router.get("/catalog", summary="The catalogue record (DCAT-AP 3 and VoID)", response_class=Response,
+            responses=_RESPONSES)
+def catalog(request: Request) -> Response:
+    return _respond(request, _docs(request.app).record)
+
+
+@router.get("/.well-known/void", summary="The VoID description of the dataset", response_class=Response,
+            responses=_RESPONSES)
+def well_known_void(request: Request) -> Response:
+    return _respond(request, _docs(request.app).void)

@@ -1,0 +1,34 @@
+"""Run ckanext-dcat's RDF parser (profile euro_dcat_ap_3) on a catalogue record, no CKAN site.
+
+Usage: python ckan_parse.py RECORD.ttl LOCALE  ->  JSON on stdout: the dataset dicts CKAN's
+DCAT harvester would create, each with the ``name`` its harvester derives from the title.
+Runs in an interpreter that has ckan and ckanext-dcat installed (see docs/catalogue.md);
+the project's own venv deliberately does not.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def main() -> None:
+    path, locale = sys.argv[1], sys.argv[2]
+    from ckantoolkit import config
+
+    config["ckan.locale_default"] = locale
+    from ckan.lib.munge import munge_title_to_name
+    from ckanext.dcat.processors import RDFParser
+
+    parser = RDFParser(profiles=["euro_dcat_ap_3"])
+    with open(path, encoding="utf-8") as handle:
+        parser.parse(handle.read(), _format="turtle")
+    datasets = []
+    for dataset in parser.datasets():
+        dataset["name"] = munge_title_to_name(dataset["title"])
+        datasets.append(dataset)
+    json.dump(datasets, sys.stdout, ensure_ascii=False, default=str)
+
+
+if __name__ == "__main__":
+    main()

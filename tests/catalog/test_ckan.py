@@ -1,0 +1,165 @@
+"""CKAN harvesting (ckanext-dcat, profile ``euro_dcat_ap_3``).
+
+* ``test_ckanext_dcat_*`` run ckanext-dcat's real RDFParser on the record, in a separate
+  interpreter named by ``DIPKG_CKAN_PYTHON`` (a venv with ckan and ckanext-dcat; see
+  docs/catalogue.md for why it cannot be the project's venv). Skipped when it is not set.
+* ``test_rule_*`` check, without CKAN, the mapping rules that parser applies (read from
+  ckanext-dcat 2.4.4's profiles/base.py and euro_dcat_ap_base.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import rdflib
+from rdflib import RDF, RDFS, Literal, URIRef
+from rdflib.namespace import DCTERMS as DCT
+
+from kg.guide import load_inputs
+from kg.paths import INPUTS_DIR
+from kg.settings import Settings
+
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+HERE = Path(__file__).resolve().parent
+
+
+def munge_title_to_name(title: str) -> str:
+    """CKAN's ckan.lib.munge.munge_title_to_name, for ASCII-folding purposes (no accents here)."""
+    name = re.sub("[ .:/]", "-", title)
+    name = re.sub("[^a-zA-Z0-9-_]", "", name).lower()
+    name = re.sub("-+", "-", name).strip("-")
+    return name[:100] if len(name) >= 2 else name.ljust(2, "_")
+
+
+def ckan_pick(graph: rdflib.Graph, subject, predicate, locale: str) -> str:
+    """ckanext-dcat RDFProfile._object_value: the literal whose language equals the
+    portal's ckan.locale_default exactly, else the first one rdflib yields."""
+    fallback = ""
+    for o in graph.objects(subject, predicate):
+        if isinstance(o, Literal):
+            if o.language and o.language == locale:
+                return str(o)
+            if fallback == "":
+                fallback = str(o)
+        elif (o, RDFS.label, None) in graph:
+            return str(next(graph.objects(o, RDFS.label)))
+        else:
+            return str(o)
+    return fallback
+
+
+# -- the rules, without CKAN ------------------------------------------------------------------
+@pytest.mark.parametrize("locale", ["en", "zh_Hans_CN", "zh_Hant_TW", "fr"])
+def test_rule_title_gives_a_useful_name(record, minter, locale: str) -> None:
+    dataset = URIRef(minter.dataset())
+    title = ckan_pick(record, dataset, DCT.title, locale)
+    assert title == Settings().catalog.title_en  # CKAN's Chinese locales never equal a BCP 47 tag
+    name = munge_title_to_name(title)
+    assert re.fullmatch(r"[a-z0-9][a-z0-9-]{9,}", name), name
+    assert ckan_pick(record, dataset, DCT.description, locale) == Settings().catalog.description_en
+
+
+def test_rule_a_zh_locale_would_pick_chinese(record, minter) -> None:
+    """Only a portal configured with the bare locale 'zh' matches @zh: its name is then useless."""
+    title = ckan_pick(record, URIRef(minter.dataset()), DCT.title, "zh")
+    assert title == Settings().catalog.title_zh and munge_title_to_name(title) == "__"
+
+
+def test_rule_every_distribution_is_a_resource_with_a_url_and_the_licence(record, minter, manifest) -> None:
+    dataset = URIRef(minter.dataset())
+    distributions = list(record.objects(dataset, DCAT.distribution))
+    assert len(distributions) == len(manifest["dumps"]) + 1
+    for d in distributions:
+        url = record.value(d, DCAT.downloadURL) or record.value(d, DCAT.accessURL)
+        assert isinstance(url, URIRef) and str(url).startswith("https://")
+        assert ckan_pick(record, d, DCT.license, "en") == Settings().catalog.license_iri
+        assert ckan_pick(record, d, DCT.title, "en")
+
+
+def test_rule_the_sparql_service_is_an_access_service(record, minter) -> None:
+    service = URIRef(minter.sparql_service())
+    via = [d for d in record.objects(URIRef(minter.dataset()), DCAT.distribution)
+           if (d, DCAT.accessService, service) in record]
+    assert len(via) == 1
+    assert (service, RDF.type, DCAT.DataService) in record
+    assert record.value(service, DCAT.endpointURL) == service
+
+
+def test_rule_which_datasets_a_harvest_creates(record, minter) -> None:
+    """Every dcat:Dataset becomes a CKAN dataset: the knowledge graph, and the source document
+    (typed dcat:Dataset because DCAT-AP 3 gives dct:source that range; no resources)."""
+    datasets = set(record.subjects(RDF.type, DCAT.Dataset))
+    assert datasets == {URIRef(minter.dataset()), URIRef(minter.guide("guizhou-b1"))}
+
+
+# -- the real parser ----------------------------------------------------------------------------
+def run_ckan(release: Path, locale: str) -> list[dict]:
+    python = os.environ.get("DIPKG_CKAN_PYTHON")
+    if not python:
+        pytest.skip("set DIPKG_CKAN_PYTHON to a Python with ckan and ckanext-dcat (docs/catalogue.md)")
+    if not Path(python).exists():
+        pytest.fail(f"DIPKG_CKAN_PYTHON={python} does not exist")
+    proc = subprocess.run(
+        [python, str(HERE / "ckan_parse.py"), str(release / "catalog.ttl"), locale],
+        capture_output=True, text=True, timeout=240, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module", params=["en", "zh_Hans_CN"])
+def harvested(request, release: Path, minter) -> tuple[str, dict, list[dict]]:
+    datasets = run_ckan(release, request.param)
+    ours = [d for d in datasets if {"key": "uri", "value": minter.dataset()} in d.get("extras", [])]
+    assert len(ours) == 1, [d.get("title") for d in datasets]
+    return request.param, ours[0], datasets
+
+
+@pytest.mark.slow
+def test_ckanext_dcat_title_description_name(harvested) -> None:
+    _, dataset, _ = harvested
+    settings = Settings().catalog
+    assert dataset["title"] == settings.title_en
+    assert dataset["notes"] == settings.description_en
+    assert dataset["name"] == munge_title_to_name(settings.title_en)
+    assert dataset["version"] == settings.version
+    tags = {t["name"] for t in dataset["tags"]}
+    assert set(settings.keywords_en) <= tags and set(settings.keywords_zh) <= tags
+
+
+@pytest.mark.slow
+def test_ckanext_dcat_resources_licence_access_service(harvested, manifest, minter) -> None:
+    _, dataset, _ = harvested
+    resources = dataset["resources"]
+    assert len(resources) == len(manifest["dumps"]) + 1
+    urls = {r["url"] for r in resources}
+    assert {minter.dump(d["file"]) for d in manifest["dumps"]} | {minter.sparql_service()} == urls
+    by_url = {r["url"]: r for r in resources}
+    for d in manifest["dumps"]:
+        r = by_url[minter.dump(d["file"])]
+        assert r["hash"] == d["sha256"] and int(r["size"]) == d["bytes"]
+        assert r["license"] == Settings().catalog.license_iri
+        assert r["download_url"] == r["url"]
+    sparql = by_url[minter.sparql_service()]
+    services = json.loads(sparql["access_services"])
+    assert len(services) == 1
+    assert services[0]["endpoint_url"] == [minter.sparql_service()]
+    assert services[0]["serves_dataset"] == [minter.dataset()]
+    extras = {e["key"]: e["value"] for e in dataset["extras"]}
+    assert extras["publisher_uri"] == minter.resource("publisher")
+    assert extras["contact_email"] == Settings().catalog.contact_email
+    assert minter.guide("guizhou-b1") in json.loads(extras["source"])
+
+
+@pytest.mark.slow
+def test_ckanext_dcat_other_datasets(harvested, minter) -> None:
+    _, _, datasets = harvested
+    others = [d for d in datasets if {"key": "uri", "value": minter.dataset()} not in d.get("extras", [])]
+    guides = load_inputs(INPUTS_DIR).guides
+    assert [d["title"] for d in others] == [g.title_en for g in guides]
+    assert others[0]["resources"] == []

@@ -1,0 +1,151 @@
+"""The CSV distributions: they parse, their row counts are the graph's, their CSVW
+metadata matches their headers, and the CSVW -> RDF conversion agrees with the graph."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pyoxigraph
+import pytest
+
+TABLES = ("dipkg-scenarios.csv", "dipkg-data-items.csv")
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def read_table(release: Path, name: str) -> tuple[list[str], list[dict[str, str]], bytes]:
+    raw = (release / "dumps" / name).read_bytes()
+    reader = csv.DictReader(io.StringIO(raw.decode("utf-8"), newline=""))
+    rows = list(reader)
+    return list(reader.fieldnames or []), rows, raw
+
+
+def metadata(release: Path, name: str) -> dict:
+    return json.loads((release / "dumps" / f"{name}-metadata.json").read_text(encoding="utf-8"))
+
+
+def ask_int(store: pyoxigraph.Store, query: str) -> int:
+    return int(next(iter(store.query(query)))[0].value)
+
+
+def test_utf8_without_bom_crlf(release: Path) -> None:
+    for name in TABLES:
+        raw = (release / "dumps" / name).read_bytes()
+        assert not raw.startswith(b"\xef\xbb\xbf")
+        raw.decode("utf-8")
+        assert raw.endswith(b"\r\n") and b"\r\n" in raw
+
+
+def test_row_counts(release: Path, manifest: dict, store) -> None:
+    _, scenarios, _ = read_table(release, "dipkg-scenarios.csv")
+    assert len(scenarios) == manifest["counts"]["scenarios"] == 23
+    _, items, _ = read_table(release, "dipkg-data-items.csv")
+    dip = "https://w3id.org/dipkg/ontology#"
+    fields = ask_int(store, f"SELECT (COUNT(*) AS ?n) {{ ?f a <{dip}DataField> }}")
+    leaf_categories = ask_int(
+        store,
+        f"SELECT (COUNT(*) AS ?n) {{ ?c a <{dip}DataCategory> FILTER NOT EXISTS {{ ?x <http://purl.org/dc/terms/isPartOf> ?c }} }}",
+    )
+    assert fields == manifest["counts"]["fields"]
+    assert len(items) == fields + leaf_categories
+    assert sum(r["kind"] == "DataField" for r in items) == fields
+    entry = {d["file"]: d for d in manifest["dumps"]}
+    assert entry["dipkg-scenarios.csv"]["rows"] == 23 and entry["dipkg-data-items.csv"]["rows"] == len(items)
+
+
+def test_metadata_columns_match_headers(release: Path) -> None:
+    for name in TABLES:
+        header, _, _ = read_table(release, name)
+        meta = metadata(release, name)
+        assert meta["url"] == name
+        assert "http://www.w3.org/ns/csvw" in meta["@context"]
+        columns = meta["tableSchema"]["columns"]
+        assert [c["name"] for c in columns] == header
+        for c in columns:
+            assert set(c["titles"]) == {"zh", "en"} and all(c["titles"].values())
+            assert c["datatype"] in ("string", "integer", "anyURI")
+
+
+def test_labels_in_both_languages(release: Path) -> None:
+    _, rows, _ = read_table(release, "dipkg-scenarios.csv")
+    assert all(r["scenario_zh"] and r["scenario_en"] and r["domain_zh"] and r["domain_en"] for r in rows)
+    _, items, _ = read_table(release, "dipkg-data-items.csv")
+    for r in items:
+        assert r["category_zh"] and r["category_en"]
+        if r["kind"] == "DataField":
+            assert r["field_zh"] and r["field_en"] and r["field_iri"] == r["item_iri"]
+        assert bool(r["subcategory_zh"]) == bool(r["subcategory_en"]) == bool(r["subcategory_iri"])
+
+
+# -- a small CSVW -> RDF converter (standard mode, the features the metadata uses) -------
+_TEMPLATE = re.compile(r"\{\+?([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand(template: str, row: dict[str, str]) -> str | None:
+    missing = False
+
+    def sub(m: re.Match) -> str:
+        nonlocal missing
+        value = row.get(m.group(1), "")
+        if value == "":
+            missing = True
+        return value
+
+    out = _TEMPLATE.sub(sub, template)
+    return None if missing else out
+
+
+def csvw_triples(release: Path, name: str) -> set[tuple[str, str, str]]:
+    """N-Triples-like tuples (s, p, o) with o an N-Triples term."""
+    meta = metadata(release, name)
+    schema = meta["tableSchema"]
+    _, rows, _ = read_table(release, name)
+    out = set()
+    for row in rows:
+        for col in schema["columns"]:
+            value = row[col["name"]]
+            if col.get("suppressOutput") or value == "":
+                continue
+            subject = expand(col.get("aboutUrl", schema["aboutUrl"]), row)
+            if subject is None:
+                continue
+            prop = col["propertyUrl"]
+            if "valueUrl" in col:
+                obj = expand(col["valueUrl"], row)
+                if obj is None:
+                    continue
+                out.add((subject, prop, f"<{obj}>"))
+            elif col["datatype"] == "integer":
+                out.add((subject, prop, f'"{int(value)}"^^<{XSD}integer>'))
+            elif "lang" in col:
+                out.add((subject, prop, pyoxigraph.Literal(value, language=col["lang"]).__str__()))
+            else:
+                out.add((subject, prop, str(pyoxigraph.Literal(value))))
+    return out
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_csvw_round_trip_agrees_with_the_graph(release: Path, store, name: str) -> None:
+    triples = csvw_triples(release, name)
+    assert len(triples) > 100
+    missing = []
+    for s, p, o in triples:
+        query = f"ASK {{ <{s}> <{p}> {o} }}"
+        if not store.query(query):
+            missing.append((s, p, o))
+    assert not missing, f"{len(missing)} CSVW triples are not in the graph, e.g. {missing[:3]}"
+
+
+def test_csvw_covers_every_label_of_every_item(release: Path, store) -> None:
+    triples = csvw_triples(release, "dipkg-data-items.csv")
+    labelled = {s for s, p, _ in triples if p == "http://www.w3.org/2000/01/rdf-schema#label"}
+    items = {
+        row[0].value
+        for row in store.query(
+            "SELECT ?i { { ?i a <https://w3id.org/dipkg/ontology#DataField> } UNION { ?i a <https://w3id.org/dipkg/ontology#DataCategory> } }"
+        )
+    }
+    assert items <= labelled

@@ -1,0 +1,132 @@
+"""The record's content: distributions of the real files, the data service, languages, IRIs only."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import rdflib
+from rdflib import RDF, BNode, Literal, URIRef
+from rdflib.namespace import DCTERMS as DCT
+from rdflib.namespace import FOAF, SKOS, XSD
+
+from kg.build import build
+from kg.settings import Settings
+
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+SPDX = rdflib.Namespace("http://spdx.org/rdf/terms#")
+VCARD = rdflib.Namespace("http://www.w3.org/2006/vcard/ns#")
+IANA = "https://www.iana.org/assignments/media-types/"
+FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
+
+
+def langs(graph: rdflib.Graph, subject: URIRef, prop: URIRef) -> set[str | None]:
+    return {o.language for o in graph.objects(subject, prop) if isinstance(o, Literal)}
+
+
+def test_no_blank_nodes(record: rdflib.Graph) -> None:
+    assert not [t for t in record if isinstance(t[0], BNode) or isinstance(t[2], BNode)]
+
+
+def test_catalog_dataset_service_chain(record, minter) -> None:
+    catalog, dataset, service = (URIRef(minter.catalog()), URIRef(minter.dataset()), URIRef(minter.sparql_service()))
+    assert (catalog, RDF.type, DCAT.Catalog) in record
+    assert (catalog, DCAT.dataset, dataset) in record
+    assert (catalog, DCAT.service, service) in record
+    assert (service, RDF.type, DCAT.DataService) in record
+    assert (service, DCAT.endpointURL, service) in record
+    assert (service, DCAT.servesDataset, dataset) in record
+    assert record.value(service, DCAT.endpointDescription) is not None
+    via = [d for d in record.objects(dataset, DCAT.distribution) if (d, DCAT.accessService, service) in record]
+    assert len(via) == 1
+
+
+def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter, release: Path) -> None:
+    dataset = URIRef(minter.dataset())
+    distributions = set(record.objects(dataset, DCAT.distribution))
+    by_url = {record.value(d, DCAT.downloadURL): d for d in distributions if record.value(d, DCAT.downloadURL)}
+    assert len(manifest["dumps"]) == 10 and len(by_url) == len(manifest["dumps"])
+    for entry in manifest["dumps"]:
+        d = by_url[URIRef(minter.dump(entry["file"]))]
+        path = release / "dumps" / entry["file"]
+        data = path.read_bytes()
+        assert record.value(d, DCAT.accessURL) == URIRef(minter.dump(entry["file"]))
+        size = record.value(d, DCAT.byteSize)
+        assert size.datatype == XSD.nonNegativeInteger and int(size) == len(data)
+        checksum = record.value(d, SPDX.checksum)
+        assert isinstance(checksum, URIRef)
+        assert record.value(checksum, SPDX.algorithm) == SPDX.checksumAlgorithm_sha256
+        value = record.value(checksum, SPDX.checksumValue)
+        assert value.datatype == XSD.hexBinary and str(value) == hashlib.sha256(data).hexdigest()
+        media = str(record.value(d, DCAT.mediaType))
+        fmt = str(record.value(d, DCT["format"]))
+        assert media.startswith(IANA) and fmt.startswith(FILE_TYPE)
+        gz = entry["file"].endswith(".gz")
+        assert (record.value(d, DCAT.compressFormat) == URIRef(IANA + "application/gzip")) == gz
+        assert media == IANA + {"ttl": "text/turtle", "jsonld": "application/ld+json", "nt": "application/n-triples",
+                                "csv": "text/csv", "json": "application/csvm+json"}[
+            entry["file"].removesuffix(".gz").rsplit(".", 1)[1]]
+        assert langs(record, d, DCT.title) == {"zh", "en"}
+
+
+def test_languages_titles_keywords_dates(record, minter) -> None:
+    for node in (minter.catalog(), minter.dataset(), minter.sparql_service()):
+        assert langs(record, URIRef(node), DCT.title) == {"zh", "en"}
+        assert langs(record, URIRef(node), DCT.description) == {"zh", "en"}
+    dataset = URIRef(minter.dataset())
+    assert langs(record, dataset, DCAT.keyword) == {"zh", "en"}
+    for prop in (DCT.issued, DCT.modified):
+        assert record.value(dataset, prop).datatype == XSD.date
+    assert {str(o) for o in record.objects(dataset, DCT.language)} == {
+        "http://publications.europa.eu/resource/authority/language/ZHO",
+        "http://publications.europa.eu/resource/authority/language/ENG",
+    }
+    assert str(record.value(dataset, DCAT.version)) == Settings().catalog.version
+
+
+def test_publisher_contact_licence_source_themes(record, minter) -> None:
+    dataset = URIRef(minter.dataset())
+    settings = Settings().catalog
+    publisher = record.value(dataset, DCT.publisher)
+    assert (publisher, RDF.type, FOAF.Agent) in record and langs(record, publisher, FOAF.name) == {"zh", "en"}
+    contact = record.value(dataset, DCAT.contactPoint)
+    assert (contact, RDF.type, VCARD.Kind) in record
+    assert record.value(contact, VCARD.hasEmail) == URIRef(f"mailto:{settings.contact_email}")
+    licence = record.value(dataset, DCT.license)
+    assert str(licence) == settings.license_iri and (licence, RDF.type, DCT.LicenseDocument) in record
+    assert str(record.value(licence, DCT.title)) == settings.license_title
+    source = record.value(dataset, DCT.source)
+    assert source == URIRef(minter.guide("guizhou-b1"))
+    assert "贵州" in str(record.value(source, DCT.title, any=True)) or any("贵州" in str(t) for t in record.objects(source, DCT.title))
+    themes = {str(t) for t in record.objects(dataset, DCAT.theme)}
+    assert {f"http://publications.europa.eu/resource/authority/data-theme/{t}" for t in settings.themes} <= themes
+    assert {minter.domain(k) for k in ("industry", "transport", "culture-tourism", "finance", "other")} <= themes
+    for theme in themes:
+        assert (URIRef(theme), SKOS.inScheme, None) in record
+    catalog = URIRef(minter.catalog())
+    assert URIRef(minter.scheme("domains")) in set(record.objects(catalog, DCAT.themeTaxonomy))
+
+
+def test_the_record_is_generated_from_the_configuration(tmp_path: Path) -> None:
+    settings = Settings(
+        base_iri="https://example.org/kg/",
+        catalog={"version": "9.9.9", "modified": "2027-01-02", "publisher_name_en": "Example publisher",
+                 "license_iri": "https://creativecommons.org/publicdomain/zero/1.0/", "license_title": "CC0 1.0",
+                 "license_type": "PublicDomain", "themes": ["ECON"]},
+    )
+    result = build(tmp_path / "data", settings)
+    record = rdflib.Graph().parse(result.release / "catalog.ttl", format="turtle")
+    dataset = URIRef("https://example.org/kg/dataset")
+    assert str(record.value(dataset, DCAT.version)) == "9.9.9"
+    assert record.value(dataset, DCT.modified) == Literal("2027-01-02", datatype=XSD.date)
+    assert str(record.value(dataset, DCT.license)) == "https://creativecommons.org/publicdomain/zero/1.0/"
+    urls = {str(o) for o in record.objects(None, DCAT.downloadURL)}
+    assert urls and all(u.startswith("https://example.org/kg/dumps/") for u in urls)
+    assert not [s for s in record.subjects() if str(s).startswith("https://w3id.org/dipkg/") and "ontology" not in str(s)]
+
+
+def test_deterministic(tmp_path: Path, release: Path) -> None:
+    again = build(tmp_path / "data", Settings())
+    for name in ("catalog.ttl", "dumps/dipkg-scenarios.csv", "dumps/dipkg-data-items.csv",
+                 "dumps/dipkg-scenarios.csv-metadata.json", "dumps/dipkg-data-items.csv-metadata.json"):
+        assert (again.release / name).read_bytes() == (release / name).read_bytes(), name

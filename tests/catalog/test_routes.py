@@ -1,0 +1,171 @@
+"""/catalog and /.well-known/void: content negotiation over the release's record,
+in-process (FastAPI TestClient) and on a real uvicorn server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import rdflib
+from fastapi.testclient import TestClient
+from rdflib.compare import isomorphic
+
+from kg.layout import open_release
+from kg.settings import Settings
+from sparql_api import catalog_routes
+from sparql_api.app import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
+FORMATS = {  # media type -> rdflib parser
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "json-ld",
+    "application/rdf+xml": "xml",
+}
+
+
+class NoPool:
+    info: dict = {}
+
+    async def run(self, *args, **kwargs):  # pragma: no cover - the catalogue never queries
+        raise AssertionError("the catalogue routes must not query the store")
+
+
+@pytest.fixture(scope="module")
+def client(built_data: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(), open_release(built_data), pool=NoPool(), routers=[catalog_routes.router])
+    with TestClient(app) as c:
+        yield c
+
+
+def parse(body: bytes, media_type: str) -> rdflib.Graph:
+    return rdflib.Graph().parse(data=body, format=FORMATS[media_type])
+
+
+def test_loaded_once_at_startup(client: TestClient) -> None:
+    docs = client.app.state.dipkg.extra[catalog_routes._STATE_KEY]
+    client.get("/catalog")
+    assert client.app.state.dipkg.extra[catalog_routes._STATE_KEY] is docs
+
+
+def test_turtle_is_the_default_and_the_build_file(client: TestClient, release: Path) -> None:
+    r = client.get("/catalog")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/turtle; charset=utf-8"
+    assert r.content == (release / "catalog.ttl").read_bytes()
+    assert "Accept" in r.headers["vary"] and r.headers["etag"]
+
+
+@pytest.mark.parametrize("media_type", list(FORMATS))
+def test_every_format_says_the_same(client: TestClient, record: rdflib.Graph, media_type: str) -> None:
+    r = client.get("/catalog", headers={"Accept": media_type})
+    assert r.status_code == 200 and r.headers["content-type"].startswith(media_type)
+    assert isomorphic(parse(r.content, media_type), record)
+
+
+@pytest.mark.parametrize("name, media_type", [("ttl", "text/turtle"), ("nt", "application/n-triples"),
+                                              ("jsonld", "application/ld+json"), ("rdf", "application/rdf+xml")])
+def test_format_parameter(client: TestClient, name: str, media_type: str) -> None:
+    r = client.get(f"/catalog?format={name}", headers={"Accept": "text/turtle"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith(media_type)
+
+
+def test_browsers_get_turtle_and_unknown_types_get_406(client: TestClient) -> None:
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    r = client.get("/catalog", headers={"Accept": browser})
+    assert r.status_code == 200
+    r = client.get("/catalog", headers={"Accept": "image/png"})
+    assert r.status_code == 406
+    body = r.json()
+    assert body["error"] == "not-acceptable" and "text/turtle" in body["details"]["offered"]
+
+
+def test_etag_revalidation(client: TestClient) -> None:
+    r = client.get("/catalog")
+    again = client.get("/catalog", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304 and not again.content
+
+
+@pytest.mark.parametrize("media_type", list(FORMATS))
+def test_void(client: TestClient, record: rdflib.Graph, minter, media_type: str) -> None:
+    r = client.get("/.well-known/void", headers={"Accept": media_type})
+    assert r.status_code == 200 and r.headers["content-type"].startswith(media_type)
+    void = parse(r.content, media_type)
+    dataset = rdflib.URIRef(minter.dataset())
+    for prop in ("triples", "entities", "classes", "properties", "distinctSubjects", "distinctObjects",
+                 "sparqlEndpoint", "uriSpace", "dataDump", "vocabulary", "classPartition", "propertyPartition"):
+        assert set(void.objects(dataset, VOID[prop])) == set(record.objects(dataset, VOID[prop])), prop
+    for part in record.objects(dataset, VOID.classPartition):
+        assert set(void.predicate_objects(part)) == set(record.predicate_objects(part))
+    assert not list(void.subjects(rdflib.RDF.type, rdflib.URIRef("http://www.w3.org/ns/dcat#Distribution")))
+
+
+# -- a real server --------------------------------------------------------------------
+APP = """
+import os, uvicorn
+from kg.layout import open_release
+from kg.settings import Settings
+from sparql_api import catalog_routes
+from sparql_api.app import create_app
+app = create_app(Settings(), open_release(os.environ["CATALOG_TEST_DATA"]), routers=[catalog_routes.router])
+uvicorn.run(app, host="127.0.0.1", port=int(os.environ["CATALOG_TEST_PORT"]), log_level="warning")
+"""
+
+
+@pytest.fixture(scope="module")
+def server(built_data: Path, tmp_path_factory) -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
+    env.update(CATALOG_TEST_DATA=str(built_data), CATALOG_TEST_PORT=str(port), DIPKG_QUERY_WORKERS="1",
+               PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+    log = tmp_path_factory.mktemp("catalog-server") / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-c", APP], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited: {log.read_text()}")
+            try:
+                if httpx.get(url + "/catalog", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {log.read_text()}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.mark.slow
+def test_real_server(server: str, record: rdflib.Graph, release: Path) -> None:
+    with httpx.Client(base_url=server, timeout=30) as c:
+        r = c.get("/catalog")
+        assert r.status_code == 200 and r.content == (release / "catalog.ttl").read_bytes()
+        for media_type in FORMATS:
+            r = c.get("/catalog", headers={"Accept": media_type, "Accept-Encoding": "gzip"})
+            assert r.status_code == 200 and r.headers["content-type"].startswith(media_type)
+            assert isomorphic(parse(r.content, media_type), record)
+        r = c.get("/.well-known/void", headers={"Accept": "application/ld+json"})
+        assert r.status_code == 200 and json.loads(r.content)
+        assert c.get("/catalog", headers={"Accept": "image/png"}).status_code == 406
+        assert c.head("/catalog").status_code == 200
