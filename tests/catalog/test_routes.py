@@ -169,3 +169,14 @@ def test_real_server(server: str, record: rdflib.Graph, release: Path) -> None:
         assert r.status_code == 200 and json.loads(r.content)
         assert c.get("/catalog", headers={"Accept": "image/png"}).status_code == 406
         assert c.head("/catalog").status_code == 200
+
+
+def test_the_service_description_agrees_with_void(client: TestClient, record: rdflib.Graph, minter) -> None:
+    r = client.get("/sparql", headers={"Accept": "text/turtle"})
+    assert r.status_code == 200
+    sd = rdflib.Graph().parse(data=r.content, format="turtle")
+    dataset = rdflib.URIRef(minter.dataset())
+    assert {int(o) for o in sd.objects(None, VOID.triples)} == {int(record.value(dataset, VOID.triples))}
+    assert {str(o) for o in sd.objects(None, VOID.uriSpace)} == {str(record.value(dataset, VOID.uriSpace))}
+    SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+    assert (None, SD.endpoint, None) in sd
