@@ -130,6 +130,11 @@ def test_landing_page(http: httpx.Client, release):
     block = re.search(r'<script type="application/ld\+json">(.*?)</script>', text, re.S).group(1)
     doc = json.loads(block)
     assert "Dataset" in str(doc.get("@type"))
+    try:
+        from kg.catalog import check_schema_org_dataset
+    except ImportError:  # the catalogue feature not there yet: the page's placeholder
+        return
+    assert check_schema_org_dataset(doc) == []
 
 
 def test_query_page_without_javascript_has_a_labelled_form(http: httpx.Client, site):
