@@ -651,6 +651,15 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
 
     @router.get("/", include_in_schema=False)
     async def landing(request: Request) -> Response:
+        accept = request.headers.get("accept")
+        try:
+            wanted = negotiate(accept, RESOURCE_OFFERS).offer
+        except NotAcceptable:
+            wanted = HTML  # the home page is a page whatever the client says
+        dataset = site.pages.minter.dataset()
+        if wanted is not HTML and dataset.startswith(site.base):
+            target = f"{site_root(request)}/{dataset[len(site.base):]}.{wanted.extension}"
+            return RedirectResponse(target, status_code=303, headers={"Vary": "Accept, Accept-Language"})
         lang, explicit = language(request)
         root = site_root(request)
         tag = http.etag(release.build_id, "/", "html", lang, root, "explicit" if explicit else "")
@@ -724,28 +733,14 @@ def make_site(settings: Settings, release: Release, describer: Describer | None 
 
 
 def _schema_org_factory(settings: Settings, release: Release) -> Callable[[Linker], str | None]:
-    """The schema.org Dataset JSON-LD of the landing page, from kg.catalog when it offers it."""
-    try:
-        from kg.catalog import schema_org_dataset  # type: ignore[attr-defined]
-    except ImportError:
-        schema_org_dataset = None
+    """The schema.org Dataset JSON-LD of the landing page (kg.catalog.schema_org_dataset)."""
+    from kg.catalog import schema_org_dataset
+
     minter = Minter(release.base_iri)
+    text = json.dumps(schema_org_dataset(release.manifest, settings, minter), ensure_ascii=False, indent=2)
+    text = text.replace("</", "<\\/")  # never close the <script> early
 
     def build(link: Linker) -> str | None:
-        if schema_org_dataset is not None:
-            doc = schema_org_dataset(release.manifest, settings, minter)
-        else:  # PLACEHOLDER until kg.catalog.schema_org_dataset exists: a minimal Dataset
-            cat = settings.catalog
-            doc = {"@context": "https://schema.org/", "@type": "Dataset", "@id": minter.dataset(),
-                   "name": [{"@language": "zh", "@value": cat.title_zh}, {"@language": "en", "@value": cat.title_en}],
-                   "description": [{"@language": "zh", "@value": cat.description_zh},
-                                   {"@language": "en", "@value": cat.description_en}],
-                   "license": cat.license_iri, "version": cat.version,
-                   "keywords": cat.keywords_zh + cat.keywords_en,
-                   "distribution": [{"@type": "DataDownload", "contentUrl": minter.dump(d["file"]),
-                                     "encodingFormat": d.get("media_type")}
-                                    for d in release.manifest.get("dumps", [])]}
-        text = json.dumps(doc, ensure_ascii=False, indent=2)
-        return text.replace("</", "<\\/")
+        return text
 
     return build

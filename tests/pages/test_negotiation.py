@@ -180,3 +180,11 @@ def test_every_scenario_and_item_dereferences(http: httpx.Client, dump_graph):
     items = sorted(set(dump_graph.subjects(rdflib.RDF.type, DIP.DataField)))[:40]
     for item in items:
         assert http.get("/" + str(item)[len(BASE):], headers={"Accept": "text/turtle"}).status_code == 303
+
+
+def test_home_page_sends_rdf_clients_to_the_dataset(http: httpx.Client, site):
+    r = http.get("/", headers={"Accept": "text/turtle"})
+    assert r.status_code == 303 and r.headers["location"] == f"{site.url}/dataset.ttl"
+    assert "accept" in vary(r)
+    assert http.get("/", headers={"Accept": BROWSER_ACCEPT}).status_code == 200
+    assert http.get("/", headers={"Accept": "image/png"}).status_code == 200
