@@ -371,3 +371,23 @@ def test_empty_vocabulary_maps_nothing():
     empty = Vocabulary(Minter(BASE))
     assert empty.data_kind("温度", 3, (1, 4)) is None
     assert list(empty.blocks()) == []
+
+
+def test_most_specific_mapping_row_wins():
+    from kg.vocabulary import Concept, MappingRow
+
+    def concept(slug: str) -> Concept:
+        return Concept(slug, slug, slug, (), (), (), False, None, None, "", 0)
+
+    rows = [
+        MappingRow("时间", "time", None, None, "", 2),
+        MappingRow("时间", "reaction-time", 2, None, "", 3),
+        MappingRow("时间", "accident-time", 2, (6, 3), "", 4),
+    ]
+    vocabulary = Vocabulary(Minter(BASE), [concept("time"), concept("reaction-time"), concept("accident-time")], rows, strict=True)
+    assert vocabulary.data_kind("时间", 2, (6, 3)) == BASE + "concept/accident-time"
+    assert vocabulary.data_kind("时间", 2, (2, 3)) == BASE + "concept/reaction-time"
+    assert vocabulary.data_kind("时间", 9, (1, 1)) == BASE + "concept/time"
+    assert vocabulary.unused_rows() == []
+    with pytest.raises(SourceError, match=r"'温度' \(scenario 9, item 1\.1\)"):
+        vocabulary.data_kind("温度", 9, (1, 1))
