@@ -171,6 +171,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "citation": {"zh": "引用", "en": "Citation"},
     "items": {"zh": "数据项", "en": "Data items"},
     "in_scenarios": {"zh": "出现于", "en": "Appears in"},
+    "same_kind": {"zh": "其他场景中的同类数据", "en": "The same kind of data in other scenarios"},
     "dataset": {"zh": "数据集", "en": "Dataset"},
     "footer_data": {"zh": "数据", "en": "Data"},
     "footer_about": {"zh": "关于", "en": "About"},

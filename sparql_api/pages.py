@@ -524,6 +524,12 @@ def _kind(types: list[str], iri: str) -> str:
     return "resource"
 
 
+#: the template of each kind of resource (a field's page is laid out like a category's)
+TEMPLATE_OF = {"scenario": "scenario.html", "domain": "domain.html", "category": "category.html",
+               "field": "category.html", "guide": "guide.html", "scheme": "scheme.html",
+               "concept": "concept.html", "ontology": "ontology.html"}
+
+
 def filesize(n: int | None) -> str:
     if n is None:
         return "–"
@@ -623,7 +629,7 @@ async def document(site: Site, request: Request, iri: str, offer: Offer, path: s
         view = site.pages.view(desc, link, lang)
         stem = "/" + path
         twins = [(o, site_root(request) + stem + "." + o.extension) for o in RESOURCE_OFFERS if o is not HTML]
-        return site.render(f"{view.kind}.html" if view.kind != "resource" else "resource.html", request, lang,
+        return site.render(TEMPLATE_OF.get(view.kind, "resource.html"), request, lang,
                            explicit, view=view, twins=twins, pages=site.pages,
                            resource_path=stem).encode("utf-8")
 
