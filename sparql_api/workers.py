@@ -237,12 +237,20 @@ class WorkerPool:
             except TimeoutError:
                 raise Busy(f"all {self.size} query workers stayed busy for {self.timeout:g} s; "
                            "try again later", details={"retry_after": int(self.timeout)}) from None
-            if worker.alive:
-                break
-            self._replace(worker)
+            if not worker.alive:
+                self._replace(worker)
+                continue
+            try:
+                await worker.send(job.to_dict())
+            except (OSError, RuntimeError):  # it died while idle: nothing ran, take another
+                self._replace(worker)
+                continue
+            except asyncio.CancelledError:
+                self._replace(worker)
+                raise
+            break
         started = time.monotonic()
         try:
-            await worker.send(job.to_dict())
             reply = await asyncio.wait_for(worker.receive(), self.timeout)
         except TimeoutError:
             self.stats["timeouts"] += 1
@@ -251,7 +259,7 @@ class WorkerPool:
                 f"the query ran longer than the limit of {self.timeout:g} s and was stopped",
                 details={"limit_seconds": self.timeout,
                          "elapsed_seconds": round(time.monotonic() - started, 3)}) from None
-        except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError, ValueError):
+        except (asyncio.IncompleteReadError, OSError, ValueError):
             self.stats["deaths"] += 1
             self._replace(worker)
             raise WorkerDied("the query worker died while evaluating the query; "
@@ -358,7 +366,9 @@ def child_main() -> int:
         except DipkgError as exc:
             send({"ok": False, **exc.to_dict()})
             continue
-        except Exception as exc:  # noqa: BLE001  (a bug: report it, stay alive)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001  (a bug or a Rust panic: report it, stay alive)
             send({"ok": False, "error": "internal", "status": 500,
                   "message": f"internal error while evaluating the query: {type(exc).__name__}"})
             print(f"sparql_api worker: {type(exc).__name__}: {exc}", file=sys.stderr)
