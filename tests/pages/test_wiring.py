@@ -1,0 +1,33 @@
+"""The linked-data routers inside create_app: the resource catch-all never shadows a route,
+whether that route was added before or after it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+from fastapi.testclient import TestClient
+
+from kg.settings import Settings
+from sparql_api.app import create_app
+
+
+def test_catch_all_is_only_a_fallback(release):
+    before = APIRouter()
+
+    @before.get("/before")
+    async def _before() -> PlainTextResponse:
+        return PlainTextResponse("before")
+
+    app = create_app(Settings(), release, pool=object(), routers=[before])
+
+    @app.get("/domain/industry")  # added after the catch-all: still wins
+    async def _after() -> PlainTextResponse:
+        return PlainTextResponse("after")
+
+    with TestClient(app) as client:
+        assert client.get("/before").text == "before"
+        assert client.get("/domain/industry").text == "after"
+        r = client.get("/domain/finance", headers={"Accept": "text/turtle"}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].endswith("/domain/finance.ttl")
+        assert client.post("/domain/finance").status_code == 405
+        assert client.get("/dumps/dipkg.nt").status_code == 200
