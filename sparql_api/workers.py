@@ -8,6 +8,10 @@ talks to it over stdin/stdout with length-prefixed frames::
 
     frame = u32 header length | header (JSON) | u64 body length | body
 
+A worker acknowledges each job (an ``{"ack": true}`` frame) before evaluating
+it: a worker found dead before the ack ran nothing, and the query goes to
+another worker; one that dies after it died on this query (503).
+
 At the deadline (``Settings.query_timeout``) the parent SIGKILLs the worker,
 reaps it and starts a fresh one in the background; the client gets 503
 ``timeout`` before any body was sent. A worker that dies mid-query gives 503
@@ -240,18 +244,26 @@ class WorkerPool:
             if not worker.alive:
                 self._replace(worker)
                 continue
+            started = time.monotonic()
             try:
+                # the worker acknowledges a job before evaluating it: no ack, nothing ran
                 await worker.send(job.to_dict())
-            except (OSError, RuntimeError):  # it died while idle: nothing ran, take another
+                ack = await asyncio.wait_for(worker.receive(), self.timeout)
+                if not ack.header.get("ack"):
+                    raise ValueError("protocol error: expected an ack")
+            except (asyncio.IncompleteReadError, OSError, RuntimeError, ValueError):
+                # it died while idle (TimeoutError is an OSError: a hung worker too)
                 self._replace(worker)
+                if loop.time() >= give_up:
+                    raise WorkerDied("no query worker could take the query") from None
                 continue
             except asyncio.CancelledError:
                 self._replace(worker)
                 raise
             break
-        started = time.monotonic()
         try:
-            reply = await asyncio.wait_for(worker.receive(), self.timeout)
+            remaining = self.timeout - (time.monotonic() - started)
+            reply = await asyncio.wait_for(worker.receive(), max(remaining, 0.001))
         except TimeoutError:
             self.stats["timeouts"] += 1
             self._replace(worker)
@@ -361,6 +373,7 @@ def child_main() -> int:
         request = _read_frame(inp)
         if request is None:
             return 0
+        send({"ack": True})
         try:
             outcome = results.evaluate(store, results.Job(**request), prefixes)
         except DipkgError as exc:

@@ -141,3 +141,14 @@ def test_queries_run_in_worker_processes_not_in_the_server(server: Server, clien
     assert len(workers) == 2
     for p in workers:
         assert "sparql_api.workers" in " ".join(p.cmdline())
+
+
+def test_a_worker_killed_while_idle_costs_no_query(server: Server, client: httpx.Client) -> None:
+    wait_workers(server, client)
+    for p in server.workers():
+        os.kill(p.pid, signal.SIGKILL)
+    # both idle workers are gone: the query waits for a fresh one instead of failing
+    r = client.get("/sparql", params={"query": CHEAP + " # idle death"})
+    assert r.status_code == 200, r.text
+    wait_workers(server, client)
+    no_zombies(server)
