@@ -31,8 +31,16 @@ def app_client(endpoint_data: Path) -> Iterator[TestClient]:
     def extra_route() -> dict[str, str]:
         return {"hello": "world"}
 
+    @extra.get("/typed")
+    def typed_route(n: int) -> dict[str, int]:
+        return {"n": n}
+
+    @extra.get("/boom")
+    def boom_route() -> None:
+        raise RuntimeError("a bug with a secret /etc/passwd path")
+
     app = create_app(settings, open_release(endpoint_data), routers=[extra])
-    with TestClient(app) as client:
+    with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
 
@@ -75,6 +83,17 @@ def test_invalid_utf8_and_bad_params_are_400(app_client: TestClient) -> None:
     assert r.status_code == 415
     r = app_client.get("/sparql", params=[("query", "ASK {}"), ("query", "ASK {}")])
     assert r.status_code == 400
+
+
+def test_422_and_500_have_the_one_shape_and_no_traceback(app_client: TestClient) -> None:
+    r = app_client.get("/typed", params={"n": "not a number"}, headers={"Accept": "application/json"})
+    assert r.status_code == 422
+    body = r.json()
+    assert body["error"] == "invalid-request" and body["status"] == 422 and body["details"]["problems"]
+    r = app_client.get("/boom", headers={"Accept": "application/json"})
+    assert r.status_code == 500
+    assert r.json() == {"error": "internal", "status": 500, "message": "internal server error"}
+    assert "Traceback" not in r.text and "passwd" not in r.text
 
 
 def test_validation_errors_have_the_one_shape(app_client: TestClient) -> None:
