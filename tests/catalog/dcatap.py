@@ -39,7 +39,7 @@ def load_shapes() -> rdflib.Graph:
 def validate(data: rdflib.Graph, shapes: rdflib.Graph) -> list[Result]:
     _, report, _ = pyshacl.validate(
         data, shacl_graph=shapes, inference="rdfs", abort_on_first=False, allow_warnings=True,
-        do_owl_imports=False, meta_shacl=False, advanced=True,
+        do_owl_imports=False,
     )
     out = []
     # top-level results only: nested sh:detail results repeat a result under its inner shape's severity
