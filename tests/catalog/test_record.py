@@ -130,3 +130,15 @@ def test_deterministic(tmp_path: Path, release: Path) -> None:
     for name in ("catalog.ttl", "dumps/dipkg-scenarios.csv", "dumps/dipkg-data-items.csv",
                  "dumps/dipkg-scenarios.csv-metadata.json", "dumps/dipkg-data-items.csv-metadata.json"):
         assert (again.release / name).read_bytes() == (release / name).read_bytes(), name
+
+
+def test_an_unshipped_eu_code_is_a_clear_error(manifest, minter, store) -> None:
+    import pytest
+
+    from kg import catalog
+    from kg.errors import ConfigError
+
+    settings = Settings(catalog={"themes": ["ECON", "NOPE"]})
+    with pytest.raises(ConfigError) as info:
+        list(catalog.record(settings, minter, manifest, store))
+    assert "data-theme/NOPE" in info.value.message and info.value.file.endswith("eu-vocabularies.ttl")
