@@ -127,8 +127,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx: AppContext = app.state.dipkg
         if own_pool:
+            memory_mb = getattr(settings, "worker_memory_mb", None)  # a Settings field to come
             ctx.pool = WorkerPool(release.store_dir, size=settings.query_workers,
-                                  timeout=settings.query_timeout, prefixes=dict(PREFIXES))
+                                  timeout=settings.query_timeout, prefixes=dict(PREFIXES),
+                                  **({"memory_limit": int(memory_mb) * 1024 * 1024} if memory_mb else {}))
             await ctx.pool.start()
         try:
             yield

@@ -27,6 +27,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import struct
 import sys
 import time
@@ -43,6 +44,9 @@ log = logging.getLogger("sparql_api.workers")
 _HEAD = struct.Struct(">I")
 _BODY = struct.Struct(">Q")
 MAX_HEADER = 16 * 1024 * 1024
+#: Per-worker cap on private memory (RLIMIT_DATA): a query that needs more makes
+#: its worker abort (503 worker-died, reason "memory") instead of the host swapping.
+DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024 * 1024
 
 
 def encode_frame(header: dict[str, Any], body: bytes = b"") -> bytes:
@@ -111,6 +115,7 @@ class WorkerPool:
         timeout: float,
         prefixes: dict[str, str] | None = None,
         sandbox: bool = True,
+        memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
         startup_timeout: float = 60.0,
     ) -> None:
         self.store_dir = Path(store_dir)
@@ -118,6 +123,7 @@ class WorkerPool:
         self.timeout = timeout
         self.prefixes = prefixes or {}
         self.sandbox = sandbox
+        self.memory_limit = memory_limit
         self.startup_timeout = startup_timeout
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
@@ -179,7 +185,7 @@ class WorkerPool:
         self._workers.add(worker)
         try:
             await worker.send({"store": str(self.store_dir), "prefixes": self.prefixes,
-                               "sandbox": self.sandbox})
+                               "sandbox": self.sandbox, "memory_limit": self.memory_limit})
             reply = await asyncio.wait_for(worker.receive(), self.startup_timeout)
         except BaseException as exc:
             worker.kill()
@@ -273,9 +279,19 @@ class WorkerPool:
                          "elapsed_seconds": round(time.monotonic() - started, 3)}) from None
         except (asyncio.IncompleteReadError, OSError, ValueError):
             self.stats["deaths"] += 1
+            worker.killed = True  # not by us, but it is gone: never hand it out again
+            try:
+                code = await asyncio.wait_for(worker.proc.wait(), 1.0)
+            except TimeoutError:
+                code = None
             self._replace(worker)
+            if code == -signal.SIGABRT and self.memory_limit:
+                raise WorkerDied(
+                    f"the query needed more memory than a worker may use "
+                    f"({self.memory_limit // (1024 * 1024)} MiB) and was stopped",
+                    details={"reason": "memory", "limit_bytes": self.memory_limit}) from None
             raise WorkerDied("the query worker died while evaluating the query; "
-                             "a new one is starting") from None
+                             "a new one is starting", details={"reason": "died", "exit": code}) from None
         except asyncio.CancelledError:  # the client went away: free the worker
             self.stats["disconnects"] += 1
             self._replace(worker)
@@ -338,7 +354,7 @@ def _isolate_network() -> bool:
 
 
 def child_main() -> int:
-    import signal
+    import resource
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     out = os.fdopen(os.dup(1), "wb", buffering=0)
@@ -352,6 +368,12 @@ def child_main() -> int:
     if config is None:
         return 0
     sandboxed = _isolate_network() if config.get("sandbox", True) else False
+    limit = config.get("memory_limit")
+    if limit and hasattr(resource, "RLIMIT_DATA"):
+        try:
+            resource.setrlimit(resource.RLIMIT_DATA, (int(limit), int(limit)))
+        except (ValueError, OSError):
+            pass
     try:
         import pyoxigraph as ox
 

@@ -152,3 +152,35 @@ def test_a_worker_killed_while_idle_costs_no_query(server: Server, client: httpx
     assert r.status_code == 200, r.text
     wait_workers(server, client)
     no_zombies(server)
+
+
+@pytest.mark.slow
+def test_a_query_that_needs_too_much_memory_kills_only_its_worker(endpoint_data) -> None:
+    """The worker's memory cap (RLIMIT_DATA): the query fails with 503, the pool recovers."""
+    import asyncio
+
+    from kg.layout import open_release
+    from sparql_api.errors import WorkerDied
+    from sparql_api.results import Job
+    from sparql_api.workers import WorkerPool
+
+    release = open_release(endpoint_data)
+
+    async def scenario() -> tuple[WorkerDied | None, dict]:
+        pool = WorkerPool(release.store_dir, size=1, timeout=20, memory_limit=400 * 1024 * 1024)
+        await pool.start()
+        try:
+            hog = Job("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1", "json", None, 10)
+            err = None
+            try:
+                await pool.run(hog)
+            except WorkerDied as exc:
+                err = exc
+            reply = await pool.run(Job("ASK { ?s ?p ?o }", "json", None, 10))
+            return err, reply.header
+        finally:
+            await pool.stop()
+
+    err, header = asyncio.run(scenario())
+    assert err is not None and err.status == 503 and err.details["reason"] == "memory", err
+    assert header["ok"] is True
