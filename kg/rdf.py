@@ -126,7 +126,7 @@ class Emitter:
             (DIP("scenario"), scenario),
             (DCT("isPartOf"), parent),
         ]
-        kind = self.vocabulary.data_kind(item.label, number, path)
+        kind = self.vocabulary.data_kind(item.label, scenario.value.rsplit("/", 1)[1], path)
         if kind:
             pairs.append((DIP("dataKind"), IRI(kind)))
         elif (number, path, item.label) not in self.unmapped:

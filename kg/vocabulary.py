@@ -9,7 +9,7 @@ Tables (tab-separated, UTF-8, first line a header, ``#`` lines and blank lines i
   needs ``pi`` = ``yes``), ``exact_match`` (an external IRI verified from a source, else
   empty) and a free ``note``. An empty ``en`` falls back to build/translations.tsv.
 * ``mapping.tsv``: which concept each category or field label is: ``zh`` (the label as
-  extracted), ``concept`` (a slug), optional ``scenario`` (row number) and ``path``
+  extracted), ``concept`` (a slug), optional ``scenario`` (a scenario identifier such as ``guizhou-b1-s17``, so a scoped row never leaks into another batch) and ``path``
   (positions, e.g. ``3.1``) when the same words mean different kinds in different places,
   and a ``note``. The most specific row wins: label+scenario+path, then label+scenario,
   then label alone.
@@ -28,6 +28,8 @@ Interface used by the build (kg/build.py, kg/rdf.py):
 """
 
 from __future__ import annotations
+
+import re
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -49,6 +51,7 @@ PIPL_PREFIX = "pipl-"
 
 CONCEPT_COLUMNS = ["slug", "zh", "en", "broader", "zh_alt", "en_alt", "pi", "sensitive", "exact_match", "note"]
 MAPPING_COLUMNS = ["zh", "concept", "scenario", "path", "note"]
+_SCENARIO_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*-s\d{2,}$")
 PIPL_COLUMNS = ["slug", "zh", "en", "definition_zh", "definition_en"]
 
 XSD_BOOLEAN = PREFIXES["xsd"] + "boolean"
@@ -83,7 +86,7 @@ class Concept:
 class MappingRow:
     zh: str
     concept: str
-    scenario: int | None
+    scenario: str | None
     path: tuple[int, ...] | None
     note: str
     line: int
@@ -179,14 +182,14 @@ class Vocabulary:
     def sensitive_iri(self, slug: str) -> str:
         return self.minter.concept(PIPL_PREFIX + slug)
 
-    def row_for(self, label: str, scenario: int, path: tuple[int, ...]) -> MappingRow | None:
+    def row_for(self, label: str, scenario: str, path: tuple[int, ...]) -> MappingRow | None:
         for key in ((label, scenario, tuple(path)), (label, scenario, None), (label, None, None)):
             row = self._rows.get(key)
             if row is not None:
                 return row
         return None
 
-    def data_kind(self, label: str, scenario: int, path: tuple[int, ...]) -> str | None:
+    def data_kind(self, label: str, scenario: str, path: tuple[int, ...]) -> str | None:
         row = self.row_for(label, scenario, path)
         if row is None:
             if self.strict:
@@ -440,11 +443,15 @@ def _load_mapping(path: Path, slugs: set[str]) -> tuple[list[MappingRow], str]:
             raise SourceError("column 'zh' (the label) is empty", file=file, line=number)
         if row["concept"] not in slugs:
             raise SourceError(f"unknown concept {row['concept']!r} (not in the concepts table)", file=file, line=number)
-        scenario: int | None = None
+        scenario: str | None = None
         if row["scenario"]:
-            if not row["scenario"].isdigit() or int(row["scenario"]) < 1:
-                raise SourceError(f"scenario must be a row number >= 1, not {row['scenario']!r}", file=file, line=number)
-            scenario = int(row["scenario"])
+            if not _SCENARIO_ID.match(row["scenario"]):
+                raise SourceError(
+                    f"scenario must be a scenario identifier like guizhou-b1-s17, not {row['scenario']!r}",
+                    file=file,
+                    line=number,
+                )
+            scenario = row["scenario"]
         item_path: tuple[int, ...] | None = None
         if row["path"]:
             if scenario is None:

@@ -41,6 +41,11 @@ def vocabulary() -> Vocabulary:
     return Vocabulary.load(INPUTS_DIR, Minter(BASE), load_translations(INPUTS_DIR / "translations.tsv"))
 
 
+def sid(number: int) -> str:
+    """The identifier of batch 1's scenario ``number`` (mapping rows are scoped by it)."""
+    return f"guizhou-b1-s{number:02d}"
+
+
 def golden_items() -> list[tuple[int, tuple[int, ...], str, bool]]:
     """(scenario, path, label, is_category) for every item of the golden extraction."""
     out: list[tuple[int, tuple[int, ...], str, bool]] = []
@@ -108,7 +113,7 @@ def test_graph_links_each_item_to_the_mapped_concept(store, vocabulary):
     }
     expected = {}
     for number, path, label, _ in golden_items():
-        row = vocabulary.row_for(label, number, path)
+        row = vocabulary.row_for(label, sid(number), path)
         assert row is not None, (number, path, label)
         expected[(number, path, label)] = vocabulary.concept_iri(row.concept)
     assert found == expected
@@ -118,7 +123,7 @@ def test_every_mapping_row_is_used(vocabulary):
     """Every row of mapping.tsv maps some item of the golden. The only exception is
     the default row of a label that also has scoped rows (e.g. 时间 -> time, beside
     时间 in scenario 2 -> reaction time): it is the fallback for other places."""
-    used = {vocabulary.row_for(label, number, path).line for number, path, label, _ in golden_items()}
+    used = {vocabulary.row_for(label, sid(number), path).line for number, path, label, _ in golden_items()}
     scoped = {r.zh for r in vocabulary.mapping if r.scenario is not None}
     unused = [r.describe() for r in vocabulary.mapping if r.line not in used and not (r.scenario is None and r.zh in scoped)]
     assert unused == []
@@ -128,7 +133,7 @@ def test_every_mapping_row_is_used(vocabulary):
 
 def test_same_kind_of_data_gets_the_same_concept(vocabulary):
     def kind(label: str, number: int, path: tuple[int, ...]) -> str:
-        return vocabulary.row_for(label, number, path).concept
+        return vocabulary.row_for(label, sid(number), path).concept
 
     temperature = {kind("温度", n, p) for n, p in ((3, (1, 4)), (3, (3, 2)), (5, (1, 2, 1)), (7, (4, 1)), (19, (2, 3)))}
     assert temperature == {"temperature"}
@@ -321,9 +326,9 @@ MAPPING = "vocabulary/mapping.tsv"
         (CONCEPTS, "http://qudt.org/vocab/quantitykind/Temperature", "qudt:Temperature", "not an http"),
         (CONCEPTS, "physical-chemical-quantities\t物理与化学量\tPhysical and chemical quantities\t", "physical-chemical-quantities\t物理与化学量\tPhysical and chemical quantities\ttemperature", "cycle"),
         (MAPPING, "牛舍温度\tcattle-shed-temperature", "牛舍温度\tcattle-shed-temp", "unknown concept 'cattle-shed-temp'"),
-        (MAPPING, "品种\tlivestock-breed\t17", "品种\tlivestock-breed\tseventeen", "row number"),
-        (MAPPING, "品种\tlivestock-breed\t17\t", "品种\tlivestock-breed\t17\t1.x", "positions like"),
-        (MAPPING, "品种\tagricultural-product-variety\t20", "品种\tlivestock-breed\t17", "mapped twice"),
+        (MAPPING, "品种\tlivestock-breed\tguizhou-b1-s17", "品种\tlivestock-breed\t17", "scenario identifier"),
+        (MAPPING, "品种\tlivestock-breed\tguizhou-b1-s17\t", "品种\tlivestock-breed\tguizhou-b1-s17\t1.x", "positions like"),
+        (MAPPING, "品种\tagricultural-product-variety\tguizhou-b1-s20", "品种\tlivestock-breed\tguizhou-b1-s17", "mapped twice"),
         (MAPPING, "牛舍温度\tcattle-shed-temperature", "牛舍温度\tcattle-shed-temperature\t\t\t\textra", "columns"),
     ],
 )
@@ -354,7 +359,7 @@ def test_an_unmapped_item_fails_the_build(inputs_copy, tmp_path):
         "\n".join(line for line in path.read_text(encoding="utf-8").split("\n") if not line.startswith("牛舍温度\t")),
         encoding="utf-8",
     )
-    with pytest.raises(SourceError, match=r"'牛舍温度' \(scenario 17, item 2\.1\)") as caught:
+    with pytest.raises(SourceError, match=r"'牛舍温度' \(scenario guizhou-b1-s17, item 2\.1\)") as caught:
         build(tmp_path / "data", Settings(inputs_dir=inputs_copy))
     assert caught.value.file is not None and caught.value.file.endswith(MAPPING)
     assert not (tmp_path / "data" / "current").exists()
@@ -369,7 +374,7 @@ def test_blocks_are_deterministic_and_in_table_order(vocabulary):
 
 def test_empty_vocabulary_maps_nothing():
     empty = Vocabulary(Minter(BASE))
-    assert empty.data_kind("温度", 3, (1, 4)) is None
+    assert empty.data_kind("温度", sid(3), (1, 4)) is None
     assert list(empty.blocks()) == []
 
 
@@ -381,13 +386,13 @@ def test_most_specific_mapping_row_wins():
 
     rows = [
         MappingRow("时间", "time", None, None, "", 2),
-        MappingRow("时间", "reaction-time", 2, None, "", 3),
-        MappingRow("时间", "accident-time", 2, (6, 3), "", 4),
+        MappingRow("时间", "reaction-time", sid(2), None, "", 3),
+        MappingRow("时间", "accident-time", sid(2), (6, 3), "", 4),
     ]
     vocabulary = Vocabulary(Minter(BASE), [concept("time"), concept("reaction-time"), concept("accident-time")], rows, strict=True)
-    assert vocabulary.data_kind("时间", 2, (6, 3)) == BASE + "concept/accident-time"
-    assert vocabulary.data_kind("时间", 2, (2, 3)) == BASE + "concept/reaction-time"
-    assert vocabulary.data_kind("时间", 9, (1, 1)) == BASE + "concept/time"
+    assert vocabulary.data_kind("时间", sid(2), (6, 3)) == BASE + "concept/accident-time"
+    assert vocabulary.data_kind("时间", sid(2), (2, 3)) == BASE + "concept/reaction-time"
+    assert vocabulary.data_kind("时间", sid(9), (1, 1)) == BASE + "concept/time"
     assert vocabulary.unused_rows() == []
-    with pytest.raises(SourceError, match=r"'温度' \(scenario 9, item 1\.1\)"):
-        vocabulary.data_kind("温度", 9, (1, 1))
+    with pytest.raises(SourceError, match=r"'温度' \(scenario guizhou-b1-s09, item 1\.1\)"):
+        vocabulary.data_kind("温度", sid(9), (1, 1))
