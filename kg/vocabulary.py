@@ -30,7 +30,6 @@ Interface used by the build (kg/build.py, kg/rdf.py):
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
