@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pages.conftest import ARTIFACTS
 from sparql_api.ui import vendor_ready
+from tests.pages.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
