@@ -108,6 +108,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "definition": {"zh": "定义", "en": "Definition"},
     "matches": {"zh": "对应外部概念", "en": "Matching concepts elsewhere"},
     "all_statements": {"zh": "全部陈述", "en": "All statements"},
+    "show_statements": {"zh": "展开全部三元组", "en": "Show every triple"},
     "property": {"zh": "属性", "en": "Property"},
     "value": {"zh": "值", "en": "Value"},
     "counts": {"zh": "数据概况", "en": "At a glance"},

@@ -117,14 +117,16 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
     async def page(request: Request) -> Response:
         lang, explicit = language(request)
         root = site_root(request)
-        query = request.query_params.get("query") or examples[0].query
+        wanted = request.query_params.get("example")
+        chosen = next((e for e in examples if e.id == wanted), examples[0])
+        query = chosen.query
         downloads = [(o, f"{root}/sparql?" + urlencode({"query": query, "format": o.names[0]}))
                      for o in RESULT_OFFERS]
         body = site.render(
             "query.html", request, lang, explicit, examples=examples, query=query,
             examples_json=json.dumps([{"id": e.id, "title": e.title(lang), "query": e.query} for e in examples],
                                      ensure_ascii=False).replace("</", "<\\/"),
-            vendor=vendor_ready(), result_offers=RESULT_OFFERS, downloads=downloads,
+            vendor=vendor_ready(), result_offers=RESULT_OFFERS, downloads=downloads, explicit_lang=explicit,
             endpoint=root + "/sparql")
         return Response(body, media_type=HTML.content_type(),
                         headers={"Vary": "Accept, Accept-Language", "Cache-Control": "no-cache",

@@ -132,6 +132,13 @@ def test_query_ui_without_javascript(chromium, site):
     try:
         pg.goto(site.url + "/query")
         assert pg.is_visible("#query-text") and pg.is_visible("#query-format")
+        # an example loads into the form (no JavaScript: a plain GET)
+        pg.click("#example-02-scenarios-needing-temperature .example-button")
+        assert "example=02-scenarios-needing-temperature" in pg.url
+        from sparql_api.ui import load_examples
+
+        expected = next(e.query for e in load_examples()[0] if e.id == "02-scenarios-needing-temperature")
+        assert pg.input_value("#query-text").strip() == expected.strip()
         pg.fill("#query-text", "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/dipkg/ontology#Scenario> }")
         pg.select_option("#query-format", "csv")
         with pg.expect_download() as download:
