@@ -273,6 +273,8 @@ class WorkerPool:
         except TimeoutError:
             self.stats["timeouts"] += 1
             self._replace(worker)
+            log.warning("query stopped at the %g s limit (worker %d killed): %.200r",
+                        self.timeout, worker.pid, job.query)
             raise QueryTimeout(
                 f"the query ran longer than the limit of {self.timeout:g} s and was stopped",
                 details={"limit_seconds": self.timeout,
@@ -285,6 +287,7 @@ class WorkerPool:
             except TimeoutError:
                 code = None
             self._replace(worker)
+            log.warning("query worker %d died (exit %s) on: %.200r", worker.pid, code, job.query)
             if code == -signal.SIGABRT and self.memory_limit:
                 raise WorkerDied(
                     f"the query needed more memory than a worker may use "
