@@ -186,6 +186,10 @@ class View:
     incoming: list[tuple[Value, list[Value]]]
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def statement_count(self) -> int:
+        return sum(len(values) for _, values in self.statements + self.incoming)
+
 
 class LabelIndex:
     """Labels of the IRIs in a description (and of ontology terms), by language."""
