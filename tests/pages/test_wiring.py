@@ -31,3 +31,14 @@ def test_catch_all_is_only_a_fallback(release):
         assert r.status_code == 303 and r.headers["location"].endswith("/domain/finance.ttl")
         assert client.post("/domain/finance").status_code == 405
         assert client.get("/dumps/dipkg.nt").status_code == 200
+
+
+def test_query_page_without_the_vendor_files_offers_the_plain_form(release, monkeypatch, tmp_path):
+    import sparql_api.ui as ui
+
+    monkeypatch.setattr(ui, "VENDOR", tmp_path / "missing")
+    app = create_app(Settings(), release, pool=object())
+    with TestClient(app) as client:
+        text = client.get("/query", headers={"Accept": "text/html"}).text
+    assert "make install" in text and "yasgui.min.js" not in text
+    assert '<form id="plain-form" method="post"' in text and '<label for="query-text">' in text
