@@ -365,7 +365,10 @@ def child_main() -> int:
     inp = sys.stdin.buffer
 
     def send(header: dict[str, Any], body: bytes = b"") -> None:
-        out.write(encode_frame(header, body))
+        view = memoryview(encode_frame(header, body))
+        while view:  # an unbuffered write may be partial
+            written = out.write(view)
+            view = view[written or 0:]
 
     config = _read_frame(inp)
     if config is None:

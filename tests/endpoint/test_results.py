@@ -1,0 +1,65 @@
+"""The worker's serialisation (sparql_api.results) against pyoxigraph's own writers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from kg.layout import open_release
+from sparql_api.errors import NotAcceptable, QueryEvaluationError, QuerySyntaxError
+from sparql_api.results import RESULT_FORMATS, Job, evaluate
+
+QUERIES = [
+    "SELECT * WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 300",
+    "SELECT ?s ?l WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l } ORDER BY ?s ?l LIMIT 300",
+    "SELECT ?x ?y WHERE { OPTIONAL { ?x a ?y } } LIMIT 5",
+    'SELECT ?a ?b ?c ?d ?e WHERE { VALUES (?a ?b ?c ?d) { ("x"@en--rtl 1 "2"^^<http://e/dt> "plain") '
+    '(UNDEF 1.5 true "é\\n\\"q\\"") } BIND(TRIPLE(<http://a>, <http://b>, "o"@fr) AS ?e) }',
+    "SELECT * WHERE { } ",
+]
+
+
+@pytest.fixture(scope="module")
+def store(endpoint_data: Path) -> ox.Store:
+    return ox.Store.read_only(str(open_release(endpoint_data).store_dir))
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_select_matches_pyoxigraph(store: ox.Store, query: str, fmt: str) -> None:
+    ours = evaluate(store, Job(query, fmt, None, 100_000))
+    native = store.query(query).serialize(format=RESULT_FORMATS[fmt])
+    assert not ours.truncated
+    if fmt == "json":
+        assert json.loads(ours.body) == json.loads(native)
+    else:
+        assert ours.body == native
+
+
+def test_row_cap_note(store: ox.Store) -> None:
+    out = evaluate(store, Job("SELECT * WHERE { ?s ?p ?o }", "json", None, 10))
+    doc = json.loads(out.body)
+    assert out.truncated and out.rows == 10 and doc["truncated"] is True and "10 rows" in doc["note"]
+    assert len(doc["results"]["bindings"]) == 10
+    exact = evaluate(store, Job("SELECT * WHERE { ?s ?p ?o } LIMIT 10", "json", None, 10))
+    assert not exact.truncated and "truncated" not in json.loads(exact.body)
+
+
+def test_graph_cap(store: ox.Store) -> None:
+    out = evaluate(store, Job("CONSTRUCT WHERE { ?s ?p ?o }", None, "ntriples", 25))
+    assert out.truncated and out.rows == 25 and out.body.count(b"\n") == 25
+
+
+def test_errors(store: ox.Store) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        evaluate(store, Job("SELECT * WHERE {\n ?s ?p }", "json", None, 10))
+    assert info.value.line == 2
+    with pytest.raises(NotAcceptable):
+        evaluate(store, Job("CONSTRUCT WHERE { ?s ?p ?o }", "json", None, 10))
+    with pytest.raises(NotAcceptable):
+        evaluate(store, Job("ASK {}", None, "turtle", 10))
+    with pytest.raises(QueryEvaluationError):
+        evaluate(store, Job("ASK {}", "json", None, 10, default_graph=["not an iri"]))
