@@ -562,8 +562,11 @@ class Site:
         return self.release.base_iri
 
     def headers(self, tag: str, vary: str) -> dict[str, str]:
-        return {"ETag": tag, "Last-Modified": http.http_date(self.last_modified), "Vary": vary,
-                "Cache-Control": "public, no-cache", "X-Dipkg-Build": self.release.build_id}
+        out = {"ETag": tag, "Last-Modified": http.http_date(self.last_modified),
+               "Cache-Control": "public, no-cache", "X-Dipkg-Build": self.release.build_id}
+        if vary:
+            out["Vary"] = vary
+        return out
 
     def render(self, name: str, request: Request, lang: str, explicit: bool, **values: Any) -> str:
         root = site_root(request)
@@ -611,7 +614,8 @@ async def document(site: Site, request: Request, iri: str, offer: Offer, path: s
     root = site_root(request) if offer is HTML else ""
     variant = offer.extension
     tag = http.etag(site.release.build_id, path, variant, lang, root, "explicit" if explicit else "")
-    vary = "Accept, Accept-Language" if offer is HTML else "Accept"
+    # a document's type is fixed by its extension: only a page's language is negotiated
+    vary = "Accept-Language" if offer is HTML else ""
     headers = site.headers(tag, vary)
     headers["Content-Type"] = offer.content_type()
     if offer is HTML:
