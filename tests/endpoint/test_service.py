@@ -148,3 +148,13 @@ def test_workers_have_no_network(server, client: httpx.Client, listener: Listene
         pytest.skip("this OS refuses network namespaces; the guard is the only wall here")
     assert result["reached"] is False
     assert listener.accepted == 0
+
+
+def test_long_queries_are_guarded_too(client: httpx.Client, listener: Listener) -> None:
+    padding = "# " + "x" * 10_000 + "\n"
+    query = padding + f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{listener.port}/> {{ ?s ?p ?o }} }}"
+    r = client.post("/sparql", data={"query": query})
+    assert r.status_code == 400 and r.json()["error"] == "service-refused" and r.json()["line"] == 2
+    assert client.post("/sparql", data={"query": padding + "INSERT DATA { <a> <b> <c> }"}).status_code == 403
+    assert client.post("/sparql", data={"query": padding + "ASK {}"}).status_code == 200
+    assert listener.accepted == 0
