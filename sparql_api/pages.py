@@ -448,7 +448,7 @@ class Pages:
             ?c skos:inScheme <{scheme}> .
             OPTIONAL {{ ?c skos:broader ?b . ?b skos:inScheme <{scheme}> }}
             OPTIONAL {{ ?c skos:prefLabel ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?c skos:prefLabel ?en FILTER(lang(?en)="en") }}
-            OPTIONAL {{ ?i dip:dataKind ?c }}
+            OPTIONAL {{ ?i dip:dataKind|dip:domain ?c }}
         }} GROUP BY ?c ?b ?zh ?en""")
         nodes: dict[str, dict[str, Any]] = {}
         parents: dict[str, str | None] = {}
@@ -461,12 +461,16 @@ class Pages:
         for c, node in nodes.items():
             p = parents[c]
             (nodes[p]["children"] if p in nodes else roots).append(node)
-        for node in [*nodes.values()]:
-            node["children"].sort(key=lambda x: x["label"])
-        order = {r["c"].value: i for i, r in enumerate(rows)}
-        top = self.describer.select(f"SELECT ?c WHERE {{ <{scheme}> skos:hasTopConcept ?c }}")
-        top_order = {r["c"].value: i for i, r in enumerate(top)}
-        roots.sort(key=lambda x: (top_order.get(x["iri"], 10**6), order.get(x["iri"], 0)))
+        def total(node: dict[str, Any]) -> int:  # uses of the concept and everything below it
+            node["total"] = node["uses"] + sum(total(child) for child in node["children"])
+            return node["total"]
+
+        for node in roots:
+            total(node)
+        # most used first, then by label: a stable order that shows what matters
+        for node in nodes.values():
+            node["children"].sort(key=lambda x: (-x["total"], x["label"]))
+        roots.sort(key=lambda x: (-x["total"], x["label"]))
         return roots
 
     def _ontology(self, own: dict[str, list[Any]], labels: LabelIndex, link: Linker, lang: str) -> dict[str, Any]:
