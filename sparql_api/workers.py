@@ -185,7 +185,8 @@ class WorkerPool:
         self._workers.add(worker)
         try:
             await worker.send({"store": str(self.store_dir), "prefixes": self.prefixes,
-                               "sandbox": self.sandbox, "memory_limit": self.memory_limit})
+                               "sandbox": self.sandbox, "memory_limit": self.memory_limit,
+                               "parent": os.getpid()})
             reply = await asyncio.wait_for(worker.receive(), self.startup_timeout)
         except BaseException as exc:
             worker.kill()
@@ -356,6 +357,20 @@ def _isolate_network() -> bool:
         return False
 
 
+def _die_with_parent(parent: int) -> None:
+    """Linux: SIGKILL this worker when the server dies, even mid-query (no orphans)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001
+        return
+    if os.getppid() != parent:  # the server died before prctl took effect
+        os._exit(1)
+
+
 def child_main() -> int:
     import resource
 
@@ -373,6 +388,7 @@ def child_main() -> int:
     config = _read_frame(inp)
     if config is None:
         return 0
+    _die_with_parent(int(config.get("parent") or os.getppid()))
     sandboxed = _isolate_network() if config.get("sandbox", True) else False
     limit = config.get("memory_limit")
     if limit and hasattr(resource, "RLIMIT_DATA"):

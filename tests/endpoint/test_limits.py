@@ -184,3 +184,27 @@ def test_a_query_that_needs_too_much_memory_kills_only_its_worker(endpoint_data)
     err, header = asyncio.run(scenario())
     assert err is not None and err.status == 503 and err.details["reason"] == "memory", err
     assert header["ok"] is True
+
+
+@pytest.mark.slow
+def test_workers_die_with_the_server_even_mid_query(endpoint_data, tmp_path) -> None:
+    from tests.endpoint.conftest import start_server
+
+    srv = start_server(endpoint_data, tmp_path, DIPKG_QUERY_TIMEOUT="30", DIPKG_QUERY_WORKERS="1")
+    workers = srv.workers()
+    assert workers
+    def orphan() -> None:
+        try:
+            httpx.post(srv.sparql, data={"query": RUNAWAY + " # orphan"}, timeout=30)
+        except httpx.HTTPError:
+            pass  # the server is killed under it: expected
+
+    thread = threading.Thread(target=orphan, daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    srv.proc.kill()  # SIGKILL: no lifespan shutdown runs
+    srv.proc.wait(timeout=10)
+    _, alive = psutil.wait_procs(workers, timeout=5)
+    for p in alive:
+        p.kill()
+    assert not alive, "a worker outlived a killed server"
