@@ -38,15 +38,21 @@ def test_no_server_errors_and_responses_conform(server: Server) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {(op.method.upper(), op.path) for op in operations} >= {("GET", "/sparql"), ("POST", "/sparql"),
                                                                    ("GET", "/health")}
+    calls: dict[str, int] = {}
     for operation in operations:
-        _fuzz(operation, mine=operation.path in MINE)
+        _fuzz(operation, mine=operation.path in MINE, calls=calls)
+    print("schemathesis calls per operation:", calls)
+    assert sum(calls.values()) >= 100
 
 
-def _fuzz(operation, *, mine: bool) -> None:
+def _fuzz(operation, *, mine: bool, calls: dict[str, int]) -> None:
+    label = f"{operation.method.upper()} {operation.path}"
+
     @given(case=operation.as_strategy())
-    @settings(max_examples=60 if mine else 20, deadline=None, database=None,
+    @settings(max_examples=150 if mine else 25, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     def check(case) -> None:
+        calls[label] = calls.get(label, 0) + 1
         if mine:
             # any string is a schema-valid `query`, few are SPARQL: a 400 for them is right
             case.call_and_validate(timeout=30, excluded_checks=[positive_data_acceptance])
