@@ -56,6 +56,7 @@ FOAF = PREFIXES["foaf"]
 VOID = PREFIXES["void"]
 VCARD = PREFIXES["vcard"]
 SPDX = PREFIXES["spdx"]
+SPDX_SHA256_HTTPS = "https://spdx.org/rdf/terms#checksumAlgorithm_sha256"
 SCHEMA = PREFIXES["schema"]
 CSVW = "http://www.w3.org/ns/csvw#"
 DCATAP = "http://data.europa.eu/r5r/"
@@ -504,7 +505,15 @@ class _Record:
         yield from self.domain_blocks()
         yield from self.media_type_blocks(dumps)
         yield from self.standard_blocks()
-        yield _p(SPDX, "checksumAlgorithm_sha256"), [(A, _p(SPDX, "ChecksumAlgorithm")), (_p(RDFS, "label"), Literal("SHA-256"))]
+        # DCAT-AP 3.0.1's :ChecksumAlgorithmRestriction wants an algorithm IRI matching
+        # ^https://spdx.org/rdf/terms *and* of class spdx:ChecksumAlgorithm (http namespace),
+        # so the record uses the https form portals' validators accept and states that it is
+        # the same as SPDX's own term (docs/catalogue.md, "spdx:algorithm").
+        yield IRI(SPDX_SHA256_HTTPS), [
+            (A, _p(SPDX, "ChecksumAlgorithm")),
+            (_p(RDFS, "label"), Literal("SHA-256")),
+            (IRI("http://www.w3.org/2002/07/owl#sameAs"), _p(SPDX, "checksumAlgorithm_sha256")),
+        ]
         yield (self.landing, [(A, _p(FOAF, "Document")), (_p(DCT, "title"), en(self.s.title_en)), (_p(DCT, "title"), zh(self.s.title_zh))])
         yield from _eu_blocks(self.vocab, self.used)
 
@@ -644,7 +653,7 @@ class _Record:
         yield iri, pairs
         yield checksum, [
             (A, _p(SPDX, "Checksum")),
-            (_p(SPDX, "algorithm"), _p(SPDX, "checksumAlgorithm_sha256")),
+            (_p(SPDX, "algorithm"), IRI(SPDX_SHA256_HTTPS)),
             (_p(SPDX, "checksumValue"), Literal(entry["sha256"], datatype=XSD + "hexBinary")),
         ]
 

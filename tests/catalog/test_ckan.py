@@ -101,7 +101,10 @@ def test_rule_which_datasets_a_harvest_creates(record, minter) -> None:
 def run_ckan(release: Path, locale: str) -> list[dict]:
     python = os.environ.get("DIPKG_CKAN_PYTHON")
     if not python:
-        pytest.skip("set DIPKG_CKAN_PYTHON to a Python with ckan and ckanext-dcat (docs/catalogue.md)")
+        message = "set DIPKG_CKAN_PYTHON to a Python with ckan and ckanext-dcat (docs/catalogue.md; `make test` does)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the CKAN harvest test: {message}")
+        pytest.skip(message)
     if not Path(python).exists():
         pytest.fail(f"DIPKG_CKAN_PYTHON={python} does not exist")
     proc = subprocess.run(

@@ -1,8 +1,7 @@
 """The record against the official DCAT-AP 3.0.1 SHACL shapes (../shared, offline, rdfs inference).
 
 pyshacl's ``conforms`` is False for warnings alone, so results are counted by
-``sh:resultSeverity``: zero violations (but for the one known defect of the shapes
-below), and the warnings are exactly the ones docs/catalogue.md explains.
+``sh:resultSeverity``: zero violations, and the warnings are exactly the ones docs/catalogue.md explains.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ pytestmark = pytest.mark.skipif(
 
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 SPDX_SHA256 = "http://spdx.org/rdf/terms#checksumAlgorithm_sha256"
+SPDX_SHA256_HTTPS = "https://spdx.org/rdf/terms#checksumAlgorithm_sha256"
 
 # Warnings the record keeps, by (focus kind, path): each is explained in docs/catalogue.md
 # under the same heading text (the path's local name).
@@ -46,20 +46,6 @@ class DcatApWarnings(UserWarning):
     """The DCAT-AP shapes' warnings on the record (each explained in docs/catalogue.md)."""
 
 
-def known_shape_defect(result: Result) -> bool:
-    """DCAT-AP 3.0.1's mdr-vocabularies.shape.ttl requires spdx:algorithm values to match
-    ``^https://spdx.org/rdf/terms``, but the SPDX namespace is ``http://spdx.org/rdf/terms#``
-    (the shapes' own prefix declaration). The record uses the real SPDX term; this one
-    pattern check, and nothing else about the checksum, is the shapes' defect."""
-    return (
-        result.severity == "Violation"
-        and result.path == "http://spdx.org/rdf/terms#algorithm"
-        and result.value == SPDX_SHA256
-        and "ChecksumAlgorithmRestriction" in result.message
-        and result.details == ("PatternConstraintComponent",)
-    )
-
-
 @pytest.fixture(scope="module")
 def shapes() -> rdflib.Graph:
     return load_shapes()
@@ -80,14 +66,18 @@ def _kind(focus: str, base: str) -> str:
 
 
 def test_no_violations(results: list[Result]) -> None:
-    violations = [r for r in results if r.severity == "Violation" and not known_shape_defect(r)]
+    violations = [r for r in results if r.severity == "Violation"]
     assert not violations, "DCAT-AP 3.0.1 violations:\n" + "\n".join(map(str, violations))
 
 
-def test_known_shape_defect_is_only_the_spdx_pattern(results: list[Result], record: rdflib.Graph) -> None:
-    defects = [r for r in results if known_shape_defect(r)]
+def test_checksum_algorithm_is_tied_to_the_spdx_term(record: rdflib.Graph) -> None:
+    """The shapes demand an https algorithm IRI; the record says it is SPDX's own sha256 term."""
     checksums = set(record.subjects(RDF.type, URIRef("http://spdx.org/rdf/terms#Checksum")))
-    assert {URIRef(r.focus) for r in defects} == checksums  # one per checksum, nothing more
+    assert len(checksums) >= 10
+    algorithms = {record.value(c, URIRef("http://spdx.org/rdf/terms#algorithm")) for c in checksums}
+    assert algorithms == {URIRef(SPDX_SHA256_HTTPS)}
+    same = URIRef("http://www.w3.org/2002/07/owl#sameAs")
+    assert (URIRef(SPDX_SHA256_HTTPS), same, URIRef(SPDX_SHA256)) in record
 
 
 def test_warnings_are_the_explained_ones(results: list[Result], manifest: dict) -> None:
@@ -129,7 +119,7 @@ def test_unknown_vocabulary_concepts_fail(record: rdflib.Graph, shapes: rdflib.G
         if not str(s).startswith(("http://publications.europa.eu/", "http://purl.org/adms/")):
             bare.add((s, p, o))
     results = validate(bare, shapes)
-    bad = {r.path for r in results if r.severity == "Violation" and not known_shape_defect(r)}
+    bad = {r.path for r in results if r.severity == "Violation" }
     assert str(DCTERMS.format) in bad and str(DCTERMS.language) in bad
 
 

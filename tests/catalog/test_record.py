@@ -55,7 +55,7 @@ def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter,
         assert size.datatype == XSD.nonNegativeInteger and int(size) == len(data)
         checksum = record.value(d, SPDX.checksum)
         assert isinstance(checksum, URIRef)
-        assert record.value(checksum, SPDX.algorithm) == SPDX.checksumAlgorithm_sha256
+        assert record.value(checksum, SPDX.algorithm) == URIRef("https://spdx.org/rdf/terms#checksumAlgorithm_sha256")
         value = record.value(checksum, SPDX.checksumValue)
         assert value.datatype == XSD.hexBinary and str(value) == hashlib.sha256(data).hexdigest()
         media = str(record.value(d, DCAT.mediaType))
