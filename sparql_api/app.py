@@ -127,10 +127,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx: AppContext = app.state.dipkg
         if own_pool:
-            memory_mb = getattr(settings, "worker_memory_mb", None)  # a Settings field to come
             ctx.pool = WorkerPool(release.store_dir, size=settings.query_workers,
                                   timeout=settings.query_timeout, prefixes=dict(PREFIXES),
-                                  **({"memory_limit": int(memory_mb) * 1024 * 1024} if memory_mb else {}))
+                                  memory_limit=settings.worker_memory_mb * 1024 * 1024)
             await ctx.pool.start()
         try:
             yield
@@ -156,6 +155,9 @@ def create_app(
     )
     _install_error_handlers(app)
     app.include_router(sparql_router)
+    from sparql_api import catalog_routes  # /catalog, /.well-known/void (issue 5)
+
+    add_router(app, catalog_routes.router)
     for extra in routers:
         add_router(app, extra)
     # --- linked data (issue 4): query UI, static files, dumps, pages; resource catch-all last ---

@@ -25,12 +25,13 @@ from typing import Any
 
 import rdflib
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from kg.errors import StoreError
 from kg.iris import PREFIXES
 from kg.layout import Release
-from sparql_api.negotiation import GRAPH_OFFERS, by_name, negotiate
+from sparql_api.negotiation import GRAPH_OFFERS, Offer, by_name, negotiate, wants_html
+from sparql_api.protocol import endpoint_url
 
 CATALOG_FILE = "catalog.ttl"
 VOID = rdflib.Namespace(PREFIXES["void"])
@@ -125,6 +126,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(lifespan=_lifespan, tags=["catalogue"])
 
 
+def site_root(request: Request) -> str:
+    """scheme://host[/prefix] as the client sees it (X-Forwarded-* honoured)."""
+    full, path = endpoint_url(request), request.url.path
+    return full[: len(full) - len(path)] if path and full.endswith(path) else full.rstrip("/")
+
+
+def _fixed(request: Request, doc: Document, offer: Offer) -> Response:
+    """One document URL, one type (the target of /catalog's 303)."""
+    choice = by_name([offer.extension], GRAPH_OFFERS)
+    assert choice is not None
+    etag = f'"{doc.etag}-{offer.extension}"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(doc.variants[choice.key], media_type=choice.content_type, headers=headers)
+
+
 def _respond(request: Request, doc: Document) -> Response:
     choice = by_name(request.query_params.getlist("format"), GRAPH_OFFERS) or negotiate(
         request.headers.get("accept"), GRAPH_OFFERS
@@ -145,10 +163,30 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/catalog", summary="The catalogue record (DCAT-AP 3 and VoID)", response_class=Response,
-            responses=_RESPONSES)
+@router.get("/catalog", summary="The catalogue record (DCAT-AP 3 and VoID): 303 to a document",
+            response_class=Response, responses={303: {"description": "See /catalog.{html,ttl,jsonld,nt,rdf}"},
+                                                **_RESPONSES})
 def catalog(request: Request) -> Response:
-    return _respond(request, _docs(request.app).record)
+    """Like every resource: 303 to the document of the negotiated type. Browsers (that name
+    text/html) get the page; everything else gets RDF, Turtle by default, so a harvester
+    sending */* or nothing gets the record. ``?format=`` answers directly (200)."""
+    if request.query_params.getlist("format"):
+        return _respond(request, _docs(request.app).record)
+    accept = request.headers.get("accept")
+    extension = "html" if wants_html(accept) else negotiate(accept, GRAPH_OFFERS).offer.extension
+    return RedirectResponse(f"{site_root(request)}/catalog.{extension}", status_code=303,
+                            headers={"Vary": "Accept", "Cache-Control": "public, max-age=3600"})
+
+
+def _document_route(offer: Offer) -> None:
+    @router.get(f"/catalog.{offer.extension}", summary=f"The catalogue record as {offer.label}",
+                response_class=Response, responses={200: {"content": {offer.media_type: {"schema": {"type": "string"}}}}})
+    def document(request: Request) -> Response:
+        return _fixed(request, _docs(request.app).record, offer)
+
+
+for _offer in GRAPH_OFFERS:
+    _document_route(_offer)
 
 
 @router.get("/.well-known/void", summary="The VoID description of the dataset", response_class=Response,

@@ -24,9 +24,9 @@ from sparql_api.cache import Entry
 from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import (
     GRAPH_OFFERS,
+    HTML,
     RESULT_OFFERS,
     Choice,
-    Offer,
     by_name,
     graph_offers,
     negotiate,
@@ -221,7 +221,6 @@ async def _handle(request: Request) -> Response:
     return Response(reply.body, headers={**headers, **extra})
 
 
-HTML = Offer("text/html", "html", "html", names=("html",), label="HTML")
 
 
 async def _service_description(request: Request, ctx: AppContext) -> Response:

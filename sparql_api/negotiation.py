@@ -86,9 +86,16 @@ N_QUADS = Offer("application/n-quads", "nquads", "nq", names=("nq", "nquads", "n
 TRIG = Offer("application/trig", "trig", "trig", names=("trig",), iri=F + "TriG", label="TriG")
 
 #: SELECT and ASK results; the first is the default.
+HTML = Offer("text/html", "html", "html", aliases=("application/xhtml+xml",), names=("html",), label="HTML")
+JSON = Offer("application/json", "json", "json", label="JSON")
+
 RESULT_OFFERS: tuple[Offer, ...] = (SPARQL_JSON, SPARQL_XML, SPARQL_CSV, SPARQL_TSV)
 #: CONSTRUCT and DESCRIBE results (graphs); the first is the default.
 GRAPH_OFFERS: tuple[Offer, ...] = (TURTLE, N_TRIPLES, JSON_LD, RDF_XML)
+# a dereferenceable resource: a page for people, its description for machines
+RESOURCE_OFFERS: tuple[Offer, ...] = (HTML, TURTLE, JSON_LD, N_TRIPLES, RDF_XML)
+# an error: the HTML error page for people, the JSON error shape otherwise
+ERROR_OFFERS: tuple[Offer, ...] = (HTML, JSON)
 #: Only offered when the store has named graphs.
 DATASET_OFFERS: tuple[Offer, ...] = (N_QUADS, TRIG)
 
@@ -266,3 +273,14 @@ def not_acceptable(offers: Sequence[Offer], message: str) -> NotAcceptable:
             "formats": {o.media_type: list(o.names) for o in offers},
         },
     )
+
+
+def wants_html(accept: str | None) -> bool:
+    """True when the client names HTML itself and prefers it to JSON: browsers do; curl,
+    httpx and SPARQL clients sending ``*/*`` get the JSON error shape, not a page."""
+    if not accept or not any(t in accept.lower() for t in ("text/html", "application/xhtml+xml")):
+        return False
+    try:
+        return negotiate(accept, ERROR_OFFERS).offer is HTML
+    except NotAcceptable:
+        return False

@@ -51,13 +51,12 @@ from sparql_api.cache import Entry, ResponseCache
 from sparql_api.describe import Describer, Description
 from sparql_api.errors import HttpError, NotAcceptable
 from sparql_api.negotiation import (
-    JSON_LD,
-    N_TRIPLES,
-    RDF_XML,
-    TURTLE,
+    HTML,
+    RESOURCE_OFFERS,
     Offer,
     negotiate,
     not_acceptable,
+    wants_html,
 )
 from sparql_api.protocol import endpoint_url
 
@@ -65,10 +64,7 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 
 #: The HTML page of a resource; with the graph offers of the endpoint's table.
-HTML = Offer("text/html", "html", "html", aliases=("application/xhtml+xml",), names=("html",), label="HTML")
-RESOURCE_OFFERS: tuple[Offer, ...] = (HTML, TURTLE, JSON_LD, N_TRIPLES, RDF_XML)
 BY_EXTENSION = {o.extension: o for o in RESOURCE_OFFERS}
-ERROR_OFFERS: tuple[Offer, ...] = (HTML, Offer("application/json", "json", "json", label="JSON"))
 
 RDF = PREFIXES["rdf"]
 RDFS = PREFIXES["rdfs"]
@@ -593,13 +589,9 @@ def language(request: Request) -> tuple[str, bool]:
 
 
 def not_found(site: Site, request: Request) -> Response:
-    try:
-        choice = negotiate(request.headers.get("accept"), ERROR_OFFERS)
-    except NotAcceptable:
-        choice = None
     message = f"no resource at {request.url.path}"
     vary = "Accept, Accept-Language"
-    if choice is not None and choice.offer is HTML:
+    if wants_html(request.headers.get("accept")):
         lang, explicit = language(request)
         body = site.render("404.html", request, lang, explicit, path=request.url.path)
         return Response(body, status_code=404, media_type="text/html; charset=utf-8", headers={"Vary": vary})

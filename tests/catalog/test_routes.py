@@ -42,7 +42,7 @@ class NoPool:
 
 @pytest.fixture(scope="module")
 def client(built_data: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(), open_release(built_data), pool=NoPool(), routers=[catalog_routes.router])
+    app = create_app(Settings(), open_release(built_data), pool=NoPool(), routers=[])
     with TestClient(app) as c:
         yield c
 
@@ -62,7 +62,7 @@ def test_turtle_is_the_default_and_the_build_file(client: TestClient, release: P
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/turtle; charset=utf-8"
     assert r.content == (release / "catalog.ttl").read_bytes()
-    assert "Accept" in r.headers["vary"] and r.headers["etag"]
+    assert r.headers["etag"]
 
 
 @pytest.mark.parametrize("media_type", list(FORMATS))
@@ -79,10 +79,20 @@ def test_format_parameter(client: TestClient, name: str, media_type: str) -> Non
     assert r.status_code == 200 and r.headers["content-type"].startswith(media_type)
 
 
-def test_browsers_get_turtle_and_unknown_types_get_406(client: TestClient) -> None:
+def test_catalog_redirects_like_every_resource(client: TestClient) -> None:
+    for accept, extension in [("text/turtle", "ttl"), ("application/ld+json", "jsonld"), ("*/*", "ttl"),
+                              ("application/n-triples", "nt"), ("application/rdf+xml", "rdf")]:
+        r = client.get("/catalog", headers={"Accept": accept}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].endswith(f"/catalog.{extension}")
+        assert "Accept" in r.headers["vary"]
+
+
+def test_browsers_get_the_page_and_unknown_types_get_406(client: TestClient) -> None:
     browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    r = client.get("/catalog", headers={"Accept": browser}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("/catalog.html")
     r = client.get("/catalog", headers={"Accept": browser})
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     r = client.get("/catalog", headers={"Accept": "image/png"})
     assert r.status_code == 406
     body = r.json()
@@ -114,9 +124,8 @@ APP = """
 import os, uvicorn
 from kg.layout import open_release
 from kg.settings import Settings
-from sparql_api import catalog_routes
 from sparql_api.app import create_app
-app = create_app(Settings(), open_release(os.environ["CATALOG_TEST_DATA"]), routers=[catalog_routes.router])
+app = create_app(Settings(), open_release(os.environ["CATALOG_TEST_DATA"]), routers=[])
 uvicorn.run(app, host="127.0.0.1", port=int(os.environ["CATALOG_TEST_PORT"]), log_level="warning")
 """
 
@@ -139,7 +148,7 @@ def server(built_data: Path, tmp_path_factory) -> Iterator[str]:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited: {log.read_text()}")
             try:
-                if httpx.get(url + "/catalog", timeout=2).status_code == 200:
+                if httpx.get(url + "/catalog.ttl", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -158,7 +167,7 @@ def server(built_data: Path, tmp_path_factory) -> Iterator[str]:
 
 @pytest.mark.slow
 def test_real_server(server: str, record: rdflib.Graph, release: Path) -> None:
-    with httpx.Client(base_url=server, timeout=30) as c:
+    with httpx.Client(base_url=server, timeout=30, follow_redirects=True) as c:
         r = c.get("/catalog")
         assert r.status_code == 200 and r.content == (release / "catalog.ttl").read_bytes()
         for media_type in FORMATS:
@@ -169,6 +178,7 @@ def test_real_server(server: str, record: rdflib.Graph, release: Path) -> None:
         assert r.status_code == 200 and json.loads(r.content)
         assert c.get("/catalog", headers={"Accept": "image/png"}).status_code == 406
         assert c.head("/catalog").status_code == 200
+        assert c.get("/catalog", follow_redirects=False).status_code == 303
 
 
 def test_the_service_description_agrees_with_void(client: TestClient, record: rdflib.Graph, minter) -> None:
