@@ -27,6 +27,7 @@ from kg.settings import Settings
 from sparql_api import http
 from sparql_api.cache import ResponseCache
 from sparql_api.errors import HttpError
+from sparql_api.fastpath import FastPath
 from sparql_api.workers import WorkerPool
 
 log = logging.getLogger("sparql_api")
@@ -42,6 +43,10 @@ class AppContext:
     cache: ResponseCache
     last_modified: datetime
     extra: dict[str, Any] = field(default_factory=dict)
+    #: finished responses the outermost fast path answers repeats from (sparql_api/fastpath.py)
+    fast_cache: ResponseCache = field(
+        default_factory=lambda: ResponseCache(max_bytes=64 * 1024 * 1024, max_entry_bytes=1024 * 1024)
+    )
     #: the page for people at GET /sparql (no query, the client prefers text/html);
     #: set by the pages feature, e.g. with :func:`set_sparql_page`
     sparql_page: Callable[[Request], Awaitable[Response]] | None = None
@@ -60,12 +65,14 @@ def context(request: Request) -> AppContext:
 def add_router(app: FastAPI, router: APIRouter, **kwargs: Any) -> None:
     """The hook for later features: mount a router on the app."""
     app.include_router(router, **kwargs)
+    app.state.dipkg.fast_cache.clear()
 
 
 def set_sparql_page(app: FastAPI, page: Callable[[Request], Awaitable[Response]]) -> None:
     """Serve ``page(request)`` at GET /sparql (without a query) when the client prefers
     text/html to the RDF service description (browsers do)."""
     app.state.dipkg.sparql_page = page
+    app.state.dipkg.fast_cache.clear()  # answers at /sparql change
 
 
 def error_response(err: DipkgError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -168,4 +175,5 @@ def create_app(
     app.add_middleware(http.GZipMiddleware)
     app.add_middleware(http.HeadMiddleware)
     app.add_middleware(http.CORSMiddleware)
+    app.add_middleware(FastPath, cache=app.state.dipkg.fast_cache)  # outermost: repeat GETs of immutable answers skip all of the above
     return app

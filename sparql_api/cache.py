@@ -50,5 +50,9 @@ class ResponseCache:
             _, dropped = self._items.popitem(last=False)
             self._size -= len(dropped.body)
 
+    def clear(self) -> None:
+        self._items.clear()
+        self._size = 0
+
     def __len__(self) -> int:
         return len(self._items)

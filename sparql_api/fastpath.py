@@ -1,0 +1,100 @@
+"""The fast path: repeat GETs answered from finished responses, before any routing.
+
+The data is immutable per build, so a GET whose answer the app marked cacheable
+(status 200 with an ``ETag`` and ``Cache-Control: public``) gets the same bytes
+every time for the same request. This outermost ASGI middleware keys such
+answers on everything a response here may depend on — path, raw query string,
+Accept, Accept-Encoding, Accept-Language, Host and the X-Forwarded-* headers —
+and serves repeats without entering FastAPI, the other middlewares or a worker.
+For cheap queries the framework, not the engine, is the cost (see
+../shared/PERFORMANCE-NOTES.md), so this is where a Python endpoint catches up
+with ``oxigraph serve``.
+
+Conditional (If-None-Match, If-Modified-Since) and Range requests, HEAD, other
+methods and anything the app did not mark cacheable always go to the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from sparql_api.cache import Entry, ResponseCache
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+_KEYED = (b"accept", b"accept-encoding", b"accept-language", b"host", b"x-forwarded-host",
+          b"x-forwarded-proto", b"x-forwarded-prefix")
+_BYPASS = frozenset((b"if-none-match", b"if-modified-since", b"if-range", b"range", b"authorization", b"cookie"))
+
+
+class FastPath:
+    def __init__(self, app: ASGIApp, cache: ResponseCache | None = None) -> None:
+        self.app = app
+        # shared with the app context, so a hook that changes answers can clear it
+        self.cache = cache if cache is not None else ResponseCache(max_bytes=64 * 1024 * 1024, max_entry_bytes=1024 * 1024)
+        self.max_entry_bytes = self.cache.max_entry_bytes
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        found: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            if name in _BYPASS:
+                await self.app(scope, receive, send)
+                return
+            if name in _KEYED:
+                found[name] = value
+        key = (scope.get("root_path", ""), scope["path"], scope["query_string"], *(found.get(n, b"") for n in _KEYED))
+        hit = self.cache.get(key)
+        if hit is not None:
+            await send({"type": "http.response.start", "status": 200, "headers": hit.headers})
+            await send({"type": "http.response.body", "body": hit.body})
+            return
+        await self._capture(key, scope, receive, send)
+
+    async def _capture(self, key: tuple, scope: Scope, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        start: Message | None = None
+        chunks: list[bytes] = []
+        size = 0
+        keep = True
+
+        async def recording_send(message: Message) -> None:
+            nonlocal start, size, keep
+            if message["type"] == "http.response.start":
+                start = message
+                keep = _cacheable(message)
+            elif message["type"] == "http.response.body" and keep:
+                body = message.get("body", b"")
+                size += len(body)
+                if size > self.max_entry_bytes:
+                    keep = False
+                    chunks.clear()
+                else:
+                    chunks.append(body)
+                if not message.get("more_body", False) and keep and start is not None:
+                    self.cache.put(key, Entry(b"".join(chunks), list(start["headers"])))  # type: ignore[arg-type]
+            await send(message)
+
+        await self.app(scope, receive, recording_send)
+
+
+def _cacheable(start: Message) -> bool:
+    if start.get("status") != 200:
+        return False
+    etag = public = False
+    for name, value in start.get("headers", ()):
+        name = name.lower()
+        if name == b"etag":
+            etag = True
+        elif name == b"cache-control":
+            directives = value.lower()
+            public = b"public" in directives and b"no-store" not in directives and b"private" not in directives
+        elif name == b"set-cookie":
+            return False
+    return etag and public

@@ -1,0 +1,151 @@
+"""The fast path (sparql_api/fastpath.py): repeats of cacheable GETs skip the app; nothing else does."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kg.layout import open_release
+from kg.settings import Settings
+from sparql_api.app import create_app
+from sparql_api.cache import ResponseCache
+from sparql_api.fastpath import FastPath
+
+
+@pytest.fixture(scope="module")
+def app_client(endpoint_data: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(query_workers=1, query_timeout=5), open_release(endpoint_data))
+    with TestClient(app) as client:
+        yield client
+
+
+class CountingApp:
+    """An ASGI app that counts calls and answers what the test tells it to."""
+
+    def __init__(self, status: int = 200, headers: list[tuple[bytes, bytes]] | None = None, body: bytes = b"ok",
+                 chunks: int = 1) -> None:
+        self.calls = 0
+        self.status = status
+        self.headers = headers if headers is not None else [
+            (b"content-type", b"text/plain"), (b"etag", b'"x"'), (b"cache-control", b"public, no-cache")]
+        self.body = body
+        self.chunks = chunks
+
+    async def __call__(self, scope, receive, send):
+        self.calls += 1
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        size = max(1, len(self.body) // self.chunks)
+        parts = [self.body[i : i + size] for i in range(0, len(self.body), size)] or [b""]
+        for index, part in enumerate(parts):
+            await send({"type": "http.response.body", "body": part, "more_body": index < len(parts) - 1})
+
+
+def request(app, method="GET", path="/sparql", query=b"query=ASK%7B%7D", headers=()):
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": method, "path": path, "query_string": query,
+             "headers": [(k.lower(), v) for k, v in headers], "root_path": ""}
+    asyncio.run(app(scope, receive, send))
+    status = sent[0]["status"]
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    return status, sent[0]["headers"], body
+
+
+def test_a_repeat_is_answered_without_the_app():
+    inner = CountingApp()
+    app = FastPath(inner)
+    first = request(app, headers=[(b"Accept", b"application/json")])
+    second = request(app, headers=[(b"Accept", b"application/json")])
+    assert first == second and inner.calls == 1
+
+
+@pytest.mark.parametrize("header", [b"Accept", b"Accept-Encoding", b"Accept-Language", b"Host", b"X-Forwarded-Host",
+                                    b"X-Forwarded-Proto", b"X-Forwarded-Prefix"])
+def test_every_header_a_response_may_depend_on_is_part_of_the_key(header):
+    inner = CountingApp()
+    app = FastPath(inner)
+    request(app, headers=[(header, b"one")])
+    request(app, headers=[(header, b"two")])
+    assert inner.calls == 2
+
+
+def test_query_string_and_path_are_part_of_the_key():
+    inner = CountingApp()
+    app = FastPath(inner)
+    request(app, query=b"query=ASK%7B%7D")
+    request(app, query=b"query=ASK%7B%20%7D")
+    request(app, path="/other")
+    assert inner.calls == 3
+
+
+@pytest.mark.parametrize("header", [b"If-None-Match", b"If-Modified-Since", b"Range", b"If-Range", b"Cookie",
+                                    b"Authorization"])
+def test_conditional_and_range_requests_always_reach_the_app(header):
+    inner = CountingApp()
+    app = FastPath(inner)
+    request(app)
+    request(app, headers=[(header, b"x")])
+    assert inner.calls == 2
+
+
+@pytest.mark.parametrize("method", ["HEAD", "POST", "OPTIONS"])
+def test_other_methods_always_reach_the_app(method):
+    inner = CountingApp()
+    app = FastPath(inner)
+    request(app, method=method)
+    request(app, method=method)
+    assert inner.calls == 2
+
+
+@pytest.mark.parametrize(
+    "status, headers",
+    [
+        (404, [(b"etag", b'"x"'), (b"cache-control", b"public")]),
+        (200, [(b"cache-control", b"public")]),  # no ETag
+        (200, [(b"etag", b'"x"'), (b"cache-control", b"no-store")]),
+        (200, [(b"etag", b'"x"')]),  # no Cache-Control: public
+        (200, [(b"etag", b'"x"'), (b"cache-control", b"private")]),
+        (200, [(b"etag", b'"x"'), (b"cache-control", b"public"), (b"set-cookie", b"a=b")]),
+    ],
+)
+def test_only_what_the_app_marks_cacheable_is_kept(status, headers):
+    inner = CountingApp(status=status, headers=headers)
+    app = FastPath(inner)
+    request(app)
+    request(app)
+    assert inner.calls == 2
+
+
+def test_large_and_streamed_bodies():
+    small = CountingApp(body=b"x" * 5000, chunks=5)
+    app = FastPath(small, ResponseCache(max_bytes=10_000, max_entry_bytes=6000))
+    assert request(app)[2] == request(app)[2] == b"x" * 5000
+    assert small.calls == 1
+    big = CountingApp(body=b"y" * 7000, chunks=3)
+    app = FastPath(big, ResponseCache(max_bytes=10_000, max_entry_bytes=6000))
+    assert request(app)[2] == request(app)[2] == b"y" * 7000
+    assert big.calls == 2
+
+
+def test_the_real_app_serves_repeats_from_the_fast_path(app_client):
+    state = app_client.app.state.dipkg
+    query = {"query": "SELECT ?s WHERE { ?s a <https://w3id.org/dipkg/ontology#Scenario> } LIMIT 3"}
+    first = app_client.get("/sparql", params=query)
+    hits = state.fast_cache.hits
+    second = app_client.get("/sparql", params=query)
+    assert state.fast_cache.hits == hits + 1
+    assert first.content == second.content and first.headers == second.headers
+    again = app_client.get("/sparql", params=query, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304  # conditional requests still get their 304 from the app
+    health = app_client.get("/health")
+    assert health.status_code == 200 and app_client.get("/health").json()  # never cached (no-store)
