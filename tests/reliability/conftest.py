@@ -1,0 +1,87 @@
+"""Fixtures of the reliability tests: real uvicorn servers on 127.0.0.1 (the pattern of
+tests/endpoint/conftest.py), a copy of the session's build with canary files planted
+around the published data, and the figures file ``test-artifacts/reliability.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from kg.layout import open_release
+from tests.endpoint.conftest import Server, start_server, stop_server
+
+ROOT = Path(__file__).resolve().parents[2]
+FIGURES = ROOT / "test-artifacts" / "reliability.json"
+#: a secret that must never appear in any response body
+CANARY = "dipkg-canary-7f3a9c1e-never-serve-me"
+
+
+def record(section: str, figures: dict[str, Any]) -> None:
+    """Merge ``figures`` under ``section`` into test-artifacts/reliability.json."""
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        data = json.loads(FIGURES.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            data = {}
+    except (OSError, ValueError):
+        data = {}
+    data[section] = figures
+    tmp = FIGURES.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, FIGURES)
+
+
+def tree_rss(server: Server) -> int:
+    """Resident memory (bytes) of the server process and its workers."""
+    total = 0
+    parent = psutil.Process(server.proc.pid)
+    for p in [parent, *parent.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def zombies(server: Server) -> list[int]:
+    out = []
+    for child in psutil.Process(server.proc.pid).children(recursive=True):
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                out.append(child.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+@pytest.fixture(scope="session")
+def canary_data(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the build with the canary planted next to the data folder, inside it,
+    and inside the release (outside its dumps/), where no route may reach it."""
+    top = tmp_path_factory.mktemp("canary")
+    data = top / "data"
+    src = open_release(built_data).root
+    shutil.copytree(src, data / "releases" / src.name, symlinks=True)
+    (data / "current").symlink_to(Path("releases") / src.name)
+    for place in (top / "secret.txt", top / "passwd", data / "secret.txt",
+                  data / "releases" / "secret.txt", data / "releases" / src.name / "secret.txt",
+                  data / "releases" / src.name / "dumps" / ".." / "canary.ttl"):
+        place.write_text(CANARY + "\n", encoding="utf-8")
+    return data
+
+
+@pytest.fixture(scope="module")
+def canary_server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    workdir = tmp_path_factory.mktemp("rel-server")
+    (workdir / "secret.txt").write_text(CANARY + "\n", encoding="utf-8")  # the server's cwd
+    srv = start_server(canary_data, workdir, DIPKG_QUERY_TIMEOUT="3", DIPKG_QUERY_WORKERS="2",
+                       DIPKG_MAX_ROWS="1000")
+    yield srv
+    stop_server(srv)
