@@ -1,0 +1,141 @@
+"""Runaway work: two runaway queries in flight, cheap queries stay fast.
+
+The pool (sparql_api/workers.py) hands each query to an idle worker; when every
+worker is busy a query waits in line for one, and gives up with 503 ``busy``
+once it has waited the whole time limit. So with the default two workers, two
+runaways would make every cheap query wait up to the limit: this server runs
+three workers, so one stays free for the cheap queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.reliability.conftest import record, zombies
+
+LIMIT = 3.0
+WORKERS = 3
+CHEAP_COUNT = 200
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } # runaway %d"
+CHEAP = "ASK { ?s ?p ?o } # cheap %d"
+
+
+@pytest.fixture(scope="module")
+def server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(canary_data, tmp_path_factory.mktemp("runaway"), DIPKG_QUERY_TIMEOUT=str(LIMIT),
+                       DIPKG_QUERY_WORKERS=str(WORKERS))
+    yield srv
+    stop_server(srv)
+
+
+def wait_pool(server: Server, within: float = 20.0) -> set[int]:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        h = httpx.get(server.url + "/health", timeout=5).json()
+        pids = {p.pid for p in server.workers()}
+        if h["workers"]["alive"] == WORKERS and len(pids) == WORKERS:
+            return pids
+        time.sleep(0.05)
+    raise AssertionError("the pool did not come back to its size")
+
+
+def busy_workers(server: Server, n: int, within: float = 2.0) -> list[int]:
+    """The pids of the ``n`` workers burning CPU (the runaways)."""
+    procs = server.workers()
+    for p in procs:
+        p.cpu_percent(None)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        usage = sorted(((p.cpu_percent(None), p.pid) for p in procs), reverse=True)
+        hot = [pid for cpu, pid in usage if cpu > 30]
+        if len(hot) >= n:
+            return hot[:n]
+    raise AssertionError("the runaway queries are not running")
+
+
+async def scenario(url: str) -> tuple[list[tuple[int, float, str]], list[float], list[int], float]:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+
+        async def runaway(i: int) -> tuple[int, float, str]:
+            started = time.monotonic()
+            r = await client.post("/sparql", data={"query": RUNAWAY % i})
+            return r.status_code, time.monotonic() - started, r.json().get("error", "")
+
+        tasks = [asyncio.create_task(runaway(i)) for i in range(2)]
+        await asyncio.sleep(0.3)  # both runaways hold a worker now
+        cheap: list[float] = []
+        statuses: list[int] = []
+        window_start = time.monotonic()
+        for i in range(CHEAP_COUNT):  # one after another, each a new query (no cache hit)
+            started = time.monotonic()
+            r = await client.get("/sparql", params={"query": CHEAP % (i + time.time_ns())})
+            cheap.append(time.monotonic() - started)
+            statuses.append(r.status_code)
+        window = time.monotonic() - window_start
+        runaways = await asyncio.gather(*tasks)
+        return runaways, cheap, statuses, window
+
+
+@pytest.mark.slow
+def test_two_runaways_stop_at_the_limit_while_cheap_queries_stay_fast(server: Server) -> None:
+    before = wait_pool(server)
+    runaways, cheap, statuses, window = asyncio.run(scenario(server.url))
+    assert set(statuses) == {200}, statuses
+    # every cheap query ran while both runaways were in flight
+    assert window + 0.3 < LIMIT, f"the cheap queries took {window:.2f} s: not all inside the runaways' window"
+    cheap.sort()
+    p50, p99 = cheap[len(cheap) // 2], cheap[int(len(cheap) * 0.99) - 1]
+    after = wait_pool(server)
+    leftover = zombies(server)
+    elapsed = [e for _, e, _ in runaways]
+    record("runaway", {
+        "time_limit_seconds": LIMIT, "query_workers": WORKERS, "runaways_in_flight": 2,
+        "runaway_statuses": [f"{s} {e}" for s, _, e in runaways],
+        "runaway_stopped_after_seconds": [round(e, 3) for e in elapsed],
+        "cheap_queries": len(cheap), "cheap_p50_ms": round(p50 * 1000, 1), "cheap_p99_ms": round(p99 * 1000, 1),
+        "cheap_max_ms": round(cheap[-1] * 1000, 1),
+        "workers_replaced": len(before - after), "zombies": len(leftover),
+    })
+    assert [(s, e) for s, _, e in runaways] == [(503, "timeout")] * 2, runaways
+    for e in elapsed:
+        assert LIMIT * 0.9 <= e <= LIMIT * 1.1, f"runaway stopped after {e:.3f} s, limit {LIMIT} s"
+    assert p99 < 0.100, f"cheap queries' p99 {p99 * 1000:.0f} ms"
+    assert len(before - after) == 2, "the runaways' workers were not replaced"
+    assert not leftover, f"zombies: {leftover}"
+
+
+@pytest.mark.slow
+def test_two_workers_killed_mid_query_give_503_and_the_next_query_succeeds(server: Server) -> None:
+    """A variant of tests/endpoint's single death: two workers SIGKILLed at once, mid-query."""
+    wait_pool(server)
+    results: dict[int, httpx.Response] = {}
+
+    def victim(i: int) -> None:
+        results[i] = httpx.post(server.sparql, data={"query": RUNAWAY % (1000 + i) + " die"}, timeout=30)
+
+    threads = [threading.Thread(target=victim, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for pid in busy_workers(server, 2):
+        os.kill(pid, signal.SIGKILL)
+    for t in threads:
+        t.join(timeout=30)
+    for r in results.values():
+        assert r.status_code == 503 and r.json()["error"] == "worker-died", r.text
+    r = httpx.get(server.sparql, params={"query": CHEAP % time.time_ns()}, timeout=30)
+    assert r.status_code == 200 and r.json()["boolean"] is True
+    wait_pool(server)
+    assert not zombies(server)
+    assert all(p.status() != psutil.STATUS_ZOMBIE for p in server.workers())
