@@ -91,6 +91,7 @@ class Report:
     build_peak_mb: float
     duration: float
     connections: int
+    cold: bool = False
     results: list[Result] = field(default_factory=list)
     memory_mb: dict[str, float] = field(default_factory=dict)
 
@@ -124,10 +125,26 @@ def tree_rss_mb(pid: int) -> float:
 _LATENCY = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 
 
-def wrk(url: str, accept: str, duration: float, connections: int) -> tuple[float, float, float, int, int]:
+# Cold mode: every request gets a unique SPARQL comment appended ("\n#<n>"), so no cache
+# can answer it and the engine path is measured.
+_COLD_LUA = """
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, wrk.path .. "%0A%23" .. counter)
+end
+"""
+
+
+def wrk(url: str, accept: str, duration: float, connections: int, cold: bool = False) -> tuple[float, float, float, int, int]:
+    script: list[str] = []
+    if cold:
+        lua = Path(tempfile.mkstemp(suffix=".lua")[1])
+        lua.write_text(_COLD_LUA)
+        script = ["-s", str(lua)]
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "30s",
-         "-H", f"Accept: {accept}", url],
+         *script, "-H", f"Accept: {accept}", url],
         capture_output=True, text=True, timeout=duration + 60, check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -198,7 +215,8 @@ def run(args: argparse.Namespace) -> Report:
     try:
         print(f"building (scale {args.scale}) …", flush=True)
         data, seconds, peak, triples = build(args.scale, workdir)
-        report = Report(args.scale, triples, round(seconds, 2), round(peak, 1), args.duration, args.connections)
+        report = Report(args.scale, triples, round(seconds, 2), round(peak, 1), args.duration, args.connections,
+                        args.cold)
         print(f"  {triples} triples in {seconds:.1f} s, peak {peak:.0f} MB", flush=True)
         servers = start_servers(data, args.skip_rdflib)
         try:
@@ -214,7 +232,8 @@ def run(args: argparse.Namespace) -> Report:
                         report.results.append(Result(server, name, 0.0, math.nan, math.nan, 0, 1))
                         continue
                     duration = args.duration if server != "rdflib-endpoint" else min(args.duration, 5)
-                    rps, p50, p99, total, errors = wrk(target, cell_accept, duration, args.connections)
+                    cold = args.cold and "?query=" in target
+                    rps, p50, p99, total, errors = wrk(target, cell_accept, duration, args.connections, cold)
                     report.results.append(Result(server, name, round(rps, 1), p50, p99, total, errors))
                     print(f"  {name:20s} {server:16s} {rps:10.1f} req/s  p50 {p50:8.2f} ms  p99 {p99:8.2f} ms"
                           + (f"  ERRORS {errors}" if errors else ""), flush=True)
@@ -258,7 +277,8 @@ def write(report: Report, out: Path) -> None:
     servers = list(dict.fromkeys(r.server for r in report.results))
     lines = [
         f"Scale {report.scale} ({report.triples} triples); build {report.build_seconds} s, peak {report.build_peak_mb} MB; "
-        f"wrk 1 thread, {report.connections} connections, {report.duration} s per cell.",
+        f"wrk 1 thread, {report.connections} connections, {report.duration} s per cell"
+        + ("; COLD: every SPARQL request unique, no cache answers." if report.cold else "; repeated requests (cacheable)."),
         "",
         "| query | " + " | ".join(f"{s} req/s (p50/p99 ms)" for s in servers) + " | dipkg / oxigraph |",
         "|---|" + "---|" * (len(servers) + 1),
@@ -302,9 +322,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds of load per query and server")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--skip-rdflib", action="store_true", help="leave rdflib-endpoint out (slow at scale)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--cold", action="store_true",
+                        help="make every SPARQL request unique (no response cache can answer): the engine path")
+    parser.add_argument("--out", type=Path, default=None, help="default: bench/results/ (bench/results-cold/ with --cold)")
     args = parser.parse_args()
-    write(run(args), args.out)
+    out = args.out or ROOT / "bench" / ("results-cold" if args.cold else "results")
+    write(run(args), out)
 
 
 if __name__ == "__main__":
