@@ -152,6 +152,9 @@ def create_app(
             "Every error is a JSON object `{error, status, message, line?, column?, details?}`."
         ),
         lifespan=lifespan,
+        # /openapi.json stays; FastAPI's /docs and /redoc would load their UI from a CDN
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.dipkg = AppContext(
         settings=settings,
