@@ -81,6 +81,14 @@ def open_release(data_dir: Path) -> Release:
     for key in ("build_id", "base_iri", "counts", "dumps"):
         if key not in manifest:
             raise StoreError(f"the build's manifest lacks {key!r}", file=str(manifest_path))
+    dumps = manifest["dumps"]
+    if not (isinstance(manifest["build_id"], str) and manifest["build_id"]
+            and isinstance(manifest["base_iri"], str) and isinstance(manifest["counts"], dict)
+            and isinstance(dumps, list)
+            and all(isinstance(d, dict) and isinstance(d.get("file"), str) and isinstance(d.get("format"), str)
+                    for d in dumps)):
+        raise StoreError("the build's manifest is malformed (build_id, base_iri, counts or dumps)",
+                         file=str(manifest_path))
     if not (root / STORE).is_dir():
         raise StoreError("the build's store folder is missing", file=str(root / STORE))
     return Release(root=root, manifest=manifest)
