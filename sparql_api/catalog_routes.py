@@ -31,7 +31,7 @@ from kg.errors import StoreError
 from kg.iris import PREFIXES
 from kg.layout import Release
 from sparql_api.negotiation import GRAPH_OFFERS, Offer, by_name, negotiate, wants_html
-from sparql_api.protocol import endpoint_url
+from sparql_api.protocol import site_root
 
 CATALOG_FILE = "catalog.ttl"
 VOID = rdflib.Namespace(PREFIXES["void"])
@@ -124,12 +124,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(lifespan=_lifespan, tags=["catalogue"])
-
-
-def site_root(request: Request) -> str:
-    """scheme://host[/prefix] as the client sees it (X-Forwarded-* honoured)."""
-    full, path = endpoint_url(request), request.url.path
-    return full[: len(full) - len(path)] if path and full.endswith(path) else full.rstrip("/")
 
 
 def _fixed(request: Request, doc: Document, offer: Offer) -> Response:

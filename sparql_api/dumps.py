@@ -150,7 +150,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         }
 
     def index_json(request: Request) -> Response:
-        from sparql_api.pages import site_root
+        from sparql_api.protocol import site_root
 
         body = json.dumps(listing(site_root(request)), ensure_ascii=False, indent=2).encode("utf-8")
         return Response(body, media_type="application/json",
@@ -170,7 +170,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
             return not_acceptable_response(LISTING_OFFERS, accept)
         if choice.offer is JSON:
             return index_json(request)
-        from sparql_api.pages import site_root
+        from sparql_api.protocol import site_root
 
         lang, explicit = language(request)
         root = site_root(request)

@@ -58,7 +58,7 @@ from sparql_api.negotiation import (
     not_acceptable,
     wants_html,
 )
-from sparql_api.protocol import endpoint_url
+from sparql_api.protocol import site_root
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -79,13 +79,6 @@ _GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIP
 
 
 # --- where things are ---------------------------------------------------------
-def site_root(request: Request) -> str:
-    """scheme://host[/prefix] of this request, as the client sees it (no trailing '/')."""
-    full = endpoint_url(request)
-    path = request.url.path
-    return full[: len(full) - len(path)] if path and full.endswith(path) else full.rstrip("/")
-
-
 @dataclass
 class Linker:
     """Maps IRIs to links on this server (base -> root; ontology terms -> /ontology#Term)."""

@@ -207,6 +207,14 @@ XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 DCTERMS = "http://purl.org/dc/terms/"
 
 
+
+def site_root(request: Request) -> str:
+    """scheme://host[/prefix] of this request, as the client sees it (no trailing '/')."""
+    full = endpoint_url(request)
+    path = request.url.path
+    return full[: len(full) - len(path)] if path and full.endswith(path) else full.rstrip("/")
+
+
 def service_description(url: str, release: Release, offers: list[Offer],
                         named_graphs: list[str]) -> list[ox.Triple]:
     """SPARQL 1.1 Service Description of the endpoint at ``url``.
