@@ -44,6 +44,13 @@ class QueryTooLarge(QueryError):
     status = 413
 
 
+class QueryTooDeep(QueryError):
+    """Nested deeper than the parser can recurse safely (sparql_api.guard.MAX_NESTING)."""
+
+    code = "query-too-deep"
+    status = 400
+
+
 class NotAcceptable(QueryError):
     code = "not-acceptable"
     status = 406

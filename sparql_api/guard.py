@@ -34,7 +34,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sparql_api.errors import ServiceRefused, UpdateForbidden
+from sparql_api.errors import QueryTooDeep, ServiceRefused, UpdateForbidden
+
+#: Deepest nesting of ``{ ( [`` accepted. pyoxigraph's parser and evaluator recurse
+#: once per level: ~2,000 nested groups overflow an 8 MiB stack and the worker dies
+#: with SIGSEGV. Real queries nest a few dozen levels at most.
+MAX_NESTING = 256
 
 # token kinds
 WORD, PNAME, VAR, IRI, STRING, BNODE, LANG, NUMBER, PUNCT, OTHER = (
@@ -198,9 +203,34 @@ def operation(tokens: list[Token]) -> Token | None:
     return None
 
 
+def nesting(tokens: list[Token]) -> tuple[int, Token | None]:
+    """The deepest nesting of ``{ ( [`` and the token where it first exceeds MAX_NESTING."""
+    depth = deepest = 0
+    first_over = None
+    for tok in tokens:
+        if tok.kind != PUNCT:
+            continue
+        if tok.text in "{([":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if depth > MAX_NESTING and first_over is None:
+                    first_over = tok
+        elif tok.text in "})]":
+            depth = max(depth - 1, 0)
+    return deepest, first_over
+
+
 def check_query(text: str) -> Checked:
-    """Refuse SERVICE and updates in a ``query=`` text; classify the query form."""
+    """Refuse SERVICE, updates and over-deep nesting in a ``query=`` text; classify the query form."""
     tokens = tokenize(text)
+    deepest, over = nesting(tokens)
+    if over is not None:
+        line, col = _line_col(text, over.pos)
+        raise QueryTooDeep(
+            f"the query nests groups, brackets or parentheses {deepest} levels deep; "
+            f"at most {MAX_NESTING} are accepted", line=line, column=col,
+            details={"max_nesting": MAX_NESTING, "nesting": deepest})
     first = operation(tokens)
     if first is not None and first.kind in (WORD, PNAME):
         upper = first.text.upper()

@@ -30,6 +30,7 @@ import os
 import signal
 import struct
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,8 @@ MAX_HEADER = 16 * 1024 * 1024
 #: Per-worker cap on private memory (RLIMIT_DATA): a query that needs more makes
 #: its worker abort (503 worker-died, reason "memory") instead of the host swapping.
 DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024 * 1024
+#: Stack of the thread that evaluates queries in a worker (see child_main).
+EVAL_STACK = 256 * 1024 * 1024
 
 
 def encode_frame(header: dict[str, Any], body: bytes = b"") -> bytes:
@@ -399,7 +402,7 @@ def child_main() -> int:
     try:
         import pyoxigraph as ox
 
-        from sparql_api import results
+        from sparql_api import results  # noqa: F401  (import errors show at start-up)
 
         store = ox.Store.read_only(config["store"])
         named = []
@@ -413,10 +416,32 @@ def child_main() -> int:
         return 1
     send({"ok": True, "info": {"pid": os.getpid(), "sandboxed": sandboxed, "named_graphs": named}})
     prefixes = config.get("prefixes") or None
+
+    def serve() -> None:
+        _serve_jobs(inp, send, store, prefixes)
+
+    # pyoxigraph parses and evaluates recursively: long chains (thousands of BINDs,
+    # MINUS or UNION blocks, `1+1+...`) overflow the 8 MiB main stack (SIGSEGV).
+    # Evaluate on a thread with a larger stack (address space; only touched pages
+    # are resident): every query up to 64 KiB then parses and runs.
+    try:
+        threading.stack_size(EVAL_STACK)
+        thread = threading.Thread(target=serve, name="dipkg-eval", daemon=True)
+        thread.start()
+    except (ValueError, RuntimeError, MemoryError):  # no such stack here: the main thread's
+        serve()
+        return 0
+    thread.join()
+    return 0
+
+
+def _serve_jobs(inp: BinaryIO, send: Any, store: Any, prefixes: dict[str, str] | None) -> None:
+    from sparql_api import results
+
     while True:
         request = _read_frame(inp)
         if request is None:
-            return 0
+            return
         send({"ack": True})
         try:
             outcome = results.evaluate(store, results.Job(**request), prefixes)
