@@ -39,36 +39,49 @@ PREFIXES = """PREFIX dip: <https://w3id.org/dipkg/ontology#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX schema: <https://schema.org/>
 """
-S01 = "https://w3id.org/dipkg/scenario/guizhou-b1-s01"
 
-# name -> (query, Accept); the resource page has no SPARQL peer: oxigraph answers DESCRIBE instead.
-QUERIES = {
-    "point lookup": (f"SELECT ?p ?o WHERE {{ <{S01}> ?p ?o }}", "application/sparql-results+json"),
-    "join + GROUP BY": (
-        PREFIXES
-        + """SELECT ?domain (COUNT(DISTINCT ?s) AS ?scenarios) (COUNT(?f) AS ?fields) WHERE {
-  ?s a dip:Scenario ; dip:domain ?domain . ?f a dip:DataField ; dip:scenario ?s .
-} GROUP BY ?domain ORDER BY ?domain""",
-        "application/sparql-results+json",
-    ),
-    "CONTAINS filter": (
-        PREFIXES
-        + """SELECT DISTINCT ?s ?label WHERE {
-  ?f a dip:DataField ; rdfs:label ?label ; dip:scenario ?s . FILTER(CONTAINS(?label, "温度"))
-}""",
-        "application/sparql-results+json",
-    ),
-    "CONSTRUCT scenario": (
-        PREFIXES
-        + f"""CONSTRUCT {{ ?x ?p ?o }} WHERE {{
-  {{ BIND(<{S01}> AS ?x) ?x ?p ?o }}
-  UNION {{ <{S01}> dip:hasCategory ?x . ?x ?p ?o }}
-  UNION {{ ?x dip:scenario <{S01}> ; a dip:DataField . ?x ?p ?o }}
-}}""",
-        "text/turtle",
-    ),
-    "resource page": (f"DESCRIBE <{S01}>", "text/turtle"),
-}
+
+def make_queries(s01: str) -> dict[str, tuple[str, str]]:
+    """name -> (query, Accept) about scenario ``s01``; the resource page has no SPARQL peer:
+    oxigraph answers DESCRIBE instead."""
+    return {
+        "point lookup": (f"SELECT ?p ?o WHERE {{ <{s01}> ?p ?o }}", "application/sparql-results+json"),
+        "join + GROUP BY": (
+            PREFIXES
+            + """SELECT ?domain (COUNT(DISTINCT ?s) AS ?scenarios) (COUNT(?f) AS ?fields) WHERE {
+      ?s a dip:Scenario ; dip:domain ?domain . ?f a dip:DataField ; dip:scenario ?s .
+    } GROUP BY ?domain ORDER BY ?domain""",
+            "application/sparql-results+json",
+        ),
+        "CONTAINS filter": (
+            PREFIXES
+            + """SELECT DISTINCT ?s ?label WHERE {
+      ?f a dip:DataField ; rdfs:label ?label ; dip:scenario ?s . FILTER(CONTAINS(?label, "温度"))
+    }""",
+            "application/sparql-results+json",
+        ),
+        "CONSTRUCT scenario": (
+            PREFIXES
+            + f"""CONSTRUCT {{ ?x ?p ?o }} WHERE {{
+      {{ BIND(<{s01}> AS ?x) ?x ?p ?o }}
+      UNION {{ <{s01}> dip:hasCategory ?x . ?x ?p ?o }}
+      UNION {{ ?x dip:scenario <{s01}> ; a dip:DataField . ?x ?p ?o }}
+    }}""",
+            "text/turtle",
+        ),
+        "resource page": (f"DESCRIBE <{s01}>", "text/turtle"),
+    }
+
+
+REAL_S01 = "https://w3id.org/dipkg/scenario/guizhou-b1-s01"
+QUERIES = make_queries(REAL_S01)
+
+
+def scenario_for(scale: int) -> str:
+    """A scenario that exists at this scale (synthetic guides have their own ids, bench/synth.py)."""
+    return REAL_S01 if scale <= 1 else "https://w3id.org/dipkg/scenario/synth-g00001-s01"
+
+
 HEAVY = ("join + GROUP BY", "CONTAINS filter", "CONSTRUCT scenario")
 
 
@@ -177,7 +190,7 @@ def build(scale: int, workdir: Path) -> tuple[Path, float, float, int]:
     return data, seconds, peak, triples
 
 
-def start_servers(data: Path, skip_rdflib: bool) -> dict[str, tuple[subprocess.Popen, str, str]]:
+def start_servers(data: Path, skip_rdflib: bool, page: str) -> dict[str, tuple[subprocess.Popen, str, str]]:
     release = (data / "current").resolve()
     servers: dict[str, tuple[subprocess.Popen, str, str]] = {}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -186,7 +199,7 @@ def start_servers(data: Path, skip_rdflib: bool) -> dict[str, tuple[subprocess.P
     servers["dipkg"] = (
         subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", "--data", str(data), "--port", str(port)], env=env, **quiet),
         f"http://127.0.0.1:{port}/sparql",
-        f"http://127.0.0.1:{port}/scenario/guizhou-b1-s01.html",
+        f"http://127.0.0.1:{port}/{page}.html",
     )
     port = free_port()
     servers["oxigraph serve"] = (
@@ -218,9 +231,11 @@ def run(args: argparse.Namespace) -> Report:
         report = Report(args.scale, triples, round(seconds, 2), round(peak, 1), args.duration, args.connections,
                         args.cold)
         print(f"  {triples} triples in {seconds:.1f} s, peak {peak:.0f} MB", flush=True)
-        servers = start_servers(data, args.skip_rdflib)
+        s01 = scenario_for(args.scale)
+        queries = make_queries(s01)
+        servers = start_servers(data, args.skip_rdflib, s01.split("https://w3id.org/dipkg/", 1)[1])
         try:
-            for name, (query, accept) in QUERIES.items():
+            for name, (query, accept) in queries.items():
                 for server, (_proc, url, page) in servers.items():
                     if name == "resource page" and page:
                         target, cell_accept = page, "text/html"

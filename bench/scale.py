@@ -24,7 +24,7 @@ import tempfile
 import urllib.parse
 from pathlib import Path
 
-from bench.run import QUERIES, ROOT, build, free_port, wait_ready, wrk
+from bench.run import ROOT, build, free_port, make_queries, scenario_for, wait_ready, wrk
 
 
 def measure(scale: int, duration: float) -> dict[str, float]:
@@ -39,7 +39,7 @@ def measure(scale: int, duration: float) -> dict[str, float]:
         try:
             url = f"http://127.0.0.1:{port}/sparql"
             wait_ready(url + "?query=" + urllib.parse.quote("ASK {}"), timeout=180)
-            query, accept = QUERIES["point lookup"]
+            query, accept = make_queries(scenario_for(scale))["point lookup"]
             target = url + "?query=" + urllib.parse.quote(query)
             cold = wrk(target, accept, duration, 8, cold=True)
             warm = wrk(target, accept, duration, 8)
