@@ -139,3 +139,31 @@ def test_two_workers_killed_mid_query_give_503_and_the_next_query_succeeds(serve
     wait_pool(server)
     assert not zombies(server)
     assert all(p.status() != psutil.STATUS_ZOMBIE for p in server.workers())
+
+
+@pytest.mark.slow
+def test_when_every_worker_is_busy_a_query_waits_in_line(server: Server) -> None:
+    """Three runaways on three workers: a cheap query neither fails at once nor runs
+    in the server; it waits for a worker (here: the first runaway's replacement) and
+    would give up with 503 ``busy`` after waiting the whole time limit."""
+    wait_pool(server)
+
+    async def run() -> tuple[int, str, float]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            hogs = [asyncio.create_task(client.post("/sparql", data={"query": RUNAWAY % (2000 + i + time.time_ns())}))
+                    for i in range(WORKERS)]
+            await asyncio.sleep(0.3)
+            started = time.monotonic()
+            r = await client.get("/sparql", params={"query": CHEAP % time.time_ns()})
+            waited = time.monotonic() - started
+            await asyncio.gather(*hogs)
+            return r.status_code, r.json().get("error", ""), waited
+
+    status, error, waited = asyncio.run(run())
+    record("pool_saturated", {"query_workers": WORKERS, "runaways": WORKERS, "cheap_status": status,
+                              "cheap_error": error, "cheap_waited_seconds": round(waited, 3),
+                              "behaviour": "waits for a free worker up to the time limit, then 503 busy"})
+    assert (status, error) in ((200, ""), (503, "busy")), (status, error)
+    assert waited >= LIMIT - 0.3 - 0.2, f"answered after {waited:.2f} s while every worker was busy"
+    assert waited <= LIMIT * 1.1 + 0.5
+    wait_pool(server)
