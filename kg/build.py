@@ -44,7 +44,6 @@ from kg.vocabulary import Vocabulary
 KEEP_RELEASES = 2
 VALIDATION_CHUNK = 250  # scenarios per SHACL chunk: bounded memory at any scale
 CATALOG_FILE = "catalog.ttl"
-CATALOG_GRAPH = "graph/catalog"
 
 # (file name, format name, media type) of the dumps; each also gets a .gz twin.
 DUMP_FORMATS = (
@@ -330,14 +329,14 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             "counts": counts,
             "dumps": dumps,
             "corrections": fired,
-            "catalog": {"file": CATALOG_FILE, "graph": graph.minter.resource(CATALOG_GRAPH)},
+            "catalog": {"file": CATALOG_FILE, "graph": graph.minter.graph("catalog")},
         }
         log("writing the catalogue record")
         record = list(catalog.record(settings, graph.minter, manifest, store))
         with (staged / CATALOG_FILE).open("w", encoding="utf-8", newline="\n") as out:
             write_turtle(record, out, header="dipkg catalogue record (DCAT-AP 3, VoID)")
         if record:
-            named = pyoxigraph.NamedNode(graph.minter.resource(CATALOG_GRAPH))
+            named = pyoxigraph.NamedNode(graph.minter.graph("catalog"))
             with io.StringIO() as buffer:
                 write_ntriples(record, buffer)
                 store.load(buffer.getvalue().encode("utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES, to_graph=named)

@@ -15,6 +15,7 @@ Layout below the base::
     concept/{slug}                        a data kind (shared vocabulary)
     scheme/{slug}                         a SKOS concept scheme
     dataset, catalog, sparql, ...         the catalogue record's resources
+    graph/{name}                          named graphs: data (in a shared store), catalog
     dataset/distribution/{slug}           a distribution (slug from the dump's file name)
     dataset/distribution/{slug}/checksum  its SHA-256 checksum (spdx:Checksum)
     dataset/void/{class|property}/{slug}  a VoID class or property partition
@@ -98,6 +99,10 @@ class Minter:
 
     def catalog(self) -> str:
         return f"{self.base}catalog"
+
+    def graph(self, name: str) -> str:
+        """A named graph: ``data`` (the graph in a shared store), ``catalog`` (the catalogue record)."""
+        return f"{self.base}graph/{check_slug(name, 'graph name')}"
 
     def sparql_service(self) -> str:
         return f"{self.base}sparql"

@@ -39,11 +39,11 @@ class Upload:
 def plan(release: Release, graph: str | None = None) -> list[Upload]:
     minter = Minter(release.base_iri)
     uploads = [
-        Upload(graph or minter.resource("graph/data"), release.dumps_dir / "dipkg.nt", "application/n-triples")
+        Upload(graph or minter.graph("data"), release.dumps_dir / "dipkg.nt", "application/n-triples")
     ]
     catalog = release.root / release.manifest.get("catalog", {}).get("file", "catalog.ttl")
     if catalog.exists() and catalog.stat().st_size:
-        uploads.append(Upload(minter.resource("graph/catalog"), catalog, "text/turtle"))
+        uploads.append(Upload(minter.graph("catalog"), catalog, "text/turtle"))
     for upload in uploads:
         IRI(upload.graph).nt()  # raises on an invalid graph IRI
     return uploads
