@@ -110,9 +110,14 @@ def serve(
     data: DataOption = None,
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    sparql_backend: Annotated[str | None, typer.Option(
+        "--sparql-backend", help="Query this SPARQL endpoint (holding `dipkg publish`'s graph) instead of "
+        "the local store (default: DIPKG_SPARQL_BACKEND; see docs/remote-backend.md).")] = None,
 ) -> None:
     """Serve the built store: SPARQL endpoint at /sparql, pages, dumps."""
     settings = get_settings()
+    if sparql_backend:
+        settings = settings.model_copy(update={"sparql_backend": sparql_backend})
     from sparql_api.server import run  # the build never imports the web app; only this command does
 
     run(settings, data or settings.data_dir, host or settings.host, port or settings.port)

@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     worker_memory_mb: int = Field(
         2048, gt=0, description="Memory cap of one query worker (MiB); a query that needs more gets 503."
     )
+    sparql_backend: str | None = Field(
+        None,
+        description="Remote mode of `dipkg serve` (docs/remote-backend.md): URL of an external SPARQL query "
+        "endpoint holding the published graph (`dipkg publish`); queries and pages go there instead of the "
+        "local store. None: the local store (worker processes).",
+    )
 
     @field_validator("base_iri")
     @classmethod

@@ -21,14 +21,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kg.errors import DipkgError
-from kg.iris import PREFIXES
 from kg.layout import MANIFEST, Release
 from kg.settings import Settings
 from sparql_api import http
 from sparql_api.cache import ResponseCache
 from sparql_api.errors import HttpError
 from sparql_api.fastpath import FastPath
-from sparql_api.workers import WorkerPool
 
 log = logging.getLogger("sparql_api")
 
@@ -129,14 +127,15 @@ def create_app(
     from sparql_api.endpoint import router as sparql_router
 
     own_pool = pool is None
+    from sparql_api.backends import choose as choose_backend
+
+    backend = choose_backend(settings, release)  # local store or remote SPARQL endpoint: decided here only
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx: AppContext = app.state.dipkg
         if own_pool:
-            ctx.pool = WorkerPool(release.store_dir, size=settings.query_workers,
-                                  timeout=settings.query_timeout, prefixes=dict(PREFIXES),
-                                  memory_limit=settings.worker_memory_mb * 1024 * 1024)
+            ctx.pool = backend.pool()
             await ctx.pool.start()
         try:
             yield
@@ -173,7 +172,7 @@ def create_app(
     # --- linked data (issue 4): query UI, static files, dumps, pages; resource catch-all last ---
     from sparql_api.ui import install as install_linked_data
 
-    install_linked_data(app, settings, release)
+    install_linked_data(app, settings, release, describer=backend.describer())
     # outermost first: CORS wraps HEAD wraps gzip wraps the app
     app.add_middleware(http.GZipMiddleware)
     app.add_middleware(http.HeadMiddleware)

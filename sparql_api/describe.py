@@ -108,6 +108,17 @@ class Describer:
                     todo.append(t.object)
         return out
 
+    # the two lookups a remote describer (sparql_api.remote) answers in one query each
+    def _own(self, node: ox.NamedNode, graph: str | None) -> list[ox.Triple]:
+        """The resource's triples with the closure of its blank nodes."""
+        return self._closure(self._out(node, graph), graph)
+
+    def _labels_of(self, nodes: list[ox.NamedNode], graph: str | None) -> list[ox.Triple]:
+        out: list[ox.Triple] = []
+        for node in nodes:
+            out.extend(self._labels(node, graph))
+        return out
+
     def _labels(self, node: ox.NamedNode, graph: str | None) -> list[ox.Triple]:
         out: list[ox.Triple] = []
         for predicate in LABELS:
@@ -135,7 +146,7 @@ class Describer:
         if graph is False:
             return None
         assert graph is None or isinstance(graph, str)
-        own = self._closure(self._out(node, graph), graph)
+        own = self._own(node, graph)
         if iri == ONTOLOGY_IRI:
             own += self._ontology_terms(graph)
         incoming = self._incoming(node, graph) if iri != ONTOLOGY_IRI else []
@@ -145,8 +156,7 @@ class Describer:
             for term in (t.subject, t.object):
                 if isinstance(term, ox.NamedNode) and term.value != iri:
                     linked.setdefault(term.value, term)
-        for other in linked.values():
-            triples.extend(self._labels(other, graph))
+        triples.extend(self._labels_of(list(linked.values()), graph))
         triples = _unique(triples)
         types = [t.object.value for t in triples
                  if t.subject == node and t.predicate == RDF_TYPE and isinstance(t.object, ox.NamedNode)]

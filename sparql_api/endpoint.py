@@ -324,19 +324,24 @@ class Health(BaseModel):
     triples: int | None
     workers: dict[str, int]
     queries: dict[str, int] = {}
+    backend: dict[str, Any] | None = None  # remote mode: the SPARQL backend's probe (url, ok, latency)
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": ErrorBody}}, tags=["ops"],
             summary="Liveness: the build served and the query workers alive")
 async def health(request: Request) -> JSONResponse:
     ctx = context(request)
+    probe = getattr(ctx.pool, "probe", None)  # remote mode (sparql_api.remote): ask the backend now
+    backend = await probe() if probe is not None else None
     alive = int(getattr(ctx.pool, "alive", 0)) if ctx.pool is not None else 0
     size = int(getattr(ctx.pool, "size", 0)) if ctx.pool is not None else 0
     if alive == 0:
+        if backend is not None:
+            raise StoreError("the SPARQL backend does not answer", details={"backend": backend})
         raise StoreError("no query worker is alive", details={"workers": {"alive": 0, "total": size}})
     counts = ctx.release.manifest.get("counts") or {}
     body = Health(status="ok", build_id=ctx.release.build_id,
                   triples=counts.get("triples") if isinstance(counts.get("triples"), int) else None,
                   workers={"alive": alive, "total": size},
-                  queries={**getattr(ctx.pool, "stats", {}), "cache_hits": ctx.cache.hits})
-    return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store"})
+                  queries={**getattr(ctx.pool, "stats", {}), "cache_hits": ctx.cache.hits}, backend=backend)
+    return JSONResponse(body.model_dump(exclude={"backend"} if backend is None else None), headers={"Cache-Control": "no-store"})

@@ -31,10 +31,13 @@ def run(settings: Settings, data_dir: Path, host: str, port: int, *, access_log:
     A missing, empty or corrupt store prints one line (``str(err)``) to stderr and
     exits 1.
     """
+    from kg.errors import DipkgError
+    from sparql_api.backends import choose as choose_backend
+
     try:
         release = open_release(Path(data_dir))
-        check_store(release.store_dir)
-    except StoreError as err:
+        choose_backend(settings, release).check()  # the local store, or the remote SPARQL backend
+    except DipkgError as err:
         print(str(err), file=sys.stderr)
         raise SystemExit(1) from None
 
@@ -75,7 +78,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
     parser.add_argument("--access-log", action="store_true")
+    parser.add_argument("--sparql-backend", default=None, help="remote SPARQL endpoint (docs/remote-backend.md)")
     args = parser.parse_args(argv)
+    if args.sparql_backend:
+        settings = settings.model_copy(update={"sparql_backend": args.sparql_backend})
     run(settings, args.data, args.host, args.port, access_log=args.access_log)
 
 

@@ -17,6 +17,7 @@ import json
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request
@@ -136,11 +137,12 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
     return router
 
 
-def install(app: FastAPI, settings: Settings, release: Release) -> None:
-    """Add the query UI, static files, dumps and pages (resource catch-all last) to ``app``."""
+def install(app: FastAPI, settings: Settings, release: Release, describer: Any = None) -> None:
+    """Add the query UI, static files, dumps and pages (resource catch-all last) to ``app``
+    (``describer``: the pages' lookups, from :mod:`sparql_api.backends`; default local)."""
     from sparql_api import dumps, pages
 
-    site = make_site(settings, release)
+    site = make_site(settings, release, describer)
     ui = make_router(settings, release, site=site)
     app.include_router(ui)
     app.include_router(dumps.make_router(settings, release, site=site))

@@ -1,0 +1,108 @@
+"""Where queries and page lookups run: the ONE place that chooses the backend.
+
+* :class:`LocalBackend` — the release's own Oxigraph store: query worker
+  processes (:class:`~sparql_api.workers.WorkerPool`) and a read-only
+  :class:`~sparql_api.describe.Describer`.
+* :class:`RemoteBackend` — an external SPARQL endpoint holding the published
+  graph (``settings.sparql_backend``): :class:`~sparql_api.remote.RemotePool`
+  and :class:`~sparql_api.remote.RemoteDescriber`.
+
+Both give the same three things: ``check()`` (before serving: one line and exit 1
+on failure), ``pool()`` (made at startup, inside the event loop; the endpoint
+calls ``pool.run(job)``) and ``describer()`` (the pages' lookups).
+:func:`choose` picks one from the settings; ``create_app`` and ``server.run``
+call it, nothing else looks at ``settings.sparql_backend``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from kg.iris import PREFIXES
+from kg.layout import Release
+from kg.settings import Settings
+
+
+class Backend(Protocol):
+    name: str
+
+    def check(self) -> None: ...
+
+    def pool(self) -> Any: ...
+
+    def describer(self) -> Any: ...
+
+    def describe_health(self) -> dict[str, Any]: ...
+
+
+def _catalog_graphs(release: Release) -> list[str]:
+    graph = (release.manifest.get("catalog") or {}).get("graph")
+    return [graph] if graph else []
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self, settings: Settings, release: Release) -> None:
+        self.settings = settings
+        self.release = release
+
+    def check(self) -> None:
+        from sparql_api.server import check_store
+
+        check_store(self.release.store_dir)
+
+    def pool(self) -> Any:
+        from sparql_api.workers import WorkerPool
+
+        s = self.settings
+        return WorkerPool(self.release.store_dir, size=s.query_workers, timeout=s.query_timeout,
+                          prefixes=dict(PREFIXES), memory_limit=s.worker_memory_mb * 1024 * 1024)
+
+    def describer(self) -> Any:
+        from sparql_api.describe import Describer
+
+        return Describer(self.release.store_dir, _catalog_graphs(self.release))
+
+    def describe_health(self) -> dict[str, Any]:
+        return {"kind": self.name}
+
+
+class RemoteBackend:
+    name = "remote"
+
+    def __init__(self, settings: Settings, release: Release, url: str) -> None:
+        from sparql_api.remote import Graphs
+
+        self.settings = settings
+        self.release = release
+        self.url = url
+        self.graphs = Graphs.of(release)
+
+    def check(self) -> None:
+        from sparql_api.remote import check_backend
+
+        check_backend(self.url, self.graphs)
+
+    def pool(self) -> Any:
+        from sparql_api.remote import RemotePool
+
+        s = self.settings
+        return RemotePool(self.url, self.graphs, size=s.query_workers, timeout=s.query_timeout,
+                          prefixes=dict(PREFIXES), max_bytes=max(16 * 1024 * 1024, s.max_rows * 4096))
+
+    def describer(self) -> Any:
+        from sparql_api.remote import RemoteDescriber
+
+        return RemoteDescriber(self.url, self.graphs, timeout=self.settings.query_timeout,
+                               named_graphs=_catalog_graphs(self.release))
+
+    def describe_health(self) -> dict[str, Any]:
+        return {"kind": self.name, "url": self.url}
+
+
+def choose(settings: Settings, release: Release) -> LocalBackend | RemoteBackend:
+    """The backend the settings ask for: remote when ``sparql_backend`` is set."""
+    if settings.sparql_backend:
+        return RemoteBackend(settings, release, settings.sparql_backend)
+    return LocalBackend(settings, release)
