@@ -102,8 +102,12 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
 
     @router.get("/static/{name:path}", include_in_schema=False)
     async def static(name: str, request: Request) -> Response:
-        target = (STATIC / name).resolve()
-        if not target.is_relative_to(STATIC) or not target.is_file():
+        try:
+            target = (STATIC / name).resolve()
+            found = target.is_relative_to(STATIC) and target.is_file()
+        except (OSError, ValueError):  # e.g. a name longer than the OS allows (ENAMETOOLONG)
+            found = False
+        if not found:
             return not_found(site, request)
         media = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if media.startswith("text/") or media in ("application/javascript", "application/json"):

@@ -128,7 +128,8 @@ TRAVERSALS = [
     "/..%2f..%2f..%2fetc%2fpasswd", "/catalog/../../secret.txt", "/catalog.ttl%00", "/ontology/../../secret.txt",
     "/.well-known/../../secret.txt", "/secret.txt", "/passwd", "/releases/secret.txt", "/current/manifest.json",
     "/data/secret.txt", "/%00", "/%", "/%zz", "/%e4%b8", "/a%ffb", "/query/../../secret.txt",
-    "/sparql/../../secret.txt", "/" + "a" * 4000, "/scenario/" + "%2e%2e/" * 2000 + "secret.txt",
+    "/sparql/../../secret.txt", "/" + "a" * 4000, "/static/" + "a" * 300, "/static/x/" + "b" * 5000,
+    "/dumps/" + "a" * 300, "/scenario/" + "a" * 300 + ".ttl", "/scenario/" + "%2e%2e/" * 2000 + "secret.txt",
     "/dumps/" + "..%2f" * 1000 + "etc%2fpasswd", "/" + "%ff" * 3000,
 ]
 RAW_TARGETS = [  # not valid HTTP request targets: the HTTP parser may refuse them
