@@ -28,11 +28,14 @@ or :class:`BackendUnavailable` (503: unreachable), in the one JSON error shape.
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import logging
+import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import anyio
@@ -48,6 +51,7 @@ from sparql_api.results import Job, Outcome, _solutions, _triples
 from sparql_api.workers import Reply
 
 log = logging.getLogger("sparql_api.remote")
+T = TypeVar("T")
 
 JSON_RESULTS = "application/sparql-results+json"
 XML_RESULTS = "application/sparql-results+xml"
@@ -159,6 +163,57 @@ def _form(pairs: Iterable[tuple[str, str]]) -> bytes:
     return urlencode(list(pairs)).encode("ascii")
 
 
+def _detach(fn: Callable[..., T]) -> Callable[..., T]:
+    """Raise ``fn``'s errors without their traceback: pyoxigraph's parsers and result
+    iterators must be dropped on the thread that made them, not where the error lands."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            exc.__traceback__ = exc.__context__ = exc.__cause__ = None
+            err = exc
+        raise err
+
+    return wrapper
+
+
+_BNODE_CHARS = re.compile(r"[^A-Za-z0-9_]")
+
+
+def _fix_bnodes(body: bytes) -> bytes:
+    """SPARQL JSON whose blank-node labels are not valid labels (Virtuoso's ``nodeID://b1``)
+    rewritten with valid ones (same label, same node)."""
+
+    def fix(term: Any) -> None:
+        if not isinstance(term, dict):
+            return
+        if term.get("type") == "bnode" and isinstance(term.get("value"), str):
+            term["value"] = "b" + _BNODE_CHARS.sub(lambda m: f"_{ord(m.group()):x}", term["value"])
+        elif term.get("type") == "triple" and isinstance(term.get("value"), dict):
+            for part in term["value"].values():
+                fix(part)
+
+    doc = json.loads(body)
+    for row in (doc.get("results") or {}).get("bindings") or []:
+        for term in row.values():
+            fix(term)
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
+def _parse_results(body: bytes, media: str) -> Any:
+    """pyoxigraph's parse of a SPARQL results document, with blank-node labels repaired
+    when the backend writes invalid ones (JSON only)."""
+    fmt = RESULT_PARSERS[media]
+    if fmt == ox.QueryResultsFormat.JSON and b'"bnode"' in body and b"nodeID://" in body:
+        try:
+            body = _fix_bnodes(body)
+        except ValueError as exc:  # a cut answer (the byte cap): cannot repair it
+            raise BackendError(f"the SPARQL backend's answer is too large or malformed: {exc}") from None
+    return ox.parse_query_results(body, format=fmt)
+
+
 def _media(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
@@ -189,7 +244,12 @@ def _raise_for_status(url: str, response: httpx.Response, body: bytes) -> None:
             err.details = {"backend": url}
             raise err
         raise BackendRejected(f"the backend refused the query: {message}", details={"backend": url})
-    if response.status_code in (503, 504) or "timeout" in message.lower():
+    lowered = message.lower()
+    if any(w in lowered for w in ("timeout", "timed out", "time limit", "execution time")):
+        # Virtuoso refuses a query whose *estimated* time exceeds its limit: the same verdict
+        raise QueryTimeout(f"the backend stopped or refused the query for its running time: {message}",
+                           details={"backend": url, "status": response.status_code})
+    if response.status_code in (503, 504):
         raise BackendUnavailable(f"the SPARQL backend is unavailable (HTTP {response.status_code}): {message}",
                                  details={"backend": url, "status": response.status_code})
     raise BackendError(f"the SPARQL backend answered HTTP {response.status_code}: {message}",
@@ -256,7 +316,7 @@ class RemotePool:
         try:
             async with asyncio.timeout(self.timeout):
                 async with self._slots:
-                    media, body, complete = await self._fetch(job)
+                    media, body, complete, backend_cap = await self._fetch(job)
         except TimeoutError:  # waiting for a slot counts too: the limit is the client's
             self.stats["timeouts"] += 1
             log.warning("remote query stopped at the %g s limit: %.200r", self.timeout, job.query)
@@ -275,10 +335,14 @@ class RemotePool:
             self.stats["backend_errors"] += 1
             raise
         self._ok = True
+        if backend_cap is not None and backend_cap <= job.max_rows:
+            # the backend cut the result itself (Virtuoso's ResultSetMaxRows): a full answer
+            # may be a cut one, so the last row goes and the result says it is truncated
+            job = Job(**{**job.to_dict(), "max_rows": max(backend_cap - 1, 1)})
         outcome = await anyio.to_thread.run_sync(self._reserialise, job, media, body, complete)
         return Reply(outcome.header(), outcome.body)
 
-    async def _fetch(self, job: Job) -> tuple[str, bytes, bool]:
+    async def _fetch(self, job: Job) -> tuple[str, bytes, bool, int | None]:
         """POST the query; the body (cut after max_rows+1 lines for N-Triples, at
         ``max_bytes`` otherwise), its media type, and whether it is complete."""
         assert self._client is not None
@@ -308,13 +372,15 @@ class RemotePool:
             if line_cut and not complete:
                 body = body[: body.rfind(b"\n") + 1]
             _raise_for_status(self.url, response, body)
-        return media, body, complete
+            cap = response.headers.get("x-sparql-maxrows", "")
+        return media, body, complete, int(cap) if cap.isdigit() and int(cap) > 0 else None
 
+    @_detach
     def _reserialise(self, job: Job, media: str, body: bytes, complete: bool) -> Outcome:
         """Parse the backend's answer and write it as the local workers do (row cap included)."""
         try:
             if media in RESULT_PARSERS:
-                result = ox.parse_query_results(body, format=RESULT_PARSERS[media])
+                result = _parse_results(body, media)
                 if isinstance(result, ox.QueryBoolean):
                     if job.table_format is None:
                         raise NotAcceptable("no acceptable media type for this ASK result")
@@ -414,17 +480,19 @@ class RemoteDescriber(Describer):
         _raise_for_status(self.url, response, response.content)
         return _media(response.headers.get("content-type")), response.content
 
+    @_detach
     def _rows(self, query: str, dataset: list[tuple[str, str]] = ()) -> list[dict[str, Any]]:
         media, body = self._post(query, ACCEPT_TABLE, dataset)
         if media not in RESULT_PARSERS:
             raise BackendError(f"the SPARQL backend answered {media or '(none)'} to a SELECT")
         try:
-            result = ox.parse_query_results(body, format=RESULT_PARSERS[media])
+            result = _parse_results(body, media)
             names = [v.value for v in result.variables]  # type: ignore[union-attr]
             return [{n: s[n] for n in names if s[n] is not None} for s in result]  # type: ignore[union-attr]
         except SyntaxError as exc:
             raise BackendError(f"the SPARQL backend's answer is malformed: {exc}") from None
 
+    @_detach
     def _construct(self, query: str) -> list[ox.Triple]:
         media, body = self._post(query, ACCEPT_GRAPH)
         if media not in GRAPH_PARSERS:

@@ -1,0 +1,183 @@
+"""Fixtures of the remote-backend tests: a real `oxigraph serve` on 127.0.0.1 loaded
+with `dipkg publish`, a recording proxy in front of it (to see what reaches the
+backend and to break it on purpose), and real `dipkg serve` subprocesses: one
+local, one with ``--sparql-backend`` (same limits)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+from tests.conftest import cli_env
+from tests.endpoint.conftest import (
+    MAX_ROWS,
+    QUERY_TIMEOUT,
+    Server,
+    free_port,
+    start_server,
+    stop_server,
+)
+from tests.test_publish import OXIGRAPH
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def oxigraph_backend(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`oxigraph serve` holding the published graph; yields its base URL."""
+    if not Path(OXIGRAPH).exists():
+        pytest.skip("the `oxigraph` server (PyPI package oxigraph) is not installed")
+    port = free_port()
+    # its own limit is far above ours: the client-side deadline is what the tests check
+    proc = subprocess.Popen([OXIGRAPH, "serve", "--location", str(tmp_path_factory.mktemp("ox")),
+                             "--bind", f"127.0.0.1:{port}", "--timeout-s", "20"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(f"{url}/query", params={"query": "ASK {}"}, timeout=1)
+            break
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("oxigraph serve did not start")
+            time.sleep(0.1)
+    done = subprocess.run([sys.executable, "-m", "kg.cli", "publish", "--to", f"{url}/store", "--data",
+                           str(built_data)], capture_output=True, text=True, timeout=120, env=cli_env())
+    assert done.returncode == 0, done.stderr
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@dataclass
+class Proxy:
+    """A loopback HTTP proxy to the backend that records every query it forwards.
+    ``mode``: "forward", "down" (closes the connection), "500", "garbage" (a 200 that is not JSON)."""
+
+    target: str
+    url: str = ""
+    mode: str = "forward"
+    queries: list[str] = field(default_factory=list)
+
+
+def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _answer(self, body: bytes, query_string: str) -> None:
+            form = parse_qs(body.decode("utf-8")) if body else parse_qs(query_string)
+            proxy.queries.extend(form.get("query", []))
+            if proxy.mode == "down":
+                self.close_connection = True
+                self.connection.close()
+                return
+            if proxy.mode == "500":
+                self._send(500, "text/plain", b"internal backend failure")
+                return
+            if proxy.mode == "garbage":
+                self._send(200, "application/sparql-results+json", b'{"head": {"vars": ["x"]}, "results": [')
+                return
+            response = httpx.request(self.command, proxy.target + self.path, content=body or None,
+                                     headers={k: v for k, v in self.headers.items()
+                                              if k.lower() in ("accept", "content-type")}, timeout=60)
+            self._send(response.status_code, response.headers.get("content-type", ""), response.content)
+
+        def _send(self, status: int, ctype: str, body: bytes) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:
+                pass  # the client gave up (the deadline)
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._answer(b"", self.path.partition("?")[2])
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("content-length") or 0)
+            self._answer(self.rfile.read(length), self.path.partition("?")[2])
+
+    return Handler
+
+
+@pytest.fixture(scope="session")
+def proxy(oxigraph_backend: str) -> Iterator[Proxy]:
+    p = Proxy(target=oxigraph_backend)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(p))
+    httpd.daemon_threads = True
+    p.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield p
+    httpd.shutdown()
+
+
+LIMITS = {"DIPKG_QUERY_TIMEOUT": str(QUERY_TIMEOUT), "DIPKG_MAX_ROWS": str(MAX_ROWS), "DIPKG_QUERY_WORKERS": "2"}
+
+
+def start_cli_server(data: Path, workdir: Path, *args: str, **env: str) -> Server:
+    """`dipkg serve --data DATA --host 127.0.0.1 --port P ARGS...` as a subprocess, once /health answers 200."""
+    port = free_port()
+    log = workdir / f"serve-{port}.log"
+    full_env = cli_env(**LIMITS, **env)
+    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", "--data", str(data), "--host",
+                                 "127.0.0.1", "--port", str(port), *args],
+                                cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}): {log.read_text()}")
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return Server(url, proc, log)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def local(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(built_data, tmp_path_factory.mktemp("local"), **LIMITS)
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture(scope="session")
+def remote(built_data: Path, oxigraph_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`dipkg serve --sparql-backend http://127.0.0.1:PORT/query` straight onto oxigraph serve."""
+    srv = start_cli_server(built_data, tmp_path_factory.mktemp("remote"), "--sparql-backend",
+                           f"{oxigraph_backend}/query")
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture()
+def proxied(built_data: Path, proxy: Proxy, tmp_path: Path) -> Iterator[tuple[Server, Proxy]]:
+    """A remote-mode server behind the recording proxy (set by DIPKG_SPARQL_BACKEND)."""
+    proxy.mode = "forward"
+    srv = start_cli_server(built_data, tmp_path, DIPKG_SPARQL_BACKEND=f"{proxy.url}/query")
+    proxy.queries.clear()
+    yield srv, proxy
+    proxy.mode = "forward"
+    stop_server(srv)

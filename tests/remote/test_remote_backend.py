@@ -1,0 +1,230 @@
+"""`dipkg serve --sparql-backend URL` against a real `oxigraph serve`: the same answers,
+formats, limits, pages and errors as the local mode (docs/remote-backend.md)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pyoxigraph as ox
+import pytest
+from SPARQLWrapper import JSON, SPARQLWrapper
+
+from tests.conftest import cli_env
+from tests.endpoint.conftest import MAX_ROWS, QUERY_TIMEOUT, free_port
+
+P = ("PREFIX dip: <https://w3id.org/dipkg/ontology#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+     "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n")
+BASE = "https://w3id.org/dipkg/"
+TABLE_QUERIES = [
+    P + "SELECT ?s ?l WHERE { ?s a dip:Scenario ; rdfs:label ?l } ORDER BY ?s ?l",
+    P + "SELECT ?domain (COUNT(?s) AS ?n) WHERE { ?s a dip:Scenario ; dip:domain/rdfs:label ?domain "
+        "FILTER(lang(?domain) = 'zh') } GROUP BY ?domain ORDER BY ?domain",
+    P + "SELECT DISTINCT ?n WHERE { ?f a dip:DataField ; dip:dataKind/skos:broader* ?k ; dip:scenario/dip:number ?n "
+        "} ORDER BY ?n LIMIT 50",
+    P + "ASK { ?s a dip:Scenario }",
+    P + "ASK { ?s a dip:Nothing }",
+    "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+    # the dataset: the catalogue is the one named graph; FROM picks a graph; GRAPH sees it
+    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
+    f"SELECT (COUNT(*) AS ?n) FROM <{BASE}graph/catalog> WHERE {{ ?s ?p ?o }}",
+    f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{BASE}graph/catalog> {{ ?s ?p ?o }} }}",
+]
+GRAPH_QUERIES = [
+    P + "CONSTRUCT { ?s rdfs:label ?l } WHERE { ?s a dip:Domain ; rdfs:label ?l }",
+    f"DESCRIBE <{BASE}domain/industry>",
+    f"DESCRIBE <{BASE}scenario/guizhou-b1-s01>",
+]
+TABLE_FORMATS = ["json", "xml", "csv", "tsv"]
+GRAPH_FORMATS = ["turtle", "nt", "json-ld", "rdf+xml", "nquads", "trig"]
+
+
+def ask(server, query: str, **params: str) -> httpx.Response:
+    return httpx.post(server.sparql, data={"query": query, **params}, timeout=30)
+
+
+def test_health_reports_the_backend(remote, oxigraph_backend):
+    body = httpx.get(remote.url + "/health").json()
+    assert body["status"] == "ok"
+    assert body["backend"]["ok"] is True and body["backend"]["url"] == f"{oxigraph_backend}/query"
+    assert body["backend"]["graphs"]["data"] == BASE + "graph/data"
+
+
+@pytest.mark.parametrize("fmt", TABLE_FORMATS)
+@pytest.mark.parametrize("query", TABLE_QUERIES)
+def test_select_and_ask_answer_as_the_local_mode(local, remote, query, fmt):
+    a, b = ask(local, query, format=fmt), ask(remote, query, format=fmt)
+    assert a.status_code == b.status_code == 200, b.text
+    assert a.headers["content-type"] == b.headers["content-type"]
+    assert a.content == b.content  # re-serialised by the same code: byte for byte
+
+
+@pytest.mark.parametrize("fmt", GRAPH_FORMATS)
+@pytest.mark.parametrize("query", GRAPH_QUERIES)
+def test_construct_and_describe_answer_as_the_local_mode(local, remote, query, fmt):
+    a, b = ask(local, query, format=fmt), ask(remote, query, format=fmt)
+    assert a.status_code == b.status_code == 200, b.text
+    assert a.headers["content-type"] == b.headers["content-type"]
+    assert a.content == b.content
+
+
+def test_the_users_dataset_is_respected(local, remote):
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    for params in ({"default-graph-uri": BASE + "graph/catalog"}, {"union-default-graph": "true"}):
+        a, b = ask(local, query, **params), ask(remote, query, **params)
+        assert a.status_code == b.status_code == 200
+        assert a.json() == b.json(), params
+
+
+def test_sparqlwrapper(local, remote):
+    def run(server, query):
+        client = SPARQLWrapper(server.sparql)
+        client.setQuery(query)
+        client.setReturnFormat(JSON)
+        return client.query().convert()
+
+    for query in (TABLE_QUERIES[0], TABLE_QUERIES[1], TABLE_QUERIES[3]):
+        assert run(local, query) == run(remote, query)
+
+
+def test_service_update_and_size_are_refused_before_the_backend(proxied):
+    server, proxy = proxied
+    service = "SELECT * WHERE { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }"
+    assert ask(server, service).json()["error"] == "service-refused"
+    assert httpx.post(server.sparql, data={"update": "DROP ALL"}).status_code == 403
+    assert ask(server, "LOAD <http://127.0.0.1:1/x>").status_code == 403
+    assert ask(server, "SELECT * WHERE { ?s ?p ?o } #" + "x" * 70000).status_code == 413
+    assert ask(server, "SELECT * WHERE { ?s bif:contains ?o }").status_code == 400
+    assert proxy.queries == []  # nothing of it reached the backend
+    assert ask(server, "ASK { ?s ?p ?o }").status_code == 200
+    assert proxy.queries == ["ASK { ?s ?p ?o }"]
+
+
+def test_a_syntax_error_is_the_local_one(local, remote):
+    a, b = ask(local, "SELECT * WHERE { ?s ?p }"), ask(remote, "SELECT * WHERE { ?s ?p }")
+    assert a.status_code == b.status_code == 400
+    assert (a.json()["error"], a.json()["line"], a.json()["column"]) == \
+        (b.json()["error"], b.json()["line"], b.json()["column"])
+
+
+@pytest.mark.slow
+def test_a_runaway_query_is_stopped_at_the_limit(remote):
+    runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    result = {}
+
+    def run():
+        started = time.monotonic()
+        result["r"] = ask(remote, runaway)
+        result["t"] = time.monotonic() - started
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.3)
+    cheap = ask(remote, TABLE_QUERIES[3])  # another slot answers meanwhile
+    thread.join(30)
+    assert cheap.status_code == 200
+    r = result["r"]
+    assert r.status_code == 503 and r.json()["error"] == "timeout", r.text
+    assert QUERY_TIMEOUT - 0.1 <= result["t"] < QUERY_TIMEOUT + 1.5, result["t"]
+    print(f"runaway stopped after {result['t']:.3f} s (limit {QUERY_TIMEOUT} s)")
+
+
+@pytest.mark.parametrize("fmt", TABLE_FORMATS)
+def test_the_row_cap_signals_truncation(local, remote, fmt):
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER(isIRI(?s)) } ORDER BY ?s ?p ?o"
+    a, b = ask(local, query, format=fmt), ask(remote, query, format=fmt)
+    assert b.status_code == 200
+    assert b.headers["x-dipkg-truncated"] == "true" and b.headers["x-dipkg-rows"] == str(MAX_ROWS)
+    assert a.content == b.content
+    if fmt == "json":
+        assert b.json()["truncated"] is True and len(b.json()["results"]["bindings"]) == MAX_ROWS
+
+
+def test_the_row_cap_holds_for_graphs(remote):
+    r = ask(remote, "CONSTRUCT WHERE { ?s ?p ?o }", format="nt")
+    assert r.status_code == 200 and r.headers["x-dipkg-truncated"] == "true"
+    assert len(r.text.strip().splitlines()) == MAX_ROWS
+
+
+RESOURCES = ["scenario/guizhou-b1-s01", "scenario/guizhou-b1-s05/data/1.1", "domain/industry", "ontology",
+             "dataset", "catalog", "scheme/domains", "guide/guizhou-b1"]
+
+
+def canonical(body: bytes) -> set:
+    d = ox.Dataset(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
+    d.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+    return set(d)
+
+
+@pytest.mark.parametrize("path", RESOURCES)
+def test_pages_describe_the_same_triples(local, remote, path):
+    a, b = httpx.get(f"{local.url}/{path}.nt"), httpx.get(f"{remote.url}/{path}.nt")
+    assert a.status_code == b.status_code == 200
+    assert canonical(a.content) == canonical(b.content)
+    ttl = httpx.get(f"{remote.url}/{path}.ttl")
+    assert ttl.status_code == 200 and ttl.headers["content-type"].startswith("text/turtle")
+    ha, hb = httpx.get(f"{local.url}/{path}.html"), httpx.get(f"{remote.url}/{path}.html")
+    assert ha.status_code == hb.status_code == 200
+    port = re.compile(r"127\.0\.0\.1:\d+")
+    assert port.sub("HOST", ha.text) == port.sub("HOST", hb.text)
+
+
+def test_dereferencing(remote):
+    for accept, ext in (("text/turtle", "ttl"), ("text/html", "html"), ("application/ld+json", "jsonld")):
+        r = httpx.get(f"{remote.url}/scenario/guizhou-b1-s01", headers={"Accept": accept})
+        assert r.status_code == 303 and r.headers["location"].endswith(f"/scenario/guizhou-b1-s01.{ext}")
+    assert httpx.get(f"{remote.url}/scenario/nothing-here").status_code == 404
+    assert httpx.get(remote.url + "/", headers={"Accept": "text/html"}).status_code == 200
+
+
+@pytest.mark.parametrize("mode, status", [("down", 503), ("500", 502), ("garbage", 502)])
+def test_a_broken_backend_is_a_clean_error(proxied, mode, status):
+    server, proxy = proxied
+    proxy.mode = mode
+    r = ask(server, P + "SELECT ?s WHERE { ?s a dip:Domain } ORDER BY ?s")
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["status"] == status and body["error"].startswith("backend-") and "Traceback" not in r.text
+    page = httpx.get(f"{server.url}/domain/finance.ttl")  # not cached yet
+    assert page.status_code in (502, 503) and page.json()["error"].startswith("backend-")
+    health = httpx.get(server.url + "/health")
+    if mode == "down":
+        assert health.status_code == 503 and health.json()["details"]["backend"]["ok"] is False
+    proxy.mode = "forward"
+    assert ask(server, P + "ASK { ?s a dip:Domain }").status_code == 200  # and it recovers
+    assert httpx.get(server.url + "/health").status_code == 200
+
+
+def test_an_unreachable_backend_stops_serve_with_one_line(built_data):
+    done = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--data", str(built_data), "--port",
+                           str(free_port()), "--sparql-backend", f"http://127.0.0.1:{free_port()}/query"],
+                          capture_output=True, text=True, timeout=60, env=cli_env())
+    assert done.returncode == 1
+    assert "cannot be reached" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_an_empty_backend_stops_serve_with_one_line(built_data, tmp_path):
+    from tests.test_publish import OXIGRAPH
+
+    port = free_port()
+    proc = subprocess.Popen([OXIGRAPH, "serve", "--bind", f"127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/query", params={"query": "ASK {}"}, timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        done = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--data", str(built_data), "--port",
+                               str(free_port()), "--sparql-backend", f"http://127.0.0.1:{port}/query"],
+                              capture_output=True, text=True, timeout=60, env=cli_env())
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert done.returncode == 1 and "dipkg publish" in done.stderr and "Traceback" not in done.stderr
