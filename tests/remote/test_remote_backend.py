@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pyoxigraph as ox
@@ -228,3 +229,24 @@ def test_an_empty_backend_stops_serve_with_one_line(built_data, tmp_path):
         proc.terminate()
         proc.wait(10)
     assert done.returncode == 1 and "dipkg publish" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_local_store_is_not_needed(built_data, oxigraph_backend, tmp_path):
+    import shutil
+
+    from tests.endpoint.conftest import stop_server
+    from tests.remote.conftest import start_cli_server
+
+    release = (built_data / "current").resolve()
+    copy = tmp_path / "data"
+    target = copy / "releases" / release.name
+    shutil.copytree(release, target, ignore=shutil.ignore_patterns("store"))
+    (target / "store").mkdir()  # the layout wants the folder; nothing in it is read
+    (copy / "current").symlink_to(Path("releases") / release.name)
+    server = start_cli_server(copy, tmp_path, "--sparql-backend", f"{oxigraph_backend}/query")
+    try:
+        assert ask(server, P + "ASK { ?s a dip:Scenario }").json()["boolean"] is True
+        assert httpx.get(f"{server.url}/scenario/guizhou-b1-s01.html").status_code == 200
+        assert httpx.get(f"{server.url}/dumps/dipkg.nt").status_code == 200
+    finally:
+        stop_server(server)
