@@ -400,6 +400,11 @@ class RemotePool:
                 outcome.truncated = outcome.truncated or not complete
                 return outcome
         except SyntaxError as exc:
+            tail = body[-300:].lower()
+            if b"cancelled" in tail or b"timeout" in tail or b"timed out" in tail:
+                # Oxigraph's own limit (`--timeout-s`) ends a started 200 answer with this text
+                raise QueryTimeout("the backend stopped the query at its own time limit",
+                                   details={"backend": self.url}) from None
             raise BackendError(f"the SPARQL backend's answer is malformed ({media}): {exc}",
                                details={"backend": self.url}) from None
         raise BackendError(f"the SPARQL backend answered an unexpected media type {media or '(none)'}",

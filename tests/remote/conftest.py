@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,33 +34,44 @@ from tests.test_publish import OXIGRAPH
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def oxigraph_backend(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`oxigraph serve` holding the published graph; yields its base URL."""
+@contextmanager
+def published_oxigraph(built_data: Path, location: Path | None = None, timeout_s: int | None = None) -> Iterator[str]:
+    """`oxigraph serve` on 127.0.0.1 loaded with `dipkg publish`; yields its base URL, then stops it."""
     if not Path(OXIGRAPH).exists():
         pytest.skip("the `oxigraph` server (PyPI package oxigraph) is not installed")
     port = free_port()
-    # its own limit is far above ours: the client-side deadline is what the tests check
-    proc = subprocess.Popen([OXIGRAPH, "serve", "--location", str(tmp_path_factory.mktemp("ox")),
-                             "--bind", f"127.0.0.1:{port}", "--timeout-s", "20"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = [OXIGRAPH, "serve", "--bind", f"127.0.0.1:{port}"]
+    if location is not None:
+        args += ["--location", str(location)]
+    if timeout_s is not None:
+        args += ["--timeout-s", str(timeout_s)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(f"{url}/query", params={"query": "ASK {}"}, timeout=1)
-            break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("oxigraph serve did not start")
-            time.sleep(0.1)
-    done = subprocess.run([sys.executable, "-m", "kg.cli", "publish", "--to", f"{url}/store", "--data",
-                           str(built_data)], capture_output=True, text=True, timeout=120, env=cli_env())
-    assert done.returncode == 0, done.stderr
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{url}/query", params={"query": "ASK {}"}, timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    pytest.fail("oxigraph serve did not start")
+                time.sleep(0.1)
+        done = subprocess.run([sys.executable, "-m", "kg.cli", "publish", "--to", f"{url}/store", "--data",
+                               str(built_data)], capture_output=True, text=True, timeout=120, env=cli_env())
+        assert done.returncode == 0, done.stderr
+        yield url
+    finally:
+        proc.kill()  # an aborted runaway may still be running in it: do not wait for it
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def oxigraph_backend(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's backend (runaway queries go to a private one: Oxigraph keeps
+    evaluating a query whose client has gone)."""
+    with published_oxigraph(built_data, tmp_path_factory.mktemp("ox")) as url:
+        yield url
 
 
 @dataclass
@@ -135,7 +147,7 @@ def start_cli_server(data: Path, workdir: Path, *args: str, **env: str) -> Serve
     """`dipkg serve --data DATA --host 127.0.0.1 --port P ARGS...` as a subprocess, once /health answers 200."""
     port = free_port()
     log = workdir / f"serve-{port}.log"
-    full_env = cli_env(**LIMITS, **env)
+    full_env = cli_env(**{**LIMITS, **env})
     full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", "--data", str(data), "--host",

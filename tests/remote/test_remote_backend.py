@@ -112,8 +112,24 @@ def test_a_syntax_error_is_the_local_one(local, remote):
         (b.json()["error"], b.json()["line"], b.json()["column"])
 
 
+@pytest.fixture()
+def private_remote(built_data, tmp_path):
+    """A remote-mode server over its own `oxigraph serve`, killed afterwards (a runaway
+    keeps running in Oxigraph after the client gave up, whatever its --timeout-s)."""
+    from tests.endpoint.conftest import stop_server
+    from tests.remote.conftest import published_oxigraph, start_cli_server
+
+    with published_oxigraph(built_data) as url:
+        server = start_cli_server(built_data, tmp_path, "--sparql-backend", f"{url}/query")
+        try:
+            yield server
+        finally:
+            stop_server(server)
+
+
 @pytest.mark.slow
-def test_a_runaway_query_is_stopped_at_the_limit(remote):
+def test_a_runaway_query_is_stopped_at_the_limit(private_remote):
+    remote = private_remote
     runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
     result = {}
 
@@ -250,3 +266,23 @@ def test_the_local_store_is_not_needed(built_data, oxigraph_backend, tmp_path):
         assert httpx.get(f"{server.url}/dumps/dipkg.nt").status_code == 200
     finally:
         stop_server(server)
+
+
+@pytest.mark.slow
+def test_the_backends_own_time_limit_is_a_timeout_too(built_data, tmp_path):
+    """`oxigraph serve --timeout-s 1` ends a started 200 answer with "cancelled": 503 timeout, not 502."""
+    from tests.endpoint.conftest import stop_server
+    from tests.remote.conftest import published_oxigraph, start_cli_server
+
+    with published_oxigraph(built_data, timeout_s=1) as url:
+        server = start_cli_server(built_data, tmp_path, "--sparql-backend", f"{url}/query",
+                                  DIPKG_QUERY_TIMEOUT="8")
+        try:
+            started = time.monotonic()
+            # (Oxigraph's limit stops this shape; the plain 4-way product over the default graph it does not)
+            r = ask(server, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?x { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } }",
+                    **{"named-graph-uri": BASE + "graph/data"})
+            assert r.status_code == 503 and r.json()["error"] == "timeout", r.text
+            assert time.monotonic() - started < 6
+        finally:
+            stop_server(server)
