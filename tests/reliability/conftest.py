@@ -4,10 +4,12 @@ around the published data, and the figures file ``test-artifacts/reliability.jso
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,25 @@ def record(section: str, figures: dict[str, Any]) -> None:
     tmp = FIGURES.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, FIGURES)
+
+
+def run_async(make: Callable[[], Awaitable[Any]]) -> Any:
+    """``asyncio.run(make())`` on a thread of its own: an earlier test (Playwright's sync
+    API) may have left an event loop running on the main thread."""
+    out: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            out["value"] = asyncio.run(make())  # type: ignore[arg-type]
+        except BaseException as exc:  # noqa: BLE001  (re-raised on the test's thread)
+            out["error"] = exc
+
+    thread = threading.Thread(target=target, name="reliability-client")
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
 
 
 def tree_rss(server: Server) -> int:

@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from tests.endpoint.conftest import Server, start_server, stop_server
-from tests.reliability.conftest import record, tree_rss, zombies
+from tests.reliability.conftest import record, run_async, tree_rss, zombies
 
 REQUESTS = 4000
 WARMUP = 600
@@ -191,13 +191,13 @@ def test_soak_mixed_requests_at_concurrency_32(canary_data: Path, tmp_path: Path
         proc = psutil.Process(server.proc.pid)
         fds_start = proc.num_fds()
         # warm-up: caches fill, workers reach their working set
-        w_status, w_unexpected, _ = asyncio.run(fire(plans[:WARMUP], server.url, time.monotonic() + 60))
+        w_status, w_unexpected, _ = run_async(lambda: fire(plans[:WARMUP], server.url, time.monotonic() + 60))
         assert not w_unexpected, w_unexpected[:10]
         wait_pool(server, WORKERS)
         rss_warm = tree_rss(server)
         fds_warm = proc.num_fds()
         started = time.monotonic()
-        statuses, unexpected, latencies = asyncio.run(fire(plans[WARMUP:], server.url, started + BUDGET))
+        statuses, unexpected, latencies = run_async(lambda: fire(plans[WARMUP:], server.url, started + BUDGET))
         elapsed = time.monotonic() - started
         done = sum(statuses.values())
         wait_pool(server, WORKERS)
