@@ -1,4 +1,4 @@
-"""Soak: thousands of mixed requests at concurrency 32 against a real server.
+"""Soak: 5,000 mixed requests (after 600 of warm-up) at concurrency 32 against a real server.
 
 Zero unexpected statuses (bad queries get their 400/403), resident memory of the
 server's process tree stable after warm-up (< 10 % growth), the worker pool back
@@ -22,7 +22,7 @@ import pytest
 from tests.endpoint.conftest import Server, start_server, stop_server
 from tests.reliability.conftest import record, run_async, tree_rss, zombies
 
-REQUESTS = 4000
+REQUESTS = 5000
 WARMUP = 600
 CONCURRENCY = 32
 BUDGET = 75.0  # seconds for the measured part; the test stops by itself
