@@ -88,6 +88,9 @@ def publish(
     graph: Annotated[
         str | None, typer.Option(help="Named graph for the data (default: {base}graph/data).")
     ] = None,
+    auth: Annotated[
+        str, typer.Option(help="With user:password@ in the URL: basic (default) or digest (e.g. Virtuoso).")
+    ] = "basic",
 ) -> None:
     """Load the built graph into an existing triple store (SPARQL 1.1 Graph Store HTTP Protocol)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
@@ -100,7 +103,7 @@ def publish(
     uploads = plan(release, graph)
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err) as bar:
         tasks = {u.graph: bar.add_task(f"PUT <{u.graph}>", total=u.path.stat().st_size) for u in uploads}
-        done = run_publish(release, to, graph=graph, progress=lambda u, n: bar.advance(tasks[u.graph], n))
+        done = run_publish(release, to, graph=graph, auth=auth, progress=lambda u, n: bar.advance(tasks[u.graph], n))
     for upload, status in done:
         out.print(f"published {upload.path.name} → <{upload.graph}> (HTTP {status})")
 

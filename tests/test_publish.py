@@ -93,3 +93,65 @@ def test_publish_refused_names_the_status(oxigraph_server, built_data):
     done = publish("--to", f"{oxigraph_server}/no-such-service", "--data", str(built_data))
     assert done.returncode == 1
     assert "HTTP 404" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_failure_never_shows_the_password(built_data):
+    done = publish("--to", f"http://admin:s3cret@127.0.0.1:{free_port()}/store", "--data", str(built_data))
+    assert done.returncode == 1
+    assert "s3cret" not in done.stderr + done.stdout and "admin" not in done.stderr
+
+
+@pytest.mark.parametrize("scheme", ["basic", "digest"])
+def test_credentials_in_the_url_are_sent(built_data, scheme):
+    """A loopback Graph Store that wants HTTP authentication (digest like Virtuoso's, or basic)."""
+    import base64
+    import hashlib
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Store(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_PUT(self):  # noqa: N802
+            length = int(self.headers.get("Content-Length", 0))
+            self.rfile.read(length)
+            header = self.headers.get("Authorization", "")
+            seen.append(header.split(" ", 1)[0])
+            ok = False
+            if scheme == "basic" and header == "Basic " + base64.b64encode(b"admin:s3cret").decode():
+                ok = True
+            if scheme == "digest" and header.startswith("Digest "):
+                fields = dict(
+                    part.strip().split("=", 1) for part in header[len("Digest "):].split(",") if "=" in part
+                )
+                fields = {k: v.strip('"') for k, v in fields.items()}
+                ha1 = hashlib.md5(b"admin:store:s3cret").hexdigest()
+                ha2 = hashlib.md5(f"PUT:{fields['uri']}".encode()).hexdigest()
+                expected = hashlib.md5(
+                    f"{ha1}:{fields['nonce']}:{fields['nc']}:{fields['cnonce']}:{fields['qop']}:{ha2}".encode()
+                ).hexdigest()
+                ok = fields.get("response") == expected
+            if ok:
+                self.send_response(204)
+            else:
+                self.send_response(401)
+                if scheme == "digest":
+                    self.send_header("WWW-Authenticate", 'Digest realm="store", nonce="abc123", qop="auth"')
+                else:
+                    self.send_header("WWW-Authenticate", 'Basic realm="store"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Store)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://admin:s3cret@127.0.0.1:{server.server_address[1]}/store"
+        done = publish("--to", url, "--data", str(built_data), "--auth", scheme)
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stderr
+    assert ("Digest" if scheme == "digest" else "Basic") in seen
