@@ -137,34 +137,27 @@ class MediaRange:
         return True
 
 
-def _split_params(text: str) -> list[str]:
-    """Split on ';' outside double quotes."""
+def _split_outside_quotes(text: str, separator: str) -> list[str]:
+    """Split on ``separator`` where it stands outside double quotes."""
     parts, buf, quoted = [], [], False
     for ch in text:
         if ch == '"':
             quoted = not quoted
-        if ch == ";" and not quoted:
+        if ch == separator and not quoted:
             parts.append("".join(buf))
             buf = []
         else:
             buf.append(ch)
     parts.append("".join(buf))
     return parts
+
+
+def _split_params(text: str) -> list[str]:
+    return _split_outside_quotes(text, ";")
 
 
 def _split_ranges(header: str) -> list[str]:
-    """Split on ',' outside double quotes."""
-    parts, buf, quoted = [], [], False
-    for ch in header:
-        if ch == '"':
-            quoted = not quoted
-        if ch == "," and not quoted:
-            parts.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-    parts.append("".join(buf))
-    return parts
+    return _split_outside_quotes(header, ",")
 
 
 def parse_accept(header: str | None) -> list[MediaRange]:
