@@ -91,4 +91,12 @@ def open_release(data_dir: Path) -> Release:
                          file=str(manifest_path))
     if not (root / STORE).is_dir():
         raise StoreError("the build's store folder is missing", file=str(root / STORE))
+    for entry in dumps:  # the catalogue and /dumps/ promise these exact files
+        path = root / DUMPS / str(entry["file"])
+        try:
+            size = path.stat().st_size
+        except OSError:
+            raise StoreError("a dump the manifest lists is missing", file=str(path)) from None
+        if "bytes" in entry and size != entry["bytes"]:
+            raise StoreError(f"a dump has {size} bytes, the manifest says {entry['bytes']}", file=str(path))
     return Release(root=root, manifest=manifest)

@@ -117,3 +117,20 @@ def test_unwritable_output_folder_is_a_clear_error(tmp_path):
     )
     assert done.returncode == 1
     assert "error[store]" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate"])
+def test_a_missing_or_cut_dump_is_refused_at_open(previous, damage):
+    out, before = previous
+    victim = before / "dumps" / "dipkg.ttl.gz"
+    if damage == "delete":
+        victim.unlink()
+    else:
+        victim.write_bytes(victim.read_bytes()[:100])
+    from kg.errors import StoreError
+
+    with pytest.raises(StoreError, match="dump"):
+        open_release(out)
+    done = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--data", str(out), "--port", "1"],
+                          capture_output=True, text=True, env=cli_env(), timeout=60)
+    assert done.returncode == 1 and "dipkg.ttl.gz" in done.stderr and "Traceback" not in done.stderr
