@@ -44,16 +44,19 @@ class Server:
         return psutil.Process(self.proc.pid).children(recursive=True)
 
 
-def start_server(data: Path, workdir: Path, **env: str) -> Server:
+def start_server(data: Path, workdir: Path, *args: str, cli: bool = False, **env: str) -> Server:
+    """A real server subprocess on 127.0.0.1, returned once /health answers 200: the
+    endpoint's own entry point, or with ``cli=True`` the user's ``dipkg serve ... ARGS``."""
     port = free_port()
     log = workdir / f"server-{port}.log"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
     full_env.update(env)
     full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    command = ["kg.cli", "serve"] if cli else ["sparql_api.server"]
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sparql_api.server", "--data", str(data), "--host", "127.0.0.1",
-             "--port", str(port)],
+            [sys.executable, "-m", *command, "--data", str(data), "--host", "127.0.0.1",
+             "--port", str(port), *args],
             cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"

@@ -6,9 +6,6 @@ against a loopback listener: whatever the guard lets through must never connect.
 
 from __future__ import annotations
 
-import socket
-import threading
-
 import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -16,6 +13,7 @@ from hypothesis import strategies as st
 
 from sparql_api.errors import ServiceRefused, UpdateForbidden
 from sparql_api.guard import check_query, tokenize
+from tests.listener import Listener
 
 IRI = "http://127.0.0.1:9/sparql"
 
@@ -122,35 +120,11 @@ def test_tokenizer_never_fails_and_covers_the_text(text: str) -> None:
 # --- differential: pyoxigraph itself must never connect for what the guard lets through
 
 
-class _Listener:
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def _loop(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            conn.close()
-
-
 @pytest.fixture(scope="module")
 def listener():
-    lst = _Listener()
+    lst = Listener()
     yield lst
-    lst.stop.set()
-    lst.thread.join(2)
-    lst.sock.close()
+    lst.close()
 
 
 PIECES = ["SERVICE", "service", "SeRvIcE", "SILENT", "<{u}>", "{", "}", "?s ?p ?o", "#c\n", "#c\r", "'", '"',

@@ -16,7 +16,7 @@ import pytest
 
 from sparql_api.guard import MAX_NESTING, check_query
 from tests.endpoint.conftest import Server, start_server, stop_server
-from tests.endpoint.test_service import Listener
+from tests.listener import Listener
 from tests.reliability.conftest import record
 
 LIMIT = 3.0

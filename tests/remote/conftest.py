@@ -5,7 +5,6 @@ local, one with ``--sparql-backend`` (same limits)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -144,28 +143,8 @@ LIMITS = {"DIPKG_QUERY_TIMEOUT": str(QUERY_TIMEOUT), "DIPKG_MAX_ROWS": str(MAX_R
 
 
 def start_cli_server(data: Path, workdir: Path, *args: str, **env: str) -> Server:
-    """`dipkg serve --data DATA --host 127.0.0.1 --port P ARGS...` as a subprocess, once /health answers 200."""
-    port = free_port()
-    log = workdir / f"serve-{port}.log"
-    full_env = cli_env(**{**LIMITS, **env})
-    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", "--data", str(data), "--host",
-                                 "127.0.0.1", "--port", str(port), *args],
-                                cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited ({proc.returncode}): {log.read_text()}")
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                return Server(url, proc, log)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"server did not start: {log.read_text()}")
+    """`dipkg serve --data DATA --host 127.0.0.1 --port P ARGS...` with the test limits."""
+    return start_server(data, workdir, *args, cli=True, **{**LIMITS, **env})
 
 
 @pytest.fixture(scope="session")
