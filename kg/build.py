@@ -111,9 +111,9 @@ class Graph:
         self.ontology = load_turtle(ONTOLOGY_DIR / "dipkg.ttl")
         self.shapes = load_turtle(ONTOLOGY_DIR / "shapes.ttl")
         self.context = json.loads((ONTOLOGY_DIR / "context.jsonld").read_text(encoding="utf-8"))["@context"]
-        # A first pass checks that every label has its English twin.
-        for _ in self.blocks():
-            pass
+
+    def check_translations(self) -> None:
+        """After a full pass over blocks(): every Chinese label met must have its English twin."""
         if self.translations.missing:
             shown = ", ".join(self.translations.missing[:5])
             more = f" and {len(self.translations.missing) - 5} more" if len(self.translations.missing) > 5 else ""
@@ -174,6 +174,7 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
     log("writing dumps")
     with (dumps / "dipkg.nt").open("w", encoding="utf-8", newline="\n") as out:
         triples = write_ntriples(graph.blocks(), out)
+    graph.check_translations()  # the first full pass has met every label
     header = (
         "dipkg: data intellectual property application scenarios knowledge graph\n"
         f"Built by dipkg {__version__} from {', '.join(g.source_path for _, g in graph.guides)}"

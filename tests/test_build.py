@@ -168,3 +168,18 @@ def test_rebuild_switches_current_and_keeps_one_previous(inputs_copy, tmp_path):
     assert open_release(out).root == releases[-1]
     assert sorted(p.name for p in (out / "releases").iterdir()) == sorted(r.name for r in releases[1:])
     shutil.rmtree(out)
+
+
+def test_a_label_without_english_fails_the_build_and_replaces_nothing(inputs_copy, tmp_path):
+    out = tmp_path / "data"
+    before = build(out, Settings(inputs_dir=inputs_copy)).release
+    table = inputs_copy / "translations.tsv"
+    table.write_text(
+        "\n".join(line for line in table.read_text(encoding="utf-8").split("\n") if not line.startswith("氧化铝浓度\t")),
+        encoding="utf-8",
+    )
+    with pytest.raises(SourceError, match="no English label for 1 Chinese labels: 氧化铝浓度") as caught:
+        build(out, Settings(inputs_dir=inputs_copy))
+    assert caught.value.file.endswith("translations.tsv")
+    assert open_release(out).root == before
+    assert [p.name for p in out.iterdir() if p.name.startswith(".staging")] == []
