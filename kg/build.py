@@ -1,8 +1,8 @@
 """``dipkg build``: inputs -> validated graph -> dumps and an Oxigraph store, switched in atomically.
 
 Steps: read the guides (with corrections) -> RDF blocks (+ the ontology) ->
-N-Triples, Turtle, JSON-LD (+ gzip, SHA-256) -> SHACL validation -> on-disk
-store -> manifest -> rename the finished release folder into place and point
+N-Triples, Turtle, JSON-LD (+ gzip, SHA-256) -> on-disk store -> SHACL
+validation on that store (kg/validate.py) -> manifest -> rename the finished release folder into place and point
 ``current`` at it with an atomic symlink replace. Until that last step nothing
 the server or a user reads has changed; a failure or a kill at any point leaves
 the previous release in place. Same inputs give byte-identical dumps and
@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph
-import rdflib
 
 from kg import __version__, catalog, validate
 from kg.errors import CorrectionError, DipkgError, SourceError, StoreError
@@ -37,12 +36,11 @@ from kg.paths import INPUTS_DIR, ONTOLOGY_DIR, display
 from kg.rdf import Emitter
 from kg.serialize import gzip_file, sha256_file, write_jsonld, write_ntriples, write_turtle
 from kg.settings import Settings, get_settings
-from kg.terms import IRI, Block, BNode, Term
+from kg.terms import Block
 from kg.translations import load_translations
 from kg.vocabulary import Vocabulary
 
 KEEP_RELEASES = 2
-VALIDATION_CHUNK = 250  # scenarios per SHACL chunk: bounded memory at any scale
 CATALOG_FILE = "catalog.ttl"
 
 # (file name, format name, media type) of the dumps; each also gets a .gz twin.
@@ -128,45 +126,9 @@ class Graph:
         yield from self.vocabulary.blocks()
         yield from graph_blocks(self.ontology)
 
-    def validation_chunks(self, max_scenarios: int = VALIDATION_CHUNK) -> Iterator[tuple[rdflib.Graph, set[str] | None]]:
-        """The graph in chunks of whole guides, each with the shared context it points at."""
-        context = [*self.emitter.domain_blocks(), *self.vocabulary.blocks()]
-        yield _rdflib_graph(context), None
-        pending: list[Block] = []
-        scenarios = 0
-        for config, guide in self.guides:
-            pending.append(self.emitter.guide_block(config))
-            for scenario in guide.scenarios:
-                pending.extend(self.emitter.scenario_blocks(config, scenario))
-                scenarios += 1
-            if scenarios >= max_scenarios:
-                yield _rdflib_graph(context + pending), {str(s.value) for s, _ in pending}
-                pending, scenarios = [], 0
-        if pending:
-            yield _rdflib_graph(context + pending), {str(s.value) for s, _ in pending}
-
     @property
     def source_file(self) -> str:
         return self.guides[0][1].source_path if self.guides else display(INPUTS_DIR)
-
-
-def _rdflib_graph(blocks: list[Block]) -> rdflib.Graph:
-    out = rdflib.Graph()
-    for subject, pairs in blocks:
-        s = _to_rdflib(subject)
-        for predicate, obj in pairs:
-            out.add((s, rdflib.URIRef(predicate.value), _to_rdflib(obj)))
-    return out
-
-
-def _to_rdflib(term: Term) -> rdflib.term.Node:
-    if isinstance(term, IRI):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, BNode):
-        return rdflib.BNode(term.id)
-    if term.language:
-        return rdflib.Literal(term.value, lang=term.language)
-    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype))
 
 
 def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
@@ -301,9 +263,9 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         dumps += catalog.write_tables(graph, staged / DUMPS)
         _write_sums(staged / DUMPS, dumps)
         nt = staged / DUMPS / "dipkg.nt"
-        log("validating with SHACL")
-        validate.check_chunks(graph.validation_chunks(), graph.shapes, graph.ontology, graph.source_file)
         store = _load_store(nt, staged / STORE, log)
+        log("validating with SHACL")
+        validate.check_store(store, graph.shapes, ONTOLOGY_DIR / "shapes.ttl", graph.source_file)
         triples = len(store)
         if triples != dumps[0]["triples"]:
             raise StoreError(f"the store holds {triples} triples, the dumps {dumps[0]['triples']}")

@@ -27,6 +27,8 @@ app = typer.Typer(
 out = Console(soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+SHOWN_CORRECTIONS = 20  # the build summary lists at most this many corrections
+
 DataOption = Annotated[
     Path | None, typer.Option("--data", help="Build output folder to read (default: DIPKG_DATA_DIR or ./data).")
 ]
@@ -60,8 +62,10 @@ def build(
     )
     fired = m["corrections"]
     out.print(f"  corrections applied: {sum(1 for f in fired if f['fired'])}/{len(fired)}")
-    for f in fired:
+    for f in fired[:SHOWN_CORRECTIONS]:
         out.print(f"    {f['guide']} #{f['scenario']}: {f['match']}  [dim]({f['reason']})[/dim]", highlight=False)
+    if len(fired) > SHOWN_CORRECTIONS:
+        out.print(f"    … and {len(fired) - SHOWN_CORRECTIONS} more (all listed in {target}/current/manifest.json)", highlight=False)
     out.print("  dumps: " + ", ".join(d["file"] for d in m["dumps"]))
     out.print(f"  time: {result.seconds:.2f} s")
 

@@ -35,6 +35,17 @@ def test_build_prints_a_summary(tmp_path):
     assert (tmp_path / "data" / "current" / "store").is_dir()
 
 
+def test_build_summary_lists_at_most_twenty_corrections(tmp_path):
+    from bench.synth import generate
+
+    inputs = generate(tmp_path / "inputs", 2)  # two guides: 26 corrections
+    done = run("build", "--out", str(tmp_path / "data"), DIPKG_INPUTS_DIR=str(inputs))
+    assert done.returncode == 0, done.stderr
+    assert "corrections applied: 26/26" in done.stdout
+    assert done.stdout.count(" #") == 20
+    assert "… and 6 more (all listed in" in done.stdout and "manifest.json" in done.stdout
+
+
 def test_query_scenarios_per_domain(built_data):
     rows = query_csv(
         built_data,
