@@ -209,8 +209,13 @@ class _Compiler:
         return patterns
 
     def target_group(self, patterns: list[str]) -> str:
-        union = " UNION ".join("{ " + p + " }" for p in patterns)
-        return "{ SELECT DISTINCT ?this WHERE { " + union + " } }"
+        # A plain pattern, not a SELECT DISTINCT subquery: Oxigraph plans a subquery
+        # on its own and then joins it, so "$this ?p ?o" became a scan of the whole
+        # store (0.66 s against 0.002 s at 500k triples). A focus node reached by two
+        # targets yields duplicate rows; kg/validate.py drops duplicate results.
+        if len(patterns) == 1:
+            return patterns[0]
+        return "{ " + " UNION ".join("{ " + p + " }" for p in patterns) + " }"
 
     def compile(self) -> list[Check]:
         checks: list[Check] = []

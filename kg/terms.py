@@ -8,6 +8,7 @@ without holding more than one block at a time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -74,7 +75,13 @@ def integer(value: int) -> Literal:
 _STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 
 
+_NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f]')
+_BAD_IRI = re.compile(r'[<>"{}|^`\\\x00-\x20]')
+
+
 def escape_string(value: str) -> str:
+    if not _NEEDS_ESCAPE.search(value):
+        return value
     out = []
     for char in value:
         escaped = _STRING_ESCAPES.get(char)
@@ -88,8 +95,7 @@ def escape_string(value: str) -> str:
 
 
 def _escape_iri(value: str) -> str:
-    bad = set('<>"{}|^`\\ ')
-    if any(c in bad or ord(c) <= 0x20 for c in value):
+    if _BAD_IRI.search(value):
         raise ValueError(f"not a valid IRI: {value!r}")
     return value
 

@@ -12,7 +12,9 @@ line of the scenario it came from. Warnings and infos do not fail a build.
 
 from __future__ import annotations
 
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,14 +71,19 @@ def _compact(path: str | None, prefixes: rdflib.namespace.NamespaceManager) -> s
     return prefixes.normalizeUri(rdflib.URIRef(path)) if path else None
 
 
+def _solutions(store: pyoxigraph.Store, check: Check) -> tuple[set[str], list[pyoxigraph.QuerySolution]]:
+    solutions = store.query(check.query)
+    return {v.value for v in solutions.variables}, list(solutions)
+
+
 def store_violations(store: pyoxigraph.Store, checks: list[Check], prefixes: rdflib.Graph | None = None) -> list[Violation]:
     """The results of ``checks`` on the default graph of ``store``, most severe first."""
     names = (prefixes or rdflib.Graph()).namespace_manager
     found: list[Violation] = []
-    for check in checks:
-        solutions = store.query(check.query)
-        variables = {v.value for v in solutions.variables}
-        for row in solutions:
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # Oxigraph releases the GIL
+        answers = list(pool.map(lambda check: _solutions(store, check), checks))
+    for check, (variables, rows) in zip(checks, answers, strict=True):
+        for row in rows:
             this = row["this"]
             if this is None:
                 continue
@@ -103,7 +110,7 @@ def store_violations(store: pyoxigraph.Store, checks: list[Check], prefixes: rdf
                     value=_short(value) if value is not None else None,
                 )
             )
-    return sorted(found, key=lambda v: (_RANK.get(v.severity, 3), v.line or 0, v.focus, v.path or "", v.message, v.value or ""))
+    return sorted(set(found), key=lambda v: (_RANK.get(v.severity, 3), v.line or 0, v.focus, v.path or "", v.message, v.value or ""))
 
 
 def violations(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph | None = None) -> list[Violation]:
