@@ -22,10 +22,9 @@ Everything comes from one configuration: ``Settings.catalog`` and ``Settings.bas
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -170,14 +169,17 @@ def _item_columns(base: str) -> list[Column]:
     ]
 
 
-def _csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
-    """UTF-8 without a BOM, CRLF line ends (RFC 4180), every field quoted only when needed."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
-    return buffer.getvalue().encode("utf-8")
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Stream ``rows`` to ``path``: UTF-8 without a BOM, CRLF line ends (RFC 4180), fields
+    quoted only when needed. Returns the number of rows."""
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+            count += 1
+    return count
 
 
 def _csvw_metadata(
@@ -208,20 +210,19 @@ def _csvw_metadata(
     }
 
 
-def _item_rows(graph: Graph) -> list[list[Any]]:
+def _item_rows(graph: Graph) -> Iterator[list[Any]]:
     """One row per leaf of each scenario's data tree: a field, or a category listing no fields."""
     minter, tr, inputs = graph.minter, graph.translations, graph.inputs
-    rows: list[list[Any]] = []
 
     def label(text: str | None) -> tuple[str | None, str | None]:
         return (text, tr.en(text)) if text else (None, None)
 
     def walk(item: DataCategory | DataField, path: tuple[int, ...], chain: list[tuple[str, str]],
-             s_iri: str, head: list[Any]) -> None:
+             s_iri: str, head: list[Any]) -> Iterator[list[Any]]:
         iri = minter.data_item(s_iri, path)
         if isinstance(item, DataCategory) and item.children:
             for position, child in enumerate(item.children, start=1):
-                walk(child, (*path, position), [*chain, (iri, item.label)], s_iri, head)
+                yield from walk(child, (*path, position), [*chain, (iri, item.label)], s_iri, head)
             return
         is_field = isinstance(item, DataField)
         levels = chain if is_field else [*chain, (iri, item.label)]
@@ -230,14 +231,14 @@ def _item_rows(graph: Graph) -> list[list[Any]]:
         category = levels[0] if levels else (None, None)
         sub = levels[1] if len(levels) > 1 else (None, None)
         parent = minter.data_item(s_iri, path[:-1]) if len(path) > 1 else s_iri
-        rows.append([
+        yield [
             iri, "DataField" if is_field else "DataCategory", ".".join(str(p) for p in path),
             *head,
             category[0], *label(category[1]),
             sub[0], *label(sub[1]),
             *label(item.label if is_field else None), iri if is_field else None,
             parent, path[-1],
-        ])
+        ]
 
     for config, guide in graph.guides:
         for scenario in guide.scenarios:
@@ -247,18 +248,16 @@ def _item_rows(graph: Graph) -> list[list[Any]]:
             head = [s_iri, scenario.number, scenario.name, tr.en(scenario.name),
                     minter.domain(d_key), scenario.domain, tr.en(scenario.domain)]
             for position, category in enumerate(scenario.categories, start=1):
-                walk(category, (position,), [], s_iri, head)
-    return rows
+                yield from walk(category, (position,), [], s_iri, head)
 
 
-def _scenario_rows(graph: Graph) -> list[list[Any]]:
+def _scenario_rows(graph: Graph) -> Iterator[list[Any]]:
     minter, tr, inputs = graph.minter, graph.translations, graph.inputs
-    rows = []
     for config, guide in graph.guides:
         for scenario in guide.scenarios:
             d_key = inputs.domain_key(scenario.domain)
             assert d_key is not None
-            rows.append(
+            yield (
                 [
                     minter.scenario(config.id, scenario.number),
                     scenario.number,
@@ -275,7 +274,6 @@ def _scenario_rows(graph: Graph) -> list[list[Any]]:
                     scenario.line,
                 ]
             )
-    return rows
 
 
 def write_tables(graph: Graph, dumps_dir: Path) -> list[dict[str, Any]]:
@@ -291,7 +289,7 @@ def write_tables(graph: Graph, dumps_dir: Path) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for name, columns, rows, about, title_zh, title_en in tables:
         header = [c[0] for c in columns]
-        (dumps_dir / name).write_bytes(_csv_text(header, rows))
+        count = _write_csv(dumps_dir / name, header, rows)
         meta = _csvw_metadata(name, columns, about, title_zh, title_en, minter)
         meta["dc:license"] = {"@id": license_iri}
         meta_name = f"{name}-metadata.json"
@@ -308,7 +306,7 @@ def write_tables(graph: Graph, dumps_dir: Path) -> list[dict[str, Any]]:
                     "encoding": None,
                     "bytes": path.stat().st_size,
                     "sha256": sha256_file(path),
-                    "rows": len(rows) if fmt == "CSV" else None,
+                    "rows": count if fmt == "CSV" else None,
                 }
             )
     return entries

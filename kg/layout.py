@@ -53,8 +53,12 @@ class Release:
         return self.manifest["base_iri"]
 
 
-def open_release(data_dir: Path) -> Release:
-    """The current release of ``data_dir``, or a clear :class:`StoreError`."""
+def open_release(data_dir: Path, *, need_store: bool = True) -> Release:
+    """The current release of ``data_dir``, or a clear :class:`StoreError`.
+
+    ``need_store=False`` (a server answering from a remote SPARQL backend) does
+    not ask for the local store folder; the manifest and dumps are still checked.
+    """
     data_dir = Path(data_dir)
     if not data_dir.exists():
         raise StoreError(
@@ -89,7 +93,7 @@ def open_release(data_dir: Path) -> Release:
                     for d in dumps)):
         raise StoreError("the build's manifest is malformed (build_id, base_iri, counts or dumps)",
                          file=str(manifest_path))
-    if not (root / STORE).is_dir():
+    if need_store and not (root / STORE).is_dir():
         raise StoreError("the build's store folder is missing", file=str(root / STORE))
     for entry in dumps:  # the catalogue and /dumps/ promise these exact files
         path = root / DUMPS / str(entry["file"])

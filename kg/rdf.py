@@ -34,7 +34,7 @@ class Emitter:
         self.tr = translations
         self.mint = minter
         self.vocabulary = vocabulary or Vocabulary(minter)
-        self.unmapped: list[tuple[int, tuple[int, ...], str]] = []  # items with no data kind
+        self.unmapped: dict[tuple[str, tuple[int, ...]], str] = {}  # (scenario IRI, item path) -> label, no data kind
 
     def _labels(self, predicate: IRI, text: str) -> list[tuple[IRI, Term]]:
         pairs: list[tuple[IRI, Term]] = [(predicate, zh(text))]
@@ -129,8 +129,8 @@ class Emitter:
         kind = self.vocabulary.data_kind(item.label, scenario.value.rsplit("/", 1)[1], path)
         if kind:
             pairs.append((DIP("dataKind"), IRI(kind)))
-        elif (number, path, item.label) not in self.unmapped:
-            self.unmapped.append((number, path, item.label))
+        else:
+            self.unmapped[(scenario.value, path)] = item.label
         if isinstance(item, DataField):
             yield iri, pairs
             return

@@ -35,7 +35,7 @@ def run(settings: Settings, data_dir: Path, host: str, port: int, *, access_log:
     from sparql_api.backends import choose as choose_backend
 
     try:
-        release = open_release(Path(data_dir))
+        release = open_release(Path(data_dir), need_store=settings.sparql_backend is None)
         choose_backend(settings, release).check()  # the local store, or the remote SPARQL backend
     except DipkgError as err:
         print(str(err), file=sys.stderr)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kg.corrections import Correction
+from kg.corrections import Correction, load_corrections
 from kg.errors import CorrectionError, SourceError
 from kg.extract import parse_data_cell, split_top
 
@@ -203,6 +203,24 @@ def test_correction_that_no_longer_matches_fails():
 def test_correction_must_cover_whole_items():
     with pytest.raises(SourceError, match="whole items"):
         parse_data_cell("甲数据（铁路、公路货运量）", corrections=[fix("路、公路", items=("x",))])
+
+
+def test_each_correction_is_placed_on_its_own_match_line(tmp_path):
+    """Two corrections with the same match text (two guides) are told apart by their own lines."""
+    entry = """
+[[correction]]
+guide = "{guide}"
+number = 1
+match = "铁路、公路货运量"
+reason = "Shared final head."
+items = ["铁路货运量", "公路货运量"]
+"""
+    path = tmp_path / "corrections.toml"
+    path.write_text("# header\n" + entry.format(guide="a") + entry.format(guide="b"), encoding="utf-8")
+    first, second = load_corrections(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[first.line - 1].startswith("match") and lines[second.line - 1].startswith("match")
+    assert second.line == first.line + 7
 
 
 # -- properties --------------------------------------------------------------------------------

@@ -256,8 +256,7 @@ def test_the_local_store_is_not_needed(built_data, oxigraph_backend, tmp_path):
     release = (built_data / "current").resolve()
     copy = tmp_path / "data"
     target = copy / "releases" / release.name
-    shutil.copytree(release, target, ignore=shutil.ignore_patterns("store"))
-    (target / "store").mkdir()  # the layout wants the folder; nothing in it is read
+    shutil.copytree(release, target, ignore=shutil.ignore_patterns("store"))  # no store folder at all
     (copy / "current").symlink_to(Path("releases") / release.name)
     server = start_cli_server(copy, tmp_path, "--sparql-backend", f"{oxigraph_backend}/query")
     try:
