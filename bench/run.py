@@ -79,7 +79,9 @@ QUERIES = make_queries(REAL_S01)
 
 def scenario_for(scale: int) -> str:
     """A scenario that exists at this scale (synthetic guides have their own ids, bench/synth.py)."""
-    return REAL_S01 if scale <= 1 else "https://w3id.org/dipkg/scenario/synth-g00001-s01"
+    from bench.synth import guide_of
+
+    return REAL_S01 if scale <= 1 else f"https://w3id.org/dipkg/scenario/{guide_of(1)[0]}-s01"
 
 
 HEAVY = ("join + GROUP BY", "CONTAINS filter", "CONSTRUCT scenario")

@@ -2,8 +2,10 @@
 
 ``python -m bench.synth OUT --scale 100`` writes an inputs folder (guides.toml,
 sources/, corrections.toml, translations.tsv, vocabulary tables) with ``scale``
-guides. Each synthetic guide is the real batch-1 document with its 23 rows in a
-different (seeded) order and renumbered, every row naming its domain, and the
+guides, spread over twelve provinces and their batches (yunnan-b1, sichuan-b1,
+..., yunnan-b2, ...). Each synthetic guide is the real batch-1 document, titled
+for its province and batch, with its 23 rows in a different (seeded) order and
+renumbered, every row naming its domain, and the
 real corrections remapped to the new row numbers — so the grammar, the
 corrections and the translations are exercised exactly as on the real data, and
 the graph has ``scale`` times the real scenarios, categories and fields.
@@ -31,6 +33,40 @@ def _rows(text: str) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
+# Provinces the synthetic guides are spread over (Guizhou's batch 1 is the real one).
+PROVINCES = [
+    ("yunnan", "云南省", "Yunnan Province"),
+    ("sichuan", "四川省", "Sichuan Province"),
+    ("guangxi", "广西壮族自治区", "Guangxi Zhuang Autonomous Region"),
+    ("hunan", "湖南省", "Hunan Province"),
+    ("chongqing", "重庆市", "Chongqing Municipality"),
+    ("zhejiang", "浙江省", "Zhejiang Province"),
+    ("jiangsu", "江苏省", "Jiangsu Province"),
+    ("guangdong", "广东省", "Guangdong Province"),
+    ("shandong", "山东省", "Shandong Province"),
+    ("beijing", "北京市", "Beijing Municipality"),
+    ("shanghai", "上海市", "Shanghai Municipality"),
+    ("hubei", "湖北省", "Hubei Province"),
+]
+_DIGITS = "零一二三四五六七八九"
+
+
+def chinese_number(n: int) -> str:
+    """1..99 as written in batch titles: 一, 十, 十二, 二十, 二十三."""
+    if not 0 < n < 100:
+        raise ValueError(n)
+    tens, ones = divmod(n, 10)
+    text = ("" if tens == 0 else ("十" if tens == 1 else _DIGITS[tens] + "十")) + (_DIGITS[ones] if ones else "")
+    return text
+
+
+def guide_of(index: int) -> tuple[str, str, str, int]:
+    """(id, province_zh, province_en, batch) of the index-th synthetic guide (from 1): provinces in turn."""
+    slug, zh, en = PROVINCES[(index - 1) % len(PROVINCES)]
+    batch = (index - 1) // len(PROVINCES) + 1
+    return f"{slug}-b{batch}", zh, en, batch
+
+
 def generate(out: Path, scale: int, seed: int = 20261124) -> Path:
     if out.exists():
         shutil.rmtree(out)
@@ -50,7 +86,8 @@ def generate(out: Path, scale: int, seed: int = 20261124) -> Path:
     guides = ["[domains]"] + [f'{k} = "{v}"' for k, v in config["domains"].items()]
     fixes: list[str] = []
     for index in range(1, scale + 1):
-        guide_id = f"synth-g{index:05d}"
+        guide_id, province_zh, province_en, batch = guide_of(index)
+        title_zh = f"第{chinese_number(batch)}批{province_zh}数据知识产权应用场景指引"
         order = list(range(len(rows)))
         rng.shuffle(order)
         renumber = {int(rows[old][0].strip()): new for new, old in enumerate(order, start=1)}
@@ -59,17 +96,19 @@ def generate(out: Path, scale: int, seed: int = 20261124) -> Path:
             row = list(rows[old])
             row[0] = f"\t{new}"
             body.append("\n".join(row))
-        (out / "sources" / f"{guide_id}.txt").write_text("\n\n".join([*head, *body]) + "\n", encoding="utf-8")
+        own_head = [title_zh if block.strip() == real["title_zh"] else block for block in head]
+        (out / "sources" / f"{guide_id}.txt").write_text("\n\n".join([*own_head, *body]) + "\n", encoding="utf-8")
         guides += [
             "",
             "[[guide]]",
             f'id = "{guide_id}"',
             f'source = "sources/{guide_id}.txt"',
-            f'title_zh = "{real["title_zh"]}"',
-            f'title_en = "{real["title_en"]} (synthetic copy {index})"',
-            f'province_zh = "{real["province_zh"]}"',
-            f'province_en = "{real["province_en"]}"',
-            f"batch = {index}",
+            f'title_zh = "{title_zh}"',
+            f'title_en = "Guidance on data intellectual property application scenarios in {province_en} '
+            f'(batch {batch}; synthetic copy of Guizhou batch 1)"',
+            f'province_zh = "{province_zh}"',
+            f'province_en = "{province_en}"',
+            f"batch = {batch}",
         ]
         for fix in corrections:
             fixes += ["", "[[correction]]", f'guide = "{guide_id}"', f"number = {renumber[fix['number']]}"]
