@@ -7,8 +7,10 @@ it builds the graph, records wall time and peak resident memory of the build,
 serves it with ``dipkg serve`` and measures a point lookup of one scenario with
 wrk, cold (every request unique: the engine path) and warm (repeated: the
 cache path). Writes scale.json, scale.md and scale.png to DIR (default
-bench/results/). Linear build time and memory, flat lookup latency are the
-claims it checks; loopback only, every load bounded.
+bench/results/). ``--scales 1,10,100,1000`` (4.9 M triples at 1000×) takes
+about 8 minutes on 2 cores; the README records the curve. Linear build time,
+sub-linear memory and flat lookup latency are what it shows; loopback only,
+every load bounded.
 """
 
 from __future__ import annotations

@@ -142,6 +142,7 @@ def real_graph() -> rdflib.Graph:
     return rdflib.Graph().parse(data=real_graph_nt(), format="nt")
 
 
+@pytest.mark.slow
 def test_real_graph_conforms_in_both():
     results = assert_same(real_graph(), ontology=None)  # the graph carries the ontology (about 30 s of pyshacl)
     assert not [r for r in results if r[4] == "Violation"]
@@ -222,6 +223,7 @@ def core_shapes() -> rdflib.Graph:
 CORE_SHAPES = core_shapes()
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(mutations())
 def test_mutated_real_graph_gives_pyshacls_results(graph):
