@@ -78,6 +78,13 @@ class ValidationError(DipkgError):
     status = 422
 
 
+class ShapeError(DipkgError):
+    """The SHACL shapes use a construct the build's compiler (kg/shacl.py) does not support."""
+
+    code = "shapes"
+    status = 500
+
+
 class ConfigError(DipkgError):
     code = "config"
     status = 500

@@ -45,7 +45,7 @@ from pathlib import Path
 import rdflib
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 
-from kg.errors import DipkgError
+from kg.errors import ShapeError
 from kg.paths import display
 
 _PREBOUND = re.compile(r"\$(?!this\b)[A-Za-z_]\w*")
@@ -108,13 +108,6 @@ _COMPONENT = {
     SH.qualifiedMaxCount: "QualifiedMaxCountConstraintComponent",
     SH.sparql: "SPARQLConstraintComponent",
 }
-
-
-class ShapeError(DipkgError):
-    """The shapes use a construct the SHACL compiler does not support (or are malformed)."""
-
-    code = "shapes"
-    status = 500
 
 
 @dataclass(frozen=True)

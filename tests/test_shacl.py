@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 from rdflib.namespace import RDF, SH, XSD
 
 from kg.paths import ONTOLOGY_DIR
-from kg.shacl import ShapeError, compile_shapes
+from kg.errors import ShapeError
+from kg.shacl import compile_shapes
 from kg.validate import store_violations
 
 EXAMPLES = Path(__file__).parent / "shapes"
