@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rdflib.namespace import RDF, SH, XSD
 
-from kg.paths import ONTOLOGY_DIR
 from kg.errors import ShapeError
+from kg.paths import ONTOLOGY_DIR
 from kg.shacl import compile_shapes
 from kg.validate import store_violations
 
