@@ -3,10 +3,10 @@
 The build validates the graph it has just loaded into its Oxigraph store: every
 constraint of ontology/shapes.ttl becomes one SELECT query whose rows are the
 validation results (focus node ``?this``, and ``?value`` where the constraint
-is about one value node). That takes seconds at five million triples, where
-pyshacl took minutes per hundred thousand (it walks rdflib's Python graph once
-per focus node and constraint, and builds a report graph of every nested
-result).
+is about one value node). That takes under two minutes at five million
+triples, where pyshacl took four minutes at half a million (it walks rdflib's
+Python graph once per focus node and constraint, and builds a report graph of
+every nested result).
 
 This is not a general SHACL engine. It compiles the part of SHACL-Core the
 project uses, and SHACL-SPARQL constraints of node shapes whose only pre-bound
