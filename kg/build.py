@@ -2,8 +2,8 @@
 
 Steps: read the guides (with corrections) -> RDF blocks (+ the ontology) ->
 N-Triples, Turtle, JSON-LD (+ gzip, SHA-256) -> on-disk store -> SHACL
-validation on that store (kg/validate.py) -> manifest -> rename the finished release folder into place and point
-``current`` at it with an atomic symlink replace. Until that last step nothing
+validation on that store (kg/validate.py) -> manifest -> rename the finished
+release folder into place and point ``current`` at it with an atomic symlink replace. Until that last step nothing
 the server or a user reads has changed; a failure or a kill at any point leaves
 the previous release in place. Same inputs give byte-identical dumps and
 manifest (no clocks, no random names inside them).

@@ -123,16 +123,9 @@ class Check:
 
 
 def term(node: rdflib.term.Node) -> str:
-    """``node`` in SPARQL syntax."""
-    if isinstance(node, rdflib.URIRef):
-        return "<" + str(node).replace("\\", "\\u005C").replace(">", "\\u003E") + ">"
-    if isinstance(node, rdflib.Literal):
-        text = (
-            str(node).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-        )
-        if node.language:
-            return f'"{text}"@{node.language}'
-        return f'"{text}"^^{term(node.datatype or XSD.string)}'
+    """``node`` in SPARQL syntax (rdflib's N3 form of IRIs and literals is valid SPARQL)."""
+    if isinstance(node, rdflib.URIRef | rdflib.Literal):
+        return node.n3()
     raise ShapeError(f"a blank node cannot be used as a value in a compiled constraint: {node}")
 
 

@@ -23,6 +23,7 @@ import rdflib
 
 from kg.errors import ValidationError
 from kg.iris import DIP
+from kg.serialize import curie
 from kg.shacl import Check, compile_shapes
 
 _TEMPLATE = re.compile(r"\{[?$](\w+)\}")
@@ -39,10 +40,9 @@ class Violation:
     severity: str = "Violation"
     component: str | None = None
     value: str | None = None
-    path_label: str | None = None  # the path as a prefixed name, for people
 
     def __str__(self) -> str:
-        where = f" {self.path_label or self.path}" if self.path else ""
+        where = f" {curie(self.path) or f'<{self.path}>'}" if self.path else ""
         return f"<{self.focus}>{where}: {self.message}"
 
 
@@ -67,19 +67,15 @@ def _source_line(store: pyoxigraph.Store, focus: pyoxigraph.NamedNode | pyoxigra
     return None
 
 
-def _compact(path: str | None, prefixes: rdflib.namespace.NamespaceManager) -> str | None:
-    return prefixes.normalizeUri(rdflib.URIRef(path)) if path else None
-
-
 def _solutions(store: pyoxigraph.Store, check: Check) -> tuple[set[str], list[pyoxigraph.QuerySolution]]:
     solutions = store.query(check.query)
     return {v.value for v in solutions.variables}, list(solutions)
 
 
-def store_violations(store: pyoxigraph.Store, checks: list[Check], prefixes: rdflib.Graph | None = None) -> list[Violation]:
+def store_violations(store: pyoxigraph.Store, checks: list[Check]) -> list[Violation]:
     """The results of ``checks`` on the default graph of ``store``, most severe first."""
-    names = (prefixes or rdflib.Graph()).namespace_manager
     found: list[Violation] = []
+    lines: dict[object, int | None] = {}  # focus -> source line, looked up once per focus
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # Oxigraph releases the GIL
         answers = list(pool.map(lambda check: _solutions(store, check), checks))
     for check, (variables, rows) in zip(checks, answers, strict=True):
@@ -101,10 +97,11 @@ def store_violations(store: pyoxigraph.Store, checks: list[Check], prefixes: rdf
                 Violation(
                     focus=this.value if isinstance(this, pyoxigraph.NamedNode) else str(this),
                     path=path,
-                    path_label=_compact(path, names),
                     message=_TEMPLATE.sub(fill, check.message),
                     shape=check.shape,
-                    line=_source_line(store, this) if check.severity == "Violation" else None,
+                    line=(lines[this] if this in lines else lines.setdefault(this, _source_line(store, this)))
+                    if check.severity == "Violation"
+                    else None,
                     severity=check.severity,
                     component=check.component,
                     value=_short(value) if value is not None else None,
@@ -119,7 +116,7 @@ def violations(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph 
     store.load(data.serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES)
     if ontology is not None:
         store.load(ontology.serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES)
-    return store_violations(store, compile_shapes(shapes), data)
+    return store_violations(store, compile_shapes(shapes))
 
 
 def check(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph, source_file: str) -> None:
@@ -130,7 +127,7 @@ def check(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph, sour
 def check_store(store: pyoxigraph.Store, shapes: rdflib.Graph, shapes_file: Path | None, source_file: str) -> None:
     """Validate the store's default graph (which holds the ontology too); raise on the first violation."""
     checks = compile_shapes(shapes, shapes_file)
-    _raise_first([v for v in store_violations(store, checks, shapes) if v.severity == "Violation"], source_file)
+    _raise_first([v for v in store_violations(store, checks) if v.severity == "Violation"], source_file)
 
 
 def _raise_first(found: list[Violation], source_file: str) -> None:

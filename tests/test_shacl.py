@@ -89,9 +89,8 @@ def compiled(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph | 
     for graph in (data, ontology):
         if graph is not None and len(graph):
             store.load(graph.serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES)
-    plain = rdflib.Graph(bind_namespaces="none")
     keys = set()
-    for v in store_violations(store, compile_shapes(shapes), plain):
+    for v in store_violations(store, compile_shapes(shapes)):
         if v.focus.startswith("_:"):
             focus = "_:"
         elif v.focus.startswith('"'):  # a literal focus node, in N-Triples form
