@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     worker_memory_mb: int = Field(
         2048, gt=0, description="Memory cap of one query worker (MiB); a query that needs more gets 503."
     )
+    worker_sandbox: bool = Field(
+        True,
+        description="Drop each query worker into an empty network namespace (Linux unshare), a second wall "
+        "behind the SERVICE guard. Where the OS refuses it (Docker's default seccomp profile), or with false, "
+        "the workers run with the network and the server logs a warning and /health says so.",
+    )
     sparql_backend: str | None = Field(
         None,
         description="Remote mode of `dipkg serve` (docs/remote-backend.md): URL of an external SPARQL query "

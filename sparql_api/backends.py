@@ -57,7 +57,8 @@ class LocalBackend:
 
         s = self.settings
         return WorkerPool(self.release.store_dir, size=s.query_workers, timeout=s.query_timeout,
-                          prefixes=dict(PREFIXES), memory_limit=s.worker_memory_mb * 1024 * 1024)
+                          prefixes=dict(PREFIXES), memory_limit=s.worker_memory_mb * 1024 * 1024,
+                          sandbox=s.worker_sandbox)
 
     def describer(self) -> Any:
         from sparql_api.describe import Describer

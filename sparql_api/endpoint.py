@@ -325,6 +325,8 @@ class Health(BaseModel):
     workers: dict[str, int]
     queries: dict[str, int] = {}
     backend: dict[str, Any] | None = None  # remote mode: the SPARQL backend's probe (url, ok, latency)
+    #: local mode: "on", or "off: <why>" when the query workers can reach the network
+    network_sandbox: str | None = None
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": ErrorBody}}, tags=["ops"],
@@ -343,5 +345,7 @@ async def health(request: Request) -> JSONResponse:
     body = Health(status="ok", build_id=ctx.release.build_id,
                   triples=counts.get("triples") if isinstance(counts.get("triples"), int) else None,
                   workers={"alive": alive, "total": size},
-                  queries={**getattr(ctx.pool, "stats", {}), "cache_hits": ctx.cache.hits}, backend=backend)
-    return JSONResponse(body.model_dump(exclude={"backend"} if backend is None else None), headers={"Cache-Control": "no-store"})
+                  queries={**getattr(ctx.pool, "stats", {}), "cache_hits": ctx.cache.hits}, backend=backend,
+                  network_sandbox=getattr(ctx.pool, "network_sandbox", None))
+    unset = {key for key in ("backend", "network_sandbox") if getattr(body, key) is None}
+    return JSONResponse(body.model_dump(exclude=unset), headers={"Cache-Control": "no-store"})

@@ -1,45 +1,104 @@
 """The query guard: runs on the query text BEFORE anything executes it.
 
 * refuses ``SERVICE`` (federated query: pyoxigraph would fetch the IRI over HTTP,
-  an SSRF hole) in every spelling pyoxigraph accepts, with
-  :class:`~sparql_api.errors.ServiceRefused` (400);
+  an SSRF hole) in every spelling pyoxigraph or a spec-conformant backend accepts,
+  with :class:`~sparql_api.errors.ServiceRefused` (400);
 * recognises updates (the first operation keyword after the prologue is
   INSERT, DELETE, LOAD, CLEAR, CREATE, DROP, COPY, MOVE, ADD or WITH) with
   :class:`~sparql_api.errors.UpdateForbidden` (403);
+* refuses, with :class:`~sparql_api.errors.QuerySyntaxError` (400), any text it
+  cannot classify: a character outside strings, IRIs and comments that starts no
+  SPARQL token (a stray combining mark, U+3000, a backslash...). The guard only
+  vouches for what it understands;
 * classifies a query as ``select``, ``ask``, ``construct`` or ``describe`` so the
   response format can be negotiated before execution.
 
-It is a tokenizer, not a regular expression over the text: SERVICE inside a
-string, an IRI, a comment, a variable (``?service``), a prefixed name's local
-part (``ex:SERVICE``) or a blank node label is not a keyword and is not flagged.
+It is a tokenizer built from the SPARQL 1.1 grammar's own terminals (§19.8,
+productions [139]–[173]): the character classes below are transcribed range by
+range from the Recommendation, and tests/endpoint/test_guard.py checks them
+against a verbatim copy of those productions (tests/data/sparql11-terminals.ebnf)
+and draws names from every range against pyoxigraph. SERVICE inside a string, an
+IRI, a comment, a variable (``?service``), a prefixed name's local part
+(``dcat:DataService``) or a blank node label is not a keyword and is not flagged.
 
-Why this is safe against pyoxigraph's own (PEG) parser, which tokenizes by
-context: the guard only has to see a SERVICE keyword wherever pyoxigraph could.
-pyoxigraph does not process ``\\u`` escapes outside strings and IRIs, its only
-whitespace is space, tab, CR and LF, and its comments end at CR or LF; this
-tokenizer does the same, ends short strings at a line break and skips
-``<...>`` as an IRI only when it is a strict IRIREF (no space, ``{``, ``}``,
-``<``, ``>``...), so it never hides more text than pyoxigraph does. pyoxigraph
-also matches keywords without a word boundary (``SERVICE:x {`` is SERVICE
-with the target ``:x``; ``SERVICEex:y {`` and ``?s ?p trueSERVICE <x> {}`` too),
-hence: a bare word that contains SERVICE is refused (no SPARQL keyword or
-function name does), and so is a prefixed name whose prefix contains SERVICE
-when the next token is ``{``.
-The worker processes also run in an empty network namespace where the OS
-allows it (see :mod:`sparql_api.workers`): a second wall, not the first.
+Readings. The guard refuses SERVICE if *any* reading of the text has it:
+
+1. the grammar's, on the text as sent;
+2. pyoxigraph's where it departs from the grammar. Its parser is a PEG that
+   matches keywords without a word boundary (``SERVICE:x {`` is SERVICE with the
+   target ``:x``; so are ``SERVICEex:y {`` and ``?s ?p trueSERVICE <x> {}``),
+   hence a bare word that contains SERVICE is refused (no SPARQL keyword or
+   function name does), and so is a prefixed name whose prefix contains SERVICE
+   when the next token is ``{``. Its PN_LOCAL also stops after the second run
+   of dots (``ex:a.b.SERVICE:x {`` is ``ex:a.b`` ``.`` SERVICE ``:x``): where a
+   local name is longer by the grammar than by pyoxigraph, the text is read
+   again with pyoxigraph's rule;
+3. the grammar's after codepoint escapes (``\\u0053ERVICE``), which §19.2 says
+   are processed before parsing (pyoxigraph does not, a remote backend may).
+
+Whitespace is space, tab, CR and LF only (§19.8 WS); comments end at CR or LF;
+``<...>`` is skipped as an IRI only when it is a strict IRIREF (no space, ``{``,
+``}``, ``<``, ``>``...), so the guard never hides more text than a parser does.
+The worker processes also run in an empty network namespace where the OS allows
+it (see :mod:`sparql_api.workers`): a second wall, not the first.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
-from sparql_api.errors import QueryTooDeep, ServiceRefused, UpdateForbidden
+from sparql_api.errors import QuerySyntaxError, QueryTooDeep, ServiceRefused, UpdateForbidden
 
 #: Deepest nesting of ``{ ( [`` accepted. pyoxigraph's parser and evaluator recurse
 #: once per level: ~2,000 nested groups overflow an 8 MiB stack and the worker dies
 #: with SIGSEGV. Real queries nest a few dozen levels at most.
 MAX_NESTING = 256
+
+# --- the grammar's character classes: SPARQL 1.1 Query Language, §19.8 ----------
+# Each is a tuple of inclusive code-point ranges, in the Recommendation's order.
+
+#: [164] PN_CHARS_BASE
+PN_CHARS_BASE: tuple[tuple[int, int], ...] = (
+    (0x41, 0x5A), (0x61, 0x7A), (0x00C0, 0x00D6), (0x00D8, 0x00F6), (0x00F8, 0x02FF),
+    (0x0370, 0x037D), (0x037F, 0x1FFF), (0x200C, 0x200D), (0x2070, 0x218F),
+    (0x2C00, 0x2FEF), (0x3001, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFFD),
+    (0x10000, 0xEFFFF),
+)
+#: [165] PN_CHARS_U ::= PN_CHARS_BASE | '_'
+PN_CHARS_U = PN_CHARS_BASE + ((0x5F, 0x5F),)
+#: [166] VARNAME's later characters: PN_CHARS_U | [0-9] | #x00B7 | [#x0300-#x036F] | [#x203F-#x2040]
+VARNAME_REST = PN_CHARS_U + ((0x30, 0x39), (0x00B7, 0x00B7), (0x0300, 0x036F), (0x203F, 0x2040))
+#: [167] PN_CHARS ::= PN_CHARS_U | '-' | [0-9] | #x00B7 | [#x0300-#x036F] | [#x203F-#x2040]
+PN_CHARS = PN_CHARS_U + ((0x2D, 0x2D), (0x30, 0x39), (0x00B7, 0x00B7), (0x0300, 0x036F),
+                         (0x203F, 0x2040))
+#: [173] PN_LOCAL_ESC: the characters a backslash may escape in a local name
+PN_LOCAL_ESC = "_~.-!$&'()*+,;=/?#@%"
+#: [162] WS
+WS = " \t\r\n"
+
+
+def char_class(ranges: tuple[tuple[int, int], ...], extra: str = "") -> str:
+    """A regular-expression character class of ``ranges`` (and the literal ``extra``)."""
+
+    def esc(cp: int) -> str:
+        return f"\\U{cp:08x}"
+
+    parts = [esc(lo) if lo == hi else f"{esc(lo)}-{esc(hi)}" for lo, hi in ranges]
+    return "[" + "".join(parts) + re.escape(extra) + "]"
+
+
+_BASE = char_class(PN_CHARS_BASE)
+_U = char_class(PN_CHARS_U)
+_CHARS = char_class(PN_CHARS)
+_PLX = r"(?:%[0-9A-Fa-f]{2}|\\[" + re.escape(PN_LOCAL_ESC) + "])"
+#: [168] PN_PREFIX ::= PN_CHARS_BASE ((PN_CHARS|'.')* PN_CHARS)?
+_PN_PREFIX = rf"{_BASE}(?:(?:{_CHARS}|\.)*{_CHARS})?"
+#: [169] PN_LOCAL ::= (PN_CHARS_U | ':' | [0-9] | PLX) ((PN_CHARS | '.' | ':' | PLX)* (PN_CHARS | ':' | PLX))?
+_PN_LOCAL = rf"(?:{_U}|[:0-9]|{_PLX})(?:(?:{_CHARS}|[.:]|{_PLX})*(?:{_CHARS}|:|{_PLX}))?"
+#: pyoxigraph's PN_LOCAL (spargebra): at most one run of dots inside a local name
+_PN_LOCAL_OXIGRAPH = rf"(?:{_U}|[:0-9]|{_PLX})(?:{_CHARS}|:|{_PLX})*(?:\.+(?:{_CHARS}|:|{_PLX})+)?"
 
 # token kinds
 WORD, PNAME, VAR, IRI, STRING, BNODE, LANG, NUMBER, PUNCT, OTHER = (
@@ -47,21 +106,30 @@ WORD, PNAME, VAR, IRI, STRING, BNODE, LANG, NUMBER, PUNCT, OTHER = (
 
 _WS = re.compile(r"[ \t\r\n]+")
 _COMMENT = re.compile(r"#[^\r\n]*")
-# strict IRIREF of the SPARQL grammar
+#: [139] IRIREF ::= '<' ([^<>"{}|^`\]-[#x00-#x20])* '>'
 _IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
+#: [156]-[160] strings with ECHAR (and UCHAR, which pyoxigraph accepts inside strings)
 _STRING_LONG1 = re.compile(r"'''(?:[^'\\]|\\.|'(?!''))*'''", re.S)
 _STRING_LONG2 = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""', re.S)
 _STRING1 = re.compile(r"'(?:[^'\\\r\n]|\\[^\r\n])*'")
 _STRING2 = re.compile(r'"(?:[^"\\\r\n]|\\[^\r\n])*"')
-_VAR = re.compile(r"[?$][\w\u00b7\u0300-\u036f\u203f-\u2040]*")
-# a prefixed name: optional prefix, ':', local part (kept short of the grammar's so
-# the guard never hides more than pyoxigraph does)
-_PN_LOCAL = r"(?:[\w\-:\u00b7]|%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]|\.(?=[\w\-:%\\]))*"
-_PNAME = re.compile(rf"(?:[^\W\d_][\w\-.]*)?:{_PN_LOCAL}")
-_WORDRE = re.compile(r"[^\W\d][\w]*")
-_BNODE = re.compile(rf"_:{_PN_LOCAL}")
-_LANG = re.compile(r"@[A-Za-z]+(?:-[A-Za-z0-9]*)*")
-_NUMBER = re.compile(r"[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?")
+#: [143]/[144] VAR1/VAR2 ::= '?'|'$' VARNAME;  [166] VARNAME
+_VAR = re.compile(rf"[?$](?:{_U}|[0-9]){char_class(VARNAME_REST)}*")
+#: [140]/[141] PNAME_NS / PNAME_LN
+_PNAME = re.compile(rf"(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?")
+_LOCAL_OXIGRAPH = re.compile(_PN_LOCAL_OXIGRAPH)
+#: [142] BLANK_NODE_LABEL ::= '_:' (PN_CHARS_U | [0-9]) ((PN_CHARS|'.')* PN_CHARS)?
+_BNODE = re.compile(rf"_:(?:{_U}|[0-9])(?:(?:{_CHARS}|\.)*{_CHARS})?")
+#: [145] LANGTAG, with SPARQL 1.2's base direction (``@en--ltr``), which pyoxigraph reads
+_LANG = re.compile(r"@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*(?:--[a-zA-Z]+)?")
+#: [146]-[148] INTEGER, DECIMAL, DOUBLE (unsigned; a sign is its own token)
+_NUMBER = re.compile(r"[0-9]+\.[0-9]*[eE][+-]?[0-9]+|\.?[0-9]+[eE][+-]?[0-9]+|[0-9]*\.[0-9]+|[0-9]+")
+#: keywords and function names (ASCII letters, digits, '_': GROUP_CONCAT, SHA256, isIRI)
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: operators and delimiters of SPARQL 1.1 and 1.2 (``<<``, ``>>``, ``{|``, ``|}``, ``~``)
+_PUNCT = frozenset("{}()[].,;=!&|*/+-^<>?~")
+#: §19.2 codepoint escapes
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
 @dataclass(frozen=True)
@@ -71,75 +139,55 @@ class Token:
     pos: int
 
 
-def tokenize(text: str) -> list[Token]:
-    """Significant tokens of ``text`` (whitespace and comments dropped). Never fails."""
+def tokenize(text: str, *, oxigraph_locals: bool = False) -> list[Token]:
+    """Significant tokens of ``text`` (whitespace and comments dropped). Never fails:
+    what starts no token is an ``OTHER`` token of one character.
+
+    With ``oxigraph_locals`` a prefixed name's local part ends where pyoxigraph's
+    parser ends it (see the module docstring), not where the grammar does.
+    """
     tokens: list[Token] = []
+    append = tokens.append
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
-        m = _WS.match(text, i)
-        if m:
-            i = m.end()
+        if ch in WS:
+            i = _WS.match(text, i).end()
             continue
         if ch == "#":
             i = _COMMENT.match(text, i).end()
             continue
+        m = None
+        kind = OTHER
         if ch == "<":
-            m = _IRIREF.match(text, i)
-            if m:
-                tokens.append(Token(IRI, m.group(), i))
-                i = m.end()
-                continue
-            tokens.append(Token(PUNCT, ch, i))
-            i += 1
-            continue
-        if ch in "'\"":
-            for rx in ((_STRING_LONG1, _STRING1) if ch == "'" else (_STRING_LONG2, _STRING2)):
-                m = rx.match(text, i)
-                if m:
-                    tokens.append(Token(STRING, m.group(), i))
-                    i = m.end()
-                    break
-            else:  # unterminated: pyoxigraph refuses it; expose what follows
-                tokens.append(Token(OTHER, ch, i))
-                i += 1
-            continue
-        if ch in "?$":
-            m = _VAR.match(text, i)
-            if len(m.group()) > 1:
-                tokens.append(Token(VAR, m.group(), i))
-                i = m.end()
-                continue
-            tokens.append(Token(PUNCT, ch, i))
-            i += 1
-            continue
-        if ch == "_" and text.startswith("_:", i):
-            m = _BNODE.match(text, i)
-            tokens.append(Token(BNODE, m.group(), i))
+            m, kind = _IRIREF.match(text, i), IRI
+        elif ch == "'" or ch == '"':
+            long_rx, short_rx = (_STRING_LONG1, _STRING1) if ch == "'" else (_STRING_LONG2, _STRING2)
+            m, kind = long_rx.match(text, i) or short_rx.match(text, i), STRING
+        elif ch == "?" or ch == "$":
+            m, kind = _VAR.match(text, i), VAR
+        elif ch == "_":
+            m, kind = _BNODE.match(text, i), BNODE
+        elif ch == "@":
+            m, kind = _LANG.match(text, i), LANG
+        elif "0" <= ch <= "9" or (ch == "." and i + 1 < n and "0" <= text[i + 1] <= "9"):
+            m, kind = _NUMBER.match(text, i), NUMBER
+        else:
+            m, kind = _PNAME.match(text, i), PNAME
+            if m is not None and oxigraph_locals:
+                colon = text.index(":", i)
+                local = _LOCAL_OXIGRAPH.match(text, colon + 1, m.end())
+                if local is not None and local.end() < m.end():
+                    append(Token(PNAME, text[i:local.end()], i))
+                    i = local.end()
+                    continue
+            if m is None:
+                m, kind = _WORD.match(text, i), WORD
+        if m is not None:
+            append(Token(kind, m.group(), i))
             i = m.end()
             continue
-        if ch == "@":
-            m = _LANG.match(text, i)
-            if m:
-                tokens.append(Token(LANG, m.group(), i))
-                i = m.end()
-                continue
-        m = _PNAME.match(text, i)
-        if m:
-            tokens.append(Token(PNAME, m.group(), i))
-            i = m.end()
-            continue
-        m = _WORDRE.match(text, i)
-        if m:
-            tokens.append(Token(WORD, m.group(), i))
-            i = m.end()
-            continue
-        m = _NUMBER.match(text, i)
-        if m and m.group():
-            tokens.append(Token(NUMBER, m.group(), i))
-            i = m.end()
-            continue
-        tokens.append(Token(PUNCT if ch in "{}()[].,;=!&|*/+-^" else OTHER, ch, i))
+        append(Token(PUNCT if ch in _PUNCT else OTHER, ch, i))
         i += 1
     return tokens
 
@@ -171,7 +219,7 @@ def _line_col(text: str, pos: int) -> tuple[int, int]:
 
 
 def find_service(tokens: list[Token]) -> Token | None:
-    """The first token pyoxigraph could read as the SERVICE keyword, if any."""
+    """The first token a parser could read as the SERVICE keyword, if any."""
     for index, tok in enumerate(tokens):
         upper = tok.text.upper()
         if tok.kind == WORD and "SERVICE" in upper:
@@ -183,13 +231,18 @@ def find_service(tokens: list[Token]) -> Token | None:
     return None
 
 
+def find_unclassified(tokens: list[Token]) -> Token | None:
+    """The first token that is no SPARQL token at all, if any."""
+    return next((tok for tok in tokens if tok.kind == OTHER), None)
+
+
 def operation(tokens: list[Token]) -> Token | None:
-    """The first token after the prologue (BASE <iri> / PREFIX p: <iri>)."""
+    """The first token after the prologue (BASE <iri> / PREFIX p: <iri> / VERSION "1.2")."""
     i = 0
     while i < len(tokens):
         tok = tokens[i]
         upper = tok.text.upper()
-        if tok.kind == WORD and upper == "BASE":
+        if tok.kind == WORD and upper in ("BASE", "VERSION"):
             i += 2
             continue
         if (tok.kind == WORD and upper == "PREFIX") or (tok.kind == PNAME and upper.startswith("PREFIX")):
@@ -221,16 +274,36 @@ def nesting(tokens: list[Token]) -> tuple[int, Token | None]:
     return deepest, first_over
 
 
-def check_query(text: str) -> Checked:
-    """Refuse SERVICE, updates and over-deep nesting in a ``query=`` text; classify the query form."""
-    tokens = tokenize(text)
-    deepest, over = nesting(tokens)
-    if over is not None:
-        line, col = _line_col(text, over.pos)
-        raise QueryTooDeep(
-            f"the query nests groups, brackets or parentheses {deepest} levels deep; "
-            f"at most {MAX_NESTING} are accepted", line=line, column=col,
-            details={"max_nesting": MAX_NESTING, "nesting": deepest})
+def decode_codepoints(text: str) -> str:
+    """``text`` with its ``\\uXXXX`` / ``\\UXXXXXXXX`` escapes replaced (§19.2)."""
+
+    def one(m: re.Match[str]) -> str:
+        cp = int(m.group(1) or m.group(2), 16)
+        return chr(cp) if cp <= 0x10FFFF and not 0xD800 <= cp <= 0xDFFF else m.group()
+
+    return _CODEPOINT.sub(one, text)
+
+
+def _describe(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" ({name})" if name else "")
+
+
+def _refuse_unclassified(tokens: list[Token], text: str) -> None:
+    other = find_unclassified(tokens)
+    if other is None:
+        return
+    line, col = _line_col(text, other.pos)
+    hint = {"'": "an unterminated string", '"': "an unterminated string",
+            "\\": "a backslash outside a string or IRI"}.get(other.text, f"the character {_describe(other.text)}")
+    raise QuerySyntaxError(
+        f"{hint} starts no SPARQL token (outside strings, IRIs and comments only the grammar's "
+        "characters may appear; whitespace is space, tab, CR or LF)",
+        line=line, column=col, details={"character": f"U+{ord(other.text):04X}"})
+
+
+def _refuse_operations(tokens: list[Token], text: str) -> None:
+    """Raise if a reading's ``tokens`` hold an update or SERVICE."""
     first = operation(tokens)
     if first is not None and first.kind in (WORD, PNAME):
         upper = first.text.upper()
@@ -246,7 +319,32 @@ def check_query(text: str) -> Checked:
         raise ServiceRefused(
             "SERVICE (federated query) is not allowed on this endpoint",
             line=line, column=col)
+
+
+def check_query(text: str) -> Checked:
+    """Refuse SERVICE, updates, over-deep nesting and unclassifiable text in a ``query=``;
+    classify the query form."""
+    tokens = tokenize(text)
+    deepest, over = nesting(tokens)
+    if over is not None:
+        line, col = _line_col(text, over.pos)
+        raise QueryTooDeep(
+            f"the query nests groups, brackets or parentheses {deepest} levels deep; "
+            f"at most {MAX_NESTING} are accepted", line=line, column=col,
+            details={"max_nesting": MAX_NESTING, "nesting": deepest})
+    # 1. the grammar's reading: everything classified, no update, no SERVICE
+    _refuse_unclassified(tokens, text)
+    _refuse_operations(tokens, text)
+    # 2. pyoxigraph's shorter local names (what it cannot read further is its syntax error)
+    if any(tok.kind == PNAME and "." in tok.text for tok in tokens):
+        _refuse_operations(tokenize(text, oxigraph_locals=True), text)
+    # 3. codepoint escapes processed before parsing, as §19.2 says
+    if "\\" in text and _CODEPOINT.search(text):
+        decoded = decode_codepoints(text)
+        _refuse_operations(tokenize(decoded), decoded)
+        _refuse_operations(tokenize(decoded, oxigraph_locals=True), decoded)
     form = None
+    first = operation(tokens)
     if first is not None and first.kind in (WORD, PNAME):
         upper = first.text.upper()
         for name in QUERY_FORMS:

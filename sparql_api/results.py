@@ -102,6 +102,13 @@ def _not_acceptable(kind: str) -> NotAcceptable:
     return NotAcceptable(f"no acceptable media type for this {kind} result")
 
 
+def _io_error() -> QueryEvaluationError:
+    """An input/output error during evaluation, without pyoxigraph's message: if a
+    request to another server ever got past the guard and the sandbox, that message
+    would carry the remote target's status and body (a way to read internal services)."""
+    return QueryEvaluationError("the query failed with an input/output error (details are not shown)")
+
+
 def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) -> Outcome:
     """Run ``job`` on ``store``; raise a :class:`~kg.errors.DipkgError` on failure."""
     try:
@@ -112,7 +119,9 @@ def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) 
         result = store.query(job.query, **dataset)
     except SyntaxError as exc:
         raise syntax_error(str(exc)) from None
-    except (RuntimeError, ValueError, OSError) as exc:
+    except OSError:
+        raise _io_error() from None
+    except (RuntimeError, ValueError) as exc:
         raise QueryEvaluationError(f"the query failed: {exc}") from None
     try:
         if isinstance(result, ox.QueryBoolean):
@@ -127,7 +136,9 @@ def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) 
         if job.graph_format is None:
             raise _not_acceptable("CONSTRUCT/DESCRIBE")
         return _triples(result, job, prefixes)
-    except (RuntimeError, OSError) as exc:  # raised while iterating (evaluation is lazy)
+    except OSError:  # raised while iterating (evaluation is lazy)
+        raise _io_error() from None
+    except RuntimeError as exc:
         raise QueryEvaluationError(f"the query failed: {exc}") from None
 
 

@@ -133,6 +133,8 @@ class WorkerPool:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
         self.info: dict[str, Any] = {}
+        #: "on", or "off: <why>" once started (logged as a warning, shown by /health)
+        self.network_sandbox = "unknown"
         self.stats = {"timeouts": 0, "deaths": 0, "disconnects": 0, "respawns": 0}
 
     # lifecycle ---------------------------------------------------------
@@ -149,6 +151,16 @@ class WorkerPool:
         for worker in results:
             self._idle.put_nowait(worker)  # type: ignore[arg-type]
         self.info = dict(results[0].info) if results else {}  # type: ignore[union-attr]
+        if not self.sandbox:
+            self.network_sandbox = "off: disabled by the worker_sandbox setting"
+        elif all(w.info.get("sandboxed") for w in results):  # type: ignore[union-attr]
+            self.network_sandbox = "on"
+        else:
+            self.network_sandbox = "off: the OS refused unshare(CLONE_NEWNET)"
+        if self.network_sandbox != "on":
+            log.warning("query workers run WITHOUT the network sandbox (%s): only the query guard "
+                        "stands between a query and the network; see README, Reliability",
+                        self.network_sandbox.removeprefix("off: "))
 
     async def stop(self) -> None:
         self._closing = True

@@ -287,3 +287,45 @@ def test_regex_bombs_are_bounded(server: Server, index: int) -> None:
             assert r.json()["error"] == "timeout" and elapsed <= LIMIT * 1.1 + 0.5
     assert deaths(server) == before
     cheap_still_answers(server)
+
+
+# --- the guard alone: a server whose workers have the network (as where unshare is refused) --
+
+
+@pytest.fixture(scope="module")
+def open_server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(canary_data, tmp_path_factory.mktemp("hostile-open"), DIPKG_QUERY_TIMEOUT=str(LIMIT),
+                       DIPKG_QUERY_WORKERS="1", DIPKG_WORKER_SANDBOX="false")
+    yield srv
+    stop_server(srv)
+
+
+def guard_bypasses(port: int) -> list[str]:
+    """Spellings that got past the guard before it followed the grammar's character classes
+    (each reached the listener on a server without the sandbox) and their relatives."""
+    root = f"http://127.0.0.1:{port}/internal#"
+    return [
+        f"PREFIX : <{root}> SELECT * WHERE {{ SERVICE:x\u0301 {{ ?s ?p ?o }} }}",  # combining mark
+        f"PREFIX : <{root}> SELECT * WHERE {{ SERVICE:x\u203f {{ ?s ?p ?o }} }}",  # undertie
+        f"PREFIX : <{root}> SELECT * WHERE {{ SERVICE:x\u200d {{ ?s ?p ?o }} }}",  # zero-width joiner
+        f"PREFIX : <{root}> SELECT * WHERE {{ SERVICE:x\u00b7y {{ ?s ?p ?o }} }}",  # middle dot
+        f"PREFIX : <{root}> SELECT * WHERE {{ SERVICE:\u0e01\u0e31 {{ ?s ?p ?o }} }}",  # Thai vowel sign
+        f"PREFIX : <{root}> SELECT * WHERE {{ SERVICE:x\\~y {{ ?s ?p ?o }} }}",  # local escape
+        # pyoxigraph ends a local name after its second run of dots: SERVICE follows
+        f"PREFIX ex: <http://example.org/> PREFIX : <{root}> "
+        f"SELECT * WHERE {{ ?s ?p ?o OPTIONAL {{ ?s ?p ex:a.b.SERVICE:x {{ ?s ?p ?o }} }} }}",
+    ]
+
+
+def test_guard_bypasses_are_refused_and_nothing_connects_without_the_sandbox(
+        open_server: Server, listener: Listener) -> None:
+    health = httpx.get(open_server.url + "/health", timeout=10).json()
+    assert health["network_sandbox"].startswith("off"), health
+    assert "WITHOUT the network sandbox" in open_server.log.read_text()
+    for query in guard_bypasses(listener.port):
+        for how in ("get", "form", "direct"):
+            r = send(open_server, query, how)
+            SEEN["guard_bypasses_sent"] += 1
+            assert r.status_code == 400 and r.json()["error"] == "service-refused", (query, r.text)
+    assert listener.accepted == 0
+
