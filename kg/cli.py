@@ -75,14 +75,20 @@ def query(
     sparql: Annotated[str, typer.Argument(help="A SPARQL 1.1 query (SELECT, ASK, CONSTRUCT or DESCRIBE).")],
     data: DataOption = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="table (default), csv, tsv, json, or turtle/ntriples for graphs.")
+        str, typer.Option("--format", "-f", help="table (default), csv, tsv, json, xml; for graphs turtle "
+                          "(default), ntriples, jsonld, rdfxml, nquads, trig.")
     ] = "table",
+    timeout: Annotated[float | None, typer.Option(
+        help="Time limit in seconds (default: the endpoint's, DIPKG_QUERY_TIMEOUT).")] = None,
+    max_rows: Annotated[int | None, typer.Option(
+        "--max-rows", help="Row cap (default: the endpoint's, DIPKG_MAX_ROWS).")] = None,
 ) -> None:
-    """Run a query against the built store and print the result."""
+    """Run a query against the built store with the endpoint's limits, and print the result."""
     from kg.query import run_query
 
     settings = get_settings()
-    run_query(sparql, data or settings.data_dir, fmt, out)
+    run_query(sparql, data or settings.data_dir, fmt, out, settings=settings, timeout=timeout,
+              max_rows=max_rows, err=err)
 
 
 @app.command()

@@ -1,51 +1,77 @@
-"""``dipkg query``: run one SPARQL query against the built store, print the result."""
+"""``dipkg query``: one SPARQL query against the built store, with the endpoint's limits.
+
+The query takes the endpoint's path exactly: the guard (:mod:`sparql_api.guard`:
+SERVICE, LOAD and updates refused, unclassifiable text refused), then one killable
+worker process (:mod:`sparql_api.workers`) with the same time limit, memory cap, row
+cap and network sandbox, and the same readable errors. A local power user may raise
+the time limit and the row cap (``--timeout``, ``--max-rows``); nothing turns the
+guard off. A truncated result says so on standard error.
+"""
 
 from __future__ import annotations
 
-import re
+import asyncio
+import json
+import logging
 import sys
 from pathlib import Path
 
 import pyoxigraph
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from kg.errors import DipkgError, StoreError
 from kg.iris import PREFIXES
 from kg.layout import open_release
+from kg.settings import Settings
+from sparql_api import guard
+from sparql_api.results import GRAPH_FORMATS, RESULT_FORMATS, Job
+from sparql_api.workers import WorkerPool, reply_error
 
-_POSITION = re.compile(r"(?:line|at) (\d+)[:, ]+(?:column )?(\d+)", re.IGNORECASE)
+#: ``--format`` values: a table on the terminal, or a serialisation on standard output
+TABLE_FORMATS = ("table", *RESULT_FORMATS)
+GRAPH_OUTPUTS = tuple(GRAPH_FORMATS)
 
 
-class QuerySyntaxError(DipkgError):
-    code = "query-syntax"
+class UsageError(DipkgError):
+    code = "usage"
     status = 400
 
 
-def syntax_error(exc: Exception, query: str) -> QuerySyntaxError:
-    """A pyoxigraph SyntaxError as our error, with line and column where it says them."""
-    message = str(exc)
-    line = column = None
-    found = _POSITION.search(message)
-    if found:
-        line, column = int(found.group(1)), int(found.group(2))
-    return QuerySyntaxError(message, file="<query>", line=line, column=column)
-
-
-def _cell(term: object, prefixes: dict[str, str]) -> str:
+def _cell(term: dict[str, str] | None, prefixes: dict[str, str]) -> str:
+    """A SPARQL JSON term as a short cell: prefixed IRIs, literals with their language."""
     if term is None:
         return ""
-    if isinstance(term, pyoxigraph.NamedNode):
+    value = term["value"]
+    if term["type"] == "uri":
         for prefix, ns in prefixes.items():
-            if term.value.startswith(ns):
-                return f"{prefix}:{term.value[len(ns):]}"
-        return f"<{term.value}>"
-    if isinstance(term, pyoxigraph.Literal):
-        return term.value + (f"@{term.language}" if term.language else "")
-    return str(term)
+            if value.startswith(ns):
+                return f"{prefix}:{value[len(ns):]}"
+        return f"<{value}>"
+    if term["type"] == "bnode":
+        return f"_:{value}"
+    return value + (f"@{term['xml:lang']}" if "xml:lang" in term else "")
+
+
+def _formats(form: str | None, fmt: str) -> tuple[str | None, str | None]:
+    """The worker's table and graph formats for ``--format fmt`` (a :class:`UsageError` if none fits)."""
+    if fmt not in TABLE_FORMATS and fmt not in GRAPH_OUTPUTS:
+        raise UsageError(f"unknown --format {fmt!r}: use one of {', '.join(TABLE_FORMATS + GRAPH_OUTPUTS)}")
+    if form in ("construct", "describe"):
+        if fmt in GRAPH_OUTPUTS:
+            return None, fmt
+        if fmt == "table":
+            return None, "turtle"
+        raise UsageError(f"--format {fmt} is for SELECT and ASK results; a {form.upper()} gives a graph: "
+                         f"use one of {', '.join(GRAPH_OUTPUTS)}")
+    if fmt in GRAPH_OUTPUTS:
+        raise UsageError(f"--format {fmt} is for CONSTRUCT and DESCRIBE; use one of {', '.join(TABLE_FORMATS)}")
+    return ("json" if fmt == "table" else fmt), None
 
 
 def open_store(data_dir: Path) -> pyoxigraph.Store:
+    """The current release's store, read-only (for scripts and tests; no limits)."""
     release = open_release(data_dir)
     try:
         return pyoxigraph.Store.read_only(str(release.store_dir))
@@ -53,38 +79,56 @@ def open_store(data_dir: Path) -> pyoxigraph.Store:
         raise StoreError(f"cannot open the store: {exc}", file=str(release.store_dir)) from None
 
 
-def run_query(sparql: str, data_dir: Path, fmt: str, out: Console) -> None:
-    store = open_store(data_dir)
+async def _evaluate(job: Job, store_dir: Path, settings: Settings, timeout: float) -> tuple[dict, bytes]:
+    pool = WorkerPool(store_dir, size=1, timeout=timeout, prefixes=dict(PREFIXES),
+                      memory_limit=settings.worker_memory_mb * 1024 * 1024, sandbox=settings.worker_sandbox)
+    await pool.start()
+    try:
+        reply = await pool.run(job)
+    finally:
+        await pool.stop()
+    return reply.header, reply.body
+
+
+def run_query(sparql: str, data_dir: Path, fmt: str, out: Console, *, settings: Settings,
+              timeout: float | None = None, max_rows: int | None = None, err: Console | None = None) -> None:
+    """Check, run and print ``sparql``; every failure is a :class:`DipkgError` (exit 1)."""
     release = open_release(data_dir)
     try:
-        result = store.query(sparql)
-    except SyntaxError as exc:
-        raise syntax_error(exc, sparql) from None
-    except OSError as exc:
-        raise DipkgError(f"query failed: {exc}") from None
+        checked = guard.check_query(sparql)
+    except DipkgError as exc:
+        exc.file = "<query>"
+        raise
+    table_format, graph_format = _formats(checked.form, fmt)
+    limit = timeout if timeout is not None else settings.query_timeout
+    cap = max_rows if max_rows is not None else settings.max_rows
+    if limit <= 0 or cap <= 0:
+        raise UsageError("--timeout and --max-rows must be greater than 0")
+    logging.getLogger("sparql_api.workers").setLevel(logging.ERROR)  # the error line says it all
+    job = Job(query=sparql, table_format=table_format, graph_format=graph_format, max_rows=cap)
+    header, body = asyncio.run(_evaluate(job, release.store_dir, settings, limit))
+    if not header.get("ok"):
+        error = reply_error(header)
+        if error.line is not None:
+            error.file = "<query>"
+        raise error
+    if header.get("truncated"):
+        (err or Console(stderr=True)).print(
+            f"note: result truncated to the first {cap} rows (the row cap; raise it with --max-rows, "
+            "or page with LIMIT/OFFSET)", markup=False, highlight=False)
+    if fmt != "table" or header.get("kind") == "graph":
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+        return
+    doc = json.loads(body)
+    if "boolean" in doc:
+        out.print("true" if doc["boolean"] else "false")
+        return
     prefixes = {"": release.base_iri, **PREFIXES}
-    if isinstance(result, bool) or isinstance(result, pyoxigraph.QueryBoolean):
-        out.print("true" if bool(result) else "false")
-        return
-    if isinstance(result, pyoxigraph.QuerySolutions):
-        if fmt in {"csv", "tsv", "json", "xml"}:
-            formats = {
-                "csv": pyoxigraph.QueryResultsFormat.CSV,
-                "tsv": pyoxigraph.QueryResultsFormat.TSV,
-                "json": pyoxigraph.QueryResultsFormat.JSON,
-                "xml": pyoxigraph.QueryResultsFormat.XML,
-            }
-            sys.stdout.buffer.write(result.serialize(format=formats[fmt]))
-            return
-        names = [v.value for v in result.variables]
-        table = Table(*names, show_lines=False, header_style="bold")
-        rows = 0
-        for solution in result:
-            table.add_row(*(_cell(solution[n], prefixes) for n in names))
-            rows += 1
-        out.print(table)
-        out.print(f"[dim]{rows} row{'s' if rows != 1 else ''}[/dim]")
-        return
-    formats = {"ntriples": pyoxigraph.RdfFormat.N_TRIPLES, "turtle": pyoxigraph.RdfFormat.TURTLE}
-    chosen = formats.get(fmt, pyoxigraph.RdfFormat.TURTLE)
-    sys.stdout.buffer.write(result.serialize(format=chosen) or b"")
+    names = doc["head"]["vars"]
+    table = Table(*names, show_lines=False, header_style="bold")
+    rows = doc["results"]["bindings"]
+    for row in rows:
+        table.add_row(*(Text(_cell(row.get(n), prefixes)) for n in names))  # data, not markup
+    out.print(table)
+    out.print(f"[dim]{len(rows)} row{'s' if len(rows) != 1 else ''}[/dim]")

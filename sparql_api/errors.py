@@ -6,7 +6,6 @@ Every 4xx/5xx the app returns is ``DipkgError.to_dict()`` as JSON (see
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from kg.errors import DipkgError
@@ -87,15 +86,3 @@ class HttpError(DipkgError):
         super().__init__(message, status=status, **kw)
         if code:
             self.code = code
-
-
-_POSITION = re.compile(r"error at (\d+):(\d+)")
-
-
-def syntax_error(message: str) -> QuerySyntaxError:
-    """A :class:`QuerySyntaxError` from pyoxigraph's message ("error at L:C: expected ...")."""
-    match = _POSITION.search(message)
-    line = column = None
-    if match:
-        line, column = int(match.group(1)), int(match.group(2))
-    return QuerySyntaxError(message.strip(), line=line, column=column)

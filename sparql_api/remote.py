@@ -46,8 +46,9 @@ from kg.iris import ONTOLOGY_IRI, PREFIXES
 from kg.layout import Release
 from sparql_api import guard
 from sparql_api.describe import IS_DEFINED_BY, LABELS, MAX_INCOMING, RDF_TYPE, Describer
-from sparql_api.errors import NotAcceptable, QueryError, QueryTimeout, syntax_error
+from sparql_api.errors import NotAcceptable, QueryError, QueryTimeout
 from sparql_api.results import Job, Outcome, _solutions, _triples
+from sparql_api.syntax import syntax_error
 from sparql_api.workers import Reply
 
 log = logging.getLogger("sparql_api.remote")

@@ -15,7 +15,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from sparql_api.errors import NotAcceptable, QueryEvaluationError, syntax_error
+from sparql_api.errors import NotAcceptable, QueryEvaluationError
+from sparql_api.syntax import syntax_error
 
 RESULT_FORMATS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -118,7 +119,7 @@ def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) 
     try:
         result = store.query(job.query, **dataset)
     except SyntaxError as exc:
-        raise syntax_error(str(exc)) from None
+        raise syntax_error(str(exc), job.query) from None
     except OSError:
         raise _io_error() from None
     except (RuntimeError, ValueError) as exc:

@@ -152,3 +152,62 @@ def test_stale_correction_fails_the_build(inputs_copy, tmp_path):
     done = run("build", "--out", str(tmp_path / "d"), DIPKG_INPUTS_DIR=str(inputs_copy))
     assert done.returncode == 1
     assert "corrections.toml:" in done.stderr and "no longer matches" in done.stderr
+
+
+# --- dipkg query has the endpoint's limits ------------------------------------------
+
+
+def one_error_line(done: subprocess.CompletedProcess[str], code: str) -> str:
+    assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"error[{code}]" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+    return lines[0]
+
+
+def test_query_refuses_service_and_reaches_nothing(built_data):
+    from tests.listener import Listener
+
+    listener = Listener()
+    try:
+        done = run("query", "--data", str(built_data),
+                   f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{listener.port}/> {{ ?s ?p ?o }} }}")
+        line = one_error_line(done, "service-refused")
+        assert line.startswith("<query>:1:18:")
+    finally:
+        listener.close()
+    assert listener.accepted == 0
+
+
+@pytest.mark.parametrize("update", ["INSERT DATA { <http://e/a> <http://e/b> <http://e/c> }", "LOAD <http://e/x>"])
+def test_query_refuses_updates_as_read_only(built_data, update):
+    assert "read-only" in one_error_line(run("query", "--data", str(built_data), update), "update-forbidden")
+
+
+def test_query_names_an_undeclared_prefix(built_data):
+    line = one_error_line(run("query", "--data", str(built_data), "SELECT * WHERE { ?s a dip:Scenario }"),
+                          "query-syntax")
+    assert "PREFIX dip: <https://w3id.org/dipkg/ontology#>" in line and "\\u{" not in line
+
+
+def test_query_unknown_format_is_an_error(built_data):
+    line = one_error_line(run("query", "--data", str(built_data), "-f", "yaml", "ASK {}"), "usage")
+    assert "table" in line and "turtle" in line
+
+
+def test_query_row_cap_truncates_with_a_notice(built_data):
+    done = run("query", "--data", str(built_data), "--max-rows", "3", "-f", "csv",
+               "SELECT ?s WHERE { ?s ?p ?o }")
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.strip().splitlines()) == 1 + 3
+    assert "truncated to the first 3 rows" in done.stderr
+
+
+def test_query_time_limit_kills_a_runaway(built_data):
+    import time
+
+    started = time.monotonic()
+    done = run("query", "--data", str(built_data), "--timeout", "1",
+               "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
+    assert "1 s" in one_error_line(done, "timeout")
+    assert time.monotonic() - started < 30  # was: 10 minutes and 20 GB before a kill -9

@@ -366,3 +366,18 @@ def test_service_description_in_every_rdf_format(client: httpx.Client, accept: s
            "application/rdf+xml": "xml", "application/n-quads": "nquads", "application/trig": "trig"}[accept]
     g = rdflib.Dataset().parse(data=r.content, format=fmt)
     assert len(g) > 10
+
+
+def test_an_undeclared_prefix_is_named_with_the_line_to_add(client: httpx.Client) -> None:
+    r = client.get("/sparql", params={"query": "SELECT * WHERE {\n  ?s a dip:Scenario }"})
+    body = assert_error(r, 400, "query-syntax")
+    assert (body["line"], body["column"]) == (2, 8)
+    assert "PREFIX dip: <https://w3id.org/dipkg/ontology#>" in body["message"]
+    assert body["details"] == {"prefix": "dip", "namespace": "https://w3id.org/dipkg/ontology#"}
+
+
+def test_a_syntax_error_lists_what_may_come_not_unicode_ranges(client: httpx.Client) -> None:
+    r = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o"})
+    body = assert_error(r, 400, "query-syntax")
+    assert "\\u{" not in body["message"] and "..=" not in body["message"]
+    assert '"}"' in body["details"]["expected"] and "expected" in body["message"]

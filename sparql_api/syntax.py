@@ -1,0 +1,90 @@
+"""Readable SPARQL syntax errors: pyoxigraph's parser messages, made for people.
+
+pyoxigraph says ``error at 1:26: expected one of OPTIONAL, Prefix not found, ['%'],
+['-' | '0' ..= '9' | ...` (five lines of Unicode ranges). The endpoint, the query UI
+and ``dipkg query`` show instead: an undeclared prefix by name, with the ``PREFIX``
+line to add where the project knows the namespace; otherwise the line, the column and
+the keywords or punctuation that may come there.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kg.iris import PREFIXES
+from sparql_api.errors import QuerySyntaxError
+from sparql_api.guard import PNAME, tokenize
+
+_POSITION = re.compile(r"error at (\d+):(\d+)")
+_EXPECTED = re.compile(r"expected (?:one of )?(.*)$", re.S)
+_PREFIX_DECL = re.compile(r"PREFIX\s*([^\s:]*):", re.I)
+#: most alternatives a readable syntax error lists
+SHOWN_EXPECTED = 12
+
+
+def _alternatives(listing: str) -> list[str]:
+    """The keywords and punctuation of pyoxigraph's "expected one of ..." list, without its
+    character classes (``['A' ..= 'Z' | ...]``, ``[_]``), which mean "a name" to a person."""
+    items, depth, quoted, current = [], 0, False, ""
+    for ch in listing:
+        if ch == '"' and depth == 0:
+            quoted = not quoted
+        elif quoted:
+            pass
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+            continue
+        current += ch
+    items.append(current.strip())
+    words = [i for i in items if i and not i.startswith("[") and i != "Prefix not found"]
+    return sorted(set(words), key=words.index)
+
+
+def _undeclared_prefix(query: str, line: int | None, column: int | None) -> tuple[str, int, int] | None:
+    """The first prefixed name in ``query`` whose prefix no PREFIX declares (with its place)."""
+    declared = {m.group(1) for m in _PREFIX_DECL.finditer(query)}
+    previous = None
+    for tok in tokenize(query):
+        if tok.kind == PNAME and previous is not None and previous.text.upper() != "PREFIX":
+            prefix = tok.text.partition(":")[0]
+            if prefix not in declared:
+                at_line = query.count("\n", 0, tok.pos) + 1
+                at_col = tok.pos - (query.rfind("\n", 0, tok.pos) + 1) + 1
+                return prefix, at_line, at_col
+        previous = tok
+    return None
+
+
+def syntax_error(message: str, query: str = "") -> QuerySyntaxError:
+    """A :class:`QuerySyntaxError` from pyoxigraph's message ("error at L:C: expected ..."),
+    made readable: an undeclared prefix is named (with the PREFIX line to add where the
+    project knows the namespace), and the "expected" list keeps keywords and punctuation
+    instead of the parser's Unicode ranges."""
+    match = _POSITION.search(message)
+    line = column = None
+    if match:
+        line, column = int(match.group(1)), int(match.group(2))
+    if "Prefix not found" in message and query:
+        found = _undeclared_prefix(query, line, column)
+        if found is not None:
+            prefix, at_line, at_col = found
+            known = PREFIXES.get(prefix)
+            fix = (f"add the line PREFIX {prefix}: <{known}>" if known
+                   else f"declare it with PREFIX {prefix}: <namespace IRI>")
+            return QuerySyntaxError(f"the prefix {prefix}: is not declared; {fix}", line=at_line,
+                                    column=at_col, details={"prefix": prefix, "namespace": known})
+    expected = _EXPECTED.search(message)
+    if match and expected:
+        words = _alternatives(expected.group(1).strip())
+        if words:
+            shown = ", ".join(words[:SHOWN_EXPECTED]) + (" …" if len(words) > SHOWN_EXPECTED else "")
+            text = f"syntax error at {line}:{column}: expected {shown}"
+        else:
+            text = f"syntax error at {line}:{column}: unexpected text here"
+        return QuerySyntaxError(text, line=line, column=column, details={"expected": words})
+    return QuerySyntaxError(message.strip(), line=line, column=column)
