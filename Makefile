@@ -3,9 +3,11 @@
 #   make test    create .venv, install (with test tools), run the tests
 VENV   ?= .venv
 PYTHON ?= python3
-DATA   ?= data
-HOST   ?= 127.0.0.1
-PORT   ?= 8000
+# DATA, HOST and PORT default to the settings (DIPKG_DATA_DIR, DIPKG_HOST, DIPKG_PORT;
+# ./data, 127.0.0.1, 8000): `make serve PORT=8001` and `DIPKG_PORT=8001 make serve` agree
+DATA   ?=
+HOST   ?=
+PORT   ?=
 BIN     = $(VENV)/bin
 
 # CKAN + ckanext-dcat for the catalogue harvest test: a venv of its own, because
@@ -42,10 +44,10 @@ $(UI_VENDOR)/yasgui.min.js: package.json package-lock.json
 	else echo "make: npm not found: the query page will offer a plain form instead of YASGUI" >&2; fi
 
 build: install
-	$(BIN)/dipkg build --out $(DATA)
+	$(BIN)/dipkg build $(if $(DATA),--out $(DATA))
 
 serve: build
-	$(BIN)/dipkg serve --data $(DATA) --host $(HOST) --port $(PORT)
+	$(BIN)/dipkg serve $(if $(DATA),--data $(DATA)) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 $(CKAN_VENV)/.installed:
 	$(PYTHON) -m venv $(CKAN_VENV)

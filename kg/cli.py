@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from kg import __version__
 from kg.errors import DipkgError
 from kg.settings import get_settings
 
@@ -28,6 +29,20 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SHOWN_CORRECTIONS = 20  # the build summary lists at most this many corrections
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"dipkg {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """dipkg: build and publish the data-IP application scenario knowledge graph."""
+
 
 DataOption = Annotated[
     Path | None, typer.Option("--data", help="Build output folder to read (default: DIPKG_DATA_DIR or ./data).")

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kg import __version__
 from kg.errors import DipkgError
 from kg.layout import MANIFEST, Release
 from kg.settings import Settings
@@ -145,9 +146,10 @@ def create_app(
 
     app = FastAPI(
         title="dipkg SPARQL endpoint",
-        version=str(release.manifest.get("build_id", "")),
+        version=__version__,
         description=(
-            "Read-only SPARQL 1.1 endpoint (SPARQL 1.1 Protocol) over the dipkg knowledge graph. "
+            "Read-only SPARQL 1.1 endpoint (SPARQL 1.1 Protocol) over the dipkg knowledge graph "
+            f"(build {release.build_id}). "
             "Every error is a JSON object `{error, status, message, line?, column?, details?}`."
         ),
         lifespan=lifespan,

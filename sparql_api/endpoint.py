@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from kg import __version__
 from kg.errors import StoreError
 from sparql_api import guard, http
 from sparql_api.app import AppContext, context
@@ -320,6 +321,7 @@ async def sparql_post(
 
 class Health(BaseModel):
     status: str
+    version: str
     build_id: str
     triples: int | None
     workers: dict[str, int]
@@ -342,7 +344,7 @@ async def health(request: Request) -> JSONResponse:
             raise StoreError("the SPARQL backend does not answer", details={"backend": backend})
         raise StoreError("no query worker is alive", details={"workers": {"alive": 0, "total": size}})
     counts = ctx.release.manifest.get("counts") or {}
-    body = Health(status="ok", build_id=ctx.release.build_id,
+    body = Health(status="ok", version=__version__, build_id=ctx.release.build_id,
                   triples=counts.get("triples") if isinstance(counts.get("triples"), int) else None,
                   workers={"alive": alive, "total": size},
                   queries={**getattr(ctx.pool, "stats", {}), "cache_hits": ctx.cache.hits}, backend=backend,

@@ -40,6 +40,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.routing import Match
 from starlette.types import Scope
 
+from kg import __version__
 from kg.iris import DIP, ONTOLOGY_IRI, PREFIXES, Minter
 from kg.layout import Release
 from kg.paths import ONTOLOGY_DIR
@@ -214,6 +215,7 @@ class Pages:
         self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)
         self.env.globals["t"] = i18n.t
+        self.env.globals["version"] = __version__
         self.env.filters["filesize"] = filesize
         self.ontology_labels = self._ontology_labels()
 

@@ -119,6 +119,11 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
             return Response(status_code=304, headers=headers)
         return FileResponse(target, media_type=media, headers=headers)
 
+    @router.get("/favicon.ico", include_in_schema=False)
+    async def favicon(request: Request) -> Response:
+        """Browsers ask for /favicon.ico whatever the page says: the site's SVG icon."""
+        return await static("favicon.svg", request)
+
     async def page(request: Request) -> Response:
         lang, explicit = language(request)
         root = site_root(request)

@@ -381,3 +381,10 @@ def test_a_syntax_error_lists_what_may_come_not_unicode_ranges(client: httpx.Cli
     body = assert_error(r, 400, "query-syntax")
     assert "\\u{" not in body["message"] and "..=" not in body["message"]
     assert '"}"' in body["details"]["expected"] and "expected" in body["message"]
+
+
+def test_health_and_openapi_name_the_version(client: httpx.Client) -> None:
+    import kg
+
+    assert client.get("/health").json()["version"] == kg.__version__
+    assert client.get("/openapi.json").json()["info"]["version"] == kg.__version__

@@ -161,3 +161,14 @@ def test_ontology_page_lists_each_value_once(http: httpx.Client):
     term = text[text.index('id="domain"'):]
     term = term[:term.index("</article>")]
     assert term.count(">Application scenario<") == 1
+
+
+def test_every_page_names_the_version_and_has_an_icon(http: httpx.Client):
+    import kg
+
+    r = http.get("/", headers=H)
+    assert f"dipkg {kg.__version__}" in r.text
+    assert re.search(r'<link rel="icon" href="[^"]*/static/favicon\.svg"', r.text)
+    icon = http.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert http.get("/static/favicon.svg").content == icon.content
