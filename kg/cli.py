@@ -141,14 +141,24 @@ def serve(
     sparql_backend: Annotated[str | None, typer.Option(
         "--sparql-backend", help="Query this SPARQL endpoint (holding `dipkg publish`'s graph) instead of "
         "the local store (default: DIPKG_SPARQL_BACKEND; see docs/remote-backend.md).")] = None,
+    build_if_missing: Annotated[bool, typer.Option(
+        "--build-if-missing", help="Build the graph into the data folder first if it holds no release "
+        "(a container's first start).")] = False,
 ) -> None:
     """Serve the built store: SPARQL endpoint at /sparql, pages, dumps."""
     settings = get_settings()
     if sparql_backend:
         settings = settings.model_copy(update={"sparql_backend": sparql_backend})
+    target = data or settings.data_dir
+    if build_if_missing and not (Path(target) / "current").exists():
+        from kg.build import build as run_build
+
+        err.print(f"dipkg: no release in {target} yet: building it", highlight=False, markup=False)
+        result = run_build(target, settings)
+        err.print(f"dipkg: built {result.manifest['build_id']} in {result.seconds:.1f} s", highlight=False)
     from sparql_api.server import run  # the build never imports the web app; only this command does
 
-    run(settings, data or settings.data_dir, host or settings.host, port or settings.port)
+    run(settings, target, host or settings.host, port or settings.port)
 
 
 def main() -> None:
