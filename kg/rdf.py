@@ -127,7 +127,7 @@ class Emitter:
             (DIP("scenario"), scenario),
             (DCT("isPartOf"), parent),
         ]
-        kind = self.vocabulary.data_kind(item.label, scenario.value.rsplit("/", 1)[1], path)
+        kind = self.vocabulary.kind_or_missing(item.label, scenario.value.rsplit("/", 1)[1], path)
         if kind:
             pairs.append((DIP("dataKind"), IRI(kind)))
         else:
