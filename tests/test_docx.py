@@ -340,3 +340,17 @@ def test_cli_reports_a_docx_cell_in_one_line(tmp_path):
         f"{result.stderr.split(':', 1)[0]}:table 1:row 3:column 3: error[source]: scenario 2 has an empty 场景名称"
     ]
     assert result.stderr.split(":", 1)[0].endswith("sources/guide.docx")
+
+
+def test_scenarios_table_carries_the_locator_of_either_source(build_result, docx_build):
+    import csv
+
+    def rows(release):
+        with (release / "dumps" / "dipkg-scenarios.csv").open(encoding="utf-8", newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    text, word = rows(build_result.release), rows(docx_build.release)
+    assert [(r["source_line"], r["source_cell"]) for r in text[:2]] == [("12", ""), ("18", "")]
+    assert [(r["source_line"], r["source_cell"]) for r in word[:2]] == [("", "table=1;row=2;column=1"), ("", "table=1;row=3;column=1")]
+    drop = ("source_line", "source_cell")
+    assert [{k: v for k, v in r.items() if k not in drop} for r in text] == [{k: v for k, v in r.items() if k not in drop} for r in word]
