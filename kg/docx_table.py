@@ -19,8 +19,8 @@ holds beyond its text does not reach the cells:
 * the header may take two rows (a cell such as 场景名称 split over them, the
   other header cells merged down), and may repeat: a row that is the header
   again (a table split across pages, Word's repeated header row, or a second
-  table carrying on the first) is skipped; rows with every cell blank are
-  skipped.
+  table carrying on the first) is skipped; so is a row whose own cells are
+  all blank (a cell merged down from the row above is not its own).
 
 Anything else, such as a document without a table, a header that is not 序号 /
 领域 / 场景名称 / 场景应用 / 涉及数据, or a row with a missing cell, is a
@@ -140,9 +140,10 @@ def read_docx_table(path: Path, file: str) -> Table:
                 r_index += header
                 continue
             row_texts, row = texts[r_index], table.rows[r_index]
+            own = [t for t, c in zip(row_texts, cells[r_index], strict=True) if c._tc.getparent() is row._tr]
             r_index += 1
-            if not any(t.strip() for t in row_texts):
-                continue  # an empty row
+            if not any(t.strip() for t in own):
+                continue  # an empty row (a cell merged down from above is not its own)
             if row.grid_cols_before or len(row_texts) != len(COLUMNS):
                 raise SourceError(
                     f"a table row has {len(row_texts)} cells, expected {len(COLUMNS)} "

@@ -246,11 +246,12 @@ def test_header_over_two_rows_and_table_split_across_pages(tmp_path):
         second.cell(0, column).text = text
     for column, text in enumerate(["3", "交通领域", "智慧交通", "面向交通。", "涉及车辆数据（速度数据）等。"]):
         second.cell(1, column).text = text
+    second.cell(1, 1).merge(second.cell(2, 1))  # an empty last row, under a merged 领域
     guide = _read(tmp_path, document)
     assert [(s.number, s.domain, s.cell) for s in guide.scenarios] == [
         (1, "工业领域", "table=1;row=3;column=1"),
         (2, "工业领域", "table=1;row=5;column=1"),  # row 4 repeats the header: skipped
-        (3, "交通领域", "table=2;row=2;column=1"),  # row 3 of table 2 is empty: skipped
+        (3, "交通领域", "table=2;row=2;column=1"),  # row 3 of table 2 is empty but for the merged 领域: skipped
     ]
 
 
