@@ -111,7 +111,9 @@ class Graph:
         self.context = json.loads((ONTOLOGY_DIR / "context.jsonld").read_text(encoding="utf-8"))["@context"]
 
     def check_translations(self) -> None:
-        """After a full pass over blocks(): every Chinese label met must have its English twin."""
+        """After a full pass over blocks(): every Chinese label met must have its English twin,
+        then every category and field its data kind. Each error lists all that is missing
+        (``details["missing"]``; the CLI prints them), so a new batch needs one round per table."""
         if self.translations.missing:
             shown = ", ".join(self.translations.missing[:5])
             more = f" and {len(self.translations.missing) - 5} more" if len(self.translations.missing) > 5 else ""
@@ -120,6 +122,7 @@ class Graph:
                 file=self.translations.file,
                 details={"missing": self.translations.missing},
             )
+        self.vocabulary.check_mapped()
 
     def blocks(self) -> Iterator[Block]:
         yield from self.emitter.blocks(self.guides)

@@ -136,6 +136,7 @@ def _scenario_columns(base: str) -> list[Column]:
         ("data_text_zh", "涉及数据", "Data involved, verbatim (Chinese)", "string", {"propertyUrl": DIP + "dataText", "lang": "zh"}),
         ("source_iri", "来源文件 IRI", "Source document IRI", "anyURI", {"propertyUrl": DCT + "source", "valueUrl": "{+source_iri}"}),
         ("source_line", "来源行号", "Source line", "integer", {"propertyUrl": DIP + "sourceLine"}),
+        ("source_cell", "来源单元格", "Source cell (.docx)", "string", {"propertyUrl": DIP + "sourceCell"}),
     ]
 
 
@@ -272,6 +273,7 @@ def _scenario_rows(graph: Graph) -> Iterator[list[Any]]:
                     scenario.data_text,
                     minter.guide(config.id),
                     scenario.line,
+                    scenario.cell,
                 ]
             )
 

@@ -171,6 +171,9 @@ def main() -> None:
         details = exc.details.get("violations") if exc.details else None
         for violation in (details or [])[1:20]:
             err.print(f"  {json.dumps(violation, ensure_ascii=False)}", markup=False)
+        missing = exc.details.get("missing") if exc.details else None
+        for entry in (missing or [])[:500]:  # what a new batch needs in a curated table
+            err.print(f"  missing: {json.dumps(entry, ensure_ascii=False)}", markup=False)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -2,8 +2,9 @@
 
 Every expected failure (bad source line, failed validation, malformed query, a
 store that cannot be opened...) is a :class:`DipkgError`. The CLI prints it as
-one line ``file:line:column: error[code]: message`` and exits 1; the web app
-returns ``to_dict()`` as its JSON body. Nothing else should reach a user.
+one line ``file:line:column: error[code]: message`` and exits 1 (for a cell of
+a .docx table: ``file:table T:row R:column C: error[code]: message``); the web
+app returns ``to_dict()`` as its JSON body. Nothing else should reach a user.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 
 class DipkgError(Exception):
-    """An expected failure with a place (file, line, column) where known."""
+    """An expected failure with a place (file, line, column; or file, table, row, column) where known."""
 
     code = "error"
     status = 500  # HTTP status when the web app reports it
@@ -26,18 +27,25 @@ class DipkgError(Exception):
         column: int | None = None,
         status: int | None = None,
         details: dict[str, Any] | None = None,
+        table: int | None = None,
+        row: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.file = file
         self.line = line
         self.column = column
+        self.table = table  # a .docx table (1-based); then row and column name its cell
+        self.row = row
         if status is not None:
             self.status = status
         self.details = details or {}
 
     @property
     def location(self) -> str:
+        if self.table is not None:
+            cell = [f"{name} {value}" for name, value in (("table", self.table), ("row", self.row), ("column", self.column)) if value is not None]
+            return ":".join([self.file or "", *cell] if self.file else cell)
         parts = [p for p in (self.file, self.line, self.column) if p is not None]
         return ":".join(str(p) for p in parts)
 
@@ -48,7 +56,7 @@ class DipkgError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.code, "status": self.status, "message": self.message}
-        for key in ("file", "line", "column"):
+        for key in ("file", "line", "table", "row", "column"):
             value = getattr(self, key)
             if value is not None:
                 body[key] = value

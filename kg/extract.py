@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from kg.corrections import Correction
 from kg.errors import SourceError
 from kg.model import DataCategory, DataField
-from kg.source import strip_artifacts
+from kg.source import Cell, strip_artifacts
 
 OPEN = "（("
 CLOSE = "）)"
@@ -37,6 +37,28 @@ class _Where:
 
     def error(self, message: str, column: int | None = None) -> SourceError:
         return SourceError(message, file=self.file, line=self.line, column=column)
+
+
+@dataclass
+class _CellWhere(_Where):
+    """A cell of a .docx table: errors name table/row/column, and the character within the cell."""
+
+    table: int = 1
+    row: int = 1
+    table_column: int = 1
+
+    def error(self, message: str, column: int | None = None) -> SourceError:
+        if column is not None:
+            message += f" (character {column - self.column + 1} of the cell)"
+        return SourceError(message, file=self.file, table=self.table, row=self.row, column=self.table_column)
+
+
+def where_of(cell: Cell, file: str) -> _Where:
+    """Where errors about ``cell``'s text point: its line and column, or its .docx table/row/column."""
+    if cell.table is None:
+        assert cell.line is not None
+        return _Where(file, cell.line, cell.column)
+    return _CellWhere(file, 0, 1, cell.table, cell.row or 0, cell.column)
 
 
 def normalize(text: str) -> str:

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kg.corrections import Correction, load_corrections
+from kg.docx_table import read_docx_table
 from kg.errors import ConfigError, SourceError
-from kg.extract import CellParser, _Where, normalize
+from kg.extract import CellParser, normalize, where_of
 from kg.iris import check_slug
 from kg.model import Guide, Scenario
 from kg.paths import display
-from kg.source import read_table, strip_artifacts
+from kg.source import Cell, Table, read_table, strip_artifacts
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,10 @@ class Inputs:
     corrections: list[Correction] = field(default_factory=list)
 
     def domain_key(self, label: str) -> str | None:
+        """The key of the domain labelled ``label``; white space (a .docx's nbsp, U+3000) does not count."""
+        bare = "".join(label.split())
         for key, zh in self.domains.items():
-            if zh == label:
+            if "".join(zh.split()) == bare:
                 return key
         return None
 
@@ -86,57 +89,73 @@ def load_inputs(root: Path) -> Inputs:
     return Inputs(root, dict(domains), guides, load_corrections(root / "corrections.toml"))
 
 
-def read_guide(config: GuideConfig, inputs: Inputs) -> Guide:
-    """Read one guide's table into scenarios; every error names file:line."""
+def _read_source(config: GuideConfig) -> Table:
+    """The guide's table from its source: a text dump (.txt) or the Word document (.docx)."""
     shown = display(config.source)
+    suffix = config.source.suffix.lower()
+    if suffix == ".pdf":
+        raise SourceError(
+            "PDF sources are not read (a PDF's table has no cells, only positioned text): "
+            "use the .docx the annex is published in",
+            file=shown,
+        )
+    if not config.source.is_file():
+        raise SourceError("the source document is missing", file=shown)
+    if suffix == ".docx":
+        return read_docx_table(config.source, shown)
     try:
         text = config.source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SourceError("the source document is missing", file=shown) from None
     except UnicodeDecodeError as exc:
         raise SourceError(f"the source is not UTF-8 ({exc.reason})", file=shown) from None
-    table = read_table(text, shown)
+    return read_table(text, shown)
+
+
+def _place(cell: Cell) -> str:
+    return f"line {cell.line}" if cell.table is None else f"table {cell.table}, row {cell.row}"
+
+
+def read_guide(config: GuideConfig, inputs: Inputs) -> Guide:
+    """Read one guide's table into scenarios; every error names file:line (or the .docx cell)."""
+    shown = display(config.source)
+    table = _read_source(config)
     if config.title_zh not in (normalize(line) for line in table.preamble):
         raise SourceError(
             f"the document's title is not {config.title_zh!r} (build/guides.toml): is this the right source?",
             file=shown,
-            line=1,
+            line=1 if config.source.suffix.lower() != ".docx" else None,
         )
     guide = Guide(config.id, shown)
-    seen: dict[int, int] = {}
+    seen: dict[int, Cell] = {}
     domain: str | None = None
     mine = [c for c in inputs.corrections if c.guide == config.id]
     for row in table.rows:
         number_cell, domain_cell, name_cell, application_cell, data_cell = row.cells
         raw_number = number_cell.text.strip()
         if not raw_number.isdigit() or not raw_number.isascii() or int(raw_number) < 1:
-            raise SourceError(f"序号 {raw_number!r} is not a positive number", file=shown, line=number_cell.line)
+            raise number_cell.error(f"序号 {raw_number!r} is not a positive number", shown)
         number = int(raw_number)
         if number in seen:
-            raise SourceError(
-                f"duplicate 序号 {number} (first used on line {seen[number]})", file=shown, line=number_cell.line
-            )
-        seen[number] = number_cell.line
+            raise number_cell.error(f"duplicate 序号 {number} (first used on {_place(seen[number])})", shown)
+        seen[number] = number_cell
         label = normalize(domain_cell.text)
         if label:
-            if inputs.domain_key(label) is None:
+            key = inputs.domain_key(label)
+            if key is None:
                 known = "、".join(inputs.domains.values())
-                raise SourceError(f"unknown domain {label!r} (known: {known})", file=shown, line=domain_cell.line)
-            domain = label
+                raise domain_cell.error(f"unknown domain {label!r} (known: {known})", shown)
+            domain = inputs.domains[key]
         elif domain is None:
-            raise SourceError("the first row's 领域 cell is blank: no domain to inherit", file=shown, line=domain_cell.line)
+            raise domain_cell.error("the first row's 领域 cell is blank: no domain to inherit", shown)
         name = normalize(strip_artifacts(name_cell.text))
         if not name:
-            raise SourceError(f"scenario {number} has an empty 场景名称", file=shown, line=name_cell.line)
+            raise name_cell.error(f"scenario {number} has an empty 场景名称", shown)
         application = normalize(strip_artifacts(application_cell.text))
         if not application:
-            raise SourceError(f"scenario {number} has an empty 场景应用", file=shown, line=application_cell.line)
+            raise application_cell.error(f"scenario {number} has an empty 场景应用", shown)
         data_text = strip_artifacts(data_cell.text).strip()
         if not data_text:
-            raise SourceError(f"scenario {number} has an empty 涉及数据", file=shown, line=data_cell.line)
-        parser = CellParser(
-            _Where(shown, data_cell.line, data_cell.column), [c for c in mine if c.number == number]
-        )
+            raise data_cell.error(f"scenario {number} has an empty 涉及数据", shown)
+        parser = CellParser(where_of(data_cell, shown), [c for c in mine if c.number == number])
         example, categories = parser.parse(data_cell.text)
         guide.scenarios.append(
             Scenario(
@@ -146,7 +165,7 @@ def read_guide(config: GuideConfig, inputs: Inputs) -> Guide:
                 application=application,
                 data_text=data_text,
                 line=number_cell.line,
-                data_line=data_cell.line,
+                cell=number_cell.locator,
                 example=example,
                 categories=categories,
             )

@@ -47,8 +47,8 @@ class Scenario:
     name: str
     application: str
     data_text: str  # the 涉及数据 cell, verbatim (docx artifacts removed)
-    line: int  # source line of the row's number cell
-    data_line: int  # source line of the 涉及数据 cell
+    line: int | None  # text source: line of the row's number cell (dip:sourceLine)
+    cell: str | None = None  # .docx source: the number cell, table=T;row=R;column=C (dip:sourceCell)
     example: str | None = None
     categories: list[DataCategory] = field(default_factory=list)
 

@@ -97,7 +97,8 @@ class Emitter:
             (DIP("number"), integer(scenario.number)),
             (DIP("domain"), IRI(self.mint.domain(domain_key))),
             (DCT("source"), IRI(self.mint.guide(config.id))),
-            (DIP("sourceLine"), integer(scenario.line)),
+            *(((DIP("sourceLine"), integer(scenario.line)),) if scenario.line is not None else ()),
+            *(((DIP("sourceCell"), Literal(scenario.cell)),) if scenario.cell is not None else ()),
             (DIP("application"), zh(scenario.application)),
             (DIP("dataText"), zh(scenario.data_text)),
         ]
@@ -126,7 +127,7 @@ class Emitter:
             (DIP("scenario"), scenario),
             (DCT("isPartOf"), parent),
         ]
-        kind = self.vocabulary.data_kind(item.label, scenario.value.rsplit("/", 1)[1], path)
+        kind = self.vocabulary.kind_or_missing(item.label, scenario.value.rsplit("/", 1)[1], path)
         if kind:
             pairs.append((DIP("dataKind"), IRI(kind)))
         else:

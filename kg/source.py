@@ -7,7 +7,9 @@ lines (附件2, the title). The header row names the five columns
 序号, 领域, 场景名称, 场景应用, 涉及数据.
 
 This module only cuts the text into rows and cells and checks the table's
-shape; :mod:`kg.extract` reads the 涉及数据 cells.
+shape; :mod:`kg.extract` reads the 涉及数据 cells. A .docx source is read into
+the same :class:`Table` by :mod:`kg.docx_table`, its cells placed by
+table/row/column instead of line/column.
 """
 
 from __future__ import annotations
@@ -23,8 +25,23 @@ ARTIFACTS = ("[bookmark: _GoBack]",)
 @dataclass(frozen=True)
 class Cell:
     text: str
-    line: int  # 1-based line where the cell starts
-    column: int  # 1-based column where the cell's text starts on that line
+    line: int | None  # text source: 1-based line where the cell starts; .docx: None
+    column: int  # text: 1-based column where the cell's text starts on that line; .docx: table column
+    table: int | None = None  # .docx: 1-based table in the document
+    row: int | None = None  # .docx: 1-based row in that table (header rows counted)
+
+    def error(self, message: str, file: str) -> SourceError:
+        """An error naming this cell: file:line for a text source, file:table:row:column for a .docx."""
+        if self.table is None:
+            return SourceError(message, file=file, line=self.line)
+        return SourceError(message, file=file, table=self.table, row=self.row, column=self.column)
+
+    @property
+    def locator(self) -> str | None:
+        """The cell as ``table=T;row=R;column=C`` (the value of dip:sourceCell); None in a text source."""
+        if self.table is None:
+            return None
+        return f"table={self.table};row={self.row};column={self.column}"
 
 
 @dataclass(frozen=True)
@@ -32,7 +49,7 @@ class Row:
     cells: tuple[Cell, ...]
 
     @property
-    def line(self) -> int:
+    def line(self) -> int | None:
         return self.cells[0].line
 
 

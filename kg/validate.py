@@ -7,7 +7,7 @@ reference the compiler is tested against (tests/test_shacl.py), not part of the
 build: it took minutes per hundred thousand triples.
 
 A violation fails the build; each is reported with the resource and the source
-line of the scenario it came from. Warnings and infos do not fail a build.
+line (or .docx cell) of the scenario it came from. Warnings and infos do not fail a build.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Violation:
     severity: str = "Violation"
     component: str | None = None
     value: str | None = None
+    cell: str | None = None  # a .docx source: the scenario's cell, table=T;row=R;column=C
 
     def __str__(self) -> str:
         where = f" {curie(self.path) or f'<{self.path}>'}" if self.path else ""
@@ -54,17 +55,21 @@ def _short(term: object) -> str:
     return str(term)
 
 
-def _source_line(store: pyoxigraph.Store, focus: pyoxigraph.NamedNode | pyoxigraph.BlankNode) -> int | None:
+def _source_place(store: pyoxigraph.Store, focus: pyoxigraph.NamedNode | pyoxigraph.BlankNode) -> tuple[int | None, str | None]:
+    """The source line (text source) or cell (.docx: table=T;row=R;column=C) of ``focus``'s scenario."""
     query = (
-        f"SELECT ?this ?line WHERE {{ {{ ?this <{DIP}sourceLine> ?line }} UNION "
-        f"{{ ?this <{DIP}scenario>/<{DIP}sourceLine> ?line }} }} LIMIT 1"
+        f"SELECT ?this ?where WHERE {{ {{ ?this <{DIP}sourceLine>|<{DIP}sourceCell> ?where }} UNION "
+        f"{{ ?this <{DIP}scenario>/(<{DIP}sourceLine>|<{DIP}sourceCell>) ?where }} }} LIMIT 1"
     )
     for row in store.query(query, substitutions={pyoxigraph.Variable("this"): focus}):
+        value = row["where"]
+        if isinstance(value, pyoxigraph.Literal) and value.value.startswith("table="):
+            return None, value.value
         try:
-            return int(row["line"].value)
-        except (TypeError, ValueError):
-            return None
-    return None
+            return int(value.value), None
+        except (AttributeError, TypeError, ValueError):
+            return None, None
+    return None, None
 
 
 def _solutions(store: pyoxigraph.Store, check: Check) -> tuple[set[str], list[pyoxigraph.QuerySolution]]:
@@ -75,7 +80,7 @@ def _solutions(store: pyoxigraph.Store, check: Check) -> tuple[set[str], list[py
 def store_violations(store: pyoxigraph.Store, checks: list[Check]) -> list[Violation]:
     """The results of ``checks`` on the default graph of ``store``, most severe first."""
     found: list[Violation] = []
-    lines: dict[object, int | None] = {}  # focus -> source line, looked up once per focus
+    places: dict[object, tuple[int | None, str | None]] = {}  # focus -> source line or cell, looked up once
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # Oxigraph releases the GIL
         answers = list(pool.map(lambda check: _solutions(store, check), checks))
     for check, (variables, rows) in zip(checks, answers, strict=True):
@@ -93,18 +98,22 @@ def store_violations(store: pyoxigraph.Store, checks: list[Check]) -> list[Viola
                 return _short(value) if value is not None else match.group(0)
 
             value = row["value"] if "value" in variables else None
+            line, cell = (
+                (places[this] if this in places else places.setdefault(this, _source_place(store, this)))
+                if check.severity == "Violation"
+                else (None, None)
+            )
             found.append(
                 Violation(
                     focus=this.value if isinstance(this, pyoxigraph.NamedNode) else str(this),
                     path=path,
                     message=_TEMPLATE.sub(fill, check.message),
                     shape=check.shape,
-                    line=(lines[this] if this in lines else lines.setdefault(this, _source_line(store, this)))
-                    if check.severity == "Violation"
-                    else None,
+                    line=line,
                     severity=check.severity,
                     component=check.component,
                     value=_short(value) if value is not None else None,
+                    cell=cell,
                 )
             )
     return sorted(set(found), key=lambda v: (_RANK.get(v.severity, 3), v.line or 0, v.focus, v.path or "", v.message, v.value or ""))
@@ -134,9 +143,16 @@ def _raise_first(found: list[Violation], source_file: str) -> None:
     if found:
         first = found[0]
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        table = row = column = None
+        found_cell = re.fullmatch(r"table=(\d+);row=(\d+);column=(\d+)", first.cell or "")
+        if found_cell:
+            table, row, column = (int(n) for n in found_cell.groups())
         raise ValidationError(
             f"the graph violates the SHACL shapes: {first}{more}",
             file=source_file,
             line=first.line,
+            table=table,
+            row=row,
+            column=column,
             details={"violations": [{"line": v.line, "text": str(v)} for v in found]},
         )

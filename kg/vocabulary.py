@@ -24,6 +24,8 @@ Interface used by the build (kg/build.py, kg/rdf.py):
 * ``vocabulary.data_kind(label, scenario, path)`` -> the concept IRI of a category or
   field. A loaded vocabulary raises :class:`SourceError` for an item no row maps, so a
   build with an unmapped item fails; the empty ``Vocabulary(minter)`` returns None.
+  The build uses ``kind_or_missing`` (the same, but it notes an unmapped item) and then
+  ``check_mapped()``, which fails naming every unmapped item at once (a new batch).
 * ``vocabulary.blocks()`` -> subject blocks of the two concept schemes and their concepts.
 """
 
@@ -148,6 +150,10 @@ def _is_iri(text: str) -> bool:
     return text.startswith(("http://", "https://")) and not any(c in text for c in ' <>"{}|^`\\')
 
 
+def _item(label: str, scenario: str, path: tuple[int, ...]) -> str:
+    return f"{label!r} (scenario {scenario}, item {'.'.join(map(str, path))})"
+
+
 @dataclass
 class Vocabulary:
     minter: Minter
@@ -164,6 +170,7 @@ class Vocabulary:
             (r.zh, r.scenario, r.path): r for r in self.mapping
         }
         self.used: set[int] = set()  # line numbers of mapping rows that matched an item
+        self.missing: list[tuple[str, str, tuple[int, ...]]] = []  # unmapped items met by kind_or_missing
 
     # -- loading ---------------------------------------------------------------
     @classmethod
@@ -193,14 +200,34 @@ class Vocabulary:
         if row is None:
             if self.strict:
                 raise SourceError(
-                    f"no data kind for {label!r} (scenario {scenario}, item {'.'.join(map(str, path))}): "
-                    "add a row to the mapping table",
+                    f"no data kind for {_item(label, scenario, path)}: add a row to the mapping table",
                     file=self.mapping_file,
                     details={"label": label, "scenario": scenario, "path": list(path)},
                 )
             return None
         self.used.add(row.line)
         return self.concept_iri(row.concept)
+
+    def kind_or_missing(self, label: str, scenario: str, path: tuple[int, ...]) -> str | None:
+        """Like :meth:`data_kind`, but an unmapped item is noted (reported all at once by :meth:`check_mapped`)."""
+        if self.strict and self.row_for(label, scenario, path) is None:
+            if (label, scenario, tuple(path)) not in self.missing:
+                self.missing.append((label, scenario, tuple(path)))
+            return None
+        return self.data_kind(label, scenario, path)
+
+    def check_mapped(self) -> None:
+        """After a full pass over the items: one error listing every item no mapping row maps."""
+        if not self.missing:
+            return
+        shown = ", ".join(_item(*m) for m in self.missing[:5])
+        more = f" and {len(self.missing) - 5} more" if len(self.missing) > 5 else ""
+        count = f"{len(self.missing)} item{'s' if len(self.missing) > 1 else ''}"
+        raise SourceError(
+            f"no data kind for {count}: {shown}{more}: add rows to the mapping table",
+            file=self.mapping_file,
+            details={"missing": [{"label": lb, "scenario": sc, "path": ".".join(map(str, pa))} for lb, sc, pa in self.missing]},
+        )
 
     def unused_rows(self) -> list[MappingRow]:
         """Mapping rows no item matched (meaningful after the build has emitted every item)."""

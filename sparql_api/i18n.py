@@ -91,6 +91,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "source_cell": {"zh": "涉及数据原文", "en": "Source cell (涉及数据, verbatim)"},
     "source": {"zh": "来源", "en": "Source"},
     "source_line": {"zh": "源文件行号", "en": "Source line"},
+    "source_docx_cell": {"zh": "Word 文档表格 {table} 第 {row} 行第 {column} 列", "en": "Word table {table}, row {row}, column {column}"},
     "category": {"zh": "数据类别", "en": "Data category"},
     "categories": {"zh": "数据类别", "en": "Data categories"},
     "field": {"zh": "数据字段", "en": "Data field"},

@@ -79,6 +79,14 @@ _GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIP
                   "rdfxml": ox.RdfFormat.RDF_XML}
 
 
+def _docx_cell(locator: str | None) -> dict[str, str] | None:
+    """dip:sourceCell ``table=T;row=R;column=C`` as {table, row, column} for the page; None if absent."""
+    if not locator:
+        return None
+    parts = dict(part.partition("=")[::2] for part in locator.split(";"))
+    return parts if set(parts) == {"table", "row", "column"} else None
+
+
 # --- where things are ---------------------------------------------------------
 @dataclass
 class Linker:
@@ -306,6 +314,7 @@ class Pages:
                 number=lit(DIP + "number"), domain=ref(DIP + "domain"), guide=ref(DCT + "source"),
                 application=lit_lang(DIP + "application"), example=lit_lang(DIP + "exampleContext"),
                 data_text=lit_lang(DIP + "dataText"), source_line=lit(DIP + "sourceLine"),
+                source_cell=_docx_cell(lit(DIP + "sourceCell")),
                 tree=self._tree(iri, link, lang))
         elif kind in ("category", "field"):
             rows = sel(f"""SELECT ?s ?n ?szh ?sen ?p ?pzh ?pen ?k ?kzh ?ken ?q WHERE {{

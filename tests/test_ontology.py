@@ -138,7 +138,7 @@ QUERIES: dict[str, tuple[str, str]] = {
               FILTER (STRSTARTS(STR(?range), STR(xsd:)) || ?range = rdf:langString) }
             UNION
             { ?term a owl:DatatypeProperty ; rdfs:range ?range .
-              FILTER (!(STRSTARTS(STR(?range), STR(xsd:)) || ?range = rdf:langString)) }
+              FILTER (!(STRSTARTS(STR(?range), STR(xsd:)) || ?range IN (rdf:langString, rdfs:Literal))) }
         }""",
     ),
     "ontology-metadata": (

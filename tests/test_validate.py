@@ -44,3 +44,14 @@ def test_check_names_the_resource_and_source_line():
     error = caught.value
     assert error.file == "source.txt"
     assert "scenario/" in error.message
+
+
+def test_check_names_the_docx_cell_of_a_scenario_from_a_word_source():
+    data = rdflib.Graph().parse(EXAMPLES / "valid" / "ScenarioShape-docx.ttl")
+    scenario = rdflib.URIRef("https://w3id.org/dipkg/scenario/guizhou-b1-s01")
+    data.add((scenario, rdflib.URIRef("https://w3id.org/dipkg/ontology#domain"), rdflib.URIRef("https://w3id.org/dipkg/domain/other")))
+    with pytest.raises(ValidationError) as caught:
+        check(data, SHAPES, ONTOLOGY, "source.docx")
+    error = caught.value
+    assert (error.table, error.row, error.column, error.line) == (1, 2, 1, None)
+    assert str(error).startswith("source.docx:table 1:row 2:column 1: error[validation]: ")
