@@ -135,7 +135,11 @@ def open_release(data_dir: Path, *, need_store: bool = True) -> Release:
 def hold_release(root: Path, *, need_store: bool = True) -> tuple[Release, Lease]:
     """The release folder ``root`` with a :class:`Lease` on it, taken before it is checked
     (so a build cannot remove it in between); a clear :class:`StoreError` otherwise."""
-    lease = Lease(root)
+    try:
+        lease = Lease(root)
+    except StoreError:
+        read_release(root, need_store=need_store)  # its error says more when ``root`` is no release
+        raise
     try:
         return read_release(root, need_store=need_store), lease
     except BaseException:
