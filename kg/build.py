@@ -5,7 +5,9 @@ N-Triples, Turtle, JSON-LD (+ gzip, SHA-256) -> on-disk store -> SHACL
 validation on that store (kg/validate.py) -> manifest -> rename the finished
 release folder into place and point ``current`` at it with an atomic symlink replace. Until that last step nothing
 the server or a user reads has changed; a failure or a kill at any point leaves
-the previous release in place. Same inputs give byte-identical dumps and
+the previous release in place. Then old releases are pruned, except the one
+before and any a running server holds (:func:`_prune`); a running server moves
+to the new release by itself (sparql_api/live.py). Same inputs give byte-identical dumps and
 manifest (no clocks, no random names inside them).
 """
 
