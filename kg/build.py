@@ -5,7 +5,9 @@ N-Triples, Turtle, JSON-LD (+ gzip, SHA-256) -> on-disk store -> SHACL
 validation on that store (kg/validate.py) -> manifest -> rename the finished
 release folder into place and point ``current`` at it with an atomic symlink replace. Until that last step nothing
 the server or a user reads has changed; a failure or a kill at any point leaves
-the previous release in place. Same inputs give byte-identical dumps and
+the previous release in place. Then old releases are pruned, except the one
+before and any a running server holds (:func:`_prune`); a running server moves
+to the new release by itself (sparql_api/live.py). Same inputs give byte-identical dumps and
 manifest (no clocks, no random names inside them).
 """
 
@@ -30,7 +32,7 @@ from kg.errors import CorrectionError, DipkgError, SourceError, StoreError
 from kg.graphs import graph_blocks, load_turtle
 from kg.guide import GuideConfig, Inputs, load_inputs, read_guide
 from kg.iris import Minter
-from kg.layout import CURRENT, DUMPS, MANIFEST, MANIFEST_FORMAT, RELEASES, STORE
+from kg.layout import CURRENT, DUMPS, MANIFEST, MANIFEST_FORMAT, RELEASES, STORE, claim
 from kg.model import DataCategory, DataField, Guide
 from kg.paths import INPUTS_DIR, ONTOLOGY_DIR, display
 from kg.rdf import Emitter
@@ -216,14 +218,31 @@ def _switch(out_dir: Path, staged: Path, build_id: str) -> Path:
 
 
 def _prune(out_dir: Path, keep: Path) -> None:
-    """Keep the new release and the one before it (a server may still read it)."""
+    """Retention: keep the new release, the newest one before it, and every release a
+    running server holds (a :class:`~kg.layout.Lease`); delete the rest.
+
+    A release is deleted only under an exclusive lock (:func:`~kg.layout.claim`), which
+    fails while any server holds its shared one. It is first renamed out of
+    ``releases/`` (one step: it is there whole or gone), then removed.
+    """
     others = sorted(
-        (p for p in (out_dir / RELEASES).iterdir() if p != keep),
+        (p for p in (out_dir / RELEASES).iterdir() if p != keep and p.is_dir() and not p.is_symlink()),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
     for old in others[KEEP_RELEASES - 1 :]:
-        shutil.rmtree(old, ignore_errors=True)
+        fd = claim(old)
+        if fd is None:  # a server still serves it (or finishes requests on it)
+            continue
+        try:
+            trash = out_dir / f".pruning-{os.getpid()}-{old.name}"
+            try:
+                os.rename(old, trash)
+            except OSError:
+                continue
+            shutil.rmtree(trash, ignore_errors=True)
+        finally:
+            os.close(fd)
 
 
 def _pid_alive(pid: str) -> bool:
@@ -237,8 +256,8 @@ def _pid_alive(pid: str) -> bool:
 
 
 def _remove_stale_staging(out_dir: Path) -> None:
-    """Staging folders and switch links left by builds that were killed (their process is gone)."""
-    for stale in out_dir.glob(".staging-*"):
+    """Staging and pruning folders and switch links left by builds that were killed (their process is gone)."""
+    for stale in (*out_dir.glob(".staging-*"), *out_dir.glob(".pruning-*")):
         if not _pid_alive(stale.name.split("-")[1]):
             shutil.rmtree(stale, ignore_errors=True)
     for link in out_dir.glob(f".{CURRENT}.*"):

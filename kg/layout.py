@@ -12,11 +12,18 @@
 A release folder is complete before ``current`` points at it; a build that
 fails or is killed leaves ``current`` (and what it points at) untouched. The
 web app and ``dipkg query`` read only through :func:`open_release`.
+
+A running server holds a :class:`Lease` on every release it serves (a shared
+``flock`` on the release folder); the build never prunes a release it cannot
+lock exclusively (:func:`claim`). The kernel drops a lock when its process dies,
+so a killed server never pins a release.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,12 +60,53 @@ class Release:
         return self.manifest["base_iri"]
 
 
-def open_release(data_dir: Path, *, need_store: bool = True) -> Release:
-    """The current release of ``data_dir``, or a clear :class:`StoreError`.
+class Lease:
+    """A shared lock on a release folder: while it is held, no build prunes the release.
 
-    ``need_store=False`` (a server answering from a remote SPARQL backend) does
-    not ask for the local store folder; the manifest and dumps are still checked.
+    Any number of servers may hold one; :func:`claim` (the build's pruning) fails
+    while any is held. ``close()`` lets go (and so does the process's death).
     """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        try:
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as exc:
+            raise StoreError(f"the release folder cannot be opened: {exc.strerror}", file=str(self.root)) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise StoreError("the release is being removed by a build", file=str(self.root)) from None
+        self._fd: int | None = fd
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+def claim(root: Path) -> int | None:
+    """An exclusive lock on the release folder ``root`` (its fd, for ``os.close``), or
+    None when a server holds a :class:`Lease` on it (or it is no folder)."""
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def current_target(data_dir: Path) -> Path:
+    """The release folder ``data_dir/current`` points at (absolute), or a clear :class:`StoreError`."""
     data_dir = Path(data_dir)
     if not data_dir.exists():
         raise StoreError(
@@ -72,7 +120,36 @@ def open_release(data_dir: Path, *, need_store: bool = True) -> Release:
             f"run `dipkg build --out {data_dir}`",
             file=str(data_dir),
         )
-    root = current.resolve()
+    return current.resolve()
+
+
+def open_release(data_dir: Path, *, need_store: bool = True) -> Release:
+    """The current release of ``data_dir``, or a clear :class:`StoreError`.
+
+    ``need_store=False`` (a server answering from a remote SPARQL backend) does
+    not ask for the local store folder; the manifest and dumps are still checked.
+    """
+    return read_release(current_target(data_dir), need_store=need_store)
+
+
+def hold_release(root: Path, *, need_store: bool = True) -> tuple[Release, Lease]:
+    """The release folder ``root`` with a :class:`Lease` on it, taken before it is checked
+    (so a build cannot remove it in between); a clear :class:`StoreError` otherwise."""
+    try:
+        lease = Lease(root)
+    except StoreError:
+        read_release(root, need_store=need_store)  # its error says more when ``root`` is no release
+        raise
+    try:
+        return read_release(root, need_store=need_store), lease
+    except BaseException:
+        lease.close()
+        raise
+
+
+def read_release(root: Path, *, need_store: bool = True) -> Release:
+    """The release in the folder ``root``, checked (manifest, store folder, dumps)."""
+    root = Path(root)
     manifest_path = root / MANIFEST
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))

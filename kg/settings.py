@@ -137,6 +137,10 @@ class Settings(BaseSettings):
         "behind the SERVICE guard. Where the OS refuses it (Docker's default seccomp profile), or with false, "
         "the workers run with the network and the server logs a warning and /health says so.",
     )
+    reload_interval: float = Field(
+        1.0, ge=0, description="`dipkg serve`: seconds between checks of DIR/current for a new build "
+        "(README, Updating the data); 0: only on SIGHUP.",
+    )
     sparql_backend: str | None = Field(
         None,
         description="Remote mode of `dipkg serve` (docs/remote-backend.md): URL of an external SPARQL query "

@@ -174,7 +174,9 @@ def create_app(
     # --- linked data (issue 4): query UI, static files, dumps, pages; resource catch-all last ---
     from sparql_api.ui import install as install_linked_data
 
-    install_linked_data(app, settings, release, describer=backend.describer())
+    describer = backend.describer()
+    app.state.dipkg.extra["describer"] = describer  # closed when the release is retired (sparql_api/live.py)
+    install_linked_data(app, settings, release, describer=describer)
     # outermost first: CORS wraps HEAD wraps gzip wraps the app
     app.add_middleware(http.GZipMiddleware)
     app.add_middleware(http.HeadMiddleware)

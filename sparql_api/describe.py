@@ -73,6 +73,10 @@ class Describer:
         self.named_graphs = [g for g in named_graphs if g]
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Let go of the store (its open files); a closed describer answers nothing."""
+        self.store = None  # type: ignore[assignment]
+
     # -- where a resource lives ---------------------------------------------
     def graph_of(self, iri: str) -> str | None | bool:
         """The graph in which ``iri`` is a subject (None = default), or False."""

@@ -167,24 +167,33 @@ class GZipMiddleware:
 
 
 def last_modified(manifest: dict[str, Any], manifest_path: Path | None = None) -> datetime:
-    """When the data last changed: the manifest's ``modified`` (ISO date or datetime)."""
+    """When the served data last changed: the later of the manifest's ``modified`` (the
+    catalogue's declared date, ISO date or datetime) and the time the release was written
+    (its manifest file's mtime). A rebuild keeps the declared date, so without the second
+    a client's If-Modified-Since would get 304 for a release it has never seen."""
+    declared: datetime | None = None
     value = manifest.get("modified")
     if isinstance(value, str):
         try:
-            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            declared = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             try:
                 d = date.fromisoformat(value)
-                dt = datetime(d.year, d.month, d.day)
+                declared = datetime(d.year, d.month, d.day)
             except ValueError:
-                dt = None  # type: ignore[assignment]
-        if dt is not None:
-            if dt.tzinfo is None:
-                dt = dt.replace(tzinfo=UTC)
-            return dt.astimezone(UTC).replace(microsecond=0)
-    if manifest_path is not None and manifest_path.exists():
-        return datetime.fromtimestamp(int(manifest_path.stat().st_mtime), UTC)
-    return datetime(2000, 1, 1, tzinfo=UTC)
+                declared = None
+        if declared is not None:
+            if declared.tzinfo is None:
+                declared = declared.replace(tzinfo=UTC)
+            declared = declared.astimezone(UTC).replace(microsecond=0)
+    written: datetime | None = None
+    if manifest_path is not None:
+        try:
+            written = datetime.fromtimestamp(int(manifest_path.stat().st_mtime), UTC)
+        except OSError:
+            written = None
+    found = [dt for dt in (declared, written) if dt is not None]
+    return max(found) if found else datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def http_date(dt: datetime) -> str:

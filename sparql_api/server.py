@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from kg.errors import StoreError
-from kg.layout import open_release
 from kg.settings import Settings
 
 
@@ -26,26 +25,25 @@ def check_store(store_dir: Path) -> None:
 
 
 def run(settings: Settings, data_dir: Path, host: str, port: int, *, access_log: bool = False) -> None:
-    """Serve ``data_dir``'s current release at http://host:port/ until interrupted.
+    """Serve ``data_dir``'s current release at http://host:port/ until interrupted,
+    switching to each new build ``DIR/current`` points at (sparql_api/live.py).
 
     A missing, empty or corrupt store prints one line (``str(err)``) to stderr and
     exits 1.
     """
     from kg.errors import DipkgError
-    from sparql_api.backends import choose as choose_backend
+    from sparql_api.live import LiveApp
 
     try:
-        release = open_release(Path(data_dir), need_store=settings.sparql_backend is None)
-        choose_backend(settings, release).check()  # the local store, or the remote SPARQL backend
+        # the current release (leased, its store or remote backend checked); the app
+        # follows DIR/current from then on (sparql_api/live.py)
+        app = LiveApp.open(settings, Path(data_dir))
     except DipkgError as err:
         print(str(err), file=sys.stderr)
         raise SystemExit(1) from None
 
     import uvicorn
 
-    from sparql_api.app import create_app
-
-    app = create_app(settings, release)
     config = uvicorn.Config(
         app,
         host=host,

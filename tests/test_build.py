@@ -5,8 +5,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pyoxigraph
@@ -16,7 +20,7 @@ from rdflib.compare import isomorphic
 
 from kg.build import build
 from kg.errors import SourceError
-from kg.layout import open_release
+from kg.layout import claim, open_release
 from kg.settings import Settings
 
 DUMP_FORMATS = {"dipkg.ttl": "turtle", "dipkg.nt": "nt", "dipkg.jsonld": "json-ld"}
@@ -167,6 +171,36 @@ def test_rebuild_switches_current_and_keeps_one_previous(inputs_copy, tmp_path):
     releases = [build(out, Settings(inputs_dir=inputs_copy)).release for _ in range(3)]
     assert open_release(out).root == releases[-1]
     assert sorted(p.name for p in (out / "releases").iterdir()) == sorted(r.name for r in releases[1:])
+    shutil.rmtree(out)
+
+
+def test_pruning_keeps_a_release_a_server_holds_until_it_lets_go(inputs_copy, tmp_path):
+    """Retention: the new release, the one before it, and every release some process holds
+    a lease on (kg.layout.Lease). The lease is held by another process, as a server's is;
+    when that process dies its lock dies with it and the next build prunes the release."""
+    out = tmp_path / "data"
+    settings = Settings(inputs_dir=inputs_copy)
+    held = build(out, settings).release
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from kg.layout import Lease; Lease(sys.argv[1]); "
+         "print('held', flush=True); time.sleep(120)", str(held)],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        middle = build(out, settings).release
+        newest = build(out, settings).release
+        # without the lease `held` would be gone now (see the test above): it is the third newest
+        assert {p.name for p in (out / "releases").iterdir()} == {held.name, middle.name, newest.name}
+        assert claim(held) is None  # the build's own check: a held release cannot be claimed
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+    fd = claim(held)  # the lock died with its process
+    assert fd is not None
+    os.close(fd)
+    last = build(out, settings).release
+    assert {p.name for p in (out / "releases").iterdir()} == {newest.name, last.name}
+    assert [p.name for p in out.iterdir() if p.name.startswith(".pruning")] == []
     shutil.rmtree(out)
 
 
