@@ -116,7 +116,8 @@ def resolve(spec: str, data_dir: Path) -> ReleaseFolder:
 
 
 def previous_release(out_dir: Path) -> ReleaseFolder | None:
-    """The release ``out_dir/current`` points at (before a build switches it), if any and readable."""
+    """The release ``out_dir/current`` points at (before a build switches it), if any and readable
+    (a broken one is no previous release: the new build starts a new history)."""
     current = Path(out_dir) / CURRENT
     if not current.exists():
         return None
@@ -330,6 +331,15 @@ def input_date(declared: Iterable[str | None], folders: Iterable[Path]) -> str |
     return max(dates) if dates else None
 
 
+def _readable(nt: Path) -> bool:
+    try:
+        for _ in ox.parse(path=str(nt), format=ox.RdfFormat.N_TRIPLES):
+            pass
+    except (SyntaxError, OSError, ValueError):
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class History:
     release: int  # 1, 2, ...: this release's place in the folder's history
@@ -348,6 +358,8 @@ def history(previous: ReleaseFolder | None, build_id: str, nt: Path, *, date: st
     release date is ``modified`` or else ``date`` (the inputs' date); ``issued`` is
     the first release's date, carried from release to release.
     """
+    if previous is not None and not _readable(previous.nt):
+        previous = None  # a current release whose dump cannot be read: this build starts a new history
     m = previous.manifest if previous else {}
     if previous is not None and previous.build_id == build_id and isinstance(m.get("release"), int):
         # the same data again: the same version, dates and change set

@@ -232,3 +232,15 @@ def test_dipkg_diff_bad_release_is_one_line(history, tmp_path: Path) -> None:
     assert done.stderr.strip().count("\n") == 0 and "error[store]: no release 'nosuchbuild'" in done.stderr
     with pytest.raises(StoreError, match="manifest.json is missing"):
         changes.read_release(tmp_path)
+
+
+def test_an_unreadable_current_release_starts_a_new_history(history, tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    first = build(out, Settings(inputs_dir=history["inputs"]))
+    nt = first.release / "dumps" / "dipkg.nt"
+    nt.write_bytes(nt.read_bytes()[:5000] + b"<broken")  # a truncated dump: known bad
+    assert not changes._readable(nt)
+    again = build(out, Settings(inputs_dir=history["inputs"]))
+    assert again.manifest["release"] == 1 and again.manifest["previous"] is None
+    (out / "releases" / again.release.name / "manifest.json").write_text("{", encoding="utf-8")
+    assert changes.previous_release(out) is None  # a malformed manifest: no previous release either
