@@ -942,7 +942,8 @@ def check_schema_org_dataset(doc: Any) -> list[str]:
     (DataDownload with contentUrl and encodingFormat), isBasedOn, includedInDataCatalog
     (DataCatalog with a name), dates (ISO 8601), version, inLanguage (BCP 47).
     This record also requires what the catalogue promises: license, creator, distribution,
-    isBasedOn, url, identifier, keywords, inLanguage, dateModified, version.
+    isBasedOn, url, identifier, keywords, inLanguage, version (dateModified only when the
+    release's date is known: kg/changes.py states none rather than guess one).
     """
     problems: list[str] = []
     if not isinstance(doc, dict):
@@ -972,7 +973,7 @@ def check_schema_org_dataset(doc: Any) -> list[str]:
     if description is not None and not 50 <= len(description) <= 5000:
         problems.append(f"description: {len(description)} characters; Google requires 50 to 5000")
     for key in ("url", "identifier", "license", "creator", "distribution", "isBasedOn", "keywords",
-                "inLanguage", "dateModified", "version", "includedInDataCatalog"):
+                "inLanguage", "version", "includedInDataCatalog"):
         if key not in doc:
             problems.append(f"{key}: missing")
     if "url" in doc:

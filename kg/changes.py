@@ -331,15 +331,6 @@ def input_date(declared: Iterable[str | None], folders: Iterable[Path]) -> str |
     return max(dates) if dates else None
 
 
-def _readable(nt: Path) -> bool:
-    try:
-        for _ in ox.parse(path=str(nt), format=ox.RdfFormat.N_TRIPLES):
-            pass
-    except (SyntaxError, OSError, ValueError):
-        return False
-    return True
-
-
 @dataclass(frozen=True)
 class History:
     release: int  # 1, 2, ...: this release's place in the folder's history
@@ -358,8 +349,6 @@ def history(previous: ReleaseFolder | None, build_id: str, nt: Path, *, date: st
     release date is ``modified`` or else ``date`` (the inputs' date); ``issued`` is
     the first release's date, carried from release to release.
     """
-    if previous is not None and not _readable(previous.nt):
-        previous = None  # a current release whose dump cannot be read: this build starts a new history
     m = previous.manifest if previous else {}
     if previous is not None and previous.build_id == build_id and isinstance(m.get("release"), int):
         # the same data again: the same version, dates and change set
@@ -371,14 +360,19 @@ def history(previous: ReleaseFolder | None, build_id: str, nt: Path, *, date: st
                            previous=m.get("previous"), changes=inherited)
     number = m["release"] + 1 if previous is not None and isinstance(m.get("release"), int) else 1
     this_modified = modified or date
-    this_issued = issued or (m.get("issued") if previous is not None and m.get("release") else None) or this_modified
     this_version = version or str(number)
     meta = {"build_id": build_id, "version": this_version, "modified": this_modified}
-    if previous is None:
+    changes = None
+    if previous is not None:
+        try:
+            changes = diff(previous, ReleaseFolder(nt.parent.parent, {"build_id": build_id}), new_meta=meta)
+        except (SyntaxError, OSError, ValueError):
+            # a current release whose dump cannot be read: this build starts a new history
+            previous, m, number = None, {}, 1
+            this_version = version or "1"
+            meta["version"] = this_version
+    if changes is None:
         changes = first_release(meta, len(_line_digests(nt)))
-        previous_meta = None
-    else:
-        changes = diff(previous, ReleaseFolder(nt.parent.parent, {"build_id": build_id}), new_meta=meta)
-        previous_meta = previous.describe()
+    this_issued = issued or (m.get("issued") if previous is not None and m.get("release") else None) or this_modified
     return History(release=number, version=this_version, issued=this_issued, modified=this_modified,
-                   previous=previous_meta, changes=changes)
+                   previous=previous.describe() if previous is not None else None, changes=changes)

@@ -239,8 +239,20 @@ def test_an_unreadable_current_release_starts_a_new_history(history, tmp_path: P
     first = build(out, Settings(inputs_dir=history["inputs"]))
     nt = first.release / "dumps" / "dipkg.nt"
     nt.write_bytes(nt.read_bytes()[:5000] + b"<broken")  # a truncated dump: known bad
-    assert not changes._readable(nt)
     again = build(out, Settings(inputs_dir=history["inputs"]))
     assert again.manifest["release"] == 1 and again.manifest["previous"] is None
     (out / "releases" / again.release.name / "manifest.json").write_text("{", encoding="utf-8")
     assert changes.previous_release(out) is None  # a malformed manifest: no previous release either
+
+
+def test_no_known_date_states_none(history) -> None:
+    """Nothing declared and no git history: no date is published rather than a guessed one."""
+    from kg.catalog import check_schema_org_dataset, release_dates, schema_org_dataset
+
+    manifest = {**history["second"].manifest, "modified": None, "issued": None}
+    assert release_dates(manifest) == (None, None)
+    doc = schema_org_dataset(manifest, Settings(), Minter(manifest["base_iri"]))
+    assert "dateModified" not in doc and "datePublished" not in doc
+    assert check_schema_org_dataset(doc) == []
+    doc["dateModified"] = "30/11/2026"  # known bad
+    assert check_schema_org_dataset(doc) == ["dateModified: '30/11/2026' is not an ISO 8601 date"]
