@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kg.changes import CHANGES_FILE, KINDS
+from kg.errors import StoreError
 from kg.layout import Release
 from kg.settings import Settings
 from sparql_api import http, i18n
@@ -91,7 +92,12 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
     site = site or make_site(settings, release)
     path = Path(release.root) / CHANGES_FILE
     body = path.read_bytes() if path.is_file() else None
-    data = json.loads(body) if body is not None else None
+    try:
+        data = json.loads(body) if body is not None else None
+        if data is not None and not all(isinstance(data.get(k), dict) for k, *_ in KINDS):
+            raise ValueError("no scenarios, categories or fields")
+    except (ValueError, AttributeError) as exc:
+        raise StoreError(f"the release's change set is unreadable: {exc}", file=str(path)) from None
     modified = site.last_modified
     labels: dict[str, dict[str, str]] = {}
 

@@ -100,3 +100,22 @@ def test_a_first_release_says_so(http) -> None:
     assert 'id="first-release"' in html and "none (first release)" in html
     data = http.get("/changes.json").json()
     assert data["old"] is None and data["new"]["version"] == "1"
+
+
+def test_a_corrupt_change_set_is_one_line(two, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import cli_env
+    from tests.endpoint.conftest import free_port
+
+    _, _, _, release = two
+    out = tmp_path / "data"
+    shutil.copytree(release.parent.parent, out, symlinks=True)
+    (out / "releases" / release.name / "changes.json").write_text('{"old"', encoding="utf-8")  # known bad
+    done = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--data", str(out), "--port", str(free_port())],
+                          capture_output=True, text=True, env=cli_env(), timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().endswith("changes.json: error[store]: the release's change set is unreadable: "
+                                        "Expecting ':' delimiter: line 1 column 7 (char 6)")
