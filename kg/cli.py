@@ -60,6 +60,12 @@ def build(
         f"  guides {c['guides']}  domains {c['domains']}  scenarios {c['scenarios']}  "
         f"categories {c['categories']}  fields {c['fields']}  triples {c['triples']}"
     )
+    if isinstance(m.get("changes"), dict) and "triples" in m["changes"]:
+        from kg.changes import summary_text
+
+        what = {**m["changes"], "old": m.get("previous"), "new": {"version": m.get("version")}}
+        out.print(f"  {summary_text(what, 'en')}" + (" (dipkg diff for details)" if m.get("previous") else ""),
+                  highlight=False)
     fired = m["corrections"]
     out.print(f"  corrections applied: {sum(1 for f in fired if f['fired'])}/{len(fired)}")
     for f in fired[:SHOWN_CORRECTIONS]:
