@@ -27,7 +27,7 @@ from typing import Any
 
 import pyoxigraph
 
-from kg import __version__, catalog, validate
+from kg import __version__, catalog, changes, validate
 from kg.errors import CorrectionError, DipkgError, SourceError, StoreError
 from kg.graphs import graph_blocks, load_turtle
 from kg.guide import GuideConfig, Inputs, load_inputs, read_guide
@@ -278,6 +278,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
     except OSError as exc:
         raise StoreError(f"cannot create the output folder: {exc.strerror}", file=str(out_dir)) from None
     _remove_stale_staging(out_dir)
+    previous = changes.previous_release(out_dir)  # what `current` points at before this build
     staged = out_dir / f".staging-{os.getpid()}-{time.monotonic_ns()}"
     try:
         staged.mkdir()
@@ -303,13 +304,26 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         unfired = [c for c in graph.inputs.corrections if c.fired == 0]
         if unfired:
             raise CorrectionError(f"correction never applied: {unfired[0].describe()}", file=unfired[0].file, line=unfired[0].line)
+        log("comparing with the previous release")
+        history = changes.history(
+            previous, build_id, nt,
+            date=changes.input_date((g.date for g in graph.inputs.guides), [graph.inputs.root, ONTOLOGY_DIR]),
+            version=settings.catalog.version, issued=settings.catalog.issued, modified=settings.catalog.modified)
+        changes_text = changes.to_json(history.changes)
+        (staged / changes.CHANGES_FILE).write_text(changes_text, encoding="utf-8", newline="\n")
         manifest = {
             "format": MANIFEST_FORMAT,
             "build_id": build_id,
             "dipkg_version": __version__,
             "base_iri": settings.base_iri,
-            "modified": settings.catalog.modified,
-            "version": settings.catalog.version,
+            "modified": history.modified,
+            "issued": history.issued,
+            "version": history.version,
+            "release": history.release,
+            "previous": history.previous,
+            "changes": {"file": changes.CHANGES_FILE, "summary": history.changes["summary"],
+                        "triples": history.changes["triples"],
+                        "sha256": hashlib.sha256(changes_text.encode("utf-8")).hexdigest()},
             "sources": [g.source_path for _, g in graph.guides],
             "counts": counts,
             "dumps": dumps,

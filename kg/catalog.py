@@ -59,6 +59,7 @@ SPDX_SHA256_HTTPS = "https://spdx.org/rdf/terms#checksumAlgorithm_sha256"
 SCHEMA = PREFIXES["schema"]
 CSVW = "http://www.w3.org/ns/csvw#"
 DCATAP = "http://data.europa.eu/r5r/"
+ADMS = "http://www.w3.org/ns/adms#"
 
 AUTHORITY = "http://publications.europa.eu/resource/authority/"
 FILE_TYPE = AUTHORITY + "file-type/"
@@ -482,6 +483,51 @@ class _Record:
     def eu_code(self, scheme: str, code: str, what: str) -> IRI:
         return self.eu(AUTHORITY + f"{scheme}/{code}", what)
 
+    def dates(self) -> list[tuple[IRI, Term]]:
+        """dct:issued / dct:modified of this release (the build derives them: kg/changes.py)."""
+        issued, modified = release_dates(self.manifest)
+        return [(_p(DCT, p), _date(v)) for p, v in (("issued", issued), ("modified", modified)) if v]
+
+    def version(self) -> list[tuple[IRI, Term]]:
+        """dcat:version, adms:versionNotes (what changed) and dcat:previousVersion."""
+        m = self.manifest
+        pairs: list[tuple[IRI, Term]] = []
+        if m.get("version"):
+            pairs.append((_p(DCAT, "version"), Literal(str(m["version"]))))
+        notes = self.version_notes()
+        if notes:
+            pairs += [(IRI(ADMS + "versionNotes"), en(notes["en"])), (IRI(ADMS + "versionNotes"), zh(notes["zh"]))]
+        previous = m.get("previous")
+        if isinstance(previous, dict) and previous.get("build_id"):
+            pairs.append((_p(DCAT, "previousVersion"), IRI(self.m.resource(f"release/{previous['build_id']}"))))
+        return pairs
+
+    def version_notes(self) -> dict[str, str] | None:
+        from kg.changes import summary_text
+
+        m = self.manifest
+        if not isinstance(m.get("changes"), dict) or "triples" not in m["changes"]:
+            return None
+        changes = {**m["changes"], "old": m.get("previous"), "new": {"version": m.get("version")}}
+        link = self.m.resource("changes")
+        return {"en": f"{summary_text(changes, 'en')} Details: {link}",
+                "zh": f"{summary_text(changes, 'zh')}详见 {link}"}
+
+    def previous_version_blocks(self) -> Iterator[Block]:
+        """The release this one follows, named (not typed dcat:Dataset: a harvester would list it)."""
+        previous = self.manifest.get("previous")
+        if not (isinstance(previous, dict) and previous.get("build_id")):
+            return
+        pairs: list[tuple[IRI, Term]] = [
+            (_p(DCT, "title"), en(f"{self.s.title_en}, version {previous.get('version')}")),
+            (_p(DCT, "title"), zh(f"{self.s.title_zh}（版本 {previous.get('version')}）")),
+            (_p(DCT, "identifier"), Literal(str(previous["build_id"]))),
+            (_p(DCAT, "version"), Literal(str(previous.get("version")))),
+        ]
+        if previous.get("modified"):
+            pairs.append((_p(DCT, "modified"), _date(str(previous["modified"]))))
+        yield IRI(self.m.resource(f"release/{previous['build_id']}")), pairs
+
     def languages(self) -> list[tuple[IRI, Term]]:
         return [(_p(DCT, "language"), self.eu(LANGUAGE + c, "language")) for c in ("ZHO", "ENG")]
 
@@ -493,6 +539,7 @@ class _Record:
         guides = self.inputs.guides
         yield from self.catalog_block()
         yield self.dataset_block([IRI(d) for d, _ in distributions] + [sparql_distribution], guides)
+        yield from self.previous_version_blocks()
         yield from self.void_partition_blocks()
         for iri, entry in distributions:
             yield from self.distribution_blocks(IRI(iri), entry)
@@ -527,8 +574,7 @@ class _Record:
             (_p(DCT, "description"), zh(s.catalog_description_zh)),
             (_p(DCT, "publisher"), self.publisher),
             (_p(DCT, "license"), self.license),
-            (_p(DCT, "issued"), _date(s.issued)),
-            (_p(DCT, "modified"), _date(s.modified)),
+            *self.dates(),
             *self.languages(),
             *((_p(DCT, "spatial"), self.eu_code("country", c, "spatial coverage")) for c in s.spatial),
             (_p(FOAF, "homepage"), self.landing),
@@ -560,9 +606,8 @@ class _Record:
             (_p(DCT, "accessRights"), self.eu_code("access-right", s.access_rights, "access rights")),
             (_p(DCT, "accrualPeriodicity"), self.eu_code("frequency", s.accrual_periodicity, "accrual periodicity")),
             *((_p(DCT, "source"), IRI(m.guide(g.id))) for g in guides),
-            (_p(DCT, "issued"), _date(s.issued)),
-            (_p(DCT, "modified"), _date(s.modified)),
-            (_p(DCAT, "version"), Literal(s.version)),
+            *self.dates(),
+            *self.version(),
             *self.languages(),
             *((_p(DCT, "spatial"), self.eu_code("country", c, "spatial coverage")) for c in s.spatial),
             *((_p(DCAT, "theme"), self.eu(DATA_THEME + t, "data theme")) for t in s.themes),
@@ -641,8 +686,7 @@ class _Record:
             (_p(DCT, "license"), self.license),
             *self.languages(),
             (IRI(DCATAP + "availability"), self.eu_code("planned-availability", self.s.availability, "availability")),
-            (_p(DCT, "issued"), _date(self.s.issued)),
-            (_p(DCT, "modified"), _date(self.s.modified)),
+            *self.dates(),
         ]
         if entry["format"] in RDF_FORMATS:
             pairs.append((_p(DCT, "conformsTo"), IRI(ONTOLOGY_IRI)))
@@ -747,6 +791,7 @@ class _Record:
                 *((_p(DCAT, "theme"), self.eu(DATA_THEME + t, "data theme")) for t in self.s.themes),
                 *((_p(DCT, "spatial"), self.eu_code("country", c, "spatial coverage")) for c in self.s.spatial),
                 (_p(DCT, "language"), self.eu(LANGUAGE + "ZHO", "language")),
+                *([(_p(DCT, "issued"), _date(g.date))] if g.date else []),
             ]
 
     def domain_blocks(self) -> Iterator[Block]:
@@ -787,6 +832,12 @@ class _Record:
             yield IRI(iri), [(A, _p(DCT, "Standard")), (_p(DCT, "title"), en(title_en)), (_p(DCT, "title"), zh(title_zh))]
 
 
+def release_dates(manifest: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(issued, modified) of a release, from its manifest (None: not known, not published)."""
+    modified = manifest.get("modified") or None
+    return manifest.get("issued") or modified, modified
+
+
 def record(settings: Settings, minter: Minter, manifest: dict[str, Any], store: pyoxigraph.Store) -> Iterator[Block]:
     """The catalogue record: DCAT-AP 3 catalogue, dataset, distributions, data service, VoID."""
     return iter(list(_Record(settings, minter, manifest, store).blocks()))
@@ -798,6 +849,7 @@ def record(settings: Settings, minter: Minter, manifest: dict[str, Any], store: 
 def schema_org_dataset(manifest: dict[str, Any], settings: Settings, minter: Minter) -> dict[str, Any]:
     """The schema.org Dataset of this knowledge graph, as a JSON-LD object (deterministic)."""
     s = settings.catalog
+    issued, modified = release_dates(manifest)
     inputs = load_inputs(_inputs_dir(settings))
     publisher = {
         "@type": "Organization",
@@ -839,9 +891,9 @@ def schema_org_dataset(manifest: dict[str, Any], settings: Settings, minter: Min
         "isAccessibleForFree": True,
         "creator": publisher,
         "publisher": publisher,
-        "datePublished": s.issued,
-        "dateModified": s.modified,
-        "version": s.version,
+        **({"datePublished": issued} if issued else {}),
+        **({"dateModified": modified} if modified else {}),
+        **({"version": str(manifest["version"])} if manifest.get("version") else {}),
         "isBasedOn": [
             {
                 "@type": "CreativeWork",
@@ -892,7 +944,8 @@ def check_schema_org_dataset(doc: Any) -> list[str]:
     (DataDownload with contentUrl and encodingFormat), isBasedOn, includedInDataCatalog
     (DataCatalog with a name), dates (ISO 8601), version, inLanguage (BCP 47).
     This record also requires what the catalogue promises: license, creator, distribution,
-    isBasedOn, url, identifier, keywords, inLanguage, dateModified, version.
+    isBasedOn, url, identifier, keywords, inLanguage, version (dateModified only when the
+    release's date is known: kg/changes.py states none rather than guess one).
     """
     problems: list[str] = []
     if not isinstance(doc, dict):
@@ -922,7 +975,7 @@ def check_schema_org_dataset(doc: Any) -> list[str]:
     if description is not None and not 50 <= len(description) <= 5000:
         problems.append(f"description: {len(description)} characters; Google requires 50 to 5000")
     for key in ("url", "identifier", "license", "creator", "distribution", "isBasedOn", "keywords",
-                "inLanguage", "dateModified", "version", "includedInDataCatalog"):
+                "inLanguage", "version", "includedInDataCatalog"):
         if key not in doc:
             problems.append(f"{key}: missing")
     if "url" in doc:

@@ -1,4 +1,4 @@
-"""The ``dipkg`` command: build, query, serve.
+"""The ``dipkg`` command: build, query, diff, publish, serve.
 
 Every expected failure prints one line ``file:line[:column]: error[code]: message``
 on standard error and exits 1; never a traceback (set DIPKG_DEBUG=1 to see one).
@@ -75,6 +75,12 @@ def build(
         f"  guides {c['guides']}  domains {c['domains']}  scenarios {c['scenarios']}  "
         f"categories {c['categories']}  fields {c['fields']}  triples {c['triples']}"
     )
+    if isinstance(m.get("changes"), dict) and "triples" in m["changes"]:
+        from kg.changes import summary_text
+
+        what = {**m["changes"], "old": m.get("previous"), "new": {"version": m.get("version")}}
+        out.print(f"  {summary_text(what, 'en')}" + (" (dipkg diff for details)" if m.get("previous") else ""),
+                  highlight=False)
     fired = m["corrections"]
     out.print(f"  corrections applied: {sum(1 for f in fired if f['fired'])}/{len(fired)}")
     for f in fired[:SHOWN_CORRECTIONS]:
@@ -131,6 +137,24 @@ def publish(
         done = run_publish(release, to, graph=graph, auth=auth, progress=lambda u, n: bar.advance(tasks[u.graph], n))
     for upload, status in done:
         out.print(f"published {upload.path.name} → <{upload.graph}> (HTTP {status})")
+
+
+@app.command()
+def diff(
+    old: Annotated[str, typer.Argument(help="The older release: a release folder, a build output folder or a build id.")],
+    new: Annotated[str, typer.Argument(help="The newer release, given the same ways.")],
+    data: DataOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text (default) or json.")] = "text",
+) -> None:
+    """What changed between two releases: scenarios, categories and fields added, removed, changed."""
+    from kg import changes
+    from kg.errors import ConfigError
+
+    if fmt not in ("text", "json"):
+        raise ConfigError(f"unknown --format {fmt!r}: text or json", file="--format")
+    data_dir = data or get_settings().data_dir
+    result = changes.diff(changes.resolve(old, data_dir), changes.resolve(new, data_dir))
+    sys.stdout.write(changes.to_json(result) if fmt == "json" else changes.render_text(result))
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ class GuideConfig:
     province_en: str
     batch: int
     annex: str | None = None
+    date: str | None = None  # the source document's publication date (YYYY-MM-DD); None: not known
 
 
 @dataclass
@@ -44,6 +46,20 @@ class Inputs:
             if "".join(zh.split()) == bare:
                 return key
         return None
+
+
+def _date(value: object, guide_id: str) -> str | None:
+    """A guide's declared ``date``: YYYY-MM-DD, or empty/absent when the document states none."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value.isoformat()
+    try:
+        if isinstance(value, str) and len(value) == 10:
+            return datetime.date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise ValueError(f"guide {guide_id!r}: date {value!r} is not a date written YYYY-MM-DD (or \"\" when unknown)")
 
 
 def load_inputs(root: Path) -> Inputs:
@@ -78,6 +94,7 @@ def load_inputs(root: Path) -> Inputs:
                     province_en=entry["province_en"],
                     batch=int(entry["batch"]),
                     annex=entry.get("annex"),
+                    date=_date(entry.get("date"), guide_id),
                 )
             )
     except KeyError as exc:

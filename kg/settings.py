@@ -42,9 +42,11 @@ class CatalogSettings(BaseModel):
     license_iri: str = "https://creativecommons.org/licenses/by/4.0/"
     license_title: str = "Creative Commons Attribution 4.0 International (CC BY 4.0)"
     license_type: str = "Attribution"  # ADMS licence type code; "" = none
-    version: str = "1.0.0"
-    issued: str = "2026-11-24"
-    modified: str = "2026-11-24"
+    # "" = derived by the build (README, "Updating the data"): version = the release number,
+    # modified = the inputs' date, issued = the first release's date; set them to override
+    version: str = ""
+    issued: str = ""
+    modified: str = ""
     title_zh: str = "数据知识产权应用场景知识图谱"
     title_en: str = "Knowledge graph of data intellectual property application scenarios"
     description_zh: str = (
@@ -82,6 +84,9 @@ class CatalogSettings(BaseModel):
     @classmethod
     def _iso_date(cls, value: str) -> str:
         import datetime
+
+        if value == "":
+            return value
 
         try:
             datetime.date.fromisoformat(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,8 @@ def test_build_prints_a_summary(tmp_path):
     assert "scenarios 23" in done.stdout and "categories 126" in done.stdout and "fields 453" in done.stdout
     assert "corrections applied: 13/13" in done.stdout
     assert (tmp_path / "data" / "current" / "store").is_dir()
+    triples = json.loads((tmp_path / "data" / "current" / "manifest.json").read_text(encoding="utf-8"))["counts"]["triples"]
+    assert f"  First release (version 1): {triples} triples." in done.stdout.splitlines()
 
 
 def test_build_summary_lists_at_most_twenty_corrections(tmp_path):

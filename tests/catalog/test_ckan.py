@@ -124,13 +124,13 @@ def harvested(request, release: Path, minter) -> tuple[str, dict, list[dict]]:
 
 
 @pytest.mark.slow
-def test_ckanext_dcat_title_description_name(harvested) -> None:
+def test_ckanext_dcat_title_description_name(harvested, manifest) -> None:
     _, dataset, _ = harvested
     settings = Settings().catalog
     assert dataset["title"] == settings.title_en
     assert dataset["notes"] == settings.description_en
     assert dataset["name"] == munge_title_to_name(settings.title_en)
-    assert dataset["version"] == settings.version
+    assert dataset["version"] == manifest["version"] == "1"
     tags = {t["name"] for t in dataset["tags"]}
     assert set(settings.keywords_en) <= tags and set(settings.keywords_zh) <= tags
 
@@ -166,3 +166,32 @@ def test_ckanext_dcat_other_datasets(harvested, minter) -> None:
     guides = load_inputs(INPUTS_DIR).guides
     assert [d["title"] for d in others] == [g.title_en for g in guides]
     assert others[0]["resources"] == []
+
+
+@pytest.fixture(scope="module")
+def versioned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
+    """A second release (edited inputs) whose record links its previous version."""
+    from kg.build import build
+    from tests.test_changes import EDITS, _inputs
+
+    tmp = tmp_path_factory.mktemp("ckan-versions")
+    first = build(tmp / "data", Settings(inputs_dir=_inputs(tmp / "in1", "2026-11-24")))
+    second = build(tmp / "data", Settings(inputs_dir=_inputs(tmp / "in2", "2026-11-30", EDITS)))
+    return second.release, first.manifest, second.manifest
+
+
+@pytest.mark.slow
+def test_ckanext_dcat_harvests_the_versioned_record(versioned) -> None:
+    """The previous version is linked, not harvested as a dataset of its own; the version and
+    its notes reach CKAN."""
+    release, first, second = versioned
+    from kg.iris import Minter
+
+    minter = Minter(second["base_iri"])
+    datasets = run_ckan(release, "en")
+    assert len(datasets) == 2, [d.get("title") for d in datasets]
+    ours = [d for d in datasets if {"key": "uri", "value": minter.dataset()} in d.get("extras", [])]
+    assert len(ours) == 1
+    assert ours[0]["version"] == "2"
+    text = json.dumps(ours[0], ensure_ascii=False)
+    assert "Changes since version 1" in text and "2026-11-30" in text

@@ -31,7 +31,8 @@ def test_it_says_what_the_catalogue_says(doc: dict, manifest, minter) -> None:
     urls = {d["contentUrl"] for d in doc["distribution"]}
     assert urls == {minter.dump(d["file"]) for d in manifest["dumps"]}
     assert all(d["encodingFormat"] for d in doc["distribution"])
-    assert doc["dateModified"] == settings.modified and doc["version"] == settings.version
+    assert doc["dateModified"] == manifest["modified"] and doc["version"] == manifest["version"] == "1"
+    assert doc["datePublished"] == manifest["issued"]
 
 
 def test_deterministic(manifest, minter) -> None:

@@ -24,6 +24,7 @@ PAGES = [
     ("ontology", "/ontology?lang=en", "en"),
     ("dataset", "/dataset", "zh-Hans"),
     ("dumps", "/dumps/", "zh-Hans"),
+    ("changes", "/changes?lang=en", "en"),
     ("query", "/query", "zh-Hans"),
     ("not-found", "/scenario/guizhou-b1-s99", "zh-Hans"),
 ]

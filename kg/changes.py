@@ -1,0 +1,378 @@
+"""Versions people can compare: what changed between two releases, and the dates of a release.
+
+* :func:`diff` compares two release folders by IRI: the scenarios, data categories
+  and data fields added, removed and changed (same IRI, different statements: a
+  label, a text, a position, a link), with their zh/en labels, and the triple
+  counts. It reads the releases' N-Triples dumps (read-only) into an in-memory
+  Oxigraph store and asks SPARQL; the answer is a plain JSON-able dict,
+  deterministic (sorted by IRI in document order).
+* :func:`history` is what ``dipkg build`` records in a new release: its release
+  number and version, its dates, the release it follows (what ``DIR/current``
+  pointed to before the build) and the change set against it (``changes.json``).
+  A build whose data equals the current release's (same build id) is the same
+  version: it keeps that release's number, dates and change set, so rebuilding
+  the same inputs gives the same bytes.
+* :func:`input_date` is the date of the inputs: the latest of the dates declared
+  per guide (``date`` in guides.toml) and the date of the last commit touching the
+  inputs and the ontology (when they are in a git work tree). No clock is read.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import re
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from kg.errors import StoreError
+from kg.iris import DIP, PREFIXES
+from kg.layout import CURRENT, DUMPS, MANIFEST, RELEASES
+
+CHANGES_FILE = "changes.json"
+CHANGES_FORMAT = 1
+NT_DUMP = "dipkg.nt"
+
+RDF_TYPE = PREFIXES["rdf"] + "type"
+RDFS_LABEL = PREFIXES["rdfs"] + "label"
+
+#: what the change set compares, by kind: (key, class IRI, zh, en)
+KINDS = (
+    ("scenarios", DIP + "Scenario", "场景", "scenarios"),
+    ("categories", DIP + "DataCategory", "数据类别", "categories"),
+    ("fields", DIP + "DataField", "数据项", "fields"),
+)
+_OLD = ox.NamedNode("urn:dipkg:diff:old")
+_NEW = ox.NamedNode("urn:dipkg:diff:new")
+
+
+# --- releases ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReleaseFolder:
+    """One release folder (``DIR/releases/<build-id>``), read-only: its manifest and dumps."""
+
+    root: Path
+    manifest: dict[str, Any]
+
+    @property
+    def build_id(self) -> str:
+        return str(self.manifest["build_id"])
+
+    @property
+    def nt(self) -> Path:
+        return self.root / DUMPS / NT_DUMP
+
+    def describe(self) -> dict[str, Any]:
+        """How a change set names this release."""
+        m = self.manifest
+        return {"build_id": self.build_id, "version": m.get("version"), "modified": m.get("modified")}
+
+
+def read_release(root: Path) -> ReleaseFolder:
+    """A release folder, or one clear :class:`StoreError` naming what is wrong."""
+    root = Path(root)
+    path = root / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError("not a release folder: its manifest.json is missing", file=str(path)) from None
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"the release's manifest is unreadable: {exc}", file=str(path)) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("build_id"), str):
+        raise StoreError("the release's manifest is malformed (no build_id)", file=str(path))
+    if not (root / DUMPS / NT_DUMP).is_file():
+        raise StoreError("the release has no N-Triples dump", file=str(root / DUMPS / NT_DUMP))
+    return ReleaseFolder(root.resolve(), manifest)
+
+
+def resolve(spec: str, data_dir: Path) -> ReleaseFolder:
+    """``spec`` is a release folder, a build output folder (its ``current``), or a build id
+    (or a unique prefix of one) under ``data_dir/releases``."""
+    path = Path(spec)
+    if (path / MANIFEST).is_file():
+        return read_release(path)
+    if (path / CURRENT).exists():
+        return read_release((path / CURRENT).resolve())
+    releases = Path(data_dir) / RELEASES
+    if "/" not in spec and spec and releases.is_dir():
+        names = sorted(p.name for p in releases.iterdir() if p.name.startswith(spec))
+        ids = sorted({n.split(".")[0] for n in names})
+        if len(ids) == 1:  # <id> and <id>.2 (a rebuild of the same data) are the same release
+            current = (Path(data_dir) / CURRENT).resolve().name if (Path(data_dir) / CURRENT).exists() else ""
+            name = current if current in names else max(names, key=lambda n: (len(n), n))
+            return read_release(releases / name)
+        if len(ids) > 1:
+            raise StoreError(f"build id {spec!r} is ambiguous: {', '.join(ids)}", file=str(releases))
+    raise StoreError(
+        f"no release {spec!r}: give a release folder, a build output folder or a build id in {releases}",
+        file=spec,
+    )
+
+
+def previous_release(out_dir: Path) -> ReleaseFolder | None:
+    """The release ``out_dir/current`` points at (before a build switches it), if any and readable
+    (a broken one is no previous release: the new build starts a new history)."""
+    current = Path(out_dir) / CURRENT
+    if not current.exists():
+        return None
+    try:
+        return read_release(current.resolve())
+    except StoreError:
+        return None  # a broken current release: this build starts a new history
+
+
+# --- the diff ------------------------------------------------------------------------
+def term_json(term: Any) -> dict[str, str]:
+    """An RDF term as in SPARQL 1.1 JSON results."""
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    out = {"type": "literal", "value": term.value}
+    if term.language:
+        out["xml:lang"] = term.language
+    elif term.datatype and term.datatype.value != PREFIXES["xsd"] + "string":
+        out["datatype"] = term.datatype.value
+    return out
+
+
+def natural_key(iri: str) -> list[Any]:
+    """Sort IRIs in document order: s02 < s10, data/1.2 < data/1.10."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", iri)]
+
+
+def _entities(store: ox.Store, graph: ox.NamedNode, cls: str) -> dict[str, dict[str, set[Any]]]:
+    out: dict[str, dict[str, set[Any]]] = {}
+    query = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph.value}> {{ ?s a <{cls}> ; ?p ?o }} }}"
+    for row in store.query(query):
+        s, p, o = row[0], row[1], row[2]
+        if isinstance(s, ox.NamedNode):
+            out.setdefault(s.value, {}).setdefault(p.value, set()).add(o)
+    return out
+
+
+def _labels(pairs: dict[str, set[Any]]) -> dict[str, str]:
+    labels = {}
+    for lit in sorted(pairs.get(RDFS_LABEL, ()), key=str):
+        if isinstance(lit, ox.Literal) and lit.language in ("zh", "en"):
+            labels.setdefault(lit.language, lit.value)
+    return dict(sorted(labels.items(), key=lambda kv: kv[0] != "zh"))
+
+
+def _item(iri: str, pairs: dict[str, set[Any]]) -> dict[str, Any]:
+    item: dict[str, Any] = {"iri": iri, "label": _labels(pairs)}
+    scenario = sorted(o.value for o in pairs.get(DIP + "scenario", ()) if isinstance(o, ox.NamedNode))
+    if scenario:
+        item["scenario"] = scenario[0]
+    return item
+
+
+def _changed(old: dict[str, set[Any]], new: dict[str, set[Any]]) -> list[dict[str, Any]]:
+    out = []
+    for p in sorted(set(old) | set(new)):
+        removed, added = old.get(p, set()) - new.get(p, set()), new.get(p, set()) - old.get(p, set())
+        if removed or added:
+            out.append({"property": p,
+                        "removed": [term_json(t) for t in sorted(removed, key=str)],
+                        "added": [term_json(t) for t in sorted(added, key=str)]})
+    return out
+
+
+def _line_digests(path: Path) -> set[bytes]:
+    with path.open("rb") as handle:
+        return {hashlib.blake2b(line.rstrip(b"\r\n"), digest_size=12).digest() for line in handle if line.strip()}
+
+
+def diff(old: ReleaseFolder, new: ReleaseFolder, *, new_meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The change set from ``old`` to ``new`` (see the module docstring); ``new_meta`` names
+    the new release when it is not final yet (the build)."""
+    store = ox.Store()
+    store.bulk_load(path=str(old.nt), format=ox.RdfFormat.N_TRIPLES, to_graph=_OLD)
+    store.bulk_load(path=str(new.nt), format=ox.RdfFormat.N_TRIPLES, to_graph=_NEW)
+    # triples: the dumps are written deterministically (one triple a line, blank nodes
+    # labelled in order), so equal lines are equal triples
+    old_lines, new_lines = _line_digests(old.nt), _line_digests(new.nt)
+    out: dict[str, Any] = {
+        "format": CHANGES_FORMAT,
+        "old": old.describe(),
+        "new": new_meta or new.describe(),
+        "triples": {"old": len(old_lines), "new": len(new_lines),
+                    "added": len(new_lines - old_lines), "removed": len(old_lines - new_lines)},
+        "summary": {},
+    }
+    for key, cls, _, _ in KINDS:
+        before, after = _entities(store, _OLD, cls), _entities(store, _NEW, cls)
+        added = [_item(i, after[i]) for i in sorted(set(after) - set(before), key=natural_key)]
+        removed = [_item(i, before[i]) for i in sorted(set(before) - set(after), key=natural_key)]
+        changed = []
+        for i in sorted(set(before) & set(after), key=natural_key):
+            if before[i] != after[i]:
+                changed.append({**_item(i, after[i]), "changes": _changed(before[i], after[i])})
+        out[key] = {"added": added, "removed": removed, "changed": changed}
+        out["summary"][key] = {"added": len(added), "removed": len(removed), "changed": len(changed)}
+    return out
+
+
+def first_release(new_meta: dict[str, Any], triples: int) -> dict[str, Any]:
+    """The change set of a release that follows no other."""
+    return {
+        "format": CHANGES_FORMAT,
+        "old": None,
+        "new": new_meta,
+        "triples": {"old": 0, "new": triples, "added": triples, "removed": 0},
+        "summary": {key: {"added": 0, "removed": 0, "changed": 0} for key, *_ in KINDS},
+        **{key: {"added": [], "removed": [], "changed": []} for key, *_ in KINDS},
+    }
+
+
+def to_json(changes: dict[str, Any]) -> str:
+    return json.dumps(changes, ensure_ascii=False, indent=2) + "\n"
+
+
+# --- words ---------------------------------------------------------------------------
+def summary_text(changes: dict[str, Any], lang: str) -> str:
+    """One sentence: what changed (the catalogue's adms:versionNotes)."""
+    new = changes["new"]
+    old = changes.get("old")
+    t = changes["triples"]
+    if old is None:
+        if lang == "zh":
+            return f"首个发布版本（版本 {new.get('version')}）：{t['new']} 个三元组。"
+        return f"First release (version {new.get('version')}): {t['new']} triples."
+    parts = []
+    for key, _, zh_name, en_name in KINDS:
+        s = changes["summary"][key]
+        if lang == "zh":
+            parts.append(f"{zh_name}新增 {s['added']}、删除 {s['removed']}、修改 {s['changed']}")
+        else:
+            parts.append(f"{en_name}: {s['added']} added, {s['removed']} removed, {s['changed']} changed")
+    if lang == "zh":
+        return (f"相对版本 {old.get('version')}（构建 {old['build_id']}）的变化：" + "；".join(parts)
+                + f"；三元组 {t['old']} → {t['new']}（新增 {t['added']}，删除 {t['removed']}）。")
+    return (f"Changes since version {old.get('version')} (build {old['build_id']}): " + "; ".join(parts)
+            + f"; triples {t['old']} -> {t['new']} (+{t['added']} -{t['removed']}).")
+
+
+def _curie(iri: str) -> str:
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", iri[len(ns):]):
+            return f"{prefix}:{iri[len(ns):]}"
+    return f"<{iri}>"
+
+
+def term_text(term: dict[str, str]) -> str:
+    if term["type"] == "uri":
+        return _curie(term["value"])
+    if term["type"] == "bnode":
+        return "_:" + term["value"]
+    text = json.dumps(term["value"], ensure_ascii=False)
+    if "xml:lang" in term:
+        return f"{text}@{term['xml:lang']}"
+    if "datatype" in term:
+        return f"{text}^^{_curie(term['datatype'])}"
+    return text
+
+
+def _named(release: dict[str, Any] | None) -> str:
+    if release is None:
+        return "(no previous release)"
+    bits = [release["build_id"]]
+    if release.get("version"):
+        bits.append(f"version {release['version']}")
+    if release.get("modified"):
+        bits.append(str(release["modified"]))
+    return ", ".join(bits)
+
+
+def render_text(changes: dict[str, Any]) -> str:
+    """The change set for people on a terminal."""
+    t = changes["triples"]
+    lines = [f"{_named(changes.get('old'))} -> {_named(changes['new'])}",
+             f"triples: {t['old']} -> {t['new']} (+{t['added']} -{t['removed']})"]
+    for key, *_ in KINDS:
+        s = changes["summary"][key]
+        lines.append(f"{key}: {s['added']} added, {s['removed']} removed, {s['changed']} changed")
+        for mark, group in (("+", "added"), ("-", "removed"), ("~", "changed")):
+            for item in changes[key][group]:
+                label = " / ".join(item["label"].values())
+                lines.append(f"  {mark} {item['iri']}  {label}".rstrip())
+                for change in item.get("changes", []):
+                    lines.append(f"      {_curie(change['property'])}")
+                    lines.extend(f"        - {term_text(v)}" for v in change["removed"])
+                    lines.extend(f"        + {term_text(v)}" for v in change["added"])
+    return "\n".join(lines) + "\n"
+
+
+# --- dates and versions --------------------------------------------------------------
+def _git_date(folder: Path) -> str | None:
+    """The UTC date of the last commit touching ``folder``, or None (not in git, no git)."""
+    try:
+        done = subprocess.run(["git", "-C", str(folder), "log", "-1", "--format=%ct", "--", "."],
+                              capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    value = done.stdout.strip()
+    if done.returncode != 0 or not value.isdigit():
+        return None
+    return datetime.datetime.fromtimestamp(int(value), datetime.UTC).date().isoformat()
+
+
+def input_date(declared: Iterable[str | None], folders: Iterable[Path]) -> str | None:
+    """The date of the inputs: the latest of the declared dates (per guide) and of the last
+    commits touching ``folders``; None when nothing is known (then no date is published)."""
+    dates = [d for d in declared if d]
+    dates += [d for d in (_git_date(f) for f in folders) if d]
+    return max(dates) if dates else None
+
+
+@dataclass(frozen=True)
+class History:
+    release: int  # 1, 2, ...: this release's place in the folder's history
+    version: str
+    issued: str | None
+    modified: str | None
+    previous: dict[str, Any] | None  # how the change set names the release this one follows
+    changes: dict[str, Any]
+
+
+def history(previous: ReleaseFolder | None, build_id: str, nt: Path, *, date: str | None,
+            version: str = "", issued: str = "", modified: str = "") -> History:
+    """The version, dates and change set of a new release whose N-Triples dump is ``nt``.
+
+    ``version``, ``issued``, ``modified``: the settings (``""`` = derive them). The
+    release date is ``modified`` or else ``date`` (the inputs' date); ``issued`` is
+    the first release's date, carried from release to release.
+    """
+    m = previous.manifest if previous else {}
+    if previous is not None and previous.build_id == build_id and isinstance(m.get("release"), int):
+        # the same data again: the same version, dates and change set
+        inherited = json.loads((previous.root / CHANGES_FILE).read_text(encoding="utf-8")) \
+            if (previous.root / CHANGES_FILE).is_file() else None
+        if inherited is not None:
+            return History(release=m["release"], version=version or str(m.get("version")),
+                           issued=issued or m.get("issued"), modified=modified or m.get("modified"),
+                           previous=m.get("previous"), changes=inherited)
+    number = m["release"] + 1 if previous is not None and isinstance(m.get("release"), int) else 1
+    this_modified = modified or date
+    this_version = version or str(number)
+    meta = {"build_id": build_id, "version": this_version, "modified": this_modified}
+    changes = None
+    if previous is not None:
+        try:
+            changes = diff(previous, ReleaseFolder(nt.parent.parent, {"build_id": build_id}), new_meta=meta)
+        except (SyntaxError, OSError, ValueError):
+            # a current release whose dump cannot be read: this build starts a new history
+            previous, m, number = None, {}, 1
+            this_version = version or "1"
+            meta["version"] = this_version
+    if changes is None:
+        changes = first_release(meta, len(_line_digests(nt)))
+    this_issued = issued or (m.get("issued") if previous is not None and m.get("release") else None) or this_modified
+    return History(release=number, version=this_version, issued=this_issued, modified=this_modified,
+                   previous=previous.describe() if previous is not None else None, changes=changes)

@@ -1,0 +1,258 @@
+"""Versions people can compare: two real builds into one folder, the second from changed inputs.
+
+The change set (kg/changes.py) is held to a golden file written by reading the edits
+below (tests/golden/changes.json); the release's version, dates and catalogue links
+follow it; rebuilding the same inputs gives the same bytes; ``dipkg diff`` prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import rdflib
+from rdflib import Literal, URIRef
+from rdflib.namespace import DCTERMS, XSD
+
+from kg import changes
+from kg.build import BuildResult, build
+from kg.errors import ConfigError, StoreError
+from kg.guide import load_inputs
+from kg.iris import Minter
+from kg.paths import INPUTS_DIR
+from kg.settings import Settings
+from tests.conftest import cli_env
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden" / "changes.json"
+SOURCE = "sources/guizhou-dip-scenarios-batch1.txt"
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+ADMS = rdflib.Namespace("http://www.w3.org/ns/adms#")
+
+# The edits of the second release, each a (before, after) of the source document.
+EDITS = (
+    ("\t生产工艺优化\n", "\t生产工艺智能优化\n"),  # scenario 1 renamed
+    ("电力消耗、燃料消耗数据）", "电力消耗、燃料消耗、蒸汽消耗数据）"),  # a field added to 1's category 4
+    ("分子比、氧化铝浓度数据）", "分子比数据）"),  # the last field of 1's category 1 removed
+)
+
+
+def _inputs(target: Path, date: str, edits: tuple[tuple[str, str], ...] = ()) -> Path:
+    shutil.copytree(INPUTS_DIR, target)
+    source = target / SOURCE
+    text = source.read_text(encoding="utf-8")
+    for before, after in edits:
+        assert text.count(before) == 1, before
+        text = text.replace(before, after)
+    source.write_text(text, encoding="utf-8")
+    guides = target / "guides.toml"
+    guides.write_text(guides.read_text(encoding="utf-8").replace('date = ""', f'date = "{date}"'), encoding="utf-8")
+    if edits:
+        with (target / "translations.tsv").open("a", encoding="utf-8") as out:
+            out.write("生产工艺智能优化\tIntelligent production process optimisation\n")
+    return target
+
+
+def _kept(result: BuildResult, folder: Path) -> BuildResult:
+    """A copy of a release (without its store) that outlives the build folder's pruning."""
+    shutil.copytree(result.release, folder / result.release.name, ignore=shutil.ignore_patterns("store"))
+    return BuildResult(manifest=result.manifest, release=folder / result.release.name, seconds=result.seconds)
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """One folder, three builds: the inputs of 2026-11-24, the edited inputs of 2026-11-30, and
+    the edited inputs again."""
+    tmp = tmp_path_factory.mktemp("changes")
+    first_inputs = _inputs(tmp / "in1", "2026-11-24")
+    second_inputs = _inputs(tmp / "in2", "2026-11-30", EDITS)
+    out = tmp / "data"
+    first = _kept(build(out, Settings(inputs_dir=first_inputs)), tmp / "kept")
+    second = build(out, Settings(inputs_dir=second_inputs))
+    again = build(out, Settings(inputs_dir=second_inputs))  # the build folder keeps two releases
+    return {"out": out, "first": first, "second": second, "again": again, "inputs": second_inputs}
+
+
+def _record(result: BuildResult) -> rdflib.Graph:
+    graph = rdflib.Graph()
+    graph.parse(result.release / "catalog.ttl", format="turtle")
+    return graph
+
+
+def test_the_first_release_follows_none(history) -> None:
+    first: BuildResult = history["first"]
+    m = first.manifest
+    assert (m["release"], m["version"], m["issued"], m["modified"], m["previous"]) == (1, "1", "2026-11-24", "2026-11-24", None)
+    data = json.loads((first.release / "changes.json").read_text(encoding="utf-8"))
+    assert data["old"] is None and data["new"] == {"build_id": m["build_id"], "version": "1", "modified": "2026-11-24"}
+    assert data["triples"]["new"] == m["counts"]["triples"]
+    assert all(data[k] == {"added": [], "removed": [], "changed": []} for k in ("scenarios", "categories", "fields"))
+
+
+def test_the_change_set_is_the_golden_one(history) -> None:
+    """Golden file written by reading EDITS: scenario 1 renamed (its label and its verbatim 涉及数据 text
+    change), 蒸汽消耗 added as 1/4.3, 氧化铝浓度 (1/1.6) removed, and the two categories whose
+    dip:hasField links changed."""
+    first, second = history["first"], history["second"]
+    data = json.loads((second.release / "changes.json").read_text(encoding="utf-8"))
+    assert data["old"] == {"build_id": first.manifest["build_id"], "version": "1", "modified": "2026-11-24"}
+    assert data["new"] == {"build_id": second.manifest["build_id"], "version": "2", "modified": "2026-11-30"}
+    assert data["triples"]["old"] == first.manifest["counts"]["triples"]
+    assert data["triples"]["new"] == second.manifest["counts"]["triples"]
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    got = {k: v for k, v in data.items() if k not in ("old", "new")}
+    got["triples"] = {k: data["triples"][k] for k in ("added", "removed")}
+    assert got == golden
+
+
+def test_the_manifest_records_version_dates_and_changes(history) -> None:
+    first, second = history["first"], history["second"]
+    m = second.manifest
+    assert (m["release"], m["version"], m["issued"], m["modified"]) == (2, "2", "2026-11-24", "2026-11-30")
+    assert m["previous"] == {"build_id": first.manifest["build_id"], "version": "1", "modified": "2026-11-24"}
+    assert m["changes"]["file"] == "changes.json"
+    assert m["changes"]["summary"]["fields"] == {"added": 1, "removed": 1, "changed": 0}
+    assert m["changes"]["sha256"] == __import__("hashlib").sha256((second.release / "changes.json").read_bytes()).hexdigest()
+
+
+def test_rebuilding_the_same_inputs_is_the_same_release(history) -> None:
+    second, again = history["second"], history["again"]
+    assert second.release != again.release
+    for name in ("manifest.json", "changes.json", "catalog.ttl", "dumps/dipkg.nt", "dumps/SHA256SUMS"):
+        assert (second.release / name).read_bytes() == (again.release / name).read_bytes(), name
+
+
+def test_same_inputs_in_a_fresh_folder_give_the_same_first_release(history, tmp_path: Path) -> None:
+    fresh = build(tmp_path / "data", Settings(inputs_dir=history["inputs"]))
+    assert fresh.manifest["release"] == 1 and fresh.manifest["previous"] is None
+    assert fresh.manifest["build_id"] == history["second"].manifest["build_id"]
+    again = build(tmp_path / "data2", Settings(inputs_dir=history["inputs"]))
+    for name in ("manifest.json", "changes.json", "catalog.ttl"):
+        assert (fresh.release / name).read_bytes() == (again.release / name).read_bytes(), name
+
+
+def test_the_catalogue_links_the_versions(history) -> None:
+    first, second = history["first"], history["second"]
+    minter = Minter(second.manifest["base_iri"])
+    record = _record(second)
+    dataset = URIRef(minter.dataset())
+    previous = URIRef(minter.resource(f"release/{first.manifest['build_id']}"))
+    assert record.value(dataset, DCAT.version) == Literal("2")
+    assert record.value(dataset, DCAT.previousVersion) == previous
+    assert record.value(previous, DCAT.version) == Literal("1")
+    assert record.value(previous, DCTERMS.modified) == Literal("2026-11-24", datatype=XSD.date)
+    assert (previous, rdflib.RDF.type, DCAT.Dataset) not in record  # a harvester must not list it
+    assert record.value(dataset, DCTERMS.issued) == Literal("2026-11-24", datatype=XSD.date)
+    assert record.value(dataset, DCTERMS.modified) == Literal("2026-11-30", datatype=XSD.date)
+    notes = {n.language: str(n) for n in record.objects(dataset, ADMS.versionNotes)}
+    assert notes["en"].startswith("Changes since version 1 (build ")
+    assert "fields: 1 added, 1 removed, 0 changed" in notes["en"] and "数据项新增 1、删除 1、修改 0" in notes["zh"]
+    assert notes["en"].endswith(minter.resource("changes"))
+    guide = URIRef(minter.guide("guizhou-b1"))
+    assert record.value(guide, DCTERMS.issued) == Literal("2026-11-30", datatype=XSD.date)
+    # the first release has no previous version and says so
+    first_record = _record(first)
+    assert first_record.value(dataset, DCAT.previousVersion) is None
+    assert "First release" in {str(n) for n in first_record.objects(dataset, ADMS.versionNotes) if n.language == "en"}.pop()
+
+
+def test_the_versioned_record_passes_dcat_ap(history) -> None:
+    from tests.catalog.dcatap import SHAPES_DIR, load_shapes, validate
+
+    if not SHAPES_DIR.is_dir():
+        pytest.skip(f"the DCAT-AP 3.0.1 SHACL shapes are not there ({SHAPES_DIR})")
+    results = validate(_record(history["second"]), load_shapes())
+    assert [str(r) for r in results if r.severity == "Violation"] == []
+    previous = Minter(history["second"].manifest["base_iri"]).resource(
+        f"release/{history['first'].manifest['build_id']}")
+    assert not [r for r in results if r.focus == previous]
+
+
+def test_settings_override_only_when_set(history, tmp_path: Path) -> None:
+    settings = Settings(inputs_dir=history["inputs"], catalog={"version": "3.1", "modified": "2027-01-02",
+                                                                 "issued": "2025-05-05"})
+    result = build(tmp_path / "data", settings)
+    assert (result.manifest["version"], result.manifest["modified"], result.manifest["issued"]) == ("3.1", "2027-01-02", "2025-05-05")
+
+
+def test_input_date_is_the_latest_declared_or_committed(tmp_path: Path) -> None:
+    assert changes.input_date(["2026-01-02", None, "2025-12-31"], []) == "2026-01-02"
+    assert changes.input_date([None], [tmp_path]) is None  # nothing declared, not in git: no date
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "guides.toml").write_text("x\n", encoding="utf-8")
+    env = {**cli_env(), "GIT_AUTHOR_DATE": "2026-03-04T23:30:00+00:00", "GIT_COMMITTER_DATE": "2026-03-04T23:30:00+00:00",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org"}
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "inputs"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, env=env, capture_output=True)
+    assert changes.input_date([None], [repo]) == "2026-03-04"
+    assert changes.input_date(["2026-05-01"], [repo]) == "2026-05-01"
+
+
+def test_a_bad_guide_date_names_the_file(tmp_path: Path) -> None:
+    inputs = _inputs(tmp_path / "in", "30/11/2026")
+    with pytest.raises(ConfigError) as info:
+        load_inputs(inputs)
+    assert "guides.toml" in str(info.value) and "YYYY-MM-DD" in str(info.value)
+    good = _inputs(tmp_path / "in2", "2026-11-30")
+    assert load_inputs(good).guides[0].date == "2026-11-30"
+
+
+def test_dipkg_diff_text_and_json(history) -> None:
+    first, second, out = history["first"], history["second"], history["out"]
+    cmd = [sys.executable, "-m", "kg.cli", "diff"]
+    # a release folder, a build output folder (its current release), a build id or its prefix
+    done = subprocess.run([*cmd, str(first.release), str(out), "--format", "json"],
+                          capture_output=True, text=True, env=cli_env(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json.loads((second.release / "changes.json").read_text(encoding="utf-8"))
+    done = subprocess.run([*cmd, str(first.release), second.manifest["build_id"][:8], "--data", str(out)],
+                          capture_output=True, text=True, env=cli_env(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == (f"{first.manifest['build_id']}, version 1, 2026-11-24 -> "
+                        f"{second.manifest['build_id']}, version 2, 2026-11-30")
+    assert "fields: 1 added, 1 removed, 0 changed" in lines
+    assert any(line.startswith("  + https://w3id.org/dipkg/scenario/guizhou-b1-s01/data/4.3  蒸汽消耗 / Steam consumption")
+               for line in lines)
+    assert '        + "生产工艺智能优化"@zh' in lines
+
+
+def test_dipkg_diff_bad_release_is_one_line(history, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "kg.cli", "diff", "nosuchbuild", str(history["out"]),
+                           "--data", str(history["out"])], capture_output=True, text=True, env=cli_env(), timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "error[store]: no release 'nosuchbuild'" in done.stderr
+    with pytest.raises(StoreError, match="manifest.json is missing"):
+        changes.read_release(tmp_path)
+
+
+def test_an_unreadable_current_release_starts_a_new_history(history, tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    first = build(out, Settings(inputs_dir=history["inputs"]))
+    nt = first.release / "dumps" / "dipkg.nt"
+    nt.write_bytes(nt.read_bytes()[:5000] + b"<broken")  # a truncated dump: known bad
+    again = build(out, Settings(inputs_dir=history["inputs"]))
+    assert again.manifest["release"] == 1 and again.manifest["previous"] is None
+    (out / "releases" / again.release.name / "manifest.json").write_text("{", encoding="utf-8")
+    assert changes.previous_release(out) is None  # a malformed manifest: no previous release either
+
+
+def test_no_known_date_states_none(history) -> None:
+    """Nothing declared and no git history: no date is published rather than a guessed one."""
+    from kg.catalog import check_schema_org_dataset, release_dates, schema_org_dataset
+
+    manifest = {**history["second"].manifest, "modified": None, "issued": None}
+    assert release_dates(manifest) == (None, None)
+    doc = schema_org_dataset(manifest, Settings(), Minter(manifest["base_iri"]))
+    assert "dateModified" not in doc and "datePublished" not in doc
+    assert check_schema_org_dataset(doc) == []
+    doc["dateModified"] = "30/11/2026"  # known bad
+    assert check_schema_org_dataset(doc) == ["dateModified: '30/11/2026' is not an ISO 8601 date"]
