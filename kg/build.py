@@ -307,7 +307,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         log("comparing with the previous release")
         history = changes.history(
             previous, build_id, nt,
-            date=changes.input_date((g.date for g in graph.inputs.guides), [graph.inputs.root, ONTOLOGY_DIR]),
+            date=changes.input_date([graph.inputs.edited, *(g.date for g in graph.inputs.guides)]),
             version=settings.catalog.version, issued=settings.catalog.issued, modified=settings.catalog.modified)
         changes_text = changes.to_json(history.changes)
         (staged / changes.CHANGES_FILE).write_text(changes_text, encoding="utf-8", newline="\n")

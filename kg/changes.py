@@ -12,18 +12,15 @@
   A build whose data equals the current release's (same build id) is the same
   version: it keeps that release's number, dates and change set, so rebuilding
   the same inputs gives the same bytes.
-* :func:`input_date` is the date of the inputs: the latest of the dates declared
-  per guide (``date`` in guides.toml) and the date of the last commit touching the
-  inputs and the ontology (when they are in a git work tree). No clock is read.
+* :func:`input_date` is the date of the inputs: the latest of the dates they declare
+  (``edited`` and each guide's ``date`` in guides.toml). No clock is read, nor git.
 """
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 import re
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,24 +307,11 @@ def render_text(changes: dict[str, Any]) -> str:
 
 
 # --- dates and versions --------------------------------------------------------------
-def _git_date(folder: Path) -> str | None:
-    """The UTC date of the last commit touching ``folder``, or None (not in git, no git)."""
-    try:
-        done = subprocess.run(["git", "-C", str(folder), "log", "-1", "--format=%ct", "--", "."],
-                              capture_output=True, text=True, timeout=20, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    value = done.stdout.strip()
-    if done.returncode != 0 or not value.isdigit():
-        return None
-    return datetime.datetime.fromtimestamp(int(value), datetime.UTC).date().isoformat()
-
-
-def input_date(declared: Iterable[str | None], folders: Iterable[Path]) -> str | None:
-    """The date of the inputs: the latest of the declared dates (per guide) and of the last
-    commits touching ``folders``; None when nothing is known (then no date is published)."""
+def input_date(declared: Iterable[str | None]) -> str | None:
+    """The date of the inputs: the latest of the dates they declare (``edited`` and each
+    guide's ``date`` in guides.toml); None when none is declared (then no date is published).
+    Only the inputs' own text counts, so a checkout, a copy and a wheel agree."""
     dates = [d for d in declared if d]
-    dates += [d for d in (_git_date(f) for f in folders) if d]
     return max(dates) if dates else None
 
 

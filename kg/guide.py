@@ -38,6 +38,8 @@ class Inputs:
     domains: dict[str, str]  # key -> Chinese label, in order
     guides: list[GuideConfig]
     corrections: list[Correction] = field(default_factory=list)
+    #: ``edited`` in guides.toml: when the project last edited these inputs (YYYY-MM-DD)
+    edited: str | None = None
 
     def domain_key(self, label: str) -> str | None:
         """The key of the domain labelled ``label``; white space (a .docx's nbsp, U+3000) does not count."""
@@ -103,7 +105,11 @@ def load_inputs(root: Path) -> Inputs:
         raise ConfigError(str(exc), file=shown) from None
     if not guides:
         raise ConfigError("no [[guide]] defined", file=shown)
-    return Inputs(root, dict(domains), guides, load_corrections(root / "corrections.toml"))
+    try:
+        edited = _date(data.get("edited"), "edited")
+    except ValueError as exc:
+        raise ConfigError(str(exc).replace("guide 'edited': date", "edited"), file=shown) from None
+    return Inputs(root, dict(domains), guides, load_corrections(root / "corrections.toml"), edited)
 
 
 def _read_source(config: GuideConfig) -> Table:

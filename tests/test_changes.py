@@ -8,6 +8,7 @@ follow it; rebuilding the same inputs gives the same bytes; ``dipkg diff`` print
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -50,7 +51,9 @@ def _inputs(target: Path, date: str, edits: tuple[tuple[str, str], ...] = ()) ->
         text = text.replace(before, after)
     source.write_text(text, encoding="utf-8")
     guides = target / "guides.toml"
-    guides.write_text(guides.read_text(encoding="utf-8").replace('date = ""', f'date = "{date}"'), encoding="utf-8")
+    text = guides.read_text(encoding="utf-8").replace('date = ""', f'date = "{date}"')
+    text = re.sub(r'(?m)^edited = ".*"$', 'edited = ""', text)  # the guide's date alone dates these
+    guides.write_text(text, encoding="utf-8")
     if edits:
         with (target / "translations.tsv").open("a", encoding="utf-8") as out:
             out.write("生产工艺智能优化\tIntelligent production process optimisation\n")
@@ -179,21 +182,28 @@ def test_settings_override_only_when_set(history, tmp_path: Path) -> None:
     assert (result.manifest["version"], result.manifest["modified"], result.manifest["issued"]) == ("3.1", "2027-01-02", "2025-05-05")
 
 
-def test_input_date_is_the_latest_declared_or_committed(tmp_path: Path) -> None:
-    assert changes.input_date(["2026-01-02", None, "2025-12-31"], []) == "2026-01-02"
-    assert changes.input_date([None], [tmp_path]) is None  # nothing declared, not in git: no date
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / "guides.toml").write_text("x\n", encoding="utf-8")
-    env = {**cli_env(), "GIT_AUTHOR_DATE": "2026-03-04T23:30:00+00:00", "GIT_COMMITTER_DATE": "2026-03-04T23:30:00+00:00",
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.org"}
+def test_input_date_is_the_latest_declared() -> None:
+    assert changes.input_date(["2026-01-02", None, "2025-12-31"]) == "2026-01-02"
+    assert changes.input_date([None, None]) is None  # nothing declared: no date
+
+
+def test_edited_is_not_older_than_the_last_commit_of_the_inputs() -> None:
+    """guides.toml's ``edited`` dates the release; a commit to the inputs or the ontology
+    after it means somebody forgot to bump it."""
+    from kg.guide import load_inputs
+    from kg.paths import INPUTS_DIR, ONTOLOGY_DIR
+
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
-    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "inputs"]):
-        subprocess.run(["git", "-C", str(repo), *args], check=True, env=env, capture_output=True)
-    assert changes.input_date([None], [repo]) == "2026-03-04"
-    assert changes.input_date(["2026-05-01"], [repo]) == "2026-05-01"
+    done = subprocess.run(["git", "log", "-1", "--format=%cs", "--", str(INPUTS_DIR), str(ONTOLOGY_DIR)],
+                          capture_output=True, text=True, cwd=INPUTS_DIR, env={**cli_env(), "TZ": "UTC"})
+    if done.returncode != 0 or not done.stdout.strip():
+        pytest.skip("the inputs are not in a git work tree")
+    last = done.stdout.strip()
+    edited = load_inputs(INPUTS_DIR).edited
+    assert edited is not None and edited >= last, (
+        f"build/guides.toml says edited = {edited!r}, but the inputs were committed on {last}: "
+        f'write edited = "{last}" there')
 
 
 def test_a_bad_guide_date_names_the_file(tmp_path: Path) -> None:
