@@ -12,7 +12,7 @@ from kg.extract import CellParser, _Where, normalize
 from kg.iris import check_slug
 from kg.model import Guide, Scenario
 from kg.paths import display
-from kg.source import read_table, strip_artifacts
+from kg.source import read_source, read_table, strip_artifacts
 
 
 @dataclass(frozen=True)
@@ -90,11 +90,9 @@ def read_guide(config: GuideConfig, inputs: Inputs) -> Guide:
     """Read one guide's table into scenarios; every error names file:line."""
     shown = display(config.source)
     try:
-        text = config.source.read_text(encoding="utf-8")
+        text = read_source(config.source, shown)
     except FileNotFoundError:
         raise SourceError("the source document is missing", file=shown) from None
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"the source is not UTF-8 ({exc.reason})", file=shown) from None
     table = read_table(text, shown)
     if config.title_zh not in (normalize(line) for line in table.preamble):
         raise SourceError(
