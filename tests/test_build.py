@@ -7,6 +7,8 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pyoxigraph
@@ -53,6 +55,30 @@ def test_rebuild_is_byte_identical(build_result, tmp_path, settings):
         assert (first / "dumps" / name).read_bytes() == (second / "dumps" / name).read_bytes(), name
     assert (first / "manifest.json").read_bytes() == (second / "manifest.json").read_bytes()
     assert (first / "catalog.ttl").read_bytes() == (second / "catalog.ttl").read_bytes()
+
+
+def test_the_inputs_folders_place_changes_no_byte(build_result, inputs_copy, tmp_path):
+    # the Turtle header and the manifest named the source by its path (build/sources/... in a
+    # checkout, .../site-packages/kg/_inputs/... in a wheel install): checksums and build id differed
+    from tests.conftest import cli_env
+
+    moved = tmp_path / "elsewhere" / "deeper" / "inputs"
+    moved.parent.mkdir(parents=True)
+    inputs_copy.rename(moved)
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "kg.cli", "build", "--out", str(out), "--quiet"],
+                          capture_output=True, text=True, env=cli_env(DIPKG_INPUTS_DIR=str(moved)), timeout=300)
+    assert done.returncode == 0, done.stderr
+    first, second = build_result.release, open_release(out).root
+    assert second.name == first.name == build_result.manifest["build_id"]  # the same build id
+    for name in sorted(p.name for p in (first / "dumps").iterdir()):
+        assert (first / "dumps" / name).read_bytes() == (second / "dumps" / name).read_bytes(), name
+    assert (first / "manifest.json").read_bytes() == (second / "manifest.json").read_bytes()
+    assert (first / "catalog.ttl").read_bytes() == (second / "catalog.ttl").read_bytes()
+    header = (second / "dumps" / "dipkg.ttl").read_text(encoding="utf-8").split("\n", 3)[1]
+    version = build_result.manifest["dipkg_version"]
+    assert header == f"# Built by dipkg {version} from sources/guizhou-dip-scenarios-batch1.txt"
+    assert build_result.manifest["sources"] == ["sources/guizhou-dip-scenarios-batch1.txt"]
 
 
 def test_checksums_and_manifest_describe_the_files(build_result):
