@@ -132,6 +132,21 @@ class Graph:
         yield from graph_blocks(self.ontology)
 
     @property
+    def source_names(self) -> list[str]:
+        """The guides' sources as the dumps and manifest name them: by their path relative
+        to the inputs folder (``sources/….txt``), the same in a checkout, a wheel install or
+        a copy anywhere, so the same inputs give the same bytes and build id. A source
+        outside the inputs folder is named by its file name and SHA-256."""
+        names = []
+        for config, _ in self.guides:
+            relative = Path(os.path.relpath(config.source, self.inputs.root))
+            if relative.parts and relative.parts[0] != os.pardir and not relative.is_absolute():
+                names.append(relative.as_posix())
+            else:
+                names.append(f"{config.source.name} (sha256 {sha256_file(config.source)})")
+        return names
+
+    @property
     def source_file(self) -> str:
         return self.guides[0][1].source_path if self.guides else display(INPUTS_DIR)
 
@@ -144,7 +159,7 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
     graph.check_translations()  # the first full pass has met every label
     header = (
         "dipkg: data intellectual property application scenarios knowledge graph\n"
-        f"Built by dipkg {__version__} from {', '.join(g.source_path for _, g in graph.guides)}"
+        f"Built by dipkg {__version__} from {', '.join(graph.source_names)}"
     )
     with (dumps / "dipkg.ttl").open("w", encoding="utf-8", newline="\n") as out:
         write_turtle(graph.blocks(), out, header=header)
@@ -324,7 +339,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             "changes": {"file": changes.CHANGES_FILE, "summary": history.changes["summary"],
                         "triples": history.changes["triples"],
                         "sha256": hashlib.sha256(changes_text.encode("utf-8")).hexdigest()},
-            "sources": [g.source_path for _, g in graph.guides],
+            "sources": graph.source_names,
             "counts": counts,
             "dumps": dumps,
             "corrections": fired,

@@ -32,13 +32,14 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph
 import rdflib
 
-from kg.errors import ConfigError
+from kg.errors import ConfigError, SourceError
 from kg.guide import GuideConfig, Inputs, load_inputs
 from kg.iris import DIP, ONTOLOGY_IRI, PREFIXES, Minter
 from kg.model import DataCategory, DataField
 from kg.paths import INPUTS_DIR, display
 from kg.serialize import sha256_file
 from kg.settings import Settings
+from kg.source import describe_character, refused_character
 from kg.terms import IRI, XSD, Block, Literal, Term, en, zh
 from kg.translations import Translations, load_translations
 
@@ -171,16 +172,43 @@ def _item_columns(base: str) -> list[Column]:
     ]
 
 
+#: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _check_cell(value: str, table: str, number: int, column: str, row: Sequence[Any]) -> None:
+    """Refuse what a CSV must never carry raw: a control or invisible formatting character
+    (ESC sequences, bidi overrides: refused in the sources already, so this is the last
+    line), and a cell a spreadsheet would run as a formula. Values are never rewritten:
+    the table is a CSVW distribution of the graph and must say what the graph says."""
+    index = refused_character(value)
+    if index is not None:
+        problem = f"holds {describe_character(value[index])} at character {index + 1}"
+    elif value.startswith(FORMULA_TRIGGERS):
+        problem = f"starts with {value[0]!r}, which a spreadsheet would run as a formula"
+    else:
+        return
+    raise SourceError(
+        f"{table} row {number} ({row[0]}), column {column}: the value {problem}; "
+        "fix the source or translation it comes from",
+        details={"table": table, "row": number, "column": column},
+    )
+
+
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Stream ``rows`` to ``path``: UTF-8 without a BOM, CRLF line ends (RFC 4180), fields
-    quoted only when needed. Returns the number of rows."""
+    quoted only when needed; every text cell checked by :func:`_check_cell`. Returns the
+    number of rows."""
     count = 0
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         writer.writerow(header)
         for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
             count += 1
+            for column, value in zip(header, row, strict=True):
+                if isinstance(value, str):
+                    _check_cell(value, path.name, count, column, row)
+            writer.writerow(["" if v is None else v for v in row])
     return count
 
 

@@ -14,7 +14,7 @@ from kg.extract import CellParser, normalize, where_of
 from kg.iris import check_slug
 from kg.model import Guide, Scenario
 from kg.paths import display
-from kg.source import Cell, Table, read_table, strip_artifacts
+from kg.source import Cell, Table, read_source, read_table, strip_artifacts
 
 
 @dataclass(frozen=True)
@@ -126,11 +126,7 @@ def _read_source(config: GuideConfig) -> Table:
         raise SourceError("the source document is missing", file=shown)
     if suffix == ".docx":
         return read_docx_table(config.source, shown)
-    try:
-        text = config.source.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"the source is not UTF-8 ({exc.reason})", file=shown) from None
-    return read_table(text, shown)
+    return read_table(read_source(config.source, shown), shown)
 
 
 def _place(cell: Cell) -> str:

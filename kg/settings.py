@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     query_timeout: float = Field(10.0, gt=0, description="Hard time limit per query, seconds.")
     max_rows: int = Field(10_000, gt=0, description="Row cap of a SELECT result.")
     max_query_bytes: int = Field(64 * 1024, gt=0, description="Longest accepted query text, bytes.")
+    max_result_bytes: int = Field(
+        64 * 1024 * 1024, gt=0, description="Largest serialised query result, bytes; a larger one gets 503."
+    )
     query_workers: int = Field(2, gt=0, description="Worker processes that evaluate queries.")
     worker_memory_mb: int = Field(
         2048, gt=0, description="Memory cap of one query worker (MiB); a query that needs more gets 503."

@@ -199,6 +199,7 @@ async def _handle(request: Request) -> Response:
         table_format=table.key if table else None,
         graph_format=graph.key if graph else None,
         max_rows=settings.max_rows,
+        max_bytes=settings.max_result_bytes,
         default_graph=sreq.default_graphs or None,
         named_graphs=sreq.named_graphs or None,
         union_default_graph=sreq.union_default_graph,

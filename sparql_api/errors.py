@@ -70,6 +70,13 @@ class Busy(QueryError):
     status = 503
 
 
+class ResultTooLarge(QueryError):
+    """The serialised result would exceed ``Settings.max_result_bytes``."""
+
+    code = "result-too-large"
+    status = 503
+
+
 class QueryEvaluationError(QueryError):
     """The query parsed but failed during evaluation (e.g. a type error pyoxigraph refuses)."""
 

@@ -16,7 +16,11 @@ At the deadline (``Settings.query_timeout``) the parent SIGKILLs the worker,
 reaps it and starts a fresh one in the background; the client gets 503
 ``timeout`` before any body was sent. A worker that dies mid-query gives 503
 ``worker-died``; a client that disconnects frees its worker the same way
-(killed and replaced). Workers also drop into an empty network namespace when
+(killed and replaced). A result over ``Settings.max_result_bytes`` is refused
+by the worker while it builds it (503 ``result-too-large``); a worker that
+still announces a larger reply frame is killed and replaced unread. A worker
+that runs out of memory in Python (``MemoryError``) answers 503 and retires:
+the parent replaces it with a fresh process. Workers also drop into an empty network namespace when
 the OS allows it (``unshare(CLONE_NEWNET)``), so even a SERVICE call that got
 past :mod:`sparql_api.guard` would reach nothing.
 """
@@ -38,7 +42,7 @@ from typing import Any, BinaryIO
 
 from kg.errors import DipkgError, StoreError
 from sparql_api.errors import Busy, QueryError, QueryTimeout, WorkerDied
-from sparql_api.results import Job
+from sparql_api.results import Job, too_large
 
 log = logging.getLogger("sparql_api.workers")
 
@@ -50,6 +54,12 @@ MAX_HEADER = 16 * 1024 * 1024
 DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024 * 1024
 #: Stack of the thread that evaluates queries in a worker (see child_main).
 EVAL_STACK = 256 * 1024 * 1024
+#: Room for a reply frame's body beyond the job's result limit (an error frame has none).
+REPLY_SLACK = 1024 * 1024
+
+
+class OversizedReply(ConnectionError):
+    """A worker announced a reply body larger than the parent accepts."""
 
 
 def encode_frame(header: dict[str, Any], body: bytes = b"") -> bytes:
@@ -85,13 +95,15 @@ class _Worker:
         self.proc.stdin.write(encode_frame(header))
         await self.proc.stdin.drain()
 
-    async def receive(self) -> Reply:
+    async def receive(self, max_body: int | None = None) -> Reply:
         assert self.proc.stdout is not None
         (hlen,) = _HEAD.unpack(await self.proc.stdout.readexactly(_HEAD.size))
         if hlen > MAX_HEADER:
             raise ConnectionError("oversized frame header from worker")
         header = json.loads(await self.proc.stdout.readexactly(hlen))
         (blen,) = _BODY.unpack(await self.proc.stdout.readexactly(_BODY.size))
+        if max_body is not None and blen > max_body:
+            raise OversizedReply(f"the worker announced a reply of {blen} bytes")
         body = await self.proc.stdout.readexactly(blen) if blen else b""
         return Reply(header, body)
 
@@ -285,7 +297,12 @@ class WorkerPool:
             break
         try:
             remaining = self.timeout - (time.monotonic() - started)
-            reply = await asyncio.wait_for(worker.receive(), max(remaining, 0.001))
+            reply = await asyncio.wait_for(worker.receive(job.max_bytes + REPLY_SLACK), max(remaining, 0.001))
+        except OversizedReply:  # the rest of the frame is never read: this worker is done
+            self._replace(worker)
+            log.warning("query worker %d sent a reply over the %d byte limit: %.200r",
+                        worker.pid, job.max_bytes, job.query)
+            raise too_large(job.max_bytes) from None
         except TimeoutError:
             self.stats["timeouts"] += 1
             self._replace(worker)
@@ -315,7 +332,11 @@ class WorkerPool:
             self.stats["disconnects"] += 1
             self._replace(worker)
             raise
-        self._idle.put_nowait(worker)
+        if reply.header.get("retire"):  # it ran out of memory: start afresh
+            self.stats["deaths"] += 1
+            self._replace(worker)
+        else:
+            self._idle.put_nowait(worker)
         return reply
 
 
@@ -430,7 +451,7 @@ def child_main() -> int:
     prefixes = config.get("prefixes") or None
 
     def serve() -> None:
-        _serve_jobs(inp, send, store, prefixes)
+        _serve_jobs(inp, send, store, prefixes, int(limit) if limit else None)
 
     # pyoxigraph parses and evaluates recursively: long chains (thousands of BINDs,
     # MINUS or UNION blocks, `1+1+...`) overflow the 8 MiB main stack (SIGSEGV).
@@ -447,7 +468,8 @@ def child_main() -> int:
     return 0
 
 
-def _serve_jobs(inp: BinaryIO, send: Any, store: Any, prefixes: dict[str, str] | None) -> None:
+def _serve_jobs(inp: BinaryIO, send: Any, store: Any, prefixes: dict[str, str] | None,
+                memory_limit: int | None = None) -> None:
     from sparql_api import results
 
     while True:
@@ -455,13 +477,22 @@ def _serve_jobs(inp: BinaryIO, send: Any, store: Any, prefixes: dict[str, str] |
         if request is None:
             return
         send({"ack": True})
+        job = results.Job(**request)
         try:
-            outcome = results.evaluate(store, results.Job(**request), prefixes)
+            outcome = results.evaluate(store, job, prefixes)
         except DipkgError as exc:
             send({"ok": False, **exc.to_dict()})
             continue
         except (KeyboardInterrupt, SystemExit):
             raise
+        except MemoryError:
+            # over the worker's memory cap in Python (building or serialising a result):
+            # answer 503 like a worker killed for memory, then retire (the parent replaces us)
+            mib = f" ({memory_limit // (1024 * 1024)} MiB)" if memory_limit else ""
+            err = WorkerDied(f"the query needed more memory than a worker may use{mib} and was stopped",
+                             details={"reason": "memory", "limit_bytes": memory_limit})
+            send({"ok": False, "retire": True, **err.to_dict()})
+            return
         except BaseException as exc:  # noqa: BLE001  (a bug or a Rust panic: report it, stay alive)
             send({"ok": False, "error": "internal", "status": 500,
                   "message": f"internal error while evaluating the query: {type(exc).__name__}"})
