@@ -324,7 +324,7 @@ class Health(BaseModel):
     triples: int | None
     workers: dict[str, int]
     queries: dict[str, int] = {}
-    backend: dict[str, Any] | None = None  # remote mode: the SPARQL backend's probe (url, ok, latency)
+    backend: dict[str, Any] | None = None  # remote mode: the backend's probe and recent state (url, ok...)
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": ErrorBody}}, tags=["ops"],
@@ -336,8 +336,9 @@ async def health(request: Request) -> JSONResponse:
     alive = int(getattr(ctx.pool, "alive", 0)) if ctx.pool is not None else 0
     size = int(getattr(ctx.pool, "size", 0)) if ctx.pool is not None else 0
     if alive == 0:
-        if backend is not None:
-            raise StoreError("the SPARQL backend does not answer", details={"backend": backend})
+        if backend is not None:  # unreachable, or its recent real exchanges failed (sparql_api.remote)
+            reason = (backend.get("failing") or {}).get("message") or "it does not answer"
+            raise StoreError(f"the SPARQL backend is not ok: {reason}", details={"backend": backend})
         raise StoreError("no query worker is alive", details={"workers": {"alive": 0, "total": size}})
     counts = ctx.release.manifest.get("counts") or {}
     body = Health(status="ok", build_id=ctx.release.build_id,
