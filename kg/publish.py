@@ -47,6 +47,9 @@ from kg.terms import IRI
 _CHUNK = 1 << 16
 #: a rollback after a failure gets at most this much more time
 ROLLBACK_SECONDS = 120.0
+#: the kept copy of a graph may be at most this many times the new one, plus the slack
+BACKUP_FACTOR = 16
+BACKUP_SLACK = 64 * 1024 * 1024
 
 
 class PublishError(DipkgError):
@@ -151,10 +154,18 @@ async def _backup(client: httpx.AsyncClient, run: _Run, g: _Graph, folder: Path)
                 raise PublishError(
                     f"cannot read the current graph <{g.upload.graph}> from {run.shown} to keep it for a "
                     f"rollback: {run.reason(response)}; nothing was written")
-            g.backup = folder / f"graph-{len(run.graphs)}"
+            g.backup = folder / f"graph-{run.graphs.index(g)}"
             g.backup_type = (response.headers.get("content-type") or "application/n-triples").split(";")[0]
+            # bounded, so an endless answer cannot fill the disk before the deadline
+            limit = BACKUP_FACTOR * g.upload.path.stat().st_size + BACKUP_SLACK
+            size = 0
             with g.backup.open("wb") as out:
                 async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        raise PublishError(
+                            f"the current graph <{g.upload.graph}> on {run.shown} is larger than {limit} bytes "
+                            f"({BACKUP_FACTOR}× the new one); it was not kept for a rollback and nothing was written")
                     out.write(chunk)
     except httpx.HTTPError as exc:
         raise PublishError(f"could not reach {run.shown}: {run.transport(exc)}; nothing was written") from None

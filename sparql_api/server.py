@@ -31,21 +31,19 @@ def run(settings: Settings, data_dir: Path, host: str, port: int, *, access_log:
     A missing, empty or corrupt store prints one line (``str(err)``) to stderr and
     exits 1.
     """
+    import uvicorn
+
     from kg.errors import DipkgError
+    from sparql_api.app import create_app
     from sparql_api.backends import choose as choose_backend
 
     try:
         release = open_release(Path(data_dir), need_store=settings.sparql_backend is None)
         choose_backend(settings, release).check()  # the local store, or the remote SPARQL backend
+        app = create_app(settings, release)  # (remote mode: the pages' first lookups; may fail too)
     except DipkgError as err:
         print(str(err), file=sys.stderr)
         raise SystemExit(1) from None
-
-    import uvicorn
-
-    from sparql_api.app import create_app
-
-    app = create_app(settings, release)
     config = uvicorn.Config(
         app,
         host=host,

@@ -195,6 +195,7 @@ class Gate:
         self.refuse_from = 0  # from this PUT on (1 = the first), every PUT is refused
         self.puts = 0
         self.drip = 0
+        self.flood = False  # a GET answers an endless graph
         gate = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -210,6 +211,18 @@ class Gate:
                 if self.command == "PUT" and (graph == gate.refuse or 0 < gate.refuse_from <= gate.puts):
                     echo = (self.requestline + "\r\n" + str(self.headers)).encode()
                     return self._send(500, echo)
+                if self.command == "GET" and gate.flood:
+                    try:
+                        self.send_response(200)
+                        self.send_header("Content-Type", "application/n-triples")
+                        self.end_headers()  # no length: until the connection closes
+                        line = b"<http://example.org/s> <http://example.org/p> <http://example.org/o> .\n" * 1000
+                        for _ in range(100_000):
+                            self.wfile.write(line)
+                    except OSError:
+                        pass
+                    self.close_connection = True
+                    return None
                 response = httpx.request(self.command, gate.target + self.path, content=body or None,
                                          headers={k: v for k, v in self.headers.items()
                                                   if k.lower() in ("accept", "content-type")}, timeout=60)
@@ -321,3 +334,13 @@ def test_a_bad_target_url_is_one_line(built_data, to):
     assert done.returncode == 1, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error[publish]: --to"), done.stderr
+
+
+def test_an_endless_current_graph_is_not_kept(oxigraph_server, gate, built_data):
+    """The copy kept for a rollback is bounded (16× the new graph + 64 MiB): a target that
+    answers the GET with an endless graph stops publish before anything is written."""
+    put_old(oxigraph_server, DATA)
+    gate.flood = True
+    done = publish("--to", f"{gate.url}/store", "--data", str(built_data))
+    assert done.returncode == 1 and "is larger than" in done.stderr and "nothing was written" in done.stderr
+    assert count(oxigraph_server, DATA) == 1

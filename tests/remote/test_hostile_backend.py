@@ -177,3 +177,25 @@ def test_an_unreadable_password_file_is_one_line(built_data: Path, tmp_path: Pat
                                       DIPKG_SPARQL_BACKEND_PASSWORD_FILE=str(tmp_path / "missing")))
     assert done.returncode == 1 and "error[credentials]" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_backend_failing_after_the_start_up_check_is_one_line(built_data: Path, proxy: Proxy):
+    """The start-up ASK passes but the pages' first lookups fail (a backend echoing the request's
+    headers): one line, exit 1, no traceback, no credentials."""
+    import subprocess
+    import sys
+
+    from tests.conftest import cli_env
+    from tests.endpoint.conftest import free_port
+
+    proxy.mode, proxy.spare_probe = "echo", True
+    try:
+        done = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--data", str(built_data), "--port",
+                               str(free_port()), "--sparql-backend",
+                               proxy.url.replace("http://", "http://admin:s3cret@") + "/query"],
+                              capture_output=True, text=True, timeout=60, env=cli_env())
+    finally:
+        proxy.mode, proxy.spare_probe = "forward", False
+    assert done.returncode == 1 and "error[backend-error]" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "s3cret" not in done.stderr and "YWRtaW46czNjcmV0" not in done.stderr
