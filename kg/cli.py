@@ -106,6 +106,10 @@ def publish(
         float | None, typer.Option(help="Time limit of the whole upload, seconds (default: DIPKG_PUBLISH_TIMEOUT "
                                    "or 600); a rollback gets at most min(this, 120 s) more.")
     ] = None,
+    update: Annotated[
+        str | None, typer.Option(help="The store's SPARQL Update endpoint (e.g. http://host:7878/update): stage "
+                                 "every graph, then switch them all in one update request, instead of roll back.")
+    ] = None,
 ) -> None:
     """Load the built graph into an existing triple store (SPARQL 1.1 Graph Store HTTP Protocol), all or nothing."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
@@ -116,6 +120,8 @@ def publish(
 
     settings = get_settings()
     check_target(to)  # a bad URL is one line before anything else
+    if update:
+        check_target(update, "--update")
     if timeout is not None and not timeout > 0:
         raise PublishError(f"--timeout must be a positive number of seconds, not {timeout:g}")
     release = open_release(data or settings.data_dir)
@@ -127,7 +133,7 @@ def publish(
         done = run_publish(release, to, graph=graph, auth=auth, timeout=timeout or settings.publish_timeout,
                            user=user or settings.publish_user,
                            password=secret.get_secret_value() if secret is not None else None,
-                           password_file=password_file or settings.publish_password_file,
+                           password_file=password_file or settings.publish_password_file, update=update,
                            progress=lambda u, n: bar.advance(tasks[u.graph], n))
     for upload, status in done:
         out.print(f"published {upload.path.name} → <{upload.graph}> (HTTP {status})")

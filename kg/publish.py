@@ -11,9 +11,11 @@ about to be replaced is read (``GET``) into a temporary file; if a later PUT
 fails, the graphs already replaced are put back (or deleted, if they did not
 exist), so the target ends with the previous release, not new data beside an
 old catalogue. The error line says what the target holds, graph by graph.
-(A reader querying during the few seconds between two PUTs, or during a
+(A reader querying during the moment between two PUTs, or during a
 rollback, can still see the new data with the old catalogue: the Graph Store
-Protocol has no multi-graph transaction.)
+Protocol has no multi-graph transaction.) With ``update`` (the store's SPARQL
+Update endpoint) there is no such moment: every graph is PUT under a fresh
+staging name, then ONE update request moves them all into place.
 
 Bounded: one deadline (``publish_timeout``, default 600 s) covers the whole
 upload, whatever the target does (a target that drips its answer cannot renew
@@ -28,6 +30,7 @@ Credentials: ``--user`` with ``--password-file`` / ``DIPKG_PUBLISH_PASSWORD_FILE
 from __future__ import annotations
 
 import asyncio
+import secrets
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack
@@ -77,19 +80,20 @@ def plan(release: Release, graph: str | None = None) -> list[Upload]:
     return uploads
 
 
-def check_target(url: str) -> None:
+def check_target(url: str, option: str = "--to") -> None:
     """Raise :class:`PublishError` unless ``url`` is a usable http(s) URL (before anything is sent)."""
     shown = redact(url)
     if not url.startswith(("http://", "https://")):
-        raise PublishError(f"--to must be an http(s) URL of a Graph Store Protocol endpoint, not {shown!r}")
+        what = "a Graph Store Protocol endpoint" if option == "--to" else "a SPARQL Update endpoint"
+        raise PublishError(f"{option} must be an http(s) URL of {what}, not {shown!r}")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number
         httpx.URL(url)
     except (ValueError, httpx.InvalidURL) as exc:
-        raise PublishError(f"--to {shown!r} is not a valid URL: {scrub(str(exc))[:120]}") from None
+        raise PublishError(f"{option} {shown!r} is not a valid URL: {scrub(str(exc))[:120]}") from None
     if not parts.hostname:
-        raise PublishError(f"--to {shown!r} has no host")
+        raise PublishError(f"{option} {shown!r} has no host")
 
 
 class _FileBody:
@@ -122,6 +126,7 @@ class _Run:
     shown: str
     credentials: Credentials | None
     graphs: list[_Graph] = field(default_factory=list)
+    update: str | None = None  # a SPARQL Update endpoint: stage, then switch in one request
 
     def reason(self, response: httpx.Response) -> str:
         phrase = "".join(c for c in response.reason_phrase if c.isprintable())[:80]
@@ -199,6 +204,68 @@ async def _rollback(client: httpx.AsyncClient, run: _Run) -> list[str]:
     return problems
 
 
+async def _update(client: httpx.AsyncClient, run: _Run, text: str) -> httpx.Response:
+    assert run.update is not None
+    return await client.post(run.update, content=text.encode("utf-8"),
+                             headers={"Content-Type": "application/sparql-update"})
+
+
+async def _drop_staging(client: httpx.AsyncClient, run: _Run, staging: list[str]) -> str:
+    """Remove the staging graphs (best effort, bounded); '' or what went wrong."""
+    try:
+        async with asyncio.timeout(30):
+            response = await _update(client, run, " ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in staging))
+        if response.status_code in (200, 204):
+            return ""
+        return f"; the staging graphs could not be removed ({run.reason(response)}): " + ", ".join(
+            f"<{g}>" for g in staging)
+    except (TimeoutError, httpx.HTTPError) as exc:
+        return f"; the staging graphs could not be removed ({type(exc).__name__}): " + ", ".join(
+            f"<{g}>" for g in staging)
+
+
+async def _publish_staged(client: httpx.AsyncClient, run: _Run, timeout: float,
+                          progress: Callable[[Upload, int], None] | None) -> list[tuple[Upload, int]]:
+    """PUT every graph under a fresh staging name, then replace all of them with ONE SPARQL
+    Update request (``MOVE <staging> TO <graph> ; ...``): a store that applies an update
+    request as one transaction (Oxigraph does) never shows readers a mix."""
+    token = secrets.token_hex(6)
+    staging = [f"{g.upload.graph}-staging-{token}" for g in run.graphs]
+    untouched = "the target's graphs were not touched: " + ", ".join(f"<{g.upload.graph}>" for g in run.graphs)
+    statuses = []
+    try:
+        async with asyncio.timeout(timeout):
+            for g, name in zip(run.graphs, staging, strict=True):
+                report = (lambda n, u=g.upload: progress(u, n)) if progress else (lambda n: None)
+                try:
+                    response = await _put(client, run, name, g.upload.path, g.upload.media_type, report)
+                except httpx.HTTPError as exc:
+                    raise PublishError(f"could not send graph <{g.upload.graph}> to {run.shown}: "
+                                       f"{run.transport(exc)}; {untouched}"
+                                       + await _drop_staging(client, run, staging)) from None
+                if response.status_code not in (200, 201, 204):
+                    raise PublishError(f"{run.shown} refused graph <{g.upload.graph}> (staged as <{name}>): "
+                                       f"{run.reason(response)}; {untouched}"
+                                       + await _drop_staging(client, run, staging))
+                statuses.append(response.status_code)
+    except TimeoutError:
+        raise PublishError(f"stopped after the time limit of {timeout:g} s (--timeout, DIPKG_PUBLISH_TIMEOUT); "
+                           f"{untouched}" + await _drop_staging(client, run, staging)) from None
+    switch = " ;\n".join(f"MOVE <{name}> TO <{g.upload.graph}>" for g, name in zip(run.graphs, staging, strict=True))
+    shown = redact(run.update or "")
+    try:
+        async with asyncio.timeout(min(timeout, ROLLBACK_SECONDS)):
+            response = await _update(client, run, switch)
+    except (TimeoutError, httpx.HTTPError) as exc:
+        raise PublishError(f"the switch to the new graphs ({shown}) did not answer: {type(exc).__name__}; the "
+                           "target holds either all new or all previous graphs (one update request), and maybe "
+                           "the staging graphs " + ", ".join(f"<{n}>" for n in staging)) from None
+    if response.status_code not in (200, 204):
+        raise PublishError(f"{shown} refused the switch to the new graphs: {run.reason(response)}; {untouched}"
+                           + await _drop_staging(client, run, staging))
+    return [(g.upload, status) for g, status in zip(run.graphs, statuses, strict=True)]
+
+
 async def _publish(run: _Run, timeout: float, auth: str,
                    progress: Callable[[Upload, int], None] | None) -> list[tuple[Upload, int]]:
     credentials: httpx.Auth | None = None
@@ -209,6 +276,8 @@ async def _publish(run: _Run, timeout: float, auth: str,
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dipkg-publish-")))
         async with httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
                                      follow_redirects=False, auth=credentials, trust_env=False) as client:
+            if run.update:
+                return await _publish_staged(client, run, timeout, progress)
             failure = ""
             in_flight: _Graph | None = None
             try:
@@ -263,6 +332,7 @@ def publish(
     user: str | None = None,
     password: str | None = None,
     password_file: Path | None = None,
+    update: str | None = None,
     progress: Callable[[Upload, int], None] | None = None,
 ) -> list[tuple[Upload, int]]:
     """PUT each graph, all or nothing; return (upload, HTTP status) pairs; raise
@@ -273,10 +343,12 @@ def publish(
     digest authentication (Virtuoso's /sparql-graph-crud-auth wants digest).
     """
     check_target(url)
+    if update:
+        check_target(update, "--update")
     if auth not in ("basic", "digest"):
         raise PublishError(f"--auth must be basic or digest, not {auth!r}")
     clean, credentials = resolve(url, user=user, password=password, password_file=password_file,
                                  setting="--password-file")
     run = _Run(url=clean, shown=clean, credentials=credentials,
-               graphs=[_Graph(u) for u in plan(release, graph)])
+               graphs=[_Graph(u) for u in plan(release, graph)], update=redact(update) if update else None)
     return asyncio.run(_publish(run, timeout, auth, progress))

@@ -182,7 +182,7 @@ OLD = b'<http://example.org/old> <http://example.org/p> "old" .\n'
 
 class Gate:
     """A loopback proxy in front of `oxigraph serve` that turns hostile on demand:
-    ``refuse``: a PUT of this graph answers 500 with the request's header lines as its
+    ``refuse``: a PUT of this graph (or a staging graph named after it) answers 500 with the request's header lines as its
     body (so an echoed Authorization header would show); ``drip``: the first ``drip`` PUTs
     are applied, then answered one byte every 0.5 s for up to 20 s."""
 
@@ -208,7 +208,8 @@ class Gate:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 graph = parse_qs(urlsplit(self.path).query).get("graph", [""])[0]
                 gate.puts += self.command == "PUT"
-                if self.command == "PUT" and (graph == gate.refuse or 0 < gate.refuse_from <= gate.puts):
+                if self.command == "PUT" and ((gate.refuse and graph.startswith(gate.refuse))
+                                              or 0 < gate.refuse_from <= gate.puts):
                     echo = (self.requestline + "\r\n" + str(self.headers)).encode()
                     return self._send(500, echo)
                 if self.command == "GET" and gate.flood:
@@ -344,3 +345,53 @@ def test_an_endless_current_graph_is_not_kept(oxigraph_server, gate, built_data)
     done = publish("--to", f"{gate.url}/store", "--data", str(built_data))
     assert done.returncode == 1 and "is larger than" in done.stderr and "nothing was written" in done.stderr
     assert count(oxigraph_server, DATA) == 1
+
+
+def graphs_and_counts(url: str) -> dict[str, int]:
+    response = httpx.post(f"{url}/query", data={"query": "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } "
+                                                        "GROUP BY ?g"},
+                          headers={"Accept": "application/sparql-results+json"})
+    return {b["g"]["value"]: int(b["n"]["value"]) for b in response.json()["results"]["bindings"]}
+
+
+def test_with_update_every_graph_switches_at_once(oxigraph_server, built_data, build_result):
+    """--update: the graphs are staged, then switched in one SPARQL Update request. A reader
+    polling both graphs in one query meanwhile sees the old pair or the new pair, never a mix."""
+    import threading
+
+    put_old(oxigraph_server, DATA)
+    put_old(oxigraph_server, CATALOG)
+    seen: set[tuple[int, int]] = set()
+    stop = threading.Event()
+
+    def reader():
+        query = (f"SELECT ?d ?c WHERE {{ {{ SELECT (COUNT(*) AS ?d) WHERE {{ GRAPH <{DATA}> {{ ?s ?p ?o }} }} }} "
+                 f"{{ SELECT (COUNT(*) AS ?c) WHERE {{ GRAPH <{CATALOG}> {{ ?s ?p ?o }} }} }} }}")
+        while not stop.is_set() and len(seen) < 1000:
+            row = httpx.post(f"{oxigraph_server}/query", data={"query": query},
+                             headers={"Accept": "application/sparql-results+json"}).json()["results"]["bindings"][0]
+            seen.add((int(row["d"]["value"]), int(row["c"]["value"])))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        done = publish("--to", f"{oxigraph_server}/store", "--update", f"{oxigraph_server}/update",
+                       "--data", str(built_data))
+    finally:
+        stop.set()
+        thread.join(30)
+    assert done.returncode == 0, done.stderr
+    after = graphs_and_counts(oxigraph_server)
+    new = (build_result.manifest["counts"]["triples"], after[CATALOG])
+    assert after[DATA] == new[0] and not [g for g in after if "-staging-" in g]
+    assert seen <= {(1, 1), new}, seen
+
+
+def test_with_update_a_refused_graph_leaves_the_target_untouched(oxigraph_server, gate, built_data):
+    put_old(oxigraph_server, DATA)
+    put_old(oxigraph_server, CATALOG)
+    gate.refuse = CATALOG
+    done = publish("--to", f"{gate.url}/store", "--update", f"{oxigraph_server}/update", "--data", str(built_data))
+    assert done.returncode == 1
+    assert f"refused graph <{CATALOG}>" in done.stderr and "the target's graphs were not touched" in done.stderr
+    assert graphs_and_counts(oxigraph_server) == {DATA: 1, CATALOG: 1}  # and no staging graph is left
