@@ -36,6 +36,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -176,10 +177,26 @@ async def _backup(client: httpx.AsyncClient, run: _Run, g: _Graph, folder: Path)
         raise PublishError(f"could not reach {run.shown}: {run.transport(exc)}; nothing was written") from None
 
 
+#: of an answer to a PUT, DELETE or update, at most this much is read (only its status is used)
+ANSWER_BYTES = 64 * 1024
+
+
+async def _send(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One request whose answer body is read only up to ANSWER_BYTES, then dropped: a target
+    answering with an endless body costs neither memory nor, past the deadline, time."""
+    async with client.stream(method, url, **kwargs) as response:
+        size = 0
+        async for chunk in response.aiter_raw():
+            size += len(chunk)
+            if size > ANSWER_BYTES:
+                break
+    return response
+
+
 async def _put(client: httpx.AsyncClient, run: _Run, graph: str, path: Path, media: str,
                progress: Callable[[int], None]) -> httpx.Response:
-    return await client.put(run.url, params={"graph": graph}, content=_FileBody(path, progress),
-                            headers={"Content-Type": media, "Content-Length": str(path.stat().st_size)})
+    return await _send(client, "PUT", run.url, params={"graph": graph}, content=_FileBody(path, progress),
+                       headers={"Content-Type": media, "Content-Length": str(path.stat().st_size)})
 
 
 async def _rollback(client: httpx.AsyncClient, run: _Run) -> list[str]:
@@ -190,7 +207,7 @@ async def _rollback(client: httpx.AsyncClient, run: _Run) -> list[str]:
             continue
         try:
             if g.backup is None:
-                response = await client.delete(run.url, params={"graph": g.upload.graph})
+                response = await _send(client, "DELETE", run.url, params={"graph": g.upload.graph})
                 ok = response.status_code in (200, 202, 204, 404)
             else:
                 response = await _put(client, run, g.upload.graph, g.backup, g.backup_type, lambda n: None)
@@ -206,8 +223,8 @@ async def _rollback(client: httpx.AsyncClient, run: _Run) -> list[str]:
 
 async def _update(client: httpx.AsyncClient, run: _Run, text: str) -> httpx.Response:
     assert run.update is not None
-    return await client.post(run.update, content=text.encode("utf-8"),
-                             headers={"Content-Type": "application/sparql-update"})
+    return await _send(client, "POST", run.update, content=text.encode("utf-8"),
+                       headers={"Content-Type": "application/sparql-update"})
 
 
 async def _drop_staging(client: httpx.AsyncClient, run: _Run, staging: list[str]) -> str:
