@@ -54,13 +54,14 @@ def redact(url: str) -> str:
 
 
 _HEADER_SECRETS = re.compile(
-    r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key)\s*[:=]\s*[^\r\n,;]*")
+    r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key)\s*[:=][^\r\n]*")
 _SCHEME_TOKENS = re.compile(r"(?i)\b(basic|bearer|digest)\s+[A-Za-z0-9+/=._~-]{6,}")
 
 
 def scrub(text: str, credentials: Credentials | None = None) -> str:
     """``text`` (a remote answer, an exception message) with credentials removed:
-    URLs' user information, authentication headers echoed back, and the password itself."""
+    URLs' user information, authentication headers echoed back (the rest of their line),
+    and the password itself. Scrub before joining lines, or more than the header goes."""
     text = re.sub(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@", r"\1", text)
     text = _HEADER_SECRETS.sub(lambda m: f"{m.group(1)}: [redacted]", text)
     text = _SCHEME_TOKENS.sub(lambda m: f"{m.group(1)} [redacted]", text)

@@ -251,8 +251,8 @@ def _media(content_type: str | None) -> str:
 
 def _message(status: int, body: bytes, credentials: Credentials | None = None) -> str:
     """The backend's error text, short, on one line, without credentials it may echo."""
-    text = body[:2000].decode("utf-8", "replace").strip()
-    return scrub(" ".join(text.split())[:500], credentials) or f"HTTP {status}"
+    text = scrub(body[:2000].decode("utf-8", "replace"), credentials).strip()
+    return " ".join(text.split())[:500] or f"HTTP {status}"
 
 
 def _transport_error(url: str, exc: Exception) -> QueryError:
