@@ -13,7 +13,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -155,6 +155,22 @@ class Settings(BaseSettings):
         "endpoint holding the published graph (`dipkg publish`); queries and pages go there instead of the "
         "local store. None: the local store (worker processes).",
     )
+    sparql_backend_user: str | None = Field(None, description="User name for the SPARQL backend (HTTP basic).")
+    sparql_backend_password: SecretStr | None = Field(
+        None, description="Its password (DIPKG_SPARQL_BACKEND_PASSWORD); prefer the password file.")
+    sparql_backend_password_file: Path | None = Field(
+        None, description="A file holding the backend's password (first line): nothing in `ps` or the environment.")
+    sparql_backend_max_bytes: int | None = Field(
+        None, gt=0, description="Largest backend answer read, bytes (None: max(16 MiB, max_rows x 4 KiB)).")
+
+    # --- publish ---------------------------------------------------------
+    publish_user: str | None = Field(None, description="User name for `dipkg publish`'s target.")
+    publish_password: SecretStr | None = Field(
+        None, description="Its password (DIPKG_PUBLISH_PASSWORD); prefer the password file.")
+    publish_password_file: Path | None = Field(
+        None, description="A file holding the target's password (DIPKG_PUBLISH_PASSWORD_FILE or --password-file).")
+    publish_timeout: float = Field(
+        600.0, gt=0, description="Time limit of a whole `dipkg publish` (every request, rollback included), seconds.")
 
     @field_validator("base_iri")
     @classmethod

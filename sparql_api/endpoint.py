@@ -327,7 +327,7 @@ class Health(BaseModel):
     triples: int | None
     workers: dict[str, int]
     queries: dict[str, int] = {}
-    backend: dict[str, Any] | None = None  # remote mode: the SPARQL backend's probe (url, ok, latency)
+    backend: dict[str, Any] | None = None  # remote mode: the backend's probe and recent state (url, ok...)
     #: local mode: "on", or "off: <why>" when the query workers can reach the network
     network_sandbox: str | None = None
 
@@ -341,8 +341,9 @@ async def health(request: Request) -> JSONResponse:
     alive = int(getattr(ctx.pool, "alive", 0)) if ctx.pool is not None else 0
     size = int(getattr(ctx.pool, "size", 0)) if ctx.pool is not None else 0
     if alive == 0:
-        if backend is not None:
-            raise StoreError("the SPARQL backend does not answer", details={"backend": backend})
+        if backend is not None:  # unreachable, or its recent real exchanges failed (sparql_api.remote)
+            reason = (backend.get("failing") or {}).get("message") or "it does not answer"
+            raise StoreError(f"the SPARQL backend is not ok: {reason}", details={"backend": backend})
         raise StoreError("no query worker is alive", details={"workers": {"alive": 0, "total": size}})
     counts = ctx.release.manifest.get("counts") or {}
     body = Health(status="ok", version=__version__, build_id=ctx.release.build_id,

@@ -31,6 +31,8 @@ def run(settings: Settings, data_dir: Path, host: str, port: int, *, access_log:
     A missing, empty or corrupt store prints one line (``str(err)``) to stderr and
     exits 1.
     """
+    import uvicorn
+
     from kg.errors import DipkgError
     from sparql_api.live import LiveApp
 
@@ -41,8 +43,6 @@ def run(settings: Settings, data_dir: Path, host: str, port: int, *, access_log:
     except DipkgError as err:
         print(str(err), file=sys.stderr)
         raise SystemExit(1) from None
-
-    import uvicorn
 
     config = uvicorn.Config(
         app,
