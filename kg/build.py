@@ -25,7 +25,7 @@ from typing import Any
 
 import pyoxigraph
 
-from kg import __version__, catalog, validate
+from kg import __version__, catalog, catalog_cn, validate
 from kg.errors import CorrectionError, DipkgError, SourceError, StoreError
 from kg.graphs import graph_blocks, load_turtle
 from kg.guide import GuideConfig, Inputs, load_inputs, read_guide
@@ -261,6 +261,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         staged.mkdir()
         dumps = _write_dumps(graph, staged / DUMPS, log)
         dumps += catalog.write_tables(graph, staged / DUMPS)
+        dumps += catalog_cn.write(settings, graph.minter, dumps, staged / DUMPS)
         _write_sums(staged / DUMPS, dumps)
         nt = staged / DUMPS / "dipkg.nt"
         store = _load_store(nt, staged / STORE, log)

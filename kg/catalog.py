@@ -104,6 +104,9 @@ FORMATS: dict[str, Format] = {
     "N-Triples": Format("N-Triples", "N-Triples", "RDF_N_TRIPLES", "application/n-triples"),
     "CSV": Format("CSV", "CSV", "CSV", "text/csv"),
     "CSVW": Format("CSVW 元数据", "CSVW metadata", "JSON_LD", "application/csvm+json"),
+    # the Chinese resource-catalogue record (kg/catalog_cn.py)
+    "JSON": Format("JSON", "JSON", "JSON", "application/json"),
+    "XLSX": Format("XLSX", "XLSX", "XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
 RDF_FORMATS = ("Turtle", "JSON-LD", "N-Triples")
 GZIP = "application/gzip"
@@ -366,6 +369,10 @@ def _distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
     fmt = FORMATS[entry["format"]]
     gz = entry.get("encoding") == "gzip"
     name = entry["file"]
+    if entry["format"] in ("JSON", "XLSX"):
+        from kg.catalog_cn import distribution_title
+
+        return distribution_title(entry)
     if entry["format"] == "CSV":
         what_zh, what_en = ("场景表", "scenarios table") if name == SCENARIOS_CSV else ("数据项表", "data items table")
         return f"{what_zh}（CSV）", f"The {what_en} (CSV)"

@@ -24,6 +24,47 @@ from pydantic_settings import (
 DEFAULT_BASE_IRI = "https://w3id.org/dipkg/"
 
 
+SHARING_TYPES = ("无条件共享", "有条件共享", "不予共享")
+OPENING_TYPES = ("无条件开放", "有条件开放", "不予开放")
+
+
+class CnCatalogSettings(BaseModel):
+    """The Chinese government resource-catalogue record (kg/catalog_cn.py, docs/catalogue.md).
+
+    Only what the data cannot say. Every default is empty: "to be filled in by the
+    publisher" (the record lists such elements under ``待填写``); nothing is guessed.
+    ``DIPKG_CATALOG__CN__<KEY>``, e.g. ``DIPKG_CATALOG__CN__SHARING_TYPE=无条件共享``.
+    """
+
+    class_code: str = ""  # 信息资源分类：类
+    item_code: str = ""  # 信息资源分类：项
+    heading_code: str = ""  # 信息资源分类：目
+    subheading_code: str = ""  # 信息资源分类：细目
+    provider_name: str = ""  # 信息资源提供方; "" = publisher_name_zh
+    provider_code: str = ""  # 信息资源提供方代码 (assigned by the catalogue authority)
+    resource_codes: dict[str, str] = {}  # 信息资源代码 by dump file name (assigned by the catalogue authority)
+    sharing_type: str = ""  # 共享类型: one of SHARING_TYPES
+    sharing_condition: str = ""  # 共享条件 (needed by 有条件共享 and 不予共享)
+    sharing_method: str = ""  # 共享方式
+    opening_type: str = ""  # 开放类型: one of OPENING_TYPES
+    opening_condition: str = ""  # 开放条件 (needed by 有条件开放 and 不予开放)
+    update_cycle: str = ""  # 更新周期, e.g. 不定期
+
+    @field_validator("sharing_type")
+    @classmethod
+    def _sharing(cls, value: str) -> str:
+        if value not in ("", *SHARING_TYPES):
+            raise ValueError(f"共享类型 must be one of {', '.join(SHARING_TYPES)} (or empty)")
+        return value
+
+    @field_validator("opening_type")
+    @classmethod
+    def _opening(cls, value: str) -> str:
+        if value not in ("", *OPENING_TYPES):
+            raise ValueError(f"开放类型 must be one of {', '.join(OPENING_TYPES)} (or empty)")
+        return value
+
+
 class CatalogSettings(BaseModel):
     """What the build writes into the catalogue record (DCAT-AP, VoID, schema.org).
 
@@ -77,6 +118,7 @@ class CatalogSettings(BaseModel):
     accrual_periodicity: str = "IRREG"  # EU frequency code
     access_rights: str = "PUBLIC"  # EU access-right code
     availability: str = "AVAILABLE"  # EU planned-availability code (of every distribution)
+    cn: CnCatalogSettings = CnCatalogSettings()  # the Chinese resource-catalogue record
 
     @field_validator("issued", "modified")
     @classmethod

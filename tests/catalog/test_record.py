@@ -45,7 +45,7 @@ def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter,
     dataset = URIRef(minter.dataset())
     distributions = set(record.objects(dataset, DCAT.distribution))
     by_url = {record.value(d, DCAT.downloadURL): d for d in distributions if record.value(d, DCAT.downloadURL)}
-    assert len(manifest["dumps"]) == 10 and len(by_url) == len(manifest["dumps"])
+    assert len(manifest["dumps"]) == 12 and len(by_url) == len(manifest["dumps"])
     for entry in manifest["dumps"]:
         d = by_url[URIRef(minter.dump(entry["file"]))]
         path = release / "dumps" / entry["file"]
@@ -64,8 +64,11 @@ def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter,
         gz = entry["file"].endswith(".gz")
         assert (record.value(d, DCAT.compressFormat) == URIRef(IANA + "application/gzip")) == gz
         assert media == IANA + {"ttl": "text/turtle", "jsonld": "application/ld+json", "nt": "application/n-triples",
-                                "csv": "text/csv", "json": "application/csvm+json"}[
-            entry["file"].removesuffix(".gz").rsplit(".", 1)[1]]
+                                "csv": "text/csv", "json": "application/csvm+json",
+                                "cn.json": "application/json",  # the Chinese catalogue record
+                                "cn.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[
+            entry["file"].removesuffix(".gz").rsplit("-", 1)[1] if "-cn." in entry["file"]
+            else entry["file"].removesuffix(".gz").rsplit(".", 1)[1]]
         assert langs(record, d, DCT.title) == {"zh", "en"}
 
 
