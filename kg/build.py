@@ -294,6 +294,12 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             "dumps": dumps,
             "corrections": fired,
             "catalog": {"file": CATALOG_FILE, "graph": graph.minter.graph("catalog")},
+            # the catalogue settings still at the shipped placeholders (publisher, contact) and the
+            # Chinese record's elements left to fill in: `dipkg build` warns, /health tells
+            "publication": {
+                "placeholders": settings.catalog.placeholders(),
+                "to_fill": json.loads((staged / DUMPS / catalog_cn.JSON_FILE).read_bytes())["待填写"],
+            },
         }
         log("writing the catalogue record")
         record = list(catalog.record(settings, graph.minter, manifest, store))

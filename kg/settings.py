@@ -26,6 +26,7 @@ DEFAULT_BASE_IRI = "https://w3id.org/dipkg/"
 
 SHARING_TYPES = ("无条件共享", "有条件共享", "不予共享")
 OPENING_TYPES = ("无条件开放", "有条件开放", "不予开放")
+PLACEHOLDER_EMAIL_DOMAINS = ("example.org", "example.com", "example.net")
 
 
 class CnCatalogSettings(BaseModel):
@@ -119,6 +120,17 @@ class CatalogSettings(BaseModel):
     access_rights: str = "PUBLIC"  # EU access-right code
     availability: str = "AVAILABLE"  # EU planned-availability code (of every distribution)
     cn: CnCatalogSettings = CnCatalogSettings()  # the Chinese resource-catalogue record
+
+    def placeholders(self) -> list[str]:
+        """The keys that still hold the shipped placeholders (publisher, contact): a release
+        built with them is not configured for publication (``dipkg build`` warns, ``/health``
+        says so)."""
+        out = [key for key in ("publisher_name_zh", "publisher_name_en")
+               if getattr(self, key) == type(self).model_fields[key].default]
+        domain = self.contact_email.rpartition("@")[2].lower()
+        if self.contact_email == type(self).model_fields["contact_email"].default or domain in PLACEHOLDER_EMAIL_DOMAINS:
+            out.append("contact_email")
+        return out
 
     @field_validator("issued", "modified")
     @classmethod
