@@ -730,6 +730,8 @@ class _Record:
             # dct:title only: with an rdfs:label, CKAN's DCAT parser stores the label instead of the IRI
             (_p(DCT, "title"), en(s.license_title)),
         ]
+        if s.license_identifier():  # the version the title (CKAN's register title) leaves out
+            pairs.append((_p(DCT, "identifier"), Literal(s.license_identifier())))
         if s.license_type:
             pairs.append((_p(DCT, "type"), self.eu(LICENCE_TYPE + s.license_type, "licence type")))
         return self.license, pairs

@@ -26,6 +26,12 @@ DEFAULT_BASE_IRI = "https://w3id.org/dipkg/"
 
 SHARING_TYPES = ("无条件共享", "有条件共享", "不予共享")
 OPENING_TYPES = ("无条件开放", "有条件开放", "不予开放")
+#: SPDX ids of the licences a record here is likely to use (the licence's dct:identifier).
+SPDX_IDS = {
+    "https://creativecommons.org/licenses/by/4.0/": "CC-BY-4.0",
+    "https://creativecommons.org/licenses/by-sa/4.0/": "CC-BY-SA-4.0",
+    "https://creativecommons.org/publicdomain/zero/1.0/": "CC0-1.0",
+}
 PLACEHOLDER_EMAIL_DOMAINS = ("example.org", "example.com", "example.net")
 
 
@@ -82,7 +88,10 @@ class CatalogSettings(BaseModel):
     publisher_type: str = "NonProfitOrganisation"  # ADMS publisher type code; "" = none
     contact_email: str = "dipkg@example.org"
     license_iri: str = "https://creativecommons.org/licenses/by/4.0/"
-    license_title: str = "Creative Commons Attribution 4.0 International (CC BY 4.0)"
+    # The title CKAN's default licence register gives CC BY ("cc-by"): ckanext-dcat sets a
+    # dataset's license_id by the licence's IRI, else by this title (docs/catalogue.md, CKAN).
+    license_title: str = "Creative Commons Attribution"
+    license_spdx: str = ""  # SPDX licence id, the licence's dct:identifier; "" = from SPDX_IDS by license_iri
     license_type: str = "Attribution"  # ADMS licence type code; "" = none
     version: str = "1.0.0"
     issued: str = "2026-11-24"
@@ -120,6 +129,10 @@ class CatalogSettings(BaseModel):
     access_rights: str = "PUBLIC"  # EU access-right code
     availability: str = "AVAILABLE"  # EU planned-availability code (of every distribution)
     cn: CnCatalogSettings = CnCatalogSettings()  # the Chinese resource-catalogue record
+
+    def license_identifier(self) -> str:
+        """The licence's SPDX id: ``license_spdx``, else the known id of ``license_iri``, else ""."""
+        return self.license_spdx or SPDX_IDS.get(self.license_iri, "")
 
     def placeholders(self) -> list[str]:
         """The keys that still hold the shipped placeholders (publisher, contact): a release

@@ -97,8 +97,23 @@ def test_rule_which_datasets_a_harvest_creates(record, minter) -> None:
     assert datasets == {URIRef(minter.dataset()), URIRef(minter.guide("guizhou-b1"))}
 
 
+#: CKAN 2.12's default licence register entry for CC BY (ckan/model/license.py,
+#: LicenseCreativeCommonsAttribution): ckanext-dcat matches a licence by this URL, else this title.
+CKAN_CC_BY = ("cc-by", "http://www.opendefinition.org/licenses/cc-by", "Creative Commons Attribution")
+
+
+def test_rule_the_licence_title_is_the_one_ckans_register_knows(record, minter) -> None:
+    """ckanext-dcat's RDFProfile._license: the first distribution licence whose IRI or dct:title is
+    in the register. The default register knows CC BY by another URL, so the title must match."""
+    licence = URIRef(Settings().catalog.license_iri)
+    assert str(licence) == "https://creativecommons.org/licenses/by/4.0/"  # the canonical IRI stays
+    assert ckan_pick(record, licence, DCT.title, "en") == CKAN_CC_BY[2]
+    assert ckan_pick(record, licence, DCT.title, "zh_Hans_CN") == CKAN_CC_BY[2]  # one title: no locale picks another
+    assert str(record.value(licence, DCT.identifier)) == "CC-BY-4.0"  # the version, for people and SPDX
+
+
 # -- the real parser ----------------------------------------------------------------------------
-def run_ckan(release: Path, locale: str) -> list[dict]:
+def run_ckan(release: Path, locale: str, licenses: Path | None = None) -> list[dict]:
     python = os.environ.get("DIPKG_CKAN_PYTHON")
     if not python:
         message = "set DIPKG_CKAN_PYTHON to a Python with ckan and ckanext-dcat (docs/catalogue.md; `make test` does)"
@@ -108,7 +123,8 @@ def run_ckan(release: Path, locale: str) -> list[dict]:
     if not Path(python).exists():
         pytest.fail(f"DIPKG_CKAN_PYTHON={python} does not exist")
     proc = subprocess.run(
-        [python, str(HERE / "ckan_parse.py"), str(release / "catalog.ttl"), locale],
+        [python, str(HERE / "ckan_parse.py"), str(release / "catalog.ttl"), locale,
+         *([str(licenses)] if licenses else [])],
         capture_output=True, text=True, timeout=240, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -166,3 +182,31 @@ def test_ckanext_dcat_other_datasets(harvested, minter) -> None:
     guides = load_inputs(INPUTS_DIR).guides
     assert [d["title"] for d in others] == [g.title_en for g in guides]
     assert others[0]["resources"] == []
+
+
+@pytest.mark.slow
+def test_ckanext_dcat_dataset_licence_under_the_default_register(harvested) -> None:
+    """Not "License not specified": stock CKAN shows CC BY; each resource keeps the 4.0 IRI."""
+    _, dataset, _ = harvested
+    assert dataset["license_id"] == CKAN_CC_BY[0]
+    assert {r["license"] for r in dataset["resources"]} == {Settings().catalog.license_iri}
+
+
+@pytest.mark.slow
+def test_ckanext_dcat_dataset_licence_under_a_portal_register(release: Path, minter, tmp_path: Path) -> None:
+    """The portal-side option (docs/catalogue.md): a licence register (licenses_group_url) that lists
+    CC BY 4.0 by its canonical IRI gets the exact licence, matched by IRI before any title."""
+    register = tmp_path / "licenses.json"
+    register.write_text(json.dumps([
+        {"id": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0 International",
+         "url": "https://creativecommons.org/licenses/by/4.0/", "od_conformance": "approved"},
+        {"id": "cc-by", "title": "Creative Commons Attribution", "url": "http://www.opendefinition.org/licenses/cc-by"},
+    ]), encoding="utf-8")
+    datasets = run_ckan(release, "en", register)
+    (ours,) = [d for d in datasets if {"key": "uri", "value": minter.dataset()} in d.get("extras", [])]
+    assert ours["license_id"] == "CC-BY-4.0"
+    # and a known-bad register, which knows the licence by neither IRI nor title, leaves it empty
+    register.write_text(json.dumps([{"id": "odc-by", "title": "Open Data Commons Attribution License",
+                                     "url": "http://www.opendefinition.org/licenses/odc-by"}]), encoding="utf-8")
+    (ours,) = [d for d in run_ckan(release, "en", register) if {"key": "uri", "value": minter.dataset()} in d.get("extras", [])]
+    assert ours["license_id"] == ""

@@ -98,6 +98,7 @@ def test_publisher_contact_licence_source_themes(record, minter) -> None:
     licence = record.value(dataset, DCT.license)
     assert str(licence) == settings.license_iri and (licence, RDF.type, DCT.LicenseDocument) in record
     assert str(record.value(licence, DCT.title)) == settings.license_title
+    assert str(record.value(licence, DCT.identifier)) == settings.license_identifier() == "CC-BY-4.0"
     source = record.value(dataset, DCT.source)
     assert source == URIRef(minter.guide("guizhou-b1"))
     assert "贵州" in str(record.value(source, DCT.title, any=True)) or any("贵州" in str(t) for t in record.objects(source, DCT.title))
@@ -123,6 +124,8 @@ def test_the_record_is_generated_from_the_configuration(tmp_path: Path) -> None:
     assert str(record.value(dataset, DCAT.version)) == "9.9.9"
     assert record.value(dataset, DCT.modified) == Literal("2027-01-02", datatype=XSD.date)
     assert str(record.value(dataset, DCT.license)) == "https://creativecommons.org/publicdomain/zero/1.0/"
+    licence = URIRef("https://creativecommons.org/publicdomain/zero/1.0/")
+    assert str(record.value(licence, DCT.identifier)) == "CC0-1.0"  # follows the IRI, never the default's
     urls = {str(o) for o in record.objects(None, DCAT.downloadURL)}
     assert urls and all(u.startswith("https://example.org/kg/dumps/") for u in urls)
     assert not [s for s in record.subjects() if str(s).startswith("https://w3id.org/dipkg/") and "ontology" not in str(s)]
@@ -131,7 +134,8 @@ def test_the_record_is_generated_from_the_configuration(tmp_path: Path) -> None:
 def test_deterministic(tmp_path: Path, release: Path) -> None:
     again = build(tmp_path / "data", Settings())
     for name in ("catalog.ttl", "dumps/dipkg-scenarios.csv", "dumps/dipkg-data-items.csv",
-                 "dumps/dipkg-scenarios.csv-metadata.json", "dumps/dipkg-data-items.csv-metadata.json"):
+                 "dumps/dipkg-scenarios.csv-metadata.json", "dumps/dipkg-data-items.csv-metadata.json",
+                 "dumps/dipkg-catalogue-cn.json", "dumps/dipkg-catalogue-cn.xlsx"):
         assert (again.release / name).read_bytes() == (release / name).read_bytes(), name
 
 
