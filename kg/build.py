@@ -164,6 +164,18 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
     return entries
 
 
+def _write_sources(graph: Graph, dumps: Path) -> list[dict[str, Any]]:
+    """Each guide's source file, byte for byte: the distribution of the source document's dataset."""
+    entries = []
+    for config, _ in graph.guides:
+        name = f"source-{config.id}{config.source.suffix}"
+        shutil.copyfile(config.source, dumps / name)
+        entries.append({"file": name, "format": "Source", "media_type": "text/plain", "encoding": None,
+                        "bytes": (dumps / name).stat().st_size, "sha256": sha256_file(dumps / name),
+                        "guide": config.id})
+    return entries
+
+
 def _write_sums(dumps: Path, entries: list[dict[str, Any]]) -> None:
     with (dumps / "SHA256SUMS").open("w", encoding="utf-8", newline="\n") as out:
         for entry in sorted(entries, key=lambda e: e["file"]):
@@ -261,6 +273,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         staged.mkdir()
         dumps = _write_dumps(graph, staged / DUMPS, log)
         dumps += catalog.write_tables(graph, staged / DUMPS)
+        dumps += _write_sources(graph, staged / DUMPS)
         dumps += catalog_cn.write(settings, graph.minter, dumps, staged / DUMPS)
         _write_sums(staged / DUMPS, dumps)
         nt = staged / DUMPS / "dipkg.nt"

@@ -25,6 +25,11 @@ class GuideConfig:
     province_en: str
     batch: int
     annex: str | None = None
+    # Who issued the document and when: filled in from the document by someone who knows;
+    # "" = not stated (the record then says nothing; never guessed).
+    issuer_zh: str = ""
+    issuer_en: str = ""
+    issued: str = ""  # YYYY-MM-DD
 
 
 @dataclass
@@ -41,6 +46,19 @@ class Inputs:
             if zh == label:
                 return key
         return None
+
+
+def _iso_date(value: str, guide_id: str) -> str:
+    import datetime
+
+    if value:
+        try:
+            if len(value) != 10:
+                raise ValueError
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"guide {guide_id!r}: issued {value!r} is not a date written YYYY-MM-DD") from None
+    return value
 
 
 def load_inputs(root: Path) -> Inputs:
@@ -75,6 +93,9 @@ def load_inputs(root: Path) -> Inputs:
                     province_en=entry["province_en"],
                     batch=int(entry["batch"]),
                     annex=entry.get("annex"),
+                    issuer_zh=str(entry.get("issuer_zh", "")).strip(),
+                    issuer_en=str(entry.get("issuer_en", "")).strip(),
+                    issued=_iso_date(str(entry.get("issued", "")).strip(), guide_id),
                 )
             )
     except KeyError as exc:

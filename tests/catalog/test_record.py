@@ -45,7 +45,13 @@ def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter,
     dataset = URIRef(minter.dataset())
     distributions = set(record.objects(dataset, DCAT.distribution))
     by_url = {record.value(d, DCAT.downloadURL): d for d in distributions if record.value(d, DCAT.downloadURL)}
-    assert len(manifest["dumps"]) == 12 and len(by_url) == len(manifest["dumps"])
+    assert len(manifest["dumps"]) == 13 and len(by_url) == len(manifest["dumps"]) - 1
+    for entry in manifest["dumps"]:  # the source file is a distribution of its guide
+        if "guide" in entry:
+            (d,) = record.subjects(DCAT.downloadURL, URIRef(minter.dump(entry["file"])))
+            assert (URIRef(minter.guide(entry["guide"])), DCAT.distribution, d) in record
+            assert record.value(d, DCT.license) is None  # the issuer's terms, not ours
+            by_url[URIRef(minter.dump(entry["file"]))] = d
     for entry in manifest["dumps"]:
         d = by_url[URIRef(minter.dump(entry["file"]))]
         path = release / "dumps" / entry["file"]
@@ -65,7 +71,7 @@ def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter,
         assert (record.value(d, DCAT.compressFormat) == URIRef(IANA + "application/gzip")) == gz
         assert media == IANA + {"ttl": "text/turtle", "jsonld": "application/ld+json", "nt": "application/n-triples",
                                 "csv": "text/csv", "json": "application/csvm+json",
-                                "cn.json": "application/json",  # the Chinese catalogue record
+                                "cn.json": "application/json", "txt": "text/plain",  # the Chinese catalogue record
                                 "cn.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[
             entry["file"].removesuffix(".gz").rsplit("-", 1)[1] if "-cn." in entry["file"]
             else entry["file"].removesuffix(".gz").rsplit(".", 1)[1]]
@@ -149,3 +155,30 @@ def test_an_unshipped_eu_code_is_a_clear_error(manifest, minter, store) -> None:
     with pytest.raises(ConfigError) as info:
         list(catalog.record(settings, minter, manifest, store))
     assert "data-theme/NOPE" in info.value.message and info.value.file.endswith("eu-vocabularies.ttl")
+
+
+def test_the_source_documents_issuer_and_date_come_from_guides_toml_only(record, minter, inputs_copy, tmp_path) -> None:
+    guide = URIRef(minter.guide("guizhou-b1"))
+    assert record.value(guide, DCT.publisher) is None and record.value(guide, DCT.issued) is None  # empty: unsaid
+    path = inputs_copy / "guides.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('issuer_zh = ""', 'issuer_zh = "某发布机关"').replace('issued = ""', 'issued = "2025-01-02"'),
+                    encoding="utf-8")
+    result = build(tmp_path / "data", Settings(inputs_dir=inputs_copy))
+    filled = rdflib.Graph().parse(result.release / "catalog.ttl", format="turtle")
+    issuer = filled.value(guide, DCT.publisher)
+    assert issuer == URIRef(f"{guide}/issuer") and (issuer, FOAF.name, Literal("某发布机关", lang="zh")) in filled
+    assert filled.value(guide, DCT.issued) == Literal("2025-01-02", datatype=XSD.date)
+
+
+def test_a_bad_issued_date_in_guides_toml_is_a_clear_error(inputs_copy) -> None:
+    import pytest
+
+    from kg.errors import ConfigError
+    from kg.guide import load_inputs
+
+    path = inputs_copy / "guides.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('issued = ""', 'issued = "2025/1/2"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="issued '2025/1/2' is not a date written YYYY-MM-DD") as caught:
+        load_inputs(inputs_copy)
+    assert "guides.toml" in str(caught.value.file)
