@@ -24,6 +24,8 @@ PAGES = [
     ("ontology", "/ontology?lang=en", "en"),
     ("dataset", "/dataset", "zh-Hans"),
     ("dumps", "/dumps/", "zh-Hans"),
+    ("catalog", "/catalog.html", "zh-Hans"),
+    ("catalog-en", "/catalog.html?lang=en", "en"),
     ("query", "/query", "zh-Hans"),
     ("not-found", "/scenario/guizhou-b1-s99", "zh-Hans"),
 ]
