@@ -662,6 +662,10 @@ class _Record:
             pairs.append((_p(DCT, "conformsTo"), IRI(self.m.dump(f"{entry['file']}-metadata.json"))))
         elif entry["format"] == "CSVW":
             pairs.append((_p(DCT, "conformsTo"), IRI(CSVW_REC)))
+        elif entry["format"] == "JSON":  # the Chinese record: its JSON Schema, served by the app
+            from kg.catalog_cn import SCHEMA_URL_PATH
+
+            pairs.append((_p(DCT, "conformsTo"), IRI(self.m.resource(SCHEMA_URL_PATH))))
         yield iri, pairs
         yield checksum, [
             (A, _p(SPDX, "Checksum")),
@@ -810,6 +814,11 @@ class _Record:
         for d in self.manifest["dumps"]:
             if d["format"] == "CSV":
                 standards.append((self.m.dump(f"{d['file']}-metadata.json"), f"CSVW metadata of {d['file']}", f"{d['file']} 的 CSVW 元数据"))
+            elif d["format"] == "JSON":
+                from kg.catalog_cn import SCHEMA_URL_PATH
+
+                standards.append((self.m.resource(SCHEMA_URL_PATH), "JSON Schema of the Chinese resource-catalogue record",
+                                  "政务信息资源目录记录的 JSON Schema"))
         for iri, title_en, title_zh in standards:
             yield IRI(iri), [(A, _p(DCT, "Standard")), (_p(DCT, "title"), en(title_en)), (_p(DCT, "title"), zh(title_zh))]
 

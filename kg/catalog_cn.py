@@ -14,7 +14,8 @@ cycle) comes from ``Settings.catalog.cn`` and is empty by default: such an eleme
 
 Interface used by the build: ``write(settings, minter, dumps, dumps_dir)`` writes both
 files into the dumps folder and returns their dump entries (same keys as the others).
-``SCHEMA`` is the JSON Schema of the record (kg/schemas/catalogue-cn.schema.json).
+``load_schema()`` reads the record's JSON Schema (kg/schemas/catalogue-cn.schema.json), which
+the app serves at ``/schemas/catalogue-cn.schema.json`` (the JSON distribution's dct:conformsTo).
 Same inputs give the same bytes (the XLSX has fixed document dates and zip times).
 """
 
@@ -35,6 +36,7 @@ JSON_FILE = "dipkg-catalogue-cn.json"
 XLSX_FILE = "dipkg-catalogue-cn.xlsx"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "catalogue-cn.schema.json"
+SCHEMA_URL_PATH = "schemas/catalogue-cn.schema.json"  # where the app serves it, below the base
 GUIDE = "政务信息资源目录编制指南（试行）（2017）"
 
 #: CSVW datatype -> the guide's 信息项 data type.
@@ -235,7 +237,8 @@ def write(settings: Settings, minter: Minter, dumps: list[dict[str, Any]], dumps
     for file, fmt, media in ((JSON_FILE, "JSON", "application/json"), (XLSX_FILE, "XLSX", XLSX_MEDIA_TYPE)):
         path = dumps_dir / file
         entries.append({"file": file, "format": fmt, "media_type": media, "encoding": None,
-                        "bytes": path.stat().st_size, "sha256": sha256_file(path), "rows": len(doc["信息资源"])})
+                        "bytes": path.stat().st_size, "sha256": sha256_file(path),
+                        "rows": len(doc["信息资源"]) if fmt == "XLSX" else None})
     return entries
 
 

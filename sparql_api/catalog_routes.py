@@ -27,6 +27,7 @@ import rdflib
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from kg import catalog_cn as cn
 from kg.errors import StoreError
 from kg.iris import PREFIXES
 from kg.layout import Release
@@ -190,7 +191,8 @@ VCARD = rdflib.Namespace(PREFIXES["vcard"])
 SPDX = rdflib.Namespace(PREFIXES["spdx"])
 SKOS = rdflib.Namespace(PREFIXES["skos"])
 IANA = "https://www.iana.org/assignments/media-types/"
-CN_RECORD = ("dipkg-catalogue-cn.json", "dipkg-catalogue-cn.xlsx")  # kg/catalog_cn.py
+CN_RECORD = (cn.JSON_FILE, cn.XLSX_FILE)  # kg/catalog_cn.py
+CN_SCHEMA_PATH = cn.SCHEMA_URL_PATH
 
 
 def _text(graph: rdflib.Graph, subject: Any, prop: Any, lang: str) -> str:
@@ -262,6 +264,17 @@ def catalog_view(graph: rdflib.Graph, lang: str) -> dict[str, Any]:
     }
 
 
+@router.get(f"/{CN_SCHEMA_PATH}", summary="JSON Schema of the Chinese resource-catalogue record",
+            response_class=Response, tags=["catalogue"])
+def cn_schema(request: Request) -> Response:
+    body = cn.SCHEMA_PATH.read_bytes()
+    etag = f'"{hashlib.sha256(body).hexdigest()[:20]}"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/schema+json", headers=headers)
+
+
 @router.get("/catalog.html", summary="The catalogue record as a page for people", response_class=Response,
             include_in_schema=False)
 def catalog_page(request: Request) -> Response:
@@ -282,6 +295,8 @@ def catalog_page(request: Request) -> Response:
     files = {d.get("file") for d in ctx.release.manifest.get("dumps", [])}
     twins = [(o, f"{root}/catalog.{o.extension}") for o in GRAPH_OFFERS]
     records = [(name, f"{root}/dumps/{name}") for name in CN_RECORD if name in files]
+    if records:
+        records.append(("JSON Schema", f"{root}/{CN_SCHEMA_PATH}"))
     body = site.render("catalog.html", request, lang, explicit, view=catalog_view(_docs(request.app).graph, lang),
                        twins=twins, cn_records=records, void_href=f"{root}/.well-known/void")
     return Response(body, media_type=HTML.content_type(), headers=headers)

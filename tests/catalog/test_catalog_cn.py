@@ -198,3 +198,14 @@ def test_served_and_listed_under_dumps(client: TestClient, release: Path) -> Non
     assert client.get(f"/dumps/{catalog_cn.XLSX_FILE}").headers["content-type"] == catalog_cn.XLSX_MEDIA_TYPE
     page = client.get("/dumps/", headers={"Accept": "text/html"}).text
     assert f'href="http://testserver/dumps/{catalog_cn.JSON_FILE}"' in page
+
+
+def test_the_schema_is_served_and_the_json_distribution_conforms_to_it(client: TestClient, record, minter) -> None:
+    answer = client.get("/" + catalog_cn.SCHEMA_URL_PATH)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/schema+json"
+    assert answer.json() == catalog_cn.load_schema()
+    served = jsonschema.Draft202012Validator(answer.json())
+    assert not list(served.iter_errors(client.get(f"/dumps/{catalog_cn.JSON_FILE}").json()))
+    (dist,) = record.subjects(DCAT.downloadURL, URIRef(minter.dump(catalog_cn.JSON_FILE)))
+    schema_iri = URIRef(minter.resource(catalog_cn.SCHEMA_URL_PATH))
+    assert record.value(dist, DCT.conformsTo) == schema_iri and (schema_iri, rdflib.RDF.type, DCT.Standard) in record
