@@ -283,8 +283,13 @@ def catalog_page(request: Request) -> Response:
 
     ctx = request.app.state.dipkg
     site = ctx.extra.get("site")  # set by sparql_api.ui.install
-    if site is None:  # an app without pages: the record's Turtle
-        return _fixed(request, _docs(request.app).record, GRAPH_OFFERS[0])
+    if site is None:  # an app without the pages (create_app always installs them)
+        from fastapi.responses import JSONResponse
+
+        from sparql_api.errors import HttpError
+
+        err = HttpError("this app serves no pages; the record is at /catalog.ttl", status=404, code="not-found")
+        return JSONResponse(err.to_dict(), status_code=404)
     lang, explicit = language(request)
     root = site_root(request)
     tag = http.etag(ctx.release.build_id, "catalog.html", lang, root, "explicit" if explicit else "")

@@ -128,6 +128,7 @@ STRINGS: dict[str, dict[str, str]] = {
                       "en": "Write and run SPARQL in the browser, with example queries."},
     "catalog_record": {"zh": "目录记录", "en": "Catalogue record"},
     "publisher": {"zh": "发布者", "en": "Publisher"},
+    "publisher_licence": {"zh": "发布者与许可", "en": "Publisher and licence"},
     "contact": {"zh": "联系方式", "en": "Contact"},
     "distributions": {"zh": "分发（下载与访问）", "en": "Distributions (downloads and access)"},
     "issued": {"zh": "发布日期", "en": "Issued"},
