@@ -164,13 +164,25 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
     return entries
 
 
+#: source file suffix -> (format name in kg/catalog.py FORMATS, media type)
+SOURCE_FORMATS = {
+    ".txt": ("Source", "text/plain"),
+    ".docx": ("Source DOCX", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+}
+
+
 def _write_sources(graph: Graph, dumps: Path) -> list[dict[str, Any]]:
     """Each guide's source file, byte for byte: the distribution of the source document's dataset."""
     entries = []
     for config, _ in graph.guides:
-        name = f"source-{config.id}{config.source.suffix}"
+        suffix = config.source.suffix.lower()
+        if suffix not in SOURCE_FORMATS:
+            raise SourceError(f"a source file must be one of {', '.join(SOURCE_FORMATS)} to be published",
+                              file=display(config.source))
+        fmt, media_type = SOURCE_FORMATS[suffix]
+        name = f"source-{config.id}{suffix}"
         shutil.copyfile(config.source, dumps / name)
-        entries.append({"file": name, "format": "Source", "media_type": "text/plain", "encoding": None,
+        entries.append({"file": name, "format": fmt, "media_type": media_type, "encoding": None,
                         "bytes": (dumps / name).stat().st_size, "sha256": sha256_file(dumps / name),
                         "guide": config.id})
     return entries

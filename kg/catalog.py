@@ -106,6 +106,8 @@ FORMATS: dict[str, Format] = {
     "CSVW": Format("CSVW 元数据", "CSVW metadata", "JSON_LD", "application/csvm+json"),
     # the source documents, verbatim (kg/build.py _write_sources): distributions of the guides
     "Source": Format("源文件（文本）", "Source document (text)", "TXT", "text/plain"),
+    "Source DOCX": Format("源文件（Word）", "Source document (Word)", "DOCX",
+                          "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
     # the Chinese resource-catalogue record (kg/catalog_cn.py)
     "JSON": Format("JSON", "JSON", "JSON", "application/json"),
     "XLSX": Format("XLSX", "XLSX", "XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -371,7 +373,7 @@ def _distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
     fmt = FORMATS[entry["format"]]
     gz = entry.get("encoding") == "gzip"
     name = entry["file"]
-    if entry["format"] == "Source":
+    if entry["format"] in ("Source", "Source DOCX"):
         return f"源文件（{name}，原样）", f"Source document, verbatim ({name})"
     if entry["format"] in ("JSON", "XLSX"):
         from kg.catalog_cn import distribution_title
@@ -650,8 +652,8 @@ class _Record:
             (_p(DCAT, "byteSize"), _typed(entry["bytes"], "nonNegativeInteger")),
             (_p(SPDX, "checksum"), checksum),
             # a source document is not ours to license: its terms are its issuer's
-            *([] if entry["format"] == "Source" else [(_p(DCT, "license"), self.license)]),
-            *(self.languages() if entry["format"] != "Source" else [(_p(DCT, "language"), self.eu(LANGUAGE + "ZHO", "language"))]),
+            *([] if "guide" in entry else [(_p(DCT, "license"), self.license)]),
+            *(self.languages() if "guide" not in entry else [(_p(DCT, "language"), self.eu(LANGUAGE + "ZHO", "language"))]),
             (IRI(DCATAP + "availability"), self.eu_code("planned-availability", self.s.availability, "availability")),
             (_p(DCT, "issued"), _date(self.s.issued)),
             (_p(DCT, "modified"), _date(self.s.modified)),
@@ -768,7 +770,7 @@ class _Record:
                 (_p(DCT, "language"), self.eu(LANGUAGE + "ZHO", "language")),
                 *((_p(DCAT, "distribution"), IRI(self.m.distribution(_slug(d["file"])))) for d in files),
                 *([(_p(DCT, "publisher"), IRI(f"{self.m.guide(g.id)}/issuer"))] if g.issuer_zh or g.issuer_en else []),
-                *([(_p(DCT, "issued"), _date(g.issued))] if g.issued else []),
+                *([(_p(DCT, "issued"), _date(g.date))] if g.date else []),
             ]
             if g.issuer_zh or g.issuer_en:  # from build/guides.toml only: never guessed
                 yield IRI(f"{self.m.guide(g.id)}/issuer"), [

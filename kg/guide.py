@@ -26,10 +26,10 @@ class GuideConfig:
     batch: int
     annex: str | None = None
     # Who issued the document and when: filled in from the document by someone who knows;
-    # "" = not stated (the record then says nothing; never guessed).
+    # ""/None = not stated (the record then says nothing; never guessed).
     issuer_zh: str = ""
     issuer_en: str = ""
-    issued: str = ""  # YYYY-MM-DD
+    date: str | None = None  # the document's publication date (YYYY-MM-DD)
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Inputs:
         return None
 
 
-def _iso_date(value: str, guide_id: str) -> str:
+def _iso_date(value: str, guide_id: str) -> str | None:
     import datetime
 
     if value:
@@ -57,8 +57,8 @@ def _iso_date(value: str, guide_id: str) -> str:
                 raise ValueError
             datetime.date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"guide {guide_id!r}: issued {value!r} is not a date written YYYY-MM-DD") from None
-    return value
+            raise ValueError(f"guide {guide_id!r}: date {value!r} is not written YYYY-MM-DD") from None
+    return value or None
 
 
 def load_inputs(root: Path) -> Inputs:
@@ -95,7 +95,7 @@ def load_inputs(root: Path) -> Inputs:
                     annex=entry.get("annex"),
                     issuer_zh=str(entry.get("issuer_zh", "")).strip(),
                     issuer_en=str(entry.get("issuer_en", "")).strip(),
-                    issued=_iso_date(str(entry.get("issued", "")).strip(), guide_id),
+                    date=_iso_date(str(entry.get("date", "")).strip(), guide_id),
                 )
             )
     except KeyError as exc:

@@ -162,7 +162,7 @@ def test_the_source_documents_issuer_and_date_come_from_guides_toml_only(record,
     assert record.value(guide, DCT.publisher) is None and record.value(guide, DCT.issued) is None  # empty: unsaid
     path = inputs_copy / "guides.toml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace('issuer_zh = ""', 'issuer_zh = "某发布机关"').replace('issued = ""', 'issued = "2025-01-02"'),
+    path.write_text(text.replace('issuer_zh = ""', 'issuer_zh = "某发布机关"').replace('date = ""', 'date = "2025-01-02"'),
                     encoding="utf-8")
     result = build(tmp_path / "data", Settings(inputs_dir=inputs_copy))
     filled = rdflib.Graph().parse(result.release / "catalog.ttl", format="turtle")
@@ -171,14 +171,28 @@ def test_the_source_documents_issuer_and_date_come_from_guides_toml_only(record,
     assert filled.value(guide, DCT.issued) == Literal("2025-01-02", datatype=XSD.date)
 
 
-def test_a_bad_issued_date_in_guides_toml_is_a_clear_error(inputs_copy) -> None:
+def test_a_bad_date_in_guides_toml_is_a_clear_error(inputs_copy) -> None:
     import pytest
 
     from kg.errors import ConfigError
     from kg.guide import load_inputs
 
     path = inputs_copy / "guides.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace('issued = ""', 'issued = "2025/1/2"'), encoding="utf-8")
-    with pytest.raises(ConfigError, match="issued '2025/1/2' is not a date written YYYY-MM-DD") as caught:
+    path.write_text(path.read_text(encoding="utf-8").replace('date = ""', 'date = "2025/1/2"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="date '2025/1/2' is not written YYYY-MM-DD") as caught:
         load_inputs(inputs_copy)
     assert "guides.toml" in str(caught.value.file)
+
+
+def test_a_source_file_that_cannot_be_published_is_a_clear_error(inputs_copy, tmp_path) -> None:
+    import pytest
+
+    from kg.errors import SourceError
+
+    source = inputs_copy / "sources" / "guizhou-dip-scenarios-batch1.txt"
+    source.rename(source.with_suffix(".text"))
+    path = inputs_copy / "guides.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("batch1.txt", "batch1.text"), encoding="utf-8")
+    with pytest.raises(SourceError, match="to be published") as caught:
+        build(tmp_path / "data", Settings(inputs_dir=inputs_copy))
+    assert str(caught.value.file).endswith("batch1.text")
