@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,20 @@ _TO_FILL = (
 )
 
 
+@dataclass(frozen=True)
+class ReleaseDates:
+    """The release's version and dates as the record states them (None: not known)."""
+
+    version: str | None
+    issued: str | None
+    modified: str | None
+
+    @classmethod
+    def of(cls, settings: Settings) -> ReleaseDates:
+        s = settings.catalog
+        return cls(s.version or None, s.issued or None, s.modified or None)
+
+
 def to_fill(settings: Settings, resources: list[str]) -> list[str]:
     """The elements the settings leave empty (the record's ``待填写``), in the guide's order;
     ``resources`` are the file names of the record's resources (each needs its code)."""
@@ -97,9 +112,16 @@ def resource_entries(dumps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [d for d in dumps if d["format"] in RESOURCE_FORMATS and d.get("encoding") is None]
 
 
-def record(settings: Settings, minter: Minter, dumps: list[dict[str, Any]]) -> dict[str, Any]:
-    """The record as a JSON-ready dict (key order fixed)."""
+#: The XLSX's document date when the release has none (XlsxWriter's zip entries use 1980 too).
+NO_DATE = datetime.datetime(1980, 1, 1)
+
+
+def record(settings: Settings, minter: Minter, dumps: list[dict[str, Any]], *,
+           dates: ReleaseDates | None = None) -> dict[str, Any]:
+    """The record as a JSON-ready dict (key order fixed). ``dates``: the release's version and
+    dates when the build derives them; default: those of the settings ("" = unknown)."""
     s: CatalogSettings = settings.catalog
+    rel = dates or ReleaseDates.of(settings)
     cn = s.cn
     tables = _tables()
     files = {d["file"] for d in dumps}
@@ -137,7 +159,7 @@ def record(settings: Settings, minter: Minter, dumps: list[dict[str, Any]]) -> d
                      "共享方式": _or_none(cn.sharing_method)},
             "开放属性": {"开放类型": _or_none(cn.opening_type), "开放条件": _or_none(cn.opening_condition)},
             "更新周期": _or_none(cn.update_cycle),
-            "发布日期": s.issued,
+            "发布日期": rel.issued,
             "关联资源代码": sorted(c for f, c in codes.items() if c and f != name),
             "扩展": {
                 "DCAT分发": minter.distribution(_slug(name)),
@@ -150,9 +172,9 @@ def record(settings: Settings, minter: Minter, dumps: list[dict[str, Any]]) -> d
     return {
         "编制依据": GUIDE,
         "目录名称": s.catalog_title_zh,
-        "数据集": {"名称": s.title_zh, "版本": s.version, "更新日期": s.modified,
+        "数据集": {"名称": s.title_zh, "版本": rel.version, "更新日期": rel.modified,
                  "DCAT数据集": minter.dataset(), "DCAT目录": minter.catalog()},
-        "待填写": to_fill(settings, [d["file"] for d in entries]),
+        "待填写": to_fill(settings, [e["file"] for e in entries]) + ([] if rel.issued else ["发布日期"]),
         "信息资源": resources,
     }
 
@@ -189,7 +211,8 @@ def resource_row(number: int, r: dict[str, Any]) -> list[Any]:
 def write_xlsx(doc: dict[str, Any], path: Path, settings: Settings) -> None:
     """The clerks' layout: one row per resource; one sheet of 信息项. Cells are text except the
     numbers; an empty cell is an element to fill in."""
-    issued = datetime.datetime.fromisoformat(settings.catalog.issued)
+    first = doc["信息资源"][0]["发布日期"] if doc["信息资源"] else None
+    issued = datetime.datetime.fromisoformat(first) if first else NO_DATE  # fixed: same bytes every build
     workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
                                                "strings_to_urls": False})
     workbook.set_properties({
@@ -228,9 +251,10 @@ def write_xlsx(doc: dict[str, Any], path: Path, settings: Settings) -> None:
     workbook.close()
 
 
-def write(settings: Settings, minter: Minter, dumps: list[dict[str, Any]], dumps_dir: Path) -> list[dict[str, Any]]:
+def write(settings: Settings, minter: Minter, dumps: list[dict[str, Any]], dumps_dir: Path, *,
+          dates: ReleaseDates | None = None) -> list[dict[str, Any]]:
     """Write the JSON record and the XLSX sheet; return their dump entries."""
-    doc = record(settings, minter, dumps)
+    doc = record(settings, minter, dumps, dates=dates)
     (dumps_dir / JSON_FILE).write_bytes((json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     write_xlsx(doc, dumps_dir / XLSX_FILE, settings)
     entries = []

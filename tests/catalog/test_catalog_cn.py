@@ -209,3 +209,22 @@ def test_the_schema_is_served_and_the_json_distribution_conforms_to_it(client: T
     (dist,) = record.subjects(DCAT.downloadURL, URIRef(minter.dump(catalog_cn.JSON_FILE)))
     schema_iri = URIRef(minter.resource(catalog_cn.SCHEMA_URL_PATH))
     assert record.value(dist, DCT.conformsTo) == schema_iri and (schema_iri, rdflib.RDF.type, DCT.Standard) in record
+
+
+def test_a_release_without_dates_says_so_and_stays_deterministic(tmp_path: Path, manifest: dict, minter) -> None:
+    """Release dates the build derives (or has none of) are passed in; unknown is null, to fill in."""
+    dumps = [d for d in manifest["dumps"] if d["format"] not in ("JSON", "XLSX")]
+    unknown = catalog_cn.ReleaseDates(version=None, issued=None, modified=None)
+    doc = catalog_cn.record(Settings(), minter, dumps, dates=unknown)
+    assert errors(doc) == [] and "发布日期" in doc["待填写"]
+    assert {r["发布日期"] for r in doc["信息资源"]} == {None}
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        catalog_cn.write(Settings(), minter, dumps, tmp_path / name, dates=unknown)
+    assert (tmp_path / "a" / catalog_cn.XLSX_FILE).read_bytes() == (tmp_path / "b" / catalog_cn.XLSX_FILE).read_bytes()
+    given = catalog_cn.record(Settings(), minter, dumps,
+                              dates=catalog_cn.ReleaseDates(version="3", issued="2027-02-03", modified="2027-02-04"))
+    assert {r["发布日期"] for r in given["信息资源"]} == {"2027-02-03"} and given["数据集"]["版本"] == "3"
+    bad = copy.deepcopy(given)
+    bad["信息资源"][0]["发布日期"] = "2027-2-3"
+    assert errors(bad)
