@@ -27,7 +27,7 @@ from typing import Any
 
 import pyoxigraph
 
-from kg import __version__, catalog, changes, validate
+from kg import __version__, catalog, catalog_cn, changes, validate
 from kg.errors import CorrectionError, DipkgError, SourceError, StoreError
 from kg.graphs import graph_blocks, load_turtle
 from kg.guide import GuideConfig, Inputs, load_inputs, read_guide
@@ -184,6 +184,30 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
     return entries
 
 
+#: source file suffix -> (format name in kg/catalog.py FORMATS, media type)
+SOURCE_FORMATS = {
+    ".txt": ("Source", "text/plain"),
+    ".docx": ("Source DOCX", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+}
+
+
+def _write_sources(graph: Graph, dumps: Path) -> list[dict[str, Any]]:
+    """Each guide's source file, byte for byte: the distribution of the source document's dataset."""
+    entries = []
+    for config, _ in graph.guides:
+        suffix = config.source.suffix.lower()
+        if suffix not in SOURCE_FORMATS:
+            raise SourceError(f"a source file must be one of {', '.join(SOURCE_FORMATS)} to be published",
+                              file=display(config.source))
+        fmt, media_type = SOURCE_FORMATS[suffix]
+        name = f"source-{config.id}{suffix}"
+        shutil.copyfile(config.source, dumps / name)
+        entries.append({"file": name, "format": fmt, "media_type": media_type, "encoding": None,
+                        "bytes": (dumps / name).stat().st_size, "sha256": sha256_file(dumps / name),
+                        "guide": config.id})
+    return entries
+
+
 def _write_sums(dumps: Path, entries: list[dict[str, Any]]) -> None:
     with (dumps / "SHA256SUMS").open("w", encoding="utf-8", newline="\n") as out:
         for entry in sorted(entries, key=lambda e: e["file"]):
@@ -299,6 +323,13 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         staged.mkdir()
         dumps = _write_dumps(graph, staged / DUMPS, log)
         dumps += catalog.write_tables(graph, staged / DUMPS)
+        dumps += _write_sources(graph, staged / DUMPS)
+        # the Chinese record is a dump (its checksum is in the build id), so it can only state the
+        # dates the inputs give: the release's version and issued date come after the build id
+        input_date = changes.input_date([graph.inputs.edited, *(g.date for g in graph.inputs.guides)])
+        dates = catalog_cn.ReleaseDates(settings.catalog.version or None, settings.catalog.issued or None,
+                                        settings.catalog.modified or input_date)
+        dumps += catalog_cn.write(settings, graph.minter, dumps, staged / DUMPS, dates=dates)
         _write_sums(staged / DUMPS, dumps)
         nt = staged / DUMPS / "dipkg.nt"
         store = _load_store(nt, staged / STORE, log)
@@ -322,7 +353,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         log("comparing with the previous release")
         history = changes.history(
             previous, build_id, nt,
-            date=changes.input_date([graph.inputs.edited, *(g.date for g in graph.inputs.guides)]),
+            date=input_date,
             version=settings.catalog.version, issued=settings.catalog.issued, modified=settings.catalog.modified)
         changes_text = changes.to_json(history.changes)
         (staged / changes.CHANGES_FILE).write_text(changes_text, encoding="utf-8", newline="\n")
@@ -344,6 +375,12 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             "dumps": dumps,
             "corrections": fired,
             "catalog": {"file": CATALOG_FILE, "graph": graph.minter.graph("catalog")},
+            # the catalogue settings still at the shipped placeholders (publisher, contact) and the
+            # Chinese record's elements left to fill in: `dipkg build` warns, /health tells
+            "publication": {
+                "placeholders": settings.catalog.placeholders(),
+                "to_fill": json.loads((staged / DUMPS / catalog_cn.JSON_FILE).read_bytes())["待填写"],
+            },
         }
         log("writing the catalogue record")
         record = list(catalog.record(settings, graph.minter, manifest, store))

@@ -89,6 +89,14 @@ def build(
         out.print(f"    … and {len(fired) - SHOWN_CORRECTIONS} more (all listed in {target}/current/manifest.json)", highlight=False)
     out.print("  dumps: " + ", ".join(d["file"] for d in m["dumps"]))
     out.print(f"  time: {result.seconds:.2f} s")
+    publication = m.get("publication") or {}
+    if publication.get("placeholders"):
+        keys = ", ".join(f"DIPKG_CATALOG__{k.upper()}" for k in publication["placeholders"])
+        err.print(f"warning: not configured for publication: the catalogue's publisher and contact are the shipped "
+                  f"placeholders ({settings.catalog.contact_email}); set {keys} (docs/catalogue.md)", highlight=False)
+    if publication.get("to_fill"):
+        err.print("warning: the Chinese catalogue record (dipkg-catalogue-cn.json) has elements to fill in: "
+                  f"{'、'.join(publication['to_fill'])}; set DIPKG_CATALOG__CN__… (docs/catalogue.md)", highlight=False)
 
 
 @app.command()

@@ -27,6 +27,10 @@ class GuideConfig:
     province_en: str
     batch: int
     annex: str | None = None
+    # Who issued the document, as it states: filled in by someone who knows;
+    # "" = not stated (the record then says nothing; never guessed).
+    issuer_zh: str = ""
+    issuer_en: str = ""
     date: str | None = None  # the source document's publication date (YYYY-MM-DD); None: not known
 
 
@@ -96,6 +100,8 @@ def load_inputs(root: Path) -> Inputs:
                     province_en=entry["province_en"],
                     batch=int(entry["batch"]),
                     annex=entry.get("annex"),
+                    issuer_zh=str(entry.get("issuer_zh", "")).strip(),
+                    issuer_en=str(entry.get("issuer_en", "")).strip(),
                     date=_date(entry.get("date"), guide_id),
                 )
             )

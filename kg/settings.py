@@ -24,6 +24,54 @@ from pydantic_settings import (
 DEFAULT_BASE_IRI = "https://w3id.org/dipkg/"
 
 
+SHARING_TYPES = ("无条件共享", "有条件共享", "不予共享")
+OPENING_TYPES = ("无条件开放", "有条件开放", "不予开放")
+#: SPDX ids of the licences a record here is likely to use (the licence's dct:identifier).
+SPDX_IDS = {
+    "https://creativecommons.org/licenses/by/4.0/": "CC-BY-4.0",
+    "https://creativecommons.org/licenses/by-sa/4.0/": "CC-BY-SA-4.0",
+    "https://creativecommons.org/publicdomain/zero/1.0/": "CC0-1.0",
+}
+PLACEHOLDER_EMAIL_DOMAINS = ("example.org", "example.com", "example.net")
+
+
+class CnCatalogSettings(BaseModel):
+    """The Chinese government resource-catalogue record (kg/catalog_cn.py, docs/catalogue.md).
+
+    Only what the data cannot say. Every default is empty: "to be filled in by the
+    publisher" (the record lists such elements under ``待填写``); nothing is guessed.
+    ``DIPKG_CATALOG__CN__<KEY>``, e.g. ``DIPKG_CATALOG__CN__SHARING_TYPE=无条件共享``.
+    """
+
+    class_code: str = ""  # 信息资源分类：类
+    item_code: str = ""  # 信息资源分类：项
+    heading_code: str = ""  # 信息资源分类：目
+    subheading_code: str = ""  # 信息资源分类：细目
+    provider_name: str = ""  # 信息资源提供方; "" = publisher_name_zh
+    provider_code: str = ""  # 信息资源提供方代码 (assigned by the catalogue authority)
+    resource_codes: dict[str, str] = {}  # 信息资源代码 by dump file name (assigned by the catalogue authority)
+    sharing_type: str = ""  # 共享类型: one of SHARING_TYPES
+    sharing_condition: str = ""  # 共享条件 (needed by 有条件共享 and 不予共享)
+    sharing_method: str = ""  # 共享方式
+    opening_type: str = ""  # 开放类型: one of OPENING_TYPES
+    opening_condition: str = ""  # 开放条件 (needed by 有条件开放 and 不予开放)
+    update_cycle: str = ""  # 更新周期, e.g. 不定期
+
+    @field_validator("sharing_type")
+    @classmethod
+    def _sharing(cls, value: str) -> str:
+        if value not in ("", *SHARING_TYPES):
+            raise ValueError(f"共享类型 must be one of {', '.join(SHARING_TYPES)} (or empty)")
+        return value
+
+    @field_validator("opening_type")
+    @classmethod
+    def _opening(cls, value: str) -> str:
+        if value not in ("", *OPENING_TYPES):
+            raise ValueError(f"开放类型 must be one of {', '.join(OPENING_TYPES)} (or empty)")
+        return value
+
+
 class CatalogSettings(BaseModel):
     """What the build writes into the catalogue record (DCAT-AP, VoID, schema.org).
 
@@ -40,7 +88,10 @@ class CatalogSettings(BaseModel):
     publisher_type: str = "NonProfitOrganisation"  # ADMS publisher type code; "" = none
     contact_email: str = "dipkg@example.org"
     license_iri: str = "https://creativecommons.org/licenses/by/4.0/"
-    license_title: str = "Creative Commons Attribution 4.0 International (CC BY 4.0)"
+    # The title CKAN's default licence register gives CC BY ("cc-by"): ckanext-dcat sets a
+    # dataset's license_id by the licence's IRI, else by this title (docs/catalogue.md, CKAN).
+    license_title: str = "Creative Commons Attribution"
+    license_spdx: str = ""  # SPDX licence id, the licence's dct:identifier; "" = from SPDX_IDS by license_iri
     license_type: str = "Attribution"  # ADMS licence type code; "" = none
     # "" = derived by the build (README, "Updating the data"): version = the release number,
     # modified = the inputs' date, issued = the first release's date; set them to override
@@ -79,6 +130,22 @@ class CatalogSettings(BaseModel):
     accrual_periodicity: str = "IRREG"  # EU frequency code
     access_rights: str = "PUBLIC"  # EU access-right code
     availability: str = "AVAILABLE"  # EU planned-availability code (of every distribution)
+    cn: CnCatalogSettings = CnCatalogSettings()  # the Chinese resource-catalogue record
+
+    def license_identifier(self) -> str:
+        """The licence's SPDX id: ``license_spdx``, else the known id of ``license_iri``, else ""."""
+        return self.license_spdx or SPDX_IDS.get(self.license_iri, "")
+
+    def placeholders(self) -> list[str]:
+        """The keys that still hold the shipped placeholders (publisher, contact): a release
+        built with them is not configured for publication (``dipkg build`` warns, ``/health``
+        says so)."""
+        out = [key for key in ("publisher_name_zh", "publisher_name_en")
+               if getattr(self, key) == type(self).model_fields[key].default]
+        domain = self.contact_email.rpartition("@")[2].lower()
+        if self.contact_email == type(self).model_fields["contact_email"].default or domain in PLACEHOLDER_EMAIL_DOMAINS:
+            out.append("contact_email")
+        return out
 
     @field_validator("issued", "modified")
     @classmethod

@@ -330,6 +330,19 @@ class Health(BaseModel):
     backend: dict[str, Any] | None = None  # remote mode: the backend's probe and recent state (url, ok...)
     #: local mode: "on", or "off: <why>" when the query workers can reach the network
     network_sandbox: str | None = None
+    #: "configured", or "not configured for publication: <settings>" while the release's catalogue
+    #: has the shipped placeholder publisher and contact (manifest "publication")
+    publication: str | None = None
+
+
+def publication_state(manifest: dict[str, Any]) -> str | None:
+    publication = manifest.get("publication")
+    if not isinstance(publication, dict):
+        return None  # a release built before the check
+    placeholders = publication.get("placeholders") or []
+    if placeholders:
+        return "not configured for publication: placeholder " + ", ".join(f"catalog.{k}" for k in placeholders)
+    return "configured"
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": ErrorBody}}, tags=["ops"],
@@ -350,6 +363,7 @@ async def health(request: Request) -> JSONResponse:
                   triples=counts.get("triples") if isinstance(counts.get("triples"), int) else None,
                   workers={"alive": alive, "total": size},
                   queries={**getattr(ctx.pool, "stats", {}), "cache_hits": ctx.cache.hits}, backend=backend,
-                  network_sandbox=getattr(ctx.pool, "network_sandbox", None))
-    unset = {key for key in ("backend", "network_sandbox") if getattr(body, key) is None}
+                  network_sandbox=getattr(ctx.pool, "network_sandbox", None),
+                  publication=publication_state(ctx.release.manifest))
+    unset = {key for key in ("backend", "network_sandbox", "publication") if getattr(body, key) is None}
     return JSONResponse(body.model_dump(exclude=unset), headers={"Cache-Control": "no-store"})
