@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     worker_memory_mb: int = Field(
         2048, gt=0, description="Memory cap of one query worker (MiB); a query that needs more gets 503."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-* "
+        "headers are honoured (JSON list); default: none."
+    )
     sparql_backend: str | None = Field(
         None,
         description="Remote mode of `dipkg serve` (docs/remote-backend.md): URL of an external SPARQL query "
@@ -146,6 +150,18 @@ class Settings(BaseSettings):
         if not value.isascii() or any(c in value for c in ' <>"{}|\\^`'):
             raise ValueError("base_iri must be ASCII without spaces or <>\"{}|\\^`")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR network: {item!r}") from None
+        return [item.strip() for item in value]
 
     @classmethod
     def settings_customise_sources(

@@ -58,7 +58,7 @@ from sparql_api.negotiation import (
     not_acceptable,
     wants_html,
 )
-from sparql_api.protocol import site_root
+from sparql_api.protocol import site_root, vary_origin
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -572,9 +572,17 @@ class Site:
 
 
 def _with_query(request: Request, **params: str) -> str:
+    """This page's own path with ``params`` set in its query: always a path on this site
+    (``//evil.example/x`` or ``/\\evil.example`` would be read as another host)."""
     query = dict(request.query_params)
     query.update(params)
-    return request.url.path + "?" + urlencode(query)
+    return local_path(request.url.path) + "?" + urlencode(query)
+
+
+def local_path(path: str) -> str:
+    """``path`` as an absolute-path reference that cannot leave the site: one leading '/',
+    percent-encoded (no '\\', no scheme-relative '//host')."""
+    return "/" + quote(path.lstrip("/\\"), safe="/-._~!$'()*+,;=:@")
 
 
 def language(request: Request) -> tuple[str, bool]:
@@ -662,7 +670,8 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         dataset = site.pages.minter.dataset()
         if wanted is not HTML and dataset.startswith(site.base):
             target = f"{site_root(request)}/{dataset[len(site.base):]}.{wanted.extension}"
-            return RedirectResponse(target, status_code=303, headers={"Vary": "Accept, Accept-Language"})
+            return RedirectResponse(target, status_code=303,
+                                    headers={"Vary": vary_origin(request, "Accept", "Accept-Language")})
         lang, explicit = language(request)
         root = site_root(request)
         tag = http.etag(release.build_id, "/", "html", lang, root, "explicit" if explicit else "")
@@ -718,7 +727,8 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         if request.url.query:
             target += "?" + request.url.query
         return RedirectResponse(target, status_code=303,
-                                headers={"Vary": "Accept, Accept-Language", "Cache-Control": "public, max-age=3600"})
+                                headers={"Vary": vary_origin(request, "Accept", "Accept-Language"),
+                                         "Cache-Control": "public, max-age=3600"})
 
     router.include_router(fallback)
     router.site = site  # type: ignore[attr-defined]

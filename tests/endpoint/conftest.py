@@ -96,8 +96,10 @@ def endpoint_data(built_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def server(endpoint_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("server")
+    # the tests play a reverse proxy at 127.0.0.1 (X-Forwarded-*): trusted here only
     srv = start_server(endpoint_data, workdir, DIPKG_QUERY_TIMEOUT=str(QUERY_TIMEOUT),
-                       DIPKG_MAX_ROWS=str(MAX_ROWS), DIPKG_QUERY_WORKERS="2")
+                       DIPKG_MAX_ROWS=str(MAX_ROWS), DIPKG_QUERY_WORKERS="2",
+                       DIPKG_TRUSTED_PROXIES='["127.0.0.1"]')
     yield srv
     stop_server(srv)
 
