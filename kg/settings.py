@@ -131,6 +131,14 @@ class Settings(BaseSettings):
     worker_memory_mb: int = Field(
         2048, gt=0, description="Memory cap of one query worker (MiB); a query that needs more gets 503."
     )
+    # --- per-client fairness of the query workers (sparql_api/workers.py) ---
+    client_queries: int = Field(
+        1, ge=0, description="Queries one client address may have in the workers at once (the rest wait in "
+        "its own queue, served in turn with other clients'); 0 = no per-client limit."
+    )
+    client_queue: int = Field(
+        64, ge=0, description="Queries one client address may have waiting; more get 429."
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-* "
         "headers are honoured (JSON list); default: none."

@@ -75,7 +75,7 @@ def set_sparql_page(app: FastAPI, page: Callable[[Request], Awaitable[Response]]
 
 def error_response(err: DipkgError, headers: dict[str, str] | None = None) -> JSONResponse:
     out = dict(headers or {})
-    if err.status == 503:
+    if err.status in (429, 503):
         out.setdefault("Retry-After", "5")
     if err.status == 405 and err.details.get("allow"):
         out["Allow"] = ", ".join(err.details["allow"])

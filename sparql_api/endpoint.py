@@ -34,6 +34,7 @@ from sparql_api.negotiation import (
 from sparql_api.protocol import (
     FORM,
     SPARQL_QUERY,
+    client_address,
     endpoint_url,
     read_request,
     service_description,
@@ -149,7 +150,7 @@ async def _until_disconnect(request: Request) -> None:
 
 async def _run_watched(request: Request, ctx: AppContext, job: Job):
     """Run ``job`` on a worker; if the client disconnects first, cancel (the worker is killed)."""
-    work = asyncio.ensure_future(ctx.pool.run(job))
+    work = asyncio.ensure_future(ctx.pool.run(job, client=client_address(request)))
     watch = asyncio.ensure_future(_until_disconnect(request))
     try:
         done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)

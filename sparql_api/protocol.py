@@ -210,6 +210,24 @@ def forwarded_trusted(request: Request) -> bool:
     return trusted_peer(request.client.host if request.client else None, trusted)
 
 
+def client_address(request: Request) -> str:
+    """Who is asking, for per-client limits: the TCP peer, or behind a trusted proxy the
+    rightmost address of X-Forwarded-For that is not itself a trusted proxy."""
+    peer = request.client.host if request.client else ""
+    if not forwarded_trusted(request):
+        return peer
+    trusted = request.app.state.dipkg.settings.trusted_proxies
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # garbled: count it against the proxy
+        if not trusted_peer(hop, trusted):
+            return hop
+    return peer
+
+
 #: what a Host-derived URL varies by (a 303's Location, the service description)
 ORIGIN_VARY = ("Host",)
 FORWARDED_VARY = ("X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix")

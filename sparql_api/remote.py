@@ -309,7 +309,7 @@ class RemotePool:
                 "graphs": {"data": self.graphs.data, "catalog": self.graphs.catalog}}
 
     # queries -----------------------------------------------------------
-    async def run(self, job: Job) -> Reply:
+    async def run(self, job: Job, client: str | None = None) -> Reply:
         check_query(job.query)
         assert self._client is not None and self._slots is not None
         started = time.monotonic()
