@@ -131,7 +131,21 @@ class Settings(BaseSettings):
     worker_memory_mb: int = Field(
         2048, gt=0, description="Memory cap of one query worker (MiB); a query that needs more gets 503."
     )
-    # --- per-client fairness of the query workers (sparql_api/workers.py) ---
+    # --- connections (sparql_api/connections.py; README "Reliability") ---
+    max_header_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest request head (request line and headers), bytes: more gets 431."
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a connection may take to send a complete request head once idle."
+    )
+    idle_timeout: float = Field(5.0, gt=0, description="Seconds an idle keep-alive connection stays open.")
+    send_timeout: float = Field(
+        30.0, gt=0, description="Seconds a response may stall on a client that does not read; then it is dropped."
+    )
+    max_connections: int = Field(
+        4096, gt=0, description="Open connections at most (lowered to fit the open-file limit); idle ones "
+        "are closed first to make room."
+    )
     client_queries: int = Field(
         1, ge=0, description="Queries one client address may have in the workers at once (the rest wait in "
         "its own queue, served in turn with other clients'); 0 = no per-client limit."
