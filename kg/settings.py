@@ -136,7 +136,8 @@ class Settings(BaseSettings):
         64 * 1024, ge=1024, description="Largest request head (request line and headers), bytes: more gets 431."
     )
     header_timeout: float = Field(
-        10.0, gt=0, description="Seconds a connection may take to send a complete request head once idle."
+        10.0, gt=0, description="Seconds a connection may take to send a complete request (head and body) "
+        "once idle."
     )
     idle_timeout: float = Field(5.0, gt=0, description="Seconds an idle keep-alive connection stays open.")
     send_timeout: float = Field(

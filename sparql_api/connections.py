@@ -11,8 +11,9 @@ fails). :func:`protocol_class` returns the protocol uvicorn runs, with
 * ``max_header_bytes``: a request head (request line and headers) larger than this
   gets 431 and the connection is closed.
 * ``header_timeout``: from the moment a connection waits for a request (opened, or
-  its previous response sent) the complete head must arrive within this many
-  seconds (slow-loris), else 408 and close. ``idle_timeout`` is uvicorn's keep-alive.
+  its previous response sent) the complete head, and then its body, must arrive
+  within this many seconds (slow-loris), else 408 and close. ``idle_timeout`` is
+  uvicorn's keep-alive.
 * ``send_timeout``: a response whose bytes stop leaving (the client reads nothing)
   for this long is dropped (the connection is aborted, its buffer freed).
 * ``max_connections`` (at most the open-file limit less a reserve): a new connection
@@ -76,6 +77,8 @@ def protocol_class(settings: Settings, cap: int) -> type:
                        f"the request head is larger than {max_head} bytes")
     too_slow = _error(408, b"Request Timeout", "request-timeout",
                       f"the request head did not arrive within {header_timeout:g} s")
+    too_slow_body = _error(408, b"Request Timeout", "request-timeout",
+                           f"the request did not arrive within {header_timeout:g} s")
     full = _error(503, b"Service Unavailable", "busy", "too many open connections; try again later")
 
     class LimitedHttpProtocol(HttpToolsProtocol):  # type: ignore[misc]
@@ -83,6 +86,7 @@ def protocol_class(settings: Settings, cap: int) -> type:
             super().__init__(*args, **kwargs)
             self._awaiting = True  # between requests: waiting for a head
             self._in_head = False  # a head has begun and is not complete
+            self._uploading = False  # the head is in, the body is not
             self._head_bytes = 0
             self._waiting_since = time.monotonic()
             self._head_timer: asyncio.TimerHandle | None = None
@@ -133,11 +137,18 @@ def protocol_class(settings: Settings, cap: int) -> type:
 
         def _head_timed_out(self) -> None:
             self._head_timer = None
-            if self._awaiting and not self.transport.is_closing():
+            if self.transport.is_closing():
+                return
+            if self._awaiting:
                 if self._in_head:
                     self._refuse(too_slow)
                 else:  # nothing sent at all: just close
                     self.transport.close()
+            elif self._uploading:  # the head came, the body trickles
+                if self.cycle is not None and not self.cycle.response_started:
+                    self._refuse(too_slow_body)
+                else:
+                    self.transport.abort()
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
@@ -155,10 +166,15 @@ def protocol_class(settings: Settings, cap: int) -> type:
         def on_headers_complete(self) -> None:
             self._in_head = False
             self._awaiting = False
+            self._uploading = True  # the same deadline holds until the body is in
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._uploading = False
             if self._head_timer is not None:
                 self._head_timer.cancel()
                 self._head_timer = None
-            super().on_headers_complete()
+            super().on_message_complete()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()

@@ -144,6 +144,33 @@ def test_a_slow_loris_gets_408_and_a_silent_connection_is_closed(server: Server)
     cheap_answers(server)
 
 
+def test_a_body_that_trickles_gets_408(server: Server) -> None:
+    """The head arrives, then the announced 64 KiB body one byte every 0.5 s."""
+    sock = socket.create_connection(address(server), timeout=5)
+    try:
+        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                     b"Content-Length: 65536\r\n\r\n")
+        started = time.monotonic()
+        closed_after = None
+        for _ in range(int(HEADER_TIMEOUT * 4) + 8):  # bounded
+            time.sleep(0.5)
+            try:
+                sock.sendall(b"A")
+            except (BrokenPipeError, ConnectionResetError):
+                closed_after = time.monotonic() - started
+                break
+        data, how = read_all(sock, 2.0)
+        if closed_after is None and how != "open":
+            closed_after = time.monotonic() - started
+    finally:
+        sock.close()
+    FIGURES["slow_body"] = {"header_timeout_s": HEADER_TIMEOUT, "status": status_of(data),
+                            "closed_after_s": None if closed_after is None else round(closed_after, 2)}
+    assert status_of(data) == 408, (data[:200], how)
+    assert closed_after is not None and closed_after < HEADER_TIMEOUT + 2.0
+    cheap_answers(server)
+
+
 def test_a_client_that_never_reads_a_large_result_is_dropped(server: Server) -> None:
     query, accept = BIG
     r = httpx.post(server.sparql, data={"query": query}, headers={"Accept": accept}, timeout=60)
