@@ -103,3 +103,42 @@ def test_three_clients_with_runaways_leave_a_worker_for_a_cheap_query(server: Se
     assert out["extra_seconds"] < 1.0
     assert {s for s, _ in out["runaways"]} == {503}, out["runaways"]
     assert {e for _, e in out["runaways"]} <= {"timeout", "busy"}, out["runaways"]
+
+
+@pytest.fixture(scope="module")
+def proxied(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One worker, one waiting query per client (a third gets 429 at once), and a trusted
+    proxy at 127.0.0.2."""
+    srv = start_server(canary_data, tmp_path_factory.mktemp("fair-proxied"), DIPKG_QUERY_TIMEOUT="2",
+                       DIPKG_QUERY_WORKERS="1", DIPKG_CLIENT_QUEUE="1", DIPKG_TRUSTED_PROXIES='["127.0.0.2"]')
+    yield srv
+    stop_server(srv)
+
+
+async def who_is_who(url: str) -> dict[str, tuple[int, str]]:
+    async with client_at(url, "127.0.0.2") as proxy, client_at(url, "127.0.0.1") as direct:
+        async def ask(client: httpx.AsyncClient, forwarded_for: str, tag: str) -> tuple[int, str]:
+            r = await client.post("/sparql", data={"query": RUNAWAY % (0, time.time_ns()) + tag},
+                                  headers={"X-Forwarded-For": forwarded_for})
+            return r.status_code, r.json().get("error", "")
+
+        first = asyncio.create_task(ask(proxy, "198.51.100.1, 203.0.113.5", "first"))
+        await asyncio.sleep(0.5)  # 203.0.113.5 (behind the proxy) holds the only worker
+        waiting = asyncio.create_task(ask(proxy, "203.0.113.5", "same client, waits"))
+        await asyncio.sleep(0.2)
+        same = await ask(proxy, "203.0.113.5", "same client")
+        direct_same = asyncio.create_task(ask(direct, "203.0.113.5", "spoofed"))
+        other = asyncio.create_task(ask(proxy, "203.0.113.6", "other client"))
+        return {"first": await first, "waiting": await waiting, "same": same, "other": await other,
+                "spoofed": await direct_same}
+
+
+@pytest.mark.slow
+def test_behind_a_trusted_proxy_the_client_is_its_forwarded_address(proxied: Server) -> None:
+    out = run_async(lambda: who_is_who(proxied.url))
+    assert out["first"] == (503, "timeout"), out
+    # the same forwarded client, through the proxy: one query waits, the next is over its queue
+    assert out["same"] == (429, "too-many-queries"), out
+    # another forwarded client, and a direct peer claiming the same X-Forwarded-For, are
+    # other clients: they wait for the worker (and here give up: 503 busy or timeout)
+    assert out["waiting"][0] == 503 and out["other"][0] == 503 and out["spoofed"][0] == 503, out
