@@ -1,7 +1,8 @@
 """Dereferenceable IRIs and the pages for people.
 
 Every resource IRI below the release's base is served at the same path on this
-server (the base maps to the server root, seen through X-Forwarded-Host/Proto).
+server (the base maps to the server root: the Host header, or X-Forwarded-Host/
+Proto/Prefix from a trusted proxy, ``Settings.trusted_proxies``).
 The ontology (``https://w3id.org/dipkg/ontology`` and its hash terms) is served
 at ``/ontology`` whatever the base.
 
