@@ -19,6 +19,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from kg.errors import DipkgError
 from kg.layout import MANIFEST, Release
@@ -108,6 +109,12 @@ def _install_error_handlers(app: FastAPI) -> None:
                     for e in exc.errors()]
         return error_response(HttpError("invalid request parameters", status=422,
                                         code="invalid-request", details={"problems": problems}))
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # the client left (or was dropped for sending its body too slowly) mid-upload:
+        # nobody to answer, nothing unexpected to log
+        return error_response(HttpError("the client disconnected", status=400, code="client-disconnected"))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

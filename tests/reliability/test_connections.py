@@ -169,6 +169,7 @@ def test_a_body_that_trickles_gets_408(server: Server) -> None:
     assert status_of(data) == 408, (data[:200], how)
     assert closed_after is not None and closed_after < HEADER_TIMEOUT + 2.0
     cheap_answers(server)
+    assert "Traceback" not in server.log.read_text(encoding="utf-8", errors="replace")
 
 
 def test_a_client_that_never_reads_a_large_result_is_dropped(server: Server) -> None:
