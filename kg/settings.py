@@ -216,6 +216,33 @@ class Settings(BaseSettings):
         1.0, ge=0, description="`dipkg serve`: seconds between checks of DIR/current for a new build "
         "(README, Updating the data); 0: only on SIGHUP.",
     )
+    # --- connections (sparql_api/connections.py; README "Reliability") ---
+    max_header_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest request head (request line and headers), bytes: more gets 431."
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a connection may take to send a complete request (head and body) "
+        "once idle."
+    )
+    idle_timeout: float = Field(5.0, gt=0, description="Seconds an idle keep-alive connection stays open.")
+    send_timeout: float = Field(
+        30.0, gt=0, description="Seconds a response may stall on a client that does not read; then it is dropped."
+    )
+    max_connections: int = Field(
+        4096, gt=0, description="Open connections at most (lowered to fit the open-file limit); idle ones "
+        "are closed first to make room."
+    )
+    client_queries: int = Field(
+        1, ge=0, description="Queries one client address may have in the workers at once (the rest wait in "
+        "its own queue, served in turn with other clients'); 0 = no per-client limit."
+    )
+    client_queue: int = Field(
+        64, ge=0, description="Queries one client address may have waiting; more get 429."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-* "
+        "headers are honoured (JSON list); default: none."
+    )
     sparql_backend: str | None = Field(
         None,
         description="Remote mode of `dipkg serve` (docs/remote-backend.md): URL of an external SPARQL query "
@@ -247,6 +274,18 @@ class Settings(BaseSettings):
         if not value.isascii() or any(c in value for c in ' <>"{}|\\^`'):
             raise ValueError("base_iri must be ASCII without spaces or <>\"{}|\\^`")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR network: {item!r}") from None
+        return [item.strip() for item in value]
 
     @classmethod
     def settings_customise_sources(

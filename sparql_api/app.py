@@ -20,6 +20,7 @@ from fastapi import routing as fastapi_routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from kg import __version__
 from kg.errors import DipkgError
@@ -77,7 +78,7 @@ def set_sparql_page(app: FastAPI, page: Callable[[Request], Awaitable[Response]]
 
 def error_response(err: DipkgError, headers: dict[str, str] | None = None) -> JSONResponse:
     out = dict(headers or {})
-    if err.status == 503:
+    if err.status in (429, 503):
         out.setdefault("Retry-After", "5")
     if err.status == 405 and err.details.get("allow"):
         out["Allow"] = ", ".join(err.details["allow"])
@@ -134,6 +135,12 @@ def _install_error_handlers(app: FastAPI) -> None:
                     for e in exc.errors()]
         return error_response(HttpError("invalid request parameters", status=422,
                                         code="invalid-request", details={"problems": problems}))
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # the client left (or was dropped for sending its body too slowly) mid-upload:
+        # nobody to answer, nothing unexpected to log
+        return error_response(HttpError("the client disconnected", status=400, code="client-disconnected"))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

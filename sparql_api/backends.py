@@ -58,7 +58,8 @@ class LocalBackend:
         s = self.settings
         return WorkerPool(self.release.store_dir, size=s.query_workers, timeout=s.query_timeout,
                           prefixes=dict(PREFIXES), memory_limit=s.worker_memory_mb * 1024 * 1024,
-                          sandbox=s.worker_sandbox)
+                          sandbox=s.worker_sandbox, client_queries=s.client_queries,
+                          client_queue=s.client_queue)
 
     def describer(self) -> Any:
         from sparql_api.describe import Describer

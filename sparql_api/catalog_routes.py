@@ -32,7 +32,7 @@ from kg.errors import StoreError
 from kg.iris import PREFIXES
 from kg.layout import Release
 from sparql_api.negotiation import GRAPH_OFFERS, Offer, by_name, negotiate, wants_html
-from sparql_api.protocol import site_root
+from sparql_api.protocol import site_root, vary_origin
 
 CATALOG_FILE = "catalog.ttl"
 VOID = rdflib.Namespace(PREFIXES["void"])
@@ -171,7 +171,7 @@ def catalog(request: Request) -> Response:
     accept = request.headers.get("accept")
     extension = "html" if wants_html(accept) else negotiate(accept, GRAPH_OFFERS).offer.extension
     return RedirectResponse(f"{site_root(request)}/catalog.{extension}", status_code=303,
-                            headers={"Vary": "Accept", "Cache-Control": "public, max-age=3600"})
+                            headers={"Vary": vary_origin(request, "Accept"), "Cache-Control": "public, max-age=3600"})
 
 
 def _document_route(offer: Offer) -> None:

@@ -32,7 +32,15 @@ from sparql_api.negotiation import (
     graph_offers,
     negotiate,
 )
-from sparql_api.protocol import FORM, SPARQL_QUERY, endpoint_url, read_request, service_description
+from sparql_api.protocol import (
+    FORM,
+    SPARQL_QUERY,
+    client_address,
+    endpoint_url,
+    read_request,
+    service_description,
+    vary_origin,
+)
 from sparql_api.results import GRAPH_FORMATS, Job
 from sparql_api.workers import reply_error
 
@@ -143,7 +151,7 @@ async def _until_disconnect(request: Request) -> None:
 
 async def _run_watched(request: Request, ctx: AppContext, job: Job):
     """Run ``job`` on a worker; if the client disconnects first, cancel (the worker is killed)."""
-    work = asyncio.ensure_future(ctx.pool.run(job))
+    work = asyncio.ensure_future(ctx.pool.run(job, client=client_address(request)))
     watch = asyncio.ensure_future(_until_disconnect(request))
     try:
         done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
@@ -236,6 +244,7 @@ async def _service_description(request: Request, ctx: AppContext) -> Response:
     url = endpoint_url(request)
     tag = http.etag(ctx.release.build_id, "sd", choice.content_type, url)
     headers = _headers(ctx, tag)
+    headers["Vary"] = vary_origin(request, "Accept", "Accept-Encoding")  # the URL is the endpoint's own
     if http.not_modified(request.headers, tag, ctx.last_modified):
         return Response(status_code=304, headers=headers)
     triples: list[Any] = service_description(url, ctx.release, list(RESULT_OFFERS + offers), ctx.named_graphs)

@@ -77,6 +77,13 @@ class ResultTooLarge(QueryError):
     status = 503
 
 
+class TooManyQueries(QueryError):
+    """One client has ``Settings.client_queue`` queries waiting already (sparql_api/workers.py)."""
+
+    code = "too-many-queries"
+    status = 429
+
+
 class QueryEvaluationError(QueryError):
     """The query parsed but failed during evaluation (e.g. a type error pyoxigraph refuses)."""
 

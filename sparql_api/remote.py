@@ -576,7 +576,7 @@ class RemotePool:
                 "graphs": {"data": self.graphs.data, "catalog": self.graphs.catalog}}
 
     # queries -----------------------------------------------------------
-    async def run(self, job: Job) -> Reply:
+    async def run(self, job: Job, client: str | None = None) -> Reply:
         check_query(job.query)
         started = time.monotonic()
         accept = ACCEPT_TABLE if job.graph_format is None else ACCEPT_GRAPH if job.table_format is None \

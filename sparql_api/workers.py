@@ -20,7 +20,13 @@ reaps it and starts a fresh one in the background; the client gets 503
 by the worker while it builds it (503 ``result-too-large``); a worker that
 still announces a larger reply frame is killed and replaced unread. A worker
 that runs out of memory in Python (``MemoryError``) answers 503 and retires:
-the parent replaces it with a fresh process. Workers also drop into an empty network namespace when
+the parent replaces it with a fresh process.
+
+Workers are shared fairly between clients (their addresses): one client has at
+most ``client_queries`` jobs on workers at once; its further jobs wait in its
+own queue (at most ``client_queue`` of them, more get 429), and a freed worker
+goes to the waiting clients in turn. So clients with runaway queries hold one
+worker each, never the whole pool. Workers also drop into an empty network namespace when
 the OS allows it (``unshare(CLONE_NEWNET)``), so even a SERVICE call that got
 past :mod:`sparql_api.guard` would reach nothing.
 """
@@ -36,12 +42,13 @@ import struct
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from kg.errors import DipkgError, StoreError
-from sparql_api.errors import Busy, QueryError, QueryTimeout, WorkerDied
+from sparql_api.errors import Busy, QueryError, QueryTimeout, TooManyQueries, WorkerDied
 from sparql_api.results import Job, too_large
 
 log = logging.getLogger("sparql_api.workers")
@@ -132,6 +139,8 @@ class WorkerPool:
         sandbox: bool = True,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
         startup_timeout: float = 60.0,
+        client_queries: int = 0,
+        client_queue: int = 64,
     ) -> None:
         self.store_dir = Path(store_dir)
         self.size = size
@@ -140,7 +149,12 @@ class WorkerPool:
         self.sandbox = sandbox
         self.memory_limit = memory_limit
         self.startup_timeout = startup_timeout
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        #: per-client fairness: jobs on workers, and waiting, per client key
+        self.client_queries = client_queries if client_queries > 0 else size * 1_000_000
+        self.client_queue = client_queue
+        self._idle: deque[_Worker] = deque()
+        self._inflight: dict[str, int] = {}
+        self._waiting: dict[str, deque[asyncio.Future[_Worker]]] = {}
         self._workers: set[_Worker] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -161,7 +175,7 @@ class WorkerPool:
                 raise err
             raise StoreError(f"could not start the query workers: {err}", file=str(self.store_dir))
         for worker in results:
-            self._idle.put_nowait(worker)  # type: ignore[arg-type]
+            self._idle.append(worker)  # type: ignore[arg-type]
         self.info = dict(results[0].info) if results else {}  # type: ignore[union-attr]
         if not self.sandbox:
             self.network_sandbox = "off: disabled by the worker_sandbox setting"
@@ -257,26 +271,100 @@ class WorkerPool:
                 fresh.kill()
                 await fresh.proc.wait()
                 return
-            self._idle.put_nowait(fresh)
+            self._idle.append(fresh)
+            self._dispatch()
             return
 
+    # fair sharing ------------------------------------------------------
+    async def _acquire(self, client: str, give_up: float) -> _Worker:
+        """An idle worker for ``client`` (counted in its in-flight jobs), in turn with
+        other clients; :class:`Busy` at ``give_up``, :class:`TooManyQueries` when the
+        client already has ``client_queue`` jobs waiting."""
+        if self._idle and self._inflight.get(client, 0) < self.client_queries and not self._waiting.get(client):
+            self._inflight[client] = self._inflight.get(client, 0) + 1
+            return self._idle.popleft()
+        queue = self._waiting.setdefault(client, deque())
+        if len(queue) >= self.client_queue:
+            if not queue:
+                del self._waiting[client]
+            raise TooManyQueries(
+                f"this client already has {self._inflight.get(client, 0)} queries running and "
+                f"{len(queue)} waiting; try again when they are done",
+                details={"running": self._inflight.get(client, 0), "waiting": len(queue),
+                         "retry_after": int(self.timeout)})
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[_Worker] = loop.create_future()
+        queue.append(waiter)
+        self._dispatch()
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter), max(give_up - loop.time(), 0.001))
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            if waiter.done() and not waiter.cancelled():  # handed a worker just now: give it back
+                self._release(client, waiter.result())
+            else:
+                waiter.cancel()
+            self._forget(client, waiter)
+            if isinstance(exc, TimeoutError):
+                raise Busy(f"all {self.size} query workers stayed busy for {self.timeout:g} s; "
+                           "try again later", details={"retry_after": int(self.timeout)}) from None
+            raise
+
+    def _forget(self, client: str, waiter: asyncio.Future[_Worker]) -> None:
+        queue = self._waiting.get(client)
+        if queue is not None:
+            try:
+                queue.remove(waiter)
+            except ValueError:
+                pass
+            if not queue:
+                del self._waiting[client]
+
+    def _release(self, client: str, worker: _Worker | None) -> None:
+        """``client``'s job is over; ``worker`` (if still usable) is idle again."""
+        left = self._inflight.get(client, 0) - 1
+        if left > 0:
+            self._inflight[client] = left
+        else:
+            self._inflight.pop(client, None)
+        if worker is not None:
+            self._idle.append(worker)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Hand idle workers to waiting clients under their cap, one client after another
+        (the client served moves to the back of the line)."""
+        while self._idle and self._waiting:
+            for client in list(self._waiting):
+                if self._inflight.get(client, 0) < self.client_queries:
+                    break
+            else:
+                return  # every waiting client is at its cap
+            queue = self._waiting.pop(client)
+            while queue and queue[0].done():  # given up already
+                queue.popleft()
+            if not queue:
+                continue
+            waiter = queue.popleft()
+            if queue:
+                self._waiting[client] = queue  # re-inserted last: the next client goes first
+            self._inflight[client] = self._inflight.get(client, 0) + 1
+            waiter.set_result(self._idle.popleft())
+
     # queries -----------------------------------------------------------
-    async def run(self, job: Job) -> Reply:
-        """The worker's reply to ``job``; raises 503 errors on timeout, death or overload.
+    async def run(self, job: Job, client: str | None = None) -> Reply:
+        """The worker's reply to ``job``; raises 503 errors on timeout, death or overload,
+        429 when ``client`` (its address) has too many queries waiting.
 
         Query failures (syntax...) come back as a header with ``ok: false``.
         """
+        key = client or ""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.timeout
         while True:
-            remaining = give_up - loop.time()
-            try:
-                worker = await asyncio.wait_for(self._idle.get(), max(remaining, 0.001))
-            except TimeoutError:
-                raise Busy(f"all {self.size} query workers stayed busy for {self.timeout:g} s; "
-                           "try again later", details={"retry_after": int(self.timeout)}) from None
+            worker = await self._acquire(key, give_up)
             if not worker.alive:
                 self._replace(worker)
+                self._release(key, None)
                 continue
             started = time.monotonic()
             try:
@@ -288,13 +376,22 @@ class WorkerPool:
             except (asyncio.IncompleteReadError, OSError, RuntimeError, ValueError):
                 # it died while idle (TimeoutError is an OSError: a hung worker too)
                 self._replace(worker)
+                self._release(key, None)
                 if loop.time() >= give_up:
                     raise WorkerDied("no query worker could take the query") from None
                 continue
             except asyncio.CancelledError:
                 self._replace(worker)
+                self._release(key, None)
                 raise
             break
+        try:
+            return await self._finish(job, worker, started, key)
+        except BaseException:
+            self._release(key, None)  # the worker was replaced
+            raise
+
+    async def _finish(self, job: Job, worker: _Worker, started: float, key: str) -> Reply:
         try:
             remaining = self.timeout - (time.monotonic() - started)
             reply = await asyncio.wait_for(worker.receive(job.max_bytes + REPLY_SLACK), max(remaining, 0.001))
@@ -335,8 +432,9 @@ class WorkerPool:
         if reply.header.get("retire"):  # it ran out of memory: start afresh
             self.stats["deaths"] += 1
             self._replace(worker)
+            self._release(key, None)
         else:
-            self._idle.put_nowait(worker)
+            self._release(key, worker)
         return reply
 
 
