@@ -324,12 +324,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         dumps = _write_dumps(graph, staged / DUMPS, log)
         dumps += catalog.write_tables(graph, staged / DUMPS)
         dumps += _write_sources(graph, staged / DUMPS)
-        # the Chinese record is a dump (its checksum is in the build id), so it can only state the
-        # dates the inputs give: the release's version and issued date come after the build id
-        input_date = changes.input_date([graph.inputs.edited, *(g.date for g in graph.inputs.guides)])
-        dates = catalog_cn.ReleaseDates(settings.catalog.version or None, settings.catalog.issued or None,
-                                        settings.catalog.modified or input_date)
-        dumps += catalog_cn.write(settings, graph.minter, dumps, staged / DUMPS, dates=dates)
+        dumps += catalog_cn.write(settings, graph.minter, dumps, staged / DUMPS)
         _write_sums(staged / DUMPS, dumps)
         nt = staged / DUMPS / "dipkg.nt"
         store = _load_store(nt, staged / STORE, log)
@@ -353,7 +348,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         log("comparing with the previous release")
         history = changes.history(
             previous, build_id, nt,
-            date=input_date,
+            date=changes.input_date([graph.inputs.edited, *(g.date for g in graph.inputs.guides)]),
             version=settings.catalog.version, issued=settings.catalog.issued, modified=settings.catalog.modified)
         changes_text = changes.to_json(history.changes)
         (staged / changes.CHANGES_FILE).write_text(changes_text, encoding="utf-8", newline="\n")

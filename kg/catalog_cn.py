@@ -29,7 +29,10 @@ from typing import Any
 
 import xlsxwriter
 
+from kg.changes import input_date
+from kg.guide import load_inputs
 from kg.iris import Minter
+from kg.paths import INPUTS_DIR
 from kg.serialize import sha256_file
 from kg.settings import CatalogSettings, Settings
 
@@ -76,8 +79,14 @@ class ReleaseDates:
 
     @classmethod
     def of(cls, settings: Settings) -> ReleaseDates:
+        """From the settings where set, else the inputs' own date (guides.toml: ``edited``
+        and each guide's ``date``; :func:`kg.changes.input_date`). The record is a dump,
+        written before the release's number and first date are known, so it states only
+        what the inputs say."""
         s = settings.catalog
-        return cls(s.version or None, s.issued or None, s.modified or None)
+        inputs = load_inputs(Path(settings.inputs_dir or INPUTS_DIR))
+        known = input_date([inputs.edited, *(g.date for g in inputs.guides)])
+        return cls(s.version or None, s.issued or known, s.modified or known)
 
 
 def to_fill(settings: Settings, resources: list[str]) -> list[str]:

@@ -19,7 +19,9 @@ from fastapi.testclient import TestClient
 from rdflib import URIRef
 
 from kg import catalog_cn
+from kg.guide import load_inputs
 from kg.layout import open_release
+from kg.paths import INPUTS_DIR
 from kg.settings import Settings
 from sparql_api.app import create_app
 
@@ -87,7 +89,8 @@ def test_defaults_leave_what_the_data_cannot_say_empty(doc: dict) -> None:
         assert set(r["共享属性"].values()) == {None} and set(r["开放属性"].values()) == {None}
         assert r["更新周期"] is None and r["关联资源代码"] == []
         assert r["信息资源提供方"] == Settings().catalog.publisher_name_zh
-        assert r["发布日期"] == Settings().catalog.issued
+        # no release date is set: the inputs' own (guides.toml `edited`), never a clock's
+        assert r["发布日期"] == catalog_cn.ReleaseDates.of(Settings()).issued == load_inputs(INPUTS_DIR).edited
     assert {"信息资源分类.类", "信息资源代码", "信息资源提供方代码", "共享属性.共享类型",
             "开放属性.开放类型", "更新周期"} <= set(doc["待填写"])
 
@@ -160,7 +163,7 @@ def test_the_sheet_has_the_clerks_layout(doc: dict, release: Path) -> None:
     assert items[0] == catalog_cn.ITEM_COLUMNS
     assert len(items) - 1 == sum(len(r["信息项信息"]) for r in doc["信息资源"])
     assert {row[6] for row in items[1:]} <= {"字符型", "整型"}
-    assert book.properties.created.date().isoformat() == Settings().catalog.issued
+    assert book.properties.created.date().isoformat() == catalog_cn.ReleaseDates.of(Settings()).issued
 
 
 def test_two_writes_give_identical_bytes(tmp_path: Path, release: Path, manifest: dict, minter) -> None:
