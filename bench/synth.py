@@ -1,12 +1,12 @@
 """Synthetic build inputs with the shape of the real graph, at any scale.
 
 ``python -m bench.synth OUT --scale 100`` writes an inputs folder (guides.toml,
-sources/, corrections.toml, translations.tsv, vocabulary tables) with ``scale``
+sources/, corrections.toml, translations.tsv, long-translations.tsv, vocabulary tables) with ``scale``
 guides, spread over twelve provinces and their batches (yunnan-b1, sichuan-b1,
 ..., yunnan-b2, ...). Each synthetic guide is the real batch-1 document, titled
 for its province and batch, with its 23 rows in a different (seeded) order and
 renumbered, every row naming its domain, and the
-real corrections remapped to the new row numbers — so the grammar, the
+real corrections and long-text translations remapped to the new row numbers — so the grammar, the
 corrections and the translations are exercised exactly as on the real data, and
 the graph has ``scale`` times the real scenarios, categories and fields.
 Build it with ``DIPKG_INPUTS_DIR=OUT dipkg build --out DATA``.
@@ -82,6 +82,8 @@ def generate(out: Path, scale: int, seed: int = 20261124) -> Path:
             domain = row[1]
         else:
             row[1] = domain
+    long_head, *long_rows = (INPUTS_DIR / "long-translations.tsv").read_text(encoding="utf-8").splitlines()
+    long_out = [long_head]
     rng = random.Random(seed)
     guides = ["[domains]"] + [f'{k} = "{v}"' for k, v in config["domains"].items()]
     fixes: list[str] = []
@@ -110,6 +112,10 @@ def generate(out: Path, scale: int, seed: int = 20261124) -> Path:
             f'province_en = "{province_en}"',
             f"batch = {batch}",
         ]
+        real_id = real["id"]
+        for row in long_rows:  # each copied row keeps its English under its new identifier
+            sid, rest = row.split("\t", 1)
+            long_out.append(f"{guide_id}-s{renumber[int(sid.removeprefix(real_id + '-s'))]:02d}\t{rest}")
         for fix in corrections:
             fixes += ["", "[[correction]]", f'guide = "{guide_id}"', f"number = {renumber[fix['number']]}"]
             for key in ("match", "reason", "qualifier", "example", "text"):
@@ -119,6 +125,7 @@ def generate(out: Path, scale: int, seed: int = 20261124) -> Path:
                 fixes.append("items = [" + ", ".join(_toml(i) for i in fix["items"]) + "]")
     (out / "guides.toml").write_text("\n".join(guides) + "\n", encoding="utf-8")
     (out / "corrections.toml").write_text("\n".join(fixes).lstrip() + "\n", encoding="utf-8")
+    (out / "long-translations.tsv").write_text("\n".join(long_out) + "\n", encoding="utf-8")
     return out
 
 

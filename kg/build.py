@@ -39,7 +39,7 @@ from kg.rdf import Emitter
 from kg.serialize import gzip_file, sha256_file, write_jsonld, write_ntriples, write_turtle
 from kg.settings import Settings, get_settings
 from kg.terms import Block
-from kg.translations import load_translations
+from kg.translations import load_long_translations, load_translations
 from kg.vocabulary import Vocabulary
 
 KEEP_RELEASES = 2
@@ -101,19 +101,21 @@ class Graph:
         inputs_dir = settings.inputs_dir or INPUTS_DIR
         self.inputs: Inputs = load_inputs(inputs_dir)
         self.translations = load_translations(inputs_dir / "translations.tsv")
+        self.long_translations = load_long_translations(inputs_dir / "long-translations.tsv")
         self.guides = [(config, read_guide(config, self.inputs)) for config in self.inputs.guides]
         guide_ids = {config.id for config in self.inputs.guides}
         for correction in self.inputs.corrections:
             if correction.guide not in guide_ids:
                 raise correction.error(f"correction names an unknown guide {correction.guide!r}")
         self.vocabulary = Vocabulary.load(inputs_dir, self.minter, self.translations)
-        self.emitter = Emitter(self.inputs, self.translations, self.minter, self.vocabulary)
+        self.emitter = Emitter(self.inputs, self.translations, self.minter, self.vocabulary, self.long_translations)
         self.ontology = load_turtle(ONTOLOGY_DIR / "dipkg.ttl")
         self.shapes = load_turtle(ONTOLOGY_DIR / "shapes.ttl")
         self.context = json.loads((ONTOLOGY_DIR / "context.jsonld").read_text(encoding="utf-8"))["@context"]
 
     def check_translations(self) -> None:
         """After a full pass over blocks(): every Chinese label met must have its English twin,
+        then every scenario's long texts (场景应用, 涉及数据) theirs (build/long-translations.tsv),
         then every category and field its data kind. Each error lists all that is missing
         (``details["missing"]``; the CLI prints them), so a new batch needs one round per table."""
         if self.translations.missing:
@@ -124,6 +126,7 @@ class Graph:
                 file=self.translations.file,
                 details={"missing": self.translations.missing},
             )
+        self.long_translations.check()
         self.vocabulary.check_mapped()
 
     def blocks(self) -> Iterator[Block]:

@@ -142,7 +142,9 @@ def _scenario_columns(base: str) -> list[Column]:
         ("example_zh", "示例情境", "Example context (Chinese)", "string", {"propertyUrl": DIP + "exampleContext", "lang": "zh"}),
         ("example_en", "示例情境（英文）", "Example context (English)", "string", {"propertyUrl": DIP + "exampleContext", "lang": "en"}),
         ("application_zh", "场景应用", "Application (Chinese)", "string", {"propertyUrl": DIP + "application", "lang": "zh"}),
+        ("application_en", "场景应用（英文）", "Application (English)", "string", {"propertyUrl": DIP + "application", "lang": "en"}),
         ("data_text_zh", "涉及数据", "Data involved, verbatim (Chinese)", "string", {"propertyUrl": DIP + "dataText", "lang": "zh"}),
+        ("data_text_en", "涉及数据（英文）", "Data involved (English translation)", "string", {"propertyUrl": DIP + "dataText", "lang": "en"}),
         ("source_iri", "来源文件 IRI", "Source document IRI", "anyURI", {"propertyUrl": DCT + "source", "valueUrl": "{+source_iri}"}),
         ("source_line", "来源行号", "Source line", "integer", {"propertyUrl": DIP + "sourceLine"}),
         ("source_cell", "来源单元格", "Source cell (.docx)", "string", {"propertyUrl": DIP + "sourceCell"}),
@@ -289,14 +291,16 @@ def _item_rows(graph: Graph) -> Iterator[list[Any]]:
 
 
 def _scenario_rows(graph: Graph) -> Iterator[list[Any]]:
-    minter, tr, inputs = graph.minter, graph.translations, graph.inputs
+    minter, tr, inputs, long = graph.minter, graph.translations, graph.inputs, graph.long_translations
     for config, guide in graph.guides:
         for scenario in guide.scenarios:
             d_key = inputs.domain_key(scenario.domain)
             assert d_key is not None
+            s_iri = minter.scenario(config.id, scenario.number)
+            s_id = s_iri.rsplit("/", 1)[1]
             yield (
                 [
-                    minter.scenario(config.id, scenario.number),
+                    s_iri,
                     scenario.number,
                     scenario.name,
                     tr.en(scenario.name),
@@ -306,7 +310,9 @@ def _scenario_rows(graph: Graph) -> Iterator[list[Any]]:
                     scenario.example,
                     tr.en(scenario.example) if scenario.example else None,
                     scenario.application,
+                    long.en(s_id, "application", scenario.application),
                     scenario.data_text,
+                    long.en(s_id, "data", scenario.data_text),
                     minter.guide(config.id),
                     scenario.line,
                     scenario.cell,

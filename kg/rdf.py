@@ -12,7 +12,7 @@ from kg.guide import GuideConfig, Inputs
 from kg.iris import PREFIXES, Minter
 from kg.model import DataCategory, DataField, Guide, Scenario
 from kg.terms import IRI, Block, Literal, Term, en, integer, zh
-from kg.translations import Translations
+from kg.translations import LongTranslations, Translations
 from kg.vocabulary import Vocabulary
 
 
@@ -28,17 +28,30 @@ LABEL = RDFS("label")
 
 class Emitter:
     def __init__(
-        self, inputs: Inputs, translations: Translations, minter: Minter, vocabulary: Vocabulary | None = None
+        self,
+        inputs: Inputs,
+        translations: Translations,
+        minter: Minter,
+        vocabulary: Vocabulary | None = None,
+        long: LongTranslations | None = None,
     ) -> None:
         self.inputs = inputs
         self.tr = translations
         self.mint = minter
         self.vocabulary = vocabulary or Vocabulary(minter)
+        self.long = long  # English for the long texts; None: Chinese only
         self.unmapped: dict[tuple[str, tuple[int, ...]], str] = {}  # (scenario IRI, item path) -> label, no data kind
 
     def _labels(self, predicate: IRI, text: str) -> list[tuple[IRI, Term]]:
         pairs: list[tuple[IRI, Term]] = [(predicate, zh(text))]
         english = self.tr.en(text)
+        if english:
+            pairs.append((predicate, en(english)))
+        return pairs
+
+    def _long(self, predicate: IRI, scenario: str, field: str, text: str) -> list[tuple[IRI, Term]]:
+        pairs: list[tuple[IRI, Term]] = [(predicate, zh(text))]
+        english = self.long.en(scenario, field, text) if self.long is not None else ""
         if english:
             pairs.append((predicate, en(english)))
         return pairs
@@ -88,19 +101,20 @@ class Emitter:
 
     def scenario_blocks(self, config: GuideConfig, scenario: Scenario) -> Iterator[Block]:
         iri = IRI(self.mint.scenario(config.id, scenario.number))
+        identifier = iri.value.rsplit("/", 1)[1]
         domain_key = self.inputs.domain_key(scenario.domain)
         assert domain_key is not None  # checked when reading the source
         pairs: list[tuple[IRI, Term]] = [
             (A, DIP("Scenario")),
             *self._labels(LABEL, scenario.name),
-            (DCT("identifier"), Literal(iri.value.rsplit("/", 1)[1])),
+            (DCT("identifier"), Literal(identifier)),
             (DIP("number"), integer(scenario.number)),
             (DIP("domain"), IRI(self.mint.domain(domain_key))),
             (DCT("source"), IRI(self.mint.guide(config.id))),
             *(((DIP("sourceLine"), integer(scenario.line)),) if scenario.line is not None else ()),
             *(((DIP("sourceCell"), Literal(scenario.cell)),) if scenario.cell is not None else ()),
-            (DIP("application"), zh(scenario.application)),
-            (DIP("dataText"), zh(scenario.data_text)),
+            *self._long(DIP("application"), identifier, "application", scenario.application),
+            *self._long(DIP("dataText"), identifier, "data", scenario.data_text),
         ]
         if scenario.example:
             pairs.extend(self._labels(DIP("exampleContext"), scenario.example))

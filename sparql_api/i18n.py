@@ -89,6 +89,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "example_context": {"zh": "示例情境", "en": "Example context"},
     "data_involved": {"zh": "涉及数据", "en": "Data involved"},
     "source_cell": {"zh": "涉及数据原文", "en": "Source cell (涉及数据, verbatim)"},
+    "source_cell_en": {"zh": "涉及数据原文（英译）", "en": "Source cell (涉及数据), translated into English"},
     "source": {"zh": "来源", "en": "Source"},
     "source_line": {"zh": "源文件行号", "en": "Source line"},
     "source_docx_cell": {"zh": "Word 文档表格 {table} 第 {row} 行第 {column} 列", "en": "Word table {table}, row {row}, column {column}"},

@@ -1,8 +1,8 @@
 """docs/adding-a-batch.md, walked with a made-up second batch (tests/fixtures/, not real data).
 
 From a new .docx to a served graph: put the document under build/sources/, add
-its [[guide]], run the build and answer what it asks for (the English labels
-and data kinds it lists, all at once), build again, serve. Existing IRIs do not
+its [[guide]], run the build and answer what it asks for (the English labels,
+the English of the long texts and the data kinds it lists, all at once), build again, serve. Existing IRIs do not
 change; the new scenarios get new ones. The only manual step besides the
 [[guide]] entry is answering the build's requests.
 """
@@ -21,6 +21,7 @@ import pytest
 from kg.build import build
 from kg.paths import INPUTS_DIR
 from kg.settings import Settings
+from kg.translations import escape_long
 from tests.conftest import ROOT, cli_env
 from tests.endpoint.conftest import start_server, stop_server
 from tools.make_docx import make_docx
@@ -89,6 +90,12 @@ def walked(tmp_path_factory, build_result):
     first = _dipkg("build", "--out", str(work / "data"), inputs=inputs)
     steps["translations"] = (first.returncode, first.stderr)
     _append(inputs / "translations.tsv", [f"{zh}\t{ENGLISH[zh]}" for zh in _missing(first.stderr)])
+    # 3b. build: it asks for the English of each scenario's long texts (场景应用, 涉及数据), all at once
+    long = _dipkg("build", "--out", str(work / "data"), inputs=inputs)
+    steps["long"] = (long.returncode, long.stderr)
+    _append(inputs / "long-translations.tsv",
+            [f"{m['scenario']}\t{m['field']}\t{escape_long(m['zh'])}\t(Test) the {m['field']} text of {m['scenario']}"
+             for m in _missing(long.stderr)])
     # 4. build again: it asks for the data kinds, all at once
     second = _dipkg("build", "--out", str(work / "data"), inputs=inputs)
     steps["kinds"] = (second.returncode, second.stderr)
@@ -109,6 +116,18 @@ def test_the_build_asks_for_the_missing_english_labels_at_once(walked):
         "translations.tsv: error[source]: no English label for 7 Chinese labels: "
         "（测试）设备巡检, 振幅, 巡检记录数据, （测试）能耗看板, 测试工厂 and 2 more")
     assert sorted(_missing(stderr)) == sorted(ENGLISH)
+
+
+def test_then_for_the_english_long_texts_at_once(walked):
+    code, stderr = walked[2]["long"]
+    assert code == 1
+    assert stderr.splitlines()[0].endswith(
+        "long-translations.tsv: error[source]: no English for 6 long texts: fixture-b2-s01 application, "
+        "fixture-b2-s01 data, fixture-b2-s02 application, fixture-b2-s02 data, fixture-b2-s03 application and 1 more")
+    missing = _missing(stderr)
+    assert [(m["scenario"], m["field"]) for m in missing] == [
+        (f"fixture-b2-s0{n}", f) for n in (1, 2, 3) for f in ("application", "data")]
+    assert all(m["zh"] for m in missing)
 
 
 def test_then_for_the_missing_data_kinds_at_once(walked):

@@ -213,6 +213,10 @@ def test_a_new_batch_never_renumbers_batch_one(build_result, inputs_copy, tmp_pa
             '\n[[guide]]\nid = "guizhou-b2"\nsource = "sources/batch2.txt"\ntitle_zh = "第二批贵州省数据知识产权应用场景指引"\n'
             'title_en = "Second batch"\nprovince_zh = "贵州省"\nprovince_en = "Guizhou Province"\nbatch = 2\n'
         )
+    long = inputs_copy / "long-translations.tsv"  # the same texts, so the same English
+    rows = [r for r in long.read_text(encoding="utf-8").splitlines() if r.startswith(("guizhou-b1-s20\t", "guizhou-b1-s21\t"))]
+    with long.open("a", encoding="utf-8") as out:
+        out.writelines(r.replace("guizhou-b1-s20", "guizhou-b2-s01").replace("guizhou-b1-s21", "guizhou-b2-s02") + "\n" for r in rows)
     result = build(tmp_path / "two", Settings(inputs_dir=inputs_copy))
     assert result.manifest["counts"]["scenarios"] == 25
     both = store_graph(result.release)

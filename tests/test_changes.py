@@ -54,7 +54,12 @@ def _inputs(target: Path, date: str, edits: tuple[tuple[str, str], ...] = ()) ->
     text = guides.read_text(encoding="utf-8").replace('date = ""', f'date = "{date}"')
     text = re.sub(r'(?m)^edited = ".*"$', 'edited = ""', text)  # the guide's date alone dates these
     guides.write_text(text, encoding="utf-8")
-    if edits:
+    if edits:  # the long texts' Chinese follows the source (their English reads the same)
+        long = target / "long-translations.tsv"
+        table = long.read_text(encoding="utf-8")
+        for before, after in edits:
+            table = table.replace(before, after)
+        long.write_text(table, encoding="utf-8")
         with (target / "translations.tsv").open("a", encoding="utf-8") as out:
             out.write("生产工艺智能优化\tIntelligent production process optimisation\n")
     return target

@@ -80,6 +80,21 @@ def test_labels_in_both_languages(release: Path) -> None:
         assert bool(r["subcategory_zh"]) == bool(r["subcategory_en"]) == bool(r["subcategory_iri"])
 
 
+def test_long_texts_in_both_languages(release: Path, store) -> None:
+    header, rows, _ = read_table(release, "dipkg-scenarios.csv")
+    assert header.index("application_en") == header.index("application_zh") + 1
+    assert header.index("data_text_en") == header.index("data_text_zh") + 1
+    columns = {c["name"]: c for c in metadata(release, "dipkg-scenarios.csv")["tableSchema"]["columns"]}
+    assert columns["application_en"]["lang"] == columns["data_text_en"]["lang"] == "en"
+    dip = "https://w3id.org/dipkg/ontology#"
+    for r in rows:
+        assert r["application_zh"] and r["application_en"] and r["data_text_zh"] and r["data_text_en"]
+        for column, prop in (("application_en", "application"), ("data_text_en", "dataText")):
+            literal = pyoxigraph.Literal(r[column], language="en")
+            assert store.query(f"ASK {{ <{r['scenario_iri']}> <{dip}{prop}> {literal} }}"), (r["number"], column)
+    assert rows[0]["application_en"].startswith("For production process optimisation activities")
+
+
 # -- a small CSVW -> RDF converter (standard mode, the features the metadata uses) -------
 _TEMPLATE = re.compile(r"\{\+?([A-Za-z_][A-Za-z0-9_]*)\}")
 

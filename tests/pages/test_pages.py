@@ -70,6 +70,25 @@ def test_scenario_page(http: httpx.Client):
     assert "/domain/industry" in text and "/guide/guizhou-b1" in text
 
 
+def test_scenario_page_long_texts_follow_the_page_language(http: httpx.Client):
+    """English pages show the curated English 场景应用 and 涉及数据 (build/long-translations.tsv);
+    Chinese pages the Chinese."""
+    en = http.get("/scenario/guizhou-b1-s07.html?lang=en", headers=H).text
+    zh = http.get("/scenario/guizhou-b1-s07.html?lang=zh", headers=H).text
+    english_app = "Can monitor the structural condition of roads and bridges in real time"
+    english_data = "Taking bridges as an example, for instance bridge structure data (dimensions, material"
+    chinese_app = "可实时监测道路、桥梁结构状态"
+    chinese_data = "以桥梁为例，如桥梁结构数据（梁体、桥墩"
+    assert f'<p class="prose" lang="en">{english_app}' in en
+    assert f'<blockquote class="source-cell" lang="en">{english_data}' in en
+    assert "translated into English" in en
+    # the Chinese stays only in the table of all statements
+    assert '<p class="prose" lang="zh">' not in en and '<blockquote class="source-cell" lang="zh">' not in en
+    assert f'<p class="prose" lang="zh">{chinese_app}' in zh
+    assert f'<blockquote class="source-cell" lang="zh">{chinese_data}' in zh
+    assert '<p class="prose" lang="en">' not in zh and '<blockquote class="source-cell" lang="en">' not in zh
+
+
 def test_qualifiers_and_subcategories_are_shown(http: httpx.Client, dump_graph):
     import rdflib
 

@@ -22,7 +22,7 @@ from kg.paths import INPUTS_DIR, ONTOLOGY_DIR
 from kg.rdf import Emitter
 from kg.serialize import write_ntriples
 from kg.source import MAX_CELL_CHARS, MAX_LINE_CHARS, split_lines
-from kg.translations import Translations
+from kg.translations import LongTranslations, Translations
 from kg.validate import violations
 
 SOURCE = (INPUTS_DIR / "sources" / "guizhou-dip-scenarios-batch1.txt").read_text(encoding="utf-8")
@@ -38,6 +38,13 @@ class AnyEnglish(Translations):
 
     def en(self, zh: str) -> str:
         return self.table.get(zh) or f"Label {abs(hash(zh)) % 10**8}"
+
+
+class AnyLongEnglish(LongTranslations):
+    """Nor have their long texts: stand an English one in, too."""
+
+    def en(self, scenario: str, field: str, zh: str) -> str:
+        return f"The {field} text of {scenario}."
 
 
 def parse(text: str, tmp: Path):
@@ -61,7 +68,8 @@ def check_outcome(text: str, tmp: Path, validate: bool) -> None:
         return
     if not validate:
         return
-    emitter = Emitter(inputs, AnyEnglish({}, "fuzz"), Minter("https://w3id.org/dipkg/"))
+    emitter = Emitter(inputs, AnyEnglish({}, "fuzz"), Minter("https://w3id.org/dipkg/"),
+                      long=AnyLongEnglish({}, "fuzz"))
     blocks = [*emitter.domain_blocks(), emitter.guide_block(config)]
     for scenario in guide.scenarios:
         blocks.extend(emitter.scenario_blocks(config, scenario))
