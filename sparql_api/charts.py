@@ -78,7 +78,8 @@ def bars(items: list[dict[str, Any]], lang: str, title: str, *, ident: str, unit
     """A small horizontal bar chart (label, bar, number per item; each a link) as inline SVG."""
     if not items:
         return Markup("")
-    size, bar_h, gap, label_w, bar_w = 13, 16, 6, 320, 220
+    size, bar_h, gap, bar_w = 13, 16, 6, 220
+    label_w = int(min(320, max(text_width(item["label"], size) for item in items) + 14))  # the longest, within reason
     top = max(item["value"] for item in items) or 1
     height = len(items) * (bar_h + gap)
     width = label_w + bar_w + 60

@@ -67,7 +67,10 @@ def test_map_svg_alone_in_chromium(page, site):
     page.goto("about:blank")  # so the fixture's full-page screenshot has nothing to wait for
 
 
-@pytest.mark.parametrize("name,path", [("landing-overview", "/?lang=zh"), ("concept-bars", "/concept/temperature?lang=en")])
+SMALL = [("landing-overview", "/?lang=zh"), ("concept-bars", "/concept/temperature?lang=en")]
+
+
+@pytest.mark.parametrize("name,path", SMALL, ids=[name for name, _ in SMALL])  # ids name the screenshots
 def test_small_pictures_in_chromium(page, site, name, path):
     response = page.goto(site.url + path)
     assert response is not None and response.status == 200
@@ -76,6 +79,8 @@ def test_small_pictures_in_chromium(page, site, name, path):
     assert bars.count() == 1
     assert bars.bounding_box()["width"] > 300
     if name == "landing-overview":
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.locator("#overview").screenshot(path=str(ARTIFACTS / "landing-overview.png"))
         page.locator("#map-link").click()
         page.wait_for_load_state()
         assert page.url.endswith("/map?lang=zh")
