@@ -44,6 +44,10 @@ WORDS = {
     "n_scenarios": {"zh": "{n} 个场景", "en": "{n} scenarios"},
     "n_fields": {"zh": "{n} 个数据项", "en": "{n} fields"},
     # words of the pages' small pictures (templates: chart_word(key, lang))
+    "as_table": {"zh": "以表格查看：每个场景用到的共享数据种类及其数据项",
+                 "en": "As a table: the shared data kinds of each scenario, and their fields"},
+    "th_scenario": {"zh": "场景", "en": "Scenario"},
+    "th_kinds": {"zh": "共享的数据种类（数据项）", "en": "Shared data kinds (fields)"},
     "domain_overview": {"zh": "领域概览", "en": "Domains at a glance"},
     "map_link": {"zh": "共享数据地图 →", "en": "Map of shared data →"},
     "map_link_text": {"zh": "哪些场景用到哪些数据种类：一张按领域和数据种类分组的矩阵图。",

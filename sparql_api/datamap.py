@@ -163,6 +163,27 @@ def svg_map(data: dict[str, Any], link: Linker, lang: str, *, standalone: bool) 
     return "\n".join(out)
 
 
+def as_rows(data: dict[str, Any], link: Linker, lang: str) -> list[dict[str, Any]]:
+    """The map as nested lists for the page's table: domain > scenario > kind > fields, with links."""
+    pick = i18n.pick
+    order = {k["iri"]: (i, k) for i, k in enumerate(k for g in data["groups"] for k in g["kinds"])}
+    by_scenario: dict[str, list[dict[str, Any]]] = {}
+    for c in data["cells"]:
+        by_scenario.setdefault(c["scenario"], []).append(c)
+    out = []
+    for d in data["domains"]:
+        scenarios = []
+        for s in d["scenarios"]:
+            cells = sorted(by_scenario.get(s["iri"], []), key=lambda c: order[c["kind"]][0])
+            scenarios.append({
+                "label": f'{s["number"]}. {pick(s["label"], lang)}', "href": link.href(s["iri"]),
+                "kinds": [{"label": pick(order[c["kind"]][1]["label"], lang), "href": link.href(c["kind"]),
+                           "fields": [{"label": pick(f["label"], lang) or f["iri"], "href": link.href(f["iri"])}
+                                      for f in c["fields"]]} for c in cells]})
+        out.append({"label": pick(d["label"], lang), "href": link.href(d["iri"]), "scenarios": scenarios})
+    return out
+
+
 # --- the routes ---------------------------------------------------------------------------------
 class MapData:
     """The release's map.json (read once), or the map computed once from the store."""
@@ -228,7 +249,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
             twins = [(o, f"{root}/map.{o.extension}") for o in (JSON, CSV, SVG)]
             n_kinds = sum(len(g["kinds"]) for g in table["groups"])
             n_scen = sum(len(d["scenarios"]) for d in table["domains"])
-            return site.render("map.html", request, lang, explicit, twins=twins,
+            return site.render("map.html", request, lang, explicit, twins=twins, rows=as_rows(table, link, lang),
                                svg=Markup(svg_map(table, link, lang, standalone=False)),
                                title=w("title", lang), desc=w("desc", lang),
                                summary=w("summary", lang, s=n_scen, k=n_kinds,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
 from types import SimpleNamespace
@@ -154,3 +155,18 @@ def test_a_release_without_map_json_computes_the_same_map_from_its_store(release
     data = MapData(SimpleNamespace(root=tmp_path), site=site)
     _, body = data.get()
     assert body == (release.root / datamap.MAP_FILE).read_bytes()
+
+
+def test_the_page_table_links_every_field_behind_every_cell(http, release, release_map):
+    """The table under the picture: each scenario's shared kinds and, for each, links to its fields."""
+    html = http.get("/map", headers={"Accept": BROWSER_ACCEPT}).text
+    table = html.split('id="map-table"')[1].split("</details>")[0]
+    base = str(http.base_url).rstrip("/")
+    linked = {href for href in re.findall(r'href="([^"]+)"', table)}
+    fields = sorted({f["iri"] for c in release_map["cells"] for f in c["fields"]})
+    wanted = {base + "/" + iri[len(release.base_iri):] for iri in fields}
+    assert wanted <= linked
+    assert len(wanted) > 200
+    for href in sorted(wanted)[::25]:  # a spread of them: each is a real page
+        r = http.get(urlsplit(href).path + ".html")
+        assert r.status_code == 200, href

@@ -38,6 +38,9 @@ def test_map_in_chromium(page, site, lang):
         width = page.evaluate("""() => { const t = [...document.querySelectorAll('svg.datamap a:not(.cell) text')]
             .find(e => e.lastChild.textContent === '温度'); return t ? t.getComputedTextLength() : 0; }""")
         assert 20 <= width <= 28, width
+    page.locator("#map-table summary").click()  # the table under the picture, open: still accessible
+    _healthy(page)
+    page.locator("#map-table summary").click()
     cells = page.locator("svg.datamap a.cell")
     assert cells.count() > 100
     # the whole map fits the window (no clipped columns) and is kept as a picture
