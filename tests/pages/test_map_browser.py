@@ -88,3 +88,20 @@ def test_small_pictures_in_chromium(page, site, name, path):
         page.wait_for_load_state()
         assert page.url.endswith("/map?lang=zh")
         assert page.locator("svg.datamap").count() == 1
+
+
+def test_map_prints_whole(page, site):
+    """Printed, the map shrinks to the paper's width instead of being cut at the scroll box."""
+    response = page.goto(f"{site.url}/map?lang=zh")
+    assert response is not None and response.status == 200
+    page.emulate_media(media="print")
+    svg = page.locator("svg.datamap").bounding_box()
+    width = page.evaluate("document.querySelector('main .wrap').clientWidth")
+    assert svg and 0 < svg["width"] <= width + 1
+    scroll = page.evaluate("(() => { const s = document.querySelector('.datamap-scroll');"
+                           " return s.scrollWidth <= s.clientWidth; })()")
+    assert scroll
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map-print.png"), full_page=True)
+    page.pdf(path=str(ARTIFACTS / "map-print.pdf"), format="A4", landscape=True, print_background=True)
+    assert (ARTIFACTS / "map-print.pdf").stat().st_size > 10_000
