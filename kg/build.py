@@ -28,7 +28,7 @@ from typing import Any
 
 import pyoxigraph
 
-from kg import __version__, catalog, changes, datamap, validate
+from kg import __version__, catalog, catalog_cn, changes, datamap, validate
 from kg.errors import CorrectionError, DipkgError, SourceError, StoreError
 from kg.graphs import graph_blocks, load_turtle
 from kg.guide import GuideConfig, Inputs, load_inputs, read_guide
@@ -133,6 +133,21 @@ class Graph:
         yield from graph_blocks(self.ontology)
 
     @property
+    def source_names(self) -> list[str]:
+        """The guides' sources as the dumps and manifest name them: by their path relative
+        to the inputs folder (``sources/….txt``), the same in a checkout, a wheel install or
+        a copy anywhere, so the same inputs give the same bytes and build id. A source
+        outside the inputs folder is named by its file name and SHA-256."""
+        names = []
+        for config, _ in self.guides:
+            relative = Path(os.path.relpath(config.source, self.inputs.root))
+            if relative.parts and relative.parts[0] != os.pardir and not relative.is_absolute():
+                names.append(relative.as_posix())
+            else:
+                names.append(f"{config.source.name} (sha256 {sha256_file(config.source)})")
+        return names
+
+    @property
     def source_file(self) -> str:
         return self.guides[0][1].source_path if self.guides else display(INPUTS_DIR)
 
@@ -145,7 +160,7 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
     graph.check_translations()  # the first full pass has met every label
     header = (
         "dipkg: data intellectual property application scenarios knowledge graph\n"
-        f"Built by dipkg {__version__} from {', '.join(g.source_path for _, g in graph.guides)}"
+        f"Built by dipkg {__version__} from {', '.join(graph.source_names)}"
     )
     with (dumps / "dipkg.ttl").open("w", encoding="utf-8", newline="\n") as out:
         write_turtle(graph.blocks(), out, header=header)
@@ -167,6 +182,30 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
                     "triples": triples,
                 }
             )
+    return entries
+
+
+#: source file suffix -> (format name in kg/catalog.py FORMATS, media type)
+SOURCE_FORMATS = {
+    ".txt": ("Source", "text/plain"),
+    ".docx": ("Source DOCX", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+}
+
+
+def _write_sources(graph: Graph, dumps: Path) -> list[dict[str, Any]]:
+    """Each guide's source file, byte for byte: the distribution of the source document's dataset."""
+    entries = []
+    for config, _ in graph.guides:
+        suffix = config.source.suffix.lower()
+        if suffix not in SOURCE_FORMATS:
+            raise SourceError(f"a source file must be one of {', '.join(SOURCE_FORMATS)} to be published",
+                              file=display(config.source))
+        fmt, media_type = SOURCE_FORMATS[suffix]
+        name = f"source-{config.id}{suffix}"
+        shutil.copyfile(config.source, dumps / name)
+        entries.append({"file": name, "format": fmt, "media_type": media_type, "encoding": None,
+                        "bytes": (dumps / name).stat().st_size, "sha256": sha256_file(dumps / name),
+                        "guide": config.id})
     return entries
 
 
@@ -285,6 +324,13 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         staged.mkdir()
         dumps = _write_dumps(graph, staged / DUMPS, log)
         dumps += catalog.write_tables(graph, staged / DUMPS)
+        dumps += _write_sources(graph, staged / DUMPS)
+        # the Chinese record is a dump (its checksum is in the build id), so it can only state the
+        # dates the inputs give: the release's version and issued date come after the build id
+        input_date = changes.input_date([graph.inputs.edited, *(g.date for g in graph.inputs.guides)])
+        dates = catalog_cn.ReleaseDates(settings.catalog.version or None, settings.catalog.issued or None,
+                                        settings.catalog.modified or input_date)
+        dumps += catalog_cn.write(settings, graph.minter, dumps, staged / DUMPS, dates=dates)
         _write_sums(staged / DUMPS, dumps)
         nt = staged / DUMPS / "dipkg.nt"
         store = _load_store(nt, staged / STORE, log)
@@ -308,7 +354,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         log("comparing with the previous release")
         history = changes.history(
             previous, build_id, nt,
-            date=changes.input_date([graph.inputs.edited, *(g.date for g in graph.inputs.guides)]),
+            date=input_date,
             version=settings.catalog.version, issued=settings.catalog.issued, modified=settings.catalog.modified)
         changes_text = changes.to_json(history.changes)
         (staged / changes.CHANGES_FILE).write_text(changes_text, encoding="utf-8", newline="\n")
@@ -331,11 +377,17 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
                         "sha256": hashlib.sha256(changes_text.encode("utf-8")).hexdigest()},
             "map": {"file": datamap.MAP_FILE, "kinds": sum(len(g["kinds"]) for g in shared["groups"]),
                     "cells": len(shared["cells"]), "sha256": hashlib.sha256(map_text.encode("utf-8")).hexdigest()},
-            "sources": [g.source_path for _, g in graph.guides],
+            "sources": graph.source_names,
             "counts": counts,
             "dumps": dumps,
             "corrections": fired,
             "catalog": {"file": CATALOG_FILE, "graph": graph.minter.graph("catalog")},
+            # the catalogue settings still at the shipped placeholders (publisher, contact) and the
+            # Chinese record's elements left to fill in: `dipkg build` warns, /health tells
+            "publication": {
+                "placeholders": settings.catalog.placeholders(),
+                "to_fill": json.loads((staged / DUMPS / catalog_cn.JSON_FILE).read_bytes())["待填写"],
+            },
         }
         log("writing the catalogue record")
         record = list(catalog.record(settings, graph.minter, manifest, store))

@@ -32,13 +32,14 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph
 import rdflib
 
-from kg.errors import ConfigError
+from kg.errors import ConfigError, SourceError
 from kg.guide import GuideConfig, Inputs, load_inputs
 from kg.iris import DIP, ONTOLOGY_IRI, PREFIXES, Minter
 from kg.model import DataCategory, DataField
 from kg.paths import INPUTS_DIR, display
 from kg.serialize import sha256_file
 from kg.settings import Settings
+from kg.source import describe_character, refused_character
 from kg.terms import IRI, XSD, Block, Literal, Term, en, zh
 from kg.translations import Translations, load_translations
 
@@ -105,6 +106,13 @@ FORMATS: dict[str, Format] = {
     "N-Triples": Format("N-Triples", "N-Triples", "RDF_N_TRIPLES", "application/n-triples"),
     "CSV": Format("CSV", "CSV", "CSV", "text/csv"),
     "CSVW": Format("CSVW 元数据", "CSVW metadata", "JSON_LD", "application/csvm+json"),
+    # the source documents, verbatim (kg/build.py _write_sources): distributions of the guides
+    "Source": Format("源文件（文本）", "Source document (text)", "TXT", "text/plain"),
+    "Source DOCX": Format("源文件（Word）", "Source document (Word)", "DOCX",
+                          "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    # the Chinese resource-catalogue record (kg/catalog_cn.py)
+    "JSON": Format("JSON", "JSON", "JSON", "application/json"),
+    "XLSX": Format("XLSX", "XLSX", "XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
 RDF_FORMATS = ("Turtle", "JSON-LD", "N-Triples")
 GZIP = "application/gzip"
@@ -171,16 +179,43 @@ def _item_columns(base: str) -> list[Column]:
     ]
 
 
+#: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _check_cell(value: str, table: str, number: int, column: str, row: Sequence[Any]) -> None:
+    """Refuse what a CSV must never carry raw: a control or invisible formatting character
+    (ESC sequences, bidi overrides: refused in the sources already, so this is the last
+    line), and a cell a spreadsheet would run as a formula. Values are never rewritten:
+    the table is a CSVW distribution of the graph and must say what the graph says."""
+    index = refused_character(value)
+    if index is not None:
+        problem = f"holds {describe_character(value[index])} at character {index + 1}"
+    elif value.startswith(FORMULA_TRIGGERS):
+        problem = f"starts with {value[0]!r}, which a spreadsheet would run as a formula"
+    else:
+        return
+    raise SourceError(
+        f"{table} row {number} ({row[0]}), column {column}: the value {problem}; "
+        "fix the source or translation it comes from",
+        details={"table": table, "row": number, "column": column},
+    )
+
+
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Stream ``rows`` to ``path``: UTF-8 without a BOM, CRLF line ends (RFC 4180), fields
-    quoted only when needed. Returns the number of rows."""
+    quoted only when needed; every text cell checked by :func:`_check_cell`. Returns the
+    number of rows."""
     count = 0
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         writer.writerow(header)
         for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
             count += 1
+            for column, value in zip(header, row, strict=True):
+                if isinstance(value, str):
+                    _check_cell(value, path.name, count, column, row)
+            writer.writerow(["" if v is None else v for v in row])
     return count
 
 
@@ -369,6 +404,12 @@ def _distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
     fmt = FORMATS[entry["format"]]
     gz = entry.get("encoding") == "gzip"
     name = entry["file"]
+    if entry["format"] in ("Source", "Source DOCX"):
+        return f"源文件（{name}，原样）", f"Source document, verbatim ({name})"
+    if entry["format"] in ("JSON", "XLSX"):
+        from kg.catalog_cn import distribution_title
+
+        return distribution_title(entry)
     if entry["format"] == "CSV":
         what_zh, what_en = ("场景表", "scenarios table") if name == SCENARIOS_CSV else ("数据项表", "data items table")
         return f"{what_zh}（CSV）", f"The {what_en} (CSV)"
@@ -533,7 +574,9 @@ class _Record:
 
     # -- blocks --------------------------------------------------------------------
     def blocks(self) -> Iterator[Block]:
-        dumps = self.manifest["dumps"]
+        all_dumps = self.manifest["dumps"]
+        dumps = [d for d in all_dumps if "guide" not in d]  # a source file is its guide's distribution
+        self.source_dumps = [d for d in all_dumps if "guide" in d]
         distributions = [(self.m.distribution(_slug(d["file"])), d) for d in dumps]
         sparql_distribution = IRI(self.m.distribution("sparql"))
         guides = self.inputs.guides
@@ -550,7 +593,7 @@ class _Record:
         yield self.license_block()
         yield from self.source_blocks(guides)
         yield from self.domain_blocks()
-        yield from self.media_type_blocks(dumps)
+        yield from self.media_type_blocks(all_dumps)
         yield from self.standard_blocks()
         # DCAT-AP 3.0.1's :ChecksumAlgorithmRestriction wants an algorithm IRI matching
         # ^https://spdx.org/rdf/terms *and* of class spdx:ChecksumAlgorithm (http namespace),
@@ -683,8 +726,9 @@ class _Record:
         pairs += [
             (_p(DCAT, "byteSize"), _typed(entry["bytes"], "nonNegativeInteger")),
             (_p(SPDX, "checksum"), checksum),
-            (_p(DCT, "license"), self.license),
-            *self.languages(),
+            # a source document is not ours to license: its terms are its issuer's
+            *([] if "guide" in entry else [(_p(DCT, "license"), self.license)]),
+            *(self.languages() if "guide" not in entry else [(_p(DCT, "language"), self.eu(LANGUAGE + "ZHO", "language"))]),
             (IRI(DCATAP + "availability"), self.eu_code("planned-availability", self.s.availability, "availability")),
             *self.dates(),
         ]
@@ -694,6 +738,10 @@ class _Record:
             pairs.append((_p(DCT, "conformsTo"), IRI(self.m.dump(f"{entry['file']}-metadata.json"))))
         elif entry["format"] == "CSVW":
             pairs.append((_p(DCT, "conformsTo"), IRI(CSVW_REC)))
+        elif entry["format"] == "JSON":  # the Chinese record: its JSON Schema, served by the app
+            from kg.catalog_cn import SCHEMA_URL_PATH
+
+            pairs.append((_p(DCT, "conformsTo"), IRI(self.m.resource(SCHEMA_URL_PATH))))
         yield iri, pairs
         yield checksum, [
             (A, _p(SPDX, "Checksum")),
@@ -769,6 +817,8 @@ class _Record:
             # dct:title only: with an rdfs:label, CKAN's DCAT parser stores the label instead of the IRI
             (_p(DCT, "title"), en(s.license_title)),
         ]
+        if s.license_identifier():  # the version the title (CKAN's register title) leaves out
+            pairs.append((_p(DCT, "identifier"), Literal(s.license_identifier())))
         if s.license_type:
             pairs.append((_p(DCT, "type"), self.eu(LICENCE_TYPE + s.license_type, "licence type")))
         return self.license, pairs
@@ -776,6 +826,7 @@ class _Record:
     def source_blocks(self, guides: list[GuideConfig]) -> Iterator[Block]:
         """The source documents: dct:source of a dcat:Dataset is a dcat:Dataset (DCAT-AP 3 range)."""
         for g in guides:
+            files = [d for d in self.source_dumps if d["guide"] == g.id]
             citation_zh = g.title_zh + (f"，{g.annex}" if g.annex else "")
             yield IRI(self.m.guide(g.id)), [
                 (A, _p(DCAT, "Dataset")),
@@ -791,8 +842,19 @@ class _Record:
                 *((_p(DCAT, "theme"), self.eu(DATA_THEME + t, "data theme")) for t in self.s.themes),
                 *((_p(DCT, "spatial"), self.eu_code("country", c, "spatial coverage")) for c in self.s.spatial),
                 (_p(DCT, "language"), self.eu(LANGUAGE + "ZHO", "language")),
+                *((_p(DCAT, "distribution"), IRI(self.m.distribution(_slug(d["file"])))) for d in files),
+                *([(_p(DCT, "publisher"), IRI(f"{self.m.guide(g.id)}/issuer"))] if g.issuer_zh or g.issuer_en else []),
                 *([(_p(DCT, "issued"), _date(g.date))] if g.date else []),
             ]
+            if g.issuer_zh or g.issuer_en:  # from build/guides.toml only: never guessed
+                yield IRI(f"{self.m.guide(g.id)}/issuer"), [
+                    (A, _p(FOAF, "Agent")),
+                    (A, _p(FOAF, "Organization")),
+                    *([(_p(FOAF, "name"), en(g.issuer_en))] if g.issuer_en else []),
+                    *([(_p(FOAF, "name"), zh(g.issuer_zh))] if g.issuer_zh else []),
+                ]
+            for d in files:
+                yield from self.distribution_blocks(IRI(self.m.distribution(_slug(d["file"]))), d)
 
     def domain_blocks(self) -> Iterator[Block]:
         scheme = IRI(self.m.scheme("domains"))
@@ -828,6 +890,11 @@ class _Record:
         for d in self.manifest["dumps"]:
             if d["format"] == "CSV":
                 standards.append((self.m.dump(f"{d['file']}-metadata.json"), f"CSVW metadata of {d['file']}", f"{d['file']} 的 CSVW 元数据"))
+            elif d["format"] == "JSON":
+                from kg.catalog_cn import SCHEMA_URL_PATH
+
+                standards.append((self.m.resource(SCHEMA_URL_PATH), "JSON Schema of the Chinese resource-catalogue record",
+                                  "政务信息资源目录记录的 JSON Schema"))
         for iri, title_en, title_zh in standards:
             yield IRI(iri), [(A, _p(DCT, "Standard")), (_p(DCT, "title"), en(title_en)), (_p(DCT, "title"), zh(title_zh))]
 
@@ -861,6 +928,8 @@ def schema_org_dataset(manifest: dict[str, Any], settings: Settings, minter: Min
     }
     distribution = []
     for entry in manifest["dumps"]:
+        if "guide" in entry:
+            continue  # a source file: its guide's, not this dataset's
         title_zh, title_en = _distribution_title(entry)
         item: dict[str, Any] = {
             "@type": "DataDownload",

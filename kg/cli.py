@@ -89,6 +89,14 @@ def build(
         out.print(f"    … and {len(fired) - SHOWN_CORRECTIONS} more (all listed in {target}/current/manifest.json)", highlight=False)
     out.print("  dumps: " + ", ".join(d["file"] for d in m["dumps"]))
     out.print(f"  time: {result.seconds:.2f} s")
+    publication = m.get("publication") or {}
+    if publication.get("placeholders"):
+        keys = ", ".join(f"DIPKG_CATALOG__{k.upper()}" for k in publication["placeholders"])
+        err.print(f"warning: not configured for publication: the catalogue's publisher and contact are the shipped "
+                  f"placeholders ({settings.catalog.contact_email}); set {keys} (docs/catalogue.md)", highlight=False)
+    if publication.get("to_fill"):
+        err.print("warning: the Chinese catalogue record (dipkg-catalogue-cn.json) has elements to fill in: "
+                  f"{'、'.join(publication['to_fill'])}; set DIPKG_CATALOG__CN__… (docs/catalogue.md)", highlight=False)
 
 
 @app.command()
@@ -120,21 +128,48 @@ def publish(
         str | None, typer.Option(help="Named graph for the data (default: {base}graph/data).")
     ] = None,
     auth: Annotated[
-        str, typer.Option(help="With user:password@ in the URL: basic (default) or digest (e.g. Virtuoso).")
+        str, typer.Option(help="With credentials: basic (default) or digest (e.g. Virtuoso).")
     ] = "basic",
+    user: Annotated[
+        str | None, typer.Option(help="User name (default: DIPKG_PUBLISH_USER, or user@ in the URL).")
+    ] = None,
+    password_file: Annotated[
+        Path | None, typer.Option("--password-file", help="File holding the password (default: "
+                                  "DIPKG_PUBLISH_PASSWORD_FILE; or DIPKG_PUBLISH_PASSWORD). Keeps it out of `ps`.")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Time limit of the whole upload, seconds (default: DIPKG_PUBLISH_TIMEOUT "
+                                   "or 600); a rollback gets at most min(this, 120 s) more.")
+    ] = None,
+    update: Annotated[
+        str | None, typer.Option(help="The store's SPARQL Update endpoint (e.g. http://host:7878/update): stage "
+                                 "every graph, then switch them all in one update request, instead of roll back.")
+    ] = None,
 ) -> None:
-    """Load the built graph into an existing triple store (SPARQL 1.1 Graph Store HTTP Protocol)."""
+    """Load the built graph into an existing triple store (SPARQL 1.1 Graph Store HTTP Protocol), all or nothing."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     from kg.layout import open_release
-    from kg.publish import plan
+    from kg.publish import PublishError, check_target, plan
     from kg.publish import publish as run_publish
 
-    release = open_release(data or get_settings().data_dir)
+    settings = get_settings()
+    check_target(to)  # a bad URL is one line before anything else
+    if update:
+        check_target(update, "--update")
+    if timeout is not None and not timeout > 0:
+        raise PublishError(f"--timeout must be a positive number of seconds, not {timeout:g}")
+    release = open_release(data or settings.data_dir)
     uploads = plan(release, graph)
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err) as bar:
+    secret = settings.publish_password
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err,
+                  transient=True) as bar:
         tasks = {u.graph: bar.add_task(f"PUT <{u.graph}>", total=u.path.stat().st_size) for u in uploads}
-        done = run_publish(release, to, graph=graph, auth=auth, progress=lambda u, n: bar.advance(tasks[u.graph], n))
+        done = run_publish(release, to, graph=graph, auth=auth, timeout=timeout or settings.publish_timeout,
+                           user=user or settings.publish_user,
+                           password=secret.get_secret_value() if secret is not None else None,
+                           password_file=password_file or settings.publish_password_file, update=update,
+                           progress=lambda u, n: bar.advance(tasks[u.graph], n))
     for upload, status in done:
         out.print(f"published {upload.path.name} → <{upload.graph}> (HTTP {status})")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kg.errors import CorrectionError
 from kg.paths import display
+from kg.source import split_lines
 
 _ALLOWED = {"guide", "number", "match", "reason", "items", "qualifier", "example", "text"}
 
@@ -50,7 +51,7 @@ def _entry_lines(text: str) -> list[int | None]:
     quadratic (minutes for 13,000 corrections) and named the first of several
     corrections with the same text.
     """
-    lines = text.splitlines()
+    lines = split_lines(text)
     headers = [n for n, line in enumerate(lines) if line.strip().startswith("[[correction]]")]
     out: list[int | None] = []
     for i, start in enumerate(headers):

@@ -40,7 +40,15 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from kg.errors import SourceError
-from kg.source import COLUMNS, Cell, Row, Table
+from kg.source import (
+    COLUMNS,
+    MAX_CELL_CHARS,
+    Cell,
+    Row,
+    Table,
+    describe_character,
+    refused_character,
+)
 
 _SPACES = str.maketrans({"\u00a0": " ", "\u3000": " ", "\u2007": " ", "\u202f": " "})
 # runs that are not text of the paragraph as shown with revisions accepted
@@ -98,6 +106,20 @@ def _found(texts: list[str]) -> str:
     return "/".join(_bare(t) for t in texts) or "nothing"
 
 
+def _check_cell(text: str, file: str, table: int, row: int, column: int) -> None:
+    """The text source's bounds for a Word cell: no control or invisible formatting
+    character, no cell longer than MAX_CELL_CHARS (kg.source)."""
+    if len(text) > MAX_CELL_CHARS:
+        raise SourceError(f"a cell of {len(text):,} characters (the limit is {MAX_CELL_CHARS:,})",
+                          file=file, table=table, row=row, column=column)
+    index = refused_character(text)
+    if index is not None:
+        raise SourceError(
+            f"{describe_character(text[index])} in the cell (character {index + 1}): control and "
+            "invisible formatting characters are not accepted (remove it from the document)",
+            file=file, table=table, row=row, column=column)
+
+
 def read_docx_table(path: Path, file: str) -> Table:
     """The scenario table of the .docx at ``path``; :class:`SourceError` naming ``file`` and the cell."""
     try:
@@ -151,6 +173,8 @@ def read_docx_table(path: Path, file: str) -> Table:
                     file=file, table=t_index, row=r_index,
                     column=1 if row.grid_cols_before else min(len(row_texts), len(COLUMNS)) + 1,
                 )
+            for column, text in enumerate(row_texts, start=1):
+                _check_cell(text, file, t_index, r_index, column)
             rows.append(
                 Row(tuple(
                     Cell(text, None, column, table=t_index, row=r_index)

@@ -14,7 +14,7 @@ from kg.extract import CellParser, normalize, where_of
 from kg.iris import check_slug
 from kg.model import Guide, Scenario
 from kg.paths import display
-from kg.source import Cell, Table, read_table, strip_artifacts
+from kg.source import Cell, Table, read_source, read_table, strip_artifacts
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,10 @@ class GuideConfig:
     province_en: str
     batch: int
     annex: str | None = None
+    # Who issued the document, as it states: filled in by someone who knows;
+    # "" = not stated (the record then says nothing; never guessed).
+    issuer_zh: str = ""
+    issuer_en: str = ""
     date: str | None = None  # the source document's publication date (YYYY-MM-DD); None: not known
 
 
@@ -96,6 +100,8 @@ def load_inputs(root: Path) -> Inputs:
                     province_en=entry["province_en"],
                     batch=int(entry["batch"]),
                     annex=entry.get("annex"),
+                    issuer_zh=str(entry.get("issuer_zh", "")).strip(),
+                    issuer_en=str(entry.get("issuer_en", "")).strip(),
                     date=_date(entry.get("date"), guide_id),
                 )
             )
@@ -126,11 +132,7 @@ def _read_source(config: GuideConfig) -> Table:
         raise SourceError("the source document is missing", file=shown)
     if suffix == ".docx":
         return read_docx_table(config.source, shown)
-    try:
-        text = config.source.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"the source is not UTF-8 ({exc.reason})", file=shown) from None
-    return read_table(text, shown)
+    return read_table(read_source(config.source, shown), shown)
 
 
 def _place(cell: Cell) -> str:

@@ -2,27 +2,58 @@
 SPARQL 1.1 Graph Store HTTP Protocol.
 
 Each graph goes in ONE ``PUT {url}?graph={iri}`` request (the protocol's
-"replace this graph"), streamed from the release's N-Triples dump, so readers of
-the target store see the old graph or the new one, never a mix. The data goes
-into the project's named graph (default ``{base}graph/data``), the catalogue
-record into ``{base}graph/catalog``.
+"replace this graph"), streamed from the release's files: the data into the
+project's named graph (default ``{base}graph/data``), the catalogue record into
+``{base}graph/catalog``.
+
+All or nothing: before writing, the target's current content of every graph
+about to be replaced is read (``GET``) into a temporary file; if a later PUT
+fails, the graphs already replaced are put back (or deleted, if they did not
+exist), so the target ends with the previous release, not new data beside an
+old catalogue. The error line says what the target holds, graph by graph.
+(A reader querying during the moment between two PUTs, or during a
+rollback, can still see the new data with the old catalogue: the Graph Store
+Protocol has no multi-graph transaction.) With ``update`` (the store's SPARQL
+Update endpoint) there is no such moment: every graph is PUT under a fresh
+staging name, then ONE update request moves them all into place.
+
+Bounded: one deadline (``publish_timeout``, default 600 s) covers the whole
+upload, whatever the target does (a target that drips its answer cannot renew
+it); a rollback then gets at most ``min(timeout, 120 s)`` more.
+
+Credentials: ``--user`` with ``--password-file`` / ``DIPKG_PUBLISH_PASSWORD_FILE``
+(or ``DIPKG_PUBLISH_PASSWORD``), or ``user:password@`` in the URL (visible in
+``ps``). No message ever shows the password or the target's response body
+(only its status code and reason).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import asyncio
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
+from kg.credentials import Credentials, resolve, scrub
+from kg.credentials import redact as redact  # re-exported: the one redaction helper
 from kg.errors import DipkgError
 from kg.iris import Minter
 from kg.layout import Release
 from kg.terms import IRI
 
 _CHUNK = 1 << 16
+#: a rollback after a failure gets at most this much more time
+ROLLBACK_SECONDS = 120.0
+#: the kept copy of a graph may be at most this many times the new one, plus the slack
+BACKUP_FACTOR = 16
+BACKUP_SLACK = 64 * 1024 * 1024
 
 
 class PublishError(DipkgError):
@@ -50,6 +81,22 @@ def plan(release: Release, graph: str | None = None) -> list[Upload]:
     return uploads
 
 
+def check_target(url: str, option: str = "--to") -> None:
+    """Raise :class:`PublishError` unless ``url`` is a usable http(s) URL (before anything is sent)."""
+    shown = redact(url)
+    if not url.startswith(("http://", "https://")):
+        what = "a Graph Store Protocol endpoint" if option == "--to" else "a SPARQL Update endpoint"
+        raise PublishError(f"{option} must be an http(s) URL of {what}, not {shown!r}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise PublishError(f"{option} {shown!r} is not a valid URL: {scrub(str(exc))[:120]}") from None
+    if not parts.hostname:
+        raise PublishError(f"{option} {shown!r} has no host")
+
+
 class _FileBody:
     """A request body read from a file in chunks; re-iterable, so an authentication
     round trip (401, then the same request with credentials) can send it again."""
@@ -58,22 +105,238 @@ class _FileBody:
         self.path = path
         self.progress = progress
 
-    def __iter__(self) -> Iterator[bytes]:
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         with self.path.open("rb") as handle:
             while chunk := handle.read(_CHUNK):
                 self.progress(len(chunk))
                 yield chunk
 
 
-def redact(url: str) -> str:
-    """The URL without its user:password part, for messages."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+@dataclass
+class _Graph:
+    upload: Upload
+    backup: Path | None = None  # the target's previous content (None: the graph did not exist)
+    backup_type: str = "application/n-triples"
+    state: str = "old"  # old | new | unknown | restored
+    status: int = 0
+
+
+@dataclass
+class _Run:
+    url: str
+    shown: str
+    credentials: Credentials | None
+    graphs: list[_Graph] = field(default_factory=list)
+    update: str | None = None  # a SPARQL Update endpoint: stage, then switch in one request
+
+    def reason(self, response: httpx.Response) -> str:
+        phrase = "".join(c for c in response.reason_phrase if c.isprintable())[:80]
+        return scrub(f"HTTP {response.status_code} {phrase}".strip(), self.credentials)
+
+    def transport(self, exc: Exception) -> str:
+        return type(exc).__name__
+
+
+def _states(graphs: list[_Graph]) -> str:
+    words = {"old": "its previous content", "restored": "its previous content (restored)",
+             "new": "the NEW content", "unknown": "an UNKNOWN state (the request's outcome is not known)"}
+    def word(g: _Graph) -> str:
+        if g.state == "restored" and g.backup is None:
+            return "its previous content (none: removed again)"
+        return words[g.state]
+
+    return "; ".join(f"<{g.upload.graph}> holds {word(g)}" for g in graphs)
+
+
+async def _backup(client: httpx.AsyncClient, run: _Run, g: _Graph, folder: Path) -> None:
+    """Keep the target's current content of ``g`` (streamed to a file)."""
+    headers = {"Accept": "application/n-triples, text/turtle;q=0.5"}
+    try:
+        async with client.stream("GET", run.url, params={"graph": g.upload.graph}, headers=headers) as response:
+            if response.status_code == 404:
+                g.backup = None
+                return
+            if response.status_code != 200:
+                raise PublishError(
+                    f"cannot read the current graph <{g.upload.graph}> from {run.shown} to keep it for a "
+                    f"rollback: {run.reason(response)}; nothing was written")
+            g.backup = folder / f"graph-{run.graphs.index(g)}"
+            g.backup_type = (response.headers.get("content-type") or "application/n-triples").split(";")[0]
+            # bounded, so an endless answer cannot fill the disk before the deadline
+            limit = BACKUP_FACTOR * g.upload.path.stat().st_size + BACKUP_SLACK
+            size = 0
+            with g.backup.open("wb") as out:
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        raise PublishError(
+                            f"the current graph <{g.upload.graph}> on {run.shown} is larger than {limit} bytes "
+                            f"({BACKUP_FACTOR}× the new one); it was not kept for a rollback and nothing was written")
+                    out.write(chunk)
+    except httpx.HTTPError as exc:
+        raise PublishError(f"could not reach {run.shown}: {run.transport(exc)}; nothing was written") from None
+
+
+#: of an answer to a PUT, DELETE or update, at most this much is read (only its status is used)
+ANSWER_BYTES = 64 * 1024
+
+
+async def _send(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One request whose answer body is read only up to ANSWER_BYTES, then dropped: a target
+    answering with an endless body costs neither memory nor, past the deadline, time."""
+    async with client.stream(method, url, **kwargs) as response:
+        size = 0
+        async for chunk in response.aiter_raw():
+            size += len(chunk)
+            if size > ANSWER_BYTES:
+                break
+    return response
+
+
+async def _put(client: httpx.AsyncClient, run: _Run, graph: str, path: Path, media: str,
+               progress: Callable[[int], None]) -> httpx.Response:
+    return await _send(client, "PUT", run.url, params={"graph": graph}, content=_FileBody(path, progress),
+                       headers={"Content-Type": media, "Content-Length": str(path.stat().st_size)})
+
+
+async def _rollback(client: httpx.AsyncClient, run: _Run) -> list[str]:
+    """Put back every graph not known to be old; the problems met (empty: all restored)."""
+    problems = []
+    for g in run.graphs:
+        if g.state == "old":
+            continue
+        try:
+            if g.backup is None:
+                response = await _send(client, "DELETE", run.url, params={"graph": g.upload.graph})
+                ok = response.status_code in (200, 202, 204, 404)
+            else:
+                response = await _put(client, run, g.upload.graph, g.backup, g.backup_type, lambda n: None)
+                ok = response.status_code in (200, 201, 204)
+            if ok:
+                g.state = "restored"
+            else:
+                problems.append(f"<{g.upload.graph}>: {run.reason(response)}")
+        except (httpx.HTTPError, OSError) as exc:
+            problems.append(f"<{g.upload.graph}>: {run.transport(exc)}")
+    return problems
+
+
+async def _update(client: httpx.AsyncClient, run: _Run, text: str) -> httpx.Response:
+    assert run.update is not None
+    return await _send(client, "POST", run.update, content=text.encode("utf-8"),
+                       headers={"Content-Type": "application/sparql-update"})
+
+
+async def _drop_staging(client: httpx.AsyncClient, run: _Run, staging: list[str]) -> str:
+    """Remove the staging graphs (best effort, bounded); '' or what went wrong."""
+    try:
+        async with asyncio.timeout(30):
+            response = await _update(client, run, " ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in staging))
+        if response.status_code in (200, 204):
+            return ""
+        return f"; the staging graphs could not be removed ({run.reason(response)}): " + ", ".join(
+            f"<{g}>" for g in staging)
+    except (TimeoutError, httpx.HTTPError) as exc:
+        return f"; the staging graphs could not be removed ({type(exc).__name__}): " + ", ".join(
+            f"<{g}>" for g in staging)
+
+
+async def _publish_staged(client: httpx.AsyncClient, run: _Run, timeout: float,
+                          progress: Callable[[Upload, int], None] | None) -> list[tuple[Upload, int]]:
+    """PUT every graph under a fresh staging name, then replace all of them with ONE SPARQL
+    Update request (``MOVE <staging> TO <graph> ; ...``): a store that applies an update
+    request as one transaction (Oxigraph does) never shows readers a mix."""
+    token = secrets.token_hex(6)
+    staging = [f"{g.upload.graph}-staging-{token}" for g in run.graphs]
+    untouched = "the target's graphs were not touched: " + ", ".join(f"<{g.upload.graph}>" for g in run.graphs)
+    statuses = []
+    try:
+        async with asyncio.timeout(timeout):
+            for g, name in zip(run.graphs, staging, strict=True):
+                report = (lambda n, u=g.upload: progress(u, n)) if progress else (lambda n: None)
+                try:
+                    response = await _put(client, run, name, g.upload.path, g.upload.media_type, report)
+                except httpx.HTTPError as exc:
+                    raise PublishError(f"could not send graph <{g.upload.graph}> to {run.shown}: "
+                                       f"{run.transport(exc)}; {untouched}"
+                                       + await _drop_staging(client, run, staging)) from None
+                if response.status_code not in (200, 201, 204):
+                    raise PublishError(f"{run.shown} refused graph <{g.upload.graph}> (staged as <{name}>): "
+                                       f"{run.reason(response)}; {untouched}"
+                                       + await _drop_staging(client, run, staging))
+                statuses.append(response.status_code)
+    except TimeoutError:
+        raise PublishError(f"stopped after the time limit of {timeout:g} s (--timeout, DIPKG_PUBLISH_TIMEOUT); "
+                           f"{untouched}" + await _drop_staging(client, run, staging)) from None
+    switch = " ;\n".join(f"MOVE <{name}> TO <{g.upload.graph}>" for g, name in zip(run.graphs, staging, strict=True))
+    shown = redact(run.update or "")
+    try:
+        async with asyncio.timeout(min(timeout, ROLLBACK_SECONDS)):
+            response = await _update(client, run, switch)
+    except (TimeoutError, httpx.HTTPError) as exc:
+        raise PublishError(f"the switch to the new graphs ({shown}) did not answer: {type(exc).__name__}; the "
+                           "target holds either all new or all previous graphs (one update request), and maybe "
+                           "the staging graphs " + ", ".join(f"<{n}>" for n in staging)) from None
+    if response.status_code not in (200, 204):
+        raise PublishError(f"{shown} refused the switch to the new graphs: {run.reason(response)}; {untouched}"
+                           + await _drop_staging(client, run, staging))
+    return [(g.upload, status) for g, status in zip(run.graphs, statuses, strict=True)]
+
+
+async def _publish(run: _Run, timeout: float, auth: str,
+                   progress: Callable[[Upload, int], None] | None) -> list[tuple[Upload, int]]:
+    credentials: httpx.Auth | None = None
+    if run.credentials is not None:
+        c = run.credentials
+        credentials = httpx.DigestAuth(c.user, c.password) if auth == "digest" else httpx.BasicAuth(c.user, c.password)
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dipkg-publish-")))
+        async with httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
+                                     follow_redirects=False, auth=credentials, trust_env=False) as client:
+            if run.update:
+                return await _publish_staged(client, run, timeout, progress)
+            failure = ""
+            in_flight: _Graph | None = None
+            try:
+                async with asyncio.timeout(timeout):
+                    for g in run.graphs:  # 1. keep what the target holds now (also learns a digest challenge)
+                        await _backup(client, run, g, folder)
+                    for g in run.graphs:  # 2. replace each graph
+                        report = (lambda n, u=g.upload: progress(u, n)) if progress else (lambda n: None)
+                        in_flight = g
+                        try:
+                            response = await _put(client, run, g.upload.graph, g.upload.path, g.upload.media_type,
+                                                  report)
+                        except httpx.HTTPError as exc:
+                            g.state = "unknown"  # it may have been applied
+                            failure = f"could not send graph <{g.upload.graph}> to {run.shown}: {run.transport(exc)}"
+                            break
+                        in_flight = None
+                        if response.status_code not in (200, 201, 204):
+                            failure = f"{run.shown} refused graph <{g.upload.graph}>: {run.reason(response)}"
+                            break
+                        g.state, g.status = "new", response.status_code
+                        in_flight = None
+            except TimeoutError:
+                if in_flight is not None:
+                    in_flight.state = "unknown"  # the PUT under way may have been applied
+                failure = f"stopped after the time limit of {timeout:g} s (--timeout, DIPKG_PUBLISH_TIMEOUT)"
+            if not failure:
+                return [(g.upload, g.status) for g in run.graphs]
+            touched = [g for g in run.graphs if g.state != "old"]
+            if not touched:
+                raise PublishError(f"{failure}; nothing was written: {_states(run.graphs)}")
+            try:
+                async with asyncio.timeout(min(timeout, ROLLBACK_SECONDS)):
+                    problems = await _rollback(client, run)
+            except TimeoutError:
+                problems = [f"stopped after {min(timeout, ROLLBACK_SECONDS):g} s"]
+            if not problems:
+                raise PublishError(f"{failure}; rolled back, the target holds the previous release: "
+                                   f"{_states(run.graphs)}")
+            raise PublishError(f"{failure}; rollback FAILED ({', '.join(problems)}): {_states(run.graphs)}; "
+                               "run `dipkg publish` again")
+    raise AssertionError("unreachable")
 
 
 def publish(
@@ -81,56 +344,28 @@ def publish(
     url: str,
     *,
     graph: str | None = None,
-    timeout: float = 300.0,
+    timeout: float = 600.0,
     auth: str = "basic",
+    user: str | None = None,
+    password: str | None = None,
+    password_file: Path | None = None,
+    update: str | None = None,
     progress: Callable[[Upload, int], None] | None = None,
 ) -> list[tuple[Upload, int]]:
-    """PUT each graph; return (upload, HTTP status) pairs; raise :class:`PublishError` on failure.
+    """PUT each graph, all or nothing; return (upload, HTTP status) pairs; raise
+    :class:`PublishError` (one line naming each graph's state on the target) on failure.
 
-    Credentials go in the URL (``http://user:password@host/...``), sent as HTTP basic
-    or, with ``auth="digest"``, digest authentication (Virtuoso's
-    /sparql-graph-crud-auth wants digest). Messages never show the password.
+    Credentials: ``user`` / ``password`` / ``password_file``, or in the URL
+    (``http://user:password@host/...``); sent as HTTP basic or, with ``auth="digest"``,
+    digest authentication (Virtuoso's /sparql-graph-crud-auth wants digest).
     """
-    if not url.startswith(("http://", "https://")):
-        raise PublishError(f"--to must be an http(s) URL of a Graph Store Protocol endpoint, not {redact(url)!r}")
+    check_target(url)
+    if update:
+        check_target(update, "--update")
     if auth not in ("basic", "digest"):
         raise PublishError(f"--auth must be basic or digest, not {auth!r}")
-    parts = urlsplit(url)
-    credentials: httpx.Auth | None = None
-    if parts.username is not None:
-        user, password = unquote(parts.username), unquote(parts.password or "")
-        credentials = httpx.DigestAuth(user, password) if auth == "digest" else httpx.BasicAuth(user, password)
-        url = redact(url)
-    shown = redact(url)
-    done = []
-    with httpx.Client(timeout=timeout, follow_redirects=False, auth=credentials) as client:
-        uploads = plan(release, graph)
-        if auth == "digest" and credentials is not None:
-            # learn the digest challenge with a bodiless request first, so each PUT goes out
-            # authenticated at once instead of being sent twice
-            try:
-                client.head(url, params={"graph": uploads[0].graph})
-            except httpx.HTTPError as exc:
-                raise PublishError(f"could not reach {shown}: {type(exc).__name__}") from None
-        for upload in uploads:
-            report = (lambda n, u=upload: progress(u, n)) if progress else (lambda n: None)
-            try:
-                response = client.put(
-                    url,
-                    params={"graph": upload.graph},
-                    content=_FileBody(upload.path, report),
-                    headers={
-                        "Content-Type": upload.media_type,
-                        "Content-Length": str(upload.path.stat().st_size),
-                    },
-                )
-            except httpx.HTTPError as exc:
-                raise PublishError(f"could not reach {shown}: {type(exc).__name__}") from None
-            if response.status_code not in (200, 201, 204):
-                body = " ".join(response.text.split())[:300]
-                raise PublishError(
-                    f"{shown} refused graph <{upload.graph}>: HTTP {response.status_code} {response.reason_phrase}"
-                    + (f": {body}" if body else "")
-                )
-            done.append((upload, response.status_code))
-    return done
+    clean, credentials = resolve(url, user=user, password=password, password_file=password_file,
+                                 setting="--password-file")
+    run = _Run(url=clean, shown=clean, credentials=credentials,
+               graphs=[_Graph(u) for u in plan(release, graph)], update=redact(update) if update else None)
+    return asyncio.run(_publish(run, timeout, auth, progress))

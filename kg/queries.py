@@ -23,6 +23,7 @@ import pyoxigraph
 
 from kg.errors import SourceError
 from kg.paths import INPUTS_DIR, display
+from kg.source import split_lines
 
 QUERIES_DIR = "queries"
 LANGUAGES = ("zh", "en")
@@ -56,7 +57,7 @@ def parse_query_file(path: Path) -> ExampleQuery:
     if not _NAME.match(path.name):
         raise SourceError(f"query file names look like 'NN-slug.rq' (two digits, a lower-case slug), not {path.name!r}", file=shown)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = split_lines(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise SourceError("not UTF-8 text", file=shown) from None
     values: dict[tuple[str, str], str] = {}

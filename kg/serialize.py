@@ -169,9 +169,12 @@ class JsonLdCompactor:
                 container = definition.get("@container")
                 coerce = definition.get("@type")
                 if container == "@language":
-                    langs = [o.language for o in objects if isinstance(o, Literal)]
-                    if len(langs) == len(objects) and all(langs) and len(set(langs)) == len(langs):
-                        key, value = term, {o.language: o.value for o in objects}  # type: ignore[union-attr]
+                    if all(isinstance(o, Literal) and o.language for o in objects):
+                        # a language map; two values in one language make an array there
+                        by_lang: dict[str, list[str]] = {}
+                        for o in objects:
+                            by_lang.setdefault(o.language, []).append(o.value)  # type: ignore[union-attr]
+                        key, value = term, {lang: self._one_or_many(v) for lang, v in by_lang.items()}
                 elif coerce == "@id":
                     if all(isinstance(o, IRI | BNode) for o in objects):
                         key = term

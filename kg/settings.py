@@ -13,7 +13,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,54 @@ from pydantic_settings import (
 )
 
 DEFAULT_BASE_IRI = "https://w3id.org/dipkg/"
+
+
+SHARING_TYPES = ("无条件共享", "有条件共享", "不予共享")
+OPENING_TYPES = ("无条件开放", "有条件开放", "不予开放")
+#: SPDX ids of the licences a record here is likely to use (the licence's dct:identifier).
+SPDX_IDS = {
+    "https://creativecommons.org/licenses/by/4.0/": "CC-BY-4.0",
+    "https://creativecommons.org/licenses/by-sa/4.0/": "CC-BY-SA-4.0",
+    "https://creativecommons.org/publicdomain/zero/1.0/": "CC0-1.0",
+}
+PLACEHOLDER_EMAIL_DOMAINS = ("example.org", "example.com", "example.net")
+
+
+class CnCatalogSettings(BaseModel):
+    """The Chinese government resource-catalogue record (kg/catalog_cn.py, docs/catalogue.md).
+
+    Only what the data cannot say. Every default is empty: "to be filled in by the
+    publisher" (the record lists such elements under ``待填写``); nothing is guessed.
+    ``DIPKG_CATALOG__CN__<KEY>``, e.g. ``DIPKG_CATALOG__CN__SHARING_TYPE=无条件共享``.
+    """
+
+    class_code: str = ""  # 信息资源分类：类
+    item_code: str = ""  # 信息资源分类：项
+    heading_code: str = ""  # 信息资源分类：目
+    subheading_code: str = ""  # 信息资源分类：细目
+    provider_name: str = ""  # 信息资源提供方; "" = publisher_name_zh
+    provider_code: str = ""  # 信息资源提供方代码 (assigned by the catalogue authority)
+    resource_codes: dict[str, str] = {}  # 信息资源代码 by dump file name (assigned by the catalogue authority)
+    sharing_type: str = ""  # 共享类型: one of SHARING_TYPES
+    sharing_condition: str = ""  # 共享条件 (needed by 有条件共享 and 不予共享)
+    sharing_method: str = ""  # 共享方式
+    opening_type: str = ""  # 开放类型: one of OPENING_TYPES
+    opening_condition: str = ""  # 开放条件 (needed by 有条件开放 and 不予开放)
+    update_cycle: str = ""  # 更新周期, e.g. 不定期
+
+    @field_validator("sharing_type")
+    @classmethod
+    def _sharing(cls, value: str) -> str:
+        if value not in ("", *SHARING_TYPES):
+            raise ValueError(f"共享类型 must be one of {', '.join(SHARING_TYPES)} (or empty)")
+        return value
+
+    @field_validator("opening_type")
+    @classmethod
+    def _opening(cls, value: str) -> str:
+        if value not in ("", *OPENING_TYPES):
+            raise ValueError(f"开放类型 must be one of {', '.join(OPENING_TYPES)} (or empty)")
+        return value
 
 
 class CatalogSettings(BaseModel):
@@ -40,7 +88,10 @@ class CatalogSettings(BaseModel):
     publisher_type: str = "NonProfitOrganisation"  # ADMS publisher type code; "" = none
     contact_email: str = "dipkg@example.org"
     license_iri: str = "https://creativecommons.org/licenses/by/4.0/"
-    license_title: str = "Creative Commons Attribution 4.0 International (CC BY 4.0)"
+    # The title CKAN's default licence register gives CC BY ("cc-by"): ckanext-dcat sets a
+    # dataset's license_id by the licence's IRI, else by this title (docs/catalogue.md, CKAN).
+    license_title: str = "Creative Commons Attribution"
+    license_spdx: str = ""  # SPDX licence id, the licence's dct:identifier; "" = from SPDX_IDS by license_iri
     license_type: str = "Attribution"  # ADMS licence type code; "" = none
     # "" = derived by the build (README, "Updating the data"): version = the release number,
     # modified = the inputs' date, issued = the first release's date; set them to override
@@ -79,6 +130,22 @@ class CatalogSettings(BaseModel):
     accrual_periodicity: str = "IRREG"  # EU frequency code
     access_rights: str = "PUBLIC"  # EU access-right code
     availability: str = "AVAILABLE"  # EU planned-availability code (of every distribution)
+    cn: CnCatalogSettings = CnCatalogSettings()  # the Chinese resource-catalogue record
+
+    def license_identifier(self) -> str:
+        """The licence's SPDX id: ``license_spdx``, else the known id of ``license_iri``, else ""."""
+        return self.license_spdx or SPDX_IDS.get(self.license_iri, "")
+
+    def placeholders(self) -> list[str]:
+        """The keys that still hold the shipped placeholders (publisher, contact): a release
+        built with them is not configured for publication (``dipkg build`` warns, ``/health``
+        says so)."""
+        out = [key for key in ("publisher_name_zh", "publisher_name_en")
+               if getattr(self, key) == type(self).model_fields[key].default]
+        domain = self.contact_email.rpartition("@")[2].lower()
+        if self.contact_email == type(self).model_fields["contact_email"].default or domain in PLACEHOLDER_EMAIL_DOMAINS:
+            out.append("contact_email")
+        return out
 
     @field_validator("issued", "modified")
     @classmethod
@@ -132,6 +199,9 @@ class Settings(BaseSettings):
     query_timeout: float = Field(10.0, gt=0, description="Hard time limit per query, seconds.")
     max_rows: int = Field(10_000, gt=0, description="Row cap of a SELECT result.")
     max_query_bytes: int = Field(64 * 1024, gt=0, description="Longest accepted query text, bytes.")
+    max_result_bytes: int = Field(
+        64 * 1024 * 1024, gt=0, description="Largest serialised query result, bytes; a larger one gets 503."
+    )
     query_workers: int = Field(2, gt=0, description="Worker processes that evaluate queries.")
     worker_memory_mb: int = Field(
         2048, gt=0, description="Memory cap of one query worker (MiB); a query that needs more gets 503."
@@ -146,12 +216,55 @@ class Settings(BaseSettings):
         1.0, ge=0, description="`dipkg serve`: seconds between checks of DIR/current for a new build "
         "(README, Updating the data); 0: only on SIGHUP.",
     )
+    # --- connections (sparql_api/connections.py; README "Reliability") ---
+    max_header_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest request head (request line and headers), bytes: more gets 431."
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a connection may take to send a complete request (head and body) "
+        "once idle."
+    )
+    idle_timeout: float = Field(5.0, gt=0, description="Seconds an idle keep-alive connection stays open.")
+    send_timeout: float = Field(
+        30.0, gt=0, description="Seconds a response may stall on a client that does not read; then it is dropped."
+    )
+    max_connections: int = Field(
+        4096, gt=0, description="Open connections at most (lowered to fit the open-file limit); idle ones "
+        "are closed first to make room."
+    )
+    client_queries: int = Field(
+        1, ge=0, description="Queries one client address may have in the workers at once (the rest wait in "
+        "its own queue, served in turn with other clients'); 0 = no per-client limit."
+    )
+    client_queue: int = Field(
+        64, ge=0, description="Queries one client address may have waiting; more get 429."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-* "
+        "headers are honoured (JSON list); default: none."
+    )
     sparql_backend: str | None = Field(
         None,
         description="Remote mode of `dipkg serve` (docs/remote-backend.md): URL of an external SPARQL query "
         "endpoint holding the published graph (`dipkg publish`); queries and pages go there instead of the "
         "local store. None: the local store (worker processes).",
     )
+    sparql_backend_user: str | None = Field(None, description="User name for the SPARQL backend (HTTP basic).")
+    sparql_backend_password: SecretStr | None = Field(
+        None, description="Its password (DIPKG_SPARQL_BACKEND_PASSWORD); prefer the password file.")
+    sparql_backend_password_file: Path | None = Field(
+        None, description="A file holding the backend's password (first line): nothing in `ps` or the environment.")
+    sparql_backend_max_bytes: int | None = Field(
+        None, gt=0, description="Largest backend answer read, bytes (None: max(16 MiB, max_rows x 4 KiB)).")
+
+    # --- publish ---------------------------------------------------------
+    publish_user: str | None = Field(None, description="User name for `dipkg publish`'s target.")
+    publish_password: SecretStr | None = Field(
+        None, description="Its password (DIPKG_PUBLISH_PASSWORD); prefer the password file.")
+    publish_password_file: Path | None = Field(
+        None, description="A file holding the target's password (DIPKG_PUBLISH_PASSWORD_FILE or --password-file).")
+    publish_timeout: float = Field(
+        600.0, gt=0, description="Time limit of a whole `dipkg publish` (every request, rollback included), seconds.")
 
     @field_validator("base_iri")
     @classmethod
@@ -161,6 +274,18 @@ class Settings(BaseSettings):
         if not value.isascii() or any(c in value for c in ' <>"{}|\\^`'):
             raise ValueError("base_iri must be ASCII without spaces or <>\"{}|\\^`")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR network: {item!r}") from None
+        return [item.strip() for item in value]
 
     @classmethod
     def settings_customise_sources(

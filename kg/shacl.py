@@ -47,6 +47,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 
 from kg.errors import ShapeError
 from kg.paths import display
+from kg.source import split_lines
 
 _PREBOUND = re.compile(r"\$(?!this\b)[A-Za-z_]\w*")
 _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
@@ -157,7 +158,7 @@ class _Compiler:
         except OSError:
             return None
         local = self.name(shape)
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(split_lines(text), 1):
             if line.split(" ", 1)[0] in (local, f"<{shape}>"):
                 return number
         return None

@@ -10,16 +10,104 @@ This module only cuts the text into rows and cells and checks the table's
 shape; :mod:`kg.extract` reads the 涉及数据 cells. A .docx source is read into
 the same :class:`Table` by :mod:`kg.docx_table`, its cells placed by
 table/row/column instead of line/column.
+
+Lines are counted as an editor counts them (LF, CRLF or CR end a line; not the
+other characters Python's ``str.splitlines`` breaks at), so every reported line
+is the one a person finds. A source is refused, naming file:line:column, when
+it is not UTF-8, holds a control or invisible formatting character (ESC, DEL,
+U+2028, a bidi override...), or has a line or cell longer than the bounds below.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 from kg.errors import SourceError
 
 COLUMNS = ("序号", "领域", "场景名称", "场景应用", "涉及数据")
 ARTIFACTS = ("[bookmark: _GoBack]",)
+
+#: Bounds of a source document; the real one is 6 KB, its longest line 228 characters.
+MAX_SOURCE_BYTES = 32 * 1024 * 1024
+MAX_LINE_CHARS = 65_536
+MAX_CELL_CHARS = 65_536
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+#: Format characters that change how text is shown without being seen (bidi controls,
+#: zero-width characters, a BOM inside the text...): category Cf, plus the line and
+#: paragraph separators. Cc (C0, DEL, C1) is refused too, except the tab.
+_REFUSED_CATEGORIES = frozenset(("Cc", "Cf", "Zl", "Zp"))
+_ALLOWED = frozenset("\t")
+
+
+def split_lines(text: str) -> list[str]:
+    """``text`` cut into lines at LF, CRLF and CR only (like ``splitlines``, no final empty line)."""
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def refused_character(text: str) -> int | None:
+    """Index of the first control or invisible formatting character in ``text`` (None: clean)."""
+    for index, char in enumerate(text):
+        if char not in _ALLOWED and unicodedata.category(char) in _REFUSED_CATEGORIES:
+            return index
+    return None
+
+
+_C0 = ("NUL SOH STX ETX EOT ENQ ACK BEL BS TAB LF VT FF CR SO SI "
+       "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US").split()
+
+
+def describe_character(char: str) -> str:
+    """``U+001B (ESC)``, ``U+202E (RIGHT-TO-LEFT OVERRIDE)``..."""
+    code = ord(char)
+    name = unicodedata.name(char, "") or (_C0[code] if code < 32 else "DEL" if code == 127 else "a C1 control")
+    return f"U+{code:04X} ({name})"
+
+
+def check_line(text: str, file: str, line: int, *, column_offset: int = 0) -> None:
+    """Raise a :class:`SourceError` at file:line:column for a control character in one line."""
+    index = refused_character(text)
+    if index is not None:
+        raise SourceError(
+            f"{describe_character(text[index])} in the text: control and invisible formatting "
+            "characters are not accepted (remove it from the source)",
+            file=file,
+            line=line,
+            column=column_offset + index + 1,
+        )
+
+
+def read_source(path: Path, file: str) -> str:
+    """The text of a source document, checked: size bound, UTF-8 (an error names the line,
+    column and byte offset of the first invalid byte)."""
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_SOURCE_BYTES + 1)
+    if len(raw) > MAX_SOURCE_BYTES:
+        line = len(split_lines(raw[:MAX_SOURCE_BYTES].decode("utf-8", "replace")))
+        raise SourceError(
+            f"the source is larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB (the limit; "
+            "a guide's table is a few KB)",
+            file=file,
+            line=max(line, 1),
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].decode("utf-8")
+        lines = _LINE_BREAK.split(before)
+        bad = raw[exc.start : min(exc.end, exc.start + 4)].hex(" ")
+        raise SourceError(
+            f"the source is not UTF-8: invalid byte(s) {bad} at byte offset {exc.start} ({exc.reason})",
+            file=file,
+            line=len(lines),
+            column=len(lines[-1]) + 1,
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -69,13 +157,20 @@ def read_table(text: str, file: str) -> Table:
     """Cut ``text`` into the header and rows; raise :class:`SourceError` naming file:line."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    lines = text.splitlines()
+    lines = split_lines(text)
     blocks: list[list[Cell]] = []
     preamble: list[str] = []
     current: list[Cell] | None = None
     for number, raw in enumerate(lines, start=1):
         if "\x00" in raw:
-            raise SourceError("NUL character in the source", file=file, line=number)
+            raise SourceError("NUL character in the source", file=file, line=number, column=raw.index("\x00") + 1)
+        if len(raw) > MAX_LINE_CHARS:
+            raise SourceError(
+                f"line of {len(raw):,} characters: longer than the limit of {MAX_LINE_CHARS:,}",
+                file=file,
+                line=number,
+            )
+        check_line(raw, file, number)
         if not raw.strip() and not raw.startswith("\t"):
             current = None  # a blank line ends the row ("\t" alone is an empty cell)
             continue
@@ -87,6 +182,12 @@ def read_table(text: str, file: str) -> Table:
         elif current is not None:
             # continuation of the cell above (a cell spanning lines)
             last = current[-1]
+            if len(last.text) + len(raw) > MAX_CELL_CHARS:
+                raise SourceError(
+                    f"the cell starting on line {last.line} grows past the limit of {MAX_CELL_CHARS:,} characters",
+                    file=file,
+                    line=number,
+                )
             current[-1] = Cell(last.text + raw, last.line, last.column)
         elif blocks:
             raise SourceError(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from kg.errors import SourceError
 from kg.paths import display
+from kg.source import check_line, split_lines
 
 
 class Translations:
@@ -26,7 +27,7 @@ class Translations:
 def load_translations(path: Path) -> Translations:
     shown = display(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = split_lines(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SourceError("the translations table is missing", file=shown) from None
     if not lines or lines[0].split("\t")[:2] != ["zh", "en"]:
@@ -35,6 +36,7 @@ def load_translations(path: Path) -> Translations:
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip() or line.startswith("#"):
             continue
+        check_line(line, shown, number)
         parts = line.split("\t")
         if len(parts) < 2 or not parts[0].strip() or not parts[1].strip():
             raise SourceError("expected 'zh<TAB>en' with both filled", file=shown, line=number)

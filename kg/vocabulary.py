@@ -39,6 +39,7 @@ from pathlib import Path
 from kg.errors import SourceError
 from kg.iris import PREFIXES, Minter, check_slug
 from kg.paths import display
+from kg.source import check_line, split_lines
 from kg.terms import IRI, Block, Literal, Term, en, zh
 from kg.translations import Translations
 
@@ -119,7 +120,7 @@ class _Table:
 def _read_table(path: Path, columns: list[str], what: str) -> _Table:
     shown = display(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = split_lines(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SourceError(f"the {what} table is missing", file=shown) from None
     except UnicodeDecodeError:
@@ -131,6 +132,7 @@ def _read_table(path: Path, columns: list[str], what: str) -> _Table:
         line = raw.rstrip("\r")
         if not line.strip() or line.startswith("#"):
             continue
+        check_line(line, shown, number)
         cells = line.split("\t")
         if len(cells) > len(columns):
             raise SourceError(f"expected {len(columns)} tab-separated columns, found {len(cells)}", file=shown, line=number)

@@ -16,9 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi import routing as fastapi_routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from kg import __version__
 from kg.errors import DipkgError
@@ -76,7 +78,7 @@ def set_sparql_page(app: FastAPI, page: Callable[[Request], Awaitable[Response]]
 
 def error_response(err: DipkgError, headers: dict[str, str] | None = None) -> JSONResponse:
     out = dict(headers or {})
-    if err.status == 503:
+    if err.status in (429, 503):
         out.setdefault("Retry-After", "5")
     if err.status == 405 and err.details.get("allow"):
         out["Allow"] = ", ".join(err.details["allow"])
@@ -85,6 +87,28 @@ def error_response(err: DipkgError, headers: dict[str, str] | None = None) -> JS
 
 _HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 400: "bad-request",
                413: "too-large", 415: "unsupported-media-type", 406: "not-acceptable"}
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the app answers at ``request``'s path: those of every route whose path
+    matches (Starlette names only the first route's in its 405), HEAD wherever GET is
+    (HeadMiddleware) and OPTIONS everywhere (CORSMiddleware)."""
+    routes: Any = request.app.routes
+    if hasattr(fastapi_routing, "iter_route_contexts"):  # FastAPI >= 0.16x nests included routers
+        routes = fastapi_routing.iter_route_contexts(routes)
+    path = request.scope.get("path", "")
+    root = request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):] or "/"
+    allowed: set[str] = {"OPTIONS"}
+    for route in routes:
+        regex, methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and methods and regex.match(path):
+            allowed.update(methods)
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return sorted(allowed, key=lambda m: (_METHODS.index(m) if m in _METHODS else len(_METHODS), m))
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -97,8 +121,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http-error")
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         details = {}
-        if exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
-            details["allow"] = [m.strip() for m in exc.headers["Allow"].split(",")]
+        if exc.status_code == 405:  # Starlette names only the first matching route's methods
+            details["allow"] = allowed_methods(request)
+            message = (f"{request.method} is not allowed at {request.url.path}; "
+                       f"allowed: {', '.join(details['allow'])}")
         if exc.status_code == 404:
             message = f"no resource at {request.url.path}"
         return error_response(HttpError(message, status=exc.status_code, code=code, details=details))
@@ -109,6 +135,12 @@ def _install_error_handlers(app: FastAPI) -> None:
                     for e in exc.errors()]
         return error_response(HttpError("invalid request parameters", status=422,
                                         code="invalid-request", details={"problems": problems}))
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # the client left (or was dropped for sending its body too slowly) mid-upload:
+        # nobody to answer, nothing unexpected to log
+        return error_response(HttpError("the client disconnected", status=400, code="client-disconnected"))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -58,7 +58,8 @@ class LocalBackend:
         s = self.settings
         return WorkerPool(self.release.store_dir, size=s.query_workers, timeout=s.query_timeout,
                           prefixes=dict(PREFIXES), memory_limit=s.worker_memory_mb * 1024 * 1024,
-                          sandbox=s.worker_sandbox)
+                          sandbox=s.worker_sandbox, client_queries=s.client_queries,
+                          client_queue=s.client_queue)
 
     def describer(self) -> Any:
         from sparql_api.describe import Describer
@@ -73,30 +74,36 @@ class RemoteBackend:
     name = "remote"
 
     def __init__(self, settings: Settings, release: Release, url: str) -> None:
-        from sparql_api.remote import Graphs
+        from kg.credentials import resolve
+        from sparql_api.remote import BackendClient, Graphs
 
         self.settings = settings
         self.release = release
-        self.url = url
+        password = settings.sparql_backend_password
+        # the URL loses its user:password@ here: nothing after this point can show it
+        self.url, credentials = resolve(
+            url, user=settings.sparql_backend_user,
+            password=password.get_secret_value() if password is not None else None,
+            password_file=settings.sparql_backend_password_file, setting="DIPKG_SPARQL_BACKEND_PASSWORD_FILE")
         self.graphs = Graphs.of(release)
+        s = settings
+        self.client = BackendClient(self.url, credentials, slots=s.query_workers, timeout=s.query_timeout,
+                                    max_bytes=s.sparql_backend_max_bytes or max(16 * 1024 * 1024, s.max_rows * 4096))
 
     def check(self) -> None:
         from sparql_api.remote import check_backend
 
-        check_backend(self.url, self.graphs)
+        check_backend(self.client, self.graphs)
 
     def pool(self) -> Any:
         from sparql_api.remote import RemotePool
 
-        s = self.settings
-        return RemotePool(self.url, self.graphs, size=s.query_workers, timeout=s.query_timeout,
-                          prefixes=dict(PREFIXES), max_bytes=max(16 * 1024 * 1024, s.max_rows * 4096))
+        return RemotePool(self.client, self.graphs, prefixes=dict(PREFIXES))
 
     def describer(self) -> Any:
         from sparql_api.remote import RemoteDescriber
 
-        return RemoteDescriber(self.url, self.graphs, timeout=self.settings.query_timeout,
-                               named_graphs=_catalog_graphs(self.release))
+        return RemoteDescriber(self.client, self.graphs, named_graphs=_catalog_graphs(self.release))
 
     def describe_health(self) -> dict[str, Any]:
         return {"kind": self.name, "url": self.url}

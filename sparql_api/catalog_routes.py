@@ -27,11 +27,12 @@ import rdflib
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from kg import catalog_cn as cn
 from kg.errors import StoreError
 from kg.iris import PREFIXES
 from kg.layout import Release
 from sparql_api.negotiation import GRAPH_OFFERS, Offer, by_name, negotiate, wants_html
-from sparql_api.protocol import site_root
+from sparql_api.protocol import site_root, vary_origin
 
 CATALOG_FILE = "catalog.ttl"
 VOID = rdflib.Namespace(PREFIXES["void"])
@@ -55,6 +56,7 @@ class Document:
 class CatalogDocs:
     record: Document
     void: Document
+    graph: rdflib.Graph  # the record, parsed (the readable page reads it)
 
 
 def void_graph(record: rdflib.Graph) -> rdflib.Graph:
@@ -106,7 +108,7 @@ def load_catalog(release: Release) -> CatalogDocs:
         raise StoreError("the release has no catalogue record (catalog.ttl)", file=str(path)) from None
     graph = rdflib.Graph()
     graph.parse(data=turtle.decode("utf-8"), format="turtle")
-    return CatalogDocs(record=_document(graph, turtle), void=_document(void_graph(graph)))
+    return CatalogDocs(record=_document(graph, turtle), void=_document(void_graph(graph)), graph=graph)
 
 
 def _docs(app: Any) -> CatalogDocs:
@@ -169,7 +171,7 @@ def catalog(request: Request) -> Response:
     accept = request.headers.get("accept")
     extension = "html" if wants_html(accept) else negotiate(accept, GRAPH_OFFERS).offer.extension
     return RedirectResponse(f"{site_root(request)}/catalog.{extension}", status_code=303,
-                            headers={"Vary": "Accept", "Cache-Control": "public, max-age=3600"})
+                            headers={"Vary": vary_origin(request, "Accept"), "Cache-Control": "public, max-age=3600"})
 
 
 def _document_route(offer: Offer) -> None:
@@ -181,6 +183,128 @@ def _document_route(offer: Offer) -> None:
 
 for _offer in GRAPH_OFFERS:
     _document_route(_offer)
+
+
+# --- the readable page -----------------------------------------------------------------------
+DCAT = rdflib.Namespace(PREFIXES["dcat"])
+VCARD = rdflib.Namespace(PREFIXES["vcard"])
+SPDX = rdflib.Namespace(PREFIXES["spdx"])
+SKOS = rdflib.Namespace(PREFIXES["skos"])
+IANA = "https://www.iana.org/assignments/media-types/"
+CN_RECORD = (cn.JSON_FILE, cn.XLSX_FILE)  # kg/catalog_cn.py
+CN_SCHEMA_PATH = cn.SCHEMA_URL_PATH
+
+
+def _text(graph: rdflib.Graph, subject: Any, prop: Any, lang: str) -> str:
+    """The literal in ``lang``, else in the other language, else any ("" if none)."""
+    values = [o for o in graph.objects(subject, prop) if isinstance(o, rdflib.Literal)]
+    for wanted in (lang, "en" if lang == "zh" else "zh", None):
+        for o in sorted(values):
+            if wanted is None or o.language == wanted:
+                return str(o)
+    return ""
+
+
+def _distribution(graph: rdflib.Graph, d: Any, lang: str) -> dict[str, Any]:
+    url = graph.value(d, DCAT.downloadURL) or graph.value(d, DCAT.accessURL)
+    fmt = graph.value(d, DCT["format"])
+    media = graph.value(d, DCAT.mediaType)
+    checksum = graph.value(d, SPDX.checksum)
+    size = graph.value(d, DCAT.byteSize)
+    return {
+        "iri": str(d), "title": _text(graph, d, DCT.title, lang), "url": str(url) if url else "",
+        "format": _text(graph, fmt, SKOS.prefLabel, "en") if fmt is not None else "",
+        "media_type": str(media)[len(IANA):] if media is not None and str(media).startswith(IANA) else "",
+        "gzip": graph.value(d, DCAT.compressFormat) is not None,
+        "bytes": int(size) if size is not None else None,
+        "sha256": str(graph.value(checksum, SPDX.checksumValue) or "") if checksum is not None else "",
+        "service": graph.value(d, DCAT.accessService) is not None,
+    }
+
+
+def _dataset(graph: rdflib.Graph, ds: Any, lang: str) -> dict[str, Any]:
+    distributions = [_distribution(graph, d, lang) for d in graph.objects(ds, DCAT.distribution)]
+    distributions.sort(key=lambda d: (d["service"], d["url"]))
+    keywords = sorted(str(k) for k in graph.objects(ds, DCAT.keyword) if getattr(k, "language", None) == lang)
+    return {
+        "iri": str(ds), "title": _text(graph, ds, DCT.title, lang),
+        "description": _text(graph, ds, DCT.description, lang),
+        "version": str(graph.value(ds, DCAT.version) or ""), "issued": str(graph.value(ds, DCT.issued) or ""),
+        "modified": str(graph.value(ds, DCT.modified) or ""), "keywords": keywords,
+        "distributions": distributions,
+        "publisher": _text(graph, graph.value(ds, DCT.publisher), FOAF.name, lang)
+        if graph.value(ds, DCT.publisher) is not None else "",
+    }
+
+
+def catalog_view(graph: rdflib.Graph, lang: str) -> dict[str, Any]:
+    """What the readable /catalog page shows, read from the record itself (one source of truth)."""
+    catalog = next(graph.subjects(rdflib.RDF.type, DCAT.Catalog))
+    main = graph.value(catalog, DCAT.dataset)
+    publisher = graph.value(catalog, DCT.publisher)
+    contact = graph.value(main, DCAT.contactPoint)
+    licence = graph.value(catalog, DCT.license)
+    service = graph.value(catalog, DCAT.service)
+    email = str(graph.value(contact, VCARD.hasEmail) or "") if contact is not None else ""
+    sources = sorted(graph.objects(main, DCT.source))
+    return {
+        "iri": str(catalog), "title": _text(graph, catalog, DCT.title, lang),
+        "description": _text(graph, catalog, DCT.description, lang),
+        "modified": str(graph.value(catalog, DCT.modified) or ""),
+        "publisher": {"iri": str(publisher), "name": _text(graph, publisher, FOAF.name, lang),
+                      "homepage": str(graph.value(publisher, FOAF.homepage) or "")},
+        "contact": {"name": _text(graph, contact, VCARD.fn, lang), "email": email.removeprefix("mailto:"),
+                    "url": str(graph.value(contact, VCARD.hasURL) or "")} if contact is not None else None,
+        "licence": {"iri": str(licence), "title": _text(graph, licence, DCT.title, lang),
+                    "identifier": str(graph.value(licence, DCT.identifier) or "")},
+        "dataset": _dataset(graph, main, lang),
+        "sources": [_dataset(graph, ds, lang) for ds in sources],
+        "service": {"iri": str(service), "title": _text(graph, service, DCT.title, lang),
+                    "endpoint": str(graph.value(service, DCAT.endpointURL) or "")} if service is not None else None,
+    }
+
+
+@router.get(f"/{CN_SCHEMA_PATH}", summary="JSON Schema of the Chinese resource-catalogue record",
+            response_class=Response, tags=["catalogue"])
+def cn_schema(request: Request) -> Response:
+    body = cn.SCHEMA_PATH.read_bytes()
+    etag = f'"{hashlib.sha256(body).hexdigest()[:20]}"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/schema+json", headers=headers)
+
+
+@router.get("/catalog.html", summary="The catalogue record as a page for people", response_class=Response,
+            include_in_schema=False)
+def catalog_page(request: Request) -> Response:
+    from sparql_api import http
+    from sparql_api.pages import HTML, language
+
+    ctx = request.app.state.dipkg
+    site = ctx.extra.get("site")  # set by sparql_api.ui.install
+    if site is None:  # an app without the pages (create_app always installs them)
+        from fastapi.responses import JSONResponse
+
+        from sparql_api.errors import HttpError
+
+        err = HttpError("this app serves no pages; the record is at /catalog.ttl", status=404, code="not-found")
+        return JSONResponse(err.to_dict(), status_code=404)
+    lang, explicit = language(request)
+    root = site_root(request)
+    tag = http.etag(ctx.release.build_id, "catalog.html", lang, root, "explicit" if explicit else "")
+    headers = site.headers(tag, "Accept-Language")
+    headers["Content-Language"] = "zh-Hans" if lang == "zh" else "en"
+    if http.not_modified(request.headers, tag, site.last_modified):
+        return Response(status_code=304, headers=headers)
+    files = {d.get("file") for d in ctx.release.manifest.get("dumps", [])}
+    twins = [(o, f"{root}/catalog.{o.extension}") for o in GRAPH_OFFERS]
+    records = [(name, f"{root}/dumps/{name}") for name in CN_RECORD if name in files]
+    if records:
+        records.append(("JSON Schema", f"{root}/{CN_SCHEMA_PATH}"))
+    body = site.render("catalog.html", request, lang, explicit, view=catalog_view(_docs(request.app).graph, lang),
+                       twins=twins, cn_records=records, void_href=f"{root}/.well-known/void")
+    return Response(body, media_type=HTML.content_type(), headers=headers)
 
 
 @router.get("/.well-known/void", summary="The VoID description of the dataset", response_class=Response,

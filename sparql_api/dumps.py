@@ -159,7 +159,10 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
 
     @router.get("/dumps", include_in_schema=False)
     async def dumps_redirect(request: Request) -> Response:
-        return RedirectResponse(str(request.url.replace(path=request.url.path + "/")), status_code=301)
+        from sparql_api.protocol import site_root, vary_origin
+
+        target = site_root(request) + "/dumps/" + ("?" + request.url.query if request.url.query else "")
+        return RedirectResponse(target, status_code=301, headers={"Vary": vary_origin(request)})
 
     @router.get("/dumps/", tags=["dumps"], summary="The list of dumps (HTML or JSON by Accept)")
     async def dumps_index(request: Request) -> Response:

@@ -32,7 +32,15 @@ from sparql_api.negotiation import (
     graph_offers,
     negotiate,
 )
-from sparql_api.protocol import FORM, SPARQL_QUERY, endpoint_url, read_request, service_description
+from sparql_api.protocol import (
+    FORM,
+    SPARQL_QUERY,
+    client_address,
+    endpoint_url,
+    read_request,
+    service_description,
+    vary_origin,
+)
 from sparql_api.results import GRAPH_FORMATS, Job
 from sparql_api.workers import reply_error
 
@@ -143,7 +151,7 @@ async def _until_disconnect(request: Request) -> None:
 
 async def _run_watched(request: Request, ctx: AppContext, job: Job):
     """Run ``job`` on a worker; if the client disconnects first, cancel (the worker is killed)."""
-    work = asyncio.ensure_future(ctx.pool.run(job))
+    work = asyncio.ensure_future(ctx.pool.run(job, client=client_address(request)))
     watch = asyncio.ensure_future(_until_disconnect(request))
     try:
         done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
@@ -199,6 +207,7 @@ async def _handle(request: Request) -> Response:
         table_format=table.key if table else None,
         graph_format=graph.key if graph else None,
         max_rows=settings.max_rows,
+        max_bytes=settings.max_result_bytes,
         default_graph=sreq.default_graphs or None,
         named_graphs=sreq.named_graphs or None,
         union_default_graph=sreq.union_default_graph,
@@ -235,6 +244,7 @@ async def _service_description(request: Request, ctx: AppContext) -> Response:
     url = endpoint_url(request)
     tag = http.etag(ctx.release.build_id, "sd", choice.content_type, url)
     headers = _headers(ctx, tag)
+    headers["Vary"] = vary_origin(request, "Accept", "Accept-Encoding")  # the URL is the endpoint's own
     if http.not_modified(request.headers, tag, ctx.last_modified):
         return Response(status_code=304, headers=headers)
     triples: list[Any] = service_description(url, ctx.release, list(RESULT_OFFERS + offers), ctx.named_graphs)
@@ -326,9 +336,22 @@ class Health(BaseModel):
     triples: int | None
     workers: dict[str, int]
     queries: dict[str, int] = {}
-    backend: dict[str, Any] | None = None  # remote mode: the SPARQL backend's probe (url, ok, latency)
+    backend: dict[str, Any] | None = None  # remote mode: the backend's probe and recent state (url, ok...)
     #: local mode: "on", or "off: <why>" when the query workers can reach the network
     network_sandbox: str | None = None
+    #: "configured", or "not configured for publication: <settings>" while the release's catalogue
+    #: has the shipped placeholder publisher and contact (manifest "publication")
+    publication: str | None = None
+
+
+def publication_state(manifest: dict[str, Any]) -> str | None:
+    publication = manifest.get("publication")
+    if not isinstance(publication, dict):
+        return None  # a release built before the check
+    placeholders = publication.get("placeholders") or []
+    if placeholders:
+        return "not configured for publication: placeholder " + ", ".join(f"catalog.{k}" for k in placeholders)
+    return "configured"
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": ErrorBody}}, tags=["ops"],
@@ -340,14 +363,16 @@ async def health(request: Request) -> JSONResponse:
     alive = int(getattr(ctx.pool, "alive", 0)) if ctx.pool is not None else 0
     size = int(getattr(ctx.pool, "size", 0)) if ctx.pool is not None else 0
     if alive == 0:
-        if backend is not None:
-            raise StoreError("the SPARQL backend does not answer", details={"backend": backend})
+        if backend is not None:  # unreachable, or its recent real exchanges failed (sparql_api.remote)
+            reason = (backend.get("failing") or {}).get("message") or "it does not answer"
+            raise StoreError(f"the SPARQL backend is not ok: {reason}", details={"backend": backend})
         raise StoreError("no query worker is alive", details={"workers": {"alive": 0, "total": size}})
     counts = ctx.release.manifest.get("counts") or {}
     body = Health(status="ok", version=__version__, build_id=ctx.release.build_id,
                   triples=counts.get("triples") if isinstance(counts.get("triples"), int) else None,
                   workers={"alive": alive, "total": size},
                   queries={**getattr(ctx.pool, "stats", {}), "cache_hits": ctx.cache.hits}, backend=backend,
-                  network_sandbox=getattr(ctx.pool, "network_sandbox", None))
-    unset = {key for key in ("backend", "network_sandbox") if getattr(body, key) is None}
+                  network_sandbox=getattr(ctx.pool, "network_sandbox", None),
+                  publication=publication_state(ctx.release.manifest))
+    unset = {key for key in ("backend", "network_sandbox", "publication") if getattr(body, key) is None}
     return JSONResponse(body.model_dump(exclude=unset), headers={"Cache-Control": "no-store"})

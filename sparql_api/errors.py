@@ -70,6 +70,20 @@ class Busy(QueryError):
     status = 503
 
 
+class ResultTooLarge(QueryError):
+    """The serialised result would exceed ``Settings.max_result_bytes``."""
+
+    code = "result-too-large"
+    status = 503
+
+
+class TooManyQueries(QueryError):
+    """One client has ``Settings.client_queue`` queries waiting already (sparql_api/workers.py)."""
+
+    code = "too-many-queries"
+    status = 429
+
+
 class QueryEvaluationError(QueryError):
     """The query parsed but failed during evaluation (e.g. a type error pyoxigraph refuses)."""
 

@@ -1,7 +1,8 @@
 """Dereferenceable IRIs and the pages for people.
 
 Every resource IRI below the release's base is served at the same path on this
-server (the base maps to the server root, seen through X-Forwarded-Host/Proto).
+server (the base maps to the server root: the Host header, or X-Forwarded-Host/
+Proto/Prefix from a trusted proxy, ``Settings.trusted_proxies``).
 The ontology (``https://w3id.org/dipkg/ontology`` and its hash terms) is served
 at ``/ontology`` whatever the base.
 
@@ -59,7 +60,7 @@ from sparql_api.negotiation import (
     not_acceptable,
     wants_html,
 )
-from sparql_api.protocol import site_root
+from sparql_api.protocol import site_root, vary_origin
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -587,9 +588,17 @@ class Site:
 
 
 def _with_query(request: Request, **params: str) -> str:
+    """This page's own path with ``params`` set in its query: always a path on this site
+    (``//evil.example/x`` or ``/\\evil.example`` would be read as another host)."""
     query = dict(request.query_params)
     query.update(params)
-    return request.url.path + "?" + urlencode(query)
+    return local_path(request.url.path) + "?" + urlencode(query)
+
+
+def local_path(path: str) -> str:
+    """``path`` as an absolute-path reference that cannot leave the site: one leading '/',
+    percent-encoded (no '\\', no scheme-relative '//host')."""
+    return "/" + quote(path.lstrip("/\\"), safe="/-._~!$'()*+,;=:@")
 
 
 def language(request: Request) -> tuple[str, bool]:
@@ -677,7 +686,8 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         dataset = site.pages.minter.dataset()
         if wanted is not HTML and dataset.startswith(site.base):
             target = f"{site_root(request)}/{dataset[len(site.base):]}.{wanted.extension}"
-            return RedirectResponse(target, status_code=303, headers={"Vary": "Accept, Accept-Language"})
+            return RedirectResponse(target, status_code=303,
+                                    headers={"Vary": vary_origin(request, "Accept", "Accept-Language")})
         lang, explicit = language(request)
         root = site_root(request)
         tag = http.etag(release.build_id, "/", "html", lang, root, "explicit" if explicit else "")
@@ -733,7 +743,8 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         if request.url.query:
             target += "?" + request.url.query
         return RedirectResponse(target, status_code=303,
-                                headers={"Vary": "Accept, Accept-Language", "Cache-Control": "public, max-age=3600"})
+                                headers={"Vary": vary_origin(request, "Accept", "Accept-Language"),
+                                         "Cache-Control": "public, max-age=3600"})
 
     router.include_router(fallback)
     router.site = site  # type: ignore[attr-defined]

@@ -17,7 +17,10 @@ union of all graphs);
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -183,16 +186,76 @@ def _first(value: str | None) -> str | None:
     return value.split(",")[0].strip() or None
 
 
+@functools.lru_cache(maxsize=8)
+def _networks(trusted: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(t, strict=False) for t in trusted)
+
+
+def trusted_peer(peer: str | None, trusted: Sequence[str]) -> bool:
+    """Whether ``peer`` (the TCP peer's address) is one of the ``trusted`` proxies."""
+    if not peer or not trusted:
+        return False
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in net for net in _networks(tuple(trusted)))
+
+
+def forwarded_trusted(request: Request) -> bool:
+    """X-Forwarded-* count only from a configured proxy (``Settings.trusted_proxies``):
+    from anyone else they are ignored, so a client cannot choose the URLs we write."""
+    ctx = getattr(request.app.state, "dipkg", None)
+    trusted = ctx.settings.trusted_proxies if ctx is not None else []
+    return trusted_peer(request.client.host if request.client else None, trusted)
+
+
+def client_address(request: Request) -> str:
+    """Who is asking, for per-client limits: the TCP peer, or behind a trusted proxy the
+    rightmost address of X-Forwarded-For that is not itself a trusted proxy."""
+    peer = request.client.host if request.client else ""
+    if not forwarded_trusted(request):
+        return peer
+    trusted = request.app.state.dipkg.settings.trusted_proxies
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # garbled: count it against the proxy
+        if not trusted_peer(hop, trusted):
+            return hop
+    return peer
+
+
+#: what a Host-derived URL varies by (a 303's Location, the service description)
+ORIGIN_VARY = ("Host",)
+FORWARDED_VARY = ("X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix")
+
+
+def origin_vary(request: Request) -> tuple[str, ...]:
+    """The request headers an absolute URL built by :func:`endpoint_url` depends on."""
+    return ORIGIN_VARY + FORWARDED_VARY if forwarded_trusted(request) else ORIGIN_VARY
+
+
+def vary_origin(request: Request, *names: str) -> str:
+    """A ``Vary`` value: ``names`` plus what :func:`endpoint_url` read (Host; X-Forwarded-*
+    from a trusted proxy). Every response whose URLs come from the request carries it."""
+    return ", ".join((*names, *origin_vary(request)))
+
+
 def endpoint_url(request: Request) -> str:
-    """The public URL of this request's path, honouring X-Forwarded-Host/Proto/Prefix."""
+    """The public URL of this request's path: the Host header, or X-Forwarded-Host/Proto/Prefix
+    when the peer is a trusted proxy."""
     headers = request.headers
-    scheme = _first(headers.get("x-forwarded-proto")) or request.url.scheme
+    forwarded = forwarded_trusted(request)
+    scheme = (forwarded and _first(headers.get("x-forwarded-proto"))) or request.url.scheme
     if scheme not in ("http", "https"):
         scheme = request.url.scheme
-    host = _first(headers.get("x-forwarded-host")) or headers.get("host") or request.url.netloc
+    host = (forwarded and _first(headers.get("x-forwarded-host"))) or headers.get("host") or request.url.netloc
     if not _HOST.match(host or ""):
         host = request.url.netloc if _HOST.match(request.url.netloc) else "localhost"
-    prefix = _first(headers.get("x-forwarded-prefix")) or ""
+    prefix = (forwarded and _first(headers.get("x-forwarded-prefix"))) or ""
     if not _PREFIX.match(prefix):
         prefix = ""
     path = request.scope.get("root_path", "") + request.url.path

@@ -28,13 +28,13 @@ or :class:`BackendUnavailable` (503: unreachable), in the one JSON error shape.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
-import json
 import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -42,11 +42,12 @@ import anyio
 import httpx
 import pyoxigraph as ox
 
+from kg.credentials import Credentials, scrub
 from kg.iris import ONTOLOGY_IRI, PREFIXES
 from kg.layout import Release
 from sparql_api import guard
 from sparql_api.describe import IS_DEFINED_BY, LABELS, MAX_INCOMING, RDF_TYPE, Describer
-from sparql_api.errors import NotAcceptable, QueryError, QueryTimeout
+from sparql_api.errors import Busy, NotAcceptable, QueryError, QueryTimeout
 from sparql_api.results import Job, Outcome, _solutions, _triples
 from sparql_api.syntax import syntax_error
 from sparql_api.workers import Reply
@@ -85,6 +86,20 @@ class BackendUnavailable(QueryError):
     """The backend cannot be reached (refused, reset, DNS...)."""
 
     code = "backend-unavailable"
+    status = 503
+
+
+class BackendTimeout(QueryError):
+    """A page lookup's exchange with the backend passed its deadline (a slow or dripping backend)."""
+
+    code = "backend-timeout"
+    status = 504
+
+
+class BackendBusy(QueryError):
+    """Every backend slot stayed taken until the deadline (the backend is slow for everyone)."""
+
+    code = "backend-busy"
     status = 503
 
 
@@ -181,47 +196,64 @@ def _detach(fn: Callable[..., T]) -> Callable[..., T]:
 
 
 _BNODE_CHARS = re.compile(r"[^A-Za-z0-9_]")
+#: a blank node written with an invalid label: {"type": "bnode", "value": "nodeID://b1"} (either key first)
+_BAD_BNODE = re.compile(
+    rb'("type"\s*:\s*"bnode"\s*,\s*"value"\s*:\s*")(nodeID://[^"\\]*)(")'
+    rb'|("value"\s*:\s*")(nodeID://[^"\\]*)("\s*,\s*"type"\s*:\s*"bnode")')
 
 
 def _fix_bnodes(body: bytes) -> bytes:
     """SPARQL JSON whose blank-node labels are not valid labels (Virtuoso's ``nodeID://b1``)
-    rewritten with valid ones (same label, same node)."""
+    rewritten with valid ones (same label, same node). A linear rewrite of the bytes:
+    no JSON tree is built, so a deeply nested answer cannot exhaust the recursion limit."""
 
-    def fix(term: Any) -> None:
-        if not isinstance(term, dict):
-            return
-        if term.get("type") == "bnode" and isinstance(term.get("value"), str):
-            term["value"] = "b" + _BNODE_CHARS.sub(lambda m: f"_{ord(m.group()):x}", term["value"])
-        elif term.get("type") == "triple" and isinstance(term.get("value"), dict):
-            for part in term["value"].values():
-                fix(part)
+    def label(raw: bytes) -> bytes:
+        text = raw.decode("utf-8", "replace")
+        return ("b" + _BNODE_CHARS.sub(lambda m: f"_{ord(m.group()):x}", text)).encode("ascii")
 
-    doc = json.loads(body)
-    for row in (doc.get("results") or {}).get("bindings") or []:
-        for term in row.values():
-            fix(term)
-    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    def fix(m: re.Match[bytes]) -> bytes:
+        if m.group(1) is not None:
+            return m.group(1) + label(m.group(2)) + m.group(3)
+        return m.group(4) + label(m.group(5)) + m.group(6)
+
+    return _BAD_BNODE.sub(fix, body)
+
+
+XML_MEDIA = {XML_RESULTS, "application/xml", "application/rdf+xml", "text/xml"}
+
+
+def _refuse_dtd(body: bytes, media: str) -> None:
+    """An XML answer with a document type declaration is refused before any parser sees it:
+    pyoxigraph's RDF/XML parser expands internal entities (a 614-byte "billion laughs"
+    became a 10 MB literal at 7 levels, each level ×10), and no SPARQL answer needs a DTD."""
+    if media in XML_MEDIA and (b"<!DOCTYPE" in body or b"<!ENTITY" in body):
+        raise BackendError("the SPARQL backend's XML answer has a document type declaration "
+                           "(entity definitions are not accepted)")
 
 
 def _parse_results(body: bytes, media: str) -> Any:
     """pyoxigraph's parse of a SPARQL results document, with blank-node labels repaired
     when the backend writes invalid ones (JSON only)."""
     fmt = RESULT_PARSERS[media]
+    _refuse_dtd(body, media)
     if fmt == ox.QueryResultsFormat.JSON and b'"bnode"' in body and b"nodeID://" in body:
-        try:
-            body = _fix_bnodes(body)
-        except ValueError as exc:  # a cut answer (the byte cap): cannot repair it
-            raise BackendError(f"the SPARQL backend's answer is too large or malformed: {exc}") from None
+        body = _fix_bnodes(body)
     return ox.parse_query_results(body, format=fmt)
+
+
+def _parse_graph(body: bytes, media: str) -> Iterable[ox.Triple]:
+    _refuse_dtd(body, media)
+    return (q.triple for q in ox.parse(body, format=GRAPH_PARSERS[media]))
 
 
 def _media(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
-def _message(response: httpx.Response, body: bytes) -> str:
-    text = body[:2000].decode("utf-8", "replace").strip()
-    return " ".join(text.split())[:500] or f"HTTP {response.status_code}"
+def _message(status: int, body: bytes, credentials: Credentials | None = None) -> str:
+    """The backend's error text, short, on one line, without credentials it may echo."""
+    text = scrub(body[:2000].decode("utf-8", "replace"), credentials).strip()
+    return " ".join(text.split())[:500] or f"HTTP {status}"
 
 
 def _transport_error(url: str, exc: Exception) -> QueryError:
@@ -232,14 +264,15 @@ def _transport_error(url: str, exc: Exception) -> QueryError:
                               details={"backend": url})
 
 
-def _raise_for_status(url: str, response: httpx.Response, body: bytes) -> None:
-    if response.status_code < 400:
-        if response.headers.get("x-sql-state", "").upper() == "S1TAT":
+def _raise_for_status(url: str, answer: Answer, credentials: Credentials | None = None) -> None:
+    status, body = answer.status, answer.body
+    if status < 400:
+        if answer.headers.get("x-sql-state", "").upper() == "S1TAT":
             raise QueryTimeout("the backend stopped the query at its time limit (partial result refused)",
                                details={"backend": url})
         return
-    message = _message(response, body)
-    if response.status_code == 400:
+    message = _message(status, body, credentials)
+    if status == 400:
         if "error at " in message and ":" in message:  # Oxigraph's parser: line and column
             err = syntax_error(message)
             err.details = {"backend": url}
@@ -249,132 +282,335 @@ def _raise_for_status(url: str, response: httpx.Response, body: bytes) -> None:
     if any(w in lowered for w in ("timeout", "timed out", "time limit", "execution time")):
         # Virtuoso refuses a query whose *estimated* time exceeds its limit: the same verdict
         raise QueryTimeout(f"the backend stopped or refused the query for its running time: {message}",
-                           details={"backend": url, "status": response.status_code})
-    if response.status_code in (503, 504):
-        raise BackendUnavailable(f"the SPARQL backend is unavailable (HTTP {response.status_code}): {message}",
-                                 details={"backend": url, "status": response.status_code})
-    raise BackendError(f"the SPARQL backend answered HTTP {response.status_code}: {message}",
-                       details={"backend": url, "status": response.status_code})
+                           details={"backend": url, "status": status})
+    if status in (503, 504):
+        raise BackendUnavailable(f"the SPARQL backend is unavailable (HTTP {status}): {message}",
+                                 details={"backend": url, "status": status})
+    raise BackendError(f"the SPARQL backend answered HTTP {status}: {message}",
+                       details={"backend": url, "status": status})
 
 
-class RemotePool:
-    """A :class:`~sparql_api.workers.WorkerPool` look-alike that sends jobs to ``url``."""
+# --- the one way to talk to the backend ----------------------------------------------
+@dataclass
+class Answer:
+    """A backend answer, read under the byte cap."""
 
-    def __init__(self, url: str, graphs: Graphs, *, size: int, timeout: float,
-                 prefixes: dict[str, str] | None = None, max_bytes: int = 64 * 1024 * 1024) -> None:
+    status: int
+    media: str
+    headers: httpx.Headers
+    body: bytes
+    complete: bool  # False: cut at the byte cap (or, for N-Triples, after enough lines)
+
+
+#: an error answer (status >= 400) is read up to this much: its message is all that is used
+ERROR_BYTES = 64 * 1024
+#: /health's probe: its own short deadline and cap, no slot (it must answer while queries wait)
+PROBE_TIMEOUT = 5.0
+#: a failure this recent (and newer than the last success) makes /health say the backend is not ok
+RECENT_SECONDS = 60.0
+
+
+@dataclass
+class BackendState:
+    """What the recent real exchanges said (``/health`` reports it)."""
+
+    last_ok: float | None = None
+    last_failure: tuple[float, str, str] | None = None  # (monotonic time, kind, message)
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def record(self, ok: bool, kind: str = "", message: str = "") -> None:
+        if ok:
+            self.last_ok = time.monotonic()
+        else:
+            self.last_failure = (time.monotonic(), kind, message[:200])
+            self.failures[kind] = self.failures.get(kind, 0) + 1
+
+    def failing(self) -> tuple[str, str] | None:
+        """(kind, message) of a failure newer than the last success, within RECENT_SECONDS."""
+        if self.last_failure is None:
+            return None
+        at, kind, message = self.last_failure
+        if time.monotonic() - at > RECENT_SECONDS or (self.last_ok is not None and self.last_ok > at):
+            return None
+        return kind, message
+
+
+class BackendClient:
+    """Every exchange with the backend goes through :meth:`exchange`, which bounds it:
+
+    * **bytes**: the answer is read as a stream with a running count and cut at
+      ``max_bytes`` (an error answer at 64 KiB); compressed answers are refused
+      (``Accept-Encoding: identity`` is sent), so the count is the real size;
+    * **time**: one deadline for the whole exchange (waiting for a slot, connecting,
+      sending, every read) - not a per-read timeout a dripping backend can renew;
+    * **number**: at most ``slots`` exchanges in flight (queries and page lookups
+      share them), so a slow backend holds at most that many connections;
+
+    and records the outcome (:class:`BackendState`) for ``/health``. Page lookups run in
+    worker threads and reach it with :meth:`exchange_sync` (on the app's event loop).
+    """
+
+    def __init__(self, url: str, credentials: Credentials | None, *, slots: int, timeout: float,
+                 max_bytes: int) -> None:
         self.url = url
-        self.graphs = graphs
-        self.size = size
+        self.credentials = credentials
+        self.slots = slots
         self.timeout = timeout
-        self.prefixes = prefixes or {}
         self.max_bytes = max_bytes
+        self.state = BackendState()
+        self.in_flight = 0
+        self.waiting = 0
         self.server = ""
-        self.info: dict[str, Any] = {"named_graphs": [graphs.catalog] if graphs.catalog else [],
-                                     "backend": url}
-        self.stats = {"timeouts": 0, "backend_errors": 0, "disconnects": 0}
-        self._ok: bool | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
         self._client: httpx.AsyncClient | None = None
+        self._probe: tuple[float, dict[str, Any]] | None = None
+        self._probing: asyncio.Future[dict[str, Any]] | None = None
 
-    # lifecycle ---------------------------------------------------------
+    def new_client(self) -> httpx.AsyncClient:
+        auth = httpx.BasicAuth(self.credentials.user, self.credentials.password) if self.credentials else None
+        return httpx.AsyncClient(timeout=httpx.Timeout(self.timeout + 5, connect=5.0),
+                                 limits=httpx.Limits(max_connections=self.slots + 2),
+                                 follow_redirects=False, trust_env=False, auth=auth)
+
     async def start(self) -> None:
-        self._slots = asyncio.Semaphore(self.size)
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout + 5, connect=5.0),
-                                         limits=httpx.Limits(max_connections=self.size * 2),
-                                         follow_redirects=False, trust_env=False)
-        await self.probe()
+        self._loop = asyncio.get_running_loop()
+        self._slots = asyncio.Semaphore(self.slots)
+        self._client = self.new_client()
 
     async def stop(self) -> None:
         if self._client is not None:
             await self._client.aclose()
+        self._client = self._loop = None
+
+    async def exchange(self, form: list[tuple[str, str]], accept: str, *, timeout: float | None = None,
+                       line_cap: int | None = None, max_bytes: int | None = None, slot: bool = True,
+                       record: bool = True, client: httpx.AsyncClient | None = None) -> Answer:
+        """POST ``form``; the answer (checked: errors raise). Raises :class:`BackendTimeout`
+        at the deadline, :class:`BackendBusy` if no slot freed up before it."""
+        limit = timeout or self.timeout
+        client = client or self._client
+        if client is None:
+            raise BackendUnavailable("the SPARQL backend client is not started", details={"backend": self.url})
+        waited = False
+        try:
+            async with asyncio.timeout(limit):
+                if slot and self._slots is not None:
+                    self.waiting += 1
+                    waited = True
+                    try:
+                        await self._slots.acquire()
+                    finally:
+                        self.waiting -= 1
+                    waited = False
+                self.in_flight += 1
+                try:
+                    answer = await self._read(client, form, accept, line_cap, max_bytes or self.max_bytes)
+                finally:
+                    self.in_flight -= 1
+                    if slot and self._slots is not None:
+                        self._slots.release()
+        except TimeoutError:
+            if waited:
+                err: QueryError = BackendBusy(
+                    f"all {self.slots} connections to the SPARQL backend stayed busy for {limit:g} s",
+                    details={"backend": self.url, "limit_seconds": limit})
+            else:
+                err = BackendTimeout(f"the SPARQL backend did not finish its answer within {limit:g} s",
+                                     details={"backend": self.url, "limit_seconds": limit})
+            if record:
+                self.state.record(False, err.code, err.message)
+            raise err from None
+        except httpx.HTTPError as exc:
+            err = _transport_error(self.url, exc)
+            if record:
+                self.state.record(False, err.code, err.message)
+            raise err from None
+        try:
+            _raise_for_status(self.url, answer, self.credentials)
+            if answer.status >= 300:
+                raise BackendError(f"the SPARQL backend answered HTTP {answer.status}",
+                                   details={"backend": self.url, "status": answer.status})
+        except (BackendError, BackendUnavailable) as exc:
+            if record:
+                self.state.record(False, exc.code, exc.message)
+            raise
+        except QueryError:  # the query's fault (400, its time limit): the backend works
+            if record:
+                self.state.record(True)
+            raise
+        if record:
+            self.state.record(True)
+        return answer
+
+    async def _read(self, client: httpx.AsyncClient, form: list[tuple[str, str]], accept: str,
+                    line_cap: int | None, cap: int) -> Answer:
+        headers = {**FORM_HEADERS, "Accept": accept, "Accept-Encoding": "identity"}
+        async with client.stream("POST", self.url, content=_form(form), headers=headers) as response:
+            media = _media(response.headers.get("content-type"))
+            encoding = response.headers.get("content-encoding", "identity").strip().lower()
+            if encoding not in ("", "identity"):
+                raise BackendError(f"the SPARQL backend sent a compressed answer ({encoding[:40]}) "
+                                   "although it was asked for none", details={"backend": self.url})
+            if response.status_code >= 400:
+                cap = min(cap, ERROR_BYTES)
+            line_cut = (line_cap is not None and response.status_code < 400
+                        and GRAPH_PARSERS.get(media) == ox.RdfFormat.N_TRIPLES)
+            chunks: list[bytes] = []
+            size = lines = 0
+            complete = True
+            async for chunk in response.aiter_raw():
+                chunks.append(chunk)
+                size += len(chunk)
+                if line_cut:
+                    lines += chunk.count(b"\n")
+                    if lines > line_cap:  # type: ignore[operator]
+                        complete = False
+                        break
+                if size > cap:
+                    complete = False
+                    break
+            body = b"".join(chunks)
+            del chunks
+            if not complete:
+                body = body[: body.rfind(b"\n") + 1] if line_cut else body[:cap]
+            return Answer(response.status_code, media, response.headers, body, complete)
+
+    def exchange_sync(self, form: list[tuple[str, str]], accept: str, **kwargs: Any) -> Answer:
+        """:meth:`exchange` from a worker thread (the pages), run on the app's event loop so
+        the deadline, the byte cap and the slots hold; before the app runs (start-up), on a
+        private loop and client."""
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            try:
+                asyncio.get_running_loop()
+                on_a_loop = True
+            except RuntimeError:
+                on_a_loop = False
+            if not on_a_loop:
+                future = asyncio.run_coroutine_threadsafe(self.exchange(form, accept, **kwargs), loop)
+                limit = (kwargs.get("timeout") or self.timeout) + 10
+                try:
+                    return future.result(timeout=limit)
+                except concurrent.futures.TimeoutError:
+                    future.cancel()
+                    raise BackendTimeout(f"the SPARQL backend did not answer within {limit:g} s",
+                                         details={"backend": self.url}) from None
+
+        async def private() -> Answer:
+            async with self.new_client() as client:
+                return await self.exchange(form, accept, client=client, slot=False, **kwargs)
+
+        return asyncio.run(private())
+
+    async def probe(self) -> dict[str, Any]:
+        """Ask the backend ``ASK {}`` and combine it with what the recent real exchanges said:
+        ``ok`` only if both are fine. Concurrent callers share one probe in flight."""
+        if self._probing is None or self._probing.done():
+            self._probing = asyncio.ensure_future(self._probe_now())
+        result = await asyncio.shield(self._probing)
+        return {**result, **self._recent()}
+
+    async def _probe_now(self) -> dict[str, Any]:
+        now = time.monotonic()
+        status: Any
+        try:
+            answer = await self.exchange([("query", "ASK {}")], ACCEPT_TABLE, timeout=PROBE_TIMEOUT,
+                                         max_bytes=ERROR_BYTES, slot=False, record=False)
+            self.server = answer.headers.get("server", "")[:200]
+            status = answer.status
+            reachable = answer.status == 200
+            if reachable and self.state.failing() and self.state.failing()[0] == BackendUnavailable.code:
+                self.state.record(True)  # it answers again: "unreachable" is over (not so a slow answer)
+        except QueryError as exc:
+            reachable, status = False, exc.code
+        result = {"url": self.url, "reachable": reachable, "status": status, "server": self.server or None,
+                  "latency_ms": round((time.monotonic() - now) * 1000, 1)}
+        self._probe = (time.monotonic(), result)
+        return result
+
+    def _recent(self) -> dict[str, Any]:
+        failing = self.state.failing()
+        out: dict[str, Any] = {"in_flight": self.in_flight, "waiting": self.waiting, "slots": self.slots,
+                               "recent_failures": dict(self.state.failures)}
+        if self.state.last_ok is not None:
+            out["last_ok_seconds_ago"] = round(time.monotonic() - self.state.last_ok, 1)
+        if failing is not None:
+            out["failing"] = {"error": failing[0], "message": failing[1]}
+        return out
+
+    def healthy(self) -> bool:
+        return bool(self._probe and self._probe[1]["reachable"]) and self.state.failing() is None
+
+
+class RemotePool:
+    """A :class:`~sparql_api.workers.WorkerPool` look-alike that sends jobs to the backend."""
+
+    def __init__(self, client: BackendClient, graphs: Graphs, *, prefixes: dict[str, str] | None = None) -> None:
+        self.client = client
+        self.url = client.url
+        self.graphs = graphs
+        self.size = client.slots
+        self.timeout = client.timeout
+        self.prefixes = prefixes or {}
+        self.info: dict[str, Any] = {"named_graphs": [graphs.catalog] if graphs.catalog else [],
+                                     "backend": client.url}
+        self.stats = {"timeouts": 0, "backend_errors": 0, "disconnects": 0}
+
+    # lifecycle ---------------------------------------------------------
+    async def start(self) -> None:
+        await self.client.start()
+        await self.probe()
+
+    async def stop(self) -> None:
+        await self.client.stop()
 
     @property
     def alive(self) -> int:
-        return self.size if self._ok is not False else 0
+        return self.size if self.client.healthy() else 0
 
     async def probe(self) -> dict[str, Any]:
-        """Ask the backend ``ASK {}``; remember whether it answered (``/health``)."""
-        assert self._client is not None
-        started = time.monotonic()
-        try:
-            response = await self._client.post(self.url, data={"query": "ASK {}"},
-                                               headers={"Accept": ACCEPT_TABLE}, timeout=5.0)
-            ok = response.status_code == 200
-            self.server = response.headers.get("server", "")
-            status: Any = response.status_code
-        except httpx.HTTPError as exc:
-            ok, status = False, type(exc).__name__
-        self._ok = ok
-        return {"url": self.url, "ok": ok, "status": status, "server": self.server or None,
-                "latency_ms": round((time.monotonic() - started) * 1000, 1),
+        """The backend's state for ``/health``: a probe now and what recent exchanges said."""
+        result = await self.client.probe()
+        return {**result, "ok": self.client.healthy(),
                 "graphs": {"data": self.graphs.data, "catalog": self.graphs.catalog}}
 
     # queries -----------------------------------------------------------
-    async def run(self, job: Job) -> Reply:
+    async def run(self, job: Job, client: str | None = None) -> Reply:
         check_query(job.query)
-        assert self._client is not None and self._slots is not None
         started = time.monotonic()
+        accept = ACCEPT_TABLE if job.graph_format is None else ACCEPT_GRAPH if job.table_format is None \
+            else ACCEPT_ANY
+        form = [("query", job.query), *dataset_params(job, self.graphs),
+                *timeout_param(self.client.server, self.timeout).items()]
         try:
-            async with asyncio.timeout(self.timeout):
-                async with self._slots:
-                    media, body, complete, backend_cap = await self._fetch(job)
-        except TimeoutError:  # waiting for a slot counts too: the limit is the client's
+            answer = await self.client.exchange(form, accept, line_cap=job.max_rows + 1)
+        except BackendTimeout:  # the limit is the client's: the same answer as local mode
             self.stats["timeouts"] += 1
             log.warning("remote query stopped at the %g s limit: %.200r", self.timeout, job.query)
             raise QueryTimeout(
                 f"the query ran longer than the limit of {self.timeout:g} s and was stopped",
                 details={"limit_seconds": self.timeout,
                          "elapsed_seconds": round(time.monotonic() - started, 3)}) from None
+        except BackendBusy:
+            self.stats["timeouts"] += 1
+            raise Busy(f"all {self.size} connections to the SPARQL backend stayed busy for "
+                       f"{self.timeout:g} s; try again later", details={"backend": self.url}) from None
         except asyncio.CancelledError:
             self.stats["disconnects"] += 1
             raise
-        except httpx.HTTPError as exc:
-            self.stats["backend_errors"] += 1
-            self._ok = False
-            raise _transport_error(self.url, exc) from None
         except QueryError:
             self.stats["backend_errors"] += 1
             raise
-        self._ok = True
+        cap = answer.headers.get("x-sparql-maxrows", "")
+        backend_cap = int(cap) if cap.isdigit() and int(cap) > 0 else None
         if backend_cap is not None and backend_cap <= job.max_rows:
             # the backend cut the result itself (Virtuoso's ResultSetMaxRows): a full answer
             # may be a cut one, so the last row goes and the result says it is truncated
             job = Job(**{**job.to_dict(), "max_rows": max(backend_cap - 1, 1)})
-        outcome = await anyio.to_thread.run_sync(self._reserialise, job, media, body, complete)
+        outcome = await anyio.to_thread.run_sync(self._reserialise, job, answer.media, answer.body,
+                                                 answer.complete)
         return Reply(outcome.header(), outcome.body)
-
-    async def _fetch(self, job: Job) -> tuple[str, bytes, bool, int | None]:
-        """POST the query; the body (cut after max_rows+1 lines for N-Triples, at
-        ``max_bytes`` otherwise), its media type, and whether it is complete."""
-        assert self._client is not None
-        accept = ACCEPT_TABLE if job.graph_format is None else ACCEPT_GRAPH if job.table_format is None \
-            else ACCEPT_ANY
-        data = [("query", job.query), *dataset_params(job, self.graphs),
-                *timeout_param(self.server, self.timeout).items()]
-        async with self._client.stream("POST", self.url, content=_form(data),
-                                       headers={**FORM_HEADERS, "Accept": accept}) as response:
-            media = _media(response.headers.get("content-type"))
-            chunks: list[bytes] = []
-            size = lines = 0
-            complete = True
-            line_cut = response.status_code < 400 and GRAPH_PARSERS.get(media) == ox.RdfFormat.N_TRIPLES
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if line_cut:
-                    lines += chunk.count(b"\n")
-                    if lines > job.max_rows + 1:
-                        complete = False
-                        break
-                if size > self.max_bytes:
-                    complete = False
-                    break
-            body = b"".join(chunks)
-            if line_cut and not complete:
-                body = body[: body.rfind(b"\n") + 1]
-            _raise_for_status(self.url, response, body)
-            cap = response.headers.get("x-sparql-maxrows", "")
-        return media, body, complete, int(cap) if cap.isdigit() and int(cap) > 0 else None
 
     @_detach
     def _reserialise(self, job: Job, media: str, body: bytes, complete: bool) -> Outcome:
@@ -396,8 +632,7 @@ class RemotePool:
             if media in GRAPH_PARSERS:
                 if job.graph_format is None:
                     raise NotAcceptable("no acceptable media type for this CONSTRUCT/DESCRIBE result")
-                triples = (q.triple for q in ox.parse(body, format=GRAPH_PARSERS[media]))
-                outcome = _triples(triples, job, self.prefixes)
+                outcome = _triples(_parse_graph(body, media), job, self.prefixes)
                 outcome.truncated = outcome.truncated or not complete
                 return outcome
         except SyntaxError as exc:
@@ -406,10 +641,17 @@ class RemotePool:
                 # Oxigraph's own limit (`--timeout-s`) ends a started 200 answer with this text
                 raise QueryTimeout("the backend stopped the query at its own time limit",
                                    details={"backend": self.url}) from None
-            raise BackendError(f"the SPARQL backend's answer is malformed ({media}): {exc}",
+            raise BackendError(f"the SPARQL backend's answer is malformed ({media}): {_short(exc)}",
                                details={"backend": self.url}) from None
-        raise BackendError(f"the SPARQL backend answered an unexpected media type {media or '(none)'}",
+        except (ValueError, RecursionError, UnicodeError, OverflowError, MemoryError) as exc:
+            raise BackendError(f"the SPARQL backend's answer cannot be read ({media}): {_short(exc)}",
+                               details={"backend": self.url}) from None
+        raise BackendError(f"the SPARQL backend answered an unexpected media type {media[:80] or '(none)'}",
                            details={"backend": self.url})
+
+
+def _short(exc: BaseException) -> str:
+    return scrub(" ".join(str(exc).split())[:300]) or type(exc).__name__
 
 
 class _Capped:
@@ -462,15 +704,19 @@ def _bnode_paths(start: str, depth: int) -> str:
 
 
 class RemoteDescriber(Describer):
-    """The :class:`~sparql_api.describe.Describer` over a SPARQL endpoint (same triples)."""
+    """The :class:`~sparql_api.describe.Describer` over a SPARQL endpoint (same triples).
 
-    def __init__(self, url: str, graphs: Graphs, *, timeout: float, named_graphs: Iterable[str] = ()) -> None:
-        self.url = url
+    Its lookups run in the pages' worker threads; each is one bounded exchange of the
+    shared :class:`BackendClient` (deadline, byte cap, slots), so a slow backend holds a
+    thread for at most the time limit and the pages recover with the backend."""
+
+    def __init__(self, client: BackendClient, graphs: Graphs, *, named_graphs: Iterable[str] = ()) -> None:
+        self.client = client
+        self.url = client.url
         self.graphs = graphs
-        self.timeout = timeout
+        self.timeout = client.timeout
         self.named_graphs = [g for g in named_graphs if g]
         self.store = None  # type: ignore[assignment]
-        self.client = httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0), trust_env=False)
         self._prologue = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
 
     def _remote(self, graph: str | None) -> str:
@@ -478,35 +724,37 @@ class RemoteDescriber(Describer):
         return self.graphs.data if graph is None else graph
 
     def _post(self, query: str, accept: str, dataset: list[tuple[str, str]] = ()) -> tuple[str, bytes]:
-        try:
-            response = self.client.post(self.url, content=_form([("query", query), *dataset]),
-                                        headers={**FORM_HEADERS, "Accept": accept})
-        except httpx.HTTPError as exc:
-            raise _transport_error(self.url, exc) from None
-        _raise_for_status(self.url, response, response.content)
-        return _media(response.headers.get("content-type")), response.content
+        answer = self.client.exchange_sync([("query", query), *dataset], accept)
+        if not answer.complete:
+            raise BackendError(f"the SPARQL backend's answer to a page lookup is larger than "
+                               f"{self.client.max_bytes} bytes", details={"backend": self.url})
+        return answer.media, answer.body
 
     @_detach
     def _rows(self, query: str, dataset: list[tuple[str, str]] = ()) -> list[dict[str, Any]]:
         media, body = self._post(query, ACCEPT_TABLE, dataset)
         if media not in RESULT_PARSERS:
-            raise BackendError(f"the SPARQL backend answered {media or '(none)'} to a SELECT")
+            raise BackendError(f"the SPARQL backend answered {media[:80] or '(none)'} to a SELECT",
+                               details={"backend": self.url})
         try:
             result = _parse_results(body, media)
             names = [v.value for v in result.variables]  # type: ignore[union-attr]
             return [{n: s[n] for n in names if s[n] is not None} for s in result]  # type: ignore[union-attr]
-        except SyntaxError as exc:
-            raise BackendError(f"the SPARQL backend's answer is malformed: {exc}") from None
+        except (SyntaxError, ValueError, RecursionError, UnicodeError, OverflowError, MemoryError) as exc:
+            raise BackendError(f"the SPARQL backend's answer is malformed: {_short(exc)}",
+                               details={"backend": self.url}) from None
 
     @_detach
     def _construct(self, query: str) -> list[ox.Triple]:
         media, body = self._post(query, ACCEPT_GRAPH)
         if media not in GRAPH_PARSERS:
-            raise BackendError(f"the SPARQL backend answered {media or '(none)'} to a CONSTRUCT")
+            raise BackendError(f"the SPARQL backend answered {media[:80] or '(none)'} to a CONSTRUCT",
+                               details={"backend": self.url})
         try:
-            return [q.triple for q in ox.parse(body, format=GRAPH_PARSERS[media])]
-        except SyntaxError as exc:
-            raise BackendError(f"the SPARQL backend's answer is malformed: {exc}") from None
+            return list(_parse_graph(body, media))
+        except (SyntaxError, ValueError, RecursionError, UnicodeError, OverflowError, MemoryError) as exc:
+            raise BackendError(f"the SPARQL backend's answer is malformed: {_short(exc)}",
+                               details={"backend": self.url}) from None
 
     # -- the primitives of Describer.describe ---------------------------------
     def graph_of(self, iri: str) -> str | None | bool:
@@ -549,23 +797,19 @@ class RemoteDescriber(Describer):
         return self._rows(self._prologue + query, [("default-graph-uri", self._remote(graph))])
 
     def close(self) -> None:
-        self.client.close()
+        pass  # the client belongs to the backend (closed with the pool)
 
 
-def check_backend(url: str, graphs: Graphs, timeout: float = 10.0) -> str:
-    """Raise :class:`BackendUnavailable`/:class:`BackendError` unless ``url`` answers a
+def check_backend(client: BackendClient, graphs: Graphs, timeout: float = 10.0) -> str:
+    """Raise :class:`BackendUnavailable`/:class:`BackendError` unless the backend answers a
     SPARQL query and holds the data graph; return its ``Server`` header."""
+    url = client.url
+    answer = client.exchange_sync([("query", f"ASK {{ GRAPH <{graphs.data}> {{ ?s ?p ?o }} }}")], ACCEPT_TABLE,
+                                  timeout=timeout, max_bytes=ERROR_BYTES, record=False)
     try:
-        response = httpx.post(url, data={"query": f"ASK {{ GRAPH <{graphs.data}> {{ ?s ?p ?o }} }}"},
-                              headers={"Accept": ACCEPT_TABLE}, timeout=timeout, trust_env=False)
-    except httpx.HTTPError as exc:
-        raise _transport_error(url, exc) from None
-    _raise_for_status(url, response, response.content)
-    try:
-        result = ox.parse_query_results(response.content, format=RESULT_PARSERS[_media(
-            response.headers.get("content-type"))])
-    except (KeyError, SyntaxError) as exc:
-        raise BackendError(f"{url} does not answer like a SPARQL endpoint: {exc}") from None
+        result = _parse_results(answer.body, answer.media)
+    except (KeyError, SyntaxError, ValueError) as exc:
+        raise BackendError(f"{url} does not answer like a SPARQL endpoint: {_short(exc)}") from None
     if not (isinstance(result, ox.QueryBoolean) and bool(result)):
         raise BackendError(f"{url} holds no graph <{graphs.data}>: run `dipkg publish --to <its store URL>` first")
-    return response.headers.get("server", "")
+    return answer.headers.get("server", "")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from sparql_api.errors import NotAcceptable, QueryEvaluationError
+from sparql_api.errors import NotAcceptable, QueryEvaluationError, ResultTooLarge
 from sparql_api.syntax import syntax_error
 
 RESULT_FORMATS = {
@@ -34,6 +34,7 @@ GRAPH_FORMATS = {
 }
 _WITH_PREFIXES = {"turtle", "trig", "rdfxml"}
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # Settings.max_result_bytes
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Job:
     default_graph: list[str] | None = None
     named_graphs: list[str] | None = None
     union_default_graph: bool = False
+    max_bytes: int = DEFAULT_MAX_BYTES  # largest serialised result (503 result-too-large beyond)
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -110,6 +112,30 @@ def _io_error() -> QueryEvaluationError:
     return QueryEvaluationError("the query failed with an input/output error (details are not shown)")
 
 
+def too_large(limit: int, rows: int | None = None) -> ResultTooLarge:
+    mib = limit / (1024 * 1024)
+    shown = f"{mib:g} MiB" if mib >= 1 else f"{limit:,} bytes"
+    where = f" (at row {rows:,})" if rows is not None else ""
+    return ResultTooLarge(
+        f"the result is larger than the endpoint's limit of {shown}{where} and was not sent; "
+        "ask for fewer rows (LIMIT) or shorter values",
+        details={"limit_bytes": limit},
+    )
+
+
+def _check_body(body: bytes, job: Job) -> bytes:
+    if len(body) > job.max_bytes:
+        raise too_large(job.max_bytes)
+    return body
+
+
+def _term_size(term: Any) -> int:
+    """A lower bound of a term's serialised size (its value's length), cheap to take."""
+    if isinstance(term, ox.Triple):
+        return _term_size(term.subject) + _term_size(term.predicate) + _term_size(term.object)
+    return len(term.value)
+
+
 def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) -> Outcome:
     """Run ``job`` on ``store``; raise a :class:`~kg.errors.DipkgError` on failure."""
     try:
@@ -129,7 +155,7 @@ def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) 
             if job.table_format is None:
                 raise _not_acceptable("ASK")
             body = result.serialize(format=RESULT_FORMATS[job.table_format])
-            return Outcome("table", job.table_format, body, 1)
+            return Outcome("table", job.table_format, _check_body(body, job), 1)
         if isinstance(result, ox.QuerySolutions):
             if job.table_format is None:
                 raise _not_acceptable("SELECT")
@@ -148,6 +174,7 @@ def _solutions(result: ox.QuerySolutions, job: Job) -> Outcome:
     count = len(variables)
     bindings: list[dict[str, Any]] = []
     truncated = False
+    size = 0  # a lower bound of the serialised size: stop before building a huge document
     for solution in result:
         if len(bindings) >= job.max_rows:
             truncated = True
@@ -156,7 +183,10 @@ def _solutions(result: ox.QuerySolutions, job: Job) -> Outcome:
         for i in range(count):
             term = solution[i]
             if term is not None:
+                size += _term_size(term)
                 row[variables[i]] = term_json(term)
+        if size > job.max_bytes:
+            raise too_large(job.max_bytes, len(bindings) + 1)
         bindings.append(row)
     doc: dict[str, Any] = {"head": {"vars": variables}, "results": {"bindings": bindings}}
     if job.table_format == "json":
@@ -167,18 +197,28 @@ def _solutions(result: ox.QuerySolutions, job: Job) -> Outcome:
         body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     else:
         raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        parsed = ox.parse_query_results(raw, format=ox.QueryResultsFormat.JSON)
-        body = parsed.serialize(format=RESULT_FORMATS[job.table_format])
-    return Outcome("table", job.table_format, body, len(bindings), truncated)
+        try:
+            parsed = ox.parse_query_results(raw, format=ox.QueryResultsFormat.JSON)
+            body = parsed.serialize(format=RESULT_FORMATS[job.table_format])
+        except MemoryError:  # the engine's reader stops at one value over 16 MiB ("buffer maximal size")
+            raise ResultTooLarge(
+                f"a value in the result is longer than the {job.table_format.upper()} writer's limit of "
+                "16 MiB and was not sent; ask for SPARQL JSON or shorter values",
+                details={"limit_bytes": 16 * 1024 * 1024}) from None
+    return Outcome("table", job.table_format, _check_body(body, job), len(bindings), truncated)
 
 
 def _triples(result: Any, job: Job, prefixes: dict[str, str] | None) -> Outcome:
     triples = []
     truncated = False
+    size = 0
     for triple in result:
         if len(triples) >= job.max_rows:
             truncated = True
             break
+        size += _term_size(triple)
+        if size > job.max_bytes:
+            raise too_large(job.max_bytes, len(triples) + 1)
         triples.append(triple)
     fmt = job.graph_format
     kwargs: dict[str, Any] = {}
@@ -189,4 +229,4 @@ def _triples(result: Any, job: Job, prefixes: dict[str, str] | None) -> Outcome:
     else:
         items = triples
     body = ox.serialize(items, format=GRAPH_FORMATS[fmt], **kwargs)
-    return Outcome("graph", fmt, body, len(triples), truncated)
+    return Outcome("graph", fmt, _check_body(body, job), len(triples), truncated)

@@ -31,6 +31,8 @@ def run(settings: Settings, data_dir: Path, host: str, port: int, *, access_log:
     A missing, empty or corrupt store prints one line (``str(err)``) to stderr and
     exits 1.
     """
+    import uvicorn
+
     from kg.errors import DipkgError
     from sparql_api.live import LiveApp
 
@@ -42,8 +44,9 @@ def run(settings: Settings, data_dir: Path, host: str, port: int, *, access_log:
         print(str(err), file=sys.stderr)
         raise SystemExit(1) from None
 
-    import uvicorn
+    from sparql_api.connections import connection_cap, protocol_class, raise_open_files
 
+    cap = connection_cap(settings, raise_open_files())
     config = uvicorn.Config(
         app,
         host=host,
@@ -51,8 +54,12 @@ def run(settings: Settings, data_dir: Path, host: str, port: int, *, access_log:
         access_log=access_log,
         log_level="info",
         lifespan="on",
-        proxy_headers=False,  # X-Forwarded-* are read by the app itself (service description URL)
+        proxy_headers=False,  # X-Forwarded-* are read by the app itself, from trusted proxies only
         server_header=False,
+        # httptools, with the header, idle, send and connection limits (sparql_api/connections.py)
+        http=protocol_class(settings, cap),
+        timeout_keep_alive=settings.idle_timeout,  # type: ignore[arg-type]  (a float works)
+        backlog=min(2048, cap),
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)

@@ -16,7 +16,17 @@ At the deadline (``Settings.query_timeout``) the parent SIGKILLs the worker,
 reaps it and starts a fresh one in the background; the client gets 503
 ``timeout`` before any body was sent. A worker that dies mid-query gives 503
 ``worker-died``; a client that disconnects frees its worker the same way
-(killed and replaced). Workers also drop into an empty network namespace when
+(killed and replaced). A result over ``Settings.max_result_bytes`` is refused
+by the worker while it builds it (503 ``result-too-large``); a worker that
+still announces a larger reply frame is killed and replaced unread. A worker
+that runs out of memory in Python (``MemoryError``) answers 503 and retires:
+the parent replaces it with a fresh process.
+
+Workers are shared fairly between clients (their addresses): one client has at
+most ``client_queries`` jobs on workers at once; its further jobs wait in its
+own queue (at most ``client_queue`` of them, more get 429), and a freed worker
+goes to the waiting clients in turn. So clients with runaway queries hold one
+worker each, never the whole pool. Workers also drop into an empty network namespace when
 the OS allows it (``unshare(CLONE_NEWNET)``), so even a SERVICE call that got
 past :mod:`sparql_api.guard` would reach nothing.
 """
@@ -32,13 +42,14 @@ import struct
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from kg.errors import DipkgError, StoreError
-from sparql_api.errors import Busy, QueryError, QueryTimeout, WorkerDied
-from sparql_api.results import Job
+from sparql_api.errors import Busy, QueryError, QueryTimeout, TooManyQueries, WorkerDied
+from sparql_api.results import Job, too_large
 
 log = logging.getLogger("sparql_api.workers")
 
@@ -50,6 +61,12 @@ MAX_HEADER = 16 * 1024 * 1024
 DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024 * 1024
 #: Stack of the thread that evaluates queries in a worker (see child_main).
 EVAL_STACK = 256 * 1024 * 1024
+#: Room for a reply frame's body beyond the job's result limit (an error frame has none).
+REPLY_SLACK = 1024 * 1024
+
+
+class OversizedReply(ConnectionError):
+    """A worker announced a reply body larger than the parent accepts."""
 
 
 def encode_frame(header: dict[str, Any], body: bytes = b"") -> bytes:
@@ -85,13 +102,15 @@ class _Worker:
         self.proc.stdin.write(encode_frame(header))
         await self.proc.stdin.drain()
 
-    async def receive(self) -> Reply:
+    async def receive(self, max_body: int | None = None) -> Reply:
         assert self.proc.stdout is not None
         (hlen,) = _HEAD.unpack(await self.proc.stdout.readexactly(_HEAD.size))
         if hlen > MAX_HEADER:
             raise ConnectionError("oversized frame header from worker")
         header = json.loads(await self.proc.stdout.readexactly(hlen))
         (blen,) = _BODY.unpack(await self.proc.stdout.readexactly(_BODY.size))
+        if max_body is not None and blen > max_body:
+            raise OversizedReply(f"the worker announced a reply of {blen} bytes")
         body = await self.proc.stdout.readexactly(blen) if blen else b""
         return Reply(header, body)
 
@@ -120,6 +139,8 @@ class WorkerPool:
         sandbox: bool = True,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
         startup_timeout: float = 60.0,
+        client_queries: int = 0,
+        client_queue: int = 64,
     ) -> None:
         self.store_dir = Path(store_dir)
         self.size = size
@@ -128,7 +149,12 @@ class WorkerPool:
         self.sandbox = sandbox
         self.memory_limit = memory_limit
         self.startup_timeout = startup_timeout
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        #: per-client fairness: jobs on workers, and waiting, per client key
+        self.client_queries = client_queries if client_queries > 0 else size * 1_000_000
+        self.client_queue = client_queue
+        self._idle: deque[_Worker] = deque()
+        self._inflight: dict[str, int] = {}
+        self._waiting: dict[str, deque[asyncio.Future[_Worker]]] = {}
         self._workers: set[_Worker] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -149,7 +175,7 @@ class WorkerPool:
                 raise err
             raise StoreError(f"could not start the query workers: {err}", file=str(self.store_dir))
         for worker in results:
-            self._idle.put_nowait(worker)  # type: ignore[arg-type]
+            self._idle.append(worker)  # type: ignore[arg-type]
         self.info = dict(results[0].info) if results else {}  # type: ignore[union-attr]
         if not self.sandbox:
             self.network_sandbox = "off: disabled by the worker_sandbox setting"
@@ -245,26 +271,100 @@ class WorkerPool:
                 fresh.kill()
                 await fresh.proc.wait()
                 return
-            self._idle.put_nowait(fresh)
+            self._idle.append(fresh)
+            self._dispatch()
             return
 
+    # fair sharing ------------------------------------------------------
+    async def _acquire(self, client: str, give_up: float) -> _Worker:
+        """An idle worker for ``client`` (counted in its in-flight jobs), in turn with
+        other clients; :class:`Busy` at ``give_up``, :class:`TooManyQueries` when the
+        client already has ``client_queue`` jobs waiting."""
+        if self._idle and self._inflight.get(client, 0) < self.client_queries and not self._waiting.get(client):
+            self._inflight[client] = self._inflight.get(client, 0) + 1
+            return self._idle.popleft()
+        queue = self._waiting.setdefault(client, deque())
+        if len(queue) >= self.client_queue:
+            if not queue:
+                del self._waiting[client]
+            raise TooManyQueries(
+                f"this client already has {self._inflight.get(client, 0)} queries running and "
+                f"{len(queue)} waiting; try again when they are done",
+                details={"running": self._inflight.get(client, 0), "waiting": len(queue),
+                         "retry_after": int(self.timeout)})
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[_Worker] = loop.create_future()
+        queue.append(waiter)
+        self._dispatch()
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter), max(give_up - loop.time(), 0.001))
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            if waiter.done() and not waiter.cancelled():  # handed a worker just now: give it back
+                self._release(client, waiter.result())
+            else:
+                waiter.cancel()
+            self._forget(client, waiter)
+            if isinstance(exc, TimeoutError):
+                raise Busy(f"all {self.size} query workers stayed busy for {self.timeout:g} s; "
+                           "try again later", details={"retry_after": int(self.timeout)}) from None
+            raise
+
+    def _forget(self, client: str, waiter: asyncio.Future[_Worker]) -> None:
+        queue = self._waiting.get(client)
+        if queue is not None:
+            try:
+                queue.remove(waiter)
+            except ValueError:
+                pass
+            if not queue:
+                del self._waiting[client]
+
+    def _release(self, client: str, worker: _Worker | None) -> None:
+        """``client``'s job is over; ``worker`` (if still usable) is idle again."""
+        left = self._inflight.get(client, 0) - 1
+        if left > 0:
+            self._inflight[client] = left
+        else:
+            self._inflight.pop(client, None)
+        if worker is not None:
+            self._idle.append(worker)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Hand idle workers to waiting clients under their cap, one client after another
+        (the client served moves to the back of the line)."""
+        while self._idle and self._waiting:
+            for client in list(self._waiting):
+                if self._inflight.get(client, 0) < self.client_queries:
+                    break
+            else:
+                return  # every waiting client is at its cap
+            queue = self._waiting.pop(client)
+            while queue and queue[0].done():  # given up already
+                queue.popleft()
+            if not queue:
+                continue
+            waiter = queue.popleft()
+            if queue:
+                self._waiting[client] = queue  # re-inserted last: the next client goes first
+            self._inflight[client] = self._inflight.get(client, 0) + 1
+            waiter.set_result(self._idle.popleft())
+
     # queries -----------------------------------------------------------
-    async def run(self, job: Job) -> Reply:
-        """The worker's reply to ``job``; raises 503 errors on timeout, death or overload.
+    async def run(self, job: Job, client: str | None = None) -> Reply:
+        """The worker's reply to ``job``; raises 503 errors on timeout, death or overload,
+        429 when ``client`` (its address) has too many queries waiting.
 
         Query failures (syntax...) come back as a header with ``ok: false``.
         """
+        key = client or ""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.timeout
         while True:
-            remaining = give_up - loop.time()
-            try:
-                worker = await asyncio.wait_for(self._idle.get(), max(remaining, 0.001))
-            except TimeoutError:
-                raise Busy(f"all {self.size} query workers stayed busy for {self.timeout:g} s; "
-                           "try again later", details={"retry_after": int(self.timeout)}) from None
+            worker = await self._acquire(key, give_up)
             if not worker.alive:
                 self._replace(worker)
+                self._release(key, None)
                 continue
             started = time.monotonic()
             try:
@@ -276,16 +376,30 @@ class WorkerPool:
             except (asyncio.IncompleteReadError, OSError, RuntimeError, ValueError):
                 # it died while idle (TimeoutError is an OSError: a hung worker too)
                 self._replace(worker)
+                self._release(key, None)
                 if loop.time() >= give_up:
                     raise WorkerDied("no query worker could take the query") from None
                 continue
             except asyncio.CancelledError:
                 self._replace(worker)
+                self._release(key, None)
                 raise
             break
         try:
+            return await self._finish(job, worker, started, key)
+        except BaseException:
+            self._release(key, None)  # the worker was replaced
+            raise
+
+    async def _finish(self, job: Job, worker: _Worker, started: float, key: str) -> Reply:
+        try:
             remaining = self.timeout - (time.monotonic() - started)
-            reply = await asyncio.wait_for(worker.receive(), max(remaining, 0.001))
+            reply = await asyncio.wait_for(worker.receive(job.max_bytes + REPLY_SLACK), max(remaining, 0.001))
+        except OversizedReply:  # the rest of the frame is never read: this worker is done
+            self._replace(worker)
+            log.warning("query worker %d sent a reply over the %d byte limit: %.200r",
+                        worker.pid, job.max_bytes, job.query)
+            raise too_large(job.max_bytes) from None
         except TimeoutError:
             self.stats["timeouts"] += 1
             self._replace(worker)
@@ -315,7 +429,12 @@ class WorkerPool:
             self.stats["disconnects"] += 1
             self._replace(worker)
             raise
-        self._idle.put_nowait(worker)
+        if reply.header.get("retire"):  # it ran out of memory: start afresh
+            self.stats["deaths"] += 1
+            self._replace(worker)
+            self._release(key, None)
+        else:
+            self._release(key, worker)
         return reply
 
 
@@ -430,7 +549,7 @@ def child_main() -> int:
     prefixes = config.get("prefixes") or None
 
     def serve() -> None:
-        _serve_jobs(inp, send, store, prefixes)
+        _serve_jobs(inp, send, store, prefixes, int(limit) if limit else None)
 
     # pyoxigraph parses and evaluates recursively: long chains (thousands of BINDs,
     # MINUS or UNION blocks, `1+1+...`) overflow the 8 MiB main stack (SIGSEGV).
@@ -447,7 +566,8 @@ def child_main() -> int:
     return 0
 
 
-def _serve_jobs(inp: BinaryIO, send: Any, store: Any, prefixes: dict[str, str] | None) -> None:
+def _serve_jobs(inp: BinaryIO, send: Any, store: Any, prefixes: dict[str, str] | None,
+                memory_limit: int | None = None) -> None:
     from sparql_api import results
 
     while True:
@@ -455,13 +575,22 @@ def _serve_jobs(inp: BinaryIO, send: Any, store: Any, prefixes: dict[str, str] |
         if request is None:
             return
         send({"ack": True})
+        job = results.Job(**request)
         try:
-            outcome = results.evaluate(store, results.Job(**request), prefixes)
+            outcome = results.evaluate(store, job, prefixes)
         except DipkgError as exc:
             send({"ok": False, **exc.to_dict()})
             continue
         except (KeyboardInterrupt, SystemExit):
             raise
+        except MemoryError:
+            # over the worker's memory cap in Python (building or serialising a result):
+            # answer 503 like a worker killed for memory, then retire (the parent replaces us)
+            mib = f" ({memory_limit // (1024 * 1024)} MiB)" if memory_limit else ""
+            err = WorkerDied(f"the query needed more memory than a worker may use{mib} and was stopped",
+                             details={"reason": "memory", "limit_bytes": memory_limit})
+            send({"ok": False, "retire": True, **err.to_dict()})
+            return
         except BaseException as exc:  # noqa: BLE001  (a bug or a Rust panic: report it, stay alive)
             send({"ok": False, "error": "internal", "status": 500,
                   "message": f"internal error while evaluating the query: {type(exc).__name__}"})

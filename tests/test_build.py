@@ -60,6 +60,30 @@ def test_rebuild_is_byte_identical(build_result, tmp_path, settings):
     assert (first / "map.json").read_bytes() == (second / "map.json").read_bytes()
 
 
+def test_the_inputs_folders_place_changes_no_byte(build_result, inputs_copy, tmp_path):
+    # the Turtle header and the manifest named the source by its path (build/sources/... in a
+    # checkout, .../site-packages/kg/_inputs/... in a wheel install): checksums and build id differed
+    from tests.conftest import cli_env
+
+    moved = tmp_path / "elsewhere" / "deeper" / "inputs"
+    moved.parent.mkdir(parents=True)
+    inputs_copy.rename(moved)
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "kg.cli", "build", "--out", str(out), "--quiet"],
+                          capture_output=True, text=True, env=cli_env(DIPKG_INPUTS_DIR=str(moved)), timeout=300)
+    assert done.returncode == 0, done.stderr
+    first, second = build_result.release, open_release(out).root
+    assert second.name == first.name == build_result.manifest["build_id"]  # the same build id
+    for name in sorted(p.name for p in (first / "dumps").iterdir()):
+        assert (first / "dumps" / name).read_bytes() == (second / "dumps" / name).read_bytes(), name
+    assert (first / "manifest.json").read_bytes() == (second / "manifest.json").read_bytes()
+    assert (first / "catalog.ttl").read_bytes() == (second / "catalog.ttl").read_bytes()
+    header = (second / "dumps" / "dipkg.ttl").read_text(encoding="utf-8").split("\n", 3)[1]
+    version = build_result.manifest["dipkg_version"]
+    assert header == f"# Built by dipkg {version} from sources/guizhou-dip-scenarios-batch1.txt"
+    assert build_result.manifest["sources"] == ["sources/guizhou-dip-scenarios-batch1.txt"]
+
+
 def test_checksums_and_manifest_describe_the_files(build_result):
     dumps = build_result.release / "dumps"
     sums = dict(reversed(line.split("  ")) for line in (dumps / "SHA256SUMS").read_text().splitlines())
@@ -88,6 +112,52 @@ def test_jsonld_dump_is_compacted_with_the_project_context(build_result):
     assert scenario["label"] == {"zh": "生产工艺优化", "en": scenario["label"]["en"]}
     assert scenario["number"] == 1
     assert scenario["domain"].endswith("/domain/industry")
+
+
+def _language_terms(context: dict) -> dict[str, str]:
+    """term -> compact IRI of every property the context maps to a language map."""
+    return {t: d["@id"] for t, d in context.items() if isinstance(d, dict) and d.get("@container") == "@language"}
+
+
+def _expand(iri: str, context: dict) -> str:
+    prefix, sep, local = iri.partition(":")
+    return context[prefix] + local if sep and isinstance(context.get(prefix), str) else iri
+
+
+def _language_maps(doc: dict, terms: dict[str, str]) -> dict[tuple[str, str], dict[str, list[str]]]:
+    """(subject, term) -> language map, lists sorted (blank nodes left out: their ids differ)."""
+    out = {}
+    for node in doc["@graph"]:
+        if node["id"].startswith("_:"):
+            continue
+        for term in terms:
+            if term in node:
+                out[(_expand(node["id"], doc["@context"]), term)] = {
+                    lang: sorted(v if isinstance(v, list) else [v]) for lang, v in node[term].items()
+                }
+    return out
+
+
+def test_jsonld_language_maps_hold_every_value_and_agree_with_rdflib(build_result):
+    # 8 concepts with two altLabels in one language had them outside the altLabel map
+    dumps = build_result.release / "dumps"
+    ours = json.loads((dumps / "dipkg.jsonld").read_text(encoding="utf-8"))
+    context = ours["@context"]
+    terms = _language_terms(context)
+    assert {"label", "prefLabel", "altLabel"} <= set(terms)
+    full = {context[prefix] + local for prefix, local in (iri.split(":", 1) for iri in terms.values())}
+    for node in ours["@graph"]:
+        for key in node:
+            assert _expand(key, context) not in full, f"{node['id']}: {key} is outside its language map"
+    two = [n for n in ours["@graph"] if any(isinstance(v, list) for v in n.get("altLabel", {}).values())]
+    assert len(two) >= 8
+    # the reference: rdflib's own JSON-LD compaction of the N-Triples dump with the same context
+    graph = rdflib.Graph().parse(dumps / "dipkg.nt", format="nt")
+    reference = json.loads(graph.serialize(format="json-ld", context=context, auto_compact=True))
+    reference["@context"] = context
+    assert _language_maps(ours, terms) == _language_maps(reference, terms)
+    # and expanding our dump gives the graph back
+    assert isomorphic(rdflib.Graph().parse(data=json.dumps(ours), format="json-ld"), graph)
 
 
 def test_turtle_dump_is_readable(build_result):

@@ -285,8 +285,12 @@ def test_no_table(tmp_path):
         (lambda: _table([[*ROW1[:4], "涉及工艺参数数据（电流强度、电压数据等。"]]),
          "table 1:row 2:column 5", "unbalanced parenthesis: '（' is never closed (character 9 of the cell)"),
         (lambda: _table([ROW1, ["1", *ROW1[1:]]]), "table 1:row 3:column 1", "duplicate 序号 1 (first used on table 1, row 2)"),
+        (lambda: _table([[*ROW1[:3], "面向\u202e生产。", ROW1[4]]]), "table 1:row 2:column 4",
+         "U+202E (RIGHT-TO-LEFT OVERRIDE) in the cell (character 3)"),
+        (lambda: _table([[*ROW1[:3], "面" * 70_000, ROW1[4]]]), "table 1:row 2:column 4", "a cell of 70,000 characters"),
     ],
-    ids=["wrong-header", "six-columns", "empty-name", "bad-number", "unknown-domain", "row-does-not-parse", "duplicate"],
+    ids=["wrong-header", "six-columns", "empty-name", "bad-number", "unknown-domain", "row-does-not-parse", "duplicate",
+         "control-character", "oversized-cell"],
 )
 def test_unreadable_table_names_the_cell(tmp_path, make, place, message):
     document, _ = make()

@@ -59,9 +59,10 @@ def count(url: str, graph: str) -> int:
     return int(response.json()["results"]["bindings"][0]["n"]["value"])
 
 
-def publish(*args: str) -> subprocess.CompletedProcess[str]:
+def publish(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kg.cli", "publish", *args], capture_output=True, text=True, timeout=120, env=cli_env()
+        [sys.executable, "-m", "kg.cli", "publish", *args], capture_output=True, text=True, timeout=120,
+        env=cli_env(**(env or {})),
     )
 
 
@@ -102,7 +103,7 @@ def test_a_failure_never_shows_the_password(built_data):
 
 
 @pytest.mark.parametrize("scheme", ["basic", "digest"])
-def test_credentials_in_the_url_are_sent(built_data, scheme):
+def test_credentials_in_the_url_are_sent(built_data, scheme, tmp_path):
     """A loopback Graph Store that wants HTTP authentication (digest like Virtuoso's, or basic)."""
     import base64
     import hashlib
@@ -115,7 +116,10 @@ def test_credentials_in_the_url_are_sent(built_data, scheme):
         def log_message(self, *args):
             pass
 
-        def do_PUT(self):  # noqa: N802
+        def do_GET(self):  # noqa: N802 - the graph does not exist yet (publish keeps it for a rollback)
+            self.do_PUT(missing=True)
+
+        def do_PUT(self, missing=False):  # noqa: N802
             length = int(self.headers.get("Content-Length", 0))
             self.rfile.read(length)
             header = self.headers.get("Authorization", "")
@@ -129,13 +133,13 @@ def test_credentials_in_the_url_are_sent(built_data, scheme):
                 )
                 fields = {k: v.strip('"') for k, v in fields.items()}
                 ha1 = hashlib.md5(b"admin:store:s3cret").hexdigest()
-                ha2 = hashlib.md5(f"PUT:{fields['uri']}".encode()).hexdigest()
+                ha2 = hashlib.md5(f"{self.command}:{fields['uri']}".encode()).hexdigest()
                 expected = hashlib.md5(
                     f"{ha1}:{fields['nonce']}:{fields['nc']}:{fields['cnonce']}:{fields['qop']}:{ha2}".encode()
                 ).hexdigest()
                 ok = fields.get("response") == expected
             if ok:
-                self.send_response(204)
+                self.send_response(404 if missing else 204)
             else:
                 self.send_response(401)
                 if scheme == "digest":
@@ -151,7 +155,243 @@ def test_credentials_in_the_url_are_sent(built_data, scheme):
     try:
         url = f"http://admin:s3cret@127.0.0.1:{server.server_address[1]}/store"
         done = publish("--to", url, "--data", str(built_data), "--auth", scheme)
+        # the same without the password in the URL (so not in `ps`): a file, or the environment
+        secret = tmp_path / "password"
+        secret.write_text("s3cret\n")
+        bare = f"http://127.0.0.1:{server.server_address[1]}/store"
+        from_file = publish("--to", bare, "--user", "admin", "--password-file", str(secret), "--data",
+                            str(built_data), "--auth", scheme)
+        from_env = publish("--to", bare, "--data", str(built_data), "--auth", scheme,
+                           env={"DIPKG_PUBLISH_USER": "admin", "DIPKG_PUBLISH_PASSWORD": "s3cret"})
+        wrong = publish("--to", bare, "--data", str(built_data), "--auth", scheme,
+                        env={"DIPKG_PUBLISH_USER": "admin", "DIPKG_PUBLISH_PASSWORD": "wrong"})
     finally:
         server.shutdown()
     assert done.returncode == 0, done.stderr
+    assert from_file.returncode == 0, from_file.stderr
+    assert from_env.returncode == 0, from_env.stderr
+    assert wrong.returncode == 1 and "HTTP 401" in wrong.stderr and "wrong" not in wrong.stderr
     assert ("Digest" if scheme == "digest" else "Basic") in seen
+
+
+# --- hostile targets and all-or-nothing ------------------------------------------------
+DATA = "https://w3id.org/dipkg/graph/data"
+CATALOG = "https://w3id.org/dipkg/graph/catalog"
+OLD = b'<http://example.org/old> <http://example.org/p> "old" .\n'
+
+
+class Gate:
+    """A loopback proxy in front of `oxigraph serve` that turns hostile on demand:
+    ``refuse``: a PUT of this graph (or a staging graph named after it) answers 500 with the request's header lines as its
+    body (so an echoed Authorization header would show); ``drip``: the first ``drip`` PUTs
+    are applied, then answered one byte every 0.5 s for up to 20 s."""
+
+    def __init__(self, target: str) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.target = target
+        self.refuse: str | None = None
+        self.refuse_from = 0  # from this PUT on (1 = the first), every PUT is refused
+        self.puts = 0
+        self.drip = 0
+        self.flood = False  # a GET answers an endless graph
+        gate = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                from urllib.parse import parse_qs, urlsplit
+
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                graph = parse_qs(urlsplit(self.path).query).get("graph", [""])[0]
+                gate.puts += self.command == "PUT"
+                if self.command == "PUT" and ((gate.refuse and graph.startswith(gate.refuse))
+                                              or 0 < gate.refuse_from <= gate.puts):
+                    echo = (self.requestline + "\r\n" + str(self.headers)).encode()
+                    return self._send(500, echo)
+                if self.command == "GET" and gate.flood:
+                    try:
+                        self.send_response(200)
+                        self.send_header("Content-Type", "application/n-triples")
+                        self.end_headers()  # no length: until the connection closes
+                        line = b"<http://example.org/s> <http://example.org/p> <http://example.org/o> .\n" * 1000
+                        for _ in range(100_000):
+                            self.wfile.write(line)
+                    except OSError:
+                        pass
+                    self.close_connection = True
+                    return None
+                response = httpx.request(self.command, gate.target + self.path, content=body or None,
+                                         headers={k: v for k, v in self.headers.items()
+                                                  if k.lower() in ("accept", "content-type")}, timeout=60)
+                if self.command == "PUT" and gate.drip > 0:
+                    gate.drip -= 1
+                    try:
+                        self.send_response(200)  # (a 204 could have no body to drip)
+                        self.send_header("Content-Length", "1000")
+                        self.end_headers()
+                        for _ in range(40):
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                            time.sleep(0.5)
+                    except OSError:
+                        pass
+                    self.close_connection = True
+                    return None
+                return self._send(response.status_code, response.content,
+                                  response.headers.get("content-type", ""))
+
+            def _send(self, status, body, ctype="text/plain"):
+                self.send_response(status)
+                if ctype:
+                    self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_PUT = do_DELETE = do_POST = do_HEAD = _forward  # noqa: N815
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture()
+def gate(oxigraph_server):
+    g = Gate(oxigraph_server)
+    yield g
+    g.close()
+
+
+def put_old(url: str, graph: str) -> None:
+    r = httpx.put(f"{url}/store", params={"graph": graph}, content=OLD,
+                  headers={"Content-Type": "application/n-triples"})
+    assert r.status_code in (201, 204), r.text
+
+
+@pytest.mark.parametrize("before", ["an earlier release", "nothing"])
+def test_a_failed_catalogue_put_rolls_the_data_back(oxigraph_server, gate, built_data, before):
+    """Data PUT accepted, catalogue PUT refused (with the request's headers echoed back):
+    the data graph is put back (or removed), the line says what the target holds, and
+    neither the password nor the echoed Authorization header is shown."""
+    if before == "an earlier release":
+        put_old(oxigraph_server, DATA)
+        put_old(oxigraph_server, CATALOG)
+    gate.refuse = CATALOG
+    url = gate.url.replace("http://", "http://admin:s3cret@") + "/store"
+    done = publish("--to", url, "--data", str(built_data))
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error[publish]: "), done.stderr
+    assert f"refused graph <{CATALOG}>: HTTP 500" in lines[0]
+    assert "rolled back, the target holds the previous release" in lines[0]
+    assert f"<{DATA}> holds its previous content ({'restored' if before != 'nothing' else 'none'}" in lines[0]
+    assert f"<{CATALOG}> holds its previous content" in lines[0]
+    for secret in ("s3cret", "YWRtaW46czNjcmV0", "Authorization", "Host:"):
+        assert secret not in done.stderr + done.stdout, secret
+    expected = 1 if before == "an earlier release" else 0
+    assert count(oxigraph_server, DATA) == expected and count(oxigraph_server, CATALOG) == expected
+
+
+def test_a_failed_rollback_says_which_graph_is_new(oxigraph_server, gate, built_data):
+    """The catalogue PUT and then the rollback's PUT are refused: the line says exactly which
+    graph holds the new release and which the old one."""
+    put_old(oxigraph_server, DATA)
+    put_old(oxigraph_server, CATALOG)
+    gate.refuse_from = 2
+    done = publish("--to", f"{gate.url}/store", "--data", str(built_data))
+    assert done.returncode == 1
+    line = done.stderr.strip()
+    assert "rollback FAILED" in line and f"<{DATA}> holds the NEW content" in line, line
+    assert f"<{CATALOG}> holds its previous content" in line and "run `dipkg publish` again" in line
+    assert count(oxigraph_server, DATA) > 1 and count(oxigraph_server, CATALOG) == 1  # as the line says
+
+
+def test_a_dripping_target_is_stopped_at_the_time_limit(oxigraph_server, gate, built_data):
+    """The data PUT is applied but its answer drips one byte every 0.5 s: publish stops at
+    DIPKG_PUBLISH_TIMEOUT (not per read), rolls the data back, says so."""
+    put_old(oxigraph_server, DATA)
+    gate.drip = 1
+    started = time.monotonic()
+    done = publish("--to", f"{gate.url}/store", "--data", str(built_data), env={"DIPKG_PUBLISH_TIMEOUT": "3"})
+    elapsed = time.monotonic() - started
+    print(f"publish against a dripping target ended after {elapsed:.1f} s (limit 3 s)")
+    assert done.returncode == 1, done.stderr
+    assert "stopped after the time limit of 3 s" in done.stderr and "rolled back" in done.stderr
+    assert elapsed < 10
+    assert count(oxigraph_server, DATA) == 1
+
+
+@pytest.mark.parametrize("to", ["http://127.0.0.1:99999/store", "http://127.0.0.1:port/store", "http:///store"])
+def test_a_bad_target_url_is_one_line(built_data, to):
+    done = publish("--to", to, "--data", str(built_data))
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error[publish]: --to"), done.stderr
+
+
+def test_an_endless_current_graph_is_not_kept(oxigraph_server, gate, built_data):
+    """The copy kept for a rollback is bounded (16× the new graph + 64 MiB): a target that
+    answers the GET with an endless graph stops publish before anything is written."""
+    put_old(oxigraph_server, DATA)
+    gate.flood = True
+    done = publish("--to", f"{gate.url}/store", "--data", str(built_data))
+    assert done.returncode == 1 and "is larger than" in done.stderr and "nothing was written" in done.stderr
+    assert count(oxigraph_server, DATA) == 1
+
+
+def graphs_and_counts(url: str) -> dict[str, int]:
+    response = httpx.post(f"{url}/query", data={"query": "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } "
+                                                        "GROUP BY ?g"},
+                          headers={"Accept": "application/sparql-results+json"})
+    return {b["g"]["value"]: int(b["n"]["value"]) for b in response.json()["results"]["bindings"]}
+
+
+def test_with_update_every_graph_switches_at_once(oxigraph_server, built_data, build_result):
+    """--update: the graphs are staged, then switched in one SPARQL Update request. A reader
+    polling both graphs in one query meanwhile sees the old pair or the new pair, never a mix."""
+    import threading
+
+    put_old(oxigraph_server, DATA)
+    put_old(oxigraph_server, CATALOG)
+    seen: set[tuple[int, int]] = set()
+    stop = threading.Event()
+
+    def reader():
+        query = (f"SELECT ?d ?c WHERE {{ {{ SELECT (COUNT(*) AS ?d) WHERE {{ GRAPH <{DATA}> {{ ?s ?p ?o }} }} }} "
+                 f"{{ SELECT (COUNT(*) AS ?c) WHERE {{ GRAPH <{CATALOG}> {{ ?s ?p ?o }} }} }} }}")
+        while not stop.is_set() and len(seen) < 1000:
+            row = httpx.post(f"{oxigraph_server}/query", data={"query": query},
+                             headers={"Accept": "application/sparql-results+json"}).json()["results"]["bindings"][0]
+            seen.add((int(row["d"]["value"]), int(row["c"]["value"])))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        done = publish("--to", f"{oxigraph_server}/store", "--update", f"{oxigraph_server}/update",
+                       "--data", str(built_data))
+    finally:
+        stop.set()
+        thread.join(30)
+    assert done.returncode == 0, done.stderr
+    after = graphs_and_counts(oxigraph_server)
+    new = (build_result.manifest["counts"]["triples"], after[CATALOG])
+    assert after[DATA] == new[0] and not [g for g in after if "-staging-" in g]
+    assert seen <= {(1, 1), new}, seen
+
+
+def test_with_update_a_refused_graph_leaves_the_target_untouched(oxigraph_server, gate, built_data):
+    put_old(oxigraph_server, DATA)
+    put_old(oxigraph_server, CATALOG)
+    gate.refuse = CATALOG
+    done = publish("--to", f"{gate.url}/store", "--update", f"{oxigraph_server}/update", "--data", str(built_data))
+    assert done.returncode == 1
+    assert f"refused graph <{CATALOG}>" in done.stderr and "the target's graphs were not touched" in done.stderr
+    assert graphs_and_counts(oxigraph_server) == {DATA: 1, CATALOG: 1}  # and no staging graph is left

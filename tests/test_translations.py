@@ -101,3 +101,17 @@ def test_no_translation_without_a_golden_label():
 
 def test_order_follows_the_golden():
     assert list(_table()) == _golden_labels()
+
+
+@pytest.mark.parametrize("char", ["\x1b", "\x7f", "\u202e", "\u2028"])
+def test_a_control_character_in_a_translation_is_refused_with_its_line(tmp_path, char):
+    from kg.errors import SourceError
+    from kg.translations import load_translations
+
+    lines = TSV.read_text(encoding="utf-8").split("\n")
+    lines[5] = lines[5] + char + "x"  # line 6: the English label
+    path = tmp_path / "translations.tsv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(SourceError) as caught:
+        load_translations(path)
+    assert caught.value.line == 6 and f"U+{ord(char):04X}" in caught.value.message

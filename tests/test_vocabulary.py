@@ -330,6 +330,8 @@ MAPPING = "vocabulary/mapping.tsv"
         (MAPPING, "品种\tlivestock-breed\tguizhou-b1-s17\t", "品种\tlivestock-breed\tguizhou-b1-s17\t1.x", "positions like"),
         (MAPPING, "品种\tagricultural-product-variety\tguizhou-b1-s20", "品种\tlivestock-breed\tguizhou-b1-s17", "mapped twice"),
         (MAPPING, "牛舍温度\tcattle-shed-temperature", "牛舍温度\tcattle-shed-temperature\t\t\t\textra", "columns"),
+        (CONCEPTS, "humidity\t湿度\t", "humidity\t湿\u202e度\t", r"U\+202E \(RIGHT-TO-LEFT OVERRIDE\)"),
+        (MAPPING, "牛舍温度\tcattle-shed-temperature", "牛舍温度\x1b\tcattle-shed-temperature", r"U\+001B \(ESC\)"),
     ],
 )
 def test_bad_table_rows_name_file_and_line(inputs_copy, file, old, new, message):

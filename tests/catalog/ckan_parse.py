@@ -1,7 +1,9 @@
 """Run ckanext-dcat's RDF parser (profile euro_dcat_ap_3) on a catalogue record, no CKAN site.
 
-Usage: python ckan_parse.py RECORD.ttl LOCALE  ->  JSON on stdout: the dataset dicts CKAN's
-DCAT harvester would create, each with the ``name`` its harvester derives from the title.
+Usage: python ckan_parse.py RECORD.ttl LOCALE [LICENSES.json]  ->  JSON on stdout: the dataset
+dicts CKAN's DCAT harvester would create, each with the ``name`` its harvester derives from the
+title. LICENSES.json, when given, is the portal's licence register (CKAN's ``licenses_group_url``);
+without it CKAN's default register applies.
 Runs in an interpreter that has ckan and ckanext-dcat installed (see docs/catalogue.md);
 the project's own venv deliberately does not.
 """
@@ -17,6 +19,8 @@ def main() -> None:
     from ckantoolkit import config
 
     config["ckan.locale_default"] = locale
+    if len(sys.argv) > 3:
+        config["licenses_group_url"] = "file://" + sys.argv[3]
     from ckan.lib.munge import munge_title_to_name
     from ckanext.dcat.processors import RDFParser
 

@@ -70,10 +70,15 @@ def test_rule_a_zh_locale_would_pick_chinese(record, minter) -> None:
     assert title == Settings().catalog.title_zh and munge_title_to_name(title) == "__"
 
 
+def ours(manifest: dict) -> list[dict]:
+    """The dumps that are distributions of the knowledge graph (not a guide's source file)."""
+    return [d for d in manifest["dumps"] if "guide" not in d]
+
+
 def test_rule_every_distribution_is_a_resource_with_a_url_and_the_licence(record, minter, manifest) -> None:
     dataset = URIRef(minter.dataset())
     distributions = list(record.objects(dataset, DCAT.distribution))
-    assert len(distributions) == len(manifest["dumps"]) + 1
+    assert len(distributions) == len(ours(manifest)) + 1
     for d in distributions:
         url = record.value(d, DCAT.downloadURL) or record.value(d, DCAT.accessURL)
         assert isinstance(url, URIRef) and str(url).startswith("https://")
@@ -97,8 +102,23 @@ def test_rule_which_datasets_a_harvest_creates(record, minter) -> None:
     assert datasets == {URIRef(minter.dataset()), URIRef(minter.guide("guizhou-b1"))}
 
 
+#: CKAN 2.12's default licence register entry for CC BY (ckan/model/license.py,
+#: LicenseCreativeCommonsAttribution): ckanext-dcat matches a licence by this URL, else this title.
+CKAN_CC_BY = ("cc-by", "http://www.opendefinition.org/licenses/cc-by", "Creative Commons Attribution")
+
+
+def test_rule_the_licence_title_is_the_one_ckans_register_knows(record, minter) -> None:
+    """ckanext-dcat's RDFProfile._license: the first distribution licence whose IRI or dct:title is
+    in the register. The default register knows CC BY by another URL, so the title must match."""
+    licence = URIRef(Settings().catalog.license_iri)
+    assert str(licence) == "https://creativecommons.org/licenses/by/4.0/"  # the canonical IRI stays
+    assert ckan_pick(record, licence, DCT.title, "en") == CKAN_CC_BY[2]
+    assert ckan_pick(record, licence, DCT.title, "zh_Hans_CN") == CKAN_CC_BY[2]  # one title: no locale picks another
+    assert str(record.value(licence, DCT.identifier)) == "CC-BY-4.0"  # the version, for people and SPDX
+
+
 # -- the real parser ----------------------------------------------------------------------------
-def run_ckan(release: Path, locale: str) -> list[dict]:
+def run_ckan(release: Path, locale: str, licenses: Path | None = None) -> list[dict]:
     python = os.environ.get("DIPKG_CKAN_PYTHON")
     if not python:
         message = "set DIPKG_CKAN_PYTHON to a Python with ckan and ckanext-dcat (docs/catalogue.md; `make test` does)"
@@ -108,7 +128,8 @@ def run_ckan(release: Path, locale: str) -> list[dict]:
     if not Path(python).exists():
         pytest.fail(f"DIPKG_CKAN_PYTHON={python} does not exist")
     proc = subprocess.run(
-        [python, str(HERE / "ckan_parse.py"), str(release / "catalog.ttl"), locale],
+        [python, str(HERE / "ckan_parse.py"), str(release / "catalog.ttl"), locale,
+         *([str(licenses)] if licenses else [])],
         capture_output=True, text=True, timeout=240, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -139,11 +160,11 @@ def test_ckanext_dcat_title_description_name(harvested, manifest) -> None:
 def test_ckanext_dcat_resources_licence_access_service(harvested, manifest, minter) -> None:
     _, dataset, _ = harvested
     resources = dataset["resources"]
-    assert len(resources) == len(manifest["dumps"]) + 1
+    assert len(resources) == len(ours(manifest)) + 1
     urls = {r["url"] for r in resources}
-    assert {minter.dump(d["file"]) for d in manifest["dumps"]} | {minter.sparql_service()} == urls
+    assert {minter.dump(d["file"]) for d in ours(manifest)} | {minter.sparql_service()} == urls
     by_url = {r["url"]: r for r in resources}
-    for d in manifest["dumps"]:
+    for d in ours(manifest):
         r = by_url[minter.dump(d["file"])]
         assert r["hash"] == d["sha256"] and int(r["size"]) == d["bytes"]
         assert r["license"] == Settings().catalog.license_iri
@@ -160,12 +181,47 @@ def test_ckanext_dcat_resources_licence_access_service(harvested, manifest, mint
 
 
 @pytest.mark.slow
-def test_ckanext_dcat_other_datasets(harvested, minter) -> None:
+def test_ckanext_dcat_other_datasets(harvested, minter, manifest) -> None:
+    """The source document is a dataset whose resource is the verbatim source file, with its checksum."""
     _, _, datasets = harvested
     others = [d for d in datasets if {"key": "uri", "value": minter.dataset()} not in d.get("extras", [])]
     guides = load_inputs(INPUTS_DIR).guides
     assert [d["title"] for d in others] == [g.title_en for g in guides]
-    assert others[0]["resources"] == []
+    for dataset, guide in zip(others, guides, strict=True):
+        (source,) = [d for d in manifest["dumps"] if d.get("guide") == guide.id]
+        (resource,) = dataset["resources"]
+        assert resource["url"] == minter.dump(source["file"]) == resource["download_url"]
+        assert resource["hash"] == source["sha256"] and int(resource["size"]) == source["bytes"]
+        assert resource["mimetype"] == "text/plain"
+        assert not resource.get("license")  # the issuer's terms: not stated, not ours
+
+
+@pytest.mark.slow
+def test_ckanext_dcat_dataset_licence_under_the_default_register(harvested) -> None:
+    """Not "License not specified": stock CKAN shows CC BY; each resource keeps the 4.0 IRI."""
+    _, dataset, _ = harvested
+    assert dataset["license_id"] == CKAN_CC_BY[0]
+    assert {r["license"] for r in dataset["resources"]} == {Settings().catalog.license_iri}
+
+
+@pytest.mark.slow
+def test_ckanext_dcat_dataset_licence_under_a_portal_register(release: Path, minter, tmp_path: Path) -> None:
+    """The portal-side option (docs/catalogue.md): a licence register (licenses_group_url) that lists
+    CC BY 4.0 by its canonical IRI gets the exact licence, matched by IRI before any title."""
+    register = tmp_path / "licenses.json"
+    register.write_text(json.dumps([
+        {"id": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0 International",
+         "url": "https://creativecommons.org/licenses/by/4.0/", "od_conformance": "approved"},
+        {"id": "cc-by", "title": "Creative Commons Attribution", "url": "http://www.opendefinition.org/licenses/cc-by"},
+    ]), encoding="utf-8")
+    datasets = run_ckan(release, "en", register)
+    (ours,) = [d for d in datasets if {"key": "uri", "value": minter.dataset()} in d.get("extras", [])]
+    assert ours["license_id"] == "CC-BY-4.0"
+    # and a known-bad register, which knows the licence by neither IRI nor title, leaves it empty
+    register.write_text(json.dumps([{"id": "odc-by", "title": "Open Data Commons Attribution License",
+                                     "url": "http://www.opendefinition.org/licenses/odc-by"}]), encoding="utf-8")
+    (ours,) = [d for d in run_ckan(release, "en", register) if {"key": "uri", "value": minter.dataset()} in d.get("extras", [])]
+    assert ours["license_id"] == ""
 
 
 @pytest.fixture(scope="module")

@@ -149,3 +149,51 @@ def test_csvw_covers_every_label_of_every_item(release: Path, store) -> None:
         )
     }
     assert items <= labelled
+
+
+# --- what a CSV must never carry raw: control characters, formulas (CSV injection) ---------
+def test_no_cell_of_the_real_tables_is_a_formula_or_holds_a_control_character(release: Path) -> None:
+    from kg.catalog import FORMULA_TRIGGERS
+    from kg.source import refused_character
+
+    for name in TABLES:
+        _, rows, _ = read_table(release, name)
+        for row in rows:
+            for value in row.values():
+                assert not value.startswith(FORMULA_TRIGGERS) and refused_character(value) is None, value
+
+
+@pytest.mark.parametrize("value", ["=HYPERLINK(\"http://example.org\")", "+1+2", "-2+3", "@SUM(A1)", "\tx",
+                                   "red\x1b[31m", "a\x7fb", "abc\u202edef", "x\u2028y", "x\x85y"])
+def test_the_csv_writer_refuses_a_formula_or_a_control_character(tmp_path: Path, value: str) -> None:
+    from kg.catalog import _write_csv
+    from kg.errors import SourceError
+
+    with pytest.raises(SourceError) as caught:
+        _write_csv(tmp_path / "t.csv", ["iri", "n", "label"], [["https://e.org/a", 1, "ok"], ["https://e.org/b", 2, value]])
+    assert "t.csv row 2 (https://e.org/b), column label" in caught.value.message
+    assert "\n" not in str(caught.value)
+
+
+def test_the_csv_writer_keeps_harmless_text_as_it_is(tmp_path: Path) -> None:
+    from kg.catalog import _write_csv
+
+    values = ["a=b", "温度（℃）", "x-y", "e-mail@example.org", "tab\tinside", "quote \"and\" comma,"]
+    _write_csv(tmp_path / "t.csv", ["iri", "n", "label"], [["https://e.org/a", -1, v] for v in values])
+    rows = list(csv.reader(io.StringIO((tmp_path / "t.csv").read_text(encoding="utf-8"), newline="")))
+    assert [r[2] for r in rows[1:]] == values and rows[1][1] == "-1"
+
+
+def test_a_translation_that_is_a_formula_fails_the_build(inputs_copy: Path, tmp_path: Path) -> None:
+    from kg.build import build
+    from kg.errors import SourceError
+    from kg.settings import Settings
+
+    tsv = inputs_copy / "translations.tsv"
+    lines = tsv.read_text(encoding="utf-8").split("\n")
+    number = next(i for i, line in enumerate(lines) if line.startswith("生产工艺优化\t"))
+    lines[number] = '生产工艺优化\t=HYPERLINK("http://example.org/x","Process optimisation")'
+    tsv.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(SourceError, match=r"dipkg-scenarios\.csv row 1 \(.*guizhou-b1-s01\), column scenario_en"):
+        build(tmp_path / "out", Settings(inputs_dir=inputs_copy))
+    assert not (tmp_path / "out" / "current").exists()

@@ -36,7 +36,7 @@ EXPECTED_WARNINGS = {
     ("guide", "http://purl.org/dc/terms/publisher"),
     ("guide", "http://purl.org/dc/terms/temporal"),
     ("guide", "http://www.w3.org/ns/dcat#contactPoint"),
-    ("guide", "http://www.w3.org/ns/dcat#distribution"),
+    ("source distribution", "http://purl.org/dc/terms/license"),
     ("country", "http://www.w3.org/ns/dcat#bbox"),
     ("country", "http://www.w3.org/ns/dcat#centroid"),
 }
@@ -62,6 +62,8 @@ def _kind(focus: str, base: str) -> str:
     local = focus[len(base):] if focus.startswith(base) else focus
     if local.startswith("guide/"):
         return "guide"
+    if local.startswith("dataset/distribution/source-"):
+        return "source distribution"
     return {"catalog": "catalog", "dataset": "dataset", "sparql": "service"}.get(local, local)
 
 

@@ -45,7 +45,13 @@ def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter,
     dataset = URIRef(minter.dataset())
     distributions = set(record.objects(dataset, DCAT.distribution))
     by_url = {record.value(d, DCAT.downloadURL): d for d in distributions if record.value(d, DCAT.downloadURL)}
-    assert len(manifest["dumps"]) == 10 and len(by_url) == len(manifest["dumps"])
+    assert len(manifest["dumps"]) == 13 and len(by_url) == len(manifest["dumps"]) - 1
+    for entry in manifest["dumps"]:  # the source file is a distribution of its guide
+        if "guide" in entry:
+            (d,) = record.subjects(DCAT.downloadURL, URIRef(minter.dump(entry["file"])))
+            assert (URIRef(minter.guide(entry["guide"])), DCAT.distribution, d) in record
+            assert record.value(d, DCT.license) is None  # the issuer's terms, not ours
+            by_url[URIRef(minter.dump(entry["file"]))] = d
     for entry in manifest["dumps"]:
         d = by_url[URIRef(minter.dump(entry["file"]))]
         path = release / "dumps" / entry["file"]
@@ -64,8 +70,11 @@ def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter,
         gz = entry["file"].endswith(".gz")
         assert (record.value(d, DCAT.compressFormat) == URIRef(IANA + "application/gzip")) == gz
         assert media == IANA + {"ttl": "text/turtle", "jsonld": "application/ld+json", "nt": "application/n-triples",
-                                "csv": "text/csv", "json": "application/csvm+json"}[
-            entry["file"].removesuffix(".gz").rsplit(".", 1)[1]]
+                                "csv": "text/csv", "json": "application/csvm+json",
+                                "cn.json": "application/json", "txt": "text/plain",  # the Chinese catalogue record
+                                "cn.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[
+            entry["file"].removesuffix(".gz").rsplit("-", 1)[1] if "-cn." in entry["file"]
+            else entry["file"].removesuffix(".gz").rsplit(".", 1)[1]]
         assert langs(record, d, DCT.title) == {"zh", "en"}
 
 
@@ -97,6 +106,7 @@ def test_publisher_contact_licence_source_themes(record, minter) -> None:
     licence = record.value(dataset, DCT.license)
     assert str(licence) == settings.license_iri and (licence, RDF.type, DCT.LicenseDocument) in record
     assert str(record.value(licence, DCT.title)) == settings.license_title
+    assert str(record.value(licence, DCT.identifier)) == settings.license_identifier() == "CC-BY-4.0"
     source = record.value(dataset, DCT.source)
     assert source == URIRef(minter.guide("guizhou-b1"))
     assert "贵州" in str(record.value(source, DCT.title, any=True)) or any("贵州" in str(t) for t in record.objects(source, DCT.title))
@@ -122,6 +132,8 @@ def test_the_record_is_generated_from_the_configuration(tmp_path: Path) -> None:
     assert str(record.value(dataset, DCAT.version)) == "9.9.9"
     assert record.value(dataset, DCT.modified) == Literal("2027-01-02", datatype=XSD.date)
     assert str(record.value(dataset, DCT.license)) == "https://creativecommons.org/publicdomain/zero/1.0/"
+    licence = URIRef("https://creativecommons.org/publicdomain/zero/1.0/")
+    assert str(record.value(licence, DCT.identifier)) == "CC0-1.0"  # follows the IRI, never the default's
     urls = {str(o) for o in record.objects(None, DCAT.downloadURL)}
     assert urls and all(u.startswith("https://example.org/kg/dumps/") for u in urls)
     assert not [s for s in record.subjects() if str(s).startswith("https://w3id.org/dipkg/") and "ontology" not in str(s)]
@@ -130,7 +142,8 @@ def test_the_record_is_generated_from_the_configuration(tmp_path: Path) -> None:
 def test_deterministic(tmp_path: Path, release: Path) -> None:
     again = build(tmp_path / "data", Settings())
     for name in ("catalog.ttl", "dumps/dipkg-scenarios.csv", "dumps/dipkg-data-items.csv",
-                 "dumps/dipkg-scenarios.csv-metadata.json", "dumps/dipkg-data-items.csv-metadata.json"):
+                 "dumps/dipkg-scenarios.csv-metadata.json", "dumps/dipkg-data-items.csv-metadata.json",
+                 "dumps/dipkg-catalogue-cn.json", "dumps/dipkg-catalogue-cn.xlsx"):
         assert (again.release / name).read_bytes() == (release / name).read_bytes(), name
 
 
@@ -144,3 +157,44 @@ def test_an_unshipped_eu_code_is_a_clear_error(manifest, minter, store) -> None:
     with pytest.raises(ConfigError) as info:
         list(catalog.record(settings, minter, manifest, store))
     assert "data-theme/NOPE" in info.value.message and info.value.file.endswith("eu-vocabularies.ttl")
+
+
+def test_the_source_documents_issuer_and_date_come_from_guides_toml_only(record, minter, inputs_copy, tmp_path) -> None:
+    guide = URIRef(minter.guide("guizhou-b1"))
+    assert record.value(guide, DCT.publisher) is None and record.value(guide, DCT.issued) is None  # empty: unsaid
+    path = inputs_copy / "guides.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('issuer_zh = ""', 'issuer_zh = "某发布机关"').replace('date = ""', 'date = "2025-01-02"'),
+                    encoding="utf-8")
+    result = build(tmp_path / "data", Settings(inputs_dir=inputs_copy))
+    filled = rdflib.Graph().parse(result.release / "catalog.ttl", format="turtle")
+    issuer = filled.value(guide, DCT.publisher)
+    assert issuer == URIRef(f"{guide}/issuer") and (issuer, FOAF.name, Literal("某发布机关", lang="zh")) in filled
+    assert filled.value(guide, DCT.issued) == Literal("2025-01-02", datatype=XSD.date)
+
+
+def test_a_bad_date_in_guides_toml_is_a_clear_error(inputs_copy) -> None:
+    import pytest
+
+    from kg.errors import ConfigError
+    from kg.guide import load_inputs
+
+    path = inputs_copy / "guides.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('date = ""', 'date = "2025/1/2"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="date '2025/1/2' is not written YYYY-MM-DD") as caught:
+        load_inputs(inputs_copy)
+    assert "guides.toml" in str(caught.value.file)
+
+
+def test_a_source_file_that_cannot_be_published_is_a_clear_error(inputs_copy, tmp_path) -> None:
+    import pytest
+
+    from kg.errors import SourceError
+
+    source = inputs_copy / "sources" / "guizhou-dip-scenarios-batch1.txt"
+    source.rename(source.with_suffix(".text"))
+    path = inputs_copy / "guides.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("batch1.txt", "batch1.text"), encoding="utf-8")
+    with pytest.raises(SourceError, match="to be published") as caught:
+        build(tmp_path / "data", Settings(inputs_dir=inputs_copy))
+    assert str(caught.value.file).endswith("batch1.text")

@@ -29,7 +29,7 @@ def test_it_says_what_the_catalogue_says(doc: dict, manifest, minter) -> None:
     assert doc["isBasedOn"][0]["@id"] == minter.guide("guizhou-b1")
     assert doc["includedInDataCatalog"]["@id"] == minter.catalog()
     urls = {d["contentUrl"] for d in doc["distribution"]}
-    assert urls == {minter.dump(d["file"]) for d in manifest["dumps"]}
+    assert urls == {minter.dump(d["file"]) for d in manifest["dumps"] if "guide" not in d}  # sources: the guide's
     assert all(d["encodingFormat"] for d in doc["distribution"])
     assert doc["dateModified"] == manifest["modified"] and doc["version"] == manifest["version"] == "1"
     assert doc["datePublished"] == manifest["issued"]

@@ -4,6 +4,7 @@ on 127.0.0.1 over the session's real build (``built_data`` in tests/conftest.py)
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -44,9 +45,11 @@ class Server:
         return psutil.Process(self.proc.pid).children(recursive=True)
 
 
-def start_server(data: Path, workdir: Path, *args: str, cli: bool = False, **env: str) -> Server:
+def start_server(data: Path, workdir: Path, *args: str, cli: bool = False, nofile: int | None = None,
+                 **env: str) -> Server:
     """A real server subprocess on 127.0.0.1, returned once /health answers 200: the
-    endpoint's own entry point, or with ``cli=True`` the user's ``dipkg serve ... ARGS``."""
+    endpoint's own entry point, or with ``cli=True`` the user's ``dipkg serve ... ARGS``.
+    ``nofile``: its open-file limit (soft and hard, like ``ulimit -n``)."""
     port = free_port()
     log = workdir / f"server-{port}.log"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
@@ -58,6 +61,7 @@ def start_server(data: Path, workdir: Path, *args: str, cli: bool = False, **env
             [sys.executable, "-m", *command, "--data", str(data), "--host", "127.0.0.1",
              "--port", str(port), *args],
             cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -96,8 +100,10 @@ def endpoint_data(built_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def server(endpoint_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("server")
+    # the tests play a reverse proxy at 127.0.0.1 (X-Forwarded-*): trusted here only
     srv = start_server(endpoint_data, workdir, DIPKG_QUERY_TIMEOUT=str(QUERY_TIMEOUT),
-                       DIPKG_MAX_ROWS=str(MAX_ROWS), DIPKG_QUERY_WORKERS="2")
+                       DIPKG_MAX_ROWS=str(MAX_ROWS), DIPKG_QUERY_WORKERS="2",
+                       DIPKG_TRUSTED_PROXIES='["127.0.0.1"]')
     yield srv
     stop_server(srv)
 

@@ -388,3 +388,26 @@ def test_health_and_openapi_name_the_version(client: httpx.Client) -> None:
 
     assert client.get("/health").json()["version"] == kg.__version__
     assert client.get("/openapi.json").json()["info"]["version"] == kg.__version__
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+@pytest.mark.parametrize("path,allow", [
+    ("/sparql", "GET, HEAD, POST, OPTIONS"),
+    ("/query", "GET, HEAD, POST, OPTIONS"),
+    ("/health", "GET, HEAD, OPTIONS"),
+])
+def test_a_405_lists_exactly_the_methods_the_route_accepts(client: httpx.Client, path: str, allow: str) -> None:
+    # Starlette named only its first matching route: /sparql said "Allow: GET"
+    refused = client.request("DELETE", path, headers={"Accept": "application/json"})
+    body = assert_error(refused, 405, "method-not-allowed")
+    assert refused.headers["allow"] == allow and body["details"]["allow"] == allow.split(", ")
+    assert "DELETE" in body["message"] and allow in body["message"]
+    for method in METHODS:  # every listed method is answered, every other one is a 405
+        params = {"query": "ASK {}"} if method in ("GET", "HEAD") else None
+        data = {"query": "ASK {}"} if method == "POST" else None
+        r = client.request(method, path, params=params, data=data, headers={"Accept": "application/json"})
+        assert (r.status_code != 405) == (method in allow.split(", ")), (method, r.status_code)
+        if r.status_code == 405:
+            assert r.headers["allow"] == allow

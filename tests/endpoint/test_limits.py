@@ -8,6 +8,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from urllib.parse import quote
 
 import httpx
@@ -43,9 +44,10 @@ def test_runaway_query_is_stopped_while_a_cheap_one_answers(server: Server, clie
     before = {p.pid for p in server.workers()}
     result: dict[str, object] = {}
 
-    def runaway() -> None:
+    def runaway() -> None:  # from another client (address): one client's queries run one at a time
         started = time.monotonic()
-        r = httpx.post(server.sparql, data={"query": RUNAWAY}, timeout=30)
+        with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=30) as other:
+            r = other.post(server.sparql, data={"query": RUNAWAY})
         result["elapsed"] = time.monotonic() - started
         result["response"] = r
 
@@ -209,3 +211,101 @@ def test_workers_die_with_the_server_even_mid_query(endpoint_data, tmp_path) -> 
     for p in alive:
         p.kill()
     assert not alive, "a worker outlived a killed server"
+
+
+# --- results over the size limit (Settings.max_result_bytes, 64 MiB by default) --------------
+def doubling(steps: int, rows: int = 0) -> str:
+    """A SELECT whose one value is 16 * 2**steps characters long, in ``rows`` rows (one if 0)."""
+    if rows:
+        head = f"VALUES ?i {{ {' '.join(str(i) for i in range(rows))} }} " \
+               'BIND(CONCAT(STR(?i), "_0123456789abcdef") AS ?v0)'
+    else:
+        head = 'BIND("0123456789abcdef" AS ?v0)'
+    binds = " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(steps))
+    return f"SELECT ?v{steps} WHERE {{ {head} {binds} }}"
+
+
+@pytest.fixture(scope="module")
+def roomy(endpoint_data, tmp_path_factory) -> Iterator[Server]:
+    """A server with the default result limit and time enough to build a 256 MiB value."""
+    from tests.endpoint.conftest import start_server, stop_server
+
+    srv = start_server(endpoint_data, tmp_path_factory.mktemp("roomy"), DIPKG_QUERY_TIMEOUT="60",
+                       DIPKG_MAX_ROWS="1000", DIPKG_QUERY_WORKERS="2")
+    yield srv
+    stop_server(srv)
+
+
+def assert_too_large(r: httpx.Response, limit: str = "64 MiB") -> None:
+    assert r.status_code == 503, r.text[:300]
+    assert r.headers["content-type"].startswith("application/json") and r.headers["retry-after"]
+    body = r.json()
+    assert body["error"] == "result-too-large" and body["status"] == 503, body
+    assert limit in body["message"] and set(body) <= {"error", "status", "message", "details"}
+
+
+def assert_pool_whole(srv: Server) -> None:
+    with httpx.Client(base_url=srv.url, timeout=30) as c:
+        wait_workers(srv, c)
+        health = c.get("/health").json()
+        assert health["workers"] == {"alive": 2, "total": 2}, health
+        r = c.get("/sparql", params={"query": f"{CHEAP} # {time.time()}"})
+        assert r.status_code == 200 and r.json()["boolean"] is True
+    no_zombies(srv)
+
+
+@pytest.mark.slow
+def test_a_256_mib_value_is_a_clean_503_not_500(roomy: Server) -> None:
+    # once: the worker hit MemoryError serialising it and the client got 500 "internal"
+    r = httpx.post(roomy.sparql, data={"query": doubling(24)}, timeout=120)
+    assert_too_large(r)
+    assert_pool_whole(roomy)
+
+
+@pytest.mark.parametrize("accept", ["application/sparql-results+json", "text/csv",
+                                    "text/tab-separated-values", "application/sparql-results+xml"])
+def test_a_256_mib_result_over_many_rows_is_a_clean_503(roomy: Server, accept: str) -> None:
+    # 1000 rows of 256 KiB: stopped while the rows are read, before anything is built from them
+    r = httpx.post(roomy.sparql, data={"query": doubling(14, rows=1000)}, headers={"Accept": accept}, timeout=120)
+    assert_too_large(r)
+    assert "at row" in r.json()["message"]
+    assert_pool_whole(roomy)
+
+
+def test_a_value_over_the_engines_16_mib_text_writer_limit_is_a_clean_503(roomy: Server) -> None:
+    # under the byte limit, but one value over what the CSV/TSV/XML writer reads back (was 500)
+    r = httpx.post(roomy.sparql, data={"query": doubling(21)}, headers={"Accept": "text/csv"}, timeout=120)
+    assert_too_large(r, limit="16 MiB")
+    assert_pool_whole(roomy)
+    r = httpx.post(roomy.sparql, data={"query": doubling(21)}, timeout=120)  # SPARQL JSON carries it
+    assert r.status_code == 200 and len(r.content) > 32 * 1024 * 1024
+
+
+def test_a_huge_graph_result_is_a_clean_503(roomy: Server) -> None:
+    select = doubling(23)
+    construct = "CONSTRUCT { <http://example.org/x> <http://example.org/p> ?v23 } WHERE" + select.split("WHERE", 1)[1]
+    r = httpx.post(roomy.sparql, data={"query": construct}, headers={"Accept": "text/turtle"}, timeout=120)
+    assert_too_large(r)
+    assert_pool_whole(roomy)
+
+
+def test_the_parent_never_reads_an_oversized_reply_frame() -> None:
+    import asyncio
+    import sys
+
+    from sparql_api.workers import OversizedReply, _Worker
+
+    liar = ("import struct, sys, time; sys.stdout.buffer.write(struct.pack('>I', 2) + b'{}' "
+            "+ struct.pack('>Q', 1 << 40)); sys.stdout.flush(); time.sleep(30)")
+
+    async def scenario() -> None:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", liar, stdout=asyncio.subprocess.PIPE)
+        worker = _Worker(proc)
+        try:
+            with pytest.raises(OversizedReply):
+                await asyncio.wait_for(worker.receive(max_body=1024), 10)
+        finally:
+            worker.kill()
+            await proc.wait()
+
+    asyncio.run(scenario())

@@ -36,7 +36,9 @@ def release(built_data: Path) -> Release:
 @pytest.fixture(scope="session")
 def site(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``python -m sparql_api.server`` (the app of ``dipkg serve``) on a free port."""
-    server = start_server(built_data, tmp_path_factory.mktemp("pages-server"), DIPKG_QUERY_WORKERS="1")
+    # the tests play a reverse proxy at 127.0.0.1 (X-Forwarded-*): trusted here only
+    server = start_server(built_data, tmp_path_factory.mktemp("pages-server"), DIPKG_QUERY_WORKERS="1",
+                          DIPKG_TRUSTED_PROXIES='["127.0.0.1"]')
     try:
         yield server
     finally:

@@ -25,6 +25,8 @@ PAGES = [
     ("dataset", "/dataset", "zh-Hans"),
     ("dumps", "/dumps/", "zh-Hans"),
     ("changes", "/changes?lang=en", "en"),
+    ("catalog", "/catalog.html", "zh-Hans"),
+    ("catalog-en", "/catalog.html?lang=en", "en"),
     ("query", "/query", "zh-Hans"),
     ("not-found", "/scenario/guizhou-b1-s99", "zh-Hans"),
 ]

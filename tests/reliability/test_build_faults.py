@@ -20,6 +20,7 @@ import pytest
 
 from kg.build import build
 from kg.layout import open_release
+from kg.paths import display
 from kg.settings import Settings
 from tests.conftest import cli_env
 
@@ -134,3 +135,23 @@ def test_a_missing_or_cut_dump_is_refused_at_open(previous, damage):
     done = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--data", str(out), "--port", "1"],
                           capture_output=True, text=True, env=cli_env(), timeout=60)
     assert done.returncode == 1 and "dipkg.ttl.gz" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("megabytes", [20, 90])
+def test_a_huge_source_cell_is_one_clear_error(inputs_copy, tmp_path, megabytes):
+    # a 90 MB cell once ended `error[internal]: MemoryError` (exit 2): Oxigraph's N-Triples
+    # reader refuses lines over 16 MiB. The source's size, lines and cells are bounded.
+    source = inputs_copy / "sources" / "guizhou-dip-scenarios-batch1.txt"
+    lines = source.read_text(encoding="utf-8").split("\n")
+    lines[14] += "长" * (megabytes * 1024 * 1024 // 3)  # line 15: scenario 1's 场景应用 cell
+    source.write_text("\n".join(lines), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "build", "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, env=cli_env(DIPKG_INPUTS_DIR=str(inputs_copy)), timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith(f"{display(source)}:15: error[source]: "), lines[0]
+    assert "limit" in lines[0]
+    assert not (tmp_path / "out" / "current").exists()

@@ -21,6 +21,7 @@ from kg.iris import Minter
 from kg.paths import INPUTS_DIR, ONTOLOGY_DIR
 from kg.rdf import Emitter
 from kg.serialize import write_ntriples
+from kg.source import MAX_CELL_CHARS, MAX_LINE_CHARS, split_lines
 from kg.translations import Translations
 from kg.validate import violations
 
@@ -134,3 +135,82 @@ def test_deleting_a_line_is_caught(tmp_path, line):
     del lines[line - 1]
     with pytest.raises((SourceError, CorrectionError)):
         parse("\n".join(lines), tmp_path)
+
+
+# --- lines as an editor counts them, control characters, encoding, size ------------------
+ROW1_APPLICATION = 15  # the 场景应用 cell of scenario 1 (a line starting with a tab)
+
+
+def parse_error(tmp: Path, text: str | bytes) -> SourceError:
+    source = tmp / "doc.txt"
+    source.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    config = GuideConfig("fuzz", source, TITLE, "Title", "省", "Province", 1)
+    with pytest.raises(SourceError) as caught:
+        read_guide(config, load_inputs(INPUTS_DIR))
+    return caught.value
+
+
+def test_split_lines_breaks_only_at_lf_crlf_and_cr():
+    text = "a\x0bb\x0cc\x1cd\x1de\x1ef\x85g\u2028h\u2029i\nj\r\nk\rl\n"
+    assert split_lines(text) == ["a\x0bb\x0cc\x1cd\x1de\x1ef\x85g\u2028h\u2029i", "j", "k", "l"]
+    assert len(text.splitlines()) == 12  # what Python's splitlines would have counted
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_every_line_ending_gives_the_same_graph_and_the_same_lines(tmp_path, newline):
+    _, _, guide = parse(newline.join(LINES) + newline, tmp_path)
+    assert [s.line for s in guide.scenarios][:3] == [12, 18, 24]
+    lines = list(LINES)
+    lines[12] = "\t无此领域"  # line 13: the 领域 cell of scenario 1
+    err = parse_error(tmp_path, newline.join(lines) + newline)
+    assert err.line == 13 and "unknown domain" in err.message
+
+
+@pytest.mark.parametrize("char", ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_characters_splitlines_breaks_at_do_not_shift_line_numbers(tmp_path, char):
+    # once a line break for str.splitlines: every later line number was off by one
+    lines = list(LINES)
+    lines[ROW1_APPLICATION - 1] = lines[ROW1_APPLICATION - 1][:6] + char + lines[ROW1_APPLICATION - 1][6:]
+    err = parse_error(tmp_path, "\n".join(lines) + "\n")
+    assert (err.line, err.column) == (ROW1_APPLICATION, 7), str(err)
+    assert f"U+{ord(char):04X}" in err.message
+
+
+@pytest.mark.parametrize("char", ["\x1b", "\x7f", "\x07", "\x9b", "\u202e", "\u2066", "\u200b", "\ufeff"])
+def test_control_and_invisible_characters_are_refused_with_their_place(tmp_path, char):
+    lines = list(LINES)
+    line = lines[15]  # line 16: the 涉及数据 cell of scenario 1
+    lines[15] = line[:20] + char + line[20:]
+    err = parse_error(tmp_path, "\n".join(lines) + "\n")
+    assert (err.line, err.column) == (16, 21), str(err)
+    assert f"U+{ord(char):04X}" in str(err) and "\n" not in str(err)
+
+
+def test_a_leading_byte_order_mark_and_tabs_are_accepted(tmp_path):
+    _, _, guide = parse("\ufeff" + "\n".join(LINES) + "\n", tmp_path)
+    assert len(guide.scenarios) == 23
+
+
+def test_invalid_utf8_names_its_line_column_and_byte(tmp_path):
+    raw = [line.encode("utf-8") for line in LINES]
+    raw[20] = raw[20][:7] + b"\xff" + raw[20][7:]  # line 21, after a tab and two 3-byte characters
+    data = b"\n".join(raw) + b"\n"
+    err = parse_error(tmp_path, data)
+    assert (err.line, err.column) == (21, 4), str(err)
+    offset = data.index(b"\xff")
+    assert f"byte offset {offset}" in err.message and "ff" in err.message
+
+
+def test_an_over_long_line_is_refused_with_its_line(tmp_path):
+    lines = list(LINES)
+    lines[ROW1_APPLICATION - 1] += "长" * (MAX_LINE_CHARS + 1)
+    err = parse_error(tmp_path, "\n".join(lines) + "\n")
+    assert err.line == ROW1_APPLICATION and f"{MAX_LINE_CHARS:,}" in err.message
+
+
+def test_an_over_long_cell_spanning_lines_is_refused_where_it_crosses_the_limit(tmp_path):
+    lines = list(LINES)
+    chunk = "长" * (MAX_CELL_CHARS // 4)
+    lines[ROW1_APPLICATION:ROW1_APPLICATION] = [chunk] * 5  # continuation lines of the cell
+    err = parse_error(tmp_path, "\n".join(lines) + "\n")
+    assert err.line == ROW1_APPLICATION + 4 and f"line {ROW1_APPLICATION}" in err.message

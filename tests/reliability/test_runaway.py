@@ -4,7 +4,8 @@ The pool (sparql_api/workers.py) hands each query to an idle worker; when every
 worker is busy a query waits in line for one, and gives up with 503 ``busy``
 once it has waited the whole time limit. So with the default two workers, two
 runaways would make every cheap query wait up to the limit: this server runs
-three workers, so one stays free for the cheap queries.
+three workers, so one stays free for the cheap queries. Each runaway comes from a
+client of its own (a loopback address): one client's queries run one at a time.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ def server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     stop_server(srv)
 
 
+def other_client(url: str, i: int) -> httpx.AsyncClient:
+    """A client at 127.0.0.{2+i}: runaways come from other clients than the cheap queries
+    (127.0.0.1), one each, as one client's queries run one at a time (DIPKG_CLIENT_QUERIES)."""
+    return httpx.AsyncClient(base_url=url, timeout=30, transport=httpx.AsyncHTTPTransport(local_address=f"127.0.0.{2 + i}"))
+
+
 def wait_pool(server: Server, within: float = 20.0) -> set[int]:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -70,7 +77,8 @@ async def scenario(url: str) -> tuple[list[tuple[int, float, str]], list[float],
 
         async def runaway(i: int) -> tuple[int, float, str]:
             started = time.monotonic()
-            r = await client.post("/sparql", data={"query": RUNAWAY % i})
+            async with other_client(url, i) as other:
+                r = await other.post("/sparql", data={"query": RUNAWAY % i})
             return r.status_code, time.monotonic() - started, r.json().get("error", "")
 
         tasks = [asyncio.create_task(runaway(i)) for i in range(2)]
@@ -122,8 +130,9 @@ def test_two_workers_killed_mid_query_give_503_and_the_next_query_succeeds(serve
     wait_pool(server)
     results: dict[int, httpx.Response] = {}
 
-    def victim(i: int) -> None:
-        results[i] = httpx.post(server.sparql, data={"query": RUNAWAY % (1000 + i) + " die"}, timeout=30)
+    def victim(i: int) -> None:  # two clients (one client's queries run one at a time)
+        with httpx.Client(transport=httpx.HTTPTransport(local_address=f"127.0.0.{2 + i}"), timeout=30) as other:
+            results[i] = other.post(server.sparql, data={"query": RUNAWAY % (1000 + i) + " die"})
 
     threads = [threading.Thread(target=victim, args=(i,)) for i in range(2)]
     for t in threads:
@@ -155,8 +164,11 @@ def test_when_every_worker_is_busy_a_query_waits_in_line(server: Server) -> None
 
     async def run() -> tuple[int, str, float]:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-            hogs = [asyncio.create_task(client.post("/sparql", data={"query": RUNAWAY % (2000 + i + time.time_ns())}))
-                    for i in range(WORKERS)]
+            async def hog(i: int) -> httpx.Response:
+                async with other_client(server.url, i) as other:
+                    return await other.post("/sparql", data={"query": RUNAWAY % (2000 + i + time.time_ns())})
+
+            hogs = [asyncio.create_task(hog(i)) for i in range(WORKERS)]
             await asyncio.sleep(0.3)
             started = time.monotonic()
             r = await client.get("/sparql", params={"query": CHEAP % time.time_ns()})

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -76,12 +76,38 @@ def oxigraph_backend(built_data: Path, tmp_path_factory: pytest.TempPathFactory)
 @dataclass
 class Proxy:
     """A loopback HTTP proxy to the backend that records every query it forwards.
-    ``mode``: "forward", "down" (closes the connection), "500", "garbage" (a 200 that is not JSON)."""
+    ``mode``: "forward", "down" (closes the connection), "500", "garbage" (a 200 that is not JSON),
+    and the hostile backends: "bomb" (an RDF/XML entity bomb), "drip" (a 200 whose body comes
+    one byte every ``drip_interval`` s, for up to ``drip_seconds``), "huge" (a SPARQL JSON
+    answer with one literal of ``huge_bytes``), "deep" (JSON nested ``deep_levels`` deep),
+    "echo" (a 500 whose body is the request's own header lines).
+    ``spare_probe``: the hostile modes answer ASK queries (the start-up check, the /health
+    probe) normally. ``auth``: the Authorization header of every request (or "")."""
 
     target: str
     url: str = ""
     mode: str = "forward"
     queries: list[str] = field(default_factory=list)
+    drip_interval: float = 0.5
+    drip_seconds: float = 30.0
+    huge_bytes: int = 400 * 1024 * 1024
+    deep_levels: int = 100_000
+    spare_probe: bool = False
+    bomb_levels: int = 7
+    auth: list[str] = field(default_factory=list)
+
+
+def entity_bomb(levels: int) -> bytes:
+    """RDF/XML whose one literal is 10**levels bytes once its entities are expanded."""
+    entities = '<!ENTITY a0 "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, levels))
+    return (f'<?xml version="1.0"?><!DOCTYPE rdf:RDF [{entities}]>'
+            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            f'<rdf:Description rdf:about="http://example.org/s"><rdf:value>&a{levels - 1};</rdf:value>'
+            '</rdf:Description></rdf:RDF>').encode()
+
+
+HOSTILE = ("bomb", "drip", "huge", "deep", "echo")
 
 
 def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
@@ -102,10 +128,54 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
             if proxy.mode == "garbage":
                 self._send(200, "application/sparql-results+json", b'{"head": {"vars": ["x"]}, "results": [')
                 return
+            proxy.auth.append(self.headers.get("Authorization", ""))
+            probe = any(q.lstrip().startswith("ASK") for q in form.get("query", []))
+            if proxy.mode in HOSTILE and not (proxy.spare_probe and probe):
+                getattr(self, "_" + proxy.mode)()
+                return
             response = httpx.request(self.command, proxy.target + self.path, content=body or None,
                                      headers={k: v for k, v in self.headers.items()
                                               if k.lower() in ("accept", "content-type")}, timeout=60)
             self._send(response.status_code, response.headers.get("content-type", ""), response.content)
+
+        def _bomb(self) -> None:
+            self._send(200, "application/rdf+xml", entity_bomb(proxy.bomb_levels))
+
+        def _echo(self) -> None:
+            self._send(500, "text/plain", (self.requestline + "\r\n" + str(self.headers)).encode())
+
+        def _deep(self) -> None:
+            n = proxy.deep_levels
+            self._send(200, "application/sparql-results+json",
+                       b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "bnode", '
+                       b'"value": "nodeID://b1"}, "y": ' + b"[" * n + b"]" * n + b"}]}}")
+
+        def _huge(self) -> None:
+            head = b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": "'
+            tail = b'"}}]}}'
+            chunk = b"a" * (1024 * 1024)
+            self._stream(200, "application/sparql-results+json", len(head) + proxy.huge_bytes + len(tail),
+                         [head, *(chunk for _ in range(proxy.huge_bytes // len(chunk))), tail], 0)
+
+        def _drip(self) -> None:
+            count = int(proxy.drip_seconds / proxy.drip_interval)
+            self._stream(200, "application/sparql-results+json", 10 ** 6, (b" " for _ in range(count)),
+                         proxy.drip_interval)
+
+        def _stream(self, status: int, ctype: str, length: int, parts: Iterable[bytes], pause: float) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(length))
+                self.end_headers()
+                for part in parts:
+                    self.wfile.write(part)
+                    self.wfile.flush()
+                    if pause:
+                        time.sleep(pause)
+            except OSError:
+                pass  # the client gave up (its deadline or byte cap)
+            self.close_connection = True
 
         def _send(self, status: int, ctype: str, body: bytes) -> None:
             try:
@@ -171,4 +241,5 @@ def proxied(built_data: Path, proxy: Proxy, tmp_path: Path) -> Iterator[tuple[Se
     proxy.queries.clear()
     yield srv, proxy
     proxy.mode = "forward"
+    proxy.spare_probe = False
     stop_server(srv)

@@ -1,0 +1,103 @@
+"""Credentials for the HTTP services dipkg talks to (the remote SPARQL backend,
+``dipkg publish``'s target), and the one redaction helper for every place a URL
+or a remote answer is shown (``/health``, error bodies, log lines, CLI errors).
+
+A password may come, from best to worst: a file (``..._password_file``: nothing in
+``ps`` or the environment), an environment variable (``DIPKG_..._PASSWORD``), or
+the URL's ``user:password@`` (still accepted, but visible in ``ps``). The URL is
+stripped of its user information before anything else sees it.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from kg.errors import DipkgError
+
+
+class CredentialsError(DipkgError):
+    code = "credentials"
+    status = 500
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user: str
+    password: str = ""
+
+    def __repr__(self) -> str:  # never the password, whatever prints this
+        return f"Credentials(user={self.user!r}, password=***)"
+
+    def secrets(self) -> list[str]:
+        """Strings that must never appear in a message (the password, its basic-auth form)."""
+        out = []
+        if self.password:
+            out.append(self.password)
+            out.append(base64.b64encode(f"{self.user}:{self.password}".encode()).decode())
+        return out
+
+
+def redact(url: str) -> str:
+    """``url`` without its ``user:password@`` part (for messages, /health, logs)."""
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url
+        host = parts.netloc.rpartition("@")[2]
+    except ValueError:  # not even a URL: hide anything that looks like user information
+        return re.sub(r"//[^/@]*@", "//", url)
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+_HEADER_SECRETS = re.compile(
+    r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key)\s*[:=][^\r\n]*")
+_SCHEME_TOKENS = re.compile(r"(?i)\b(basic|bearer|digest)\s+[A-Za-z0-9+/=._~-]{6,}")
+
+
+def scrub(text: str, credentials: Credentials | None = None) -> str:
+    """``text`` (a remote answer, an exception message) with credentials removed:
+    URLs' user information, authentication headers echoed back (the rest of their line),
+    and the password itself. Scrub before joining lines, or more than the header goes."""
+    text = re.sub(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@", r"\1", text)
+    text = _HEADER_SECRETS.sub(lambda m: f"{m.group(1)}: [redacted]", text)
+    text = _SCHEME_TOKENS.sub(lambda m: f"{m.group(1)} [redacted]", text)
+    for secret in credentials.secrets() if credentials else []:
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
+def read_password_file(path: Path, setting: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CredentialsError(f"{setting}: cannot read the password file {path}: {type(exc).__name__}",
+                               file=str(path)) from None
+
+
+def resolve(url: str, *, user: str | None = None, password: str | None = None,
+            password_file: Path | None = None, setting: str = "password_file") -> tuple[str, Credentials | None]:
+    """The URL without user information, and the credentials to send (None: anonymous).
+
+    The user is ``user`` or the URL's; the password comes from ``password_file``,
+    else ``password``, else the URL."""
+    try:
+        parts = urlsplit(url)
+        url_user = unquote(parts.username) if parts.username is not None else None
+        url_password = unquote(parts.password) if parts.password is not None else None
+    except ValueError:
+        return redact(url), None  # the caller reports the bad URL (shown redacted)
+    name = user or url_user
+    secret = read_password_file(password_file, setting) if password_file else password
+    if secret is None:
+        secret = url_password
+    clean = redact(url)
+    if name is None:
+        if secret:
+            raise CredentialsError(f"a password is configured for {clean} but no user name "
+                                   "(give the user in the URL, user@host, or in the user setting)")
+        return clean, None
+    return clean, Credentials(name, secret or "")

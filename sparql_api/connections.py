@@ -1,0 +1,211 @@
+"""Connection limits of ``dipkg serve``: uvicorn's httptools protocol with bounds.
+
+uvicorn (0.54, httptools) bounds none of these by itself: a request head may grow
+without end (httptools buffers it), a connection that never sends a byte stays
+open for ever (its keep-alive timer starts only after a first response), a client
+that never reads keeps its whole response in the server's write buffer, and open
+connections are limited only by the open-file limit (past it, every new request
+fails). :func:`protocol_class` returns the protocol uvicorn runs, with
+``Settings``:
+
+* ``max_header_bytes``: a request head (request line and headers) larger than this
+  gets 431 and the connection is closed.
+* ``header_timeout``: from the moment a connection waits for a request (opened, or
+  its previous response sent) the complete head, and then its body, must arrive
+  within this many seconds (slow-loris), else 408 and close. ``idle_timeout`` is
+  uvicorn's keep-alive.
+* ``send_timeout``: a response whose bytes stop leaving (the client reads nothing)
+  for this long is dropped (the connection is aborted, its buffer freed).
+* ``max_connections`` (at most the open-file limit less a reserve): a new connection
+  past it first closes the connection idle the longest; if none is idle, the new one
+  gets 503 and is closed. Accepting never runs out of file descriptors.
+
+Errors keep the one JSON shape ``{error, status, message}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import resource
+import time
+from typing import Any
+
+from kg.settings import Settings
+
+log = logging.getLogger("sparql_api.connections")
+
+#: file descriptors kept free of connections: worker pipes, dump files, the store, logs
+FD_RESERVE = 64
+
+
+def raise_open_files() -> int:
+    """Raise the soft open-file limit to the hard one; return the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = max(soft, 65536)
+    if soft != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+def connection_cap(settings: Settings, open_files: int) -> int:
+    """The most connections held at once: the setting, or what the open files allow."""
+    reserve = FD_RESERVE + 4 * settings.query_workers
+    return max(8, min(settings.max_connections, open_files - reserve))
+
+
+def _error(status: int, reason: bytes, code: str, message: str) -> bytes:
+    body = json.dumps({"error": code, "status": status, "message": message}).encode()
+    return (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+            b"connection: close\r\n\r\n" % (status, reason, len(body))) + body
+
+
+def protocol_class(settings: Settings, cap: int) -> type:
+    """uvicorn's ``HttpToolsProtocol`` with the limits of ``settings`` (one class per server)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    max_head = settings.max_header_bytes
+    header_timeout = settings.header_timeout
+    send_timeout = settings.send_timeout
+    too_large = _error(431, b"Request Header Fields Too Large", "header-too-large",
+                       f"the request head is larger than {max_head} bytes")
+    too_slow = _error(408, b"Request Timeout", "request-timeout",
+                      f"the request head did not arrive within {header_timeout:g} s")
+    too_slow_body = _error(408, b"Request Timeout", "request-timeout",
+                           f"the request did not arrive within {header_timeout:g} s")
+    full = _error(503, b"Service Unavailable", "busy", "too many open connections; try again later")
+
+    class LimitedHttpProtocol(HttpToolsProtocol):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._awaiting = True  # between requests: waiting for a head
+            self._in_head = False  # a head has begun and is not complete
+            self._uploading = False  # the head is in, the body is not
+            self._head_bytes = 0
+            self._waiting_since = time.monotonic()
+            self._head_timer: asyncio.TimerHandle | None = None
+            self._stall_timer: asyncio.TimerHandle | None = None
+            self._stall_size = 0
+
+        # --- lifecycle ---------------------------------------------------
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if len(self.connections) > cap and not self._make_room():
+                log.warning("open connections at the limit of %d, none idle: refused one", cap)
+                self._refuse(full)
+                return
+            self._arm_head_timer()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._cancel_timers()
+            super().connection_lost(exc)
+
+        def _cancel_timers(self) -> None:
+            for timer in (self._head_timer, self._stall_timer):
+                if timer is not None:
+                    timer.cancel()
+            self._head_timer = self._stall_timer = None
+
+        def _refuse(self, response: bytes) -> None:
+            self._cancel_timers()
+            if not self.transport.is_closing():
+                self.transport.write(response)
+                self.transport.close()
+
+        def _make_room(self) -> bool:
+            """Close the connection idle the longest (no request in progress) to make room."""
+            idle = [c for c in self.connections
+                    if c is not self and getattr(c, "_awaiting", False) and not c.transport.is_closing()]
+            if not idle:
+                return False
+            oldest = min(idle, key=lambda c: c._waiting_since)
+            oldest._cancel_timers()
+            oldest.transport.abort()
+            return True
+
+        # --- the request head ------------------------------------------------
+        def _arm_head_timer(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+            self._head_timer = self.loop.call_later(header_timeout, self._head_timed_out)
+
+        def _head_timed_out(self) -> None:
+            self._head_timer = None
+            if self.transport.is_closing():
+                return
+            if self._awaiting:
+                if self._in_head:
+                    self._refuse(too_slow)
+                else:  # nothing sent at all: just close
+                    self.transport.close()
+            elif self._uploading:  # the head came, the body trickles
+                if self.cycle is not None and not self.cycle.response_started:
+                    self._refuse(too_slow_body)
+                else:
+                    self.transport.abort()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self._in_head and self.parser is not None:
+                self._head_bytes += len(data)
+                if self._head_bytes > max_head:
+                    self._in_head = False
+                    self._refuse(too_large)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_head = True
+            self._head_bytes = 0
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            self._awaiting = False
+            self._uploading = True  # the same deadline holds until the body is in
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._uploading = False
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+            super().on_message_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing() and not self.pipeline:
+                self._awaiting = True
+                self._waiting_since = time.monotonic()
+                self._arm_head_timer()
+
+        # --- clients that do not read ----------------------------------------
+        def pause_writing(self) -> None:
+            super().pause_writing()
+            if self._stall_timer is None:
+                self._stall_size = self.transport.get_write_buffer_size()
+                self._stall_timer = self.loop.call_later(send_timeout, self._check_stall)
+
+        def resume_writing(self) -> None:
+            super().resume_writing()
+            if self._stall_timer is not None:
+                self._stall_timer.cancel()
+                self._stall_timer = None
+
+        def _check_stall(self) -> None:
+            self._stall_timer = None
+            if not self.flow.write_paused:
+                return
+            size = self.transport.get_write_buffer_size()
+            if size < self._stall_size:  # slow, but reading: give it another period
+                self._stall_size = size
+                self._stall_timer = self.loop.call_later(send_timeout, self._check_stall)
+                return
+            log.warning("dropped a connection that read nothing for %g s (%d bytes unsent)", send_timeout, size)
+            self.transport.abort()
+
+    return LimitedHttpProtocol

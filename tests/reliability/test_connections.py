@@ -1,0 +1,246 @@
+"""Hostile connections against a real server (sparql_api/connections.py): raw sockets
+that send an endless request head, trickle one (slow-loris) or nothing at all, hold
+more idle connections than the server has file descriptors, or ask for a large
+result and never read it. Each time the server stays bounded in memory and a new
+request from someone else still answers. Loops are bounded in bytes and seconds.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.reliability.conftest import record
+
+MiB = 1024 * 1024
+HEADER_TIMEOUT = 2.0
+SEND_TIMEOUT = 2.0
+NOFILE = 256  # the server's `ulimit -n` in the idle-connections test
+BIG = ("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } LIMIT 6500", "application/sparql-results+xml")  # ≈ 3.4 MB
+FIGURES: dict[str, object] = {}
+
+
+@pytest.fixture(scope="module")
+def server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(canary_data, tmp_path_factory.mktemp("connections"), DIPKG_QUERY_WORKERS="1",
+                       DIPKG_HEADER_TIMEOUT=str(HEADER_TIMEOUT), DIPKG_SEND_TIMEOUT=str(SEND_TIMEOUT))
+    yield srv
+    stop_server(srv)
+    record("connections", FIGURES)
+
+
+def address(server: Server) -> tuple[str, int]:
+    host, port = server.url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def rss(server: Server) -> int:
+    return psutil.Process(server.proc.pid).memory_info().rss
+
+
+def cheap_answers(server: Server, within: float = 2.0) -> float:
+    """Seconds a fresh client's cheap query took (it must answer 200 within ``within``)."""
+    started = time.monotonic()
+    r = httpx.get(server.sparql, params={"query": f"ASK {{ ?s ?p ?o }} # {time.time_ns()}"}, timeout=within)
+    elapsed = time.monotonic() - started
+    assert r.status_code == 200 and r.json()["boolean"] is True
+    return elapsed
+
+
+def read_all(sock: socket.socket, limit: float) -> tuple[bytes, str]:
+    """What arrives until the peer closes ("eof"/"reset") or ``limit`` seconds pass ("open")."""
+    sock.settimeout(0.5)
+    data = b""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(1 << 16)
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            return data, "reset"
+        if not chunk:
+            return data, "eof"
+        data += chunk
+    return data, "open"
+
+
+def status_of(data: bytes) -> int | None:
+    parts = data.split(b" ", 2)
+    return int(parts[1]) if data.startswith(b"HTTP/1.1 ") and len(parts) > 1 else None
+
+
+def test_endless_request_heads_get_431_and_memory_stays_flat(server: Server) -> None:
+    """Three clients each stream a header value without end (at most 16 MiB each here)."""
+    before = rss(server)
+    socks = [socket.create_connection(address(server), timeout=5) for _ in range(3)]
+    sent = [0, 0, 0]
+    closed = [False, False, False]
+    chunk = b"a" * (64 * 1024)
+    try:
+        for s in socks:
+            s.sendall(b"GET /sparql HTTP/1.1\r\nHost: x\r\nX-Endless: ")
+        peak = before
+        while not all(closed) and min(sent) < 16 * MiB:
+            for i, s in enumerate(socks):
+                if closed[i]:
+                    continue
+                try:
+                    s.sendall(chunk)
+                    sent[i] += len(chunk)
+                except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                    closed[i] = True
+            peak = max(peak, rss(server))
+        answers = [read_all(s, 3.0) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+    grown = (peak - before) / MiB
+    FIGURES["endless_header"] = {"clients": 3, "max_header_bytes": 65536,
+                                 "sent_before_close_kib": [n // 1024 for n in sent],
+                                 "statuses": [status_of(d) for d, _ in answers],
+                                 "server_rss_growth_mib": round(grown, 1)}
+    assert all(closed), f"the server read {[n // MiB for n in sent]} MiB of request head and kept reading"
+    assert [status_of(d) for d, _ in answers] == [431] * 3, answers
+    assert b'"error": "header-too-large"' in answers[0][0]
+    assert grown < 32, f"server memory grew {grown:.0f} MiB"
+    cheap_answers(server)
+
+
+def test_a_slow_loris_gets_408_and_a_silent_connection_is_closed(server: Server) -> None:
+    loris = socket.create_connection(address(server), timeout=5)
+    silent = socket.create_connection(address(server), timeout=5)
+    try:
+        loris.sendall(b"GET /sparql HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        closed_after = None
+        for i in range(int(HEADER_TIMEOUT * 4) + 8):  # a header line every 0.5 s, bounded
+            time.sleep(0.5)
+            try:
+                loris.sendall(b"X-Slow-%d: b\r\n" % i)
+            except (BrokenPipeError, ConnectionResetError):
+                closed_after = time.monotonic() - started
+                break
+        data, how = read_all(loris, 2.0)
+        if closed_after is None and how != "open":
+            closed_after = time.monotonic() - started
+        _, silent_how = read_all(silent, 2.0)
+    finally:
+        loris.close()
+        silent.close()
+    FIGURES["slow_loris"] = {"header_timeout_s": HEADER_TIMEOUT, "status": status_of(data),
+                             "closed_after_s": None if closed_after is None else round(closed_after, 2),
+                             "silent_connection": silent_how}
+    assert status_of(data) == 408, (data[:200], how)
+    assert closed_after is not None and closed_after < HEADER_TIMEOUT + 2.0
+    assert silent_how in ("eof", "reset"), "a connection that never sent a byte stayed open"
+    cheap_answers(server)
+
+
+def test_a_body_that_trickles_gets_408(server: Server) -> None:
+    """The head arrives, then the announced 64 KiB body one byte every 0.5 s."""
+    sock = socket.create_connection(address(server), timeout=5)
+    try:
+        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                     b"Content-Length: 65536\r\n\r\n")
+        started = time.monotonic()
+        closed_after = None
+        for _ in range(int(HEADER_TIMEOUT * 4) + 8):  # bounded
+            time.sleep(0.5)
+            try:
+                sock.sendall(b"A")
+            except (BrokenPipeError, ConnectionResetError):
+                closed_after = time.monotonic() - started
+                break
+        data, how = read_all(sock, 2.0)
+        if closed_after is None and how != "open":
+            closed_after = time.monotonic() - started
+    finally:
+        sock.close()
+    FIGURES["slow_body"] = {"header_timeout_s": HEADER_TIMEOUT, "status": status_of(data),
+                            "closed_after_s": None if closed_after is None else round(closed_after, 2)}
+    assert status_of(data) == 408, (data[:200], how)
+    assert closed_after is not None and closed_after < HEADER_TIMEOUT + 2.0
+    cheap_answers(server)
+    assert "Traceback" not in server.log.read_text(encoding="utf-8", errors="replace")
+
+
+def test_a_client_that_never_reads_a_large_result_is_dropped(server: Server) -> None:
+    query, accept = BIG
+    r = httpx.post(server.sparql, data={"query": query}, headers={"Accept": accept}, timeout=60)
+    assert r.status_code == 200
+    full = len(r.content)
+    assert full > 2 * MiB
+    body = str(httpx.QueryParams({"query": query}))
+    request = (f"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: {accept}\r\n"
+               f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
+    clients = 12
+    before = rss(server)
+    socks = []
+    try:
+        for _ in range(clients):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a client that reads nothing
+            s.connect(address(server))
+            s.sendall(request)
+            socks.append(s)
+        time.sleep(1.0)
+        held = rss(server)
+        during = cheap_answers(server)
+        time.sleep(SEND_TIMEOUT + 2.0)  # the stall is noticed within one more period
+        after = rss(server)
+        answers = [read_all(s, 5.0) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+    got = [len(d) for d, _ in answers]
+    FIGURES["slow_reader"] = {
+        "clients": clients, "result_bytes": full, "send_timeout_s": SEND_TIMEOUT,
+        "server_rss_held_mib": round((held - before) / MiB, 1),
+        "server_rss_after_drop_mib": round((after - before) / MiB, 1),
+        "bytes_each_client_got_kib": sorted({n // 1024 for n in got}),
+        "ends": sorted({how for _, how in answers}), "cheap_query_meanwhile_ms": round(during * 1000, 1),
+    }
+    assert all(how != "open" and n < full for n, (_, how) in zip(got, answers, strict=True)), \
+        f"the server kept sending to clients that read nothing: {got} of {full} bytes, {[h for _, h in answers]}"
+    assert (after - before) / MiB < 16, f"the server still holds {(after - before) / MiB:.0f} MiB"
+
+
+def test_more_idle_connections_than_file_descriptors_do_not_lock_others_out(
+        canary_data: Path, tmp_path: Path) -> None:
+    """Like 1,050 idle connections under `ulimit -n 1024`: here 320 under 256."""
+    srv = start_server(canary_data, tmp_path, nofile=NOFILE, DIPKG_QUERY_WORKERS="1", DIPKG_HEADER_TIMEOUT="60")
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(320):
+            socks.append(socket.create_connection(address(srv), timeout=5))
+        time.sleep(0.5)
+        fds = psutil.Process(srv.proc.pid).num_fds()
+        took = [cheap_answers(srv, within=5.0) for _ in range(5)]
+        r = httpx.get(srv.url + "/health", timeout=5)
+        closed = 0
+        for s in socks:
+            s.settimeout(0.01)
+            try:
+                closed += s.recv(1) == b""
+            except TimeoutError:
+                pass
+            except ConnectionResetError:
+                closed += 1
+        FIGURES["idle_connections"] = {"nofile": NOFILE, "idle_opened": len(socks), "server_fds": fds,
+                                       "idle_closed_to_make_room": closed,
+                                       "cheap_query_ms": [round(t * 1000, 1) for t in took]}
+        assert r.status_code == 200
+        assert fds < NOFILE, fds
+        assert closed >= len(socks) - NOFILE, closed
+    finally:
+        for s in socks:
+            s.close()
+        stop_server(srv)
