@@ -2,7 +2,8 @@
 
 Steps: read the guides (with corrections) -> RDF blocks (+ the ontology) ->
 N-Triples, Turtle, JSON-LD (+ gzip, SHA-256) -> on-disk store -> SHACL
-validation on that store (kg/validate.py) -> manifest -> rename the finished
+validation on that store (kg/validate.py) -> change set and the map of shared
+data (``map.json``, kg/datamap.py) -> manifest -> rename the finished
 release folder into place and point ``current`` at it with an atomic symlink replace. Until that last step nothing
 the server or a user reads has changed; a failure or a kill at any point leaves
 the previous release in place. Then old releases are pruned, except the one
@@ -27,7 +28,7 @@ from typing import Any
 
 import pyoxigraph
 
-from kg import __version__, catalog, catalog_cn, changes, validate
+from kg import __version__, catalog, catalog_cn, changes, datamap, validate
 from kg.errors import CorrectionError, DipkgError, SourceError, StoreError
 from kg.graphs import graph_blocks, load_turtle
 from kg.guide import GuideConfig, Inputs, load_inputs, read_guide
@@ -355,6 +356,10 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             version=settings.catalog.version, issued=settings.catalog.issued, modified=settings.catalog.modified)
         changes_text = changes.to_json(history.changes)
         (staged / changes.CHANGES_FILE).write_text(changes_text, encoding="utf-8", newline="\n")
+        log("drawing the map of shared data")
+        shared = datamap.compute(store)
+        map_text = datamap.to_json(shared)
+        (staged / datamap.MAP_FILE).write_text(map_text, encoding="utf-8", newline="\n")
         manifest = {
             "format": MANIFEST_FORMAT,
             "build_id": build_id,
@@ -368,6 +373,8 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             "changes": {"file": changes.CHANGES_FILE, "summary": history.changes["summary"],
                         "triples": history.changes["triples"],
                         "sha256": hashlib.sha256(changes_text.encode("utf-8")).hexdigest()},
+            "map": {"file": datamap.MAP_FILE, "kinds": sum(len(g["kinds"]) for g in shared["groups"]),
+                    "cells": len(shared["cells"]), "sha256": hashlib.sha256(map_text.encode("utf-8")).hexdigest()},
             "sources": graph.source_names,
             "counts": counts,
             "dumps": dumps,

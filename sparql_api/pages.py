@@ -48,7 +48,7 @@ from kg.paths import ONTOLOGY_DIR
 from kg.serialize import write_jsonld
 from kg.settings import Settings
 from kg.terms import IRI, XSD_STRING, BNode, Literal
-from sparql_api import http, i18n
+from sparql_api import charts, http, i18n
 from sparql_api.cache import Entry, ResponseCache
 from sparql_api.describe import Describer, Description
 from sparql_api.errors import HttpError, NotAcceptable
@@ -226,6 +226,9 @@ class Pages:
         self.env.globals["t"] = i18n.t
         self.env.globals["version"] = __version__
         self.env.filters["filesize"] = filesize
+        self.env.globals["domain_bars"] = charts.domain_bars
+        self.env.globals["kind_bars"] = charts.kind_bars
+        self.env.globals["chart_word"] = charts.w
         self.ontology_labels = self._ontology_labels()
 
     # -- data -------------------------------------------------------------------
@@ -360,6 +363,7 @@ class Pages:
             extra["sensitive"] = [self.value(o, labels, link, lang) for o in own.get(DIP + "sensitiveCategory", [])]
             if kind == "concept":
                 extra["used_by"] = self._items_of_kind(iri, link, lang)
+                extra["scenario_bars"] = charts.kind_scenarios(self.describer, iri, link, lang)
         elif kind == "scheme":
             extra["definition"] = lit_lang(SKOS + "definition")
             extra["tree"] = self._scheme_tree(iri, link, lang)

@@ -57,6 +57,7 @@ def test_rebuild_is_byte_identical(build_result, tmp_path, settings):
         assert (first / "dumps" / name).read_bytes() == (second / "dumps" / name).read_bytes(), name
     assert (first / "manifest.json").read_bytes() == (second / "manifest.json").read_bytes()
     assert (first / "catalog.ttl").read_bytes() == (second / "catalog.ttl").read_bytes()
+    assert (first / "map.json").read_bytes() == (second / "map.json").read_bytes()
 
 
 def test_the_inputs_folders_place_changes_no_byte(build_result, inputs_copy, tmp_path):
