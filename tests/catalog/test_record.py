@@ -45,7 +45,7 @@ def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter,
     dataset = URIRef(minter.dataset())
     distributions = set(record.objects(dataset, DCAT.distribution))
     by_url = {record.value(d, DCAT.downloadURL): d for d in distributions if record.value(d, DCAT.downloadURL)}
-    assert len(manifest["dumps"]) == 10 and len(by_url) == len(manifest["dumps"])
+    assert len(manifest["dumps"]) == 11 and len(by_url) == len(manifest["dumps"])
     for entry in manifest["dumps"]:
         d = by_url[URIRef(minter.dump(entry["file"]))]
         path = release / "dumps" / entry["file"]
@@ -64,7 +64,8 @@ def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter,
         gz = entry["file"].endswith(".gz")
         assert (record.value(d, DCAT.compressFormat) == URIRef(IANA + "application/gzip")) == gz
         assert media == IANA + {"ttl": "text/turtle", "jsonld": "application/ld+json", "nt": "application/n-triples",
-                                "csv": "text/csv", "json": "application/csvm+json"}[
+                                "csv": "text/csv", "json": "application/csvm+json",
+                                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[
             entry["file"].removesuffix(".gz").rsplit(".", 1)[1]]
         assert langs(record, d, DCT.title) == {"zh", "en"}
 
@@ -130,7 +131,8 @@ def test_the_record_is_generated_from_the_configuration(tmp_path: Path) -> None:
 def test_deterministic(tmp_path: Path, release: Path) -> None:
     again = build(tmp_path / "data", Settings())
     for name in ("catalog.ttl", "dumps/dipkg-scenarios.csv", "dumps/dipkg-data-items.csv",
-                 "dumps/dipkg-scenarios.csv-metadata.json", "dumps/dipkg-data-items.csv-metadata.json"):
+                 "dumps/dipkg-scenarios.csv-metadata.json", "dumps/dipkg-data-items.csv-metadata.json",
+                 "dumps/dipkg-tables.xlsx"):
         assert (again.release / name).read_bytes() == (release / name).read_bytes(), name
 
 
