@@ -40,6 +40,7 @@ from kg.paths import INPUTS_DIR, display
 from kg.serialize import sha256_file
 from kg.settings import Settings
 from kg.source import describe_character, refused_character
+from kg.spreadsheet import Sheet, write_workbook
 from kg.terms import IRI, XSD, Block, Literal, Term, en, zh
 from kg.translations import Translations, load_translations
 
@@ -112,7 +113,7 @@ FORMATS: dict[str, Format] = {
                           "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
     # the Chinese resource-catalogue record (kg/catalog_cn.py)
     "JSON": Format("JSON", "JSON", "JSON", "application/json"),
-    "XLSX": Format("XLSX", "XLSX", "XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "XLSX": Format("Excel 工作簿", "Excel workbook", "XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
 RDF_FORMATS = ("Turtle", "JSON-LD", "N-Triples")
 GZIP = "application/gzip"
@@ -122,6 +123,13 @@ GZIP = "application/gzip"
 # =====================================================================================
 SCENARIOS_CSV = "dipkg-scenarios.csv"
 ITEMS_CSV = "dipkg-data-items.csv"
+TABLES_XLSX = "dipkg-tables.xlsx"
+#: Written first in each CSV so that Excel (which otherwise reads a CSV in the system's
+#: code page, GBK on Chinese Windows) decodes UTF-8; CSVW readers decode with the WHATWG
+#: Encoding Standard, whose UTF-8 decoder drops it (docs/catalogue.md, "CSV tables").
+BOM = "\ufeff"
+#: Values in a column that holds several (the broader data kinds); the CSVW ``separator``.
+SEPARATOR = " | "
 
 # (name, title zh, title en, datatype, csvw column extras)
 Column = tuple[str, str, str, str, dict[str, Any]]
@@ -178,6 +186,21 @@ def _item_columns(base: str) -> list[Column]:
         ("field_iri", "数据项字段 IRI", "Field IRI", "anyURI", {"suppressOutput": True}),
         ("parent_iri", "上级 IRI", "Parent IRI", "anyURI", {"propertyUrl": DCT + "isPartOf", "valueUrl": "{+parent_iri}"}),
         ("position", "位置", "Position", "integer", {"propertyUrl": SCHEMA + "position"}),
+        # appended (existing columns keep their places): the item's data kind and its PI flags
+        ("data_kind_iri", "数据种类 IRI", "Data kind IRI", "anyURI", {"propertyUrl": DIP + "dataKind", "valueUrl": "{+data_kind_iri}"}),
+        ("data_kind_zh", "数据种类", "Data kind (Chinese)", "string", {"aboutUrl": "{+data_kind_iri}", "propertyUrl": label, "lang": "zh"}),
+        ("data_kind_en", "数据种类（英文）", "Data kind (English)", "string", {"aboutUrl": "{+data_kind_iri}", "propertyUrl": label, "lang": "en"}),
+        ("broader_kind_iri", "上位数据种类 IRI", "Broader data kind IRI", "anyURI", {"suppressOutput": True, "separator": SEPARATOR}),
+        ("broader_kind_zh", "上位数据种类", "Broader data kind (Chinese)", "string", {"suppressOutput": True, "separator": SEPARATOR, "lang": "zh"}),
+        ("broader_kind_en", "上位数据种类（英文）", "Broader data kind (English)", "string", {"suppressOutput": True, "separator": SEPARATOR, "lang": "en"}),
+        ("personal_information", "个人信息", "Personal information", "boolean", {"suppressOutput": True}),
+        ("sensitive", "敏感个人信息", "Sensitive personal information", "boolean", {"suppressOutput": True}),
+        ("sensitive_category_iri", "敏感个人信息类别 IRI", "Sensitive category IRI", "anyURI",
+         {"aboutUrl": "{+data_kind_iri}", "propertyUrl": DIP + "sensitiveCategory", "valueUrl": "{+sensitive_category_iri}"}),
+        ("sensitive_category_zh", "敏感个人信息类别", "Sensitive category (Chinese)", "string",
+         {"aboutUrl": "{+sensitive_category_iri}", "propertyUrl": label, "lang": "zh"}),
+        ("sensitive_category_en", "敏感个人信息类别（英文）", "Sensitive category (English)", "string",
+         {"aboutUrl": "{+sensitive_category_iri}", "propertyUrl": label, "lang": "en"}),
     ]
 
 
@@ -205,11 +228,12 @@ def _check_cell(value: str, table: str, number: int, column: str, row: Sequence[
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Stream ``rows`` to ``path``: UTF-8 without a BOM, CRLF line ends (RFC 4180), fields
-    quoted only when needed; every text cell checked by :func:`_check_cell`. Returns the
-    number of rows."""
+    """Stream ``rows`` to ``path``: UTF-8 with a BOM (see ``BOM``), CRLF line ends (RFC 4180),
+    fields quoted only when needed; every text cell checked by :func:`_check_cell`. Returns
+    the number of rows."""
     count = 0
     with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(BOM)
         writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         writer.writerow(header)
         for row in rows:
@@ -234,7 +258,7 @@ def _csvw_metadata(
         }
         if "lang" in extra:
             col["lang"] = extra["lang"]
-        for key in ("aboutUrl", "propertyUrl", "valueUrl", "suppressOutput"):
+        for key in ("aboutUrl", "propertyUrl", "valueUrl", "separator", "suppressOutput"):
             if key in extra:
                 col[key] = extra[key]
         cols.append(col)
@@ -251,10 +275,25 @@ def _csvw_metadata(
 
 def _item_rows(graph: Graph) -> Iterator[list[Any]]:
     """One row per leaf of each scenario's data tree: a field, or a category listing no fields."""
-    minter, tr, inputs = graph.minter, graph.translations, graph.inputs
+    minter, tr, inputs, vocabulary = graph.minter, graph.translations, graph.inputs, graph.vocabulary
 
     def label(text: str | None) -> tuple[str | None, str | None]:
         return (text, tr.en(text)) if text else (None, None)
+
+    def kind(item: DataCategory | DataField, s_iri: str, path: tuple[int, ...]) -> list[Any]:
+        concept = vocabulary.concept_for(item.label, s_iri.rsplit("/", 1)[1], path)
+        if concept is None:  # an unmapped item (a build without a vocabulary)
+            return [None] * 11
+        broader = [vocabulary.concept(b) for b in concept.broader]
+        sensitive = vocabulary.sensitive_category(concept.sensitive) if concept.sensitive else None
+        return [
+            vocabulary.concept_iri(concept.slug), concept.zh, concept.en,
+            SEPARATOR.join(vocabulary.concept_iri(b.slug) for b in broader) or None,
+            SEPARATOR.join(b.zh for b in broader) or None, SEPARATOR.join(b.en for b in broader) or None,
+            "true" if concept.pi else "false", "true" if sensitive else "false",
+            vocabulary.sensitive_iri(sensitive.slug) if sensitive else None,
+            sensitive.zh if sensitive else None, sensitive.en if sensitive else None,
+        ]
 
     def walk(item: DataCategory | DataField, path: tuple[int, ...], chain: list[tuple[str, str]],
              s_iri: str, head: list[Any]) -> Iterator[list[Any]]:
@@ -277,6 +316,7 @@ def _item_rows(graph: Graph) -> Iterator[list[Any]]:
             sub[0], *label(sub[1]),
             *label(item.label if is_field else None), iri if is_field else None,
             parent, path[-1],
+            *kind(item, s_iri, path),
         ]
 
     for config, guide in graph.guides:
@@ -321,7 +361,8 @@ def _scenario_rows(graph: Graph) -> Iterator[list[Any]]:
 
 
 def write_tables(graph: Graph, dumps_dir: Path) -> list[dict[str, Any]]:
-    """The scenarios table and the data-items table, each with its CSVW metadata."""
+    """The scenarios table and the data-items table, each with its CSVW metadata, and both
+    again as the two sheets of one Excel workbook (kg/spreadsheet.py)."""
     minter = graph.minter
     license_iri = graph.settings.catalog.license_iri
     tables = [
@@ -353,7 +394,19 @@ def write_tables(graph: Graph, dumps_dir: Path) -> list[dict[str, Any]]:
                     "rows": count if fmt == "CSV" else None,
                 }
             )
+    entries.append(_write_xlsx(graph, dumps_dir / TABLES_XLSX))
     return entries
+
+
+def _write_xlsx(graph: Graph, path: Path) -> dict[str, Any]:
+    base = graph.minter.base
+    sheets = [
+        Sheet("场景 Scenarios", [c[:4] for c in _scenario_columns(base)], _scenario_rows(graph)),
+        Sheet("数据项 Data items", [c[:4] for c in _item_columns(base)], _item_rows(graph)),
+    ]
+    write_workbook(path, sheets, "数据知识产权应用场景 Data IP application scenarios")
+    return {"file": path.name, "format": "XLSX", "media_type": FORMATS["XLSX"].media_type, "encoding": None,
+            "bytes": path.stat().st_size, "sha256": sha256_file(path), "rows": None}
 
 
 # =====================================================================================
@@ -419,6 +472,8 @@ def _distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
     if entry["format"] == "CSV":
         what_zh, what_en = ("场景表", "scenarios table") if name == SCENARIOS_CSV else ("数据项表", "data items table")
         return f"{what_zh}（CSV）", f"The {what_en} (CSV)"
+    if entry["format"] == "XLSX":
+        return "场景表与数据项表（Excel 工作簿）", "The scenarios and data items tables (Excel workbook)"
     if entry["format"] == "CSVW":
         what_zh, what_en = ("场景表", "scenarios table") if name.startswith(SCENARIOS_CSV) else ("数据项表", "data items table")
         return f"{what_zh}的 CSVW 元数据", f"CSVW metadata of the {what_en}"

@@ -26,6 +26,8 @@ Interface used by the build (kg/build.py, kg/rdf.py):
   build with an unmapped item fails; the empty ``Vocabulary(minter)`` returns None.
   The build uses ``kind_or_missing`` (the same, but it notes an unmapped item) and then
   ``check_mapped()``, which fails naming every unmapped item at once (a new batch).
+* ``vocabulary.concept_for(label, scenario, path)`` -> the :class:`Concept` itself (the
+  tables in kg/catalog.py list its labels, broader kinds and personal-information flags).
 * ``vocabulary.blocks()`` -> subject blocks of the two concept schemes and their concepts.
 """
 
@@ -209,6 +211,17 @@ class Vocabulary:
             return None
         self.used.add(row.line)
         return self.concept_iri(row.concept)
+
+    def concept_for(self, label: str, scenario: str, path: tuple[int, ...]) -> Concept | None:
+        """The data kind (as a :class:`Concept`) of an item, or None when no row maps it; no side effects."""
+        row = self.row_for(label, scenario, path)
+        return self._by_slug.get(row.concept) if row is not None else None
+
+    def concept(self, slug: str) -> Concept:
+        return self._by_slug[slug]
+
+    def sensitive_category(self, slug: str) -> SensitiveCategory:
+        return next(s for s in self.sensitive if s.slug == slug)
 
     def kind_or_missing(self, label: str, scenario: str, path: tuple[int, ...]) -> str | None:
         """Like :meth:`data_kind`, but an unmapped item is noted (reported all at once by :meth:`check_mapped`)."""

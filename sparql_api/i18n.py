@@ -180,8 +180,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "result_format": {"zh": "结果格式", "en": "Result format"},
     "run": {"zh": "运行查询", "en": "Run query"},
     "open_example": {"zh": "载入", "en": "Load"},
-    "noscript": {"zh": "未启用 JavaScript：请使用下面的表单，结果将以所选格式返回。",
-                 "en": "JavaScript is off: use the form below; results come back in the chosen format."},
+    "noscript": {"zh": "未启用 JavaScript：请使用下面的表单，结果显示在本页，也可按所选格式下载。",
+                 "en": "JavaScript is off: use the form below; results show on this page or download in the chosen format."},
     "no_vendor": {"zh": "查询编辑器未安装（运行 make install）；请使用下面的表单。",
                   "en": "The query editor is not installed (run make install); use the form below."},
     "see_also": {"zh": "另见", "en": "See also"},
@@ -211,7 +211,68 @@ STRINGS: dict[str, dict[str, str]] = {
     "change": {"zh": "变化", "en": "Change"},
     "what_changed": {"zh": "修改内容（删除 / 新增）", "en": "What changed (removed / added)"},
     "sensitive": {"zh": "敏感个人信息类别", "en": "Sensitive category"},
+    # the query page: results of the plain form and readable errors (also used by query.js)
+    "results": {"zh": "查询结果", "en": "Results"},
+    "result_rows": {"zh": "共 {n} 行", "en": "{n} rows"},
+    "result_truncated": {"zh": "结果过多，只显示前 {n} 行；请下载完整结果。",
+                         "en": "Only the first {n} rows are shown; download the full results."},
+    "result_true": {"zh": "是（true）", "en": "Yes (true)"},
+    "result_false": {"zh": "否（false）", "en": "No (false)"},
+    "result_graph": {"zh": "结果为 RDF 图（Turtle）：", "en": "The result is an RDF graph (Turtle):"},
+    "download_as": {"zh": "按所选格式下载", "en": "Download in the chosen format"},
+    "err_where": {"zh": "第 {line} 行，第 {column} 列", "en": "Line {line}, column {column}"},
+    "err_prefix": {"zh": "前缀 {prefix}: 未声明。请在查询开头添加一行：{fix}",
+                   "en": "The prefix {prefix}: is not declared. Add this line at the top of the query: {fix}"},
+    "err_prefix_unknown": {"zh": "前缀 {prefix}: 未声明。请用 PREFIX {prefix}: <命名空间 IRI> 声明它。",
+                           "en": "The prefix {prefix}: is not declared. Declare it with PREFIX {prefix}: <namespace IRI>."},
+    "err_expected": {"zh": "此处应为以下之一：{expected}", "en": "Expected here one of: {expected}"},
+    "err_unexpected": {"zh": "此处的文本无法解析。", "en": "The text here cannot be parsed."},
+    "err_title": {"zh": "查询失败", "en": "The query failed"},
+    "err_query-syntax": {"zh": "查询语法错误", "en": "Syntax error in the query"},
+    "err_timeout": {"zh": "查询超时：请缩小查询范围（例如加 LIMIT）后重试。",
+                    "en": "The query took too long: narrow it (for example with LIMIT) and try again."},
+    "err_busy": {"zh": "服务器繁忙，请稍后重试。", "en": "The server is busy; try again in a moment."},
+    "err_worker-died": {"zh": "查询进程意外结束，请重试或简化查询。",
+                        "en": "The query process stopped unexpectedly; try again or simplify the query."},
+    "err_update-forbidden": {"zh": "此端点只读：不接受 INSERT、DELETE 等更新操作。",
+                             "en": "This endpoint is read-only: updates (INSERT, DELETE…) are not accepted."},
+    "err_service-refused": {"zh": "不允许 SERVICE（联邦查询）。", "en": "SERVICE (federated queries) is not allowed."},
+    "err_query-too-large": {"zh": "查询语句过长。", "en": "The query is too long."},
+    "err_query-too-deep": {"zh": "查询嵌套过深。", "en": "The query is nested too deeply."},
+    "err_query-evaluation": {"zh": "查询执行出错", "en": "The query failed while running"},
+    "err_details": {"zh": "原始信息", "en": "Original message"},
 }
+
+#: The strings the query page's script needs (sparql_api/static/query.js), keys above.
+CLIENT_STRINGS = tuple(k for k in STRINGS if k.startswith(("err_", "result_")))
+#: Errors whose message only the server can phrase (their text is kept under the title).
+_ERRORS_WITH_TEXT = ("query-evaluation", "bad-request", "not-acceptable", "http")
+
+
+def describe_error(error: Mapping[str, object], lang: str) -> dict[str, str]:
+    """An endpoint error (``{error, status, message, line, column, details}``) for a person,
+    in ``lang``: a ``title``, where it is (``where``: line and column, or empty) and what to
+    do (``text``); ``original`` is the endpoint's own message. query.js does the same."""
+    code = str(error.get("error") or "")
+    details = error.get("details") if isinstance(error.get("details"), Mapping) else {}
+    assert isinstance(details, Mapping)
+    line, column = error.get("line"), error.get("column")
+    where = t("err_where", lang).format(line=line, column=column) if line and column else ""
+    title = t(f"err_{code}", lang) if f"err_{code}" in STRINGS else t("err_title", lang)
+    text = ""
+    if details.get("prefix"):
+        namespace = details.get("namespace")
+        fix = f"PREFIX {details['prefix']}: <{namespace}>"
+        text = t("err_prefix" if namespace else "err_prefix_unknown", lang).format(prefix=details["prefix"], fix=fix)
+    elif isinstance(details.get("expected"), list):
+        words = [str(w) for w in details["expected"]]
+        shown = ", ".join(words[:12]) + (" …" if len(words) > 12 else "")
+        text = t("err_expected", lang).format(expected=shown) if words else t("err_unexpected", lang)
+    elif code not in ("query-syntax", *_ERRORS_WITH_TEXT) and f"err_{code}" in STRINGS:
+        title, text = t("err_title", lang), t(f"err_{code}", lang)
+    else:
+        text = str(error.get("message") or "")
+    return {"title": title, "where": where, "text": text, "original": str(error.get("message") or "")}
 
 
 def t(key: str, lang: str) -> str:
@@ -219,3 +280,51 @@ def t(key: str, lang: str) -> str:
     if entry is None:
         return key
     return entry.get(lang) or entry.get(DEFAULT) or key
+
+
+#: YASGUI's own labels (English in the vendor bundle) as the Chinese query page shows them;
+#: query.js swaps them in as YASGUI draws. Keys are YASGUI's exact texts, titles and
+#: aria-labels; ``{…}`` keys are patterns whose placeholders are numbers or names.
+YASGUI_ZH: dict[str, str] = {
+    "Query": "查询",
+    "Table": "表格",
+    "Response": "原始响应",
+    "Simple view": "简洁视图",
+    "Ellipse": "截断长文本",
+    "Page size:": "每页行数：",
+    "All": "全部",
+    "Settings": "设置",
+    "Request method": "请求方法",
+    "Accept Headers": "Accept 请求头",
+    "Ask / Select": "ASK / SELECT",
+    "Construct / Describe": "CONSTRUCT / DESCRIBE",
+    "Arguments": "参数",
+    "Header Arguments": "请求头参数",
+    "Default Graphs": "默认图",
+    "Named Graphs": "命名图",
+    "Add a new tab": "新建标签页",
+    "Add tab": "新建标签页",
+    "Close tab": "关闭标签页",
+    "Clear endpoint": "清除端点",
+    "Download Results": "下载结果",
+    "Download result": "下载结果",
+    "Filter query results": "筛选结果",
+    "First": "第一页",
+    "Last": "最后一页",
+    "Next": "下一页",
+    "Previous": "上一页",
+    "Open settings": "打开设置",
+    "Run query": "运行查询",
+    "Share query": "分享查询",
+    "pagination": "分页",
+    "Try query in a new browser window": "在新窗口中打开此查询",
+    "Copy to clipboard": "复制到剪贴板",
+    "Shorten": "缩短链接",
+    "{n} results in {s} seconds": "{n} 条结果，用时 {s} 秒",
+    "{n} result in {s} seconds": "{n} 条结果，用时 {s} 秒",
+    "Response in {s} seconds": "响应用时 {s} 秒",
+    "Showing {a} to {b} of {c} entries": "第 {a}–{b} 条，共 {c} 条",
+    "{x}: Activate to sort": "{x}：点击排序",
+    "View documentation of {x}": "查看“{x}”的说明",
+    "Shows {x} view": "显示“{x}”视图",
+}

@@ -4,7 +4,11 @@
   endpoint's ``set_sparql_page`` hook): a page with YASGUI (syntax-highlighted
   editor, results table, downloads) posting to ``/sparql``, the example queries
   (``kg.queries.load_queries()``), and, without JavaScript or without the vendor
-  files, a plain form (textarea + result format) that submits to ``/sparql``.
+  files, a plain form: "Run" shows the results on the page itself
+  (``/query?q=…&run=1``; not ``query=``, which makes /query the endpoint; the query sent through the app's own ``/sparql``, so the
+  same guard, limits and cache apply) as a table whose IRIs link to their pages, and
+  errors as readable messages in the page's language (:func:`sparql_api.i18n.describe_error`);
+  "Download" (``/query?q=…&download=1&as=csv``; ``format=`` would select a format of /query itself) redirects to ``/sparql`` in that format.
 * ``/static/{file}``: site.css, query.js and ``vendor/yasgui/`` (copied from the
   npm package by ``make install``; git-ignored; never a CDN).
 * :func:`install` adds everything to an app made by ``create_app``: static, dumps,
@@ -20,12 +24,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from kg.layout import Release
 from kg.settings import Settings
 from sparql_api import http
+from sparql_api.i18n import CLIENT_STRINGS, YASGUI_ZH, describe_error
+from sparql_api.i18n import t as tr
 from sparql_api.negotiation import RESULT_OFFERS
 from sparql_api.pages import HTML, Site, language, make_site, not_found, site_root
 
@@ -90,6 +97,48 @@ def load_examples() -> tuple[list[Example], bool]:
     return (out or list(FALLBACK_EXAMPLES)), bool(out)
 
 
+#: most rows the plain form shows on the page (downloads have them all, up to the endpoint's cap)
+SHOWN_ROWS = 500
+_RESULTS_ACCEPT = "application/sparql-results+json, text/turtle;q=0.9"
+
+
+def _cell(term: dict[str, Any], base: str, root: str) -> dict[str, Any]:
+    """A SPARQL JSON term for the results table: its text, and a link for an IRI (an IRI
+    below the base IRI links to its page on this site)."""
+    value = str(term.get("value", ""))
+    if term.get("type") == "uri":
+        href = root + "/" + value[len(base):] if base and value.startswith(base) else value
+        return {"text": value, "href": href, "kind": "iri"}
+    lang, datatype = term.get("xml:lang"), term.get("datatype")
+    return {"text": value, "href": None, "kind": "literal",
+            "note": f"@{lang}" if lang else (datatype.rsplit("#", 1)[-1] if datatype else "")}
+
+
+async def run_for_page(request: Request, query: str, base: str, root: str, lang: str) -> dict[str, Any]:
+    """Send ``query`` through this app's own /sparql (the same guard, limits and cache as
+    any client) and shape the answer for the page: a table, a boolean, a graph, or an error."""
+    transport = httpx.ASGITransport(app=request.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        reply = await client.post("/sparql", data={"query": query}, headers={"Accept": _RESULTS_ACCEPT})
+    kind = reply.headers.get("content-type", "").split(";")[0]
+    if reply.status_code >= 400:
+        try:
+            error = reply.json()
+        except ValueError:
+            error = {"error": "http", "status": reply.status_code, "message": reply.text[:500]}
+        return {"error": describe_error(error, lang), "status": reply.status_code}
+    if kind == "text/turtle":
+        return {"graph": reply.text}
+    data = reply.json()
+    if "boolean" in data:
+        return {"boolean": bool(data["boolean"])}
+    names = list(data.get("head", {}).get("vars", []))
+    bindings = data.get("results", {}).get("bindings", [])
+    rows = [[_cell(b[v], base, root) if v in b else None for v in names] for b in bindings[:SHOWN_ROWS]]
+    return {"vars": names, "rows": rows, "count": len(bindings), "shown": len(rows),
+            "truncated": reply.headers.get("x-dipkg-truncated") == "true" or len(bindings) > SHOWN_ROWS}
+
+
 def vendor_ready() -> bool:
     return all((VENDOR / name).is_file() for name in VENDOR_FILES)
 
@@ -130,6 +179,15 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         wanted = request.query_params.get("example")
         chosen = next((e for e in examples if e.id == wanted), examples[0])
         query = chosen.query
+        asked = request.query_params.get("q")
+        outcome = None
+        if asked and request.query_params.get("download"):
+            fmt = request.query_params.get("as") or RESULT_OFFERS[0].names[0]
+            return RedirectResponse(f"{root}/sparql?" + urlencode({"query": asked, "format": fmt}), status_code=303)
+        if asked:
+            query = asked
+            if request.query_params.get("run"):
+                outcome = await run_for_page(request, asked, release.base_iri, root, lang)
         downloads = [(o, f"{root}/sparql?" + urlencode({"query": query, "format": o.names[0]}))
                      for o in RESULT_OFFERS]
         body = site.render(
@@ -137,8 +195,12 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
             examples_json=json.dumps([{"id": e.id, "title": e.title(lang), "query": e.query} for e in examples],
                                      ensure_ascii=False).replace("</", "<\\/"),
             vendor=vendor_ready(), result_offers=RESULT_OFFERS, downloads=downloads, explicit_lang=explicit,
-            endpoint=root + "/sparql")
-        return Response(body, media_type=HTML.content_type(),
+            endpoint=root + "/sparql", outcome=outcome,
+            client_strings=json.dumps({**{k: tr(k, lang) for k in CLIENT_STRINGS},
+                                       "yasgui": YASGUI_ZH if lang == "zh" else {}},
+                                      ensure_ascii=False).replace("</", "<\\/"))
+        status = outcome.get("status", 200) if outcome else 200
+        return Response(body, status_code=status, media_type=HTML.content_type(),
                         headers={"Vary": "Accept, Accept-Language", "Cache-Control": "no-cache",
                                  "Content-Language": "zh-Hans" if lang == "zh" else "en"})
 

@@ -7,6 +7,112 @@
   var endpoint = root.getAttribute("data-endpoint");
   var textarea = document.getElementById("query-text");
   var examples = JSON.parse(document.getElementById("examples-data").textContent || "[]");
+  var strings = JSON.parse((document.getElementById("ui-strings") || {}).textContent || "{}");
+  // IRIs of this dataset open here (the base IRI maps to this server's root)
+  var base = root.getAttribute("data-base"), site = root.getAttribute("data-root");
+
+  function say(key, values) {
+    var text = strings[key] || key;
+    for (var name in values) { text = text.split("{" + name + "}").join(String(values[name])); }
+    return text;
+  }
+  // The endpoint's JSON error ({error, status, message, line, column, details}) for a
+  // person, in the page's language: the same rules as sparql_api.i18n.describe_error.
+  function describeError(err) {
+    var code = err.error || "", details = err.details || {};
+    var out = { title: strings["err_" + code] ? say("err_" + code) : say("err_title"), text: "",
+                where: err.line && err.column ? say("err_where", { line: err.line, column: err.column }) : "",
+                original: err.message || "" };
+    var withText = ["query-syntax", "query-evaluation", "bad-request", "not-acceptable", "http"];
+    if (details.prefix) {
+      var fix = "PREFIX " + details.prefix + ": <" + details.namespace + ">";
+      out.text = say(details.namespace ? "err_prefix" : "err_prefix_unknown", { prefix: details.prefix, fix: fix });
+    } else if (Object.prototype.toString.call(details.expected) === "[object Array]") {
+      var words = details.expected, shown = words.slice(0, 12).join(", ") + (words.length > 12 ? " …" : "");
+      out.text = words.length ? say("err_expected", { expected: shown }) : say("err_unexpected");
+    } else if (withText.indexOf(code) < 0 && strings["err_" + code]) {
+      out.title = say("err_title"); out.text = say("err_" + code);
+    } else {
+      out.text = err.message || "";
+    }
+    return out;
+  }
+  function errorElement(err) {
+    var info = describeError(err);
+    var box = document.createElement("div"); box.className = "query-error"; box.setAttribute("role", "alert");
+    var head = document.createElement("p"); head.className = "query-error-title";
+    var strong = document.createElement("strong"); strong.textContent = info.title; head.appendChild(strong);
+    if (info.where) {
+      var where = document.createElement("span"); where.className = "query-error-where"; where.textContent = info.where;
+      head.appendChild(document.createTextNode(" · ")); head.appendChild(where);
+    }
+    var body = document.createElement("p"); body.className = "query-error-text"; body.textContent = info.text;
+    box.appendChild(head); box.appendChild(body);
+    if (info.original && info.original !== info.text) {
+      var more = document.createElement("details"), summary = document.createElement("summary"), code = document.createElement("code");
+      summary.textContent = say("err_details"); code.textContent = info.original;
+      more.appendChild(summary); more.appendChild(code); box.appendChild(more);
+    }
+    return box;
+  }
+  // YASR's hook for errors: YASGUI hands over {text: <the response body>}; ours is JSON
+  function renderError(summary) {
+    var err;
+    try { err = JSON.parse(summary && summary.text); } catch (e) { return undefined; }
+    if (!err || typeof err !== "object" || !err.error) { return undefined; }
+    return errorElement(err);
+  }
+  // YASGUI's own labels in the page's language (sparql_api.i18n.YASGUI_ZH; empty in English)
+  var labels = strings.yasgui || {}, exact = {}, patterns = [];
+  Object.keys(labels).forEach(function (key) {
+    if (key.indexOf("{") < 0) { exact[key] = labels[key]; return; }
+    var names = [], source = key.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{(\w+)\}/g, function (m, name) {
+      names.push(name); return "(.+?)";
+    });
+    patterns.push({ re: new RegExp("^" + source + "$"), names: names, to: labels[key] });
+  });
+  function translate(text) {
+    var trimmed = text.trim();
+    if (!trimmed) { return text; }
+    if (exact.hasOwnProperty(trimmed)) { return text.replace(trimmed, exact[trimmed]); }
+    for (var i = 0; i < patterns.length; i++) {
+      var m = patterns[i].re.exec(trimmed);
+      if (!m) { continue; }
+      var out = patterns[i].to;
+      for (var j = 0; j < patterns[i].names.length; j++) {
+        var value = m[j + 1];
+        out = out.split("{" + patterns[i].names[j] + "}").join(exact.hasOwnProperty(value) ? exact[value] : value);
+      }
+      return text.replace(trimmed, out);
+    }
+    return text;
+  }
+  function localize(node) {
+    if (node.nodeType === 3) {
+      var parent = node.parentElement;
+      if (parent && !parent.closest(".CodeMirror, tbody, pre")) {
+        var changed = translate(node.nodeValue);
+        if (changed !== node.nodeValue) { node.nodeValue = changed; }
+      }
+      return;
+    }
+    if (node.nodeType !== 1) { return; }
+    ["title", "placeholder", "aria-label"].forEach(function (name) {
+      var value = node.getAttribute(name);
+      if (value) { var changed = translate(value); if (changed !== value) { node.setAttribute(name, changed); } }
+    });
+    for (var child = node.firstChild; child; child = child.nextSibling) { localize(child); }
+  }
+  if (Object.keys(labels).length && typeof MutationObserver !== "undefined") {
+    new MutationObserver(function (mutations) {
+      mutations.forEach(function (m) {
+        if (m.type === "characterData") { localize(m.target); }
+        else if (m.type === "attributes") { localize(m.target); }
+        else { for (var i = 0; i < m.addedNodes.length; i++) { localize(m.addedNodes[i]); } }
+      });
+    }).observe(root, { childList: true, subtree: true, characterData: true, attributes: true,
+                       attributeFilter: ["title", "placeholder", "aria-label"] });
+  }
   var yasgui = new Yasgui(root, {
     requestConfig: { endpoint: endpoint, method: "POST" },
     copyEndpointOnNewTab: true,
@@ -17,14 +123,41 @@
   });
   var plain = document.getElementById("plain-form");
   if (plain) { plain.hidden = true; }
+  var served = document.getElementById("plain-results");
+  if (served) { served.hidden = true; }
   function tab() { return yasgui.getTab(); }
-  // a readable table by default: prefixed IRIs, plain literals ("simple view")
+  function localHref(href) {
+    return base && href.indexOf(base) === 0 ? site + "/" + href.substring(base.length) : href;
+  }
+  // a readable table by default: prefixed IRIs, plain literals ("simple view"); and the
+  // table's link hook: an IRI of this dataset links to its page here, in this window
   function compactTable(t) {
     var yasr = t && t.getYasr && t.getYasr();
-    if (yasr && yasr.plugins && yasr.plugins.table) { yasr.plugins.table.persistentConfig.compact = true; }
+    // YASR asks its config's error renderers (a tab sets YASGUI's CORS one) before its own dump
+    if (yasr && yasr.config && (yasr.config.errorRenderers || []).indexOf(renderError) < 0) {
+      yasr.config.errorRenderers = [renderError].concat(yasr.config.errorRenderers || []);
+    }
+    var table = yasr && yasr.plugins && yasr.plugins.table;
+    if (!table) { return; }
+    table.persistentConfig.compact = true;
+    if (!table.dipkgLinks && typeof table.getUriLinkFromBinding === "function") {
+      var original = table.getUriLinkFromBinding;
+      table.getUriLinkFromBinding = function (binding, prefixes) {
+        var html = original.call(this, binding, prefixes);
+        var href = binding && binding.value;
+        if (!href || localHref(href) === href) { return html; }
+        var holder = document.createElement("span");
+        holder.innerHTML = html;
+        var a = holder.querySelector("a.iri");
+        if (a) { a.setAttribute("href", localHref(href)); a.setAttribute("target", "_self"); a.removeAttribute("rel"); }
+        return holder.innerHTML;
+      };
+      table.dipkgLinks = true;
+    }
   }
   compactTable(tab());
   yasgui.on("queryBefore", function (instance, t) { compactTable(t); });
+  yasgui.on("queryResponse", function (instance, t) { compactTable(t); });  // before YASR draws
   function setQuery(text, run) {
     var t = tab();
     t.setQuery(text);
@@ -39,22 +172,9 @@
       links[i].href = endpoint + "?query=" + encodeURIComponent(text) + "&format=" + encodeURIComponent(fmt);
     }
   }
-  if (textarea && textarea.value) { setQuery(textarea.value, false); }
+  if (textarea && textarea.value) { setQuery(textarea.value, !!served); }
+  localize(root);
   yasgui.on("query", function (instance, t) { updateDownloads(t.getQuery()); });
-  // IRIs of this dataset open here (the base IRI maps to this server's root)
-  var base = root.getAttribute("data-base"), site = root.getAttribute("data-root");
-  yasgui.on("queryResponse", function () {
-    setTimeout(function () {
-      var links = root.querySelectorAll(".yasr a.iri");
-      for (var i = 0; i < links.length; i++) {
-        var href = links[i].getAttribute("href") || "";
-        if (base && href.indexOf(base) === 0) {
-          links[i].setAttribute("href", site + "/" + href.substring(base.length));
-          links[i].removeAttribute("target");
-        }
-      }
-    }, 0);
-  });
   var buttons = document.querySelectorAll(".example-button");
   for (var i = 0; i < buttons.length; i++) {
     buttons[i].addEventListener("click", function (event) {

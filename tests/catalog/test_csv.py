@@ -16,9 +16,27 @@ TABLES = ("dipkg-scenarios.csv", "dipkg-data-items.csv")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+def whatwg_utf8_decode(raw: bytes) -> str:
+    """How a CSVW processor reads a table whose dialect says ``"encoding": "utf-8"``: the
+    WHATWG Encoding Standard's *decode*, which drops one leading UTF-8 BOM."""
+    return raw.removeprefix(BOM).decode("utf-8")
+
+
+def excel_decode(raw: bytes, ansi_code_page: str = "gb18030") -> str:
+    """How Excel on Windows reads a .csv it is asked to open: UTF-8 when the file starts
+    with a UTF-8 BOM, else the system's ANSI code page (936, GBK, on Chinese Windows;
+    GB 18030 is its superset)."""
+    if raw.startswith(BOM):
+        return raw[len(BOM):].decode("utf-8")
+    return raw.decode(ansi_code_page, errors="replace")
+
+
 def read_table(release: Path, name: str) -> tuple[list[str], list[dict[str, str]], bytes]:
     raw = (release / "dumps" / name).read_bytes()
-    reader = csv.DictReader(io.StringIO(raw.decode("utf-8"), newline=""))
+    reader = csv.DictReader(io.StringIO(whatwg_utf8_decode(raw), newline=""))
     rows = list(reader)
     return list(reader.fieldnames or []), rows, raw
 
@@ -31,12 +49,42 @@ def ask_int(store: pyoxigraph.Store, query: str) -> int:
     return int(next(iter(store.query(query)))[0].value)
 
 
-def test_utf8_without_bom_crlf(release: Path) -> None:
+def test_utf8_with_one_bom_crlf(release: Path) -> None:
     for name in TABLES:
         raw = (release / "dumps" / name).read_bytes()
-        assert not raw.startswith(b"\xef\xbb\xbf")
+        assert raw.startswith(BOM) and not raw[len(BOM):].startswith(BOM)
         raw.decode("utf-8")
         assert raw.endswith(b"\r\n") and b"\r\n" in raw
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_excel_on_chinese_windows_reads_the_chinese(release: Path, name: str) -> None:
+    raw = (release / "dumps" / name).read_bytes()
+    text = excel_decode(raw)
+    assert text == whatwg_utf8_decode(raw)
+    header = next(csv.reader(io.StringIO(text, newline="")))
+    assert header == [c["name"] for c in metadata(release, name)["tableSchema"]["columns"]]
+    assert "场景" in text or "数据" in text
+    # the known-bad twin: the same bytes without the BOM come out garbled in code page 936
+    assert excel_decode(raw[len(BOM):]) != text
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_a_csvw_reader_validates_the_table(tmp_path: Path, release: Path, name: str) -> None:
+    """csvw (a CSVW implementation) reads each table through its metadata, strictly: the
+    BOM is decoded away, the header matches the columns, every value fits its datatype."""
+    from csvw import Table
+
+    table = Table.from_file(release / "dumps" / f"{name}-metadata.json")
+    rows = list(table.iterdicts(strict=True))
+    assert len(rows) == len(read_table(release, name)[1]) and table.check_primary_key()
+    assert list(rows[0]) == [c["name"] for c in metadata(release, name)["tableSchema"]["columns"]]
+    # known bad: a second BOM is not decoded away, so the first column's name no longer matches
+    for file in (name, f"{name}-metadata.json"):
+        (tmp_path / file).write_bytes((release / "dumps" / file).read_bytes())
+    (tmp_path / name).write_bytes(BOM + (tmp_path / name).read_bytes())
+    with pytest.raises(ValueError, match="missing required columns"):
+        list(Table.from_file(tmp_path / f"{name}-metadata.json").iterdicts(strict=True))
 
 
 def test_row_counts(release: Path, manifest: dict, store) -> None:
@@ -66,7 +114,7 @@ def test_metadata_columns_match_headers(release: Path) -> None:
         assert [c["name"] for c in columns] == header
         for c in columns:
             assert set(c["titles"]) == {"zh", "en"} and all(c["titles"].values())
-            assert c["datatype"] in ("string", "integer", "anyURI")
+            assert c["datatype"] in ("string", "integer", "anyURI", "boolean")
 
 
 def test_labels_in_both_languages(release: Path) -> None:
@@ -212,3 +260,58 @@ def test_a_translation_that_is_a_formula_fails_the_build(inputs_copy: Path, tmp_
     with pytest.raises(SourceError, match=r"dipkg-scenarios\.csv row 1 \(.*guizhou-b1-s01\), column scenario_en"):
         build(tmp_path / "out", Settings(inputs_dir=inputs_copy))
     assert not (tmp_path / "out" / "current").exists()
+
+
+# -- the data kind and the personal-information flags of every item ---------------------
+DIP = "https://w3id.org/dipkg/ontology#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+
+
+def test_items_carry_their_data_kind_after_the_old_columns(release: Path, store) -> None:
+    header, items, _ = read_table(release, "dipkg-data-items.csv")
+    assert header[:21] == [
+        "item_iri", "kind", "path", "scenario_iri", "scenario_number", "scenario_zh", "scenario_en", "domain_iri",
+        "domain_zh", "domain_en", "category_iri", "category_zh", "category_en", "subcategory_iri", "subcategory_zh",
+        "subcategory_en", "field_zh", "field_en", "field_iri", "parent_iri", "position",
+    ]  # existing consumers see their columns where they were
+    kinds = {
+        (r[0].value, r[1].value): (r[2].value, r[3].value)
+        for r in store.query(
+            f"SELECT ?i ?k ?zh ?en {{ ?i <{DIP}dataKind> ?k . ?k <{SKOS}prefLabel> ?zh, ?en "
+            'FILTER(lang(?zh) = "zh" && lang(?en) = "en") }'
+        )
+    }
+    assert len(items) > 100
+    for r in items:
+        assert kinds[(r["item_iri"], r["data_kind_iri"])] == (r["data_kind_zh"], r["data_kind_en"])
+        broader = {
+            row[0].value for row in store.query(f"SELECT ?b {{ <{r['data_kind_iri']}> <{SKOS}broader> ?b }}")
+        }
+        listed = set(r["broader_kind_iri"].split(" | ")) if r["broader_kind_iri"] else set()
+        assert listed == broader
+        assert len(r["broader_kind_zh"].split(" | ")) == len(r["broader_kind_en"].split(" | ")) == len(listed) or not listed
+        pi = bool(store.query(f"ASK {{ <{r['data_kind_iri']}> <{DIP}personalInformation> true }}"))
+        assert r["personal_information"] == ("true" if pi else "false")
+        sensitive = [row[0].value for row in store.query(
+            f"SELECT ?s {{ <{r['data_kind_iri']}> <{DIP}sensitiveCategory> ?s }}")]
+        assert r["sensitive"] == ("true" if sensitive else "false")
+        assert [r["sensitive_category_iri"]] == sensitive if sensitive else r["sensitive_category_iri"] == ""
+    assert any(r["personal_information"] == "true" for r in items)
+    assert any(r["sensitive"] == "true" and r["sensitive_category_en"] for r in items)
+
+
+def test_which_scenarios_need_temperature_is_a_filter(release: Path, store) -> None:
+    """The question from the issue, answered by filtering the table as a spreadsheet user
+    would (data kind or broader kind is Temperature), against the same question in SPARQL."""
+    _, items, _ = read_table(release, "dipkg-data-items.csv")
+    by_filter = {
+        r["scenario_iri"] for r in items if "Temperature" in (r["data_kind_en"], *r["broader_kind_en"].split(" | "))
+    }
+    by_sparql = {
+        row[0].value
+        for row in store.query(
+            f"SELECT DISTINCT ?s {{ ?i <{DIP}scenario> ?s ; <{DIP}dataKind>/<{SKOS}broader>? ?k . "
+            f'?k <{SKOS}prefLabel> "Temperature"@en }}'
+        )
+    }
+    assert by_filter and by_filter == by_sparql

@@ -45,7 +45,7 @@ def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter,
     dataset = URIRef(minter.dataset())
     distributions = set(record.objects(dataset, DCAT.distribution))
     by_url = {record.value(d, DCAT.downloadURL): d for d in distributions if record.value(d, DCAT.downloadURL)}
-    assert len(manifest["dumps"]) == 13 and len(by_url) == len(manifest["dumps"]) - 1
+    assert len(manifest["dumps"]) == 14 and len(by_url) == len(manifest["dumps"]) - 1
     for entry in manifest["dumps"]:  # the source file is a distribution of its guide
         if "guide" in entry:
             (d,) = record.subjects(DCAT.downloadURL, URIRef(minter.dump(entry["file"])))
@@ -72,7 +72,8 @@ def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter,
         assert media == IANA + {"ttl": "text/turtle", "jsonld": "application/ld+json", "nt": "application/n-triples",
                                 "csv": "text/csv", "json": "application/csvm+json",
                                 "cn.json": "application/json", "txt": "text/plain",  # the Chinese catalogue record
-                                "cn.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[
+                                "cn.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[
             entry["file"].removesuffix(".gz").rsplit("-", 1)[1] if "-cn." in entry["file"]
             else entry["file"].removesuffix(".gz").rsplit(".", 1)[1]]
         assert langs(record, d, DCT.title) == {"zh", "en"}
@@ -143,7 +144,7 @@ def test_deterministic(tmp_path: Path, release: Path) -> None:
     again = build(tmp_path / "data", Settings())
     for name in ("catalog.ttl", "dumps/dipkg-scenarios.csv", "dumps/dipkg-data-items.csv",
                  "dumps/dipkg-scenarios.csv-metadata.json", "dumps/dipkg-data-items.csv-metadata.json",
-                 "dumps/dipkg-catalogue-cn.json", "dumps/dipkg-catalogue-cn.xlsx"):
+                 "dumps/dipkg-catalogue-cn.json", "dumps/dipkg-catalogue-cn.xlsx", "dumps/dipkg-tables.xlsx"):
         assert (again.release / name).read_bytes() == (release / name).read_bytes(), name
 
 

@@ -145,7 +145,7 @@ def test_query_ui_without_javascript(chromium, site):
         pg.fill("#query-text", "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/dipkg/ontology#Scenario> }")
         pg.select_option("#query-format", "csv")
         with pg.expect_download() as download:
-            pg.click("form#plain-form button[type=submit]")
+            pg.click("#plain-download")
         path = download.value.path()
         assert open(path, encoding="utf-8").read().splitlines() == ["n", "23"]
     finally:

@@ -17,7 +17,7 @@ def manifest_files(release: Release) -> list[str]:
 
 def test_every_dump_is_byte_identical(http: httpx.Client, release: Release):
     names = manifest_files(release) + ["SHA256SUMS"]
-    assert {"dipkg.ttl", "dipkg.jsonld", "dipkg.nt", "dipkg.ttl.gz"} <= set(names)
+    assert {"dipkg.ttl", "dipkg.jsonld", "dipkg.nt", "dipkg.ttl.gz", "dipkg-tables.xlsx"} <= set(names)
     for name in names:
         expected = (release.dumps_dir / name).read_bytes()
         r = http.get(f"/dumps/{name}", headers={"Accept-Encoding": "gzip"})

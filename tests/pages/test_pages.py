@@ -159,9 +159,10 @@ def test_landing_page(http: httpx.Client, release):
 def test_query_page_without_javascript_has_a_labelled_form(http: httpx.Client, site):
     for path in ("/query", "/sparql"):
         text = http.get(path, headers=H).text
-        assert f'action="{site.url}/sparql"' in text
+        # the plain form runs on the page itself (results and errors for people, tests/pages/test_query_ui.py)
+        assert f'action="{site.url}/query"' in text
         assert '<label for="query-text">' in text and '<label for="query-format">' in text
-        assert 'name="query"' in text and 'name="format"' in text
+        assert 'name="q"' in text and 'name="as"' in text and 'name="run"' in text and 'name="download"' in text
     text = http.get("/query", headers=H).text
     assert "各领域有多少个应用场景" in text  # an example query from build/queries
     r = http.post("/sparql", data={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "format": "csv"})

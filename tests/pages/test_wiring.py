@@ -41,4 +41,4 @@ def test_query_page_without_the_vendor_files_offers_the_plain_form(release, monk
     with TestClient(app) as client:
         text = client.get("/query", headers={"Accept": "text/html"}).text
     assert "make install" in text and "yasgui.min.js" not in text
-    assert '<form id="plain-form" method="post"' in text and '<label for="query-text">' in text
+    assert '<form id="plain-form" method="get"' in text and '<label for="query-text">' in text
