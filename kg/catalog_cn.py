@@ -44,7 +44,7 @@ SCHEMA_URL_PATH = "schemas/catalogue-cn.schema.json"  # where the app serves it,
 GUIDE = "政务信息资源目录编制指南（试行）（2017）"
 
 #: CSVW datatype -> the guide's 信息项 data type.
-DATA_TYPES = {"string": "字符型", "anyURI": "字符型", "integer": "整型"}
+DATA_TYPES = {"string": "字符型", "anyURI": "字符型", "integer": "整型", "boolean": "逻辑型"}
 
 #: dump format -> (格式分类, 格式类型). The classes are the guide's; placing RDF under
 #: 自描述格式 and CSV under 电子表格 is dipkg's reading (docs/catalogue.md).

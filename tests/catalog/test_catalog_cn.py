@@ -71,13 +71,13 @@ def test_one_resource_per_dump_and_table(doc: dict, manifest: dict, minter) -> N
 @pytest.mark.parametrize("table", ["dipkg-scenarios.csv", "dipkg-data-items.csv"])
 def test_a_tables_columns_are_its_items(doc: dict, release: Path, minter, table: str) -> None:
     (resource,) = [r for r in doc["信息资源"] if r["扩展"]["下载地址"] == minter.dump(table)]
-    with (release / "dumps" / table).open(encoding="utf-8", newline="") as handle:
+    with (release / "dumps" / table).open(encoding="utf-8-sig", newline="") as handle:  # Excel's BOM
         header = next(csv.reader(handle))
     assert [i["字段名"] for i in resource["信息项信息"]] == header
     meta = json.loads((release / "dumps" / f"{table}-metadata.json").read_text(encoding="utf-8"))
     types = {c["name"]: c["datatype"] for c in meta["tableSchema"]["columns"]}
     for item in resource["信息项信息"]:
-        assert item["数据类型"] == {"integer": "整型", "string": "字符型", "anyURI": "字符型"}[types[item["字段名"]]]
+        assert item["数据类型"] == {"integer": "整型", "string": "字符型", "anyURI": "字符型", "boolean": "逻辑型"}[types[item["字段名"]]]
     assert resource["信息资源格式"] == {"格式分类": "电子表格", "格式类型": "CSV"}
 
 
@@ -162,7 +162,7 @@ def test_the_sheet_has_the_clerks_layout(doc: dict, release: Path) -> None:
     items = list(book[catalog_cn.ITEM_SHEET].iter_rows(values_only=True))
     assert items[0] == catalog_cn.ITEM_COLUMNS
     assert len(items) - 1 == sum(len(r["信息项信息"]) for r in doc["信息资源"])
-    assert {row[6] for row in items[1:]} <= {"字符型", "整型"}
+    assert {row[6] for row in items[1:]} <= {"字符型", "整型", "逻辑型"}
     assert book.properties.created.date().isoformat() == catalog_cn.ReleaseDates.of(Settings()).issued
 
 

@@ -182,7 +182,7 @@ def test_a_bad_date_in_guides_toml_is_a_clear_error(inputs_copy) -> None:
 
     path = inputs_copy / "guides.toml"
     path.write_text(path.read_text(encoding="utf-8").replace('date = ""', 'date = "2025/1/2"'), encoding="utf-8")
-    with pytest.raises(ConfigError, match="date '2025/1/2' is not written YYYY-MM-DD") as caught:
+    with pytest.raises(ConfigError, match="date '2025/1/2' is not a date written YYYY-MM-DD") as caught:
         load_inputs(inputs_copy)
     assert "guides.toml" in str(caught.value.file)
 
