@@ -203,11 +203,17 @@ def serve(
     build_if_missing: Annotated[bool, typer.Option(
         "--build-if-missing", help="Build the graph into the data folder first if it holds no release "
         "(a container's first start).")] = False,
+    access_log: Annotated[bool | None, typer.Option(
+        "--access-log/--no-access-log", help="Log every request (default: on; DIPKG_ACCESS_LOG).")] = None,
+    log_format: Annotated[str | None, typer.Option(
+        "--log-format", help="text (default) or json: one JSON object per line (DIPKG_LOG_FORMAT).")] = None,
 ) -> None:
     """Serve the built store: SPARQL endpoint at /sparql, pages, dumps."""
     settings = get_settings()
-    if sparql_backend:
-        settings = settings.model_copy(update={"sparql_backend": sparql_backend})
+    if log_format is not None and log_format not in ("text", "json"):
+        raise DipkgError(f"unknown --log-format {log_format!r}: use text or json")
+    update = {"sparql_backend": sparql_backend, "access_log": access_log, "log_format": log_format}
+    settings = settings.model_copy(update={k: v for k, v in update.items() if v is not None})
     target = data or settings.data_dir
     if build_if_missing and not (Path(target) / "current").exists():
         from kg.build import build as run_build

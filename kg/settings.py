@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import (
@@ -212,6 +213,10 @@ class Settings(BaseSettings):
         "behind the SERVICE guard. Where the OS refuses it (Docker's default seccomp profile), or with false, "
         "the workers run with the network and the server logs a warning and /health says so.",
     )
+    access_log: bool = Field(True, description="`dipkg serve` logs every request (method, path, status, bytes, "
+                             "time, client, request id); 5xx are logged even when false.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="`dipkg serve`'s log lines: text, or one JSON object per line for log shippers.")
     reload_interval: float = Field(
         1.0, ge=0, description="`dipkg serve`: seconds between checks of DIR/current for a new build "
         "(README, Updating the data); 0: only on SIGHUP.",

@@ -3,10 +3,13 @@ query workers are the parallelism)."""
 
 from __future__ import annotations
 
+import errno
+import logging.config
+import socket
 import sys
 from pathlib import Path
 
-from kg.errors import StoreError
+from kg.errors import DipkgError, StoreError
 from kg.settings import Settings
 
 
@@ -24,18 +27,37 @@ def check_store(store_dir: Path) -> None:
         raise StoreError("the store is empty: rebuild with `dipkg build`", file=str(store_dir))
 
 
-def run(settings: Settings, data_dir: Path, host: str, port: int, *, access_log: bool = False) -> None:
+def _port_free(host: str, port: int) -> None:
+    """One line and exit 1 when ``host:port`` is taken (uvicorn would print six and exit 3)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+            print(str(DipkgError(
+                f"port {port} on {host} {reason}: stop what holds it, or choose another port with "
+                "--port or the setting DIPKG_PORT", file=f"{host}:{port}")), file=sys.stderr)
+            raise SystemExit(1) from None
+
+
+def run(settings: Settings, data_dir: Path, host: str, port: int, *, access_log: bool | None = None) -> None:
     """Serve ``data_dir``'s current release at http://host:port/ until interrupted,
     switching to each new build ``DIR/current`` points at (sparql_api/live.py).
 
-    A missing, empty or corrupt store prints one line (``str(err)``) to stderr and
-    exits 1.
+    A missing, empty or corrupt store, or a port in use, prints one line
+    (``str(err)``) to stderr and exits 1. Logs: :mod:`sparql_api.logs`.
     """
     import uvicorn
 
-    from kg.errors import DipkgError
+    from sparql_api.connections import connection_cap, protocol_class, raise_open_files
     from sparql_api.live import LiveApp
+    from sparql_api.logs import RequestLog, log_config
 
+    config_logs = log_config(settings.log_format)
+    logging.config.dictConfig(config_logs)  # the app's own warnings from the start, before uvicorn
+    _port_free(host, port)
     try:
         # the current release (leased, its store or remote backend checked); the app
         # follows DIR/current from then on (sparql_api/live.py)
@@ -44,14 +66,13 @@ def run(settings: Settings, data_dir: Path, host: str, port: int, *, access_log:
         print(str(err), file=sys.stderr)
         raise SystemExit(1) from None
 
-    from sparql_api.connections import connection_cap, protocol_class, raise_open_files
-
     cap = connection_cap(settings, raise_open_files())
     config = uvicorn.Config(
-        app,
+        RequestLog(app, access_log=settings.access_log if access_log is None else access_log),
         host=host,
         port=port,
-        access_log=access_log,
+        access_log=False,  # RequestLog writes the access log, with the request id
+        log_config=config_logs,
         log_level="info",
         lifespan="on",
         proxy_headers=False,  # X-Forwarded-* are read by the app itself, from trusted proxies only
@@ -82,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=settings.data_dir)
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
-    parser.add_argument("--access-log", action="store_true")
+    parser.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--sparql-backend", default=None, help="remote SPARQL endpoint (docs/remote-backend.md)")
     args = parser.parse_args(argv)
     if args.sparql_backend:

@@ -102,11 +102,27 @@ http {{
 
 
 @pytest.fixture(scope="module")
-def proxied(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+def own_base_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The graph built with the public domain as its base IRI (docs/deploy.md, second way)."""
+    from kg.build import build
+    from kg.settings import Settings
+
+    data = tmp_path_factory.mktemp("own-base") / "data"
+    build(data, Settings(base_iri=f"https://{DOMAIN}/"))
+    return data
+
+
+@pytest.fixture(scope="module", params=["w3id-base", "own-base"])
+def proxied(request: pytest.FixtureRequest, built_data: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str, str]]:
     if NGINX is None:
         pytest.fail("nginx is not installed: .ci/run installs Debian's nginx for this test")
     work = tmp_path_factory.mktemp("nginx")
-    server = start_server(built_data, work, DIPKG_TRUSTED_PROXIES='["127.0.0.1"]')
+    if request.param == "own-base":
+        server = start_server(request.getfixturevalue("own_base_data"), work,
+                              DIPKG_TRUSTED_PROXIES='["127.0.0.1"]', DIPKG_BASE_IRI=f"https://{DOMAIN}/")
+    else:
+        server = start_server(built_data, work, DIPKG_TRUSTED_PROXIES='["127.0.0.1"]')
     port = free_port()
     upstream = int(server.url.rsplit(":", 1)[1])
     (work / "nginx.conf").write_text(local_nginx_config(upstream, port, work), encoding="utf-8")
@@ -122,25 +138,28 @@ def proxied(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             if proc.poll() is not None:
                 pytest.fail(f"nginx exited: {proc.stderr.read().decode()}")
             time.sleep(0.1)
-    yield server, url
+    yield server, url, f"https://{DOMAIN}/" if request.param == "own-base" else "https://w3id.org/dipkg/"
     proc.send_signal(signal.SIGQUIT)
     proc.wait(timeout=10)
     stop_server(server)
 
 
-def test_behind_nginx_links_and_redirects_name_the_public_host(proxied: tuple[Server, str]) -> None:
-    _, url = proxied
+def test_behind_nginx_links_and_redirects_name_the_public_host(proxied: tuple[Server, str, str]) -> None:
+    _, url, base = proxied
     headers = {"Host": DOMAIN}
     assert httpx.get(url + "/health", headers=headers, timeout=10).json()["status"] == "ok"
     r = httpx.get(url + "/scenario/guizhou-b1-s01", headers={**headers, "Accept": "text/turtle"}, timeout=10)
     assert r.status_code == 303
     assert r.headers["location"].startswith(f"http://{DOMAIN}/scenario/guizhou-b1-s01"), r.headers["location"]
+    nt = httpx.get(url + "/scenario/guizhou-b1-s01.nt", headers=headers, timeout=10)
+    # the resource is named by the configured base, whichever host serves it
+    assert nt.status_code == 200 and f"<{base}scenario/guizhou-b1-s01> " in nt.text
     description = httpx.get(url + "/sparql", headers={**headers, "Accept": "text/turtle"}, timeout=10).text
     assert f"<http://{DOMAIN}/sparql>" in description
 
 
-def test_behind_nginx_sparql_answers_and_errors_keep_their_shape(proxied: tuple[Server, str]) -> None:
-    _, url = proxied
+def test_behind_nginx_sparql_answers_and_errors_keep_their_shape(proxied: tuple[Server, str, str]) -> None:
+    _, url, _ = proxied
     headers = {"Host": DOMAIN, "Accept": "application/sparql-results+json"}
     r = httpx.get(url + "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s a ?c }"},
                   headers=headers, timeout=30)
@@ -150,9 +169,9 @@ def test_behind_nginx_sparql_answers_and_errors_keep_their_shape(proxied: tuple[
     assert r.status_code == 400 and r.json()["error"] == "service-refused"
 
 
-def test_a_client_cannot_forge_the_host_past_the_proxy(proxied: tuple[Server, str]) -> None:
+def test_a_client_cannot_forge_the_host_past_the_proxy(proxied: tuple[Server, str, str]) -> None:
     """nginx overwrites X-Forwarded-Host with the Host it serves: a client's own is dropped."""
-    _, url = proxied
+    _, url, _ = proxied
     r = httpx.get(url + "/scenario/guizhou-b1-s01", timeout=10,
                   headers={"Host": DOMAIN, "X-Forwarded-Host": "evil.example", "Accept": "text/html"})
     assert r.status_code == 303 and "evil.example" not in r.headers["location"]

@@ -1,0 +1,140 @@
+"""The server's logs: one configured handler, an access log, a request id on every line.
+
+``dipkg serve`` logs to standard error through one handler, for uvicorn's own
+messages, the app's warnings (worker pool, release switches, backend) and the
+access log alike: time, level, logger and the request id, as text or, with
+``--log-format json`` (``DIPKG_LOG_FORMAT=json``), one JSON object per line for
+log shippers.
+
+:class:`RequestLog`, outermost in front of the app, gives every HTTP request an id:
+the client's ``X-Request-Id`` when it is a sane token (1–128 of ``A–Z a–z 0–9 . _ : -``),
+else a fresh one; it is echoed in the response's ``X-Request-Id`` and carried by
+every log record made while the request runs (a killed query's warning names it).
+It writes the access log (``dipkg.access``: method, path, status, bytes, time,
+client), on by default (``--no-access-log`` / ``DIPKG_ACCESS_LOG=false``); a 5xx is
+logged at WARNING even with the access log off.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+Scope = dict[str, Any]
+
+#: the id of the request being answered (None outside a request)
+request_id: ContextVar[str | None] = ContextVar("dipkg_request_id", default=None)
+access = logging.getLogger("dipkg.access")
+
+_SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+#: access-log fields a JSON line carries as its own keys
+ACCESS_FIELDS = ("method", "path", "status", "bytes", "duration_ms", "client")
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamp each record with the current request id ("-" outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get() or "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, request_id,
+    the access fields where present, and the exception's text where there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        for key in ACCESS_FIELDS:
+            if hasattr(record, key):
+                line[key] = getattr(record, key)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+def log_config(log_format: str = "text") -> dict[str, Any]:
+    """The ``logging.config.dictConfig`` of ``dipkg serve`` (also uvicorn's ``log_config``)."""
+    formatter: dict[str, Any] = (
+        {"()": JsonFormatter} if log_format == "json" else {"format": TEXT_FORMAT, "datefmt": "%Y-%m-%dT%H:%M:%S%z"}
+    )
+    quiet = {"handlers": [], "propagate": True}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": {"dipkg": formatter},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+                                "formatter": "dipkg", "filters": ["request_id"]}},
+        "root": {"handlers": ["stderr"], "level": "INFO"},
+        # uvicorn's loggers send to the one handler above (its own access log stays off:
+        # RequestLog writes dipkg.access with the request id)
+        "loggers": {"uvicorn": {**quiet, "level": "INFO"}, "uvicorn.error": quiet,
+                    "uvicorn.access": {**quiet, "level": "WARNING"}},
+    }
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers") or ():
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class RequestLog:
+    """ASGI middleware: request id in and out, the access log, 5xx always logged."""
+
+    def __init__(self, app: Any, *, access_log: bool = True) -> None:
+        self.app = app
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, b"x-request-id")
+        rid = given if given is not None and _SANE_ID.fullmatch(given) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        seen: dict[str, int] = {"status": 0, "bytes": 0}
+
+        async def stamped(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                message = {**message, "headers": [*headers, (b"x-request-id", rid.encode("ascii"))]}
+            elif message["type"] == "http.response.body":
+                seen["bytes"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, stamped)
+        finally:
+            status = seen["status"] or 500  # no response started: the server answers 500 or drops it
+            if self.access_log or status >= 500:
+                client = scope.get("client")
+                path = scope.get("path", "")
+                if scope.get("query_string"):
+                    path += "?" + scope["query_string"].decode("latin-1")[:512]
+                fields = {"method": scope.get("method", ""), "path": path[:1024], "status": status,
+                          "bytes": seen["bytes"], "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                          "client": client[0] if client else "-"}
+                access.log(logging.WARNING if status >= 500 else logging.INFO,
+                           '%s "%s %s" %d %d %.1fms', fields["client"], fields["method"], fields["path"],
+                           status, fields["bytes"], fields["duration_ms"], extra=fields)
+            request_id.reset(token)

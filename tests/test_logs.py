@@ -1,0 +1,92 @@
+"""The server's logs as an operator reads them, from a real server: one handler with
+time, level and logger; the access log with the request id; JSON lines; a port in use."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import cli_env
+from tests.endpoint.conftest import Server, start_server, stop_server
+
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+ \[[^\]]+\] ")
+
+
+def lines(server: Server) -> list[str]:
+    time.sleep(0.3)  # the log is written as the response completes
+    return server.log.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture(scope="module")
+def text_server(built_data: Path, tmp_path_factory: pytest.TempPathFactory):
+    srv = start_server(built_data, tmp_path_factory.mktemp("logs-text"), DIPKG_QUERY_TIMEOUT="1",
+                       DIPKG_QUERY_WORKERS="1", DIPKG_WORKER_SANDBOX="false")
+    yield srv
+    stop_server(srv)
+
+
+def test_a_request_id_is_echoed_and_logged(text_server: Server) -> None:
+    r = httpx.get(text_server.url + "/health", headers={"X-Request-Id": "op-trace.42"}, timeout=10)
+    assert r.headers["x-request-id"] == "op-trace.42"
+    (line,) = [x for x in lines(text_server) if "[op-trace.42]" in x]
+    assert TEXT_LINE.match(line) and " INFO dipkg.access " in line and '"GET /health" 200' in line
+
+
+@pytest.mark.parametrize("given", [None, "x" * 200, "bad id\u00e9", "a\"b"])
+def test_a_missing_or_insane_request_id_is_replaced(text_server: Server, given: str | None) -> None:
+    headers = {"X-Request-Id": given.encode("utf-8")} if given is not None else {}
+    r = httpx.get(text_server.url + "/health", headers=headers, timeout=10)
+    assert re.fullmatch(r"[0-9a-f]{32}", r.headers["x-request-id"])
+    assert any(f"[{r.headers['x-request-id']}]" in x for x in lines(text_server))
+
+
+def test_every_line_has_time_level_and_logger_even_the_pools_warnings(text_server: Server) -> None:
+    log = lines(text_server)
+    sandbox = [x for x in log if "WITHOUT the network sandbox" in x]
+    assert sandbox and all(TEXT_LINE.match(x) and " WARNING sparql_api.workers " in x for x in sandbox)
+    assert all(TEXT_LINE.match(x) for x in log if x.strip()), [x for x in log if not TEXT_LINE.match(x)][:3]
+
+
+def test_a_killed_query_and_its_503_are_logged_with_the_request_id(text_server: Server) -> None:
+    r = httpx.get(text_server.sparql, params={"query": RUNAWAY}, headers={"X-Request-Id": "runaway-1"}, timeout=30)
+    assert r.status_code == 503 and r.headers["x-request-id"] == "runaway-1"
+    mine = [x for x in lines(text_server) if "[runaway-1]" in x]
+    assert any("WARNING sparql_api.workers" in x and "stopped at the 1 s limit" in x for x in mine), mine
+    assert any("WARNING dipkg.access" in x and " 503 " in x for x in mine), mine
+
+
+def test_no_access_log_still_logs_5xx_as_json(built_data: Path, tmp_path: Path) -> None:
+    srv = start_server(built_data, tmp_path, DIPKG_LOG_FORMAT="json", DIPKG_ACCESS_LOG="false",
+                       DIPKG_QUERY_TIMEOUT="1", DIPKG_QUERY_WORKERS="1")
+    try:
+        httpx.get(srv.url + "/health", headers={"X-Request-Id": "quiet-ok"}, timeout=10)
+        httpx.get(srv.sparql, params={"query": RUNAWAY}, headers={"X-Request-Id": "loud-503"}, timeout=30)
+        records = [json.loads(x) for x in lines(srv) if x.strip()]  # every line is one JSON object
+    finally:
+        stop_server(srv)
+    assert all({"time", "level", "logger", "message", "request_id"} <= set(r) for r in records)
+    assert not [r for r in records if r["request_id"] == "quiet-ok"]  # the access log is off
+    loud = [r for r in records if r["request_id"] == "loud-503"]
+    assert any(r["logger"] == "dipkg.access" and r["status"] == 503 and r["level"] == "WARNING" for r in loud)
+    assert any(r["logger"] == "sparql_api.workers" for r in loud)
+
+
+def test_a_port_in_use_is_one_line_naming_the_port_and_the_setting(built_data: Path) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen(1)
+        port = held.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--data", str(built_data),
+                               "--port", str(port)], capture_output=True, text=True, timeout=60, env=cli_env())
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert f"port {port}" in line and "DIPKG_PORT" in line and "already in use" in line
