@@ -25,7 +25,7 @@ from typing import Any
 
 import pyoxigraph
 
-from kg import __version__, catalog, validate
+from kg import __version__, catalog, search, validate
 from kg.errors import CorrectionError, DipkgError, SourceError, StoreError
 from kg.graphs import graph_blocks, load_turtle
 from kg.guide import GuideConfig, Inputs, load_inputs, read_guide
@@ -58,6 +58,7 @@ class BuildResult:
     manifest: dict[str, Any]
     release: Path
     seconds: float
+    index_seconds: float = 0.0  # of which writing the search index
 
 
 def _count(guides: list[tuple[GuideConfig, Guide]]) -> dict[str, int]:
@@ -281,6 +282,11 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         unfired = [c for c in graph.inputs.corrections if c.fired == 0]
         if unfired:
             raise CorrectionError(f"correction never applied: {unfired[0].describe()}", file=unfired[0].file, line=unfired[0].line)
+        log("writing the search index")
+        index_started = time.perf_counter()
+        index = search.build_index(store, settings.base_iri)
+        (staged / search.INDEX_FILE).write_bytes(index)
+        index_seconds = time.perf_counter() - index_started
         manifest = {
             "format": MANIFEST_FORMAT,
             "build_id": build_id,
@@ -293,6 +299,8 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             "dumps": dumps,
             "corrections": fired,
             "catalog": {"file": CATALOG_FILE, "graph": graph.minter.graph("catalog")},
+            "search": {"file": search.INDEX_FILE, "bytes": len(index),
+                       "sha256": hashlib.sha256(index).hexdigest(), "format": search.INDEX_FORMAT},
         }
         log("writing the catalogue record")
         record = list(catalog.record(settings, graph.minter, manifest, store))
@@ -322,4 +330,5 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         shutil.rmtree(staged, ignore_errors=True)
         raise
     _prune(out_dir, release)
-    return BuildResult(manifest=manifest, release=release, seconds=time.perf_counter() - started)
+    return BuildResult(manifest=manifest, release=release, seconds=time.perf_counter() - started,
+                       index_seconds=index_seconds)
