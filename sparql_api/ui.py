@@ -149,12 +149,13 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
 def install(app: FastAPI, settings: Settings, release: Release, describer: Any = None) -> None:
     """Add the query UI, static files, dumps and pages (resource catch-all last) to ``app``
     (``describer``: the pages' lookups, from :mod:`sparql_api.backends`; default local)."""
-    from sparql_api import dumps, pages
+    from sparql_api import dumps, find, pages
 
     site = make_site(settings, release, describer)
     ui = make_router(settings, release, site=site)
     app.include_router(ui)
     app.include_router(dumps.make_router(settings, release, site=site))
+    app.include_router(find.make_router(site))
     app.include_router(pages.make_router(settings, release, site=site))
     page = ui.query_page  # type: ignore[attr-defined]
     try:
