@@ -284,8 +284,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             raise CorrectionError(f"correction never applied: {unfired[0].describe()}", file=unfired[0].file, line=unfired[0].line)
         log("writing the search index")
         index_started = time.perf_counter()
-        index = search.build_index(store, settings.base_iri)
-        (staged / search.INDEX_FILE).write_bytes(index)
+        search.build_index(store, settings.base_iri, staged / search.INDEX_FILE)
         index_seconds = time.perf_counter() - index_started
         manifest = {
             "format": MANIFEST_FORMAT,
@@ -299,8 +298,8 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             "dumps": dumps,
             "corrections": fired,
             "catalog": {"file": CATALOG_FILE, "graph": graph.minter.graph("catalog")},
-            "search": {"file": search.INDEX_FILE, "bytes": len(index),
-                       "sha256": hashlib.sha256(index).hexdigest(), "format": search.INDEX_FORMAT},
+            "search": {"file": search.INDEX_FILE, "bytes": (staged / search.INDEX_FILE).stat().st_size,
+                       "sha256": sha256_file(staged / search.INDEX_FILE), "format": search.INDEX_FORMAT},
         }
         log("writing the catalogue record")
         record = list(catalog.record(settings, graph.minter, manifest, store))

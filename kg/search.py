@@ -1,9 +1,12 @@
 """Finding things without SPARQL: the search index of a release, search and data matching.
 
-The build writes ``search.json`` into the release (:func:`build_index`, from the store it
-has just validated): one document per scenario, data category, data field and data-kind
-concept, with its text already cut into terms, and the data-kind vocabulary (labels,
-altLabels, broader links, personal information). Same store, same bytes.
+The build writes ``search.sqlite`` into the release (:func:`build_index`, from the store it
+has just validated): an SQLite file (Python's stdlib) with one row per scenario, data
+category, data field and data-kind concept, their text already cut into terms (an
+inverted table, indexed), the labels people type, and the data-kind vocabulary (labels,
+altLabels, broader links, personal information). Rows go in sorted, in one transaction,
+into a fresh file: same store, same bytes. Queries read it through a read-only connection,
+so memory stays flat whatever the graph's size, and each query has a time limit.
 
 Terms: Chinese is segmented with jieba at build time, with the vocabulary's own labels
 added to its dictionary (``cut_for_search``: 降雨量 gives 降雨, 雨量, 降雨量); English
@@ -25,13 +28,14 @@ query side needs no 3-second dictionary load and segments exactly as the index d
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
+import os
 import re
+import sqlite3
+import time
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -39,8 +43,9 @@ from typing import Any
 from kg.errors import DipkgError
 from kg.iris import PREFIXES
 
-INDEX_FILE = "search.json"
-INDEX_FORMAT = 1
+INDEX_FILE = "search.sqlite"
+INDEX_FORMAT = 2
+TIME_LIMIT = 2.0  # seconds one search or match may take
 
 MAX_QUERY = 200  # characters of a search query
 MAX_MATCH_INPUT = 2000  # characters of a match input
@@ -66,6 +71,11 @@ class SearchError(DipkgError):
 
 class IndexMissing(DipkgError):
     code = "no-search-index"
+    status = 503
+
+
+class SearchTimeout(DipkgError):
+    code = "timeout"
     status = 503
 
 
@@ -134,8 +144,8 @@ def _select(store: Any, query: str) -> list[dict[str, str]]:
     return rows
 
 
-def build_index(store: Any, base_iri: str) -> bytes:
-    """The search index of the graph in ``store`` (a pyoxigraph Store), as bytes."""
+def build_index(store: Any, base_iri: str, path: Path) -> None:
+    """Write the search index of the graph in ``store`` (a pyoxigraph Store) to ``path``."""
     scheme = base_iri + "scheme/data-kinds"
     concepts: dict[str, dict[str, Any]] = {}
     for r in _select(store, f"""SELECT ?c ?zh ?en WHERE {{ ?c skos:inScheme <{scheme}> ;
@@ -159,78 +169,155 @@ def build_index(store: Any, base_iri: str) -> bytes:
     domains = {r["d"]: {"zh": r.get("zh", ""), "en": r.get("en", "")} for r in _select(store, """
         SELECT ?d ?zh ?en WHERE { ?d a dip:Domain . OPTIONAL { ?d rdfs:label ?zh FILTER(lang(?zh)="zh") }
         OPTIONAL { ?d rdfs:label ?en FILTER(lang(?en)="en") } }""")}
-    scenarios = _select(store, """SELECT ?s ?n ?d ?zh ?en ?app ?ex ?text WHERE { ?s a dip:Scenario ;
+    scenarios = _select(store, """SELECT ?s ?n ?d ?zh ?en ?app ?ex WHERE { ?s a dip:Scenario ;
         dip:number ?n ; dip:domain ?d . OPTIONAL { ?s rdfs:label ?zh FILTER(lang(?zh)="zh") }
         OPTIONAL { ?s rdfs:label ?en FILTER(lang(?en)="en") }
         OPTIONAL { ?s dip:application ?app FILTER(lang(?app)="zh") }
-        OPTIONAL { ?s dip:exampleContext ?ex FILTER(lang(?ex)="zh") }
-        OPTIONAL { ?s dip:dataText ?text } }""")
-    items = _select(store, """SELECT ?i ?t ?s ?zh ?en ?k ?q WHERE { ?i dip:scenario ?s ; a ?t
+        OPTIONAL { ?s dip:exampleContext ?ex FILTER(lang(?ex)="zh") } }""")
+    items = sorted(_select(store, """SELECT ?i ?t ?s ?zh ?en ?k ?q WHERE { ?i dip:scenario ?s ; a ?t
         FILTER(?t IN (dip:DataCategory, dip:DataField))
         OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
-        OPTIONAL { ?i dip:dataKind ?k } OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") } }""")
+        OPTIONAL { ?i dip:dataKind ?k } OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") } }"""),
+                   key=lambda r: r["i"])
 
-    words = [w for c in concepts.values() for w in (c["zh"], *c["alt"])]
-    seg = Segmenter(words)
+    seg = Segmenter(w for c in concepts.values() for w in (c["zh"], *c["alt"]))
+    terms_of = lru_cache(maxsize=200_000)(lambda text: tuple(sorted(set(seg.terms(text)))))
     ancestors = _ancestors(concepts)
 
-    def kind_terms(kinds: Iterable[str]) -> list[str]:
+    @lru_cache(maxsize=100_000)
+    def kind_terms(kinds: tuple[str, ...]) -> tuple[str, ...]:
         out: set[str] = set()
         for k in kinds:
             for a in (k, *ancestors.get(k, ())):
                 if a in concepts and concepts[a]["broader"]:  # a top concept names a whole area: not a match
                     c = concepts[a]
-                    out.update(seg.terms(" ".join((c["zh"], c["en"], *c["alt"]))))
-        return sorted(out)
+                    out.update(terms_of(" ".join((c["zh"], c["en"], *c["alt"]))))
+        return tuple(sorted(out))
 
-    docs: list[dict[str, Any]] = []
-    scenario_of: dict[str, dict[str, Any]] = {}
-    for r in sorted(scenarios, key=lambda r: (int(r["n"]), r["s"])):
-        if r["s"] in scenario_of:
-            continue
-        doc = {"id": r["s"], "kind": "scenario", "zh": r.get("zh", ""), "en": r.get("en", ""),
-               "n": int(r["n"]), "domains": [r["d"]], "kinds": [], "pi": False,
-               "text": " ".join(x for x in (r.get("app"), r.get("ex")) if x)}
-        scenario_of[r["s"]] = doc
-        docs.append(doc)
-    seen: set[str] = set()
-    item_docs = []
-    for r in sorted(items, key=lambda r: r["i"]):
-        if r["i"] in seen or r["s"] not in scenario_of:
-            continue
-        seen.add(r["i"])
-        s = scenario_of[r["s"]]
-        k = r.get("k")
-        doc = {"id": r["i"], "kind": "category" if r["t"].endswith("DataCategory") else "field",
-               "zh": r.get("zh", ""), "en": r.get("en", ""), "scenario": r["s"], "domains": s["domains"],
-               "k": k, "pi": bool(k and concepts.get(k, {}).get("pi")), "text": r.get("q") or ""}
-        item_docs.append(doc)
-        if k:
-            s["kinds"].append(k)
-        s["pi"] = s["pi"] or doc["pi"]
-    docs.extend(item_docs)
-    used_in: dict[str, set[str]] = {}
-    for d in item_docs:
-        if d["k"]:
-            for a in (d["k"], *ancestors.get(d["k"], ())):
-                used_in.setdefault(a, set()).update(d["domains"])
-    for iri in sorted(concepts):
-        c = concepts[iri]
-        docs.append({"id": iri, "kind": "concept", "zh": c["zh"], "en": c["en"], "alt": c["alt"],
-                     "k": iri, "domains": sorted(used_in.get(iri, ())), "pi": c["pi"], "text": ""})
-    for d in docs:
-        if d["kind"] == "scenario":
-            d["kinds"] = sorted(set(d["kinds"]))
-        kinds = d["kinds"] if d["kind"] == "scenario" else ([d["k"]] if d.get("k") else [])
-        terms = {
-            "label": sorted(set(seg.terms(f"{d['zh']} {d['en']}"))),
-            "alt": sorted(set(seg.terms(" ".join(d.get("alt", []))))),
-            "text": sorted(set(seg.terms(d["text"]))),
-            "kind": kind_terms(kinds),
-        }
-        d["t"] = {name: ts for name, ts in terms.items() if ts}
-    index = {"format": INDEX_FORMAT, "base": base_iri, "domains": domains, "concepts": concepts, "docs": docs}
-    return (json.dumps(index, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(str(tmp))
+    try:
+        db.executescript(_SCHEMA)
+        meta = {"format": INDEX_FORMAT, "base": base_iri, "domains": domains, "concepts": concepts}
+        db.executemany("INSERT INTO meta VALUES (?, ?)",
+                       [(k, json.dumps(v, ensure_ascii=False, sort_keys=True)) for k, v in sorted(meta.items())])
+        # documents: scenarios (by number), then items (by IRI), then concepts (by IRI)
+        scenario_rows = {}
+        for r in sorted(scenarios, key=lambda r: (int(r["n"]), r["s"])):
+            scenario_rows.setdefault(r["s"], r)
+        ids = {s: number for number, s in enumerate(scenario_rows, start=1)}
+        kinds_of: dict[str, set[str]] = {s: set() for s in ids}
+        pi_of: dict[str, bool] = dict.fromkeys(ids, False)
+        used_in: dict[str, set[str]] = {}
+        next_id = len(ids) + 1
+        seen: set[str] = set()
+        rows, postings = [], []
+        for r in items:
+            if r["i"] in seen or r["s"] not in ids:
+                continue
+            seen.add(r["i"])
+            k = r.get("k")
+            pi = bool(k and concepts.get(k, {}).get("pi"))
+            domain = scenario_rows[r["s"]]["d"]
+            if k:
+                kinds_of[r["s"]].add(k)
+                for a in (k, *ancestors.get(k, ())):
+                    used_in.setdefault(a, set()).add(domain)
+            pi_of[r["s"]] = pi_of[r["s"]] or pi
+            kind = "category" if r["t"].endswith("DataCategory") else "field"
+            rows.append((next_id, r["i"], kind, r.get("zh", ""), r.get("en", ""), "[]", ids[r["s"]], None, k,
+                         int(pi), json.dumps([domain]), "[]"))
+            postings.extend(_postings(next_id, terms_of(f"{r.get('zh', '')} {r.get('en', '')}"), (),
+                                      terms_of(r.get("q") or ""), kind_terms((k,) if k else ())))
+            next_id += 1
+            if len(rows) >= 20000:
+                _flush(db, rows, postings)
+        for s, number in ids.items():
+            r = scenario_rows[s]
+            kinds = tuple(sorted(kinds_of[s]))
+            text = " ".join(x for x in (r.get("app"), r.get("ex")) if x)
+            rows.append((number, s, "scenario", r.get("zh", ""), r.get("en", ""), "[]", None, int(r["n"]), None,
+                         int(pi_of[s]), json.dumps([r["d"]]), json.dumps(kinds)))
+            postings.extend(_postings(number, terms_of(f"{r.get('zh', '')} {r.get('en', '')}"), (),
+                                      terms_of(text), kind_terms(kinds)))
+        for iri in sorted(concepts):
+            c = concepts[iri]
+            rows.append((next_id, iri, "concept", c["zh"], c["en"], json.dumps(c["alt"], ensure_ascii=False), None,
+                         None, iri, int(c["pi"]), json.dumps(sorted(used_in.get(iri, ()))), "[]"))
+            postings.extend(_postings(next_id, terms_of(f"{c['zh']} {c['en']}"), terms_of(" ".join(c["alt"])), (),
+                                      kind_terms((iri,))))
+            next_id += 1
+        _flush(db, rows, postings)
+        db.execute("""INSERT INTO vocab SELECT term, COUNT(DISTINCT doc) FROM postings GROUP BY term ORDER BY term""")
+        db.execute("""INSERT INTO doc_domain SELECT docs.id, value FROM docs, json_each(docs.domains)
+                      ORDER BY docs.id, value""")
+        # the labels a person types: concept labels and altLabels, item labels -> their kind
+        labels: dict[tuple[str, str], str] = {}
+        order = {"label": 0, "altLabel": 1, "item": 2}
+        for iri in sorted(concepts):
+            c = concepts[iri]
+            for text, how in ((c["zh"], "label"), (c["en"], "label"), *((a, "altLabel") for a in c["alt"])):
+                key = _key(text)
+                if key and (key, iri) not in labels:
+                    labels[(key, iri)] = how
+        for r in items:
+            if r.get("k"):
+                for text in (r.get("zh", ""), r.get("en", "")):
+                    key = _key(text)
+                    if key and (key, r["k"]) not in labels:
+                        labels[(key, r["k"])] = "item"
+        db.executemany("INSERT INTO labels VALUES (?, ?, ?, ?)",
+                       sorted((key, order[how], iri, how) for (key, iri), how in labels.items()))
+        suggestions = set()
+        for kind, zh, en, alt in db.execute(
+                "SELECT kind, zh, en, alt FROM docs WHERE kind IN ('scenario', 'concept')").fetchall():
+            for text in (zh, en, *json.loads(alt)):
+                if text:
+                    suggestions.add((text.lower(), text, kind))
+        db.executemany("INSERT INTO suggest VALUES (?, ?, ?)", sorted(suggestions))
+        db.executescript(_INDEXES)
+        db.commit()
+    finally:
+        db.close()
+    os.replace(tmp, path)
+
+
+_SCHEMA = """
+PRAGMA page_size = 4096;
+PRAGMA journal_mode = OFF;
+PRAGMA synchronous = OFF;
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE docs (id INTEGER PRIMARY KEY, iri TEXT NOT NULL, kind TEXT NOT NULL, zh TEXT, en TEXT,
+                   alt TEXT, scenario INTEGER, n INTEGER, k TEXT, pi INTEGER, domains TEXT, kinds TEXT);
+CREATE TABLE postings (term TEXT NOT NULL, doc INTEGER NOT NULL, field INTEGER NOT NULL);
+CREATE TABLE vocab (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE doc_domain (doc INTEGER NOT NULL, domain TEXT NOT NULL);
+CREATE TABLE labels (key TEXT NOT NULL, rank INTEGER NOT NULL, concept TEXT NOT NULL, how TEXT NOT NULL);
+CREATE TABLE suggest (key TEXT NOT NULL, text TEXT NOT NULL, kind TEXT NOT NULL);
+BEGIN;
+"""
+_INDEXES = """
+CREATE INDEX postings_term ON postings (term, doc, field);
+CREATE INDEX docs_k ON docs (k, kind);
+CREATE INDEX docs_scenario ON docs (scenario);
+CREATE INDEX docs_zh ON docs (zh);
+CREATE INDEX doc_domain_doc ON doc_domain (doc, domain);
+CREATE INDEX labels_key ON labels (key, rank, concept);
+CREATE INDEX suggest_key ON suggest (key);
+"""
+FIELDS = ("label", "alt", "text", "kind")
+
+
+def _postings(doc: int, *fields: Iterable[str]) -> list[tuple[str, int, int]]:
+    return [(term, doc, number) for number, terms in enumerate(fields) for term in terms]
+
+
+def _flush(db: sqlite3.Connection, rows: list, postings: list) -> None:
+    db.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.executemany("INSERT INTO postings VALUES (?, ?, ?)", postings)
+    rows.clear()
+    postings.clear()
 
 
 def _ancestors(concepts: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
@@ -255,60 +342,66 @@ def _ancestors(concepts: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
 
 
 # --- query side ---------------------------------------------------------------------------
-@dataclass
-class Hit:
-    doc: dict[str, Any]
-    score: float
-    matched: set[str] = field(default_factory=set)
-    fields: set[str] = field(default_factory=set)
+_KIND_ORDER = "CASE d.kind WHEN 'scenario' THEN 0 WHEN 'concept' THEN 1 WHEN 'category' THEN 2 ELSE 3 END"
 
 
 class SearchIndex:
-    """The search index of one release, loaded once; queries never touch the store."""
+    """The search index of one release: the vocabulary in memory, everything else read from
+    the SQLite file per query (a read-only connection each, with a time limit)."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
-        if data.get("format") != INDEX_FORMAT:
-            raise IndexMissing("the release's search index has an unknown format")
-        self.base: str = data["base"]
-        self.domains: dict[str, dict[str, str]] = data["domains"]
-        self.concepts: dict[str, dict[str, Any]] = data["concepts"]
-        self.docs: list[dict[str, Any]] = data["docs"]
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.uri = "file:" + str(self.path.resolve()) + "?mode=ro&immutable=1"
+        with self._connect() as db:
+            meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
+            if meta.get("format") != INDEX_FORMAT:
+                raise IndexMissing("the release's search index has an unknown format: rebuild it")
+            self.df: dict[str, int] = dict(db.execute("SELECT term, df FROM vocab"))
+            self.total_docs = db.execute("SELECT COUNT(*) FROM docs").fetchone()[0] or 1
+            concept_ids = dict(db.execute("SELECT iri, id FROM docs WHERE kind = 'concept'"))
+            concept_terms: dict[str, set[str]] = {}
+            for iri, term in db.execute("""SELECT d.iri, p.term FROM postings p JOIN docs d ON d.id = p.doc
+                                           WHERE d.kind = 'concept' AND p.field IN (0, 1)"""):
+                concept_terms.setdefault(iri, set()).add(term)
+        self.base: str = meta["base"]
+        self.domains: dict[str, dict[str, str]] = meta["domains"]
+        self.concepts: dict[str, dict[str, Any]] = meta["concepts"]
+        self.concept_ids = concept_ids
+        self.concept_terms = concept_terms
         self.ancestors = _ancestors(self.concepts)
-        self.postings: dict[str, list[tuple[int, str]]] = {}
-        for number, doc in enumerate(self.docs):
-            for name, terms in doc.get("t", {}).items():
-                for term in terms:
-                    self.postings.setdefault(term, []).append((number, name))
-        self.cjk_terms = {t for t in self.postings if _IS_CJK.match(t)}
-        self.by_id = {d["id"]: d for d in self.docs}
-        self.items_of: dict[str, list[dict[str, Any]]] = {}
-        for doc in self.docs:
-            if doc["kind"] in ("category", "field"):
-                self.items_of.setdefault(doc["scenario"], []).append(doc)
-        self.concept_terms = {iri: set(self.by_id[iri].get("t", {}).get("label", []))
-                              | set(self.by_id[iri].get("t", {}).get("alt", []))
-                              for iri in self.concepts if iri in self.by_id}
-        labels: dict[str, tuple[str, str]] = {}
-        for doc in self.docs:
-            if doc["kind"] in ("scenario", "concept"):
-                for text in (doc["zh"], doc["en"], *doc.get("alt", [])):
-                    if text:
-                        labels.setdefault(text.lower(), (text, doc["kind"]))
-        self.suggestions = sorted(labels.items())
-        self.suggest_keys = [k for k, _ in self.suggestions]
-        self._label_index: dict[str, list[tuple[str, str]]] | None = None
+        self.descendants: dict[str, set[str]] = {c: set() for c in self.concepts}
+        for c, ups in self.ancestors.items():
+            for a in ups:
+                self.descendants.setdefault(a, set()).add(c)
+        self.cjk_terms = {t for t in self.df if _IS_CJK.match(t)}
 
     @classmethod
     def load(cls, release_root: Path) -> SearchIndex:
         path = Path(release_root) / INDEX_FILE
+        if not path.is_file():
+            raise IndexMissing(f"this release has no search index ({INDEX_FILE}): rebuild it with `dipkg build`")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise IndexMissing("this release has no search index: rebuild it with `dipkg build`",
-                               file=str(path)) from None
-        except (OSError, ValueError) as exc:
-            raise IndexMissing(f"the search index is unreadable: {exc}", file=str(path)) from None
-        return cls(data)
+            return cls(path)
+        except sqlite3.Error as exc:
+            raise IndexMissing(f"the search index is unreadable: {exc}") from None
+
+    def _connect(self, limit: float | None = None) -> sqlite3.Connection:
+        db = sqlite3.connect(self.uri, uri=True, check_same_thread=False)
+        if limit is not None:
+            deadline = time.monotonic() + limit
+            db.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 2000)
+        return db
+
+    def _run(self, work: Any) -> Any:
+        db = self._connect(TIME_LIMIT)
+        try:
+            return work(db)
+        except sqlite3.OperationalError as exc:
+            if "interrupt" in str(exc):
+                raise SearchTimeout(f"the search took longer than {TIME_LIMIT:g} s: try more specific words") from None
+            raise
+        finally:
+            db.close()
 
     # -- analysis ---------------------------------------------------------------------
     def query_terms(self, text: str) -> tuple[list[str], list[str]]:
@@ -352,70 +445,94 @@ class SearchIndex:
         if kind is not None and kind not in KINDS:
             raise SearchError(f"unknown kind {kind!r} (one of: {', '.join(KINDS)})")
         limit = max(1, min(int(limit), MAX_RESULTS))
+        offset = max(0, int(offset))
         terms, surfaces = self.query_terms(query)
-        hits: dict[int, Hit] = {}
-        total_docs = len(self.docs) or 1
-        for term in terms:
-            posting = self.postings.get(term, [])
-            idf = math.log(1 + total_docs / (1 + len({n for n, _ in posting})))
-            for number, name in posting:
-                hit = hits.get(number)
-                if hit is None:
-                    hit = hits[number] = Hit(self.docs[number], 0.0)
-                hit.score += WEIGHTS[name] * idf
-                hit.matched.add(term)
-                hit.fields.add(name)
+        empty = {"query": query, "terms": terms, "total": 0, "offset": offset, "limit": limit, "results": [],
+                 "facets": {"kind": [], "domain": [], "pi": []}}
+        if not terms:
+            return empty
+        # a word in more than one document of twenty (数据, data) ranks nothing when others are there
+        common = {t for t in terms if self.df.get(t, 0) > self.total_docs / 20}
+        if len(common) < len(terms):
+            terms = [t for t in terms if t not in common]
+        weights = [(t, math.log(1 + self.total_docs / (1 + self.df.get(t, 0)))) for t in terms]
         exact = _key(query)
-        for hit in hits.values():  # the whole query is the label: first among equals
-            if exact and any(_key(x) == exact for x in (hit.doc["zh"], hit.doc["en"], *hit.doc.get("alt", []))):
-                hit.score += 100.0
-        kind_order = {k: i for i, k in enumerate(KINDS)}
-        ranked = sorted(hits.values(), key=lambda h: (-len(h.matched), -round(h.score, 6),
-                                                      kind_order[h.doc["kind"]], h.doc["id"]))
-        facets = {"kind": {}, "domain": {}, "pi": {}}
-        for h in ranked:
-            d = h.doc
-            facets["kind"][d["kind"]] = facets["kind"].get(d["kind"], 0) + 1
-            for dom in d["domains"]:
-                facets["domain"][dom] = facets["domain"].get(dom, 0) + 1
-            key = "yes" if d["pi"] else "no"
-            facets["pi"][key] = facets["pi"].get(key, 0) + 1
-        chosen = [h for h in ranked
-                  if (kind is None or h.doc["kind"] == kind) and (domain is None or domain in h.doc["domains"])
-                  and (pi is None or h.doc["pi"] == pi)]
-        results = [self._result(h, terms, surfaces) for h in chosen[offset:offset + limit]]
-        return {"query": query, "terms": terms, "total": len(chosen), "offset": offset, "limit": limit,
-                "results": results,
+
+        def work(db: sqlite3.Connection) -> dict[str, Any]:
+            db.execute("CREATE TEMP TABLE q (term TEXT PRIMARY KEY, idf REAL)")
+            db.executemany("INSERT INTO q VALUES (?, ?)", weights)
+            db.execute("CREATE TEMP TABLE w (field INTEGER PRIMARY KEY, weight REAL)")
+            db.executemany("INSERT INTO w VALUES (?, ?)", [(i, WEIGHTS[f]) for i, f in enumerate(FIELDS)])
+            db.execute("""CREATE TEMP TABLE hits AS
+                SELECT p.doc AS doc, COUNT(DISTINCT p.term) AS cov, SUM(w.weight * q.idf) AS score,
+                       group_concat(DISTINCT p.term) AS matched, group_concat(DISTINCT p.field) AS fields
+                FROM q CROSS JOIN postings p ON p.term = q.term JOIN w ON w.field = p.field GROUP BY p.doc""")
+            db.execute("""UPDATE hits SET score = score + 100 WHERE doc IN
+                          (SELECT d.id FROM labels l JOIN docs d ON d.k = l.concept AND d.kind = 'concept'
+                           WHERE l.key = ? AND l.how != 'item')
+                          OR doc IN (SELECT id FROM docs WHERE zh = ?)""", (exact, query))
+            facets = {
+                "kind": dict(db.execute("SELECT d.kind, COUNT(*) FROM hits h JOIN docs d ON d.id = h.doc GROUP BY d.kind")),
+                "domain": dict(db.execute("""SELECT dd.domain, COUNT(*) FROM hits h JOIN doc_domain dd ON dd.doc = h.doc
+                                             GROUP BY dd.domain""")),
+                "pi": dict(db.execute("SELECT d.pi, COUNT(*) FROM hits h JOIN docs d ON d.id = h.doc GROUP BY d.pi")),
+            }
+            where, args = [], []
+            if kind is not None:
+                where.append("d.kind = ?")
+                args.append(kind)
+            if domain is not None:
+                where.append("EXISTS (SELECT 1 FROM doc_domain dd WHERE dd.doc = d.id AND dd.domain = ?)")
+                args.append(domain)
+            if pi is not None:
+                where.append("d.pi = ?")
+                args.append(int(pi))
+            clause = ("WHERE " + " AND ".join(where)) if where else ""
+            total = db.execute(f"SELECT COUNT(*) FROM hits h JOIN docs d ON d.id = h.doc {clause}", args).fetchone()[0]
+            rows = db.execute(f"""SELECT d.id, d.iri, d.kind, d.zh, d.en, d.alt, d.scenario, d.n, d.k, d.pi,
+                                         d.domains, d.kinds, h.score, h.matched, h.fields,
+                                         s.iri, s.n, s.zh, s.en
+                                  FROM hits h JOIN docs d ON d.id = h.doc LEFT JOIN docs s ON s.id = d.scenario
+                                  {clause}
+                                  ORDER BY h.cov DESC, round(h.score, 6) DESC, {_KIND_ORDER}, d.iri
+                                  LIMIT ? OFFSET ?""", [*args, limit, offset]).fetchall()
+            return {"facets": facets, "total": total, "rows": rows}
+
+        found = self._run(work)
+        facets = found["facets"]
+        results = [self._result(row, set(terms), surfaces) for row in found["rows"]]
+        return {**empty, "total": found["total"], "results": results,
                 "facets": {"kind": [{"value": k, "count": facets["kind"][k]} for k in KINDS if k in facets["kind"]],
                            "domain": [{"value": k, "label": self.domains.get(k, {}), "count": n}
                                       for k, n in sorted(facets["domain"].items(), key=lambda kv: (-kv[1], kv[0]))],
-                           "pi": [{"value": k, "count": facets["pi"][k]} for k in ("yes", "no") if k in facets["pi"]]}}
+                           "pi": [{"value": v, "count": facets["pi"][n]} for n, v in ((1, "yes"), (0, "no"))
+                                  if n in facets["pi"]]}}
 
-    def _result(self, hit: Hit, terms: list[str], surfaces: list[str]) -> dict[str, Any]:
-        d = hit.doc
-        out: dict[str, Any] = {"iri": d["id"], "kind": d["kind"], "label": {"zh": d["zh"], "en": d["en"]},
-                               "score": round(hit.score, 4), "matched_terms": sorted(hit.matched),
-                               "highlight": {"zh": highlight(d["zh"], surfaces), "en": highlight(d["en"], surfaces)},
-                               "domains": [{"iri": x, "label": self.domains.get(x, {})} for x in d["domains"]],
-                               "personal_information": d["pi"]}
-        if d["kind"] == "scenario":
-            out["number"] = d["n"]
-        if d.get("scenario"):
-            s = self.by_id[d["scenario"]]
-            out["scenario"] = {"iri": s["id"], "number": s["n"], "label": {"zh": s["zh"], "en": s["en"]}}
-        if d.get("alt"):
-            out["alt"] = [a for a in d["alt"] if any(x in a or x.lower() in a.lower() for x in surfaces)]
-        if "kind" in hit.fields and not ({"label", "alt"} & hit.fields):
-            out["via"] = self._via(d, set(terms))
+    def _result(self, row: tuple, terms: set[str], surfaces: list[str]) -> dict[str, Any]:
+        (_, iri, kind, zh, en, alt, _scenario, n, k, pi, domains, kinds, score, matched, fields,
+         s_iri, s_n, s_zh, s_en) = row
+        fields_hit = {FIELDS[int(f)] for f in (fields or "").split(",") if f}
+        out: dict[str, Any] = {"iri": iri, "kind": kind, "label": {"zh": zh or "", "en": en or ""},
+                               "score": round(score, 4), "matched_terms": sorted((matched or "").split(",")),
+                               "highlight": {"zh": highlight(zh or "", surfaces), "en": highlight(en or "", surfaces)},
+                               "domains": [{"iri": x, "label": self.domains.get(x, {})} for x in json.loads(domains)],
+                               "personal_information": bool(pi)}
+        if kind == "scenario":
+            out["number"] = n
+        if s_iri:
+            out["scenario"] = {"iri": s_iri, "number": s_n, "label": {"zh": s_zh or "", "en": s_en or ""}}
+        alts = json.loads(alt or "[]")
+        if alts:
+            out["alt"] = [a for a in alts if any(x in a or x.lower() in a.lower() for x in surfaces)]
+        if "kind" in fields_hit and not ({"label", "alt"} & fields_hit):
+            out["via"] = self._via(json.loads(kinds) if kind == "scenario" else [k], terms)
         return out
 
-    def _via(self, doc: dict[str, Any], terms: set[str]) -> list[list[dict[str, Any]]]:
+    def _via(self, kinds: list[str], terms: set[str]) -> list[list[dict[str, Any]]]:
         """Paths of kinds that explain a match through a data kind: [matched kind, …, own kind]."""
-        kinds = doc["kinds"] if doc["kind"] == "scenario" else [doc["k"]]
         paths = []
         for k in kinds:
-            chain = [k, *self.ancestors.get(k, [])]
-            for a in chain:
+            for a in (k, *self.ancestors.get(k, [])):
                 if self.concepts.get(a, {}).get("broader") and self.concept_terms.get(a, set()) & terms:
                     path = self._path(k, a)
                     if path not in paths:
@@ -441,67 +558,48 @@ class SearchIndex:
         prefix = normalize(prefix or "")[:MAX_QUERY].lower()
         if not prefix:
             return []
-        out: list[dict[str, str]] = []
-        i = bisect.bisect_left(self.suggest_keys, prefix)
-        while i < len(self.suggestions) and self.suggest_keys[i].startswith(prefix) and len(out) < limit:
-            text, kind = self.suggestions[i][1]
-            out.append({"text": text, "kind": kind})
-            i += 1
-        if len(out) < limit and _IS_CJK.search(prefix):  # a Chinese word inside a label: 温度 -> 牛舍温度
-            for key, (text, kind) in self.suggestions:
-                if prefix in key and not key.startswith(prefix):
-                    out.append({"text": text, "kind": kind})
-                    if len(out) >= limit:
-                        break
-        return out
+
+        def work(db: sqlite3.Connection) -> list[tuple[str, str]]:
+            rows = db.execute("SELECT text, kind FROM suggest WHERE key >= ? AND key < ? ORDER BY key LIMIT ?",
+                              (prefix, prefix + "\U0010ffff", limit)).fetchall()
+            if len(rows) < limit and _IS_CJK.search(prefix):  # a Chinese word inside a label: 温度 -> 牛舍温度
+                rows += db.execute("""SELECT text, kind FROM suggest WHERE kind = 'concept' AND instr(key, ?) > 1
+                                      ORDER BY key LIMIT ?""", (prefix, limit - len(rows))).fetchall()
+            return rows
+
+        return [{"text": text, "kind": kind} for text, kind in self._run(work)]
 
     # -- match ----------------------------------------------------------------------
-    def _labels(self) -> dict[str, list[tuple[str, str]]]:
-        """Normalised label -> [(concept, how)]: prefLabels, altLabels, then item labels."""
-        if self._label_index is None:
-            table: dict[str, list[tuple[str, str]]] = {}
-
-            def add(text: str, iri: str, how: str) -> None:
-                key = _key(text)
-                if key and (iri, how) not in table.setdefault(key, []) and all(c != iri for c, _ in table[key]):
-                    table[key].append((iri, how))
-
-            for iri in sorted(self.concepts):
-                c = self.concepts[iri]
-                add(c["zh"], iri, "label")
-                add(c["en"], iri, "label")
-            for iri in sorted(self.concepts):
-                for alt in self.concepts[iri]["alt"]:
-                    add(alt, iri, "altLabel")
-            for doc in self.docs:
-                if doc["kind"] in ("category", "field") and doc.get("k"):
-                    add(doc["zh"], doc["k"], "item")
-                    add(doc["en"], doc["k"], "item")
-            self._label_index = table
-        return self._label_index
-
-    def resolve(self, text: str) -> dict[str, Any]:
+    def resolve(self, text: str, db: sqlite3.Connection | None = None) -> dict[str, Any]:
         """The data kind a person's field name stands for, and how it was found."""
-        table = self._labels()
         key = _key(text)
-        for candidate, how_extra in ((key, ""), (_key(re.sub(r"(数据|信息|data)$", "", text.strip(), flags=re.I)), "")):
-            if candidate and candidate in table:
-                iri, how = table[candidate][0]
-                return {"input": text, "concept": iri, "how": how + how_extra}
+        stripped = _key(re.sub(r"(数据|信息|data)$", "", text.strip(), flags=re.I))
+        own = db is None
+        db = db or self._connect(TIME_LIMIT)
+        try:
+            for candidate in (key, stripped):
+                if candidate:
+                    row = db.execute("SELECT concept, how FROM labels WHERE key = ? ORDER BY rank, concept LIMIT 1",
+                                     (candidate,)).fetchone()
+                    if row:
+                        return {"input": text, "concept": row[0], "how": row[1]}
+        finally:
+            if own:
+                db.close()
         # a known kind named inside the words (每日降雨量 -> 降雨量), longest first
-        terms, _ = self.query_terms(text)
         best: tuple[int, str] | None = None
-        for iri in self.concept_terms:
-            if not self.concepts[iri]["broader"]:
+        for iri in sorted(self.concepts):
+            c = self.concepts[iri]
+            if not c["broader"]:
                 continue
-            for label in (self.concepts[iri]["zh"], self.concepts[iri]["en"], *self.concepts[iri]["alt"]):
+            for label in (c["zh"], c["en"], *c["alt"]):
                 lk = _key(label)
-                if lk and len(lk) >= 2 and (lk in key) and (best is None or len(lk) > best[0]):
+                if lk and len(lk) >= 2 and lk in key and (best is None or len(lk) > best[0]):
                     best = (len(lk), iri)
         if best:
             return {"input": text, "concept": best[1], "how": "contains"}
-        # else: the concept whose label holds all the words (heart rate monitor -> ?) — best search hit
-        if terms:
+        terms, _ = self.query_terms(text)
+        if terms:  # the kind whose labels hold the words
             for hit in self.search(text, kind="concept", limit=1)["results"]:
                 if not self.concepts[hit["iri"]]["broader"]:
                     continue
@@ -525,50 +623,70 @@ class SearchIndex:
         if len(names) > MAX_MATCH_FIELDS:
             raise SearchError(f"{len(names)} field names; at most {MAX_MATCH_FIELDS}",
                               details={"max": MAX_MATCH_FIELDS})
-        fields = [self.resolve(n) for n in names]
-        known = [f for f in fields if f["concept"]]
-        scenarios = []
-        for s in (d for d in self.docs if d["kind"] == "scenario"):
-            items = [i for i in self.items_of.get(s["id"], []) if i.get("k")]
-            matches = []
-            covered: set[str] = set()
-            for f in known:
-                best = None
-                for item in items:
-                    rel = self._relation(f["concept"], item["k"])
-                    if rel and (best is None or rel[1] > best[1]):
-                        best = (item, rel[1], rel[0])
-                if best:
-                    item, weight, relation = best
-                    low, high = (item["k"], f["concept"]) if relation == "narrower" else (f["concept"], item["k"])
+        limit = max(1, min(limit, MAX_RESULTS))
+
+        def work(db: sqlite3.Connection) -> dict[str, Any]:
+            fields = [self.resolve(n, db) for n in names]
+            known = [f for f in fields if f["concept"]]
+            # every item whose kind one of the person's kinds meets (same, narrower, broader)
+            related: dict[str, list[tuple[int, str, float]]] = {}
+            for number, f in enumerate(known):
+                for kind in self._related(f["concept"]):
+                    rel = self._relation(f["concept"], kind)
+                    if rel:
+                        related.setdefault(kind, []).append((number, rel[0], rel[1]))
+            best: dict[int, dict[int, tuple]] = {}  # scenario -> field number -> (weight, item row, relation)
+            for kind in sorted(related):
+                for item in db.execute("""SELECT scenario, id, iri, kind, zh, en, k FROM docs
+                                          WHERE k = ? AND kind IN ('category', 'field') ORDER BY id""", (kind,)):
+                    for number, relation, weight in related[kind]:
+                        mine = best.setdefault(item[0], {})
+                        if number not in mine or weight > mine[number][0]:
+                            mine[number] = (weight, item, relation)
+            ranked = sorted(best.items(), key=lambda kv: (-len(kv[1]), -sum(v[0] for v in kv[1].values()), kv[0]))
+            scenarios = []
+            for scenario_id, mine in ranked[:limit]:
+                s = db.execute("SELECT iri, n, zh, en, domains FROM docs WHERE id = ?", (scenario_id,)).fetchone()
+                items = db.execute("""SELECT id, kind, k FROM docs WHERE scenario = ? AND k IS NOT NULL
+                                      ORDER BY id""", (scenario_id,)).fetchall()
+                covered = {i[0] for i in items if any(self._relation(f["concept"], i[2]) for f in known)}
+                missing: list[str] = []
+                for item_id, kind, k in items:
+                    if item_id not in covered and kind == "field" and k not in missing:
+                        missing.append(k)
+                kinds_total = len({i[2] for i in items})
+                kinds_covered = len({i[2] for i in items if i[0] in covered})
+                matches = []
+                for number in sorted(mine):
+                    weight, item, relation = mine[number]
+                    f = known[number]
+                    low, high = (item[6], f["concept"]) if relation == "narrower" else (f["concept"], item[6])
                     matches.append({"input": f["input"], "concept": self._concept(f["concept"]),
-                                    "item": {"iri": item["id"], "kind": item["kind"],
-                                             "label": {"zh": item["zh"], "en": item["en"]},
-                                             "data_kind": self._concept(item["k"])},
+                                    "item": {"iri": item[2], "kind": item[3], "label": {"zh": item[4], "en": item[5]},
+                                             "data_kind": self._concept(item[6])},
                                     "relation": relation, "weight": weight,
                                     "path": [] if relation == "same" else self._path(low, high)})
-            if not matches:
-                continue
-            for item in items:
-                if any(self._relation(f["concept"], item["k"]) for f in known):
-                    covered.add(item["id"])
-            missing_kinds: list[str] = []
-            for item in items:
-                if item["id"] not in covered and item["kind"] == "field" and item["k"] not in missing_kinds:
-                    missing_kinds.append(item["k"])
-            kinds_total = len({i["k"] for i in items})
-            kinds_covered = len({i["k"] for i in items if i["id"] in covered})
-            scenarios.append({
-                "iri": s["id"], "number": s["n"], "label": {"zh": s["zh"], "en": s["en"]},
-                "domains": [{"iri": x, "label": self.domains.get(x, {})} for x in s["domains"]],
-                "matched": len(matches), "score": round(sum(m["weight"] for m in matches), 3),
-                "coverage": round(kinds_covered / kinds_total, 3) if kinds_total else 0.0,
-                "matches": matches, "missing": [self._concept(k) for k in missing_kinds[:40]],
-                "missing_total": len(missing_kinds)})
-        scenarios.sort(key=lambda x: (-x["matched"], -x["score"], -x["coverage"], x["number"], x["iri"]))
-        return {"fields": [{**f, "concept": self._concept(f["concept"]) if f["concept"] else None} for f in fields],
-                "unmatched": [f["input"] for f in fields if not f["concept"]],
-                "total": len(scenarios), "scenarios": scenarios[:max(1, min(limit, MAX_RESULTS))]}
+                scenarios.append({
+                    "iri": s[0], "number": s[1], "label": {"zh": s[2], "en": s[3]},
+                    "domains": [{"iri": x, "label": self.domains.get(x, {})} for x in json.loads(s[4])],
+                    "matched": len(matches), "score": round(sum(m["weight"] for m in matches), 3),
+                    "coverage": round(kinds_covered / kinds_total, 3) if kinds_total else 0.0,
+                    "matches": matches, "missing": [self._concept(k) for k in missing[:40]],
+                    "missing_total": len(missing)})
+            scenarios.sort(key=lambda x: (-x["matched"], -x["score"], -x["coverage"], x["number"], x["iri"]))
+            return {"fields": [{**f, "concept": self._concept(f["concept"]) if f["concept"] else None}
+                               for f in fields],
+                    "unmatched": [f["input"] for f in fields if not f["concept"]],
+                    "total": len(best), "scenarios": scenarios}
+
+        return self._run(work)
+
+    def _related(self, have: str) -> set[str]:
+        out = {have}
+        if self.concepts.get(have, {}).get("broader"):
+            out |= self.descendants.get(have, set())
+        out |= {a for a in self.ancestors.get(have, []) if self.concepts.get(a, {}).get("broader")}
+        return out
 
     def _relation(self, have: str, need: str) -> tuple[str, float] | None:
         """How a person's kind ``have`` meets a scenario's kind ``need`` (never through a top concept)."""

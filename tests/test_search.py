@@ -4,7 +4,6 @@ segmenting Chinese and stemming English, expanding data kinds; and data matching
 from __future__ import annotations
 
 import hashlib
-import json
 
 import pytest
 
@@ -34,14 +33,20 @@ def slugs(results):
 
 
 def test_index_is_in_the_release_and_the_manifest(build_result):
+    import sqlite3
+
     path = build_result.release / INDEX_FILE
     entry = build_result.manifest["search"]
     assert entry["file"] == INDEX_FILE and entry["bytes"] == path.stat().st_size
     assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    data = json.loads(path.read_text(encoding="utf-8"))
-    kinds = {d["kind"] for d in data["docs"]}
-    assert kinds == {"scenario", "category", "field", "concept"}
-    assert sum(d["kind"] == "scenario" for d in data["docs"]) == build_result.manifest["counts"]["scenarios"]
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        kinds = dict(db.execute("SELECT kind, COUNT(*) FROM docs GROUP BY kind"))
+    finally:
+        db.close()
+    assert set(kinds) == {"scenario", "category", "field", "concept"}
+    assert kinds["scenario"] == build_result.manifest["counts"]["scenarios"]
+    assert kinds["field"] == build_result.manifest["counts"]["fields"]
 
 
 def test_two_builds_write_the_same_index(build_result, tmp_path, settings):
@@ -138,3 +143,13 @@ def test_match_input_is_bounded(index):
     with pytest.raises(SearchError, match="at most 2000"):
         index.match("x" * 2001)
     assert index.match("")["scenarios"] == []
+
+
+def test_a_search_has_a_time_limit(index, monkeypatch):
+    import kg.search
+
+    monkeypatch.setattr(kg.search, "TIME_LIMIT", 0.0)
+    with pytest.raises(kg.search.SearchTimeout, match="took longer than"):
+        index.search("数据")
+    monkeypatch.undo()
+    assert index.search("数据")["total"] > 0  # the next query is unaffected
