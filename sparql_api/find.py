@@ -9,17 +9,19 @@
   with ``Accept: application/json``, and for a POST unless the client prefers HTML (a
   browser's form). Not in the OpenAPI document (parameters are read by hand, bounded).
 
-Everything is answered from the release's search index (:mod:`kg.search`), loaded once:
-no request reaches SPARQL. A query longer than :data:`kg.search.MAX_QUERY` is refused
+Everything is answered from the release's search index (:mod:`kg.search`), in a worker
+thread, each query with its time limit: no request reaches SPARQL. A query longer than :data:`kg.search.MAX_QUERY` is refused
 (400: the one JSON error shape, or a page saying so); an empty one gets a page of hints.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -171,8 +173,9 @@ def make_router(site: Site) -> APIRouter:
                 offset = max(0, min(int(request.query_params.get("offset", "0")), 10000))
             except ValueError:
                 raise SearchError("limit and offset must be whole numbers") from None
-            result = index.search(q, kind=kind, domain=domain, pi=None if pi_param is None else pi_param == "yes",
-                                  limit=limit, offset=offset)
+            result = await anyio.to_thread.run_sync(functools.partial(
+                index.search, q, kind=kind, domain=domain, pi=None if pi_param is None else pi_param == "yes",
+                limit=limit, offset=offset))
         except DipkgError as exc:
             if as_json:
                 return _error(exc)
@@ -204,7 +207,11 @@ def make_router(site: Site) -> APIRouter:
         except DipkgError as exc:
             return _error(exc)
         q = request.query_params.get("q", "")
-        return JSONResponse({"query": q[:MAX_QUERY], "suggestions": index.suggest(q)},
+        try:
+            suggestions = await anyio.to_thread.run_sync(index.suggest, q)
+        except DipkgError as exc:
+            return _error(exc)
+        return JSONResponse({"query": q[:MAX_QUERY], "suggestions": suggestions},
                             headers={"Cache-Control": "public, max-age=60"})
 
     async def match(request: Request, suffix: bool) -> Response:
@@ -238,7 +245,7 @@ def make_router(site: Site) -> APIRouter:
                     text = (form.get("fields") or [""])[0]
                 else:
                     raise SearchError(f"send a form (application/x-www-form-urlencoded) or JSON, not {ctype}")
-            result = index.match(text) if text.strip() else None
+            result = await anyio.to_thread.run_sync(index.match, text) if text.strip() else None
         except DipkgError as exc:
             if as_json:
                 return _error(exc)
