@@ -102,6 +102,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "used_by": {"zh": "使用该数据种类的数据项", "en": "Data items of this kind"},
     "used_by_note": {"zh": "包括下位数据种类的数据项（标出路径）。", "en": "Including the items of narrower kinds (with the path)."},
     "via_kind": {"zh": "经", "en": "via"},
+    "used_by_first": {"zh": "此处列出前", "en": "Listed here: the first"},
     "nav_kinds": {"zh": "数据种类", "en": "Data kinds"},
     "nav_match": {"zh": "数据匹配", "en": "Match my data"},
     "search": {"zh": "搜索", "en": "Search"},

@@ -74,6 +74,7 @@ DCT = PREFIXES["dcterms"]
 OWL = PREFIXES["owl"]
 SCHEMA = PREFIXES["schema"]
 FOAF = PREFIXES["foaf"]
+USES_SHOWN = 1000  # a concept page lists at most this many of its uses (and says how many there are)
 LABEL_PREDICATES = (RDFS + "label", SKOS + "prefLabel", DCT + "title", FOAF + "name")
 _GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
                   "rdfxml": ox.RdfFormat.RDF_XML}
@@ -350,6 +351,7 @@ class Pages:
             extra["sensitive"] = [self.value(o, labels, link, lang) for o in own.get(DIP + "sensitiveCategory", [])]
             if kind == "concept":
                 extra["used_by"] = self._items_under_kind(iri, link, lang)
+                extra["used_total"] = self._count_under_kind(iri)
         elif kind == "scheme":
             extra["definition"] = lit_lang(SKOS + "definition")
             extra["tree"] = self._scheme_tree(iri, link, lang)
@@ -414,6 +416,11 @@ class Pages:
         }} ORDER BY ?n ?i LIMIT 500""")
         return [r for r in self._items(rows, link, lang) if r["iri"] != exclude]
 
+    def _count_under_kind(self, kind_iri: str) -> int:
+        rows = self.describer.select(f"""SELECT (COUNT(DISTINCT ?i) AS ?n) WHERE {{
+            ?k skos:broader* <{kind_iri}> . ?i dip:dataKind ?k }}""")
+        return int(rows[0]["n"].value) if rows else 0
+
     def _items_under_kind(self, kind_iri: str, link: Linker, lang: str) -> list[dict[str, Any]]:
         """The data items of this kind or of a narrower one (``skos:broader*``), each with the
         path of kinds from this one down to its own (empty for a direct use). Counted the way
@@ -423,7 +430,7 @@ class Pages:
             OPTIONAL {{ ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?i rdfs:label ?en FILTER(lang(?en)="en") }}
             OPTIONAL {{ ?i dip:qualifier ?q FILTER(lang(?q)="zh") }}
             OPTIONAL {{ ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }} OPTIONAL {{ ?s rdfs:label ?sen FILTER(lang(?sen)="en") }}
-        }} ORDER BY ?n ?i LIMIT 2000""")
+        }} ORDER BY ?n ?i LIMIT {USES_SHOWN}""")
         links = self.describer.select(f"""SELECT DISTINCT ?c ?b ?zh ?en WHERE {{
             ?c skos:broader* <{kind_iri}> ; skos:broader ?b . ?b skos:broader* <{kind_iri}> .
             OPTIONAL {{ ?c skos:prefLabel ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?c skos:prefLabel ?en FILTER(lang(?en)="en") }}
