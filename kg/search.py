@@ -44,7 +44,7 @@ from kg.errors import DipkgError
 from kg.iris import PREFIXES
 
 INDEX_FILE = "search.sqlite"
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 TIME_LIMIT = 2.0  # seconds one search or match may take
 
 MAX_QUERY = 200  # characters of a search query
@@ -199,7 +199,10 @@ def build_index(store: Any, base_iri: str, path: Path) -> None:
     db = sqlite3.connect(str(tmp))
     try:
         db.executescript(_SCHEMA)
-        meta = {"format": INDEX_FORMAT, "base": base_iri, "domains": domains, "concepts": concepts}
+        concept_terms = {iri: sorted(set(terms_of(f"{c['zh']} {c['en']}")) | set(terms_of(" ".join(c["alt"]))))
+                         for iri, c in concepts.items()}
+        meta = {"format": INDEX_FORMAT, "base": base_iri, "domains": domains, "concepts": concepts,
+                "concept_terms": concept_terms}
         db.executemany("INSERT INTO meta VALUES (?, ?)",
                        [(k, json.dumps(v, ensure_ascii=False, sort_keys=True)) for k, v in sorted(meta.items())])
         # documents: scenarios (by number), then items (by IRI), then concepts (by IRI)
@@ -358,16 +361,10 @@ class SearchIndex:
                 raise IndexMissing("the release's search index has an unknown format: rebuild it")
             self.df: dict[str, int] = dict(db.execute("SELECT term, df FROM vocab"))
             self.total_docs = db.execute("SELECT COUNT(*) FROM docs").fetchone()[0] or 1
-            concept_ids = dict(db.execute("SELECT iri, id FROM docs WHERE kind = 'concept'"))
-            concept_terms: dict[str, set[str]] = {}
-            for iri, term in db.execute("""SELECT d.iri, p.term FROM postings p JOIN docs d ON d.id = p.doc
-                                           WHERE d.kind = 'concept' AND p.field IN (0, 1)"""):
-                concept_terms.setdefault(iri, set()).add(term)
         self.base: str = meta["base"]
         self.domains: dict[str, dict[str, str]] = meta["domains"]
         self.concepts: dict[str, dict[str, Any]] = meta["concepts"]
-        self.concept_ids = concept_ids
-        self.concept_terms = concept_terms
+        self.concept_terms = {iri: set(terms) for iri, terms in meta["concept_terms"].items()}
         self.ancestors = _ancestors(self.concepts)
         self.descendants: dict[str, set[str]] = {c: set() for c in self.concepts}
         for c, ups in self.ancestors.items():
