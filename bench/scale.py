@@ -4,6 +4,8 @@
 
 For each scale (number of synthetic guides, bench/synth.py; 1 = the real graph)
 it builds the graph, records wall time and peak resident memory of the build,
+times the search index (its build from the store, size, load, and search and
+match latency in process: kg/search.py),
 serves it with ``dipkg serve`` and measures a point lookup of one scenario with
 wrk, cold (every request unique: the engine path) and warm (repeated: the
 cache path). Writes scale.json, scale.md and scale.png to DIR (default
@@ -28,11 +30,60 @@ from pathlib import Path
 
 from bench.run import ROOT, build, free_port, make_queries, scenario_for, wait_ready, wrk
 
+SEARCHES = ("温度", "temperature", "土壤墒情", "blood pressure", "降雨量数据", "游客数量", "xyzzy", "年龄 性别")
+MATCHES = ("土壤墒情、降雨量、施肥量", "blood pressure, heart rate", "电力消耗、电解质温度、氧化铝浓度")
+
+
+def search_timings(data: Path) -> dict[str, float]:
+    """The search index (kg/search.py): its build from the release's store, its size and
+    load time, and the latency of searches and matches (in process, each repeated)."""
+    import time
+
+    import pyoxigraph
+
+    from kg.search import INDEX_FILE, SearchIndex, build_index
+
+    release = (data / "current").resolve()
+    manifest = json.loads((release / "manifest.json").read_text())
+    store = pyoxigraph.Store.read_only(str(release / "store"))
+    scratch = Path(tempfile.mkdtemp(prefix="dipkg-index-"))
+    try:
+        started = time.perf_counter()
+        build_index(store, manifest["base_iri"], scratch / INDEX_FILE)
+        index_seconds = time.perf_counter() - started
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    del store
+    started = time.perf_counter()
+    index = SearchIndex.load(release)
+    load_seconds = time.perf_counter() - started
+
+    def latencies(run, inputs, repeat=5) -> list[float]:
+        out = []
+        for _ in range(repeat):
+            for text in inputs:
+                t = time.perf_counter()
+                run(text)
+                out.append((time.perf_counter() - t) * 1000)
+        return sorted(out)
+
+    search = latencies(index.search, SEARCHES)
+    match = latencies(index.match, MATCHES)
+    return {
+        "index_build_seconds": round(index_seconds, 2),
+        "index_mb": round((release / INDEX_FILE).stat().st_size / 2**20, 1),
+        "index_load_seconds": round(load_seconds, 2),
+        "search_p50_ms": round(search[len(search) // 2], 2),
+        "search_p99_ms": round(search[min(len(search) - 1, int(len(search) * 0.99))], 2),
+        "match_p50_ms": round(match[len(match) // 2], 2),
+    }
+
 
 def measure(scale: int, duration: float) -> dict[str, float]:
     workdir = Path(tempfile.mkdtemp(prefix=f"dipkg-scale-{scale}-"))
     try:
         data, seconds, peak, triples = build(scale, workdir)
+        timings = search_timings(data)
         dumps = json.loads((data / "current" / "manifest.json").read_text())["dumps"]
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
@@ -62,6 +113,7 @@ def measure(scale: int, duration: float) -> dict[str, float]:
             "lookup_cold_p99_ms": cold[2],
             "lookup_warm_rps": round(warm[0], 1),
             "lookup_warm_p50_ms": warm[1],
+            **timings,
         }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -71,14 +123,17 @@ def write(rows: list[dict[str, float]], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "scale.json").write_text(json.dumps(rows, indent=2) + "\n")
     lines = [
-        "| scale | triples | build s | build peak MB | dumps MB (uncompressed) | lookup cold req/s (p50/p99 ms) | lookup warm req/s (p50 ms) |",
-        "|---|---|---|---|---|---|---|",
+        "| scale | triples | build s | build peak MB | dumps MB (uncompressed) | lookup cold req/s (p50/p99 ms) "
+        "| lookup warm req/s (p50 ms) | search index s (MB, load s) | search p50/p99 ms | match p50 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['scale']}× | {r['triples']:,} | {r['build_seconds']} | {r['build_peak_mb']} | {r['dump_mb']} | "
             f"{r['lookup_cold_rps']:,.0f} ({r['lookup_cold_p50_ms']:.2f}/{r['lookup_cold_p99_ms']:.2f}) | "
-            f"{r['lookup_warm_rps']:,.0f} ({r['lookup_warm_p50_ms']:.2f}) |"
+            f"{r['lookup_warm_rps']:,.0f} ({r['lookup_warm_p50_ms']:.2f}) | "
+            f"{r.get('index_build_seconds', '–')} ({r.get('index_mb', '–')}, {r.get('index_load_seconds', '–')}) | "
+            f"{r.get('search_p50_ms', '–')}/{r.get('search_p99_ms', '–')} | {r.get('match_p50_ms', '–')} |"
         )
     (out / "scale.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -28,7 +28,7 @@ from typing import Any
 
 import pyoxigraph
 
-from kg import __version__, catalog, catalog_cn, changes, datamap, validate
+from kg import __version__, catalog, catalog_cn, changes, datamap, search, validate
 from kg.errors import CorrectionError, DipkgError, SourceError, StoreError
 from kg.graphs import graph_blocks, load_turtle
 from kg.guide import GuideConfig, Inputs, load_inputs, read_guide
@@ -61,6 +61,7 @@ class BuildResult:
     manifest: dict[str, Any]
     release: Path
     seconds: float
+    index_seconds: float = 0.0  # of which writing the search index
 
 
 def _count(guides: list[tuple[GuideConfig, Guide]]) -> dict[str, int]:
@@ -360,6 +361,10 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         shared = datamap.compute(store)
         map_text = datamap.to_json(shared)
         (staged / datamap.MAP_FILE).write_text(map_text, encoding="utf-8", newline="\n")
+        log("writing the search index")
+        index_started = time.perf_counter()
+        search.build_index(store, settings.base_iri, staged / search.INDEX_FILE)
+        index_seconds = time.perf_counter() - index_started
         manifest = {
             "format": MANIFEST_FORMAT,
             "build_id": build_id,
@@ -386,6 +391,8 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
                 "placeholders": settings.catalog.placeholders(),
                 "to_fill": json.loads((staged / DUMPS / catalog_cn.JSON_FILE).read_bytes())["待填写"],
             },
+            "search": {"file": search.INDEX_FILE, "bytes": (staged / search.INDEX_FILE).stat().st_size,
+                       "sha256": sha256_file(staged / search.INDEX_FILE), "format": search.INDEX_FORMAT},
         }
         log("writing the catalogue record")
         record = list(catalog.record(settings, graph.minter, manifest, store))
@@ -415,4 +422,5 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         shutil.rmtree(staged, ignore_errors=True)
         raise
     _prune(out_dir, release)
-    return BuildResult(manifest=manifest, release=release, seconds=time.perf_counter() - started)
+    return BuildResult(manifest=manifest, release=release, seconds=time.perf_counter() - started,
+                       index_seconds=index_seconds)

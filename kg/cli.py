@@ -121,6 +121,43 @@ def query(
 
 
 @app.command()
+def match(
+    fields: Annotated[str, typer.Argument(help="The data you hold: names separated by 、，, ; or new lines, "
+                                          "in Chinese or English, e.g. \"土壤墒情、降雨量、施肥量\".")],
+    data: DataOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table (default) or json.")] = "table",
+    limit: Annotated[int, typer.Option(help="Show at most this many scenarios.")] = 10,
+) -> None:
+    """Which scenarios fit my data? Ranked by how much of it each involves (from the release's search index)."""
+    from kg.layout import open_release
+    from kg.search import SearchError, SearchIndex
+
+    if fmt not in ("table", "json"):
+        raise SearchError(f"unknown format {fmt!r} (table or json)")
+    release = open_release(data or get_settings().data_dir, need_store=False)
+    result = SearchIndex.load(release.root).match(fields, limit=limit)
+    if fmt == "json":
+        out.print_json(json.dumps(result, ensure_ascii=False))
+        return
+    for f in result["fields"]:
+        kind = f"{f['concept']['label']['zh']} ({f['concept']['label']['en']}) [{f['how']}]" if f["concept"] else "-- not recognised"
+        out.print(f"{f['input']} → {kind}", markup=False, highlight=False)
+    if not result["scenarios"]:
+        out.print("no scenario involves this data", markup=False)
+    for s in result["scenarios"]:
+        out.print(f"\n{s['number']:>3}. {s['label']['zh']} ({s['label']['en']}): {s['matched']} of your fields, "
+                  f"{round(100 * s['coverage'])}% of its data kinds", markup=False, highlight=False)
+        for m in s["matches"]:
+            path = " › ".join(c["label"]["zh"] for c in m["path"])
+            out.print(f"       {m['input']} ↔ {m['item']['label']['zh']} ({m['relation']}{': ' + path if path else ''})",
+                      markup=False, highlight=False)
+        if s["missing"]:
+            more = f" … (+{s['missing_total'] - len(s['missing'])})" if s["missing_total"] > len(s["missing"]) else ""
+            out.print("       also needs: " + "、".join(c["label"]["zh"] for c in s["missing"][:12])
+                      + (" …" if len(s["missing"]) > 12 else more), markup=False, highlight=False)
+
+
+@app.command()
 def publish(
     to: Annotated[str, typer.Option("--to", help="Graph Store Protocol endpoint, e.g. http://host:7878/store")],
     data: DataOption = None,

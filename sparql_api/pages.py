@@ -75,6 +75,7 @@ DCT = PREFIXES["dcterms"]
 OWL = PREFIXES["owl"]
 SCHEMA = PREFIXES["schema"]
 FOAF = PREFIXES["foaf"]
+USES_SHOWN = 1000  # a concept page lists at most this many of its uses (and says how many there are)
 LABEL_PREDICATES = (RDFS + "label", SKOS + "prefLabel", DCT + "title", FOAF + "name")
 _GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
                   "rdfxml": ox.RdfFormat.RDF_XML}
@@ -362,7 +363,8 @@ class Pages:
             extra["personal"] = pi is not None and pi.value == "true"
             extra["sensitive"] = [self.value(o, labels, link, lang) for o in own.get(DIP + "sensitiveCategory", [])]
             if kind == "concept":
-                extra["used_by"] = self._items_of_kind(iri, link, lang)
+                extra["used_by"] = self._items_under_kind(iri, link, lang)
+                extra["used_total"] = self._count_under_kind(iri)
                 extra["scenario_bars"] = charts.kind_scenarios(self.describer, iri, link, lang)
         elif kind == "scheme":
             extra["definition"] = lit_lang(SKOS + "definition")
@@ -428,6 +430,52 @@ class Pages:
         }} ORDER BY ?n ?i LIMIT 500""")
         return [r for r in self._items(rows, link, lang) if r["iri"] != exclude]
 
+    def _count_under_kind(self, kind_iri: str) -> int:
+        rows = self.describer.select(f"""SELECT (COUNT(DISTINCT ?i) AS ?n) WHERE {{
+            ?k skos:broader* <{kind_iri}> . ?i dip:dataKind ?k }}""")
+        return int(rows[0]["n"].value) if rows else 0
+
+    def _items_under_kind(self, kind_iri: str, link: Linker, lang: str) -> list[dict[str, Any]]:
+        """The data items of this kind or of a narrower one (``skos:broader*``), each with the
+        path of kinds from this one down to its own (empty for a direct use). Counted the way
+        the data-kinds page counts a concept (:meth:`_scheme_tree`)."""
+        rows = self.describer.select(f"""SELECT DISTINCT ?i ?t ?zh ?en ?q ?s ?n ?szh ?sen ?k WHERE {{
+            ?k skos:broader* <{kind_iri}> . ?i dip:dataKind ?k ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
+            OPTIONAL {{ ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?i rdfs:label ?en FILTER(lang(?en)="en") }}
+            OPTIONAL {{ ?i dip:qualifier ?q FILTER(lang(?q)="zh") }}
+            OPTIONAL {{ ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }} OPTIONAL {{ ?s rdfs:label ?sen FILTER(lang(?sen)="en") }}
+        }} ORDER BY ?n ?i LIMIT {USES_SHOWN}""")
+        links = self.describer.select(f"""SELECT DISTINCT ?c ?b ?zh ?en WHERE {{
+            ?c skos:broader* <{kind_iri}> ; skos:broader ?b . ?b skos:broader* <{kind_iri}> .
+            OPTIONAL {{ ?c skos:prefLabel ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?c skos:prefLabel ?en FILTER(lang(?en)="en") }}
+        }}""")
+        parents: dict[str, list[str]] = {}
+        names: dict[str, str] = {}
+        for r in links:
+            parents.setdefault(r["c"].value, []).append(r["b"].value)
+            names[r["c"].value] = self._lab(r, lang)
+        for ps in parents.values():
+            ps.sort()
+
+        def path(k: str) -> list[Value]:  # kinds from just below ``kind_iri`` down to ``k``
+            out: list[Value] = []
+            seen: set[str] = set()
+            while k != kind_iri and k in parents and k not in seen:
+                seen.add(k)
+                out.append(Value(names.get(k, curie(k)), link.href(k), iri=k))
+                k = next((p for p in parents[k] if p == kind_iri), parents[k][0])
+            return out[::-1]
+
+        items, seen_items = [], set()
+        for r in rows:
+            if r["i"].value in seen_items:  # an item appears once, with its first path
+                continue
+            seen_items.add(r["i"].value)
+            item = self._items([r], link, lang)[0]
+            item["path"] = path(r["k"].value)
+            items.append(item)
+        return items
+
     def _tree(self, scenario: str, link: Linker, lang: str) -> list[dict[str, Any]]:
         rows = self.describer.select(f"""SELECT ?i ?p ?t ?zh ?en ?q ?pos ?k ?kzh ?ken WHERE {{
             ?i dip:scenario <{scenario}> ; dcterms:isPartOf ?p ; a ?t ; schema:position ?pos .
@@ -466,12 +514,14 @@ class Pages:
         for c, node in nodes.items():
             p = parents[c]
             (nodes[p]["children"] if p in nodes else roots).append(node)
-        def total(node: dict[str, Any]) -> int:  # uses of the concept and everything below it
-            node["total"] = node["uses"] + sum(total(child) for child in node["children"])
-            return node["total"]
-
-        for node in roots:
-            total(node)
+        # the data items of a concept or of anything below it (skos:broader*), each counted once
+        # even when it is reached by two paths: the count its concept page lists
+        totals = {r["c"].value: int(r["n"].value) for r in self.describer.select(f"""
+            SELECT ?c (COUNT(DISTINCT ?i) AS ?n) WHERE {{
+              ?c skos:inScheme <{scheme}> . ?k skos:broader* ?c . ?i dip:dataKind|dip:domain ?k
+            }} GROUP BY ?c""")}
+        for c, node in nodes.items():
+            node["total"] = totals.get(c, 0)
         # most used first, then by label: a stable order that shows what matters
         for node in nodes.values():
             node["children"].sort(key=lambda x: (-x["total"], x["label"]))

@@ -211,7 +211,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
 def install(app: FastAPI, settings: Settings, release: Release, describer: Any = None) -> None:
     """Add the query UI, static files, dumps and pages (resource catch-all last) to ``app``
     (``describer``: the pages' lookups, from :mod:`sparql_api.backends`; default local)."""
-    from sparql_api import changes, datamap, dumps, pages
+    from sparql_api import changes, datamap, dumps, find, pages
 
     site = make_site(settings, release, describer)
     app.state.dipkg.extra["site"] = site  # the catalogue page (sparql_api/catalog_routes.py) renders with it
@@ -220,6 +220,7 @@ def install(app: FastAPI, settings: Settings, release: Release, describer: Any =
     app.include_router(dumps.make_router(settings, release, site=site))
     app.include_router(changes.make_router(settings, release, site=site))  # /changes, /changes.json
     app.include_router(datamap.make_router(settings, release, site=site))  # /map, /map.{svg,csv,json}
+    app.include_router(find.make_router(site))
     app.include_router(pages.make_router(settings, release, site=site))
     page = ui.query_page  # type: ignore[attr-defined]
     try:

@@ -214,3 +214,20 @@ def test_query_time_limit_kills_a_runaway(built_data):
                "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
     assert "1 s" in one_error_line(done, "timeout")
     assert time.monotonic() - started < 30  # was: 10 minutes and 20 GB before a kill -9
+
+
+def test_match_ranks_scenarios_for_the_data_held(built_data):
+    done = run("match", "--data", str(built_data), "土壤墒情、降雨量、施肥量", "--limit", "2")
+    assert done.returncode == 0, done.stderr
+    assert "土壤墒情 → 土壤墒情 (Soil moisture) [label]" in done.stdout
+    first = [line for line in done.stdout.splitlines() if line[:4].strip().rstrip(".").isdigit()][0]
+    assert first.strip().startswith("18. 智慧灌溉与施肥系统")
+    assert "also needs:" in done.stdout
+    done = run("match", "--data", str(built_data), "--format", "json", "blood pressure, heart rate")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["scenarios"][0]["number"] == 22
+
+
+def test_match_refuses_an_overlong_list_in_one_line(built_data):
+    one_error_line(run("match", "--data", str(built_data), "x," * 1200), "bad-search")
+    one_error_line(run("match", "--data", str(built_data), "--format", "xml", "血压"), "bad-search")

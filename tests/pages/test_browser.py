@@ -28,6 +28,12 @@ PAGES = [
     ("catalog", "/catalog.html", "zh-Hans"),
     ("catalog-en", "/catalog.html?lang=en", "en"),
     ("query", "/query", "zh-Hans"),
+    ("search", "/search?q=温度", "zh-Hans"),
+    ("search-en", "/search?q=temperature&lang=en", "en"),
+    ("search-empty", "/search", "zh-Hans"),
+    ("match", "/match?fields=土壤墒情、降雨量、施肥量", "zh-Hans"),
+    ("match-en", "/match?fields=blood+pressure,+heart+rate&lang=en", "en"),
+    ("concept-temperature", "/concept/temperature", "zh-Hans"),
     ("not-found", "/scenario/guizhou-b1-s99", "zh-Hans"),
 ]
 
@@ -148,5 +154,56 @@ def test_query_ui_without_javascript(chromium, site):
             pg.click("#plain-download")
         path = download.value.path()
         assert open(path, encoding="utf-8").read().splitlines() == ["n", "23"]
+    finally:
+        context.close()
+
+
+def test_search_box_suggests_and_finds(page, site):
+    page.goto(site.url + "/scenario/guizhou-b1-s18")
+    box = page.locator("header #site-q")
+    box.fill("温")
+    # the suggestions arrive from /search/suggest into the box's datalist
+    page.wait_for_function("document.querySelectorAll('#site-suggest option').length > 0", timeout=10000)
+    options = page.eval_on_selector_all("#site-suggest option", "els => els.map(e => e.value)")
+    assert options[0] == "温度"
+    box.fill("温度")
+    box.press("Enter")
+    page.wait_for_url("**/search?q=*")
+    assert page.inner_text("h1") == "搜索"
+    assert page.locator("main mark").first.inner_text() == "温度"
+    page.click("aside.facets a:has-text('应用场景')")  # the scenario facet
+    numbers = page.eval_on_selector_all("ol.results > li > a", "els => els.map(e => e.textContent.split('.')[0])")
+    assert numbers == ["1", "2", "3", "5", "7", "9", "17", "18", "19"]
+    assert not page.js_errors, page.js_errors
+
+
+def test_match_form_in_chromium(page, site):
+    page.goto(site.url + "/match")
+    page.fill("#match-fields", "土壤墒情\n降雨量\n施肥量")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("li.match")
+    first = page.locator("li.match h3").first.inner_text()
+    assert first.startswith("18. 智慧灌溉与施肥系统")
+    assert page.locator("li.match").first.locator("table.side tbody tr").count() == 3
+    assert "该场景还需要" in page.locator("li.match").first.inner_text()
+    assert not page.js_errors, page.js_errors
+
+
+def test_search_and_match_without_javascript(chromium, site):
+    context = chromium.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    try:
+        pg.goto(site.url + "/")
+        pg.fill("header #site-q", "blood pressure")
+        pg.press("header #site-q", "Enter")
+        pg.wait_for_url("**/search?q=*")
+        assert pg.locator("ol.results > li").count() > 0
+        assert pg.locator("main mark").count() > 0
+        pg.goto(site.url + "/match")
+        pg.fill("#match-fields", "blood pressure, heart rate")
+        pg.click("main form button[type=submit]")
+        assert pg.locator("li.match h3").first.inner_text().startswith("22.")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "match-without-javascript.png"), full_page=True)
     finally:
         context.close()

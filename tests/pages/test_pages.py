@@ -119,6 +119,32 @@ def test_concept_and_scheme_pages(http: httpx.Client):
     assert "Physical and chemical quantities" in text and "Voltage" in text
 
 
+def test_concept_page_lists_uses_through_narrower_kinds(http: httpx.Client, dump_graph, release):
+    """温度 lists the items of 气温, 牛舍温度 … with the path, as many as the data-kinds page counts."""
+    from rdflib import URIRef
+    page = http.get("/concept/temperature.html", headers=H).text
+    listed = re.search(r'<h2 id="it-h">[^<]*\((\d+)\)</h2>', page)
+    assert listed, "the concept page has no list of uses"
+    # the same rule computed from the dump: items whose kind is temperature or below it
+    skos = "http://www.w3.org/2004/02/skos/core#"
+    temp = URIRef(release.base_iri + "concept/temperature")
+    below = set(dump_graph.transitive_subjects(URIRef(skos + "broader"), temp))
+    kind = URIRef("https://w3id.org/dipkg/ontology#dataKind")
+    items = {i for k in below for i in dump_graph.subjects(kind, k)}
+    assert int(listed.group(1)) == len(items) > 5
+    assert "/concept/air-temperature" in page and "/concept/cattle-shed-temperature" in page  # the paths
+    tree = http.get("/scheme/data-kinds.html", headers=H).text
+    assert re.search(r'/concept/temperature">温度</a> <span class="muted">\(' + str(len(items)) + r'\)', tree)
+    # a leaf's own page is unchanged: its direct uses only, no path
+    leaf = http.get("/concept/air-temperature.html", headers=H).text
+    assert 'class="via"' not in leaf
+
+
+def test_data_kinds_page_is_in_the_navigation(http: httpx.Client):
+    for path in ("/", "/scenario/guizhou-b1-s01.html"):
+        assert '/scheme/data-kinds"' in http.get(path, headers=H).text
+
+
 def test_domain_and_guide_pages(http: httpx.Client):
     text = http.get("/domain/industry.html", headers=H).text
     assert text.count('href="http') and "生产工艺优化" in text

@@ -1,0 +1,279 @@
+"""Finding things without SPARQL: ``/search`` and ``/match`` (pages, with JSON twins).
+
+* ``GET /search?q=`` — scenarios, categories, fields and data kinds, ranked, with facets
+  (``kind``, ``domain``, ``pi=yes|no``) and highlighted matches. JSON at ``/search.json``
+  or with ``Accept: application/json``. ``GET /search/suggest?q=`` — labels for the
+  search box (JSON; the box works without it).
+* ``/match`` — "which scenarios fit my data?": ``GET /match?fields=…`` or ``POST /match``
+  (form field ``fields``, or JSON ``{"fields": "…" | [...]}``); JSON at ``/match.json``,
+  with ``Accept: application/json``, and for a POST unless the client prefers HTML (a
+  browser's form). Not in the OpenAPI document (parameters are read by hand, bounded).
+
+Everything is answered from the release's search index (:mod:`kg.search`), in a worker
+thread, each query with its time limit: no request reaches SPARQL. A query longer than :data:`kg.search.MAX_QUERY` is refused
+(400: the one JSON error shape, or a page saying so); an empty one gets a page of hints.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from kg.errors import DipkgError
+from kg.search import KINDS, MAX_MATCH_INPUT, MAX_QUERY, IndexMissing, SearchError, SearchIndex
+from sparql_api import i18n
+from sparql_api.negotiation import HTML, wants_html
+from sparql_api.pages import Linker, Site, language, site_root
+
+EXAMPLES = ("温度", "血压", "temperature", "游客")
+MATCH_EXAMPLES = ("土壤墒情、降雨量、施肥量", "blood pressure, heart rate", "电力消耗，库存，生产计划")
+MAX_BODY = 16 * 1024
+
+
+def _wants_json(request: Request, suffix: bool) -> bool:
+    """``.json``; else a GET is a page unless JSON is asked for, a POST is JSON unless the
+    client prefers HTML (a browser's form)."""
+    if suffix:
+        return True
+    accept = request.headers.get("accept") or ""
+    if request.method == "POST":
+        return not wants_html(accept)
+    return "json" in accept.lower() and not wants_html(accept)
+
+
+def _error(exc: DipkgError) -> JSONResponse:
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers={"Vary": "Accept"})
+
+
+def _pick(labels: dict[str, str], lang: str) -> str:
+    return i18n.pick({k: v for k, v in labels.items() if v}, lang)
+
+
+class Finder:
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        try:
+            self.index: SearchIndex | None = SearchIndex.load(site.release.root)
+            self.missing: IndexMissing | None = None
+        except IndexMissing as exc:
+            self.index, self.missing = None, exc
+
+    def need(self) -> SearchIndex:
+        if self.index is None:
+            raise self.missing or IndexMissing("no search index")
+        return self.index
+
+    # -- view models: labels in the page's language, links on this server ---------
+    def _concept(self, c: dict[str, Any], link: Linker, lang: str) -> dict[str, str]:
+        return {"label": _pick(c["label"], lang), "href": link.href(c["iri"])}
+
+    def search_view(self, result: dict[str, Any], link: Linker, lang: str, request: Request) -> dict[str, Any]:
+        rows = []
+        for r in result["results"]:
+            pieces = r["highlight"].get(lang) or r["highlight"].get("zh") or [[_pick(r["label"], lang), False]]
+            row = {"kind": r["kind"], "href": link.href(r["iri"]), "pieces": pieces,
+                   "pi": r["personal_information"], "domains": [_pick(d["label"], lang) for d in r["domains"]],
+                   "alt": r.get("alt", []),
+                   "via": [[_pick(c["label"], lang) for c in path] for path in r.get("via", [])]}
+            if r.get("scenario"):
+                s = r["scenario"]
+                row["scenario"] = {"label": f"{s['number']}. {_pick(s['label'], lang)}", "href": link.href(s["iri"])}
+            if r["kind"] == "scenario":
+                row["number"] = r["number"]
+            rows.append(row)
+        chosen = {k: request.query_params.get(k) for k in ("kind", "domain", "pi")}
+
+        def facet_url(name: str, value: str | None) -> str:
+            params = {k: v for k, v in request.query_params.items() if k not in (name, "offset")}
+            if value is not None:
+                params[name] = value
+            return request.url.path + "?" + urlencode(params)
+
+        facets = {
+            "kind": [{"label": i18n.t(f["value"], lang), "count": f["count"], "href": facet_url("kind", f["value"]),
+                      "current": chosen["kind"] == f["value"]} for f in result["facets"]["kind"]],
+            "domain": [{"label": _pick(f["label"], lang), "count": f["count"],
+                        "href": facet_url("domain", f["value"]), "current": chosen["domain"] == f["value"]}
+                       for f in result["facets"]["domain"]],
+            "pi": [{"label": i18n.t("pi_" + f["value"], lang), "count": f["count"],
+                    "href": facet_url("pi", f["value"]), "current": chosen["pi"] == f["value"]}
+                   for f in result["facets"]["pi"]],
+        }
+        unfilter = {k: facet_url(k, None) for k in chosen if chosen[k]}
+        return {"rows": rows, "facets": facets, "unfilter": unfilter}
+
+    def match_view(self, result: dict[str, Any], link: Linker, lang: str) -> dict[str, Any]:
+        fields = [{"input": f["input"], "how": f["how"],
+                   "concept": self._concept(f["concept"], link, lang) if f["concept"] else None}
+                  for f in result["fields"]]
+        scenarios = []
+        for s in result["scenarios"]:
+            scenarios.append({
+                "number": s["number"], "label": _pick(s["label"], lang), "href": link.href(s["iri"]),
+                "domains": [_pick(d["label"], lang) for d in s["domains"]], "matched": s["matched"],
+                "coverage": round(100 * s["coverage"]),
+                "matches": [{"input": m["input"], "concept": self._concept(m["concept"], link, lang),
+                             "item": {"label": _pick(m["item"]["label"], lang), "href": link.href(m["item"]["iri"])},
+                             "kind": self._concept(m["item"]["data_kind"], link, lang),
+                             "relation": m["relation"],
+                             "path": [self._concept(c, link, lang) for c in m["path"]]} for m in s["matches"]],
+                "missing": [self._concept(c, link, lang) for c in s["missing"]],
+                "missing_more": s["missing_total"] - len(s["missing"])})
+        return {"fields": fields, "scenarios": scenarios}
+
+
+def _json_links(result: dict[str, Any], link: Linker) -> dict[str, Any]:
+    """Add ``href`` (this server's page) next to every ``iri`` of a JSON answer."""
+    def walk(x: Any) -> Any:
+        if isinstance(x, dict):
+            out = {k: walk(v) for k, v in x.items()}
+            if isinstance(x.get("iri"), str):
+                out["href"] = link.href(x["iri"])
+            return out
+        if isinstance(x, list):
+            return [walk(v) for v in x]
+        return x
+    return walk(result)
+
+
+def make_router(site: Site) -> APIRouter:
+    router = APIRouter()
+    finder = Finder(site)
+
+    def page(request: Request, name: str, status: int = 200, **values: Any) -> Response:
+        lang, explicit = language(request)
+        body = site.render(name, request, lang, explicit, **values)
+        return Response(body, status_code=status, media_type=HTML.content_type(),
+                        headers={"Vary": "Accept, Accept-Language", "Cache-Control": "no-cache",
+                                 "Content-Language": i18n.HTML_LANG[lang], "X-Dipkg-Build": site.release.build_id})
+
+    def linker(request: Request) -> tuple[Linker, str]:
+        lang, explicit = language(request)
+        return Linker(site.base, site_root(request), lang if explicit else None), lang
+
+    async def search(request: Request, suffix: bool) -> Response:
+        as_json = _wants_json(request, suffix)
+        q = request.query_params.get("q", "")
+        kind = request.query_params.get("kind") or None
+        domain = request.query_params.get("domain") or None
+        pi_param = request.query_params.get("pi") or None
+        link, lang = linker(request)
+        try:
+            index = finder.need()
+            if pi_param not in (None, "yes", "no"):
+                raise SearchError(f"pi must be yes or no, not {pi_param[:20]!r}")
+            try:
+                limit = int(request.query_params.get("limit", "20"))
+                offset = max(0, min(int(request.query_params.get("offset", "0")), 10000))
+            except ValueError:
+                raise SearchError("limit and offset must be whole numbers") from None
+            result = await anyio.to_thread.run_sync(functools.partial(
+                index.search, q, kind=kind, domain=domain, pi=None if pi_param is None else pi_param == "yes",
+                limit=limit, offset=offset))
+        except DipkgError as exc:
+            if as_json:
+                return _error(exc)
+            return page(request, "search.html", status=exc.status, q=q[:MAX_QUERY], error=exc.message,
+                        result=None, examples=EXAMPLES, max_query=MAX_QUERY, kinds=KINDS)
+        if as_json:
+            return JSONResponse(_json_links(result, link), headers={"Vary": "Accept", "Cache-Control": "no-cache"})
+        view = finder.search_view(result, link, lang, request)
+        more = None
+        if result["offset"] + result["limit"] < result["total"]:
+            params = dict(request.query_params)
+            params["offset"] = str(result["offset"] + result["limit"])
+            more = request.url.path + "?" + urlencode(params)
+        return page(request, "search.html", q=q, error=None, result=result, view=view, examples=EXAMPLES,
+                    max_query=MAX_QUERY, more=more, kinds=KINDS)
+
+    @router.get("/search", include_in_schema=False)
+    async def search_page(request: Request) -> Response:
+        return await search(request, False)
+
+    @router.get("/search.json", include_in_schema=False)
+    async def search_json(request: Request) -> Response:
+        return await search(request, True)
+
+    @router.get("/search/suggest", include_in_schema=False)
+    async def suggest(request: Request) -> Response:
+        try:
+            index = finder.need()
+        except DipkgError as exc:
+            return _error(exc)
+        q = request.query_params.get("q", "")
+        try:
+            suggestions = await anyio.to_thread.run_sync(index.suggest, q)
+        except DipkgError as exc:
+            return _error(exc)
+        return JSONResponse({"query": q[:MAX_QUERY], "suggestions": suggestions},
+                            headers={"Cache-Control": "public, max-age=60"})
+
+    async def match(request: Request, suffix: bool) -> Response:
+        as_json = _wants_json(request, suffix)
+        link, lang = linker(request)
+        text = request.query_params.get("fields", "")
+        try:
+            index = finder.need()
+            if request.method == "POST":
+                ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+                body = await request.body()
+                if len(body) > MAX_BODY:
+                    raise SearchError(f"the request body is {len(body)} bytes; at most {MAX_BODY}")
+                if ctype == "application/json":
+                    try:
+                        data = json.loads(body.decode("utf-8"))
+                    except (UnicodeDecodeError, ValueError) as exc:
+                        raise SearchError(f"the body is not JSON: {exc}") from None
+                    fields = data.get("fields") if isinstance(data, dict) else None
+                    if isinstance(fields, list) and all(isinstance(f, str) for f in fields):
+                        text = "\n".join(fields)
+                    elif isinstance(fields, str):
+                        text = fields
+                    else:
+                        raise SearchError('send {"fields": "…"} or {"fields": ["…", …]}')
+                elif ctype in ("application/x-www-form-urlencoded", ""):
+                    try:
+                        form = parse_qs(body.decode("utf-8"), max_num_fields=20)
+                    except (UnicodeDecodeError, ValueError) as exc:
+                        raise SearchError(f"the form is unreadable: {exc}") from None
+                    text = (form.get("fields") or [""])[0]
+                else:
+                    raise SearchError(f"send a form (application/x-www-form-urlencoded) or JSON, not {ctype}")
+            result = await anyio.to_thread.run_sync(index.match, text) if text.strip() else None
+        except DipkgError as exc:
+            if as_json:
+                return _error(exc)
+            return page(request, "match.html", status=exc.status, fields=text[:MAX_MATCH_INPUT], error=exc.message,
+                        view=None, result=None, examples=MATCH_EXAMPLES, max_input=MAX_MATCH_INPUT)
+        if as_json:
+            if result is None:
+                return _error(SearchError("no fields given: send fields=土壤墒情、降雨量 (one per line, or "
+                                          "separated by 、，,;)"))
+            return JSONResponse(_json_links(result, link), headers={"Vary": "Accept", "Cache-Control": "no-cache"})
+        view = finder.match_view(result, link, lang) if result else None
+        return page(request, "match.html", fields=text, error=None, view=view, result=result,
+                    examples=MATCH_EXAMPLES, max_input=MAX_MATCH_INPUT)
+
+    @router.get("/match", include_in_schema=False)
+    async def match_get(request: Request) -> Response:
+        return await match(request, False)
+
+    @router.post("/match", include_in_schema=False)
+    async def match_post(request: Request) -> Response:
+        return await match(request, False)
+
+    @router.get("/match.json", include_in_schema=False)
+    async def match_json(request: Request) -> Response:
+        return await match(request, True)
+
+    @router.post("/match.json", include_in_schema=False)
+    async def match_json_post(request: Request) -> Response:
+        return await match(request, True)
+
+    return router

@@ -1,0 +1,121 @@
+"""/search and /match over HTTP against the real server: pages for people, JSON twins for
+programs (httpx), the search box on every page, bounds and the one error shape."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.pages.conftest import BROWSER_ACCEPT
+
+H = {"Accept": BROWSER_ACCEPT}
+J = {"Accept": "application/json"}
+
+
+def test_search_json_twin_by_suffix_and_by_accept(http: httpx.Client, site):
+    by_suffix = http.get("/search.json", params={"q": "温度"})
+    by_accept = http.get("/search", params={"q": "温度"}, headers=J)
+    for r in (by_suffix, by_accept):
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+        body = r.json()
+        assert body["results"][0]["iri"].endswith("/concept/temperature")
+        assert body["results"][0]["href"] == site.url + "/concept/temperature"
+        assert {f["value"] for f in body["facets"]["kind"]} >= {"scenario", "concept", "field"}
+    assert by_suffix.json() == by_accept.json()
+    assert "Accept" in by_accept.headers["vary"]
+
+
+def test_search_page_highlights_and_links(http: httpx.Client):
+    r = http.get("/search", params={"q": "温度", "limit": 50}, headers=H)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "<mark>温度</mark>" in r.text
+    assert re.search(r'href="[^"]*/concept/air-temperature"', r.text)  # 气温: found through its broader kind
+    assert re.search(r'class="via">[^<]*经 温度 › 气温', r.text)
+    assert 'href="/search?q=%E6%B8%A9%E5%BA%A6&amp;limit=50&amp;kind=scenario"' in r.text  # a facet link
+    assert "气温" not in http.get("/search", params={"q": "湿度"}, headers=H).text.split("<main", 1)[1]
+
+
+def test_search_facets_filter(http: httpx.Client):
+    body = http.get("/search.json", params={"q": "年龄", "pi": "yes"}).json()
+    assert body["results"] and all(x["personal_information"] for x in body["results"])
+    body = http.get("/search.json", params={"q": "温度", "kind": "scenario", "limit": 50}).json()
+    assert sorted(x["number"] for x in body["results"]) == [1, 2, 3, 5, 7, 9, 17, 18, 19]
+
+
+@pytest.mark.parametrize("q", ["", "   ", "xyzzy", "!!! %%% <script>", "的"])
+def test_empty_or_silly_query_gets_a_helpful_page(http: httpx.Client, q):
+    r = http.get("/search", params={"q": q}, headers=H)
+    assert r.status_code == 200
+    assert "<script>" not in r.text.split("<main", 1)[1].split("</main>")[0]  # escaped
+    assert "可以试试" in r.text or "没有找到结果" in r.text or "结果" in r.text
+
+
+def test_overlong_query_is_refused_in_the_one_error_shape(http: httpx.Client):
+    r = http.get("/search.json", params={"q": "温" * 201})
+    assert r.status_code == 400
+    assert r.json() == {"error": "bad-search", "status": 400,
+                        "message": "the query is 201 characters long; at most 200", "details": {"max": 200}}
+    page = http.get("/search", params={"q": "温" * 201}, headers=H)
+    assert page.status_code == 400 and 'role="alert"' in page.text and "at most 200" in page.text
+    assert http.get("/search.json", params={"q": "温度", "pi": "maybe"}).json()["error"] == "bad-search"
+    assert http.get("/search.json", params={"q": "温度", "limit": "many"}).status_code == 400
+
+
+def test_suggest(http: httpx.Client):
+    body = http.get("/search/suggest", params={"q": "温"}).json()
+    assert body["suggestions"][0] == {"text": "温度", "kind": "concept"}
+    assert http.get("/search/suggest", params={"q": ""}).json()["suggestions"] == []
+
+
+def test_every_page_has_the_search_box(http: httpx.Client):
+    for path in ("/", "/scenario/guizhou-b1-s18.html", "/concept/temperature.html", "/dumps/", "/query"):
+        text = http.get(path, headers=H).text
+        assert 'role="search"' in text and 'name="q"' in text and re.search(r'action="[^"]*/search"', text), path
+        assert '/match"' in text, path
+
+
+FARM = "土壤墒情、降雨量、施肥量"
+
+
+def test_match_json_twins(http: httpx.Client):
+    answers = [
+        http.post("/match", json={"fields": FARM}),
+        http.post("/match", json={"fields": ["土壤墒情", "降雨量", "施肥量"]}),
+        http.post("/match", data={"fields": FARM}, headers=J),
+        http.get("/match", params={"fields": FARM}, headers=J),
+        http.get("/match.json", params={"fields": FARM}),
+    ]
+    for r in answers:
+        assert r.status_code == 200, r.text
+        body = r.json()
+        top = body["scenarios"][0]
+        assert top["number"] == 18 and top["matched"] == 3
+        assert top["href"].endswith("/scenario/guizhou-b1-s18")
+        assert [f["input"] for f in body["fields"]] == ["土壤墒情", "降雨量", "施肥量"]
+        assert top["missing"] and all("href" in c for c in top["missing"])
+    assert answers[0].json() == answers[4].json()
+
+
+def test_match_page_shows_matches_side_by_side(http: httpx.Client):
+    r = http.post("/match", data={"fields": "blood pressure\nheart rate\nxyzzy"}, headers=H)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    text = r.text
+    assert "慢性病管理与预警" in text and re.search(r'href="[^"]*/concept/blood-pressure"', text)
+    assert "未识别" in text  # xyzzy
+    assert "该场景还需要" in text
+    page = http.get("/match", headers=H)
+    assert page.status_code == 200 and 'name="fields"' in page.text and 'method="post"' in page.text
+
+
+def test_match_errors_are_one_shape(http: httpx.Client):
+    for r in (http.post("/match", content=b"{not json", headers={"Content-Type": "application/json"}),
+              http.post("/match", json={"fields": 3}),
+              http.get("/match.json", params={"fields": ""}),
+              http.get("/match.json", params={"fields": "x" * 2001}),
+              http.post("/match", content=b"x", headers={"Content-Type": "text/csv"})):
+        assert r.status_code == 400, r.text
+        assert set(r.json()) >= {"error", "status", "message"} and r.json()["error"] == "bad-search"
+    page = http.get("/match", params={"fields": "x" * 2001}, headers=H)
+    assert page.status_code == 400 and 'role="alert"' in page.text

@@ -1,0 +1,155 @@
+"""The search index of a release (kg/search.py): built with the release, deterministic,
+segmenting Chinese and stemming English, expanding data kinds; and data matching."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from kg.build import build
+from kg.search import INDEX_FILE, MAX_QUERY, SearchError, SearchIndex, highlight
+
+# Realistic inputs: the data a person in each field holds, in their words, read from the
+# document's 涉及数据 cells (tests/golden/extraction.yaml) -> the scenario that should come first.
+MATCH_TABLE = [
+    ("土壤墒情、降雨量、施肥量", 18),                      # a farm: 智慧灌溉与施肥系统
+    ("rainfall, soil moisture, air temperature", 18),      # the same, in English
+    ("blood pressure, heart rate", 22),                    # a clinic: 慢性病管理与预警
+    ("牛舍温度，饲料种类，体重，氨气浓度", 17),            # a cattle farm: 现代化养殖
+    ("道路断面车流量\n信号灯配时\n出租车GPS轨迹", 8),       # traffic police: 城市智慧交通
+    ("电力消耗、电解质温度、氧化铝浓度", 1),               # an aluminium smelter: 生产工艺优化
+    ("游客数量, 门票价格, 酒店预订", 9),                   # a scenic area: 智慧旅游服务
+]
+
+
+@pytest.fixture(scope="module")
+def index(build_result) -> SearchIndex:
+    return SearchIndex.load(build_result.release)
+
+
+def slugs(results):
+    return [r["iri"].rsplit("/", 1)[1] for r in results]
+
+
+def test_index_is_in_the_release_and_the_manifest(build_result):
+    import sqlite3
+
+    path = build_result.release / INDEX_FILE
+    entry = build_result.manifest["search"]
+    assert entry["file"] == INDEX_FILE and entry["bytes"] == path.stat().st_size
+    assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        kinds = dict(db.execute("SELECT kind, COUNT(*) FROM docs GROUP BY kind"))
+    finally:
+        db.close()
+    assert set(kinds) == {"scenario", "category", "field", "concept"}
+    assert kinds["scenario"] == build_result.manifest["counts"]["scenarios"]
+    assert kinds["field"] == build_result.manifest["counts"]["fields"]
+
+
+def test_two_builds_write_the_same_index(build_result, tmp_path, settings):
+    again = build(tmp_path / "again", settings)
+    assert (again.release / INDEX_FILE).read_bytes() == (build_result.release / INDEX_FILE).read_bytes()
+
+
+def test_temperature_finds_its_narrower_kinds(index):
+    result = index.search("温度", limit=100)
+    iris = [r["iri"] for r in result["results"]]
+    assert slugs(result["results"])[0] == "temperature"  # the kind itself first
+    for kind in ("air-temperature", "cattle-shed-temperature", "electrolyte-temperature"):
+        assert any(i.endswith("/concept/" + kind) for i in iris), kind
+    # 气温 (field of scenario 18) has no 温度 in its label: found through its kind, with the path
+    air = next(r for r in result["results"] if r["kind"] == "field" and r["label"]["zh"] == "气温")
+    assert [[c["label"]["zh"] for c in path] for path in air["via"]] == [["温度", "气温"]]
+    scenarios = sorted(r["number"] for r in result["results"] if r["kind"] == "scenario")
+    assert scenarios == [1, 2, 3, 5, 7, 9, 17, 18, 19]  # README: "Which scenarios need temperature data?"
+
+
+def test_english_is_stemmed_and_chinese_segmented(index):
+    assert slugs(index.search("temperatures")["results"])[0] == "temperature"
+    assert slugs(index.search("Blood Pressure")["results"])[0] == "blood-pressure"
+    terms, _ = index.query_terms("降雨量数据")
+    assert "降雨量" in terms and "数据" in terms  # one run of characters, cut into the index's words
+    results = index.search("养殖环境的氨气浓度")["results"]
+    assert results[0]["kind"] == "scenario" and results[0]["number"] == 17  # 现代化养殖 holds every word
+    assert "氨气浓度" in [r["label"]["zh"] for r in results[:4]]
+
+
+def test_highlight_marks_the_matched_words():
+    assert highlight("牛舍温度", ["温度"]) == [["牛舍", False], ["温度", True]]
+    assert highlight("Cattle shed temperature", ["temperatures"]) == [["Cattle shed ", False], ["temperature", True]]
+    assert highlight("湿度", ["温度"]) == [["湿度", False]]
+
+
+def test_facets_filter_and_count(index):
+    everything = index.search("年龄", limit=100)
+    kinds = {f["value"]: f["count"] for f in everything["facets"]["kind"]}
+    assert kinds["field"] >= 2 and sum(kinds.values()) == everything["total"]
+    only = index.search("年龄", kind="scenario", limit=100)
+    assert only["results"] and {r["kind"] for r in only["results"]} == {"scenario"}
+    personal = index.search("年龄", pi=True, limit=100)["results"]
+    assert personal and all(r["personal_information"] for r in personal)
+    industry = "https://w3id.org/dipkg/domain/industry"
+    assert all(industry in [d["iri"] for d in r["domains"]]
+               for r in index.search("温度", domain=industry, limit=100)["results"])
+
+
+def test_silly_and_bounded_queries(index):
+    assert index.search("")["total"] == 0
+    assert index.search("xyzzy !!! %%%")["total"] == 0
+    assert index.search("的")["total"] >= 0  # a lone character: no error
+    with pytest.raises(SearchError, match="at most 200"):
+        index.search("温" * (MAX_QUERY + 1))
+    with pytest.raises(SearchError, match="unknown kind"):
+        index.search("温度", kind="planet")
+    assert len(index.search("数据", limit=10_000)["results"]) <= 100
+
+
+def test_suggestions(index):
+    texts = [s["text"] for s in index.suggest("温")]
+    assert texts[0] == "温度" and "温湿度" in texts
+    assert "牛舍温度" in [s["text"] for s in index.suggest("温度", limit=30)]  # inside a label
+    assert [s["text"] for s in index.suggest("blood")][:1] == ["Blood glucose"]
+    assert index.suggest("") == []
+
+
+@pytest.mark.parametrize("fields,top", MATCH_TABLE, ids=[f"s{t}-{i}" for i, (_, t) in enumerate(MATCH_TABLE)])
+def test_realistic_inputs_find_their_scenario(index, fields, top):
+    result = index.match(fields)
+    assert result["scenarios"][0]["number"] == top
+    assert not result["unmatched"]
+    first = result["scenarios"][0]
+    assert first["matched"] >= 2 and first["missing"]  # what it involves, what it still needs
+
+
+def test_match_explains_through_the_vocabulary(index):
+    result = index.match("温度\n用电量数据\nxyzzy")
+    fields = {f["input"]: f for f in result["fields"]}
+    assert fields["用电量数据"]["concept"]["iri"].endswith("/electricity-consumption")
+    assert fields["用电量数据"]["how"] == "altLabel"
+    assert result["unmatched"] == ["xyzzy"]
+    s18 = next(s for s in result["scenarios"] if s["number"] == 18)
+    air = next(m for m in s18["matches"] if m["input"] == "温度")
+    assert air["relation"] == "narrower" and [c["label"]["zh"] for c in air["path"]] == ["温度", "气温"]
+    # a broad area (a top concept) is no bridge: 物理与化学量 matches nothing by itself
+    assert index.match("物理与化学量")["scenarios"] == []
+
+
+def test_match_input_is_bounded(index):
+    with pytest.raises(SearchError, match="at most"):
+        index.match("、".join(f"字段{i}" for i in range(60)))
+    with pytest.raises(SearchError, match="at most 2000"):
+        index.match("x" * 2001)
+    assert index.match("")["scenarios"] == []
+
+
+def test_a_search_has_a_time_limit(index, monkeypatch):
+    import kg.search
+
+    monkeypatch.setattr(kg.search, "TIME_LIMIT", 0.0)
+    with pytest.raises(kg.search.SearchTimeout, match="took longer than"):
+        index.search("数据")
+    monkeypatch.undo()
+    assert index.search("数据")["total"] > 0  # the next query is unaffected
