@@ -41,8 +41,8 @@ class Credentials:
         return out
 
 
-def redact(url: str) -> str:
-    """``url`` without its ``user:password@`` part (for messages, /health, logs)."""
+def without_userinfo(url: str) -> str:
+    """``url`` without its ``user:password@`` part: the URL to send requests to."""
     try:
         parts = urlsplit(url)
         if parts.username is None and parts.password is None:
@@ -51,6 +51,17 @@ def redact(url: str) -> str:
     except ValueError:  # not even a URL: hide anything that looks like user information
         return re.sub(r"//[^/@]*@", "//", url)
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def redact(url: str) -> str:
+    """``url`` as shown in messages, /health and logs: no ``user:password@``, and its query
+    string hidden (an access token often rides there)."""
+    clean = without_userinfo(url)
+    try:
+        parts = urlsplit(clean)
+    except ValueError:
+        return clean.split("?", 1)[0]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "…" if parts.query else "", ""))
 
 
 _HEADER_SECRETS = re.compile(
@@ -89,15 +100,15 @@ def resolve(url: str, *, user: str | None = None, password: str | None = None,
         url_user = unquote(parts.username) if parts.username is not None else None
         url_password = unquote(parts.password) if parts.password is not None else None
     except ValueError:
-        return redact(url), None  # the caller reports the bad URL (shown redacted)
+        return without_userinfo(url), None  # the caller reports the bad URL (shown redacted)
     name = user or url_user
     secret = read_password_file(password_file, setting) if password_file else password
     if secret is None:
         secret = url_password
-    clean = redact(url)
+    clean = without_userinfo(url)
     if name is None:
         if secret:
-            raise CredentialsError(f"a password is configured for {clean} but no user name "
+            raise CredentialsError(f"a password is configured for {redact(url)} but no user name "
                                    "(give the user in the URL, user@host, or in the user setting)")
         return clean, None
     return clean, Credentials(name, secret or "")

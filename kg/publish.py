@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from kg.credentials import Credentials, resolve, scrub
+from kg.credentials import Credentials, resolve, scrub, without_userinfo
 from kg.credentials import redact as redact  # re-exported: the one redaction helper
 from kg.errors import DipkgError
 from kg.iris import Minter
@@ -366,6 +366,7 @@ def publish(
         raise PublishError(f"--auth must be basic or digest, not {auth!r}")
     clean, credentials = resolve(url, user=user, password=password, password_file=password_file,
                                  setting="--password-file")
-    run = _Run(url=clean, shown=clean, credentials=credentials,
-               graphs=[_Graph(u) for u in plan(release, graph)], update=redact(update) if update else None)
+    run = _Run(url=clean, shown=redact(clean), credentials=credentials,
+               graphs=[_Graph(u) for u in plan(release, graph)],
+               update=without_userinfo(update) if update else None)
     return asyncio.run(_publish(run, timeout, auth, progress))

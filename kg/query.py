@@ -105,7 +105,8 @@ def run_query(sparql: str, data_dir: Path, fmt: str, out: Console, *, settings: 
     if limit <= 0 or cap <= 0:
         raise UsageError("--timeout and --max-rows must be greater than 0")
     logging.getLogger("sparql_api.workers").setLevel(logging.ERROR)  # the error line says it all
-    job = Job(query=sparql, table_format=table_format, graph_format=graph_format, max_rows=cap)
+    job = Job(query=sparql, table_format=table_format, graph_format=graph_format, max_rows=cap,
+              max_bytes=settings.max_result_bytes)
     header, body = asyncio.run(_evaluate(job, release.store_dir, settings, limit))
     if not header.get("ok"):
         error = reply_error(header)

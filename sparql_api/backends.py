@@ -106,7 +106,7 @@ class RemoteBackend:
         return RemoteDescriber(self.client, self.graphs, named_graphs=_catalog_graphs(self.release))
 
     def describe_health(self) -> dict[str, Any]:
-        return {"kind": self.name, "url": self.url}
+        return {"kind": self.name, "url": self.client.shown}
 
 
 def choose(settings: Settings, release: Release) -> LocalBackend | RemoteBackend:

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -148,8 +149,11 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         if http.not_modified(request.headers, tag, modified):
             return Response(status_code=304, headers=headers)
         link = Linker(site.base, root, lang if explicit else None)
+        # the labels are looked up once (memoised), off the event loop: a remote backend's
+        # lookups run their own loop, and a local one must not block this one
+        names = await anyio.to_thread.run_sync(scenario_labels)
         page = site.render("changes.html", request, lang, explicit,
-                           changes=view(data, link, lang, scenario_labels()),
+                           changes=view(data, link, lang, names),
                            twins=[(JSON, root + "/changes.json")])
         return Response(page, media_type="text/html; charset=utf-8", headers=headers)
 

@@ -30,6 +30,7 @@ from kg.search import KINDS, MAX_MATCH_INPUT, MAX_QUERY, IndexMissing, SearchErr
 from sparql_api import i18n
 from sparql_api.negotiation import HTML, wants_html
 from sparql_api.pages import Linker, Site, language, site_root
+from sparql_api.protocol import read_capped_body
 
 EXAMPLES = ("温度", "血压", "temperature", "游客")
 MATCH_EXAMPLES = ("土壤墒情、降雨量、施肥量", "blood pressure, heart rate", "电力消耗，库存，生产计划")
@@ -93,7 +94,7 @@ class Finder:
             params = {k: v for k, v in request.query_params.items() if k not in (name, "offset")}
             if value is not None:
                 params[name] = value
-            return request.url.path + "?" + urlencode(params)
+            return site_root(request) + "/search?" + urlencode(params)  # behind a proxy's prefix too
 
         facets = {
             "kind": [{"label": i18n.t(f["value"], lang), "count": f["count"], "href": facet_url("kind", f["value"]),
@@ -188,7 +189,7 @@ def make_router(site: Site) -> APIRouter:
         if result["offset"] + result["limit"] < result["total"]:
             params = dict(request.query_params)
             params["offset"] = str(result["offset"] + result["limit"])
-            more = request.url.path + "?" + urlencode(params)
+            more = site_root(request) + "/search?" + urlencode(params)
         return page(request, "search.html", q=q, error=None, result=result, view=view, examples=EXAMPLES,
                     max_query=MAX_QUERY, more=more, kinds=KINDS)
 
@@ -222,9 +223,7 @@ def make_router(site: Site) -> APIRouter:
             index = finder.need()
             if request.method == "POST":
                 ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-                body = await request.body()
-                if len(body) > MAX_BODY:
-                    raise SearchError(f"the request body is {len(body)} bytes; at most {MAX_BODY}")
+                body = await read_capped_body(request, MAX_BODY)  # never more than MAX_BODY in memory
                 if ctype == "application/json":
                     try:
                         data = json.loads(body.decode("utf-8"))

@@ -33,6 +33,7 @@ request_id: ContextVar[str | None] = ContextVar("dipkg_request_id", default=None
 access = logging.getLogger("dipkg.access")
 
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 #: access-log fields a JSON line carries as its own keys
 ACCESS_FIELDS = ("method", "path", "status", "bytes", "duration_ms", "client")
 
@@ -85,7 +86,9 @@ def log_config(log_format: str = "text") -> dict[str, Any]:
         # uvicorn's loggers send to the one handler above (its own access log stays off:
         # RequestLog writes dipkg.access with the request id)
         "loggers": {"uvicorn": {**quiet, "level": "INFO"}, "uvicorn.error": quiet,
-                    "uvicorn.access": {**quiet, "level": "WARNING"}},
+                    "uvicorn.access": {**quiet, "level": "WARNING"},
+                    # httpx logs every request to a remote backend at INFO, URL and all
+                    "httpx": {**quiet, "level": "WARNING"}, "httpcore": {**quiet, "level": "WARNING"}},
     }
 
 
@@ -131,7 +134,9 @@ class RequestLog:
                 path = scope.get("path", "")
                 if scope.get("query_string"):
                     path += "?" + scope["query_string"].decode("latin-1")[:512]
-                fields = {"method": scope.get("method", ""), "path": path[:1024], "status": status,
+                # the path is percent-decoded: a %0A must not start a forged log line
+                path = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", path[:1024])
+                fields = {"method": scope.get("method", ""), "path": path, "status": status,
                           "bytes": seen["bytes"], "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                           "client": client[0] if client else "-"}
                 access.log(logging.WARNING if status >= 500 else logging.INFO,

@@ -85,7 +85,8 @@ def _media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
     return main.strip().lower(), params
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_capped_body(request: Request, limit: int) -> bytes:
+    """The request body, read as a stream and refused (413) past ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise QueryTooLarge(f"the request body is larger than {limit} bytes")
@@ -120,7 +121,7 @@ async def read_request(request: Request, max_query_bytes: int) -> SparqlRequest 
         if media == SPARQL_UPDATE:
             raise UpdateForbidden("this endpoint is read-only: SPARQL Update is not accepted")
         if media == FORM:
-            body = await _read_body(request, 3 * max_query_bytes + 64 * 1024)
+            body = await read_capped_body(request, 3 * max_query_bytes + 64 * 1024)
             params = {**url_params}
             for key, values in parse_params(body).items():
                 params[key] = params.get(key, []) + values if key not in ("query", "update") else values
@@ -128,7 +129,7 @@ async def read_request(request: Request, max_query_bytes: int) -> SparqlRequest 
             if charset not in ("utf-8", "utf8"):
                 raise UnsupportedMediaType(f"{SPARQL_QUERY} must be UTF-8 (got charset={charset})",
                                            details={"accepted": [FORM, SPARQL_QUERY]})
-            body = await _read_body(request, max_query_bytes)
+            body = await read_capped_body(request, max_query_bytes)
             try:
                 text = body.decode("utf-8")
             except UnicodeDecodeError:
@@ -210,9 +211,27 @@ def forwarded_trusted(request: Request) -> bool:
     return trusted_peer(request.client.host if request.client else None, trusted)
 
 
+def client_key(address: str) -> str:
+    """The per-client key of an address: itself, or for IPv6 its /64 network (one host
+    is given a whole /64 and could rotate through it for unlimited shares)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def client_address(request: Request) -> str:
-    """Who is asking, for per-client limits: the TCP peer, or behind a trusted proxy the
-    rightmost address of X-Forwarded-For that is not itself a trusted proxy."""
+    """Who is asking, for per-client limits (:func:`client_key`): the TCP peer, or behind a
+    trusted proxy the rightmost address of X-Forwarded-For that is not itself a trusted proxy."""
+    return client_key(_client_address(request))
+
+
+def _client_address(request: Request) -> str:
     peer = request.client.host if request.client else ""
     if not forwarded_trusted(request):
         return peer

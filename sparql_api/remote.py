@@ -33,16 +33,16 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 import anyio
 import httpx
 import pyoxigraph as ox
 
-from kg.credentials import Credentials, scrub
+from kg.credentials import Credentials, redact, scrub
 from kg.iris import ONTOLOGY_IRI, PREFIXES
 from kg.layout import Release
 from sparql_api import guard
@@ -138,16 +138,60 @@ def timeout_param(server: str, seconds: float) -> dict[str, str]:
     return {}  # Oxigraph: `oxigraph serve --timeout-s` is server-wide
 
 
-def check_query(query: str) -> None:
-    """The remote mode's extra guard (the endpoint's guard has run already): no
-    Virtuoso pragmas (``DEFINE``: sponging, inference) nor SQL built-ins (``bif:``, ``sql:``)."""
-    for tok in guard.tokenize(query):
-        text = tok.text
-        if tok.kind == guard.WORD and text.upper() == "DEFINE":
+_LOCAL_ESCAPE = re.compile(r"\\(.)")
+
+
+def _iris(tokens: list[guard.Token]) -> Iterator[tuple[int, guard.Token, str | None]]:
+    """Each IRI or prefixed-name token (outside PREFIX/BASE declarations) with the absolute
+    IRI it stands for, resolved the way the backend resolves it (declared prefixes, BASE);
+    None for a prefixed name whose prefix the query does not declare."""
+    base, prefixes, skip = "", {}, 0
+    for index, tok in enumerate(tokens):
+        if skip:
+            skip -= 1
+            continue
+        upper = tok.text.upper()
+        if tok.kind == guard.WORD and upper == "BASE" and index + 1 < len(tokens):
+            base = urljoin(base, tokens[index + 1].text[1:-1])
+            skip = 1
+            continue
+        if tok.kind == guard.WORD and upper == "PREFIX" and index + 2 < len(tokens):
+            prefixes[tokens[index + 1].text.rstrip(":")] = urljoin(base, tokens[index + 2].text[1:-1])
+            skip = 2
+            continue
+        if (tok.kind == guard.PNAME and upper.startswith("PREFIX") and upper.endswith(":")
+                and index + 1 < len(tokens) and tokens[index + 1].kind == guard.IRI):  # glued: PREFIX:<iri>
+            prefixes[tok.text[6:-1]] = urljoin(base, tokens[index + 1].text[1:-1])
+            skip = 1
+            continue
+        if tok.kind == guard.IRI:
+            yield index, tok, urljoin(base, tok.text[1:-1])
+        elif tok.kind == guard.PNAME:
+            prefix, _, local = tok.text.partition(":")
+            ns = prefixes.get(prefix)
+            yield index, tok, None if ns is None else ns + _LOCAL_ESCAPE.sub(r"\1", local)
+
+
+def check_query(query: str, graphs: Graphs | None = None) -> None:
+    """The remote mode's extra guard (the endpoint's guard has run already): no Virtuoso
+    pragmas (``DEFINE``: sponging, inference) nor SQL built-ins (``bif:``, ``sql:``, however
+    spelt: a declared prefix, an escaped local name, a BASE-relative IRI); and ``FROM`` /
+    ``FROM NAMED`` may name only the published graphs (``graphs``), not whatever else the
+    backend holds (publish's staging graphs, other tenants, system graphs)."""
+    tokens = guard.tokenize(query)
+    for tok in tokens:
+        if tok.kind == guard.WORD and tok.text.upper() == "DEFINE":
             raise QueryError("DEFINE pragmas are not SPARQL 1.1 and are not accepted")
-        if (tok.kind == guard.PNAME and text.split(":", 1)[0].lower() in ("bif", "sql")) or (
-                tok.kind == guard.IRI and text[1:].startswith(VIRTUOSO_FUNCTIONS)):
+    allowed = {g for g in (graphs.data, graphs.catalog) if g} if graphs is not None else None
+    for at, tok, iri in _iris(tokens):
+        bare = tok.kind == guard.PNAME and tok.text.split(":", 1)[0].lower() in ("bif", "sql")
+        if bare or (iri is not None and iri.startswith(VIRTUOSO_FUNCTIONS)):
             raise QueryError("backend-specific built-in functions (bif:, sql:) are not accepted")
+        before = [t.text.upper() for t in tokens[max(at - 2, 0):at] if t.kind == guard.WORD]
+        if allowed is not None and before and (before[-1] == "FROM" or before[-2:] == ["FROM", "NAMED"]):
+            if iri not in allowed:
+                raise QueryError(f"in remote mode FROM and FROM NAMED may name only the published graphs "
+                                 f"({', '.join(sorted(allowed))})", details={"graphs": sorted(allowed)})
 
 
 def has_dataset_clause(query: str) -> bool:
@@ -353,6 +397,7 @@ class BackendClient:
     def __init__(self, url: str, credentials: Credentials | None, *, slots: int, timeout: float,
                  max_bytes: int) -> None:
         self.url = url
+        self.shown = redact(url)  # what messages and /health show: no credentials, no query string
         self.credentials = credentials
         self.slots = slots
         self.timeout = timeout
@@ -391,7 +436,7 @@ class BackendClient:
         limit = timeout or self.timeout
         client = client or self._client
         if client is None:
-            raise BackendUnavailable("the SPARQL backend client is not started", details={"backend": self.url})
+            raise BackendUnavailable("the SPARQL backend client is not started", details={"backend": self.shown})
         waited = False
         try:
             async with asyncio.timeout(limit):
@@ -414,23 +459,23 @@ class BackendClient:
             if waited:
                 err: QueryError = BackendBusy(
                     f"all {self.slots} connections to the SPARQL backend stayed busy for {limit:g} s",
-                    details={"backend": self.url, "limit_seconds": limit})
+                    details={"backend": self.shown, "limit_seconds": limit})
             else:
                 err = BackendTimeout(f"the SPARQL backend did not finish its answer within {limit:g} s",
-                                     details={"backend": self.url, "limit_seconds": limit})
+                                     details={"backend": self.shown, "limit_seconds": limit})
             if record:
                 self.state.record(False, err.code, err.message)
             raise err from None
         except httpx.HTTPError as exc:
-            err = _transport_error(self.url, exc)
+            err = _transport_error(self.shown, exc)
             if record:
                 self.state.record(False, err.code, err.message)
             raise err from None
         try:
-            _raise_for_status(self.url, answer, self.credentials)
+            _raise_for_status(self.shown, answer, self.credentials)
             if answer.status >= 300:
                 raise BackendError(f"the SPARQL backend answered HTTP {answer.status}",
-                                   details={"backend": self.url, "status": answer.status})
+                                   details={"backend": self.shown, "status": answer.status})
         except (BackendError, BackendUnavailable) as exc:
             if record:
                 self.state.record(False, exc.code, exc.message)
@@ -451,7 +496,7 @@ class BackendClient:
             encoding = response.headers.get("content-encoding", "identity").strip().lower()
             if encoding not in ("", "identity"):
                 raise BackendError(f"the SPARQL backend sent a compressed answer ({encoding[:40]}) "
-                                   "although it was asked for none", details={"backend": self.url})
+                                   "although it was asked for none", details={"backend": self.shown})
             if response.status_code >= 400:
                 cap = min(cap, ERROR_BYTES)
             line_cut = (line_cap is not None and response.status_code < 400
@@ -495,7 +540,7 @@ class BackendClient:
                 except concurrent.futures.TimeoutError:
                     future.cancel()
                     raise BackendTimeout(f"the SPARQL backend did not answer within {limit:g} s",
-                                         details={"backend": self.url}) from None
+                                         details={"backend": self.shown}) from None
 
         async def private() -> Answer:
             async with self.new_client() as client:
@@ -524,7 +569,7 @@ class BackendClient:
                 self.state.record(True)  # it answers again: "unreachable" is over (not so a slow answer)
         except QueryError as exc:
             reachable, status = False, exc.code
-        result = {"url": self.url, "reachable": reachable, "status": status, "server": self.server or None,
+        result = {"url": self.shown, "reachable": reachable, "status": status, "server": self.server or None,
                   "latency_ms": round((time.monotonic() - now) * 1000, 1)}
         self._probe = (time.monotonic(), result)
         return result
@@ -549,6 +594,7 @@ class RemotePool:
     def __init__(self, client: BackendClient, graphs: Graphs, *, prefixes: dict[str, str] | None = None) -> None:
         self.client = client
         self.url = client.url
+        self.shown = client.shown
         self.graphs = graphs
         self.size = client.slots
         self.timeout = client.timeout
@@ -577,7 +623,7 @@ class RemotePool:
 
     # queries -----------------------------------------------------------
     async def run(self, job: Job, client: str | None = None) -> Reply:
-        check_query(job.query)
+        check_query(job.query, self.graphs)
         started = time.monotonic()
         accept = ACCEPT_TABLE if job.graph_format is None else ACCEPT_GRAPH if job.table_format is None \
             else ACCEPT_ANY
@@ -595,7 +641,7 @@ class RemotePool:
         except BackendBusy:
             self.stats["timeouts"] += 1
             raise Busy(f"all {self.size} connections to the SPARQL backend stayed busy for "
-                       f"{self.timeout:g} s; try again later", details={"backend": self.url}) from None
+                       f"{self.timeout:g} s; try again later", details={"backend": self.shown}) from None
         except asyncio.CancelledError:
             self.stats["disconnects"] += 1
             raise
@@ -640,14 +686,14 @@ class RemotePool:
             if b"cancelled" in tail or b"timeout" in tail or b"timed out" in tail:
                 # Oxigraph's own limit (`--timeout-s`) ends a started 200 answer with this text
                 raise QueryTimeout("the backend stopped the query at its own time limit",
-                                   details={"backend": self.url}) from None
+                                   details={"backend": self.shown}) from None
             raise BackendError(f"the SPARQL backend's answer is malformed ({media}): {_short(exc)}",
-                               details={"backend": self.url}) from None
+                               details={"backend": self.shown}) from None
         except (ValueError, RecursionError, UnicodeError, OverflowError, MemoryError) as exc:
             raise BackendError(f"the SPARQL backend's answer cannot be read ({media}): {_short(exc)}",
-                               details={"backend": self.url}) from None
+                               details={"backend": self.shown}) from None
         raise BackendError(f"the SPARQL backend answered an unexpected media type {media[:80] or '(none)'}",
-                           details={"backend": self.url})
+                           details={"backend": self.shown})
 
 
 def _short(exc: BaseException) -> str:
@@ -713,6 +759,7 @@ class RemoteDescriber(Describer):
     def __init__(self, client: BackendClient, graphs: Graphs, *, named_graphs: Iterable[str] = ()) -> None:
         self.client = client
         self.url = client.url
+        self.shown = client.shown
         self.graphs = graphs
         self.timeout = client.timeout
         self.named_graphs = [g for g in named_graphs if g]
@@ -727,7 +774,7 @@ class RemoteDescriber(Describer):
         answer = self.client.exchange_sync([("query", query), *dataset], accept)
         if not answer.complete:
             raise BackendError(f"the SPARQL backend's answer to a page lookup is larger than "
-                               f"{self.client.max_bytes} bytes", details={"backend": self.url})
+                               f"{self.client.max_bytes} bytes", details={"backend": self.shown})
         return answer.media, answer.body
 
     @_detach
@@ -735,26 +782,26 @@ class RemoteDescriber(Describer):
         media, body = self._post(query, ACCEPT_TABLE, dataset)
         if media not in RESULT_PARSERS:
             raise BackendError(f"the SPARQL backend answered {media[:80] or '(none)'} to a SELECT",
-                               details={"backend": self.url})
+                               details={"backend": self.shown})
         try:
             result = _parse_results(body, media)
             names = [v.value for v in result.variables]  # type: ignore[union-attr]
             return [{n: s[n] for n in names if s[n] is not None} for s in result]  # type: ignore[union-attr]
         except (SyntaxError, ValueError, RecursionError, UnicodeError, OverflowError, MemoryError) as exc:
             raise BackendError(f"the SPARQL backend's answer is malformed: {_short(exc)}",
-                               details={"backend": self.url}) from None
+                               details={"backend": self.shown}) from None
 
     @_detach
     def _construct(self, query: str) -> list[ox.Triple]:
         media, body = self._post(query, ACCEPT_GRAPH)
         if media not in GRAPH_PARSERS:
             raise BackendError(f"the SPARQL backend answered {media[:80] or '(none)'} to a CONSTRUCT",
-                               details={"backend": self.url})
+                               details={"backend": self.shown})
         try:
             return list(_parse_graph(body, media))
         except (SyntaxError, ValueError, RecursionError, UnicodeError, OverflowError, MemoryError) as exc:
             raise BackendError(f"the SPARQL backend's answer is malformed: {_short(exc)}",
-                               details={"backend": self.url}) from None
+                               details={"backend": self.shown}) from None
 
     # -- the primitives of Describer.describe ---------------------------------
     def graph_of(self, iri: str) -> str | None | bool:
@@ -803,7 +850,7 @@ class RemoteDescriber(Describer):
 def check_backend(client: BackendClient, graphs: Graphs, timeout: float = 10.0) -> str:
     """Raise :class:`BackendUnavailable`/:class:`BackendError` unless the backend answers a
     SPARQL query and holds the data graph; return its ``Server`` header."""
-    url = client.url
+    url = client.shown
     answer = client.exchange_sync([("query", f"ASK {{ GRAPH <{graphs.data}> {{ ?s ?p ?o }} }}")], ACCEPT_TABLE,
                                   timeout=timeout, max_bytes=ERROR_BYTES, record=False)
     try:

@@ -35,6 +35,7 @@ from sparql_api.i18n import CLIENT_STRINGS, YASGUI_ZH, describe_error
 from sparql_api.i18n import t as tr
 from sparql_api.negotiation import RESULT_OFFERS
 from sparql_api.pages import HTML, Site, language, make_site, not_found, site_root
+from sparql_api.protocol import client_address
 
 STATIC = Path(__file__).resolve().parent / "static"
 VENDOR = STATIC / "vendor" / "yasgui"
@@ -117,7 +118,8 @@ def _cell(term: dict[str, Any], base: str, root: str) -> dict[str, Any]:
 async def run_for_page(request: Request, query: str, base: str, root: str, lang: str) -> dict[str, Any]:
     """Send ``query`` through this app's own /sparql (the same guard, limits and cache as
     any client) and shape the answer for the page: a table, a boolean, a graph, or an error."""
-    transport = httpx.ASGITransport(app=request.app)
+    # the inner request is this client's, for its per-client share of the workers (not 127.0.0.1's)
+    transport = httpx.ASGITransport(app=request.app, client=(client_address(request), 0))
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         reply = await client.post("/sparql", data={"query": query}, headers={"Accept": _RESULTS_ACCEPT})
     kind = reply.headers.get("content-type", "").split(";")[0]

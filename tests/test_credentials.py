@@ -9,7 +9,8 @@ from kg.credentials import Credentials, CredentialsError, redact, resolve, scrub
 
 @pytest.mark.parametrize("url, shown", [
     ("http://admin:s3cret@host:7878/store", "http://host:7878/store"),
-    ("https://admin:p%40ss@host/q?x=1", "https://host/q?x=1"),
+    ("https://admin:p%40ss@host/q?x=1", "https://host/q?…"),  # a token may ride in the query
+    ("https://host/sparql?key=s3cret#f", "https://host/sparql?…"),
     ("http://admin@host/store", "http://host/store"),
     ("http://host/store", "http://host/store"),
     ("http://a:b@host:99999/store", "http://host:99999/store"),  # a bad port: still redacted

@@ -90,3 +90,11 @@ def test_a_port_in_use_is_one_line_naming_the_port_and_the_setting(built_data: P
     assert done.returncode == 1
     (line,) = done.stderr.strip().splitlines()
     assert f"port {port}" in line and "DIPKG_PORT" in line and "already in use" in line
+
+
+def test_a_percent_encoded_newline_cannot_forge_a_log_line(text_server: Server) -> None:
+    httpx.get(text_server.url + "/x%0A2026-01-01T00:00:00+0000 INFO forged [-] owned", timeout=10,
+              headers={"X-Request-Id": "forge-try"})
+    log = lines(text_server)
+    assert not [x for x in log if x.startswith("2026-01-01T00:00:00+0000 INFO forged")]
+    assert any("[forge-try]" in x and "\\x0a" in x for x in log)

@@ -216,3 +216,13 @@ def test_dipkg_serve_end_to_end(endpoint_data: Path, tmp_path: Path) -> None:
         proc.wait(timeout=20)
     _, alive = psutil.wait_procs(children, timeout=5)
     assert not alive
+
+
+def test_client_keys_group_an_ipv6_host_by_its_64() -> None:
+    """One IPv6 host owns a whole /64: it must not rotate addresses for more worker shares."""
+    from sparql_api.protocol import client_key
+
+    assert client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("::ffff:10.0.0.1") == client_key("10.0.0.1") == "10.0.0.1"
+    assert client_key("127.0.0.2") != client_key("127.0.0.1")

@@ -100,6 +100,15 @@ def test_service_update_and_size_are_refused_before_the_backend(proxied):
     assert ask(server, "LOAD <http://127.0.0.1:1/x>").status_code == 403
     assert ask(server, "SELECT * WHERE { ?s ?p ?o } #" + "x" * 70000).status_code == 413
     assert ask(server, "SELECT * WHERE { ?s bif:contains ?o }").status_code == 400
+    # the same built-ins spelt through a declared prefix, an escape or BASE (found in review)
+    schemas = "http://www.openlinksw.com/schemas/"
+    for spelt in (f"PREFIX p: <{schemas}> SELECT (p:bif\\#sys_stat('x') AS ?v) {{}}",
+                  f"BASE <{schemas}> SELECT (<bif#sys_stat>('x') AS ?v) {{}}",
+                  f"PREFIX:<{schemas}bif#>SELECT (:sys_stat('x') AS ?v) {{}}"):
+        assert ask(server, spelt).status_code == 400, spelt
+    # FROM may name the published graphs only, not what else the backend holds
+    other = ask(server, "SELECT * FROM <urn:dipkg:staging> WHERE { ?s ?p ?o }")
+    assert other.status_code == 400 and "published graphs" in other.json()["message"]
     assert proxy.queries == []  # nothing of it reached the backend
     assert ask(server, "ASK { ?s ?p ?o }").status_code == 200
     assert proxy.queries == ["ASK { ?s ?p ?o }"]
