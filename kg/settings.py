@@ -203,7 +203,9 @@ class Settings(BaseSettings):
     max_result_bytes: int = Field(
         64 * 1024 * 1024, gt=0, description="Largest serialised query result, bytes; a larger one gets 503."
     )
-    query_workers: int = Field(2, gt=0, description="Worker processes that evaluate queries.")
+    query_workers: int = Field(
+        4, gt=0, description="Worker processes that evaluate queries (about 40 MB each). Four, so that with "
+        "one query per client (client_queries) three clients holding runaway queries still leave one free.")
     worker_memory_mb: int = Field(
         2048, gt=0, description="Memory cap of one query worker (MiB); a query that needs more gets 503."
     )

@@ -18,11 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kg.settings import Settings
 from tests.endpoint.conftest import Server, start_server, stop_server
 from tests.reliability.conftest import record, run_async
 
 LIMIT = 3.0
-WORKERS = 4
+WORKERS = Settings.model_fields["query_workers"].default  # the default: 4
 QUEUE = 2  # waiting queries per client
 CLIENTS = 3  # with runaways
 PER_CLIENT = 1 + QUEUE  # one running, the rest waiting: the queue is full
@@ -34,7 +35,7 @@ CHEAP = "ASK { ?s ?p ?o } # cheap %d"
 @pytest.fixture(scope="module")
 def server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = start_server(canary_data, tmp_path_factory.mktemp("fairness"), DIPKG_QUERY_TIMEOUT=str(LIMIT),
-                       DIPKG_QUERY_WORKERS=str(WORKERS), DIPKG_CLIENT_QUEUE=str(QUEUE))
+                       DIPKG_CLIENT_QUEUE=str(QUEUE))  # the default number of workers
     yield srv
     stop_server(srv)
 
