@@ -84,11 +84,13 @@ def _workbook(sheets: Sequence[Sheet], title: str) -> Workbook:
         count = 0
         for values in sheet.rows:
             cells = [_cell_value(v, c[3]) for v, c in zip(values, sheet.columns, strict=True)]
-            ws.append(cells)
             count += 1
+            row = HEADER_ROWS + count
             for i, v in enumerate(cells):
                 widths[i] = max(widths[i], _width(v))
-            for cell, v in zip(ws[ws.max_row], cells, strict=True):
+                # ws.cell, not ws[row] after ws.append: indexing a row scans the whole sheet
+                # for its width (quadratic: 100 s for 6,000 rows)
+                cell = ws.cell(row=row, column=i + 1, value=v)
                 if isinstance(v, str):  # text stays text, even when it starts with "="
                     cell.data_type = TYPE_STRING
         last = get_column_letter(len(sheet.columns))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import json
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import anyio
 from fastapi import APIRouter, Request
@@ -94,7 +94,7 @@ class Finder:
             params = {k: v for k, v in request.query_params.items() if k not in (name, "offset")}
             if value is not None:
                 params[name] = value
-            return site_root(request) + "/search?" + urlencode(params)  # behind a proxy's prefix too
+            return _site_path(request) + "/search?" + urlencode(params)
 
         facets = {
             "kind": [{"label": i18n.t(f["value"], lang), "count": f["count"], "href": facet_url("kind", f["value"]),
@@ -127,6 +127,12 @@ class Finder:
                 "missing": [self._concept(c, link, lang) for c in s["missing"]],
                 "missing_more": s["missing_total"] - len(s["missing"])})
         return {"fields": fields, "scenarios": scenarios}
+
+
+def _site_path(request: Request) -> str:
+    """The site's path prefix ("" or a trusted proxy's X-Forwarded-Prefix): links within
+    the site stay relative to the host, and right behind a prefix."""
+    return urlsplit(site_root(request)).path.rstrip("/")
 
 
 def _json_links(result: dict[str, Any], link: Linker) -> dict[str, Any]:
@@ -189,7 +195,7 @@ def make_router(site: Site) -> APIRouter:
         if result["offset"] + result["limit"] < result["total"]:
             params = dict(request.query_params)
             params["offset"] = str(result["offset"] + result["limit"])
-            more = site_root(request) + "/search?" + urlencode(params)
+            more = _site_path(request) + "/search?" + urlencode(params)
         return page(request, "search.html", q=q, error=None, result=result, view=view, examples=EXAMPLES,
                     max_query=MAX_QUERY, more=more, kinds=KINDS)
 
