@@ -45,7 +45,10 @@ def make_queries(s01: str) -> dict[str, tuple[str, str]]:
     """name -> (query, Accept) about scenario ``s01``; the resource page has no SPARQL peer:
     oxigraph answers DESCRIBE instead."""
     return {
-        "point lookup": (f"SELECT ?p ?o WHERE {{ <{s01}> ?p ?o }}", "application/sparql-results+json"),
+        "point lookup": (
+            f"SELECT ?p ?o WHERE {{ <{s01}> ?p ?o }}",
+            "application/sparql-results+json",
+        ),
         "join + GROUP BY": (
             PREFIXES
             + """SELECT ?domain (COUNT(DISTINCT ?s) AS ?scenarios) (COUNT(?f) AS ?fields) WHERE {
@@ -151,16 +154,32 @@ end
 """
 
 
-def wrk(url: str, accept: str, duration: float, connections: int, cold: bool = False) -> tuple[float, float, float, int, int]:
+def wrk(
+    url: str, accept: str, duration: float, connections: int, cold: bool = False
+) -> tuple[float, float, float, int, int]:
     script: list[str] = []
     if cold:
         lua = Path(tempfile.mkstemp(suffix=".lua")[1])
         lua.write_text(_COLD_LUA)
         script = ["-s", str(lua)]
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "30s",
-         *script, "-H", f"Accept: {accept}", url],
-        capture_output=True, text=True, timeout=duration + 60, check=True,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "--latency",
+            "--timeout",
+            "30s",
+            *script,
+            "-H",
+            f"Accept: {accept}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
@@ -168,7 +187,9 @@ def wrk(url: str, accept: str, duration: float, connections: int, cold: bool = F
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         errors += int(non2xx.group(1))
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
     if socket_errors:
         errors += sum(int(x) for x in socket_errors.groups())
     scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -180,46 +201,83 @@ def build(scale: int, workdir: Path) -> tuple[Path, float, float, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
     if scale > 1:
         inputs = workdir / "inputs"
-        subprocess.run([sys.executable, "-m", "bench.synth", str(inputs), "--scale", str(scale)], check=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "bench.synth", str(inputs), "--scale", str(scale)],
+            check=True,
+            cwd=ROOT,
+        )
         env["DIPKG_INPUTS_DIR"] = str(inputs)
     data = workdir / "data"
     started = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([sys.executable, "-m", "kg.cli", "build", "--out", str(data), "-q"], check=True, env=env, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "kg.cli", "build", "--out", str(data), "-q"],
+        check=True,
+        env=env,
+        cwd=ROOT,
+    )
     seconds = time.perf_counter() - started
     peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
     triples = json.loads((data / "current" / "manifest.json").read_text())["counts"]["triples"]
     return data, seconds, peak, triples
 
 
-def start_servers(data: Path, skip_rdflib: bool, page: str) -> dict[str, tuple[subprocess.Popen, str, str]]:
+def start_servers(
+    data: Path, skip_rdflib: bool, page: str
+) -> dict[str, tuple[subprocess.Popen, str, str]]:
     release = (data / "current").resolve()
     servers: dict[str, tuple[subprocess.Popen, str, str]] = {}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
     port = free_port()
     servers["dipkg"] = (
-        subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", "--data", str(data), "--port", str(port)], env=env, **quiet),
+        subprocess.Popen(
+            [sys.executable, "-m", "kg.cli", "serve", "--data", str(data), "--port", str(port)],
+            env=env,
+            **quiet,
+        ),
         f"http://127.0.0.1:{port}/sparql",
         f"http://127.0.0.1:{port}/{page}.html",
     )
     port = free_port()
     servers["oxigraph serve"] = (
-        subprocess.Popen([str(BIN / "oxigraph"), "serve-read-only", "--location", str(release / "store"),
-                          "--bind", f"127.0.0.1:{port}"], **quiet),
+        subprocess.Popen(
+            [
+                str(BIN / "oxigraph"),
+                "serve-read-only",
+                "--location",
+                str(release / "store"),
+                "--bind",
+                f"127.0.0.1:{port}",
+            ],
+            **quiet,
+        ),
         f"http://127.0.0.1:{port}/query",
         "",
     )
     if not skip_rdflib:
         port = free_port()
         servers["rdflib-endpoint"] = (
-            subprocess.Popen([str(BIN / "rdflib-endpoint"), "serve", str(release / "dumps" / "dipkg.ttl"),
-                              "--host", "127.0.0.1", "--port", str(port)], **quiet),
+            subprocess.Popen(
+                [
+                    str(BIN / "rdflib-endpoint"),
+                    "serve",
+                    str(release / "dumps" / "dipkg.ttl"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                **quiet,
+            ),
             f"http://127.0.0.1:{port}/",
             "",
         )
     for _, url, _ in servers.values():
-        wait_ready(url + ("&" if "?" in url else "?") + "query=" + urllib.parse.quote("ASK {}"), timeout=120)
+        wait_ready(
+            url + ("&" if "?" in url else "?") + "query=" + urllib.parse.quote("ASK {}"),
+            timeout=120,
+        )
     return servers
 
 
@@ -230,8 +288,15 @@ def run(args: argparse.Namespace) -> Report:
     try:
         print(f"building (scale {args.scale}) …", flush=True)
         data, seconds, peak, triples = build(args.scale, workdir)
-        report = Report(args.scale, triples, round(seconds, 2), round(peak, 1), args.duration, args.connections,
-                        args.cold)
+        report = Report(
+            args.scale,
+            triples,
+            round(seconds, 2),
+            round(peak, 1),
+            args.duration,
+            args.connections,
+            args.cold,
+        )
         print(f"  {triples} triples in {seconds:.1f} s, peak {peak:.0f} MB", flush=True)
         s01 = scenario_for(args.scale)
         queries = make_queries(s01)
@@ -245,15 +310,26 @@ def run(args: argparse.Namespace) -> Report:
                         target, cell_accept = url + "?query=" + urllib.parse.quote(query), accept
                     probe = httpx.get(target, headers={"Accept": cell_accept}, timeout=60)
                     if probe.status_code != 200 or not probe.content:
-                        print(f"  {name:20s} {server:16s} SKIPPED: answers HTTP {probe.status_code}: {probe.text[:120]!r}")
+                        print(
+                            f"  {name:20s} {server:16s} SKIPPED: answers HTTP {probe.status_code}: {probe.text[:120]!r}"
+                        )
                         report.results.append(Result(server, name, 0.0, math.nan, math.nan, 0, 1))
                         continue
-                    duration = args.duration if server != "rdflib-endpoint" else min(args.duration, 5)
+                    duration = (
+                        args.duration if server != "rdflib-endpoint" else min(args.duration, 5)
+                    )
                     cold = args.cold and "?query=" in target
-                    rps, p50, p99, total, errors = wrk(target, cell_accept, duration, args.connections, cold)
-                    report.results.append(Result(server, name, round(rps, 1), p50, p99, total, errors))
-                    print(f"  {name:20s} {server:16s} {rps:10.1f} req/s  p50 {p50:8.2f} ms  p99 {p99:8.2f} ms"
-                          + (f"  ERRORS {errors}" if errors else ""), flush=True)
+                    rps, p50, p99, total, errors = wrk(
+                        target, cell_accept, duration, args.connections, cold
+                    )
+                    report.results.append(
+                        Result(server, name, round(rps, 1), p50, p99, total, errors)
+                    )
+                    print(
+                        f"  {name:20s} {server:16s} {rps:10.1f} req/s  p50 {p50:8.2f} ms  p99 {p99:8.2f} ms"
+                        + (f"  ERRORS {errors}" if errors else ""),
+                        flush=True,
+                    )
             for server, (proc, _, _) in servers.items():
                 report.memory_mb[server] = round(tree_rss_mb(proc.pid), 1)
         finally:
@@ -272,13 +348,25 @@ def run(args: argparse.Namespace) -> Report:
 def ratios(report: Report) -> dict[str, object]:
     by = {(r.server, r.query): r.requests_per_s for r in report.results if not r.errors}
     out: dict[str, object] = {}
-    per_query = {q: by.get(("dipkg", q), 0) / by[("oxigraph serve", q)] for q in QUERIES if by.get(("oxigraph serve", q))}
+    per_query = {
+        q: by.get(("dipkg", q), 0) / by[("oxigraph serve", q)]
+        for q in QUERIES
+        if by.get(("oxigraph serve", q))
+    }
     out["vs_oxigraph"] = {q: round(v, 3) for q, v in per_query.items()}
     heavy = [per_query[q] for q in HEAVY if q in per_query]
-    out["heavy_geomean_vs_oxigraph"] = round(math.exp(sum(map(math.log, heavy)) / len(heavy)), 3) if heavy else None
+    out["heavy_geomean_vs_oxigraph"] = (
+        round(math.exp(sum(map(math.log, heavy)) / len(heavy)), 3) if heavy else None
+    )
     if any(r.server == "rdflib-endpoint" for r in report.results):
-        mix = [by[("dipkg", q)] / by[("rdflib-endpoint", q)] for q in QUERIES if by.get(("rdflib-endpoint", q))]
-        out["mix_geomean_vs_rdflib_endpoint"] = round(math.exp(sum(map(math.log, mix)) / len(mix)), 1) if mix else None
+        mix = [
+            by[("dipkg", q)] / by[("rdflib-endpoint", q)]
+            for q in QUERIES
+            if by.get(("rdflib-endpoint", q))
+        ]
+        out["mix_geomean_vs_rdflib_endpoint"] = (
+            round(math.exp(sum(map(math.log, mix)) / len(mix)), 1) if mix else None
+        )
     out["targets"] = {
         "heavy >= 1.0x oxigraph": (out["heavy_geomean_vs_oxigraph"] or 0) >= 1.0,
         "point lookup >= 0.5x oxigraph": per_query.get("point lookup", 0) >= 0.5,
@@ -290,14 +378,22 @@ def ratios(report: Report) -> dict[str, object]:
 def write(report: Report, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     summary = ratios(report)
-    (out / "results.json").write_text(json.dumps({**asdict(report), "summary": summary}, indent=2, ensure_ascii=False) + "\n")
+    (out / "results.json").write_text(
+        json.dumps({**asdict(report), "summary": summary}, indent=2, ensure_ascii=False) + "\n"
+    )
     servers = list(dict.fromkeys(r.server for r in report.results))
     lines = [
         f"Scale {report.scale} ({report.triples} triples); build {report.build_seconds} s, peak {report.build_peak_mb} MB; "
         f"wrk 1 thread, {report.connections} connections, {report.duration} s per cell"
-        + ("; COLD: every SPARQL request unique, no cache answers." if report.cold else "; repeated requests (cacheable)."),
+        + (
+            "; COLD: every SPARQL request unique, no cache answers."
+            if report.cold
+            else "; repeated requests (cacheable)."
+        ),
         "",
-        "| query | " + " | ".join(f"{s} req/s (p50/p99 ms)" for s in servers) + " | dipkg / oxigraph |",
+        "| query | "
+        + " | ".join(f"{s} req/s (p50/p99 ms)" for s in servers)
+        + " | dipkg / oxigraph |",
         "|---|" + "---|" * (len(servers) + 1),
     ]
     by = {(r.server, r.query): r for r in report.results}
@@ -307,8 +403,17 @@ def write(report: Report, out: Path) -> None:
             r = by.get((server, query))
             cells.append(f"{r.requests_per_s:,.0f} ({r.p50_ms:.2f}/{r.p99_ms:.2f})" if r else "–")
         ratio = summary["vs_oxigraph"].get(query)  # type: ignore[union-attr]
-        lines.append(f"| {query} | " + " | ".join(cells) + f" | {ratio:.2f}× |" if ratio else f"| {query} | " + " | ".join(cells) + " | – |")
-    lines += ["", f"Memory (RSS of each server's process tree, MB): {report.memory_mb}", "", f"Summary: {json.dumps(summary)}"]
+        lines.append(
+            f"| {query} | " + " | ".join(cells) + f" | {ratio:.2f}× |"
+            if ratio
+            else f"| {query} | " + " | ".join(cells) + " | – |"
+        )
+    lines += [
+        "",
+        f"Memory (RSS of each server's process tree, MB): {report.memory_mb}",
+        "",
+        f"Summary: {json.dumps(summary)}",
+    ]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     try:
         import matplotlib
@@ -321,7 +426,11 @@ def write(report: Report, out: Path) -> None:
         for i, server in enumerate(servers):
             values = [by[(server, q)].requests_per_s if (server, q) in by else 0 for q in QUERIES]
             ax.bar([x + i * width for x in range(len(QUERIES))], values, width, label=server)
-        ax.set_xticks([x + width * (len(servers) - 1) / 2 for x in range(len(QUERIES))], list(QUERIES), rotation=15)
+        ax.set_xticks(
+            [x + width * (len(servers) - 1) / 2 for x in range(len(QUERIES))],
+            list(QUERIES),
+            rotation=15,
+        )
         ax.set_yscale("log")
         ax.set_ylabel("requests per second (log)")
         ax.set_title(f"dipkg vs peers, {report.triples} triples")
@@ -335,13 +444,27 @@ def write(report: Report, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=int, default=1, help="synthetic guides (1 = the real graph)")
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds of load per query and server")
+    parser.add_argument(
+        "--scale", type=int, default=1, help="synthetic guides (1 = the real graph)"
+    )
+    parser.add_argument(
+        "--duration", type=float, default=5.0, help="seconds of load per query and server"
+    )
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--skip-rdflib", action="store_true", help="leave rdflib-endpoint out (slow at scale)")
-    parser.add_argument("--cold", action="store_true",
-                        help="make every SPARQL request unique (no response cache can answer): the engine path")
-    parser.add_argument("--out", type=Path, default=None, help="default: bench/results/ (bench/results-cold/ with --cold)")
+    parser.add_argument(
+        "--skip-rdflib", action="store_true", help="leave rdflib-endpoint out (slow at scale)"
+    )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="make every SPARQL request unique (no response cache can answer): the engine path",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default: bench/results/ (bench/results-cold/ with --cold)",
+    )
     args = parser.parse_args()
     out = args.out or ROOT / "bench" / ("results-cold" if args.cold else "results")
     write(run(args), out)

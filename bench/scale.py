@@ -30,8 +30,21 @@ from pathlib import Path
 
 from bench.run import ROOT, build, free_port, make_queries, scenario_for, wait_ready, wrk
 
-SEARCHES = ("温度", "temperature", "土壤墒情", "blood pressure", "降雨量数据", "游客数量", "xyzzy", "年龄 性别")
-MATCHES = ("土壤墒情、降雨量、施肥量", "blood pressure, heart rate", "电力消耗、电解质温度、氧化铝浓度")
+SEARCHES = (
+    "温度",
+    "temperature",
+    "土壤墒情",
+    "blood pressure",
+    "降雨量数据",
+    "游客数量",
+    "xyzzy",
+    "年龄 性别",
+)
+MATCHES = (
+    "土壤墒情、降雨量、施肥量",
+    "blood pressure, heart rate",
+    "电力消耗、电解质温度、氧化铝浓度",
+)
 
 
 def search_timings(data: Path) -> dict[str, float]:
@@ -87,8 +100,12 @@ def measure(scale: int, duration: float) -> dict[str, float]:
         dumps = json.loads((data / "current" / "manifest.json").read_text())["dumps"]
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
-        proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", "--data", str(data), "--port", str(port)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kg.cli", "serve", "--data", str(data), "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             url = f"http://127.0.0.1:{port}/sparql"
             wait_ready(url + "?query=" + urllib.parse.quote("ASK {}"), timeout=180)
@@ -164,7 +181,9 @@ def write(rows: list[dict[str, float]], out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scales", default="1,10,100", help="comma-separated synthetic guide counts")
+    parser.add_argument(
+        "--scales", default="1,10,100", help="comma-separated synthetic guide counts"
+    )
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()

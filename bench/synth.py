@@ -56,7 +56,9 @@ def chinese_number(n: int) -> str:
     if not 0 < n < 100:
         raise ValueError(n)
     tens, ones = divmod(n, 10)
-    text = ("" if tens == 0 else ("十" if tens == 1 else _DIGITS[tens] + "十")) + (_DIGITS[ones] if ones else "")
+    text = ("" if tens == 0 else ("十" if tens == 1 else _DIGITS[tens] + "十")) + (
+        _DIGITS[ones] if ones else ""
+    )
     return text
 
 
@@ -70,11 +72,15 @@ def guide_of(index: int) -> tuple[str, str, str, int]:
 def generate(out: Path, scale: int, seed: int = 20261124) -> Path:
     if out.exists():
         shutil.rmtree(out)
-    shutil.copytree(INPUTS_DIR, out, ignore=shutil.ignore_patterns("sources", "guides.toml", "corrections.toml"))
+    shutil.copytree(
+        INPUTS_DIR, out, ignore=shutil.ignore_patterns("sources", "guides.toml", "corrections.toml")
+    )
     (out / "sources").mkdir()
     config = tomllib.loads((INPUTS_DIR / "guides.toml").read_text(encoding="utf-8"))
     real = config["guide"][0]
-    corrections = tomllib.loads((INPUTS_DIR / "corrections.toml").read_text(encoding="utf-8"))["correction"]
+    corrections = tomllib.loads((INPUTS_DIR / "corrections.toml").read_text(encoding="utf-8"))[
+        "correction"
+    ]
     head, rows = _rows((INPUTS_DIR / "sources" / REAL).read_text(encoding="utf-8"))
     domain = ""
     for row in rows:  # every row names its domain, so any order keeps it
@@ -82,7 +88,9 @@ def generate(out: Path, scale: int, seed: int = 20261124) -> Path:
             domain = row[1]
         else:
             row[1] = domain
-    long_head, *long_rows = (INPUTS_DIR / "long-translations.tsv").read_text(encoding="utf-8").splitlines()
+    long_head, *long_rows = (
+        (INPUTS_DIR / "long-translations.tsv").read_text(encoding="utf-8").splitlines()
+    )
     long_out = [long_head]
     rng = random.Random(seed)
     guides = ["[domains]"] + [f'{k} = "{v}"' for k, v in config["domains"].items()]
@@ -99,7 +107,9 @@ def generate(out: Path, scale: int, seed: int = 20261124) -> Path:
             row[0] = f"\t{new}"
             body.append("\n".join(row))
         own_head = [title_zh if block.strip() == real["title_zh"] else block for block in head]
-        (out / "sources" / f"{guide_id}.txt").write_text("\n\n".join([*own_head, *body]) + "\n", encoding="utf-8")
+        (out / "sources" / f"{guide_id}.txt").write_text(
+            "\n\n".join([*own_head, *body]) + "\n", encoding="utf-8"
+        )
         guides += [
             "",
             "[[guide]]",
@@ -115,9 +125,16 @@ def generate(out: Path, scale: int, seed: int = 20261124) -> Path:
         real_id = real["id"]
         for row in long_rows:  # each copied row keeps its English under its new identifier
             sid, rest = row.split("\t", 1)
-            long_out.append(f"{guide_id}-s{renumber[int(sid.removeprefix(real_id + '-s'))]:02d}\t{rest}")
+            long_out.append(
+                f"{guide_id}-s{renumber[int(sid.removeprefix(real_id + '-s'))]:02d}\t{rest}"
+            )
         for fix in corrections:
-            fixes += ["", "[[correction]]", f'guide = "{guide_id}"', f"number = {renumber[fix['number']]}"]
+            fixes += [
+                "",
+                "[[correction]]",
+                f'guide = "{guide_id}"',
+                f"number = {renumber[fix['number']]}",
+            ]
             for key in ("match", "reason", "qualifier", "example", "text"):
                 if key in fix:
                     fixes.append(f"{key} = {_toml(fix[key])}")
@@ -136,7 +153,9 @@ def _toml(value: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
-    parser.add_argument("--scale", type=int, default=100, help="number of synthetic guides (1 = the real size)")
+    parser.add_argument(
+        "--scale", type=int, default=100, help="number of synthetic guides (1 = the real size)"
+    )
     parser.add_argument("--seed", type=int, default=20261124)
     args = parser.parse_args()
     generate(args.out, args.scale, args.seed)

@@ -110,10 +110,14 @@ class Graph:
             if correction.guide not in guide_ids:
                 raise correction.error(f"correction names an unknown guide {correction.guide!r}")
         self.vocabulary = Vocabulary.load(inputs_dir, self.minter, self.translations)
-        self.emitter = Emitter(self.inputs, self.translations, self.minter, self.vocabulary, self.long_translations)
+        self.emitter = Emitter(
+            self.inputs, self.translations, self.minter, self.vocabulary, self.long_translations
+        )
         self.ontology = load_turtle(ONTOLOGY_DIR / "dipkg.ttl")
         self.shapes = load_turtle(ONTOLOGY_DIR / "shapes.ttl")
-        self.context = json.loads((ONTOLOGY_DIR / "context.jsonld").read_text(encoding="utf-8"))["@context"]
+        self.context = json.loads((ONTOLOGY_DIR / "context.jsonld").read_text(encoding="utf-8"))[
+            "@context"
+        ]
 
     def check_translations(self) -> None:
         """After a full pass over blocks(): every Chinese label met must have its English twin,
@@ -122,7 +126,11 @@ class Graph:
         (``details["missing"]``; the CLI prints them), so a new batch needs one round per table."""
         if self.translations.missing:
             shown = ", ".join(self.translations.missing[:5])
-            more = f" and {len(self.translations.missing) - 5} more" if len(self.translations.missing) > 5 else ""
+            more = (
+                f" and {len(self.translations.missing) - 5} more"
+                if len(self.translations.missing) > 5
+                else ""
+            )
             raise SourceError(
                 f"no English label for {len(self.translations.missing)} Chinese labels: {shown}{more}",
                 file=self.translations.file,
@@ -192,7 +200,10 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
 #: source file suffix -> (format name in kg/catalog.py FORMATS, media type)
 SOURCE_FORMATS = {
     ".txt": ("Source", "text/plain"),
-    ".docx": ("Source DOCX", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ".docx": (
+        "Source DOCX",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
 }
 
 
@@ -202,14 +213,24 @@ def _write_sources(graph: Graph, dumps: Path) -> list[dict[str, Any]]:
     for config, _ in graph.guides:
         suffix = config.source.suffix.lower()
         if suffix not in SOURCE_FORMATS:
-            raise SourceError(f"a source file must be one of {', '.join(SOURCE_FORMATS)} to be published",
-                              file=display(config.source))
+            raise SourceError(
+                f"a source file must be one of {', '.join(SOURCE_FORMATS)} to be published",
+                file=display(config.source),
+            )
         fmt, media_type = SOURCE_FORMATS[suffix]
         name = f"source-{config.id}{suffix}"
         shutil.copyfile(config.source, dumps / name)
-        entries.append({"file": name, "format": fmt, "media_type": media_type, "encoding": None,
-                        "bytes": (dumps / name).stat().st_size, "sha256": sha256_file(dumps / name),
-                        "guide": config.id})
+        entries.append(
+            {
+                "file": name,
+                "format": fmt,
+                "media_type": media_type,
+                "encoding": None,
+                "bytes": (dumps / name).stat().st_size,
+                "sha256": sha256_file(dumps / name),
+                "guide": config.id,
+            }
+        )
     return entries
 
 
@@ -270,7 +291,11 @@ def _prune(out_dir: Path, keep: Path) -> None:
     ``releases/`` (one step: it is there whole or gone), then removed.
     """
     others = sorted(
-        (p for p in (out_dir / RELEASES).iterdir() if p != keep and p.is_dir() and not p.is_symlink()),
+        (
+            p
+            for p in (out_dir / RELEASES).iterdir()
+            if p != keep and p.is_dir() and not p.is_symlink()
+        ),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
@@ -320,7 +345,9 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"cannot create the output folder: {exc.strerror}", file=str(out_dir)) from None
+        raise StoreError(
+            f"cannot create the output folder: {exc.strerror}", file=str(out_dir)
+        ) from None
     _remove_stale_staging(out_dir)
     previous = changes.previous_release(out_dir)  # what `current` points at before this build
     staged = out_dir / f".staging-{os.getpid()}-{time.monotonic_ns()}"
@@ -342,19 +369,38 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         for entry in dumps:
             digest.update(f"{entry['file']}:{entry['sha256']}\n".encode())
         build_id = digest.hexdigest()[:16]
-        counts = {**_count(graph.guides), "triples": triples, "unmapped_items": len(graph.emitter.unmapped)}
+        counts = {
+            **_count(graph.guides),
+            "triples": triples,
+            "unmapped_items": len(graph.emitter.unmapped),
+        }
         fired = [
-            {"guide": c.guide, "scenario": c.number, "match": c.match, "reason": c.reason, "fired": c.fired}
+            {
+                "guide": c.guide,
+                "scenario": c.number,
+                "match": c.match,
+                "reason": c.reason,
+                "fired": c.fired,
+            }
             for c in graph.inputs.corrections
         ]
         unfired = [c for c in graph.inputs.corrections if c.fired == 0]
         if unfired:
-            raise CorrectionError(f"correction never applied: {unfired[0].describe()}", file=unfired[0].file, line=unfired[0].line)
+            raise CorrectionError(
+                f"correction never applied: {unfired[0].describe()}",
+                file=unfired[0].file,
+                line=unfired[0].line,
+            )
         log("comparing with the previous release")
         history = changes.history(
-            previous, build_id, nt,
+            previous,
+            build_id,
+            nt,
             date=changes.input_date([graph.inputs.edited, *(g.date for g in graph.inputs.guides)]),
-            version=settings.catalog.version, issued=settings.catalog.issued, modified=settings.catalog.modified)
+            version=settings.catalog.version,
+            issued=settings.catalog.issued,
+            modified=settings.catalog.modified,
+        )
         changes_text = changes.to_json(history.changes)
         (staged / changes.CHANGES_FILE).write_text(changes_text, encoding="utf-8", newline="\n")
         log("drawing the map of shared data")
@@ -375,11 +421,18 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             "version": history.version,
             "release": history.release,
             "previous": history.previous,
-            "changes": {"file": changes.CHANGES_FILE, "summary": history.changes["summary"],
-                        "triples": history.changes["triples"],
-                        "sha256": hashlib.sha256(changes_text.encode("utf-8")).hexdigest()},
-            "map": {"file": datamap.MAP_FILE, "kinds": sum(len(g["kinds"]) for g in shared["groups"]),
-                    "cells": len(shared["cells"]), "sha256": hashlib.sha256(map_text.encode("utf-8")).hexdigest()},
+            "changes": {
+                "file": changes.CHANGES_FILE,
+                "summary": history.changes["summary"],
+                "triples": history.changes["triples"],
+                "sha256": hashlib.sha256(changes_text.encode("utf-8")).hexdigest(),
+            },
+            "map": {
+                "file": datamap.MAP_FILE,
+                "kinds": sum(len(g["kinds"]) for g in shared["groups"]),
+                "cells": len(shared["cells"]),
+                "sha256": hashlib.sha256(map_text.encode("utf-8")).hexdigest(),
+            },
             "sources": graph.source_names,
             "counts": counts,
             "dumps": dumps,
@@ -389,10 +442,16 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             # Chinese record's elements left to fill in: `dipkg build` warns, /health tells
             "publication": {
                 "placeholders": settings.catalog.placeholders(),
-                "to_fill": json.loads((staged / DUMPS / catalog_cn.JSON_FILE).read_bytes())["待填写"],
+                "to_fill": json.loads((staged / DUMPS / catalog_cn.JSON_FILE).read_bytes())[
+                    "待填写"
+                ],
             },
-            "search": {"file": search.INDEX_FILE, "bytes": (staged / search.INDEX_FILE).stat().st_size,
-                       "sha256": sha256_file(staged / search.INDEX_FILE), "format": search.INDEX_FORMAT},
+            "search": {
+                "file": search.INDEX_FILE,
+                "bytes": (staged / search.INDEX_FILE).stat().st_size,
+                "sha256": sha256_file(staged / search.INDEX_FILE),
+                "format": search.INDEX_FORMAT,
+            },
         }
         log("writing the catalogue record")
         record = list(catalog.record(settings, graph.minter, manifest, store))
@@ -402,12 +461,17 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             named = pyoxigraph.NamedNode(graph.minter.graph("catalog"))
             with io.StringIO() as buffer:
                 write_ntriples(record, buffer)
-                store.load(buffer.getvalue().encode("utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES, to_graph=named)
+                store.load(
+                    buffer.getvalue().encode("utf-8"),
+                    format=pyoxigraph.RdfFormat.N_TRIPLES,
+                    to_graph=named,
+                )
         store.flush()
         store.optimize()
         del store
         (staged / MANIFEST).write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+            encoding="utf-8",
         )
         _fsync_tree(staged)
         log("switching the new release in")
@@ -417,10 +481,16 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         raise
     except OSError as exc:
         shutil.rmtree(staged, ignore_errors=True)
-        raise StoreError(f"writing the build failed: {exc.strerror or exc}", file=str(out_dir)) from None
+        raise StoreError(
+            f"writing the build failed: {exc.strerror or exc}", file=str(out_dir)
+        ) from None
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
     _prune(out_dir, release)
-    return BuildResult(manifest=manifest, release=release, seconds=time.perf_counter() - started,
-                       index_seconds=index_seconds)
+    return BuildResult(
+        manifest=manifest,
+        release=release,
+        seconds=time.perf_counter() - started,
+        index_seconds=index_seconds,
+    )

@@ -109,11 +109,20 @@ FORMATS: dict[str, Format] = {
     "CSVW": Format("CSVW 元数据", "CSVW metadata", "JSON_LD", "application/csvm+json"),
     # the source documents, verbatim (kg/build.py _write_sources): distributions of the guides
     "Source": Format("源文件（文本）", "Source document (text)", "TXT", "text/plain"),
-    "Source DOCX": Format("源文件（Word）", "Source document (Word)", "DOCX",
-                          "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "Source DOCX": Format(
+        "源文件（Word）",
+        "Source document (Word)",
+        "DOCX",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
     # the Chinese resource-catalogue record (kg/catalog_cn.py)
     "JSON": Format("JSON", "JSON", "JSON", "application/json"),
-    "XLSX": Format("Excel 工作簿", "Excel workbook", "XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "XLSX": Format(
+        "Excel 工作簿",
+        "Excel workbook",
+        "XLSX",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
 }
 RDF_FORMATS = ("Turtle", "JSON-LD", "N-Triples")
 GZIP = "application/gzip"
@@ -140,22 +149,98 @@ def _scenario_columns(base: str) -> list[Column]:
     return [
         ("scenario_iri", "场景 IRI", "Scenario IRI", "anyURI", {"suppressOutput": True}),
         ("number", "序号", "Number", "integer", {"propertyUrl": DIP + "number"}),
-        ("scenario_zh", "场景名称", "Scenario name (Chinese)", "string", {"propertyUrl": label, "lang": "zh"}),
-        ("scenario_en", "场景名称（英文）", "Scenario name (English)", "string", {"propertyUrl": label, "lang": "en"}),
-        ("domain_iri", "领域 IRI", "Domain IRI", "anyURI", {"propertyUrl": DIP + "domain", "valueUrl": "{+domain_iri}"}),
-        ("domain_zh", "领域", "Domain (Chinese)", "string",
-         {"aboutUrl": "{+domain_iri}", "propertyUrl": label, "lang": "zh"}),
-        ("domain_en", "领域（英文）", "Domain (English)", "string",
-         {"aboutUrl": "{+domain_iri}", "propertyUrl": label, "lang": "en"}),
-        ("example_zh", "示例情境", "Example context (Chinese)", "string", {"propertyUrl": DIP + "exampleContext", "lang": "zh"}),
-        ("example_en", "示例情境（英文）", "Example context (English)", "string", {"propertyUrl": DIP + "exampleContext", "lang": "en"}),
-        ("application_zh", "场景应用", "Application (Chinese)", "string", {"propertyUrl": DIP + "application", "lang": "zh"}),
-        ("application_en", "场景应用（英文）", "Application (English)", "string", {"propertyUrl": DIP + "application", "lang": "en"}),
-        ("data_text_zh", "涉及数据", "Data involved, verbatim (Chinese)", "string", {"propertyUrl": DIP + "dataText", "lang": "zh"}),
-        ("data_text_en", "涉及数据（英文）", "Data involved (English translation)", "string", {"propertyUrl": DIP + "dataText", "lang": "en"}),
-        ("source_iri", "来源文件 IRI", "Source document IRI", "anyURI", {"propertyUrl": DCT + "source", "valueUrl": "{+source_iri}"}),
+        (
+            "scenario_zh",
+            "场景名称",
+            "Scenario name (Chinese)",
+            "string",
+            {"propertyUrl": label, "lang": "zh"},
+        ),
+        (
+            "scenario_en",
+            "场景名称（英文）",
+            "Scenario name (English)",
+            "string",
+            {"propertyUrl": label, "lang": "en"},
+        ),
+        (
+            "domain_iri",
+            "领域 IRI",
+            "Domain IRI",
+            "anyURI",
+            {"propertyUrl": DIP + "domain", "valueUrl": "{+domain_iri}"},
+        ),
+        (
+            "domain_zh",
+            "领域",
+            "Domain (Chinese)",
+            "string",
+            {"aboutUrl": "{+domain_iri}", "propertyUrl": label, "lang": "zh"},
+        ),
+        (
+            "domain_en",
+            "领域（英文）",
+            "Domain (English)",
+            "string",
+            {"aboutUrl": "{+domain_iri}", "propertyUrl": label, "lang": "en"},
+        ),
+        (
+            "example_zh",
+            "示例情境",
+            "Example context (Chinese)",
+            "string",
+            {"propertyUrl": DIP + "exampleContext", "lang": "zh"},
+        ),
+        (
+            "example_en",
+            "示例情境（英文）",
+            "Example context (English)",
+            "string",
+            {"propertyUrl": DIP + "exampleContext", "lang": "en"},
+        ),
+        (
+            "application_zh",
+            "场景应用",
+            "Application (Chinese)",
+            "string",
+            {"propertyUrl": DIP + "application", "lang": "zh"},
+        ),
+        (
+            "application_en",
+            "场景应用（英文）",
+            "Application (English)",
+            "string",
+            {"propertyUrl": DIP + "application", "lang": "en"},
+        ),
+        (
+            "data_text_zh",
+            "涉及数据",
+            "Data involved, verbatim (Chinese)",
+            "string",
+            {"propertyUrl": DIP + "dataText", "lang": "zh"},
+        ),
+        (
+            "data_text_en",
+            "涉及数据（英文）",
+            "Data involved (English translation)",
+            "string",
+            {"propertyUrl": DIP + "dataText", "lang": "en"},
+        ),
+        (
+            "source_iri",
+            "来源文件 IRI",
+            "Source document IRI",
+            "anyURI",
+            {"propertyUrl": DCT + "source", "valueUrl": "{+source_iri}"},
+        ),
         ("source_line", "来源行号", "Source line", "integer", {"propertyUrl": DIP + "sourceLine"}),
-        ("source_cell", "来源单元格", "Source cell (.docx)", "string", {"propertyUrl": DIP + "sourceCell"}),
+        (
+            "source_cell",
+            "来源单元格",
+            "Source cell (.docx)",
+            "string",
+            {"propertyUrl": DIP + "sourceCell"},
+        ),
     ]
 
 
@@ -163,44 +248,196 @@ def _item_columns(base: str) -> list[Column]:
     label = RDFS + "label"
     return [
         ("item_iri", "数据项 IRI", "Data item IRI", "anyURI", {"suppressOutput": True}),
-        ("kind", "类型", "Kind", "string", {"propertyUrl": RDF + "type", "valueUrl": DIP + "{kind}"}),
+        (
+            "kind",
+            "类型",
+            "Kind",
+            "string",
+            {"propertyUrl": RDF + "type", "valueUrl": DIP + "{kind}"},
+        ),
         ("path", "位置路径", "Position path", "string", {"suppressOutput": True}),
-        ("scenario_iri", "场景 IRI", "Scenario IRI", "anyURI", {"propertyUrl": DIP + "scenario", "valueUrl": "{+scenario_iri}"}),
+        (
+            "scenario_iri",
+            "场景 IRI",
+            "Scenario IRI",
+            "anyURI",
+            {"propertyUrl": DIP + "scenario", "valueUrl": "{+scenario_iri}"},
+        ),
         ("scenario_number", "场景序号", "Scenario number", "integer", {"suppressOutput": True}),
-        ("scenario_zh", "场景名称", "Scenario name (Chinese)", "string",
-         {"aboutUrl": "{+scenario_iri}", "propertyUrl": label, "lang": "zh"}),
-        ("scenario_en", "场景名称（英文）", "Scenario name (English)", "string",
-         {"aboutUrl": "{+scenario_iri}", "propertyUrl": label, "lang": "en"}),
-        ("domain_iri", "领域 IRI", "Domain IRI", "anyURI",
-         {"aboutUrl": "{+scenario_iri}", "propertyUrl": DIP + "domain", "valueUrl": "{+domain_iri}"}),
-        ("domain_zh", "领域", "Domain (Chinese)", "string", {"aboutUrl": "{+domain_iri}", "propertyUrl": label, "lang": "zh"}),
-        ("domain_en", "领域（英文）", "Domain (English)", "string", {"aboutUrl": "{+domain_iri}", "propertyUrl": label, "lang": "en"}),
+        (
+            "scenario_zh",
+            "场景名称",
+            "Scenario name (Chinese)",
+            "string",
+            {"aboutUrl": "{+scenario_iri}", "propertyUrl": label, "lang": "zh"},
+        ),
+        (
+            "scenario_en",
+            "场景名称（英文）",
+            "Scenario name (English)",
+            "string",
+            {"aboutUrl": "{+scenario_iri}", "propertyUrl": label, "lang": "en"},
+        ),
+        (
+            "domain_iri",
+            "领域 IRI",
+            "Domain IRI",
+            "anyURI",
+            {
+                "aboutUrl": "{+scenario_iri}",
+                "propertyUrl": DIP + "domain",
+                "valueUrl": "{+domain_iri}",
+            },
+        ),
+        (
+            "domain_zh",
+            "领域",
+            "Domain (Chinese)",
+            "string",
+            {"aboutUrl": "{+domain_iri}", "propertyUrl": label, "lang": "zh"},
+        ),
+        (
+            "domain_en",
+            "领域（英文）",
+            "Domain (English)",
+            "string",
+            {"aboutUrl": "{+domain_iri}", "propertyUrl": label, "lang": "en"},
+        ),
         ("category_iri", "数据类别 IRI", "Category IRI", "anyURI", {"suppressOutput": True}),
-        ("category_zh", "数据类别", "Category (Chinese)", "string", {"aboutUrl": "{+category_iri}", "propertyUrl": label, "lang": "zh"}),
-        ("category_en", "数据类别（英文）", "Category (English)", "string", {"aboutUrl": "{+category_iri}", "propertyUrl": label, "lang": "en"}),
+        (
+            "category_zh",
+            "数据类别",
+            "Category (Chinese)",
+            "string",
+            {"aboutUrl": "{+category_iri}", "propertyUrl": label, "lang": "zh"},
+        ),
+        (
+            "category_en",
+            "数据类别（英文）",
+            "Category (English)",
+            "string",
+            {"aboutUrl": "{+category_iri}", "propertyUrl": label, "lang": "en"},
+        ),
         ("subcategory_iri", "子类别 IRI", "Sub-category IRI", "anyURI", {"suppressOutput": True}),
-        ("subcategory_zh", "子类别", "Sub-category (Chinese)", "string", {"aboutUrl": "{+subcategory_iri}", "propertyUrl": label, "lang": "zh"}),
-        ("subcategory_en", "子类别（英文）", "Sub-category (English)", "string", {"aboutUrl": "{+subcategory_iri}", "propertyUrl": label, "lang": "en"}),
-        ("field_zh", "数据项", "Field (Chinese)", "string", {"aboutUrl": "{+field_iri}", "propertyUrl": label, "lang": "zh"}),
-        ("field_en", "数据项（英文）", "Field (English)", "string", {"aboutUrl": "{+field_iri}", "propertyUrl": label, "lang": "en"}),
+        (
+            "subcategory_zh",
+            "子类别",
+            "Sub-category (Chinese)",
+            "string",
+            {"aboutUrl": "{+subcategory_iri}", "propertyUrl": label, "lang": "zh"},
+        ),
+        (
+            "subcategory_en",
+            "子类别（英文）",
+            "Sub-category (English)",
+            "string",
+            {"aboutUrl": "{+subcategory_iri}", "propertyUrl": label, "lang": "en"},
+        ),
+        (
+            "field_zh",
+            "数据项",
+            "Field (Chinese)",
+            "string",
+            {"aboutUrl": "{+field_iri}", "propertyUrl": label, "lang": "zh"},
+        ),
+        (
+            "field_en",
+            "数据项（英文）",
+            "Field (English)",
+            "string",
+            {"aboutUrl": "{+field_iri}", "propertyUrl": label, "lang": "en"},
+        ),
         ("field_iri", "数据项字段 IRI", "Field IRI", "anyURI", {"suppressOutput": True}),
-        ("parent_iri", "上级 IRI", "Parent IRI", "anyURI", {"propertyUrl": DCT + "isPartOf", "valueUrl": "{+parent_iri}"}),
+        (
+            "parent_iri",
+            "上级 IRI",
+            "Parent IRI",
+            "anyURI",
+            {"propertyUrl": DCT + "isPartOf", "valueUrl": "{+parent_iri}"},
+        ),
         ("position", "位置", "Position", "integer", {"propertyUrl": SCHEMA + "position"}),
         # appended (existing columns keep their places): the item's data kind and its PI flags
-        ("data_kind_iri", "数据种类 IRI", "Data kind IRI", "anyURI", {"propertyUrl": DIP + "dataKind", "valueUrl": "{+data_kind_iri}"}),
-        ("data_kind_zh", "数据种类", "Data kind (Chinese)", "string", {"aboutUrl": "{+data_kind_iri}", "propertyUrl": label, "lang": "zh"}),
-        ("data_kind_en", "数据种类（英文）", "Data kind (English)", "string", {"aboutUrl": "{+data_kind_iri}", "propertyUrl": label, "lang": "en"}),
-        ("broader_kind_iri", "上位数据种类 IRI", "Broader data kind IRI", "anyURI", {"suppressOutput": True, "separator": SEPARATOR}),
-        ("broader_kind_zh", "上位数据种类", "Broader data kind (Chinese)", "string", {"suppressOutput": True, "separator": SEPARATOR, "lang": "zh"}),
-        ("broader_kind_en", "上位数据种类（英文）", "Broader data kind (English)", "string", {"suppressOutput": True, "separator": SEPARATOR, "lang": "en"}),
-        ("personal_information", "个人信息", "Personal information", "boolean", {"suppressOutput": True}),
-        ("sensitive", "敏感个人信息", "Sensitive personal information", "boolean", {"suppressOutput": True}),
-        ("sensitive_category_iri", "敏感个人信息类别 IRI", "Sensitive category IRI", "anyURI",
-         {"aboutUrl": "{+data_kind_iri}", "propertyUrl": DIP + "sensitiveCategory", "valueUrl": "{+sensitive_category_iri}"}),
-        ("sensitive_category_zh", "敏感个人信息类别", "Sensitive category (Chinese)", "string",
-         {"aboutUrl": "{+sensitive_category_iri}", "propertyUrl": label, "lang": "zh"}),
-        ("sensitive_category_en", "敏感个人信息类别（英文）", "Sensitive category (English)", "string",
-         {"aboutUrl": "{+sensitive_category_iri}", "propertyUrl": label, "lang": "en"}),
+        (
+            "data_kind_iri",
+            "数据种类 IRI",
+            "Data kind IRI",
+            "anyURI",
+            {"propertyUrl": DIP + "dataKind", "valueUrl": "{+data_kind_iri}"},
+        ),
+        (
+            "data_kind_zh",
+            "数据种类",
+            "Data kind (Chinese)",
+            "string",
+            {"aboutUrl": "{+data_kind_iri}", "propertyUrl": label, "lang": "zh"},
+        ),
+        (
+            "data_kind_en",
+            "数据种类（英文）",
+            "Data kind (English)",
+            "string",
+            {"aboutUrl": "{+data_kind_iri}", "propertyUrl": label, "lang": "en"},
+        ),
+        (
+            "broader_kind_iri",
+            "上位数据种类 IRI",
+            "Broader data kind IRI",
+            "anyURI",
+            {"suppressOutput": True, "separator": SEPARATOR},
+        ),
+        (
+            "broader_kind_zh",
+            "上位数据种类",
+            "Broader data kind (Chinese)",
+            "string",
+            {"suppressOutput": True, "separator": SEPARATOR, "lang": "zh"},
+        ),
+        (
+            "broader_kind_en",
+            "上位数据种类（英文）",
+            "Broader data kind (English)",
+            "string",
+            {"suppressOutput": True, "separator": SEPARATOR, "lang": "en"},
+        ),
+        (
+            "personal_information",
+            "个人信息",
+            "Personal information",
+            "boolean",
+            {"suppressOutput": True},
+        ),
+        (
+            "sensitive",
+            "敏感个人信息",
+            "Sensitive personal information",
+            "boolean",
+            {"suppressOutput": True},
+        ),
+        (
+            "sensitive_category_iri",
+            "敏感个人信息类别 IRI",
+            "Sensitive category IRI",
+            "anyURI",
+            {
+                "aboutUrl": "{+data_kind_iri}",
+                "propertyUrl": DIP + "sensitiveCategory",
+                "valueUrl": "{+sensitive_category_iri}",
+            },
+        ),
+        (
+            "sensitive_category_zh",
+            "敏感个人信息类别",
+            "Sensitive category (Chinese)",
+            "string",
+            {"aboutUrl": "{+sensitive_category_iri}", "propertyUrl": label, "lang": "zh"},
+        ),
+        (
+            "sensitive_category_en",
+            "敏感个人信息类别（英文）",
+            "Sensitive category (English)",
+            "string",
+            {"aboutUrl": "{+sensitive_category_iri}", "propertyUrl": label, "lang": "en"},
+        ),
     ]
 
 
@@ -266,16 +503,29 @@ def _csvw_metadata(
         "@context": ["http://www.w3.org/ns/csvw", {"@language": "en"}],
         "@id": minter.dump(table_url + "-metadata.json"),
         "url": table_url,
-        "dc:title": [{"@value": title_zh, "@language": "zh"}, {"@value": title_en, "@language": "en"}],
+        "dc:title": [
+            {"@value": title_zh, "@language": "zh"},
+            {"@value": title_en, "@language": "en"},
+        ],
         "dc:license": {"@id": ""},  # filled by write_tables
-        "dialect": {"encoding": "utf-8", "header": True, "lineTerminators": ["\r\n"], "doubleQuote": True},
+        "dialect": {
+            "encoding": "utf-8",
+            "header": True,
+            "lineTerminators": ["\r\n"],
+            "doubleQuote": True,
+        },
         "tableSchema": {"columns": cols, "aboutUrl": about, "primaryKey": columns[0][0]},
     }
 
 
 def _item_rows(graph: Graph) -> Iterator[list[Any]]:
     """One row per leaf of each scenario's data tree: a field, or a category listing no fields."""
-    minter, tr, inputs, vocabulary = graph.minter, graph.translations, graph.inputs, graph.vocabulary
+    minter, tr, inputs, vocabulary = (
+        graph.minter,
+        graph.translations,
+        graph.inputs,
+        graph.vocabulary,
+    )
 
     def label(text: str | None) -> tuple[str | None, str | None]:
         return (text, tr.en(text)) if text else (None, None)
@@ -287,16 +537,26 @@ def _item_rows(graph: Graph) -> Iterator[list[Any]]:
         broader = [vocabulary.concept(b) for b in concept.broader]
         sensitive = vocabulary.sensitive_category(concept.sensitive) if concept.sensitive else None
         return [
-            vocabulary.concept_iri(concept.slug), concept.zh, concept.en,
+            vocabulary.concept_iri(concept.slug),
+            concept.zh,
+            concept.en,
             SEPARATOR.join(vocabulary.concept_iri(b.slug) for b in broader) or None,
-            SEPARATOR.join(b.zh for b in broader) or None, SEPARATOR.join(b.en for b in broader) or None,
-            "true" if concept.pi else "false", "true" if sensitive else "false",
+            SEPARATOR.join(b.zh for b in broader) or None,
+            SEPARATOR.join(b.en for b in broader) or None,
+            "true" if concept.pi else "false",
+            "true" if sensitive else "false",
             vocabulary.sensitive_iri(sensitive.slug) if sensitive else None,
-            sensitive.zh if sensitive else None, sensitive.en if sensitive else None,
+            sensitive.zh if sensitive else None,
+            sensitive.en if sensitive else None,
         ]
 
-    def walk(item: DataCategory | DataField, path: tuple[int, ...], chain: list[tuple[str, str]],
-             s_iri: str, head: list[Any]) -> Iterator[list[Any]]:
+    def walk(
+        item: DataCategory | DataField,
+        path: tuple[int, ...],
+        chain: list[tuple[str, str]],
+        s_iri: str,
+        head: list[Any],
+    ) -> Iterator[list[Any]]:
         iri = minter.data_item(s_iri, path)
         if isinstance(item, DataCategory) and item.children:
             for position, child in enumerate(item.children, start=1):
@@ -310,12 +570,18 @@ def _item_rows(graph: Graph) -> Iterator[list[Any]]:
         sub = levels[1] if len(levels) > 1 else (None, None)
         parent = minter.data_item(s_iri, path[:-1]) if len(path) > 1 else s_iri
         yield [
-            iri, "DataField" if is_field else "DataCategory", ".".join(str(p) for p in path),
+            iri,
+            "DataField" if is_field else "DataCategory",
+            ".".join(str(p) for p in path),
             *head,
-            category[0], *label(category[1]),
-            sub[0], *label(sub[1]),
-            *label(item.label if is_field else None), iri if is_field else None,
-            parent, path[-1],
+            category[0],
+            *label(category[1]),
+            sub[0],
+            *label(sub[1]),
+            *label(item.label if is_field else None),
+            iri if is_field else None,
+            parent,
+            path[-1],
             *kind(item, s_iri, path),
         ]
 
@@ -324,14 +590,26 @@ def _item_rows(graph: Graph) -> Iterator[list[Any]]:
             s_iri = minter.scenario(config.id, scenario.number)
             d_key = inputs.domain_key(scenario.domain)
             assert d_key is not None
-            head = [s_iri, scenario.number, scenario.name, tr.en(scenario.name),
-                    minter.domain(d_key), scenario.domain, tr.en(scenario.domain)]
+            head = [
+                s_iri,
+                scenario.number,
+                scenario.name,
+                tr.en(scenario.name),
+                minter.domain(d_key),
+                scenario.domain,
+                tr.en(scenario.domain),
+            ]
             for position, category in enumerate(scenario.categories, start=1):
                 yield from walk(category, (position,), [], s_iri, head)
 
 
 def _scenario_rows(graph: Graph) -> Iterator[list[Any]]:
-    minter, tr, inputs, long = graph.minter, graph.translations, graph.inputs, graph.long_translations
+    minter, tr, inputs, long = (
+        graph.minter,
+        graph.translations,
+        graph.inputs,
+        graph.long_translations,
+    )
     for config, guide in graph.guides:
         for scenario in guide.scenarios:
             d_key = inputs.domain_key(scenario.domain)
@@ -366,10 +644,22 @@ def write_tables(graph: Graph, dumps_dir: Path) -> list[dict[str, Any]]:
     minter = graph.minter
     license_iri = graph.settings.catalog.license_iri
     tables = [
-        (SCENARIOS_CSV, _scenario_columns(minter.base), _scenario_rows(graph), "{+scenario_iri}",
-         "数据知识产权应用场景：场景表", "Data IP application scenarios: scenarios"),
-        (ITEMS_CSV, _item_columns(minter.base), _item_rows(graph), "{+item_iri}",
-         "数据知识产权应用场景：数据项表", "Data IP application scenarios: data items"),
+        (
+            SCENARIOS_CSV,
+            _scenario_columns(minter.base),
+            _scenario_rows(graph),
+            "{+scenario_iri}",
+            "数据知识产权应用场景：场景表",
+            "Data IP application scenarios: scenarios",
+        ),
+        (
+            ITEMS_CSV,
+            _item_columns(minter.base),
+            _item_rows(graph),
+            "{+item_iri}",
+            "数据知识产权应用场景：数据项表",
+            "Data IP application scenarios: data items",
+        ),
     ]
     entries: list[dict[str, Any]] = []
     for name, columns, rows, about, title_zh, title_en in tables:
@@ -405,8 +695,15 @@ def _write_xlsx(graph: Graph, path: Path) -> dict[str, Any]:
         Sheet("数据项 Data items", [c[:4] for c in _item_columns(base)], _item_rows(graph)),
     ]
     write_workbook(path, sheets, "数据知识产权应用场景 Data IP application scenarios")
-    return {"file": path.name, "format": "XLSX", "media_type": FORMATS["XLSX"].media_type, "encoding": None,
-            "bytes": path.stat().st_size, "sha256": sha256_file(path), "rows": None}
+    return {
+        "file": path.name,
+        "format": "XLSX",
+        "media_type": FORMATS["XLSX"].media_type,
+        "encoding": None,
+        "bytes": path.stat().st_size,
+        "sha256": sha256_file(path),
+        "rows": None,
+    }
 
 
 # =====================================================================================
@@ -430,7 +727,9 @@ def load_eu_vocabularies(inputs_dir: Path) -> rdflib.Graph:
     try:
         graph.parse(path, format="turtle")
     except FileNotFoundError:
-        raise ConfigError("the EU vocabulary concepts file is missing", file=display(path)) from None
+        raise ConfigError(
+            "the EU vocabulary concepts file is missing", file=display(path)
+        ) from None
     return graph
 
 
@@ -446,10 +745,17 @@ def _rdflib_term(term: rdflib.term.Node) -> Term:
 
 def _eu_blocks(vocab: rdflib.Graph, used: set[str]) -> Iterator[Block]:
     """The used concepts and their schemes, sorted, each with sorted pairs."""
-    schemes = {str(o) for s in used for o in vocab.objects(rdflib.URIRef(s), rdflib.URIRef(SKOS + "inScheme"))}
+    schemes = {
+        str(o)
+        for s in used
+        for o in vocab.objects(rdflib.URIRef(s), rdflib.URIRef(SKOS + "inScheme"))
+    }
     for iri in sorted(schemes) + sorted(used):
         pairs = sorted(
-            ((IRI(str(p)), _rdflib_term(o)) for p, o in vocab.predicate_objects(rdflib.URIRef(iri))),
+            (
+                (IRI(str(p)), _rdflib_term(o))
+                for p, o in vocab.predicate_objects(rdflib.URIRef(iri))
+            ),
             key=lambda po: (po[0].value != RDF + "type", po[0].value, po[1].nt()),
         )
         yield IRI(iri), pairs
@@ -470,12 +776,23 @@ def _distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
 
         return distribution_title(entry)
     if entry["format"] == "CSV":
-        what_zh, what_en = ("场景表", "scenarios table") if name == SCENARIOS_CSV else ("数据项表", "data items table")
+        what_zh, what_en = (
+            ("场景表", "scenarios table")
+            if name == SCENARIOS_CSV
+            else ("数据项表", "data items table")
+        )
         return f"{what_zh}（CSV）", f"The {what_en} (CSV)"
     if entry["format"] == "XLSX":
-        return "场景表与数据项表（Excel 工作簿）", "The scenarios and data items tables (Excel workbook)"
+        return (
+            "场景表与数据项表（Excel 工作簿）",
+            "The scenarios and data items tables (Excel workbook)",
+        )
     if entry["format"] == "CSVW":
-        what_zh, what_en = ("场景表", "scenarios table") if name.startswith(SCENARIOS_CSV) else ("数据项表", "data items table")
+        what_zh, what_en = (
+            ("场景表", "scenarios table")
+            if name.startswith(SCENARIOS_CSV)
+            else ("数据项表", "data items table")
+        )
         return f"{what_zh}的 CSVW 元数据", f"CSVW metadata of the {what_en}"
     suffix_zh, suffix_en = ("，gzip 压缩", ", gzip-compressed") if gz else ("", "")
     return f"完整数据下载（{fmt.label_zh}{suffix_zh}）", f"Full dump ({fmt.label_en}{suffix_en})"
@@ -505,7 +822,9 @@ def _void_counts(store: pyoxigraph.Store, base: str) -> dict[str, Any]:
         return int(next(iter(store.query(query)))[0].value)
 
     out: dict[str, Any] = {key: one(q) for key, q in void_queries(base).items()}
-    out["class_partitions"] = [(row[0].value, int(row[1].value)) for row in store.query(VOID_CLASS_PARTITIONS)]
+    out["class_partitions"] = [
+        (row[0].value, int(row[1].value)) for row in store.query(VOID_CLASS_PARTITIONS)
+    ]
     out["property_partitions"] = [
         (row[0].value, int(row[1].value), int(row[2].value), int(row[3].value))
         for row in store.query(VOID_PROPERTY_PARTITIONS)
@@ -516,7 +835,7 @@ def _void_counts(store: pyoxigraph.Store, base: str) -> dict[str, Any]:
 def _term_slug(iri: str) -> str:
     for prefix, ns in PREFIXES.items():
         if iri.startswith(ns) and iri != ns:
-            local = iri[len(ns):]
+            local = iri[len(ns) :]
             return _slug(f"{prefix}-{local}") or prefix
     return _slug(iri.split("://", 1)[-1])
 
@@ -552,7 +871,9 @@ def _partition_slugs(iris: list[str]) -> dict[str, str]:
 
 
 class _Record:
-    def __init__(self, settings: Settings, minter: Minter, manifest: dict[str, Any], store: pyoxigraph.Store) -> None:
+    def __init__(
+        self, settings: Settings, minter: Minter, manifest: dict[str, Any], store: pyoxigraph.Store
+    ) -> None:
         self.s = settings.catalog
         self.settings = settings
         self.m = minter
@@ -588,7 +909,9 @@ class _Record:
     def dates(self) -> list[tuple[IRI, Term]]:
         """dct:issued / dct:modified of this release (the build derives them: kg/changes.py)."""
         issued, modified = release_dates(self.manifest)
-        return [(_p(DCT, p), _date(v)) for p, v in (("issued", issued), ("modified", modified)) if v]
+        return [
+            (_p(DCT, p), _date(v)) for p, v in (("issued", issued), ("modified", modified)) if v
+        ]
 
     def version(self) -> list[tuple[IRI, Term]]:
         """dcat:version, adms:versionNotes (what changed) and dcat:previousVersion."""
@@ -598,10 +921,18 @@ class _Record:
             pairs.append((_p(DCAT, "version"), Literal(str(m["version"]))))
         notes = self.version_notes()
         if notes:
-            pairs += [(IRI(ADMS + "versionNotes"), en(notes["en"])), (IRI(ADMS + "versionNotes"), zh(notes["zh"]))]
+            pairs += [
+                (IRI(ADMS + "versionNotes"), en(notes["en"])),
+                (IRI(ADMS + "versionNotes"), zh(notes["zh"])),
+            ]
         previous = m.get("previous")
         if isinstance(previous, dict) and previous.get("build_id"):
-            pairs.append((_p(DCAT, "previousVersion"), IRI(self.m.resource(f"release/{previous['build_id']}"))))
+            pairs.append(
+                (
+                    _p(DCAT, "previousVersion"),
+                    IRI(self.m.resource(f"release/{previous['build_id']}")),
+                )
+            )
         return pairs
 
     def version_notes(self) -> dict[str, str] | None:
@@ -612,8 +943,10 @@ class _Record:
             return None
         changes = {**m["changes"], "old": m.get("previous"), "new": {"version": m.get("version")}}
         link = self.m.resource("changes")
-        return {"en": f"{summary_text(changes, 'en')} Details: {link}",
-                "zh": f"{summary_text(changes, 'zh')}详见 {link}"}
+        return {
+            "en": f"{summary_text(changes, 'en')} Details: {link}",
+            "zh": f"{summary_text(changes, 'zh')}详见 {link}",
+        }
 
     def previous_version_blocks(self) -> Iterator[Block]:
         """The release this one follows, named (not typed dcat:Dataset: a harvester would list it)."""
@@ -636,7 +969,9 @@ class _Record:
     # -- blocks --------------------------------------------------------------------
     def blocks(self) -> Iterator[Block]:
         all_dumps = self.manifest["dumps"]
-        dumps = [d for d in all_dumps if "guide" not in d]  # a source file is its guide's distribution
+        dumps = [
+            d for d in all_dumps if "guide" not in d
+        ]  # a source file is its guide's distribution
         self.source_dumps = [d for d in all_dumps if "guide" in d]
         distributions = [(self.m.distribution(_slug(d["file"])), d) for d in dumps]
         sparql_distribution = IRI(self.m.distribution("sparql"))
@@ -660,12 +995,22 @@ class _Record:
         # ^https://spdx.org/rdf/terms *and* of class spdx:ChecksumAlgorithm (http namespace),
         # so the record uses the https form portals' validators accept and states that it is
         # the same as SPDX's own term (docs/catalogue.md, "spdx:algorithm").
-        yield IRI(SPDX_SHA256_HTTPS), [
-            (A, _p(SPDX, "ChecksumAlgorithm")),
-            (_p(RDFS, "label"), Literal("SHA-256")),
-            (IRI("http://www.w3.org/2002/07/owl#sameAs"), _p(SPDX, "checksumAlgorithm_sha256")),
-        ]
-        yield (self.landing, [(A, _p(FOAF, "Document")), (_p(DCT, "title"), en(self.s.title_en)), (_p(DCT, "title"), zh(self.s.title_zh))])
+        yield (
+            IRI(SPDX_SHA256_HTTPS),
+            [
+                (A, _p(SPDX, "ChecksumAlgorithm")),
+                (_p(RDFS, "label"), Literal("SHA-256")),
+                (IRI("http://www.w3.org/2002/07/owl#sameAs"), _p(SPDX, "checksumAlgorithm_sha256")),
+            ],
+        )
+        yield (
+            self.landing,
+            [
+                (A, _p(FOAF, "Document")),
+                (_p(DCT, "title"), en(self.s.title_en)),
+                (_p(DCT, "title"), zh(self.s.title_zh)),
+            ],
+        )
         yield from _eu_blocks(self.vocab, self.used)
 
     def catalog_block(self) -> Iterator[Block]:
@@ -680,7 +1025,10 @@ class _Record:
             (_p(DCT, "license"), self.license),
             *self.dates(),
             *self.languages(),
-            *((_p(DCT, "spatial"), self.eu_code("country", c, "spatial coverage")) for c in s.spatial),
+            *(
+                (_p(DCT, "spatial"), self.eu_code("country", c, "spatial coverage"))
+                for c in s.spatial
+            ),
             (_p(FOAF, "homepage"), self.landing),
             (_p(DCAT, "themeTaxonomy"), IRI(self.m.scheme("domains"))),
             (_p(DCAT, "themeTaxonomy"), IRI(AUTHORITY + "data-theme")),
@@ -707,13 +1055,22 @@ class _Record:
             (_p(DCT, "creator"), self.publisher),
             (_p(DCAT, "contactPoint"), self.contact),
             (_p(DCT, "license"), self.license),
-            (_p(DCT, "accessRights"), self.eu_code("access-right", s.access_rights, "access rights")),
-            (_p(DCT, "accrualPeriodicity"), self.eu_code("frequency", s.accrual_periodicity, "accrual periodicity")),
+            (
+                _p(DCT, "accessRights"),
+                self.eu_code("access-right", s.access_rights, "access rights"),
+            ),
+            (
+                _p(DCT, "accrualPeriodicity"),
+                self.eu_code("frequency", s.accrual_periodicity, "accrual periodicity"),
+            ),
             *((_p(DCT, "source"), IRI(m.guide(g.id))) for g in guides),
             *self.dates(),
             *self.version(),
             *self.languages(),
-            *((_p(DCT, "spatial"), self.eu_code("country", c, "spatial coverage")) for c in s.spatial),
+            *(
+                (_p(DCT, "spatial"), self.eu_code("country", c, "spatial coverage"))
+                for c in s.spatial
+            ),
             *((_p(DCAT, "theme"), self.eu(DATA_THEME + t, "data theme")) for t in s.themes),
             *((_p(DCAT, "theme"), IRI(m.domain(k))) for k in self.inputs.domains),
             (_p(DCAT, "landingPage"), self.landing),
@@ -740,7 +1097,10 @@ class _Record:
         pairs.extend((_p(VOID, "vocabulary"), IRI(v)) for v in vocabularies)
         self.class_slugs = _partition_slugs([c for c, _ in counts["class_partitions"]])
         self.property_slugs = _partition_slugs([p for p, *_ in counts["property_partitions"]])
-        pairs.extend((_p(VOID, "classPartition"), IRI(m.partition("class", self.class_slugs[c]))) for c, _ in counts["class_partitions"])
+        pairs.extend(
+            (_p(VOID, "classPartition"), IRI(m.partition("class", self.class_slugs[c])))
+            for c, _ in counts["class_partitions"]
+        )
         pairs.extend(
             (_p(VOID, "propertyPartition"), IRI(m.partition("property", self.property_slugs[p])))
             for p, *_ in counts["property_partitions"]
@@ -749,19 +1109,25 @@ class _Record:
 
     def void_partition_blocks(self) -> Iterator[Block]:
         for cls, n in self.counts["class_partitions"]:
-            yield IRI(self.m.partition("class", self.class_slugs[cls])), [
-                (A, _p(VOID, "Dataset")),
-                (_p(VOID, "class"), IRI(cls)),
-                (_p(VOID, "entities"), _typed(n, "integer")),
-            ]
+            yield (
+                IRI(self.m.partition("class", self.class_slugs[cls])),
+                [
+                    (A, _p(VOID, "Dataset")),
+                    (_p(VOID, "class"), IRI(cls)),
+                    (_p(VOID, "entities"), _typed(n, "integer")),
+                ],
+            )
         for prop, n, ns, no in self.counts["property_partitions"]:
-            yield IRI(self.m.partition("property", self.property_slugs[prop])), [
-                (A, _p(VOID, "Dataset")),
-                (_p(VOID, "property"), IRI(prop)),
-                (_p(VOID, "triples"), _typed(n, "integer")),
-                (_p(VOID, "distinctSubjects"), _typed(ns, "integer")),
-                (_p(VOID, "distinctObjects"), _typed(no, "integer")),
-            ]
+            yield (
+                IRI(self.m.partition("property", self.property_slugs[prop])),
+                [
+                    (A, _p(VOID, "Dataset")),
+                    (_p(VOID, "property"), IRI(prop)),
+                    (_p(VOID, "triples"), _typed(n, "integer")),
+                    (_p(VOID, "distinctSubjects"), _typed(ns, "integer")),
+                    (_p(VOID, "distinctObjects"), _typed(no, "integer")),
+                ],
+            )
 
     def distribution_blocks(self, iri: IRI, entry: dict[str, Any]) -> Iterator[Block]:
         fmt = FORMATS[entry["format"]]
@@ -769,8 +1135,12 @@ class _Record:
         url = IRI(self.m.dump(entry["file"]))
         checksum = IRI(self.m.checksum(_slug(entry["file"])))
         gz = entry.get("encoding") == "gzip"
-        description_en = f"{title_en}: {entry['file']}, {entry['bytes']} bytes, SHA-256 {entry['sha256']}."
-        description_zh = f"{title_zh}：{entry['file']}，{entry['bytes']} 字节，SHA-256 {entry['sha256']}。"
+        description_en = (
+            f"{title_en}: {entry['file']}, {entry['bytes']} bytes, SHA-256 {entry['sha256']}."
+        )
+        description_zh = (
+            f"{title_zh}：{entry['file']}，{entry['bytes']} 字节，SHA-256 {entry['sha256']}。"
+        )
         pairs: list[tuple[IRI, Term]] = [
             (A, _p(DCAT, "Distribution")),
             (_p(DCT, "title"), en(title_en)),
@@ -789,14 +1159,23 @@ class _Record:
             (_p(SPDX, "checksum"), checksum),
             # a source document is not ours to license: its terms are its issuer's
             *([] if "guide" in entry else [(_p(DCT, "license"), self.license)]),
-            *(self.languages() if "guide" not in entry else [(_p(DCT, "language"), self.eu(LANGUAGE + "ZHO", "language"))]),
-            (IRI(DCATAP + "availability"), self.eu_code("planned-availability", self.s.availability, "availability")),
+            *(
+                self.languages()
+                if "guide" not in entry
+                else [(_p(DCT, "language"), self.eu(LANGUAGE + "ZHO", "language"))]
+            ),
+            (
+                IRI(DCATAP + "availability"),
+                self.eu_code("planned-availability", self.s.availability, "availability"),
+            ),
             *self.dates(),
         ]
         if entry["format"] in RDF_FORMATS:
             pairs.append((_p(DCT, "conformsTo"), IRI(ONTOLOGY_IRI)))
         elif entry["format"] == "CSV":
-            pairs.append((_p(DCT, "conformsTo"), IRI(self.m.dump(f"{entry['file']}-metadata.json"))))
+            pairs.append(
+                (_p(DCT, "conformsTo"), IRI(self.m.dump(f"{entry['file']}-metadata.json")))
+            )
         elif entry["format"] == "CSVW":
             pairs.append((_p(DCT, "conformsTo"), IRI(CSVW_REC)))
         elif entry["format"] == "JSON":  # the Chinese record: its JSON Schema, served by the app
@@ -804,25 +1183,34 @@ class _Record:
 
             pairs.append((_p(DCT, "conformsTo"), IRI(self.m.resource(SCHEMA_URL_PATH))))
         yield iri, pairs
-        yield checksum, [
-            (A, _p(SPDX, "Checksum")),
-            (_p(SPDX, "algorithm"), IRI(SPDX_SHA256_HTTPS)),
-            (_p(SPDX, "checksumValue"), Literal(entry["sha256"], datatype=XSD + "hexBinary")),
-        ]
+        yield (
+            checksum,
+            [
+                (A, _p(SPDX, "Checksum")),
+                (_p(SPDX, "algorithm"), IRI(SPDX_SHA256_HTTPS)),
+                (_p(SPDX, "checksumValue"), Literal(entry["sha256"], datatype=XSD + "hexBinary")),
+            ],
+        )
 
     def sparql_distribution_block(self, iri: IRI) -> Block:
         return iri, [
             (A, _p(DCAT, "Distribution")),
             (_p(DCT, "title"), en("SPARQL endpoint")),
             (_p(DCT, "title"), zh("SPARQL 查询服务")),
-            (_p(DCT, "description"), en("The whole graph, queried live through the SPARQL 1.1 protocol (read-only).")),
+            (
+                _p(DCT, "description"),
+                en("The whole graph, queried live through the SPARQL 1.1 protocol (read-only)."),
+            ),
             (_p(DCT, "description"), zh("通过 SPARQL 1.1 协议在线查询整个知识图谱（只读）。")),
             (_p(DCAT, "accessURL"), self.service),
             (_p(DCAT, "accessService"), self.service),
             (_p(DCT, "format"), self.eu(FILE_TYPE + "SPARQLQ", "file type")),
             (_p(DCT, "license"), self.license),
             *self.languages(),
-            (IRI(DCATAP + "availability"), self.eu_code("planned-availability", self.s.availability, "availability")),
+            (
+                IRI(DCATAP + "availability"),
+                self.eu_code("planned-availability", self.s.availability, "availability"),
+            ),
             (_p(DCT, "conformsTo"), IRI(SPARQL_PROTOCOL)),
         ]
 
@@ -832,8 +1220,16 @@ class _Record:
             (A, _p(DCAT, "DataService")),
             (_p(DCT, "title"), en(f"SPARQL endpoint: {s.title_en}")),
             (_p(DCT, "title"), zh(f"{s.title_zh} SPARQL 查询服务")),
-            (_p(DCT, "description"), en("Read-only SPARQL 1.1 endpoint over the whole knowledge graph; GET without a query returns its service description.")),
-            (_p(DCT, "description"), zh("整个知识图谱的只读 SPARQL 1.1 查询服务；不带查询的 GET 请求返回其服务描述。")),
+            (
+                _p(DCT, "description"),
+                en(
+                    "Read-only SPARQL 1.1 endpoint over the whole knowledge graph; GET without a query returns its service description."
+                ),
+            ),
+            (
+                _p(DCT, "description"),
+                zh("整个知识图谱的只读 SPARQL 1.1 查询服务；不带查询的 GET 请求返回其服务描述。"),
+            ),
             (_p(DCAT, "endpointURL"), self.service),
             (_p(DCAT, "endpointDescription"), self.service),
             (_p(DCAT, "servesDataset"), self.dataset),
@@ -841,7 +1237,10 @@ class _Record:
             (_p(DCT, "publisher"), self.publisher),
             (_p(DCAT, "contactPoint"), self.contact),
             (_p(DCT, "license"), self.license),
-            (_p(DCT, "accessRights"), self.eu_code("access-right", s.access_rights, "access rights")),
+            (
+                _p(DCT, "accessRights"),
+                self.eu_code("access-right", s.access_rights, "access rights"),
+            ),
             *((_p(DCAT, "theme"), self.eu(DATA_THEME + t, "data theme")) for t in s.themes),
             (_p(DCAT, "keyword"), en("SPARQL")),
             (_p(DCAT, "landingPage"), self.landing),
@@ -857,7 +1256,9 @@ class _Record:
             (_p(FOAF, "homepage"), IRI(publisher_homepage(self.settings, self.m))),
         ]
         if s.publisher_type:
-            pairs.append((_p(DCT, "type"), self.eu(PUBLISHER_TYPE + s.publisher_type, "publisher type")))
+            pairs.append(
+                (_p(DCT, "type"), self.eu(PUBLISHER_TYPE + s.publisher_type, "publisher type"))
+            )
         return self.publisher, pairs
 
     def contact_block(self) -> Block:
@@ -889,56 +1290,104 @@ class _Record:
         for g in guides:
             files = [d for d in self.source_dumps if d["guide"] == g.id]
             citation_zh = g.title_zh + (f"，{g.annex}" if g.annex else "")
-            yield IRI(self.m.guide(g.id)), [
-                (A, _p(DCAT, "Dataset")),
-                (A, IRI(DIP + "Guide")),
-                (_p(DCT, "title"), en(g.title_en)),
-                (_p(DCT, "title"), zh(g.title_zh)),
-                (_p(DCT, "description"), en(f"The source document: {g.title_en}, {g.province_en}; its table of application scenarios is what this knowledge graph represents.")),
-                (_p(DCT, "description"), zh(f"源文件：{citation_zh}（{g.province_zh}）；本知识图谱表示其应用场景表。")),
-                (_p(DCT, "bibliographicCitation"), zh(citation_zh)),
-                (_p(DCT, "bibliographicCitation"), en(f"{g.title_en}, {g.province_en}")),
-                *((_p(DCAT, "keyword"), zh(k)) for k in (g.province_zh, "数据知识产权", "应用场景指引")),
-                *((_p(DCAT, "keyword"), en(k)) for k in (g.province_en, "data intellectual property", "application scenario guidance")),
-                *((_p(DCAT, "theme"), self.eu(DATA_THEME + t, "data theme")) for t in self.s.themes),
-                *((_p(DCT, "spatial"), self.eu_code("country", c, "spatial coverage")) for c in self.s.spatial),
-                (_p(DCT, "language"), self.eu(LANGUAGE + "ZHO", "language")),
-                *((_p(DCAT, "distribution"), IRI(self.m.distribution(_slug(d["file"])))) for d in files),
-                *([(_p(DCT, "publisher"), IRI(f"{self.m.guide(g.id)}/issuer"))] if g.issuer_zh or g.issuer_en else []),
-                *([(_p(DCT, "issued"), _date(g.date))] if g.date else []),
-            ]
+            yield (
+                IRI(self.m.guide(g.id)),
+                [
+                    (A, _p(DCAT, "Dataset")),
+                    (A, IRI(DIP + "Guide")),
+                    (_p(DCT, "title"), en(g.title_en)),
+                    (_p(DCT, "title"), zh(g.title_zh)),
+                    (
+                        _p(DCT, "description"),
+                        en(
+                            f"The source document: {g.title_en}, {g.province_en}; its table of application scenarios is what this knowledge graph represents."
+                        ),
+                    ),
+                    (
+                        _p(DCT, "description"),
+                        zh(
+                            f"源文件：{citation_zh}（{g.province_zh}）；本知识图谱表示其应用场景表。"
+                        ),
+                    ),
+                    (_p(DCT, "bibliographicCitation"), zh(citation_zh)),
+                    (_p(DCT, "bibliographicCitation"), en(f"{g.title_en}, {g.province_en}")),
+                    *(
+                        (_p(DCAT, "keyword"), zh(k))
+                        for k in (g.province_zh, "数据知识产权", "应用场景指引")
+                    ),
+                    *(
+                        (_p(DCAT, "keyword"), en(k))
+                        for k in (
+                            g.province_en,
+                            "data intellectual property",
+                            "application scenario guidance",
+                        )
+                    ),
+                    *(
+                        (_p(DCAT, "theme"), self.eu(DATA_THEME + t, "data theme"))
+                        for t in self.s.themes
+                    ),
+                    *(
+                        (_p(DCT, "spatial"), self.eu_code("country", c, "spatial coverage"))
+                        for c in self.s.spatial
+                    ),
+                    (_p(DCT, "language"), self.eu(LANGUAGE + "ZHO", "language")),
+                    *(
+                        (_p(DCAT, "distribution"), IRI(self.m.distribution(_slug(d["file"]))))
+                        for d in files
+                    ),
+                    *(
+                        [(_p(DCT, "publisher"), IRI(f"{self.m.guide(g.id)}/issuer"))]
+                        if g.issuer_zh or g.issuer_en
+                        else []
+                    ),
+                    *([(_p(DCT, "issued"), _date(g.date))] if g.date else []),
+                ],
+            )
             if g.issuer_zh or g.issuer_en:  # from build/guides.toml only: never guessed
-                yield IRI(f"{self.m.guide(g.id)}/issuer"), [
-                    (A, _p(FOAF, "Agent")),
-                    (A, _p(FOAF, "Organization")),
-                    *([(_p(FOAF, "name"), en(g.issuer_en))] if g.issuer_en else []),
-                    *([(_p(FOAF, "name"), zh(g.issuer_zh))] if g.issuer_zh else []),
-                ]
+                yield (
+                    IRI(f"{self.m.guide(g.id)}/issuer"),
+                    [
+                        (A, _p(FOAF, "Agent")),
+                        (A, _p(FOAF, "Organization")),
+                        *([(_p(FOAF, "name"), en(g.issuer_en))] if g.issuer_en else []),
+                        *([(_p(FOAF, "name"), zh(g.issuer_zh))] if g.issuer_zh else []),
+                    ],
+                )
             for d in files:
                 yield from self.distribution_blocks(IRI(self.m.distribution(_slug(d["file"]))), d)
 
     def domain_blocks(self) -> Iterator[Block]:
         scheme = IRI(self.m.scheme("domains"))
         domains = [IRI(self.m.domain(k)) for k in self.inputs.domains]
-        yield scheme, [
-            (A, _p(SKOS, "ConceptScheme")),
-            (_p(DCT, "title"), en("Domains")),
-            (_p(DCT, "title"), zh("领域")),
-            (_p(SKOS, "prefLabel"), en("Domains")),
-            (_p(SKOS, "prefLabel"), zh("领域")),
-            *((_p(SKOS, "hasTopConcept"), d) for d in domains),
-        ]
+        yield (
+            scheme,
+            [
+                (A, _p(SKOS, "ConceptScheme")),
+                (_p(DCT, "title"), en("Domains")),
+                (_p(DCT, "title"), zh("领域")),
+                (_p(SKOS, "prefLabel"), en("Domains")),
+                (_p(SKOS, "prefLabel"), zh("领域")),
+                *((_p(SKOS, "hasTopConcept"), d) for d in domains),
+            ],
+        )
         for (key, label), iri in zip(self.inputs.domains.items(), domains, strict=True):
-            yield iri, [
-                (A, _p(SKOS, "Concept")),
-                (_p(SKOS, "prefLabel"), en(self.tr.en(label) or key)),
-                (_p(SKOS, "prefLabel"), zh(label)),
-                (_p(SKOS, "inScheme"), scheme),
-                (_p(SKOS, "topConceptOf"), scheme),
-            ]
+            yield (
+                iri,
+                [
+                    (A, _p(SKOS, "Concept")),
+                    (_p(SKOS, "prefLabel"), en(self.tr.en(label) or key)),
+                    (_p(SKOS, "prefLabel"), zh(label)),
+                    (_p(SKOS, "inScheme"), scheme),
+                    (_p(SKOS, "topConceptOf"), scheme),
+                ],
+            )
 
     def media_type_blocks(self, dumps: list[dict[str, Any]]) -> Iterator[Block]:
-        types = sorted({FORMATS[d["format"]].media_type for d in dumps} | ({GZIP} if any(d.get("encoding") == "gzip" for d in dumps) else set()))
+        types = sorted(
+            {FORMATS[d["format"]].media_type for d in dumps}
+            | ({GZIP} if any(d.get("encoding") == "gzip" for d in dumps) else set())
+        )
         for t in types:
             yield IRI(IANA + t), [(A, _p(DCT, "MediaType")), (_p(RDFS, "label"), Literal(t))]
 
@@ -950,14 +1399,32 @@ class _Record:
         ]
         for d in self.manifest["dumps"]:
             if d["format"] == "CSV":
-                standards.append((self.m.dump(f"{d['file']}-metadata.json"), f"CSVW metadata of {d['file']}", f"{d['file']} 的 CSVW 元数据"))
+                standards.append(
+                    (
+                        self.m.dump(f"{d['file']}-metadata.json"),
+                        f"CSVW metadata of {d['file']}",
+                        f"{d['file']} 的 CSVW 元数据",
+                    )
+                )
             elif d["format"] == "JSON":
                 from kg.catalog_cn import SCHEMA_URL_PATH
 
-                standards.append((self.m.resource(SCHEMA_URL_PATH), "JSON Schema of the Chinese resource-catalogue record",
-                                  "政务信息资源目录记录的 JSON Schema"))
+                standards.append(
+                    (
+                        self.m.resource(SCHEMA_URL_PATH),
+                        "JSON Schema of the Chinese resource-catalogue record",
+                        "政务信息资源目录记录的 JSON Schema",
+                    )
+                )
         for iri, title_en, title_zh in standards:
-            yield IRI(iri), [(A, _p(DCT, "Standard")), (_p(DCT, "title"), en(title_en)), (_p(DCT, "title"), zh(title_zh))]
+            yield (
+                IRI(iri),
+                [
+                    (A, _p(DCT, "Standard")),
+                    (_p(DCT, "title"), en(title_en)),
+                    (_p(DCT, "title"), zh(title_zh)),
+                ],
+            )
 
 
 def release_dates(manifest: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -966,7 +1433,9 @@ def release_dates(manifest: dict[str, Any]) -> tuple[str | None, str | None]:
     return manifest.get("issued") or modified, modified
 
 
-def record(settings: Settings, minter: Minter, manifest: dict[str, Any], store: pyoxigraph.Store) -> Iterator[Block]:
+def record(
+    settings: Settings, minter: Minter, manifest: dict[str, Any], store: pyoxigraph.Store
+) -> Iterator[Block]:
     """The catalogue record: DCAT-AP 3 catalogue, dataset, distributions, data service, VoID."""
     return iter(list(_Record(settings, minter, manifest, store).blocks()))
 
@@ -974,7 +1443,9 @@ def record(settings: Settings, minter: Minter, manifest: dict[str, Any], store: 
 # =====================================================================================
 # schema.org Dataset (the landing page's <script type="application/ld+json">)
 # =====================================================================================
-def schema_org_dataset(manifest: dict[str, Any], settings: Settings, minter: Minter) -> dict[str, Any]:
+def schema_org_dataset(
+    manifest: dict[str, Any], settings: Settings, minter: Minter
+) -> dict[str, Any]:
     """The schema.org Dataset of this knowledge graph, as a JSON-LD object (deterministic)."""
     s = settings.catalog
     issued, modified = release_dates(manifest)
@@ -1036,7 +1507,8 @@ def schema_org_dataset(manifest: dict[str, Any], settings: Settings, minter: Min
             for g in inputs.guides
         ],
         "spatialCoverage": [
-            {"@type": "Place", "name": g.province_en, "alternateName": g.province_zh} for g in inputs.guides
+            {"@type": "Place", "name": g.province_en, "alternateName": g.province_zh}
+            for g in inputs.guides
         ],
         "distribution": distribution,
         "includedInDataCatalog": {
@@ -1052,7 +1524,12 @@ _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
 _LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$")
-_SCHEMA_CONTEXTS = ("https://schema.org/", "https://schema.org", "http://schema.org/", "http://schema.org")
+_SCHEMA_CONTEXTS = (
+    "https://schema.org/",
+    "https://schema.org",
+    "http://schema.org/",
+    "http://schema.org",
+)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -1104,8 +1581,18 @@ def check_schema_org_dataset(doc: Any) -> list[str]:
     description = text("description")
     if description is not None and not 50 <= len(description) <= 5000:
         problems.append(f"description: {len(description)} characters; Google requires 50 to 5000")
-    for key in ("url", "identifier", "license", "creator", "distribution", "isBasedOn", "keywords",
-                "inLanguage", "version", "includedInDataCatalog"):
+    for key in (
+        "url",
+        "identifier",
+        "license",
+        "creator",
+        "distribution",
+        "isBasedOn",
+        "keywords",
+        "inLanguage",
+        "version",
+        "includedInDataCatalog",
+    ):
         if key not in doc:
             problems.append(f"{key}: missing")
     if "url" in doc:

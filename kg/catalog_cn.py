@@ -125,8 +125,13 @@ def resource_entries(dumps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 NO_DATE = datetime.datetime(1980, 1, 1)
 
 
-def record(settings: Settings, minter: Minter, dumps: list[dict[str, Any]], *,
-           dates: ReleaseDates | None = None) -> dict[str, Any]:
+def record(
+    settings: Settings,
+    minter: Minter,
+    dumps: list[dict[str, Any]],
+    *,
+    dates: ReleaseDates | None = None,
+) -> dict[str, Any]:
     """The record as a JSON-ready dict (key order fixed). ``dates``: the release's version and
     dates when the build derives them; default: those of the settings ("" = unknown)."""
     s: CatalogSettings = settings.catalog
@@ -149,41 +154,60 @@ def record(settings: Settings, minter: Minter, dumps: list[dict[str, Any]], *,
         else:
             title = f"{s.title_zh}（{fmt} 全量数据）"
             gz = f"{name}.gz"
-            abstract = f"{s.description_zh}本资源为 {fmt} 格式的全量数据文件，共 {d['triples']} 个三元组" + (
-                f"；另有 gzip 压缩版本 {gz}。" if gz in files else "。"
+            abstract = (
+                f"{s.description_zh}本资源为 {fmt} 格式的全量数据文件，共 {d['triples']} 个三元组"
+                + (f"；另有 gzip 压缩版本 {gz}。" if gz in files else "。")
             )
             items = []  # RDF: the structure is the ontology, not columns (docs/catalogue.md)
         fmt_class, fmt_type = RESOURCE_FORMATS[fmt]
-        resources.append({
-            "信息资源分类": {"类": _or_none(cn.class_code), "项": _or_none(cn.item_code),
-                         "目": _or_none(cn.heading_code), "细目": _or_none(cn.subheading_code)},
-            "信息资源名称": title,
-            "信息资源代码": _or_none(codes[name]),
-            "信息资源提供方": cn.provider_name or s.publisher_name_zh,
-            "信息资源提供方代码": _or_none(cn.provider_code),
-            "信息资源摘要": abstract,
-            "信息资源格式": {"格式分类": fmt_class, "格式类型": fmt_type},
-            "信息项信息": items,
-            "共享属性": {"共享类型": _or_none(cn.sharing_type), "共享条件": _or_none(cn.sharing_condition),
-                     "共享方式": _or_none(cn.sharing_method)},
-            "开放属性": {"开放类型": _or_none(cn.opening_type), "开放条件": _or_none(cn.opening_condition)},
-            "更新周期": _or_none(cn.update_cycle),
-            "发布日期": rel.issued,
-            "关联资源代码": sorted(c for f, c in codes.items() if c and f != name),
-            "扩展": {
-                "DCAT分发": minter.distribution(_slug(name)),
-                "下载地址": minter.dump(name),
-                "媒体类型": d["media_type"],
-                "字节数": d["bytes"],
-                "SHA-256": d["sha256"],
-            },
-        })
+        resources.append(
+            {
+                "信息资源分类": {
+                    "类": _or_none(cn.class_code),
+                    "项": _or_none(cn.item_code),
+                    "目": _or_none(cn.heading_code),
+                    "细目": _or_none(cn.subheading_code),
+                },
+                "信息资源名称": title,
+                "信息资源代码": _or_none(codes[name]),
+                "信息资源提供方": cn.provider_name or s.publisher_name_zh,
+                "信息资源提供方代码": _or_none(cn.provider_code),
+                "信息资源摘要": abstract,
+                "信息资源格式": {"格式分类": fmt_class, "格式类型": fmt_type},
+                "信息项信息": items,
+                "共享属性": {
+                    "共享类型": _or_none(cn.sharing_type),
+                    "共享条件": _or_none(cn.sharing_condition),
+                    "共享方式": _or_none(cn.sharing_method),
+                },
+                "开放属性": {
+                    "开放类型": _or_none(cn.opening_type),
+                    "开放条件": _or_none(cn.opening_condition),
+                },
+                "更新周期": _or_none(cn.update_cycle),
+                "发布日期": rel.issued,
+                "关联资源代码": sorted(c for f, c in codes.items() if c and f != name),
+                "扩展": {
+                    "DCAT分发": minter.distribution(_slug(name)),
+                    "下载地址": minter.dump(name),
+                    "媒体类型": d["media_type"],
+                    "字节数": d["bytes"],
+                    "SHA-256": d["sha256"],
+                },
+            }
+        )
     return {
         "编制依据": GUIDE,
         "目录名称": s.catalog_title_zh,
-        "数据集": {"名称": s.title_zh, "版本": rel.version, "更新日期": rel.modified,
-                 "DCAT数据集": minter.dataset(), "DCAT目录": minter.catalog()},
-        "待填写": to_fill(settings, [e["file"] for e in entries]) + ([] if rel.issued else ["发布日期"]),
+        "数据集": {
+            "名称": s.title_zh,
+            "版本": rel.version,
+            "更新日期": rel.modified,
+            "DCAT数据集": minter.dataset(),
+            "DCAT目录": minter.catalog(),
+        },
+        "待填写": to_fill(settings, [e["file"] for e in entries])
+        + ([] if rel.issued else ["发布日期"]),
         "信息资源": resources,
     }
 
@@ -196,24 +220,77 @@ def _slug(file: str) -> str:
 
 # --- the sheet ----------------------------------------------------------------------------------
 RESOURCE_COLUMNS = (
-    "序号", "信息资源分类（类）", "信息资源分类（项）", "信息资源分类（目）", "信息资源分类（细目）",
-    "信息资源名称", "信息资源代码", "信息资源提供方", "信息资源提供方代码", "信息资源摘要",
-    "信息资源格式分类", "信息资源格式类型", "信息项数", "共享类型", "共享条件", "共享方式",
-    "开放类型", "开放条件", "更新周期", "发布日期", "关联资源代码", "下载地址", "字节数", "SHA-256",
+    "序号",
+    "信息资源分类（类）",
+    "信息资源分类（项）",
+    "信息资源分类（目）",
+    "信息资源分类（细目）",
+    "信息资源名称",
+    "信息资源代码",
+    "信息资源提供方",
+    "信息资源提供方代码",
+    "信息资源摘要",
+    "信息资源格式分类",
+    "信息资源格式类型",
+    "信息项数",
+    "共享类型",
+    "共享条件",
+    "共享方式",
+    "开放类型",
+    "开放条件",
+    "更新周期",
+    "发布日期",
+    "关联资源代码",
+    "下载地址",
+    "字节数",
+    "SHA-256",
 )
-ITEM_COLUMNS = ("信息资源序号", "信息资源名称", "信息资源代码", "信息项序号", "信息项名称", "字段名", "数据类型")
+ITEM_COLUMNS = (
+    "信息资源序号",
+    "信息资源名称",
+    "信息资源代码",
+    "信息项序号",
+    "信息项名称",
+    "字段名",
+    "数据类型",
+)
 RESOURCE_SHEET = "信息资源"
 ITEM_SHEET = "信息项"
 
 
 def resource_row(number: int, r: dict[str, Any]) -> list[Any]:
-    c, f, sh, op, ext = r["信息资源分类"], r["信息资源格式"], r["共享属性"], r["开放属性"], r["扩展"]
+    c, f, sh, op, ext = (
+        r["信息资源分类"],
+        r["信息资源格式"],
+        r["共享属性"],
+        r["开放属性"],
+        r["扩展"],
+    )
     return [
-        number, c["类"], c["项"], c["目"], c["细目"], r["信息资源名称"], r["信息资源代码"],
-        r["信息资源提供方"], r["信息资源提供方代码"], r["信息资源摘要"], f["格式分类"], f["格式类型"],
-        len(r["信息项信息"]), sh["共享类型"], sh["共享条件"], sh["共享方式"], op["开放类型"],
-        op["开放条件"], r["更新周期"], r["发布日期"], "；".join(r["关联资源代码"]) or None,
-        ext["下载地址"], ext["字节数"], ext["SHA-256"],
+        number,
+        c["类"],
+        c["项"],
+        c["目"],
+        c["细目"],
+        r["信息资源名称"],
+        r["信息资源代码"],
+        r["信息资源提供方"],
+        r["信息资源提供方代码"],
+        r["信息资源摘要"],
+        f["格式分类"],
+        f["格式类型"],
+        len(r["信息项信息"]),
+        sh["共享类型"],
+        sh["共享条件"],
+        sh["共享方式"],
+        op["开放类型"],
+        op["开放条件"],
+        r["更新周期"],
+        r["发布日期"],
+        "；".join(r["关联资源代码"]) or None,
+        ext["下载地址"],
+        ext["字节数"],
+        ext["SHA-256"],
     ]
 
 
@@ -221,18 +298,31 @@ def write_xlsx(doc: dict[str, Any], path: Path, settings: Settings) -> None:
     """The clerks' layout: one row per resource; one sheet of 信息项. Cells are text except the
     numbers; an empty cell is an element to fill in."""
     first = doc["信息资源"][0]["发布日期"] if doc["信息资源"] else None
-    issued = datetime.datetime.fromisoformat(first) if first else NO_DATE  # fixed: same bytes every build
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                               "strings_to_urls": False})
-    workbook.set_properties({
-        "title": doc["目录名称"], "subject": GUIDE, "author": settings.catalog.publisher_name_zh,
-        "company": settings.catalog.publisher_name_zh, "comments": "dipkg", "created": issued,
-    })
-    head = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DDEBF7",
-                                "border": 1})
+    issued = (
+        datetime.datetime.fromisoformat(first) if first else NO_DATE
+    )  # fixed: same bytes every build
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
+    )
+    workbook.set_properties(
+        {
+            "title": doc["目录名称"],
+            "subject": GUIDE,
+            "author": settings.catalog.publisher_name_zh,
+            "company": settings.catalog.publisher_name_zh,
+            "comments": "dipkg",
+            "created": issued,
+        }
+    )
+    head = workbook.add_format(
+        {"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DDEBF7", "border": 1}
+    )
     wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
 
-    def sheet(name: str, header: tuple[str, ...], rows: list[list[Any]], widths: dict[int, int]) -> None:
+    def sheet(
+        name: str, header: tuple[str, ...], rows: list[list[Any]], widths: dict[int, int]
+    ) -> None:
         ws = workbook.add_worksheet(name)
         ws.write_row(0, 0, header, head)
         for i, row in enumerate(rows, start=1):
@@ -249,8 +339,12 @@ def write_xlsx(doc: dict[str, Any], path: Path, settings: Settings) -> None:
         ws.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
 
     resources = doc["信息资源"]
-    sheet(RESOURCE_SHEET, RESOURCE_COLUMNS, [resource_row(n, r) for n, r in enumerate(resources, start=1)],
-          {0: 6, 5: 36, 9: 60, 21: 48, 23: 66})
+    sheet(
+        RESOURCE_SHEET,
+        RESOURCE_COLUMNS,
+        [resource_row(n, r) for n, r in enumerate(resources, start=1)],
+        {0: 6, 5: 36, 9: 60, 21: 48, 23: 66},
+    )
     items = [
         [n, r["信息资源名称"], r["信息资源代码"], k, it["信息项名称"], it["字段名"], it["数据类型"]]
         for n, r in enumerate(resources, start=1)
@@ -260,23 +354,44 @@ def write_xlsx(doc: dict[str, Any], path: Path, settings: Settings) -> None:
     workbook.close()
 
 
-def write(settings: Settings, minter: Minter, dumps: list[dict[str, Any]], dumps_dir: Path, *,
-          dates: ReleaseDates | None = None) -> list[dict[str, Any]]:
+def write(
+    settings: Settings,
+    minter: Minter,
+    dumps: list[dict[str, Any]],
+    dumps_dir: Path,
+    *,
+    dates: ReleaseDates | None = None,
+) -> list[dict[str, Any]]:
     """Write the JSON record and the XLSX sheet; return their dump entries."""
     doc = record(settings, minter, dumps, dates=dates)
-    (dumps_dir / JSON_FILE).write_bytes((json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    (dumps_dir / JSON_FILE).write_bytes(
+        (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    )
     write_xlsx(doc, dumps_dir / XLSX_FILE, settings)
     entries = []
-    for file, fmt, media in ((JSON_FILE, "JSON", "application/json"), (XLSX_FILE, "XLSX", XLSX_MEDIA_TYPE)):
+    for file, fmt, media in (
+        (JSON_FILE, "JSON", "application/json"),
+        (XLSX_FILE, "XLSX", XLSX_MEDIA_TYPE),
+    ):
         path = dumps_dir / file
-        entries.append({"file": file, "format": fmt, "media_type": media, "encoding": None,
-                        "bytes": path.stat().st_size, "sha256": sha256_file(path),
-                        "rows": len(doc["信息资源"]) if fmt == "XLSX" else None})
+        entries.append(
+            {
+                "file": file,
+                "format": fmt,
+                "media_type": media,
+                "encoding": None,
+                "bytes": path.stat().st_size,
+                "sha256": sha256_file(path),
+                "rows": len(doc["信息资源"]) if fmt == "XLSX" else None,
+            }
+        )
     return entries
 
 
 def distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
     """The DCAT distribution title (zh, en) of the JSON or the XLSX record."""
     what = "JSON" if entry["format"] == "JSON" else "XLSX"
-    return (f"政务信息资源目录记录（{what}）",
-            f"Chinese government resource-catalogue record ({what})")
+    return (
+        f"政务信息资源目录记录（{what}）",
+        f"Chinese government resource-catalogue record ({what})",
+    )

@@ -68,7 +68,11 @@ class ReleaseFolder:
     def describe(self) -> dict[str, Any]:
         """How a change set names this release."""
         m = self.manifest
-        return {"build_id": self.build_id, "version": m.get("version"), "modified": m.get("modified")}
+        return {
+            "build_id": self.build_id,
+            "version": m.get("version"),
+            "modified": m.get("modified"),
+        }
 
 
 def read_release(root: Path) -> ReleaseFolder:
@@ -78,7 +82,9 @@ def read_release(root: Path) -> ReleaseFolder:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise StoreError("not a release folder: its manifest.json is missing", file=str(path)) from None
+        raise StoreError(
+            "not a release folder: its manifest.json is missing", file=str(path)
+        ) from None
     except (OSError, ValueError) as exc:
         raise StoreError(f"the release's manifest is unreadable: {exc}", file=str(path)) from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("build_id"), str):
@@ -101,11 +107,17 @@ def resolve(spec: str, data_dir: Path) -> ReleaseFolder:
         names = sorted(p.name for p in releases.iterdir() if p.name.startswith(spec))
         ids = sorted({n.split(".")[0] for n in names})
         if len(ids) == 1:  # <id> and <id>.2 (a rebuild of the same data) are the same release
-            current = (Path(data_dir) / CURRENT).resolve().name if (Path(data_dir) / CURRENT).exists() else ""
+            current = (
+                (Path(data_dir) / CURRENT).resolve().name
+                if (Path(data_dir) / CURRENT).exists()
+                else ""
+            )
             name = current if current in names else max(names, key=lambda n: (len(n), n))
             return read_release(releases / name)
         if len(ids) > 1:
-            raise StoreError(f"build id {spec!r} is ambiguous: {', '.join(ids)}", file=str(releases))
+            raise StoreError(
+                f"build id {spec!r} is ambiguous: {', '.join(ids)}", file=str(releases)
+            )
     raise StoreError(
         f"no release {spec!r}: give a release folder, a build output folder or a build id in {releases}",
         file=spec,
@@ -141,7 +153,9 @@ def term_json(term: Any) -> dict[str, str]:
 
 def natural_key(iri: str) -> list[Any]:
     """Sort IRIs in document order: s02 < s10, data/1.2 < data/1.10."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", iri)]
+    return [
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", iri)
+    ]
 
 
 def _entities(store: ox.Store, graph: ox.NamedNode, cls: str) -> dict[str, dict[str, set[Any]]]:
@@ -164,7 +178,9 @@ def _labels(pairs: dict[str, set[Any]]) -> dict[str, str]:
 
 def _item(iri: str, pairs: dict[str, set[Any]]) -> dict[str, Any]:
     item: dict[str, Any] = {"iri": iri, "label": _labels(pairs)}
-    scenario = sorted(o.value for o in pairs.get(DIP + "scenario", ()) if isinstance(o, ox.NamedNode))
+    scenario = sorted(
+        o.value for o in pairs.get(DIP + "scenario", ()) if isinstance(o, ox.NamedNode)
+    )
     if scenario:
         item["scenario"] = scenario[0]
     return item
@@ -173,20 +189,33 @@ def _item(iri: str, pairs: dict[str, set[Any]]) -> dict[str, Any]:
 def _changed(old: dict[str, set[Any]], new: dict[str, set[Any]]) -> list[dict[str, Any]]:
     out = []
     for p in sorted(set(old) | set(new)):
-        removed, added = old.get(p, set()) - new.get(p, set()), new.get(p, set()) - old.get(p, set())
+        removed, added = (
+            old.get(p, set()) - new.get(p, set()),
+            new.get(p, set()) - old.get(p, set()),
+        )
         if removed or added:
-            out.append({"property": p,
-                        "removed": [term_json(t) for t in sorted(removed, key=str)],
-                        "added": [term_json(t) for t in sorted(added, key=str)]})
+            out.append(
+                {
+                    "property": p,
+                    "removed": [term_json(t) for t in sorted(removed, key=str)],
+                    "added": [term_json(t) for t in sorted(added, key=str)],
+                }
+            )
     return out
 
 
 def _line_digests(path: Path) -> set[bytes]:
     with path.open("rb") as handle:
-        return {hashlib.blake2b(line.rstrip(b"\r\n"), digest_size=12).digest() for line in handle if line.strip()}
+        return {
+            hashlib.blake2b(line.rstrip(b"\r\n"), digest_size=12).digest()
+            for line in handle
+            if line.strip()
+        }
 
 
-def diff(old: ReleaseFolder, new: ReleaseFolder, *, new_meta: dict[str, Any] | None = None) -> dict[str, Any]:
+def diff(
+    old: ReleaseFolder, new: ReleaseFolder, *, new_meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The change set from ``old`` to ``new`` (see the module docstring); ``new_meta`` names
     the new release when it is not final yet (the build)."""
     store = ox.Store()
@@ -199,8 +228,12 @@ def diff(old: ReleaseFolder, new: ReleaseFolder, *, new_meta: dict[str, Any] | N
         "format": CHANGES_FORMAT,
         "old": old.describe(),
         "new": new_meta or new.describe(),
-        "triples": {"old": len(old_lines), "new": len(new_lines),
-                    "added": len(new_lines - old_lines), "removed": len(old_lines - new_lines)},
+        "triples": {
+            "old": len(old_lines),
+            "new": len(new_lines),
+            "added": len(new_lines - old_lines),
+            "removed": len(old_lines - new_lines),
+        },
         "summary": {},
     }
     for key, cls, _, _ in KINDS:
@@ -212,7 +245,11 @@ def diff(old: ReleaseFolder, new: ReleaseFolder, *, new_meta: dict[str, Any] | N
             if before[i] != after[i]:
                 changed.append({**_item(i, after[i]), "changes": _changed(before[i], after[i])})
         out[key] = {"added": added, "removed": removed, "changed": changed}
-        out["summary"][key] = {"added": len(added), "removed": len(removed), "changed": len(changed)}
+        out["summary"][key] = {
+            "added": len(added),
+            "removed": len(removed),
+            "changed": len(changed),
+        }
     return out
 
 
@@ -248,18 +285,26 @@ def summary_text(changes: dict[str, Any], lang: str) -> str:
         if lang == "zh":
             parts.append(f"{zh_name}新增 {s['added']}、删除 {s['removed']}、修改 {s['changed']}")
         else:
-            parts.append(f"{en_name}: {s['added']} added, {s['removed']} removed, {s['changed']} changed")
+            parts.append(
+                f"{en_name}: {s['added']} added, {s['removed']} removed, {s['changed']} changed"
+            )
     if lang == "zh":
-        return (f"相对版本 {old.get('version')}（构建 {old['build_id']}）的变化：" + "；".join(parts)
-                + f"；三元组 {t['old']} → {t['new']}（新增 {t['added']}，删除 {t['removed']}）。")
-    return (f"Changes since version {old.get('version')} (build {old['build_id']}): " + "; ".join(parts)
-            + f"; triples {t['old']} -> {t['new']} (+{t['added']} -{t['removed']}).")
+        return (
+            f"相对版本 {old.get('version')}（构建 {old['build_id']}）的变化："
+            + "；".join(parts)
+            + f"；三元组 {t['old']} → {t['new']}（新增 {t['added']}，删除 {t['removed']}）。"
+        )
+    return (
+        f"Changes since version {old.get('version')} (build {old['build_id']}): "
+        + "; ".join(parts)
+        + f"; triples {t['old']} -> {t['new']} (+{t['added']} -{t['removed']})."
+    )
 
 
 def _curie(iri: str) -> str:
     for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", iri[len(ns):]):
-            return f"{prefix}:{iri[len(ns):]}"
+        if iri.startswith(ns) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", iri[len(ns) :]):
+            return f"{prefix}:{iri[len(ns) :]}"
     return f"<{iri}>"
 
 
@@ -290,8 +335,10 @@ def _named(release: dict[str, Any] | None) -> str:
 def render_text(changes: dict[str, Any]) -> str:
     """The change set for people on a terminal."""
     t = changes["triples"]
-    lines = [f"{_named(changes.get('old'))} -> {_named(changes['new'])}",
-             f"triples: {t['old']} -> {t['new']} (+{t['added']} -{t['removed']})"]
+    lines = [
+        f"{_named(changes.get('old'))} -> {_named(changes['new'])}",
+        f"triples: {t['old']} -> {t['new']} (+{t['added']} -{t['removed']})",
+    ]
     for key, *_ in KINDS:
         s = changes["summary"][key]
         lines.append(f"{key}: {s['added']} added, {s['removed']} removed, {s['changed']} changed")
@@ -325,8 +372,16 @@ class History:
     changes: dict[str, Any]
 
 
-def history(previous: ReleaseFolder | None, build_id: str, nt: Path, *, date: str | None,
-            version: str = "", issued: str = "", modified: str = "") -> History:
+def history(
+    previous: ReleaseFolder | None,
+    build_id: str,
+    nt: Path,
+    *,
+    date: str | None,
+    version: str = "",
+    issued: str = "",
+    modified: str = "",
+) -> History:
     """The version, dates and change set of a new release whose N-Triples dump is ``nt``.
 
     ``version``, ``issued``, ``modified``: the settings (``""`` = derive them). The
@@ -336,12 +391,20 @@ def history(previous: ReleaseFolder | None, build_id: str, nt: Path, *, date: st
     m = previous.manifest if previous else {}
     if previous is not None and previous.build_id == build_id and isinstance(m.get("release"), int):
         # the same data again: the same version, dates and change set
-        inherited = json.loads((previous.root / CHANGES_FILE).read_text(encoding="utf-8")) \
-            if (previous.root / CHANGES_FILE).is_file() else None
+        inherited = (
+            json.loads((previous.root / CHANGES_FILE).read_text(encoding="utf-8"))
+            if (previous.root / CHANGES_FILE).is_file()
+            else None
+        )
         if inherited is not None:
-            return History(release=m["release"], version=version or str(m.get("version")),
-                           issued=issued or m.get("issued"), modified=modified or m.get("modified"),
-                           previous=m.get("previous"), changes=inherited)
+            return History(
+                release=m["release"],
+                version=version or str(m.get("version")),
+                issued=issued or m.get("issued"),
+                modified=modified or m.get("modified"),
+                previous=m.get("previous"),
+                changes=inherited,
+            )
     number = m["release"] + 1 if previous is not None and isinstance(m.get("release"), int) else 1
     this_modified = modified or date
     this_version = version or str(number)
@@ -349,7 +412,9 @@ def history(previous: ReleaseFolder | None, build_id: str, nt: Path, *, date: st
     changes = None
     if previous is not None:
         try:
-            changes = diff(previous, ReleaseFolder(nt.parent.parent, {"build_id": build_id}), new_meta=meta)
+            changes = diff(
+                previous, ReleaseFolder(nt.parent.parent, {"build_id": build_id}), new_meta=meta
+            )
         except (SyntaxError, OSError, ValueError):
             # a current release whose dump cannot be read: this build starts a new history
             previous, m, number = None, {}, 1
@@ -357,6 +422,16 @@ def history(previous: ReleaseFolder | None, build_id: str, nt: Path, *, date: st
             meta["version"] = this_version
     if changes is None:
         changes = first_release(meta, len(_line_digests(nt)))
-    this_issued = issued or (m.get("issued") if previous is not None and m.get("release") else None) or this_modified
-    return History(release=number, version=this_version, issued=this_issued, modified=this_modified,
-                   previous=previous.describe() if previous is not None else None, changes=changes)
+    this_issued = (
+        issued
+        or (m.get("issued") if previous is not None and m.get("release") else None)
+        or this_modified
+    )
+    return History(
+        release=number,
+        version=this_version,
+        issued=this_issued,
+        modified=this_modified,
+        previous=previous.describe() if previous is not None else None,
+        changes=changes,
+    )

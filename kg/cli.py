@@ -30,6 +30,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SHOWN_CORRECTIONS = 20  # the build summary lists at most this many corrections
 
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"dipkg {__version__}", highlight=False)
@@ -38,21 +39,27 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """dipkg: build and publish the data-IP application scenario knowledge graph."""
 
 
 DataOption = Annotated[
-    Path | None, typer.Option("--data", help="Build output folder to read (default: DIPKG_DATA_DIR or ./data).")
+    Path | None,
+    typer.Option("--data", help="Build output folder to read (default: DIPKG_DATA_DIR or ./data)."),
 ]
 
 
 @app.command()
 def build(
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Output folder (default: DIPKG_DATA_DIR or ./data).")
+        Path | None,
+        typer.Option("--out", help="Output folder (default: DIPKG_DATA_DIR or ./data)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
@@ -79,51 +86,90 @@ def build(
         from kg.changes import summary_text
 
         what = {**m["changes"], "old": m.get("previous"), "new": {"version": m.get("version")}}
-        out.print(f"  {summary_text(what, 'en')}" + (" (dipkg diff for details)" if m.get("previous") else ""),
-                  highlight=False)
+        out.print(
+            f"  {summary_text(what, 'en')}"
+            + (" (dipkg diff for details)" if m.get("previous") else ""),
+            highlight=False,
+        )
     fired = m["corrections"]
     out.print(f"  corrections applied: {sum(1 for f in fired if f['fired'])}/{len(fired)}")
     for f in fired[:SHOWN_CORRECTIONS]:
-        out.print(f"    {f['guide']} #{f['scenario']}: {f['match']}  [dim]({f['reason']})[/dim]", highlight=False)
+        out.print(
+            f"    {f['guide']} #{f['scenario']}: {f['match']}  [dim]({f['reason']})[/dim]",
+            highlight=False,
+        )
     if len(fired) > SHOWN_CORRECTIONS:
-        out.print(f"    … and {len(fired) - SHOWN_CORRECTIONS} more (all listed in {target}/current/manifest.json)", highlight=False)
+        out.print(
+            f"    … and {len(fired) - SHOWN_CORRECTIONS} more (all listed in {target}/current/manifest.json)",
+            highlight=False,
+        )
     out.print("  dumps: " + ", ".join(d["file"] for d in m["dumps"]))
     out.print(f"  time: {result.seconds:.2f} s")
     publication = m.get("publication") or {}
     if publication.get("placeholders"):
         keys = ", ".join(f"DIPKG_CATALOG__{k.upper()}" for k in publication["placeholders"])
-        err.print(f"warning: not configured for publication: the catalogue's publisher and contact are the shipped "
-                  f"placeholders ({settings.catalog.contact_email}); set {keys} (docs/catalogue.md)", highlight=False)
+        err.print(
+            f"warning: not configured for publication: the catalogue's publisher and contact are the shipped "
+            f"placeholders ({settings.catalog.contact_email}); set {keys} (docs/catalogue.md)",
+            highlight=False,
+        )
     if publication.get("to_fill"):
-        err.print("warning: the Chinese catalogue record (dipkg-catalogue-cn.json) has elements to fill in: "
-                  f"{'、'.join(publication['to_fill'])}; set DIPKG_CATALOG__CN__… (docs/catalogue.md)", highlight=False)
+        err.print(
+            "warning: the Chinese catalogue record (dipkg-catalogue-cn.json) has elements to fill in: "
+            f"{'、'.join(publication['to_fill'])}; set DIPKG_CATALOG__CN__… (docs/catalogue.md)",
+            highlight=False,
+        )
 
 
 @app.command()
 def query(
-    sparql: Annotated[str, typer.Argument(help="A SPARQL 1.1 query (SELECT, ASK, CONSTRUCT or DESCRIBE).")],
+    sparql: Annotated[
+        str, typer.Argument(help="A SPARQL 1.1 query (SELECT, ASK, CONSTRUCT or DESCRIBE).")
+    ],
     data: DataOption = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="table (default), csv, tsv, json, xml; for graphs turtle "
-                          "(default), ntriples, jsonld, rdfxml, nquads, trig.")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (default), csv, tsv, json, xml; for graphs turtle "
+            "(default), ntriples, jsonld, rdfxml, nquads, trig.",
+        ),
     ] = "table",
-    timeout: Annotated[float | None, typer.Option(
-        help="Time limit in seconds (default: the endpoint's, DIPKG_QUERY_TIMEOUT).")] = None,
-    max_rows: Annotated[int | None, typer.Option(
-        "--max-rows", help="Row cap (default: the endpoint's, DIPKG_MAX_ROWS).")] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(help="Time limit in seconds (default: the endpoint's, DIPKG_QUERY_TIMEOUT)."),
+    ] = None,
+    max_rows: Annotated[
+        int | None,
+        typer.Option("--max-rows", help="Row cap (default: the endpoint's, DIPKG_MAX_ROWS)."),
+    ] = None,
 ) -> None:
     """Run a query against the built store with the endpoint's limits, and print the result."""
     from kg.query import run_query
 
     settings = get_settings()
-    run_query(sparql, data or settings.data_dir, fmt, out, settings=settings, timeout=timeout,
-              max_rows=max_rows, err=err)
+    run_query(
+        sparql,
+        data or settings.data_dir,
+        fmt,
+        out,
+        settings=settings,
+        timeout=timeout,
+        max_rows=max_rows,
+        err=err,
+    )
 
 
 @app.command()
 def match(
-    fields: Annotated[str, typer.Argument(help="The data you hold: names separated by 、，, ; or new lines, "
-                                          "in Chinese or English, e.g. \"土壤墒情、降雨量、施肥量\".")],
+    fields: Annotated[
+        str,
+        typer.Argument(
+            help="The data you hold: names separated by 、，, ; or new lines, "
+            'in Chinese or English, e.g. "土壤墒情、降雨量、施肥量".'
+        ),
+    ],
     data: DataOption = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table (default) or json.")] = "table",
     limit: Annotated[int, typer.Option(help="Show at most this many scenarios.")] = 10,
@@ -140,26 +186,48 @@ def match(
         out.print_json(json.dumps(result, ensure_ascii=False))
         return
     for f in result["fields"]:
-        kind = f"{f['concept']['label']['zh']} ({f['concept']['label']['en']}) [{f['how']}]" if f["concept"] else "-- not recognised"
+        kind = (
+            f"{f['concept']['label']['zh']} ({f['concept']['label']['en']}) [{f['how']}]"
+            if f["concept"]
+            else "-- not recognised"
+        )
         out.print(f"{f['input']} → {kind}", markup=False, highlight=False)
     if not result["scenarios"]:
         out.print("no scenario involves this data", markup=False)
     for s in result["scenarios"]:
-        out.print(f"\n{s['number']:>3}. {s['label']['zh']} ({s['label']['en']}): {s['matched']} of your fields, "
-                  f"{round(100 * s['coverage'])}% of its data kinds", markup=False, highlight=False)
+        out.print(
+            f"\n{s['number']:>3}. {s['label']['zh']} ({s['label']['en']}): {s['matched']} of your fields, "
+            f"{round(100 * s['coverage'])}% of its data kinds",
+            markup=False,
+            highlight=False,
+        )
         for m in s["matches"]:
             path = " › ".join(c["label"]["zh"] for c in m["path"])
-            out.print(f"       {m['input']} ↔ {m['item']['label']['zh']} ({m['relation']}{': ' + path if path else ''})",
-                      markup=False, highlight=False)
+            out.print(
+                f"       {m['input']} ↔ {m['item']['label']['zh']} ({m['relation']}{': ' + path if path else ''})",
+                markup=False,
+                highlight=False,
+            )
         if s["missing"]:
-            more = f" … (+{s['missing_total'] - len(s['missing'])})" if s["missing_total"] > len(s["missing"]) else ""
-            out.print("       also needs: " + "、".join(c["label"]["zh"] for c in s["missing"][:12])
-                      + (" …" if len(s["missing"]) > 12 else more), markup=False, highlight=False)
+            more = (
+                f" … (+{s['missing_total'] - len(s['missing'])})"
+                if s["missing_total"] > len(s["missing"])
+                else ""
+            )
+            out.print(
+                "       also needs: "
+                + "、".join(c["label"]["zh"] for c in s["missing"][:12])
+                + (" …" if len(s["missing"]) > 12 else more),
+                markup=False,
+                highlight=False,
+            )
 
 
 @app.command()
 def publish(
-    to: Annotated[str, typer.Option("--to", help="Graph Store Protocol endpoint, e.g. http://host:7878/store")],
+    to: Annotated[
+        str, typer.Option("--to", help="Graph Store Protocol endpoint, e.g. http://host:7878/store")
+    ],
     data: DataOption = None,
     graph: Annotated[
         str | None, typer.Option(help="Named graph for the data (default: {base}graph/data).")
@@ -168,19 +236,30 @@ def publish(
         str, typer.Option(help="With credentials: basic (default) or digest (e.g. Virtuoso).")
     ] = "basic",
     user: Annotated[
-        str | None, typer.Option(help="User name (default: DIPKG_PUBLISH_USER, or user@ in the URL).")
+        str | None,
+        typer.Option(help="User name (default: DIPKG_PUBLISH_USER, or user@ in the URL)."),
     ] = None,
     password_file: Annotated[
-        Path | None, typer.Option("--password-file", help="File holding the password (default: "
-                                  "DIPKG_PUBLISH_PASSWORD_FILE; or DIPKG_PUBLISH_PASSWORD). Keeps it out of `ps`.")
+        Path | None,
+        typer.Option(
+            "--password-file",
+            help="File holding the password (default: "
+            "DIPKG_PUBLISH_PASSWORD_FILE; or DIPKG_PUBLISH_PASSWORD). Keeps it out of `ps`.",
+        ),
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option(help="Time limit of the whole upload, seconds (default: DIPKG_PUBLISH_TIMEOUT "
-                                   "or 600); a rollback gets at most min(this, 120 s) more.")
+        float | None,
+        typer.Option(
+            help="Time limit of the whole upload, seconds (default: DIPKG_PUBLISH_TIMEOUT "
+            "or 600); a rollback gets at most min(this, 120 s) more."
+        ),
     ] = None,
     update: Annotated[
-        str | None, typer.Option(help="The store's SPARQL Update endpoint (e.g. http://host:7878/update): stage "
-                                 "every graph, then switch them all in one update request, instead of roll back.")
+        str | None,
+        typer.Option(
+            help="The store's SPARQL Update endpoint (e.g. http://host:7878/update): stage "
+            "every graph, then switch them all in one update request, instead of roll back."
+        ),
     ] = None,
 ) -> None:
     """Load the built graph into an existing triple store (SPARQL 1.1 Graph Store HTTP Protocol), all or nothing."""
@@ -199,21 +278,36 @@ def publish(
     release = open_release(data or settings.data_dir)
     uploads = plan(release, graph)
     secret = settings.publish_password
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err,
-                  transient=True) as bar:
-        tasks = {u.graph: bar.add_task(f"PUT <{u.graph}>", total=u.path.stat().st_size) for u in uploads}
-        done = run_publish(release, to, graph=graph, auth=auth, timeout=timeout or settings.publish_timeout,
-                           user=user or settings.publish_user,
-                           password=secret.get_secret_value() if secret is not None else None,
-                           password_file=password_file or settings.publish_password_file, update=update,
-                           progress=lambda u, n: bar.advance(tasks[u.graph], n))
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err, transient=True
+    ) as bar:
+        tasks = {
+            u.graph: bar.add_task(f"PUT <{u.graph}>", total=u.path.stat().st_size) for u in uploads
+        }
+        done = run_publish(
+            release,
+            to,
+            graph=graph,
+            auth=auth,
+            timeout=timeout or settings.publish_timeout,
+            user=user or settings.publish_user,
+            password=secret.get_secret_value() if secret is not None else None,
+            password_file=password_file or settings.publish_password_file,
+            update=update,
+            progress=lambda u, n: bar.advance(tasks[u.graph], n),
+        )
     for upload, status in done:
         out.print(f"published {upload.path.name} → <{upload.graph}> (HTTP {status})")
 
 
 @app.command()
 def diff(
-    old: Annotated[str, typer.Argument(help="The older release: a release folder, a build output folder or a build id.")],
+    old: Annotated[
+        str,
+        typer.Argument(
+            help="The older release: a release folder, a build output folder or a build id."
+        ),
+    ],
     new: Annotated[str, typer.Argument(help="The newer release, given the same ways.")],
     data: DataOption = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text (default) or json.")] = "text",
@@ -232,18 +326,40 @@ def diff(
 @app.command()
 def serve(
     data: DataOption = None,
-    host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
-    sparql_backend: Annotated[str | None, typer.Option(
-        "--sparql-backend", help="Query this SPARQL endpoint (holding `dipkg publish`'s graph) instead of "
-        "the local store (default: DIPKG_SPARQL_BACKEND; see docs/remote-backend.md).")] = None,
-    build_if_missing: Annotated[bool, typer.Option(
-        "--build-if-missing", help="Build the graph into the data folder first if it holds no release "
-        "(a container's first start).")] = False,
-    access_log: Annotated[bool | None, typer.Option(
-        "--access-log/--no-access-log", help="Log every request (default: on; DIPKG_ACCESS_LOG).")] = None,
-    log_format: Annotated[str | None, typer.Option(
-        "--log-format", help="text (default) or json: one JSON object per line (DIPKG_LOG_FORMAT).")] = None,
+    sparql_backend: Annotated[
+        str | None,
+        typer.Option(
+            "--sparql-backend",
+            help="Query this SPARQL endpoint (holding `dipkg publish`'s graph) instead of "
+            "the local store (default: DIPKG_SPARQL_BACKEND; see docs/remote-backend.md).",
+        ),
+    ] = None,
+    build_if_missing: Annotated[
+        bool,
+        typer.Option(
+            "--build-if-missing",
+            help="Build the graph into the data folder first if it holds no release "
+            "(a container's first start).",
+        ),
+    ] = False,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log every request (default: on; DIPKG_ACCESS_LOG).",
+        ),
+    ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            help="text (default) or json: one JSON object per line (DIPKG_LOG_FORMAT).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the built store: SPARQL endpoint at /sparql, pages, dumps."""
     settings = get_settings()
@@ -257,7 +373,9 @@ def serve(
 
         err.print(f"dipkg: no release in {target} yet: building it", highlight=False, markup=False)
         result = run_build(target, settings)
-        err.print(f"dipkg: built {result.manifest['build_id']} in {result.seconds:.1f} s", highlight=False)
+        err.print(
+            f"dipkg: built {result.manifest['build_id']} in {result.seconds:.1f} s", highlight=False
+        )
     from sparql_api.server import run  # the build never imports the web app; only this command does
 
     run(settings, target, host or settings.host, port or settings.port)
@@ -282,7 +400,10 @@ def main() -> None:
     except Exception as exc:  # a bug: still one line, with a way to see more
         if os.environ.get("DIPKG_DEBUG"):
             raise
-        err.print(f"error[internal]: {type(exc).__name__}: {exc} (set DIPKG_DEBUG=1 for a traceback)", markup=False)
+        err.print(
+            f"error[internal]: {type(exc).__name__}: {exc} (set DIPKG_DEBUG=1 for a traceback)",
+            markup=False,
+        )
         sys.exit(2)
 
 

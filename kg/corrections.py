@@ -99,10 +99,14 @@ def load_corrections(path: Path) -> list[Correction]:
         items = entry.get("items")
         example = entry.get("example")
         if (items is None) == (example is None):
-            raise bad("give exactly one of 'items' (with optional 'qualifier') or 'example' (with 'text')")
+            raise bad(
+                "give exactly one of 'items' (with optional 'qualifier') or 'example' (with 'text')"
+            )
         if items is not None:
-            if not isinstance(items, list) or not items or not all(
-                isinstance(i, str) and i.strip() for i in items
+            if (
+                not isinstance(items, list)
+                or not items
+                or not all(isinstance(i, str) and i.strip() for i in items)
             ):
                 raise bad("'items' must be a non-empty list of non-empty strings")
             if "text" in entry:

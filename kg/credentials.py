@@ -65,7 +65,8 @@ def redact(url: str) -> str:
 
 
 _HEADER_SECRETS = re.compile(
-    r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key)\s*[:=][^\r\n]*")
+    r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key)\s*[:=][^\r\n]*"
+)
 _SCHEME_TOKENS = re.compile(r"(?i)\b(basic|bearer|digest)\s+[A-Za-z0-9+/=._~-]{6,}")
 
 
@@ -85,12 +86,19 @@ def read_password_file(path: Path, setting: str) -> str:
     try:
         return path.read_text(encoding="utf-8").rstrip("\r\n")
     except (OSError, UnicodeDecodeError) as exc:
-        raise CredentialsError(f"{setting}: cannot read the password file {path}: {type(exc).__name__}",
-                               file=str(path)) from None
+        raise CredentialsError(
+            f"{setting}: cannot read the password file {path}: {type(exc).__name__}", file=str(path)
+        ) from None
 
 
-def resolve(url: str, *, user: str | None = None, password: str | None = None,
-            password_file: Path | None = None, setting: str = "password_file") -> tuple[str, Credentials | None]:
+def resolve(
+    url: str,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    password_file: Path | None = None,
+    setting: str = "password_file",
+) -> tuple[str, Credentials | None]:
     """The URL without user information, and the credentials to send (None: anonymous).
 
     The user is ``user`` or the URL's; the password comes from ``password_file``,
@@ -108,7 +116,9 @@ def resolve(url: str, *, user: str | None = None, password: str | None = None,
     clean = without_userinfo(url)
     if name is None:
         if secret:
-            raise CredentialsError(f"a password is configured for {redact(url)} but no user name "
-                                   "(give the user in the URL, user@host, or in the user setting)")
+            raise CredentialsError(
+                f"a password is configured for {redact(url)} but no user name "
+                "(give the user in the URL, user@host, or in the user setting)"
+            )
         return clean, None
     return clean, Credentials(name, secret or "")

@@ -33,26 +33,42 @@ ROW_LIMIT = 100_000
 _PREFIXES = "".join(f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in ("rdf", "rdfs", "skos"))
 _PREFIXES += f"PREFIX dip: <{DIP}>\n"
 
-SCENARIOS = _PREFIXES + """SELECT ?s ?n ?zh ?en ?d ?dzh ?den WHERE {
+SCENARIOS = (
+    _PREFIXES
+    + """SELECT ?s ?n ?zh ?en ?d ?dzh ?den WHERE {
   ?s a dip:Scenario ; dip:number ?n ; dip:domain ?d .
   OPTIONAL { ?s rdfs:label ?zh FILTER(lang(?zh) = "zh") } OPTIONAL { ?s rdfs:label ?en FILTER(lang(?en) = "en") }
   OPTIONAL { ?d rdfs:label ?dzh FILTER(lang(?dzh) = "zh") } OPTIONAL { ?d rdfs:label ?den FILTER(lang(?den) = "en") }
-} LIMIT """ + str(ROW_LIMIT)
+} LIMIT """
+    + str(ROW_LIMIT)
+)
 
-KINDS = _PREFIXES + """SELECT ?k ?zh ?en ?b WHERE {
+KINDS = (
+    _PREFIXES
+    + """SELECT ?k ?zh ?en ?b WHERE {
   ?k a dip:DataKind .
   OPTIONAL { ?k skos:prefLabel ?zh FILTER(lang(?zh) = "zh") } OPTIONAL { ?k skos:prefLabel ?en FILTER(lang(?en) = "en") }
   OPTIONAL { ?k skos:broader ?b }
-} LIMIT """ + str(ROW_LIMIT)
+} LIMIT """
+    + str(ROW_LIMIT)
+)
 
-USES = _PREFIXES + """SELECT DISTINCT ?s ?k ?f WHERE {
+USES = (
+    _PREFIXES
+    + """SELECT DISTINCT ?s ?k ?f WHERE {
   ?f a dip:DataField ; dip:scenario ?s ; dip:dataKind/skos:broader* ?k .
-} LIMIT """ + str(ROW_LIMIT)
+} LIMIT """
+    + str(ROW_LIMIT)
+)
 
-FIELDS = _PREFIXES + """SELECT ?f ?zh ?en WHERE {
+FIELDS = (
+    _PREFIXES
+    + """SELECT ?f ?zh ?en WHERE {
   ?f a dip:DataField .
   OPTIONAL { ?f rdfs:label ?zh FILTER(lang(?zh) = "zh") } OPTIONAL { ?f rdfs:label ?en FILTER(lang(?en) = "en") }
-} LIMIT """ + str(ROW_LIMIT)
+} LIMIT """
+    + str(ROW_LIMIT)
+)
 
 Select = Callable[[str], list[dict[str, Any]]]
 
@@ -74,7 +90,9 @@ def natural_key(iri: str) -> list[Any]:
 
 
 def _labels(row: dict[str, Any], zh: str = "zh", en: str = "en") -> dict[str, str]:
-    return {lang: row[var].value for lang, var in (("zh", zh), ("en", en)) if row.get(var) is not None}
+    return {
+        lang: row[var].value for lang, var in (("zh", zh), ("en", en)) if row.get(var) is not None
+    }
 
 
 def compute(source: Any) -> dict[str, Any]:
@@ -115,6 +133,7 @@ def compute(source: Any) -> dict[str, Any]:
     for s, k in cells:
         users.setdefault(k, set()).add(s)
     shared = {k for k, ss in users.items() if len(ss) >= MIN_SCENARIOS}
+
     def label_key(item: dict[str, Any]) -> tuple[str, str]:
         return (item["label"].get("zh", ""), item["iri"])
 
@@ -122,7 +141,8 @@ def compute(source: Any) -> dict[str, Any]:
     for k in shared:
         g = top(k)
         groups.setdefault(g, {**kinds[g], "kinds": []})["kinds"].append(
-            {**kinds[k], "scenarios": len(users[k]), "top": k == g})
+            {**kinds[k], "scenarios": len(users[k]), "top": k == g}
+        )
     for g in groups.values():
         # the top-level kind heads its group: a column only when nothing narrower is shared
         if len(g["kinds"]) > 1:
@@ -137,16 +157,24 @@ def compute(source: Any) -> dict[str, Any]:
 
     for s in sorted(scenarios.values(), key=lambda s: (s["number"], natural_key(s["iri"]))):
         domains[s["domain"]]["scenarios"].append({k: v for k, v in s.items() if k != "domain"})
-    ordered_domains = sorted((d for d in domains.values() if d["scenarios"]),
-                             key=lambda d: (d["scenarios"][0]["number"], natural_key(d["iri"])))
+    ordered_domains = sorted(
+        (d for d in domains.values() if d["scenarios"]),
+        key=lambda d: (d["scenarios"][0]["number"], natural_key(d["iri"])),
+    )
     return {
         "format": MAP_FORMAT,
         "min_scenarios": MIN_SCENARIOS,
         "domains": ordered_domains,
         "groups": ordered_groups,
         "cells": [
-            {"scenario": s, "kind": k,
-             "fields": [{"iri": f, "label": field_labels.get(f, {})} for f in sorted(fs, key=natural_key)]}
+            {
+                "scenario": s,
+                "kind": k,
+                "fields": [
+                    {"iri": f, "label": field_labels.get(f, {})}
+                    for f in sorted(fs, key=natural_key)
+                ],
+            }
             for (s, k), fs in sorted(cells.items(), key=lambda c: (natural_key(c[0][0]), c[0][1]))
             if k in columns
         ],
@@ -158,8 +186,21 @@ def to_json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
-CSV_COLUMNS = ["domain_zh", "domain_en", "scenario_number", "scenario_zh", "scenario_en", "scenario",
-               "group_zh", "group_en", "kind_zh", "kind_en", "kind", "fields", "field_iris"]
+CSV_COLUMNS = [
+    "domain_zh",
+    "domain_en",
+    "scenario_number",
+    "scenario_zh",
+    "scenario_en",
+    "scenario",
+    "group_zh",
+    "group_en",
+    "kind_zh",
+    "kind_en",
+    "kind",
+    "fields",
+    "field_iris",
+]
 
 
 def to_csv(data: dict[str, Any]) -> str:
@@ -174,8 +215,21 @@ def to_csv(data: dict[str, Any]) -> str:
     for cell in sorted(data["cells"], key=lambda c: (row_of[c["scenario"]], column[c["kind"]])):
         d, s = where[cell["scenario"]]
         g, k = kind_of[cell["kind"]]
-        writer.writerow([d["label"].get("zh", ""), d["label"].get("en", ""), s["number"], s["label"].get("zh", ""),
-                         s["label"].get("en", ""), s["iri"], g["label"].get("zh", ""), g["label"].get("en", ""),
-                         k["label"].get("zh", ""), k["label"].get("en", ""), k["iri"], len(cell["fields"]),
-                         " ".join(f["iri"] for f in cell["fields"])])
+        writer.writerow(
+            [
+                d["label"].get("zh", ""),
+                d["label"].get("en", ""),
+                s["number"],
+                s["label"].get("zh", ""),
+                s["label"].get("en", ""),
+                s["iri"],
+                g["label"].get("zh", ""),
+                g["label"].get("en", ""),
+                k["label"].get("zh", ""),
+                k["label"].get("en", ""),
+                k["iri"],
+                len(cell["fields"]),
+                " ".join(f["iri"] for f in cell["fields"]),
+            ]
+        )
     return out.getvalue()

@@ -110,22 +110,38 @@ def _check_cell(text: str, file: str, table: int, row: int, column: int) -> None
     """The text source's bounds for a Word cell: no control or invisible formatting
     character, no cell longer than MAX_CELL_CHARS (kg.source)."""
     if len(text) > MAX_CELL_CHARS:
-        raise SourceError(f"a cell of {len(text):,} characters (the limit is {MAX_CELL_CHARS:,})",
-                          file=file, table=table, row=row, column=column)
+        raise SourceError(
+            f"a cell of {len(text):,} characters (the limit is {MAX_CELL_CHARS:,})",
+            file=file,
+            table=table,
+            row=row,
+            column=column,
+        )
     index = refused_character(text)
     if index is not None:
         raise SourceError(
             f"{describe_character(text[index])} in the cell (character {index + 1}): control and "
             "invisible formatting characters are not accepted (remove it from the document)",
-            file=file, table=table, row=row, column=column)
+            file=file,
+            table=table,
+            row=row,
+            column=column,
+        )
 
 
 def read_docx_table(path: Path, file: str) -> Table:
     """The scenario table of the .docx at ``path``; :class:`SourceError` naming ``file`` and the cell."""
     try:
         document = docx.Document(str(path))
-    except (docx.opc.exceptions.PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise SourceError(f"not a readable .docx ({exc.__class__.__name__}: {exc})", file=file) from None
+    except (
+        docx.opc.exceptions.PackageNotFoundError,
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+    ) as exc:
+        raise SourceError(
+            f"not a readable .docx ({exc.__class__.__name__}: {exc})", file=file
+        ) from None
     except Exception as exc:  # lxml's XMLSyntaxError and the like: a damaged package
         raise SourceError(f"not a readable .docx ({exc.__class__.__name__})", file=file) from None
     body = document.element.body
@@ -147,13 +163,17 @@ def read_docx_table(path: Path, file: str) -> Table:
         if t_index == 1 and not _header_rows(texts, cells, 0):
             raise SourceError(
                 f"the table header should be {'/'.join(COLUMNS)}, found {_found(texts[0]) if texts else 'no rows'}",
-                file=file, table=1, row=1,
+                file=file,
+                table=1,
+                row=1,
             )
         width = len(table.columns)
         if width != len(COLUMNS):
             raise SourceError(
                 f"the table has {width} columns, expected {len(COLUMNS)} ({', '.join(COLUMNS)})",
-                file=file, table=t_index, row=1,
+                file=file,
+                table=t_index,
+                row=1,
             )
         r_index = 0
         while r_index < len(cells):
@@ -162,7 +182,11 @@ def read_docx_table(path: Path, file: str) -> Table:
                 r_index += header
                 continue
             row_texts, row = texts[r_index], table.rows[r_index]
-            own = [t for t, c in zip(row_texts, cells[r_index], strict=True) if c._tc.getparent() is row._tr]
+            own = [
+                t
+                for t, c in zip(row_texts, cells[r_index], strict=True)
+                if c._tc.getparent() is row._tr
+            ]
             r_index += 1
             if not any(t.strip() for t in own):
                 continue  # an empty row (a cell merged down from above is not its own)
@@ -170,16 +194,20 @@ def read_docx_table(path: Path, file: str) -> Table:
                 raise SourceError(
                     f"a table row has {len(row_texts)} cells, expected {len(COLUMNS)} "
                     f"({', '.join(COLUMNS)}); a missing column?",
-                    file=file, table=t_index, row=r_index,
+                    file=file,
+                    table=t_index,
+                    row=r_index,
                     column=1 if row.grid_cols_before else min(len(row_texts), len(COLUMNS)) + 1,
                 )
             for column, text in enumerate(row_texts, start=1):
                 _check_cell(text, file, t_index, r_index, column)
             rows.append(
-                Row(tuple(
-                    Cell(text, None, column, table=t_index, row=r_index)
-                    for column, text in enumerate(row_texts, start=1)
-                ))
+                Row(
+                    tuple(
+                        Cell(text, None, column, table=t_index, row=r_index)
+                        for column, text in enumerate(row_texts, start=1)
+                    )
+                )
             )
     if not rows:
         raise SourceError("the table has a header but no rows", file=file, table=1, row=1)

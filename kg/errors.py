@@ -44,7 +44,15 @@ class DipkgError(Exception):
     @property
     def location(self) -> str:
         if self.table is not None:
-            cell = [f"{name} {value}" for name, value in (("table", self.table), ("row", self.row), ("column", self.column)) if value is not None]
+            cell = [
+                f"{name} {value}"
+                for name, value in (
+                    ("table", self.table),
+                    ("row", self.row),
+                    ("column", self.column),
+                )
+                if value is not None
+            ]
             return ":".join([self.file or "", *cell] if self.file else cell)
         parts = [p for p in (self.file, self.line, self.column) if p is not None]
         return ":".join(str(p) for p in parts)

@@ -50,7 +50,9 @@ class _CellWhere(_Where):
     def error(self, message: str, column: int | None = None) -> SourceError:
         if column is not None:
             message += f" (character {column - self.column + 1} of the cell)"
-        return SourceError(message, file=self.file, table=self.table, row=self.row, column=self.table_column)
+        return SourceError(
+            message, file=self.file, table=self.table, row=self.row, column=self.table_column
+        )
 
 
 def where_of(cell: Cell, file: str) -> _Where:
@@ -217,7 +219,9 @@ class CellParser:
             label = segment
         label = _strip_suffix(label.strip(), "等")
         if "\x00" in label:
-            raise self.where.error(f"a correction's match must not cover a category name ({segment!r})")
+            raise self.where.error(
+                f"a correction's match must not cover a category name ({segment!r})"
+            )
         if not label:
             raise self.where.error(f"a category has no name before its parenthesis: {segment!r}")
         if content is None:
@@ -236,7 +240,9 @@ class CellParser:
             sub_pieces: list[str] = []
             for piece in pieces:
                 if not piece:
-                    raise self.where.error(f"empty item in the list of {owner!r}: two separators in a row?")
+                    raise self.where.error(
+                        f"empty item in the list of {owner!r}: two separators in a row?"
+                    )
                 if sub_label is not None:
                     sub_pieces.append(piece)
                     continue
@@ -247,7 +253,8 @@ class CellParser:
                     entries.append(self._entry(piece, first_of_list=not entries))
             if sub_label is not None:
                 qualifier, children = self._finish(
-                    [self._entry(p, first_of_list=i == 0) for i, p in enumerate(sub_pieces)], sub_label
+                    [self._entry(p, first_of_list=i == 0) for i, p in enumerate(sub_pieces)],
+                    sub_label,
                 )
                 entries.append(_Sub(DataCategory(sub_label, qualifier, children)))
         return self._finish(entries, owner)

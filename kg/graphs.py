@@ -30,7 +30,13 @@ def term_from_rdflib(node: rdflib.term.Node) -> Term:
 
 def _object_key(term: Term) -> tuple:
     if isinstance(term, Literal):
-        return (1, _LANG_ORDER.get(term.language or "", 2), term.language or "", term.datatype, term.value)
+        return (
+            1,
+            _LANG_ORDER.get(term.language or "", 2),
+            term.language or "",
+            term.datatype,
+            term.value,
+        )
     if isinstance(term, IRI):
         return (0, 0, "", "", term.value)
     return (2, 0, "", "", term.id)
@@ -46,7 +52,11 @@ def _predicate_key(predicate: str) -> tuple:
 
 def graph_blocks(graph: rdflib.Graph) -> Iterator[Block]:
     """Blocks of ``graph`` in a stable order, with canonical blank-node labels."""
-    canonical = to_canonical_graph(graph) if any(isinstance(n, rdflib.BNode) for t in graph for n in t) else graph
+    canonical = (
+        to_canonical_graph(graph)
+        if any(isinstance(n, rdflib.BNode) for t in graph for n in t)
+        else graph
+    )
     subjects: dict[Term, list[tuple[IRI, Term]]] = {}
     for s, p, o in canonical:
         subjects.setdefault(term_from_rdflib(s), []).append((IRI(str(p)), term_from_rdflib(o)))
@@ -55,7 +65,9 @@ def graph_blocks(graph: rdflib.Graph) -> Iterator[Block]:
         return (0, term.value) if isinstance(term, IRI) else (1, term.id)  # type: ignore[union-attr]
 
     for subject in sorted(subjects, key=subject_key):
-        pairs = sorted(subjects[subject], key=lambda po: (_predicate_key(po[0].value), _object_key(po[1])))
+        pairs = sorted(
+            subjects[subject], key=lambda po: (_predicate_key(po[0].value), _object_key(po[1]))
+        )
         yield subject, pairs  # type: ignore[misc]
 
 

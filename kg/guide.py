@@ -65,7 +65,9 @@ def _date(value: object, guide_id: str) -> str | None:
             return datetime.date.fromisoformat(value).isoformat()
     except ValueError:
         pass
-    raise ValueError(f"guide {guide_id!r}: date {value!r} is not a date written YYYY-MM-DD (or \"\" when unknown)")
+    raise ValueError(
+        f'guide {guide_id!r}: date {value!r} is not a date written YYYY-MM-DD (or "" when unknown)'
+    )
 
 
 def load_inputs(root: Path) -> Inputs:
@@ -160,7 +162,9 @@ def read_guide(config: GuideConfig, inputs: Inputs) -> Guide:
             raise number_cell.error(f"序号 {raw_number!r} is not a positive number", shown)
         number = int(raw_number)
         if number in seen:
-            raise number_cell.error(f"duplicate 序号 {number} (first used on {_place(seen[number])})", shown)
+            raise number_cell.error(
+                f"duplicate 序号 {number} (first used on {_place(seen[number])})", shown
+            )
         seen[number] = number_cell
         label = normalize(domain_cell.text)
         if label:
@@ -170,7 +174,9 @@ def read_guide(config: GuideConfig, inputs: Inputs) -> Guide:
                 raise domain_cell.error(f"unknown domain {label!r} (known: {known})", shown)
             domain = inputs.domains[key]
         elif domain is None:
-            raise domain_cell.error("the first row's 领域 cell is blank: no domain to inherit", shown)
+            raise domain_cell.error(
+                "the first row's 领域 cell is blank: no domain to inherit", shown
+            )
         name = normalize(strip_artifacts(name_cell.text))
         if not name:
             raise name_cell.error(f"scenario {number} has an empty 场景名称", shown)

@@ -72,12 +72,16 @@ class Lease:
         try:
             fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as exc:
-            raise StoreError(f"the release folder cannot be opened: {exc.strerror}", file=str(self.root)) from None
+            raise StoreError(
+                f"the release folder cannot be opened: {exc.strerror}", file=str(self.root)
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise StoreError("the release is being removed by a build", file=str(self.root)) from None
+            raise StoreError(
+                "the release is being removed by a build", file=str(self.root)
+            ) from None
         self._fd: int | None = fd
 
     @property
@@ -156,20 +160,32 @@ def read_release(root: Path, *, need_store: bool = True) -> Release:
     except FileNotFoundError:
         raise StoreError("the build's manifest is missing", file=str(manifest_path)) from None
     except (OSError, ValueError) as exc:
-        raise StoreError(f"the build's manifest is unreadable: {exc}", file=str(manifest_path)) from None
+        raise StoreError(
+            f"the build's manifest is unreadable: {exc}", file=str(manifest_path)
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise StoreError("the build's manifest has an unknown format", file=str(manifest_path))
     for key in ("build_id", "base_iri", "counts", "dumps"):
         if key not in manifest:
             raise StoreError(f"the build's manifest lacks {key!r}", file=str(manifest_path))
     dumps = manifest["dumps"]
-    if not (isinstance(manifest["build_id"], str) and manifest["build_id"]
-            and isinstance(manifest["base_iri"], str) and isinstance(manifest["counts"], dict)
-            and isinstance(dumps, list)
-            and all(isinstance(d, dict) and isinstance(d.get("file"), str) and isinstance(d.get("format"), str)
-                    for d in dumps)):
-        raise StoreError("the build's manifest is malformed (build_id, base_iri, counts or dumps)",
-                         file=str(manifest_path))
+    if not (
+        isinstance(manifest["build_id"], str)
+        and manifest["build_id"]
+        and isinstance(manifest["base_iri"], str)
+        and isinstance(manifest["counts"], dict)
+        and isinstance(dumps, list)
+        and all(
+            isinstance(d, dict)
+            and isinstance(d.get("file"), str)
+            and isinstance(d.get("format"), str)
+            for d in dumps
+        )
+    ):
+        raise StoreError(
+            "the build's manifest is malformed (build_id, base_iri, counts or dumps)",
+            file=str(manifest_path),
+        )
     if need_store and not (root / STORE).is_dir():
         raise StoreError("the build's store folder is missing", file=str(root / STORE))
     for entry in dumps:  # the catalogue and /dumps/ promise these exact files
@@ -179,5 +195,7 @@ def read_release(root: Path, *, need_store: bool = True) -> Release:
         except OSError:
             raise StoreError("a dump the manifest lists is missing", file=str(path)) from None
         if "bytes" in entry and size != entry["bytes"]:
-            raise StoreError(f"a dump has {size} bytes, the manifest says {entry['bytes']}", file=str(path))
+            raise StoreError(
+                f"a dump has {size} bytes, the manifest says {entry['bytes']}", file=str(path)
+            )
     return Release(root=root, manifest=manifest)

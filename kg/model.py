@@ -48,7 +48,9 @@ class Scenario:
     application: str
     data_text: str  # the 涉及数据 cell, verbatim (docx artifacts removed)
     line: int | None  # text source: line of the row's number cell (dip:sourceLine)
-    cell: str | None = None  # .docx source: the number cell, table=T;row=R;column=C (dip:sourceCell)
+    cell: str | None = (
+        None  # .docx source: the number cell, table=T;row=R;column=C (dip:sourceCell)
+    )
     example: str | None = None
     categories: list[DataCategory] = field(default_factory=list)
 

@@ -71,7 +71,9 @@ class Upload:
 def plan(release: Release, graph: str | None = None) -> list[Upload]:
     minter = Minter(release.base_iri)
     uploads = [
-        Upload(graph or minter.graph("data"), release.dumps_dir / "dipkg.nt", "application/n-triples")
+        Upload(
+            graph or minter.graph("data"), release.dumps_dir / "dipkg.nt", "application/n-triples"
+        )
     ]
     catalog = release.root / release.manifest.get("catalog", {}).get("file", "catalog.ttl")
     if catalog.exists() and catalog.stat().st_size:
@@ -92,7 +94,9 @@ def check_target(url: str, option: str = "--to") -> None:
         parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number
         httpx.URL(url)
     except (ValueError, httpx.InvalidURL) as exc:
-        raise PublishError(f"{option} {shown!r} is not a valid URL: {scrub(str(exc))[:120]}") from None
+        raise PublishError(
+            f"{option} {shown!r} is not a valid URL: {scrub(str(exc))[:120]}"
+        ) from None
     if not parts.hostname:
         raise PublishError(f"{option} {shown!r} has no host")
 
@@ -138,8 +142,13 @@ class _Run:
 
 
 def _states(graphs: list[_Graph]) -> str:
-    words = {"old": "its previous content", "restored": "its previous content (restored)",
-             "new": "the NEW content", "unknown": "an UNKNOWN state (the request's outcome is not known)"}
+    words = {
+        "old": "its previous content",
+        "restored": "its previous content (restored)",
+        "new": "the NEW content",
+        "unknown": "an UNKNOWN state (the request's outcome is not known)",
+    }
+
     def word(g: _Graph) -> str:
         if g.state == "restored" and g.backup is None:
             return "its previous content (none: removed again)"
@@ -152,16 +161,21 @@ async def _backup(client: httpx.AsyncClient, run: _Run, g: _Graph, folder: Path)
     """Keep the target's current content of ``g`` (streamed to a file)."""
     headers = {"Accept": "application/n-triples, text/turtle;q=0.5"}
     try:
-        async with client.stream("GET", run.url, params={"graph": g.upload.graph}, headers=headers) as response:
+        async with client.stream(
+            "GET", run.url, params={"graph": g.upload.graph}, headers=headers
+        ) as response:
             if response.status_code == 404:
                 g.backup = None
                 return
             if response.status_code != 200:
                 raise PublishError(
                     f"cannot read the current graph <{g.upload.graph}> from {run.shown} to keep it for a "
-                    f"rollback: {run.reason(response)}; nothing was written")
+                    f"rollback: {run.reason(response)}; nothing was written"
+                )
             g.backup = folder / f"graph-{run.graphs.index(g)}"
-            g.backup_type = (response.headers.get("content-type") or "application/n-triples").split(";")[0]
+            g.backup_type = (response.headers.get("content-type") or "application/n-triples").split(
+                ";"
+            )[0]
             # bounded, so an endless answer cannot fill the disk before the deadline
             limit = BACKUP_FACTOR * g.upload.path.stat().st_size + BACKUP_SLACK
             size = 0
@@ -171,10 +185,13 @@ async def _backup(client: httpx.AsyncClient, run: _Run, g: _Graph, folder: Path)
                     if size > limit:
                         raise PublishError(
                             f"the current graph <{g.upload.graph}> on {run.shown} is larger than {limit} bytes "
-                            f"({BACKUP_FACTOR}× the new one); it was not kept for a rollback and nothing was written")
+                            f"({BACKUP_FACTOR}× the new one); it was not kept for a rollback and nothing was written"
+                        )
                     out.write(chunk)
     except httpx.HTTPError as exc:
-        raise PublishError(f"could not reach {run.shown}: {run.transport(exc)}; nothing was written") from None
+        raise PublishError(
+            f"could not reach {run.shown}: {run.transport(exc)}; nothing was written"
+        ) from None
 
 
 #: of an answer to a PUT, DELETE or update, at most this much is read (only its status is used)
@@ -193,10 +210,22 @@ async def _send(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any)
     return response
 
 
-async def _put(client: httpx.AsyncClient, run: _Run, graph: str, path: Path, media: str,
-               progress: Callable[[int], None]) -> httpx.Response:
-    return await _send(client, "PUT", run.url, params={"graph": graph}, content=_FileBody(path, progress),
-                       headers={"Content-Type": media, "Content-Length": str(path.stat().st_size)})
+async def _put(
+    client: httpx.AsyncClient,
+    run: _Run,
+    graph: str,
+    path: Path,
+    media: str,
+    progress: Callable[[int], None],
+) -> httpx.Response:
+    return await _send(
+        client,
+        "PUT",
+        run.url,
+        params={"graph": graph},
+        content=_FileBody(path, progress),
+        headers={"Content-Type": media, "Content-Length": str(path.stat().st_size)},
+    )
 
 
 async def _rollback(client: httpx.AsyncClient, run: _Run) -> list[str]:
@@ -210,7 +239,9 @@ async def _rollback(client: httpx.AsyncClient, run: _Run) -> list[str]:
                 response = await _send(client, "DELETE", run.url, params={"graph": g.upload.graph})
                 ok = response.status_code in (200, 202, 204, 404)
             else:
-                response = await _put(client, run, g.upload.graph, g.backup, g.backup_type, lambda n: None)
+                response = await _put(
+                    client, run, g.upload.graph, g.backup, g.backup_type, lambda n: None
+                )
                 ok = response.status_code in (200, 201, 204)
             if ok:
                 g.state = "restored"
@@ -223,90 +254,138 @@ async def _rollback(client: httpx.AsyncClient, run: _Run) -> list[str]:
 
 async def _update(client: httpx.AsyncClient, run: _Run, text: str) -> httpx.Response:
     assert run.update is not None
-    return await _send(client, "POST", run.update, content=text.encode("utf-8"),
-                       headers={"Content-Type": "application/sparql-update"})
+    return await _send(
+        client,
+        "POST",
+        run.update,
+        content=text.encode("utf-8"),
+        headers={"Content-Type": "application/sparql-update"},
+    )
 
 
 async def _drop_staging(client: httpx.AsyncClient, run: _Run, staging: list[str]) -> str:
     """Remove the staging graphs (best effort, bounded); '' or what went wrong."""
     try:
         async with asyncio.timeout(30):
-            response = await _update(client, run, " ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in staging))
+            response = await _update(
+                client, run, " ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in staging)
+            )
         if response.status_code in (200, 204):
             return ""
         return f"; the staging graphs could not be removed ({run.reason(response)}): " + ", ".join(
-            f"<{g}>" for g in staging)
+            f"<{g}>" for g in staging
+        )
     except (TimeoutError, httpx.HTTPError) as exc:
         return f"; the staging graphs could not be removed ({type(exc).__name__}): " + ", ".join(
-            f"<{g}>" for g in staging)
+            f"<{g}>" for g in staging
+        )
 
 
-async def _publish_staged(client: httpx.AsyncClient, run: _Run, timeout: float,
-                          progress: Callable[[Upload, int], None] | None) -> list[tuple[Upload, int]]:
+async def _publish_staged(
+    client: httpx.AsyncClient,
+    run: _Run,
+    timeout: float,
+    progress: Callable[[Upload, int], None] | None,
+) -> list[tuple[Upload, int]]:
     """PUT every graph under a fresh staging name, then replace all of them with ONE SPARQL
     Update request (``MOVE <staging> TO <graph> ; ...``): a store that applies an update
     request as one transaction (Oxigraph does) never shows readers a mix."""
     token = secrets.token_hex(6)
     staging = [f"{g.upload.graph}-staging-{token}" for g in run.graphs]
-    untouched = "the target's graphs were not touched: " + ", ".join(f"<{g.upload.graph}>" for g in run.graphs)
+    untouched = "the target's graphs were not touched: " + ", ".join(
+        f"<{g.upload.graph}>" for g in run.graphs
+    )
     statuses = []
     try:
         async with asyncio.timeout(timeout):
             for g, name in zip(run.graphs, staging, strict=True):
                 report = (lambda n, u=g.upload: progress(u, n)) if progress else (lambda n: None)
                 try:
-                    response = await _put(client, run, name, g.upload.path, g.upload.media_type, report)
+                    response = await _put(
+                        client, run, name, g.upload.path, g.upload.media_type, report
+                    )
                 except httpx.HTTPError as exc:
-                    raise PublishError(f"could not send graph <{g.upload.graph}> to {run.shown}: "
-                                       f"{run.transport(exc)}; {untouched}"
-                                       + await _drop_staging(client, run, staging)) from None
+                    raise PublishError(
+                        f"could not send graph <{g.upload.graph}> to {run.shown}: "
+                        f"{run.transport(exc)}; {untouched}"
+                        + await _drop_staging(client, run, staging)
+                    ) from None
                 if response.status_code not in (200, 201, 204):
-                    raise PublishError(f"{run.shown} refused graph <{g.upload.graph}> (staged as <{name}>): "
-                                       f"{run.reason(response)}; {untouched}"
-                                       + await _drop_staging(client, run, staging))
+                    raise PublishError(
+                        f"{run.shown} refused graph <{g.upload.graph}> (staged as <{name}>): "
+                        f"{run.reason(response)}; {untouched}"
+                        + await _drop_staging(client, run, staging)
+                    )
                 statuses.append(response.status_code)
     except TimeoutError:
-        raise PublishError(f"stopped after the time limit of {timeout:g} s (--timeout, DIPKG_PUBLISH_TIMEOUT); "
-                           f"{untouched}" + await _drop_staging(client, run, staging)) from None
-    switch = " ;\n".join(f"MOVE <{name}> TO <{g.upload.graph}>" for g, name in zip(run.graphs, staging, strict=True))
+        raise PublishError(
+            f"stopped after the time limit of {timeout:g} s (--timeout, DIPKG_PUBLISH_TIMEOUT); "
+            f"{untouched}" + await _drop_staging(client, run, staging)
+        ) from None
+    switch = " ;\n".join(
+        f"MOVE <{name}> TO <{g.upload.graph}>" for g, name in zip(run.graphs, staging, strict=True)
+    )
     shown = redact(run.update or "")
     try:
         async with asyncio.timeout(min(timeout, ROLLBACK_SECONDS)):
             response = await _update(client, run, switch)
     except (TimeoutError, httpx.HTTPError) as exc:
-        raise PublishError(f"the switch to the new graphs ({shown}) did not answer: {type(exc).__name__}; the "
-                           "target holds either all new or all previous graphs (one update request), and maybe "
-                           "the staging graphs " + ", ".join(f"<{n}>" for n in staging)) from None
+        raise PublishError(
+            f"the switch to the new graphs ({shown}) did not answer: {type(exc).__name__}; the "
+            "target holds either all new or all previous graphs (one update request), and maybe "
+            "the staging graphs " + ", ".join(f"<{n}>" for n in staging)
+        ) from None
     if response.status_code not in (200, 204):
-        raise PublishError(f"{shown} refused the switch to the new graphs: {run.reason(response)}; {untouched}"
-                           + await _drop_staging(client, run, staging))
+        raise PublishError(
+            f"{shown} refused the switch to the new graphs: {run.reason(response)}; {untouched}"
+            + await _drop_staging(client, run, staging)
+        )
     return [(g.upload, status) for g, status in zip(run.graphs, statuses, strict=True)]
 
 
-async def _publish(run: _Run, timeout: float, auth: str,
-                   progress: Callable[[Upload, int], None] | None) -> list[tuple[Upload, int]]:
+async def _publish(
+    run: _Run, timeout: float, auth: str, progress: Callable[[Upload, int], None] | None
+) -> list[tuple[Upload, int]]:
     credentials: httpx.Auth | None = None
     if run.credentials is not None:
         c = run.credentials
-        credentials = httpx.DigestAuth(c.user, c.password) if auth == "digest" else httpx.BasicAuth(c.user, c.password)
+        credentials = (
+            httpx.DigestAuth(c.user, c.password)
+            if auth == "digest"
+            else httpx.BasicAuth(c.user, c.password)
+        )
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dipkg-publish-")))
-        async with httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
-                                     follow_redirects=False, auth=credentials, trust_env=False) as client:
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
+            follow_redirects=False,
+            auth=credentials,
+            trust_env=False,
+        ) as client:
             if run.update:
                 return await _publish_staged(client, run, timeout, progress)
             failure = ""
             in_flight: _Graph | None = None
             try:
                 async with asyncio.timeout(timeout):
-                    for g in run.graphs:  # 1. keep what the target holds now (also learns a digest challenge)
+                    for g in (
+                        run.graphs
+                    ):  # 1. keep what the target holds now (also learns a digest challenge)
                         await _backup(client, run, g, folder)
                     for g in run.graphs:  # 2. replace each graph
-                        report = (lambda n, u=g.upload: progress(u, n)) if progress else (lambda n: None)
+                        report = (
+                            (lambda n, u=g.upload: progress(u, n)) if progress else (lambda n: None)
+                        )
                         in_flight = g
                         try:
-                            response = await _put(client, run, g.upload.graph, g.upload.path, g.upload.media_type,
-                                                  report)
+                            response = await _put(
+                                client,
+                                run,
+                                g.upload.graph,
+                                g.upload.path,
+                                g.upload.media_type,
+                                report,
+                            )
                         except httpx.HTTPError as exc:
                             g.state = "unknown"  # it may have been applied
                             failure = f"could not send graph <{g.upload.graph}> to {run.shown}: {run.transport(exc)}"
@@ -332,10 +411,14 @@ async def _publish(run: _Run, timeout: float, auth: str,
             except TimeoutError:
                 problems = [f"stopped after {min(timeout, ROLLBACK_SECONDS):g} s"]
             if not problems:
-                raise PublishError(f"{failure}; rolled back, the target holds the previous release: "
-                                   f"{_states(run.graphs)}")
-            raise PublishError(f"{failure}; rollback FAILED ({', '.join(problems)}): {_states(run.graphs)}; "
-                               "run `dipkg publish` again")
+                raise PublishError(
+                    f"{failure}; rolled back, the target holds the previous release: "
+                    f"{_states(run.graphs)}"
+                )
+            raise PublishError(
+                f"{failure}; rollback FAILED ({', '.join(problems)}): {_states(run.graphs)}; "
+                "run `dipkg publish` again"
+            )
     raise AssertionError("unreachable")
 
 
@@ -364,9 +447,14 @@ def publish(
         check_target(update, "--update")
     if auth not in ("basic", "digest"):
         raise PublishError(f"--auth must be basic or digest, not {auth!r}")
-    clean, credentials = resolve(url, user=user, password=password, password_file=password_file,
-                                 setting="--password-file")
-    run = _Run(url=clean, shown=redact(clean), credentials=credentials,
-               graphs=[_Graph(u) for u in plan(release, graph)],
-               update=without_userinfo(update) if update else None)
+    clean, credentials = resolve(
+        url, user=user, password=password, password_file=password_file, setting="--password-file"
+    )
+    run = _Run(
+        url=clean,
+        shown=redact(clean),
+        credentials=credentials,
+        graphs=[_Graph(u) for u in plan(release, graph)],
+        update=without_userinfo(update) if update else None,
+    )
     return asyncio.run(_publish(run, timeout, auth, progress))

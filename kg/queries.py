@@ -48,14 +48,22 @@ class ExampleQuery:
         return self.descriptions[lang]
 
     def to_dict(self) -> dict[str, object]:
-        return {"id": self.id, "title": dict(self.titles), "description": dict(self.descriptions), "query": self.text}
+        return {
+            "id": self.id,
+            "title": dict(self.titles),
+            "description": dict(self.descriptions),
+            "query": self.text,
+        }
 
 
 def parse_query_file(path: Path) -> ExampleQuery:
     """Read one .rq file; raise :class:`SourceError` (file and line) when it is malformed."""
     shown = display(path)
     if not _NAME.match(path.name):
-        raise SourceError(f"query file names look like 'NN-slug.rq' (two digits, a lower-case slug), not {path.name!r}", file=shown)
+        raise SourceError(
+            f"query file names look like 'NN-slug.rq' (two digits, a lower-case slug), not {path.name!r}",
+            file=shown,
+        )
     try:
         lines = split_lines(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
@@ -75,7 +83,11 @@ def parse_query_file(path: Path) -> ExampleQuery:
             )
         key, lang, text = found.group(1), found.group(2), found.group(3).strip()
         if key not in KEYS or lang not in LANGUAGES:
-            raise SourceError(f"unknown front matter key {key}@{lang} (expected title or description, @zh or @en)", file=shown, line=number)
+            raise SourceError(
+                f"unknown front matter key {key}@{lang} (expected title or description, @zh or @en)",
+                file=shown,
+                line=number,
+            )
         if not text:
             raise SourceError(f"{key}@{lang} is empty", file=shown, line=number)
         if (key, lang) in values:
@@ -91,7 +103,9 @@ def parse_query_file(path: Path) -> ExampleQuery:
     try:
         pyoxigraph.Store().query(text)  # parses (and runs on an empty store: cheap)
     except SyntaxError as exc:
-        raise SourceError(f"not a valid SPARQL query: {exc}", file=shown, line=body_start + 1) from None
+        raise SourceError(
+            f"not a valid SPARQL query: {exc}", file=shown, line=body_start + 1
+        ) from None
     return ExampleQuery(
         id=path.stem,
         titles={lang: values[("title", lang)] for lang in LANGUAGES},
@@ -111,6 +125,8 @@ def load_queries(dir: Path | None = None) -> list[ExampleQuery]:  # noqa: A002 -
     for query in queries:
         number = query.id[:2]
         if number in seen:
-            raise SourceError(f"query number {number} is used twice (also {seen[number]})", file=query.file)
+            raise SourceError(
+                f"query number {number} is used twice (also {seen[number]})", file=query.file
+            )
         seen[number] = query.file
     return queries

@@ -47,7 +47,7 @@ def _cell(term: dict[str, str] | None, prefixes: dict[str, str]) -> str:
     if term["type"] == "uri":
         for prefix, ns in prefixes.items():
             if value.startswith(ns):
-                return f"{prefix}:{value[len(ns):]}"
+                return f"{prefix}:{value[len(ns) :]}"
         return f"<{value}>"
     if term["type"] == "bnode":
         return f"_:{value}"
@@ -57,16 +57,22 @@ def _cell(term: dict[str, str] | None, prefixes: dict[str, str]) -> str:
 def _formats(form: str | None, fmt: str) -> tuple[str | None, str | None]:
     """The worker's table and graph formats for ``--format fmt`` (a :class:`UsageError` if none fits)."""
     if fmt not in TABLE_FORMATS and fmt not in GRAPH_OUTPUTS:
-        raise UsageError(f"unknown --format {fmt!r}: use one of {', '.join(TABLE_FORMATS + GRAPH_OUTPUTS)}")
+        raise UsageError(
+            f"unknown --format {fmt!r}: use one of {', '.join(TABLE_FORMATS + GRAPH_OUTPUTS)}"
+        )
     if form in ("construct", "describe"):
         if fmt in GRAPH_OUTPUTS:
             return None, fmt
         if fmt == "table":
             return None, "turtle"
-        raise UsageError(f"--format {fmt} is for SELECT and ASK results; a {form.upper()} gives a graph: "
-                         f"use one of {', '.join(GRAPH_OUTPUTS)}")
+        raise UsageError(
+            f"--format {fmt} is for SELECT and ASK results; a {form.upper()} gives a graph: "
+            f"use one of {', '.join(GRAPH_OUTPUTS)}"
+        )
     if fmt in GRAPH_OUTPUTS:
-        raise UsageError(f"--format {fmt} is for CONSTRUCT and DESCRIBE; use one of {', '.join(TABLE_FORMATS)}")
+        raise UsageError(
+            f"--format {fmt} is for CONSTRUCT and DESCRIBE; use one of {', '.join(TABLE_FORMATS)}"
+        )
     return ("json" if fmt == "table" else fmt), None
 
 
@@ -79,9 +85,17 @@ def open_store(data_dir: Path) -> pyoxigraph.Store:
         raise StoreError(f"cannot open the store: {exc}", file=str(release.store_dir)) from None
 
 
-async def _evaluate(job: Job, store_dir: Path, settings: Settings, timeout: float) -> tuple[dict, bytes]:
-    pool = WorkerPool(store_dir, size=1, timeout=timeout, prefixes=dict(PREFIXES),
-                      memory_limit=settings.worker_memory_mb * 1024 * 1024, sandbox=settings.worker_sandbox)
+async def _evaluate(
+    job: Job, store_dir: Path, settings: Settings, timeout: float
+) -> tuple[dict, bytes]:
+    pool = WorkerPool(
+        store_dir,
+        size=1,
+        timeout=timeout,
+        prefixes=dict(PREFIXES),
+        memory_limit=settings.worker_memory_mb * 1024 * 1024,
+        sandbox=settings.worker_sandbox,
+    )
     await pool.start()
     try:
         reply = await pool.run(job)
@@ -90,8 +104,17 @@ async def _evaluate(job: Job, store_dir: Path, settings: Settings, timeout: floa
     return reply.header, reply.body
 
 
-def run_query(sparql: str, data_dir: Path, fmt: str, out: Console, *, settings: Settings,
-              timeout: float | None = None, max_rows: int | None = None, err: Console | None = None) -> None:
+def run_query(
+    sparql: str,
+    data_dir: Path,
+    fmt: str,
+    out: Console,
+    *,
+    settings: Settings,
+    timeout: float | None = None,
+    max_rows: int | None = None,
+    err: Console | None = None,
+) -> None:
     """Check, run and print ``sparql``; every failure is a :class:`DipkgError` (exit 1)."""
     release = open_release(data_dir)
     try:
@@ -105,8 +128,13 @@ def run_query(sparql: str, data_dir: Path, fmt: str, out: Console, *, settings: 
     if limit <= 0 or cap <= 0:
         raise UsageError("--timeout and --max-rows must be greater than 0")
     logging.getLogger("sparql_api.workers").setLevel(logging.ERROR)  # the error line says it all
-    job = Job(query=sparql, table_format=table_format, graph_format=graph_format, max_rows=cap,
-              max_bytes=settings.max_result_bytes)
+    job = Job(
+        query=sparql,
+        table_format=table_format,
+        graph_format=graph_format,
+        max_rows=cap,
+        max_bytes=settings.max_result_bytes,
+    )
     header, body = asyncio.run(_evaluate(job, release.store_dir, settings, limit))
     if not header.get("ok"):
         error = reply_error(header)
@@ -116,7 +144,10 @@ def run_query(sparql: str, data_dir: Path, fmt: str, out: Console, *, settings: 
     if header.get("truncated"):
         (err or Console(stderr=True)).print(
             f"note: result truncated to the first {cap} rows (the row cap; raise it with --max-rows, "
-            "or page with LIMIT/OFFSET)", markup=False, highlight=False)
+            "or page with LIMIT/OFFSET)",
+            markup=False,
+            highlight=False,
+        )
     if fmt != "table" or header.get("kind") == "graph":
         sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()

@@ -21,7 +21,9 @@ def _ns(prefix: str):
     return lambda local: IRI(base + local)
 
 
-DIP, RDF, RDFS, SKOS, DCT, SCHEMA = (_ns(p) for p in ("dip", "rdf", "rdfs", "skos", "dcterms", "schema"))
+DIP, RDF, RDFS, SKOS, DCT, SCHEMA = (
+    _ns(p) for p in ("dip", "rdf", "rdfs", "skos", "dcterms", "schema")
+)
 A = RDF("type")
 LABEL = RDFS("label")
 
@@ -40,7 +42,9 @@ class Emitter:
         self.mint = minter
         self.vocabulary = vocabulary or Vocabulary(minter)
         self.long = long  # English for the long texts; None: Chinese only
-        self.unmapped: dict[tuple[str, tuple[int, ...]], str] = {}  # (scenario IRI, item path) -> label, no data kind
+        self.unmapped: dict[
+            tuple[str, tuple[int, ...]], str
+        ] = {}  # (scenario IRI, item path) -> label, no data kind
 
     def _labels(self, predicate: IRI, text: str) -> list[tuple[IRI, Term]]:
         pairs: list[tuple[IRI, Term]] = [(predicate, zh(text))]
@@ -67,24 +71,30 @@ class Emitter:
     def domain_blocks(self) -> Iterator[Block]:
         scheme = IRI(self.mint.scheme("domains"))
         domains = [IRI(self.mint.domain(key)) for key in self.inputs.domains]
-        yield scheme, [
-            (A, SKOS("ConceptScheme")),
-            (LABEL, zh("领域")),
-            (LABEL, en("Domains")),
-            (SKOS("prefLabel"), zh("领域")),
-            (SKOS("prefLabel"), en("Domains")),
-            *((SKOS("hasTopConcept"), d) for d in domains),
-        ]
+        yield (
+            scheme,
+            [
+                (A, SKOS("ConceptScheme")),
+                (LABEL, zh("领域")),
+                (LABEL, en("Domains")),
+                (SKOS("prefLabel"), zh("领域")),
+                (SKOS("prefLabel"), en("Domains")),
+                *((SKOS("hasTopConcept"), d) for d in domains),
+            ],
+        )
         for (key, label), iri in zip(self.inputs.domains.items(), domains, strict=True):
-            yield iri, [
-                (A, DIP("Domain")),
-                (A, SKOS("Concept")),
-                *self._labels(LABEL, label),
-                *self._labels(SKOS("prefLabel"), label),
-                (SKOS("notation"), Literal(key)),
-                (SKOS("inScheme"), scheme),
-                (SKOS("topConceptOf"), scheme),
-            ]
+            yield (
+                iri,
+                [
+                    (A, DIP("Domain")),
+                    (A, SKOS("Concept")),
+                    *self._labels(LABEL, label),
+                    *self._labels(SKOS("prefLabel"), label),
+                    (SKOS("notation"), Literal(key)),
+                    (SKOS("inScheme"), scheme),
+                    (SKOS("topConceptOf"), scheme),
+                ],
+            )
 
     def guide_block(self, config: GuideConfig) -> Block:
         citation_zh = config.title_zh + (f"，{config.annex}" if config.annex else "")
@@ -118,10 +128,15 @@ class Emitter:
         ]
         if scenario.example:
             pairs.extend(self._labels(DIP("exampleContext"), scenario.example))
-        children = [IRI(self.mint.data_item(iri.value, (i,))) for i in range(1, len(scenario.categories) + 1)]
+        children = [
+            IRI(self.mint.data_item(iri.value, (i,)))
+            for i in range(1, len(scenario.categories) + 1)
+        ]
         pairs.extend((DIP("hasCategory"), c) for c in children)
         yield iri, pairs
-        for position, (category, child) in enumerate(zip(scenario.categories, children, strict=True), start=1):
+        for position, (category, child) in enumerate(
+            zip(scenario.categories, children, strict=True), start=1
+        ):
             yield from self.item_blocks(category, child, (position,), iri, iri, scenario.number)
 
     def item_blocks(

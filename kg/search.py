@@ -58,7 +58,9 @@ _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN = re.compile(rf"[{_CJK}]+|[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 _IS_CJK = re.compile(rf"[{_CJK}]")
 _SPLIT_FIELDS = re.compile(r"[\n\r、，,;；|/]+")
-STOPWORDS = frozenset("a an and are as at be by for from in is it of on or the to with data".split())
+STOPWORDS = frozenset(
+    "a an and are as at be by for from in is it of on or the to with data".split()
+)
 _LONGEST = 12  # longest Chinese term looked up at query time
 
 
@@ -96,7 +98,9 @@ def normalize(text: str) -> str:
 
 
 def english_terms(text: str) -> list[str]:
-    return [stem(w) for w in re.findall(r"[A-Za-z0-9]+", normalize(text).lower()) if w not in STOPWORDS]
+    return [
+        stem(w) for w in re.findall(r"[A-Za-z0-9]+", normalize(text).lower()) if w not in STOPWORDS
+    ]
 
 
 # --- build side -------------------------------------------------------------------------
@@ -148,11 +152,17 @@ def build_index(store: Any, base_iri: str, path: Path) -> None:
     """Write the search index of the graph in ``store`` (a pyoxigraph Store) to ``path``."""
     scheme = base_iri + "scheme/data-kinds"
     concepts: dict[str, dict[str, Any]] = {}
-    for r in _select(store, f"""SELECT ?c ?zh ?en WHERE {{ ?c skos:inScheme <{scheme}> ;
-        skos:prefLabel ?zh , ?en FILTER(lang(?zh) = "zh" && lang(?en) = "en") }}"""):
+    for r in _select(
+        store,
+        f"""SELECT ?c ?zh ?en WHERE {{ ?c skos:inScheme <{scheme}> ;
+        skos:prefLabel ?zh , ?en FILTER(lang(?zh) = "zh" && lang(?en) = "en") }}""",
+    ):
         concepts[r["c"]] = {"zh": r["zh"], "en": r["en"], "alt": [], "broader": [], "pi": False}
-    for r in _select(store, f"""SELECT ?c ?p ?o WHERE {{ ?c skos:inScheme <{scheme}> ; ?p ?o
-        FILTER(?p IN (skos:altLabel, skos:broader, dip:personalInformation)) }}"""):
+    for r in _select(
+        store,
+        f"""SELECT ?c ?p ?o WHERE {{ ?c skos:inScheme <{scheme}> ; ?p ?o
+        FILTER(?p IN (skos:altLabel, skos:broader, dip:personalInformation)) }}""",
+    ):
         c = concepts.get(r["c"])
         if c is None:
             continue
@@ -166,19 +176,33 @@ def build_index(store: Any, base_iri: str, path: Path) -> None:
     for c in concepts.values():
         c["alt"].sort()
         c["broader"].sort()
-    domains = {r["d"]: {"zh": r.get("zh", ""), "en": r.get("en", "")} for r in _select(store, """
+    domains = {
+        r["d"]: {"zh": r.get("zh", ""), "en": r.get("en", "")}
+        for r in _select(
+            store,
+            """
         SELECT ?d ?zh ?en WHERE { ?d a dip:Domain . OPTIONAL { ?d rdfs:label ?zh FILTER(lang(?zh)="zh") }
-        OPTIONAL { ?d rdfs:label ?en FILTER(lang(?en)="en") } }""")}
-    scenarios = _select(store, """SELECT ?s ?n ?d ?zh ?en ?app ?ex WHERE { ?s a dip:Scenario ;
+        OPTIONAL { ?d rdfs:label ?en FILTER(lang(?en)="en") } }""",
+        )
+    }
+    scenarios = _select(
+        store,
+        """SELECT ?s ?n ?d ?zh ?en ?app ?ex WHERE { ?s a dip:Scenario ;
         dip:number ?n ; dip:domain ?d . OPTIONAL { ?s rdfs:label ?zh FILTER(lang(?zh)="zh") }
         OPTIONAL { ?s rdfs:label ?en FILTER(lang(?en)="en") }
         OPTIONAL { ?s dip:application ?app FILTER(lang(?app)="zh") }
-        OPTIONAL { ?s dip:exampleContext ?ex FILTER(lang(?ex)="zh") } }""")
-    items = sorted(_select(store, """SELECT ?i ?t ?s ?zh ?en ?k ?q WHERE { ?i dip:scenario ?s ; a ?t
+        OPTIONAL { ?s dip:exampleContext ?ex FILTER(lang(?ex)="zh") } }""",
+    )
+    items = sorted(
+        _select(
+            store,
+            """SELECT ?i ?t ?s ?zh ?en ?k ?q WHERE { ?i dip:scenario ?s ; a ?t
         FILTER(?t IN (dip:DataCategory, dip:DataField))
         OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
-        OPTIONAL { ?i dip:dataKind ?k } OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") } }"""),
-                   key=lambda r: r["i"])
+        OPTIONAL { ?i dip:dataKind ?k } OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") } }""",
+        ),
+        key=lambda r: r["i"],
+    )
 
     seg = Segmenter(w for c in concepts.values() for w in (c["zh"], *c["alt"]))
     terms_of = lru_cache(maxsize=200_000)(lambda text: tuple(sorted(set(seg.terms(text)))))
@@ -189,7 +213,9 @@ def build_index(store: Any, base_iri: str, path: Path) -> None:
         out: set[str] = set()
         for k in kinds:
             for a in (k, *ancestors.get(k, ())):
-                if a in concepts and concepts[a]["broader"]:  # a top concept names a whole area: not a match
+                if (
+                    a in concepts and concepts[a]["broader"]
+                ):  # a top concept names a whole area: not a match
                     c = concepts[a]
                     out.update(terms_of(" ".join((c["zh"], c["en"], *c["alt"]))))
         return tuple(sorted(out))
@@ -199,12 +225,24 @@ def build_index(store: Any, base_iri: str, path: Path) -> None:
     db = sqlite3.connect(str(tmp))
     try:
         db.executescript(_SCHEMA)
-        concept_terms = {iri: sorted(set(terms_of(f"{c['zh']} {c['en']}")) | set(terms_of(" ".join(c["alt"]))))
-                         for iri, c in concepts.items()}
-        meta = {"format": INDEX_FORMAT, "base": base_iri, "domains": domains, "concepts": concepts,
-                "concept_terms": concept_terms}
-        db.executemany("INSERT INTO meta VALUES (?, ?)",
-                       [(k, json.dumps(v, ensure_ascii=False, sort_keys=True)) for k, v in sorted(meta.items())])
+        concept_terms = {
+            iri: sorted(set(terms_of(f"{c['zh']} {c['en']}")) | set(terms_of(" ".join(c["alt"]))))
+            for iri, c in concepts.items()
+        }
+        meta = {
+            "format": INDEX_FORMAT,
+            "base": base_iri,
+            "domains": domains,
+            "concepts": concepts,
+            "concept_terms": concept_terms,
+        }
+        db.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [
+                (k, json.dumps(v, ensure_ascii=False, sort_keys=True))
+                for k, v in sorted(meta.items())
+            ],
+        )
         # documents: scenarios (by number), then items (by IRI), then concepts (by IRI)
         scenario_rows = {}
         for r in sorted(scenarios, key=lambda r: (int(r["n"]), r["s"])):
@@ -229,10 +267,31 @@ def build_index(store: Any, base_iri: str, path: Path) -> None:
                     used_in.setdefault(a, set()).add(domain)
             pi_of[r["s"]] = pi_of[r["s"]] or pi
             kind = "category" if r["t"].endswith("DataCategory") else "field"
-            rows.append((next_id, r["i"], kind, r.get("zh", ""), r.get("en", ""), "[]", ids[r["s"]], None, k,
-                         int(pi), json.dumps([domain]), "[]"))
-            postings.extend(_postings(next_id, terms_of(f"{r.get('zh', '')} {r.get('en', '')}"), (),
-                                      terms_of(r.get("q") or ""), kind_terms((k,) if k else ())))
+            rows.append(
+                (
+                    next_id,
+                    r["i"],
+                    kind,
+                    r.get("zh", ""),
+                    r.get("en", ""),
+                    "[]",
+                    ids[r["s"]],
+                    None,
+                    k,
+                    int(pi),
+                    json.dumps([domain]),
+                    "[]",
+                )
+            )
+            postings.extend(
+                _postings(
+                    next_id,
+                    terms_of(f"{r.get('zh', '')} {r.get('en', '')}"),
+                    (),
+                    terms_of(r.get("q") or ""),
+                    kind_terms((k,) if k else ()),
+                )
+            )
             next_id += 1
             if len(rows) >= 20000:
                 _flush(db, rows, postings)
@@ -240,19 +299,63 @@ def build_index(store: Any, base_iri: str, path: Path) -> None:
             r = scenario_rows[s]
             kinds = tuple(sorted(kinds_of[s]))
             text = " ".join(x for x in (r.get("app"), r.get("ex")) if x)
-            rows.append((number, s, "scenario", r.get("zh", ""), r.get("en", ""), "[]", None, int(r["n"]), None,
-                         int(pi_of[s]), json.dumps([r["d"]]), json.dumps(kinds)))
-            postings.extend(_postings(number, terms_of(f"{r.get('zh', '')} {r.get('en', '')}"), (),
-                                      terms_of(text), kind_terms(kinds)))
+            rows.append(
+                (
+                    number,
+                    s,
+                    "scenario",
+                    r.get("zh", ""),
+                    r.get("en", ""),
+                    "[]",
+                    None,
+                    int(r["n"]),
+                    None,
+                    int(pi_of[s]),
+                    json.dumps([r["d"]]),
+                    json.dumps(kinds),
+                )
+            )
+            postings.extend(
+                _postings(
+                    number,
+                    terms_of(f"{r.get('zh', '')} {r.get('en', '')}"),
+                    (),
+                    terms_of(text),
+                    kind_terms(kinds),
+                )
+            )
         for iri in sorted(concepts):
             c = concepts[iri]
-            rows.append((next_id, iri, "concept", c["zh"], c["en"], json.dumps(c["alt"], ensure_ascii=False), None,
-                         None, iri, int(c["pi"]), json.dumps(sorted(used_in.get(iri, ()))), "[]"))
-            postings.extend(_postings(next_id, terms_of(f"{c['zh']} {c['en']}"), terms_of(" ".join(c["alt"])), (),
-                                      kind_terms((iri,))))
+            rows.append(
+                (
+                    next_id,
+                    iri,
+                    "concept",
+                    c["zh"],
+                    c["en"],
+                    json.dumps(c["alt"], ensure_ascii=False),
+                    None,
+                    None,
+                    iri,
+                    int(c["pi"]),
+                    json.dumps(sorted(used_in.get(iri, ()))),
+                    "[]",
+                )
+            )
+            postings.extend(
+                _postings(
+                    next_id,
+                    terms_of(f"{c['zh']} {c['en']}"),
+                    terms_of(" ".join(c["alt"])),
+                    (),
+                    kind_terms((iri,)),
+                )
+            )
             next_id += 1
         _flush(db, rows, postings)
-        db.execute("""INSERT INTO vocab SELECT term, COUNT(DISTINCT doc) FROM postings GROUP BY term ORDER BY term""")
+        db.execute(
+            """INSERT INTO vocab SELECT term, COUNT(DISTINCT doc) FROM postings GROUP BY term ORDER BY term"""
+        )
         db.execute("""INSERT INTO doc_domain SELECT docs.id, value FROM docs, json_each(docs.domains)
                       ORDER BY docs.id, value""")
         # the labels a person types: concept labels and altLabels, item labels -> their kind
@@ -260,7 +363,11 @@ def build_index(store: Any, base_iri: str, path: Path) -> None:
         order = {"label": 0, "altLabel": 1, "item": 2}
         for iri in sorted(concepts):
             c = concepts[iri]
-            for text, how in ((c["zh"], "label"), (c["en"], "label"), *((a, "altLabel") for a in c["alt"])):
+            for text, how in (
+                (c["zh"], "label"),
+                (c["en"], "label"),
+                *((a, "altLabel") for a in c["alt"]),
+            ):
                 key = _key(text)
                 if key and (key, iri) not in labels:
                     labels[(key, iri)] = how
@@ -270,11 +377,14 @@ def build_index(store: Any, base_iri: str, path: Path) -> None:
                     key = _key(text)
                     if key and (key, r["k"]) not in labels:
                         labels[(key, r["k"])] = "item"
-        db.executemany("INSERT INTO labels VALUES (?, ?, ?, ?)",
-                       sorted((key, order[how], iri, how) for (key, iri), how in labels.items()))
+        db.executemany(
+            "INSERT INTO labels VALUES (?, ?, ?, ?)",
+            sorted((key, order[how], iri, how) for (key, iri), how in labels.items()),
+        )
         suggestions = set()
         for kind, zh, en, alt in db.execute(
-                "SELECT kind, zh, en, alt FROM docs WHERE kind IN ('scenario', 'concept')").fetchall():
+            "SELECT kind, zh, en, alt FROM docs WHERE kind IN ('scenario', 'concept')"
+        ).fetchall():
             for text in (zh, en, *json.loads(alt)):
                 if text:
                     suggestions.add((text.lower(), text, kind))
@@ -345,7 +455,9 @@ def _ancestors(concepts: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
 
 
 # --- query side ---------------------------------------------------------------------------
-_KIND_ORDER = "CASE d.kind WHEN 'scenario' THEN 0 WHEN 'concept' THEN 1 WHEN 'category' THEN 2 ELSE 3 END"
+_KIND_ORDER = (
+    "CASE d.kind WHEN 'scenario' THEN 0 WHEN 'concept' THEN 1 WHEN 'category' THEN 2 ELSE 3 END"
+)
 
 
 class SearchIndex:
@@ -376,7 +488,9 @@ class SearchIndex:
     def load(cls, release_root: Path) -> SearchIndex:
         path = Path(release_root) / INDEX_FILE
         if not path.is_file():
-            raise IndexMissing(f"this release has no search index ({INDEX_FILE}): rebuild it with `dipkg build`")
+            raise IndexMissing(
+                f"this release has no search index ({INDEX_FILE}): rebuild it with `dipkg build`"
+            )
         try:
             return cls(path)
         except sqlite3.Error as exc:
@@ -395,7 +509,9 @@ class SearchIndex:
             return work(db)
         except sqlite3.OperationalError as exc:
             if "interrupt" in str(exc):
-                raise SearchTimeout(f"the search took longer than {TIME_LIMIT:g} s: try more specific words") from None
+                raise SearchTimeout(
+                    f"the search took longer than {TIME_LIMIT:g} s: try more specific words"
+                ) from None
             raise
         finally:
             db.close()
@@ -433,19 +549,36 @@ class SearchIndex:
         return out
 
     # -- search -----------------------------------------------------------------------
-    def search(self, query: str, *, kind: str | None = None, domain: str | None = None,
-               pi: bool | None = None, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+    def search(
+        self,
+        query: str,
+        *,
+        kind: str | None = None,
+        domain: str | None = None,
+        pi: bool | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> dict[str, Any]:
         query = normalize(query or "")
         if len(query) > MAX_QUERY:
-            raise SearchError(f"the query is {len(query)} characters long; at most {MAX_QUERY}",
-                              details={"max": MAX_QUERY})
+            raise SearchError(
+                f"the query is {len(query)} characters long; at most {MAX_QUERY}",
+                details={"max": MAX_QUERY},
+            )
         if kind is not None and kind not in KINDS:
             raise SearchError(f"unknown kind {kind!r} (one of: {', '.join(KINDS)})")
         limit = max(1, min(int(limit), MAX_RESULTS))
         offset = max(0, int(offset))
         terms, surfaces = self.query_terms(query)
-        empty = {"query": query, "terms": terms, "total": 0, "offset": offset, "limit": limit, "results": [],
-                 "facets": {"kind": [], "domain": [], "pi": []}}
+        empty = {
+            "query": query,
+            "terms": terms,
+            "total": 0,
+            "offset": offset,
+            "limit": limit,
+            "results": [],
+            "facets": {"kind": [], "domain": [], "pi": []},
+        }
         if not terms:
             return empty
         # a word in more than one document of twenty (数据, data) ranks nothing when others are there
@@ -459,68 +592,133 @@ class SearchIndex:
             db.execute("CREATE TEMP TABLE q (term TEXT PRIMARY KEY, idf REAL)")
             db.executemany("INSERT INTO q VALUES (?, ?)", weights)
             db.execute("CREATE TEMP TABLE w (field INTEGER PRIMARY KEY, weight REAL)")
-            db.executemany("INSERT INTO w VALUES (?, ?)", [(i, WEIGHTS[f]) for i, f in enumerate(FIELDS)])
+            db.executemany(
+                "INSERT INTO w VALUES (?, ?)", [(i, WEIGHTS[f]) for i, f in enumerate(FIELDS)]
+            )
             db.execute("""CREATE TEMP TABLE hits AS
                 SELECT p.doc AS doc, COUNT(DISTINCT p.term) AS cov, SUM(w.weight * q.idf) AS score,
                        group_concat(DISTINCT p.term) AS matched, group_concat(DISTINCT p.field) AS fields
                 FROM q CROSS JOIN postings p ON p.term = q.term JOIN w ON w.field = p.field GROUP BY p.doc""")
-            db.execute("""UPDATE hits SET score = score + 100 WHERE doc IN
+            db.execute(
+                """UPDATE hits SET score = score + 100 WHERE doc IN
                           (SELECT d.id FROM labels l JOIN docs d ON d.k = l.concept AND d.kind = 'concept'
                            WHERE l.key = ? AND l.how != 'item')
-                          OR doc IN (SELECT id FROM docs WHERE zh = ?)""", (exact, query))
+                          OR doc IN (SELECT id FROM docs WHERE zh = ?)""",
+                (exact, query),
+            )
             facets = {
-                "kind": dict(db.execute("SELECT d.kind, COUNT(*) FROM hits h JOIN docs d ON d.id = h.doc GROUP BY d.kind")),
-                "domain": dict(db.execute("""SELECT dd.domain, COUNT(*) FROM hits h JOIN doc_domain dd ON dd.doc = h.doc
-                                             GROUP BY dd.domain""")),
-                "pi": dict(db.execute("SELECT d.pi, COUNT(*) FROM hits h JOIN docs d ON d.id = h.doc GROUP BY d.pi")),
+                "kind": dict(
+                    db.execute(
+                        "SELECT d.kind, COUNT(*) FROM hits h JOIN docs d ON d.id = h.doc GROUP BY d.kind"
+                    )
+                ),
+                "domain": dict(
+                    db.execute("""SELECT dd.domain, COUNT(*) FROM hits h JOIN doc_domain dd ON dd.doc = h.doc
+                                             GROUP BY dd.domain""")
+                ),
+                "pi": dict(
+                    db.execute(
+                        "SELECT d.pi, COUNT(*) FROM hits h JOIN docs d ON d.id = h.doc GROUP BY d.pi"
+                    )
+                ),
             }
             where, args = [], []
             if kind is not None:
                 where.append("d.kind = ?")
                 args.append(kind)
             if domain is not None:
-                where.append("EXISTS (SELECT 1 FROM doc_domain dd WHERE dd.doc = d.id AND dd.domain = ?)")
+                where.append(
+                    "EXISTS (SELECT 1 FROM doc_domain dd WHERE dd.doc = d.id AND dd.domain = ?)"
+                )
                 args.append(domain)
             if pi is not None:
                 where.append("d.pi = ?")
                 args.append(int(pi))
             clause = ("WHERE " + " AND ".join(where)) if where else ""
-            total = db.execute(f"SELECT COUNT(*) FROM hits h JOIN docs d ON d.id = h.doc {clause}", args).fetchone()[0]
-            rows = db.execute(f"""SELECT d.id, d.iri, d.kind, d.zh, d.en, d.alt, d.scenario, d.n, d.k, d.pi,
+            total = db.execute(
+                f"SELECT COUNT(*) FROM hits h JOIN docs d ON d.id = h.doc {clause}", args
+            ).fetchone()[0]
+            rows = db.execute(
+                f"""SELECT d.id, d.iri, d.kind, d.zh, d.en, d.alt, d.scenario, d.n, d.k, d.pi,
                                          d.domains, d.kinds, h.score, h.matched, h.fields,
                                          s.iri, s.n, s.zh, s.en
                                   FROM hits h JOIN docs d ON d.id = h.doc LEFT JOIN docs s ON s.id = d.scenario
                                   {clause}
                                   ORDER BY h.cov DESC, round(h.score, 6) DESC, {_KIND_ORDER}, d.iri
-                                  LIMIT ? OFFSET ?""", [*args, limit, offset]).fetchall()
+                                  LIMIT ? OFFSET ?""",
+                [*args, limit, offset],
+            ).fetchall()
             return {"facets": facets, "total": total, "rows": rows}
 
         found = self._run(work)
         facets = found["facets"]
         results = [self._result(row, set(terms), surfaces) for row in found["rows"]]
-        return {**empty, "total": found["total"], "results": results,
-                "facets": {"kind": [{"value": k, "count": facets["kind"][k]} for k in KINDS if k in facets["kind"]],
-                           "domain": [{"value": k, "label": self.domains.get(k, {}), "count": n}
-                                      for k, n in sorted(facets["domain"].items(), key=lambda kv: (-kv[1], kv[0]))],
-                           "pi": [{"value": v, "count": facets["pi"][n]} for n, v in ((1, "yes"), (0, "no"))
-                                  if n in facets["pi"]]}}
+        return {
+            **empty,
+            "total": found["total"],
+            "results": results,
+            "facets": {
+                "kind": [
+                    {"value": k, "count": facets["kind"][k]} for k in KINDS if k in facets["kind"]
+                ],
+                "domain": [
+                    {"value": k, "label": self.domains.get(k, {}), "count": n}
+                    for k, n in sorted(facets["domain"].items(), key=lambda kv: (-kv[1], kv[0]))
+                ],
+                "pi": [
+                    {"value": v, "count": facets["pi"][n]}
+                    for n, v in ((1, "yes"), (0, "no"))
+                    if n in facets["pi"]
+                ],
+            },
+        }
 
     def _result(self, row: tuple, terms: set[str], surfaces: list[str]) -> dict[str, Any]:
-        (_, iri, kind, zh, en, alt, _scenario, n, k, pi, domains, kinds, score, matched, fields,
-         s_iri, s_n, s_zh, s_en) = row
+        (
+            _,
+            iri,
+            kind,
+            zh,
+            en,
+            alt,
+            _scenario,
+            n,
+            k,
+            pi,
+            domains,
+            kinds,
+            score,
+            matched,
+            fields,
+            s_iri,
+            s_n,
+            s_zh,
+            s_en,
+        ) = row
         fields_hit = {FIELDS[int(f)] for f in (fields or "").split(",") if f}
-        out: dict[str, Any] = {"iri": iri, "kind": kind, "label": {"zh": zh or "", "en": en or ""},
-                               "score": round(score, 4), "matched_terms": sorted((matched or "").split(",")),
-                               "highlight": {"zh": highlight(zh or "", surfaces), "en": highlight(en or "", surfaces)},
-                               "domains": [{"iri": x, "label": self.domains.get(x, {})} for x in json.loads(domains)],
-                               "personal_information": bool(pi)}
+        out: dict[str, Any] = {
+            "iri": iri,
+            "kind": kind,
+            "label": {"zh": zh or "", "en": en or ""},
+            "score": round(score, 4),
+            "matched_terms": sorted((matched or "").split(",")),
+            "highlight": {"zh": highlight(zh or "", surfaces), "en": highlight(en or "", surfaces)},
+            "domains": [{"iri": x, "label": self.domains.get(x, {})} for x in json.loads(domains)],
+            "personal_information": bool(pi),
+        }
         if kind == "scenario":
             out["number"] = n
         if s_iri:
-            out["scenario"] = {"iri": s_iri, "number": s_n, "label": {"zh": s_zh or "", "en": s_en or ""}}
+            out["scenario"] = {
+                "iri": s_iri,
+                "number": s_n,
+                "label": {"zh": s_zh or "", "en": s_en or ""},
+            }
         alts = json.loads(alt or "[]")
         if alts:
-            out["alt"] = [a for a in alts if any(x in a or x.lower() in a.lower() for x in surfaces)]
+            out["alt"] = [
+                a for a in alts if any(x in a or x.lower() in a.lower() for x in surfaces)
+            ]
         if "kind" in fields_hit and not ({"label", "alt"} & fields_hit):
             out["via"] = self._via(json.loads(kinds) if kind == "scenario" else [k], terms)
         return out
@@ -530,7 +728,10 @@ class SearchIndex:
         paths = []
         for k in kinds:
             for a in (k, *self.ancestors.get(k, [])):
-                if self.concepts.get(a, {}).get("broader") and self.concept_terms.get(a, set()) & terms:
+                if (
+                    self.concepts.get(a, {}).get("broader")
+                    and self.concept_terms.get(a, set()) & terms
+                ):
                     path = self._path(k, a)
                     if path not in paths:
                         paths.append(path)
@@ -543,13 +744,21 @@ class SearchIndex:
         """The kinds from ``high`` down to ``low`` (following broader links)."""
         up = [low]
         while up[-1] != high:
-            nxt = next((b for b in self.concepts[up[-1]]["broader"]
-                        if b == high or high in self.ancestors.get(b, [])), None)
+            nxt = next(
+                (
+                    b
+                    for b in self.concepts[up[-1]]["broader"]
+                    if b == high or high in self.ancestors.get(b, [])
+                ),
+                None,
+            )
             if nxt is None or len(up) > 10:
                 break
             up.append(nxt)
-        return [{"iri": c, "label": {"zh": self.concepts[c]["zh"], "en": self.concepts[c]["en"]}}
-                for c in reversed(up)]
+        return [
+            {"iri": c, "label": {"zh": self.concepts[c]["zh"], "en": self.concepts[c]["en"]}}
+            for c in reversed(up)
+        ]
 
     def suggest(self, prefix: str, limit: int = 10) -> list[dict[str, str]]:
         prefix = normalize(prefix or "")[:MAX_QUERY].lower()
@@ -557,11 +766,18 @@ class SearchIndex:
             return []
 
         def work(db: sqlite3.Connection) -> list[tuple[str, str]]:
-            rows = db.execute("SELECT text, kind FROM suggest WHERE key >= ? AND key < ? ORDER BY key LIMIT ?",
-                              (prefix, prefix + "\U0010ffff", limit)).fetchall()
-            if len(rows) < limit and _IS_CJK.search(prefix):  # a Chinese word inside a label: 温度 -> 牛舍温度
-                rows += db.execute("""SELECT text, kind FROM suggest WHERE kind = 'concept' AND instr(key, ?) > 1
-                                      ORDER BY key LIMIT ?""", (prefix, limit - len(rows))).fetchall()
+            rows = db.execute(
+                "SELECT text, kind FROM suggest WHERE key >= ? AND key < ? ORDER BY key LIMIT ?",
+                (prefix, prefix + "\U0010ffff", limit),
+            ).fetchall()
+            if len(rows) < limit and _IS_CJK.search(
+                prefix
+            ):  # a Chinese word inside a label: 温度 -> 牛舍温度
+                rows += db.execute(
+                    """SELECT text, kind FROM suggest WHERE kind = 'concept' AND instr(key, ?) > 1
+                                      ORDER BY key LIMIT ?""",
+                    (prefix, limit - len(rows)),
+                ).fetchall()
             return rows
 
         return [{"text": text, "kind": kind} for text, kind in self._run(work)]
@@ -576,8 +792,10 @@ class SearchIndex:
         try:
             for candidate in (key, stripped):
                 if candidate:
-                    row = db.execute("SELECT concept, how FROM labels WHERE key = ? ORDER BY rank, concept LIMIT 1",
-                                     (candidate,)).fetchone()
+                    row = db.execute(
+                        "SELECT concept, how FROM labels WHERE key = ? ORDER BY rank, concept LIMIT 1",
+                        (candidate,),
+                    ).fetchone()
                     if row:
                         return {"input": text, "concept": row[0], "how": row[1]}
         finally:
@@ -610,16 +828,20 @@ class SearchIndex:
     def match(self, text: str, limit: int = 23) -> dict[str, Any]:
         text = text or ""
         if len(text) > MAX_MATCH_INPUT:
-            raise SearchError(f"the list is {len(text)} characters long; at most {MAX_MATCH_INPUT}",
-                              details={"max": MAX_MATCH_INPUT})
+            raise SearchError(
+                f"the list is {len(text)} characters long; at most {MAX_MATCH_INPUT}",
+                details={"max": MAX_MATCH_INPUT},
+            )
         names: list[str] = []
         for part in _SPLIT_FIELDS.split(text):
             part = part.strip(" \t。.；;:：\"'“”")
             if part and part not in names:
                 names.append(part)
         if len(names) > MAX_MATCH_FIELDS:
-            raise SearchError(f"{len(names)} field names; at most {MAX_MATCH_FIELDS}",
-                              details={"max": MAX_MATCH_FIELDS})
+            raise SearchError(
+                f"{len(names)} field names; at most {MAX_MATCH_FIELDS}",
+                details={"max": MAX_MATCH_FIELDS},
+            )
         limit = max(1, min(limit, MAX_RESULTS))
 
         def work(db: sqlite3.Connection) -> dict[str, Any]:
@@ -632,21 +854,36 @@ class SearchIndex:
                     rel = self._relation(f["concept"], kind)
                     if rel:
                         related.setdefault(kind, []).append((number, rel[0], rel[1]))
-            best: dict[int, dict[int, tuple]] = {}  # scenario -> field number -> (weight, item row, relation)
+            best: dict[
+                int, dict[int, tuple]
+            ] = {}  # scenario -> field number -> (weight, item row, relation)
             for kind in sorted(related):
-                for item in db.execute("""SELECT scenario, id, iri, kind, zh, en, k FROM docs
-                                          WHERE k = ? AND kind IN ('category', 'field') ORDER BY id""", (kind,)):
+                for item in db.execute(
+                    """SELECT scenario, id, iri, kind, zh, en, k FROM docs
+                                          WHERE k = ? AND kind IN ('category', 'field') ORDER BY id""",
+                    (kind,),
+                ):
                     for number, relation, weight in related[kind]:
                         mine = best.setdefault(item[0], {})
                         if number not in mine or weight > mine[number][0]:
                             mine[number] = (weight, item, relation)
-            ranked = sorted(best.items(), key=lambda kv: (-len(kv[1]), -sum(v[0] for v in kv[1].values()), kv[0]))
+            ranked = sorted(
+                best.items(),
+                key=lambda kv: (-len(kv[1]), -sum(v[0] for v in kv[1].values()), kv[0]),
+            )
             scenarios = []
             for scenario_id, mine in ranked[:limit]:
-                s = db.execute("SELECT iri, n, zh, en, domains FROM docs WHERE id = ?", (scenario_id,)).fetchone()
-                items = db.execute("""SELECT id, kind, k FROM docs WHERE scenario = ? AND k IS NOT NULL
-                                      ORDER BY id""", (scenario_id,)).fetchall()
-                covered = {i[0] for i in items if any(self._relation(f["concept"], i[2]) for f in known)}
+                s = db.execute(
+                    "SELECT iri, n, zh, en, domains FROM docs WHERE id = ?", (scenario_id,)
+                ).fetchone()
+                items = db.execute(
+                    """SELECT id, kind, k FROM docs WHERE scenario = ? AND k IS NOT NULL
+                                      ORDER BY id""",
+                    (scenario_id,),
+                ).fetchall()
+                covered = {
+                    i[0] for i in items if any(self._relation(f["concept"], i[2]) for f in known)
+                }
                 missing: list[str] = []
                 for item_id, kind, k in items:
                     if item_id not in covered and kind == "field" and k not in missing:
@@ -657,24 +894,54 @@ class SearchIndex:
                 for number in sorted(mine):
                     weight, item, relation = mine[number]
                     f = known[number]
-                    low, high = (item[6], f["concept"]) if relation == "narrower" else (f["concept"], item[6])
-                    matches.append({"input": f["input"], "concept": self._concept(f["concept"]),
-                                    "item": {"iri": item[2], "kind": item[3], "label": {"zh": item[4], "en": item[5]},
-                                             "data_kind": self._concept(item[6])},
-                                    "relation": relation, "weight": weight,
-                                    "path": [] if relation == "same" else self._path(low, high)})
-                scenarios.append({
-                    "iri": s[0], "number": s[1], "label": {"zh": s[2], "en": s[3]},
-                    "domains": [{"iri": x, "label": self.domains.get(x, {})} for x in json.loads(s[4])],
-                    "matched": len(matches), "score": round(sum(m["weight"] for m in matches), 3),
-                    "coverage": round(kinds_covered / kinds_total, 3) if kinds_total else 0.0,
-                    "matches": matches, "missing": [self._concept(k) for k in missing[:40]],
-                    "missing_total": len(missing)})
-            scenarios.sort(key=lambda x: (-x["matched"], -x["score"], -x["coverage"], x["number"], x["iri"]))
-            return {"fields": [{**f, "concept": self._concept(f["concept"]) if f["concept"] else None}
-                               for f in fields],
-                    "unmatched": [f["input"] for f in fields if not f["concept"]],
-                    "total": len(best), "scenarios": scenarios}
+                    low, high = (
+                        (item[6], f["concept"])
+                        if relation == "narrower"
+                        else (f["concept"], item[6])
+                    )
+                    matches.append(
+                        {
+                            "input": f["input"],
+                            "concept": self._concept(f["concept"]),
+                            "item": {
+                                "iri": item[2],
+                                "kind": item[3],
+                                "label": {"zh": item[4], "en": item[5]},
+                                "data_kind": self._concept(item[6]),
+                            },
+                            "relation": relation,
+                            "weight": weight,
+                            "path": [] if relation == "same" else self._path(low, high),
+                        }
+                    )
+                scenarios.append(
+                    {
+                        "iri": s[0],
+                        "number": s[1],
+                        "label": {"zh": s[2], "en": s[3]},
+                        "domains": [
+                            {"iri": x, "label": self.domains.get(x, {})} for x in json.loads(s[4])
+                        ],
+                        "matched": len(matches),
+                        "score": round(sum(m["weight"] for m in matches), 3),
+                        "coverage": round(kinds_covered / kinds_total, 3) if kinds_total else 0.0,
+                        "matches": matches,
+                        "missing": [self._concept(k) for k in missing[:40]],
+                        "missing_total": len(missing),
+                    }
+                )
+            scenarios.sort(
+                key=lambda x: (-x["matched"], -x["score"], -x["coverage"], x["number"], x["iri"])
+            )
+            return {
+                "fields": [
+                    {**f, "concept": self._concept(f["concept"]) if f["concept"] else None}
+                    for f in fields
+                ],
+                "unmatched": [f["input"] for f in fields if not f["concept"]],
+                "total": len(best),
+                "scenarios": scenarios,
+            }
 
         return self._run(work)
 
@@ -701,7 +968,11 @@ class SearchIndex:
 
 
 def _subterms(seg: str) -> list[str]:
-    return [seg[i:i + n] for n in range(len(seg) - 1, 1, -1) for i in range(len(seg) - n + 1)] if len(seg) > 2 else []
+    return (
+        [seg[i : i + n] for n in range(len(seg) - 1, 1, -1) for i in range(len(seg) - n + 1)]
+        if len(seg) > 2
+        else []
+    )
 
 
 def _key(text: str) -> str:

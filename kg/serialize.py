@@ -38,7 +38,7 @@ _CHUNK = 1 << 16
 def curie(iri: str) -> str | None:
     for prefix, ns in PREFIXES.items():
         if iri.startswith(ns) and _LOCAL.match(iri[len(ns) :]):
-            return f"{prefix}:{iri[len(ns):]}"
+            return f"{prefix}:{iri[len(ns) :]}"
     return None
 
 
@@ -99,7 +99,9 @@ class JsonLdCompactor:
 
     def __init__(self, context: dict[str, Any]) -> None:
         self.context = context
-        self.prefixes = {k: v for k, v in context.items() if isinstance(v, str) and v.endswith(("#", "/"))}
+        self.prefixes = {
+            k: v for k, v in context.items() if isinstance(v, str) and v.endswith(("#", "/"))
+        }
         self.by_property: dict[str, tuple[str, dict[str, Any]]] = {}
         self.class_terms: dict[str, str] = {}
         for term, definition in context.items():
@@ -124,7 +126,7 @@ class JsonLdCompactor:
     def compact_iri(self, iri: str) -> str:
         for prefix, ns in self.prefixes.items():
             if iri.startswith(ns) and _LOCAL.match(iri[len(ns) :]):
-                return f"{prefix}:{iri[len(ns):]}"
+                return f"{prefix}:{iri[len(ns) :]}"
         return iri
 
     @staticmethod
@@ -151,7 +153,11 @@ class JsonLdCompactor:
         if isinstance(term, Literal) and not term.language:
             if term.datatype == XSD_STRING:
                 return term.value
-            if term.datatype == XSD_INTEGER and _INTEGER.match(term.value) and term.value == str(int(term.value)):
+            if (
+                term.datatype == XSD_INTEGER
+                and _INTEGER.match(term.value)
+                and term.value == str(int(term.value))
+            ):
                 return int(term.value)
         return self._expanded(term)
 
@@ -174,12 +180,18 @@ class JsonLdCompactor:
                         by_lang: dict[str, list[str]] = {}
                         for o in objects:
                             by_lang.setdefault(o.language, []).append(o.value)  # type: ignore[union-attr]
-                        key, value = term, {lang: self._one_or_many(v) for lang, v in by_lang.items()}
+                        key, value = (
+                            term,
+                            {lang: self._one_or_many(v) for lang, v in by_lang.items()},
+                        )
                 elif coerce == "@id":
                     if all(isinstance(o, IRI | BNode) for o in objects):
                         key = term
                         value = self._one_or_many(
-                            [self.compact_iri(o.value) if isinstance(o, IRI) else f"_:{o.id}" for o in objects]  # type: ignore[union-attr]
+                            [
+                                self.compact_iri(o.value) if isinstance(o, IRI) else f"_:{o.id}"
+                                for o in objects
+                            ]  # type: ignore[union-attr]
                         )
                 elif coerce is None:
                     key, value = term, self._one_or_many([self._plain(o) for o in objects])

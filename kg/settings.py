@@ -50,7 +50,9 @@ class CnCatalogSettings(BaseModel):
     subheading_code: str = ""  # 信息资源分类：细目
     provider_name: str = ""  # 信息资源提供方; "" = publisher_name_zh
     provider_code: str = ""  # 信息资源提供方代码 (assigned by the catalogue authority)
-    resource_codes: dict[str, str] = {}  # 信息资源代码 by dump file name (assigned by the catalogue authority)
+    resource_codes: dict[
+        str, str
+    ] = {}  # 信息资源代码 by dump file name (assigned by the catalogue authority)
     sharing_type: str = ""  # 共享类型: one of SHARING_TYPES
     sharing_condition: str = ""  # 共享条件 (needed by 有条件共享 and 不予共享)
     sharing_method: str = ""  # 共享方式
@@ -92,7 +94,9 @@ class CatalogSettings(BaseModel):
     # The title CKAN's default licence register gives CC BY ("cc-by"): ckanext-dcat sets a
     # dataset's license_id by the licence's IRI, else by this title (docs/catalogue.md, CKAN).
     license_title: str = "Creative Commons Attribution"
-    license_spdx: str = ""  # SPDX licence id, the licence's dct:identifier; "" = from SPDX_IDS by license_iri
+    license_spdx: str = (
+        ""  # SPDX licence id, the licence's dct:identifier; "" = from SPDX_IDS by license_iri
+    )
     license_type: str = "Attribution"  # ADMS licence type code; "" = none
     # "" = derived by the build (README, "Updating the data"): version = the release number,
     # modified = the inputs' date, issued = the first release's date; set them to override
@@ -113,7 +117,14 @@ class CatalogSettings(BaseModel):
         "every triple traceable to its cell in the source document. Downloads in Turtle, JSON-LD, "
         "N-Triples and CSV, and a SPARQL endpoint."
     )
-    keywords_zh: list[str] = ["数据知识产权", "应用场景", "贵州省", "知识图谱", "数据要素", "关联数据"]
+    keywords_zh: list[str] = [
+        "数据知识产权",
+        "应用场景",
+        "贵州省",
+        "知识图谱",
+        "数据要素",
+        "关联数据",
+    ]
     keywords_en: list[str] = [
         "data intellectual property",
         "application scenarios",
@@ -125,7 +136,9 @@ class CatalogSettings(BaseModel):
     catalog_title_zh: str = "dipkg 数据目录"
     catalog_title_en: str = "dipkg data catalogue"
     catalog_description_zh: str = "dipkg 项目发布的数据集及其 SPARQL 查询服务。"
-    catalog_description_en: str = "Datasets published by the dipkg project, and their SPARQL endpoint."
+    catalog_description_en: str = (
+        "Datasets published by the dipkg project, and their SPARQL endpoint."
+    )
     themes: list[str] = ["ECON", "TECH"]  # EU data-theme codes
     spatial: list[str] = ["CHN"]  # EU country codes
     accrual_periodicity: str = "IRREG"  # EU frequency code
@@ -141,10 +154,16 @@ class CatalogSettings(BaseModel):
         """The keys that still hold the shipped placeholders (publisher, contact): a release
         built with them is not configured for publication (``dipkg build`` warns, ``/health``
         says so)."""
-        out = [key for key in ("publisher_name_zh", "publisher_name_en")
-               if getattr(self, key) == type(self).model_fields[key].default]
+        out = [
+            key
+            for key in ("publisher_name_zh", "publisher_name_en")
+            if getattr(self, key) == type(self).model_fields[key].default
+        ]
         domain = self.contact_email.rpartition("@")[2].lower()
-        if self.contact_email == type(self).model_fields["contact_email"].default or domain in PLACEHOLDER_EMAIL_DOMAINS:
+        if (
+            self.contact_email == type(self).model_fields["contact_email"].default
+            or domain in PLACEHOLDER_EMAIL_DOMAINS
+        ):
             out.append("contact_email")
         return out
 
@@ -169,8 +188,10 @@ class CatalogSettings(BaseModel):
     def _http_iri(cls, value: str, info: ValidationInfo) -> str:
         if value == "" and info.field_name != "license_iri":
             return value  # publisher_iri / publisher_homepage: derived from base_iri
-        if not value.startswith(("http://", "https://")) or not value.isascii() or any(
-            c in value for c in ' <>"{}|\\^`'
+        if (
+            not value.startswith(("http://", "https://"))
+            or not value.isascii()
+            or any(c in value for c in ' <>"{}|\\^`')
         ):
             raise ValueError("an ASCII http(s) IRI is expected")
         return value
@@ -188,9 +209,12 @@ class Settings(BaseSettings):
         DEFAULT_BASE_IRI,
         description="Base of every resource IRI the build mints (must end with '/').",
     )
-    data_dir: Path = Field(Path("data"), description="Where `dipkg build` writes and `dipkg serve` reads.")
+    data_dir: Path = Field(
+        Path("data"), description="Where `dipkg build` writes and `dipkg serve` reads."
+    )
     inputs_dir: Path | None = Field(
-        None, description="The build's input folder (guides.toml, sources, tables); default: the project's build/."
+        None,
+        description="The build's input folder (guides.toml, sources, tables); default: the project's build/.",
     )
     catalog: CatalogSettings = CatalogSettings()
 
@@ -201,13 +225,20 @@ class Settings(BaseSettings):
     max_rows: int = Field(10_000, gt=0, description="Row cap of a SELECT result.")
     max_query_bytes: int = Field(64 * 1024, gt=0, description="Longest accepted query text, bytes.")
     max_result_bytes: int = Field(
-        64 * 1024 * 1024, gt=0, description="Largest serialised query result, bytes; a larger one gets 503."
+        64 * 1024 * 1024,
+        gt=0,
+        description="Largest serialised query result, bytes; a larger one gets 503.",
     )
     query_workers: int = Field(
-        4, gt=0, description="Worker processes that evaluate queries (about 40 MB each). Four, so that with "
-        "one query per client (client_queries) three clients holding runaway queries still leave one free.")
+        4,
+        gt=0,
+        description="Worker processes that evaluate queries (about 40 MB each). Four, so that with "
+        "one query per client (client_queries) three clients holding runaway queries still leave one free.",
+    )
     worker_memory_mb: int = Field(
-        2048, gt=0, description="Memory cap of one query worker (MiB); a query that needs more gets 503."
+        2048,
+        gt=0,
+        description="Memory cap of one query worker (MiB); a query that needs more gets 503.",
     )
     worker_sandbox: bool = Field(
         True,
@@ -215,40 +246,60 @@ class Settings(BaseSettings):
         "behind the SERVICE guard. Where the OS refuses it (Docker's default seccomp profile), or with false, "
         "the workers run with the network and the server logs a warning and /health says so.",
     )
-    access_log: bool = Field(True, description="`dipkg serve` logs every request (method, path, status, bytes, "
-                             "time, client, request id); 5xx are logged even when false.")
+    access_log: bool = Field(
+        True,
+        description="`dipkg serve` logs every request (method, path, status, bytes, "
+        "time, client, request id); 5xx are logged even when false.",
+    )
     log_format: Literal["text", "json"] = Field(
-        "text", description="`dipkg serve`'s log lines: text, or one JSON object per line for log shippers.")
+        "text",
+        description="`dipkg serve`'s log lines: text, or one JSON object per line for log shippers.",
+    )
     reload_interval: float = Field(
-        1.0, ge=0, description="`dipkg serve`: seconds between checks of DIR/current for a new build "
+        1.0,
+        ge=0,
+        description="`dipkg serve`: seconds between checks of DIR/current for a new build "
         "(README, Updating the data); 0: only on SIGHUP.",
     )
     # --- connections (sparql_api/connections.py; README "Reliability") ---
     max_header_bytes: int = Field(
-        64 * 1024, ge=1024, description="Largest request head (request line and headers), bytes: more gets 431."
+        64 * 1024,
+        ge=1024,
+        description="Largest request head (request line and headers), bytes: more gets 431.",
     )
     header_timeout: float = Field(
-        10.0, gt=0, description="Seconds a connection may take to send a complete request (head and body) "
-        "once idle."
+        10.0,
+        gt=0,
+        description="Seconds a connection may take to send a complete request (head and body) "
+        "once idle.",
     )
-    idle_timeout: float = Field(5.0, gt=0, description="Seconds an idle keep-alive connection stays open.")
+    idle_timeout: float = Field(
+        5.0, gt=0, description="Seconds an idle keep-alive connection stays open."
+    )
     send_timeout: float = Field(
-        30.0, gt=0, description="Seconds a response may stall on a client that does not read; then it is dropped."
+        30.0,
+        gt=0,
+        description="Seconds a response may stall on a client that does not read; then it is dropped.",
     )
     max_connections: int = Field(
-        4096, gt=0, description="Open connections at most (lowered to fit the open-file limit); idle ones "
-        "are closed first to make room."
+        4096,
+        gt=0,
+        description="Open connections at most (lowered to fit the open-file limit); idle ones "
+        "are closed first to make room.",
     )
     client_queries: int = Field(
-        1, ge=0, description="Queries one client address may have in the workers at once (the rest wait in "
-        "its own queue, served in turn with other clients'); 0 = no per-client limit."
+        1,
+        ge=0,
+        description="Queries one client address may have in the workers at once (the rest wait in "
+        "its own queue, served in turn with other clients'); 0 = no per-client limit.",
     )
     client_queue: int = Field(
         64, ge=0, description="Queries one client address may have waiting; more get 429."
     )
     trusted_proxies: list[str] = Field(
-        default_factory=list, description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-* "
-        "headers are honoured (JSON list); default: none."
+        default_factory=list,
+        description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-* "
+        "headers are honoured (JSON list); default: none.",
     )
     sparql_backend: str | None = Field(
         None,
@@ -256,22 +307,36 @@ class Settings(BaseSettings):
         "endpoint holding the published graph (`dipkg publish`); queries and pages go there instead of the "
         "local store. None: the local store (worker processes).",
     )
-    sparql_backend_user: str | None = Field(None, description="User name for the SPARQL backend (HTTP basic).")
+    sparql_backend_user: str | None = Field(
+        None, description="User name for the SPARQL backend (HTTP basic)."
+    )
     sparql_backend_password: SecretStr | None = Field(
-        None, description="Its password (DIPKG_SPARQL_BACKEND_PASSWORD); prefer the password file.")
+        None, description="Its password (DIPKG_SPARQL_BACKEND_PASSWORD); prefer the password file."
+    )
     sparql_backend_password_file: Path | None = Field(
-        None, description="A file holding the backend's password (first line): nothing in `ps` or the environment.")
+        None,
+        description="A file holding the backend's password (first line): nothing in `ps` or the environment.",
+    )
     sparql_backend_max_bytes: int | None = Field(
-        None, gt=0, description="Largest backend answer read, bytes (None: max(16 MiB, max_rows x 4 KiB)).")
+        None,
+        gt=0,
+        description="Largest backend answer read, bytes (None: max(16 MiB, max_rows x 4 KiB)).",
+    )
 
     # --- publish ---------------------------------------------------------
     publish_user: str | None = Field(None, description="User name for `dipkg publish`'s target.")
     publish_password: SecretStr | None = Field(
-        None, description="Its password (DIPKG_PUBLISH_PASSWORD); prefer the password file.")
+        None, description="Its password (DIPKG_PUBLISH_PASSWORD); prefer the password file."
+    )
     publish_password_file: Path | None = Field(
-        None, description="A file holding the target's password (DIPKG_PUBLISH_PASSWORD_FILE or --password-file).")
+        None,
+        description="A file holding the target's password (DIPKG_PUBLISH_PASSWORD_FILE or --password-file).",
+    )
     publish_timeout: float = Field(
-        600.0, gt=0, description="Time limit of a whole `dipkg publish` (every request, rollback included), seconds.")
+        600.0,
+        gt=0,
+        description="Time limit of a whole `dipkg publish` (every request, rollback included), seconds.",
+    )
 
     @field_validator("base_iri")
     @classmethod
@@ -279,7 +344,7 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")) or not value.endswith("/"):
             raise ValueError("base_iri must be an http(s) IRI ending with '/'")
         if not value.isascii() or any(c in value for c in ' <>"{}|\\^`'):
-            raise ValueError("base_iri must be ASCII without spaces or <>\"{}|\\^`")
+            raise ValueError('base_iri must be ASCII without spaces or <>"{}|\\^`')
         return value
 
     @field_validator("trusted_proxies")

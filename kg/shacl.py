@@ -75,13 +75,45 @@ _RANGES = {
 }
 # Predicates on a shape that are not constraints (or are read with the constraint they qualify).
 _NOT_CONSTRAINTS = {
-    RDF.type, SH.name, SH.description, SH.message, SH.severity, SH.deactivated, SH.path, SH.property,
-    SH.sparql, SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.order, SH.group,
-    SH.defaultValue, SH.flags, SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.prefixes, SH.declare,
+    RDF.type,
+    SH.name,
+    SH.description,
+    SH.message,
+    SH.severity,
+    SH.deactivated,
+    SH.path,
+    SH.property,
+    SH.sparql,
+    SH.targetClass,
+    SH.targetNode,
+    SH.targetSubjectsOf,
+    SH.targetObjectsOf,
+    SH.order,
+    SH.group,
+    SH.defaultValue,
+    SH.flags,
+    SH.qualifiedMinCount,
+    SH.qualifiedMaxCount,
+    SH.prefixes,
+    SH.declare,
 }
 _VALUE_CONSTRAINTS = {
-    SH["class"], SH.datatype, SH.nodeKind, SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive,
-    SH.minLength, SH.maxLength, SH.pattern, SH.languageIn, SH["in"], SH["not"], SH["and"], SH["or"], SH.node,
+    SH["class"],
+    SH.datatype,
+    SH.nodeKind,
+    SH.minInclusive,
+    SH.maxInclusive,
+    SH.minExclusive,
+    SH.maxExclusive,
+    SH.minLength,
+    SH.maxLength,
+    SH.pattern,
+    SH.languageIn,
+    SH["in"],
+    SH["not"],
+    SH["and"],
+    SH["or"],
+    SH.node,
 }
 _COMPONENT = {
     SH["class"]: "ClassConstraintComponent",
@@ -148,7 +180,11 @@ class _Compiler:
         )
 
     def name(self, node: rdflib.term.Node) -> str:
-        return self.shapes.namespace_manager.normalizeUri(node) if isinstance(node, rdflib.URIRef) else str(node)
+        return (
+            self.shapes.namespace_manager.normalizeUri(node)
+            if isinstance(node, rdflib.URIRef)
+            else str(node)
+        )
 
     def line_of(self, shape: rdflib.term.Node) -> int | None:
         if self.source is None or not isinstance(shape, rdflib.URIRef):
@@ -171,7 +207,11 @@ class _Compiler:
 
     def int_param(self, shape: rdflib.term.Node, predicate: rdflib.URIRef) -> int:
         value = self.one(shape, predicate)
-        if not isinstance(value, rdflib.Literal) or not isinstance(value.toPython(), int) or isinstance(value.toPython(), bool):
+        if (
+            not isinstance(value, rdflib.Literal)
+            or not isinstance(value.toPython(), int)
+            or isinstance(value.toPython(), bool)
+        ):
             raise self.error(shape, f"{self.name(predicate)} must be an integer")
         return int(value.toPython())
 
@@ -180,7 +220,11 @@ class _Compiler:
     def targets(self, shape: rdflib.term.Node) -> list[str]:
         patterns = []
         classes = list(self.shapes.objects(shape, SH.targetClass))
-        if (shape, RDF.type, RDFS.Class) in self.shapes or (shape, RDF.type, OWL.Class) in self.shapes:
+        if (shape, RDF.type, RDFS.Class) in self.shapes or (
+            shape,
+            RDF.type,
+            OWL.Class,
+        ) in self.shapes:
             classes.append(shape)
         for cls in sorted(set(classes), key=str):
             patterns.append(f"?this <{RDF.type}>/<{RDFS.subClassOf}>* {term(cls)} .")
@@ -245,7 +289,9 @@ class _Compiler:
         sparql_path, path = self.path(shape)
         return self.constraint_checks(shape, target, path=(sparql_path, path))
 
-    def constraint_checks(self, shape: rdflib.term.Node, target: str, path: tuple[str, str] | None) -> list[Check]:
+    def constraint_checks(
+        self, shape: rdflib.term.Node, target: str, path: tuple[str, str] | None
+    ) -> list[Check]:
         checks = []
         severity = str(self.shapes.value(shape, SH.severity) or SH.Violation).rsplit("#", 1)[-1]
         message = self.message(shape)
@@ -254,7 +300,16 @@ class _Compiler:
 
         def add(component: str, body: str, select: str = "?this ?value", tail: str = "") -> None:
             query = f"{self.prologue}\nSELECT DISTINCT {select} WHERE {{ {target} {body} }}{tail}"
-            checks.append(Check(str(shape), component, query, message or _default_message(component, path), severity, reported))
+            checks.append(
+                Check(
+                    str(shape),
+                    component,
+                    query,
+                    message or _default_message(component, path),
+                    severity,
+                    reported,
+                )
+            )
 
         predicates = sorted(set(self.shapes.predicates(shape, None)), key=str)
         for predicate in predicates:
@@ -268,22 +323,36 @@ class _Compiler:
             elif predicate in (SH.minCount, SH.maxCount) and path:
                 count = self.int_param(shape, predicate)
                 if predicate == SH.minCount:
-                    add(component, f"OPTIONAL {{ {values} }}", "?this", f" GROUP BY ?this HAVING (COUNT(DISTINCT ?value) < {count})")
+                    add(
+                        component,
+                        f"OPTIONAL {{ {values} }}",
+                        "?this",
+                        f" GROUP BY ?this HAVING (COUNT(DISTINCT ?value) < {count})",
+                    )
                 else:
-                    add(component, values, "?this", f" GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {count})")
+                    add(
+                        component,
+                        values,
+                        "?this",
+                        f" GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {count})",
+                    )
             elif predicate == SH.uniqueLang and path:
                 if self.one(shape, predicate) != rdflib.Literal(True):
                     continue
                 add(
                     component,
-                    f"{values} FILTER (isLiteral(?value) && LANG(?value) != \"\") BIND (LCASE(LANG(?value)) AS ?lang)",
+                    f'{values} FILTER (isLiteral(?value) && LANG(?value) != "") BIND (LCASE(LANG(?value)) AS ?lang)',
                     "?this ?lang",
                     " GROUP BY ?this ?lang HAVING (COUNT(DISTINCT ?value) > 1)",
                 )
             elif predicate == SH.hasValue:
                 for obj in sorted(self.shapes.objects(shape, predicate), key=str):
                     if path:
-                        add(component, f"FILTER NOT EXISTS {{ ?this {path[0]} {term(obj)} }}", "?this")
+                        add(
+                            component,
+                            f"FILTER NOT EXISTS {{ ?this {path[0]} {term(obj)} }}",
+                            "?this",
+                        )
                     else:
                         add(component, f"FILTER (!sameTerm(?this, {term(obj)}))", "?this")
             elif predicate == SH.disjoint and path:
@@ -294,16 +363,27 @@ class _Compiler:
             elif predicate == SH.qualifiedValueShape and path:
                 checks.extend(self.qualified_checks(shape, target, path, message, severity))
             else:
-                raise self.error(shape, f"{self.name(predicate)}" + ("" if path else " on a node shape"))
+                raise self.error(
+                    shape, f"{self.name(predicate)}" + ("" if path else " on a node shape")
+                )
         for predicate in (SH.qualifiedMinCount, SH.qualifiedMaxCount):
-            if (shape, predicate, None) in self.shapes and (shape, SH.qualifiedValueShape, None) not in self.shapes:
+            if (shape, predicate, None) in self.shapes and (
+                shape,
+                SH.qualifiedValueShape,
+                None,
+            ) not in self.shapes:
                 raise self.error(shape, f"{self.name(predicate)} without sh:qualifiedValueShape")
         if (shape, SH.flags, None) in self.shapes and (shape, SH.pattern, None) not in self.shapes:
             raise self.error(shape, "sh:flags without sh:pattern")
         return checks
 
     def qualified_checks(
-        self, shape: rdflib.term.Node, target: str, path: tuple[str, str], message: str | None, severity: str
+        self,
+        shape: rdflib.term.Node,
+        target: str,
+        path: tuple[str, str],
+        message: str | None,
+        severity: str,
     ) -> list[Check]:
         if self.shapes.value(shape, SH.qualifiedValueShapesDisjoint) == rdflib.Literal(True):
             raise self.error(shape, "sh:qualifiedValueShapesDisjoint")
@@ -321,18 +401,33 @@ class _Compiler:
                 f"OPTIONAL {{ ?this {path[0]} ?value . FILTER (COALESCE({condition}, false)) }} }} "
                 f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) {op} {count})"
             )
-            checks.append(Check(str(shape), component, query, message or _default_message(component, path), severity, path[1]))
+            checks.append(
+                Check(
+                    str(shape),
+                    component,
+                    query,
+                    message or _default_message(component, path),
+                    severity,
+                    path[1],
+                )
+            )
         return checks
 
     # -- value conditions (SPARQL expressions over ?value) -------------------
 
-    def value_condition(self, shape: rdflib.term.Node, predicate: rdflib.URIRef, obj: rdflib.term.Node, var: str = "?value") -> str:
+    def value_condition(
+        self,
+        shape: rdflib.term.Node,
+        predicate: rdflib.URIRef,
+        obj: rdflib.term.Node,
+        var: str = "?value",
+    ) -> str:
         """A SPARQL expression true when ``var`` conforms to the constraint (an error counts as false)."""
         if predicate == SH["class"]:
             return f"(!isLiteral({var}) && EXISTS {{ {var} <{RDF.type}>/<{RDFS.subClassOf}>* {term(obj)} }})"
         if predicate == SH.datatype:
             if obj == RDF.langString:
-                return f"(isLiteral({var}) && LANG({var}) != \"\")"
+                return f'(isLiteral({var}) && LANG({var}) != "")'
             if obj == RDFS.Literal:
                 return f"isLiteral({var})"
             if obj in _LEXICAL:
@@ -341,7 +436,7 @@ class _Compiler:
                     f"&& REGEX(STR({var}), {term(rdflib.Literal(_LEXICAL[obj]))}))"
                 )
             if obj in _ANY_LEXICAL:
-                return f"(isLiteral({var}) && LANG({var}) = \"\" && sameTerm(DATATYPE({var}), {term(obj)}))"
+                return f'(isLiteral({var}) && LANG({var}) = "" && sameTerm(DATATYPE({var}), {term(obj)}))'
             raise self.error(shape, f"sh:datatype {self.name(obj)} (no lexical check for it)")
         if predicate == SH.nodeKind:
             if obj not in _NODE_KINDS:
@@ -365,7 +460,9 @@ class _Compiler:
             tags = [str(t) for t in _items(self.shapes, obj)]
             if not tags:
                 return "false"
-            matches = " || ".join(f"langMatches(LANG({var}), {term(rdflib.Literal(t))})" for t in tags)
+            matches = " || ".join(
+                f"langMatches(LANG({var}), {term(rdflib.Literal(t))})" for t in tags
+            )
             return f"(isLiteral({var}) && ({matches}))"
         if predicate == SH["in"]:
             members = _items(self.shapes, obj)
@@ -375,7 +472,10 @@ class _Compiler:
         if predicate == SH["not"]:
             return f"(!COALESCE({self.shape_condition(shape, obj, var)}, false))"
         if predicate in (SH["and"], SH["or"]):
-            members = [f"COALESCE({self.shape_condition(shape, m, var)}, false)" for m in _items(self.shapes, obj)]
+            members = [
+                f"COALESCE({self.shape_condition(shape, m, var)}, false)"
+                for m in _items(self.shapes, obj)
+            ]
             if not members:
                 return "true" if predicate == SH["and"] else "false"
             return "(" + (" && " if predicate == SH["and"] else " || ").join(members) + ")"
@@ -383,22 +483,30 @@ class _Compiler:
             return self.shape_condition(shape, obj, var)
         raise self.error(shape, self.name(predicate))
 
-    def shape_condition(self, outer: rdflib.term.Node, shape: rdflib.term.Node, var: str = "?value") -> str:
+    def shape_condition(
+        self, outer: rdflib.term.Node, shape: rdflib.term.Node, var: str = "?value"
+    ) -> str:
         """True when ``var`` conforms to ``shape``, a shape with value constraints only."""
         if self.deactivated(shape):
             return "true"
         for blocked in (SH.path, SH.property, SH.sparql):
             if (shape, blocked, None) in self.shapes:
-                raise self.error(outer, f"a nested shape ({self.name(shape)}) with {self.name(blocked)}")
+                raise self.error(
+                    outer, f"a nested shape ({self.name(shape)}) with {self.name(blocked)}"
+                )
         parts = []
         for predicate in sorted(set(self.shapes.predicates(shape, None)), key=str):
             if predicate in _NOT_CONSTRAINTS or not str(predicate).startswith(str(SH)):
                 continue
             if predicate == SH.hasValue:
-                parts.extend(f"sameTerm({var}, {term(o)})" for o in self.shapes.objects(shape, predicate))
+                parts.extend(
+                    f"sameTerm({var}, {term(o)})" for o in self.shapes.objects(shape, predicate)
+                )
                 continue
             if predicate not in _VALUE_CONSTRAINTS:
-                raise self.error(outer, f"a nested shape ({self.name(shape)}) with {self.name(predicate)}")
+                raise self.error(
+                    outer, f"a nested shape ({self.name(shape)}) with {self.name(predicate)}"
+                )
             for obj in sorted(self.shapes.objects(shape, predicate), key=str):
                 parts.append(f"COALESCE({self.value_condition(shape, predicate, obj, var)}, false)")
         return "(" + (" && ".join(parts) or "true") + ")"
@@ -406,7 +514,10 @@ class _Compiler:
     # -- messages -----------------------------------------------------------
 
     def message(self, shape: rdflib.term.Node) -> str | None:
-        messages = sorted(self.shapes.objects(shape, SH.message), key=lambda m: (getattr(m, "language", None) not in (None, "en"), str(m)))
+        messages = sorted(
+            self.shapes.objects(shape, SH.message),
+            key=lambda m: (getattr(m, "language", None) not in (None, "en"), str(m)),
+        )
         return str(messages[0]) if messages else None
 
     # -- SHACL-SPARQL -------------------------------------------------------
@@ -428,8 +539,19 @@ class _Compiler:
                 raise self.error(constraint, "a pre-bound variable other than $this")
             rewritten = text[: where.end()] + f" {target} " + text[where.end() :]
             rewritten = rewritten.replace("$this", "?this")
-            message = self.message(constraint) or self.message(shape) or "violates a SPARQL constraint"
-            checks.append(Check(str(shape), _COMPONENT[SH.sparql], f"{self.prologue}\n{rewritten}", message, severity, None))
+            message = (
+                self.message(constraint) or self.message(shape) or "violates a SPARQL constraint"
+            )
+            checks.append(
+                Check(
+                    str(shape),
+                    _COMPONENT[SH.sparql],
+                    f"{self.prologue}\n{rewritten}",
+                    message,
+                    severity,
+                    None,
+                )
+            )
         return checks
 
 

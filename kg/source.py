@@ -59,14 +59,18 @@ def refused_character(text: str) -> int | None:
     return None
 
 
-_C0 = ("NUL SOH STX ETX EOT ENQ ACK BEL BS TAB LF VT FF CR SO SI "
-       "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US").split()
+_C0 = (
+    "NUL SOH STX ETX EOT ENQ ACK BEL BS TAB LF VT FF CR SO SI "
+    "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US"
+).split()
 
 
 def describe_character(char: str) -> str:
     """``U+001B (ESC)``, ``U+202E (RIGHT-TO-LEFT OVERRIDE)``..."""
     code = ord(char)
-    name = unicodedata.name(char, "") or (_C0[code] if code < 32 else "DEL" if code == 127 else "a C1 control")
+    name = unicodedata.name(char, "") or (
+        _C0[code] if code < 32 else "DEL" if code == 127 else "a C1 control"
+    )
     return f"U+{code:04X} ({name})"
 
 
@@ -114,7 +118,9 @@ def read_source(path: Path, file: str) -> str:
 class Cell:
     text: str
     line: int | None  # text source: 1-based line where the cell starts; .docx: None
-    column: int  # text: 1-based column where the cell's text starts on that line; .docx: table column
+    column: (
+        int  # text: 1-based column where the cell's text starts on that line; .docx: table column
+    )
     table: int | None = None  # .docx: 1-based table in the document
     row: int | None = None  # .docx: 1-based row in that table (header rows counted)
 
@@ -163,7 +169,9 @@ def read_table(text: str, file: str) -> Table:
     current: list[Cell] | None = None
     for number, raw in enumerate(lines, start=1):
         if "\x00" in raw:
-            raise SourceError("NUL character in the source", file=file, line=number, column=raw.index("\x00") + 1)
+            raise SourceError(
+                "NUL character in the source", file=file, line=number, column=raw.index("\x00") + 1
+            )
         if len(raw) > MAX_LINE_CHARS:
             raise SourceError(
                 f"line of {len(raw):,} characters: longer than the limit of {MAX_LINE_CHARS:,}",

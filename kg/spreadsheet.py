@@ -106,8 +106,11 @@ def write_workbook(path: Path, sheets: Sequence[Sheet], title: str) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=False) as archive:
         ExcelWriter(_workbook(sheets, title), archive).save()  # not save_workbook: it stamps "now"
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as written, path.open("wb") as raw, \
-            zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=False) as out:
+    with (
+        zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as written,
+        path.open("wb") as raw,
+        zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=False) as out,
+    ):
         for info in written.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED

@@ -72,7 +72,15 @@ def integer(value: int) -> Literal:
     return Literal(str(int(value)), datatype=XSD_INTEGER)
 
 
-_STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+_STRING_ESCAPES = {
+    "\\": "\\\\",
+    '"': '\\"',
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\b": "\\b",
+    "\f": "\\f",
+}
 
 
 _NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f]')

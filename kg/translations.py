@@ -42,7 +42,9 @@ def load_translations(path: Path) -> Translations:
             raise SourceError("expected 'zh<TAB>en' with both filled", file=shown, line=number)
         zh, en = parts[0], parts[1].strip()
         if zh != zh.strip():
-            raise SourceError(f"the Chinese key {zh!r} has surrounding spaces", file=shown, line=number)
+            raise SourceError(
+                f"the Chinese key {zh!r} has surrounding spaces", file=shown, line=number
+            )
         if zh in table:
             raise SourceError(f"{zh!r} is translated twice", file=shown, line=number)
         table[zh] = en
@@ -97,7 +99,8 @@ class LongTranslations:
             raise SourceError(
                 f"stale translation: the Chinese {field} text of {scenario} is no longer the source's; "
                 "copy the source's text into the zh cell and revise the English",
-                file=self.file, line=row[2],
+                file=self.file,
+                line=row[2],
             )
         self.used.add(key)
         return row[1]
@@ -109,13 +112,15 @@ class LongTranslations:
             more = f" and {len(self.missing) - 5} more" if len(self.missing) > 5 else ""
             raise SourceError(
                 f"no English for {len(self.missing)} long texts: {shown}{more}",
-                file=self.file, details={"missing": self.missing},
+                file=self.file,
+                details={"missing": self.missing},
             )
         for key, (_, _, line) in sorted(self.rows.items(), key=lambda item: item[1][2]):
             if key not in self.used:
                 raise SourceError(
                     f"stale translation: the guides have no {key[1]} text for scenario {key[0]}",
-                    file=self.file, line=line,
+                    file=self.file,
+                    line=line,
                 )
 
 
@@ -126,17 +131,27 @@ def load_long_translations(path: Path) -> LongTranslations:
     except FileNotFoundError:
         raise SourceError("the long-text translations table is missing", file=shown) from None
     if not lines or lines[0].split("\t") != LONG_HEADER:
-        raise SourceError("the first line must be the header 'scenario<TAB>field<TAB>zh<TAB>en'", file=shown, line=1)
+        raise SourceError(
+            "the first line must be the header 'scenario<TAB>field<TAB>zh<TAB>en'",
+            file=shown,
+            line=1,
+        )
     rows: dict[tuple[str, str], tuple[str, str, int]] = {}
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")
         if len(parts) != 4 or not all(p.strip() for p in parts):
-            raise SourceError("expected 'scenario<TAB>field<TAB>zh<TAB>en', all four filled", file=shown, line=number)
+            raise SourceError(
+                "expected 'scenario<TAB>field<TAB>zh<TAB>en', all four filled",
+                file=shown,
+                line=number,
+            )
         scenario, field, zh, en = parts
         if field not in LONG_FIELDS:
-            raise SourceError(f"field {field!r} is not one of {', '.join(LONG_FIELDS)}", file=shown, line=number)
+            raise SourceError(
+                f"field {field!r} is not one of {', '.join(LONG_FIELDS)}", file=shown, line=number
+            )
         if en != en.strip():
             raise SourceError("the English text has surrounding spaces", file=shown, line=number)
         if (scenario, field) in rows:

@@ -55,7 +55,9 @@ def _short(term: object) -> str:
     return str(term)
 
 
-def _source_place(store: pyoxigraph.Store, focus: pyoxigraph.NamedNode | pyoxigraph.BlankNode) -> tuple[int | None, str | None]:
+def _source_place(
+    store: pyoxigraph.Store, focus: pyoxigraph.NamedNode | pyoxigraph.BlankNode
+) -> tuple[int | None, str | None]:
     """The source line (text source) or cell (.docx: table=T;row=R;column=C) of ``focus``'s scenario."""
     query = (
         f"SELECT ?this ?where WHERE {{ {{ ?this <{DIP}sourceLine>|<{DIP}sourceCell> ?where }} UNION "
@@ -72,7 +74,9 @@ def _source_place(store: pyoxigraph.Store, focus: pyoxigraph.NamedNode | pyoxigr
     return None, None
 
 
-def _solutions(store: pyoxigraph.Store, check: Check) -> tuple[set[str], list[pyoxigraph.QuerySolution]]:
+def _solutions(
+    store: pyoxigraph.Store, check: Check
+) -> tuple[set[str], list[pyoxigraph.QuerySolution]]:
     solutions = store.query(check.query)
     return {v.value for v in solutions.variables}, list(solutions)
 
@@ -80,8 +84,12 @@ def _solutions(store: pyoxigraph.Store, check: Check) -> tuple[set[str], list[py
 def store_violations(store: pyoxigraph.Store, checks: list[Check]) -> list[Violation]:
     """The results of ``checks`` on the default graph of ``store``, most severe first."""
     found: list[Violation] = []
-    places: dict[object, tuple[int | None, str | None]] = {}  # focus -> source line or cell, looked up once
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # Oxigraph releases the GIL
+    places: dict[
+        object, tuple[int | None, str | None]
+    ] = {}  # focus -> source line or cell, looked up once
+    with ThreadPoolExecutor(
+        max_workers=min(4, os.cpu_count() or 1)
+    ) as pool:  # Oxigraph releases the GIL
         answers = list(pool.map(lambda check: _solutions(store, check), checks))
     for check, (variables, rows) in zip(checks, answers, strict=True):
         for row in rows:
@@ -89,7 +97,11 @@ def store_violations(store: pyoxigraph.Store, checks: list[Check]) -> list[Viola
             if this is None:
                 continue
             path = check.path
-            if path is None and "path" in variables and isinstance(row["path"], pyoxigraph.NamedNode):
+            if (
+                path is None
+                and "path" in variables
+                and isinstance(row["path"], pyoxigraph.NamedNode)
+            ):
                 path = row["path"].value
 
             def fill(match: re.Match[str], row=row, variables=variables) -> str:
@@ -99,7 +111,11 @@ def store_violations(store: pyoxigraph.Store, checks: list[Check]) -> list[Viola
 
             value = row["value"] if "value" in variables else None
             line, cell = (
-                (places[this] if this in places else places.setdefault(this, _source_place(store, this)))
+                (
+                    places[this]
+                    if this in places
+                    else places.setdefault(this, _source_place(store, this))
+                )
                 if check.severity == "Violation"
                 else (None, None)
             )
@@ -116,27 +132,49 @@ def store_violations(store: pyoxigraph.Store, checks: list[Check]) -> list[Viola
                     cell=cell,
                 )
             )
-    return sorted(set(found), key=lambda v: (_RANK.get(v.severity, 3), v.line or 0, v.focus, v.path or "", v.message, v.value or ""))
+    return sorted(
+        set(found),
+        key=lambda v: (
+            _RANK.get(v.severity, 3),
+            v.line or 0,
+            v.focus,
+            v.path or "",
+            v.message,
+            v.value or "",
+        ),
+    )
 
 
-def violations(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph | None = None) -> list[Violation]:
+def violations(
+    data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph | None = None
+) -> list[Violation]:
     """All results of validating ``data`` (with ``ontology`` mixed in) against ``shapes``, most severe first."""
     store = pyoxigraph.Store()
     store.load(data.serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES)
     if ontology is not None:
-        store.load(ontology.serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES)
+        store.load(
+            ontology.serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES
+        )
     return store_violations(store, compile_shapes(shapes))
 
 
-def check(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph, source_file: str) -> None:
+def check(
+    data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph, source_file: str
+) -> None:
     """Raise :class:`ValidationError` naming the first violation's resource and source line."""
-    _raise_first([v for v in violations(data, shapes, ontology) if v.severity == "Violation"], source_file)
+    _raise_first(
+        [v for v in violations(data, shapes, ontology) if v.severity == "Violation"], source_file
+    )
 
 
-def check_store(store: pyoxigraph.Store, shapes: rdflib.Graph, shapes_file: Path | None, source_file: str) -> None:
+def check_store(
+    store: pyoxigraph.Store, shapes: rdflib.Graph, shapes_file: Path | None, source_file: str
+) -> None:
     """Validate the store's default graph (which holds the ontology too); raise on the first violation."""
     checks = compile_shapes(shapes, shapes_file)
-    _raise_first([v for v in store_violations(store, checks) if v.severity == "Violation"], source_file)
+    _raise_first(
+        [v for v in store_violations(store, checks) if v.severity == "Violation"], source_file
+    )
 
 
 def _raise_first(found: list[Violation], source_file: str) -> None:

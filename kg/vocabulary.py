@@ -53,7 +53,18 @@ DATA_KINDS_SCHEME = "data-kinds"
 PIPL_SCHEME = "pipl-sensitive"
 PIPL_PREFIX = "pipl-"
 
-CONCEPT_COLUMNS = ["slug", "zh", "en", "broader", "zh_alt", "en_alt", "pi", "sensitive", "exact_match", "note"]
+CONCEPT_COLUMNS = [
+    "slug",
+    "zh",
+    "en",
+    "broader",
+    "zh_alt",
+    "en_alt",
+    "pi",
+    "sensitive",
+    "exact_match",
+    "note",
+]
 MAPPING_COLUMNS = ["zh", "concept", "scenario", "path", "note"]
 _SCENARIO_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*-s\d{2,}$")
 PIPL_COLUMNS = ["slug", "zh", "en", "definition_zh", "definition_en"]
@@ -128,7 +139,9 @@ def _read_table(path: Path, columns: list[str], what: str) -> _Table:
     except UnicodeDecodeError:
         raise SourceError(f"the {what} table is not UTF-8 text", file=shown) from None
     if not lines or lines[0].rstrip("\r").split("\t") != columns:
-        raise SourceError(f"the first line must be the header {'<TAB>'.join(columns)!r}", file=shown, line=1)
+        raise SourceError(
+            f"the first line must be the header {'<TAB>'.join(columns)!r}", file=shown, line=1
+        )
     rows = []
     for number, raw in enumerate(lines[1:], start=2):
         line = raw.rstrip("\r")
@@ -137,11 +150,17 @@ def _read_table(path: Path, columns: list[str], what: str) -> _Table:
         check_line(line, shown, number)
         cells = line.split("\t")
         if len(cells) > len(columns):
-            raise SourceError(f"expected {len(columns)} tab-separated columns, found {len(cells)}", file=shown, line=number)
+            raise SourceError(
+                f"expected {len(columns)} tab-separated columns, found {len(cells)}",
+                file=shown,
+                line=number,
+            )
         cells += [""] * (len(columns) - len(cells))
         for name, cell in zip(columns, cells, strict=True):
             if cell != cell.strip():
-                raise SourceError(f"column {name!r} has surrounding spaces: {cell!r}", file=shown, line=number)
+                raise SourceError(
+                    f"column {name!r} has surrounding spaces: {cell!r}", file=shown, line=number
+                )
         rows.append((number, dict(zip(columns, cells, strict=True))))
     return _Table(shown, rows)
 
@@ -174,14 +193,18 @@ class Vocabulary:
             (r.zh, r.scenario, r.path): r for r in self.mapping
         }
         self.used: set[int] = set()  # line numbers of mapping rows that matched an item
-        self.missing: list[tuple[str, str, tuple[int, ...]]] = []  # unmapped items met by kind_or_missing
+        self.missing: list[
+            tuple[str, str, tuple[int, ...]]
+        ] = []  # unmapped items met by kind_or_missing
 
     # -- loading ---------------------------------------------------------------
     @classmethod
     def load(cls, inputs_dir: Path, minter: Minter, translations: Translations) -> Vocabulary:
         folder = Path(inputs_dir) / VOCABULARY_DIR
         sensitive = _load_sensitive(folder / PIPL_FILE)
-        concepts, concepts_file = _load_concepts(folder / CONCEPTS_FILE, translations, {s.slug for s in sensitive})
+        concepts, concepts_file = _load_concepts(
+            folder / CONCEPTS_FILE, translations, {s.slug for s in sensitive}
+        )
         mapping, mapping_file = _load_mapping(folder / MAPPING_FILE, {c.slug for c in concepts})
         return cls(minter, concepts, mapping, sensitive, concepts_file, mapping_file, strict=True)
 
@@ -241,7 +264,12 @@ class Vocabulary:
         raise SourceError(
             f"no data kind for {count}: {shown}{more}: add rows to the mapping table",
             file=self.mapping_file,
-            details={"missing": [{"label": lb, "scenario": sc, "path": ".".join(map(str, pa))} for lb, sc, pa in self.missing]},
+            details={
+                "missing": [
+                    {"label": lb, "scenario": sc, "path": ".".join(map(str, pa))}
+                    for lb, sc, pa in self.missing
+                ]
+            },
         )
 
     def unused_rows(self) -> list[MappingRow]:
@@ -265,25 +293,30 @@ class Vocabulary:
     def _data_kind_blocks(self) -> Iterator[Block]:
         scheme = IRI(self.minter.scheme(DATA_KINDS_SCHEME))
         tops = [IRI(self.concept_iri(c.slug)) for c in self.concepts if not c.broader]
-        yield scheme, [
-            (A, SKOS("ConceptScheme")),
-            (LABEL, zh("数据种类")),
-            (LABEL, en("Data kinds")),
-            (SKOS("prefLabel"), zh("数据种类")),
-            (SKOS("prefLabel"), en("Data kinds")),
-            (
-                SKOS("definition"),
-                zh("跨应用场景共享的数据种类：各场景的数据类别与数据字段通过 dip:dataKind 指向其中的概念。"),
-            ),
-            (
-                SKOS("definition"),
-                en(
-                    "The kinds of data shared across application scenarios: every data category and "
-                    "data field of a scenario points to one of these concepts with dip:dataKind."
+        yield (
+            scheme,
+            [
+                (A, SKOS("ConceptScheme")),
+                (LABEL, zh("数据种类")),
+                (LABEL, en("Data kinds")),
+                (SKOS("prefLabel"), zh("数据种类")),
+                (SKOS("prefLabel"), en("Data kinds")),
+                (
+                    SKOS("definition"),
+                    zh(
+                        "跨应用场景共享的数据种类：各场景的数据类别与数据字段通过 dip:dataKind 指向其中的概念。"
+                    ),
                 ),
-            ),
-            *((SKOS("hasTopConcept"), top) for top in tops),
-        ]
+                (
+                    SKOS("definition"),
+                    en(
+                        "The kinds of data shared across application scenarios: every data category and "
+                        "data field of a scenario points to one of these concepts with dip:dataKind."
+                    ),
+                ),
+                *((SKOS("hasTopConcept"), top) for top in tops),
+            ],
+        )
         narrower = self.narrower()
         for concept in self.concepts:
             pairs: list[tuple[IRI, Term]] = [
@@ -301,7 +334,9 @@ class Vocabulary:
             if not concept.broader:
                 pairs.append((SKOS("topConceptOf"), scheme))
             pairs.extend((SKOS("broader"), IRI(self.concept_iri(b))) for b in concept.broader)
-            pairs.extend((SKOS("narrower"), IRI(self.concept_iri(n))) for n in narrower[concept.slug])
+            pairs.extend(
+                (SKOS("narrower"), IRI(self.concept_iri(n))) for n in narrower[concept.slug]
+            )
             if concept.exact_match:
                 pairs.append((SKOS("exactMatch"), IRI(concept.exact_match)))
             if concept.pi:
@@ -317,42 +352,48 @@ class Vocabulary:
         members = [IRI(self.sensitive_iri(s.slug)) for s in self.sensitive]
         title_zh = "敏感个人信息类别（《中华人民共和国个人信息保护法》第二十八条）"
         title_en = "Sensitive personal information categories (Personal Information Protection Law of the PRC, Art. 28)"
-        yield scheme, [
-            (A, SKOS("ConceptScheme")),
-            (LABEL, zh(title_zh)),
-            (LABEL, en(title_en)),
-            (SKOS("prefLabel"), zh(title_zh)),
-            (SKOS("prefLabel"), en(title_en)),
-            (
-                SKOS("definition"),
-                zh(
-                    "《个人信息保护法》第二十八条列举的敏感个人信息：生物识别、宗教信仰、特定身份、医疗健康、"
-                    "金融账户、行踪轨迹等信息，以及不满十四周岁未成年人的个人信息。"
+        yield (
+            scheme,
+            [
+                (A, SKOS("ConceptScheme")),
+                (LABEL, zh(title_zh)),
+                (LABEL, en(title_en)),
+                (SKOS("prefLabel"), zh(title_zh)),
+                (SKOS("prefLabel"), en(title_en)),
+                (
+                    SKOS("definition"),
+                    zh(
+                        "《个人信息保护法》第二十八条列举的敏感个人信息：生物识别、宗教信仰、特定身份、医疗健康、"
+                        "金融账户、行踪轨迹等信息，以及不满十四周岁未成年人的个人信息。"
+                    ),
                 ),
-            ),
-            (
-                SKOS("definition"),
-                en(
-                    "The sensitive personal information listed in Article 28 of the Personal Information "
-                    "Protection Law: biometrics, religious belief, specific identity, medical health, "
-                    "financial accounts and whereabouts, and the personal information of minors under fourteen."
+                (
+                    SKOS("definition"),
+                    en(
+                        "The sensitive personal information listed in Article 28 of the Personal Information "
+                        "Protection Law: biometrics, religious belief, specific identity, medical health, "
+                        "financial accounts and whereabouts, and the personal information of minors under fourteen."
+                    ),
                 ),
-            ),
-            *((SKOS("hasTopConcept"), m) for m in members),
-        ]
+                *((SKOS("hasTopConcept"), m) for m in members),
+            ],
+        )
         for category, iri in zip(self.sensitive, members, strict=True):
-            yield iri, [
-                (A, SKOS("Concept")),
-                (LABEL, zh(category.zh)),
-                (LABEL, en(category.en)),
-                (SKOS("prefLabel"), zh(category.zh)),
-                (SKOS("prefLabel"), en(category.en)),
-                (SKOS("definition"), zh(category.definition_zh)),
-                (SKOS("definition"), en(category.definition_en)),
-                (SKOS("notation"), Literal(category.slug)),
-                (SKOS("inScheme"), scheme),
-                (SKOS("topConceptOf"), scheme),
-            ]
+            yield (
+                iri,
+                [
+                    (A, SKOS("Concept")),
+                    (LABEL, zh(category.zh)),
+                    (LABEL, en(category.en)),
+                    (SKOS("prefLabel"), zh(category.zh)),
+                    (SKOS("prefLabel"), en(category.en)),
+                    (SKOS("definition"), zh(category.definition_zh)),
+                    (SKOS("definition"), en(category.definition_en)),
+                    (SKOS("notation"), Literal(category.slug)),
+                    (SKOS("inScheme"), scheme),
+                    (SKOS("topConceptOf"), scheme),
+                ],
+            )
 
 
 # -- table readers -------------------------------------------------------------
@@ -371,15 +412,23 @@ def _load_sensitive(path: Path) -> list[SensitiveCategory]:
         except ValueError as exc:
             raise SourceError(str(exc), file=table.file, line=number) from None
         if row["slug"] in seen:
-            raise SourceError(f"category {row['slug']!r} is listed twice", file=table.file, line=number)
+            raise SourceError(
+                f"category {row['slug']!r} is listed twice", file=table.file, line=number
+            )
         seen.add(row["slug"])
-        out.append(SensitiveCategory(row["slug"], row["zh"], row["en"], row["definition_zh"], row["definition_en"]))
+        out.append(
+            SensitiveCategory(
+                row["slug"], row["zh"], row["en"], row["definition_zh"], row["definition_en"]
+            )
+        )
     if not out:
         raise SourceError("no sensitive personal information categories", file=table.file)
     return out
 
 
-def _load_concepts(path: Path, translations: Translations, sensitive: set[str]) -> tuple[list[Concept], str]:
+def _load_concepts(
+    path: Path, translations: Translations, sensitive: set[str]
+) -> tuple[list[Concept], str]:
     table = _read_table(path, CONCEPT_COLUMNS, "data kind concepts")
     file = table.file
     concepts: list[Concept] = []
@@ -392,12 +441,20 @@ def _load_concepts(path: Path, translations: Translations, sensitive: set[str]) 
         except ValueError as exc:
             raise SourceError(str(exc), file=file, line=number) from None
         if slug.startswith(PIPL_PREFIX):
-            raise SourceError(f"concept slugs starting with {PIPL_PREFIX!r} are reserved for the PIPL scheme", file=file, line=number)
+            raise SourceError(
+                f"concept slugs starting with {PIPL_PREFIX!r} are reserved for the PIPL scheme",
+                file=file,
+                line=number,
+            )
         if slug in slugs:
-            raise SourceError(f"concept {slug!r} is already defined on line {slugs[slug]}", file=file, line=number)
+            raise SourceError(
+                f"concept {slug!r} is already defined on line {slugs[slug]}", file=file, line=number
+            )
         slugs[slug] = number
         if not row["zh"]:
-            raise SourceError(f"concept {slug!r} has no Chinese prefLabel (column 'zh')", file=file, line=number)
+            raise SourceError(
+                f"concept {slug!r} has no Chinese prefLabel (column 'zh')", file=file, line=number
+            )
         english = row["en"] or translations.table.get(row["zh"], "")
         if not english:
             raise SourceError(
@@ -417,12 +474,24 @@ def _load_concepts(path: Path, translations: Translations, sensitive: set[str]) 
                     line=number,
                 )
             labels[label] = (slug, number)
-        if any(not a for a in en_alt) or len(set(zh_alt)) != len(zh_alt) or len(set(en_alt)) != len(en_alt):
-            raise SourceError(f"concept {slug!r} has an empty or repeated altLabel", file=file, line=number)
+        if (
+            any(not a for a in en_alt)
+            or len(set(zh_alt)) != len(zh_alt)
+            or len(set(en_alt)) != len(en_alt)
+        ):
+            raise SourceError(
+                f"concept {slug!r} has an empty or repeated altLabel", file=file, line=number
+            )
         if english in en_alt:
-            raise SourceError(f"concept {slug!r}: the English prefLabel is also an altLabel", file=file, line=number)
+            raise SourceError(
+                f"concept {slug!r}: the English prefLabel is also an altLabel",
+                file=file,
+                line=number,
+            )
         if row["pi"] not in ("yes", "no"):
-            raise SourceError(f"column 'pi' must be 'yes' or 'no', not {row['pi']!r}", file=file, line=number)
+            raise SourceError(
+                f"column 'pi' must be 'yes' or 'no', not {row['pi']!r}", file=file, line=number
+            )
         pi = row["pi"] == "yes"
         category = row["sensitive"] or None
         if category is not None:
@@ -433,22 +502,46 @@ def _load_concepts(path: Path, translations: Translations, sensitive: set[str]) 
                     line=number,
                 )
             if not pi:
-                raise SourceError(f"concept {slug!r} is sensitive ({category}) but not marked pi=yes", file=file, line=number)
+                raise SourceError(
+                    f"concept {slug!r} is sensitive ({category}) but not marked pi=yes",
+                    file=file,
+                    line=number,
+                )
         exact = row["exact_match"] or None
         if exact is not None and not _is_iri(exact):
-            raise SourceError(f"exact_match {exact!r} is not an http(s) IRI", file=file, line=number)
+            raise SourceError(
+                f"exact_match {exact!r} is not an http(s) IRI", file=file, line=number
+            )
         broader = _split(row["broader"])
         if len(set(broader)) != len(broader) or slug in broader:
-            raise SourceError(f"concept {slug!r} has a repeated or self broader", file=file, line=number)
+            raise SourceError(
+                f"concept {slug!r} has a repeated or self broader", file=file, line=number
+            )
         concepts.append(
-            Concept(slug, row["zh"], english, broader, zh_alt, en_alt, pi, category, exact, row["note"], number)
+            Concept(
+                slug,
+                row["zh"],
+                english,
+                broader,
+                zh_alt,
+                en_alt,
+                pi,
+                category,
+                exact,
+                row["note"],
+                number,
+            )
         )
     if not concepts:
         raise SourceError("the concepts table has no concepts", file=file)
     for concept in concepts:
         for parent in concept.broader:
             if parent not in slugs:
-                raise SourceError(f"concept {concept.slug!r} has an unknown broader {parent!r}", file=file, line=concept.line)
+                raise SourceError(
+                    f"concept {concept.slug!r} has an unknown broader {parent!r}",
+                    file=file,
+                    line=concept.line,
+                )
     _check_acyclic(concepts, file)
     return concepts, file
 
@@ -483,7 +576,11 @@ def _load_mapping(path: Path, slugs: set[str]) -> tuple[list[MappingRow], str]:
         if not row["zh"]:
             raise SourceError("column 'zh' (the label) is empty", file=file, line=number)
         if row["concept"] not in slugs:
-            raise SourceError(f"unknown concept {row['concept']!r} (not in the concepts table)", file=file, line=number)
+            raise SourceError(
+                f"unknown concept {row['concept']!r} (not in the concepts table)",
+                file=file,
+                line=number,
+            )
         scenario: str | None = None
         if row["scenario"]:
             if not _SCENARIO_ID.match(row["scenario"]):
@@ -499,11 +596,19 @@ def _load_mapping(path: Path, slugs: set[str]) -> tuple[list[MappingRow], str]:
                 raise SourceError("a path needs a scenario", file=file, line=number)
             parts = row["path"].split(".")
             if not all(p.isdigit() and int(p) >= 1 for p in parts):
-                raise SourceError(f"path must be positions like 3.1.2, not {row['path']!r}", file=file, line=number)
+                raise SourceError(
+                    f"path must be positions like 3.1.2, not {row['path']!r}",
+                    file=file,
+                    line=number,
+                )
             item_path = tuple(int(p) for p in parts)
         key = (row["zh"], scenario, item_path)
         if key in seen:
-            raise SourceError(f"{row['zh']!r} is mapped twice for the same place (line {seen[key]})", file=file, line=number)
+            raise SourceError(
+                f"{row['zh']!r} is mapped twice for the same place (line {seen[key]})",
+                file=file,
+                line=number,
+            )
         seen[key] = number
         rows.append(MappingRow(row["zh"], row["concept"], scenario, item_path, row["note"], number))
     return rows, file

@@ -46,7 +46,9 @@ class AppContext:
     extra: dict[str, Any] = field(default_factory=dict)
     #: finished responses the outermost fast path answers repeats from (sparql_api/fastpath.py)
     fast_cache: ResponseCache = field(
-        default_factory=lambda: ResponseCache(max_bytes=64 * 1024 * 1024, max_entry_bytes=1024 * 1024)
+        default_factory=lambda: ResponseCache(
+            max_bytes=64 * 1024 * 1024, max_entry_bytes=1024 * 1024
+        )
     )
     #: the page for people at GET /sparql (no query, the client prefers text/html);
     #: set by the pages feature, e.g. with :func:`set_sparql_page`
@@ -85,8 +87,14 @@ def error_response(err: DipkgError, headers: dict[str, str] | None = None) -> JS
     return JSONResponse(err.to_dict(), status_code=err.status, headers=out)
 
 
-_HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 400: "bad-request",
-               413: "too-large", 415: "unsupported-media-type", 406: "not-acceptable"}
+_HTTP_CODES = {
+    404: "not-found",
+    405: "method-not-allowed",
+    400: "bad-request",
+    413: "too-large",
+    415: "unsupported-media-type",
+    406: "not-acceptable",
+}
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
@@ -100,7 +108,7 @@ def allowed_methods(request: Request) -> list[str]:
     path = request.scope.get("path", "")
     root = request.scope.get("root_path", "")
     if root and path.startswith(root):
-        path = path[len(root):] or "/"
+        path = path[len(root) :] or "/"
     allowed: set[str] = {"OPTIONS"}
     for route in routes:
         regex, methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
@@ -123,24 +131,38 @@ def _install_error_handlers(app: FastAPI) -> None:
         details = {}
         if exc.status_code == 405:  # Starlette names only the first matching route's methods
             details["allow"] = allowed_methods(request)
-            message = (f"{request.method} is not allowed at {request.url.path}; "
-                       f"allowed: {', '.join(details['allow'])}")
+            message = (
+                f"{request.method} is not allowed at {request.url.path}; "
+                f"allowed: {', '.join(details['allow'])}"
+            )
         if exc.status_code == 404:
             message = f"no resource at {request.url.path}"
-        return error_response(HttpError(message, status=exc.status_code, code=code, details=details))
+        return error_response(
+            HttpError(message, status=exc.status_code, code=code, details=details)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [{"loc": [str(p) for p in e.get("loc", ())], "message": str(e.get("msg", ""))}
-                    for e in exc.errors()]
-        return error_response(HttpError("invalid request parameters", status=422,
-                                        code="invalid-request", details={"problems": problems}))
+        problems = [
+            {"loc": [str(p) for p in e.get("loc", ())], "message": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
+        return error_response(
+            HttpError(
+                "invalid request parameters",
+                status=422,
+                code="invalid-request",
+                details={"problems": problems},
+            )
+        )
 
     @app.exception_handler(ClientDisconnect)
     async def client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
         # the client left (or was dropped for sending its body too slowly) mid-upload:
         # nobody to answer, nothing unexpected to log
-        return error_response(HttpError("the client disconnected", status=400, code="client-disconnected"))
+        return error_response(
+            HttpError("the client disconnected", status=400, code="client-disconnected")
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -162,7 +184,9 @@ def create_app(
     own_pool = pool is None
     from sparql_api.backends import choose as choose_backend
 
-    backend = choose_backend(settings, release)  # local store or remote SPARQL endpoint: decided here only
+    backend = choose_backend(
+        settings, release
+    )  # local store or remote SPARQL endpoint: decided here only
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -207,11 +231,15 @@ def create_app(
     from sparql_api.ui import install as install_linked_data
 
     describer = backend.describer()
-    app.state.dipkg.extra["describer"] = describer  # closed when the release is retired (sparql_api/live.py)
+    app.state.dipkg.extra["describer"] = (
+        describer  # closed when the release is retired (sparql_api/live.py)
+    )
     install_linked_data(app, settings, release, describer=describer)
     # outermost first: CORS wraps HEAD wraps gzip wraps the app
     app.add_middleware(http.GZipMiddleware)
     app.add_middleware(http.HeadMiddleware)
     app.add_middleware(http.CORSMiddleware)
-    app.add_middleware(FastPath, cache=app.state.dipkg.fast_cache)  # outermost: repeat GETs of immutable answers skip all of the above
+    app.add_middleware(
+        FastPath, cache=app.state.dipkg.fast_cache
+    )  # outermost: repeat GETs of immutable answers skip all of the above
     return app

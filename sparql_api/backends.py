@@ -56,10 +56,16 @@ class LocalBackend:
         from sparql_api.workers import WorkerPool
 
         s = self.settings
-        return WorkerPool(self.release.store_dir, size=s.query_workers, timeout=s.query_timeout,
-                          prefixes=dict(PREFIXES), memory_limit=s.worker_memory_mb * 1024 * 1024,
-                          sandbox=s.worker_sandbox, client_queries=s.client_queries,
-                          client_queue=s.client_queue)
+        return WorkerPool(
+            self.release.store_dir,
+            size=s.query_workers,
+            timeout=s.query_timeout,
+            prefixes=dict(PREFIXES),
+            memory_limit=s.worker_memory_mb * 1024 * 1024,
+            sandbox=s.worker_sandbox,
+            client_queries=s.client_queries,
+            client_queue=s.client_queue,
+        )
 
     def describer(self) -> Any:
         from sparql_api.describe import Describer
@@ -82,13 +88,21 @@ class RemoteBackend:
         password = settings.sparql_backend_password
         # the URL loses its user:password@ here: nothing after this point can show it
         self.url, credentials = resolve(
-            url, user=settings.sparql_backend_user,
+            url,
+            user=settings.sparql_backend_user,
             password=password.get_secret_value() if password is not None else None,
-            password_file=settings.sparql_backend_password_file, setting="DIPKG_SPARQL_BACKEND_PASSWORD_FILE")
+            password_file=settings.sparql_backend_password_file,
+            setting="DIPKG_SPARQL_BACKEND_PASSWORD_FILE",
+        )
         self.graphs = Graphs.of(release)
         s = settings
-        self.client = BackendClient(self.url, credentials, slots=s.query_workers, timeout=s.query_timeout,
-                                    max_bytes=s.sparql_backend_max_bytes or max(16 * 1024 * 1024, s.max_rows * 4096))
+        self.client = BackendClient(
+            self.url,
+            credentials,
+            slots=s.query_workers,
+            timeout=s.query_timeout,
+            max_bytes=s.sparql_backend_max_bytes or max(16 * 1024 * 1024, s.max_rows * 4096),
+        )
 
     def check(self) -> None:
         from sparql_api.remote import check_backend

@@ -39,7 +39,15 @@ VOID = rdflib.Namespace(PREFIXES["void"])
 DCT = rdflib.Namespace(PREFIXES["dcterms"])
 FOAF = rdflib.Namespace(PREFIXES["foaf"])
 # What the VoID document keeps of the dataset besides the void: statements.
-_VOID_KEEP = {rdflib.RDF.type, DCT.title, DCT.description, DCT.license, DCT.publisher, DCT.modified, DCT.source}
+_VOID_KEEP = {
+    rdflib.RDF.type,
+    DCT.title,
+    DCT.description,
+    DCT.license,
+    DCT.publisher,
+    DCT.modified,
+    DCT.source,
+}
 _RDFLIB_FORMAT = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "pretty-xml"}
 _STATE_KEY = "catalog"
 
@@ -66,7 +74,10 @@ def void_graph(record: rdflib.Graph) -> rdflib.Graph:
         out.bind(prefix, ns)
     datasets = set(record.subjects(rdflib.RDF.type, VOID.Dataset))
     partitions = {
-        o for s in datasets for p in (VOID.classPartition, VOID.propertyPartition) for o in record.objects(s, p)
+        o
+        for s in datasets
+        for p in (VOID.classPartition, VOID.propertyPartition)
+        for o in record.objects(s, p)
     }
     for s in datasets - partitions:
         for p, o in record.predicate_objects(s):
@@ -92,10 +103,14 @@ def _document(graph: rdflib.Graph, turtle: bytes | None = None) -> Document:
             variants[offer.key] = text.encode("utf-8")
         elif fmt == "json-ld":
             context = {p: ns for p, ns in PREFIXES.items()}
-            variants[offer.key] = graph.serialize(format="json-ld", context=context, indent=2).encode("utf-8")
+            variants[offer.key] = graph.serialize(
+                format="json-ld", context=context, indent=2
+            ).encode("utf-8")
         else:
             variants[offer.key] = graph.serialize(format=fmt, encoding="utf-8")
-    digest = hashlib.sha256(variants.get("turtle") or graph.serialize(format="nt").encode()).hexdigest()[:20]
+    digest = hashlib.sha256(
+        variants.get("turtle") or graph.serialize(format="nt").encode()
+    ).hexdigest()[:20]
     return Document(variants, digest)
 
 
@@ -105,10 +120,14 @@ def load_catalog(release: Release) -> CatalogDocs:
     try:
         turtle = path.read_bytes()
     except FileNotFoundError:
-        raise StoreError("the release has no catalogue record (catalog.ttl)", file=str(path)) from None
+        raise StoreError(
+            "the release has no catalogue record (catalog.ttl)", file=str(path)
+        ) from None
     graph = rdflib.Graph()
     graph.parse(data=turtle.decode("utf-8"), format="turtle")
-    return CatalogDocs(record=_document(graph, turtle), void=_document(void_graph(graph)), graph=graph)
+    return CatalogDocs(
+        record=_document(graph, turtle), void=_document(void_graph(graph)), graph=graph
+    )
 
 
 def _docs(app: Any) -> CatalogDocs:
@@ -159,9 +178,12 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/catalog", summary="The catalogue record (DCAT-AP 3 and VoID): 303 to a document",
-            response_class=Response, responses={303: {"description": "See /catalog.{html,ttl,jsonld,nt,rdf}"},
-                                                **_RESPONSES})
+@router.get(
+    "/catalog",
+    summary="The catalogue record (DCAT-AP 3 and VoID): 303 to a document",
+    response_class=Response,
+    responses={303: {"description": "See /catalog.{html,ttl,jsonld,nt,rdf}"}, **_RESPONSES},
+)
 def catalog(request: Request) -> Response:
     """Like every resource: 303 to the document of the negotiated type. Browsers (that name
     text/html) get the page; everything else gets RDF, Turtle by default, so a harvester
@@ -170,13 +192,20 @@ def catalog(request: Request) -> Response:
         return _respond(request, _docs(request.app).record)
     accept = request.headers.get("accept")
     extension = "html" if wants_html(accept) else negotiate(accept, GRAPH_OFFERS).offer.extension
-    return RedirectResponse(f"{site_root(request)}/catalog.{extension}", status_code=303,
-                            headers={"Vary": vary_origin(request, "Accept"), "Cache-Control": "public, max-age=3600"})
+    return RedirectResponse(
+        f"{site_root(request)}/catalog.{extension}",
+        status_code=303,
+        headers={"Vary": vary_origin(request, "Accept"), "Cache-Control": "public, max-age=3600"},
+    )
 
 
 def _document_route(offer: Offer) -> None:
-    @router.get(f"/catalog.{offer.extension}", summary=f"The catalogue record as {offer.label}",
-                response_class=Response, responses={200: {"content": {offer.media_type: {"schema": {"type": "string"}}}}})
+    @router.get(
+        f"/catalog.{offer.extension}",
+        summary=f"The catalogue record as {offer.label}",
+        response_class=Response,
+        responses={200: {"content": {offer.media_type: {"schema": {"type": "string"}}}}},
+    )
     def document(request: Request) -> Response:
         return _fixed(request, _docs(request.app).record, offer)
 
@@ -212,12 +241,18 @@ def _distribution(graph: rdflib.Graph, d: Any, lang: str) -> dict[str, Any]:
     checksum = graph.value(d, SPDX.checksum)
     size = graph.value(d, DCAT.byteSize)
     return {
-        "iri": str(d), "title": _text(graph, d, DCT.title, lang), "url": str(url) if url else "",
+        "iri": str(d),
+        "title": _text(graph, d, DCT.title, lang),
+        "url": str(url) if url else "",
         "format": _text(graph, fmt, SKOS.prefLabel, "en") if fmt is not None else "",
-        "media_type": str(media)[len(IANA):] if media is not None and str(media).startswith(IANA) else "",
+        "media_type": str(media)[len(IANA) :]
+        if media is not None and str(media).startswith(IANA)
+        else "",
         "gzip": graph.value(d, DCAT.compressFormat) is not None,
         "bytes": int(size) if size is not None else None,
-        "sha256": str(graph.value(checksum, SPDX.checksumValue) or "") if checksum is not None else "",
+        "sha256": str(graph.value(checksum, SPDX.checksumValue) or "")
+        if checksum is not None
+        else "",
         "service": graph.value(d, DCAT.accessService) is not None,
     }
 
@@ -225,15 +260,21 @@ def _distribution(graph: rdflib.Graph, d: Any, lang: str) -> dict[str, Any]:
 def _dataset(graph: rdflib.Graph, ds: Any, lang: str) -> dict[str, Any]:
     distributions = [_distribution(graph, d, lang) for d in graph.objects(ds, DCAT.distribution)]
     distributions.sort(key=lambda d: (d["service"], d["url"]))
-    keywords = sorted(str(k) for k in graph.objects(ds, DCAT.keyword) if getattr(k, "language", None) == lang)
+    keywords = sorted(
+        str(k) for k in graph.objects(ds, DCAT.keyword) if getattr(k, "language", None) == lang
+    )
     return {
-        "iri": str(ds), "title": _text(graph, ds, DCT.title, lang),
+        "iri": str(ds),
+        "title": _text(graph, ds, DCT.title, lang),
         "description": _text(graph, ds, DCT.description, lang),
-        "version": str(graph.value(ds, DCAT.version) or ""), "issued": str(graph.value(ds, DCT.issued) or ""),
-        "modified": str(graph.value(ds, DCT.modified) or ""), "keywords": keywords,
+        "version": str(graph.value(ds, DCAT.version) or ""),
+        "issued": str(graph.value(ds, DCT.issued) or ""),
+        "modified": str(graph.value(ds, DCT.modified) or ""),
+        "keywords": keywords,
         "distributions": distributions,
         "publisher": _text(graph, graph.value(ds, DCT.publisher), FOAF.name, lang)
-        if graph.value(ds, DCT.publisher) is not None else "",
+        if graph.value(ds, DCT.publisher) is not None
+        else "",
     }
 
 
@@ -248,24 +289,45 @@ def catalog_view(graph: rdflib.Graph, lang: str) -> dict[str, Any]:
     email = str(graph.value(contact, VCARD.hasEmail) or "") if contact is not None else ""
     sources = sorted(graph.objects(main, DCT.source))
     return {
-        "iri": str(catalog), "title": _text(graph, catalog, DCT.title, lang),
+        "iri": str(catalog),
+        "title": _text(graph, catalog, DCT.title, lang),
         "description": _text(graph, catalog, DCT.description, lang),
         "modified": str(graph.value(catalog, DCT.modified) or ""),
-        "publisher": {"iri": str(publisher), "name": _text(graph, publisher, FOAF.name, lang),
-                      "homepage": str(graph.value(publisher, FOAF.homepage) or "")},
-        "contact": {"name": _text(graph, contact, VCARD.fn, lang), "email": email.removeprefix("mailto:"),
-                    "url": str(graph.value(contact, VCARD.hasURL) or "")} if contact is not None else None,
-        "licence": {"iri": str(licence), "title": _text(graph, licence, DCT.title, lang),
-                    "identifier": str(graph.value(licence, DCT.identifier) or "")},
+        "publisher": {
+            "iri": str(publisher),
+            "name": _text(graph, publisher, FOAF.name, lang),
+            "homepage": str(graph.value(publisher, FOAF.homepage) or ""),
+        },
+        "contact": {
+            "name": _text(graph, contact, VCARD.fn, lang),
+            "email": email.removeprefix("mailto:"),
+            "url": str(graph.value(contact, VCARD.hasURL) or ""),
+        }
+        if contact is not None
+        else None,
+        "licence": {
+            "iri": str(licence),
+            "title": _text(graph, licence, DCT.title, lang),
+            "identifier": str(graph.value(licence, DCT.identifier) or ""),
+        },
         "dataset": _dataset(graph, main, lang),
         "sources": [_dataset(graph, ds, lang) for ds in sources],
-        "service": {"iri": str(service), "title": _text(graph, service, DCT.title, lang),
-                    "endpoint": str(graph.value(service, DCAT.endpointURL) or "")} if service is not None else None,
+        "service": {
+            "iri": str(service),
+            "title": _text(graph, service, DCT.title, lang),
+            "endpoint": str(graph.value(service, DCAT.endpointURL) or ""),
+        }
+        if service is not None
+        else None,
     }
 
 
-@router.get(f"/{CN_SCHEMA_PATH}", summary="JSON Schema of the Chinese resource-catalogue record",
-            response_class=Response, tags=["catalogue"])
+@router.get(
+    f"/{CN_SCHEMA_PATH}",
+    summary="JSON Schema of the Chinese resource-catalogue record",
+    response_class=Response,
+    tags=["catalogue"],
+)
 def cn_schema(request: Request) -> Response:
     body = cn.SCHEMA_PATH.read_bytes()
     etag = f'"{hashlib.sha256(body).hexdigest()[:20]}"'
@@ -275,8 +337,12 @@ def cn_schema(request: Request) -> Response:
     return Response(body, media_type="application/schema+json", headers=headers)
 
 
-@router.get("/catalog.html", summary="The catalogue record as a page for people", response_class=Response,
-            include_in_schema=False)
+@router.get(
+    "/catalog.html",
+    summary="The catalogue record as a page for people",
+    response_class=Response,
+    include_in_schema=False,
+)
 def catalog_page(request: Request) -> Response:
     from sparql_api import http
     from sparql_api.pages import HTML, language
@@ -288,11 +354,15 @@ def catalog_page(request: Request) -> Response:
 
         from sparql_api.errors import HttpError
 
-        err = HttpError("this app serves no pages; the record is at /catalog.ttl", status=404, code="not-found")
+        err = HttpError(
+            "this app serves no pages; the record is at /catalog.ttl", status=404, code="not-found"
+        )
         return JSONResponse(err.to_dict(), status_code=404)
     lang, explicit = language(request)
     root = site_root(request)
-    tag = http.etag(ctx.release.build_id, "catalog.html", lang, root, "explicit" if explicit else "")
+    tag = http.etag(
+        ctx.release.build_id, "catalog.html", lang, root, "explicit" if explicit else ""
+    )
     headers = site.headers(tag, "Accept-Language")
     headers["Content-Language"] = "zh-Hans" if lang == "zh" else "en"
     if http.not_modified(request.headers, tag, site.last_modified):
@@ -302,12 +372,24 @@ def catalog_page(request: Request) -> Response:
     records = [(name, f"{root}/dumps/{name}") for name in CN_RECORD if name in files]
     if records:
         records.append(("JSON Schema", f"{root}/{CN_SCHEMA_PATH}"))
-    body = site.render("catalog.html", request, lang, explicit, view=catalog_view(_docs(request.app).graph, lang),
-                       twins=twins, cn_records=records, void_href=f"{root}/.well-known/void")
+    body = site.render(
+        "catalog.html",
+        request,
+        lang,
+        explicit,
+        view=catalog_view(_docs(request.app).graph, lang),
+        twins=twins,
+        cn_records=records,
+        void_href=f"{root}/.well-known/void",
+    )
     return Response(body, media_type=HTML.content_type(), headers=headers)
 
 
-@router.get("/.well-known/void", summary="The VoID description of the dataset", response_class=Response,
-            responses=_RESPONSES)
+@router.get(
+    "/.well-known/void",
+    summary="The VoID description of the dataset",
+    response_class=Response,
+    responses=_RESPONSES,
+)
 def well_known_void(request: Request) -> Response:
     return _respond(request, _docs(request.app).void)

@@ -41,8 +41,11 @@ OFFERS = (HTML, JSON)
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 
 
-HEADINGS = {"scenarios": {"zh": "场景", "en": "Scenarios"}, "categories": {"zh": "数据类别", "en": "Data categories"},
-            "fields": {"zh": "数据项", "en": "Data fields"}}
+HEADINGS = {
+    "scenarios": {"zh": "场景", "en": "Scenarios"},
+    "categories": {"zh": "数据类别", "en": "Data categories"},
+    "fields": {"zh": "数据项", "en": "Data fields"},
+}
 
 
 def _value(term: dict[str, str], link: Linker, gone: set[str]) -> dict[str, Any]:
@@ -50,14 +53,20 @@ def _value(term: dict[str, str], link: Linker, gone: set[str]) -> dict[str, Any]
         iri = term["value"]
         if iri in gone:  # removed in this release: nothing to link to
             return {"text": curie(iri), "href": None, "lang": None}
-        return {"text": curie(iri), "href": link.href(iri) if link.local(iri) else iri, "lang": None}
+        return {
+            "text": curie(iri),
+            "href": link.href(iri) if link.local(iri) else iri,
+            "lang": None,
+        }
     text = term["value"]
     if "datatype" in term:
         text = f"{text} ({curie(term['datatype'])})"
     return {"text": text, "href": None, "lang": term.get("xml:lang")}
 
 
-def view(changes: dict[str, Any], link: Linker, lang: str, labels: dict[str, dict[str, str]]) -> dict[str, Any]:
+def view(
+    changes: dict[str, Any], link: Linker, lang: str, labels: dict[str, dict[str, str]]
+) -> dict[str, Any]:
     """The change set as the template needs it: labels in one language, links on this server."""
     gone = {item["iri"] for key, *_ in KINDS for item in changes[key]["removed"]}
     groups = []
@@ -68,24 +77,39 @@ def view(changes: dict[str, Any], link: Linker, lang: str, labels: dict[str, dic
             for item in changes[key][group]:
                 iri = item["iri"]
                 label = i18n.pick(item["label"], lang) if item["label"] else curie(iri)
-                row = {"iri": iri, "label": label, "href": None if group == "removed" else link.href(iri),
-                       "scenario": None, "changes": []}
+                row = {
+                    "iri": iri,
+                    "label": label,
+                    "href": None if group == "removed" else link.href(iri),
+                    "scenario": None,
+                    "changes": [],
+                }
                 if item.get("scenario"):
                     s = item["scenario"]
-                    row["scenario"] = {"label": i18n.pick(labels.get(s, {}), lang) if labels.get(s) else curie(s),
-                                       "href": link.href(s)}
+                    row["scenario"] = {
+                        "label": i18n.pick(labels.get(s, {}), lang) if labels.get(s) else curie(s),
+                        "href": link.href(s),
+                    }
                 for change in item.get("changes", []):
                     p = change["property"]
-                    row["changes"].append({
-                        "property": labels.get(p) and i18n.pick(labels[p], lang) or curie(p),
-                        "property_href": link.href(p) if link.local(p) else p,
-                        "removed": [_value(v, link, gone) for v in change["removed"]],
-                        "added": [_value(v, link, gone) for v in change["added"]],
-                    })
+                    row["changes"].append(
+                        {
+                            "property": labels.get(p) and i18n.pick(labels[p], lang) or curie(p),
+                            "property_href": link.href(p) if link.local(p) else p,
+                            "removed": [_value(v, link, gone) for v in change["removed"]],
+                            "added": [_value(v, link, gone) for v in change["added"]],
+                        }
+                    )
                 rows[group].append(row)
-        groups.append({"key": key, "name": HEADINGS[key][lang],
-                       "summary": changes["summary"][key], **rows})
-    return {"old": changes.get("old"), "new": changes["new"], "triples": changes["triples"], "groups": groups}
+        groups.append(
+            {"key": key, "name": HEADINGS[key][lang], "summary": changes["summary"][key], **rows}
+        )
+    return {
+        "old": changes.get("old"),
+        "new": changes["new"],
+        "triples": changes["triples"],
+        "groups": groups,
+    }
 
 
 def make_router(settings: Settings, release: Release, *, site: Site | None = None) -> APIRouter:
@@ -111,11 +135,17 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
                 for item in data[key][group]:
                     if key == "scenarios" and item["label"]:
                         labels.setdefault(item["iri"], item["label"])
-        wanted = {item.get("scenario") for key, *_ in KINDS for g in ("added", "removed", "changed")
-                  for item in data[key][g] if item.get("scenario")} - set(labels)
+        wanted = {
+            item.get("scenario")
+            for key, *_ in KINDS
+            for g in ("added", "removed", "changed")
+            for item in data[key][g]
+            if item.get("scenario")
+        } - set(labels)
         for iri in sorted(wanted):
             rows = site.pages.describer.select(
-                f'SELECT ?l WHERE {{ <{iri}> rdfs:label ?l FILTER(lang(?l) = "zh" || lang(?l) = "en") }}')
+                f'SELECT ?l WHERE {{ <{iri}> rdfs:label ?l FILTER(lang(?l) = "zh" || lang(?l) = "en") }}'
+            )
             labels[iri] = {r["l"].language: r["l"].value for r in rows}
         for iri, names in site.pages.ontology_labels.items():
             labels.setdefault(iri, names)
@@ -124,13 +154,22 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
 
     def json_response(request: Request) -> Response:
         tag = http.etag(release.build_id, "changes.json")
-        headers = {"ETag": tag, "Last-Modified": http.http_date(modified), "Vary": "Accept",
-                   "Cache-Control": "public, no-cache", "X-Dipkg-Build": release.build_id}
+        headers = {
+            "ETag": tag,
+            "Last-Modified": http.http_date(modified),
+            "Vary": "Accept",
+            "Cache-Control": "public, no-cache",
+            "X-Dipkg-Build": release.build_id,
+        }
         if http.not_modified(request.headers, tag, modified):
             return Response(status_code=304, headers=headers)
         return Response(body, media_type="application/json", headers=headers)
 
-    @router.get("/changes", tags=["changes"], summary="What changed since the previous release (HTML or JSON by Accept)")
+    @router.get(
+        "/changes",
+        tags=["changes"],
+        summary="What changed since the previous release (HTML or JSON by Accept)",
+    )
     async def changes_page(request: Request) -> Response:
         if body is None:
             return not_found(site, request)
@@ -152,12 +191,21 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         # the labels are looked up once (memoised), off the event loop: a remote backend's
         # lookups run their own loop, and a local one must not block this one
         names = await anyio.to_thread.run_sync(scenario_labels)
-        page = site.render("changes.html", request, lang, explicit,
-                           changes=view(data, link, lang, names),
-                           twins=[(JSON, root + "/changes.json")])
+        page = site.render(
+            "changes.html",
+            request,
+            lang,
+            explicit,
+            changes=view(data, link, lang, names),
+            twins=[(JSON, root + "/changes.json")],
+        )
         return Response(page, media_type="text/html; charset=utf-8", headers=headers)
 
-    @router.get("/changes.json", tags=["changes"], summary="What changed since the previous release, as JSON")
+    @router.get(
+        "/changes.json",
+        tags=["changes"],
+        summary="What changed since the previous release, as JSON",
+    )
     async def changes_json(request: Request) -> Response:
         if body is None:
             return not_found(site, request)

@@ -23,35 +23,50 @@ from sparql_api import i18n
 FONT = "'WenQuanYi Zen Hei', 'Noto Sans CJK SC', 'Noto Sans', system-ui, sans-serif"
 INK, MUTED, LINE, WASH, ACCENT = "#1f2328", "#57606a", "#d0d7de", "#f6f8fa", "#0b5e66"
 #: (lowest count, fill, text colour): light to dark; each text colour meets 4.5:1 on its fill
-SHADES = ((1, "#c6e6e8", INK), (2, "#7fc3c8", INK), (3, "#1f8a93", "#ffffff"), (5, "#0b4f56", "#ffffff"))
+SHADES = (
+    (1, "#c6e6e8", INK),
+    (2, "#7fc3c8", INK),
+    (3, "#1f8a93", "#ffffff"),
+    (5, "#0b4f56", "#ffffff"),
+)
 
 WORDS = {
     "title": {"zh": "共享数据地图", "en": "Map of shared data"},
-    "summary": {"zh": "{s} 个场景 × {k} 种被至少 {m} 个场景共用的数据种类",
-                "en": "{s} scenarios × {k} data kinds shared by at least {m} scenarios"},
-    "desc": {"zh": "每行是一个应用场景，按领域分组；每列是一种数据种类，按上位种类分组。格子的颜色越深、数字越大，"
-                   "该场景中属于这种数据（或其下位种类）的数据项越多；空白表示该场景不用这种数据。点击格子查看这种数据及用到它的数据项。",
-             "en": "Each row is an application scenario, grouped by domain; each column a data kind, grouped by its "
-                   "top-level kind. The darker the cell and the larger its number, the more of the scenario's data "
-                   "fields are of that kind (or a narrower one); an empty cell means the scenario does not use it. "
-                   "Follow a cell to the kind and the fields that use it."},
+    "summary": {
+        "zh": "{s} 个场景 × {k} 种被至少 {m} 个场景共用的数据种类",
+        "en": "{s} scenarios × {k} data kinds shared by at least {m} scenarios",
+    },
+    "desc": {
+        "zh": "每行是一个应用场景，按领域分组；每列是一种数据种类，按上位种类分组。格子的颜色越深、数字越大，"
+        "该场景中属于这种数据（或其下位种类）的数据项越多；空白表示该场景不用这种数据。点击格子查看这种数据及用到它的数据项。",
+        "en": "Each row is an application scenario, grouped by domain; each column a data kind, grouped by its "
+        "top-level kind. The darker the cell and the larger its number, the more of the scenario's data "
+        "fields are of that kind (or a narrower one); an empty cell means the scenario does not use it. "
+        "Follow a cell to the kind and the fields that use it.",
+    },
     "cell": {"zh": "{s} × {k}：{n} 个数据项", "en": "{s} × {k}: {n} fields"},
     "column": {"zh": "{k}：{n} 个场景", "en": "{k}: {n} scenarios"},
     "legend": {"zh": "数据项个数", "en": "Fields"},
     "domain_bars": {"zh": "各领域的场景数", "en": "Scenarios per domain"},
-    "kind_bars": {"zh": "用到这种数据的场景（含下位种类），按数据项个数",
-                  "en": "Scenarios using this kind (or a narrower one), by number of fields"},
+    "kind_bars": {
+        "zh": "用到这种数据的场景（含下位种类），按数据项个数",
+        "en": "Scenarios using this kind (or a narrower one), by number of fields",
+    },
     "n_scenarios": {"zh": "{n} 个场景", "en": "{n} scenarios"},
     "n_fields": {"zh": "{n} 个数据项", "en": "{n} fields"},
     # words of the pages' small pictures (templates: chart_word(key, lang))
-    "as_table": {"zh": "以表格查看：每个场景用到的共享数据种类及其数据项",
-                 "en": "As a table: the shared data kinds of each scenario, and their fields"},
+    "as_table": {
+        "zh": "以表格查看：每个场景用到的共享数据种类及其数据项",
+        "en": "As a table: the shared data kinds of each scenario, and their fields",
+    },
     "th_scenario": {"zh": "场景", "en": "Scenario"},
     "th_kinds": {"zh": "共享的数据种类（数据项）", "en": "Shared data kinds (fields)"},
     "domain_overview": {"zh": "领域概览", "en": "Domains at a glance"},
     "map_link": {"zh": "共享数据地图 →", "en": "Map of shared data →"},
-    "map_link_text": {"zh": "哪些场景用到哪些数据种类：一张按领域和数据种类分组的矩阵图。",
-                      "en": "Which scenarios use which kinds of data: one matrix, grouped by domain and data kind."},
+    "map_link_text": {
+        "zh": "哪些场景用到哪些数据种类：一张按领域和数据种类分组的矩阵图。",
+        "en": "Which scenarios use which kinds of data: one matrix, grouped by domain and data kind.",
+    },
     "kind_scenarios": {"zh": "用到这种数据的场景", "en": "Scenarios using this kind"},
 }
 
@@ -83,28 +98,36 @@ def bars(items: list[dict[str, Any]], lang: str, title: str, *, ident: str, unit
     if not items:
         return Markup("")
     size, bar_h, gap, bar_w = 13, 16, 6, 220
-    label_w = int(min(320, max(text_width(item["label"], size) for item in items) + 14))  # the longest, within reason
+    label_w = int(
+        min(320, max(text_width(item["label"], size) for item in items) + 14)
+    )  # the longest, within reason
     top = max(item["value"] for item in items) or 1
     height = len(items) * (bar_h + gap)
     width = label_w + bar_w + 60
-    out = [f'<svg class="bars" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-           f'aria-labelledby="{ident}-title" font-family={a(FONT)} font-size="{size}">',
-           f'<title id="{ident}-title">{escape(title)}</title>']
+    out = [
+        f'<svg class="bars" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-labelledby="{ident}-title" font-family={a(FONT)} font-size="{size}">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+    ]
     for i, item in enumerate(items):
         y = i * (bar_h + gap)
         length = max(2.0, bar_w * item["value"] / top)
         tip = item["label"] + ("：" if lang == "zh" else ": ") + w(unit, lang, n=item["value"])
-        out.append(f'<a href={a(item["href"])} aria-label={a(tip)}><title>{escape(tip)}</title>'
-                   f'<text x="0" y="{y + bar_h - 3}" fill="{ACCENT}">{escape(fit(item["label"], size, label_w - 8))}</text>'
-                   f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h}" rx="2" fill="{ACCENT}"/>'
-                   f'<text x="{label_w + length + 6:.1f}" y="{y + bar_h - 3}" fill="{INK}">{item["value"]}</text></a>')
+        out.append(
+            f"<a href={a(item['href'])} aria-label={a(tip)}><title>{escape(tip)}</title>"
+            f'<text x="0" y="{y + bar_h - 3}" fill="{ACCENT}">{escape(fit(item["label"], size, label_w - 8))}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h}" rx="2" fill="{ACCENT}"/>'
+            f'<text x="{label_w + length + 6:.1f}" y="{y + bar_h - 3}" fill="{INK}">{item["value"]}</text></a>'
+        )
     out.append("</svg>")
     return Markup("\n".join(out))
 
 
 def domain_bars(domains: list[dict[str, Any]], lang: str) -> Markup:
     """The landing page's domain overview: scenarios per domain (``Pages.domains``)."""
-    items = [{"label": d["label"], "href": d["href"], "value": len(d["scenarios"])} for d in domains]
+    items = [
+        {"label": d["label"], "href": d["href"], "value": len(d["scenarios"])} for d in domains
+    ]
     return bars(items, lang, w("domain_bars", lang), ident="domain-bars", unit="n_scenarios")
 
 
@@ -117,8 +140,13 @@ def kind_scenarios(describer: Any, kind: str, link: Any, lang: str) -> list[dict
     out = []
     for r in rows:
         labels = {code: r[code].value for code in ("zh", "en") if r.get(code) is not None}
-        out.append({"label": f'{r["n"].value}. {i18n.pick(labels, lang)}', "href": link.href(r["s"].value),
-                    "value": int(r["c"].value)})
+        out.append(
+            {
+                "label": f"{r['n'].value}. {i18n.pick(labels, lang)}",
+                "href": link.href(r["s"].value),
+                "value": int(r["c"].value),
+            }
+        )
     return out
 
 

@@ -62,8 +62,10 @@ def connection_cap(settings: Settings, open_files: int) -> int:
 
 def _error(status: int, reason: bytes, code: str, message: str) -> bytes:
     body = json.dumps({"error": code, "status": status, "message": message}).encode()
-    return (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
-            b"connection: close\r\n\r\n" % (status, reason, len(body))) + body
+    return (
+        b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+        b"connection: close\r\n\r\n" % (status, reason, len(body))
+    ) + body
 
 
 def protocol_class(settings: Settings, cap: int) -> type:
@@ -73,12 +75,24 @@ def protocol_class(settings: Settings, cap: int) -> type:
     max_head = settings.max_header_bytes
     header_timeout = settings.header_timeout
     send_timeout = settings.send_timeout
-    too_large = _error(431, b"Request Header Fields Too Large", "header-too-large",
-                       f"the request head is larger than {max_head} bytes")
-    too_slow = _error(408, b"Request Timeout", "request-timeout",
-                      f"the request head did not arrive within {header_timeout:g} s")
-    too_slow_body = _error(408, b"Request Timeout", "request-timeout",
-                           f"the request did not arrive within {header_timeout:g} s")
+    too_large = _error(
+        431,
+        b"Request Header Fields Too Large",
+        "header-too-large",
+        f"the request head is larger than {max_head} bytes",
+    )
+    too_slow = _error(
+        408,
+        b"Request Timeout",
+        "request-timeout",
+        f"the request head did not arrive within {header_timeout:g} s",
+    )
+    too_slow_body = _error(
+        408,
+        b"Request Timeout",
+        "request-timeout",
+        f"the request did not arrive within {header_timeout:g} s",
+    )
     full = _error(503, b"Service Unavailable", "busy", "too many open connections; try again later")
 
     class LimitedHttpProtocol(HttpToolsProtocol):  # type: ignore[misc]
@@ -120,8 +134,11 @@ def protocol_class(settings: Settings, cap: int) -> type:
 
         def _make_room(self) -> bool:
             """Close the connection idle the longest (no request in progress) to make room."""
-            idle = [c for c in self.connections
-                    if c is not self and getattr(c, "_awaiting", False) and not c.transport.is_closing()]
+            idle = [
+                c
+                for c in self.connections
+                if c is not self and getattr(c, "_awaiting", False) and not c.transport.is_closing()
+            ]
             if not idle:
                 return False
             oldest = min(idle, key=lambda c: c._waiting_since)
@@ -205,7 +222,11 @@ def protocol_class(settings: Settings, cap: int) -> type:
                 self._stall_size = size
                 self._stall_timer = self.loop.call_later(send_timeout, self._check_stall)
                 return
-            log.warning("dropped a connection that read nothing for %g s (%d bytes unsent)", send_timeout, size)
+            log.warning(
+                "dropped a connection that read nothing for %g s (%d bytes unsent)",
+                send_timeout,
+                size,
+            )
             self.transport.abort()
 
     return LimitedHttpProtocol

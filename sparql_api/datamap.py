@@ -69,7 +69,9 @@ def svg_map(data: dict[str, Any], link: Linker, lang: str, *, standalone: bool) 
     """The matrix as SVG text; ``standalone`` adds the XML namespace declarations of a file."""
     pick = i18n.pick
     cells = {(c["scenario"], c["kind"]): c for c in data["cells"]}
-    columns: list[tuple[float, dict[str, Any] | None, dict[str, Any]]] = []  # (x, kind or None=group head, group)
+    columns: list[
+        tuple[float, dict[str, Any] | None, dict[str, Any]]
+    ] = []  # (x, kind or None=group head, group)
     x = LABEL_W
     for g in data["groups"]:
         columns.append((x, None, g))
@@ -92,12 +94,16 @@ def svg_map(data: dict[str, Any], link: Linker, lang: str, *, standalone: bool) 
     n_kinds = sum(len(g["kinds"]) for g in data["groups"])
     n_scen = sum(len(d["scenarios"]) for d in data["domains"])
     title = w("title", lang) + "：" if lang == "zh" else w("title", lang) + ": "
-    title += w("summary", lang, s=n_scen, k=n_kinds, m=data.get("min_scenarios", datamap.MIN_SCENARIOS))
+    title += w(
+        "summary", lang, s=n_scen, k=n_kinds, m=data.get("min_scenarios", datamap.MIN_SCENARIOS)
+    )
     out = []
     ns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
-    out.append(f'<svg{ns} class="datamap" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" '
-               f'height="{height:.0f}" role="img" aria-labelledby="map-title map-desc" '
-               f'font-family={_a(FONT)} font-size="12" lang="{i18n.HTML_LANG[lang]}">')
+    out.append(
+        f'<svg{ns} class="datamap" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" '
+        f'height="{height:.0f}" role="img" aria-labelledby="map-title map-desc" '
+        f'font-family={_a(FONT)} font-size="12" lang="{i18n.HTML_LANG[lang]}">'
+    )
     out.append(f'<title id="map-title">{escape(title)}</title>')
     out.append(f'<desc id="map-desc">{escape(w("desc", lang))}</desc>')
     out.append(f'<rect width="{width:.0f}" height="{height:.0f}" fill="#ffffff"/>')
@@ -106,35 +112,49 @@ def svg_map(data: dict[str, Any], link: Linker, lang: str, *, standalone: bool) 
     for cx, k, g in columns:
         if k is None:  # the group's head: a gap column with the top-level kind's name
             label = pick(g["label"], lang)
-            out.append(f'<line x1="{cx + CELL / 2}" y1="{top - 4}" x2="{cx + CELL / 2}" y2="{bottom}" '
-                       f'stroke="{LINE}" stroke-width="1"/>')
-            out.append(f'<a href={_a(link.href(g["iri"]))}><text class="group" x="{cx + 4}" y="{top - 6}" '
-                       f'transform="rotate(-55 {cx + 4} {top - 6})" font-weight="700" fill="{INK}">'
-                       f'<title>{escape(label)}</title>{escape(fit(label, 12, COLUMN_TEXT))}</text></a>')
+            out.append(
+                f'<line x1="{cx + CELL / 2}" y1="{top - 4}" x2="{cx + CELL / 2}" y2="{bottom}" '
+                f'stroke="{LINE}" stroke-width="1"/>'
+            )
+            out.append(
+                f'<a href={_a(link.href(g["iri"]))}><text class="group" x="{cx + 4}" y="{top - 6}" '
+                f'transform="rotate(-55 {cx + 4} {top - 6})" font-weight="700" fill="{INK}">'
+                f"<title>{escape(label)}</title>{escape(fit(label, 12, COLUMN_TEXT))}</text></a>"
+            )
             continue
         label = pick(k["label"], lang)
         tip = w("column", lang, k=label, n=k["scenarios"])
-        out.append(f'<a href={_a(link.href(k["iri"]))} aria-label={_a(tip)}><text x="{cx + 5}" y="{top - 6}" '
-                   f'transform="rotate(-55 {cx + 5} {top - 6})" fill="{ACCENT}"><title>{escape(tip)}</title>'
-                   f'{escape(fit(label, 12, COLUMN_TEXT))}</text></a>')
+        out.append(
+            f'<a href={_a(link.href(k["iri"]))} aria-label={_a(tip)}><text x="{cx + 5}" y="{top - 6}" '
+            f'transform="rotate(-55 {cx + 5} {top - 6})" fill="{ACCENT}"><title>{escape(tip)}</title>'
+            f"{escape(fit(label, 12, COLUMN_TEXT))}</text></a>"
+        )
     # rows
     for ry, s, d in rows:
         if s is None:
             label = pick(d["label"], lang)
-            out.append(f'<a href={_a(link.href(d["iri"]))}><text class="domain" x="4" y="{ry + CELL - 2}" '
-                       f'font-weight="700" font-size="13" fill="{INK}">{escape(label)} '
-                       f'({len(d["scenarios"])})</text></a>')
-            out.append(f'<line x1="0" y1="{ry + CELL + 2}" x2="{x:.0f}" y2="{ry + CELL + 2}" stroke="{LINE}"/>')
+            out.append(
+                f'<a href={_a(link.href(d["iri"]))}><text class="domain" x="4" y="{ry + CELL - 2}" '
+                f'font-weight="700" font-size="13" fill="{INK}">{escape(label)} '
+                f"({len(d['scenarios'])})</text></a>"
+            )
+            out.append(
+                f'<line x1="0" y1="{ry + CELL + 2}" x2="{x:.0f}" y2="{ry + CELL + 2}" stroke="{LINE}"/>'
+            )
             continue
-        name = f'{s["number"]}. {pick(s["label"], lang)}'
-        out.append(f'<a href={_a(link.href(s["iri"]))}><text x="14" y="{ry + CELL - 5}" fill="{ACCENT}">'
-                   f'<title>{escape(name)}</title>{escape(fit(name, 12, LABEL_W - 22))}</text></a>')
+        name = f"{s['number']}. {pick(s['label'], lang)}"
+        out.append(
+            f'<a href={_a(link.href(s["iri"]))}><text x="14" y="{ry + CELL - 5}" fill="{ACCENT}">'
+            f"<title>{escape(name)}</title>{escape(fit(name, 12, LABEL_W - 22))}</text></a>"
+        )
         for cx, k, _g in columns:
             if k is None:
                 continue
             cell = cells.get((s["iri"], k["iri"]))
             if cell is None:
-                out.append(f'<rect x="{cx + 1}" y="{ry + 1}" width="{CELL - 2}" height="{CELL - 2}" fill="{WASH}"/>')
+                out.append(
+                    f'<rect x="{cx + 1}" y="{ry + 1}" width="{CELL - 2}" height="{CELL - 2}" fill="{WASH}"/>'
+                )
                 continue
             n = len(cell["fields"])
             fill, colour = shade(n)
@@ -142,22 +162,28 @@ def svg_map(data: dict[str, Any], link: Linker, lang: str, *, standalone: bool) 
             fields = "; ".join(pick(f["label"], lang) or f["iri"] for f in cell["fields"][:12])
             if len(cell["fields"]) > 12:
                 fields += "; …"
-            out.append(f'<a class="cell" href={_a(link.href(k["iri"]))} aria-label={_a(tip)} '
-                       f'data-scenario={_a(s["iri"])} data-kind={_a(k["iri"])}>'
-                       f'<rect x="{cx + 1}" y="{ry + 1}" width="{CELL - 2}" height="{CELL - 2}" rx="2" fill="{fill}">'
-                       f'<title>{escape(tip)} — {escape(fields)}</title></rect>'
-                       f'<text x="{cx + CELL / 2}" y="{ry + CELL - 5}" text-anchor="middle" font-size="10" '
-                       f'fill="{colour}" aria-hidden="true">{n}</text></a>')
+            out.append(
+                f'<a class="cell" href={_a(link.href(k["iri"]))} aria-label={_a(tip)} '
+                f"data-scenario={_a(s['iri'])} data-kind={_a(k['iri'])}>"
+                f'<rect x="{cx + 1}" y="{ry + 1}" width="{CELL - 2}" height="{CELL - 2}" rx="2" fill="{fill}">'
+                f"<title>{escape(tip)} — {escape(fields)}</title></rect>"
+                f'<text x="{cx + CELL / 2}" y="{ry + CELL - 5}" text-anchor="middle" font-size="10" '
+                f'fill="{colour}" aria-hidden="true">{n}</text></a>'
+            )
     # legend
     lx = 14
-    out.append(f'<text x="{lx}" y="{legend_y + CELL - 5}" fill="{MUTED}">{escape(w("legend", lang))}</text>')
+    out.append(
+        f'<text x="{lx}" y="{legend_y + CELL - 5}" fill="{MUTED}">{escape(w("legend", lang))}</text>'
+    )
     lx += text_width(w("legend", lang), 12) + 10
     for i, (low, fill, colour) in enumerate(SHADES):
         high = SHADES[i + 1][0] - 1 if i + 1 < len(SHADES) else None
         label = str(low) if high == low else (f"{low}–{high}" if high else f"{low}+")
-        out.append(f'<rect x="{lx:.0f}" y="{legend_y}" width="{CELL * 2}" height="{CELL}" rx="2" fill="{fill}"/>'
-                   f'<text x="{lx + CELL:.0f}" y="{legend_y + CELL - 5}" text-anchor="middle" font-size="10" '
-                   f'fill="{colour}">{label}</text>')
+        out.append(
+            f'<rect x="{lx:.0f}" y="{legend_y}" width="{CELL * 2}" height="{CELL}" rx="2" fill="{fill}"/>'
+            f'<text x="{lx + CELL:.0f}" y="{legend_y + CELL - 5}" text-anchor="middle" font-size="10" '
+            f'fill="{colour}">{label}</text>'
+        )
         lx += CELL * 2 + 4
     out.append("</svg>")
     return "\n".join(out)
@@ -175,12 +201,29 @@ def as_rows(data: dict[str, Any], link: Linker, lang: str) -> list[dict[str, Any
         scenarios = []
         for s in d["scenarios"]:
             cells = sorted(by_scenario.get(s["iri"], []), key=lambda c: order[c["kind"]][0])
-            scenarios.append({
-                "label": f'{s["number"]}. {pick(s["label"], lang)}', "href": link.href(s["iri"]),
-                "kinds": [{"label": pick(order[c["kind"]][1]["label"], lang), "href": link.href(c["kind"]),
-                           "fields": [{"label": pick(f["label"], lang) or f["iri"], "href": link.href(f["iri"])}
-                                      for f in c["fields"]]} for c in cells]})
-        out.append({"label": pick(d["label"], lang), "href": link.href(d["iri"]), "scenarios": scenarios})
+            scenarios.append(
+                {
+                    "label": f"{s['number']}. {pick(s['label'], lang)}",
+                    "href": link.href(s["iri"]),
+                    "kinds": [
+                        {
+                            "label": pick(order[c["kind"]][1]["label"], lang),
+                            "href": link.href(c["kind"]),
+                            "fields": [
+                                {
+                                    "label": pick(f["label"], lang) or f["iri"],
+                                    "href": link.href(f["iri"]),
+                                }
+                                for f in c["fields"]
+                            ],
+                        }
+                        for c in cells
+                    ],
+                }
+            )
+        out.append(
+            {"label": pick(d["label"], lang), "href": link.href(d["iri"]), "scenarios": scenarios}
+        )
     return out
 
 
@@ -198,12 +241,14 @@ class MapData:
             self._body = self.path.read_bytes()
             try:
                 data = json.loads(self._body)
-                if not isinstance(data, dict) or not all(isinstance(data.get(k), list)
-                                                         for k in ("domains", "groups", "cells")):
+                if not isinstance(data, dict) or not all(
+                    isinstance(data.get(k), list) for k in ("domains", "groups", "cells")
+                ):
                     raise ValueError("no domains, groups or cells")
             except ValueError as exc:
-                raise StoreError(f"the release's map of shared data is unreadable: {exc}",
-                                 file=str(self.path)) from None
+                raise StoreError(
+                    f"the release's map of shared data is unreadable: {exc}", file=str(self.path)
+                ) from None
             self._data = data
 
     def get(self) -> tuple[dict[str, Any], bytes]:
@@ -223,7 +268,9 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
     async def answer(request: Request, offer: Offer, vary: str) -> Response:
         lang, explicit = language(request) if offer in (HTML, SVG) else ("", False)
         root = site_root(request) if offer in (HTML, SVG) else ""
-        tag = http.etag(release.build_id, "map", offer.extension, lang, root, "explicit" if explicit else "")
+        tag = http.etag(
+            release.build_id, "map", offer.extension, lang, root, "explicit" if explicit else ""
+        )
         varies = ", ".join(v for v in (vary, "Accept-Language" if lang else "") if v)
         headers = site.headers(tag, varies)
         headers["Content-Type"] = offer.content_type()
@@ -244,23 +291,42 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
                 return datamap.to_csv(table).encode("utf-8")
             link = Linker(site.base, root, lang if explicit else None)
             if offer is SVG:
-                return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                        + svg_map(table, link, lang, standalone=True) + "\n").encode("utf-8")
+                return (
+                    '<?xml version="1.0" encoding="UTF-8"?>\n'
+                    + svg_map(table, link, lang, standalone=True)
+                    + "\n"
+                ).encode("utf-8")
             twins = [(o, f"{root}/map.{o.extension}") for o in (JSON, CSV, SVG)]
             n_kinds = sum(len(g["kinds"]) for g in table["groups"])
             n_scen = sum(len(d["scenarios"]) for d in table["domains"])
-            return site.render("map.html", request, lang, explicit, twins=twins, rows=as_rows(table, link, lang),
-                               svg=Markup(svg_map(table, link, lang, standalone=False)),
-                               title=w("title", lang), desc=w("desc", lang),
-                               summary=w("summary", lang, s=n_scen, k=n_kinds,
-                                         m=table.get("min_scenarios", datamap.MIN_SCENARIOS))).encode("utf-8")
+            return site.render(
+                "map.html",
+                request,
+                lang,
+                explicit,
+                twins=twins,
+                rows=as_rows(table, link, lang),
+                svg=Markup(svg_map(table, link, lang, standalone=False)),
+                title=w("title", lang),
+                desc=w("desc", lang),
+                summary=w(
+                    "summary",
+                    lang,
+                    s=n_scen,
+                    k=n_kinds,
+                    m=table.get("min_scenarios", datamap.MIN_SCENARIOS),
+                ),
+            ).encode("utf-8")
 
         body = await anyio.to_thread.run_sync(work)
         site.cache.put(key, Entry(body, {}))
         return Response(body, headers=headers)
 
-    @router.get("/map", tags=["map"], summary="The map of shared data: scenarios × data kinds "
-                                              "(HTML, JSON, CSV or SVG by Accept)")
+    @router.get(
+        "/map",
+        tags=["map"],
+        summary="The map of shared data: scenarios × data kinds (HTML, JSON, CSV or SVG by Accept)",
+    )
     async def map_page(request: Request) -> Response:
         accept = request.headers.get("accept")
         try:
@@ -269,11 +335,17 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
             return not_acceptable_response(OFFERS, accept)
         return await answer(request, choice.offer, "Accept")
 
-    @router.get("/map.json", tags=["map"], summary="The map of shared data as JSON (the release's map.json)")
+    @router.get(
+        "/map.json", tags=["map"], summary="The map of shared data as JSON (the release's map.json)"
+    )
     async def map_json(request: Request) -> Response:
         return await answer(request, JSON, "")
 
-    @router.get("/map.csv", tags=["map"], summary="The map of shared data as CSV (one row per scenario × kind)")
+    @router.get(
+        "/map.csv",
+        tags=["map"],
+        summary="The map of shared data as CSV (one row per scenario × kind)",
+    )
     async def map_csv(request: Request) -> Response:
         return await answer(request, CSV, "")
 

@@ -126,7 +126,9 @@ class Describer:
     def _labels(self, node: ox.NamedNode, graph: str | None) -> list[ox.Triple]:
         out: list[ox.Triple] = []
         for predicate in LABELS:
-            out.extend(q.triple for q in self.store.quads_for_pattern(node, predicate, None, _gname(graph)))
+            out.extend(
+                q.triple for q in self.store.quads_for_pattern(node, predicate, None, _gname(graph))
+            )
         return out
 
     def _incoming(self, node: ox.NamedNode, graph: str | None) -> list[ox.Triple]:
@@ -162,21 +164,31 @@ class Describer:
                     linked.setdefault(term.value, term)
         triples.extend(self._labels_of(list(linked.values()), graph))
         triples = _unique(triples)
-        types = [t.object.value for t in triples
-                 if t.subject == node and t.predicate == RDF_TYPE and isinstance(t.object, ox.NamedNode)]
+        types = [
+            t.object.value
+            for t in triples
+            if t.subject == node and t.predicate == RDF_TYPE and isinstance(t.object, ox.NamedNode)
+        ]
         return Description(iri=iri, triples=_ordered(triples, iri), graph=graph, types=types)
 
     def _ontology_terms(self, graph: str | None) -> list[ox.Triple]:
         onto = ox.NamedNode(ONTOLOGY_IRI)
         out: list[ox.Triple] = []
-        terms = sorted({q.subject.value for q in self.store.quads_for_pattern(None, IS_DEFINED_BY, onto, _gname(graph))
-                        if isinstance(q.subject, ox.NamedNode)})
+        terms = sorted(
+            {
+                q.subject.value
+                for q in self.store.quads_for_pattern(None, IS_DEFINED_BY, onto, _gname(graph))
+                if isinstance(q.subject, ox.NamedNode)
+            }
+        )
         for term in terms:
             out.extend(self._closure(self._out(ox.NamedNode(term), graph), graph))
         return out
 
     # -- helpers for the pages ----------------------------------------------
-    def select(self, query: str, graph: str | None = None) -> list[dict[str, ox.NamedNode | ox.Literal | ox.BlankNode]]:
+    def select(
+        self, query: str, graph: str | None = None
+    ) -> list[dict[str, ox.NamedNode | ox.Literal | ox.BlankNode]]:
         """A small SELECT over the default graph (or ``graph``) as a list of dicts."""
         kwargs = {"use_default_graph_as_union": False}
         if graph is not None:

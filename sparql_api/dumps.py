@@ -36,8 +36,15 @@ LISTING_OFFERS = (HTML, JSON)
 CHUNK = 1 << 16
 SUMS = "SHA256SUMS"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_TEXT = {"text/turtle", "application/n-triples", "text/csv", "text/plain", "application/ld+json",
-         "application/csvm+json", "application/json"}
+_TEXT = {
+    "text/turtle",
+    "application/n-triples",
+    "text/csv",
+    "text/plain",
+    "application/ld+json",
+    "application/csvm+json",
+    "application/json",
+}
 
 
 @dataclass(frozen=True)
@@ -67,32 +74,56 @@ def dump_files(release: Release) -> dict[str, DumpFile]:
     folder = release.dumps_dir
     for entry in release.manifest.get("dumps", []):
         name = entry.get("file")
-        if not isinstance(name, str) or "/" in name or name.startswith(".") or not (folder / name).is_file():
+        if (
+            not isinstance(name, str)
+            or "/" in name
+            or name.startswith(".")
+            or not (folder / name).is_file()
+        ):
             continue
         gz = entry.get("encoding") == "gzip"
         media = entry.get("media_type") or "application/octet-stream"
-        out[name] = DumpFile(name=name, path=folder / name, size=(folder / name).stat().st_size,
-                             sha256=entry.get("sha256") or sha256_file(folder / name),
-                             media_type="application/gzip" if gz else media, format=entry.get("format", ""),
-                             content_media_type=media, encoding=entry.get("encoding"), entry=entry)
+        out[name] = DumpFile(
+            name=name,
+            path=folder / name,
+            size=(folder / name).stat().st_size,
+            sha256=entry.get("sha256") or sha256_file(folder / name),
+            media_type="application/gzip" if gz else media,
+            format=entry.get("format", ""),
+            content_media_type=media,
+            encoding=entry.get("encoding"),
+            entry=entry,
+        )
     sums = folder / SUMS
     if sums.is_file():
-        out[SUMS] = DumpFile(name=SUMS, path=sums, size=sums.stat().st_size, sha256=sha256_file(sums),
-                             media_type="text/plain", format="SHA-256 checksums", content_media_type="text/plain",
-                             encoding=None, entry={"file": SUMS})
+        out[SUMS] = DumpFile(
+            name=SUMS,
+            path=sums,
+            size=sums.stat().st_size,
+            sha256=sha256_file(sums),
+            media_type="text/plain",
+            format="SHA-256 checksums",
+            content_media_type="text/plain",
+            encoding=None,
+            entry={"file": SUMS},
+        )
     return out
 
 
 class FileBody(Response):
     """Streams ``length`` bytes of ``path`` from ``start`` (always in more than one message)."""
 
-    def __init__(self, path: Path, start: int, length: int, status_code: int, headers: dict[str, str]) -> None:
+    def __init__(
+        self, path: Path, start: int, length: int, status_code: int, headers: dict[str, str]
+    ) -> None:
         super().__init__(status_code=status_code, headers=headers)
         self.path, self.start, self.length = path, start, length
         self.headers["content-length"] = str(length)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
         if scope.get("method") != "HEAD":
             async with await anyio.open_file(self.path, "rb") as handle:
                 await handle.seek(self.start)
@@ -142,26 +173,43 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         return {
             "build_id": release.build_id,
             "modified": release.manifest.get("modified"),
-            "dumps": [{"file": f.name, "url": f"{root}/dumps/{f.name}", "format": f.format,
-                       "media_type": f.content_media_type, "encoding": f.encoding, "bytes": f.size,
-                       "sha256": f.sha256, **({"triples": f.entry["triples"]} if "triples" in f.entry else {}),
-                       **({"rows": f.entry["rows"]} if f.entry.get("rows") is not None else {})}
-                      for f in files.values()],
+            "dumps": [
+                {
+                    "file": f.name,
+                    "url": f"{root}/dumps/{f.name}",
+                    "format": f.format,
+                    "media_type": f.content_media_type,
+                    "encoding": f.encoding,
+                    "bytes": f.size,
+                    "sha256": f.sha256,
+                    **({"triples": f.entry["triples"]} if "triples" in f.entry else {}),
+                    **({"rows": f.entry["rows"]} if f.entry.get("rows") is not None else {}),
+                }
+                for f in files.values()
+            ],
         }
 
     def index_json(request: Request) -> Response:
         from sparql_api.protocol import site_root
 
         body = json.dumps(listing(site_root(request)), ensure_ascii=False, indent=2).encode("utf-8")
-        return Response(body, media_type="application/json",
-                        headers={"Vary": "Accept", "Last-Modified": modified_text,
-                                 "ETag": http.etag(release.build_id, "dumps-index", site_root(request))})
+        return Response(
+            body,
+            media_type="application/json",
+            headers={
+                "Vary": "Accept",
+                "Last-Modified": modified_text,
+                "ETag": http.etag(release.build_id, "dumps-index", site_root(request)),
+            },
+        )
 
     @router.get("/dumps", include_in_schema=False)
     async def dumps_redirect(request: Request) -> Response:
         from sparql_api.protocol import site_root, vary_origin
 
-        target = site_root(request) + "/dumps/" + ("?" + request.url.query if request.url.query else "")
+        target = (
+            site_root(request) + "/dumps/" + ("?" + request.url.query if request.url.query else "")
+        )
         return RedirectResponse(target, status_code=301, headers={"Vary": vary_origin(request)})
 
     @router.get("/dumps/", tags=["dumps"], summary="The list of dumps (HTML or JSON by Accept)")
@@ -177,8 +225,15 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
 
         lang, explicit = language(request)
         root = site_root(request)
-        body = site.render("dumps.html", request, lang, explicit, listing=listing(root)["dumps"],
-                           files=files, twins=[(JSON, root + "/dumps/index.json")])
+        body = site.render(
+            "dumps.html",
+            request,
+            lang,
+            explicit,
+            listing=listing(root)["dumps"],
+            files=files,
+            twins=[(JSON, root + "/dumps/index.json")],
+        )
         tag = http.etag(release.build_id, "dumps", lang, root, "explicit" if explicit else "")
         headers = site.headers(tag, "Accept, Accept-Language")
         headers["Content-Language"] = "zh-Hans" if lang == "zh" else "en"
@@ -190,16 +245,26 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
     async def dumps_index_json(request: Request) -> Response:
         return index_json(request)
 
-    @router.get("/dumps/{name}", tags=["dumps"], summary="One dump file, byte for byte (Range, ETag, HEAD)")
+    @router.get(
+        "/dumps/{name}", tags=["dumps"], summary="One dump file, byte for byte (Range, ETag, HEAD)"
+    )
     async def dump(name: str, request: Request) -> Response:
         f = files.get(name)
         if f is None:
             return not_found(site, request)
-        headers = {"ETag": f.etag, "Last-Modified": modified_text, "Accept-Ranges": "bytes",
-                   "Content-Type": f.content_type, "Cache-Control": "public, max-age=3600",
-                   "Content-Disposition": f'attachment; filename="{f.name}"', "X-Dipkg-Build": release.build_id}
+        headers = {
+            "ETag": f.etag,
+            "Last-Modified": modified_text,
+            "Accept-Ranges": "bytes",
+            "Content-Type": f.content_type,
+            "Cache-Control": "public, max-age=3600",
+            "Content-Disposition": f'attachment; filename="{f.name}"',
+            "X-Dipkg-Build": release.build_id,
+        }
         if http.not_modified(request.headers, f.etag, modified):
-            return Response(status_code=304, headers={k: v for k, v in headers.items() if k != "Content-Type"})
+            return Response(
+                status_code=304, headers={k: v for k, v in headers.items() if k != "Content-Type"}
+            )
         rng = request.headers.get("range")
         if rng:
             if_range = request.headers.get("if-range")
@@ -208,10 +273,19 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         if rng:
             parsed = parse_range(rng, f.size)
             if parsed == "unsatisfiable":
-                return JSONResponse({"error": "range-not-satisfiable", "status": 416,
-                                     "message": f"the range {rng!r} is outside the file ({f.size} bytes)"},
-                                    status_code=416, headers={"Content-Range": f"bytes */{f.size}",
-                                                              "ETag": f.etag, "Accept-Ranges": "bytes"})
+                return JSONResponse(
+                    {
+                        "error": "range-not-satisfiable",
+                        "status": 416,
+                        "message": f"the range {rng!r} is outside the file ({f.size} bytes)",
+                    },
+                    status_code=416,
+                    headers={
+                        "Content-Range": f"bytes */{f.size}",
+                        "ETag": f.etag,
+                        "Accept-Ranges": "bytes",
+                    },
+                )
             if isinstance(parsed, tuple):
                 start, end = parsed
                 headers["Content-Range"] = f"bytes {start}-{end}/{f.size}"

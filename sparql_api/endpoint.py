@@ -66,7 +66,10 @@ _SPARQL_JSON_SCHEMA = {
         "head": {"type": "object"},
         "results": {"type": "object", "properties": {"bindings": {"type": "array"}}},
         "boolean": {"type": "boolean"},
-        "truncated": {"type": "boolean", "description": "present (true) when the row cap cut the result"},
+        "truncated": {
+            "type": "boolean",
+            "description": "present (true) when the row cap cut the result",
+        },
         "note": {"type": "string"},
     },
 }
@@ -84,40 +87,78 @@ def _content(types: list[str]) -> dict[str, Any]:
     return out
 
 
-_ALL_TYPES = sorted({o.media_type for o in RESULT_OFFERS + GRAPH_OFFERS} |
-                    {a for o in RESULT_OFFERS + GRAPH_OFFERS for a in o.aliases})
+_ALL_TYPES = sorted(
+    {o.media_type for o in RESULT_OFFERS + GRAPH_OFFERS}
+    | {a for o in RESULT_OFFERS + GRAPH_OFFERS for a in o.aliases}
+)
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Malformed query (with line/column), SERVICE refused, bad parameters"},
+    400: {
+        "model": ErrorBody,
+        "description": "Malformed query (with line/column), SERVICE refused, bad parameters",
+    },
     403: {"model": ErrorBody, "description": "SPARQL Update refused: the endpoint is read-only"},
-    406: {"model": ErrorBody, "description": "No offered media type is acceptable (details.offered lists them)"},
+    406: {
+        "model": ErrorBody,
+        "description": "No offered media type is acceptable (details.offered lists them)",
+    },
     413: {"model": ErrorBody, "description": "Query longer than the configured limit"},
     415: {"model": ErrorBody, "description": "Unsupported request Content-Type"},
     422: {"model": ErrorBody, "description": "Invalid request parameters"},
-    503: {"model": ErrorBody, "description": "Query stopped at the time limit, worker died, or all workers busy"},
+    503: {
+        "model": ErrorBody,
+        "description": "Query stopped at the time limit, worker died, or all workers busy",
+    },
 }
 _OK = {
-    200: {"description": "Query results (SELECT/ASK: SPARQL results; CONSTRUCT/DESCRIBE: RDF), "
-                         "or the service description (GET without query). "
-                         "`X-Dipkg-Truncated: true` when the row cap cut the result.",
-          "content": _content(_ALL_TYPES)},
+    200: {
+        "description": "Query results (SELECT/ASK: SPARQL results; CONSTRUCT/DESCRIBE: RDF), "
+        "or the service description (GET without query). "
+        "`X-Dipkg-Truncated: true` when the row cap cut the result.",
+        "content": _content(_ALL_TYPES),
+    },
     304: {"description": "Not modified (If-None-Match / If-Modified-Since)"},
 }
-_OK_GET = {**_OK, 200: {**_OK[200], "content": {**_content(_ALL_TYPES), "text/html": {"schema": {"type": "string"}}},
-                        "description": _OK[200]["description"] + " A browser asking GET /sparql without a query "
-                                                                 "gets the query page (text/html) when one is installed."}}
+_OK_GET = {
+    **_OK,
+    200: {
+        **_OK[200],
+        "content": {**_content(_ALL_TYPES), "text/html": {"schema": {"type": "string"}}},
+        "description": _OK[200]["description"] + " A browser asking GET /sparql without a query "
+        "gets the query page (text/html) when one is installed.",
+    },
+}
 
-QueryParam = Annotated[str | None, Query(description="The SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE). "
-                                                     "Without it, GET returns the service description.")]
-DefaultGraphParam = Annotated[list[str] | None, Query(alias="default-graph-uri",
-                                                      description="IRI of a graph of the default graph (repeatable)")]
-NamedGraphParam = Annotated[list[str] | None, Query(alias="named-graph-uri",
-                                                    description="IRI of a named graph (repeatable)")]
-UnionParam = Annotated[str | None, Query(
-    alias="union-default-graph",
-    description="Present (and not 'false'): the default graph is the union of all graphs (as in oxigraph serve)")]
-FormatParam = Annotated[list[str] | None, Query(
-    description="Result format by name, overriding Accept: json, xml, csv, tsv, turtle, nt, json-ld, rdf+xml "
-                "(or a media type)")]
+QueryParam = Annotated[
+    str | None,
+    Query(
+        description="The SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE). "
+        "Without it, GET returns the service description."
+    ),
+]
+DefaultGraphParam = Annotated[
+    list[str] | None,
+    Query(
+        alias="default-graph-uri", description="IRI of a graph of the default graph (repeatable)"
+    ),
+]
+NamedGraphParam = Annotated[
+    list[str] | None,
+    Query(alias="named-graph-uri", description="IRI of a named graph (repeatable)"),
+]
+UnionParam = Annotated[
+    str | None,
+    Query(
+        alias="union-default-graph",
+        description="Present (and not 'false'): the default graph is the union of all graphs (as in oxigraph serve)",
+    ),
+]
+FormatParam = Annotated[
+    list[str] | None,
+    Query(
+        description="Result format by name, overriding Accept: json, xml, csv, tsv, turtle, nt, json-ld, rdf+xml "
+        "(or a media type)"
+    ),
+]
 
 
 def _headers(ctx: AppContext, tag: str) -> dict[str, str]:
@@ -188,7 +229,10 @@ async def _handle(request: Request) -> Response:
     elif checked.kind == "graph":
         table, graph = None, _choose(accept, sreq.formats, goffers)
     else:  # unrecognised form: the parser will say what is wrong
-        table, graph = _maybe(accept, sreq.formats, RESULT_OFFERS), _maybe(accept, sreq.formats, goffers)
+        table, graph = (
+            _maybe(accept, sreq.formats, RESULT_OFFERS),
+            _maybe(accept, sreq.formats, goffers),
+        )
         if table is None and graph is None:
             _choose(accept, sreq.formats, RESULT_OFFERS)  # raises the 406
     dataset = (tuple(sreq.default_graphs), tuple(sreq.named_graphs), sreq.union_default_graph)
@@ -231,8 +275,6 @@ async def _handle(request: Request) -> Response:
     return Response(reply.body, headers={**headers, **extra})
 
 
-
-
 async def _service_description(request: Request, ctx: AppContext) -> Response:
     params = request.query_params
     formats = params.getlist("format") + params.getlist("output")
@@ -244,17 +286,27 @@ async def _service_description(request: Request, ctx: AppContext) -> Response:
     url = endpoint_url(request)
     tag = http.etag(ctx.release.build_id, "sd", choice.content_type, url)
     headers = _headers(ctx, tag)
-    headers["Vary"] = vary_origin(request, "Accept", "Accept-Encoding")  # the URL is the endpoint's own
+    headers["Vary"] = vary_origin(
+        request, "Accept", "Accept-Encoding"
+    )  # the URL is the endpoint's own
     if http.not_modified(request.headers, tag, ctx.last_modified):
         return Response(status_code=304, headers=headers)
-    triples: list[Any] = service_description(url, ctx.release, list(RESULT_OFFERS + offers), ctx.named_graphs)
+    triples: list[Any] = service_description(
+        url, ctx.release, list(RESULT_OFFERS + offers), ctx.named_graphs
+    )
     if choice.key in ("nquads", "trig"):
         triples = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
-    body = ox.serialize(triples, format=GRAPH_FORMATS[choice.key],
-                        prefixes={"sd": "http://www.w3.org/ns/sparql-service-description#",
-                                  "void": "http://rdfs.org/ns/void#",
-                                  "dcterms": "http://purl.org/dc/terms/"}
-                        if choice.key in ("turtle", "rdfxml", "trig") else None)
+    body = ox.serialize(
+        triples,
+        format=GRAPH_FORMATS[choice.key],
+        prefixes={
+            "sd": "http://www.w3.org/ns/sparql-service-description#",
+            "void": "http://rdfs.org/ns/void#",
+            "dcterms": "http://purl.org/dc/terms/",
+        }
+        if choice.key in ("turtle", "rdfxml", "trig")
+        else None,
+    )
     return Response(body, headers={**headers, "Content-Type": choice.content_type})
 
 
@@ -336,7 +388,9 @@ class Health(BaseModel):
     triples: int | None
     workers: dict[str, int]
     queries: dict[str, int] = {}
-    backend: dict[str, Any] | None = None  # remote mode: the backend's probe and recent state (url, ok...)
+    backend: dict[str, Any] | None = (
+        None  # remote mode: the backend's probe and recent state (url, ok...)
+    )
     #: local mode: "on", or "off: <why>" when the query workers can reach the network
     network_sandbox: str | None = None
     #: "configured", or "not configured for publication: <settings>" while the release's catalogue
@@ -350,12 +404,19 @@ def publication_state(manifest: dict[str, Any]) -> str | None:
         return None  # a release built before the check
     placeholders = publication.get("placeholders") or []
     if placeholders:
-        return "not configured for publication: placeholder " + ", ".join(f"catalog.{k}" for k in placeholders)
+        return "not configured for publication: placeholder " + ", ".join(
+            f"catalog.{k}" for k in placeholders
+        )
     return "configured"
 
 
-@router.get("/health", response_model=Health, responses={503: {"model": ErrorBody}}, tags=["ops"],
-            summary="Liveness: the build served and the query workers alive")
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": ErrorBody}},
+    tags=["ops"],
+    summary="Liveness: the build served and the query workers alive",
+)
 async def health(request: Request) -> JSONResponse:
     ctx = context(request)
     probe = getattr(ctx.pool, "probe", None)  # remote mode (sparql_api.remote): ask the backend now
@@ -363,16 +424,29 @@ async def health(request: Request) -> JSONResponse:
     alive = int(getattr(ctx.pool, "alive", 0)) if ctx.pool is not None else 0
     size = int(getattr(ctx.pool, "size", 0)) if ctx.pool is not None else 0
     if alive == 0:
-        if backend is not None:  # unreachable, or its recent real exchanges failed (sparql_api.remote)
+        if (
+            backend is not None
+        ):  # unreachable, or its recent real exchanges failed (sparql_api.remote)
             reason = (backend.get("failing") or {}).get("message") or "it does not answer"
-            raise StoreError(f"the SPARQL backend is not ok: {reason}", details={"backend": backend})
-        raise StoreError("no query worker is alive", details={"workers": {"alive": 0, "total": size}})
+            raise StoreError(
+                f"the SPARQL backend is not ok: {reason}", details={"backend": backend}
+            )
+        raise StoreError(
+            "no query worker is alive", details={"workers": {"alive": 0, "total": size}}
+        )
     counts = ctx.release.manifest.get("counts") or {}
-    body = Health(status="ok", version=__version__, build_id=ctx.release.build_id,
-                  triples=counts.get("triples") if isinstance(counts.get("triples"), int) else None,
-                  workers={"alive": alive, "total": size},
-                  queries={**getattr(ctx.pool, "stats", {}), "cache_hits": ctx.cache.hits}, backend=backend,
-                  network_sandbox=getattr(ctx.pool, "network_sandbox", None),
-                  publication=publication_state(ctx.release.manifest))
-    unset = {key for key in ("backend", "network_sandbox", "publication") if getattr(body, key) is None}
+    body = Health(
+        status="ok",
+        version=__version__,
+        build_id=ctx.release.build_id,
+        triples=counts.get("triples") if isinstance(counts.get("triples"), int) else None,
+        workers={"alive": alive, "total": size},
+        queries={**getattr(ctx.pool, "stats", {}), "cache_hits": ctx.cache.hits},
+        backend=backend,
+        network_sandbox=getattr(ctx.pool, "network_sandbox", None),
+        publication=publication_state(ctx.release.manifest),
+    )
+    unset = {
+        key for key in ("backend", "network_sandbox", "publication") if getattr(body, key) is None
+    }
     return JSONResponse(body.model_dump(exclude=unset), headers={"Cache-Control": "no-store"})

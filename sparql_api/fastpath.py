@@ -23,22 +23,41 @@ from sparql_api.cache import Entry, ResponseCache
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+ASGIApp = Callable[
+    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
+]
 
-_KEYED = (b"accept", b"accept-encoding", b"accept-language", b"host", b"x-forwarded-host",
-          b"x-forwarded-proto", b"x-forwarded-prefix")
-_BYPASS = frozenset((b"if-none-match", b"if-modified-since", b"if-range", b"range", b"authorization", b"cookie"))
+_KEYED = (
+    b"accept",
+    b"accept-encoding",
+    b"accept-language",
+    b"host",
+    b"x-forwarded-host",
+    b"x-forwarded-proto",
+    b"x-forwarded-prefix",
+)
+_BYPASS = frozenset(
+    (b"if-none-match", b"if-modified-since", b"if-range", b"range", b"authorization", b"cookie")
+)
 
 
 class FastPath:
     def __init__(self, app: ASGIApp, cache: ResponseCache | None = None) -> None:
         self.app = app
         # shared with the app context, so a hook that changes answers can clear it
-        self.cache = cache if cache is not None else ResponseCache(max_bytes=64 * 1024 * 1024, max_entry_bytes=1024 * 1024)
+        self.cache = (
+            cache
+            if cache is not None
+            else ResponseCache(max_bytes=64 * 1024 * 1024, max_entry_bytes=1024 * 1024)
+        )
         self.max_entry_bytes = self.cache.max_entry_bytes
 
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
-                       send: Callable[[Message], Awaitable[None]]) -> None:
+    async def __call__(
+        self,
+        scope: Scope,
+        receive: Callable[[], Awaitable[Message]],
+        send: Callable[[Message], Awaitable[None]],
+    ) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
@@ -49,7 +68,12 @@ class FastPath:
                 return
             if name in _KEYED:
                 found[name] = value
-        key = (scope.get("root_path", ""), scope["path"], scope["query_string"], *(found.get(n, b"") for n in _KEYED))
+        key = (
+            scope.get("root_path", ""),
+            scope["path"],
+            scope["query_string"],
+            *(found.get(n, b"") for n in _KEYED),
+        )
         hit = self.cache.get(key)
         if hit is not None:
             await send({"type": "http.response.start", "status": 200, "headers": hit.headers})
@@ -57,8 +81,13 @@ class FastPath:
             return
         await self._capture(key, scope, receive, send)
 
-    async def _capture(self, key: tuple, scope: Scope, receive: Callable[[], Awaitable[Message]],
-                       send: Callable[[Message], Awaitable[None]]) -> None:
+    async def _capture(
+        self,
+        key: tuple,
+        scope: Scope,
+        receive: Callable[[], Awaitable[Message]],
+        send: Callable[[Message], Awaitable[None]],
+    ) -> None:
         start: Message | None = None
         chunks: list[bytes] = []
         size = 0
@@ -94,7 +123,11 @@ def _cacheable(start: Message) -> bool:
             etag = True
         elif name == b"cache-control":
             directives = value.lower()
-            public = b"public" in directives and b"no-store" not in directives and b"private" not in directives
+            public = (
+                b"public" in directives
+                and b"no-store" not in directives
+                and b"private" not in directives
+            )
         elif name == b"set-cookie":
             return False
     return etag and public

@@ -33,7 +33,11 @@ from sparql_api.pages import Linker, Site, language, site_root
 from sparql_api.protocol import read_capped_body
 
 EXAMPLES = ("温度", "血压", "temperature", "游客")
-MATCH_EXAMPLES = ("土壤墒情、降雨量、施肥量", "blood pressure, heart rate", "电力消耗，库存，生产计划")
+MATCH_EXAMPLES = (
+    "土壤墒情、降雨量、施肥量",
+    "blood pressure, heart rate",
+    "电力消耗，库存，生产计划",
+)
 MAX_BODY = 16 * 1024
 
 
@@ -74,17 +78,31 @@ class Finder:
     def _concept(self, c: dict[str, Any], link: Linker, lang: str) -> dict[str, str]:
         return {"label": _pick(c["label"], lang), "href": link.href(c["iri"])}
 
-    def search_view(self, result: dict[str, Any], link: Linker, lang: str, request: Request) -> dict[str, Any]:
+    def search_view(
+        self, result: dict[str, Any], link: Linker, lang: str, request: Request
+    ) -> dict[str, Any]:
         rows = []
         for r in result["results"]:
-            pieces = r["highlight"].get(lang) or r["highlight"].get("zh") or [[_pick(r["label"], lang), False]]
-            row = {"kind": r["kind"], "href": link.href(r["iri"]), "pieces": pieces,
-                   "pi": r["personal_information"], "domains": [_pick(d["label"], lang) for d in r["domains"]],
-                   "alt": r.get("alt", []),
-                   "via": [[_pick(c["label"], lang) for c in path] for path in r.get("via", [])]}
+            pieces = (
+                r["highlight"].get(lang)
+                or r["highlight"].get("zh")
+                or [[_pick(r["label"], lang), False]]
+            )
+            row = {
+                "kind": r["kind"],
+                "href": link.href(r["iri"]),
+                "pieces": pieces,
+                "pi": r["personal_information"],
+                "domains": [_pick(d["label"], lang) for d in r["domains"]],
+                "alt": r.get("alt", []),
+                "via": [[_pick(c["label"], lang) for c in path] for path in r.get("via", [])],
+            }
             if r.get("scenario"):
                 s = r["scenario"]
-                row["scenario"] = {"label": f"{s['number']}. {_pick(s['label'], lang)}", "href": link.href(s["iri"])}
+                row["scenario"] = {
+                    "label": f"{s['number']}. {_pick(s['label'], lang)}",
+                    "href": link.href(s["iri"]),
+                }
             if r["kind"] == "scenario":
                 row["number"] = r["number"]
             rows.append(row)
@@ -97,35 +115,74 @@ class Finder:
             return _site_path(request) + "/search?" + urlencode(params)
 
         facets = {
-            "kind": [{"label": i18n.t(f["value"], lang), "count": f["count"], "href": facet_url("kind", f["value"]),
-                      "current": chosen["kind"] == f["value"]} for f in result["facets"]["kind"]],
-            "domain": [{"label": _pick(f["label"], lang), "count": f["count"],
-                        "href": facet_url("domain", f["value"]), "current": chosen["domain"] == f["value"]}
-                       for f in result["facets"]["domain"]],
-            "pi": [{"label": i18n.t("pi_" + f["value"], lang), "count": f["count"],
-                    "href": facet_url("pi", f["value"]), "current": chosen["pi"] == f["value"]}
-                   for f in result["facets"]["pi"]],
+            "kind": [
+                {
+                    "label": i18n.t(f["value"], lang),
+                    "count": f["count"],
+                    "href": facet_url("kind", f["value"]),
+                    "current": chosen["kind"] == f["value"],
+                }
+                for f in result["facets"]["kind"]
+            ],
+            "domain": [
+                {
+                    "label": _pick(f["label"], lang),
+                    "count": f["count"],
+                    "href": facet_url("domain", f["value"]),
+                    "current": chosen["domain"] == f["value"],
+                }
+                for f in result["facets"]["domain"]
+            ],
+            "pi": [
+                {
+                    "label": i18n.t("pi_" + f["value"], lang),
+                    "count": f["count"],
+                    "href": facet_url("pi", f["value"]),
+                    "current": chosen["pi"] == f["value"],
+                }
+                for f in result["facets"]["pi"]
+            ],
         }
         unfilter = {k: facet_url(k, None) for k in chosen if chosen[k]}
         return {"rows": rows, "facets": facets, "unfilter": unfilter}
 
     def match_view(self, result: dict[str, Any], link: Linker, lang: str) -> dict[str, Any]:
-        fields = [{"input": f["input"], "how": f["how"],
-                   "concept": self._concept(f["concept"], link, lang) if f["concept"] else None}
-                  for f in result["fields"]]
+        fields = [
+            {
+                "input": f["input"],
+                "how": f["how"],
+                "concept": self._concept(f["concept"], link, lang) if f["concept"] else None,
+            }
+            for f in result["fields"]
+        ]
         scenarios = []
         for s in result["scenarios"]:
-            scenarios.append({
-                "number": s["number"], "label": _pick(s["label"], lang), "href": link.href(s["iri"]),
-                "domains": [_pick(d["label"], lang) for d in s["domains"]], "matched": s["matched"],
-                "coverage": round(100 * s["coverage"]),
-                "matches": [{"input": m["input"], "concept": self._concept(m["concept"], link, lang),
-                             "item": {"label": _pick(m["item"]["label"], lang), "href": link.href(m["item"]["iri"])},
-                             "kind": self._concept(m["item"]["data_kind"], link, lang),
-                             "relation": m["relation"],
-                             "path": [self._concept(c, link, lang) for c in m["path"]]} for m in s["matches"]],
-                "missing": [self._concept(c, link, lang) for c in s["missing"]],
-                "missing_more": s["missing_total"] - len(s["missing"])})
+            scenarios.append(
+                {
+                    "number": s["number"],
+                    "label": _pick(s["label"], lang),
+                    "href": link.href(s["iri"]),
+                    "domains": [_pick(d["label"], lang) for d in s["domains"]],
+                    "matched": s["matched"],
+                    "coverage": round(100 * s["coverage"]),
+                    "matches": [
+                        {
+                            "input": m["input"],
+                            "concept": self._concept(m["concept"], link, lang),
+                            "item": {
+                                "label": _pick(m["item"]["label"], lang),
+                                "href": link.href(m["item"]["iri"]),
+                            },
+                            "kind": self._concept(m["item"]["data_kind"], link, lang),
+                            "relation": m["relation"],
+                            "path": [self._concept(c, link, lang) for c in m["path"]],
+                        }
+                        for m in s["matches"]
+                    ],
+                    "missing": [self._concept(c, link, lang) for c in s["missing"]],
+                    "missing_more": s["missing_total"] - len(s["missing"]),
+                }
+            )
         return {"fields": fields, "scenarios": scenarios}
 
 
@@ -137,6 +194,7 @@ def _site_path(request: Request) -> str:
 
 def _json_links(result: dict[str, Any], link: Linker) -> dict[str, Any]:
     """Add ``href`` (this server's page) next to every ``iri`` of a JSON answer."""
+
     def walk(x: Any) -> Any:
         if isinstance(x, dict):
             out = {k: walk(v) for k, v in x.items()}
@@ -146,6 +204,7 @@ def _json_links(result: dict[str, Any], link: Linker) -> dict[str, Any]:
         if isinstance(x, list):
             return [walk(v) for v in x]
         return x
+
     return walk(result)
 
 
@@ -156,9 +215,17 @@ def make_router(site: Site) -> APIRouter:
     def page(request: Request, name: str, status: int = 200, **values: Any) -> Response:
         lang, explicit = language(request)
         body = site.render(name, request, lang, explicit, **values)
-        return Response(body, status_code=status, media_type=HTML.content_type(),
-                        headers={"Vary": "Accept, Accept-Language", "Cache-Control": "no-cache",
-                                 "Content-Language": i18n.HTML_LANG[lang], "X-Dipkg-Build": site.release.build_id})
+        return Response(
+            body,
+            status_code=status,
+            media_type=HTML.content_type(),
+            headers={
+                "Vary": "Accept, Accept-Language",
+                "Cache-Control": "no-cache",
+                "Content-Language": i18n.HTML_LANG[lang],
+                "X-Dipkg-Build": site.release.build_id,
+            },
+        )
 
     def linker(request: Request) -> tuple[Linker, str]:
         lang, explicit = language(request)
@@ -180,24 +247,53 @@ def make_router(site: Site) -> APIRouter:
                 offset = max(0, min(int(request.query_params.get("offset", "0")), 10000))
             except ValueError:
                 raise SearchError("limit and offset must be whole numbers") from None
-            result = await anyio.to_thread.run_sync(functools.partial(
-                index.search, q, kind=kind, domain=domain, pi=None if pi_param is None else pi_param == "yes",
-                limit=limit, offset=offset))
+            result = await anyio.to_thread.run_sync(
+                functools.partial(
+                    index.search,
+                    q,
+                    kind=kind,
+                    domain=domain,
+                    pi=None if pi_param is None else pi_param == "yes",
+                    limit=limit,
+                    offset=offset,
+                )
+            )
         except DipkgError as exc:
             if as_json:
                 return _error(exc)
-            return page(request, "search.html", status=exc.status, q=q[:MAX_QUERY], error=exc.message,
-                        result=None, examples=EXAMPLES, max_query=MAX_QUERY, kinds=KINDS)
+            return page(
+                request,
+                "search.html",
+                status=exc.status,
+                q=q[:MAX_QUERY],
+                error=exc.message,
+                result=None,
+                examples=EXAMPLES,
+                max_query=MAX_QUERY,
+                kinds=KINDS,
+            )
         if as_json:
-            return JSONResponse(_json_links(result, link), headers={"Vary": "Accept", "Cache-Control": "no-cache"})
+            return JSONResponse(
+                _json_links(result, link), headers={"Vary": "Accept", "Cache-Control": "no-cache"}
+            )
         view = finder.search_view(result, link, lang, request)
         more = None
         if result["offset"] + result["limit"] < result["total"]:
             params = dict(request.query_params)
             params["offset"] = str(result["offset"] + result["limit"])
             more = _site_path(request) + "/search?" + urlencode(params)
-        return page(request, "search.html", q=q, error=None, result=result, view=view, examples=EXAMPLES,
-                    max_query=MAX_QUERY, more=more, kinds=KINDS)
+        return page(
+            request,
+            "search.html",
+            q=q,
+            error=None,
+            result=result,
+            view=view,
+            examples=EXAMPLES,
+            max_query=MAX_QUERY,
+            more=more,
+            kinds=KINDS,
+        )
 
     @router.get("/search", include_in_schema=False)
     async def search_page(request: Request) -> Response:
@@ -218,8 +314,10 @@ def make_router(site: Site) -> APIRouter:
             suggestions = await anyio.to_thread.run_sync(index.suggest, q)
         except DipkgError as exc:
             return _error(exc)
-        return JSONResponse({"query": q[:MAX_QUERY], "suggestions": suggestions},
-                            headers={"Cache-Control": "public, max-age=60"})
+        return JSONResponse(
+            {"query": q[:MAX_QUERY], "suggestions": suggestions},
+            headers={"Cache-Control": "public, max-age=60"},
+        )
 
     async def match(request: Request, suffix: bool) -> Response:
         as_json = _wants_json(request, suffix)
@@ -229,7 +327,9 @@ def make_router(site: Site) -> APIRouter:
             index = finder.need()
             if request.method == "POST":
                 ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-                body = await read_capped_body(request, MAX_BODY)  # never more than MAX_BODY in memory
+                body = await read_capped_body(
+                    request, MAX_BODY
+                )  # never more than MAX_BODY in memory
                 if ctype == "application/json":
                     try:
                         data = json.loads(body.decode("utf-8"))
@@ -249,21 +349,46 @@ def make_router(site: Site) -> APIRouter:
                         raise SearchError(f"the form is unreadable: {exc}") from None
                     text = (form.get("fields") or [""])[0]
                 else:
-                    raise SearchError(f"send a form (application/x-www-form-urlencoded) or JSON, not {ctype}")
+                    raise SearchError(
+                        f"send a form (application/x-www-form-urlencoded) or JSON, not {ctype}"
+                    )
             result = await anyio.to_thread.run_sync(index.match, text) if text.strip() else None
         except DipkgError as exc:
             if as_json:
                 return _error(exc)
-            return page(request, "match.html", status=exc.status, fields=text[:MAX_MATCH_INPUT], error=exc.message,
-                        view=None, result=None, examples=MATCH_EXAMPLES, max_input=MAX_MATCH_INPUT)
+            return page(
+                request,
+                "match.html",
+                status=exc.status,
+                fields=text[:MAX_MATCH_INPUT],
+                error=exc.message,
+                view=None,
+                result=None,
+                examples=MATCH_EXAMPLES,
+                max_input=MAX_MATCH_INPUT,
+            )
         if as_json:
             if result is None:
-                return _error(SearchError("no fields given: send fields=土壤墒情、降雨量 (one per line, or "
-                                          "separated by 、，,;)"))
-            return JSONResponse(_json_links(result, link), headers={"Vary": "Accept", "Cache-Control": "no-cache"})
+                return _error(
+                    SearchError(
+                        "no fields given: send fields=土壤墒情、降雨量 (one per line, or "
+                        "separated by 、，,;)"
+                    )
+                )
+            return JSONResponse(
+                _json_links(result, link), headers={"Vary": "Accept", "Cache-Control": "no-cache"}
+            )
         view = finder.match_view(result, link, lang) if result else None
-        return page(request, "match.html", fields=text, error=None, view=view, result=result,
-                    examples=MATCH_EXAMPLES, max_input=MAX_MATCH_INPUT)
+        return page(
+            request,
+            "match.html",
+            fields=text,
+            error=None,
+            view=view,
+            result=result,
+            examples=MATCH_EXAMPLES,
+            max_input=MAX_MATCH_INPUT,
+        )
 
     @router.get("/match", include_in_schema=False)
     async def match_get(request: Request) -> Response:

@@ -61,9 +61,19 @@ MAX_NESTING = 256
 
 #: [164] PN_CHARS_BASE
 PN_CHARS_BASE: tuple[tuple[int, int], ...] = (
-    (0x41, 0x5A), (0x61, 0x7A), (0x00C0, 0x00D6), (0x00D8, 0x00F6), (0x00F8, 0x02FF),
-    (0x0370, 0x037D), (0x037F, 0x1FFF), (0x200C, 0x200D), (0x2070, 0x218F),
-    (0x2C00, 0x2FEF), (0x3001, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFFD),
+    (0x41, 0x5A),
+    (0x61, 0x7A),
+    (0x00C0, 0x00D6),
+    (0x00D8, 0x00F6),
+    (0x00F8, 0x02FF),
+    (0x0370, 0x037D),
+    (0x037F, 0x1FFF),
+    (0x200C, 0x200D),
+    (0x2070, 0x218F),
+    (0x2C00, 0x2FEF),
+    (0x3001, 0xD7FF),
+    (0xF900, 0xFDCF),
+    (0xFDF0, 0xFFFD),
     (0x10000, 0xEFFFF),
 )
 #: [165] PN_CHARS_U ::= PN_CHARS_BASE | '_'
@@ -71,8 +81,13 @@ PN_CHARS_U = PN_CHARS_BASE + ((0x5F, 0x5F),)
 #: [166] VARNAME's later characters: PN_CHARS_U | [0-9] | #x00B7 | [#x0300-#x036F] | [#x203F-#x2040]
 VARNAME_REST = PN_CHARS_U + ((0x30, 0x39), (0x00B7, 0x00B7), (0x0300, 0x036F), (0x203F, 0x2040))
 #: [167] PN_CHARS ::= PN_CHARS_U | '-' | [0-9] | #x00B7 | [#x0300-#x036F] | [#x203F-#x2040]
-PN_CHARS = PN_CHARS_U + ((0x2D, 0x2D), (0x30, 0x39), (0x00B7, 0x00B7), (0x0300, 0x036F),
-                         (0x203F, 0x2040))
+PN_CHARS = PN_CHARS_U + (
+    (0x2D, 0x2D),
+    (0x30, 0x39),
+    (0x00B7, 0x00B7),
+    (0x0300, 0x036F),
+    (0x203F, 0x2040),
+)
 #: [173] PN_LOCAL_ESC: the characters a backslash may escape in a local name
 PN_LOCAL_ESC = "_~.-!$&'()*+,;=/?#@%"
 #: [162] WS
@@ -102,7 +117,17 @@ _PN_LOCAL_OXIGRAPH = rf"(?:{_U}|[:0-9]|{_PLX})(?:{_CHARS}|:|{_PLX})*(?:\.+(?:{_C
 
 # token kinds
 WORD, PNAME, VAR, IRI, STRING, BNODE, LANG, NUMBER, PUNCT, OTHER = (
-    "word", "pname", "var", "iri", "string", "bnode", "lang", "number", "punct", "other")
+    "word",
+    "pname",
+    "var",
+    "iri",
+    "string",
+    "bnode",
+    "lang",
+    "number",
+    "punct",
+    "other",
+)
 
 _WS = re.compile(r"[ \t\r\n]+")
 _COMMENT = re.compile(r"#[^\r\n]*")
@@ -123,7 +148,9 @@ _BNODE = re.compile(rf"_:(?:{_U}|[0-9])(?:(?:{_CHARS}|\.)*{_CHARS})?")
 #: [145] LANGTAG, with SPARQL 1.2's base direction (``@en--ltr``), which pyoxigraph reads
 _LANG = re.compile(r"@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*(?:--[a-zA-Z]+)?")
 #: [146]-[148] INTEGER, DECIMAL, DOUBLE (unsigned; a sign is its own token)
-_NUMBER = re.compile(r"[0-9]+\.[0-9]*[eE][+-]?[0-9]+|\.?[0-9]+[eE][+-]?[0-9]+|[0-9]*\.[0-9]+|[0-9]+")
+_NUMBER = re.compile(
+    r"[0-9]+\.[0-9]*[eE][+-]?[0-9]+|\.?[0-9]+[eE][+-]?[0-9]+|[0-9]*\.[0-9]+|[0-9]+"
+)
 #: keywords and function names (ASCII letters, digits, '_': GROUP_CONCAT, SHA256, isIRI)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: operators and delimiters of SPARQL 1.1 and 1.2 (``<<``, ``>>``, ``{|``, ``|}``, ``~``)
@@ -162,7 +189,9 @@ def tokenize(text: str, *, oxigraph_locals: bool = False) -> list[Token]:
         if ch == "<":
             m, kind = _IRIREF.match(text, i), IRI
         elif ch == "'" or ch == '"':
-            long_rx, short_rx = (_STRING_LONG1, _STRING1) if ch == "'" else (_STRING_LONG2, _STRING2)
+            long_rx, short_rx = (
+                (_STRING_LONG1, _STRING1) if ch == "'" else (_STRING_LONG2, _STRING2)
+            )
             m, kind = long_rx.match(text, i) or short_rx.match(text, i), STRING
         elif ch == "?" or ch == "$":
             m, kind = _VAR.match(text, i), VAR
@@ -178,7 +207,7 @@ def tokenize(text: str, *, oxigraph_locals: bool = False) -> list[Token]:
                 colon = text.index(":", i)
                 local = _LOCAL_OXIGRAPH.match(text, colon + 1, m.end())
                 if local is not None and local.end() < m.end():
-                    append(Token(PNAME, text[i:local.end()], i))
+                    append(Token(PNAME, text[i : local.end()], i))
                     i = local.end()
                     continue
             if m is None:
@@ -193,7 +222,18 @@ def tokenize(text: str, *, oxigraph_locals: bool = False) -> list[Token]:
 
 
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
-UPDATE_OPERATIONS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH")
+UPDATE_OPERATIONS = (
+    "INSERT",
+    "DELETE",
+    "LOAD",
+    "CLEAR",
+    "CREATE",
+    "DROP",
+    "COPY",
+    "MOVE",
+    "ADD",
+    "WITH",
+)
 
 
 @dataclass(frozen=True)
@@ -204,7 +244,7 @@ class Checked:
 
     @property
     def kind(self) -> str | None:
-        """"table" (SELECT/ASK), "graph" (CONSTRUCT/DESCRIBE) or None."""
+        """ "table" (SELECT/ASK), "graph" (CONSTRUCT/DESCRIBE) or None."""
         if self.form in ("select", "ask"):
             return "table"
         if self.form in ("construct", "describe"):
@@ -245,7 +285,9 @@ def operation(tokens: list[Token]) -> Token | None:
         if tok.kind == WORD and upper in ("BASE", "VERSION"):
             i += 2
             continue
-        if (tok.kind == WORD and upper == "PREFIX") or (tok.kind == PNAME and upper.startswith("PREFIX")):
+        if (tok.kind == WORD and upper == "PREFIX") or (
+            tok.kind == PNAME and upper.startswith("PREFIX")
+        ):
             # PREFIX p: <iri>   (or, glued, PREFIX:<iri> / PREFIXp:<iri>)
             j = i + 1
             while j < len(tokens) and tokens[j].kind != IRI and j < i + 3:
@@ -294,12 +336,18 @@ def _refuse_unclassified(tokens: list[Token], text: str) -> None:
     if other is None:
         return
     line, col = _line_col(text, other.pos)
-    hint = {"'": "an unterminated string", '"': "an unterminated string",
-            "\\": "a backslash outside a string or IRI"}.get(other.text, f"the character {_describe(other.text)}")
+    hint = {
+        "'": "an unterminated string",
+        '"': "an unterminated string",
+        "\\": "a backslash outside a string or IRI",
+    }.get(other.text, f"the character {_describe(other.text)}")
     raise QuerySyntaxError(
         f"{hint} starts no SPARQL token (outside strings, IRIs and comments only the grammar's "
         "characters may appear; whitespace is space, tab, CR or LF)",
-        line=line, column=col, details={"character": f"U+{ord(other.text):04X}"})
+        line=line,
+        column=col,
+        details={"character": f"U+{ord(other.text):04X}"},
+    )
 
 
 def _refuse_operations(tokens: list[Token], text: str) -> None:
@@ -312,13 +360,15 @@ def _refuse_operations(tokens: list[Token], text: str) -> None:
                 line, col = _line_col(text, first.pos)
                 raise UpdateForbidden(
                     f"this endpoint is read-only: {op} is a SPARQL Update operation",
-                    line=line, column=col)
+                    line=line,
+                    column=col,
+                )
     service = find_service(tokens)
     if service is not None:
         line, col = _line_col(text, service.pos)
         raise ServiceRefused(
-            "SERVICE (federated query) is not allowed on this endpoint",
-            line=line, column=col)
+            "SERVICE (federated query) is not allowed on this endpoint", line=line, column=col
+        )
 
 
 def check_query(text: str) -> Checked:
@@ -330,8 +380,11 @@ def check_query(text: str) -> Checked:
         line, col = _line_col(text, over.pos)
         raise QueryTooDeep(
             f"the query nests groups, brackets or parentheses {deepest} levels deep; "
-            f"at most {MAX_NESTING} are accepted", line=line, column=col,
-            details={"max_nesting": MAX_NESTING, "nesting": deepest})
+            f"at most {MAX_NESTING} are accepted",
+            line=line,
+            column=col,
+            details={"max_nesting": MAX_NESTING, "nesting": deepest},
+        )
     # 1. the grammar's reading: everything classified, no update, no SERVICE
     _refuse_unclassified(tokens, text)
     _refuse_operations(tokens, text)

@@ -25,7 +25,9 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
-ALLOWED_HEADERS = "Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since, Cache-Control"
+ALLOWED_HEADERS = (
+    "Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since, Cache-Control"
+)
 EXPOSED_HEADERS = "ETag, Last-Modified, Content-Disposition, X-Dipkg-Truncated, X-Dipkg-Rows, X-Dipkg-Max-Rows, X-Dipkg-Build"
 
 
@@ -44,7 +46,8 @@ class CORSMiddleware:
             if requested:
                 # echo what was asked (all safe: no credentials are ever allowed)
                 allow_headers = ", ".join(
-                    h.strip() for h in requested.split(",") if h.strip() and h.strip().isascii())
+                    h.strip() for h in requested.split(",") if h.strip() and h.strip().isascii()
+                )
             out = [
                 (b"access-control-allow-origin", b"*"),
                 (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
@@ -228,5 +231,14 @@ def not_modified(headers: Headers, tag: str, modified: datetime) -> bool:
     return False
 
 
-__all__ = ["CORSMiddleware", "HeadMiddleware", "GZipMiddleware", "accepts_gzip", "add_vary", "etag",
-           "last_modified", "http_date", "not_modified"]
+__all__ = [
+    "CORSMiddleware",
+    "HeadMiddleware",
+    "GZipMiddleware",
+    "accepts_gzip",
+    "add_vary",
+    "etag",
+    "last_modified",
+    "http_date",
+    "not_modified",
+]

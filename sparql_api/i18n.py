@@ -67,7 +67,10 @@ def pick(values: Mapping[str, str] | Iterable[tuple[str, str]], lang: str) -> st
 
 # --- interface strings ---------------------------------------------------------
 STRINGS: dict[str, dict[str, str]] = {
-    "site": {"zh": "数据知识产权应用场景知识图谱", "en": "Data IP application scenarios knowledge graph"},
+    "site": {
+        "zh": "数据知识产权应用场景知识图谱",
+        "en": "Data IP application scenarios knowledge graph",
+    },
     "skip": {"zh": "跳到正文", "en": "Skip to content"},
     "nav_home": {"zh": "首页", "en": "Home"},
     "nav_domains": {"zh": "领域", "en": "Domains"},
@@ -89,10 +92,16 @@ STRINGS: dict[str, dict[str, str]] = {
     "example_context": {"zh": "示例情境", "en": "Example context"},
     "data_involved": {"zh": "涉及数据", "en": "Data involved"},
     "source_cell": {"zh": "涉及数据原文", "en": "Source cell (涉及数据, verbatim)"},
-    "source_cell_en": {"zh": "涉及数据原文（英译）", "en": "Source cell (涉及数据), translated into English"},
+    "source_cell_en": {
+        "zh": "涉及数据原文（英译）",
+        "en": "Source cell (涉及数据), translated into English",
+    },
     "source": {"zh": "来源", "en": "Source"},
     "source_line": {"zh": "源文件行号", "en": "Source line"},
-    "source_docx_cell": {"zh": "Word 文档表格 {table} 第 {row} 行第 {column} 列", "en": "Word table {table}, row {row}, column {column}"},
+    "source_docx_cell": {
+        "zh": "Word 文档表格 {table} 第 {row} 行第 {column} 列",
+        "en": "Word table {table}, row {row}, column {column}",
+    },
     "category": {"zh": "数据类别", "en": "Data category"},
     "categories": {"zh": "数据类别", "en": "Data categories"},
     "field": {"zh": "数据字段", "en": "Data field"},
@@ -102,21 +111,32 @@ STRINGS: dict[str, dict[str, str]] = {
     "data_kind": {"zh": "数据种类", "en": "Data kind"},
     "part_of": {"zh": "所属", "en": "Part of"},
     "used_by": {"zh": "使用该数据种类的数据项", "en": "Data items of this kind"},
-    "used_by_note": {"zh": "包括下位数据种类的数据项（标出路径）。", "en": "Including the items of narrower kinds (with the path)."},
+    "used_by_note": {
+        "zh": "包括下位数据种类的数据项（标出路径）。",
+        "en": "Including the items of narrower kinds (with the path).",
+    },
     "via_kind": {"zh": "经", "en": "via"},
     "used_by_first": {"zh": "此处列出前", "en": "Listed here: the first"},
     "nav_kinds": {"zh": "数据种类", "en": "Data kinds"},
     "nav_match": {"zh": "数据匹配", "en": "Match my data"},
     "search": {"zh": "搜索", "en": "Search"},
-    "search_label": {"zh": "搜索应用场景、数据与数据种类", "en": "Search scenarios, data and data kinds"},
+    "search_label": {
+        "zh": "搜索应用场景、数据与数据种类",
+        "en": "Search scenarios, data and data kinds",
+    },
     "search_placeholder": {"zh": "搜索，如 温度", "en": "Search, e.g. temperature"},
     "search_go": {"zh": "搜索", "en": "Search"},
     "search_hints": {"zh": "可以试试", "en": "Try"},
-    "search_hint_text": {"zh": "输入数据名称、场景名称或数据种类（中文或英文）：搜索会包括同义名称与下位数据种类。",
-                         "en": "Type a name of data, of a scenario or of a data kind, in Chinese or English: "
-                               "other names and narrower kinds count too."},
+    "search_hint_text": {
+        "zh": "输入数据名称、场景名称或数据种类（中文或英文）：搜索会包括同义名称与下位数据种类。",
+        "en": "Type a name of data, of a scenario or of a data kind, in Chinese or English: "
+        "other names and narrower kinds count too.",
+    },
     "search_none": {"zh": "没有找到结果", "en": "Nothing found"},
-    "search_none_text": {"zh": "换一个词试试，或去掉筛选条件：", "en": "Try another word, or remove a filter:"},
+    "search_none_text": {
+        "zh": "换一个词试试，或去掉筛选条件：",
+        "en": "Try another word, or remove a filter:",
+    },
     "search_results": {"zh": "结果", "en": "Results"},
     "facets": {"zh": "筛选", "en": "Filter"},
     "facet_kind": {"zh": "资源类型", "en": "Kind of resource"},
@@ -130,9 +150,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "more_results": {"zh": "更多结果", "en": "More results"},
     "as_json": {"zh": "JSON 格式", "en": "As JSON"},
     "match_title": {"zh": "哪些应用场景适合我的数据？", "en": "Which scenarios fit my data?"},
-    "match_intro": {"zh": "填写您持有的数据名称（每行一个，或用 、，, 分隔，中英文均可），按涉及您数据的多少列出应用场景，并说明各场景还需要哪些数据。",
-                    "en": "Type the data you hold (one name a line, or separated by 、，, in Chinese or English): "
-                          "the scenarios are listed by how much of your data each involves, with what each still needs."},
+    "match_intro": {
+        "zh": "填写您持有的数据名称（每行一个，或用 、，, 分隔，中英文均可），按涉及您数据的多少列出应用场景，并说明各场景还需要哪些数据。",
+        "en": "Type the data you hold (one name a line, or separated by 、，, in Chinese or English): "
+        "the scenarios are listed by how much of your data each involves, with what each still needs.",
+    },
     "match_label": {"zh": "我持有的数据", "en": "The data I hold"},
     "match_go": {"zh": "匹配应用场景", "en": "Find scenarios"},
     "match_cta": {"zh": "按我持有的数据找应用场景", "en": "Find scenarios for the data I hold"},
@@ -175,13 +197,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "count_triples": {"zh": "条三元组", "en": "triples"},
     "use_data": {"zh": "使用数据", "en": "Use the data"},
     "downloads": {"zh": "下载", "en": "Downloads"},
-    "downloads_text": {"zh": "完整数据集的 Turtle、JSON-LD、N-Triples 与 CSV 文件，附 SHA-256 校验值。",
-                       "en": "The whole dataset as Turtle, JSON-LD, N-Triples and CSV, with SHA-256 checksums."},
+    "downloads_text": {
+        "zh": "完整数据集的 Turtle、JSON-LD、N-Triples 与 CSV 文件，附 SHA-256 校验值。",
+        "en": "The whole dataset as Turtle, JSON-LD, N-Triples and CSV, with SHA-256 checksums.",
+    },
     "sparql_endpoint": {"zh": "SPARQL 查询端点", "en": "SPARQL endpoint"},
     "sparql_text": {"zh": "SPARQL 1.1 协议，只读。", "en": "SPARQL 1.1 Protocol, read-only."},
     "query_ui": {"zh": "查询界面", "en": "Query editor"},
-    "query_ui_text": {"zh": "在浏览器中编写并运行 SPARQL，附示例查询。",
-                      "en": "Write and run SPARQL in the browser, with example queries."},
+    "query_ui_text": {
+        "zh": "在浏览器中编写并运行 SPARQL，附示例查询。",
+        "en": "Write and run SPARQL in the browser, with example queries.",
+    },
     "catalog_record": {"zh": "目录记录", "en": "Catalogue record"},
     "publisher": {"zh": "发布者", "en": "Publisher"},
     "publisher_licence": {"zh": "发布者与许可", "en": "Publisher and licence"},
@@ -192,15 +218,23 @@ STRINGS: dict[str, dict[str, str]] = {
     "keywords": {"zh": "关键词", "en": "Keywords"},
     "source_datasets": {"zh": "来源文件", "en": "Source documents"},
     "not_stated": {"zh": "未说明", "en": "not stated"},
-    "cn_record": {"zh": "政务信息资源目录记录", "en": "Chinese government resource-catalogue record"},
-    "cn_record_text": {"zh": "按《政务信息资源目录编制指南（试行）》核心元数据编制，JSON 与 XLSX 两种形式。",
-                       "en": "The core metadata of China's national guide for government resource catalogues, "
-                             "as JSON and as an XLSX sheet."},
+    "cn_record": {
+        "zh": "政务信息资源目录记录",
+        "en": "Chinese government resource-catalogue record",
+    },
+    "cn_record_text": {
+        "zh": "按《政务信息资源目录编制指南（试行）》核心元数据编制，JSON 与 XLSX 两种形式。",
+        "en": "The core metadata of China's national guide for government resource catalogues, "
+        "as JSON and as an XLSX sheet.",
+    },
     "void_description": {"zh": "VoID 描述", "en": "VoID description"},
     "catalog_data": {"zh": "完整目录记录（DCAT-AP 3）", "en": "The whole record (DCAT-AP 3)"},
     "catalog_text": {"zh": "DCAT-AP 与 VoID 描述。", "en": "DCAT-AP and VoID description."},
     "ontology": {"zh": "本体", "en": "Ontology"},
-    "ontology_text": {"zh": "类与属性的中英文定义。", "en": "Classes and properties, defined in Chinese and English."},
+    "ontology_text": {
+        "zh": "类与属性的中英文定义。",
+        "en": "Classes and properties, defined in Chinese and English.",
+    },
     "cite": {"zh": "来源文件", "en": "Source document"},
     "licence": {"zh": "许可协议", "en": "Licence"},
     "licence_text": {"zh": "本数据集以如下许可发布：", "en": "This dataset is published under"},
@@ -222,22 +256,30 @@ STRINGS: dict[str, dict[str, str]] = {
     "compression": {"zh": "压缩", "en": "Compression"},
     "date": {"zh": "日期", "en": "Date"},
     "checksum": {"zh": "SHA-256", "en": "SHA-256"},
-    "dumps_intro": {"zh": "构建产生的原始文件，逐字节一致；gzip 文件为同一内容的压缩版本。",
-                    "en": "The exact files the build produced; the .gz files are the same content, gzipped."},
+    "dumps_intro": {
+        "zh": "构建产生的原始文件，逐字节一致；gzip 文件为同一内容的压缩版本。",
+        "en": "The exact files the build produced; the .gz files are the same content, gzipped.",
+    },
     "checksums_file": {"zh": "校验值清单", "en": "Checksum list"},
     "build": {"zh": "构建", "en": "Build"},
     "query_title": {"zh": "SPARQL 查询", "en": "SPARQL query"},
-    "query_intro": {"zh": "在下方编辑 SPARQL 查询并运行；结果以表格显示，可下载为 JSON、XML、CSV 或 TSV。",
-                    "en": "Edit a SPARQL query below and run it; results show as a table and download as JSON, XML, CSV or TSV."},
+    "query_intro": {
+        "zh": "在下方编辑 SPARQL 查询并运行；结果以表格显示，可下载为 JSON、XML、CSV 或 TSV。",
+        "en": "Edit a SPARQL query below and run it; results show as a table and download as JSON, XML, CSV or TSV.",
+    },
     "examples": {"zh": "示例查询", "en": "Example queries"},
     "query_text": {"zh": "查询语句", "en": "Query text"},
     "result_format": {"zh": "结果格式", "en": "Result format"},
     "run": {"zh": "运行查询", "en": "Run query"},
     "open_example": {"zh": "载入", "en": "Load"},
-    "noscript": {"zh": "未启用 JavaScript：请使用下面的表单，结果显示在本页，也可按所选格式下载。",
-                 "en": "JavaScript is off: use the form below; results show on this page or download in the chosen format."},
-    "no_vendor": {"zh": "查询编辑器未安装（运行 make install）；请使用下面的表单。",
-                  "en": "The query editor is not installed (run make install); use the form below."},
+    "noscript": {
+        "zh": "未启用 JavaScript：请使用下面的表单，结果显示在本页，也可按所选格式下载。",
+        "en": "JavaScript is off: use the form below; results show on this page or download in the chosen format.",
+    },
+    "no_vendor": {
+        "zh": "查询编辑器未安装（运行 make install）；请使用下面的表单。",
+        "en": "The query editor is not installed (run make install); use the form below.",
+    },
     "see_also": {"zh": "另见", "en": "See also"},
     "guide": {"zh": "指引", "en": "Guide"},
     "citation": {"zh": "引用", "en": "Citation"},
@@ -250,15 +292,22 @@ STRINGS: dict[str, dict[str, str]] = {
     "generated": {"zh": "由 dipkg {version} 生成", "en": "Generated by dipkg {version}"},
     "personal": {"zh": "个人信息", "en": "Personal information"},
     "changes": {"zh": "版本变化", "en": "What changed"},
-    "changes_intro": {"zh": "本版本相对上一版本新增、删除和修改的场景、数据类别与数据项（按 IRI 比较）。",
-                      "en": "The scenarios, data categories and data fields added, removed and changed since the "
-                            "previous release (compared by IRI)."},
-    "changes_text": {"zh": "相对上一版本的变化。", "en": "What changed since the previous release."},
+    "changes_intro": {
+        "zh": "本版本相对上一版本新增、删除和修改的场景、数据类别与数据项（按 IRI 比较）。",
+        "en": "The scenarios, data categories and data fields added, removed and changed since the "
+        "previous release (compared by IRI).",
+    },
+    "changes_text": {
+        "zh": "相对上一版本的变化。",
+        "en": "What changed since the previous release.",
+    },
     "this_release": {"zh": "本版本", "en": "This release"},
     "previous_release": {"zh": "上一版本", "en": "Previous release"},
     "no_previous": {"zh": "无（首个版本）", "en": "none (first release)"},
-    "first_release_text": {"zh": "这是首个版本，没有可比较的上一版本。",
-                           "en": "This is the first release: there is no previous release to compare with."},
+    "first_release_text": {
+        "zh": "这是首个版本，没有可比较的上一版本。",
+        "en": "This is the first release: there is no previous release to compare with.",
+    },
     "added": {"zh": "新增", "en": "added"},
     "removed": {"zh": "删除", "en": "removed"},
     "changed": {"zh": "修改", "en": "changed"},
@@ -268,29 +317,53 @@ STRINGS: dict[str, dict[str, str]] = {
     # the query page: results of the plain form and readable errors (also used by query.js)
     "results": {"zh": "查询结果", "en": "Results"},
     "result_rows": {"zh": "共 {n} 行", "en": "{n} rows"},
-    "result_truncated": {"zh": "结果过多，只显示前 {n} 行；请下载完整结果。",
-                         "en": "Only the first {n} rows are shown; download the full results."},
+    "result_truncated": {
+        "zh": "结果过多，只显示前 {n} 行；请下载完整结果。",
+        "en": "Only the first {n} rows are shown; download the full results.",
+    },
     "result_true": {"zh": "是（true）", "en": "Yes (true)"},
     "result_false": {"zh": "否（false）", "en": "No (false)"},
-    "result_graph": {"zh": "结果为 RDF 图（Turtle）：", "en": "The result is an RDF graph (Turtle):"},
+    "result_graph": {
+        "zh": "结果为 RDF 图（Turtle）：",
+        "en": "The result is an RDF graph (Turtle):",
+    },
     "download_as": {"zh": "按所选格式下载", "en": "Download in the chosen format"},
     "err_where": {"zh": "第 {line} 行，第 {column} 列", "en": "Line {line}, column {column}"},
-    "err_prefix": {"zh": "前缀 {prefix}: 未声明。请在查询开头添加一行：{fix}",
-                   "en": "The prefix {prefix}: is not declared. Add this line at the top of the query: {fix}"},
-    "err_prefix_unknown": {"zh": "前缀 {prefix}: 未声明。请用 PREFIX {prefix}: <命名空间 IRI> 声明它。",
-                           "en": "The prefix {prefix}: is not declared. Declare it with PREFIX {prefix}: <namespace IRI>."},
-    "err_expected": {"zh": "此处应为以下之一：{expected}", "en": "Expected here one of: {expected}"},
+    "err_prefix": {
+        "zh": "前缀 {prefix}: 未声明。请在查询开头添加一行：{fix}",
+        "en": "The prefix {prefix}: is not declared. Add this line at the top of the query: {fix}",
+    },
+    "err_prefix_unknown": {
+        "zh": "前缀 {prefix}: 未声明。请用 PREFIX {prefix}: <命名空间 IRI> 声明它。",
+        "en": "The prefix {prefix}: is not declared. Declare it with PREFIX {prefix}: <namespace IRI>.",
+    },
+    "err_expected": {
+        "zh": "此处应为以下之一：{expected}",
+        "en": "Expected here one of: {expected}",
+    },
     "err_unexpected": {"zh": "此处的文本无法解析。", "en": "The text here cannot be parsed."},
     "err_title": {"zh": "查询失败", "en": "The query failed"},
     "err_query-syntax": {"zh": "查询语法错误", "en": "Syntax error in the query"},
-    "err_timeout": {"zh": "查询超时：请缩小查询范围（例如加 LIMIT）后重试。",
-                    "en": "The query took too long: narrow it (for example with LIMIT) and try again."},
-    "err_busy": {"zh": "服务器繁忙，请稍后重试。", "en": "The server is busy; try again in a moment."},
-    "err_worker-died": {"zh": "查询进程意外结束，请重试或简化查询。",
-                        "en": "The query process stopped unexpectedly; try again or simplify the query."},
-    "err_update-forbidden": {"zh": "此端点只读：不接受 INSERT、DELETE 等更新操作。",
-                             "en": "This endpoint is read-only: updates (INSERT, DELETE…) are not accepted."},
-    "err_service-refused": {"zh": "不允许 SERVICE（联邦查询）。", "en": "SERVICE (federated queries) is not allowed."},
+    "err_timeout": {
+        "zh": "查询超时：请缩小查询范围（例如加 LIMIT）后重试。",
+        "en": "The query took too long: narrow it (for example with LIMIT) and try again.",
+    },
+    "err_busy": {
+        "zh": "服务器繁忙，请稍后重试。",
+        "en": "The server is busy; try again in a moment.",
+    },
+    "err_worker-died": {
+        "zh": "查询进程意外结束，请重试或简化查询。",
+        "en": "The query process stopped unexpectedly; try again or simplify the query.",
+    },
+    "err_update-forbidden": {
+        "zh": "此端点只读：不接受 INSERT、DELETE 等更新操作。",
+        "en": "This endpoint is read-only: updates (INSERT, DELETE…) are not accepted.",
+    },
+    "err_service-refused": {
+        "zh": "不允许 SERVICE（联邦查询）。",
+        "en": "SERVICE (federated queries) is not allowed.",
+    },
     "err_query-too-large": {"zh": "查询语句过长。", "en": "The query is too long."},
     "err_query-too-deep": {"zh": "查询嵌套过深。", "en": "The query is nested too deeply."},
     "err_query-evaluation": {"zh": "查询执行出错", "en": "The query failed while running"},
@@ -317,16 +390,25 @@ def describe_error(error: Mapping[str, object], lang: str) -> dict[str, str]:
     if details.get("prefix"):
         namespace = details.get("namespace")
         fix = f"PREFIX {details['prefix']}: <{namespace}>"
-        text = t("err_prefix" if namespace else "err_prefix_unknown", lang).format(prefix=details["prefix"], fix=fix)
+        text = t("err_prefix" if namespace else "err_prefix_unknown", lang).format(
+            prefix=details["prefix"], fix=fix
+        )
     elif isinstance(details.get("expected"), list):
         words = [str(w) for w in details["expected"]]
         shown = ", ".join(words[:12]) + (" …" if len(words) > 12 else "")
-        text = t("err_expected", lang).format(expected=shown) if words else t("err_unexpected", lang)
+        text = (
+            t("err_expected", lang).format(expected=shown) if words else t("err_unexpected", lang)
+        )
     elif code not in ("query-syntax", *_ERRORS_WITH_TEXT) and f"err_{code}" in STRINGS:
         title, text = t("err_title", lang), t(f"err_{code}", lang)
     else:
         text = str(error.get("message") or "")
-    return {"title": title, "where": where, "text": text, "original": str(error.get("message") or "")}
+    return {
+        "title": title,
+        "where": where,
+        "text": text,
+        "original": str(error.get("message") or ""),
+    }
 
 
 def t(key: str, lang: str) -> str:

@@ -189,7 +189,12 @@ class LiveApp:
         try:
             loop.add_signal_handler(signal.SIGHUP, self._hup.set)
             self._on_sighup = True
-        except (NotImplementedError, RuntimeError, ValueError, AttributeError):  # not the main thread
+        except (
+            NotImplementedError,
+            RuntimeError,
+            ValueError,
+            AttributeError,
+        ):  # not the main thread
             self._on_sighup = False
         self._watcher = loop.create_task(self._watch(), name="dipkg-watch-current")
 
@@ -262,7 +267,9 @@ class LiveApp:
                 generation.close()
             self._refused = target
             reason = str(exc) if isinstance(exc, DipkgError) else f"{type(exc).__name__}: {exc}"
-            self._report(f"still serving release {serving.build_id}: not switching to {target.name}: {reason}")
+            self._report(
+                f"still serving release {serving.build_id}: not switching to {target.name}: {reason}"
+            )
             return False
         except BaseException:
             if generation is not None:
@@ -274,7 +281,9 @@ class LiveApp:
         self._refused = None
         self._report(None)
         log.info("serving release %s (was %s)", generation.build_id, old.build_id)
-        task = asyncio.get_running_loop().create_task(self._retire(old), name=f"dipkg-retire-{old.build_id}")
+        task = asyncio.get_running_loop().create_task(
+            self._retire(old), name=f"dipkg-retire-{old.build_id}"
+        )
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
         return True

@@ -72,7 +72,9 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 def log_config(log_format: str = "text") -> dict[str, Any]:
     """The ``logging.config.dictConfig`` of ``dipkg serve`` (also uvicorn's ``log_config``)."""
     formatter: dict[str, Any] = (
-        {"()": JsonFormatter} if log_format == "json" else {"format": TEXT_FORMAT, "datefmt": "%Y-%m-%dT%H:%M:%S%z"}
+        {"()": JsonFormatter}
+        if log_format == "json"
+        else {"format": TEXT_FORMAT, "datefmt": "%Y-%m-%dT%H:%M:%S%z"}
     )
     quiet = {"handlers": [], "propagate": True}
     return {
@@ -80,15 +82,25 @@ def log_config(log_format: str = "text") -> dict[str, Any]:
         "disable_existing_loggers": False,
         "filters": {"request_id": {"()": RequestIdFilter}},
         "formatters": {"dipkg": formatter},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
-                                "formatter": "dipkg", "filters": ["request_id"]}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "dipkg",
+                "filters": ["request_id"],
+            }
+        },
         "root": {"handlers": ["stderr"], "level": "INFO"},
         # uvicorn's loggers send to the one handler above (its own access log stays off:
         # RequestLog writes dipkg.access with the request id)
-        "loggers": {"uvicorn": {**quiet, "level": "INFO"}, "uvicorn.error": quiet,
-                    "uvicorn.access": {**quiet, "level": "WARNING"},
-                    # httpx logs every request to a remote backend at INFO, URL and all
-                    "httpx": {**quiet, "level": "WARNING"}, "httpcore": {**quiet, "level": "WARNING"}},
+        "loggers": {
+            "uvicorn": {**quiet, "level": "INFO"},
+            "uvicorn.error": quiet,
+            "uvicorn.access": {**quiet, "level": "WARNING"},
+            # httpx logs every request to a remote backend at INFO, URL and all
+            "httpx": {**quiet, "level": "WARNING"},
+            "httpcore": {**quiet, "level": "WARNING"},
+        },
     }
 
 
@@ -119,7 +131,9 @@ class RequestLog:
         async def stamped(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 seen["status"] = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
+                ]
                 message = {**message, "headers": [*headers, (b"x-request-id", rid.encode("ascii"))]}
             elif message["type"] == "http.response.body":
                 seen["bytes"] += len(message.get("body", b""))
@@ -128,7 +142,9 @@ class RequestLog:
         try:
             await self.app(scope, receive, stamped)
         finally:
-            status = seen["status"] or 500  # no response started: the server answers 500 or drops it
+            status = (
+                seen["status"] or 500
+            )  # no response started: the server answers 500 or drops it
             if self.access_log or status >= 500:
                 client = scope.get("client")
                 path = scope.get("path", "")
@@ -136,10 +152,23 @@ class RequestLog:
                     path += "?" + scope["query_string"].decode("latin-1")[:512]
                 # the path is percent-decoded: a %0A must not start a forged log line
                 path = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", path[:1024])
-                fields = {"method": scope.get("method", ""), "path": path, "status": status,
-                          "bytes": seen["bytes"], "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                          "client": client[0] if client else "-"}
-                access.log(logging.WARNING if status >= 500 else logging.INFO,
-                           '%s "%s %s" %d %d %.1fms', fields["client"], fields["method"], fields["path"],
-                           status, fields["bytes"], fields["duration_ms"], extra=fields)
+                fields = {
+                    "method": scope.get("method", ""),
+                    "path": path,
+                    "status": status,
+                    "bytes": seen["bytes"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "client": client[0] if client else "-",
+                }
+                access.log(
+                    logging.WARNING if status >= 500 else logging.INFO,
+                    '%s "%s %s" %d %d %.1fms',
+                    fields["client"],
+                    fields["method"],
+                    fields["path"],
+                    status,
+                    fields["bytes"],
+                    fields["duration_ms"],
+                    extra=fields,
+                )
             request_id.reset(token)

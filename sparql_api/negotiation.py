@@ -62,31 +62,90 @@ class Choice:
 F = "http://www.w3.org/ns/formats/"
 
 # --- the one table of offers ------------------------------------------------
-SPARQL_JSON = Offer("application/sparql-results+json", "json", "srj", aliases=("application/json",),
-                    names=("json", "srj", "sparql-results+json"), iri=F + "SPARQL_Results_JSON",
-                    label="SPARQL Results JSON")
-SPARQL_XML = Offer("application/sparql-results+xml", "xml", "srx", aliases=("application/xml",),
-                   names=("xml", "srx", "sparql-results+xml"), iri=F + "SPARQL_Results_XML",
-                   label="SPARQL Results XML")
-SPARQL_CSV = Offer("text/csv", "csv", "csv", names=("csv",), iri=F + "SPARQL_Results_CSV",
-                   label="SPARQL Results CSV")
-SPARQL_TSV = Offer("text/tab-separated-values", "tsv", "tsv", names=("tsv",),
-                   iri=F + "SPARQL_Results_TSV", label="SPARQL Results TSV")
+SPARQL_JSON = Offer(
+    "application/sparql-results+json",
+    "json",
+    "srj",
+    aliases=("application/json",),
+    names=("json", "srj", "sparql-results+json"),
+    iri=F + "SPARQL_Results_JSON",
+    label="SPARQL Results JSON",
+)
+SPARQL_XML = Offer(
+    "application/sparql-results+xml",
+    "xml",
+    "srx",
+    aliases=("application/xml",),
+    names=("xml", "srx", "sparql-results+xml"),
+    iri=F + "SPARQL_Results_XML",
+    label="SPARQL Results XML",
+)
+SPARQL_CSV = Offer(
+    "text/csv",
+    "csv",
+    "csv",
+    names=("csv",),
+    iri=F + "SPARQL_Results_CSV",
+    label="SPARQL Results CSV",
+)
+SPARQL_TSV = Offer(
+    "text/tab-separated-values",
+    "tsv",
+    "tsv",
+    names=("tsv",),
+    iri=F + "SPARQL_Results_TSV",
+    label="SPARQL Results TSV",
+)
 
-TURTLE = Offer("text/turtle", "turtle", "ttl", aliases=("application/x-turtle", "application/turtle"),
-               names=("turtle", "ttl", "n3"), iri=F + "Turtle", label="Turtle")
-N_TRIPLES = Offer("application/n-triples", "ntriples", "nt", names=("nt", "ntriples", "n-triples"),
-                  iri=F + "N-Triples", label="N-Triples")
-JSON_LD = Offer("application/ld+json", "jsonld", "jsonld", aliases=("application/json",),
-                names=("json-ld", "jsonld", "json"), iri=F + "JSON-LD", label="JSON-LD")
-RDF_XML = Offer("application/rdf+xml", "rdfxml", "rdf", aliases=("application/xml",),
-                names=("rdf+xml", "rdfxml", "rdf", "xml"), iri=F + "RDF_XML", label="RDF/XML")
-N_QUADS = Offer("application/n-quads", "nquads", "nq", names=("nq", "nquads", "n-quads"),
-                iri=F + "N-Quads", label="N-Quads")
+TURTLE = Offer(
+    "text/turtle",
+    "turtle",
+    "ttl",
+    aliases=("application/x-turtle", "application/turtle"),
+    names=("turtle", "ttl", "n3"),
+    iri=F + "Turtle",
+    label="Turtle",
+)
+N_TRIPLES = Offer(
+    "application/n-triples",
+    "ntriples",
+    "nt",
+    names=("nt", "ntriples", "n-triples"),
+    iri=F + "N-Triples",
+    label="N-Triples",
+)
+JSON_LD = Offer(
+    "application/ld+json",
+    "jsonld",
+    "jsonld",
+    aliases=("application/json",),
+    names=("json-ld", "jsonld", "json"),
+    iri=F + "JSON-LD",
+    label="JSON-LD",
+)
+RDF_XML = Offer(
+    "application/rdf+xml",
+    "rdfxml",
+    "rdf",
+    aliases=("application/xml",),
+    names=("rdf+xml", "rdfxml", "rdf", "xml"),
+    iri=F + "RDF_XML",
+    label="RDF/XML",
+)
+N_QUADS = Offer(
+    "application/n-quads",
+    "nquads",
+    "nq",
+    names=("nq", "nquads", "n-quads"),
+    iri=F + "N-Quads",
+    label="N-Quads",
+)
 TRIG = Offer("application/trig", "trig", "trig", names=("trig",), iri=F + "TriG", label="TriG")
 
 #: SELECT and ASK results; the first is the default.
-HTML = Offer("text/html", "html", "html", aliases=("application/xhtml+xml",), names=("html",), label="HTML")
+HTML = Offer(
+    "text/html", "html", "html", aliases=("application/xhtml+xml",), names=("html",), label="HTML"
+)
 JSON = Offer("application/json", "json", "json", label="JSON")
 
 RESULT_OFFERS: tuple[Offer, ...] = (SPARQL_JSON, SPARQL_XML, SPARQL_CSV, SPARQL_TSV)
@@ -208,8 +267,11 @@ def _score(offer: Offer, ranges: Sequence[MediaRange], index: int) -> tuple[_Sco
     best: tuple[_Score, str] | None = None
     labels = (offer.media_type, *offer.aliases)
     for label_index, label in enumerate(labels):
-        matching = [r for r in ranges if r.matches(label, offer.charset)
-                    and (label_index == 0 or r.specificity >= 2)]  # aliases: only when named
+        matching = [
+            r
+            for r in ranges
+            if r.matches(label, offer.charset) and (label_index == 0 or r.specificity >= 2)
+        ]  # aliases: only when named
         if not matching:
             continue
         top = max(r.specificity for r in matching)
@@ -236,7 +298,9 @@ def negotiate(accept: str | None, offers: Sequence[Offer]) -> Choice:
         if best is None or scored[0] > best[0]:
             best = (scored[0], scored[1], offer)
     if best is None:
-        raise not_acceptable(offers, f"none of the offered media types is acceptable (Accept: {accept})")
+        raise not_acceptable(
+            offers, f"none of the offered media types is acceptable (Accept: {accept})"
+        )
     return Choice(best[2], best[1])
 
 

@@ -75,10 +75,15 @@ DCT = PREFIXES["dcterms"]
 OWL = PREFIXES["owl"]
 SCHEMA = PREFIXES["schema"]
 FOAF = PREFIXES["foaf"]
-USES_SHOWN = 1000  # a concept page lists at most this many of its uses (and says how many there are)
+USES_SHOWN = (
+    1000  # a concept page lists at most this many of its uses (and says how many there are)
+)
 LABEL_PREDICATES = (RDFS + "label", SKOS + "prefLabel", DCT + "title", FOAF + "name")
-_GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
-                  "rdfxml": ox.RdfFormat.RDF_XML}
+_GRAPH_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+}
 
 
 def _docx_cell(locator: str | None) -> dict[str, str] | None:
@@ -102,9 +107,9 @@ class Linker:
         if iri == ONTOLOGY_IRI:
             return self.with_lang(self.root + "/ontology")
         if iri.startswith(DIP):
-            return self.with_lang(self.root + "/ontology") + "#" + iri[len(DIP):]
+            return self.with_lang(self.root + "/ontology") + "#" + iri[len(DIP) :]
         if iri.startswith(self.base):
-            return self.with_lang(self.root + "/" + iri[len(self.base):])
+            return self.with_lang(self.root + "/" + iri[len(self.base) :])
         return iri
 
     def local(self, iri: str) -> bool:
@@ -133,8 +138,8 @@ def split_extension(path: str) -> tuple[str, Offer | None]:
 
 def curie(iri: str) -> str:
     for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns) and re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", iri[len(ns):]):
-            return f"{prefix}:{iri[len(ns):]}"
+        if iri.startswith(ns) and re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", iri[len(ns) :]):
+            return f"{prefix}:{iri[len(ns) :]}"
     return iri
 
 
@@ -160,8 +165,11 @@ def serialize(desc: Description, key: str, context: dict[str, Any]) -> bytes:
         out = io.StringIO()
         write_jsonld(blocks.values(), out, context)
         return out.getvalue().encode("utf-8")
-    return ox.serialize(desc.triples, format=_GRAPH_FORMATS[key],
-                        prefixes=dict(PREFIXES) if key != "ntriples" else None)
+    return ox.serialize(
+        desc.triples,
+        format=_GRAPH_FORMATS[key],
+        prefixes=dict(PREFIXES) if key != "ntriples" else None,
+    )
 
 
 # --- view models for the pages ------------------------------------------------------
@@ -199,9 +207,15 @@ class LabelIndex:
         for iri, labels in ontology.items():
             self.labels[iri] = dict(labels)
         for t in triples:
-            if (t.predicate.value in LABEL_PREDICATES and isinstance(t.subject, ox.NamedNode)
-                    and isinstance(t.object, ox.Literal) and t.object.language):
-                self.labels.setdefault(t.subject.value, {}).setdefault(t.object.language, t.object.value)
+            if (
+                t.predicate.value in LABEL_PREDICATES
+                and isinstance(t.subject, ox.NamedNode)
+                and isinstance(t.object, ox.Literal)
+                and t.object.language
+            ):
+                self.labels.setdefault(t.subject.value, {}).setdefault(
+                    t.object.language, t.object.value
+                )
 
     def get(self, iri: str, lang: str) -> str:
         labels = self.labels.get(iri)
@@ -221,9 +235,15 @@ class Pages:
         self.describer = describer
         self.base = release.base_iri
         self.minter = Minter(self.base)
-        self.context = json.loads((ONTOLOGY_DIR / "context.jsonld").read_text(encoding="utf-8"))["@context"]
-        self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
-                               trim_blocks=True, lstrip_blocks=True)
+        self.context = json.loads((ONTOLOGY_DIR / "context.jsonld").read_text(encoding="utf-8"))[
+            "@context"
+        ]
+        self.env = Environment(
+            loader=FileSystemLoader(str(TEMPLATES)),
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
         self.env.globals["t"] = i18n.t
         self.env.globals["version"] = __version__
         self.env.filters["filesize"] = filesize
@@ -236,11 +256,14 @@ class Pages:
     def _ontology_labels(self) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}
         for row in self.describer.select(
-                "SELECT ?s ?l WHERE { ?s rdfs:isDefinedBy|^rdfs:isDefinedBy ?o ; rdfs:label ?l }"):
+            "SELECT ?s ?l WHERE { ?s rdfs:isDefinedBy|^rdfs:isDefinedBy ?o ; rdfs:label ?l }"
+        ):
             lit = row["l"]
             if isinstance(row["s"], ox.NamedNode) and isinstance(lit, ox.Literal) and lit.language:
                 out.setdefault(row["s"].value, {})[lit.language] = lit.value
-        for row in self.describer.select("SELECT ?s ?l WHERE { ?s a skos:ConceptScheme ; rdfs:label ?l }"):
+        for row in self.describer.select(
+            "SELECT ?s ?l WHERE { ?s a skos:ConceptScheme ; rdfs:label ?l }"
+        ):
             lit = row["l"]
             if isinstance(lit, ox.Literal) and lit.language:
                 out.setdefault(row["s"].value, {})[lit.language] = lit.value
@@ -263,8 +286,12 @@ class Pages:
                 own.setdefault(t.predicate.value, []).append(t.object)
             elif t.object == node:
                 inc.setdefault(t.predicate.value, []).append(t.subject)
-        mine = {lit.language: lit.value for p in LABEL_PREDICATES for lit in own.get(p, [])
-                if isinstance(lit, ox.Literal) and lit.language}
+        mine = {
+            lit.language: lit.value
+            for p in LABEL_PREDICATES
+            for lit in own.get(p, [])
+            if isinstance(lit, ox.Literal) and lit.language
+        }
         label = i18n.pick(mine, lang) if mine else curie(desc.iri)
 
         def group(table: dict[str, list[Any]]) -> list[tuple[Value, list[Value]]]:
@@ -278,8 +305,15 @@ class Pages:
 
         types = [self.value(ox.NamedNode(ty), labels, link, lang) for ty in desc.types]
         kind = _kind(desc.types, desc.iri)
-        view = View(iri=desc.iri, kind=kind, label=label, labels=mine, types=types,
-                    statements=group(own), incoming=group(inc))
+        view = View(
+            iri=desc.iri,
+            kind=kind,
+            label=label,
+            labels=mine,
+            types=types,
+            statements=group(own),
+            incoming=group(inc),
+        )
         view.extra = self._extra(kind, desc, own, labels, link, lang)
         return view
 
@@ -291,14 +325,23 @@ class Pages:
             values["en"] = row[en].value
         return i18n.pick(values, lang)
 
-    def _extra(self, kind: str, desc: Description, own: dict[str, list[Any]], labels: LabelIndex,
-               link: Linker, lang: str) -> dict[str, Any]:
+    def _extra(
+        self,
+        kind: str,
+        desc: Description,
+        own: dict[str, list[Any]],
+        labels: LabelIndex,
+        link: Linker,
+        lang: str,
+    ) -> dict[str, Any]:
         iri = desc.iri
         sel = self.describer.select
         first = lambda p: own.get(p, [None])[0]  # noqa: E731
 
         def lit(p: str) -> str | None:
-            values = {o.language or "": o.value for o in own.get(p, []) if isinstance(o, ox.Literal)}
+            values = {
+                o.language or "": o.value for o in own.get(p, []) if isinstance(o, ox.Literal)
+            }
             return i18n.pick(values, lang) if values else None
 
         def lit_lang(p: str) -> Value | None:
@@ -306,7 +349,8 @@ class Pages:
             if not values:
                 return None
             chosen = next((o for o in values if o.language == lang), None) or next(
-                (o for o in values if o.language == "zh"), values[0])
+                (o for o in values if o.language == "zh"), values[0]
+            )
             return Value(chosen.value, lang=chosen.language)
 
         def ref(p: str) -> Value | None:
@@ -316,11 +360,16 @@ class Pages:
         extra: dict[str, Any] = {}
         if kind == "scenario":
             extra.update(
-                number=lit(DIP + "number"), domain=ref(DIP + "domain"), guide=ref(DCT + "source"),
-                application=lit_lang(DIP + "application"), example=lit_lang(DIP + "exampleContext"),
-                data_text=lit_lang(DIP + "dataText"), source_line=lit(DIP + "sourceLine"),
+                number=lit(DIP + "number"),
+                domain=ref(DIP + "domain"),
+                guide=ref(DCT + "source"),
+                application=lit_lang(DIP + "application"),
+                example=lit_lang(DIP + "exampleContext"),
+                data_text=lit_lang(DIP + "dataText"),
+                source_line=lit(DIP + "sourceLine"),
                 source_cell=_docx_cell(lit(DIP + "sourceCell")),
-                tree=self._tree(iri, link, lang))
+                tree=self._tree(iri, link, lang),
+            )
         elif kind in ("category", "field"):
             rows = sel(f"""SELECT ?s ?n ?szh ?sen ?p ?pzh ?pen ?k ?kzh ?ken ?q WHERE {{
                 <{iri}> dip:scenario ?s ; dcterms:isPartOf ?p .
@@ -334,14 +383,19 @@ class Pages:
             }} LIMIT 1""")
             if rows:
                 r = rows[0]
-                extra["scenario"] = Value(f"{r['n'].value}. {self._lab(r, lang, 'szh', 'sen')}",
-                                          link.href(r["s"].value), iri=r["s"].value)
+                extra["scenario"] = Value(
+                    f"{r['n'].value}. {self._lab(r, lang, 'szh', 'sen')}",
+                    link.href(r["s"].value),
+                    iri=r["s"].value,
+                )
                 if r["p"] != r["s"]:
-                    extra["parent"] = Value(self._lab(r, lang, "pzh", "pen"), link.href(r["p"].value),
-                                            iri=r["p"].value)
+                    extra["parent"] = Value(
+                        self._lab(r, lang, "pzh", "pen"), link.href(r["p"].value), iri=r["p"].value
+                    )
                 if r.get("k") is not None:
-                    extra["kind"] = Value(self._lab(r, lang, "kzh", "ken"), link.href(r["k"].value),
-                                          iri=r["k"].value)
+                    extra["kind"] = Value(
+                        self._lab(r, lang, "kzh", "ken"), link.href(r["k"].value), iri=r["k"].value
+                    )
                 if r.get("q") is not None:
                     extra["qualifier"] = r["q"].value
             if kind == "category":
@@ -354,14 +408,23 @@ class Pages:
             extra["definition"] = lit_lang(SKOS + "definition")
             extra["notation"] = lit(SKOS + "notation")
             extra["scheme"] = ref(SKOS + "inScheme")
-            extra["broader"] = [self.value(o, labels, link, lang) for o in own.get(SKOS + "broader", [])]
-            extra["narrower"] = [self.value(o, labels, link, lang) for o in own.get(SKOS + "narrower", [])]
-            extra["matches"] = [Value(o.value, o.value, iri=o.value) for p in ("exactMatch", "closeMatch",
-                                "broadMatch", "narrowMatch", "relatedMatch")
-                                for o in own.get(SKOS + p, []) if isinstance(o, ox.NamedNode)]
+            extra["broader"] = [
+                self.value(o, labels, link, lang) for o in own.get(SKOS + "broader", [])
+            ]
+            extra["narrower"] = [
+                self.value(o, labels, link, lang) for o in own.get(SKOS + "narrower", [])
+            ]
+            extra["matches"] = [
+                Value(o.value, o.value, iri=o.value)
+                for p in ("exactMatch", "closeMatch", "broadMatch", "narrowMatch", "relatedMatch")
+                for o in own.get(SKOS + p, [])
+                if isinstance(o, ox.NamedNode)
+            ]
             pi = first(DIP + "personalInformation")
             extra["personal"] = pi is not None and pi.value == "true"
-            extra["sensitive"] = [self.value(o, labels, link, lang) for o in own.get(DIP + "sensitiveCategory", [])]
+            extra["sensitive"] = [
+                self.value(o, labels, link, lang) for o in own.get(DIP + "sensitiveCategory", [])
+            ]
             if kind == "concept":
                 extra["used_by"] = self._items_under_kind(iri, link, lang)
                 extra["used_total"] = self._count_under_kind(iri)
@@ -376,8 +439,9 @@ class Pages:
             extra.update(self._ontology(own, labels, link, lang))
         return extra
 
-    def _scenarios(self, link: Linker, lang: str, domain: str | None = None,
-                   guide: str | None = None) -> list[dict[str, Any]]:
+    def _scenarios(
+        self, link: Linker, lang: str, domain: str | None = None, guide: str | None = None
+    ) -> list[dict[str, Any]]:
         where = ""
         if domain:
             where = f"?s dip:domain <{domain}> ."
@@ -388,9 +452,18 @@ class Pages:
             OPTIONAL {{ ?s rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?s rdfs:label ?en FILTER(lang(?en)="en") }}
             OPTIONAL {{ ?d rdfs:label ?dzh FILTER(lang(?dzh)="zh") }} OPTIONAL {{ ?d rdfs:label ?den FILTER(lang(?den)="en") }}
         }} ORDER BY ?n ?s""")
-        return [{"number": r["n"].value, "label": self._lab(r, lang), "href": link.href(r["s"].value),
-                 "iri": r["s"].value, "domain": self._lab(r, lang, "dzh", "den"),
-                 "domain_href": link.href(r["d"].value), "domain_iri": r["d"].value} for r in rows]
+        return [
+            {
+                "number": r["n"].value,
+                "label": self._lab(r, lang),
+                "href": link.href(r["s"].value),
+                "iri": r["s"].value,
+                "domain": self._lab(r, lang, "dzh", "den"),
+                "domain_href": link.href(r["d"].value),
+                "domain_iri": r["d"].value,
+            }
+            for r in rows
+        ]
 
     def domains(self, link: Linker, lang: str) -> list[dict[str, Any]]:
         rows = self.describer.select("""SELECT ?d ?zh ?en (MIN(?o) AS ?first) WHERE {
@@ -401,17 +474,31 @@ class Pages:
         out = []
         for r in rows:
             mine = [s for s in scenarios if s["domain_iri"] == r["d"].value]
-            out.append({"label": self._lab(r, lang), "href": link.href(r["d"].value), "iri": r["d"].value,
-                        "scenarios": mine})
+            out.append(
+                {
+                    "label": self._lab(r, lang),
+                    "href": link.href(r["d"].value),
+                    "iri": r["d"].value,
+                    "scenarios": mine,
+                }
+            )
         return out
 
     def _items(self, rows: list[dict[str, Any]], link: Linker, lang: str) -> list[dict[str, Any]]:
-        return [{"label": self._lab(r, lang), "href": link.href(r["i"].value), "iri": r["i"].value,
-                 "kind": "category" if r["t"].value.endswith("DataCategory") else "field",
-                 "qualifier": r["q"].value if r.get("q") is not None else None,
-                 "scenario": f"{r['n'].value}. {self._lab(r, lang, 'szh', 'sen')}" if r.get("n") else None,
-                 "scenario_href": link.href(r["s"].value) if r.get("s") else None}
-                for r in rows]
+        return [
+            {
+                "label": self._lab(r, lang),
+                "href": link.href(r["i"].value),
+                "iri": r["i"].value,
+                "kind": "category" if r["t"].value.endswith("DataCategory") else "field",
+                "qualifier": r["q"].value if r.get("q") is not None else None,
+                "scenario": f"{r['n'].value}. {self._lab(r, lang, 'szh', 'sen')}"
+                if r.get("n")
+                else None,
+                "scenario_href": link.href(r["s"].value) if r.get("s") else None,
+            }
+            for r in rows
+        ]
 
     def _children(self, iri: str, link: Linker, lang: str) -> list[dict[str, Any]]:
         rows = self.describer.select(f"""SELECT ?i ?t ?zh ?en ?q ?pos WHERE {{
@@ -421,7 +508,9 @@ class Pages:
         }} ORDER BY ?pos""")
         return self._items(rows, link, lang)
 
-    def _items_of_kind(self, kind_iri: str, link: Linker, lang: str, exclude: str | None = None) -> list[dict[str, Any]]:
+    def _items_of_kind(
+        self, kind_iri: str, link: Linker, lang: str, exclude: str | None = None
+    ) -> list[dict[str, Any]]:
         rows = self.describer.select(f"""SELECT ?i ?t ?zh ?en ?q ?s ?n ?szh ?sen WHERE {{
             ?i dip:dataKind <{kind_iri}> ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
             OPTIONAL {{ ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?i rdfs:label ?en FILTER(lang(?en)="en") }}
@@ -507,8 +596,13 @@ class Pages:
         parents: dict[str, str | None] = {}
         for r in rows:
             c = r["c"].value
-            nodes[c] = {"label": self._lab(r, lang), "href": link.href(c), "iri": c,
-                        "uses": int(r["uses"].value), "children": []}
+            nodes[c] = {
+                "label": self._lab(r, lang),
+                "href": link.href(c),
+                "iri": c,
+                "uses": int(r["uses"].value),
+                "children": [],
+            }
             parents[c] = r["b"].value if r.get("b") is not None else None
         roots = []
         for c, node in nodes.items():
@@ -516,10 +610,13 @@ class Pages:
             (nodes[p]["children"] if p in nodes else roots).append(node)
         # the data items of a concept or of anything below it (skos:broader*), each counted once
         # even when it is reached by two paths: the count its concept page lists
-        totals = {r["c"].value: int(r["n"].value) for r in self.describer.select(f"""
+        totals = {
+            r["c"].value: int(r["n"].value)
+            for r in self.describer.select(f"""
             SELECT ?c (COUNT(DISTINCT ?i) AS ?n) WHERE {{
               ?c skos:inScheme <{scheme}> . ?k skos:broader* ?c . ?i dip:dataKind|dip:domain ?k
-            }} GROUP BY ?c""")}
+            }} GROUP BY ?c""")
+        }
         for c, node in nodes.items():
             node["total"] = totals.get(c, 0)
         # most used first, then by label: a stable order that shows what matters
@@ -528,14 +625,23 @@ class Pages:
         roots.sort(key=lambda x: (-x["total"], x["label"]))
         return roots
 
-    def _ontology(self, own: dict[str, list[Any]], labels: LabelIndex, link: Linker, lang: str) -> dict[str, Any]:
+    def _ontology(
+        self, own: dict[str, list[Any]], labels: LabelIndex, link: Linker, lang: str
+    ) -> dict[str, Any]:
         rows = self.describer.select("""SELECT ?term ?type ?p ?o WHERE {
             ?term rdfs:isDefinedBy <https://w3id.org/dipkg/ontology> ; a ?type ; ?p ?o }""")
         terms: dict[str, dict[str, Any]] = {}
         for r in rows:
             term = r["term"].value
-            entry = terms.setdefault(term, {"iri": term, "local": term[len(DIP):] if term.startswith(DIP) else term,
-                                            "types": set(), "props": {}})
+            entry = terms.setdefault(
+                term,
+                {
+                    "iri": term,
+                    "local": term[len(DIP) :] if term.startswith(DIP) else term,
+                    "types": set(),
+                    "props": {},
+                },
+            )
             entry["types"].add(r["type"].value)
             values = entry["props"].setdefault(r["p"].value, [])
             if r["o"] not in values:  # one row per (type, p, o): a term with two types repeats
@@ -545,52 +651,97 @@ class Pages:
             props = entry["props"]
 
             def pick(p: str, props: dict = props) -> str | None:
-                values = {o.language: o.value for o in props.get(p, []) if isinstance(o, ox.Literal) and o.language}
+                values = {
+                    o.language: o.value
+                    for o in props.get(p, [])
+                    if isinstance(o, ox.Literal) and o.language
+                }
                 return i18n.pick(values, lang) if values else None
 
             def refs(p: str, props: dict = props) -> list[Value]:
-                return [self.value(o, labels, link, lang) for o in props.get(p, [])
-                        if isinstance(o, ox.NamedNode)]
+                return [
+                    self.value(o, labels, link, lang)
+                    for o in props.get(p, [])
+                    if isinstance(o, ox.NamedNode)
+                ]
 
-            row = {"iri": term, "local": entry["local"], "curie": curie(term),
-                   "label_zh": i18n.pick({o.language: o.value for o in props.get(RDFS + "label", [])
-                                          if isinstance(o, ox.Literal) and o.language == "zh"}, "zh"),
-                   "label_en": i18n.pick({o.language: o.value for o in props.get(RDFS + "label", [])
-                                          if isinstance(o, ox.Literal) and o.language == "en"}, "en"),
-                   "definition": pick(SKOS + "definition"),
-                   "types": [curie(ty) for ty in sorted(entry["types"])],
-                   "domain": refs(RDFS + "domain"), "range": refs(RDFS + "range"),
-                   "subclass": refs(RDFS + "subClassOf"), "subproperty": refs(RDFS + "subPropertyOf")}
+            row = {
+                "iri": term,
+                "local": entry["local"],
+                "curie": curie(term),
+                "label_zh": i18n.pick(
+                    {
+                        o.language: o.value
+                        for o in props.get(RDFS + "label", [])
+                        if isinstance(o, ox.Literal) and o.language == "zh"
+                    },
+                    "zh",
+                ),
+                "label_en": i18n.pick(
+                    {
+                        o.language: o.value
+                        for o in props.get(RDFS + "label", [])
+                        if isinstance(o, ox.Literal) and o.language == "en"
+                    },
+                    "en",
+                ),
+                "definition": pick(SKOS + "definition"),
+                "types": [curie(ty) for ty in sorted(entry["types"])],
+                "domain": refs(RDFS + "domain"),
+                "range": refs(RDFS + "range"),
+                "subclass": refs(RDFS + "subClassOf"),
+                "subproperty": refs(RDFS + "subPropertyOf"),
+            }
             if OWL + "Class" in entry["types"]:
                 classes.append(row)
             else:
                 properties.append(row)
 
         def lit(p: str) -> str | None:
-            values = {o.language or "": o.value for o in own.get(p, []) if isinstance(o, ox.Literal)}
+            values = {
+                o.language or "": o.value for o in own.get(p, []) if isinstance(o, ox.Literal)
+            }
             return i18n.pick(values, lang) if values else None
 
-        return {"classes": classes, "properties": properties, "description": lit(DCT + "description"),
-                "version": lit(OWL + "versionInfo"), "namespace": DIP, "prefix": "dip",
-                "licence": (own.get(DCT + "license") or [None])[0]}
+        return {
+            "classes": classes,
+            "properties": properties,
+            "description": lit(DCT + "description"),
+            "version": lit(OWL + "versionInfo"),
+            "namespace": DIP,
+            "prefix": "dip",
+            "licence": (own.get(DCT + "license") or [None])[0],
+        }
 
 
 def _kind(types: list[str], iri: str) -> str:
     if iri == ONTOLOGY_IRI or OWL + "Ontology" in types:
         return "ontology"
-    for ty, kind in ((DIP + "Scenario", "scenario"), (DIP + "Domain", "domain"),
-                     (DIP + "DataCategory", "category"), (DIP + "DataField", "field"),
-                     (DIP + "Guide", "guide"), (SKOS + "ConceptScheme", "scheme"),
-                     (SKOS + "Concept", "concept")):
+    for ty, kind in (
+        (DIP + "Scenario", "scenario"),
+        (DIP + "Domain", "domain"),
+        (DIP + "DataCategory", "category"),
+        (DIP + "DataField", "field"),
+        (DIP + "Guide", "guide"),
+        (SKOS + "ConceptScheme", "scheme"),
+        (SKOS + "Concept", "concept"),
+    ):
         if ty in types:
             return kind
     return "resource"
 
 
 #: the template of each kind of resource (a field's page is laid out like a category's)
-TEMPLATE_OF = {"scenario": "scenario.html", "domain": "domain.html", "category": "category.html",
-               "field": "category.html", "guide": "guide.html", "scheme": "scheme.html",
-               "concept": "concept.html", "ontology": "ontology.html"}
+TEMPLATE_OF = {
+    "scenario": "scenario.html",
+    "domain": "domain.html",
+    "category": "category.html",
+    "field": "category.html",
+    "guide": "guide.html",
+    "scheme": "scheme.html",
+    "concept": "concept.html",
+    "ontology": "ontology.html",
+}
 
 
 def filesize(n: int | None) -> str:
@@ -621,8 +772,12 @@ class Site:
         return self.release.base_iri
 
     def headers(self, tag: str, vary: str) -> dict[str, str]:
-        out = {"ETag": tag, "Last-Modified": http.http_date(self.last_modified),
-               "Cache-Control": "public, no-cache", "X-Dipkg-Build": self.release.build_id}
+        out = {
+            "ETag": tag,
+            "Last-Modified": http.http_date(self.last_modified),
+            "Cache-Control": "public, no-cache",
+            "X-Dipkg-Build": self.release.build_id,
+        }
         if vary:
             out["Vary"] = vary
         return out
@@ -632,9 +787,17 @@ class Site:
         link = Linker(self.base, root, lang if explicit else None)
         switch = {code: _with_query(request, lang=code) for code in i18n.LANGUAGES}
         template = self.pages.env.get_template(name)
-        return template.render(lang=lang, html_lang=i18n.HTML_LANG[lang], link=link, root=root,
-                               switch=switch, settings=self.settings, release=self.release,
-                               manifest=self.release.manifest, **values)
+        return template.render(
+            lang=lang,
+            html_lang=i18n.HTML_LANG[lang],
+            link=link,
+            root=root,
+            switch=switch,
+            settings=self.settings,
+            release=self.release,
+            manifest=self.release.manifest,
+            **values,
+        )
 
 
 def _with_query(request: Request, **params: str) -> str:
@@ -652,7 +815,9 @@ def local_path(path: str) -> str:
 
 
 def language(request: Request) -> tuple[str, bool]:
-    return i18n.choose_language(request.query_params.get("lang"), request.headers.get("accept-language"))
+    return i18n.choose_language(
+        request.query_params.get("lang"), request.headers.get("accept-language")
+    )
 
 
 def not_found(site: Site, request: Request) -> Response:
@@ -661,13 +826,17 @@ def not_found(site: Site, request: Request) -> Response:
     if wants_html(request.headers.get("accept")):
         lang, explicit = language(request)
         body = site.render("404.html", request, lang, explicit, path=request.url.path)
-        return Response(body, status_code=404, media_type="text/html; charset=utf-8", headers={"Vary": vary})
+        return Response(
+            body, status_code=404, media_type="text/html; charset=utf-8", headers={"Vary": vary}
+        )
     err = HttpError(message, status=404, code="not-found")
     return JSONResponse(err.to_dict(), status_code=404, headers={"Vary": vary})
 
 
 def not_acceptable_response(offers: tuple[Offer, ...], accept: str | None) -> Response:
-    err = not_acceptable(offers, f"none of the offered media types is acceptable (Accept: {accept})")
+    err = not_acceptable(
+        offers, f"none of the offered media types is acceptable (Accept: {accept})"
+    )
     return JSONResponse(err.to_dict(), status_code=406, headers={"Vary": "Accept"})
 
 
@@ -676,7 +845,9 @@ async def document(site: Site, request: Request, iri: str, offer: Offer, path: s
     lang, explicit = language(request) if offer is HTML else ("", False)
     root = site_root(request) if offer is HTML else ""
     variant = offer.extension
-    tag = http.etag(site.release.build_id, path, variant, lang, root, "explicit" if explicit else "")
+    tag = http.etag(
+        site.release.build_id, path, variant, lang, root, "explicit" if explicit else ""
+    )
     # a document's type is fixed by its extension: only a page's language is negotiated
     vary = "Accept-Language" if offer is HTML else ""
     headers = site.headers(tag, vary)
@@ -699,10 +870,21 @@ async def document(site: Site, request: Request, iri: str, offer: Offer, path: s
         link = Linker(site.base, root, lang if explicit else None)
         view = site.pages.view(desc, link, lang)
         stem = "/" + path
-        twins = [(o, site_root(request) + stem + "." + o.extension) for o in RESOURCE_OFFERS if o is not HTML]
-        return site.render(TEMPLATE_OF.get(view.kind, "resource.html"), request, lang,
-                           explicit, view=view, twins=twins, pages=site.pages,
-                           resource_path=stem).encode("utf-8")
+        twins = [
+            (o, site_root(request) + stem + "." + o.extension)
+            for o in RESOURCE_OFFERS
+            if o is not HTML
+        ]
+        return site.render(
+            TEMPLATE_OF.get(view.kind, "resource.html"),
+            request,
+            lang,
+            explicit,
+            view=view,
+            twins=twins,
+            pages=site.pages,
+            resource_path=stem,
+        ).encode("utf-8")
 
     body = await anyio.to_thread.run_sync(work)
     if body is None:
@@ -735,9 +917,12 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
             wanted = HTML  # the home page is a page whatever the client says
         dataset = site.pages.minter.dataset()
         if wanted is not HTML and dataset.startswith(site.base):
-            target = f"{site_root(request)}/{dataset[len(site.base):]}.{wanted.extension}"
-            return RedirectResponse(target, status_code=303,
-                                    headers={"Vary": vary_origin(request, "Accept", "Accept-Language")})
+            target = f"{site_root(request)}/{dataset[len(site.base) :]}.{wanted.extension}"
+            return RedirectResponse(
+                target,
+                status_code=303,
+                headers={"Vary": vary_origin(request, "Accept", "Accept-Language")},
+            )
         lang, explicit = language(request)
         root = site_root(request)
         tag = http.etag(release.build_id, "/", "html", lang, root, "explicit" if explicit else "")
@@ -759,15 +944,37 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
                 OPTIONAL { ?g dcterms:bibliographicCitation ?cen FILTER(lang(?cen)="en") }
                 OPTIONAL { ?g dcterms:title ?tzh FILTER(lang(?tzh)="zh") }
                 OPTIONAL { ?g dcterms:title ?ten FILTER(lang(?ten)="en") } } ORDER BY ?g""")
-            cites = [{"href": link.href(g["g"].value), "title": site.pages._lab(g, lang, "tzh", "ten"),
-                      "citation": site.pages._lab(g, lang, "czh", "cen")} for g in guides]
+            cites = [
+                {
+                    "href": link.href(g["g"].value),
+                    "title": site.pages._lab(g, lang, "tzh", "ten"),
+                    "citation": site.pages._lab(g, lang, "czh", "cen"),
+                }
+                for g in guides
+            ]
             dataset = site.pages.minter.dataset()
-            twins = [(o, link.root + "/" + dataset[len(site.base):] + "." + o.extension)
-                     for o in RESOURCE_OFFERS if o is not HTML] if dataset.startswith(site.base) else []
-            return site.render("landing.html", request, lang, explicit, domains=domains, guides=cites,
-                               schema_org=site.schema_org(link), twins=twins,
-                               dataset_href=link.href(dataset), catalog_href=link.href(site.pages.minter.catalog()),
-                               counts=release.manifest.get("counts", {})).encode("utf-8")
+            twins = (
+                [
+                    (o, link.root + "/" + dataset[len(site.base) :] + "." + o.extension)
+                    for o in RESOURCE_OFFERS
+                    if o is not HTML
+                ]
+                if dataset.startswith(site.base)
+                else []
+            )
+            return site.render(
+                "landing.html",
+                request,
+                lang,
+                explicit,
+                domains=domains,
+                guides=cites,
+                schema_org=site.schema_org(link),
+                twins=twins,
+                dataset_href=link.href(dataset),
+                catalog_href=link.href(site.pages.minter.catalog()),
+                counts=release.manifest.get("counts", {}),
+            ).encode("utf-8")
 
         body = await anyio.to_thread.run_sync(work)
         site.cache.put(key, Entry(body, {}))
@@ -792,9 +999,14 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         target = site_root(request) + "/" + quote(stem, safe="/.-_~") + "." + choice.offer.extension
         if request.url.query:
             target += "?" + request.url.query
-        return RedirectResponse(target, status_code=303,
-                                headers={"Vary": vary_origin(request, "Accept", "Accept-Language"),
-                                         "Cache-Control": "public, max-age=3600"})
+        return RedirectResponse(
+            target,
+            status_code=303,
+            headers={
+                "Vary": vary_origin(request, "Accept", "Accept-Language"),
+                "Cache-Control": "public, max-age=3600",
+            },
+        )
 
     router.include_router(fallback)
     router.site = site  # type: ignore[attr-defined]
@@ -805,10 +1017,14 @@ def make_site(settings: Settings, release: Release, describer: Describer | None 
     catalog_graph = (release.manifest.get("catalog") or {}).get("graph")
     describer = describer or Describer(release.store_dir, [catalog_graph] if catalog_graph else [])
     pages = Pages(settings, release, describer)
-    return Site(settings=settings, release=release, pages=pages,
-                cache=ResponseCache(max_bytes=32 * 1024 * 1024),
-                last_modified=http.last_modified(release.manifest, release.root / "manifest.json"),
-                schema_org=_schema_org_factory(settings, release))
+    return Site(
+        settings=settings,
+        release=release,
+        pages=pages,
+        cache=ResponseCache(max_bytes=32 * 1024 * 1024),
+        last_modified=http.last_modified(release.manifest, release.root / "manifest.json"),
+        schema_org=_schema_org_factory(settings, release),
+    )
 
 
 def _schema_org_factory(settings: Settings, release: Release) -> Callable[[Linker], str | None]:
@@ -816,7 +1032,9 @@ def _schema_org_factory(settings: Settings, release: Release) -> Callable[[Linke
     from kg.catalog import schema_org_dataset
 
     minter = Minter(release.base_iri)
-    text = json.dumps(schema_org_dataset(release.manifest, settings, minter), ensure_ascii=False, indent=2)
+    text = json.dumps(
+        schema_org_dataset(release.manifest, settings, minter), ensure_ascii=False, indent=2
+    )
     text = text.replace("</", "<\\/")  # never close the <script> early
 
     def build(link: Linker) -> str | None:

@@ -59,8 +59,13 @@ def parse_params(raw: bytes) -> dict[str, list[str]]:
     nothing is lost), and each name and value is then decoded as UTF-8, strictly.
     """
     try:
-        pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1",
-                          errors="strict", max_num_fields=MAX_FIELDS)
+        pairs = parse_qsl(
+            raw.decode("latin-1"),
+            keep_blank_values=True,
+            encoding="latin-1",
+            errors="strict",
+            max_num_fields=MAX_FIELDS,
+        )
     except ValueError as exc:
         raise QueryError(f"malformed parameters: {exc}") from None
     params: dict[str, list[str]] = {}
@@ -124,11 +129,15 @@ async def read_request(request: Request, max_query_bytes: int) -> SparqlRequest 
             body = await read_capped_body(request, 3 * max_query_bytes + 64 * 1024)
             params = {**url_params}
             for key, values in parse_params(body).items():
-                params[key] = params.get(key, []) + values if key not in ("query", "update") else values
+                params[key] = (
+                    params.get(key, []) + values if key not in ("query", "update") else values
+                )
         elif media == SPARQL_QUERY:
             if charset not in ("utf-8", "utf8"):
-                raise UnsupportedMediaType(f"{SPARQL_QUERY} must be UTF-8 (got charset={charset})",
-                                           details={"accepted": [FORM, SPARQL_QUERY]})
+                raise UnsupportedMediaType(
+                    f"{SPARQL_QUERY} must be UTF-8 (got charset={charset})",
+                    details={"accepted": [FORM, SPARQL_QUERY]},
+                )
             body = await read_capped_body(request, max_query_bytes)
             try:
                 text = body.decode("utf-8")
@@ -143,7 +152,8 @@ async def read_request(request: Request, max_query_bytes: int) -> SparqlRequest 
             raise UnsupportedMediaType(
                 f"unsupported request Content-Type {media or '(none)'}; "
                 f"send {FORM} or {SPARQL_QUERY}",
-                details={"accepted": [FORM, SPARQL_QUERY]})
+                details={"accepted": [FORM, SPARQL_QUERY]},
+            )
     queries = params.get("query", [])
     updates = params.get("update", [])
     if queries and updates:
@@ -158,8 +168,10 @@ async def read_request(request: Request, max_query_bytes: int) -> SparqlRequest 
         raise QueryError("missing query: send query=... (form) or an application/sparql-query body")
     query = queries[0]
     if len(query.encode("utf-8")) > max_query_bytes:
-        raise QueryTooLarge(f"the query is longer than the limit of {max_query_bytes} bytes",
-                            details={"limit_bytes": max_query_bytes})
+        raise QueryTooLarge(
+            f"the query is longer than the limit of {max_query_bytes} bytes",
+            details={"limit_bytes": max_query_bytes},
+        )
     if not query.strip():
         raise QueryError("empty query")
     formats = [v for name in FORMAT_PARAMS for v in params.get(name, [])]
@@ -188,7 +200,9 @@ def _first(value: str | None) -> str | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _networks(trusted: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def _networks(
+    trusted: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     return tuple(ipaddress.ip_network(t, strict=False) for t in trusted)
 
 
@@ -236,7 +250,11 @@ def _client_address(request: Request) -> str:
     if not forwarded_trusted(request):
         return peer
     trusted = request.app.state.dipkg.settings.trusted_proxies
-    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    hops = [
+        h.strip()
+        for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",")
+        if h.strip()
+    ]
     for hop in reversed(hops):
         try:
             ipaddress.ip_address(hop)
@@ -271,7 +289,11 @@ def endpoint_url(request: Request) -> str:
     scheme = (forwarded and _first(headers.get("x-forwarded-proto"))) or request.url.scheme
     if scheme not in ("http", "https"):
         scheme = request.url.scheme
-    host = (forwarded and _first(headers.get("x-forwarded-host"))) or headers.get("host") or request.url.netloc
+    host = (
+        (forwarded and _first(headers.get("x-forwarded-host")))
+        or headers.get("host")
+        or request.url.netloc
+    )
     if not _HOST.match(host or ""):
         host = request.url.netloc if _HOST.match(request.url.netloc) else "localhost"
     prefix = (forwarded and _first(headers.get("x-forwarded-prefix"))) or ""
@@ -289,7 +311,6 @@ XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 DCTERMS = "http://purl.org/dc/terms/"
 
 
-
 def site_root(request: Request) -> str:
     """scheme://host[/prefix] of this request, as the client sees it (no trailing '/')."""
     full = endpoint_url(request)
@@ -297,8 +318,9 @@ def site_root(request: Request) -> str:
     return full[: len(full) - len(path)] if path and full.endswith(path) else full.rstrip("/")
 
 
-def service_description(url: str, release: Release, offers: list[Offer],
-                        named_graphs: list[str]) -> list[ox.Triple]:
+def service_description(
+    url: str, release: Release, offers: list[Offer], named_graphs: list[str]
+) -> list[ox.Triple]:
     """SPARQL 1.1 Service Description of the endpoint at ``url``.
 
     Read-only: the only supported language is sd:SPARQL11Query (no sd:SPARQL11Update),
@@ -327,7 +349,9 @@ def service_description(url: str, release: Release, offers: list[Offer],
     counts = release.manifest.get("counts") or {}
     total = counts.get("triples")
     if isinstance(total, int):
-        triples.append(ox.Triple(default, n(VOID + "triples"), ox.Literal(str(total), datatype=n(XSD_INTEGER))))
+        triples.append(
+            ox.Triple(default, n(VOID + "triples"), ox.Literal(str(total), datatype=n(XSD_INTEGER)))
+        )
     try:
         triples.append(ox.Triple(dataset, n(VOID + "uriSpace"), ox.Literal(release.base_iri)))
     except (KeyError, TypeError):
@@ -343,4 +367,3 @@ def service_description(url: str, release: Release, offers: list[Offer],
     for t in triples:
         order.setdefault(t.subject, len(order))
     return sorted(triples, key=lambda t: order[t.subject])
-

@@ -61,14 +61,26 @@ N_TRIPLES = "application/n-triples"
 ACCEPT_TABLE = f"{JSON_RESULTS}, {XML_RESULTS};q=0.5"
 ACCEPT_GRAPH = f"{N_TRIPLES}, text/plain;q=0.9, text/turtle;q=0.5, application/rdf+xml;q=0.3"
 ACCEPT_ANY = f"{ACCEPT_TABLE}, {ACCEPT_GRAPH}"
-RESULT_PARSERS = {JSON_RESULTS: ox.QueryResultsFormat.JSON, "application/json": ox.QueryResultsFormat.JSON,
-                  XML_RESULTS: ox.QueryResultsFormat.XML, "application/xml": ox.QueryResultsFormat.XML}
-GRAPH_PARSERS = {N_TRIPLES: ox.RdfFormat.N_TRIPLES, "text/plain": ox.RdfFormat.N_TRIPLES,
-                 "text/ntriples": ox.RdfFormat.N_TRIPLES, "text/turtle": ox.RdfFormat.TURTLE,
-                 "application/x-turtle": ox.RdfFormat.TURTLE, "application/rdf+xml": ox.RdfFormat.RDF_XML}
+RESULT_PARSERS = {
+    JSON_RESULTS: ox.QueryResultsFormat.JSON,
+    "application/json": ox.QueryResultsFormat.JSON,
+    XML_RESULTS: ox.QueryResultsFormat.XML,
+    "application/xml": ox.QueryResultsFormat.XML,
+}
+GRAPH_PARSERS = {
+    N_TRIPLES: ox.RdfFormat.N_TRIPLES,
+    "text/plain": ox.RdfFormat.N_TRIPLES,
+    "text/ntriples": ox.RdfFormat.N_TRIPLES,
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/x-turtle": ox.RdfFormat.TURTLE,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+}
 #: Virtuoso's built-in function namespaces (``bif:``, ``sql:``): SQL, file and network access
 #: on some installations; never forwarded.
-VIRTUOSO_FUNCTIONS = ("http://www.openlinksw.com/schemas/bif#", "http://www.openlinksw.com/schemas/sql#")
+VIRTUOSO_FUNCTIONS = (
+    "http://www.openlinksw.com/schemas/bif#",
+    "http://www.openlinksw.com/schemas/sql#",
+)
 #: at most this many labels per lookup query (VALUES block)
 LABEL_BATCH = 200
 #: blank-node chains followed from a resource (rdf:Lists of up to this length - 1)
@@ -156,11 +168,18 @@ def _iris(tokens: list[guard.Token]) -> Iterator[tuple[int, guard.Token, str | N
             skip = 1
             continue
         if tok.kind == guard.WORD and upper == "PREFIX" and index + 2 < len(tokens):
-            prefixes[tokens[index + 1].text.rstrip(":")] = urljoin(base, tokens[index + 2].text[1:-1])
+            prefixes[tokens[index + 1].text.rstrip(":")] = urljoin(
+                base, tokens[index + 2].text[1:-1]
+            )
             skip = 2
             continue
-        if (tok.kind == guard.PNAME and upper.startswith("PREFIX") and upper.endswith(":")
-                and index + 1 < len(tokens) and tokens[index + 1].kind == guard.IRI):  # glued: PREFIX:<iri>
+        if (
+            tok.kind == guard.PNAME
+            and upper.startswith("PREFIX")
+            and upper.endswith(":")
+            and index + 1 < len(tokens)
+            and tokens[index + 1].kind == guard.IRI
+        ):  # glued: PREFIX:<iri>
             prefixes[tok.text[6:-1]] = urljoin(base, tokens[index + 1].text[1:-1])
             skip = 1
             continue
@@ -187,16 +206,25 @@ def check_query(query: str, graphs: Graphs | None = None) -> None:
         bare = tok.kind == guard.PNAME and tok.text.split(":", 1)[0].lower() in ("bif", "sql")
         if bare or (iri is not None and iri.startswith(VIRTUOSO_FUNCTIONS)):
             raise QueryError("backend-specific built-in functions (bif:, sql:) are not accepted")
-        before = [t.text.upper() for t in tokens[max(at - 2, 0):at] if t.kind == guard.WORD]
-        if allowed is not None and before and (before[-1] == "FROM" or before[-2:] == ["FROM", "NAMED"]):
+        before = [t.text.upper() for t in tokens[max(at - 2, 0) : at] if t.kind == guard.WORD]
+        if (
+            allowed is not None
+            and before
+            and (before[-1] == "FROM" or before[-2:] == ["FROM", "NAMED"])
+        ):
             if iri not in allowed:
-                raise QueryError(f"in remote mode FROM and FROM NAMED may name only the published graphs "
-                                 f"({', '.join(sorted(allowed))})", details={"graphs": sorted(allowed)})
+                raise QueryError(
+                    f"in remote mode FROM and FROM NAMED may name only the published graphs "
+                    f"({', '.join(sorted(allowed))})",
+                    details={"graphs": sorted(allowed)},
+                )
 
 
 def has_dataset_clause(query: str) -> bool:
     """True when the query names its own dataset (FROM / FROM NAMED)."""
-    return any(tok.kind == guard.WORD and tok.text.upper() == "FROM" for tok in guard.tokenize(query))
+    return any(
+        tok.kind == guard.WORD and tok.text.upper() == "FROM" for tok in guard.tokenize(query)
+    )
 
 
 def dataset_params(job: Job, graphs: Graphs) -> list[tuple[str, str]]:
@@ -243,7 +271,8 @@ _BNODE_CHARS = re.compile(r"[^A-Za-z0-9_]")
 #: a blank node written with an invalid label: {"type": "bnode", "value": "nodeID://b1"} (either key first)
 _BAD_BNODE = re.compile(
     rb'("type"\s*:\s*"bnode"\s*,\s*"value"\s*:\s*")(nodeID://[^"\\]*)(")'
-    rb'|("value"\s*:\s*")(nodeID://[^"\\]*)("\s*,\s*"type"\s*:\s*"bnode")')
+    rb'|("value"\s*:\s*")(nodeID://[^"\\]*)("\s*,\s*"type"\s*:\s*"bnode")'
+)
 
 
 def _fix_bnodes(body: bytes) -> bytes:
@@ -271,8 +300,10 @@ def _refuse_dtd(body: bytes, media: str) -> None:
     pyoxigraph's RDF/XML parser expands internal entities (a 614-byte "billion laughs"
     became a 10 MB literal at 7 levels, each level ×10), and no SPARQL answer needs a DTD."""
     if media in XML_MEDIA and (b"<!DOCTYPE" in body or b"<!ENTITY" in body):
-        raise BackendError("the SPARQL backend's XML answer has a document type declaration "
-                           "(entity definitions are not accepted)")
+        raise BackendError(
+            "the SPARQL backend's XML answer has a document type declaration "
+            "(entity definitions are not accepted)"
+        )
 
 
 def _parse_results(body: bytes, media: str) -> Any:
@@ -302,18 +333,23 @@ def _message(status: int, body: bytes, credentials: Credentials | None = None) -
 
 def _transport_error(url: str, exc: Exception) -> QueryError:
     if isinstance(exc, httpx.TimeoutException):
-        return BackendUnavailable(f"the SPARQL backend {url} did not answer in time",
-                                  details={"backend": url})
-    return BackendUnavailable(f"the SPARQL backend {url} cannot be reached: {type(exc).__name__}",
-                              details={"backend": url})
+        return BackendUnavailable(
+            f"the SPARQL backend {url} did not answer in time", details={"backend": url}
+        )
+    return BackendUnavailable(
+        f"the SPARQL backend {url} cannot be reached: {type(exc).__name__}",
+        details={"backend": url},
+    )
 
 
 def _raise_for_status(url: str, answer: Answer, credentials: Credentials | None = None) -> None:
     status, body = answer.status, answer.body
     if status < 400:
         if answer.headers.get("x-sql-state", "").upper() == "S1TAT":
-            raise QueryTimeout("the backend stopped the query at its time limit (partial result refused)",
-                               details={"backend": url})
+            raise QueryTimeout(
+                "the backend stopped the query at its time limit (partial result refused)",
+                details={"backend": url},
+            )
         return
     message = _message(status, body, credentials)
     if status == 400:
@@ -325,13 +361,19 @@ def _raise_for_status(url: str, answer: Answer, credentials: Credentials | None 
     lowered = message.lower()
     if any(w in lowered for w in ("timeout", "timed out", "time limit", "execution time")):
         # Virtuoso refuses a query whose *estimated* time exceeds its limit: the same verdict
-        raise QueryTimeout(f"the backend stopped or refused the query for its running time: {message}",
-                           details={"backend": url, "status": status})
+        raise QueryTimeout(
+            f"the backend stopped or refused the query for its running time: {message}",
+            details={"backend": url, "status": status},
+        )
     if status in (503, 504):
-        raise BackendUnavailable(f"the SPARQL backend is unavailable (HTTP {status}): {message}",
-                                 details={"backend": url, "status": status})
-    raise BackendError(f"the SPARQL backend answered HTTP {status}: {message}",
-                       details={"backend": url, "status": status})
+        raise BackendUnavailable(
+            f"the SPARQL backend is unavailable (HTTP {status}): {message}",
+            details={"backend": url, "status": status},
+        )
+    raise BackendError(
+        f"the SPARQL backend answered HTTP {status}: {message}",
+        details={"backend": url, "status": status},
+    )
 
 
 # --- the one way to talk to the backend ----------------------------------------------
@@ -374,7 +416,9 @@ class BackendState:
         if self.last_failure is None:
             return None
         at, kind, message = self.last_failure
-        if time.monotonic() - at > RECENT_SECONDS or (self.last_ok is not None and self.last_ok > at):
+        if time.monotonic() - at > RECENT_SECONDS or (
+            self.last_ok is not None and self.last_ok > at
+        ):
             return None
         return kind, message
 
@@ -394,8 +438,15 @@ class BackendClient:
     worker threads and reach it with :meth:`exchange_sync` (on the app's event loop).
     """
 
-    def __init__(self, url: str, credentials: Credentials | None, *, slots: int, timeout: float,
-                 max_bytes: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        credentials: Credentials | None,
+        *,
+        slots: int,
+        timeout: float,
+        max_bytes: int,
+    ) -> None:
         self.url = url
         self.shown = redact(url)  # what messages and /health show: no credentials, no query string
         self.credentials = credentials
@@ -413,10 +464,18 @@ class BackendClient:
         self._probing: asyncio.Future[dict[str, Any]] | None = None
 
     def new_client(self) -> httpx.AsyncClient:
-        auth = httpx.BasicAuth(self.credentials.user, self.credentials.password) if self.credentials else None
-        return httpx.AsyncClient(timeout=httpx.Timeout(self.timeout + 5, connect=5.0),
-                                 limits=httpx.Limits(max_connections=self.slots + 2),
-                                 follow_redirects=False, trust_env=False, auth=auth)
+        auth = (
+            httpx.BasicAuth(self.credentials.user, self.credentials.password)
+            if self.credentials
+            else None
+        )
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(self.timeout + 5, connect=5.0),
+            limits=httpx.Limits(max_connections=self.slots + 2),
+            follow_redirects=False,
+            trust_env=False,
+            auth=auth,
+        )
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -428,15 +487,26 @@ class BackendClient:
             await self._client.aclose()
         self._client = self._loop = None
 
-    async def exchange(self, form: list[tuple[str, str]], accept: str, *, timeout: float | None = None,
-                       line_cap: int | None = None, max_bytes: int | None = None, slot: bool = True,
-                       record: bool = True, client: httpx.AsyncClient | None = None) -> Answer:
+    async def exchange(
+        self,
+        form: list[tuple[str, str]],
+        accept: str,
+        *,
+        timeout: float | None = None,
+        line_cap: int | None = None,
+        max_bytes: int | None = None,
+        slot: bool = True,
+        record: bool = True,
+        client: httpx.AsyncClient | None = None,
+    ) -> Answer:
         """POST ``form``; the answer (checked: errors raise). Raises :class:`BackendTimeout`
         at the deadline, :class:`BackendBusy` if no slot freed up before it."""
         limit = timeout or self.timeout
         client = client or self._client
         if client is None:
-            raise BackendUnavailable("the SPARQL backend client is not started", details={"backend": self.shown})
+            raise BackendUnavailable(
+                "the SPARQL backend client is not started", details={"backend": self.shown}
+            )
         waited = False
         try:
             async with asyncio.timeout(limit):
@@ -450,7 +520,9 @@ class BackendClient:
                     waited = False
                 self.in_flight += 1
                 try:
-                    answer = await self._read(client, form, accept, line_cap, max_bytes or self.max_bytes)
+                    answer = await self._read(
+                        client, form, accept, line_cap, max_bytes or self.max_bytes
+                    )
                 finally:
                     self.in_flight -= 1
                     if slot and self._slots is not None:
@@ -459,10 +531,13 @@ class BackendClient:
             if waited:
                 err: QueryError = BackendBusy(
                     f"all {self.slots} connections to the SPARQL backend stayed busy for {limit:g} s",
-                    details={"backend": self.shown, "limit_seconds": limit})
+                    details={"backend": self.shown, "limit_seconds": limit},
+                )
             else:
-                err = BackendTimeout(f"the SPARQL backend did not finish its answer within {limit:g} s",
-                                     details={"backend": self.shown, "limit_seconds": limit})
+                err = BackendTimeout(
+                    f"the SPARQL backend did not finish its answer within {limit:g} s",
+                    details={"backend": self.shown, "limit_seconds": limit},
+                )
             if record:
                 self.state.record(False, err.code, err.message)
             raise err from None
@@ -474,8 +549,10 @@ class BackendClient:
         try:
             _raise_for_status(self.shown, answer, self.credentials)
             if answer.status >= 300:
-                raise BackendError(f"the SPARQL backend answered HTTP {answer.status}",
-                                   details={"backend": self.shown, "status": answer.status})
+                raise BackendError(
+                    f"the SPARQL backend answered HTTP {answer.status}",
+                    details={"backend": self.shown, "status": answer.status},
+                )
         except (BackendError, BackendUnavailable) as exc:
             if record:
                 self.state.record(False, exc.code, exc.message)
@@ -488,19 +565,33 @@ class BackendClient:
             self.state.record(True)
         return answer
 
-    async def _read(self, client: httpx.AsyncClient, form: list[tuple[str, str]], accept: str,
-                    line_cap: int | None, cap: int) -> Answer:
+    async def _read(
+        self,
+        client: httpx.AsyncClient,
+        form: list[tuple[str, str]],
+        accept: str,
+        line_cap: int | None,
+        cap: int,
+    ) -> Answer:
         headers = {**FORM_HEADERS, "Accept": accept, "Accept-Encoding": "identity"}
-        async with client.stream("POST", self.url, content=_form(form), headers=headers) as response:
+        async with client.stream(
+            "POST", self.url, content=_form(form), headers=headers
+        ) as response:
             media = _media(response.headers.get("content-type"))
             encoding = response.headers.get("content-encoding", "identity").strip().lower()
             if encoding not in ("", "identity"):
-                raise BackendError(f"the SPARQL backend sent a compressed answer ({encoding[:40]}) "
-                                   "although it was asked for none", details={"backend": self.shown})
+                raise BackendError(
+                    f"the SPARQL backend sent a compressed answer ({encoding[:40]}) "
+                    "although it was asked for none",
+                    details={"backend": self.shown},
+                )
             if response.status_code >= 400:
                 cap = min(cap, ERROR_BYTES)
-            line_cut = (line_cap is not None and response.status_code < 400
-                        and GRAPH_PARSERS.get(media) == ox.RdfFormat.N_TRIPLES)
+            line_cut = (
+                line_cap is not None
+                and response.status_code < 400
+                and GRAPH_PARSERS.get(media) == ox.RdfFormat.N_TRIPLES
+            )
             chunks: list[bytes] = []
             size = lines = 0
             complete = True
@@ -533,14 +624,18 @@ class BackendClient:
             except RuntimeError:
                 on_a_loop = False
             if not on_a_loop:
-                future = asyncio.run_coroutine_threadsafe(self.exchange(form, accept, **kwargs), loop)
+                future = asyncio.run_coroutine_threadsafe(
+                    self.exchange(form, accept, **kwargs), loop
+                )
                 limit = (kwargs.get("timeout") or self.timeout) + 10
                 try:
                     return future.result(timeout=limit)
                 except concurrent.futures.TimeoutError:
                     future.cancel()
-                    raise BackendTimeout(f"the SPARQL backend did not answer within {limit:g} s",
-                                         details={"backend": self.shown}) from None
+                    raise BackendTimeout(
+                        f"the SPARQL backend did not answer within {limit:g} s",
+                        details={"backend": self.shown},
+                    ) from None
 
         async def private() -> Answer:
             async with self.new_client() as client:
@@ -560,24 +655,45 @@ class BackendClient:
         now = time.monotonic()
         status: Any
         try:
-            answer = await self.exchange([("query", "ASK {}")], ACCEPT_TABLE, timeout=PROBE_TIMEOUT,
-                                         max_bytes=ERROR_BYTES, slot=False, record=False)
+            answer = await self.exchange(
+                [("query", "ASK {}")],
+                ACCEPT_TABLE,
+                timeout=PROBE_TIMEOUT,
+                max_bytes=ERROR_BYTES,
+                slot=False,
+                record=False,
+            )
             self.server = answer.headers.get("server", "")[:200]
             status = answer.status
             reachable = answer.status == 200
-            if reachable and self.state.failing() and self.state.failing()[0] == BackendUnavailable.code:
-                self.state.record(True)  # it answers again: "unreachable" is over (not so a slow answer)
+            if (
+                reachable
+                and self.state.failing()
+                and self.state.failing()[0] == BackendUnavailable.code
+            ):
+                self.state.record(
+                    True
+                )  # it answers again: "unreachable" is over (not so a slow answer)
         except QueryError as exc:
             reachable, status = False, exc.code
-        result = {"url": self.shown, "reachable": reachable, "status": status, "server": self.server or None,
-                  "latency_ms": round((time.monotonic() - now) * 1000, 1)}
+        result = {
+            "url": self.shown,
+            "reachable": reachable,
+            "status": status,
+            "server": self.server or None,
+            "latency_ms": round((time.monotonic() - now) * 1000, 1),
+        }
         self._probe = (time.monotonic(), result)
         return result
 
     def _recent(self) -> dict[str, Any]:
         failing = self.state.failing()
-        out: dict[str, Any] = {"in_flight": self.in_flight, "waiting": self.waiting, "slots": self.slots,
-                               "recent_failures": dict(self.state.failures)}
+        out: dict[str, Any] = {
+            "in_flight": self.in_flight,
+            "waiting": self.waiting,
+            "slots": self.slots,
+            "recent_failures": dict(self.state.failures),
+        }
         if self.state.last_ok is not None:
             out["last_ok_seconds_ago"] = round(time.monotonic() - self.state.last_ok, 1)
         if failing is not None:
@@ -591,7 +707,9 @@ class BackendClient:
 class RemotePool:
     """A :class:`~sparql_api.workers.WorkerPool` look-alike that sends jobs to the backend."""
 
-    def __init__(self, client: BackendClient, graphs: Graphs, *, prefixes: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, client: BackendClient, graphs: Graphs, *, prefixes: dict[str, str] | None = None
+    ) -> None:
         self.client = client
         self.url = client.url
         self.shown = client.shown
@@ -599,8 +717,10 @@ class RemotePool:
         self.size = client.slots
         self.timeout = client.timeout
         self.prefixes = prefixes or {}
-        self.info: dict[str, Any] = {"named_graphs": [graphs.catalog] if graphs.catalog else [],
-                                     "backend": client.url}
+        self.info: dict[str, Any] = {
+            "named_graphs": [graphs.catalog] if graphs.catalog else [],
+            "backend": client.url,
+        }
         self.stats = {"timeouts": 0, "backend_errors": 0, "disconnects": 0}
 
     # lifecycle ---------------------------------------------------------
@@ -618,17 +738,28 @@ class RemotePool:
     async def probe(self) -> dict[str, Any]:
         """The backend's state for ``/health``: a probe now and what recent exchanges said."""
         result = await self.client.probe()
-        return {**result, "ok": self.client.healthy(),
-                "graphs": {"data": self.graphs.data, "catalog": self.graphs.catalog}}
+        return {
+            **result,
+            "ok": self.client.healthy(),
+            "graphs": {"data": self.graphs.data, "catalog": self.graphs.catalog},
+        }
 
     # queries -----------------------------------------------------------
     async def run(self, job: Job, client: str | None = None) -> Reply:
         check_query(job.query, self.graphs)
         started = time.monotonic()
-        accept = ACCEPT_TABLE if job.graph_format is None else ACCEPT_GRAPH if job.table_format is None \
+        accept = (
+            ACCEPT_TABLE
+            if job.graph_format is None
+            else ACCEPT_GRAPH
+            if job.table_format is None
             else ACCEPT_ANY
-        form = [("query", job.query), *dataset_params(job, self.graphs),
-                *timeout_param(self.client.server, self.timeout).items()]
+        )
+        form = [
+            ("query", job.query),
+            *dataset_params(job, self.graphs),
+            *timeout_param(self.client.server, self.timeout).items(),
+        ]
         try:
             answer = await self.client.exchange(form, accept, line_cap=job.max_rows + 1)
         except BackendTimeout:  # the limit is the client's: the same answer as local mode
@@ -636,12 +767,18 @@ class RemotePool:
             log.warning("remote query stopped at the %g s limit: %.200r", self.timeout, job.query)
             raise QueryTimeout(
                 f"the query ran longer than the limit of {self.timeout:g} s and was stopped",
-                details={"limit_seconds": self.timeout,
-                         "elapsed_seconds": round(time.monotonic() - started, 3)}) from None
+                details={
+                    "limit_seconds": self.timeout,
+                    "elapsed_seconds": round(time.monotonic() - started, 3),
+                },
+            ) from None
         except BackendBusy:
             self.stats["timeouts"] += 1
-            raise Busy(f"all {self.size} connections to the SPARQL backend stayed busy for "
-                       f"{self.timeout:g} s; try again later", details={"backend": self.shown}) from None
+            raise Busy(
+                f"all {self.size} connections to the SPARQL backend stayed busy for "
+                f"{self.timeout:g} s; try again later",
+                details={"backend": self.shown},
+            ) from None
         except asyncio.CancelledError:
             self.stats["disconnects"] += 1
             raise
@@ -654,8 +791,9 @@ class RemotePool:
             # the backend cut the result itself (Virtuoso's ResultSetMaxRows): a full answer
             # may be a cut one, so the last row goes and the result says it is truncated
             job = Job(**{**job.to_dict(), "max_rows": max(backend_cap - 1, 1)})
-        outcome = await anyio.to_thread.run_sync(self._reserialise, job, answer.media, answer.body,
-                                                 answer.complete)
+        outcome = await anyio.to_thread.run_sync(
+            self._reserialise, job, answer.media, answer.body, answer.complete
+        )
         return Reply(outcome.header(), outcome.body)
 
     @_detach
@@ -669,15 +807,21 @@ class RemotePool:
                         raise NotAcceptable("no acceptable media type for this ASK result")
                     from sparql_api.results import RESULT_FORMATS
 
-                    return Outcome("table", job.table_format, result.serialize(
-                        format=RESULT_FORMATS[job.table_format]), 1)
+                    return Outcome(
+                        "table",
+                        job.table_format,
+                        result.serialize(format=RESULT_FORMATS[job.table_format]),
+                        1,
+                    )
                 if job.table_format is None:
                     raise NotAcceptable("no acceptable media type for this SELECT result")
                 outcome = _solutions(_Capped(result, job.max_rows, complete), job)
                 return outcome
             if media in GRAPH_PARSERS:
                 if job.graph_format is None:
-                    raise NotAcceptable("no acceptable media type for this CONSTRUCT/DESCRIBE result")
+                    raise NotAcceptable(
+                        "no acceptable media type for this CONSTRUCT/DESCRIBE result"
+                    )
                 outcome = _triples(_parse_graph(body, media), job, self.prefixes)
                 outcome.truncated = outcome.truncated or not complete
                 return outcome
@@ -685,15 +829,23 @@ class RemotePool:
             tail = body[-300:].lower()
             if b"cancelled" in tail or b"timeout" in tail or b"timed out" in tail:
                 # Oxigraph's own limit (`--timeout-s`) ends a started 200 answer with this text
-                raise QueryTimeout("the backend stopped the query at its own time limit",
-                                   details={"backend": self.shown}) from None
-            raise BackendError(f"the SPARQL backend's answer is malformed ({media}): {_short(exc)}",
-                               details={"backend": self.shown}) from None
+                raise QueryTimeout(
+                    "the backend stopped the query at its own time limit",
+                    details={"backend": self.shown},
+                ) from None
+            raise BackendError(
+                f"the SPARQL backend's answer is malformed ({media}): {_short(exc)}",
+                details={"backend": self.shown},
+            ) from None
         except (ValueError, RecursionError, UnicodeError, OverflowError, MemoryError) as exc:
-            raise BackendError(f"the SPARQL backend's answer cannot be read ({media}): {_short(exc)}",
-                               details={"backend": self.shown}) from None
-        raise BackendError(f"the SPARQL backend answered an unexpected media type {media[:80] or '(none)'}",
-                           details={"backend": self.shown})
+            raise BackendError(
+                f"the SPARQL backend's answer cannot be read ({media}): {_short(exc)}",
+                details={"backend": self.shown},
+            ) from None
+        raise BackendError(
+            f"the SPARQL backend answered an unexpected media type {media[:80] or '(none)'}",
+            details={"backend": self.shown},
+        )
 
 
 def _short(exc: BaseException) -> str:
@@ -722,7 +874,9 @@ class _Capped:
                 if not self.complete and n > self.max_rows:
                     return
                 if not self.complete:
-                    raise BackendError("the SPARQL backend's answer is too large; add a LIMIT") from None
+                    raise BackendError(
+                        "the SPARQL backend's answer is too large; add a LIMIT"
+                    ) from None
                 raise
             n += 1
             yield solution
@@ -756,7 +910,9 @@ class RemoteDescriber(Describer):
     shared :class:`BackendClient` (deadline, byte cap, slots), so a slow backend holds a
     thread for at most the time limit and the pages recover with the backend."""
 
-    def __init__(self, client: BackendClient, graphs: Graphs, *, named_graphs: Iterable[str] = ()) -> None:
+    def __init__(
+        self, client: BackendClient, graphs: Graphs, *, named_graphs: Iterable[str] = ()
+    ) -> None:
         self.client = client
         self.url = client.url
         self.shown = client.shown
@@ -770,45 +926,74 @@ class RemoteDescriber(Describer):
         """Where the local graph ``graph`` (None: the default graph) lives on the backend."""
         return self.graphs.data if graph is None else graph
 
-    def _post(self, query: str, accept: str, dataset: list[tuple[str, str]] = ()) -> tuple[str, bytes]:
+    def _post(
+        self, query: str, accept: str, dataset: list[tuple[str, str]] = ()
+    ) -> tuple[str, bytes]:
         answer = self.client.exchange_sync([("query", query), *dataset], accept)
         if not answer.complete:
-            raise BackendError(f"the SPARQL backend's answer to a page lookup is larger than "
-                               f"{self.client.max_bytes} bytes", details={"backend": self.shown})
+            raise BackendError(
+                f"the SPARQL backend's answer to a page lookup is larger than "
+                f"{self.client.max_bytes} bytes",
+                details={"backend": self.shown},
+            )
         return answer.media, answer.body
 
     @_detach
     def _rows(self, query: str, dataset: list[tuple[str, str]] = ()) -> list[dict[str, Any]]:
         media, body = self._post(query, ACCEPT_TABLE, dataset)
         if media not in RESULT_PARSERS:
-            raise BackendError(f"the SPARQL backend answered {media[:80] or '(none)'} to a SELECT",
-                               details={"backend": self.shown})
+            raise BackendError(
+                f"the SPARQL backend answered {media[:80] or '(none)'} to a SELECT",
+                details={"backend": self.shown},
+            )
         try:
             result = _parse_results(body, media)
             names = [v.value for v in result.variables]  # type: ignore[union-attr]
             return [{n: s[n] for n in names if s[n] is not None} for s in result]  # type: ignore[union-attr]
-        except (SyntaxError, ValueError, RecursionError, UnicodeError, OverflowError, MemoryError) as exc:
-            raise BackendError(f"the SPARQL backend's answer is malformed: {_short(exc)}",
-                               details={"backend": self.shown}) from None
+        except (
+            SyntaxError,
+            ValueError,
+            RecursionError,
+            UnicodeError,
+            OverflowError,
+            MemoryError,
+        ) as exc:
+            raise BackendError(
+                f"the SPARQL backend's answer is malformed: {_short(exc)}",
+                details={"backend": self.shown},
+            ) from None
 
     @_detach
     def _construct(self, query: str) -> list[ox.Triple]:
         media, body = self._post(query, ACCEPT_GRAPH)
         if media not in GRAPH_PARSERS:
-            raise BackendError(f"the SPARQL backend answered {media[:80] or '(none)'} to a CONSTRUCT",
-                               details={"backend": self.shown})
+            raise BackendError(
+                f"the SPARQL backend answered {media[:80] or '(none)'} to a CONSTRUCT",
+                details={"backend": self.shown},
+            )
         try:
             return list(_parse_graph(body, media))
-        except (SyntaxError, ValueError, RecursionError, UnicodeError, OverflowError, MemoryError) as exc:
-            raise BackendError(f"the SPARQL backend's answer is malformed: {_short(exc)}",
-                               details={"backend": self.shown}) from None
+        except (
+            SyntaxError,
+            ValueError,
+            RecursionError,
+            UnicodeError,
+            OverflowError,
+            MemoryError,
+        ) as exc:
+            raise BackendError(
+                f"the SPARQL backend's answer is malformed: {_short(exc)}",
+                details={"backend": self.shown},
+            ) from None
 
     # -- the primitives of Describer.describe ---------------------------------
     def graph_of(self, iri: str) -> str | None | bool:
         node = ox.NamedNode(iri)
         local = [None, *self.named_graphs]
         values = " ".join(_iri(self._remote(g)) for g in local)
-        rows = self._rows(f"SELECT DISTINCT ?g WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ {_iri(node)} ?p ?o }} }}")
+        rows = self._rows(
+            f"SELECT DISTINCT ?g WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ {_iri(node)} ?p ?o }} }}"
+        )
         found = {r["g"].value for r in rows if isinstance(r.get("g"), ox.NamedNode)}
         for graph in local:
             if self._remote(graph) in found:
@@ -816,27 +1001,37 @@ class RemoteDescriber(Describer):
         return False
 
     def _own(self, node: ox.NamedNode, graph: str | None) -> list[ox.Triple]:
-        return self._construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_iri(self._remote(graph))} {{\n"
-                               f"{_bnode_paths(_iri(node), BNODE_DEPTH)} }} }}")
+        return self._construct(
+            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_iri(self._remote(graph))} {{\n"
+            f"{_bnode_paths(_iri(node), BNODE_DEPTH)} }} }}"
+        )
 
     def _ontology_terms(self, graph: str | None) -> list[ox.Triple]:
         start = "?t"
-        where = (f"?t {_iri(IS_DEFINED_BY)} {_iri(ONTOLOGY_IRI)} FILTER(isIRI(?t)) "
-                 f"{{ {_bnode_paths(start, BNODE_DEPTH)} }}")
-        return self._construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_iri(self._remote(graph))} {{ {where} }} }}")
+        where = (
+            f"?t {_iri(IS_DEFINED_BY)} {_iri(ONTOLOGY_IRI)} FILTER(isIRI(?t)) "
+            f"{{ {_bnode_paths(start, BNODE_DEPTH)} }}"
+        )
+        return self._construct(
+            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_iri(self._remote(graph))} {{ {where} }} }}"
+        )
 
     def _incoming(self, node: ox.NamedNode, graph: str | None) -> list[ox.Triple]:
-        rows = self._rows(f"SELECT ?s ?p WHERE {{ GRAPH {_iri(self._remote(graph))} {{ ?s ?p {_iri(node)} "
-                          f"FILTER(?p != {_iri(RDF_TYPE)} && ?p != {_iri(IS_DEFINED_BY)}) }} }} LIMIT {MAX_INCOMING}")
+        rows = self._rows(
+            f"SELECT ?s ?p WHERE {{ GRAPH {_iri(self._remote(graph))} {{ ?s ?p {_iri(node)} "
+            f"FILTER(?p != {_iri(RDF_TYPE)} && ?p != {_iri(IS_DEFINED_BY)}) }} }} LIMIT {MAX_INCOMING}"
+        )
         return [ox.Triple(r["s"], r["p"], node) for r in rows if "s" in r and "p" in r]
 
     def _labels_of(self, nodes: list[ox.NamedNode], graph: str | None) -> list[ox.Triple]:
         out: list[ox.Triple] = []
         preds = " ".join(_iri(p) for p in LABELS)
         for i in range(0, len(nodes), LABEL_BATCH):
-            values = " ".join(_iri(n) for n in nodes[i:i + LABEL_BATCH])
-            rows = self._rows(f"SELECT ?s ?p ?o WHERE {{ GRAPH {_iri(self._remote(graph))} {{ "
-                              f"VALUES ?s {{ {values} }} VALUES ?p {{ {preds} }} ?s ?p ?o }} }}")
+            values = " ".join(_iri(n) for n in nodes[i : i + LABEL_BATCH])
+            rows = self._rows(
+                f"SELECT ?s ?p ?o WHERE {{ GRAPH {_iri(self._remote(graph))} {{ "
+                f"VALUES ?s {{ {values} }} VALUES ?p {{ {preds} }} ?s ?p ?o }} }}"
+            )
             out.extend(ox.Triple(r["s"], r["p"], r["o"]) for r in rows if len(r) == 3)
         return out
 
@@ -851,12 +1046,19 @@ def check_backend(client: BackendClient, graphs: Graphs, timeout: float = 10.0) 
     """Raise :class:`BackendUnavailable`/:class:`BackendError` unless the backend answers a
     SPARQL query and holds the data graph; return its ``Server`` header."""
     url = client.shown
-    answer = client.exchange_sync([("query", f"ASK {{ GRAPH <{graphs.data}> {{ ?s ?p ?o }} }}")], ACCEPT_TABLE,
-                                  timeout=timeout, max_bytes=ERROR_BYTES, record=False)
+    answer = client.exchange_sync(
+        [("query", f"ASK {{ GRAPH <{graphs.data}> {{ ?s ?p ?o }} }}")],
+        ACCEPT_TABLE,
+        timeout=timeout,
+        max_bytes=ERROR_BYTES,
+        record=False,
+    )
     try:
         result = _parse_results(answer.body, answer.media)
     except (KeyError, SyntaxError, ValueError) as exc:
         raise BackendError(f"{url} does not answer like a SPARQL endpoint: {_short(exc)}") from None
     if not (isinstance(result, ox.QueryBoolean) and bool(result)):
-        raise BackendError(f"{url} holds no graph <{graphs.data}>: run `dipkg publish --to <its store URL>` first")
+        raise BackendError(
+            f"{url} holds no graph <{graphs.data}>: run `dipkg publish --to <its store URL>` first"
+        )
     return answer.headers.get("server", "")

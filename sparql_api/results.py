@@ -64,8 +64,13 @@ class Outcome:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def header(self) -> dict[str, Any]:
-        return {"ok": True, "kind": self.kind, "format": self.format, "rows": self.rows,
-                "truncated": self.truncated}
+        return {
+            "ok": True,
+            "kind": self.kind,
+            "format": self.format,
+            "rows": self.rows,
+            "truncated": self.truncated,
+        }
 
 
 def term_json(term: Any) -> dict[str, Any]:
@@ -84,9 +89,14 @@ def term_json(term: Any) -> dict[str, Any]:
             out["datatype"] = term.datatype.value
         return out
     if isinstance(term, ox.Triple):
-        return {"type": "triple", "value": {"subject": term_json(term.subject),
-                                            "predicate": term_json(term.predicate),
-                                            "object": term_json(term.object)}}
+        return {
+            "type": "triple",
+            "value": {
+                "subject": term_json(term.subject),
+                "predicate": term_json(term.predicate),
+                "object": term_json(term.object),
+            },
+        }
     raise TypeError(f"unexpected term {term!r}")
 
 
@@ -109,7 +119,9 @@ def _io_error() -> QueryEvaluationError:
     """An input/output error during evaluation, without pyoxigraph's message: if a
     request to another server ever got past the guard and the sandbox, that message
     would carry the remote target's status and body (a way to read internal services)."""
-    return QueryEvaluationError("the query failed with an input/output error (details are not shown)")
+    return QueryEvaluationError(
+        "the query failed with an input/output error (details are not shown)"
+    )
 
 
 def too_large(limit: int, rows: int | None = None) -> ResultTooLarge:
@@ -192,19 +204,24 @@ def _solutions(result: ox.QuerySolutions, job: Job) -> Outcome:
     if job.table_format == "json":
         if truncated:
             doc["truncated"] = True
-            doc["note"] = (f"result truncated to the first {job.max_rows} rows (the endpoint's row cap); "
-                           "use LIMIT/OFFSET to page through it")
+            doc["note"] = (
+                f"result truncated to the first {job.max_rows} rows (the endpoint's row cap); "
+                "use LIMIT/OFFSET to page through it"
+            )
         body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     else:
         raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
             parsed = ox.parse_query_results(raw, format=ox.QueryResultsFormat.JSON)
             body = parsed.serialize(format=RESULT_FORMATS[job.table_format])
-        except MemoryError:  # the engine's reader stops at one value over 16 MiB ("buffer maximal size")
+        except (
+            MemoryError
+        ):  # the engine's reader stops at one value over 16 MiB ("buffer maximal size")
             raise ResultTooLarge(
                 f"a value in the result is longer than the {job.table_format.upper()} writer's limit of "
                 "16 MiB and was not sent; ask for SPARQL JSON or shorter values",
-                details={"limit_bytes": 16 * 1024 * 1024}) from None
+                details={"limit_bytes": 16 * 1024 * 1024},
+            ) from None
     return Outcome("table", job.table_format, _check_body(body, job), len(bindings), truncated)
 
 
@@ -225,7 +242,9 @@ def _triples(result: Any, job: Job, prefixes: dict[str, str] | None) -> Outcome:
     if prefixes and fmt in _WITH_PREFIXES:
         kwargs["prefixes"] = prefixes
     if fmt in ("nquads", "trig"):
-        items: list[Any] = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
+        items: list[Any] = [
+            ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples
+        ]
     else:
         items = triples
     body = ox.serialize(items, format=GRAPH_FORMATS[fmt], **kwargs)

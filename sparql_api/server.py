@@ -22,7 +22,9 @@ def check_store(store_dir: Path) -> None:
         empty = next(iter(store.quads_for_pattern(None, None, None, None)), None) is None
         del store
     except (OSError, RuntimeError, ValueError) as exc:
-        raise StoreError(f"the store cannot be opened (corrupt?): {exc}", file=str(store_dir)) from None
+        raise StoreError(
+            f"the store cannot be opened (corrupt?): {exc}", file=str(store_dir)
+        ) from None
     if empty:
         raise StoreError("the store is empty: rebuild with `dipkg build`", file=str(store_dir))
 
@@ -35,14 +37,27 @@ def _port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
-            print(str(DipkgError(
-                f"port {port} on {host} {reason}: stop what holds it, or choose another port with "
-                "--port or the setting DIPKG_PORT", file=f"{host}:{port}")), file=sys.stderr)
+            reason = (
+                "is already in use"
+                if exc.errno == errno.EADDRINUSE
+                else f"cannot be used ({exc.strerror})"
+            )
+            print(
+                str(
+                    DipkgError(
+                        f"port {port} on {host} {reason}: stop what holds it, or choose another port with "
+                        "--port or the setting DIPKG_PORT",
+                        file=f"{host}:{port}",
+                    )
+                ),
+                file=sys.stderr,
+            )
             raise SystemExit(1) from None
 
 
-def run(settings: Settings, data_dir: Path, host: str, port: int, *, access_log: bool | None = None) -> None:
+def run(
+    settings: Settings, data_dir: Path, host: str, port: int, *, access_log: bool | None = None
+) -> None:
     """Serve ``data_dir``'s current release at http://host:port/ until interrupted,
     switching to each new build ``DIR/current`` points at (sparql_api/live.py).
 
@@ -104,7 +119,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
     parser.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None)
-    parser.add_argument("--sparql-backend", default=None, help="remote SPARQL endpoint (docs/remote-backend.md)")
+    parser.add_argument(
+        "--sparql-backend", default=None, help="remote SPARQL endpoint (docs/remote-backend.md)"
+    )
     args = parser.parse_args(argv)
     if args.sparql_backend:
         settings = settings.model_copy(update={"sparql_backend": args.sparql_backend})

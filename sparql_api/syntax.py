@@ -45,7 +45,9 @@ def _alternatives(listing: str) -> list[str]:
     return sorted(set(words), key=words.index)
 
 
-def _undeclared_prefix(query: str, line: int | None, column: int | None) -> tuple[str, int, int] | None:
+def _undeclared_prefix(
+    query: str, line: int | None, column: int | None
+) -> tuple[str, int, int] | None:
     """The first prefixed name in ``query`` whose prefix no PREFIX declares (with its place)."""
     declared = {m.group(1) for m in _PREFIX_DECL.finditer(query)}
     previous = None
@@ -74,15 +76,24 @@ def syntax_error(message: str, query: str = "") -> QuerySyntaxError:
         if found is not None:
             prefix, at_line, at_col = found
             known = PREFIXES.get(prefix)
-            fix = (f"add the line PREFIX {prefix}: <{known}>" if known
-                   else f"declare it with PREFIX {prefix}: <namespace IRI>")
-            return QuerySyntaxError(f"the prefix {prefix}: is not declared; {fix}", line=at_line,
-                                    column=at_col, details={"prefix": prefix, "namespace": known})
+            fix = (
+                f"add the line PREFIX {prefix}: <{known}>"
+                if known
+                else f"declare it with PREFIX {prefix}: <namespace IRI>"
+            )
+            return QuerySyntaxError(
+                f"the prefix {prefix}: is not declared; {fix}",
+                line=at_line,
+                column=at_col,
+                details={"prefix": prefix, "namespace": known},
+            )
     expected = _EXPECTED.search(message)
     if match and expected:
         words = _alternatives(expected.group(1).strip())
         if words:
-            shown = ", ".join(words[:SHOWN_EXPECTED]) + (" …" if len(words) > SHOWN_EXPECTED else "")
+            shown = ", ".join(words[:SHOWN_EXPECTED]) + (
+                " …" if len(words) > SHOWN_EXPECTED else ""
+            )
             text = f"syntax error at {line}:{column}: expected {shown}"
         else:
             text = f"syntax error at {line}:{column}: unexpected text here"

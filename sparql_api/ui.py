@@ -58,26 +58,40 @@ class Example:
         return (self.description_en if lang == "en" else self.description_zh) or ""
 
 
-_P = ("PREFIX dip: <https://w3id.org/dipkg/ontology#>\n"
-      "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
-      "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n")
+_P = (
+    "PREFIX dip: <https://w3id.org/dipkg/ontology#>\n"
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+    "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+)
 
 #: Used only while kg.queries (the project's example queries) is missing.
 FALLBACK_EXAMPLES = (
-    Example("scenarios-per-domain", "各领域的应用场景数", "Scenarios per domain",
-            _P + "SELECT ?domain (COUNT(?s) AS ?scenarios) WHERE {\n"
-                 "  ?s a dip:Scenario ; dip:domain/rdfs:label ?domain FILTER(lang(?domain) = \"zh\")\n"
-                 "} GROUP BY ?domain ORDER BY DESC(?scenarios)"),
-    Example("temperature", "哪些场景涉及温度数据？", "Which scenarios involve temperature data?",
-            _P + "SELECT DISTINCT ?n ?scenario ?field WHERE {\n"
-                 "  ?f a dip:DataField ; rdfs:label ?field ; dip:scenario ?s .\n"
-                 "  ?s dip:number ?n ; rdfs:label ?scenario\n"
-                 "  FILTER(CONTAINS(?field, \"温度\") && lang(?scenario) = \"zh\")\n"
-                 "} ORDER BY ?n"),
-    Example("shared-kinds", "被最多场景共用的数据种类", "Data kinds shared by the most scenarios",
-            _P + "SELECT ?kind (COUNT(DISTINCT ?s) AS ?scenarios) WHERE {\n"
-                 "  ?i dip:dataKind ?k ; dip:scenario ?s . ?k skos:prefLabel ?kind FILTER(lang(?kind) = \"zh\")\n"
-                 "} GROUP BY ?kind ORDER BY DESC(?scenarios) LIMIT 20"),
+    Example(
+        "scenarios-per-domain",
+        "各领域的应用场景数",
+        "Scenarios per domain",
+        _P + "SELECT ?domain (COUNT(?s) AS ?scenarios) WHERE {\n"
+        '  ?s a dip:Scenario ; dip:domain/rdfs:label ?domain FILTER(lang(?domain) = "zh")\n'
+        "} GROUP BY ?domain ORDER BY DESC(?scenarios)",
+    ),
+    Example(
+        "temperature",
+        "哪些场景涉及温度数据？",
+        "Which scenarios involve temperature data?",
+        _P + "SELECT DISTINCT ?n ?scenario ?field WHERE {\n"
+        "  ?f a dip:DataField ; rdfs:label ?field ; dip:scenario ?s .\n"
+        "  ?s dip:number ?n ; rdfs:label ?scenario\n"
+        '  FILTER(CONTAINS(?field, "温度") && lang(?scenario) = "zh")\n'
+        "} ORDER BY ?n",
+    ),
+    Example(
+        "shared-kinds",
+        "被最多场景共用的数据种类",
+        "Data kinds shared by the most scenarios",
+        _P + "SELECT ?kind (COUNT(DISTINCT ?s) AS ?scenarios) WHERE {\n"
+        '  ?i dip:dataKind ?k ; dip:scenario ?s . ?k skos:prefLabel ?kind FILTER(lang(?kind) = "zh")\n'
+        "} GROUP BY ?kind ORDER BY DESC(?scenarios) LIMIT 20",
+    ),
 )
 
 
@@ -92,9 +106,16 @@ def load_examples() -> tuple[list[Example], bool]:
         d = q.to_dict() if hasattr(q, "to_dict") else dict(q)
         titles = d.get("title") or {}
         descriptions = d.get("description") or {}
-        out.append(Example(id=str(d["id"]), title_zh=titles.get("zh", ""), title_en=titles.get("en", ""),
-                           query=str(d["query"]), description_zh=descriptions.get("zh", ""),
-                           description_en=descriptions.get("en", "")))
+        out.append(
+            Example(
+                id=str(d["id"]),
+                title_zh=titles.get("zh", ""),
+                title_en=titles.get("en", ""),
+                query=str(d["query"]),
+                description_zh=descriptions.get("zh", ""),
+                description_en=descriptions.get("en", ""),
+            )
+        )
     return (out or list(FALLBACK_EXAMPLES)), bool(out)
 
 
@@ -108,20 +129,28 @@ def _cell(term: dict[str, Any], base: str, root: str) -> dict[str, Any]:
     below the base IRI links to its page on this site)."""
     value = str(term.get("value", ""))
     if term.get("type") == "uri":
-        href = root + "/" + value[len(base):] if base and value.startswith(base) else value
+        href = root + "/" + value[len(base) :] if base and value.startswith(base) else value
         return {"text": value, "href": href, "kind": "iri"}
     lang, datatype = term.get("xml:lang"), term.get("datatype")
-    return {"text": value, "href": None, "kind": "literal",
-            "note": f"@{lang}" if lang else (datatype.rsplit("#", 1)[-1] if datatype else "")}
+    return {
+        "text": value,
+        "href": None,
+        "kind": "literal",
+        "note": f"@{lang}" if lang else (datatype.rsplit("#", 1)[-1] if datatype else ""),
+    }
 
 
-async def run_for_page(request: Request, query: str, base: str, root: str, lang: str) -> dict[str, Any]:
+async def run_for_page(
+    request: Request, query: str, base: str, root: str, lang: str
+) -> dict[str, Any]:
     """Send ``query`` through this app's own /sparql (the same guard, limits and cache as
     any client) and shape the answer for the page: a table, a boolean, a graph, or an error."""
     # the inner request is this client's, for its per-client share of the workers (not 127.0.0.1's)
     transport = httpx.ASGITransport(app=request.app, client=(client_address(request), 0))
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-        reply = await client.post("/sparql", data={"query": query}, headers={"Accept": _RESULTS_ACCEPT})
+        reply = await client.post(
+            "/sparql", data={"query": query}, headers={"Accept": _RESULTS_ACCEPT}
+        )
     kind = reply.headers.get("content-type", "").split(";")[0]
     if reply.status_code >= 400:
         try:
@@ -136,9 +165,16 @@ async def run_for_page(request: Request, query: str, base: str, root: str, lang:
         return {"boolean": bool(data["boolean"])}
     names = list(data.get("head", {}).get("vars", []))
     bindings = data.get("results", {}).get("bindings", [])
-    rows = [[_cell(b[v], base, root) if v in b else None for v in names] for b in bindings[:SHOWN_ROWS]]
-    return {"vars": names, "rows": rows, "count": len(bindings), "shown": len(rows),
-            "truncated": reply.headers.get("x-dipkg-truncated") == "true" or len(bindings) > SHOWN_ROWS}
+    rows = [
+        [_cell(b[v], base, root) if v in b else None for v in names] for b in bindings[:SHOWN_ROWS]
+    ]
+    return {
+        "vars": names,
+        "rows": rows,
+        "count": len(bindings),
+        "shown": len(rows),
+        "truncated": reply.headers.get("x-dipkg-truncated") == "true" or len(bindings) > SHOWN_ROWS,
+    }
 
 
 def vendor_ready() -> bool:
@@ -166,7 +202,9 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         stat = target.stat()
         tag = http.etag("static", name, str(stat.st_size), str(int(stat.st_mtime)))
         headers = {"ETag": tag, "Cache-Control": "public, max-age=3600"}
-        if http.not_modified(request.headers, tag, site.last_modified) and request.headers.get("if-none-match"):
+        if http.not_modified(request.headers, tag, site.last_modified) and request.headers.get(
+            "if-none-match"
+        ):
             return Response(status_code=304, headers=headers)
         return FileResponse(target, media_type=media, headers=headers)
 
@@ -185,26 +223,53 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         outcome = None
         if asked and request.query_params.get("download"):
             fmt = request.query_params.get("as") or RESULT_OFFERS[0].names[0]
-            return RedirectResponse(f"{root}/sparql?" + urlencode({"query": asked, "format": fmt}), status_code=303)
+            return RedirectResponse(
+                f"{root}/sparql?" + urlencode({"query": asked, "format": fmt}), status_code=303
+            )
         if asked:
             query = asked
             if request.query_params.get("run"):
                 outcome = await run_for_page(request, asked, release.base_iri, root, lang)
-        downloads = [(o, f"{root}/sparql?" + urlencode({"query": query, "format": o.names[0]}))
-                     for o in RESULT_OFFERS]
+        downloads = [
+            (o, f"{root}/sparql?" + urlencode({"query": query, "format": o.names[0]}))
+            for o in RESULT_OFFERS
+        ]
         body = site.render(
-            "query.html", request, lang, explicit, examples=examples, query=query,
-            examples_json=json.dumps([{"id": e.id, "title": e.title(lang), "query": e.query} for e in examples],
-                                     ensure_ascii=False).replace("</", "<\\/"),
-            vendor=vendor_ready(), result_offers=RESULT_OFFERS, downloads=downloads, explicit_lang=explicit,
-            endpoint=root + "/sparql", outcome=outcome,
-            client_strings=json.dumps({**{k: tr(k, lang) for k in CLIENT_STRINGS},
-                                       "yasgui": YASGUI_ZH if lang == "zh" else {}},
-                                      ensure_ascii=False).replace("</", "<\\/"))
+            "query.html",
+            request,
+            lang,
+            explicit,
+            examples=examples,
+            query=query,
+            examples_json=json.dumps(
+                [{"id": e.id, "title": e.title(lang), "query": e.query} for e in examples],
+                ensure_ascii=False,
+            ).replace("</", "<\\/"),
+            vendor=vendor_ready(),
+            result_offers=RESULT_OFFERS,
+            downloads=downloads,
+            explicit_lang=explicit,
+            endpoint=root + "/sparql",
+            outcome=outcome,
+            client_strings=json.dumps(
+                {
+                    **{k: tr(k, lang) for k in CLIENT_STRINGS},
+                    "yasgui": YASGUI_ZH if lang == "zh" else {},
+                },
+                ensure_ascii=False,
+            ).replace("</", "<\\/"),
+        )
         status = outcome.get("status", 200) if outcome else 200
-        return Response(body, status_code=status, media_type=HTML.content_type(),
-                        headers={"Vary": "Accept, Accept-Language", "Cache-Control": "no-cache",
-                                 "Content-Language": "zh-Hans" if lang == "zh" else "en"})
+        return Response(
+            body,
+            status_code=status,
+            media_type=HTML.content_type(),
+            headers={
+                "Vary": "Accept, Accept-Language",
+                "Cache-Control": "no-cache",
+                "Content-Language": "zh-Hans" if lang == "zh" else "en",
+            },
+        )
 
     router.query_page = page  # type: ignore[attr-defined]
     return router
@@ -216,12 +281,16 @@ def install(app: FastAPI, settings: Settings, release: Release, describer: Any =
     from sparql_api import changes, datamap, dumps, find, pages
 
     site = make_site(settings, release, describer)
-    app.state.dipkg.extra["site"] = site  # the catalogue page (sparql_api/catalog_routes.py) renders with it
+    app.state.dipkg.extra["site"] = (
+        site  # the catalogue page (sparql_api/catalog_routes.py) renders with it
+    )
     ui = make_router(settings, release, site=site)
     app.include_router(ui)
     app.include_router(dumps.make_router(settings, release, site=site))
     app.include_router(changes.make_router(settings, release, site=site))  # /changes, /changes.json
-    app.include_router(datamap.make_router(settings, release, site=site))  # /map, /map.{svg,csv,json}
+    app.include_router(
+        datamap.make_router(settings, release, site=site)
+    )  # /map, /map.{svg,csv,json}
     app.include_router(find.make_router(site))
     app.include_router(pages.make_router(settings, release, site=site))
     page = ui.query_page  # type: ignore[attr-defined]

@@ -165,8 +165,9 @@ class WorkerPool:
 
     # lifecycle ---------------------------------------------------------
     async def start(self) -> None:
-        results = await asyncio.gather(*(self._spawn() for _ in range(self.size)),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(self._spawn() for _ in range(self.size)), return_exceptions=True
+        )
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             await self.stop()
@@ -184,9 +185,11 @@ class WorkerPool:
         else:
             self.network_sandbox = "off: the OS refused unshare(CLONE_NEWNET)"
         if self.network_sandbox != "on":
-            log.warning("query workers run WITHOUT the network sandbox (%s): only the query guard "
-                        "stands between a query and the network; see README, Reliability",
-                        self.network_sandbox.removeprefix("off: "))
+            log.warning(
+                "query workers run WITHOUT the network sandbox (%s): only the query guard "
+                "stands between a query and the network; see README, Reliability",
+                self.network_sandbox.removeprefix("off: "),
+            )
 
     async def stop(self) -> None:
         self._closing = True
@@ -216,32 +219,50 @@ class WorkerPool:
     async def _spawn(self) -> _Worker:
         package_root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ)
-        env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env["PYTHONPATH"] = package_root + (
+            os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+        )
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "sparql_api.workers",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+            sys.executable,
+            "-m",
+            "sparql_api.workers",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
             limit=1 << 20,
         )
         worker = _Worker(proc)
         self._workers.add(worker)
         try:
-            await worker.send({"store": str(self.store_dir), "prefixes": self.prefixes,
-                               "sandbox": self.sandbox, "memory_limit": self.memory_limit,
-                               "parent": os.getpid()})
+            await worker.send(
+                {
+                    "store": str(self.store_dir),
+                    "prefixes": self.prefixes,
+                    "sandbox": self.sandbox,
+                    "memory_limit": self.memory_limit,
+                    "parent": os.getpid(),
+                }
+            )
             reply = await asyncio.wait_for(worker.receive(), self.startup_timeout)
         except BaseException as exc:
             worker.kill()
             await proc.wait()
             self._workers.discard(worker)
-            if isinstance(exc, (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError)):
-                raise StoreError("a query worker failed to start", file=str(self.store_dir)) from None
+            if isinstance(
+                exc, (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError)
+            ):
+                raise StoreError(
+                    "a query worker failed to start", file=str(self.store_dir)
+                ) from None
             raise
         if not reply.header.get("ok"):
             worker.kill()
             await proc.wait()
             self._workers.discard(worker)
-            raise StoreError(reply.header.get("message", "a query worker failed to open the store"),
-                             file=str(self.store_dir))
+            raise StoreError(
+                reply.header.get("message", "a query worker failed to open the store"),
+                file=str(self.store_dir),
+            )
         worker.info = reply.header.get("info", {})
         return worker
 
@@ -280,7 +301,11 @@ class WorkerPool:
         """An idle worker for ``client`` (counted in its in-flight jobs), in turn with
         other clients; :class:`Busy` at ``give_up``, :class:`TooManyQueries` when the
         client already has ``client_queue`` jobs waiting."""
-        if self._idle and self._inflight.get(client, 0) < self.client_queries and not self._waiting.get(client):
+        if (
+            self._idle
+            and self._inflight.get(client, 0) < self.client_queries
+            and not self._waiting.get(client)
+        ):
             self._inflight[client] = self._inflight.get(client, 0) + 1
             return self._idle.popleft()
         queue = self._waiting.setdefault(client, deque())
@@ -290,8 +315,12 @@ class WorkerPool:
             raise TooManyQueries(
                 f"this client already has {self._inflight.get(client, 0)} queries running and "
                 f"{len(queue)} waiting; try again when they are done",
-                details={"running": self._inflight.get(client, 0), "waiting": len(queue),
-                         "retry_after": int(self.timeout)})
+                details={
+                    "running": self._inflight.get(client, 0),
+                    "waiting": len(queue),
+                    "retry_after": int(self.timeout),
+                },
+            )
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[_Worker] = loop.create_future()
         queue.append(waiter)
@@ -305,8 +334,11 @@ class WorkerPool:
                 waiter.cancel()
             self._forget(client, waiter)
             if isinstance(exc, TimeoutError):
-                raise Busy(f"all {self.size} query workers stayed busy for {self.timeout:g} s; "
-                           "try again later", details={"retry_after": int(self.timeout)}) from None
+                raise Busy(
+                    f"all {self.size} query workers stayed busy for {self.timeout:g} s; "
+                    "try again later",
+                    details={"retry_after": int(self.timeout)},
+                ) from None
             raise
 
     def _forget(self, client: str, waiter: asyncio.Future[_Worker]) -> None:
@@ -394,21 +426,34 @@ class WorkerPool:
     async def _finish(self, job: Job, worker: _Worker, started: float, key: str) -> Reply:
         try:
             remaining = self.timeout - (time.monotonic() - started)
-            reply = await asyncio.wait_for(worker.receive(job.max_bytes + REPLY_SLACK), max(remaining, 0.001))
+            reply = await asyncio.wait_for(
+                worker.receive(job.max_bytes + REPLY_SLACK), max(remaining, 0.001)
+            )
         except OversizedReply:  # the rest of the frame is never read: this worker is done
             self._replace(worker)
-            log.warning("query worker %d sent a reply over the %d byte limit: %.200r",
-                        worker.pid, job.max_bytes, job.query)
+            log.warning(
+                "query worker %d sent a reply over the %d byte limit: %.200r",
+                worker.pid,
+                job.max_bytes,
+                job.query,
+            )
             raise too_large(job.max_bytes) from None
         except TimeoutError:
             self.stats["timeouts"] += 1
             self._replace(worker)
-            log.warning("query stopped at the %g s limit (worker %d killed): %.200r",
-                        self.timeout, worker.pid, job.query)
+            log.warning(
+                "query stopped at the %g s limit (worker %d killed): %.200r",
+                self.timeout,
+                worker.pid,
+                job.query,
+            )
             raise QueryTimeout(
                 f"the query ran longer than the limit of {self.timeout:g} s and was stopped",
-                details={"limit_seconds": self.timeout,
-                         "elapsed_seconds": round(time.monotonic() - started, 3)}) from None
+                details={
+                    "limit_seconds": self.timeout,
+                    "elapsed_seconds": round(time.monotonic() - started, 3),
+                },
+            ) from None
         except (asyncio.IncompleteReadError, OSError, ValueError):
             self.stats["deaths"] += 1
             worker.killed = True  # not by us, but it is gone: never hand it out again
@@ -422,9 +467,12 @@ class WorkerPool:
                 raise WorkerDied(
                     f"the query needed more memory than a worker may use "
                     f"({self.memory_limit // (1024 * 1024)} MiB) and was stopped",
-                    details={"reason": "memory", "limit_bytes": self.memory_limit}) from None
-            raise WorkerDied("the query worker died while evaluating the query; "
-                             "a new one is starting", details={"reason": "died", "exit": code}) from None
+                    details={"reason": "memory", "limit_bytes": self.memory_limit},
+                ) from None
+            raise WorkerDied(
+                "the query worker died while evaluating the query; a new one is starting",
+                details={"reason": "died", "exit": code},
+            ) from None
         except asyncio.CancelledError:  # the client went away: free the worker
             self.stats["disconnects"] += 1
             self._replace(worker)
@@ -440,9 +488,13 @@ class WorkerPool:
 
 def reply_error(header: dict[str, Any]) -> DipkgError:
     """The error a worker reported, rebuilt as a DipkgError with the same dict shape."""
-    err = QueryError(header.get("message", "query failed"), status=int(header.get("status", 400)),
-                     line=header.get("line"), column=header.get("column"),
-                     details=header.get("details"))
+    err = QueryError(
+        header.get("message", "query failed"),
+        status=int(header.get("status", 400)),
+        line=header.get("line"),
+        column=header.get("column"),
+        details=header.get("details"),
+    )
     err.code = header.get("error", "bad-request")
     return err
 
@@ -517,7 +569,7 @@ def child_main() -> int:
         view = memoryview(encode_frame(header, body))
         while view:  # an unbuffered write may be partial
             written = out.write(view)
-            view = view[written or 0:]
+            view = view[written or 0 :]
 
     config = _read_frame(inp)
     if config is None:
@@ -542,8 +594,14 @@ def child_main() -> int:
             if len(named) >= 100:
                 break
     except (OSError, RuntimeError, ValueError) as exc:
-        send({"ok": False, "error": "store", "status": 503,
-              "message": f"cannot open the store read-only: {exc}"})
+        send(
+            {
+                "ok": False,
+                "error": "store",
+                "status": 503,
+                "message": f"cannot open the store read-only: {exc}",
+            }
+        )
         return 1
     send({"ok": True, "info": {"pid": os.getpid(), "sandboxed": sandboxed, "named_graphs": named}})
     prefixes = config.get("prefixes") or None
@@ -566,8 +624,13 @@ def child_main() -> int:
     return 0
 
 
-def _serve_jobs(inp: BinaryIO, send: Any, store: Any, prefixes: dict[str, str] | None,
-                memory_limit: int | None = None) -> None:
+def _serve_jobs(
+    inp: BinaryIO,
+    send: Any,
+    store: Any,
+    prefixes: dict[str, str] | None,
+    memory_limit: int | None = None,
+) -> None:
     from sparql_api import results
 
     while True:
@@ -587,13 +650,21 @@ def _serve_jobs(inp: BinaryIO, send: Any, store: Any, prefixes: dict[str, str] |
             # over the worker's memory cap in Python (building or serialising a result):
             # answer 503 like a worker killed for memory, then retire (the parent replaces us)
             mib = f" ({memory_limit // (1024 * 1024)} MiB)" if memory_limit else ""
-            err = WorkerDied(f"the query needed more memory than a worker may use{mib} and was stopped",
-                             details={"reason": "memory", "limit_bytes": memory_limit})
+            err = WorkerDied(
+                f"the query needed more memory than a worker may use{mib} and was stopped",
+                details={"reason": "memory", "limit_bytes": memory_limit},
+            )
             send({"ok": False, "retire": True, **err.to_dict()})
             return
         except BaseException as exc:  # noqa: BLE001  (a bug or a Rust panic: report it, stay alive)
-            send({"ok": False, "error": "internal", "status": 500,
-                  "message": f"internal error while evaluating the query: {type(exc).__name__}"})
+            send(
+                {
+                    "ok": False,
+                    "error": "internal",
+                    "status": 500,
+                    "message": f"internal error while evaluating the query: {type(exc).__name__}",
+                }
+            )
             print(f"sparql_api worker: {type(exc).__name__}: {exc}", file=sys.stderr)
             continue
         send(outcome.header(), outcome.body)

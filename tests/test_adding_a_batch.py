@@ -51,7 +51,11 @@ ENGLISH = {
     "测试工厂": "Test factory",
     "风级": "Wind force",
 }
-KINDS = {"振幅": "amplitude-test-fixture", "巡检记录数据": "inspection-records-test-fixture", "风级": "wind-force-test-fixture"}
+KINDS = {
+    "振幅": "amplitude-test-fixture",
+    "巡检记录数据": "inspection-records-test-fixture",
+    "风级": "wind-force-test-fixture",
+}
 NEW_CONCEPTS = {  # slug -> (zh, en, broader)
     "amplitude-test-fixture": ("振幅", "Amplitude", ""),
     "inspection-records-test-fixture": ("巡检记录数据", "Inspection record data", ""),
@@ -61,18 +65,29 @@ NEW_CONCEPTS = {  # slug -> (zh, en, broader)
 
 def _append(path: Path, rows: list[str]) -> None:
     text = path.read_text(encoding="utf-8")
-    path.write_text(text + ("" if text.endswith("\n") else "\n") + "".join(r + "\n" for r in rows), encoding="utf-8")
+    path.write_text(
+        text + ("" if text.endswith("\n") else "\n") + "".join(r + "\n" for r in rows),
+        encoding="utf-8",
+    )
 
 
 def _dipkg(*args: str, inputs: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kg.cli", *args], capture_output=True, text=True, cwd=ROOT,
-        env=cli_env(DIPKG_INPUTS_DIR=str(inputs)), timeout=300,
+        [sys.executable, "-m", "kg.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=cli_env(DIPKG_INPUTS_DIR=str(inputs)),
+        timeout=300,
     )
 
 
 def _missing(stderr: str) -> list:
-    return [json.loads(line.split("missing: ", 1)[1]) for line in stderr.splitlines() if line.startswith("  missing: ")]
+    return [
+        json.loads(line.split("missing: ", 1)[1])
+        for line in stderr.splitlines()
+        if line.startswith("  missing: ")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +98,9 @@ def walked(tmp_path_factory, build_result):
     shutil.copytree(INPUTS_DIR, inputs)
     steps = {}
     # 1. the new document under build/sources/ (here made from the fixture text)
-    (inputs / "sources" / "test-fixture-batch2.docx").write_bytes(make_docx(FIXTURE.read_text(encoding="utf-8")))
+    (inputs / "sources" / "test-fixture-batch2.docx").write_bytes(
+        make_docx(FIXTURE.read_text(encoding="utf-8"))
+    )
     # 2. its [[guide]]
     _append(inputs / "guides.toml", [GUIDE])
     # 3. build: it asks for English labels, all at once
@@ -93,16 +110,28 @@ def walked(tmp_path_factory, build_result):
     # 3b. build: it asks for the English of each scenario's long texts (场景应用, 涉及数据), all at once
     long = _dipkg("build", "--out", str(work / "data"), inputs=inputs)
     steps["long"] = (long.returncode, long.stderr)
-    _append(inputs / "long-translations.tsv",
-            [f"{m['scenario']}\t{m['field']}\t{escape_long(m['zh'])}\t(Test) the {m['field']} text of {m['scenario']}"
-             for m in _missing(long.stderr)])
+    _append(
+        inputs / "long-translations.tsv",
+        [
+            f"{m['scenario']}\t{m['field']}\t{escape_long(m['zh'])}\t(Test) the {m['field']} text of {m['scenario']}"
+            for m in _missing(long.stderr)
+        ],
+    )
     # 4. build again: it asks for the data kinds, all at once
     second = _dipkg("build", "--out", str(work / "data"), inputs=inputs)
     steps["kinds"] = (second.returncode, second.stderr)
     asked = _missing(second.stderr)
-    _append(inputs / "vocabulary" / "concepts.tsv",
-            [f"{slug}\t{zh}\t{en}\t{broader}\t\t\tno\t\t\ttest fixture, not real data" for slug, (zh, en, broader) in NEW_CONCEPTS.items()])
-    _append(inputs / "vocabulary" / "mapping.tsv", [f"{item['label']}\t{KINDS[item['label']]}\t\t\t" for item in asked])
+    _append(
+        inputs / "vocabulary" / "concepts.tsv",
+        [
+            f"{slug}\t{zh}\t{en}\t{broader}\t\t\tno\t\t\ttest fixture, not real data"
+            for slug, (zh, en, broader) in NEW_CONCEPTS.items()
+        ],
+    )
+    _append(
+        inputs / "vocabulary" / "mapping.tsv",
+        [f"{item['label']}\t{KINDS[item['label']]}\t\t\t" for item in asked],
+    )
     # 5. build: done
     third = _dipkg("build", "--out", str(work / "data"), inputs=inputs)
     steps["done"] = (third.returncode, third.stderr + third.stdout)
@@ -114,7 +143,8 @@ def test_the_build_asks_for_the_missing_english_labels_at_once(walked):
     assert code == 1
     assert stderr.splitlines()[0].endswith(
         "translations.tsv: error[source]: no English label for 7 Chinese labels: "
-        "（测试）设备巡检, 振幅, 巡检记录数据, （测试）能耗看板, 测试工厂 and 2 more")
+        "（测试）设备巡检, 振幅, 巡检记录数据, （测试）能耗看板, 测试工厂 and 2 more"
+    )
     assert sorted(_missing(stderr)) == sorted(ENGLISH)
 
 
@@ -123,17 +153,22 @@ def test_then_for_the_english_long_texts_at_once(walked):
     assert code == 1
     assert stderr.splitlines()[0].endswith(
         "long-translations.tsv: error[source]: no English for 6 long texts: fixture-b2-s01 application, "
-        "fixture-b2-s01 data, fixture-b2-s02 application, fixture-b2-s02 data, fixture-b2-s03 application and 1 more")
+        "fixture-b2-s01 data, fixture-b2-s02 application, fixture-b2-s02 data, fixture-b2-s03 application and 1 more"
+    )
     missing = _missing(stderr)
     assert [(m["scenario"], m["field"]) for m in missing] == [
-        (f"fixture-b2-s0{n}", f) for n in (1, 2, 3) for f in ("application", "data")]
+        (f"fixture-b2-s0{n}", f) for n in (1, 2, 3) for f in ("application", "data")
+    ]
     assert all(m["zh"] for m in missing)
 
 
 def test_then_for_the_missing_data_kinds_at_once(walked):
     code, stderr = walked[2]["kinds"]
     assert code == 1
-    assert "mapping.tsv: error[source]: no data kind for 3 items: '振幅' (scenario fixture-b2-s01, item 1.3)" in stderr.splitlines()[0]
+    assert (
+        "mapping.tsv: error[source]: no data kind for 3 items: '振幅' (scenario fixture-b2-s01, item 1.3)"
+        in stderr.splitlines()[0]
+    )
     assert _missing(stderr) == [
         {"label": "振幅", "scenario": "fixture-b2-s01", "path": "1.3"},
         {"label": "巡检记录数据", "scenario": "fixture-b2-s01", "path": "2"},
@@ -148,17 +183,27 @@ def test_then_it_builds(walked):
 
 def test_existing_iris_unchanged_new_ones_minted(walked, build_result):
     data, _, _ = walked
-    before = set((build_result.release / "dumps" / "dipkg.nt").read_text(encoding="utf-8").splitlines())
+    before = set(
+        (build_result.release / "dumps" / "dipkg.nt").read_text(encoding="utf-8").splitlines()
+    )
     after = set((data / "current" / "dumps" / "dipkg.nt").read_text(encoding="utf-8").splitlines())
     batch1 = {t for t in before if t.startswith(f"<{BASE}scenario/guizhou-b1-")}
-    assert batch1 and batch1 <= after  # every triple about a batch-1 scenario or item is still there
+    assert (
+        batch1 and batch1 <= after
+    )  # every triple about a batch-1 scenario or item is still there
     subjects = {t.split(" ", 1)[0] for t in after}
     assert {f"<{BASE}scenario/fixture-b2-s0{n}>" for n in (1, 2, 3)} <= subjects
     assert f"<{BASE}guide/fixture-b2>" in subjects
     assert not {t for t in after if t.startswith(f"<{BASE}scenario/guizhou-b1-")} - batch1
-    assert f'<{BASE}scenario/fixture-b2-s02> <{BASE[:-1]}/ontology#sourceCell> "table=1;row=3;column=1" .' in after
+    assert (
+        f'<{BASE}scenario/fixture-b2-s02> <{BASE[:-1]}/ontology#sourceCell> "table=1;row=3;column=1" .'
+        in after
+    )
     # the merged 领域 cell of row 3 gives scenario 2 the domain of scenario 1
-    assert f"<{BASE}scenario/fixture-b2-s02> <{BASE[:-1]}/ontology#domain> <{BASE}domain/industry> ." in after
+    assert (
+        f"<{BASE}scenario/fixture-b2-s02> <{BASE[:-1]}/ontology#domain> <{BASE}domain/industry> ."
+        in after
+    )
 
 
 def test_the_new_batch_is_served(walked, tmp_path):
@@ -166,9 +211,16 @@ def test_the_new_batch_is_served(walked, tmp_path):
     server = start_server(data, tmp_path, DIPKG_QUERY_WORKERS="1")
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
-            page = client.get("/scenario/fixture-b2-s01", headers={"Accept": "text/html"}, follow_redirects=True)
-            answer = client.get("/sparql", params={"query": f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s <{BASE[:-1]}/ontology#number> ?n ; <http://purl.org/dc/terms/source> <{BASE}guide/fixture-b2> }}"},
-                                headers={"Accept": "application/sparql-results+json"})
+            page = client.get(
+                "/scenario/fixture-b2-s01", headers={"Accept": "text/html"}, follow_redirects=True
+            )
+            answer = client.get(
+                "/sparql",
+                params={
+                    "query": f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s <{BASE[:-1]}/ontology#number> ?n ; <http://purl.org/dc/terms/source> <{BASE}guide/fixture-b2> }}"
+                },
+                headers={"Accept": "application/sparql-results+json"},
+            )
     finally:
         stop_server(server)
     assert page.status_code == 200 and "（测试）设备巡检" in page.text

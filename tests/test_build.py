@@ -43,7 +43,9 @@ def test_every_dump_is_isomorphic_to_the_store(build_result, store_rdf, name):
     raw = path.read_bytes()
     if name.endswith(".gz"):
         raw = gzip.decompress(raw)
-    parsed = rdflib.Graph().parse(data=raw.decode("utf-8"), format=DUMP_FORMATS[name.removesuffix(".gz")])
+    parsed = rdflib.Graph().parse(
+        data=raw.decode("utf-8"), format=DUMP_FORMATS[name.removesuffix(".gz")]
+    )
     assert len(parsed) == len(store_rdf) == build_result.manifest["counts"]["triples"]
     assert isomorphic(parsed, store_rdf)
 
@@ -69,8 +71,13 @@ def test_the_inputs_folders_place_changes_no_byte(build_result, inputs_copy, tmp
     moved.parent.mkdir(parents=True)
     inputs_copy.rename(moved)
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "kg.cli", "build", "--out", str(out), "--quiet"],
-                          capture_output=True, text=True, env=cli_env(DIPKG_INPUTS_DIR=str(moved)), timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "build", "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        env=cli_env(DIPKG_INPUTS_DIR=str(moved)),
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     first, second = build_result.release, open_release(out).root
     assert second.name == first.name == build_result.manifest["build_id"]  # the same build id
@@ -86,7 +93,9 @@ def test_the_inputs_folders_place_changes_no_byte(build_result, inputs_copy, tmp
 
 def test_checksums_and_manifest_describe_the_files(build_result):
     dumps = build_result.release / "dumps"
-    sums = dict(reversed(line.split("  ")) for line in (dumps / "SHA256SUMS").read_text().splitlines())
+    sums = dict(
+        reversed(line.split("  ")) for line in (dumps / "SHA256SUMS").read_text().splitlines()
+    )
     for entry in build_result.manifest["dumps"]:
         data = (dumps / entry["file"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"] == sums[entry["file"]]
@@ -116,7 +125,11 @@ def test_jsonld_dump_is_compacted_with_the_project_context(build_result):
 
 def _language_terms(context: dict) -> dict[str, str]:
     """term -> compact IRI of every property the context maps to a language map."""
-    return {t: d["@id"] for t, d in context.items() if isinstance(d, dict) and d.get("@container") == "@language"}
+    return {
+        t: d["@id"]
+        for t, d in context.items()
+        if isinstance(d, dict) and d.get("@container") == "@language"
+    }
 
 
 def _expand(iri: str, context: dict) -> str:
@@ -133,7 +146,8 @@ def _language_maps(doc: dict, terms: dict[str, str]) -> dict[tuple[str, str], di
         for term in terms:
             if term in node:
                 out[(_expand(node["id"], doc["@context"]), term)] = {
-                    lang: sorted(v if isinstance(v, list) else [v]) for lang, v in node[term].items()
+                    lang: sorted(v if isinstance(v, list) else [v])
+                    for lang, v in node[term].items()
                 }
     return out
 
@@ -145,11 +159,19 @@ def test_jsonld_language_maps_hold_every_value_and_agree_with_rdflib(build_resul
     context = ours["@context"]
     terms = _language_terms(context)
     assert {"label", "prefLabel", "altLabel"} <= set(terms)
-    full = {context[prefix] + local for prefix, local in (iri.split(":", 1) for iri in terms.values())}
+    full = {
+        context[prefix] + local for prefix, local in (iri.split(":", 1) for iri in terms.values())
+    }
     for node in ours["@graph"]:
         for key in node:
-            assert _expand(key, context) not in full, f"{node['id']}: {key} is outside its language map"
-    two = [n for n in ours["@graph"] if any(isinstance(v, list) for v in n.get("altLabel", {}).values())]
+            assert _expand(key, context) not in full, (
+                f"{node['id']}: {key} is outside its language map"
+            )
+    two = [
+        n
+        for n in ours["@graph"]
+        if any(isinstance(v, list) for v in n.get("altLabel", {}).values())
+    ]
     assert len(two) >= 8
     # the reference: rdflib's own JSON-LD compaction of the N-Triples dump with the same context
     graph = rdflib.Graph().parse(dumps / "dipkg.nt", format="nt")
@@ -187,7 +209,9 @@ def test_every_category_and_field_is_traceable_to_its_scenario(store_rdf):
 def test_resource_iris_are_ascii_and_below_the_base(store_rdf, settings):
     for node in set(store_rdf.subjects()):
         assert str(node).isascii()
-    pattern = re.compile(re.escape(settings.base_iri) + r"scenario/guizhou-b1-s\d\d(/data/\d+(\.\d+)*)?$")
+    pattern = re.compile(
+        re.escape(settings.base_iri) + r"scenario/guizhou-b1-s\d\d(/data/\d+(\.\d+)*)?$"
+    )
     scenarios = [s for s in set(store_rdf.subjects()) if "/scenario/" in str(s)]
     assert len(scenarios) == 23 + 126 + 453
     assert all(pattern.match(str(s)) for s in scenarios)
@@ -201,11 +225,15 @@ def test_base_iri_is_configurable(tmp_path):
 
 
 def test_a_new_batch_never_renumbers_batch_one(build_result, inputs_copy, tmp_path, store_rdf):
-    source = (inputs_copy / "sources" / "guizhou-dip-scenarios-batch1.txt").read_text(encoding="utf-8")
+    source = (inputs_copy / "sources" / "guizhou-dip-scenarios-batch1.txt").read_text(
+        encoding="utf-8"
+    )
     blocks = source.split("\n\n")
     header = blocks[: blocks.index(next(b for b in blocks if b.startswith("\t1\n")))]
     # batch 2: rows 20 and 21 of batch 1, renumbered 1 and 2 (the first one names its domain)
-    row20 = next(b for b in blocks if b.startswith("\t20\n")).replace("\t20\n\t\n", "\t1\n\t其他领域\n", 1)
+    row20 = next(b for b in blocks if b.startswith("\t20\n")).replace(
+        "\t20\n\t\n", "\t1\n\t其他领域\n", 1
+    )
     row21 = next(b for b in blocks if b.startswith("\t21\n")).replace("\t21\n", "\t2\n", 1)
     batch2 = "\n\n".join([*header, row20, row21]).replace("第一批", "第二批") + "\n"
     (inputs_copy / "sources" / "batch2.txt").write_text(batch2, encoding="utf-8")
@@ -215,9 +243,19 @@ def test_a_new_batch_never_renumbers_batch_one(build_result, inputs_copy, tmp_pa
             'title_en = "Second batch"\nprovince_zh = "贵州省"\nprovince_en = "Guizhou Province"\nbatch = 2\n'
         )
     long = inputs_copy / "long-translations.tsv"  # the same texts, so the same English
-    rows = [r for r in long.read_text(encoding="utf-8").splitlines() if r.startswith(("guizhou-b1-s20\t", "guizhou-b1-s21\t"))]
+    rows = [
+        r
+        for r in long.read_text(encoding="utf-8").splitlines()
+        if r.startswith(("guizhou-b1-s20\t", "guizhou-b1-s21\t"))
+    ]
     with long.open("a", encoding="utf-8") as out:
-        out.writelines(r.replace("guizhou-b1-s20", "guizhou-b2-s01").replace("guizhou-b1-s21", "guizhou-b2-s02") + "\n" for r in rows)
+        out.writelines(
+            r.replace("guizhou-b1-s20", "guizhou-b2-s01").replace(
+                "guizhou-b1-s21", "guizhou-b2-s02"
+            )
+            + "\n"
+            for r in rows
+        )
     result = build(tmp_path / "two", Settings(inputs_dir=inputs_copy))
     assert result.manifest["counts"]["scenarios"] == 25
     both = store_graph(result.release)
@@ -232,7 +270,10 @@ def test_failed_build_replaces_nothing(inputs_copy, tmp_path):
     good = build(out, Settings(inputs_dir=inputs_copy))
     before = open_release(out)
     source = inputs_copy / "sources" / "guizhou-dip-scenarios-batch1.txt"
-    source.write_text(source.read_text(encoding="utf-8").replace("\t交通领域\n", "\t航天领域\n", 1), encoding="utf-8")
+    source.write_text(
+        source.read_text(encoding="utf-8").replace("\t交通领域\n", "\t航天领域\n", 1),
+        encoding="utf-8",
+    )
     with pytest.raises(SourceError, match="unknown domain"):
         build(out, Settings(inputs_dir=inputs_copy))
     after = open_release(out)
@@ -245,7 +286,9 @@ def test_rebuild_switches_current_and_keeps_one_previous(inputs_copy, tmp_path):
     out = tmp_path / "data"
     releases = [build(out, Settings(inputs_dir=inputs_copy)).release for _ in range(3)]
     assert open_release(out).root == releases[-1]
-    assert sorted(p.name for p in (out / "releases").iterdir()) == sorted(r.name for r in releases[1:])
+    assert sorted(p.name for p in (out / "releases").iterdir()) == sorted(
+        r.name for r in releases[1:]
+    )
     shutil.rmtree(out)
 
 
@@ -257,15 +300,27 @@ def test_pruning_keeps_a_release_a_server_holds_until_it_lets_go(inputs_copy, tm
     settings = Settings(inputs_dir=inputs_copy)
     held = build(out, settings).release
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from kg.layout import Lease; Lease(sys.argv[1]); "
-         "print('held', flush=True); time.sleep(120)", str(held)],
-        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from kg.layout import Lease; Lease(sys.argv[1]); "
+            "print('held', flush=True); time.sleep(120)",
+            str(held),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         middle = build(out, settings).release
         newest = build(out, settings).release
         # without the lease `held` would be gone now (see the test above): it is the third newest
-        assert {p.name for p in (out / "releases").iterdir()} == {held.name, middle.name, newest.name}
+        assert {p.name for p in (out / "releases").iterdir()} == {
+            held.name,
+            middle.name,
+            newest.name,
+        }
         assert claim(held) is None  # the build's own check: a held release cannot be claimed
     finally:
         holder.send_signal(signal.SIGKILL)
@@ -284,10 +339,16 @@ def test_a_label_without_english_fails_the_build_and_replaces_nothing(inputs_cop
     before = build(out, Settings(inputs_dir=inputs_copy)).release
     table = inputs_copy / "translations.tsv"
     table.write_text(
-        "\n".join(line for line in table.read_text(encoding="utf-8").split("\n") if not line.startswith("氧化铝浓度\t")),
+        "\n".join(
+            line
+            for line in table.read_text(encoding="utf-8").split("\n")
+            if not line.startswith("氧化铝浓度\t")
+        ),
         encoding="utf-8",
     )
-    with pytest.raises(SourceError, match="no English label for 1 Chinese labels: 氧化铝浓度") as caught:
+    with pytest.raises(
+        SourceError, match="no English label for 1 Chinese labels: 氧化铝浓度"
+    ) as caught:
         build(out, Settings(inputs_dir=inputs_copy))
     assert caught.value.file.endswith("translations.tsv")
     assert open_release(out).root == before

@@ -37,7 +37,10 @@ ADMS = rdflib.Namespace("http://www.w3.org/ns/adms#")
 # The edits of the second release, each a (before, after) of the source document.
 EDITS = (
     ("\t生产工艺优化\n", "\t生产工艺智能优化\n"),  # scenario 1 renamed
-    ("电力消耗、燃料消耗数据）", "电力消耗、燃料消耗、蒸汽消耗数据）"),  # a field added to 1's category 4
+    (
+        "电力消耗、燃料消耗数据）",
+        "电力消耗、燃料消耗、蒸汽消耗数据）",
+    ),  # a field added to 1's category 4
     ("分子比、氧化铝浓度数据）", "分子比数据）"),  # the last field of 1's category 1 removed
 )
 
@@ -67,8 +70,12 @@ def _inputs(target: Path, date: str, edits: tuple[tuple[str, str], ...] = ()) ->
 
 def _kept(result: BuildResult, folder: Path) -> BuildResult:
     """A copy of a release (without its store) that outlives the build folder's pruning."""
-    shutil.copytree(result.release, folder / result.release.name, ignore=shutil.ignore_patterns("store"))
-    return BuildResult(manifest=result.manifest, release=folder / result.release.name, seconds=result.seconds)
+    shutil.copytree(
+        result.release, folder / result.release.name, ignore=shutil.ignore_patterns("store")
+    )
+    return BuildResult(
+        manifest=result.manifest, release=folder / result.release.name, seconds=result.seconds
+    )
 
 
 @pytest.fixture(scope="module")
@@ -94,11 +101,24 @@ def _record(result: BuildResult) -> rdflib.Graph:
 def test_the_first_release_follows_none(history) -> None:
     first: BuildResult = history["first"]
     m = first.manifest
-    assert (m["release"], m["version"], m["issued"], m["modified"], m["previous"]) == (1, "1", "2026-11-24", "2026-11-24", None)
+    assert (m["release"], m["version"], m["issued"], m["modified"], m["previous"]) == (
+        1,
+        "1",
+        "2026-11-24",
+        "2026-11-24",
+        None,
+    )
     data = json.loads((first.release / "changes.json").read_text(encoding="utf-8"))
-    assert data["old"] is None and data["new"] == {"build_id": m["build_id"], "version": "1", "modified": "2026-11-24"}
+    assert data["old"] is None and data["new"] == {
+        "build_id": m["build_id"],
+        "version": "1",
+        "modified": "2026-11-24",
+    }
     assert data["triples"]["new"] == m["counts"]["triples"]
-    assert all(data[k] == {"added": [], "removed": [], "changed": []} for k in ("scenarios", "categories", "fields"))
+    assert all(
+        data[k] == {"added": [], "removed": [], "changed": []}
+        for k in ("scenarios", "categories", "fields")
+    )
 
 
 def test_the_change_set_is_the_golden_one(history) -> None:
@@ -107,8 +127,16 @@ def test_the_change_set_is_the_golden_one(history) -> None:
     dip:hasField links changed."""
     first, second = history["first"], history["second"]
     data = json.loads((second.release / "changes.json").read_text(encoding="utf-8"))
-    assert data["old"] == {"build_id": first.manifest["build_id"], "version": "1", "modified": "2026-11-24"}
-    assert data["new"] == {"build_id": second.manifest["build_id"], "version": "2", "modified": "2026-11-30"}
+    assert data["old"] == {
+        "build_id": first.manifest["build_id"],
+        "version": "1",
+        "modified": "2026-11-24",
+    }
+    assert data["new"] == {
+        "build_id": second.manifest["build_id"],
+        "version": "2",
+        "modified": "2026-11-30",
+    }
     assert data["triples"]["old"] == first.manifest["counts"]["triples"]
     assert data["triples"]["new"] == second.manifest["counts"]["triples"]
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
@@ -120,17 +148,35 @@ def test_the_change_set_is_the_golden_one(history) -> None:
 def test_the_manifest_records_version_dates_and_changes(history) -> None:
     first, second = history["first"], history["second"]
     m = second.manifest
-    assert (m["release"], m["version"], m["issued"], m["modified"]) == (2, "2", "2026-11-24", "2026-11-30")
-    assert m["previous"] == {"build_id": first.manifest["build_id"], "version": "1", "modified": "2026-11-24"}
+    assert (m["release"], m["version"], m["issued"], m["modified"]) == (
+        2,
+        "2",
+        "2026-11-24",
+        "2026-11-30",
+    )
+    assert m["previous"] == {
+        "build_id": first.manifest["build_id"],
+        "version": "1",
+        "modified": "2026-11-24",
+    }
     assert m["changes"]["file"] == "changes.json"
     assert m["changes"]["summary"]["fields"] == {"added": 1, "removed": 1, "changed": 0}
-    assert m["changes"]["sha256"] == __import__("hashlib").sha256((second.release / "changes.json").read_bytes()).hexdigest()
+    assert (
+        m["changes"]["sha256"]
+        == __import__("hashlib").sha256((second.release / "changes.json").read_bytes()).hexdigest()
+    )
 
 
 def test_rebuilding_the_same_inputs_is_the_same_release(history) -> None:
     second, again = history["second"], history["again"]
     assert second.release != again.release
-    for name in ("manifest.json", "changes.json", "catalog.ttl", "dumps/dipkg.nt", "dumps/SHA256SUMS"):
+    for name in (
+        "manifest.json",
+        "changes.json",
+        "catalog.ttl",
+        "dumps/dipkg.nt",
+        "dumps/SHA256SUMS",
+    ):
         assert (second.release / name).read_bytes() == (again.release / name).read_bytes(), name
 
 
@@ -158,14 +204,22 @@ def test_the_catalogue_links_the_versions(history) -> None:
     assert record.value(dataset, DCTERMS.modified) == Literal("2026-11-30", datatype=XSD.date)
     notes = {n.language: str(n) for n in record.objects(dataset, ADMS.versionNotes)}
     assert notes["en"].startswith("Changes since version 1 (build ")
-    assert "fields: 1 added, 1 removed, 0 changed" in notes["en"] and "数据项新增 1、删除 1、修改 0" in notes["zh"]
+    assert (
+        "fields: 1 added, 1 removed, 0 changed" in notes["en"]
+        and "数据项新增 1、删除 1、修改 0" in notes["zh"]
+    )
     assert notes["en"].endswith(minter.resource("changes"))
     guide = URIRef(minter.guide("guizhou-b1"))
     assert record.value(guide, DCTERMS.issued) == Literal("2026-11-30", datatype=XSD.date)
     # the first release has no previous version and says so
     first_record = _record(first)
     assert first_record.value(dataset, DCAT.previousVersion) is None
-    assert "First release" in {str(n) for n in first_record.objects(dataset, ADMS.versionNotes) if n.language == "en"}.pop()
+    assert (
+        "First release"
+        in {
+            str(n) for n in first_record.objects(dataset, ADMS.versionNotes) if n.language == "en"
+        }.pop()
+    )
 
 
 def test_the_versioned_record_passes_dcat_ap(history) -> None:
@@ -176,15 +230,22 @@ def test_the_versioned_record_passes_dcat_ap(history) -> None:
     results = validate(_record(history["second"]), load_shapes())
     assert [str(r) for r in results if r.severity == "Violation"] == []
     previous = Minter(history["second"].manifest["base_iri"]).resource(
-        f"release/{history['first'].manifest['build_id']}")
+        f"release/{history['first'].manifest['build_id']}"
+    )
     assert not [r for r in results if r.focus == previous]
 
 
 def test_settings_override_only_when_set(history, tmp_path: Path) -> None:
-    settings = Settings(inputs_dir=history["inputs"], catalog={"version": "3.1", "modified": "2027-01-02",
-                                                                 "issued": "2025-05-05"})
+    settings = Settings(
+        inputs_dir=history["inputs"],
+        catalog={"version": "3.1", "modified": "2027-01-02", "issued": "2025-05-05"},
+    )
     result = build(tmp_path / "data", settings)
-    assert (result.manifest["version"], result.manifest["modified"], result.manifest["issued"]) == ("3.1", "2027-01-02", "2025-05-05")
+    assert (result.manifest["version"], result.manifest["modified"], result.manifest["issued"]) == (
+        "3.1",
+        "2027-01-02",
+        "2025-05-05",
+    )
 
 
 def test_input_date_is_the_latest_declared() -> None:
@@ -200,15 +261,21 @@ def test_edited_is_not_older_than_the_last_commit_of_the_inputs() -> None:
 
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
-    done = subprocess.run(["git", "log", "-1", "--format=%cs", "--", str(INPUTS_DIR), str(ONTOLOGY_DIR)],
-                          capture_output=True, text=True, cwd=INPUTS_DIR, env={**cli_env(), "TZ": "UTC"})
+    done = subprocess.run(
+        ["git", "log", "-1", "--format=%cs", "--", str(INPUTS_DIR), str(ONTOLOGY_DIR)],
+        capture_output=True,
+        text=True,
+        cwd=INPUTS_DIR,
+        env={**cli_env(), "TZ": "UTC"},
+    )
     if done.returncode != 0 or not done.stdout.strip():
         pytest.skip("the inputs are not in a git work tree")
     last = done.stdout.strip()
     edited = load_inputs(INPUTS_DIR).edited
     assert edited is not None and edited >= last, (
         f"build/guides.toml says edited = {edited!r}, but the inputs were committed on {last}: "
-        f'write edited = "{last}" there')
+        f'write edited = "{last}" there'
+    )
 
 
 def test_a_bad_guide_date_names_the_file(tmp_path: Path) -> None:
@@ -224,27 +291,62 @@ def test_dipkg_diff_text_and_json(history) -> None:
     first, second, out = history["first"], history["second"], history["out"]
     cmd = [sys.executable, "-m", "kg.cli", "diff"]
     # a release folder, a build output folder (its current release), a build id or its prefix
-    done = subprocess.run([*cmd, str(first.release), str(out), "--format", "json"],
-                          capture_output=True, text=True, env=cli_env(), timeout=120)
+    done = subprocess.run(
+        [*cmd, str(first.release), str(out), "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == json.loads((second.release / "changes.json").read_text(encoding="utf-8"))
-    done = subprocess.run([*cmd, str(first.release), second.manifest["build_id"][:8], "--data", str(out)],
-                          capture_output=True, text=True, env=cli_env(), timeout=120)
+    assert json.loads(done.stdout) == json.loads(
+        (second.release / "changes.json").read_text(encoding="utf-8")
+    )
+    done = subprocess.run(
+        [*cmd, str(first.release), second.manifest["build_id"][:8], "--data", str(out)],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == (f"{first.manifest['build_id']}, version 1, 2026-11-24 -> "
-                        f"{second.manifest['build_id']}, version 2, 2026-11-30")
+    assert lines[0] == (
+        f"{first.manifest['build_id']}, version 1, 2026-11-24 -> "
+        f"{second.manifest['build_id']}, version 2, 2026-11-30"
+    )
     assert "fields: 1 added, 1 removed, 0 changed" in lines
-    assert any(line.startswith("  + https://w3id.org/dipkg/scenario/guizhou-b1-s01/data/4.3  蒸汽消耗 / Steam consumption")
-               for line in lines)
+    assert any(
+        line.startswith(
+            "  + https://w3id.org/dipkg/scenario/guizhou-b1-s01/data/4.3  蒸汽消耗 / Steam consumption"
+        )
+        for line in lines
+    )
     assert '        + "生产工艺智能优化"@zh' in lines
 
 
 def test_dipkg_diff_bad_release_is_one_line(history, tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "kg.cli", "diff", "nosuchbuild", str(history["out"]),
-                           "--data", str(history["out"])], capture_output=True, text=True, env=cli_env(), timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kg.cli",
+            "diff",
+            "nosuchbuild",
+            str(history["out"]),
+            "--data",
+            str(history["out"]),
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr.strip().count("\n") == 0 and "error[store]: no release 'nosuchbuild'" in done.stderr
+    assert (
+        done.stderr.strip().count("\n") == 0
+        and "error[store]: no release 'nosuchbuild'" in done.stderr
+    )
     with pytest.raises(StoreError, match="manifest.json is missing"):
         changes.read_release(tmp_path)
 

@@ -31,10 +31,16 @@ def query_csv(data: Path, sparql: str) -> list[dict[str, str]]:
 def test_build_prints_a_summary(tmp_path):
     done = run("build", "--out", str(tmp_path / "data"))
     assert done.returncode == 0, done.stderr
-    assert "scenarios 23" in done.stdout and "categories 126" in done.stdout and "fields 453" in done.stdout
+    assert (
+        "scenarios 23" in done.stdout
+        and "categories 126" in done.stdout
+        and "fields 453" in done.stdout
+    )
     assert "corrections applied: 13/13" in done.stdout
     assert (tmp_path / "data" / "current" / "store").is_dir()
-    triples = json.loads((tmp_path / "data" / "current" / "manifest.json").read_text(encoding="utf-8"))["counts"]["triples"]
+    triples = json.loads(
+        (tmp_path / "data" / "current" / "manifest.json").read_text(encoding="utf-8")
+    )["counts"]["triples"]
     assert f"  First release (version 1): {triples} triples." in done.stdout.splitlines()
 
 
@@ -59,7 +65,11 @@ def test_query_scenarios_per_domain(built_data):
         } GROUP BY ?domain""",
     )
     assert {r["domain"]: int(r["n"]) for r in rows} == {
-        "工业领域": 6, "交通领域": 2, "文旅领域": 5, "金融领域": 3, "其他领域": 7,
+        "工业领域": 6,
+        "交通领域": 2,
+        "文旅领域": 5,
+        "金融领域": 3,
+        "其他领域": 7,
     }
 
 
@@ -76,8 +86,12 @@ def test_query_categories_and_fields_in_document_order(built_data):
         } ORDER BY ?cp ?fp""",
     )
     assert [(r["category"], r["field"]) for r in rows[:7]] == [
-        ("工艺参数数据", "电流强度"), ("工艺参数数据", "电压"), ("工艺参数数据", "极距"),
-        ("工艺参数数据", "电解质温度"), ("工艺参数数据", "分子比"), ("工艺参数数据", "氧化铝浓度"),
+        ("工艺参数数据", "电流强度"),
+        ("工艺参数数据", "电压"),
+        ("工艺参数数据", "极距"),
+        ("工艺参数数据", "电解质温度"),
+        ("工艺参数数据", "分子比"),
+        ("工艺参数数据", "氧化铝浓度"),
         ("原料成分数据", "氧化铝纯度"),
     ]
     assert rows[-1] == {"category": "产品质量检测数据", "field": "铸锭成分"}
@@ -151,7 +165,10 @@ def test_malformed_source_is_one_clear_line_and_replaces_nothing(name, inputs_co
 
 def test_stale_correction_fails_the_build(inputs_copy, tmp_path):
     path = inputs_copy / "corrections.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace("种子、种苗来源", "种子、种苗产地"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("种子、种苗来源", "种子、种苗产地"),
+        encoding="utf-8",
+    )
     done = run("build", "--out", str(tmp_path / "d"), DIPKG_INPUTS_DIR=str(inputs_copy))
     assert done.returncode == 1
     assert "corrections.toml:" in done.stderr and "no longer matches" in done.stderr
@@ -173,8 +190,12 @@ def test_query_refuses_service_and_reaches_nothing(built_data):
 
     listener = Listener()
     try:
-        done = run("query", "--data", str(built_data),
-                   f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{listener.port}/> {{ ?s ?p ?o }} }}")
+        done = run(
+            "query",
+            "--data",
+            str(built_data),
+            f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{listener.port}/> {{ ?s ?p ?o }} }}",
+        )
         line = one_error_line(done, "service-refused")
         assert line.startswith("<query>:1:18:")
     finally:
@@ -182,14 +203,20 @@ def test_query_refuses_service_and_reaches_nothing(built_data):
     assert listener.accepted == 0
 
 
-@pytest.mark.parametrize("update", ["INSERT DATA { <http://e/a> <http://e/b> <http://e/c> }", "LOAD <http://e/x>"])
+@pytest.mark.parametrize(
+    "update", ["INSERT DATA { <http://e/a> <http://e/b> <http://e/c> }", "LOAD <http://e/x>"]
+)
 def test_query_refuses_updates_as_read_only(built_data, update):
-    assert "read-only" in one_error_line(run("query", "--data", str(built_data), update), "update-forbidden")
+    assert "read-only" in one_error_line(
+        run("query", "--data", str(built_data), update), "update-forbidden"
+    )
 
 
 def test_query_names_an_undeclared_prefix(built_data):
-    line = one_error_line(run("query", "--data", str(built_data), "SELECT * WHERE { ?s a dip:Scenario }"),
-                          "query-syntax")
+    line = one_error_line(
+        run("query", "--data", str(built_data), "SELECT * WHERE { ?s a dip:Scenario }"),
+        "query-syntax",
+    )
     assert "PREFIX dip: <https://w3id.org/dipkg/ontology#>" in line and "\\u{" not in line
 
 
@@ -199,8 +226,16 @@ def test_query_unknown_format_is_an_error(built_data):
 
 
 def test_query_row_cap_truncates_with_a_notice(built_data):
-    done = run("query", "--data", str(built_data), "--max-rows", "3", "-f", "csv",
-               "SELECT ?s WHERE { ?s ?p ?o }")
+    done = run(
+        "query",
+        "--data",
+        str(built_data),
+        "--max-rows",
+        "3",
+        "-f",
+        "csv",
+        "SELECT ?s WHERE { ?s ?p ?o }",
+    )
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.strip().splitlines()) == 1 + 3
     assert "truncated to the first 3 rows" in done.stderr
@@ -210,8 +245,14 @@ def test_query_time_limit_kills_a_runaway(built_data):
     import time
 
     started = time.monotonic()
-    done = run("query", "--data", str(built_data), "--timeout", "1",
-               "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
+    done = run(
+        "query",
+        "--data",
+        str(built_data),
+        "--timeout",
+        "1",
+        "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
+    )
     assert "1 s" in one_error_line(done, "timeout")
     assert time.monotonic() - started < 30  # was: 10 minutes and 20 GB before a kill -9
 

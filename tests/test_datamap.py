@@ -89,8 +89,14 @@ def test_cells_match_an_independent_reading_of_the_dump(shared, truth):
     lonely = sorted(k for k, ss in users.items() if len(ss) == 1)
     assert lonely and not columns & set(lonely)
     # the top-level kinds head their groups: not columns when something narrower is shared
-    assert all(g["iri"] not in {k["iri"] for k in g["kinds"]} for g in shared["groups"] if len(g["kinds"]) > 1)
-    temperature = next(k for g in shared["groups"] for k in g["kinds"] if k["iri"].endswith("/concept/temperature"))
+    assert all(
+        g["iri"] not in {k["iri"] for k in g["kinds"]}
+        for g in shared["groups"]
+        if len(g["kinds"]) > 1
+    )
+    temperature = next(
+        k for g in shared["groups"] for k in g["kinds"] if k["iri"].endswith("/concept/temperature")
+    )
     assert temperature["label"] == {"zh": "温度", "en": "Temperature"}
 
 

@@ -45,9 +45,15 @@ def docker_engine() -> bool:
 @pytest.mark.slow
 def test_the_image_builds_where_docker_runs() -> None:
     if not docker_engine():
-        pytest.skip("no Docker engine on this machine (only the client): the entry point is tested without it")
-    done = subprocess.run(["docker", "build", "-t", "dipkg-test", str(ROOT)], capture_output=True, text=True,
-                          timeout=1800)
+        pytest.skip(
+            "no Docker engine on this machine (only the client): the entry point is tested without it"
+        )
+    done = subprocess.run(
+        ["docker", "build", "-t", "dipkg-test", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -78,7 +84,9 @@ def local_nginx_config(upstream_port: int, listen_port: int, prefix: Path) -> st
     ``listen_port`` (no certificates here), the upstream is the test's dipkg."""
     conf = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
     conf = conf.replace("server dipkg:8000;", f"server 127.0.0.1:{upstream_port};")
-    conf = re.sub(r"server \{\n    listen 80;.*?\n\}\n", "", conf, count=1, flags=re.S)  # the HTTP→HTTPS one
+    conf = re.sub(
+        r"server \{\n    listen 80;.*?\n\}\n", "", conf, count=1, flags=re.S
+    )  # the HTTP→HTTPS one
     conf = conf.replace("listen 443 ssl;", f"listen 127.0.0.1:{listen_port};")
     conf = re.sub(r"\n\s*(http2 on|ssl_\w+)[^\n]*;", "", conf)
     assert "ssl_certificate" not in conf and "server dipkg:8000" not in conf
@@ -113,21 +121,29 @@ def own_base_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module", params=["w3id-base", "own-base"])
-def proxied(request: pytest.FixtureRequest, built_data: Path,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str, str]]:
+def proxied(
+    request: pytest.FixtureRequest, built_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, str, str]]:
     if NGINX is None:
         pytest.fail("nginx is not installed: .ci/run installs Debian's nginx for this test")
     work = tmp_path_factory.mktemp("nginx")
     if request.param == "own-base":
-        server = start_server(request.getfixturevalue("own_base_data"), work,
-                              DIPKG_TRUSTED_PROXIES='["127.0.0.1"]', DIPKG_BASE_IRI=f"https://{DOMAIN}/")
+        server = start_server(
+            request.getfixturevalue("own_base_data"),
+            work,
+            DIPKG_TRUSTED_PROXIES='["127.0.0.1"]',
+            DIPKG_BASE_IRI=f"https://{DOMAIN}/",
+        )
     else:
         server = start_server(built_data, work, DIPKG_TRUSTED_PROXIES='["127.0.0.1"]')
     port = free_port()
     upstream = int(server.url.rsplit(":", 1)[1])
     (work / "nginx.conf").write_text(local_nginx_config(upstream, port, work), encoding="utf-8")
-    proc = subprocess.Popen([NGINX, "-p", str(work), "-c", str(work / "nginx.conf")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [NGINX, "-p", str(work), "-c", str(work / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -138,40 +154,65 @@ def proxied(request: pytest.FixtureRequest, built_data: Path,
             if proc.poll() is not None:
                 pytest.fail(f"nginx exited: {proc.stderr.read().decode()}")
             time.sleep(0.1)
-    yield server, url, f"https://{DOMAIN}/" if request.param == "own-base" else "https://w3id.org/dipkg/"
+    yield (
+        server,
+        url,
+        f"https://{DOMAIN}/" if request.param == "own-base" else "https://w3id.org/dipkg/",
+    )
     proc.send_signal(signal.SIGQUIT)
     proc.wait(timeout=10)
     stop_server(server)
 
 
-def test_behind_nginx_links_and_redirects_name_the_public_host(proxied: tuple[Server, str, str]) -> None:
+def test_behind_nginx_links_and_redirects_name_the_public_host(
+    proxied: tuple[Server, str, str],
+) -> None:
     _, url, base = proxied
     headers = {"Host": DOMAIN}
     assert httpx.get(url + "/health", headers=headers, timeout=10).json()["status"] == "ok"
-    r = httpx.get(url + "/scenario/guizhou-b1-s01", headers={**headers, "Accept": "text/turtle"}, timeout=10)
+    r = httpx.get(
+        url + "/scenario/guizhou-b1-s01", headers={**headers, "Accept": "text/turtle"}, timeout=10
+    )
     assert r.status_code == 303
-    assert r.headers["location"].startswith(f"http://{DOMAIN}/scenario/guizhou-b1-s01"), r.headers["location"]
+    assert r.headers["location"].startswith(f"http://{DOMAIN}/scenario/guizhou-b1-s01"), r.headers[
+        "location"
+    ]
     nt = httpx.get(url + "/scenario/guizhou-b1-s01.nt", headers=headers, timeout=10)
     # the resource is named by the configured base, whichever host serves it
     assert nt.status_code == 200 and f"<{base}scenario/guizhou-b1-s01> " in nt.text
-    description = httpx.get(url + "/sparql", headers={**headers, "Accept": "text/turtle"}, timeout=10).text
+    description = httpx.get(
+        url + "/sparql", headers={**headers, "Accept": "text/turtle"}, timeout=10
+    ).text
     assert f"<http://{DOMAIN}/sparql>" in description
 
 
-def test_behind_nginx_sparql_answers_and_errors_keep_their_shape(proxied: tuple[Server, str, str]) -> None:
+def test_behind_nginx_sparql_answers_and_errors_keep_their_shape(
+    proxied: tuple[Server, str, str],
+) -> None:
     _, url, _ = proxied
     headers = {"Host": DOMAIN, "Accept": "application/sparql-results+json"}
-    r = httpx.get(url + "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s a ?c }"},
-                  headers=headers, timeout=30)
+    r = httpx.get(
+        url + "/sparql",
+        params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s a ?c }"},
+        headers=headers,
+        timeout=30,
+    )
     assert r.status_code == 200 and int(r.json()["results"]["bindings"][0]["n"]["value"]) > 0
-    r = httpx.get(url + "/sparql", params={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> {} }"},
-                  headers=headers, timeout=30)
+    r = httpx.get(
+        url + "/sparql",
+        params={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> {} }"},
+        headers=headers,
+        timeout=30,
+    )
     assert r.status_code == 400 and r.json()["error"] == "service-refused"
 
 
 def test_a_client_cannot_forge_the_host_past_the_proxy(proxied: tuple[Server, str, str]) -> None:
     """nginx overwrites X-Forwarded-Host with the Host it serves: a client's own is dropped."""
     _, url, _ = proxied
-    r = httpx.get(url + "/scenario/guizhou-b1-s01", timeout=10,
-                  headers={"Host": DOMAIN, "X-Forwarded-Host": "evil.example", "Accept": "text/html"})
+    r = httpx.get(
+        url + "/scenario/guizhou-b1-s01",
+        timeout=10,
+        headers={"Host": DOMAIN, "X-Forwarded-Host": "evil.example", "Accept": "text/html"},
+    )
     assert r.status_code == 303 and "evil.example" not in r.headers["location"]

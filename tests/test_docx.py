@@ -40,7 +40,10 @@ from tools.make_docx import make_docx
 TEXT = INPUTS_DIR / "sources" / "guizhou-dip-scenarios-batch1.txt"
 DOCX = INPUTS_DIR / "sources" / "guizhou-dip-scenarios-batch1.docx"
 TITLE = "第一批贵州省数据知识产权应用场景指引"
-LOCATORS = ("<https://w3id.org/dipkg/ontology#sourceLine>", "<https://w3id.org/dipkg/ontology#sourceCell>")
+LOCATORS = (
+    "<https://w3id.org/dipkg/ontology#sourceLine>",
+    "<https://w3id.org/dipkg/ontology#sourceCell>",
+)
 
 
 # -- the committed .docx of batch 1 ------------------------------------------------------------
@@ -48,8 +51,12 @@ LOCATORS = ("<https://w3id.org/dipkg/ontology#sourceLine>", "<https://w3id.org/d
 
 def test_committed_docx_is_what_the_generator_makes():
     made = make_docx(TEXT.read_text(encoding="utf-8"), str(TEXT))
-    assert made == make_docx(TEXT.read_text(encoding="utf-8"), str(TEXT)), "the generator is not deterministic"
-    assert made == DOCX.read_bytes(), "regenerate: python -m tools.make_docx (see build/sources/README.md)"
+    assert made == make_docx(TEXT.read_text(encoding="utf-8"), str(TEXT)), (
+        "the generator is not deterministic"
+    )
+    assert made == DOCX.read_bytes(), (
+        "regenerate: python -m tools.make_docx (see build/sources/README.md)"
+    )
 
 
 def test_docx_table_holds_the_text_cells():
@@ -60,14 +67,22 @@ def test_docx_table_holds_the_text_cells():
     domain = None
     for mine, theirs in zip(word.rows, text.rows, strict=True):
         domain = theirs.cells[1].text or domain  # a blank 领域 in the text is a merged cell in Word
-        expected = [theirs.cells[0].text, domain, *(c.text.replace("[bookmark: _GoBack]", "") for c in theirs.cells[2:])]
+        expected = [
+            theirs.cells[0].text,
+            domain,
+            *(c.text.replace("[bookmark: _GoBack]", "") for c in theirs.cells[2:]),
+        ]
         assert [c.text for c in mine.cells] == expected
-    assert [c.locator for c in word.rows[0].cells] == [f"table=1;row=2;column={n}" for n in range(1, 6)]
+    assert [c.locator for c in word.rows[0].cells] == [
+        f"table=1;row=2;column={n}" for n in range(1, 6)
+    ]
 
 
 def _triples(release: Path) -> tuple[set[str], list[str]]:
     lines = (release / "dumps" / "dipkg.nt").read_text(encoding="utf-8").splitlines()
-    return {t for t in lines if not any(p in t for p in LOCATORS)}, [t for t in lines if any(p in t for p in LOCATORS)]
+    return {t for t in lines if not any(p in t for p in LOCATORS)}, [
+        t for t in lines if any(p in t for p in LOCATORS)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +91,18 @@ def docx_build(tmp_path_factory):
     inputs = tmp_path_factory.mktemp("docx-inputs") / "inputs"
     shutil.copytree(INPUTS_DIR, inputs)
     guides = inputs / "guides.toml"
-    guides.write_text(guides.read_text(encoding="utf-8").replace("batch1.txt", "batch1.docx"), encoding="utf-8")
+    guides.write_text(
+        guides.read_text(encoding="utf-8").replace("batch1.txt", "batch1.docx"), encoding="utf-8"
+    )
     return build(tmp_path_factory.mktemp("docx-build") / "data", Settings(inputs_dir=inputs))
 
 
 def test_graph_from_docx_equals_graph_from_text(build_result, docx_build):
     docx_triples, docx_locators = _triples(docx_build.release)
     text_triples, text_locators = _triples(build_result.release)
-    only_ontology = {t for t in text_locators if not t.startswith("<https://w3id.org/dipkg/scenario/")}
+    only_ontology = {
+        t for t in text_locators if not t.startswith("<https://w3id.org/dipkg/scenario/")
+    }
     assert docx_triples == text_triples
     assert docx_build.manifest["counts"] == build_result.manifest["counts"]
     # every scenario traces to its cell: a line in the text, table/row/column in the .docx
@@ -91,10 +110,14 @@ def test_graph_from_docx_equals_graph_from_text(build_result, docx_build):
     lines = sorted(t for t in text_locators if t.startswith("<https://w3id.org/dipkg/scenario/"))
     assert len(cells) == len(lines) == 23
     assert all("#sourceCell>" in t for t in cells) and all("#sourceLine>" in t for t in lines)
-    assert cells[0] == ('<https://w3id.org/dipkg/scenario/guizhou-b1-s01> '
-                        '<https://w3id.org/dipkg/ontology#sourceCell> "table=1;row=2;column=1" .')
+    assert cells[0] == (
+        "<https://w3id.org/dipkg/scenario/guizhou-b1-s01> "
+        '<https://w3id.org/dipkg/ontology#sourceCell> "table=1;row=2;column=1" .'
+    )
     assert cells[-1].endswith('"table=1;row=24;column=1" .')
-    assert {t for t in docx_locators if not t.startswith("<https://w3id.org/dipkg/scenario/")} == only_ontology
+    assert {
+        t for t in docx_locators if not t.startswith("<https://w3id.org/dipkg/scenario/")
+    } == only_ontology
 
 
 def test_scenario_page_names_the_docx_cell(docx_build, tmp_path):
@@ -147,12 +170,20 @@ def _guide(tmp_path: Path, document, name: str = "guide.docx"):
     guides = inputs / "guides.toml"
     text = guides.read_text(encoding="utf-8")
     text = re.sub(r'source = "sources/[^"]+"', f'source = "sources/{name}"', text)
-    text = text.replace('id = "guizhou-b1"', 'id = "test-fixture-b9"')  # batch 1's corrections stay out
+    text = text.replace(
+        'id = "guizhou-b1"', 'id = "test-fixture-b9"'
+    )  # batch 1's corrections stay out
     guides.write_text(text, encoding="utf-8")
     return inputs, path
 
 
-ROW1 = ["1", "工业领域", "生产工艺优化", "面向生产工艺优化业务活动。", "涉及工艺参数数据（电流强度、电压数据）等。"]
+ROW1 = [
+    "1",
+    "工业领域",
+    "生产工艺优化",
+    "面向生产工艺优化业务活动。",
+    "涉及工艺参数数据（电流强度、电压数据）等。",
+]
 ROW2 = ["2", "", "智能生产管控", "面向生产过程。", "涉及设备运行数据（温度、压力数据）等。"]
 
 
@@ -163,7 +194,13 @@ def _read(tmp_path, document):
 
 
 def test_merged_domain_cells_and_multi_paragraph_cells(tmp_path):
-    document, table = _table([ROW1, ROW2, ["3", "", "危险作业自动化", "面向高危。", "如井下环境数据（瓦斯浓度、温度数据）等。"]])
+    document, table = _table(
+        [
+            ROW1,
+            ROW2,
+            ["3", "", "危险作业自动化", "面向高危。", "如井下环境数据（瓦斯浓度、温度数据）等。"],
+        ]
+    )
     table.cell(1, 1).merge(table.cell(3, 1))  # 工业领域 spans three rows
     name = table.cell(2, 2)
     name.text = "智能生产"
@@ -174,7 +211,10 @@ def test_merged_domain_cells_and_multi_paragraph_cells(tmp_path):
     data.add_run("温度数据）等。")
     guide = _read(tmp_path, document)
     assert [(s.number, s.domain, s.name) for s in guide.scenarios] == [
-        (1, "工业领域", "生产工艺优化"), (2, "工业领域", "智能生产管控"), (3, "工业领域", "危险作业自动化")]
+        (1, "工业领域", "生产工艺优化"),
+        (2, "工业领域", "智能生产管控"),
+        (3, "工业领域", "危险作业自动化"),
+    ]
     assert [f.label for f in guide.scenarios[2].categories[0].children] == ["瓦斯浓度", "温度"]
     assert guide.scenarios[1].cell == "table=1;row=3;column=1" and guide.scenarios[1].line is None
 
@@ -186,22 +226,28 @@ def test_bookmarks_fields_revisions_and_comments_are_not_text(tmp_path):
     p._p.append(OxmlElement("w:bookmarkStart", {qn("w:id"): "0", qn("w:name"): "_GoBack"}))
     p._p.append(OxmlElement("w:bookmarkEnd", {qn("w:id"): "0"}))
     p._p.append(_run("涉及工艺参数数据（电流"))
-    inserted = OxmlElement("w:ins", {qn("w:id"): "1", qn("w:author"): "x", qn("w:date"): "2025-01-01T00:00:00Z"})
+    inserted = OxmlElement(
+        "w:ins", {qn("w:id"): "1", qn("w:author"): "x", qn("w:date"): "2025-01-01T00:00:00Z"}
+    )
     inserted.append(_run("强度"))
     p._p.append(inserted)
-    deleted = OxmlElement("w:del", {qn("w:id"): "2", qn("w:author"): "x", qn("w:date"): "2025-01-01T00:00:00Z"})
+    deleted = OxmlElement(
+        "w:del", {qn("w:id"): "2", qn("w:author"): "x", qn("w:date"): "2025-01-01T00:00:00Z"}
+    )
     gone = OxmlElement("w:r")
     gone_text = OxmlElement("w:delText")
     gone_text.text = "、删去"
     gone.append(gone_text)
     deleted.append(gone)
-    moved = OxmlElement("w:moveFrom", {qn("w:id"): "3", qn("w:author"): "x", qn("w:date"): "2025-01-01T00:00:00Z"})
+    moved = OxmlElement(
+        "w:moveFrom", {qn("w:id"): "3", qn("w:author"): "x", qn("w:date"): "2025-01-01T00:00:00Z"}
+    )
     moved.append(_run("、移走"))
     p._p.append(deleted)
     p._p.append(moved)
     p._p.append(_run("、"))
     # a complex field: its code (instrText) is not text, its shown result is
-    for kind, code in (("begin", None), (None, ' MERGEFIELD 字段 '), ("separate", None)):
+    for kind, code in (("begin", None), (None, " MERGEFIELD 字段 "), ("separate", None)):
         r = OxmlElement("w:r")
         if kind:
             r.append(OxmlElement("w:fldChar", {qn("w:fldCharType"): kind}))
@@ -226,10 +272,23 @@ def test_bookmarks_fields_revisions_and_comments_are_not_text(tmp_path):
 
 
 def test_nbsp_and_ideographic_spaces(tmp_path):
-    row = ["\u00a01\u3000", "工业\u00a0领域", "生产\u3000工艺优化", "面向\u00a0生产。", "涉及工艺参数数据（电流强度、电压数据）等。"]
-    document, _ = _table([row], header=["序号", "领\u3000域", "场景 名称", "场景应用", "涉及数据\u00a0"])
+    row = [
+        "\u00a01\u3000",
+        "工业\u00a0领域",
+        "生产\u3000工艺优化",
+        "面向\u00a0生产。",
+        "涉及工艺参数数据（电流强度、电压数据）等。",
+    ]
+    document, _ = _table(
+        [row], header=["序号", "领\u3000域", "场景 名称", "场景应用", "涉及数据\u00a0"]
+    )
     scenario = _read(tmp_path, document).scenarios[0]
-    assert (scenario.number, scenario.domain, scenario.name, scenario.application) == (1, "工业领域", "生产 工艺优化", "面向 生产。")
+    assert (scenario.number, scenario.domain, scenario.name, scenario.application) == (
+        1,
+        "工业领域",
+        "生产 工艺优化",
+        "面向 生产。",
+    )
 
 
 def test_header_over_two_rows_and_table_split_across_pages(tmp_path):
@@ -238,20 +297,28 @@ def test_header_over_two_rows_and_table_split_across_pages(tmp_path):
         header=["序号", "领域", "场景", "场景应用", "涉及数据"],
     )
     for column in (0, 1, 3, 4):
-        table.cell(0, column).merge(table.cell(1, column))  # the header cells merged down over two rows
+        table.cell(0, column).merge(
+            table.cell(1, column)
+        )  # the header cells merged down over two rows
     # the table carries on in a second table (after a page break) that repeats the header
     document.add_page_break()
     second = document.add_table(rows=3, cols=5)
     for column, text in enumerate(COLUMNS):
         second.cell(0, column).text = text
-    for column, text in enumerate(["3", "交通领域", "智慧交通", "面向交通。", "涉及车辆数据（速度数据）等。"]):
+    for column, text in enumerate(
+        ["3", "交通领域", "智慧交通", "面向交通。", "涉及车辆数据（速度数据）等。"]
+    ):
         second.cell(1, column).text = text
     second.cell(1, 1).merge(second.cell(2, 1))  # an empty last row, under a merged 领域
     guide = _read(tmp_path, document)
     assert [(s.number, s.domain, s.cell) for s in guide.scenarios] == [
         (1, "工业领域", "table=1;row=3;column=1"),
         (2, "工业领域", "table=1;row=5;column=1"),  # row 4 repeats the header: skipped
-        (3, "交通领域", "table=2;row=2;column=1"),  # row 3 of table 2 is empty but for the merged 领域: skipped
+        (
+            3,
+            "交通领域",
+            "table=2;row=2;column=1",
+        ),  # row 3 of table 2 is empty but for the merged 领域: skipped
     ]
 
 
@@ -268,29 +335,71 @@ def test_no_table(tmp_path):
     document = docx.Document()
     document.add_paragraph(TITLE)
     error = _error(tmp_path, document)
-    assert str(error).endswith("guide.docx: error[source]: no table found: the scenario table should be a Word table")
+    assert str(error).endswith(
+        "guide.docx: error[source]: no table found: the scenario table should be a Word table"
+    )
 
 
 @pytest.mark.parametrize(
     ("make", "place", "message"),
     [
-        (lambda: _table([ROW1], header=["序号", "领域", "名称", "场景应用", "涉及数据"]),
-         "table 1:row 1", "the table header should be 序号/领域/场景名称/场景应用/涉及数据, found 序号/领域/名称/场景应用/涉及数据"),
-        (lambda: _table([ROW1 + ["多余"]], header=[*COLUMNS, "备注"]),
-         "table 1:row 1", "found 序号/领域/场景名称/场景应用/涉及数据/备注"),
-        (lambda: _table([ROW1, ["2", "", " ", "面向。", "涉及数据。"]]),
-         "table 1:row 3:column 3", "scenario 2 has an empty 场景名称"),
-        (lambda: _table([["一", *ROW1[1:]]]), "table 1:row 2:column 1", "序号 '一' is not a positive number"),
-        (lambda: _table([["1", "农业领域", *ROW1[2:]]]), "table 1:row 2:column 2", "unknown domain '农业领域'"),
-        (lambda: _table([[*ROW1[:4], "涉及工艺参数数据（电流强度、电压数据等。"]]),
-         "table 1:row 2:column 5", "unbalanced parenthesis: '（' is never closed (character 9 of the cell)"),
-        (lambda: _table([ROW1, ["1", *ROW1[1:]]]), "table 1:row 3:column 1", "duplicate 序号 1 (first used on table 1, row 2)"),
-        (lambda: _table([[*ROW1[:3], "面向\u202e生产。", ROW1[4]]]), "table 1:row 2:column 4",
-         "U+202E (RIGHT-TO-LEFT OVERRIDE) in the cell (character 3)"),
-        (lambda: _table([[*ROW1[:3], "面" * 70_000, ROW1[4]]]), "table 1:row 2:column 4", "a cell of 70,000 characters"),
+        (
+            lambda: _table([ROW1], header=["序号", "领域", "名称", "场景应用", "涉及数据"]),
+            "table 1:row 1",
+            "the table header should be 序号/领域/场景名称/场景应用/涉及数据, found 序号/领域/名称/场景应用/涉及数据",
+        ),
+        (
+            lambda: _table([ROW1 + ["多余"]], header=[*COLUMNS, "备注"]),
+            "table 1:row 1",
+            "found 序号/领域/场景名称/场景应用/涉及数据/备注",
+        ),
+        (
+            lambda: _table([ROW1, ["2", "", " ", "面向。", "涉及数据。"]]),
+            "table 1:row 3:column 3",
+            "scenario 2 has an empty 场景名称",
+        ),
+        (
+            lambda: _table([["一", *ROW1[1:]]]),
+            "table 1:row 2:column 1",
+            "序号 '一' is not a positive number",
+        ),
+        (
+            lambda: _table([["1", "农业领域", *ROW1[2:]]]),
+            "table 1:row 2:column 2",
+            "unknown domain '农业领域'",
+        ),
+        (
+            lambda: _table([[*ROW1[:4], "涉及工艺参数数据（电流强度、电压数据等。"]]),
+            "table 1:row 2:column 5",
+            "unbalanced parenthesis: '（' is never closed (character 9 of the cell)",
+        ),
+        (
+            lambda: _table([ROW1, ["1", *ROW1[1:]]]),
+            "table 1:row 3:column 1",
+            "duplicate 序号 1 (first used on table 1, row 2)",
+        ),
+        (
+            lambda: _table([[*ROW1[:3], "面向\u202e生产。", ROW1[4]]]),
+            "table 1:row 2:column 4",
+            "U+202E (RIGHT-TO-LEFT OVERRIDE) in the cell (character 3)",
+        ),
+        (
+            lambda: _table([[*ROW1[:3], "面" * 70_000, ROW1[4]]]),
+            "table 1:row 2:column 4",
+            "a cell of 70,000 characters",
+        ),
     ],
-    ids=["wrong-header", "six-columns", "empty-name", "bad-number", "unknown-domain", "row-does-not-parse", "duplicate",
-         "control-character", "oversized-cell"],
+    ids=[
+        "wrong-header",
+        "six-columns",
+        "empty-name",
+        "bad-number",
+        "unknown-domain",
+        "row-does-not-parse",
+        "duplicate",
+        "control-character",
+        "oversized-cell",
+    ],
 )
 def test_unreadable_table_names_the_cell(tmp_path, make, place, message):
     document, _ = make()
@@ -305,7 +414,10 @@ def test_a_row_with_a_missing_cell(tmp_path):
     row = table.rows[2]._tr
     row.remove(row.tc_lst[-1])  # the 涉及数据 cell of row 3 is gone
     line = str(_error(tmp_path, document))
-    assert "guide.docx:table 1:row 3:column 5: error[source]: a table row has 4 cells, expected 5" in line
+    assert (
+        "guide.docx:table 1:row 3:column 5: error[source]: a table row has 4 cells, expected 5"
+        in line
+    )
 
 
 def test_not_a_docx(tmp_path):
@@ -322,10 +434,17 @@ def test_pdf_is_refused_with_one_line_pointing_to_the_docx(tmp_path):
     shutil.copytree(INPUTS_DIR, inputs)
     (inputs / "sources" / "guide.pdf").write_bytes(b"%PDF-1.4\n")
     guides = inputs / "guides.toml"
-    guides.write_text(guides.read_text(encoding="utf-8").replace("guizhou-dip-scenarios-batch1.txt", "guide.pdf"), encoding="utf-8")
+    guides.write_text(
+        guides.read_text(encoding="utf-8").replace("guizhou-dip-scenarios-batch1.txt", "guide.pdf"),
+        encoding="utf-8",
+    )
     result = subprocess.run(
         [sys.executable, "-m", "kg.cli", "build", "--out", str(tmp_path / "data")],
-        capture_output=True, text=True, cwd=ROOT, env=cli_env(DIPKG_INPUTS_DIR=str(inputs)), timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=cli_env(DIPKG_INPUTS_DIR=str(inputs)),
+        timeout=120,
     )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
@@ -338,7 +457,11 @@ def test_cli_reports_a_docx_cell_in_one_line(tmp_path):
     inputs, _ = _guide(tmp_path, document)
     result = subprocess.run(
         [sys.executable, "-m", "kg.cli", "build", "--out", str(tmp_path / "data")],
-        capture_output=True, text=True, cwd=ROOT, env=cli_env(DIPKG_INPUTS_DIR=str(inputs)), timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=cli_env(DIPKG_INPUTS_DIR=str(inputs)),
+        timeout=120,
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
@@ -351,11 +474,18 @@ def test_scenarios_table_carries_the_locator_of_either_source(build_result, docx
     import csv
 
     def rows(release):
-        with (release / "dumps" / "dipkg-scenarios.csv").open(encoding="utf-8", newline="") as handle:
+        with (release / "dumps" / "dipkg-scenarios.csv").open(
+            encoding="utf-8", newline=""
+        ) as handle:
             return list(csv.DictReader(handle))
 
     text, word = rows(build_result.release), rows(docx_build.release)
     assert [(r["source_line"], r["source_cell"]) for r in text[:2]] == [("12", ""), ("18", "")]
-    assert [(r["source_line"], r["source_cell"]) for r in word[:2]] == [("", "table=1;row=2;column=1"), ("", "table=1;row=3;column=1")]
+    assert [(r["source_line"], r["source_cell"]) for r in word[:2]] == [
+        ("", "table=1;row=2;column=1"),
+        ("", "table=1;row=3;column=1"),
+    ]
     drop = ("source_line", "source_cell")
-    assert [{k: v for k, v in r.items() if k not in drop} for r in text] == [{k: v for k, v in r.items() if k not in drop} for r in word]
+    assert [{k: v for k, v in r.items() if k not in drop} for r in text] == [
+        {k: v for k, v in r.items() if k not in drop} for r in word
+    ]

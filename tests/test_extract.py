@@ -24,10 +24,18 @@ def fix(match: str, **kw) -> Correction:
 @pytest.mark.parametrize(
     "text, example, first",
     [
-        ("以电解铝生产为例，涉及工艺参数数据（电流强度、电压数据）等。", "电解铝生产", "工艺参数数据"),
+        (
+            "以电解铝生产为例，涉及工艺参数数据（电流强度、电压数据）等。",
+            "电解铝生产",
+            "工艺参数数据",
+        ),
         ("以桥梁为例，如桥梁结构数据（尺寸、材质数据）等。", "桥梁", "桥梁结构数据"),
         ("以黄牛为例，包含黄牛个体数据（品种、年龄数据）等。", "黄牛", "黄牛个体数据"),
-        ("以磷化工智能化为例，涉及矿石品位数据（P₂O₅含量、杂质成分及含量数据）", "磷化工智能化", "矿石品位数据"),
+        (
+            "以磷化工智能化为例，涉及矿石品位数据（P₂O₅含量、杂质成分及含量数据）",
+            "磷化工智能化",
+            "矿石品位数据",
+        ),
         ("如交通流量数据（车流量、车型数据）等。", None, "交通流量数据"),
     ],
 )
@@ -68,7 +76,10 @@ def test_data_etc_keeps_its_data():
 # -- 等, separators, 以及, 涵盖 (rules 3-5) -------------------------------------------
 def test_trailing_etc_on_items_and_cell():
     _, cats = plain("如设备状态数据（温度、液位等）、碳排放数据等。")
-    assert cats == [{"category": "设备状态数据", "items": ["温度", "液位"]}, {"category": "碳排放数据"}]
+    assert cats == [
+        {"category": "设备状态数据", "items": ["温度", "液位"]},
+        {"category": "碳排放数据"},
+    ]
 
 
 @pytest.mark.parametrize("sep", ["、", "，", "；", "以及"])
@@ -78,7 +89,9 @@ def test_category_separators(sep):
 
 
 def test_semicolon_inside_parentheses_does_not_split_categories():
-    _, cats = plain("设备状态数据（运行参数、性能指标：温度、湿度等；精度数据等），健康状态（振动数据、噪声数据）")
+    _, cats = plain(
+        "设备状态数据（运行参数、性能指标：温度、湿度等；精度数据等），健康状态（振动数据、噪声数据）"
+    )
     assert [c["category"] for c in cats] == ["设备状态数据", "健康状态"]
 
 
@@ -117,7 +130,11 @@ def test_shared_modifier_groups_by_correction():
         fix("泵类设备流量、扬程", items=("泵类设备流量", "泵类设备扬程")),
     ]
     assert plain(text, fixes)[1][0]["items"] == [
-        "反应釜温度", "反应釜压力", "反应釜转速", "泵类设备流量", "泵类设备扬程",
+        "反应釜温度",
+        "反应釜压力",
+        "反应釜转速",
+        "泵类设备流量",
+        "泵类设备扬程",
     ]
 
 
@@ -145,24 +162,33 @@ def test_qualifier_hotels():
 
 
 def test_de_in_the_last_item_is_part_of_the_field():
-    _, cats = plain("能源与生产协同数据（生产计划排程与能源供应匹配度、停机/换产过程中的能源浪费监测值）")
+    _, cats = plain(
+        "能源与生产协同数据（生产计划排程与能源供应匹配度、停机/换产过程中的能源浪费监测值）"
+    )
     assert "qualifier" not in cats[0]
     assert cats[0]["items"][-1] == "停机/换产过程中的能源浪费监测值"
 
 
 def test_de_in_two_items_is_no_qualifier():
     _, cats = plain("产业化应用数据（设备调优的纹样参数、数字印花的色彩校准数据）")
-    assert cats[0] == {"category": "产业化应用数据", "items": ["设备调优的纹样参数", "数字印花的色彩校准"]}
+    assert cats[0] == {
+        "category": "产业化应用数据",
+        "items": ["设备调优的纹样参数", "数字印花的色彩校准"],
+    }
 
 
 # -- categories without fields, characters (rules 4, 11) --------------------------------------
 def test_categories_without_parentheses():
-    _, cats = plain("企业用电基础数据（用电量数据、用电结构数据）、用电行为与履约数据、用电趋势与波动数据等。")
+    _, cats = plain(
+        "企业用电基础数据（用电量数据、用电结构数据）、用电行为与履约数据、用电趋势与波动数据等。"
+    )
     assert cats[1:] == [{"category": "用电行为与履约数据"}, {"category": "用电趋势与波动数据"}]
 
 
 def test_spacing_and_special_characters_kept():
-    _, cats = plain("产品质量检测数据（产品纯度、pH 值数据）、矿石品位数据（P₂O₅含量、杂质成分及含量数据）")
+    _, cats = plain(
+        "产品质量检测数据（产品纯度、pH 值数据）、矿石品位数据（P₂O₅含量、杂质成分及含量数据）"
+    )
     assert cats[0]["items"] == ["产品纯度", "pH 值"]
     assert cats[1]["items"][0] == "P₂O₅含量"
 
@@ -216,7 +242,9 @@ reason = "Shared final head."
 items = ["铁路货运量", "公路货运量"]
 """
     path = tmp_path / "corrections.toml"
-    path.write_text("# header\n" + entry.format(guide="a") + entry.format(guide="b"), encoding="utf-8")
+    path.write_text(
+        "# header\n" + entry.format(guide="a") + entry.format(guide="b"), encoding="utf-8"
+    )
     first, second = load_corrections(path)
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[first.line - 1].startswith("match") and lines[second.line - 1].startswith("match")
@@ -224,9 +252,9 @@ items = ["铁路货运量", "公路货运量"]
 
 
 # -- properties --------------------------------------------------------------------------------
-_WORD = st.text(alphabet="温湿度压力流量电压速车辆位置价格设备运行状态", min_size=1, max_size=6).filter(
-    lambda w: not w.endswith(("数据", "等")) and "的" not in w and "如" not in w
-)
+_WORD = st.text(
+    alphabet="温湿度压力流量电压速车辆位置价格设备运行状态", min_size=1, max_size=6
+).filter(lambda w: not w.endswith(("数据", "等")) and "的" not in w and "如" not in w)
 
 
 @given(
@@ -239,7 +267,9 @@ _WORD = st.text(alphabet="温湿度压力流量电压速车辆位置价格设备
 )
 @settings(max_examples=200, deadline=None)
 def test_well_formed_lists_round_trip(categories, separator):
-    text = separator.join(f"{name}数据（{'、'.join(items)}）" for name, items in categories) + "等。"
+    text = (
+        separator.join(f"{name}数据（{'、'.join(items)}）" for name, items in categories) + "等。"
+    )
     _, parsed = plain(text)
     assert parsed == [{"category": f"{name}数据", "items": items} for name, items in categories]
 

@@ -18,7 +18,9 @@ from tests.conftest import cli_env
 from tests.endpoint.conftest import Server, start_server, stop_server
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
-TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+ \[[^\]]+\] ")
+TEXT_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+ \[[^\]]+\] "
+)
 
 
 def lines(server: Server) -> list[str]:
@@ -28,8 +30,13 @@ def lines(server: Server) -> list[str]:
 
 @pytest.fixture(scope="module")
 def text_server(built_data: Path, tmp_path_factory: pytest.TempPathFactory):
-    srv = start_server(built_data, tmp_path_factory.mktemp("logs-text"), DIPKG_QUERY_TIMEOUT="1",
-                       DIPKG_QUERY_WORKERS="1", DIPKG_WORKER_SANDBOX="false")
+    srv = start_server(
+        built_data,
+        tmp_path_factory.mktemp("logs-text"),
+        DIPKG_QUERY_TIMEOUT="1",
+        DIPKG_QUERY_WORKERS="1",
+        DIPKG_WORKER_SANDBOX="false",
+    )
     yield srv
     stop_server(srv)
 
@@ -41,7 +48,7 @@ def test_a_request_id_is_echoed_and_logged(text_server: Server) -> None:
     assert TEXT_LINE.match(line) and " INFO dipkg.access " in line and '"GET /health" 200' in line
 
 
-@pytest.mark.parametrize("given", [None, "x" * 200, "bad id\u00e9", "a\"b"])
+@pytest.mark.parametrize("given", [None, "x" * 200, "bad id\u00e9", 'a"b'])
 def test_a_missing_or_insane_request_id_is_replaced(text_server: Server, given: str | None) -> None:
     headers = {"X-Request-Id": given.encode("utf-8")} if given is not None else {}
     r = httpx.get(text_server.url + "/health", headers=headers, timeout=10)
@@ -52,31 +59,53 @@ def test_a_missing_or_insane_request_id_is_replaced(text_server: Server, given: 
 def test_every_line_has_time_level_and_logger_even_the_pools_warnings(text_server: Server) -> None:
     log = lines(text_server)
     sandbox = [x for x in log if "WITHOUT the network sandbox" in x]
-    assert sandbox and all(TEXT_LINE.match(x) and " WARNING sparql_api.workers " in x for x in sandbox)
-    assert all(TEXT_LINE.match(x) for x in log if x.strip()), [x for x in log if not TEXT_LINE.match(x)][:3]
+    assert sandbox and all(
+        TEXT_LINE.match(x) and " WARNING sparql_api.workers " in x for x in sandbox
+    )
+    assert all(TEXT_LINE.match(x) for x in log if x.strip()), [
+        x for x in log if not TEXT_LINE.match(x)
+    ][:3]
 
 
 def test_a_killed_query_and_its_503_are_logged_with_the_request_id(text_server: Server) -> None:
-    r = httpx.get(text_server.sparql, params={"query": RUNAWAY}, headers={"X-Request-Id": "runaway-1"}, timeout=30)
+    r = httpx.get(
+        text_server.sparql,
+        params={"query": RUNAWAY},
+        headers={"X-Request-Id": "runaway-1"},
+        timeout=30,
+    )
     assert r.status_code == 503 and r.headers["x-request-id"] == "runaway-1"
     mine = [x for x in lines(text_server) if "[runaway-1]" in x]
-    assert any("WARNING sparql_api.workers" in x and "stopped at the 1 s limit" in x for x in mine), mine
+    assert any(
+        "WARNING sparql_api.workers" in x and "stopped at the 1 s limit" in x for x in mine
+    ), mine
     assert any("WARNING dipkg.access" in x and " 503 " in x for x in mine), mine
 
 
 def test_no_access_log_still_logs_5xx_as_json(built_data: Path, tmp_path: Path) -> None:
-    srv = start_server(built_data, tmp_path, DIPKG_LOG_FORMAT="json", DIPKG_ACCESS_LOG="false",
-                       DIPKG_QUERY_TIMEOUT="1", DIPKG_QUERY_WORKERS="1")
+    srv = start_server(
+        built_data,
+        tmp_path,
+        DIPKG_LOG_FORMAT="json",
+        DIPKG_ACCESS_LOG="false",
+        DIPKG_QUERY_TIMEOUT="1",
+        DIPKG_QUERY_WORKERS="1",
+    )
     try:
         httpx.get(srv.url + "/health", headers={"X-Request-Id": "quiet-ok"}, timeout=10)
-        httpx.get(srv.sparql, params={"query": RUNAWAY}, headers={"X-Request-Id": "loud-503"}, timeout=30)
+        httpx.get(
+            srv.sparql, params={"query": RUNAWAY}, headers={"X-Request-Id": "loud-503"}, timeout=30
+        )
         records = [json.loads(x) for x in lines(srv) if x.strip()]  # every line is one JSON object
     finally:
         stop_server(srv)
     assert all({"time", "level", "logger", "message", "request_id"} <= set(r) for r in records)
     assert not [r for r in records if r["request_id"] == "quiet-ok"]  # the access log is off
     loud = [r for r in records if r["request_id"] == "loud-503"]
-    assert any(r["logger"] == "dipkg.access" and r["status"] == 503 and r["level"] == "WARNING" for r in loud)
+    assert any(
+        r["logger"] == "dipkg.access" and r["status"] == 503 and r["level"] == "WARNING"
+        for r in loud
+    )
     assert any(r["logger"] == "sparql_api.workers" for r in loud)
 
 
@@ -85,16 +114,33 @@ def test_a_port_in_use_is_one_line_naming_the_port_and_the_setting(built_data: P
         held.bind(("127.0.0.1", 0))
         held.listen(1)
         port = held.getsockname()[1]
-        done = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--data", str(built_data),
-                               "--port", str(port)], capture_output=True, text=True, timeout=60, env=cli_env())
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kg.cli",
+                "serve",
+                "--data",
+                str(built_data),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=cli_env(),
+        )
     assert done.returncode == 1
     (line,) = done.stderr.strip().splitlines()
     assert f"port {port}" in line and "DIPKG_PORT" in line and "already in use" in line
 
 
 def test_a_percent_encoded_newline_cannot_forge_a_log_line(text_server: Server) -> None:
-    httpx.get(text_server.url + "/x%0A2026-01-01T00:00:00+0000 INFO forged [-] owned", timeout=10,
-              headers={"X-Request-Id": "forge-try"})
+    httpx.get(
+        text_server.url + "/x%0A2026-01-01T00:00:00+0000 INFO forged [-] owned",
+        timeout=10,
+        headers={"X-Request-Id": "forge-try"},
+    )
     log = lines(text_server)
     assert not [x for x in log if x.startswith("2026-01-01T00:00:00+0000 INFO forged")]
     assert any("[forge-try]" in x and "\\x0a" in x for x in log)

@@ -59,7 +59,11 @@ def test_every_golden_scenario_has_both_texts_in_order():
 
 
 def test_english_is_ascii_or_allowed():
-    bad = [r[:2] for r in _rows()[1:] if any(not (32 <= ord(c) < 127 or c in ALLOWED_NON_ASCII) for c in r[3])]
+    bad = [
+        r[:2]
+        for r in _rows()[1:]
+        if any(not (32 <= ord(c) < 127 or c in ALLOWED_NON_ASCII) for c in r[3])
+    ]
     assert not bad, f"non-ASCII English: {bad}"
 
 
@@ -75,17 +79,31 @@ def test_the_english_uses_the_label_tables_terms():
 def test_escapes_round_trip(tmp_path):
     text = "第一行\n第二\t行 \\ 末"
     table = tmp_path / "long.tsv"
-    table.write_text(f"scenario\tfield\tzh\ten\nx-s01\tapplication\t{escape_long(text)}\tOne\\nTwo\n", encoding="utf-8")
+    table.write_text(
+        f"scenario\tfield\tzh\ten\nx-s01\tapplication\t{escape_long(text)}\tOne\\nTwo\n",
+        encoding="utf-8",
+    )
     long = load_long_translations(table)
     assert long.en("x-s01", "application", text) == "One\nTwo"
 
 
-@pytest.mark.parametrize(("content", "line", "message"), [
-    ("scenario\tfield\tzh\n", 1, "header"),
-    ("scenario\tfield\tzh\ten\nx-s01\tname\t文\tText\n", 2, "field 'name' is not one of application, data"),
-    ("scenario\tfield\tzh\ten\nx-s01\tdata\t文\t\n", 2, "all four filled"),
-    ("scenario\tfield\tzh\ten\nx-s01\tdata\t文\tA\nx-s01\tdata\t文\tB\n", 3, "x-s01 data is translated twice"),
-])
+@pytest.mark.parametrize(
+    ("content", "line", "message"),
+    [
+        ("scenario\tfield\tzh\n", 1, "header"),
+        (
+            "scenario\tfield\tzh\ten\nx-s01\tname\t文\tText\n",
+            2,
+            "field 'name' is not one of application, data",
+        ),
+        ("scenario\tfield\tzh\ten\nx-s01\tdata\t文\t\n", 2, "all four filled"),
+        (
+            "scenario\tfield\tzh\ten\nx-s01\tdata\t文\tA\nx-s01\tdata\t文\tB\n",
+            3,
+            "x-s01 data is translated twice",
+        ),
+    ],
+)
 def test_a_malformed_table_names_its_line(tmp_path, content, line, message):
     table = tmp_path / "long.tsv"
     table.write_text(content, encoding="utf-8")
@@ -97,14 +115,18 @@ def test_a_malformed_table_names_its_line(tmp_path, content, line, message):
 def test_missing_rows_are_listed_at_once_and_unused_rows_are_stale():
     long = LongTranslations({("x-s02", "data"): ("文", "Text", 7)}, "long.tsv")
     assert long.en("x-s01", "application", "甲") == "" and long.en("x-s01", "data", "乙") == ""
-    with pytest.raises(SourceError, match=r"no English for 2 long texts: x-s01 application, x-s01 data$") as caught:
+    with pytest.raises(
+        SourceError, match=r"no English for 2 long texts: x-s01 application, x-s01 data$"
+    ) as caught:
         long.check()
     assert caught.value.details["missing"] == [
         {"scenario": "x-s01", "field": "application", "zh": "甲"},
         {"scenario": "x-s01", "field": "data", "zh": "乙"},
     ]
     long.missing.clear()
-    with pytest.raises(SourceError, match="the guides have no data text for scenario x-s02") as caught:
+    with pytest.raises(
+        SourceError, match="the guides have no data text for scenario x-s02"
+    ) as caught:
         long.check()
     assert caught.value.line == 7
 
@@ -112,7 +134,8 @@ def test_missing_rows_are_listed_at_once_and_unused_rows_are_stale():
 # -- the build -----------------------------------------------------------------------
 def test_every_scenario_has_both_languages_in_the_graph(build_result):
     store = pyoxigraph.Store.read_only(str(build_result.release / "store"))
-    rows = list(store.query(f"""
+    rows = list(
+        store.query(f"""
         SELECT ?s (COUNT(DISTINCT ?az) AS ?naz) (COUNT(DISTINCT ?ae) AS ?nae)
                   (COUNT(DISTINCT ?dz) AS ?ndz) (COUNT(DISTINCT ?de) AS ?nde) WHERE {{
           ?s a <{DIP}Scenario> .
@@ -120,12 +143,18 @@ def test_every_scenario_has_both_languages_in_the_graph(build_result):
           OPTIONAL {{ ?s <{DIP}application> ?ae FILTER(lang(?ae) = "en") }}
           OPTIONAL {{ ?s <{DIP}dataText> ?dz FILTER(lang(?dz) = "zh") }}
           OPTIONAL {{ ?s <{DIP}dataText> ?de FILTER(lang(?de) = "en") }}
-        }} GROUP BY ?s"""))
+        }} GROUP BY ?s""")
+    )
     assert len(rows) == 23
     assert all([int(r[i].value) for i in range(1, 5)] == [1, 1, 1, 1] for r in rows), rows
     english = {(r[0], r[1]): r[3] for r in _rows()[1:]}
-    one = next(iter(store.query(
-        f'SELECT ?e WHERE {{ <https://w3id.org/dipkg/scenario/guizhou-b1-s07> <{DIP}dataText> ?e FILTER(lang(?e) = "en") }}')))
+    one = next(
+        iter(
+            store.query(
+                f'SELECT ?e WHERE {{ <https://w3id.org/dipkg/scenario/guizhou-b1-s07> <{DIP}dataText> ?e FILTER(lang(?e) = "en") }}'
+            )
+        )
+    )
     assert one[0].value == english[("guizhou-b1-s07", "data")]
 
 
@@ -134,8 +163,13 @@ def test_every_scenario_has_both_languages_in_the_dumps(build_result):
     nt = (dumps / "dipkg.nt").read_text(encoding="utf-8").splitlines()
     for prop in ("application", "dataText"):
         for lang in ("zh", "en"):
-            found = [t for t in nt if t.startswith("<https://w3id.org/dipkg/scenario/") and f"<{DIP}{prop}>" in t
-                     and t.endswith(f'"@{lang} .')]
+            found = [
+                t
+                for t in nt
+                if t.startswith("<https://w3id.org/dipkg/scenario/")
+                and f"<{DIP}{prop}>" in t
+                and t.endswith(f'"@{lang} .')
+            ]
             assert len(found) == 23, (prop, lang)
     doc = json.loads((dumps / "dipkg.jsonld").read_text(encoding="utf-8"))
     scenarios = [n for n in doc["@graph"] if "application" in n]
@@ -145,8 +179,12 @@ def test_every_scenario_has_both_languages_in_the_dumps(build_result):
 
 def _cli_build(inputs: Path, out: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kg.cli", "build", "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
-        env=cli_env(DIPKG_INPUTS_DIR=str(inputs)), timeout=300,
+        [sys.executable, "-m", "kg.cli", "build", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=cli_env(DIPKG_INPUTS_DIR=str(inputs)),
+        timeout=300,
     )
 
 
@@ -157,7 +195,9 @@ def test_a_changed_source_text_makes_its_row_stale(inputs_copy, tmp_path):
     assert text.count(old) == 1
     source.write_text(text.replace(old, "可实时监测道路、桥梁、隧道结构状态"), encoding="utf-8")
     line = _line_of(inputs_copy / "long-translations.tsv", "guizhou-b1-s07", "application")
-    with pytest.raises(SourceError, match="stale translation: the Chinese application text of guizhou-b1-s07") as caught:
+    with pytest.raises(
+        SourceError, match="stale translation: the Chinese application text of guizhou-b1-s07"
+    ) as caught:
         build(tmp_path / "data", Settings(inputs_dir=inputs_copy))
     assert caught.value.file.endswith("long-translations.tsv") and caught.value.line == line
     result = _cli_build(inputs_copy, tmp_path / "cli")
@@ -165,21 +205,37 @@ def test_a_changed_source_text_makes_its_row_stale(inputs_copy, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # one line, no traceback
     assert result.stderr.strip().endswith(
         f"long-translations.tsv:{line}: error[source]: stale translation: the Chinese application text of "
-        "guizhou-b1-s07 is no longer the source's; copy the source's text into the zh cell and revise the English")
+        "guizhou-b1-s07 is no longer the source's; copy the source's text into the zh cell and revise the English"
+    )
     assert not (tmp_path / "cli" / "current").exists()
 
 
 def test_missing_rows_fail_the_build_listing_them_all(inputs_copy, tmp_path):
     table = inputs_copy / "long-translations.tsv"
     drop = ("guizhou-b1-s05\tdata\t", "guizhou-b1-s21\tapplication\t", "guizhou-b1-s21\tdata\t")
-    table.write_text("".join(line for line in table.read_text(encoding="utf-8").splitlines(keepends=True)
-                             if not line.startswith(drop)), encoding="utf-8")
+    table.write_text(
+        "".join(
+            line
+            for line in table.read_text(encoding="utf-8").splitlines(keepends=True)
+            if not line.startswith(drop)
+        ),
+        encoding="utf-8",
+    )
     result = _cli_build(inputs_copy, tmp_path / "data")
     assert result.returncode == 1
     lines = result.stderr.splitlines()
-    assert lines[0].endswith("long-translations.tsv: error[source]: no English for 3 long texts: "
-                             "guizhou-b1-s05 data, guizhou-b1-s21 application, guizhou-b1-s21 data")
-    missing = [json.loads(line.split("missing: ", 1)[1]) for line in lines if line.startswith("  missing: ")]
+    assert lines[0].endswith(
+        "long-translations.tsv: error[source]: no English for 3 long texts: "
+        "guizhou-b1-s05 data, guizhou-b1-s21 application, guizhou-b1-s21 data"
+    )
+    missing = [
+        json.loads(line.split("missing: ", 1)[1])
+        for line in lines
+        if line.startswith("  missing: ")
+    ]
     assert [(m["scenario"], m["field"]) for m in missing] == [
-        ("guizhou-b1-s05", "data"), ("guizhou-b1-s21", "application"), ("guizhou-b1-s21", "data")]
+        ("guizhou-b1-s05", "data"),
+        ("guizhou-b1-s21", "application"),
+        ("guizhou-b1-s21", "data"),
+    ]
     assert missing[0]["zh"].startswith("如设备状态数据（运行参数")

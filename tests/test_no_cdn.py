@@ -26,7 +26,9 @@ CSS_REMOTE = re.compile(r"""(?:@import|url\()\s*["']?(?:https?:)?//""", re.I)
 def remote(urls: list[str], own_host: str = "testserver") -> list[str]:
     out = []
     for url in urls:
-        if re.match(r"^(?:https?:)?//", url, re.I) and not re.match(rf"^(?:https?:)?//{own_host}(?:[:/]|$)", url, re.I):
+        if re.match(r"^(?:https?:)?//", url, re.I) and not re.match(
+            rf"^(?:https?:)?//{own_host}(?:[:/]|$)", url, re.I
+        ):
             out.append(url)
     return out
 
@@ -47,7 +49,9 @@ def test_fastapi_docs_pages_are_off(client):
     assert client.get("/openapi.json").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/", "/query", "/dumps/", "/ontology.html", "/scenario/guizhou-b1-s01.html", "/nope"])
+@pytest.mark.parametrize(
+    "path", ["/", "/query", "/dumps/", "/ontology.html", "/scenario/guizhou-b1-s01.html", "/nope"]
+)
 def test_pages_load_nothing_from_other_hosts(client, path):
     body = client.get(path, headers={"Accept": "text/html"}).text
     urls = loaded(body)
@@ -58,9 +62,15 @@ def test_pages_load_nothing_from_other_hosts(client, path):
 def test_templates_and_static_files_reference_no_other_host():
     for folder in (ROOT / "sparql_api" / "templates", ROOT / "sparql_api" / "static"):
         for path in folder.rglob("*"):
-            if path.is_file() and "vendor" not in path.parts and path.suffix in {".html", ".css", ".js"}:
+            if (
+                path.is_file()
+                and "vendor" not in path.parts
+                and path.suffix in {".html", ".css", ".js"}
+            ):
                 text = path.read_text(encoding="utf-8")
-                assert remote(loaded(text), own_host="{{") == [] and not CSS_REMOTE.findall(text), path
+                assert remote(loaded(text), own_host="{{") == [] and not CSS_REMOTE.findall(text), (
+                    path
+                )
 
 
 def test_the_check_catches_a_cdn():

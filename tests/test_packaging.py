@@ -26,8 +26,13 @@ def test_the_version_is_defined_once() -> None:
 
 
 def test_dipkg_version() -> None:
-    done = subprocess.run([sys.executable, "-m", "kg.cli", "--version"], capture_output=True, text=True,
-                          timeout=60, env=cli_env())
+    done = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(),
+    )
     assert done.returncode == 0 and done.stdout.strip() == f"dipkg {kg.__version__}"
 
 
@@ -35,13 +40,19 @@ def test_licence_file_matches_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["license"] == "Apache-2.0"
     text = (ROOT / "LICENSE").read_text(encoding="utf-8")
-    assert "Apache License" in text and "Version 2.0, January 2004" in text and "END OF TERMS AND CONDITIONS" in text
+    assert (
+        "Apache License" in text
+        and "Version 2.0, January 2004" in text
+        and "END OF TERMS AND CONDITIONS" in text
+    )
 
 
 def test_the_yasgui_notice_names_the_pinned_version() -> None:
     lock = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))
     version = lock["packages"]["node_modules/@zazuko/yasgui"]["version"]
-    notice = (ROOT / "sparql_api" / "static" / "licences" / "yasgui.txt").read_text(encoding="utf-8")
+    notice = (ROOT / "sparql_api" / "static" / "licences" / "yasgui.txt").read_text(
+        encoding="utf-8"
+    )
     assert f"@zazuko/yasgui {version} " in notice and "MIT License" in notice
 
 
@@ -49,16 +60,39 @@ def test_the_yasgui_notice_names_the_pinned_version() -> None:
 def test_the_wheel_carries_yasgui_its_notice_the_licence_and_no_pyyaml(tmp_path: Path) -> None:
     if not (VENDOR / "yasgui.min.js").is_file():
         pytest.skip("YASGUI is not vendored here (make ui-vendor needs npm)")
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                           "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     (wheel,) = tmp_path.glob("dipkg-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in ("sparql_api/static/vendor/yasgui/yasgui.min.js", "sparql_api/static/vendor/yasgui/yasgui.min.css",
-                 "sparql_api/static/licences/yasgui.txt", "sparql_api/static/favicon.svg"):
+    for name in (
+        "sparql_api/static/vendor/yasgui/yasgui.min.js",
+        "sparql_api/static/vendor/yasgui/yasgui.min.css",
+        "sparql_api/static/licences/yasgui.txt",
+        "sparql_api/static/favicon.svg",
+    ):
         assert name in names, name
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
-    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    metadata = (
+        zipfile.ZipFile(wheel)
+        .read(next(n for n in names if n.endswith(".dist-info/METADATA")))
+        .decode()
+    )
     assert f"Version: {kg.__version__}" in metadata
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     assert not any("pyyaml" in r.lower() and "extra ==" not in r for r in requires), requires
@@ -69,8 +103,9 @@ def make_dry_run(*args: str, **env: str) -> str:
 
     full = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
     full.update(env)
-    done = subprocess.run(["make", "-n", "-C", str(ROOT), *args], capture_output=True, text=True,
-                          timeout=60, env=full)
+    done = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=60, env=full
+    )
     assert done.returncode == 0, done.stderr
     return next(line for line in done.stdout.splitlines() if "dipkg serve" in line)
 

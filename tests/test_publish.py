@@ -61,7 +61,10 @@ def count(url: str, graph: str) -> int:
 
 def publish(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kg.cli", "publish", *args], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "kg.cli", "publish", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env=cli_env(**(env or {})),
     )
 
@@ -78,9 +81,18 @@ def test_publish_replaces_the_projects_graph(oxigraph_server, built_data, build_
 
 
 def test_publish_into_a_chosen_graph(oxigraph_server, built_data, build_result):
-    done = publish("--to", f"{oxigraph_server}/store", "--data", str(built_data), "--graph", "http://example.org/g")
+    done = publish(
+        "--to",
+        f"{oxigraph_server}/store",
+        "--data",
+        str(built_data),
+        "--graph",
+        "http://example.org/g",
+    )
     assert done.returncode == 0, done.stderr
-    assert count(oxigraph_server, "http://example.org/g") == build_result.manifest["counts"]["triples"]
+    assert (
+        count(oxigraph_server, "http://example.org/g") == build_result.manifest["counts"]["triples"]
+    )
 
 
 def test_publish_to_nothing_is_a_clear_error(built_data):
@@ -97,7 +109,9 @@ def test_publish_refused_names_the_status(oxigraph_server, built_data):
 
 
 def test_a_failure_never_shows_the_password(built_data):
-    done = publish("--to", f"http://admin:s3cret@127.0.0.1:{free_port()}/store", "--data", str(built_data))
+    done = publish(
+        "--to", f"http://admin:s3cret@127.0.0.1:{free_port()}/store", "--data", str(built_data)
+    )
     assert done.returncode == 1
     assert "s3cret" not in done.stderr + done.stdout and "admin" not in done.stderr
 
@@ -125,11 +139,16 @@ def test_credentials_in_the_url_are_sent(built_data, scheme, tmp_path):
             header = self.headers.get("Authorization", "")
             seen.append(header.split(" ", 1)[0])
             ok = False
-            if scheme == "basic" and header == "Basic " + base64.b64encode(b"admin:s3cret").decode():
+            if (
+                scheme == "basic"
+                and header == "Basic " + base64.b64encode(b"admin:s3cret").decode()
+            ):
                 ok = True
             if scheme == "digest" and header.startswith("Digest "):
                 fields = dict(
-                    part.strip().split("=", 1) for part in header[len("Digest "):].split(",") if "=" in part
+                    part.strip().split("=", 1)
+                    for part in header[len("Digest ") :].split(",")
+                    if "=" in part
                 )
                 fields = {k: v.strip('"') for k, v in fields.items()}
                 ha1 = hashlib.md5(b"admin:store:s3cret").hexdigest()
@@ -143,7 +162,9 @@ def test_credentials_in_the_url_are_sent(built_data, scheme, tmp_path):
             else:
                 self.send_response(401)
                 if scheme == "digest":
-                    self.send_header("WWW-Authenticate", 'Digest realm="store", nonce="abc123", qop="auth"')
+                    self.send_header(
+                        "WWW-Authenticate", 'Digest realm="store", nonce="abc123", qop="auth"'
+                    )
                 else:
                     self.send_header("WWW-Authenticate", 'Basic realm="store"')
             self.send_header("Content-Length", "0")
@@ -159,12 +180,36 @@ def test_credentials_in_the_url_are_sent(built_data, scheme, tmp_path):
         secret = tmp_path / "password"
         secret.write_text("s3cret\n")
         bare = f"http://127.0.0.1:{server.server_address[1]}/store"
-        from_file = publish("--to", bare, "--user", "admin", "--password-file", str(secret), "--data",
-                            str(built_data), "--auth", scheme)
-        from_env = publish("--to", bare, "--data", str(built_data), "--auth", scheme,
-                           env={"DIPKG_PUBLISH_USER": "admin", "DIPKG_PUBLISH_PASSWORD": "s3cret"})
-        wrong = publish("--to", bare, "--data", str(built_data), "--auth", scheme,
-                        env={"DIPKG_PUBLISH_USER": "admin", "DIPKG_PUBLISH_PASSWORD": "wrong"})
+        from_file = publish(
+            "--to",
+            bare,
+            "--user",
+            "admin",
+            "--password-file",
+            str(secret),
+            "--data",
+            str(built_data),
+            "--auth",
+            scheme,
+        )
+        from_env = publish(
+            "--to",
+            bare,
+            "--data",
+            str(built_data),
+            "--auth",
+            scheme,
+            env={"DIPKG_PUBLISH_USER": "admin", "DIPKG_PUBLISH_PASSWORD": "s3cret"},
+        )
+        wrong = publish(
+            "--to",
+            bare,
+            "--data",
+            str(built_data),
+            "--auth",
+            scheme,
+            env={"DIPKG_PUBLISH_USER": "admin", "DIPKG_PUBLISH_PASSWORD": "wrong"},
+        )
     finally:
         server.shutdown()
     assert done.returncode == 0, done.stderr
@@ -208,8 +253,10 @@ class Gate:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 graph = parse_qs(urlsplit(self.path).query).get("graph", [""])[0]
                 gate.puts += self.command == "PUT"
-                if self.command == "PUT" and ((gate.refuse and graph.startswith(gate.refuse))
-                                              or 0 < gate.refuse_from <= gate.puts):
+                if self.command == "PUT" and (
+                    (gate.refuse and graph.startswith(gate.refuse))
+                    or 0 < gate.refuse_from <= gate.puts
+                ):
                     echo = (self.requestline + "\r\n" + str(self.headers)).encode()
                     return self._send(500, echo)
                 if self.command == "GET" and gate.flood:
@@ -217,16 +264,27 @@ class Gate:
                         self.send_response(200)
                         self.send_header("Content-Type", "application/n-triples")
                         self.end_headers()  # no length: until the connection closes
-                        line = b"<http://example.org/s> <http://example.org/p> <http://example.org/o> .\n" * 1000
+                        line = (
+                            b"<http://example.org/s> <http://example.org/p> <http://example.org/o> .\n"
+                            * 1000
+                        )
                         for _ in range(100_000):
                             self.wfile.write(line)
                     except OSError:
                         pass
                     self.close_connection = True
                     return None
-                response = httpx.request(self.command, gate.target + self.path, content=body or None,
-                                         headers={k: v for k, v in self.headers.items()
-                                                  if k.lower() in ("accept", "content-type")}, timeout=60)
+                response = httpx.request(
+                    self.command,
+                    gate.target + self.path,
+                    content=body or None,
+                    headers={
+                        k: v
+                        for k, v in self.headers.items()
+                        if k.lower() in ("accept", "content-type")
+                    },
+                    timeout=60,
+                )
                 if self.command == "PUT" and gate.drip > 0:
                     gate.drip -= 1
                     try:
@@ -241,8 +299,9 @@ class Gate:
                         pass
                     self.close_connection = True
                     return None
-                return self._send(response.status_code, response.content,
-                                  response.headers.get("content-type", ""))
+                return self._send(
+                    response.status_code, response.content, response.headers.get("content-type", "")
+                )
 
             def _send(self, status, body, ctype="text/plain"):
                 self.send_response(status)
@@ -271,8 +330,12 @@ def gate(oxigraph_server):
 
 
 def put_old(url: str, graph: str) -> None:
-    r = httpx.put(f"{url}/store", params={"graph": graph}, content=OLD,
-                  headers={"Content-Type": "application/n-triples"})
+    r = httpx.put(
+        f"{url}/store",
+        params={"graph": graph},
+        content=OLD,
+        headers={"Content-Type": "application/n-triples"},
+    )
     assert r.status_code in (201, 204), r.text
 
 
@@ -292,7 +355,10 @@ def test_a_failed_catalogue_put_rolls_the_data_back(oxigraph_server, gate, built
     assert len(lines) == 1 and lines[0].startswith("error[publish]: "), done.stderr
     assert f"refused graph <{CATALOG}>: HTTP 500" in lines[0]
     assert "rolled back, the target holds the previous release" in lines[0]
-    assert f"<{DATA}> holds its previous content ({'restored' if before != 'nothing' else 'none'}" in lines[0]
+    assert (
+        f"<{DATA}> holds its previous content ({'restored' if before != 'nothing' else 'none'}"
+        in lines[0]
+    )
     assert f"<{CATALOG}> holds its previous content" in lines[0]
     for secret in ("s3cret", "YWRtaW46czNjcmV0", "Authorization", "Host:"):
         assert secret not in done.stderr + done.stdout, secret
@@ -311,7 +377,9 @@ def test_a_failed_rollback_says_which_graph_is_new(oxigraph_server, gate, built_
     line = done.stderr.strip()
     assert "rollback FAILED" in line and f"<{DATA}> holds the NEW content" in line, line
     assert f"<{CATALOG}> holds its previous content" in line and "run `dipkg publish` again" in line
-    assert count(oxigraph_server, DATA) > 1 and count(oxigraph_server, CATALOG) == 1  # as the line says
+    assert (
+        count(oxigraph_server, DATA) > 1 and count(oxigraph_server, CATALOG) == 1
+    )  # as the line says
 
 
 def test_a_dripping_target_is_stopped_at_the_time_limit(oxigraph_server, gate, built_data):
@@ -320,7 +388,9 @@ def test_a_dripping_target_is_stopped_at_the_time_limit(oxigraph_server, gate, b
     put_old(oxigraph_server, DATA)
     gate.drip = 1
     started = time.monotonic()
-    done = publish("--to", f"{gate.url}/store", "--data", str(built_data), env={"DIPKG_PUBLISH_TIMEOUT": "3"})
+    done = publish(
+        "--to", f"{gate.url}/store", "--data", str(built_data), env={"DIPKG_PUBLISH_TIMEOUT": "3"}
+    )
     elapsed = time.monotonic() - started
     print(f"publish against a dripping target ended after {elapsed:.1f} s (limit 3 s)")
     assert done.returncode == 1, done.stderr
@@ -329,7 +399,9 @@ def test_a_dripping_target_is_stopped_at_the_time_limit(oxigraph_server, gate, b
     assert count(oxigraph_server, DATA) == 1
 
 
-@pytest.mark.parametrize("to", ["http://127.0.0.1:99999/store", "http://127.0.0.1:port/store", "http:///store"])
+@pytest.mark.parametrize(
+    "to", ["http://127.0.0.1:99999/store", "http://127.0.0.1:port/store", "http:///store"]
+)
 def test_a_bad_target_url_is_one_line(built_data, to):
     done = publish("--to", to, "--data", str(built_data))
     assert done.returncode == 1, done.stderr
@@ -343,14 +415,20 @@ def test_an_endless_current_graph_is_not_kept(oxigraph_server, gate, built_data)
     put_old(oxigraph_server, DATA)
     gate.flood = True
     done = publish("--to", f"{gate.url}/store", "--data", str(built_data))
-    assert done.returncode == 1 and "is larger than" in done.stderr and "nothing was written" in done.stderr
+    assert (
+        done.returncode == 1
+        and "is larger than" in done.stderr
+        and "nothing was written" in done.stderr
+    )
     assert count(oxigraph_server, DATA) == 1
 
 
 def graphs_and_counts(url: str) -> dict[str, int]:
-    response = httpx.post(f"{url}/query", data={"query": "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } "
-                                                        "GROUP BY ?g"},
-                          headers={"Accept": "application/sparql-results+json"})
+    response = httpx.post(
+        f"{url}/query",
+        data={"query": "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"},
+        headers={"Accept": "application/sparql-results+json"},
+    )
     return {b["g"]["value"]: int(b["n"]["value"]) for b in response.json()["results"]["bindings"]}
 
 
@@ -365,18 +443,29 @@ def test_with_update_every_graph_switches_at_once(oxigraph_server, built_data, b
     stop = threading.Event()
 
     def reader():
-        query = (f"SELECT ?d ?c WHERE {{ {{ SELECT (COUNT(*) AS ?d) WHERE {{ GRAPH <{DATA}> {{ ?s ?p ?o }} }} }} "
-                 f"{{ SELECT (COUNT(*) AS ?c) WHERE {{ GRAPH <{CATALOG}> {{ ?s ?p ?o }} }} }} }}")
+        query = (
+            f"SELECT ?d ?c WHERE {{ {{ SELECT (COUNT(*) AS ?d) WHERE {{ GRAPH <{DATA}> {{ ?s ?p ?o }} }} }} "
+            f"{{ SELECT (COUNT(*) AS ?c) WHERE {{ GRAPH <{CATALOG}> {{ ?s ?p ?o }} }} }} }}"
+        )
         while not stop.is_set() and len(seen) < 1000:
-            row = httpx.post(f"{oxigraph_server}/query", data={"query": query},
-                             headers={"Accept": "application/sparql-results+json"}).json()["results"]["bindings"][0]
+            row = httpx.post(
+                f"{oxigraph_server}/query",
+                data={"query": query},
+                headers={"Accept": "application/sparql-results+json"},
+            ).json()["results"]["bindings"][0]
             seen.add((int(row["d"]["value"]), int(row["c"]["value"])))
 
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        done = publish("--to", f"{oxigraph_server}/store", "--update", f"{oxigraph_server}/update",
-                       "--data", str(built_data))
+        done = publish(
+            "--to",
+            f"{oxigraph_server}/store",
+            "--update",
+            f"{oxigraph_server}/update",
+            "--data",
+            str(built_data),
+        )
     finally:
         stop.set()
         thread.join(30)
@@ -391,7 +480,20 @@ def test_with_update_a_refused_graph_leaves_the_target_untouched(oxigraph_server
     put_old(oxigraph_server, DATA)
     put_old(oxigraph_server, CATALOG)
     gate.refuse = CATALOG
-    done = publish("--to", f"{gate.url}/store", "--update", f"{oxigraph_server}/update", "--data", str(built_data))
+    done = publish(
+        "--to",
+        f"{gate.url}/store",
+        "--update",
+        f"{oxigraph_server}/update",
+        "--data",
+        str(built_data),
+    )
     assert done.returncode == 1
-    assert f"refused graph <{CATALOG}>" in done.stderr and "the target's graphs were not touched" in done.stderr
-    assert graphs_and_counts(oxigraph_server) == {DATA: 1, CATALOG: 1}  # and no staging graph is left
+    assert (
+        f"refused graph <{CATALOG}>" in done.stderr
+        and "the target's graphs were not touched" in done.stderr
+    )
+    assert graphs_and_counts(oxigraph_server) == {
+        DATA: 1,
+        CATALOG: 1,
+    }  # and no staging graph is left

@@ -50,7 +50,11 @@ def test_library_has_at_least_15_questions_with_bilingual_front_matter():
 
 
 def test_every_query_has_a_test():
-    tested = {name.removeprefix("test_q").split("_", 1)[0] for name in globals() if name.startswith("test_q")}
+    tested = {
+        name.removeprefix("test_q").split("_", 1)[0]
+        for name in globals()
+        if name.startswith("test_q")
+    }
     assert {qid[:2] for qid in QUERIES} <= tested
 
 
@@ -58,7 +62,10 @@ def test_every_query_has_a_test():
 
 
 def test_q01_scenarios_per_domain(store):
-    found = {r["domainEn"]: (int(r["scenarios"]), split(r["numbers"], ", ")) for r in rows(store, "01-scenarios-per-domain")}
+    found = {
+        r["domainEn"]: (int(r["scenarios"]), split(r["numbers"], ", "))
+        for r in rows(store, "01-scenarios-per-domain")
+    }
     assert found == {
         "Industry": (6, {"1", "2", "3", "4", "5", "6"}),
         "Transport": (2, {"7", "8"}),
@@ -69,7 +76,10 @@ def test_q01_scenarios_per_domain(store):
 
 
 def test_q02_scenarios_needing_temperature(store):
-    found = {int(r["number"]): split(r["items"], "、") for r in rows(store, "02-scenarios-needing-temperature")}
+    found = {
+        int(r["number"]): split(r["items"], "、")
+        for r in rows(store, "02-scenarios-needing-temperature")
+    }
     assert found == {
         1: {"电解质温度", "电解槽槽温"},
         2: {"反应温度", "反应釜温度", "泵类设备温度"},
@@ -84,11 +94,20 @@ def test_q02_scenarios_needing_temperature(store):
 
 
 def test_q03_data_kinds_shared_by_domains(store):
-    found = {r["notation"]: (int(r["domains"]), int(r["scenarios"])) for r in rows(store, "03-data-kinds-shared-by-domains")}
+    found = {
+        r["notation"]: (int(r["domains"]), int(r["scenarios"]))
+        for r in rows(store, "03-data-kinds-shared-by-domains")
+    }
     expected = {
         "humidity": (4, 7),  # mine, equipment, bridge, scenic area, cattle shed, weather, warehouse
-        "temperature": (3, 4),  # mine and equipment (industry), bridge (transport), processing (other)
-        "age": (3, 7),  # tourism 9/12/13, finance 15, other 20/21/22 (the cattle's age is another kind)
+        "temperature": (
+            3,
+            4,
+        ),  # mine and equipment (industry), bridge (transport), processing (other)
+        "age": (
+            3,
+            7,
+        ),  # tourism 9/12/13, finance 15, other 20/21/22 (the cattle's age is another kind)
         "gender": (3, 7),
         "environmental-data": (3, 3),  # 环境数据 in 7 and 9, 环境 in 19
         "electricity-consumption": (2, 4),  # 电力消耗 1/2, 电耗 6, 用电量数据 16
@@ -103,18 +122,29 @@ def test_q03_data_kinds_shared_by_domains(store):
     }
     for notation, counts in expected.items():
         assert found.get(notation) == counts, notation
-    for single_domain in ("equipment-operation-data", "electrolyte-temperature", "medical-imaging-data", "livestock-age"):
+    for single_domain in (
+        "equipment-operation-data",
+        "electrolyte-temperature",
+        "medical-imaging-data",
+        "livestock-age",
+    ):
         assert single_domain not in found
     assert all(domains >= 2 for domains, _ in found.values())
 
 
 def test_q04_scenario_with_most_fields(store):
-    found = [(int(r["number"]), r["scenarioZh"], int(r["fields"])) for r in rows(store, "04-scenario-with-most-fields")]
+    found = [
+        (int(r["number"]), r["scenarioZh"], int(r["fields"]))
+        for r in rows(store, "04-scenario-with-most-fields")
+    ]
     assert found == [(2, "智能生产管控", 28), (5, "设备运行监控", 28)]
 
 
 def test_q05_data_scenario_19_shares(store):
-    found = {r["notation"]: split(r["otherScenarios"], ", ") for r in rows(store, "05-data-a-scenario-shares")}
+    found = {
+        r["notation"]: split(r["otherScenarios"], ", ")
+        for r in rows(store, "05-data-a-scenario-shares")
+    }
     assert found == {
         "environmental-data": {"7", "9"},
         "humidity": {"3", "5", "7", "9", "17", "18"},
@@ -139,14 +169,26 @@ def test_q06_sensitive_personal_information(store):
         23: {"Medical and health information"},
     }
     assert found[3]["Whereabouts information"] == {"人员定位数据", "井下人员位置", "移动轨迹"}
-    assert found[8]["Whereabouts information"] == {"车辆轨迹数据", "出租车 GPS 轨迹", "网约车 GPS 轨迹", "私家车 GPS 轨迹"}
+    assert found[8]["Whereabouts information"] == {
+        "车辆轨迹数据",
+        "出租车 GPS 轨迹",
+        "网约车 GPS 轨迹",
+        "私家车 GPS 轨迹",
+    }
     assert found[15]["Whereabouts information"] == {"出行记录"}
     assert found[15]["Financial account information"] == {
-        "信用数据", "信用卡使用记录", "贷款还款记录", "逾期记录", "存款", "投资",
+        "信用数据",
+        "信用卡使用记录",
+        "贷款还款记录",
+        "逾期记录",
+        "存款",
+        "投资",
     }
     assert "体重" in found[22]["Medical and health information"]
     # The medical knowledge graph and clinical guidelines of scenario 23 are not about a person.
-    assert not {"疾病分类", "治疗方案", "临床指南数据"} & found[23]["Medical and health information"]
+    assert (
+        not {"疾病分类", "治疗方案", "临床指南数据"} & found[23]["Medical and health information"]
+    )
 
 
 def test_q07_fields_without_english_label_is_empty(store):
@@ -156,11 +198,13 @@ def test_q07_fields_without_english_label_is_empty(store):
 def test_q07_would_find_a_field_without_english_label():
     store = pyoxigraph.Store()
     store.load(
-        b'<http://x/f> a <https://w3id.org/dipkg/ontology#DataField> ; '
+        b"<http://x/f> a <https://w3id.org/dipkg/ontology#DataField> ; "
         b'<http://www.w3.org/2000/01/rdf-schema#label> "\xe6\xb8\xa9\xe5\xba\xa6"@zh .',
         format=pyoxigraph.RdfFormat.TURTLE,
     )
-    assert [row["item"].value for row in store.query(QUERIES["07-fields-without-english-label"].text)] == ["http://x/f"]
+    assert [
+        row["item"].value for row in store.query(QUERIES["07-fields-without-english-label"].text)
+    ] == ["http://x/f"]
 
 
 def test_q08_finance_and_industry(store):
@@ -170,7 +214,10 @@ def test_q08_finance_and_industry(store):
 
 
 def test_q09_categories_with_qualifiers(store):
-    found = {(int(r["number"]), r["categoryZh"], r["qualifierZh"]) for r in rows(store, "09-categories-with-qualifiers")}
+    found = {
+        (int(r["number"]), r["categoryZh"], r["qualifierZh"])
+        for r in rows(store, "09-categories-with-qualifiers")
+    }
     assert found == {
         (3, "设备运行状态数据", "采煤机、掘进机、通风机、运输机"),
         (4, "产业链协同数据", "“煤电铝一体化” 模式中的动态平衡"),
@@ -190,7 +237,13 @@ def test_q09_categories_with_qualifiers(store):
 
 def test_q10_example_contexts(store):
     found = [(int(r["number"]), r["exampleZh"]) for r in rows(store, "10-example-contexts")]
-    assert found == [(1, "电解铝生产"), (2, "磷化工智能化"), (3, "采矿业"), (7, "桥梁"), (17, "黄牛")]
+    assert found == [
+        (1, "电解铝生产"),
+        (2, "磷化工智能化"),
+        (3, "采矿业"),
+        (7, "桥梁"),
+        (17, "黄牛"),
+    ]
 
 
 def test_q11_most_used_data_kinds(store):
@@ -206,22 +259,38 @@ def test_q11_most_used_data_kinds(store):
 
 
 def test_q12_scenarios_with_personal_information(store):
-    found = {int(r["number"]): int(r["personalItems"]) for r in rows(store, "12-scenarios-with-personal-information")}
+    found = {
+        int(r["number"]): int(r["personalItems"])
+        for r in rows(store, "12-scenarios-with-personal-information")
+    }
     assert set(found) == {3, 8, 9, 11, 12, 13, 14, 15, 20, 21, 22, 23}
     assert found[14] == 1  # 法人信息 only
     assert found[3] == 4  # 人员定位数据, 井下人员位置, 移动轨迹, 工作时长
-    assert found[22] == 1 + 4 + 1 + 5 + 1 + 4 + 1 + 3 + 1 + 2 + 1 + 3  # every category and field of 22
+    assert (
+        found[22] == 1 + 4 + 1 + 5 + 1 + 4 + 1 + 3 + 1 + 2 + 1 + 3
+    )  # every category and field of 22
     # The cattle of scenario 17 have an age and a weight, but no personal information.
     assert 17 not in found
 
 
 def test_q13_names_of_equipment_operation_data(store):
-    found = [(int(r["number"]), r["labelZh"]) for r in rows(store, "13-names-of-equipment-operation-data")]
-    assert found == [(1, "设备运行数据"), (2, "设备运行数据"), (3, "设备运行状态数据"), (5, "设备状态数据")]
+    found = [
+        (int(r["number"]), r["labelZh"])
+        for r in rows(store, "13-names-of-equipment-operation-data")
+    ]
+    assert found == [
+        (1, "设备运行数据"),
+        (2, "设备运行数据"),
+        (3, "设备运行状态数据"),
+        (5, "设备状态数据"),
+    ]
 
 
 def test_q14_electricity_consumption_across_domains(store):
-    found = {(r["domainEn"], int(r["number"]), r["labelZh"]) for r in rows(store, "14-electricity-consumption-across-domains")}
+    found = {
+        (r["domainEn"], int(r["number"]), r["labelZh"])
+        for r in rows(store, "14-electricity-consumption-across-domains")
+    }
     assert found == {
         ("Industry", 1, "电力消耗"),
         ("Industry", 2, "电力消耗"),
@@ -232,7 +301,10 @@ def test_q14_electricity_consumption_across_domains(store):
 
 
 def test_q15_what_scenarios_21_and_23_have_in_common(store):
-    found = {r["notation"]: (r["inFirst"], r["inSecond"]) for r in rows(store, "15-what-two-scenarios-have-in-common")}
+    found = {
+        r["notation"]: (r["inFirst"], r["inSecond"])
+        for r in rows(store, "15-what-two-scenarios-have-in-common")
+    }
     assert found == {
         "medical-history": ("既往病史", "患者病史数据"),
         "laboratory-test-data": ("检验数据", "检验检测数据"),
@@ -245,7 +317,10 @@ def test_q15_what_scenarios_21_and_23_have_in_common(store):
 
 
 def test_q16_links_to_qudt(store):
-    found = {r["notation"]: (r["quantityKind"].rsplit("/", 1)[1], int(r["scenarios"])) for r in rows(store, "16-links-to-qudt")}
+    found = {
+        r["notation"]: (r["quantityKind"].rsplit("/", 1)[1], int(r["scenarios"]))
+        for r in rows(store, "16-links-to-qudt")
+    }
     assert found == {
         "temperature": ("Temperature", 9),  # the 9 scenarios of q02
         "pressure": ("Pressure", 4),  # 2, 3 (顶板压力, 煤层瓦斯压力), 5, 18
@@ -289,13 +364,43 @@ def test_loader_reads_a_good_file(tmp_path):
     ("name", "text", "line", "message"),
     [
         ("01-x.rq", GOOD.replace("# title@en: Title\n", ""), 1, "no title@en"),
-        ("01-x.rq", GOOD.replace("# description@zh: 说明", "# description@zh:"), 3, "description@zh is empty"),
-        ("01-x.rq", GOOD.replace("# title@en: Title", "# title@en: Title\n# title@en: Again"), 3, "given twice"),
-        ("01-x.rq", GOOD.replace("# title@en: Title", "# author@en: Me"), 2, "unknown front matter key"),
-        ("01-x.rq", GOOD.replace("# title@en: Title", "# title@fr: Titre"), 2, "unknown front matter key"),
-        ("01-x.rq", GOOD.replace("# title@en: Title", "# just a comment"), 2, "front matter lines look like"),
+        (
+            "01-x.rq",
+            GOOD.replace("# description@zh: 说明", "# description@zh:"),
+            3,
+            "description@zh is empty",
+        ),
+        (
+            "01-x.rq",
+            GOOD.replace("# title@en: Title", "# title@en: Title\n# title@en: Again"),
+            3,
+            "given twice",
+        ),
+        (
+            "01-x.rq",
+            GOOD.replace("# title@en: Title", "# author@en: Me"),
+            2,
+            "unknown front matter key",
+        ),
+        (
+            "01-x.rq",
+            GOOD.replace("# title@en: Title", "# title@fr: Titre"),
+            2,
+            "unknown front matter key",
+        ),
+        (
+            "01-x.rq",
+            GOOD.replace("# title@en: Title", "# just a comment"),
+            2,
+            "front matter lines look like",
+        ),
         ("01-x.rq", GOOD.replace("SELECT * WHERE { ?s ?p ?o }\n", ""), 5, "no query"),
-        ("01-x.rq", GOOD.replace("SELECT * WHERE { ?s ?p ?o }", "SELEKT nothing"), 5, "not a valid SPARQL query"),
+        (
+            "01-x.rq",
+            GOOD.replace("SELECT * WHERE { ?s ?p ?o }", "SELEKT nothing"),
+            5,
+            "not a valid SPARQL query",
+        ),
     ],
 )
 def test_loader_rejects_bad_front_matter(tmp_path, name, text, line, message):

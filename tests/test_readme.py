@@ -39,8 +39,21 @@ def test_readme_queries_run(built_data, argument):
     else:
         text = shlex.split(argument)[0]
     done = subprocess.run(
-        [sys.executable, "-m", "kg.cli", "query", "--data", str(built_data), "--format", "csv", text],
-        capture_output=True, text=True, timeout=120, env=cli_env(),
+        [
+            sys.executable,
+            "-m",
+            "kg.cli",
+            "query",
+            "--data",
+            str(built_data),
+            "--format",
+            "csv",
+            text,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=cli_env(),
     )
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) > 1  # a header and at least one row
@@ -54,13 +67,19 @@ def test_relative_links_exist():
 def test_settings_table_names_real_settings():
     fields = set(Settings.model_fields)
     for env in re.findall(r"`DIPKG_([A-Z_]+)`", README):
-        if env in {"DEBUG", "CKAN_PYTHON", "CONFIG"}:  # a switch, a test hook, the config file itself
+        if env in {
+            "DEBUG",
+            "CKAN_PYTHON",
+            "CONFIG",
+        }:  # a switch, a test hook, the config file itself
             continue
         assert env.lower() in fields, f"README names DIPKG_{env}, which is no setting"
 
 
 def test_counts_the_readme_states():
-    corrections = tomllib.loads((ROOT / "build" / "corrections.toml").read_text(encoding="utf-8"))["correction"]
+    corrections = tomllib.loads((ROOT / "build" / "corrections.toml").read_text(encoding="utf-8"))[
+        "correction"
+    ]
     assert f"({len(corrections)} entries" in README
     queries = sorted((ROOT / "build" / "queries").glob("*.rq"))
     assert f"holds {len(queries)} questions" in README

@@ -13,13 +13,13 @@ from kg.search import INDEX_FILE, MAX_QUERY, SearchError, SearchIndex, highlight
 # Realistic inputs: the data a person in each field holds, in their words, read from the
 # document's 涉及数据 cells (tests/golden/extraction.yaml) -> the scenario that should come first.
 MATCH_TABLE = [
-    ("土壤墒情、降雨量、施肥量", 18),                      # a farm: 智慧灌溉与施肥系统
-    ("rainfall, soil moisture, air temperature", 18),      # the same, in English
-    ("blood pressure, heart rate", 22),                    # a clinic: 慢性病管理与预警
-    ("牛舍温度，饲料种类，体重，氨气浓度", 17),            # a cattle farm: 现代化养殖
-    ("道路断面车流量\n信号灯配时\n出租车GPS轨迹", 8),       # traffic police: 城市智慧交通
-    ("电力消耗、电解质温度、氧化铝浓度", 1),               # an aluminium smelter: 生产工艺优化
-    ("游客数量, 门票价格, 酒店预订", 9),                   # a scenic area: 智慧旅游服务
+    ("土壤墒情、降雨量、施肥量", 18),  # a farm: 智慧灌溉与施肥系统
+    ("rainfall, soil moisture, air temperature", 18),  # the same, in English
+    ("blood pressure, heart rate", 22),  # a clinic: 慢性病管理与预警
+    ("牛舍温度，饲料种类，体重，氨气浓度", 17),  # a cattle farm: 现代化养殖
+    ("道路断面车流量\n信号灯配时\n出租车GPS轨迹", 8),  # traffic police: 城市智慧交通
+    ("电力消耗、电解质温度、氧化铝浓度", 1),  # an aluminium smelter: 生产工艺优化
+    ("游客数量, 门票价格, 酒店预订", 9),  # a scenic area: 智慧旅游服务
 ]
 
 
@@ -51,7 +51,9 @@ def test_index_is_in_the_release_and_the_manifest(build_result):
 
 def test_two_builds_write_the_same_index(build_result, tmp_path, settings):
     again = build(tmp_path / "again", settings)
-    assert (again.release / INDEX_FILE).read_bytes() == (build_result.release / INDEX_FILE).read_bytes()
+    assert (again.release / INDEX_FILE).read_bytes() == (
+        build_result.release / INDEX_FILE
+    ).read_bytes()
 
 
 def test_temperature_finds_its_narrower_kinds(index):
@@ -64,22 +66,39 @@ def test_temperature_finds_its_narrower_kinds(index):
     air = next(r for r in result["results"] if r["kind"] == "field" and r["label"]["zh"] == "气温")
     assert [[c["label"]["zh"] for c in path] for path in air["via"]] == [["温度", "气温"]]
     scenarios = sorted(r["number"] for r in result["results"] if r["kind"] == "scenario")
-    assert scenarios == [1, 2, 3, 5, 7, 9, 17, 18, 19]  # README: "Which scenarios need temperature data?"
+    assert scenarios == [
+        1,
+        2,
+        3,
+        5,
+        7,
+        9,
+        17,
+        18,
+        19,
+    ]  # README: "Which scenarios need temperature data?"
 
 
 def test_english_is_stemmed_and_chinese_segmented(index):
     assert slugs(index.search("temperatures")["results"])[0] == "temperature"
     assert slugs(index.search("Blood Pressure")["results"])[0] == "blood-pressure"
     terms, _ = index.query_terms("降雨量数据")
-    assert "降雨量" in terms and "数据" in terms  # one run of characters, cut into the index's words
+    assert (
+        "降雨量" in terms and "数据" in terms
+    )  # one run of characters, cut into the index's words
     results = index.search("养殖环境的氨气浓度")["results"]
-    assert results[0]["kind"] == "scenario" and results[0]["number"] == 17  # 现代化养殖 holds every word
+    assert (
+        results[0]["kind"] == "scenario" and results[0]["number"] == 17
+    )  # 现代化养殖 holds every word
     assert "氨气浓度" in [r["label"]["zh"] for r in results[:4]]
 
 
 def test_highlight_marks_the_matched_words():
     assert highlight("牛舍温度", ["温度"]) == [["牛舍", False], ["温度", True]]
-    assert highlight("Cattle shed temperature", ["temperatures"]) == [["Cattle shed ", False], ["temperature", True]]
+    assert highlight("Cattle shed temperature", ["temperatures"]) == [
+        ["Cattle shed ", False],
+        ["temperature", True],
+    ]
     assert highlight("湿度", ["温度"]) == [["湿度", False]]
 
 
@@ -92,8 +111,10 @@ def test_facets_filter_and_count(index):
     personal = index.search("年龄", pi=True, limit=100)["results"]
     assert personal and all(r["personal_information"] for r in personal)
     industry = "https://w3id.org/dipkg/domain/industry"
-    assert all(industry in [d["iri"] for d in r["domains"]]
-               for r in index.search("温度", domain=industry, limit=100)["results"])
+    assert all(
+        industry in [d["iri"] for d in r["domains"]]
+        for r in index.search("温度", domain=industry, limit=100)["results"]
+    )
 
 
 def test_silly_and_bounded_queries(index):
@@ -115,7 +136,9 @@ def test_suggestions(index):
     assert index.suggest("") == []
 
 
-@pytest.mark.parametrize("fields,top", MATCH_TABLE, ids=[f"s{t}-{i}" for i, (_, t) in enumerate(MATCH_TABLE)])
+@pytest.mark.parametrize(
+    "fields,top", MATCH_TABLE, ids=[f"s{t}-{i}" for i, (_, t) in enumerate(MATCH_TABLE)]
+)
 def test_realistic_inputs_find_their_scenario(index, fields, top):
     result = index.match(fields)
     assert result["scenarios"][0]["number"] == top
@@ -132,7 +155,10 @@ def test_match_explains_through_the_vocabulary(index):
     assert result["unmatched"] == ["xyzzy"]
     s18 = next(s for s in result["scenarios"] if s["number"] == 18)
     air = next(m for m in s18["matches"] if m["input"] == "温度")
-    assert air["relation"] == "narrower" and [c["label"]["zh"] for c in air["path"]] == ["温度", "气温"]
+    assert air["relation"] == "narrower" and [c["label"]["zh"] for c in air["path"]] == [
+        "温度",
+        "气温",
+    ]
     # a broad area (a top concept) is no bridge: 物理与化学量 matches nothing by itself
     assert index.match("物理与化学量")["scenarios"] == []
 

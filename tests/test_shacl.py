@@ -60,10 +60,17 @@ def _value_key(node: rdflib.term.Node | None) -> str | None:
     return _literal_key(str(node))
 
 
-def reference(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph | None) -> set[tuple]:
+def reference(
+    data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph | None
+) -> set[tuple]:
     """pyshacl's results, as comparable keys."""
     _, report, _ = pyshacl.validate(
-        data, shacl_graph=shapes, ont_graph=ontology, inference="none", advanced=True, allow_warnings=True
+        data,
+        shacl_graph=shapes,
+        ont_graph=ontology,
+        inference="none",
+        advanced=True,
+        allow_warnings=True,
     )
     keys = set()
     for node in report.subjects(RDF.type, SH.ValidationReport):
@@ -88,7 +95,10 @@ def compiled(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph | 
     store = pyoxigraph.Store()
     for graph in (data, ontology):
         if graph is not None and len(graph):
-            store.load(graph.serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES)
+            store.load(
+                graph.serialize(format="nt", encoding="utf-8"),
+                format=pyoxigraph.RdfFormat.N_TRIPLES,
+            )
     keys = set()
     for v in store_violations(store, compile_shapes(shapes)):
         if v.focus.startswith("_:"):
@@ -106,21 +116,31 @@ def compiled(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph | 
     return keys
 
 
-def assert_same(data: rdflib.Graph, shapes: rdflib.Graph = SHAPES, ontology: rdflib.Graph | None = ONTOLOGY) -> set[tuple]:
+def assert_same(
+    data: rdflib.Graph, shapes: rdflib.Graph = SHAPES, ontology: rdflib.Graph | None = ONTOLOGY
+) -> set[tuple]:
     expected = reference(data, shapes, ontology)
     got = compiled(data, shapes, ontology)
     if got != expected:
         foci = {k[0][1:-1] for k in got ^ expected if k[0].startswith("<")}
-        about = [f"{s.n3()} {p.n3()} {o.n3()}" for f in sorted(foci) for s, p, o in data.triples((rdflib.URIRef(f), None, None))]
+        about = [
+            f"{s.n3()} {p.n3()} {o.n3()}"
+            for f in sorted(foci)
+            for s, p, o in data.triples((rdflib.URIRef(f), None, None))
+        ]
         detail = "\n".join(sorted(about))
-        raise AssertionError(f"only pyshacl: {sorted(expected - got)}\nonly compiled: {sorted(got - expected)}\n{detail}")
+        raise AssertionError(
+            f"only pyshacl: {sorted(expected - got)}\nonly compiled: {sorted(got - expected)}\n{detail}"
+        )
     return got
 
 
 # -- the project's shapes on the examples and the real graph ---------------------------------------
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*/*.ttl")), ids=lambda p: f"{p.parent.name}/{p.stem}")
+@pytest.mark.parametrize(
+    "path", sorted(EXAMPLES.glob("*/*.ttl")), ids=lambda p: f"{p.parent.name}/{p.stem}"
+)
 def test_examples_give_pyshacls_results(path):
     results = assert_same(rdflib.Graph().parse(path))
     violations = [r for r in results if r[4] == "Violation"]
@@ -144,7 +164,9 @@ def real_graph() -> rdflib.Graph:
 
 @pytest.mark.slow
 def test_real_graph_conforms_in_both():
-    results = assert_same(real_graph(), ontology=None)  # the graph carries the ontology (about 30 s of pyshacl)
+    results = assert_same(
+        real_graph(), ontology=None
+    )  # the graph carries the ontology (about 30 s of pyshacl)
     assert not [r for r in results if r[4] == "Violation"]
 
 
@@ -152,12 +174,23 @@ def test_every_project_constraint_is_compiled():
     checks = compile_shapes(SHAPES, SHAPES_FILE)
     components = {c.component for c in checks}
     used = {
-        "MinCountConstraintComponent", "MaxCountConstraintComponent", "DatatypeConstraintComponent",
-        "PatternConstraintComponent", "LanguageInConstraintComponent", "UniqueLangConstraintComponent",
-        "MinLengthConstraintComponent", "NotConstraintComponent", "QualifiedMinCountConstraintComponent",
-        "QualifiedMaxCountConstraintComponent", "ClassConstraintComponent", "NodeKindConstraintComponent",
-        "MinInclusiveConstraintComponent", "HasValueConstraintComponent", "OrConstraintComponent",
-        "DisjointConstraintComponent", "SPARQLConstraintComponent",
+        "MinCountConstraintComponent",
+        "MaxCountConstraintComponent",
+        "DatatypeConstraintComponent",
+        "PatternConstraintComponent",
+        "LanguageInConstraintComponent",
+        "UniqueLangConstraintComponent",
+        "MinLengthConstraintComponent",
+        "NotConstraintComponent",
+        "QualifiedMinCountConstraintComponent",
+        "QualifiedMaxCountConstraintComponent",
+        "ClassConstraintComponent",
+        "NodeKindConstraintComponent",
+        "MinInclusiveConstraintComponent",
+        "HasValueConstraintComponent",
+        "OrConstraintComponent",
+        "DisjointConstraintComponent",
+        "SPARQLConstraintComponent",
     }
     assert used <= components
     per_shape = {c.shape for c in checks}
@@ -166,7 +199,13 @@ def test_every_project_constraint_is_compiled():
 
 # -- mutations of the real graph --------------------------------------------------------------------
 
-_LINKS = [DIP.domain, DIP.hasCategory, DIP.hasField, DIP.scenario, rdflib.URIRef("http://purl.org/dc/terms/isPartOf")]
+_LINKS = [
+    DIP.domain,
+    DIP.hasCategory,
+    DIP.hasField,
+    DIP.scenario,
+    rdflib.URIRef("http://purl.org/dc/terms/isPartOf"),
+]
 
 
 def Literal(text, lang=None, datatype=None):  # noqa: N802
@@ -177,29 +216,55 @@ def Literal(text, lang=None, datatype=None):  # noqa: N802
 @st.composite
 def mutations(draw):
     graph = real_graph()
-    triples = sorted(t for t in graph if not str(t[0]).startswith("https://w3id.org/dipkg/ontology"))
+    triples = sorted(
+        t for t in graph if not str(t[0]).startswith("https://w3id.org/dipkg/ontology")
+    )
     for _ in range(draw(st.integers(1, 3))):
         s, p, o = triples[draw(st.integers(0, len(triples) - 1))]
-        kind = draw(st.sampled_from(["drop", "retag", "retype", "pad", "empty", "artifact", "relink", "duplicate"]))
+        kind = draw(
+            st.sampled_from(
+                ["drop", "retag", "retype", "pad", "empty", "artifact", "relink", "duplicate"]
+            )
+        )
         if kind == "drop":
             graph.remove((s, p, o))
-        elif isinstance(o, rdflib.Literal) and kind in ("retag", "retype", "pad", "empty", "artifact"):
+        elif isinstance(o, rdflib.Literal) and kind in (
+            "retag",
+            "retype",
+            "pad",
+            "empty",
+            "artifact",
+        ):
             graph.remove((s, p, o))
             if kind == "retag":
-                new = Literal(str(o), lang=draw(st.sampled_from(["zh", "en", "fr", "zh-Hans", None])))
+                new = Literal(
+                    str(o), lang=draw(st.sampled_from(["zh", "en", "fr", "zh-Hans", None]))
+                )
             elif kind == "retype":
-                new = Literal(str(o), datatype=draw(st.sampled_from([XSD.string, XSD.integer, XSD.decimal])))
+                new = Literal(
+                    str(o), datatype=draw(st.sampled_from([XSD.string, XSD.integer, XSD.decimal]))
+                )
             elif kind == "pad":
                 # text only: XSD collapses white space in numbers and booleans (" false"^^xsd:boolean
                 # is valid, and Oxigraph stores it as "false"), where rdflib calls it ill-typed
-                new = Literal(f" {o}", lang=o.language, datatype=o.datatype if o.datatype == XSD.string else None)
+                new = Literal(
+                    f" {o}",
+                    lang=o.language,
+                    datatype=o.datatype if o.datatype == XSD.string else None,
+                )
             elif kind == "empty":
                 new = Literal("", lang=o.language, datatype=None if o.language else o.datatype)
             else:
                 new = Literal(f"{o}[bookmark: _GoBack]", lang=o.language, datatype=o.datatype)
             graph.add((s, p, new))
         elif kind == "relink":
-            graph.add((s, draw(st.sampled_from(_LINKS)), triples[draw(st.integers(0, len(triples) - 1))][0]))
+            graph.add(
+                (
+                    s,
+                    draw(st.sampled_from(_LINKS)),
+                    triples[draw(st.integers(0, len(triples) - 1))][0],
+                )
+            )
         elif kind == "duplicate":
             other = triples[draw(st.integers(0, len(triples) - 1))]
             graph.add((s, p, other[2]))
@@ -224,7 +289,11 @@ CORE_SHAPES = core_shapes()
 
 
 @pytest.mark.slow
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(mutations())
 def test_mutated_real_graph_gives_pyshacls_results(graph):
     assert_same(graph, CORE_SHAPES, ontology=None)
@@ -240,7 +309,9 @@ PREFIXES = """
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 """
 
-DATA = PREFIXES + """
+DATA = (
+    PREFIXES
+    + """
 ex:Sub rdfs:subClassOf ex:Thing .
 ex:a a ex:Thing ; ex:p "x" , "y"@en , "z"@EN , 3 , "4"^^xsd:decimal , "abc"^^xsd:integer , ex:b , _:n ; ex:q ex:b , "x" .
 ex:b a ex:Sub ; ex:p " lead" , ""@zh , "A[bookmark]"@zh-Hans , true , "2024-01-01"^^xsd:date ; ex:q ex:c .
@@ -248,6 +319,7 @@ ex:c a ex:Thing ; ex:p ex:c .
 ex:d a ex:Other ; ex:p 1 .
 _:n a ex:Thing ; ex:p _:n .
 """
+)
 
 CONSTRUCTS = {
     "class": "sh:class ex:Thing",
@@ -280,7 +352,7 @@ CONSTRUCTS = {
     "hasValue": "sh:hasValue ex:b",
     "disjoint": "sh:disjoint ex:q",
     "not": "sh:not [ sh:datatype xsd:string ]",
-    "or": "sh:or ( [ sh:nodeKind sh:IRI ] [ sh:languageIn ( \"zh\" ) ] )",
+    "or": 'sh:or ( [ sh:nodeKind sh:IRI ] [ sh:languageIn ( "zh" ) ] )',
     "and": "sh:and ( [ sh:nodeKind sh:Literal ] [ sh:minLength 1 ] )",
     "node": "sh:node [ sh:class ex:Sub ]",
     "qualified-min": "sh:qualifiedValueShape [ sh:datatype rdf:langString ] ; sh:qualifiedMinCount 2",
@@ -291,10 +363,19 @@ CONSTRUCTS = {
 
 
 @pytest.mark.parametrize("name", sorted(CONSTRUCTS))
-@pytest.mark.parametrize("target", ["sh:targetClass ex:Thing", "sh:targetNode ex:a , ex:d", "sh:targetSubjectsOf ex:q", "sh:targetObjectsOf ex:q"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "sh:targetClass ex:Thing",
+        "sh:targetNode ex:a , ex:d",
+        "sh:targetSubjectsOf ex:q",
+        "sh:targetObjectsOf ex:q",
+    ],
+)
 def test_construct_on_a_property_shape(name, target):
     shapes = rdflib.Graph().parse(
-        data=PREFIXES + f"ex:S a sh:NodeShape ; {target} ; sh:property ex:P .\nex:P sh:path ex:p ; {CONSTRUCTS[name]} .",
+        data=PREFIXES
+        + f"ex:S a sh:NodeShape ; {target} ; sh:property ex:P .\nex:P sh:path ex:p ; {CONSTRUCTS[name]} .",
         format="turtle",
     )
     data = rdflib.Graph().parse(data=DATA, format="turtle")
@@ -308,16 +389,31 @@ def test_construct_on_a_property_shape(name, target):
         assert {r[-1] for r in results - expected} <= {"true", "2024-01-01"}
     else:
         results = assert_same(data, shapes, None)
-    if name not in ("deactivated", "datatype-literal", "in-never") and target.startswith("sh:targetClass"):
+    if name not in ("deactivated", "datatype-literal", "in-never") and target.startswith(
+        "sh:targetClass"
+    ):
         assert results, f"{name}: the test data should give at least one result"
 
 
-NODE_CONSTRUCTS = ["class", "nodeKind-IRI", "nodeKind-BlankNodeOrIRI", "in", "not", "or", "node", "pattern", "hasValue"]
+NODE_CONSTRUCTS = [
+    "class",
+    "nodeKind-IRI",
+    "nodeKind-BlankNodeOrIRI",
+    "in",
+    "not",
+    "or",
+    "node",
+    "pattern",
+    "hasValue",
+]
 
 
 @pytest.mark.parametrize("name", NODE_CONSTRUCTS)
 def test_construct_on_a_node_shape(name):
-    shapes = rdflib.Graph().parse(data=PREFIXES + f"ex:S a sh:NodeShape ; sh:targetObjectsOf ex:p ; {CONSTRUCTS[name]} .", format="turtle")
+    shapes = rdflib.Graph().parse(
+        data=PREFIXES + f"ex:S a sh:NodeShape ; sh:targetObjectsOf ex:p ; {CONSTRUCTS[name]} .",
+        format="turtle",
+    )
     assert_same(rdflib.Graph().parse(data=DATA, format="turtle"), shapes, None)
 
 
@@ -356,7 +452,11 @@ UNSUPPORTED = {
 
 @pytest.mark.parametrize("name", sorted(UNSUPPORTED))
 def test_unsupported_constructs_fail_naming_the_shape(name, tmp_path):
-    text = PREFIXES + "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; sh:property ex:P .\n" + UNSUPPORTED[name]
+    text = (
+        PREFIXES
+        + "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; sh:property ex:P .\n"
+        + UNSUPPORTED[name]
+    )
     source = tmp_path / "shapes.ttl"
     source.write_text(text, encoding="utf-8")
     with pytest.raises(ShapeError) as caught:

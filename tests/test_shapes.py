@@ -38,7 +38,14 @@ HERE = Path(__file__).parent / "shapes"
 VALID = sorted((HERE / "valid").glob("*.ttl"))
 INVALID = sorted((HERE / "invalid").glob("*.ttl"))
 SHAPES_NS = "https://w3id.org/dipkg/shapes#"
-SHAPE_NAMES = ["GuideShape", "DomainShape", "ScenarioShape", "DataCategoryShape", "DataFieldShape", "ConceptShape"]
+SHAPE_NAMES = [
+    "GuideShape",
+    "DomainShape",
+    "ScenarioShape",
+    "DataCategoryShape",
+    "DataFieldShape",
+    "ConceptShape",
+]
 
 
 @pytest.fixture(scope="module")

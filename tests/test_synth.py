@@ -12,7 +12,9 @@ from kg.settings import Settings
 REAL = {"scenarios": 23, "categories": 126, "fields": 453}
 
 
-@pytest.mark.parametrize(("n", "text"), [(1, "一"), (2, "二"), (10, "十"), (11, "十一"), (20, "二十"), (34, "三十四")])
+@pytest.mark.parametrize(
+    ("n", "text"), [(1, "一"), (2, "二"), (10, "十"), (11, "十一"), (20, "二十"), (34, "三十四")]
+)
 def test_batch_numbers_are_written_as_in_titles(n, text):
     assert chinese_number(n) == text
 
@@ -29,7 +31,9 @@ def test_thirteen_guides_build_to_thirteen_times_the_real_graph(tmp_path):
     counts = result.manifest["counts"]
     assert counts["guides"] == 13
     assert {k: counts[k] for k in REAL} == {k: 13 * v for k, v in REAL.items()}
-    assert len(result.manifest["corrections"]) == 13 * 13 and all(c["fired"] for c in result.manifest["corrections"])
+    assert len(result.manifest["corrections"]) == 13 * 13 and all(
+        c["fired"] for c in result.manifest["corrections"]
+    )
     rows = open_store(tmp_path / "data").query(
         """SELECT ?id ?title WHERE {
              ?g a <https://w3id.org/dipkg/ontology#Guide> ; <http://purl.org/dc/terms/identifier> ?id ;

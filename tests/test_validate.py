@@ -34,7 +34,9 @@ def test_invalid_examples_fail_on_their_shape(path):
     shape = SHAPES_NS + path.stem.split("-", 1)[0]
     found = [v for v in violations(data, SHAPES, ONTOLOGY) if v.severity == "Violation"]
     assert found, f"{path.name} should violate {shape}"
-    assert shape in {v.shape for v in found} or any(v.shape and v.shape.startswith(shape) for v in found), found
+    assert shape in {v.shape for v in found} or any(
+        v.shape and v.shape.startswith(shape) for v in found
+    ), found
 
 
 def test_check_names_the_resource_and_source_line():
@@ -49,7 +51,13 @@ def test_check_names_the_resource_and_source_line():
 def test_check_names_the_docx_cell_of_a_scenario_from_a_word_source():
     data = rdflib.Graph().parse(EXAMPLES / "valid" / "ScenarioShape-docx.ttl")
     scenario = rdflib.URIRef("https://w3id.org/dipkg/scenario/guizhou-b1-s01")
-    data.add((scenario, rdflib.URIRef("https://w3id.org/dipkg/ontology#domain"), rdflib.URIRef("https://w3id.org/dipkg/domain/other")))
+    data.add(
+        (
+            scenario,
+            rdflib.URIRef("https://w3id.org/dipkg/ontology#domain"),
+            rdflib.URIRef("https://w3id.org/dipkg/domain/other"),
+        )
+    )
     with pytest.raises(ValidationError) as caught:
         check(data, SHAPES, ONTOLOGY, "source.docx")
     error = caught.value

@@ -38,7 +38,9 @@ def store(build_result) -> pyoxigraph.Store:
 
 @pytest.fixture(scope="module")
 def vocabulary() -> Vocabulary:
-    return Vocabulary.load(INPUTS_DIR, Minter(BASE), load_translations(INPUTS_DIR / "translations.tsv"))
+    return Vocabulary.load(
+        INPUTS_DIR, Minter(BASE), load_translations(INPUTS_DIR / "translations.tsv")
+    )
 
 
 def sid(number: int) -> str:
@@ -72,7 +74,10 @@ def select(store: pyoxigraph.Store, query: str) -> list[tuple[str, ...]]:
 def bad_store(turtle: str) -> pyoxigraph.Store:
     store = pyoxigraph.Store()
     prefixes = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items())
-    store.load((prefixes + "@base <https://w3id.org/dipkg/> .\n" + turtle).encode("utf-8"), format=pyoxigraph.RdfFormat.TURTLE)
+    store.load(
+        (prefixes + "@base <https://w3id.org/dipkg/> .\n" + turtle).encode("utf-8"),
+        format=pyoxigraph.RdfFormat.TURTLE,
+    )
     return store
 
 
@@ -123,9 +128,16 @@ def test_every_mapping_row_is_used(vocabulary):
     """Every row of mapping.tsv maps some item of the golden. The only exception is
     the default row of a label that also has scoped rows (e.g. 时间 -> time, beside
     时间 in scenario 2 -> reaction time): it is the fallback for other places."""
-    used = {vocabulary.row_for(label, sid(number), path).line for number, path, label, _ in golden_items()}
+    used = {
+        vocabulary.row_for(label, sid(number), path).line
+        for number, path, label, _ in golden_items()
+    }
     scoped = {r.zh for r in vocabulary.mapping if r.scenario is not None}
-    unused = [r.describe() for r in vocabulary.mapping if r.line not in used and not (r.scenario is None and r.zh in scoped)]
+    unused = [
+        r.describe()
+        for r in vocabulary.mapping
+        if r.line not in used and not (r.scenario is None and r.zh in scoped)
+    ]
     assert unused == []
     defaults = [r for r in vocabulary.mapping if r.line not in used]
     assert all(r.scenario is None and r.zh in scoped for r in defaults)
@@ -135,10 +147,22 @@ def test_same_kind_of_data_gets_the_same_concept(vocabulary):
     def kind(label: str, number: int, path: tuple[int, ...]) -> str:
         return vocabulary.row_for(label, sid(number), path).concept
 
-    temperature = {kind("温度", n, p) for n, p in ((3, (1, 4)), (3, (3, 2)), (5, (1, 2, 1)), (7, (4, 1)), (19, (2, 3)))}
+    temperature = {
+        kind("温度", n, p)
+        for n, p in ((3, (1, 4)), (3, (3, 2)), (5, (1, 2, 1)), (7, (4, 1)), (19, (2, 3)))
+    }
     assert temperature == {"temperature"}
-    assert kind("设备运行数据", 1, (3,)) == kind("设备运行数据", 2, (3,)) == kind("设备运行状态数据", 3, (3,))
-    electricity = {kind("电力消耗", 1, (4, 1)), kind("电力消耗", 2, (5, 1)), kind("电耗", 6, (1, 4)), kind("用电量数据", 16, (1, 1))}
+    assert (
+        kind("设备运行数据", 1, (3,))
+        == kind("设备运行数据", 2, (3,))
+        == kind("设备运行状态数据", 3, (3,))
+    )
+    electricity = {
+        kind("电力消耗", 1, (4, 1)),
+        kind("电力消耗", 2, (5, 1)),
+        kind("电耗", 6, (1, 4)),
+        kind("用电量数据", 16, (1, 1)),
+    }
     assert electricity == {"electricity-consumption"}
     by_slug = {c.slug: c for c in vocabulary.concepts}
     for label, number, path, broader in (
@@ -151,7 +175,10 @@ def test_same_kind_of_data_gets_the_same_concept(vocabulary):
         assert broader in by_slug[kind(label, number, path)].broader, label
     # The same words, different kinds: the cattle's age and weight are not a person's.
     assert kind("年龄", 17, (1, 2)) == "livestock-age" and kind("年龄", 15, (1, 1)) == "age"
-    assert kind("体重", 17, (5, 2)) == "livestock-body-weight" and kind("体重", 22, (2, 5)) == "body-weight"
+    assert (
+        kind("体重", 17, (5, 2)) == "livestock-body-weight"
+        and kind("体重", 22, (2, 5)) == "body-weight"
+    )
     assert not by_slug["livestock-age"].pi and by_slug["age"].pi
 
 
@@ -161,10 +188,18 @@ def test_personal_information_flags(vocabulary):
     assert by_slug["personal-credit-data"].sensitive == "financial-account"
     assert by_slug["medical-history"].sensitive == "medical-health"
     assert by_slug["enterprise-credit-data"].pi is False
-    assert by_slug["medical-knowledge-data"].pi is False  # knowledge about diseases, not about a person
+    assert (
+        by_slug["medical-knowledge-data"].pi is False
+    )  # knowledge about diseases, not about a person
     assert all(c.pi for c in vocabulary.concepts if c.sensitive)
     assert {s.slug for s in vocabulary.sensitive} == {
-        "biometrics", "religious-belief", "specific-identity", "medical-health", "financial-account", "whereabouts", "minor",
+        "biometrics",
+        "religious-belief",
+        "specific-identity",
+        "medical-health",
+        "financial-account",
+        "whereabouts",
+        "minor",
     }
 
 
@@ -270,12 +305,17 @@ def test_vocabulary_qa_finds_nothing_in_the_build(store, name):
 @pytest.mark.parametrize("name", sorted(QA), ids=str)
 def test_vocabulary_qa_finds_the_planted_offender(name):
     query, bad = QA[name]
-    assert select(bad_store(bad), query) != [], f"{name}: the QA query finds nothing in a graph made to fail it"
+    assert select(bad_store(bad), query) != [], (
+        f"{name}: the QA query finds nothing in a graph made to fail it"
+    )
 
 
 def test_qa_runs_on_the_whole_vocabulary(store):
     """Guard against QA queries that pass because there is nothing to check."""
-    concepts = select(store, "SELECT (COUNT(?c) AS ?n) WHERE { ?c a dip:DataKind , skos:Concept ; skos:inScheme ?s }")
+    concepts = select(
+        store,
+        "SELECT (COUNT(?c) AS ?n) WHERE { ?c a dip:DataKind , skos:Concept ; skos:inScheme ?s }",
+    )
     assert int(concepts[0][0]) > 300
     tops = select(store, "SELECT ?c WHERE { ?c a dip:DataKind ; skos:topConceptOf ?s }")
     assert 10 <= len(tops) <= 20
@@ -316,22 +356,82 @@ MAPPING = "vocabulary/mapping.tsv"
 @pytest.mark.parametrize(
     ("file", "old", "new", "message"),
     [
-        (CONCEPTS, "temperature\t温度\tTemperature", "Temperature\t温度\tTemperature", "lower-case ASCII slug"),
+        (
+            CONCEPTS,
+            "temperature\t温度\tTemperature",
+            "Temperature\t温度\tTemperature",
+            "lower-case ASCII slug",
+        ),
         (CONCEPTS, "humidity\t湿度\t", "temperature\t湿度\t", "already defined"),
         (CONCEPTS, "humidity\t湿度\t", "humidity\t温度\t", "already a label of 'temperature'"),
-        (CONCEPTS, "electrolyte-temperature\t电解质温度\tElectrolyte temperature\ttemperature", "electrolyte-temperature\t电解质温度\tElectrolyte temperature\ttemprature", "unknown broader 'temprature'"),
-        (CONCEPTS, "age\t年龄\tAge\tpersonal-information\t\t\tyes", "age\t年龄\tAge\tpersonal-information\t\t\tmaybe", "'yes' or 'no'"),
+        (
+            CONCEPTS,
+            "electrolyte-temperature\t电解质温度\tElectrolyte temperature\ttemperature",
+            "electrolyte-temperature\t电解质温度\tElectrolyte temperature\ttemprature",
+            "unknown broader 'temprature'",
+        ),
+        (
+            CONCEPTS,
+            "age\t年龄\tAge\tpersonal-information\t\t\tyes",
+            "age\t年龄\tAge\tpersonal-information\t\t\tmaybe",
+            "'yes' or 'no'",
+        ),
         (CONCEPTS, "\tyes\twhereabouts\t", "\tno\twhereabouts\t", "not marked pi=yes"),
         (CONCEPTS, "\tyes\twhereabouts\t", "\tyes\tlocation\t", "unknown sensitive category"),
-        (CONCEPTS, "http://qudt.org/vocab/quantitykind/Temperature", "qudt:Temperature", "not an http"),
-        (CONCEPTS, "physical-chemical-quantities\t物理与化学量\tPhysical and chemical quantities\t", "physical-chemical-quantities\t物理与化学量\tPhysical and chemical quantities\ttemperature", "cycle"),
-        (MAPPING, "牛舍温度\tcattle-shed-temperature", "牛舍温度\tcattle-shed-temp", "unknown concept 'cattle-shed-temp'"),
-        (MAPPING, "品种\tlivestock-breed\tguizhou-b1-s17", "品种\tlivestock-breed\t17", "scenario identifier"),
-        (MAPPING, "品种\tlivestock-breed\tguizhou-b1-s17\t", "品种\tlivestock-breed\tguizhou-b1-s17\t1.x", "positions like"),
-        (MAPPING, "品种\tagricultural-product-variety\tguizhou-b1-s20", "品种\tlivestock-breed\tguizhou-b1-s17", "mapped twice"),
-        (MAPPING, "牛舍温度\tcattle-shed-temperature", "牛舍温度\tcattle-shed-temperature\t\t\t\textra", "columns"),
-        (CONCEPTS, "humidity\t湿度\t", "humidity\t湿\u202e度\t", r"U\+202E \(RIGHT-TO-LEFT OVERRIDE\)"),
-        (MAPPING, "牛舍温度\tcattle-shed-temperature", "牛舍温度\x1b\tcattle-shed-temperature", r"U\+001B \(ESC\)"),
+        (
+            CONCEPTS,
+            "http://qudt.org/vocab/quantitykind/Temperature",
+            "qudt:Temperature",
+            "not an http",
+        ),
+        (
+            CONCEPTS,
+            "physical-chemical-quantities\t物理与化学量\tPhysical and chemical quantities\t",
+            "physical-chemical-quantities\t物理与化学量\tPhysical and chemical quantities\ttemperature",
+            "cycle",
+        ),
+        (
+            MAPPING,
+            "牛舍温度\tcattle-shed-temperature",
+            "牛舍温度\tcattle-shed-temp",
+            "unknown concept 'cattle-shed-temp'",
+        ),
+        (
+            MAPPING,
+            "品种\tlivestock-breed\tguizhou-b1-s17",
+            "品种\tlivestock-breed\t17",
+            "scenario identifier",
+        ),
+        (
+            MAPPING,
+            "品种\tlivestock-breed\tguizhou-b1-s17\t",
+            "品种\tlivestock-breed\tguizhou-b1-s17\t1.x",
+            "positions like",
+        ),
+        (
+            MAPPING,
+            "品种\tagricultural-product-variety\tguizhou-b1-s20",
+            "品种\tlivestock-breed\tguizhou-b1-s17",
+            "mapped twice",
+        ),
+        (
+            MAPPING,
+            "牛舍温度\tcattle-shed-temperature",
+            "牛舍温度\tcattle-shed-temperature\t\t\t\textra",
+            "columns",
+        ),
+        (
+            CONCEPTS,
+            "humidity\t湿度\t",
+            "humidity\t湿\u202e度\t",
+            r"U\+202E \(RIGHT-TO-LEFT OVERRIDE\)",
+        ),
+        (
+            MAPPING,
+            "牛舍温度\tcattle-shed-temperature",
+            "牛舍温度\x1b\tcattle-shed-temperature",
+            r"U\+001B \(ESC\)",
+        ),
     ],
 )
 def test_bad_table_rows_name_file_and_line(inputs_copy, file, old, new, message):
@@ -358,10 +458,16 @@ def test_missing_or_headerless_tables(inputs_copy):
 def test_an_unmapped_item_fails_the_build(inputs_copy, tmp_path):
     path = inputs_copy / MAPPING
     path.write_text(
-        "\n".join(line for line in path.read_text(encoding="utf-8").split("\n") if not line.startswith("牛舍温度\t")),
+        "\n".join(
+            line
+            for line in path.read_text(encoding="utf-8").split("\n")
+            if not line.startswith("牛舍温度\t")
+        ),
         encoding="utf-8",
     )
-    with pytest.raises(SourceError, match=r"'牛舍温度' \(scenario guizhou-b1-s17, item 2\.1\)") as caught:
+    with pytest.raises(
+        SourceError, match=r"'牛舍温度' \(scenario guizhou-b1-s17, item 2\.1\)"
+    ) as caught:
         build(tmp_path / "data", Settings(inputs_dir=inputs_copy))
     assert caught.value.file is not None and caught.value.file.endswith(MAPPING)
     assert not (tmp_path / "data" / "current").exists()
@@ -370,7 +476,9 @@ def test_an_unmapped_item_fails_the_build(inputs_copy, tmp_path):
 def test_blocks_are_deterministic_and_in_table_order(vocabulary):
     first, second = list(vocabulary.blocks()), list(vocabulary.blocks())
     assert first == second
-    concept_subjects = [s.value for s, _ in first if "/concept/" in s.value and "/concept/pipl-" not in s.value]
+    concept_subjects = [
+        s.value for s, _ in first if "/concept/" in s.value and "/concept/pipl-" not in s.value
+    ]
     assert concept_subjects == [vocabulary.concept_iri(c.slug) for c in vocabulary.concepts]
 
 
@@ -391,7 +499,12 @@ def test_most_specific_mapping_row_wins():
         MappingRow("时间", "reaction-time", sid(2), None, "", 3),
         MappingRow("时间", "accident-time", sid(2), (6, 3), "", 4),
     ]
-    vocabulary = Vocabulary(Minter(BASE), [concept("time"), concept("reaction-time"), concept("accident-time")], rows, strict=True)
+    vocabulary = Vocabulary(
+        Minter(BASE),
+        [concept("time"), concept("reaction-time"), concept("accident-time")],
+        rows,
+        strict=True,
+    )
     assert vocabulary.data_kind("时间", sid(2), (6, 3)) == BASE + "concept/accident-time"
     assert vocabulary.data_kind("时间", sid(2), (2, 3)) == BASE + "concept/reaction-time"
     assert vocabulary.data_kind("时间", sid(9), (1, 1)) == BASE + "concept/time"

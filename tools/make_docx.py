@@ -69,7 +69,10 @@ def _fill(cell, pieces: list[str]) -> None:
 
 def _deterministic_zip(data: bytes) -> bytes:
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED

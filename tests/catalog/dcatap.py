@@ -12,7 +12,13 @@ from rdflib.namespace import SH
 ROOT = Path(__file__).resolve().parents[2]
 SHAPES_DIR = ROOT.parent / "shared" / "dcat-ap-3.0.1-shacl"
 # The shape files that hold constraints (imports.ttl / mdr_imports.ttl only list remote owl:imports).
-SHAPE_FILES = ("shapes.ttl", "shapes_recommended.ttl", "range.ttl", "mdr-vocabularies.shape.ttl", "deprecateduris.ttl")
+SHAPE_FILES = (
+    "shapes.ttl",
+    "shapes_recommended.ttl",
+    "range.ttl",
+    "mdr-vocabularies.shape.ttl",
+    "deprecateduris.ttl",
+)
 
 
 @dataclass(frozen=True)
@@ -38,12 +44,20 @@ def load_shapes() -> rdflib.Graph:
 
 def validate(data: rdflib.Graph, shapes: rdflib.Graph) -> list[Result]:
     _, report, _ = pyshacl.validate(
-        data, shacl_graph=shapes, inference="rdfs", abort_on_first=False, allow_warnings=True,
+        data,
+        shacl_graph=shapes,
+        inference="rdfs",
+        abort_on_first=False,
+        allow_warnings=True,
         do_owl_imports=False,
     )
     out = []
     # top-level results only: nested sh:detail results repeat a result under its inner shape's severity
-    results = [r for v in report.subjects(rdflib.RDF.type, SH.ValidationReport) for r in report.objects(v, SH.result)]
+    results = [
+        r
+        for v in report.subjects(rdflib.RDF.type, SH.ValidationReport)
+        for r in report.objects(v, SH.result)
+    ]
     for result in results:
         severity = str(report.value(result, SH.resultSeverity)).rsplit("#", 1)[-1]
         path = report.value(result, SH.resultPath)
@@ -55,10 +69,12 @@ def validate(data: rdflib.Graph, shapes: rdflib.Graph) -> list[Result]:
                 str(report.value(result, SH.resultMessage) or ""),
                 str(report.value(result, SH.sourceShape)),
                 str(report.value(result, SH.value) or ""),
-                tuple(sorted(
-                    str(report.value(d, SH.sourceConstraintComponent)).rsplit("#", 1)[-1]
-                    for d in report.objects(result, SH.detail)
-                )),
+                tuple(
+                    sorted(
+                        str(report.value(d, SH.sourceConstraintComponent)).rsplit("#", 1)[-1]
+                        for d in report.objects(result, SH.detail)
+                    )
+                ),
             )
         )
     return sorted(out, key=lambda r: (r.severity, r.focus, r.path, r.message))

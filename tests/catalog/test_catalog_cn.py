@@ -32,7 +32,9 @@ VALIDATOR = jsonschema.Draft202012Validator(catalog_cn.load_schema(), format_che
 
 
 def errors(doc: dict) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in VALIDATOR.iter_errors(doc)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in VALIDATOR.iter_errors(doc)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +43,29 @@ def doc(release: Path) -> dict:
 
 
 def filled_settings() -> Settings:
-    return Settings(catalog={"cn": {
-        "class_code": "1", "item_code": "01", "heading_code": "001", "subheading_code": "0001",
-        "provider_code": "PROVIDER-CODE", "sharing_type": "有条件共享", "sharing_condition": "注明来源",
-        "sharing_method": "文件下载", "opening_type": "无条件开放", "update_cycle": "不定期",
-        "resource_codes": {"dipkg.ttl": "A/000001", "dipkg.jsonld": "A/000002", "dipkg.nt": "A/000003",
-                           "dipkg-scenarios.csv": "A/000004", "dipkg-data-items.csv": "A/000005"},
-    }})
+    return Settings(
+        catalog={
+            "cn": {
+                "class_code": "1",
+                "item_code": "01",
+                "heading_code": "001",
+                "subheading_code": "0001",
+                "provider_code": "PROVIDER-CODE",
+                "sharing_type": "有条件共享",
+                "sharing_condition": "注明来源",
+                "sharing_method": "文件下载",
+                "opening_type": "无条件开放",
+                "update_cycle": "不定期",
+                "resource_codes": {
+                    "dipkg.ttl": "A/000001",
+                    "dipkg.jsonld": "A/000002",
+                    "dipkg.nt": "A/000003",
+                    "dipkg-scenarios.csv": "A/000004",
+                    "dipkg-data-items.csv": "A/000005",
+                },
+            }
+        }
+    )
 
 
 # --- the JSON record and its schema ----------------------------------------------------------
@@ -60,24 +78,37 @@ def test_the_release_record_validates(doc: dict) -> None:
 
 
 def test_one_resource_per_dump_and_table(doc: dict, manifest: dict, minter) -> None:
-    expected = [d["file"] for d in manifest["dumps"]
-                if d["format"] in ("Turtle", "JSON-LD", "N-Triples", "CSV") and d.get("encoding") is None]
+    expected = [
+        d["file"]
+        for d in manifest["dumps"]
+        if d["format"] in ("Turtle", "JSON-LD", "N-Triples", "CSV") and d.get("encoding") is None
+    ]
     assert [r["扩展"]["下载地址"] for r in doc["信息资源"]] == [minter.dump(f) for f in expected]
     by_file = {d["file"]: d for d in manifest["dumps"]}
     for r, file in zip(doc["信息资源"], expected, strict=True):
-        assert r["扩展"]["SHA-256"] == by_file[file]["sha256"] and r["扩展"]["字节数"] == by_file[file]["bytes"]
+        assert (
+            r["扩展"]["SHA-256"] == by_file[file]["sha256"]
+            and r["扩展"]["字节数"] == by_file[file]["bytes"]
+        )
 
 
 @pytest.mark.parametrize("table", ["dipkg-scenarios.csv", "dipkg-data-items.csv"])
 def test_a_tables_columns_are_its_items(doc: dict, release: Path, minter, table: str) -> None:
     (resource,) = [r for r in doc["信息资源"] if r["扩展"]["下载地址"] == minter.dump(table)]
-    with (release / "dumps" / table).open(encoding="utf-8-sig", newline="") as handle:  # Excel's BOM
+    with (release / "dumps" / table).open(
+        encoding="utf-8-sig", newline=""
+    ) as handle:  # Excel's BOM
         header = next(csv.reader(handle))
     assert [i["字段名"] for i in resource["信息项信息"]] == header
     meta = json.loads((release / "dumps" / f"{table}-metadata.json").read_text(encoding="utf-8"))
     types = {c["name"]: c["datatype"] for c in meta["tableSchema"]["columns"]}
     for item in resource["信息项信息"]:
-        assert item["数据类型"] == {"integer": "整型", "string": "字符型", "anyURI": "字符型", "boolean": "逻辑型"}[types[item["字段名"]]]
+        assert (
+            item["数据类型"]
+            == {"integer": "整型", "string": "字符型", "anyURI": "字符型", "boolean": "逻辑型"}[
+                types[item["字段名"]]
+            ]
+        )
     assert resource["信息资源格式"] == {"格式分类": "电子表格", "格式类型": "CSV"}
 
 
@@ -90,9 +121,19 @@ def test_defaults_leave_what_the_data_cannot_say_empty(doc: dict) -> None:
         assert r["更新周期"] is None and r["关联资源代码"] == []
         assert r["信息资源提供方"] == Settings().catalog.publisher_name_zh
         # no release date is set: the inputs' own (guides.toml `edited`), never a clock's
-        assert r["发布日期"] == catalog_cn.ReleaseDates.of(Settings()).issued == load_inputs(INPUTS_DIR).edited
-    assert {"信息资源分类.类", "信息资源代码", "信息资源提供方代码", "共享属性.共享类型",
-            "开放属性.开放类型", "更新周期"} <= set(doc["待填写"])
+        assert (
+            r["发布日期"]
+            == catalog_cn.ReleaseDates.of(Settings()).issued
+            == load_inputs(INPUTS_DIR).edited
+        )
+    assert {
+        "信息资源分类.类",
+        "信息资源代码",
+        "信息资源提供方代码",
+        "共享属性.共享类型",
+        "开放属性.开放类型",
+        "更新周期",
+    } <= set(doc["待填写"])
 
 
 def test_settings_fill_the_record_in(manifest: dict, minter) -> None:
@@ -101,11 +142,23 @@ def test_settings_fill_the_record_in(manifest: dict, minter) -> None:
     assert doc["待填写"] == []
     ttl = next(r for r in doc["信息资源"] if r["扩展"]["下载地址"].endswith("/dipkg.ttl"))
     assert ttl["信息资源分类"] == {"类": "1", "项": "01", "目": "001", "细目": "0001"}
-    assert ttl["信息资源代码"] == "A/000001" and ttl["关联资源代码"] == ["A/000002", "A/000003", "A/000004", "A/000005"]
-    assert ttl["共享属性"] == {"共享类型": "有条件共享", "共享条件": "注明来源", "共享方式": "文件下载"}
+    assert ttl["信息资源代码"] == "A/000001" and ttl["关联资源代码"] == [
+        "A/000002",
+        "A/000003",
+        "A/000004",
+        "A/000005",
+    ]
+    assert ttl["共享属性"] == {
+        "共享类型": "有条件共享",
+        "共享条件": "注明来源",
+        "共享方式": "文件下载",
+    }
     # a resource without a code of its own is still to be filled in
-    partial = catalog_cn.record(Settings(catalog={"cn": {"resource_codes": {"dipkg.ttl": "A/1"}}}),
-                                minter, manifest["dumps"])
+    partial = catalog_cn.record(
+        Settings(catalog={"cn": {"resource_codes": {"dipkg.ttl": "A/1"}}}),
+        minter,
+        manifest["dumps"],
+    )
     assert "信息资源代码" in partial["待填写"]
 
 
@@ -142,10 +195,21 @@ def _break(doc: dict, how: str) -> dict:
     return bad
 
 
-@pytest.mark.parametrize("how", ["no name", "empty name", "unknown sharing type",
-                                 "conditional sharing without a condition", "unknown data type",
-                                 "table without items", "unknown format class", "date not YYYY-MM-DD",
-                                 "a field the guide does not have", "no resources"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "no name",
+        "empty name",
+        "unknown sharing type",
+        "conditional sharing without a condition",
+        "unknown data type",
+        "table without items",
+        "unknown format class",
+        "date not YYYY-MM-DD",
+        "a field the guide does not have",
+        "no resources",
+    ],
+)
 def test_a_known_bad_record_fails(doc: dict, how: str) -> None:
     assert errors(_break(doc, how)), how
 
@@ -163,10 +227,14 @@ def test_the_sheet_has_the_clerks_layout(doc: dict, release: Path) -> None:
     assert items[0] == catalog_cn.ITEM_COLUMNS
     assert len(items) - 1 == sum(len(r["信息项信息"]) for r in doc["信息资源"])
     assert {row[6] for row in items[1:]} <= {"字符型", "整型", "逻辑型"}
-    assert book.properties.created.date().isoformat() == catalog_cn.ReleaseDates.of(Settings()).issued
+    assert (
+        book.properties.created.date().isoformat() == catalog_cn.ReleaseDates.of(Settings()).issued
+    )
 
 
-def test_two_writes_give_identical_bytes(tmp_path: Path, release: Path, manifest: dict, minter) -> None:
+def test_two_writes_give_identical_bytes(
+    tmp_path: Path, release: Path, manifest: dict, minter
+) -> None:
     dumps = [d for d in manifest["dumps"] if d["format"] not in ("JSON", "XLSX")]
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
@@ -177,7 +245,9 @@ def test_two_writes_give_identical_bytes(tmp_path: Path, release: Path, manifest
 
 
 # --- in the DCAT record and on the site -------------------------------------------------------
-@pytest.mark.parametrize("file,code", [(catalog_cn.JSON_FILE, "JSON"), (catalog_cn.XLSX_FILE, "XLSX")])
+@pytest.mark.parametrize(
+    "file,code", [(catalog_cn.JSON_FILE, "JSON"), (catalog_cn.XLSX_FILE, "XLSX")]
+)
 def test_listed_as_a_distribution(record: rdflib.Graph, minter, file: str, code: str) -> None:
     url = URIRef(minter.dump(file))
     (dist,) = record.subjects(DCAT.downloadURL, url)
@@ -197,13 +267,20 @@ def client(built_data: Path) -> Iterator[TestClient]:
 def test_served_and_listed_under_dumps(client: TestClient, release: Path) -> None:
     for file in (catalog_cn.JSON_FILE, catalog_cn.XLSX_FILE):
         answer = client.get(f"/dumps/{file}")
-        assert answer.status_code == 200 and answer.content == (release / "dumps" / file).read_bytes()
-    assert client.get(f"/dumps/{catalog_cn.XLSX_FILE}").headers["content-type"] == catalog_cn.XLSX_MEDIA_TYPE
+        assert (
+            answer.status_code == 200 and answer.content == (release / "dumps" / file).read_bytes()
+        )
+    assert (
+        client.get(f"/dumps/{catalog_cn.XLSX_FILE}").headers["content-type"]
+        == catalog_cn.XLSX_MEDIA_TYPE
+    )
     page = client.get("/dumps/", headers={"Accept": "text/html"}).text
     assert f'href="http://testserver/dumps/{catalog_cn.JSON_FILE}"' in page
 
 
-def test_the_schema_is_served_and_the_json_distribution_conforms_to_it(client: TestClient, record, minter) -> None:
+def test_the_schema_is_served_and_the_json_distribution_conforms_to_it(
+    client: TestClient, record, minter
+) -> None:
     answer = client.get("/" + catalog_cn.SCHEMA_URL_PATH)
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/schema+json"
     assert answer.json() == catalog_cn.load_schema()
@@ -211,10 +288,15 @@ def test_the_schema_is_served_and_the_json_distribution_conforms_to_it(client: T
     assert not list(served.iter_errors(client.get(f"/dumps/{catalog_cn.JSON_FILE}").json()))
     (dist,) = record.subjects(DCAT.downloadURL, URIRef(minter.dump(catalog_cn.JSON_FILE)))
     schema_iri = URIRef(minter.resource(catalog_cn.SCHEMA_URL_PATH))
-    assert record.value(dist, DCT.conformsTo) == schema_iri and (schema_iri, rdflib.RDF.type, DCT.Standard) in record
+    assert (
+        record.value(dist, DCT.conformsTo) == schema_iri
+        and (schema_iri, rdflib.RDF.type, DCT.Standard) in record
+    )
 
 
-def test_a_release_without_dates_says_so_and_stays_deterministic(tmp_path: Path, manifest: dict, minter) -> None:
+def test_a_release_without_dates_says_so_and_stays_deterministic(
+    tmp_path: Path, manifest: dict, minter
+) -> None:
     """Release dates the build derives (or has none of) are passed in; unknown is null, to fill in."""
     dumps = [d for d in manifest["dumps"] if d["format"] not in ("JSON", "XLSX")]
     unknown = catalog_cn.ReleaseDates(version=None, issued=None, modified=None)
@@ -224,10 +306,18 @@ def test_a_release_without_dates_says_so_and_stays_deterministic(tmp_path: Path,
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         catalog_cn.write(Settings(), minter, dumps, tmp_path / name, dates=unknown)
-    assert (tmp_path / "a" / catalog_cn.XLSX_FILE).read_bytes() == (tmp_path / "b" / catalog_cn.XLSX_FILE).read_bytes()
-    given = catalog_cn.record(Settings(), minter, dumps,
-                              dates=catalog_cn.ReleaseDates(version="3", issued="2027-02-03", modified="2027-02-04"))
-    assert {r["发布日期"] for r in given["信息资源"]} == {"2027-02-03"} and given["数据集"]["版本"] == "3"
+    assert (tmp_path / "a" / catalog_cn.XLSX_FILE).read_bytes() == (
+        tmp_path / "b" / catalog_cn.XLSX_FILE
+    ).read_bytes()
+    given = catalog_cn.record(
+        Settings(),
+        minter,
+        dumps,
+        dates=catalog_cn.ReleaseDates(version="3", issued="2027-02-03", modified="2027-02-04"),
+    )
+    assert {r["发布日期"] for r in given["信息资源"]} == {"2027-02-03"} and given["数据集"][
+        "版本"
+    ] == "3"
     bad = copy.deepcopy(given)
     bad["信息资源"][0]["发布日期"] = "2027-2-3"
     assert errors(bad)

@@ -53,8 +53,12 @@ def test_the_sparql_service_and_the_chinese_record(page: str) -> None:
 
 
 def test_data_twins(page: str) -> None:
-    for ext, media in (("ttl", "text/turtle"), ("jsonld", "application/ld+json"), ("nt", "application/n-triples"),
-                       ("rdf", "application/rdf+xml")):
+    for ext, media in (
+        ("ttl", "text/turtle"),
+        ("jsonld", "application/ld+json"),
+        ("nt", "application/n-triples"),
+        ("rdf", "application/rdf+xml"),
+    ):
         assert f'href="http://testserver/catalog.{ext}" type="{media}"' in page
     assert 'href="http://testserver/.well-known/void"' in page
 

@@ -75,7 +75,9 @@ def ours(manifest: dict) -> list[dict]:
     return [d for d in manifest["dumps"] if "guide" not in d]
 
 
-def test_rule_every_distribution_is_a_resource_with_a_url_and_the_licence(record, minter, manifest) -> None:
+def test_rule_every_distribution_is_a_resource_with_a_url_and_the_licence(
+    record, minter, manifest
+) -> None:
     dataset = URIRef(minter.dataset())
     distributions = list(record.objects(dataset, DCAT.distribution))
     assert len(distributions) == len(ours(manifest)) + 1
@@ -88,8 +90,11 @@ def test_rule_every_distribution_is_a_resource_with_a_url_and_the_licence(record
 
 def test_rule_the_sparql_service_is_an_access_service(record, minter) -> None:
     service = URIRef(minter.sparql_service())
-    via = [d for d in record.objects(URIRef(minter.dataset()), DCAT.distribution)
-           if (d, DCAT.accessService, service) in record]
+    via = [
+        d
+        for d in record.objects(URIRef(minter.dataset()), DCAT.distribution)
+        if (d, DCAT.accessService, service) in record
+    ]
     assert len(via) == 1
     assert (service, RDF.type, DCAT.DataService) in record
     assert record.value(service, DCAT.endpointURL) == service
@@ -104,7 +109,11 @@ def test_rule_which_datasets_a_harvest_creates(record, minter) -> None:
 
 #: CKAN 2.12's default licence register entry for CC BY (ckan/model/license.py,
 #: LicenseCreativeCommonsAttribution): ckanext-dcat matches a licence by this URL, else this title.
-CKAN_CC_BY = ("cc-by", "http://www.opendefinition.org/licenses/cc-by", "Creative Commons Attribution")
+CKAN_CC_BY = (
+    "cc-by",
+    "http://www.opendefinition.org/licenses/cc-by",
+    "Creative Commons Attribution",
+)
 
 
 def test_rule_the_licence_title_is_the_one_ckans_register_knows(record, minter) -> None:
@@ -113,8 +122,12 @@ def test_rule_the_licence_title_is_the_one_ckans_register_knows(record, minter) 
     licence = URIRef(Settings().catalog.license_iri)
     assert str(licence) == "https://creativecommons.org/licenses/by/4.0/"  # the canonical IRI stays
     assert ckan_pick(record, licence, DCT.title, "en") == CKAN_CC_BY[2]
-    assert ckan_pick(record, licence, DCT.title, "zh_Hans_CN") == CKAN_CC_BY[2]  # one title: no locale picks another
-    assert str(record.value(licence, DCT.identifier)) == "CC-BY-4.0"  # the version, for people and SPDX
+    assert (
+        ckan_pick(record, licence, DCT.title, "zh_Hans_CN") == CKAN_CC_BY[2]
+    )  # one title: no locale picks another
+    assert (
+        str(record.value(licence, DCT.identifier)) == "CC-BY-4.0"
+    )  # the version, for people and SPDX
 
 
 # -- the real parser ----------------------------------------------------------------------------
@@ -128,9 +141,17 @@ def run_ckan(release: Path, locale: str, licenses: Path | None = None) -> list[d
     if not Path(python).exists():
         pytest.fail(f"DIPKG_CKAN_PYTHON={python} does not exist")
     proc = subprocess.run(
-        [python, str(HERE / "ckan_parse.py"), str(release / "catalog.ttl"), locale,
-         *([str(licenses)] if licenses else [])],
-        capture_output=True, text=True, timeout=240, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        [
+            python,
+            str(HERE / "ckan_parse.py"),
+            str(release / "catalog.ttl"),
+            locale,
+            *([str(licenses)] if licenses else []),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
@@ -184,7 +205,9 @@ def test_ckanext_dcat_resources_licence_access_service(harvested, manifest, mint
 def test_ckanext_dcat_other_datasets(harvested, minter, manifest) -> None:
     """The source document is a dataset whose resource is the verbatim source file, with its checksum."""
     _, _, datasets = harvested
-    others = [d for d in datasets if {"key": "uri", "value": minter.dataset()} not in d.get("extras", [])]
+    others = [
+        d for d in datasets if {"key": "uri", "value": minter.dataset()} not in d.get("extras", [])
+    ]
     guides = load_inputs(INPUTS_DIR).guides
     assert [d["title"] for d in others] == [g.title_en for g in guides]
     for dataset, guide in zip(others, guides, strict=True):
@@ -205,22 +228,53 @@ def test_ckanext_dcat_dataset_licence_under_the_default_register(harvested) -> N
 
 
 @pytest.mark.slow
-def test_ckanext_dcat_dataset_licence_under_a_portal_register(release: Path, minter, tmp_path: Path) -> None:
+def test_ckanext_dcat_dataset_licence_under_a_portal_register(
+    release: Path, minter, tmp_path: Path
+) -> None:
     """The portal-side option (docs/catalogue.md): a licence register (licenses_group_url) that lists
     CC BY 4.0 by its canonical IRI gets the exact licence, matched by IRI before any title."""
     register = tmp_path / "licenses.json"
-    register.write_text(json.dumps([
-        {"id": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0 International",
-         "url": "https://creativecommons.org/licenses/by/4.0/", "od_conformance": "approved"},
-        {"id": "cc-by", "title": "Creative Commons Attribution", "url": "http://www.opendefinition.org/licenses/cc-by"},
-    ]), encoding="utf-8")
+    register.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "CC-BY-4.0",
+                    "title": "Creative Commons Attribution 4.0 International",
+                    "url": "https://creativecommons.org/licenses/by/4.0/",
+                    "od_conformance": "approved",
+                },
+                {
+                    "id": "cc-by",
+                    "title": "Creative Commons Attribution",
+                    "url": "http://www.opendefinition.org/licenses/cc-by",
+                },
+            ]
+        ),
+        encoding="utf-8",
+    )
     datasets = run_ckan(release, "en", register)
-    (ours,) = [d for d in datasets if {"key": "uri", "value": minter.dataset()} in d.get("extras", [])]
+    (ours,) = [
+        d for d in datasets if {"key": "uri", "value": minter.dataset()} in d.get("extras", [])
+    ]
     assert ours["license_id"] == "CC-BY-4.0"
     # and a known-bad register, which knows the licence by neither IRI nor title, leaves it empty
-    register.write_text(json.dumps([{"id": "odc-by", "title": "Open Data Commons Attribution License",
-                                     "url": "http://www.opendefinition.org/licenses/odc-by"}]), encoding="utf-8")
-    (ours,) = [d for d in run_ckan(release, "en", register) if {"key": "uri", "value": minter.dataset()} in d.get("extras", [])]
+    register.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "odc-by",
+                    "title": "Open Data Commons Attribution License",
+                    "url": "http://www.opendefinition.org/licenses/odc-by",
+                }
+            ]
+        ),
+        encoding="utf-8",
+    )
+    (ours,) = [
+        d
+        for d in run_ckan(release, "en", register)
+        if {"key": "uri", "value": minter.dataset()} in d.get("extras", [])
+    ]
     assert ours["license_id"] == ""
 
 

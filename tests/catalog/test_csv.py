@@ -30,7 +30,7 @@ def excel_decode(raw: bytes, ansi_code_page: str = "gb18030") -> str:
     with a UTF-8 BOM, else the system's ANSI code page (936, GBK, on Chinese Windows;
     GB 18030 is its superset)."""
     if raw.startswith(BOM):
-        return raw[len(BOM):].decode("utf-8")
+        return raw[len(BOM) :].decode("utf-8")
     return raw.decode(ansi_code_page, errors="replace")
 
 
@@ -52,7 +52,7 @@ def ask_int(store: pyoxigraph.Store, query: str) -> int:
 def test_utf8_with_one_bom_crlf(release: Path) -> None:
     for name in TABLES:
         raw = (release / "dumps" / name).read_bytes()
-        assert raw.startswith(BOM) and not raw[len(BOM):].startswith(BOM)
+        assert raw.startswith(BOM) and not raw[len(BOM) :].startswith(BOM)
         raw.decode("utf-8")
         assert raw.endswith(b"\r\n") and b"\r\n" in raw
 
@@ -66,7 +66,7 @@ def test_excel_on_chinese_windows_reads_the_chinese(release: Path, name: str) ->
     assert header == [c["name"] for c in metadata(release, name)["tableSchema"]["columns"]]
     assert "场景" in text or "数据" in text
     # the known-bad twin: the same bytes without the BOM come out garbled in code page 936
-    assert excel_decode(raw[len(BOM):]) != text
+    assert excel_decode(raw[len(BOM) :]) != text
 
 
 @pytest.mark.parametrize("name", TABLES)
@@ -101,7 +101,9 @@ def test_row_counts(release: Path, manifest: dict, store) -> None:
     assert len(items) == fields + leaf_categories
     assert sum(r["kind"] == "DataField" for r in items) == fields
     entry = {d["file"]: d for d in manifest["dumps"]}
-    assert entry["dipkg-scenarios.csv"]["rows"] == 23 and entry["dipkg-data-items.csv"]["rows"] == len(items)
+    assert entry["dipkg-scenarios.csv"]["rows"] == 23 and entry["dipkg-data-items.csv"][
+        "rows"
+    ] == len(items)
 
 
 def test_metadata_columns_match_headers(release: Path) -> None:
@@ -119,7 +121,9 @@ def test_metadata_columns_match_headers(release: Path) -> None:
 
 def test_labels_in_both_languages(release: Path) -> None:
     _, rows, _ = read_table(release, "dipkg-scenarios.csv")
-    assert all(r["scenario_zh"] and r["scenario_en"] and r["domain_zh"] and r["domain_en"] for r in rows)
+    assert all(
+        r["scenario_zh"] and r["scenario_en"] and r["domain_zh"] and r["domain_en"] for r in rows
+    )
     _, items, _ = read_table(release, "dipkg-data-items.csv")
     for r in items:
         assert r["category_zh"] and r["category_en"]
@@ -132,14 +136,21 @@ def test_long_texts_in_both_languages(release: Path, store) -> None:
     header, rows, _ = read_table(release, "dipkg-scenarios.csv")
     assert header.index("application_en") == header.index("application_zh") + 1
     assert header.index("data_text_en") == header.index("data_text_zh") + 1
-    columns = {c["name"]: c for c in metadata(release, "dipkg-scenarios.csv")["tableSchema"]["columns"]}
+    columns = {
+        c["name"]: c for c in metadata(release, "dipkg-scenarios.csv")["tableSchema"]["columns"]
+    }
     assert columns["application_en"]["lang"] == columns["data_text_en"]["lang"] == "en"
     dip = "https://w3id.org/dipkg/ontology#"
     for r in rows:
-        assert r["application_zh"] and r["application_en"] and r["data_text_zh"] and r["data_text_en"]
+        assert (
+            r["application_zh"] and r["application_en"] and r["data_text_zh"] and r["data_text_en"]
+        )
         for column, prop in (("application_en", "application"), ("data_text_en", "dataText")):
             literal = pyoxigraph.Literal(r[column], language="en")
-            assert store.query(f"ASK {{ <{r['scenario_iri']}> <{dip}{prop}> {literal} }}"), (r["number"], column)
+            assert store.query(f"ASK {{ <{r['scenario_iri']}> <{dip}{prop}> {literal} }}"), (
+                r["number"],
+                column,
+            )
     assert rows[0]["application_en"].startswith("For production process optimisation activities")
 
 
@@ -215,7 +226,9 @@ def test_csvw_covers_every_label_of_every_item(release: Path, store) -> None:
 
 
 # --- what a CSV must never carry raw: control characters, formulas (CSV injection) ---------
-def test_no_cell_of_the_real_tables_is_a_formula_or_holds_a_control_character(release: Path) -> None:
+def test_no_cell_of_the_real_tables_is_a_formula_or_holds_a_control_character(
+    release: Path,
+) -> None:
     from kg.catalog import FORMULA_TRIGGERS
     from kg.source import refused_character
 
@@ -223,17 +236,38 @@ def test_no_cell_of_the_real_tables_is_a_formula_or_holds_a_control_character(re
         _, rows, _ = read_table(release, name)
         for row in rows:
             for value in row.values():
-                assert not value.startswith(FORMULA_TRIGGERS) and refused_character(value) is None, value
+                assert (
+                    not value.startswith(FORMULA_TRIGGERS) and refused_character(value) is None
+                ), value
 
 
-@pytest.mark.parametrize("value", ["=HYPERLINK(\"http://example.org\")", "+1+2", "-2+3", "@SUM(A1)", "\tx",
-                                   "red\x1b[31m", "a\x7fb", "abc\u202edef", "x\u2028y", "x\x85y"])
-def test_the_csv_writer_refuses_a_formula_or_a_control_character(tmp_path: Path, value: str) -> None:
+@pytest.mark.parametrize(
+    "value",
+    [
+        '=HYPERLINK("http://example.org")',
+        "+1+2",
+        "-2+3",
+        "@SUM(A1)",
+        "\tx",
+        "red\x1b[31m",
+        "a\x7fb",
+        "abc\u202edef",
+        "x\u2028y",
+        "x\x85y",
+    ],
+)
+def test_the_csv_writer_refuses_a_formula_or_a_control_character(
+    tmp_path: Path, value: str
+) -> None:
     from kg.catalog import _write_csv
     from kg.errors import SourceError
 
     with pytest.raises(SourceError) as caught:
-        _write_csv(tmp_path / "t.csv", ["iri", "n", "label"], [["https://e.org/a", 1, "ok"], ["https://e.org/b", 2, value]])
+        _write_csv(
+            tmp_path / "t.csv",
+            ["iri", "n", "label"],
+            [["https://e.org/a", 1, "ok"], ["https://e.org/b", 2, value]],
+        )
     assert "t.csv row 2 (https://e.org/b), column label" in caught.value.message
     assert "\n" not in str(caught.value)
 
@@ -241,9 +275,13 @@ def test_the_csv_writer_refuses_a_formula_or_a_control_character(tmp_path: Path,
 def test_the_csv_writer_keeps_harmless_text_as_it_is(tmp_path: Path) -> None:
     from kg.catalog import _write_csv
 
-    values = ["a=b", "温度（℃）", "x-y", "e-mail@example.org", "tab\tinside", "quote \"and\" comma,"]
-    _write_csv(tmp_path / "t.csv", ["iri", "n", "label"], [["https://e.org/a", -1, v] for v in values])
-    rows = list(csv.reader(io.StringIO((tmp_path / "t.csv").read_text(encoding="utf-8"), newline="")))
+    values = ["a=b", "温度（℃）", "x-y", "e-mail@example.org", "tab\tinside", 'quote "and" comma,']
+    _write_csv(
+        tmp_path / "t.csv", ["iri", "n", "label"], [["https://e.org/a", -1, v] for v in values]
+    )
+    rows = list(
+        csv.reader(io.StringIO((tmp_path / "t.csv").read_text(encoding="utf-8"), newline=""))
+    )
     assert [r[2] for r in rows[1:]] == values and rows[1][1] == "-1"
 
 
@@ -257,7 +295,9 @@ def test_a_translation_that_is_a_formula_fails_the_build(inputs_copy: Path, tmp_
     number = next(i for i, line in enumerate(lines) if line.startswith("生产工艺优化\t"))
     lines[number] = '生产工艺优化\t=HYPERLINK("http://example.org/x","Process optimisation")'
     tsv.write_text("\n".join(lines), encoding="utf-8")
-    with pytest.raises(SourceError, match=r"dipkg-scenarios\.csv row 1 \(.*guizhou-b1-s01\), column scenario_en"):
+    with pytest.raises(
+        SourceError, match=r"dipkg-scenarios\.csv row 1 \(.*guizhou-b1-s01\), column scenario_en"
+    ):
         build(tmp_path / "out", Settings(inputs_dir=inputs_copy))
     assert not (tmp_path / "out" / "current").exists()
 
@@ -270,9 +310,27 @@ SKOS = "http://www.w3.org/2004/02/skos/core#"
 def test_items_carry_their_data_kind_after_the_old_columns(release: Path, store) -> None:
     header, items, _ = read_table(release, "dipkg-data-items.csv")
     assert header[:21] == [
-        "item_iri", "kind", "path", "scenario_iri", "scenario_number", "scenario_zh", "scenario_en", "domain_iri",
-        "domain_zh", "domain_en", "category_iri", "category_zh", "category_en", "subcategory_iri", "subcategory_zh",
-        "subcategory_en", "field_zh", "field_en", "field_iri", "parent_iri", "position",
+        "item_iri",
+        "kind",
+        "path",
+        "scenario_iri",
+        "scenario_number",
+        "scenario_zh",
+        "scenario_en",
+        "domain_iri",
+        "domain_zh",
+        "domain_en",
+        "category_iri",
+        "category_zh",
+        "category_en",
+        "subcategory_iri",
+        "subcategory_zh",
+        "subcategory_en",
+        "field_zh",
+        "field_en",
+        "field_iri",
+        "parent_iri",
+        "position",
     ]  # existing consumers see their columns where they were
     kinds = {
         (r[0].value, r[1].value): (r[2].value, r[3].value)
@@ -285,17 +343,31 @@ def test_items_carry_their_data_kind_after_the_old_columns(release: Path, store)
     for r in items:
         assert kinds[(r["item_iri"], r["data_kind_iri"])] == (r["data_kind_zh"], r["data_kind_en"])
         broader = {
-            row[0].value for row in store.query(f"SELECT ?b {{ <{r['data_kind_iri']}> <{SKOS}broader> ?b }}")
+            row[0].value
+            for row in store.query(f"SELECT ?b {{ <{r['data_kind_iri']}> <{SKOS}broader> ?b }}")
         }
         listed = set(r["broader_kind_iri"].split(" | ")) if r["broader_kind_iri"] else set()
         assert listed == broader
-        assert len(r["broader_kind_zh"].split(" | ")) == len(r["broader_kind_en"].split(" | ")) == len(listed) or not listed
+        assert (
+            len(r["broader_kind_zh"].split(" | "))
+            == len(r["broader_kind_en"].split(" | "))
+            == len(listed)
+            or not listed
+        )
         pi = bool(store.query(f"ASK {{ <{r['data_kind_iri']}> <{DIP}personalInformation> true }}"))
         assert r["personal_information"] == ("true" if pi else "false")
-        sensitive = [row[0].value for row in store.query(
-            f"SELECT ?s {{ <{r['data_kind_iri']}> <{DIP}sensitiveCategory> ?s }}")]
+        sensitive = [
+            row[0].value
+            for row in store.query(
+                f"SELECT ?s {{ <{r['data_kind_iri']}> <{DIP}sensitiveCategory> ?s }}"
+            )
+        ]
         assert r["sensitive"] == ("true" if sensitive else "false")
-        assert [r["sensitive_category_iri"]] == sensitive if sensitive else r["sensitive_category_iri"] == ""
+        assert (
+            [r["sensitive_category_iri"]] == sensitive
+            if sensitive
+            else r["sensitive_category_iri"] == ""
+        )
     assert any(r["personal_information"] == "true" for r in items)
     assert any(r["sensitive"] == "true" and r["sensitive_category_en"] for r in items)
 
@@ -305,7 +377,9 @@ def test_which_scenarios_need_temperature_is_a_filter(release: Path, store) -> N
     would (data kind or broader kind is Temperature), against the same question in SPARQL."""
     _, items, _ = read_table(release, "dipkg-data-items.csv")
     by_filter = {
-        r["scenario_iri"] for r in items if "Temperature" in (r["data_kind_en"], *r["broader_kind_en"].split(" | "))
+        r["scenario_iri"]
+        for r in items
+        if "Temperature" in (r["data_kind_en"], *r["broader_kind_en"].split(" | "))
     }
     by_sparql = {
         row[0].value

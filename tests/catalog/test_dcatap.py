@@ -59,7 +59,7 @@ def results(record: rdflib.Graph, shapes: rdflib.Graph) -> list[Result]:
 def _kind(focus: str, base: str) -> str:
     if focus.startswith("http://publications.europa.eu/resource/authority/country/"):
         return "country"
-    local = focus[len(base):] if focus.startswith(base) else focus
+    local = focus[len(base) :] if focus.startswith(base) else focus
     if local.startswith("guide/"):
         return "guide"
     if local.startswith("dataset/distribution/source-"):
@@ -87,7 +87,12 @@ def test_warnings_are_the_explained_ones(results: list[Result], manifest: dict) 
     listing = "\n".join(f"  {w}" for w in warnings)
     print(f"\nDCAT-AP 3.0.1: {len(warnings)} warnings (explained in docs/catalogue.md):\n{listing}")
     # shown in pytest's warnings summary of every run, not only on failure
-    pytest_warnings.warn(DcatApWarnings(f"{len(warnings)} DCAT-AP 3.0.1 warnings, explained in docs/catalogue.md:\n{listing}"), stacklevel=1)
+    pytest_warnings.warn(
+        DcatApWarnings(
+            f"{len(warnings)} DCAT-AP 3.0.1 warnings, explained in docs/catalogue.md:\n{listing}"
+        ),
+        stacklevel=1,
+    )
     found = {(_kind(w.focus, manifest["base_iri"]), w.path) for w in warnings}
     assert found == EXPECTED_WARNINGS
     docs = (ROOT / "docs" / "catalogue.md").read_text(encoding="utf-8")
@@ -114,21 +119,29 @@ def test_a_bad_record_fails(record: rdflib.Graph, shapes: rdflib.Graph, minter) 
     assert (minter.sparql_service(), str(DCAT.endpointURL)) in violations
 
 
-def test_unknown_vocabulary_concepts_fail(record: rdflib.Graph, shapes: rdflib.Graph, minter) -> None:
+def test_unknown_vocabulary_concepts_fail(
+    record: rdflib.Graph, shapes: rdflib.Graph, minter
+) -> None:
     """Without the EU concepts' triples the controlled-vocabulary shapes reject the record."""
     bare = rdflib.Graph()
     for s, p, o in record:
         if not str(s).startswith(("http://publications.europa.eu/", "http://purl.org/adms/")):
             bare.add((s, p, o))
     results = validate(bare, shapes)
-    bad = {r.path for r in results if r.severity == "Violation" }
+    bad = {r.path for r in results if r.severity == "Violation"}
     assert str(DCTERMS.format) in bad and str(DCTERMS.language) in bad
 
 
 def test_the_shipped_vocabulary_file_is_what_the_record_uses(record: rdflib.Graph) -> None:
     eu = rdflib.Graph().parse(ROOT / "build" / "catalog" / "eu-vocabularies.ttl", format="turtle")
-    used = {o for o in record.objects() if isinstance(o, URIRef) and str(o).startswith(
-        ("http://publications.europa.eu/resource/authority/", "http://purl.org/adms/"))}
+    used = {
+        o
+        for o in record.objects()
+        if isinstance(o, URIRef)
+        and str(o).startswith(
+            ("http://publications.europa.eu/resource/authority/", "http://purl.org/adms/")
+        )
+    }
     for concept in used:
         assert (concept, None, None) in eu, concept
         for triple in eu.triples((concept, None, None)):

@@ -22,28 +22,62 @@ CONFIGURED = {
     "DIPKG_CATALOG__CONTACT_EMAIL": "open-data@bureau.test",
 }
 CN_FILLED = {
-    "DIPKG_CATALOG__CN__CLASS_CODE": "1", "DIPKG_CATALOG__CN__ITEM_CODE": "01",
-    "DIPKG_CATALOG__CN__HEADING_CODE": "001", "DIPKG_CATALOG__CN__SUBHEADING_CODE": "0001",
-    "DIPKG_CATALOG__CN__PROVIDER_CODE": "X", "DIPKG_CATALOG__CN__SHARING_TYPE": "无条件共享",
-    "DIPKG_CATALOG__CN__SHARING_METHOD": "文件下载", "DIPKG_CATALOG__CN__OPENING_TYPE": "无条件开放",
+    "DIPKG_CATALOG__CN__CLASS_CODE": "1",
+    "DIPKG_CATALOG__CN__ITEM_CODE": "01",
+    "DIPKG_CATALOG__CN__HEADING_CODE": "001",
+    "DIPKG_CATALOG__CN__SUBHEADING_CODE": "0001",
+    "DIPKG_CATALOG__CN__PROVIDER_CODE": "X",
+    "DIPKG_CATALOG__CN__SHARING_TYPE": "无条件共享",
+    "DIPKG_CATALOG__CN__SHARING_METHOD": "文件下载",
+    "DIPKG_CATALOG__CN__OPENING_TYPE": "无条件开放",
     "DIPKG_CATALOG__CN__UPDATE_CYCLE": "不定期",
-    "DIPKG_CATALOG__CN__RESOURCE_CODES": json.dumps({f: f"A/{i}" for i, f in enumerate(
-        ["dipkg.ttl", "dipkg.jsonld", "dipkg.nt", "dipkg-scenarios.csv", "dipkg-data-items.csv"])}),
+    "DIPKG_CATALOG__CN__RESOURCE_CODES": json.dumps(
+        {
+            f: f"A/{i}"
+            for i, f in enumerate(
+                [
+                    "dipkg.ttl",
+                    "dipkg.jsonld",
+                    "dipkg.nt",
+                    "dipkg-scenarios.csv",
+                    "dipkg-data-items.csv",
+                ]
+            )
+        }
+    ),
 }
 
 
 def test_the_shipped_publisher_and_contact_are_placeholders() -> None:
-    assert Settings().catalog.placeholders() == ["publisher_name_zh", "publisher_name_en", "contact_email"]
-    configured = Settings(catalog={"publisher_name_zh": "某数据局", "publisher_name_en": "Bureau",
-                                   "contact_email": "open-data@bureau.test"})
+    assert Settings().catalog.placeholders() == [
+        "publisher_name_zh",
+        "publisher_name_en",
+        "contact_email",
+    ]
+    configured = Settings(
+        catalog={
+            "publisher_name_zh": "某数据局",
+            "publisher_name_en": "Bureau",
+            "contact_email": "open-data@bureau.test",
+        }
+    )
     assert configured.catalog.placeholders() == []
-    other_example = Settings(catalog={"publisher_name_zh": "某数据局", "publisher_name_en": "Bureau",
-                                      "contact_email": "someone@EXAMPLE.com"})
+    other_example = Settings(
+        catalog={
+            "publisher_name_zh": "某数据局",
+            "publisher_name_en": "Bureau",
+            "contact_email": "someone@EXAMPLE.com",
+        }
+    )
     assert other_example.catalog.placeholders() == ["contact_email"]
 
 
 def test_the_manifest_records_it(manifest: dict) -> None:
-    assert manifest["publication"]["placeholders"] == ["publisher_name_zh", "publisher_name_en", "contact_email"]
+    assert manifest["publication"]["placeholders"] == [
+        "publisher_name_zh",
+        "publisher_name_en",
+        "contact_email",
+    ]
     assert "共享属性.共享类型" in manifest["publication"]["to_fill"]
 
 
@@ -57,7 +91,9 @@ def test_build_warns_about_placeholders_and_unfilled_elements(tmp_path: Path) ->
     done = run("build", "--out", str(tmp_path / "b"), **CONFIGURED, **CN_FILLED)
     assert done.returncode == 0, done.stderr
     assert "warning" not in done.stderr
-    manifest = json.loads((tmp_path / "b" / "current" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads(
+        (tmp_path / "b" / "current" / "manifest.json").read_text(encoding="utf-8")
+    )
     assert manifest["publication"] == {"placeholders": [], "to_fill": []}
 
 
@@ -76,11 +112,18 @@ def client(built_data: Path) -> Iterator[TestClient]:
 def test_health_says_not_configured_for_publication(client: TestClient) -> None:
     body = client.get("/health").json()
     assert body["status"] == "ok"
-    assert body["publication"] == ("not configured for publication: placeholder catalog.publisher_name_zh, "
-                                   "catalog.publisher_name_en, catalog.contact_email")
+    assert body["publication"] == (
+        "not configured for publication: placeholder catalog.publisher_name_zh, "
+        "catalog.publisher_name_en, catalog.contact_email"
+    )
 
 
 def test_publication_state() -> None:
-    assert publication_state({"publication": {"placeholders": [], "to_fill": ["更新周期"]}}) == "configured"
-    assert publication_state({"publication": {"placeholders": ["contact_email"]}}).startswith("not configured")
+    assert (
+        publication_state({"publication": {"placeholders": [], "to_fill": ["更新周期"]}})
+        == "configured"
+    )
+    assert publication_state({"publication": {"placeholders": ["contact_email"]}}).startswith(
+        "not configured"
+    )
     assert publication_state({}) is None  # a release built before the check says nothing

@@ -29,7 +29,11 @@ def test_no_blank_nodes(record: rdflib.Graph) -> None:
 
 
 def test_catalog_dataset_service_chain(record, minter) -> None:
-    catalog, dataset, service = (URIRef(minter.catalog()), URIRef(minter.dataset()), URIRef(minter.sparql_service()))
+    catalog, dataset, service = (
+        URIRef(minter.catalog()),
+        URIRef(minter.dataset()),
+        URIRef(minter.sparql_service()),
+    )
     assert (catalog, RDF.type, DCAT.Catalog) in record
     assert (catalog, DCAT.dataset, dataset) in record
     assert (catalog, DCAT.service, service) in record
@@ -37,14 +41,24 @@ def test_catalog_dataset_service_chain(record, minter) -> None:
     assert (service, DCAT.endpointURL, service) in record
     assert (service, DCAT.servesDataset, dataset) in record
     assert record.value(service, DCAT.endpointDescription) is not None
-    via = [d for d in record.objects(dataset, DCAT.distribution) if (d, DCAT.accessService, service) in record]
+    via = [
+        d
+        for d in record.objects(dataset, DCAT.distribution)
+        if (d, DCAT.accessService, service) in record
+    ]
     assert len(via) == 1
 
 
-def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter, release: Path) -> None:
+def test_every_dump_is_a_distribution_of_the_real_file(
+    record, manifest, minter, release: Path
+) -> None:
     dataset = URIRef(minter.dataset())
     distributions = set(record.objects(dataset, DCAT.distribution))
-    by_url = {record.value(d, DCAT.downloadURL): d for d in distributions if record.value(d, DCAT.downloadURL)}
+    by_url = {
+        record.value(d, DCAT.downloadURL): d
+        for d in distributions
+        if record.value(d, DCAT.downloadURL)
+    }
     assert len(manifest["dumps"]) == 14 and len(by_url) == len(manifest["dumps"]) - 1
     for entry in manifest["dumps"]:  # the source file is a distribution of its guide
         if "guide" in entry:
@@ -61,7 +75,9 @@ def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter,
         assert size.datatype == XSD.nonNegativeInteger and int(size) == len(data)
         checksum = record.value(d, SPDX.checksum)
         assert isinstance(checksum, URIRef)
-        assert record.value(checksum, SPDX.algorithm) == URIRef("https://spdx.org/rdf/terms#checksumAlgorithm_sha256")
+        assert record.value(checksum, SPDX.algorithm) == URIRef(
+            "https://spdx.org/rdf/terms#checksumAlgorithm_sha256"
+        )
         value = record.value(checksum, SPDX.checksumValue)
         assert value.datatype == XSD.hexBinary and str(value) == hashlib.sha256(data).hexdigest()
         media = str(record.value(d, DCAT.mediaType))
@@ -69,13 +85,25 @@ def test_every_dump_is_a_distribution_of_the_real_file(record, manifest, minter,
         assert media.startswith(IANA) and fmt.startswith(FILE_TYPE)
         gz = entry["file"].endswith(".gz")
         assert (record.value(d, DCAT.compressFormat) == URIRef(IANA + "application/gzip")) == gz
-        assert media == IANA + {"ttl": "text/turtle", "jsonld": "application/ld+json", "nt": "application/n-triples",
-                                "csv": "text/csv", "json": "application/csvm+json",
-                                "cn.json": "application/json", "txt": "text/plain",  # the Chinese catalogue record
-                                "cn.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[
-            entry["file"].removesuffix(".gz").rsplit("-", 1)[1] if "-cn." in entry["file"]
-            else entry["file"].removesuffix(".gz").rsplit(".", 1)[1]]
+        assert (
+            media
+            == IANA
+            + {
+                "ttl": "text/turtle",
+                "jsonld": "application/ld+json",
+                "nt": "application/n-triples",
+                "csv": "text/csv",
+                "json": "application/csvm+json",
+                "cn.json": "application/json",
+                "txt": "text/plain",  # the Chinese catalogue record
+                "cn.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            }[
+                entry["file"].removesuffix(".gz").rsplit("-", 1)[1]
+                if "-cn." in entry["file"]
+                else entry["file"].removesuffix(".gz").rsplit(".", 1)[1]
+            ]
+        )
         assert langs(record, d, DCT.title) == {"zh", "en"}
 
 
@@ -100,20 +128,33 @@ def test_publisher_contact_licence_source_themes(record, minter) -> None:
     dataset = URIRef(minter.dataset())
     settings = Settings().catalog
     publisher = record.value(dataset, DCT.publisher)
-    assert (publisher, RDF.type, FOAF.Agent) in record and langs(record, publisher, FOAF.name) == {"zh", "en"}
+    assert (publisher, RDF.type, FOAF.Agent) in record and langs(record, publisher, FOAF.name) == {
+        "zh",
+        "en",
+    }
     contact = record.value(dataset, DCAT.contactPoint)
     assert (contact, RDF.type, VCARD.Kind) in record
     assert record.value(contact, VCARD.hasEmail) == URIRef(f"mailto:{settings.contact_email}")
     licence = record.value(dataset, DCT.license)
-    assert str(licence) == settings.license_iri and (licence, RDF.type, DCT.LicenseDocument) in record
+    assert (
+        str(licence) == settings.license_iri and (licence, RDF.type, DCT.LicenseDocument) in record
+    )
     assert str(record.value(licence, DCT.title)) == settings.license_title
-    assert str(record.value(licence, DCT.identifier)) == settings.license_identifier() == "CC-BY-4.0"
+    assert (
+        str(record.value(licence, DCT.identifier)) == settings.license_identifier() == "CC-BY-4.0"
+    )
     source = record.value(dataset, DCT.source)
     assert source == URIRef(minter.guide("guizhou-b1"))
-    assert "贵州" in str(record.value(source, DCT.title, any=True)) or any("贵州" in str(t) for t in record.objects(source, DCT.title))
+    assert "贵州" in str(record.value(source, DCT.title, any=True)) or any(
+        "贵州" in str(t) for t in record.objects(source, DCT.title)
+    )
     themes = {str(t) for t in record.objects(dataset, DCAT.theme)}
-    assert {f"http://publications.europa.eu/resource/authority/data-theme/{t}" for t in settings.themes} <= themes
-    assert {minter.domain(k) for k in ("industry", "transport", "culture-tourism", "finance", "other")} <= themes
+    assert {
+        f"http://publications.europa.eu/resource/authority/data-theme/{t}" for t in settings.themes
+    } <= themes
+    assert {
+        minter.domain(k) for k in ("industry", "transport", "culture-tourism", "finance", "other")
+    } <= themes
     for theme in themes:
         assert (URIRef(theme), SKOS.inScheme, None) in record
     catalog = URIRef(minter.catalog())
@@ -123,28 +164,50 @@ def test_publisher_contact_licence_source_themes(record, minter) -> None:
 def test_the_record_is_generated_from_the_configuration(tmp_path: Path) -> None:
     settings = Settings(
         base_iri="https://example.org/kg/",
-        catalog={"version": "9.9.9", "modified": "2027-01-02", "publisher_name_en": "Example publisher",
-                 "license_iri": "https://creativecommons.org/publicdomain/zero/1.0/", "license_title": "CC0 1.0",
-                 "license_type": "PublicDomain", "themes": ["ECON"]},
+        catalog={
+            "version": "9.9.9",
+            "modified": "2027-01-02",
+            "publisher_name_en": "Example publisher",
+            "license_iri": "https://creativecommons.org/publicdomain/zero/1.0/",
+            "license_title": "CC0 1.0",
+            "license_type": "PublicDomain",
+            "themes": ["ECON"],
+        },
     )
     result = build(tmp_path / "data", settings)
     record = rdflib.Graph().parse(result.release / "catalog.ttl", format="turtle")
     dataset = URIRef("https://example.org/kg/dataset")
     assert str(record.value(dataset, DCAT.version)) == "9.9.9"
     assert record.value(dataset, DCT.modified) == Literal("2027-01-02", datatype=XSD.date)
-    assert str(record.value(dataset, DCT.license)) == "https://creativecommons.org/publicdomain/zero/1.0/"
+    assert (
+        str(record.value(dataset, DCT.license))
+        == "https://creativecommons.org/publicdomain/zero/1.0/"
+    )
     licence = URIRef("https://creativecommons.org/publicdomain/zero/1.0/")
-    assert str(record.value(licence, DCT.identifier)) == "CC0-1.0"  # follows the IRI, never the default's
+    assert (
+        str(record.value(licence, DCT.identifier)) == "CC0-1.0"
+    )  # follows the IRI, never the default's
     urls = {str(o) for o in record.objects(None, DCAT.downloadURL)}
     assert urls and all(u.startswith("https://example.org/kg/dumps/") for u in urls)
-    assert not [s for s in record.subjects() if str(s).startswith("https://w3id.org/dipkg/") and "ontology" not in str(s)]
+    assert not [
+        s
+        for s in record.subjects()
+        if str(s).startswith("https://w3id.org/dipkg/") and "ontology" not in str(s)
+    ]
 
 
 def test_deterministic(tmp_path: Path, release: Path) -> None:
     again = build(tmp_path / "data", Settings())
-    for name in ("catalog.ttl", "dumps/dipkg-scenarios.csv", "dumps/dipkg-data-items.csv",
-                 "dumps/dipkg-scenarios.csv-metadata.json", "dumps/dipkg-data-items.csv-metadata.json",
-                 "dumps/dipkg-catalogue-cn.json", "dumps/dipkg-catalogue-cn.xlsx", "dumps/dipkg-tables.xlsx"):
+    for name in (
+        "catalog.ttl",
+        "dumps/dipkg-scenarios.csv",
+        "dumps/dipkg-data-items.csv",
+        "dumps/dipkg-scenarios.csv-metadata.json",
+        "dumps/dipkg-data-items.csv-metadata.json",
+        "dumps/dipkg-catalogue-cn.json",
+        "dumps/dipkg-catalogue-cn.xlsx",
+        "dumps/dipkg-tables.xlsx",
+    ):
         assert (again.release / name).read_bytes() == (release / name).read_bytes(), name
 
 
@@ -157,20 +220,33 @@ def test_an_unshipped_eu_code_is_a_clear_error(manifest, minter, store) -> None:
     settings = Settings(catalog={"themes": ["ECON", "NOPE"]})
     with pytest.raises(ConfigError) as info:
         list(catalog.record(settings, minter, manifest, store))
-    assert "data-theme/NOPE" in info.value.message and info.value.file.endswith("eu-vocabularies.ttl")
+    assert "data-theme/NOPE" in info.value.message and info.value.file.endswith(
+        "eu-vocabularies.ttl"
+    )
 
 
-def test_the_source_documents_issuer_and_date_come_from_guides_toml_only(record, minter, inputs_copy, tmp_path) -> None:
+def test_the_source_documents_issuer_and_date_come_from_guides_toml_only(
+    record, minter, inputs_copy, tmp_path
+) -> None:
     guide = URIRef(minter.guide("guizhou-b1"))
-    assert record.value(guide, DCT.publisher) is None and record.value(guide, DCT.issued) is None  # empty: unsaid
+    assert (
+        record.value(guide, DCT.publisher) is None and record.value(guide, DCT.issued) is None
+    )  # empty: unsaid
     path = inputs_copy / "guides.toml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace('issuer_zh = ""', 'issuer_zh = "某发布机关"').replace('date = ""', 'date = "2025-01-02"'),
-                    encoding="utf-8")
+    path.write_text(
+        text.replace('issuer_zh = ""', 'issuer_zh = "某发布机关"').replace(
+            'date = ""', 'date = "2025-01-02"'
+        ),
+        encoding="utf-8",
+    )
     result = build(tmp_path / "data", Settings(inputs_dir=inputs_copy))
     filled = rdflib.Graph().parse(result.release / "catalog.ttl", format="turtle")
     issuer = filled.value(guide, DCT.publisher)
-    assert issuer == URIRef(f"{guide}/issuer") and (issuer, FOAF.name, Literal("某发布机关", lang="zh")) in filled
+    assert (
+        issuer == URIRef(f"{guide}/issuer")
+        and (issuer, FOAF.name, Literal("某发布机关", lang="zh")) in filled
+    )
     assert filled.value(guide, DCT.issued) == Literal("2025-01-02", datatype=XSD.date)
 
 
@@ -181,8 +257,12 @@ def test_a_bad_date_in_guides_toml_is_a_clear_error(inputs_copy) -> None:
     from kg.guide import load_inputs
 
     path = inputs_copy / "guides.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace('date = ""', 'date = "2025/1/2"'), encoding="utf-8")
-    with pytest.raises(ConfigError, match="date '2025/1/2' is not a date written YYYY-MM-DD") as caught:
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('date = ""', 'date = "2025/1/2"'), encoding="utf-8"
+    )
+    with pytest.raises(
+        ConfigError, match="date '2025/1/2' is not a date written YYYY-MM-DD"
+    ) as caught:
         load_inputs(inputs_copy)
     assert "guides.toml" in str(caught.value.file)
 
@@ -195,7 +275,9 @@ def test_a_source_file_that_cannot_be_published_is_a_clear_error(inputs_copy, tm
     source = inputs_copy / "sources" / "guizhou-dip-scenarios-batch1.txt"
     source.rename(source.with_suffix(".text"))
     path = inputs_copy / "guides.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace("batch1.txt", "batch1.text"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("batch1.txt", "batch1.text"), encoding="utf-8"
+    )
     with pytest.raises(SourceError, match="to be published") as caught:
         build(tmp_path / "data", Settings(inputs_dir=inputs_copy))
     assert str(caught.value.file).endswith("batch1.text")

@@ -66,22 +66,36 @@ def test_turtle_is_the_default_and_the_build_file(client: TestClient, release: P
 
 
 @pytest.mark.parametrize("media_type", list(FORMATS))
-def test_every_format_says_the_same(client: TestClient, record: rdflib.Graph, media_type: str) -> None:
+def test_every_format_says_the_same(
+    client: TestClient, record: rdflib.Graph, media_type: str
+) -> None:
     r = client.get("/catalog", headers={"Accept": media_type})
     assert r.status_code == 200 and r.headers["content-type"].startswith(media_type)
     assert isomorphic(parse(r.content, media_type), record)
 
 
-@pytest.mark.parametrize("name, media_type", [("ttl", "text/turtle"), ("nt", "application/n-triples"),
-                                              ("jsonld", "application/ld+json"), ("rdf", "application/rdf+xml")])
+@pytest.mark.parametrize(
+    "name, media_type",
+    [
+        ("ttl", "text/turtle"),
+        ("nt", "application/n-triples"),
+        ("jsonld", "application/ld+json"),
+        ("rdf", "application/rdf+xml"),
+    ],
+)
 def test_format_parameter(client: TestClient, name: str, media_type: str) -> None:
     r = client.get(f"/catalog?format={name}", headers={"Accept": "text/turtle"})
     assert r.status_code == 200 and r.headers["content-type"].startswith(media_type)
 
 
 def test_catalog_redirects_like_every_resource(client: TestClient) -> None:
-    for accept, extension in [("text/turtle", "ttl"), ("application/ld+json", "jsonld"), ("*/*", "ttl"),
-                              ("application/n-triples", "nt"), ("application/rdf+xml", "rdf")]:
+    for accept, extension in [
+        ("text/turtle", "ttl"),
+        ("application/ld+json", "jsonld"),
+        ("*/*", "ttl"),
+        ("application/n-triples", "nt"),
+        ("application/rdf+xml", "rdf"),
+    ]:
         r = client.get("/catalog", headers={"Accept": accept}, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].endswith(f"/catalog.{extension}")
         assert "Accept" in r.headers["vary"]
@@ -111,12 +125,28 @@ def test_void(client: TestClient, record: rdflib.Graph, minter, media_type: str)
     assert r.status_code == 200 and r.headers["content-type"].startswith(media_type)
     void = parse(r.content, media_type)
     dataset = rdflib.URIRef(minter.dataset())
-    for prop in ("triples", "entities", "classes", "properties", "distinctSubjects", "distinctObjects",
-                 "sparqlEndpoint", "uriSpace", "dataDump", "vocabulary", "classPartition", "propertyPartition"):
-        assert set(void.objects(dataset, VOID[prop])) == set(record.objects(dataset, VOID[prop])), prop
+    for prop in (
+        "triples",
+        "entities",
+        "classes",
+        "properties",
+        "distinctSubjects",
+        "distinctObjects",
+        "sparqlEndpoint",
+        "uriSpace",
+        "dataDump",
+        "vocabulary",
+        "classPartition",
+        "propertyPartition",
+    ):
+        assert set(void.objects(dataset, VOID[prop])) == set(record.objects(dataset, VOID[prop])), (
+            prop
+        )
     for part in record.objects(dataset, VOID.classPartition):
         assert set(void.predicate_objects(part)) == set(record.predicate_objects(part))
-    assert not list(void.subjects(rdflib.RDF.type, rdflib.URIRef("http://www.w3.org/ns/dcat#Distribution")))
+    assert not list(
+        void.subjects(rdflib.RDF.type, rdflib.URIRef("http://www.w3.org/ns/dcat#Distribution"))
+    )
 
 
 # -- a real server --------------------------------------------------------------------
@@ -136,11 +166,17 @@ def server(built_data: Path, tmp_path_factory) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
-    env.update(CATALOG_TEST_DATA=str(built_data), CATALOG_TEST_PORT=str(port), DIPKG_QUERY_WORKERS="1",
-               PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+    env.update(
+        CATALOG_TEST_DATA=str(built_data),
+        CATALOG_TEST_PORT=str(port),
+        DIPKG_QUERY_WORKERS="1",
+        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+    )
     log = tmp_path_factory.mktemp("catalog-server") / "server.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", APP], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", APP], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -181,12 +217,18 @@ def test_real_server(server: str, record: rdflib.Graph, release: Path) -> None:
         assert c.get("/catalog", follow_redirects=False).status_code == 303
 
 
-def test_the_service_description_agrees_with_void(client: TestClient, record: rdflib.Graph, minter) -> None:
+def test_the_service_description_agrees_with_void(
+    client: TestClient, record: rdflib.Graph, minter
+) -> None:
     r = client.get("/sparql", headers={"Accept": "text/turtle"})
     assert r.status_code == 200
     sd = rdflib.Graph().parse(data=r.content, format="turtle")
     dataset = rdflib.URIRef(minter.dataset())
-    assert {int(o) for o in sd.objects(None, VOID.triples)} == {int(record.value(dataset, VOID.triples))}
-    assert {str(o) for o in sd.objects(None, VOID.uriSpace)} == {str(record.value(dataset, VOID.uriSpace))}
+    assert {int(o) for o in sd.objects(None, VOID.triples)} == {
+        int(record.value(dataset, VOID.triples))
+    }
+    assert {str(o) for o in sd.objects(None, VOID.uriSpace)} == {
+        str(record.value(dataset, VOID.uriSpace))
+    }
     SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
     assert (None, SD.endpoint, None) in sd

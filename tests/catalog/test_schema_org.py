@@ -29,9 +29,13 @@ def test_it_says_what_the_catalogue_says(doc: dict, manifest, minter) -> None:
     assert doc["isBasedOn"][0]["@id"] == minter.guide("guizhou-b1")
     assert doc["includedInDataCatalog"]["@id"] == minter.catalog()
     urls = {d["contentUrl"] for d in doc["distribution"]}
-    assert urls == {minter.dump(d["file"]) for d in manifest["dumps"] if "guide" not in d}  # sources: the guide's
+    assert urls == {
+        minter.dump(d["file"]) for d in manifest["dumps"] if "guide" not in d
+    }  # sources: the guide's
     assert all(d["encodingFormat"] for d in doc["distribution"])
-    assert doc["dateModified"] == manifest["modified"] and doc["version"] == manifest["version"] == "1"
+    assert (
+        doc["dateModified"] == manifest["modified"] and doc["version"] == manifest["version"] == "1"
+    )
     assert doc["datePublished"] == manifest["issued"]
 
 
@@ -50,15 +54,27 @@ def test_deterministic(manifest, minter) -> None:
         (lambda d: d.update({"@context": "https://example.org/"}), "@context"),
         (lambda d: d.pop("license"), "license: missing"),
         (lambda d: d.update(license="CC BY"), "license: 'CC BY' is not an absolute http(s) URL"),
-        (lambda d: d.update(creator={"@type": "Thing", "name": "x"}), "creator: must be a Person or an Organization"),
+        (
+            lambda d: d.update(creator={"@type": "Thing", "name": "x"}),
+            "creator: must be a Person or an Organization",
+        ),
         (lambda d: d["distribution"][0].pop("contentUrl"), "distribution[0].contentUrl: missing"),
-        (lambda d: d["distribution"][1].update(encodingFormat="turtle"), "distribution[1].encodingFormat"),
-        (lambda d: d["distribution"][0].update({"@type": "Dataset"}), "distribution[0]: must be a DataDownload"),
+        (
+            lambda d: d["distribution"][1].update(encodingFormat="turtle"),
+            "distribution[1].encodingFormat",
+        ),
+        (
+            lambda d: d["distribution"][0].update({"@type": "Dataset"}),
+            "distribution[0]: must be a DataDownload",
+        ),
         (lambda d: d.update(url="/relative"), "url: '/relative' is not an absolute http(s) URL"),
         (lambda d: d.update(dateModified="24/11/2026"), "dateModified"),
         (lambda d: d.update(inLanguage=["zh", "Chinese language"]), "inLanguage"),
         (lambda d: d.pop("isBasedOn"), "isBasedOn: missing"),
-        (lambda d: d.update(includedInDataCatalog={"@type": "DataCatalog"}), "includedInDataCatalog: needs a name"),
+        (
+            lambda d: d.update(includedInDataCatalog={"@type": "DataCatalog"}),
+            "includedInDataCatalog: needs a name",
+        ),
         (lambda d: d.update(keywords=[""]), "keywords"),
     ],
 )
@@ -71,4 +87,6 @@ def test_known_bad_documents_fail(doc: dict, change, problem: str) -> None:
 
 def test_not_an_object() -> None:
     assert check_schema_org_dataset([]) == ["the document is not a JSON object"]
-    assert "name: missing" in check_schema_org_dataset({"@context": "https://schema.org/", "@type": "Dataset"})
+    assert "name: missing" in check_schema_org_dataset(
+        {"@context": "https://schema.org/", "@type": "Dataset"}
+    )

@@ -38,7 +38,10 @@ def test_dataset_counts(prop: str, query: str, record, store, minter) -> None:
 def test_entities_are_the_iris_in_the_uri_space(record, store, minter) -> None:
     space = str(record.value(URIRef(minter.dataset()), VOID.uriSpace))
     assert space == minter.base
-    n = ask_int(store, f'SELECT (COUNT(DISTINCT ?s) AS ?n) {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), "{space}")) }}')
+    n = ask_int(
+        store,
+        f'SELECT (COUNT(DISTINCT ?s) AS ?n) {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), "{space}")) }}',
+    )
     assert void_int(record, minter.dataset(), "entities") == n
     assert n >= 23
 
@@ -82,15 +85,25 @@ def test_endpoint_dumps_vocabularies(record, manifest, minter) -> None:
     dataset = URIRef(minter.dataset())
     assert record.value(dataset, VOID.sparqlEndpoint) == URIRef(minter.sparql_service())
     dumps = {str(o) for o in record.objects(dataset, VOID.dataDump)}
-    rdf_dumps = {minter.dump(d["file"]) for d in manifest["dumps"] if d["format"] in ("Turtle", "JSON-LD", "N-Triples")}
+    rdf_dumps = {
+        minter.dump(d["file"])
+        for d in manifest["dumps"]
+        if d["format"] in ("Turtle", "JSON-LD", "N-Triples")
+    }
     assert dumps == rdf_dumps and len(dumps) == 6
     vocabularies = {str(o) for o in record.objects(dataset, VOID.vocabulary)}
-    assert {"https://w3id.org/dipkg/ontology", "http://www.w3.org/2004/02/skos/core", "http://purl.org/dc/terms/"} <= vocabularies
+    assert {
+        "https://w3id.org/dipkg/ontology",
+        "http://www.w3.org/2004/02/skos/core",
+        "http://purl.org/dc/terms/",
+    } <= vocabularies
 
 
 def test_the_named_graph_holds_the_same_counts(store, record, minter, manifest) -> None:
     graph = manifest["catalog"]["graph"]
-    n = ask_int(store, f"SELECT ?n {{ GRAPH <{graph}> {{ <{minter.dataset()}> <{VOID.triples}> ?n }} }}")
+    n = ask_int(
+        store, f"SELECT ?n {{ GRAPH <{graph}> {{ <{minter.dataset()}> <{VOID.triples}> ?n }} }}"
+    )
     assert n == void_int(record, minter.dataset(), "triples")
     in_graph = ask_int(store, f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
     assert in_graph == len(record)

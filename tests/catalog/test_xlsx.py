@@ -44,7 +44,8 @@ def test_two_sheets_hold_the_csv_rows(workbook, release: Path) -> None:
         assert list(rows[1]) == [c["titles"]["en"] for c in columns]
         _, csv_rows, _ = read_table(release, csv_name)
         body = [
-            {c["name"]: as_csv_text(v, c["datatype"]) for c, v in zip(columns, row, strict=True)} for row in rows[2:]
+            {c["name"]: as_csv_text(v, c["datatype"]) for c, v in zip(columns, row, strict=True)}
+            for row in rows[2:]
         ]
         assert body == csv_rows
 
@@ -54,7 +55,10 @@ def test_frozen_filtered_and_readable(workbook) -> None:
         ws = workbook[name]
         assert ws.freeze_panes == "A3"
         assert ws.auto_filter.ref == f"A2:{ws.cell(2, ws.max_column).column_letter}{ws.max_row}"
-        widths = [ws.column_dimensions[ws.cell(1, i).column_letter].width for i in range(1, ws.max_column + 1)]
+        widths = [
+            ws.column_dimensions[ws.cell(1, i).column_letter].width
+            for i in range(1, ws.max_column + 1)
+        ]
         assert all(8 <= w <= 60 for w in widths) and len(set(widths)) > 3
         assert ws.cell(1, 1).font.bold and ws.cell(2, 1).font.bold
     items = workbook["数据项 Data items"]
@@ -65,21 +69,30 @@ def test_frozen_filtered_and_readable(workbook) -> None:
 
 def test_workbook_properties_are_fixed(release: Path, workbook) -> None:
     props = workbook.properties
-    assert props.creator == "dipkg" and str(props.created) == str(props.modified) == "1980-01-01 00:00:00"
+    assert (
+        props.creator == "dipkg"
+        and str(props.created) == str(props.modified) == "1980-01-01 00:00:00"
+    )
     with zipfile.ZipFile(release / "dumps" / XLSX) as archive:
         assert archive.testzip() is None
         assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
 def test_same_sheets_same_bytes_and_text_stays_text(tmp_path: Path) -> None:
-    columns = [("a", "甲", "A", "string"), ("n", "数", "N", "integer"), ("b", "是否", "Flag", "boolean")]
+    columns = [
+        ("a", "甲", "A", "string"),
+        ("n", "数", "N", "integer"),
+        ("b", "是否", "Flag", "boolean"),
+    ]
     rows = [["=1+1", "3", "true"], ["温度", None, "false"]]
     one, two = tmp_path / "one.xlsx", tmp_path / "two.xlsx"
     write_workbook(one, [Sheet("表 T", columns, rows)], "t")
     write_workbook(two, [Sheet("表 T", columns, iter(rows))], "t")
     assert one.read_bytes() == two.read_bytes()
     ws = openpyxl.load_workbook(one)["表 T"]
-    assert [c.value for c in ws[3]] == ["=1+1", 3, True] and ws["A3"].data_type == "s"  # never a formula
+    assert [c.value for c in ws[3]] == ["=1+1", 3, True] and ws[
+        "A3"
+    ].data_type == "s"  # never a formula
     assert [c.value for c in ws[4]] == ["温度", None, False]
     write_workbook(two, [Sheet("表 T", columns, rows[:1])], "t")
     assert one.read_bytes() != two.read_bytes()  # the known-bad twin: other rows, other bytes
@@ -90,8 +103,12 @@ def test_listed_in_manifest_sums_and_record(release: Path, manifest: dict, recor
 
     entry = next(d for d in manifest["dumps"] if d["file"] == XLSX)
     assert entry["format"] == "XLSX" and entry["media_type"] == MEDIA
-    assert f"{entry['sha256']}  {XLSX}" in (release / "dumps" / "SHA256SUMS").read_text(encoding="utf-8")
+    assert f"{entry['sha256']}  {XLSX}" in (release / "dumps" / "SHA256SUMS").read_text(
+        encoding="utf-8"
+    )
     dcat = "http://www.w3.org/ns/dcat#"
     dist = next(record.subjects(URIRef(dcat + "downloadURL"), URIRef(minter.dump(XLSX))))
     assert str(record.value(dist, URIRef(dcat + "mediaType"))).endswith(MEDIA)
-    assert str(record.value(dist, URIRef("http://purl.org/dc/terms/format"))).endswith("/file-type/XLSX")
+    assert str(record.value(dist, URIRef("http://purl.org/dc/terms/format"))).endswith(
+        "/file-type/XLSX"
+    )

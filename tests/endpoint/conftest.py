@@ -45,8 +45,9 @@ class Server:
         return psutil.Process(self.proc.pid).children(recursive=True)
 
 
-def start_server(data: Path, workdir: Path, *args: str, cli: bool = False, nofile: int | None = None,
-                 **env: str) -> Server:
+def start_server(
+    data: Path, workdir: Path, *args: str, cli: bool = False, nofile: int | None = None, **env: str
+) -> Server:
     """A real server subprocess on 127.0.0.1, returned once /health answers 200: the
     endpoint's own entry point, or with ``cli=True`` the user's ``dipkg serve ... ARGS``.
     ``nofile``: its open-file limit (soft and hard, like ``ulimit -n``)."""
@@ -58,10 +59,25 @@ def start_server(data: Path, workdir: Path, *args: str, cli: bool = False, nofil
     command = ["kg.cli", "serve"] if cli else ["sparql_api.server"]
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", *command, "--data", str(data), "--host", "127.0.0.1",
-             "--port", str(port), *args],
-            cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT,
-            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None,
+            [
+                sys.executable,
+                "-m",
+                *command,
+                "--data",
+                str(data),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *args,
+            ],
+            cwd=workdir,
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile)))
+            if nofile
+            else None,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -101,9 +117,14 @@ def endpoint_data(built_data: Path) -> Path:
 def server(endpoint_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("server")
     # the tests play a reverse proxy at 127.0.0.1 (X-Forwarded-*): trusted here only
-    srv = start_server(endpoint_data, workdir, DIPKG_QUERY_TIMEOUT=str(QUERY_TIMEOUT),
-                       DIPKG_MAX_ROWS=str(MAX_ROWS), DIPKG_QUERY_WORKERS="2",
-                       DIPKG_TRUSTED_PROXIES='["127.0.0.1"]')
+    srv = start_server(
+        endpoint_data,
+        workdir,
+        DIPKG_QUERY_TIMEOUT=str(QUERY_TIMEOUT),
+        DIPKG_MAX_ROWS=str(MAX_ROWS),
+        DIPKG_QUERY_WORKERS="2",
+        DIPKG_TRUSTED_PROXIES='["127.0.0.1"]',
+    )
     yield srv
     stop_server(srv)
 

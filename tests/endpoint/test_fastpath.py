@@ -26,12 +26,24 @@ def app_client(endpoint_data: Path) -> Iterator[TestClient]:
 class CountingApp:
     """An ASGI app that counts calls and answers what the test tells it to."""
 
-    def __init__(self, status: int = 200, headers: list[tuple[bytes, bytes]] | None = None, body: bytes = b"ok",
-                 chunks: int = 1) -> None:
+    def __init__(
+        self,
+        status: int = 200,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        body: bytes = b"ok",
+        chunks: int = 1,
+    ) -> None:
         self.calls = 0
         self.status = status
-        self.headers = headers if headers is not None else [
-            (b"content-type", b"text/plain"), (b"etag", b'"x"'), (b"cache-control", b"public, no-cache")]
+        self.headers = (
+            headers
+            if headers is not None
+            else [
+                (b"content-type", b"text/plain"),
+                (b"etag", b'"x"'),
+                (b"cache-control", b"public, no-cache"),
+            ]
+        )
         self.body = body
         self.chunks = chunks
 
@@ -41,7 +53,9 @@ class CountingApp:
         size = max(1, len(self.body) // self.chunks)
         parts = [self.body[i : i + size] for i in range(0, len(self.body), size)] or [b""]
         for index, part in enumerate(parts):
-            await send({"type": "http.response.body", "body": part, "more_body": index < len(parts) - 1})
+            await send(
+                {"type": "http.response.body", "body": part, "more_body": index < len(parts) - 1}
+            )
 
 
 def request(app, method="GET", path="/sparql", query=b"query=ASK%7B%7D", headers=()):
@@ -53,8 +67,14 @@ def request(app, method="GET", path="/sparql", query=b"query=ASK%7B%7D", headers
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "method": method, "path": path, "query_string": query,
-             "headers": [(k.lower(), v) for k, v in headers], "root_path": ""}
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "query_string": query,
+        "headers": [(k.lower(), v) for k, v in headers],
+        "root_path": "",
+    }
     asyncio.run(app(scope, receive, send))
     status = sent[0]["status"]
     body = b"".join(m.get("body", b"") for m in sent[1:])
@@ -69,8 +89,18 @@ def test_a_repeat_is_answered_without_the_app():
     assert first == second and inner.calls == 1
 
 
-@pytest.mark.parametrize("header", [b"Accept", b"Accept-Encoding", b"Accept-Language", b"Host", b"X-Forwarded-Host",
-                                    b"X-Forwarded-Proto", b"X-Forwarded-Prefix"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"Accept",
+        b"Accept-Encoding",
+        b"Accept-Language",
+        b"Host",
+        b"X-Forwarded-Host",
+        b"X-Forwarded-Proto",
+        b"X-Forwarded-Prefix",
+    ],
+)
 def test_every_header_a_response_may_depend_on_is_part_of_the_key(header):
     inner = CountingApp()
     app = FastPath(inner)
@@ -88,8 +118,10 @@ def test_query_string_and_path_are_part_of_the_key():
     assert inner.calls == 3
 
 
-@pytest.mark.parametrize("header", [b"If-None-Match", b"If-Modified-Since", b"Range", b"If-Range", b"Cookie",
-                                    b"Authorization"])
+@pytest.mark.parametrize(
+    "header",
+    [b"If-None-Match", b"If-Modified-Since", b"Range", b"If-Range", b"Cookie", b"Authorization"],
+)
 def test_conditional_and_range_requests_always_reach_the_app(header):
     inner = CountingApp()
     app = FastPath(inner)
@@ -145,7 +177,9 @@ def test_the_real_app_serves_repeats_from_the_fast_path(app_client):
     second = app_client.get("/sparql", params=query)
     assert state.fast_cache.hits == hits + 1
     assert first.content == second.content and first.headers == second.headers
-    again = app_client.get("/sparql", params=query, headers={"If-None-Match": first.headers["etag"]})
+    again = app_client.get(
+        "/sparql", params=query, headers={"If-None-Match": first.headers["etag"]}
+    )
     assert again.status_code == 304  # conditional requests still get their 304 from the app
     health = app_client.get("/health")
     assert health.status_code == 200 and app_client.get("/health").json()  # never cached (no-store)

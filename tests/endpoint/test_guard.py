@@ -20,12 +20,17 @@ IRI = "http://127.0.0.1:9/sparql"
 
 def case_variants(word: str) -> st.SearchStrategy[str]:
     return st.lists(st.booleans(), min_size=len(word), max_size=len(word)).map(
-        lambda flags: "".join(c.upper() if f else c.lower() for c, f in zip(word, flags, strict=True)))
+        lambda flags: "".join(
+            c.upper() if f else c.lower() for c, f in zip(word, flags, strict=True)
+        )
+    )
 
 
 separators = st.lists(
     st.sampled_from([" ", "\n", "\t", "\r\n", "# SERVICE comment\n", "#x\r", " # }\n"]),
-    min_size=1, max_size=3).map("".join)
+    min_size=1,
+    max_size=3,
+).map("".join)
 targets = st.sampled_from([f"<{IRI}>", "ex:sparql", "?u", "<relative>", ":x", "ex:"])
 
 
@@ -38,13 +43,32 @@ def service_queries(draw) -> str:
     if silent:
         clause += draw(case_variants("SILENT")) + draw(separators)
     clause += draw(targets) + draw(st.sampled_from(["", " ", "\n"])) + "{ ?s ?p ?o }"
-    wrap = draw(st.sampled_from([
-        "{c}", "?s ?p ?o . {c}", "?s ?p ?o OPTIONAL {{ {c} }}", "?s ?p ?o MINUS {{ {c} }}",
-        "{{ SELECT * WHERE {{ {c} }} }}", "FILTER EXISTS {{ {c} }}", "{{ ?a ?b ?c }} UNION {{ {c} }}",
-        "GRAPH ?g {{ {c} }}", "?s ?p 1 {c}", "?s ?p 'x' {c}",
-    ]))
-    prologue = draw(st.sampled_from(["", "PREFIX ex: <http://127.0.0.1:9/>\n", "BASE <http://127.0.0.1:9/>\n",
-                                     "PREFIX : <http://127.0.0.1:9/> "]))
+    wrap = draw(
+        st.sampled_from(
+            [
+                "{c}",
+                "?s ?p ?o . {c}",
+                "?s ?p ?o OPTIONAL {{ {c} }}",
+                "?s ?p ?o MINUS {{ {c} }}",
+                "{{ SELECT * WHERE {{ {c} }} }}",
+                "FILTER EXISTS {{ {c} }}",
+                "{{ ?a ?b ?c }} UNION {{ {c} }}",
+                "GRAPH ?g {{ {c} }}",
+                "?s ?p 1 {c}",
+                "?s ?p 'x' {c}",
+            ]
+        )
+    )
+    prologue = draw(
+        st.sampled_from(
+            [
+                "",
+                "PREFIX ex: <http://127.0.0.1:9/>\n",
+                "BASE <http://127.0.0.1:9/>\n",
+                "PREFIX : <http://127.0.0.1:9/> ",
+            ]
+        )
+    )
     form = draw(st.sampled_from(["SELECT * WHERE", "ASK", "CONSTRUCT WHERE", "select*where"]))
     return f"{prologue}{form} {{ {wrap.format(c=clause)} }}"
 
@@ -57,8 +81,10 @@ def test_every_service_spelling_is_refused(query: str) -> None:
     assert info.value.status == 400 and info.value.line and info.value.column
 
 
-harmless = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\"\\\n\r"),
-                   max_size=30)
+harmless = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters='"\\\n\r'),
+    max_size=30,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -79,27 +105,46 @@ def test_service_inside_strings_iris_names_is_not_flagged(inner: str, case: str)
         assert check_query(q).form == "select", q
 
 
-@pytest.mark.parametrize("update", [
-    "INSERT DATA { <a> <b> <c> }", "insert { ?s ?p ?o } where { ?s ?p ?o }", "DELETE DATA { <a> <b> <c> }",
-    "DELETE WHERE { ?s ?p ?o }", "LOAD <http://127.0.0.1:9/>", "LOAD SILENT <http://x/> INTO GRAPH <g>",
-    "CLEAR DEFAULT", "CREATE GRAPH <http://g>", "DROP ALL", "COPY DEFAULT TO <http://g>",
-    "MOVE <http://a> TO <http://b>", "ADD <http://a> TO <http://b>",
-    "WITH <http://g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
-    "PREFIX ex: <http://e/>\nBASE <http://b/>\n# comment\nINSERT DATA { ex:a ex:b ex:c }",
-    "PREFIX:<http://e/>INSERT DATA{:a :b :c}", "INSERTDATA{<a> <b> <c>}",
-])
+@pytest.mark.parametrize(
+    "update",
+    [
+        "INSERT DATA { <a> <b> <c> }",
+        "insert { ?s ?p ?o } where { ?s ?p ?o }",
+        "DELETE DATA { <a> <b> <c> }",
+        "DELETE WHERE { ?s ?p ?o }",
+        "LOAD <http://127.0.0.1:9/>",
+        "LOAD SILENT <http://x/> INTO GRAPH <g>",
+        "CLEAR DEFAULT",
+        "CREATE GRAPH <http://g>",
+        "DROP ALL",
+        "COPY DEFAULT TO <http://g>",
+        "MOVE <http://a> TO <http://b>",
+        "ADD <http://a> TO <http://b>",
+        "WITH <http://g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        "PREFIX ex: <http://e/>\nBASE <http://b/>\n# comment\nINSERT DATA { ex:a ex:b ex:c }",
+        "PREFIX:<http://e/>INSERT DATA{:a :b :c}",
+        "INSERTDATA{<a> <b> <c>}",
+    ],
+)
 def test_updates_are_recognised(update: str) -> None:
     with pytest.raises(UpdateForbidden) as info:
         check_query(update)
     assert info.value.status == 403
 
 
-@pytest.mark.parametrize("query,form", [
-    ("SELECT * WHERE { ?s ?p ?o }", "select"), ("ask {}", "ask"), ("CONSTRUCT WHERE { ?s ?p ?o }", "construct"),
-    ("DESCRIBE <http://x>", "describe"), ("PREFIX insert: <http://e/> SELECT * { ?s insert:x ?o }", "select"),
-    ("BASE <http://e/> PREFIX delete: <http://d/> # INSERT\nASK { ?s delete:x 'LOAD' }", "ask"),
-    ("garbage", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "query,form",
+    [
+        ("SELECT * WHERE { ?s ?p ?o }", "select"),
+        ("ask {}", "ask"),
+        ("CONSTRUCT WHERE { ?s ?p ?o }", "construct"),
+        ("DESCRIBE <http://x>", "describe"),
+        ("PREFIX insert: <http://e/> SELECT * { ?s insert:x ?o }", "select"),
+        ("BASE <http://e/> PREFIX delete: <http://d/> # INSERT\nASK { ?s delete:x 'LOAD' }", "ask"),
+        ("garbage", None),
+        ("", None),
+    ],
+)
 def test_forms(query: str, form: str | None) -> None:
     assert check_query(query).form == form
 
@@ -110,7 +155,7 @@ def test_tokenizer_never_fails_and_covers_the_text(text: str) -> None:
     positions = [t.pos for t in tokens]
     assert positions == sorted(positions)
     for t in tokens:
-        assert text[t.pos:t.pos + len(t.text)] == t.text
+        assert text[t.pos : t.pos + len(t.text)] == t.text
     try:
         check_query(text)
     except (ServiceRefused, UpdateForbidden, QuerySyntaxError, QueryTooDeep):
@@ -127,19 +172,61 @@ def listener():
     lst.close()
 
 
-PIECES = ["SERVICE", "service", "SeRvIcE", "SILENT", "<{u}>", "{", "}", "?s ?p ?o", "#c\n", "#c\r", "'", '"',
-          "<", ">", ":", "ex:", ":x", "true", "1", ".", "OPTIONAL", "MINUS", " ", "\n", "\t", "<x>", "_:b",
-          "@en", "\\", "'''", "?u", "(", ")", "FILTER", "BIND(<{u}> AS ?u)", "a", ",", ";", "SERVICE<{u}>"]
+PIECES = [
+    "SERVICE",
+    "service",
+    "SeRvIcE",
+    "SILENT",
+    "<{u}>",
+    "{",
+    "}",
+    "?s ?p ?o",
+    "#c\n",
+    "#c\r",
+    "'",
+    '"',
+    "<",
+    ">",
+    ":",
+    "ex:",
+    ":x",
+    "true",
+    "1",
+    ".",
+    "OPTIONAL",
+    "MINUS",
+    " ",
+    "\n",
+    "\t",
+    "<x>",
+    "_:b",
+    "@en",
+    "\\",
+    "'''",
+    "?u",
+    "(",
+    ")",
+    "FILTER",
+    "BIND(<{u}> AS ?u)",
+    "a",
+    ",",
+    ";",
+    "SERVICE<{u}>",
+]
 
 
 @st.composite
 def soups(draw) -> str:
     body = "".join(draw(st.lists(st.sampled_from(PIECES), min_size=1, max_size=12)))
-    prologue = draw(st.sampled_from(["", "PREFIX ex: <{root}> ", "PREFIX : <{root}> ", "BASE <{root}> "]))
+    prologue = draw(
+        st.sampled_from(["", "PREFIX ex: <{root}> ", "PREFIX : <{root}> ", "BASE <{root}> "])
+    )
     return prologue + "SELECT * WHERE { " + body + " }"
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(soups())
 @example("PREFIX : <{root}> SELECT * WHERE { SERVICE:x { ?s ?p ?o } }")
 @example("SELECT * WHERE { ?s ?p trueSERVICE<{u}>{} }")

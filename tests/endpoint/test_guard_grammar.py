@@ -25,8 +25,10 @@ from tests.listener import Listener
 
 GRAMMAR = Path(__file__).resolve().parent.parent / "data" / "sparql11-terminals.ebnf"
 _PRODUCTION = re.compile(r"^\[\d+\]\s+(\w+)\s+::=\s+(.*)$")
-_ITEM = re.compile(r"\[#x([0-9A-F]+)-#x([0-9A-F]+)\]|\[([0-9A-Za-z])-([0-9A-Za-z])\]|#x([0-9A-F]+)"
-                   r"|'(.)'|\b([A-Z_]+)\b")
+_ITEM = re.compile(
+    r"\[#x([0-9A-F]+)-#x([0-9A-F]+)\]|\[([0-9A-Za-z])-([0-9A-Za-z])\]|#x([0-9A-F]+)"
+    r"|'(.)'|\b([A-Z_]+)\b"
+)
 
 
 @cache
@@ -60,14 +62,19 @@ def ranges_of(text: str) -> set[tuple[int, int]]:
 def grammar_class(name: str) -> set[tuple[int, int]]:
     rhs = productions()[name]
     if name == "VARNAME":  # ( first ) ( rest )*: the later characters
-        rhs = rhs[rhs.rindex("(") + 1:rhs.rindex(")")]
+        rhs = rhs[rhs.rindex("(") + 1 : rhs.rindex(")")]
     return ranges_of(rhs)
 
 
-@pytest.mark.parametrize("name,table", [
-    ("PN_CHARS_BASE", guard.PN_CHARS_BASE), ("PN_CHARS_U", guard.PN_CHARS_U),
-    ("PN_CHARS", guard.PN_CHARS), ("VARNAME", guard.VARNAME_REST),
-])
+@pytest.mark.parametrize(
+    "name,table",
+    [
+        ("PN_CHARS_BASE", guard.PN_CHARS_BASE),
+        ("PN_CHARS_U", guard.PN_CHARS_U),
+        ("PN_CHARS", guard.PN_CHARS),
+        ("VARNAME", guard.VARNAME_REST),
+    ],
+)
 def test_the_guards_tables_are_the_grammars(name: str, table: tuple[tuple[int, int], ...]) -> None:
     assert set(table) == grammar_class(name)
     assert len(grammar_class("PN_CHARS_BASE")) == 14  # the parser above read the whole production
@@ -75,7 +82,7 @@ def test_the_guards_tables_are_the_grammars(name: str, table: tuple[tuple[int, i
 
 def test_local_escapes_and_whitespace_are_the_grammars() -> None:
     esc = productions()["PN_LOCAL_ESC"]
-    escaped = esc[esc.index("(") + 1:]  # after '\' (
+    escaped = esc[esc.index("(") + 1 :]  # after '\' (
     assert {a or b for a, b in re.findall(r"'(.)'|\"(.)\"", escaped)} == set(guard.PN_LOCAL_ESC)
     assert {chr(lo) for lo, _ in ranges_of(productions()["WS"])} == set(guard.WS)
 
@@ -93,8 +100,14 @@ def outsiders(name: str) -> list[int]:
     table = grammar_class(name)
     inside = lambda cp: any(lo <= cp <= hi for lo, hi in table)  # noqa: E731
     points = {cp for lo, hi in table for cp in (lo - 1, hi + 1)}
-    return sorted(cp for cp in points if 0 < cp <= 0x10FFFF and not inside(cp) and not 0xD800 <= cp <= 0xDFFF
-                  and chr(cp) not in ".:")  # PN_LOCAL's own additions
+    return sorted(
+        cp
+        for cp in points
+        if 0 < cp <= 0x10FFFF
+        and not inside(cp)
+        and not 0xD800 <= cp <= 0xDFFF
+        and chr(cp) not in ".:"
+    )  # PN_LOCAL's own additions
 
 
 def one_token(text: str, kind: str) -> bool:
@@ -121,7 +134,9 @@ def test_every_pn_chars_u_range_starts_a_local_name(cp: int) -> None:
 
 
 @pytest.mark.parametrize("cp", outsiders("PN_CHARS"))
-def test_a_character_outside_pn_chars_ends_a_name_and_is_refused_if_it_starts_nothing(cp: int) -> None:
+def test_a_character_outside_pn_chars_ends_a_name_and_is_refused_if_it_starts_nothing(
+    cp: int,
+) -> None:
     c = chr(cp)
     tokens = tokenize(f"ex:a{c}")
     assert tokens[0].text == "ex:a"
@@ -135,15 +150,44 @@ def test_a_character_outside_pn_chars_ends_a_name_and_is_refused_if_it_starts_no
 
 
 def from_ranges(name: str) -> st.SearchStrategy[str]:
-    return st.sampled_from(sorted(grammar_class(name))).flatmap(
-        lambda r: st.integers(r[0], r[1]).filter(lambda cp: not 0xD800 <= cp <= 0xDFFF)).map(chr)
+    return (
+        st.sampled_from(sorted(grammar_class(name)))
+        .flatmap(lambda r: st.integers(r[0], r[1]).filter(lambda cp: not 0xD800 <= cp <= 0xDFFF))
+        .map(chr)
+    )
 
 
-plx = st.sampled_from(["%41", "%7e", "\\_", "\\~", "\\.", "\\-", "\\!", "\\$", "\\&", "\\'", "\\(", "\\)",
-                       "\\*", "\\+", "\\,", "\\;", "\\=", "\\/", "\\?", "\\#", "\\@", "\\%"])
+plx = st.sampled_from(
+    [
+        "%41",
+        "%7e",
+        "\\_",
+        "\\~",
+        "\\.",
+        "\\-",
+        "\\!",
+        "\\$",
+        "\\&",
+        "\\'",
+        "\\(",
+        "\\)",
+        "\\*",
+        "\\+",
+        "\\,",
+        "\\;",
+        "\\=",
+        "\\/",
+        "\\?",
+        "\\#",
+        "\\@",
+        "\\%",
+    ]
+)
 local_names = st.tuples(
     st.one_of(from_ranges("PN_CHARS_U"), st.sampled_from([":", "0", "9"]), plx),
-    st.lists(st.one_of(from_ranges("PN_CHARS"), st.sampled_from([".", ":", ".."]), plx), max_size=6),
+    st.lists(
+        st.one_of(from_ranges("PN_CHARS"), st.sampled_from([".", ":", ".."]), plx), max_size=6
+    ),
     st.one_of(from_ranges("PN_CHARS"), st.just(":"), plx),
 ).map(lambda t: t[0] + "".join(t[1]) + t[2])
 
@@ -176,7 +220,9 @@ def connects(listener: Listener, query: str, store: ox.Store) -> bool:
     return listener.accepted != before
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(local=local_names, glue=st.sampled_from(["", " ", "\n", "#c\n"]))
 @example(local="x\u0301", glue=" ")
 @example(local="x\u2040", glue="")
@@ -192,52 +238,68 @@ def test_pyoxigraphs_shorter_local_names_are_read_its_way(listener) -> None:
     dots), so the rest is SERVICE to ``:x`` there, though the grammar reads one name."""
     root = f"http://127.0.0.1:{listener.port}/"
     store = ox.Store()
-    store.add(ox.Quad(ox.NamedNode("http://e/s"), ox.NamedNode("http://e/p"), ox.NamedNode("http://e/a.b")))
+    store.add(
+        ox.Quad(
+            ox.NamedNode("http://e/s"), ox.NamedNode("http://e/p"), ox.NamedNode("http://e/a.b")
+        )
+    )
     query = f"PREFIX ex: <http://e/> PREFIX : <{root}> SELECT * WHERE {{ ?s ?p ex:a.b.SERVICE:x {{ ?s ?p ?o }} }}"
-    assert connects(listener, query, store), "pyoxigraph changed: this reading may be gone (keep the test)"
+    assert connects(listener, query, store), (
+        "pyoxigraph changed: this reading may be gone (keep the test)"
+    )
     with pytest.raises(ServiceRefused):
         check_query(query)
     # and a local name with several runs of dots but no SERVICE stays a local name
     assert check_query("PREFIX ex: <http://e/> SELECT * WHERE { ?s ?p ex:v1.2.3 }").form == "select"
 
 
-@pytest.mark.parametrize("query", [
-    "SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
-    'SELECT * WHERE { ?s ?p "a\\u0022 } SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } #" }',
-    "PREFIX : <http://127.0.0.1:9/> SELECT * WHERE { SERVIC\\U00000045:x { } }",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
+        'SELECT * WHERE { ?s ?p "a\\u0022 } SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } #" }',
+        "PREFIX : <http://127.0.0.1:9/> SELECT * WHERE { SERVIC\\U00000045:x { } }",
+    ],
+)
 def test_codepoint_escapes_are_read_as_a_spec_conformant_backend_would(query: str) -> None:
     with pytest.raises((ServiceRefused, QuerySyntaxError)):
         check_query(query)
 
 
-@pytest.mark.parametrize("query,column,character", [
-    ("SELECT *\u3000WHERE { ?s ?p ?o }", 9, "U+3000"),
-    ("SELECT * WHERE { ?s ?p ?o \u0301 }", 27, "U+0301"),
-    ("SELECT * WHERE { ?s ?p 'open }", 24, "U+0027"),
-    ("SELECT * WHERE { ?s ?p \\x }", 24, "U+005C"),
-    ("\ufeffSELECT * WHERE { ?s ?p ?o }", 1, "U+FEFF"),
-])
-def test_what_the_guard_cannot_classify_is_refused_with_its_place(query: str, column: int,
-                                                                    character: str) -> None:
+@pytest.mark.parametrize(
+    "query,column,character",
+    [
+        ("SELECT *\u3000WHERE { ?s ?p ?o }", 9, "U+3000"),
+        ("SELECT * WHERE { ?s ?p ?o \u0301 }", 27, "U+0301"),
+        ("SELECT * WHERE { ?s ?p 'open }", 24, "U+0027"),
+        ("SELECT * WHERE { ?s ?p \\x }", 24, "U+005C"),
+        ("\ufeffSELECT * WHERE { ?s ?p ?o }", 1, "U+FEFF"),
+    ],
+)
+def test_what_the_guard_cannot_classify_is_refused_with_its_place(
+    query: str, column: int, character: str
+) -> None:
     with pytest.raises(QuerySyntaxError) as info:
         check_query(query)
     assert (info.value.line, info.value.column) == (1, column)
     assert info.value.details["character"] == character
 
 
-@pytest.mark.parametrize("query", [
-    "PREFIX dcat: <http://www.w3.org/ns/dcat#> SELECT * WHERE { ?s a dcat:DataService }",
-    "PREFIX schema: <http://schema.org/> SELECT ?serviceType WHERE { ?s schema:serviceType ?serviceType }",
-    'SELECT * WHERE { ?s ?p "x"@en--ltr }',
-    "VERSION \"1.2\" PREFIX : <http://e/> SELECT * WHERE { << :a :b :c >> ?p ?o }",
-    "SELECT * WHERE { ?s ?p ?o FILTER(?o<=1||?o>=2&&!?o) } ORDER BY DESC(?o)",
-    "PREFIX : <http://e/> SELECT * WHERE { ?s :p/:q|^:r* ?o . ?s :p? ?o . ?s :p+ ?o }",
-    "SELECT (GROUP_CONCAT(?o; SEPARATOR=',') AS ?x) (SHA256(STR(?s)) AS ?h) WHERE { ?s ?p ?o } GROUP BY ?s",
-    "SELECT * WHERE { ?s ?p 1.5e3, .5, 2.0, +2, -3 }",
-    "SELECT * WHERE { ?s ?p ?o } # 注释　with U+3000 inside a comment",
-    "SELECT * WHERE { ?s ?p '\u3000' }",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "PREFIX dcat: <http://www.w3.org/ns/dcat#> SELECT * WHERE { ?s a dcat:DataService }",
+        "PREFIX schema: <http://schema.org/> SELECT ?serviceType WHERE { ?s schema:serviceType ?serviceType }",
+        'SELECT * WHERE { ?s ?p "x"@en--ltr }',
+        'VERSION "1.2" PREFIX : <http://e/> SELECT * WHERE { << :a :b :c >> ?p ?o }',
+        "SELECT * WHERE { ?s ?p ?o FILTER(?o<=1||?o>=2&&!?o) } ORDER BY DESC(?o)",
+        "PREFIX : <http://e/> SELECT * WHERE { ?s :p/:q|^:r* ?o . ?s :p? ?o . ?s :p+ ?o }",
+        "SELECT (GROUP_CONCAT(?o; SEPARATOR=',') AS ?x) (SHA256(STR(?s)) AS ?h) WHERE { ?s ?p ?o } GROUP BY ?s",
+        "SELECT * WHERE { ?s ?p 1.5e3, .5, 2.0, +2, -3 }",
+        "SELECT * WHERE { ?s ?p ?o } # 注释　with U+3000 inside a comment",
+        "SELECT * WHERE { ?s ?p '\u3000' }",
+    ],
+)
 def test_real_queries_pass_and_pyoxigraph_agrees(query: str) -> None:
     assert check_query(query).form == "select"
     list(ox.Store().query(query))  # and the engine parses them too
@@ -266,8 +328,12 @@ def test_a_remote_targets_status_and_body_are_never_echoed() -> None:
     thread = threading.Thread(target=answer, daemon=True)
     thread.start()
     port = sock.getsockname()[1]
-    job = Job(query=f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}",
-              table_format="json", graph_format=None, max_rows=10)
+    job = Job(
+        query=f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}",
+        table_format="json",
+        graph_format=None,
+        max_rows=10,
+    )
     try:
         with pytest.raises(QueryEvaluationError) as info:
             evaluate(ox.Store(), job)

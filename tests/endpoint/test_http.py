@@ -50,26 +50,37 @@ def test_form_is_decoded_exactly_once(client: httpx.Client) -> None:
 
 def test_default_and_named_graph_uri(client: httpx.Client) -> None:
     # a default graph made of a graph that does not exist is empty
-    r = client.get("/sparql", params={"query": COUNT, "default-graph-uri": "http://example.org/none"})
+    r = client.get(
+        "/sparql", params={"query": COUNT, "default-graph-uri": "http://example.org/none"}
+    )
     assert r.json()["results"]["bindings"][0]["n"]["value"] == "0"
     q = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
-    r = client.post("/sparql", data={"query": q, "named-graph-uri": ["http://example.org/a", "http://example.org/b"]})
+    r = client.post(
+        "/sparql",
+        data={"query": q, "named-graph-uri": ["http://example.org/a", "http://example.org/b"]},
+    )
     assert r.status_code == 200
     assert r.json()["results"]["bindings"][0]["n"]["value"] == "0"
     r = client.get("/sparql", params={"query": COUNT, "default-graph-uri": "not an iri"})
     assert_error(r, 400, "bad-request")
 
 
-@pytest.mark.parametrize("accept,ctype", [
-    (None, "application/sparql-results+json; charset=utf-8"),
-    ("*/*", "application/sparql-results+json; charset=utf-8"),
-    ("application/sparql-results+xml", "application/sparql-results+xml; charset=utf-8"),
-    ("text/csv", "text/csv; charset=utf-8"),
-    ("text/tab-separated-values", "text/tab-separated-values; charset=utf-8"),
-    ("application/json", "application/json; charset=utf-8"),
-    ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", "application/sparql-results+xml; charset=utf-8"),
-    ("text/*", "text/csv; charset=utf-8"),
-])
+@pytest.mark.parametrize(
+    "accept,ctype",
+    [
+        (None, "application/sparql-results+json; charset=utf-8"),
+        ("*/*", "application/sparql-results+json; charset=utf-8"),
+        ("application/sparql-results+xml", "application/sparql-results+xml; charset=utf-8"),
+        ("text/csv", "text/csv; charset=utf-8"),
+        ("text/tab-separated-values", "text/tab-separated-values; charset=utf-8"),
+        ("application/json", "application/json; charset=utf-8"),
+        (
+            "text/csv;q=0.5, application/sparql-results+xml;q=0.9",
+            "application/sparql-results+xml; charset=utf-8",
+        ),
+        ("text/*", "text/csv; charset=utf-8"),
+    ],
+)
 def test_select_negotiation(client: httpx.Client, accept: str | None, ctype: str) -> None:
     headers = {"Accept": accept} if accept else {}
     r = client.get("/sparql", params={"query": ONE}, headers=headers)
@@ -78,12 +89,15 @@ def test_select_negotiation(client: httpx.Client, accept: str | None, ctype: str
     assert "Accept" in r.headers["vary"] and "Accept-Encoding" in r.headers["vary"]
 
 
-@pytest.mark.parametrize("accept,ctype", [
-    (None, "text/turtle; charset=utf-8"),
-    ("application/n-triples", "application/n-triples; charset=utf-8"),
-    ("application/ld+json", "application/ld+json; charset=utf-8"),
-    ("application/rdf+xml", "application/rdf+xml; charset=utf-8"),
-])
+@pytest.mark.parametrize(
+    "accept,ctype",
+    [
+        (None, "text/turtle; charset=utf-8"),
+        ("application/n-triples", "application/n-triples; charset=utf-8"),
+        ("application/ld+json", "application/ld+json; charset=utf-8"),
+        ("application/rdf+xml", "application/rdf+xml; charset=utf-8"),
+    ],
+)
 def test_construct_negotiation(client: httpx.Client, accept: str | None, ctype: str) -> None:
     q = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 5"
     r = client.get("/sparql", params={"query": q}, headers={"Accept": accept} if accept else {})
@@ -91,18 +105,31 @@ def test_construct_negotiation(client: httpx.Client, accept: str | None, ctype: 
     assert r.headers["content-type"] == ctype
     import rdflib
 
-    fmt = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
-           "application/rdf+xml": "xml"}[ctype.split(";")[0]]
+    fmt = {
+        "text/turtle": "turtle",
+        "application/n-triples": "nt",
+        "application/ld+json": "json-ld",
+        "application/rdf+xml": "xml",
+    }[ctype.split(";")[0]]
     assert len(rdflib.Graph().parse(data=r.content, format=fmt)) == 5
 
 
-@pytest.mark.parametrize("name,ctype", [
-    ("json", "application/sparql-results+json"), ("xml", "application/sparql-results+xml"),
-    ("csv", "text/csv"), ("tsv", "text/tab-separated-values"),
-    ("text/csv", "text/csv"),
-])
+@pytest.mark.parametrize(
+    "name,ctype",
+    [
+        ("json", "application/sparql-results+json"),
+        ("xml", "application/sparql-results+xml"),
+        ("csv", "text/csv"),
+        ("tsv", "text/tab-separated-values"),
+        ("text/csv", "text/csv"),
+    ],
+)
 def test_format_parameter_overrides_accept(client: httpx.Client, name: str, ctype: str) -> None:
-    r = client.get("/sparql", params={"query": ONE, "format": name}, headers={"Accept": "application/sparql-results+xml"})
+    r = client.get(
+        "/sparql",
+        params={"query": ONE, "format": name},
+        headers={"Accept": "application/sparql-results+xml"},
+    )
     assert r.headers["content-type"].split(";")[0] == ctype
     r = client.get("/sparql", params={"query": ONE, "output": name})
     assert r.headers["content-type"].split(";")[0] == ctype
@@ -110,8 +137,12 @@ def test_format_parameter_overrides_accept(client: httpx.Client, name: str, ctyp
 
 def test_format_for_graphs(client: httpx.Client) -> None:
     q = "DESCRIBE ?s WHERE { ?s ?p ?o } LIMIT 1"
-    for name, ctype in [("turtle", "text/turtle"), ("json", "application/ld+json"), ("xml", "application/rdf+xml"),
-                        ("nt", "application/n-triples")]:
+    for name, ctype in [
+        ("turtle", "text/turtle"),
+        ("json", "application/ld+json"),
+        ("xml", "application/rdf+xml"),
+        ("nt", "application/n-triples"),
+    ]:
         r = client.get("/sparql", params={"query": q, "format": name})
         assert r.status_code == 200 and r.headers["content-type"].split(";")[0] == ctype
 
@@ -120,13 +151,22 @@ def test_406_lists_offers(client: httpx.Client) -> None:
     r = client.get("/sparql", params={"query": ONE}, headers={"Accept": "text/turtle"})
     body = assert_error(r, 406, "not-acceptable")
     assert "application/sparql-results+json" in body["details"]["offered"]
-    r = client.get("/sparql", params={"query": "CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1"},
-                   headers={"Accept": "text/csv"})
+    r = client.get(
+        "/sparql",
+        params={"query": "CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1"},
+        headers={"Accept": "text/csv"},
+    )
     body = assert_error(r, 406, "not-acceptable")
     assert "text/turtle" in body["details"]["offered"]
-    r = client.get("/sparql", params={"query": ONE}, headers={"Accept": "application/sparql-results+json;q=0, */*;q=0.5"})
+    r = client.get(
+        "/sparql",
+        params={"query": ONE},
+        headers={"Accept": "application/sparql-results+json;q=0, */*;q=0.5"},
+    )
     assert r.headers["content-type"].startswith("application/sparql-results+xml")
-    r = client.get("/sparql", params={"query": ONE}, headers={"Accept": "application/sparql-results+json;q=0"})
+    r = client.get(
+        "/sparql", params={"query": ONE}, headers={"Accept": "application/sparql-results+json;q=0"}
+    )
     assert_error(r, 406, "not-acceptable")
     r = client.get("/sparql", params={"query": ONE, "format": "html"})
     assert_error(r, 406, "not-acceptable")
@@ -145,7 +185,9 @@ def test_updates_are_403(client: httpx.Client, how: str) -> None:
     if how == "form-update":
         r = client.post("/sparql", data={"update": update})
     elif how == "sparql-update":
-        r = client.post("/sparql", content=update, headers={"Content-Type": "application/sparql-update"})
+        r = client.post(
+            "/sparql", content=update, headers={"Content-Type": "application/sparql-update"}
+        )
     elif how == "query-param":
         r = client.post("/sparql", data={"query": "PREFIX e: <http://e/>\n" + update})
     else:
@@ -153,11 +195,21 @@ def test_updates_are_403(client: httpx.Client, how: str) -> None:
     assert_error(r, 403, "update-forbidden")
 
 
-@pytest.mark.parametrize("op", ["DELETE WHERE { ?s ?p ?o }", "LOAD <http://127.0.0.1:9/x>", "CLEAR ALL",
-                                "DROP DEFAULT", "CREATE GRAPH <http://e/g>", "COPY DEFAULT TO <http://e/g>",
-                                "MOVE DEFAULT TO <http://e/g>", "ADD DEFAULT TO <http://e/g>",
-                                "WITH <http://e/g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
-                                "base <http://e/> # c\n load <x>"])
+@pytest.mark.parametrize(
+    "op",
+    [
+        "DELETE WHERE { ?s ?p ?o }",
+        "LOAD <http://127.0.0.1:9/x>",
+        "CLEAR ALL",
+        "DROP DEFAULT",
+        "CREATE GRAPH <http://e/g>",
+        "COPY DEFAULT TO <http://e/g>",
+        "MOVE DEFAULT TO <http://e/g>",
+        "ADD DEFAULT TO <http://e/g>",
+        "WITH <http://e/g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        "base <http://e/> # c\n load <x>",
+    ],
+)
 def test_every_update_operation_is_403(client: httpx.Client, op: str) -> None:
     assert_error(client.post("/sparql", data={"query": op}), 403, "update-forbidden")
 
@@ -171,17 +223,24 @@ def test_the_store_did_not_change(client: httpx.Client) -> None:
 
 
 def test_both_query_and_update_is_400(client: httpx.Client) -> None:
-    assert_error(client.post("/sparql", data={"query": ONE, "update": "CLEAR ALL"}), 400, "bad-request")
+    assert_error(
+        client.post("/sparql", data={"query": ONE, "update": "CLEAR ALL"}), 400, "bad-request"
+    )
 
 
 def test_missing_query_on_post_is_400(client: httpx.Client) -> None:
     assert_error(client.post("/sparql", data={"format": "json"}), 400, "bad-request")
-    assert_error(client.post("/sparql", content=b"", headers={"Content-Type": "application/sparql-query"}),
-                 400, "bad-request")
+    assert_error(
+        client.post("/sparql", content=b"", headers={"Content-Type": "application/sparql-query"}),
+        400,
+        "bad-request",
+    )
 
 
 def test_unsupported_content_type_is_415(client: httpx.Client) -> None:
-    r = client.post("/sparql", content=json.dumps({"query": ONE}), headers={"Content-Type": "application/json"})
+    r = client.post(
+        "/sparql", content=json.dumps({"query": ONE}), headers={"Content-Type": "application/json"}
+    )
     body = assert_error(r, 415, "unsupported-media-type")
     assert "application/sparql-query" in body["details"]["accepted"]
     r = client.post("/sparql", files={"query": ("q", ONE)})  # multipart
@@ -191,8 +250,11 @@ def test_unsupported_content_type_is_415(client: httpx.Client) -> None:
 def test_too_long_query_is_413(client: httpx.Client) -> None:
     long = ONE + " #" + "x" * (64 * 1024)
     assert_error(client.post("/sparql", data={"query": long}), 413, "query-too-large")
-    assert_error(client.post("/sparql", content=long, headers={"Content-Type": "application/sparql-query"}),
-                 413, "query-too-large")
+    assert_error(
+        client.post("/sparql", content=long, headers={"Content-Type": "application/sparql-query"}),
+        413,
+        "query-too-large",
+    )
     # (GET: see test_inprocess.py, with a small limit; httpx caps URLs at 64 KiB)
 
 
@@ -205,9 +267,15 @@ def test_etag_last_modified_304(client: httpx.Client) -> None:
     r3 = client.get("/sparql", params={"query": ONE}, headers={"If-Modified-Since": modified})
     assert r3.status_code == 304
     # another variant, another tag
-    r4 = client.get("/sparql", params={"query": ONE}, headers={"Accept": "text/csv", "If-None-Match": tag})
+    r4 = client.get(
+        "/sparql", params={"query": ONE}, headers={"Accept": "text/csv", "If-None-Match": tag}
+    )
     assert r4.status_code == 200 and r4.headers["etag"] != tag
-    r5 = client.get("/sparql", params={"query": ONE}, headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"})
+    r5 = client.get(
+        "/sparql",
+        params={"query": ONE},
+        headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"},
+    )
     assert r5.status_code == 200
 
 
@@ -215,9 +283,14 @@ def test_cors_and_preflight(client: httpx.Client) -> None:
     r = client.get("/sparql", params={"query": ONE}, headers={"Origin": "https://example.org"})
     assert r.headers["access-control-allow-origin"] == "*"
     assert "access-control-allow-credentials" not in r.headers
-    r = client.options("/sparql", headers={"Origin": "https://example.org",
-                                           "Access-Control-Request-Method": "POST",
-                                           "Access-Control-Request-Headers": "content-type"})
+    r = client.options(
+        "/sparql",
+        headers={
+            "Origin": "https://example.org",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert r.status_code == 204
     assert r.headers["access-control-allow-origin"] == "*"
     assert "POST" in r.headers["access-control-allow-methods"]
@@ -225,7 +298,9 @@ def test_cors_and_preflight(client: httpx.Client) -> None:
     assert "access-control-allow-credentials" not in r.headers
 
 
-@pytest.mark.parametrize("path", ["/sparql", "/sparql?query=" + quote(ONE), "/health", "/openapi.json"])
+@pytest.mark.parametrize(
+    "path", ["/sparql", "/sparql?query=" + quote(ONE), "/health", "/openapi.json"]
+)
 def test_head_on_every_get_route(client: httpx.Client, path: str) -> None:
     g = client.get(path)
     h = client.head(path)
@@ -239,11 +314,16 @@ def test_gzip_when_asked(client: httpx.Client) -> None:
     r = client.get("/sparql", params={"query": q}, headers={"Accept-Encoding": "gzip"})
     assert r.headers["content-encoding"] == "gzip"
     assert r.json()["results"]["bindings"]  # httpx decodes
-    raw = httpx.get(str(client.base_url) + "/sparql", params={"query": q},
-                    headers={"Accept-Encoding": "gzip"}).read()  # decoded body
+    raw = httpx.get(
+        str(client.base_url) + "/sparql", params={"query": q}, headers={"Accept-Encoding": "gzip"}
+    ).read()  # decoded body
     assert json.loads(raw)
-    with httpx.stream("GET", str(client.base_url) + "/sparql", params={"query": q},
-                      headers={"Accept-Encoding": "gzip"}) as s:
+    with httpx.stream(
+        "GET",
+        str(client.base_url) + "/sparql",
+        params={"query": q},
+        headers={"Accept-Encoding": "gzip"},
+    ) as s:
         compressed = b"".join(s.iter_raw())
     assert json.loads(gzip.decompress(compressed))
     r = client.get("/sparql", params={"query": q}, headers={"Accept-Encoding": "identity"})
@@ -286,8 +366,15 @@ def test_service_description(client: httpx.Client) -> None:
     triples = list(g.objects(None, rdflib.URIRef("http://rdfs.org/ns/void#triples")))
     assert triples and int(triples[0]) > 1000
     # behind a proxy
-    r = client.get("/sparql", headers={"X-Forwarded-Host": "kg.example.org", "X-Forwarded-Proto": "https",
-                                       "X-Forwarded-Prefix": "/dipkg", "Accept": "application/n-triples"})
+    r = client.get(
+        "/sparql",
+        headers={
+            "X-Forwarded-Host": "kg.example.org",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Prefix": "/dipkg",
+            "Accept": "application/n-triples",
+        },
+    )
     assert "<https://kg.example.org/dipkg/sparql> " in r.text
     assert r.headers["content-type"] == "application/n-triples; charset=utf-8"
     r = client.get("/sparql", headers={"Accept": "application/ld+json"})
@@ -301,13 +388,17 @@ def test_health(client: httpx.Client) -> None:
     assert body["workers"]["alive"] >= 1
 
 
-@pytest.mark.parametrize("method,path,status,code", [
-    ("GET", "/nowhere", 404, "not-found"),
-    ("DELETE", "/sparql", 405, "method-not-allowed"),
-    ("PUT", "/health", 405, "method-not-allowed"),
-])
-def test_framework_errors_have_the_one_shape(client: httpx.Client, method: str, path: str, status: int,
-                                             code: str) -> None:
+@pytest.mark.parametrize(
+    "method,path,status,code",
+    [
+        ("GET", "/nowhere", 404, "not-found"),
+        ("DELETE", "/sparql", 405, "method-not-allowed"),
+        ("PUT", "/health", 405, "method-not-allowed"),
+    ],
+)
+def test_framework_errors_have_the_one_shape(
+    client: httpx.Client, method: str, path: str, status: int, code: str
+) -> None:
     # (a 404 for a browser is an HTML page since the linked-data pages landed; API clients get JSON)
     assert_error(client.request(method, path, headers={"Accept": "application/json"}), status, code)
 
@@ -318,7 +409,9 @@ def test_openapi_documents_the_protocol(client: httpx.Client) -> None:
     names = {p["name"] for p in get["parameters"]}
     assert {"query", "default-graph-uri", "named-graph-uri", "format"} <= names
     post = spec["paths"]["/sparql"]["post"]
-    assert {"application/x-www-form-urlencoded", "application/sparql-query"} <= set(post["requestBody"]["content"])
+    assert {"application/x-www-form-urlencoded", "application/sparql-query"} <= set(
+        post["requestBody"]["content"]
+    )
     for status in ("400", "403", "406", "413", "415", "503"):
         assert status in post["responses"]
 
@@ -330,15 +423,22 @@ def test_oxigraph_serve_compatibility(client: httpx.Client) -> None:
     default = int(r.json()["results"]["bindings"][0]["n"]["value"])
     r = client.post("/query", data={"query": COUNT, "union-default-graph": ""})
     union = int(r.json()["results"]["bindings"][0]["n"]["value"])
-    named = client.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"})
+    named = client.get(
+        "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"}
+    )
     in_named = int(named.json()["results"]["bindings"][0]["n"]["value"])
     assert union == default + in_named
-    r = client.get("/sparql", params={"query": COUNT, "union-default-graph": "", "default-graph-uri": "http://e/g"})
+    r = client.get(
+        "/sparql",
+        params={"query": COUNT, "union-default-graph": "", "default-graph-uri": "http://e/g"},
+    )
     assert_error(r, 400, "bad-request")
 
 
 def test_named_graphs_are_described_and_quads_offered(client: httpx.Client) -> None:
-    graphs = client.get("/sparql", params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"}).json()
+    graphs = client.get(
+        "/sparql", params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"}
+    ).json()
     names = [b["g"]["value"] for b in graphs["results"]["bindings"]]
     if not names:
         pytest.skip("this build has no named graph")
@@ -352,8 +452,17 @@ def test_named_graphs_are_described_and_quads_offered(client: httpx.Client) -> N
         assert r.status_code == 200 and r.headers["content-type"].startswith(accept)
 
 
-@pytest.mark.parametrize("accept", ["text/turtle", "application/n-triples", "application/ld+json",
-                                    "application/rdf+xml", "application/n-quads", "application/trig"])
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "text/turtle",
+        "application/n-triples",
+        "application/ld+json",
+        "application/rdf+xml",
+        "application/n-quads",
+        "application/trig",
+    ],
+)
 def test_service_description_in_every_rdf_format(client: httpx.Client, accept: str) -> None:
     import rdflib
 
@@ -362,8 +471,14 @@ def test_service_description_in_every_rdf_format(client: httpx.Client, accept: s
         assert accept in ("application/n-quads", "application/trig")
         return
     assert r.status_code == 200 and r.headers["content-type"] == f"{accept}; charset=utf-8"
-    fmt = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
-           "application/rdf+xml": "xml", "application/n-quads": "nquads", "application/trig": "trig"}[accept]
+    fmt = {
+        "text/turtle": "turtle",
+        "application/n-triples": "nt",
+        "application/ld+json": "json-ld",
+        "application/rdf+xml": "xml",
+        "application/n-quads": "nquads",
+        "application/trig": "trig",
+    }[accept]
     g = rdflib.Dataset().parse(data=r.content, format=fmt)
     assert len(g) > 10
 
@@ -393,12 +508,17 @@ def test_health_and_openapi_name_the_version(client: httpx.Client) -> None:
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
-@pytest.mark.parametrize("path,allow", [
-    ("/sparql", "GET, HEAD, POST, OPTIONS"),
-    ("/query", "GET, HEAD, POST, OPTIONS"),
-    ("/health", "GET, HEAD, OPTIONS"),
-])
-def test_a_405_lists_exactly_the_methods_the_route_accepts(client: httpx.Client, path: str, allow: str) -> None:
+@pytest.mark.parametrize(
+    "path,allow",
+    [
+        ("/sparql", "GET, HEAD, POST, OPTIONS"),
+        ("/query", "GET, HEAD, POST, OPTIONS"),
+        ("/health", "GET, HEAD, OPTIONS"),
+    ],
+)
+def test_a_405_lists_exactly_the_methods_the_route_accepts(
+    client: httpx.Client, path: str, allow: str
+) -> None:
     # Starlette named only its first matching route: /sparql said "Allow: GET"
     refused = client.request("DELETE", path, headers={"Accept": "application/json"})
     body = assert_error(refused, 405, "method-not-allowed")
@@ -407,7 +527,9 @@ def test_a_405_lists_exactly_the_methods_the_route_accepts(client: httpx.Client,
     for method in METHODS:  # every listed method is answered, every other one is a 405
         params = {"query": "ASK {}"} if method in ("GET", "HEAD") else None
         data = {"query": "ASK {}"} if method == "POST" else None
-        r = client.request(method, path, params=params, data=data, headers={"Accept": "application/json"})
+        r = client.request(
+            method, path, params=params, data=data, headers={"Accept": "application/json"}
+        )
         assert (r.status_code != 405) == (method in allow.split(", ")), (method, r.status_code)
         if r.status_code == 405:
             assert r.headers["allow"] == allow

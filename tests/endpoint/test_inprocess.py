@@ -75,21 +75,35 @@ def test_identical_queries_come_from_the_cache(app_client: TestClient) -> None:
 
 
 def test_invalid_utf8_and_bad_params_are_400(app_client: TestClient) -> None:
-    r = app_client.post("/sparql", content=b"query=%FF%FE", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = app_client.post(
+        "/sparql",
+        content=b"query=%FF%FE",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 400 and r.json()["error"] == "bad-request"
-    r = app_client.post("/sparql", content=b"\xff\xfe", headers={"Content-Type": "application/sparql-query"})
+    r = app_client.post(
+        "/sparql", content=b"\xff\xfe", headers={"Content-Type": "application/sparql-query"}
+    )
     assert r.status_code == 400
-    r = app_client.post("/sparql", content=b"ASK {}", headers={"Content-Type": "application/sparql-query; charset=latin-1"})
+    r = app_client.post(
+        "/sparql",
+        content=b"ASK {}",
+        headers={"Content-Type": "application/sparql-query; charset=latin-1"},
+    )
     assert r.status_code == 415
     r = app_client.get("/sparql", params=[("query", "ASK {}"), ("query", "ASK {}")])
     assert r.status_code == 400
 
 
 def test_422_and_500_have_the_one_shape_and_no_traceback(app_client: TestClient) -> None:
-    r = app_client.get("/typed", params={"n": "not a number"}, headers={"Accept": "application/json"})
+    r = app_client.get(
+        "/typed", params={"n": "not a number"}, headers={"Accept": "application/json"}
+    )
     assert r.status_code == 422
     body = r.json()
-    assert body["error"] == "invalid-request" and body["status"] == 422 and body["details"]["problems"]
+    assert (
+        body["error"] == "invalid-request" and body["status"] == 422 and body["details"]["problems"]
+    )
     r = app_client.get("/boom", headers={"Accept": "application/json"})
     assert r.status_code == 500
     assert r.json() == {"error": "internal", "status": 500, "message": "internal server error"}
@@ -98,7 +112,9 @@ def test_422_and_500_have_the_one_shape_and_no_traceback(app_client: TestClient)
 
 def test_validation_errors_have_the_one_shape(app_client: TestClient) -> None:
     r = app_client.get("/docs")
-    assert r.status_code == 404 and r.json()["error"] == "not-found"  # off: it would load from a CDN
+    assert (
+        r.status_code == 404 and r.json()["error"] == "not-found"
+    )  # off: it would load from a CDN
     r = app_client.request("PATCH", "/sparql")
     assert r.status_code == 405 and r.json()["error"] == "method-not-allowed"
 
@@ -109,8 +125,13 @@ def test_validation_errors_have_the_one_shape(app_client: TestClient) -> None:
 def _serve(data: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
     env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run([sys.executable, "-m", "sparql_api.server", "--data", str(data), "--port", "9", *args],
-                          capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "sparql_api.server", "--data", str(data), "--port", "9", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 def test_serve_refuses_a_missing_folder(tmp_path: Path) -> None:
@@ -135,7 +156,9 @@ def test_serve_refuses_an_empty_store(tmp_path: Path, endpoint_data: Path) -> No
     store.flush()
     del store
     out = _serve(tmp_path / "data")
-    assert out.returncode == 1 and "empty" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert (
+        out.returncode == 1 and "empty" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    )
 
 
 def test_serve_refuses_a_corrupt_store(tmp_path: Path, endpoint_data: Path) -> None:
@@ -176,7 +199,12 @@ def test_the_sparql_page_hook(app_client: TestClient) -> None:
         r = app_client.get("/sparql", headers={"Accept": browser})
         assert r.headers["content-type"].startswith("text/html") and "SPARQL" in r.text
         assert app_client.get("/sparql").headers["content-type"].startswith("text/turtle")
-        assert app_client.get("/sparql", params={"query": "ASK {}"}, headers={"Accept": browser}).status_code == 200
+        assert (
+            app_client.get(
+                "/sparql", params={"query": "ASK {}"}, headers={"Accept": browser}
+            ).status_code
+            == 200
+        )
     finally:
         state.sparql_page = installed
         state.fast_cache.clear()
@@ -195,15 +223,34 @@ def test_dipkg_serve_end_to_end(endpoint_data: Path, tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
     env["PYTHONPATH"] = str(ROOT)
-    proc = subprocess.Popen([sys.executable, "-c", "from kg.cli import main; main()", "serve", "--data",
-                             str(endpoint_data), "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from kg.cli import main; main()",
+            "serve",
+            "--data",
+            str(endpoint_data),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
             assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=5)
+                r = httpx.get(
+                    f"http://127.0.0.1:{port}/sparql",
+                    params={"query": "ASK { ?s ?p ?o }"},
+                    timeout=5,
+                )
                 break
             except httpx.HTTPError:
                 assert time.monotonic() < deadline, "dipkg serve did not come up"
@@ -222,7 +269,9 @@ def test_client_keys_group_an_ipv6_host_by_its_64() -> None:
     """One IPv6 host owns a whole /64: it must not rotate addresses for more worker shares."""
     from sparql_api.protocol import client_key
 
-    assert client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert (
+        client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    )
     assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
     assert client_key("::ffff:10.0.0.1") == client_key("10.0.0.1") == "10.0.0.1"
     assert client_key("127.0.0.2") != client_key("127.0.0.1")

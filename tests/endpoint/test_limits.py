@@ -39,14 +39,18 @@ def wait_workers(server: Server, client: httpx.Client, n: int = 2, within: float
 
 
 @pytest.mark.slow
-def test_runaway_query_is_stopped_while_a_cheap_one_answers(server: Server, client: httpx.Client) -> None:
+def test_runaway_query_is_stopped_while_a_cheap_one_answers(
+    server: Server, client: httpx.Client
+) -> None:
     wait_workers(server, client)
     before = {p.pid for p in server.workers()}
     result: dict[str, object] = {}
 
     def runaway() -> None:  # from another client (address): one client's queries run one at a time
         started = time.monotonic()
-        with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=30) as other:
+        with httpx.Client(
+            transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=30
+        ) as other:
             r = other.post(server.sparql, data={"query": RUNAWAY})
         result["elapsed"] = time.monotonic() - started
         result["response"] = r
@@ -76,11 +80,18 @@ def test_runaway_query_is_stopped_while_a_cheap_one_answers(server: Server, clie
     assert after != before and len(after) == 2
     no_zombies(server)
     for _ in range(4):
-        assert client.get("/sparql", params={"query": "SELECT (1 AS ?x) {} # " + str(time.time())}).status_code == 200
+        assert (
+            client.get(
+                "/sparql", params={"query": "SELECT (1 AS ?x) {} # " + str(time.time())}
+            ).status_code
+            == 200
+        )
 
 
 @pytest.mark.slow
-def test_a_worker_that_dies_mid_query_gives_503_then_recovers(server: Server, client: httpx.Client) -> None:
+def test_a_worker_that_dies_mid_query_gives_503_then_recovers(
+    server: Server, client: httpx.Client
+) -> None:
     wait_workers(server, client)
     result: dict[str, httpx.Response] = {}
     query = RUNAWAY + " # die"
@@ -117,8 +128,10 @@ def test_a_client_that_disconnects_frees_its_worker(server: Server, client: http
     wait_workers(server, client)
     before = {p.pid for p in server.workers()}
     body = "query=" + quote(RUNAWAY + " # disconnect", safe="")
-    request = (f"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+    request = (
+        f"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    ).encode()
     host, port = server.url.removeprefix("http://").split(":")
     disconnects = client.get("/health").json()["queries"]["disconnects"]
     with socket.create_connection((host, int(port))) as sock:
@@ -138,7 +151,9 @@ def test_a_client_that_disconnects_frees_its_worker(server: Server, client: http
     no_zombies(server)
 
 
-def test_queries_run_in_worker_processes_not_in_the_server(server: Server, client: httpx.Client) -> None:
+def test_queries_run_in_worker_processes_not_in_the_server(
+    server: Server, client: httpx.Client
+) -> None:
     wait_workers(server, client)
     workers = server.workers()
     assert len(workers) == 2
@@ -173,7 +188,9 @@ def test_a_query_that_needs_too_much_memory_kills_only_its_worker(endpoint_data)
         pool = WorkerPool(release.store_dir, size=1, timeout=20, memory_limit=400 * 1024 * 1024)
         await pool.start()
         try:
-            hog = Job("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1", "json", None, 10)
+            hog = Job(
+                "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1", "json", None, 10
+            )
             err = None
             try:
                 await pool.run(hog)
@@ -196,6 +213,7 @@ def test_workers_die_with_the_server_even_mid_query(endpoint_data, tmp_path) -> 
     srv = start_server(endpoint_data, tmp_path, DIPKG_QUERY_TIMEOUT="30", DIPKG_QUERY_WORKERS="1")
     workers = srv.workers()
     assert workers
+
     def orphan() -> None:
         try:
             httpx.post(srv.sparql, data={"query": RUNAWAY + " # orphan"}, timeout=30)
@@ -217,8 +235,10 @@ def test_workers_die_with_the_server_even_mid_query(endpoint_data, tmp_path) -> 
 def doubling(steps: int, rows: int = 0) -> str:
     """A SELECT whose one value is 16 * 2**steps characters long, in ``rows`` rows (one if 0)."""
     if rows:
-        head = f"VALUES ?i {{ {' '.join(str(i) for i in range(rows))} }} " \
-               'BIND(CONCAT(STR(?i), "_0123456789abcdef") AS ?v0)'
+        head = (
+            f"VALUES ?i {{ {' '.join(str(i) for i in range(rows))} }} "
+            'BIND(CONCAT(STR(?i), "_0123456789abcdef") AS ?v0)'
+        )
     else:
         head = 'BIND("0123456789abcdef" AS ?v0)'
     binds = " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(steps))
@@ -230,8 +250,13 @@ def roomy(endpoint_data, tmp_path_factory) -> Iterator[Server]:
     """A server with the default result limit and time enough to build a 256 MiB value."""
     from tests.endpoint.conftest import start_server, stop_server
 
-    srv = start_server(endpoint_data, tmp_path_factory.mktemp("roomy"), DIPKG_QUERY_TIMEOUT="60",
-                       DIPKG_MAX_ROWS="1000", DIPKG_QUERY_WORKERS="2")
+    srv = start_server(
+        endpoint_data,
+        tmp_path_factory.mktemp("roomy"),
+        DIPKG_QUERY_TIMEOUT="60",
+        DIPKG_MAX_ROWS="1000",
+        DIPKG_QUERY_WORKERS="2",
+    )
     yield srv
     stop_server(srv)
 
@@ -262,11 +287,23 @@ def test_a_256_mib_value_is_a_clean_503_not_500(roomy: Server) -> None:
     assert_pool_whole(roomy)
 
 
-@pytest.mark.parametrize("accept", ["application/sparql-results+json", "text/csv",
-                                    "text/tab-separated-values", "application/sparql-results+xml"])
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/sparql-results+json",
+        "text/csv",
+        "text/tab-separated-values",
+        "application/sparql-results+xml",
+    ],
+)
 def test_a_256_mib_result_over_many_rows_is_a_clean_503(roomy: Server, accept: str) -> None:
     # 1000 rows of 256 KiB: stopped while the rows are read, before anything is built from them
-    r = httpx.post(roomy.sparql, data={"query": doubling(14, rows=1000)}, headers={"Accept": accept}, timeout=120)
+    r = httpx.post(
+        roomy.sparql,
+        data={"query": doubling(14, rows=1000)},
+        headers={"Accept": accept},
+        timeout=120,
+    )
     assert_too_large(r)
     assert "at row" in r.json()["message"]
     assert_pool_whole(roomy)
@@ -274,17 +311,26 @@ def test_a_256_mib_result_over_many_rows_is_a_clean_503(roomy: Server, accept: s
 
 def test_a_value_over_the_engines_16_mib_text_writer_limit_is_a_clean_503(roomy: Server) -> None:
     # under the byte limit, but one value over what the CSV/TSV/XML writer reads back (was 500)
-    r = httpx.post(roomy.sparql, data={"query": doubling(21)}, headers={"Accept": "text/csv"}, timeout=120)
+    r = httpx.post(
+        roomy.sparql, data={"query": doubling(21)}, headers={"Accept": "text/csv"}, timeout=120
+    )
     assert_too_large(r, limit="16 MiB")
     assert_pool_whole(roomy)
-    r = httpx.post(roomy.sparql, data={"query": doubling(21)}, timeout=120)  # SPARQL JSON carries it
+    r = httpx.post(
+        roomy.sparql, data={"query": doubling(21)}, timeout=120
+    )  # SPARQL JSON carries it
     assert r.status_code == 200 and len(r.content) > 32 * 1024 * 1024
 
 
 def test_a_huge_graph_result_is_a_clean_503(roomy: Server) -> None:
     select = doubling(23)
-    construct = "CONSTRUCT { <http://example.org/x> <http://example.org/p> ?v23 } WHERE" + select.split("WHERE", 1)[1]
-    r = httpx.post(roomy.sparql, data={"query": construct}, headers={"Accept": "text/turtle"}, timeout=120)
+    construct = (
+        "CONSTRUCT { <http://example.org/x> <http://example.org/p> ?v23 } WHERE"
+        + select.split("WHERE", 1)[1]
+    )
+    r = httpx.post(
+        roomy.sparql, data={"query": construct}, headers={"Accept": "text/turtle"}, timeout=120
+    )
     assert_too_large(r)
     assert_pool_whole(roomy)
 
@@ -295,11 +341,15 @@ def test_the_parent_never_reads_an_oversized_reply_frame() -> None:
 
     from sparql_api.workers import OversizedReply, _Worker
 
-    liar = ("import struct, sys, time; sys.stdout.buffer.write(struct.pack('>I', 2) + b'{}' "
-            "+ struct.pack('>Q', 1 << 40)); sys.stdout.flush(); time.sleep(30)")
+    liar = (
+        "import struct, sys, time; sys.stdout.buffer.write(struct.pack('>I', 2) + b'{}' "
+        "+ struct.pack('>Q', 1 << 40)); sys.stdout.flush(); time.sleep(30)"
+    )
 
     async def scenario() -> None:
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", liar, stdout=asyncio.subprocess.PIPE)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", liar, stdout=asyncio.subprocess.PIPE
+        )
         worker = _Worker(proc)
         try:
             with pytest.raises(OversizedReply):

@@ -20,14 +20,21 @@ from sparql_api.negotiation import (
 )
 
 OFFER_SETS = [RESULT_OFFERS, GRAPH_OFFERS, graph_offers(True)]
-KNOWN = sorted({o.media_type for s in OFFER_SETS for o in s} | {a for s in OFFER_SETS for o in s for a in o.aliases}
-               | {"text/html", "application/xhtml+xml", "image/png", "text/plain"})
+KNOWN = sorted(
+    {o.media_type for s in OFFER_SETS for o in s}
+    | {a for s in OFFER_SETS for o in s for a in o.aliases}
+    | {"text/html", "application/xhtml+xml", "image/png", "text/plain"}
+)
 ranges = st.one_of(
     st.sampled_from(KNOWN),
     st.sampled_from(["*/*", "text/*", "application/*", "image/*"]),
 )
-qvalues = st.one_of(st.none(), st.sampled_from(["0", "0.0", "0.001", "0.1", "0.5", "0.9", "1", "1.0", "1.000"]))
-params = st.sampled_from(["", ";charset=utf-8", ";charset=latin-1", ';profile="http://www.w3.org/ns/json-ld#compacted"'])
+qvalues = st.one_of(
+    st.none(), st.sampled_from(["0", "0.0", "0.001", "0.1", "0.5", "0.9", "1", "1.0", "1.000"])
+)
+params = st.sampled_from(
+    ["", ";charset=utf-8", ";charset=latin-1", ';profile="http://www.w3.org/ns/json-ld#compacted"']
+)
 
 
 @st.composite
@@ -72,12 +79,18 @@ def test_negotiation_properties(accept: str, offers) -> None:
     assert choice.media_type in (choice.offer.media_type, *choice.offer.aliases)
     assert choice.content_type.startswith(choice.media_type)
     if parse_accept(accept):
-        q = quality(accept, choice.media_type, choice.offer.charset, alias=choice.media_type != choice.offer.media_type)
+        q = quality(
+            accept,
+            choice.media_type,
+            choice.offer.charset,
+            alias=choice.media_type != choice.offer.media_type,
+        )
         assert q > 0  # q=0 excludes
         # no other offer is strictly preferred by the client
         for o in offers:
             others = [quality(accept, o.media_type, o.charset)] + [
-                quality(accept, a, o.charset, alias=True) for a in o.aliases]
+                quality(accept, a, o.charset, alias=True) for a in o.aliases
+            ]
             assert max(others) <= q + 1e-9
     else:
         assert choice.offer is offers[0]
@@ -96,25 +109,44 @@ def test_an_exact_type_gets_itself(offers, data) -> None:
     assert negotiate(f"{offer.media_type};q=0.5, */*;q=0.1", offers).offer is offer
 
 
-@pytest.mark.parametrize("accept,offers,expected,label", [
-    (None, RESULT_OFFERS, SPARQL_JSON, "application/sparql-results+json"),
-    ("", GRAPH_OFFERS, TURTLE, "text/turtle"),
-    ("*/*", RESULT_OFFERS, SPARQL_JSON, "application/sparql-results+json"),
-    ("application/json", RESULT_OFFERS, SPARQL_JSON, "application/json"),
-    ("application/xml", RESULT_OFFERS, SPARQL_XML, "application/xml"),
-    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", RESULT_OFFERS, SPARQL_XML,
-     "application/xml"),
-    ("application/sparql-results+json;q=0, */*", RESULT_OFFERS, SPARQL_XML, "application/sparql-results+xml"),
-    ("application/sparql-results+xml, */*", RESULT_OFFERS, SPARQL_XML, "application/sparql-results+xml"),
-    ("text/turtle;charset=UTF-8", GRAPH_OFFERS, TURTLE, "text/turtle"),
-    ("application/turtle,text/turtle", GRAPH_OFFERS, TURTLE, "text/turtle"),
-])
+@pytest.mark.parametrize(
+    "accept,offers,expected,label",
+    [
+        (None, RESULT_OFFERS, SPARQL_JSON, "application/sparql-results+json"),
+        ("", GRAPH_OFFERS, TURTLE, "text/turtle"),
+        ("*/*", RESULT_OFFERS, SPARQL_JSON, "application/sparql-results+json"),
+        ("application/json", RESULT_OFFERS, SPARQL_JSON, "application/json"),
+        ("application/xml", RESULT_OFFERS, SPARQL_XML, "application/xml"),
+        (
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            RESULT_OFFERS,
+            SPARQL_XML,
+            "application/xml",
+        ),
+        (
+            "application/sparql-results+json;q=0, */*",
+            RESULT_OFFERS,
+            SPARQL_XML,
+            "application/sparql-results+xml",
+        ),
+        (
+            "application/sparql-results+xml, */*",
+            RESULT_OFFERS,
+            SPARQL_XML,
+            "application/sparql-results+xml",
+        ),
+        ("text/turtle;charset=UTF-8", GRAPH_OFFERS, TURTLE, "text/turtle"),
+        ("application/turtle,text/turtle", GRAPH_OFFERS, TURTLE, "text/turtle"),
+    ],
+)
 def test_examples(accept, offers, expected, label) -> None:
     choice = negotiate(accept, offers)
     assert choice.offer is expected and choice.media_type == label
 
 
-@pytest.mark.parametrize("accept", ["text/turtle;charset=latin-1", "text/html", "image/*", "text/turtle;q=0"])
+@pytest.mark.parametrize(
+    "accept", ["text/turtle;charset=latin-1", "text/html", "image/*", "text/turtle;q=0"]
+)
 def test_not_acceptable(accept: str) -> None:
     with pytest.raises(NotAcceptable) as info:
         negotiate(accept, GRAPH_OFFERS)

@@ -42,7 +42,9 @@ def test_select_matches_pyoxigraph(store: ox.Store, query: str, fmt: str) -> Non
 def test_row_cap_note(store: ox.Store) -> None:
     out = evaluate(store, Job("SELECT * WHERE { ?s ?p ?o }", "json", None, 10))
     doc = json.loads(out.body)
-    assert out.truncated and out.rows == 10 and doc["truncated"] is True and "10 rows" in doc["note"]
+    assert (
+        out.truncated and out.rows == 10 and doc["truncated"] is True and "10 rows" in doc["note"]
+    )
     assert len(doc["results"]["bindings"]) == 10
     exact = evaluate(store, Job("SELECT * WHERE { ?s ?p ?o } LIMIT 10", "json", None, 10))
     assert not exact.truncated and "truncated" not in json.loads(exact.body)

@@ -36,8 +36,11 @@ def test_no_server_errors_and_responses_conform(server: Server) -> None:
     """Every operation of the app: no 5xx. The endpoint's own operations: every check."""
     schema = schemathesis.openapi.from_url(server.url + "/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {(op.method.upper(), op.path) for op in operations} >= {("GET", "/sparql"), ("POST", "/sparql"),
-                                                                   ("GET", "/health")}
+    assert {(op.method.upper(), op.path) for op in operations} >= {
+        ("GET", "/sparql"),
+        ("POST", "/sparql"),
+        ("GET", "/health"),
+    }
     calls: dict[str, int] = {}
     for operation in operations:
         _fuzz(operation, mine=operation.path in MINE, calls=calls)
@@ -49,8 +52,12 @@ def _fuzz(operation, *, mine: bool, calls: dict[str, int]) -> None:
     label = f"{operation.method.upper()} {operation.path}"
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=150 if mine else 25, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=150 if mine else 25,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case) -> None:
         calls[label] = calls.get(label, 0) + 1
         if mine:

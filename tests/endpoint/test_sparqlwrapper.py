@@ -68,8 +68,12 @@ def test_select_xml(server: Server, method: tuple[str, str]) -> None:
 
 
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("fmt,delim,ctype", [(CSV, ",", "text/csv"), (TSV, "\t", "text/tab-separated-values")])
-def test_select_csv_tsv(server: Server, method: tuple[str, str], fmt: str, delim: str, ctype: str) -> None:
+@pytest.mark.parametrize(
+    "fmt,delim,ctype", [(CSV, ",", "text/csv"), (TSV, "\t", "text/tab-separated-values")]
+)
+def test_select_csv_tsv(
+    server: Server, method: tuple[str, str], fmt: str, delim: str, ctype: str
+) -> None:
     res = wrapper(server, method, fmt, SELECT).query()
     assert res.response.headers["Content-Type"].startswith(ctype)
     text = res.convert().decode("utf-8")
@@ -93,10 +97,16 @@ def test_ask(server: Server, method: tuple[str, str], fmt: str) -> None:
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("query", [CONSTRUCT, DESCRIBE], ids=["CONSTRUCT", "DESCRIBE"])
-@pytest.mark.parametrize("fmt,ctype", [
-    (TURTLE, "text/turtle"), (N3, "text/turtle"), (RDFXML, "application/rdf+xml"), (XML, "application/rdf+xml"),
-    (JSONLD, "application/ld+json"),
-])
+@pytest.mark.parametrize(
+    "fmt,ctype",
+    [
+        (TURTLE, "text/turtle"),
+        (N3, "text/turtle"),
+        (RDFXML, "application/rdf+xml"),
+        (XML, "application/rdf+xml"),
+        (JSONLD, "application/ld+json"),
+    ],
+)
 def test_graphs(server: Server, method: tuple[str, str], query: str, fmt: str, ctype: str) -> None:
     res = wrapper(server, method, fmt, query).query()
     assert res.response.headers["Content-Type"].startswith(ctype)
@@ -131,7 +141,11 @@ def test_update_through_sparqlwrapper_is_refused(server: Server) -> None:
     sw.setQuery("INSERT DATA { <http://e/a> <http://e/b> <http://e/c> }")
     with pytest.raises((SPARQLWrapperException, Exception)) as info:
         sw.query()
-    assert "403" in str(info.value) or "Forbidden" in str(info.value) or "update" in str(info.value).lower()
+    assert (
+        "403" in str(info.value)
+        or "Forbidden" in str(info.value)
+        or "update" in str(info.value).lower()
+    )
 
 
 def test_bad_query_through_sparqlwrapper(server: Server) -> None:

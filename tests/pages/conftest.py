@@ -22,9 +22,16 @@ from tests.endpoint.conftest import Server, start_server, stop_server
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "pages"
 CHROMIUM = os.environ.get("DIPKG_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
@@ -37,8 +44,12 @@ def release(built_data: Path) -> Release:
 def site(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``python -m sparql_api.server`` (the app of ``dipkg serve``) on a free port."""
     # the tests play a reverse proxy at 127.0.0.1 (X-Forwarded-*): trusted here only
-    server = start_server(built_data, tmp_path_factory.mktemp("pages-server"), DIPKG_QUERY_WORKERS="1",
-                          DIPKG_TRUSTED_PROXIES='["127.0.0.1"]')
+    server = start_server(
+        built_data,
+        tmp_path_factory.mktemp("pages-server"),
+        DIPKG_QUERY_WORKERS="1",
+        DIPKG_TRUSTED_PROXIES='["127.0.0.1"]',
+    )
     try:
         yield server
     finally:

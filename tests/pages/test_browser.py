@@ -117,7 +117,9 @@ def test_query_ui_runs_an_example_and_shows_rows(page, site):
 
     if not vendor_ready():
         if os.environ.get("CI"):
-            pytest.fail("YASGUI is not installed (make install copies it into sparql_api/static/vendor/yasgui)")
+            pytest.fail(
+                "YASGUI is not installed (make install copies it into sparql_api/static/vendor/yasgui)"
+            )
         pytest.skip("YASGUI is not installed: run make install")
     page.goto(site.url + "/query")
     page.wait_for_selector(".yasqe .CodeMirror")
@@ -146,9 +148,14 @@ def test_query_ui_without_javascript(chromium, site):
         assert "example=02-scenarios-needing-temperature" in pg.url
         from sparql_api.ui import load_examples
 
-        expected = next(e.query for e in load_examples()[0] if e.id == "02-scenarios-needing-temperature")
+        expected = next(
+            e.query for e in load_examples()[0] if e.id == "02-scenarios-needing-temperature"
+        )
         assert pg.input_value("#query-text").strip() == expected.strip()
-        pg.fill("#query-text", "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/dipkg/ontology#Scenario> }")
+        pg.fill(
+            "#query-text",
+            "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/dipkg/ontology#Scenario> }",
+        )
         pg.select_option("#query-format", "csv")
         with pg.expect_download() as download:
             pg.click("#plain-download")
@@ -163,7 +170,9 @@ def test_search_box_suggests_and_finds(page, site):
     box = page.locator("header #site-q")
     box.fill("温")
     # the suggestions arrive from /search/suggest into the box's datalist
-    page.wait_for_function("document.querySelectorAll('#site-suggest option').length > 0", timeout=10000)
+    page.wait_for_function(
+        "document.querySelectorAll('#site-suggest option').length > 0", timeout=10000
+    )
     options = page.eval_on_selector_all("#site-suggest option", "els => els.map(e => e.value)")
     assert options[0] == "温度"
     box.fill("温度")
@@ -172,7 +181,9 @@ def test_search_box_suggests_and_finds(page, site):
     assert page.inner_text("h1") == "搜索"
     assert page.locator("main mark").first.inner_text() == "温度"
     page.click("aside.facets a:has-text('应用场景')")  # the scenario facet
-    numbers = page.eval_on_selector_all("ol.results > li > a", "els => els.map(e => e.textContent.split('.')[0])")
+    numbers = page.eval_on_selector_all(
+        "ol.results > li > a", "els => els.map(e => e.textContent.split('.')[0])"
+    )
     assert numbers == ["1", "2", "3", "5", "7", "9", "17", "18", "19"]
     assert not page.js_errors, page.js_errors
 
@@ -190,7 +201,9 @@ def test_match_form_in_chromium(page, site):
 
 
 def test_search_and_match_without_javascript(chromium, site):
-    context = chromium.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
     pg = context.new_page()
     try:
         pg.goto(site.url + "/")

@@ -21,7 +21,9 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
 @pytest.fixture(scope="module")
-def two(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, dict, dict, Path]]:
+def two(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[httpx.Client, dict, dict, Path]]:
     tmp = tmp_path_factory.mktemp("changes-site")
     out = tmp / "data"
     first = build(out, Settings(inputs_dir=_inputs(tmp / "in1", "2026-11-24")))
@@ -53,34 +55,51 @@ def test_the_page_lists_what_changed(two) -> None:
     r = client.get("/changes?lang=en", headers={"Accept": BROWSER})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     html = r.text
-    assert '<link rel="alternate" type="application/json" href="' in html and '/changes.json"' in html
+    assert (
+        '<link rel="alternate" type="application/json" href="' in html and '/changes.json"' in html
+    )
     assert f"Version 2 · 2026-11-30 · Build <code>{second['build_id']}</code>" in html
     assert f"Version 1 · 2026-11-24 · Build <code>{first['build_id']}</code>" in html
-    assert "Data fields <span class=\"muted\">(added 1 · removed 1 · changed 0)</span>" in html
+    assert 'Data fields <span class="muted">(added 1 · removed 1 · changed 0)</span>' in html
     base = "https://w3id.org/dipkg/scenario/guizhou-b1-s01"
     rows = {iri: kind for kind, iri in re.findall(r'<tr class="(\w+)" data-iri="([^"]+)"', html)}
-    assert rows == {base: "changed", f"{base}/data/1": "changed", f"{base}/data/4": "changed",
-                    f"{base}/data/4.3": "added", f"{base}/data/1.6": "removed"}
-    assert '/scenario/guizhou-b1-s01/data/4.3?lang=en">Steam consumption</a>' in html  # still there: linked
+    assert rows == {
+        base: "changed",
+        f"{base}/data/1": "changed",
+        f"{base}/data/4": "changed",
+        f"{base}/data/4.3": "added",
+        f"{base}/data/1.6": "removed",
+    }
+    assert (
+        '/scenario/guizhou-b1-s01/data/4.3?lang=en">Steam consumption</a>' in html
+    )  # still there: linked
     assert "/data/1.6?lang=en" not in html  # gone: named, never linked
-    assert "<del><span lang=\"zh\">生产工艺优化</span></del>" in html
-    assert "<ins><span lang=\"zh\">生产工艺智能优化</span></ins>" in html
+    assert '<del><span lang="zh">生产工艺优化</span></del>' in html
+    assert '<ins><span lang="zh">生产工艺智能优化</span></ins>' in html
     zh = client.get("/changes", headers={"Accept": BROWSER, "Accept-Language": "zh"}).text
-    assert "数据项 <span class=\"muted\">(新增 1 · 删除 1 · 修改 0)</span>" in zh
+    assert '数据项 <span class="muted">(新增 1 · 删除 1 · 修改 0)</span>' in zh
 
 
 def test_landing_dumps_and_footer_link_the_changes_and_date(two) -> None:
     client, _, second, _ = two
     landing = client.get("/?lang=en", headers={"Accept": BROWSER}).text
-    assert re.search(r'id="changes-card"><h3><a href="[^"]*/changes\?lang=en">What changed</a>', landing)
+    assert re.search(
+        r'id="changes-card"><h3><a href="[^"]*/changes\?lang=en">What changed</a>', landing
+    )
     assert "Version 2 · 2026-11-30." in landing
     assert '<time datetime="2026-11-30">2026-11-30</time>' in landing  # the footer
     dumps = client.get("/dumps/?lang=en", headers={"Accept": BROWSER}).text
     assert re.search(r'<a id="changes-link" href="[^"]*/changes\?lang=en">What changed</a>', dumps)
     assert '<td class="date">2026-11-30</td>' in dumps
     assert client.get("/dumps/index.json").json()["modified"] == "2026-11-30"
-    schema = json.loads(re.search(r'<script type="application/ld\+json">\s*(.*?)</script>', landing, re.S).group(1))
-    assert (schema["dateModified"], schema["datePublished"], schema["version"]) == ("2026-11-30", "2026-11-24", "2")
+    schema = json.loads(
+        re.search(r'<script type="application/ld\+json">\s*(.*?)</script>', landing, re.S).group(1)
+    )
+    assert (schema["dateModified"], schema["datePublished"], schema["version"]) == (
+        "2026-11-30",
+        "2026-11-24",
+        "2",
+    )
 
 
 def test_the_previous_version_dereferences(two) -> None:
@@ -89,7 +108,9 @@ def test_the_previous_version_dereferences(two) -> None:
     assert r.status_code == 303
     g = rdflib.Graph().parse(data=client.get(r.headers["location"]).text, format="turtle")
     subject = rdflib.URIRef(f"https://w3id.org/dipkg/release/{first['build_id']}")
-    assert g.value(subject, rdflib.URIRef("http://www.w3.org/ns/dcat#version")) == rdflib.Literal("1")
+    assert g.value(subject, rdflib.URIRef("http://www.w3.org/ns/dcat#version")) == rdflib.Literal(
+        "1"
+    )
     dataset = rdflib.Graph().parse(data=client.get("/dataset.ttl").text, format="turtle")
     assert (None, rdflib.URIRef("http://www.w3.org/ns/dcat#previousVersion"), subject) in dataset
 
@@ -113,9 +134,18 @@ def test_a_corrupt_change_set_is_one_line(two, tmp_path: Path) -> None:
     _, _, _, release = two
     out = tmp_path / "data"
     shutil.copytree(release.parent.parent, out, symlinks=True)
-    (out / "releases" / release.name / "changes.json").write_text('{"old"', encoding="utf-8")  # known bad
-    done = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--data", str(out), "--port", str(free_port())],
-                          capture_output=True, text=True, env=cli_env(), timeout=60)
+    (out / "releases" / release.name / "changes.json").write_text(
+        '{"old"', encoding="utf-8"
+    )  # known bad
+    done = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "serve", "--data", str(out), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr.strip().endswith("changes.json: error[store]: the release's change set is unreadable: "
-                                        "Expecting ':' delimiter: line 1 column 7 (char 6)")
+    assert done.stderr.strip().endswith(
+        "changes.json: error[store]: the release's change set is unreadable: "
+        "Expecting ':' delimiter: line 1 column 7 (char 6)"
+    )

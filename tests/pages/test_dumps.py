@@ -17,7 +17,9 @@ def manifest_files(release: Release) -> list[str]:
 
 def test_every_dump_is_byte_identical(http: httpx.Client, release: Release):
     names = manifest_files(release) + ["SHA256SUMS"]
-    assert {"dipkg.ttl", "dipkg.jsonld", "dipkg.nt", "dipkg.ttl.gz", "dipkg-tables.xlsx"} <= set(names)
+    assert {"dipkg.ttl", "dipkg.jsonld", "dipkg.nt", "dipkg.ttl.gz", "dipkg-tables.xlsx"} <= set(
+        names
+    )
     for name in names:
         expected = (release.dumps_dir / name).read_bytes()
         r = http.get(f"/dumps/{name}", headers={"Accept-Encoding": "gzip"})
@@ -51,14 +53,29 @@ def test_head_has_the_length_and_no_body(http: httpx.Client, release: Release):
 
 def test_etag_and_last_modified_give_304(http: httpx.Client):
     r = http.get("/dumps/dipkg.jsonld")
-    assert http.get("/dumps/dipkg.jsonld", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
-    assert http.get("/dumps/dipkg.jsonld", headers={"If-Modified-Since": r.headers["last-modified"]}).status_code == 304
+    assert (
+        http.get("/dumps/dipkg.jsonld", headers={"If-None-Match": r.headers["etag"]}).status_code
+        == 304
+    )
+    assert (
+        http.get(
+            "/dumps/dipkg.jsonld", headers={"If-Modified-Since": r.headers["last-modified"]}
+        ).status_code
+        == 304
+    )
     assert http.get("/dumps/dipkg.jsonld", headers={"If-None-Match": '"other"'}).status_code == 200
 
 
-@pytest.mark.parametrize("header,start,end", [("bytes=0-99", 0, 99), ("bytes=100-", 100, None),
-                                              ("bytes=-10", None, None), ("bytes=5-5", 5, 5),
-                                              ("bytes=0-999999999", 0, None)])
+@pytest.mark.parametrize(
+    "header,start,end",
+    [
+        ("bytes=0-99", 0, 99),
+        ("bytes=100-", 100, None),
+        ("bytes=-10", None, None),
+        ("bytes=5-5", 5, 5),
+        ("bytes=0-999999999", 0, None),
+    ],
+)
 def test_ranges(http: httpx.Client, release: Release, header, start, end):
     data = (release.dumps_dir / "dipkg.ttl").read_bytes()
     size = len(data)
@@ -67,7 +84,7 @@ def test_ranges(http: httpx.Client, release: Release, header, start, end):
     if header == "bytes=-10":
         start, end = size - 10, size - 1
     end = size - 1 if end is None else end
-    assert r.content == data[start:end + 1]
+    assert r.content == data[start : end + 1]
     assert r.headers["content-range"] == f"bytes {start}-{end}/{size}"
     assert int(r.headers["content-length"]) == end - start + 1
 
@@ -81,18 +98,34 @@ def test_unsatisfiable_and_ignored_ranges(http: httpx.Client, release: Release):
         r = http.get("/dumps/dipkg.ttl", headers={"Range": ignored})
         assert r.status_code == 200 and len(r.content) == size
     tag = http.head("/dumps/dipkg.ttl").headers["etag"]
-    assert http.get("/dumps/dipkg.ttl", headers={"Range": "bytes=0-9", "If-Range": tag}).status_code == 206
-    assert http.get("/dumps/dipkg.ttl", headers={"Range": "bytes=0-9", "If-Range": '"stale"'}).status_code == 200
+    assert (
+        http.get("/dumps/dipkg.ttl", headers={"Range": "bytes=0-9", "If-Range": tag}).status_code
+        == 206
+    )
+    assert (
+        http.get(
+            "/dumps/dipkg.ttl", headers={"Range": "bytes=0-9", "If-Range": '"stale"'}
+        ).status_code
+        == 200
+    )
 
 
 def test_only_listed_files_are_served(http: httpx.Client):
-    for path in ("/dumps/manifest.json", "/dumps/..%2Fmanifest.json", "/dumps/%2E%2E/manifest.json",
-                 "/dumps/nope.ttl", "/dumps/.hidden"):
+    for path in (
+        "/dumps/manifest.json",
+        "/dumps/..%2Fmanifest.json",
+        "/dumps/%2E%2E/manifest.json",
+        "/dumps/nope.ttl",
+        "/dumps/.hidden",
+    ):
         assert http.get(path).status_code == 404, path
 
 
 def test_listing_json(http: httpx.Client, release: Release, site):
-    for r in (http.get("/dumps/", headers={"Accept": "application/json"}), http.get("/dumps/index.json")):
+    for r in (
+        http.get("/dumps/", headers={"Accept": "application/json"}),
+        http.get("/dumps/index.json"),
+    ):
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
         body = r.json()
         assert body["build_id"] == release.build_id
@@ -100,7 +133,9 @@ def test_listing_json(http: httpx.Client, release: Release, site):
         for entry in release.manifest["dumps"]:
             d = listed[entry["file"]]
             assert d["bytes"] == entry["bytes"] and d["sha256"] == entry["sha256"]
-            assert d["url"] == f"{site.url}/dumps/{entry['file']}" and d["format"] == entry["format"]
+            assert (
+                d["url"] == f"{site.url}/dumps/{entry['file']}" and d["format"] == entry["format"]
+            )
     assert http.get("/dumps/", headers={"Accept": "image/png"}).status_code == 406
 
 

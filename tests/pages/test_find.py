@@ -31,10 +31,16 @@ def test_search_page_highlights_and_links(http: httpx.Client):
     r = http.get("/search", params={"q": "温度", "limit": 50}, headers=H)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert "<mark>温度</mark>" in r.text
-    assert re.search(r'href="[^"]*/concept/air-temperature"', r.text)  # 气温: found through its broader kind
+    assert re.search(
+        r'href="[^"]*/concept/air-temperature"', r.text
+    )  # 气温: found through its broader kind
     assert re.search(r'class="via">[^<]*经 温度 › 气温', r.text)
-    assert 'href="/search?q=%E6%B8%A9%E5%BA%A6&amp;limit=50&amp;kind=scenario"' in r.text  # a facet link
-    assert "气温" not in http.get("/search", params={"q": "湿度"}, headers=H).text.split("<main", 1)[1]
+    assert (
+        'href="/search?q=%E6%B8%A9%E5%BA%A6&amp;limit=50&amp;kind=scenario"' in r.text
+    )  # a facet link
+    assert (
+        "气温" not in http.get("/search", params={"q": "湿度"}, headers=H).text.split("<main", 1)[1]
+    )
 
 
 def test_search_facets_filter(http: httpx.Client):
@@ -55,11 +61,18 @@ def test_empty_or_silly_query_gets_a_helpful_page(http: httpx.Client, q):
 def test_overlong_query_is_refused_in_the_one_error_shape(http: httpx.Client):
     r = http.get("/search.json", params={"q": "温" * 201})
     assert r.status_code == 400
-    assert r.json() == {"error": "bad-search", "status": 400,
-                        "message": "the query is 201 characters long; at most 200", "details": {"max": 200}}
+    assert r.json() == {
+        "error": "bad-search",
+        "status": 400,
+        "message": "the query is 201 characters long; at most 200",
+        "details": {"max": 200},
+    }
     page = http.get("/search", params={"q": "温" * 201}, headers=H)
     assert page.status_code == 400 and 'role="alert"' in page.text and "at most 200" in page.text
-    assert http.get("/search.json", params={"q": "温度", "pi": "maybe"}).json()["error"] == "bad-search"
+    assert (
+        http.get("/search.json", params={"q": "温度", "pi": "maybe"}).json()["error"]
+        == "bad-search"
+    )
     assert http.get("/search.json", params={"q": "温度", "limit": "many"}).status_code == 400
 
 
@@ -70,9 +83,19 @@ def test_suggest(http: httpx.Client):
 
 
 def test_every_page_has_the_search_box(http: httpx.Client):
-    for path in ("/", "/scenario/guizhou-b1-s18.html", "/concept/temperature.html", "/dumps/", "/query"):
+    for path in (
+        "/",
+        "/scenario/guizhou-b1-s18.html",
+        "/concept/temperature.html",
+        "/dumps/",
+        "/query",
+    ):
         text = http.get(path, headers=H).text
-        assert 'role="search"' in text and 'name="q"' in text and re.search(r'action="[^"]*/search"', text), path
+        assert (
+            'role="search"' in text
+            and 'name="q"' in text
+            and re.search(r'action="[^"]*/search"', text)
+        ), path
         assert '/match"' in text, path
 
 
@@ -110,11 +133,13 @@ def test_match_page_shows_matches_side_by_side(http: httpx.Client):
 
 
 def test_match_errors_are_one_shape(http: httpx.Client):
-    for r in (http.post("/match", content=b"{not json", headers={"Content-Type": "application/json"}),
-              http.post("/match", json={"fields": 3}),
-              http.get("/match.json", params={"fields": ""}),
-              http.get("/match.json", params={"fields": "x" * 2001}),
-              http.post("/match", content=b"x", headers={"Content-Type": "text/csv"})):
+    for r in (
+        http.post("/match", content=b"{not json", headers={"Content-Type": "application/json"}),
+        http.post("/match", json={"fields": 3}),
+        http.get("/match.json", params={"fields": ""}),
+        http.get("/match.json", params={"fields": "x" * 2001}),
+        http.post("/match", content=b"x", headers={"Content-Type": "text/csv"}),
+    ):
         assert r.status_code == 400, r.text
         assert set(r.json()) >= {"error", "status", "message"} and r.json()["error"] == "bad-search"
     page = http.get("/match", params={"fields": "x" * 2001}, headers=H)

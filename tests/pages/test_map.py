@@ -51,14 +51,17 @@ def test_the_csv_twin_reads_as_a_table(http, release_map):
     assert row["field_iris"].split() == [f["iri"] for f in cell["fields"]]
 
 
-@pytest.mark.parametrize("accept,media", [
-    (BROWSER_ACCEPT, "text/html"),
-    (None, "text/html"),
-    ("application/json", "application/json"),
-    ("text/csv", "text/csv"),
-    ("image/svg+xml", "image/svg+xml"),
-    ("image/*", "image/svg+xml"),
-])
+@pytest.mark.parametrize(
+    "accept,media",
+    [
+        (BROWSER_ACCEPT, "text/html"),
+        (None, "text/html"),
+        ("application/json", "application/json"),
+        ("text/csv", "text/csv"),
+        ("image/svg+xml", "image/svg+xml"),
+        ("image/*", "image/svg+xml"),
+    ],
+)
 def test_map_negotiates(http, accept, media):
     r = http.get("/map", headers={"Accept": accept} if accept else {})
     assert r.status_code == 200
@@ -128,7 +131,9 @@ def test_the_landing_page_shows_domains_at_a_glance_and_links_the_map(http):
     html = http.get("/", headers={"Accept": BROWSER_ACCEPT, "Accept-Language": "zh"}).text
     overview = html.split('id="overview"')[1].split("</section>")[0]
     assert 'class="bars"' in overview and "各领域的场景数" in overview
-    assert overview.count('aria-label="') == 5 and "工业领域：6 个场景" in overview  # a labelled bar per domain
+    assert (
+        overview.count('aria-label="') == 5 and "工业领域：6 个场景" in overview
+    )  # a labelled bar per domain
     assert 'id="map-link"' in overview and "/map" in overview
 
 
@@ -164,7 +169,7 @@ def test_the_page_table_links_every_field_behind_every_cell(http, release, relea
     base = str(http.base_url).rstrip("/")
     linked = {href for href in re.findall(r'href="([^"]+)"', table)}
     fields = sorted({f["iri"] for c in release_map["cells"] for f in c["fields"]})
-    wanted = {base + "/" + iri[len(release.base_iri):] for iri in fields}
+    wanted = {base + "/" + iri[len(release.base_iri) :] for iri in fields}
     assert wanted <= linked
     assert len(wanted) > 200
     for href in sorted(wanted)[::25]:  # a spread of them: each is a real page

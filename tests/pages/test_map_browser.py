@@ -32,20 +32,25 @@ def test_map_in_chromium(page, site, lang):
     assert box and box["width"] > 1200 and box["height"] > 500
     # the picture is named for screen readers by its <title> and <desc>
     assert page.evaluate("document.getElementById('map-title').textContent").startswith(
-        "共享数据地图" if lang == "zh" else "Map of shared data")
+        "共享数据地图" if lang == "zh" else "Map of shared data"
+    )
     # Chinese labels are drawn with a CJK font: two characters take about two em, not tofu slivers
     if lang == "zh":
         width = page.evaluate("""() => { const t = [...document.querySelectorAll('svg.datamap a:not(.cell) text')]
             .find(e => e.lastChild.textContent === '温度'); return t ? t.getComputedTextLength() : 0; }""")
         assert 20 <= width <= 28, width
-    page.locator("#map-table summary").click()  # the table under the picture, open: still accessible
+    page.locator(
+        "#map-table summary"
+    ).click()  # the table under the picture, open: still accessible
     _healthy(page)
     page.locator("#map-table summary").click()
     cells = page.locator("svg.datamap a.cell")
     assert cells.count() > 100
     # the whole map fits the window (no clipped columns) and is kept as a picture
-    assert page.evaluate("(() => { const s = document.querySelector('.datamap-scroll');"
-                         " return s.scrollWidth <= s.clientWidth; })()")
+    assert page.evaluate(
+        "(() => { const s = document.querySelector('.datamap-scroll');"
+        " return s.scrollWidth <= s.clientWidth; })()"
+    )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"map-{lang}.png"), full_page=True)
     # a cell is a real link: it leads to the data kind's page, which lists the scenario
@@ -66,14 +71,18 @@ def test_map_svg_alone_in_chromium(page, site):
     assert page.evaluate("document.documentElement.tagName") == "svg"
     assert page.locator("a").count() > 200
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "map-svg.png"))  # a full-page shot of an SVG document hangs
+    page.screenshot(
+        path=str(ARTIFACTS / "map-svg.png")
+    )  # a full-page shot of an SVG document hangs
     page.goto("about:blank")  # so the fixture's full-page screenshot has nothing to wait for
 
 
 SMALL = [("landing-overview", "/?lang=zh"), ("concept-bars", "/concept/temperature?lang=en")]
 
 
-@pytest.mark.parametrize("name,path", SMALL, ids=[name for name, _ in SMALL])  # ids name the screenshots
+@pytest.mark.parametrize(
+    "name,path", SMALL, ids=[name for name, _ in SMALL]
+)  # ids name the screenshots
 def test_small_pictures_in_chromium(page, site, name, path):
     response = page.goto(site.url + path)
     assert response is not None and response.status == 200
@@ -98,10 +107,14 @@ def test_map_prints_whole(page, site):
     svg = page.locator("svg.datamap").bounding_box()
     width = page.evaluate("document.querySelector('main .wrap').clientWidth")
     assert svg and 0 < svg["width"] <= width + 1
-    scroll = page.evaluate("(() => { const s = document.querySelector('.datamap-scroll');"
-                           " return s.scrollWidth <= s.clientWidth; })()")
+    scroll = page.evaluate(
+        "(() => { const s = document.querySelector('.datamap-scroll');"
+        " return s.scrollWidth <= s.clientWidth; })()"
+    )
     assert scroll
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "map-print.png"), full_page=True)
-    page.pdf(path=str(ARTIFACTS / "map-print.pdf"), format="A4", landscape=True, print_background=True)
+    page.pdf(
+        path=str(ARTIFACTS / "map-print.pdf"), format="A4", landscape=True, print_background=True
+    )
     assert (ARTIFACTS / "map-print.pdf").stat().st_size > 10_000

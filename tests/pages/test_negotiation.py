@@ -18,7 +18,12 @@ KINDS = [
     ("domain", "domain/industry", BASE + "domain/industry", "data"),
     ("scenario", "scenario/guizhou-b1-s01", BASE + "scenario/guizhou-b1-s01", "data"),
     ("category", "scenario/guizhou-b1-s01/data/1", BASE + "scenario/guizhou-b1-s01/data/1", "data"),
-    ("field", "scenario/guizhou-b1-s01/data/1.2", BASE + "scenario/guizhou-b1-s01/data/1.2", "data"),
+    (
+        "field",
+        "scenario/guizhou-b1-s01/data/1.2",
+        BASE + "scenario/guizhou-b1-s01/data/1.2",
+        "data",
+    ),
     ("guide", "guide/guizhou-b1", BASE + "guide/guizhou-b1", "data"),
     ("ontology", "ontology", "https://w3id.org/dipkg/ontology", "data"),
     ("concept", "concept/voltage", BASE + "concept/voltage", "data"),
@@ -46,7 +51,9 @@ def vary(response: httpx.Response) -> set[str]:
 
 @pytest.mark.parametrize("kind,path,iri,graph", KINDS, ids=[k[0] for k in KINDS])
 @pytest.mark.parametrize("accept,ext,mtype", FORMATS, ids=[f[1] for f in FORMATS])
-def test_accept_gives_303_to_the_document(http: httpx.Client, site, kind, path, iri, graph, accept, ext, mtype):
+def test_accept_gives_303_to_the_document(
+    http: httpx.Client, site, kind, path, iri, graph, accept, ext, mtype
+):
     r = http.get("/" + path, headers={"Accept": accept})
     assert r.status_code == 303, r.text
     assert r.headers["location"] == f"{site.url}/{path}.{ext}"
@@ -70,9 +77,12 @@ def test_browsers_and_wildcards_get_html(http: httpx.Client, site, kind, path, i
 
 @pytest.mark.parametrize("kind,path,iri,graph", KINDS, ids=[k[0] for k in KINDS])
 @pytest.mark.parametrize("ext", ["ttl", "jsonld", "nt", "rdf"])
-def test_extension_documents_parse_and_agree_with_the_dumps(http: httpx.Client, kind, path, iri, graph, ext,
-                                                             dump_graph, catalog_graph):
-    r = http.get(f"/{path}.{ext}", headers={"Accept": "image/png"})  # the extension decides, not Accept
+def test_extension_documents_parse_and_agree_with_the_dumps(
+    http: httpx.Client, kind, path, iri, graph, ext, dump_graph, catalog_graph
+):
+    r = http.get(
+        f"/{path}.{ext}", headers={"Accept": "image/png"}
+    )  # the extension decides, not Accept
     assert r.status_code == 200
     assert media(r) == dict((f[1], f[2]) for f in FORMATS)[ext]
     g = rdflib.Graph()
@@ -112,15 +122,24 @@ def test_descriptions_carry_the_useful_neighbours(http: httpx.Client):
     DIP = rdflib.Namespace("https://w3id.org/dipkg/ontology#")
     RDFS = rdflib.RDFS
     field = graph("/scenario/guizhou-b1-s01/data/1.2")
-    cat, scen = rdflib.URIRef(BASE + "scenario/guizhou-b1-s01/data/1"), rdflib.URIRef(BASE + "scenario/guizhou-b1-s01")
+    cat, scen = (
+        rdflib.URIRef(BASE + "scenario/guizhou-b1-s01/data/1"),
+        rdflib.URIRef(BASE + "scenario/guizhou-b1-s01"),
+    )
     assert (cat, DIP.hasField, rdflib.URIRef(BASE + "scenario/guizhou-b1-s01/data/1.2")) in field
     assert (cat, RDFS.label, None) in field and (scen, RDFS.label, None) in field
     domain = graph("/domain/industry")
     assert len(set(domain.subjects(DIP.domain, rdflib.URIRef(BASE + "domain/industry")))) == 6
     concept = graph("/concept/voltage")
-    assert any(True for _ in concept.subjects(DIP.dataKind, rdflib.URIRef(BASE + "concept/voltage")))
+    assert any(
+        True for _ in concept.subjects(DIP.dataKind, rdflib.URIRef(BASE + "concept/voltage"))
+    )
     onto = graph("/ontology")
-    assert (DIP.Scenario, RDFS.label, None) in onto and (DIP.hasField, RDFS.range, DIP.DataField) in onto
+    assert (DIP.Scenario, RDFS.label, None) in onto and (
+        DIP.hasField,
+        RDFS.range,
+        DIP.DataField,
+    ) in onto
 
 
 def test_unknown_iri_is_a_404_page_or_json(http: httpx.Client):
@@ -151,7 +170,11 @@ def test_quality_values_decide(http: httpx.Client):
 
 
 def test_forwarded_host_and_proto_are_honoured(http: httpx.Client):
-    h = {"Accept": "text/turtle", "X-Forwarded-Host": "data.example.org", "X-Forwarded-Proto": "https"}
+    h = {
+        "Accept": "text/turtle",
+        "X-Forwarded-Host": "data.example.org",
+        "X-Forwarded-Proto": "https",
+    }
     r = http.get("/scenario/guizhou-b1-s02", headers=h)
     assert r.headers["location"] == "https://data.example.org/scenario/guizhou-b1-s02.ttl"
     page = http.get("/scenario/guizhou-b1-s02.html", headers=h).text
@@ -177,11 +200,14 @@ def test_every_scenario_and_item_dereferences(http: httpx.Client, dump_graph):
     scenarios = sorted(set(dump_graph.subjects(rdflib.RDF.type, DIP.Scenario)))
     assert len(scenarios) == 23
     for s in scenarios:
-        path = str(s)[len(BASE):]
+        path = str(s)[len(BASE) :]
         assert http.get(f"/{path}.html").status_code == 200
     items = sorted(set(dump_graph.subjects(rdflib.RDF.type, DIP.DataField)))[:40]
     for item in items:
-        assert http.get("/" + str(item)[len(BASE):], headers={"Accept": "text/turtle"}).status_code == 303
+        assert (
+            http.get("/" + str(item)[len(BASE) :], headers={"Accept": "text/turtle"}).status_code
+            == 303
+        )
 
 
 def test_home_page_sends_rdf_clients_to_the_dataset(http: httpx.Client, site):

@@ -17,10 +17,19 @@ def html_lang(text: str) -> str:
     return re.search(r'<html lang="([^"]+)"', text).group(1)
 
 
-@pytest.mark.parametrize("accept_language,expected", [
-    (None, "zh-Hans"), ("zh-CN,zh;q=0.9", "zh-Hans"), ("en-GB,en;q=0.9", "en"), ("fr", "zh-Hans"),
-    ("fr, en;q=0.5", "en"), ("en;q=0.4, zh;q=0.8", "zh-Hans"), ("zh;q=0, en;q=0.1", "en"), ("*", "zh-Hans"),
-])
+@pytest.mark.parametrize(
+    "accept_language,expected",
+    [
+        (None, "zh-Hans"),
+        ("zh-CN,zh;q=0.9", "zh-Hans"),
+        ("en-GB,en;q=0.9", "en"),
+        ("fr", "zh-Hans"),
+        ("fr, en;q=0.5", "en"),
+        ("en;q=0.4, zh;q=0.8", "zh-Hans"),
+        ("zh;q=0, en;q=0.1", "en"),
+        ("*", "zh-Hans"),
+    ],
+)
 def test_accept_language(http: httpx.Client, accept_language, expected):
     headers = dict(H)
     if accept_language:
@@ -43,18 +52,36 @@ def test_lang_parameter_overrides_and_is_carried_in_links(http: httpx.Client):
 
 
 def test_same_request_same_page(http: httpx.Client):
-    bodies = {http.get("/domain/transport.html", headers={**H, "Accept-Language": "en"}).text for _ in range(3)}
+    bodies = {
+        http.get("/domain/transport.html", headers={**H, "Accept-Language": "en"}).text
+        for _ in range(3)
+    }
     assert len(bodies) == 1
 
 
 def test_every_page_links_its_data_twins(http: httpx.Client, site):
-    for path in ("domain/industry", "scenario/guizhou-b1-s01", "scenario/guizhou-b1-s01/data/1",
-                 "scenario/guizhou-b1-s01/data/1.2", "guide/guizhou-b1", "ontology", "concept/voltage",
-                 "scheme/data-kinds", "dataset"):
+    for path in (
+        "domain/industry",
+        "scenario/guizhou-b1-s01",
+        "scenario/guizhou-b1-s01/data/1",
+        "scenario/guizhou-b1-s01/data/1.2",
+        "guide/guizhou-b1",
+        "ontology",
+        "concept/voltage",
+        "scheme/data-kinds",
+        "dataset",
+    ):
         text = http.get(f"/{path}.html", headers=H).text
-        for mtype, ext in (("text/turtle", "ttl"), ("application/ld+json", "jsonld"),
-                           ("application/n-triples", "nt"), ("application/rdf+xml", "rdf")):
-            assert f'<link rel="alternate" type="{mtype}" href="{site.url}/{path}.{ext}"' in text, (path, ext)
+        for mtype, ext in (
+            ("text/turtle", "ttl"),
+            ("application/ld+json", "jsonld"),
+            ("application/n-triples", "nt"),
+            ("application/rdf+xml", "rdf"),
+        ):
+            assert f'<link rel="alternate" type="{mtype}" href="{site.url}/{path}.{ext}"' in text, (
+                path,
+                ext,
+            )
             assert f'href="{site.url}/{path}.{ext}" type="{mtype}"' in text  # the visible link
 
 
@@ -65,7 +92,10 @@ def test_scenario_page(http: httpx.Client):
     assert "面向生产工艺优化业务活动" in text  # application text
     assert "以电解铝生产为例，涉及工艺参数数据（电流强度" in text  # the verbatim 涉及数据 cell
     # categories and fields in document order
-    order = [text.index(s) for s in ("工艺参数数据", "电流强度", "电压", "原料成分数据", "产品质量检测数据")]
+    order = [
+        text.index(s)
+        for s in ("工艺参数数据", "电流强度", "电压", "原料成分数据", "产品质量检测数据")
+    ]
     assert order == sorted(order)
     assert "/domain/industry" in text and "/guide/guizhou-b1" in text
 
@@ -76,36 +106,48 @@ def test_scenario_page_long_texts_follow_the_page_language(http: httpx.Client):
     en = http.get("/scenario/guizhou-b1-s07.html?lang=en", headers=H).text
     zh = http.get("/scenario/guizhou-b1-s07.html?lang=zh", headers=H).text
     english_app = "Can monitor the structural condition of roads and bridges in real time"
-    english_data = "Taking bridges as an example, for instance bridge structure data (dimensions, material"
+    english_data = (
+        "Taking bridges as an example, for instance bridge structure data (dimensions, material"
+    )
     chinese_app = "可实时监测道路、桥梁结构状态"
     chinese_data = "以桥梁为例，如桥梁结构数据（梁体、桥墩"
     assert f'<p class="prose" lang="en">{english_app}' in en
     assert f'<blockquote class="source-cell" lang="en">{english_data}' in en
     assert "translated into English" in en
     # the Chinese stays only in the table of all statements
-    assert '<p class="prose" lang="zh">' not in en and '<blockquote class="source-cell" lang="zh">' not in en
+    assert (
+        '<p class="prose" lang="zh">' not in en
+        and '<blockquote class="source-cell" lang="zh">' not in en
+    )
     assert f'<p class="prose" lang="zh">{chinese_app}' in zh
     assert f'<blockquote class="source-cell" lang="zh">{chinese_data}' in zh
-    assert '<p class="prose" lang="en">' not in zh and '<blockquote class="source-cell" lang="en">' not in zh
+    assert (
+        '<p class="prose" lang="en">' not in zh
+        and '<blockquote class="source-cell" lang="en">' not in zh
+    )
 
 
 def test_qualifiers_and_subcategories_are_shown(http: httpx.Client, dump_graph):
     import rdflib
 
     DIP = rdflib.Namespace("https://w3id.org/dipkg/ontology#")
-    item, qualifier = next((s, o) for s, o in dump_graph.subject_objects(DIP.qualifier) if o.language == "zh")
+    item, qualifier = next(
+        (s, o) for s, o in dump_graph.subject_objects(DIP.qualifier) if o.language == "zh"
+    )
     scenario = dump_graph.value(item, DIP.scenario)
     text = http.get(str(scenario).replace("https://w3id.org/dipkg", "") + ".html", headers=H).text
     assert str(qualifier) in text
     parent, sub = next(iter(dump_graph.subject_objects(DIP.hasSubCategory)))
     scenario = dump_graph.value(sub, DIP.scenario)
     text = http.get(str(scenario).replace("https://w3id.org/dipkg", "") + ".html", headers=H).text
-    assert "badge-category\">子类别" in text
+    assert 'badge-category">子类别' in text
 
 
 def test_field_and_category_pages(http: httpx.Client):
     text = http.get("/scenario/guizhou-b1-s01/data/1.2.html", headers=H).text
-    assert "电压" in text and "工艺参数数据" in text and "生产工艺优化" in text  # field, category, scenario
+    assert (
+        "电压" in text and "工艺参数数据" in text and "生产工艺优化" in text
+    )  # field, category, scenario
     assert "/concept/voltage" in text  # its data kind
     text = http.get("/scenario/guizhou-b1-s01/data/1.html", headers=H).text
     assert "电流强度" in text and "氧化铝浓度" in text
@@ -113,7 +155,9 @@ def test_field_and_category_pages(http: httpx.Client):
 
 def test_concept_and_scheme_pages(http: httpx.Client):
     text = http.get("/concept/voltage.html", headers=H).text
-    assert "/concept/physical-chemical-quantities" in text and "/concept/cell-voltage" in text  # broader, narrower
+    assert (
+        "/concept/physical-chemical-quantities" in text and "/concept/cell-voltage" in text
+    )  # broader, narrower
     assert "/scenario/guizhou-b1-s01/data/1.2" in text  # an item with that data kind
     text = http.get("/scheme/data-kinds.html?lang=en", headers=H).text
     assert "Physical and chemical quantities" in text and "Voltage" in text
@@ -122,6 +166,7 @@ def test_concept_and_scheme_pages(http: httpx.Client):
 def test_concept_page_lists_uses_through_narrower_kinds(http: httpx.Client, dump_graph, release):
     """温度 lists the items of 气温, 牛舍温度 … with the path, as many as the data-kinds page counts."""
     from rdflib import URIRef
+
     page = http.get("/concept/temperature.html", headers=H).text
     listed = re.search(r'<h2 id="it-h">[^<]*\((\d+)\)</h2>', page)
     assert listed, "the concept page has no list of uses"
@@ -132,9 +177,13 @@ def test_concept_page_lists_uses_through_narrower_kinds(http: httpx.Client, dump
     kind = URIRef("https://w3id.org/dipkg/ontology#dataKind")
     items = {i for k in below for i in dump_graph.subjects(kind, k)}
     assert int(listed.group(1)) == len(items) > 5
-    assert "/concept/air-temperature" in page and "/concept/cattle-shed-temperature" in page  # the paths
+    assert (
+        "/concept/air-temperature" in page and "/concept/cattle-shed-temperature" in page
+    )  # the paths
     tree = http.get("/scheme/data-kinds.html", headers=H).text
-    assert re.search(r'/concept/temperature">温度</a> <span class="muted">\(' + str(len(items)) + r'\)', tree)
+    assert re.search(
+        r'/concept/temperature">温度</a> <span class="muted">\(' + str(len(items)) + r"\)", tree
+    )
     # a leaf's own page is unchanged: its direct uses only, no path
     leaf = http.get("/concept/air-temperature.html", headers=H).text
     assert 'class="via"' not in leaf
@@ -155,8 +204,19 @@ def test_domain_and_guide_pages(http: httpx.Client):
 
 def test_ontology_page_has_anchors_for_every_term(http: httpx.Client):
     text = http.get("/ontology.html?lang=en", headers=H).text
-    for term in ("Scenario", "Domain", "DataCategory", "DataField", "Guide", "DataKind", "hasField",
-                 "hasCategory", "dataText", "qualifier", "number"):
+    for term in (
+        "Scenario",
+        "Domain",
+        "DataCategory",
+        "DataField",
+        "Guide",
+        "DataKind",
+        "hasField",
+        "hasCategory",
+        "dataText",
+        "qualifier",
+        "number",
+    ):
         assert f'id="{term}"' in text, term
     assert "One row of a guide" in text and "应用场景" in text
 
@@ -170,7 +230,10 @@ def test_landing_page(http: httpx.Client, release):
         assert f">{counts[key]}<" in text
     for link in ("/dumps/", "/sparql", "/query", "/catalog", "/ontology"):
         assert f'{link}"' in text
-    assert "第一批贵州省数据知识产权应用场景指引" in text and "creativecommons.org/licenses/by/4.0" in text
+    assert (
+        "第一批贵州省数据知识产权应用场景指引" in text
+        and "creativecommons.org/licenses/by/4.0" in text
+    )
     assert len(re.findall(r'href="[^"]*/scenario/guizhou-b1-s\d\d"', text)) == 23
     block = re.search(r'<script type="application/ld\+json">(.*?)</script>', text, re.S).group(1)
     doc = json.loads(block)
@@ -188,10 +251,17 @@ def test_query_page_without_javascript_has_a_labelled_form(http: httpx.Client, s
         # the plain form runs on the page itself (results and errors for people, tests/pages/test_query_ui.py)
         assert f'action="{site.url}/query"' in text
         assert '<label for="query-text">' in text and '<label for="query-format">' in text
-        assert 'name="q"' in text and 'name="as"' in text and 'name="run"' in text and 'name="download"' in text
+        assert (
+            'name="q"' in text
+            and 'name="as"' in text
+            and 'name="run"' in text
+            and 'name="download"' in text
+        )
     text = http.get("/query", headers=H).text
     assert "各领域有多少个应用场景" in text  # an example query from build/queries
-    r = http.post("/sparql", data={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "format": "csv"})
+    r = http.post(
+        "/sparql", data={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "format": "csv"}
+    )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
 
 
@@ -204,8 +274,8 @@ def test_static_files(http: httpx.Client):
 
 def test_ontology_page_lists_each_value_once(http: httpx.Client):
     text = http.get("/ontology.html?lang=en", headers=H).text
-    term = text[text.index('id="domain"'):]
-    term = term[:term.index("</article>")]
+    term = text[text.index('id="domain"') :]
+    term = term[: term.index("</article>")]
     assert term.count(">Application scenario<") == 1
 
 

@@ -18,14 +18,18 @@ pytestmark = pytest.mark.browser
 
 UNDECLARED = "SELECT ?s WHERE { ?s a dip:Scenario } LIMIT 3"
 BROKEN = "SELECT ?s WHERE { ?s ?p }"
-SCENARIOS = ("SELECT ?s ?label WHERE { ?s a <https://w3id.org/dipkg/ontology#Scenario> ; "
-             "<http://www.w3.org/2000/01/rdf-schema#label> ?label } ORDER BY ?s LIMIT 60")
+SCENARIOS = (
+    "SELECT ?s ?label WHERE { ?s a <https://w3id.org/dipkg/ontology#Scenario> ; "
+    "<http://www.w3.org/2000/01/rdf-schema#label> ?label } ORDER BY ?s LIMIT 60"
+)
 
 
 def needs_yasgui() -> None:
     if not vendor_ready():
         if os.environ.get("CI"):
-            pytest.fail("YASGUI is not installed (make install copies it into sparql_api/static/vendor/yasgui)")
+            pytest.fail(
+                "YASGUI is not installed (make install copies it into sparql_api/static/vendor/yasgui)"
+            )
         pytest.skip("YASGUI is not installed: run make install")
 
 
@@ -38,17 +42,33 @@ def run_in_yasgui(page, site, query: str, path: str = "/query") -> None:
 
 # -- the error text itself (no browser) ------------------------------------------------
 def test_describe_error_in_both_languages() -> None:
-    prefix = {"error": "query-syntax", "status": 400, "message": "the prefix dip: is not declared; add …",
-              "line": 1, "column": 23, "details": {"prefix": "dip", "namespace": "https://w3id.org/dipkg/ontology#"}}
+    prefix = {
+        "error": "query-syntax",
+        "status": 400,
+        "message": "the prefix dip: is not declared; add …",
+        "line": 1,
+        "column": 23,
+        "details": {"prefix": "dip", "namespace": "https://w3id.org/dipkg/ontology#"},
+    }
     zh, en = describe_error(prefix, "zh"), describe_error(prefix, "en")
     assert zh["where"] == "第 1 行，第 23 列" and en["where"] == "Line 1, column 23"
     assert "PREFIX dip: <https://w3id.org/dipkg/ontology#>" in zh["text"] and "未声明" in zh["text"]
-    expected = {"error": "query-syntax", "message": "syntax error at 2:3: expected WHERE, {", "line": 2, "column": 3,
-                "details": {"expected": ["WHERE", "{"]}}
+    expected = {
+        "error": "query-syntax",
+        "message": "syntax error at 2:3: expected WHERE, {",
+        "line": 2,
+        "column": 3,
+        "details": {"expected": ["WHERE", "{"]},
+    }
     assert describe_error(expected, "zh")["text"] == "此处应为以下之一：WHERE, {"
-    assert describe_error({"error": "timeout", "message": "query timed out"}, "zh")["text"].startswith("查询超时")
+    assert describe_error({"error": "timeout", "message": "query timed out"}, "zh")[
+        "text"
+    ].startswith("查询超时")
     # unknown errors keep the server's own words rather than inventing some
-    assert describe_error({"error": "query-evaluation", "message": "type error"}, "en")["text"] == "type error"
+    assert (
+        describe_error({"error": "query-evaluation", "message": "type error"}, "en")["text"]
+        == "type error"
+    )
 
 
 # -- YASGUI -----------------------------------------------------------------------------
@@ -69,7 +89,11 @@ def test_yasgui_error_in_english_lists_what_may_come(page, site) -> None:
     run_in_yasgui(page, site, BROKEN, "/query?lang=en")
     page.wait_for_selector(".yasr .query-error", timeout=20000)
     text = page.inner_text(".yasr .query-error")
-    assert "Syntax error in the query" in text and "Line 1, column" in text and "Expected here one of:" in text
+    assert (
+        "Syntax error in the query" in text
+        and "Line 1, column" in text
+        and "Expected here one of:" in text
+    )
     assert '{"error"' not in page.inner_text(".yasr")
     page.screenshot(path=str(ARTIFACTS / "query-error-en.png"))
 
@@ -78,16 +102,27 @@ def test_yasgui_links_dataset_iris_to_their_pages(page, site) -> None:
     needs_yasgui()
     run_in_yasgui(page, site, SCENARIOS)
     page.wait_for_selector(".yasr table tbody tr", timeout=20000)
-    hrefs = page.eval_on_selector_all(".yasr table a.iri", "els => els.map(a => a.getAttribute('href'))")
+    hrefs = page.eval_on_selector_all(
+        ".yasr table a.iri", "els => els.map(a => a.getAttribute('href'))"
+    )
     assert hrefs and all(h.startswith(site.url + "/scenario/guizhou-b1-s") for h in hrefs)
     # the hook is the table's own link renderer, so the next page of results links too
     page.select_option(".yasr .pageSizeWrapper select", "10")
     page.click(".yasr .dataTables_paginate .next, .yasr [aria-label=下一页]")
-    later = page.eval_on_selector_all(".yasr table a.iri", "els => els.map(a => a.getAttribute('href'))")
-    assert later and later != hrefs[: len(later)] and all(h.startswith(site.url + "/scenario/") for h in later)
+    later = page.eval_on_selector_all(
+        ".yasr table a.iri", "els => els.map(a => a.getAttribute('href'))"
+    )
+    assert (
+        later
+        and later != hrefs[: len(later)]
+        and all(h.startswith(site.url + "/scenario/") for h in later)
+    )
     page.click(".yasr table a.iri >> nth=0")
     page.wait_for_load_state()
-    assert "/scenario/guizhou-b1-s" in page.url and page.evaluate("document.documentElement.lang") == "zh-Hans"
+    assert (
+        "/scenario/guizhou-b1-s" in page.url
+        and page.evaluate("document.documentElement.lang") == "zh-Hans"
+    )
     assert not page.js_errors, page.js_errors
 
 
@@ -97,21 +132,32 @@ def test_yasgui_labels_in_chinese_on_chinese_pages(page, site) -> None:
     page.wait_for_selector(".yasr table tbody tr", timeout=20000)
     page.wait_for_timeout(300)
     shown = page.inner_text("#yasgui")
-    for english, chinese in (("Table", "表格"), ("Simple view", "简洁视图"), ("Page size:", "每页行数：")):
+    for english, chinese in (
+        ("Table", "表格"),
+        ("Simple view", "简洁视图"),
+        ("Page size:", "每页行数："),
+    ):
         assert chinese in shown and english not in shown
     assert "条结果，用时" in shown and "results in" not in shown
-    assert page.get_attribute(".yasr input[type=search], .yasr .tableFilter", "placeholder") == YASGUI_ZH["Filter query results"]
+    assert (
+        page.get_attribute(".yasr input[type=search], .yasr .tableFilter", "placeholder")
+        == YASGUI_ZH["Filter query results"]
+    )
     page.screenshot(path=str(ARTIFACTS / "query-yasgui-zh.png"), full_page=True)
     # the known-bad twin: the English page keeps YASGUI's English labels
     run_in_yasgui(page, site, SCENARIOS, "/query?lang=en")
     page.wait_for_selector(".yasr table tbody tr", timeout=20000)
-    assert "Simple view" in page.inner_text("#yasgui") and "简洁视图" not in page.inner_text("#yasgui")
+    assert "Simple view" in page.inner_text("#yasgui") and "简洁视图" not in page.inner_text(
+        "#yasgui"
+    )
 
 
 # -- the plain form (no JavaScript) ------------------------------------------------------
 @pytest.fixture()
 def no_js(chromium):
-    context = chromium.new_context(java_script_enabled=False, locale="zh-CN", viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(
+        java_script_enabled=False, locale="zh-CN", viewport={"width": 1280, "height": 900}
+    )
     yield context.new_page()
     context.close()
 
@@ -123,8 +169,12 @@ def test_plain_form_shows_results_with_links(no_js, site) -> None:
     pg.click("#plain-run")
     assert "run=1" in pg.url
     assert pg.is_visible("#plain-results table.results")
-    hrefs = pg.eval_on_selector_all("#plain-results a.iri", "els => els.map(a => a.getAttribute('href'))")
-    assert len(hrefs) == 46 and all(h.startswith(site.url + "/scenario/guizhou-b1-s") for h in hrefs)  # 23 × zh, en
+    hrefs = pg.eval_on_selector_all(
+        "#plain-results a.iri", "els => els.map(a => a.getAttribute('href'))"
+    )
+    assert len(hrefs) == 46 and all(
+        h.startswith(site.url + "/scenario/guizhou-b1-s") for h in hrefs
+    )  # 23 × zh, en
     assert "共 46 行" in pg.inner_text("#plain-results")
     assert pg.input_value("#query-text") == SCENARIOS  # the query stays in the form to edit
     pg.screenshot(path=str(ARTIFACTS / "query-plain-results.png"), full_page=True)
@@ -132,21 +182,37 @@ def test_plain_form_shows_results_with_links(no_js, site) -> None:
     assert "/scenario/guizhou-b1-s" in pg.url
 
 
-@pytest.mark.parametrize("lang,title,where", [("zh", "查询语法错误", "第 1 行，第 24 列"),
-                                               ("en", "Syntax error in the query", "Line 1, column 24")])
+@pytest.mark.parametrize(
+    "lang,title,where",
+    [
+        ("zh", "查询语法错误", "第 1 行，第 24 列"),
+        ("en", "Syntax error in the query", "Line 1, column 24"),
+    ],
+)
 def test_plain_form_shows_a_readable_error(no_js, site, lang, title, where) -> None:
-    response = no_js.goto(site.url + "/query?" + urlencode({"lang": lang, "q": UNDECLARED, "run": "1"}))
+    response = no_js.goto(
+        site.url + "/query?" + urlencode({"lang": lang, "q": UNDECLARED, "run": "1"})
+    )
     assert response is not None and response.status == 400
     text = no_js.inner_text("#plain-results .query-error")
-    assert title in text and where in text and "PREFIX dip: <https://w3id.org/dipkg/ontology#>" in text
+    assert (
+        title in text and where in text and "PREFIX dip: <https://w3id.org/dipkg/ontology#>" in text
+    )
     assert '{"error"' not in no_js.inner_text("main")
     no_js.screenshot(path=str(ARTIFACTS / f"query-plain-error-{lang}.png"), full_page=True)
 
 
 def test_plain_form_boolean_and_download(no_js, site) -> None:
-    no_js.goto(site.url + "/query?" + urlencode({"q": "ASK { ?s a <https://w3id.org/dipkg/ontology#Scenario> }", "run": "1"}))
+    no_js.goto(
+        site.url
+        + "/query?"
+        + urlencode({"q": "ASK { ?s a <https://w3id.org/dipkg/ontology#Scenario> }", "run": "1"})
+    )
     assert "是（true）" in no_js.inner_text("#plain-results")
-    no_js.fill("#query-text", "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/dipkg/ontology#Scenario> }")
+    no_js.fill(
+        "#query-text",
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/dipkg/ontology#Scenario> }",
+    )
     no_js.select_option("#query-format", "csv")
     with no_js.expect_download() as download:
         no_js.click("#plain-download")

@@ -91,9 +91,14 @@ def canary_data(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     src = open_release(built_data).root
     shutil.copytree(src, data / "releases" / src.name, symlinks=True)
     (data / "current").symlink_to(Path("releases") / src.name)
-    for place in (top / "secret.txt", top / "passwd", data / "secret.txt",
-                  data / "releases" / "secret.txt", data / "releases" / src.name / "secret.txt",
-                  data / "releases" / src.name / "dumps" / ".." / "canary.ttl"):
+    for place in (
+        top / "secret.txt",
+        top / "passwd",
+        data / "secret.txt",
+        data / "releases" / "secret.txt",
+        data / "releases" / src.name / "secret.txt",
+        data / "releases" / src.name / "dumps" / ".." / "canary.ttl",
+    ):
         place.write_text(CANARY + "\n", encoding="utf-8")
     return data
 
@@ -102,7 +107,12 @@ def canary_data(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def canary_server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("rel-server")
     (workdir / "secret.txt").write_text(CANARY + "\n", encoding="utf-8")  # the server's cwd
-    srv = start_server(canary_data, workdir, DIPKG_QUERY_TIMEOUT="3", DIPKG_QUERY_WORKERS="2",
-                       DIPKG_MAX_ROWS="1000")
+    srv = start_server(
+        canary_data,
+        workdir,
+        DIPKG_QUERY_TIMEOUT="3",
+        DIPKG_QUERY_WORKERS="2",
+        DIPKG_MAX_ROWS="1000",
+    )
     yield srv
     stop_server(srv)

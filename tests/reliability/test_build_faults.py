@@ -114,7 +114,10 @@ def test_unwritable_output_folder_is_a_clear_error(tmp_path):
         target.mkdir(mode=0o500)
     done = subprocess.run(
         [sys.executable, "-m", "kg.cli", "build", "--out", str(target)],
-        capture_output=True, text=True, env=cli_env(), timeout=120,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
     )
     assert done.returncode == 1
     assert "error[store]" in done.stderr and "Traceback" not in done.stderr
@@ -132,8 +135,13 @@ def test_a_missing_or_cut_dump_is_refused_at_open(previous, damage):
 
     with pytest.raises(StoreError, match="dump"):
         open_release(out)
-    done = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--data", str(out), "--port", "1"],
-                          capture_output=True, text=True, env=cli_env(), timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "serve", "--data", str(out), "--port", "1"],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+    )
     assert done.returncode == 1 and "dipkg.ttl.gz" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -147,7 +155,10 @@ def test_a_huge_source_cell_is_one_clear_error(inputs_copy, tmp_path, megabytes)
     source.write_text("\n".join(lines), encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-m", "kg.cli", "build", "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, env=cli_env(DIPKG_INPUTS_DIR=str(inputs_copy)), timeout=120,
+        capture_output=True,
+        text=True,
+        env=cli_env(DIPKG_INPUTS_DIR=str(inputs_copy)),
+        timeout=120,
     )
     assert done.returncode == 1, done.stderr
     lines = done.stderr.strip().splitlines()

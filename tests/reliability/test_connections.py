@@ -23,14 +23,22 @@ MiB = 1024 * 1024
 HEADER_TIMEOUT = 2.0
 SEND_TIMEOUT = 2.0
 NOFILE = 256  # the server's `ulimit -n` in the idle-connections test
-BIG = ("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } LIMIT 6500", "application/sparql-results+xml")  # ≈ 3.4 MB
+BIG = (
+    "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } LIMIT 6500",
+    "application/sparql-results+xml",
+)  # ≈ 3.4 MB
 FIGURES: dict[str, object] = {}
 
 
 @pytest.fixture(scope="module")
 def server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(canary_data, tmp_path_factory.mktemp("connections"), DIPKG_QUERY_WORKERS="1",
-                       DIPKG_HEADER_TIMEOUT=str(HEADER_TIMEOUT), DIPKG_SEND_TIMEOUT=str(SEND_TIMEOUT))
+    srv = start_server(
+        canary_data,
+        tmp_path_factory.mktemp("connections"),
+        DIPKG_QUERY_WORKERS="1",
+        DIPKG_HEADER_TIMEOUT=str(HEADER_TIMEOUT),
+        DIPKG_SEND_TIMEOUT=str(SEND_TIMEOUT),
+    )
     yield srv
     stop_server(srv)
     record("connections", FIGURES)
@@ -48,7 +56,9 @@ def rss(server: Server) -> int:
 def cheap_answers(server: Server, within: float = 2.0) -> float:
     """Seconds a fresh client's cheap query took (it must answer 200 within ``within``)."""
     started = time.monotonic()
-    r = httpx.get(server.sparql, params={"query": f"ASK {{ ?s ?p ?o }} # {time.time_ns()}"}, timeout=within)
+    r = httpx.get(
+        server.sparql, params={"query": f"ASK {{ ?s ?p ?o }} # {time.time_ns()}"}, timeout=within
+    )
     elapsed = time.monotonic() - started
     assert r.status_code == 200 and r.json()["boolean"] is True
     return elapsed
@@ -103,11 +113,16 @@ def test_endless_request_heads_get_431_and_memory_stays_flat(server: Server) -> 
         for s in socks:
             s.close()
     grown = (peak - before) / MiB
-    FIGURES["endless_header"] = {"clients": 3, "max_header_bytes": 65536,
-                                 "sent_before_close_kib": [n // 1024 for n in sent],
-                                 "statuses": [status_of(d) for d, _ in answers],
-                                 "server_rss_growth_mib": round(grown, 1)}
-    assert all(closed), f"the server read {[n // MiB for n in sent]} MiB of request head and kept reading"
+    FIGURES["endless_header"] = {
+        "clients": 3,
+        "max_header_bytes": 65536,
+        "sent_before_close_kib": [n // 1024 for n in sent],
+        "statuses": [status_of(d) for d, _ in answers],
+        "server_rss_growth_mib": round(grown, 1),
+    }
+    assert all(closed), (
+        f"the server read {[n // MiB for n in sent]} MiB of request head and kept reading"
+    )
     assert [status_of(d) for d, _ in answers] == [431] * 3, answers
     assert b'"error": "header-too-large"' in answers[0][0]
     assert grown < 32, f"server memory grew {grown:.0f} MiB"
@@ -135,9 +150,12 @@ def test_a_slow_loris_gets_408_and_a_silent_connection_is_closed(server: Server)
     finally:
         loris.close()
         silent.close()
-    FIGURES["slow_loris"] = {"header_timeout_s": HEADER_TIMEOUT, "status": status_of(data),
-                             "closed_after_s": None if closed_after is None else round(closed_after, 2),
-                             "silent_connection": silent_how}
+    FIGURES["slow_loris"] = {
+        "header_timeout_s": HEADER_TIMEOUT,
+        "status": status_of(data),
+        "closed_after_s": None if closed_after is None else round(closed_after, 2),
+        "silent_connection": silent_how,
+    }
     assert status_of(data) == 408, (data[:200], how)
     assert closed_after is not None and closed_after < HEADER_TIMEOUT + 2.0
     assert silent_how in ("eof", "reset"), "a connection that never sent a byte stayed open"
@@ -148,8 +166,10 @@ def test_a_body_that_trickles_gets_408(server: Server) -> None:
     """The head arrives, then the announced 64 KiB body one byte every 0.5 s."""
     sock = socket.create_connection(address(server), timeout=5)
     try:
-        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
-                     b"Content-Length: 65536\r\n\r\n")
+        sock.sendall(
+            b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+            b"Content-Length: 65536\r\n\r\n"
+        )
         started = time.monotonic()
         closed_after = None
         for _ in range(int(HEADER_TIMEOUT * 4) + 8):  # bounded
@@ -164,8 +184,11 @@ def test_a_body_that_trickles_gets_408(server: Server) -> None:
             closed_after = time.monotonic() - started
     finally:
         sock.close()
-    FIGURES["slow_body"] = {"header_timeout_s": HEADER_TIMEOUT, "status": status_of(data),
-                            "closed_after_s": None if closed_after is None else round(closed_after, 2)}
+    FIGURES["slow_body"] = {
+        "header_timeout_s": HEADER_TIMEOUT,
+        "status": status_of(data),
+        "closed_after_s": None if closed_after is None else round(closed_after, 2),
+    }
     assert status_of(data) == 408, (data[:200], how)
     assert closed_after is not None and closed_after < HEADER_TIMEOUT + 2.0
     cheap_answers(server)
@@ -179,8 +202,10 @@ def test_a_client_that_never_reads_a_large_result_is_dropped(server: Server) -> 
     full = len(r.content)
     assert full > 2 * MiB
     body = str(httpx.QueryParams({"query": query}))
-    request = (f"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: {accept}\r\n"
-               f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
+    request = (
+        f"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: {accept}\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+    ).encode()
     clients = 12
     before = rss(server)
     socks = []
@@ -202,21 +227,28 @@ def test_a_client_that_never_reads_a_large_result_is_dropped(server: Server) -> 
             s.close()
     got = [len(d) for d, _ in answers]
     FIGURES["slow_reader"] = {
-        "clients": clients, "result_bytes": full, "send_timeout_s": SEND_TIMEOUT,
+        "clients": clients,
+        "result_bytes": full,
+        "send_timeout_s": SEND_TIMEOUT,
         "server_rss_held_mib": round((held - before) / MiB, 1),
         "server_rss_after_drop_mib": round((after - before) / MiB, 1),
         "bytes_each_client_got_kib": sorted({n // 1024 for n in got}),
-        "ends": sorted({how for _, how in answers}), "cheap_query_meanwhile_ms": round(during * 1000, 1),
+        "ends": sorted({how for _, how in answers}),
+        "cheap_query_meanwhile_ms": round(during * 1000, 1),
     }
-    assert all(how != "open" and n < full for n, (_, how) in zip(got, answers, strict=True)), \
+    assert all(how != "open" and n < full for n, (_, how) in zip(got, answers, strict=True)), (
         f"the server kept sending to clients that read nothing: {got} of {full} bytes, {[h for _, h in answers]}"
+    )
     assert (after - before) / MiB < 16, f"the server still holds {(after - before) / MiB:.0f} MiB"
 
 
 def test_more_idle_connections_than_file_descriptors_do_not_lock_others_out(
-        canary_data: Path, tmp_path: Path) -> None:
+    canary_data: Path, tmp_path: Path
+) -> None:
     """Like 1,050 idle connections under `ulimit -n 1024`: here 320 under 256."""
-    srv = start_server(canary_data, tmp_path, nofile=NOFILE, DIPKG_QUERY_WORKERS="1", DIPKG_HEADER_TIMEOUT="60")
+    srv = start_server(
+        canary_data, tmp_path, nofile=NOFILE, DIPKG_QUERY_WORKERS="1", DIPKG_HEADER_TIMEOUT="60"
+    )
     socks: list[socket.socket] = []
     try:
         for _ in range(320):
@@ -234,9 +266,13 @@ def test_more_idle_connections_than_file_descriptors_do_not_lock_others_out(
                 pass
             except ConnectionResetError:
                 closed += 1
-        FIGURES["idle_connections"] = {"nofile": NOFILE, "idle_opened": len(socks), "server_fds": fds,
-                                       "idle_closed_to_make_room": closed,
-                                       "cheap_query_ms": [round(t * 1000, 1) for t in took]}
+        FIGURES["idle_connections"] = {
+            "nofile": NOFILE,
+            "idle_opened": len(socks),
+            "server_fds": fds,
+            "idle_closed_to_make_room": closed,
+            "cheap_query_ms": [round(t * 1000, 1) for t in took],
+        }
         assert r.status_code == 200
         assert fds < NOFILE, fds
         assert closed >= len(socks) - NOFILE, closed

@@ -34,24 +34,33 @@ CHEAP = "ASK { ?s ?p ?o } # cheap %d"
 
 @pytest.fixture(scope="module")
 def server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(canary_data, tmp_path_factory.mktemp("fairness"), DIPKG_QUERY_TIMEOUT=str(LIMIT),
-                       DIPKG_CLIENT_QUEUE=str(QUEUE))  # the default number of workers
+    srv = start_server(
+        canary_data,
+        tmp_path_factory.mktemp("fairness"),
+        DIPKG_QUERY_TIMEOUT=str(LIMIT),
+        DIPKG_CLIENT_QUEUE=str(QUEUE),
+    )  # the default number of workers
     yield srv
     stop_server(srv)
 
 
 def client_at(url: str, address: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=url, timeout=30, transport=httpx.AsyncHTTPTransport(local_address=address))
+    return httpx.AsyncClient(
+        base_url=url, timeout=30, transport=httpx.AsyncHTTPTransport(local_address=address)
+    )
 
 
 async def scenario(url: str) -> dict:
     flooders = [client_at(url, f"127.0.0.{2 + c}") for c in range(CLIENTS)]
     try:
+
         async def runaway(c: int, i: int) -> tuple[int, str]:
             r = await flooders[c].post("/sparql", data={"query": RUNAWAY % (c, i + time.time_ns())})
             return r.status_code, r.json().get("error", "")
 
-        tasks = [asyncio.create_task(runaway(c, i)) for c in range(CLIENTS) for i in range(PER_CLIENT)]
+        tasks = [
+            asyncio.create_task(runaway(c, i)) for c in range(CLIENTS) for i in range(PER_CLIENT)
+        ]
         await asyncio.sleep(0.5)  # each client: one runaway on a worker, the others waiting
 
         async def one_more() -> tuple[httpx.Response, float]:  # client 0's queue is full
@@ -75,9 +84,18 @@ async def scenario(url: str) -> dict:
     finally:
         for f in flooders:
             await f.aclose()
-    return {"cheap": cheap, "statuses": statuses, "window": window, "runaways": runaways,
-            "extra": (extra.status_code, extra.json().get("error", ""), extra.headers.get("retry-after")),
-            "extra_seconds": extra_seconds}
+    return {
+        "cheap": cheap,
+        "statuses": statuses,
+        "window": window,
+        "runaways": runaways,
+        "extra": (
+            extra.status_code,
+            extra.json().get("error", ""),
+            extra.headers.get("retry-after"),
+        ),
+        "extra_seconds": extra_seconds,
+    }
 
 
 @pytest.mark.slow
@@ -85,14 +103,24 @@ def test_three_clients_with_runaways_leave_a_worker_for_a_cheap_query(server: Se
     out = run_async(lambda: scenario(server.url))
     cheap = sorted(out["cheap"])
     p50, p90 = cheap[len(cheap) // 2], cheap[int(len(cheap) * 0.9) - 1]
-    record("fairness", {
-        "time_limit_seconds": LIMIT, "query_workers": WORKERS, "clients_with_runaways": CLIENTS,
-        "runaways_per_client": PER_CLIENT, "client_queries": 1, "client_queue": QUEUE,
-        "cheap_queries": len(cheap), "cheap_p50_ms": round(p50 * 1000, 1), "cheap_p90_ms": round(p90 * 1000, 1),
-        "cheap_max_ms": round(cheap[-1] * 1000, 1), "cheap_window_seconds": round(out["window"], 3),
-        "over_queue": f"{out['extra'][0]} {out['extra'][1]} in {out['extra_seconds'] * 1000:.0f} ms",
-        "runaway_outcomes": sorted(f"{s} {e}" for s, e in out["runaways"]),
-    })
+    record(
+        "fairness",
+        {
+            "time_limit_seconds": LIMIT,
+            "query_workers": WORKERS,
+            "clients_with_runaways": CLIENTS,
+            "runaways_per_client": PER_CLIENT,
+            "client_queries": 1,
+            "client_queue": QUEUE,
+            "cheap_queries": len(cheap),
+            "cheap_p50_ms": round(p50 * 1000, 1),
+            "cheap_p90_ms": round(p90 * 1000, 1),
+            "cheap_max_ms": round(cheap[-1] * 1000, 1),
+            "cheap_window_seconds": round(out["window"], 3),
+            "over_queue": f"{out['extra'][0]} {out['extra'][1]} in {out['extra_seconds'] * 1000:.0f} ms",
+            "runaway_outcomes": sorted(f"{s} {e}" for s, e in out["runaways"]),
+        },
+    )
     assert set(out["statuses"]) == {200}, out["statuses"]
     # all cheap queries ran while every runaway client still had its worker and its queue
     assert out["window"] + 0.5 < LIMIT, f"the cheap queries took {out['window']:.2f} s"
@@ -110,17 +138,27 @@ def test_three_clients_with_runaways_leave_a_worker_for_a_cheap_query(server: Se
 def proxied(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One worker, one waiting query per client (a third gets 429 at once), and a trusted
     proxy at 127.0.0.2."""
-    srv = start_server(canary_data, tmp_path_factory.mktemp("fair-proxied"), DIPKG_QUERY_TIMEOUT="2",
-                       DIPKG_QUERY_WORKERS="1", DIPKG_CLIENT_QUEUE="1", DIPKG_TRUSTED_PROXIES='["127.0.0.2"]')
+    srv = start_server(
+        canary_data,
+        tmp_path_factory.mktemp("fair-proxied"),
+        DIPKG_QUERY_TIMEOUT="2",
+        DIPKG_QUERY_WORKERS="1",
+        DIPKG_CLIENT_QUEUE="1",
+        DIPKG_TRUSTED_PROXIES='["127.0.0.2"]',
+    )
     yield srv
     stop_server(srv)
 
 
 async def who_is_who(url: str) -> dict[str, tuple[int, str]]:
     async with client_at(url, "127.0.0.2") as proxy, client_at(url, "127.0.0.1") as direct:
+
         async def ask(client: httpx.AsyncClient, forwarded_for: str, tag: str) -> tuple[int, str]:
-            r = await client.post("/sparql", data={"query": RUNAWAY % (0, time.time_ns()) + tag},
-                                  headers={"X-Forwarded-For": forwarded_for})
+            r = await client.post(
+                "/sparql",
+                data={"query": RUNAWAY % (0, time.time_ns()) + tag},
+                headers={"X-Forwarded-For": forwarded_for},
+            )
             return r.status_code, r.json().get("error", "")
 
         first = asyncio.create_task(ask(proxy, "198.51.100.1, 203.0.113.5", "first"))
@@ -130,8 +168,13 @@ async def who_is_who(url: str) -> dict[str, tuple[int, str]]:
         same = await ask(proxy, "203.0.113.5", "same client")
         direct_same = asyncio.create_task(ask(direct, "203.0.113.5", "spoofed"))
         other = asyncio.create_task(ask(proxy, "203.0.113.6", "other client"))
-        return {"first": await first, "waiting": await waiting, "same": same, "other": await other,
-                "spoofed": await direct_same}
+        return {
+            "first": await first,
+            "waiting": await waiting,
+            "same": same,
+            "other": await other,
+            "spoofed": await direct_same,
+        }
 
 
 @pytest.mark.slow

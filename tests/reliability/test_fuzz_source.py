@@ -30,7 +30,26 @@ LINES = SOURCE.splitlines()
 TITLE = "第一批贵州省数据知识产权应用场景指引"
 SHAPES = load_turtle(ONTOLOGY_DIR / "shapes.ttl")
 ONTOLOGY = load_turtle(ONTOLOGY_DIR / "dipkg.ttl")
-TOKENS = ["、", "，", "；", "（", "）", "等", "数据", "的", "如", "以", "为例", "：", "\t", "\n", " ", "[bookmark: _GoBack]", "以及", "涵盖"]
+TOKENS = [
+    "、",
+    "，",
+    "；",
+    "（",
+    "）",
+    "等",
+    "数据",
+    "的",
+    "如",
+    "以",
+    "为例",
+    "：",
+    "\t",
+    "\n",
+    " ",
+    "[bookmark: _GoBack]",
+    "以及",
+    "涵盖",
+]
 
 
 class AnyEnglish(Translations):
@@ -68,8 +87,12 @@ def check_outcome(text: str, tmp: Path, validate: bool) -> None:
         return
     if not validate:
         return
-    emitter = Emitter(inputs, AnyEnglish({}, "fuzz"), Minter("https://w3id.org/dipkg/"),
-                      long=AnyLongEnglish({}, "fuzz"))
+    emitter = Emitter(
+        inputs,
+        AnyEnglish({}, "fuzz"),
+        Minter("https://w3id.org/dipkg/"),
+        long=AnyLongEnglish({}, "fuzz"),
+    )
     blocks = [*emitter.domain_blocks(), emitter.guide_block(config)]
     for scenario in guide.scenarios:
         blocks.extend(emitter.scenario_blocks(config, scenario))
@@ -104,25 +127,37 @@ def mutated(draw) -> str:
 
 
 @given(mutated())
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_mutated_documents_parse_or_fail_cleanly(tmp_path, text):
     check_outcome(text, tmp_path, validate=False)
 
 
 @given(mutated())
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_mutated_documents_that_parse_pass_the_shapes(tmp_path, text):
     check_outcome(text, tmp_path, validate=True)
 
 
-@given(st.lists(st.sampled_from([*TOKENS, "甲", "乙", "1", "2", "工业领域", "A"]), max_size=80).map("".join))
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.sampled_from([*TOKENS, "甲", "乙", "1", "2", "工业领域", "A"]), max_size=80).map(
+        "".join
+    )
+)
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_random_documents_parse_or_fail_cleanly(tmp_path, text):
     check_outcome(text, tmp_path, validate=False)
 
 
 @given(st.binary(max_size=300))
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_random_bytes_fail_cleanly(tmp_path, raw):
     source = tmp_path / "doc.txt"
     source.write_bytes(raw)
@@ -174,17 +209,23 @@ def test_every_line_ending_gives_the_same_graph_and_the_same_lines(tmp_path, new
     assert err.line == 13 and "unknown domain" in err.message
 
 
-@pytest.mark.parametrize("char", ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+@pytest.mark.parametrize(
+    "char", ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+)
 def test_characters_splitlines_breaks_at_do_not_shift_line_numbers(tmp_path, char):
     # once a line break for str.splitlines: every later line number was off by one
     lines = list(LINES)
-    lines[ROW1_APPLICATION - 1] = lines[ROW1_APPLICATION - 1][:6] + char + lines[ROW1_APPLICATION - 1][6:]
+    lines[ROW1_APPLICATION - 1] = (
+        lines[ROW1_APPLICATION - 1][:6] + char + lines[ROW1_APPLICATION - 1][6:]
+    )
     err = parse_error(tmp_path, "\n".join(lines) + "\n")
     assert (err.line, err.column) == (ROW1_APPLICATION, 7), str(err)
     assert f"U+{ord(char):04X}" in err.message
 
 
-@pytest.mark.parametrize("char", ["\x1b", "\x7f", "\x07", "\x9b", "\u202e", "\u2066", "\u200b", "\ufeff"])
+@pytest.mark.parametrize(
+    "char", ["\x1b", "\x7f", "\x07", "\x9b", "\u202e", "\u2066", "\u200b", "\ufeff"]
+)
 def test_control_and_invisible_characters_are_refused_with_their_place(tmp_path, char):
     lines = list(LINES)
     line = lines[15]  # line 16: the 涉及数据 cell of scenario 1

@@ -26,9 +26,14 @@ SEEN: Counter = Counter()
 
 @pytest.fixture(scope="module")
 def server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(canary_data, tmp_path_factory.mktemp("hostile-q"), DIPKG_QUERY_TIMEOUT=str(LIMIT),
-                       DIPKG_QUERY_WORKERS="2", DIPKG_MAX_QUERY_BYTES=str(MAX_BYTES),
-                       DIPKG_MAX_ROWS="1000")
+    srv = start_server(
+        canary_data,
+        tmp_path_factory.mktemp("hostile-q"),
+        DIPKG_QUERY_TIMEOUT=str(LIMIT),
+        DIPKG_QUERY_WORKERS="2",
+        DIPKG_MAX_QUERY_BYTES=str(MAX_BYTES),
+        DIPKG_MAX_ROWS="1000",
+    )
     yield srv
     stop_server(srv)
     record("hostile_queries", dict(sorted(SEEN.items())))
@@ -45,13 +50,19 @@ def send(server: Server, query: str, how: str = "form") -> httpx.Response:
     if how == "get":
         return httpx.get(server.sparql, params={"query": query}, timeout=30)
     if how == "direct":
-        return httpx.post(server.sparql, content=query.encode(),
-                          headers={"Content-Type": "application/sparql-query"}, timeout=30)
+        return httpx.post(
+            server.sparql,
+            content=query.encode(),
+            headers={"Content-Type": "application/sparql-query"},
+            timeout=30,
+        )
     return httpx.post(server.sparql, data={"query": query}, timeout=30)
 
 
 def cheap_still_answers(server: Server) -> None:
-    r = httpx.get(server.sparql, params={"query": f"ASK {{ ?s ?p ?o }} # {time.time_ns()}"}, timeout=30)
+    r = httpx.get(
+        server.sparql, params={"query": f"ASK {{ ?s ?p ?o }} # {time.time_ns()}"}, timeout=30
+    )
     assert r.status_code == 200 and r.json()["boolean"] is True, r.text
 
 
@@ -85,7 +96,7 @@ def service_spellings(port: int) -> list[str]:
         f"SELECT (COUNT(*) AS ?n) WHERE {{ SERVICE <{u}> {{ ?s ?p ?o }} }} HAVING (?n > 0)",
         f"ASK {{ BIND(1 AS ?x) SERVICE <{u}> {{ }} }}",
         f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ OPTIONAL {{ SERVICE SILENT <{u}> {{ ?s ?p ?o }} }} }}",
-        f"SELECT * WHERE {{ ?s ?p \"\"\"x\"\"\" SERVICE <{u}> {{ }} }}",
+        f'SELECT * WHERE {{ ?s ?p """x""" SERVICE <{u}> {{ }} }}',
         f"SELECT * WHERE {{ ?s ?p '''x''' SERVICE <{u}> {{ }} }}",
         f"SELECT * WHERE {{ ?s ?p 'x'@en SERVICE <{u}> {{ }} }}",
         f"SELECT * WHERE {{ ?s ?p 1.5e3 SERVICE <{u}> {{ }} }}",
@@ -116,8 +127,9 @@ def load_spellings(port: int) -> list[str]:
 
 
 @pytest.mark.parametrize("how", ["get", "form", "direct"])
-def test_service_in_more_spellings_is_refused_and_nothing_connects(server: Server, listener: Listener,
-                                                                    how: str) -> None:
+def test_service_in_more_spellings_is_refused_and_nothing_connects(
+    server: Server, listener: Listener, how: str
+) -> None:
     for query in service_spellings(listener.port):
         r = send(server, query, how)
         SEEN["service_spellings_sent"] += 1
@@ -127,14 +139,19 @@ def test_service_in_more_spellings_is_refused_and_nothing_connects(server: Serve
 
 
 @pytest.mark.parametrize("how", ["get", "form", "direct", "update-param", "update-type"])
-def test_load_in_every_spelling_is_refused_and_nothing_connects(server: Server, listener: Listener,
-                                                                 how: str) -> None:
+def test_load_in_every_spelling_is_refused_and_nothing_connects(
+    server: Server, listener: Listener, how: str
+) -> None:
     for query in load_spellings(listener.port):
         if how == "update-param":
             r = httpx.post(server.sparql, data={"update": query}, timeout=30)
         elif how == "update-type":
-            r = httpx.post(server.sparql, content=query.encode(),
-                           headers={"Content-Type": "application/sparql-update"}, timeout=30)
+            r = httpx.post(
+                server.sparql,
+                content=query.encode(),
+                headers={"Content-Type": "application/sparql-update"},
+                timeout=30,
+            )
         else:
             r = send(server, query, how)
         SEEN["load_spellings_sent"] += 1
@@ -157,23 +174,44 @@ def _fit(make: Callable[[int], str], limit: int = MAX_BYTES) -> str:
 
 NESTED = {
     "10,000 nested { }": lambda: "SELECT * WHERE " + "{" * 10_000 + "}" * 10_000,
-    "nested { } up to the size limit": lambda: _fit(lambda n: "SELECT * WHERE " + "{" * n + "}" * n),
-    "nested OPTIONAL": lambda: _fit(lambda n: "SELECT * WHERE { " + "OPTIONAL { " * n + "}" * n + "}"),
-    "nested FILTER EXISTS": lambda: _fit(lambda n: "ASK { " + "FILTER EXISTS { " * n + "}" * n + "}"),
-    "nested sub-SELECTs": lambda: _fit(lambda n: "SELECT * WHERE " + "{ SELECT * WHERE " * n + "{}" + "}" * n),
+    "nested { } up to the size limit": lambda: _fit(
+        lambda n: "SELECT * WHERE " + "{" * n + "}" * n
+    ),
+    "nested OPTIONAL": lambda: _fit(
+        lambda n: "SELECT * WHERE { " + "OPTIONAL { " * n + "}" * n + "}"
+    ),
+    "nested FILTER EXISTS": lambda: _fit(
+        lambda n: "ASK { " + "FILTER EXISTS { " * n + "}" * n + "}"
+    ),
+    "nested sub-SELECTs": lambda: _fit(
+        lambda n: "SELECT * WHERE " + "{ SELECT * WHERE " * n + "{}" + "}" * n
+    ),
     "nested UNION": lambda: _fit(lambda n: "SELECT * WHERE " + "{ {} UNION " * n + "{}" + "}" * n),
-    "nested ( ) in an expression": lambda: _fit(lambda n: "ASK { FILTER(" + "(" * n + "1" + ")" * n + ") }"),
-    "nested -( ) in an expression": lambda: _fit(lambda n: "ASK { BIND(" + "-(" * n + "1" + ")" * n + " AS ?x) }"),
-    "nested [ ] blank nodes": lambda: _fit(lambda n: "ASK { ?s ?p " + "[ <urn:p> " * n + "1" + "]" * n + " }"),
-    "nested ( ) collections": lambda: _fit(lambda n: "ASK { ?s ?p " + "(" * n + "1" + ")" * n + " }"),
-    "nested ( ) property paths": lambda: _fit(lambda n: "ASK { ?s " + "(" * n + "<urn:p>" + ")" * n + " ?o }"),
+    "nested ( ) in an expression": lambda: _fit(
+        lambda n: "ASK { FILTER(" + "(" * n + "1" + ")" * n + ") }"
+    ),
+    "nested -( ) in an expression": lambda: _fit(
+        lambda n: "ASK { BIND(" + "-(" * n + "1" + ")" * n + " AS ?x) }"
+    ),
+    "nested [ ] blank nodes": lambda: _fit(
+        lambda n: "ASK { ?s ?p " + "[ <urn:p> " * n + "1" + "]" * n + " }"
+    ),
+    "nested ( ) collections": lambda: _fit(
+        lambda n: "ASK { ?s ?p " + "(" * n + "1" + ")" * n + " }"
+    ),
+    "nested ( ) property paths": lambda: _fit(
+        lambda n: "ASK { ?s " + "(" * n + "<urn:p>" + ")" * n + " ?o }"
+    ),
     "nested [ ] in a CONSTRUCT template": lambda: _fit(
-        lambda n: "CONSTRUCT { <urn:a> <urn:p> " + "[ <urn:p> " * n + "1" + "]" * n + " } WHERE {}"),
+        lambda n: "CONSTRUCT { <urn:a> <urn:p> " + "[ <urn:p> " * n + "1" + "]" * n + " } WHERE {}"
+    ),
     "unbalanced: 20,000 {": lambda: "SELECT * WHERE " + "{" * 20_000,
 }
 
 CHAINS = {  # flat in the text, deep in the algebra: no nesting limit applies
-    "3,000 BINDs": lambda: _fit(lambda n: "SELECT * WHERE { " + "".join(f"BIND({i} AS ?v{i}) " for i in range(n)) + "}"),
+    "3,000 BINDs": lambda: _fit(
+        lambda n: "SELECT * WHERE { " + "".join(f"BIND({i} AS ?v{i}) " for i in range(n)) + "}"
+    ),
     "7,000 UNIONs": lambda: _fit(lambda n: "SELECT * WHERE { {} " + "UNION {} " * n + "}"),
     "5,000 OPTIONALs": lambda: _fit(lambda n: "SELECT * WHERE { " + "OPTIONAL {} " * n + "}"),
     "7,000 MINUSes": lambda: _fit(lambda n: "SELECT * WHERE { " + "MINUS {} " * n + "}"),
@@ -181,13 +219,25 @@ CHAINS = {  # flat in the text, deep in the algebra: no nesting limit applies
     "32,000 +": lambda: _fit(lambda n: "ASK { FILTER(" + "1+" * n + "1) }"),
     "40,000 !": lambda: _fit(lambda n: "ASK { FILTER(" + "!" * n + "true) }"),
     "5,000 FILTERs": lambda: _fit(lambda n: "ASK { " + "FILTER(true) " * n + "}"),
-    "5,800-step sequence path": lambda: _fit(lambda n: "ASK { ?s " + "/".join(["<urn:p>"] * n) + " ?o }"),
-    "5,800-way alternative path": lambda: _fit(lambda n: "ASK { ?s " + "|".join(["<urn:p>"] * n) + " ?o }"),
+    "5,800-step sequence path": lambda: _fit(
+        lambda n: "ASK { ?s " + "/".join(["<urn:p>"] * n) + " ?o }"
+    ),
+    "5,800-way alternative path": lambda: _fit(
+        lambda n: "ASK { ?s " + "|".join(["<urn:p>"] * n) + " ?o }"
+    ),
     "5,500 triple patterns": lambda: _fit(lambda n: "ASK { " + "?s ?p ?o . " * n + "}"),
-    "16,000 CONCAT arguments": lambda: _fit(lambda n: "SELECT (CONCAT(" + ",".join(['"a"'] * n) + ") AS ?x) {}"),
+    "16,000 CONCAT arguments": lambda: _fit(
+        lambda n: "SELECT (CONCAT(" + ",".join(['"a"'] * n) + ") AS ?x) {}"
+    ),
     "9,000 GROUP BY keys": lambda: _fit(
-        lambda n: "SELECT (COUNT(*) AS ?c) WHERE { ?s ?p ?o } GROUP BY " + " ".join(f"?v{i}" for i in range(n))),
-    "4,700 projected expressions": lambda: _fit(lambda n: "SELECT " + " ".join(f"(1 AS ?v{i})" for i in range(n)) + " {}"),
+        lambda n: (
+            "SELECT (COUNT(*) AS ?c) WHERE { ?s ?p ?o } GROUP BY "
+            + " ".join(f"?v{i}" for i in range(n))
+        )
+    ),
+    "4,700 projected expressions": lambda: _fit(
+        lambda n: "SELECT " + " ".join(f"(1 AS ?v{i})" for i in range(n)) + " {}"
+    ),
 }
 
 
@@ -214,7 +264,9 @@ def test_deep_nesting_is_refused_without_a_dead_worker(server: Server, name: str
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CHAINS))
-def test_long_chains_answer_or_stop_at_the_limit_without_a_dead_worker(server: Server, name: str) -> None:
+def test_long_chains_answer_or_stop_at_the_limit_without_a_dead_worker(
+    server: Server, name: str
+) -> None:
     query = CHAINS[name]()
     assert len(query.encode()) <= MAX_BYTES
     before = deaths(server)
@@ -236,13 +288,23 @@ def test_long_chains_answer_or_stop_at_the_limit_without_a_dead_worker(server: S
 
 def test_huge_values_blocks_answer_or_are_refused_by_size(server: Server) -> None:
     def values(n: int) -> str:
-        return "SELECT (COUNT(*) AS ?n) WHERE { VALUES ?x { " + " ".join(f'"v{i}"' for i in range(n)) + " } }"
+        return (
+            "SELECT (COUNT(*) AS ?n) WHERE { VALUES ?x { "
+            + " ".join(f'"v{i}"' for i in range(n))
+            + " } }"
+        )
 
     query = _fit(values)
     r = send(server, query)
     assert r.status_code == 200, r.text[:300]
     assert int(r.json()["results"]["bindings"][0]["n"]["value"]) > 7000
-    rows = _fit(lambda n: "SELECT * WHERE { VALUES (?x ?y) { " + " ".join(f"({i} '{i}')" for i in range(n)) + " } }")
+    rows = _fit(
+        lambda n: (
+            "SELECT * WHERE { VALUES (?x ?y) { "
+            + " ".join(f"({i} '{i}')" for i in range(n))
+            + " } }"
+        )
+    )
     r = send(server, rows)  # more rows than the row cap: cut, and said so
     assert r.status_code == 200 and r.headers.get("x-dipkg-truncated") == "true", r.text[:300]
     over = values(9000)
@@ -275,9 +337,11 @@ def test_regex_bombs_are_bounded(server: Server, index: int) -> None:
     literal, pattern = BOMBS[index]
     before = deaths(server)
     started = time.monotonic()
-    for query in (f'ASK {{ BIND({literal} AS ?s) FILTER(REGEX(?s, "{pattern}")) }}',
-                  f'SELECT (REPLACE({literal}, "{pattern}", "x") AS ?r) {{}}',
-                  f'ASK {{ ?s ?p ?o FILTER(REGEX(STR(?o), "{pattern}", "i")) }}'):
+    for query in (
+        f'ASK {{ BIND({literal} AS ?s) FILTER(REGEX(?s, "{pattern}")) }}',
+        f'SELECT (REPLACE({literal}, "{pattern}", "x") AS ?r) {{}}',
+        f'ASK {{ ?s ?p ?o FILTER(REGEX(STR(?o), "{pattern}", "i")) }}',
+    ):
         started = time.monotonic()
         r = send(server, query)
         elapsed = time.monotonic() - started
@@ -294,8 +358,13 @@ def test_regex_bombs_are_bounded(server: Server, index: int) -> None:
 
 @pytest.fixture(scope="module")
 def open_server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(canary_data, tmp_path_factory.mktemp("hostile-open"), DIPKG_QUERY_TIMEOUT=str(LIMIT),
-                       DIPKG_QUERY_WORKERS="1", DIPKG_WORKER_SANDBOX="false")
+    srv = start_server(
+        canary_data,
+        tmp_path_factory.mktemp("hostile-open"),
+        DIPKG_QUERY_TIMEOUT=str(LIMIT),
+        DIPKG_QUERY_WORKERS="1",
+        DIPKG_WORKER_SANDBOX="false",
+    )
     yield srv
     stop_server(srv)
 
@@ -318,7 +387,8 @@ def guard_bypasses(port: int) -> list[str]:
 
 
 def test_guard_bypasses_are_refused_and_nothing_connects_without_the_sandbox(
-        open_server: Server, listener: Listener) -> None:
+    open_server: Server, listener: Listener
+) -> None:
     health = httpx.get(open_server.url + "/health", timeout=10).json()
     assert health["network_sandbox"].startswith("off"), health
     assert "WITHOUT the network sandbox" in open_server.log.read_text()
@@ -328,4 +398,3 @@ def test_guard_bypasses_are_refused_and_nothing_connects_without_the_sandbox(
             SEEN["guard_bypasses_sent"] += 1
             assert r.status_code == 400 and r.json()["error"] == "service-refused", (query, r.text)
     assert listener.accepted == 0
-

@@ -44,13 +44,17 @@ BUDGET = 150.0  # seconds for the whole loop; it stops by itself
 SWITCH_WITHIN = 20.0  # seconds from a finished build to the server answering from it
 
 INDUSTRY = "https://w3id.org/dipkg/domain/industry"
-LABEL_QUERY = ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> SELECT ?l WHERE { "
-               f"<{INDUSTRY}> rdfs:label ?l FILTER(lang(?l) = 'en') }}")
+LABEL_QUERY = (
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> SELECT ?l WHERE { "
+    f"<{INDUSTRY}> rdfs:label ?l FILTER(lang(?l) = 'en') }}"
+)
 REVISION = re.compile(r"Industry r(\d+)")
 CHECKED_DUMPS = ("dipkg.ttl", "dipkg.nt.gz", "dipkg.jsonld", "SHA256SUMS")
 # a query that runs a few seconds: every English and Chinese label against every other, 3 times
-SLOW_QUERY = ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> SELECT (COUNT(*) AS ?n) WHERE { "
-              "VALUES ?k { 1 2 3 } ?a rdfs:label ?x . ?b rdfs:label ?y }")
+SLOW_QUERY = (
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> SELECT (COUNT(*) AS ?n) WHERE { "
+    "VALUES ?k { 1 2 3 } ?a rdfs:label ?x . ?b rdfs:label ?y }"
+)
 
 
 @dataclass
@@ -73,9 +77,13 @@ def set_revision(inputs: Path, rev: int) -> None:
 def rebuild(data: Path, inputs: Path, rev: int) -> Built:
     """``dipkg build --out DATA`` (the user's command) from ``inputs`` changed to revision ``rev``."""
     set_revision(inputs, rev)
-    done = subprocess.run([sys.executable, "-m", "kg.cli", "build", "--out", str(data)],
-                          env=cli_env(DIPKG_INPUTS_DIR=str(inputs)), capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "build", "--out", str(data)],
+        env=cli_env(DIPKG_INPUTS_DIR=str(inputs)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     release = open_release(data)
     files = {name: (release.dumps_dir / name).read_bytes() for name in CHECKED_DUMPS}
@@ -103,7 +111,9 @@ def wait_serving(server: Server, build_id: str, within: float = SWITCH_WITHIN) -
         except httpx.HTTPError:
             pass
         time.sleep(0.05)
-    raise AssertionError(f"the server did not switch to {build_id} within {within} s: {serving(server)}")
+    raise AssertionError(
+        f"the server did not switch to {build_id} within {within} s: {serving(server)}"
+    )
 
 
 def releases(data: Path) -> set[str]:
@@ -153,44 +163,74 @@ async def one(client: httpx.AsyncClient, rng: random.Random, i: int) -> Seen:
             rev = label_rev(rows[0]["l"]["value"]) if rows else None
         return Seen("label", r.status_code, r.headers.get("x-dipkg-build"), rev=rev)
     if roll < 0.4:
-        r = await client.get("/sparql", params={"query": rng.choice(SELECTS) + f" # {i % 7}"},
-                             headers={"Accept": rng.choice(["text/csv", "application/sparql-results+json"])})
+        r = await client.get(
+            "/sparql",
+            params={"query": rng.choice(SELECTS) + f" # {i % 7}"},
+            headers={"Accept": rng.choice(["text/csv", "application/sparql-results+json"])},
+        )
         return Seen("select", r.status_code, r.headers.get("x-dipkg-build"))
     if roll < 0.6:  # pages: the domain's data (it shows the label) and an HTML page
         if rng.random() < 0.6:
             r = await client.get("/domain/industry." + rng.choice(["ttl", "nt", "jsonld"]))
-            return Seen("page-data", r.status_code, r.headers.get("x-dipkg-build"), rev=label_rev(r.text))
-        r = await client.get(rng.choice(["/domain/industry.html", "/scenario/guizhou-b1-s05.html", "/"]),
-                             headers={"Accept-Language": rng.choice(["zh", "en"])})
-        return Seen("page-html", r.status_code, r.headers.get("x-dipkg-build"), rev=label_rev(r.text))
+            return Seen(
+                "page-data", r.status_code, r.headers.get("x-dipkg-build"), rev=label_rev(r.text)
+            )
+        r = await client.get(
+            rng.choice(["/domain/industry.html", "/scenario/guizhou-b1-s05.html", "/"]),
+            headers={"Accept-Language": rng.choice(["zh", "en"])},
+        )
+        return Seen(
+            "page-html", r.status_code, r.headers.get("x-dipkg-build"), rev=label_rev(r.text)
+        )
     if roll < 0.9:  # dumps by Range, and a whole small one
         name = rng.choice(CHECKED_DUMPS)
         if name == "SHA256SUMS" or rng.random() < 0.1:
             r = await client.get(f"/dumps/{name}")
-            return Seen("dump", r.status_code, r.headers.get("x-dipkg-build"), dump=(name, 0, -1),
-                        digest=hashlib.sha256(r.content).hexdigest(), etag=r.headers.get("etag", ""))
+            return Seen(
+                "dump",
+                r.status_code,
+                r.headers.get("x-dipkg-build"),
+                dump=(name, 0, -1),
+                digest=hashlib.sha256(r.content).hexdigest(),
+                etag=r.headers.get("etag", ""),
+            )
         start = rng.randrange(0, 20_000)
-        r = await client.get(f"/dumps/{name}", headers={"Range": f"bytes={start}-{start + rng.randrange(0, 8000)}"})
+        r = await client.get(
+            f"/dumps/{name}", headers={"Range": f"bytes={start}-{start + rng.randrange(0, 8000)}"}
+        )
         span = (name, 0, -1)
         if r.status_code == 206:
             first, last = r.headers["content-range"].split(" ")[1].split("/")[0].split("-")
             span = (name, int(first), int(last))
-        return Seen("dump-range", r.status_code, r.headers.get("x-dipkg-build"), dump=span,
-                    digest=hashlib.sha256(r.content).hexdigest(), etag=r.headers.get("etag", ""))
+        return Seen(
+            "dump-range",
+            r.status_code,
+            r.headers.get("x-dipkg-build"),
+            dump=span,
+            digest=hashlib.sha256(r.content).hexdigest(),
+            etag=r.headers.get("etag", ""),
+        )
     if roll < 0.95:
         r = await client.get("/dumps/index.json")
         body = r.json() if r.status_code == 200 else {}
         ttl = next((d["sha256"] for d in body.get("dumps", []) if d["file"] == "dipkg.ttl"), "")
         return Seen("dump-index", r.status_code, None, body_build=body.get("build_id"), etag=ttl)
     r = await client.get("/health")
-    return Seen("health", r.status_code, None, body_build=r.json().get("build_id") if r.status_code == 200 else None)
+    return Seen(
+        "health",
+        r.status_code,
+        None,
+        body_build=r.json().get("build_id") if r.status_code == 200 else None,
+    )
 
 
 async def drive(base: str, stop: threading.Event, deadline: float, seed: int) -> Load:
     out = Load()
     counter = iter(range(MAX_REQUESTS))
     limits = httpx.Limits(max_connections=LANES, max_keepalive_connections=LANES)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits, follow_redirects=False) as client:
+    async with httpx.AsyncClient(
+        base_url=base, timeout=30, limits=limits, follow_redirects=False
+    ) as client:
 
         async def lane(n: int) -> None:
             rng = random.Random(seed * 100 + n)
@@ -226,12 +266,15 @@ def check(seen: list[Seen], builds: dict[str, Built]) -> list[str]:
         if s.dump is not None:
             name, first, last = s.dump
             whole = built.files[name]
-            part = whole if last < 0 else whole[first:last + 1]
+            part = whole if last < 0 else whole[first : last + 1]
             if s.digest != hashlib.sha256(part).hexdigest():
                 problems.append(f"{s.kind}: {name} bytes {first}-{last} are not build {named}'s")
             if name != "SHA256SUMS" and s.etag != f'"{hashlib.sha256(whole).hexdigest()}"':
                 problems.append(f"{s.kind}: {name} ETag {s.etag} is not build {named}'s")
-        if s.kind == "dump-index" and s.etag != hashlib.sha256(built.files["dipkg.ttl"]).hexdigest():
+        if (
+            s.kind == "dump-index"
+            and s.etag != hashlib.sha256(built.files["dipkg.ttl"]).hexdigest()
+        ):
             problems.append(f"dump-index: the listing of {named} names another dipkg.ttl")
     return problems
 
@@ -243,15 +286,37 @@ def test_the_checker_catches_mixed_answers() -> None:
     builds = {"b1": one_, "b2": two}
     good_tag = f'"{hashlib.sha256(two.files["dipkg.ttl"]).hexdigest()}"'
     part = hashlib.sha256(two.files["dipkg.ttl"][4:12]).hexdigest()
-    assert check([Seen("label", 200, "b2", rev=2),
-                  Seen("dump-range", 206, "b2", dump=("dipkg.ttl", 4, 11), digest=part, etag=good_tag)], builds) == []
+    assert (
+        check(
+            [
+                Seen("label", 200, "b2", rev=2),
+                Seen(
+                    "dump-range", 206, "b2", dump=("dipkg.ttl", 4, 11), digest=part, etag=good_tag
+                ),
+            ],
+            builds,
+        )
+        == []
+    )
     bad = [
         Seen("label", 200, "b2", rev=1),  # the label of r1 with the build header of r2
         Seen("page-data", 200, "b1"),  # no label at all
-        Seen("dump-range", 206, "b2", dump=("dipkg.ttl", 4, 11),  # r1's bytes under r2's name
-             digest=hashlib.sha256(one_.files["dipkg.ttl"][4:12]).hexdigest(), etag=good_tag),
-        Seen("dump-range", 206, "b2", dump=("dipkg.ttl", 4, 11), digest=part,  # r1's ETag
-             etag=f'"{hashlib.sha256(one_.files["dipkg.ttl"]).hexdigest()}"'),
+        Seen(
+            "dump-range",
+            206,
+            "b2",
+            dump=("dipkg.ttl", 4, 11),  # r1's bytes under r2's name
+            digest=hashlib.sha256(one_.files["dipkg.ttl"][4:12]).hexdigest(),
+            etag=good_tag,
+        ),
+        Seen(
+            "dump-range",
+            206,
+            "b2",
+            dump=("dipkg.ttl", 4, 11),
+            digest=part,  # r1's ETag
+            etag=f'"{hashlib.sha256(one_.files["dipkg.ttl"]).hexdigest()}"',
+        ),
         Seen("dump-range", 500, "b2"),
         Seen("label", 200, "b9", rev=1),
     ]
@@ -260,26 +325,46 @@ def test_the_checker_catches_mixed_answers() -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_five_rebuilds_under_load_no_errors_no_mixing_no_leaks(inputs_copy: Path, tmp_path: Path) -> None:
+def test_five_rebuilds_under_load_no_errors_no_mixing_no_leaks(
+    inputs_copy: Path, tmp_path: Path
+) -> None:
     data = tmp_path / "data"
     first = rebuild(data, inputs_copy, 0)
     builds = {first.build_id: first}
-    server = start_server(data, tmp_path, cli=True, DIPKG_QUERY_WORKERS=str(WORKERS),
-                          DIPKG_RELOAD_INTERVAL="0.5", DIPKG_QUERY_TIMEOUT="10")
+    server = start_server(
+        data,
+        tmp_path,
+        cli=True,
+        DIPKG_QUERY_WORKERS=str(WORKERS),
+        DIPKG_RELOAD_INTERVAL="0.5",
+        DIPKG_QUERY_TIMEOUT="10",
+    )
     try:
         proc = psutil.Process(server.proc.pid)
         wait_pool(server, WORKERS)
         with httpx.Client(base_url=server.url, timeout=30) as warm:  # open what stays open
-            for path in ("/", "/domain/industry.ttl", "/dumps/", "/dumps/dipkg.ttl", "/catalog.ttl"):
+            for path in (
+                "/",
+                "/domain/industry.ttl",
+                "/dumps/",
+                "/dumps/dipkg.ttl",
+                "/catalog.ttl",
+            ):
                 assert warm.get(path).status_code == 200
-            r = warm.get("/sparql", params={"query": LABEL_QUERY}, headers={"Accept": "application/json"})
+            r = warm.get(
+                "/sparql", params={"query": LABEL_QUERY}, headers={"Accept": "application/json"}
+            )
             old_tag, old_modified = r.headers["etag"], r.headers["last-modified"]
         fds_start = proc.num_fds()
         stop = threading.Event()
         result: dict[str, Load] = {}
         started = time.monotonic()
-        loop = threading.Thread(target=lambda: result.update(
-            load=asyncio.run(drive(server.url, stop, started + BUDGET, 20261201))), name="live-load")
+        loop = threading.Thread(
+            target=lambda: result.update(
+                load=asyncio.run(drive(server.url, stop, started + BUDGET, 20261201))
+            ),
+            name="live-load",
+        )
         loop.start()
         lags, build_seconds = [], []
         try:
@@ -301,13 +386,23 @@ def test_five_rebuilds_under_load_no_errors_no_mixing_no_leaks(inputs_copy: Path
 
         # the new data without a restart; validators of the first release do not match it
         assert proc.is_running() and server.proc.poll() is None
-        r = httpx.get(server.url + "/sparql", params={"query": LABEL_QUERY},
-                      headers={"Accept": "application/json", "If-None-Match": old_tag}, timeout=30)
+        r = httpx.get(
+            server.url + "/sparql",
+            params={"query": LABEL_QUERY},
+            headers={"Accept": "application/json", "If-None-Match": old_tag},
+            timeout=30,
+        )
         assert r.status_code == 200 and r.headers["x-dipkg-build"] == last.build_id
         assert label_rev(r.json()["results"]["bindings"][0]["l"]["value"]) == REBUILDS
-        r2 = httpx.get(server.url + "/sparql", params={"query": LABEL_QUERY},
-                       headers={"Accept": "application/json", "If-Modified-Since": old_modified}, timeout=30)
-        assert r2.status_code == 200, "If-Modified-Since of the first release answered 304 for the last"
+        r2 = httpx.get(
+            server.url + "/sparql",
+            params={"query": LABEL_QUERY},
+            headers={"Accept": "application/json", "If-Modified-Since": old_modified},
+            timeout=30,
+        )
+        assert r2.status_code == 200, (
+            "If-Modified-Since of the first release answered 304 for the last"
+        )
 
         # no leaks: the old pools stopped, descriptors back, only the kept releases left
         wait_pool(server, WORKERS)
@@ -317,13 +412,21 @@ def test_five_rebuilds_under_load_no_errors_no_mixing_no_leaks(inputs_copy: Path
         held = [f.path for f in proc.open_files() if "/releases/" in f.path]
         statuses = Counter((s.kind, s.status) for s in load.seen)
         figures = {
-            "rebuilds": REBUILDS, "requests": len(load.seen), "seconds": round(elapsed, 1),
-            "lanes": LANES, "errors": len(load.errors) + len(problems),
+            "rebuilds": REBUILDS,
+            "requests": len(load.seen),
+            "seconds": round(elapsed, 1),
+            "lanes": LANES,
+            "errors": len(load.errors) + len(problems),
             "switch_seconds": {"max": round(max(lags), 2), "mean": round(sum(lags) / len(lags), 2)},
-            "build_seconds": {"max": round(max(build_seconds), 2), "mean": round(sum(build_seconds) / len(build_seconds), 2)},
+            "build_seconds": {
+                "max": round(max(build_seconds), 2),
+                "mean": round(sum(build_seconds) / len(build_seconds), 2),
+            },
             "builds_seen_in_answers": len({s.build or s.body_build for s in load.seen}),
-            "fds": {"start": fds_start, "end": fds_end}, "workers_end": len(server.workers()),
-            "zombies": len(left), "releases_left": len(releases(data)),
+            "fds": {"start": fds_start, "end": fds_end},
+            "workers_end": len(server.workers()),
+            "zombies": len(left),
+            "releases_left": len(releases(data)),
             "mix": dict(sorted(Counter(s.kind for s in load.seen).items())),
         }
         record("live_update", figures)
@@ -333,7 +436,9 @@ def test_five_rebuilds_under_load_no_errors_no_mixing_no_leaks(inputs_copy: Path
         assert len(load.seen) >= 500, f"only {len(load.seen)} requests"
         assert figures["builds_seen_in_answers"] == REBUILDS + 1  # every release answered
         assert len(server.workers()) == WORKERS and not left
-        assert fds_end <= fds_start + 4, f"file descriptors: {fds_start} at the start, {fds_end} at the end"
+        assert fds_end <= fds_start + 4, (
+            f"file descriptors: {fds_start} at the start, {fds_end} at the end"
+        )
         assert all(last.root.name in path for path in held), held
         previous = [b for b in builds.values() if b.rev == REBUILDS - 1][0]
         assert releases(data) == {last.root.name, previous.root.name}
@@ -343,28 +448,42 @@ def test_five_rebuilds_under_load_no_errors_no_mixing_no_leaks(inputs_copy: Path
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_sighup_switches_at_once_old_queries_finish_held_releases_stay(inputs_copy: Path, tmp_path: Path) -> None:
+def test_sighup_switches_at_once_old_queries_finish_held_releases_stay(
+    inputs_copy: Path, tmp_path: Path
+) -> None:
     """With polling off (DIPKG_RELOAD_INTERVAL=0) the server stays on its release through two
     builds: that release is kept (its lease), though retention alone would prune it, and its
     dumps still answer (before leases: 500). SIGHUP switches at once; a query running on the
     old release finishes there; then its workers stop and the next build prunes it."""
     data = tmp_path / "data"
     a = rebuild(data, inputs_copy, 0)
-    server = start_server(data, tmp_path, cli=True, DIPKG_QUERY_WORKERS=str(WORKERS),
-                          DIPKG_RELOAD_INTERVAL="0", DIPKG_QUERY_TIMEOUT="60")
+    server = start_server(
+        data,
+        tmp_path,
+        cli=True,
+        DIPKG_QUERY_WORKERS=str(WORKERS),
+        DIPKG_RELOAD_INTERVAL="0",
+        DIPKG_QUERY_TIMEOUT="60",
+    )
     try:
         b = rebuild(data, inputs_copy, 1)
         c = rebuild(data, inputs_copy, 2)
         assert serving(server) == a.build_id
         assert releases(data) == {a.root.name, b.root.name, c.root.name}
-        r = httpx.get(server.url + "/dumps/dipkg.ttl", headers={"Range": "bytes=100-199"}, timeout=30)
+        r = httpx.get(
+            server.url + "/dumps/dipkg.ttl", headers={"Range": "bytes=100-199"}, timeout=30
+        )
         assert r.status_code == 206 and r.content == a.files["dipkg.ttl"][100:200]
 
         slow: dict[str, object] = {}
 
         def run_slow() -> None:
-            response = httpx.post(server.sparql, data={"query": SLOW_QUERY}, timeout=90,
-                                  headers={"Accept": "application/sparql-results+json"})
+            response = httpx.post(
+                server.sparql,
+                data={"query": SLOW_QUERY},
+                timeout=90,
+                headers={"Accept": "application/sparql-results+json"},
+            )
             slow.update(response=response, done=time.monotonic())
 
         query = threading.Thread(target=run_slow)
@@ -389,20 +508,26 @@ def test_sighup_switches_at_once_old_queries_finish_held_releases_stay(inputs_co
         assert serving(server) == c.build_id  # polling is off
         os.kill(server.proc.pid, signal.SIGHUP)
         wait_serving(server, d.build_id, within=10)
-        record("live_update_sighup", {"switch_seconds": round(lag, 2), "pools_during_old_query": both_pools})
+        record(
+            "live_update_sighup",
+            {"switch_seconds": round(lag, 2), "pools_during_old_query": both_pools},
+        )
     finally:
         stop_server(server)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_a_release_that_cannot_be_opened_is_not_switched_to(inputs_copy: Path, tmp_path: Path) -> None:
+def test_a_release_that_cannot_be_opened_is_not_switched_to(
+    inputs_copy: Path, tmp_path: Path
+) -> None:
     """``current`` moved to a broken release: the server keeps answering from its release,
     says why in one line, and moves on when ``current`` points at a good one."""
     data = tmp_path / "data"
     a = rebuild(data, inputs_copy, 0)
-    server = start_server(data, tmp_path, cli=True, DIPKG_QUERY_WORKERS=str(WORKERS),
-                          DIPKG_RELOAD_INTERVAL="0.2")
+    server = start_server(
+        data, tmp_path, cli=True, DIPKG_QUERY_WORKERS=str(WORKERS), DIPKG_RELOAD_INTERVAL="0.2"
+    )
     try:
         broken = data / "releases" / "broken"
         subprocess.run(["cp", "-a", str(a.root), str(broken)], check=True)
@@ -434,21 +559,47 @@ def test_remote_backend_mode_follows_current_too(inputs_copy: Path, tmp_path: Pa
     data = tmp_path / "data"
     a = rebuild(data, inputs_copy, 0)
     with published_oxigraph(data, tmp_path / "ox") as backend:
-        server = start_server(data, tmp_path, "--sparql-backend", f"{backend}/query", cli=True,
-                              DIPKG_QUERY_WORKERS=str(WORKERS), DIPKG_RELOAD_INTERVAL="0.3")
+        server = start_server(
+            data,
+            tmp_path,
+            "--sparql-backend",
+            f"{backend}/query",
+            cli=True,
+            DIPKG_QUERY_WORKERS=str(WORKERS),
+            DIPKG_RELOAD_INTERVAL="0.3",
+        )
         try:
             assert serving(server) == a.build_id
             b = rebuild(data, inputs_copy, 1)
             wait_serving(server, b.build_id)
-            r = httpx.get(server.url + "/dumps/dipkg.ttl", headers={"Range": "bytes=0-99"}, timeout=30)
+            r = httpx.get(
+                server.url + "/dumps/dipkg.ttl", headers={"Range": "bytes=0-99"}, timeout=30
+            )
             assert r.status_code == 206 and r.headers["x-dipkg-build"] == b.build_id
             assert r.headers["etag"] == f'"{hashlib.sha256(b.files["dipkg.ttl"]).hexdigest()}"'
-            published = subprocess.run([sys.executable, "-m", "kg.cli", "publish", "--to", f"{backend}/store",
-                                        "--data", str(data)], capture_output=True, text=True, timeout=120,
-                                       env=cli_env())
+            published = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "kg.cli",
+                    "publish",
+                    "--to",
+                    f"{backend}/store",
+                    "--data",
+                    str(data),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env=cli_env(),
+            )
             assert published.returncode == 0, published.stderr
-            r = httpx.get(server.sparql, params={"query": LABEL_QUERY},
-                          headers={"Accept": "application/sparql-results+json"}, timeout=30)
+            r = httpx.get(
+                server.sparql,
+                params={"query": LABEL_QUERY},
+                headers={"Accept": "application/sparql-results+json"},
+                timeout=30,
+            )
             assert r.status_code == 200 and r.headers["x-dipkg-build"] == b.build_id
             assert label_rev(r.json()["results"]["bindings"][0]["l"]["value"]) == 1
             assert releases(data) == {a.root.name, b.root.name}

@@ -34,8 +34,12 @@ CHEAP = "ASK { ?s ?p ?o } # cheap %d"
 
 @pytest.fixture(scope="module")
 def server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(canary_data, tmp_path_factory.mktemp("runaway"), DIPKG_QUERY_TIMEOUT=str(LIMIT),
-                       DIPKG_QUERY_WORKERS=str(WORKERS))
+    srv = start_server(
+        canary_data,
+        tmp_path_factory.mktemp("runaway"),
+        DIPKG_QUERY_TIMEOUT=str(LIMIT),
+        DIPKG_QUERY_WORKERS=str(WORKERS),
+    )
     yield srv
     stop_server(srv)
 
@@ -43,7 +47,11 @@ def server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def other_client(url: str, i: int) -> httpx.AsyncClient:
     """A client at 127.0.0.{2+i}: runaways come from other clients than the cheap queries
     (127.0.0.1), one each, as one client's queries run one at a time (DIPKG_CLIENT_QUERIES)."""
-    return httpx.AsyncClient(base_url=url, timeout=30, transport=httpx.AsyncHTTPTransport(local_address=f"127.0.0.{2 + i}"))
+    return httpx.AsyncClient(
+        base_url=url,
+        timeout=30,
+        transport=httpx.AsyncHTTPTransport(local_address=f"127.0.0.{2 + i}"),
+    )
 
 
 def wait_pool(server: Server, within: float = 20.0) -> set[int]:
@@ -102,20 +110,30 @@ def test_two_runaways_stop_at_the_limit_while_cheap_queries_stay_fast(server: Se
     runaways, cheap, statuses, window = run_async(lambda: scenario(server.url))
     assert set(statuses) == {200}, statuses
     # every cheap query ran while both runaways were in flight
-    assert window + 0.3 < LIMIT, f"the cheap queries took {window:.2f} s: not all inside the runaways' window"
+    assert window + 0.3 < LIMIT, (
+        f"the cheap queries took {window:.2f} s: not all inside the runaways' window"
+    )
     cheap.sort()
     p50, p99 = cheap[len(cheap) // 2], cheap[int(len(cheap) * 0.99) - 1]
     after = wait_pool(server)
     leftover = zombies(server)
     elapsed = [e for _, e, _ in runaways]
-    record("runaway", {
-        "time_limit_seconds": LIMIT, "query_workers": WORKERS, "runaways_in_flight": 2,
-        "runaway_statuses": [f"{s} {e}" for s, _, e in runaways],
-        "runaway_stopped_after_seconds": [round(e, 3) for e in elapsed],
-        "cheap_queries": len(cheap), "cheap_p50_ms": round(p50 * 1000, 1), "cheap_p99_ms": round(p99 * 1000, 1),
-        "cheap_max_ms": round(cheap[-1] * 1000, 1),
-        "workers_replaced": len(before - after), "zombies": len(leftover),
-    })
+    record(
+        "runaway",
+        {
+            "time_limit_seconds": LIMIT,
+            "query_workers": WORKERS,
+            "runaways_in_flight": 2,
+            "runaway_statuses": [f"{s} {e}" for s, _, e in runaways],
+            "runaway_stopped_after_seconds": [round(e, 3) for e in elapsed],
+            "cheap_queries": len(cheap),
+            "cheap_p50_ms": round(p50 * 1000, 1),
+            "cheap_p99_ms": round(p99 * 1000, 1),
+            "cheap_max_ms": round(cheap[-1] * 1000, 1),
+            "workers_replaced": len(before - after),
+            "zombies": len(leftover),
+        },
+    )
     assert [(s, e) for s, _, e in runaways] == [(503, "timeout")] * 2, runaways
     for e in elapsed:
         assert LIMIT * 0.9 <= e <= LIMIT * 1.1, f"runaway stopped after {e:.3f} s, limit {LIMIT} s"
@@ -131,7 +149,9 @@ def test_two_workers_killed_mid_query_give_503_and_the_next_query_succeeds(serve
     results: dict[int, httpx.Response] = {}
 
     def victim(i: int) -> None:  # two clients (one client's queries run one at a time)
-        with httpx.Client(transport=httpx.HTTPTransport(local_address=f"127.0.0.{2 + i}"), timeout=30) as other:
+        with httpx.Client(
+            transport=httpx.HTTPTransport(local_address=f"127.0.0.{2 + i}"), timeout=30
+        ) as other:
             results[i] = other.post(server.sparql, data={"query": RUNAWAY % (1000 + i) + " die"})
 
     threads = [threading.Thread(target=victim, args=(i,)) for i in range(2)]
@@ -163,9 +183,12 @@ def test_when_every_worker_is_busy_a_query_waits_in_line(server: Server) -> None
 
     async def run() -> tuple[int, str, float]:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+
             async def hog(i: int) -> httpx.Response:
                 async with other_client(server.url, i) as other:
-                    return await other.post("/sparql", data={"query": RUNAWAY % (2000 + i + time.time_ns())})
+                    return await other.post(
+                        "/sparql", data={"query": RUNAWAY % (2000 + i + time.time_ns())}
+                    )
 
             hogs = [asyncio.create_task(hog(i)) for i in range(WORKERS)]
             await asyncio.sleep(0.3)
@@ -176,9 +199,17 @@ def test_when_every_worker_is_busy_a_query_waits_in_line(server: Server) -> None
             return r.status_code, r.json().get("error", ""), waited
 
     status, error, waited = run_async(run)
-    record("pool_saturated", {"query_workers": WORKERS, "runaways": WORKERS, "cheap_status": status,
-                              "cheap_error": error, "cheap_waited_seconds": round(waited, 3),
-                              "behaviour": "waits for a free worker up to the time limit, then 503 busy"})
+    record(
+        "pool_saturated",
+        {
+            "query_workers": WORKERS,
+            "runaways": WORKERS,
+            "cheap_status": status,
+            "cheap_error": error,
+            "cheap_waited_seconds": round(waited, 3),
+            "behaviour": "waits for a free worker up to the time limit, then 503 busy",
+        },
+    )
     assert (status, error) in ((200, ""), (503, "busy")), (status, error)
     assert waited >= LIMIT - 0.3 - 0.2, f"answered after {waited:.2f} s while every worker was busy"
     assert waited <= LIMIT * 1.1 + 0.5

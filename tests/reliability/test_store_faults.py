@@ -35,7 +35,7 @@ def _truncate(f: Path, keep: float = 0.5) -> None:
 def _garble(f: Path) -> None:
     data = bytearray(f.read_bytes())
     middle = len(data) // 2
-    data[middle:middle + 64] = b"\xff" * min(64, len(data) - middle)
+    data[middle : middle + 64] = b"\xff" * min(64, len(data) - middle)
     f.write_bytes(bytes(data))
 
 
@@ -53,36 +53,68 @@ def _relink(d: Path, target: str) -> None:
 # (what breaks, how; the word the one line must contain)
 FAULTS: dict[str, tuple[Callable[[Path, Path], None], str]] = {
     "every sst truncated to half": (lambda d, r: [_truncate(f) for f in _ssts(r)], "corrupt"),
-    "the biggest sst truncated": (lambda d, r: _truncate(max(_ssts(r), key=lambda f: f.stat().st_size)),
-                                  "corrupt"),
+    "the biggest sst truncated": (
+        lambda d, r: _truncate(max(_ssts(r), key=lambda f: f.stat().st_size)),
+        "corrupt",
+    ),
     "64 bytes garbled inside every sst": (lambda d, r: [_garble(f) for f in _ssts(r)], "corrupt"),
     "every sst empty": (lambda d, r: [f.write_bytes(b"") for f in _ssts(r)], "corrupt"),
     "the sst files deleted": (lambda d, r: [f.unlink() for f in _ssts(r)], "corrupt"),
     "RocksDB CURRENT names a missing MANIFEST": (
-        lambda d, r: (r / "store" / "CURRENT").write_text("MANIFEST-999999\n"), "corrupt"),
+        lambda d, r: (r / "store" / "CURRENT").write_text("MANIFEST-999999\n"),
+        "corrupt",
+    ),
     "RocksDB CURRENT deleted": (lambda d, r: (r / "store" / "CURRENT").unlink(), "corrupt"),
-    "RocksDB MANIFEST deleted": (lambda d, r: [f.unlink() for f in (r / "store").glob("MANIFEST-*")], "corrupt"),
-    "RocksDB MANIFEST truncated": (lambda d, r: [_truncate(f, 0.02) for f in (r / "store").glob("MANIFEST-*")],
-                                   "corrupt"),
-    "store folder empty": (lambda d, r: (shutil.rmtree(r / "store"), (r / "store").mkdir()), "store"),
+    "RocksDB MANIFEST deleted": (
+        lambda d, r: [f.unlink() for f in (r / "store").glob("MANIFEST-*")],
+        "corrupt",
+    ),
+    "RocksDB MANIFEST truncated": (
+        lambda d, r: [_truncate(f, 0.02) for f in (r / "store").glob("MANIFEST-*")],
+        "corrupt",
+    ),
+    "store folder empty": (
+        lambda d, r: (shutil.rmtree(r / "store"), (r / "store").mkdir()),
+        "store",
+    ),
     "store folder deleted": (lambda d, r: shutil.rmtree(r / "store"), "store folder is missing"),
-    "store is a file": (lambda d, r: (shutil.rmtree(r / "store"), (r / "store").write_text("x")),
-                        "store folder is missing"),
+    "store is a file": (
+        lambda d, r: (shutil.rmtree(r / "store"), (r / "store").write_text("x")),
+        "store folder is missing",
+    ),
     "manifest deleted": (lambda d, r: (r / "manifest.json").unlink(), "manifest is missing"),
-    "manifest truncated": (lambda d, r: _truncate(r / "manifest.json", 0.05), "manifest is unreadable"),
-    "manifest not UTF-8": (lambda d, r: (r / "manifest.json").write_bytes(b"\xff\xfe\x00{"),
-                           "manifest is unreadable"),
-    "manifest a JSON list": (lambda d, r: (r / "manifest.json").write_text("[1, 2]"), "unknown format"),
-    "manifest dumps not a list": (lambda d, r: _rewrite_manifest(r, dumps="dipkg.ttl"), "malformed"),
-    "manifest dump entry without format": (lambda d, r: _rewrite_manifest(r, dumps=[{"file": "dipkg.ttl"}]),
-                                           "malformed"),
+    "manifest truncated": (
+        lambda d, r: _truncate(r / "manifest.json", 0.05),
+        "manifest is unreadable",
+    ),
+    "manifest not UTF-8": (
+        lambda d, r: (r / "manifest.json").write_bytes(b"\xff\xfe\x00{"),
+        "manifest is unreadable",
+    ),
+    "manifest a JSON list": (
+        lambda d, r: (r / "manifest.json").write_text("[1, 2]"),
+        "unknown format",
+    ),
+    "manifest dumps not a list": (
+        lambda d, r: _rewrite_manifest(r, dumps="dipkg.ttl"),
+        "malformed",
+    ),
+    "manifest dump entry without format": (
+        lambda d, r: _rewrite_manifest(r, dumps=[{"file": "dipkg.ttl"}]),
+        "malformed",
+    ),
     "manifest build_id a number": (lambda d, r: _rewrite_manifest(r, build_id=5), "malformed"),
     "current points nowhere": (lambda d, r: _relink(d, "releases/nowhere"), "no complete build"),
     "current points at itself": (lambda d, r: _relink(d, "current"), "no complete build"),
-    "current is a plain file": (lambda d, r: ((d / "current").unlink(), (d / "current").write_text("x")),
-                                "manifest"),
+    "current is a plain file": (
+        lambda d, r: ((d / "current").unlink(), (d / "current").write_text("x")),
+        "manifest",
+    ),
     "data folder empty": (lambda d, r: (shutil.rmtree(d), d.mkdir()), "no complete build"),
-    "data folder is a file": (lambda d, r: (shutil.rmtree(d), d.write_text("x")), "no complete build"),
+    "data folder is a file": (
+        lambda d, r: (shutil.rmtree(d), d.write_text("x")),
+        "no complete build",
+    ),
 }
 
 
@@ -100,8 +132,18 @@ def _serve(data: Path, how: str) -> subprocess.CompletedProcess:
     if how == "module":
         cmd = [sys.executable, "-m", "sparql_api.server", "--data", str(data), "--port", "9"]
     else:  # the user's command, `dipkg serve`
-        cmd = [sys.executable, "-c", "from kg.cli import main; main()", "serve", "--data", str(data),
-               "--host", "127.0.0.1", "--port", "9"]
+        cmd = [
+            sys.executable,
+            "-c",
+            "from kg.cli import main; main()",
+            "serve",
+            "--data",
+            str(data),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "9",
+        ]
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
     except subprocess.TimeoutExpired as exc:  # it started serving: the fault went unseen
@@ -112,7 +154,9 @@ RESULTS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_a_broken_release_is_one_line_and_exit_1(fault: str, built_data: Path, tmp_path: Path) -> None:
+def test_a_broken_release_is_one_line_and_exit_1(
+    fault: str, built_data: Path, tmp_path: Path
+) -> None:
     data, release = _release(tmp_path, built_data)
     breaker, word = FAULTS[fault]
     breaker(data, release)
@@ -124,11 +168,21 @@ def test_a_broken_release_is_one_line_and_exit_1(fault: str, built_data: Path, t
     assert len(lines) == 1, out.stderr
     assert "error[store]" in lines[0] and word in lines[0], lines[0]
     if len(RESULTS) == len(FAULTS):
-        record("store_faults", {"faults_refused_with_one_line": len(RESULTS), "faults": sorted(RESULTS)})
+        record(
+            "store_faults",
+            {"faults_refused_with_one_line": len(RESULTS), "faults": sorted(RESULTS)},
+        )
 
 
-@pytest.mark.parametrize("fault", ["every sst truncated to half", "manifest deleted", "current points nowhere",
-                                   "manifest dumps not a list"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "every sst truncated to half",
+        "manifest deleted",
+        "current points nowhere",
+        "manifest dumps not a list",
+    ],
+)
 def test_dipkg_serve_says_the_same(fault: str, built_data: Path, tmp_path: Path) -> None:
     data, release = _release(tmp_path, built_data)
     FAULTS[fault][0](data, release)

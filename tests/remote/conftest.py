@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def published_oxigraph(built_data: Path, location: Path | None = None, timeout_s: int | None = None) -> Iterator[str]:
+def published_oxigraph(
+    built_data: Path, location: Path | None = None, timeout_s: int | None = None
+) -> Iterator[str]:
     """`oxigraph serve` on 127.0.0.1 loaded with `dipkg publish`; yields its base URL, then stops it."""
     if not Path(OXIGRAPH).exists():
         pytest.skip("the `oxigraph` server (PyPI package oxigraph) is not installed")
@@ -56,8 +58,22 @@ def published_oxigraph(built_data: Path, location: Path | None = None, timeout_s
                 if time.monotonic() > deadline:
                     pytest.fail("oxigraph serve did not start")
                 time.sleep(0.1)
-        done = subprocess.run([sys.executable, "-m", "kg.cli", "publish", "--to", f"{url}/store", "--data",
-                               str(built_data)], capture_output=True, text=True, timeout=120, env=cli_env())
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kg.cli",
+                "publish",
+                "--to",
+                f"{url}/store",
+                "--data",
+                str(built_data),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=cli_env(),
+        )
         assert done.returncode == 0, done.stderr
         yield url
     finally:
@@ -100,11 +116,14 @@ class Proxy:
 def entity_bomb(levels: int) -> bytes:
     """RDF/XML whose one literal is 10**levels bytes once its entities are expanded."""
     entities = '<!ENTITY a0 "aaaaaaaaaa">' + "".join(
-        f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, levels))
-    return (f'<?xml version="1.0"?><!DOCTYPE rdf:RDF [{entities}]>'
-            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-            f'<rdf:Description rdf:about="http://example.org/s"><rdf:value>&a{levels - 1};</rdf:value>'
-            '</rdf:Description></rdf:RDF>').encode()
+        f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, levels)
+    )
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE rdf:RDF [{entities}]>'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        f'<rdf:Description rdf:about="http://example.org/s"><rdf:value>&a{levels - 1};</rdf:value>'
+        "</rdf:Description></rdf:RDF>"
+    ).encode()
 
 
 HOSTILE = ("bomb", "drip", "huge", "deep", "echo")
@@ -126,17 +145,29 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 self._send(500, "text/plain", b"internal backend failure")
                 return
             if proxy.mode == "garbage":
-                self._send(200, "application/sparql-results+json", b'{"head": {"vars": ["x"]}, "results": [')
+                self._send(
+                    200,
+                    "application/sparql-results+json",
+                    b'{"head": {"vars": ["x"]}, "results": [',
+                )
                 return
             proxy.auth.append(self.headers.get("Authorization", ""))
             probe = any(q.lstrip().startswith("ASK") for q in form.get("query", []))
             if proxy.mode in HOSTILE and not (proxy.spare_probe and probe):
                 getattr(self, "_" + proxy.mode)()
                 return
-            response = httpx.request(self.command, proxy.target + self.path, content=body or None,
-                                     headers={k: v for k, v in self.headers.items()
-                                              if k.lower() in ("accept", "content-type")}, timeout=60)
-            self._send(response.status_code, response.headers.get("content-type", ""), response.content)
+            response = httpx.request(
+                self.command,
+                proxy.target + self.path,
+                content=body or None,
+                headers={
+                    k: v for k, v in self.headers.items() if k.lower() in ("accept", "content-type")
+                },
+                timeout=60,
+            )
+            self._send(
+                response.status_code, response.headers.get("content-type", ""), response.content
+            )
 
         def _bomb(self) -> None:
             self._send(200, "application/rdf+xml", entity_bomb(proxy.bomb_levels))
@@ -146,23 +177,38 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
 
         def _deep(self) -> None:
             n = proxy.deep_levels
-            self._send(200, "application/sparql-results+json",
-                       b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "bnode", '
-                       b'"value": "nodeID://b1"}, "y": ' + b"[" * n + b"]" * n + b"}]}}")
+            self._send(
+                200,
+                "application/sparql-results+json",
+                b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "bnode", '
+                b'"value": "nodeID://b1"}, "y": ' + b"[" * n + b"]" * n + b"}]}}",
+            )
 
         def _huge(self) -> None:
             head = b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": "'
             tail = b'"}}]}}'
             chunk = b"a" * (1024 * 1024)
-            self._stream(200, "application/sparql-results+json", len(head) + proxy.huge_bytes + len(tail),
-                         [head, *(chunk for _ in range(proxy.huge_bytes // len(chunk))), tail], 0)
+            self._stream(
+                200,
+                "application/sparql-results+json",
+                len(head) + proxy.huge_bytes + len(tail),
+                [head, *(chunk for _ in range(proxy.huge_bytes // len(chunk))), tail],
+                0,
+            )
 
         def _drip(self) -> None:
             count = int(proxy.drip_seconds / proxy.drip_interval)
-            self._stream(200, "application/sparql-results+json", 10 ** 6, (b" " for _ in range(count)),
-                         proxy.drip_interval)
+            self._stream(
+                200,
+                "application/sparql-results+json",
+                10**6,
+                (b" " for _ in range(count)),
+                proxy.drip_interval,
+            )
 
-        def _stream(self, status: int, ctype: str, length: int, parts: Iterable[bytes], pause: float) -> None:
+        def _stream(
+            self, status: int, ctype: str, length: int, parts: Iterable[bytes], pause: float
+        ) -> None:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
@@ -209,7 +255,11 @@ def proxy(oxigraph_backend: str) -> Iterator[Proxy]:
     httpd.shutdown()
 
 
-LIMITS = {"DIPKG_QUERY_TIMEOUT": str(QUERY_TIMEOUT), "DIPKG_MAX_ROWS": str(MAX_ROWS), "DIPKG_QUERY_WORKERS": "2"}
+LIMITS = {
+    "DIPKG_QUERY_TIMEOUT": str(QUERY_TIMEOUT),
+    "DIPKG_MAX_ROWS": str(MAX_ROWS),
+    "DIPKG_QUERY_WORKERS": "2",
+}
 
 
 def start_cli_server(data: Path, workdir: Path, *args: str, **env: str) -> Server:
@@ -225,10 +275,16 @@ def local(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 @pytest.fixture(scope="session")
-def remote(built_data: Path, oxigraph_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def remote(
+    built_data: Path, oxigraph_backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     """`dipkg serve --sparql-backend http://127.0.0.1:PORT/query` straight onto oxigraph serve."""
-    srv = start_cli_server(built_data, tmp_path_factory.mktemp("remote"), "--sparql-backend",
-                           f"{oxigraph_backend}/query")
+    srv = start_cli_server(
+        built_data,
+        tmp_path_factory.mktemp("remote"),
+        "--sparql-backend",
+        f"{oxigraph_backend}/query",
+    )
     yield srv
     stop_server(srv)
 

@@ -20,9 +20,17 @@ from tests.remote.conftest import Proxy, start_cli_server
 P = "PREFIX dip: <https://w3id.org/dipkg/ontology#>\n"
 SELECT = P + "SELECT ?s WHERE { ?s a dip:Domain } ORDER BY ?s"
 CONSTRUCT = "CONSTRUCT WHERE { ?s ?p ?o } LIMIT 10"
-PAGES = ["domain/finance", "domain/industry", "domain/transport", "domain/culture-tourism", "domain/other",
-         *(f"scenario/guizhou-b1-s{i:02d}" for i in range(1, 24)), "ontology",
-         "scheme/domains", "guide/guizhou-b1"]
+PAGES = [
+    "domain/finance",
+    "domain/industry",
+    "domain/transport",
+    "domain/culture-tourism",
+    "domain/other",
+    *(f"scenario/guizhou-b1-s{i:02d}" for i in range(1, 24)),
+    "ontology",
+    "scheme/domains",
+    "guide/guizhou-b1",
+]
 
 
 def ask(server, query: str, **params: str) -> httpx.Response:
@@ -41,7 +49,9 @@ def test_an_entity_bomb_is_refused(proxied):
     started = time.monotonic()
     r = ask(server, CONSTRUCT, format="nt")
     assert r.status_code == 502, (r.status_code, len(r.content))
-    assert r.json()["error"] == "backend-error" and "document type declaration" in r.json()["message"]
+    assert (
+        r.json()["error"] == "backend-error" and "document type declaration" in r.json()["message"]
+    )
     assert len(r.content) < 2000 and time.monotonic() - started < 5
     proxy.mode = "forward"
     assert ask(server, CONSTRUCT, format="nt").status_code == 200
@@ -70,7 +80,9 @@ def test_a_huge_answer_is_cut_at_the_byte_cap(proxied, huge_mib):
     assert page.status_code == 502 and "larger than" in page.json()["message"], page.text[:300]
     elapsed = time.monotonic() - started
     grown = rss_mib(server) - before
-    print(f"two {huge_mib} MiB answers refused in {elapsed:.2f} s; server RSS {before:.0f} MiB, +{grown:.0f} MiB")
+    print(
+        f"two {huge_mib} MiB answers refused in {elapsed:.2f} s; server RSS {before:.0f} MiB, +{grown:.0f} MiB"
+    )
     assert elapsed < 10 and grown < 120
     proxy.mode = "forward"
     assert ask(server, SELECT).status_code == 200
@@ -101,8 +113,10 @@ def test_a_dripping_backend_cannot_hang_the_server(proxied):
         queries = list(pool.map(query, range(4)))
     total = time.monotonic() - started
     slowest = max(t for _, _, t in pages + queries)
-    print(f"50 requests against a dripping backend ended in {total:.1f} s (slowest {slowest:.1f} s; "
-          f"limit {QUERY_TIMEOUT} s)")
+    print(
+        f"50 requests against a dripping backend ended in {total:.1f} s (slowest {slowest:.1f} s; "
+        f"limit {QUERY_TIMEOUT} s)"
+    )
     assert {s for s, _, _ in pages} <= {503, 504}, pages
     assert {e for _, e, _ in pages} <= {"backend-timeout", "backend-busy"}, pages
     assert {(s, e) for s, e, _ in queries} <= {(503, "timeout"), (503, "busy")}, queries
@@ -138,7 +152,10 @@ def test_credentials_are_never_shown(built_data: Path, proxy: Proxy, tmp_path: P
         proxy.mode, proxy.spare_probe = "forward", False
         stop_server(server)
     assert "Basic YWRtaW46czNjcmV0" in proxy.auth  # it was sent, and echoed back
-    assert r.status_code == page.status_code == 502 and "Authorization: [redacted]" in r.json()["message"]
+    assert (
+        r.status_code == page.status_code == 502
+        and "Authorization: [redacted]" in r.json()["message"]
+    )
     shown = health.text + r.text + page.text + server.log.read_text()
     assert health.json()["backend"]["url"] == proxy.url + "/query"
     for secret in ("s3cret", "YWRtaW46czNjcmV0", "admin:"):
@@ -150,8 +167,14 @@ def test_the_password_can_come_from_a_file(built_data: Path, proxy: Proxy, tmp_p
     secret = tmp_path / "backend-password"
     secret.write_text("s3cret\n")
     proxy.mode = "forward"
-    server = start_cli_server(built_data, tmp_path, "--sparql-backend", f"{proxy.url}/query",
-                              DIPKG_SPARQL_BACKEND_USER="admin", DIPKG_SPARQL_BACKEND_PASSWORD_FILE=str(secret))
+    server = start_cli_server(
+        built_data,
+        tmp_path,
+        "--sparql-backend",
+        f"{proxy.url}/query",
+        DIPKG_SPARQL_BACKEND_USER="admin",
+        DIPKG_SPARQL_BACKEND_PASSWORD_FILE=str(secret),
+    )
     try:
         proxy.auth.clear()
         assert ask(server, SELECT).status_code == 200
@@ -170,12 +193,32 @@ def test_an_unreadable_password_file_is_one_line(built_data: Path, tmp_path: Pat
     from tests.conftest import cli_env
     from tests.endpoint.conftest import free_port
 
-    done = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--data", str(built_data), "--port",
-                           str(free_port()), "--sparql-backend", "http://127.0.0.1:9/query"],
-                          capture_output=True, text=True, timeout=60,
-                          env=cli_env(DIPKG_SPARQL_BACKEND_USER="u",
-                                      DIPKG_SPARQL_BACKEND_PASSWORD_FILE=str(tmp_path / "missing")))
-    assert done.returncode == 1 and "error[credentials]" in done.stderr and "Traceback" not in done.stderr
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kg.cli",
+            "serve",
+            "--data",
+            str(built_data),
+            "--port",
+            str(free_port()),
+            "--sparql-backend",
+            "http://127.0.0.1:9/query",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(
+            DIPKG_SPARQL_BACKEND_USER="u",
+            DIPKG_SPARQL_BACKEND_PASSWORD_FILE=str(tmp_path / "missing"),
+        ),
+    )
+    assert (
+        done.returncode == 1
+        and "error[credentials]" in done.stderr
+        and "Traceback" not in done.stderr
+    )
     assert len(done.stderr.strip().splitlines()) == 1
 
 
@@ -190,12 +233,30 @@ def test_a_backend_failing_after_the_start_up_check_is_one_line(built_data: Path
 
     proxy.mode, proxy.spare_probe = "echo", True
     try:
-        done = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--data", str(built_data), "--port",
-                               str(free_port()), "--sparql-backend",
-                               proxy.url.replace("http://", "http://admin:s3cret@") + "/query"],
-                              capture_output=True, text=True, timeout=60, env=cli_env())
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kg.cli",
+                "serve",
+                "--data",
+                str(built_data),
+                "--port",
+                str(free_port()),
+                "--sparql-backend",
+                proxy.url.replace("http://", "http://admin:s3cret@") + "/query",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=cli_env(),
+        )
     finally:
         proxy.mode, proxy.spare_probe = "forward", False
-    assert done.returncode == 1 and "error[backend-error]" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        done.returncode == 1
+        and "error[backend-error]" in done.stderr
+        and "Traceback" not in done.stderr
+    )
     assert len(done.stderr.strip().splitlines()) == 1
     assert "s3cret" not in done.stderr and "YWRtaW46czNjcmV0" not in done.stderr

@@ -18,15 +18,19 @@ from SPARQLWrapper import JSON, SPARQLWrapper
 from tests.conftest import cli_env
 from tests.endpoint.conftest import MAX_ROWS, QUERY_TIMEOUT, free_port
 
-P = ("PREFIX dip: <https://w3id.org/dipkg/ontology#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
-     "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n")
+P = (
+    "PREFIX dip: <https://w3id.org/dipkg/ontology#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+    "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+)
 BASE = "https://w3id.org/dipkg/"
 TABLE_QUERIES = [
     P + "SELECT ?s ?l WHERE { ?s a dip:Scenario ; rdfs:label ?l } ORDER BY ?s ?l",
-    P + "SELECT ?domain (COUNT(?s) AS ?n) WHERE { ?s a dip:Scenario ; dip:domain/rdfs:label ?domain "
-        "FILTER(lang(?domain) = 'zh') } GROUP BY ?domain ORDER BY ?domain",
-    P + "SELECT DISTINCT ?n WHERE { ?f a dip:DataField ; dip:dataKind/skos:broader* ?k ; dip:scenario/dip:number ?n "
-        "} ORDER BY ?n LIMIT 50",
+    P
+    + "SELECT ?domain (COUNT(?s) AS ?n) WHERE { ?s a dip:Scenario ; dip:domain/rdfs:label ?domain "
+    "FILTER(lang(?domain) = 'zh') } GROUP BY ?domain ORDER BY ?domain",
+    P
+    + "SELECT DISTINCT ?n WHERE { ?f a dip:DataField ; dip:dataKind/skos:broader* ?k ; dip:scenario/dip:number ?n "
+    "} ORDER BY ?n LIMIT 50",
     P + "ASK { ?s a dip:Scenario }",
     P + "ASK { ?s a dip:Nothing }",
     "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
@@ -102,9 +106,11 @@ def test_service_update_and_size_are_refused_before_the_backend(proxied):
     assert ask(server, "SELECT * WHERE { ?s bif:contains ?o }").status_code == 400
     # the same built-ins spelt through a declared prefix, an escape or BASE (found in review)
     schemas = "http://www.openlinksw.com/schemas/"
-    for spelt in (f"PREFIX p: <{schemas}> SELECT (p:bif\\#sys_stat('x') AS ?v) {{}}",
-                  f"BASE <{schemas}> SELECT (<bif#sys_stat>('x') AS ?v) {{}}",
-                  f"PREFIX:<{schemas}bif#>SELECT (:sys_stat('x') AS ?v) {{}}"):
+    for spelt in (
+        f"PREFIX p: <{schemas}> SELECT (p:bif\\#sys_stat('x') AS ?v) {{}}",
+        f"BASE <{schemas}> SELECT (<bif#sys_stat>('x') AS ?v) {{}}",
+        f"PREFIX:<{schemas}bif#>SELECT (:sys_stat('x') AS ?v) {{}}",
+    ):
         assert ask(server, spelt).status_code == 400, spelt
     # FROM may name the published graphs only, not what else the backend holds
     other = ask(server, "SELECT * FROM <urn:dipkg:staging> WHERE { ?s ?p ?o }")
@@ -117,8 +123,11 @@ def test_service_update_and_size_are_refused_before_the_backend(proxied):
 def test_a_syntax_error_is_the_local_one(local, remote):
     a, b = ask(local, "SELECT * WHERE { ?s ?p }"), ask(remote, "SELECT * WHERE { ?s ?p }")
     assert a.status_code == b.status_code == 400
-    assert (a.json()["error"], a.json()["line"], a.json()["column"]) == \
-        (b.json()["error"], b.json()["line"], b.json()["column"])
+    assert (a.json()["error"], a.json()["line"], a.json()["column"]) == (
+        b.json()["error"],
+        b.json()["line"],
+        b.json()["column"],
+    )
 
 
 @pytest.fixture()
@@ -176,8 +185,16 @@ def test_the_row_cap_holds_for_graphs(remote):
     assert len(r.text.strip().splitlines()) == MAX_ROWS
 
 
-RESOURCES = ["scenario/guizhou-b1-s01", "scenario/guizhou-b1-s05/data/1.1", "domain/industry", "ontology",
-             "dataset", "catalog", "scheme/domains", "guide/guizhou-b1"]
+RESOURCES = [
+    "scenario/guizhou-b1-s01",
+    "scenario/guizhou-b1-s05/data/1.1",
+    "domain/industry",
+    "ontology",
+    "dataset",
+    "catalog",
+    "scheme/domains",
+    "guide/guizhou-b1",
+]
 
 
 def canonical(body: bytes) -> set:
@@ -200,9 +217,15 @@ def test_pages_describe_the_same_triples(local, remote, path):
 
 
 def test_dereferencing(remote):
-    for accept, ext in (("text/turtle", "ttl"), ("text/html", "html"), ("application/ld+json", "jsonld")):
+    for accept, ext in (
+        ("text/turtle", "ttl"),
+        ("text/html", "html"),
+        ("application/ld+json", "jsonld"),
+    ):
         r = httpx.get(f"{remote.url}/scenario/guizhou-b1-s01", headers={"Accept": accept})
-        assert r.status_code == 303 and r.headers["location"].endswith(f"/scenario/guizhou-b1-s01.{ext}")
+        assert r.status_code == 303 and r.headers["location"].endswith(
+            f"/scenario/guizhou-b1-s01.{ext}"
+        )
     assert httpx.get(f"{remote.url}/scenario/nothing-here").status_code == 404
     assert httpx.get(remote.url + "/", headers={"Accept": "text/html"}).status_code == 200
 
@@ -214,7 +237,11 @@ def test_a_broken_backend_is_a_clean_error(proxied, mode, status):
     r = ask(server, P + "SELECT ?s WHERE { ?s a dip:Domain } ORDER BY ?s")
     assert r.status_code == status, r.text
     body = r.json()
-    assert body["status"] == status and body["error"].startswith("backend-") and "Traceback" not in r.text
+    assert (
+        body["status"] == status
+        and body["error"].startswith("backend-")
+        and "Traceback" not in r.text
+    )
     page = httpx.get(f"{server.url}/domain/finance.ttl")  # not cached yet
     assert page.status_code in (502, 503) and page.json()["error"].startswith("backend-")
     health = httpx.get(server.url + "/health")
@@ -226,9 +253,24 @@ def test_a_broken_backend_is_a_clean_error(proxied, mode, status):
 
 
 def test_an_unreachable_backend_stops_serve_with_one_line(built_data):
-    done = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--data", str(built_data), "--port",
-                           str(free_port()), "--sparql-backend", f"http://127.0.0.1:{free_port()}/query"],
-                          capture_output=True, text=True, timeout=60, env=cli_env())
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kg.cli",
+            "serve",
+            "--data",
+            str(built_data),
+            "--port",
+            str(free_port()),
+            "--sparql-backend",
+            f"http://127.0.0.1:{free_port()}/query",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(),
+    )
     assert done.returncode == 1
     assert "cannot be reached" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
@@ -238,8 +280,11 @@ def test_an_empty_backend_stops_serve_with_one_line(built_data, tmp_path):
     from tests.test_publish import OXIGRAPH
 
     port = free_port()
-    proc = subprocess.Popen([OXIGRAPH, "serve", "--bind", f"127.0.0.1:{port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [OXIGRAPH, "serve", "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(100):
             try:
@@ -247,13 +292,30 @@ def test_an_empty_backend_stops_serve_with_one_line(built_data, tmp_path):
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        done = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--data", str(built_data), "--port",
-                               str(free_port()), "--sparql-backend", f"http://127.0.0.1:{port}/query"],
-                              capture_output=True, text=True, timeout=60, env=cli_env())
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kg.cli",
+                "serve",
+                "--data",
+                str(built_data),
+                "--port",
+                str(free_port()),
+                "--sparql-backend",
+                f"http://127.0.0.1:{port}/query",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=cli_env(),
+        )
     finally:
         proc.terminate()
         proc.wait(10)
-    assert done.returncode == 1 and "dipkg publish" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        done.returncode == 1 and "dipkg publish" in done.stderr and "Traceback" not in done.stderr
+    )
 
 
 def test_the_local_store_is_not_needed(built_data, oxigraph_backend, tmp_path):
@@ -265,7 +327,9 @@ def test_the_local_store_is_not_needed(built_data, oxigraph_backend, tmp_path):
     release = (built_data / "current").resolve()
     copy = tmp_path / "data"
     target = copy / "releases" / release.name
-    shutil.copytree(release, target, ignore=shutil.ignore_patterns("store"))  # no store folder at all
+    shutil.copytree(
+        release, target, ignore=shutil.ignore_patterns("store")
+    )  # no store folder at all
     (copy / "current").symlink_to(Path("releases") / release.name)
     server = start_cli_server(copy, tmp_path, "--sparql-backend", f"{oxigraph_backend}/query")
     try:
@@ -283,13 +347,17 @@ def test_the_backends_own_time_limit_is_a_timeout_too(built_data, tmp_path):
     from tests.remote.conftest import published_oxigraph, start_cli_server
 
     with published_oxigraph(built_data, timeout_s=1) as url:
-        server = start_cli_server(built_data, tmp_path, "--sparql-backend", f"{url}/query",
-                                  DIPKG_QUERY_TIMEOUT="8")
+        server = start_cli_server(
+            built_data, tmp_path, "--sparql-backend", f"{url}/query", DIPKG_QUERY_TIMEOUT="8"
+        )
         try:
             started = time.monotonic()
             # (Oxigraph's limit stops this shape; the plain 4-way product over the default graph it does not)
-            r = ask(server, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?x { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } }",
-                    **{"named-graph-uri": BASE + "graph/data"})
+            r = ask(
+                server,
+                "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?x { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } }",
+                **{"named-graph-uri": BASE + "graph/data"},
+            )
             assert r.status_code == 503 and r.json()["error"] == "timeout", r.text
             assert time.monotonic() - started < 6
         finally:
