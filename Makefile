@@ -63,6 +63,7 @@ test: install $(CKAN_VENV)/.installed
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf $(DATA) test-artifacts .pytest_cache
