@@ -33,7 +33,7 @@ from kg.errors import CorrectionError, DipkgError, SourceError, StoreError
 from kg.graphs import graph_blocks, load_turtle
 from kg.guide import GuideConfig, Inputs, load_inputs, read_guide
 from kg.iris import Minter
-from kg.layout import CURRENT, DUMPS, MANIFEST, MANIFEST_FORMAT, RELEASES, STORE, claim
+from kg.layout import CURRENT, DUMPS, MANIFEST, MANIFEST_FORMAT, NT_DUMP, RELEASES, STORE, claim
 from kg.model import DataCategory, DataField, Guide
 from kg.paths import INPUTS_DIR, ONTOLOGY_DIR, display
 from kg.rdf import Emitter
@@ -50,7 +50,7 @@ CATALOG_FILE = "catalog.ttl"
 DUMP_FORMATS = (
     ("dipkg.ttl", "Turtle", "text/turtle"),
     ("dipkg.jsonld", "JSON-LD", "application/ld+json"),
-    ("dipkg.nt", "N-Triples", "application/n-triples"),
+    (NT_DUMP, "N-Triples", "application/n-triples"),
 )
 
 Log = Callable[[str], None]
@@ -167,7 +167,7 @@ class Graph:
 def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
     dumps.mkdir(parents=True)
     log("writing dumps")
-    with (dumps / "dipkg.nt").open("w", encoding="utf-8", newline="\n") as out:
+    with (dumps / NT_DUMP).open("w", encoding="utf-8", newline="\n") as out:
         triples = write_ntriples(graph.blocks(), out)
     graph.check_translations()  # the first full pass has met every label
     header = (
@@ -358,7 +358,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         dumps += _write_sources(graph, staged / DUMPS)
         dumps += catalog_cn.write(settings, graph.minter, dumps, staged / DUMPS)
         _write_sums(staged / DUMPS, dumps)
-        nt = staged / DUMPS / "dipkg.nt"
+        nt = staged / DUMPS / NT_DUMP
         store = _load_store(nt, staged / STORE, log)
         log("validating with SHACL")
         validate.check_store(store, graph.shapes, ONTOLOGY_DIR / "shapes.ttl", graph.source_file)

@@ -30,11 +30,11 @@ import pyoxigraph as ox
 
 from kg.errors import StoreError
 from kg.iris import DIP, PREFIXES
-from kg.layout import CURRENT, DUMPS, MANIFEST, RELEASES
+from kg.layout import CURRENT, DUMPS, MANIFEST, NT_DUMP, RELEASES
+from kg.serialize import curie, term_json
 
 CHANGES_FILE = "changes.json"
 CHANGES_FORMAT = 1
-NT_DUMP = "dipkg.nt"
 
 RDF_TYPE = PREFIXES["rdf"] + "type"
 RDFS_LABEL = PREFIXES["rdfs"] + "label"
@@ -137,20 +137,6 @@ def previous_release(out_dir: Path) -> ReleaseFolder | None:
 
 
 # --- the diff ------------------------------------------------------------------------
-def term_json(term: Any) -> dict[str, str]:
-    """An RDF term as in SPARQL 1.1 JSON results."""
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    out = {"type": "literal", "value": term.value}
-    if term.language:
-        out["xml:lang"] = term.language
-    elif term.datatype and term.datatype.value != PREFIXES["xsd"] + "string":
-        out["datatype"] = term.datatype.value
-    return out
-
-
 def natural_key(iri: str) -> list[Any]:
     """Sort IRIs in document order: s02 < s10, data/1.2 < data/1.10."""
     return [
@@ -302,10 +288,7 @@ def summary_text(changes: dict[str, Any], lang: str) -> str:
 
 
 def _curie(iri: str) -> str:
-    for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", iri[len(ns) :]):
-            return f"{prefix}:{iri[len(ns) :]}"
-    return f"<{iri}>"
+    return curie(iri) or f"<{iri}>"
 
 
 def term_text(term: dict[str, str]) -> str:

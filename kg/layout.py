@@ -35,6 +35,8 @@ RELEASES = "releases"
 MANIFEST = "manifest.json"
 STORE = "store"
 DUMPS = "dumps"
+#: the N-Triples dump: what the store is loaded from, publish sends and diff compares
+NT_DUMP = "dipkg.nt"
 MANIFEST_FORMAT = 1
 
 

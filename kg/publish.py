@@ -45,7 +45,7 @@ from kg.credentials import Credentials, resolve, scrub, without_userinfo
 from kg.credentials import redact as redact  # re-exported: the one redaction helper
 from kg.errors import DipkgError
 from kg.iris import Minter
-from kg.layout import Release
+from kg.layout import NT_DUMP, Release
 from kg.terms import IRI
 
 _CHUNK = 1 << 16
@@ -71,9 +71,7 @@ class Upload:
 def plan(release: Release, graph: str | None = None) -> list[Upload]:
     minter = Minter(release.base_iri)
     uploads = [
-        Upload(
-            graph or minter.graph("data"), release.dumps_dir / "dipkg.nt", "application/n-triples"
-        )
+        Upload(graph or minter.graph("data"), release.dumps_dir / NT_DUMP, "application/n-triples")
     ]
     catalog = release.root / release.manifest.get("catalog", {}).get("file", "catalog.ttl")
     if catalog.exists() and catalog.stat().st_size:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from kg.serialize import term_json
 from sparql_api.errors import NotAcceptable, QueryEvaluationError, ResultTooLarge
 from sparql_api.syntax import syntax_error
 
@@ -33,7 +34,6 @@ GRAPH_FORMATS = {
     "trig": ox.RdfFormat.TRIG,
 }
 _WITH_PREFIXES = {"turtle", "trig", "rdfxml"}
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # Settings.max_result_bytes
 
 
@@ -71,33 +71,6 @@ class Outcome:
             "rows": self.rows,
             "truncated": self.truncated,
         }
-
-
-def term_json(term: Any) -> dict[str, Any]:
-    """A term in SPARQL 1.1 (1.2) Query Results JSON."""
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Literal):
-        out: dict[str, Any] = {"type": "literal", "value": term.value}
-        if term.language:
-            out["xml:lang"] = term.language
-            if term.direction is not None:
-                out["its:dir"] = str(term.direction)
-        elif term.datatype.value != XSD_STRING:
-            out["datatype"] = term.datatype.value
-        return out
-    if isinstance(term, ox.Triple):
-        return {
-            "type": "triple",
-            "value": {
-                "subject": term_json(term.subject),
-                "predicate": term_json(term.predicate),
-                "object": term_json(term.object),
-            },
-        }
-    raise TypeError(f"unexpected term {term!r}")
 
 
 def _dataset(job: Job) -> dict[str, Any]:
