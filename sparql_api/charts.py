@@ -30,49 +30,10 @@ SHADES = (
     (5, "#0b4f56", "#ffffff"),
 )
 
-WORDS = {
-    "title": {"zh": "共享数据地图", "en": "Map of shared data"},
-    "summary": {
-        "zh": "{s} 个场景 × {k} 种被至少 {m} 个场景共用的数据种类",
-        "en": "{s} scenarios × {k} data kinds shared by at least {m} scenarios",
-    },
-    "desc": {
-        "zh": "每行是一个应用场景，按领域分组；每列是一种数据种类，按上位种类分组。格子的颜色越深、数字越大，"
-        "该场景中属于这种数据（或其下位种类）的数据项越多；空白表示该场景不用这种数据。点击格子查看这种数据及用到它的数据项。",
-        "en": "Each row is an application scenario, grouped by domain; each column a data kind, grouped by its "
-        "top-level kind. The darker the cell and the larger its number, the more of the scenario's data "
-        "fields are of that kind (or a narrower one); an empty cell means the scenario does not use it. "
-        "Follow a cell to the kind and the fields that use it.",
-    },
-    "cell": {"zh": "{s} × {k}：{n} 个数据项", "en": "{s} × {k}: {n} fields"},
-    "column": {"zh": "{k}：{n} 个场景", "en": "{k}: {n} scenarios"},
-    "legend": {"zh": "数据项个数", "en": "Fields"},
-    "domain_bars": {"zh": "各领域的场景数", "en": "Scenarios per domain"},
-    "kind_bars": {
-        "zh": "用到这种数据的场景（含下位种类），按数据项个数",
-        "en": "Scenarios using this kind (or a narrower one), by number of fields",
-    },
-    "n_scenarios": {"zh": "{n} 个场景", "en": "{n} scenarios"},
-    "n_fields": {"zh": "{n} 个数据项", "en": "{n} fields"},
-    # words of the pages' small pictures (templates: chart_word(key, lang))
-    "as_table": {
-        "zh": "以表格查看：每个场景用到的共享数据种类及其数据项",
-        "en": "As a table: the shared data kinds of each scenario, and their fields",
-    },
-    "th_scenario": {"zh": "场景", "en": "Scenario"},
-    "th_kinds": {"zh": "共享的数据种类（数据项）", "en": "Shared data kinds (fields)"},
-    "domain_overview": {"zh": "领域概览", "en": "Domains at a glance"},
-    "map_link": {"zh": "共享数据地图 →", "en": "Map of shared data →"},
-    "map_link_text": {
-        "zh": "哪些场景用到哪些数据种类：一张按领域和数据种类分组的矩阵图。",
-        "en": "Which scenarios use which kinds of data: one matrix, grouped by domain and data kind.",
-    },
-    "kind_scenarios": {"zh": "用到这种数据的场景", "en": "Scenarios using this kind"},
-}
-
 
 def w(key: str, lang: str, **values: Any) -> str:
-    return WORDS[key][lang].format(**values)
+    """A word of the map and the small pictures (``chart.`` keys of :data:`i18n.STRINGS`)."""
+    return i18n.t(f"chart.{key}", lang).format(**values)
 
 
 def text_width(text: str, size: float) -> float:

@@ -368,6 +368,44 @@ STRINGS: dict[str, dict[str, str]] = {
     "err_query-too-deep": {"zh": "查询嵌套过深。", "en": "The query is nested too deeply."},
     "err_query-evaluation": {"zh": "查询执行出错", "en": "The query failed while running"},
     "err_details": {"zh": "原始信息", "en": "Original message"},
+    # --- the map of shared data and the small pictures (sparql_api/charts.py: w) ---
+    "chart.title": {"zh": "共享数据地图", "en": "Map of shared data"},
+    "chart.summary": {
+        "zh": "{s} 个场景 × {k} 种被至少 {m} 个场景共用的数据种类",
+        "en": "{s} scenarios × {k} data kinds shared by at least {m} scenarios",
+    },
+    "chart.desc": {
+        "zh": "每行是一个应用场景，按领域分组；每列是一种数据种类，按上位种类分组。格子的颜色越深、数字越大，"
+        "该场景中属于这种数据（或其下位种类）的数据项越多；空白表示该场景不用这种数据。点击格子查看这种数据及用到它的数据项。",
+        "en": "Each row is an application scenario, grouped by domain; each column a data kind, grouped by its "
+        "top-level kind. The darker the cell and the larger its number, the more of the scenario's data "
+        "fields are of that kind (or a narrower one); an empty cell means the scenario does not use it. "
+        "Follow a cell to the kind and the fields that use it.",
+    },
+    "chart.cell": {"zh": "{s} × {k}：{n} 个数据项", "en": "{s} × {k}: {n} fields"},
+    "chart.column": {"zh": "{k}：{n} 个场景", "en": "{k}: {n} scenarios"},
+    "chart.legend": {"zh": "数据项个数", "en": "Fields"},
+    "chart.domain_bars": {"zh": "各领域的场景数", "en": "Scenarios per domain"},
+    "chart.kind_bars": {
+        "zh": "用到这种数据的场景（含下位种类），按数据项个数",
+        "en": "Scenarios using this kind (or a narrower one), by number of fields",
+    },
+    "chart.n_scenarios": {"zh": "{n} 个场景", "en": "{n} scenarios"},
+    "chart.n_fields": {"zh": "{n} 个数据项", "en": "{n} fields"},
+    # (templates: chart_word(key, lang))
+    "chart.as_table": {
+        "zh": "以表格查看：每个场景用到的共享数据种类及其数据项",
+        "en": "As a table: the shared data kinds of each scenario, and their fields",
+    },
+    "chart.th_scenario": {"zh": "场景", "en": "Scenario"},
+    "chart.th_kinds": {"zh": "共享的数据种类（数据项）", "en": "Shared data kinds (fields)"},
+    "chart.domain_overview": {"zh": "领域概览", "en": "Domains at a glance"},
+    "chart.map_link": {"zh": "共享数据地图 →", "en": "Map of shared data →"},
+    "chart.map_link_text": {
+        "zh": "哪些场景用到哪些数据种类：一张按领域和数据种类分组的矩阵图。",
+        "en": "Which scenarios use which kinds of data: one matrix, grouped by domain and data kind.",
+    },
+    "chart.kind_scenarios": {"zh": "用到这种数据的场景", "en": "Scenarios using this kind"},
 }
 
 #: The strings the query page's script needs (sparql_api/static/query.js), keys above.
