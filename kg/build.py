@@ -356,7 +356,15 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         dumps = _write_dumps(graph, staged / DUMPS, log)
         dumps += catalog.write_tables(graph, staged / DUMPS)
         dumps += _write_sources(graph, staged / DUMPS)
-        dumps += catalog_cn.write(settings, graph.minter, dumps, staged / DUMPS)
+        # the record is a dump: it can state only the dates the inputs give (no release yet)
+        cn_entries, to_fill = catalog_cn.write(
+            settings,
+            graph.minter,
+            dumps,
+            staged / DUMPS,
+            dates=catalog_cn.ReleaseDates.of(settings, graph.inputs),
+        )
+        dumps += cn_entries
         _write_sums(staged / DUMPS, dumps)
         nt = staged / DUMPS / NT_DUMP
         store = _load_store(nt, staged / STORE, log)
@@ -442,9 +450,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             # Chinese record's elements left to fill in: `dipkg build` warns, /health tells
             "publication": {
                 "placeholders": settings.catalog.placeholders(),
-                "to_fill": json.loads((staged / DUMPS / catalog_cn.JSON_FILE).read_bytes())[
-                    "待填写"
-                ],
+                "to_fill": to_fill,
             },
             "search": {
                 "file": search.INDEX_FILE,

@@ -30,7 +30,7 @@ from typing import Any
 import xlsxwriter
 
 from kg.changes import input_date
-from kg.guide import load_inputs
+from kg.guide import Inputs, load_inputs
 from kg.iris import Minter
 from kg.paths import INPUTS_DIR
 from kg.serialize import sha256_file
@@ -78,13 +78,13 @@ class ReleaseDates:
     modified: str | None
 
     @classmethod
-    def of(cls, settings: Settings) -> ReleaseDates:
+    def of(cls, settings: Settings, inputs: Inputs | None = None) -> ReleaseDates:
         """From the settings where set, else the inputs' own date (guides.toml: ``edited``
         and each guide's ``date``; :func:`kg.changes.input_date`). The record is a dump,
         written before the release's number and first date are known, so it states only
         what the inputs say."""
         s = settings.catalog
-        inputs = load_inputs(Path(settings.inputs_dir or INPUTS_DIR))
+        inputs = inputs or load_inputs(Path(settings.inputs_dir or INPUTS_DIR))
         known = input_date([inputs.edited, *(g.date for g in inputs.guides)])
         return cls(s.version or None, s.issued or known, s.modified or known)
 
@@ -361,8 +361,9 @@ def write(
     dumps_dir: Path,
     *,
     dates: ReleaseDates | None = None,
-) -> list[dict[str, Any]]:
-    """Write the JSON record and the XLSX sheet; return their dump entries."""
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Write the JSON record and the XLSX sheet; return their dump entries and the record's
+    ``待填写`` (the elements left to fill in)."""
     doc = record(settings, minter, dumps, dates=dates)
     (dumps_dir / JSON_FILE).write_bytes(
         (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
@@ -385,7 +386,7 @@ def write(
                 "rows": len(doc["信息资源"]) if fmt == "XLSX" else None,
             }
         )
-    return entries
+    return entries, doc["待填写"]
 
 
 def distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
