@@ -17,6 +17,7 @@ nobody offers is a 406 with the error shape of the app. Include it with
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,13 +26,16 @@ from typing import Any
 
 import rdflib
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from kg import catalog_cn as cn
 from kg.errors import StoreError
 from kg.iris import PREFIXES
 from kg.layout import Release
-from sparql_api.negotiation import GRAPH_OFFERS, Offer, by_name, negotiate, wants_html
+from sparql_api import http, i18n
+from sparql_api.errors import HttpError
+from sparql_api.negotiation import GRAPH_OFFERS, HTML, Offer, by_name, negotiate, wants_html
+from sparql_api.pages import language
 from sparql_api.protocol import site_root, vary_origin
 
 CATALOG_FILE = "catalog.ttl"
@@ -329,8 +333,7 @@ def catalog_view(graph: rdflib.Graph, lang: str) -> dict[str, Any]:
     tags=["catalogue"],
 )
 def cn_schema(request: Request) -> Response:
-    body = cn.SCHEMA_PATH.read_bytes()
-    etag = f'"{hashlib.sha256(body).hexdigest()[:20]}"'
+    body, etag = _cn_schema()
     headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
@@ -344,16 +347,9 @@ def cn_schema(request: Request) -> Response:
     include_in_schema=False,
 )
 def catalog_page(request: Request) -> Response:
-    from sparql_api import http
-    from sparql_api.pages import HTML, language
-
     ctx = request.app.state.dipkg
     site = ctx.extra.get("site")  # set by sparql_api.ui.install
     if site is None:  # an app without the pages (create_app always installs them)
-        from fastapi.responses import JSONResponse
-
-        from sparql_api.errors import HttpError
-
         err = HttpError(
             "this app serves no pages; the record is at /catalog.ttl", status=404, code="not-found"
         )
@@ -364,7 +360,7 @@ def catalog_page(request: Request) -> Response:
         ctx.release.build_id, "catalog.html", lang, root, "explicit" if explicit else ""
     )
     headers = site.headers(tag, "Accept-Language")
-    headers["Content-Language"] = "zh-Hans" if lang == "zh" else "en"
+    headers["Content-Language"] = i18n.HTML_LANG[lang]
     if http.not_modified(request.headers, tag, site.last_modified):
         return Response(status_code=304, headers=headers)
     files = {d.get("file") for d in ctx.release.manifest.get("dumps", [])}
@@ -377,12 +373,27 @@ def catalog_page(request: Request) -> Response:
         request,
         lang,
         explicit,
-        view=catalog_view(_docs(request.app).graph, lang),
+        view=_view(request.app, lang),
         twins=twins,
         cn_records=records,
         void_href=f"{root}/.well-known/void",
     )
     return Response(body, media_type=HTML.content_type(), headers=headers)
+
+
+def _view(app: Any, lang: str) -> dict[str, Any]:
+    """The page's view of the record, made once per release (the app) and language."""
+    views = app.state.dipkg.extra.setdefault("catalog_views", {})
+    if lang not in views:
+        views[lang] = catalog_view(_docs(app).graph, lang)
+    return views[lang]
+
+
+@functools.cache
+def _cn_schema() -> tuple[bytes, str]:
+    """The schema file and its ETag, read once (it ships with the code)."""
+    body = cn.SCHEMA_PATH.read_bytes()
+    return body, f'"{hashlib.sha256(body).hexdigest()[:20]}"'
 
 
 @router.get(
