@@ -558,7 +558,10 @@ class SearchIndex:
         pi: bool | None = None,
         limit: int = 20,
         offset: int = 0,
+        db: sqlite3.Connection | None = None,
     ) -> dict[str, Any]:
+        """Rank the index's entries for ``query``; with ``db``, on that connection and under
+        its time limit (a match's names share one limit), else on a fresh one."""
         query = normalize(query or "")
         if len(query) > MAX_QUERY:
             raise SearchError(
@@ -650,7 +653,7 @@ class SearchIndex:
             ).fetchall()
             return {"facets": facets, "total": total, "rows": rows}
 
-        found = self._run(work)
+        found = work(db) if db is not None else self._run(work)
         facets = found["facets"]
         results = [self._result(row, set(terms), surfaces) for row in found["rows"]]
         return {
@@ -815,7 +818,9 @@ class SearchIndex:
             return {"input": text, "concept": best[1], "how": "contains"}
         terms, _ = self.query_terms(text)
         if terms:  # the kind whose labels hold the words
-            for hit in self.search(text, kind="concept", limit=1)["results"]:
+            # on the match's connection when there is one: one time limit for all its names
+            shared = None if own else db
+            for hit in self.search(text, kind="concept", limit=1, db=shared)["results"]:
                 if not self.concepts[hit["iri"]]["broader"]:
                     continue
                 if set(hit["matched_terms"]) == set(terms):
