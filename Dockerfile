@@ -12,6 +12,7 @@ RUN npm ci --no-audit --no-fund --loglevel=error \
 FROM python:3.11-slim-bookworm AS wheel
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
+COPY dipkg dipkg
 COPY kg kg
 COPY sparql_api sparql_api
 COPY build build

@@ -211,7 +211,7 @@ def build(scale: int, workdir: Path) -> tuple[Path, float, float, int]:
     started = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     subprocess.run(
-        [sys.executable, "-m", "kg.cli", "build", "--out", str(data), "-q"],
+        [sys.executable, "-m", "dipkg.cli", "build", "--out", str(data), "-q"],
         check=True,
         env=env,
         cwd=ROOT,
@@ -232,7 +232,7 @@ def start_servers(
     port = free_port()
     servers["dipkg"] = (
         subprocess.Popen(
-            [sys.executable, "-m", "kg.cli", "serve", "--data", str(data), "--port", str(port)],
+            [sys.executable, "-m", "dipkg.cli", "serve", "--data", str(data), "--port", str(port)],
             env=env,
             **quiet,
         ),

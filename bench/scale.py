@@ -101,7 +101,7 @@ def measure(scale: int, duration: float) -> dict[str, float]:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kg.cli", "serve", "--data", str(data), "--port", str(port)],
+            [sys.executable, "-m", "dipkg.cli", "serve", "--data", str(data), "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

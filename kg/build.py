@@ -28,17 +28,27 @@ from typing import Any
 
 import pyoxigraph
 
-from kg import __version__, catalog, catalog_cn, changes, datamap, search, validate
-from kg.errors import CorrectionError, DipkgError, SourceError, StoreError
+from dipkg import __version__
+from dipkg.core.errors import CorrectionError, DipkgError, SourceError, StoreError
+from dipkg.core.iris import Minter
+from dipkg.core.release import (
+    CURRENT,
+    DUMPS,
+    MANIFEST,
+    MANIFEST_FORMAT,
+    NT_DUMP,
+    RELEASES,
+    STORE,
+    claim,
+)
+from dipkg.core.settings import Settings, get_settings
+from kg import catalog, catalog_cn, changes, datamap, search, validate
 from kg.graphs import graph_blocks, load_turtle
 from kg.guide import GuideConfig, Inputs, load_inputs, read_guide
-from kg.iris import Minter
-from kg.layout import CURRENT, DUMPS, MANIFEST, MANIFEST_FORMAT, NT_DUMP, RELEASES, STORE, claim
 from kg.model import DataCategory, DataField, Guide
 from kg.paths import INPUTS_DIR, ONTOLOGY_DIR, display
 from kg.rdf import Emitter
 from kg.serialize import gzip_file, sha256_file, write_jsonld, write_ntriples, write_turtle
-from kg.settings import Settings, get_settings
 from kg.terms import Block
 from kg.translations import load_long_translations, load_translations
 from kg.vocabulary import Vocabulary
@@ -284,9 +294,9 @@ def _switch(out_dir: Path, staged: Path, build_id: str) -> Path:
 
 def _prune(out_dir: Path, keep: Path) -> None:
     """Retention: keep the new release, the newest one before it, and every release a
-    running server holds (a :class:`~kg.layout.Lease`); delete the rest.
+    running server holds (a :class:`~dipkg.core.release.Lease`); delete the rest.
 
-    A release is deleted only under an exclusive lock (:func:`~kg.layout.claim`), which
+    A release is deleted only under an exclusive lock (:func:`~dipkg.core.release.claim`), which
     fails while any server holds its shared one. It is first renamed out of
     ``releases/`` (one step: it is there whole or gone), then removed.
     """
@@ -336,7 +346,7 @@ def _remove_stale_staging(out_dir: Path) -> None:
 
 
 def build(out_dir: Path, settings: Settings | None = None, log: Log | None = None) -> BuildResult:
-    """Build the graph into ``out_dir`` (see kg/layout.py); raise :class:`DipkgError` on bad input."""
+    """Build the graph into ``out_dir`` (see dipkg/core/release.py); raise :class:`DipkgError` on bad input."""
     settings = settings or get_settings()
     log = log or (lambda message: None)
     started = time.perf_counter()

@@ -32,13 +32,13 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph
 import rdflib
 
-from kg.errors import ConfigError, SourceError
+from dipkg.core.errors import ConfigError, SourceError
+from dipkg.core.iris import DIP, ONTOLOGY_IRI, PREFIXES, Minter
+from dipkg.core.settings import Settings
 from kg.guide import GuideConfig, Inputs, load_inputs
-from kg.iris import DIP, ONTOLOGY_IRI, PREFIXES, Minter
 from kg.model import DataCategory, DataField
 from kg.paths import INPUTS_DIR, display
 from kg.serialize import sha256_file
-from kg.settings import Settings
 from kg.source import describe_character, refused_character
 from kg.spreadsheet import Sheet, write_workbook
 from kg.terms import IRI, XSD, Block, Literal, Term, en, zh

@@ -29,12 +29,12 @@ from typing import Any
 
 import xlsxwriter
 
+from dipkg.core.iris import Minter
+from dipkg.core.settings import CatalogSettings, Settings
 from kg.changes import input_date
 from kg.guide import Inputs, load_inputs
-from kg.iris import Minter
 from kg.paths import INPUTS_DIR
 from kg.serialize import sha256_file
-from kg.settings import CatalogSettings, Settings
 
 JSON_FILE = "dipkg-catalogue-cn.json"
 XLSX_FILE = "dipkg-catalogue-cn.xlsx"

@@ -28,9 +28,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kg.errors import StoreError
-from kg.iris import DIP, PREFIXES
-from kg.layout import CURRENT, DUMPS, MANIFEST, NT_DUMP, RELEASES
+from dipkg.core.errors import StoreError
+from dipkg.core.iris import DIP, PREFIXES
+from dipkg.core.release import CURRENT, DUMPS, MANIFEST, NT_DUMP, RELEASES
 from kg.serialize import curie, term_json
 
 CHANGES_FILE = "changes.json"

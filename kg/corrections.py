@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kg.errors import CorrectionError
+from dipkg.core.errors import CorrectionError
 from kg.paths import display
 from kg.source import split_lines
 

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from kg.iris import DIP, PREFIXES
+from dipkg.core.iris import DIP, PREFIXES
 
 MAP_FILE = "map.json"
 MAP_FORMAT = 1

@@ -39,7 +39,7 @@ from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from kg.errors import SourceError
+from dipkg.core.errors import SourceError
 from kg.source import (
     COLUMNS,
     MAX_CELL_CHARS,

@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dipkg.core.errors import SourceError
 from kg.corrections import Correction
-from kg.errors import SourceError
 from kg.model import DataCategory, DataField
 from kg.source import Cell, strip_artifacts
 

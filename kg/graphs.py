@@ -8,7 +8,7 @@ from pathlib import Path
 import rdflib
 from rdflib.compare import to_canonical_graph
 
-from kg.errors import SourceError
+from dipkg.core.errors import SourceError
 from kg.paths import display
 from kg.terms import IRI, RDF_TYPE, XSD_STRING, Block, BNode, Literal, Term
 

@@ -7,11 +7,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dipkg.core.errors import ConfigError, SourceError
+from dipkg.core.iris import check_slug
 from kg.corrections import Correction, load_corrections
 from kg.docx_table import read_docx_table
-from kg.errors import ConfigError, SourceError
 from kg.extract import CellParser, normalize, where_of
-from kg.iris import check_slug
 from kg.model import Guide, Scenario
 from kg.paths import display
 from kg.source import Cell, Table, read_source, read_table, strip_artifacts

@@ -41,11 +41,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from kg.credentials import Credentials, resolve, scrub, without_userinfo
-from kg.credentials import redact as redact  # re-exported: the one redaction helper
-from kg.errors import DipkgError
-from kg.iris import Minter
-from kg.layout import NT_DUMP, Release
+from dipkg.core.credentials import Credentials, resolve, scrub, without_userinfo
+from dipkg.core.credentials import redact as redact  # re-exported: the one redaction helper
+from dipkg.core.errors import DipkgError
+from dipkg.core.iris import Minter
+from dipkg.core.release import NT_DUMP, Release
 from kg.terms import IRI
 
 _CHUNK = 1 << 16

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyoxigraph
 
-from kg.errors import SourceError
+from dipkg.core.errors import SourceError
 from kg.paths import INPUTS_DIR, display
 from kg.source import split_lines
 

@@ -21,10 +21,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kg.errors import DipkgError, StoreError
-from kg.iris import PREFIXES
-from kg.layout import open_release
-from kg.settings import Settings
+from dipkg.core.errors import DipkgError, StoreError
+from dipkg.core.iris import PREFIXES
+from dipkg.core.release import open_release
+from dipkg.core.settings import Settings
 from sparql_api import guard
 from sparql_api.results import GRAPH_FORMATS, RESULT_FORMATS, Job
 from sparql_api.workers import WorkerPool, reply_error

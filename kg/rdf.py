@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from dipkg.core.iris import PREFIXES, Minter
 from kg.guide import GuideConfig, Inputs
-from kg.iris import PREFIXES, Minter
 from kg.model import DataCategory, DataField, Guide, Scenario
 from kg.terms import IRI, Block, Literal, Term, en, integer, zh
 from kg.translations import LongTranslations, Translations

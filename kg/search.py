@@ -40,8 +40,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from kg.errors import DipkgError
-from kg.iris import PREFIXES
+from dipkg.core.errors import DipkgError
+from dipkg.core.iris import PREFIXES
 
 INDEX_FILE = "search.sqlite"
 INDEX_FORMAT = 3

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import pyoxigraph as ox
 
-from kg.iris import PREFIXES
+from dipkg.core.iris import PREFIXES
 from kg.terms import (
     IRI,
     RDF_TYPE,

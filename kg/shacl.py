@@ -45,7 +45,7 @@ from pathlib import Path
 import rdflib
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 
-from kg.errors import ShapeError
+from dipkg.core.errors import ShapeError
 from kg.paths import display
 from kg.source import split_lines
 

@@ -25,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from kg.errors import SourceError
+from dipkg.core.errors import SourceError
 
 COLUMNS = ("序号", "领域", "场景名称", "场景应用", "涉及数据")
 ARTIFACTS = ("[bookmark: _GoBack]",)

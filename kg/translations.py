@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kg.errors import SourceError
+from dipkg.core.errors import SourceError
 from kg.paths import display
 from kg.source import check_line, split_lines
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import pyoxigraph
 import rdflib
 
-from kg.errors import ValidationError
-from kg.iris import DIP
+from dipkg.core.errors import ValidationError
+from dipkg.core.iris import DIP
 from kg.serialize import curie
 from kg.shacl import Check, compile_shapes
 

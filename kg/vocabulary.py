@@ -38,8 +38,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kg.errors import SourceError
-from kg.iris import PREFIXES, Minter, check_slug
+from dipkg.core.errors import SourceError
+from dipkg.core.iris import PREFIXES, Minter, check_slug
 from kg.paths import display
 from kg.source import check_line, split_lines
 from kg.terms import IRI, Block, Literal, Term, en, zh

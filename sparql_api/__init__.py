@@ -8,7 +8,7 @@ Modules (one concept each):
 * :mod:`sparql_api.guard`        refuses SERVICE and updates before execution
 * :mod:`sparql_api.workers`      the pool of killable worker processes
 * :mod:`sparql_api.results`      evaluation and serialisation (runs inside a worker)
-* :mod:`sparql_api.errors`       the endpoint's error classes (kg.errors shape)
+* :mod:`sparql_api.errors`       the endpoint's error classes (dipkg.core.errors shape)
 * :mod:`sparql_api.server`       ``run()`` for ``dipkg serve``
 
 The build never imports this package.

@@ -22,10 +22,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from kg import __version__
-from kg.errors import DipkgError
-from kg.layout import MANIFEST, Release
-from kg.settings import Settings
+from dipkg import __version__
+from dipkg.core.errors import DipkgError
+from dipkg.core.release import MANIFEST, Release
+from dipkg.core.settings import Settings
 from sparql_api import http
 from sparql_api.cache import ResponseCache
 from sparql_api.errors import HttpError

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from kg.iris import PREFIXES
-from kg.layout import Release
-from kg.settings import Settings
+from dipkg.core.iris import PREFIXES
+from dipkg.core.release import Release
+from dipkg.core.settings import Settings
 
 
 class Backend(Protocol):
@@ -80,7 +80,7 @@ class RemoteBackend:
     name = "remote"
 
     def __init__(self, settings: Settings, release: Release, url: str) -> None:
-        from kg.credentials import resolve
+        from dipkg.core.credentials import resolve
         from sparql_api.remote import BackendClient, Graphs
 
         self.settings = settings

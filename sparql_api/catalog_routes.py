@@ -28,10 +28,10 @@ import rdflib
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from dipkg.core.errors import StoreError
+from dipkg.core.iris import PREFIXES
+from dipkg.core.release import Release
 from kg import catalog_cn as cn
-from kg.errors import StoreError
-from kg.iris import PREFIXES
-from kg.layout import Release
 from sparql_api import http, i18n
 from sparql_api.errors import HttpError
 from sparql_api.negotiation import GRAPH_OFFERS, HTML, Offer, by_name, negotiate, wants_html

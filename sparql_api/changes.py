@@ -17,10 +17,10 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from dipkg.core.errors import StoreError
+from dipkg.core.release import Release
+from dipkg.core.settings import Settings
 from kg.changes import CHANGES_FILE, KINDS
-from kg.errors import StoreError
-from kg.layout import Release
-from kg.settings import Settings
 from sparql_api import http, i18n
 from sparql_api.dumps import JSON
 from sparql_api.errors import NotAcceptable

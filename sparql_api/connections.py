@@ -32,7 +32,7 @@ import resource
 import time
 from typing import Any
 
-from kg.settings import Settings
+from dipkg.core.settings import Settings
 
 log = logging.getLogger("sparql_api.connections")
 

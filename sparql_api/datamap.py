@@ -24,10 +24,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
+from dipkg.core.errors import StoreError
+from dipkg.core.release import Release
+from dipkg.core.settings import Settings
 from kg import datamap
-from kg.errors import StoreError
-from kg.layout import Release
-from kg.settings import Settings
 from sparql_api import http, i18n
 from sparql_api.cache import Entry
 from sparql_api.charts import ACCENT, FONT, INK, LINE, MUTED, SHADES, WASH, fit, text_width, w

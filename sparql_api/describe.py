@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.iris import DIP, ONTOLOGY_IRI, PREFIXES
+from dipkg.core.iris import DIP, ONTOLOGY_IRI, PREFIXES
 
 RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
 RDFS_LABEL = ox.NamedNode(PREFIXES["rdfs"] + "label")

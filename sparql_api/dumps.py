@@ -23,9 +23,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from kg.layout import Release
+from dipkg.core.release import Release
+from dipkg.core.settings import Settings
 from kg.serialize import sha256_file
-from kg.settings import Settings
 from sparql_api import http
 from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import Offer, negotiate

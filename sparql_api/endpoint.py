@@ -17,8 +17,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from kg import __version__
-from kg.errors import StoreError
+from dipkg import __version__
+from dipkg.core.errors import StoreError
 from sparql_api import guard, http
 from sparql_api.app import AppContext, context
 from sparql_api.cache import Entry
@@ -48,7 +48,7 @@ router = APIRouter()
 
 
 class ErrorBody(BaseModel):
-    """The one error shape (kg.errors.DipkgError.to_dict())."""
+    """The one error shape (dipkg.core.errors.DipkgError.to_dict())."""
 
     error: str
     status: int

@@ -1,4 +1,4 @@
-"""The endpoint's errors: :class:`kg.errors.DipkgError` subclasses, one code each.
+"""The endpoint's errors: :class:`dipkg.core.errors.DipkgError` subclasses, one code each.
 
 Every 4xx/5xx the app returns is ``DipkgError.to_dict()`` as JSON (see
 :mod:`sparql_api.app` for the handlers that also cover FastAPI's own 404/405/422).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kg.errors import DipkgError
+from dipkg.core.errors import DipkgError
 
 
 class QueryError(DipkgError):

@@ -25,7 +25,7 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from kg.errors import DipkgError
+from dipkg.core.errors import DipkgError
 from kg.search import KINDS, MAX_MATCH_INPUT, MAX_QUERY, IndexMissing, SearchError, SearchIndex
 from sparql_api import i18n
 from sparql_api.negotiation import HTML, wants_html

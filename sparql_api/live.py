@@ -9,7 +9,7 @@ no response mixes two releases, whatever switches while it runs.
 
 A watcher looks where ``current`` points every ``Settings.reload_interval``
 seconds, and at once on SIGHUP. When the target changed it opens the new
-release under a lease (:class:`kg.layout.Lease`), checks its store (or the
+release under a lease (:class:`dipkg.core.release.Lease`), checks its store (or the
 remote SPARQL backend), builds its app and starts its worker pool, all while
 the old release keeps answering; then it switches with one assignment. The old
 generation finishes the requests it has (a query keeps its worker to the end);
@@ -29,9 +29,9 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from kg.errors import DipkgError
-from kg.layout import Lease, Release, current_target, hold_release
-from kg.settings import Settings
+from dipkg.core.errors import DipkgError
+from dipkg.core.release import Lease, Release, current_target, hold_release
+from dipkg.core.settings import Settings
 
 Scope = dict[str, Any]
 log = logging.getLogger("uvicorn.error")  # the server's log (uvicorn prints it)

@@ -41,12 +41,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.routing import Match
 from starlette.types import Scope
 
-from kg import __version__
-from kg.iris import DIP, ONTOLOGY_IRI, PREFIXES, Minter
-from kg.layout import Release
+from dipkg import __version__
+from dipkg.core.iris import DIP, ONTOLOGY_IRI, PREFIXES, Minter
+from dipkg.core.release import Release
+from dipkg.core.settings import Settings
 from kg.paths import ONTOLOGY_DIR
 from kg.serialize import write_jsonld
-from kg.settings import Settings
 from kg.terms import IRI, XSD_STRING, BNode, Literal
 from sparql_api import charts, http, i18n
 from sparql_api.cache import Entry, ResponseCache

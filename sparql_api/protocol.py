@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 import pyoxigraph as ox
 from starlette.requests import Request
 
-from kg.layout import Release
+from dipkg.core.release import Release
 from sparql_api.errors import (
     QueryError,
     QueryTooLarge,

@@ -42,9 +42,9 @@ import anyio
 import httpx
 import pyoxigraph as ox
 
-from kg.credentials import Credentials, redact, scrub
-from kg.iris import ONTOLOGY_IRI, PREFIXES
-from kg.layout import Release
+from dipkg.core.credentials import Credentials, redact, scrub
+from dipkg.core.iris import ONTOLOGY_IRI, PREFIXES
+from dipkg.core.release import Release
 from sparql_api import guard
 from sparql_api.describe import IS_DEFINED_BY, LABELS, MAX_INCOMING, RDF_TYPE, Describer
 from sparql_api.errors import Busy, NotAcceptable, QueryError, QueryTimeout

@@ -122,7 +122,7 @@ def _term_size(term: Any) -> int:
 
 
 def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) -> Outcome:
-    """Run ``job`` on ``store``; raise a :class:`~kg.errors.DipkgError` on failure."""
+    """Run ``job`` on ``store``; raise a :class:`~dipkg.core.errors.DipkgError` on failure."""
     try:
         dataset = _dataset(job)
     except ValueError as exc:

@@ -9,8 +9,8 @@ import socket
 import sys
 from pathlib import Path
 
-from kg.errors import DipkgError, StoreError
-from kg.settings import Settings
+from dipkg.core.errors import DipkgError, StoreError
+from dipkg.core.settings import Settings
 
 
 def check_store(store_dir: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from kg.iris import PREFIXES
+from dipkg.core.iris import PREFIXES
 from sparql_api.errors import QuerySyntaxError
 from sparql_api.guard import PNAME, tokenize
 

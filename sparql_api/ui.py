@@ -28,8 +28,8 @@ import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from kg.layout import Release
-from kg.settings import Settings
+from dipkg.core.release import Release
+from dipkg.core.settings import Settings
 from sparql_api import http
 from sparql_api.i18n import CLIENT_STRINGS, YASGUI_ZH, describe_error
 from sparql_api.i18n import t as tr

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from kg.errors import DipkgError, StoreError
+from dipkg.core.errors import DipkgError, StoreError
 from sparql_api.errors import Busy, QueryError, QueryTimeout, TooManyQueries, WorkerDied
 from sparql_api.results import Job, too_large
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from dipkg.core.settings import Settings
 from kg.build import BuildResult, build
 from kg.paths import INPUTS_DIR
-from kg.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

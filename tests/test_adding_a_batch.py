@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dipkg.core.settings import Settings
 from kg.build import build
 from kg.paths import INPUTS_DIR
-from kg.settings import Settings
 from kg.translations import escape_long
 from tests.conftest import ROOT, cli_env
 from tests.endpoint.conftest import start_server, stop_server
@@ -73,7 +73,7 @@ def _append(path: Path, rows: list[str]) -> None:
 
 def _dipkg(*args: str, inputs: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kg.cli", *args],
+        [sys.executable, "-m", "dipkg.cli", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -18,10 +18,10 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
+from dipkg.core.errors import SourceError
+from dipkg.core.release import claim, open_release
+from dipkg.core.settings import Settings
 from kg.build import build
-from kg.errors import SourceError
-from kg.layout import claim, open_release
-from kg.settings import Settings
 
 DUMP_FORMATS = {"dipkg.ttl": "turtle", "dipkg.nt": "nt", "dipkg.jsonld": "json-ld"}
 
@@ -72,7 +72,7 @@ def test_the_inputs_folders_place_changes_no_byte(build_result, inputs_copy, tmp
     inputs_copy.rename(moved)
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "kg.cli", "build", "--out", str(out), "--quiet"],
+        [sys.executable, "-m", "dipkg.cli", "build", "--out", str(out), "--quiet"],
         capture_output=True,
         text=True,
         env=cli_env(DIPKG_INPUTS_DIR=str(moved)),
@@ -294,7 +294,7 @@ def test_rebuild_switches_current_and_keeps_one_previous(inputs_copy, tmp_path):
 
 def test_pruning_keeps_a_release_a_server_holds_until_it_lets_go(inputs_copy, tmp_path):
     """Retention: the new release, the one before it, and every release some process holds
-    a lease on (kg.layout.Lease). The lease is held by another process, as a server's is;
+    a lease on (dipkg.core.release.Lease). The lease is held by another process, as a server's is;
     when that process dies its lock dies with it and the next build prunes the release."""
     out = tmp_path / "data"
     settings = Settings(inputs_dir=inputs_copy)
@@ -303,7 +303,7 @@ def test_pruning_keeps_a_release_a_server_holds_until_it_lets_go(inputs_copy, tm
         [
             sys.executable,
             "-c",
-            "import sys, time; from kg.layout import Lease; Lease(sys.argv[1]); "
+            "import sys, time; from dipkg.core.release import Lease; Lease(sys.argv[1]); "
             "print('held', flush=True); time.sleep(120)",
             str(held),
         ],

@@ -19,13 +19,13 @@ import rdflib
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, XSD
 
+from dipkg.core.errors import ConfigError, StoreError
+from dipkg.core.iris import Minter
+from dipkg.core.settings import Settings
 from kg import changes
 from kg.build import BuildResult, build
-from kg.errors import ConfigError, StoreError
 from kg.guide import load_inputs
-from kg.iris import Minter
 from kg.paths import INPUTS_DIR
-from kg.settings import Settings
 from tests.conftest import cli_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -289,7 +289,7 @@ def test_a_bad_guide_date_names_the_file(tmp_path: Path) -> None:
 
 def test_dipkg_diff_text_and_json(history) -> None:
     first, second, out = history["first"], history["second"], history["out"]
-    cmd = [sys.executable, "-m", "kg.cli", "diff"]
+    cmd = [sys.executable, "-m", "dipkg.cli", "diff"]
     # a release folder, a build output folder (its current release), a build id or its prefix
     done = subprocess.run(
         [*cmd, str(first.release), str(out), "--format", "json"],
@@ -330,7 +330,7 @@ def test_dipkg_diff_bad_release_is_one_line(history, tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "kg.cli",
+            "dipkg.cli",
             "diff",
             "nosuchbuild",
             str(history["out"]),

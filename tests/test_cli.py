@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import cli_env
 
-DIPKG = [sys.executable, "-m", "kg.cli"]
+DIPKG = [sys.executable, "-m", "dipkg.cli"]
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

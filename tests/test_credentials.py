@@ -1,10 +1,10 @@
-"""kg/credentials.py: the one redaction helper and where passwords come from."""
+"""dipkg/core/credentials.py: the one redaction helper and where passwords come from."""
 
 from __future__ import annotations
 
 import pytest
 
-from kg.credentials import Credentials, CredentialsError, redact, resolve, scrub
+from dipkg.core.credentials import Credentials, CredentialsError, redact, resolve, scrub
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ import rdflib
 from rdflib import RDF, URIRef
 from rdflib.namespace import SKOS
 
+from dipkg.core.iris import DIP
 from kg import datamap
-from kg.iris import DIP
 
 
 @pytest.fixture(scope="module")

@@ -112,8 +112,8 @@ http {{
 @pytest.fixture(scope="module")
 def own_base_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The graph built with the public domain as its base IRI (docs/deploy.md, second way)."""
+    from dipkg.core.settings import Settings
     from kg.build import build
-    from kg.settings import Settings
 
     data = tmp_path_factory.mktemp("own-base") / "data"
     build(data, Settings(base_iri=f"https://{DOMAIN}/"))

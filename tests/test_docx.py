@@ -26,12 +26,12 @@ import pytest
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
+from dipkg.core.errors import SourceError
+from dipkg.core.settings import Settings
 from kg.build import build
 from kg.docx_table import read_docx_table
-from kg.errors import SourceError
 from kg.guide import load_inputs, read_guide
 from kg.paths import INPUTS_DIR
-from kg.settings import Settings
 from kg.source import COLUMNS, read_table
 from tests.conftest import ROOT, cli_env
 from tests.endpoint.conftest import start_server, stop_server
@@ -439,7 +439,7 @@ def test_pdf_is_refused_with_one_line_pointing_to_the_docx(tmp_path):
         encoding="utf-8",
     )
     result = subprocess.run(
-        [sys.executable, "-m", "kg.cli", "build", "--out", str(tmp_path / "data")],
+        [sys.executable, "-m", "dipkg.cli", "build", "--out", str(tmp_path / "data")],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -456,7 +456,7 @@ def test_cli_reports_a_docx_cell_in_one_line(tmp_path):
     document, _ = _table([ROW1, ["2", "", "", "面向。", "涉及数据。"]])
     inputs, _ = _guide(tmp_path, document)
     result = subprocess.run(
-        [sys.executable, "-m", "kg.cli", "build", "--out", str(tmp_path / "data")],
+        [sys.executable, "-m", "dipkg.cli", "build", "--out", str(tmp_path / "data")],
         capture_output=True,
         text=True,
         cwd=ROOT,

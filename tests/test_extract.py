@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dipkg.core.errors import CorrectionError, SourceError
 from kg.corrections import Correction, load_corrections
-from kg.errors import CorrectionError, SourceError
 from kg.extract import parse_data_cell, split_top
 
 

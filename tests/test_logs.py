@@ -118,7 +118,7 @@ def test_a_port_in_use_is_one_line_naming_the_port_and_the_setting(built_data: P
             [
                 sys.executable,
                 "-m",
-                "kg.cli",
+                "dipkg.cli",
                 "serve",
                 "--data",
                 str(built_data),

@@ -18,9 +18,9 @@ import pyoxigraph
 import pytest
 import yaml
 
+from dipkg.core.errors import SourceError
+from dipkg.core.settings import Settings
 from kg.build import build
-from kg.errors import SourceError
-from kg.settings import Settings
 from kg.translations import LongTranslations, escape_long, load_long_translations
 from tests.conftest import ROOT, cli_env
 
@@ -179,7 +179,7 @@ def test_every_scenario_has_both_languages_in_the_dumps(build_result):
 
 def _cli_build(inputs: Path, out: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kg.cli", "build", "--out", str(out)],
+        [sys.executable, "-m", "dipkg.cli", "build", "--out", str(out)],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import rdflib
 
-from kg.iris import DIP, ONTOLOGY_IRI, PREFIXES
+from dipkg.core.iris import DIP, ONTOLOGY_IRI, PREFIXES
 from kg.paths import ONTOLOGY_DIR
 
 PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
@@ -187,7 +187,7 @@ QUERIES: dict[str, tuple[str, str]] = {
         }}""",
     ),
     "ontology-namespace": (
-        "vann:preferredNamespacePrefix/Uri are not dip / the dip: namespace of kg/iris.py",
+        "vann:preferredNamespacePrefix/Uri are not dip / the dip: namespace of dipkg/core/iris.py",
         f"""SELECT ?problem WHERE {{
             BIND ("vann" AS ?problem)
             FILTER NOT EXISTS {{

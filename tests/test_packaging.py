@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import kg
+import dipkg
 from tests.conftest import cli_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,18 +22,18 @@ VENDOR = ROOT / "sparql_api" / "static" / "vendor" / "yasgui"
 def test_the_version_is_defined_once() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert "version" not in project and "version" in project["dynamic"]
-    assert importlib.metadata.version("dipkg") == kg.__version__
+    assert importlib.metadata.version("dipkg") == dipkg.__version__
 
 
 def test_dipkg_version() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "kg.cli", "--version"],
+        [sys.executable, "-m", "dipkg.cli", "--version"],
         capture_output=True,
         text=True,
         timeout=60,
         env=cli_env(),
     )
-    assert done.returncode == 0 and done.stdout.strip() == f"dipkg {kg.__version__}"
+    assert done.returncode == 0 and done.stdout.strip() == f"dipkg {dipkg.__version__}"
 
 
 def test_licence_file_matches_pyproject() -> None:
@@ -93,7 +93,7 @@ def test_the_wheel_carries_yasgui_its_notice_the_licence_and_no_pyyaml(tmp_path:
         .read(next(n for n in names if n.endswith(".dist-info/METADATA")))
         .decode()
     )
-    assert f"Version: {kg.__version__}" in metadata
+    assert f"Version: {dipkg.__version__}" in metadata
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     assert not any("pyyaml" in r.lower() and "extra ==" not in r for r in requires), requires
 

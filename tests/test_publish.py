@@ -61,7 +61,7 @@ def count(url: str, graph: str) -> int:
 
 def publish(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kg.cli", "publish", *args],
+        [sys.executable, "-m", "dipkg.cli", "publish", *args],
         capture_output=True,
         text=True,
         timeout=120,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyoxigraph
 import pytest
 
-from kg.errors import SourceError
+from dipkg.core.errors import SourceError
 from kg.queries import ExampleQuery, load_queries, parse_query_file
 
 QUERIES = {q.id: q for q in load_queries()}

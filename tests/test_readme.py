@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.settings import Settings
+from dipkg.core.settings import Settings
 from tests.conftest import cli_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,7 @@ def test_readme_queries_run(built_data, argument):
         [
             sys.executable,
             "-m",
-            "kg.cli",
+            "dipkg.cli",
             "query",
             "--data",
             str(built_data),

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rdflib.namespace import RDF, SH, XSD
 
-from kg.errors import ShapeError
+from dipkg.core.errors import ShapeError
 from kg.paths import ONTOLOGY_DIR
 from kg.shacl import compile_shapes
 from kg.validate import store_violations
@@ -149,9 +149,9 @@ def test_examples_give_pyshacls_results(path):
 
 @cache
 def real_graph_nt() -> str:
+    from dipkg.core.settings import Settings
     from kg.build import Graph
     from kg.serialize import write_ntriples
-    from kg.settings import Settings
 
     buffer = io.StringIO()
     write_ntriples(Graph(Settings(), lambda _: None).blocks(), buffer)

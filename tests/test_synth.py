@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bench.synth import PROVINCES, chinese_number, generate, guide_of
+from dipkg.core.settings import Settings
 from kg.build import build
 from kg.query import open_store
-from kg.settings import Settings
 
 REAL = {"scenarios": 23, "categories": 126, "fields": 453}
 

@@ -105,7 +105,7 @@ def test_order_follows_the_golden():
 
 @pytest.mark.parametrize("char", ["\x1b", "\x7f", "\u202e", "\u2028"])
 def test_a_control_character_in_a_translation_is_refused_with_its_line(tmp_path, char):
-    from kg.errors import SourceError
+    from dipkg.core.errors import SourceError
     from kg.translations import load_translations
 
     lines = TSV.read_text(encoding="utf-8").split("\n")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import rdflib
 
-from kg.errors import ValidationError
+from dipkg.core.errors import ValidationError
 from kg.paths import ONTOLOGY_DIR
 from kg.validate import check, violations
 

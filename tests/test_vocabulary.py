@@ -18,11 +18,11 @@ import pyoxigraph
 import pytest
 import yaml
 
+from dipkg.core.errors import SourceError
+from dipkg.core.iris import PREFIXES, Minter
+from dipkg.core.settings import Settings
 from kg.build import build
-from kg.errors import SourceError
-from kg.iris import PREFIXES, Minter
 from kg.paths import INPUTS_DIR
-from kg.settings import Settings
 from kg.translations import load_translations
 from kg.vocabulary import Vocabulary
 

@@ -9,8 +9,8 @@ import pyoxigraph
 import pytest
 import rdflib
 
+from dipkg.core.iris import Minter
 from kg.build import BuildResult
-from kg.iris import Minter
 
 
 @pytest.fixture(scope="session")

@@ -18,11 +18,11 @@ import rdflib
 from fastapi.testclient import TestClient
 from rdflib import URIRef
 
+from dipkg.core.release import open_release
+from dipkg.core.settings import Settings
 from kg import catalog_cn
 from kg.guide import load_inputs
-from kg.layout import open_release
 from kg.paths import INPUTS_DIR
-from kg.settings import Settings
 from sparql_api.app import create_app
 
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")

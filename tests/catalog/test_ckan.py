@@ -20,9 +20,9 @@ import rdflib
 from rdflib import RDF, RDFS, Literal, URIRef
 from rdflib.namespace import DCTERMS as DCT
 
+from dipkg.core.settings import Settings
 from kg.guide import load_inputs
 from kg.paths import INPUTS_DIR
-from kg.settings import Settings
 
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 HERE = Path(__file__).resolve().parent
@@ -295,7 +295,7 @@ def test_ckanext_dcat_harvests_the_versioned_record(versioned) -> None:
     """The previous version is linked, not harvested as a dataset of its own; the version and
     its notes reach CKAN."""
     release, first, second = versioned
-    from kg.iris import Minter
+    from dipkg.core.iris import Minter
 
     minter = Minter(second["base_iri"])
     datasets = run_ckan(release, "en")

@@ -259,8 +259,8 @@ def test_no_cell_of_the_real_tables_is_a_formula_or_holds_a_control_character(
 def test_the_csv_writer_refuses_a_formula_or_a_control_character(
     tmp_path: Path, value: str
 ) -> None:
+    from dipkg.core.errors import SourceError
     from kg.catalog import _write_csv
-    from kg.errors import SourceError
 
     with pytest.raises(SourceError) as caught:
         _write_csv(
@@ -286,9 +286,9 @@ def test_the_csv_writer_keeps_harmless_text_as_it_is(tmp_path: Path) -> None:
 
 
 def test_a_translation_that_is_a_formula_fails_the_build(inputs_copy: Path, tmp_path: Path) -> None:
+    from dipkg.core.errors import SourceError
+    from dipkg.core.settings import Settings
     from kg.build import build
-    from kg.errors import SourceError
-    from kg.settings import Settings
 
     tsv = inputs_copy / "translations.tsv"
     lines = tsv.read_text(encoding="utf-8").split("\n")

@@ -10,8 +10,8 @@ from rdflib import RDF, BNode, Literal, URIRef
 from rdflib.namespace import DCTERMS as DCT
 from rdflib.namespace import FOAF, SKOS, XSD
 
+from dipkg.core.settings import Settings
 from kg.build import build
-from kg.settings import Settings
 
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 SPDX = rdflib.Namespace("http://spdx.org/rdf/terms#")
@@ -214,8 +214,8 @@ def test_deterministic(tmp_path: Path, release: Path) -> None:
 def test_an_unshipped_eu_code_is_a_clear_error(manifest, minter, store) -> None:
     import pytest
 
+    from dipkg.core.errors import ConfigError
     from kg import catalog
-    from kg.errors import ConfigError
 
     settings = Settings(catalog={"themes": ["ECON", "NOPE"]})
     with pytest.raises(ConfigError) as info:
@@ -253,7 +253,7 @@ def test_the_source_documents_issuer_and_date_come_from_guides_toml_only(
 def test_a_bad_date_in_guides_toml_is_a_clear_error(inputs_copy) -> None:
     import pytest
 
-    from kg.errors import ConfigError
+    from dipkg.core.errors import ConfigError
     from kg.guide import load_inputs
 
     path = inputs_copy / "guides.toml"
@@ -270,7 +270,7 @@ def test_a_bad_date_in_guides_toml_is_a_clear_error(inputs_copy) -> None:
 def test_a_source_file_that_cannot_be_published_is_a_clear_error(inputs_copy, tmp_path) -> None:
     import pytest
 
-    from kg.errors import SourceError
+    from dipkg.core.errors import SourceError
 
     source = inputs_copy / "sources" / "guizhou-dip-scenarios-batch1.txt"
     source.rename(source.with_suffix(".text"))

@@ -18,8 +18,8 @@ import rdflib
 from fastapi.testclient import TestClient
 from rdflib.compare import isomorphic
 
-from kg.layout import open_release
-from kg.settings import Settings
+from dipkg.core.release import open_release
+from dipkg.core.settings import Settings
 from sparql_api import catalog_routes
 from sparql_api.app import create_app
 
@@ -152,8 +152,8 @@ def test_void(client: TestClient, record: rdflib.Graph, minter, media_type: str)
 # -- a real server --------------------------------------------------------------------
 APP = """
 import os, uvicorn
-from kg.layout import open_release
-from kg.settings import Settings
+from dipkg.core.release import open_release
+from dipkg.core.settings import Settings
 from sparql_api.app import create_app
 app = create_app(Settings(), open_release(os.environ["CATALOG_TEST_DATA"]), routers=[])
 uvicorn.run(app, host="127.0.0.1", port=int(os.environ["CATALOG_TEST_PORT"]), log_level="warning")

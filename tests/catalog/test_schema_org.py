@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from dipkg.core.settings import Settings
 from kg.catalog import check_schema_org_dataset, schema_org_dataset
-from kg.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,7 @@ def start_server(
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
     full_env.update(env)
     full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
-    command = ["kg.cli", "serve"] if cli else ["sparql_api.server"]
+    command = ["dipkg.cli", "serve"] if cli else ["sparql_api.server"]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [

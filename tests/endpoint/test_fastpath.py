@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from kg.layout import open_release
-from kg.settings import Settings
+from dipkg.core.release import open_release
+from dipkg.core.settings import Settings
 from sparql_api.app import create_app
 from sparql_api.cache import ResponseCache
 from sparql_api.fastpath import FastPath

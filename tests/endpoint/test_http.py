@@ -499,10 +499,10 @@ def test_a_syntax_error_lists_what_may_come_not_unicode_ranges(client: httpx.Cli
 
 
 def test_health_and_openapi_name_the_version(client: httpx.Client) -> None:
-    import kg
+    import dipkg
 
-    assert client.get("/health").json()["version"] == kg.__version__
-    assert client.get("/openapi.json").json()["info"]["version"] == kg.__version__
+    assert client.get("/health").json()["version"] == dipkg.__version__
+    assert client.get("/openapi.json").json()["info"]["version"] == dipkg.__version__
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

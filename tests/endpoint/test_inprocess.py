@@ -15,8 +15,8 @@ import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
-from kg.layout import open_release
-from kg.settings import Settings
+from dipkg.core.release import open_release
+from dipkg.core.settings import Settings
 from sparql_api.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,7 +227,7 @@ def test_dipkg_serve_end_to_end(endpoint_data: Path, tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from kg.cli import main; main()",
+            "from dipkg.cli import main; main()",
             "serve",
             "--data",
             str(endpoint_data),

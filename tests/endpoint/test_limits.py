@@ -177,7 +177,7 @@ def test_a_query_that_needs_too_much_memory_kills_only_its_worker(endpoint_data)
     """The worker's memory cap (RLIMIT_DATA): the query fails with 503, the pool recovers."""
     import asyncio
 
-    from kg.layout import open_release
+    from dipkg.core.release import open_release
     from sparql_api.errors import WorkerDied
     from sparql_api.results import Job
     from sparql_api.workers import WorkerPool

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kg.layout import open_release
+from dipkg.core.release import open_release
 from sparql_api.errors import NotAcceptable, QueryEvaluationError, QuerySyntaxError
 from sparql_api.results import RESULT_FORMATS, Job, evaluate
 

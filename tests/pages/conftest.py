@@ -16,7 +16,7 @@ import httpx
 import pytest
 import rdflib
 
-from kg.layout import Release, open_release
+from dipkg.core.release import Release, open_release
 from tests.endpoint.conftest import Server, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ import httpx
 import pytest
 import rdflib
 
+from dipkg.core.settings import Settings
 from kg.build import build
-from kg.settings import Settings
 from tests.endpoint.conftest import Server, start_server, stop_server
 from tests.test_changes import EDITS, _inputs
 
@@ -138,7 +138,16 @@ def test_a_corrupt_change_set_is_one_line(two, tmp_path: Path) -> None:
         '{"old"', encoding="utf-8"
     )  # known bad
     done = subprocess.run(
-        [sys.executable, "-m", "kg.cli", "serve", "--data", str(out), "--port", str(free_port())],
+        [
+            sys.executable,
+            "-m",
+            "dipkg.cli",
+            "serve",
+            "--data",
+            str(out),
+            "--port",
+            str(free_port()),
+        ],
         capture_output=True,
         text=True,
         env=cli_env(),

@@ -7,7 +7,7 @@ import hashlib
 import httpx
 import pytest
 
-from kg.layout import Release
+from dipkg.core.release import Release
 from tests.pages.conftest import BROWSER_ACCEPT
 
 

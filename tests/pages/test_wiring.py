@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from fastapi.testclient import TestClient
 
-from kg.settings import Settings
+from dipkg.core.settings import Settings
 from sparql_api.app import create_app
 
 

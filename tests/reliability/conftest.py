@@ -16,7 +16,7 @@ from typing import Any
 import psutil
 import pytest
 
-from kg.layout import open_release
+from dipkg.core.release import open_release
 from tests.endpoint.conftest import Server, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,10 +18,10 @@ from pathlib import Path
 import pyoxigraph
 import pytest
 
+from dipkg.core.release import open_release
+from dipkg.core.settings import Settings
 from kg.build import build
-from kg.layout import open_release
 from kg.paths import display
-from kg.settings import Settings
 from tests.conftest import cli_env
 
 STEPS = [
@@ -91,7 +91,7 @@ def _limit_file_size() -> None:
 def test_a_write_that_fails_leaves_nothing_half_written(previous):
     out, before = previous
     done = subprocess.run(
-        [sys.executable, "-m", "kg.cli", "build", "--out", str(out)],
+        [sys.executable, "-m", "dipkg.cli", "build", "--out", str(out)],
         capture_output=True,
         text=True,
         env=cli_env(),
@@ -113,7 +113,7 @@ def test_unwritable_output_folder_is_a_clear_error(tmp_path):
         target = tmp_path / "ro"
         target.mkdir(mode=0o500)
     done = subprocess.run(
-        [sys.executable, "-m", "kg.cli", "build", "--out", str(target)],
+        [sys.executable, "-m", "dipkg.cli", "build", "--out", str(target)],
         capture_output=True,
         text=True,
         env=cli_env(),
@@ -131,12 +131,12 @@ def test_a_missing_or_cut_dump_is_refused_at_open(previous, damage):
         victim.unlink()
     else:
         victim.write_bytes(victim.read_bytes()[:100])
-    from kg.errors import StoreError
+    from dipkg.core.errors import StoreError
 
     with pytest.raises(StoreError, match="dump"):
         open_release(out)
     done = subprocess.run(
-        [sys.executable, "-m", "kg.cli", "serve", "--data", str(out), "--port", "1"],
+        [sys.executable, "-m", "dipkg.cli", "serve", "--data", str(out), "--port", "1"],
         capture_output=True,
         text=True,
         env=cli_env(),
@@ -154,7 +154,7 @@ def test_a_huge_source_cell_is_one_clear_error(inputs_copy, tmp_path, megabytes)
     lines[14] += "长" * (megabytes * 1024 * 1024 // 3)  # line 15: scenario 1's 场景应用 cell
     source.write_text("\n".join(lines), encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "kg.cli", "build", "--out", str(tmp_path / "out")],
+        [sys.executable, "-m", "dipkg.cli", "build", "--out", str(tmp_path / "out")],
         capture_output=True,
         text=True,
         env=cli_env(DIPKG_INPUTS_DIR=str(inputs_copy)),

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kg.settings import Settings
+from dipkg.core.settings import Settings
 from tests.endpoint.conftest import Server, start_server, stop_server
 from tests.reliability.conftest import record, run_async
 

@@ -14,10 +14,10 @@ import rdflib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kg.errors import CorrectionError, SourceError
+from dipkg.core.errors import CorrectionError, SourceError
+from dipkg.core.iris import Minter
 from kg.graphs import load_turtle
 from kg.guide import GuideConfig, load_inputs, read_guide
-from kg.iris import Minter
 from kg.paths import INPUTS_DIR, ONTOLOGY_DIR
 from kg.rdf import Emitter
 from kg.serialize import write_ntriples

@@ -30,7 +30,7 @@ import httpx
 import psutil
 import pytest
 
-from kg.layout import open_release
+from dipkg.core.release import open_release
 from tests.conftest import cli_env
 from tests.endpoint.conftest import Server, start_server, stop_server
 from tests.reliability.conftest import record, zombies
@@ -78,7 +78,7 @@ def rebuild(data: Path, inputs: Path, rev: int) -> Built:
     """``dipkg build --out DATA`` (the user's command) from ``inputs`` changed to revision ``rev``."""
     set_revision(inputs, rev)
     done = subprocess.run(
-        [sys.executable, "-m", "kg.cli", "build", "--out", str(data)],
+        [sys.executable, "-m", "dipkg.cli", "build", "--out", str(data)],
         env=cli_env(DIPKG_INPUTS_DIR=str(inputs)),
         capture_output=True,
         text=True,
@@ -581,7 +581,7 @@ def test_remote_backend_mode_follows_current_too(inputs_copy: Path, tmp_path: Pa
                 [
                     sys.executable,
                     "-m",
-                    "kg.cli",
+                    "dipkg.cli",
                     "publish",
                     "--to",
                     f"{backend}/store",

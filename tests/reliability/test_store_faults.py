@@ -17,7 +17,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kg.layout import open_release
+from dipkg.core.release import open_release
 from tests.reliability.conftest import record
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,7 +135,7 @@ def _serve(data: Path, how: str) -> subprocess.CompletedProcess:
         cmd = [
             sys.executable,
             "-c",
-            "from kg.cli import main; main()",
+            "from dipkg.cli import main; main()",
             "serve",
             "--data",
             str(data),

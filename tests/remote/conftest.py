@@ -62,7 +62,7 @@ def published_oxigraph(
             [
                 sys.executable,
                 "-m",
-                "kg.cli",
+                "dipkg.cli",
                 "publish",
                 "--to",
                 f"{url}/store",

@@ -197,7 +197,7 @@ def test_an_unreadable_password_file_is_one_line(built_data: Path, tmp_path: Pat
         [
             sys.executable,
             "-m",
-            "kg.cli",
+            "dipkg.cli",
             "serve",
             "--data",
             str(built_data),
@@ -237,7 +237,7 @@ def test_a_backend_failing_after_the_start_up_check_is_one_line(built_data: Path
             [
                 sys.executable,
                 "-m",
-                "kg.cli",
+                "dipkg.cli",
                 "serve",
                 "--data",
                 str(built_data),

@@ -257,7 +257,7 @@ def test_an_unreachable_backend_stops_serve_with_one_line(built_data):
         [
             sys.executable,
             "-m",
-            "kg.cli",
+            "dipkg.cli",
             "serve",
             "--data",
             str(built_data),
@@ -296,7 +296,7 @@ def test_an_empty_backend_stops_serve_with_one_line(built_data, tmp_path):
             [
                 sys.executable,
                 "-m",
-                "kg.cli",
+                "dipkg.cli",
                 "serve",
                 "--data",
                 str(built_data),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from kg.errors import DipkgError
+from dipkg.core.errors import DipkgError
 
 
 class CredentialsError(DipkgError):

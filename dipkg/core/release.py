@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kg.errors import StoreError
+from dipkg.core.errors import StoreError
 
 CURRENT = "current"
 RELEASES = "releases"

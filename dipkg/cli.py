@@ -15,9 +15,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from kg import __version__
-from kg.errors import DipkgError
-from kg.settings import get_settings
+from dipkg import __version__
+from dipkg.core.errors import DipkgError
+from dipkg.core.settings import get_settings
 
 app = typer.Typer(
     add_completion=False,
@@ -175,7 +175,7 @@ def match(
     limit: Annotated[int, typer.Option(help="Show at most this many scenarios.")] = 10,
 ) -> None:
     """Which scenarios fit my data? Ranked by how much of it each involves (from the release's search index)."""
-    from kg.layout import open_release
+    from dipkg.core.release import open_release
     from kg.search import SearchError, SearchIndex
 
     if fmt not in ("table", "json"):
@@ -265,7 +265,7 @@ def publish(
     """Load the built graph into an existing triple store (SPARQL 1.1 Graph Store HTTP Protocol), all or nothing."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-    from kg.layout import open_release
+    from dipkg.core.release import open_release
     from kg.publish import PublishError, check_target, plan
     from kg.publish import publish as run_publish
 
@@ -313,8 +313,8 @@ def diff(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text (default) or json.")] = "text",
 ) -> None:
     """What changed between two releases: scenarios, categories and fields added, removed, changed."""
+    from dipkg.core.errors import ConfigError
     from kg import changes
-    from kg.errors import ConfigError
 
     if fmt not in ("text", "json"):
         raise ConfigError(f"unknown --format {fmt!r}: text or json", file="--format")
