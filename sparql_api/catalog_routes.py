@@ -35,7 +35,7 @@ from kg import catalog_cn as cn
 from sparql_api import http, i18n
 from sparql_api.errors import HttpError
 from sparql_api.negotiation import GRAPH_OFFERS, HTML, Offer, by_name, negotiate, wants_html
-from sparql_api.pages import language
+from sparql_api.pages.site import language
 from sparql_api.protocol import site_root, vary_origin
 
 CATALOG_FILE = "catalog.ttl"

@@ -24,17 +24,9 @@ from kg.changes import CHANGES_FILE, KINDS
 from sparql_api import http, i18n
 from sparql_api.dumps import JSON
 from sparql_api.errors import NotAcceptable
-from sparql_api.negotiation import negotiate
-from sparql_api.pages import (
-    HTML,
-    Linker,
-    Site,
-    curie,
-    language,
-    make_site,
-    not_acceptable_response,
-    not_found,
-)
+from sparql_api.negotiation import HTML, negotiate
+from sparql_api.pages.links import Linker, curie
+from sparql_api.pages.site import Site, language, make_site, not_acceptable_response, not_found
 from sparql_api.protocol import site_root
 
 OFFERS = (HTML, JSON)

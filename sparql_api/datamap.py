@@ -33,15 +33,9 @@ from sparql_api.cache import Entry
 from sparql_api.charts import ACCENT, FONT, INK, LINE, MUTED, SHADES, WASH, fit, text_width, w
 from sparql_api.charts import a as _a
 from sparql_api.errors import NotAcceptable
-from sparql_api.negotiation import Offer, negotiate
-from sparql_api.pages import (
-    HTML,
-    Linker,
-    Site,
-    language,
-    make_site,
-    not_acceptable_response,
-)
+from sparql_api.negotiation import HTML, Offer, negotiate
+from sparql_api.pages.links import Linker
+from sparql_api.pages.site import Site, language, make_site, not_acceptable_response
 from sparql_api.protocol import site_root
 
 JSON = Offer("application/json", "json", "json", label="JSON")

@@ -28,8 +28,8 @@ from dipkg.core.settings import Settings
 from kg.serialize import sha256_file
 from sparql_api import http
 from sparql_api.errors import NotAcceptable
-from sparql_api.negotiation import Offer, negotiate
-from sparql_api.pages import HTML, Site, language, make_site, not_acceptable_response, not_found
+from sparql_api.negotiation import HTML, Offer, negotiate
+from sparql_api.pages.site import Site, language, make_site, not_acceptable_response, not_found
 
 JSON = Offer("application/json", "json", "json", label="JSON")
 LISTING_OFFERS = (HTML, JSON)

@@ -29,8 +29,9 @@ from dipkg.core.errors import DipkgError
 from kg.search import KINDS, MAX_MATCH_INPUT, MAX_QUERY, IndexMissing, SearchError, SearchIndex
 from sparql_api import i18n
 from sparql_api.negotiation import HTML, wants_html
-from sparql_api.pages import Linker, Site, language, site_root
-from sparql_api.protocol import read_capped_body
+from sparql_api.pages.links import Linker
+from sparql_api.pages.site import Site, language
+from sparql_api.protocol import read_capped_body, site_root
 
 EXAMPLES = ("温度", "血压", "temperature", "游客")
 MATCH_EXAMPLES = (

@@ -33,9 +33,9 @@ from dipkg.core.settings import Settings
 from sparql_api import http
 from sparql_api.i18n import CLIENT_STRINGS, YASGUI_ZH, describe_error
 from sparql_api.i18n import t as tr
-from sparql_api.negotiation import RESULT_OFFERS
-from sparql_api.pages import HTML, Site, language, make_site, not_found, site_root
-from sparql_api.protocol import client_address
+from sparql_api.negotiation import HTML, RESULT_OFFERS
+from sparql_api.pages.site import Site, language, make_site, not_found
+from sparql_api.protocol import client_address, site_root
 
 STATIC = Path(__file__).resolve().parent / "static"
 VENDOR = STATIC / "vendor" / "yasgui"
@@ -278,7 +278,8 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
 def install(app: FastAPI, settings: Settings, release: Release, describer: Any = None) -> None:
     """Add the query UI, static files, dumps and pages (resource catch-all last) to ``app``
     (``describer``: the pages' lookups, from :mod:`sparql_api.backends`; default local)."""
-    from sparql_api import changes, datamap, dumps, find, pages
+    from sparql_api import changes, datamap, dumps, find
+    from sparql_api.pages import routes as pages
 
     site = make_site(settings, release, describer)
     app.state.dipkg.extra["site"] = (

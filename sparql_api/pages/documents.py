@@ -1,0 +1,48 @@
+"""A resource's description as a document: Turtle, N-Triples, RDF/XML (pyoxigraph) or
+JSON-LD compacted with the project context (the build's writer, so pages match the dumps)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pyoxigraph as ox
+
+from dipkg.core.iris import PREFIXES
+from kg.serialize import write_jsonld
+from kg.terms import IRI, XSD_STRING, BNode, Literal
+from sparql_api.describe import Description
+
+_GRAPH_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+}
+
+
+def _kg_term(term: Any) -> Any:
+    if isinstance(term, ox.NamedNode):
+        return IRI(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, term.language)
+    return Literal(term.value, datatype=term.datatype.value if term.datatype else XSD_STRING)
+
+
+def serialize(desc: Description, key: str, context: dict[str, Any]) -> bytes:
+    if key == "jsonld":
+        blocks: dict[str, tuple[Any, list]] = {}
+        for t in desc.triples:
+            s = str(t.subject)
+            if s not in blocks:
+                blocks[s] = (_kg_term(t.subject), [])
+            blocks[s][1].append((IRI(t.predicate.value), _kg_term(t.object)))
+        out = io.StringIO()
+        write_jsonld(blocks.values(), out, context)
+        return out.getvalue().encode("utf-8")
+    return ox.serialize(
+        desc.triples,
+        format=_GRAPH_FORMATS[key],
+        prefixes=dict(PREFIXES) if key != "ntriples" else None,
+    )

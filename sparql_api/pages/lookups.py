@@ -1,0 +1,216 @@
+"""The SPARQL lookups behind the parts of a page: a scenario's tree of data items, the
+items of a data kind (and of the kinds below it), a scheme's tree of concepts, the
+scenarios of a domain or guide. A mixin of :class:`sparql_api.pages.views.Pages`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sparql_api import i18n
+from sparql_api.describe import Describer
+from sparql_api.pages.links import Linker, curie
+from sparql_api.pages.model import Value
+
+USES_SHOWN = (
+    1000  # a concept page lists at most this many of its uses (and says how many there are)
+)
+
+
+class Lookups:
+    """Queries over the release's store (through :attr:`describer`), shaped for templates."""
+
+    describer: Describer
+
+    def _lab(self, row: dict[str, Any], lang: str, zh: str = "zh", en: str = "en") -> str:
+        values = {}
+        if row.get(zh) is not None:
+            values["zh"] = row[zh].value
+        if row.get(en) is not None:
+            values["en"] = row[en].value
+        return i18n.pick(values, lang)
+
+    def _scenarios(
+        self, link: Linker, lang: str, domain: str | None = None, guide: str | None = None
+    ) -> list[dict[str, Any]]:
+        where = ""
+        if domain:
+            where = f"?s dip:domain <{domain}> ."
+        if guide:
+            where = f"?s dcterms:source <{guide}> ."
+        rows = self.describer.select(f"""SELECT ?s ?n ?zh ?en ?d ?dzh ?den WHERE {{
+            ?s a dip:Scenario ; dip:number ?n ; dip:domain ?d . {where}
+            OPTIONAL {{ ?s rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?s rdfs:label ?en FILTER(lang(?en)="en") }}
+            OPTIONAL {{ ?d rdfs:label ?dzh FILTER(lang(?dzh)="zh") }} OPTIONAL {{ ?d rdfs:label ?den FILTER(lang(?den)="en") }}
+        }} ORDER BY ?n ?s""")
+        return [
+            {
+                "number": r["n"].value,
+                "label": self._lab(r, lang),
+                "href": link.href(r["s"].value),
+                "iri": r["s"].value,
+                "domain": self._lab(r, lang, "dzh", "den"),
+                "domain_href": link.href(r["d"].value),
+                "domain_iri": r["d"].value,
+            }
+            for r in rows
+        ]
+
+    def domains(self, link: Linker, lang: str) -> list[dict[str, Any]]:
+        rows = self.describer.select("""SELECT ?d ?zh ?en (MIN(?o) AS ?first) WHERE {
+            ?d a dip:Domain . OPTIONAL { ?d rdfs:label ?zh FILTER(lang(?zh)="zh") }
+            OPTIONAL { ?d rdfs:label ?en FILTER(lang(?en)="en") }
+            OPTIONAL { ?s dip:domain ?d ; dip:number ?o } } GROUP BY ?d ?zh ?en ORDER BY ?first""")
+        scenarios = self._scenarios(link, lang)
+        out = []
+        for r in rows:
+            mine = [s for s in scenarios if s["domain_iri"] == r["d"].value]
+            out.append(
+                {
+                    "label": self._lab(r, lang),
+                    "href": link.href(r["d"].value),
+                    "iri": r["d"].value,
+                    "scenarios": mine,
+                }
+            )
+        return out
+
+    def _items(self, rows: list[dict[str, Any]], link: Linker, lang: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "label": self._lab(r, lang),
+                "href": link.href(r["i"].value),
+                "iri": r["i"].value,
+                "kind": "category" if r["t"].value.endswith("DataCategory") else "field",
+                "qualifier": r["q"].value if r.get("q") is not None else None,
+                "scenario": f"{r['n'].value}. {self._lab(r, lang, 'szh', 'sen')}"
+                if r.get("n")
+                else None,
+                "scenario_href": link.href(r["s"].value) if r.get("s") else None,
+            }
+            for r in rows
+        ]
+
+    def _children(self, iri: str, link: Linker, lang: str) -> list[dict[str, Any]]:
+        rows = self.describer.select(f"""SELECT ?i ?t ?zh ?en ?q ?pos WHERE {{
+            ?i dcterms:isPartOf <{iri}> ; a ?t ; schema:position ?pos .
+            OPTIONAL {{ ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?i rdfs:label ?en FILTER(lang(?en)="en") }}
+            OPTIONAL {{ ?i dip:qualifier ?q FILTER(lang(?q)="zh") }}
+        }} ORDER BY ?pos""")
+        return self._items(rows, link, lang)
+
+    def _items_of_kind(
+        self, kind_iri: str, link: Linker, lang: str, exclude: str | None = None
+    ) -> list[dict[str, Any]]:
+        rows = self.describer.select(f"""SELECT ?i ?t ?zh ?en ?q ?s ?n ?szh ?sen WHERE {{
+            ?i dip:dataKind <{kind_iri}> ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
+            OPTIONAL {{ ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?i rdfs:label ?en FILTER(lang(?en)="en") }}
+            OPTIONAL {{ ?i dip:qualifier ?q FILTER(lang(?q)="zh") }}
+            OPTIONAL {{ ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }} OPTIONAL {{ ?s rdfs:label ?sen FILTER(lang(?sen)="en") }}
+        }} ORDER BY ?n ?i LIMIT 500""")
+        return [r for r in self._items(rows, link, lang) if r["iri"] != exclude]
+
+    def _count_under_kind(self, kind_iri: str) -> int:
+        rows = self.describer.select(f"""SELECT (COUNT(DISTINCT ?i) AS ?n) WHERE {{
+            ?k skos:broader* <{kind_iri}> . ?i dip:dataKind ?k }}""")
+        return int(rows[0]["n"].value) if rows else 0
+
+    def _items_under_kind(self, kind_iri: str, link: Linker, lang: str) -> list[dict[str, Any]]:
+        """The data items of this kind or of a narrower one (``skos:broader*``), each with the
+        path of kinds from this one down to its own (empty for a direct use). Counted the way
+        the data-kinds page counts a concept (:meth:`_scheme_tree`)."""
+        rows = self.describer.select(f"""SELECT DISTINCT ?i ?t ?zh ?en ?q ?s ?n ?szh ?sen ?k WHERE {{
+            ?k skos:broader* <{kind_iri}> . ?i dip:dataKind ?k ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
+            OPTIONAL {{ ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?i rdfs:label ?en FILTER(lang(?en)="en") }}
+            OPTIONAL {{ ?i dip:qualifier ?q FILTER(lang(?q)="zh") }}
+            OPTIONAL {{ ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }} OPTIONAL {{ ?s rdfs:label ?sen FILTER(lang(?sen)="en") }}
+        }} ORDER BY ?n ?i LIMIT {USES_SHOWN}""")
+        links = self.describer.select(f"""SELECT DISTINCT ?c ?b ?zh ?en WHERE {{
+            ?c skos:broader* <{kind_iri}> ; skos:broader ?b . ?b skos:broader* <{kind_iri}> .
+            OPTIONAL {{ ?c skos:prefLabel ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?c skos:prefLabel ?en FILTER(lang(?en)="en") }}
+        }}""")
+        parents: dict[str, list[str]] = {}
+        names: dict[str, str] = {}
+        for r in links:
+            parents.setdefault(r["c"].value, []).append(r["b"].value)
+            names[r["c"].value] = self._lab(r, lang)
+        for ps in parents.values():
+            ps.sort()
+
+        def path(k: str) -> list[Value]:  # kinds from just below ``kind_iri`` down to ``k``
+            out: list[Value] = []
+            seen: set[str] = set()
+            while k != kind_iri and k in parents and k not in seen:
+                seen.add(k)
+                out.append(Value(names.get(k, curie(k)), link.href(k), iri=k))
+                k = next((p for p in parents[k] if p == kind_iri), parents[k][0])
+            return out[::-1]
+
+        items, seen_items = [], set()
+        for r in rows:
+            if r["i"].value in seen_items:  # an item appears once, with its first path
+                continue
+            seen_items.add(r["i"].value)
+            item = self._items([r], link, lang)[0]
+            item["path"] = path(r["k"].value)
+            items.append(item)
+        return items
+
+    def _tree(self, scenario: str, link: Linker, lang: str) -> list[dict[str, Any]]:
+        rows = self.describer.select(f"""SELECT ?i ?p ?t ?zh ?en ?q ?pos ?k ?kzh ?ken WHERE {{
+            ?i dip:scenario <{scenario}> ; dcterms:isPartOf ?p ; a ?t ; schema:position ?pos .
+            OPTIONAL {{ ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?i rdfs:label ?en FILTER(lang(?en)="en") }}
+            OPTIONAL {{ ?i dip:qualifier ?q FILTER(lang(?q)="zh") }}
+            OPTIONAL {{ ?i dip:dataKind ?k }}
+        }}""")
+        nodes: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            item = self._items([r], link, lang)[0]
+            item.update(parent=r["p"].value, position=int(r["pos"].value), children=[])
+            nodes[item["iri"]] = item
+        roots: list[dict[str, Any]] = []
+        for item in nodes.values():
+            (nodes[item["parent"]]["children"] if item["parent"] in nodes else roots).append(item)
+        for item in nodes.values():
+            item["children"].sort(key=lambda x: x["position"])
+        roots.sort(key=lambda x: x["position"])
+        return roots
+
+    def _scheme_tree(self, scheme: str, link: Linker, lang: str) -> list[dict[str, Any]]:
+        rows = self.describer.select(f"""SELECT ?c ?b ?zh ?en (COUNT(DISTINCT ?i) AS ?uses) WHERE {{
+            ?c skos:inScheme <{scheme}> .
+            OPTIONAL {{ ?c skos:broader ?b . ?b skos:inScheme <{scheme}> }}
+            OPTIONAL {{ ?c skos:prefLabel ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?c skos:prefLabel ?en FILTER(lang(?en)="en") }}
+            OPTIONAL {{ ?i dip:dataKind|dip:domain ?c }}
+        }} GROUP BY ?c ?b ?zh ?en""")
+        nodes: dict[str, dict[str, Any]] = {}
+        parents: dict[str, str | None] = {}
+        for r in rows:
+            c = r["c"].value
+            nodes[c] = {
+                "label": self._lab(r, lang),
+                "href": link.href(c),
+                "iri": c,
+                "uses": int(r["uses"].value),
+                "children": [],
+            }
+            parents[c] = r["b"].value if r.get("b") is not None else None
+        roots = []
+        for c, node in nodes.items():
+            p = parents[c]
+            (nodes[p]["children"] if p in nodes else roots).append(node)
+        # the data items of a concept or of anything below it (skos:broader*), each counted once
+        # even when it is reached by two paths: the count its concept page lists
+        totals = {
+            r["c"].value: int(r["n"].value)
+            for r in self.describer.select(f"""
+            SELECT ?c (COUNT(DISTINCT ?i) AS ?n) WHERE {{
+              ?c skos:inScheme <{scheme}> . ?k skos:broader* ?c . ?i dip:dataKind|dip:domain ?k
+            }} GROUP BY ?c""")
+        }
+        for c, node in nodes.items():
+            node["total"] = totals.get(c, 0)
+        # most used first, then by label: a stable order that shows what matters
+        for node in nodes.values():
+            node["children"].sort(key=lambda x: (-x["total"], x["label"]))
+        roots.sort(key=lambda x: (-x["total"], x["label"]))
+        return roots
