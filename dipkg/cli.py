@@ -176,7 +176,7 @@ def match(
 ) -> None:
     """Which scenarios fit my data? Ranked by how much of it each involves (from the release's search index)."""
     from dipkg.core.release import open_release
-    from kg.search import SearchError, SearchIndex
+    from dipkg.core.search_index import SearchError, SearchIndex
 
     if fmt not in ("table", "json"):
         raise SearchError(f"unknown format {fmt!r} (table or json)")
