@@ -3,7 +3,7 @@
 Steps: read the guides (with corrections) -> RDF blocks (+ the ontology) ->
 N-Triples, Turtle, JSON-LD (+ gzip, SHA-256) -> on-disk store -> SHACL
 validation on that store (kg/validate.py) -> change set and the map of shared
-data (``map.json``, kg/datamap.py) -> manifest -> rename the finished
+data (``map.json``, dipkg/core/datamap.py) -> manifest -> rename the finished
 release folder into place and point ``current`` at it with an atomic symlink replace. Until that last step nothing
 the server or a user reads has changed; a failure or a kill at any point leaves
 the previous release in place. Then old releases are pruned, except the one
@@ -28,6 +28,7 @@ from typing import Any
 import pyoxigraph
 
 from dipkg import __version__
+from dipkg.core import datamap
 from dipkg.core.errors import CorrectionError, DipkgError, SourceError, StoreError
 from dipkg.core.release import (
     CURRENT,
@@ -40,7 +41,7 @@ from dipkg.core.release import (
     claim,
 )
 from dipkg.core.settings import Settings, get_settings
-from kg import catalog, catalog_cn, changes, datamap, search, validate
+from kg import catalog, catalog_cn, changes, search, validate
 from kg.graph import Graph, Log
 from kg.guide import GuideConfig
 from kg.model import DataCategory, DataField, Guide
