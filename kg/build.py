@@ -30,6 +30,7 @@ import pyoxigraph
 from dipkg import __version__
 from dipkg.core import datamap
 from dipkg.core.errors import CorrectionError, DipkgError, SourceError, StoreError
+from dipkg.core.jsonld import write_jsonld
 from dipkg.core.release import (
     CURRENT,
     DUMPS,
@@ -40,13 +41,14 @@ from dipkg.core.release import (
     STORE,
     claim,
 )
+from dipkg.core.serialize import sha256_file
 from dipkg.core.settings import Settings, get_settings
 from kg import catalog, catalog_cn, changes, search, validate
 from kg.graph import Graph, Log
 from kg.guide import GuideConfig
 from kg.model import DataCategory, DataField, Guide
 from kg.paths import ONTOLOGY_DIR, display
-from kg.serialize import gzip_file, sha256_file, write_jsonld, write_ntriples, write_turtle
+from kg.serialize import gzip_file, write_ntriples, write_turtle
 
 KEEP_RELEASES = 2
 CATALOG_FILE = "catalog.ttl"

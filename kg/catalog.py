@@ -35,16 +35,16 @@ import rdflib
 from dipkg.core.catalog_cn import SCHEMA_URL_PATH, distribution_title
 from dipkg.core.errors import ConfigError, SourceError
 from dipkg.core.iris import DIP, ONTOLOGY_IRI, PREFIXES, Minter
+from dipkg.core.serialize import sha256_file
 from dipkg.core.settings import Settings
+from dipkg.core.terms import IRI, XSD, Block, Literal, Term, en, zh
 from kg.changes import summary_text
 from kg.graph import Graph
 from kg.guide import GuideConfig, Inputs, load_inputs
 from kg.model import DataCategory, DataField
 from kg.paths import INPUTS_DIR, display
-from kg.serialize import sha256_file
 from kg.source import describe_character, refused_character
 from kg.spreadsheet import Sheet, write_workbook
-from kg.terms import IRI, XSD, Block, Literal, Term, en, zh
 from kg.translations import Translations, load_translations
 
 # --- namespaces ----------------------------------------------------------------

@@ -32,12 +32,12 @@ import xlsxwriter
 
 from dipkg.core.catalog_cn import JSON_FILE, XLSX_FILE, XLSX_MEDIA_TYPE
 from dipkg.core.iris import Minter
+from dipkg.core.serialize import sha256_file
 from dipkg.core.settings import CatalogSettings, Settings
 from kg.catalog import ITEMS_CSV, SCENARIOS_CSV, _item_columns, _scenario_columns, _slug
 from kg.changes import input_date
 from kg.guide import Inputs, load_inputs
 from kg.paths import INPUTS_DIR
-from kg.serialize import sha256_file
 
 GUIDE = "政务信息资源目录编制指南（试行）（2017）"
 

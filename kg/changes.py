@@ -32,7 +32,8 @@ from dipkg.core.changeset import CHANGES_FILE, CHANGES_FORMAT, KINDS
 from dipkg.core.errors import StoreError
 from dipkg.core.iris import DIP, PREFIXES
 from dipkg.core.release import CURRENT, DUMPS, MANIFEST, NT_DUMP, RELEASES
-from kg.serialize import curie, term_json
+from dipkg.core.serialize import term_json
+from kg.serialize import curie
 
 RDF_TYPE = PREFIXES["rdf"] + "type"
 RDFS_LABEL = PREFIXES["rdfs"] + "label"

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from dipkg.core.errors import SourceError
 from dipkg.core.iris import Minter
+from dipkg.core.serialize import sha256_file
 from dipkg.core.settings import Settings
+from dipkg.core.terms import Block
 from kg.graphs import graph_blocks, load_turtle
 from kg.guide import Inputs, load_inputs, read_guide
 from kg.paths import INPUTS_DIR, ONTOLOGY_DIR, display
 from kg.rdf import Emitter
-from kg.serialize import sha256_file
-from kg.terms import Block
 from kg.translations import load_long_translations, load_translations
 from kg.vocabulary import Vocabulary
 

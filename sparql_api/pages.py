@@ -43,11 +43,11 @@ from starlette.types import Scope
 
 from dipkg import __version__
 from dipkg.core.iris import DIP, ONTOLOGY_IRI, PREFIXES, Minter
+from dipkg.core.jsonld import write_jsonld
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
+from dipkg.core.terms import IRI, XSD_STRING, BNode, Literal
 from kg.paths import ONTOLOGY_DIR
-from kg.serialize import write_jsonld
-from kg.terms import IRI, XSD_STRING, BNode, Literal
 from sparql_api import charts, http, i18n
 from sparql_api.cache import Entry, ResponseCache
 from sparql_api.describe import Describer, Description
