@@ -146,7 +146,7 @@ def query(
     ] = None,
 ) -> None:
     """Run a query against the built store with the endpoint's limits, and print the result."""
-    from kg.query import run_query
+    from sparql_api.query import run_query
 
     settings = get_settings()
     run_query(
@@ -176,7 +176,7 @@ def match(
 ) -> None:
     """Which scenarios fit my data? Ranked by how much of it each involves (from the release's search index)."""
     from dipkg.core.release import open_release
-    from kg.search import SearchError, SearchIndex
+    from dipkg.core.search_index import SearchError, SearchIndex
 
     if fmt not in ("table", "json"):
         raise SearchError(f"unknown format {fmt!r} (table or json)")
@@ -265,8 +265,9 @@ def publish(
     """Load the built graph into an existing triple store (SPARQL 1.1 Graph Store HTTP Protocol), all or nothing."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
+    from dipkg.core.publish_plan import plan
     from dipkg.core.release import open_release
-    from kg.publish import PublishError, check_target, plan
+    from kg.publish import PublishError, check_target
     from kg.publish import publish as run_publish
 
     settings = get_settings()

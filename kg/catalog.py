@@ -27,25 +27,25 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyoxigraph
 import rdflib
 
+from dipkg.core.catalog_cn import SCHEMA_URL_PATH, distribution_title
 from dipkg.core.errors import ConfigError, SourceError
 from dipkg.core.iris import DIP, ONTOLOGY_IRI, PREFIXES, Minter
+from dipkg.core.serialize import sha256_file
 from dipkg.core.settings import Settings
+from dipkg.core.terms import IRI, XSD, Block, Literal, Term, en, zh
+from kg.changes import summary_text
+from kg.graph import Graph
 from kg.guide import GuideConfig, Inputs, load_inputs
 from kg.model import DataCategory, DataField
 from kg.paths import INPUTS_DIR, display
-from kg.serialize import sha256_file
 from kg.source import describe_character, refused_character
 from kg.spreadsheet import Sheet, write_workbook
-from kg.terms import IRI, XSD, Block, Literal, Term, en, zh
 from kg.translations import Translations, load_translations
-
-if TYPE_CHECKING:
-    from kg.build import Graph
 
 # --- namespaces ----------------------------------------------------------------
 RDF = PREFIXES["rdf"]
@@ -772,8 +772,6 @@ def _distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
     if entry["format"] in ("Source", "Source DOCX"):
         return f"源文件（{name}，原样）", f"Source document, verbatim ({name})"
     if entry["format"] in ("JSON", "XLSX"):
-        from kg.catalog_cn import distribution_title
-
         return distribution_title(entry)
     if entry["format"] == "CSV":
         what_zh, what_en = (
@@ -936,8 +934,6 @@ class _Record:
         return pairs
 
     def version_notes(self) -> dict[str, str] | None:
-        from kg.changes import summary_text
-
         m = self.manifest
         if not isinstance(m.get("changes"), dict) or "triples" not in m["changes"]:
             return None
@@ -1179,8 +1175,6 @@ class _Record:
         elif entry["format"] == "CSVW":
             pairs.append((_p(DCT, "conformsTo"), IRI(CSVW_REC)))
         elif entry["format"] == "JSON":  # the Chinese record: its JSON Schema, served by the app
-            from kg.catalog_cn import SCHEMA_URL_PATH
-
             pairs.append((_p(DCT, "conformsTo"), IRI(self.m.resource(SCHEMA_URL_PATH))))
         yield iri, pairs
         yield (
@@ -1407,8 +1401,6 @@ class _Record:
                     )
                 )
             elif d["format"] == "JSON":
-                from kg.catalog_cn import SCHEMA_URL_PATH
-
                 standards.append(
                     (
                         self.m.resource(SCHEMA_URL_PATH),

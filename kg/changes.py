@@ -28,23 +28,16 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from dipkg.core.changeset import CHANGES_FILE, CHANGES_FORMAT, KINDS
 from dipkg.core.errors import StoreError
 from dipkg.core.iris import DIP, PREFIXES
 from dipkg.core.release import CURRENT, DUMPS, MANIFEST, NT_DUMP, RELEASES
-from kg.serialize import curie, term_json
-
-CHANGES_FILE = "changes.json"
-CHANGES_FORMAT = 1
+from dipkg.core.serialize import term_json
+from kg.serialize import curie
 
 RDF_TYPE = PREFIXES["rdf"] + "type"
 RDFS_LABEL = PREFIXES["rdfs"] + "label"
 
-#: what the change set compares, by kind: (key, class IRI, zh, en)
-KINDS = (
-    ("scenarios", DIP + "Scenario", "场景", "scenarios"),
-    ("categories", DIP + "DataCategory", "数据类别", "categories"),
-    ("fields", DIP + "DataField", "数据项", "fields"),
-)
 _OLD = ox.NamedNode("urn:dipkg:diff:old")
 _NEW = ox.NamedNode("urn:dipkg:diff:new")
 

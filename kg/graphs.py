@@ -9,8 +9,8 @@ import rdflib
 from rdflib.compare import to_canonical_graph
 
 from dipkg.core.errors import SourceError
+from dipkg.core.terms import IRI, RDF_TYPE, XSD_STRING, Block, BNode, Literal, Term
 from kg.paths import display
-from kg.terms import IRI, RDF_TYPE, XSD_STRING, Block, BNode, Literal, Term
 
 _RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 _LANG_ORDER = {"zh": 0, "en": 1}

@@ -1,35 +1,31 @@
-"""Deterministic streaming writers: Turtle, N-Triples and compacted JSON-LD.
+"""Deterministic streaming writers of the build's dumps: Turtle and N-Triples, and gzip.
 
-Each writer consumes subject blocks (:mod:`kg.terms`) one at a time, so memory
-stays bounded by the largest block, and the same blocks always give the same
-bytes. JSON-LD is compacted with the project's context (ontology/context.jsonld),
-which is written inline so the dump parses offline.
+Each writer consumes subject blocks (:mod:`dipkg.core.terms`) one at a time, so memory
+stays bounded by the largest block, and the same blocks always give the same bytes.
+Compacted JSON-LD, which the web app writes too, is :mod:`dipkg.core.jsonld`; file
+digests and SPARQL JSON terms are :mod:`dipkg.core.serialize`.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
-import json
 import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
-
-import pyoxigraph as ox
+from typing import IO
 
 from dipkg.core.iris import PREFIXES
-from kg.terms import (
+from dipkg.core.terms import (
     IRI,
     RDF_TYPE,
     XSD_INTEGER,
     XSD_STRING,
     Block,
     BNode,
-    Literal,
     Term,
     escape_string,
+    grouped,
 )
 
 _LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -42,13 +38,6 @@ def curie(iri: str) -> str | None:
         if iri.startswith(ns) and _LOCAL.match(iri[len(ns) :]):
             return f"{prefix}:{iri[len(ns) :]}"
     return None
-
-
-def _grouped(pairs: list[tuple[IRI, Term]]) -> list[tuple[IRI, list[Term]]]:
-    order: dict[IRI, list[Term]] = {}
-    for predicate, obj in pairs:
-        order.setdefault(predicate, []).append(obj)
-    return list(order.items())
 
 
 # -- N-Triples ---------------------------------------------------------------
@@ -87,138 +76,12 @@ def write_turtle(blocks: Iterable[Block], out: IO[str], header: str = "") -> Non
         out.write(f"@prefix {prefix}: <{ns}> .\n")
     for subject, pairs in blocks:
         out.write(f"\n{_ttl_term(subject)}\n")
-        groups = _grouped(pairs)
+        groups = grouped(pairs)
         for index, (predicate, objects) in enumerate(groups):
             verb = "a" if predicate.value == RDF_TYPE else _ttl_term(predicate)
             values = ", ".join(_ttl_term(o) for o in objects)
             end = " ." if index == len(groups) - 1 else " ;"
             out.write(f"    {verb} {values}{end}\n")
-
-
-# -- JSON-LD -----------------------------------------------------------------
-class JsonLdCompactor:
-    """Compacts subject blocks into node objects with a fixed context."""
-
-    def __init__(self, context: dict[str, Any]) -> None:
-        self.context = context
-        self.prefixes = {
-            k: v for k, v in context.items() if isinstance(v, str) and v.endswith(("#", "/"))
-        }
-        self.by_property: dict[str, tuple[str, dict[str, Any]]] = {}
-        self.class_terms: dict[str, str] = {}
-        for term, definition in context.items():
-            if term.startswith("@") or term in self.prefixes:
-                continue
-            if isinstance(definition, str):
-                if definition.startswith("@"):
-                    continue
-                iri = self.expand(definition)
-                self.by_property.setdefault(iri, (term, {}))
-                if term[:1].isupper():
-                    self.class_terms[iri] = term
-            else:
-                self.by_property.setdefault(self.expand(definition["@id"]), (term, definition))
-
-    def expand(self, value: str) -> str:
-        prefix, sep, local = value.partition(":")
-        if sep and prefix in self.prefixes:
-            return self.prefixes[prefix] + local
-        return value
-
-    def compact_iri(self, iri: str) -> str:
-        for prefix, ns in self.prefixes.items():
-            if iri.startswith(ns) and _LOCAL.match(iri[len(ns) :]):
-                return f"{prefix}:{iri[len(ns) :]}"
-        return iri
-
-    @staticmethod
-    def _node_id(term: IRI | BNode) -> str:
-        return term.value if isinstance(term, IRI) else f"_:{term.id}"
-
-    def _expanded(self, term: Term) -> dict[str, Any]:
-        if isinstance(term, IRI):
-            return {"@id": self.compact_iri(term.value)}
-        if isinstance(term, BNode):
-            return {"@id": f"_:{term.id}"}
-        if term.language:
-            return {"@value": term.value, "@language": term.language}
-        if term.datatype == XSD_STRING:
-            return {"@value": term.value}
-        return {"@value": term.value, "@type": self.compact_iri(term.datatype)}
-
-    @staticmethod
-    def _one_or_many(values: list[Any]) -> Any:
-        return values[0] if len(values) == 1 else values
-
-    def _plain(self, term: Term) -> Any:
-        """A value for a term with no coercion: native JSON where lossless."""
-        if isinstance(term, Literal) and not term.language:
-            if term.datatype == XSD_STRING:
-                return term.value
-            if (
-                term.datatype == XSD_INTEGER
-                and _INTEGER.match(term.value)
-                and term.value == str(int(term.value))
-            ):
-                return int(term.value)
-        return self._expanded(term)
-
-    def node(self, subject: IRI | BNode, pairs: list[tuple[IRI, Term]]) -> dict[str, Any]:
-        node: dict[str, Any] = {"id": self._node_id(subject)}
-        for predicate, objects in _grouped(pairs):
-            if predicate.value == RDF_TYPE and all(isinstance(o, IRI) for o in objects):
-                node["type"] = self._one_or_many(
-                    [self.class_terms.get(o.value) or self.compact_iri(o.value) for o in objects]  # type: ignore[union-attr]
-                )
-                continue
-            term, definition = self.by_property.get(predicate.value, (None, {}))
-            key, value = None, None
-            if term is not None:
-                container = definition.get("@container")
-                coerce = definition.get("@type")
-                if container == "@language":
-                    if all(isinstance(o, Literal) and o.language for o in objects):
-                        # a language map; two values in one language make an array there
-                        by_lang: dict[str, list[str]] = {}
-                        for o in objects:
-                            by_lang.setdefault(o.language, []).append(o.value)  # type: ignore[union-attr]
-                        key, value = (
-                            term,
-                            {lang: self._one_or_many(v) for lang, v in by_lang.items()},
-                        )
-                elif coerce == "@id":
-                    if all(isinstance(o, IRI | BNode) for o in objects):
-                        key = term
-                        value = self._one_or_many(
-                            [
-                                self.compact_iri(o.value) if isinstance(o, IRI) else f"_:{o.id}"
-                                for o in objects
-                            ]  # type: ignore[union-attr]
-                        )
-                elif coerce is None:
-                    key, value = term, self._one_or_many([self._plain(o) for o in objects])
-            if key is None:
-                key = self.compact_iri(predicate.value)
-                value = self._one_or_many([self._expanded(o) for o in objects])
-            if key in node:  # two predicates compacting to one key cannot happen; guard anyway
-                raise ValueError(f"JSON-LD key clash on {key!r}")
-            node[key] = value
-        return node
-
-
-def write_jsonld(blocks: Iterable[Block], out: IO[str], context: dict[str, Any]) -> None:
-    compactor = JsonLdCompactor(context)
-    context_text = json.dumps(context, ensure_ascii=False, indent=2).replace("\n", "\n  ")
-    out.write('{\n  "@context": ')
-    out.write(context_text)
-    out.write(',\n  "@graph": [')
-    first = True
-    for subject, pairs in blocks:
-        text = json.dumps(compactor.node(subject, pairs), ensure_ascii=False, indent=2)
-        out.write("\n    " if first else ",\n    ")
-        out.write(text.replace("\n", "\n    "))
-        first = False
-    out.write("\n  ]\n}\n")
 
 
 # -- files -------------------------------------------------------------------
@@ -227,41 +90,3 @@ def gzip_file(source: Path, target: Path) -> None:
     with source.open("rb") as src, target.open("wb") as raw:
         with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
             shutil.copyfileobj(src, gz, _CHUNK)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-_XSD_STRING = PREFIXES["xsd"] + "string"
-
-
-def term_json(term: Any) -> dict[str, Any]:
-    """A term in SPARQL 1.1 (1.2) Query Results JSON."""
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Literal):
-        out: dict[str, Any] = {"type": "literal", "value": term.value}
-        if term.language:
-            out["xml:lang"] = term.language
-            if term.direction is not None:
-                out["its:dir"] = str(term.direction)
-        elif term.datatype.value != _XSD_STRING:
-            out["datatype"] = term.datatype.value
-        return out
-    if isinstance(term, ox.Triple):
-        return {
-            "type": "triple",
-            "value": {
-                "subject": term_json(term.subject),
-                "predicate": term_json(term.predicate),
-                "object": term_json(term.object),
-            },
-        }
-    raise TypeError(f"unexpected term {term!r}")

@@ -40,9 +40,9 @@ from pathlib import Path
 
 from dipkg.core.errors import SourceError
 from dipkg.core.iris import PREFIXES, Minter, check_slug
+from dipkg.core.terms import IRI, Block, Literal, Term, en, zh
 from kg.paths import display
 from kg.source import check_line, split_lines
-from kg.terms import IRI, Block, Literal, Term, en, zh
 from kg.translations import Translations
 
 VOCABULARY_DIR = "vocabulary"

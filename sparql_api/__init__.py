@@ -10,6 +10,7 @@ Modules (one concept each):
 * :mod:`sparql_api.results`      evaluation and serialisation (runs inside a worker)
 * :mod:`sparql_api.errors`       the endpoint's error classes (dipkg.core.errors shape)
 * :mod:`sparql_api.server`       ``run()`` for ``dipkg serve``
+* :mod:`sparql_api.query`        ``dipkg query``: one query through the same guard and workers
 
 The build never imports this package.
 """

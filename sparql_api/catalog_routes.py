@@ -28,10 +28,10 @@ import rdflib
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from dipkg.core import catalog_cn as cn
 from dipkg.core.errors import StoreError
 from dipkg.core.iris import PREFIXES
 from dipkg.core.release import Release
-from kg import catalog_cn as cn
 from sparql_api import http, i18n
 from sparql_api.errors import HttpError
 from sparql_api.negotiation import GRAPH_OFFERS, HTML, Offer, by_name, negotiate, wants_html
@@ -224,7 +224,7 @@ VCARD = rdflib.Namespace(PREFIXES["vcard"])
 SPDX = rdflib.Namespace(PREFIXES["spdx"])
 SKOS = rdflib.Namespace(PREFIXES["skos"])
 IANA = "https://www.iana.org/assignments/media-types/"
-CN_RECORD = (cn.JSON_FILE, cn.XLSX_FILE)  # kg/catalog_cn.py
+CN_RECORD = (cn.JSON_FILE, cn.XLSX_FILE)  # written by kg/catalog_cn.py
 CN_SCHEMA_PATH = cn.SCHEMA_URL_PATH
 
 

@@ -1,7 +1,7 @@
 """What changed: ``/changes`` (HTML or JSON by Accept) and its data twin ``/changes.json``.
 
-The data is the release's ``changes.json`` (kg/changes.py: written by the build,
-the change set against the release ``current`` pointed to before it), served
+The data is the release's ``changes.json`` (named in dipkg/core/changeset.py; kg/changes.py writes
+it: the change set against the release ``current`` pointed to before it), served
 byte for byte; the page lists the scenarios, categories and fields added,
 removed and changed, in Chinese or English, with links to the pages of what is
 still there. A release built before change sets existed answers 404.
@@ -17,10 +17,10 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from dipkg.core.changeset import CHANGES_FILE, KINDS
 from dipkg.core.errors import StoreError
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
-from kg.changes import CHANGES_FILE, KINDS
 from sparql_api import http, i18n
 from sparql_api.dumps import JSON
 from sparql_api.errors import NotAcceptable

@@ -24,8 +24,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from dipkg.core.release import Release
+from dipkg.core.serialize import sha256_file
 from dipkg.core.settings import Settings
-from kg.serialize import sha256_file
 from sparql_api import http
 from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import HTML, Offer, negotiate

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kg.serialize import term_json
+from dipkg.core.serialize import term_json
 from sparql_api.errors import NotAcceptable, QueryEvaluationError, ResultTooLarge
 from sparql_api.syntax import syntax_error
 

@@ -1,4 +1,4 @@
-"""The map of shared data (kg/datamap.py) in a real build: ``map.json`` in the release,
+"""The map of shared data (dipkg/core/datamap.py) in a real build: ``map.json`` in the release,
 recorded in the manifest, deterministic, and equal to what an independent reading of
 the N-Triples dump (rdflib, plain Python, no SPARQL) says the scenarios share."""
 
@@ -14,8 +14,8 @@ import rdflib
 from rdflib import RDF, URIRef
 from rdflib.namespace import SKOS
 
+from dipkg.core import datamap
 from dipkg.core.iris import DIP
-from kg import datamap
 
 
 @pytest.fixture(scope="module")

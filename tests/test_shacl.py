@@ -150,7 +150,7 @@ def test_examples_give_pyshacls_results(path):
 @cache
 def real_graph_nt() -> str:
     from dipkg.core.settings import Settings
-    from kg.build import Graph
+    from kg.graph import Graph
     from kg.serialize import write_ntriples
 
     buffer = io.StringIO()

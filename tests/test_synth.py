@@ -7,7 +7,7 @@ import pytest
 from bench.synth import PROVINCES, chinese_number, generate, guide_of
 from dipkg.core.settings import Settings
 from kg.build import build
-from kg.query import open_store
+from sparql_api.query import open_store
 
 REAL = {"scenarios": 23, "categories": 126, "fields": 453}
 

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from dipkg.core import datamap
 from dipkg.core.errors import StoreError
-from kg import datamap
 from sparql_api.datamap import MapData
 from sparql_api.describe import Describer
 from tests.pages.conftest import BROWSER_ACCEPT

@@ -1,4 +1,4 @@
-"""A tiny RDF term model for the build's streaming writers.
+"""A tiny RDF term model for the streaming writers (the build's dumps, the web's JSON-LD).
 
 Terms are plain immutable values; a graph is a sequence of *subject blocks*
 ``(subject, [(predicate, object), ...])`` in a deterministic order, so every
@@ -112,3 +112,11 @@ def triples(blocks: Iterable[Block]) -> Iterator[tuple[Subject, IRI, Term]]:
     for subject, pairs in blocks:
         for predicate, obj in pairs:
             yield subject, predicate, obj
+
+
+def grouped(pairs: list[tuple[IRI, Term]]) -> list[tuple[IRI, list[Term]]]:
+    """A block's pairs grouped by predicate, predicates in their first order."""
+    order: dict[IRI, list[Term]] = {}
+    for predicate, obj in pairs:
+        order.setdefault(predicate, []).append(obj)
+    return list(order.items())
