@@ -470,7 +470,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             },
         }
         log("writing the catalogue record")
-        record = list(catalog.record(settings, graph.minter, manifest, store))
+        record = list(catalog.record(graph, manifest, store))
         with (staged / CATALOG_FILE).open("w", encoding="utf-8", newline="\n") as out:
             write_turtle(record, out, header="dipkg catalogue record (DCAT-AP 3, VoID)")
         if record:

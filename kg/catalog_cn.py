@@ -31,16 +31,25 @@ import xlsxwriter
 
 from dipkg.core.iris import Minter
 from dipkg.core.settings import CatalogSettings, Settings
+from kg.catalog.columns import item_columns, scenario_columns
+from kg.catalog.files import (
+    CN_JSON_FILE,
+    CN_SCHEMA_URL_PATH,
+    CN_XLSX_FILE,
+    ITEMS_CSV,
+    SCENARIOS_CSV,
+)
+from kg.catalog.namespaces import slug as _slug
 from kg.changes import input_date
 from kg.guide import Inputs, load_inputs
 from kg.paths import INPUTS_DIR
 from kg.serialize import sha256_file
 
-JSON_FILE = "dipkg-catalogue-cn.json"
-XLSX_FILE = "dipkg-catalogue-cn.xlsx"
+JSON_FILE = CN_JSON_FILE
+XLSX_FILE = CN_XLSX_FILE
+SCHEMA_URL_PATH = CN_SCHEMA_URL_PATH  # where the app serves it, below the base
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "catalogue-cn.schema.json"
-SCHEMA_URL_PATH = "schemas/catalogue-cn.schema.json"  # where the app serves it, below the base
 GUIDE = "政务信息资源目录编制指南（试行）（2017）"
 
 #: CSVW datatype -> the guide's 信息项 data type.
@@ -108,11 +117,9 @@ def _or_none(value: str) -> str | None:
 
 
 def _tables() -> dict[str, tuple[str, list[tuple[str, str, str, str, dict[str, Any]]]]]:
-    from kg.catalog import ITEMS_CSV, SCENARIOS_CSV, _item_columns, _scenario_columns
-
     return {
-        SCENARIOS_CSV: ("数据知识产权应用场景：场景表", _scenario_columns("")),
-        ITEMS_CSV: ("数据知识产权应用场景：数据项表", _item_columns("")),
+        SCENARIOS_CSV: ("数据知识产权应用场景：场景表", scenario_columns("")),
+        ITEMS_CSV: ("数据知识产权应用场景：数据项表", item_columns("")),
     }
 
 
@@ -210,12 +217,6 @@ def record(
         + ([] if rel.issued else ["发布日期"]),
         "信息资源": resources,
     }
-
-
-def _slug(file: str) -> str:
-    from kg.catalog import _slug as slug
-
-    return slug(file)
 
 
 # --- the sheet ----------------------------------------------------------------------------------
@@ -387,12 +388,3 @@ def write(
             }
         )
     return entries, doc["待填写"]
-
-
-def distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
-    """The DCAT distribution title (zh, en) of the JSON or the XLSX record."""
-    what = "JSON" if entry["format"] == "JSON" else "XLSX"
-    return (
-        f"政务信息资源目录记录（{what}）",
-        f"Chinese government resource-catalogue record ({what})",
-    )
