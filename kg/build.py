@@ -29,6 +29,7 @@ from typing import Any
 import pyoxigraph
 
 from dipkg import __version__
+from dipkg.core import formats
 from dipkg.core.errors import CorrectionError, DipkgError, SourceError, StoreError
 from dipkg.core.iris import Minter
 from dipkg.core.release import (
@@ -56,11 +57,11 @@ from kg.vocabulary import Vocabulary
 KEEP_RELEASES = 2
 CATALOG_FILE = "catalog.ttl"
 
-# (file name, format name, media type) of the dumps; each also gets a .gz twin.
+# (file name, format) of the RDF dumps (dipkg/core/formats.py); each gets its .gz twin.
 DUMP_FORMATS = (
-    ("dipkg.ttl", "Turtle", "text/turtle"),
-    ("dipkg.jsonld", "JSON-LD", "application/ld+json"),
-    (NT_DUMP, "N-Triples", "application/n-triples"),
+    ("dipkg.ttl", formats.TURTLE),
+    ("dipkg.jsonld", formats.JSON_LD),
+    (NT_DUMP, formats.N_TRIPLES),
 )
 
 Log = Callable[[str], None]
@@ -189,15 +190,18 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
     with (dumps / "dipkg.jsonld").open("w", encoding="utf-8", newline="\n") as out:
         write_jsonld(graph.blocks(), out, graph.context)
     entries = []
-    for name, fmt, media_type in DUMP_FORMATS:
+    for name, fmt in DUMP_FORMATS:
         path = dumps / name
-        gzip_file(path, dumps / f"{name}.gz")
-        for file, encoding in ((path, None), (dumps / f"{name}.gz", "gzip")):
+        files: list[tuple[Path, str | None]] = [(path, None)]
+        if fmt.gzip_twin:
+            gzip_file(path, dumps / f"{name}.{formats.GZIP.extension}")
+            files.append((dumps / f"{name}.{formats.GZIP.extension}", "gzip"))
+        for file, encoding in files:
             entries.append(
                 {
                     "file": file.name,
-                    "format": fmt,
-                    "media_type": media_type,
+                    "format": fmt.name,
+                    "media_type": fmt.media_type,
                     "encoding": encoding,
                     "bytes": file.stat().st_size,
                     "sha256": sha256_file(file),
@@ -207,14 +211,8 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
     return entries
 
 
-#: source file suffix -> (format name in kg/catalog.py FORMATS, media type)
-SOURCE_FORMATS = {
-    ".txt": ("Source", "text/plain"),
-    ".docx": (
-        "Source DOCX",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ),
-}
+#: source file suffix -> its format (dipkg/core/formats.py)
+SOURCE_FORMATS = formats.SOURCES
 
 
 def _write_sources(graph: Graph, dumps: Path) -> list[dict[str, Any]]:
@@ -227,14 +225,14 @@ def _write_sources(graph: Graph, dumps: Path) -> list[dict[str, Any]]:
                 f"a source file must be one of {', '.join(SOURCE_FORMATS)} to be published",
                 file=display(config.source),
             )
-        fmt, media_type = SOURCE_FORMATS[suffix]
+        fmt = SOURCE_FORMATS[suffix]
         name = f"source-{config.id}{suffix}"
         shutil.copyfile(config.source, dumps / name)
         entries.append(
             {
                 "file": name,
-                "format": fmt,
-                "media_type": media_type,
+                "format": fmt.name,
+                "media_type": fmt.media_type,
                 "encoding": None,
                 "bytes": (dumps / name).stat().st_size,
                 "sha256": sha256_file(dumps / name),

@@ -29,6 +29,7 @@ from typing import Any
 
 import xlsxwriter
 
+from dipkg.core import formats
 from dipkg.core.iris import Minter
 from dipkg.core.settings import CatalogSettings, Settings
 from kg.catalog.columns import item_columns, scenario_columns
@@ -48,7 +49,7 @@ from kg.serialize import sha256_file
 JSON_FILE = CN_JSON_FILE
 XLSX_FILE = CN_XLSX_FILE
 SCHEMA_URL_PATH = CN_SCHEMA_URL_PATH  # where the app serves it, below the base
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MEDIA_TYPE = formats.XLSX.media_type
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "catalogue-cn.schema.json"
 GUIDE = "政务信息资源目录编制指南（试行）（2017）"
 
@@ -371,20 +372,17 @@ def write(
     )
     write_xlsx(doc, dumps_dir / XLSX_FILE, settings)
     entries = []
-    for file, fmt, media in (
-        (JSON_FILE, "JSON", "application/json"),
-        (XLSX_FILE, "XLSX", XLSX_MEDIA_TYPE),
-    ):
+    for file, fmt in ((JSON_FILE, formats.JSON), (XLSX_FILE, formats.XLSX)):
         path = dumps_dir / file
         entries.append(
             {
                 "file": file,
-                "format": fmt,
-                "media_type": media,
+                "format": fmt.name,
+                "media_type": fmt.media_type,
                 "encoding": None,
                 "bytes": path.stat().st_size,
                 "sha256": sha256_file(path),
-                "rows": len(doc["信息资源"]) if fmt == "XLSX" else None,
+                "rows": len(doc["信息资源"]) if fmt is formats.XLSX else None,
             }
         )
     return entries, doc["待填写"]

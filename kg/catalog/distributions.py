@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from dipkg.core import formats
+from dipkg.core.formats import FILE_TYPE, GZIP
 from dipkg.core.iris import ONTOLOGY_IRI
 from kg.catalog.context import Context
 from kg.catalog.files import CN_SCHEMA_URL_PATH, SCENARIOS_CSV
@@ -13,12 +15,7 @@ from kg.catalog.namespaces import (
     CSVW_REC,
     DCAT,
     DCT,
-    FILE_TYPE,
-    FORMATS,
-    GZIP,
-    IANA,
     LANGUAGE,
-    RDF_FORMATS,
     RDFS,
     SPARQL_PROTOCOL,
     SPDX,
@@ -33,7 +30,7 @@ from kg.terms import IRI, XSD, Block, Literal, Term, en, zh
 
 def distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
     """The distribution's title (zh, en), from its dump entry in the manifest."""
-    fmt = FORMATS[entry["format"]]
+    fmt = formats.by_name(entry["format"])
     gz = entry.get("encoding") == "gzip"
     name = entry["file"]
     if entry["format"] in ("Source", "Source DOCX"):
@@ -66,7 +63,7 @@ def distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
 
 def distribution_blocks(ctx: Context, iri: IRI, entry: dict[str, Any]) -> Iterator[Block]:
     """A dump file's distribution and its checksum."""
-    fmt = FORMATS[entry["format"]]
+    fmt = formats.for_dump(entry)
     title_zh, title_en = distribution_title(entry)
     url = IRI(ctx.m.dump(entry["file"]))
     checksum = IRI(ctx.m.checksum(slug(entry["file"])))
@@ -77,6 +74,7 @@ def distribution_blocks(ctx: Context, iri: IRI, entry: dict[str, Any]) -> Iterat
     description_zh = (
         f"{title_zh}：{entry['file']}，{entry['bytes']} 字节，SHA-256 {entry['sha256']}。"
     )
+    assert fmt.file_type is not None, fmt  # every dump format has its EU file type
     pairs: list[tuple[IRI, Term]] = [
         (A, p(DCAT, "Distribution")),
         (p(DCT, "title"), en(title_en)),
@@ -85,11 +83,11 @@ def distribution_blocks(ctx: Context, iri: IRI, entry: dict[str, Any]) -> Iterat
         (p(DCT, "description"), zh(description_zh)),
         (p(DCAT, "accessURL"), url),
         (p(DCAT, "downloadURL"), url),
-        (p(DCAT, "mediaType"), IRI(IANA + fmt.media_type)),
+        (p(DCAT, "mediaType"), IRI(fmt.iana)),
         (p(DCT, "format"), ctx.eu.concept(FILE_TYPE + fmt.file_type, "file type")),
     ]
     if gz:
-        pairs.append((p(DCAT, "compressFormat"), IRI(IANA + GZIP)))
+        pairs.append((p(DCAT, "compressFormat"), IRI(GZIP.iana)))
     pairs += [
         (p(DCAT, "byteSize"), typed(entry["bytes"], "nonNegativeInteger")),
         (p(SPDX, "checksum"), checksum),
@@ -103,7 +101,7 @@ def distribution_blocks(ctx: Context, iri: IRI, entry: dict[str, Any]) -> Iterat
         ctx.availability(),
         *ctx.dates(),
     ]
-    if entry["format"] in RDF_FORMATS:
+    if fmt.is_rdf:
         pairs.append((p(DCT, "conformsTo"), IRI(ONTOLOGY_IRI)))
     elif entry["format"] == "CSV":
         pairs.append((p(DCT, "conformsTo"), IRI(ctx.m.dump(f"{entry['file']}-metadata.json"))))
@@ -158,12 +156,11 @@ def checksum_algorithm_block() -> Block:
 
 
 def media_type_blocks(dumps: list[dict[str, Any]]) -> Iterator[Block]:
-    types = sorted(
-        {FORMATS[d["format"]].media_type for d in dumps}
-        | ({GZIP} if any(d.get("encoding") == "gzip" for d in dumps) else set())
-    )
-    for t in types:
-        yield IRI(IANA + t), [(A, p(DCT, "MediaType")), (p(RDFS, "label"), Literal(t))]
+    used = {formats.by_name(d["format"]) for d in dumps}
+    if any(d.get("encoding") == "gzip" for d in dumps):
+        used.add(GZIP)
+    for fmt in sorted(used, key=lambda f: f.media_type):
+        yield IRI(fmt.iana), [(A, p(DCT, "MediaType")), (p(RDFS, "label"), Literal(fmt.media_type))]
 
 
 def standard_blocks(ctx: Context) -> Iterator[Block]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from dipkg.core import formats
 from dipkg.core.iris import Minter
 from dipkg.core.settings import Settings
 from kg.catalog.context import publisher_homepage, publisher_iri, release_dates
 from kg.catalog.distributions import distribution_title
-from kg.catalog.namespaces import FORMATS, GZIP, slug
+from kg.catalog.namespaces import slug
 from kg.guide import Inputs, load_inputs
 from kg.paths import INPUTS_DIR
 
@@ -44,13 +45,13 @@ def schema_org_dataset(
             "@id": minter.distribution(slug(entry["file"])),
             "name": title_en,
             "contentUrl": minter.dump(entry["file"]),
-            "encodingFormat": FORMATS[entry["format"]].media_type,
+            "encodingFormat": formats.by_name(entry["format"]).media_type,
             "contentSize": f"{entry['bytes']} B",
             "sha256": entry["sha256"],
         }
         if entry.get("encoding") == "gzip":
-            item["encodingFormat"] = GZIP
-            item["description"] = f"{FORMATS[entry['format']].media_type}, gzip-compressed"
+            item["description"] = f"{item['encodingFormat']}, gzip-compressed"
+            item["encodingFormat"] = formats.GZIP.media_type
         distribution.append(item)
     return {
         "@context": "https://schema.org/",

@@ -13,12 +13,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from dipkg.core import formats
 from dipkg.core.errors import SourceError
 from kg.catalog.columns import SEPARATOR, item_columns, scenario_columns
 from kg.catalog.csvw import csvw_metadata
 from kg.catalog.files import ITEMS_CSV, SCENARIOS_CSV, TABLES_XLSX
 from kg.catalog.graph import BuiltGraph as Graph
-from kg.catalog.namespaces import FORMATS
 from kg.model import DataCategory, DataField
 from kg.serialize import sha256_file
 from kg.source import describe_character, refused_character
@@ -222,17 +222,17 @@ def write_tables(graph: Graph, dumps_dir: Path) -> list[dict[str, Any]]:
         (dumps_dir / meta_name).write_bytes(
             (json.dumps(meta, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
         )
-        for file, fmt in ((name, "CSV"), (meta_name, "CSVW")):
+        for file, fmt in ((name, formats.CSV), (meta_name, formats.CSVW)):
             path = dumps_dir / file
             entries.append(
                 {
                     "file": file,
-                    "format": fmt,
-                    "media_type": FORMATS[fmt].media_type,
+                    "format": fmt.name,
+                    "media_type": fmt.media_type,
                     "encoding": None,
                     "bytes": path.stat().st_size,
                     "sha256": sha256_file(path),
-                    "rows": count if fmt == "CSV" else None,
+                    "rows": count if fmt is formats.CSV else None,
                 }
             )
     entries.append(_write_xlsx(graph, dumps_dir / TABLES_XLSX))
@@ -248,8 +248,8 @@ def _write_xlsx(graph: Graph, path: Path) -> dict[str, Any]:
     write_workbook(path, sheets, "数据知识产权应用场景 Data IP application scenarios")
     return {
         "file": path.name,
-        "format": "XLSX",
-        "media_type": FORMATS["XLSX"].media_type,
+        "format": formats.XLSX.name,
+        "media_type": formats.XLSX.media_type,
         "encoding": None,
         "bytes": path.stat().st_size,
         "sha256": sha256_file(path),

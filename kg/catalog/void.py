@@ -13,8 +13,9 @@ from typing import Any
 
 import pyoxigraph
 
+from dipkg.core import formats
 from dipkg.core.iris import DIP, ONTOLOGY_IRI, PREFIXES, Minter
-from kg.catalog.namespaces import RDF_FORMATS, VOID, A, p, slug, typed
+from kg.catalog.namespaces import VOID, A, p, slug, typed
 from kg.terms import IRI, Block, Literal, Term
 
 
@@ -124,7 +125,7 @@ class Void:
             *(
                 (p(VOID, "dataDump"), IRI(m.dump(d["file"])))
                 for d in dumps
-                if d["format"] in RDF_FORMATS
+                if formats.by_name(d["format"]).is_rdf
             ),
             (p(VOID, "triples"), typed(counts["triples"], "integer")),
             (p(VOID, "entities"), typed(counts["entities"], "integer")),
