@@ -52,6 +52,7 @@ class Format:
     results: QueryResultsFormat | None = None  # pyoxigraph's query-results format
     rdflib: str | None = None  # rdflib's serializer plugin name
     gzip_twin: bool = False  # the build writes a .gz twin of its dump
+    prefixes: bool = False  # its serialiser writes prefix declarations (Turtle, TriG, RDF/XML)
 
     @property
     def iana(self) -> str:
@@ -88,6 +89,7 @@ TURTLE = Format(
     rdf=RdfFormat.TURTLE,
     rdflib="turtle",
     gzip_twin=True,
+    prefixes=True,
 )
 N_TRIPLES = Format(
     "N-Triples",
@@ -132,6 +134,7 @@ RDF_XML = Format(
     file_type="RDF_XML",
     rdf=RdfFormat.RDF_XML,
     rdflib="pretty-xml",
+    prefixes=True,
 )
 N_QUADS = Format(
     "N-Quads",
@@ -158,6 +161,7 @@ TRIG = Format(
     file_type="RDF_TRIG",
     rdf=RdfFormat.TRIG,
     rdflib="trig",
+    prefixes=True,
 )
 
 # --- SPARQL query results ----------------------------------------------------------------------
