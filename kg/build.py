@@ -28,7 +28,7 @@ from typing import Any
 import pyoxigraph
 
 from dipkg import __version__
-from dipkg.core import datamap
+from dipkg.core import datamap, formats
 from dipkg.core.errors import CorrectionError, DipkgError, SourceError, StoreError
 from dipkg.core.jsonld import write_jsonld
 from dipkg.core.release import (
@@ -53,11 +53,11 @@ from kg.serialize import gzip_file, write_ntriples, write_turtle
 KEEP_RELEASES = 2
 CATALOG_FILE = "catalog.ttl"
 
-# (file name, format name, media type) of the dumps; each also gets a .gz twin.
+# (file name, format) of the RDF dumps (dipkg/core/formats.py); each gets its .gz twin.
 DUMP_FORMATS = (
-    ("dipkg.ttl", "Turtle", "text/turtle"),
-    ("dipkg.jsonld", "JSON-LD", "application/ld+json"),
-    (NT_DUMP, "N-Triples", "application/n-triples"),
+    ("dipkg.ttl", formats.TURTLE),
+    ("dipkg.jsonld", formats.JSON_LD),
+    (NT_DUMP, formats.N_TRIPLES),
 )
 
 
@@ -113,15 +113,18 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
     with (dumps / "dipkg.jsonld").open("w", encoding="utf-8", newline="\n") as out:
         write_jsonld(graph.blocks(), out, graph.context)
     entries = []
-    for name, fmt, media_type in DUMP_FORMATS:
+    for name, fmt in DUMP_FORMATS:
         path = dumps / name
-        gzip_file(path, dumps / f"{name}.gz")
-        for file, encoding in ((path, None), (dumps / f"{name}.gz", "gzip")):
+        files: list[tuple[Path, str | None]] = [(path, None)]
+        if fmt.gzip_twin:
+            gzip_file(path, dumps / f"{name}.{formats.GZIP.extension}")
+            files.append((dumps / f"{name}.{formats.GZIP.extension}", "gzip"))
+        for file, encoding in files:
             entries.append(
                 {
                     "file": file.name,
-                    "format": fmt,
-                    "media_type": media_type,
+                    "format": fmt.name,
+                    "media_type": fmt.media_type,
                     "encoding": encoding,
                     "bytes": file.stat().st_size,
                     "sha256": sha256_file(file),
@@ -131,14 +134,8 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
     return entries
 
 
-#: source file suffix -> (format name in kg/catalog.py FORMATS, media type)
-SOURCE_FORMATS = {
-    ".txt": ("Source", "text/plain"),
-    ".docx": (
-        "Source DOCX",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ),
-}
+#: source file suffix -> its format (dipkg/core/formats.py)
+SOURCE_FORMATS = formats.SOURCES
 
 
 def _write_sources(graph: Graph, dumps: Path) -> list[dict[str, Any]]:
@@ -151,14 +148,14 @@ def _write_sources(graph: Graph, dumps: Path) -> list[dict[str, Any]]:
                 f"a source file must be one of {', '.join(SOURCE_FORMATS)} to be published",
                 file=display(config.source),
             )
-        fmt, media_type = SOURCE_FORMATS[suffix]
+        fmt = SOURCE_FORMATS[suffix]
         name = f"source-{config.id}{suffix}"
         shutil.copyfile(config.source, dumps / name)
         entries.append(
             {
                 "file": name,
-                "format": fmt,
-                "media_type": media_type,
+                "format": fmt.name,
+                "media_type": fmt.media_type,
                 "encoding": None,
                 "bytes": (dumps / name).stat().st_size,
                 "sha256": sha256_file(dumps / name),
@@ -394,7 +391,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             },
         }
         log("writing the catalogue record")
-        record = list(catalog.record(settings, graph.minter, manifest, store))
+        record = list(catalog.record(graph, manifest, store))
         with (staged / CATALOG_FILE).open("w", encoding="utf-8", newline="\n") as out:
             write_turtle(record, out, header="dipkg catalogue record (DCAT-AP 3, VoID)")
         if record:

@@ -30,11 +30,14 @@ from typing import Any
 
 import xlsxwriter
 
-from dipkg.core.catalog_cn import JSON_FILE, XLSX_FILE, XLSX_MEDIA_TYPE
+from dipkg.core import formats
+from dipkg.core.catalog_cn import JSON_FILE, XLSX_FILE
 from dipkg.core.iris import Minter
 from dipkg.core.serialize import sha256_file
 from dipkg.core.settings import CatalogSettings, Settings
-from kg.catalog import ITEMS_CSV, SCENARIOS_CSV, _item_columns, _scenario_columns, _slug
+from kg.catalog.columns import item_columns, scenario_columns
+from kg.catalog.files import ITEMS_CSV, SCENARIOS_CSV
+from kg.catalog.namespaces import slug as _slug
 from kg.changes import input_date
 from kg.guide import Inputs, load_inputs
 from kg.paths import INPUTS_DIR
@@ -103,8 +106,8 @@ def _or_none(value: str) -> str | None:
 
 def _tables() -> dict[str, tuple[str, list[tuple[str, str, str, str, dict[str, Any]]]]]:
     return {
-        SCENARIOS_CSV: ("数据知识产权应用场景：场景表", _scenario_columns("")),
-        ITEMS_CSV: ("数据知识产权应用场景：数据项表", _item_columns("")),
+        SCENARIOS_CSV: ("数据知识产权应用场景：场景表", scenario_columns("")),
+        ITEMS_CSV: ("数据知识产权应用场景：数据项表", item_columns("")),
     }
 
 
@@ -356,20 +359,17 @@ def write(
     )
     write_xlsx(doc, dumps_dir / XLSX_FILE, settings)
     entries = []
-    for file, fmt, media in (
-        (JSON_FILE, "JSON", "application/json"),
-        (XLSX_FILE, "XLSX", XLSX_MEDIA_TYPE),
-    ):
+    for file, fmt in ((JSON_FILE, formats.JSON), (XLSX_FILE, formats.XLSX)):
         path = dumps_dir / file
         entries.append(
             {
                 "file": file,
-                "format": fmt,
-                "media_type": media,
+                "format": fmt.name,
+                "media_type": fmt.media_type,
                 "encoding": None,
                 "bytes": path.stat().st_size,
                 "sha256": sha256_file(path),
-                "rows": len(doc["信息资源"]) if fmt == "XLSX" else None,
+                "rows": len(doc["信息资源"]) if fmt is formats.XLSX else None,
             }
         )
     return entries, doc["待填写"]

@@ -29,6 +29,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from dipkg.core import catalog_cn as cn
+from dipkg.core import formats
 from dipkg.core.errors import StoreError
 from dipkg.core.iris import PREFIXES
 from dipkg.core.release import Release
@@ -52,7 +53,6 @@ _VOID_KEEP = {
     DCT.modified,
     DCT.source,
 }
-_RDFLIB_FORMAT = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "pretty-xml"}
 _STATE_KEY = "catalog"
 
 
@@ -101,7 +101,8 @@ def _document(graph: rdflib.Graph, turtle: bytes | None = None) -> Document:
         if offer.key == "turtle" and turtle is not None:
             variants[offer.key] = turtle  # the build's own deterministic Turtle, byte for byte
             continue
-        fmt = _RDFLIB_FORMAT[offer.key]
+        assert offer.format is not None and offer.format.rdflib is not None, offer
+        fmt = offer.format.rdflib  # dipkg/core/formats.py: rdflib's serializer
         if fmt == "nt":
             text = "".join(sorted(graph.serialize(format="nt").splitlines(keepends=True)))
             variants[offer.key] = text.encode("utf-8")
@@ -223,7 +224,7 @@ DCAT = rdflib.Namespace(PREFIXES["dcat"])
 VCARD = rdflib.Namespace(PREFIXES["vcard"])
 SPDX = rdflib.Namespace(PREFIXES["spdx"])
 SKOS = rdflib.Namespace(PREFIXES["skos"])
-IANA = "https://www.iana.org/assignments/media-types/"
+IANA = formats.IANA
 CN_RECORD = (cn.JSON_FILE, cn.XLSX_FILE)  # written by kg/catalog_cn.py
 CN_SCHEMA_PATH = cn.SCHEMA_URL_PATH
 

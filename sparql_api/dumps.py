@@ -23,28 +23,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from dipkg.core import formats
 from dipkg.core.release import Release
 from dipkg.core.serialize import sha256_file
 from dipkg.core.settings import Settings
 from sparql_api import http
 from sparql_api.errors import NotAcceptable
-from sparql_api.negotiation import HTML, Offer, negotiate
+from sparql_api.negotiation import HTML, JSON, negotiate
 from sparql_api.pages.site import Site, language, make_site, not_acceptable_response, not_found
 
-JSON = Offer("application/json", "json", "json", label="JSON")
 LISTING_OFFERS = (HTML, JSON)
 CHUNK = 1 << 16
 SUMS = "SHA256SUMS"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_TEXT = {
-    "text/turtle",
-    "application/n-triples",
-    "text/csv",
-    "text/plain",
-    "application/ld+json",
-    "application/csvm+json",
-    "application/json",
-}
 
 
 @dataclass(frozen=True)
@@ -65,7 +56,9 @@ class DumpFile:
 
     @property
     def content_type(self) -> str:
-        return f"{self.media_type}; charset=utf-8" if self.media_type in _TEXT else self.media_type
+        if formats.is_text(self.media_type):  # dipkg/core/formats.py: the text formats
+            return f"{self.media_type}; charset=utf-8"
+        return self.media_type
 
 
 def dump_files(release: Release) -> dict[str, DumpFile]:
@@ -88,7 +81,7 @@ def dump_files(release: Release) -> dict[str, DumpFile]:
             path=folder / name,
             size=(folder / name).stat().st_size,
             sha256=entry.get("sha256") or sha256_file(folder / name),
-            media_type="application/gzip" if gz else media,
+            media_type=formats.GZIP.media_type if gz else media,
             format=entry.get("format", ""),
             content_media_type=media,
             encoding=entry.get("encoding"),

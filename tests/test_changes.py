@@ -364,7 +364,8 @@ def test_an_unreadable_current_release_starts_a_new_history(history, tmp_path: P
 
 def test_no_known_date_states_none(history) -> None:
     """Nothing declared and no git history: no date is published rather than a guessed one."""
-    from kg.catalog import check_schema_org_dataset, release_dates, schema_org_dataset
+    from kg.catalog import release_dates, schema_org_dataset
+    from tests.catalog.schema_org_check import check_schema_org_dataset
 
     manifest = {**history["second"].manifest, "modified": None, "issued": None}
     assert release_dates(manifest) == (None, None)

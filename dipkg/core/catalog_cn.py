@@ -12,9 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dipkg.core import formats
+
 JSON_FILE = "dipkg-catalogue-cn.json"
 XLSX_FILE = "dipkg-catalogue-cn.xlsx"
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MEDIA_TYPE = formats.XLSX.media_type
 #: the record's JSON Schema; it ships with the code (the JSON distribution's dct:conformsTo)
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "catalogue-cn.schema.json"
 SCHEMA_URL_PATH = "schemas/catalogue-cn.schema.json"  # where the app serves it, below the base

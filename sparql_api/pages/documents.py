@@ -9,8 +9,8 @@ from typing import Any
 import pyoxigraph as ox
 
 from dipkg.core.iris import PREFIXES
-from kg.serialize import write_jsonld
-from kg.terms import IRI, XSD_STRING, BNode, Literal
+from dipkg.core.jsonld import write_jsonld
+from dipkg.core.terms import IRI, XSD_STRING, BNode, Literal
 from sparql_api.describe import Description
 
 _GRAPH_FORMATS = {

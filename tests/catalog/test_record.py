@@ -216,10 +216,11 @@ def test_an_unshipped_eu_code_is_a_clear_error(manifest, minter, store) -> None:
 
     from dipkg.core.errors import ConfigError
     from kg import catalog
+    from kg.build import Graph
 
-    settings = Settings(catalog={"themes": ["ECON", "NOPE"]})
+    graph = Graph(Settings(catalog={"themes": ["ECON", "NOPE"]}), lambda message: None)
     with pytest.raises(ConfigError) as info:
-        list(catalog.record(settings, minter, manifest, store))
+        list(catalog.record(graph, manifest, store))
     assert "data-theme/NOPE" in info.value.message and info.value.file.endswith(
         "eu-vocabularies.ttl"
     )
