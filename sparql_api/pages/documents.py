@@ -8,16 +8,14 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from dipkg.core import formats
 from dipkg.core.iris import PREFIXES
 from dipkg.core.jsonld import write_jsonld
 from dipkg.core.terms import IRI, XSD_STRING, BNode, Literal
 from sparql_api.describe import Description
 
-_GRAPH_FORMATS = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "ntriples": ox.RdfFormat.N_TRIPLES,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-}
+#: the RDF formats a page is offered in, by serialiser key (the registry's)
+_GRAPH_FORMATS = {f.key: f for f in formats.FORMATS if f.rdf is not None}
 
 
 def _kg_term(term: Any) -> Any:
@@ -41,8 +39,7 @@ def serialize(desc: Description, key: str, context: dict[str, Any]) -> bytes:
         out = io.StringIO()
         write_jsonld(blocks.values(), out, context)
         return out.getvalue().encode("utf-8")
+    fmt = _GRAPH_FORMATS[key]
     return ox.serialize(
-        desc.triples,
-        format=_GRAPH_FORMATS[key],
-        prefixes=dict(PREFIXES) if key != "ntriples" else None,
+        desc.triples, format=fmt.rdf, prefixes=dict(PREFIXES) if fmt.prefixes else None
     )

@@ -15,7 +15,7 @@ from dipkg.core.errors import StoreError
 from dipkg.core.iris import PREFIXES, Minter
 from dipkg.core.release import read_release
 from sparql_api import negotiation as neg
-from sparql_api import pages, results
+from sparql_api import results
 from sparql_api.dumps import dump_files
 from sparql_api.errors import NotAcceptable
 
@@ -127,10 +127,8 @@ def test_the_dump_server_labels_each_file_as_the_registry_says(release: Path) ->
 
 
 def test_the_engine_and_page_tables_agree_with_the_registry() -> None:
-    """Until sparql_api/results.py and pages.py read the registry (their branches), their own
-    tables must say what it says: same key, same pyoxigraph format."""
+    """Until sparql_api/results.py reads the registry (its branch), its own tables must say
+    what it says: same key, same pyoxigraph format."""
     assert results.RESULT_FORMATS == {f.key: f.results for f in formats.FORMATS if f.results}
     assert results.GRAPH_FORMATS == {f.key: f.rdf for f in formats.FORMATS if f.rdf}
     assert {f.key for f in formats.FORMATS if f.prefixes} == results._WITH_PREFIXES
-    rdf_by_key = {f.key: f.rdf for f in formats.FORMATS if f.rdf}
-    assert all(rdf_by_key[key] == fmt for key, fmt in pages._GRAPH_FORMATS.items())
