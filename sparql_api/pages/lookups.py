@@ -6,11 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyoxigraph as ox
+
+from dipkg.core.iris import DIP, PREFIXES
 from sparql_api import i18n
 from sparql_api.describe import Describer
 from sparql_api.pages.links import Linker, curie
-from sparql_api.pages.model import Value
+from sparql_api.pages.model import Facts, Value
 
+RDFS = PREFIXES["rdfs"]
+SKOS = PREFIXES["skos"]
+DCT = PREFIXES["dcterms"]
+OWL = PREFIXES["owl"]
 USES_SHOWN = (
     1000  # a concept page lists at most this many of its uses (and says how many there are)
 )
@@ -214,3 +221,84 @@ class Lookups:
             node["children"].sort(key=lambda x: (-x["total"], x["label"]))
         roots.sort(key=lambda x: (-x["total"], x["label"]))
         return roots
+
+    def _no_parts(self, iri: str, f: Facts) -> dict[str, Any]:
+        return {}
+
+    def _ontology_parts(self, iri: str, f: Facts) -> dict[str, Any]:
+        """The ontology's page: its classes and properties, each with its labels and links."""
+        own, lang = f.own, f.lang
+        rows = self.describer.select("""SELECT ?term ?type ?p ?o WHERE {
+            ?term rdfs:isDefinedBy <https://w3id.org/dipkg/ontology> ; a ?type ; ?p ?o }""")
+        terms: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            term = r["term"].value
+            entry = terms.setdefault(
+                term,
+                {
+                    "iri": term,
+                    "local": term[len(DIP) :] if term.startswith(DIP) else term,
+                    "types": set(),
+                    "props": {},
+                },
+            )
+            entry["types"].add(r["type"].value)
+            values = entry["props"].setdefault(r["p"].value, [])
+            if r["o"] not in values:  # one row per (type, p, o): a term with two types repeats
+                values.append(r["o"])
+        classes, properties = [], []
+        for term, entry in sorted(terms.items(), key=lambda kv: kv[1]["local"].lower()):
+            props = entry["props"]
+
+            def pick(p: str, props: dict = props) -> str | None:
+                values = {
+                    o.language: o.value
+                    for o in props.get(p, [])
+                    if isinstance(o, ox.Literal) and o.language
+                }
+                return i18n.pick(values, lang) if values else None
+
+            def refs(p: str, props: dict = props) -> list[Value]:
+                return [f.value(o) for o in props.get(p, []) if isinstance(o, ox.NamedNode)]
+
+            row = {
+                "iri": term,
+                "local": entry["local"],
+                "curie": curie(term),
+                "label_zh": i18n.pick(
+                    {
+                        o.language: o.value
+                        for o in props.get(RDFS + "label", [])
+                        if isinstance(o, ox.Literal) and o.language == "zh"
+                    },
+                    "zh",
+                ),
+                "label_en": i18n.pick(
+                    {
+                        o.language: o.value
+                        for o in props.get(RDFS + "label", [])
+                        if isinstance(o, ox.Literal) and o.language == "en"
+                    },
+                    "en",
+                ),
+                "definition": pick(SKOS + "definition"),
+                "types": [curie(ty) for ty in sorted(entry["types"])],
+                "domain": refs(RDFS + "domain"),
+                "range": refs(RDFS + "range"),
+                "subclass": refs(RDFS + "subClassOf"),
+                "subproperty": refs(RDFS + "subPropertyOf"),
+            }
+            if OWL + "Class" in entry["types"]:
+                classes.append(row)
+            else:
+                properties.append(row)
+
+        return {
+            "classes": classes,
+            "properties": properties,
+            "description": f.lit(DCT + "description"),
+            "version": f.lit(OWL + "versionInfo"),
+            "namespace": DIP,
+            "prefix": "dip",
+            "licence": (own.get(DCT + "license") or [None])[0],
+        }

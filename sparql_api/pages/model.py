@@ -4,13 +4,16 @@ the labels of the IRIs it mentions."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
 from dipkg.core.iris import PREFIXES
 from sparql_api import i18n
-from sparql_api.pages.links import curie
+from sparql_api.pages.links import Linker, curie
+
+if TYPE_CHECKING:
+    from sparql_api.pages.views import Pages
 
 RDFS = PREFIXES["rdfs"]
 SKOS = PREFIXES["skos"]
@@ -70,3 +73,50 @@ class LabelIndex:
 
 def literal_text(lit: ox.Literal) -> str:
     return lit.value
+
+
+class Facts:
+    """A resource's own statements read for one page: literals in the page's language (else
+    Chinese), the first value of a property, values as links on this server."""
+
+    def __init__(
+        self,
+        pages: Pages,
+        own: dict[str, list[Any]],
+        labels: LabelIndex,
+        link: Linker,
+        lang: str,
+    ) -> None:
+        self.pages = pages
+        self.own = own
+        self.labels = labels
+        self.link = link
+        self.lang = lang
+
+    def first(self, p: str) -> Any:
+        return self.own.get(p, [None])[0]
+
+    def lit(self, p: str) -> str | None:
+        values = {
+            o.language or "": o.value for o in self.own.get(p, []) if isinstance(o, ox.Literal)
+        }
+        return i18n.pick(values, self.lang) if values else None
+
+    def lit_lang(self, p: str) -> Value | None:
+        values = [o for o in self.own.get(p, []) if isinstance(o, ox.Literal)]
+        if not values:
+            return None
+        chosen = next((o for o in values if o.language == self.lang), None) or next(
+            (o for o in values if o.language == "zh"), values[0]
+        )
+        return Value(chosen.value, lang=chosen.language)
+
+    def ref(self, p: str) -> Value | None:
+        o = self.first(p)
+        return self.value(o) if o is not None else None
+
+    def refs(self, p: str) -> list[Value]:
+        return [self.value(o) for o in self.own.get(p, [])]
+
+    def value(self, term: Any) -> Value:
+        return self.pages.value(term, self.labels, self.link, self.lang)

@@ -4,6 +4,8 @@ server, plus the parts its kind of page shows (a scenario's tree, a concept's us
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from sparql_api import charts, i18n
 from sparql_api.describe import Describer, Description
 from sparql_api.pages.links import Linker, curie
 from sparql_api.pages.lookups import Lookups
-from sparql_api.pages.model import LABEL_PREDICATES, LabelIndex, Value, View
+from sparql_api.pages.model import LABEL_PREDICATES, Facts, LabelIndex, Value, View
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -137,44 +139,28 @@ class Pages(Lookups):
         link: Linker,
         lang: str,
     ) -> dict[str, Any]:
-        iri = desc.iri
-        sel = self.describer.select
-        first = lambda p: own.get(p, [None])[0]  # noqa: E731
+        facts = Facts(self, own, labels, link, lang)
+        return KIND_NAMED[kind].parts(self, desc.iri, facts)
 
-        def lit(p: str) -> str | None:
-            values = {
-                o.language or "": o.value for o in own.get(p, []) if isinstance(o, ox.Literal)
-            }
-            return i18n.pick(values, lang) if values else None
+    # -- the parts of each kind of page (one entry each in RESOURCE_KINDS) -------------
+    def _scenario_parts(self, iri: str, f: Facts) -> dict[str, Any]:
+        return {
+            "number": f.lit(DIP + "number"),
+            "domain": f.ref(DIP + "domain"),
+            "guide": f.ref(DCT + "source"),
+            "application": f.lit_lang(DIP + "application"),
+            "example": f.lit_lang(DIP + "exampleContext"),
+            "data_text": f.lit_lang(DIP + "dataText"),
+            "source_line": f.lit(DIP + "sourceLine"),
+            "source_cell": _docx_cell(f.lit(DIP + "sourceCell")),
+            "tree": self._tree(iri, f.link, f.lang),
+        }
 
-        def lit_lang(p: str) -> Value | None:
-            values = [o for o in own.get(p, []) if isinstance(o, ox.Literal)]
-            if not values:
-                return None
-            chosen = next((o for o in values if o.language == lang), None) or next(
-                (o for o in values if o.language == "zh"), values[0]
-            )
-            return Value(chosen.value, lang=chosen.language)
-
-        def ref(p: str) -> Value | None:
-            o = first(p)
-            return self.value(o, labels, link, lang) if o is not None else None
-
+    def _item_parts(self, iri: str, f: Facts, *, children: bool) -> dict[str, Any]:
+        """A data category's or data field's page (``children``: a category's own items)."""
+        link, lang = f.link, f.lang
         extra: dict[str, Any] = {}
-        if kind == "scenario":
-            extra.update(
-                number=lit(DIP + "number"),
-                domain=ref(DIP + "domain"),
-                guide=ref(DCT + "source"),
-                application=lit_lang(DIP + "application"),
-                example=lit_lang(DIP + "exampleContext"),
-                data_text=lit_lang(DIP + "dataText"),
-                source_line=lit(DIP + "sourceLine"),
-                source_cell=_docx_cell(lit(DIP + "sourceCell")),
-                tree=self._tree(iri, link, lang),
-            )
-        elif kind in ("category", "field"):
-            rows = sel(f"""SELECT ?s ?n ?szh ?sen ?p ?pzh ?pen ?k ?kzh ?ken ?q WHERE {{
+        rows = self.describer.select(f"""SELECT ?s ?n ?szh ?sen ?p ?pzh ?pen ?k ?kzh ?ken ?q WHERE {{
                 <{iri}> dip:scenario ?s ; dcterms:isPartOf ?p .
                 ?s dip:number ?n . OPTIONAL {{ ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }}
                 OPTIONAL {{ ?s rdfs:label ?sen FILTER(lang(?sen)="en") }}
@@ -184,181 +170,111 @@ class Pages(Lookups):
                            OPTIONAL {{ ?k skos:prefLabel ?ken FILTER(lang(?ken)="en") }} }}
                 OPTIONAL {{ <{iri}> dip:qualifier ?q FILTER(lang(?q)="zh") }}
             }} LIMIT 1""")
-            if rows:
-                r = rows[0]
-                extra["scenario"] = Value(
-                    f"{r['n'].value}. {self._lab(r, lang, 'szh', 'sen')}",
-                    link.href(r["s"].value),
-                    iri=r["s"].value,
+        if rows:
+            r = rows[0]
+            extra["scenario"] = Value(
+                f"{r['n'].value}. {self._lab(r, lang, 'szh', 'sen')}",
+                link.href(r["s"].value),
+                iri=r["s"].value,
+            )
+            if r["p"] != r["s"]:
+                extra["parent"] = Value(
+                    self._lab(r, lang, "pzh", "pen"), link.href(r["p"].value), iri=r["p"].value
                 )
-                if r["p"] != r["s"]:
-                    extra["parent"] = Value(
-                        self._lab(r, lang, "pzh", "pen"), link.href(r["p"].value), iri=r["p"].value
-                    )
-                if r.get("k") is not None:
-                    extra["kind"] = Value(
-                        self._lab(r, lang, "kzh", "ken"), link.href(r["k"].value), iri=r["k"].value
-                    )
-                if r.get("q") is not None:
-                    extra["qualifier"] = r["q"].value
-            if kind == "category":
-                extra["children"] = self._children(iri, link, lang)
-            if extra.get("kind"):
-                extra["same_kind"] = self._items_of_kind(extra["kind"].iri, link, lang, exclude=iri)
-        elif kind in ("concept", "domain"):
-            if kind == "domain":
-                extra["scenarios"] = self._scenarios(link, lang, domain=iri)
-            extra["definition"] = lit_lang(SKOS + "definition")
-            extra["notation"] = lit(SKOS + "notation")
-            extra["scheme"] = ref(SKOS + "inScheme")
-            extra["broader"] = [
-                self.value(o, labels, link, lang) for o in own.get(SKOS + "broader", [])
-            ]
-            extra["narrower"] = [
-                self.value(o, labels, link, lang) for o in own.get(SKOS + "narrower", [])
-            ]
-            extra["matches"] = [
-                Value(o.value, o.value, iri=o.value)
-                for p in ("exactMatch", "closeMatch", "broadMatch", "narrowMatch", "relatedMatch")
-                for o in own.get(SKOS + p, [])
-                if isinstance(o, ox.NamedNode)
-            ]
-            pi = first(DIP + "personalInformation")
-            extra["personal"] = pi is not None and pi.value == "true"
-            extra["sensitive"] = [
-                self.value(o, labels, link, lang) for o in own.get(DIP + "sensitiveCategory", [])
-            ]
-            if kind == "concept":
-                extra["used_by"] = self._items_under_kind(iri, link, lang)
-                extra["used_total"] = self._count_under_kind(iri)
-                extra["scenario_bars"] = charts.kind_scenarios(self.describer, iri, link, lang)
-        elif kind == "scheme":
-            extra["definition"] = lit_lang(SKOS + "definition")
-            extra["tree"] = self._scheme_tree(iri, link, lang)
-        elif kind == "guide":
-            extra["citation"] = lit_lang(DCT + "bibliographicCitation")
-            extra["scenarios"] = self._scenarios(link, lang, guide=iri)
-        elif kind == "ontology":
-            extra.update(self._ontology(own, labels, link, lang))
+            if r.get("k") is not None:
+                extra["kind"] = Value(
+                    self._lab(r, lang, "kzh", "ken"), link.href(r["k"].value), iri=r["k"].value
+                )
+            if r.get("q") is not None:
+                extra["qualifier"] = r["q"].value
+        if children:
+            extra["children"] = self._children(iri, link, lang)
+        if extra.get("kind"):
+            extra["same_kind"] = self._items_of_kind(extra["kind"].iri, link, lang, exclude=iri)
         return extra
 
-    def _ontology(
-        self, own: dict[str, list[Any]], labels: LabelIndex, link: Linker, lang: str
-    ) -> dict[str, Any]:
-        rows = self.describer.select("""SELECT ?term ?type ?p ?o WHERE {
-            ?term rdfs:isDefinedBy <https://w3id.org/dipkg/ontology> ; a ?type ; ?p ?o }""")
-        terms: dict[str, dict[str, Any]] = {}
-        for r in rows:
-            term = r["term"].value
-            entry = terms.setdefault(
-                term,
-                {
-                    "iri": term,
-                    "local": term[len(DIP) :] if term.startswith(DIP) else term,
-                    "types": set(),
-                    "props": {},
-                },
-            )
-            entry["types"].add(r["type"].value)
-            values = entry["props"].setdefault(r["p"].value, [])
-            if r["o"] not in values:  # one row per (type, p, o): a term with two types repeats
-                values.append(r["o"])
-        classes, properties = [], []
-        for term, entry in sorted(terms.items(), key=lambda kv: kv[1]["local"].lower()):
-            props = entry["props"]
+    def _category_parts(self, iri: str, f: Facts) -> dict[str, Any]:
+        return self._item_parts(iri, f, children=True)
 
-            def pick(p: str, props: dict = props) -> str | None:
-                values = {
-                    o.language: o.value
-                    for o in props.get(p, [])
-                    if isinstance(o, ox.Literal) and o.language
-                }
-                return i18n.pick(values, lang) if values else None
+    def _field_parts(self, iri: str, f: Facts) -> dict[str, Any]:
+        return self._item_parts(iri, f, children=False)
 
-            def refs(p: str, props: dict = props) -> list[Value]:
-                return [
-                    self.value(o, labels, link, lang)
-                    for o in props.get(p, [])
-                    if isinstance(o, ox.NamedNode)
-                ]
-
-            row = {
-                "iri": term,
-                "local": entry["local"],
-                "curie": curie(term),
-                "label_zh": i18n.pick(
-                    {
-                        o.language: o.value
-                        for o in props.get(RDFS + "label", [])
-                        if isinstance(o, ox.Literal) and o.language == "zh"
-                    },
-                    "zh",
-                ),
-                "label_en": i18n.pick(
-                    {
-                        o.language: o.value
-                        for o in props.get(RDFS + "label", [])
-                        if isinstance(o, ox.Literal) and o.language == "en"
-                    },
-                    "en",
-                ),
-                "definition": pick(SKOS + "definition"),
-                "types": [curie(ty) for ty in sorted(entry["types"])],
-                "domain": refs(RDFS + "domain"),
-                "range": refs(RDFS + "range"),
-                "subclass": refs(RDFS + "subClassOf"),
-                "subproperty": refs(RDFS + "subPropertyOf"),
-            }
-            if OWL + "Class" in entry["types"]:
-                classes.append(row)
-            else:
-                properties.append(row)
-
-        def lit(p: str) -> str | None:
-            values = {
-                o.language or "": o.value for o in own.get(p, []) if isinstance(o, ox.Literal)
-            }
-            return i18n.pick(values, lang) if values else None
-
+    def _concept_facts(self, f: Facts) -> dict[str, Any]:
+        """What a concept's page and a domain's page both show (a domain is a concept)."""
+        pi = f.first(DIP + "personalInformation")
         return {
-            "classes": classes,
-            "properties": properties,
-            "description": lit(DCT + "description"),
-            "version": lit(OWL + "versionInfo"),
-            "namespace": DIP,
-            "prefix": "dip",
-            "licence": (own.get(DCT + "license") or [None])[0],
+            "definition": f.lit_lang(SKOS + "definition"),
+            "notation": f.lit(SKOS + "notation"),
+            "scheme": f.ref(SKOS + "inScheme"),
+            "broader": f.refs(SKOS + "broader"),
+            "narrower": f.refs(SKOS + "narrower"),
+            "matches": [
+                Value(o.value, o.value, iri=o.value)
+                for p in ("exactMatch", "closeMatch", "broadMatch", "narrowMatch", "relatedMatch")
+                for o in f.own.get(SKOS + p, [])
+                if isinstance(o, ox.NamedNode)
+            ],
+            "personal": pi is not None and pi.value == "true",
+            "sensitive": f.refs(DIP + "sensitiveCategory"),
+        }
+
+    def _domain_parts(self, iri: str, f: Facts) -> dict[str, Any]:
+        return {"scenarios": self._scenarios(f.link, f.lang, domain=iri), **self._concept_facts(f)}
+
+    def _concept_parts(self, iri: str, f: Facts) -> dict[str, Any]:
+        return {
+            **self._concept_facts(f),
+            "used_by": self._items_under_kind(iri, f.link, f.lang),
+            "used_total": self._count_under_kind(iri),
+            "scenario_bars": charts.kind_scenarios(self.describer, iri, f.link, f.lang),
+        }
+
+    def _scheme_parts(self, iri: str, f: Facts) -> dict[str, Any]:
+        return {
+            "definition": f.lit_lang(SKOS + "definition"),
+            "tree": self._scheme_tree(iri, f.link, f.lang),
+        }
+
+    def _guide_parts(self, iri: str, f: Facts) -> dict[str, Any]:
+        return {
+            "citation": f.lit_lang(DCT + "bibliographicCitation"),
+            "scenarios": self._scenarios(f.link, f.lang, guide=iri),
         }
 
 
+@dataclass(frozen=True)
+class ResourceKind:
+    """One kind of resource page: the rdf:type that makes it, its template, its parts."""
+
+    name: str
+    type: str
+    template: str
+    parts: Callable[[Pages, str, Facts], dict[str, Any]]
+
+
+#: the kinds of resource page, the first matching type wins (a domain is also a skos:Concept)
+RESOURCE_KINDS = (
+    ResourceKind("ontology", OWL + "Ontology", "ontology.html", Pages._ontology_parts),
+    ResourceKind("scenario", DIP + "Scenario", "scenario.html", Pages._scenario_parts),
+    ResourceKind("domain", DIP + "Domain", "domain.html", Pages._domain_parts),
+    ResourceKind("category", DIP + "DataCategory", "category.html", Pages._category_parts),
+    # a field's page is laid out like a category's
+    ResourceKind("field", DIP + "DataField", "category.html", Pages._field_parts),
+    ResourceKind("guide", DIP + "Guide", "guide.html", Pages._guide_parts),
+    ResourceKind("scheme", SKOS + "ConceptScheme", "scheme.html", Pages._scheme_parts),
+    ResourceKind("concept", SKOS + "Concept", "concept.html", Pages._concept_parts),
+)
+#: any other resource: its statements only
+OTHER_KIND = ResourceKind("resource", "", "resource.html", Pages._no_parts)
+KIND_NAMED = {kind.name: kind for kind in (*RESOURCE_KINDS, OTHER_KIND)}
+#: the template of each kind of resource
+TEMPLATE_OF = {kind.name: kind.template for kind in RESOURCE_KINDS}
+
+
 def _kind(types: list[str], iri: str) -> str:
-    if iri == ONTOLOGY_IRI or OWL + "Ontology" in types:
+    if iri == ONTOLOGY_IRI:
         return "ontology"
-    for ty, kind in (
-        (DIP + "Scenario", "scenario"),
-        (DIP + "Domain", "domain"),
-        (DIP + "DataCategory", "category"),
-        (DIP + "DataField", "field"),
-        (DIP + "Guide", "guide"),
-        (SKOS + "ConceptScheme", "scheme"),
-        (SKOS + "Concept", "concept"),
-    ):
-        if ty in types:
-            return kind
-    return "resource"
-
-
-#: the template of each kind of resource (a field's page is laid out like a category's)
-TEMPLATE_OF = {
-    "scenario": "scenario.html",
-    "domain": "domain.html",
-    "category": "category.html",
-    "field": "category.html",
-    "guide": "guide.html",
-    "scheme": "scheme.html",
-    "concept": "concept.html",
-    "ontology": "ontology.html",
-}
+    return next((kind.name for kind in RESOURCE_KINDS if kind.type in types), OTHER_KIND.name)
 
 
 def filesize(n: int | None) -> str:
