@@ -1,4 +1,5 @@
-"""The build's outputs: store and dumps agree, rebuilds are byte-identical, failures replace nothing."""
+"""The build's outputs: store and dumps agree, rebuilds are byte-identical, failures replace
+nothing."""
 
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ def test_rebuild_is_byte_identical(build_result, tmp_path, settings):
 
 def test_the_inputs_folders_place_changes_no_byte(build_result, inputs_copy, tmp_path):
     # the Turtle header and the manifest named the source by its path (build/sources/... in a
-    # checkout, .../site-packages/kg/_inputs/... in a wheel install): checksums and build id differed
+    # checkout, .../site-packages/kg/_inputs/... in a wheel install): checksums and build id
+    # differed
     from tests.conftest import cli_env
 
     moved = tmp_path / "elsewhere" / "deeper" / "inputs"
@@ -239,8 +241,10 @@ def test_a_new_batch_never_renumbers_batch_one(build_result, inputs_copy, tmp_pa
     (inputs_copy / "sources" / "batch2.txt").write_text(batch2, encoding="utf-8")
     with (inputs_copy / "guides.toml").open("a", encoding="utf-8") as out:
         out.write(
-            '\n[[guide]]\nid = "guizhou-b2"\nsource = "sources/batch2.txt"\ntitle_zh = "第二批贵州省数据知识产权应用场景指引"\n'
-            'title_en = "Second batch"\nprovince_zh = "贵州省"\nprovince_en = "Guizhou Province"\nbatch = 2\n'
+            '\n[[guide]]\nid = "guizhou-b2"\nsource = "sources/batch2.txt"\n'
+            'title_zh = "第二批贵州省数据知识产权应用场景指引"\n'
+            'title_en = "Second batch"\nprovince_zh = "贵州省"\n'
+            'province_en = "Guizhou Province"\nbatch = 2\n'
         )
     long = inputs_copy / "long-translations.tsv"  # the same texts, so the same English
     rows = [

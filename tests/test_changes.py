@@ -122,7 +122,8 @@ def test_the_first_release_follows_none(history) -> None:
 
 
 def test_the_change_set_is_the_golden_one(history) -> None:
-    """Golden file written by reading EDITS: scenario 1 renamed (its label and its verbatim 涉及数据 text
+    """Golden file written by reading EDITS: scenario 1 renamed (its label and its verbatim
+    涉及数据 text
     change), 蒸汽消耗 added as 1/4.3, 氧化铝浓度 (1/1.6) removed, and the two categories whose
     dip:hasField links changed."""
     first, second = history["first"], history["second"]
@@ -318,7 +319,8 @@ def test_dipkg_diff_text_and_json(history) -> None:
     assert "fields: 1 added, 1 removed, 0 changed" in lines
     assert any(
         line.startswith(
-            "  + https://w3id.org/dipkg/scenario/guizhou-b1-s01/data/4.3  蒸汽消耗 / Steam consumption"
+            "  + https://w3id.org/dipkg/scenario/guizhou-b1-s01/data/4.3"
+            "  蒸汽消耗 / Steam consumption"
         )
         for line in lines
     )

@@ -227,7 +227,8 @@ OLD = b'<http://example.org/old> <http://example.org/p> "old" .\n'
 
 class Gate:
     """A loopback proxy in front of `oxigraph serve` that turns hostile on demand:
-    ``refuse``: a PUT of this graph (or a staging graph named after it) answers 500 with the request's header lines as its
+    ``refuse``: a PUT of this graph (or a staging graph named after it) answers 500 with the
+    request's header lines as its
     body (so an echoed Authorization header would show); ``drip``: the first ``drip`` PUTs
     are applied, then answered one byte every 0.5 s for up to 20 s."""
 
@@ -265,8 +266,8 @@ class Gate:
                         self.send_header("Content-Type", "application/n-triples")
                         self.end_headers()  # no length: until the connection closes
                         line = (
-                            b"<http://example.org/s> <http://example.org/p> <http://example.org/o> .\n"
-                            * 1000
+                            b"<http://example.org/s> <http://example.org/p>"
+                            b" <http://example.org/o> .\n" * 1000
                         )
                         for _ in range(100_000):
                             self.wfile.write(line)
@@ -444,7 +445,8 @@ def test_with_update_every_graph_switches_at_once(oxigraph_server, built_data, b
 
     def reader():
         query = (
-            f"SELECT ?d ?c WHERE {{ {{ SELECT (COUNT(*) AS ?d) WHERE {{ GRAPH <{DATA}> {{ ?s ?p ?o }} }} }} "
+            "SELECT ?d ?c WHERE { "
+            f"{{ SELECT (COUNT(*) AS ?d) WHERE {{ GRAPH <{DATA}> {{ ?s ?p ?o }} }} }} "
             f"{{ SELECT (COUNT(*) AS ?c) WHERE {{ GRAPH <{CATALOG}> {{ ?s ?p ?o }} }} }} }}"
         )
         while not stop.is_set() and len(seen) < 1000:

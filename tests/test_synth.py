@@ -36,8 +36,10 @@ def test_thirteen_guides_build_to_thirteen_times_the_real_graph(tmp_path):
     )
     rows = open_store(tmp_path / "data").query(
         """SELECT ?id ?title WHERE {
-             ?g a <https://w3id.org/dipkg/ontology#Guide> ; <http://purl.org/dc/terms/identifier> ?id ;
-                <http://purl.org/dc/terms/title> ?title FILTER (lang(?title) = "zh") } ORDER BY ?id""",
+             ?g a <https://w3id.org/dipkg/ontology#Guide> ;
+                <http://purl.org/dc/terms/identifier> ?id ;
+                <http://purl.org/dc/terms/title> ?title FILTER (lang(?title) = "zh")
+             } ORDER BY ?id""",
     )
     titles = {r["id"].value: r["title"].value for r in rows}
     assert len({t for t in titles.values()}) == 13  # every guide has its own title

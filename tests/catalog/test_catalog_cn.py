@@ -114,7 +114,8 @@ def test_a_tables_columns_are_its_items(doc: dict, release: Path, minter, table:
 
 
 def test_defaults_leave_what_the_data_cannot_say_empty(doc: dict) -> None:
-    """Nothing guessed: classification, codes, sharing, opening, update cycle are null and listed."""
+    """Nothing guessed: classification, codes, sharing, opening, update cycle are null and
+    listed."""
     for r in doc["信息资源"]:
         assert set(r["信息资源分类"].values()) == {None}
         assert r["信息资源代码"] is None and r["信息资源提供方代码"] is None
@@ -296,7 +297,8 @@ def test_the_schema_is_served_and_the_json_distribution_conforms_to_it(
 def test_a_release_without_dates_says_so_and_stays_deterministic(
     tmp_path: Path, manifest: dict, minter
 ) -> None:
-    """Release dates the build derives (or has none of) are passed in; unknown is null, to fill in."""
+    """Release dates the build derives (or has none of) are passed in; unknown is null, to fill
+    in."""
     dumps = [d for d in manifest["dumps"] if d["format"] not in ("JSON", "XLSX")]
     unknown = catalog_cn.ReleaseDates(version=None, issued=None, modified=None)
     doc = catalog_cn.record(Settings(), minter, dumps, dates=unknown)

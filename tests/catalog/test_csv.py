@@ -95,7 +95,8 @@ def test_row_counts(release: Path, manifest: dict, store) -> None:
     fields = ask_int(store, f"SELECT (COUNT(*) AS ?n) {{ ?f a <{dip}DataField> }}")
     leaf_categories = ask_int(
         store,
-        f"SELECT (COUNT(*) AS ?n) {{ ?c a <{dip}DataCategory> FILTER NOT EXISTS {{ ?x <http://purl.org/dc/terms/isPartOf> ?c }} }}",
+        f"SELECT (COUNT(*) AS ?n) {{ ?c a <{dip}DataCategory> "
+        "FILTER NOT EXISTS { ?x <http://purl.org/dc/terms/isPartOf> ?c } }",
     )
     assert fields == manifest["counts"]["fields"]
     assert len(items) == fields + leaf_categories
@@ -219,7 +220,8 @@ def test_csvw_covers_every_label_of_every_item(release: Path, store) -> None:
     items = {
         row[0].value
         for row in store.query(
-            "SELECT ?i { { ?i a <https://w3id.org/dipkg/ontology#DataField> } UNION { ?i a <https://w3id.org/dipkg/ontology#DataCategory> } }"
+            "SELECT ?i { { ?i a <https://w3id.org/dipkg/ontology#DataField> }"
+            " UNION { ?i a <https://w3id.org/dipkg/ontology#DataCategory> } }"
         )
     }
     assert items <= labelled

@@ -211,7 +211,8 @@ def test_the_sparql_page_hook(app_client: TestClient) -> None:
 
 
 def test_dipkg_serve_end_to_end(endpoint_data: Path, tmp_path: Path) -> None:
-    """The lead's CLI (`dipkg serve`) starts this server; a query answers; SIGTERM stops it cleanly."""
+    """The lead's CLI (`dipkg serve`) starts this server; a query answers; SIGTERM stops it
+    cleanly."""
     import signal
     import time
 

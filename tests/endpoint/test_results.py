@@ -14,9 +14,11 @@ from sparql_api.results import RESULT_FORMATS, Job, evaluate
 
 QUERIES = [
     "SELECT * WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 300",
-    "SELECT ?s ?l WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l } ORDER BY ?s ?l LIMIT 300",
+    "SELECT ?s ?l WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l }"
+    " ORDER BY ?s ?l LIMIT 300",
     "SELECT ?x ?y WHERE { OPTIONAL { ?x a ?y } } LIMIT 5",
-    'SELECT ?a ?b ?c ?d ?e WHERE { VALUES (?a ?b ?c ?d) { ("x"@en--rtl 1 "2"^^<http://e/dt> "plain") '
+    "SELECT ?a ?b ?c ?d ?e WHERE { VALUES (?a ?b ?c ?d) "
+    '{ ("x"@en--rtl 1 "2"^^<http://e/dt> "plain") '
     '(UNDEF 1.5 true "é\\n\\"q\\"") } BIND(TRIPLE(<http://a>, <http://b>, "o"@fr) AS ?e) }',
     "SELECT * WHERE { } ",
 ]

@@ -165,7 +165,8 @@ def test_concept_and_scheme_pages(http: httpx.Client):
 
 
 def test_concept_page_lists_uses_through_narrower_kinds(http: httpx.Client, dump_graph, release):
-    """温度 lists the items of 气温, 牛舍温度 … with the path, as many as the data-kinds page counts."""
+    """温度 lists the items of 气温, 牛舍温度 … with the path, as many as the data-kinds page
+    counts."""
     from rdflib import URIRef
 
     page = http.get("/concept/temperature.html", headers=H).text
@@ -245,7 +246,8 @@ def test_landing_page(http: httpx.Client, release):
 def test_query_page_without_javascript_has_a_labelled_form(http: httpx.Client, site):
     for path in ("/query", "/sparql"):
         text = http.get(path, headers=H).text
-        # the plain form runs on the page itself (results and errors for people, tests/pages/test_query_ui.py)
+        # the plain form runs on the page itself
+        # (results and errors for people, tests/pages/test_query_ui.py)
         assert f'action="{site.url}/query"' in text
         assert '<label for="query-text">' in text and '<label for="query-format">' in text
         assert (

@@ -28,8 +28,8 @@ TABLE_QUERIES = [
     P
     + "SELECT ?domain (COUNT(?s) AS ?n) WHERE { ?s a dip:Scenario ; dip:domain/rdfs:label ?domain "
     "FILTER(lang(?domain) = 'zh') } GROUP BY ?domain ORDER BY ?domain",
-    P
-    + "SELECT DISTINCT ?n WHERE { ?f a dip:DataField ; dip:dataKind/skos:broader* ?k ; dip:scenario/dip:number ?n "
+    P + "SELECT DISTINCT ?n WHERE { ?f a dip:DataField ; dip:dataKind/skos:broader* ?k ; "
+    "dip:scenario/dip:number ?n "
     "} ORDER BY ?n LIMIT 50",
     P + "ASK { ?s a dip:Scenario }",
     P + "ASK { ?s a dip:Nothing }",
@@ -342,7 +342,8 @@ def test_the_local_store_is_not_needed(built_data, oxigraph_backend, tmp_path):
 
 @pytest.mark.slow
 def test_the_backends_own_time_limit_is_a_timeout_too(built_data, tmp_path):
-    """`oxigraph serve --timeout-s 1` ends a started 200 answer with "cancelled": 503 timeout, not 502."""
+    """`oxigraph serve --timeout-s 1` ends a started 200 answer with "cancelled": 503 timeout,
+    not 502."""
     from tests.endpoint.conftest import stop_server
     from tests.remote.conftest import published_oxigraph, start_cli_server
 
@@ -352,10 +353,12 @@ def test_the_backends_own_time_limit_is_a_timeout_too(built_data, tmp_path):
         )
         try:
             started = time.monotonic()
-            # (Oxigraph's limit stops this shape; the plain 4-way product over the default graph it does not)
+            # (Oxigraph's limit stops this shape; the plain 4-way product over the default graph it
+            # does not)
             r = ask(
                 server,
-                "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?x { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } }",
+                "SELECT (COUNT(*) AS ?n) WHERE"
+                " { GRAPH ?x { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } }",
                 **{"named-graph-uri": BASE + "graph/data"},
             )
             assert r.status_code == 503 and r.json()["error"] == "timeout", r.text
