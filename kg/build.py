@@ -31,11 +31,24 @@ from dipkg import __version__
 from dipkg.core import datamap, formats
 from dipkg.core.errors import CorrectionError, DipkgError, SourceError, StoreError
 from dipkg.core.jsonld import write_jsonld
+from dipkg.core.manifest import (
+    CatalogEntry,
+    Changes,
+    Correction,
+    Counts,
+    DumpEntry,
+    KindChanges,
+    Manifest,
+    MapEntry,
+    PreviousRelease,
+    Publication,
+    SearchEntry,
+    TripleChanges,
+)
 from dipkg.core.release import (
     CURRENT,
     DUMPS,
     MANIFEST,
-    MANIFEST_FORMAT,
     NT_DUMP,
     RELEASES,
     STORE,
@@ -63,7 +76,7 @@ DUMP_FORMATS = (
 
 @dataclass
 class BuildResult:
-    manifest: dict[str, Any]
+    manifest: Manifest
     release: Path
     seconds: float
     index_seconds: float = 0.0  # of which writing the search index
@@ -308,21 +321,17 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         for entry in dumps:
             digest.update(f"{entry['file']}:{entry['sha256']}\n".encode())
         build_id = digest.hexdigest()[:16]
-        counts = {
+        counts = Counts(
             **_count(graph.guides),
-            "triples": triples,
-            "unmapped_items": len(graph.emitter.unmapped),
-        }
-        fired = [
-            {
-                "guide": c.guide,
-                "scenario": c.number,
-                "match": c.match,
-                "reason": c.reason,
-                "fired": c.fired,
-            }
+            triples=triples,
+            unmapped_items=len(graph.emitter.unmapped),
+        )
+        fired = tuple(
+            Correction(
+                guide=c.guide, scenario=c.number, match=c.match, reason=c.reason, fired=c.fired
+            )
             for c in graph.inputs.corrections
-        ]
+        )
         unfired = [c for c in graph.inputs.corrections if c.fired == 0]
         if unfired:
             raise CorrectionError(
@@ -350,48 +359,49 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         index_started = time.perf_counter()
         search.build_index(store, settings.base_iri, staged / search.INDEX_FILE)
         index_seconds = time.perf_counter() - index_started
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "build_id": build_id,
-            "dipkg_version": __version__,
-            "base_iri": settings.base_iri,
-            "modified": history.modified,
-            "issued": history.issued,
-            "version": history.version,
-            "release": history.release,
-            "previous": history.previous,
-            "changes": {
-                "file": changes.CHANGES_FILE,
-                "summary": history.changes["summary"],
-                "triples": history.changes["triples"],
-                "sha256": hashlib.sha256(changes_text.encode("utf-8")).hexdigest(),
-            },
-            "map": {
-                "file": datamap.MAP_FILE,
-                "kinds": sum(len(g["kinds"]) for g in shared["groups"]),
-                "cells": len(shared["cells"]),
-                "sha256": hashlib.sha256(map_text.encode("utf-8")).hexdigest(),
-            },
-            "sources": graph.source_names,
-            "counts": counts,
-            "dumps": dumps,
-            "corrections": fired,
-            "catalog": {"file": CATALOG_FILE, "graph": graph.minter.graph("catalog")},
-            # the catalogue settings still at the shipped placeholders (publisher, contact) and the
-            # Chinese record's elements left to fill in: `dipkg build` warns, /health tells
-            "publication": {
-                "placeholders": settings.catalog.placeholders(),
-                "to_fill": to_fill,
-            },
-            "search": {
-                "file": search.INDEX_FILE,
-                "bytes": (staged / search.INDEX_FILE).stat().st_size,
-                "sha256": sha256_file(staged / search.INDEX_FILE),
-                "format": search.INDEX_FORMAT,
-            },
-        }
+        manifest = Manifest(
+            build_id=build_id,
+            dipkg_version=__version__,
+            base_iri=settings.base_iri,
+            modified=history.modified,
+            issued=history.issued,
+            version=history.version,
+            release=history.release,
+            previous=(
+                PreviousRelease(**history.previous) if history.previous is not None else None
+            ),
+            changes=Changes(
+                file=changes.CHANGES_FILE,
+                summary={k: KindChanges(**v) for k, v in history.changes["summary"].items()},
+                triples=TripleChanges(**history.changes["triples"]),
+                sha256=hashlib.sha256(changes_text.encode("utf-8")).hexdigest(),
+            ),
+            map=MapEntry(
+                file=datamap.MAP_FILE,
+                kinds=sum(len(g["kinds"]) for g in shared["groups"]),
+                cells=len(shared["cells"]),
+                sha256=hashlib.sha256(map_text.encode("utf-8")).hexdigest(),
+            ),
+            sources=tuple(graph.source_names),
+            counts=counts,
+            dumps=tuple(DumpEntry.from_json(d) for d in dumps),
+            corrections=fired,
+            catalog=CatalogEntry(file=CATALOG_FILE, graph=graph.minter.graph("catalog")),
+            # the catalogue settings still at the shipped placeholders (publisher, contact) and
+            # the Chinese record's elements left to fill in: `dipkg build` warns, /health tells
+            publication=Publication(
+                placeholders=tuple(settings.catalog.placeholders()), to_fill=tuple(to_fill)
+            ),
+            search=SearchEntry(
+                file=search.INDEX_FILE,
+                bytes=(staged / search.INDEX_FILE).stat().st_size,
+                sha256=sha256_file(staged / search.INDEX_FILE),
+                format=search.INDEX_FORMAT,
+            ),
+        )
         log("writing the catalogue record")
-        record = list(catalog.record(graph, manifest, store))
+        # the catalogue reads the manifest as JSON (kg/catalog is being split; typed reads follow)
+        record = list(catalog.record(graph, manifest.to_json(), store))
         with (staged / CATALOG_FILE).open("w", encoding="utf-8", newline="\n") as out:
             write_turtle(record, out, header="dipkg catalogue record (DCAT-AP 3, VoID)")
         if record:
@@ -407,7 +417,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         store.optimize()
         del store
         (staged / MANIFEST).write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+            json.dumps(manifest.to_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
             encoding="utf-8",
         )
         _fsync_tree(staged)
