@@ -15,6 +15,7 @@ manifest (no clocks, no random names inside them).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
@@ -38,11 +39,15 @@ from dipkg.core.manifest import (
     Counts,
     DumpEntry,
     KindChanges,
+    Licence,
     Manifest,
     MapEntry,
     PreviousRelease,
     Publication,
+    Publisher,
     SearchEntry,
+    Site,
+    SiteFile,
     TripleChanges,
 )
 from dipkg.core.release import (
@@ -50,7 +55,11 @@ from dipkg.core.release import (
     DUMPS,
     MANIFEST,
     NT_DUMP,
+    ONTOLOGY,
+    ONTOLOGY_FILES,
+    QUERIES_FILE,
     RELEASES,
+    SCHEMA_ORG_FILE,
     STORE,
     claim,
 )
@@ -60,7 +69,8 @@ from kg import catalog, catalog_cn, changes, search, validate
 from kg.graph import Graph, Log
 from kg.guide import GuideConfig
 from kg.model import DataCategory, DataField, Guide
-from kg.paths import ONTOLOGY_DIR, display
+from kg.paths import INPUTS_DIR, ONTOLOGY_DIR, display
+from kg.queries import QUERIES_DIR, load_queries
 from kg.serialize import gzip_file, write_ntriples, write_turtle
 
 KEEP_RELEASES = 2
@@ -182,6 +192,52 @@ def _write_sums(dumps: Path, entries: list[dict[str, Any]]) -> None:
     with (dumps / "SHA256SUMS").open("w", encoding="utf-8", newline="\n") as out:
         for entry in sorted(entries, key=lambda e: e["file"]):
             out.write(f"{entry['sha256']}  {entry['file']}\n")
+
+
+def _write_text(root: Path, name: str, text: str) -> SiteFile:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+    return SiteFile(file=name, sha256=sha256_file(path))
+
+
+def _write_site(graph: Graph, manifest: Manifest, root: Path) -> Site:
+    """What the web app shows that the build decides, into the release (manifest "site"):
+    the schema.org Dataset (the landing page's JSON-LD), the example questions, the
+    ontology files (with the JSON-LD context) and the licence and publisher, all from
+    this build's settings and inputs, so the pages agree with the catalogue record."""
+    settings = graph.settings
+    doc = catalog.schema_org_dataset(manifest.to_json(), settings, graph.minter, graph.inputs)
+    schema_org = _write_text(
+        root, SCHEMA_ORG_FILE, json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    )
+    own = (settings.inputs_dir or INPUTS_DIR) / QUERIES_DIR
+    questions = load_queries(own if own.is_dir() else INPUTS_DIR / QUERIES_DIR)
+    queries = _write_text(
+        root,
+        QUERIES_FILE,
+        json.dumps([q.to_dict() for q in questions], ensure_ascii=False, indent=2) + "\n",
+    )
+    ontology = []
+    for name in ONTOLOGY_FILES:
+        (root / ONTOLOGY).mkdir(exist_ok=True)
+        shutil.copyfile(ONTOLOGY_DIR / name, root / ONTOLOGY / name)
+        ontology.append(
+            SiteFile(file=f"{ONTOLOGY}/{name}", sha256=sha256_file(root / ONTOLOGY / name))
+        )
+    s = settings.catalog
+    return Site(
+        schema_org=schema_org,
+        queries=queries,
+        ontology=tuple(ontology),
+        license=Licence(iri=s.license_iri, title=s.license_title),
+        publisher=Publisher(
+            iri=catalog.publisher_iri(settings, graph.minter),
+            name_zh=s.publisher_name_zh,
+            name_en=s.publisher_name_en,
+            homepage=catalog.publisher_homepage(settings, graph.minter),
+        ),
+    )
 
 
 def _load_store(nt: Path, target: Path, log: Log) -> pyoxigraph.Store:
@@ -416,6 +472,8 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         store.flush()
         store.optimize()
         del store
+        log("writing what the pages show")
+        manifest = dataclasses.replace(manifest, site=_write_site(graph, manifest, staged))
         (staged / MANIFEST).write_text(
             json.dumps(manifest.to_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
             encoding="utf-8",

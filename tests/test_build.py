@@ -104,6 +104,41 @@ def test_checksums_and_manifest_describe_the_files(build_result):
         assert gzip.decompress((dumps / f"{name}.gz").read_bytes()) == (dumps / name).read_bytes()
 
 
+def test_the_release_carries_what_the_pages_show(build_result, settings):
+    """schema.org, the example questions, the ontology and the licence and publisher are
+    written by the build (manifest "site", each file with its SHA-256), from the build's
+    settings and inputs: the web app reads them from the release, not the source tree."""
+    from dipkg.core.iris import Minter
+    from kg.catalog import publisher_iri, schema_org_dataset
+    from kg.paths import ONTOLOGY_DIR
+    from kg.queries import load_queries
+
+    site = build_result.manifest.site
+    release = build_result.release
+    for f in site.files:
+        assert hashlib.sha256((release / f.file).read_bytes()).hexdigest() == f.sha256, f.file
+    written = json.loads((release / site.schema_org.file).read_text(encoding="utf-8"))
+    minter = Minter(settings.base_iri)
+    assert written == schema_org_dataset(build_result.manifest.to_json(), settings, minter)
+    questions = json.loads((release / site.queries.file).read_text(encoding="utf-8"))
+    assert questions == [q.to_dict() for q in load_queries()] and len(questions) >= 5
+    assert [f.file for f in site.ontology] == [
+        "ontology/dipkg.ttl",
+        "ontology/shapes.ttl",
+        "ontology/context.jsonld",
+    ]
+    for f in site.ontology:
+        assert (release / f.file).read_bytes() == (ONTOLOGY_DIR / Path(f.file).name).read_bytes()
+    assert (site.license.iri, site.license.title) == (
+        settings.catalog.license_iri,
+        settings.catalog.license_title,
+    )
+    assert site.publisher.iri == publisher_iri(settings, minter)
+    # none of it is a dump: dumps/ and SHA256SUMS (hence the build id) are as before
+    sums = (release / "dumps" / "SHA256SUMS").read_text(encoding="utf-8")
+    assert "schema-org" not in sums and "queries" not in sums and "context" not in sums
+
+
 def test_manifest_counts(build_result):
     counts = build_result.manifest.counts
     assert counts.scenarios == 23

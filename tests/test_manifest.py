@@ -68,6 +68,22 @@ BAD: dict[str, tuple[Callable[[dict[str, Any]], Any], str, str | None]] = {
     "no counts": (_set("counts", ...), "lacks 'counts'", "counts"),
     "no dumps": (_set("dumps", ...), "lacks 'dumps'", "dumps"),
     "no search": (_set("search", ...), "lacks 'search'", "search"),
+    "no site": (_set("site", ...), "lacks 'site'", "site"),
+    "a site file outside the release": (
+        _set("site.queries.file", "../../etc/passwd"),
+        "'site.queries.file' must be a path inside the release",
+        "site.queries.file",
+    ),
+    "an absolute site file": (
+        _set("site.ontology.2.file", "/etc/passwd"),
+        "'site.ontology[2].file' must be a path inside the release",
+        "site.ontology[2].file",
+    ),
+    "the licence without an IRI": (
+        _set("site.license.iri", ...),
+        "'site.license.iri' must be there",
+        "site.license.iri",
+    ),
     "build_id a number": (_set("build_id", 5), "'build_id' must be a non-empty string", "build_id"),
     "build_id empty": (_set("build_id", ""), "'build_id' must be a non-empty string", "build_id"),
     "counts a list": (_set("counts", []), "'counts' must be an object", "counts"),
@@ -151,7 +167,8 @@ def test_a_malformed_manifest_is_one_error_naming_the_file_and_key(written, case
 
 def test_read_release_names_the_manifest_and_the_key(build_result, tmp_path) -> None:
     root = tmp_path / "release"
-    shutil.copytree(build_result.release / "dumps", root / "dumps")
+    for folder in ("dumps", "site", "ontology"):
+        shutil.copytree(build_result.release / folder, root / folder)
     (root / "store").mkdir()
     good = json.loads((build_result.release / MANIFEST).read_text(encoding="utf-8"))
     (root / MANIFEST).write_text(json.dumps(good), encoding="utf-8")
@@ -165,3 +182,10 @@ def test_read_release_names_the_manifest_and_the_key(build_result, tmp_path) -> 
     assert caught.value.message == (
         "the build's manifest is malformed: 'dumps[4].sha256' must be a string"
     )
+    # a file of the pages (schema.org, questions, ontology) missing from the release
+    (root / MANIFEST).write_text(json.dumps(good), encoding="utf-8")
+    (root / "site" / "schema-org.jsonld").unlink()
+    with pytest.raises(StoreError) as caught:
+        read_release(root)
+    assert caught.value.message == "a file the manifest lists is missing"
+    assert caught.value.file == str(root / "site" / "schema-org.jsonld")

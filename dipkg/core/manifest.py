@@ -430,6 +430,102 @@ def _tuple(readers: Sequence[_Reader], read: Callable[[_Reader], _T]) -> tuple[_
     return tuple(read(r) for r in readers)
 
 
+@dataclass(frozen=True)
+class SiteFile:
+    """A file of the release the web app shows (outside ``dumps/``), and its SHA-256."""
+
+    file: str  # relative to the release folder, "/"-separated
+    sha256: str
+
+    @classmethod
+    def _read(cls, r: _Reader) -> SiteFile:
+        file = r.text("file", nonempty=True)
+        if file.startswith("/") or ".." in file.split("/"):
+            raise r.bad(r.key("file"), "a path inside the release")
+        return cls(file=file, sha256=r.text("sha256"))
+
+    def to_json(self) -> Json:
+        return {"file": self.file, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class Licence:
+    iri: str
+    title: str
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Licence:
+        return cls(iri=r.text("iri", nonempty=True), title=r.text("title"))
+
+    def to_json(self) -> Json:
+        return {"iri": self.iri, "title": self.title}
+
+
+@dataclass(frozen=True)
+class Publisher:
+    iri: str
+    name_zh: str
+    name_en: str
+    homepage: str
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Publisher:
+        return cls(
+            iri=r.text("iri", nonempty=True),
+            name_zh=r.text("name_zh"),
+            name_en=r.text("name_en"),
+            homepage=r.text("homepage"),
+        )
+
+    def name(self, lang: str) -> str:
+        return (self.name_en if lang == "en" else self.name_zh) or self.name_zh or self.name_en
+
+    def to_json(self) -> Json:
+        return {
+            "iri": self.iri,
+            "name_zh": self.name_zh,
+            "name_en": self.name_en,
+            "homepage": self.homepage,
+        }
+
+
+@dataclass(frozen=True)
+class Site:
+    """What the web app shows that the build decides, written into the release so the
+    server never reads the source tree or the serve-time settings for it: the landing
+    page's schema.org Dataset, the example questions, the ontology files and JSON-LD
+    context, and the licence and publisher of the catalogue record."""
+
+    schema_org: SiteFile
+    queries: SiteFile
+    ontology: tuple[SiteFile, ...]
+    license: Licence
+    publisher: Publisher
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Site:
+        return cls(
+            schema_org=SiteFile._read(r.sub("schema_org")),
+            queries=SiteFile._read(r.sub("queries")),
+            ontology=_tuple(r.objs("ontology"), SiteFile._read),
+            license=Licence._read(r.sub("license")),
+            publisher=Publisher._read(r.sub("publisher")),
+        )
+
+    def to_json(self) -> Json:
+        return {
+            "schema_org": self.schema_org.to_json(),
+            "queries": self.queries.to_json(),
+            "ontology": [f.to_json() for f in self.ontology],
+            "license": self.license.to_json(),
+            "publisher": self.publisher.to_json(),
+        }
+
+    @property
+    def files(self) -> tuple[SiteFile, ...]:
+        return (self.schema_org, self.queries, *self.ontology)
+
+
 # --- the manifest --------------------------------------------------------------------
 @dataclass(frozen=True)
 class Manifest:
@@ -452,6 +548,8 @@ class Manifest:
     catalog: CatalogEntry
     publication: Publication
     search: SearchEntry
+    #: None only while the build is still writing it (from_json requires it)
+    site: Site | None = None
     format: int = FORMAT
 
     @classmethod
@@ -484,6 +582,7 @@ class Manifest:
             catalog=CatalogEntry._read(r.sub("catalog")),
             publication=Publication._read(r.sub("publication")),
             search=SearchEntry._read(r.sub("search")),
+            site=Site._read(r.sub("site")),
         )
 
     def to_json(self) -> Json:
@@ -507,6 +606,7 @@ class Manifest:
             "catalog": self.catalog.to_json(),
             "publication": self.publication.to_json(),
             "search": self.search.to_json(),
+            **({"site": self.site.to_json()} if self.site is not None else {}),
         }
 
     # --- typed reads -----------------------------------------------------------------

@@ -38,6 +38,13 @@ STORE = "store"
 DUMPS = "dumps"
 #: the N-Triples dump: what the store is loaded from, publish sends and diff compares
 NT_DUMP = "dipkg.nt"
+#: what the web app shows that the build decides (manifest "site")
+SITE = "site"
+SCHEMA_ORG_FILE = "site/schema-org.jsonld"
+QUERIES_FILE = "site/queries.json"
+ONTOLOGY = "ontology"
+#: the ontology's files the release carries (``ontology/``), as the source tree names them
+ONTOLOGY_FILES = ("dipkg.ttl", "shapes.ttl", "context.jsonld")
 MANIFEST_FORMAT = FORMAT
 
 
@@ -179,4 +186,9 @@ def read_release(root: Path, *, need_store: bool = True) -> Release:
             raise StoreError(
                 f"a dump has {size} bytes, the manifest says {entry.bytes}", file=str(path)
             )
+    site = checked.site
+    assert site is not None  # from_json requires it
+    for file in site.files:  # what the pages show: schema.org, questions, ontology
+        if not (root / file.file).is_file():
+            raise StoreError("a file the manifest lists is missing", file=str(root / file.file))
     return Release(root=root, manifest=manifest)
