@@ -76,26 +76,25 @@ def build(
     if quiet:
         return
     m = result.manifest
-    c = m["counts"]
-    out.print(f"[bold]dipkg build[/bold] {m['build_id']} → {target}/current")
+    c = m.counts
+    out.print(f"[bold]dipkg build[/bold] {m.build_id} → {target}/current")
     out.print(
-        f"  guides {c['guides']}  domains {c['domains']}  scenarios {c['scenarios']}  "
-        f"categories {c['categories']}  fields {c['fields']}  triples {c['triples']}"
+        f"  guides {c.guides}  domains {c.domains}  scenarios {c.scenarios}  "
+        f"categories {c.categories}  fields {c.fields}  triples {c.triples}"
     )
-    if isinstance(m.get("changes"), dict) and "triples" in m["changes"]:
-        from kg.changes import summary_text
+    from kg.changes import summary_text
 
-        what = {**m["changes"], "old": m.get("previous"), "new": {"version": m.get("version")}}
-        out.print(
-            f"  {summary_text(what, 'en')}"
-            + (" (dipkg diff for details)" if m.get("previous") else ""),
-            highlight=False,
-        )
-    fired = m["corrections"]
-    out.print(f"  corrections applied: {sum(1 for f in fired if f['fired'])}/{len(fired)}")
+    previous = m.previous.to_json() if m.previous is not None else None
+    what = {**m.changes.summary_json(), "old": previous, "new": {"version": m.version}}
+    out.print(
+        f"  {summary_text(what, 'en')}" + (" (dipkg diff for details)" if previous else ""),
+        highlight=False,
+    )
+    fired = m.corrections
+    out.print(f"  corrections applied: {sum(1 for f in fired if f.fired)}/{len(fired)}")
     for f in fired[:SHOWN_CORRECTIONS]:
         out.print(
-            f"    {f['guide']} #{f['scenario']}: {f['match']}  [dim]({f['reason']})[/dim]",
+            f"    {f.guide} #{f.scenario}: {f.match}  [dim]({f.reason})[/dim]",
             highlight=False,
         )
     if len(fired) > SHOWN_CORRECTIONS:
@@ -103,20 +102,20 @@ def build(
             f"    … and {len(fired) - SHOWN_CORRECTIONS} more (all listed in {target}/current/manifest.json)",
             highlight=False,
         )
-    out.print("  dumps: " + ", ".join(d["file"] for d in m["dumps"]))
+    out.print("  dumps: " + ", ".join(d.file for d in m.dumps))
     out.print(f"  time: {result.seconds:.2f} s")
-    publication = m.get("publication") or {}
-    if publication.get("placeholders"):
-        keys = ", ".join(f"DIPKG_CATALOG__{k.upper()}" for k in publication["placeholders"])
+    publication = m.publication
+    if publication.placeholders:
+        keys = ", ".join(f"DIPKG_CATALOG__{k.upper()}" for k in publication.placeholders)
         err.print(
             f"warning: not configured for publication: the catalogue's publisher and contact are the shipped "
             f"placeholders ({settings.catalog.contact_email}); set {keys} (docs/catalogue.md)",
             highlight=False,
         )
-    if publication.get("to_fill"):
+    if publication.to_fill:
         err.print(
             "warning: the Chinese catalogue record (dipkg-catalogue-cn.json) has elements to fill in: "
-            f"{'、'.join(publication['to_fill'])}; set DIPKG_CATALOG__CN__… (docs/catalogue.md)",
+            f"{'、'.join(publication.to_fill)}; set DIPKG_CATALOG__CN__… (docs/catalogue.md)",
             highlight=False,
         )
 
@@ -375,7 +374,7 @@ def serve(
         err.print(f"dipkg: no release in {target} yet: building it", highlight=False, markup=False)
         result = run_build(target, settings)
         err.print(
-            f"dipkg: built {result.manifest['build_id']} in {result.seconds:.1f} s", highlight=False
+            f"dipkg: built {result.manifest.build_id} in {result.seconds:.1f} s", highlight=False
         )
     from sparql_api.server import run  # the build never imports the web app; only this command does
 

@@ -15,6 +15,7 @@ manifest (no clocks, no random names inside them).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
@@ -31,13 +32,34 @@ from dipkg import __version__
 from dipkg.core import datamap, formats
 from dipkg.core.errors import CorrectionError, DipkgError, SourceError, StoreError
 from dipkg.core.jsonld import write_jsonld
+from dipkg.core.manifest import (
+    CatalogEntry,
+    Changes,
+    Correction,
+    Counts,
+    DumpEntry,
+    KindChanges,
+    Licence,
+    Manifest,
+    MapEntry,
+    PreviousRelease,
+    Publication,
+    Publisher,
+    SearchEntry,
+    Site,
+    SiteFile,
+    TripleChanges,
+)
 from dipkg.core.release import (
     CURRENT,
     DUMPS,
     MANIFEST,
-    MANIFEST_FORMAT,
     NT_DUMP,
+    ONTOLOGY,
+    ONTOLOGY_FILES,
+    QUERIES_FILE,
     RELEASES,
+    SCHEMA_ORG_FILE,
     STORE,
     claim,
 )
@@ -47,7 +69,8 @@ from kg import catalog, catalog_cn, changes, search, validate
 from kg.graph import Graph, Log
 from kg.guide import GuideConfig
 from kg.model import DataCategory, DataField, Guide
-from kg.paths import ONTOLOGY_DIR, display
+from kg.paths import INPUTS_DIR, ONTOLOGY_DIR, display
+from kg.queries import QUERIES_DIR, load_queries
 from kg.serialize import gzip_file, write_ntriples, write_turtle
 
 KEEP_RELEASES = 2
@@ -63,7 +86,7 @@ DUMP_FORMATS = (
 
 @dataclass
 class BuildResult:
-    manifest: dict[str, Any]
+    manifest: Manifest
     release: Path
     seconds: float
     index_seconds: float = 0.0  # of which writing the search index
@@ -169,6 +192,52 @@ def _write_sums(dumps: Path, entries: list[dict[str, Any]]) -> None:
     with (dumps / "SHA256SUMS").open("w", encoding="utf-8", newline="\n") as out:
         for entry in sorted(entries, key=lambda e: e["file"]):
             out.write(f"{entry['sha256']}  {entry['file']}\n")
+
+
+def _write_text(root: Path, name: str, text: str) -> SiteFile:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+    return SiteFile(file=name, sha256=sha256_file(path))
+
+
+def _write_site(graph: Graph, manifest: Manifest, root: Path) -> Site:
+    """What the web app shows that the build decides, into the release (manifest "site"):
+    the schema.org Dataset (the landing page's JSON-LD), the example questions, the
+    ontology files (with the JSON-LD context) and the licence and publisher, all from
+    this build's settings and inputs, so the pages agree with the catalogue record."""
+    settings = graph.settings
+    doc = catalog.schema_org_dataset(manifest.to_json(), settings, graph.minter, graph.inputs)
+    schema_org = _write_text(
+        root, SCHEMA_ORG_FILE, json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    )
+    own = (settings.inputs_dir or INPUTS_DIR) / QUERIES_DIR
+    questions = load_queries(own if own.is_dir() else INPUTS_DIR / QUERIES_DIR)
+    queries = _write_text(
+        root,
+        QUERIES_FILE,
+        json.dumps([q.to_dict() for q in questions], ensure_ascii=False, indent=2) + "\n",
+    )
+    ontology = []
+    for name in ONTOLOGY_FILES:
+        (root / ONTOLOGY).mkdir(exist_ok=True)
+        shutil.copyfile(ONTOLOGY_DIR / name, root / ONTOLOGY / name)
+        ontology.append(
+            SiteFile(file=f"{ONTOLOGY}/{name}", sha256=sha256_file(root / ONTOLOGY / name))
+        )
+    s = settings.catalog
+    return Site(
+        schema_org=schema_org,
+        queries=queries,
+        ontology=tuple(ontology),
+        license=Licence(iri=s.license_iri, title=s.license_title),
+        publisher=Publisher(
+            iri=catalog.publisher_iri(settings, graph.minter),
+            name_zh=s.publisher_name_zh,
+            name_en=s.publisher_name_en,
+            homepage=catalog.publisher_homepage(settings, graph.minter),
+        ),
+    )
 
 
 def _load_store(nt: Path, target: Path, log: Log) -> pyoxigraph.Store:
@@ -308,21 +377,17 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         for entry in dumps:
             digest.update(f"{entry['file']}:{entry['sha256']}\n".encode())
         build_id = digest.hexdigest()[:16]
-        counts = {
+        counts = Counts(
             **_count(graph.guides),
-            "triples": triples,
-            "unmapped_items": len(graph.emitter.unmapped),
-        }
-        fired = [
-            {
-                "guide": c.guide,
-                "scenario": c.number,
-                "match": c.match,
-                "reason": c.reason,
-                "fired": c.fired,
-            }
+            triples=triples,
+            unmapped_items=len(graph.emitter.unmapped),
+        )
+        fired = tuple(
+            Correction(
+                guide=c.guide, scenario=c.number, match=c.match, reason=c.reason, fired=c.fired
+            )
             for c in graph.inputs.corrections
-        ]
+        )
         unfired = [c for c in graph.inputs.corrections if c.fired == 0]
         if unfired:
             raise CorrectionError(
@@ -350,48 +415,49 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         index_started = time.perf_counter()
         search.build_index(store, settings.base_iri, staged / search.INDEX_FILE)
         index_seconds = time.perf_counter() - index_started
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "build_id": build_id,
-            "dipkg_version": __version__,
-            "base_iri": settings.base_iri,
-            "modified": history.modified,
-            "issued": history.issued,
-            "version": history.version,
-            "release": history.release,
-            "previous": history.previous,
-            "changes": {
-                "file": changes.CHANGES_FILE,
-                "summary": history.changes["summary"],
-                "triples": history.changes["triples"],
-                "sha256": hashlib.sha256(changes_text.encode("utf-8")).hexdigest(),
-            },
-            "map": {
-                "file": datamap.MAP_FILE,
-                "kinds": sum(len(g["kinds"]) for g in shared["groups"]),
-                "cells": len(shared["cells"]),
-                "sha256": hashlib.sha256(map_text.encode("utf-8")).hexdigest(),
-            },
-            "sources": graph.source_names,
-            "counts": counts,
-            "dumps": dumps,
-            "corrections": fired,
-            "catalog": {"file": CATALOG_FILE, "graph": graph.minter.graph("catalog")},
-            # the catalogue settings still at the shipped placeholders (publisher, contact) and the
-            # Chinese record's elements left to fill in: `dipkg build` warns, /health tells
-            "publication": {
-                "placeholders": settings.catalog.placeholders(),
-                "to_fill": to_fill,
-            },
-            "search": {
-                "file": search.INDEX_FILE,
-                "bytes": (staged / search.INDEX_FILE).stat().st_size,
-                "sha256": sha256_file(staged / search.INDEX_FILE),
-                "format": search.INDEX_FORMAT,
-            },
-        }
+        manifest = Manifest(
+            build_id=build_id,
+            dipkg_version=__version__,
+            base_iri=settings.base_iri,
+            modified=history.modified,
+            issued=history.issued,
+            version=history.version,
+            release=history.release,
+            previous=(
+                PreviousRelease(**history.previous) if history.previous is not None else None
+            ),
+            changes=Changes(
+                file=changes.CHANGES_FILE,
+                summary={k: KindChanges(**v) for k, v in history.changes["summary"].items()},
+                triples=TripleChanges(**history.changes["triples"]),
+                sha256=hashlib.sha256(changes_text.encode("utf-8")).hexdigest(),
+            ),
+            map=MapEntry(
+                file=datamap.MAP_FILE,
+                kinds=sum(len(g["kinds"]) for g in shared["groups"]),
+                cells=len(shared["cells"]),
+                sha256=hashlib.sha256(map_text.encode("utf-8")).hexdigest(),
+            ),
+            sources=tuple(graph.source_names),
+            counts=counts,
+            dumps=tuple(DumpEntry.from_json(d) for d in dumps),
+            corrections=fired,
+            catalog=CatalogEntry(file=CATALOG_FILE, graph=graph.minter.graph("catalog")),
+            # the catalogue settings still at the shipped placeholders (publisher, contact) and
+            # the Chinese record's elements left to fill in: `dipkg build` warns, /health tells
+            publication=Publication(
+                placeholders=tuple(settings.catalog.placeholders()), to_fill=tuple(to_fill)
+            ),
+            search=SearchEntry(
+                file=search.INDEX_FILE,
+                bytes=(staged / search.INDEX_FILE).stat().st_size,
+                sha256=sha256_file(staged / search.INDEX_FILE),
+                format=search.INDEX_FORMAT,
+            ),
+        )
         log("writing the catalogue record")
-        record = list(catalog.record(graph, manifest, store))
+        # the catalogue reads the manifest as JSON (kg/catalog is being split; typed reads follow)
+        record = list(catalog.record(graph, manifest.to_json(), store))
         with (staged / CATALOG_FILE).open("w", encoding="utf-8", newline="\n") as out:
             write_turtle(record, out, header="dipkg catalogue record (DCAT-AP 3, VoID)")
         if record:
@@ -406,8 +472,10 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         store.flush()
         store.optimize()
         del store
+        log("writing what the pages show")
+        manifest = dataclasses.replace(manifest, site=_write_site(graph, manifest, staged))
         (staged / MANIFEST).write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+            json.dumps(manifest.to_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
             encoding="utf-8",
         )
         _fsync_tree(staged)

@@ -241,5 +241,5 @@ def test_the_same_build_in_process_needs_nothing_else(walked, tmp_path):
     """The answered inputs build in-process too (no hidden state in the CLI runs)."""
     _, inputs, _ = walked
     result = build(tmp_path / "data", Settings(inputs_dir=inputs))
-    assert result.manifest["counts"]["scenarios"] == 26 and result.manifest["counts"]["guides"] == 2
-    assert result.manifest["sources"][-1].endswith("sources/test-fixture-batch2.docx")
+    assert result.manifest.counts.scenarios == 26 and result.manifest.counts.guides == 2
+    assert result.manifest.sources[-1].endswith("sources/test-fixture-batch2.docx")

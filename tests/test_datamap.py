@@ -51,11 +51,11 @@ def truth(build_result) -> dict[tuple[str, str], set[str]]:
 
 def test_the_release_holds_the_map_and_the_manifest_records_it(build_result, shared):
     raw = (build_result.release / datamap.MAP_FILE).read_bytes()
-    entry = build_result.manifest["map"]
-    assert entry["file"] == datamap.MAP_FILE
-    assert entry["sha256"] == hashlib.sha256(raw).hexdigest()
-    assert entry["cells"] == len(shared["cells"]) > 100
-    assert entry["kinds"] == sum(len(g["kinds"]) for g in shared["groups"])
+    entry = build_result.manifest.map
+    assert entry.file == datamap.MAP_FILE
+    assert entry.sha256 == hashlib.sha256(raw).hexdigest()
+    assert entry.cells == len(shared["cells"]) > 100
+    assert entry.kinds == sum(len(g["kinds"]) for g in shared["groups"])
     assert shared["format"] == datamap.MAP_FORMAT
 
 

@@ -104,7 +104,7 @@ def test_graph_from_docx_equals_graph_from_text(build_result, docx_build):
         t for t in text_locators if not t.startswith("<https://w3id.org/dipkg/scenario/")
     }
     assert docx_triples == text_triples
-    assert docx_build.manifest["counts"] == build_result.manifest["counts"]
+    assert docx_build.manifest.counts == build_result.manifest.counts
     # every scenario traces to its cell: a line in the text, table/row/column in the .docx
     cells = sorted(t for t in docx_locators if t.startswith("<https://w3id.org/dipkg/scenario/"))
     lines = sorted(t for t in text_locators if t.startswith("<https://w3id.org/dipkg/scenario/"))

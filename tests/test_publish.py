@@ -70,7 +70,7 @@ def publish(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 
 def test_publish_replaces_the_projects_graph(oxigraph_server, built_data, build_result):
-    triples = build_result.manifest["counts"]["triples"]
+    triples = build_result.manifest.counts.triples
     graph = "https://w3id.org/dipkg/graph/data"
     for _ in range(2):  # the second publish replaces, it does not add
         done = publish("--to", f"{oxigraph_server}/store", "--data", str(built_data))
@@ -90,9 +90,7 @@ def test_publish_into_a_chosen_graph(oxigraph_server, built_data, build_result):
         "http://example.org/g",
     )
     assert done.returncode == 0, done.stderr
-    assert (
-        count(oxigraph_server, "http://example.org/g") == build_result.manifest["counts"]["triples"]
-    )
+    assert count(oxigraph_server, "http://example.org/g") == build_result.manifest.counts.triples
 
 
 def test_publish_to_nothing_is_a_clear_error(built_data):
@@ -473,7 +471,7 @@ def test_with_update_every_graph_switches_at_once(oxigraph_server, built_data, b
         thread.join(30)
     assert done.returncode == 0, done.stderr
     after = graphs_and_counts(oxigraph_server)
-    new = (build_result.manifest["counts"]["triples"], after[CATALOG])
+    new = (build_result.manifest.counts.triples, after[CATALOG])
     assert after[DATA] == new[0] and not [g for g in after if "-staging-" in g]
     assert seen <= {(1, 1), new}, seen
 

@@ -37,17 +37,17 @@ def test_index_is_in_the_release_and_the_manifest(build_result):
     import sqlite3
 
     path = build_result.release / INDEX_FILE
-    entry = build_result.manifest["search"]
-    assert entry["file"] == INDEX_FILE and entry["bytes"] == path.stat().st_size
-    assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    entry = build_result.manifest.search
+    assert entry.file == INDEX_FILE and entry.bytes == path.stat().st_size
+    assert entry.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         kinds = dict(db.execute("SELECT kind, COUNT(*) FROM docs GROUP BY kind"))
     finally:
         db.close()
     assert set(kinds) == {"scenario", "category", "field", "concept"}
-    assert kinds["scenario"] == build_result.manifest["counts"]["scenarios"]
-    assert kinds["field"] == build_result.manifest["counts"]["fields"]
+    assert kinds["scenario"] == build_result.manifest.counts.scenarios
+    assert kinds["field"] == build_result.manifest.counts.fields
 
 
 def test_two_builds_write_the_same_index(build_result, tmp_path, settings):

@@ -28,11 +28,11 @@ def test_guides_take_provinces_in_turn_then_the_next_batch():
 def test_thirteen_guides_build_to_thirteen_times_the_real_graph(tmp_path):
     inputs = generate(tmp_path / "inputs", 13)
     result = build(tmp_path / "data", Settings(inputs_dir=inputs))
-    counts = result.manifest["counts"]
-    assert counts["guides"] == 13
-    assert {k: counts[k] for k in REAL} == {k: 13 * v for k, v in REAL.items()}
-    assert len(result.manifest["corrections"]) == 13 * 13 and all(
-        c["fired"] for c in result.manifest["corrections"]
+    counts = result.manifest.counts
+    assert counts.guides == 13
+    assert {k: getattr(counts, k) for k in REAL} == {k: 13 * v for k, v in REAL.items()}
+    assert len(result.manifest.corrections) == 13 * 13 and all(
+        c.fired for c in result.manifest.corrections
     )
     rows = open_store(tmp_path / "data").query(
         """SELECT ?id ?title WHERE {

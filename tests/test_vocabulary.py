@@ -85,7 +85,7 @@ def bad_store(turtle: str) -> pyoxigraph.Store:
 
 
 def test_every_category_and_field_has_one_data_kind(store, build_result):
-    assert build_result.manifest["counts"]["unmapped_items"] == 0
+    assert build_result.manifest.counts.unmapped_items == 0
     missing = select(
         store,
         """SELECT ?item WHERE {

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from dipkg.core.errors import StoreError
+from dipkg.core.manifest import FORMAT, Manifest
 
 CURRENT = "current"
 RELEASES = "releases"
@@ -37,7 +38,14 @@ STORE = "store"
 DUMPS = "dumps"
 #: the N-Triples dump: what the store is loaded from, publish sends and diff compares
 NT_DUMP = "dipkg.nt"
-MANIFEST_FORMAT = 1
+#: what the web app shows that the build decides (manifest "site")
+SITE = "site"
+SCHEMA_ORG_FILE = "site/schema-org.jsonld"
+QUERIES_FILE = "site/queries.json"
+ONTOLOGY = "ontology"
+#: the ontology's files the release carries (``ontology/``), as the source tree names them
+ONTOLOGY_FILES = ("dipkg.ttl", "shapes.ttl", "context.jsonld")
+MANIFEST_FORMAT = FORMAT
 
 
 @dataclass(frozen=True)
@@ -55,11 +63,11 @@ class Release:
 
     @property
     def build_id(self) -> str:
-        return self.manifest["build_id"]
+        return str(self.manifest["build_id"])
 
     @property
     def base_iri(self) -> str:
-        return self.manifest["base_iri"]
+        return str(self.manifest["base_iri"])
 
 
 class Lease:
@@ -165,39 +173,22 @@ def read_release(root: Path, *, need_store: bool = True) -> Release:
         raise StoreError(
             f"the build's manifest is unreadable: {exc}", file=str(manifest_path)
         ) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        raise StoreError("the build's manifest has an unknown format", file=str(manifest_path))
-    for key in ("build_id", "base_iri", "counts", "dumps"):
-        if key not in manifest:
-            raise StoreError(f"the build's manifest lacks {key!r}", file=str(manifest_path))
-    dumps = manifest["dumps"]
-    if not (
-        isinstance(manifest["build_id"], str)
-        and manifest["build_id"]
-        and isinstance(manifest["base_iri"], str)
-        and isinstance(manifest["counts"], dict)
-        and isinstance(dumps, list)
-        and all(
-            isinstance(d, dict)
-            and isinstance(d.get("file"), str)
-            and isinstance(d.get("format"), str)
-            for d in dumps
-        )
-    ):
-        raise StoreError(
-            "the build's manifest is malformed (build_id, base_iri, counts or dumps)",
-            file=str(manifest_path),
-        )
+    checked = Manifest.from_json(manifest, file=str(manifest_path))
     if need_store and not (root / STORE).is_dir():
         raise StoreError("the build's store folder is missing", file=str(root / STORE))
-    for entry in dumps:  # the catalogue and /dumps/ promise these exact files
-        path = root / DUMPS / str(entry["file"])
+    for entry in checked.dumps:  # the catalogue and /dumps/ promise these exact files
+        path = root / DUMPS / entry.file
         try:
             size = path.stat().st_size
         except OSError:
             raise StoreError("a dump the manifest lists is missing", file=str(path)) from None
-        if "bytes" in entry and size != entry["bytes"]:
+        if size != entry.bytes:
             raise StoreError(
-                f"a dump has {size} bytes, the manifest says {entry['bytes']}", file=str(path)
+                f"a dump has {size} bytes, the manifest says {entry.bytes}", file=str(path)
             )
+    site = checked.site
+    assert site is not None  # from_json requires it
+    for file in site.files:  # what the pages show: schema.org, questions, ontology
+        if not (root / file.file).is_file():
+            raise StoreError("a file the manifest lists is missing", file=str(root / file.file))
     return Release(root=root, manifest=manifest)

@@ -292,7 +292,7 @@ def versioned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dic
     tmp = tmp_path_factory.mktemp("ckan-versions")
     first = build(tmp / "data", Settings(inputs_dir=_inputs(tmp / "in1", "2026-11-24")))
     second = build(tmp / "data", Settings(inputs_dir=_inputs(tmp / "in2", "2026-11-30", EDITS)))
-    return second.release, first.manifest, second.manifest
+    return second.release, first.manifest.to_json(), second.manifest.to_json()
 
 
 @pytest.mark.slow
