@@ -16,7 +16,10 @@ import typer
 from rich.console import Console
 
 from dipkg import __version__
-from dipkg.core.errors import DipkgError
+from dipkg.core.errors import ConfigError, DipkgError
+from dipkg.core.publish_plan import plan
+from dipkg.core.release import open_release
+from dipkg.core.search_index import SearchError, SearchIndex
 from dipkg.core.settings import get_settings
 
 app = typer.Typer(
@@ -64,7 +67,7 @@ def build(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Build the knowledge graph: source -> RDF -> validated dumps and Oxigraph store."""
-    from kg.build import build as run_build
+    from kg.build import build as run_build  # lazy: `dipkg --help` need not load the build
 
     settings = get_settings()
     target = out_dir or settings.data_dir
@@ -82,7 +85,7 @@ def build(
         f"  guides {c.guides}  domains {c.domains}  scenarios {c.scenarios}  "
         f"categories {c.categories}  fields {c.fields}  triples {c.triples}"
     )
-    from kg.changes import summary_text
+    from kg.changes import summary_text  # lazy: `dipkg --help` need not load the build
 
     previous = m.previous.to_json() if m.previous is not None else None
     what = {**m.changes.summary_json(), "old": previous, "new": {"version": m.version}}
@@ -145,7 +148,7 @@ def query(
     ] = None,
 ) -> None:
     """Run a query against the built store with the endpoint's limits, and print the result."""
-    from sparql_api.query import run_query
+    from sparql_api.query import run_query  # lazy: `dipkg --help` need not load the web app
 
     settings = get_settings()
     run_query(
@@ -174,8 +177,6 @@ def match(
     limit: Annotated[int, typer.Option(help="Show at most this many scenarios.")] = 10,
 ) -> None:
     """Which scenarios fit my data? Ranked by how much of it each involves (from the release's search index)."""
-    from dipkg.core.release import open_release
-    from dipkg.core.search_index import SearchError, SearchIndex
 
     if fmt not in ("table", "json"):
         raise SearchError(f"unknown format {fmt!r} (table or json)")
@@ -264,8 +265,7 @@ def publish(
     """Load the built graph into an existing triple store (SPARQL 1.1 Graph Store HTTP Protocol), all or nothing."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-    from dipkg.core.publish_plan import plan
-    from dipkg.core.release import open_release
+    # lazy: `dipkg --help` need not load the build (httpx, the publisher)
     from kg.publish import PublishError, check_target
     from kg.publish import publish as run_publish
 
@@ -313,8 +313,7 @@ def diff(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text (default) or json.")] = "text",
 ) -> None:
     """What changed between two releases: scenarios, categories and fields added, removed, changed."""
-    from dipkg.core.errors import ConfigError
-    from kg import changes
+    from kg import changes  # lazy: `dipkg --help` need not load the build
 
     if fmt not in ("text", "json"):
         raise ConfigError(f"unknown --format {fmt!r}: text or json", file="--format")
@@ -369,14 +368,15 @@ def serve(
     settings = settings.model_copy(update={k: v for k, v in update.items() if v is not None})
     target = data or settings.data_dir
     if build_if_missing and not (Path(target) / "current").exists():
-        from kg.build import build as run_build
+        from kg.build import build as run_build  # lazy: `dipkg --help` need not load the build
 
         err.print(f"dipkg: no release in {target} yet: building it", highlight=False, markup=False)
         result = run_build(target, settings)
         err.print(
             f"dipkg: built {result.manifest.build_id} in {result.seconds:.1f} s", highlight=False
         )
-    from sparql_api.server import run  # the build never imports the web app; only this command does
+    # lazy: `dipkg --help` need not load the web app; the build never imports it
+    from sparql_api.server import run
 
     run(settings, target, host or settings.host, port or settings.port)
 

@@ -31,6 +31,7 @@ from sparql_api import http
 from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import HTML, JSON, negotiate
 from sparql_api.pages.site import Site, language, make_site, not_acceptable_response, not_found
+from sparql_api.protocol import site_root, vary_origin
 
 LISTING_OFFERS = (HTML, JSON)
 CHUNK = 1 << 16
@@ -183,8 +184,6 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         }
 
     def index_json(request: Request) -> Response:
-        from sparql_api.protocol import site_root
-
         body = json.dumps(listing(site_root(request)), ensure_ascii=False, indent=2).encode("utf-8")
         return Response(
             body,
@@ -198,8 +197,6 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
 
     @router.get("/dumps", include_in_schema=False)
     async def dumps_redirect(request: Request) -> Response:
-        from sparql_api.protocol import site_root, vary_origin
-
         target = (
             site_root(request) + "/dumps/" + ("?" + request.url.query if request.url.query else "")
         )
@@ -214,8 +211,6 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
             return not_acceptable_response(LISTING_OFFERS, accept)
         if choice.offer is JSON:
             return index_json(request)
-        from sparql_api.protocol import site_root
-
         lang, explicit = language(request)
         root = site_root(request)
         body = site.render(

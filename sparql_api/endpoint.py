@@ -20,7 +20,6 @@ from pydantic import BaseModel
 from dipkg import __version__
 from dipkg.core.errors import StoreError
 from sparql_api import guard, http
-from sparql_api.app import AppContext, context
 from sparql_api.cache import Entry
 from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import (
@@ -42,6 +41,7 @@ from sparql_api.protocol import (
     vary_origin,
 )
 from sparql_api.results import GRAPH_FORMATS, Job
+from sparql_api.state import AppContext, context
 from sparql_api.workers import reply_error
 
 router = APIRouter()

@@ -30,12 +30,14 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
-from sparql_api import http
+from sparql_api import changes, datamap, dumps, find, http
 from sparql_api.i18n import CLIENT_STRINGS, YASGUI_ZH, describe_error
 from sparql_api.i18n import t as tr
 from sparql_api.negotiation import HTML, RESULT_OFFERS
+from sparql_api.pages import routes as pages
 from sparql_api.pages.site import Site, language, make_site, not_found
 from sparql_api.protocol import client_address, site_root
+from sparql_api.state import set_sparql_page
 
 STATIC = Path(__file__).resolve().parent / "static"
 VENDOR = STATIC / "vendor" / "yasgui"
@@ -278,9 +280,6 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
 def install(app: FastAPI, settings: Settings, release: Release, describer: Any = None) -> None:
     """Add the query UI, static files, dumps and pages (resource catch-all last) to ``app``
     (``describer``: the pages' lookups, from :mod:`sparql_api.backends`; default local)."""
-    from sparql_api import changes, datamap, dumps, find
-    from sparql_api.pages import routes as pages
-
     site = make_site(settings, release, describer)
     app.state.dipkg.extra["site"] = (
         site  # the catalogue page (sparql_api/catalog_routes.py) renders with it
@@ -295,11 +294,6 @@ def install(app: FastAPI, settings: Settings, release: Release, describer: Any =
     app.include_router(find.make_router(site))
     app.include_router(pages.make_router(settings, release, site=site))
     page = ui.query_page  # type: ignore[attr-defined]
-    try:
-        from sparql_api.app import set_sparql_page
-    except ImportError:  # an endpoint without the hook: serve the page at /query ourselves
+    set_sparql_page(app, page)
+    if not any(getattr(r, "path", None) == "/query" for r in app.router.routes):
         app.add_api_route("/query", page, methods=["GET"], include_in_schema=False)
-    else:
-        set_sparql_page(app, page)
-        if not any(getattr(r, "path", None) == "/query" for r in app.router.routes):
-            app.add_api_route("/query", page, methods=["GET"], include_in_schema=False)

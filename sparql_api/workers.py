@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from dipkg.core.errors import DipkgError, StoreError
+from sparql_api import results
 from sparql_api.errors import Busy, QueryError, QueryTimeout, TooManyQueries, WorkerDied
 from sparql_api.results import Job, too_large
 
@@ -585,8 +586,6 @@ def child_main() -> int:
     try:
         import pyoxigraph as ox
 
-        from sparql_api import results  # noqa: F401  (import errors show at start-up)
-
         store = ox.Store.read_only(config["store"])
         named = []
         for graph in store.named_graphs():
@@ -631,8 +630,6 @@ def _serve_jobs(
     prefixes: dict[str, str] | None,
     memory_limit: int | None = None,
 ) -> None:
-    from sparql_api import results
-
     while True:
         request = _read_frame(inp)
         if request is None:
