@@ -33,7 +33,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urljoin
@@ -46,7 +46,7 @@ from dipkg.core.credentials import Credentials, redact, scrub
 from dipkg.core.iris import ONTOLOGY_IRI, PREFIXES
 from dipkg.core.release import Release
 from sparql_api import guard
-from sparql_api.describe import IS_DEFINED_BY, LABELS, MAX_INCOMING, RDF_TYPE, Describer
+from sparql_api.describe import IS_DEFINED_BY, LABELS, MAX_INCOMING, RDF_TYPE, Describer, Term
 from sparql_api.errors import Busy, NotAcceptable, QueryError, QueryTimeout
 from sparql_api.results import Job, Outcome, _solutions, _triples
 from sparql_api.syntax import syntax_error
@@ -903,6 +903,24 @@ def _bnode_paths(start: str, depth: int) -> str:
     return "\nUNION ".join(branches)
 
 
+def bind_values(query: str, substitutions: Mapping[str, Term]) -> str:
+    """``query`` with ``substitutions`` as a VALUES block opening its outer WHERE group: what
+    pyoxigraph's ``substitutions=`` does locally (SEP-0007), for an endpoint that takes only
+    the query text. Each term is written by pyoxigraph (an IRI cannot hold ``>``)."""
+    names = " ".join(f"?{ox.Variable(name).value}" for name in substitutions)
+    terms = " ".join(str(term) for term in substitutions.values())
+    bound, n = re.subn(
+        r"\bWHERE\s*\{",
+        lambda m: f"{m.group(0)} VALUES ({names}) {{ ({terms}) }}",
+        query,
+        count=1,
+        flags=re.IGNORECASE,
+    )
+    if not n:
+        raise ValueError("a query with substitutions needs a WHERE { ... } group")
+    return bound
+
+
 class RemoteDescriber(Describer):
     """The :class:`~sparql_api.describe.Describer` over a SPARQL endpoint (same triples).
 
@@ -1035,7 +1053,14 @@ class RemoteDescriber(Describer):
             out.extend(ox.Triple(r["s"], r["p"], r["o"]) for r in rows if len(r) == 3)
         return out
 
-    def select(self, query: str, graph: str | None = None) -> list[dict[str, Any]]:
+    def select(
+        self,
+        query: str,
+        graph: str | None = None,
+        *,
+        substitutions: Mapping[str, Term] | None = None,
+    ) -> list[dict[str, Any]]:
+        query = bind_values(query, substitutions) if substitutions else query
         return self._rows(self._prologue + query, [("default-graph-uri", self._remote(graph))])
 
     def close(self) -> None:
