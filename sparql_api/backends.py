@@ -4,8 +4,8 @@
   processes (:class:`~sparql_api.workers.WorkerPool`) and a read-only
   :class:`~sparql_api.describe.Describer`.
 * :class:`RemoteBackend` — an external SPARQL endpoint holding the published
-  graph (``settings.sparql_backend``): :class:`~sparql_api.remote.RemotePool`
-  and :class:`~sparql_api.remote.RemoteDescriber`.
+  graph (``settings.sparql_backend``): :class:`~sparql_api.remote.pool.RemotePool`
+  and :class:`~sparql_api.remote.describer.RemoteDescriber`.
 
 Both give the same three things: ``check()`` (before serving: one line and exit 1
 on failure), ``pool()`` (made at startup, inside the event loop; the endpoint
@@ -81,7 +81,8 @@ class RemoteBackend:
 
     def __init__(self, settings: Settings, release: Release, url: str) -> None:
         from dipkg.core.credentials import resolve
-        from sparql_api.remote import BackendClient, Graphs
+        from sparql_api.remote.client import BackendClient
+        from sparql_api.remote.dialect import Graphs
 
         self.settings = settings
         self.release = release
@@ -105,17 +106,17 @@ class RemoteBackend:
         )
 
     def check(self) -> None:
-        from sparql_api.remote import check_backend
+        from sparql_api.remote.client import check_backend
 
         check_backend(self.client, self.graphs)
 
     def pool(self) -> Any:
-        from sparql_api.remote import RemotePool
+        from sparql_api.remote.pool import RemotePool
 
         return RemotePool(self.client, self.graphs, prefixes=dict(PREFIXES))
 
     def describer(self) -> Any:
-        from sparql_api.remote import RemoteDescriber
+        from sparql_api.remote.describer import RemoteDescriber
 
         return RemoteDescriber(self.client, self.graphs, named_graphs=_catalog_graphs(self.release))
 

@@ -370,7 +370,7 @@ def test_page_lookups_bind_iris_the_same_way_locally_and_remotely(built_data, ox
     from dipkg.core.release import open_release
     from dipkg.core.settings import Settings
     from sparql_api.backends import LocalBackend, RemoteBackend
-    from sparql_api.remote import bind_values
+    from sparql_api.remote.describer import bind_values
 
     release = open_release(built_data)
     local = LocalBackend(Settings(), release).describer()
