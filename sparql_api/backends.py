@@ -4,8 +4,8 @@
   processes (:class:`~sparql_api.workers.WorkerPool`) and a read-only
   :class:`~sparql_api.describe.Describer`.
 * :class:`RemoteBackend` — an external SPARQL endpoint holding the published
-  graph (``settings.sparql_backend``): :class:`~sparql_api.remote.RemotePool`
-  and :class:`~sparql_api.remote.RemoteDescriber`.
+  graph (``settings.sparql_backend``): :class:`~sparql_api.remote.pool.RemotePool`
+  and :class:`~sparql_api.remote.describer.RemoteDescriber`.
 
 Both give the same three things: ``check()`` (before serving: one line and exit 1
 on failure), ``pool()`` (made at startup, inside the event loop; the endpoint
@@ -27,13 +27,10 @@ from dipkg.core.iris import PREFIXES
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
 from sparql_api.describe import Describer
-from sparql_api.remote import (
-    BackendClient,
-    Graphs,
-    RemoteDescriber,
-    RemotePool,
-    check_backend,
-)
+from sparql_api.remote.client import BackendClient, check_backend
+from sparql_api.remote.describer import RemoteDescriber
+from sparql_api.remote.dialect import Graphs
+from sparql_api.remote.pool import RemotePool
 from sparql_api.workers import WorkerPool
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -136,7 +137,8 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         } - set(labels)
         for iri in sorted(wanted):
             rows = site.pages.describer.select(
-                f'SELECT ?l WHERE {{ <{iri}> rdfs:label ?l FILTER(lang(?l) = "zh" || lang(?l) = "en") }}'
+                'SELECT ?s ?l WHERE { ?s rdfs:label ?l FILTER(lang(?l) = "zh" || lang(?l) = "en") }',
+                substitutions={"s": ox.NamedNode(iri)},
             )
             labels[iri] = {r["l"].language: r["l"].value for r in rows}
         for iri, names in site.pages.ontology_labels.items():

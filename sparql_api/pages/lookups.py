@@ -39,16 +39,21 @@ class Lookups:
     def _scenarios(
         self, link: Linker, lang: str, domain: str | None = None, guide: str | None = None
     ) -> list[dict[str, Any]]:
-        where = ""
+        # a constant pattern; the IRI is bound by substitution (a bound variable is projected)
+        where, bound = "", {}
         if domain:
-            where = f"?s dip:domain <{domain}> ."
+            where, bound = "?s dip:domain ?domain .", {"domain": ox.NamedNode(domain)}
         if guide:
-            where = f"?s dcterms:source <{guide}> ."
-        rows = self.describer.select(f"""SELECT ?s ?n ?zh ?en ?d ?dzh ?den WHERE {{
+            where, bound = "?s dcterms:source ?guide .", {"guide": ox.NamedNode(guide)}
+        project = " ".join(f"?{name}" for name in bound)
+        rows = self.describer.select(
+            f"""SELECT {project} ?s ?n ?zh ?en ?d ?dzh ?den WHERE {{
             ?s a dip:Scenario ; dip:number ?n ; dip:domain ?d . {where}
             OPTIONAL {{ ?s rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?s rdfs:label ?en FILTER(lang(?en)="en") }}
             OPTIONAL {{ ?d rdfs:label ?dzh FILTER(lang(?dzh)="zh") }} OPTIONAL {{ ?d rdfs:label ?den FILTER(lang(?den)="en") }}
-        }} ORDER BY ?n ?s""")
+        }} ORDER BY ?n ?s""",
+            substitutions=bound,
+        )
         return [
             {
                 "number": r["n"].value,
@@ -98,43 +103,59 @@ class Lookups:
         ]
 
     def _children(self, iri: str, link: Linker, lang: str) -> list[dict[str, Any]]:
-        rows = self.describer.select(f"""SELECT ?i ?t ?zh ?en ?q ?pos WHERE {{
-            ?i dcterms:isPartOf <{iri}> ; a ?t ; schema:position ?pos .
-            OPTIONAL {{ ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?i rdfs:label ?en FILTER(lang(?en)="en") }}
-            OPTIONAL {{ ?i dip:qualifier ?q FILTER(lang(?q)="zh") }}
-        }} ORDER BY ?pos""")
+        rows = self.describer.select(
+            """SELECT ?parent ?i ?t ?zh ?en ?q ?pos WHERE {
+            ?i dcterms:isPartOf ?parent ; a ?t ; schema:position ?pos .
+            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
+            OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") }
+        } ORDER BY ?pos""",
+            substitutions={"parent": ox.NamedNode(iri)},
+        )
         return self._items(rows, link, lang)
 
     def _items_of_kind(
         self, kind_iri: str, link: Linker, lang: str, exclude: str | None = None
     ) -> list[dict[str, Any]]:
-        rows = self.describer.select(f"""SELECT ?i ?t ?zh ?en ?q ?s ?n ?szh ?sen WHERE {{
-            ?i dip:dataKind <{kind_iri}> ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
-            OPTIONAL {{ ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?i rdfs:label ?en FILTER(lang(?en)="en") }}
-            OPTIONAL {{ ?i dip:qualifier ?q FILTER(lang(?q)="zh") }}
-            OPTIONAL {{ ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }} OPTIONAL {{ ?s rdfs:label ?sen FILTER(lang(?sen)="en") }}
-        }} ORDER BY ?n ?i LIMIT 500""")
+        rows = self.describer.select(
+            """SELECT ?kind ?i ?t ?zh ?en ?q ?s ?n ?szh ?sen WHERE {
+            ?i dip:dataKind ?kind ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
+            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
+            OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") }
+            OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") } OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
+        } ORDER BY ?n ?i LIMIT 500""",
+            substitutions={"kind": ox.NamedNode(kind_iri)},
+        )
         return [r for r in self._items(rows, link, lang) if r["iri"] != exclude]
 
     def _count_under_kind(self, kind_iri: str) -> int:
-        rows = self.describer.select(f"""SELECT (COUNT(DISTINCT ?i) AS ?n) WHERE {{
-            ?k skos:broader* <{kind_iri}> . ?i dip:dataKind ?k }}""")
+        rows = self.describer.select(
+            """SELECT ?kind (COUNT(DISTINCT ?i) AS ?n) WHERE {
+            ?k skos:broader* ?kind . ?i dip:dataKind ?k } GROUP BY ?kind""",
+            substitutions={"kind": ox.NamedNode(kind_iri)},
+        )
         return int(rows[0]["n"].value) if rows else 0
 
     def _items_under_kind(self, kind_iri: str, link: Linker, lang: str) -> list[dict[str, Any]]:
         """The data items of this kind or of a narrower one (``skos:broader*``), each with the
         path of kinds from this one down to its own (empty for a direct use). Counted the way
         the data-kinds page counts a concept (:meth:`_scheme_tree`)."""
-        rows = self.describer.select(f"""SELECT DISTINCT ?i ?t ?zh ?en ?q ?s ?n ?szh ?sen ?k WHERE {{
-            ?k skos:broader* <{kind_iri}> . ?i dip:dataKind ?k ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
-            OPTIONAL {{ ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?i rdfs:label ?en FILTER(lang(?en)="en") }}
-            OPTIONAL {{ ?i dip:qualifier ?q FILTER(lang(?q)="zh") }}
-            OPTIONAL {{ ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }} OPTIONAL {{ ?s rdfs:label ?sen FILTER(lang(?sen)="en") }}
-        }} ORDER BY ?n ?i LIMIT {USES_SHOWN}""")
-        links = self.describer.select(f"""SELECT DISTINCT ?c ?b ?zh ?en WHERE {{
-            ?c skos:broader* <{kind_iri}> ; skos:broader ?b . ?b skos:broader* <{kind_iri}> .
-            OPTIONAL {{ ?c skos:prefLabel ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?c skos:prefLabel ?en FILTER(lang(?en)="en") }}
-        }}""")
+        rows = self.describer.select(
+            """SELECT DISTINCT ?kind ?i ?t ?zh ?en ?q ?s ?n ?szh ?sen ?k WHERE {
+            ?k skos:broader* ?kind . ?i dip:dataKind ?k ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
+            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
+            OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") }
+            OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") } OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
+        } ORDER BY ?n ?i LIMIT """
+            + str(USES_SHOWN),
+            substitutions={"kind": ox.NamedNode(kind_iri)},
+        )
+        links = self.describer.select(
+            """SELECT DISTINCT ?kind ?c ?b ?zh ?en WHERE {
+            ?c skos:broader* ?kind ; skos:broader ?b . ?b skos:broader* ?kind .
+            OPTIONAL { ?c skos:prefLabel ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?c skos:prefLabel ?en FILTER(lang(?en)="en") }
+        }""",
+            substitutions={"kind": ox.NamedNode(kind_iri)},
+        )
         parents: dict[str, list[str]] = {}
         names: dict[str, str] = {}
         for r in links:
@@ -163,12 +184,15 @@ class Lookups:
         return items
 
     def _tree(self, scenario: str, link: Linker, lang: str) -> list[dict[str, Any]]:
-        rows = self.describer.select(f"""SELECT ?i ?p ?t ?zh ?en ?q ?pos ?k ?kzh ?ken WHERE {{
-            ?i dip:scenario <{scenario}> ; dcterms:isPartOf ?p ; a ?t ; schema:position ?pos .
-            OPTIONAL {{ ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?i rdfs:label ?en FILTER(lang(?en)="en") }}
-            OPTIONAL {{ ?i dip:qualifier ?q FILTER(lang(?q)="zh") }}
-            OPTIONAL {{ ?i dip:dataKind ?k }}
-        }}""")
+        rows = self.describer.select(
+            """SELECT ?scenario ?i ?p ?t ?zh ?en ?q ?pos ?k ?kzh ?ken WHERE {
+            ?i dip:scenario ?scenario ; dcterms:isPartOf ?p ; a ?t ; schema:position ?pos .
+            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
+            OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") }
+            OPTIONAL { ?i dip:dataKind ?k }
+        }""",
+            substitutions={"scenario": ox.NamedNode(scenario)},
+        )
         nodes: dict[str, dict[str, Any]] = {}
         for r in rows:
             item = self._items([r], link, lang)[0]
@@ -183,9 +207,13 @@ class Lookups:
         return roots
 
     def _scheme_tree(self, scheme: str, link: Linker, lang: str) -> list[dict[str, Any]]:
+        # The one lookup that keeps its IRI in the text (written by pyoxigraph, so it cannot
+        # break out of the query): a concept with two broader concepts is drawn under the one
+        # of its LAST row, so this page depends on the rows' order, and a substituted, projected
+        # ?scheme makes Oxigraph group (and so order) them differently.
         rows = self.describer.select(f"""SELECT ?c ?b ?zh ?en (COUNT(DISTINCT ?i) AS ?uses) WHERE {{
-            ?c skos:inScheme <{scheme}> .
-            OPTIONAL {{ ?c skos:broader ?b . ?b skos:inScheme <{scheme}> }}
+            ?c skos:inScheme {ox.NamedNode(scheme)} .
+            OPTIONAL {{ ?c skos:broader ?b . ?b skos:inScheme {ox.NamedNode(scheme)} }}
             OPTIONAL {{ ?c skos:prefLabel ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?c skos:prefLabel ?en FILTER(lang(?en)="en") }}
             OPTIONAL {{ ?i dip:dataKind|dip:domain ?c }}
         }} GROUP BY ?c ?b ?zh ?en""")
@@ -209,10 +237,13 @@ class Lookups:
         # even when it is reached by two paths: the count its concept page lists
         totals = {
             r["c"].value: int(r["n"].value)
-            for r in self.describer.select(f"""
-            SELECT ?c (COUNT(DISTINCT ?i) AS ?n) WHERE {{
-              ?c skos:inScheme <{scheme}> . ?k skos:broader* ?c . ?i dip:dataKind|dip:domain ?k
-            }} GROUP BY ?c""")
+            for r in self.describer.select(
+                """
+            SELECT ?scheme ?c (COUNT(DISTINCT ?i) AS ?n) WHERE {
+              ?c skos:inScheme ?scheme . ?k skos:broader* ?c . ?i dip:dataKind|dip:domain ?k
+            } GROUP BY ?scheme ?c""",
+                substitutions={"scheme": ox.NamedNode(scheme)},
+            )
         }
         for c, node in nodes.items():
             node["total"] = totals.get(c, 0)

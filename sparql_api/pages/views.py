@@ -160,16 +160,19 @@ class Pages(Lookups):
         """A data category's or data field's page (``children``: a category's own items)."""
         link, lang = f.link, f.lang
         extra: dict[str, Any] = {}
-        rows = self.describer.select(f"""SELECT ?s ?n ?szh ?sen ?p ?pzh ?pen ?k ?kzh ?ken ?q WHERE {{
-                <{iri}> dip:scenario ?s ; dcterms:isPartOf ?p .
-                ?s dip:number ?n . OPTIONAL {{ ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }}
-                OPTIONAL {{ ?s rdfs:label ?sen FILTER(lang(?sen)="en") }}
-                OPTIONAL {{ ?p rdfs:label ?pzh FILTER(lang(?pzh)="zh") }}
-                OPTIONAL {{ ?p rdfs:label ?pen FILTER(lang(?pen)="en") }}
-                OPTIONAL {{ <{iri}> dip:dataKind ?k . OPTIONAL {{ ?k skos:prefLabel ?kzh FILTER(lang(?kzh)="zh") }}
-                           OPTIONAL {{ ?k skos:prefLabel ?ken FILTER(lang(?ken)="en") }} }}
-                OPTIONAL {{ <{iri}> dip:qualifier ?q FILTER(lang(?q)="zh") }}
-            }} LIMIT 1""")
+        rows = self.describer.select(
+            """SELECT ?item ?s ?n ?szh ?sen ?p ?pzh ?pen ?k ?kzh ?ken ?q WHERE {
+                ?item dip:scenario ?s ; dcterms:isPartOf ?p .
+                ?s dip:number ?n . OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }
+                OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
+                OPTIONAL { ?p rdfs:label ?pzh FILTER(lang(?pzh)="zh") }
+                OPTIONAL { ?p rdfs:label ?pen FILTER(lang(?pen)="en") }
+                OPTIONAL { ?item dip:dataKind ?k . OPTIONAL { ?k skos:prefLabel ?kzh FILTER(lang(?kzh)="zh") }
+                           OPTIONAL { ?k skos:prefLabel ?ken FILTER(lang(?ken)="en") } }
+                OPTIONAL { ?item dip:qualifier ?q FILTER(lang(?q)="zh") }
+            } LIMIT 1""",
+            substitutions={"item": ox.NamedNode(iri)},
+        )
         if rows:
             r = rows[0]
             extra["scenario"] = Value(

@@ -365,3 +365,37 @@ def test_the_backends_own_time_limit_is_a_timeout_too(built_data, tmp_path):
             assert time.monotonic() - started < 6
         finally:
             stop_server(server)
+
+
+def test_page_lookups_bind_iris_the_same_way_locally_and_remotely(built_data, oxigraph_backend):
+    """Describer.select(substitutions=...): pyoxigraph's substitutions locally, a VALUES
+    block remotely; the same rows, and a bound value is data, never query text."""
+    from dipkg.core.release import open_release
+    from dipkg.core.settings import Settings
+    from sparql_api.backends import LocalBackend, RemoteBackend
+    from sparql_api.remote.describer import bind_values
+
+    release = open_release(built_data)
+    local = LocalBackend(Settings(), release).describer()
+    remote = RemoteBackend(Settings(), release, f"{oxigraph_backend}/query").describer()
+    query = (
+        "SELECT ?s ?number ?i ?n WHERE { ?i dip:scenario ?s . ?s dip:number ?n "
+        "FILTER(?n = ?number) } ORDER BY ?i"
+    )
+    scenario = {
+        "s": ox.NamedNode(BASE + "scenario/guizhou-b1-s01"),
+        "number": ox.Literal(
+            "1", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+        ),
+    }
+    rows = [
+        [(r["i"].value, r["n"].value) for r in d.select(query, substitutions=scenario)]
+        for d in (local, remote)
+    ]
+    assert rows[0] and rows[0] == rows[1]
+    # a value that would break out of the query if it were pasted in matches nothing
+    hostile = {"s": scenario["s"], "number": ox.Literal('1" } } SELECT * { ?a ?b ?c } #')}
+    assert local.select(query, substitutions=hostile) == []
+    assert remote.select(query, substitutions=hostile) == []
+    with pytest.raises(ValueError, match="WHERE"):  # no group to open: refused, not guessed
+        bind_values("ASK { ?s ?p ?o }", {"s": scenario["s"]})
