@@ -4,13 +4,18 @@ pyoxigraph cannot cancel a running query, so the app never runs one itself (and
 never on the event loop). Each worker is a plain child process
 (``python -m sparql_api.workers``) that opens the store read-only, evaluates a
 query and serialises the result to bytes (:mod:`sparql_api.results`). The parent
-talks to it over stdin/stdout with length-prefixed frames::
+talks to it over stdin/stdout, one round trip per query: a job goes down as one
+length-prefixed frame, the answer comes back as one reply frame::
 
-    frame = u32 header length | header (JSON) | u64 body length | body
+    job   = u32 header length | header (JSON) | u64 body length (0)
+    reply = u8 taken (0) | u8 status + flags | u32 rows | u64 body length | body
 
-A worker acknowledges each job (an ``{"ack": true}`` frame) before evaluating
-it: a worker found dead before the ack ran nothing, and the query goes to
-another worker; one that dies after it died on this query (503).
+The worker writes the first byte as soon as it has read the job, the rest once
+the result is serialised; the parent reads them as one frame. A worker that dies
+before that first byte ran nothing, and the query goes to another worker; one
+that dies after it died on this query (503). Status (low 4 bits) 0 is a result
+(flags: 16 truncated, 32 a graph, 64 retire; the body is the serialised result),
+1 an error and 2 the start-up answer (the body is JSON).
 
 At the deadline (``Settings.query_timeout``) the parent SIGKILLs the worker,
 reaps it and starts a fresh one in the background; the client gets 503
@@ -55,6 +60,11 @@ log = logging.getLogger("sparql_api.workers")
 
 _HEAD = struct.Struct(">I")
 _BODY = struct.Struct(">Q")
+#: a reply frame's fixed head: taken, status + flags, rows, body length
+_REPLY = struct.Struct(">BBIQ")
+TAKEN = b"\0"
+RESULT, ERROR, INFO = 0, 1, 2
+TRUNCATED, GRAPH, RETIRE = 16, 32, 64
 MAX_HEADER = 16 * 1024 * 1024
 #: Per-worker cap on private memory (RLIMIT_DATA): a query that needs more makes
 #: its worker abort (503 worker-died, reason "memory") instead of the host swapping.
@@ -69,9 +79,22 @@ class OversizedReply(ConnectionError):
     """A worker announced a reply body larger than the parent accepts."""
 
 
+class _NotTaken(ConnectionError):
+    """The worker died before it had read the whole job: it ran nothing."""
+
+
 def encode_frame(header: dict[str, Any], body: bytes = b"") -> bytes:
     raw = json.dumps(header, ensure_ascii=False).encode("utf-8")
     return _HEAD.pack(len(raw)) + raw + _BODY.pack(len(body)) + body
+
+
+def encode_reply(status: int, body: bytes = b"", flags: int = 0, rows: int = 0) -> bytes:
+    """A reply frame without its first byte (:data:`TAKEN`, sent on its own before)."""
+    return _REPLY.pack(0, status | flags, min(rows, 0xFFFFFFFF), len(body))[1:] + body
+
+
+def encode_json_reply(status: int, header: dict[str, Any], flags: int = 0) -> bytes:
+    return encode_reply(status, json.dumps(header, ensure_ascii=False).encode("utf-8"), flags)
 
 
 # --- parent side -------------------------------------------------------------
@@ -104,15 +127,33 @@ class _Worker:
 
     async def receive(self, max_body: int | None = None) -> Reply:
         assert self.proc.stdout is not None
-        (hlen,) = _HEAD.unpack(await self.proc.stdout.readexactly(_HEAD.size))
-        if hlen > MAX_HEADER:
+        try:
+            head = await self.proc.stdout.readexactly(_REPLY.size)
+        except asyncio.IncompleteReadError as exc:
+            if not exc.partial:  # not even the TAKEN byte: it never read the job
+                raise _NotTaken from None
+            raise
+        _taken, status, rows, blen = _REPLY.unpack(head)
+        status, flags = status & 15, status & ~15
+        if status != RESULT and blen > MAX_HEADER:
             raise ConnectionError("oversized frame header from worker")
-        header = json.loads(await self.proc.stdout.readexactly(hlen))
-        (blen,) = _BODY.unpack(await self.proc.stdout.readexactly(_BODY.size))
         if max_body is not None and blen > max_body:
             raise OversizedReply(f"the worker announced a reply of {blen} bytes")
         body = await self.proc.stdout.readexactly(blen) if blen else b""
-        return Reply(header, body)
+        if status == RESULT:
+            header = {
+                "ok": True,
+                "kind": "graph" if flags & GRAPH else "table",
+                "rows": rows,
+                "truncated": bool(flags & TRUNCATED),
+            }
+            return Reply(header, body)
+        if status not in (ERROR, INFO):
+            raise ValueError(f"protocol error: reply status {status}")
+        header = json.loads(body)
+        if flags & RETIRE:
+            header["retire"] = True
+        return Reply(header, b"")
 
     def kill(self) -> None:
         self.killed = True
@@ -161,7 +202,12 @@ class WorkerPool:
         self.info: dict[str, Any] = {}
         #: "on", or "off: <why>" once started (logged as a warning, shown by /health)
         self.network_sandbox = "unknown"
-        self.stats = {"timeouts": 0, "deaths": 0, "disconnects": 0, "respawns": 0}
+        self.stats = {
+            "timeouts": 0,
+            "deaths": 0,
+            "disconnects": 0,
+            "respawns": 0,
+        }
 
     # lifecycle ---------------------------------------------------------
     async def start(self) -> None:
@@ -400,28 +446,23 @@ class WorkerPool:
                 continue
             started = time.monotonic()
             try:
-                # the worker acknowledges a job before evaluating it: no ack, nothing ran
+                # one round trip: the job down, the answer up (no acknowledgement)
                 await worker.send(job.to_dict())
-                ack = await asyncio.wait_for(worker.receive(), self.timeout)
-                if not ack.header.get("ack"):
-                    raise ValueError("protocol error: expected an ack")
-            except (asyncio.IncompleteReadError, OSError, RuntimeError, ValueError):
-                # it died while idle (TimeoutError is an OSError: a hung worker too)
-                self._replace(worker)
+                return await self._finish(job, worker, started, key)
+            except (_NotTaken, OSError, RuntimeError, ValueError) as exc:
+                # it died while idle (the pipe is closed, or the job was never read): it
+                # ran nothing, so the query goes to another worker
+                if not isinstance(exc, _NotTaken):
+                    self._replace(worker)
                 self._release(key, None)
                 if loop.time() >= give_up:
                     raise WorkerDied("no query worker could take the query") from None
                 continue
-            except asyncio.CancelledError:
-                self._replace(worker)
-                self._release(key, None)
+            except BaseException:
+                if not worker.killed:  # cancelled while writing the job
+                    self._replace(worker)
+                self._release(key, None)  # the worker was replaced
                 raise
-            break
-        try:
-            return await self._finish(job, worker, started, key)
-        except BaseException:
-            self._release(key, None)  # the worker was replaced
-            raise
 
     async def _finish(self, job: Job, worker: _Worker, started: float, key: str) -> Reply:
         try:
@@ -429,6 +470,10 @@ class WorkerPool:
             reply = await asyncio.wait_for(
                 worker.receive(job.max_bytes + REPLY_SLACK), max(remaining, 0.001)
             )
+        except _NotTaken:  # it died before it read the job (killed while idle)
+            worker.killed = True
+            self._replace(worker)
+            raise
         except OversizedReply:  # the rest of the frame is never read: this worker is done
             self._replace(worker)
             log.warning(
@@ -455,8 +500,8 @@ class WorkerPool:
                 },
             ) from None
         except (asyncio.IncompleteReadError, OSError, ValueError):
-            self.stats["deaths"] += 1
             worker.killed = True  # not by us, but it is gone: never hand it out again
+            self.stats["deaths"] += 1
             try:
                 code = await asyncio.wait_for(worker.proc.wait(), 1.0)
             except TimeoutError:
@@ -565,8 +610,8 @@ def child_main() -> int:
     os.dup2(2, 1)  # stray prints go to stderr, never into the protocol
     inp = sys.stdin.buffer
 
-    def send(header: dict[str, Any], body: bytes = b"") -> None:
-        view = memoryview(encode_frame(header, body))
+    def send(frame: bytes) -> None:
+        view = memoryview(frame)
         while view:  # an unbuffered write may be partial
             written = out.write(view)
             view = view[written or 0 :]
@@ -595,15 +640,20 @@ def child_main() -> int:
                 break
     except (OSError, RuntimeError, ValueError) as exc:
         send(
-            {
-                "ok": False,
-                "error": "store",
-                "status": 503,
-                "message": f"cannot open the store read-only: {exc}",
-            }
+            TAKEN
+            + encode_json_reply(
+                INFO,
+                {
+                    "ok": False,
+                    "error": "store",
+                    "status": 503,
+                    "message": f"cannot open the store read-only: {exc}",
+                },
+            )
         )
         return 1
-    send({"ok": True, "info": {"pid": os.getpid(), "sandboxed": sandboxed, "named_graphs": named}})
+    info = {"pid": os.getpid(), "sandboxed": sandboxed, "named_graphs": named}
+    send(TAKEN + encode_json_reply(INFO, {"ok": True, "info": info}))
     prefixes = config.get("prefixes") or None
 
     def serve() -> None:
@@ -637,12 +687,12 @@ def _serve_jobs(
         request = _read_frame(inp)
         if request is None:
             return
-        send({"ack": True})
+        send(TAKEN)  # from here on, a death is this query's
         job = results.Job(**request)
         try:
             outcome = results.evaluate(store, job, prefixes)
         except DipkgError as exc:
-            send({"ok": False, **exc.to_dict()})
+            send(encode_json_reply(ERROR, {"ok": False, **exc.to_dict()}))
             continue
         except (KeyboardInterrupt, SystemExit):
             raise
@@ -654,20 +704,25 @@ def _serve_jobs(
                 f"the query needed more memory than a worker may use{mib} and was stopped",
                 details={"reason": "memory", "limit_bytes": memory_limit},
             )
-            send({"ok": False, "retire": True, **err.to_dict()})
+            send(encode_json_reply(ERROR, {"ok": False, **err.to_dict()}, RETIRE))
             return
         except BaseException as exc:  # noqa: BLE001  (a bug or a Rust panic: report it, stay alive)
             send(
-                {
-                    "ok": False,
-                    "error": "internal",
-                    "status": 500,
-                    "message": f"internal error while evaluating the query: {type(exc).__name__}",
-                }
+                encode_json_reply(
+                    ERROR,
+                    {
+                        "ok": False,
+                        "error": "internal",
+                        "status": 500,
+                        "message": f"internal error while evaluating the query: "
+                        f"{type(exc).__name__}",
+                    },
+                )
             )
             print(f"sparql_api worker: {type(exc).__name__}: {exc}", file=sys.stderr)
             continue
-        send(outcome.header(), outcome.body)
+        flags = (TRUNCATED if outcome.truncated else 0) | (GRAPH if outcome.kind == "graph" else 0)
+        send(encode_reply(RESULT, outcome.body, flags, outcome.rows))
 
 
 if __name__ == "__main__":
