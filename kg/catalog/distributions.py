@@ -13,7 +13,7 @@ from dipkg.core.formats import FILE_TYPE, GZIP
 from dipkg.core.iris import ONTOLOGY_IRI
 from dipkg.core.terms import IRI, XSD, Block, Literal, Term, en, zh
 from kg.catalog.context import Context
-from kg.catalog.files import SCENARIOS_CSV
+from kg.catalog.files import SCENARIOS_CSV, TABLES_XLSX
 from kg.catalog.namespaces import (
     CSVW_REC,
     DCAT,
@@ -37,9 +37,12 @@ def distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
     name = entry["file"]
     if entry["format"] in ("Source", "Source DOCX"):
         return f"源文件（{name}，原样）", f"Source document, verbatim ({name})"
-    if entry["format"] in ("JSON", "XLSX"):
-        # the Chinese resource-catalogue record (kg/catalog_cn.py). NB: dipkg-tables.xlsx is
-        # an XLSX too and gets this title (kept: the record's bytes stay the same)
+    if name == TABLES_XLSX:  # before the record's XLSX: both are XLSX
+        return (
+            "场景表与数据项表（XLSX 工作簿）",
+            "The scenarios and data items tables (XLSX workbook)",
+        )
+    if entry["format"] in ("JSON", "XLSX"):  # the Chinese resource-catalogue record
         return cn_distribution_title(entry)
     if entry["format"] == "CSV":
         what_zh, what_en = (
