@@ -173,7 +173,7 @@ def create_app(
         release=release,
         pool=pool,
         cache=ResponseCache(max_bytes=64 * 1024 * 1024),
-        last_modified=http.last_modified(release.manifest, release.root / MANIFEST),
+        last_modified=http.last_modified(release.manifest.modified, release.root / MANIFEST),
     )
     _install_error_handlers(app)
     app.include_router(sparql_router)

@@ -61,8 +61,7 @@ def check_store(store_dir: Path) -> None:
 
 
 def _catalog_graphs(release: Release) -> list[str]:
-    graph = (release.manifest.get("catalog") or {}).get("graph")
-    return [graph] if graph else []
+    return release.catalog_graphs
 
 
 class LocalBackend:

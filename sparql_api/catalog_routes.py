@@ -364,7 +364,7 @@ def catalog_page(request: Request) -> Response:
     headers["Content-Language"] = i18n.HTML_LANG[lang]
     if http.not_modified(request.headers, tag, site.last_modified):
         return Response(status_code=304, headers=headers)
-    files = {d.get("file") for d in ctx.release.manifest.get("dumps", [])}
+    files = ctx.release.manifest.dump_files
     twins = [(o, f"{root}/catalog.{o.extension}") for o in GRAPH_OFFERS]
     records = [(name, f"{root}/dumps/{name}") for name in CN_RECORD if name in files]
     if records:

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from dipkg.core import formats
+from dipkg.core.manifest import DumpEntry
 from dipkg.core.release import Release
 from dipkg.core.serialize import sha256_file
 from dipkg.core.settings import Settings
@@ -49,7 +50,7 @@ class DumpFile:
     format: str
     content_media_type: str  # what it holds once decompressed
     encoding: str | None
-    entry: dict[str, Any]
+    entry: DumpEntry | None  # None: SHA256SUMS
 
     @property
     def etag(self) -> str:
@@ -66,26 +67,21 @@ def dump_files(release: Release) -> dict[str, DumpFile]:
     """The servable files: the manifest's dumps, plus SHA256SUMS when present."""
     out: dict[str, DumpFile] = {}
     folder = release.dumps_dir
-    for entry in release.manifest.get("dumps", []):
-        name = entry.get("file")
-        if (
-            not isinstance(name, str)
-            or "/" in name
-            or name.startswith(".")
-            or not (folder / name).is_file()
-        ):
+    for entry in release.manifest.dumps:
+        name = entry.file
+        if "/" in name or name.startswith(".") or not (folder / name).is_file():
             continue
-        gz = entry.get("encoding") == "gzip"
-        media = entry.get("media_type") or "application/octet-stream"
+        gz = entry.encoding == "gzip"
+        media = entry.media_type or "application/octet-stream"
         out[name] = DumpFile(
             name=name,
             path=folder / name,
             size=(folder / name).stat().st_size,
-            sha256=entry.get("sha256") or sha256_file(folder / name),
+            sha256=entry.sha256 or sha256_file(folder / name),
             media_type=formats.GZIP.media_type if gz else media,
-            format=entry.get("format", ""),
+            format=entry.format,
             content_media_type=media,
-            encoding=entry.get("encoding"),
+            encoding=entry.encoding,
             entry=entry,
         )
     sums = folder / SUMS
@@ -99,7 +95,7 @@ def dump_files(release: Release) -> dict[str, DumpFile]:
             format="SHA-256 checksums",
             content_media_type="text/plain",
             encoding=None,
-            entry={"file": SUMS},
+            entry=None,
         )
     return out
 
@@ -166,7 +162,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
     def listing(root: str) -> dict[str, Any]:
         return {
             "build_id": release.build_id,
-            "modified": release.manifest.get("modified"),
+            "modified": release.manifest.modified,
             "dumps": [
                 {
                     "file": f.name,
@@ -176,8 +172,12 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
                     "encoding": f.encoding,
                     "bytes": f.size,
                     "sha256": f.sha256,
-                    **({"triples": f.entry["triples"]} if "triples" in f.entry else {}),
-                    **({"rows": f.entry["rows"]} if f.entry.get("rows") is not None else {}),
+                    **(
+                        {"triples": f.entry.triples}
+                        if f.entry and f.entry.triples is not None
+                        else {}
+                    ),
+                    **({"rows": f.entry.rows} if f.entry and f.entry.rows is not None else {}),
                 }
                 for f in files.values()
             ],

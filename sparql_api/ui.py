@@ -2,8 +2,8 @@
 
 * ``/query`` and ``/sparql`` (GET without a query, the client prefers HTML — the
   endpoint's ``set_sparql_page`` hook): a page with YASGUI (syntax-highlighted
-  editor, results table, downloads) posting to ``/sparql``, the example queries
-  (``kg.queries.load_queries()``), and, without JavaScript or without the vendor
+  editor, results table, downloads) posting to ``/sparql``, the example questions
+  the build wrote into the release (``Release.queries()``), and, without JavaScript or without the vendor
   files, a plain form: "Run" shows the results on the page itself
   (``/query?q=…&run=1``; not ``query=``, which makes /query the endpoint; the query sent through the app's own ``/sparql``, so the
   same guard, limits and cache apply) as a table whose IRIs link to their pages, and
@@ -30,7 +30,6 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
-from kg.queries import load_queries  # until the contract branch reads site/queries.json
 from sparql_api import changes, datamap, dumps, find, http
 from sparql_api.i18n import CLIENT_STRINGS, YASGUI_ZH, describe_error
 from sparql_api.i18n import t as tr
@@ -61,24 +60,24 @@ class Example:
         return (self.description_en if lang == "en" else self.description_zh) or ""
 
 
-def load_examples() -> list[Example]:
-    """The example queries (kg.queries.load_queries())."""
-    out = []
-    for q in load_queries():
-        d = q.to_dict() if hasattr(q, "to_dict") else dict(q)
-        titles = d.get("title") or {}
-        descriptions = d.get("description") or {}
-        out.append(
-            Example(
-                id=str(d["id"]),
-                title_zh=titles.get("zh", ""),
-                title_en=titles.get("en", ""),
-                query=str(d["query"]),
-                description_zh=descriptions.get("zh", ""),
-                description_en=descriptions.get("en", ""),
-            )
+#: the query in the form when the release has no example questions
+DEFAULT_QUERY = "SELECT * WHERE { ?s ?p ?o } LIMIT 10"
+
+
+def load_examples(release: Release) -> list[Example]:
+    """The example questions of the query page, as the build wrote them into the release
+    (``site/queries.json``, from build/queries: kg/queries.py)."""
+    return [
+        Example(
+            id=q.id,
+            title_zh=q.titles.get("zh", ""),
+            title_en=q.titles.get("en", ""),
+            query=q.query,
+            description_zh=q.descriptions.get("zh", ""),
+            description_en=q.descriptions.get("en", ""),
         )
-    return out
+        for q in release.queries()
+    ]
 
 
 #: most rows the plain form shows on the page (downloads have them all, up to the endpoint's cap)
@@ -147,7 +146,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
     """``/static/{file}`` and the query page (``/query`` when no endpoint route holds it)."""
     router = APIRouter()
     site = site or make_site(settings, release)
-    examples = load_examples()
+    examples = load_examples(release)
 
     @router.get("/static/{name:path}", include_in_schema=False)
     async def static(name: str, request: Request) -> Response:
@@ -179,8 +178,8 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         lang, explicit = language(request)
         root = site_root(request)
         wanted = request.query_params.get("example")
-        chosen = next((e for e in examples if e.id == wanted), examples[0])
-        query = chosen.query
+        chosen = next((e for e in examples if e.id == wanted), examples[0] if examples else None)
+        query = chosen.query if chosen is not None else DEFAULT_QUERY
         asked = request.query_params.get("q")
         outcome = None
         if asked and request.query_params.get("download"):

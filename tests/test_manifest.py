@@ -189,3 +189,25 @@ def test_read_release_names_the_manifest_and_the_key(build_result, tmp_path) -> 
         read_release(root)
     assert caught.value.message == "a file the manifest lists is missing"
     assert caught.value.file == str(root / "site" / "schema-org.jsonld")
+
+
+def test_release_reads_what_the_pages_show_and_checks_it(build_result, tmp_path) -> None:
+    root = tmp_path / "release"
+    for folder in ("dumps", "site", "ontology"):
+        shutil.copytree(build_result.release / folder, root / folder)
+    (root / "store").mkdir()
+    shutil.copy(build_result.release / MANIFEST, root / MANIFEST)
+    release = read_release(root)
+    assert release.schema_org()["@type"] == "Dataset"
+    assert release.queries()[0].titles["zh"] and release.queries()[0].query
+    assert "@vocab" in release.context() or "dip" in release.context()
+    assert (release.ontology_dir / "dipkg.ttl").is_file()
+    assert release.license == build_result.manifest.site.license
+    # known-bad: a file changed after the build no longer matches its SHA-256
+    (root / "site" / "queries.json").write_text("[]\n", encoding="utf-8")
+    with pytest.raises(StoreError) as caught:
+        read_release(root).queries()
+    assert caught.value.message == (
+        "a file of the release does not match its SHA-256 in the manifest"
+    )
+    assert caught.value.file == str(root / "site" / "queries.json")

@@ -29,7 +29,7 @@ def plan(release: Release, graph: str | None = None) -> list[Upload]:
     uploads = [
         Upload(graph or minter.graph("data"), release.dumps_dir / NT_DUMP, "application/n-triples")
     ]
-    catalog = release.root / release.manifest.get("catalog", {}).get("file", "catalog.ttl")
+    catalog = release.root / release.manifest.catalog.file
     if catalog.exists() and catalog.stat().st_size:
         uploads.append(Upload(minter.graph("catalog"), catalog, "text/turtle"))
     for upload in uploads:

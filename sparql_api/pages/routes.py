@@ -158,7 +158,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
                 twins=twins,
                 dataset_href=link.href(dataset),
                 catalog_href=link.href(site.pages.minter.catalog()),
-                counts=release.manifest.get("counts", {}),
+                counts=release.manifest.counts.to_json(),
             ).encode("utf-8")
 
         body = await anyio.to_thread.run_sync(work)

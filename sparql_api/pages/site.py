@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-from dipkg.core.iris import Minter
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
 from sparql_api import http, i18n
@@ -104,27 +103,22 @@ def not_acceptable_response(offers: tuple[Offer, ...], accept: str | None) -> Re
 
 
 def make_site(settings: Settings, release: Release, describer: Describer | None = None) -> Site:
-    catalog_graph = (release.manifest.get("catalog") or {}).get("graph")
-    describer = describer or Describer(release.store_dir, [catalog_graph] if catalog_graph else [])
+    describer = describer or Describer(release.store_dir, release.catalog_graphs)
     pages = Pages(settings, release, describer)
     return Site(
         settings=settings,
         release=release,
         pages=pages,
         cache=ResponseCache(max_bytes=32 * 1024 * 1024),
-        last_modified=http.last_modified(release.manifest, release.root / "manifest.json"),
-        schema_org=_schema_org_factory(settings, release),
+        last_modified=http.last_modified(release.manifest.modified, release.manifest_path),
+        schema_org=_schema_org_factory(release),
     )
 
 
-def _schema_org_factory(settings: Settings, release: Release) -> Callable[[Linker], str | None]:
-    """The schema.org Dataset JSON-LD of the landing page (kg.catalog.schema_org_dataset)."""
-    from kg.catalog import schema_org_dataset
-
-    minter = Minter(release.base_iri)
-    text = json.dumps(
-        schema_org_dataset(release.manifest, settings, minter), ensure_ascii=False, indent=2
-    )
+def _schema_org_factory(release: Release) -> Callable[[Linker], str | None]:
+    """The schema.org Dataset JSON-LD of the landing page, as the build wrote it into the
+    release (site/schema-org.jsonld: the build's settings, so it agrees with catalog.ttl)."""
+    text = json.dumps(release.schema_org(), ensure_ascii=False, indent=2)
     text = text.replace("</", "<\\/")  # never close the <script> early
 
     def build(link: Linker) -> str | None:

@@ -3,7 +3,6 @@ server, plus the parts its kind of page shows (a scenario's tree, a concept's us
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,6 @@ from dipkg import __version__
 from dipkg.core.iris import DIP, ONTOLOGY_IRI, PREFIXES, Minter
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
-from kg.paths import ONTOLOGY_DIR
 from sparql_api import charts, i18n
 from sparql_api.describe import Describer, Description
 from sparql_api.pages.links import Linker, curie
@@ -48,9 +46,7 @@ class Pages(Lookups):
         self.describer = describer
         self.base = release.base_iri
         self.minter = Minter(self.base)
-        self.context = json.loads((ONTOLOGY_DIR / "context.jsonld").read_text(encoding="utf-8"))[
-            "@context"
-        ]
+        self.context = release.context()  # ontology/context.jsonld, as the build used it
         self.env = Environment(
             loader=FileSystemLoader(str(TEMPLATES)),
             autoescape=select_autoescape(["html"]),

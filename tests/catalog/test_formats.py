@@ -121,7 +121,7 @@ def test_the_dump_server_labels_each_file_as_the_registry_says(release: Path) ->
     for name, f in files.items():
         if name == "SHA256SUMS":
             continue
-        fmt = formats.GZIP if f.encoding == "gzip" else formats.for_dump(f.entry)
+        fmt = formats.GZIP if f.encoding == "gzip" else formats.for_dump(f.entry.to_json())
         assert f.content_type == fmt.content_type(), name
     assert files["dipkg-tables.xlsx"].content_type == formats.XLSX.media_type  # no charset
 

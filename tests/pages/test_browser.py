@@ -159,10 +159,10 @@ def test_query_ui_without_javascript(chromium, site):
         # an example loads into the form (no JavaScript: a plain GET)
         pg.click("#example-02-scenarios-needing-temperature .example-button")
         assert "example=02-scenarios-needing-temperature" in pg.url
-        from sparql_api.ui import load_examples
+        from kg.queries import load_queries
 
         expected = next(
-            e.query for e in load_examples()[0] if e.id == "02-scenarios-needing-temperature"
+            q.text for q in load_queries() if q.id == "02-scenarios-needing-temperature"
         )
         assert pg.input_value("#query-text").strip() == expected.strip()
         pg.fill(

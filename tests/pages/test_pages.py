@@ -227,9 +227,9 @@ def test_landing_page(http: httpx.Client, release):
     r = http.get("/", headers=H)
     text = r.text
     assert r.status_code == 200 and text.count("<h1") == 1
-    counts = release.manifest["counts"]
+    counts = release.manifest.counts
     for key in ("scenarios", "categories", "fields", "triples"):
-        assert f">{counts[key]}<" in text
+        assert f">{getattr(counts, key)}<" in text
     for link in ("/dumps/", "/sparql", "/query", "/catalog", "/ontology"):
         assert f'{link}"' in text
     assert (
