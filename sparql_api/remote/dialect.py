@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
+from dipkg.core.publish_plan import plan
 from dipkg.core.release import Release
 from sparql_api import guard
 from sparql_api.errors import QueryError
@@ -31,8 +32,6 @@ class Graphs:
 
     @classmethod
     def of(cls, release: Release) -> Graphs:
-        from kg.publish import plan
-
         uploads = plan(release)
         return cls(data=uploads[0].graph, catalog=uploads[1].graph if len(uploads) > 1 else None)
 

@@ -28,7 +28,7 @@ from sparql_api.remote.answers import (
 from sparql_api.remote.client import BackendClient
 from sparql_api.remote.dialect import Graphs, check_query, dataset_params, timeout_param
 from sparql_api.remote.errors import BackendBusy, BackendError, BackendTimeout
-from sparql_api.results import Job, Outcome, _solutions, _triples
+from sparql_api.results import RESULT_FORMATS, Job, Outcome, _solutions, _triples
 from sparql_api.workers import Reply
 
 log = logging.getLogger("sparql_api.remote")
@@ -135,8 +135,6 @@ class RemotePool:
                 if isinstance(result, ox.QueryBoolean):
                     if job.table_format is None:
                         raise NotAcceptable("no acceptable media type for this ASK result")
-                    from sparql_api.results import RESULT_FORMATS
-
                     return Outcome(
                         "table",
                         job.table_format,
