@@ -9,7 +9,6 @@ without holding more than one block at a time.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -106,9 +105,3 @@ def _escape_iri(value: str) -> str:
     if _BAD_IRI.search(value):
         raise ValueError(f"not a valid IRI: {value!r}")
     return value
-
-
-def triples(blocks: Iterable[Block]) -> Iterator[tuple[Subject, IRI, Term]]:
-    for subject, pairs in blocks:
-        for predicate, obj in pairs:
-            yield subject, predicate, obj

@@ -23,7 +23,6 @@ run off the event loop by the caller (``anyio.to_thread.run_sync``).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +73,6 @@ class Describer:
     def __init__(self, store_dir: Path, named_graphs: Iterable[str] = ()) -> None:
         self.store = ox.Store.read_only(str(store_dir))
         self.named_graphs = [g for g in named_graphs if g]
-        self._lock = threading.Lock()
 
     def close(self) -> None:
         """Let go of the store (its open files); a closed describer answers nothing."""

@@ -30,6 +30,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
+from kg.queries import load_queries
 from sparql_api import http
 from sparql_api.i18n import CLIENT_STRINGS, YASGUI_ZH, describe_error
 from sparql_api.i18n import t as tr
@@ -58,49 +59,8 @@ class Example:
         return (self.description_en if lang == "en" else self.description_zh) or ""
 
 
-_P = (
-    "PREFIX dip: <https://w3id.org/dipkg/ontology#>\n"
-    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
-    "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
-)
-
-#: Used only while kg.queries (the project's example queries) is missing.
-FALLBACK_EXAMPLES = (
-    Example(
-        "scenarios-per-domain",
-        "各领域的应用场景数",
-        "Scenarios per domain",
-        _P + "SELECT ?domain (COUNT(?s) AS ?scenarios) WHERE {\n"
-        '  ?s a dip:Scenario ; dip:domain/rdfs:label ?domain FILTER(lang(?domain) = "zh")\n'
-        "} GROUP BY ?domain ORDER BY DESC(?scenarios)",
-    ),
-    Example(
-        "temperature",
-        "哪些场景涉及温度数据？",
-        "Which scenarios involve temperature data?",
-        _P + "SELECT DISTINCT ?n ?scenario ?field WHERE {\n"
-        "  ?f a dip:DataField ; rdfs:label ?field ; dip:scenario ?s .\n"
-        "  ?s dip:number ?n ; rdfs:label ?scenario\n"
-        '  FILTER(CONTAINS(?field, "温度") && lang(?scenario) = "zh")\n'
-        "} ORDER BY ?n",
-    ),
-    Example(
-        "shared-kinds",
-        "被最多场景共用的数据种类",
-        "Data kinds shared by the most scenarios",
-        _P + "SELECT ?kind (COUNT(DISTINCT ?s) AS ?scenarios) WHERE {\n"
-        '  ?i dip:dataKind ?k ; dip:scenario ?s . ?k skos:prefLabel ?kind FILTER(lang(?kind) = "zh")\n'
-        "} GROUP BY ?kind ORDER BY DESC(?scenarios) LIMIT 20",
-    ),
-)
-
-
-def load_examples() -> tuple[list[Example], bool]:
-    """The example queries (kg.queries.load_queries()), or the fallback; and whether they are the project's."""
-    try:
-        from kg.queries import load_queries
-    except ImportError:
-        return list(FALLBACK_EXAMPLES), False
+def load_examples() -> list[Example]:
+    """The example queries (kg.queries.load_queries())."""
     out = []
     for q in load_queries():
         d = q.to_dict() if hasattr(q, "to_dict") else dict(q)
@@ -116,7 +76,7 @@ def load_examples() -> tuple[list[Example], bool]:
                 description_en=descriptions.get("en", ""),
             )
         )
-    return (out or list(FALLBACK_EXAMPLES)), bool(out)
+    return out
 
 
 #: most rows the plain form shows on the page (downloads have them all, up to the endpoint's cap)
@@ -185,7 +145,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
     """``/static/{file}`` and the query page (``/query`` when no endpoint route holds it)."""
     router = APIRouter()
     site = site or make_site(settings, release)
-    examples, _ = load_examples()
+    examples = load_examples()
 
     @router.get("/static/{name:path}", include_in_schema=False)
     async def static(name: str, request: Request) -> Response:
@@ -295,11 +255,8 @@ def install(app: FastAPI, settings: Settings, release: Release, describer: Any =
     app.include_router(find.make_router(site))
     app.include_router(pages.make_router(settings, release, site=site))
     page = ui.query_page  # type: ignore[attr-defined]
-    try:
-        from sparql_api.app import set_sparql_page
-    except ImportError:  # an endpoint without the hook: serve the page at /query ourselves
+    from sparql_api.app import set_sparql_page
+
+    set_sparql_page(app, page)
+    if not any(getattr(r, "path", None) == "/query" for r in app.router.routes):
         app.add_api_route("/query", page, methods=["GET"], include_in_schema=False)
-    else:
-        set_sparql_page(app, page)
-        if not any(getattr(r, "path", None) == "/query" for r in app.router.routes):
-            app.add_api_route("/query", page, methods=["GET"], include_in_schema=False)

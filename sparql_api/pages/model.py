@@ -71,10 +71,6 @@ class LabelIndex:
         return i18n.pick(labels, lang) if labels else curie(iri)
 
 
-def literal_text(lit: ox.Literal) -> str:
-    return lit.value
-
-
 class Facts:
     """A resource's own statements read for one page: literals in the page's language (else
     Chinese), the first value of a property, values as links on this server."""

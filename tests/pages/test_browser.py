@@ -149,7 +149,7 @@ def test_query_ui_without_javascript(chromium, site):
         from sparql_api.ui import load_examples
 
         expected = next(
-            e.query for e in load_examples()[0] if e.id == "02-scenarios-needing-temperature"
+            e.query for e in load_examples() if e.id == "02-scenarios-needing-temperature"
         )
         assert pg.input_value("#query-text").strip() == expected.strip()
         pg.fill(
