@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi import routing as fastapi_routing
@@ -27,23 +27,38 @@ from dipkg.core.errors import DipkgError
 from dipkg.core.release import MANIFEST, Release
 from dipkg.core.settings import Settings
 from sparql_api import http
+from sparql_api.backends import Backend, QueryPool
 from sparql_api.cache import ResponseCache
+from sparql_api.describe import Describer
 from sparql_api.errors import HttpError
 from sparql_api.fastpath import FastPath
+
+if TYPE_CHECKING:
+    from sparql_api.catalog_routes import CatalogDocs
+    from sparql_api.pages.site import Site
 
 log = logging.getLogger("sparql_api")
 
 
 @dataclass
 class AppContext:
-    """What every route may use: the settings, the release, the worker pool."""
+    """What every route may use, the one state of an app (``app.state.dipkg``): the
+    settings, the release, its backend and query pool, the caches, the pages' site."""
 
     settings: Settings
     release: Release
-    pool: Any  # WorkerPool (or a test double with .run/.alive/.info)
+    backend: Backend
+    pool: QueryPool | None  # None until the app's startup made it (create_app(pool=None))
     cache: ResponseCache
     last_modified: datetime
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: the pages' lookups; closed when the release is retired (sparql_api/live.py)
+    describer: Describer | None = None
+    #: what the page routes share (templates, cache); set by sparql_api.ui.install
+    site: Site | None = None
+    #: the catalogue record, read once at startup (sparql_api/catalog_routes.py)
+    catalog: CatalogDocs | None = None
+    #: the catalogue page's view of the record, by language
+    catalog_views: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: finished responses the outermost fast path answers repeats from (sparql_api/fastpath.py)
     fast_cache: ResponseCache = field(
         default_factory=lambda: ResponseCache(
@@ -56,7 +71,7 @@ class AppContext:
 
     @property
     def named_graphs(self) -> list[str]:
-        info = getattr(self.pool, "info", None) or {}
+        info = getattr(self.pool, "info", None) or {}  # tests stand in object() for the pool
         return list(info.get("named_graphs") or [])
 
 
@@ -174,7 +189,7 @@ def create_app(
     settings: Settings,
     release: Release,
     *,
-    pool: Any = None,
+    pool: QueryPool | None = None,
     routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """The web app over ``release``. With ``pool=None`` the app starts its own worker
@@ -216,6 +231,7 @@ def create_app(
     app.state.dipkg = AppContext(
         settings=settings,
         release=release,
+        backend=backend,
         pool=pool,
         cache=ResponseCache(max_bytes=64 * 1024 * 1024),
         last_modified=http.last_modified(release.manifest, release.root / MANIFEST),
@@ -230,10 +246,7 @@ def create_app(
     # --- linked data (issue 4): query UI, static files, dumps, pages; resource catch-all last ---
     from sparql_api.ui import install as install_linked_data
 
-    describer = backend.describer()
-    app.state.dipkg.extra["describer"] = (
-        describer  # closed when the release is retired (sparql_api/live.py)
-    )
+    describer = app.state.dipkg.describer = backend.describer()
     install_linked_data(app, settings, release, describer=describer)
     # outermost first: CORS wraps HEAD wraps gzip wraps the app
     app.add_middleware(http.GZipMiddleware)

@@ -53,7 +53,6 @@ _VOID_KEEP = {
     DCT.source,
 }
 _RDFLIB_FORMAT = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "pretty-xml"}
-_STATE_KEY = "catalog"
 
 
 @dataclass(frozen=True)
@@ -136,9 +135,9 @@ def load_catalog(release: Release) -> CatalogDocs:
 
 def _docs(app: Any) -> CatalogDocs:
     ctx = app.state.dipkg
-    docs = ctx.extra.get(_STATE_KEY)
+    docs = ctx.catalog
     if docs is None:  # an app whose lifespan did not run (e.g. TestClient without `with`)
-        docs = ctx.extra[_STATE_KEY] = load_catalog(ctx.release)
+        docs = ctx.catalog = load_catalog(ctx.release)
     return docs
 
 
@@ -348,7 +347,7 @@ def cn_schema(request: Request) -> Response:
 )
 def catalog_page(request: Request) -> Response:
     ctx = request.app.state.dipkg
-    site = ctx.extra.get("site")  # set by sparql_api.ui.install
+    site = ctx.site  # set by sparql_api.ui.install
     if site is None:  # an app without the pages (create_app always installs them)
         err = HttpError(
             "this app serves no pages; the record is at /catalog.ttl", status=404, code="not-found"
@@ -383,7 +382,7 @@ def catalog_page(request: Request) -> Response:
 
 def _view(app: Any, lang: str) -> dict[str, Any]:
     """The page's view of the record, made once per release (the app) and language."""
-    views = app.state.dipkg.extra.setdefault("catalog_views", {})
+    views = app.state.dipkg.catalog_views
     if lang not in views:
         views[lang] = catalog_view(_docs(app).graph, lang)
     return views[lang]

@@ -21,6 +21,7 @@ from dipkg import __version__
 from dipkg.core.errors import StoreError
 from sparql_api import guard, http
 from sparql_api.app import AppContext, context
+from sparql_api.backends import PoolHealth
 from sparql_api.cache import Entry
 from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import (
@@ -419,14 +420,11 @@ def publication_state(manifest: dict[str, Any]) -> str | None:
 )
 async def health(request: Request) -> JSONResponse:
     ctx = context(request)
-    probe = getattr(ctx.pool, "probe", None)  # remote mode (sparql_api.remote): ask the backend now
-    backend = await probe() if probe is not None else None
-    alive = int(getattr(ctx.pool, "alive", 0)) if ctx.pool is not None else 0
-    size = int(getattr(ctx.pool, "size", 0)) if ctx.pool is not None else 0
+    # the backend says (remote: it asks the backend now); no pool yet: nothing is alive
+    state = PoolHealth(0, 0) if ctx.pool is None else await ctx.backend.describe_health(ctx.pool)
+    backend, alive, size = state.backend, state.alive, state.size
     if alive == 0:
-        if (
-            backend is not None
-        ):  # unreachable, or its recent real exchanges failed (sparql_api.remote)
+        if backend is not None:  # unreachable, or its recent real exchanges failed (remote)
             reason = (backend.get("failing") or {}).get("message") or "it does not answer"
             raise StoreError(
                 f"the SPARQL backend is not ok: {reason}", details={"backend": backend}
@@ -441,9 +439,9 @@ async def health(request: Request) -> JSONResponse:
         build_id=ctx.release.build_id,
         triples=counts.get("triples") if isinstance(counts.get("triples"), int) else None,
         workers={"alive": alive, "total": size},
-        queries={**getattr(ctx.pool, "stats", {}), "cache_hits": ctx.cache.hits},
+        queries={**state.stats, "cache_hits": ctx.cache.hits},
         backend=backend,
-        network_sandbox=getattr(ctx.pool, "network_sandbox", None),
+        network_sandbox=state.network_sandbox,
         publication=publication_state(ctx.release.manifest),
     )
     unset = {

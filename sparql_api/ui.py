@@ -242,9 +242,7 @@ def install(app: FastAPI, settings: Settings, release: Release, describer: Any =
     from sparql_api.pages import routes as pages
 
     site = make_site(settings, release, describer)
-    app.state.dipkg.extra["site"] = (
-        site  # the catalogue page (sparql_api/catalog_routes.py) renders with it
-    )
+    app.state.dipkg.site = site  # the catalogue page (sparql_api/catalog_routes.py) renders with it
     ui = make_router(settings, release, site=site)
     app.include_router(ui)
     app.include_router(dumps.make_router(settings, release, site=site))
