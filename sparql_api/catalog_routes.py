@@ -22,10 +22,10 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import rdflib
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from dipkg.core.errors import StoreError
@@ -33,6 +33,7 @@ from dipkg.core.iris import PREFIXES
 from dipkg.core.release import Release
 from kg import catalog_cn as cn
 from sparql_api import http, i18n
+from sparql_api.app import AppContext, context
 from sparql_api.errors import HttpError
 from sparql_api.negotiation import GRAPH_OFFERS, HTML, Offer, by_name, negotiate, wants_html
 from sparql_api.pages.site import language
@@ -345,8 +346,7 @@ def cn_schema(request: Request) -> Response:
     response_class=Response,
     include_in_schema=False,
 )
-def catalog_page(request: Request) -> Response:
-    ctx = request.app.state.dipkg
+def catalog_page(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Response:
     site = ctx.site  # set by sparql_api.ui.install
     if site is None:  # an app without the pages (create_app always installs them)
         err = HttpError(

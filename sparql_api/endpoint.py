@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import anyio
 import pyoxigraph as ox
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
@@ -418,8 +418,7 @@ def publication_state(manifest: dict[str, Any]) -> str | None:
     tags=["ops"],
     summary="Liveness: the build served and the query workers alive",
 )
-async def health(request: Request) -> JSONResponse:
-    ctx = context(request)
+async def health(ctx: Annotated[AppContext, Depends(context)]) -> JSONResponse:
     # the backend says (remote: it asks the backend now); no pool yet: nothing is alive
     state = PoolHealth(0, 0) if ctx.pool is None else await ctx.backend.describe_health(ctx.pool)
     backend, alive, size = state.backend, state.alive, state.size
