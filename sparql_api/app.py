@@ -26,6 +26,7 @@ from dipkg.core.errors import DipkgError
 from dipkg.core.release import MANIFEST, Release
 from dipkg.core.settings import Settings
 from sparql_api import catalog_routes, http
+from sparql_api.backends import QueryPool
 from sparql_api.backends import choose as choose_backend
 from sparql_api.cache import ResponseCache
 from sparql_api.endpoint import router as sparql_router
@@ -133,7 +134,7 @@ def create_app(
     settings: Settings,
     release: Release,
     *,
-    pool: Any = None,
+    pool: QueryPool | None = None,
     routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """The web app over ``release``. With ``pool=None`` the app starts its own worker
@@ -171,6 +172,7 @@ def create_app(
     app.state.dipkg = AppContext(
         settings=settings,
         release=release,
+        backend=backend,
         pool=pool,
         cache=ResponseCache(max_bytes=64 * 1024 * 1024),
         last_modified=http.last_modified(release.manifest.modified, release.root / MANIFEST),
@@ -181,10 +183,7 @@ def create_app(
     for extra in routers:
         add_router(app, extra)
     # --- linked data (issue 4): query UI, static files, dumps, pages; resource catch-all last ---
-    describer = backend.describer()
-    app.state.dipkg.extra["describer"] = (
-        describer  # closed when the release is retired (sparql_api/live.py)
-    )
+    describer = app.state.dipkg.describer = backend.describer()
     install_linked_data(app, settings, release, describer=describer)
     # outermost first: CORS wraps HEAD wraps gzip wraps the app
     app.add_middleware(http.GZipMiddleware)

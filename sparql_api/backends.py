@@ -7,15 +7,17 @@
   graph (``settings.sparql_backend``): :class:`~sparql_api.remote.pool.RemotePool`
   and :class:`~sparql_api.remote.describer.RemoteDescriber`.
 
-Both give the same three things: ``check()`` (before serving: one line and exit 1
-on failure), ``pool()`` (made at startup, inside the event loop; the endpoint
-calls ``pool.run(job)``) and ``describer()`` (the pages' lookups).
+Both give the same four things (:class:`Backend`): ``check()`` (before serving: one
+line and exit 1 on failure), ``pool()`` (a :class:`QueryPool`, made at startup, inside
+the event loop; the endpoint calls ``pool.run(job)``), ``describer()`` (the pages'
+lookups) and ``describe_health(pool)`` (what ``/health`` reports: :class:`PoolHealth`).
 :func:`choose` picks one from the settings; ``create_app`` and ``server.run``
 call it, nothing else looks at ``settings.sparql_backend``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,8 +32,38 @@ from sparql_api.describe import Describer
 from sparql_api.remote.client import BackendClient, check_backend
 from sparql_api.remote.describer import RemoteDescriber
 from sparql_api.remote.dialect import Graphs
-from sparql_api.remote.pool import RemotePool
-from sparql_api.workers import WorkerPool
+from sparql_api.remote.pool import RemotePool, probe
+from sparql_api.results import Job
+from sparql_api.workers import Reply, WorkerPool
+
+
+class QueryPool(Protocol):
+    """What runs the endpoint's queries: the local worker processes or the remote backend."""
+
+    size: int
+    info: dict[str, Any]  # "named_graphs": the graphs a query may name
+    stats: dict[str, int]  # counters /health reports
+
+    @property
+    def alive(self) -> int: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def run(self, job: Job, client: str | None = None) -> Reply: ...
+
+
+@dataclass(frozen=True)
+class PoolHealth:
+    """What ``/health`` says about the queries' side: workers (or backend slots) alive,
+    the pool's counters, and the backend's own probe (remote) or the sandbox (local)."""
+
+    alive: int
+    size: int
+    stats: dict[str, int] = field(default_factory=dict)
+    backend: dict[str, Any] | None = None  # remote: the probe and recent exchanges
+    network_sandbox: str | None = None  # local: "on", or "off: <why>"
 
 
 class Backend(Protocol):
@@ -39,11 +71,11 @@ class Backend(Protocol):
 
     def check(self) -> None: ...
 
-    def pool(self) -> Any: ...
+    def pool(self) -> QueryPool: ...
 
-    def describer(self) -> Any: ...
+    def describer(self) -> Describer: ...
 
-    def describe_health(self) -> dict[str, Any]: ...
+    async def describe_health(self, pool: QueryPool) -> PoolHealth: ...
 
 
 def check_store(store_dir: Path) -> None:
@@ -74,7 +106,7 @@ class LocalBackend:
     def check(self) -> None:
         check_store(self.release.store_dir)
 
-    def pool(self) -> Any:
+    def pool(self) -> QueryPool:
         s = self.settings
         return WorkerPool(
             self.release.store_dir,
@@ -87,11 +119,17 @@ class LocalBackend:
             client_queue=s.client_queue,
         )
 
-    def describer(self) -> Any:
+    def describer(self) -> Describer:
         return Describer(self.release.store_dir, _catalog_graphs(self.release))
 
-    def describe_health(self) -> dict[str, Any]:
-        return {"kind": self.name}
+    async def describe_health(self, pool: QueryPool) -> PoolHealth:
+        return PoolHealth(
+            alive=int(pool.alive),
+            size=int(pool.size),
+            stats=dict(pool.stats),
+            # the worker processes' (a test's stand-in pool has none)
+            network_sandbox=pool.network_sandbox if isinstance(pool, WorkerPool) else None,
+        )
 
 
 class RemoteBackend:
@@ -122,14 +160,17 @@ class RemoteBackend:
     def check(self) -> None:
         check_backend(self.client, self.graphs)
 
-    def pool(self) -> Any:
+    def pool(self) -> QueryPool:
         return RemotePool(self.client, self.graphs, prefixes=dict(PREFIXES))
 
-    def describer(self) -> Any:
+    def describer(self) -> Describer:
         return RemoteDescriber(self.client, self.graphs, named_graphs=_catalog_graphs(self.release))
 
-    def describe_health(self) -> dict[str, Any]:
-        return {"kind": self.name, "url": self.client.shown}
+    async def describe_health(self, pool: QueryPool) -> PoolHealth:
+        backend = await probe(self.client, self.graphs)  # first: the pool's `alive` reads it
+        return PoolHealth(
+            alive=int(pool.alive), size=int(pool.size), stats=dict(pool.stats), backend=backend
+        )
 
 
 def choose(settings: Settings, release: Release) -> LocalBackend | RemoteBackend:

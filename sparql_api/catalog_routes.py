@@ -22,10 +22,10 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import rdflib
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from dipkg.core import catalog_cn as cn
@@ -38,6 +38,7 @@ from sparql_api.errors import HttpError
 from sparql_api.negotiation import GRAPH_OFFERS, HTML, Offer, by_name, negotiate, wants_html
 from sparql_api.pages.site import language
 from sparql_api.protocol import site_root, vary_origin
+from sparql_api.state import AppContext, context
 
 CATALOG_FILE = "catalog.ttl"
 VOID = rdflib.Namespace(PREFIXES["void"])
@@ -53,7 +54,6 @@ _VOID_KEEP = {
     DCT.modified,
     DCT.source,
 }
-_STATE_KEY = "catalog"
 
 
 @dataclass(frozen=True)
@@ -137,9 +137,9 @@ def load_catalog(release: Release) -> CatalogDocs:
 
 def _docs(app: Any) -> CatalogDocs:
     ctx = app.state.dipkg
-    docs = ctx.extra.get(_STATE_KEY)
+    docs = ctx.catalog
     if docs is None:  # an app whose lifespan did not run (e.g. TestClient without `with`)
-        docs = ctx.extra[_STATE_KEY] = load_catalog(ctx.release)
+        docs = ctx.catalog = load_catalog(ctx.release)
     return docs
 
 
@@ -347,9 +347,8 @@ def cn_schema(request: Request) -> Response:
     response_class=Response,
     include_in_schema=False,
 )
-def catalog_page(request: Request) -> Response:
-    ctx = request.app.state.dipkg
-    site = ctx.extra.get("site")  # set by sparql_api.ui.install
+def catalog_page(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Response:
+    site = ctx.site  # set by sparql_api.ui.install
     if site is None:  # an app without the pages (create_app always installs them)
         err = HttpError(
             "this app serves no pages; the record is at /catalog.ttl", status=404, code="not-found"
@@ -384,7 +383,7 @@ def catalog_page(request: Request) -> Response:
 
 def _view(app: Any, lang: str) -> dict[str, Any]:
     """The page's view of the record, made once per release (the app) and language."""
-    views = app.state.dipkg.extra.setdefault("catalog_views", {})
+    views = app.state.dipkg.catalog_views
     if lang not in views:
         views[lang] = catalog_view(_docs(app).graph, lang)
     return views[lang]

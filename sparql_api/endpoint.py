@@ -13,13 +13,14 @@ from typing import Annotated, Any
 
 import anyio
 import pyoxigraph as ox
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from dipkg import __version__
 from dipkg.core.errors import StoreError
 from sparql_api import guard, http
+from sparql_api.backends import PoolHealth
 from sparql_api.cache import Entry
 from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import (
@@ -405,16 +406,12 @@ class Health(BaseModel):
     tags=["ops"],
     summary="Liveness: the build served and the query workers alive",
 )
-async def health(request: Request) -> JSONResponse:
-    ctx = context(request)
-    probe = getattr(ctx.pool, "probe", None)  # remote mode (sparql_api.remote): ask the backend now
-    backend = await probe() if probe is not None else None
-    alive = int(getattr(ctx.pool, "alive", 0)) if ctx.pool is not None else 0
-    size = int(getattr(ctx.pool, "size", 0)) if ctx.pool is not None else 0
+async def health(ctx: Annotated[AppContext, Depends(context)]) -> JSONResponse:
+    # the backend says (remote: it asks the backend now); no pool yet: nothing is alive
+    state = PoolHealth(0, 0) if ctx.pool is None else await ctx.backend.describe_health(ctx.pool)
+    backend, alive, size = state.backend, state.alive, state.size
     if alive == 0:
-        if (
-            backend is not None
-        ):  # unreachable, or its recent real exchanges failed (sparql_api.remote)
+        if backend is not None:  # unreachable, or its recent real exchanges failed (remote)
             reason = (backend.get("failing") or {}).get("message") or "it does not answer"
             raise StoreError(
                 f"the SPARQL backend is not ok: {reason}", details={"backend": backend}
@@ -428,9 +425,9 @@ async def health(request: Request) -> JSONResponse:
         build_id=ctx.release.build_id,
         triples=ctx.release.manifest.counts.triples,
         workers={"alive": alive, "total": size},
-        queries={**getattr(ctx.pool, "stats", {}), "cache_hits": ctx.cache.hits},
+        queries={**state.stats, "cache_hits": ctx.cache.hits},
         backend=backend,
-        network_sandbox=getattr(ctx.pool, "network_sandbox", None),
+        network_sandbox=state.network_sandbox,
         publication=ctx.release.manifest.publication.state(),
     )
     unset = {

@@ -9,6 +9,14 @@ detection and buffer twice):
   (headers, Content-Length included, are those of the GET).
 * :class:`GZipMiddleware`  gzip a complete body when the client accepts it;
   ``Vary: Accept-Encoding`` is always set once.
+
+Why not Starlette's own: its CORSMiddleware answers a preflight 200 (ours 204, with
+``Allow`` and a ``Vary``, and any OPTIONS, not only a well-formed preflight), and its
+GZipMiddleware sets ``Vary: Accept-Encoding`` only for clients that accept gzip and
+compresses streamed bodies (ours: every response varies, a streamed file passes through
+untouched, bytes reproducible with ``mtime=0``). Either would change responses that
+tests/endpoint/test_http.py pins. The static files (``sparql_api/ui.py``) stay a route
+for the same reason: their ETag, ``Cache-Control``, charset and the 404 page.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ nothing is remembered server-side), else the best of ``Accept-Language``
 (q-values honoured, ``zh-CN``/``zh-Hans`` count as ``zh``), else Chinese, the
 source language. A label missing in the chosen language falls back to Chinese,
 then English, then any label — never a random one.
+
+Over 400 lines because most of it is one table (``STRINGS``: every interface string
+in both languages), which is easier to translate and check kept in one place.
 """
 
 from __future__ import annotations

@@ -110,11 +110,11 @@ class Generation:
 
     def close(self) -> None:
         """Close the store the pages read and let go of the lease (after :meth:`stop`)."""
-        describer = self.app.state.dipkg.extra.pop("describer", None)
-        close = getattr(describer, "close", None)
-        if close is not None:
+        ctx = self.app.state.dipkg
+        describer, ctx.describer = ctx.describer, None
+        if describer is not None:
             with contextlib.suppress(Exception):
-                close()
+                describer.close()
         self.lease.close()
 
 

@@ -190,7 +190,8 @@ def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) 
     try:
         result = store.query(job.query, **dataset)
     except SyntaxError as exc:
-        from sparql_api.syntax import syntax_error  # its tokenizer: only for a bad query
+        # lazy: its tokenizer costs ~120 ms of import; only a bad query needs it
+        from sparql_api.syntax import syntax_error
 
         raise syntax_error(str(exc), job.query) from None
     except OSError:

@@ -10,26 +10,41 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
+from sparql_api.backends import Backend, QueryPool
 from sparql_api.cache import ResponseCache
+from sparql_api.describe import Describer
+
+if TYPE_CHECKING:  # annotations only: both modules read the state
+    from sparql_api.catalog_routes import CatalogDocs
+    from sparql_api.pages.site import Site
 
 
 @dataclass
 class AppContext:
-    """What every route may use: the settings, the release, the worker pool."""
+    """What every route may use, the one state of an app (``app.state.dipkg``): the
+    settings, the release, its backend and query pool, the caches, the pages' site."""
 
     settings: Settings
     release: Release
-    pool: Any  # WorkerPool (or a test double with .run/.alive/.info)
+    backend: Backend
+    pool: QueryPool | None  # None until the app's startup made it (create_app(pool=None))
     cache: ResponseCache
     last_modified: datetime
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: the pages' lookups; closed when the release is retired (sparql_api/live.py)
+    describer: Describer | None = None
+    #: what the page routes share (templates, cache); set by sparql_api.ui.install
+    site: Site | None = None
+    #: the catalogue record, read once at startup (sparql_api/catalog_routes.py)
+    catalog: CatalogDocs | None = None
+    #: the catalogue page's view of the record, by language
+    catalog_views: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: finished responses the outermost fast path answers repeats from (sparql_api/fastpath.py)
     fast_cache: ResponseCache = field(
         default_factory=lambda: ResponseCache(
@@ -42,7 +57,7 @@ class AppContext:
 
     @property
     def named_graphs(self) -> list[str]:
-        info = getattr(self.pool, "info", None) or {}
+        info = getattr(self.pool, "info", None) or {}  # tests stand in object() for the pool
         return list(info.get("named_graphs") or [])
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
 from sparql_api import changes, datamap, dumps, find, http
+from sparql_api.describe import Describer
 from sparql_api.i18n import CLIENT_STRINGS, YASGUI_ZH, describe_error
 from sparql_api.i18n import t as tr
 from sparql_api.negotiation import HTML, RESULT_OFFERS
@@ -143,10 +145,9 @@ def vendor_ready() -> bool:
 
 
 def make_router(settings: Settings, release: Release, *, site: Site | None = None) -> APIRouter:
-    """``/static/{file}`` and the query page (``/query`` when no endpoint route holds it)."""
+    """``/static/{file}`` and ``/favicon.ico``."""
     router = APIRouter()
     site = site or make_site(settings, release)
-    examples = load_examples(release)
 
     @router.get("/static/{name:path}", include_in_schema=False)
     async def static(name: str, request: Request) -> Response:
@@ -173,6 +174,13 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
     async def favicon(request: Request) -> Response:
         """Browsers ask for /favicon.ico whatever the page says: the site's SVG icon."""
         return await static("favicon.svg", request)
+
+    return router
+
+
+def make_query_page(release: Release, site: Site) -> Callable[[Request], Awaitable[Response]]:
+    """The query page for people: GET /sparql without a query (browsers), and /query."""
+    examples = load_examples(release)
 
     async def page(request: Request) -> Response:
         lang, explicit = language(request)
@@ -232,17 +240,16 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
             },
         )
 
-    router.query_page = page  # type: ignore[attr-defined]
-    return router
+    return page
 
 
-def install(app: FastAPI, settings: Settings, release: Release, describer: Any = None) -> None:
+def install(
+    app: FastAPI, settings: Settings, release: Release, describer: Describer | None = None
+) -> None:
     """Add the query UI, static files, dumps and pages (resource catch-all last) to ``app``
     (``describer``: the pages' lookups, from :mod:`sparql_api.backends`; default local)."""
     site = make_site(settings, release, describer)
-    app.state.dipkg.extra["site"] = (
-        site  # the catalogue page (sparql_api/catalog_routes.py) renders with it
-    )
+    app.state.dipkg.site = site  # the catalogue page (sparql_api/catalog_routes.py) renders with it
     ui = make_router(settings, release, site=site)
     app.include_router(ui)
     app.include_router(dumps.make_router(settings, release, site=site))
@@ -252,7 +259,7 @@ def install(app: FastAPI, settings: Settings, release: Release, describer: Any =
     )  # /map, /map.{svg,csv,json}
     app.include_router(find.make_router(site))
     app.include_router(pages.make_router(settings, release, site=site))
-    page = ui.query_page  # type: ignore[attr-defined]
+    page = make_query_page(release, site)
     set_sparql_page(app, page)
     if not any(getattr(r, "path", None) == "/query" for r in app.router.routes):
         app.add_api_route("/query", page, methods=["GET"], include_in_schema=False)

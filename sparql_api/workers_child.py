@@ -128,7 +128,8 @@ def child_main() -> int:
     try:
         import pyoxigraph as ox
 
-        from sparql_api import results  # noqa: F401  (import errors show at start-up)
+        # lazy: imported once the worker is set up, so an import error is its start-up answer
+        from sparql_api import results  # noqa: F401
 
         store = ox.Store.read_only(config["store"])
         named = []
@@ -179,7 +180,7 @@ def _serve_jobs(
     prefixes: dict[str, str] | None,
     memory_limit: int | None = None,
 ) -> None:
-    from sparql_api import results
+    from sparql_api import results  # lazy: loaded by child_main's start-up check
 
     while True:
         request = _read_frame(inp)

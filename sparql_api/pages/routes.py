@@ -194,5 +194,4 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         )
 
     router.include_router(fallback)
-    router.site = site  # type: ignore[attr-defined]
     return router

@@ -34,6 +34,16 @@ from sparql_api.workers import Reply
 log = logging.getLogger("sparql_api.remote")
 
 
+async def probe(client: BackendClient, graphs: Graphs) -> dict[str, Any]:
+    """The backend's state for ``/health``: a probe now and what recent exchanges said."""
+    result = await client.probe()
+    return {
+        **result,
+        "ok": client.healthy(),
+        "graphs": {"data": graphs.data, "catalog": graphs.catalog},
+    }
+
+
 class RemotePool:
     """A :class:`~sparql_api.workers.WorkerPool` look-alike that sends jobs to the backend."""
 
@@ -66,13 +76,7 @@ class RemotePool:
         return self.size if self.client.healthy() else 0
 
     async def probe(self) -> dict[str, Any]:
-        """The backend's state for ``/health``: a probe now and what recent exchanges said."""
-        result = await self.client.probe()
-        return {
-            **result,
-            "ok": self.client.healthy(),
-            "graphs": {"data": self.graphs.data, "catalog": self.graphs.catalog},
-        }
+        return await probe(self.client, self.graphs)
 
     # queries -----------------------------------------------------------
     async def run(self, job: Job, client: str | None = None) -> Reply:

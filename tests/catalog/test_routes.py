@@ -20,7 +20,6 @@ from rdflib.compare import isomorphic
 
 from dipkg.core.release import open_release
 from dipkg.core.settings import Settings
-from sparql_api import catalog_routes
 from sparql_api.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,9 +51,9 @@ def parse(body: bytes, media_type: str) -> rdflib.Graph:
 
 
 def test_loaded_once_at_startup(client: TestClient) -> None:
-    docs = client.app.state.dipkg.extra[catalog_routes._STATE_KEY]
+    docs = client.app.state.dipkg.catalog
     client.get("/catalog")
-    assert client.app.state.dipkg.extra[catalog_routes._STATE_KEY] is docs
+    assert docs is not None and client.app.state.dipkg.catalog is docs
 
 
 def test_turtle_is_the_default_and_the_build_file(client: TestClient, release: Path) -> None:
