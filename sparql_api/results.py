@@ -217,9 +217,14 @@ def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) 
         raise QueryEvaluationError(f"the query failed: {exc}") from None
 
 
-def _solutions(result: ox.QuerySolutions, job: Job, store: ox.Store) -> Outcome:
+def _solutions(result: Any, job: Job, store: ox.Store | None = None) -> Outcome:
     """Oxigraph's TSV writer counts and caps the rows (one line each); the other formats
-    are Oxigraph's writers on the capped TSV read back, all in the engine's code."""
+    are Oxigraph's writers on the capped TSV read back, all in the engine's code.
+
+    Any other iterable of solutions (with ``variables``; the remote mode's capped
+    answer) is written term by term (:func:`_solutions_terms`)."""
+    if not isinstance(result, ox.QuerySolutions):
+        return _solutions_terms(result, job)
     fmt = job.table_format
     assert fmt is not None
     # TSV is no larger than SPARQL JSON or XML for the same rows; CSV can be smaller
@@ -240,8 +245,8 @@ def _solutions(result: ox.QuerySolutions, job: Job, store: ox.Store) -> Outcome:
             body = parsed.serialize(format=RESULT_FORMATS[fmt])
         except MemoryError:
             # the engine's reader stops at one value over 16 MiB ("buffer maximal size")
-            if fmt == "json":
-                return _solutions_in_python(store, job)
+            if fmt == "json" and store is not None:  # evaluated again, term by term
+                return _solutions_terms(store.query(job.query, **_dataset(job)), job)
             raise ResultTooLarge(
                 f"a value in the result is longer than the {fmt.upper()} writer's limit of "
                 "16 MiB and was not sent; ask for SPARQL JSON or shorter values",
@@ -253,7 +258,8 @@ def _solutions(result: ox.QuerySolutions, job: Job, store: ox.Store) -> Outcome:
                 "use LIMIT/OFFSET to page through it",
                 ensure_ascii=False,
             ).encode("utf-8")
-            body = b'{"truncated":true,"note":' + note + b"," + body[1:]
+            # the members after "results", as the term-by-term writer puts them
+            body = body[:-1] + b',"truncated":true,"note":' + note + b"}"
     return Outcome("table", fmt, _check_body(body, job), rows, truncated)
 
 
@@ -264,14 +270,14 @@ def _term_size(term: Any) -> int:
     return len(term.value)
 
 
-def _solutions_in_python(store: ox.Store, job: Job) -> Outcome:
-    """SPARQL JSON built term by term: only for a value over the engine's 16 MiB reader
-    limit, which SPARQL JSON can still carry (the query runs a second time)."""
-    result = store.query(job.query, **_dataset(job))
+def _solutions_terms(result: Any, job: Job) -> Outcome:
+    """SPARQL JSON built term by term (other formats: Oxigraph's writers on it read back).
+    For solutions that are not the engine's own (the remote mode), and for a value over
+    the engine's 16 MiB reader limit, which SPARQL JSON can still carry."""
     variables = [v.value for v in result.variables]
     bindings: list[dict[str, Any]] = []
     truncated = False
-    size = 0
+    size = 0  # a lower bound of the serialised size: stop before building a huge document
     for solution in result:
         if len(bindings) >= job.max_rows:
             truncated = True
@@ -286,14 +292,26 @@ def _solutions_in_python(store: ox.Store, job: Job) -> Outcome:
             raise too_large(job.max_bytes, len(bindings) + 1)
         bindings.append(row)
     doc: dict[str, Any] = {"head": {"vars": variables}, "results": {"bindings": bindings}}
-    if truncated:
+    fmt = job.table_format
+    assert fmt is not None
+    if fmt == "json" and truncated:
         doc["truncated"] = True
         doc["note"] = (
             f"result truncated to the first {job.max_rows} rows (the endpoint's row cap); "
             "use LIMIT/OFFSET to page through it"
         )
     body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Outcome("table", "json", _check_body(body, job), len(bindings), truncated)
+    if fmt != "json":
+        try:
+            parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+            body = parsed.serialize(format=RESULT_FORMATS[fmt])
+        except MemoryError:  # the engine's reader stops at one value over 16 MiB
+            raise ResultTooLarge(
+                f"a value in the result is longer than the {fmt.upper()} writer's limit of "
+                "16 MiB and was not sent; ask for SPARQL JSON or shorter values",
+                details={"limit_bytes": 16 * 1024 * 1024},
+            ) from None
+    return Outcome("table", fmt, _check_body(body, job), len(bindings), truncated)
 
 
 def _triples(result: Any, job: Job, prefixes: dict[str, str] | None) -> Outcome:

@@ -102,3 +102,23 @@ def test_the_tsv_sink_cuts_at_a_row_wherever_the_chunks_end(size: int) -> None:
         assert (sink.truncated, sink.seen - 1) == (cut, min(cap, 20)), (cap, size)
         assert len(lines) == min(cap, 20) + 2 and lines[-1] == b""  # header, rows, nothing after
         assert sink.body() == b"\n".join(tsv.split(b"\n")[: min(cap, 20) + 1]) + b"\n"
+
+
+@pytest.mark.parametrize("cap", [7, 300])
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_native_and_term_by_term_writers_agree_byte_for_byte(
+    store: ox.Store, fmt: str, cap: int
+) -> None:
+    # the remote mode writes a backend's solutions term by term; local and remote answers
+    # to the same query must be the same bytes, truncation signal included
+    from sparql_api.results import _solutions_terms
+
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 100"
+    native = evaluate(store, Job(query, fmt, None, cap))
+    terms = _solutions_terms(store.query(query), Job(query, fmt, None, cap))
+    assert (
+        (native.rows, native.truncated)
+        == (terms.rows, terms.truncated)
+        == (min(cap, 100), cap < 100)
+    )
+    assert native.body == terms.body
