@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -124,6 +123,7 @@ class Graph:
             self.inputs, self.translations, self.minter, self.vocabulary, self.long_translations
         )
         self.ontology = load_turtle(ONTOLOGY_DIR / "dipkg.ttl")
+        self.ontology_blocks = list(graph_blocks(self.ontology))  # rdflib -> pyoxigraph once
         self.shapes = load_turtle(ONTOLOGY_DIR / "shapes.ttl")
         self.context = json.loads((ONTOLOGY_DIR / "context.jsonld").read_text(encoding="utf-8"))[
             "@context"
@@ -152,7 +152,7 @@ class Graph:
     def blocks(self) -> Iterator[Block]:
         yield from self.emitter.blocks(self.guides)
         yield from self.vocabulary.blocks()
-        yield from graph_blocks(self.ontology)
+        yield from self.ontology_blocks
 
     @property
     def source_names(self) -> list[str]:
@@ -473,15 +473,8 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         record = list(catalog.record(settings, graph.minter, manifest, store))
         with (staged / CATALOG_FILE).open("w", encoding="utf-8", newline="\n") as out:
             write_turtle(record, out, header="dipkg catalogue record (DCAT-AP 3, VoID)")
-        if record:
-            named = pyoxigraph.NamedNode(graph.minter.graph("catalog"))
-            with io.StringIO() as buffer:
-                write_ntriples(record, buffer)
-                store.load(
-                    buffer.getvalue().encode("utf-8"),
-                    format=pyoxigraph.RdfFormat.N_TRIPLES,
-                    to_graph=named,
-                )
+        named = pyoxigraph.NamedNode(graph.minter.graph("catalog"))
+        store.extend(pyoxigraph.Quad(s, p, o, named) for s, pairs in record for p, o in pairs)
         store.flush()
         store.optimize()
         del store

@@ -756,7 +756,7 @@ def _eu_blocks(vocab: rdflib.Graph, used: set[str]) -> Iterator[Block]:
                 (IRI(str(p)), _rdflib_term(o))
                 for p, o in vocab.predicate_objects(rdflib.URIRef(iri))
             ),
-            key=lambda po: (po[0].value != RDF + "type", po[0].value, po[1].nt()),
+            key=lambda po: (po[0].value != RDF + "type", po[0].value, str(po[1])),
         )
         yield IRI(iri), pairs
 

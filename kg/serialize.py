@@ -1,8 +1,8 @@
 """Deterministic streaming writers: Turtle, N-Triples and compacted JSON-LD.
 
-Each writer consumes subject blocks (:mod:`kg.terms`) one at a time, so memory
-stays bounded by the largest block, and the same blocks always give the same
-bytes. JSON-LD is compacted with the project's context (ontology/context.jsonld),
+Each writer consumes subject blocks of pyoxigraph terms (:mod:`kg.terms`) one at a
+time, so memory stays bounded by the largest block, and the same blocks always give
+the same bytes. JSON-LD is compacted with the project's context (ontology/context.jsonld),
 which is written inline so the dump parses offline.
 """
 
@@ -20,17 +20,7 @@ from typing import IO, Any
 import pyoxigraph as ox
 
 from dipkg.core.iris import PREFIXES
-from kg.terms import (
-    IRI,
-    RDF_TYPE,
-    XSD_INTEGER,
-    XSD_STRING,
-    Block,
-    BNode,
-    Literal,
-    Term,
-    escape_string,
-)
+from kg.terms import RDF_TYPE, XSD_INTEGER, XSD_STRING, Block, Term, escape_string
 
 _LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
@@ -44,8 +34,8 @@ def curie(iri: str) -> str | None:
     return None
 
 
-def _grouped(pairs: list[tuple[IRI, Term]]) -> list[tuple[IRI, list[Term]]]:
-    order: dict[IRI, list[Term]] = {}
+def _grouped(pairs: list[tuple[ox.NamedNode, Term]]) -> list[tuple[ox.NamedNode, list[Term]]]:
+    order: dict[ox.NamedNode, list[Term]] = {}
     for predicate, obj in pairs:
         order.setdefault(predicate, []).append(obj)
     return list(order.items())
@@ -55,27 +45,30 @@ def _grouped(pairs: list[tuple[IRI, Term]]) -> list[tuple[IRI, list[Term]]]:
 def write_ntriples(blocks: Iterable[Block], out: IO[str]) -> int:
     count = 0
     for subject, pairs in blocks:
-        s = subject.nt()
+        s = str(subject)
         for predicate, obj in pairs:
-            out.write(f"{s} {predicate.nt()} {obj.nt()} .\n")
-            count += 1
+            out.write(f"{s} {predicate} {obj} .\n")
+        count += len(pairs)
     return count
 
 
 # -- Turtle ------------------------------------------------------------------
 def _ttl_term(term: Term) -> str:
-    if isinstance(term, IRI):
-        return curie(term.value) or term.nt()
-    if isinstance(term, BNode):
-        return term.nt()
-    if term.language:
-        return f'"{escape_string(term.value)}"@{term.language}'
-    if term.datatype == XSD_STRING:
-        return f'"{escape_string(term.value)}"'
-    if term.datatype == XSD_INTEGER and _INTEGER.match(term.value):
-        return term.value
-    datatype = curie(term.datatype) or f"<{term.datatype}>"
-    return f'"{escape_string(term.value)}"^^{datatype}'
+    if isinstance(term, ox.NamedNode):
+        value = term.value
+        return curie(value) or f"<{value}>"
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    value = term.value
+    language = term.language
+    if language:
+        return f'"{escape_string(value)}"@{language}'
+    datatype = term.datatype.value
+    if datatype == XSD_STRING:
+        return f'"{escape_string(value)}"'
+    if datatype == XSD_INTEGER and _INTEGER.match(value):
+        return value
+    return f'"{escape_string(value)}"^^{curie(datatype) or f"<{datatype}>"}'
 
 
 def write_turtle(blocks: Iterable[Block], out: IO[str], header: str = "") -> None:
@@ -132,19 +125,20 @@ class JsonLdCompactor:
         return iri
 
     @staticmethod
-    def _node_id(term: IRI | BNode) -> str:
-        return term.value if isinstance(term, IRI) else f"_:{term.id}"
+    def _node_id(term: ox.NamedNode | ox.BlankNode) -> str:
+        return term.value if isinstance(term, ox.NamedNode) else f"_:{term.value}"
 
     def _expanded(self, term: Term) -> dict[str, Any]:
-        if isinstance(term, IRI):
+        if isinstance(term, ox.NamedNode):
             return {"@id": self.compact_iri(term.value)}
-        if isinstance(term, BNode):
-            return {"@id": f"_:{term.id}"}
+        if isinstance(term, ox.BlankNode):
+            return {"@id": f"_:{term.value}"}
         if term.language:
             return {"@value": term.value, "@language": term.language}
-        if term.datatype == XSD_STRING:
+        datatype = term.datatype.value
+        if datatype == XSD_STRING:
             return {"@value": term.value}
-        return {"@value": term.value, "@type": self.compact_iri(term.datatype)}
+        return {"@value": term.value, "@type": self.compact_iri(datatype)}
 
     @staticmethod
     def _one_or_many(values: list[Any]) -> Any:
@@ -152,21 +146,24 @@ class JsonLdCompactor:
 
     def _plain(self, term: Term) -> Any:
         """A value for a term with no coercion: native JSON where lossless."""
-        if isinstance(term, Literal) and not term.language:
-            if term.datatype == XSD_STRING:
+        if isinstance(term, ox.Literal) and not term.language:
+            datatype = term.datatype.value
+            if datatype == XSD_STRING:
                 return term.value
             if (
-                term.datatype == XSD_INTEGER
+                datatype == XSD_INTEGER
                 and _INTEGER.match(term.value)
                 and term.value == str(int(term.value))
             ):
                 return int(term.value)
         return self._expanded(term)
 
-    def node(self, subject: IRI | BNode, pairs: list[tuple[IRI, Term]]) -> dict[str, Any]:
+    def node(
+        self, subject: ox.NamedNode | ox.BlankNode, pairs: list[tuple[ox.NamedNode, Term]]
+    ) -> dict[str, Any]:
         node: dict[str, Any] = {"id": self._node_id(subject)}
         for predicate, objects in _grouped(pairs):
-            if predicate.value == RDF_TYPE and all(isinstance(o, IRI) for o in objects):
+            if predicate.value == RDF_TYPE and all(isinstance(o, ox.NamedNode) for o in objects):
                 node["type"] = self._one_or_many(
                     [self.class_terms.get(o.value) or self.compact_iri(o.value) for o in objects]  # type: ignore[union-attr]
                 )
@@ -177,7 +174,7 @@ class JsonLdCompactor:
                 container = definition.get("@container")
                 coerce = definition.get("@type")
                 if container == "@language":
-                    if all(isinstance(o, Literal) and o.language for o in objects):
+                    if all(isinstance(o, ox.Literal) and o.language for o in objects):
                         # a language map; two values in one language make an array there
                         by_lang: dict[str, list[str]] = {}
                         for o in objects:
@@ -187,11 +184,13 @@ class JsonLdCompactor:
                             {lang: self._one_or_many(v) for lang, v in by_lang.items()},
                         )
                 elif coerce == "@id":
-                    if all(isinstance(o, IRI | BNode) for o in objects):
+                    if all(isinstance(o, ox.NamedNode | ox.BlankNode) for o in objects):
                         key = term
                         value = self._one_or_many(
                             [
-                                self.compact_iri(o.value) if isinstance(o, IRI) else f"_:{o.id}"
+                                self.compact_iri(o.value)
+                                if isinstance(o, ox.NamedNode)
+                                else f"_:{o.value}"
                                 for o in objects
                             ]  # type: ignore[union-attr]
                         )
@@ -237,9 +236,6 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-_XSD_STRING = PREFIXES["xsd"] + "string"
-
-
 def term_json(term: Any) -> dict[str, Any]:
     """A term in SPARQL 1.1 (1.2) Query Results JSON."""
     if isinstance(term, ox.NamedNode):
@@ -252,7 +248,7 @@ def term_json(term: Any) -> dict[str, Any]:
             out["xml:lang"] = term.language
             if term.direction is not None:
                 out["its:dir"] = str(term.direction)
-        elif term.datatype.value != _XSD_STRING:
+        elif term.datatype.value != XSD_STRING:
             out["datatype"] = term.datatype.value
         return out
     if isinstance(term, ox.Triple):
