@@ -129,12 +129,14 @@ class JsonLdCompactor:
         return term.value if isinstance(term, ox.NamedNode) else f"_:{term.value}"
 
     def _expanded(self, term: Term) -> dict[str, Any]:
+        # each pyoxigraph getter makes a new str: read each field once
         if isinstance(term, ox.NamedNode):
             return {"@id": self.compact_iri(term.value)}
         if isinstance(term, ox.BlankNode):
             return {"@id": f"_:{term.value}"}
-        if term.language:
-            return {"@value": term.value, "@language": term.language}
+        language = term.language
+        if language:
+            return {"@value": term.value, "@language": language}
         datatype = term.datatype.value
         if datatype == XSD_STRING:
             return {"@value": term.value}
@@ -146,16 +148,17 @@ class JsonLdCompactor:
 
     def _plain(self, term: Term) -> Any:
         """A value for a term with no coercion: native JSON where lossless."""
-        if isinstance(term, ox.Literal) and not term.language:
+        if isinstance(term, ox.Literal):
+            language = term.language
+            if language:
+                return {"@value": term.value, "@language": language}
+            value = term.value
             datatype = term.datatype.value
             if datatype == XSD_STRING:
-                return term.value
-            if (
-                datatype == XSD_INTEGER
-                and _INTEGER.match(term.value)
-                and term.value == str(int(term.value))
-            ):
-                return int(term.value)
+                return value
+            if datatype == XSD_INTEGER and _INTEGER.match(value) and value == str(int(value)):
+                return int(value)
+            return {"@value": value, "@type": self.compact_iri(datatype)}
         return self._expanded(term)
 
     def node(
@@ -163,22 +166,25 @@ class JsonLdCompactor:
     ) -> dict[str, Any]:
         node: dict[str, Any] = {"id": self._node_id(subject)}
         for predicate, objects in _grouped(pairs):
-            if predicate.value == RDF_TYPE and all(isinstance(o, ox.NamedNode) for o in objects):
+            iri = predicate.value
+            if iri == RDF_TYPE and all(isinstance(o, ox.NamedNode) for o in objects):
+                classes = [o.value for o in objects]
                 node["type"] = self._one_or_many(
-                    [self.class_terms.get(o.value) or self.compact_iri(o.value) for o in objects]  # type: ignore[union-attr]
+                    [self.class_terms.get(c) or self.compact_iri(c) for c in classes]
                 )
                 continue
-            term, definition = self.by_property.get(predicate.value, (None, {}))
+            term, definition = self.by_property.get(iri, (None, {}))
             key, value = None, None
             if term is not None:
                 container = definition.get("@container")
                 coerce = definition.get("@type")
                 if container == "@language":
-                    if all(isinstance(o, ox.Literal) and o.language for o in objects):
+                    tagged = [(o.language, o) for o in objects if isinstance(o, ox.Literal)]
+                    if len(tagged) == len(objects) and all(lang for lang, _ in tagged):
                         # a language map; two values in one language make an array there
                         by_lang: dict[str, list[str]] = {}
-                        for o in objects:
-                            by_lang.setdefault(o.language, []).append(o.value)  # type: ignore[union-attr]
+                        for lang, o in tagged:
+                            by_lang.setdefault(lang, []).append(o.value)  # type: ignore[arg-type]
                         key, value = (
                             term,
                             {lang: self._one_or_many(v) for lang, v in by_lang.items()},
@@ -197,7 +203,7 @@ class JsonLdCompactor:
                 elif coerce is None:
                     key, value = term, self._one_or_many([self._plain(o) for o in objects])
             if key is None:
-                key = self.compact_iri(predicate.value)
+                key = self.compact_iri(iri)
                 value = self._one_or_many([self._expanded(o) for o in objects])
             if key in node:  # two predicates compacting to one key cannot happen; guard anyway
                 raise ValueError(f"JSON-LD key clash on {key!r}")
