@@ -78,11 +78,16 @@ def write_turtle(blocks: Iterable[Block], out: IO[str], header: str = "") -> Non
         out.write("\n")
     for prefix, ns in PREFIXES.items():
         out.write(f"@prefix {prefix}: <{ns}> .\n")
+    verbs: dict[ox.NamedNode, str] = {}  # a graph has few predicates: each written once
     for subject, pairs in blocks:
         out.write(f"\n{_ttl_term(subject)}\n")
         groups = _grouped(pairs)
         for index, (predicate, objects) in enumerate(groups):
-            verb = "a" if predicate.value == RDF_TYPE else _ttl_term(predicate)
+            verb = verbs.get(predicate)
+            if verb is None:
+                verb = verbs[predicate] = (
+                    "a" if predicate.value == RDF_TYPE else _ttl_term(predicate)
+                )
             values = ", ".join(_ttl_term(o) for o in objects)
             end = " ." if index == len(groups) - 1 else " ;"
             out.write(f"    {verb} {values}{end}\n")
