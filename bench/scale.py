@@ -54,7 +54,8 @@ def search_timings(data: Path) -> dict[str, float]:
 
     import pyoxigraph
 
-    from kg.search import INDEX_FILE, SearchIndex, build_index
+    from dipkg.core.search_index import INDEX_FILE, SearchIndex
+    from kg.search import build_index
 
     release = (data / "current").resolve()
     manifest = json.loads((release / "manifest.json").read_text())

@@ -2,7 +2,7 @@
 
 Issue 12 asks for pyoxigraph's term model through the build where it does not cost
 speed, the hand-written writers staying only where they are measurably faster.
-The build's terms are pyoxigraph's (kg/terms.py). This measures, on the synthetic
+The build's terms are pyoxigraph's (dipkg/core/terms.py). This measures, on the synthetic
 graph at a given scale (bench/synth.py), one full pass of the build's graph
 (``Graph.blocks()``) and each way of writing it:
 
@@ -11,7 +11,7 @@ graph at a given scale (bench/synth.py), one full pass of the build's graph
   own N-Triples form, ``str(term)``), and by ``pyoxigraph.serialize`` of one
   ``Triple`` per triple (making the triples included);
 - ``ttl_own`` / ``ttl_ox``: Turtle likewise (pyoxigraph with the same prefixes);
-- ``jsonld_own`` / ``jsonld_ox``: JSON-LD by kg.serialize.write_jsonld (compacted
+- ``jsonld_own`` / ``jsonld_ox``: JSON-LD by dipkg.core.jsonld.write_jsonld (compacted
   with ontology/context.jsonld) and by pyoxigraph (expanded: no compaction).
 
 Each output is also checked to be the same graph (N-Triples compared as sets of
@@ -20,7 +20,7 @@ writer cannot win. Each writer's time includes the pass that feeds it (``emit``)
 Times are CPU seconds of this process (``time.process_time``: the machine is
 shared, and wall time swung by half between identical runs), the best of
 ``--repeat`` rounds, each round running every column once. The script also runs
-on the build before the change (kg.terms' frozen dataclasses): it then converts
+on the build before the change (kg.terms' frozen dataclasses, later dipkg.core.terms'): it then converts
 to pyoxigraph terms for the ``_ox`` columns and says which model it measured.
 
     python -m bench.terms --scale 1 10 100
@@ -79,7 +79,12 @@ from bench.synth import generate
 from dipkg.core.iris import PREFIXES
 from dipkg.core.settings import Settings
 from kg.build import Graph
-from kg.serialize import write_jsonld, write_ntriples, write_turtle
+from kg.serialize import write_ntriples, write_turtle
+
+try:
+    from dipkg.core.jsonld import write_jsonld
+except ImportError:  # the build before the JSON-LD writer moved to dipkg.core
+    from kg.serialize import write_jsonld  # type: ignore[attr-defined,no-redef]
 
 _OX_TERMS = (ox.NamedNode, ox.BlankNode, ox.Literal)
 

@@ -16,7 +16,10 @@ import typer
 from rich.console import Console
 
 from dipkg import __version__
-from dipkg.core.errors import DipkgError
+from dipkg.core.errors import ConfigError, DipkgError
+from dipkg.core.publish_plan import plan
+from dipkg.core.release import open_release
+from dipkg.core.search_index import SearchError, SearchIndex
 from dipkg.core.settings import get_settings
 
 app = typer.Typer(
@@ -64,7 +67,7 @@ def build(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Build the knowledge graph: source -> RDF -> validated dumps and Oxigraph store."""
-    from kg.build import build as run_build
+    from kg.build import build as run_build  # lazy: `dipkg --help` need not load the build
 
     settings = get_settings()
     target = out_dir or settings.data_dir
@@ -76,26 +79,25 @@ def build(
     if quiet:
         return
     m = result.manifest
-    c = m["counts"]
-    out.print(f"[bold]dipkg build[/bold] {m['build_id']} → {target}/current")
+    c = m.counts
+    out.print(f"[bold]dipkg build[/bold] {m.build_id} → {target}/current")
     out.print(
-        f"  guides {c['guides']}  domains {c['domains']}  scenarios {c['scenarios']}  "
-        f"categories {c['categories']}  fields {c['fields']}  triples {c['triples']}"
+        f"  guides {c.guides}  domains {c.domains}  scenarios {c.scenarios}  "
+        f"categories {c.categories}  fields {c.fields}  triples {c.triples}"
     )
-    if isinstance(m.get("changes"), dict) and "triples" in m["changes"]:
-        from kg.changes import summary_text
+    from kg.changes import summary_text  # lazy: `dipkg --help` need not load the build
 
-        what = {**m["changes"], "old": m.get("previous"), "new": {"version": m.get("version")}}
-        out.print(
-            f"  {summary_text(what, 'en')}"
-            + (" (dipkg diff for details)" if m.get("previous") else ""),
-            highlight=False,
-        )
-    fired = m["corrections"]
-    out.print(f"  corrections applied: {sum(1 for f in fired if f['fired'])}/{len(fired)}")
+    previous = m.previous.to_json() if m.previous is not None else None
+    what = {**m.changes.summary_json(), "old": previous, "new": {"version": m.version}}
+    out.print(
+        f"  {summary_text(what, 'en')}" + (" (dipkg diff for details)" if previous else ""),
+        highlight=False,
+    )
+    fired = m.corrections
+    out.print(f"  corrections applied: {sum(1 for f in fired if f.fired)}/{len(fired)}")
     for f in fired[:SHOWN_CORRECTIONS]:
         out.print(
-            f"    {f['guide']} #{f['scenario']}: {f['match']}  [dim]({f['reason']})[/dim]",
+            f"    {f.guide} #{f.scenario}: {f.match}  [dim]({f.reason})[/dim]",
             highlight=False,
         )
     if len(fired) > SHOWN_CORRECTIONS:
@@ -103,20 +105,20 @@ def build(
             f"    … and {len(fired) - SHOWN_CORRECTIONS} more (all listed in {target}/current/manifest.json)",
             highlight=False,
         )
-    out.print("  dumps: " + ", ".join(d["file"] for d in m["dumps"]))
+    out.print("  dumps: " + ", ".join(d.file for d in m.dumps))
     out.print(f"  time: {result.seconds:.2f} s")
-    publication = m.get("publication") or {}
-    if publication.get("placeholders"):
-        keys = ", ".join(f"DIPKG_CATALOG__{k.upper()}" for k in publication["placeholders"])
+    publication = m.publication
+    if publication.placeholders:
+        keys = ", ".join(f"DIPKG_CATALOG__{k.upper()}" for k in publication.placeholders)
         err.print(
             f"warning: not configured for publication: the catalogue's publisher and contact are the shipped "
             f"placeholders ({settings.catalog.contact_email}); set {keys} (docs/catalogue.md)",
             highlight=False,
         )
-    if publication.get("to_fill"):
+    if publication.to_fill:
         err.print(
             "warning: the Chinese catalogue record (dipkg-catalogue-cn.json) has elements to fill in: "
-            f"{'、'.join(publication['to_fill'])}; set DIPKG_CATALOG__CN__… (docs/catalogue.md)",
+            f"{'、'.join(publication.to_fill)}; set DIPKG_CATALOG__CN__… (docs/catalogue.md)",
             highlight=False,
         )
 
@@ -146,7 +148,7 @@ def query(
     ] = None,
 ) -> None:
     """Run a query against the built store with the endpoint's limits, and print the result."""
-    from kg.query import run_query
+    from sparql_api.query import run_query  # lazy: `dipkg --help` need not load the web app
 
     settings = get_settings()
     run_query(
@@ -175,8 +177,6 @@ def match(
     limit: Annotated[int, typer.Option(help="Show at most this many scenarios.")] = 10,
 ) -> None:
     """Which scenarios fit my data? Ranked by how much of it each involves (from the release's search index)."""
-    from dipkg.core.release import open_release
-    from kg.search import SearchError, SearchIndex
 
     if fmt not in ("table", "json"):
         raise SearchError(f"unknown format {fmt!r} (table or json)")
@@ -265,8 +265,8 @@ def publish(
     """Load the built graph into an existing triple store (SPARQL 1.1 Graph Store HTTP Protocol), all or nothing."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-    from dipkg.core.release import open_release
-    from kg.publish import PublishError, check_target, plan
+    # lazy: `dipkg --help` need not load the build (httpx, the publisher)
+    from kg.publish import PublishError, check_target
     from kg.publish import publish as run_publish
 
     settings = get_settings()
@@ -313,8 +313,7 @@ def diff(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text (default) or json.")] = "text",
 ) -> None:
     """What changed between two releases: scenarios, categories and fields added, removed, changed."""
-    from dipkg.core.errors import ConfigError
-    from kg import changes
+    from kg import changes  # lazy: `dipkg --help` need not load the build
 
     if fmt not in ("text", "json"):
         raise ConfigError(f"unknown --format {fmt!r}: text or json", file="--format")
@@ -369,14 +368,15 @@ def serve(
     settings = settings.model_copy(update={k: v for k, v in update.items() if v is not None})
     target = data or settings.data_dir
     if build_if_missing and not (Path(target) / "current").exists():
-        from kg.build import build as run_build
+        from kg.build import build as run_build  # lazy: `dipkg --help` need not load the build
 
         err.print(f"dipkg: no release in {target} yet: building it", highlight=False, markup=False)
         result = run_build(target, settings)
         err.print(
-            f"dipkg: built {result.manifest['build_id']} in {result.seconds:.1f} s", highlight=False
+            f"dipkg: built {result.manifest.build_id} in {result.seconds:.1f} s", highlight=False
         )
-    from sparql_api.server import run  # the build never imports the web app; only this command does
+    # lazy: `dipkg --help` need not load the web app; the build never imports it
+    from sparql_api.server import run
 
     run(settings, target, host or settings.host, port or settings.port)
 

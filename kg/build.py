@@ -3,7 +3,7 @@
 Steps: read the guides (with corrections) -> RDF blocks (+ the ontology) ->
 N-Triples, Turtle, JSON-LD (+ gzip, SHA-256) -> on-disk store -> SHACL
 validation on that store (kg/validate.py) -> change set and the map of shared
-data (``map.json``, kg/datamap.py) -> manifest -> rename the finished
+data (``map.json``, dipkg/core/datamap.py) -> manifest -> rename the finished
 release folder into place and point ``current`` at it with an atomic symlink replace. Until that last step nothing
 the server or a user reads has changed; a failure or a kill at any point leaves
 the previous release in place. Then old releases are pruned, except the one
@@ -15,12 +15,12 @@ manifest (no clocks, no random names inside them).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,46 +28,64 @@ from typing import Any
 import pyoxigraph
 
 from dipkg import __version__
+from dipkg.core import datamap, formats
 from dipkg.core.errors import CorrectionError, DipkgError, SourceError, StoreError
-from dipkg.core.iris import Minter
+from dipkg.core.jsonld import write_jsonld
+from dipkg.core.manifest import (
+    CatalogEntry,
+    Changes,
+    Correction,
+    Counts,
+    DumpEntry,
+    KindChanges,
+    Licence,
+    Manifest,
+    MapEntry,
+    PreviousRelease,
+    Publication,
+    Publisher,
+    SearchEntry,
+    Site,
+    SiteFile,
+    TripleChanges,
+)
 from dipkg.core.release import (
     CURRENT,
     DUMPS,
     MANIFEST,
-    MANIFEST_FORMAT,
     NT_DUMP,
+    ONTOLOGY,
+    ONTOLOGY_FILES,
+    QUERIES_FILE,
     RELEASES,
+    SCHEMA_ORG_FILE,
     STORE,
     claim,
 )
+from dipkg.core.serialize import sha256_file
 from dipkg.core.settings import Settings, get_settings
-from kg import catalog, catalog_cn, changes, datamap, search, validate
-from kg.graphs import graph_blocks, load_turtle
-from kg.guide import GuideConfig, Inputs, load_inputs, read_guide
+from kg import catalog, catalog_cn, changes, search, validate
+from kg.graph import Graph, Log
+from kg.guide import GuideConfig
 from kg.model import DataCategory, DataField, Guide
 from kg.paths import INPUTS_DIR, ONTOLOGY_DIR, display
-from kg.rdf import Emitter
-from kg.serialize import gzip_file, sha256_file, write_jsonld, write_ntriples, write_turtle
-from kg.terms import Block
-from kg.translations import load_long_translations, load_translations
-from kg.vocabulary import Vocabulary
+from kg.queries import QUERIES_DIR, load_queries
+from kg.serialize import gzip_file, write_ntriples, write_turtle
 
 KEEP_RELEASES = 2
 CATALOG_FILE = "catalog.ttl"
 
-# (file name, format name, media type) of the dumps; each also gets a .gz twin.
+# (file name, format) of the RDF dumps (dipkg/core/formats.py); each gets its .gz twin.
 DUMP_FORMATS = (
-    ("dipkg.ttl", "Turtle", "text/turtle"),
-    ("dipkg.jsonld", "JSON-LD", "application/ld+json"),
-    (NT_DUMP, "N-Triples", "application/n-triples"),
+    ("dipkg.ttl", formats.TURTLE),
+    ("dipkg.jsonld", formats.JSON_LD),
+    (NT_DUMP, formats.N_TRIPLES),
 )
-
-Log = Callable[[str], None]
 
 
 @dataclass
 class BuildResult:
-    manifest: dict[str, Any]
+    manifest: Manifest
     release: Path
     seconds: float
     index_seconds: float = 0.0  # of which writing the search index
@@ -102,78 +120,6 @@ def _count(guides: list[tuple[GuideConfig, Guide]]) -> dict[str, int]:
     }
 
 
-class Graph:
-    """The whole graph to publish, as a re-iterable stream of subject blocks."""
-
-    def __init__(self, settings: Settings, log: Log) -> None:
-        self.settings = settings
-        self.minter = Minter(settings.base_iri)
-        log("reading inputs")
-        inputs_dir = settings.inputs_dir or INPUTS_DIR
-        self.inputs: Inputs = load_inputs(inputs_dir)
-        self.translations = load_translations(inputs_dir / "translations.tsv")
-        self.long_translations = load_long_translations(inputs_dir / "long-translations.tsv")
-        self.guides = [(config, read_guide(config, self.inputs)) for config in self.inputs.guides]
-        guide_ids = {config.id for config in self.inputs.guides}
-        for correction in self.inputs.corrections:
-            if correction.guide not in guide_ids:
-                raise correction.error(f"correction names an unknown guide {correction.guide!r}")
-        self.vocabulary = Vocabulary.load(inputs_dir, self.minter, self.translations)
-        self.emitter = Emitter(
-            self.inputs, self.translations, self.minter, self.vocabulary, self.long_translations
-        )
-        self.ontology = load_turtle(ONTOLOGY_DIR / "dipkg.ttl")
-        self.ontology_blocks = list(graph_blocks(self.ontology))  # rdflib -> pyoxigraph once
-        self.shapes = load_turtle(ONTOLOGY_DIR / "shapes.ttl")
-        self.context = json.loads((ONTOLOGY_DIR / "context.jsonld").read_text(encoding="utf-8"))[
-            "@context"
-        ]
-
-    def check_translations(self) -> None:
-        """After a full pass over blocks(): every Chinese label met must have its English twin,
-        then every scenario's long texts (场景应用, 涉及数据) theirs (build/long-translations.tsv),
-        then every category and field its data kind. Each error lists all that is missing
-        (``details["missing"]``; the CLI prints them), so a new batch needs one round per table."""
-        if self.translations.missing:
-            shown = ", ".join(self.translations.missing[:5])
-            more = (
-                f" and {len(self.translations.missing) - 5} more"
-                if len(self.translations.missing) > 5
-                else ""
-            )
-            raise SourceError(
-                f"no English label for {len(self.translations.missing)} Chinese labels: {shown}{more}",
-                file=self.translations.file,
-                details={"missing": self.translations.missing},
-            )
-        self.long_translations.check()
-        self.vocabulary.check_mapped()
-
-    def blocks(self) -> Iterator[Block]:
-        yield from self.emitter.blocks(self.guides)
-        yield from self.vocabulary.blocks()
-        yield from self.ontology_blocks
-
-    @property
-    def source_names(self) -> list[str]:
-        """The guides' sources as the dumps and manifest name them: by their path relative
-        to the inputs folder (``sources/….txt``), the same in a checkout, a wheel install or
-        a copy anywhere, so the same inputs give the same bytes and build id. A source
-        outside the inputs folder is named by its file name and SHA-256."""
-        names = []
-        for config, _ in self.guides:
-            relative = Path(os.path.relpath(config.source, self.inputs.root))
-            if relative.parts and relative.parts[0] != os.pardir and not relative.is_absolute():
-                names.append(relative.as_posix())
-            else:
-                names.append(f"{config.source.name} (sha256 {sha256_file(config.source)})")
-        return names
-
-    @property
-    def source_file(self) -> str:
-        return self.guides[0][1].source_path if self.guides else display(INPUTS_DIR)
-
-
 def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
     dumps.mkdir(parents=True)
     log("writing dumps")
@@ -189,15 +135,18 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
     with (dumps / "dipkg.jsonld").open("w", encoding="utf-8", newline="\n") as out:
         write_jsonld(graph.blocks(), out, graph.context)
     entries = []
-    for name, fmt, media_type in DUMP_FORMATS:
+    for name, fmt in DUMP_FORMATS:
         path = dumps / name
-        gzip_file(path, dumps / f"{name}.gz")
-        for file, encoding in ((path, None), (dumps / f"{name}.gz", "gzip")):
+        files: list[tuple[Path, str | None]] = [(path, None)]
+        if fmt.gzip_twin:
+            gzip_file(path, dumps / f"{name}.{formats.GZIP.extension}")
+            files.append((dumps / f"{name}.{formats.GZIP.extension}", "gzip"))
+        for file, encoding in files:
             entries.append(
                 {
                     "file": file.name,
-                    "format": fmt,
-                    "media_type": media_type,
+                    "format": fmt.name,
+                    "media_type": fmt.media_type,
                     "encoding": encoding,
                     "bytes": file.stat().st_size,
                     "sha256": sha256_file(file),
@@ -207,14 +156,8 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
     return entries
 
 
-#: source file suffix -> (format name in kg/catalog.py FORMATS, media type)
-SOURCE_FORMATS = {
-    ".txt": ("Source", "text/plain"),
-    ".docx": (
-        "Source DOCX",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ),
-}
+#: source file suffix -> its format (dipkg/core/formats.py)
+SOURCE_FORMATS = formats.SOURCES
 
 
 def _write_sources(graph: Graph, dumps: Path) -> list[dict[str, Any]]:
@@ -227,14 +170,14 @@ def _write_sources(graph: Graph, dumps: Path) -> list[dict[str, Any]]:
                 f"a source file must be one of {', '.join(SOURCE_FORMATS)} to be published",
                 file=display(config.source),
             )
-        fmt, media_type = SOURCE_FORMATS[suffix]
+        fmt = SOURCE_FORMATS[suffix]
         name = f"source-{config.id}{suffix}"
         shutil.copyfile(config.source, dumps / name)
         entries.append(
             {
                 "file": name,
-                "format": fmt,
-                "media_type": media_type,
+                "format": fmt.name,
+                "media_type": fmt.media_type,
                 "encoding": None,
                 "bytes": (dumps / name).stat().st_size,
                 "sha256": sha256_file(dumps / name),
@@ -248,6 +191,52 @@ def _write_sums(dumps: Path, entries: list[dict[str, Any]]) -> None:
     with (dumps / "SHA256SUMS").open("w", encoding="utf-8", newline="\n") as out:
         for entry in sorted(entries, key=lambda e: e["file"]):
             out.write(f"{entry['sha256']}  {entry['file']}\n")
+
+
+def _write_text(root: Path, name: str, text: str) -> SiteFile:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+    return SiteFile(file=name, sha256=sha256_file(path))
+
+
+def _write_site(graph: Graph, manifest: Manifest, root: Path) -> Site:
+    """What the web app shows that the build decides, into the release (manifest "site"):
+    the schema.org Dataset (the landing page's JSON-LD), the example questions, the
+    ontology files (with the JSON-LD context) and the licence and publisher, all from
+    this build's settings and inputs, so the pages agree with the catalogue record."""
+    settings = graph.settings
+    doc = catalog.schema_org_dataset(manifest.to_json(), settings, graph.minter, graph.inputs)
+    schema_org = _write_text(
+        root, SCHEMA_ORG_FILE, json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    )
+    own = (settings.inputs_dir or INPUTS_DIR) / QUERIES_DIR
+    questions = load_queries(own if own.is_dir() else INPUTS_DIR / QUERIES_DIR)
+    queries = _write_text(
+        root,
+        QUERIES_FILE,
+        json.dumps([q.to_dict() for q in questions], ensure_ascii=False, indent=2) + "\n",
+    )
+    ontology = []
+    for name in ONTOLOGY_FILES:
+        (root / ONTOLOGY).mkdir(exist_ok=True)
+        shutil.copyfile(ONTOLOGY_DIR / name, root / ONTOLOGY / name)
+        ontology.append(
+            SiteFile(file=f"{ONTOLOGY}/{name}", sha256=sha256_file(root / ONTOLOGY / name))
+        )
+    s = settings.catalog
+    return Site(
+        schema_org=schema_org,
+        queries=queries,
+        ontology=tuple(ontology),
+        license=Licence(iri=s.license_iri, title=s.license_title),
+        publisher=Publisher(
+            iri=catalog.publisher_iri(settings, graph.minter),
+            name_zh=s.publisher_name_zh,
+            name_en=s.publisher_name_en,
+            homepage=catalog.publisher_homepage(settings, graph.minter),
+        ),
+    )
 
 
 def _load_store(nt: Path, target: Path, log: Log) -> pyoxigraph.Store:
@@ -387,21 +376,17 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         for entry in dumps:
             digest.update(f"{entry['file']}:{entry['sha256']}\n".encode())
         build_id = digest.hexdigest()[:16]
-        counts = {
+        counts = Counts(
             **_count(graph.guides),
-            "triples": triples,
-            "unmapped_items": len(graph.emitter.unmapped),
-        }
-        fired = [
-            {
-                "guide": c.guide,
-                "scenario": c.number,
-                "match": c.match,
-                "reason": c.reason,
-                "fired": c.fired,
-            }
+            triples=triples,
+            unmapped_items=len(graph.emitter.unmapped),
+        )
+        fired = tuple(
+            Correction(
+                guide=c.guide, scenario=c.number, match=c.match, reason=c.reason, fired=c.fired
+            )
             for c in graph.inputs.corrections
-        ]
+        )
         unfired = [c for c in graph.inputs.corrections if c.fired == 0]
         if unfired:
             raise CorrectionError(
@@ -429,48 +414,49 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         index_started = time.perf_counter()
         search.build_index(store, settings.base_iri, staged / search.INDEX_FILE)
         index_seconds = time.perf_counter() - index_started
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "build_id": build_id,
-            "dipkg_version": __version__,
-            "base_iri": settings.base_iri,
-            "modified": history.modified,
-            "issued": history.issued,
-            "version": history.version,
-            "release": history.release,
-            "previous": history.previous,
-            "changes": {
-                "file": changes.CHANGES_FILE,
-                "summary": history.changes["summary"],
-                "triples": history.changes["triples"],
-                "sha256": hashlib.sha256(changes_text.encode("utf-8")).hexdigest(),
-            },
-            "map": {
-                "file": datamap.MAP_FILE,
-                "kinds": sum(len(g["kinds"]) for g in shared["groups"]),
-                "cells": len(shared["cells"]),
-                "sha256": hashlib.sha256(map_text.encode("utf-8")).hexdigest(),
-            },
-            "sources": graph.source_names,
-            "counts": counts,
-            "dumps": dumps,
-            "corrections": fired,
-            "catalog": {"file": CATALOG_FILE, "graph": graph.minter.graph("catalog")},
-            # the catalogue settings still at the shipped placeholders (publisher, contact) and the
-            # Chinese record's elements left to fill in: `dipkg build` warns, /health tells
-            "publication": {
-                "placeholders": settings.catalog.placeholders(),
-                "to_fill": to_fill,
-            },
-            "search": {
-                "file": search.INDEX_FILE,
-                "bytes": (staged / search.INDEX_FILE).stat().st_size,
-                "sha256": sha256_file(staged / search.INDEX_FILE),
-                "format": search.INDEX_FORMAT,
-            },
-        }
+        manifest = Manifest(
+            build_id=build_id,
+            dipkg_version=__version__,
+            base_iri=settings.base_iri,
+            modified=history.modified,
+            issued=history.issued,
+            version=history.version,
+            release=history.release,
+            previous=(
+                PreviousRelease(**history.previous) if history.previous is not None else None
+            ),
+            changes=Changes(
+                file=changes.CHANGES_FILE,
+                summary={k: KindChanges(**v) for k, v in history.changes["summary"].items()},
+                triples=TripleChanges(**history.changes["triples"]),
+                sha256=hashlib.sha256(changes_text.encode("utf-8")).hexdigest(),
+            ),
+            map=MapEntry(
+                file=datamap.MAP_FILE,
+                kinds=sum(len(g["kinds"]) for g in shared["groups"]),
+                cells=len(shared["cells"]),
+                sha256=hashlib.sha256(map_text.encode("utf-8")).hexdigest(),
+            ),
+            sources=tuple(graph.source_names),
+            counts=counts,
+            dumps=tuple(DumpEntry.from_json(d) for d in dumps),
+            corrections=fired,
+            catalog=CatalogEntry(file=CATALOG_FILE, graph=graph.minter.graph("catalog")),
+            # the catalogue settings still at the shipped placeholders (publisher, contact) and
+            # the Chinese record's elements left to fill in: `dipkg build` warns, /health tells
+            publication=Publication(
+                placeholders=tuple(settings.catalog.placeholders()), to_fill=tuple(to_fill)
+            ),
+            search=SearchEntry(
+                file=search.INDEX_FILE,
+                bytes=(staged / search.INDEX_FILE).stat().st_size,
+                sha256=sha256_file(staged / search.INDEX_FILE),
+                format=search.INDEX_FORMAT,
+            ),
+        )
         log("writing the catalogue record")
-        record = list(catalog.record(settings, graph.minter, manifest, store))
+        # the catalogue reads the manifest as JSON (kg/catalog is being split; typed reads follow)
+        record = list(catalog.record(graph, manifest.to_json(), store))
         with (staged / CATALOG_FILE).open("w", encoding="utf-8", newline="\n") as out:
             write_turtle(record, out, header="dipkg catalogue record (DCAT-AP 3, VoID)")
         named = pyoxigraph.NamedNode(graph.minter.graph("catalog"))
@@ -478,8 +464,10 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         store.flush()
         store.optimize()
         del store
+        log("writing what the pages show")
+        manifest = dataclasses.replace(manifest, site=_write_site(graph, manifest, staged))
         (staged / MANIFEST).write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+            json.dumps(manifest.to_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
             encoding="utf-8",
         )
         _fsync_tree(staged)

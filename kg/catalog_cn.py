@@ -14,8 +14,9 @@ cycle) comes from ``Settings.catalog.cn`` and is empty by default: such an eleme
 
 Interface used by the build: ``write(settings, minter, dumps, dumps_dir)`` writes both
 files into the dumps folder and returns their dump entries (same keys as the others).
-``load_schema()`` reads the record's JSON Schema (kg/schemas/catalogue-cn.schema.json), which
-the app serves at ``/schemas/catalogue-cn.schema.json`` (the JSON distribution's dct:conformsTo).
+The file names, the record's JSON Schema (dipkg/core/schemas/catalogue-cn.schema.json, which
+the app serves at ``/schemas/catalogue-cn.schema.json``: the JSON distribution's
+dct:conformsTo) and the distributions' titles live in :mod:`dipkg.core.catalog_cn`.
 Same inputs give the same bytes (the XLSX has fixed document dates and zip times).
 """
 
@@ -29,18 +30,18 @@ from typing import Any
 
 import xlsxwriter
 
+from dipkg.core import formats
+from dipkg.core.catalog_cn import JSON_FILE, XLSX_FILE
 from dipkg.core.iris import Minter
+from dipkg.core.serialize import sha256_file
 from dipkg.core.settings import CatalogSettings, Settings
+from kg.catalog.columns import item_columns, scenario_columns
+from kg.catalog.files import ITEMS_CSV, SCENARIOS_CSV
+from kg.catalog.namespaces import slug as _slug
 from kg.changes import input_date
 from kg.guide import Inputs, load_inputs
 from kg.paths import INPUTS_DIR
-from kg.serialize import sha256_file
 
-JSON_FILE = "dipkg-catalogue-cn.json"
-XLSX_FILE = "dipkg-catalogue-cn.xlsx"
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-SCHEMA_PATH = Path(__file__).parent / "schemas" / "catalogue-cn.schema.json"
-SCHEMA_URL_PATH = "schemas/catalogue-cn.schema.json"  # where the app serves it, below the base
 GUIDE = "政务信息资源目录编制指南（试行）（2017）"
 
 #: CSVW datatype -> the guide's 信息项 data type.
@@ -99,20 +100,14 @@ def to_fill(settings: Settings, resources: list[str]) -> list[str]:
     return out
 
 
-def load_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-
 def _or_none(value: str) -> str | None:
     return value or None
 
 
 def _tables() -> dict[str, tuple[str, list[tuple[str, str, str, str, dict[str, Any]]]]]:
-    from kg.catalog import ITEMS_CSV, SCENARIOS_CSV, _item_columns, _scenario_columns
-
     return {
-        SCENARIOS_CSV: ("数据知识产权应用场景：场景表", _scenario_columns("")),
-        ITEMS_CSV: ("数据知识产权应用场景：数据项表", _item_columns("")),
+        SCENARIOS_CSV: ("数据知识产权应用场景：场景表", scenario_columns("")),
+        ITEMS_CSV: ("数据知识产权应用场景：数据项表", item_columns("")),
     }
 
 
@@ -210,12 +205,6 @@ def record(
         + ([] if rel.issued else ["发布日期"]),
         "信息资源": resources,
     }
-
-
-def _slug(file: str) -> str:
-    from kg.catalog import _slug as slug
-
-    return slug(file)
 
 
 # --- the sheet ----------------------------------------------------------------------------------
@@ -370,29 +359,17 @@ def write(
     )
     write_xlsx(doc, dumps_dir / XLSX_FILE, settings)
     entries = []
-    for file, fmt, media in (
-        (JSON_FILE, "JSON", "application/json"),
-        (XLSX_FILE, "XLSX", XLSX_MEDIA_TYPE),
-    ):
+    for file, fmt in ((JSON_FILE, formats.JSON), (XLSX_FILE, formats.XLSX)):
         path = dumps_dir / file
         entries.append(
             {
                 "file": file,
-                "format": fmt,
-                "media_type": media,
+                "format": fmt.name,
+                "media_type": fmt.media_type,
                 "encoding": None,
                 "bytes": path.stat().st_size,
                 "sha256": sha256_file(path),
-                "rows": len(doc["信息资源"]) if fmt == "XLSX" else None,
+                "rows": len(doc["信息资源"]) if fmt is formats.XLSX else None,
             }
         )
     return entries, doc["待填写"]
-
-
-def distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
-    """The DCAT distribution title (zh, en) of the JSON or the XLSX record."""
-    what = "JSON" if entry["format"] == "JSON" else "XLSX"
-    return (
-        f"政务信息资源目录记录（{what}）",
-        f"Chinese government resource-catalogue record ({what})",
-    )

@@ -28,23 +28,16 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from dipkg.core.changeset import CHANGES_FILE, CHANGES_FORMAT, KINDS
 from dipkg.core.errors import StoreError
 from dipkg.core.iris import DIP, PREFIXES
 from dipkg.core.release import CURRENT, DUMPS, MANIFEST, NT_DUMP, RELEASES
-from kg.serialize import curie, term_json
-
-CHANGES_FILE = "changes.json"
-CHANGES_FORMAT = 1
+from dipkg.core.serialize import term_json
+from kg.serialize import curie
 
 RDF_TYPE = PREFIXES["rdf"] + "type"
 RDFS_LABEL = PREFIXES["rdfs"] + "label"
 
-#: what the change set compares, by kind: (key, class IRI, zh, en)
-KINDS = (
-    ("scenarios", DIP + "Scenario", "场景", "scenarios"),
-    ("categories", DIP + "DataCategory", "数据类别", "categories"),
-    ("fields", DIP + "DataField", "数据项", "fields"),
-)
 _OLD = ox.NamedNode("urn:dipkg:diff:old")
 _NEW = ox.NamedNode("urn:dipkg:diff:new")
 
@@ -55,11 +48,33 @@ class ReleaseFolder:
     """One release folder (``DIR/releases/<build-id>``), read-only: its manifest and dumps."""
 
     root: Path
-    manifest: dict[str, Any]
+    build_id: str
+    version: str | None = None
+    modified: str | None = None
+    issued: str | None = None
+    release: int | None = None  # its number in the line of releases (None: not numbered)
+    previous: dict[str, Any] | None = None  # how it names the release it follows
 
-    @property
-    def build_id(self) -> str:
-        return str(self.manifest["build_id"])
+    @classmethod
+    def of(cls, root: Path, manifest: dict[str, Any]) -> ReleaseFolder:
+        """Read leniently (any release, also one written by an older dipkg): a key of
+        the wrong type counts as absent; only ``build_id`` is required."""
+
+        def text(key: str) -> str | None:
+            value = manifest.get(key)
+            return value if isinstance(value, str) else None
+
+        number = manifest.get("release")
+        previous = manifest.get("previous")
+        return cls(
+            root=root,
+            build_id=str(manifest["build_id"]),
+            version=text("version"),
+            modified=text("modified"),
+            issued=text("issued"),
+            release=number if isinstance(number, int) and not isinstance(number, bool) else None,
+            previous=previous if isinstance(previous, dict) else None,
+        )
 
     @property
     def nt(self) -> Path:
@@ -67,12 +82,7 @@ class ReleaseFolder:
 
     def describe(self) -> dict[str, Any]:
         """How a change set names this release."""
-        m = self.manifest
-        return {
-            "build_id": self.build_id,
-            "version": m.get("version"),
-            "modified": m.get("modified"),
-        }
+        return {"build_id": self.build_id, "version": self.version, "modified": self.modified}
 
 
 def read_release(root: Path) -> ReleaseFolder:
@@ -91,7 +101,7 @@ def read_release(root: Path) -> ReleaseFolder:
         raise StoreError("the release's manifest is malformed (no build_id)", file=str(path))
     if not (root / DUMPS / NT_DUMP).is_file():
         raise StoreError("the release has no N-Triples dump", file=str(root / DUMPS / NT_DUMP))
-    return ReleaseFolder(root.resolve(), manifest)
+    return ReleaseFolder.of(root.resolve(), manifest)
 
 
 def resolve(spec: str, data_dir: Path) -> ReleaseFolder:
@@ -371,8 +381,7 @@ def history(
     release date is ``modified`` or else ``date`` (the inputs' date); ``issued`` is
     the first release's date, carried from release to release.
     """
-    m = previous.manifest if previous else {}
-    if previous is not None and previous.build_id == build_id and isinstance(m.get("release"), int):
+    if previous is not None and previous.build_id == build_id and previous.release is not None:
         # the same data again: the same version, dates and change set
         inherited = (
             json.loads((previous.root / CHANGES_FILE).read_text(encoding="utf-8"))
@@ -381,33 +390,31 @@ def history(
         )
         if inherited is not None:
             return History(
-                release=m["release"],
-                version=version or str(m.get("version")),
-                issued=issued or m.get("issued"),
-                modified=modified or m.get("modified"),
-                previous=m.get("previous"),
+                release=previous.release,
+                version=version or str(previous.version),
+                issued=issued or previous.issued,
+                modified=modified or previous.modified,
+                previous=previous.previous,
                 changes=inherited,
             )
-    number = m["release"] + 1 if previous is not None and isinstance(m.get("release"), int) else 1
+    number = previous.release + 1 if previous is not None and previous.release is not None else 1
     this_modified = modified or date
     this_version = version or str(number)
     meta = {"build_id": build_id, "version": this_version, "modified": this_modified}
     changes = None
     if previous is not None:
         try:
-            changes = diff(
-                previous, ReleaseFolder(nt.parent.parent, {"build_id": build_id}), new_meta=meta
-            )
+            changes = diff(previous, ReleaseFolder(nt.parent.parent, build_id), new_meta=meta)
         except (SyntaxError, OSError, ValueError):
             # a current release whose dump cannot be read: this build starts a new history
-            previous, m, number = None, {}, 1
+            previous, number = None, 1
             this_version = version or "1"
             meta["version"] = this_version
     if changes is None:
         changes = first_release(meta, len(_line_digests(nt)))
     this_issued = (
         issued
-        or (m.get("issued") if previous is not None and m.get("release") else None)
+        or (previous.issued if previous is not None and previous.release else None)
         or this_modified
     )
     return History(

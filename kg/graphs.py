@@ -1,7 +1,7 @@
 """Turtle files (the ontology, curated vocabularies) as deterministic subject blocks.
 
 rdflib reads them (its canonical blank-node labels keep the blocks stable); its terms
-become the build's pyoxigraph terms (:mod:`kg.terms`) here, once.
+become the build's pyoxigraph terms (:mod:`dipkg.core.terms`) here, once.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import rdflib
 from rdflib.compare import to_canonical_graph
 
 from dipkg.core.errors import SourceError
+from dipkg.core.terms import RDF_TYPE, XSD_STRING, Block, Literal, Term
 from kg.paths import display
-from kg.terms import RDF_TYPE, XSD_STRING, Block, Literal, Term
 
 _RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 _LANG_ORDER = {"zh": 0, "en": 1}

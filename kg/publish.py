@@ -4,7 +4,7 @@ SPARQL 1.1 Graph Store HTTP Protocol.
 Each graph goes in ONE ``PUT {url}?graph={iri}`` request (the protocol's
 "replace this graph"), streamed from the release's files: the data into the
 project's named graph (default ``{base}graph/data``), the catalogue record into
-``{base}graph/catalog``.
+``{base}graph/catalog`` (:mod:`dipkg.core.publish_plan`, which remote mode reads too).
 
 All or nothing: before writing, the target's current content of every graph
 about to be replaced is read (``GET``) into a temporary file; if a later PUT
@@ -44,9 +44,8 @@ import httpx
 from dipkg.core.credentials import Credentials, resolve, scrub, without_userinfo
 from dipkg.core.credentials import redact as redact  # re-exported: the one redaction helper
 from dipkg.core.errors import DipkgError
-from dipkg.core.iris import Minter
-from dipkg.core.release import NT_DUMP, Release
-from kg.terms import IRI
+from dipkg.core.publish_plan import Upload, plan
+from dipkg.core.release import Release
 
 _CHUNK = 1 << 16
 #: a rollback after a failure gets at most this much more time
@@ -59,26 +58,6 @@ BACKUP_SLACK = 64 * 1024 * 1024
 class PublishError(DipkgError):
     code = "publish"
     status = 502
-
-
-@dataclass(frozen=True)
-class Upload:
-    graph: str
-    path: Path
-    media_type: str
-
-
-def plan(release: Release, graph: str | None = None) -> list[Upload]:
-    minter = Minter(release.base_iri)
-    uploads = [
-        Upload(graph or minter.graph("data"), release.dumps_dir / NT_DUMP, "application/n-triples")
-    ]
-    catalog = release.root / release.manifest.get("catalog", {}).get("file", "catalog.ttl")
-    if catalog.exists() and catalog.stat().st_size:
-        uploads.append(Upload(minter.graph("catalog"), catalog, "text/turtle"))
-    for upload in uploads:
-        IRI(upload.graph)  # raises on an invalid graph IRI
-    return uploads
 
 
 def check_target(url: str, option: str = "--to") -> None:

@@ -1,4 +1,4 @@
-"""The extracted guides as RDF subject blocks (see :mod:`kg.terms`), in document order.
+"""The extracted guides as RDF subject blocks (see :mod:`dipkg.core.terms`), in document order.
 
 The graph shape is the one the SHACL shapes in ontology/shapes.ttl require; the
 ontology (ontology/dipkg.ttl) defines the ``dip:`` terms.
@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from dipkg.core.iris import PREFIXES, Minter
+from dipkg.core.terms import IRI, Block, Literal, Term, en, integer, zh
 from kg.guide import GuideConfig, Inputs
 from kg.model import DataCategory, DataField, Guide, Scenario
-from kg.terms import IRI, Block, Literal, Term, en, integer, zh
 from kg.translations import LongTranslations, Translations
 from kg.vocabulary import Vocabulary
 

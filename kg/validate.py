@@ -24,9 +24,9 @@ import rdflib
 
 from dipkg.core.errors import ValidationError
 from dipkg.core.iris import DIP
+from dipkg.core.terms import Block
 from kg.serialize import curie
 from kg.shacl import Check, compile_shapes
-from kg.terms import Block
 
 _TEMPLATE = re.compile(r"\{[?$](\w+)\}")
 _RANK = {"Violation": 0, "Warning": 1, "Info": 2}

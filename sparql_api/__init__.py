@@ -7,9 +7,11 @@ Modules (one concept each):
 * :mod:`sparql_api.negotiation`  the table of offers and the Accept parser
 * :mod:`sparql_api.guard`        refuses SERVICE and updates before execution
 * :mod:`sparql_api.workers`      the pool of killable worker processes
+* :mod:`sparql_api.workers_child` a worker process's side (light: no asyncio, no web app)
 * :mod:`sparql_api.results`      evaluation and serialisation (runs inside a worker)
 * :mod:`sparql_api.errors`       the endpoint's error classes (dipkg.core.errors shape)
 * :mod:`sparql_api.server`       ``run()`` for ``dipkg serve``
+* :mod:`sparql_api.query`        ``dipkg query``: one query through the same guard and workers
 
 The build never imports this package.
 """

@@ -3,22 +3,21 @@
 The web app never builds or validates: it serves one immutable release. Routes
 live in routers (``app.include_router``); later features (pages, dumps, the
 catalogue) add theirs with :func:`add_router` or ``create_app(..., routers=[...])``
-and reach the shared state with :func:`context` (``request.app.state.dipkg``).
+and reach the shared state with :func:`sparql_api.state.context`
+(``request.app.state.dipkg``), defined below every router so that none imports this module.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi import routing as fastapi_routing
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -26,56 +25,16 @@ from dipkg import __version__
 from dipkg.core.errors import DipkgError
 from dipkg.core.release import MANIFEST, Release
 from dipkg.core.settings import Settings
-from sparql_api import http
+from sparql_api import catalog_routes, http
+from sparql_api.backends import choose as choose_backend
 from sparql_api.cache import ResponseCache
+from sparql_api.endpoint import router as sparql_router
 from sparql_api.errors import HttpError
 from sparql_api.fastpath import FastPath
+from sparql_api.state import AppContext, add_router
+from sparql_api.ui import install as install_linked_data
 
 log = logging.getLogger("sparql_api")
-
-
-@dataclass
-class AppContext:
-    """What every route may use: the settings, the release, the worker pool."""
-
-    settings: Settings
-    release: Release
-    pool: Any  # WorkerPool (or a test double with .run/.alive/.info)
-    cache: ResponseCache
-    last_modified: datetime
-    extra: dict[str, Any] = field(default_factory=dict)
-    #: finished responses the outermost fast path answers repeats from (sparql_api/fastpath.py)
-    fast_cache: ResponseCache = field(
-        default_factory=lambda: ResponseCache(
-            max_bytes=64 * 1024 * 1024, max_entry_bytes=1024 * 1024
-        )
-    )
-    #: the page for people at GET /sparql (no query, the client prefers text/html);
-    #: set by the pages feature, e.g. with :func:`set_sparql_page`
-    sparql_page: Callable[[Request], Awaitable[Response]] | None = None
-
-    @property
-    def named_graphs(self) -> list[str]:
-        info = getattr(self.pool, "info", None) or {}
-        return list(info.get("named_graphs") or [])
-
-
-def context(request: Request) -> AppContext:
-    """The app's :class:`AppContext` (use as a FastAPI dependency)."""
-    return request.app.state.dipkg
-
-
-def add_router(app: FastAPI, router: APIRouter, **kwargs: Any) -> None:
-    """The hook for later features: mount a router on the app."""
-    app.include_router(router, **kwargs)
-    app.state.dipkg.fast_cache.clear()
-
-
-def set_sparql_page(app: FastAPI, page: Callable[[Request], Awaitable[Response]]) -> None:
-    """Serve ``page(request)`` at GET /sparql (without a query) when the client prefers
-    text/html to the RDF service description (browsers do)."""
-    app.state.dipkg.sparql_page = page
-    app.state.dipkg.fast_cache.clear()  # answers at /sparql change
 
 
 def error_response(err: DipkgError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -179,11 +138,7 @@ def create_app(
 ) -> FastAPI:
     """The web app over ``release``. With ``pool=None`` the app starts its own worker
     pool at startup and stops it at shutdown; a given pool is the caller's to manage."""
-    from sparql_api.endpoint import router as sparql_router
-
     own_pool = pool is None
-    from sparql_api.backends import choose as choose_backend
-
     backend = choose_backend(
         settings, release
     )  # local store or remote SPARQL endpoint: decided here only
@@ -218,18 +173,14 @@ def create_app(
         release=release,
         pool=pool,
         cache=ResponseCache(max_bytes=64 * 1024 * 1024),
-        last_modified=http.last_modified(release.manifest, release.root / MANIFEST),
+        last_modified=http.last_modified(release.manifest.modified, release.root / MANIFEST),
     )
     _install_error_handlers(app)
     app.include_router(sparql_router)
-    from sparql_api import catalog_routes  # /catalog, /.well-known/void (issue 5)
-
-    add_router(app, catalog_routes.router)
+    add_router(app, catalog_routes.router)  # /catalog, /.well-known/void (issue 5)
     for extra in routers:
         add_router(app, extra)
     # --- linked data (issue 4): query UI, static files, dumps, pages; resource catch-all last ---
-    from sparql_api.ui import install as install_linked_data
-
     describer = backend.describer()
     app.state.dipkg.extra["describer"] = (
         describer  # closed when the release is retired (sparql_api/live.py)

@@ -4,8 +4,8 @@
   processes (:class:`~sparql_api.workers.WorkerPool`) and a read-only
   :class:`~sparql_api.describe.Describer`.
 * :class:`RemoteBackend` — an external SPARQL endpoint holding the published
-  graph (``settings.sparql_backend``): :class:`~sparql_api.remote.RemotePool`
-  and :class:`~sparql_api.remote.RemoteDescriber`.
+  graph (``settings.sparql_backend``): :class:`~sparql_api.remote.pool.RemotePool`
+  and :class:`~sparql_api.remote.describer.RemoteDescriber`.
 
 Both give the same three things: ``check()`` (before serving: one line and exit 1
 on failure), ``pool()`` (made at startup, inside the event loop; the endpoint
@@ -16,11 +16,22 @@ call it, nothing else looks at ``settings.sparql_backend``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
+import pyoxigraph
+
+from dipkg.core.credentials import resolve
+from dipkg.core.errors import StoreError
 from dipkg.core.iris import PREFIXES
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
+from sparql_api.describe import Describer
+from sparql_api.remote.client import BackendClient, check_backend
+from sparql_api.remote.describer import RemoteDescriber
+from sparql_api.remote.dialect import Graphs
+from sparql_api.remote.pool import RemotePool
+from sparql_api.workers import WorkerPool
 
 
 class Backend(Protocol):
@@ -35,9 +46,22 @@ class Backend(Protocol):
     def describe_health(self) -> dict[str, Any]: ...
 
 
+def check_store(store_dir: Path) -> None:
+    """:class:`StoreError` if the store is corrupt or empty (cheap: reads one quad)."""
+    try:
+        store = pyoxigraph.Store.read_only(str(store_dir))
+        empty = next(iter(store.quads_for_pattern(None, None, None, None)), None) is None
+        del store
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise StoreError(
+            f"the store cannot be opened (corrupt?): {exc}", file=str(store_dir)
+        ) from None
+    if empty:
+        raise StoreError("the store is empty: rebuild with `dipkg build`", file=str(store_dir))
+
+
 def _catalog_graphs(release: Release) -> list[str]:
-    graph = (release.manifest.get("catalog") or {}).get("graph")
-    return [graph] if graph else []
+    return release.catalog_graphs
 
 
 class LocalBackend:
@@ -48,13 +72,9 @@ class LocalBackend:
         self.release = release
 
     def check(self) -> None:
-        from sparql_api.server import check_store
-
         check_store(self.release.store_dir)
 
     def pool(self) -> Any:
-        from sparql_api.workers import WorkerPool
-
         s = self.settings
         return WorkerPool(
             self.release.store_dir,
@@ -68,8 +88,6 @@ class LocalBackend:
         )
 
     def describer(self) -> Any:
-        from sparql_api.describe import Describer
-
         return Describer(self.release.store_dir, _catalog_graphs(self.release))
 
     def describe_health(self) -> dict[str, Any]:
@@ -80,9 +98,6 @@ class RemoteBackend:
     name = "remote"
 
     def __init__(self, settings: Settings, release: Release, url: str) -> None:
-        from dipkg.core.credentials import resolve
-        from sparql_api.remote import BackendClient, Graphs
-
         self.settings = settings
         self.release = release
         password = settings.sparql_backend_password
@@ -105,18 +120,12 @@ class RemoteBackend:
         )
 
     def check(self) -> None:
-        from sparql_api.remote import check_backend
-
         check_backend(self.client, self.graphs)
 
     def pool(self) -> Any:
-        from sparql_api.remote import RemotePool
-
         return RemotePool(self.client, self.graphs, prefixes=dict(PREFIXES))
 
     def describer(self) -> Any:
-        from sparql_api.remote import RemoteDescriber
-
         return RemoteDescriber(self.client, self.graphs, named_graphs=_catalog_graphs(self.release))
 
     def describe_health(self) -> dict[str, Any]:

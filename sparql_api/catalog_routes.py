@@ -28,14 +28,15 @@ import rdflib
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from dipkg.core import catalog_cn as cn
+from dipkg.core import formats
 from dipkg.core.errors import StoreError
 from dipkg.core.iris import PREFIXES
 from dipkg.core.release import Release
-from kg import catalog_cn as cn
 from sparql_api import http, i18n
 from sparql_api.errors import HttpError
 from sparql_api.negotiation import GRAPH_OFFERS, HTML, Offer, by_name, negotiate, wants_html
-from sparql_api.pages import language
+from sparql_api.pages.site import language
 from sparql_api.protocol import site_root, vary_origin
 
 CATALOG_FILE = "catalog.ttl"
@@ -52,7 +53,6 @@ _VOID_KEEP = {
     DCT.modified,
     DCT.source,
 }
-_RDFLIB_FORMAT = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "pretty-xml"}
 _STATE_KEY = "catalog"
 
 
@@ -101,7 +101,8 @@ def _document(graph: rdflib.Graph, turtle: bytes | None = None) -> Document:
         if offer.key == "turtle" and turtle is not None:
             variants[offer.key] = turtle  # the build's own deterministic Turtle, byte for byte
             continue
-        fmt = _RDFLIB_FORMAT[offer.key]
+        assert offer.format is not None and offer.format.rdflib is not None, offer
+        fmt = offer.format.rdflib  # dipkg/core/formats.py: rdflib's serializer
         if fmt == "nt":
             text = "".join(sorted(graph.serialize(format="nt").splitlines(keepends=True)))
             variants[offer.key] = text.encode("utf-8")
@@ -223,8 +224,8 @@ DCAT = rdflib.Namespace(PREFIXES["dcat"])
 VCARD = rdflib.Namespace(PREFIXES["vcard"])
 SPDX = rdflib.Namespace(PREFIXES["spdx"])
 SKOS = rdflib.Namespace(PREFIXES["skos"])
-IANA = "https://www.iana.org/assignments/media-types/"
-CN_RECORD = (cn.JSON_FILE, cn.XLSX_FILE)  # kg/catalog_cn.py
+IANA = formats.IANA
+CN_RECORD = (cn.JSON_FILE, cn.XLSX_FILE)  # written by kg/catalog_cn.py
 CN_SCHEMA_PATH = cn.SCHEMA_URL_PATH
 
 
@@ -363,7 +364,7 @@ def catalog_page(request: Request) -> Response:
     headers["Content-Language"] = i18n.HTML_LANG[lang]
     if http.not_modified(request.headers, tag, site.last_modified):
         return Response(status_code=304, headers=headers)
-    files = {d.get("file") for d in ctx.release.manifest.get("dumps", [])}
+    files = ctx.release.manifest.dump_files
     twins = [(o, f"{root}/catalog.{o.extension}") for o in GRAPH_OFFERS]
     records = [(name, f"{root}/dumps/{name}") for name in CN_RECORD if name in files]
     if records:

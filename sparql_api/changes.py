@@ -1,7 +1,7 @@
 """What changed: ``/changes`` (HTML or JSON by Accept) and its data twin ``/changes.json``.
 
-The data is the release's ``changes.json`` (kg/changes.py: written by the build,
-the change set against the release ``current`` pointed to before it), served
+The data is the release's ``changes.json`` (named in dipkg/core/changeset.py; kg/changes.py writes
+it: the change set against the release ``current`` pointed to before it), served
 byte for byte; the page lists the scenarios, categories and fields added,
 removed and changed, in Chinese or English, with links to the pages of what is
 still there. A release built before change sets existed answers 404.
@@ -14,27 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from dipkg.core.changeset import CHANGES_FILE, KINDS
 from dipkg.core.errors import StoreError
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
-from kg.changes import CHANGES_FILE, KINDS
 from sparql_api import http, i18n
 from sparql_api.dumps import JSON
 from sparql_api.errors import NotAcceptable
-from sparql_api.negotiation import negotiate
-from sparql_api.pages import (
-    HTML,
-    Linker,
-    Site,
-    curie,
-    language,
-    make_site,
-    not_acceptable_response,
-    not_found,
-)
+from sparql_api.negotiation import HTML, negotiate
+from sparql_api.pages.links import Linker, curie
+from sparql_api.pages.site import Site, language, make_site, not_acceptable_response, not_found
 from sparql_api.protocol import site_root
 
 OFFERS = (HTML, JSON)
@@ -144,7 +137,8 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         } - set(labels)
         for iri in sorted(wanted):
             rows = site.pages.describer.select(
-                f'SELECT ?l WHERE {{ <{iri}> rdfs:label ?l FILTER(lang(?l) = "zh" || lang(?l) = "en") }}'
+                'SELECT ?s ?l WHERE { ?s rdfs:label ?l FILTER(lang(?l) = "zh" || lang(?l) = "en") }',
+                substitutions={"s": ox.NamedNode(iri)},
             )
             labels[iri] = {r["l"].language: r["l"].value for r in rows}
         for iri, names in site.pages.ontology_labels.items():

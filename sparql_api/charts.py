@@ -16,6 +16,7 @@ import unicodedata
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+import pyoxigraph as ox
 from markupsafe import Markup
 
 from sparql_api import i18n
@@ -94,10 +95,13 @@ def domain_bars(domains: list[dict[str, Any]], lang: str) -> Markup:
 
 def kind_scenarios(describer: Any, kind: str, link: Any, lang: str) -> list[dict[str, Any]]:
     """The scenarios whose fields are of ``kind`` or a narrower kind, with how many (most first)."""
-    rows = describer.select(f"""SELECT ?s ?n ?zh ?en (COUNT(DISTINCT ?f) AS ?c) WHERE {{
-        ?f a dip:DataField ; dip:scenario ?s ; dip:dataKind/skos:broader* <{kind}> . ?s dip:number ?n .
-        OPTIONAL {{ ?s rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?s rdfs:label ?en FILTER(lang(?en)="en") }}
-    }} GROUP BY ?s ?n ?zh ?en ORDER BY DESC(?c) ?n ?s LIMIT 200""")
+    rows = describer.select(
+        """SELECT ?kind ?s ?n ?zh ?en (COUNT(DISTINCT ?f) AS ?c) WHERE {
+        ?f a dip:DataField ; dip:scenario ?s ; dip:dataKind/skos:broader* ?kind . ?s dip:number ?n .
+        OPTIONAL { ?s rdfs:label ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?s rdfs:label ?en FILTER(lang(?en)="en") }
+    } GROUP BY ?kind ?s ?n ?zh ?en ORDER BY DESC(?c) ?n ?s LIMIT 200""",
+        substitutions={"kind": ox.NamedNode(kind)},
+    )
     out = []
     for r in rows:
         labels = {code: r[code].value for code in ("zh", "en") if r.get(code) is not None}

@@ -1,6 +1,6 @@
 """The map of shared data for people: ``/map`` (HTML), ``/map.svg``, ``/map.csv``, ``/map.json``.
 
-The data is the release's ``map.json`` (kg/datamap.py, written by the build and
+The data is the release's ``map.json`` (dipkg/core/datamap.py, written by the build and
 served byte for byte as ``/map.json``); a release built before the map existed
 gets it computed once, on first use, from the store with the same bounded
 queries. The picture is drawn here as SVG on the server (no JavaScript: it
@@ -24,24 +24,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
+from dipkg.core import datamap
 from dipkg.core.errors import StoreError
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
-from kg import datamap
 from sparql_api import http, i18n
 from sparql_api.cache import Entry
 from sparql_api.charts import ACCENT, FONT, INK, LINE, MUTED, SHADES, WASH, fit, text_width, w
 from sparql_api.charts import a as _a
 from sparql_api.errors import NotAcceptable
-from sparql_api.negotiation import Offer, negotiate
-from sparql_api.pages import (
-    HTML,
-    Linker,
-    Site,
-    language,
-    make_site,
-    not_acceptable_response,
-)
+from sparql_api.negotiation import HTML, Offer, negotiate
+from sparql_api.pages.links import Linker
+from sparql_api.pages.site import Site, language, make_site, not_acceptable_response
 from sparql_api.protocol import site_root
 
 JSON = Offer("application/json", "json", "json", label="JSON")

@@ -23,14 +23,16 @@ run off the event loop by the caller (``anyio.to_thread.run_sync``).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from dipkg.core.iris import DIP, ONTOLOGY_IRI, PREFIXES
+
+#: an RDF term a query's variable can be bound to
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
 RDFS_LABEL = ox.NamedNode(PREFIXES["rdfs"] + "label")
@@ -71,7 +73,6 @@ class Describer:
     def __init__(self, store_dir: Path, named_graphs: Iterable[str] = ()) -> None:
         self.store = ox.Store.read_only(str(store_dir))
         self.named_graphs = [g for g in named_graphs if g]
-        self._lock = threading.Lock()
 
     def close(self) -> None:
         """Let go of the store (its open files); a closed describer answers nothing."""
@@ -187,12 +188,21 @@ class Describer:
 
     # -- helpers for the pages ----------------------------------------------
     def select(
-        self, query: str, graph: str | None = None
+        self,
+        query: str,
+        graph: str | None = None,
+        *,
+        substitutions: Mapping[str, Term] | None = None,
     ) -> list[dict[str, ox.NamedNode | ox.Literal | ox.BlankNode]]:
-        """A small SELECT over the default graph (or ``graph``) as a list of dicts."""
+        """A small SELECT over the default graph (or ``graph``) as a list of dicts.
+        ``substitutions``: values bound to variables (by name) before evaluation, the way a
+        resource's IRI reaches a query (never formatted into its text); pyoxigraph wants each
+        bound variable in the projection (and in GROUP BY, if any)."""
         kwargs = {"use_default_graph_as_union": False}
         if graph is not None:
             kwargs = {"default_graph": ox.NamedNode(graph)}  # type: ignore[dict-item]
+        if substitutions:
+            kwargs["substitutions"] = {ox.Variable(k): v for k, v in substitutions.items()}  # type: ignore[assignment]
         result = self.store.query(query, prefixes=dict(PREFIXES), **kwargs)
         names = [v.value for v in result.variables]  # type: ignore[union-attr]
         rows = []

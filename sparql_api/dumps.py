@@ -23,28 +23,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from dipkg.core import formats
+from dipkg.core.manifest import DumpEntry
 from dipkg.core.release import Release
+from dipkg.core.serialize import sha256_file
 from dipkg.core.settings import Settings
-from kg.serialize import sha256_file
 from sparql_api import http
 from sparql_api.errors import NotAcceptable
-from sparql_api.negotiation import Offer, negotiate
-from sparql_api.pages import HTML, Site, language, make_site, not_acceptable_response, not_found
+from sparql_api.negotiation import HTML, JSON, negotiate
+from sparql_api.pages.site import Site, language, make_site, not_acceptable_response, not_found
+from sparql_api.protocol import site_root, vary_origin
 
-JSON = Offer("application/json", "json", "json", label="JSON")
 LISTING_OFFERS = (HTML, JSON)
 CHUNK = 1 << 16
 SUMS = "SHA256SUMS"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_TEXT = {
-    "text/turtle",
-    "application/n-triples",
-    "text/csv",
-    "text/plain",
-    "application/ld+json",
-    "application/csvm+json",
-    "application/json",
-}
 
 
 @dataclass(frozen=True)
@@ -57,7 +50,7 @@ class DumpFile:
     format: str
     content_media_type: str  # what it holds once decompressed
     encoding: str | None
-    entry: dict[str, Any]
+    entry: DumpEntry | None  # None: SHA256SUMS
 
     @property
     def etag(self) -> str:
@@ -65,33 +58,30 @@ class DumpFile:
 
     @property
     def content_type(self) -> str:
-        return f"{self.media_type}; charset=utf-8" if self.media_type in _TEXT else self.media_type
+        if formats.is_text(self.media_type):  # dipkg/core/formats.py: the text formats
+            return f"{self.media_type}; charset=utf-8"
+        return self.media_type
 
 
 def dump_files(release: Release) -> dict[str, DumpFile]:
     """The servable files: the manifest's dumps, plus SHA256SUMS when present."""
     out: dict[str, DumpFile] = {}
     folder = release.dumps_dir
-    for entry in release.manifest.get("dumps", []):
-        name = entry.get("file")
-        if (
-            not isinstance(name, str)
-            or "/" in name
-            or name.startswith(".")
-            or not (folder / name).is_file()
-        ):
+    for entry in release.manifest.dumps:
+        name = entry.file
+        if "/" in name or name.startswith(".") or not (folder / name).is_file():
             continue
-        gz = entry.get("encoding") == "gzip"
-        media = entry.get("media_type") or "application/octet-stream"
+        gz = entry.encoding == "gzip"
+        media = entry.media_type or "application/octet-stream"
         out[name] = DumpFile(
             name=name,
             path=folder / name,
             size=(folder / name).stat().st_size,
-            sha256=entry.get("sha256") or sha256_file(folder / name),
-            media_type="application/gzip" if gz else media,
-            format=entry.get("format", ""),
+            sha256=entry.sha256 or sha256_file(folder / name),
+            media_type=formats.GZIP.media_type if gz else media,
+            format=entry.format,
             content_media_type=media,
-            encoding=entry.get("encoding"),
+            encoding=entry.encoding,
             entry=entry,
         )
     sums = folder / SUMS
@@ -105,7 +95,7 @@ def dump_files(release: Release) -> dict[str, DumpFile]:
             format="SHA-256 checksums",
             content_media_type="text/plain",
             encoding=None,
-            entry={"file": SUMS},
+            entry=None,
         )
     return out
 
@@ -172,7 +162,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
     def listing(root: str) -> dict[str, Any]:
         return {
             "build_id": release.build_id,
-            "modified": release.manifest.get("modified"),
+            "modified": release.manifest.modified,
             "dumps": [
                 {
                     "file": f.name,
@@ -182,16 +172,18 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
                     "encoding": f.encoding,
                     "bytes": f.size,
                     "sha256": f.sha256,
-                    **({"triples": f.entry["triples"]} if "triples" in f.entry else {}),
-                    **({"rows": f.entry["rows"]} if f.entry.get("rows") is not None else {}),
+                    **(
+                        {"triples": f.entry.triples}
+                        if f.entry and f.entry.triples is not None
+                        else {}
+                    ),
+                    **({"rows": f.entry.rows} if f.entry and f.entry.rows is not None else {}),
                 }
                 for f in files.values()
             ],
         }
 
     def index_json(request: Request) -> Response:
-        from sparql_api.protocol import site_root
-
         body = json.dumps(listing(site_root(request)), ensure_ascii=False, indent=2).encode("utf-8")
         return Response(
             body,
@@ -205,8 +197,6 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
 
     @router.get("/dumps", include_in_schema=False)
     async def dumps_redirect(request: Request) -> Response:
-        from sparql_api.protocol import site_root, vary_origin
-
         target = (
             site_root(request) + "/dumps/" + ("?" + request.url.query if request.url.query else "")
         )
@@ -221,8 +211,6 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
             return not_acceptable_response(LISTING_OFFERS, accept)
         if choice.offer is JSON:
             return index_json(request)
-        from sparql_api.protocol import site_root
-
         lang, explicit = language(request)
         root = site_root(request)
         body = site.render(

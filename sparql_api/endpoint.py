@@ -20,7 +20,6 @@ from pydantic import BaseModel
 from dipkg import __version__
 from dipkg.core.errors import StoreError
 from sparql_api import guard, http
-from sparql_api.app import AppContext, context
 from sparql_api.cache import Entry
 from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import (
@@ -42,6 +41,7 @@ from sparql_api.protocol import (
     vary_origin,
 )
 from sparql_api.results import GRAPH_FORMATS, Job
+from sparql_api.state import AppContext, context
 from sparql_api.workers import reply_error
 
 router = APIRouter()
@@ -398,18 +398,6 @@ class Health(BaseModel):
     publication: str | None = None
 
 
-def publication_state(manifest: dict[str, Any]) -> str | None:
-    publication = manifest.get("publication")
-    if not isinstance(publication, dict):
-        return None  # a release built before the check
-    placeholders = publication.get("placeholders") or []
-    if placeholders:
-        return "not configured for publication: placeholder " + ", ".join(
-            f"catalog.{k}" for k in placeholders
-        )
-    return "configured"
-
-
 @router.get(
     "/health",
     response_model=Health,
@@ -434,17 +422,16 @@ async def health(request: Request) -> JSONResponse:
         raise StoreError(
             "no query worker is alive", details={"workers": {"alive": 0, "total": size}}
         )
-    counts = ctx.release.manifest.get("counts") or {}
     body = Health(
         status="ok",
         version=__version__,
         build_id=ctx.release.build_id,
-        triples=counts.get("triples") if isinstance(counts.get("triples"), int) else None,
+        triples=ctx.release.manifest.counts.triples,
         workers={"alive": alive, "total": size},
         queries={**getattr(ctx.pool, "stats", {}), "cache_hits": ctx.cache.hits},
         backend=backend,
         network_sandbox=getattr(ctx.pool, "network_sandbox", None),
-        publication=publication_state(ctx.release.manifest),
+        publication=ctx.release.manifest.publication.state(),
     )
     unset = {
         key for key in ("backend", "network_sandbox", "publication") if getattr(body, key) is None

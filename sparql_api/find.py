@@ -9,8 +9,8 @@
   with ``Accept: application/json``, and for a POST unless the client prefers HTML (a
   browser's form). Not in the OpenAPI document (parameters are read by hand, bounded).
 
-Everything is answered from the release's search index (:mod:`kg.search`), in a worker
-thread, each query with its time limit: no request reaches SPARQL. A query longer than :data:`kg.search.MAX_QUERY` is refused
+Everything is answered from the release's search index (:mod:`dipkg.core.search_index`), in a worker
+thread, each query with its time limit: no request reaches SPARQL. A query longer than :data:`dipkg.core.search_index.MAX_QUERY` is refused
 (400: the one JSON error shape, or a page saying so); an empty one gets a page of hints.
 """
 
@@ -26,11 +26,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from dipkg.core.errors import DipkgError
-from kg.search import KINDS, MAX_MATCH_INPUT, MAX_QUERY, IndexMissing, SearchError, SearchIndex
+from dipkg.core.search_index import (
+    KINDS,
+    MAX_MATCH_INPUT,
+    MAX_QUERY,
+    IndexMissing,
+    SearchError,
+    SearchIndex,
+)
 from sparql_api import i18n
 from sparql_api.negotiation import HTML, wants_html
-from sparql_api.pages import Linker, Site, language, site_root
-from sparql_api.protocol import read_capped_body
+from sparql_api.pages.links import Linker
+from sparql_api.pages.site import Site, language
+from sparql_api.protocol import read_capped_body, site_root
 
 EXAMPLES = ("温度", "血压", "temperature", "游客")
 MATCH_EXAMPLES = (

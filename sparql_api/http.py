@@ -18,7 +18,6 @@ import gzip
 import hashlib
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import anyio
 from starlette.datastructures import Headers, MutableHeaders
@@ -169,13 +168,12 @@ class GZipMiddleware:
 # --- validators --------------------------------------------------------------
 
 
-def last_modified(manifest: dict[str, Any], manifest_path: Path | None = None) -> datetime:
+def last_modified(value: str | None, manifest_path: Path | None = None) -> datetime:
     """When the served data last changed: the later of the manifest's ``modified`` (the
     catalogue's declared date, ISO date or datetime) and the time the release was written
     (its manifest file's mtime). A rebuild keeps the declared date, so without the second
     a client's If-Modified-Since would get 304 for a release it has never seen."""
     declared: datetime | None = None
-    value = manifest.get("modified")
     if isinstance(value, str):
         try:
             declared = datetime.fromisoformat(value.replace("Z", "+00:00"))

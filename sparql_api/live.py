@@ -32,6 +32,9 @@ from typing import Any
 from dipkg.core.errors import DipkgError
 from dipkg.core.release import Lease, Release, current_target, hold_release
 from dipkg.core.settings import Settings
+from sparql_api import catalog_routes
+from sparql_api.app import create_app
+from sparql_api.backends import choose
 
 Scope = dict[str, Any]
 log = logging.getLogger("uvicorn.error")  # the server's log (uvicorn prints it)
@@ -118,10 +121,6 @@ class Generation:
 def prepare(settings: Settings, root: Path) -> Generation:
     """The release folder ``root``, leased, checked and with its app made (blocking: run it
     off the event loop). A clear :class:`DipkgError` when it cannot be served."""
-    from sparql_api import catalog_routes
-    from sparql_api.app import create_app
-    from sparql_api.backends import choose
-
     release, lease = hold_release(root, need_store=settings.sparql_backend is None)
     try:
         choose(settings, release).check()  # the local store, or the remote SPARQL backend

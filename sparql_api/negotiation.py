@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from dipkg.core import formats
+from dipkg.core.formats import Format
 from sparql_api.errors import NotAcceptable
 
 
@@ -39,6 +41,23 @@ class Offer:
     names: tuple[str, ...] = ()  # values of ?format= / ?output= that pick this offer
     iri: str | None = None  # the W3C format IRI (http://www.w3.org/ns/formats/...)
     label: str = ""
+    format: Format | None = None  # its entry in dipkg/core/formats.py
+
+    @classmethod
+    def of(cls, fmt: Format) -> Offer:
+        """The offer of a registered format: its media type, key, extension, aliases,
+        ``?format=`` names, W3C IRI, label and charset."""
+        return cls(
+            fmt.media_type,
+            fmt.key,
+            fmt.extension,
+            charset=fmt.charset,
+            aliases=fmt.aliases,
+            names=fmt.names,
+            iri=fmt.w3c,
+            label=fmt.label,
+            format=fmt,
+        )
 
     def content_type(self, media_type: str | None = None) -> str:
         mt = media_type or self.media_type
@@ -59,95 +78,21 @@ class Choice:
         return self.offer.key
 
 
-F = "http://www.w3.org/ns/formats/"
-
-# --- the one table of offers ------------------------------------------------
-SPARQL_JSON = Offer(
-    "application/sparql-results+json",
-    "json",
-    "srj",
-    aliases=("application/json",),
-    names=("json", "srj", "sparql-results+json"),
-    iri=F + "SPARQL_Results_JSON",
-    label="SPARQL Results JSON",
-)
-SPARQL_XML = Offer(
-    "application/sparql-results+xml",
-    "xml",
-    "srx",
-    aliases=("application/xml",),
-    names=("xml", "srx", "sparql-results+xml"),
-    iri=F + "SPARQL_Results_XML",
-    label="SPARQL Results XML",
-)
-SPARQL_CSV = Offer(
-    "text/csv",
-    "csv",
-    "csv",
-    names=("csv",),
-    iri=F + "SPARQL_Results_CSV",
-    label="SPARQL Results CSV",
-)
-SPARQL_TSV = Offer(
-    "text/tab-separated-values",
-    "tsv",
-    "tsv",
-    names=("tsv",),
-    iri=F + "SPARQL_Results_TSV",
-    label="SPARQL Results TSV",
-)
-
-TURTLE = Offer(
-    "text/turtle",
-    "turtle",
-    "ttl",
-    aliases=("application/x-turtle", "application/turtle"),
-    names=("turtle", "ttl", "n3"),
-    iri=F + "Turtle",
-    label="Turtle",
-)
-N_TRIPLES = Offer(
-    "application/n-triples",
-    "ntriples",
-    "nt",
-    names=("nt", "ntriples", "n-triples"),
-    iri=F + "N-Triples",
-    label="N-Triples",
-)
-JSON_LD = Offer(
-    "application/ld+json",
-    "jsonld",
-    "jsonld",
-    aliases=("application/json",),
-    names=("json-ld", "jsonld", "json"),
-    iri=F + "JSON-LD",
-    label="JSON-LD",
-)
-RDF_XML = Offer(
-    "application/rdf+xml",
-    "rdfxml",
-    "rdf",
-    aliases=("application/xml",),
-    names=("rdf+xml", "rdfxml", "rdf", "xml"),
-    iri=F + "RDF_XML",
-    label="RDF/XML",
-)
-N_QUADS = Offer(
-    "application/n-quads",
-    "nquads",
-    "nq",
-    names=("nq", "nquads", "n-quads"),
-    iri=F + "N-Quads",
-    label="N-Quads",
-)
-TRIG = Offer("application/trig", "trig", "trig", names=("trig",), iri=F + "TriG", label="TriG")
+# --- the one table of offers: one per format of the registry (dipkg/core/formats.py) ---------
+SPARQL_JSON = Offer.of(formats.SPARQL_JSON)
+SPARQL_XML = Offer.of(formats.SPARQL_XML)
+SPARQL_CSV = Offer.of(formats.SPARQL_CSV)
+SPARQL_TSV = Offer.of(formats.SPARQL_TSV)
+TURTLE = Offer.of(formats.TURTLE)
+N_TRIPLES = Offer.of(formats.N_TRIPLES)
+JSON_LD = Offer.of(formats.JSON_LD)
+RDF_XML = Offer.of(formats.RDF_XML)
+N_QUADS = Offer.of(formats.N_QUADS)
+TRIG = Offer.of(formats.TRIG)
+HTML = Offer.of(formats.HTML)
+JSON = Offer.of(formats.JSON)
 
 #: SELECT and ASK results; the first is the default.
-HTML = Offer(
-    "text/html", "html", "html", aliases=("application/xhtml+xml",), names=("html",), label="HTML"
-)
-JSON = Offer("application/json", "json", "json", label="JSON")
-
 RESULT_OFFERS: tuple[Offer, ...] = (SPARQL_JSON, SPARQL_XML, SPARQL_CSV, SPARQL_TSV)
 #: CONSTRUCT and DESCRIBE results (graphs); the first is the default.
 GRAPH_OFFERS: tuple[Offer, ...] = (TURTLE, N_TRIPLES, JSON_LD, RDF_XML)

@@ -346,9 +346,8 @@ def service_description(
     for offer in offers:
         if offer.iri:
             triples.append(ox.Triple(service, n(SD + "resultFormat"), n(offer.iri)))
-    counts = release.manifest.get("counts") or {}
-    total = counts.get("triples")
-    if isinstance(total, int):
+    total = release.manifest.counts.triples
+    if total is not None:
         triples.append(
             ox.Triple(default, n(VOID + "triples"), ox.Literal(str(total), datatype=n(XSD_INTEGER)))
         )

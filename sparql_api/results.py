@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import pyoxigraph as ox
 
-from kg.serialize import term_json
+from dipkg.core.serialize import term_json
 from sparql_api.errors import NotAcceptable, QueryEvaluationError, ResultTooLarge
-from sparql_api.syntax import syntax_error
 
 RESULT_FORMATS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -114,11 +114,71 @@ def _check_body(body: bytes, job: Job) -> bytes:
     return body
 
 
-def _term_size(term: Any) -> int:
-    """A lower bound of a term's serialised size (its value's length), cheap to take."""
-    if isinstance(term, ox.Triple):
-        return _term_size(term.subject) + _term_size(term.predicate) + _term_size(term.object)
-    return len(term.value)
+class _Full(Exception):
+    """Raised inside a writer's ``write`` to stop it: the row cap is reached."""
+
+
+class _TsvSink:
+    """The output of Oxigraph's TSV writer, cut after ``max_rows`` rows and refused
+    over ``max_bytes``. TSV writes one line per row (values are N-Triples terms,
+    newlines escaped), so counting ``\\n`` counts rows without a Python object per term."""
+
+    def __init__(self, max_rows: int, max_bytes: int, limit: int) -> None:
+        self.lines = max_rows + 1  # the header line, then the rows
+        self.max_bytes = max_bytes
+        self.limit = limit  # the endpoint's limit, for the message
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.seen = 0  # newlines kept
+        self.truncated = False
+
+    def write(self, chunk: bytes) -> int:
+        chunk = bytes(chunk)
+        room = self.lines - self.seen
+        found = chunk.count(b"\n")
+        if found >= room:  # the cap falls in this chunk: keep up to its last row
+            cut = -1
+            for _ in range(room):
+                cut = chunk.index(b"\n", cut + 1)
+            if chunk[cut + 1 :]:  # more after the last allowed row
+                self.truncated = True
+            chunk, found = chunk[: cut + 1], room
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise too_large(self.limit, max(self.seen, 1))
+        self.parts.append(chunk)
+        self.seen += found
+        if self.truncated:
+            raise _Full
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
+
+    def body(self) -> bytes:
+        return b"".join(self.parts)
+
+
+class _LimitSink:
+    """A writer's output, refused (503 result-too-large) over ``max_bytes``."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, chunk: bytes) -> int:
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise too_large(self.max_bytes)
+        self.parts.append(bytes(chunk))
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
+
+    def body(self) -> bytes:
+        return b"".join(self.parts)
 
 
 def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) -> Outcome:
@@ -130,6 +190,8 @@ def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) 
     try:
         result = store.query(job.query, **dataset)
     except SyntaxError as exc:
+        from sparql_api.syntax import syntax_error  # its tokenizer: only for a bad query
+
         raise syntax_error(str(exc), job.query) from None
     except OSError:
         raise _io_error() from None
@@ -144,7 +206,7 @@ def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) 
         if isinstance(result, ox.QuerySolutions):
             if job.table_format is None:
                 raise _not_acceptable("SELECT")
-            return _solutions(result, job)
+            return _solutions(result, job, store)
         if job.graph_format is None:
             raise _not_acceptable("CONSTRUCT/DESCRIBE")
         return _triples(result, job, prefixes)
@@ -154,63 +216,92 @@ def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) 
         raise QueryEvaluationError(f"the query failed: {exc}") from None
 
 
-def _solutions(result: ox.QuerySolutions, job: Job) -> Outcome:
+def _solutions(result: ox.QuerySolutions, job: Job, store: ox.Store) -> Outcome:
+    """Oxigraph's TSV writer counts and caps the rows (one line each); the other formats
+    are Oxigraph's writers on the capped TSV read back, all in the engine's code."""
+    fmt = job.table_format
+    assert fmt is not None
+    # TSV is no larger than SPARQL JSON or XML for the same rows; CSV can be smaller
+    # (IRIs without <>, typed values bare), so its TSV gets more room before the final check
+    sink = _TsvSink(job.max_rows, job.max_bytes * (4 if fmt == "csv" else 1), job.max_bytes)
+    try:
+        result.serialize(sink, format=ox.QueryResultsFormat.TSV)
+    except _Full:
+        pass
+    rows, truncated = sink.seen - 1, sink.truncated
+    tsv = sink.body()
+    if fmt == "tsv":
+        body = tsv
+    else:
+        del sink
+        try:
+            parsed = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
+            body = parsed.serialize(format=RESULT_FORMATS[fmt])
+        except MemoryError:
+            # the engine's reader stops at one value over 16 MiB ("buffer maximal size")
+            if fmt == "json":
+                return _solutions_in_python(store, job)
+            raise ResultTooLarge(
+                f"a value in the result is longer than the {fmt.upper()} writer's limit of "
+                "16 MiB and was not sent; ask for SPARQL JSON or shorter values",
+                details={"limit_bytes": 16 * 1024 * 1024},
+            ) from None
+        if fmt == "json" and truncated:
+            note = json.dumps(
+                f"result truncated to the first {job.max_rows} rows (the endpoint's row cap); "
+                "use LIMIT/OFFSET to page through it",
+                ensure_ascii=False,
+            ).encode("utf-8")
+            body = b'{"truncated":true,"note":' + note + b"," + body[1:]
+    return Outcome("table", fmt, _check_body(body, job), rows, truncated)
+
+
+def _term_size(term: Any) -> int:
+    """A lower bound of a term's serialised size (its value's length), cheap to take."""
+    if isinstance(term, ox.Triple):
+        return _term_size(term.subject) + _term_size(term.predicate) + _term_size(term.object)
+    return len(term.value)
+
+
+def _solutions_in_python(store: ox.Store, job: Job) -> Outcome:
+    """SPARQL JSON built term by term: only for a value over the engine's 16 MiB reader
+    limit, which SPARQL JSON can still carry (the query runs a second time)."""
+    result = store.query(job.query, **_dataset(job))
     variables = [v.value for v in result.variables]
-    count = len(variables)
     bindings: list[dict[str, Any]] = []
     truncated = False
-    size = 0  # a lower bound of the serialised size: stop before building a huge document
+    size = 0
     for solution in result:
         if len(bindings) >= job.max_rows:
             truncated = True
             break
         row: dict[str, Any] = {}
-        for i in range(count):
+        for i, name in enumerate(variables):
             term = solution[i]
             if term is not None:
                 size += _term_size(term)
-                row[variables[i]] = term_json(term)
+                row[name] = term_json(term)
         if size > job.max_bytes:
             raise too_large(job.max_bytes, len(bindings) + 1)
         bindings.append(row)
     doc: dict[str, Any] = {"head": {"vars": variables}, "results": {"bindings": bindings}}
-    if job.table_format == "json":
-        if truncated:
-            doc["truncated"] = True
-            doc["note"] = (
-                f"result truncated to the first {job.max_rows} rows (the endpoint's row cap); "
-                "use LIMIT/OFFSET to page through it"
-            )
-        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    else:
-        raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        try:
-            parsed = ox.parse_query_results(raw, format=ox.QueryResultsFormat.JSON)
-            body = parsed.serialize(format=RESULT_FORMATS[job.table_format])
-        except (
-            MemoryError
-        ):  # the engine's reader stops at one value over 16 MiB ("buffer maximal size")
-            raise ResultTooLarge(
-                f"a value in the result is longer than the {job.table_format.upper()} writer's limit of "
-                "16 MiB and was not sent; ask for SPARQL JSON or shorter values",
-                details={"limit_bytes": 16 * 1024 * 1024},
-            ) from None
-    return Outcome("table", job.table_format, _check_body(body, job), len(bindings), truncated)
+    if truncated:
+        doc["truncated"] = True
+        doc["note"] = (
+            f"result truncated to the first {job.max_rows} rows (the endpoint's row cap); "
+            "use LIMIT/OFFSET to page through it"
+        )
+    body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Outcome("table", "json", _check_body(body, job), len(bindings), truncated)
 
 
 def _triples(result: Any, job: Job, prefixes: dict[str, str] | None) -> Outcome:
-    triples = []
-    truncated = False
-    size = 0
-    for triple in result:
-        if len(triples) >= job.max_rows:
-            truncated = True
-            break
-        size += _term_size(triple)
-        if size > job.max_bytes:
-            raise too_large(job.max_bytes, len(triples) + 1)
-        triples.append(triple)
+    triples = list(islice(result, job.max_rows + 1))  # Triple objects; no term is read
+    truncated = len(triples) > job.max_rows
+    if truncated:
+        triples.pop()
     fmt = job.graph_format
+    assert fmt is not None
     kwargs: dict[str, Any] = {}
     if prefixes and fmt in _WITH_PREFIXES:
         kwargs["prefixes"] = prefixes
@@ -220,5 +311,6 @@ def _triples(result: Any, job: Job, prefixes: dict[str, str] | None) -> Outcome:
         ]
     else:
         items = triples
-    body = ox.serialize(items, format=GRAPH_FORMATS[fmt], **kwargs)
-    return Outcome("graph", fmt, _check_body(body, job), len(triples), truncated)
+    sink = _LimitSink(job.max_bytes)
+    ox.serialize(items, sink, format=GRAPH_FORMATS[fmt], **kwargs)
+    return Outcome("graph", fmt, _check_body(sink.body(), job), len(triples), truncated)

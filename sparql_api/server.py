@@ -9,24 +9,13 @@ import socket
 import sys
 from pathlib import Path
 
+import uvicorn
+
 from dipkg.core.errors import DipkgError, StoreError
 from dipkg.core.settings import Settings
-
-
-def check_store(store_dir: Path) -> None:
-    """:class:`StoreError` if the store is corrupt or empty (cheap: reads one quad)."""
-    import pyoxigraph
-
-    try:
-        store = pyoxigraph.Store.read_only(str(store_dir))
-        empty = next(iter(store.quads_for_pattern(None, None, None, None)), None) is None
-        del store
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise StoreError(
-            f"the store cannot be opened (corrupt?): {exc}", file=str(store_dir)
-        ) from None
-    if empty:
-        raise StoreError("the store is empty: rebuild with `dipkg build`", file=str(store_dir))
+from sparql_api.connections import connection_cap, protocol_class, raise_open_files
+from sparql_api.live import LiveApp
+from sparql_api.logs import RequestLog, log_config
 
 
 def _port_free(host: str, port: int) -> None:
@@ -64,12 +53,6 @@ def run(
     A missing, empty or corrupt store, or a port in use, prints one line
     (``str(err)``) to stderr and exits 1. Logs: :mod:`sparql_api.logs`.
     """
-    import uvicorn
-
-    from sparql_api.connections import connection_cap, protocol_class, raise_open_files
-    from sparql_api.live import LiveApp
-    from sparql_api.logs import RequestLog, log_config
-
     config_logs = log_config(settings.log_format)
     logging.config.dictConfig(config_logs)  # the app's own warnings from the start, before uvicorn
     _port_free(host, port)

@@ -2,8 +2,8 @@
 
 * ``/query`` and ``/sparql`` (GET without a query, the client prefers HTML — the
   endpoint's ``set_sparql_page`` hook): a page with YASGUI (syntax-highlighted
-  editor, results table, downloads) posting to ``/sparql``, the example queries
-  (``kg.queries.load_queries()``), and, without JavaScript or without the vendor
+  editor, results table, downloads) posting to ``/sparql``, the example questions
+  the build wrote into the release (``Release.queries()``), and, without JavaScript or without the vendor
   files, a plain form: "Run" shows the results on the page itself
   (``/query?q=…&run=1``; not ``query=``, which makes /query the endpoint; the query sent through the app's own ``/sparql``, so the
   same guard, limits and cache apply) as a table whose IRIs link to their pages, and
@@ -30,12 +30,14 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
-from sparql_api import http
+from sparql_api import changes, datamap, dumps, find, http
 from sparql_api.i18n import CLIENT_STRINGS, YASGUI_ZH, describe_error
 from sparql_api.i18n import t as tr
-from sparql_api.negotiation import RESULT_OFFERS
-from sparql_api.pages import HTML, Site, language, make_site, not_found, site_root
-from sparql_api.protocol import client_address
+from sparql_api.negotiation import HTML, RESULT_OFFERS
+from sparql_api.pages import routes as pages
+from sparql_api.pages.site import Site, language, make_site, not_found
+from sparql_api.protocol import client_address, site_root
+from sparql_api.state import set_sparql_page
 
 STATIC = Path(__file__).resolve().parent / "static"
 VENDOR = STATIC / "vendor" / "yasgui"
@@ -58,65 +60,24 @@ class Example:
         return (self.description_en if lang == "en" else self.description_zh) or ""
 
 
-_P = (
-    "PREFIX dip: <https://w3id.org/dipkg/ontology#>\n"
-    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
-    "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
-)
-
-#: Used only while kg.queries (the project's example queries) is missing.
-FALLBACK_EXAMPLES = (
-    Example(
-        "scenarios-per-domain",
-        "各领域的应用场景数",
-        "Scenarios per domain",
-        _P + "SELECT ?domain (COUNT(?s) AS ?scenarios) WHERE {\n"
-        '  ?s a dip:Scenario ; dip:domain/rdfs:label ?domain FILTER(lang(?domain) = "zh")\n'
-        "} GROUP BY ?domain ORDER BY DESC(?scenarios)",
-    ),
-    Example(
-        "temperature",
-        "哪些场景涉及温度数据？",
-        "Which scenarios involve temperature data?",
-        _P + "SELECT DISTINCT ?n ?scenario ?field WHERE {\n"
-        "  ?f a dip:DataField ; rdfs:label ?field ; dip:scenario ?s .\n"
-        "  ?s dip:number ?n ; rdfs:label ?scenario\n"
-        '  FILTER(CONTAINS(?field, "温度") && lang(?scenario) = "zh")\n'
-        "} ORDER BY ?n",
-    ),
-    Example(
-        "shared-kinds",
-        "被最多场景共用的数据种类",
-        "Data kinds shared by the most scenarios",
-        _P + "SELECT ?kind (COUNT(DISTINCT ?s) AS ?scenarios) WHERE {\n"
-        '  ?i dip:dataKind ?k ; dip:scenario ?s . ?k skos:prefLabel ?kind FILTER(lang(?kind) = "zh")\n'
-        "} GROUP BY ?kind ORDER BY DESC(?scenarios) LIMIT 20",
-    ),
-)
+#: the query in the form when the release has no example questions
+DEFAULT_QUERY = "SELECT * WHERE { ?s ?p ?o } LIMIT 10"
 
 
-def load_examples() -> tuple[list[Example], bool]:
-    """The example queries (kg.queries.load_queries()), or the fallback; and whether they are the project's."""
-    try:
-        from kg.queries import load_queries
-    except ImportError:
-        return list(FALLBACK_EXAMPLES), False
-    out = []
-    for q in load_queries():
-        d = q.to_dict() if hasattr(q, "to_dict") else dict(q)
-        titles = d.get("title") or {}
-        descriptions = d.get("description") or {}
-        out.append(
-            Example(
-                id=str(d["id"]),
-                title_zh=titles.get("zh", ""),
-                title_en=titles.get("en", ""),
-                query=str(d["query"]),
-                description_zh=descriptions.get("zh", ""),
-                description_en=descriptions.get("en", ""),
-            )
+def load_examples(release: Release) -> list[Example]:
+    """The example questions of the query page, as the build wrote them into the release
+    (``site/queries.json``, from build/queries: kg/queries.py)."""
+    return [
+        Example(
+            id=q.id,
+            title_zh=q.titles.get("zh", ""),
+            title_en=q.titles.get("en", ""),
+            query=q.query,
+            description_zh=q.descriptions.get("zh", ""),
+            description_en=q.descriptions.get("en", ""),
         )
-    return (out or list(FALLBACK_EXAMPLES)), bool(out)
+        for q in release.queries()
+    ]
 
 
 #: most rows the plain form shows on the page (downloads have them all, up to the endpoint's cap)
@@ -185,7 +146,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
     """``/static/{file}`` and the query page (``/query`` when no endpoint route holds it)."""
     router = APIRouter()
     site = site or make_site(settings, release)
-    examples, _ = load_examples()
+    examples = load_examples(release)
 
     @router.get("/static/{name:path}", include_in_schema=False)
     async def static(name: str, request: Request) -> Response:
@@ -217,8 +178,8 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         lang, explicit = language(request)
         root = site_root(request)
         wanted = request.query_params.get("example")
-        chosen = next((e for e in examples if e.id == wanted), examples[0])
-        query = chosen.query
+        chosen = next((e for e in examples if e.id == wanted), examples[0] if examples else None)
+        query = chosen.query if chosen is not None else DEFAULT_QUERY
         asked = request.query_params.get("q")
         outcome = None
         if asked and request.query_params.get("download"):
@@ -278,8 +239,6 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
 def install(app: FastAPI, settings: Settings, release: Release, describer: Any = None) -> None:
     """Add the query UI, static files, dumps and pages (resource catch-all last) to ``app``
     (``describer``: the pages' lookups, from :mod:`sparql_api.backends`; default local)."""
-    from sparql_api import changes, datamap, dumps, find, pages
-
     site = make_site(settings, release, describer)
     app.state.dipkg.extra["site"] = (
         site  # the catalogue page (sparql_api/catalog_routes.py) renders with it
@@ -294,11 +253,6 @@ def install(app: FastAPI, settings: Settings, release: Release, describer: Any =
     app.include_router(find.make_router(site))
     app.include_router(pages.make_router(settings, release, site=site))
     page = ui.query_page  # type: ignore[attr-defined]
-    try:
-        from sparql_api.app import set_sparql_page
-    except ImportError:  # an endpoint without the hook: serve the page at /query ourselves
+    set_sparql_page(app, page)
+    if not any(getattr(r, "path", None) == "/query" for r in app.router.routes):
         app.add_api_route("/query", page, methods=["GET"], include_in_schema=False)
-    else:
-        set_sparql_page(app, page)
-        if not any(getattr(r, "path", None) == "/query" for r in app.router.routes):
-            app.add_api_route("/query", page, methods=["GET"], include_in_schema=False)

@@ -4,13 +4,18 @@ pyoxigraph cannot cancel a running query, so the app never runs one itself (and
 never on the event loop). Each worker is a plain child process
 (``python -m sparql_api.workers``) that opens the store read-only, evaluates a
 query and serialises the result to bytes (:mod:`sparql_api.results`). The parent
-talks to it over stdin/stdout with length-prefixed frames::
+talks to it over stdin/stdout, one round trip per query: a job goes down as one
+length-prefixed frame, the answer comes back as one reply frame::
 
-    frame = u32 header length | header (JSON) | u64 body length | body
+    job   = u32 header length | header (JSON) | u64 body length (0)
+    reply = u8 taken (0) | u8 status + flags | u32 rows | u64 body length | body
 
-A worker acknowledges each job (an ``{"ack": true}`` frame) before evaluating
-it: a worker found dead before the ack ran nothing, and the query goes to
-another worker; one that dies after it died on this query (503).
+The worker writes the first byte as soon as it has read the job, the rest once
+the result is serialised; the parent reads them as one frame. A worker that dies
+before that first byte ran nothing, and the query goes to another worker; one
+that dies after it died on this query (503). Status (low 4 bits) 0 is a result
+(flags: 16 truncated, 32 a graph, 64 retire; the body is the serialised result),
+1 an error and 2 the start-up answer (the body is JSON).
 
 At the deadline (``Settings.query_timeout``) the parent SIGKILLs the worker,
 reaps it and starts a fresh one in the background; the client gets 503
@@ -38,29 +43,34 @@ import json
 import logging
 import os
 import signal
-import struct
 import sys
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from dipkg.core.errors import DipkgError, StoreError
 from sparql_api.errors import Busy, QueryError, QueryTimeout, TooManyQueries, WorkerDied
 from sparql_api.results import Job, too_large
+from sparql_api.workers_child import (  # noqa: F401  (the frame format; _isolate_network for tests)
+    _REPLY,
+    ERROR,
+    GRAPH,
+    INFO,
+    MAX_HEADER,
+    RESULT,
+    RETIRE,
+    TRUNCATED,
+    _isolate_network,
+    encode_frame,
+)
 
 log = logging.getLogger("sparql_api.workers")
 
-_HEAD = struct.Struct(">I")
-_BODY = struct.Struct(">Q")
-MAX_HEADER = 16 * 1024 * 1024
 #: Per-worker cap on private memory (RLIMIT_DATA): a query that needs more makes
 #: its worker abort (503 worker-died, reason "memory") instead of the host swapping.
 DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024 * 1024
-#: Stack of the thread that evaluates queries in a worker (see child_main).
-EVAL_STACK = 256 * 1024 * 1024
 #: Room for a reply frame's body beyond the job's result limit (an error frame has none).
 REPLY_SLACK = 1024 * 1024
 
@@ -69,9 +79,8 @@ class OversizedReply(ConnectionError):
     """A worker announced a reply body larger than the parent accepts."""
 
 
-def encode_frame(header: dict[str, Any], body: bytes = b"") -> bytes:
-    raw = json.dumps(header, ensure_ascii=False).encode("utf-8")
-    return _HEAD.pack(len(raw)) + raw + _BODY.pack(len(body)) + body
+class _NotTaken(ConnectionError):
+    """The worker died before it had read the whole job: it ran nothing."""
 
 
 # --- parent side -------------------------------------------------------------
@@ -104,15 +113,33 @@ class _Worker:
 
     async def receive(self, max_body: int | None = None) -> Reply:
         assert self.proc.stdout is not None
-        (hlen,) = _HEAD.unpack(await self.proc.stdout.readexactly(_HEAD.size))
-        if hlen > MAX_HEADER:
+        try:
+            head = await self.proc.stdout.readexactly(_REPLY.size)
+        except asyncio.IncompleteReadError as exc:
+            if not exc.partial:  # not even the TAKEN byte: it never read the job
+                raise _NotTaken from None
+            raise
+        _taken, status, rows, blen = _REPLY.unpack(head)
+        status, flags = status & 15, status & ~15
+        if status != RESULT and blen > MAX_HEADER:
             raise ConnectionError("oversized frame header from worker")
-        header = json.loads(await self.proc.stdout.readexactly(hlen))
-        (blen,) = _BODY.unpack(await self.proc.stdout.readexactly(_BODY.size))
         if max_body is not None and blen > max_body:
             raise OversizedReply(f"the worker announced a reply of {blen} bytes")
         body = await self.proc.stdout.readexactly(blen) if blen else b""
-        return Reply(header, body)
+        if status == RESULT:
+            header = {
+                "ok": True,
+                "kind": "graph" if flags & GRAPH else "table",
+                "rows": rows,
+                "truncated": bool(flags & TRUNCATED),
+            }
+            return Reply(header, body)
+        if status not in (ERROR, INFO):
+            raise ValueError(f"protocol error: reply status {status}")
+        header = json.loads(body)
+        if flags & RETIRE:
+            header["retire"] = True
+        return Reply(header, b"")
 
     def kill(self) -> None:
         self.killed = True
@@ -161,7 +188,12 @@ class WorkerPool:
         self.info: dict[str, Any] = {}
         #: "on", or "off: <why>" once started (logged as a warning, shown by /health)
         self.network_sandbox = "unknown"
-        self.stats = {"timeouts": 0, "deaths": 0, "disconnects": 0, "respawns": 0}
+        self.stats = {
+            "timeouts": 0,
+            "deaths": 0,
+            "disconnects": 0,
+            "respawns": 0,
+        }
 
     # lifecycle ---------------------------------------------------------
     async def start(self) -> None:
@@ -225,7 +257,7 @@ class WorkerPool:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "sparql_api.workers",
+            "sparql_api.workers_child",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=env,
@@ -400,28 +432,23 @@ class WorkerPool:
                 continue
             started = time.monotonic()
             try:
-                # the worker acknowledges a job before evaluating it: no ack, nothing ran
+                # one round trip: the job down, the answer up (no acknowledgement)
                 await worker.send(job.to_dict())
-                ack = await asyncio.wait_for(worker.receive(), self.timeout)
-                if not ack.header.get("ack"):
-                    raise ValueError("protocol error: expected an ack")
-            except (asyncio.IncompleteReadError, OSError, RuntimeError, ValueError):
-                # it died while idle (TimeoutError is an OSError: a hung worker too)
-                self._replace(worker)
+                return await self._finish(job, worker, started, key)
+            except (_NotTaken, OSError, RuntimeError, ValueError) as exc:
+                # it died while idle (the pipe is closed, or the job was never read): it
+                # ran nothing, so the query goes to another worker
+                if not isinstance(exc, _NotTaken):
+                    self._replace(worker)
                 self._release(key, None)
                 if loop.time() >= give_up:
                     raise WorkerDied("no query worker could take the query") from None
                 continue
-            except asyncio.CancelledError:
-                self._replace(worker)
-                self._release(key, None)
+            except BaseException:
+                if not worker.killed:  # cancelled while writing the job
+                    self._replace(worker)
+                self._release(key, None)  # the worker was replaced
                 raise
-            break
-        try:
-            return await self._finish(job, worker, started, key)
-        except BaseException:
-            self._release(key, None)  # the worker was replaced
-            raise
 
     async def _finish(self, job: Job, worker: _Worker, started: float, key: str) -> Reply:
         try:
@@ -429,6 +456,10 @@ class WorkerPool:
             reply = await asyncio.wait_for(
                 worker.receive(job.max_bytes + REPLY_SLACK), max(remaining, 0.001)
             )
+        except _NotTaken:  # it died before it read the job (killed while idle)
+            worker.killed = True
+            self._replace(worker)
+            raise
         except OversizedReply:  # the rest of the frame is never read: this worker is done
             self._replace(worker)
             log.warning(
@@ -455,8 +486,8 @@ class WorkerPool:
                 },
             ) from None
         except (asyncio.IncompleteReadError, OSError, ValueError):
-            self.stats["deaths"] += 1
             worker.killed = True  # not by us, but it is gone: never hand it out again
+            self.stats["deaths"] += 1
             try:
                 code = await asyncio.wait_for(worker.proc.wait(), 1.0)
             except TimeoutError:
@@ -497,178 +528,3 @@ def reply_error(header: dict[str, Any]) -> DipkgError:
     )
     err.code = header.get("error", "bad-request")
     return err
-
-
-# --- child side --------------------------------------------------------------
-
-
-def _read_exact(stream: BinaryIO, n: int) -> bytes | None:
-    buf = b""
-    while len(buf) < n:
-        chunk = stream.read(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
-
-
-def _read_frame(stream: BinaryIO) -> dict[str, Any] | None:
-    raw = _read_exact(stream, _HEAD.size)
-    if raw is None:
-        return None
-    (hlen,) = _HEAD.unpack(raw)
-    header = _read_exact(stream, hlen)
-    blen_raw = _read_exact(stream, _BODY.size)
-    if header is None or blen_raw is None:
-        return None
-    (blen,) = _BODY.unpack(blen_raw)
-    if blen and _read_exact(stream, blen) is None:
-        return None
-    return json.loads(header)
-
-
-def _isolate_network() -> bool:
-    """Move this process into an empty network namespace (no interfaces). Best effort."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        clone_newnet, clone_newuser = 0x40000000, 0x10000000
-        if libc.unshare(clone_newnet) == 0:
-            return True
-        return libc.unshare(clone_newuser | clone_newnet) == 0
-    except Exception:  # noqa: BLE001
-        return False
-
-
-def _die_with_parent(parent: int) -> None:
-    """Linux: SIGKILL this worker when the server dies, even mid-query (no orphans)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001
-        return
-    if os.getppid() != parent:  # the server died before prctl took effect
-        os._exit(1)
-
-
-def child_main() -> int:
-    import resource
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    out = os.fdopen(os.dup(1), "wb", buffering=0)
-    os.dup2(2, 1)  # stray prints go to stderr, never into the protocol
-    inp = sys.stdin.buffer
-
-    def send(header: dict[str, Any], body: bytes = b"") -> None:
-        view = memoryview(encode_frame(header, body))
-        while view:  # an unbuffered write may be partial
-            written = out.write(view)
-            view = view[written or 0 :]
-
-    config = _read_frame(inp)
-    if config is None:
-        return 0
-    _die_with_parent(int(config.get("parent") or os.getppid()))
-    sandboxed = _isolate_network() if config.get("sandbox", True) else False
-    limit = config.get("memory_limit")
-    if limit and hasattr(resource, "RLIMIT_DATA"):
-        try:
-            resource.setrlimit(resource.RLIMIT_DATA, (int(limit), int(limit)))
-        except (ValueError, OSError):
-            pass
-    try:
-        import pyoxigraph as ox
-
-        from sparql_api import results  # noqa: F401  (import errors show at start-up)
-
-        store = ox.Store.read_only(config["store"])
-        named = []
-        for graph in store.named_graphs():
-            named.append(graph.value if isinstance(graph, ox.NamedNode) else "_:" + graph.value)
-            if len(named) >= 100:
-                break
-    except (OSError, RuntimeError, ValueError) as exc:
-        send(
-            {
-                "ok": False,
-                "error": "store",
-                "status": 503,
-                "message": f"cannot open the store read-only: {exc}",
-            }
-        )
-        return 1
-    send({"ok": True, "info": {"pid": os.getpid(), "sandboxed": sandboxed, "named_graphs": named}})
-    prefixes = config.get("prefixes") or None
-
-    def serve() -> None:
-        _serve_jobs(inp, send, store, prefixes, int(limit) if limit else None)
-
-    # pyoxigraph parses and evaluates recursively: long chains (thousands of BINDs,
-    # MINUS or UNION blocks, `1+1+...`) overflow the 8 MiB main stack (SIGSEGV).
-    # Evaluate on a thread with a larger stack (address space; only touched pages
-    # are resident): every query up to 64 KiB then parses and runs.
-    try:
-        threading.stack_size(EVAL_STACK)
-        thread = threading.Thread(target=serve, name="dipkg-eval", daemon=True)
-        thread.start()
-    except (ValueError, RuntimeError, MemoryError):  # no such stack here: the main thread's
-        serve()
-        return 0
-    thread.join()
-    return 0
-
-
-def _serve_jobs(
-    inp: BinaryIO,
-    send: Any,
-    store: Any,
-    prefixes: dict[str, str] | None,
-    memory_limit: int | None = None,
-) -> None:
-    from sparql_api import results
-
-    while True:
-        request = _read_frame(inp)
-        if request is None:
-            return
-        send({"ack": True})
-        job = results.Job(**request)
-        try:
-            outcome = results.evaluate(store, job, prefixes)
-        except DipkgError as exc:
-            send({"ok": False, **exc.to_dict()})
-            continue
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except MemoryError:
-            # over the worker's memory cap in Python (building or serialising a result):
-            # answer 503 like a worker killed for memory, then retire (the parent replaces us)
-            mib = f" ({memory_limit // (1024 * 1024)} MiB)" if memory_limit else ""
-            err = WorkerDied(
-                f"the query needed more memory than a worker may use{mib} and was stopped",
-                details={"reason": "memory", "limit_bytes": memory_limit},
-            )
-            send({"ok": False, "retire": True, **err.to_dict()})
-            return
-        except BaseException as exc:  # noqa: BLE001  (a bug or a Rust panic: report it, stay alive)
-            send(
-                {
-                    "ok": False,
-                    "error": "internal",
-                    "status": 500,
-                    "message": f"internal error while evaluating the query: {type(exc).__name__}",
-                }
-            )
-            print(f"sparql_api worker: {type(exc).__name__}: {exc}", file=sys.stderr)
-            continue
-        send(outcome.header(), outcome.body)
-
-
-if __name__ == "__main__":
-    sys.exit(child_main())

@@ -2,7 +2,8 @@
 
 From a new .docx to a served graph: put the document under build/sources/, add
 its [[guide]], run the build and answer what it asks for (the English labels,
-the English of the long texts and the data kinds it lists, all at once), build again, serve. Existing IRIs do not
+the English of the long texts and the data kinds it lists, all at once), build again, serve.
+Existing IRIs do not
 change; the new scenarios get new ones. The only manual step besides the
 [[guide]] entry is answering the build's requests.
 """
@@ -92,7 +93,8 @@ def _missing(stderr: str) -> list:
 
 @pytest.fixture(scope="module")
 def walked(tmp_path_factory, build_result):
-    """The steps of docs/adding-a-batch.md, in a copy of the inputs; returns (data dir, steps seen)."""
+    """The steps of docs/adding-a-batch.md, in a copy of the inputs; returns (data dir, steps
+    seen)."""
     work = tmp_path_factory.mktemp("batch2")
     inputs = work / "inputs"
     shutil.copytree(INPUTS_DIR, inputs)
@@ -107,13 +109,15 @@ def walked(tmp_path_factory, build_result):
     first = _dipkg("build", "--out", str(work / "data"), inputs=inputs)
     steps["translations"] = (first.returncode, first.stderr)
     _append(inputs / "translations.tsv", [f"{zh}\t{ENGLISH[zh]}" for zh in _missing(first.stderr)])
-    # 3b. build: it asks for the English of each scenario's long texts (场景应用, 涉及数据), all at once
+    # 3b. build: it asks for the English of each scenario's long texts (场景应用, 涉及数据),
+    # all at once
     long = _dipkg("build", "--out", str(work / "data"), inputs=inputs)
     steps["long"] = (long.returncode, long.stderr)
     _append(
         inputs / "long-translations.tsv",
         [
-            f"{m['scenario']}\t{m['field']}\t{escape_long(m['zh'])}\t(Test) the {m['field']} text of {m['scenario']}"
+            f"{m['scenario']}\t{m['field']}\t{escape_long(m['zh'])}"
+            f"\t(Test) the {m['field']} text of {m['scenario']}"
             for m in _missing(long.stderr)
         ],
     )
@@ -152,8 +156,9 @@ def test_then_for_the_english_long_texts_at_once(walked):
     code, stderr = walked[2]["long"]
     assert code == 1
     assert stderr.splitlines()[0].endswith(
-        "long-translations.tsv: error[source]: no English for 6 long texts: fixture-b2-s01 application, "
-        "fixture-b2-s01 data, fixture-b2-s02 application, fixture-b2-s02 data, fixture-b2-s03 application and 1 more"
+        "long-translations.tsv: error[source]: no English for 6 long texts: "
+        "fixture-b2-s01 application, fixture-b2-s01 data, fixture-b2-s02 application, "
+        "fixture-b2-s02 data, fixture-b2-s03 application and 1 more"
     )
     missing = _missing(stderr)
     assert [(m["scenario"], m["field"]) for m in missing] == [
@@ -166,7 +171,8 @@ def test_then_for_the_missing_data_kinds_at_once(walked):
     code, stderr = walked[2]["kinds"]
     assert code == 1
     assert (
-        "mapping.tsv: error[source]: no data kind for 3 items: '振幅' (scenario fixture-b2-s01, item 1.3)"
+        "mapping.tsv: error[source]: "
+        "no data kind for 3 items: '振幅' (scenario fixture-b2-s01, item 1.3)"
         in stderr.splitlines()[0]
     )
     assert _missing(stderr) == [
@@ -196,8 +202,8 @@ def test_existing_iris_unchanged_new_ones_minted(walked, build_result):
     assert f"<{BASE}guide/fixture-b2>" in subjects
     assert not {t for t in after if t.startswith(f"<{BASE}scenario/guizhou-b1-")} - batch1
     assert (
-        f'<{BASE}scenario/fixture-b2-s02> <{BASE[:-1]}/ontology#sourceCell> "table=1;row=3;column=1" .'
-        in after
+        f"<{BASE}scenario/fixture-b2-s02> <{BASE[:-1]}/ontology#sourceCell>"
+        ' "table=1;row=3;column=1" .' in after
     )
     # the merged 领域 cell of row 3 gives scenario 2 the domain of scenario 1
     assert (
@@ -217,7 +223,11 @@ def test_the_new_batch_is_served(walked, tmp_path):
             answer = client.get(
                 "/sparql",
                 params={
-                    "query": f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s <{BASE[:-1]}/ontology#number> ?n ; <http://purl.org/dc/terms/source> <{BASE}guide/fixture-b2> }}"
+                    "query": (
+                        "SELECT (COUNT(*) AS ?n) WHERE"
+                        f" {{ ?s <{BASE[:-1]}/ontology#number> ?n ;"
+                        f" <http://purl.org/dc/terms/source> <{BASE}guide/fixture-b2> }}"
+                    )
                 },
                 headers={"Accept": "application/sparql-results+json"},
             )
@@ -231,5 +241,5 @@ def test_the_same_build_in_process_needs_nothing_else(walked, tmp_path):
     """The answered inputs build in-process too (no hidden state in the CLI runs)."""
     _, inputs, _ = walked
     result = build(tmp_path / "data", Settings(inputs_dir=inputs))
-    assert result.manifest["counts"]["scenarios"] == 26 and result.manifest["counts"]["guides"] == 2
-    assert result.manifest["sources"][-1].endswith("sources/test-fixture-batch2.docx")
+    assert result.manifest.counts.scenarios == 26 and result.manifest.counts.guides == 2
+    assert result.manifest.sources[-1].endswith("sources/test-fixture-batch2.docx")

@@ -1,4 +1,5 @@
-"""The build's outputs: store and dumps agree, rebuilds are byte-identical, failures replace nothing."""
+"""The build's outputs: store and dumps agree, rebuilds are byte-identical, failures replace
+nothing."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def test_every_dump_is_isomorphic_to_the_store(build_result, store_rdf, name):
     parsed = rdflib.Graph().parse(
         data=raw.decode("utf-8"), format=DUMP_FORMATS[name.removesuffix(".gz")]
     )
-    assert len(parsed) == len(store_rdf) == build_result.manifest["counts"]["triples"]
+    assert len(parsed) == len(store_rdf) == build_result.manifest.counts.triples
     assert isomorphic(parsed, store_rdf)
 
 
@@ -64,7 +65,8 @@ def test_rebuild_is_byte_identical(build_result, tmp_path, settings):
 
 def test_the_inputs_folders_place_changes_no_byte(build_result, inputs_copy, tmp_path):
     # the Turtle header and the manifest named the source by its path (build/sources/... in a
-    # checkout, .../site-packages/kg/_inputs/... in a wheel install): checksums and build id differed
+    # checkout, .../site-packages/kg/_inputs/... in a wheel install): checksums and build id
+    # differed
     from tests.conftest import cli_env
 
     moved = tmp_path / "elsewhere" / "deeper" / "inputs"
@@ -80,15 +82,15 @@ def test_the_inputs_folders_place_changes_no_byte(build_result, inputs_copy, tmp
     )
     assert done.returncode == 0, done.stderr
     first, second = build_result.release, open_release(out).root
-    assert second.name == first.name == build_result.manifest["build_id"]  # the same build id
+    assert second.name == first.name == build_result.manifest.build_id  # the same build id
     for name in sorted(p.name for p in (first / "dumps").iterdir()):
         assert (first / "dumps" / name).read_bytes() == (second / "dumps" / name).read_bytes(), name
     assert (first / "manifest.json").read_bytes() == (second / "manifest.json").read_bytes()
     assert (first / "catalog.ttl").read_bytes() == (second / "catalog.ttl").read_bytes()
     header = (second / "dumps" / "dipkg.ttl").read_text(encoding="utf-8").split("\n", 3)[1]
-    version = build_result.manifest["dipkg_version"]
+    version = build_result.manifest.dipkg_version
     assert header == f"# Built by dipkg {version} from sources/guizhou-dip-scenarios-batch1.txt"
-    assert build_result.manifest["sources"] == ["sources/guizhou-dip-scenarios-batch1.txt"]
+    assert build_result.manifest.sources == ("sources/guizhou-dip-scenarios-batch1.txt",)
 
 
 def test_checksums_and_manifest_describe_the_files(build_result):
@@ -96,21 +98,56 @@ def test_checksums_and_manifest_describe_the_files(build_result):
     sums = dict(
         reversed(line.split("  ")) for line in (dumps / "SHA256SUMS").read_text().splitlines()
     )
-    for entry in build_result.manifest["dumps"]:
-        data = (dumps / entry["file"]).read_bytes()
-        assert hashlib.sha256(data).hexdigest() == entry["sha256"] == sums[entry["file"]]
-        assert len(data) == entry["bytes"]
+    for entry in build_result.manifest.dumps:
+        data = (dumps / entry.file).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry.sha256 == sums[entry.file]
+        assert len(data) == entry.bytes
     for name in DUMP_FORMATS:
         assert gzip.decompress((dumps / f"{name}.gz").read_bytes()) == (dumps / name).read_bytes()
 
 
+def test_the_release_carries_what_the_pages_show(build_result, settings):
+    """schema.org, the example questions, the ontology and the licence and publisher are
+    written by the build (manifest "site", each file with its SHA-256), from the build's
+    settings and inputs: the web app reads them from the release, not the source tree."""
+    from dipkg.core.iris import Minter
+    from kg.catalog import publisher_iri, schema_org_dataset
+    from kg.paths import ONTOLOGY_DIR
+    from kg.queries import load_queries
+
+    site = build_result.manifest.site
+    release = build_result.release
+    for f in site.files:
+        assert hashlib.sha256((release / f.file).read_bytes()).hexdigest() == f.sha256, f.file
+    written = json.loads((release / site.schema_org.file).read_text(encoding="utf-8"))
+    minter = Minter(settings.base_iri)
+    assert written == schema_org_dataset(build_result.manifest.to_json(), settings, minter)
+    questions = json.loads((release / site.queries.file).read_text(encoding="utf-8"))
+    assert questions == [q.to_dict() for q in load_queries()] and len(questions) >= 5
+    assert [f.file for f in site.ontology] == [
+        "ontology/dipkg.ttl",
+        "ontology/shapes.ttl",
+        "ontology/context.jsonld",
+    ]
+    for f in site.ontology:
+        assert (release / f.file).read_bytes() == (ONTOLOGY_DIR / Path(f.file).name).read_bytes()
+    assert (site.license.iri, site.license.title) == (
+        settings.catalog.license_iri,
+        settings.catalog.license_title,
+    )
+    assert site.publisher.iri == publisher_iri(settings, minter)
+    # none of it is a dump: dumps/ and SHA256SUMS (hence the build id) are as before
+    sums = (release / "dumps" / "SHA256SUMS").read_text(encoding="utf-8")
+    assert "schema-org" not in sums and "queries" not in sums and "context" not in sums
+
+
 def test_manifest_counts(build_result):
-    counts = build_result.manifest["counts"]
-    assert counts["scenarios"] == 23
-    assert counts["domains"] == 5
-    assert counts["categories"] == 126
-    assert counts["fields"] == 453
-    assert all(c["fired"] == 1 for c in build_result.manifest["corrections"])
+    counts = build_result.manifest.counts
+    assert counts.scenarios == 23
+    assert counts.domains == 5
+    assert counts.categories == 126
+    assert counts.fields == 453
+    assert all(c.fired == 1 for c in build_result.manifest.corrections)
 
 
 def test_jsonld_dump_is_compacted_with_the_project_context(build_result):
@@ -239,8 +276,10 @@ def test_a_new_batch_never_renumbers_batch_one(build_result, inputs_copy, tmp_pa
     (inputs_copy / "sources" / "batch2.txt").write_text(batch2, encoding="utf-8")
     with (inputs_copy / "guides.toml").open("a", encoding="utf-8") as out:
         out.write(
-            '\n[[guide]]\nid = "guizhou-b2"\nsource = "sources/batch2.txt"\ntitle_zh = "第二批贵州省数据知识产权应用场景指引"\n'
-            'title_en = "Second batch"\nprovince_zh = "贵州省"\nprovince_en = "Guizhou Province"\nbatch = 2\n'
+            '\n[[guide]]\nid = "guizhou-b2"\nsource = "sources/batch2.txt"\n'
+            'title_zh = "第二批贵州省数据知识产权应用场景指引"\n'
+            'title_en = "Second batch"\nprovince_zh = "贵州省"\n'
+            'province_en = "Guizhou Province"\nbatch = 2\n'
         )
     long = inputs_copy / "long-translations.tsv"  # the same texts, so the same English
     rows = [
@@ -257,7 +296,7 @@ def test_a_new_batch_never_renumbers_batch_one(build_result, inputs_copy, tmp_pa
             for r in rows
         )
     result = build(tmp_path / "two", Settings(inputs_dir=inputs_copy))
-    assert result.manifest["counts"]["scenarios"] == 25
+    assert result.manifest.counts.scenarios == 25
     both = store_graph(result.release)
     for triple in store_rdf:
         if "/guizhou-b1-" in str(triple[0]):

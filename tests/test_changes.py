@@ -7,6 +7,7 @@ follow it; rebuilding the same inputs gives the same bytes; ``dipkg diff`` print
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -21,6 +22,7 @@ from rdflib.namespace import DCTERMS, XSD
 
 from dipkg.core.errors import ConfigError, StoreError
 from dipkg.core.iris import Minter
+from dipkg.core.manifest import KindChanges
 from dipkg.core.settings import Settings
 from kg import changes
 from kg.build import BuildResult, build
@@ -101,7 +103,7 @@ def _record(result: BuildResult) -> rdflib.Graph:
 def test_the_first_release_follows_none(history) -> None:
     first: BuildResult = history["first"]
     m = first.manifest
-    assert (m["release"], m["version"], m["issued"], m["modified"], m["previous"]) == (
+    assert (m.release, m.version, m.issued, m.modified, m.previous) == (
         1,
         "1",
         "2026-11-24",
@@ -110,11 +112,11 @@ def test_the_first_release_follows_none(history) -> None:
     )
     data = json.loads((first.release / "changes.json").read_text(encoding="utf-8"))
     assert data["old"] is None and data["new"] == {
-        "build_id": m["build_id"],
+        "build_id": m.build_id,
         "version": "1",
         "modified": "2026-11-24",
     }
-    assert data["triples"]["new"] == m["counts"]["triples"]
+    assert data["triples"]["new"] == m.counts.triples
     assert all(
         data[k] == {"added": [], "removed": [], "changed": []}
         for k in ("scenarios", "categories", "fields")
@@ -122,23 +124,24 @@ def test_the_first_release_follows_none(history) -> None:
 
 
 def test_the_change_set_is_the_golden_one(history) -> None:
-    """Golden file written by reading EDITS: scenario 1 renamed (its label and its verbatim 涉及数据 text
+    """Golden file written by reading EDITS: scenario 1 renamed (its label and its verbatim
+    涉及数据 text
     change), 蒸汽消耗 added as 1/4.3, 氧化铝浓度 (1/1.6) removed, and the two categories whose
     dip:hasField links changed."""
     first, second = history["first"], history["second"]
     data = json.loads((second.release / "changes.json").read_text(encoding="utf-8"))
     assert data["old"] == {
-        "build_id": first.manifest["build_id"],
+        "build_id": first.manifest.build_id,
         "version": "1",
         "modified": "2026-11-24",
     }
     assert data["new"] == {
-        "build_id": second.manifest["build_id"],
+        "build_id": second.manifest.build_id,
         "version": "2",
         "modified": "2026-11-30",
     }
-    assert data["triples"]["old"] == first.manifest["counts"]["triples"]
-    assert data["triples"]["new"] == second.manifest["counts"]["triples"]
+    assert data["triples"]["old"] == first.manifest.counts.triples
+    assert data["triples"]["new"] == second.manifest.counts.triples
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
     got = {k: v for k, v in data.items() if k not in ("old", "new")}
     got["triples"] = {k: data["triples"][k] for k in ("added", "removed")}
@@ -148,21 +151,21 @@ def test_the_change_set_is_the_golden_one(history) -> None:
 def test_the_manifest_records_version_dates_and_changes(history) -> None:
     first, second = history["first"], history["second"]
     m = second.manifest
-    assert (m["release"], m["version"], m["issued"], m["modified"]) == (
+    assert (m.release, m.version, m.issued, m.modified) == (
         2,
         "2",
         "2026-11-24",
         "2026-11-30",
     )
-    assert m["previous"] == {
-        "build_id": first.manifest["build_id"],
+    assert m.previous is not None and m.previous.to_json() == {
+        "build_id": first.manifest.build_id,
         "version": "1",
         "modified": "2026-11-24",
     }
-    assert m["changes"]["file"] == "changes.json"
-    assert m["changes"]["summary"]["fields"] == {"added": 1, "removed": 1, "changed": 0}
+    assert m.changes.file == "changes.json"
+    assert m.changes.summary["fields"] == KindChanges(added=1, removed=1, changed=0)
     assert (
-        m["changes"]["sha256"]
+        m.changes.sha256
         == __import__("hashlib").sha256((second.release / "changes.json").read_bytes()).hexdigest()
     )
 
@@ -182,8 +185,8 @@ def test_rebuilding_the_same_inputs_is_the_same_release(history) -> None:
 
 def test_same_inputs_in_a_fresh_folder_give_the_same_first_release(history, tmp_path: Path) -> None:
     fresh = build(tmp_path / "data", Settings(inputs_dir=history["inputs"]))
-    assert fresh.manifest["release"] == 1 and fresh.manifest["previous"] is None
-    assert fresh.manifest["build_id"] == history["second"].manifest["build_id"]
+    assert fresh.manifest.release == 1 and fresh.manifest.previous is None
+    assert fresh.manifest.build_id == history["second"].manifest.build_id
     again = build(tmp_path / "data2", Settings(inputs_dir=history["inputs"]))
     for name in ("manifest.json", "changes.json", "catalog.ttl"):
         assert (fresh.release / name).read_bytes() == (again.release / name).read_bytes(), name
@@ -191,10 +194,10 @@ def test_same_inputs_in_a_fresh_folder_give_the_same_first_release(history, tmp_
 
 def test_the_catalogue_links_the_versions(history) -> None:
     first, second = history["first"], history["second"]
-    minter = Minter(second.manifest["base_iri"])
+    minter = Minter(second.manifest.base_iri)
     record = _record(second)
     dataset = URIRef(minter.dataset())
-    previous = URIRef(minter.resource(f"release/{first.manifest['build_id']}"))
+    previous = URIRef(minter.resource(f"release/{first.manifest.build_id}"))
     assert record.value(dataset, DCAT.version) == Literal("2")
     assert record.value(dataset, DCAT.previousVersion) == previous
     assert record.value(previous, DCAT.version) == Literal("1")
@@ -229,8 +232,8 @@ def test_the_versioned_record_passes_dcat_ap(history) -> None:
         pytest.skip(f"the DCAT-AP 3.0.1 SHACL shapes are not there ({SHAPES_DIR})")
     results = validate(_record(history["second"]), load_shapes())
     assert [str(r) for r in results if r.severity == "Violation"] == []
-    previous = Minter(history["second"].manifest["base_iri"]).resource(
-        f"release/{history['first'].manifest['build_id']}"
+    previous = Minter(history["second"].manifest.base_iri).resource(
+        f"release/{history['first'].manifest.build_id}"
     )
     assert not [r for r in results if r.focus == previous]
 
@@ -241,7 +244,7 @@ def test_settings_override_only_when_set(history, tmp_path: Path) -> None:
         catalog={"version": "3.1", "modified": "2027-01-02", "issued": "2025-05-05"},
     )
     result = build(tmp_path / "data", settings)
-    assert (result.manifest["version"], result.manifest["modified"], result.manifest["issued"]) == (
+    assert (result.manifest.version, result.manifest.modified, result.manifest.issued) == (
         "3.1",
         "2027-01-02",
         "2025-05-05",
@@ -303,7 +306,7 @@ def test_dipkg_diff_text_and_json(history) -> None:
         (second.release / "changes.json").read_text(encoding="utf-8")
     )
     done = subprocess.run(
-        [*cmd, str(first.release), second.manifest["build_id"][:8], "--data", str(out)],
+        [*cmd, str(first.release), second.manifest.build_id[:8], "--data", str(out)],
         capture_output=True,
         text=True,
         env=cli_env(),
@@ -312,13 +315,14 @@ def test_dipkg_diff_text_and_json(history) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == (
-        f"{first.manifest['build_id']}, version 1, 2026-11-24 -> "
-        f"{second.manifest['build_id']}, version 2, 2026-11-30"
+        f"{first.manifest.build_id}, version 1, 2026-11-24 -> "
+        f"{second.manifest.build_id}, version 2, 2026-11-30"
     )
     assert "fields: 1 added, 1 removed, 0 changed" in lines
     assert any(
         line.startswith(
-            "  + https://w3id.org/dipkg/scenario/guizhou-b1-s01/data/4.3  蒸汽消耗 / Steam consumption"
+            "  + https://w3id.org/dipkg/scenario/guizhou-b1-s01/data/4.3"
+            "  蒸汽消耗 / Steam consumption"
         )
         for line in lines
     )
@@ -357,18 +361,19 @@ def test_an_unreadable_current_release_starts_a_new_history(history, tmp_path: P
     nt = first.release / "dumps" / "dipkg.nt"
     nt.write_bytes(nt.read_bytes()[:5000] + b"<broken")  # a truncated dump: known bad
     again = build(out, Settings(inputs_dir=history["inputs"]))
-    assert again.manifest["release"] == 1 and again.manifest["previous"] is None
+    assert again.manifest.release == 1 and again.manifest.previous is None
     (out / "releases" / again.release.name / "manifest.json").write_text("{", encoding="utf-8")
     assert changes.previous_release(out) is None  # a malformed manifest: no previous release either
 
 
 def test_no_known_date_states_none(history) -> None:
     """Nothing declared and no git history: no date is published rather than a guessed one."""
-    from kg.catalog import check_schema_org_dataset, release_dates, schema_org_dataset
+    from kg.catalog import release_dates, schema_org_dataset
+    from tests.catalog.schema_org_check import check_schema_org_dataset
 
-    manifest = {**history["second"].manifest, "modified": None, "issued": None}
-    assert release_dates(manifest) == (None, None)
-    doc = schema_org_dataset(manifest, Settings(), Minter(manifest["base_iri"]))
+    manifest = dataclasses.replace(history["second"].manifest, modified=None, issued=None)
+    assert manifest.dates == (None, None) == release_dates(manifest.to_json())
+    doc = schema_org_dataset(manifest.to_json(), Settings(), Minter(manifest.base_iri))
     assert "dateModified" not in doc and "datePublished" not in doc
     assert check_schema_org_dataset(doc) == []
     doc["dateModified"] = "30/11/2026"  # known bad

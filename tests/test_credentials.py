@@ -25,7 +25,8 @@ def test_redact(url, shown):
 def test_scrub_removes_echoed_headers_urls_and_the_password():
     creds = Credentials("admin", "s3cret")
     text = (
-        "POST /query HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWRtaW46czNjcmV0\r\nCookie: sid=42\r\n"
+        "POST /query HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWRtaW46czNjcmV0\r\n"
+        "Cookie: sid=42\r\n"
         "see http://admin:s3cret@host/q and the word s3cret, Bearer abcdefghij"
     )
     out = scrub(text, creds)

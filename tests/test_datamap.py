@@ -1,4 +1,4 @@
-"""The map of shared data (kg/datamap.py) in a real build: ``map.json`` in the release,
+"""The map of shared data (dipkg/core/datamap.py) in a real build: ``map.json`` in the release,
 recorded in the manifest, deterministic, and equal to what an independent reading of
 the N-Triples dump (rdflib, plain Python, no SPARQL) says the scenarios share."""
 
@@ -14,8 +14,8 @@ import rdflib
 from rdflib import RDF, URIRef
 from rdflib.namespace import SKOS
 
+from dipkg.core import datamap
 from dipkg.core.iris import DIP
-from kg import datamap
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +51,11 @@ def truth(build_result) -> dict[tuple[str, str], set[str]]:
 
 def test_the_release_holds_the_map_and_the_manifest_records_it(build_result, shared):
     raw = (build_result.release / datamap.MAP_FILE).read_bytes()
-    entry = build_result.manifest["map"]
-    assert entry["file"] == datamap.MAP_FILE
-    assert entry["sha256"] == hashlib.sha256(raw).hexdigest()
-    assert entry["cells"] == len(shared["cells"]) > 100
-    assert entry["kinds"] == sum(len(g["kinds"]) for g in shared["groups"])
+    entry = build_result.manifest.map
+    assert entry.file == datamap.MAP_FILE
+    assert entry.sha256 == hashlib.sha256(raw).hexdigest()
+    assert entry.cells == len(shared["cells"]) > 100
+    assert entry.kinds == sum(len(g["kinds"]) for g in shared["groups"])
     assert shared["format"] == datamap.MAP_FORMAT
 
 

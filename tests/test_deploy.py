@@ -46,7 +46,8 @@ def docker_engine() -> bool:
 def test_the_image_builds_where_docker_runs() -> None:
     if not docker_engine():
         pytest.skip(
-            "no Docker engine on this machine (only the client): the entry point is tested without it"
+            "no Docker engine on this machine (only the client):"
+            " the entry point is tested without it"
         )
     done = subprocess.run(
         ["docker", "build", "-t", "dipkg-test", str(ROOT)],

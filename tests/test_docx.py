@@ -104,7 +104,7 @@ def test_graph_from_docx_equals_graph_from_text(build_result, docx_build):
         t for t in text_locators if not t.startswith("<https://w3id.org/dipkg/scenario/")
     }
     assert docx_triples == text_triples
-    assert docx_build.manifest["counts"] == build_result.manifest["counts"]
+    assert docx_build.manifest.counts == build_result.manifest.counts
     # every scenario traces to its cell: a line in the text, table/row/column in the .docx
     cells = sorted(t for t in docx_locators if t.startswith("<https://w3id.org/dipkg/scenario/"))
     lines = sorted(t for t in text_locators if t.startswith("<https://w3id.org/dipkg/scenario/"))
@@ -346,7 +346,8 @@ def test_no_table(tmp_path):
         (
             lambda: _table([ROW1], header=["序号", "领域", "名称", "场景应用", "涉及数据"]),
             "table 1:row 1",
-            "the table header should be 序号/领域/场景名称/场景应用/涉及数据, found 序号/领域/名称/场景应用/涉及数据",
+            "the table header should be 序号/领域/场景名称/场景应用/涉及数据,"
+            " found 序号/领域/名称/场景应用/涉及数据",
         ),
         (
             lambda: _table([ROW1 + ["多余"]], header=[*COLUMNS, "备注"]),
@@ -465,7 +466,8 @@ def test_cli_reports_a_docx_cell_in_one_line(tmp_path):
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"{result.stderr.split(':', 1)[0]}:table 1:row 3:column 3: error[source]: scenario 2 has an empty 场景名称"
+        f"{result.stderr.split(':', 1)[0]}:table 1:row 3:column 3:"
+        " error[source]: scenario 2 has an empty 场景名称"
     ]
     assert result.stderr.split(":", 1)[0].endswith("sources/guide.docx")
 

@@ -151,7 +151,8 @@ def test_every_scenario_has_both_languages_in_the_graph(build_result):
     one = next(
         iter(
             store.query(
-                f'SELECT ?e WHERE {{ <https://w3id.org/dipkg/scenario/guizhou-b1-s07> <{DIP}dataText> ?e FILTER(lang(?e) = "en") }}'
+                "SELECT ?e WHERE { <https://w3id.org/dipkg/scenario/guizhou-b1-s07>"
+                f' <{DIP}dataText> ?e FILTER(lang(?e) = "en") }}'
             )
         )
     )
@@ -204,8 +205,10 @@ def test_a_changed_source_text_makes_its_row_stale(inputs_copy, tmp_path):
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # one line, no traceback
     assert result.stderr.strip().endswith(
-        f"long-translations.tsv:{line}: error[source]: stale translation: the Chinese application text of "
-        "guizhou-b1-s07 is no longer the source's; copy the source's text into the zh cell and revise the English"
+        f"long-translations.tsv:{line}: error[source]: stale translation:"
+        " the Chinese application text of "
+        "guizhou-b1-s07 is no longer the source's; copy the source's text into the zh cell"
+        " and revise the English"
     )
     assert not (tmp_path / "cli" / "current").exists()
 

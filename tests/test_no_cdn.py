@@ -74,6 +74,9 @@ def test_templates_and_static_files_reference_no_other_host():
 
 
 def test_the_check_catches_a_cdn():
-    page = '<link rel="stylesheet" href="https://cdn.example.net/x.css"><script src="//cdn.example.net/y.js"></script>'
+    page = (
+        '<link rel="stylesheet" href="https://cdn.example.net/x.css">'
+        '<script src="//cdn.example.net/y.js"></script>'
+    )
     assert remote(loaded(page)) == ["https://cdn.example.net/x.css", "//cdn.example.net/y.js"]
     assert CSS_REMOTE.findall("@import url('https://fonts.example.com/f.css');")

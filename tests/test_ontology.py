@@ -138,11 +138,13 @@ QUERIES: dict[str, tuple[str, str]] = {
               FILTER (STRSTARTS(STR(?range), STR(xsd:)) || ?range = rdf:langString) }
             UNION
             { ?term a owl:DatatypeProperty ; rdfs:range ?range .
-              FILTER (!(STRSTARTS(STR(?range), STR(xsd:)) || ?range IN (rdf:langString, rdfs:Literal))) }
+              FILTER (!(STRSTARTS(STR(?range), STR(xsd:))
+                        || ?range IN (rdf:langString, rdfs:Literal))) }
         }""",
     ),
     "ontology-metadata": (
-        "the ontology lacks one of: owl:versionIRI, owl:versionInfo, dcterms:license, dcterms:created, "
+        "the ontology lacks one of: owl:versionIRI, owl:versionInfo, dcterms:license, "
+        "dcterms:created, "
         "dcterms:title @zh/@en, rdfs:label @zh/@en, dcterms:description @zh/@en",
         f"""SELECT ?missing WHERE {{
             VALUES (?missing ?prop ?lang) {{
@@ -152,7 +154,8 @@ QUERIES: dict[str, tuple[str, str]] = {
                 ("created" dcterms:created "")
                 ("title@zh" dcterms:title "zh") ("title@en" dcterms:title "en")
                 ("label@zh" rdfs:label "zh") ("label@en" rdfs:label "en")
-                ("description@zh" dcterms:description "zh") ("description@en" dcterms:description "en")
+                ("description@zh" dcterms:description "zh")
+                ("description@en" dcterms:description "en")
             }}
             FILTER NOT EXISTS {{
                 <{ONTOLOGY_IRI}> a owl:Ontology ; ?prop ?value .
@@ -175,7 +178,8 @@ QUERIES: dict[str, tuple[str, str]] = {
         }}""",
     ),
     "ontology-creator": (
-        "the ontology has no dcterms:creator IRI typed foaf:Organization with a foaf:name @en and @zh",
+        "the ontology has no dcterms:creator IRI typed foaf:Organization"
+        " with a foaf:name @en and @zh",
         f"""SELECT ?problem WHERE {{
             BIND ("creator" AS ?problem)
             FILTER NOT EXISTS {{
@@ -191,7 +195,8 @@ QUERIES: dict[str, tuple[str, str]] = {
         f"""SELECT ?problem WHERE {{
             BIND ("vann" AS ?problem)
             FILTER NOT EXISTS {{
-                <{ONTOLOGY_IRI}> vann:preferredNamespacePrefix ?prefix ; vann:preferredNamespaceUri ?uri .
+                <{ONTOLOGY_IRI}> vann:preferredNamespacePrefix ?prefix ;
+                    vann:preferredNamespaceUri ?uri .
                 FILTER (STR(?prefix) = "dip" && STR(?uri) = "{DIP}")
             }}
         }}""",

@@ -70,7 +70,7 @@ def publish(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 
 def test_publish_replaces_the_projects_graph(oxigraph_server, built_data, build_result):
-    triples = build_result.manifest["counts"]["triples"]
+    triples = build_result.manifest.counts.triples
     graph = "https://w3id.org/dipkg/graph/data"
     for _ in range(2):  # the second publish replaces, it does not add
         done = publish("--to", f"{oxigraph_server}/store", "--data", str(built_data))
@@ -90,9 +90,7 @@ def test_publish_into_a_chosen_graph(oxigraph_server, built_data, build_result):
         "http://example.org/g",
     )
     assert done.returncode == 0, done.stderr
-    assert (
-        count(oxigraph_server, "http://example.org/g") == build_result.manifest["counts"]["triples"]
-    )
+    assert count(oxigraph_server, "http://example.org/g") == build_result.manifest.counts.triples
 
 
 def test_publish_to_nothing_is_a_clear_error(built_data):
@@ -227,7 +225,8 @@ OLD = b'<http://example.org/old> <http://example.org/p> "old" .\n'
 
 class Gate:
     """A loopback proxy in front of `oxigraph serve` that turns hostile on demand:
-    ``refuse``: a PUT of this graph (or a staging graph named after it) answers 500 with the request's header lines as its
+    ``refuse``: a PUT of this graph (or a staging graph named after it) answers 500 with the
+    request's header lines as its
     body (so an echoed Authorization header would show); ``drip``: the first ``drip`` PUTs
     are applied, then answered one byte every 0.5 s for up to 20 s."""
 
@@ -265,8 +264,8 @@ class Gate:
                         self.send_header("Content-Type", "application/n-triples")
                         self.end_headers()  # no length: until the connection closes
                         line = (
-                            b"<http://example.org/s> <http://example.org/p> <http://example.org/o> .\n"
-                            * 1000
+                            b"<http://example.org/s> <http://example.org/p>"
+                            b" <http://example.org/o> .\n" * 1000
                         )
                         for _ in range(100_000):
                             self.wfile.write(line)
@@ -444,7 +443,8 @@ def test_with_update_every_graph_switches_at_once(oxigraph_server, built_data, b
 
     def reader():
         query = (
-            f"SELECT ?d ?c WHERE {{ {{ SELECT (COUNT(*) AS ?d) WHERE {{ GRAPH <{DATA}> {{ ?s ?p ?o }} }} }} "
+            "SELECT ?d ?c WHERE { "
+            f"{{ SELECT (COUNT(*) AS ?d) WHERE {{ GRAPH <{DATA}> {{ ?s ?p ?o }} }} }} "
             f"{{ SELECT (COUNT(*) AS ?c) WHERE {{ GRAPH <{CATALOG}> {{ ?s ?p ?o }} }} }} }}"
         )
         while not stop.is_set() and len(seen) < 1000:
@@ -471,7 +471,7 @@ def test_with_update_every_graph_switches_at_once(oxigraph_server, built_data, b
         thread.join(30)
     assert done.returncode == 0, done.stderr
     after = graphs_and_counts(oxigraph_server)
-    new = (build_result.manifest["counts"]["triples"], after[CATALOG])
+    new = (build_result.manifest.counts.triples, after[CATALOG])
     assert after[DATA] == new[0] and not [g for g in after if "-staging-" in g]
     assert seen <= {(1, 1), new}, seen
 

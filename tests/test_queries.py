@@ -209,7 +209,8 @@ def test_q07_would_find_a_field_without_english_label():
 
 def test_q08_finance_and_industry(store):
     found = {r["notation"] for r in rows(store, "08-finance-and-industry")}
-    # 用电量数据 (16) / 电力消耗, 电耗; 库存 (14) / 原材料库存 (4); 成立时间 (14) / 反应时间, 事故时间.
+    # 用电量数据 (16) / 电力消耗, 电耗; 库存 (14) / 原材料库存 (4);
+    # 成立时间 (14) / 反应时间, 事故时间.
     assert found == {"electricity-consumption", "inventory", "time"}
 
 

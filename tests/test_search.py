@@ -1,4 +1,4 @@
-"""The search index of a release (kg/search.py): built with the release, deterministic,
+"""The search index of a release (kg/search.py writes it, dipkg/core/search_index.py reads it): built with the release, deterministic,
 segmenting Chinese and stemming English, expanding data kinds; and data matching."""
 
 from __future__ import annotations
@@ -7,8 +7,9 @@ import hashlib
 
 import pytest
 
+from dipkg.core import search_index
+from dipkg.core.search_index import INDEX_FILE, MAX_QUERY, SearchError, SearchIndex, highlight
 from kg.build import build
-from kg.search import INDEX_FILE, MAX_QUERY, SearchError, SearchIndex, highlight
 
 # Realistic inputs: the data a person in each field holds, in their words, read from the
 # document's 涉及数据 cells (tests/golden/extraction.yaml) -> the scenario that should come first.
@@ -36,17 +37,17 @@ def test_index_is_in_the_release_and_the_manifest(build_result):
     import sqlite3
 
     path = build_result.release / INDEX_FILE
-    entry = build_result.manifest["search"]
-    assert entry["file"] == INDEX_FILE and entry["bytes"] == path.stat().st_size
-    assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    entry = build_result.manifest.search
+    assert entry.file == INDEX_FILE and entry.bytes == path.stat().st_size
+    assert entry.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         kinds = dict(db.execute("SELECT kind, COUNT(*) FROM docs GROUP BY kind"))
     finally:
         db.close()
     assert set(kinds) == {"scenario", "category", "field", "concept"}
-    assert kinds["scenario"] == build_result.manifest["counts"]["scenarios"]
-    assert kinds["field"] == build_result.manifest["counts"]["fields"]
+    assert kinds["scenario"] == build_result.manifest.counts.scenarios
+    assert kinds["field"] == build_result.manifest.counts.fields
 
 
 def test_two_builds_write_the_same_index(build_result, tmp_path, settings):
@@ -172,10 +173,8 @@ def test_match_input_is_bounded(index):
 
 
 def test_a_search_has_a_time_limit(index, monkeypatch):
-    import kg.search
-
-    monkeypatch.setattr(kg.search, "TIME_LIMIT", 0.0)
-    with pytest.raises(kg.search.SearchTimeout, match="took longer than"):
+    monkeypatch.setattr(search_index, "TIME_LIMIT", 0.0)
+    with pytest.raises(search_index.SearchTimeout, match="took longer than"):
         index.search("数据")
     monkeypatch.undo()
     assert index.search("数据")["total"] > 0  # the next query is unaffected

@@ -43,7 +43,8 @@ EX = rdflib.Namespace("https://example.org/")
 
 
 def _literal_key(text: str) -> str:
-    """Oxigraph keeps numbers in canonical form ("2.0"^^xsd:decimal is "2"): compare numbers by value."""
+    """Oxigraph keeps numbers in canonical form ("2.0"^^xsd:decimal is "2"): compare numbers by
+    value."""
     try:
         return str(Decimal(text.strip()).normalize())
     except InvalidOperation:
@@ -130,7 +131,8 @@ def assert_same(
         ]
         detail = "\n".join(sorted(about))
         raise AssertionError(
-            f"only pyshacl: {sorted(expected - got)}\nonly compiled: {sorted(got - expected)}\n{detail}"
+            f"only pyshacl: {sorted(expected - got)}\n"
+            f"only compiled: {sorted(got - expected)}\n{detail}"
         )
     return got
 
@@ -150,7 +152,7 @@ def test_examples_give_pyshacls_results(path):
 @cache
 def real_graph_nt() -> str:
     from dipkg.core.settings import Settings
-    from kg.build import Graph
+    from kg.graph import Graph
     from kg.serialize import write_ntriples
 
     buffer = io.StringIO()
@@ -197,7 +199,7 @@ def test_every_project_constraint_is_compiled():
     assert len([p for p in SHAPES.subjects(RDF.type, SH.PropertyShape)]) <= len(per_shape)
 
 
-# -- mutations of the real graph --------------------------------------------------------------------
+# -- mutations of the real graph -------------------------------------------------------------------
 
 _LINKS = [
     DIP.domain,
@@ -209,7 +211,8 @@ _LINKS = [
 
 
 def Literal(text, lang=None, datatype=None):  # noqa: N802
-    """rdflib.Literal keeping the lexical form: with normalize, 'true[bookmark]'^^xsd:boolean becomes 'false'."""
+    """rdflib.Literal keeping the lexical form: with normalize, 'true[bookmark]'^^xsd:boolean
+    becomes 'false'."""
     return rdflib.Literal(text, lang=lang, datatype=datatype, normalize=False)
 
 
@@ -245,7 +248,8 @@ def mutations(draw):
                     str(o), datatype=draw(st.sampled_from([XSD.string, XSD.integer, XSD.decimal]))
                 )
             elif kind == "pad":
-                # text only: XSD collapses white space in numbers and booleans (" false"^^xsd:boolean
+                # text only: XSD collapses white space in numbers and booleans
+                # (" false"^^xsd:boolean
                 # is valid, and Oxigraph stores it as "false"), where rdflib calls it ill-typed
                 new = Literal(
                     f" {o}",
@@ -299,7 +303,7 @@ def test_mutated_real_graph_gives_pyshacls_results(graph):
     assert_same(graph, CORE_SHAPES, ontology=None)
 
 
-# -- every supported construct, one at a time --------------------------------------------------------
+# -- every supported construct, one at a time ------------------------------------------------------
 
 PREFIXES = """
 @prefix sh: <http://www.w3.org/ns/shacl#> .
@@ -313,8 +317,11 @@ DATA = (
     PREFIXES
     + """
 ex:Sub rdfs:subClassOf ex:Thing .
-ex:a a ex:Thing ; ex:p "x" , "y"@en , "z"@EN , 3 , "4"^^xsd:decimal , "abc"^^xsd:integer , ex:b , _:n ; ex:q ex:b , "x" .
-ex:b a ex:Sub ; ex:p " lead" , ""@zh , "A[bookmark]"@zh-Hans , true , "2024-01-01"^^xsd:date ; ex:q ex:c .
+ex:a a ex:Thing ;
+    ex:p "x" , "y"@en , "z"@EN , 3 , "4"^^xsd:decimal , "abc"^^xsd:integer , ex:b , _:n ;
+    ex:q ex:b , "x" .
+ex:b a ex:Sub ; ex:p " lead" , ""@zh , "A[bookmark]"@zh-Hans , true , "2024-01-01"^^xsd:date ;
+    ex:q ex:c .
 ex:c a ex:Thing ; ex:p ex:c .
 ex:d a ex:Other ; ex:p 1 .
 _:n a ex:Thing ; ex:p _:n .
@@ -355,7 +362,9 @@ CONSTRUCTS = {
     "or": 'sh:or ( [ sh:nodeKind sh:IRI ] [ sh:languageIn ( "zh" ) ] )',
     "and": "sh:and ( [ sh:nodeKind sh:Literal ] [ sh:minLength 1 ] )",
     "node": "sh:node [ sh:class ex:Sub ]",
-    "qualified-min": "sh:qualifiedValueShape [ sh:datatype rdf:langString ] ; sh:qualifiedMinCount 2",
+    "qualified-min": (
+        "sh:qualifiedValueShape [ sh:datatype rdf:langString ] ; sh:qualifiedMinCount 2"
+    ),
     "qualified-max": "sh:qualifiedValueShape [ sh:nodeKind sh:IRI ] ; sh:qualifiedMaxCount 0",
     "severity": "sh:minCount 9 ; sh:severity sh:Warning",
     "deactivated": "sh:minCount 9 ; sh:deactivated true",
@@ -375,7 +384,10 @@ CONSTRUCTS = {
 def test_construct_on_a_property_shape(name, target):
     shapes = rdflib.Graph().parse(
         data=PREFIXES
-        + f"ex:S a sh:NodeShape ; {target} ; sh:property ex:P .\nex:P sh:path ex:p ; {CONSTRUCTS[name]} .",
+        + (
+            f"ex:S a sh:NodeShape ; {target} ; sh:property ex:P .\n"
+            f"ex:P sh:path ex:p ; {CONSTRUCTS[name]} ."
+        ),
         format="turtle",
     )
     data = rdflib.Graph().parse(data=DATA, format="turtle")
@@ -385,7 +397,8 @@ def test_construct_on_a_property_shape(name, target):
         assert expected <= results
         # SHACL: a result for each value where "value < max" does not return true, and comparing
         # a boolean or a date with a number is a SPARQL error. pyshacl orders them with rdflib's
-        # cross-type ordering instead (true < 4, 2024-01-01 < 4) and passes them; we follow the spec.
+        # cross-type ordering instead (true < 4, 2024-01-01 < 4) and passes them;
+        # we follow the spec.
         assert {r[-1] for r in results - expected} <= {"true", "2024-01-01"}
     else:
         results = assert_same(data, shapes, None)
@@ -424,7 +437,7 @@ def test_implicit_class_target_and_sparql_constraint():
         ex:Thing a rdfs:Class , sh:NodeShape ;
             sh:sparql [ sh:message "{$this} has {?value}" ;
                         sh:select "SELECT $this ?value WHERE { $this <https://example.org/p> ?value FILTER (isIRI(?value)) }" ] .
-        """,
+        """,  # noqa: E501 (a SPARQL query in a one-line Turtle literal: its value is the query)
         format="turtle",
     )
     data = rdflib.Graph().parse(data=DATA, format="turtle")
@@ -435,7 +448,7 @@ def test_implicit_class_target_and_sparql_constraint():
     assert "<https://example.org/a> has <https://example.org/b>" in messages
 
 
-# -- what is not supported fails loudly --------------------------------------------------------------
+# -- what is not supported fails loudly ------------------------------------------------------------
 
 UNSUPPORTED = {
     "sequence path": "ex:P sh:path ( ex:p ex:q ) ; sh:minCount 1 .",
@@ -446,7 +459,10 @@ UNSUPPORTED = {
     "xone": "ex:P sh:path ex:p ; sh:xone ( [ sh:minLength 1 ] ) .",
     "date datatype": "ex:P sh:path ex:p ; sh:datatype xsd:date .",
     "nested path": "ex:P sh:path ex:p ; sh:node [ sh:property [ sh:path ex:q ; sh:minCount 1 ] ] .",
-    "disjoint qualified": "ex:P sh:path ex:p ; sh:qualifiedValueShape [ sh:minLength 1 ] ; sh:qualifiedMinCount 1 ; sh:qualifiedValueShapesDisjoint true .",
+    "disjoint qualified": (
+        "ex:P sh:path ex:p ; sh:qualifiedValueShape [ sh:minLength 1 ] ; sh:qualifiedMinCount 1 ;"
+        " sh:qualifiedValueShapesDisjoint true ."
+    ),
 }
 
 

@@ -7,7 +7,7 @@ import pytest
 from bench.synth import PROVINCES, chinese_number, generate, guide_of
 from dipkg.core.settings import Settings
 from kg.build import build
-from kg.query import open_store
+from sparql_api.query import open_store
 
 REAL = {"scenarios": 23, "categories": 126, "fields": 453}
 
@@ -28,16 +28,18 @@ def test_guides_take_provinces_in_turn_then_the_next_batch():
 def test_thirteen_guides_build_to_thirteen_times_the_real_graph(tmp_path):
     inputs = generate(tmp_path / "inputs", 13)
     result = build(tmp_path / "data", Settings(inputs_dir=inputs))
-    counts = result.manifest["counts"]
-    assert counts["guides"] == 13
-    assert {k: counts[k] for k in REAL} == {k: 13 * v for k, v in REAL.items()}
-    assert len(result.manifest["corrections"]) == 13 * 13 and all(
-        c["fired"] for c in result.manifest["corrections"]
+    counts = result.manifest.counts
+    assert counts.guides == 13
+    assert {k: getattr(counts, k) for k in REAL} == {k: 13 * v for k, v in REAL.items()}
+    assert len(result.manifest.corrections) == 13 * 13 and all(
+        c.fired for c in result.manifest.corrections
     )
     rows = open_store(tmp_path / "data").query(
         """SELECT ?id ?title WHERE {
-             ?g a <https://w3id.org/dipkg/ontology#Guide> ; <http://purl.org/dc/terms/identifier> ?id ;
-                <http://purl.org/dc/terms/title> ?title FILTER (lang(?title) = "zh") } ORDER BY ?id""",
+             ?g a <https://w3id.org/dipkg/ontology#Guide> ;
+                <http://purl.org/dc/terms/identifier> ?id ;
+                <http://purl.org/dc/terms/title> ?title FILTER (lang(?title) = "zh")
+             } ORDER BY ?id""",
     )
     titles = {r["id"].value: r["title"].value for r in rows}
     assert len({t for t in titles.values()}) == 13  # every guide has its own title

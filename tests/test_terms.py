@@ -1,4 +1,4 @@
-"""The build's one term model (pyoxigraph's, kg/terms.py) and the writers that read it.
+"""The build's one term model (pyoxigraph's, dipkg/core/terms.py) and the writers that read it.
 
 The dumps' bytes are pinned by tests/test_golden.py and their graph by
 tests/test_build.py (every dump isomorphic to the store); this pins the terms
@@ -12,10 +12,11 @@ import io
 import pyoxigraph as ox
 import pytest
 
+from dipkg.core.jsonld import JsonLdCompactor
 from dipkg.core.settings import Settings
+from dipkg.core.terms import IRI, XSD, XSD_INTEGER, BNode, Literal, en, integer, zh
 from kg.build import Graph
-from kg.serialize import JsonLdCompactor, write_ntriples, write_turtle
-from kg.terms import IRI, XSD, XSD_INTEGER, BNode, Literal, en, integer, zh
+from kg.serialize import write_ntriples, write_turtle
 
 EX = "https://example.org/"
 TRICKY = 'a "quoted"\\ line\nbreak\ttab\b\f\x01\x7f 数据 é'

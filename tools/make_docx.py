@@ -120,7 +120,8 @@ def make_docx(text: str, file: str = "<text>") -> bytes:
 
 
 def _header_cells(lines: list[str], first_row_line: int) -> list[int]:
-    """The lines (1-based) where the header's cells start: the tab lines of the block before the first row."""
+    """The lines (1-based) where the header's cells start: the tab lines of the block before the
+    first row."""
     index = first_row_line - 2  # 0-based line above the first row
     while index >= 0 and not lines[index].strip():
         index -= 1

@@ -8,6 +8,9 @@
         store/                             Oxigraph on-disk store (RocksDB)
         dumps/                             dipkg.ttl, dipkg.jsonld, dipkg.nt, each also .gz,
                                            SHA256SUMS
+        site/                              schema-org.jsonld, queries.json: what the pages
+                                           show, as the build decided it (manifest "site")
+        ontology/                          dipkg.ttl, shapes.ttl, context.jsonld
 
 A release folder is complete before ``current`` points at it; a build that
 fails or is killed leaves ``current`` (and what it points at) untouched. The
@@ -22,13 +25,16 @@ so a killed server never pins a release.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dipkg.core.errors import StoreError
+from dipkg.core.manifest import FORMAT, Licence, Manifest, Publisher, Site, SiteFile
 
 CURRENT = "current"
 RELEASES = "releases"
@@ -37,13 +43,33 @@ STORE = "store"
 DUMPS = "dumps"
 #: the N-Triples dump: what the store is loaded from, publish sends and diff compares
 NT_DUMP = "dipkg.nt"
-MANIFEST_FORMAT = 1
+#: what the web app shows that the build decides (manifest "site")
+SITE = "site"
+SCHEMA_ORG_FILE = "site/schema-org.jsonld"
+QUERIES_FILE = "site/queries.json"
+ONTOLOGY = "ontology"
+#: the ontology's files the release carries (``ontology/``), as the source tree names them
+CONTEXT_FILE = "context.jsonld"
+ONTOLOGY_FILES = ("dipkg.ttl", "shapes.ttl", CONTEXT_FILE)
+MANIFEST_FORMAT = FORMAT
+
+
+@dataclass(frozen=True)
+class Question:
+    """An example question of the query page (``site/queries.json``, from build/queries)."""
+
+    id: str
+    titles: Mapping[str, str]  # language -> text
+    descriptions: Mapping[str, str]
+    query: str
 
 
 @dataclass(frozen=True)
 class Release:
+    """One release folder, checked (:func:`read_release`), read through typed accessors."""
+
     root: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
 
     @property
     def store_dir(self) -> Path:
@@ -55,11 +81,126 @@ class Release:
 
     @property
     def build_id(self) -> str:
-        return self.manifest["build_id"]
+        return self.manifest.build_id
 
     @property
     def base_iri(self) -> str:
-        return self.manifest["base_iri"]
+        return self.manifest.base_iri
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    @property
+    def catalog_graphs(self) -> list[str]:
+        """The named graphs beside the data (the catalogue record's)."""
+        return [self.manifest.catalog.graph]
+
+    # --- what the pages show, as the build wrote it (manifest "site") ----------------
+    @property
+    def site(self) -> Site:
+        site = self.manifest.site
+        if site is None:  # read_release refuses such a manifest; a hand-made Release may not
+            raise StoreError("the build's manifest lacks 'site'", file=str(self.manifest_path))
+        return site
+
+    @property
+    def license(self) -> Licence:
+        """The catalogue record's licence (the page footer's)."""
+        return self.site.license
+
+    @property
+    def publisher(self) -> Publisher:
+        return self.site.publisher
+
+    @property
+    def ontology_dir(self) -> Path:
+        """The ontology's files as the build used them (dipkg.ttl, shapes.ttl, context.jsonld)."""
+        return self.root / ONTOLOGY
+
+    def read_text(self, file: SiteFile) -> str:
+        """A file of the release the manifest lists, checked against its SHA-256."""
+        path = self.root / file.file
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise StoreError(
+                f"a file of the release is unreadable: {exc.strerror}", file=str(path)
+            ) from None
+        if hashlib.sha256(data).hexdigest() != file.sha256:
+            raise StoreError(
+                "a file of the release does not match its SHA-256 in the manifest",
+                file=str(path),
+            )
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise StoreError("a file of the release is not UTF-8", file=str(path)) from None
+
+    def _json(self, file: SiteFile) -> Any:
+        try:
+            return json.loads(self.read_text(file))
+        except ValueError as exc:
+            raise StoreError(
+                f"a file of the release is not JSON: {exc}", file=str(self.root / file.file)
+            ) from None
+
+    def schema_org(self) -> dict[str, Any]:
+        """The landing page's schema.org Dataset (JSON-LD), as the build wrote it."""
+        doc = self._json(self.site.schema_org)
+        if not isinstance(doc, dict):
+            raise StoreError(
+                "the schema.org file is not a JSON object",
+                file=str(self.root / self.site.schema_org.file),
+            )
+        return doc
+
+    def queries(self) -> tuple[Question, ...]:
+        """The example questions of the query page, in their order."""
+        file = self.site.queries
+        items = self._json(file)
+        out = []
+        for i, item in enumerate(items if isinstance(items, list) else [None]):
+            if not (
+                isinstance(item, dict)
+                and isinstance(item.get("id"), str)
+                and isinstance(item.get("query"), str)
+                and _text_map(item.get("title"))
+                and _text_map(item.get("description"))
+            ):
+                raise StoreError(
+                    f"the example questions are malformed (item {i})",
+                    file=str(self.root / file.file),
+                )
+            out.append(
+                Question(
+                    id=item["id"],
+                    titles=dict(item["title"]),
+                    descriptions=dict(item["description"]),
+                    query=item["query"],
+                )
+            )
+        return tuple(out)
+
+    def context(self) -> dict[str, Any]:
+        """The JSON-LD ``@context`` of the dumps and pages (ontology/context.jsonld)."""
+        file = next((f for f in self.site.ontology if f.file == f"{ONTOLOGY}/{CONTEXT_FILE}"), None)
+        if file is None:
+            raise StoreError(
+                f"the build's manifest lists no {ONTOLOGY}/{CONTEXT_FILE}",
+                file=str(self.manifest_path),
+            )
+        doc = self._json(file)
+        if not (isinstance(doc, dict) and isinstance(doc.get("@context"), dict)):
+            raise StoreError("the JSON-LD context has no @context", file=str(self.root / file.file))
+        context: dict[str, Any] = doc["@context"]
+        return context
+
+
+def _text_map(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
 
 
 class Lease:
@@ -165,39 +306,22 @@ def read_release(root: Path, *, need_store: bool = True) -> Release:
         raise StoreError(
             f"the build's manifest is unreadable: {exc}", file=str(manifest_path)
         ) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        raise StoreError("the build's manifest has an unknown format", file=str(manifest_path))
-    for key in ("build_id", "base_iri", "counts", "dumps"):
-        if key not in manifest:
-            raise StoreError(f"the build's manifest lacks {key!r}", file=str(manifest_path))
-    dumps = manifest["dumps"]
-    if not (
-        isinstance(manifest["build_id"], str)
-        and manifest["build_id"]
-        and isinstance(manifest["base_iri"], str)
-        and isinstance(manifest["counts"], dict)
-        and isinstance(dumps, list)
-        and all(
-            isinstance(d, dict)
-            and isinstance(d.get("file"), str)
-            and isinstance(d.get("format"), str)
-            for d in dumps
-        )
-    ):
-        raise StoreError(
-            "the build's manifest is malformed (build_id, base_iri, counts or dumps)",
-            file=str(manifest_path),
-        )
+    checked = Manifest.from_json(manifest, file=str(manifest_path))
     if need_store and not (root / STORE).is_dir():
         raise StoreError("the build's store folder is missing", file=str(root / STORE))
-    for entry in dumps:  # the catalogue and /dumps/ promise these exact files
-        path = root / DUMPS / str(entry["file"])
+    for entry in checked.dumps:  # the catalogue and /dumps/ promise these exact files
+        path = root / DUMPS / entry.file
         try:
             size = path.stat().st_size
         except OSError:
             raise StoreError("a dump the manifest lists is missing", file=str(path)) from None
-        if "bytes" in entry and size != entry["bytes"]:
+        if size != entry.bytes:
             raise StoreError(
-                f"a dump has {size} bytes, the manifest says {entry['bytes']}", file=str(path)
+                f"a dump has {size} bytes, the manifest says {entry.bytes}", file=str(path)
             )
-    return Release(root=root, manifest=manifest)
+    site = checked.site
+    assert site is not None  # from_json requires it
+    for file in site.files:  # what the pages show: schema.org, questions, ontology
+        if not (root / file.file).is_file():
+            raise StoreError("a file the manifest lists is missing", file=str(root / file.file))
+    return Release(root=root, manifest=checked)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,8 @@ def release(build_result: BuildResult) -> Path:
 
 @pytest.fixture(scope="session")
 def manifest(build_result: BuildResult) -> dict:
-    return build_result.manifest
+    """manifest.json as the build wrote it (the typed model: ``build_result.manifest``)."""
+    return json.loads((build_result.release / "manifest.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")

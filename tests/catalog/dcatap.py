@@ -11,7 +11,8 @@ from rdflib.namespace import SH
 
 ROOT = Path(__file__).resolve().parents[2]
 SHAPES_DIR = ROOT.parent / "shared" / "dcat-ap-3.0.1-shacl"
-# The shape files that hold constraints (imports.ttl / mdr_imports.ttl only list remote owl:imports).
+# The shape files that hold constraints
+# (imports.ttl / mdr_imports.ttl only list remote owl:imports).
 SHAPE_FILES = (
     "shapes.ttl",
     "shapes_recommended.ttl",
@@ -52,7 +53,8 @@ def validate(data: rdflib.Graph, shapes: rdflib.Graph) -> list[Result]:
         do_owl_imports=False,
     )
     out = []
-    # top-level results only: nested sh:detail results repeat a result under its inner shape's severity
+    # top-level results only: nested sh:detail results repeat a result under its inner shape's
+    # severity
     results = [
         r
         for v in report.subjects(rdflib.RDF.type, SH.ValidationReport)

@@ -18,6 +18,7 @@ import rdflib
 from fastapi.testclient import TestClient
 from rdflib import URIRef
 
+from dipkg.core import catalog_cn as cn_files
 from dipkg.core.release import open_release
 from dipkg.core.settings import Settings
 from kg import catalog_cn
@@ -28,7 +29,7 @@ from sparql_api.app import create_app
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 DCT = rdflib.Namespace("http://purl.org/dc/terms/")
 FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
-VALIDATOR = jsonschema.Draft202012Validator(catalog_cn.load_schema(), format_checker=None)
+VALIDATOR = jsonschema.Draft202012Validator(cn_files.load_schema(), format_checker=None)
 
 
 def errors(doc: dict) -> list[str]:
@@ -39,7 +40,7 @@ def errors(doc: dict) -> list[str]:
 
 @pytest.fixture(scope="module")
 def doc(release: Path) -> dict:
-    return json.loads((release / "dumps" / catalog_cn.JSON_FILE).read_text(encoding="utf-8"))
+    return json.loads((release / "dumps" / cn_files.JSON_FILE).read_text(encoding="utf-8"))
 
 
 def filled_settings() -> Settings:
@@ -70,7 +71,7 @@ def filled_settings() -> Settings:
 
 # --- the JSON record and its schema ----------------------------------------------------------
 def test_the_schema_is_a_valid_json_schema() -> None:
-    jsonschema.Draft202012Validator.check_schema(catalog_cn.load_schema())
+    jsonschema.Draft202012Validator.check_schema(cn_files.load_schema())
 
 
 def test_the_release_record_validates(doc: dict) -> None:
@@ -113,7 +114,8 @@ def test_a_tables_columns_are_its_items(doc: dict, release: Path, minter, table:
 
 
 def test_defaults_leave_what_the_data_cannot_say_empty(doc: dict) -> None:
-    """Nothing guessed: classification, codes, sharing, opening, update cycle are null and listed."""
+    """Nothing guessed: classification, codes, sharing, opening, update cycle are null and
+    listed."""
     for r in doc["信息资源"]:
         assert set(r["信息资源分类"].values()) == {None}
         assert r["信息资源代码"] is None and r["信息资源提供方代码"] is None
@@ -216,7 +218,7 @@ def test_a_known_bad_record_fails(doc: dict, how: str) -> None:
 
 # --- the sheet --------------------------------------------------------------------------------
 def test_the_sheet_has_the_clerks_layout(doc: dict, release: Path) -> None:
-    book = openpyxl.load_workbook(release / "dumps" / catalog_cn.XLSX_FILE, read_only=True)
+    book = openpyxl.load_workbook(release / "dumps" / cn_files.XLSX_FILE, read_only=True)
     assert book.sheetnames == [catalog_cn.RESOURCE_SHEET, catalog_cn.ITEM_SHEET]
     rows = list(book[catalog_cn.RESOURCE_SHEET].iter_rows(values_only=True))
     assert rows[0] == catalog_cn.RESOURCE_COLUMNS
@@ -239,15 +241,13 @@ def test_two_writes_give_identical_bytes(
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         catalog_cn.write(Settings(), minter, dumps, tmp_path / name)
-    for file in (catalog_cn.JSON_FILE, catalog_cn.XLSX_FILE):
+    for file in (cn_files.JSON_FILE, cn_files.XLSX_FILE):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
         assert (tmp_path / "a" / file).read_bytes() == (release / "dumps" / file).read_bytes()
 
 
 # --- in the DCAT record and on the site -------------------------------------------------------
-@pytest.mark.parametrize(
-    "file,code", [(catalog_cn.JSON_FILE, "JSON"), (catalog_cn.XLSX_FILE, "XLSX")]
-)
+@pytest.mark.parametrize("file,code", [(cn_files.JSON_FILE, "JSON"), (cn_files.XLSX_FILE, "XLSX")])
 def test_listed_as_a_distribution(record: rdflib.Graph, minter, file: str, code: str) -> None:
     url = URIRef(minter.dump(file))
     (dist,) = record.subjects(DCAT.downloadURL, url)
@@ -265,29 +265,29 @@ def client(built_data: Path) -> Iterator[TestClient]:
 
 
 def test_served_and_listed_under_dumps(client: TestClient, release: Path) -> None:
-    for file in (catalog_cn.JSON_FILE, catalog_cn.XLSX_FILE):
+    for file in (cn_files.JSON_FILE, cn_files.XLSX_FILE):
         answer = client.get(f"/dumps/{file}")
         assert (
             answer.status_code == 200 and answer.content == (release / "dumps" / file).read_bytes()
         )
     assert (
-        client.get(f"/dumps/{catalog_cn.XLSX_FILE}").headers["content-type"]
-        == catalog_cn.XLSX_MEDIA_TYPE
+        client.get(f"/dumps/{cn_files.XLSX_FILE}").headers["content-type"]
+        == cn_files.XLSX_MEDIA_TYPE
     )
     page = client.get("/dumps/", headers={"Accept": "text/html"}).text
-    assert f'href="http://testserver/dumps/{catalog_cn.JSON_FILE}"' in page
+    assert f'href="http://testserver/dumps/{cn_files.JSON_FILE}"' in page
 
 
 def test_the_schema_is_served_and_the_json_distribution_conforms_to_it(
     client: TestClient, record, minter
 ) -> None:
-    answer = client.get("/" + catalog_cn.SCHEMA_URL_PATH)
+    answer = client.get("/" + cn_files.SCHEMA_URL_PATH)
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/schema+json"
-    assert answer.json() == catalog_cn.load_schema()
+    assert answer.json() == cn_files.load_schema()
     served = jsonschema.Draft202012Validator(answer.json())
-    assert not list(served.iter_errors(client.get(f"/dumps/{catalog_cn.JSON_FILE}").json()))
-    (dist,) = record.subjects(DCAT.downloadURL, URIRef(minter.dump(catalog_cn.JSON_FILE)))
-    schema_iri = URIRef(minter.resource(catalog_cn.SCHEMA_URL_PATH))
+    assert not list(served.iter_errors(client.get(f"/dumps/{cn_files.JSON_FILE}").json()))
+    (dist,) = record.subjects(DCAT.downloadURL, URIRef(minter.dump(cn_files.JSON_FILE)))
+    schema_iri = URIRef(minter.resource(cn_files.SCHEMA_URL_PATH))
     assert (
         record.value(dist, DCT.conformsTo) == schema_iri
         and (schema_iri, rdflib.RDF.type, DCT.Standard) in record
@@ -297,7 +297,8 @@ def test_the_schema_is_served_and_the_json_distribution_conforms_to_it(
 def test_a_release_without_dates_says_so_and_stays_deterministic(
     tmp_path: Path, manifest: dict, minter
 ) -> None:
-    """Release dates the build derives (or has none of) are passed in; unknown is null, to fill in."""
+    """Release dates the build derives (or has none of) are passed in; unknown is null, to fill
+    in."""
     dumps = [d for d in manifest["dumps"] if d["format"] not in ("JSON", "XLSX")]
     unknown = catalog_cn.ReleaseDates(version=None, issued=None, modified=None)
     doc = catalog_cn.record(Settings(), minter, dumps, dates=unknown)
@@ -306,8 +307,8 @@ def test_a_release_without_dates_says_so_and_stays_deterministic(
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         catalog_cn.write(Settings(), minter, dumps, tmp_path / name, dates=unknown)
-    assert (tmp_path / "a" / catalog_cn.XLSX_FILE).read_bytes() == (
-        tmp_path / "b" / catalog_cn.XLSX_FILE
+    assert (tmp_path / "a" / cn_files.XLSX_FILE).read_bytes() == (
+        tmp_path / "b" / cn_files.XLSX_FILE
     ).read_bytes()
     given = catalog_cn.record(
         Settings(),

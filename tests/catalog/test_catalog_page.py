@@ -1,5 +1,6 @@
 """/catalog for people: a readable page read from the record (publisher and contact by name,
-distributions with sizes and formats, the SPARQL service, the Chinese record), with its data twins."""
+distributions with sizes and formats, the SPARQL service, the Chinese record), with its data
+twins."""
 
 from __future__ import annotations
 

@@ -134,7 +134,10 @@ def test_rule_the_licence_title_is_the_one_ckans_register_knows(record, minter) 
 def run_ckan(release: Path, locale: str, licenses: Path | None = None) -> list[dict]:
     python = os.environ.get("DIPKG_CKAN_PYTHON")
     if not python:
-        message = "set DIPKG_CKAN_PYTHON to a Python with ckan and ckanext-dcat (docs/catalogue.md; `make test` does)"
+        message = (
+            "set DIPKG_CKAN_PYTHON to a Python with ckan and ckanext-dcat"
+            " (docs/catalogue.md; `make test` does)"
+        )
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the CKAN harvest test: {message}")
         pytest.skip(message)
@@ -203,7 +206,8 @@ def test_ckanext_dcat_resources_licence_access_service(harvested, manifest, mint
 
 @pytest.mark.slow
 def test_ckanext_dcat_other_datasets(harvested, minter, manifest) -> None:
-    """The source document is a dataset whose resource is the verbatim source file, with its checksum."""
+    """The source document is a dataset whose resource is the verbatim source file, with its
+    checksum."""
     _, _, datasets = harvested
     others = [
         d for d in datasets if {"key": "uri", "value": minter.dataset()} not in d.get("extras", [])
@@ -231,7 +235,8 @@ def test_ckanext_dcat_dataset_licence_under_the_default_register(harvested) -> N
 def test_ckanext_dcat_dataset_licence_under_a_portal_register(
     release: Path, minter, tmp_path: Path
 ) -> None:
-    """The portal-side option (docs/catalogue.md): a licence register (licenses_group_url) that lists
+    """The portal-side option (docs/catalogue.md): a licence register
+    (licenses_group_url) that lists
     CC BY 4.0 by its canonical IRI gets the exact licence, matched by IRI before any title."""
     register = tmp_path / "licenses.json"
     register.write_text(
@@ -287,7 +292,7 @@ def versioned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dic
     tmp = tmp_path_factory.mktemp("ckan-versions")
     first = build(tmp / "data", Settings(inputs_dir=_inputs(tmp / "in1", "2026-11-24")))
     second = build(tmp / "data", Settings(inputs_dir=_inputs(tmp / "in2", "2026-11-30", EDITS)))
-    return second.release, first.manifest, second.manifest
+    return second.release, first.manifest.to_json(), second.manifest.to_json()
 
 
 @pytest.mark.slow

@@ -95,7 +95,8 @@ def test_row_counts(release: Path, manifest: dict, store) -> None:
     fields = ask_int(store, f"SELECT (COUNT(*) AS ?n) {{ ?f a <{dip}DataField> }}")
     leaf_categories = ask_int(
         store,
-        f"SELECT (COUNT(*) AS ?n) {{ ?c a <{dip}DataCategory> FILTER NOT EXISTS {{ ?x <http://purl.org/dc/terms/isPartOf> ?c }} }}",
+        f"SELECT (COUNT(*) AS ?n) {{ ?c a <{dip}DataCategory> "
+        "FILTER NOT EXISTS { ?x <http://purl.org/dc/terms/isPartOf> ?c } }",
     )
     assert fields == manifest["counts"]["fields"]
     assert len(items) == fields + leaf_categories
@@ -219,7 +220,8 @@ def test_csvw_covers_every_label_of_every_item(release: Path, store) -> None:
     items = {
         row[0].value
         for row in store.query(
-            "SELECT ?i { { ?i a <https://w3id.org/dipkg/ontology#DataField> } UNION { ?i a <https://w3id.org/dipkg/ontology#DataCategory> } }"
+            "SELECT ?i { { ?i a <https://w3id.org/dipkg/ontology#DataField> }"
+            " UNION { ?i a <https://w3id.org/dipkg/ontology#DataCategory> } }"
         )
     }
     assert items <= labelled
@@ -229,7 +231,7 @@ def test_csvw_covers_every_label_of_every_item(release: Path, store) -> None:
 def test_no_cell_of_the_real_tables_is_a_formula_or_holds_a_control_character(
     release: Path,
 ) -> None:
-    from kg.catalog import FORMULA_TRIGGERS
+    from kg.catalog.tables import FORMULA_TRIGGERS
     from kg.source import refused_character
 
     for name in TABLES:
@@ -260,10 +262,10 @@ def test_the_csv_writer_refuses_a_formula_or_a_control_character(
     tmp_path: Path, value: str
 ) -> None:
     from dipkg.core.errors import SourceError
-    from kg.catalog import _write_csv
+    from kg.catalog.tables import write_csv
 
     with pytest.raises(SourceError) as caught:
-        _write_csv(
+        write_csv(
             tmp_path / "t.csv",
             ["iri", "n", "label"],
             [["https://e.org/a", 1, "ok"], ["https://e.org/b", 2, value]],
@@ -273,10 +275,10 @@ def test_the_csv_writer_refuses_a_formula_or_a_control_character(
 
 
 def test_the_csv_writer_keeps_harmless_text_as_it_is(tmp_path: Path) -> None:
-    from kg.catalog import _write_csv
+    from kg.catalog.tables import write_csv
 
     values = ["a=b", "温度（℃）", "x-y", "e-mail@example.org", "tab\tinside", 'quote "and" comma,']
-    _write_csv(
+    write_csv(
         tmp_path / "t.csv", ["iri", "n", "label"], [["https://e.org/a", -1, v] for v in values]
     )
     rows = list(

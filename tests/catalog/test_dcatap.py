@@ -1,7 +1,8 @@
 """The record against the official DCAT-AP 3.0.1 SHACL shapes (../shared, offline, rdfs inference).
 
 pyshacl's ``conforms`` is False for warnings alone, so results are counted by
-``sh:resultSeverity``: zero violations, and the warnings are exactly the ones docs/catalogue.md explains.
+``sh:resultSeverity``: zero violations, and the warnings are exactly the ones docs/catalogue.md
+explains.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from tests.catalog.dcatap import ROOT, SHAPES_DIR, Result, load_shapes, validate
 
 pytestmark = pytest.mark.skipif(
     not SHAPES_DIR.is_dir(),
-    reason=f"the DCAT-AP 3.0.1 SHACL shapes are not there ({SHAPES_DIR}: ../shared beside the checkout)",
+    reason=(
+        f"the DCAT-AP 3.0.1 SHACL shapes are not there ({SHAPES_DIR}: ../shared beside the"
+        " checkout)"
+    ),
 )
 
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from dipkg.core.manifest import Publication
 from dipkg.core.release import open_release
 from dipkg.core.settings import Settings
 from sparql_api.app import create_app
-from sparql_api.endpoint import publication_state
 from tests.test_cli import run
 
 CONFIGURED = {
@@ -119,11 +119,7 @@ def test_health_says_not_configured_for_publication(client: TestClient) -> None:
 
 
 def test_publication_state() -> None:
-    assert (
-        publication_state({"publication": {"placeholders": [], "to_fill": ["更新周期"]}})
-        == "configured"
+    assert Publication(placeholders=(), to_fill=("更新周期",)).state() == "configured"
+    assert Publication(placeholders=("contact_email",), to_fill=()).state() == (
+        "not configured for publication: placeholder catalog.contact_email"
     )
-    assert publication_state({"publication": {"placeholders": ["contact_email"]}}).startswith(
-        "not configured"
-    )
-    assert publication_state({}) is None  # a release built before the check says nothing

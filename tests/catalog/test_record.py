@@ -107,6 +107,22 @@ def test_every_dump_is_a_distribution_of_the_real_file(
         assert langs(record, d, DCT.title) == {"zh", "en"}
 
 
+def test_each_distribution_has_its_own_title(record: rdflib.Graph) -> None:
+    """dipkg-tables.xlsx was once titled as the Chinese catalogue record's XLSX (both XLSX)."""
+    dcat = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+    titles: dict[str, dict[str, str]] = {}
+    for dist in record.subjects(RDF.type, dcat.Distribution):
+        url = str(record.value(dist, dcat.downloadURL))
+        titles[url] = {t.language: str(t) for t in record.objects(dist, DCT.title)}
+    for lang in ("zh", "en"):
+        shown = [t[lang] for t in titles.values()]
+        assert len(shown) == len(set(shown)), sorted(shown)
+    tables = next(t for url, t in titles.items() if url.endswith("/dipkg-tables.xlsx"))
+    assert "tables" in tables["en"] and "数据项表" in tables["zh"], tables
+    record_xlsx = next(t for url, t in titles.items() if url.endswith("/dipkg-catalogue-cn.xlsx"))
+    assert "resource-catalogue record" in record_xlsx["en"], record_xlsx
+
+
 def test_languages_titles_keywords_dates(record, minter, manifest) -> None:
     for node in (minter.catalog(), minter.dataset(), minter.sparql_service()):
         assert langs(record, URIRef(node), DCT.title) == {"zh", "en"}
@@ -216,10 +232,11 @@ def test_an_unshipped_eu_code_is_a_clear_error(manifest, minter, store) -> None:
 
     from dipkg.core.errors import ConfigError
     from kg import catalog
+    from kg.build import Graph
 
-    settings = Settings(catalog={"themes": ["ECON", "NOPE"]})
+    graph = Graph(Settings(catalog={"themes": ["ECON", "NOPE"]}), lambda message: None)
     with pytest.raises(ConfigError) as info:
-        list(catalog.record(settings, minter, manifest, store))
+        list(catalog.record(graph, manifest, store))
     assert "data-theme/NOPE" in info.value.message and info.value.file.endswith(
         "eu-vocabularies.ttl"
     )

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from dipkg.core.settings import Settings
-from kg.catalog import check_schema_org_dataset, schema_org_dataset
+from kg.catalog import schema_org_dataset
+from tests.catalog.schema_org_check import check_schema_org_dataset
 
 
 @pytest.fixture(scope="module")

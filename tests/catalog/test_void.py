@@ -74,7 +74,8 @@ def test_property_partitions(record, store, minter) -> None:
     }
     expected = {}
     for row in store.query(
-        "SELECT ?p (COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?ns) (COUNT(DISTINCT ?o) AS ?no) { ?s ?p ?o } GROUP BY ?p"
+        "SELECT ?p (COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?ns) (COUNT(DISTINCT ?o) AS ?no)"
+        " { ?s ?p ?o } GROUP BY ?p"
     ):
         expected[row[0].value] = (int(row[1].value), int(row[2].value), int(row[3].value))
     assert got == expected

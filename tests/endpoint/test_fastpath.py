@@ -1,4 +1,5 @@
-"""The fast path (sparql_api/fastpath.py): repeats of cacheable GETs skip the app; nothing else does."""
+"""The fast path (sparql_api/fastpath.py): repeats of cacheable GETs skip the app; nothing else
+does."""
 
 from __future__ import annotations
 

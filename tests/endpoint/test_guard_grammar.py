@@ -243,7 +243,10 @@ def test_pyoxigraphs_shorter_local_names_are_read_its_way(listener) -> None:
             ox.NamedNode("http://e/s"), ox.NamedNode("http://e/p"), ox.NamedNode("http://e/a.b")
         )
     )
-    query = f"PREFIX ex: <http://e/> PREFIX : <{root}> SELECT * WHERE {{ ?s ?p ex:a.b.SERVICE:x {{ ?s ?p ?o }} }}"
+    query = (
+        f"PREFIX ex: <http://e/> PREFIX : <{root}> SELECT * WHERE "
+        "{ ?s ?p ex:a.b.SERVICE:x { ?s ?p ?o } }"
+    )
     assert connects(listener, query, store), (
         "pyoxigraph changed: this reading may be gone (keep the test)"
     )
@@ -289,12 +292,14 @@ def test_what_the_guard_cannot_classify_is_refused_with_its_place(
     "query",
     [
         "PREFIX dcat: <http://www.w3.org/ns/dcat#> SELECT * WHERE { ?s a dcat:DataService }",
-        "PREFIX schema: <http://schema.org/> SELECT ?serviceType WHERE { ?s schema:serviceType ?serviceType }",
+        "PREFIX schema: <http://schema.org/> SELECT ?serviceType"
+        " WHERE { ?s schema:serviceType ?serviceType }",
         'SELECT * WHERE { ?s ?p "x"@en--ltr }',
         'VERSION "1.2" PREFIX : <http://e/> SELECT * WHERE { << :a :b :c >> ?p ?o }',
         "SELECT * WHERE { ?s ?p ?o FILTER(?o<=1||?o>=2&&!?o) } ORDER BY DESC(?o)",
         "PREFIX : <http://e/> SELECT * WHERE { ?s :p/:q|^:r* ?o . ?s :p? ?o . ?s :p+ ?o }",
-        "SELECT (GROUP_CONCAT(?o; SEPARATOR=',') AS ?x) (SHA256(STR(?s)) AS ?h) WHERE { ?s ?p ?o } GROUP BY ?s",
+        "SELECT (GROUP_CONCAT(?o; SEPARATOR=',') AS ?x) (SHA256(STR(?s)) AS ?h)"
+        " WHERE { ?s ?p ?o } GROUP BY ?s",
         "SELECT * WHERE { ?s ?p 1.5e3, .5, 2.0, +2, -3 }",
         "SELECT * WHERE { ?s ?p ?o } # 注释　with U+3000 inside a comment",
         "SELECT * WHERE { ?s ?p '\u3000' }",

@@ -181,7 +181,7 @@ def test_serve_refuses_a_broken_manifest(tmp_path: Path, endpoint_data: Path) ->
 def test_the_sparql_page_hook(app_client: TestClient) -> None:
     from fastapi.responses import HTMLResponse
 
-    from sparql_api.app import set_sparql_page
+    from sparql_api.state import set_sparql_page
 
     async def page(request) -> HTMLResponse:
         return HTMLResponse("<!doctype html><title>SPARQL</title>")
@@ -211,7 +211,8 @@ def test_the_sparql_page_hook(app_client: TestClient) -> None:
 
 
 def test_dipkg_serve_end_to_end(endpoint_data: Path, tmp_path: Path) -> None:
-    """The lead's CLI (`dipkg serve`) starts this server; a query answers; SIGTERM stops it cleanly."""
+    """The lead's CLI (`dipkg serve`) starts this server; a query answers; SIGTERM stops it
+    cleanly."""
     import signal
     import time
 

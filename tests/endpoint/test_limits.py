@@ -129,7 +129,8 @@ def test_a_client_that_disconnects_frees_its_worker(server: Server, client: http
     before = {p.pid for p in server.workers()}
     body = "query=" + quote(RUNAWAY + " # disconnect", safe="")
     request = (
-        f"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        "POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
         f"Content-Length: {len(body)}\r\n\r\n{body}"
     ).encode()
     host, port = server.url.removeprefix("http://").split(":")

@@ -14,9 +14,11 @@ from sparql_api.results import RESULT_FORMATS, Job, evaluate
 
 QUERIES = [
     "SELECT * WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 300",
-    "SELECT ?s ?l WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l } ORDER BY ?s ?l LIMIT 300",
+    "SELECT ?s ?l WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l }"
+    " ORDER BY ?s ?l LIMIT 300",
     "SELECT ?x ?y WHERE { OPTIONAL { ?x a ?y } } LIMIT 5",
-    'SELECT ?a ?b ?c ?d ?e WHERE { VALUES (?a ?b ?c ?d) { ("x"@en--rtl 1 "2"^^<http://e/dt> "plain") '
+    "SELECT ?a ?b ?c ?d ?e WHERE { VALUES (?a ?b ?c ?d) "
+    '{ ("x"@en--rtl 1 "2"^^<http://e/dt> "plain") '
     '(UNDEF 1.5 true "é\\n\\"q\\"") } BIND(TRIPLE(<http://a>, <http://b>, "o"@fr) AS ?e) }',
     "SELECT * WHERE { } ",
 ]
@@ -65,3 +67,38 @@ def test_errors(store: ox.Store) -> None:
         evaluate(store, Job("ASK {}", None, "turtle", 10))
     with pytest.raises(QueryEvaluationError):
         evaluate(store, Job("ASK {}", "json", None, 10, default_graph=["not an iri"]))
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_the_row_cap_keeps_the_first_rows_in_every_format(store: ox.Store, fmt: str) -> None:
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"
+    out = evaluate(store, Job(query + " LIMIT 300", fmt, None, 7))
+    native = store.query(query + " LIMIT 7").serialize(format=RESULT_FORMATS[fmt])
+    assert out.truncated and out.rows == 7
+    if fmt == "json":
+        doc = json.loads(out.body)
+        assert doc.pop("truncated") is True and "7 rows" in doc.pop("note")
+        assert doc == json.loads(native)
+    else:
+        assert out.body == native
+    # not cut: the same rows, no signal
+    whole = evaluate(store, Job(query + " LIMIT 7", fmt, None, 7))
+    assert not whole.truncated and whole.rows == 7
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 64])
+def test_the_tsv_sink_cuts_at_a_row_wherever_the_chunks_end(size: int) -> None:
+    from sparql_api.results import _Full, _TsvSink
+
+    tsv = b"?a\t?b\n" + b"".join(b'"r%d"\t<http://e/%d>\n' % (i, i) for i in range(20))
+    for cap, cut in ((5, True), (20, False), (25, False)):
+        sink = _TsvSink(cap, 1 << 20, 1 << 20)
+        try:
+            for i in range(0, len(tsv), size):
+                sink.write(tsv[i : i + size])
+        except _Full:
+            pass
+        lines = sink.body().split(b"\n")
+        assert (sink.truncated, sink.seen - 1) == (cut, min(cap, 20)), (cap, size)
+        assert len(lines) == min(cap, 20) + 2 and lines[-1] == b""  # header, rows, nothing after
+        assert sink.body() == b"\n".join(tsv.split(b"\n")[: min(cap, 20) + 1]) + b"\n"

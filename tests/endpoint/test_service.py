@@ -29,11 +29,14 @@ def spellings(port: int) -> list[str]:
         f"ASK{{SERVICE<{u}>{{}}}}",
         f"SELECT * WHERE {{ SERVICE # a comment\n <{u}> {{ ?s ?p ?o }} }}",
         f"SELECT * WHERE {{ SERVICE\n\t\r\nSILENT # c\n<{u}>\n{{ ?s ?p ?o }} }}",
-        f"PREFIX r: <http://127.0.0.1:{port}/> SELECT * WHERE {{ SERVICE r:sparql {{ ?s ?p ?o }} }}",
+        f"PREFIX r: <http://127.0.0.1:{port}/>"
+        " SELECT * WHERE { SERVICE r:sparql { ?s ?p ?o } }",
         f"PREFIX : <http://127.0.0.1:{port}/> SELECT * WHERE {{ SERVICE:sparql {{ ?s ?p ?o }} }}",
-        f"PREFIX service: <http://127.0.0.1:{port}/> SELECT * WHERE {{ SERVICE service:{{ ?s ?p ?o }} }}",
+        f"PREFIX service: <http://127.0.0.1:{port}/>"
+        " SELECT * WHERE { SERVICE service:{ ?s ?p ?o } }",
         f"BASE <http://127.0.0.1:{port}/> SELECT * WHERE {{ SERVICE <sparql> {{ ?s ?p ?o }} }}",
-        f"BASE <http://127.0.0.1:{port}/x/> SELECT * WHERE {{ SERVICE <../sparql> {{ ?s ?p ?o }} }}",
+        f"BASE <http://127.0.0.1:{port}/x/>"
+        " SELECT * WHERE { SERVICE <../sparql> { ?s ?p ?o } }",
         f"SELECT * WHERE {{ ?s ?p ?o OPTIONAL {{ SERVICE <{u}> {{ ?s ?q ?r }} }} }}",
         f"SELECT * WHERE {{ ?s ?p ?o MINUS {{ SERVICE <{u}> {{ ?s ?q ?r }} }} }}",
         f"SELECT * WHERE {{ {{ SELECT ?s WHERE {{ SERVICE <{u}> {{ ?s ?p ?o }} }} }} }}",

@@ -40,13 +40,18 @@ PAGES = [
 # contrast of the body text and of links against their background (WCAG 2 relative luminance)
 CONTRAST_JS = """
 () => {
-  function rgb(s) { const m = s.match(/\\d+(\\.\\d+)?/g).map(Number); return m.length >= 4 && m[3] === 0 ? null : m.slice(0, 3); }
-  function lum(c) { const v = c.map(x => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+  function rgb(s) { const m = s.match(/\\d+(\\.\\d+)?/g).map(Number);
+                    return m.length >= 4 && m[3] === 0 ? null : m.slice(0, 3); }
+  function lum(c) { const v = c.map(x => { x /= 255;
+                      return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
                     return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; }
-  function bg(el) { while (el) { const c = rgb(getComputedStyle(el).backgroundColor); if (c) return c; el = el.parentElement; } return [255, 255, 255]; }
+  function bg(el) { while (el) { const c = rgb(getComputedStyle(el).backgroundColor);
+                                 if (c) return c; el = el.parentElement; }
+                    return [255, 255, 255]; }
   function ratio(el) { const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
                        return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05); }
-  const els = [...document.querySelectorAll('main p, main li, main a, main td, main dd, main h1, main h2, footer p, header a')]
+  const els = [...document.querySelectorAll(
+       'main p, main li, main a, main td, main dd, main h1, main h2, footer p, header a')]
      .filter(e => e.offsetParent !== null && e.textContent.trim()).slice(0, 300);
   return els.map(e => [e.tagName + '.' + e.className, ratio(e)]).filter(x => x[1] < 4.5);
 }
@@ -55,16 +60,23 @@ CONTRAST_JS = """
 A11Y_JS = """
 () => {
   const problems = [];
-  for (const tag of ['header', 'nav', 'main', 'footer']) if (!document.querySelector(tag)) problems.push('no <' + tag + '>');
+  for (const tag of ['header', 'nav', 'main', 'footer'])
+    if (!document.querySelector(tag)) problems.push('no <' + tag + '>');
   const h1 = document.querySelectorAll('h1').length; if (h1 !== 1) problems.push(h1 + ' h1');
   let last = 0;
   for (const h of document.querySelectorAll('main h1, main h2, main h3, main h4')) {
-    const level = Number(h.tagName[1]); if (level > last + 1) problems.push('heading jumps to ' + h.tagName + ': ' + h.textContent.trim().slice(0, 40)); last = level;
+    const level = Number(h.tagName[1]);
+    if (level > last + 1)
+      problems.push('heading jumps to ' + h.tagName + ': ' + h.textContent.trim().slice(0, 40));
+    last = level;
   }
-  for (const img of document.querySelectorAll('img')) if (!img.hasAttribute('alt')) problems.push('img without alt');
+  for (const img of document.querySelectorAll('img'))
+    if (!img.hasAttribute('alt')) problems.push('img without alt');
   for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
     if (el.closest('#yasgui')) continue;  // YASGUI's own widgets
-    const id = el.id; const labelled = (id && document.querySelector('label[for="' + id + '"]')) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.closest('label');
+    const id = el.id;
+    const labelled = (id && document.querySelector('label[for="' + id + '"]')) ||
+      el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.closest('label');
     if (!labelled) problems.push('unlabelled ' + el.tagName + (id ? '#' + id : ''));
   }
   return problems;
@@ -118,7 +130,8 @@ def test_query_ui_runs_an_example_and_shows_rows(page, site):
     if not vendor_ready():
         if os.environ.get("CI"):
             pytest.fail(
-                "YASGUI is not installed (make install copies it into sparql_api/static/vendor/yasgui)"
+                "YASGUI is not installed"
+                " (make install copies it into sparql_api/static/vendor/yasgui)"
             )
         pytest.skip("YASGUI is not installed: run make install")
     page.goto(site.url + "/query")
@@ -146,10 +159,10 @@ def test_query_ui_without_javascript(chromium, site):
         # an example loads into the form (no JavaScript: a plain GET)
         pg.click("#example-02-scenarios-needing-temperature .example-button")
         assert "example=02-scenarios-needing-temperature" in pg.url
-        from sparql_api.ui import load_examples
+        from kg.queries import load_queries
 
         expected = next(
-            e.query for e in load_examples()[0] if e.id == "02-scenarios-needing-temperature"
+            q.text for q in load_queries() if q.id == "02-scenarios-needing-temperature"
         )
         assert pg.input_value("#query-text").strip() == expected.strip()
         pg.fill(

@@ -31,7 +31,7 @@ def two(
     server: Server = start_server(out, tmp, DIPKG_QUERY_WORKERS="1")
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
-            yield client, first.manifest, second.manifest, second.release
+            yield client, first.manifest.to_json(), second.manifest.to_json(), second.release
     finally:
         stop_server(server)
 

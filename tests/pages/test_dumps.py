@@ -12,7 +12,7 @@ from tests.pages.conftest import BROWSER_ACCEPT
 
 
 def manifest_files(release: Release) -> list[str]:
-    return [d["file"] for d in release.manifest["dumps"]]
+    return [d.file for d in release.manifest.dumps]
 
 
 def test_every_dump_is_byte_identical(http: httpx.Client, release: Release):
@@ -32,13 +32,13 @@ def test_every_dump_is_byte_identical(http: httpx.Client, release: Release):
 
 
 def test_types_and_gzip_files(http: httpx.Client, release: Release):
-    for entry in release.manifest["dumps"]:
-        r = http.head(f"/dumps/{entry['file']}")
+    for entry in release.manifest.dumps:
+        r = http.head(f"/dumps/{entry.file}")
         ctype = r.headers["content-type"].split(";")[0]
-        if entry["encoding"] == "gzip":
+        if entry.encoding == "gzip":
             assert ctype == "application/gzip"
         else:
-            assert ctype == entry["media_type"]
+            assert ctype == entry.media_type
     import gzip
 
     body = http.get("/dumps/dipkg.nt.gz").content
@@ -130,19 +130,17 @@ def test_listing_json(http: httpx.Client, release: Release, site):
         body = r.json()
         assert body["build_id"] == release.build_id
         listed = {d["file"]: d for d in body["dumps"]}
-        for entry in release.manifest["dumps"]:
-            d = listed[entry["file"]]
-            assert d["bytes"] == entry["bytes"] and d["sha256"] == entry["sha256"]
-            assert (
-                d["url"] == f"{site.url}/dumps/{entry['file']}" and d["format"] == entry["format"]
-            )
+        for entry in release.manifest.dumps:
+            d = listed[entry.file]
+            assert d["bytes"] == entry.bytes and d["sha256"] == entry.sha256
+            assert d["url"] == f"{site.url}/dumps/{entry.file}" and d["format"] == entry.format
     assert http.get("/dumps/", headers={"Accept": "image/png"}).status_code == 406
 
 
 def test_listing_html(http: httpx.Client, release: Release):
     r = http.get("/dumps/", headers={"Accept": BROWSER_ACCEPT})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    for entry in release.manifest["dumps"]:
-        assert entry["file"] in r.text and entry["sha256"] in r.text
-    assert release.manifest["modified"] in r.text
+    for entry in release.manifest.dumps:
+        assert entry.file in r.text and entry.sha256 in r.text
+    assert release.manifest.modified and release.manifest.modified in r.text
     assert http.get("/dumps").status_code == 301

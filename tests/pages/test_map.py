@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from dipkg.core import datamap
 from dipkg.core.errors import StoreError
-from kg import datamap
 from sparql_api.datamap import MapData
 from sparql_api.describe import Describer
 from tests.pages.conftest import BROWSER_ACCEPT
@@ -163,7 +163,8 @@ def test_a_release_without_map_json_computes_the_same_map_from_its_store(release
 
 
 def test_the_page_table_links_every_field_behind_every_cell(http, release, release_map):
-    """The table under the picture: each scenario's shared kinds and, for each, links to its fields."""
+    """The table under the picture: each scenario's shared kinds and, for each, links to its
+    fields."""
     html = http.get("/map", headers={"Accept": BROWSER_ACCEPT}).text
     table = html.split('id="map-table"')[1].split("</details>")[0]
     base = str(http.base_url).rstrip("/")

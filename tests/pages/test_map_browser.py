@@ -36,8 +36,10 @@ def test_map_in_chromium(page, site, lang):
     )
     # Chinese labels are drawn with a CJK font: two characters take about two em, not tofu slivers
     if lang == "zh":
-        width = page.evaluate("""() => { const t = [...document.querySelectorAll('svg.datamap a:not(.cell) text')]
-            .find(e => e.lastChild.textContent === '温度'); return t ? t.getComputedTextLength() : 0; }""")
+        width = page.evaluate("""() => {
+            const t = [...document.querySelectorAll('svg.datamap a:not(.cell) text')]
+            .find(e => e.lastChild.textContent === '温度');
+            return t ? t.getComputedTextLength() : 0; }""")
         assert 20 <= width <= 28, width
     page.locator(
         "#map-table summary"

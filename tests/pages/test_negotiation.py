@@ -61,7 +61,8 @@ def test_accept_gives_303_to_the_document(
     final = http.get(r.headers["location"], headers={"Accept": accept})
     assert final.status_code == 200
     assert media(final) == mtype
-    # the document's type is fixed by its URL: not negotiated, no Vary: Accept (a page varies by language)
+    # the document's type is fixed by its URL: not negotiated, no Vary: Accept
+    # (a page varies by language)
     assert "accept" not in vary(final)
     assert ("accept-language" in vary(final)) == (ext == "html")
 

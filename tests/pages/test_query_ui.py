@@ -28,7 +28,8 @@ def needs_yasgui() -> None:
     if not vendor_ready():
         if os.environ.get("CI"):
             pytest.fail(
-                "YASGUI is not installed (make install copies it into sparql_api/static/vendor/yasgui)"
+                "YASGUI is not installed"
+                " (make install copies it into sparql_api/static/vendor/yasgui)"
             )
         pytest.skip("YASGUI is not installed: run make install")
 

@@ -51,8 +51,8 @@ def assert_servable(out: Path, expected_root: Path) -> None:
     assert release.root == expected_root
     store = pyoxigraph.Store.read_only(str(release.store_dir))
     assert bool(store.query("ASK { ?s a <https://w3id.org/dipkg/ontology#Scenario> }"))
-    for entry in release.manifest["dumps"]:
-        assert (release.dumps_dir / entry["file"]).stat().st_size == entry["bytes"]
+    for entry in release.manifest.dumps:
+        assert (release.dumps_dir / entry.file).stat().st_size == entry.bytes
 
 
 @pytest.fixture()

@@ -204,7 +204,8 @@ def test_a_client_that_never_reads_a_large_result_is_dropped(server: Server) -> 
     body = str(httpx.QueryParams({"query": query}))
     request = (
         f"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: {accept}\r\n"
-        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
     ).encode()
     clients = 12
     before = rss(server)
@@ -237,7 +238,8 @@ def test_a_client_that_never_reads_a_large_result_is_dropped(server: Server) -> 
         "cheap_query_meanwhile_ms": round(during * 1000, 1),
     }
     assert all(how != "open" and n < full for n, (_, how) in zip(got, answers, strict=True)), (
-        f"the server kept sending to clients that read nothing: {got} of {full} bytes, {[h for _, h in answers]}"
+        f"the server kept sending to clients that read nothing: {got} of {full} bytes, "
+        f"{[h for _, h in answers]}"
     )
     assert (after - before) / MiB < 16, f"the server still holds {(after - before) / MiB:.0f} MiB"
 

@@ -28,7 +28,10 @@ QUEUE = 2  # waiting queries per client
 CLIENTS = 3  # with runaways
 PER_CLIENT = 1 + QUEUE  # one running, the rest waiting: the queue is full
 CHEAP_COUNT = 30
-RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } # client %d runaway %d"
+RUNAWAY = (
+    "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    " # client %d runaway %d"
+)
 CHEAP = "ASK { ?s ?p ?o } # cheap %d"
 
 
@@ -117,7 +120,9 @@ def test_three_clients_with_runaways_leave_a_worker_for_a_cheap_query(server: Se
             "cheap_p90_ms": round(p90 * 1000, 1),
             "cheap_max_ms": round(cheap[-1] * 1000, 1),
             "cheap_window_seconds": round(out["window"], 3),
-            "over_queue": f"{out['extra'][0]} {out['extra'][1]} in {out['extra_seconds'] * 1000:.0f} ms",
+            "over_queue": (
+                f"{out['extra'][0]} {out['extra'][1]} in {out['extra_seconds'] * 1000:.0f} ms"
+            ),
             "runaway_outcomes": sorted(f"{s} {e}" for s, e in out["runaways"]),
         },
     )

@@ -79,7 +79,8 @@ def service_spellings(port: int) -> list[str]:
         f"SELECT * WHERE {{ SERVICE\t<{u}>\t{{ ?s ?p ?o }} }}",
         f"SELECT * WHERE {{ SERVICE\r\n<{u}>{{}} }}",
         f"SELECT * WHERE {{ sErViCe SiLeNt <{u}> {{ ?s ?p ?o }} }}",
-        f"SELECT * WHERE {{ SERVICE/**/<{u}> {{ }} }}",  # no block comments in SPARQL: still refused
+        # no block comments in SPARQL: still refused
+        f"SELECT * WHERE {{ SERVICE/**/<{u}> {{ }} }}",
         f"SELECT * WHERE {{ SERVICE <{u}?query=ASK%7B%7D> {{ }} }}",
         f"SELECT * WHERE {{ SERVICE <{u}#frag> {{ }} }}",
         f"SELECT * WHERE {{ SERVICE <http://[::1]:{port}/> {{ }} }}",
@@ -376,9 +377,11 @@ def guard_bypasses(port: int) -> list[str]:
     return [
         f"PREFIX : <{root}> SELECT * WHERE {{ SERVICE:x\u0301 {{ ?s ?p ?o }} }}",  # combining mark
         f"PREFIX : <{root}> SELECT * WHERE {{ SERVICE:x\u203f {{ ?s ?p ?o }} }}",  # undertie
-        f"PREFIX : <{root}> SELECT * WHERE {{ SERVICE:x\u200d {{ ?s ?p ?o }} }}",  # zero-width joiner
+        # zero-width joiner
+        f"PREFIX : <{root}> SELECT * WHERE {{ SERVICE:x\u200d {{ ?s ?p ?o }} }}",
         f"PREFIX : <{root}> SELECT * WHERE {{ SERVICE:x\u00b7y {{ ?s ?p ?o }} }}",  # middle dot
-        f"PREFIX : <{root}> SELECT * WHERE {{ SERVICE:\u0e01\u0e31 {{ ?s ?p ?o }} }}",  # Thai vowel sign
+        # Thai vowel sign
+        f"PREFIX : <{root}> SELECT * WHERE {{ SERVICE:\u0e01\u0e31 {{ ?s ?p ?o }} }}",
         f"PREFIX : <{root}> SELECT * WHERE {{ SERVICE:x\\~y {{ ?s ?p ?o }} }}",  # local escape
         # pyoxigraph ends a local name after its second run of dots: SERVICE follows
         f"PREFIX ex: <http://example.org/> PREFIX : <{root}> "

@@ -75,7 +75,8 @@ def set_revision(inputs: Path, rev: int) -> None:
 
 
 def rebuild(data: Path, inputs: Path, rev: int) -> Built:
-    """``dipkg build --out DATA`` (the user's command) from ``inputs`` changed to revision ``rev``."""
+    """``dipkg build --out DATA`` (the user's command) from ``inputs`` changed to revision
+    ``rev``."""
     set_revision(inputs, rev)
     done = subprocess.run(
         [sys.executable, "-m", "dipkg.cli", "build", "--out", str(data)],

@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def published_oxigraph(
     built_data: Path, location: Path | None = None, timeout_s: int | None = None
 ) -> Iterator[str]:
-    """`oxigraph serve` on 127.0.0.1 loaded with `dipkg publish`; yields its base URL, then stops it."""
+    """`oxigraph serve` on 127.0.0.1 loaded with `dipkg publish`; yields its base URL, then stops
+    it."""
     if not Path(OXIGRAPH).exists():
         pytest.skip("the `oxigraph` server (PyPI package oxigraph) is not installed")
     port = free_port()
@@ -185,7 +186,10 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
             )
 
         def _huge(self) -> None:
-            head = b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": "'
+            head = (
+                b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": '
+                b'{"type": "literal", "value": "'
+            )
             tail = b'"}}]}}'
             chunk = b"a" * (1024 * 1024)
             self._stream(

@@ -81,7 +81,8 @@ def test_a_huge_answer_is_cut_at_the_byte_cap(proxied, huge_mib):
     elapsed = time.monotonic() - started
     grown = rss_mib(server) - before
     print(
-        f"two {huge_mib} MiB answers refused in {elapsed:.2f} s; server RSS {before:.0f} MiB, +{grown:.0f} MiB"
+        f"two {huge_mib} MiB answers refused in {elapsed:.2f} s;"
+        f" server RSS {before:.0f} MiB, +{grown:.0f} MiB"
     )
     assert elapsed < 10 and grown < 120
     proxy.mode = "forward"

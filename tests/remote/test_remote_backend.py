@@ -28,8 +28,8 @@ TABLE_QUERIES = [
     P
     + "SELECT ?domain (COUNT(?s) AS ?n) WHERE { ?s a dip:Scenario ; dip:domain/rdfs:label ?domain "
     "FILTER(lang(?domain) = 'zh') } GROUP BY ?domain ORDER BY ?domain",
-    P
-    + "SELECT DISTINCT ?n WHERE { ?f a dip:DataField ; dip:dataKind/skos:broader* ?k ; dip:scenario/dip:number ?n "
+    P + "SELECT DISTINCT ?n WHERE { ?f a dip:DataField ; dip:dataKind/skos:broader* ?k ; "
+    "dip:scenario/dip:number ?n "
     "} ORDER BY ?n LIMIT 50",
     P + "ASK { ?s a dip:Scenario }",
     P + "ASK { ?s a dip:Nothing }",
@@ -342,7 +342,8 @@ def test_the_local_store_is_not_needed(built_data, oxigraph_backend, tmp_path):
 
 @pytest.mark.slow
 def test_the_backends_own_time_limit_is_a_timeout_too(built_data, tmp_path):
-    """`oxigraph serve --timeout-s 1` ends a started 200 answer with "cancelled": 503 timeout, not 502."""
+    """`oxigraph serve --timeout-s 1` ends a started 200 answer with "cancelled": 503 timeout,
+    not 502."""
     from tests.endpoint.conftest import stop_server
     from tests.remote.conftest import published_oxigraph, start_cli_server
 
@@ -352,13 +353,49 @@ def test_the_backends_own_time_limit_is_a_timeout_too(built_data, tmp_path):
         )
         try:
             started = time.monotonic()
-            # (Oxigraph's limit stops this shape; the plain 4-way product over the default graph it does not)
+            # (Oxigraph's limit stops this shape; the plain 4-way product over the default graph it
+            # does not)
             r = ask(
                 server,
-                "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?x { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } }",
+                "SELECT (COUNT(*) AS ?n) WHERE"
+                " { GRAPH ?x { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } }",
                 **{"named-graph-uri": BASE + "graph/data"},
             )
             assert r.status_code == 503 and r.json()["error"] == "timeout", r.text
             assert time.monotonic() - started < 6
         finally:
             stop_server(server)
+
+
+def test_page_lookups_bind_iris_the_same_way_locally_and_remotely(built_data, oxigraph_backend):
+    """Describer.select(substitutions=...): pyoxigraph's substitutions locally, a VALUES
+    block remotely; the same rows, and a bound value is data, never query text."""
+    from dipkg.core.release import open_release
+    from dipkg.core.settings import Settings
+    from sparql_api.backends import LocalBackend, RemoteBackend
+    from sparql_api.remote.describer import bind_values
+
+    release = open_release(built_data)
+    local = LocalBackend(Settings(), release).describer()
+    remote = RemoteBackend(Settings(), release, f"{oxigraph_backend}/query").describer()
+    query = (
+        "SELECT ?s ?number ?i ?n WHERE { ?i dip:scenario ?s . ?s dip:number ?n "
+        "FILTER(?n = ?number) } ORDER BY ?i"
+    )
+    scenario = {
+        "s": ox.NamedNode(BASE + "scenario/guizhou-b1-s01"),
+        "number": ox.Literal(
+            "1", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+        ),
+    }
+    rows = [
+        [(r["i"].value, r["n"].value) for r in d.select(query, substitutions=scenario)]
+        for d in (local, remote)
+    ]
+    assert rows[0] and rows[0] == rows[1]
+    # a value that would break out of the query if it were pasted in matches nothing
+    hostile = {"s": scenario["s"], "number": ox.Literal('1" } } SELECT * { ?a ?b ?c } #')}
+    assert local.select(query, substitutions=hostile) == []
+    assert remote.select(query, substitutions=hostile) == []
+    with pytest.raises(ValueError, match="WHERE"):  # no group to open: refused, not guessed
+        bind_values("ASK { ?s ?p ?o }", {"s": scenario["s"]})

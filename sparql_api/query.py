@@ -6,6 +6,9 @@ worker process (:mod:`sparql_api.workers`) with the same time limit, memory cap,
 cap and network sandbox, and the same readable errors. A local power user may raise
 the time limit and the row cap (``--timeout``, ``--max-rows``); nothing turns the
 guard off. A truncated result says so on standard error.
+
+It lives in the web app's package because it *is* the endpoint's engine, run from the
+terminal; the build never imports it.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
-"""The build's RDF terms: pyoxigraph's own, with the few helpers the build calls.
+"""RDF terms for the streaming writers (the build's dumps, the web's JSON-LD): pyoxigraph's.
 
 A term is a ``pyoxigraph.NamedNode`` (:data:`IRI`), ``BlankNode`` (:data:`BNode`) or
 ``Literal`` (made by :func:`Literal`, :func:`zh`, :func:`en`, :func:`integer`), so the
 graph the build emits goes into the store, the SPARQL results and the pages
 without a converter. A graph is a sequence of *subject blocks*
-``(subject, [(predicate, object), ...])`` in a deterministic order, so every
-writer (kg/serialize.py: Turtle, N-Triples, JSON-LD) produces the same bytes for
-the same input without holding more than one block at a time. pyoxigraph checks
-an IRI when it is made (``ValueError``), not when it is written.
+``(subject, [(predicate, object), ...])`` in a deterministic order, so every writer
+(kg/serialize.py: Turtle, N-Triples; dipkg/core/jsonld.py: JSON-LD) produces the
+same bytes for the same input without holding more than one block at a time.
+pyoxigraph checks an IRI when it is made (``ValueError``), not when it is written.
 """
 
 from __future__ import annotations
@@ -87,3 +87,11 @@ def escape_string(value: str) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+def grouped(pairs: list[tuple[ox.NamedNode, Term]]) -> list[tuple[ox.NamedNode, list[Term]]]:
+    """A block's pairs grouped by predicate, predicates in their first order."""
+    order: dict[ox.NamedNode, list[Term]] = {}
+    for predicate, obj in pairs:
+        order.setdefault(predicate, []).append(obj)
+    return list(order.items())

@@ -9,8 +9,9 @@ Each cell is the fields of one scenario of one kind.
 :func:`compute` asks any store (a ``pyoxigraph.Store`` or anything with a
 ``select(query)`` returning rows of pyoxigraph terms) four bounded SELECTs;
 the build writes the answer into the release as ``map.json`` (:func:`to_json`:
-deterministic bytes), the web app serves it and draws it (sparql_api/datamap.py).
-Both import this module; neither imports the other.
+deterministic bytes), the web app serves it and draws it (sparql_api/datamap.py),
+or computes it for a release built before map.json existed. Both import this module
+(the release's contract, in dipkg.core); neither imports the other.
 """
 
 from __future__ import annotations

@@ -1,0 +1,127 @@
+"""What every page route shares: one :class:`Site` per app (templates, the rendered-response
+cache, validators), the language of a request, and the 404 and 406 answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from dipkg.core.release import Release
+from dipkg.core.settings import Settings
+from sparql_api import http, i18n
+from sparql_api.cache import ResponseCache
+from sparql_api.describe import Describer
+from sparql_api.errors import HttpError
+from sparql_api.negotiation import Offer, not_acceptable, wants_html
+from sparql_api.pages.links import Linker, local_path
+from sparql_api.pages.views import Pages
+from sparql_api.protocol import site_root
+
+
+@dataclass
+class Site:
+    """Everything the page routes share (one per app)."""
+
+    settings: Settings
+    release: Release
+    pages: Pages
+    cache: ResponseCache
+    last_modified: Any
+    schema_org: Callable[[Linker], str | None]
+
+    @property
+    def base(self) -> str:
+        return self.release.base_iri
+
+    def headers(self, tag: str, vary: str) -> dict[str, str]:
+        out = {
+            "ETag": tag,
+            "Last-Modified": http.http_date(self.last_modified),
+            "Cache-Control": "public, no-cache",
+            "X-Dipkg-Build": self.release.build_id,
+        }
+        if vary:
+            out["Vary"] = vary
+        return out
+
+    def render(self, name: str, request: Request, lang: str, explicit: bool, **values: Any) -> str:
+        root = site_root(request)
+        link = Linker(self.base, root, lang if explicit else None)
+        switch = {code: _with_query(request, lang=code) for code in i18n.LANGUAGES}
+        template = self.pages.env.get_template(name)
+        return template.render(
+            lang=lang,
+            html_lang=i18n.HTML_LANG[lang],
+            link=link,
+            root=root,
+            switch=switch,
+            settings=self.settings,
+            release=self.release,
+            manifest=self.release.manifest,
+            **values,
+        )
+
+
+def _with_query(request: Request, **params: str) -> str:
+    """This page's own path with ``params`` set in its query: always a path on this site
+    (``//evil.example/x`` or ``/\\evil.example`` would be read as another host)."""
+    query = dict(request.query_params)
+    query.update(params)
+    return local_path(request.url.path) + "?" + urlencode(query)
+
+
+def language(request: Request) -> tuple[str, bool]:
+    return i18n.choose_language(
+        request.query_params.get("lang"), request.headers.get("accept-language")
+    )
+
+
+def not_found(site: Site, request: Request) -> Response:
+    message = f"no resource at {request.url.path}"
+    vary = "Accept, Accept-Language"
+    if wants_html(request.headers.get("accept")):
+        lang, explicit = language(request)
+        body = site.render("404.html", request, lang, explicit, path=request.url.path)
+        return Response(
+            body, status_code=404, media_type="text/html; charset=utf-8", headers={"Vary": vary}
+        )
+    err = HttpError(message, status=404, code="not-found")
+    return JSONResponse(err.to_dict(), status_code=404, headers={"Vary": vary})
+
+
+def not_acceptable_response(offers: tuple[Offer, ...], accept: str | None) -> Response:
+    err = not_acceptable(
+        offers, f"none of the offered media types is acceptable (Accept: {accept})"
+    )
+    return JSONResponse(err.to_dict(), status_code=406, headers={"Vary": "Accept"})
+
+
+def make_site(settings: Settings, release: Release, describer: Describer | None = None) -> Site:
+    describer = describer or Describer(release.store_dir, release.catalog_graphs)
+    pages = Pages(settings, release, describer)
+    return Site(
+        settings=settings,
+        release=release,
+        pages=pages,
+        cache=ResponseCache(max_bytes=32 * 1024 * 1024),
+        last_modified=http.last_modified(release.manifest.modified, release.manifest_path),
+        schema_org=_schema_org_factory(release),
+    )
+
+
+def _schema_org_factory(release: Release) -> Callable[[Linker], str | None]:
+    """The schema.org Dataset JSON-LD of the landing page, as the build wrote it into the
+    release (site/schema-org.jsonld: the build's settings, so it agrees with catalog.ttl)."""
+    text = json.dumps(release.schema_org(), ensure_ascii=False, indent=2)
+    text = text.replace("</", "<\\/")  # never close the <script> early
+
+    def build(link: Linker) -> str | None:
+        return text
+
+    return build

@@ -1,0 +1,142 @@
+"""What the remote mode sends: where the release was published (:class:`Graphs`), the
+protocol dataset that makes the backend show what the local store shows, the remote
+mode's extra guard, and each server's own timeout parameter."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+from dipkg.core.publish_plan import plan
+from dipkg.core.release import Release
+from sparql_api import guard
+from sparql_api.errors import QueryError
+from sparql_api.results import Job
+
+#: Virtuoso's built-in function namespaces (``bif:``, ``sql:``): SQL, file and network access
+#: on some installations; never forwarded.
+VIRTUOSO_FUNCTIONS = (
+    "http://www.openlinksw.com/schemas/bif#",
+    "http://www.openlinksw.com/schemas/sql#",
+)
+
+
+@dataclass(frozen=True)
+class Graphs:
+    """Where ``dipkg publish`` put the release on the backend."""
+
+    data: str
+    catalog: str | None
+
+    @classmethod
+    def of(cls, release: Release) -> Graphs:
+        uploads = plan(release)
+        return cls(data=uploads[0].graph, catalog=uploads[1].graph if len(uploads) > 1 else None)
+
+
+# --- dialects: the backend's own timeout parameter ---------------------------
+def timeout_param(server: str, seconds: float) -> dict[str, str]:
+    """The backend's own per-query time limit, by its ``Server`` header (unknown: none)."""
+    s = server.lower()
+    if "virtuoso" in s:  # milliseconds; Virtuoso answers partial results + X-SQL-State S1TAT
+        return {"timeout": str(int(seconds * 1000))}
+    if "fuseki" in s or "jena" in s or "graphdb" in s or "rdf4j" in s:
+        return {"timeout": str(max(1, int(seconds)))}
+    if "qlever" in s:
+        return {"timeout": f"{seconds:g}s"}
+    return {}  # Oxigraph: `oxigraph serve --timeout-s` is server-wide
+
+
+_LOCAL_ESCAPE = re.compile(r"\\(.)")
+
+
+def _iris(tokens: list[guard.Token]) -> Iterator[tuple[int, guard.Token, str | None]]:
+    """Each IRI or prefixed-name token (outside PREFIX/BASE declarations) with the absolute
+    IRI it stands for, resolved the way the backend resolves it (declared prefixes, BASE);
+    None for a prefixed name whose prefix the query does not declare."""
+    base, prefixes, skip = "", {}, 0
+    for index, tok in enumerate(tokens):
+        if skip:
+            skip -= 1
+            continue
+        upper = tok.text.upper()
+        if tok.kind == guard.WORD and upper == "BASE" and index + 1 < len(tokens):
+            base = urljoin(base, tokens[index + 1].text[1:-1])
+            skip = 1
+            continue
+        if tok.kind == guard.WORD and upper == "PREFIX" and index + 2 < len(tokens):
+            prefixes[tokens[index + 1].text.rstrip(":")] = urljoin(
+                base, tokens[index + 2].text[1:-1]
+            )
+            skip = 2
+            continue
+        if (
+            tok.kind == guard.PNAME
+            and upper.startswith("PREFIX")
+            and upper.endswith(":")
+            and index + 1 < len(tokens)
+            and tokens[index + 1].kind == guard.IRI
+        ):  # glued: PREFIX:<iri>
+            prefixes[tok.text[6:-1]] = urljoin(base, tokens[index + 1].text[1:-1])
+            skip = 1
+            continue
+        if tok.kind == guard.IRI:
+            yield index, tok, urljoin(base, tok.text[1:-1])
+        elif tok.kind == guard.PNAME:
+            prefix, _, local = tok.text.partition(":")
+            ns = prefixes.get(prefix)
+            yield index, tok, None if ns is None else ns + _LOCAL_ESCAPE.sub(r"\1", local)
+
+
+def check_query(query: str, graphs: Graphs | None = None) -> None:
+    """The remote mode's extra guard (the endpoint's guard has run already): no Virtuoso
+    pragmas (``DEFINE``: sponging, inference) nor SQL built-ins (``bif:``, ``sql:``, however
+    spelt: a declared prefix, an escaped local name, a BASE-relative IRI); and ``FROM`` /
+    ``FROM NAMED`` may name only the published graphs (``graphs``), not whatever else the
+    backend holds (publish's staging graphs, other tenants, system graphs)."""
+    tokens = guard.tokenize(query)
+    for tok in tokens:
+        if tok.kind == guard.WORD and tok.text.upper() == "DEFINE":
+            raise QueryError("DEFINE pragmas are not SPARQL 1.1 and are not accepted")
+    allowed = {g for g in (graphs.data, graphs.catalog) if g} if graphs is not None else None
+    for at, tok, iri in _iris(tokens):
+        bare = tok.kind == guard.PNAME and tok.text.split(":", 1)[0].lower() in ("bif", "sql")
+        if bare or (iri is not None and iri.startswith(VIRTUOSO_FUNCTIONS)):
+            raise QueryError("backend-specific built-in functions (bif:, sql:) are not accepted")
+        before = [t.text.upper() for t in tokens[max(at - 2, 0) : at] if t.kind == guard.WORD]
+        if (
+            allowed is not None
+            and before
+            and (before[-1] == "FROM" or before[-2:] == ["FROM", "NAMED"])
+        ):
+            if iri not in allowed:
+                raise QueryError(
+                    f"in remote mode FROM and FROM NAMED may name only the published graphs "
+                    f"({', '.join(sorted(allowed))})",
+                    details={"graphs": sorted(allowed)},
+                )
+
+
+def has_dataset_clause(query: str) -> bool:
+    """True when the query names its own dataset (FROM / FROM NAMED)."""
+    return any(
+        tok.kind == guard.WORD and tok.text.upper() == "FROM" for tok in guard.tokenize(query)
+    )
+
+
+def dataset_params(job: Job, graphs: Graphs) -> list[tuple[str, str]]:
+    """The protocol dataset that makes the backend see what the local store shows:
+    the data as the default graph, the catalogue as the one named graph."""
+    catalog = [graphs.catalog] if graphs.catalog else []
+    if job.default_graph or job.named_graphs:
+        default = list(job.default_graph or [graphs.data])
+        named = list(job.named_graphs or catalog)
+    elif job.union_default_graph:
+        default, named = [graphs.data, *catalog], catalog
+    elif has_dataset_clause(job.query):
+        return []  # FROM / FROM NAMED: the query's own dataset (protocol parameters would override it)
+    else:
+        default, named = [graphs.data], catalog
+    return [("default-graph-uri", g) for g in default] + [("named-graph-uri", g) for g in named]

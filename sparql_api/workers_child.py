@@ -1,0 +1,227 @@
+"""The worker process's side of :mod:`sparql_api.workers` (``python -m sparql_api.workers_child``).
+
+Kept light: it imports the frame format, pyoxigraph and :mod:`sparql_api.results`,
+never asyncio, logging or the web app, so a worker starts in a fraction of the
+time and memory of one that imported the pool's module. The frame format is
+described in :mod:`sparql_api.workers`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import struct
+import sys
+import threading
+from typing import Any, BinaryIO
+
+from dipkg.core.errors import DipkgError
+from sparql_api.errors import WorkerDied
+
+_HEAD = struct.Struct(">I")
+_BODY = struct.Struct(">Q")
+#: a reply frame's fixed head: taken, status + flags, rows, body length
+_REPLY = struct.Struct(">BBIQ")
+TAKEN = b"\0"
+RESULT, ERROR, INFO = 0, 1, 2
+TRUNCATED, GRAPH, RETIRE = 16, 32, 64
+MAX_HEADER = 16 * 1024 * 1024
+#: Stack of the thread that evaluates queries in a worker (see child_main).
+EVAL_STACK = 256 * 1024 * 1024
+
+
+def encode_frame(header: dict[str, Any], body: bytes = b"") -> bytes:
+    raw = json.dumps(header, ensure_ascii=False).encode("utf-8")
+    return _HEAD.pack(len(raw)) + raw + _BODY.pack(len(body)) + body
+
+
+def encode_reply(status: int, body: bytes = b"", flags: int = 0, rows: int = 0) -> bytes:
+    """A reply frame without its first byte (:data:`TAKEN`, sent on its own before)."""
+    return _REPLY.pack(0, status | flags, min(rows, 0xFFFFFFFF), len(body))[1:] + body
+
+
+def encode_json_reply(status: int, header: dict[str, Any], flags: int = 0) -> bytes:
+    return encode_reply(status, json.dumps(header, ensure_ascii=False).encode("utf-8"), flags)
+
+
+def _read_exact(stream: BinaryIO, n: int) -> bytes | None:
+    buf = b""
+    while len(buf) < n:
+        chunk = stream.read(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def _read_frame(stream: BinaryIO) -> dict[str, Any] | None:
+    raw = _read_exact(stream, _HEAD.size)
+    if raw is None:
+        return None
+    (hlen,) = _HEAD.unpack(raw)
+    header = _read_exact(stream, hlen)
+    blen_raw = _read_exact(stream, _BODY.size)
+    if header is None or blen_raw is None:
+        return None
+    (blen,) = _BODY.unpack(blen_raw)
+    if blen and _read_exact(stream, blen) is None:
+        return None
+    return json.loads(header)
+
+
+def _isolate_network() -> bool:
+    """Move this process into an empty network namespace (no interfaces). Best effort."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        clone_newnet, clone_newuser = 0x40000000, 0x10000000
+        if libc.unshare(clone_newnet) == 0:
+            return True
+        return libc.unshare(clone_newuser | clone_newnet) == 0
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: SIGKILL this worker when the server dies, even mid-query (no orphans)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001
+        return
+    if os.getppid() != parent:  # the server died before prctl took effect
+        os._exit(1)
+
+
+def child_main() -> int:
+    import resource
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # stray prints go to stderr, never into the protocol
+    inp = sys.stdin.buffer
+
+    def send(frame: bytes) -> None:
+        view = memoryview(frame)
+        while view:  # an unbuffered write may be partial
+            written = out.write(view)
+            view = view[written or 0 :]
+
+    config = _read_frame(inp)
+    if config is None:
+        return 0
+    _die_with_parent(int(config.get("parent") or os.getppid()))
+    sandboxed = _isolate_network() if config.get("sandbox", True) else False
+    limit = config.get("memory_limit")
+    if limit and hasattr(resource, "RLIMIT_DATA"):
+        try:
+            resource.setrlimit(resource.RLIMIT_DATA, (int(limit), int(limit)))
+        except (ValueError, OSError):
+            pass
+    try:
+        import pyoxigraph as ox
+
+        from sparql_api import results  # noqa: F401  (import errors show at start-up)
+
+        store = ox.Store.read_only(config["store"])
+        named = []
+        for graph in store.named_graphs():
+            named.append(graph.value if isinstance(graph, ox.NamedNode) else "_:" + graph.value)
+            if len(named) >= 100:
+                break
+    except (OSError, RuntimeError, ValueError) as exc:
+        send(
+            TAKEN
+            + encode_json_reply(
+                INFO,
+                {
+                    "ok": False,
+                    "error": "store",
+                    "status": 503,
+                    "message": f"cannot open the store read-only: {exc}",
+                },
+            )
+        )
+        return 1
+    info = {"pid": os.getpid(), "sandboxed": sandboxed, "named_graphs": named}
+    send(TAKEN + encode_json_reply(INFO, {"ok": True, "info": info}))
+    prefixes = config.get("prefixes") or None
+
+    def serve() -> None:
+        _serve_jobs(inp, send, store, prefixes, int(limit) if limit else None)
+
+    # pyoxigraph parses and evaluates recursively: long chains (thousands of BINDs,
+    # MINUS or UNION blocks, `1+1+...`) overflow the 8 MiB main stack (SIGSEGV).
+    # Evaluate on a thread with a larger stack (address space; only touched pages
+    # are resident): every query up to 64 KiB then parses and runs.
+    try:
+        threading.stack_size(EVAL_STACK)
+        thread = threading.Thread(target=serve, name="dipkg-eval", daemon=True)
+        thread.start()
+    except (ValueError, RuntimeError, MemoryError):  # no such stack here: the main thread's
+        serve()
+        return 0
+    thread.join()
+    return 0
+
+
+def _serve_jobs(
+    inp: BinaryIO,
+    send: Any,
+    store: Any,
+    prefixes: dict[str, str] | None,
+    memory_limit: int | None = None,
+) -> None:
+    from sparql_api import results
+
+    while True:
+        request = _read_frame(inp)
+        if request is None:
+            return
+        send(TAKEN)  # from here on, a death is this query's
+        job = results.Job(**request)
+        try:
+            outcome = results.evaluate(store, job, prefixes)
+        except DipkgError as exc:
+            send(encode_json_reply(ERROR, {"ok": False, **exc.to_dict()}))
+            continue
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except MemoryError:
+            # over the worker's memory cap in Python (building or serialising a result):
+            # answer 503 like a worker killed for memory, then retire (the parent replaces us)
+            mib = f" ({memory_limit // (1024 * 1024)} MiB)" if memory_limit else ""
+            err = WorkerDied(
+                f"the query needed more memory than a worker may use{mib} and was stopped",
+                details={"reason": "memory", "limit_bytes": memory_limit},
+            )
+            send(encode_json_reply(ERROR, {"ok": False, **err.to_dict()}, RETIRE))
+            return
+        except BaseException as exc:  # noqa: BLE001  (a bug or a Rust panic: report it, stay alive)
+            send(
+                encode_json_reply(
+                    ERROR,
+                    {
+                        "ok": False,
+                        "error": "internal",
+                        "status": 500,
+                        "message": f"internal error while evaluating the query: "
+                        f"{type(exc).__name__}",
+                    },
+                )
+            )
+            print(f"sparql_api worker: {type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        flags = (TRUNCATED if outcome.truncated else 0) | (GRAPH if outcome.kind == "graph" else 0)
+        send(encode_reply(RESULT, outcome.body, flags, outcome.rows))
+
+
+if __name__ == "__main__":
+    sys.exit(child_main())

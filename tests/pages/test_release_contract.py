@@ -1,0 +1,113 @@
+"""The pages show what the build wrote into the release, never the serve-time settings or
+the source tree: the footer's licence, the landing page's schema.org Dataset and the
+query page's example questions equal the catalogue record and files of the build, even
+when the server runs with other DIPKG_CATALOG__* values (the known-bad: before, the
+landing page recomputed schema.org and the footer from the serve-time settings)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import rdflib
+from markupsafe import escape
+from rdflib.namespace import DCTERMS, FOAF
+
+from dipkg.core.iris import Minter
+from dipkg.core.release import Release
+from dipkg.core.settings import Settings
+from kg.catalog import schema_org_dataset
+from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.pages.conftest import BROWSER_ACCEPT
+
+#: what the server is started with: none of it is what the build used
+SERVE_TIME = {
+    "DIPKG_CATALOG__LICENSE_IRI": "https://example.org/licences/serve-time",
+    "DIPKG_CATALOG__LICENSE_TITLE": "Serve-time licence",
+    "DIPKG_CATALOG__PUBLISHER_NAME_EN": "Serve-time publisher",
+    "DIPKG_CATALOG__PUBLISHER_NAME_ZH": "服务时发布者",
+}
+
+
+@pytest.fixture(scope="module")
+def other_settings_site(
+    built_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    server = start_server(
+        built_data,
+        tmp_path_factory.mktemp("contract-server"),
+        DIPKG_QUERY_WORKERS="1",
+        **SERVE_TIME,
+    )
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def client(other_settings_site: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=other_settings_site.url, timeout=30) as c:
+        yield c
+
+
+def _record(release: Release) -> tuple[str, str]:
+    """(licence IRI, English publisher name) of the catalogue record the build wrote."""
+    graph = rdflib.Graph().parse(release.root / "catalog.ttl", format="turtle")
+    dataset = rdflib.URIRef(Minter(release.base_iri).dataset())
+    licence = graph.value(dataset, DCTERMS.license)
+    publisher = graph.value(dataset, DCTERMS.publisher)
+    names = {n.language: str(n) for n in graph.objects(publisher, FOAF.name)}
+    return str(licence), names["en"]
+
+
+def test_the_serve_time_settings_really_differ(release: Release) -> None:
+    """The premise: recomputing from the serve-time settings (what the pages did before)
+    gives another licence and publisher than the record."""
+    licence, publisher = _record(release)
+    serve_time = Settings(
+        catalog={
+            "license_iri": SERVE_TIME["DIPKG_CATALOG__LICENSE_IRI"],
+            "publisher_name_en": SERVE_TIME["DIPKG_CATALOG__PUBLISHER_NAME_EN"],
+        }
+    )
+    doc = schema_org_dataset(release.manifest.to_json(), serve_time, Minter(release.base_iri), None)
+    assert doc["license"] != licence and doc["publisher"]["name"] != publisher
+
+
+def test_footer_and_landing_show_the_records_licence(client: httpx.Client, release: Release):
+    licence, _ = _record(release)
+    assert release.license.iri == licence
+    for path in ("/", "/dumps/", "/query"):
+        r = client.get(path, headers={"Accept": BROWSER_ACCEPT})
+        assert r.status_code == 200, path
+        assert f'href="{licence}" rel="license"' in r.text, path  # the footer
+        assert release.license.title in r.text
+        assert "serve-time" not in r.text.lower(), path
+    landing = client.get("/", headers={"Accept": BROWSER_ACCEPT}).text
+    assert f'<a rel="license" href="{licence}">' in landing
+
+
+def test_schema_org_is_the_builds(client: httpx.Client, release: Release) -> None:
+    licence, publisher = _record(release)
+    page = client.get("/", headers={"Accept": BROWSER_ACCEPT}).text
+    (script,) = re.findall(r'<script type="application/ld\+json">\s*(.*?)</script>', page, re.S)
+    doc = json.loads(script.replace("<\\/", "</"))
+    assert doc == release.schema_org()
+    assert doc["license"] == licence and doc["publisher"]["name"] == publisher
+
+
+def test_the_query_page_shows_the_releases_questions(
+    client: httpx.Client, release: Release
+) -> None:
+    questions = release.queries()
+    assert len(questions) >= 5
+    page = client.get("/query", headers={"Accept": BROWSER_ACCEPT}).text
+    for q in questions:
+        assert f'id="example-{q.id}"' in page
+    chosen = client.get(f"/query?example={questions[1].id}", headers={"Accept": BROWSER_ACCEPT})
+    assert str(escape(questions[1].query.strip())) in chosen.text
