@@ -131,7 +131,7 @@ class JsonLdCompactor:
                                 if isinstance(o, ox.NamedNode)
                                 else f"_:{o.value}"
                                 for o in objects
-                            ]  # type: ignore[union-attr]
+                            ]
                         )
                 elif coerce is None:
                     key, value = term, self._one_or_many([self._plain(o) for o in objects])
