@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -460,15 +459,8 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         record = list(catalog.record(graph, manifest.to_json(), store))
         with (staged / CATALOG_FILE).open("w", encoding="utf-8", newline="\n") as out:
             write_turtle(record, out, header="dipkg catalogue record (DCAT-AP 3, VoID)")
-        if record:
-            named = pyoxigraph.NamedNode(graph.minter.graph("catalog"))
-            with io.StringIO() as buffer:
-                write_ntriples(record, buffer)
-                store.load(
-                    buffer.getvalue().encode("utf-8"),
-                    format=pyoxigraph.RdfFormat.N_TRIPLES,
-                    to_graph=named,
-                )
+        named = pyoxigraph.NamedNode(graph.minter.graph("catalog"))
+        store.extend(pyoxigraph.Quad(s, p, o, named) for s, pairs in record for p, o in pairs)
         store.flush()
         store.optimize()
         del store

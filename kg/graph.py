@@ -49,6 +49,7 @@ class Graph:
             self.inputs, self.translations, self.minter, self.vocabulary, self.long_translations
         )
         self.ontology = load_turtle(ONTOLOGY_DIR / "dipkg.ttl")
+        self.ontology_blocks = list(graph_blocks(self.ontology))  # rdflib -> pyoxigraph once
         self.shapes = load_turtle(ONTOLOGY_DIR / "shapes.ttl")
         self.context = json.loads((ONTOLOGY_DIR / "context.jsonld").read_text(encoding="utf-8"))[
             "@context"
@@ -77,7 +78,7 @@ class Graph:
     def blocks(self) -> Iterator[Block]:
         yield from self.emitter.blocks(self.guides)
         yield from self.vocabulary.blocks()
-        yield from graph_blocks(self.ontology)
+        yield from self.ontology_blocks
 
     @property
     def source_names(self) -> list[str]:

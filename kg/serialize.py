@@ -1,7 +1,8 @@
 """Deterministic streaming writers of the build's dumps: Turtle and N-Triples, and gzip.
 
-Each writer consumes subject blocks (:mod:`dipkg.core.terms`) one at a time, so memory
-stays bounded by the largest block, and the same blocks always give the same bytes.
+Each writer consumes subject blocks of pyoxigraph terms (:mod:`dipkg.core.terms`) one
+at a time, so memory stays bounded by the largest block, and the same blocks always
+give the same bytes.
 Compacted JSON-LD, which the web app writes too, is :mod:`dipkg.core.jsonld`; file
 digests and SPARQL JSON terms are :mod:`dipkg.core.serialize`.
 """
@@ -15,14 +16,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
+import pyoxigraph as ox
+
 from dipkg.core.iris import PREFIXES
 from dipkg.core.terms import (
-    IRI,
     RDF_TYPE,
     XSD_INTEGER,
     XSD_STRING,
     Block,
-    BNode,
     Term,
     escape_string,
     grouped,
@@ -44,27 +45,30 @@ def curie(iri: str) -> str | None:
 def write_ntriples(blocks: Iterable[Block], out: IO[str]) -> int:
     count = 0
     for subject, pairs in blocks:
-        s = subject.nt()
+        s = str(subject)
         for predicate, obj in pairs:
-            out.write(f"{s} {predicate.nt()} {obj.nt()} .\n")
-            count += 1
+            out.write(f"{s} {predicate} {obj} .\n")
+        count += len(pairs)
     return count
 
 
 # -- Turtle ------------------------------------------------------------------
 def _ttl_term(term: Term) -> str:
-    if isinstance(term, IRI):
-        return curie(term.value) or term.nt()
-    if isinstance(term, BNode):
-        return term.nt()
-    if term.language:
-        return f'"{escape_string(term.value)}"@{term.language}'
-    if term.datatype == XSD_STRING:
-        return f'"{escape_string(term.value)}"'
-    if term.datatype == XSD_INTEGER and _INTEGER.match(term.value):
-        return term.value
-    datatype = curie(term.datatype) or f"<{term.datatype}>"
-    return f'"{escape_string(term.value)}"^^{datatype}'
+    if isinstance(term, ox.NamedNode):
+        value = term.value
+        return curie(value) or f"<{value}>"
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    value = term.value
+    language = term.language
+    if language:
+        return f'"{escape_string(value)}"@{language}'
+    datatype = term.datatype.value
+    if datatype == XSD_STRING:
+        return f'"{escape_string(value)}"'
+    if datatype == XSD_INTEGER and _INTEGER.match(value):
+        return value
+    return f'"{escape_string(value)}"^^{curie(datatype) or f"<{datatype}>"}'
 
 
 def write_turtle(blocks: Iterable[Block], out: IO[str], header: str = "") -> None:
@@ -74,11 +78,16 @@ def write_turtle(blocks: Iterable[Block], out: IO[str], header: str = "") -> Non
         out.write("\n")
     for prefix, ns in PREFIXES.items():
         out.write(f"@prefix {prefix}: <{ns}> .\n")
+    verbs: dict[ox.NamedNode, str] = {}  # a graph has few predicates: each written once
     for subject, pairs in blocks:
         out.write(f"\n{_ttl_term(subject)}\n")
         groups = grouped(pairs)
         for index, (predicate, objects) in enumerate(groups):
-            verb = "a" if predicate.value == RDF_TYPE else _ttl_term(predicate)
+            verb = verbs.get(predicate)
+            if verb is None:
+                verb = verbs[predicate] = (
+                    "a" if predicate.value == RDF_TYPE else _ttl_term(predicate)
+                )
             values = ", ".join(_ttl_term(o) for o in objects)
             end = " ." if index == len(groups) - 1 else " ;"
             out.write(f"    {verb} {values}{end}\n")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ import rdflib
 
 from dipkg.core.errors import ValidationError
 from dipkg.core.iris import DIP
+from dipkg.core.terms import Block
 from kg.serialize import curie
 from kg.shacl import Check, compile_shapes
 
@@ -145,16 +147,26 @@ def store_violations(store: pyoxigraph.Store, checks: list[Check]) -> list[Viola
     )
 
 
-def violations(
-    data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph | None = None
-) -> list[Violation]:
-    """All results of validating ``data`` (with ``ontology`` mixed in) against ``shapes``, most severe first."""
-    store = pyoxigraph.Store()
-    store.load(data.serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES)
-    if ontology is not None:
+def _add(store: pyoxigraph.Store, data: rdflib.Graph | Iterable[Block]) -> None:
+    if isinstance(data, rdflib.Graph):
         store.load(
-            ontology.serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES
+            data.serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES
         )
+    else:  # the build's blocks: pyoxigraph terms already
+        store.extend(pyoxigraph.Quad(s, p, o) for s, pairs in data for p, o in pairs)
+
+
+def violations(
+    data: rdflib.Graph | Iterable[Block],
+    shapes: rdflib.Graph,
+    ontology: rdflib.Graph | None = None,
+) -> list[Violation]:
+    """All results of validating ``data`` (an rdflib graph or the build's subject blocks,
+    with ``ontology`` mixed in) against ``shapes``, most severe first."""
+    store = pyoxigraph.Store()
+    _add(store, data)
+    if ontology is not None:
+        _add(store, ontology)
     return store_violations(store, compile_shapes(shapes))
 
 

@@ -13,6 +13,7 @@ import pytest
 import rdflib
 
 from dipkg.core.errors import ValidationError
+from kg.graphs import graph_blocks
 from kg.paths import ONTOLOGY_DIR
 from kg.validate import check, violations
 
@@ -63,3 +64,16 @@ def test_check_names_the_docx_cell_of_a_scenario_from_a_word_source():
     error = caught.value
     assert (error.table, error.row, error.column, error.line) == (1, 2, 1, None)
     assert str(error).startswith("source.docx:table 1:row 2:column 1: error[validation]: ")
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*/*.ttl")), ids=lambda p: p.stem)
+def test_the_builds_blocks_validate_as_their_graph(path):
+    """The build's blocks (pyoxigraph terms) go into the store as they are, no text between."""
+    data = rdflib.Graph().parse(path)
+
+    def found(results):
+        return sorted((v.shape or "", v.path or "", v.severity, v.line or 0) for v in results)
+
+    from_blocks = found(violations(graph_blocks(data), SHAPES, ONTOLOGY))
+    assert from_blocks == found(violations(data, SHAPES, ONTOLOGY))
+    assert bool([v for v in from_blocks if v[2] == "Violation"]) == (path.parent.name == "invalid")

@@ -2,7 +2,7 @@
 
 The build writes the ``dipkg.jsonld`` dump with it (kg/build.py) and the web app each
 resource's JSON-LD page (sparql_api/pages.py), so a resource reads the same in both.
-It consumes subject blocks (:mod:`dipkg.core.terms`) one at a time, so memory stays
+It consumes subject blocks of pyoxigraph terms (:mod:`dipkg.core.terms`) one at a time, so memory stays
 bounded by the largest block, and the same blocks always give the same bytes. The
 context (ontology/context.jsonld) is written inline so the document parses offline.
 """
@@ -14,17 +14,9 @@ import re
 from collections.abc import Iterable
 from typing import IO, Any
 
-from dipkg.core.terms import (
-    IRI,
-    RDF_TYPE,
-    XSD_INTEGER,
-    XSD_STRING,
-    Block,
-    BNode,
-    Literal,
-    Term,
-    grouped,
-)
+import pyoxigraph as ox
+
+from dipkg.core.terms import RDF_TYPE, XSD_INTEGER, XSD_STRING, Block, Term, grouped
 
 _LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
@@ -66,19 +58,22 @@ class JsonLdCompactor:
         return iri
 
     @staticmethod
-    def _node_id(term: IRI | BNode) -> str:
-        return term.value if isinstance(term, IRI) else f"_:{term.id}"
+    def _node_id(term: ox.NamedNode | ox.BlankNode) -> str:
+        return term.value if isinstance(term, ox.NamedNode) else f"_:{term.value}"
 
     def _expanded(self, term: Term) -> dict[str, Any]:
-        if isinstance(term, IRI):
+        # each pyoxigraph getter makes a new str: read each field once
+        if isinstance(term, ox.NamedNode):
             return {"@id": self.compact_iri(term.value)}
-        if isinstance(term, BNode):
-            return {"@id": f"_:{term.id}"}
-        if term.language:
-            return {"@value": term.value, "@language": term.language}
-        if term.datatype == XSD_STRING:
+        if isinstance(term, ox.BlankNode):
+            return {"@id": f"_:{term.value}"}
+        language = term.language
+        if language:
+            return {"@value": term.value, "@language": language}
+        datatype = term.datatype.value
+        if datatype == XSD_STRING:
             return {"@value": term.value}
-        return {"@value": term.value, "@type": self.compact_iri(term.datatype)}
+        return {"@value": term.value, "@type": self.compact_iri(datatype)}
 
     @staticmethod
     def _one_or_many(values: list[Any]) -> Any:
@@ -86,53 +81,62 @@ class JsonLdCompactor:
 
     def _plain(self, term: Term) -> Any:
         """A value for a term with no coercion: native JSON where lossless."""
-        if isinstance(term, Literal) and not term.language:
-            if term.datatype == XSD_STRING:
-                return term.value
-            if (
-                term.datatype == XSD_INTEGER
-                and _INTEGER.match(term.value)
-                and term.value == str(int(term.value))
-            ):
-                return int(term.value)
+        if isinstance(term, ox.Literal):
+            language = term.language
+            if language:
+                return {"@value": term.value, "@language": language}
+            value = term.value
+            datatype = term.datatype.value
+            if datatype == XSD_STRING:
+                return value
+            if datatype == XSD_INTEGER and _INTEGER.match(value) and value == str(int(value)):
+                return int(value)
+            return {"@value": value, "@type": self.compact_iri(datatype)}
         return self._expanded(term)
 
-    def node(self, subject: IRI | BNode, pairs: list[tuple[IRI, Term]]) -> dict[str, Any]:
+    def node(
+        self, subject: ox.NamedNode | ox.BlankNode, pairs: list[tuple[ox.NamedNode, Term]]
+    ) -> dict[str, Any]:
         node: dict[str, Any] = {"id": self._node_id(subject)}
         for predicate, objects in grouped(pairs):
-            if predicate.value == RDF_TYPE and all(isinstance(o, IRI) for o in objects):
+            iri = predicate.value
+            if iri == RDF_TYPE and all(isinstance(o, ox.NamedNode) for o in objects):
+                classes = [o.value for o in objects]
                 node["type"] = self._one_or_many(
-                    [self.class_terms.get(o.value) or self.compact_iri(o.value) for o in objects]  # type: ignore[union-attr]
+                    [self.class_terms.get(c) or self.compact_iri(c) for c in classes]
                 )
                 continue
-            term, definition = self.by_property.get(predicate.value, (None, {}))
+            term, definition = self.by_property.get(iri, (None, {}))
             key, value = None, None
             if term is not None:
                 container = definition.get("@container")
                 coerce = definition.get("@type")
                 if container == "@language":
-                    if all(isinstance(o, Literal) and o.language for o in objects):
+                    tagged = [(o.language, o) for o in objects if isinstance(o, ox.Literal)]
+                    if len(tagged) == len(objects) and all(lang for lang, _ in tagged):
                         # a language map; two values in one language make an array there
                         by_lang: dict[str, list[str]] = {}
-                        for o in objects:
-                            by_lang.setdefault(o.language, []).append(o.value)  # type: ignore[union-attr]
+                        for lang, o in tagged:
+                            by_lang.setdefault(lang, []).append(o.value)  # type: ignore[arg-type]
                         key, value = (
                             term,
                             {lang: self._one_or_many(v) for lang, v in by_lang.items()},
                         )
                 elif coerce == "@id":
-                    if all(isinstance(o, IRI | BNode) for o in objects):
+                    if all(isinstance(o, ox.NamedNode | ox.BlankNode) for o in objects):
                         key = term
                         value = self._one_or_many(
                             [
-                                self.compact_iri(o.value) if isinstance(o, IRI) else f"_:{o.id}"
+                                self.compact_iri(o.value)
+                                if isinstance(o, ox.NamedNode)
+                                else f"_:{o.value}"
                                 for o in objects
-                            ]  # type: ignore[union-attr]
+                            ]
                         )
                 elif coerce is None:
                     key, value = term, self._one_or_many([self._plain(o) for o in objects])
             if key is None:
-                key = self.compact_iri(predicate.value)
+                key = self.compact_iri(iri)
                 value = self._one_or_many([self._expanded(o) for o in objects])
             if key in node:  # two predicates compacting to one key cannot happen; guard anyway
                 raise ValueError(f"JSON-LD key clash on {key!r}")

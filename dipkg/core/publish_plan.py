@@ -33,5 +33,5 @@ def plan(release: Release, graph: str | None = None) -> list[Upload]:
     if catalog.exists() and catalog.stat().st_size:
         uploads.append(Upload(minter.graph("catalog"), catalog, "text/turtle"))
     for upload in uploads:
-        IRI(upload.graph).nt()  # raises on an invalid graph IRI
+        IRI(upload.graph)  # raises on an invalid graph IRI
     return uploads

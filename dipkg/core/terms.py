@@ -1,15 +1,20 @@
-"""A tiny RDF term model for the streaming writers (the build's dumps, the web's JSON-LD).
+"""RDF terms for the streaming writers (the build's dumps, the web's JSON-LD): pyoxigraph's.
 
-Terms are plain immutable values; a graph is a sequence of *subject blocks*
-``(subject, [(predicate, object), ...])`` in a deterministic order, so every
-writer (Turtle, N-Triples, JSON-LD) produces the same bytes for the same input
-without holding more than one block at a time.
+A term is a ``pyoxigraph.NamedNode`` (:data:`IRI`), ``BlankNode`` (:data:`BNode`) or
+``Literal`` (made by :func:`Literal`, :func:`zh`, :func:`en`, :func:`integer`), so the
+graph the build emits goes into the store, the SPARQL results and the pages
+without a converter. A graph is a sequence of *subject blocks*
+``(subject, [(predicate, object), ...])`` in a deterministic order, so every writer
+(kg/serialize.py: Turtle, N-Triples; dipkg/core/jsonld.py: JSON-LD) produces the
+same bytes for the same input without holding more than one block at a time.
+pyoxigraph checks an IRI when it is made (``ValueError``), not when it is written.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+import pyoxigraph as ox
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 XSD_STRING = XSD + "string"
@@ -17,58 +22,43 @@ XSD_INTEGER = XSD + "integer"
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
+IRI = ox.NamedNode
+BNode = ox.BlankNode
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+Subject = ox.NamedNode | ox.BlankNode
+Block = tuple[Subject, list[tuple[ox.NamedNode, Term]]]
 
-@dataclass(frozen=True, order=True)
-class IRI:
-    value: str
-
-    def nt(self) -> str:
-        return f"<{_escape_iri(self.value)}>"
-
-
-@dataclass(frozen=True, order=True)
-class BNode:
-    id: str
-
-    def nt(self) -> str:
-        return f"_:{self.id}"
+_INTEGER = ox.NamedNode(XSD_INTEGER)
+_DATATYPES: dict[str, ox.NamedNode] = {XSD_INTEGER: _INTEGER}
 
 
-@dataclass(frozen=True, order=True)
-class Literal:
-    value: str
-    language: str | None = None
-    datatype: str = XSD_STRING
-
-    def __post_init__(self) -> None:
-        if self.language is not None:
-            object.__setattr__(self, "language", self.language.lower())
-            object.__setattr__(self, "datatype", RDF_LANGSTRING)
-
-    def nt(self) -> str:
-        body = f'"{escape_string(self.value)}"'
-        if self.language:
-            return f"{body}@{self.language}"
-        if self.datatype != XSD_STRING:
-            return f"{body}^^<{_escape_iri(self.datatype)}>"
-        return body
+def Literal(
+    value: str, language: str | None = None, datatype: str | ox.NamedNode = XSD_STRING
+) -> ox.Literal:
+    """A ``pyoxigraph.Literal``: plain, language-tagged (lower-cased), or of ``datatype``
+    (an IRI string or a NamedNode); a language tag wins over a datatype."""
+    if language is not None:
+        return ox.Literal(value, language=language)
+    if isinstance(datatype, str):
+        if datatype == XSD_STRING:
+            return ox.Literal(value)
+        node = _DATATYPES.get(datatype)
+        if node is None:
+            node = _DATATYPES.setdefault(datatype, ox.NamedNode(datatype))
+        return ox.Literal(value, datatype=node)
+    return ox.Literal(value, datatype=datatype)
 
 
-Term = IRI | BNode | Literal
-Subject = IRI | BNode
-Block = tuple[Subject, list[tuple[IRI, Term]]]
+def zh(text: str) -> ox.Literal:
+    return ox.Literal(text, language="zh")
 
 
-def zh(text: str) -> Literal:
-    return Literal(text, "zh")
+def en(text: str) -> ox.Literal:
+    return ox.Literal(text, language="en")
 
 
-def en(text: str) -> Literal:
-    return Literal(text, "en")
-
-
-def integer(value: int) -> Literal:
-    return Literal(str(int(value)), datatype=XSD_INTEGER)
+def integer(value: int) -> ox.Literal:
+    return ox.Literal(str(int(value)), datatype=_INTEGER)
 
 
 _STRING_ESCAPES = {
@@ -80,13 +70,11 @@ _STRING_ESCAPES = {
     "\b": "\\b",
     "\f": "\\f",
 }
-
-
 _NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f]')
-_BAD_IRI = re.compile(r'[<>"{}|^`\\\x00-\x20]')
 
 
 def escape_string(value: str) -> str:
+    """A string's body in N-Triples and Turtle (the escapes pyoxigraph writes too)."""
     if not _NEEDS_ESCAPE.search(value):
         return value
     out = []
@@ -101,15 +89,9 @@ def escape_string(value: str) -> str:
     return "".join(out)
 
 
-def _escape_iri(value: str) -> str:
-    if _BAD_IRI.search(value):
-        raise ValueError(f"not a valid IRI: {value!r}")
-    return value
-
-
-def grouped(pairs: list[tuple[IRI, Term]]) -> list[tuple[IRI, list[Term]]]:
+def grouped(pairs: list[tuple[ox.NamedNode, Term]]) -> list[tuple[ox.NamedNode, list[Term]]]:
     """A block's pairs grouped by predicate, predicates in their first order."""
-    order: dict[IRI, list[Term]] = {}
+    order: dict[ox.NamedNode, list[Term]] = {}
     for predicate, obj in pairs:
         order.setdefault(predicate, []).append(obj)
     return list(order.items())

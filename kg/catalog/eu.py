@@ -78,6 +78,6 @@ class EuConcepts:
                     (IRI(str(p)), _rdflib_term(o))
                     for p, o in vocab.predicate_objects(rdflib.URIRef(iri))
                 ),
-                key=lambda po: (po[0].value != RDF + "type", po[0].value, po[1].nt()),
+                key=lambda po: (po[0].value != RDF + "type", po[0].value, str(po[1])),
             )
             yield IRI(iri), pairs
