@@ -64,6 +64,7 @@ test: install $(CKAN_VENV)/.installed
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(DATA) test-artifacts .pytest_cache

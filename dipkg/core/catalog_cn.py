@@ -23,7 +23,8 @@ SCHEMA_URL_PATH = "schemas/catalogue-cn.schema.json"  # where the app serves it,
 
 
 def load_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
 
 
 def distribution_title(entry: dict[str, Any]) -> tuple[str, str]:

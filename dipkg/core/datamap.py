@@ -144,12 +144,12 @@ def compute(source: Any) -> dict[str, Any]:
         groups.setdefault(g, {**kinds[g], "kinds": []})["kinds"].append(
             {**kinds[k], "scenarios": len(users[k]), "top": k == g}
         )
-    for g in groups.values():
+    for group in groups.values():
         # the top-level kind heads its group: a column only when nothing narrower is shared
-        if len(g["kinds"]) > 1:
-            g["kinds"] = [x for x in g["kinds"] if not x["top"]]
-        g["kinds"].sort(key=lambda x: (-x["scenarios"], *label_key(x)))  # the most shared first
-        for x in g["kinds"]:
+        if len(group["kinds"]) > 1:
+            group["kinds"] = [x for x in group["kinds"] if not x["top"]]
+        group["kinds"].sort(key=lambda x: (-x["scenarios"], *label_key(x)))  # most shared first
+        for x in group["kinds"]:
             del x["top"]
     columns = {x["iri"] for g in groups.values() for x in g["kinds"]}
     used_fields = {f for (s, k), fs in cells.items() if k in columns for f in fs}

@@ -33,11 +33,14 @@ import re
 import sqlite3
 import time
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dipkg.core.errors import DipkgError
+
+_T = TypeVar("_T")
 
 INDEX_FILE = "search.sqlite"
 INDEX_FORMAT = 3
@@ -86,7 +89,7 @@ def _stemmer() -> Any:
 
 @lru_cache(maxsize=8192)
 def stem(word: str) -> str:
-    return _stemmer().stemWord(word.lower())
+    return str(_stemmer().stemWord(word.lower()))
 
 
 def normalize(text: str) -> str:
@@ -196,7 +199,7 @@ class SearchIndex:
             db.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 2000)
         return db
 
-    def _run(self, work: Any) -> Any:
+    def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         db = self._connect(TIME_LIMIT)
         try:
             return work(db)
@@ -318,7 +321,8 @@ class SearchIndex:
                     )
                 ),
             }
-            where, args = [], []
+            where: list[str] = []
+            args: list[str | int] = []
             if kind is not None:
                 where.append("d.kind = ?")
                 args.append(kind)
@@ -369,7 +373,7 @@ class SearchIndex:
             },
         }
 
-    def _result(self, row: tuple, terms: set[str], surfaces: list[str]) -> dict[str, Any]:
+    def _result(self, row: tuple[Any, ...], terms: set[str], surfaces: list[str]) -> dict[str, Any]:
         (
             _,
             iri,
@@ -553,7 +557,7 @@ class SearchIndex:
                     if rel:
                         related.setdefault(kind, []).append((number, rel[0], rel[1]))
             best: dict[
-                int, dict[int, tuple]
+                int, dict[int, tuple[Any, ...]]
             ] = {}  # scenario -> field number -> (weight, item row, relation)
             for kind in sorted(related):
                 for item in db.execute(
