@@ -13,8 +13,9 @@ from pathlib import Path
 import rdflib
 
 from dipkg.core.errors import ConfigError
-from dipkg.core.terms import IRI, XSD, Block, Literal, Term
+from dipkg.core.terms import IRI, Block, Term
 from kg.catalog.namespaces import AUTHORITY, RDF, SKOS
+from kg.graphs import term_from_rdflib
 from kg.paths import display
 
 #: The EU vocabulary concepts (and the schemes) the record may use; see that file's header.
@@ -34,13 +35,9 @@ def load_eu_vocabularies(inputs_dir: Path) -> rdflib.Graph:
 
 
 def _rdflib_term(term: rdflib.term.Node) -> Term:
-    if isinstance(term, rdflib.URIRef):
-        return IRI(str(term))
-    if isinstance(term, rdflib.Literal):
-        if term.language:
-            return Literal(str(term), term.language)
-        return Literal(str(term), datatype=str(term.datatype) if term.datatype else XSD + "string")
-    raise ConfigError(f"blank nodes are not allowed in the EU vocabulary file ({term})")
+    if isinstance(term, rdflib.BNode):
+        raise ConfigError(f"blank nodes are not allowed in the EU vocabulary file ({term})")
+    return term_from_rdflib(term)
 
 
 class EuConcepts:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pyoxigraph as ox
+
 from dipkg.core.iris import PREFIXES
 from dipkg.core.terms import IRI, XSD, Literal
 
@@ -39,11 +41,11 @@ def p(ns: str, local: str) -> IRI:
     return IRI(ns + local)
 
 
-def date(value: str) -> Literal:
+def date(value: str) -> ox.Literal:
     return Literal(value, datatype=XSD + "date")
 
 
-def typed(value: int | str, datatype: str) -> Literal:
+def typed(value: int | str, datatype: str) -> ox.Literal:
     return Literal(str(value), datatype=XSD + datatype)
 
 

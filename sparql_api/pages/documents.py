@@ -11,21 +11,10 @@ import pyoxigraph as ox
 from dipkg.core import formats
 from dipkg.core.iris import PREFIXES
 from dipkg.core.jsonld import write_jsonld
-from dipkg.core.terms import IRI, XSD_STRING, BNode, Literal
 from sparql_api.describe import Description
 
 #: the RDF formats a page is offered in, by serialiser key (the registry's)
 _GRAPH_FORMATS = {f.key: f for f in formats.FORMATS if f.rdf is not None}
-
-
-def _kg_term(term: Any) -> Any:
-    if isinstance(term, ox.NamedNode):
-        return IRI(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, term.language)
-    return Literal(term.value, datatype=term.datatype.value if term.datatype else XSD_STRING)
 
 
 def serialize(desc: Description, key: str, context: dict[str, Any]) -> bytes:
@@ -34,8 +23,8 @@ def serialize(desc: Description, key: str, context: dict[str, Any]) -> bytes:
         for t in desc.triples:
             s = str(t.subject)
             if s not in blocks:
-                blocks[s] = (_kg_term(t.subject), [])
-            blocks[s][1].append((IRI(t.predicate.value), _kg_term(t.object)))
+                blocks[s] = (t.subject, [])
+            blocks[s][1].append((t.predicate, t.object))
         out = io.StringIO()
         write_jsonld(blocks.values(), out, context)
         return out.getvalue().encode("utf-8")
