@@ -10,6 +10,9 @@ the previous release in place. Then old releases are pruned, except the one
 before and any a running server holds (:func:`_prune`); a running server moves
 to the new release by itself (sparql_api/live.py). Same inputs give byte-identical dumps and
 manifest (no clocks, no random names inside them).
+
+Why one module of this size: it is the build's one sequence, each step a call into the
+module that does it; what remains here is the order, the staging folder and the switch.
 """
 
 from __future__ import annotations

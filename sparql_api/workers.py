@@ -2,7 +2,7 @@
 
 pyoxigraph cannot cancel a running query, so the app never runs one itself (and
 never on the event loop). Each worker is a plain child process
-(``python -m sparql_api.workers``) that opens the store read-only, evaluates a
+(``python -m sparql_api.workers_child``) that opens the store read-only, evaluates a
 query and serialises the result to bytes (:mod:`sparql_api.results`). The parent
 talks to it over stdin/stdout, one round trip per query: a job goes down as one
 length-prefixed frame, the answer comes back as one reply frame::
@@ -34,6 +34,9 @@ goes to the waiting clients in turn. So clients with runaway queries hold one
 worker each, never the whole pool. Workers also drop into an empty network namespace when
 the OS allows it (``unshare(CLONE_NEWNET)``), so even a SERVICE call that got
 past :mod:`sparql_api.guard` would reach nothing.
+
+Why one module of this size: the pool is one state machine (spawn, hand out, kill at the
+deadline, replace, per-client queues); the worker's own side is sparql_api/workers_child.py.
 """
 
 from __future__ import annotations

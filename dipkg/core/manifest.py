@@ -12,6 +12,9 @@ manifest is malformed: 'dumps[3].bytes' must be an integer`` for a wrong one (or
 ``to_json`` gives back exactly the object the build wrote (same keys, same nulls),
 so ``json.dumps(m.to_json(), ensure_ascii=False, indent=2, sort_keys=True)`` is
 byte-identical for the same inputs.
+
+Why one module of this size: it is the schema of one file, one dataclass per part and
+the one reader that checks them; split, the parts of the contract would drift apart.
 """
 
 from __future__ import annotations

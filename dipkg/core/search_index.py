@@ -23,6 +23,10 @@ and segments exactly as the index does.
 * :meth:`SearchIndex.match` — "which scenarios fit my data?": fields a person holds,
   resolved to data kinds (labels, altLabels, item labels, broader/narrower), scenarios
   ranked by how many of them each involves, with what each still needs.
+
+Why one module of this size: search, suggest and match are one reader over one SQLite
+schema; they share the connection, the time limit and the analysis of terms, and the
+writer (kg/search.py) must agree with all of it.
 """
 
 from __future__ import annotations
