@@ -68,7 +68,11 @@ BAD: dict[str, tuple[Callable[[dict[str, Any]], Any], str, str | None]] = {
     "no counts": (_set("counts", ...), "lacks 'counts'", "counts"),
     "no dumps": (_set("dumps", ...), "lacks 'dumps'", "dumps"),
     "no search": (_set("search", ...), "lacks 'search'", "search"),
-    "no site": (_set("site", ...), "lacks 'site'", "site"),
+    "no site (a release from an older dipkg)": (
+        _set("site", ...),
+        "before releases carried what the pages show: rebuild it with `dipkg build`",
+        "site",
+    ),
     "a site file outside the release": (
         _set("site.queries.file", "../../etc/passwd"),
         "'site.queries.file' must be a path inside the release",

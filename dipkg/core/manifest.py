@@ -566,6 +566,13 @@ class Manifest:
         for key in ("build_id", "base_iri", "counts", "dumps"):
             if key not in obj:
                 raise r.lacks(key)
+        if "site" not in obj and "dipkg_version" in obj:  # a release from before "site"
+            raise StoreError(
+                f"the build's manifest lacks 'site': dipkg {obj['dipkg_version']} built it, "
+                "before releases carried what the pages show: rebuild it with `dipkg build`",
+                file=file,
+                details={"key": "site"},
+            )
         previous = r.opt_sub("previous")
         return cls(
             build_id=r.text("build_id", nonempty=True),
