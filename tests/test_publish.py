@@ -106,6 +106,18 @@ def test_publish_refused_names_the_status(oxigraph_server, built_data):
     assert "HTTP 404" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("graph", ["not an iri", "relative/graph"])
+def test_a_graph_name_that_is_no_iri_is_one_line(built_data, graph):
+    done = publish(
+        "--to", f"http://127.0.0.1:{free_port()}/store", "--data", str(built_data), "--graph", graph
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("error[config]: the graph name is not an absolute IRI"), (
+        done.stderr
+    )
+    assert len(done.stderr.strip().splitlines()) == 1 and "internal" not in done.stderr
+
+
 def test_a_failure_never_shows_the_password(built_data):
     done = publish(
         "--to", f"http://admin:s3cret@127.0.0.1:{free_port()}/store", "--data", str(built_data)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from dipkg.core.errors import ConfigError
 from dipkg.core.iris import Minter
 from dipkg.core.release import NT_DUMP, Release
 from dipkg.core.terms import IRI
@@ -33,5 +34,10 @@ def plan(release: Release, graph: str | None = None) -> list[Upload]:
     if catalog.exists() and catalog.stat().st_size:
         uploads.append(Upload(minter.graph("catalog"), catalog, "text/turtle"))
     for upload in uploads:
-        IRI(upload.graph)  # raises on an invalid graph IRI
+        try:
+            IRI(upload.graph)
+        except ValueError as exc:
+            raise ConfigError(
+                f"the graph name is not an absolute IRI: {upload.graph!r} ({exc})"
+            ) from None
     return uploads
