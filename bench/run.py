@@ -88,7 +88,8 @@ QUERIES = make_queries(REAL_S01)
 
 
 def scenario_for(scale: int) -> str:
-    """A scenario that exists at this scale (synthetic guides have their own ids, bench/synth.py)."""
+    """A scenario that exists at this scale (synthetic guides have their own ids,
+    bench/synth.py)."""
     from bench.synth import guide_of
 
     return REAL_S01 if scale <= 1 else f"https://w3id.org/dipkg/scenario/{guide_of(1)[0]}-s01"
@@ -388,7 +389,8 @@ def run(args: argparse.Namespace) -> Report:
                     probe = httpx.get(target, headers={"Accept": cell_accept}, timeout=60)
                     if probe.status_code != 200 or not probe.content:
                         print(
-                            f"  {name:22s} {mode:4s} {server:16s} SKIPPED: answers HTTP {probe.status_code}: {probe.text[:120]!r}"
+                            f"  {name:22s} {mode:4s} {server:16s} SKIPPED: answers HTTP "
+                            f"{probe.status_code}: {probe.text[:120]!r}"
                         )
                         report.results.append(
                             Result(server, name, 0.0, math.nan, math.nan, 0, 1, mode)
@@ -417,7 +419,8 @@ def run(args: argparse.Namespace) -> Report:
                         )
                     )
                     print(
-                        f"  {name:22s} {mode:4s} {server:16s} {rps:10.1f} req/s  p50 {p50:8.2f} ms  "
+                        f"  {name:22s} {mode:4s} {server:16s} {rps:10.1f} req/s  "
+                        f"p50 {p50:8.2f} ms  "
                         f"p99 {p99:8.2f} ms  peak {peak.peak:6.0f} MB"
                         + (f"  ERRORS {errors}" if errors else ""),
                         flush=True,
@@ -499,7 +502,8 @@ def write(report: Report, out: Path) -> None:
     servers = list(dict.fromkeys(r.server for r in report.results))
     workers = report.workers or "default"
     lines = [
-        f"Scale {report.scale} ({report.triples} triples); build {report.build_seconds} s, peak {report.build_peak_mb} MB; "
+        f"Scale {report.scale} ({report.triples} triples); build {report.build_seconds} s, peak "
+        f"{report.build_peak_mb} MB; "
         f"wrk 1 thread, {report.connections} connections, {report.duration} s per cell; "
         f"dipkg query workers: {workers}"
         + ("; warm = repeated requests, cold = every request a new query" if report.cold else "")
@@ -528,7 +532,8 @@ def write(report: Report, out: Path) -> None:
             + (f" | {ratio:.2f}× |" if ratio else " | – |")
         )
     mem = " | ".join(
-        f"{report.idle_memory_mb.get(s, math.nan):.0f} idle, {report.memory_mb.get(s, math.nan):.0f} after"
+        f"{report.idle_memory_mb.get(s, math.nan):.0f} idle, "
+        f"{report.memory_mb.get(s, math.nan):.0f} after"
         for s in servers
     )
     dipkg_idle = report.idle_memory_mb.get("dipkg", math.nan)

@@ -141,17 +141,22 @@ def write(rows: list[dict[str, float]], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "scale.json").write_text(json.dumps(rows, indent=2) + "\n")
     lines = [
-        "| scale | triples | build s | build peak MB | dumps MB (uncompressed) | lookup cold req/s (p50/p99 ms) "
-        "| lookup warm req/s (p50 ms) | search index s (MB, load s) | search p50/p99 ms | match p50 ms |",
+        "| scale | triples | build s | build peak MB | dumps MB (uncompressed) "
+        "| lookup cold req/s (p50/p99 ms) "
+        "| lookup warm req/s (p50 ms) | search index s (MB, load s) | search p50/p99 ms "
+        "| match p50 ms |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['scale']}× | {r['triples']:,} | {r['build_seconds']} | {r['build_peak_mb']} | {r['dump_mb']} | "
-            f"{r['lookup_cold_rps']:,.0f} ({r['lookup_cold_p50_ms']:.2f}/{r['lookup_cold_p99_ms']:.2f}) | "
+            f"| {r['scale']}× | {r['triples']:,} | {r['build_seconds']} | {r['build_peak_mb']} | "
+            f"{r['dump_mb']} | {r['lookup_cold_rps']:,.0f} "
+            f"({r['lookup_cold_p50_ms']:.2f}/{r['lookup_cold_p99_ms']:.2f}) | "
             f"{r['lookup_warm_rps']:,.0f} ({r['lookup_warm_p50_ms']:.2f}) | "
-            f"{r.get('index_build_seconds', '–')} ({r.get('index_mb', '–')}, {r.get('index_load_seconds', '–')}) | "
-            f"{r.get('search_p50_ms', '–')}/{r.get('search_p99_ms', '–')} | {r.get('match_p50_ms', '–')} |"
+            f"{r.get('index_build_seconds', '–')} ({r.get('index_mb', '–')}, "
+            f"{r.get('index_load_seconds', '–')}) | "
+            f"{r.get('search_p50_ms', '–')}/{r.get('search_p99_ms', '–')} | "
+            f"{r.get('match_p50_ms', '–')} |"
         )
     (out / "scale.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -1,8 +1,8 @@
 """Synthetic build inputs with the shape of the real graph, at any scale.
 
 ``python -m bench.synth OUT --scale 100`` writes an inputs folder (guides.toml,
-sources/, corrections.toml, translations.tsv, long-translations.tsv, vocabulary tables) with ``scale``
-guides, spread over twelve provinces and their batches (yunnan-b1, sichuan-b1,
+sources/, corrections.toml, translations.tsv, long-translations.tsv, vocabulary tables)
+with ``scale`` guides, spread over twelve provinces and their batches (yunnan-b1, sichuan-b1,
 ..., yunnan-b2, ...). Each synthetic guide is the real batch-1 document, titled
 for its province and batch, with its 23 rows in a different (seeded) order and
 renumbered, every row naming its domain, and the
@@ -63,7 +63,8 @@ def chinese_number(n: int) -> str:
 
 
 def guide_of(index: int) -> tuple[str, str, str, int]:
-    """(id, province_zh, province_en, batch) of the index-th synthetic guide (from 1): provinces in turn."""
+    """(id, province_zh, province_en, batch) of the index-th synthetic guide (from 1): provinces in
+    turn."""
     slug, zh, en = PROVINCES[(index - 1) % len(PROVINCES)]
     batch = (index - 1) // len(PROVINCES) + 1
     return f"{slug}-b{batch}", zh, en, batch
@@ -116,7 +117,8 @@ def generate(out: Path, scale: int, seed: int = 20261124) -> Path:
             f'id = "{guide_id}"',
             f'source = "sources/{guide_id}.txt"',
             f'title_zh = "{title_zh}"',
-            f'title_en = "Guidance on data intellectual property application scenarios in {province_en} '
+            'title_en = "Guidance on data intellectual property application scenarios in '
+            f"{province_en} "
             f'(batch {batch}; synthetic copy of Guizhou batch 1)"',
             f'province_zh = "{province_zh}"',
             f'province_en = "{province_en}"',

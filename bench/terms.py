@@ -20,8 +20,8 @@ writer cannot win. Each writer's time includes the pass that feeds it (``emit``)
 Times are CPU seconds of this process (``time.process_time``: the machine is
 shared, and wall time swung by half between identical runs), the best of
 ``--repeat`` rounds, each round running every column once. The script also runs
-on the build before the change (kg.terms' frozen dataclasses, later dipkg.core.terms'): it then converts
-to pyoxigraph terms for the ``_ox`` columns and says which model it measured.
+on the build before the change (kg.terms' frozen dataclasses, later dipkg.core.terms'):
+it then converts to pyoxigraph terms for the ``_ox`` columns and says which model it measured.
 
     python -m bench.terms --scale 1 10 100
 

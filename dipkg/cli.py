@@ -102,7 +102,8 @@ def build(
         )
     if len(fired) > SHOWN_CORRECTIONS:
         out.print(
-            f"    … and {len(fired) - SHOWN_CORRECTIONS} more (all listed in {target}/current/manifest.json)",
+            f"    … and {len(fired) - SHOWN_CORRECTIONS} more (all listed in "
+            f"{target}/current/manifest.json)",
             highlight=False,
         )
     out.print("  dumps: " + ", ".join(d.file for d in m.dumps))
@@ -111,14 +112,15 @@ def build(
     if publication.placeholders:
         keys = ", ".join(f"DIPKG_CATALOG__{k.upper()}" for k in publication.placeholders)
         err.print(
-            f"warning: not configured for publication: the catalogue's publisher and contact are the shipped "
+            "warning: not configured for publication: "
+            "the catalogue's publisher and contact are the shipped "
             f"placeholders ({settings.catalog.contact_email}); set {keys} (docs/catalogue.md)",
             highlight=False,
         )
     if publication.to_fill:
         err.print(
-            "warning: the Chinese catalogue record (dipkg-catalogue-cn.json) has elements to fill in: "
-            f"{'、'.join(publication.to_fill)}; set DIPKG_CATALOG__CN__… (docs/catalogue.md)",
+            "warning: the Chinese catalogue record (dipkg-catalogue-cn.json) has elements to fill "
+            f"in: {'、'.join(publication.to_fill)}; set DIPKG_CATALOG__CN__… (docs/catalogue.md)",
             highlight=False,
         )
 
@@ -176,7 +178,8 @@ def match(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table (default) or json.")] = "table",
     limit: Annotated[int, typer.Option(help="Show at most this many scenarios.")] = 10,
 ) -> None:
-    """Which scenarios fit my data? Ranked by how much of it each involves (from the release's search index)."""
+    """Which scenarios fit my data? Ranked by how much of it each involves (from the release's
+    search index)."""
 
     if fmt not in ("table", "json"):
         raise SearchError(f"unknown format {fmt!r} (table or json)")
@@ -196,7 +199,8 @@ def match(
         out.print("no scenario involves this data", markup=False)
     for s in result["scenarios"]:
         out.print(
-            f"\n{s['number']:>3}. {s['label']['zh']} ({s['label']['en']}): {s['matched']} of your fields, "
+            f"\n{s['number']:>3}. {s['label']['zh']} ({s['label']['en']}): "
+            f"{s['matched']} of your fields, "
             f"{round(100 * s['coverage'])}% of its data kinds",
             markup=False,
             highlight=False,
@@ -204,7 +208,8 @@ def match(
         for m in s["matches"]:
             path = " › ".join(c["label"]["zh"] for c in m["path"])
             out.print(
-                f"       {m['input']} ↔ {m['item']['label']['zh']} ({m['relation']}{': ' + path if path else ''})",
+                f"       {m['input']} ↔ {m['item']['label']['zh']} "
+                f"({m['relation']}{': ' + path if path else ''})",
                 markup=False,
                 highlight=False,
             )
@@ -262,7 +267,8 @@ def publish(
         ),
     ] = None,
 ) -> None:
-    """Load the built graph into an existing triple store (SPARQL 1.1 Graph Store HTTP Protocol), all or nothing."""
+    """Load the built graph into an existing triple store (SPARQL 1.1 Graph Store HTTP Protocol),
+    all or nothing."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     # lazy: `dipkg --help` need not load the build (httpx, the publisher)
@@ -312,7 +318,8 @@ def diff(
     data: DataOption = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text (default) or json.")] = "text",
 ) -> None:
-    """What changed between two releases: scenarios, categories and fields added, removed, changed."""
+    """What changed between two releases: scenarios, categories and fields added, removed,
+    changed."""
     from kg import changes  # lazy: `dipkg --help` need not load the build
 
     if fmt not in ("text", "json"):

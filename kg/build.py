@@ -1,11 +1,13 @@
-"""``dipkg build``: inputs -> validated graph -> dumps and an Oxigraph store, switched in atomically.
+"""``dipkg build``: inputs -> validated graph -> dumps and an Oxigraph store,
+switched in atomically.
 
 Steps: read the guides (with corrections) -> RDF blocks (+ the ontology) ->
 N-Triples, Turtle, JSON-LD (+ gzip, SHA-256) -> on-disk store -> SHACL
 validation on that store (kg/validate.py) -> change set and the map of shared
 data (``map.json``, dipkg/core/datamap.py) -> manifest -> rename the finished
-release folder into place and point ``current`` at it with an atomic symlink replace. Until that last step nothing
-the server or a user reads has changed; a failure or a kill at any point leaves
+release folder into place and point ``current`` at it with an atomic symlink replace.
+Until that last step nothing the server or a user reads has changed;
+a failure or a kill at any point leaves
 the previous release in place. Then old releases are pruned, except the one
 before and any a running server holds (:func:`_prune`); a running server moves
 to the new release by itself (sparql_api/live.py). Same inputs give byte-identical dumps and
@@ -164,7 +166,8 @@ SOURCE_FORMATS = formats.SOURCES
 
 
 def _write_sources(graph: Graph, dumps: Path) -> list[dict[str, Any]]:
-    """Each guide's source file, byte for byte: the distribution of the source document's dataset."""
+    """Each guide's source file, byte for byte: the distribution of the source document's
+    dataset."""
     entries = []
     for config, _ in graph.guides:
         suffix = config.source.suffix.lower()
@@ -327,7 +330,8 @@ def _pid_alive(pid: str) -> bool:
 
 
 def _remove_stale_staging(out_dir: Path) -> None:
-    """Staging and pruning folders and switch links left by builds that were killed (their process is gone)."""
+    """Staging and pruning folders and switch links left by builds that were killed (their process
+    is gone)."""
     for stale in (*out_dir.glob(".staging-*"), *out_dir.glob(".pruning-*")):
         if not _pid_alive(stale.name.split("-")[1]):
             shutil.rmtree(stale, ignore_errors=True)
@@ -338,7 +342,8 @@ def _remove_stale_staging(out_dir: Path) -> None:
 
 
 def build(out_dir: Path, settings: Settings | None = None, log: Log | None = None) -> BuildResult:
-    """Build the graph into ``out_dir`` (see dipkg/core/release.py); raise :class:`DipkgError` on bad input."""
+    """Build the graph into ``out_dir`` (see dipkg/core/release.py); raise :class:`DipkgError` on
+    bad input."""
     settings = settings or get_settings()
     log = log or (lambda message: None)
     started = time.perf_counter()

@@ -141,7 +141,10 @@ def record(
         name, fmt = d["file"], d["format"]
         if fmt == "CSV":
             title, columns = tables[name]
-            abstract = f"{title}（CSV，UTF-8，{d['rows']} 行数据，首行为列名）。{s.title_zh}的表格形式；列的定义见 {name}-metadata.json（CSVW）。"
+            abstract = (
+                f"{title}（CSV，UTF-8，{d['rows']} 行数据，首行为列名）。"
+                f"{s.title_zh}的表格形式；列的定义见 {name}-metadata.json（CSVW）。"
+            )
             items = [
                 {"信息项名称": title_zh, "字段名": col, "数据类型": DATA_TYPES[datatype]}
                 for col, title_zh, _title_en, datatype, _extra in columns

@@ -129,7 +129,8 @@ def resolve(spec: str, data_dir: Path) -> ReleaseFolder:
                 f"build id {spec!r} is ambiguous: {', '.join(ids)}", file=str(releases)
             )
     raise StoreError(
-        f"no release {spec!r}: give a release folder, a build output folder or a build id in {releases}",
+        f"no release {spec!r}: give a release folder, a build output folder or a build id in "
+        f"{releases}",
         file=spec,
     )
 

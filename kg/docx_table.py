@@ -71,7 +71,8 @@ def _paragraph_text(paragraph: Paragraph) -> str:
 
 
 def cell_text(cell: _Cell) -> str:
-    """The text of a table cell as Word shows it (revisions accepted), paragraphs and breaks joined."""
+    """The text of a table cell as Word shows it (revisions accepted), paragraphs and breaks
+    joined."""
     paragraphs = cell._tc.xpath("./w:p | ./w:sdt/w:sdtContent/w:p")
     text = "".join(_paragraph_text(Paragraph(p, cell)) for p in paragraphs)
     return text.replace("\n", "").replace("\r", "").translate(_SPACES)
@@ -130,7 +131,8 @@ def _check_cell(text: str, file: str, table: int, row: int, column: int) -> None
 
 
 def read_docx_table(path: Path, file: str) -> Table:
-    """The scenario table of the .docx at ``path``; :class:`SourceError` naming ``file`` and the cell."""
+    """The scenario table of the .docx at ``path``; :class:`SourceError` naming ``file`` and the
+    cell."""
     try:
         document = docx.Document(str(path))
     except (
@@ -162,7 +164,8 @@ def read_docx_table(path: Path, file: str) -> Table:
         texts = [[cell_text(c) for c in row] for row in cells]
         if t_index == 1 and not _header_rows(texts, cells, 0):
             raise SourceError(
-                f"the table header should be {'/'.join(COLUMNS)}, found {_found(texts[0]) if texts else 'no rows'}",
+                f"the table header should be {'/'.join(COLUMNS)}, found "
+                f"{_found(texts[0]) if texts else 'no rows'}",
                 file=file,
                 table=1,
                 row=1,

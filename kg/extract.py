@@ -56,7 +56,8 @@ class _CellWhere(_Where):
 
 
 def where_of(cell: Cell, file: str) -> _Where:
-    """Where errors about ``cell``'s text point: its line and column, or its .docx table/row/column."""
+    """Where errors about ``cell``'s text point: its line and column, or its .docx
+    table/row/column."""
     if cell.table is None:
         assert cell.line is not None
         return _Where(file, cell.line, cell.column)
@@ -280,7 +281,8 @@ class CellParser:
             found = _PLACEHOLDER.fullmatch(text)
             if not found:
                 raise self.where.error(
-                    f"a correction's match must cover whole items, not part of {text.replace(chr(0), '')!r}"
+                    "a correction's match must cover whole items, not part of "
+                    f"{text.replace(chr(0), '')!r}"
                 )
             return _Curated(self.curated[int(found.group(1))])
         if not text:

@@ -68,7 +68,8 @@ class Graph:
                 else ""
             )
             raise SourceError(
-                f"no English label for {len(self.translations.missing)} Chinese labels: {shown}{more}",
+                f"no English label for {len(self.translations.missing)} Chinese labels: "
+                f"{shown}{more}",
                 file=self.translations.file,
                 details={"missing": self.translations.missing},
             )

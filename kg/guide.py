@@ -46,7 +46,8 @@ class Inputs:
     edited: str | None = None
 
     def domain_key(self, label: str) -> str | None:
-        """The key of the domain labelled ``label``; white space (a .docx's nbsp, U+3000) does not count."""
+        """The key of the domain labelled ``label``; white space (a .docx's nbsp, U+3000) does not
+        count."""
         bare = "".join(label.split())
         for key, zh in self.domains.items():
             if "".join(zh.split()) == bare:
@@ -147,7 +148,8 @@ def read_guide(config: GuideConfig, inputs: Inputs) -> Guide:
     table = _read_source(config)
     if config.title_zh not in (normalize(line) for line in table.preamble):
         raise SourceError(
-            f"the document's title is not {config.title_zh!r} (build/guides.toml): is this the right source?",
+            f"the document's title is not {config.title_zh!r} (build/guides.toml): is this the "
+            "right source?",
             file=shown,
             line=1 if config.source.suffix.lower() != ".docx" else None,
         )
@@ -204,6 +206,7 @@ def read_guide(config: GuideConfig, inputs: Inputs) -> Guide:
     for correction in mine:
         if correction.number not in seen:
             raise correction.error(
-                f"correction no longer matches: guide {config.id} has no scenario {correction.number}"
+                f"correction no longer matches: guide {config.id} has no scenario "
+                f"{correction.number}"
             )
     return guide

@@ -61,7 +61,8 @@ class PublishError(DipkgError):
 
 
 def check_target(url: str, option: str = "--to") -> None:
-    """Raise :class:`PublishError` unless ``url`` is a usable http(s) URL (before anything is sent)."""
+    """Raise :class:`PublishError` unless ``url`` is a usable http(s) URL (before anything is
+    sent)."""
     shown = redact(url)
     if not url.startswith(("http://", "https://")):
         what = "a Graph Store Protocol endpoint" if option == "--to" else "a SPARQL Update endpoint"
@@ -146,7 +147,8 @@ async def _backup(client: httpx.AsyncClient, run: _Run, g: _Graph, folder: Path)
                 return
             if response.status_code != 200:
                 raise PublishError(
-                    f"cannot read the current graph <{g.upload.graph}> from {run.shown} to keep it for a "
+                    f"cannot read the current graph <{g.upload.graph}> from {run.shown} "
+                    "to keep it for a "
                     f"rollback: {run.reason(response)}; nothing was written"
                 )
             g.backup = folder / f"graph-{run.graphs.index(g)}"
@@ -161,8 +163,10 @@ async def _backup(client: httpx.AsyncClient, run: _Run, g: _Graph, folder: Path)
                     size += len(chunk)
                     if size > limit:
                         raise PublishError(
-                            f"the current graph <{g.upload.graph}> on {run.shown} is larger than {limit} bytes "
-                            f"({BACKUP_FACTOR}× the new one); it was not kept for a rollback and nothing was written"
+                            f"the current graph <{g.upload.graph}> on {run.shown} "
+                            f"is larger than {limit} bytes "
+                            f"({BACKUP_FACTOR}× the new one); "
+                            "it was not kept for a rollback and nothing was written"
                         )
                     out.write(chunk)
     except httpx.HTTPError as exc:
@@ -365,18 +369,27 @@ async def _publish(
                             )
                         except httpx.HTTPError as exc:
                             g.state = "unknown"  # it may have been applied
-                            failure = f"could not send graph <{g.upload.graph}> to {run.shown}: {run.transport(exc)}"
+                            failure = (
+                                f"could not send graph <{g.upload.graph}> to {run.shown}: "
+                                f"{run.transport(exc)}"
+                            )
                             break
                         in_flight = None
                         if response.status_code not in (200, 201, 204):
-                            failure = f"{run.shown} refused graph <{g.upload.graph}>: {run.reason(response)}"
+                            failure = (
+                                f"{run.shown} refused graph <{g.upload.graph}>: "
+                                f"{run.reason(response)}"
+                            )
                             break
                         g.state, g.status = "new", response.status_code
                         in_flight = None
             except TimeoutError:
                 if in_flight is not None:
                     in_flight.state = "unknown"  # the PUT under way may have been applied
-                failure = f"stopped after the time limit of {timeout:g} s (--timeout, DIPKG_PUBLISH_TIMEOUT)"
+                failure = (
+                    f"stopped after the time limit of {timeout:g} s "
+                    "(--timeout, DIPKG_PUBLISH_TIMEOUT)"
+                )
             if not failure:
                 return [(g.upload, g.status) for g in run.graphs]
             touched = [g for g in run.graphs if g.state != "old"]

@@ -61,7 +61,8 @@ def parse_query_file(path: Path) -> ExampleQuery:
     shown = display(path)
     if not _NAME.match(path.name):
         raise SourceError(
-            f"query file names look like 'NN-slug.rq' (two digits, a lower-case slug), not {path.name!r}",
+            "query file names look like 'NN-slug.rq' (two digits, a lower-case slug), not "
+            f"{path.name!r}",
             file=shown,
         )
     try:
@@ -77,14 +78,16 @@ def parse_query_file(path: Path) -> ExampleQuery:
         found = _FRONT.match(line)
         if not found:
             raise SourceError(
-                "front matter lines look like '# title@zh: ...' (keys title, description; languages zh, en)",
+                "front matter lines look like '# title@zh: ...' (keys title, description; "
+                "languages zh, en)",
                 file=shown,
                 line=number,
             )
         key, lang, text = found.group(1), found.group(2), found.group(3).strip()
         if key not in KEYS or lang not in LANGUAGES:
             raise SourceError(
-                f"unknown front matter key {key}@{lang} (expected title or description, @zh or @en)",
+                f"unknown front matter key {key}@{lang} (expected title or description, @zh or "
+                "@en)",
                 file=shown,
                 line=number,
             )

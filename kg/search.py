@@ -116,7 +116,8 @@ def build_index(store: Any, base_iri: str, path: Path) -> None:
         for r in _select(
             store,
             """
-        SELECT ?d ?zh ?en WHERE { ?d a dip:Domain . OPTIONAL { ?d rdfs:label ?zh FILTER(lang(?zh)="zh") }
+        SELECT ?d ?zh ?en WHERE { ?d a dip:Domain .
+        OPTIONAL { ?d rdfs:label ?zh FILTER(lang(?zh)="zh") }
         OPTIONAL { ?d rdfs:label ?en FILTER(lang(?en)="en") } }""",
         )
     }
@@ -133,7 +134,8 @@ def build_index(store: Any, base_iri: str, path: Path) -> None:
             store,
             """SELECT ?i ?t ?s ?zh ?en ?k ?q WHERE { ?i dip:scenario ?s ; a ?t
         FILTER(?t IN (dip:DataCategory, dip:DataField))
-        OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
+        OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }
+        OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
         OPTIONAL { ?i dip:dataKind ?k } OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") } }""",
         ),
         key=lambda r: r["i"],
@@ -289,9 +291,11 @@ def build_index(store: Any, base_iri: str, path: Path) -> None:
             next_id += 1
         _flush(db, rows, postings)
         db.execute(
-            """INSERT INTO vocab SELECT term, COUNT(DISTINCT doc) FROM postings GROUP BY term ORDER BY term"""
+            """INSERT INTO vocab SELECT term, COUNT(DISTINCT doc) FROM postings
+            GROUP BY term ORDER BY term"""
         )
-        db.execute("""INSERT INTO doc_domain SELECT docs.id, value FROM docs, json_each(docs.domains)
+        db.execute("""INSERT INTO doc_domain SELECT docs.id, value
+                      FROM docs, json_each(docs.domains)
                       ORDER BY docs.id, value""")
         # the labels a person types: concept labels and altLabels, item labels -> their kind
         labels: dict[tuple[str, str], str] = {}

@@ -152,7 +152,8 @@ _COMPONENT = {
 
 @dataclass(frozen=True)
 class Check:
-    """One constraint as one SELECT: each row (``?this``, maybe ``?value``, ``?path``) is a result."""
+    """One constraint as one SELECT: each row (``?this``, maybe ``?value``, ``?path``) is a
+    result."""
 
     shape: str
     component: str
@@ -181,7 +182,8 @@ class _Compiler:
 
     def error(self, shape: rdflib.term.Node, what: str) -> ShapeError:
         return ShapeError(
-            f"shape {self.name(shape)}: {what} (the build's SHACL compiler, kg/shacl.py, does not support it)",
+            f"shape {self.name(shape)}: {what} (the build's SHACL compiler, kg/shacl.py, does not "
+            "support it)",
             file=display(self.source) if self.source else None,
             line=self.line_of(shape),
         )
@@ -348,7 +350,8 @@ class _Compiler:
                     continue
                 add(
                     component,
-                    f'{values} FILTER (isLiteral(?value) && LANG(?value) != "") BIND (LCASE(LANG(?value)) AS ?lang)',
+                    f'{values} FILTER (isLiteral(?value) && LANG(?value) != "") BIND '
+                    "(LCASE(LANG(?value)) AS ?lang)",
                     "?this ?lang",
                     " GROUP BY ?this ?lang HAVING (COUNT(DISTINCT ?value) > 1)",
                 )
@@ -429,9 +432,13 @@ class _Compiler:
         obj: rdflib.term.Node,
         var: str = "?value",
     ) -> str:
-        """A SPARQL expression true when ``var`` conforms to the constraint (an error counts as false)."""
+        """A SPARQL expression true when ``var`` conforms to the constraint (an error counts as
+        false)."""
         if predicate == SH["class"]:
-            return f"(!isLiteral({var}) && EXISTS {{ {var} <{RDF.type}>/<{RDFS.subClassOf}>* {term(obj)} }})"
+            return (
+                f"(!isLiteral({var}) && "
+                f"EXISTS {{ {var} <{RDF.type}>/<{RDFS.subClassOf}>* {term(obj)} }})"
+            )
         if predicate == SH.datatype:
             if obj == RDF.langString:
                 return f'(isLiteral({var}) && LANG({var}) != "")'
@@ -443,7 +450,10 @@ class _Compiler:
                     f"&& REGEX(STR({var}), {term(rdflib.Literal(_LEXICAL[obj]))}))"
                 )
             if obj in _ANY_LEXICAL:
-                return f'(isLiteral({var}) && LANG({var}) = "" && sameTerm(DATATYPE({var}), {term(obj)}))'
+                return (
+                    f'(isLiteral({var}) && LANG({var}) = "" '
+                    f"&& sameTerm(DATATYPE({var}), {term(obj)}))"
+                )
             raise self.error(shape, f"sh:datatype {self.name(obj)} (no lexical check for it)")
         if predicate == SH.nodeKind:
             if obj not in _NODE_KINDS:
@@ -462,7 +472,10 @@ class _Compiler:
         if predicate == SH.pattern:
             flags = self.one(shape, SH.flags)
             flag_arg = f", {term(rdflib.Literal(str(flags)))}" if flags is not None else ""
-            return f"(!isBlank({var}) && REGEX(STR({var}), {term(rdflib.Literal(str(obj)))}{flag_arg}))"
+            return (
+                f"(!isBlank({var}) && "
+                f"REGEX(STR({var}), {term(rdflib.Literal(str(obj)))}{flag_arg}))"
+            )
         if predicate == SH.languageIn:
             tags = [str(t) for t in _items(self.shapes, obj)]
             if not tags:
@@ -576,11 +589,15 @@ def _prefixes(shapes: rdflib.Graph) -> str:
 
 def _default_message(component: str, path: tuple[str, str] | None) -> str:
     where = f" on {path[1]}" if path else ""
-    return f"violates sh:{component[0].lower()}{component[1:].removesuffix('ConstraintComponent')}{where}"
+    return (
+        f"violates sh:{component[0].lower()}"
+        f"{component[1:].removesuffix('ConstraintComponent')}{where}"
+    )
 
 
 def compile_shapes(shapes: rdflib.Graph, source: Path | None = None) -> list[Check]:
-    """Every constraint of ``shapes`` as a :class:`Check`; :class:`ShapeError` for what is not supported.
+    """Every constraint of ``shapes`` as a :class:`Check`; :class:`ShapeError`
+    for what is not supported.
 
     ``source``, the file ``shapes`` was read from, is only used to name the
     shape's line in errors.

@@ -44,7 +44,8 @@ _ALLOWED = frozenset("\t")
 
 
 def split_lines(text: str) -> list[str]:
-    """``text`` cut into lines at LF, CRLF and CR only (like ``splitlines``, no final empty line)."""
+    """``text`` cut into lines at LF, CRLF and CR only (like ``splitlines``, no final empty
+    line)."""
     lines = _LINE_BREAK.split(text)
     if lines and lines[-1] == "":
         lines.pop()
@@ -107,7 +108,8 @@ def read_source(path: Path, file: str) -> str:
         lines = _LINE_BREAK.split(before)
         bad = raw[exc.start : min(exc.end, exc.start + 4)].hex(" ")
         raise SourceError(
-            f"the source is not UTF-8: invalid byte(s) {bad} at byte offset {exc.start} ({exc.reason})",
+            f"the source is not UTF-8: invalid byte(s) {bad} at byte offset {exc.start} "
+            f"({exc.reason})",
             file=file,
             line=len(lines),
             column=len(lines[-1]) + 1,
@@ -125,14 +127,16 @@ class Cell:
     row: int | None = None  # .docx: 1-based row in that table (header rows counted)
 
     def error(self, message: str, file: str) -> SourceError:
-        """An error naming this cell: file:line for a text source, file:table:row:column for a .docx."""
+        """An error naming this cell: file:line for a text source, file:table:row:column for a
+        .docx."""
         if self.table is None:
             return SourceError(message, file=file, line=self.line)
         return SourceError(message, file=file, table=self.table, row=self.row, column=self.column)
 
     @property
     def locator(self) -> str | None:
-        """The cell as ``table=T;row=R;column=C`` (the value of dip:sourceCell); None in a text source."""
+        """The cell as ``table=T;row=R;column=C`` (the value of dip:sourceCell); None in a text
+        source."""
         if self.table is None:
             return None
         return f"table={self.table};row={self.row};column={self.column}"
@@ -192,7 +196,8 @@ def read_table(text: str, file: str) -> Table:
             last = current[-1]
             if len(last.text) + len(raw) > MAX_CELL_CHARS:
                 raise SourceError(
-                    f"the cell starting on line {last.line} grows past the limit of {MAX_CELL_CHARS:,} characters",
+                    f"the cell starting on line {last.line} grows past the limit of "
+                    f"{MAX_CELL_CHARS:,} characters",
                     file=file,
                     line=number,
                 )

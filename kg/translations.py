@@ -97,7 +97,8 @@ class LongTranslations:
             return ""
         if row[0] != zh:
             raise SourceError(
-                f"stale translation: the Chinese {field} text of {scenario} is no longer the source's; "
+                f"stale translation: the Chinese {field} text of {scenario} "
+                "is no longer the source's; "
                 "copy the source's text into the zh cell and revise the English",
                 file=self.file,
                 line=row[2],
@@ -106,7 +107,8 @@ class LongTranslations:
         return row[1]
 
     def check(self) -> None:
-        """After a full pass: every long text met has its English; no row names a text the guides lack."""
+        """After a full pass: every long text met has its English; no row names a text the guides
+        lack."""
         if self.missing:
             shown = ", ".join(f"{m['scenario']} {m['field']}" for m in self.missing[:5])
             more = f" and {len(self.missing) - 5} more" if len(self.missing) > 5 else ""

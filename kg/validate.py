@@ -60,9 +60,11 @@ def _short(term: object) -> str:
 def _source_place(
     store: pyoxigraph.Store, focus: pyoxigraph.NamedNode | pyoxigraph.BlankNode
 ) -> tuple[int | None, str | None]:
-    """The source line (text source) or cell (.docx: table=T;row=R;column=C) of ``focus``'s scenario."""
+    """The source line (text source) or cell (.docx: table=T;row=R;column=C) of ``focus``'s
+    scenario."""
     query = (
-        f"SELECT ?this ?where WHERE {{ {{ ?this <{DIP}sourceLine>|<{DIP}sourceCell> ?where }} UNION "
+        "SELECT ?this ?where WHERE "
+        f"{{ {{ ?this <{DIP}sourceLine>|<{DIP}sourceCell> ?where }} UNION "
         f"{{ ?this <{DIP}scenario>/(<{DIP}sourceLine>|<{DIP}sourceCell>) ?where }} }} LIMIT 1"
     )
     for row in store.query(query, substitutions={pyoxigraph.Variable("this"): focus}):
@@ -182,7 +184,8 @@ def check(
 def check_store(
     store: pyoxigraph.Store, shapes: rdflib.Graph, shapes_file: Path | None, source_file: str
 ) -> None:
-    """Validate the store's default graph (which holds the ontology too); raise on the first violation."""
+    """Validate the store's default graph (which holds the ontology too); raise on the first
+    violation."""
     checks = compile_shapes(shapes, shapes_file)
     _raise_first(
         [v for v in store_violations(store, checks) if v.severity == "Violation"], source_file

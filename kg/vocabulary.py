@@ -9,7 +9,8 @@ Tables (tab-separated, UTF-8, first line a header, ``#`` lines and blank lines i
   needs ``pi`` = ``yes``), ``exact_match`` (an external IRI verified from a source, else
   empty) and a free ``note``. An empty ``en`` falls back to build/translations.tsv.
 * ``mapping.tsv``: which concept each category or field label is: ``zh`` (the label as
-  extracted), ``concept`` (a slug), optional ``scenario`` (a scenario identifier such as ``guizhou-b1-s17``, so a scoped row never leaks into another batch) and ``path``
+  extracted), ``concept`` (a slug), optional ``scenario`` (a scenario identifier such as
+  ``guizhou-b1-s17``, so a scoped row never leaks into another batch) and ``path``
   (positions, e.g. ``3.1``) when the same words mean different kinds in different places,
   and a ``note``. The most specific row wins: label+scenario+path, then label+scenario,
   then label alone.
@@ -129,7 +130,8 @@ class Vocabulary:
         if row is None:
             if self.strict:
                 raise SourceError(
-                    f"no data kind for {_item(label, scenario, path)}: add a row to the mapping table",
+                    f"no data kind for {_item(label, scenario, path)}: add a row to the mapping "
+                    "table",
                     file=self.mapping_file,
                     details={"label": label, "scenario": scenario, "path": list(path)},
                 )
@@ -138,7 +140,8 @@ class Vocabulary:
         return self.concept_iri(row.concept)
 
     def concept_for(self, label: str, scenario: str, path: tuple[int, ...]) -> Concept | None:
-        """The data kind (as a :class:`Concept`) of an item, or None when no row maps it; no side effects."""
+        """The data kind (as a :class:`Concept`) of an item, or None when no row maps it; no side
+        effects."""
         row = self.row_for(label, scenario, path)
         return self._by_slug.get(row.concept) if row is not None else None
 
@@ -149,7 +152,8 @@ class Vocabulary:
         return next(s for s in self.sensitive if s.slug == slug)
 
     def kind_or_missing(self, label: str, scenario: str, path: tuple[int, ...]) -> str | None:
-        """Like :meth:`data_kind`, but an unmapped item is noted (reported all at once by :meth:`check_mapped`)."""
+        """Like :meth:`data_kind`, but an unmapped item is noted (reported all at once by
+        :meth:`check_mapped`)."""
         if self.strict and self.row_for(label, scenario, path) is None:
             if (label, scenario, tuple(path)) not in self.missing:
                 self.missing.append((label, scenario, tuple(path)))
@@ -206,14 +210,17 @@ class Vocabulary:
                 (
                     SKOS("definition"),
                     zh(
-                        "跨应用场景共享的数据种类：各场景的数据类别与数据字段通过 dip:dataKind 指向其中的概念。"
+                        "跨应用场景共享的数据种类：各场景的数据类别与数据字段通过 dip:dataKind "
+                        "指向其中的概念。"
                     ),
                 ),
                 (
                     SKOS("definition"),
                     en(
-                        "The kinds of data shared across application scenarios: every data category and "
-                        "data field of a scenario points to one of these concepts with dip:dataKind."
+                        "The kinds of data shared across application scenarios: "
+                        "every data category and "
+                        "data field of a scenario points to one of these concepts "
+                        "with dip:dataKind."
                     ),
                 ),
                 *((SKOS("hasTopConcept"), top) for top in tops),
@@ -253,7 +260,10 @@ class Vocabulary:
         scheme = IRI(self.minter.scheme(PIPL_SCHEME))
         members = [IRI(self.sensitive_iri(s.slug)) for s in self.sensitive]
         title_zh = "敏感个人信息类别（《中华人民共和国个人信息保护法》第二十八条）"
-        title_en = "Sensitive personal information categories (Personal Information Protection Law of the PRC, Art. 28)"
+        title_en = (
+            "Sensitive personal information categories "
+            "(Personal Information Protection Law of the PRC, Art. 28)"
+        )
         yield (
             scheme,
             [
@@ -272,9 +282,11 @@ class Vocabulary:
                 (
                     SKOS("definition"),
                     en(
-                        "The sensitive personal information listed in Article 28 of the Personal Information "
-                        "Protection Law: biometrics, religious belief, specific identity, medical health, "
-                        "financial accounts and whereabouts, and the personal information of minors under fourteen."
+                        "The sensitive personal information listed in Article 28 "
+                        "of the Personal Information Protection Law: "
+                        "biometrics, religious belief, specific identity, medical health, "
+                        "financial accounts and whereabouts, "
+                        "and the personal information of minors under fourteen."
                     ),
                 ),
                 *((SKOS("hasTopConcept"), m) for m in members),

@@ -192,7 +192,8 @@ def load_concepts(
         english = row["en"] or translations.table.get(row["zh"], "")
         if not english:
             raise SourceError(
-                f"concept {slug!r} has no English prefLabel (column 'en', nor in the translations table)",
+                f"concept {slug!r} has no English prefLabel (column 'en', nor in the translations "
+                "table)",
                 file=file,
                 line=number,
             )
@@ -203,7 +204,8 @@ def load_concepts(
             if label in labels:
                 other, line = labels[label]
                 raise SourceError(
-                    f"the Chinese label {label!r} of {slug!r} is already a label of {other!r} (line {line})",
+                    f"the Chinese label {label!r} of {slug!r} is already a label of {other!r} "
+                    f"(line {line})",
                     file=file,
                     line=number,
                 )
@@ -231,7 +233,8 @@ def load_concepts(
         if category is not None:
             if category not in sensitive:
                 raise SourceError(
-                    f"unknown sensitive category {category!r} (one of: {', '.join(sorted(sensitive))})",
+                    f"unknown sensitive category {category!r} (one of: "
+                    f"{', '.join(sorted(sensitive))})",
                     file=file,
                     line=number,
                 )
@@ -319,7 +322,8 @@ def load_mapping(path: Path, slugs: set[str]) -> tuple[list[MappingRow], str]:
         if row["scenario"]:
             if not _SCENARIO_ID.match(row["scenario"]):
                 raise SourceError(
-                    f"scenario must be a scenario identifier like guizhou-b1-s17, not {row['scenario']!r}",
+                    "scenario must be a scenario identifier like guizhou-b1-s17, not "
+                    f"{row['scenario']!r}",
                     file=file,
                     line=number,
                 )

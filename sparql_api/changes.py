@@ -120,7 +120,8 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
     labels: dict[str, dict[str, str]] = {}
 
     def scenario_labels() -> dict[str, dict[str, str]]:
-        """zh/en labels of the scenarios the change set names (for its grouping), and of properties."""
+        """zh/en labels of the scenarios the change set names (for its grouping), and of
+        properties."""
         if labels or data is None:
             return labels
         for key, *_ in KINDS:
@@ -137,7 +138,8 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         } - set(labels)
         for iri in sorted(wanted):
             rows = site.pages.describer.select(
-                'SELECT ?s ?l WHERE { ?s rdfs:label ?l FILTER(lang(?l) = "zh" || lang(?l) = "en") }',
+                "SELECT ?s ?l WHERE { ?s rdfs:label ?l "
+                'FILTER(lang(?l) = "zh" || lang(?l) = "en") }',
                 substitutions={"s": ox.NamedNode(iri)},
             )
             labels[iri] = {r["l"].language: r["l"].value for r in rows}

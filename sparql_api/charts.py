@@ -67,7 +67,8 @@ def bars(items: list[dict[str, Any]], lang: str, title: str, *, ident: str, unit
     height = len(items) * (bar_h + gap)
     width = label_w + bar_w + 60
     out = [
-        f'<svg class="bars" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'<svg class="bars" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" '
         f'aria-labelledby="{ident}-title" font-family={a(FONT)} font-size="{size}">',
         f'<title id="{ident}-title">{escape(title)}</title>',
     ]
@@ -77,9 +78,12 @@ def bars(items: list[dict[str, Any]], lang: str, title: str, *, ident: str, unit
         tip = item["label"] + ("：" if lang == "zh" else ": ") + w(unit, lang, n=item["value"])
         out.append(
             f"<a href={a(item['href'])} aria-label={a(tip)}><title>{escape(tip)}</title>"
-            f'<text x="0" y="{y + bar_h - 3}" fill="{ACCENT}">{escape(fit(item["label"], size, label_w - 8))}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h}" rx="2" fill="{ACCENT}"/>'
-            f'<text x="{label_w + length + 6:.1f}" y="{y + bar_h - 3}" fill="{INK}">{item["value"]}</text></a>'
+            f'<text x="0" y="{y + bar_h - 3}" '
+            f'fill="{ACCENT}">{escape(fit(item["label"], size, label_w - 8))}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h}" rx="2" '
+            f'fill="{ACCENT}"/>'
+            f'<text x="{label_w + length + 6:.1f}" y="{y + bar_h - 3}" '
+            f'fill="{INK}">{item["value"]}</text></a>'
         )
     out.append("</svg>")
     return Markup("\n".join(out))
@@ -98,7 +102,8 @@ def kind_scenarios(describer: Any, kind: str, link: Any, lang: str) -> list[dict
     rows = describer.select(
         """SELECT ?kind ?s ?n ?zh ?en (COUNT(DISTINCT ?f) AS ?c) WHERE {
         ?f a dip:DataField ; dip:scenario ?s ; dip:dataKind/skos:broader* ?kind . ?s dip:number ?n .
-        OPTIONAL { ?s rdfs:label ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?s rdfs:label ?en FILTER(lang(?en)="en") }
+        OPTIONAL { ?s rdfs:label ?zh FILTER(lang(?zh)="zh") }
+        OPTIONAL { ?s rdfs:label ?en FILTER(lang(?en)="en") }
     } GROUP BY ?kind ?s ?n ?zh ?en ORDER BY DESC(?c) ?n ?s LIMIT 200""",
         substitutions={"kind": ox.NamedNode(kind)},
     )

@@ -119,8 +119,10 @@ def svg_map(data: dict[str, Any], link: Linker, lang: str, *, standalone: bool) 
         label = pick(k["label"], lang)
         tip = w("column", lang, k=label, n=k["scenarios"])
         out.append(
-            f'<a href={_a(link.href(k["iri"]))} aria-label={_a(tip)}><text x="{cx + 5}" y="{top - 6}" '
-            f'transform="rotate(-55 {cx + 5} {top - 6})" fill="{ACCENT}"><title>{escape(tip)}</title>'
+            f"<a href={_a(link.href(k['iri']))} aria-label={_a(tip)}>"
+            f'<text x="{cx + 5}" y="{top - 6}" '
+            f'transform="rotate(-55 {cx + 5} {top - 6})" '
+            f'fill="{ACCENT}"><title>{escape(tip)}</title>'
             f"{escape(fit(label, 12, COLUMN_TEXT))}</text></a>"
         )
     # rows
@@ -133,7 +135,8 @@ def svg_map(data: dict[str, Any], link: Linker, lang: str, *, standalone: bool) 
                 f"({len(d['scenarios'])})</text></a>"
             )
             out.append(
-                f'<line x1="0" y1="{ry + CELL + 2}" x2="{x:.0f}" y2="{ry + CELL + 2}" stroke="{LINE}"/>'
+                f'<line x1="0" y1="{ry + CELL + 2}" x2="{x:.0f}" y2="{ry + CELL + 2}" '
+                f'stroke="{LINE}"/>'
             )
             continue
         name = f"{s['number']}. {pick(s['label'], lang)}"
@@ -147,7 +150,8 @@ def svg_map(data: dict[str, Any], link: Linker, lang: str, *, standalone: bool) 
             cell = cells.get((s["iri"], k["iri"]))
             if cell is None:
                 out.append(
-                    f'<rect x="{cx + 1}" y="{ry + 1}" width="{CELL - 2}" height="{CELL - 2}" fill="{WASH}"/>'
+                    f'<rect x="{cx + 1}" y="{ry + 1}" width="{CELL - 2}" height="{CELL - 2}" '
+                    f'fill="{WASH}"/>'
                 )
                 continue
             n = len(cell["fields"])
@@ -159,23 +163,28 @@ def svg_map(data: dict[str, Any], link: Linker, lang: str, *, standalone: bool) 
             out.append(
                 f'<a class="cell" href={_a(link.href(k["iri"]))} aria-label={_a(tip)} '
                 f"data-scenario={_a(s['iri'])} data-kind={_a(k['iri'])}>"
-                f'<rect x="{cx + 1}" y="{ry + 1}" width="{CELL - 2}" height="{CELL - 2}" rx="2" fill="{fill}">'
+                f'<rect x="{cx + 1}" y="{ry + 1}" width="{CELL - 2}" height="{CELL - 2}" rx="2" '
+                f'fill="{fill}">'
                 f"<title>{escape(tip)} — {escape(fields)}</title></rect>"
-                f'<text x="{cx + CELL / 2}" y="{ry + CELL - 5}" text-anchor="middle" font-size="10" '
+                f'<text x="{cx + CELL / 2}" y="{ry + CELL - 5}" text-anchor="middle" '
+                'font-size="10" '
                 f'fill="{colour}" aria-hidden="true">{n}</text></a>'
             )
     # legend
     lx = 14
     out.append(
-        f'<text x="{lx}" y="{legend_y + CELL - 5}" fill="{MUTED}">{escape(w("legend", lang))}</text>'
+        f'<text x="{lx}" y="{legend_y + CELL - 5}" '
+        f'fill="{MUTED}">{escape(w("legend", lang))}</text>'
     )
     lx += text_width(w("legend", lang), 12) + 10
     for i, (low, fill, colour) in enumerate(SHADES):
         high = SHADES[i + 1][0] - 1 if i + 1 < len(SHADES) else None
         label = str(low) if high == low else (f"{low}–{high}" if high else f"{low}+")
         out.append(
-            f'<rect x="{lx:.0f}" y="{legend_y}" width="{CELL * 2}" height="{CELL}" rx="2" fill="{fill}"/>'
-            f'<text x="{lx + CELL:.0f}" y="{legend_y + CELL - 5}" text-anchor="middle" font-size="10" '
+            f'<rect x="{lx:.0f}" y="{legend_y}" width="{CELL * 2}" height="{CELL}" rx="2" '
+            f'fill="{fill}"/>'
+            f'<text x="{lx + CELL:.0f}" y="{legend_y + CELL - 5}" text-anchor="middle" '
+            'font-size="10" '
             f'fill="{colour}">{label}</text>'
         )
         lx += CELL * 2 + 4
@@ -184,7 +193,8 @@ def svg_map(data: dict[str, Any], link: Linker, lang: str, *, standalone: bool) 
 
 
 def as_rows(data: dict[str, Any], link: Linker, lang: str) -> list[dict[str, Any]]:
-    """The map as nested lists for the page's table: domain > scenario > kind > fields, with links."""
+    """The map as nested lists for the page's table: domain > scenario > kind > fields, with
+    links."""
     pick = i18n.pick
     order = {k["iri"]: (i, k) for i, k in enumerate(k for g in data["groups"] for k in g["kinds"])}
     by_scenario: dict[str, list[dict[str, Any]]] = {}

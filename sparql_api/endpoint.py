@@ -150,13 +150,15 @@ UnionParam = Annotated[
     str | None,
     Query(
         alias="union-default-graph",
-        description="Present (and not 'false'): the default graph is the union of all graphs (as in oxigraph serve)",
+        description="Present (and not 'false'): "
+        "the default graph is the union of all graphs (as in oxigraph serve)",
     ),
 ]
 FormatParam = Annotated[
     list[str] | None,
     Query(
-        description="Result format by name, overriding Accept: json, xml, csv, tsv, turtle, nt, json-ld, rdf+xml "
+        description="Result format by name, overriding Accept: "
+        "json, xml, csv, tsv, turtle, nt, json-ld, rdf+xml "
         "(or a media type)"
     ),
 ]

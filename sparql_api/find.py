@@ -10,7 +10,8 @@
   browser's form). Not in the OpenAPI document (parameters are read by hand, bounded).
 
 Everything is answered from the release's search index (:mod:`dipkg.core.search_index`), in a worker
-thread, each query with its time limit: no request reaches SPARQL. A query longer than :data:`dipkg.core.search_index.MAX_QUERY` is refused
+thread, each query with its time limit: no request reaches SPARQL.
+A query longer than :data:`dipkg.core.search_index.MAX_QUERY` is refused
 (400: the one JSON error shape, or a page saying so); an empty one gets a page of hints.
 """
 

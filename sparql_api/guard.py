@@ -110,7 +110,7 @@ _CHARS = char_class(PN_CHARS)
 _PLX = r"(?:%[0-9A-Fa-f]{2}|\\[" + re.escape(PN_LOCAL_ESC) + "])"
 #: [168] PN_PREFIX ::= PN_CHARS_BASE ((PN_CHARS|'.')* PN_CHARS)?
 _PN_PREFIX = rf"{_BASE}(?:(?:{_CHARS}|\.)*{_CHARS})?"
-#: [169] PN_LOCAL ::= (PN_CHARS_U | ':' | [0-9] | PLX) ((PN_CHARS | '.' | ':' | PLX)* (PN_CHARS | ':' | PLX))?
+#: [169] PN_LOCAL ::= (PN_CHARS_U | ':' | [0-9] | PLX) ((PN_CHARS | '.' | ':' | PLX)* (PN_CHARS | ':' | PLX))?  # noqa: E501  # grammar rule, verbatim
 _PN_LOCAL = rf"(?:{_U}|[:0-9]|{_PLX})(?:(?:{_CHARS}|[.:]|{_PLX})*(?:{_CHARS}|:|{_PLX}))?"
 #: pyoxigraph's PN_LOCAL (spargebra): at most one run of dots inside a local name
 _PN_LOCAL_OXIGRAPH = rf"(?:{_U}|[:0-9]|{_PLX})(?:{_CHARS}|:|{_PLX})*(?:\.+(?:{_CHARS}|:|{_PLX})+)?"

@@ -35,7 +35,10 @@ ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
 ALLOWED_HEADERS = (
     "Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since, Cache-Control"
 )
-EXPOSED_HEADERS = "ETag, Last-Modified, Content-Disposition, X-Dipkg-Truncated, X-Dipkg-Rows, X-Dipkg-Max-Rows, X-Dipkg-Build"
+EXPOSED_HEADERS = (
+    "ETag, Last-Modified, Content-Disposition, X-Dipkg-Truncated, X-Dipkg-Rows, X-Dipkg-Max-Rows, "
+    "X-Dipkg-Build"
+)
 
 
 class CORSMiddleware:

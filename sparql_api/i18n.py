@@ -154,9 +154,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "as_json": {"zh": "JSON 格式", "en": "As JSON"},
     "match_title": {"zh": "哪些应用场景适合我的数据？", "en": "Which scenarios fit my data?"},
     "match_intro": {
-        "zh": "填写您持有的数据名称（每行一个，或用 、，, 分隔，中英文均可），按涉及您数据的多少列出应用场景，并说明各场景还需要哪些数据。",
-        "en": "Type the data you hold (one name a line, or separated by 、，, in Chinese or English): "
-        "the scenarios are listed by how much of your data each involves, with what each still needs.",
+        "zh": "填写您持有的数据名称（每行一个，或用 、，, 分隔，中英文均可），"
+        "按涉及您数据的多少列出应用场景，并说明各场景还需要哪些数据。",
+        "en": "Type the data you hold "
+        "(one name a line, or separated by 、，, in Chinese or English): "
+        "the scenarios are listed by how much of your data each involves, "
+        "with what each still needs.",
     },
     "match_label": {"zh": "我持有的数据", "en": "The data I hold"},
     "match_go": {"zh": "匹配应用场景", "en": "Find scenarios"},
@@ -268,7 +271,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "query_title": {"zh": "SPARQL 查询", "en": "SPARQL query"},
     "query_intro": {
         "zh": "在下方编辑 SPARQL 查询并运行；结果以表格显示，可下载为 JSON、XML、CSV 或 TSV。",
-        "en": "Edit a SPARQL query below and run it; results show as a table and download as JSON, XML, CSV or TSV.",
+        "en": "Edit a SPARQL query below and run it; results show as a table and download as JSON, "
+        "XML, CSV or TSV.",
     },
     "examples": {"zh": "示例查询", "en": "Example queries"},
     "query_text": {"zh": "查询语句", "en": "Query text"},
@@ -277,7 +281,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "open_example": {"zh": "载入", "en": "Load"},
     "noscript": {
         "zh": "未启用 JavaScript：请使用下面的表单，结果显示在本页，也可按所选格式下载。",
-        "en": "JavaScript is off: use the form below; results show on this page or download in the chosen format.",
+        "en": "JavaScript is off: use the form below; results show on this page or download in the "
+        "chosen format.",
     },
     "no_vendor": {
         "zh": "查询编辑器未安装（运行 make install）；请使用下面的表单。",
@@ -338,7 +343,8 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "err_prefix_unknown": {
         "zh": "前缀 {prefix}: 未声明。请用 PREFIX {prefix}: <命名空间 IRI> 声明它。",
-        "en": "The prefix {prefix}: is not declared. Declare it with PREFIX {prefix}: <namespace IRI>.",
+        "en": "The prefix {prefix}: is not declared. "
+        "Declare it with PREFIX {prefix}: <namespace IRI>.",
     },
     "err_expected": {
         "zh": "此处应为以下之一：{expected}",
@@ -378,11 +384,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{s} scenarios × {k} data kinds shared by at least {m} scenarios",
     },
     "chart.desc": {
-        "zh": "每行是一个应用场景，按领域分组；每列是一种数据种类，按上位种类分组。格子的颜色越深、数字越大，"
-        "该场景中属于这种数据（或其下位种类）的数据项越多；空白表示该场景不用这种数据。点击格子查看这种数据及用到它的数据项。",
-        "en": "Each row is an application scenario, grouped by domain; each column a data kind, grouped by its "
-        "top-level kind. The darker the cell and the larger its number, the more of the scenario's data "
-        "fields are of that kind (or a narrower one); an empty cell means the scenario does not use it. "
+        "zh": "每行是一个应用场景，按领域分组；每列是一种数据种类，按上位种类分组。"
+        "格子的颜色越深、数字越大，"
+        "该场景中属于这种数据（或其下位种类）的数据项越多；空白表示该场景不用这种数据。"
+        "点击格子查看这种数据及用到它的数据项。",
+        "en": "Each row is an application scenario, grouped by domain; each column a data kind, "
+        "grouped by its top-level kind. The darker the cell and the larger its number, "
+        "the more of the scenario's data fields are of that kind (or a narrower one); "
+        "an empty cell means the scenario does not use it. "
         "Follow a cell to the kind and the fields that use it.",
     },
     "chart.cell": {"zh": "{s} × {k}：{n} 个数据项", "en": "{s} × {k}: {n} fields"},
@@ -406,7 +415,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "chart.map_link": {"zh": "共享数据地图 →", "en": "Map of shared data →"},
     "chart.map_link_text": {
         "zh": "哪些场景用到哪些数据种类：一张按领域和数据种类分组的矩阵图。",
-        "en": "Which scenarios use which kinds of data: one matrix, grouped by domain and data kind.",
+        "en": "Which scenarios use which kinds of data: "
+        "one matrix, grouped by domain and data kind.",
     },
     "chart.kind_scenarios": {"zh": "用到这种数据的场景", "en": "Scenarios using this kind"},
 }

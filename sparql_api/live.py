@@ -75,7 +75,8 @@ class Generation:
             await self._idle.wait()
 
     async def start(self) -> None:
-        """Run the app's startup (its worker pool starts) in a task that lives until :meth:`stop`."""
+        """Run the app's startup (its worker pool starts) in a task that lives until
+        :meth:`stop`."""
         loop = asyncio.get_running_loop()
         started: asyncio.Future[None] = loop.create_future()
         stop = self._stop = asyncio.Event()
@@ -133,7 +134,8 @@ def prepare(settings: Settings, root: Path) -> Generation:
 
 
 class LiveApp:
-    """The ASGI app of ``dipkg serve``: the current release's app, switched when ``current`` moves."""
+    """The ASGI app of ``dipkg serve``: the current release's app, switched when ``current``
+    moves."""
 
     def __init__(self, settings: Settings, data_dir: Path, first: Generation) -> None:
         self.settings = settings
@@ -267,7 +269,8 @@ class LiveApp:
             self._refused = target
             reason = str(exc) if isinstance(exc, DipkgError) else f"{type(exc).__name__}: {exc}"
             self._report(
-                f"still serving release {serving.build_id}: not switching to {target.name}: {reason}"
+                f"still serving release {serving.build_id}: not switching to {target.name}: "
+                f"{reason}"
             )
             return False
         except BaseException:

@@ -58,7 +58,8 @@ def _cell(term: dict[str, str] | None, prefixes: dict[str, str]) -> str:
 
 
 def _formats(form: str | None, fmt: str) -> tuple[str | None, str | None]:
-    """The worker's table and graph formats for ``--format fmt`` (a :class:`UsageError` if none fits)."""
+    """The worker's table and graph formats for ``--format fmt`` (a :class:`UsageError` if none
+    fits)."""
     if fmt not in TABLE_FORMATS and fmt not in GRAPH_OUTPUTS:
         raise UsageError(
             f"unknown --format {fmt!r}: use one of {', '.join(TABLE_FORMATS + GRAPH_OUTPUTS)}"
@@ -146,7 +147,8 @@ def run_query(
         raise error
     if header.get("truncated"):
         (err or Console(stderr=True)).print(
-            f"note: result truncated to the first {cap} rows (the row cap; raise it with --max-rows, "
+            f"note: result truncated to the first {cap} rows (the row cap; raise it with "
+            "--max-rows, "
             "or page with LIMIT/OFFSET)",
             markup=False,
             highlight=False,

@@ -34,7 +34,8 @@ def _port_free(host: str, port: int) -> None:
             print(
                 str(
                     DipkgError(
-                        f"port {port} on {host} {reason}: stop what holds it, or choose another port with "
+                        f"port {port} on {host} {reason}: stop what holds it, or choose another "
+                        "port with "
                         "--port or the setting DIPKG_PORT",
                         file=f"{host}:{port}",
                     )

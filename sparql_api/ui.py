@@ -3,12 +3,15 @@
 * ``/query`` and ``/sparql`` (GET without a query, the client prefers HTML — the
   endpoint's ``set_sparql_page`` hook): a page with YASGUI (syntax-highlighted
   editor, results table, downloads) posting to ``/sparql``, the example questions
-  the build wrote into the release (``Release.queries()``), and, without JavaScript or without the vendor
-  files, a plain form: "Run" shows the results on the page itself
-  (``/query?q=…&run=1``; not ``query=``, which makes /query the endpoint; the query sent through the app's own ``/sparql``, so the
-  same guard, limits and cache apply) as a table whose IRIs link to their pages, and
+  the build wrote into the release (``Release.queries()``),
+  and, without JavaScript or without the vendor files, a plain form: "Run" shows the results
+  on the page itself
+  (``/query?q=…&run=1``; not ``query=``, which makes /query the endpoint;
+  the query sent through the app's own ``/sparql``, so the same guard, limits and cache apply)
+  as a table whose IRIs link to their pages, and
   errors as readable messages in the page's language (:func:`sparql_api.i18n.describe_error`);
-  "Download" (``/query?q=…&download=1&as=csv``; ``format=`` would select a format of /query itself) redirects to ``/sparql`` in that format.
+  "Download" (``/query?q=…&download=1&as=csv``; ``format=`` would select a format of /query itself)
+  redirects to ``/sparql`` in that format.
 * ``/static/{file}``: site.css, query.js and ``vendor/yasgui/`` (copied from the
   npm package by ``make install``; git-ignored; never a CDN).
 * :func:`install` adds everything to an app made by ``create_app``: static, dumps,

@@ -1,5 +1,6 @@
-"""The search index of a release (kg/search.py writes it, dipkg/core/search_index.py reads it): built with the release, deterministic,
-segmenting Chinese and stemming English, expanding data kinds; and data matching."""
+"""The search index of a release (kg/search.py writes it, dipkg/core/search_index.py reads it):
+built with the release, deterministic, segmenting Chinese and stemming English, expanding data
+kinds; and data matching."""
 
 from __future__ import annotations
 

@@ -38,8 +38,10 @@ SCENARIOS = (
     _PREFIXES
     + """SELECT ?s ?n ?zh ?en ?d ?dzh ?den WHERE {
   ?s a dip:Scenario ; dip:number ?n ; dip:domain ?d .
-  OPTIONAL { ?s rdfs:label ?zh FILTER(lang(?zh) = "zh") } OPTIONAL { ?s rdfs:label ?en FILTER(lang(?en) = "en") }
-  OPTIONAL { ?d rdfs:label ?dzh FILTER(lang(?dzh) = "zh") } OPTIONAL { ?d rdfs:label ?den FILTER(lang(?den) = "en") }
+  OPTIONAL { ?s rdfs:label ?zh FILTER(lang(?zh) = "zh") }
+  OPTIONAL { ?s rdfs:label ?en FILTER(lang(?en) = "en") }
+  OPTIONAL { ?d rdfs:label ?dzh FILTER(lang(?dzh) = "zh") }
+  OPTIONAL { ?d rdfs:label ?den FILTER(lang(?den) = "en") }
 } LIMIT """
     + str(ROW_LIMIT)
 )
@@ -48,7 +50,8 @@ KINDS = (
     _PREFIXES
     + """SELECT ?k ?zh ?en ?b WHERE {
   ?k a dip:DataKind .
-  OPTIONAL { ?k skos:prefLabel ?zh FILTER(lang(?zh) = "zh") } OPTIONAL { ?k skos:prefLabel ?en FILTER(lang(?en) = "en") }
+  OPTIONAL { ?k skos:prefLabel ?zh FILTER(lang(?zh) = "zh") }
+  OPTIONAL { ?k skos:prefLabel ?en FILTER(lang(?en) = "en") }
   OPTIONAL { ?k skos:broader ?b }
 } LIMIT """
     + str(ROW_LIMIT)
@@ -66,7 +69,8 @@ FIELDS = (
     _PREFIXES
     + """SELECT ?f ?zh ?en WHERE {
   ?f a dip:DataField .
-  OPTIONAL { ?f rdfs:label ?zh FILTER(lang(?zh) = "zh") } OPTIONAL { ?f rdfs:label ?en FILTER(lang(?en) = "en") }
+  OPTIONAL { ?f rdfs:label ?zh FILTER(lang(?zh) = "zh") }
+  OPTIONAL { ?f rdfs:label ?en FILTER(lang(?en) = "en") }
 } LIMIT """
     + str(ROW_LIMIT)
 )

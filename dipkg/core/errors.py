@@ -13,7 +13,8 @@ from typing import Any
 
 
 class DipkgError(Exception):
-    """An expected failure with a place (file, line, column; or file, table, row, column) where known."""
+    """An expected failure with a place (file, line, column; or file, table, row, column) where
+    known."""
 
     code = "error"
     status = 500  # HTTP status when the web app reports it

@@ -101,7 +101,8 @@ class Minter:
         return f"{self.base}catalog"
 
     def graph(self, name: str) -> str:
-        """A named graph: ``data`` (the graph in a shared store), ``catalog`` (the catalogue record)."""
+        """A named graph: ``data`` (the graph in a shared store), ``catalog`` (the catalogue
+        record)."""
         return f"{self.base}graph/{check_slug(name, 'graph name')}"
 
     def sparql_service(self) -> str:

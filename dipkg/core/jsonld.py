@@ -2,8 +2,8 @@
 
 The build writes the ``dipkg.jsonld`` dump with it (kg/build.py) and the web app each
 resource's JSON-LD page (sparql_api/pages.py), so a resource reads the same in both.
-It consumes subject blocks of pyoxigraph terms (:mod:`dipkg.core.terms`) one at a time, so memory stays
-bounded by the largest block, and the same blocks always give the same bytes. The
+It consumes subject blocks of pyoxigraph terms (:mod:`dipkg.core.terms`) one at a time,
+so memory stays bounded by the largest block, and the same blocks always give the same bytes. The
 context (ontology/context.jsonld) is written inline so the document parses offline.
 """
 

@@ -253,7 +253,8 @@ def claim(root: Path) -> int | None:
 
 
 def current_target(data_dir: Path) -> Path:
-    """The release folder ``data_dir/current`` points at (absolute), or a clear :class:`StoreError`."""
+    """The release folder ``data_dir/current`` points at (absolute), or a clear
+    :class:`StoreError`."""
     data_dir = Path(data_dir)
     if not data_dir.exists():
         raise StoreError(

@@ -112,11 +112,13 @@ PRAGMA journal_mode = OFF;
 PRAGMA synchronous = OFF;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE docs (id INTEGER PRIMARY KEY, iri TEXT NOT NULL, kind TEXT NOT NULL, zh TEXT, en TEXT,
-                   alt TEXT, scenario INTEGER, n INTEGER, k TEXT, pi INTEGER, domains TEXT, kinds TEXT);
+                   alt TEXT, scenario INTEGER, n INTEGER, k TEXT, pi INTEGER, \
+domains TEXT, kinds TEXT);
 CREATE TABLE postings (term TEXT NOT NULL, doc INTEGER NOT NULL, field INTEGER NOT NULL);
 CREATE TABLE vocab (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE doc_domain (doc INTEGER NOT NULL, domain TEXT NOT NULL);
-CREATE TABLE labels (key TEXT NOT NULL, rank INTEGER NOT NULL, concept TEXT NOT NULL, how TEXT NOT NULL);
+CREATE TABLE labels (key TEXT NOT NULL, rank INTEGER NOT NULL, concept TEXT NOT NULL, \
+how TEXT NOT NULL);
 CREATE TABLE suggest (key TEXT NOT NULL, text TEXT NOT NULL, kind TEXT NOT NULL);
 BEGIN;
 """
@@ -238,7 +240,8 @@ class SearchIndex:
         return terms[:32], surfaces
 
     def _segment(self, run: str) -> list[str]:
-        """Longest match, left to right, over the index's Chinese terms (an unknown character alone)."""
+        """Longest match, left to right, over the index's Chinese terms (an unknown character
+        alone)."""
         out, i = [], 0
         while i < len(run):
             for j in range(min(len(run), i + LONGEST), i, -1):
@@ -284,7 +287,8 @@ class SearchIndex:
         }
         if not terms:
             return empty
-        # a word in more than one document of twenty (数据, data) ranks nothing when others are there
+        # a word in more than one document of twenty (数据, data) ranks nothing when others are
+        # there
         common = {t for t in terms if self.df.get(t, 0) > self.total_docs / 20}
         if len(common) < len(terms):
             terms = [t for t in terms if t not in common]
@@ -300,11 +304,14 @@ class SearchIndex:
             )
             db.execute("""CREATE TEMP TABLE hits AS
                 SELECT p.doc AS doc, COUNT(DISTINCT p.term) AS cov, SUM(w.weight * q.idf) AS score,
-                       group_concat(DISTINCT p.term) AS matched, group_concat(DISTINCT p.field) AS fields
-                FROM q CROSS JOIN postings p ON p.term = q.term JOIN w ON w.field = p.field GROUP BY p.doc""")
+                       group_concat(DISTINCT p.term) AS matched,
+                       group_concat(DISTINCT p.field) AS fields
+                FROM q CROSS JOIN postings p ON p.term = q.term JOIN w ON w.field = p.field
+                GROUP BY p.doc""")
             db.execute(
                 """UPDATE hits SET score = score + 100 WHERE doc IN
-                          (SELECT d.id FROM labels l JOIN docs d ON d.k = l.concept AND d.kind = 'concept'
+                          (SELECT d.id FROM labels l JOIN docs d
+                           ON d.k = l.concept AND d.kind = 'concept'
                            WHERE l.key = ? AND l.how != 'item')
                           OR doc IN (SELECT id FROM docs WHERE zh = ?)""",
                 (exact, query),
@@ -312,16 +319,19 @@ class SearchIndex:
             facets = {
                 "kind": dict(
                     db.execute(
-                        "SELECT d.kind, COUNT(*) FROM hits h JOIN docs d ON d.id = h.doc GROUP BY d.kind"
+                        "SELECT d.kind, COUNT(*) FROM hits h JOIN docs d ON d.id = h.doc "
+                        "GROUP BY d.kind"
                     )
                 ),
                 "domain": dict(
-                    db.execute("""SELECT dd.domain, COUNT(*) FROM hits h JOIN doc_domain dd ON dd.doc = h.doc
+                    db.execute("""SELECT dd.domain, COUNT(*) FROM hits h
+                                             JOIN doc_domain dd ON dd.doc = h.doc
                                              GROUP BY dd.domain""")
                 ),
                 "pi": dict(
                     db.execute(
-                        "SELECT d.pi, COUNT(*) FROM hits h JOIN docs d ON d.id = h.doc GROUP BY d.pi"
+                        "SELECT d.pi, COUNT(*) FROM hits h JOIN docs d ON d.id = h.doc "
+                        "GROUP BY d.pi"
                     )
                 ),
             }
@@ -346,7 +356,8 @@ class SearchIndex:
                 f"""SELECT d.id, d.iri, d.kind, d.zh, d.en, d.alt, d.scenario, d.n, d.k, d.pi,
                                          d.domains, d.kinds, h.score, h.matched, h.fields,
                                          s.iri, s.n, s.zh, s.en
-                                  FROM hits h JOIN docs d ON d.id = h.doc LEFT JOIN docs s ON s.id = d.scenario
+                                  FROM hits h JOIN docs d ON d.id = h.doc
+                                  LEFT JOIN docs s ON s.id = d.scenario
                                   {clause}
                                   ORDER BY h.cov DESC, round(h.score, 6) DESC, {_KIND_ORDER}, d.iri
                                   LIMIT ? OFFSET ?""",
@@ -497,7 +508,8 @@ class SearchIndex:
             for candidate in (key, stripped):
                 if candidate:
                     row = db.execute(
-                        "SELECT concept, how FROM labels WHERE key = ? ORDER BY rank, concept LIMIT 1",
+                        "SELECT concept, how FROM labels WHERE key = ? "
+                        "ORDER BY rank, concept LIMIT 1",
                         (candidate,),
                     ).fetchone()
                     if row:
@@ -566,7 +578,8 @@ class SearchIndex:
             for kind in sorted(related):
                 for item in db.execute(
                     """SELECT scenario, id, iri, kind, zh, en, k FROM docs
-                                          WHERE k = ? AND kind IN ('category', 'field') ORDER BY id""",
+                                          WHERE k = ? AND kind IN ('category', 'field')
+                                          ORDER BY id""",
                     (kind,),
                 ):
                     for number, relation, weight in related[kind]:
@@ -659,7 +672,8 @@ class SearchIndex:
         return out
 
     def _relation(self, have: str, need: str) -> tuple[str, float] | None:
-        """How a person's kind ``have`` meets a scenario's kind ``need`` (never through a top concept)."""
+        """How a person's kind ``have`` meets a scenario's kind ``need`` (never through a top
+        concept)."""
         if have == need:
             return "same", 1.0
         if self.concepts.get(have, {}).get("broader") and have in self.ancestors.get(need, []):

@@ -112,8 +112,9 @@ class CatalogSettings(BaseModel):
     )
     description_en: str = (
         "A linked-data knowledge graph of the first batch of Guizhou Province's guidance on data "
-        "intellectual property application scenarios (Annex 2): 5 domains, 23 application scenarios, "
-        "the data categories and data fields each scenario involves, labelled in Chinese and English, "
+        "intellectual property application scenarios (Annex 2): 5 domains, 23 application "
+        "scenarios, the data categories and data fields each scenario involves, "
+        "labelled in Chinese and English, "
         "every triple traceable to its cell in the source document. Downloads in Turtle, JSON-LD, "
         "N-Triples and CSV, and a SPARQL endpoint."
     )
@@ -147,7 +148,8 @@ class CatalogSettings(BaseModel):
     cn: CnCatalogSettings = CnCatalogSettings()  # the Chinese resource-catalogue record
 
     def license_identifier(self) -> str:
-        """The licence's SPDX id: ``license_spdx``, else the known id of ``license_iri``, else ""."""
+        """The licence's SPDX id: ``license_spdx``, else the known id of ``license_iri``,
+        else ""."""
         return self.license_spdx or SPDX_IDS.get(self.license_iri, "")
 
     def placeholders(self) -> list[str]:
@@ -214,7 +216,8 @@ class Settings(BaseSettings):
     )
     inputs_dir: Path | None = Field(
         None,
-        description="The build's input folder (guides.toml, sources, tables); default: the project's build/.",
+        description="The build's input folder (guides.toml, sources, tables); "
+        "default: the project's build/.",
     )
     catalog: CatalogSettings = CatalogSettings()
 
@@ -233,7 +236,8 @@ class Settings(BaseSettings):
         4,
         gt=0,
         description="Worker processes that evaluate queries (about 40 MB each). Four, so that with "
-        "one query per client (client_queries) three clients holding runaway queries still leave one free.",
+        "one query per client (client_queries) three clients holding runaway queries "
+        "still leave one free.",
     )
     worker_memory_mb: int = Field(
         2048,
@@ -242,8 +246,9 @@ class Settings(BaseSettings):
     )
     worker_sandbox: bool = Field(
         True,
-        description="Drop each query worker into an empty network namespace (Linux unshare), a second wall "
-        "behind the SERVICE guard. Where the OS refuses it (Docker's default seccomp profile), or with false, "
+        description="Drop each query worker into an empty network namespace (Linux unshare), "
+        "a second wall behind the SERVICE guard. "
+        "Where the OS refuses it (Docker's default seccomp profile), or with false, "
         "the workers run with the network and the server logs a warning and /health says so.",
     )
     access_log: bool = Field(
@@ -253,7 +258,8 @@ class Settings(BaseSettings):
     )
     log_format: Literal["text", "json"] = Field(
         "text",
-        description="`dipkg serve`'s log lines: text, or one JSON object per line for log shippers.",
+        description="`dipkg serve`'s log lines: text, "
+        "or one JSON object per line for log shippers.",
     )
     reload_interval: float = Field(
         1.0,
@@ -279,7 +285,8 @@ class Settings(BaseSettings):
     send_timeout: float = Field(
         30.0,
         gt=0,
-        description="Seconds a response may stall on a client that does not read; then it is dropped.",
+        description="Seconds a response may stall on a client that does not read; "
+        "then it is dropped.",
     )
     max_connections: int = Field(
         4096,
@@ -303,8 +310,10 @@ class Settings(BaseSettings):
     )
     sparql_backend: str | None = Field(
         None,
-        description="Remote mode of `dipkg serve` (docs/remote-backend.md): URL of an external SPARQL query "
-        "endpoint holding the published graph (`dipkg publish`); queries and pages go there instead of the "
+        description="Remote mode of `dipkg serve` (docs/remote-backend.md): "
+        "URL of an external SPARQL query "
+        "endpoint holding the published graph (`dipkg publish`); "
+        "queries and pages go there instead of the "
         "local store. None: the local store (worker processes).",
     )
     sparql_backend_user: str | None = Field(
@@ -315,7 +324,8 @@ class Settings(BaseSettings):
     )
     sparql_backend_password_file: Path | None = Field(
         None,
-        description="A file holding the backend's password (first line): nothing in `ps` or the environment.",
+        description="A file holding the backend's password (first line): "
+        "nothing in `ps` or the environment.",
     )
     sparql_backend_max_bytes: int | None = Field(
         None,
@@ -330,12 +340,14 @@ class Settings(BaseSettings):
     )
     publish_password_file: Path | None = Field(
         None,
-        description="A file holding the target's password (DIPKG_PUBLISH_PASSWORD_FILE or --password-file).",
+        description="A file holding the target's password "
+        "(DIPKG_PUBLISH_PASSWORD_FILE or --password-file).",
     )
     publish_timeout: float = Field(
         600.0,
         gt=0,
-        description="Time limit of a whole `dipkg publish` (every request, rollback included), seconds.",
+        description="Time limit of a whole `dipkg publish` "
+        "(every request, rollback included), seconds.",
     )
 
     @field_validator("base_iri")

@@ -90,7 +90,8 @@ class Record(Context):
         }
 
     def previous_version_blocks(self) -> Iterator[Block]:
-        """The release this one follows, named (not typed dcat:Dataset: a harvester would list it)."""
+        """The release this one follows, named (not typed dcat:Dataset: a harvester would list
+        it)."""
         previous = self.manifest.get("previous")
         if not (isinstance(previous, dict) and previous.get("build_id")):
             return
@@ -215,7 +216,8 @@ class Record(Context):
             (
                 p(DCT, "description"),
                 en(
-                    "Read-only SPARQL 1.1 endpoint over the whole knowledge graph; GET without a query returns its service description."
+                    "Read-only SPARQL 1.1 endpoint over the whole knowledge graph; GET without a "
+                    "query returns its service description."
                 ),
             ),
             (
@@ -271,7 +273,8 @@ class Record(Context):
         s = self.s
         pairs: list[tuple[IRI, Term]] = [
             (A, p(DCT, "LicenseDocument")),
-            # dct:title only: with an rdfs:label, CKAN's DCAT parser stores the label instead of the IRI
+            # dct:title only: with an rdfs:label, CKAN's DCAT parser stores the label instead of the
+            # IRI
             (p(DCT, "title"), en(s.license_title)),
         ]
         if s.license_identifier():  # the version the title (CKAN's register title) leaves out

@@ -34,7 +34,8 @@ def source_blocks(
                 (
                     p(DCT, "description"),
                     en(
-                        f"The source document: {g.title_en}, {g.province_en}; its table of application scenarios is what this knowledge graph represents."
+                        f"The source document: {g.title_en}, {g.province_en}; its table of "
+                        "application scenarios is what this knowledge graph represents."
                     ),
                 ),
                 (

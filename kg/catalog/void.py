@@ -23,7 +23,10 @@ def void_queries(base: str) -> dict[str, str]:
     """The SPARQL queries whose answers the VoID counts are (default graph = the data)."""
     return {
         "triples": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
-        "entities": f'SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{base}")) }}',
+        "entities": (
+            "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE "
+            f'{{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{base}")) }}'
+        ),
         "classes": "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?s a ?c }",
         "properties": "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?s ?p ?o }",
         "distinctSubjects": "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o }",
@@ -31,7 +34,10 @@ def void_queries(base: str) -> dict[str, str]:
     }
 
 
-VOID_CLASS_PARTITIONS = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c FILTER(isIRI(?c)) } GROUP BY ?c ORDER BY ?c"
+VOID_CLASS_PARTITIONS = (
+    "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c FILTER(isIRI(?c)) } "
+    "GROUP BY ?c ORDER BY ?c"
+)
 VOID_PROPERTY_PARTITIONS = (
     "SELECT ?p (COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?ns) (COUNT(DISTINCT ?o) AS ?no) "
     "WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY ?p"

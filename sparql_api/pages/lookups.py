@@ -49,8 +49,10 @@ class Lookups:
         rows = self.describer.select(
             f"""SELECT {project} ?s ?n ?zh ?en ?d ?dzh ?den WHERE {{
             ?s a dip:Scenario ; dip:number ?n ; dip:domain ?d . {where}
-            OPTIONAL {{ ?s rdfs:label ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?s rdfs:label ?en FILTER(lang(?en)="en") }}
-            OPTIONAL {{ ?d rdfs:label ?dzh FILTER(lang(?dzh)="zh") }} OPTIONAL {{ ?d rdfs:label ?den FILTER(lang(?den)="en") }}
+            OPTIONAL {{ ?s rdfs:label ?zh FILTER(lang(?zh)="zh") }}
+            OPTIONAL {{ ?s rdfs:label ?en FILTER(lang(?en)="en") }}
+            OPTIONAL {{ ?d rdfs:label ?dzh FILTER(lang(?dzh)="zh") }}
+            OPTIONAL {{ ?d rdfs:label ?den FILTER(lang(?den)="en") }}
         }} ORDER BY ?n ?s""",
             substitutions=bound,
         )
@@ -106,7 +108,8 @@ class Lookups:
         rows = self.describer.select(
             """SELECT ?parent ?i ?t ?zh ?en ?q ?pos WHERE {
             ?i dcterms:isPartOf ?parent ; a ?t ; schema:position ?pos .
-            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
+            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }
+            OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
             OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") }
         } ORDER BY ?pos""",
             substitutions={"parent": ox.NamedNode(iri)},
@@ -119,9 +122,11 @@ class Lookups:
         rows = self.describer.select(
             """SELECT ?kind ?i ?t ?zh ?en ?q ?s ?n ?szh ?sen WHERE {
             ?i dip:dataKind ?kind ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
-            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
+            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }
+            OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
             OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") }
-            OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") } OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
+            OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }
+            OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
         } ORDER BY ?n ?i LIMIT 500""",
             substitutions={"kind": ox.NamedNode(kind_iri)},
         )
@@ -141,10 +146,13 @@ class Lookups:
         the data-kinds page counts a concept (:meth:`_scheme_tree`)."""
         rows = self.describer.select(
             """SELECT DISTINCT ?kind ?i ?t ?zh ?en ?q ?s ?n ?szh ?sen ?k WHERE {
-            ?k skos:broader* ?kind . ?i dip:dataKind ?k ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
-            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
+            ?k skos:broader* ?kind .
+            ?i dip:dataKind ?k ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
+            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }
+            OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
             OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") }
-            OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") } OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
+            OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }
+            OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
         } ORDER BY ?n ?i LIMIT """
             + str(USES_SHOWN),
             substitutions={"kind": ox.NamedNode(kind_iri)},
@@ -152,7 +160,8 @@ class Lookups:
         links = self.describer.select(
             """SELECT DISTINCT ?kind ?c ?b ?zh ?en WHERE {
             ?c skos:broader* ?kind ; skos:broader ?b . ?b skos:broader* ?kind .
-            OPTIONAL { ?c skos:prefLabel ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?c skos:prefLabel ?en FILTER(lang(?en)="en") }
+            OPTIONAL { ?c skos:prefLabel ?zh FILTER(lang(?zh)="zh") }
+            OPTIONAL { ?c skos:prefLabel ?en FILTER(lang(?en)="en") }
         }""",
             substitutions={"kind": ox.NamedNode(kind_iri)},
         )
@@ -187,7 +196,8 @@ class Lookups:
         rows = self.describer.select(
             """SELECT ?scenario ?i ?p ?t ?zh ?en ?q ?pos ?k ?kzh ?ken WHERE {
             ?i dip:scenario ?scenario ; dcterms:isPartOf ?p ; a ?t ; schema:position ?pos .
-            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") } OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
+            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }
+            OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
             OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") }
             OPTIONAL { ?i dip:dataKind ?k }
         }""",
@@ -214,7 +224,8 @@ class Lookups:
         rows = self.describer.select(f"""SELECT ?c ?b ?zh ?en (COUNT(DISTINCT ?i) AS ?uses) WHERE {{
             ?c skos:inScheme {ox.NamedNode(scheme)} .
             OPTIONAL {{ ?c skos:broader ?b . ?b skos:inScheme {ox.NamedNode(scheme)} }}
-            OPTIONAL {{ ?c skos:prefLabel ?zh FILTER(lang(?zh)="zh") }} OPTIONAL {{ ?c skos:prefLabel ?en FILTER(lang(?en)="en") }}
+            OPTIONAL {{ ?c skos:prefLabel ?zh FILTER(lang(?zh)="zh") }}
+            OPTIONAL {{ ?c skos:prefLabel ?en FILTER(lang(?en)="en") }}
             OPTIONAL {{ ?i dip:dataKind|dip:domain ?c }}
         }} GROUP BY ?c ?b ?zh ?en""")
         nodes: dict[str, dict[str, Any]] = {}

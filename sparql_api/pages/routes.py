@@ -124,7 +124,8 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         def work() -> bytes:
             link = Linker(site.base, root, lang if explicit else None)
             domains = site.pages.domains(link, lang)
-            guides = site.pages.describer.select("""SELECT ?g ?czh ?cen ?tzh ?ten WHERE { ?g a dip:Guide .
+            guides = site.pages.describer.select("""SELECT ?g ?czh ?cen ?tzh ?ten WHERE {
+                ?g a dip:Guide .
                 OPTIONAL { ?g dcterms:bibliographicCitation ?czh FILTER(lang(?czh)="zh") }
                 OPTIONAL { ?g dcterms:bibliographicCitation ?cen FILTER(lang(?cen)="en") }
                 OPTIONAL { ?g dcterms:title ?tzh FILTER(lang(?tzh)="zh") }

@@ -30,7 +30,8 @@ OWL = PREFIXES["owl"]
 
 
 def _docx_cell(locator: str | None) -> dict[str, str] | None:
-    """dip:sourceCell ``table=T;row=R;column=C`` as {table, row, column} for the page; None if absent."""
+    """dip:sourceCell ``table=T;row=R;column=C`` as {table, row, column} for the page; None if
+    absent."""
     if not locator:
         return None
     parts = dict(part.partition("=")[::2] for part in locator.split(";"))
@@ -163,7 +164,8 @@ class Pages(Lookups):
                 OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
                 OPTIONAL { ?p rdfs:label ?pzh FILTER(lang(?pzh)="zh") }
                 OPTIONAL { ?p rdfs:label ?pen FILTER(lang(?pen)="en") }
-                OPTIONAL { ?item dip:dataKind ?k . OPTIONAL { ?k skos:prefLabel ?kzh FILTER(lang(?kzh)="zh") }
+                OPTIONAL { ?item dip:dataKind ?k .
+                           OPTIONAL { ?k skos:prefLabel ?kzh FILTER(lang(?kzh)="zh") }
                            OPTIONAL { ?k skos:prefLabel ?ken FILTER(lang(?ken)="en") } }
                 OPTIONAL { ?item dip:qualifier ?q FILTER(lang(?q)="zh") }
             } LIMIT 1""",

@@ -70,7 +70,8 @@ def _detach(fn: Callable[..., T]) -> Callable[..., T]:
 
 
 _BNODE_CHARS = re.compile(r"[^A-Za-z0-9_]")
-#: a blank node written with an invalid label: {"type": "bnode", "value": "nodeID://b1"} (either key first)
+#: a blank node written with an invalid label: {"type": "bnode", "value": "nodeID://b1"} (either key
+#: first)
 _BAD_BNODE = re.compile(
     rb'("type"\s*:\s*"bnode"\s*,\s*"value"\s*:\s*")(nodeID://[^"\\]*)(")'
     rb'|("value"\s*:\s*")(nodeID://[^"\\]*)("\s*,\s*"type"\s*:\s*"bnode")'

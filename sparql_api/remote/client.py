@@ -184,7 +184,8 @@ class BackendClient:
         except TimeoutError:
             if waited:
                 err: QueryError = BackendBusy(
-                    f"all {self.slots} connections to the SPARQL backend stayed busy for {limit:g} s",
+                    f"all {self.slots} connections to the SPARQL backend "
+                    f"stayed busy for {limit:g} s",
                     details={"backend": self.shown, "limit_seconds": limit},
                 )
             else:

@@ -157,7 +157,8 @@ class RemoteDescriber(Describer):
         local = [None, *self.named_graphs]
         values = " ".join(_iri(self._remote(g)) for g in local)
         rows = self._rows(
-            f"SELECT DISTINCT ?g WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ {_iri(node)} ?p ?o }} }}"
+            "SELECT DISTINCT ?g WHERE "
+            f"{{ VALUES ?g {{ {values} }} GRAPH ?g {{ {_iri(node)} ?p ?o }} }}"
         )
         found = {r["g"].value for r in rows if isinstance(r.get("g"), ox.NamedNode)}
         for graph in local:
@@ -184,7 +185,8 @@ class RemoteDescriber(Describer):
     def _incoming(self, node: ox.NamedNode, graph: str | None) -> list[ox.Triple]:
         rows = self._rows(
             f"SELECT ?s ?p WHERE {{ GRAPH {_iri(self._remote(graph))} {{ ?s ?p {_iri(node)} "
-            f"FILTER(?p != {_iri(RDF_TYPE)} && ?p != {_iri(IS_DEFINED_BY)}) }} }} LIMIT {MAX_INCOMING}"
+            f"FILTER(?p != {_iri(RDF_TYPE)} && ?p != {_iri(IS_DEFINED_BY)}) }} }} "
+            f"LIMIT {MAX_INCOMING}"
         )
         return [ox.Triple(r["s"], r["p"], node) for r in rows if "s" in r and "p" in r]
 

@@ -136,7 +136,8 @@ def dataset_params(job: Job, graphs: Graphs) -> list[tuple[str, str]]:
     elif job.union_default_graph:
         default, named = [graphs.data, *catalog], catalog
     elif has_dataset_clause(job.query):
-        return []  # FROM / FROM NAMED: the query's own dataset (protocol parameters would override it)
+        # FROM / FROM NAMED: the query's own dataset (protocol parameters would override it)
+        return []
     else:
         default, named = [graphs.data], catalog
     return [("default-graph-uri", g) for g in default] + [("named-graph-uri", g) for g in named]

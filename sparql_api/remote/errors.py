@@ -20,7 +20,8 @@ class BackendUnavailable(QueryError):
 
 
 class BackendTimeout(QueryError):
-    """A page lookup's exchange with the backend passed its deadline (a slow or dripping backend)."""
+    """A page lookup's exchange with the backend passed its deadline (a slow or dripping
+    backend)."""
 
     code = "backend-timeout"
     status = 504
