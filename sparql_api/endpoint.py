@@ -41,7 +41,7 @@ from sparql_api.protocol import (
     service_description,
     vary_origin,
 )
-from sparql_api.results import GRAPH_FORMATS, Job
+from sparql_api.results import GRAPH_FORMATS, WITH_PREFIXES, Job
 from sparql_api.state import AppContext, context
 from sparql_api.workers import reply_error
 
@@ -297,17 +297,18 @@ async def _service_description(request: Request, ctx: AppContext) -> Response:
     triples: list[Any] = service_description(
         url, ctx.release, list(RESULT_OFFERS + offers), ctx.named_graphs
     )
-    if choice.key in ("nquads", "trig"):
+    rdf_format = GRAPH_FORMATS[choice.key]
+    if rdf_format.supports_datasets:
         triples = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
     body = ox.serialize(
         triples,
-        format=GRAPH_FORMATS[choice.key],
+        format=rdf_format,
         prefixes={
             "sd": "http://www.w3.org/ns/sparql-service-description#",
             "void": "http://rdfs.org/ns/void#",
             "dcterms": "http://purl.org/dc/terms/",
         }
-        if choice.key in ("turtle", "rdfxml", "trig")
+        if choice.key in WITH_PREFIXES
         else None,
     )
     return Response(body, headers={**headers, "Content-Type": choice.content_type})

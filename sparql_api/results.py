@@ -16,24 +16,14 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from dipkg.core import formats
 from dipkg.core.serialize import term_json
 from sparql_api.errors import NotAcceptable, QueryEvaluationError, ResultTooLarge
 
-RESULT_FORMATS = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-GRAPH_FORMATS = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "ntriples": ox.RdfFormat.N_TRIPLES,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-    "nquads": ox.RdfFormat.N_QUADS,
-    "trig": ox.RdfFormat.TRIG,
-}
-_WITH_PREFIXES = {"turtle", "trig", "rdfxml"}
+#: serialiser key -> pyoxigraph format, from the one registry (dipkg/core/formats.py)
+RESULT_FORMATS = {f.key: f.results for f in formats.FORMATS if f.results is not None}
+GRAPH_FORMATS = {f.key: f.rdf for f in formats.FORMATS if f.rdf is not None}
+WITH_PREFIXES = {f.key for f in formats.FORMATS if f.rdf is not None and f.prefixes}
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # Settings.max_result_bytes
 
 
@@ -322,9 +312,9 @@ def _triples(result: Any, job: Job, prefixes: dict[str, str] | None) -> Outcome:
     fmt = job.graph_format
     assert fmt is not None
     kwargs: dict[str, Any] = {}
-    if prefixes and fmt in _WITH_PREFIXES:
+    if prefixes and fmt in WITH_PREFIXES:
         kwargs["prefixes"] = prefixes
-    if fmt in ("nquads", "trig"):
+    if GRAPH_FORMATS[fmt].supports_datasets:  # N-Quads, TriG: the default graph
         items: list[Any] = [
             ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples
         ]

@@ -131,4 +131,4 @@ def test_the_engine_and_page_tables_agree_with_the_registry() -> None:
     what it says: same key, same pyoxigraph format."""
     assert results.RESULT_FORMATS == {f.key: f.results for f in formats.FORMATS if f.results}
     assert results.GRAPH_FORMATS == {f.key: f.rdf for f in formats.FORMATS if f.rdf}
-    assert {f.key for f in formats.FORMATS if f.prefixes} == results._WITH_PREFIXES
+    assert {f.key for f in formats.FORMATS if f.prefixes} == results.WITH_PREFIXES
