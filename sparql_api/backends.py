@@ -114,6 +114,7 @@ class LocalBackend:
             timeout=s.query_timeout,
             prefixes=dict(PREFIXES),
             memory_limit=s.worker_memory_mb * 1024 * 1024,
+            retire_growth=s.worker_retire_mb * 1024 * 1024,
             sandbox=s.worker_sandbox,
             client_queries=s.client_queries,
             client_queue=s.client_queue,

@@ -98,6 +98,7 @@ async def _evaluate(
         timeout=timeout,
         prefixes=dict(PREFIXES),
         memory_limit=settings.worker_memory_mb * 1024 * 1024,
+        retire_growth=settings.worker_retire_mb * 1024 * 1024,
         sandbox=settings.worker_sandbox,
     )
     await pool.start()

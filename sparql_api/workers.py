@@ -136,6 +136,8 @@ class _Worker:
                 "rows": rows,
                 "truncated": bool(flags & TRUNCATED),
             }
+            if flags & RETIRE:  # it answered, then left: it had grown (Settings.worker_retire_mb)
+                header["retire"] = True
             return Reply(header, body)
         if status not in (ERROR, INFO):
             raise ValueError(f"protocol error: reply status {status}")
@@ -171,6 +173,7 @@ class WorkerPool:
         startup_timeout: float = 60.0,
         client_queries: int = 0,
         client_queue: int = 64,
+        retire_growth: int = 0,
     ) -> None:
         self.store_dir = Path(store_dir)
         self.size = size
@@ -178,6 +181,8 @@ class WorkerPool:
         self.prefixes = prefixes or {}
         self.sandbox = sandbox
         self.memory_limit = memory_limit
+        #: bytes a worker's resident memory may grow by before it is replaced (0: never)
+        self.retire_growth = retire_growth
         self.startup_timeout = startup_timeout
         #: per-client fairness: jobs on workers, and waiting, per client key
         self.client_queries = client_queries if client_queries > 0 else size * 1_000_000
@@ -196,6 +201,7 @@ class WorkerPool:
             "deaths": 0,
             "disconnects": 0,
             "respawns": 0,
+            "retired": 0,
         }
 
     # lifecycle ---------------------------------------------------------
@@ -275,6 +281,7 @@ class WorkerPool:
                     "prefixes": self.prefixes,
                     "sandbox": self.sandbox,
                     "memory_limit": self.memory_limit,
+                    "retire_growth": self.retire_growth,
                     "parent": os.getpid(),
                 }
             )
@@ -511,8 +518,8 @@ class WorkerPool:
             self.stats["disconnects"] += 1
             self._replace(worker)
             raise
-        if reply.header.get("retire"):  # it ran out of memory: start afresh
-            self.stats["deaths"] += 1
+        if reply.header.get("retire"):  # out of memory, or it grew: start afresh
+            self.stats["retired" if reply.header.get("ok") else "deaths"] += 1
             self._replace(worker)
             self._release(key, None)
         else:

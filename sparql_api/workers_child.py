@@ -100,6 +100,15 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def resident_bytes() -> int:
+    """This process's resident memory (Linux: /proc/self/statm), or 0 where unknown."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def child_main() -> int:
     import resource
 
@@ -155,8 +164,12 @@ def child_main() -> int:
     send(TAKEN + encode_json_reply(INFO, {"ok": True, "info": info}))
     prefixes = config.get("prefixes") or None
 
+    growth = int(config.get("retire_growth") or 0)
+    baseline = resident_bytes()
+    retire_at = baseline + growth if growth and baseline else None
+
     def serve() -> None:
-        _serve_jobs(inp, send, store, prefixes, int(limit) if limit else None)
+        _serve_jobs(inp, send, store, prefixes, int(limit) if limit else None, retire_at)
 
     # pyoxigraph parses and evaluates recursively: long chains (thousands of BINDs,
     # MINUS or UNION blocks, `1+1+...`) overflow the 8 MiB main stack (SIGSEGV).
@@ -179,6 +192,7 @@ def _serve_jobs(
     store: Any,
     prefixes: dict[str, str] | None,
     memory_limit: int | None = None,
+    retire_at: int | None = None,
 ) -> None:
     from sparql_api import results  # lazy: loaded by child_main's start-up check
 
@@ -221,7 +235,12 @@ def _serve_jobs(
             print(f"sparql_api worker: {type(exc).__name__}: {exc}", file=sys.stderr)
             continue
         flags = (TRUNCATED if outcome.truncated else 0) | (GRAPH if outcome.kind == "graph" else 0)
-        send(encode_reply(RESULT, outcome.body, flags, outcome.rows))
+        # a worker that grew past its limit answers, then retires: the allocator keeps what a
+        # large result needed, and a fresh process starts small (the parent replaces it)
+        grown = retire_at is not None and resident_bytes() > retire_at
+        send(encode_reply(RESULT, outcome.body, flags | (RETIRE if grown else 0), outcome.rows))
+        if grown:
+            return
 
 
 if __name__ == "__main__":

@@ -244,6 +244,15 @@ class Settings(BaseSettings):
         gt=0,
         description="Memory cap of one query worker (MiB); a query that needs more gets 503.",
     )
+    worker_retire_mb: int = Field(
+        128,
+        ge=0,
+        description=(
+            "A query worker whose memory grew by more than this (MiB) since it started "
+            "answers and is replaced, so one large result does not keep the memory it "
+            "needed (0: never)."
+        ),
+    )
     worker_sandbox: bool = Field(
         True,
         description="Drop each query worker into an empty network namespace (Linux unshare), "

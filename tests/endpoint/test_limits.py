@@ -207,6 +207,46 @@ def test_a_query_that_needs_too_much_memory_kills_only_its_worker(endpoint_data)
     assert header["ok"] is True
 
 
+@pytest.mark.parametrize("growth", [1, 0])
+def test_a_worker_that_grew_answers_then_is_replaced(endpoint_data, growth: int) -> None:
+    """Settings.worker_retire_mb: after a result that made it grow past the limit, a worker
+    still answers, then a fresh process takes its place (memory does not stay grown).
+    With 0 (never), the same worker answers every query."""
+    import asyncio
+
+    from dipkg.core.release import open_release
+    from sparql_api.results import Job
+    from sparql_api.workers import WorkerPool
+
+    release = open_release(endpoint_data)
+    big = Job("SELECT * WHERE { ?s ?p ?o }", "json", None, 10_000)
+
+    async def scenario() -> tuple[list[int], list[int], dict[str, int]]:
+        pool = WorkerPool(release.store_dir, size=1, timeout=20, retire_growth=growth)
+        await pool.start()
+        try:
+            pids, rows = [], []
+            for _ in range(3):
+                reply = await pool.run(big)
+                rows.append(reply.header["rows"])
+                for _ in range(200):  # the replacement starts in the background
+                    if pool.alive:
+                        break
+                    await asyncio.sleep(0.05)
+                pids.append(next(iter(pool._workers)).proc.pid)
+            return pids, rows, dict(pool.stats)
+        finally:
+            await pool.stop()
+
+    pids, rows, stats = asyncio.run(scenario())
+    assert rows == [10_000] * 3
+    if growth:
+        assert stats["retired"] == 3 and stats["deaths"] == 0, stats
+        assert len(set(pids)) == 3, pids
+    else:
+        assert stats["retired"] == 0 and len(set(pids)) == 1, (stats, pids)
+
+
 @pytest.mark.slow
 def test_workers_die_with_the_server_even_mid_query(endpoint_data, tmp_path) -> None:
     from tests.endpoint.conftest import start_server
