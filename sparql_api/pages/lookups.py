@@ -217,19 +217,20 @@ class Lookups:
         return roots
 
     def _scheme_tree(self, scheme: str, link: Linker, lang: str) -> list[dict[str, Any]]:
-        # The one lookup that keeps its IRI in the text (written by pyoxigraph, so it cannot
-        # break out of the query): a concept with two broader concepts is drawn under the one
-        # of its LAST row, so this page depends on the rows' order, and a substituted, projected
-        # ?scheme makes Oxigraph group (and so order) them differently.
-        rows = self.describer.select(f"""SELECT ?c ?b ?zh ?en (COUNT(DISTINCT ?i) AS ?uses) WHERE {{
-            ?c skos:inScheme {ox.NamedNode(scheme)} .
-            OPTIONAL {{ ?c skos:broader ?b . ?b skos:inScheme {ox.NamedNode(scheme)} }}
-            OPTIONAL {{ ?c skos:prefLabel ?zh FILTER(lang(?zh)="zh") }}
-            OPTIONAL {{ ?c skos:prefLabel ?en FILTER(lang(?en)="en") }}
-            OPTIONAL {{ ?i dip:dataKind|dip:domain ?c }}
-        }} GROUP BY ?c ?b ?zh ?en""")
+        # A concept with two broader concepts in the scheme (SKOS allows it; 29 data kinds
+        # have two) is drawn under each: the tree does not depend on the rows' order.
+        rows = self.describer.select(
+            """SELECT ?scheme ?c ?b ?zh ?en (COUNT(DISTINCT ?i) AS ?uses) WHERE {
+            ?c skos:inScheme ?scheme .
+            OPTIONAL { ?c skos:broader ?b . ?b skos:inScheme ?scheme }
+            OPTIONAL { ?c skos:prefLabel ?zh FILTER(lang(?zh)="zh") }
+            OPTIONAL { ?c skos:prefLabel ?en FILTER(lang(?en)="en") }
+            OPTIONAL { ?i dip:dataKind|dip:domain ?c }
+        } GROUP BY ?scheme ?c ?b ?zh ?en""",
+            substitutions={"scheme": ox.NamedNode(scheme)},
+        )
         nodes: dict[str, dict[str, Any]] = {}
-        parents: dict[str, str | None] = {}
+        parents: dict[str, set[str]] = {}
         for r in rows:
             c = r["c"].value
             nodes[c] = {
@@ -239,11 +240,16 @@ class Lookups:
                 "uses": int(r["uses"].value),
                 "children": [],
             }
-            parents[c] = r["b"].value if r.get("b") is not None else None
+            broader = parents.setdefault(c, set())
+            if r.get("b") is not None:
+                broader.add(r["b"].value)
         roots = []
         for c, node in nodes.items():
-            p = parents[c]
-            (nodes[p]["children"] if p in nodes else roots).append(node)
+            above = sorted(p for p in parents[c] if p in nodes)
+            for p in above:
+                nodes[p]["children"].append(node)
+            if not above:
+                roots.append(node)
         # the data items of a concept or of anything below it (skos:broader*), each counted once
         # even when it is reached by two paths: the count its concept page lists
         totals = {

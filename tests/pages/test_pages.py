@@ -164,6 +164,31 @@ def test_concept_and_scheme_pages(http: httpx.Client):
     assert "Physical and chemical quantities" in text and "Voltage" in text
 
 
+def test_a_kind_with_two_broader_kinds_is_drawn_under_each(http: httpx.Client, dump_graph):
+    """SKOS lets a concept have two broader concepts (配送时间: 物流数据 and 时间); the
+    data-kinds tree shows it under each, so once per path from a top concept, not under
+    whichever came in the last row."""
+    from functools import cache
+
+    from rdflib import URIRef
+
+    broader = URIRef("http://www.w3.org/2004/02/skos/core#broader")
+
+    @cache
+    def paths(c: URIRef) -> int:
+        above = list(dump_graph.objects(c, broader))
+        return sum(paths(b) for b in above) if above else 1
+
+    twice = [c for c in set(dump_graph.subjects(broader, None)) if paths(c) > 1]
+    assert len(twice) > 10
+    page = http.get("/scheme/data-kinds.html", headers=H).text
+    tree = page[page.index('<section aria-labelledby="c-h">') :]
+    tree = tree[: tree.index("</section>")]
+    for c in twice:
+        slug = str(c).rsplit("/", 1)[1]
+        assert tree.count(f'/concept/{slug}"') == paths(c), (slug, paths(c))
+
+
 def test_concept_page_lists_uses_through_narrower_kinds(http: httpx.Client, dump_graph, release):
     """温度 lists the items of 气温, 牛舍温度 … with the path, as many as the data-kinds page
     counts."""
