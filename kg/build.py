@@ -28,7 +28,6 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyoxigraph
 
@@ -125,7 +124,7 @@ def _count(guides: list[tuple[GuideConfig, Guide]]) -> dict[str, int]:
     }
 
 
-def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
+def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[DumpEntry]:
     dumps.mkdir(parents=True)
     log("writing dumps")
     with (dumps / NT_DUMP).open("w", encoding="utf-8", newline="\n") as out:
@@ -148,15 +147,15 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
             files.append((dumps / f"{name}.{formats.GZIP.extension}", "gzip"))
         for file, encoding in files:
             entries.append(
-                {
-                    "file": file.name,
-                    "format": fmt.name,
-                    "media_type": fmt.media_type,
-                    "encoding": encoding,
-                    "bytes": file.stat().st_size,
-                    "sha256": sha256_file(file),
-                    "triples": triples,
-                }
+                DumpEntry(
+                    file=file.name,
+                    format=fmt.name,
+                    media_type=fmt.media_type,
+                    encoding=encoding,
+                    bytes=file.stat().st_size,
+                    sha256=sha256_file(file),
+                    triples=triples,
+                )
             )
     return entries
 
@@ -165,7 +164,7 @@ def _write_dumps(graph: Graph, dumps: Path, log: Log) -> list[dict[str, Any]]:
 SOURCE_FORMATS = formats.SOURCES
 
 
-def _write_sources(graph: Graph, dumps: Path) -> list[dict[str, Any]]:
+def _write_sources(graph: Graph, dumps: Path) -> list[DumpEntry]:
     """Each guide's source file, byte for byte: the distribution of the source document's
     dataset."""
     entries = []
@@ -180,23 +179,23 @@ def _write_sources(graph: Graph, dumps: Path) -> list[dict[str, Any]]:
         name = f"source-{config.id}{suffix}"
         shutil.copyfile(config.source, dumps / name)
         entries.append(
-            {
-                "file": name,
-                "format": fmt.name,
-                "media_type": fmt.media_type,
-                "encoding": None,
-                "bytes": (dumps / name).stat().st_size,
-                "sha256": sha256_file(dumps / name),
-                "guide": config.id,
-            }
+            DumpEntry(
+                file=name,
+                format=fmt.name,
+                media_type=fmt.media_type,
+                encoding=None,
+                bytes=(dumps / name).stat().st_size,
+                sha256=sha256_file(dumps / name),
+                guide=config.id,
+            )
         )
     return entries
 
 
-def _write_sums(dumps: Path, entries: list[dict[str, Any]]) -> None:
+def _write_sums(dumps: Path, entries: list[DumpEntry]) -> None:
     with (dumps / "SHA256SUMS").open("w", encoding="utf-8", newline="\n") as out:
-        for entry in sorted(entries, key=lambda e: e["file"]):
-            out.write(f"{entry['sha256']}  {entry['file']}\n")
+        for entry in sorted(entries, key=lambda e: e.file):
+            out.write(f"{entry.sha256}  {entry.file}\n")
 
 
 def _write_text(root: Path, name: str, text: str) -> SiteFile:
@@ -212,7 +211,7 @@ def _write_site(graph: Graph, manifest: Manifest, root: Path) -> Site:
     ontology files (with the JSON-LD context) and the licence and publisher, all from
     this build's settings and inputs, so the pages agree with the catalogue record."""
     settings = graph.settings
-    doc = catalog.schema_org_dataset(manifest.to_json(), settings, graph.minter, graph.inputs)
+    doc = catalog.schema_org_dataset(manifest, settings, graph.minter, graph.inputs)
     schema_org = _write_text(
         root, SCHEMA_ORG_FILE, json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
     )
@@ -378,11 +377,11 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         log("validating with SHACL")
         validate.check_store(store, graph.shapes, ONTOLOGY_DIR / "shapes.ttl", graph.source_file)
         triples = len(store)
-        if triples != dumps[0]["triples"]:
-            raise StoreError(f"the store holds {triples} triples, the dumps {dumps[0]['triples']}")
+        if triples != dumps[0].triples:
+            raise StoreError(f"the store holds {triples} triples, the dumps {dumps[0].triples}")
         digest = hashlib.sha256()
         for entry in dumps:
-            digest.update(f"{entry['file']}:{entry['sha256']}\n".encode())
+            digest.update(f"{entry.file}:{entry.sha256}\n".encode())
         build_id = digest.hexdigest()[:16]
         counts = Counts(
             **_count(graph.guides),
@@ -447,7 +446,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             ),
             sources=tuple(graph.source_names),
             counts=counts,
-            dumps=tuple(DumpEntry.from_json(d) for d in dumps),
+            dumps=tuple(dumps),
             corrections=fired,
             catalog=CatalogEntry(file=CATALOG_FILE, graph=graph.minter.graph("catalog")),
             # the catalogue settings still at the shipped placeholders (publisher, contact) and
@@ -463,8 +462,7 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
             ),
         )
         log("writing the catalogue record")
-        # the catalogue reads the manifest as JSON (kg/catalog is being split; typed reads follow)
-        record = list(catalog.record(graph, manifest.to_json(), store))
+        record = list(catalog.record(graph, manifest, store))
         with (staged / CATALOG_FILE).open("w", encoding="utf-8", newline="\n") as out:
             write_turtle(record, out, header="dipkg catalogue record (DCAT-AP 3, VoID)")
         named = pyoxigraph.NamedNode(graph.minter.graph("catalog"))

@@ -13,7 +13,7 @@ cycle) comes from ``Settings.catalog.cn`` and is empty by default: such an eleme
 ``null`` in the JSON, an empty cell in the sheet, and listed under ``待填写``.
 
 Interface used by the build: ``write(settings, minter, dumps, dumps_dir)`` writes both
-files into the dumps folder and returns their dump entries (same keys as the others).
+files into the dumps folder and returns their dump entries (``DumpEntry``, as the others).
 The file names, the record's JSON Schema (dipkg/core/schemas/catalogue-cn.schema.json, which
 the app serves at ``/schemas/catalogue-cn.schema.json``: the JSON distribution's
 dct:conformsTo) and the distributions' titles live in :mod:`dipkg.core.catalog_cn`.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,13 @@ import xlsxwriter
 from dipkg.core import formats
 from dipkg.core.catalog_cn import JSON_FILE, XLSX_FILE
 from dipkg.core.iris import Minter
+from dipkg.core.manifest import DumpEntry
 from dipkg.core.serialize import sha256_file
 from dipkg.core.settings import CatalogSettings, Settings
 from kg.catalog.columns import item_columns, scenario_columns
 from kg.catalog.files import ITEMS_CSV, SCENARIOS_CSV
 from kg.catalog.namespaces import slug as _slug
+from kg.catalog.tables import ROWS
 from kg.changes import input_date
 from kg.guide import Inputs, load_inputs
 from kg.paths import INPUTS_DIR
@@ -111,9 +114,9 @@ def _tables() -> dict[str, tuple[str, list[tuple[str, str, str, str, dict[str, A
     }
 
 
-def resource_entries(dumps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def resource_entries(dumps: Sequence[DumpEntry]) -> list[DumpEntry]:
     """The dumps that are resources: every uncompressed RDF dump and every CSV table."""
-    return [d for d in dumps if d["format"] in RESOURCE_FORMATS and d.get("encoding") is None]
+    return [d for d in dumps if d.format in RESOURCE_FORMATS and d.encoding is None]
 
 
 #: The XLSX's document date when the release has none (XlsxWriter's zip entries use 1980 too).
@@ -123,7 +126,7 @@ NO_DATE = datetime.datetime(1980, 1, 1)
 def record(
     settings: Settings,
     minter: Minter,
-    dumps: list[dict[str, Any]],
+    dumps: Sequence[DumpEntry],
     *,
     dates: ReleaseDates | None = None,
 ) -> dict[str, Any]:
@@ -133,16 +136,16 @@ def record(
     rel = dates or ReleaseDates.of(settings)
     cn = s.cn
     tables = _tables()
-    files = {d["file"] for d in dumps}
+    files = {d.file for d in dumps}
     entries = resource_entries(dumps)
-    codes = {d["file"]: cn.resource_codes.get(d["file"], "") for d in entries}
+    codes = {d.file: cn.resource_codes.get(d.file, "") for d in entries}
     resources = []
     for d in entries:
-        name, fmt = d["file"], d["format"]
+        name, fmt = d.file, d.format
         if fmt == "CSV":
             title, columns = tables[name]
             abstract = (
-                f"{title}（CSV，UTF-8，{d['rows']} 行数据，首行为列名）。"
+                f"{title}（CSV，UTF-8，{d.rows} 行数据，首行为列名）。"
                 f"{s.title_zh}的表格形式；列的定义见 {name}-metadata.json（CSVW）。"
             )
             items = [
@@ -153,7 +156,7 @@ def record(
             title = f"{s.title_zh}（{fmt} 全量数据）"
             gz = f"{name}.gz"
             abstract = (
-                f"{s.description_zh}本资源为 {fmt} 格式的全量数据文件，共 {d['triples']} 个三元组"
+                f"{s.description_zh}本资源为 {fmt} 格式的全量数据文件，共 {d.triples} 个三元组"
                 + (f"；另有 gzip 压缩版本 {gz}。" if gz in files else "。")
             )
             items = []  # RDF: the structure is the ontology, not columns (docs/catalogue.md)
@@ -188,9 +191,9 @@ def record(
                 "扩展": {
                     "DCAT分发": minter.distribution(_slug(name)),
                     "下载地址": minter.dump(name),
-                    "媒体类型": d["media_type"],
-                    "字节数": d["bytes"],
-                    "SHA-256": d["sha256"],
+                    "媒体类型": d.media_type,
+                    "字节数": d.bytes,
+                    "SHA-256": d.sha256,
                 },
             }
         )
@@ -204,7 +207,7 @@ def record(
             "DCAT数据集": minter.dataset(),
             "DCAT目录": minter.catalog(),
         },
-        "待填写": to_fill(settings, [e["file"] for e in entries])
+        "待填写": to_fill(settings, [e.file for e in entries])
         + ([] if rel.issued else ["发布日期"]),
         "信息资源": resources,
     }
@@ -349,11 +352,11 @@ def write_xlsx(doc: dict[str, Any], path: Path, settings: Settings) -> None:
 def write(
     settings: Settings,
     minter: Minter,
-    dumps: list[dict[str, Any]],
+    dumps: Sequence[DumpEntry],
     dumps_dir: Path,
     *,
     dates: ReleaseDates | None = None,
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> tuple[list[DumpEntry], list[str]]:
     """Write the JSON record and the XLSX sheet; return their dump entries and the record's
     ``待填写`` (the elements left to fill in)."""
     doc = record(settings, minter, dumps, dates=dates)
@@ -365,14 +368,15 @@ def write(
     for file, fmt in ((JSON_FILE, formats.JSON), (XLSX_FILE, formats.XLSX)):
         path = dumps_dir / file
         entries.append(
-            {
-                "file": file,
-                "format": fmt.name,
-                "media_type": fmt.media_type,
-                "encoding": None,
-                "bytes": path.stat().st_size,
-                "sha256": sha256_file(path),
-                "rows": len(doc["信息资源"]) if fmt is formats.XLSX else None,
-            }
+            DumpEntry(
+                file=file,
+                format=fmt.name,
+                media_type=fmt.media_type,
+                encoding=None,
+                bytes=path.stat().st_size,
+                sha256=sha256_file(path),
+                rows=len(doc["信息资源"]) if fmt is formats.XLSX else None,
+                stated=ROWS,
+            )
         )
     return entries, doc["待填写"]

@@ -121,7 +121,7 @@ def test_the_release_carries_what_the_pages_show(build_result, settings):
         assert hashlib.sha256((release / f.file).read_bytes()).hexdigest() == f.sha256, f.file
     written = json.loads((release / site.schema_org.file).read_text(encoding="utf-8"))
     minter = Minter(settings.base_iri)
-    assert written == schema_org_dataset(build_result.manifest.to_json(), settings, minter)
+    assert written == schema_org_dataset(build_result.manifest, settings, minter)
     questions = json.loads((release / site.queries.file).read_text(encoding="utf-8"))
     assert questions == [q.to_dict() for q in load_queries()] and len(questions) >= 5
     assert [f.file for f in site.ontology] == [

@@ -372,8 +372,8 @@ def test_no_known_date_states_none(history) -> None:
     from tests.catalog.schema_org_check import check_schema_org_dataset
 
     manifest = dataclasses.replace(history["second"].manifest, modified=None, issued=None)
-    assert manifest.dates == (None, None) == release_dates(manifest.to_json())
-    doc = schema_org_dataset(manifest.to_json(), Settings(), Minter(manifest.base_iri))
+    assert manifest.dates == (None, None) == release_dates(manifest)
+    doc = schema_org_dataset(manifest, Settings(), Minter(manifest.base_iri))
     assert "dateModified" not in doc and "datePublished" not in doc
     assert check_schema_org_dataset(doc) == []
     doc["dateModified"] = "30/11/2026"  # known bad

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dipkg.core import formats
+from dipkg.core.manifest import DumpEntry
 
 JSON_FILE = "dipkg-catalogue-cn.json"
 XLSX_FILE = "dipkg-catalogue-cn.xlsx"
@@ -27,9 +28,9 @@ def load_schema() -> dict[str, Any]:
     return schema
 
 
-def distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
+def distribution_title(entry: DumpEntry) -> tuple[str, str]:
     """The DCAT distribution title (zh, en) of the JSON or the XLSX record."""
-    what = "JSON" if entry["format"] == "JSON" else "XLSX"
+    what = "JSON" if entry.format == "JSON" else "XLSX"
     return (
         f"政务信息资源目录记录（{what}）",
         f"Chinese government resource-catalogue record ({what})",

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from pyoxigraph import QueryResultsFormat, RdfFormat
 
 from dipkg.core.errors import StoreError
+from dipkg.core.manifest import DumpEntry
 
 #: IANA's media-type register: ``IANA + media_type`` is the type's IRI (dcat:mediaType).
 IANA = "https://www.iana.org/assignments/media-types/"
@@ -299,22 +299,21 @@ def by_name(name: str) -> Format:
     return BY_NAME[name]
 
 
-def for_dump(entry: Mapping[str, Any]) -> Format:
+def for_dump(entry: DumpEntry) -> Format:
     """The format of a manifest's dump entry, checked: its ``format`` is registered and its
     ``media_type`` is that format's. A :class:`StoreError` names the file otherwise."""
-    name, file = entry.get("format"), entry.get("file")
-    fmt = BY_NAME.get(name) if isinstance(name, str) else None
+    name, file = entry.format, entry.file
+    fmt = BY_NAME.get(name)
     if fmt is None:
         raise StoreError(
             f"the dump has the format {name!r}, which dipkg/core/formats.py does not know",
-            file=str(file),
+            file=file,
             details={"format": name, "known": sorted(BY_NAME)},
         )
-    if entry.get("media_type") != fmt.media_type:
+    if entry.media_type != fmt.media_type:
         raise StoreError(
-            f"the dump says media type {entry.get('media_type')!r}; "
-            f"its format {name} is {fmt.media_type}",
-            file=str(file),
+            f"the dump says media type {entry.media_type!r}; its format {name} is {fmt.media_type}",
+            file=file,
             details={"format": name},
         )
     return fmt

@@ -4,12 +4,12 @@ Interface used by the build (kg/build.py), whose ``Graph`` holds the inputs it r
 (kg/catalog/graph.py says which; nothing here reads them again):
 
 * ``write_tables(graph, dumps_dir)`` writes the CSV tables (+ CSVW metadata) and their
-  Excel workbook into the dumps folder and returns their dump entries (same keys as the
-  RDF dumps' entries in the manifest: file, format, media_type, encoding, bytes, sha256).
+  Excel workbook into the dumps folder and returns their dump entries (``DumpEntry``, as
+  the manifest lists them: file, format, media_type, encoding, bytes, sha256, rows).
 * ``record(graph, manifest, store)`` returns the catalogue record as subject blocks; the
   build writes it to ``catalog.ttl`` in the release and loads it into the store's named
-  graph ``{base}graph/catalog``. ``manifest`` is the final manifest (counts, dumps with
-  sizes and checksums); ``store`` is the release's store (read for the VoID counts: its
+  graph ``{base}graph/catalog``. ``manifest`` is the final ``Manifest`` (counts, dumps
+  with sizes and checksums); ``store`` is the release's store (read for the VoID counts: its
   default graph is the data).
 * ``schema_org_dataset(manifest, settings, minter, inputs)``: the schema.org Dataset as
   JSON-LD (the landing page's).
@@ -24,10 +24,10 @@ Everything comes from one configuration: ``Settings.catalog`` and ``Settings.bas
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pyoxigraph
 
+from dipkg.core.manifest import Manifest
 from dipkg.core.terms import Block
 from kg.catalog.context import publisher_homepage, publisher_iri, release_dates
 from kg.catalog.dcat import Record
@@ -48,6 +48,6 @@ __all__ = [
 ]
 
 
-def record(graph: BuiltGraph, manifest: dict[str, Any], store: pyoxigraph.Store) -> Iterator[Block]:
+def record(graph: BuiltGraph, manifest: Manifest, store: pyoxigraph.Store) -> Iterator[Block]:
     """The catalogue record: DCAT-AP 3 catalogue, dataset, distributions, data service, VoID."""
     return iter(list(Record(graph, manifest, store).blocks()))

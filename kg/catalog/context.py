@@ -3,9 +3,8 @@ checked EU concepts, and the statements each resource repeats (dates, languages)
 
 from __future__ import annotations
 
-from typing import Any
-
 from dipkg.core.iris import Minter
+from dipkg.core.manifest import Manifest
 from dipkg.core.settings import Settings
 from dipkg.core.terms import IRI, Term
 from kg.catalog.eu import EuConcepts
@@ -21,16 +20,15 @@ def publisher_homepage(settings: Settings, minter: Minter) -> str:
     return settings.catalog.publisher_homepage or minter.base
 
 
-def release_dates(manifest: dict[str, Any]) -> tuple[str | None, str | None]:
+def release_dates(manifest: Manifest) -> tuple[str | None, str | None]:
     """(issued, modified) of a release, from its manifest (None: not known, not published)."""
-    modified = manifest.get("modified") or None
-    return manifest.get("issued") or modified, modified
+    return manifest.dates
 
 
 class Context:
     """One record being written: the build's inputs, the final manifest, the used EU concepts."""
 
-    def __init__(self, graph: BuiltGraph, manifest: dict[str, Any]) -> None:
+    def __init__(self, graph: BuiltGraph, manifest: Manifest) -> None:
         settings, minter = graph.settings, graph.minter
         self.graph = graph
         self.s = settings.catalog

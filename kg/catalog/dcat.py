@@ -10,10 +10,10 @@ standards), sources.py (source documents, domains), eu.py (the EU concepts it ma
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pyoxigraph
 
+from dipkg.core.manifest import Manifest
 from dipkg.core.terms import IRI, Block, Literal, Term, en, zh
 from kg.catalog.context import Context, publisher_homepage
 from kg.catalog.distributions import (
@@ -50,9 +50,7 @@ from kg.guide import GuideConfig
 class Record(Context):
     """The record of one release, written from the build's graph, manifest and store."""
 
-    def __init__(
-        self, graph: BuiltGraph, manifest: dict[str, Any], store: pyoxigraph.Store
-    ) -> None:
+    def __init__(self, graph: BuiltGraph, manifest: Manifest, store: pyoxigraph.Store) -> None:
         super().__init__(graph, manifest)
         self.void = Void.of(store, graph.minter)
 
@@ -60,29 +58,24 @@ class Record(Context):
         """dcat:version, adms:versionNotes (what changed) and dcat:previousVersion."""
         m = self.manifest
         pairs: list[tuple[IRI, Term]] = []
-        if m.get("version"):
-            pairs.append((p(DCAT, "version"), Literal(str(m["version"]))))
+        if m.version:
+            pairs.append((p(DCAT, "version"), Literal(m.version)))
         notes = self.version_notes()
         if notes:
             pairs += [
                 (IRI(ADMS + "versionNotes"), en(notes["en"])),
                 (IRI(ADMS + "versionNotes"), zh(notes["zh"])),
             ]
-        previous = m.get("previous")
-        if isinstance(previous, dict) and previous.get("build_id"):
+        if m.previous is not None:
             pairs.append(
-                (
-                    p(DCAT, "previousVersion"),
-                    IRI(self.m.resource(f"release/{previous['build_id']}")),
-                )
+                (p(DCAT, "previousVersion"), IRI(self.m.resource(f"release/{m.previous.build_id}")))
             )
         return pairs
 
     def version_notes(self) -> dict[str, str] | None:
         m = self.manifest
-        if not isinstance(m.get("changes"), dict) or "triples" not in m["changes"]:
-            return None
-        changes = {**m["changes"], "old": m.get("previous"), "new": {"version": m.get("version")}}
+        previous = m.previous.to_json() if m.previous is not None else None
+        changes = {**m.changes.summary_json(), "old": previous, "new": {"version": m.version}}
         link = self.m.resource("changes")
         return {
             "en": f"{summary_text(changes, 'en')} Details: {link}",
@@ -92,27 +85,24 @@ class Record(Context):
     def previous_version_blocks(self) -> Iterator[Block]:
         """The release this one follows, named (not typed dcat:Dataset: a harvester would list
         it)."""
-        previous = self.manifest.get("previous")
-        if not (isinstance(previous, dict) and previous.get("build_id")):
+        previous = self.manifest.previous
+        if previous is None:
             return
         pairs: list[tuple[IRI, Term]] = [
-            (p(DCT, "title"), en(f"{self.s.title_en}, version {previous.get('version')}")),
-            (p(DCT, "title"), zh(f"{self.s.title_zh}（版本 {previous.get('version')}）")),
-            (p(DCT, "identifier"), Literal(str(previous["build_id"]))),
-            (p(DCAT, "version"), Literal(str(previous.get("version")))),
+            (p(DCT, "title"), en(f"{self.s.title_en}, version {previous.version}")),
+            (p(DCT, "title"), zh(f"{self.s.title_zh}（版本 {previous.version}）")),
+            (p(DCT, "identifier"), Literal(previous.build_id)),
+            (p(DCAT, "version"), Literal(str(previous.version))),
         ]
-        if previous.get("modified"):
-            pairs.append((p(DCT, "modified"), date(str(previous["modified"]))))
-        yield IRI(self.m.resource(f"release/{previous['build_id']}")), pairs
+        if previous.modified:
+            pairs.append((p(DCT, "modified"), date(previous.modified)))
+        yield IRI(self.m.resource(f"release/{previous.build_id}")), pairs
 
     # -- blocks --------------------------------------------------------------------
     def blocks(self) -> Iterator[Block]:
-        all_dumps = self.manifest["dumps"]
-        dumps = [
-            d for d in all_dumps if "guide" not in d
-        ]  # a source file is its guide's distribution
-        source_dumps = [d for d in all_dumps if "guide" in d]
-        distributions = [(self.m.distribution(slug(d["file"])), d) for d in dumps]
+        manifest = self.manifest
+        # a source file is its guide's distribution, not the dataset's
+        distributions = [(self.m.distribution(slug(d.file)), d) for d in manifest.dataset_dumps]
         sparql_distribution = IRI(self.m.distribution("sparql"))
         guides = self.inputs.guides
         yield from self.catalog_block()
@@ -126,9 +116,9 @@ class Record(Context):
         yield self.publisher_block()
         yield self.contact_block()
         yield self.license_block()
-        yield from source_blocks(self, guides, source_dumps)
+        yield from source_blocks(self, guides, manifest.source_dumps)
         yield from domain_blocks(self)
-        yield from media_type_blocks(all_dumps)
+        yield from media_type_blocks(manifest.dumps)
         yield from standard_blocks(self)
         yield checksum_algorithm_block()
         yield (
@@ -204,7 +194,7 @@ class Record(Context):
             *((p(DCAT, "distribution"), d) for d in distributions),
         ]
         # VoID (counts over the default graph of the store: the data)
-        pairs += self.void.dataset_pairs(self.service, self.manifest["dumps"])
+        pairs += self.void.dataset_pairs(self.service, self.manifest.dumps)
         return self.dataset, pairs
 
     def service_block(self) -> Block:

@@ -3,14 +3,14 @@ and the media types and standards they name."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
 
 from dipkg.core import formats
 from dipkg.core.catalog_cn import SCHEMA_URL_PATH
 from dipkg.core.catalog_cn import distribution_title as cn_distribution_title
 from dipkg.core.formats import FILE_TYPE, GZIP
 from dipkg.core.iris import ONTOLOGY_IRI
+from dipkg.core.manifest import DumpEntry
 from dipkg.core.terms import IRI, XSD, Block, Literal, Term, en, zh
 from kg.catalog.context import Context
 from kg.catalog.files import SCENARIOS_CSV, TABLES_XLSX
@@ -30,28 +30,28 @@ from kg.catalog.namespaces import (
 )
 
 
-def distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
+def distribution_title(entry: DumpEntry) -> tuple[str, str]:
     """The distribution's title (zh, en), from its dump entry in the manifest."""
-    fmt = formats.by_name(entry["format"])
-    gz = entry.get("encoding") == "gzip"
-    name = entry["file"]
-    if entry["format"] in ("Source", "Source DOCX"):
+    fmt = formats.by_name(entry.format)
+    gz = entry.encoding == "gzip"
+    name = entry.file
+    if entry.format in ("Source", "Source DOCX"):
         return f"源文件（{name}，原样）", f"Source document, verbatim ({name})"
     if name == TABLES_XLSX:  # before the record's XLSX: both are XLSX
         return (
             "场景表与数据项表（XLSX 工作簿）",
             "The scenarios and data items tables (XLSX workbook)",
         )
-    if entry["format"] in ("JSON", "XLSX"):  # the Chinese resource-catalogue record
+    if entry.format in ("JSON", "XLSX"):  # the Chinese resource-catalogue record
         return cn_distribution_title(entry)
-    if entry["format"] == "CSV":
+    if entry.format == "CSV":
         what_zh, what_en = (
             ("场景表", "scenarios table")
             if name == SCENARIOS_CSV
             else ("数据项表", "data items table")
         )
         return f"{what_zh}（CSV）", f"The {what_en} (CSV)"
-    if entry["format"] == "CSVW":
+    if entry.format == "CSVW":
         what_zh, what_en = (
             ("场景表", "scenarios table")
             if name.startswith(SCENARIOS_CSV)
@@ -62,19 +62,15 @@ def distribution_title(entry: dict[str, Any]) -> tuple[str, str]:
     return f"完整数据下载（{fmt.label_zh}{suffix_zh}）", f"Full dump ({fmt.label_en}{suffix_en})"
 
 
-def distribution_blocks(ctx: Context, iri: IRI, entry: dict[str, Any]) -> Iterator[Block]:
+def distribution_blocks(ctx: Context, iri: IRI, entry: DumpEntry) -> Iterator[Block]:
     """A dump file's distribution and its checksum."""
     fmt = formats.for_dump(entry)
     title_zh, title_en = distribution_title(entry)
-    url = IRI(ctx.m.dump(entry["file"]))
-    checksum = IRI(ctx.m.checksum(slug(entry["file"])))
-    gz = entry.get("encoding") == "gzip"
-    description_en = (
-        f"{title_en}: {entry['file']}, {entry['bytes']} bytes, SHA-256 {entry['sha256']}."
-    )
-    description_zh = (
-        f"{title_zh}：{entry['file']}，{entry['bytes']} 字节，SHA-256 {entry['sha256']}。"
-    )
+    url = IRI(ctx.m.dump(entry.file))
+    checksum = IRI(ctx.m.checksum(slug(entry.file)))
+    gz = entry.encoding == "gzip"
+    description_en = f"{title_en}: {entry.file}, {entry.bytes} bytes, SHA-256 {entry.sha256}."
+    description_zh = f"{title_zh}：{entry.file}，{entry.bytes} 字节，SHA-256 {entry.sha256}。"
     assert fmt.file_type is not None, fmt  # every dump format has its EU file type
     pairs: list[tuple[IRI, Term]] = [
         (A, p(DCAT, "Distribution")),
@@ -90,13 +86,13 @@ def distribution_blocks(ctx: Context, iri: IRI, entry: dict[str, Any]) -> Iterat
     if gz:
         pairs.append((p(DCAT, "compressFormat"), IRI(GZIP.iana)))
     pairs += [
-        (p(DCAT, "byteSize"), typed(entry["bytes"], "nonNegativeInteger")),
+        (p(DCAT, "byteSize"), typed(entry.bytes, "nonNegativeInteger")),
         (p(SPDX, "checksum"), checksum),
         # a source document is not ours to license: its terms are its issuer's
-        *([] if "guide" in entry else [(p(DCT, "license"), ctx.license)]),
+        *([] if entry.is_source else [(p(DCT, "license"), ctx.license)]),
         *(
             ctx.languages()
-            if "guide" not in entry
+            if not entry.is_source
             else [(p(DCT, "language"), ctx.eu.concept(LANGUAGE + "ZHO", "language"))]
         ),
         ctx.availability(),
@@ -104,11 +100,11 @@ def distribution_blocks(ctx: Context, iri: IRI, entry: dict[str, Any]) -> Iterat
     ]
     if fmt.is_rdf:
         pairs.append((p(DCT, "conformsTo"), IRI(ONTOLOGY_IRI)))
-    elif entry["format"] == "CSV":
-        pairs.append((p(DCT, "conformsTo"), IRI(ctx.m.dump(f"{entry['file']}-metadata.json"))))
-    elif entry["format"] == "CSVW":
+    elif entry.format == "CSV":
+        pairs.append((p(DCT, "conformsTo"), IRI(ctx.m.dump(f"{entry.file}-metadata.json"))))
+    elif entry.format == "CSVW":
         pairs.append((p(DCT, "conformsTo"), IRI(CSVW_REC)))
-    elif entry["format"] == "JSON":  # the Chinese record: its JSON Schema, served by the app
+    elif entry.format == "JSON":  # the Chinese record: its JSON Schema, served by the app
         pairs.append((p(DCT, "conformsTo"), IRI(ctx.m.resource(SCHEMA_URL_PATH))))
     yield iri, pairs
     yield (
@@ -116,7 +112,7 @@ def distribution_blocks(ctx: Context, iri: IRI, entry: dict[str, Any]) -> Iterat
         [
             (A, p(SPDX, "Checksum")),
             (p(SPDX, "algorithm"), IRI(SPDX_SHA256_HTTPS)),
-            (p(SPDX, "checksumValue"), Literal(entry["sha256"], datatype=XSD + "hexBinary")),
+            (p(SPDX, "checksumValue"), Literal(entry.sha256, datatype=XSD + "hexBinary")),
         ],
     )
 
@@ -156,9 +152,9 @@ def checksum_algorithm_block() -> Block:
     )
 
 
-def media_type_blocks(dumps: list[dict[str, Any]]) -> Iterator[Block]:
-    used = {formats.by_name(d["format"]) for d in dumps}
-    if any(d.get("encoding") == "gzip" for d in dumps):
+def media_type_blocks(dumps: Sequence[DumpEntry]) -> Iterator[Block]:
+    used = {formats.by_name(d.format) for d in dumps}
+    if any(d.encoding == "gzip" for d in dumps):
         used.add(GZIP)
     for fmt in sorted(used, key=lambda f: f.media_type):
         yield IRI(fmt.iana), [(A, p(DCT, "MediaType")), (p(RDFS, "label"), Literal(fmt.media_type))]
@@ -170,16 +166,16 @@ def standard_blocks(ctx: Context) -> Iterator[Block]:
         (SPARQL_PROTOCOL, "SPARQL 1.1 Protocol", "SPARQL 1.1 协议"),
         (CSVW_REC, "Metadata Vocabulary for Tabular Data (CSVW)", "表格数据元数据词汇（CSVW）"),
     ]
-    for d in ctx.manifest["dumps"]:
-        if d["format"] == "CSV":
+    for d in ctx.manifest.dumps:
+        if d.format == "CSV":
             standards.append(
                 (
-                    ctx.m.dump(f"{d['file']}-metadata.json"),
-                    f"CSVW metadata of {d['file']}",
-                    f"{d['file']} 的 CSVW 元数据",
+                    ctx.m.dump(f"{d.file}-metadata.json"),
+                    f"CSVW metadata of {d.file}",
+                    f"{d.file} 的 CSVW 元数据",
                 )
             )
-        elif d["format"] == "JSON":
+        elif d.format == "JSON":
             standards.append(
                 (
                     ctx.m.resource(SCHEMA_URL_PATH),

@@ -7,6 +7,7 @@ from typing import Any
 
 from dipkg.core import formats
 from dipkg.core.iris import Minter
+from dipkg.core.manifest import Manifest
 from dipkg.core.settings import Settings
 from kg.catalog.context import publisher_homepage, publisher_iri, release_dates
 from kg.catalog.distributions import distribution_title
@@ -16,7 +17,7 @@ from kg.paths import INPUTS_DIR
 
 
 def schema_org_dataset(
-    manifest: dict[str, Any], settings: Settings, minter: Minter, inputs: Inputs | None = None
+    manifest: Manifest, settings: Settings, minter: Minter, inputs: Inputs | None = None
 ) -> dict[str, Any]:
     """The schema.org Dataset of this knowledge graph, as a JSON-LD object (deterministic).
 
@@ -36,20 +37,18 @@ def schema_org_dataset(
         "email": s.contact_email,
     }
     distribution = []
-    for entry in manifest["dumps"]:
-        if "guide" in entry:
-            continue  # a source file: its guide's, not this dataset's
+    for entry in manifest.dataset_dumps:  # a source file is its guide's, not this dataset's
         title_zh, title_en = distribution_title(entry)
         item: dict[str, Any] = {
             "@type": "DataDownload",
-            "@id": minter.distribution(slug(entry["file"])),
+            "@id": minter.distribution(slug(entry.file)),
             "name": title_en,
-            "contentUrl": minter.dump(entry["file"]),
-            "encodingFormat": formats.by_name(entry["format"]).media_type,
-            "contentSize": f"{entry['bytes']} B",
-            "sha256": entry["sha256"],
+            "contentUrl": minter.dump(entry.file),
+            "encodingFormat": formats.by_name(entry.format).media_type,
+            "contentSize": f"{entry.bytes} B",
+            "sha256": entry.sha256,
         }
-        if entry.get("encoding") == "gzip":
+        if entry.encoding == "gzip":
             item["description"] = f"{item['encodingFormat']}, gzip-compressed"
             item["encodingFormat"] = formats.GZIP.media_type
         distribution.append(item)
@@ -71,7 +70,7 @@ def schema_org_dataset(
         "publisher": publisher,
         **({"datePublished": issued} if issued else {}),
         **({"dateModified": modified} if modified else {}),
-        **({"version": str(manifest["version"])} if manifest.get("version") else {}),
+        **({"version": manifest.version} if manifest.version else {}),
         "isBasedOn": [
             {
                 "@type": "CreativeWork",

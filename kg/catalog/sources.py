@@ -6,10 +6,10 @@ Guides, domains and their English labels come from the build's inputs (kg/catalo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
 
 from dipkg.core.iris import DIP
+from dipkg.core.manifest import DumpEntry
 from dipkg.core.terms import IRI, Block, en, zh
 from kg.catalog.context import Context
 from kg.catalog.distributions import distribution_blocks
@@ -18,11 +18,11 @@ from kg.guide import GuideConfig
 
 
 def source_blocks(
-    ctx: Context, guides: list[GuideConfig], source_dumps: list[dict[str, Any]]
+    ctx: Context, guides: list[GuideConfig], source_dumps: Sequence[DumpEntry]
 ) -> Iterator[Block]:
     """The source documents: dct:source of a dcat:Dataset is a dcat:Dataset (DCAT-AP 3 range)."""
     for g in guides:
-        files = [d for d in source_dumps if d["guide"] == g.id]
+        files = [d for d in source_dumps if d.guide == g.id]
         citation_zh = g.title_zh + (f"，{g.annex}" if g.annex else "")
         yield (
             IRI(ctx.m.guide(g.id)),
@@ -65,10 +65,7 @@ def source_blocks(
                     for c in ctx.s.spatial
                 ),
                 (p(DCT, "language"), ctx.eu.concept(LANGUAGE + "ZHO", "language")),
-                *(
-                    (p(DCAT, "distribution"), IRI(ctx.m.distribution(slug(d["file"]))))
-                    for d in files
-                ),
+                *((p(DCAT, "distribution"), IRI(ctx.m.distribution(slug(d.file)))) for d in files),
                 *(
                     [(p(DCT, "publisher"), IRI(f"{ctx.m.guide(g.id)}/issuer"))]
                     if g.issuer_zh or g.issuer_en
@@ -88,7 +85,7 @@ def source_blocks(
                 ],
             )
         for d in files:
-            yield from distribution_blocks(ctx, IRI(ctx.m.distribution(slug(d["file"]))), d)
+            yield from distribution_blocks(ctx, IRI(ctx.m.distribution(slug(d.file))), d)
 
 
 def domain_blocks(ctx: Context) -> Iterator[Block]:

@@ -2,7 +2,7 @@
 
 ``write_tables(graph, dumps_dir)`` writes the scenarios table and the data-items table (each
 with its CSVW metadata, kg/catalog/csvw.py) and both again as the sheets of one workbook, and
-returns their dump entries (the same keys as the RDF dumps' entries in the manifest).
+returns their dump entries (typed ``DumpEntry``s, as the manifest lists them).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from dipkg.core import formats
 from dipkg.core.errors import SourceError
+from dipkg.core.manifest import DumpEntry
 from dipkg.core.serialize import sha256_file
 from kg.catalog.columns import SEPARATOR, item_columns, scenario_columns
 from kg.catalog.csvw import csvw_metadata
@@ -189,7 +190,11 @@ def _scenario_rows(graph: Graph) -> Iterator[list[Any]]:
             )
 
 
-def write_tables(graph: Graph, dumps_dir: Path) -> list[dict[str, Any]]:
+#: a table's dump entry states its rows, even when null (the manifest keeps ``"rows": null``)
+ROWS = frozenset({"rows"})
+
+
+def write_tables(graph: Graph, dumps_dir: Path) -> list[DumpEntry]:
     """The scenarios table and the data-items table, each with its CSVW metadata, and both
     again as the two sheets of one Excel workbook (kg/spreadsheet.py)."""
     minter = graph.minter
@@ -212,7 +217,7 @@ def write_tables(graph: Graph, dumps_dir: Path) -> list[dict[str, Any]]:
             "Data IP application scenarios: data items",
         ),
     ]
-    entries: list[dict[str, Any]] = []
+    entries: list[DumpEntry] = []
     for name, columns, rows, about, title_zh, title_en in tables:
         header = [c[0] for c in columns]
         count = write_csv(dumps_dir / name, header, rows)
@@ -225,36 +230,38 @@ def write_tables(graph: Graph, dumps_dir: Path) -> list[dict[str, Any]]:
         for file, fmt in ((name, formats.CSV), (meta_name, formats.CSVW)):
             path = dumps_dir / file
             entries.append(
-                {
-                    "file": file,
-                    "format": fmt.name,
-                    "media_type": fmt.media_type,
-                    "encoding": None,
-                    "bytes": path.stat().st_size,
-                    "sha256": sha256_file(path),
-                    "rows": count if fmt is formats.CSV else None,
-                }
+                DumpEntry(
+                    file=file,
+                    format=fmt.name,
+                    media_type=fmt.media_type,
+                    encoding=None,
+                    bytes=path.stat().st_size,
+                    sha256=sha256_file(path),
+                    rows=count if fmt is formats.CSV else None,
+                    stated=ROWS,
+                )
             )
     entries.append(_write_xlsx(graph, dumps_dir / TABLES_XLSX))
     return entries
 
 
-def _write_xlsx(graph: Graph, path: Path) -> dict[str, Any]:
+def _write_xlsx(graph: Graph, path: Path) -> DumpEntry:
     base = graph.minter.base
     sheets = [
         Sheet("场景 Scenarios", [c[:4] for c in scenario_columns(base)], _scenario_rows(graph)),
         Sheet("数据项 Data items", [c[:4] for c in item_columns(base)], _item_rows(graph)),
     ]
     write_workbook(path, sheets, "数据知识产权应用场景 Data IP application scenarios")
-    return {
-        "file": path.name,
-        "format": formats.XLSX.name,
-        "media_type": formats.XLSX.media_type,
-        "encoding": None,
-        "bytes": path.stat().st_size,
-        "sha256": sha256_file(path),
-        "rows": None,
-    }
+    return DumpEntry(
+        file=path.name,
+        format=formats.XLSX.name,
+        media_type=formats.XLSX.media_type,
+        encoding=None,
+        bytes=path.stat().st_size,
+        sha256=sha256_file(path),
+        rows=None,
+        stated=ROWS,
+    )
 
 
 # =====================================================================================

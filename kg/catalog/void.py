@@ -7,7 +7,7 @@ against the endpoint (tests/catalog/test_void.py does).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ import pyoxigraph
 
 from dipkg.core import formats
 from dipkg.core.iris import DIP, ONTOLOGY_IRI, PREFIXES, Minter
+from dipkg.core.manifest import DumpEntry
 from dipkg.core.terms import IRI, Block, Literal, Term
 from kg.catalog.namespaces import VOID, A, p, slug, typed
 
@@ -122,16 +123,16 @@ class Void:
             _partition_slugs([q for q, *_ in counts["property_partitions"]]),
         )
 
-    def dataset_pairs(self, service: IRI, dumps: list[dict[str, Any]]) -> list[tuple[IRI, Term]]:
+    def dataset_pairs(self, service: IRI, dumps: Sequence[DumpEntry]) -> list[tuple[IRI, Term]]:
         """The dataset's VoID statements (its counts are over the store's default graph)."""
         m, counts = self.minter, self.counts
         pairs: list[tuple[IRI, Term]] = [
             (p(VOID, "uriSpace"), Literal(m.base)),
             (p(VOID, "sparqlEndpoint"), service),
             *(
-                (p(VOID, "dataDump"), IRI(m.dump(d["file"])))
+                (p(VOID, "dataDump"), IRI(m.dump(d.file)))
                 for d in dumps
-                if formats.by_name(d["format"]).is_rdf
+                if formats.by_name(d.format).is_rdf
             ),
             (p(VOID, "triples"), typed(counts["triples"], "integer")),
             (p(VOID, "entities"), typed(counts["entities"], "integer")),

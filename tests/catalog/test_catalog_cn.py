@@ -138,8 +138,9 @@ def test_defaults_leave_what_the_data_cannot_say_empty(doc: dict) -> None:
     } <= set(doc["待填写"])
 
 
-def test_settings_fill_the_record_in(manifest: dict, minter) -> None:
-    doc = catalog_cn.record(filled_settings(), minter, manifest["dumps"])
+def test_settings_fill_the_record_in(build_result, minter) -> None:
+    dumps = build_result.manifest.dumps
+    doc = catalog_cn.record(filled_settings(), minter, dumps)
     assert errors(doc) == []
     assert doc["待填写"] == []
     ttl = next(r for r in doc["信息资源"] if r["扩展"]["下载地址"].endswith("/dipkg.ttl"))
@@ -159,7 +160,7 @@ def test_settings_fill_the_record_in(manifest: dict, minter) -> None:
     partial = catalog_cn.record(
         Settings(catalog={"cn": {"resource_codes": {"dipkg.ttl": "A/1"}}}),
         minter,
-        manifest["dumps"],
+        dumps,
     )
     assert "信息资源代码" in partial["待填写"]
 
@@ -235,12 +236,16 @@ def test_the_sheet_has_the_clerks_layout(doc: dict, release: Path) -> None:
 
 
 def test_two_writes_give_identical_bytes(
-    tmp_path: Path, release: Path, manifest: dict, minter
+    tmp_path: Path, release: Path, build_result, minter
 ) -> None:
-    dumps = [d for d in manifest["dumps"] if d["format"] not in ("JSON", "XLSX")]
+    manifest = build_result.manifest
+    dumps = [d for d in manifest.dumps if d.format not in ("JSON", "XLSX")]
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
-        catalog_cn.write(Settings(), minter, dumps, tmp_path / name)
+        entries, _ = catalog_cn.write(Settings(), minter, dumps, tmp_path / name)
+        # the typed entries it returns are the manifest's, "rows": null and all
+        listed = [manifest.dump(cn_files.JSON_FILE), manifest.dump(cn_files.XLSX_FILE)]
+        assert [e.to_json() for e in entries] == [e.to_json() for e in listed if e]
     for file in (cn_files.JSON_FILE, cn_files.XLSX_FILE):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
         assert (tmp_path / "a" / file).read_bytes() == (release / "dumps" / file).read_bytes()
@@ -295,11 +300,11 @@ def test_the_schema_is_served_and_the_json_distribution_conforms_to_it(
 
 
 def test_a_release_without_dates_says_so_and_stays_deterministic(
-    tmp_path: Path, manifest: dict, minter
+    tmp_path: Path, build_result, minter
 ) -> None:
     """Release dates the build derives (or has none of) are passed in; unknown is null, to fill
     in."""
-    dumps = [d for d in manifest["dumps"] if d["format"] not in ("JSON", "XLSX")]
+    dumps = [d for d in build_result.manifest.dumps if d.format not in ("JSON", "XLSX")]
     unknown = catalog_cn.ReleaseDates(version=None, issued=None, modified=None)
     doc = catalog_cn.record(Settings(), minter, dumps, dates=unknown)
     assert errors(doc) == [] and "发布日期" in doc["待填写"]

@@ -74,14 +74,15 @@ def test_a_media_type_the_registry_lacks_is_not_acceptable() -> None:
     assert neg.Offer.of(n3) not in neg.GRAPH_OFFERS
 
 
-def test_every_dump_in_the_manifest_has_its_registry_entry(manifest: dict) -> None:
-    assert manifest["dumps"]
-    for entry in manifest["dumps"]:
+def test_every_dump_in_the_manifest_has_its_registry_entry(build_result) -> None:
+    dumps = build_result.manifest.dumps
+    assert dumps
+    for entry in dumps:
         fmt = formats.for_dump(entry)
-        suffix = f".{fmt.extension}" + (".gz" if entry["encoding"] == "gzip" else "")
-        assert entry["file"].endswith(suffix), entry["file"]
-        assert fmt.gzip_twin or entry["encoding"] is None, entry["file"]
-    rdf = {e["format"] for e in manifest["dumps"] if formats.by_name(e["format"]).is_rdf}
+        suffix = f".{fmt.extension}" + (".gz" if entry.encoding == "gzip" else "")
+        assert entry.file.endswith(suffix), entry.file
+        assert fmt.gzip_twin or entry.encoding is None, entry.file
+    rdf = {e.format for e in dumps if formats.by_name(e.format).is_rdf}
     assert rdf == {"Turtle", "JSON-LD", "N-Triples"}
 
 
@@ -89,16 +90,16 @@ def test_every_dump_in_the_manifest_has_its_registry_entry(manifest: dict) -> No
     "change, says",
     [
         ({"format": "Parquet"}, "the format 'Parquet', which dipkg/core/formats.py does not know"),
-        ({"format": None}, "does not know"),
+        ({"format": ""}, "does not know"),
         ({"media_type": "text/plain"}, "says media type 'text/plain'; its format Turtle is"),
     ],
 )
 def test_a_dump_the_registry_does_not_know_is_a_clear_error(
-    manifest: dict, change: dict, says: str
+    build_result, change: dict, says: str
 ) -> None:
-    turtle = next(e for e in manifest["dumps"] if e["file"] == "dipkg.ttl")
+    turtle = build_result.manifest.dump("dipkg.ttl")
     with pytest.raises(StoreError, match=says) as caught:
-        formats.for_dump({**turtle, **change})  # known-bad
+        formats.for_dump(dataclasses.replace(turtle, **change))  # known-bad
     assert caught.value.file == "dipkg.ttl"
 
 
@@ -121,7 +122,7 @@ def test_the_dump_server_labels_each_file_as_the_registry_says(release: Path) ->
     for name, f in files.items():
         if name == "SHA256SUMS":
             continue
-        fmt = formats.GZIP if f.encoding == "gzip" else formats.for_dump(f.entry.to_json())
+        fmt = formats.GZIP if f.encoding == "gzip" else formats.for_dump(f.entry)
         assert f.content_type == fmt.content_type(), name
     assert files["dipkg-tables.xlsx"].content_type == formats.XLSX.media_type  # no charset
 

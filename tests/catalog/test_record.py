@@ -227,7 +227,7 @@ def test_deterministic(tmp_path: Path, release: Path) -> None:
         assert (again.release / name).read_bytes() == (release / name).read_bytes(), name
 
 
-def test_an_unshipped_eu_code_is_a_clear_error(manifest, minter, store) -> None:
+def test_an_unshipped_eu_code_is_a_clear_error(build_result, minter, store) -> None:
     import pytest
 
     from dipkg.core.errors import ConfigError
@@ -236,7 +236,7 @@ def test_an_unshipped_eu_code_is_a_clear_error(manifest, minter, store) -> None:
 
     graph = Graph(Settings(catalog={"themes": ["ECON", "NOPE"]}), lambda message: None)
     with pytest.raises(ConfigError) as info:
-        list(catalog.record(graph, manifest, store))
+        list(catalog.record(graph, build_result.manifest, store))
     assert "data-theme/NOPE" in info.value.message and info.value.file.endswith(
         "eu-vocabularies.ttl"
     )

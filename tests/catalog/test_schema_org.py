@@ -13,8 +13,8 @@ from tests.catalog.schema_org_check import check_schema_org_dataset
 
 
 @pytest.fixture(scope="module")
-def doc(manifest, minter) -> dict:
-    return schema_org_dataset(manifest, Settings(), minter)
+def doc(build_result, minter) -> dict:
+    return schema_org_dataset(build_result.manifest, Settings(), minter)
 
 
 def test_the_dataset_passes(doc: dict) -> None:
@@ -40,9 +40,9 @@ def test_it_says_what_the_catalogue_says(doc: dict, manifest, minter) -> None:
     assert doc["datePublished"] == manifest["issued"]
 
 
-def test_deterministic(manifest, minter) -> None:
-    a = schema_org_dataset(manifest, Settings(), minter)
-    b = schema_org_dataset(manifest, Settings(), minter)
+def test_deterministic(build_result, minter) -> None:
+    a = schema_org_dataset(build_result.manifest, Settings(), minter)
+    b = schema_org_dataset(build_result.manifest, Settings(), minter)
     assert json.dumps(a, sort_keys=False) == json.dumps(b, sort_keys=False)
 
 

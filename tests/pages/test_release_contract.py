@@ -75,7 +75,7 @@ def test_the_serve_time_settings_really_differ(release: Release) -> None:
             "publisher_name_en": SERVE_TIME["DIPKG_CATALOG__PUBLISHER_NAME_EN"],
         }
     )
-    doc = schema_org_dataset(release.manifest.to_json(), serve_time, Minter(release.base_iri), None)
+    doc = schema_org_dataset(release.manifest, serve_time, Minter(release.base_iri), None)
     assert doc["license"] != licence and doc["publisher"]["name"] != publisher
 
 
