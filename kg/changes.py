@@ -14,6 +14,9 @@
   the same inputs gives the same bytes.
 * :func:`input_date` is the date of the inputs: the latest of the dates they declare
   (``edited`` and each guide's ``date`` in guides.toml). No clock is read, nor git.
+
+Why one module of ~430 lines: comparing releases and dating them read the same
+release folders and must agree; the change set's file format is dipkg/core/changeset.py.
 """
 
 from __future__ import annotations

@@ -25,6 +25,9 @@ Credentials: ``--user`` with ``--password-file`` / ``DIPKG_PUBLISH_PASSWORD_FILE
 (or ``DIPKG_PUBLISH_PASSWORD``), or ``user:password@`` in the URL (visible in
 ``ps``). No message ever shows the password or the target's response body
 (only its status code and reason).
+
+Why one module of ~450 lines: one protocol exchange (stage, PUT, MOVE, roll back)
+whose failure paths must each say what the target now holds; split, they drift.
 """
 
 from __future__ import annotations

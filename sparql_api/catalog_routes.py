@@ -13,6 +13,9 @@ into the app's), serialises every offered format once, and then only picks bytes
 nobody offers is a 406 with the error shape of the app. Include it with
 ``create_app(settings, release, routers=[catalog_routes.router])`` or
 ``app.include_router(catalog_routes.router)``.
+
+Why one module of ~400 lines: one record served three ways (the record, VoID, the
+readable page), all from the same parsed graph read once per release.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ Order of work for a query, nothing executed before the last step:
 parse the request (:mod:`~sparql_api.protocol`) → guard (:mod:`~sparql_api.guard`:
 SERVICE 400, updates 403) → negotiate the format (406) → validators (304) →
 response cache → a worker (:mod:`~sparql_api.workers`: time limit, row cap).
+
+Why one module of ~440 lines: the SPARQL 1.1 Protocol's two routes, the service
+description and /health share one order of work (above); each step lives in its own
+module, this one keeps the order.
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ Everything is answered from the release's search index (:mod:`dipkg.core.search_
 thread, each query with its time limit: no request reaches SPARQL.
 A query longer than :data:`dipkg.core.search_index.MAX_QUERY` is refused
 (400: the one JSON error shape, or a page saying so); an empty one gets a page of hints.
+
+Why one module of ~420 lines: /search and /match share one index, one error shape
+and one page layout, each route with its JSON twin; the reading is
+dipkg/core/search_index.py.
 """
 
 from __future__ import annotations
