@@ -104,6 +104,12 @@ def _check_body(body: bytes, job: Job) -> bytes:
     return body
 
 
+def _buffer_limit(exc: MemoryError) -> bool:
+    """Whether ``exc`` is Oxigraph's reader limit ("Reached the buffer maximal size of
+    16777216"), not the process out of memory."""
+    return "buffer maximal size" in str(exc)
+
+
 class _Full(Exception):
     """Raised inside a writer's ``write`` to stop it: the row cap is reached."""
 
@@ -233,8 +239,11 @@ def _solutions(result: Any, job: Job, store: ox.Store | None = None) -> Outcome:
         try:
             parsed = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
             body = parsed.serialize(format=RESULT_FORMATS[fmt])
-        except MemoryError:
-            # the engine's reader stops at one value over 16 MiB ("buffer maximal size")
+        except MemoryError as exc:
+            # the engine's reader stops at one value over 16 MiB ("buffer maximal size");
+            # any other MemoryError is the worker out of memory: it answers 503 and retires
+            if not _buffer_limit(exc):
+                raise
             if fmt == "json" and store is not None:  # evaluated again, term by term
                 return _solutions_terms(store.query(job.query, **_dataset(job)), job)
             raise ResultTooLarge(
@@ -295,7 +304,9 @@ def _solutions_terms(result: Any, job: Job) -> Outcome:
         try:
             parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
             body = parsed.serialize(format=RESULT_FORMATS[fmt])
-        except MemoryError:  # the engine's reader stops at one value over 16 MiB
+        except MemoryError as exc:  # the engine's reader stops at one value over 16 MiB
+            if not _buffer_limit(exc):
+                raise  # the worker out of memory: it answers 503 and retires
             raise ResultTooLarge(
                 f"a value in the result is longer than the {fmt.upper()} writer's limit of "
                 "16 MiB and was not sent; ask for SPARQL JSON or shorter values",
