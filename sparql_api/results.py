@@ -119,10 +119,13 @@ class _TsvSink:
     over ``max_bytes``. TSV writes one line per row (values are N-Triples terms,
     newlines escaped), so counting ``\\n`` counts rows without a Python object per term."""
 
-    def __init__(self, max_rows: int, max_bytes: int, limit: int) -> None:
+    def __init__(self, max_rows: int, max_bytes: int, limit: int, show_row: bool = True) -> None:
         self.lines = max_rows + 1  # the header line, then the rows
         self.max_bytes = max_bytes
         self.limit = limit  # the endpoint's limit, for the message
+        # the row where the TSV went over: only meaningful when TSV is what was asked for
+        # (a JSON, XML or CSV body written from it goes over at another row, or not at all)
+        self.show_row = show_row
         self.parts: list[bytes] = []
         self.size = 0
         self.seen = 0  # newlines kept
@@ -141,7 +144,7 @@ class _TsvSink:
             chunk, found = chunk[: cut + 1], room
         self.size += len(chunk)
         if self.size > self.max_bytes:
-            raise too_large(self.limit, max(self.seen, 1))
+            raise too_large(self.limit, max(self.seen, 1) if self.show_row else None)
         self.parts.append(chunk)
         self.seen += found
         if self.truncated:
@@ -225,7 +228,12 @@ def _solutions(result: Any, job: Job, store: ox.Store | None = None) -> Outcome:
     assert fmt is not None
     # TSV is no larger than SPARQL JSON or XML for the same rows; CSV can be smaller
     # (IRIs without <>, typed values bare), so its TSV gets more room before the final check
-    sink = _TsvSink(job.max_rows, job.max_bytes * (4 if fmt == "csv" else 1), job.max_bytes)
+    sink = _TsvSink(
+        job.max_rows,
+        job.max_bytes * (4 if fmt == "csv" else 1),
+        job.max_bytes,
+        show_row=fmt == "tsv",
+    )
     try:
         result.serialize(sink, format=ox.QueryResultsFormat.TSV)
     except _Full:
