@@ -59,7 +59,7 @@ class RemotePool:
         self.prefixes = prefixes or {}
         self.info: dict[str, Any] = {
             "named_graphs": [graphs.catalog] if graphs.catalog else [],
-            "backend": client.url,
+            "backend": client.shown,  # redacted: no credentials, no query string (a token)
         }
         self.stats = {"timeouts": 0, "backend_errors": 0, "disconnects": 0}
 
