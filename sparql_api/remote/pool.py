@@ -66,7 +66,7 @@ class RemotePool:
     # lifecycle ---------------------------------------------------------
     async def start(self) -> None:
         await self.client.start()
-        await self.probe()
+        await probe(self.client, self.graphs)
 
     async def stop(self) -> None:
         await self.client.stop()
@@ -74,9 +74,6 @@ class RemotePool:
     @property
     def alive(self) -> int:
         return self.size if self.client.healthy() else 0
-
-    async def probe(self) -> dict[str, Any]:
-        return await probe(self.client, self.graphs)
 
     # queries -----------------------------------------------------------
     async def run(self, job: Job, client: str | None = None) -> Reply:
