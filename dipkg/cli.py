@@ -272,6 +272,7 @@ def publish(
 ) -> None:
     """Load the built graph into an existing triple store (SPARQL 1.1 Graph Store HTTP Protocol),
     all or nothing."""
+    # lazy: only `dipkg publish` draws a progress bar
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     # lazy: `dipkg --help` need not load the build (httpx, the publisher)

@@ -3,7 +3,7 @@
 :class:`Graph` reads the guides (with corrections), translations, vocabularies and the
 ontology; :meth:`Graph.blocks` streams the whole graph as subject blocks, in one fixed
 order, as often as a writer asks. The build (kg/build.py) writes it out; the catalogue
-(kg/catalog.py) describes it. Both import this module, which imports neither.
+(kg/catalog/) describes it. Both import this module, which imports neither.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ the web app and ``dipkg match``) live in :mod:`dipkg.core.search_index`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Iterable
@@ -45,9 +46,7 @@ class Segmenter:
     """jieba with the vocabulary's labels in its dictionary (the build's side only)."""
 
     def __init__(self, words: Iterable[str]) -> None:
-        import logging
-
-        import jieba  # third-party; loaded only when the build indexes
+        import jieba  # lazy: ~130 ms of import; only the build's indexing needs it
 
         jieba.setLogLevel(logging.WARNING)
         self.tokenizer = jieba.Tokenizer()

@@ -1,6 +1,6 @@
 """The tables as one Excel workbook (``dipkg-tables.xlsx``), written with openpyxl.
 
-Interface used by kg/catalog.py:
+Interface used by kg/catalog/tables.py:
 
 * ``write_workbook(path, sheets)`` where each sheet is a :class:`Sheet` (a name, the
   columns as ``(name, title zh, title en, datatype)`` and the rows as lists of values).

@@ -92,10 +92,6 @@ def check_store(store_dir: Path) -> None:
         raise StoreError("the store is empty: rebuild with `dipkg build`", file=str(store_dir))
 
 
-def _catalog_graphs(release: Release) -> list[str]:
-    return release.catalog_graphs
-
-
 class LocalBackend:
     name = "local"
 
@@ -121,7 +117,7 @@ class LocalBackend:
         )
 
     def describer(self) -> Describer:
-        return Describer(self.release.store_dir, _catalog_graphs(self.release))
+        return Describer(self.release.store_dir, self.release.catalog_graphs)
 
     async def describe_health(self, pool: QueryPool) -> PoolHealth:
         return PoolHealth(
@@ -165,7 +161,7 @@ class RemoteBackend:
         return RemotePool(self.client, self.graphs, prefixes=dict(PREFIXES))
 
     def describer(self) -> Describer:
-        return RemoteDescriber(self.client, self.graphs, named_graphs=_catalog_graphs(self.release))
+        return RemoteDescriber(self.client, self.graphs, named_graphs=self.release.catalog_graphs)
 
     async def describe_health(self, pool: QueryPool) -> PoolHealth:
         backend = await probe(self.client, self.graphs)  # first: the pool's `alive` reads it

@@ -1,6 +1,6 @@
 """``/catalog`` and ``/.well-known/void``: the release's catalogue record, content-negotiated.
 
-The build writes the record (DCAT-AP 3 + VoID, see kg/catalog.py) to ``catalog.ttl``
+The build writes the record (DCAT-AP 3 + VoID, see kg/catalog/) to ``catalog.ttl``
 in the release. This router reads it once, at startup (the router's lifespan, merged
 into the app's), serialises every offered format once, and then only picks bytes:
 

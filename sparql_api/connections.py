@@ -70,6 +70,7 @@ def _error(status: int, reason: bytes, code: str, message: str) -> bytes:
 
 def protocol_class(settings: Settings, cap: int) -> type:
     """uvicorn's ``HttpToolsProtocol`` with the limits of ``settings`` (one class per server)."""
+    # lazy: ~80 ms of import (httptools); only a server being started needs the class
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     max_head = settings.max_header_bytes

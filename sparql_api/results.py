@@ -104,6 +104,12 @@ def _check_body(body: bytes, job: Job) -> bytes:
     return body
 
 
+def _buffer_limit(exc: MemoryError) -> bool:
+    """Whether ``exc`` is Oxigraph's reader limit ("Reached the buffer maximal size of
+    16777216"), not the process out of memory."""
+    return "buffer maximal size" in str(exc)
+
+
 class _Full(Exception):
     """Raised inside a writer's ``write`` to stop it: the row cap is reached."""
 
@@ -113,10 +119,13 @@ class _TsvSink:
     over ``max_bytes``. TSV writes one line per row (values are N-Triples terms,
     newlines escaped), so counting ``\\n`` counts rows without a Python object per term."""
 
-    def __init__(self, max_rows: int, max_bytes: int, limit: int) -> None:
+    def __init__(self, max_rows: int, max_bytes: int, limit: int, show_row: bool = True) -> None:
         self.lines = max_rows + 1  # the header line, then the rows
         self.max_bytes = max_bytes
         self.limit = limit  # the endpoint's limit, for the message
+        # the row where the TSV went over: only meaningful when TSV is what was asked for
+        # (a JSON, XML or CSV body written from it goes over at another row, or not at all)
+        self.show_row = show_row
         self.parts: list[bytes] = []
         self.size = 0
         self.seen = 0  # newlines kept
@@ -135,7 +144,7 @@ class _TsvSink:
             chunk, found = chunk[: cut + 1], room
         self.size += len(chunk)
         if self.size > self.max_bytes:
-            raise too_large(self.limit, max(self.seen, 1))
+            raise too_large(self.limit, max(self.seen, 1) if self.show_row else None)
         self.parts.append(chunk)
         self.seen += found
         if self.truncated:
@@ -219,7 +228,12 @@ def _solutions(result: Any, job: Job, store: ox.Store | None = None) -> Outcome:
     assert fmt is not None
     # TSV is no larger than SPARQL JSON or XML for the same rows; CSV can be smaller
     # (IRIs without <>, typed values bare), so its TSV gets more room before the final check
-    sink = _TsvSink(job.max_rows, job.max_bytes * (4 if fmt == "csv" else 1), job.max_bytes)
+    sink = _TsvSink(
+        job.max_rows,
+        job.max_bytes * (4 if fmt == "csv" else 1),
+        job.max_bytes,
+        show_row=fmt == "tsv",
+    )
     try:
         result.serialize(sink, format=ox.QueryResultsFormat.TSV)
     except _Full:
@@ -233,8 +247,11 @@ def _solutions(result: Any, job: Job, store: ox.Store | None = None) -> Outcome:
         try:
             parsed = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
             body = parsed.serialize(format=RESULT_FORMATS[fmt])
-        except MemoryError:
-            # the engine's reader stops at one value over 16 MiB ("buffer maximal size")
+        except MemoryError as exc:
+            # the engine's reader stops at one value over 16 MiB ("buffer maximal size");
+            # any other MemoryError is the worker out of memory: it answers 503 and retires
+            if not _buffer_limit(exc):
+                raise
             if fmt == "json" and store is not None:  # evaluated again, term by term
                 return _solutions_terms(store.query(job.query, **_dataset(job)), job)
             raise ResultTooLarge(
@@ -295,7 +312,9 @@ def _solutions_terms(result: Any, job: Job) -> Outcome:
         try:
             parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
             body = parsed.serialize(format=RESULT_FORMATS[fmt])
-        except MemoryError:  # the engine's reader stops at one value over 16 MiB
+        except MemoryError as exc:  # the engine's reader stops at one value over 16 MiB
+            if not _buffer_limit(exc):
+                raise  # the worker out of memory: it answers 503 and retires
             raise ResultTooLarge(
                 f"a value in the result is longer than the {fmt.upper()} writer's limit of "
                 "16 MiB and was not sent; ask for SPARQL JSON or shorter values",

@@ -3,6 +3,7 @@ query workers are the parallelism)."""
 
 from __future__ import annotations
 
+import argparse
 import errno
 import logging.config
 import socket
@@ -95,8 +96,6 @@ def run(
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m sparql_api.server --data DIR [--host H] [--port P]`` (used by the tests)."""
-    import argparse
-
     settings = Settings()
     parser = argparse.ArgumentParser(prog="python -m sparql_api.server")
     parser.add_argument("--data", type=Path, default=settings.data_dir)

@@ -57,8 +57,9 @@ class AppContext:
 
     @property
     def named_graphs(self) -> list[str]:
-        info = getattr(self.pool, "info", None) or {}  # tests stand in object() for the pool
-        return list(info.get("named_graphs") or [])
+        if self.pool is None:
+            return []
+        return list(self.pool.info.get("named_graphs") or [])
 
 
 def context(request: Request) -> AppContext:

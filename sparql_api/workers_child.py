@@ -75,7 +75,7 @@ def _isolate_network() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        import ctypes
+        import ctypes  # lazy: Linux only; the worker's start-up imports what it uses
 
         libc = ctypes.CDLL(None, use_errno=True)
         clone_newnet, clone_newuser = 0x40000000, 0x10000000
@@ -91,7 +91,7 @@ def _die_with_parent(parent: int) -> None:
     if not sys.platform.startswith("linux"):
         return
     try:
-        import ctypes
+        import ctypes  # lazy: Linux only; the worker's start-up imports what it uses
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except Exception:  # noqa: BLE001
@@ -110,7 +110,7 @@ def resident_bytes() -> int:
 
 
 def child_main() -> int:
-    import resource
+    import resource  # lazy: Unix only; the worker's start-up imports what it uses
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     out = os.fdopen(os.dup(1), "wb", buffering=0)

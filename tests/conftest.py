@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,6 +15,10 @@ from kg.paths import INPUTS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+
+if TYPE_CHECKING:  # annotations only: most tests never load the web app
+    from sparql_api.results import Job
+    from sparql_api.workers import Reply
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +50,24 @@ def cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
     env.update(extra)
     return env
+
+
+class StandInPool:
+    """A query pool (sparql_api.backends.QueryPool) for app tests that never query: one
+    worker alive, no named graph; running a query is a test failure."""
+
+    size = 1
+    alive = 1
+
+    def __init__(self) -> None:
+        self.info: dict[str, Any] = {}
+        self.stats: dict[str, int] = {}
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    async def run(self, job: Job, client: str | None = None) -> Reply:
+        raise AssertionError("this test's app must not run a query")

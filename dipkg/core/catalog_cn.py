@@ -1,7 +1,7 @@
 """The Chinese resource-catalogue record's files in a release: names, schema, titles.
 
 The build writes the record (kg/catalog_cn.py: ``dipkg-catalogue-cn.json`` and ``.xlsx`` in
-the dumps folder) and describes it in the DCAT catalogue (kg/catalog.py); the web app
+the dumps folder) and describes it in the DCAT catalogue (kg/catalog/); the web app
 serves its JSON Schema at :data:`SCHEMA_URL_PATH` and lists the files on ``/catalog``
 (sparql_api/catalog_routes.py). All three import this module, which imports neither.
 """

@@ -1,7 +1,7 @@
 """Compacted JSON-LD from subject blocks, with the project's context: one writer for both sides.
 
 The build writes the ``dipkg.jsonld`` dump with it (kg/build.py) and the web app each
-resource's JSON-LD page (sparql_api/pages.py), so a resource reads the same in both.
+resource's JSON-LD page (sparql_api/pages/documents.py), so a resource reads the same in both.
 It consumes subject blocks of pyoxigraph terms (:mod:`dipkg.core.terms`) one at a time,
 so memory stays bounded by the largest block, and the same blocks always give the same bytes. The
 context (ontology/context.jsonld) is written inline so the document parses offline.

@@ -279,7 +279,7 @@ class Changes:
 
 @dataclass(frozen=True)
 class MapEntry:
-    """``map.json``, the map of shared data (kg/datamap.py)."""
+    """``map.json``, the map of shared data (dipkg/core/datamap.py)."""
 
     file: str
     kinds: int

@@ -3,7 +3,7 @@
 The data (the N-Triples dump) goes into the project's data graph (``{base}graph/data``,
 or the one ``--graph`` names), the catalogue record (``catalog.ttl``, when the release
 has one) into ``{base}graph/catalog``. ``dipkg publish`` (kg/publish.py) sends the files
-there; the web app in remote mode (sparql_api/remote.py) queries the same graphs. Both
+there; the web app in remote mode (sparql_api/remote/) queries the same graphs. Both
 import this module, which imports neither.
 """
 

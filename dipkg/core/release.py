@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from dipkg.core.errors import StoreError
-from dipkg.core.manifest import FORMAT, Licence, Manifest, Publisher, Site, SiteFile
+from dipkg.core.manifest import Licence, Manifest, Publisher, Site, SiteFile
 
 CURRENT = "current"
 RELEASES = "releases"
@@ -51,7 +51,6 @@ ONTOLOGY = "ontology"
 #: the ontology's files the release carries (``ontology/``), as the source tree names them
 CONTEXT_FILE = "context.jsonld"
 ONTOLOGY_FILES = ("dipkg.ttl", "shapes.ttl", CONTEXT_FILE)
-MANIFEST_FORMAT = FORMAT
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ class SearchTimeout(DipkgError):
 
 @lru_cache(maxsize=1)
 def _stemmer() -> Any:
-    import snowballstemmer
+    import snowballstemmer  # lazy: ~20 ms of import; only a search or an index stems
 
     return snowballstemmer.stemmer("english")
 

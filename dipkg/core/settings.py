@@ -9,6 +9,8 @@ Environment beats file beats default.
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -172,8 +174,6 @@ class CatalogSettings(BaseModel):
     @field_validator("issued", "modified")
     @classmethod
     def _iso_date(cls, value: str) -> str:
-        import datetime
-
         if value == "":
             return value
 
@@ -371,8 +371,6 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        import ipaddress
-
         for item in value:
             try:
                 ipaddress.ip_network(item.strip(), strict=False)

@@ -59,14 +59,14 @@ class RemotePool:
         self.prefixes = prefixes or {}
         self.info: dict[str, Any] = {
             "named_graphs": [graphs.catalog] if graphs.catalog else [],
-            "backend": client.url,
+            "backend": client.shown,  # redacted: no credentials, no query string (a token)
         }
         self.stats = {"timeouts": 0, "backend_errors": 0, "disconnects": 0}
 
     # lifecycle ---------------------------------------------------------
     async def start(self) -> None:
         await self.client.start()
-        await self.probe()
+        await probe(self.client, self.graphs)
 
     async def stop(self) -> None:
         await self.client.stop()
@@ -74,9 +74,6 @@ class RemotePool:
     @property
     def alive(self) -> int:
         return self.size if self.client.healthy() else 0
-
-    async def probe(self) -> dict[str, Any]:
-        return await probe(self.client, self.graphs)
 
     # queries -----------------------------------------------------------
     async def run(self, job: Job, client: str | None = None) -> Reply:

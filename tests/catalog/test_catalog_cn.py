@@ -263,9 +263,9 @@ def test_listed_as_a_distribution(record: rdflib.Graph, minter, file: str, code:
 
 @pytest.fixture(scope="module")
 def client(built_data: Path) -> Iterator[TestClient]:
-    from tests.catalog.test_routes import NoPool
+    from tests.conftest import StandInPool
 
-    with TestClient(create_app(Settings(), open_release(built_data), pool=NoPool())) as c:
+    with TestClient(create_app(Settings(), open_release(built_data), pool=StandInPool())) as c:
         yield c
 
 

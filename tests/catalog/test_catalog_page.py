@@ -15,14 +15,14 @@ from fastapi.testclient import TestClient
 from dipkg.core.release import open_release
 from dipkg.core.settings import Settings
 from sparql_api.app import create_app
-from tests.catalog.test_publication import AlivePool
+from tests.conftest import StandInPool
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
 @pytest.fixture(scope="module")
 def client(built_data: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(), open_release(built_data), pool=AlivePool())) as c:
+    with TestClient(create_app(Settings(), open_release(built_data), pool=StandInPool())) as c:
         yield c
 
 

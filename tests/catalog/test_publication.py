@@ -14,6 +14,7 @@ from dipkg.core.manifest import Publication
 from dipkg.core.release import open_release
 from dipkg.core.settings import Settings
 from sparql_api.app import create_app
+from tests.conftest import StandInPool
 from tests.test_cli import run
 
 CONFIGURED = {
@@ -97,15 +98,9 @@ def test_build_warns_about_placeholders_and_unfilled_elements(tmp_path: Path) ->
     assert manifest["publication"] == {"placeholders": [], "to_fill": []}
 
 
-class AlivePool:
-    alive = size = 1
-    stats: dict = {}
-    info: dict = {}
-
-
 @pytest.fixture(scope="module")
 def client(built_data: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(), open_release(built_data), pool=AlivePool())) as c:
+    with TestClient(create_app(Settings(), open_release(built_data), pool=StandInPool())) as c:
         yield c
 
 

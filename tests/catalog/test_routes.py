@@ -21,6 +21,7 @@ from rdflib.compare import isomorphic
 from dipkg.core.release import open_release
 from dipkg.core.settings import Settings
 from sparql_api.app import create_app
+from tests.conftest import StandInPool
 
 ROOT = Path(__file__).resolve().parents[2]
 VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
@@ -32,16 +33,9 @@ FORMATS = {  # media type -> rdflib parser
 }
 
 
-class NoPool:
-    info: dict = {}
-
-    async def run(self, *args, **kwargs):  # pragma: no cover - the catalogue never queries
-        raise AssertionError("the catalogue routes must not query the store")
-
-
 @pytest.fixture(scope="module")
 def client(built_data: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(), open_release(built_data), pool=NoPool(), routers=[])
+    app = create_app(Settings(), open_release(built_data), pool=StandInPool(), routers=[])
     with TestClient(app) as c:
         yield c
 

@@ -9,7 +9,12 @@ import pyoxigraph as ox
 import pytest
 
 from dipkg.core.release import open_release
-from sparql_api.errors import NotAcceptable, QueryEvaluationError, QuerySyntaxError
+from sparql_api.errors import (
+    NotAcceptable,
+    QueryEvaluationError,
+    QuerySyntaxError,
+    ResultTooLarge,
+)
 from sparql_api.results import RESULT_FORMATS, Job, evaluate
 
 QUERIES = [
@@ -122,3 +127,55 @@ def test_native_and_term_by_term_writers_agree_byte_for_byte(
         == (min(cap, 100), cap < 100)
     )
     assert native.body == terms.body
+
+
+def _failing_reader(message: str) -> object:
+    def parse(*args: object, **kwargs: object) -> object:
+        raise MemoryError(message)
+
+    return parse
+
+
+BUFFER_LIMIT = "Reached the buffer maximal size of 16777216"
+
+
+def test_the_readers_16_mib_limit_takes_the_term_by_term_way(
+    store: ox.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sparql_api import results
+
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 5"
+    expected = evaluate(store, Job(query, "json", None, 100)).body
+    monkeypatch.setattr(results.ox, "parse_query_results", _failing_reader(BUFFER_LIMIT))
+    assert evaluate(store, Job(query, "json", None, 100)).body == expected  # evaluated again
+    with pytest.raises(ResultTooLarge, match="16 MiB"):
+        evaluate(store, Job(query, "xml", None, 100))
+    with pytest.raises(ResultTooLarge, match="16 MiB"):
+        results._solutions_terms(store.query(query), Job(query, "xml", None, 100))
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_worker_out_of_memory_is_not_taken_for_the_readers_limit(
+    store: ox.Store, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    # a plain MemoryError (the worker at its RLIMIT_DATA) must reach the worker's loop,
+    # which answers 503 and retires; not rerun the query nor blame the 16 MiB limit
+    from sparql_api import results
+
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 5"
+    monkeypatch.setattr(results.ox, "parse_query_results", _failing_reader(""))
+    with pytest.raises(MemoryError):
+        evaluate(store, Job(query, fmt, None, 100))
+    with pytest.raises(MemoryError):
+        results._solutions_terms(store.query(query), Job(query, "xml", None, 100))
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_the_too_large_message_gives_a_row_only_for_tsv(store: ox.Store, fmt: str) -> None:
+    # the row is counted in the capped TSV, which the other formats are written from:
+    # a JSON/XML/CSV body goes over at another row, so none is named for them
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 300"
+    with pytest.raises(ResultTooLarge) as info:
+        evaluate(store, Job(query, fmt, None, 1000, max_bytes=2000))
+    assert "2,000 bytes" in info.value.message
+    assert ("at row" in info.value.message) == (fmt == "tsv"), info.value.message

@@ -59,6 +59,21 @@ def test_health_reports_the_backend(remote, oxigraph_backend):
     assert body["backend"]["graphs"]["data"] == BASE + "graph/data"
 
 
+def test_the_pool_keeps_no_token_nor_password_of_the_backend_url():
+    # the pool's info travels like the rest of /health: the URL as shown, never as given
+    from sparql_api.remote.client import BackendClient
+    from sparql_api.remote.dialect import Graphs
+    from sparql_api.remote.pool import RemotePool
+
+    url = "http://admin:s3cret@127.0.0.1:9/query?access_token=t0ken"
+    client = BackendClient(url, None, slots=1, timeout=1.0, max_bytes=1024)
+    pool = RemotePool(client, Graphs(BASE + "graph/data", BASE + "graph/catalog"))
+    shown = repr(pool.info)
+    assert pool.info["backend"] == "http://127.0.0.1:9/query?…"
+    for secret in ("s3cret", "admin", "t0ken", "access_token"):
+        assert secret not in shown, secret
+
+
 @pytest.mark.parametrize("fmt", TABLE_FORMATS)
 @pytest.mark.parametrize("query", TABLE_QUERIES)
 def test_select_and_ask_answer_as_the_local_mode(local, remote, query, fmt):
