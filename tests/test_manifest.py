@@ -88,6 +88,11 @@ BAD: dict[str, tuple[Callable[[dict[str, Any]], Any], str, str | None]] = {
         "'site.license.iri' must be there",
         "site.license.iri",
     ),
+    "no site.heading (a release from before it)": (
+        _set("site.heading", ...),
+        "before releases carried the landing page's title: rebuild it with `dipkg build`",
+        "site.heading",
+    ),
     "the landing heading without a title": (
         _set("site.heading.title_en", ...),
         "'site.heading.title_en' must be there",

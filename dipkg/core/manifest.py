@@ -607,6 +607,15 @@ class Manifest:
                 file=file,
                 details={"key": "site"},
             )
+        site = obj.get("site")
+        if isinstance(site, dict) and "heading" not in site and "dipkg_version" in obj:
+            raise StoreError(  # a release from before "site.heading"
+                f"the build's manifest lacks 'site.heading': dipkg {obj['dipkg_version']} "
+                "built it, before releases carried the landing page's title: rebuild it with "
+                "`dipkg build`",
+                file=file,
+                details={"key": "site.heading"},
+            )
         previous = r.opt_sub("previous")
         return cls(
             build_id=r.text("build_id", nonempty=True),
