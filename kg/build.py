@@ -41,6 +41,7 @@ from dipkg.core.manifest import (
     Correction,
     Counts,
     DumpEntry,
+    Heading,
     KindChanges,
     Licence,
     Manifest,
@@ -240,6 +241,12 @@ def _write_site(graph: Graph, manifest: Manifest, root: Path) -> Site:
             name_zh=s.publisher_name_zh,
             name_en=s.publisher_name_en,
             homepage=catalog.publisher_homepage(settings, graph.minter),
+        ),
+        heading=Heading(
+            title_zh=s.title_zh,
+            title_en=s.title_en,
+            description_zh=s.description_zh,
+            description_en=s.description_en,
         ),
     )
 

@@ -33,10 +33,9 @@ import pyoxigraph as ox
 
 from dipkg.core.changeset import CHANGES_FILE, CHANGES_FORMAT, KINDS
 from dipkg.core.errors import StoreError
-from dipkg.core.iris import DIP, PREFIXES
+from dipkg.core.iris import DIP, PREFIXES, curie
 from dipkg.core.release import CURRENT, DUMPS, MANIFEST, NT_DUMP, RELEASES
 from dipkg.core.serialize import term_json
-from kg.serialize import curie
 
 RDF_TYPE = PREFIXES["rdf"] + "type"
 RDFS_LABEL = PREFIXES["rdfs"] + "label"
@@ -302,7 +301,7 @@ def summary_text(changes: dict[str, Any], lang: str) -> str:
 
 
 def _curie(iri: str) -> str:
-    return curie(iri) or f"<{iri}>"
+    return curie(iri, turtle=True) or f"<{iri}>"
 
 
 def term_text(term: dict[str, str]) -> str:

@@ -18,7 +18,7 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from dipkg.core.iris import PREFIXES
+from dipkg.core.iris import PREFIXES, curie
 from dipkg.core.terms import (
     RDF_TYPE,
     XSD_INTEGER,
@@ -29,16 +29,8 @@ from dipkg.core.terms import (
     grouped,
 )
 
-_LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _CHUNK = 1 << 16
-
-
-def curie(iri: str) -> str | None:
-    for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns) and _LOCAL.match(iri[len(ns) :]):
-            return f"{prefix}:{iri[len(ns) :]}"
-    return None
 
 
 # -- N-Triples ---------------------------------------------------------------
@@ -56,7 +48,7 @@ def write_ntriples(blocks: Iterable[Block], out: IO[str]) -> int:
 def _ttl_term(term: Term) -> str:
     if isinstance(term, ox.NamedNode):
         value = term.value
-        return curie(value) or f"<{value}>"
+        return curie(value, turtle=True) or f"<{value}>"
     if isinstance(term, ox.BlankNode):
         return f"_:{term.value}"
     value = term.value
@@ -68,7 +60,7 @@ def _ttl_term(term: Term) -> str:
         return f'"{escape_string(value)}"'
     if datatype == XSD_INTEGER and _INTEGER.match(value):
         return value
-    return f'"{escape_string(value)}"^^{curie(datatype) or f"<{datatype}>"}'
+    return f'"{escape_string(value)}"^^{curie(datatype, turtle=True) or f"<{datatype}>"}'
 
 
 def write_turtle(blocks: Iterable[Block], out: IO[str], header: str = "") -> None:

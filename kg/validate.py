@@ -23,9 +23,8 @@ import pyoxigraph
 import rdflib
 
 from dipkg.core.errors import ValidationError
-from dipkg.core.iris import DIP
+from dipkg.core.iris import DIP, curie
 from dipkg.core.terms import Block
-from kg.serialize import curie
 from kg.shacl import Check, compile_shapes
 
 _TEMPLATE = re.compile(r"\{[?$](\w+)\}")
@@ -45,7 +44,7 @@ class Violation:
     cell: str | None = None  # a .docx source: the scenario's cell, table=T;row=R;column=C
 
     def __str__(self) -> str:
-        where = f" {curie(self.path) or f'<{self.path}>'}" if self.path else ""
+        where = f" {curie(self.path, turtle=True) or f'<{self.path}>'}" if self.path else ""
         return f"<{self.focus}>{where}: {self.message}"
 
 

@@ -138,8 +138,7 @@ def load_catalog(release: Release) -> CatalogDocs:
     )
 
 
-def _docs(app: Any) -> CatalogDocs:
-    ctx = app.state.dipkg
+def _docs(ctx: AppContext) -> CatalogDocs:
     docs = ctx.catalog
     if docs is None:  # an app whose lifespan did not run (e.g. TestClient without `with`)
         docs = ctx.catalog = load_catalog(ctx.release)
@@ -148,7 +147,8 @@ def _docs(app: Any) -> CatalogDocs:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    _docs(app)  # load at startup: a release without a record fails here, not on a request
+    # load at startup: a release without a record fails here, not on a request
+    _docs(app.state.dipkg)
     yield
 
 
@@ -192,12 +192,12 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     response_class=Response,
     responses={303: {"description": "See /catalog.{html,ttl,jsonld,nt,rdf}"}, **_RESPONSES},
 )
-def catalog(request: Request) -> Response:
+def catalog(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Response:
     """Like every resource: 303 to the document of the negotiated type. Browsers (that name
     text/html) get the page; everything else gets RDF, Turtle by default, so a harvester
     sending */* or nothing gets the record. ``?format=`` answers directly (200)."""
     if request.query_params.getlist("format"):
-        return _respond(request, _docs(request.app).record)
+        return _respond(request, _docs(ctx).record)
     accept = request.headers.get("accept")
     extension = "html" if wants_html(accept) else negotiate(accept, GRAPH_OFFERS).offer.extension
     return RedirectResponse(
@@ -214,8 +214,8 @@ def _document_route(offer: Offer) -> None:
         response_class=Response,
         responses={200: {"content": {offer.media_type: {"schema": {"type": "string"}}}}},
     )
-    def document(request: Request) -> Response:
-        return _fixed(request, _docs(request.app).record, offer)
+    def document(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Response:
+        return _fixed(request, _docs(ctx).record, offer)
 
 
 for _offer in GRAPH_OFFERS:
@@ -376,7 +376,7 @@ def catalog_page(request: Request, ctx: Annotated[AppContext, Depends(context)])
         request,
         lang,
         explicit,
-        view=_view(request.app, lang),
+        view=_view(ctx, lang),
         twins=twins,
         cn_records=records,
         void_href=f"{root}/.well-known/void",
@@ -384,11 +384,11 @@ def catalog_page(request: Request, ctx: Annotated[AppContext, Depends(context)])
     return Response(body, media_type=HTML.content_type(), headers=headers)
 
 
-def _view(app: Any, lang: str) -> dict[str, Any]:
+def _view(ctx: AppContext, lang: str) -> dict[str, Any]:
     """The page's view of the record, made once per release (the app) and language."""
-    views = app.state.dipkg.catalog_views
+    views = ctx.catalog_views
     if lang not in views:
-        views[lang] = catalog_view(_docs(app).graph, lang)
+        views[lang] = catalog_view(_docs(ctx).graph, lang)
     return views[lang]
 
 
@@ -405,5 +405,5 @@ def _cn_schema() -> tuple[bytes, str]:
     response_class=Response,
     responses=_RESPONSES,
 )
-def well_known_void(request: Request) -> Response:
-    return _respond(request, _docs(request.app).void)
+def well_known_void(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Response:
+    return _respond(request, _docs(ctx).void)

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from dipkg.core import datamap
+from dipkg.core import datamap, formats
 from dipkg.core.errors import StoreError
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
@@ -33,13 +33,12 @@ from sparql_api.cache import Entry
 from sparql_api.charts import ACCENT, FONT, INK, LINE, MUTED, SHADES, WASH, fit, text_width, w
 from sparql_api.charts import a as _a
 from sparql_api.errors import NotAcceptable
-from sparql_api.negotiation import HTML, Offer, negotiate
+from sparql_api.negotiation import HTML, JSON, Offer, negotiate
 from sparql_api.pages.links import Linker
 from sparql_api.pages.site import Site, language, make_site, not_acceptable_response
 from sparql_api.protocol import site_root
 
-JSON = Offer("application/json", "json", "json", label="JSON")
-CSV = Offer("text/csv", "csv", "csv", label="CSV")
+CSV = Offer.of(formats.CSV)
 SVG = Offer("image/svg+xml", "svg", "svg", label="SVG")
 OFFERS = (HTML, JSON, CSV, SVG)
 

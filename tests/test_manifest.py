@@ -88,6 +88,16 @@ BAD: dict[str, tuple[Callable[[dict[str, Any]], Any], str, str | None]] = {
         "'site.license.iri' must be there",
         "site.license.iri",
     ),
+    "no site.heading (a release from before it)": (
+        _set("site.heading", ...),
+        "before releases carried the landing page's title: rebuild it with `dipkg build`",
+        "site.heading",
+    ),
+    "the landing heading without a title": (
+        _set("site.heading.title_en", ...),
+        "'site.heading.title_en' must be there",
+        "site.heading.title_en",
+    ),
     "build_id a number": (_set("build_id", 5), "'build_id' must be a non-empty string", "build_id"),
     "build_id empty": (_set("build_id", ""), "'build_id' must be a non-empty string", "build_id"),
     "counts a list": (_set("counts", []), "'counts' must be an object", "counts"),

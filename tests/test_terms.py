@@ -12,11 +12,13 @@ import io
 import pyoxigraph as ox
 import pytest
 
+from dipkg.core.iris import PREFIXES, curie
 from dipkg.core.jsonld import JsonLdCompactor
 from dipkg.core.settings import Settings
 from dipkg.core.terms import IRI, XSD, XSD_INTEGER, BNode, Literal, en, integer, zh
 from kg.build import Graph
 from kg.serialize import write_ntriples, write_turtle
+from sparql_api.pages import links
 
 EX = "https://example.org/"
 TRICKY = 'a "quoted"\\ line\nbreak\ttab\b\f\x01\x7f 数据 é'
@@ -89,3 +91,37 @@ def test_the_whole_graph_is_pyoxigraph_terms():
             assert isinstance(predicate, ox.NamedNode)
             kinds.add(type(obj))
     assert kinds == {ox.NamedNode, ox.BlankNode, ox.Literal}  # the ontology has blank nodes
+
+
+# (IRI, the writers' prefixed name, the pages' prefixed name): '.' is the difference
+CURIES = [
+    (PREFIXES["dip"] + "Scenario", "dip:Scenario", "dip:Scenario"),
+    (PREFIXES["dcterms"] + "title", "dcterms:title", "dcterms:title"),
+    (PREFIXES["dip"] + "v1.2", None, "dip:v1.2"),  # '.' only on the pages
+    (PREFIXES["dip"] + "1st", None, None),  # a local name starts with a letter or '_'
+    (PREFIXES["dip"] + "a/b", None, None),
+    (EX + "thing", None, None),  # no prefix for it
+]
+
+
+@pytest.mark.parametrize(("iri", "written", "shown"), CURIES)
+def test_one_curie_for_the_writers_and_the_pages(iri: str, written, shown) -> None:
+    """dipkg.core.iris.curie is the one rule: the Turtle and JSON-LD writers and the pages
+    all use it (before, each had its own copy, the pages' with '.' allowed)."""
+    assert curie(iri, turtle=True) == written
+    assert curie(iri, turtle=False) == shown
+    assert links.curie(iri) == (shown or iri)
+    compactor = JsonLdCompactor({k: v for k, v in PREFIXES.items() if k != "dcterms"})
+    assert compactor.compact_iri(iri) == (
+        curie(iri, turtle=True, prefixes=compactor.prefixes) or iri
+    )
+    out = io.StringIO()
+    write_turtle([(ox.NamedNode(EX + "s"), [(ox.NamedNode(iri), ox.Literal("x"))])], out)
+    assert f"{written or f'<{iri}>'} " in out.getvalue()
+
+
+def test_the_json_ld_writer_uses_its_contexts_prefixes() -> None:
+    compactor = JsonLdCompactor({"ex": EX, "dip": PREFIXES["dip"]})
+    assert compactor.compact_iri(EX + "thing") == "ex:thing"
+    assert compactor.compact_iri(PREFIXES["dcterms"] + "title") == PREFIXES["dcterms"] + "title"
+    assert curie(EX + "thing", turtle=True, prefixes={"ex": EX}) == "ex:thing"

@@ -25,7 +25,7 @@ Layout below the base::
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 ONTOLOGY_IRI = "https://w3id.org/dipkg/ontology"
@@ -50,6 +50,28 @@ PREFIXES: dict[str, str] = {
     "vcard": "http://www.w3.org/2006/vcard/ns#",
     "spdx": "http://spdx.org/rdf/terms#",
 }
+
+#: a local name the writers (Turtle, JSON-LD) shorten to ``prefix:local``: a safe subset of
+#: Turtle's PN_LOCAL (no '.', which may not end a local name, and no escapes)
+_TURTLE_LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+#: a local name the pages show as ``prefix:local`` (also '.', e.g. a data item's path)
+_DISPLAY_LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def curie(iri: str, *, turtle: bool, prefixes: Mapping[str, str] = PREFIXES) -> str | None:
+    """``prefix:local`` for ``iri`` in the first namespace of ``prefixes`` it lies in and
+    whose rest is a local name, else None.
+
+    ``turtle=True``: the writers' rule (Turtle and JSON-LD dumps: letters, digits, '_' and
+    '-'); ``turtle=False``: the pages' display rule, which also allows '.'.
+    ``prefixes``: the namespaces to try, in order (the JSON-LD writer passes its context's).
+    """
+    local = _TURTLE_LOCAL if turtle else _DISPLAY_LOCAL
+    for prefix, ns in prefixes.items():
+        if iri.startswith(ns) and local.match(iri[len(ns) :]):
+            return f"{prefix}:{iri[len(ns) :]}"
+    return None
+
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 

@@ -16,9 +16,9 @@ from typing import IO, Any
 
 import pyoxigraph as ox
 
+from dipkg.core.iris import curie
 from dipkg.core.terms import RDF_TYPE, XSD_INTEGER, XSD_STRING, Block, Term, grouped
 
-_LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
@@ -52,10 +52,8 @@ class JsonLdCompactor:
         return value
 
     def compact_iri(self, iri: str) -> str:
-        for prefix, ns in self.prefixes.items():
-            if iri.startswith(ns) and _LOCAL.match(iri[len(ns) :]):
-                return f"{prefix}:{iri[len(ns) :]}"
-        return iri
+        """``prefix:local`` by the context's prefixes (the writers' rule), else ``iri``."""
+        return curie(iri, turtle=True, prefixes=self.prefixes) or iri
 
     @staticmethod
     def _node_id(term: ox.NamedNode | ox.BlankNode) -> str:

@@ -493,17 +493,49 @@ class Publisher:
 
 
 @dataclass(frozen=True)
+class Heading:
+    """The dataset's title and description in both languages, as the build's settings
+    gave them: the landing page's heading and lede."""
+
+    title_zh: str
+    title_en: str
+    description_zh: str
+    description_en: str
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Heading:
+        return cls(
+            title_zh=r.text("title_zh"),
+            title_en=r.text("title_en"),
+            description_zh=r.text("description_zh"),
+            description_en=r.text("description_en"),
+        )
+
+    def title(self, lang: str) -> str:
+        return self.title_zh if lang == "zh" else self.title_en
+
+    def to_json(self) -> Json:
+        return {
+            "title_zh": self.title_zh,
+            "title_en": self.title_en,
+            "description_zh": self.description_zh,
+            "description_en": self.description_en,
+        }
+
+
+@dataclass(frozen=True)
 class Site:
     """What the web app shows that the build decides, written into the release so the
     server never reads the source tree or the serve-time settings for it: the landing
-    page's schema.org Dataset, the example questions, the ontology files and JSON-LD
-    context, and the licence and publisher of the catalogue record."""
+    page's schema.org Dataset and heading, the example questions, the ontology files and
+    JSON-LD context, and the licence and publisher of the catalogue record."""
 
     schema_org: SiteFile
     queries: SiteFile
     ontology: tuple[SiteFile, ...]
     license: Licence
     publisher: Publisher
+    heading: Heading
 
     @classmethod
     def _read(cls, r: _Reader) -> Site:
@@ -513,6 +545,7 @@ class Site:
             ontology=_tuple(r.objs("ontology"), SiteFile._read),
             license=Licence._read(r.sub("license")),
             publisher=Publisher._read(r.sub("publisher")),
+            heading=Heading._read(r.sub("heading")),
         )
 
     def to_json(self) -> Json:
@@ -522,6 +555,7 @@ class Site:
             "ontology": [f.to_json() for f in self.ontology],
             "license": self.license.to_json(),
             "publisher": self.publisher.to_json(),
+            "heading": self.heading.to_json(),
         }
 
     @property
@@ -572,6 +606,15 @@ class Manifest:
                 "before releases carried what the pages show: rebuild it with `dipkg build`",
                 file=file,
                 details={"key": "site"},
+            )
+        site = obj.get("site")
+        if isinstance(site, dict) and "heading" not in site and "dipkg_version" in obj:
+            raise StoreError(  # a release from before "site.heading"
+                f"the build's manifest lacks 'site.heading': dipkg {obj['dipkg_version']} "
+                "built it, before releases carried the landing page's title: rebuild it with "
+                "`dipkg build`",
+                file=file,
+                details={"key": "site.heading"},
             )
         previous = r.opt_sub("previous")
         return cls(

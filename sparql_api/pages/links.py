@@ -3,11 +3,11 @@ server of an IRI (the release's base maps to the server root; ontology terms to 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from dipkg.core.iris import DIP, ONTOLOGY_IRI, PREFIXES
+from dipkg.core import iris
+from dipkg.core.iris import DIP, ONTOLOGY_IRI
 from sparql_api.negotiation import RESOURCE_OFFERS, Offer
 
 #: The HTML page of a resource; with the graph offers of the endpoint's table.
@@ -57,10 +57,9 @@ def split_extension(path: str) -> tuple[str, Offer | None]:
 
 
 def curie(iri: str) -> str:
-    for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns) and re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", iri[len(ns) :]):
-            return f"{prefix}:{iri[len(ns) :]}"
-    return iri
+    """What a page shows for an IRI without a label: its ``prefix:local`` (the display
+    rule of :func:`dipkg.core.iris.curie`), else the IRI itself."""
+    return iris.curie(iri, turtle=False) or iri
 
 
 def local_path(path: str) -> str:

@@ -28,7 +28,6 @@ from sparql_api.protocol import site_root
 class Site:
     """Everything the page routes share (one per app)."""
 
-    settings: Settings
     release: Release
     pages: Pages
     cache: ResponseCache
@@ -61,7 +60,6 @@ class Site:
             link=link,
             root=root,
             switch=switch,
-            settings=self.settings,
             release=self.release,
             manifest=self.release.manifest,
             **values,
@@ -106,7 +104,6 @@ def make_site(settings: Settings, release: Release, describer: Describer | None 
     describer = describer or Describer(release.store_dir, release.catalog_graphs)
     pages = Pages(settings, release, describer)
     return Site(
-        settings=settings,
         release=release,
         pages=pages,
         cache=ResponseCache(max_bytes=32 * 1024 * 1024),

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import httpx
 import pyoxigraph as ox
 
+from dipkg.core import formats
 from dipkg.core.credentials import Credentials, scrub
 from sparql_api.errors import QueryError, QueryTimeout
 from sparql_api.remote.errors import BackendError, BackendRejected, BackendUnavailable
@@ -20,25 +21,33 @@ from sparql_api.syntax import syntax_error
 
 T = TypeVar("T")
 
-JSON_RESULTS = "application/sparql-results+json"
-XML_RESULTS = "application/sparql-results+xml"
-N_TRIPLES = "application/n-triples"
+#: what the backend is asked for, by preference: SELECT/ASK results, then graphs
+ASKED_RESULTS: tuple[formats.Format, ...] = (formats.SPARQL_JSON, formats.SPARQL_XML)
+ASKED_GRAPHS: tuple[formats.Format, ...] = (formats.N_TRIPLES, formats.TURTLE, formats.RDF_XML)
+
+JSON_RESULTS = formats.SPARQL_JSON.media_type
+XML_RESULTS = formats.SPARQL_XML.media_type
+N_TRIPLES = formats.N_TRIPLES.media_type
 ACCEPT_TABLE = f"{JSON_RESULTS}, {XML_RESULTS};q=0.5"
-ACCEPT_GRAPH = f"{N_TRIPLES}, text/plain;q=0.9, text/turtle;q=0.5, application/rdf+xml;q=0.3"
+ACCEPT_GRAPH = (
+    f"{N_TRIPLES}, {formats.N_TRIPLES.read_aliases[0]};q=0.9, "
+    f"{formats.TURTLE.media_type};q=0.5, {formats.RDF_XML.media_type};q=0.3"
+)
 ACCEPT_ANY = f"{ACCEPT_TABLE}, {ACCEPT_GRAPH}"
-RESULT_PARSERS = {
-    JSON_RESULTS: ox.QueryResultsFormat.JSON,
-    "application/json": ox.QueryResultsFormat.JSON,
-    XML_RESULTS: ox.QueryResultsFormat.XML,
-    "application/xml": ox.QueryResultsFormat.XML,
+
+
+def _readable(asked: tuple[formats.Format, ...]) -> list[tuple[str, formats.Format]]:
+    """The media types an answer in one of the ``asked`` formats is read under: the format's
+    own and those other servers label it with (its ``read_aliases``), not its other aliases
+    (``application/turtle``, RDF/XML's ``application/xml``), which stay refused."""
+    return [(media, f) for f in asked for media in (f.media_type, *f.read_aliases)]
+
+
+RESULT_PARSERS: dict[str, ox.QueryResultsFormat] = {
+    media: f.results for media, f in _readable(ASKED_RESULTS) if f.results is not None
 }
-GRAPH_PARSERS = {
-    N_TRIPLES: ox.RdfFormat.N_TRIPLES,
-    "text/plain": ox.RdfFormat.N_TRIPLES,
-    "text/ntriples": ox.RdfFormat.N_TRIPLES,
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/x-turtle": ox.RdfFormat.TURTLE,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+GRAPH_PARSERS: dict[str, ox.RdfFormat] = {
+    media: f.rdf for media, f in _readable(ASKED_GRAPHS) if f.rdf is not None
 }
 
 

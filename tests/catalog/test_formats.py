@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import rdflib
+from pyoxigraph import QueryResultsFormat, RdfFormat
 from rdflib import URIRef
 
 from dipkg.core import formats
@@ -18,6 +19,7 @@ from sparql_api import negotiation as neg
 from sparql_api import results
 from sparql_api.dumps import dump_files
 from sparql_api.errors import NotAcceptable
+from sparql_api.remote import answers
 
 DCAT = rdflib.Namespace(PREFIXES["dcat"])
 DCT = rdflib.Namespace(PREFIXES["dcterms"])
@@ -133,3 +135,34 @@ def test_the_engine_and_page_tables_agree_with_the_registry() -> None:
     assert results.RESULT_FORMATS == {f.key: f.results for f in formats.FORMATS if f.results}
     assert results.GRAPH_FORMATS == {f.key: f.rdf for f in formats.FORMATS if f.rdf}
     assert {f.key for f in formats.FORMATS if f.prefixes} == results.WITH_PREFIXES
+
+
+def test_the_remote_backends_parsers_are_the_registrys() -> None:
+    """The remote backend reads an answer by the registry's entry of the format it asked for
+    (sparql_api/remote/answers.py; the known-bad: before, it kept its own tables), under
+    exactly the media types it read before: the canonical type and the read aliases."""
+    assert answers.ASKED_RESULTS == (formats.SPARQL_JSON, formats.SPARQL_XML)
+    assert answers.ASKED_GRAPHS == (formats.N_TRIPLES, formats.TURTLE, formats.RDF_XML)
+    assert answers.RESULT_PARSERS == {
+        "application/sparql-results+json": QueryResultsFormat.JSON,
+        "application/json": QueryResultsFormat.JSON,
+        "application/sparql-results+xml": QueryResultsFormat.XML,
+        "application/xml": QueryResultsFormat.XML,
+    }
+    assert answers.GRAPH_PARSERS == {
+        "application/n-triples": RdfFormat.N_TRIPLES,
+        "text/plain": RdfFormat.N_TRIPLES,
+        "text/ntriples": RdfFormat.N_TRIPLES,
+        "text/turtle": RdfFormat.TURTLE,
+        "application/x-turtle": RdfFormat.TURTLE,
+        "application/rdf+xml": RdfFormat.RDF_XML,
+    }
+    # what it does not read from a backend, though the registry knows it
+    for media in ("application/turtle", "application/ld+json", "text/csv"):
+        assert media not in answers.GRAPH_PARSERS and media not in answers.RESULT_PARSERS
+    assert answers.ACCEPT_TABLE == (
+        "application/sparql-results+json, application/sparql-results+xml;q=0.5"
+    )
+    assert answers.ACCEPT_GRAPH == (
+        "application/n-triples, text/plain;q=0.9, text/turtle;q=0.5, application/rdf+xml;q=0.3"
+    )

@@ -3,6 +3,7 @@ in-process (FastAPI TestClient) and on a real uvicorn server."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -21,6 +22,7 @@ from rdflib.compare import isomorphic
 from dipkg.core.release import open_release
 from dipkg.core.settings import Settings
 from sparql_api.app import create_app
+from sparql_api.state import context
 from tests.conftest import StandInPool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,3 +227,25 @@ def test_the_service_description_agrees_with_void(
     }
     SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
     assert (None, SD.endpoint, None) in sd
+
+
+def test_the_routes_take_the_state_as_a_fastapi_dependency(built_data: Path) -> None:
+    """/catalog, its documents, /.well-known/void and /catalog.html read the state through
+    Depends(context) (docs/architecture.md), so an override reaches all of them (the
+    known-bad: before, all but the page read request.app.state and ignored it)."""
+    app = create_app(Settings(), open_release(built_data), pool=StandInPool(), routers=[])
+    with TestClient(app) as c:
+        ctx = app.state.dipkg
+        docs = ctx.catalog
+        assert docs is not None
+        swapped = dataclasses.replace(docs, record=docs.void, void=docs.record)
+        other = dataclasses.replace(ctx, catalog=swapped, catalog_views={})
+        app.dependency_overrides[context] = lambda: other
+        ttl = c.get("/catalog.ttl").content
+        assert ttl == docs.void.variants["turtle"] != docs.record.variants["turtle"]
+        assert c.get("/catalog?format=ttl").content == ttl
+        void = c.get("/.well-known/void", headers={"Accept": "text/turtle"}).content
+        assert void == docs.record.variants["turtle"]
+        app.dependency_overrides.clear()
+        ctx.fast_cache.clear()  # the outermost fast path keeps finished answers
+        assert c.get("/catalog.ttl").content == docs.record.variants["turtle"]

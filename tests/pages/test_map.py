@@ -16,8 +16,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from dipkg.core import datamap
+from dipkg.core import datamap, formats
 from dipkg.core.errors import StoreError
+from sparql_api import datamap as sparql_datamap
+from sparql_api import negotiation
 from sparql_api.datamap import MapData
 from sparql_api.describe import Describer
 from tests.pages.conftest import BROWSER_ACCEPT
@@ -67,6 +69,15 @@ def test_map_negotiates(http, accept, media):
     assert r.status_code == 200
     assert r.headers["content-type"].split(";")[0] == media
     assert "Accept" in r.headers["vary"]
+
+
+def test_the_maps_offers_are_the_registrys() -> None:
+    """JSON and CSV are the registry's formats (dipkg/core/formats.py), the same offers the
+    rest of the app makes, not a copy of their own (the known-bad: before, sparql_api/datamap.py
+    built both by hand); the headers they give are pinned by the tests around this one."""
+    assert sparql_datamap.JSON is negotiation.JSON
+    assert sparql_datamap.CSV == negotiation.Offer.of(formats.CSV)
+    assert sparql_datamap.JSON.format is formats.JSON
 
 
 def test_map_refuses_what_it_cannot_give(http):

@@ -30,6 +30,10 @@ SERVE_TIME = {
     "DIPKG_CATALOG__LICENSE_TITLE": "Serve-time licence",
     "DIPKG_CATALOG__PUBLISHER_NAME_EN": "Serve-time publisher",
     "DIPKG_CATALOG__PUBLISHER_NAME_ZH": "服务时发布者",
+    "DIPKG_CATALOG__TITLE_EN": "Serve-time title",
+    "DIPKG_CATALOG__TITLE_ZH": "服务时标题",
+    "DIPKG_CATALOG__DESCRIPTION_EN": "Serve-time description",
+    "DIPKG_CATALOG__DESCRIPTION_ZH": "服务时描述",
 }
 
 
@@ -99,6 +103,42 @@ def test_schema_org_is_the_builds(client: httpx.Client, release: Release) -> Non
     doc = json.loads(script.replace("<\\/", "</"))
     assert doc == release.schema_org()
     assert doc["license"] == licence and doc["publisher"]["name"] == publisher
+
+
+def _texts(release: Release) -> dict[tuple[str, str | None], str]:
+    """The catalogue record's dct:title and dct:description, by (term, language)."""
+    graph = rdflib.Graph().parse(release.root / "catalog.ttl", format="turtle")
+    dataset = rdflib.URIRef(Minter(release.base_iri).dataset())
+    out = {}
+    for term, name in ((DCTERMS.title, "title"), (DCTERMS.description, "description")):
+        for text in graph.objects(dataset, term):
+            assert isinstance(text, rdflib.Literal)
+            out[name, text.language] = str(text)
+    return out
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_landing_heading_is_the_builds(
+    client: httpx.Client, release: Release, lang: str
+) -> None:
+    """Title and description come from the release (as the catalogue record has them), not
+    from the serve-time DIPKG_CATALOG__TITLE_* / DESCRIPTION_* (the known-bad: before, the
+    landing page read them from the server's settings)."""
+    texts = _texts(release)
+    other = "zh" if lang == "en" else "en"
+    page = client.get(f"/?lang={lang}", headers={"Accept": BROWSER_ACCEPT}).text
+    (title,) = re.findall(r"<title>(.*?)</title>", page.split("</head>")[0], re.S)
+    assert str(escape(texts["title", lang])) in title
+    assert f'<h1 id="title">{escape(texts["title", lang])}</h1>' in page
+    assert f">{escape(texts['title', other])}</p>" in page  # the subtitle
+    for code in ("en", "zh"):
+        assert f">{escape(texts['description', code])}</p>" in page
+    assert "serve-time" not in page.lower() and "服务时" not in page
+    heading = release.manifest.site.heading
+    assert (heading.title_en, heading.description_zh) == (
+        texts["title", "en"],
+        texts["description", "zh"],
+    )
 
 
 def test_the_query_page_shows_the_releases_questions(
