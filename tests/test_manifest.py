@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from dipkg import __version__
 from dipkg.core.errors import StoreError
 from dipkg.core.manifest import Manifest
 from dipkg.core.release import MANIFEST, read_release
@@ -61,18 +62,20 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
 # (how the manifest is broken; the message; the key named)
 BAD: dict[str, tuple[Callable[[dict[str, Any]], Any], str, str | None]] = {
     "a list, not an object": (lambda m: [1, 2], "has an unknown format", None),
-    "another format": (_set("format", 2), "has an unknown format", None),
+    "another format": (_set("format", 99), "has an unknown format", None),
+    "an older format (a release from before site/)": (
+        _set("format", 1),
+        f"has format 1 (dipkg {__version__}); this dipkg reads format 2: rebuild it with "
+        "`dipkg build`",
+        "format",
+    ),
     "no format": (_set("format", ...), "has an unknown format", None),
     "no build_id": (_set("build_id", ...), "lacks 'build_id'", "build_id"),
     "no base_iri": (_set("base_iri", ...), "lacks 'base_iri'", "base_iri"),
     "no counts": (_set("counts", ...), "lacks 'counts'", "counts"),
     "no dumps": (_set("dumps", ...), "lacks 'dumps'", "dumps"),
     "no search": (_set("search", ...), "lacks 'search'", "search"),
-    "no site (a release from an older dipkg)": (
-        _set("site", ...),
-        "before releases carried what the pages show: rebuild it with `dipkg build`",
-        "site",
-    ),
+    "no site": (_set("site", ...), "lacks 'site'", "site"),
     "a site file outside the release": (
         _set("site.queries.file", "../../etc/passwd"),
         "'site.queries.file' must be a path inside the release",
@@ -88,11 +91,7 @@ BAD: dict[str, tuple[Callable[[dict[str, Any]], Any], str, str | None]] = {
         "'site.license.iri' must be there",
         "site.license.iri",
     ),
-    "no site.heading (a release from before it)": (
-        _set("site.heading", ...),
-        "before releases carried the landing page's title: rebuild it with `dipkg build`",
-        "site.heading",
-    ),
+    "no site.heading": (_set("site.heading", ...), "'site.heading' must be there", "site.heading"),
     "the landing heading without a title": (
         _set("site.heading.title_en", ...),
         "'site.heading.title_en' must be there",

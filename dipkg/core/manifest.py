@@ -25,8 +25,9 @@ from typing import Any, TypeVar
 
 from dipkg.core.errors import StoreError
 
-#: ``manifest.json``'s "format"; a release of another format is refused
-FORMAT = 1
+#: ``manifest.json``'s "format"; a release of another format is refused. 2: a release
+#: carries what the pages show (``site``: schema.org, questions, ontology, heading)
+FORMAT = 2
 
 Json = dict[str, Any]
 _T = TypeVar("_T")
@@ -593,29 +594,22 @@ class Manifest:
     def from_json(cls, obj: object, *, file: str | None = None) -> Manifest:
         """The manifest ``obj`` (parsed JSON) read from ``file``, checked; else a StoreError
         naming ``file`` and the bad key."""
-        if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        found = obj.get("format") if isinstance(obj, dict) else None
+        if isinstance(obj, dict) and type(found) is int and 1 <= found < FORMAT:
+            raise StoreError(  # an older dipkg wrote it: what is missing is named by the format
+                f"the build's manifest has format {found} "
+                f"(dipkg {obj.get('dipkg_version') or '?'}); this dipkg reads format {FORMAT}: "
+                "rebuild it with `dipkg build`",
+                file=file,
+                details={"key": "format"},
+            )
+        if not isinstance(obj, dict) or found != FORMAT:
             raise StoreError("the build's manifest has an unknown format", file=file)
         r = _Reader(obj, file)
         # the keys every reader has always needed first, in the order they were checked
         for key in ("build_id", "base_iri", "counts", "dumps"):
             if key not in obj:
                 raise r.lacks(key)
-        if "site" not in obj and "dipkg_version" in obj:  # a release from before "site"
-            raise StoreError(
-                f"the build's manifest lacks 'site': dipkg {obj['dipkg_version']} built it, "
-                "before releases carried what the pages show: rebuild it with `dipkg build`",
-                file=file,
-                details={"key": "site"},
-            )
-        site = obj.get("site")
-        if isinstance(site, dict) and "heading" not in site and "dipkg_version" in obj:
-            raise StoreError(  # a release from before "site.heading"
-                f"the build's manifest lacks 'site.heading': dipkg {obj['dipkg_version']} "
-                "built it, before releases carried the landing page's title: rebuild it with "
-                "`dipkg build`",
-                file=file,
-                details={"key": "site.heading"},
-            )
         previous = r.opt_sub("previous")
         return cls(
             build_id=r.text("build_id", nonempty=True),

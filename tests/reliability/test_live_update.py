@@ -30,6 +30,7 @@ import httpx
 import psutil
 import pytest
 
+from dipkg.core.manifest import FORMAT
 from dipkg.core.release import open_release
 from tests.conftest import cli_env
 from tests.endpoint.conftest import Server, start_server, stop_server
@@ -532,7 +533,7 @@ def test_a_release_that_cannot_be_opened_is_not_switched_to(
     try:
         broken = data / "releases" / "broken"
         subprocess.run(["cp", "-a", str(a.root), str(broken)], check=True)
-        (broken / "manifest.json").write_text(json.dumps({"format": 1}), encoding="utf-8")
+        (broken / "manifest.json").write_text(json.dumps({"format": FORMAT}), encoding="utf-8")
         relink(data, "releases/broken")
         time.sleep(1.5)
         assert serving(server) == a.build_id
