@@ -155,7 +155,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
                 explicit,
                 domains=domains,
                 guides=cites,
-                schema_org=site.schema_org(link),
+                schema_org=site.schema_org,
                 twins=twins,
                 dataset_href=link.href(dataset),
                 catalog_href=link.href(site.pages.minter.catalog()),

@@ -4,7 +4,6 @@ cache, validators), the language of a request, and the 404 and 406 answers."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -32,7 +31,7 @@ class Site:
     pages: Pages
     cache: ResponseCache
     last_modified: Any
-    schema_org: Callable[[Linker], str | None]
+    schema_org: str  # the landing page's schema.org JSON-LD, safe inside <script>
 
     @property
     def base(self) -> str:
@@ -108,17 +107,12 @@ def make_site(settings: Settings, release: Release, describer: Describer | None 
         pages=pages,
         cache=ResponseCache(max_bytes=32 * 1024 * 1024),
         last_modified=http.last_modified(release.manifest.modified, release.manifest_path),
-        schema_org=_schema_org_factory(release),
+        schema_org=_schema_org_script(release),
     )
 
 
-def _schema_org_factory(release: Release) -> Callable[[Linker], str | None]:
+def _schema_org_script(release: Release) -> str:
     """The schema.org Dataset JSON-LD of the landing page, as the build wrote it into the
     release (site/schema-org.jsonld: the build's settings, so it agrees with catalog.ttl)."""
     text = json.dumps(release.schema_org(), ensure_ascii=False, indent=2)
-    text = text.replace("</", "<\\/")  # never close the <script> early
-
-    def build(link: Linker) -> str | None:
-        return text
-
-    return build
+    return text.replace("</", "<\\/")  # never close the <script> early

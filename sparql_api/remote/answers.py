@@ -107,6 +107,17 @@ def _fix_bnodes(body: bytes) -> bytes:
 XML_MEDIA = {XML_RESULTS, "application/xml", "application/rdf+xml", "text/xml"}
 
 
+#: what pyoxigraph's parsers raise on an answer they cannot read (malformed or hostile)
+UNREADABLE: tuple[type[Exception], ...] = (
+    SyntaxError,
+    ValueError,
+    RecursionError,
+    UnicodeError,
+    OverflowError,
+    MemoryError,
+)
+
+
 def _refuse_dtd(body: bytes, media: str) -> None:
     """An XML answer with a document type declaration is refused before any parser sees it:
     pyoxigraph's RDF/XML parser expands internal entities (a 614-byte "billion laughs"

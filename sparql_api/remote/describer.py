@@ -17,6 +17,7 @@ from sparql_api.remote.answers import (
     ACCEPT_TABLE,
     GRAPH_PARSERS,
     RESULT_PARSERS,
+    UNREADABLE,
     _detach,
     _parse_graph,
     _parse_results,
@@ -115,14 +116,7 @@ class RemoteDescriber(Describer):
             result = _parse_results(body, media)
             names = [v.value for v in result.variables]  # type: ignore[union-attr]
             return [{n: s[n] for n in names if s[n] is not None} for s in result]  # type: ignore[union-attr]
-        except (
-            SyntaxError,
-            ValueError,
-            RecursionError,
-            UnicodeError,
-            OverflowError,
-            MemoryError,
-        ) as exc:
+        except UNREADABLE as exc:
             raise BackendError(
                 f"the SPARQL backend's answer is malformed: {_short(exc)}",
                 details={"backend": self.shown},
@@ -138,14 +132,7 @@ class RemoteDescriber(Describer):
             )
         try:
             return list(_parse_graph(body, media))
-        except (
-            SyntaxError,
-            ValueError,
-            RecursionError,
-            UnicodeError,
-            OverflowError,
-            MemoryError,
-        ) as exc:
+        except UNREADABLE as exc:
             raise BackendError(
                 f"the SPARQL backend's answer is malformed: {_short(exc)}",
                 details={"backend": self.shown},

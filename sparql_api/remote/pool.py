@@ -19,6 +19,7 @@ from sparql_api.remote.answers import (
     ACCEPT_TABLE,
     GRAPH_PARSERS,
     RESULT_PARSERS,
+    UNREADABLE,
     _Capped,
     _detach,
     _parse_graph,
@@ -166,7 +167,7 @@ class RemotePool:
                 f"the SPARQL backend's answer is malformed ({media}): {_short(exc)}",
                 details={"backend": self.shown},
             ) from None
-        except (ValueError, RecursionError, UnicodeError, OverflowError, MemoryError) as exc:
+        except UNREADABLE as exc:  # SyntaxError was taken above
             raise BackendError(
                 f"the SPARQL backend's answer cannot be read ({media}): {_short(exc)}",
                 details={"backend": self.shown},
