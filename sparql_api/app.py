@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp
 
 from dipkg import __version__
 from dipkg.core.errors import DipkgError
@@ -30,21 +31,14 @@ from sparql_api.backends import QueryPool
 from sparql_api.backends import choose as choose_backend
 from sparql_api.cache import ResponseCache
 from sparql_api.endpoint import router as sparql_router
-from sparql_api.errors import HttpError
+from sparql_api.errors import HttpError, client_disconnected, internal_error
 from sparql_api.fastpath import FastPath
+from sparql_api.hotpath import HotPath
+from sparql_api.http import error_response
 from sparql_api.state import AppContext, add_router
 from sparql_api.ui import install as install_linked_data
 
 log = logging.getLogger("sparql_api")
-
-
-def error_response(err: DipkgError, headers: dict[str, str] | None = None) -> JSONResponse:
-    out = dict(headers or {})
-    if err.status in (429, 503):
-        out.setdefault("Retry-After", "5")
-    if err.status == 405 and err.details.get("allow"):
-        out["Allow"] = ", ".join(err.details["allow"])
-    return JSONResponse(err.to_dict(), status_code=err.status, headers=out)
 
 
 _HTTP_CODES = {
@@ -120,14 +114,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
         # the client left (or was dropped for sending its body too slowly) mid-upload:
         # nobody to answer, nothing unexpected to log
-        return error_response(
-            HttpError("the client disconnected", status=400, code="client-disconnected")
-        )
+        return error_response(client_disconnected())
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(HttpError("internal server error", status=500, code="internal"))
+        return error_response(internal_error())
 
 
 def create_app(
@@ -156,7 +148,7 @@ def create_app(
             if own_pool and ctx.pool is not None:
                 await ctx.pool.stop()
 
-    app = FastAPI(
+    app = _App(
         title="dipkg SPARQL endpoint",
         version=__version__,
         description=(
@@ -185,11 +177,22 @@ def create_app(
     # --- linked data (issue 4): query UI, static files, dumps, pages; resource catch-all last ---
     describer = app.state.dipkg.describer = backend.describer()
     install_linked_data(app, settings, release, describer=describer)
-    # outermost first: CORS wraps HEAD wraps gzip wraps the app
+    # outermost first: CORS wraps HEAD wraps gzip wraps the app; in front of them all, the
+    # fast path and the bare path (_App.build_middleware_stack)
     app.add_middleware(http.GZipMiddleware)
     app.add_middleware(http.HeadMiddleware)
     app.add_middleware(http.CORSMiddleware)
-    app.add_middleware(
-        FastPath, cache=app.state.dipkg.fast_cache
-    )  # outermost: repeat GETs of immutable answers skip all of the above
     return app
+
+
+class _App(FastAPI):
+    """FastAPI, with two ASGI layers in front of its whole stack (its error and telemetry
+    middlewares included): the fast path (repeat GETs of immutable answers) and inside it
+    the bare path (cold queries at /sparql; unless ``Settings.sparql_hot_path`` is off)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        ctx: AppContext = self.state.dipkg
+        if ctx.settings.sparql_hot_path:
+            stack = HotPath(stack, ctx)
+        return FastPath(stack, cache=ctx.fast_cache)

@@ -20,6 +20,8 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from starlette.datastructures import Headers
+from starlette.types import Receive
 
 from dipkg import __version__
 from dipkg.core.errors import StoreError
@@ -39,6 +41,7 @@ from sparql_api.negotiation import (
 from sparql_api.protocol import (
     FORM,
     SPARQL_QUERY,
+    SparqlRequest,
     client_address,
     endpoint_url,
     read_request,
@@ -190,17 +193,17 @@ def _maybe(accept: str | None, formats: list[str], offers: tuple) -> Choice | No
         return None
 
 
-async def _until_disconnect(request: Request) -> None:
+async def _until_disconnect(receive: Receive) -> None:
     while True:
-        message = await request.receive()
+        message = await receive()
         if message["type"] == "http.disconnect":
             return
 
 
-async def _run_watched(request: Request, ctx: AppContext, job: Job):
+async def _run_watched(receive: Receive, ctx: AppContext, job: Job, client: str):
     """Run ``job`` on a worker; if the client disconnects first, cancel (the worker is killed)."""
-    work = asyncio.ensure_future(ctx.pool.run(job, client=client_address(request)))
-    watch = asyncio.ensure_future(_until_disconnect(request))
+    work = asyncio.ensure_future(ctx.pool.run(job, client=client))
+    watch = asyncio.ensure_future(_until_disconnect(receive))
     try:
         done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
@@ -220,11 +223,28 @@ async def _run_watched(request: Request, ctx: AppContext, job: Job):
 
 async def _handle(request: Request) -> Response:
     ctx = context(request)
-    settings = ctx.settings
-    sreq = await read_request(request, settings.max_query_bytes)
-    accept = request.headers.get("accept")
+    sreq = await read_request(request, ctx.settings.max_query_bytes)
     if sreq is None:
         return await _service_description(request, ctx)
+    headers = request.headers
+    validators = headers if request.method in ("GET", "HEAD") else None
+    client = client_address(request)
+    return await answer(ctx, sreq, headers.get("accept"), validators, request.receive, client)
+
+
+async def answer(
+    ctx: AppContext,
+    sreq: SparqlRequest,
+    accept: str | None,
+    validators: Headers | None,
+    receive: Receive,
+    client: str,
+) -> Response:
+    """The response to the query request ``sreq`` (a :class:`DipkgError` for a refusal),
+    from the request's parts only, so that the bare path (sparql_api/hotpath.py) shares it:
+    ``validators`` are the headers a GET's 304 reads (None: never 304), ``receive`` tells
+    that the client left (its worker is then freed), ``client`` is its per-client key."""
+    settings = ctx.settings
     if len(sreq.query) > 4096:  # up to ~70 ms of tokenizing for 64 KiB: off the event loop
         checked = await anyio.to_thread.run_sync(guard.check_query, sreq.query)
     else:
@@ -246,8 +266,7 @@ async def _handle(request: Request) -> Response:
     variant = "|".join(c.content_type if c else "-" for c in (table, graph))
     tag = http.etag(ctx.release.build_id, variant, repr(dataset), sreq.query)
     headers = _headers(ctx, tag)
-    conditional = request.method in ("GET", "HEAD")
-    if conditional and http.not_modified(request.headers, tag, ctx.last_modified):
+    if validators is not None and http.not_modified(validators, tag, ctx.last_modified):
         return Response(status_code=304, headers=headers)
     key = (sreq.query, variant, dataset)
     cached = ctx.cache.get(key)
@@ -263,7 +282,7 @@ async def _handle(request: Request) -> Response:
         named_graphs=sreq.named_graphs or None,
         union_default_graph=sreq.union_default_graph,
     )
-    reply = await _run_watched(request, ctx, job)
+    reply = await _run_watched(receive, ctx, job, client)
     if reply is None:  # the client is gone; nobody reads this
         return Response(status_code=499)
     if not reply.header.get("ok"):

@@ -100,3 +100,13 @@ class HttpError(DipkgError):
         super().__init__(message, status=status, **kw)
         if code:
             self.code = code
+
+
+def client_disconnected() -> HttpError:
+    """The client left (or was dropped for sending its body too slowly) mid-upload."""
+    return HttpError("the client disconnected", status=400, code="client-disconnected")
+
+
+def internal_error() -> HttpError:
+    """An unexpected exception: nothing of it is shown (it is logged)."""
+    return HttpError("internal server error", status=500, code="internal")

@@ -29,7 +29,10 @@ from pathlib import Path
 
 import anyio
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dipkg.core.errors import DipkgError
 
 ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
 ALLOWED_HEADERS = (
@@ -70,14 +73,20 @@ class CORSMiddleware:
             await send({"type": "http.response.body", "body": b""})
             return
 
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["access-control-allow-origin"] = "*"
-                headers["access-control-expose-headers"] = EXPOSED_HEADERS
-            await send(message)
+        await self.app(scope, receive, cors_send(send))
 
-        await self.app(scope, receive, send_with_cors)
+
+def cors_send(send: Send) -> Send:
+    """``send`` with the CORS headers of an answer (not a preflight) added to its start."""
+
+    async def send_with_cors(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            headers["access-control-allow-origin"] = "*"
+            headers["access-control-expose-headers"] = EXPOSED_HEADERS
+        await send(message)
+
+    return send_with_cors
 
 
 class HeadMiddleware:
@@ -141,39 +150,57 @@ class GZipMiddleware:
             await self.app(scope, receive, send)
             return
         wants = accepts_gzip(Headers(scope=scope).get("accept-encoding"))
-        start: Message | None = None
-        passthrough = False
+        await self.app(scope, receive, gzip_send(send, wants, self.minimum_size, self.level))
 
-        async def send_maybe_gzip(message: Message) -> None:
-            nonlocal start, passthrough
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            if message["type"] != "http.response.body" or passthrough:
-                await send(message)
-                return
-            assert start is not None
-            headers = MutableHeaders(scope=start)
-            body = message.get("body", b"")
-            if message.get("more_body", False) or "content-encoding" in headers:
-                # a streamed body (e.g. a file): passed through untouched
-                passthrough = True
-                await send(start)
-                await send(message)
-                return
-            add_vary(headers, "Accept-Encoding")
-            if wants and len(body) >= self.minimum_size and start["status"] not in (204, 304):
-                if len(body) > 256 * 1024:
-                    body = await anyio.to_thread.run_sync(gzip.compress, body, self.level)
-                else:
-                    body = gzip.compress(body, self.level, mtime=0)
-                headers["content-encoding"] = "gzip"
-                headers["content-length"] = str(len(body))
-                message = {"type": "http.response.body", "body": body}
+
+def gzip_send(send: Send, wants: bool, minimum_size: int = 512, level: int = 6) -> Send:
+    """``send`` as :class:`GZipMiddleware` changes it: a complete body gets ``Vary:
+    Accept-Encoding`` and, when the client ``wants`` it and it is worth it, gzip; a streamed
+    body (or one already encoded) passes through untouched."""
+    start: Message | None = None
+    passthrough = False
+
+    async def send_maybe_gzip(message: Message) -> None:
+        nonlocal start, passthrough
+        if message["type"] == "http.response.start":
+            start = message
+            return
+        if message["type"] != "http.response.body" or passthrough:
+            await send(message)
+            return
+        assert start is not None
+        headers = MutableHeaders(scope=start)
+        body = message.get("body", b"")
+        if message.get("more_body", False) or "content-encoding" in headers:
+            # a streamed body (e.g. a file): passed through untouched
+            passthrough = True
             await send(start)
             await send(message)
+            return
+        add_vary(headers, "Accept-Encoding")
+        if wants and len(body) >= minimum_size and start["status"] not in (204, 304):
+            if len(body) > 256 * 1024:
+                body = await anyio.to_thread.run_sync(gzip.compress, body, level)
+            else:
+                body = gzip.compress(body, level, mtime=0)
+            headers["content-encoding"] = "gzip"
+            headers["content-length"] = str(len(body))
+            message = {"type": "http.response.body", "body": body}
+        await send(start)
+        await send(message)
 
-        await self.app(scope, receive, send_maybe_gzip)
+    return send_maybe_gzip
+
+
+def error_response(err: DipkgError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one error shape (``err.to_dict()``) as a response, with ``Retry-After`` on 429
+    and 503 and ``Allow`` on 405."""
+    out = dict(headers or {})
+    if err.status in (429, 503):
+        out.setdefault("Retry-After", "5")
+    if err.status == 405 and err.details.get("allow"):
+        out["Allow"] = ", ".join(err.details["allow"])
+    return JSONResponse(err.to_dict(), status_code=err.status, headers=out)
 
 
 # --- validators --------------------------------------------------------------
@@ -246,6 +273,9 @@ __all__ = [
     "GZipMiddleware",
     "accepts_gzip",
     "add_vary",
+    "cors_send",
+    "error_response",
+    "gzip_send",
     "etag",
     "last_modified",
     "http_date",

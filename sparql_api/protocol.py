@@ -20,12 +20,13 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive
 
 from dipkg.core.release import Release
 from sparql_api.errors import (
@@ -79,7 +80,8 @@ def parse_params(raw: bytes) -> dict[str, list[str]]:
     return params
 
 
-def _media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
+def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
+    """A Content-Type's media type and parameters, lower case (("", {}) when absent)."""
     if not content_type:
         return "", {}
     main, *rest = content_type.split(";")
@@ -92,17 +94,37 @@ def _media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
 
 async def read_capped_body(request: Request, limit: int) -> bytes:
     """The request body, read as a stream and refused (413) past ``limit`` bytes."""
-    declared = request.headers.get("content-length")
+    return await read_capped(request.stream(), request.headers.get("content-length"), limit)
+
+
+async def read_capped(chunks: AsyncIterator[bytes], declared: str | None, limit: int) -> bytes:
+    """The body from ``chunks``, refused (413) past ``limit`` bytes, or at once when its
+    ``declared`` Content-Length is larger."""
     if declared and declared.isdigit() and int(declared) > limit:
         raise QueryTooLarge(f"the request body is larger than {limit} bytes")
-    chunks: list[bytes] = []
+    parts: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         size += len(chunk)
         if size > limit:
             raise QueryTooLarge(f"the request body is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def receive_body(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body's chunks from a bare ASGI ``receive`` (what ``Request.stream()`` does,
+    without a Request): :class:`ClientDisconnect` when the client leaves first."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            body = message.get("body", b"")
+            if body:
+                yield body
+            if not message.get("more_body", False):
+                return
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect()
 
 
 def _check_graph_iris(iris: list[str], name: str) -> list[str]:
@@ -116,19 +138,40 @@ def _check_graph_iris(iris: list[str], name: str) -> list[str]:
 
 async def read_request(request: Request, max_query_bytes: int) -> SparqlRequest | None:
     """The query request, or None for a GET without ``query`` (the service description)."""
-    url_params = parse_params(request.scope.get("query_string", b""))
-    method = request.method
+    headers = request.headers
+    return await parse_request(
+        request.method,
+        request.scope.get("query_string", b""),
+        headers.get("content-type"),
+        headers.get("content-length"),
+        request.stream(),
+        max_query_bytes,
+    )
+
+
+async def parse_request(
+    method: str,
+    query_string: bytes,
+    content_type: str | None,
+    content_length: str | None,
+    body: AsyncIterator[bytes],
+    max_query_bytes: int,
+) -> SparqlRequest | None:
+    """:func:`read_request` from the request's parts (the bare path, sparql_api/hotpath.py,
+    has no Request): its method, raw query string, Content-Type and Content-Length headers
+    and its body's chunks (read only for a POST)."""
+    url_params = parse_params(query_string)
     if method in ("GET", "HEAD"):
         params = url_params
     else:
-        media, ctparams = _media_type(request.headers.get("content-type"))
+        media, ctparams = media_type(content_type)
         charset = ctparams.get("charset", "utf-8")
         if media == SPARQL_UPDATE:
             raise UpdateForbidden("this endpoint is read-only: SPARQL Update is not accepted")
         if media == FORM:
-            body = await read_capped_body(request, 3 * max_query_bytes + 64 * 1024)
+            raw = await read_capped(body, content_length, 3 * max_query_bytes + 64 * 1024)
             params = {**url_params}
-            for key, values in parse_params(body).items():
+            for key, values in parse_params(raw).items():
                 params[key] = (
                     params.get(key, []) + values if key not in ("query", "update") else values
                 )
@@ -138,15 +181,15 @@ async def read_request(request: Request, max_query_bytes: int) -> SparqlRequest 
                     f"{SPARQL_QUERY} must be UTF-8 (got charset={charset})",
                     details={"accepted": [FORM, SPARQL_QUERY]},
                 )
-            body = await read_capped_body(request, max_query_bytes)
+            raw = await read_capped(body, content_length, max_query_bytes)
             try:
-                text = body.decode("utf-8")
+                text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 raise QueryError("the query is not valid UTF-8") from None
             if "query" in url_params or "update" in url_params:
                 raise QueryError(f"a {SPARQL_QUERY} request carries its query in the body only")
             params = {**url_params, "query": [text]}
-        elif media == "" and not request.headers.get("content-length", "0").strip("0"):
+        elif media == "" and not (content_length or "0").strip("0"):
             params = url_params  # an empty POST: parameters in the URL
         else:
             raise UnsupportedMediaType(
@@ -242,19 +285,23 @@ def client_key(address: str) -> str:
 def client_address(request: Request) -> str:
     """Who is asking, for per-client limits (:func:`client_key`): the TCP peer, or behind a
     trusted proxy the rightmost address of X-Forwarded-For that is not itself a trusted proxy."""
-    return client_key(_client_address(request))
-
-
-def _client_address(request: Request) -> str:
     peer = request.client.host if request.client else ""
     if not forwarded_trusted(request):
-        return peer
+        return client_key(peer)
     trusted = request.app.state.dipkg.settings.trusted_proxies
-    hops = [
-        h.strip()
-        for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",")
-        if h.strip()
-    ]
+    return client_key(_forwarded_client(peer, request.headers.getlist("x-forwarded-for"), trusted))
+
+
+def client_of(peer: str, forwarded_for: Sequence[str], trusted: Sequence[str]) -> str:
+    """:func:`client_address` from the request's parts (the bare path has no Request): the
+    TCP ``peer``, its X-Forwarded-For values and the ``trusted`` proxies."""
+    if not trusted_peer(peer, trusted):
+        return client_key(peer)
+    return client_key(_forwarded_client(peer, forwarded_for, trusted))
+
+
+def _forwarded_client(peer: str, forwarded_for: Sequence[str], trusted: Sequence[str]) -> str:
+    hops = [h.strip() for h in ",".join(forwarded_for).split(",") if h.strip()]
     for hop in reversed(hops):
         try:
             ipaddress.ip_address(hop)

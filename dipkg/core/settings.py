@@ -312,6 +312,11 @@ class Settings(BaseSettings):
     client_queue: int = Field(
         64, ge=0, description="Queries one client address may have waiting; more get 429."
     )
+    sparql_hot_path: bool = Field(
+        True,
+        description="Answer the common /sparql query requests on a bare ASGI path, without the "
+        "web framework's routing (the same responses, faster); false: through the framework.",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-* "
