@@ -283,10 +283,12 @@ def test_a_head_request_and_a_repeat_of_a_large_result(big: Server) -> None:
     assert first.content == again.content and len(first.content) == int(
         head.headers["content-length"]
     )
-    with httpx.stream(
-        "GET", big.sparql, params={"query": query}, headers={"Accept-Encoding": "gzip"}
-    ) as raw:
-        assert json.loads(gzip.decompress(b"".join(raw.iter_raw()))) == first.json()
+    for _ in range(2):  # the second from the fast path's cache (compressed, it is small)
+        with httpx.stream(
+            "GET", big.sparql, params={"query": query}, headers={"Accept-Encoding": "gzip"}
+        ) as raw:
+            assert raw.headers["content-encoding"] == "gzip"
+            assert json.loads(gzip.decompress(b"".join(raw.iter_raw()))) == first.json()
     assert spool_files(big) == []
 
 
