@@ -20,7 +20,7 @@ import pyoxigraph as ox
 import pytest
 
 from dipkg.core.release import open_release
-from sparql_api.errors import QueryTimeout, ResultTooLarge, WorkerDied
+from sparql_api.errors import QueryTimeout, ResultTooLarge, SpoolFailed, WorkerDied
 from sparql_api.results import Job, Spool, evaluate
 from sparql_api.spool import PREFIX, SpoolDir, sweep
 from sparql_api.workers import WorkerPool
@@ -105,6 +105,18 @@ def test_a_result_over_the_limit_stops_and_leaves_no_spool_file(
     with pytest.raises(ResultTooLarge):
         evaluate(store, job_for(fmt, query, 100_000, max_bytes=200_000))
     assert evaluate(store, job_for(fmt, query, 100_000, max_bytes=1 << 26), spool=spool).spooled
+
+
+def test_a_spool_that_cannot_be_written_is_a_503_not_a_short_body(
+    store: ox.Store, tmp_path: Path
+) -> None:
+    gone = Spool(str(tmp_path / "removed" / "4242"), threshold=256)  # its folder is missing
+    with pytest.raises(SpoolFailed) as info:
+        evaluate(store, job_for("json", ALL, 100), spool=gone)
+    assert info.value.status == 503 and "spool" in info.value.message
+    assert str(tmp_path) not in info.value.message  # no path in the message
+    small = evaluate(store, job_for("json", "ASK {}", 100), spool=gone)  # under the threshold
+    assert not small.spooled and json.loads(small.body)["boolean"] is True
 
 
 def test_a_stale_spool_folder_is_swept_and_a_live_one_kept(tmp_path: Path) -> None:
