@@ -1,6 +1,7 @@
 """Benchmark: this endpoint against `oxigraph serve` and rdflib-endpoint, same graph, same run.
 
     python -m bench.run [--cold] [--large] [--workers N] [--scale N] [--duration S] [--out DIR]
+                        [--data DIR]
 
 Builds the graph (the real one, or ``--scale N`` synthetic guides, see
 bench/synth.py), starts the three servers on 127.0.0.1, drives each with the
@@ -10,9 +11,11 @@ oxigraph serve, plus build time and peak memory. ``--cold`` measures every query
 twice in the same run: warm (repeated requests) and cold (every request a new
 query, so no cache answers). ``--large`` adds large results, cold: a
 10,000-row SELECT in JSON, CSV and XML and a CONSTRUCT of up to 50,000 triples
-(dipkg then runs with DIPKG_MAX_ROWS=100000 so both servers send the same
-triples). Each cell records the peak resident memory of each server's process
-tree (sampled every 50 ms); the idle memory is taken after start-up. Writes
+(dipkg then runs with DIPKG_MAX_ROWS=500000 so both servers send the same
+triples; each large cell runs at least 10 s, and any cell at least 12 times
+its first request, up to 20 s, so that slow answers are counted at 100x).
+Each cell records the peak resident memory of each server's process tree
+(sampled every 50 ms); the idle memory is taken after start-up. Writes
 results.json, results.md and results.png to DIR (default bench/results/).
 Loopback only; every load is bounded in time.
 """
@@ -98,6 +101,13 @@ def scenario_for(scale: int) -> str:
 HEAVY = ("join + GROUP BY", "CONTAINS filter", "CONSTRUCT scenario")
 LARGE_ROWS = 10_000
 LARGE_TRIPLES = 50_000
+#: seconds of load per large cell at least: a 50,000-triple CONSTRUCT takes seconds per request
+#: under 8 connections, and a 3 s cell measured no request at all (a ratio of "–")
+LARGE_MIN_DURATION = 10.0
+#: a cell whose first request (the probe) took t seconds runs at least this many t (at most
+#: SLOW_MAX_DURATION s): at 100x a join takes ~1 s alone, several under 8 connections
+SLOW_PROBES = 12
+SLOW_MAX_DURATION = 20.0
 
 
 def large_queries() -> dict[str, tuple[str, str]]:
@@ -348,8 +358,13 @@ def run(args: argparse.Namespace) -> Report:
         sys.exit("bench: wrk is needed (Debian package wrk: apt-get install wrk)")
     workdir = Path(tempfile.mkdtemp(prefix="dipkg-bench-"))
     try:
-        print(f"building (scale {args.scale}) …", flush=True)
-        data, seconds, peak, triples = build(args.scale, workdir)
+        if args.data is not None:  # a build made before (of this --scale): not timed
+            data, seconds, peak = args.data.resolve(), math.nan, math.nan
+            manifest = json.loads((data / "current" / "manifest.json").read_text())
+            triples = manifest["counts"]["triples"]
+        else:
+            print(f"building (scale {args.scale}) …", flush=True)
+            data, seconds, peak, triples = build(args.scale, workdir)
         report = Report(
             args.scale,
             triples,
@@ -369,6 +384,7 @@ def run(args: argparse.Namespace) -> Report:
         cells: list[tuple[str, str, str, str]] = []  # (name, query, accept, mode)
         for mode in ("warm", "cold") if args.cold else ("warm",):
             cells += [(name, q, a, mode) for name, (q, a) in queries.items()]
+        large_names = set(large_queries()) if args.large else set()
         if args.large:
             report.large = True
             dipkg_env["DIPKG_MAX_ROWS"] = str(10 * LARGE_TRIPLES)
@@ -386,7 +402,9 @@ def run(args: argparse.Namespace) -> Report:
                         target, cell_accept = page, "text/html"
                     else:
                         target, cell_accept = url + "?query=" + urllib.parse.quote(query), accept
+                    probed = time.perf_counter()
                     probe = httpx.get(target, headers={"Accept": cell_accept}, timeout=60)
+                    probed = time.perf_counter() - probed
                     if probe.status_code != 200 or not probe.content:
                         print(
                             f"  {name:22s} {mode:4s} {server:16s} SKIPPED: answers HTTP "
@@ -399,6 +417,9 @@ def run(args: argparse.Namespace) -> Report:
                     duration = (
                         args.duration if server != "rdflib-endpoint" else min(args.duration, 5)
                     )
+                    if name in large_names:
+                        duration = max(duration, LARGE_MIN_DURATION)
+                    duration = max(duration, min(SLOW_MAX_DURATION, SLOW_PROBES * probed))
                     cold = mode == "cold" and "?query=" in target
                     with PeakRss(proc.pid) as peak:
                         rps, p50, p99, total, errors = wrk(
@@ -461,8 +482,10 @@ def ratios(report: Report) -> dict[str, object]:
         if not per_query:
             continue
         out[f"vs_oxigraph_{mode}"] = {q: round(v, 3) for q, v in per_query.items()}
-        out[f"heavy_geomean_vs_oxigraph_{mode}"] = _geomean(
-            [per_query[q] for q in HEAVY if q in per_query]
+        # only over all three: a cell without a figure would make it a mean of the others
+        heavy = [per_query[q] for q in HEAVY if q in per_query]
+        out[f"heavy_geomean_vs_oxigraph_{mode}"] = (
+            _geomean(heavy) if len(heavy) == len(HEAVY) else None
         )
     if any(r.server == "rdflib-endpoint" for r in report.results):
         mix = [
@@ -598,6 +621,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--workers", type=int, default=None, help="dipkg's DIPKG_QUERY_WORKERS (default: unset)"
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="serve this existing build (`dipkg build --out DIR` of the same --scale) instead "
+        "of building one; build time and memory are then not measured",
     )
     parser.add_argument(
         "--out",

@@ -33,7 +33,7 @@ from sparql_api.remote.client import BackendClient, check_backend
 from sparql_api.remote.describer import RemoteDescriber
 from sparql_api.remote.dialect import Graphs
 from sparql_api.remote.pool import RemotePool, probe
-from sparql_api.results import Job
+from sparql_api.results import SPOOL_THRESHOLD, Job
 from sparql_api.workers import Reply, WorkerPool
 
 
@@ -114,6 +114,7 @@ class LocalBackend:
             sandbox=s.worker_sandbox,
             client_queries=s.client_queries,
             client_queue=s.client_queue,
+            spool_threshold=SPOOL_THRESHOLD,  # large results stream from files (spool.py)
         )
 
     def describer(self) -> Describer:

@@ -49,6 +49,7 @@ from sparql_api.protocol import (
     vary_origin,
 )
 from sparql_api.results import GRAPH_FORMATS, WITH_PREFIXES, Job
+from sparql_api.spool import SpooledResponse
 from sparql_api.state import AppContext, context
 from sparql_api.workers import reply_error
 
@@ -297,6 +298,9 @@ async def answer(
     if reply.header.get("truncated"):
         extra["X-Dipkg-Truncated"] = "true"
         extra["X-Dipkg-Max-Rows"] = str(settings.max_rows)
+    if reply.stream is not None:  # a large result in a spool file: streamed, never cached
+        gz = http.accepts_gzip(request.headers.get("accept-encoding"))
+        return SpooledResponse(reply.stream, reply.header["length"], {**headers, **extra}, gzip=gz)
     ctx.cache.put(key, Entry(reply.body, extra))
     return Response(reply.body, headers={**headers, **extra})
 

@@ -77,6 +77,13 @@ class ResultTooLarge(QueryError):
     status = 503
 
 
+class SpoolFailed(QueryError):
+    """A large result could not be written to the spool folder (the disk is full)."""
+
+    code = "spool-failed"
+    status = 503
+
+
 class TooManyQueries(QueryError):
     """One client has ``Settings.client_queue`` queries waiting already (sparql_api/workers.py)."""
 

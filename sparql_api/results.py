@@ -5,26 +5,38 @@ import so a worker starts fast. A SELECT result is cut at ``max_rows`` rows, a
 CONSTRUCT/DESCRIBE result at ``max_rows`` triples; a cut result says so
 (``truncated`` in the returned header, which the app turns into the
 ``X-Dipkg-Truncated`` header, and a ``truncated``/``note`` member in SPARQL JSON).
+
+A result up to :data:`SPOOL_THRESHOLD` bytes is kept in memory and sent through the
+worker's pipe; a larger one is written, as Oxigraph's writers produce it, to the
+spool file the pool named for this worker (:class:`Spool`; the intermediate TSV of a
+SELECT to its ``.tsv`` twin), so neither process ever holds it whole. A failed
+query leaves no spool file behind (:func:`evaluate` removes both).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
 import pyoxigraph as ox
 
 from dipkg.core import formats
 from dipkg.core.serialize import term_json
-from sparql_api.errors import NotAcceptable, QueryEvaluationError, ResultTooLarge
+from sparql_api.errors import NotAcceptable, QueryEvaluationError, ResultTooLarge, SpoolFailed
 
 #: serialiser key -> pyoxigraph format, from the one registry (dipkg/core/formats.py)
 RESULT_FORMATS = {f.key: f.results for f in formats.FORMATS if f.results is not None}
 GRAPH_FORMATS = {f.key: f.rdf for f in formats.FORMATS if f.rdf is not None}
 WITH_PREFIXES = {f.key for f in formats.FORMATS if f.rdf is not None and f.prefixes}
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # Settings.max_result_bytes
+#: A result larger than this goes to the worker's spool file instead of its pipe.
+SPOOL_THRESHOLD = 1024 * 1024
+#: Write buffer of a spool file (Oxigraph's writers hand over 8 KiB at a time).
+_FILE_BUFFER = 256 * 1024
 
 
 @dataclass
@@ -44,14 +56,39 @@ class Job:
         return self.__dict__.copy()
 
 
+@dataclass(frozen=True)
+class Spool:
+    """Where a worker writes a result over ``threshold`` bytes: ``path`` (named by the
+    pool, one per worker; a SELECT's intermediate TSV goes to ``path + ".tsv"``)."""
+
+    path: str
+    threshold: int = SPOOL_THRESHOLD
+
+    @property
+    def tsv(self) -> str:
+        return self.path + ".tsv"
+
+    def remove(self) -> None:
+        for name in (self.path, self.tsv):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
+
+
 @dataclass
 class Outcome:
     kind: str  # "table" or "graph"
     format: str
-    body: bytes
+    body: bytes  # empty when spooled
     rows: int
     truncated: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the body is in the spool file (complete and closed), ``length`` bytes long
+    spooled: bool = False
+    length: int = -1
+
+    def __post_init__(self) -> None:
+        if self.length < 0:
+            self.length = len(self.body)
 
     def header(self) -> dict[str, Any]:
         return {
@@ -114,22 +151,117 @@ class _Full(Exception):
     """Raised inside a writer's ``write`` to stop it: the row cap is reached."""
 
 
-class _TsvSink:
+class _Output:
+    """Where a writer's bytes go: memory up to the spool threshold, then the spool file
+    (without a spool, memory only). Refused (503 result-too-large) over ``max_bytes``,
+    checked on every write, so an oversized result stops while it is written."""
+
+    def __init__(self, max_bytes: int, path: str | None = None, threshold: int = 0) -> None:
+        self.max_bytes = max_bytes
+        self.path = path
+        self.threshold = threshold
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.file: Any = None
+        self.last = b""  # the last byte kept
+
+    def too_large(self) -> ResultTooLarge:
+        return too_large(self.max_bytes)
+
+    def keep(self, chunk: bytes) -> None:
+        if self.size + len(chunk) > self.max_bytes:
+            raise self.too_large()
+        self.size += len(chunk)
+        if chunk:
+            self.last = chunk[-1:]
+        if self.file is not None:
+            self._write(chunk)
+            return
+        self.parts.append(chunk)
+        if self.path is not None and self.size > self.threshold:
+            try:
+                self.file = open(self.path, "wb", buffering=_FILE_BUFFER)  # noqa: SIM115
+            except OSError as exc:
+                raise _spool_failed(exc) from None
+            parts, self.parts = self.parts, []
+            for part in parts:
+                self._write(part)
+
+    def _write(self, chunk: bytes) -> None:
+        try:
+            self.file.write(chunk)
+        except OSError as exc:  # the disk is full: 503, never a short body
+            raise _spool_failed(exc) from None
+
+    def write(self, chunk: bytes) -> int:
+        self.keep(bytes(chunk))
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
+
+    def drop_last(self, expected: bytes) -> None:
+        """Take back the last byte written (``expected``: the closing brace of SPARQL JSON)."""
+        if self.last != expected:
+            raise ValueError(f"the writer's output does not end with {expected!r}")
+        if self.file is None:
+            while not self.parts[-1]:
+                self.parts.pop()
+            self.parts[-1] = self.parts[-1][:-1]
+        else:
+            self.file.seek(self.size - 1)  # flushes the buffer first
+            self.file.truncate()
+        self.size -= 1
+        self.last = b""
+
+    @property
+    def spooled(self) -> bool:
+        return self.file is not None
+
+    def close(self) -> None:
+        """Finish the spool file (flushed and closed: complete before it is announced)."""
+        if self.file is not None:
+            try:
+                self.file.close()
+            except OSError as exc:
+                raise _spool_failed(exc) from None
+
+    def body(self) -> bytes:
+        return b"".join(self.parts)
+
+
+def _spool_failed(exc: OSError) -> SpoolFailed:
+    return SpoolFailed(
+        f"the result could not be written to the server's spool folder "
+        f"({os.strerror(exc.errno) if exc.errno else type(exc).__name__}); try again later"
+    )
+
+
+class _TsvSink(_Output):
     """The output of Oxigraph's TSV writer, cut after ``max_rows`` rows and refused
     over ``max_bytes``. TSV writes one line per row (values are N-Triples terms,
     newlines escaped), so counting ``\\n`` counts rows without a Python object per term."""
 
-    def __init__(self, max_rows: int, max_bytes: int, limit: int, show_row: bool = True) -> None:
+    def __init__(
+        self,
+        max_rows: int,
+        max_bytes: int,
+        limit: int,
+        show_row: bool = True,
+        path: str | None = None,
+        threshold: int = 0,
+    ) -> None:
+        super().__init__(max_bytes, path, threshold)
         self.lines = max_rows + 1  # the header line, then the rows
-        self.max_bytes = max_bytes
         self.limit = limit  # the endpoint's limit, for the message
         # the row where the TSV went over: only meaningful when TSV is what was asked for
         # (a JSON, XML or CSV body written from it goes over at another row, or not at all)
         self.show_row = show_row
-        self.parts: list[bytes] = []
-        self.size = 0
         self.seen = 0  # newlines kept
         self.truncated = False
+
+    def too_large(self) -> ResultTooLarge:
+        return too_large(self.limit, max(self.seen, 1) if self.show_row else None)
 
     def write(self, chunk: bytes) -> int:
         chunk = bytes(chunk)
@@ -142,46 +274,44 @@ class _TsvSink:
             if chunk[cut + 1 :]:  # more after the last allowed row
                 self.truncated = True
             chunk, found = chunk[: cut + 1], room
-        self.size += len(chunk)
-        if self.size > self.max_bytes:
-            raise too_large(self.limit, max(self.seen, 1) if self.show_row else None)
-        self.parts.append(chunk)
+        self.keep(chunk)
         self.seen += found
         if self.truncated:
             raise _Full
         return len(chunk)
 
-    def flush(self) -> None:
-        pass
 
-    def body(self) -> bytes:
-        return b"".join(self.parts)
-
-
-class _LimitSink:
+class _LimitSink(_Output):
     """A writer's output, refused (503 result-too-large) over ``max_bytes``."""
 
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.parts: list[bytes] = []
-        self.size = 0
 
-    def write(self, chunk: bytes) -> int:
-        self.size += len(chunk)
-        if self.size > self.max_bytes:
-            raise too_large(self.max_bytes)
-        self.parts.append(bytes(chunk))
-        return len(chunk)
+def evaluate(
+    store: ox.Store,
+    job: Job,
+    prefixes: dict[str, str] | None = None,
+    spool: Spool | None = None,
+) -> Outcome:
+    """Run ``job`` on ``store``; raise a :class:`~dipkg.core.errors.DipkgError` on failure.
 
-    def flush(self) -> None:
-        pass
+    With ``spool``, a result over its threshold is written to its file (the outcome is
+    ``spooled``); a failure, whatever it is, removes what was written."""
+    try:
+        outcome = _evaluate(store, job, prefixes, spool)
+        if spool is not None and not outcome.spooled and outcome.length > spool.threshold:
+            out = _Output(job.max_bytes, spool.path, spool.threshold)  # a body built whole
+            out.keep(outcome.body)
+            out.close()
+            outcome.body, outcome.spooled = b"", True
+        return outcome
+    except BaseException:
+        if spool is not None:
+            spool.remove()
+        raise
 
-    def body(self) -> bytes:
-        return b"".join(self.parts)
 
-
-def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) -> Outcome:
-    """Run ``job`` on ``store``; raise a :class:`~dipkg.core.errors.DipkgError` on failure."""
+def _evaluate(
+    store: ox.Store, job: Job, prefixes: dict[str, str] | None, spool: Spool | None
+) -> Outcome:
     try:
         dataset = _dataset(job)
     except ValueError as exc:
@@ -206,19 +336,33 @@ def evaluate(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) 
         if isinstance(result, ox.QuerySolutions):
             if job.table_format is None:
                 raise _not_acceptable("SELECT")
-            return _solutions(result, job, store)
+            return _solutions(result, job, store, spool)
         if job.graph_format is None:
             raise _not_acceptable("CONSTRUCT/DESCRIBE")
-        return _triples(result, job, prefixes)
+        return _triples(result, job, prefixes, spool)
     except OSError:  # raised while iterating (evaluation is lazy)
         raise _io_error() from None
     except RuntimeError as exc:
         raise QueryEvaluationError(f"the query failed: {exc}") from None
 
 
-def _solutions(result: Any, job: Job, store: ox.Store | None = None) -> Outcome:
+def _finished(out: _Output, outcome: Outcome) -> Outcome:
+    """``outcome`` with ``out``'s bytes: in memory, or in its spool file, closed."""
+    out.close()
+    if out.spooled:
+        outcome.body, outcome.spooled, outcome.length = b"", True, out.size
+    else:
+        outcome.body = out.body()
+        outcome.length = len(outcome.body)
+    return outcome
+
+
+def _solutions(
+    result: Any, job: Job, store: ox.Store | None = None, spool: Spool | None = None
+) -> Outcome:
     """Oxigraph's TSV writer counts and caps the rows (one line each); the other formats
-    are Oxigraph's writers on the capped TSV read back, all in the engine's code.
+    are Oxigraph's writers on the capped TSV read back, all in the engine's code. With
+    ``spool``, a large TSV and a large body are files, read and written as streams.
 
     Any other iterable of solutions (with ``variables``; the remote mode's capped
     answer) is written term by term (:func:`_solutions_terms`)."""
@@ -233,41 +377,58 @@ def _solutions(result: Any, job: Job, store: ox.Store | None = None) -> Outcome:
         job.max_bytes * (4 if fmt == "csv" else 1),
         job.max_bytes,
         show_row=fmt == "tsv",
+        path=None if spool is None else spool.path if fmt == "tsv" else spool.tsv,
+        threshold=0 if spool is None else spool.threshold,
     )
     try:
         result.serialize(sink, format=ox.QueryResultsFormat.TSV)
     except _Full:
         pass
     rows, truncated = sink.seen - 1, sink.truncated
-    tsv = sink.body()
     if fmt == "tsv":
-        body = tsv
-    else:
+        return _finished(sink, Outcome("table", fmt, b"", rows, truncated))
+    sink.close()
+    out = _LimitSink(
+        job.max_bytes,
+        None if spool is None else spool.path,
+        0 if spool is None else spool.threshold,
+    )
+    try:
+        if sink.spooled:
+            parsed = ox.parse_query_results(path=sink.path, format=ox.QueryResultsFormat.TSV)
+        else:
+            parsed = ox.parse_query_results(sink.body(), format=ox.QueryResultsFormat.TSV)
         del sink
-        try:
-            parsed = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
-            body = parsed.serialize(format=RESULT_FORMATS[fmt])
-        except MemoryError as exc:
-            # the engine's reader stops at one value over 16 MiB ("buffer maximal size");
-            # any other MemoryError is the worker out of memory: it answers 503 and retires
-            if not _buffer_limit(exc):
-                raise
-            if fmt == "json" and store is not None:  # evaluated again, term by term
-                return _solutions_terms(store.query(job.query, **_dataset(job)), job)
-            raise ResultTooLarge(
-                f"a value in the result is longer than the {fmt.upper()} writer's limit of "
-                "16 MiB and was not sent; ask for SPARQL JSON or shorter values",
-                details={"limit_bytes": 16 * 1024 * 1024},
-            ) from None
-        if fmt == "json" and truncated:
-            note = json.dumps(
-                f"result truncated to the first {job.max_rows} rows (the endpoint's row cap); "
-                "use LIMIT/OFFSET to page through it",
-                ensure_ascii=False,
-            ).encode("utf-8")
-            # the members after "results", as the term-by-term writer puts them
-            body = body[:-1] + b',"truncated":true,"note":' + note + b"}"
-    return Outcome("table", fmt, _check_body(body, job), rows, truncated)
+        parsed.serialize(out, format=RESULT_FORMATS[fmt])
+    except MemoryError as exc:
+        # the engine's reader stops at one value over 16 MiB ("buffer maximal size");
+        # any other MemoryError is the worker out of memory: it answers 503 and retires
+        if not _buffer_limit(exc):
+            raise
+        out.close()
+        if spool is not None:
+            spool.remove()  # what was written so far
+        if fmt == "json" and store is not None:  # evaluated again, term by term
+            return _solutions_terms(store.query(job.query, **_dataset(job)), job)
+        raise ResultTooLarge(
+            f"a value in the result is longer than the {fmt.upper()} writer's limit of "
+            "16 MiB and was not sent; ask for SPARQL JSON or shorter values",
+            details={"limit_bytes": 16 * 1024 * 1024},
+        ) from None
+    finally:
+        if spool is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(spool.tsv)  # the intermediate TSV, read
+    if fmt == "json" and truncated:
+        note = json.dumps(
+            f"result truncated to the first {job.max_rows} rows (the endpoint's row cap); "
+            "use LIMIT/OFFSET to page through it",
+            ensure_ascii=False,
+        ).encode("utf-8")
+        # the members after "results", as the term-by-term writer puts them
+        out.drop_last(b"}")
+        out.keep(b',"truncated":true,"note":' + note + b"}")
+    return _finished(out, Outcome("table", fmt, b"", rows, truncated))
 
 
 def _term_size(term: Any) -> int:
@@ -323,22 +484,36 @@ def _solutions_terms(result: Any, job: Job) -> Outcome:
     return Outcome("table", fmt, _check_body(body, job), len(bindings), truncated)
 
 
-def _triples(result: Any, job: Job, prefixes: dict[str, str] | None) -> Outcome:
-    triples = list(islice(result, job.max_rows + 1))  # Triple objects; no term is read
-    truncated = len(triples) > job.max_rows
-    if truncated:
-        triples.pop()
+def _triples(
+    result: Any, job: Job, prefixes: dict[str, str] | None, spool: Spool | None = None
+) -> Outcome:
+    """The graph written by Oxigraph's writer as it is read (one triple object at a time:
+    a capped 50,000-triple result is never a list), cut after ``max_rows`` triples."""
     fmt = job.graph_format
     assert fmt is not None
     kwargs: dict[str, Any] = {}
     if prefixes and fmt in WITH_PREFIXES:
         kwargs["prefixes"] = prefixes
-    if GRAPH_FORMATS[fmt].supports_datasets:  # N-Quads, TriG: the default graph
-        items: list[Any] = [
-            ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples
-        ]
-    else:
-        items = triples
-    sink = _LimitSink(job.max_bytes)
-    ox.serialize(items, sink, format=GRAPH_FORMATS[fmt], **kwargs)
-    return Outcome("graph", fmt, _check_body(sink.body(), job), len(triples), truncated)
+    quads = GRAPH_FORMATS[fmt].supports_datasets  # N-Quads, TriG: the default graph
+    count = 0
+    truncated = False
+
+    def capped() -> Iterator[Any]:
+        nonlocal count, truncated
+        for triple in result:
+            if count >= job.max_rows:
+                truncated = True
+                return
+            count += 1
+            if quads:
+                yield ox.Quad(triple.subject, triple.predicate, triple.object, ox.DefaultGraph())
+            else:
+                yield triple
+
+    out = _LimitSink(
+        job.max_bytes,
+        None if spool is None else spool.path,
+        0 if spool is None else spool.threshold,
+    )
+    ox.serialize(capped(), out, format=GRAPH_FORMATS[fmt], **kwargs)
+    return _finished(out, Outcome("graph", fmt, b"", count, truncated))

@@ -14,8 +14,10 @@ The worker writes the first byte as soon as it has read the job, the rest once
 the result is serialised; the parent reads them as one frame. A worker that dies
 before that first byte ran nothing, and the query goes to another worker; one
 that dies after it died on this query (503). Status (low 4 bits) 0 is a result
-(flags: 16 truncated, 32 a graph, 64 retire; the body is the serialised result),
-1 an error and 2 the start-up answer (the body is JSON).
+(flags: 16 truncated, 32 a graph, 64 retire; the body is the serialised result;
+128 spooled: the body, of the announced length, is in the worker's spool file and
+not in the frame, see :mod:`sparql_api.spool`), 1 an error and 2 the start-up
+answer (the body is JSON).
 
 At the deadline (``Settings.query_timeout``) the parent SIGKILLs the worker,
 reaps it and starts a fresh one in the background; the client gets 503
@@ -51,11 +53,12 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from dipkg.core.errors import DipkgError, StoreError
 from sparql_api.errors import Busy, QueryError, QueryTimeout, TooManyQueries, WorkerDied
 from sparql_api.results import Job, too_large
+from sparql_api.spool import SpoolDir
 from sparql_api.workers_child import (  # noqa: F401  (the frame format; _isolate_network for tests)
     _REPLY,
     ERROR,
@@ -64,6 +67,7 @@ from sparql_api.workers_child import (  # noqa: F401  (the frame format; _isolat
     MAX_HEADER,
     RESULT,
     RETIRE,
+    SPOOLED,
     TRUNCATED,
     _isolate_network,
     encode_frame,
@@ -93,6 +97,9 @@ class _NotTaken(ConnectionError):
 class Reply:
     header: dict[str, Any]
     body: bytes
+    #: a spooled result: its file, open and unlinked (the body is empty; the length is
+    #: ``header["length"]``); whoever takes the reply closes it
+    stream: BinaryIO | None = None
 
 
 @dataclass(eq=False)
@@ -114,7 +121,7 @@ class _Worker:
         self.proc.stdin.write(encode_frame(header))
         await self.proc.stdin.drain()
 
-    async def receive(self, max_body: int | None = None) -> Reply:
+    async def receive(self, max_body: int | None = None, spool: SpoolDir | None = None) -> Reply:
         assert self.proc.stdout is not None
         try:
             head = await self.proc.stdout.readexactly(_REPLY.size)
@@ -128,7 +135,8 @@ class _Worker:
             raise ConnectionError("oversized frame header from worker")
         if max_body is not None and blen > max_body:
             raise OversizedReply(f"the worker announced a reply of {blen} bytes")
-        body = await self.proc.stdout.readexactly(blen) if blen else b""
+        spooled = status == RESULT and flags & SPOOLED
+        body = await self.proc.stdout.readexactly(blen) if blen and not spooled else b""
         if status == RESULT:
             header = {
                 "ok": True,
@@ -138,6 +146,11 @@ class _Worker:
             }
             if flags & RETIRE:  # it answered, then left: it had grown (Settings.worker_retire_mb)
                 header["retire"] = True
+            if spooled:  # complete in its file (ValueError if not: the worker counts as dead)
+                header["length"] = blen
+                if spool is None:
+                    raise ValueError("protocol error: a spooled reply without a spool folder")
+                return Reply(header, b"", spool.take(self.pid, blen))
             return Reply(header, body)
         if status not in (ERROR, INFO):
             raise ValueError(f"protocol error: reply status {status}")
@@ -174,6 +187,7 @@ class WorkerPool:
         client_queries: int = 0,
         client_queue: int = 64,
         retire_growth: int = 0,
+        spool_threshold: int | None = None,
     ) -> None:
         self.store_dir = Path(store_dir)
         self.size = size
@@ -187,6 +201,8 @@ class WorkerPool:
         #: per-client fairness: jobs on workers, and waiting, per client key
         self.client_queries = client_queries if client_queries > 0 else size * 1_000_000
         self.client_queue = client_queue
+        #: results over ``spool_threshold`` bytes come back in files (None: through the pipes)
+        self.spool = SpoolDir(spool_threshold) if spool_threshold is not None else None
         self._idle: deque[_Worker] = deque()
         self._inflight: dict[str, int] = {}
         self._waiting: dict[str, deque[asyncio.Future[_Worker]]] = {}
@@ -206,6 +222,8 @@ class WorkerPool:
 
     # lifecycle ---------------------------------------------------------
     async def start(self) -> None:
+        if self.spool is not None:
+            self.spool.create()
         results = await asyncio.gather(
             *(self._spawn() for _ in range(self.size)), return_exceptions=True
         )
@@ -249,6 +267,8 @@ class WorkerPool:
             except Exception:  # noqa: BLE001
                 pass
         self._workers.clear()
+        if self.spool is not None:
+            self.spool.remove()
 
     @property
     def alive(self) -> int:
@@ -283,6 +303,7 @@ class WorkerPool:
                     "memory_limit": self.memory_limit,
                     "retire_growth": self.retire_growth,
                     "parent": os.getpid(),
+                    **(self.spool.config() if self.spool is not None else {}),
                 }
             )
             reply = await asyncio.wait_for(worker.receive(), self.startup_timeout)
@@ -462,9 +483,33 @@ class WorkerPool:
 
     async def _finish(self, job: Job, worker: _Worker, started: float, key: str) -> Reply:
         try:
+            return await self._reply(job, worker, started, key)
+        except BaseException:
+            self._discard_spool(worker)
+            raise
+
+    def _discard_spool(self, worker: _Worker) -> None:
+        """Remove what ``worker`` (killed or dead: every failure of a job replaces its
+        worker) may have spooled, once it is reaped and can write nothing more."""
+        spool = self.spool
+        if spool is None:
+            return
+
+        async def discard() -> None:
+            try:
+                await worker.proc.wait()
+            finally:
+                spool.discard(worker.pid)
+
+        task = asyncio.get_running_loop().create_task(discard())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reply(self, job: Job, worker: _Worker, started: float, key: str) -> Reply:
+        try:
             remaining = self.timeout - (time.monotonic() - started)
             reply = await asyncio.wait_for(
-                worker.receive(job.max_bytes + REPLY_SLACK), max(remaining, 0.001)
+                worker.receive(job.max_bytes + REPLY_SLACK, self.spool), max(remaining, 0.001)
             )
         except _NotTaken:  # it died before it read the job (killed while idle)
             worker.killed = True

@@ -25,7 +25,7 @@ _BODY = struct.Struct(">Q")
 _REPLY = struct.Struct(">BBIQ")
 TAKEN = b"\0"
 RESULT, ERROR, INFO = 0, 1, 2
-TRUNCATED, GRAPH, RETIRE = 16, 32, 64
+TRUNCATED, GRAPH, RETIRE, SPOOLED = 16, 32, 64, 128
 MAX_HEADER = 16 * 1024 * 1024
 #: Stack of the thread that evaluates queries in a worker (see child_main).
 EVAL_STACK = 256 * 1024 * 1024
@@ -36,8 +36,14 @@ def encode_frame(header: dict[str, Any], body: bytes = b"") -> bytes:
     return _HEAD.pack(len(raw)) + raw + _BODY.pack(len(body)) + body
 
 
-def encode_reply(status: int, body: bytes = b"", flags: int = 0, rows: int = 0) -> bytes:
-    """A reply frame without its first byte (:data:`TAKEN`, sent on its own before)."""
+def encode_reply(
+    status: int, body: bytes = b"", flags: int = 0, rows: int = 0, spooled: int | None = None
+) -> bytes:
+    """A reply frame without its first byte (:data:`TAKEN`, sent on its own before).
+    With ``spooled`` (a length), the body is that many bytes in the worker's spool file,
+    complete and closed: the frame announces it and carries none (flag :data:`SPOOLED`)."""
+    if spooled is not None:
+        return _REPLY.pack(0, status | flags | SPOOLED, min(rows, 0xFFFFFFFF), spooled)[1:]
     return _REPLY.pack(0, status | flags, min(rows, 0xFFFFFFFF), len(body))[1:] + body
 
 
@@ -138,7 +144,7 @@ def child_main() -> int:
         import pyoxigraph as ox
 
         # lazy: imported once the worker is set up, so an import error is its start-up answer
-        from sparql_api import results  # noqa: F401
+        from sparql_api import results
 
         store = ox.Store.read_only(config["store"])
         named = []
@@ -168,8 +174,15 @@ def child_main() -> int:
     baseline = resident_bytes()
     retire_at = baseline + growth if growth and baseline else None
 
+    spool = None
+    if config.get("spool"):  # the pool's spool folder: this worker's large results go there
+        spool = results.Spool(
+            os.path.join(config["spool"], str(os.getpid())),
+            int(config.get("spool_threshold") or results.SPOOL_THRESHOLD),
+        )
+
     def serve() -> None:
-        _serve_jobs(inp, send, store, prefixes, int(limit) if limit else None, retire_at)
+        _serve_jobs(inp, send, store, prefixes, int(limit) if limit else None, retire_at, spool)
 
     # pyoxigraph parses and evaluates recursively: long chains (thousands of BINDs,
     # MINUS or UNION blocks, `1+1+...`) overflow the 8 MiB main stack (SIGSEGV).
@@ -193,6 +206,7 @@ def _serve_jobs(
     prefixes: dict[str, str] | None,
     memory_limit: int | None = None,
     retire_at: int | None = None,
+    spool: Any = None,
 ) -> None:
     from sparql_api import results  # lazy: loaded by child_main's start-up check
 
@@ -203,7 +217,7 @@ def _serve_jobs(
         send(TAKEN)  # from here on, a death is this query's
         job = results.Job(**request)
         try:
-            outcome = results.evaluate(store, job, prefixes)
+            outcome = results.evaluate(store, job, prefixes, spool)
         except DipkgError as exc:
             send(encode_json_reply(ERROR, {"ok": False, **exc.to_dict()}))
             continue
@@ -238,7 +252,11 @@ def _serve_jobs(
         # a worker that grew past its limit answers, then retires: the allocator keeps what a
         # large result needed, and a fresh process starts small (the parent replaces it)
         grown = retire_at is not None and resident_bytes() > retire_at
-        send(encode_reply(RESULT, outcome.body, flags | (RETIRE if grown else 0), outcome.rows))
+        flags |= RETIRE if grown else 0
+        if outcome.spooled:  # the file is complete and closed: the parent may read it now
+            send(encode_reply(RESULT, b"", flags, outcome.rows, spooled=outcome.length))
+        else:
+            send(encode_reply(RESULT, outcome.body, flags, outcome.rows))
         if grown:
             return
 
