@@ -312,6 +312,12 @@ class Settings(BaseSettings):
     client_queue: int = Field(
         64, ge=0, description="Queries one client address may have waiting; more get 429."
     )
+    direct_lane: bool = Field(
+        True,
+        description="Answer point lookups (one triple pattern with a constant subject, at most "
+        "256 rows) in the app's process instead of a worker: their cost is bounded by "
+        "construction (sparql_api/lane.py).",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-* "
