@@ -8,8 +8,8 @@ stops the server with SIGINT.
 
 Allowed in the serving process, and why (measured in bench/PROFILE.md, "The web process's
 memory"): the web stack (fastapi, pydantic, starlette, uvicorn), jinja2 (the pages),
-pyoxigraph (the pages' store), pydantic-settings (the settings object), and typer and rich
-(`dipkg serve` is a subcommand of the typer CLI; about 3 MB).
+pyoxigraph (the pages' store and its terms), pydantic-settings (the settings object), and
+typer with click (`dipkg serve` is a subcommand of the typer CLI; click is uvicorn's too).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ NOT_WHILE_SERVING = {
     "docx": "the build's Word documents",
     "jieba": "the build's Chinese search index",
     "pyshacl": "the tests only",
+    "rich": "the command's output, made on first use (dipkg/cli.py _Console): `dipkg serve` "
+    "prints only when it fails",
     "matplotlib": "the bench only",
 }
 
