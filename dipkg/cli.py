@@ -13,10 +13,9 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from dipkg import __version__
 from dipkg.core.errors import ConfigError, DipkgError
@@ -25,14 +24,38 @@ from dipkg.core.release import open_release
 from dipkg.core.search_index import SearchError, SearchIndex
 from dipkg.core.settings import get_settings
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class _Console:
+    """A rich ``Console`` made on first use: ``dipkg serve`` prints through it only when it
+    fails, so the server's process need not load rich (~1.5 MB, tests/test_serve_imports.py)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console  # lazy: see the class
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console, name)
+
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="dipkg: build and publish the data-IP application scenario knowledge graph.",
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = _Console(soft_wrap=True)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 SHOWN_CORRECTIONS = 20  # the build summary lists at most this many corrections
 
@@ -160,11 +183,11 @@ def query(
         sparql,
         data or settings.data_dir,
         fmt,
-        out,
+        out.console,
         settings=settings,
         timeout=timeout,
         max_rows=max_rows,
-        err=err,
+        err=err.console,
     )
 
 
@@ -289,7 +312,11 @@ def publish(
     uploads = plan(release, graph)
     secret = settings.publish_password
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err, transient=True
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        console=err.console,
+        transient=True,
     ) as bar:
         tasks = {
             u.graph: bar.add_task(f"PUT <{u.graph}>", total=u.path.stat().st_size) for u in uploads

@@ -21,6 +21,7 @@ Modules (one concept each):
 * :mod:`sparql_api.pages`        dereferenceable IRIs and the pages for people
 * :mod:`sparql_api.describe`     the RDF description of one resource, from the store
 * :mod:`sparql_api.catalog_routes` ``/catalog`` and ``/.well-known/void``
+* :mod:`sparql_api.catalog_record` the catalogue record parsed and serialised (rdflib), on first use
 * :mod:`sparql_api.dumps`        ``/dumps/``: the release's files
 * :mod:`sparql_api.changes`      ``/changes``: what changed since the previous release
 * :mod:`sparql_api.datamap`      ``/map``: the map of shared data

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyoxigraph
 
@@ -30,12 +30,12 @@ from dipkg.core.release import Release
 from dipkg.core.settings import Settings
 from sparql_api.describe import Describer
 from sparql_api.lane import DirectLane
-from sparql_api.remote.client import BackendClient, check_backend
-from sparql_api.remote.describer import RemoteDescriber
-from sparql_api.remote.dialect import Graphs
-from sparql_api.remote.pool import RemotePool, probe
 from sparql_api.results import SPOOL_THRESHOLD, Job
 from sparql_api.workers import Reply, WorkerPool
+
+if TYPE_CHECKING:  # the remote backend's modules load only when it is chosen (RemoteBackend)
+    from sparql_api.remote.client import BackendClient
+    from sparql_api.remote.dialect import Graphs
 
 
 class QueryPool(Protocol):
@@ -144,6 +144,11 @@ class RemoteBackend:
     name = "remote"
 
     def __init__(self, settings: Settings, release: Release, url: str) -> None:
+        # the remote backend and httpx under it load only when it is chosen: a local
+        # `dipkg serve` never needs them (lazy, for memory: tests/test_serve_imports.py)
+        from sparql_api.remote.client import BackendClient
+        from sparql_api.remote.dialect import Graphs
+
         self.settings = settings
         self.release = release
         password = settings.sparql_backend_password
@@ -155,9 +160,9 @@ class RemoteBackend:
             password_file=settings.sparql_backend_password_file,
             setting="DIPKG_SPARQL_BACKEND_PASSWORD_FILE",
         )
-        self.graphs = Graphs.of(release)
+        self.graphs: Graphs = Graphs.of(release)
         s = settings
-        self.client = BackendClient(
+        self.client: BackendClient = BackendClient(
             self.url,
             credentials,
             slots=s.query_workers,
@@ -166,15 +171,23 @@ class RemoteBackend:
         )
 
     def check(self) -> None:
+        from sparql_api.remote.client import check_backend  # lazy: loaded when chosen (above)
+
         check_backend(self.client, self.graphs)
 
     def pool(self) -> QueryPool:
+        from sparql_api.remote.pool import RemotePool  # lazy: loaded when chosen (above)
+
         return RemotePool(self.client, self.graphs, prefixes=dict(PREFIXES))
 
     def describer(self) -> Describer:
+        from sparql_api.remote.describer import RemoteDescriber  # lazy: loaded when chosen
+
         return RemoteDescriber(self.client, self.graphs, named_graphs=self.release.catalog_graphs)
 
     async def describe_health(self, pool: QueryPool) -> PoolHealth:
+        from sparql_api.remote.pool import probe  # lazy: loaded when chosen (above)
+
         backend = await probe(self.client, self.graphs)  # first: the pool's `alive` reads it
         return PoolHealth(
             alive=int(pool.alive), size=int(pool.size), stats=dict(pool.stats), backend=backend

@@ -17,12 +17,13 @@ description is always a subset of the published files (tested).
 The ontology document (``/ontology``) describes the ontology and every term
 ``rdfs:isDefinedBy`` it, so the hash IRIs ``dip:Term`` land on it.
 
-The store is opened read-only once; every method is a bounded point lookup,
+The store is opened read-only once, on the first lookup; every method is a bounded point lookup,
 run off the event loop by the caller (``anyio.to_thread.run_sync``).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,13 +71,35 @@ def _gname(graph: str | None) -> ox.NamedNode | ox.DefaultGraph:
 class Describer:
     """Point lookups on a read-only store (thread-safe: pyoxigraph stores are)."""
 
+    #: whether the pages make their first lookups at start-up: not for the local store, which
+    #: start-up checks already (backends.check_store) and which opens on first use
+    lookups_at_start = False
+
     def __init__(self, store_dir: Path, named_graphs: Iterable[str] = ()) -> None:
-        self.store = ox.Store.read_only(str(store_dir))
+        self.store_dir = Path(store_dir)
         self.named_graphs = [g for g in named_graphs if g]
+        self._store: ox.Store | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> ox.Store:
+        """The store, opened on the first lookup (a page), not at start-up: an open store
+        costs the web process a few MB that a server only asked SPARQL queries (answered
+        by the workers) never uses. None once closed."""
+        store = self._store
+        if store is None and not self._closed:
+            with self._lock:
+                if self._store is None and not self._closed:
+                    self._store = ox.Store.read_only(str(self.store_dir))
+                store = self._store
+        return store  # type: ignore[return-value]
 
     def close(self) -> None:
         """Let go of the store (its open files); a closed describer answers nothing."""
-        self.store = None  # type: ignore[assignment]
+        with self._lock:
+            self._closed = True
+            self._store = None
 
     # -- where a resource lives ---------------------------------------------
     def graph_of(self, iri: str) -> str | None | bool:

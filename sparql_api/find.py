@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -74,18 +75,31 @@ def _pick(labels: dict[str, str], lang: str) -> str:
 
 
 class Finder:
+    """The search index is read on the first search or match, not at start-up: its vocabulary
+    (a few MB in memory) is no use to a server that is only asked SPARQL queries."""
+
     def __init__(self, site: Site) -> None:
         self.site = site
-        try:
-            self.index: SearchIndex | None = SearchIndex.load(site.release.root)
-            self.missing: IndexMissing | None = None
-        except IndexMissing as exc:
-            self.index, self.missing = None, exc
+        self.index: SearchIndex | None = None
+        self.missing: IndexMissing | None = None
+        self._lock = threading.Lock()
 
     def need(self) -> SearchIndex:
-        if self.index is None:
-            raise self.missing or IndexMissing("no search index")
-        return self.index
+        with self._lock:
+            if self.index is None and self.missing is None:
+                try:
+                    self.index = SearchIndex.load(self.site.release.root)
+                except IndexMissing as exc:
+                    self.missing = exc
+            if self.index is None:
+                raise self.missing or IndexMissing("no search index")
+            return self.index
+
+    async def ready(self) -> SearchIndex:
+        """:meth:`need` from the event loop: the first read runs off it."""
+        if self.index is not None:
+            return self.index
+        return await anyio.to_thread.run_sync(self.need)
 
     # -- view models: labels in the page's language, links on this server ---------
     def _concept(self, c: dict[str, Any], link: Linker, lang: str) -> dict[str, str]:
@@ -252,7 +266,7 @@ def make_router(site: Site) -> APIRouter:
         pi_param = request.query_params.get("pi") or None
         link, lang = linker(request)
         try:
-            index = finder.need()
+            index = await finder.ready()
             if pi_param not in (None, "yes", "no"):
                 raise SearchError(f"pi must be yes or no, not {pi_param[:20]!r}")
             try:
@@ -319,7 +333,7 @@ def make_router(site: Site) -> APIRouter:
     @router.get("/search/suggest", include_in_schema=False)
     async def suggest(request: Request) -> Response:
         try:
-            index = finder.need()
+            index = await finder.ready()
         except DipkgError as exc:
             return _error(exc)
         q = request.query_params.get("q", "")
@@ -337,7 +351,7 @@ def make_router(site: Site) -> APIRouter:
         link, lang = linker(request)
         text = request.query_params.get("fields", "")
         try:
-            index = finder.need()
+            index = await finder.ready()
             if request.method == "POST":
                 ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
                 body = await read_capped_body(

@@ -126,7 +126,7 @@ def prepare(settings: Settings, root: Path) -> Generation:
     try:
         choose(settings, release).check()  # the local store, or the remote SPARQL backend
         app = create_app(settings, release)
-        catalog_routes._docs(app.state.dipkg)  # the catalogue record, off the event loop
+        catalog_routes.check(release)  # a release without its catalogue record is refused
     except BaseException:
         lease.close()
         raise

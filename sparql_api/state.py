@@ -22,7 +22,7 @@ from sparql_api.cache import ResponseCache
 from sparql_api.describe import Describer
 
 if TYPE_CHECKING:  # annotations only: both modules read the state
-    from sparql_api.catalog_routes import CatalogDocs
+    from sparql_api.catalog_record import CatalogDocs
     from sparql_api.pages.site import Site
 
 
@@ -41,7 +41,7 @@ class AppContext:
     describer: Describer | None = None
     #: what the page routes share (templates, cache); set by sparql_api.ui.install
     site: Site | None = None
-    #: the catalogue record, read once at startup (sparql_api/catalog_routes.py)
+    #: the catalogue record, read once, on first use (sparql_api/catalog_routes.py)
     catalog: CatalogDocs | None = None
     #: the catalogue page's view of the record, by language
     catalog_views: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
@@ -111,6 +110,8 @@ async def run_for_page(
 ) -> dict[str, Any]:
     """Send ``query`` through this app's own /sparql (the same guard, limits and cache as
     any client) and shape the answer for the page: a table, a boolean, a graph, or an error."""
+    import httpx  # lazy: only this page's server-side answer needs it (memory of `dipkg serve`)
+
     # the inner request is this client's, for its per-client share of the workers (not 127.0.0.1's)
     transport = httpx.ASGITransport(app=request.app, client=(client_address(request), 0))
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:

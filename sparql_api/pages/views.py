@@ -3,6 +3,7 @@ server, plus the parts its kind of page shows (a scenario's tree, a concept's us
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,10 +61,14 @@ class Pages(Lookups):
         self.env.globals["domain_bars"] = charts.domain_bars
         self.env.globals["kind_bars"] = charts.kind_bars
         self.env.globals["chart_word"] = charts.w
-        self.ontology_labels = self._ontology_labels()
+        if describer.lookups_at_start:  # a remote backend: its first lookups, now
+            _ = self.ontology_labels
 
     # -- data -------------------------------------------------------------------
-    def _ontology_labels(self) -> dict[str, dict[str, str]]:
+    @functools.cached_property
+    def ontology_labels(self) -> dict[str, dict[str, str]]:
+        """The ontology's and the concept schemes' labels, read on the first page that needs
+        them (not at start-up: that would open the store in the web process for nothing)."""
         out: dict[str, dict[str, str]] = {}
         for row in self.describer.select(
             "SELECT ?s ?l WHERE { ?s rdfs:isDefinedBy|^rdfs:isDefinedBy ?o ; rdfs:label ?l }"

@@ -76,6 +76,10 @@ class RemoteDescriber(Describer):
     shared :class:`BackendClient` (deadline, byte cap, slots), so a slow backend holds a
     thread for at most the time limit and the pages recover with the backend."""
 
+    store = None  # type: ignore[assignment]  # no local store: every lookup is a query
+    #: a backend that cannot answer the pages' lookups is refused before serving
+    lookups_at_start = True
+
     def __init__(
         self, client: BackendClient, graphs: Graphs, *, named_graphs: Iterable[str] = ()
     ) -> None:
@@ -85,7 +89,6 @@ class RemoteDescriber(Describer):
         self.graphs = graphs
         self.timeout = client.timeout
         self.named_graphs = [g for g in named_graphs if g]
-        self.store = None  # type: ignore[assignment]
         self._prologue = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
 
     def _remote(self, graph: str | None) -> str:

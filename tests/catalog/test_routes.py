@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -19,8 +20,10 @@ import rdflib
 from fastapi.testclient import TestClient
 from rdflib.compare import isomorphic
 
+from dipkg.core.errors import StoreError
 from dipkg.core.release import open_release
 from dipkg.core.settings import Settings
+from sparql_api import catalog_routes
 from sparql_api.app import create_app
 from sparql_api.state import context
 from tests.conftest import StandInPool
@@ -46,10 +49,30 @@ def parse(body: bytes, media_type: str) -> rdflib.Graph:
     return rdflib.Graph().parse(data=body, format=FORMATS[media_type])
 
 
-def test_loaded_once_at_startup(client: TestClient) -> None:
-    docs = client.app.state.dipkg.catalog
-    client.get("/catalog")
-    assert docs is not None and client.app.state.dipkg.catalog is docs
+def test_read_once_on_first_use_not_at_startup(built_data: Path) -> None:
+    """The record (and rdflib, which parses it) loads on the first request that needs it,
+    then serves every later one (the memory of `dipkg serve`, tests/test_serve_imports.py)."""
+    app = create_app(Settings(), open_release(built_data), pool=StandInPool(), routers=[])
+    with TestClient(app) as c:
+        ctx = app.state.dipkg
+        assert ctx.catalog is None
+        assert c.get("/catalog.ttl").status_code == 200
+        docs = ctx.catalog
+        assert docs is not None
+        for path in ("/catalog?format=nt", "/.well-known/void", "/catalog.html"):
+            assert c.get(path).status_code == 200, path
+        assert ctx.catalog is docs
+
+
+def test_a_release_without_its_record_is_refused_at_startup(
+    built_data: Path, tmp_path: Path
+) -> None:
+    """The record is read on first use, but its absence is still found before serving."""
+    catalog_routes.check(open_release(built_data))  # the real release has one
+    with pytest.raises(StoreError) as err:
+        catalog_routes.check(SimpleNamespace(root=tmp_path))  # type: ignore[arg-type]
+    assert "no catalogue record (catalog.ttl)" in str(err.value)
+    assert str(tmp_path / "catalog.ttl") in str(err.value)
 
 
 def test_turtle_is_the_default_and_the_build_file(client: TestClient, release: Path) -> None:
@@ -149,6 +172,7 @@ APP = """
 import os, uvicorn
 from dipkg.core.release import open_release
 from dipkg.core.settings import Settings
+from sparql_api import catalog_routes
 from sparql_api.app import create_app
 app = create_app(Settings(), open_release(os.environ["CATALOG_TEST_DATA"]), routers=[])
 uvicorn.run(app, host="127.0.0.1", port=int(os.environ["CATALOG_TEST_PORT"]), log_level="warning")
@@ -236,8 +260,9 @@ def test_the_routes_take_the_state_as_a_fastapi_dependency(built_data: Path) -> 
     app = create_app(Settings(), open_release(built_data), pool=StandInPool(), routers=[])
     with TestClient(app) as c:
         ctx = app.state.dipkg
-        docs = ctx.catalog
-        assert docs is not None
+        assert ctx.catalog is None  # read on first use, not at startup (memory)
+        docs = catalog_routes._docs(ctx)
+        assert docs is not None and ctx.catalog is docs
         swapped = dataclasses.replace(docs, record=docs.void, void=docs.record)
         other = dataclasses.replace(ctx, catalog=swapped, catalog_views={})
         app.dependency_overrides[context] = lambda: other

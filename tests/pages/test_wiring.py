@@ -45,3 +45,30 @@ def test_query_page_without_the_vendor_files_offers_the_plain_form(release, monk
         text = client.get("/query", headers={"Accept": "text/html"}).text
     assert "make install" in text and "yasgui.min.js" not in text
     assert '<form id="plain-form" method="get"' in text and '<label for="query-text">' in text
+
+
+def test_the_pages_store_and_search_index_open_on_first_use(release, monkeypatch):
+    """Neither the pages' store nor the search index is read at start-up (memory of the web
+    process, bench/PROFILE.md); the first page or search reads it, once."""
+    import sparql_api.find as find
+
+    loads: list[object] = []
+    real_load = find.SearchIndex.load
+    monkeypatch.setattr(
+        find.SearchIndex,
+        "load",
+        classmethod(lambda cls, root: loads.append(root) or real_load(root)),
+    )
+    app = create_app(Settings(), release, pool=StandInPool(), routers=[])
+    with TestClient(app) as client:
+        describer = app.state.dipkg.describer
+        assert describer._store is None and loads == []
+        assert client.get("/", headers={"Accept": "text/html"}).status_code == 200
+        page = client.get("/scenario/guizhou-b1-s01.html")
+        assert page.status_code == 200 and "guizhou-b1-s01" in page.text
+        assert describer._store is not None
+        for q in ("temperature", "温度"):
+            assert client.get("/search", params={"q": q}).status_code == 200
+        assert len(loads) == 1
+    describer.close()  # a closed describer answers nothing, and does not reopen
+    assert describer.store is None

@@ -1,0 +1,58 @@
+"""bench/run.py's memory readers: the PSS of a process and of a process tree (issue 17's
+memory target is judged on the PSS sum; the RSS sum counts shared pages once per process)."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from bench.run import pss_mb, tree_memory_mb
+
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/self/smaps_rollup").exists(), reason="PSS is read from Linux's smaps_rollup"
+)
+
+
+def test_the_pss_of_this_process_is_positive_and_at_most_its_rss():
+    pss = pss_mb(os.getpid())
+    rss = psutil.Process().memory_info().rss / 2**20
+    assert 0 < pss <= rss
+
+
+def test_a_vanished_process_reads_as_zero_not_an_error():
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(timeout=30)
+    assert pss_mb(gone.pid) == 0.0
+    tree = tree_memory_mb(gone.pid)  # the root itself is gone: no figure at all
+    assert math.isnan(tree.rss) and math.isnan(tree.pss)
+
+
+def test_a_tree_pss_counts_shared_pages_once_its_rss_sum_does_not():
+    """A parent and its child map the same interpreter: the RSS sum counts those pages
+    twice, the PSS sum once (the known-bad figure the bench used to report alone)."""
+    script = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        tree = tree_memory_mb(parent.pid)
+        alone = [pss_mb(parent.pid), pss_mb(child)]
+        assert all(p > 0 for p in alone)
+        assert tree.pss == pytest.approx(sum(alone), rel=0.2)
+        assert 0 < tree.pss < tree.rss
+    finally:
+        for proc in psutil.Process(parent.pid).children(recursive=True):
+            proc.kill()
+        parent.kill()
+        parent.wait(timeout=30)
