@@ -195,7 +195,7 @@ def catalog_page(request: Request, ctx: Annotated[AppContext, Depends(context)])
     lang, explicit = language(request)
     root = site_root(request)
     tag = http.etag(
-        ctx.release.build_id, "catalog.html", lang, root, "explicit" if explicit else ""
+        ctx.release.tag, "catalog.html", lang, root, "explicit" if explicit else ""
     )
     headers = site.headers(tag, "Accept-Language")
     headers["Content-Language"] = i18n.HTML_LANG[lang]

@@ -149,7 +149,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         return labels
 
     def json_response(request: Request) -> Response:
-        tag = http.etag(release.build_id, "changes.json")
+        tag = http.etag(release.tag, "changes.json")
         headers = {
             "ETag": tag,
             "Last-Modified": http.http_date(modified),
@@ -178,7 +178,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
             return json_response(request)
         lang, explicit = language(request)
         root = site_root(request)
-        tag = http.etag(release.build_id, "changes", lang, root, "explicit" if explicit else "")
+        tag = http.etag(release.tag, "changes", lang, root, "explicit" if explicit else "")
         headers = site.headers(tag, "Accept, Accept-Language")
         headers["Content-Language"] = i18n.HTML_LANG[lang]
         if http.not_modified(request.headers, tag, modified):

@@ -272,7 +272,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
         lang, explicit = language(request) if offer in (HTML, SVG) else ("", False)
         root = site_root(request) if offer in (HTML, SVG) else ""
         tag = http.etag(
-            release.build_id, "map", offer.extension, lang, root, "explicit" if explicit else ""
+            release.tag, "map", offer.extension, lang, root, "explicit" if explicit else ""
         )
         varies = ", ".join(v for v in (vary, "Accept-Language" if lang else "") if v)
         headers = site.headers(tag, varies)

@@ -191,7 +191,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
             headers={
                 "Vary": "Accept",
                 "Last-Modified": modified_text,
-                "ETag": http.etag(release.build_id, "dumps-index", site_root(request)),
+                "ETag": http.etag(release.tag, "dumps-index", site_root(request)),
             },
         )
 
@@ -222,7 +222,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
             files=files,
             twins=[(JSON, root + "/dumps/index.json")],
         )
-        tag = http.etag(release.build_id, "dumps", lang, root, "explicit" if explicit else "")
+        tag = http.etag(release.tag, "dumps", lang, root, "explicit" if explicit else "")
         headers = site.headers(tag, "Accept, Accept-Language")
         headers["Content-Language"] = "zh-Hans" if lang == "zh" else "en"
         if http.not_modified(request.headers, tag, modified):

@@ -32,6 +32,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dipkg import __version__
 from dipkg.core.errors import DipkgError
 
 ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
@@ -240,8 +241,9 @@ def http_date(dt: datetime) -> str:
 
 
 def etag(*parts: str) -> str:
-    """A weak validator (the same for gzip and identity encodings)."""
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+    """A weak validator (the same for gzip and identity encodings), of ``parts`` and this
+    dipkg's version (a new version may render the same release differently)."""
+    digest = hashlib.sha256("\x1f".join((__version__, *parts)).encode("utf-8")).hexdigest()[:32]
     return f'W/"{digest}"'
 
 

@@ -30,6 +30,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,17 @@ class Release:
 
     @property
     def build_id(self) -> str:
+        """The data's identity: a digest of the dumps (the same data, the same id)."""
         return self.manifest.build_id
+
+    @cached_property
+    def tag(self) -> str:
+        """The whole release's identity, for validators (ETags) of what the pages show: a
+        digest of the manifest, which holds the build id and the SHA-256 of every other
+        file (site, map, change set, search index) and the site texts. A rebuild that
+        changes only the example questions or the heading keeps the build id, not the tag."""
+        text = json.dumps(self.manifest.to_json(), ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     @property
     def base_iri(self) -> str:

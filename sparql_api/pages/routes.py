@@ -31,7 +31,7 @@ async def document(site: Site, request: Request, iri: str, offer: Offer, path: s
     root = site_root(request) if offer is HTML else ""
     variant = offer.extension
     tag = http.etag(
-        site.release.build_id, path, variant, lang, root, "explicit" if explicit else ""
+        site.release.tag, path, variant, lang, root, "explicit" if explicit else ""
     )
     # a document's type is fixed by its extension: only a page's language is negotiated
     vary = "Accept-Language" if offer is HTML else ""
@@ -110,7 +110,7 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
             )
         lang, explicit = language(request)
         root = site_root(request)
-        tag = http.etag(release.build_id, "/", "html", lang, root, "explicit" if explicit else "")
+        tag = http.etag(release.tag, "/", "html", lang, root, "explicit" if explicit else "")
         headers = site.headers(tag, "Accept, Accept-Language")
         headers["Content-Type"] = HTML.content_type()
         headers["Content-Language"] = i18n.HTML_LANG[lang]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,3 +152,46 @@ def test_the_query_page_shows_the_releases_questions(
         assert f'id="example-{q.id}"' in page
     chosen = client.get(f"/query?example={questions[1].id}", headers={"Accept": BROWSER_ACCEPT})
     assert str(escape(questions[1].query.strip())) in chosen.text
+
+
+def test_validators_follow_the_whole_release(
+    built_data: Path, other_settings_site: Server, tmp_path: Path
+) -> None:
+    """A release that differs only in what the pages show (here the heading; the same goes
+    for the example questions or schema.org) keeps the build id (the data's) but gets new
+    ETags on the pages, so a cache never revalidates a page it should fetch again; the
+    SPARQL answers, which depend on the data only, keep theirs. Known-bad: before, every
+    page's ETag was made from the build id."""
+    copy = tmp_path / "data"
+    shutil.copytree(built_data, copy, symlinks=True)
+    manifest_path = copy / "current" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["site"]["heading"]["title_en"] = "Another heading, the same data"
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
+    other = start_server(copy, tmp_path, DIPKG_QUERY_WORKERS="1", **SERVE_TIME)
+    try:
+        query = {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}
+        for path, params, same in (
+            ("/", {"lang": "en"}, False),
+            ("/dumps/", {}, False),
+            ("/sparql", query, True),
+        ):
+            tags = []
+            for server in (other_settings_site, other):
+                r = httpx.get(
+                    server.url + path,
+                    params=params,
+                    headers={  # one Host: the pages' links (and ETags) depend on it
+                        "Host": "dipkg.test",
+                        "Accept": BROWSER_ACCEPT if path != "/sparql" else "text/csv",
+                    },
+                    timeout=30,
+                )
+                assert r.status_code == 200, (path, r.text[:200])
+                tags.append((r.headers["ETag"], r.headers["X-Dipkg-Build"]))
+            assert tags[0][1] == tags[1][1], path  # the same data
+            assert (tags[0][0] == tags[1][0]) is same, (path, tags)
+        page = httpx.get(other.url + "/", params={"lang": "en"}, headers={"Accept": BROWSER_ACCEPT})
+        assert "Another heading, the same data" in page.text
+    finally:
+        stop_server(other)
