@@ -230,7 +230,15 @@ async def _handle(request: Request) -> Response:
     headers = request.headers
     validators = headers if request.method in ("GET", "HEAD") else None
     client = client_address(request)
-    return await answer(ctx, sreq, headers.get("accept"), validators, request.receive, client)
+    return await answer(
+        ctx,
+        sreq,
+        headers.get("accept"),
+        validators,
+        request.receive,
+        client,
+        gzip=http.accepts_gzip(headers.get("accept-encoding")),
+    )
 
 
 async def answer(
@@ -240,11 +248,13 @@ async def answer(
     validators: Headers | None,
     receive: Receive,
     client: str,
+    gzip: bool = False,
 ) -> Response:
     """The response to the query request ``sreq`` (a :class:`DipkgError` for a refusal),
     from the request's parts only, so that the bare path (sparql_api/hotpath.py) shares it:
     ``validators`` are the headers a GET's 304 reads (None: never 304), ``receive`` tells
-    that the client left (its worker is then freed), ``client`` is its per-client key."""
+    that the client left (its worker is then freed), ``client`` is its per-client key, and
+    ``gzip`` whether the client takes gzip (a streamed large result compresses as it goes)."""
     settings = ctx.settings
     if len(sreq.query) > 4096:  # up to ~70 ms of tokenizing for 64 KiB: off the event loop
         checked = await anyio.to_thread.run_sync(guard.check_query, sreq.query)
@@ -299,8 +309,9 @@ async def answer(
         extra["X-Dipkg-Truncated"] = "true"
         extra["X-Dipkg-Max-Rows"] = str(settings.max_rows)
     if reply.stream is not None:  # a large result in a spool file: streamed, never cached
-        gz = http.accepts_gzip(request.headers.get("accept-encoding"))
-        return SpooledResponse(reply.stream, reply.header["length"], {**headers, **extra}, gzip=gz)
+        return SpooledResponse(
+            reply.stream, reply.header["length"], {**headers, **extra}, gzip=gzip
+        )
     ctx.cache.put(key, Entry(reply.body, extra))
     return Response(reply.body, headers={**headers, **extra})
 

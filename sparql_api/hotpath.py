@@ -111,7 +111,9 @@ class HotPath:
                 who = client_of(
                     client[0] if client else "", forwarded_for, ctx.settings.trusted_proxies
                 )
-                response = await answer(ctx, sreq, accept, None, receive, who)
+                response = await answer(
+                    ctx, sreq, accept, None, receive, who, gzip=accepts_gzip(encoding)
+                )
         except DipkgError as err:  # what the app's exception handlers do
             response = error_response(err)
         except ClientDisconnect:
