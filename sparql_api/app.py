@@ -166,7 +166,9 @@ def create_app(
         release=release,
         backend=backend,
         pool=pool,
-        cache=ResponseCache(max_bytes=64 * 1024 * 1024),
+        # the response caches: a quarter of DIPKG_RESPONSE_CACHE_MB here, half in the fast path
+        cache=ResponseCache(max_bytes=settings.cache_bytes(0.25)),
+        fast_cache=ResponseCache(max_bytes=settings.cache_bytes(0.5), max_entry_bytes=1024 * 1024),
         last_modified=http.last_modified(release.manifest.modified, release.root / MANIFEST),
     )
     _install_error_handlers(app)

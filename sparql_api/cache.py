@@ -19,36 +19,67 @@ class Entry:
     headers: dict[str, Any]
 
 
+#: What an entry costs beyond the bytes counted by :func:`cost`: the Entry, the LRU's
+#: link, the key tuple and the header objects' own headers (measured with tracemalloc;
+#: tests/endpoint/test_fastpath.py holds a full cache to its budget).
+ENTRY_OVERHEAD = 512
+HEADER_OVERHEAD = 120
+
+
+def cost(key: Hashable, entry: Entry) -> int:
+    """The memory ``entry`` under ``key`` holds, in bytes (an estimate from above)."""
+    size = len(entry.body) + ENTRY_OVERHEAD
+    for part in key if isinstance(key, tuple) else (key,):
+        if isinstance(part, (str, bytes)):
+            size += len(part)
+        elif isinstance(part, tuple):  # a dataset: tuples of graph IRIs
+            size += sum(len(p) for p in part if isinstance(p, (str, bytes)))
+    headers = entry.headers.items() if isinstance(entry.headers, dict) else entry.headers
+    for name, value in headers:
+        size += HEADER_OVERHEAD + len(name) + len(value)
+    return size
+
+
 class ResponseCache:
+    """At most ``max_bytes`` of entries, by :func:`cost` (bodies, keys, headers and the
+    objects around them), least recently used first out."""
+
     def __init__(self, max_bytes: int, max_entry_bytes: int | None = None) -> None:
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes or max(1, max_bytes // 16)
-        self._items: OrderedDict[Hashable, Entry] = OrderedDict()
+        self._items: OrderedDict[Hashable, tuple[Entry, int]] = OrderedDict()
         self._size = 0
         self.hits = 0
         self.misses = 0
 
     def get(self, key: Hashable) -> Entry | None:
-        entry = self._items.get(key)
-        if entry is None:
+        item = self._items.get(key)
+        if item is None:
             self.misses += 1
             return None
         self._items.move_to_end(key)
         self.hits += 1
-        return entry
+        return item[0]
 
     def put(self, key: Hashable, entry: Entry) -> None:
-        size = len(entry.body)
-        if size > self.max_entry_bytes:
+        if len(entry.body) > self.max_entry_bytes:
+            return
+        size = cost(key, entry)
+        if size > self.max_bytes:
             return
         old = self._items.pop(key, None)
         if old is not None:
-            self._size -= len(old.body)
-        self._items[key] = entry
+            self._size -= old[1]
+        self._items[key] = (entry, size)
         self._size += size
         while self._size > self.max_bytes and self._items:
-            _, dropped = self._items.popitem(last=False)
-            self._size -= len(dropped.body)
+            _, (_, dropped) = self._items.popitem(last=False)
+            self._size -= dropped
+
+    @property
+    def size(self) -> int:
+        """What the entries cost now, by :func:`cost`."""
+        return self._size
 
     def clear(self) -> None:
         self._items.clear()

@@ -194,9 +194,7 @@ def catalog_page(request: Request, ctx: Annotated[AppContext, Depends(context)])
         return JSONResponse(err.to_dict(), status_code=404)
     lang, explicit = language(request)
     root = site_root(request)
-    tag = http.etag(
-        ctx.release.tag, "catalog.html", lang, root, "explicit" if explicit else ""
-    )
+    tag = http.etag(ctx.release.tag, "catalog.html", lang, root, "explicit" if explicit else "")
     headers = site.headers(tag, "Accept-Language")
     headers["Content-Language"] = i18n.HTML_LANG[lang]
     if http.not_modified(request.headers, tag, site.last_modified):

@@ -312,6 +312,13 @@ class Settings(BaseSettings):
     client_queue: int = Field(
         64, ge=0, description="Queries one client address may have waiting; more get 429."
     )
+    response_cache_mb: int = Field(
+        32,
+        ge=0,
+        description="Memory for finished answers kept to serve repeats without a worker (MiB; "
+        "half for the fast path's whole responses, a quarter each for SPARQL results and "
+        "pages); 0 = keep none.",
+    )
     sparql_hot_path: bool = Field(
         True,
         description="Answer the common /sparql query requests on a bare ASGI path, without the "
@@ -369,6 +376,10 @@ class Settings(BaseSettings):
         description="Time limit of a whole `dipkg publish` "
         "(every request, rollback included), seconds.",
     )
+
+    def cache_bytes(self, share: float) -> int:
+        """``share`` of :attr:`response_cache_mb`, in bytes."""
+        return int(self.response_cache_mb * 1024 * 1024 * share)
 
     @field_validator("base_iri")
     @classmethod

@@ -30,9 +30,7 @@ async def document(site: Site, request: Request, iri: str, offer: Offer, path: s
     lang, explicit = language(request) if offer is HTML else ("", False)
     root = site_root(request) if offer is HTML else ""
     variant = offer.extension
-    tag = http.etag(
-        site.release.tag, path, variant, lang, root, "explicit" if explicit else ""
-    )
+    tag = http.etag(site.release.tag, path, variant, lang, root, "explicit" if explicit else "")
     # a document's type is fixed by its extension: only a page's language is negotiated
     vary = "Accept-Language" if offer is HTML else ""
     headers = site.headers(tag, vary)

@@ -105,7 +105,7 @@ def make_site(settings: Settings, release: Release, describer: Describer | None 
     return Site(
         release=release,
         pages=pages,
-        cache=ResponseCache(max_bytes=32 * 1024 * 1024),
+        cache=ResponseCache(max_bytes=settings.cache_bytes(0.25)),  # DIPKG_RESPONSE_CACHE_MB
         last_modified=http.last_modified(release.manifest.modified, release.manifest_path),
         schema_org=_schema_org_script(release),
     )

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from dipkg.core.release import open_release
 from dipkg.core.settings import Settings
 from sparql_api.app import create_app
-from sparql_api.cache import ResponseCache
+from sparql_api.cache import Entry, ResponseCache
 from sparql_api.fastpath import FastPath
 
 
@@ -184,3 +184,39 @@ def test_the_real_app_serves_repeats_from_the_fast_path(app_client):
     assert again.status_code == 304  # conditional requests still get their 304 from the app
     health = app_client.get("/health")
     assert health.status_code == 200 and app_client.get("/health").json()  # never cached (no-store)
+
+
+def test_a_full_cache_holds_about_its_budget():
+    """The budget counts what entries really hold (keys, headers and the objects around
+    them), not only the bodies: filled with many small answers, as a cold benchmark fills
+    it, the cache's memory stays near its budget. Known-bad: counting bodies only let
+    20,000 answers of 100 bytes hold ~10 times the budget."""
+    import tracemalloc  # lazy: only this test traces allocations
+
+    budget = 1024 * 1024
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        endpoint = ResponseCache(max_bytes=budget)
+        fast = ResponseCache(max_bytes=budget)
+        for i in range(20_000):
+            query = f"SELECT ?p ?o WHERE {{ <https://w3id.org/dipkg/scenario/s{i}> ?p ?o }}"
+            body = (b"%d" % i) * 20
+            headers = {
+                "ETag": f'W/"{i:032x}"',
+                "Cache-Control": "public, max-age=300",
+                "Content-Type": "application/sparql-results+json",
+                "X-Dipkg-Rows": "20",
+            }
+            endpoint.put(
+                (query, "application/sparql-results+json|-", ((), (), False)), Entry(body, headers)
+            )
+            fast.put(
+                ("", "/sparql", query.encode(), b"application/json", b"", b"", b"h", b"", b"", b""),
+                Entry(body, [(k.lower().encode(), v.encode()) for k, v in headers.items()]),
+            )
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert endpoint.size <= budget and fast.size <= budget
+    assert held < 1.25 * 2 * budget, f"{held / 2**20:.1f} MiB held for 2 MiB of budget"
