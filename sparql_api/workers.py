@@ -1,11 +1,16 @@
 """A pool of worker processes that evaluate queries where they can be killed.
 
 pyoxigraph cannot cancel a running query, so the app never runs one itself (and
-never on the event loop). Each worker is a plain child process
-(``python -m sparql_api.workers_child``) that opens the store read-only, evaluates a
-query and serialises the result to bytes (:mod:`sparql_api.results`). The parent
-talks to it over stdin/stdout, one round trip per query: a job goes down as one
-length-prefixed frame, the answer comes back as one reply frame::
+never on the event loop). Each worker is a process of its own that opens the store
+read-only, evaluates a query and serialises the result to bytes
+(:mod:`sparql_api.results`). On Linux the pool starts one fork server
+(:mod:`sparql_api.zygote`) that has imported what a worker needs, and asks it for
+each worker: a fork is ready in ~20 ms (mostly opening the store) where a fresh
+interpreter took 250-400 ms, and the workers share the imported code. Elsewhere, or
+if the fork server cannot start, each worker is ``python -m sparql_api.workers_child``.
+The parent talks to a worker over its socket (forked) or stdin/stdout (spawned), one
+round trip per query: a job goes down as one length-prefixed frame, the answer comes
+back as one reply frame::
 
     job   = u32 header length | header (JSON) | u64 body length (0)
     reply = u8 taken (0) | u8 status + flags | u32 rows | u64 body length | body
@@ -25,27 +30,33 @@ reaps it and starts a fresh one in the background; the client gets 503
 by the worker while it builds it (503 ``result-too-large``); a worker that
 still announces a larger reply frame is killed and replaced unread. A worker
 that runs out of memory in Python (``MemoryError``) answers 503 and retires:
-the parent replaces it with a fresh process.
+the parent replaces it with a fresh process. A fork server that dies takes its
+workers with it (their queries get 503 ``worker-died``); the pool starts a new one
+and replaces them (``fork_server_restarts`` in /health).
 
 Workers are shared fairly between clients (their addresses): one client has at
 most ``client_queries`` jobs on workers at once; its further jobs wait in its
 own queue (at most ``client_queue`` of them, more get 429), and a freed worker
 goes to the waiting clients in turn. So clients with runaway queries hold one
 worker each, never the whole pool. Workers also drop into an empty network namespace when
-the OS allows it (``unshare(CLONE_NEWNET)``), so even a SERVICE call that got
-past :mod:`sparql_api.guard` would reach nothing.
+the OS allows it (``unshare(CLONE_NEWNET)``; once, in the fork server, whose children
+inherit it), so even a SERVICE call that got past :mod:`sparql_api.guard` would reach
+nothing.
 
 Why one module of this size: the pool is one state machine (spawn, hand out, kill at the
-deadline, replace, per-client queues); the worker's own side is sparql_api/workers_child.py.
+deadline, replace, per-client queues); the worker's own side is sparql_api/workers_child.py,
+the fork server's sparql_api/zygote.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from collections import deque
@@ -95,11 +106,228 @@ class Reply:
     body: bytes
 
 
+def _child_env() -> dict[str, str]:
+    """The environment of a process started with ``python -m sparql_api...``."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = package_root + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
+    return env
+
+
+def fork_server_supported() -> bool:
+    """Whether this OS can run the fork server (:mod:`sparql_api.zygote`): fork, and file
+    descriptors passed over a Unix socket. Elsewhere each worker is a fresh interpreter."""
+    return (
+        sys.platform.startswith("linux")
+        and hasattr(os, "fork")
+        and hasattr(socket, "send_fds")
+        and hasattr(socket, "SOCK_SEQPACKET")
+    )
+
+
+class _Forked:
+    """A worker forked by the zygote: the part of ``asyncio.subprocess.Process`` the pool
+    uses (pid, returncode, wait, kill). Its exit status comes from the zygote, its parent;
+    the kill goes through a pidfd where Linux has one (never a recycled pid)."""
+
+    def __init__(self, pid: int, pidfd: int | None) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._pidfd = pidfd
+        self._exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._exited)
+
+    def kill(self) -> None:
+        if self.returncode is not None:
+            return
+        try:
+            if self._pidfd is not None:
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, OSError):
+            pass
+
+    def exited(self, code: int) -> None:
+        if self.returncode is None:
+            self.returncode = code
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        if not self._exited.done():
+            self._exited.set_result(self.returncode)
+
+
+class _Zygote:
+    """The pool's end of the fork server (:mod:`sparql_api.zygote`): starts it, asks it
+    for workers, hears their exits. ``on_lost`` runs if it dies (its workers die with it)."""
+
+    def __init__(self, sandbox: bool, on_lost: Any = None) -> None:
+        self.sandbox = sandbox
+        self.sandboxed = False
+        self.pid = 0
+        self.alive = False
+        self.on_lost = on_lost
+        self.proc: asyncio.subprocess.Process | None = None
+        self._sock: socket.socket | None = None
+        self._hello: asyncio.Future[dict[str, Any]] | None = None
+        self._pending: dict[int, asyncio.Future[tuple[_Forked, socket.socket]]] = {}
+        self._children: dict[int, _Forked] = {}
+        self._ids = itertools.count(1)
+
+    async def start(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "sparql_api.zygote",
+                str(theirs.fileno()),
+                "1" if self.sandbox else "0",
+                str(os.getpid()),
+                stdin=asyncio.subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),),
+                env=_child_env(),
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._sock = ours
+        self._hello = loop.create_future()
+        self.alive = True
+        loop.add_reader(ours.fileno(), self._readable)
+        try:
+            hello = await asyncio.wait_for(asyncio.shield(self._hello), timeout)
+        except BaseException:
+            await self.stop()
+            raise
+        self.pid = int(hello["pid"])
+        # truthful: the zygote says it unshared, and its namespace is not ours
+        self.sandboxed = bool(hello.get("sandboxed")) and _other_netns(self.pid)
+
+    async def spawn(self) -> tuple[_Forked, socket.socket]:
+        """A new child: its process and the pool's end of its socket."""
+        if not self.alive or self._sock is None:
+            raise ConnectionError("the fork server is not running")
+        loop = asyncio.get_running_loop()
+        n = next(self._ids)
+        waiter: asyncio.Future[tuple[_Forked, socket.socket]] = loop.create_future()
+        self._pending[n] = waiter
+        try:
+            await loop.sock_sendall(self._sock, json.dumps({"spawn": n}).encode())
+            return await waiter
+        finally:
+            self._pending.pop(n, None)  # a late answer finds no one and kills its child
+
+    def _readable(self) -> None:
+        assert self._sock is not None
+        while True:
+            try:
+                data, fds, _flags, _addr = socket.recv_fds(self._sock, 64 * 1024, 2)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data, fds = b"", []
+            if not data:
+                for fd in fds:
+                    os.close(fd)
+                self._lost()
+                return
+            message = json.loads(data)
+            if "exit" in message:
+                child = self._children.pop(int(message["exit"]), None)
+                if child is not None:
+                    child.exited(int(message["code"]))
+            elif "spawned" in message:
+                self._spawned(message, fds)
+            elif self._hello is not None and not self._hello.done():
+                self._hello.set_result(message)
+
+    def _spawned(self, message: dict[str, Any], fds: list[int]) -> None:
+        waiter = self._pending.pop(int(message["spawned"]), None)
+        if "error" in message or not fds:
+            for fd in fds:
+                os.close(fd)
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(
+                    OSError(message.get("error", "no socket from the fork server"))
+                )
+            return
+        child = _Forked(int(message["pid"]), fds[1] if len(fds) > 1 else None)
+        self._children[child.pid] = child
+        sock = socket.socket(fileno=fds[0])
+        if waiter is None or waiter.done():  # whoever asked gave up
+            child.kill()
+            sock.close()
+        else:
+            waiter.set_result((child, sock))
+
+    def _close(self) -> None:
+        self.alive = False
+        if self._sock is not None:
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+        for waiter in self._pending.values():
+            if not waiter.done():
+                waiter.set_exception(ConnectionError("the fork server stopped"))
+        if self._hello is not None and not self._hello.done():
+            self._hello.set_exception(
+                ConnectionError("the fork server stopped before it was ready")
+            )
+        for child in self._children.values():  # PR_SET_PDEATHSIG kills them; make sure
+            child.kill()
+            child.exited(-signal.SIGKILL)
+        self._children.clear()
+
+    def _lost(self) -> None:
+        was_ready = self._hello is not None and self._hello.done()
+        self._close()
+        if was_ready and self.on_lost is not None:
+            self.on_lost()
+
+    async def stop(self) -> None:
+        self._close()  # our end closed: it exits
+        if self.proc is not None:
+            try:
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except TimeoutError:
+                try:
+                    self.proc.kill()
+                except ProcessLookupError:
+                    pass
+                await self.proc.wait()
+
+
+def _other_netns(pid: int) -> bool:
+    """Whether process ``pid`` is in another network namespace than this one (Linux)."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
+    except OSError:
+        return False
+
+
 @dataclass(eq=False)
 class _Worker:
-    proc: asyncio.subprocess.Process
+    proc: asyncio.subprocess.Process | _Forked
+    #: its replies and jobs: the socket of a forked worker, or a spawned one's stdout, stdin
+    reader: asyncio.StreamReader | None = None
+    writer: asyncio.StreamWriter | None = None
     info: dict[str, Any] = field(default_factory=dict)
     killed: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.proc, asyncio.subprocess.Process):
+            self.reader = self.reader or self.proc.stdout
+            self.writer = self.writer or self.proc.stdin
 
     @property
     def pid(self) -> int:
@@ -110,25 +338,35 @@ class _Worker:
         return self.proc.returncode is None and not self.killed
 
     async def send(self, header: dict[str, Any]) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(encode_frame(header))
-        await self.proc.stdin.drain()
+        assert self.writer is not None
+        self.writer.write(encode_frame(header))
+        await self.writer.drain()
+
+    def close(self) -> None:
+        """Close the pool's end of its pipes or socket."""
+        try:
+            if self.writer is not None:
+                self.writer.close()
+        except Exception:  # noqa: BLE001
+            pass
 
     async def receive(self, max_body: int | None = None) -> Reply:
-        assert self.proc.stdout is not None
+        assert self.reader is not None
         try:
-            head = await self.proc.stdout.readexactly(_REPLY.size)
+            head = await self.reader.readexactly(_REPLY.size)
         except asyncio.IncompleteReadError as exc:
             if not exc.partial:  # not even the TAKEN byte: it never read the job
                 raise _NotTaken from None
             raise
+        except ConnectionResetError:  # a socket's peer died with the job unread in it
+            raise _NotTaken from None
         _taken, status, rows, blen = _REPLY.unpack(head)
         status, flags = status & 15, status & ~15
         if status != RESULT and blen > MAX_HEADER:
             raise ConnectionError("oversized frame header from worker")
         if max_body is not None and blen > max_body:
             raise OversizedReply(f"the worker announced a reply of {blen} bytes")
-        body = await self.proc.stdout.readexactly(blen) if blen else b""
+        body = await self.reader.readexactly(blen) if blen else b""
         if status == RESULT:
             header = {
                 "ok": True,
@@ -174,8 +412,13 @@ class WorkerPool:
         client_queries: int = 0,
         client_queue: int = 64,
         retire_growth: int = 0,
+        fork_server: bool | None = None,
     ) -> None:
         self.store_dir = Path(store_dir)
+        #: workers forked by one zygote (sparql_api/zygote.py); None: where the OS can
+        self.fork_server = fork_server_supported() if fork_server is None else fork_server
+        self._zygote: _Zygote | None = None
+        self._zygote_lock = asyncio.Lock()
         self.size = size
         self.timeout = timeout
         self.prefixes = prefixes or {}
@@ -202,6 +445,7 @@ class WorkerPool:
             "disconnects": 0,
             "respawns": 0,
             "retired": 0,
+            "fork_server_restarts": 0,
         }
 
     # lifecycle ---------------------------------------------------------
@@ -237,11 +481,7 @@ class WorkerPool:
         for task in list(self._tasks):
             task.cancel()
         for worker in list(self._workers):
-            if worker.proc.stdin is not None:
-                try:
-                    worker.proc.stdin.close()
-                except Exception:  # noqa: BLE001
-                    pass
+            worker.close()
             worker.kill()
         for worker in list(self._workers):
             try:
@@ -249,6 +489,8 @@ class WorkerPool:
             except Exception:  # noqa: BLE001
                 pass
         self._workers.clear()
+        if self._zygote is not None:
+            await self._zygote.stop()
 
     @property
     def alive(self) -> int:
@@ -257,38 +499,83 @@ class WorkerPool:
     def pids(self) -> list[int]:
         return [w.pid for w in self._workers if w.alive]
 
+    async def _fork_server(self) -> _Zygote | None:
+        """The running zygote, (re)started if need be; None: spawn fresh interpreters."""
+        if not self.fork_server:
+            return None
+        async with self._zygote_lock:
+            if self._zygote is not None and self._zygote.alive:
+                return self._zygote
+            restart = self._zygote is not None
+            zygote = _Zygote(self.sandbox, on_lost=self._zygote_lost)
+            try:
+                await zygote.start(self.startup_timeout)
+            except (OSError, ConnectionError, TimeoutError, ValueError, KeyError) as exc:
+                if restart:
+                    raise  # the respawn loop tries again
+                log.warning(
+                    "the query workers' fork server did not start (%s): each worker starts "
+                    "as a fresh process",
+                    exc or type(exc).__name__,
+                )
+                self.fork_server = False
+                return None
+            if restart:
+                self.stats["fork_server_restarts"] += 1
+            self._zygote = zygote
+            return zygote
+
+    def _zygote_lost(self) -> None:
+        """The zygote died, and its workers with it: replace the idle ones now (the busy
+        ones fail their query as a worker death and are replaced the same way)."""
+        if self._closing:
+            return
+        log.error("the query workers' fork server died (its workers with it): restarting it")
+        for worker in [w for w in self._idle if w.proc.returncode is not None]:
+            self._idle.remove(worker)
+            self._replace(worker)
+
     async def _spawn(self) -> _Worker:
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = package_root + (
-            os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
-        )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "sparql_api.workers_child",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            env=env,
-            limit=1 << 20,
-        )
-        worker = _Worker(proc)
+        zygote = await self._fork_server()
+        if zygote is not None:
+            try:
+                proc, sock = await asyncio.wait_for(zygote.spawn(), self.startup_timeout)
+            except (ConnectionError, OSError, TimeoutError) as exc:
+                raise StoreError(
+                    f"a query worker failed to start: {exc}", file=str(self.store_dir)
+                ) from None
+            reader, writer = await asyncio.open_unix_connection(sock=sock, limit=1 << 20)
+            worker = _Worker(proc, reader, writer)
+            parent, sandbox = zygote.pid, False  # the zygote's namespace is the sandbox
+        else:
+            spawned = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "sparql_api.workers_child",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                env=_child_env(),
+                limit=1 << 20,
+            )
+            worker = _Worker(spawned)
+            parent, sandbox = os.getpid(), self.sandbox
         self._workers.add(worker)
         try:
             await worker.send(
                 {
                     "store": str(self.store_dir),
                     "prefixes": self.prefixes,
-                    "sandbox": self.sandbox,
+                    "sandbox": sandbox,
                     "memory_limit": self.memory_limit,
                     "retire_growth": self.retire_growth,
-                    "parent": os.getpid(),
+                    "parent": parent,
                 }
             )
             reply = await asyncio.wait_for(worker.receive(), self.startup_timeout)
         except BaseException as exc:
+            worker.close()
             worker.kill()
-            await proc.wait()
+            await worker.proc.wait()
             self._workers.discard(worker)
             if isinstance(
                 exc, (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError)
@@ -298,14 +585,17 @@ class WorkerPool:
                 ) from None
             raise
         if not reply.header.get("ok"):
+            worker.close()
             worker.kill()
-            await proc.wait()
+            await worker.proc.wait()
             self._workers.discard(worker)
             raise StoreError(
                 reply.header.get("message", "a query worker failed to open the store"),
                 file=str(self.store_dir),
             )
         worker.info = reply.header.get("info", {})
+        if zygote is not None:
+            worker.info["sandboxed"] = zygote.sandboxed
         return worker
 
     def _replace(self, worker: _Worker) -> None:
@@ -317,6 +607,7 @@ class WorkerPool:
 
     async def _respawn(self, worker: _Worker) -> None:
         await worker.proc.wait()  # reap: no zombies
+        worker.close()
         self._workers.discard(worker)
         delay = 0.1
         while not self._closing:
