@@ -87,6 +87,9 @@ log = logging.getLogger("sparql_api.workers")
 DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024 * 1024
 #: Room for a reply frame's body beyond the job's result limit (an error frame has none).
 REPLY_SLACK = 1024 * 1024
+#: Seconds a client under its share waits for a worker before one lent to another client
+#: beyond its share is taken back (killed and replaced; its job runs again later).
+PREEMPT_AFTER = 0.02
 
 
 class OversizedReply(ConnectionError):
@@ -95,6 +98,10 @@ class OversizedReply(ConnectionError):
 
 class _NotTaken(ConnectionError):
     """The worker died before it had read the whole job: it ran nothing."""
+
+
+class _Preempted(Exception):
+    """The job's borrowed worker was taken back for a client under its share."""
 
 
 # --- parent side -------------------------------------------------------------
@@ -323,6 +330,7 @@ class _Worker:
     writer: asyncio.StreamWriter | None = None
     info: dict[str, Any] = field(default_factory=dict)
     killed: bool = False
+    replaced: bool = False  # its successor is starting (sparql_api.workers.WorkerPool._replace)
 
     def __post_init__(self) -> None:
         if isinstance(self.proc, asyncio.subprocess.Process):
@@ -393,6 +401,23 @@ class _Worker:
                 pass
 
 
+@dataclass(eq=False)
+class _Lease:
+    """A job's hold on a worker: within its client's share, or lent beyond it."""
+
+    client: str
+    worker: _Worker
+    borrowed: bool
+    since: float  # the loop's time it was handed out
+    preempted: bool = False  # its worker was taken back
+
+
+@dataclass(eq=False)
+class _Waiter:
+    future: asyncio.Future[_Lease]
+    lend: bool = True  # False: a preempted job, given a worker only within its share
+
+
 class WorkerPool:
     """``size`` worker processes over the store at ``store_dir``.
 
@@ -413,6 +438,7 @@ class WorkerPool:
         client_queue: int = 64,
         retire_growth: int = 0,
         fork_server: bool | None = None,
+        preempt_after: float = PREEMPT_AFTER,
     ) -> None:
         self.store_dir = Path(store_dir)
         #: workers forked by one zygote (sparql_api/zygote.py); None: where the OS can
@@ -430,9 +456,14 @@ class WorkerPool:
         #: per-client fairness: jobs on workers, and waiting, per client key
         self.client_queries = client_queries if client_queries > 0 else size * 1_000_000
         self.client_queue = client_queue
+        #: seconds a client under its share waits before a borrowed worker is taken back
+        self.preempt_after = preempt_after
         self._idle: deque[_Worker] = deque()
         self._inflight: dict[str, int] = {}
-        self._waiting: dict[str, deque[asyncio.Future[_Worker]]] = {}
+        self._waiting: dict[str, deque[_Waiter]] = {}
+        self._lent: set[_Lease] = set()  # jobs on workers beyond their client's share
+        self._starting = 0  # replacements under way (each will join the idle ones)
+        self._preempt_timer: asyncio.TimerHandle | None = None
         self._workers: set[_Worker] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -446,6 +477,8 @@ class WorkerPool:
             "respawns": 0,
             "retired": 0,
             "fork_server_restarts": 0,
+            "borrowed": 0,
+            "preempted": 0,
         }
 
     # lifecycle ---------------------------------------------------------
@@ -478,6 +511,8 @@ class WorkerPool:
 
     async def stop(self) -> None:
         self._closing = True
+        if self._preempt_timer is not None:
+            self._preempt_timer.cancel()
         for task in list(self._tasks):
             task.cancel()
         for worker in list(self._workers):
@@ -599,72 +634,113 @@ class WorkerPool:
         return worker
 
     def _replace(self, worker: _Worker) -> None:
-        """Kill ``worker`` now; reap it and start its successor in the background."""
+        """Kill ``worker`` now; reap it and start its successor in the background (once
+        per worker, whoever asks)."""
         worker.kill()
+        if worker.replaced:
+            return
+        worker.replaced = True
+        self._starting += 1
         task = asyncio.get_running_loop().create_task(self._respawn(worker))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _respawn(self, worker: _Worker) -> None:
-        await worker.proc.wait()  # reap: no zombies
-        worker.close()
-        self._workers.discard(worker)
-        delay = 0.1
-        while not self._closing:
-            try:
-                fresh = await self._spawn()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                log.error("could not restart a query worker: %s", exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            self.stats["respawns"] += 1
-            if self._closing:
-                fresh.kill()
-                await fresh.proc.wait()
+        starting = True
+        try:
+            await worker.proc.wait()  # reap: no zombies
+            worker.close()
+            self._workers.discard(worker)
+            delay = 0.1
+            while not self._closing:
+                try:
+                    fresh = await self._spawn()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    log.error("could not restart a query worker: %s", exc)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                self.stats["respawns"] += 1
+                if self._closing:
+                    fresh.kill()
+                    await fresh.proc.wait()
+                    return
+                self._idle.append(fresh)
+                self._starting -= 1
+                starting = False
+                self._dispatch()
                 return
-            self._idle.append(fresh)
-            self._dispatch()
-            return
+        finally:
+            if starting:
+                self._starting -= 1
 
     # fair sharing ------------------------------------------------------
-    async def _acquire(self, client: str, give_up: float) -> _Worker:
-        """An idle worker for ``client`` (counted in its in-flight jobs), in turn with
-        other clients; :class:`Busy` at ``give_up``, :class:`TooManyQueries` when the
-        client already has ``client_queue`` jobs waiting."""
-        if (
-            self._idle
-            and self._inflight.get(client, 0) < self.client_queries
-            and not self._waiting.get(client)
-        ):
-            self._inflight[client] = self._inflight.get(client, 0) + 1
-            return self._idle.popleft()
-        queue = self._waiting.setdefault(client, deque())
-        if len(queue) >= self.client_queue:
-            if not queue:
-                del self._waiting[client]
+    #
+    # A client's share is ``client_queries`` jobs on workers at once. A worker nobody
+    # waits for is lent beyond that share (work-conserving: one client alone uses every
+    # worker); a client under its share that finds none idle waits ``preempt_after``, then
+    # the longest-running lent job's worker is killed and replaced for it. That job goes
+    # back to the front of its client's queue and runs again within the share: it is
+    # never lent again, so never preempted twice.
+
+    def _lent_to(self, client: str) -> int:
+        return sum(1 for lease in self._lent if lease.client == client)
+
+    def _lease(self, client: str, worker: _Worker, borrowed: bool) -> _Lease:
+        self._inflight[client] = self._inflight.get(client, 0) + 1
+        lease = _Lease(client, worker, borrowed, asyncio.get_running_loop().time())
+        if borrowed:
+            self._lent.add(lease)
+            self.stats["borrowed"] += 1
+        return lease
+
+    async def _acquire(self, client: str, give_up: float, requeued: bool = False) -> _Lease:
+        """A worker for ``client``, in turn with other clients, within its share or lent
+        beyond it; :class:`Busy` at ``give_up``, :class:`TooManyQueries` when the client
+        already has ``client_queue`` jobs waiting or lent. A ``requeued`` (preempted) job
+        goes first in its client's queue and is only given a worker within the share.
+        ``client_queue`` counts the jobs beyond the share (lent or waiting)."""
+        queue = self._waiting.get(client)
+        inflight = self._inflight.get(client, 0)
+        if self._idle and not queue and inflight < self.client_queries:
+            return self._lease(client, self._idle.popleft(), False)
+        # its jobs beyond its share: lent, or waiting (but those that will get the share)
+        waiting = len(queue) if queue else 0
+        extra = waiting + self._lent_to(client) - max(self.client_queries - inflight, 0)
+        if not requeued and extra >= self.client_queue:
             raise TooManyQueries(
-                f"this client already has {self._inflight.get(client, 0)} queries running and "
-                f"{len(queue)} waiting; try again when they are done",
+                f"this client already has {inflight} queries running and "
+                f"{waiting} waiting; try again when they are done",
                 details={
-                    "running": self._inflight.get(client, 0),
-                    "waiting": len(queue),
+                    "running": inflight,
+                    "waiting": waiting,
                     "retry_after": int(self.timeout),
                 },
             )
+        if self._idle and not queue and not requeued:
+            # idle workers and no one waits who could take them: lend one
+            return self._lease(client, self._idle.popleft(), True)
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[_Worker] = loop.create_future()
-        queue.append(waiter)
+        waiter = _Waiter(loop.create_future(), lend=not requeued)
+        queue = self._waiting.setdefault(client, deque())
+        if requeued:
+            queue.appendleft(waiter)
+        else:
+            queue.append(waiter)
         self._dispatch()
         try:
-            return await asyncio.wait_for(asyncio.shield(waiter), max(give_up - loop.time(), 0.001))
+            return await asyncio.wait_for(
+                asyncio.shield(waiter.future), max(give_up - loop.time(), 0.001)
+            )
         except (TimeoutError, asyncio.CancelledError) as exc:
-            if waiter.done() and not waiter.cancelled():  # handed a worker just now: give it back
-                self._release(client, waiter.result())
+            future = waiter.future
+            if future.done() and not future.cancelled():  # handed a worker just now: give it back
+                lease = future.result()
+                self._release(lease, lease.worker)
             else:
-                waiter.cancel()
+                future.cancel()
             self._forget(client, waiter)
             if isinstance(exc, TimeoutError):
                 raise Busy(
@@ -674,7 +750,7 @@ class WorkerPool:
                 ) from None
             raise
 
-    def _forget(self, client: str, waiter: asyncio.Future[_Worker]) -> None:
+    def _forget(self, client: str, waiter: _Waiter) -> None:
         queue = self._waiting.get(client)
         if queue is not None:
             try:
@@ -683,37 +759,90 @@ class WorkerPool:
                 pass
             if not queue:
                 del self._waiting[client]
+        self._check_preempt()
 
-    def _release(self, client: str, worker: _Worker | None) -> None:
-        """``client``'s job is over; ``worker`` (if still usable) is idle again."""
+    def _release(self, lease: _Lease, worker: _Worker | None) -> None:
+        """``lease``'s job is over; ``worker`` (if still usable) is idle again."""
+        client = lease.client
         left = self._inflight.get(client, 0) - 1
         if left > 0:
             self._inflight[client] = left
         else:
             self._inflight.pop(client, None)
-        if worker is not None:
+        if lease in self._lent:
+            self._lent.discard(lease)
+        elif not lease.preempted:  # a job within the share ended: a lent one takes its place
+            mine = [other for other in self._lent if other.client == client]
+            if mine:
+                oldest = min(mine, key=lambda other: other.since)
+                self._lent.discard(oldest)
+                oldest.borrowed = False
+        if worker is not None and worker.alive:
             self._idle.append(worker)
         self._dispatch()
 
     def _dispatch(self) -> None:
-        """Hand idle workers to waiting clients under their cap, one client after another
-        (the client served moves to the back of the line)."""
+        """Hand idle workers to waiting clients, one client after another (the client
+        served moves to the back of the line): first to those under their share, then,
+        lent, to those beyond it."""
         while self._idle and self._waiting:
-            for client in list(self._waiting):
+            chosen, borrowed = None, False
+            for client in self._waiting:
                 if self._inflight.get(client, 0) < self.client_queries:
+                    chosen = client
                     break
             else:
-                return  # every waiting client is at its cap
-            queue = self._waiting.pop(client)
-            while queue and queue[0].done():  # given up already
+                for client, queue in self._waiting.items():
+                    if queue and queue[0].lend:
+                        chosen, borrowed = client, True
+                        break
+            if chosen is None:
+                break  # every waiting client is at its share, and no job may be lent
+            queue = self._waiting.pop(chosen)
+            while queue and queue[0].future.done():  # given up already
                 queue.popleft()
             if not queue:
                 continue
             waiter = queue.popleft()
             if queue:
-                self._waiting[client] = queue  # re-inserted last: the next client goes first
-            self._inflight[client] = self._inflight.get(client, 0) + 1
-            waiter.set_result(self._idle.popleft())
+                self._waiting[chosen] = queue  # re-inserted last: the next client goes first
+            waiter.future.set_result(self._lease(chosen, self._idle.popleft(), borrowed))
+        self._check_preempt()
+
+    def _wanted(self) -> int:
+        """Workers that clients under their share wait for, beyond those starting."""
+        short = 0
+        for client, queue in self._waiting.items():
+            inflight = self._inflight.get(client, 0)
+            if inflight < self.client_queries:
+                short += min(self.client_queries - inflight, len(queue))
+        return short - len(self._idle) - self._starting
+
+    def _check_preempt(self) -> None:
+        if self._preempt_timer is not None or self._closing or not self._lent:
+            return
+        if self._wanted() > 0:
+            self._preempt_timer = asyncio.get_running_loop().call_later(
+                self.preempt_after, self._preempt
+            )
+
+    def _preempt(self) -> None:
+        """Take back as many lent workers as clients under their share still wait for:
+        the longest-running first."""
+        self._preempt_timer = None
+        if self._closing:
+            return
+        wanted = self._wanted()
+        for lease in sorted(self._lent, key=lambda lease: lease.since)[: max(wanted, 0)]:
+            self._lent.discard(lease)
+            lease.preempted = True
+            self.stats["preempted"] += 1
+            log.debug(
+                "query worker %d taken back from a client beyond its share (the query "
+                "runs again later) for a client under its share",
+                lease.worker.pid,
+            )
+            self._replace(lease.worker)
 
     # queries -----------------------------------------------------------
     async def run(self, job: Job, client: str | None = None) -> Reply:
@@ -725,33 +854,45 @@ class WorkerPool:
         key = client or ""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.timeout
+        requeued = False
         while True:
-            worker = await self._acquire(key, give_up)
+            lease = await self._acquire(key, give_up, requeued)
+            worker = lease.worker
             if not worker.alive:
                 self._replace(worker)
-                self._release(key, None)
+                self._release(lease, None)
                 continue
             started = time.monotonic()
             try:
                 # one round trip: the job down, the answer up (no acknowledgement)
                 await worker.send(job.to_dict())
-                return await self._finish(job, worker, started, key)
+                return await self._finish(job, lease, started)
+            except _Preempted:
+                # its worker was taken back: run again, first in line, a full wait allowed
+                self._release(lease, None)
+                requeued = True
+                give_up = max(give_up, loop.time() + self.timeout)
+                continue
             except (_NotTaken, OSError, RuntimeError, ValueError) as exc:
                 # it died while idle (the pipe is closed, or the job was never read): it
                 # ran nothing, so the query goes to another worker
                 if not isinstance(exc, _NotTaken):
                     self._replace(worker)
-                self._release(key, None)
+                self._release(lease, None)
+                requeued = requeued or lease.preempted
+                if lease.preempted:
+                    give_up = max(give_up, loop.time() + self.timeout)
                 if loop.time() >= give_up:
                     raise WorkerDied("no query worker could take the query") from None
                 continue
             except BaseException:
                 if not worker.killed:  # cancelled while writing the job
                     self._replace(worker)
-                self._release(key, None)  # the worker was replaced
+                self._release(lease, None)  # the worker was replaced
                 raise
 
-    async def _finish(self, job: Job, worker: _Worker, started: float, key: str) -> Reply:
+    async def _finish(self, job: Job, lease: _Lease, started: float) -> Reply:
+        worker = lease.worker
         try:
             remaining = self.timeout - (time.monotonic() - started)
             reply = await asyncio.wait_for(
@@ -787,6 +928,8 @@ class WorkerPool:
                 },
             ) from None
         except (asyncio.IncompleteReadError, OSError, ValueError):
+            if lease.preempted:  # killed by us, for another client: not a death
+                raise _Preempted from None
             worker.killed = True  # not by us, but it is gone: never hand it out again
             self.stats["deaths"] += 1
             try:
@@ -812,9 +955,9 @@ class WorkerPool:
         if reply.header.get("retire"):  # out of memory, or it grew: start afresh
             self.stats["retired" if reply.header.get("ok") else "deaths"] += 1
             self._replace(worker)
-            self._release(key, None)
+            self._release(lease, None)
         else:
-            self._release(key, worker)
+            self._release(lease, worker)  # (not idle again if it was taken back just now)
         return reply
 
 
