@@ -8,6 +8,7 @@ Modules (one concept each):
 * :mod:`sparql_api.remote`       the remote backend: an external SPARQL endpoint
 * :mod:`sparql_api.workers`      the local backend: a pool of killable worker processes
 * :mod:`sparql_api.workers_child` a worker process's side (light: no asyncio, no web app)
+* :mod:`sparql_api.zygote`       the fork server that starts the workers (as light)
 * :mod:`sparql_api.results`      evaluation and serialisation (runs inside a worker)
 * :mod:`sparql_api.endpoint`     the routes ``/sparql`` and ``/health``
 * :mod:`sparql_api.protocol`     SPARQL 1.1 Protocol request parsing, service description

@@ -1,11 +1,16 @@
 """A pool of worker processes that evaluate queries where they can be killed.
 
 pyoxigraph cannot cancel a running query, so the app never runs one itself (and
-never on the event loop). Each worker is a plain child process
-(``python -m sparql_api.workers_child``) that opens the store read-only, evaluates a
-query and serialises the result to bytes (:mod:`sparql_api.results`). The parent
-talks to it over stdin/stdout, one round trip per query: a job goes down as one
-length-prefixed frame, the answer comes back as one reply frame::
+never on the event loop). Each worker is a process of its own that opens the store
+read-only, evaluates a query and serialises the result to bytes
+(:mod:`sparql_api.results`). On Linux the pool starts one fork server
+(:mod:`sparql_api.zygote`) that has imported what a worker needs, and asks it for
+each worker: a fork is ready in ~20 ms (mostly opening the store) where a fresh
+interpreter took 250-400 ms, and the workers share the imported code. Elsewhere, or
+if the fork server cannot start, each worker is ``python -m sparql_api.workers_child``.
+The parent talks to a worker over its socket (forked) or stdin/stdout (spawned), one
+round trip per query: a job goes down as one length-prefixed frame, the answer comes
+back as one reply frame::
 
     job   = u32 header length | header (JSON) | u64 body length (0)
     reply = u8 taken (0) | u8 status + flags | u32 rows | u64 body length | body
@@ -27,27 +32,33 @@ reaps it and starts a fresh one in the background; the client gets 503
 by the worker while it builds it (503 ``result-too-large``); a worker that
 still announces a larger reply frame is killed and replaced unread. A worker
 that runs out of memory in Python (``MemoryError``) answers 503 and retires:
-the parent replaces it with a fresh process.
+the parent replaces it with a fresh process. A fork server that dies takes its
+workers with it (their queries get 503 ``worker-died``); the pool starts a new one
+and replaces them (``fork_server_restarts`` in /health).
 
 Workers are shared fairly between clients (their addresses): one client has at
 most ``client_queries`` jobs on workers at once; its further jobs wait in its
 own queue (at most ``client_queue`` of them, more get 429), and a freed worker
 goes to the waiting clients in turn. So clients with runaway queries hold one
 worker each, never the whole pool. Workers also drop into an empty network namespace when
-the OS allows it (``unshare(CLONE_NEWNET)``), so even a SERVICE call that got
-past :mod:`sparql_api.guard` would reach nothing.
+the OS allows it (``unshare(CLONE_NEWNET)``; once, in the fork server, whose children
+inherit it), so even a SERVICE call that got past :mod:`sparql_api.guard` would reach
+nothing.
 
 Why one module of this size: the pool is one state machine (spawn, hand out, kill at the
-deadline, replace, per-client queues); the worker's own side is sparql_api/workers_child.py.
+deadline, replace, per-client queues); the worker's own side is sparql_api/workers_child.py,
+the fork server's sparql_api/zygote.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from collections import deque
@@ -80,6 +91,9 @@ log = logging.getLogger("sparql_api.workers")
 DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024 * 1024
 #: Room for a reply frame's body beyond the job's result limit (an error frame has none).
 REPLY_SLACK = 1024 * 1024
+#: Seconds a client under its share waits for a worker before one lent to another client
+#: beyond its share is taken back (killed and replaced; its job runs again later).
+PREEMPT_AFTER = 0.02
 
 
 class OversizedReply(ConnectionError):
@@ -88,6 +102,10 @@ class OversizedReply(ConnectionError):
 
 class _NotTaken(ConnectionError):
     """The worker died before it had read the whole job: it ran nothing."""
+
+
+class _Preempted(Exception):
+    """The job's borrowed worker was taken back for a client under its share."""
 
 
 # --- parent side -------------------------------------------------------------
@@ -102,11 +120,229 @@ class Reply:
     stream: BinaryIO | None = None
 
 
+def _child_env() -> dict[str, str]:
+    """The environment of a process started with ``python -m sparql_api...``."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = package_root + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
+    return env
+
+
+def fork_server_supported() -> bool:
+    """Whether this OS can run the fork server (:mod:`sparql_api.zygote`): fork, and file
+    descriptors passed over a Unix socket. Elsewhere each worker is a fresh interpreter."""
+    return (
+        sys.platform.startswith("linux")
+        and hasattr(os, "fork")
+        and hasattr(socket, "send_fds")
+        and hasattr(socket, "SOCK_SEQPACKET")
+    )
+
+
+class _Forked:
+    """A worker forked by the zygote: the part of ``asyncio.subprocess.Process`` the pool
+    uses (pid, returncode, wait, kill). Its exit status comes from the zygote, its parent;
+    the kill goes through a pidfd where Linux has one (never a recycled pid)."""
+
+    def __init__(self, pid: int, pidfd: int | None) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._pidfd = pidfd
+        self._exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._exited)
+
+    def kill(self) -> None:
+        if self.returncode is not None:
+            return
+        try:
+            if self._pidfd is not None:
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, OSError):
+            pass
+
+    def exited(self, code: int) -> None:
+        if self.returncode is None:
+            self.returncode = code
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        if not self._exited.done():
+            self._exited.set_result(self.returncode)
+
+
+class _Zygote:
+    """The pool's end of the fork server (:mod:`sparql_api.zygote`): starts it, asks it
+    for workers, hears their exits. ``on_lost`` runs if it dies (its workers die with it)."""
+
+    def __init__(self, sandbox: bool, on_lost: Any = None) -> None:
+        self.sandbox = sandbox
+        self.sandboxed = False
+        self.pid = 0
+        self.alive = False
+        self.on_lost = on_lost
+        self.proc: asyncio.subprocess.Process | None = None
+        self._sock: socket.socket | None = None
+        self._hello: asyncio.Future[dict[str, Any]] | None = None
+        self._pending: dict[int, asyncio.Future[tuple[_Forked, socket.socket]]] = {}
+        self._children: dict[int, _Forked] = {}
+        self._ids = itertools.count(1)
+
+    async def start(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "sparql_api.zygote",
+                str(theirs.fileno()),
+                "1" if self.sandbox else "0",
+                str(os.getpid()),
+                stdin=asyncio.subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),),
+                env=_child_env(),
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._sock = ours
+        self._hello = loop.create_future()
+        self.alive = True
+        loop.add_reader(ours.fileno(), self._readable)
+        try:
+            hello = await asyncio.wait_for(asyncio.shield(self._hello), timeout)
+        except BaseException:
+            await self.stop()
+            raise
+        self.pid = int(hello["pid"])
+        # truthful: the zygote says it unshared, and its namespace is not ours
+        self.sandboxed = bool(hello.get("sandboxed")) and _other_netns(self.pid)
+
+    async def spawn(self) -> tuple[_Forked, socket.socket]:
+        """A new child: its process and the pool's end of its socket."""
+        if not self.alive or self._sock is None:
+            raise ConnectionError("the fork server is not running")
+        loop = asyncio.get_running_loop()
+        n = next(self._ids)
+        waiter: asyncio.Future[tuple[_Forked, socket.socket]] = loop.create_future()
+        self._pending[n] = waiter
+        try:
+            await loop.sock_sendall(self._sock, json.dumps({"spawn": n}).encode())
+            return await waiter
+        finally:
+            self._pending.pop(n, None)  # a late answer finds no one and kills its child
+
+    def _readable(self) -> None:
+        assert self._sock is not None
+        while True:
+            try:
+                data, fds, _flags, _addr = socket.recv_fds(self._sock, 64 * 1024, 2)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data, fds = b"", []
+            if not data:
+                for fd in fds:
+                    os.close(fd)
+                self._lost()
+                return
+            message = json.loads(data)
+            if "exit" in message:
+                child = self._children.pop(int(message["exit"]), None)
+                if child is not None:
+                    child.exited(int(message["code"]))
+            elif "spawned" in message:
+                self._spawned(message, fds)
+            elif self._hello is not None and not self._hello.done():
+                self._hello.set_result(message)
+
+    def _spawned(self, message: dict[str, Any], fds: list[int]) -> None:
+        waiter = self._pending.pop(int(message["spawned"]), None)
+        if "error" in message or not fds:
+            for fd in fds:
+                os.close(fd)
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(
+                    OSError(message.get("error", "no socket from the fork server"))
+                )
+            return
+        child = _Forked(int(message["pid"]), fds[1] if len(fds) > 1 else None)
+        self._children[child.pid] = child
+        sock = socket.socket(fileno=fds[0])
+        if waiter is None or waiter.done():  # whoever asked gave up
+            child.kill()
+            sock.close()
+        else:
+            waiter.set_result((child, sock))
+
+    def _close(self) -> None:
+        self.alive = False
+        if self._sock is not None:
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+        for waiter in self._pending.values():
+            if not waiter.done():
+                waiter.set_exception(ConnectionError("the fork server stopped"))
+        if self._hello is not None and not self._hello.done():
+            self._hello.set_exception(
+                ConnectionError("the fork server stopped before it was ready")
+            )
+        for child in self._children.values():  # PR_SET_PDEATHSIG kills them; make sure
+            child.kill()
+            child.exited(-signal.SIGKILL)
+        self._children.clear()
+
+    def _lost(self) -> None:
+        was_ready = self._hello is not None and self._hello.done()
+        self._close()
+        if was_ready and self.on_lost is not None:
+            self.on_lost()
+
+    async def stop(self) -> None:
+        self._close()  # our end closed: it exits
+        if self.proc is not None:
+            try:
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except TimeoutError:
+                try:
+                    self.proc.kill()
+                except ProcessLookupError:
+                    pass
+                await self.proc.wait()
+
+
+def _other_netns(pid: int) -> bool:
+    """Whether process ``pid`` is in another network namespace than this one (Linux)."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
+    except OSError:
+        return False
+
+
 @dataclass(eq=False)
 class _Worker:
-    proc: asyncio.subprocess.Process
+    proc: asyncio.subprocess.Process | _Forked
+    #: its replies and jobs: the socket of a forked worker, or a spawned one's stdout, stdin
+    reader: asyncio.StreamReader | None = None
+    writer: asyncio.StreamWriter | None = None
     info: dict[str, Any] = field(default_factory=dict)
     killed: bool = False
+    replaced: bool = False  # its successor is starting (sparql_api.workers.WorkerPool._replace)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.proc, asyncio.subprocess.Process):
+            self.reader = self.reader or self.proc.stdout
+            self.writer = self.writer or self.proc.stdin
 
     @property
     def pid(self) -> int:
@@ -117,18 +353,28 @@ class _Worker:
         return self.proc.returncode is None and not self.killed
 
     async def send(self, header: dict[str, Any]) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(encode_frame(header))
-        await self.proc.stdin.drain()
+        assert self.writer is not None
+        self.writer.write(encode_frame(header))
+        await self.writer.drain()
+
+    def close(self) -> None:
+        """Close the pool's end of its pipes or socket."""
+        try:
+            if self.writer is not None:
+                self.writer.close()
+        except Exception:  # noqa: BLE001
+            pass
 
     async def receive(self, max_body: int | None = None, spool: SpoolDir | None = None) -> Reply:
-        assert self.proc.stdout is not None
+        assert self.reader is not None
         try:
-            head = await self.proc.stdout.readexactly(_REPLY.size)
+            head = await self.reader.readexactly(_REPLY.size)
         except asyncio.IncompleteReadError as exc:
             if not exc.partial:  # not even the TAKEN byte: it never read the job
                 raise _NotTaken from None
             raise
+        except ConnectionResetError:  # a socket's peer died with the job unread in it
+            raise _NotTaken from None
         _taken, status, rows, blen = _REPLY.unpack(head)
         status, flags = status & 15, status & ~15
         if status != RESULT and blen > MAX_HEADER:
@@ -136,7 +382,7 @@ class _Worker:
         if max_body is not None and blen > max_body:
             raise OversizedReply(f"the worker announced a reply of {blen} bytes")
         spooled = status == RESULT and flags & SPOOLED
-        body = await self.proc.stdout.readexactly(blen) if blen and not spooled else b""
+        body = await self.reader.readexactly(blen) if blen and not spooled else b""
         if status == RESULT:
             header = {
                 "ok": True,
@@ -168,6 +414,23 @@ class _Worker:
                 pass
 
 
+@dataclass(eq=False)
+class _Lease:
+    """A job's hold on a worker: within its client's share, or lent beyond it."""
+
+    client: str
+    worker: _Worker
+    borrowed: bool
+    since: float  # the loop's time it was handed out
+    preempted: bool = False  # its worker was taken back
+
+
+@dataclass(eq=False)
+class _Waiter:
+    future: asyncio.Future[_Lease]
+    lend: bool = True  # False: a preempted job, given a worker only within its share
+
+
 class WorkerPool:
     """``size`` worker processes over the store at ``store_dir``.
 
@@ -188,8 +451,14 @@ class WorkerPool:
         client_queue: int = 64,
         retire_growth: int = 0,
         spool_threshold: int | None = None,
+        fork_server: bool | None = None,
+        preempt_after: float = PREEMPT_AFTER,
     ) -> None:
         self.store_dir = Path(store_dir)
+        #: workers forked by one zygote (sparql_api/zygote.py); None: where the OS can
+        self.fork_server = fork_server_supported() if fork_server is None else fork_server
+        self._zygote: _Zygote | None = None
+        self._zygote_lock = asyncio.Lock()
         self.size = size
         self.timeout = timeout
         self.prefixes = prefixes or {}
@@ -203,9 +472,14 @@ class WorkerPool:
         self.client_queue = client_queue
         #: results over ``spool_threshold`` bytes come back in files (None: through the pipes)
         self.spool = SpoolDir(spool_threshold) if spool_threshold is not None else None
+        #: seconds a client under its share waits before a borrowed worker is taken back
+        self.preempt_after = preempt_after
         self._idle: deque[_Worker] = deque()
         self._inflight: dict[str, int] = {}
-        self._waiting: dict[str, deque[asyncio.Future[_Worker]]] = {}
+        self._waiting: dict[str, deque[_Waiter]] = {}
+        self._lent: set[_Lease] = set()  # jobs on workers beyond their client's share
+        self._starting = 0  # replacements under way (each will join the idle ones)
+        self._preempt_timer: asyncio.TimerHandle | None = None
         self._workers: set[_Worker] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -218,6 +492,9 @@ class WorkerPool:
             "disconnects": 0,
             "respawns": 0,
             "retired": 0,
+            "fork_server_restarts": 0,
+            "borrowed": 0,
+            "preempted": 0,
         }
 
     # lifecycle ---------------------------------------------------------
@@ -252,14 +529,12 @@ class WorkerPool:
 
     async def stop(self) -> None:
         self._closing = True
+        if self._preempt_timer is not None:
+            self._preempt_timer.cancel()
         for task in list(self._tasks):
             task.cancel()
         for worker in list(self._workers):
-            if worker.proc.stdin is not None:
-                try:
-                    worker.proc.stdin.close()
-                except Exception:  # noqa: BLE001
-                    pass
+            worker.close()
             worker.kill()
         for worker in list(self._workers):
             try:
@@ -267,6 +542,8 @@ class WorkerPool:
             except Exception:  # noqa: BLE001
                 pass
         self._workers.clear()
+        if self._zygote is not None:
+            await self._zygote.stop()
         if self.spool is not None:
             self.spool.remove()
 
@@ -277,39 +554,84 @@ class WorkerPool:
     def pids(self) -> list[int]:
         return [w.pid for w in self._workers if w.alive]
 
+    async def _fork_server(self) -> _Zygote | None:
+        """The running zygote, (re)started if need be; None: spawn fresh interpreters."""
+        if not self.fork_server:
+            return None
+        async with self._zygote_lock:
+            if self._zygote is not None and self._zygote.alive:
+                return self._zygote
+            restart = self._zygote is not None
+            zygote = _Zygote(self.sandbox, on_lost=self._zygote_lost)
+            try:
+                await zygote.start(self.startup_timeout)
+            except (OSError, ConnectionError, TimeoutError, ValueError, KeyError) as exc:
+                if restart:
+                    raise  # the respawn loop tries again
+                log.warning(
+                    "the query workers' fork server did not start (%s): each worker starts "
+                    "as a fresh process",
+                    exc or type(exc).__name__,
+                )
+                self.fork_server = False
+                return None
+            if restart:
+                self.stats["fork_server_restarts"] += 1
+            self._zygote = zygote
+            return zygote
+
+    def _zygote_lost(self) -> None:
+        """The zygote died, and its workers with it: replace the idle ones now (the busy
+        ones fail their query as a worker death and are replaced the same way)."""
+        if self._closing:
+            return
+        log.error("the query workers' fork server died (its workers with it): restarting it")
+        for worker in [w for w in self._idle if w.proc.returncode is not None]:
+            self._idle.remove(worker)
+            self._replace(worker)
+
     async def _spawn(self) -> _Worker:
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = package_root + (
-            os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
-        )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "sparql_api.workers_child",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            env=env,
-            limit=1 << 20,
-        )
-        worker = _Worker(proc)
+        zygote = await self._fork_server()
+        if zygote is not None:
+            try:
+                proc, sock = await asyncio.wait_for(zygote.spawn(), self.startup_timeout)
+            except (ConnectionError, OSError, TimeoutError) as exc:
+                raise StoreError(
+                    f"a query worker failed to start: {exc}", file=str(self.store_dir)
+                ) from None
+            reader, writer = await asyncio.open_unix_connection(sock=sock, limit=1 << 20)
+            worker = _Worker(proc, reader, writer)
+            parent, sandbox = zygote.pid, False  # the zygote's namespace is the sandbox
+        else:
+            spawned = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "sparql_api.workers_child",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                env=_child_env(),
+                limit=1 << 20,
+            )
+            worker = _Worker(spawned)
+            parent, sandbox = os.getpid(), self.sandbox
         self._workers.add(worker)
         try:
             await worker.send(
                 {
                     "store": str(self.store_dir),
                     "prefixes": self.prefixes,
-                    "sandbox": self.sandbox,
+                    "sandbox": sandbox,
                     "memory_limit": self.memory_limit,
                     "retire_growth": self.retire_growth,
-                    "parent": os.getpid(),
+                    "parent": parent,
                     **(self.spool.config() if self.spool is not None else {}),
                 }
             )
             reply = await asyncio.wait_for(worker.receive(), self.startup_timeout)
         except BaseException as exc:
+            worker.close()
             worker.kill()
-            await proc.wait()
+            await worker.proc.wait()
             self._workers.discard(worker)
             if isinstance(
                 exc, (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError)
@@ -319,82 +641,127 @@ class WorkerPool:
                 ) from None
             raise
         if not reply.header.get("ok"):
+            worker.close()
             worker.kill()
-            await proc.wait()
+            await worker.proc.wait()
             self._workers.discard(worker)
             raise StoreError(
                 reply.header.get("message", "a query worker failed to open the store"),
                 file=str(self.store_dir),
             )
         worker.info = reply.header.get("info", {})
+        if zygote is not None:
+            worker.info["sandboxed"] = zygote.sandboxed
         return worker
 
     def _replace(self, worker: _Worker) -> None:
-        """Kill ``worker`` now; reap it and start its successor in the background."""
+        """Kill ``worker`` now; reap it and start its successor in the background (once
+        per worker, whoever asks)."""
         worker.kill()
+        if worker.replaced:
+            return
+        worker.replaced = True
+        self._starting += 1
         task = asyncio.get_running_loop().create_task(self._respawn(worker))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _respawn(self, worker: _Worker) -> None:
-        await worker.proc.wait()  # reap: no zombies
-        self._workers.discard(worker)
-        delay = 0.1
-        while not self._closing:
-            try:
-                fresh = await self._spawn()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                log.error("could not restart a query worker: %s", exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            self.stats["respawns"] += 1
-            if self._closing:
-                fresh.kill()
-                await fresh.proc.wait()
+        starting = True
+        try:
+            await worker.proc.wait()  # reap: no zombies
+            worker.close()
+            self._workers.discard(worker)
+            delay = 0.1
+            while not self._closing:
+                try:
+                    fresh = await self._spawn()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    log.error("could not restart a query worker: %s", exc)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                self.stats["respawns"] += 1
+                if self._closing:
+                    fresh.kill()
+                    await fresh.proc.wait()
+                    return
+                self._idle.append(fresh)
+                self._starting -= 1
+                starting = False
+                self._dispatch()
                 return
-            self._idle.append(fresh)
-            self._dispatch()
-            return
+        finally:
+            if starting:
+                self._starting -= 1
 
     # fair sharing ------------------------------------------------------
-    async def _acquire(self, client: str, give_up: float) -> _Worker:
-        """An idle worker for ``client`` (counted in its in-flight jobs), in turn with
-        other clients; :class:`Busy` at ``give_up``, :class:`TooManyQueries` when the
-        client already has ``client_queue`` jobs waiting."""
-        if (
-            self._idle
-            and self._inflight.get(client, 0) < self.client_queries
-            and not self._waiting.get(client)
-        ):
-            self._inflight[client] = self._inflight.get(client, 0) + 1
-            return self._idle.popleft()
-        queue = self._waiting.setdefault(client, deque())
-        if len(queue) >= self.client_queue:
-            if not queue:
-                del self._waiting[client]
+    #
+    # A client's share is ``client_queries`` jobs on workers at once. A worker nobody
+    # waits for is lent beyond that share (work-conserving: one client alone uses every
+    # worker); a client under its share that finds none idle waits ``preempt_after``, then
+    # the longest-running lent job's worker is killed and replaced for it. That job goes
+    # back to the front of its client's queue and runs again within the share: it is
+    # never lent again, so never preempted twice.
+
+    def _lent_to(self, client: str) -> int:
+        return sum(1 for lease in self._lent if lease.client == client)
+
+    def _lease(self, client: str, worker: _Worker, borrowed: bool) -> _Lease:
+        self._inflight[client] = self._inflight.get(client, 0) + 1
+        lease = _Lease(client, worker, borrowed, asyncio.get_running_loop().time())
+        if borrowed:
+            self._lent.add(lease)
+            self.stats["borrowed"] += 1
+        return lease
+
+    async def _acquire(self, client: str, give_up: float, requeued: bool = False) -> _Lease:
+        """A worker for ``client``, in turn with other clients, within its share or lent
+        beyond it; :class:`Busy` at ``give_up``, :class:`TooManyQueries` when the client
+        already has ``client_queue`` jobs waiting or lent. A ``requeued`` (preempted) job
+        goes first in its client's queue and is only given a worker within the share.
+        ``client_queue`` counts the jobs beyond the share (lent or waiting)."""
+        queue = self._waiting.get(client)
+        inflight = self._inflight.get(client, 0)
+        if self._idle and not queue and inflight < self.client_queries:
+            return self._lease(client, self._idle.popleft(), False)
+        # its jobs beyond its share: lent, or waiting (but those that will get the share)
+        waiting = len(queue) if queue else 0
+        extra = waiting + self._lent_to(client) - max(self.client_queries - inflight, 0)
+        if not requeued and extra >= self.client_queue:
             raise TooManyQueries(
-                f"this client already has {self._inflight.get(client, 0)} queries running and "
-                f"{len(queue)} waiting; try again when they are done",
+                f"this client already has {inflight} queries running and "
+                f"{waiting} waiting; try again when they are done",
                 details={
-                    "running": self._inflight.get(client, 0),
-                    "waiting": len(queue),
+                    "running": inflight,
+                    "waiting": waiting,
                     "retry_after": int(self.timeout),
                 },
             )
+        if self._idle and not queue and not requeued:
+            # idle workers and no one waits who could take them: lend one
+            return self._lease(client, self._idle.popleft(), True)
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[_Worker] = loop.create_future()
-        queue.append(waiter)
+        waiter = _Waiter(loop.create_future(), lend=not requeued)
+        queue = self._waiting.setdefault(client, deque())
+        if requeued:
+            queue.appendleft(waiter)
+        else:
+            queue.append(waiter)
         self._dispatch()
         try:
-            return await asyncio.wait_for(asyncio.shield(waiter), max(give_up - loop.time(), 0.001))
+            return await asyncio.wait_for(
+                asyncio.shield(waiter.future), max(give_up - loop.time(), 0.001)
+            )
         except (TimeoutError, asyncio.CancelledError) as exc:
-            if waiter.done() and not waiter.cancelled():  # handed a worker just now: give it back
-                self._release(client, waiter.result())
+            future = waiter.future
+            if future.done() and not future.cancelled():  # handed a worker just now: give it back
+                lease = future.result()
+                self._release(lease, lease.worker)
             else:
-                waiter.cancel()
+                future.cancel()
             self._forget(client, waiter)
             if isinstance(exc, TimeoutError):
                 raise Busy(
@@ -404,7 +771,7 @@ class WorkerPool:
                 ) from None
             raise
 
-    def _forget(self, client: str, waiter: asyncio.Future[_Worker]) -> None:
+    def _forget(self, client: str, waiter: _Waiter) -> None:
         queue = self._waiting.get(client)
         if queue is not None:
             try:
@@ -413,37 +780,90 @@ class WorkerPool:
                 pass
             if not queue:
                 del self._waiting[client]
+        self._check_preempt()
 
-    def _release(self, client: str, worker: _Worker | None) -> None:
-        """``client``'s job is over; ``worker`` (if still usable) is idle again."""
+    def _release(self, lease: _Lease, worker: _Worker | None) -> None:
+        """``lease``'s job is over; ``worker`` (if still usable) is idle again."""
+        client = lease.client
         left = self._inflight.get(client, 0) - 1
         if left > 0:
             self._inflight[client] = left
         else:
             self._inflight.pop(client, None)
-        if worker is not None:
+        if lease in self._lent:
+            self._lent.discard(lease)
+        elif not lease.preempted:  # a job within the share ended: a lent one takes its place
+            mine = [other for other in self._lent if other.client == client]
+            if mine:
+                oldest = min(mine, key=lambda other: other.since)
+                self._lent.discard(oldest)
+                oldest.borrowed = False
+        if worker is not None and worker.alive:
             self._idle.append(worker)
         self._dispatch()
 
     def _dispatch(self) -> None:
-        """Hand idle workers to waiting clients under their cap, one client after another
-        (the client served moves to the back of the line)."""
+        """Hand idle workers to waiting clients, one client after another (the client
+        served moves to the back of the line): first to those under their share, then,
+        lent, to those beyond it."""
         while self._idle and self._waiting:
-            for client in list(self._waiting):
+            chosen, borrowed = None, False
+            for client in self._waiting:
                 if self._inflight.get(client, 0) < self.client_queries:
+                    chosen = client
                     break
             else:
-                return  # every waiting client is at its cap
-            queue = self._waiting.pop(client)
-            while queue and queue[0].done():  # given up already
+                for client, queue in self._waiting.items():
+                    if queue and queue[0].lend:
+                        chosen, borrowed = client, True
+                        break
+            if chosen is None:
+                break  # every waiting client is at its share, and no job may be lent
+            queue = self._waiting.pop(chosen)
+            while queue and queue[0].future.done():  # given up already
                 queue.popleft()
             if not queue:
                 continue
             waiter = queue.popleft()
             if queue:
-                self._waiting[client] = queue  # re-inserted last: the next client goes first
-            self._inflight[client] = self._inflight.get(client, 0) + 1
-            waiter.set_result(self._idle.popleft())
+                self._waiting[chosen] = queue  # re-inserted last: the next client goes first
+            waiter.future.set_result(self._lease(chosen, self._idle.popleft(), borrowed))
+        self._check_preempt()
+
+    def _wanted(self) -> int:
+        """Workers that clients under their share wait for, beyond those starting."""
+        short = 0
+        for client, queue in self._waiting.items():
+            inflight = self._inflight.get(client, 0)
+            if inflight < self.client_queries:
+                short += min(self.client_queries - inflight, len(queue))
+        return short - len(self._idle) - self._starting
+
+    def _check_preempt(self) -> None:
+        if self._preempt_timer is not None or self._closing or not self._lent:
+            return
+        if self._wanted() > 0:
+            self._preempt_timer = asyncio.get_running_loop().call_later(
+                self.preempt_after, self._preempt
+            )
+
+    def _preempt(self) -> None:
+        """Take back as many lent workers as clients under their share still wait for:
+        the longest-running first."""
+        self._preempt_timer = None
+        if self._closing:
+            return
+        wanted = self._wanted()
+        for lease in sorted(self._lent, key=lambda lease: lease.since)[: max(wanted, 0)]:
+            self._lent.discard(lease)
+            lease.preempted = True
+            self.stats["preempted"] += 1
+            log.debug(
+                "query worker %d taken back from a client beyond its share (the query "
+                "runs again later) for a client under its share",
+                lease.worker.pid,
+            )
+            self._replace(lease.worker)
 
     # queries -----------------------------------------------------------
     async def run(self, job: Job, client: str | None = None) -> Reply:
@@ -455,33 +875,45 @@ class WorkerPool:
         key = client or ""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.timeout
+        requeued = False
         while True:
-            worker = await self._acquire(key, give_up)
+            lease = await self._acquire(key, give_up, requeued)
+            worker = lease.worker
             if not worker.alive:
                 self._replace(worker)
-                self._release(key, None)
+                self._release(lease, None)
                 continue
             started = time.monotonic()
             try:
                 # one round trip: the job down, the answer up (no acknowledgement)
                 await worker.send(job.to_dict())
-                return await self._finish(job, worker, started, key)
+                return await self._finish(job, lease, started)
+            except _Preempted:
+                # its worker was taken back: run again, first in line, a full wait allowed
+                self._release(lease, None)
+                requeued = True
+                give_up = max(give_up, loop.time() + self.timeout)
+                continue
             except (_NotTaken, OSError, RuntimeError, ValueError) as exc:
                 # it died while idle (the pipe is closed, or the job was never read): it
                 # ran nothing, so the query goes to another worker
                 if not isinstance(exc, _NotTaken):
                     self._replace(worker)
-                self._release(key, None)
+                self._release(lease, None)
+                requeued = requeued or lease.preempted
+                if lease.preempted:
+                    give_up = max(give_up, loop.time() + self.timeout)
                 if loop.time() >= give_up:
                     raise WorkerDied("no query worker could take the query") from None
                 continue
             except BaseException:
                 if not worker.killed:  # cancelled while writing the job
                     self._replace(worker)
-                self._release(key, None)  # the worker was replaced
+                self._release(lease, None)  # the worker was replaced
                 raise
 
-    async def _finish(self, job: Job, worker: _Worker, started: float, key: str) -> Reply:
+    async def _finish(self, job: Job, lease: _Lease, started: float) -> Reply:
+        worker = lease.worker
         try:
             return await self._reply(job, worker, started, key)
         except BaseException:
@@ -541,6 +973,8 @@ class WorkerPool:
                 },
             ) from None
         except (asyncio.IncompleteReadError, OSError, ValueError):
+            if lease.preempted:  # killed by us, for another client: not a death
+                raise _Preempted from None
             worker.killed = True  # not by us, but it is gone: never hand it out again
             self.stats["deaths"] += 1
             try:
@@ -566,9 +1000,9 @@ class WorkerPool:
         if reply.header.get("retire"):  # out of memory, or it grew: start afresh
             self.stats["retired" if reply.header.get("ok") else "deaths"] += 1
             self._replace(worker)
-            self._release(key, None)
+            self._release(lease, None)
         else:
-            self._release(key, worker)
+            self._release(lease, worker)  # (not idle again if it was taken back just now)
         return reply
 
 

@@ -307,10 +307,13 @@ class Settings(BaseSettings):
         1,
         ge=0,
         description="Queries one client address may have in the workers at once (the rest wait in "
-        "its own queue, served in turn with other clients'); 0 = no per-client limit.",
+        "its own queue, served in turn with other clients'; idle workers are lent beyond it "
+        "and taken back when another client waits); 0 = no per-client limit.",
     )
     client_queue: int = Field(
-        64, ge=0, description="Queries one client address may have waiting; more get 429."
+        64,
+        ge=0,
+        description="Queries one client address may have waiting or on lent workers; more get 429.",
     )
     response_cache_mb: int = Field(
         32,

@@ -42,7 +42,23 @@ class Server:
         return self.url + "/sparql"
 
     def workers(self) -> list[psutil.Process]:
+        """The query workers: every process below the server but the workers' fork server."""
+        return [p for p in self.processes() if p.pid not in {z.pid for z in self.fork_servers()}]
+
+    def processes(self) -> list[psutil.Process]:
+        """Every process below the server: the workers and their fork server."""
         return psutil.Process(self.proc.pid).children(recursive=True)
+
+    def fork_servers(self) -> list[psutil.Process]:
+        """The workers' fork server (sparql_api/zygote.py), where the OS has one."""
+        out = []
+        for p in psutil.Process(self.proc.pid).children():
+            try:
+                if p.name() == "dipkg-zygote":
+                    out.append(p)
+            except psutil.NoSuchProcess:
+                pass
+        return out
 
 
 def start_server(
@@ -95,7 +111,7 @@ def start_server(
 
 
 def stop_server(server: Server) -> None:
-    children = server.workers()
+    children = server.processes()
     server.proc.send_signal(signal.SIGTERM)
     try:
         server.proc.wait(timeout=15)

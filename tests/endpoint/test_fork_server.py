@@ -1,0 +1,147 @@
+"""The workers' fork server (sparql_api/zygote.py): one light process forks every worker.
+
+Against a real server of its own (the tests kill its fork server) and, for the
+fallback, a pool of its own: where fork is refused or the fork server cannot start,
+each worker is a fresh interpreter as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from dipkg.core.release import open_release
+from sparql_api.results import Job
+from sparql_api.workers import WorkerPool, fork_server_supported
+from tests.endpoint.conftest import Server, start_server, stop_server
+
+WORKERS = 2
+CHEAP = "ASK { ?s ?p ?o } # fork server %d"
+
+pytestmark = pytest.mark.skipif(
+    not fork_server_supported(), reason="no fork server on this OS: workers are spawned"
+)
+
+
+@pytest.fixture(scope="module")
+def forked(endpoint_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(
+        endpoint_data,
+        tmp_path_factory.mktemp("fork-server"),
+        DIPKG_QUERY_TIMEOUT="2",
+        DIPKG_QUERY_WORKERS=str(WORKERS),
+    )
+    yield srv
+    stop_server(srv)
+
+
+def health(server: Server) -> dict:
+    return httpx.get(server.url + "/health", timeout=10).json()
+
+
+def settled(server: Server, within: float = 20.0) -> list[psutil.Process]:
+    """The workers, once the pool is whole again (and its fork server running)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        workers = server.workers()
+        if (
+            health(server)["workers"]["alive"] == WORKERS
+            and len(workers) == WORKERS
+            and len(server.fork_servers()) == 1
+        ):
+            return workers
+        time.sleep(0.05)
+    raise AssertionError(f"the pool did not come back: {server.processes()}")
+
+
+def netns(pid: int) -> str:
+    return os.readlink(f"/proc/{pid}/ns/net")
+
+
+def test_every_worker_is_a_child_of_the_one_fork_server(forked: Server) -> None:
+    workers = settled(forked)
+    (zygote,) = forked.fork_servers()
+    assert zygote.ppid() == forked.proc.pid
+    for w in workers:
+        assert w.ppid() == zygote.pid and w.name() == "dipkg-worker", w
+    # the server itself is no worker's parent (the check can fail: it is the zygote's)
+    assert {w.ppid() for w in workers} != {forked.proc.pid}
+
+
+def test_the_sandbox_is_the_fork_servers_and_health_tells_the_truth(forked: Server) -> None:
+    workers = settled(forked)
+    (zygote,) = forked.fork_servers()
+    sandbox = health(forked)["network_sandbox"]
+    if sandbox == "on":  # the workers share the zygote's empty namespace, not the server's
+        assert {netns(w.pid) for w in workers} == {netns(zygote.pid)}
+        assert netns(zygote.pid) != netns(forked.proc.pid)
+    else:  # the OS refused it: then the namespace is the server's, as /health says
+        assert sandbox.startswith("off")
+        assert netns(zygote.pid) == netns(forked.proc.pid)
+
+
+def test_a_killed_fork_server_is_restarted_and_queries_still_work(forked: Server) -> None:
+    before = {w.pid for w in settled(forked)}
+    (zygote,) = forked.fork_servers()
+    restarts = health(forked)["queries"]["fork_server_restarts"]
+    os.kill(zygote.pid, signal.SIGKILL)
+    # its workers die with it; a query waits for their replacements instead of failing
+    r = httpx.get(forked.url + "/sparql", params={"query": CHEAP % time.time_ns()}, timeout=30)
+    assert r.status_code == 200 and r.json()["boolean"] is True, r.text
+    after = {w.pid for w in settled(forked)}
+    assert not before & after, "the old workers outlived their fork server"
+    (fresh,) = forked.fork_servers()
+    assert fresh.pid != zygote.pid
+    assert health(forked)["queries"]["fork_server_restarts"] == restarts + 1
+    for i in range(5):
+        r = httpx.get(forked.url + "/sparql", params={"query": CHEAP % i}, timeout=30)
+        assert r.status_code == 200, r.text
+    zombies = [p.pid for p in forked.processes() if p.status() == psutil.STATUS_ZOMBIE]
+    assert not zombies
+
+
+def _pool_run(store: Path, **options: object) -> tuple[dict, list[str], int]:
+    async def scenario() -> tuple[dict, list[str], int]:
+        pool = WorkerPool(store, size=1, timeout=20, **options)  # type: ignore[arg-type]
+        await pool.start()
+        try:
+            reply = await pool.run(Job("ASK { ?s ?p ?o }", "json", None, 10))
+            (pid,) = pool.pids()
+            return reply.header, psutil.Process(pid).cmdline(), psutil.Process(pid).ppid()
+        finally:
+            await pool.stop()
+
+    return asyncio.run(scenario())
+
+
+def test_without_the_fork_server_each_worker_is_a_fresh_interpreter(endpoint_data: Path) -> None:
+    store = open_release(endpoint_data).store_dir
+    header, cmdline, ppid = _pool_run(store, fork_server=False)
+    assert header["ok"] is True
+    assert "sparql_api.workers_child" in cmdline and ppid == os.getpid()
+    header, cmdline, ppid = _pool_run(store)  # the default here: forked
+    assert header["ok"] is True
+    assert "sparql_api.workers_child" not in cmdline and ppid != os.getpid()
+
+
+def test_a_fork_server_that_cannot_start_falls_back_to_spawning(
+    endpoint_data: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sparql_api import workers
+
+    async def refused(self: object, timeout: float) -> None:
+        raise OSError("fork refused here")
+
+    monkeypatch.setattr(workers._Zygote, "start", refused)
+    header, cmdline, ppid = _pool_run(open_release(endpoint_data).store_dir)
+    assert header["ok"] is True
+    assert "sparql_api.workers_child" in cmdline and ppid == os.getpid()
+    assert "fork server did not start (fork refused here)" in caplog.text
