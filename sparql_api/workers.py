@@ -915,7 +915,7 @@ class WorkerPool:
     async def _finish(self, job: Job, lease: _Lease, started: float) -> Reply:
         worker = lease.worker
         try:
-            return await self._reply(job, worker, started, key)
+            return await self._reply(job, lease, started)
         except BaseException:
             self._discard_spool(worker)
             raise
@@ -937,7 +937,8 @@ class WorkerPool:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _reply(self, job: Job, worker: _Worker, started: float, key: str) -> Reply:
+    async def _reply(self, job: Job, lease: _Lease, started: float) -> Reply:
+        worker = lease.worker
         try:
             remaining = self.timeout - (time.monotonic() - started)
             reply = await asyncio.wait_for(
