@@ -53,6 +53,8 @@ log = logging.getLogger("sparql_api")  # the app's own logger for unexpected err
 PATHS = frozenset(("/sparql", "/query"))
 #: request bodies the bare path reads; others (an update, none, anything odd) go to the app
 BODY_TYPES = frozenset((FORM, SPARQL_QUERY))
+#: the request headers the endpoint reads (the first of each)
+READ = frozenset((b"accept", b"accept-encoding", b"content-type", b"content-length"))
 #: headers that send a request to the app: its validators answer them (304)
 TO_THE_APP = frozenset((b"if-none-match", b"if-modified-since", b"if-range", b"range"))
 
@@ -73,26 +75,18 @@ class HotPath:
             await self.app(scope, receive, send)
             return
         # the headers the endpoint reads, the first of each as Starlette's Headers.get does
-        accept = content_type = content_length = encoding = None
+        first: dict[bytes, str] = {}
         forwarded_for: list[str] = []
         for name, value in scope["headers"]:
-            if name == b"accept":
-                if accept is None:
-                    accept = value.decode("latin-1")
-            elif name == b"accept-encoding":
-                if encoding is None:
-                    encoding = value.decode("latin-1")
-            elif name == b"content-type":
-                if content_type is None:
-                    content_type = value.decode("latin-1")
-            elif name == b"content-length":
-                if content_length is None:
-                    content_length = value.decode("latin-1")
+            if name in READ:
+                if name not in first:
+                    first[name] = value.decode("latin-1")
             elif name == b"x-forwarded-for":
                 forwarded_for.append(value.decode("latin-1"))
             elif name in TO_THE_APP:
                 await self.app(scope, receive, send)
                 return
+        content_type = first.get(b"content-type")
         if method == "POST" and media_type(content_type)[0] not in BODY_TYPES:
             await self.app(scope, receive, send)
             return
@@ -102,7 +96,7 @@ class HotPath:
                 method,
                 scope["query_string"],
                 content_type,
-                content_length,
+                first.get(b"content-length"),
                 receive_body(receive),
                 ctx.settings.max_query_bytes,
             )
@@ -112,7 +106,13 @@ class HotPath:
                     client[0] if client else "", forwarded_for, ctx.settings.trusted_proxies
                 )
                 response = await answer(
-                    ctx, sreq, accept, None, receive, who, gzip=accepts_gzip(encoding)
+                    ctx,
+                    sreq,
+                    first.get(b"accept"),
+                    None,
+                    receive,
+                    who,
+                    gzip=accepts_gzip(first.get(b"accept-encoding")),
                 )
         except DipkgError as err:  # what the app's exception handlers do
             response = error_response(err)
@@ -128,4 +128,6 @@ class HotPath:
                 await self.app(scope, receive, send)
                 return
         # the gzip middleware inside the CORS one, as in the app
-        await response(scope, receive, gzip_send(cors_send(send), accepts_gzip(encoding)))
+        await response(
+            scope, receive, gzip_send(cors_send(send), accepts_gzip(first.get(b"accept-encoding")))
+        )
