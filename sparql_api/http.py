@@ -154,6 +154,11 @@ class GZipMiddleware:
         await self.app(scope, receive, gzip_send(send, wants, self.minimum_size, self.level))
 
 
+def _gzip(body: bytes, level: int) -> bytes:
+    """``body`` compressed, the same bytes every time (no timestamp in the header)."""
+    return gzip.compress(body, level, mtime=0)
+
+
 def gzip_send(send: Send, wants: bool, minimum_size: int = 512, level: int = 6) -> Send:
     """``send`` as :class:`GZipMiddleware` changes it: a complete body gets ``Vary:
     Accept-Encoding`` and, when the client ``wants`` it and it is worth it, gzip; a streamed
@@ -181,9 +186,9 @@ def gzip_send(send: Send, wants: bool, minimum_size: int = 512, level: int = 6) 
         add_vary(headers, "Accept-Encoding")
         if wants and len(body) >= minimum_size and start["status"] not in (204, 304):
             if len(body) > 256 * 1024:
-                body = await anyio.to_thread.run_sync(gzip.compress, body, level)
+                body = await anyio.to_thread.run_sync(_gzip, body, level)
             else:
-                body = gzip.compress(body, level, mtime=0)
+                body = _gzip(body, level)
             headers["content-encoding"] = "gzip"
             headers["content-length"] = str(len(body))
             message = {"type": "http.response.body", "body": body}
