@@ -34,14 +34,19 @@ the parent replaces it with a fresh process. A fork server that dies takes its
 workers with it (their queries get 503 ``worker-died``); the pool starts a new one
 and replaces them (``fork_server_restarts`` in /health).
 
-Workers are shared fairly between clients (their addresses): one client has at
-most ``client_queries`` jobs on workers at once; its further jobs wait in its
-own queue (at most ``client_queue`` of them, more get 429), and a freed worker
-goes to the waiting clients in turn. So clients with runaway queries hold one
-worker each, never the whole pool. Workers also drop into an empty network namespace when
-the OS allows it (``unshare(CLONE_NEWNET)``; once, in the fork server, whose children
-inherit it), so even a SERVICE call that got past :mod:`sparql_api.guard` would reach
-nothing.
+Workers are shared fairly between clients (their addresses): one client's share
+is ``client_queries`` jobs on workers at once; its further jobs wait in its own
+queue, and a freed worker goes to the waiting clients in turn. The sharing is
+work-conserving: a worker no client under its share waits for is lent beyond the
+share, and taken back (killed, a fresh one forked) when a client under its share
+has waited ``PREEMPT_AFTER``; the job that ran there goes back to the front of its
+client's queue and runs again within the share (see "fair sharing" below). Jobs
+beyond the share, lent or waiting, are at most ``client_queue``; more get 429. So
+clients with runaway queries hold one worker each, never the whole pool.
+
+Workers also drop into an empty network namespace when the OS allows it
+(``unshare(CLONE_NEWNET)``; once, in the fork server, whose children inherit it), so
+even a SERVICE call that got past :mod:`sparql_api.guard` would reach nothing.
 
 Why one module of this size: the pool is one state machine (spawn, hand out, kill at the
 deadline, replace, per-client queues); the worker's own side is sparql_api/workers_child.py,
