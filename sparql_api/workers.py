@@ -36,14 +36,19 @@ the parent replaces it with a fresh process. A fork server that dies takes its
 workers with it (their queries get 503 ``worker-died``); the pool starts a new one
 and replaces them (``fork_server_restarts`` in /health).
 
-Workers are shared fairly between clients (their addresses): one client has at
-most ``client_queries`` jobs on workers at once; its further jobs wait in its
-own queue (at most ``client_queue`` of them, more get 429), and a freed worker
-goes to the waiting clients in turn. So clients with runaway queries hold one
-worker each, never the whole pool. Workers also drop into an empty network namespace when
-the OS allows it (``unshare(CLONE_NEWNET)``; once, in the fork server, whose children
-inherit it), so even a SERVICE call that got past :mod:`sparql_api.guard` would reach
-nothing.
+Workers are shared fairly between clients (their addresses): one client's share
+is ``client_queries`` jobs on workers at once; its further jobs wait in its own
+queue, and a freed worker goes to the waiting clients in turn. The sharing is
+work-conserving: a worker no client under its share waits for is lent beyond the
+share, and taken back (killed, a fresh one forked) when a client under its share
+has waited ``PREEMPT_AFTER``; the job that ran there goes back to the front of its
+client's queue and runs again within the share (see "fair sharing" below). Jobs
+beyond the share, lent or waiting, are at most ``client_queue``; more get 429. So
+clients with runaway queries hold one worker each, never the whole pool.
+
+Workers also drop into an empty network namespace when the OS allows it
+(``unshare(CLONE_NEWNET)``; once, in the fork server, whose children inherit it), so
+even a SERVICE call that got past :mod:`sparql_api.guard` would reach nothing.
 
 Why one module of this size: the pool is one state machine (spawn, hand out, kill at the
 deadline, replace, per-client queues); the worker's own side is sparql_api/workers_child.py,
@@ -338,6 +343,9 @@ class _Worker:
     info: dict[str, Any] = field(default_factory=dict)
     killed: bool = False
     replaced: bool = False  # its successor is starting (sparql_api.workers.WorkerPool._replace)
+    #: idle: kept for the client that freed it until then (the loop's time), not lent away
+    held_for: str | None = None
+    held_until: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.proc, asyncio.subprocess.Process):
@@ -469,6 +477,7 @@ class WorkerPool:
         self.startup_timeout = startup_timeout
         #: per-client fairness: jobs on workers, and waiting, per client key
         self.client_queries = client_queries if client_queries > 0 else size * 1_000_000
+        self.shares = client_queries > 0
         self.client_queue = client_queue
         #: results over ``spool_threshold`` bytes come back in files (None: through the pipes)
         self.spool = SpoolDir(spool_threshold) if spool_threshold is not None else None
@@ -480,6 +489,7 @@ class WorkerPool:
         self._lent: set[_Lease] = set()  # jobs on workers beyond their client's share
         self._starting = 0  # replacements under way (each will join the idle ones)
         self._preempt_timer: asyncio.TimerHandle | None = None
+        self._hold_timer: asyncio.TimerHandle | None = None
         self._workers: set[_Worker] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -529,8 +539,9 @@ class WorkerPool:
 
     async def stop(self) -> None:
         self._closing = True
-        if self._preempt_timer is not None:
-            self._preempt_timer.cancel()
+        for timer in (self._preempt_timer, self._hold_timer):
+            if timer is not None:
+                timer.cancel()
         for task in list(self._tasks):
             task.cancel()
         for worker in list(self._workers):
@@ -559,6 +570,8 @@ class WorkerPool:
         if not self.fork_server:
             return None
         async with self._zygote_lock:
+            if not self.fork_server:  # it failed to start while this call waited
+                return None
             if self._zygote is not None and self._zygote.alive:
                 return self._zygote
             restart = self._zygote is not None
@@ -704,7 +717,30 @@ class WorkerPool:
     # worker); a client under its share that finds none idle waits ``preempt_after``, then
     # the longest-running lent job's worker is killed and replaced for it. That job goes
     # back to the front of its client's queue and runs again within the share: it is
-    # never lent again, so never preempted twice.
+    # never lent again, so never preempted twice. A worker freed by a client is kept for
+    # that client ``preempt_after`` before it is lent to another: a client asking one query
+    # after another finds it again instead of taking it back by force.
+
+    def _lendable(self, client: str) -> _Worker | None:
+        """An idle worker that may be lent to ``client`` now (not held for another)."""
+        now = asyncio.get_running_loop().time()
+        for worker in self._idle:
+            if worker.held_for in (None, client) or worker.held_until <= now:
+                return worker
+        return None
+
+    def _wake_when_held(self) -> None:
+        """Dispatch again when the first hold on an idle worker ends."""
+        if self._hold_timer is not None or self._closing:
+            return
+        now = asyncio.get_running_loop().time()
+        ends = [w.held_until for w in self._idle if w.held_for is not None and w.held_until > now]
+        if ends:
+            self._hold_timer = asyncio.get_running_loop().call_at(min(ends), self._hold_over)
+
+    def _hold_over(self) -> None:
+        self._hold_timer = None
+        self._dispatch()
 
     def _lent_to(self, client: str) -> int:
         return sum(1 for lease in self._lent if lease.client == client)
@@ -727,9 +763,12 @@ class WorkerPool:
         inflight = self._inflight.get(client, 0)
         if self._idle and not queue and inflight < self.client_queries:
             return self._lease(client, self._idle.popleft(), False)
-        # its jobs beyond its share: lent, or waiting (but those that will get the share)
+        # its jobs beyond its share: lent, or waiting (but those that will get the share;
+        # without a per-client limit, every waiting one counts)
         waiting = len(queue) if queue else 0
-        extra = waiting + self._lent_to(client) - max(self.client_queries - inflight, 0)
+        extra = waiting + self._lent_to(client)
+        if self.shares:
+            extra -= max(self.client_queries - inflight, 0)
         if not requeued and extra >= self.client_queue:
             raise TooManyQueries(
                 f"this client already has {inflight} queries running and "
@@ -741,8 +780,12 @@ class WorkerPool:
                 },
             )
         if self._idle and not queue and not requeued:
-            # idle workers and no one waits who could take them: lend one
-            return self._lease(client, self._idle.popleft(), True)
+            # idle workers and no one waits who could take them: lend one (not held for
+            # another client)
+            worker = self._lendable(client)
+            if worker is not None:
+                self._idle.remove(worker)
+                return self._lease(client, worker, True)
         loop = asyncio.get_running_loop()
         waiter = _Waiter(loop.create_future(), lend=not requeued)
         queue = self._waiting.setdefault(client, deque())
@@ -799,6 +842,8 @@ class WorkerPool:
                 self._lent.discard(oldest)
                 oldest.borrowed = False
         if worker is not None and worker.alive:
+            worker.held_for = client
+            worker.held_until = asyncio.get_running_loop().time() + self.preempt_after
             self._idle.append(worker)
         self._dispatch()
 
@@ -807,18 +852,22 @@ class WorkerPool:
         served moves to the back of the line): first to those under their share, then,
         lent, to those beyond it."""
         while self._idle and self._waiting:
-            chosen, borrowed = None, False
+            chosen, borrowed, worker = None, False, None
             for client in self._waiting:
                 if self._inflight.get(client, 0) < self.client_queries:
-                    chosen = client
+                    chosen, worker = client, self._idle[0]
                     break
             else:
                 for client, queue in self._waiting.items():
                     if queue and queue[0].lend:
-                        chosen, borrowed = client, True
-                        break
-            if chosen is None:
-                break  # every waiting client is at its share, and no job may be lent
+                        worker = self._lendable(client)
+                        if worker is not None:
+                            chosen, borrowed = client, True
+                            break
+            if chosen is None or worker is None:
+                # every waiting client is at its share, and no job may be lent (yet)
+                self._wake_when_held()
+                break
             queue = self._waiting.pop(chosen)
             while queue and queue[0].future.done():  # given up already
                 queue.popleft()
@@ -827,7 +876,8 @@ class WorkerPool:
             waiter = queue.popleft()
             if queue:
                 self._waiting[chosen] = queue  # re-inserted last: the next client goes first
-            waiter.future.set_result(self._lease(chosen, self._idle.popleft(), borrowed))
+            self._idle.remove(worker)
+            waiter.future.set_result(self._lease(chosen, worker, borrowed))
         self._check_preempt()
 
     def _wanted(self) -> int:

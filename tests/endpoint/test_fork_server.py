@@ -108,14 +108,19 @@ def test_a_killed_fork_server_is_restarted_and_queries_still_work(forked: Server
     assert not zombies
 
 
-def _pool_run(store: Path, **options: object) -> tuple[dict, list[str], int]:
+def _pool_run(store: Path, size: int = 1, **options: object) -> tuple[dict, list[str], int]:
+    """A query's answer, and the command line and parent of the pool's workers (alike)."""
+
     async def scenario() -> tuple[dict, list[str], int]:
-        pool = WorkerPool(store, size=1, timeout=20, **options)  # type: ignore[arg-type]
+        pool = WorkerPool(store, size=size, timeout=20, **options)  # type: ignore[arg-type]
         await pool.start()
         try:
             reply = await pool.run(Job("ASK { ?s ?p ?o }", "json", None, 10))
-            (pid,) = pool.pids()
-            return reply.header, psutil.Process(pid).cmdline(), psutil.Process(pid).ppid()
+            procs = [psutil.Process(pid) for pid in pool.pids()]
+            assert len(procs) == size
+            (cmdline,) = {tuple(p.cmdline()) for p in procs}
+            (ppid,) = {p.ppid() for p in procs}
+            return reply.header, list(cmdline), ppid
         finally:
             await pool.stop()
 
@@ -141,7 +146,8 @@ def test_a_fork_server_that_cannot_start_falls_back_to_spawning(
         raise OSError("fork refused here")
 
     monkeypatch.setattr(workers._Zygote, "start", refused)
-    header, cmdline, ppid = _pool_run(open_release(endpoint_data).store_dir)
+    header, cmdline, ppid = _pool_run(open_release(endpoint_data).store_dir, size=3)
     assert header["ok"] is True
     assert "sparql_api.workers_child" in cmdline and ppid == os.getpid()
-    assert "fork server did not start (fork refused here)" in caplog.text
+    # tried once for the three workers, not once each
+    assert caplog.text.count("fork server did not start (fork refused here)") == 1

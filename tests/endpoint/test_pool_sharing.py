@@ -167,3 +167,38 @@ def test_a_preempted_query_is_not_lent_again(store: Path) -> None:
     assert isinstance(own_error, QueryTimeout), own_error
     assert idle == 1, "the preempted query took an idle worker beyond its share"
     assert stats["preempted"] == 1 and stats["borrowed"] == 1, stats
+
+
+def test_a_freed_worker_is_kept_a_moment_for_the_client_that_freed_it(store: Path) -> None:
+    """A client asking one query after another finds its worker again: for
+    ``preempt_after`` after a query, the worker it freed is not lent to another client
+    (who would then have to be stopped for it); after that it is."""
+
+    async def scenario() -> tuple[list[dict[str, int]], float]:
+        pool = WorkerPool(
+            store, size=2, timeout=20, client_queries=1, client_queue=8, preempt_after=0.5
+        )
+        await pool.start()
+        try:
+            hog = asyncio.create_task(pool.run(job(RUNAWAY % "b own"), "b"))
+            await asyncio.sleep(0.2)
+            await pool.run(job(CHEAP % "a 1"), "a")  # frees its worker: held for "a"
+            more = asyncio.create_task(pool.run(job(SLOW % "b lent"), "b"))
+            await asyncio.sleep(0.1)
+            seen = [dict(pool.stats)]  # "b" waits: the idle worker is "a"'s a while yet
+            await pool.run(job(CHEAP % "a 2"), "a")
+            seen.append(dict(pool.stats))
+            started = time.monotonic()
+            await more  # the hold over, it is lent to "b"
+            lent_after = time.monotonic() - started
+            seen.append(dict(pool.stats))
+            hog.cancel()
+            await asyncio.gather(hog, return_exceptions=True)
+            return seen, lent_after
+        finally:
+            await pool.stop()
+
+    seen, lent_after = asyncio.run(scenario())
+    assert [s["borrowed"] for s in seen] == [0, 0, 1], seen
+    assert all(s["preempted"] == 0 for s in seen), seen
+    assert lent_after < 10, lent_after
