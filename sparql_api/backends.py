@@ -29,7 +29,6 @@ from dipkg.core.iris import PREFIXES
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
 from sparql_api.describe import Describer
-from sparql_api.lane import DirectLane
 from sparql_api.results import SPOOL_THRESHOLD, Job
 from sparql_api.workers import Reply, WorkerPool
 
@@ -99,14 +98,13 @@ class LocalBackend:
     def __init__(self, settings: Settings, release: Release) -> None:
         self.settings = settings
         self.release = release
-        self._describer: Describer | None = None
 
     def check(self) -> None:
         check_store(self.release.store_dir)
 
     def pool(self) -> QueryPool:
         s = self.settings
-        workers = WorkerPool(
+        return WorkerPool(
             self.release.store_dir,
             size=s.query_workers,
             timeout=s.query_timeout,
@@ -118,15 +116,9 @@ class LocalBackend:
             client_queue=s.client_queue,
             spool_threshold=SPOOL_THRESHOLD,  # large results stream from files (spool.py)
         )
-        if not s.direct_lane:
-            return workers
-        # point lookups on the pages' store (one read-only handle for the app's process)
-        return DirectLane(workers, lambda: self.describer().store, prefixes=dict(PREFIXES))
 
     def describer(self) -> Describer:
-        if self._describer is None:
-            self._describer = Describer(self.release.store_dir, self.release.catalog_graphs)
-        return self._describer
+        return Describer(self.release.store_dir, self.release.catalog_graphs)
 
     async def describe_health(self, pool: QueryPool) -> PoolHealth:
         return PoolHealth(
@@ -134,9 +126,7 @@ class LocalBackend:
             size=int(pool.size),
             stats=dict(pool.stats),
             # the worker processes' (a test's stand-in pool has none)
-            network_sandbox=(
-                pool.network_sandbox if isinstance(pool, (WorkerPool, DirectLane)) else None
-            ),
+            network_sandbox=pool.network_sandbox if isinstance(pool, WorkerPool) else None,
         )
 
 

@@ -327,12 +327,6 @@ class Settings(BaseSettings):
         description="Answer the common /sparql query requests on a bare ASGI path, without the "
         "web framework's routing (the same responses, faster); false: through the framework.",
     )
-    direct_lane: bool = Field(
-        True,
-        description="Answer point lookups (one triple pattern with a constant subject, at most "
-        "256 rows) in the app's process instead of a worker: their cost is bounded by "
-        "construction (sparql_api/lane.py).",
-    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-* "
