@@ -54,6 +54,8 @@ def split_lines(text: str) -> list[str]:
 
 def refused_character(text: str) -> int | None:
     """Index of the first control or invisible formatting character in ``text`` (None: clean)."""
+    if text.isprintable():  # no Cc, Cf, Zl or Zp character (C speed: most text is clean)
+        return None
     for index, char in enumerate(text):
         if char not in _ALLOWED and unicodedata.category(char) in _REFUSED_CATEGORIES:
             return index

@@ -7,6 +7,8 @@ unhandled exception.
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from kg.graphs import load_turtle
 from kg.guide import GuideConfig, load_inputs, read_guide
 from kg.paths import INPUTS_DIR, ONTOLOGY_DIR
 from kg.rdf import Emitter
-from kg.source import MAX_CELL_CHARS, MAX_LINE_CHARS, split_lines
+from kg.source import MAX_CELL_CHARS, MAX_LINE_CHARS, refused_character, split_lines
 from kg.translations import LongTranslations, Translations
 from kg.validate import violations
 
@@ -226,6 +228,18 @@ def test_control_and_invisible_characters_are_refused_with_their_place(tmp_path,
     err = parse_error(tmp_path, "\n".join(lines) + "\n")
     assert (err.line, err.column) == (16, 21), str(err)
     assert f"U+{ord(char):04X}" in str(err) and "\n" not in str(err)
+
+
+def test_the_fast_clean_text_check_refuses_exactly_the_refused_categories():
+    # refused_character skips the per-character scan when str.isprintable() says the text
+    # is clean; every code point, alone and after clean text, gets the scan's answer
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        refused = char != "\t" and unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}
+        assert refused_character(char) == (0 if refused else None), f"U+{code:04X}"
+        assert refused_character("温度 a" + char) == (4 if refused else None), f"U+{code:04X}"
+    assert refused_character("clean text, 干净") is None
+    assert refused_character("a\tb") is None  # the tab is not printable, yet allowed
 
 
 def test_a_leading_byte_order_mark_and_tabs_are_accepted(tmp_path):
