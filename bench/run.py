@@ -15,7 +15,7 @@ query, so no cache answers). ``--large`` adds large results, cold: a
 triples; each large cell runs at least 10 s, and any cell at least 12 times
 its first request, up to 20 s, so that slow answers are counted at 100x).
 Each cell records the peak memory of each server's process tree
-(sampled every 50 ms) as the sum of the processes' PSS (proportional set size:
+(sampled every half second) as the sum of the processes' PSS (proportional set size:
 each page once, shared pages split between the processes that map them; the
 figure the memory target is judged on) and as the sum of their RSS (a page shared
 by N processes counted N times); the idle memory is taken after start-up and
@@ -220,9 +220,16 @@ def tree_memory_mb(pid: int) -> TreeMemory:
     return TreeMemory(rss, pss)
 
 
+#: Seconds between two memory samples during a cell. Reading every process's
+#: smaps_rollup (PSS) walks its page tables: at 50 ms it cost the dipkg tree (four
+#: processes, more mappings than oxigraph's one) 27% of its cold point lookups
+#: (2,243 -> 1,638 req/s, p99 7 -> 13 ms), so the sampler skewed the ratios it sat beside.
+SAMPLE_EVERY = 0.5
+
+
 class PeakRss:
-    """The peaks of :func:`tree_memory_mb` while the block runs (sampled every 50 ms):
-    ``peak`` (RSS sum) and ``peak_pss``."""
+    """The peaks of :func:`tree_memory_mb` while the block runs (sampled every
+    :data:`SAMPLE_EVERY` s): ``peak`` (RSS sum) and ``peak_pss``."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -237,7 +244,7 @@ class PeakRss:
             if value.rss == value.rss:  # not NaN
                 self.peak = max(self.peak, value.rss)
                 self.peak_pss = max(self.peak_pss, value.pss)
-            self._stop.wait(0.05)
+            self._stop.wait(SAMPLE_EVERY)
 
     def __enter__(self) -> PeakRss:
         self._thread.start()
