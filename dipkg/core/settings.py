@@ -316,7 +316,7 @@ class Settings(BaseSettings):
         description="Queries one client address may have waiting or on lent workers; more get 429.",
     )
     response_cache_mb: int = Field(
-        32,
+        16,
         ge=0,
         description="Memory for finished answers kept to serve repeats without a worker (MiB; "
         "half for the fast path's whole responses, a quarter each for SPARQL results and "
