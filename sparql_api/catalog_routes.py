@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
+import pyoxigraph
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
@@ -50,11 +51,25 @@ _loading = threading.Lock()
 
 
 def check(release: Release) -> None:
-    """:class:`StoreError` when the release has no catalogue record (at startup: a release
-    without one fails there, not on a request; reading the record waits for its first use)."""
+    """:class:`StoreError` when the release has no catalogue record or one that does not
+    parse (at startup: such a release fails there, and a live server keeps the release it
+    serves, not a 500 on the record's routes). Parsed with pyoxigraph, already loaded and
+    fast; the record is read into the pages' form (rdflib) on its first use."""
     path = release.root / CATALOG_FILE
     if not path.is_file():
         raise StoreError("the release has no catalogue record (catalog.ttl)", file=str(path))
+    try:
+        for _ in pyoxigraph.parse(path=str(path), format=pyoxigraph.RdfFormat.TURTLE):
+            pass
+    except SyntaxError as exc:
+        raise StoreError(
+            f"the release's catalogue record does not parse: {exc}", file=str(path)
+        ) from None
+    except OSError as exc:
+        raise StoreError(
+            f"the release's catalogue record cannot be read: {exc.strerror or exc}",
+            file=str(path),
+        ) from None
 
 
 def load_catalog(release: Release) -> CatalogDocs:

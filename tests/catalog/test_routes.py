@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -73,6 +74,33 @@ def test_a_release_without_its_record_is_refused_at_startup(
         catalog_routes.check(SimpleNamespace(root=tmp_path))  # type: ignore[arg-type]
     assert "no catalogue record (catalog.ttl)" in str(err.value)
     assert str(tmp_path / "catalog.ttl") in str(err.value)
+
+
+def test_a_release_whose_record_does_not_parse_is_refused_before_serving(
+    built_data: Path, tmp_path: Path
+) -> None:
+    """A garbled catalog.ttl is found at start-up (by pyoxigraph, without loading rdflib):
+    `dipkg serve` exits with one line naming the file instead of answering 500 on the
+    record's routes. Known-bad: the check only looked for the file."""
+    data = tmp_path / "data"
+    shutil.copytree(built_data, data, symlinks=True)
+    record = data / "current" / "catalog.ttl"
+    record.write_bytes(record.read_bytes()[:-200] + b" <broken")
+    with pytest.raises(StoreError) as err:
+        catalog_routes.check(open_release(data))
+    assert "catalogue record does not parse" in str(err.value)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
+    env["DIPKG_QUERY_WORKERS"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "dipkg.cli", "serve", "--data", str(data), "--port", "9"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode != 0
+    assert "catalogue record does not parse" in done.stderr and "Traceback" not in done.stderr
+    assert str(record.resolve()) in done.stderr or "catalog.ttl" in done.stderr
 
 
 def test_turtle_is_the_default_and_the_build_file(client: TestClient, release: Path) -> None:
