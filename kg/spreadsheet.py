@@ -66,8 +66,14 @@ class Sheet:
     rows: Iterable[Sequence[Any]]
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _text_width(text: str) -> int:
+    """The display width of ``text`` as far as a column can use it: every character counts
+    at least 1, so the first MAX_WIDTH characters decide any width the column is cut to."""
+    return _prefix_width(text[:MAX_WIDTH])
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _prefix_width(text: str) -> int:  # cached by short prefixes: cell values repeat
     if text.isascii():  # no ASCII character is East Asian wide or full-width
         return len(text)
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
