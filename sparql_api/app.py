@@ -167,7 +167,7 @@ def create_app(
         backend=backend,
         pool=pool,
         # the response caches: a quarter of DIPKG_RESPONSE_CACHE_MB here, half in the fast path
-        cache=ResponseCache(max_bytes=settings.cache_bytes(0.25)),
+        cache=ResponseCache(max_bytes=settings.cache_bytes(0.25), max_entry_bytes=512 * 1024),
         fast_cache=ResponseCache(max_bytes=settings.cache_bytes(0.5), max_entry_bytes=1024 * 1024),
         last_modified=http.last_modified(release.manifest.modified, release.root / MANIFEST),
     )

@@ -48,7 +48,7 @@ class FastPath:
         self.cache = (
             cache
             if cache is not None
-            else ResponseCache(max_bytes=64 * 1024 * 1024, max_entry_bytes=1024 * 1024)
+            else ResponseCache(max_bytes=8 * 1024 * 1024, max_entry_bytes=1024 * 1024)
         )
         self.max_entry_bytes = self.cache.max_entry_bytes
 

@@ -48,7 +48,7 @@ class AppContext:
     #: finished responses the outermost fast path answers repeats from (sparql_api/fastpath.py)
     fast_cache: ResponseCache = field(
         default_factory=lambda: ResponseCache(
-            max_bytes=64 * 1024 * 1024, max_entry_bytes=1024 * 1024
+            max_bytes=8 * 1024 * 1024, max_entry_bytes=1024 * 1024
         )
     )
     #: the page for people at GET /sparql (no query, the client prefers text/html);

@@ -105,7 +105,8 @@ def make_site(settings: Settings, release: Release, describer: Describer | None 
     return Site(
         release=release,
         pages=pages,
-        cache=ResponseCache(max_bytes=settings.cache_bytes(0.25)),  # DIPKG_RESPONSE_CACHE_MB
+        # a quarter of DIPKG_RESPONSE_CACHE_MB; pages up to 512 KiB
+        cache=ResponseCache(max_bytes=settings.cache_bytes(0.25), max_entry_bytes=512 * 1024),
         last_modified=http.last_modified(release.manifest.modified, release.manifest_path),
         schema_org=_schema_org_script(release),
     )
