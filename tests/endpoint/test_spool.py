@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -200,7 +201,8 @@ def test_open_spool_streams_are_held_to_the_budget_until_they_close(tmp_path: Pa
 
 def _pool(endpoint_data: Path, **kw: object) -> WorkerPool:
     release = open_release(endpoint_data)
-    return WorkerPool(release.store_dir, size=1, spool_threshold=64 * 1024, **kw)  # type: ignore[arg-type]
+    kw.setdefault("size", 1)
+    return WorkerPool(release.store_dir, spool_threshold=64 * 1024, **kw)  # type: ignore[arg-type]
 
 
 def test_the_pool_hands_over_a_spooled_reply_and_keeps_no_file(
@@ -257,6 +259,71 @@ def test_a_spooled_reply_over_the_budget_is_refused_and_the_worker_kept(
     assert header["ok"] is False and header["error"] == "spool-full", header
     assert header["status"] == 503 and left == []
     assert body.startswith(b"<?xml") and stats["deaths"] == 0
+
+
+def test_a_lent_worker_preempted_while_it_spools_leaves_no_file_and_the_rerun_streams(
+    endpoint_data: Path,
+) -> None:
+    # client "a" runs two large SELECTs (the second on a worker lent beyond its share of
+    # one); the lent one is caught writing its spool file and frozen there, then client
+    # "b" takes that worker back: its half-written file goes with it, the query runs
+    # again within "a"'s share and comes back whole, in a file like the first
+    big = "SELECT ?a ?d WHERE { ?a a ?c . ?d a ?f } LIMIT 300000 # %s"
+
+    async def scenario() -> dict[str, Any]:
+        pool = _pool(endpoint_data, timeout=60, client_queries=1, size=2, spool_budget=1 << 30)
+        await pool.start()
+        try:
+            assert pool.spool is not None
+            mine = [
+                asyncio.create_task(pool.run(Job(big % i, "tsv", None, 300_000), "a"))
+                for i in range(2)
+            ]
+            deadline = time.monotonic() + 10
+            while not pool._lent and time.monotonic() < deadline:
+                await asyncio.sleep(0.002)
+            lent = next(iter(pool._lent)).worker.pid
+            while time.monotonic() < deadline and not any(
+                name.split(".")[0] == str(lent) for name in pool.spool.files()
+            ):
+                await asyncio.sleep(0.002)
+            os.kill(lent, signal.SIGSTOP)  # certainly mid-write
+            during = pool.spool.files()
+            cheap = await pool.run(Job("ASK {}", "json", None, 10), "b")
+            replies = await asyncio.gather(*mine)
+            lengths = []
+            for reply in replies:
+                assert reply.stream is not None
+                with reply.stream:
+                    lengths.append(len(reply.stream.read()))
+            for _ in range(100):  # the killed worker's file: removed once it is reaped
+                if not pool.spool.files():
+                    break
+                await asyncio.sleep(0.02)
+            return {
+                "headers": [r.header for r in replies],
+                "lengths": lengths,
+                "cheap": cheap.header,
+                "lent": lent,
+                "during": during,
+                "after": pool.spool.files(),
+                "held": pool.spool.held,
+                "stats": dict(pool.stats),
+            }
+        finally:
+            await pool.stop()
+
+    out = asyncio.run(scenario())
+    headers, lengths, stats = out["headers"], out["lengths"], out["stats"]
+    assert out["cheap"]["ok"] is True
+    assert stats["borrowed"] == 1 and stats["preempted"] == 1 and stats["deaths"] == 0, stats
+    assert str(out["lent"]) in [n.split(".")[0] for n in out["during"]], out  # it was writing
+    assert [h["ok"] for h in headers] == [True, True] and [h["rows"] for h in headers] == [
+        300_000,
+        300_000,
+    ]
+    assert lengths[0] == lengths[1] == headers[0]["length"] > 64 * 1024
+    assert out["after"] == [] and out["held"] == 0
 
 
 @pytest.mark.parametrize("how", ["killed", "timeout"])
