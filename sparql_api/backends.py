@@ -115,6 +115,7 @@ class LocalBackend:
             client_queries=s.client_queries,
             client_queue=s.client_queue,
             spool_threshold=SPOOL_THRESHOLD,  # large results stream from files (spool.py)
+            spool_budget=s.spool_mb * 1024 * 1024,
         )
 
     def describer(self) -> Describer:

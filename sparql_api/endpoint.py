@@ -216,9 +216,11 @@ async def _run_watched(receive: Receive, ctx: AppContext, job: Job, client: str)
         return work.result()
     work.cancel()
     try:
-        await work
+        late = await work
     except (asyncio.CancelledError, Exception):  # noqa: BLE001
-        pass
+        return None
+    if late.stream is not None:  # it finished as the client left: give its file back
+        late.stream.close()
     return None
 
 

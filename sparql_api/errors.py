@@ -84,6 +84,13 @@ class SpoolFailed(QueryError):
     status = 503
 
 
+class SpoolFull(QueryError):
+    """Open spooled streams already hold ``Settings.spool_mb`` (sparql_api/spool.py)."""
+
+    code = "spool-full"
+    status = 503
+
+
 class TooManyQueries(QueryError):
     """One client has ``Settings.client_queue`` queries waiting already (sparql_api/workers.py)."""
 

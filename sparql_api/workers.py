@@ -74,7 +74,7 @@ from typing import Any, BinaryIO
 from dipkg.core.errors import DipkgError, StoreError
 from sparql_api.errors import Busy, QueryError, QueryTimeout, TooManyQueries, WorkerDied
 from sparql_api.results import Job, too_large
-from sparql_api.spool import SpoolDir
+from sparql_api.spool import SpoolDir, SpoolFull
 from sparql_api.workers_child import (  # noqa: F401  (the frame format; _isolate_network for tests)
     _REPLY,
     ERROR,
@@ -404,7 +404,10 @@ class _Worker:
                 header["length"] = blen
                 if spool is None:
                     raise ValueError("protocol error: a spooled reply without a spool folder")
-                return Reply(header, b"", spool.take(self.pid, blen))
+                try:
+                    return Reply(header, b"", spool.take(self.pid, blen))
+                except SpoolFull as exc:  # the worker is fine; the reply is refused
+                    return Reply({"ok": False, **exc.to_dict()}, b"")
             return Reply(header, body)
         if status not in (ERROR, INFO):
             raise ValueError(f"protocol error: reply status {status}")
@@ -459,6 +462,7 @@ class WorkerPool:
         client_queue: int = 64,
         retire_growth: int = 0,
         spool_threshold: int | None = None,
+        spool_budget: int | None = None,
         fork_server: bool | None = None,
         preempt_after: float = PREEMPT_AFTER,
     ) -> None:
@@ -480,7 +484,10 @@ class WorkerPool:
         self.shares = client_queries > 0
         self.client_queue = client_queue
         #: results over ``spool_threshold`` bytes come back in files (None: through the pipes)
-        self.spool = SpoolDir(spool_threshold) if spool_threshold is not None else None
+        #: and the bytes their open streams may hold together (None: no limit)
+        self.spool = (
+            SpoolDir(spool_threshold, spool_budget) if spool_threshold is not None else None
+        )
         #: seconds a client under its share waits before a borrowed worker is taken back
         self.preempt_after = preempt_after
         self._idle: deque[_Worker] = deque()

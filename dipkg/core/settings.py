@@ -315,6 +315,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Queries one client address may have waiting or on lent workers; more get 429.",
     )
+    spool_mb: int = Field(
+        1024,
+        gt=0,
+        description="Bytes (MiB) that large results being streamed from spool files may hold "
+        "together (the files are under TMPDIR: RAM if it is a tmpfs); a result that would "
+        "exceed it gets 503 spool-full.",
+    )
     response_cache_mb: int = Field(
         16,
         ge=0,

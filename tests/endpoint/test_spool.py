@@ -5,14 +5,19 @@ failed, killed or timed-out query, and the server's memory flat in the result's 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import gzip
 import json
 import os
+import re
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -20,7 +25,7 @@ import pyoxigraph as ox
 import pytest
 
 from dipkg.core.release import open_release
-from sparql_api.errors import QueryTimeout, ResultTooLarge, SpoolFailed, WorkerDied
+from sparql_api.errors import QueryTimeout, ResultTooLarge, SpoolFailed, SpoolFull, WorkerDied
 from sparql_api.results import Job, Spool, evaluate
 from sparql_api.spool import PREFIX, SpoolDir, sweep
 from sparql_api.workers import WorkerPool
@@ -146,12 +151,58 @@ def test_a_spool_file_of_the_wrong_length_is_never_served(tmp_path: Path) -> Non
     assert os.listdir(tmp_path) == []  # unlinked once open
 
 
+def test_a_symlink_or_fifo_in_the_spool_folder_is_never_served(tmp_path: Path) -> None:
+    # a compromised worker (same uid) points its spool path at a file the server can read
+    folder = SpoolDir(1024)
+    folder.path = str(tmp_path / "spool")
+    os.mkdir(folder.path)
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"s" * 100)
+    os.symlink(secret, os.path.join(folder.path, "77"))
+    with pytest.raises(ValueError, match="unreadable"):
+        folder.take(77, 100)  # the announced length is the target's: still refused
+    assert secret.read_bytes() == b"s" * 100 and os.listdir(folder.path) == []
+    os.mkfifo(os.path.join(folder.path, "78"))  # would block the event loop on open
+    with pytest.raises(ValueError, match="not a regular file"):
+        folder.take(78, 0)
+    assert os.listdir(folder.path) == []
+    (Path(folder.path) / "79").write_bytes(b"x" * 100)  # the known-good case beside them
+    with folder.take(79, 100) as file:
+        assert file.read() == b"x" * 100
+
+
+def test_open_spool_streams_are_held_to_the_budget_until_they_close(tmp_path: Path) -> None:
+    folder = SpoolDir(1024, budget=250)
+    folder.path = str(tmp_path)
+    for pid in (1, 2, 3):
+        (tmp_path / str(pid)).write_bytes(b"x" * 100)
+    first = folder.take(1, 100)
+    second = folder.take(2, 100)
+    assert folder.held == 200
+    with pytest.raises(SpoolFull) as info:
+        folder.take(3, 100)  # 300 > 250
+    assert info.value.status == 503 and info.value.code == "spool-full"
+    assert "spool budget" in info.value.message
+    assert os.listdir(tmp_path) == [] and folder.held == 200  # refused: its file is gone
+    first.close()
+    first.close()  # twice: given back once
+    assert folder.held == 100
+    (tmp_path / "3").write_bytes(b"y" * 100)
+    with folder.take(3, 100) as third:
+        assert third.read() == b"y" * 100 and folder.held == 200
+    assert folder.held == 100
+    del second  # dropped without a close: the collector gives it back
+    gc.collect()
+    assert folder.held == 0
+
+
 # --- the pool: replies that name a file --------------------------------------------------
 
 
 def _pool(endpoint_data: Path, **kw: object) -> WorkerPool:
     release = open_release(endpoint_data)
-    return WorkerPool(release.store_dir, size=1, spool_threshold=64 * 1024, **kw)  # type: ignore[arg-type]
+    kw.setdefault("size", 1)
+    return WorkerPool(release.store_dir, spool_threshold=64 * 1024, **kw)  # type: ignore[arg-type]
 
 
 def test_the_pool_hands_over_a_spooled_reply_and_keeps_no_file(
@@ -181,6 +232,98 @@ def test_the_pool_hands_over_a_spooled_reply_and_keeps_no_file(
     assert left == []  # unlinked by the parent as soon as it was open
     assert small_stream is None  # under the threshold: through the pipe, as before
     assert not os.path.exists(folder)  # the pool's folder goes with it
+
+
+def test_a_spooled_reply_over_the_budget_is_refused_and_the_worker_kept(
+    endpoint_data: Path,
+) -> None:
+    async def scenario() -> tuple[dict, list[str], bytes, dict]:
+        pool = _pool(endpoint_data, timeout=30, spool_budget=256 * 1024)
+        await pool.start()
+        try:
+            assert pool.spool is not None
+            worker = next(iter(pool._workers))
+            refused = await pool.run(Job(ALL, "xml", None, 10_000))  # > 1 MiB
+            assert refused.stream is None
+            left = pool.spool.files()
+            fits = await pool.run(Job(ALL + " LIMIT 500", "xml", None, 10_000))  # ~100 KiB
+            assert fits.stream is not None and pool.spool.held > 0
+            with fits.stream:
+                body = fits.stream.read()
+            assert pool.spool.held == 0 and worker in pool._workers  # the same worker
+            return refused.header, left, body, dict(pool.stats)
+        finally:
+            await pool.stop()
+
+    header, left, body, stats = asyncio.run(scenario())
+    assert header["ok"] is False and header["error"] == "spool-full", header
+    assert header["status"] == 503 and left == []
+    assert body.startswith(b"<?xml") and stats["deaths"] == 0
+
+
+def test_a_lent_worker_preempted_while_it_spools_leaves_no_file_and_the_rerun_streams(
+    endpoint_data: Path,
+) -> None:
+    # client "a" runs two large SELECTs (the second on a worker lent beyond its share of
+    # one); the lent one is caught writing its spool file and frozen there, then client
+    # "b" takes that worker back: its half-written file goes with it, the query runs
+    # again within "a"'s share and comes back whole, in a file like the first
+    big = "SELECT ?a ?d WHERE { ?a a ?c . ?d a ?f } LIMIT 300000 # %s"
+
+    async def scenario() -> dict[str, Any]:
+        pool = _pool(endpoint_data, timeout=60, client_queries=1, size=2, spool_budget=1 << 30)
+        await pool.start()
+        try:
+            assert pool.spool is not None
+            mine = [
+                asyncio.create_task(pool.run(Job(big % i, "tsv", None, 300_000), "a"))
+                for i in range(2)
+            ]
+            deadline = time.monotonic() + 10
+            while not pool._lent and time.monotonic() < deadline:
+                await asyncio.sleep(0.002)
+            lent = next(iter(pool._lent)).worker.pid
+            while time.monotonic() < deadline and not any(
+                name.split(".")[0] == str(lent) for name in pool.spool.files()
+            ):
+                await asyncio.sleep(0.002)
+            os.kill(lent, signal.SIGSTOP)  # certainly mid-write
+            during = pool.spool.files()
+            cheap = await pool.run(Job("ASK {}", "json", None, 10), "b")
+            replies = await asyncio.gather(*mine)
+            lengths = []
+            for reply in replies:
+                assert reply.stream is not None
+                with reply.stream:
+                    lengths.append(len(reply.stream.read()))
+            for _ in range(100):  # the killed worker's file: removed once it is reaped
+                if not pool.spool.files():
+                    break
+                await asyncio.sleep(0.02)
+            return {
+                "headers": [r.header for r in replies],
+                "lengths": lengths,
+                "cheap": cheap.header,
+                "lent": lent,
+                "during": during,
+                "after": pool.spool.files(),
+                "held": pool.spool.held,
+                "stats": dict(pool.stats),
+            }
+        finally:
+            await pool.stop()
+
+    out = asyncio.run(scenario())
+    headers, lengths, stats = out["headers"], out["lengths"], out["stats"]
+    assert out["cheap"]["ok"] is True
+    assert stats["borrowed"] == 1 and stats["preempted"] == 1 and stats["deaths"] == 0, stats
+    assert str(out["lent"]) in [n.split(".")[0] for n in out["during"]], out  # it was writing
+    assert [h["ok"] for h in headers] == [True, True] and [h["rows"] for h in headers] == [
+        300_000,
+        300_000,
+    ]
+    assert lengths[0] == lengths[1] == headers[0]["length"] > 64 * 1024
+    assert out["after"] == [] and out["held"] == 0
 
 
 @pytest.mark.parametrize("how", ["killed", "timeout"])
@@ -329,6 +472,79 @@ def test_a_spooled_result_over_the_size_limit_is_still_503(big: Server, fmt: str
     assert r.status_code == 503, r.text[:300]
     assert r.json()["error"] == "result-too-large" and "4 MiB" in r.json()["message"]
     assert spool_files(big) == []
+
+
+def _held_spool_files(srv: Server) -> list[str]:
+    """The server's open descriptors on (unlinked) spool files (psutil skips deleted ones)."""
+    fds = f"/proc/{srv.proc.pid}/fd"
+    held = []
+    for fd in os.listdir(fds):
+        with contextlib.suppress(OSError):
+            if PREFIX in (target := os.readlink(os.path.join(fds, fd))):
+                held.append(target)
+    return held
+
+
+def _stall(srv: Server, query: str) -> tuple[socket.socket, bytes]:
+    """A GET of ``query`` by a client that reads the head, then stops reading."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # little in flight
+    sock.connect(("127.0.0.1", int(srv.url.rsplit(":", 1)[1])))
+    target = "/sparql?" + str(httpx.QueryParams({"query": query}))
+    sock.sendall(
+        f"GET {target} HTTP/1.1\r\nHost: x\r\nAccept: text/csv\r\n"
+        "Accept-Encoding: identity\r\n\r\n".encode()
+    )
+    sock.settimeout(30)
+    return sock, sock.recv(4096)
+
+
+def test_slow_clients_hold_the_spool_budget_and_one_gone_gives_it_back(
+    endpoint_data: Path, tmp_path: Path
+) -> None:
+    # two results of ~18 MiB each under a budget of 24 MiB: a client reading slowly holds
+    # its (unlinked) file, so a second is refused until the first client leaves; the one
+    # that left stops the stream at once (the access log counts what was sent)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    srv = start_server(
+        endpoint_data, tmp_path, DIPKG_SPOOL_MB="24", DIPKG_QUERY_WORKERS="2", TMPDIR=str(tmp)
+    )
+    try:
+        sock, head = _stall(srv, fresh(doubling_rows(64)))  # the only GET of /sparql
+        assert head.startswith(b"HTTP/1.1 200"), head[:200]
+        length = int(re.search(rb"content-length: (\d+)", head.lower()).group(1))  # type: ignore[union-attr]
+        assert length > 16 * 1024 * 1024
+        assert len(_held_spool_files(srv)) == 1  # held open by the stalled stream
+        refused = httpx.post(
+            srv.sparql, data={"query": fresh(doubling_rows(64))}, headers={"Accept": "text/csv"}
+        )
+        assert refused.status_code == 503, refused.text[:300]
+        assert refused.json()["error"] == "spool-full" and "24 MiB" in refused.json()["message"]
+        assert refused.headers["retry-after"]
+        assert spool_files(srv) == []  # the refused reply's file is gone
+        sock.close()  # the slow client leaves with most of the body unread
+        deadline = time.monotonic() + 10
+        while _held_spool_files(srv) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _held_spool_files(srv) == []  # the stream's file is closed
+        again = httpx.post(
+            srv.sparql,
+            data={"query": fresh(doubling_rows(64))},
+            headers={"Accept": "text/csv"},
+            timeout=60,
+        )
+        assert again.status_code == 200 and len(again.content) > 16 * 1024 * 1024
+        sent = None
+        while sent is None and time.monotonic() < deadline:
+            for line in srv.log.read_text().splitlines():
+                if '"GET /sparql?' in line and (found := re.search(r'" 200 (\d+) ', line)):
+                    sent = int(found.group(1))
+            time.sleep(0.05)
+        assert sent is not None and sent < length // 2, (sent, length)
+    finally:
+        stop_server(srv)
+    assert list(tmp.iterdir()) == []
 
 
 # --- memory: flat in the size of the result ----------------------------------------------
