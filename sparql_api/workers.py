@@ -128,11 +128,21 @@ class Reply:
 def _child_env() -> dict[str, str]:
     """The environment of a process started with ``python -m sparql_api...``."""
     package_root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ)
+    env = {name: value for name, value in os.environ.items() if not _secret_or_ours(name)}
     env["PYTHONPATH"] = package_root + (
         os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
     )
     return env
+
+
+def _secret_or_ours(name: str) -> bool:
+    """Whether a variable stays out of a worker's environment (readable in
+    /proc/PID/environ): every ``DIPKG_`` setting (a worker reads none; its configuration
+    comes in the start frame) and anything named like a secret."""
+    upper = name.upper()
+    return upper.startswith("DIPKG_") or any(
+        word in upper for word in ("PASSWORD", "SECRET", "TOKEN")
+    )
 
 
 def fork_server_supported() -> bool:

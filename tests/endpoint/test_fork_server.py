@@ -151,3 +151,34 @@ def test_a_fork_server_that_cannot_start_falls_back_to_spawning(
     assert "sparql_api.workers_child" in cmdline and ppid == os.getpid()
     # tried once for the three workers, not once each
     assert caplog.text.count("fork server did not start (fork refused here)") == 1
+
+
+def test_no_dipkg_setting_or_secret_reaches_a_worker(
+    endpoint_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/proc/PID/environ of the fork server and of every worker (forked or spawned) holds
+    no DIPKG_ setting and nothing named like a secret."""
+    store = open_release(endpoint_data).store_dir
+    secret = "hunter2-not-for-workers"
+    monkeypatch.setenv("DIPKG_SPARQL_BACKEND_PASSWORD", secret)
+    monkeypatch.setenv("DIPKG_QUERY_TIMEOUT", "7")
+    monkeypatch.setenv("SOME_API_TOKEN", secret)
+
+    async def scenario(fork_server: bool) -> list[bytes]:
+        pool = WorkerPool(store, size=2, timeout=15, fork_server=fork_server)
+        await pool.start()
+        try:
+            reply = await pool.run(Job(CHEAP % 2, "json", None, 10))
+            assert reply.header["ok"] is True
+            pids = pool.pids() + ([pool._zygote.pid] if pool._zygote is not None else [])
+            assert len(pids) == (3 if fork_server else 2), pids
+            return [Path(f"/proc/{pid}/environ").read_bytes() for pid in pids]
+        finally:
+            await pool.stop()
+
+    for fork_server in (True, False):
+        for environ in asyncio.run(scenario(fork_server)):
+            names = [item.split(b"=", 1)[0] for item in environ.split(b"\0") if item]
+            assert b"PATH" in names  # the check can fail: the environment is there
+            assert secret.encode() not in environ
+            assert not [n for n in names if n.startswith(b"DIPKG_")], names
