@@ -727,7 +727,8 @@ class WorkerPool:
     # worker); a client under its share that finds none idle waits ``preempt_after``, then
     # the longest-running lent job's worker is killed and replaced for it. That job goes
     # back to the front of its client's queue and runs again within the share: it is
-    # never lent again, so never preempted twice. A worker freed by a client is kept for
+    # never lent again, so never preempted twice (its client's later jobs behind it still
+    # may be: a worker is lent to a client's first job that may borrow). A worker freed by a client is kept for
     # that client ``preempt_after`` before it is lent to another: a client asking one query
     # after another finds it again instead of taking it back by force.
 
@@ -789,9 +790,9 @@ class WorkerPool:
                     "retry_after": int(self.timeout),
                 },
             )
-        if self._idle and not queue and not requeued:
-            # idle workers and no one waits who could take them: lend one (not held for
-            # another client)
+        if self._idle and not requeued and not any(w.lend for w in queue or ()):
+            # idle workers and none of its waiting jobs could take them (none, or only
+            # preempted ones, which are never lent): lend one (not held for another client)
             worker = self._lendable(client)
             if worker is not None:
                 self._idle.remove(worker)
@@ -863,13 +864,16 @@ class WorkerPool:
         lent, to those beyond it."""
         while self._idle and self._waiting:
             chosen, borrowed, worker = None, False, None
+            lent: _Waiter | None = None  # lent to: the client's first job that may be
             for client in self._waiting:
                 if self._inflight.get(client, 0) < self.client_queries:
                     chosen, worker = client, self._idle[0]
                     break
             else:
                 for client, queue in self._waiting.items():
-                    if queue and queue[0].lend:
+                    # a preempted job at the head is never lent: the next one may be
+                    lent = next((w for w in queue if w.lend and not w.future.done()), None)
+                    if lent is not None:
                         worker = self._lendable(client)
                         if worker is not None:
                             chosen, borrowed = client, True
@@ -883,7 +887,11 @@ class WorkerPool:
                 queue.popleft()
             if not queue:
                 continue
-            waiter = queue.popleft()
+            if borrowed and lent is not None:
+                queue.remove(lent)
+                waiter = lent
+            else:
+                waiter = queue.popleft()
             if queue:
                 self._waiting[chosen] = queue  # re-inserted last: the next client goes first
             self._idle.remove(worker)

@@ -202,3 +202,40 @@ def test_a_freed_worker_is_kept_a_moment_for_the_client_that_freed_it(store: Pat
     assert [s["borrowed"] for s in seen] == [0, 0, 1], seen
     assert all(s["preempted"] == 0 for s in seen), seen
     assert lent_after < 10, lent_after
+
+
+def test_a_preempted_job_does_not_keep_its_clients_next_ones_from_borrowing(
+    store: Path,
+) -> None:
+    """Client "a"'s preempted runaway waits first in its queue for the share (never lent
+    again); "a"'s next, cheap query behind it still borrows the idle worker at once,
+    instead of waiting behind it until "a"'s other runaway hits the limit."""
+    limit = 4.0
+
+    async def scenario() -> tuple[float, dict, dict[str, int]]:
+        pool = pool_of(store, 2, limit)
+        await pool.start()
+        try:
+            own = asyncio.create_task(pool.run(job(RUNAWAY % "a own"), "a"))
+            await asyncio.sleep(0.2)
+            lent = asyncio.create_task(pool.run(job(RUNAWAY % "a lent"), "a"))
+            await asyncio.sleep(0.2)
+            await pool.run(job(CHEAP % "b"), "b")  # takes the lent worker back, frees it
+            await asyncio.sleep(0.1)
+            assert len(pool._idle) == 1 and pool.stats["preempted"] == 1, pool.stats
+            started = time.monotonic()
+            reply = await pool.run(job(CHEAP % "a cheap"), "a")
+            waited = time.monotonic() - started
+            stats = dict(pool.stats)
+            for task in (own, lent):
+                task.cancel()
+            await asyncio.gather(own, lent, return_exceptions=True)
+            return waited, reply.header, stats
+        finally:
+            await pool.stop()
+
+    waited, header, stats = asyncio.run(scenario())
+    print(f"the cheap query behind the preempted one waited {waited * 1000:.0f} ms")
+    assert header["ok"] is True
+    assert stats["borrowed"] == 2 and stats["preempted"] == 1, stats
+    assert waited < 1.5, f"it waited {waited:.2f} s beside an idle worker (limit {limit} s)"
