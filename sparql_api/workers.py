@@ -34,7 +34,9 @@ still announces a larger reply frame is killed and replaced unread. A worker
 that runs out of memory in Python (``MemoryError``) answers 503 and retires:
 the parent replaces it with a fresh process. A fork server that dies takes its
 workers with it (their queries get 503 ``worker-died``); the pool starts a new one
-and replaces them (``fork_server_restarts`` in /health).
+and replaces them (``fork_server_restarts`` in /health); one that fails to restart
+``ZYGOTE_RESTARTS`` times in a row gives way to fresh interpreters
+(``fork_server_fallback`` 1).
 
 Workers are shared fairly between clients (their addresses): one client's share
 is ``client_queries`` jobs on workers at once; its further jobs wait in its own
@@ -99,6 +101,9 @@ REPLY_SLACK = 1024 * 1024
 #: Seconds a client under its share waits for a worker before one lent to another client
 #: beyond its share is taken back (killed and replaced; its job runs again later).
 PREEMPT_AFTER = 0.02
+#: Failed restarts of a dead fork server in a row before the pool gives up on it and
+#: spawns fresh interpreters instead (as when it cannot start at all).
+ZYGOTE_RESTARTS = 3
 
 
 class OversizedReply(ConnectionError):
@@ -477,6 +482,7 @@ class WorkerPool:
         self.fork_server = fork_server_supported() if fork_server is None else fork_server
         self._zygote: _Zygote | None = None
         self._zygote_lock = asyncio.Lock()
+        self._zygote_failures = 0  # restarts that failed in a row
         self.size = size
         self.timeout = timeout
         self.prefixes = prefixes or {}
@@ -513,6 +519,8 @@ class WorkerPool:
             "respawns": 0,
             "retired": 0,
             "fork_server_restarts": 0,
+            #: 1: the fork server could not be restarted; workers are fresh interpreters
+            "fork_server_fallback": 0,
             "borrowed": 0,
             "preempted": 0,
         }
@@ -590,7 +598,19 @@ class WorkerPool:
                 await zygote.start(self.startup_timeout)
             except (OSError, ConnectionError, TimeoutError, ValueError, KeyError) as exc:
                 if restart:
-                    raise  # the respawn loop tries again
+                    self._zygote_failures += 1
+                    if self._zygote_failures < ZYGOTE_RESTARTS:
+                        raise  # the respawn loop tries again
+                    log.error(
+                        "the query workers' fork server could not be restarted (%d tries, "
+                        "last: %s): from now on each worker starts as a fresh process",
+                        self._zygote_failures,
+                        exc or type(exc).__name__,
+                    )
+                    self.stats["fork_server_fallback"] = 1
+                    self.fork_server = False
+                    self._zygote = None
+                    return None
                 log.warning(
                     "the query workers' fork server did not start (%s): each worker starts "
                     "as a fresh process",
@@ -600,6 +620,7 @@ class WorkerPool:
                 return None
             if restart:
                 self.stats["fork_server_restarts"] += 1
+            self._zygote_failures = 0
             self._zygote = zygote
             return zygote
 
@@ -728,9 +749,10 @@ class WorkerPool:
     # the longest-running lent job's worker is killed and replaced for it. That job goes
     # back to the front of its client's queue and runs again within the share: it is
     # never lent again, so never preempted twice (its client's later jobs behind it still
-    # may be: a worker is lent to a client's first job that may borrow). A worker freed by a client is kept for
-    # that client ``preempt_after`` before it is lent to another: a client asking one query
-    # after another finds it again instead of taking it back by force.
+    # may be: a worker is lent to a client's first job that may borrow). A worker freed
+    # by a client is kept for that client ``preempt_after`` before it is lent to another:
+    # a client asking one query after another finds it again instead of taking it back
+    # by force.
 
     def _lendable(self, client: str) -> _Worker | None:
         """An idle worker that may be lent to ``client`` now (not held for another)."""
