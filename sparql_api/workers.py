@@ -44,7 +44,10 @@ queue, and a freed worker goes to the waiting clients in turn. The sharing is
 work-conserving: a worker no client under its share waits for is lent beyond the
 share, and taken back (killed, a fresh one forked) when a client under its share
 has waited ``PREEMPT_AFTER``; the job that ran there goes back to the front of its
-client's queue and runs again within the share (see "fair sharing" below). Jobs
+client's queue and runs again within the share (see "fair sharing" below). It gets one
+extension, never a fresh limit: it must have a worker again, and have ended, within
+twice ``Settings.query_timeout`` after it arrived (503 ``busy`` or ``timeout``, the
+latter with ``preempted: true``), as any query waits at most one limit, runs at most one. Jobs
 beyond the share, lent or waiting, are at most ``client_queue``; more get 429. So
 clients with runaway queries hold one worker each, never the whole pool.
 
@@ -749,10 +752,11 @@ class WorkerPool:
     # the longest-running lent job's worker is killed and replaced for it. That job goes
     # back to the front of its client's queue and runs again within the share: it is
     # never lent again, so never preempted twice (its client's later jobs behind it still
-    # may be: a worker is lent to a client's first job that may borrow). A worker freed
-    # by a client is kept for that client ``preempt_after`` before it is lent to another:
-    # a client asking one query after another finds it again instead of taking it back
-    # by force.
+    # may be: a worker is lent to a client's first job that may borrow); it gets one
+    # extension (it ends within twice the limit after it arrived), never a fresh limit.
+    # A worker freed by a client is kept for that client ``preempt_after`` before it is
+    # lent to another: a client asking one query after another finds it again instead of
+    # taking it back by force.
 
     def _lendable(self, client: str) -> _Worker | None:
         """An idle worker that may be lent to ``client`` now (not held for another)."""
@@ -964,7 +968,11 @@ class WorkerPool:
         """
         key = client or ""
         loop = asyncio.get_running_loop()
-        give_up = loop.time() + self.timeout
+        arrived = loop.time()
+        give_up = arrived + self.timeout
+        #: once preempted: the one extension's end (twice the limit after it arrived),
+        #: by which it must have a worker again and have ended
+        ends: float | None = None
         requeued = False
         while True:
             lease = await self._acquire(key, give_up, requeued)
@@ -977,12 +985,13 @@ class WorkerPool:
             try:
                 # one round trip: the job down, the answer up (no acknowledgement)
                 await worker.send(job.to_dict())
-                return await self._finish(job, lease, started)
+                return await self._finish(job, lease, started, ends)
             except _Preempted:
-                # its worker was taken back: run again, first in line, a full wait allowed
+                # its worker was taken back: run again, first in line, with one extension
+                # (never a fresh one: it ends within twice the limit after it arrived)
                 self._release(lease, None)
                 requeued = True
-                give_up = max(give_up, loop.time() + self.timeout)
+                give_up = ends = arrived + 2 * self.timeout
                 continue
             except (_NotTaken, OSError, RuntimeError, ValueError) as exc:
                 # it died while idle (the pipe is closed, or the job was never read): it
@@ -992,7 +1001,7 @@ class WorkerPool:
                 self._release(lease, None)
                 requeued = requeued or lease.preempted
                 if lease.preempted:
-                    give_up = max(give_up, loop.time() + self.timeout)
+                    give_up = ends = arrived + 2 * self.timeout
                 if loop.time() >= give_up:
                     raise WorkerDied("no query worker could take the query") from None
                 continue
@@ -1002,10 +1011,12 @@ class WorkerPool:
                 self._release(lease, None)  # the worker was replaced
                 raise
 
-    async def _finish(self, job: Job, lease: _Lease, started: float) -> Reply:
+    async def _finish(
+        self, job: Job, lease: _Lease, started: float, ends: float | None = None
+    ) -> Reply:
         worker = lease.worker
         try:
-            return await self._reply(job, lease, started)
+            return await self._reply(job, lease, started, ends)
         except BaseException:
             self._discard_spool(worker)
             raise
@@ -1027,10 +1038,17 @@ class WorkerPool:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _reply(self, job: Job, lease: _Lease, started: float) -> Reply:
+    async def _reply(
+        self, job: Job, lease: _Lease, started: float, ends: float | None = None
+    ) -> Reply:
+        """The worker's reply, within the time limit (and by ``ends``, a preempted
+        job's end)."""
         worker = lease.worker
+        cut = False  # stopped at ``ends`` before the limit
         try:
             remaining = self.timeout - (time.monotonic() - started)
+            if ends is not None and ends - asyncio.get_running_loop().time() < remaining:
+                remaining, cut = ends - asyncio.get_running_loop().time(), True
             reply = await asyncio.wait_for(
                 worker.receive(job.max_bytes + REPLY_SLACK, self.spool), max(remaining, 0.001)
             )
@@ -1056,12 +1074,21 @@ class WorkerPool:
                 worker.pid,
                 job.query,
             )
+            details: dict[str, Any] = {
+                "limit_seconds": self.timeout,
+                "elapsed_seconds": round(time.monotonic() - started, 3),
+            }
+            if cut:
+                details["preempted"] = True
+                raise QueryTimeout(
+                    "the query was stopped once to free its worker for another client and "
+                    f"run again; it did not end within twice the limit of {self.timeout:g} s "
+                    "after it arrived",
+                    details=details,
+                ) from None
             raise QueryTimeout(
                 f"the query ran longer than the limit of {self.timeout:g} s and was stopped",
-                details={
-                    "limit_seconds": self.timeout,
-                    "elapsed_seconds": round(time.monotonic() - started, 3),
-                },
+                details=details,
             ) from None
         except (asyncio.IncompleteReadError, OSError, ValueError):
             if lease.preempted:  # killed by us, for another client: not a death
