@@ -34,7 +34,9 @@ still announces a larger reply frame is killed and replaced unread. A worker
 that runs out of memory in Python (``MemoryError``) answers 503 and retires:
 the parent replaces it with a fresh process. A fork server that dies takes its
 workers with it (their queries get 503 ``worker-died``); the pool starts a new one
-and replaces them (``fork_server_restarts`` in /health).
+and replaces them (``fork_server_restarts`` in /health); one that fails to restart
+``ZYGOTE_RESTARTS`` times in a row gives way to fresh interpreters
+(``fork_server_fallback`` 1).
 
 Workers are shared fairly between clients (their addresses): one client's share
 is ``client_queries`` jobs on workers at once; its further jobs wait in its own
@@ -42,7 +44,10 @@ queue, and a freed worker goes to the waiting clients in turn. The sharing is
 work-conserving: a worker no client under its share waits for is lent beyond the
 share, and taken back (killed, a fresh one forked) when a client under its share
 has waited ``PREEMPT_AFTER``; the job that ran there goes back to the front of its
-client's queue and runs again within the share (see "fair sharing" below). Jobs
+client's queue and runs again within the share (see "fair sharing" below). It gets one
+extension, never a fresh limit: it must have a worker again, and have ended, within
+twice ``Settings.query_timeout`` after it arrived (503 ``busy`` or ``timeout``, the
+latter with ``preempted: true``), as any query waits at most one limit, runs at most one. Jobs
 beyond the share, lent or waiting, are at most ``client_queue``; more get 429. So
 clients with runaway queries hold one worker each, never the whole pool.
 
@@ -99,6 +104,9 @@ REPLY_SLACK = 1024 * 1024
 #: Seconds a client under its share waits for a worker before one lent to another client
 #: beyond its share is taken back (killed and replaced; its job runs again later).
 PREEMPT_AFTER = 0.02
+#: Failed restarts of a dead fork server in a row before the pool gives up on it and
+#: spawns fresh interpreters instead (as when it cannot start at all).
+ZYGOTE_RESTARTS = 3
 
 
 class OversizedReply(ConnectionError):
@@ -128,11 +136,21 @@ class Reply:
 def _child_env() -> dict[str, str]:
     """The environment of a process started with ``python -m sparql_api...``."""
     package_root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ)
+    env = {name: value for name, value in os.environ.items() if not _secret_or_ours(name)}
     env["PYTHONPATH"] = package_root + (
         os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
     )
     return env
+
+
+def _secret_or_ours(name: str) -> bool:
+    """Whether a variable stays out of a worker's environment (readable in
+    /proc/PID/environ): every ``DIPKG_`` setting (a worker reads none; its configuration
+    comes in the start frame) and anything named like a secret."""
+    upper = name.upper()
+    return upper.startswith("DIPKG_") or any(
+        word in upper for word in ("PASSWORD", "SECRET", "TOKEN")
+    )
 
 
 def fork_server_supported() -> bool:
@@ -471,6 +489,7 @@ class WorkerPool:
         self.fork_server = fork_server_supported() if fork_server is None else fork_server
         self._zygote: _Zygote | None = None
         self._zygote_lock = asyncio.Lock()
+        self._zygote_failures = 0  # restarts that failed in a row
         self.size = size
         self.timeout = timeout
         self.prefixes = prefixes or {}
@@ -510,6 +529,8 @@ class WorkerPool:
             "respawns": 0,
             "retired": 0,
             "fork_server_restarts": 0,
+            #: 1: the fork server could not be restarted; workers are fresh interpreters
+            "fork_server_fallback": 0,
             "borrowed": 0,
             "preempted": 0,
         }
@@ -587,7 +608,19 @@ class WorkerPool:
                 await zygote.start(self.startup_timeout)
             except (OSError, ConnectionError, TimeoutError, ValueError, KeyError) as exc:
                 if restart:
-                    raise  # the respawn loop tries again
+                    self._zygote_failures += 1
+                    if self._zygote_failures < ZYGOTE_RESTARTS:
+                        raise  # the respawn loop tries again
+                    log.error(
+                        "the query workers' fork server could not be restarted (%d tries, "
+                        "last: %s): from now on each worker starts as a fresh process",
+                        self._zygote_failures,
+                        exc or type(exc).__name__,
+                    )
+                    self.stats["fork_server_fallback"] = 1
+                    self.fork_server = False
+                    self._zygote = None
+                    return None
                 log.warning(
                     "the query workers' fork server did not start (%s): each worker starts "
                     "as a fresh process",
@@ -597,6 +630,7 @@ class WorkerPool:
                 return None
             if restart:
                 self.stats["fork_server_restarts"] += 1
+            self._zygote_failures = 0
             self._zygote = zygote
             return zygote
 
@@ -724,9 +758,12 @@ class WorkerPool:
     # worker); a client under its share that finds none idle waits ``preempt_after``, then
     # the longest-running lent job's worker is killed and replaced for it. That job goes
     # back to the front of its client's queue and runs again within the share: it is
-    # never lent again, so never preempted twice. A worker freed by a client is kept for
-    # that client ``preempt_after`` before it is lent to another: a client asking one query
-    # after another finds it again instead of taking it back by force.
+    # never lent again, so never preempted twice (its client's later jobs behind it still
+    # may be: a worker is lent to a client's first job that may borrow); it gets one
+    # extension (it ends within twice the limit after it arrived), never a fresh limit.
+    # A worker freed by a client is kept for that client ``preempt_after`` before it is
+    # lent to another: a client asking one query after another finds it again instead of
+    # taking it back by force.
 
     def _lendable(self, client: str) -> _Worker | None:
         """An idle worker that may be lent to ``client`` now (not held for another)."""
@@ -786,9 +823,9 @@ class WorkerPool:
                     "retry_after": int(self.timeout),
                 },
             )
-        if self._idle and not queue and not requeued:
-            # idle workers and no one waits who could take them: lend one (not held for
-            # another client)
+        if self._idle and not requeued and not any(w.lend for w in queue or ()):
+            # idle workers and none of its waiting jobs could take them (none, or only
+            # preempted ones, which are never lent): lend one (not held for another client)
             worker = self._lendable(client)
             if worker is not None:
                 self._idle.remove(worker)
@@ -860,13 +897,16 @@ class WorkerPool:
         lent, to those beyond it."""
         while self._idle and self._waiting:
             chosen, borrowed, worker = None, False, None
+            lent: _Waiter | None = None  # lent to: the client's first job that may be
             for client in self._waiting:
                 if self._inflight.get(client, 0) < self.client_queries:
                     chosen, worker = client, self._idle[0]
                     break
             else:
                 for client, queue in self._waiting.items():
-                    if queue and queue[0].lend:
+                    # a preempted job at the head is never lent: the next one may be
+                    lent = next((w for w in queue if w.lend and not w.future.done()), None)
+                    if lent is not None:
                         worker = self._lendable(client)
                         if worker is not None:
                             chosen, borrowed = client, True
@@ -880,7 +920,11 @@ class WorkerPool:
                 queue.popleft()
             if not queue:
                 continue
-            waiter = queue.popleft()
+            if borrowed and lent is not None:
+                queue.remove(lent)
+                waiter = lent
+            else:
+                waiter = queue.popleft()
             if queue:
                 self._waiting[chosen] = queue  # re-inserted last: the next client goes first
             self._idle.remove(worker)
@@ -931,7 +975,11 @@ class WorkerPool:
         """
         key = client or ""
         loop = asyncio.get_running_loop()
-        give_up = loop.time() + self.timeout
+        arrived = loop.time()
+        give_up = arrived + self.timeout
+        #: once preempted: the one extension's end (twice the limit after it arrived),
+        #: by which it must have a worker again and have ended
+        ends: float | None = None
         requeued = False
         while True:
             lease = await self._acquire(key, give_up, requeued)
@@ -944,12 +992,13 @@ class WorkerPool:
             try:
                 # one round trip: the job down, the answer up (no acknowledgement)
                 await worker.send(job.to_dict())
-                return await self._finish(job, lease, started)
+                return await self._finish(job, lease, started, ends)
             except _Preempted:
-                # its worker was taken back: run again, first in line, a full wait allowed
+                # its worker was taken back: run again, first in line, with one extension
+                # (never a fresh one: it ends within twice the limit after it arrived)
                 self._release(lease, None)
                 requeued = True
-                give_up = max(give_up, loop.time() + self.timeout)
+                give_up = ends = arrived + 2 * self.timeout
                 continue
             except (_NotTaken, OSError, RuntimeError, ValueError) as exc:
                 # it died while idle (the pipe is closed, or the job was never read): it
@@ -959,7 +1008,7 @@ class WorkerPool:
                 self._release(lease, None)
                 requeued = requeued or lease.preempted
                 if lease.preempted:
-                    give_up = max(give_up, loop.time() + self.timeout)
+                    give_up = ends = arrived + 2 * self.timeout
                 if loop.time() >= give_up:
                     raise WorkerDied("no query worker could take the query") from None
                 continue
@@ -969,10 +1018,12 @@ class WorkerPool:
                 self._release(lease, None)  # the worker was replaced
                 raise
 
-    async def _finish(self, job: Job, lease: _Lease, started: float) -> Reply:
+    async def _finish(
+        self, job: Job, lease: _Lease, started: float, ends: float | None = None
+    ) -> Reply:
         worker = lease.worker
         try:
-            return await self._reply(job, lease, started)
+            return await self._reply(job, lease, started, ends)
         except BaseException:
             self._discard_spool(worker)
             raise
@@ -994,10 +1045,17 @@ class WorkerPool:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _reply(self, job: Job, lease: _Lease, started: float) -> Reply:
+    async def _reply(
+        self, job: Job, lease: _Lease, started: float, ends: float | None = None
+    ) -> Reply:
+        """The worker's reply, within the time limit (and by ``ends``, a preempted
+        job's end)."""
         worker = lease.worker
+        cut = False  # stopped at ``ends`` before the limit
         try:
             remaining = self.timeout - (time.monotonic() - started)
+            if ends is not None and ends - asyncio.get_running_loop().time() < remaining:
+                remaining, cut = ends - asyncio.get_running_loop().time(), True
             reply = await asyncio.wait_for(
                 worker.receive(job.max_bytes + REPLY_SLACK, self.spool), max(remaining, 0.001)
             )
@@ -1023,12 +1081,21 @@ class WorkerPool:
                 worker.pid,
                 job.query,
             )
+            details: dict[str, Any] = {
+                "limit_seconds": self.timeout,
+                "elapsed_seconds": round(time.monotonic() - started, 3),
+            }
+            if cut:
+                details["preempted"] = True
+                raise QueryTimeout(
+                    "the query was stopped once to free its worker for another client and "
+                    f"run again; it did not end within twice the limit of {self.timeout:g} s "
+                    "after it arrived",
+                    details=details,
+                ) from None
             raise QueryTimeout(
                 f"the query ran longer than the limit of {self.timeout:g} s and was stopped",
-                details={
-                    "limit_seconds": self.timeout,
-                    "elapsed_seconds": round(time.monotonic() - started, 3),
-                },
+                details=details,
             ) from None
         except (asyncio.IncompleteReadError, OSError, ValueError):
             if lease.preempted:  # killed by us, for another client: not a death

@@ -151,3 +151,67 @@ def test_a_fork_server_that_cannot_start_falls_back_to_spawning(
     assert "sparql_api.workers_child" in cmdline and ppid == os.getpid()
     # tried once for the three workers, not once each
     assert caplog.text.count("fork server did not start (fork refused here)") == 1
+
+
+def test_a_fork_server_that_cannot_restart_gives_way_to_spawning(
+    endpoint_data: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Killed, and every restart refused: after a few tries the pool spawns fresh
+    interpreters (and says so in its counters) instead of staying at 0 workers."""
+    from sparql_api import workers
+
+    store = open_release(endpoint_data).store_dir
+
+    async def refused(self: object, timeout: float) -> None:
+        raise OSError("fork refused now")
+
+    async def scenario() -> tuple[dict, list[str], dict[str, int]]:
+        pool = WorkerPool(store, size=2, timeout=15)
+        await pool.start()
+        try:
+            assert pool._zygote is not None and not pool.stats.get("fork_server_fallback")
+            monkeypatch.setattr(workers._Zygote, "start", refused)
+            os.kill(pool._zygote.pid, signal.SIGKILL)
+            await asyncio.sleep(0.1)
+            reply = await pool.run(Job(CHEAP % 1, "json", None, 10))
+            cmdlines = [psutil.Process(pid).cmdline() for pid in pool.pids()]
+            return reply.header, [" ".join(c) for c in cmdlines], dict(pool.stats)
+        finally:
+            await pool.stop()
+
+    header, cmdlines, stats = asyncio.run(scenario())
+    assert header["ok"] is True, header
+    assert cmdlines and all("sparql_api.workers_child" in c for c in cmdlines), cmdlines
+    assert stats.get("fork_server_fallback") == 1 and stats["fork_server_restarts"] == 0, stats
+    assert caplog.text.count("fork server could not be restarted") == 1, caplog.text
+
+
+def test_no_dipkg_setting_or_secret_reaches_a_worker(
+    endpoint_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/proc/PID/environ of the fork server and of every worker (forked or spawned) holds
+    no DIPKG_ setting and nothing named like a secret."""
+    store = open_release(endpoint_data).store_dir
+    secret = "hunter2-not-for-workers"
+    monkeypatch.setenv("DIPKG_SPARQL_BACKEND_PASSWORD", secret)
+    monkeypatch.setenv("DIPKG_QUERY_TIMEOUT", "7")
+    monkeypatch.setenv("SOME_API_TOKEN", secret)
+
+    async def scenario(fork_server: bool) -> list[bytes]:
+        pool = WorkerPool(store, size=2, timeout=15, fork_server=fork_server)
+        await pool.start()
+        try:
+            reply = await pool.run(Job(CHEAP % 2, "json", None, 10))
+            assert reply.header["ok"] is True
+            pids = pool.pids() + ([pool._zygote.pid] if pool._zygote is not None else [])
+            assert len(pids) == (3 if fork_server else 2), pids
+            return [Path(f"/proc/{pid}/environ").read_bytes() for pid in pids]
+        finally:
+            await pool.stop()
+
+    for fork_server in (True, False):
+        for environ in asyncio.run(scenario(fork_server)):
+            names = [item.split(b"=", 1)[0] for item in environ.split(b"\0") if item]
+            assert b"PATH" in names  # the check can fail: the environment is there
+            assert secret.encode() not in environ
+            assert not [n for n in names if n.startswith(b"DIPKG_")], names

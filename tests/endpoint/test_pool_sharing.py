@@ -202,3 +202,85 @@ def test_a_freed_worker_is_kept_a_moment_for_the_client_that_freed_it(store: Pat
     assert [s["borrowed"] for s in seen] == [0, 0, 1], seen
     assert all(s["preempted"] == 0 for s in seen), seen
     assert lent_after < 10, lent_after
+
+
+def test_a_preempted_job_does_not_keep_its_clients_next_ones_from_borrowing(
+    store: Path,
+) -> None:
+    """Client "a"'s preempted runaway waits first in its queue for the share (never lent
+    again); "a"'s next, cheap query behind it still borrows the idle worker at once,
+    instead of waiting behind it until "a"'s other runaway hits the limit."""
+    limit = 4.0
+
+    async def scenario() -> tuple[float, dict, dict[str, int]]:
+        pool = pool_of(store, 2, limit)
+        await pool.start()
+        try:
+            own = asyncio.create_task(pool.run(job(RUNAWAY % "a own"), "a"))
+            await asyncio.sleep(0.2)
+            lent = asyncio.create_task(pool.run(job(RUNAWAY % "a lent"), "a"))
+            await asyncio.sleep(0.2)
+            await pool.run(job(CHEAP % "b"), "b")  # takes the lent worker back, frees it
+            await asyncio.sleep(0.1)
+            assert len(pool._idle) == 1 and pool.stats["preempted"] == 1, pool.stats
+            started = time.monotonic()
+            reply = await pool.run(job(CHEAP % "a cheap"), "a")
+            waited = time.monotonic() - started
+            stats = dict(pool.stats)
+            for task in (own, lent):
+                task.cancel()
+            await asyncio.gather(own, lent, return_exceptions=True)
+            return waited, reply.header, stats
+        finally:
+            await pool.stop()
+
+    waited, header, stats = asyncio.run(scenario())
+    print(f"the cheap query behind the preempted one waited {waited * 1000:.0f} ms")
+    assert header["ok"] is True
+    assert stats["borrowed"] == 2 and stats["preempted"] == 1, stats
+    assert waited < 1.5, f"it waited {waited:.2f} s beside an idle worker (limit {limit} s)"
+
+
+def test_a_preempted_query_ends_within_twice_the_limit(store: Path) -> None:
+    """A preempted query gets one extension, never a fresh limit: it ends (here at the
+    limit, as a runaway) within twice the limit after it arrived. Client "a"'s "late"
+    runaway waits behind "a"'s own, is lent the worker client "c" frees, is taken back
+    for "b", and waits again for "a"'s share, which a runaway of "a" that started late
+    holds: with a fresh limit after the preemption it would end ~2.8 limits after it
+    arrived."""
+    limit = 3.0
+
+    async def scenario() -> tuple[BaseException | None, float, dict[str, int]]:
+        pool = pool_of(store, 2, limit)
+        await pool.start()
+        loop = asyncio.get_running_loop()
+        try:
+            first = asyncio.create_task(pool.run(job(RUNAWAY % "a first"), "a"))
+            other = asyncio.create_task(pool.run(job(RUNAWAY % "c"), "c"))
+            await asyncio.sleep(0.05)
+            share = asyncio.create_task(pool.run(job(RUNAWAY % "a share"), "a"))
+            await asyncio.sleep(0.05)
+            arrived = loop.time()
+            late = asyncio.create_task(pool.run(job(RUNAWAY % "a late"), "a"))
+            await asyncio.sleep(2.2)
+            first.cancel()  # "a share" takes "a"'s share: a runaway to 2.4 + limit
+            await asyncio.sleep(0.3)
+            other.cancel()  # its worker, replaced, is lent to "a late"
+            await asyncio.sleep(0.2)
+            assert pool.stats["borrowed"] == 1, pool.stats
+            await pool.run(job(CHEAP % "b"), "b")  # takes "a late"'s worker back
+            outcome = (await asyncio.gather(late, return_exceptions=True))[0]
+            took = loop.time() - arrived
+            stats = dict(pool.stats)
+            share.cancel()
+            await asyncio.gather(first, other, share, return_exceptions=True)
+            return outcome if isinstance(outcome, BaseException) else None, took, stats
+        finally:
+            await pool.stop()
+
+    error, took, stats = asyncio.run(scenario())
+    print(f"the preempted query ended after {took:.2f} s (limit {limit} s)")
+    assert stats["preempted"] == 1, stats
+    assert isinstance(error, QueryTimeout), error
+    assert took < 2 * limit + 1.0, f"it ended {took:.2f} s after it arrived (limit {limit} s)"
+    assert error.details.get("preempted") is True, error.details
