@@ -30,6 +30,7 @@ from sparql_api.results import Job, Spool, evaluate
 from sparql_api.spool import PREFIX, SpoolDir, sweep
 from sparql_api.workers import WorkerPool
 from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.reliability.conftest import tree_rss
 
 ALL = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"  # the real graph: ~10,800 rows
 GRAPH = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
@@ -550,27 +551,16 @@ def test_slow_clients_hold_the_spool_budget_and_one_gone_gives_it_back(
 # --- memory: flat in the size of the result ----------------------------------------------
 
 
-def _peak_during(pid: int, request: object) -> tuple[int, float]:
+def _peak_during(server: Server, request: object) -> tuple[int, float]:
     """The growth of the server tree's resident memory (peak less the start, MiB) while
     ``request()`` runs, sampled every 5 ms."""
-
-    def tree() -> int:
-        parent = psutil.Process(pid)
-        total = 0
-        for p in [parent, *parent.children(recursive=True)]:
-            try:
-                total += p.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
-        return total
-
-    base = tree()
+    base = tree_rss(server)
     peak = [base]
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], tree())
+            peak[0] = max(peak[0], tree_rss(server))
             time.sleep(0.005)
 
     thread = threading.Thread(target=sample)
@@ -606,7 +596,7 @@ def test_the_server_memory_stays_flat_for_a_four_times_larger_result(
                     assert r.status_code == 200
                     return sum(len(chunk) for chunk in r.iter_bytes())
 
-            growth[n] = _peak_during(srv.proc.pid, ask)
+            growth[n] = _peak_during(srv, ask)
     finally:
         stop_server(srv)
     (small, grew_small), (large, grew_large) = growth[10_000], growth[40_000]
