@@ -104,6 +104,9 @@ REPLY_SLACK = 1024 * 1024
 #: Seconds a client under its share waits for a worker before one lent to another client
 #: beyond its share is taken back (killed and replaced; its job runs again later).
 PREEMPT_AFTER = 0.02
+#: uvloop's timers have millisecond resolution and may fire up to 1 ms early: a query
+#: is stopped this much after its limit, never before it (its 503 says it ran longer)
+TIMER_SLACK = 0.0015
 #: Failed restarts of a dead fork server in a row before the pool gives up on it and
 #: spawns fresh interpreters instead (as when it cannot start at all).
 ZYGOTE_RESTARTS = 3
@@ -1057,7 +1060,8 @@ class WorkerPool:
             if ends is not None and ends - asyncio.get_running_loop().time() < remaining:
                 remaining, cut = ends - asyncio.get_running_loop().time(), True
             reply = await asyncio.wait_for(
-                worker.receive(job.max_bytes + REPLY_SLACK, self.spool), max(remaining, 0.001)
+                worker.receive(job.max_bytes + REPLY_SLACK, self.spool),
+                max(remaining, 0.001) + TIMER_SLACK,
             )
         except _NotTaken:  # it died before it read the job (killed while idle)
             worker.killed = True
