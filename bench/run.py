@@ -1,7 +1,7 @@
 """Benchmark: this endpoint against `oxigraph serve` and rdflib-endpoint, same graph, same run.
 
-    python -m bench.run [--cold] [--large] [--workers N] [--scale N] [--duration S] [--out DIR]
-                        [--data DIR]
+    python -m bench.run [--cold] [--large] [--workers N] [--set NAME=VALUE] [--scale N]
+                        [--duration S] [--out DIR] [--data DIR]
 
 Builds the graph (the real one, or ``--scale N`` synthetic guides, see
 bench/synth.py), starts the three servers on 127.0.0.1, drives each with the
@@ -156,9 +156,17 @@ class Report:
     memory_mb: dict[str, float] = field(default_factory=dict)  # after the run (RSS sum)
     idle_memory_mb: dict[str, float] = field(default_factory=dict)  # after start-up (RSS sum)
     workers: int | None = None  # DIPKG_QUERY_WORKERS (None: the default)
+    settings: dict[str, str] = field(default_factory=dict)  # --set: other DIPKG_ settings
     large: bool = False
     pss_mb: dict[str, float] = field(default_factory=dict)  # after the run (PSS sum)
     idle_pss_mb: dict[str, float] = field(default_factory=dict)  # after start-up (PSS sum)
+
+
+def _setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name or name.upper().startswith("DIPKG_"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE without DIPKG_")
+    return name, value
 
 
 def free_port() -> int:
@@ -425,6 +433,9 @@ def run(args: argparse.Namespace) -> Report:
         if args.workers:
             dipkg_env["DIPKG_QUERY_WORKERS"] = str(args.workers)
             report.workers = args.workers
+        for name, value in args.set:
+            dipkg_env[f"DIPKG_{name.upper()}"] = value
+            report.settings[name.upper()] = value
         cells: list[tuple[str, str, str, str]] = []  # (name, query, accept, mode)
         for mode in ("warm", "cold") if args.cold else ("warm",):
             cells += [(name, q, a, mode) for name, (q, a) in queries.items()]
@@ -587,6 +598,7 @@ def write(report: Report, out: Path) -> None:
         f"{report.build_peak_mb} MB; "
         f"wrk 1 thread, {report.connections} connections, {report.duration} s per cell; "
         f"dipkg query workers: {workers}"
+        + "".join(f"; DIPKG_{k}={v}" for k, v in sorted(report.settings.items()))
         + ("; warm = repeated requests, cold = every request a new query" if report.cold else "")
         + (f"; large results with DIPKG_MAX_ROWS={10 * LARGE_TRIPLES}" if report.large else ""),
         "",
@@ -684,6 +696,15 @@ def main() -> None:
     )
     parser.add_argument(
         "--workers", type=int, default=None, help="dipkg's DIPKG_QUERY_WORKERS (default: unset)"
+    )
+    parser.add_argument(
+        "--set",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a dipkg setting for this run, without its DIPKG_ prefix (repeatable), e.g. "
+        "--set memory_store_mb=0 (the workers read the store on disk)",
     )
     parser.add_argument(
         "--data",
