@@ -64,6 +64,7 @@ class PoolHealth:
     stats: dict[str, int] = field(default_factory=dict)
     backend: dict[str, Any] | None = None  # remote: the probe and recent exchanges
     network_sandbox: str | None = None  # local: "on", or "off: <why>"
+    query_store: str | None = None  # local: "memory (N MiB)", or "disk[: why]"
 
 
 class Backend(Protocol):
@@ -116,6 +117,7 @@ class LocalBackend:
             client_queue=s.client_queue,
             spool_threshold=SPOOL_THRESHOLD,  # large results stream from files (spool.py)
             spool_budget=s.spool_mb * 1024 * 1024,
+            memory_store=s.memory_store_mb * 1024 * 1024,
         )
 
     def describer(self) -> Describer:
@@ -128,6 +130,7 @@ class LocalBackend:
             stats=dict(pool.stats),
             # the worker processes' (a test's stand-in pool has none)
             network_sandbox=pool.network_sandbox if isinstance(pool, WorkerPool) else None,
+            query_store=pool.query_store if isinstance(pool, WorkerPool) else None,
         )
 
 

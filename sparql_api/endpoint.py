@@ -437,6 +437,9 @@ class Health(BaseModel):
     )
     #: local mode: "on", or "off: <why>" when the query workers can reach the network
     network_sandbox: str | None = None
+    #: local mode: where the workers evaluate: "memory (N MiB)", a copy of the store they
+    #: share, or "disk" ("disk: <why>" when a copy was wanted but not made)
+    query_store: str | None = None
     #: "configured", or "not configured for publication: <settings>" while the release's catalogue
     #: has the shipped placeholder publisher and contact (manifest "publication")
     publication: str | None = None
@@ -471,9 +474,12 @@ async def health(ctx: Annotated[AppContext, Depends(context)]) -> JSONResponse:
         queries={**state.stats, "cache_hits": ctx.cache.hits},
         backend=backend,
         network_sandbox=state.network_sandbox,
+        query_store=state.query_store,
         publication=ctx.release.manifest.publication.state(),
     )
     unset = {
-        key for key in ("backend", "network_sandbox", "publication") if getattr(body, key) is None
+        key
+        for key in ("backend", "network_sandbox", "query_store", "publication")
+        if getattr(body, key) is None
     }
     return JSONResponse(body.model_dump(exclude=unset), headers={"Cache-Control": "no-store"})

@@ -206,8 +206,18 @@ class _Zygote:
     """The pool's end of the fork server (:mod:`sparql_api.zygote`): starts it, asks it
     for workers, hears their exits. ``on_lost`` runs if it dies (its workers die with it)."""
 
-    def __init__(self, sandbox: bool, on_lost: Any = None) -> None:
+    def __init__(
+        self,
+        sandbox: bool,
+        on_lost: Any = None,
+        store_dir: Path | None = None,
+        memory_store: int = 0,
+    ) -> None:
         self.sandbox = sandbox
+        #: the store the zygote copies into memory for its children, within this budget
+        self.store_dir, self.memory_store = store_dir, memory_store
+        #: the zygote's word on it: {"mode": "memory", "bytes": n} or {"mode": "disk", "why"}
+        self.store: dict[str, Any] = {"mode": "disk", "why": "off"}
         self.sandboxed = False
         self.pid = 0
         self.alive = False
@@ -230,6 +240,11 @@ class _Zygote:
                 str(theirs.fileno()),
                 "1" if self.sandbox else "0",
                 str(os.getpid()),
+                *(
+                    (str(self.store_dir), str(self.memory_store))
+                    if self.store_dir is not None and self.memory_store > 0
+                    else ()
+                ),
                 stdin=asyncio.subprocess.DEVNULL,
                 pass_fds=(theirs.fileno(),),
                 env=_child_env(),
@@ -250,6 +265,7 @@ class _Zygote:
             await self.stop()
             raise
         self.pid = int(hello["pid"])
+        self.store = dict(hello.get("store") or self.store)
         # truthful: the zygote says it unshared, and its namespace is not ours
         self.sandboxed = bool(hello.get("sandboxed")) and _other_netns(self.pid)
 
@@ -345,6 +361,18 @@ class _Zygote:
                 except ProcessLookupError:
                     pass
                 await self.proc.wait()
+
+
+def _store_mode(store: dict[str, Any], budget: int) -> str:
+    """/health's words for where the workers evaluate (the zygote's ``store`` message)."""
+    if store.get("mode") == "memory":
+        return f"memory ({int(store.get('bytes') or 0) / (1024 * 1024):.1f} MiB)"
+    why = str(store.get("why") or "")
+    if why == "off":
+        return "disk"
+    if why == "over budget":
+        why = f"larger than DIPKG_MEMORY_STORE_MB ({budget // (1024 * 1024)} MiB)"
+    return f"disk: {why}"
 
 
 def _other_netns(pid: int) -> bool:
@@ -486,8 +514,12 @@ class WorkerPool:
         spool_budget: int | None = None,
         fork_server: bool | None = None,
         preempt_after: float = PREEMPT_AFTER,
+        memory_store: int = 0,
     ) -> None:
         self.store_dir = Path(store_dir)
+        #: bytes the fork server may spend on an in-memory copy of the store that its
+        #: workers share (sparql_api/zygote.py); 0, or a larger store: workers read the disk
+        self.memory_store = memory_store
         #: workers forked by one zygote (sparql_api/zygote.py); None: where the OS can
         self.fork_server = fork_server_supported() if fork_server is None else fork_server
         self._zygote: _Zygote | None = None
@@ -525,6 +557,8 @@ class WorkerPool:
         self.info: dict[str, Any] = {}
         #: "on", or "off: <why>" once started (logged as a warning, shown by /health)
         self.network_sandbox = "unknown"
+        #: where the workers evaluate: "memory (N MiB)" or "disk[: why]" (shown by /health)
+        self.query_store = "disk"
         self.stats = {
             "timeouts": 0,
             "deaths": 0,
@@ -606,7 +640,12 @@ class WorkerPool:
             if self._zygote is not None and self._zygote.alive:
                 return self._zygote
             restart = self._zygote is not None
-            zygote = _Zygote(self.sandbox, on_lost=self._zygote_lost)
+            zygote = _Zygote(
+                self.sandbox,
+                on_lost=self._zygote_lost,
+                store_dir=self.store_dir,
+                memory_store=self.memory_store,
+            )
             try:
                 await zygote.start(self.startup_timeout)
             except (OSError, ConnectionError, TimeoutError, ValueError, KeyError) as exc:
@@ -622,6 +661,7 @@ class WorkerPool:
                     )
                     self.stats["fork_server_fallback"] = 1
                     self.fork_server = False
+                    self.query_store = self._without_fork_server()
                     self._zygote = None
                     return None
                 log.warning(
@@ -630,12 +670,17 @@ class WorkerPool:
                     exc or type(exc).__name__,
                 )
                 self.fork_server = False
+                self.query_store = self._without_fork_server()
                 return None
             if restart:
                 self.stats["fork_server_restarts"] += 1
             self._zygote_failures = 0
             self._zygote = zygote
+            self.query_store = _store_mode(zygote.store, self.memory_store)
             return zygote
+
+    def _without_fork_server(self) -> str:
+        return "disk: no fork server to share a copy" if self.memory_store > 0 else "disk"
 
     def _zygote_lost(self) -> None:
         """The zygote died, and its workers with it: replace the idle ones now (the busy

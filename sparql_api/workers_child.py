@@ -14,6 +14,7 @@ import signal
 import struct
 import sys
 import threading
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from dipkg.core.errors import DipkgError
@@ -106,6 +107,17 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+@dataclass(frozen=True)
+class Preloaded:
+    """The store at ``path`` copied into memory by the fork server (sparql_api/zygote.py)
+    before it forked this worker: ``store`` (a pyoxigraph in-memory store, shared
+    copy-on-write), ``size`` the bytes the copy took."""
+
+    path: str
+    store: Any
+    size: int
+
+
 def resident_bytes() -> int:
     """This process's resident memory (Linux: /proc/self/statm), or 0 where unknown."""
     try:
@@ -115,7 +127,9 @@ def resident_bytes() -> int:
         return 0
 
 
-def child_main() -> int:
+def child_main(preloaded: Preloaded | None = None) -> int:
+    """Serve jobs on stdin/stdout. With ``preloaded`` (forked by the zygote) and the
+    config's store the same, evaluate on that in-memory copy instead of opening the store."""
     import resource  # lazy: Unix only; the worker's start-up imports what it uses
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
@@ -135,9 +149,13 @@ def child_main() -> int:
     _die_with_parent(int(config.get("parent") or os.getppid()))
     sandboxed = _isolate_network() if config.get("sandbox", True) else False
     limit = config.get("memory_limit")
+    if preloaded is not None and preloaded.path != config["store"]:
+        preloaded = None  # (never, in practice: one zygote per pool, one pool per store)
     if limit and hasattr(resource, "RLIMIT_DATA"):
+        # the inherited copy of the store is not the query's: the cap is on top of it
+        cap = int(limit) + (preloaded.size if preloaded is not None else 0)
         try:
-            resource.setrlimit(resource.RLIMIT_DATA, (int(limit), int(limit)))
+            resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
         except (ValueError, OSError):
             pass
     try:
@@ -146,7 +164,7 @@ def child_main() -> int:
         # lazy: imported once the worker is set up, so an import error is its start-up answer
         from sparql_api import results
 
-        store = ox.Store.read_only(config["store"])
+        store = preloaded.store if preloaded is not None else ox.Store.read_only(config["store"])
         named = []
         for graph in store.named_graphs():
             named.append(graph.value if isinstance(graph, ox.NamedNode) else "_:" + graph.value)
@@ -166,7 +184,12 @@ def child_main() -> int:
             )
         )
         return 1
-    info = {"pid": os.getpid(), "sandboxed": sandboxed, "named_graphs": named}
+    info = {
+        "pid": os.getpid(),
+        "sandboxed": sandboxed,
+        "named_graphs": named,
+        "store": "memory" if preloaded is not None else "disk",
+    }
     send(TAKEN + encode_json_reply(INFO, {"ok": True, "info": info}))
     prefixes = config.get("prefixes") or None
 

@@ -253,6 +253,15 @@ class Settings(BaseSettings):
             "needed (0: never)."
         ),
     )
+    memory_store_mb: int = Field(
+        64,
+        ge=0,
+        description="The query workers evaluate on an in-memory copy of the store (3-4x faster on "
+        "joins and scans than the store on disk) when the copy fits in this many MiB (the real "
+        "graph: about 6); a larger store, or 0, and they read the store on disk. The copy is "
+        "shared at first, but a worker's reads make the pages it touches its own: count up to "
+        "(query_workers + 1) copies.",
+    )
     worker_sandbox: bool = Field(
         True,
         description="Drop each query worker into an empty network namespace (Linux unshare), "
