@@ -22,6 +22,7 @@ for the same reason: their ETag, ``Cache-Control``, charset and the 404 page.
 from __future__ import annotations
 
 import email.utils
+import functools
 import gzip
 import hashlib
 from datetime import UTC, date, datetime
@@ -300,6 +301,7 @@ def last_modified(value: str | None, manifest_path: Path | None = None) -> datet
     return max(found) if found else datetime(2000, 1, 1, tzinfo=UTC)
 
 
+@functools.lru_cache(maxsize=64)  # a release's Last-Modified, on every response
 def http_date(dt: datetime) -> str:
     return email.utils.format_datetime(dt.astimezone(UTC), usegmt=True)
 

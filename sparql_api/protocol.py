@@ -296,6 +296,7 @@ def forwarded_trusted(request: Request) -> bool:
     return trusted_peer(request.client.host if request.client else None, trusted)
 
 
+@functools.lru_cache(maxsize=4096)  # asked on every query, by the same few clients
 def client_key(address: str) -> str:
     """The per-client key of an address: itself, or for IPv6 its /64 network (one host
     is given a whole /64 and could rotate through it for unlimited shares)."""

@@ -643,3 +643,14 @@ def test_send_whole_comparison_catches_a_difference() -> None:
 
     layers, one = asyncio.run(both())  # the layers without cors_send: no CORS headers
     assert one != layers and one[0]["headers"][-2] == (b"access-control-allow-origin", b"*")
+
+
+def test_http_date_is_remembered_but_always_the_instant_in_gmt() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sparql_api.http import http_date
+
+    utc = datetime(2026, 1, 1, 8, 0, 0, tzinfo=UTC)
+    east = utc.astimezone(timezone(timedelta(hours=8)))  # the same instant: equal, same hash
+    assert http_date(utc) == http_date(east) == "Thu, 01 Jan 2026 08:00:00 GMT"
+    assert http_date(utc + timedelta(seconds=1)) == "Thu, 01 Jan 2026 08:00:01 GMT"
