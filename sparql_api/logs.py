@@ -16,7 +16,7 @@ logged at WARNING even with the access log off.
 
 The access log is written once per request, so it is kept cheap: the text format's time
 is formatted once per second (:class:`TextFormatter`), a fresh request id is a version-4
-UUID's 32 hex digits drawn from :mod:`random` (unique in practice, not a secret: it is
+UUID's 32 hex digits from a generator of its own (unique in practice, not a secret: it is
 echoed to the client), and while the logging configuration is exactly
 :func:`log_config`'s text one (one stream handler on the root logger; nothing else
 listening to ``dipkg.access``) the line is written straight to that handler's stream,
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import re
 import time
@@ -143,13 +144,18 @@ _UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
 _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
 
 
+#: the request ids' own generator (seeded from the OS; again in a forked child, so two
+#: processes never share a sequence), apart from ``random``'s, which anyone may seed
+_IDS = random.Random()
+os.register_at_fork(after_in_child=_IDS.seed)
+
+
 def new_request_id(bits: int | None = None) -> str:
     """A fresh request id: 32 hex digits laid out as ``uuid.uuid4().hex`` (version 4,
-    RFC variant) from :func:`random.getrandbits` (122 random bits: unique in practice;
-    not unguessable, and it need not be: the client is told it). ``random`` is reseeded
-    in every forked process, so two processes do not share a sequence."""
+    RFC variant) from a Mersenne Twister seeded from the OS (122 random bits: unique in
+    practice; not unguessable, and it need not be: the client is told it)."""
     if bits is None:
-        bits = random.getrandbits(128)
+        bits = _IDS.getrandbits(128)
     return "%032x" % ((bits & _UUID4_CLEAR) | _UUID4_SET)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import random
 import re
 import socket
 import subprocess
@@ -221,5 +223,20 @@ def test_a_fresh_request_id_is_laid_out_as_a_uuid4() -> None:
         assert re.fullmatch(r"[0-9a-f]{32}", rid)
         parsed = uuid.UUID(rid)
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    # known-bad: ids from the shared ``random`` would repeat whenever someone seeds it
+    random.seed(7)
+    first = logs.new_request_id()
+    random.seed(7)
+    assert logs.new_request_id() != first
+    # a forked child does not repeat its parent's sequence
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id, to the parent
+        os.write(write, logs.new_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64).decode()
+    os.waitpid(pid, 0)
+    assert child != logs.new_request_id() and re.fullmatch(r"[0-9a-f]{32}", child)
     assert logs.new_request_id(0) == "00000000000040008000000000000000"
     assert logs.new_request_id((1 << 128) - 1) == "ffffffffffff4fffbfffffffffffffff"
