@@ -252,9 +252,12 @@ def negotiate(accept: str | None, offers: Sequence[Offer]) -> Choice:
         if hit is not None and hit[0] is offers:
             return hit[1]
         choice = _negotiate(accept, offers)
-        if len(_CHOSEN) >= MEMO_SIZE:
-            del _CHOSEN[next(iter(_CHOSEN))]
         _CHOSEN[key] = (offers, choice)
+        while len(_CHOSEN) > MEMO_SIZE:
+            try:
+                del _CHOSEN[next(iter(_CHOSEN))]
+            except (KeyError, RuntimeError, StopIteration):
+                pass  # a route in a worker thread changed the memo at the same time: again
         return choice
     return _negotiate(accept, offers)
 

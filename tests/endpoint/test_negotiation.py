@@ -210,3 +210,25 @@ def test_the_memo_is_per_offers_and_bounded() -> None:
         negotiate("image/png", RESULT_OFFERS)
     with pytest.raises(NotAcceptable):  # a refusal is not remembered: raised again
         negotiate("image/png", RESULT_OFFERS)
+
+
+def test_the_memo_holds_its_bound_across_threads() -> None:
+    """Sync routes negotiate in FastAPI's worker threads: the memo stays bounded and right."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def churn(n: int) -> None:
+        try:
+            for i in range(2000):
+                accept = f"application/x-{n}-{i}, application/sparql-results+xml;q=0.5"
+                assert negotiate(accept, RESULT_OFFERS).offer is SPARQL_XML
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=churn, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(negotiation._CHOSEN) <= negotiation.MEMO_SIZE
