@@ -17,7 +17,9 @@ the endpoint's (:func:`sparql_api.endpoint.answer`: guard, negotiation, ETag, th
 cache, a worker watched for the client's disconnect), turns refusals into the app's one
 error shape (:func:`sparql_api.http.error_response`) and sends the answer through the
 gzip and CORS steps the middlewares use (:func:`sparql_api.http.gzip_send`,
-:func:`sparql_api.http.cors_send`): the bytes are those the app would send. Everything
+:func:`sparql_api.http.cors_send`; a complete body through
+:func:`sparql_api.http.send_whole`, the two in one step): the bytes are those the app
+would send. Everything
 else goes to the app: other paths and methods (HEAD, OPTIONS...), another Content-Type,
 a conditional request (If-None-Match, If-Modified-Since: its 304 is the app's), a
 ``root_path``. What wraps the app is untouched: the fast path records the answer (so a
@@ -31,12 +33,13 @@ from __future__ import annotations
 import logging
 
 from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dipkg.core.errors import DipkgError
 from sparql_api.endpoint import answer
 from sparql_api.errors import client_disconnected, internal_error
-from sparql_api.http import accepts_gzip, cors_send, error_response, gzip_send
+from sparql_api.http import accepts_gzip, cors_send, error_response, gzip_send, send_whole
 from sparql_api.protocol import (
     FORM,
     SPARQL_QUERY,
@@ -91,6 +94,7 @@ class HotPath:
             await self.app(scope, receive, send)
             return
         ctx = self.ctx
+        wants = accepts_gzip(first.get(b"accept-encoding"))
         try:
             sreq = await parse_request(
                 method,
@@ -112,7 +116,7 @@ class HotPath:
                     None,
                     receive,
                     who,
-                    gzip=accepts_gzip(first.get(b"accept-encoding")),
+                    gzip=wants,
                 )
         except DipkgError as err:  # what the app's exception handlers do
             response = error_response(err)
@@ -127,7 +131,9 @@ class HotPath:
             if sreq is None:  # a GET without a query: the service description, the query page
                 await self.app(scope, receive, send)
                 return
+        if type(response).__call__ is Response.__call__ and response.background is None:
+            # a complete body (Response, JSONResponse): what the layers below send, in one step
+            await send_whole(send, response.status_code, response.raw_headers, response.body, wants)
+            return
         # the gzip middleware inside the CORS one, as in the app
-        await response(
-            scope, receive, gzip_send(cors_send(send), accepts_gzip(first.get(b"accept-encoding")))
-        )
+        await response(scope, receive, gzip_send(cors_send(send), wants))

@@ -22,6 +22,7 @@ for the same reason: their ETag, ``Cache-Control``, charset and the 404 page.
 from __future__ import annotations
 
 import email.utils
+import functools
 import gzip
 import hashlib
 from datetime import UTC, date, datetime
@@ -198,6 +199,65 @@ def gzip_send(send: Send, wants: bool, minimum_size: int = 512, level: int = 6) 
     return send_maybe_gzip
 
 
+def _set(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
+    """``MutableHeaders.__setitem__`` on a raw list (``name`` in lower case): the first
+    ``name`` takes ``value`` in place and the others go, or it is appended."""
+    first = -1
+    for i in range(len(headers) - 1, -1, -1):
+        if headers[i][0] == name:
+            if first != -1:
+                del headers[first]
+            first = i
+    if first == -1:
+        headers.append((name, value))
+    else:
+        headers[first] = (name, value)
+
+
+_EXPOSED = EXPOSED_HEADERS.encode("latin-1")
+
+
+async def send_whole(
+    send: Send,
+    status: int,
+    raw_headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    wants: bool,
+    minimum_size: int = 512,
+    level: int = 6,
+) -> None:
+    """Send a complete response (``status``, its raw headers, its ``body``) as a plain
+    Starlette ``Response`` would through ``gzip_send(cors_send(send), wants)``, the same
+    messages in one step: ``Vary: Accept-Encoding`` and, when the client ``wants`` it and
+    it is worth it, gzip (unless the body is already encoded), then the CORS headers.
+    The bare path's way out (sparql_api/hotpath.py); tests/endpoint/test_http.py compares
+    it with the layers."""
+    headers = list(raw_headers)
+    encoded = False
+    vary: list[str] = []
+    for name, value in headers:
+        if name == b"content-encoding":
+            encoded = True
+        elif name == b"vary":
+            vary.append(value.decode("latin-1"))
+    if not encoded:  # gzip_send: add_vary(headers, "Accept-Encoding"), maybe gzip
+        present = [v.strip() for v in ",".join(vary).split(",") if v.strip()]
+        if "accept-encoding" not in {v.lower() for v in present}:
+            present.append("Accept-Encoding")
+        _set(headers, b"vary", ", ".join(present).encode("latin-1"))
+        if wants and len(body) >= minimum_size and status not in (204, 304):
+            if len(body) > 256 * 1024:
+                body = await anyio.to_thread.run_sync(_gzip, body, level)
+            else:
+                body = _gzip(body, level)
+            _set(headers, b"content-encoding", b"gzip")
+            _set(headers, b"content-length", str(len(body)).encode("latin-1"))
+    _set(headers, b"access-control-allow-origin", b"*")  # cors_send
+    _set(headers, b"access-control-expose-headers", _EXPOSED)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def error_response(err: DipkgError, headers: dict[str, str] | None = None) -> JSONResponse:
     """The one error shape (``err.to_dict()``) as a response, with ``Retry-After`` on 429
     and 503 and ``Allow`` on 405."""
@@ -241,6 +301,7 @@ def last_modified(value: str | None, manifest_path: Path | None = None) -> datet
     return max(found) if found else datetime(2000, 1, 1, tzinfo=UTC)
 
 
+@functools.lru_cache(maxsize=64)  # a release's Last-Modified, on every response
 def http_date(dt: datetime) -> str:
     return email.utils.format_datetime(dt.astimezone(UTC), usegmt=True)
 
@@ -283,6 +344,7 @@ __all__ = [
     "cors_send",
     "error_response",
     "gzip_send",
+    "send_whole",
     "etag",
     "last_modified",
     "http_date",

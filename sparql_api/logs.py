@@ -13,15 +13,26 @@ every log record made while the request runs (a killed query's warning names it)
 It writes the access log (``dipkg.access``: method, path, status, bytes, time,
 client), on by default (``--no-access-log`` / ``DIPKG_ACCESS_LOG=false``); a 5xx is
 logged at WARNING even with the access log off.
+
+The access log is written once per request, so it is kept cheap: the text format's time
+is formatted once per second (:class:`TextFormatter`), a fresh request id is a version-4
+UUID's 32 hex digits from a generator of its own (unique in practice, not a secret: it is
+echoed to the client), and while the logging configuration is exactly
+:func:`log_config`'s text one (one stream handler on the root logger; nothing else
+listening to ``dipkg.access``) the line is written straight to that handler's stream,
+the same bytes the logging machinery would write (tests/test_logs.py compares them).
+Any other configuration (JSON, a handler added by an embedding application or a test)
+gets a real :class:`logging.LogRecord` as before.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import random
 import re
 import time
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +47,8 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 #: access-log fields a JSON line carries as its own keys
 ACCESS_FIELDS = ("method", "path", "status", "bytes", "duration_ms", "client")
+#: the access log's message
+ACCESS_LINE = '%s "%s %s" %d %d %.1fms'
 
 
 class RequestIdFilter(logging.Filter):
@@ -67,6 +80,28 @@ class JsonFormatter(logging.Formatter):
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+TEXT_DATEFMT = "%Y-%m-%dT%H:%M:%S%z"
+
+
+class TextFormatter(logging.Formatter):
+    """:data:`TEXT_FORMAT`'s formatter, the time formatted once per second (the format has
+    no fraction of a second, so every record of one second shows the same text)."""
+
+    _last: tuple[int, str | None, object, str] | None = None
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        second = int(record.created)
+        last = self._last
+        if (
+            last is not None
+            and last[0] == second
+            and last[1] == datefmt
+            and last[2] is self.converter
+        ):
+            return last[3]
+        text = super().formatTime(record, datefmt)
+        self._last = (second, datefmt, self.converter, text)
+        return text
 
 
 def log_config(log_format: str = "text") -> dict[str, Any]:
@@ -74,7 +109,7 @@ def log_config(log_format: str = "text") -> dict[str, Any]:
     formatter: dict[str, Any] = (
         {"()": JsonFormatter}
         if log_format == "json"
-        else {"format": TEXT_FORMAT, "datefmt": "%Y-%m-%dT%H:%M:%S%z"}
+        else {"()": TextFormatter, "fmt": TEXT_FORMAT, "datefmt": TEXT_DATEFMT}
     )
     quiet = {"handlers": [], "propagate": True}
     return {
@@ -104,6 +139,94 @@ def log_config(log_format: str = "text") -> dict[str, Any]:
     }
 
 
+#: a version-4 UUID's fixed bits (RFC 9562: version 4, variant 10)
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+#: the request ids' own generator (seeded from the OS; again in a forked child, so two
+#: processes never share a sequence), apart from ``random``'s, which anyone may seed
+_IDS = random.Random()
+os.register_at_fork(after_in_child=_IDS.seed)
+
+
+def new_request_id(bits: int | None = None) -> str:
+    """A fresh request id: 32 hex digits laid out as ``uuid.uuid4().hex`` (version 4,
+    RFC variant) from a Mersenne Twister seeded from the OS (122 random bits: unique in
+    practice; not unguessable, and it need not be: the client is told it)."""
+    if bits is None:
+        bits = _IDS.getrandbits(128)
+    return "%032x" % ((bits & _UUID4_CLEAR) | _UUID4_SET)
+
+
+def _stream_handler(level: int) -> logging.StreamHandler | None:  # type: ignore[type-arg]
+    """The handler an access record at ``level`` would reach and be written by, when the
+    configuration is exactly :func:`log_config`'s text one: ``dipkg.access`` and its
+    ancestors below the root have no handlers and let the record through, and the root
+    has one :class:`logging.StreamHandler` with a :class:`TextFormatter` and the
+    :class:`RequestIdFilter` only. None otherwise (the record then takes logging's path)."""
+    if access.disabled or access.filters or not access.isEnabledFor(level):
+        return None
+    node: logging.Logger | None = access
+    while node is not None and node is not logging.root:
+        if node.handlers:
+            return None
+        if not node.propagate:
+            return None
+        node = node.parent  # type: ignore[assignment]
+    if node is None:
+        return None
+    handlers = node.handlers
+    if len(handlers) != 1:
+        return None
+    handler = handlers[0]
+    if (
+        type(handler) is not logging.StreamHandler
+        or type(handler.formatter) is not TextFormatter
+        or handler.formatter._fmt != TEXT_FORMAT
+        or level < handler.level
+        or len(handler.filters) != 1
+        or type(handler.filters[0]) is not RequestIdFilter
+    ):
+        return None
+    return handler
+
+
+def write_access_line(
+    handler: logging.StreamHandler,  # type: ignore[type-arg]
+    level: int,
+    created: float,
+    rid: str,
+    message: str,
+) -> None:
+    """Write what ``handler`` would for a ``dipkg.access`` record made at ``created``
+    (time.time()) with ``message`` and request id ``rid``: :data:`TEXT_FORMAT`'s fields."""
+    formatter: TextFormatter = handler.formatter  # type: ignore[assignment]
+    asctime = formatter.formatTime(_Stamp(created), formatter.datefmt)  # type: ignore[arg-type]
+    line = f"{asctime} {logging.getLevelName(level)} {access.name} [{rid}] {message}"
+    handler.acquire()
+    try:
+        try:
+            handler.stream.write(line + handler.terminator)
+            handler.flush()
+        except RecursionError:
+            raise
+        except Exception:  # as StreamHandler.emit: reported, never raised into the request
+            handler.handleError(access.makeRecord(access.name, level, "", 0, message, (), None))
+    finally:
+        handler.release()
+
+
+class _Stamp:
+    """What :meth:`logging.Formatter.formatTime` reads of a record."""
+
+    __slots__ = ("created", "msecs")
+
+    def __init__(self, created: float) -> None:
+        self.created = created
+        self.msecs = (created - int(created)) * 1000
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers") or ():
         if key == name:
@@ -123,7 +246,7 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         given = _header(scope, b"x-request-id")
-        rid = given if given is not None and _SANE_ID.fullmatch(given) else uuid.uuid4().hex
+        rid = given if given is not None and _SANE_ID.fullmatch(given) else new_request_id()
         token = request_id.set(rid)
         started = time.perf_counter()
         seen: dict[str, int] = {"status": 0, "bytes": 0}
@@ -146,6 +269,7 @@ class RequestLog:
                 seen["status"] or 500
             )  # no response started: the server answers 500 or drops it
             if self.access_log or status >= 500:
+                level = logging.WARNING if status >= 500 else logging.INFO
                 client = scope.get("client")
                 path = scope.get("path", "")
                 if scope.get("query_string"):
@@ -160,15 +284,17 @@ class RequestLog:
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                     "client": client[0] if client else "-",
                 }
-                access.log(
-                    logging.WARNING if status >= 500 else logging.INFO,
-                    '%s "%s %s" %d %d %.1fms',
+                args = (
                     fields["client"],
                     fields["method"],
                     fields["path"],
                     status,
                     fields["bytes"],
                     fields["duration_ms"],
-                    extra=fields,
                 )
+                handler = _stream_handler(level)
+                if handler is not None:
+                    write_access_line(handler, level, time.time(), rid, ACCESS_LINE % args)
+                else:
+                    access.log(level, ACCESS_LINE, *args, extra=fields)
             request_id.reset(token)

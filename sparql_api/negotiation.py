@@ -104,8 +104,13 @@ ERROR_OFFERS: tuple[Offer, ...] = (HTML, JSON)
 DATASET_OFFERS: tuple[Offer, ...] = (N_QUADS, TRIG)
 
 
+_GRAPH_AND_DATASET_OFFERS = GRAPH_OFFERS + DATASET_OFFERS
+
+
 def graph_offers(named_graphs: bool) -> tuple[Offer, ...]:
-    return GRAPH_OFFERS + (DATASET_OFFERS if named_graphs else ())
+    """The graph offers, with the dataset ones when the store has named graphs (the same
+    tuple every time, so :func:`negotiate`'s memo knows it)."""
+    return _GRAPH_AND_DATASET_OFFERS if named_graphs else GRAPH_OFFERS
 
 
 # --- Accept parsing -----------------------------------------------------------
@@ -228,8 +233,36 @@ def _score(offer: Offer, ranges: Sequence[MediaRange], index: int) -> tuple[_Sco
     return best
 
 
+#: negotiate's choices by (Accept, id of the offers tuple), the tuple kept in the value (so
+#: its id cannot be reused while the entry lives); oldest out past MEMO_SIZE entries
+_CHOSEN: dict[tuple[str, int], tuple[tuple[Offer, ...], Choice]] = {}
+MEMO_SIZE = 256
+#: longer Accept headers are not remembered (at most MEMO_SIZE * MEMO_ACCEPT chars held)
+MEMO_ACCEPT = 1024
+
+
 def negotiate(accept: str | None, offers: Sequence[Offer]) -> Choice:
-    """The offer the client prefers, or :class:`NotAcceptable` listing ``offers``."""
+    """The offer the client prefers, or :class:`NotAcceptable` listing ``offers``.
+
+    A client sends the same Accept on every request: the choice for a tuple of offers is
+    remembered per distinct header (a refusal is not: it is worked out, and raised, anew)."""
+    if accept and type(offers) is tuple and len(accept) <= MEMO_ACCEPT:
+        key = (accept, id(offers))
+        hit = _CHOSEN.get(key)
+        if hit is not None and hit[0] is offers:
+            return hit[1]
+        choice = _negotiate(accept, offers)
+        _CHOSEN[key] = (offers, choice)
+        while len(_CHOSEN) > MEMO_SIZE:
+            try:
+                del _CHOSEN[next(iter(_CHOSEN))]
+            except (KeyError, RuntimeError, StopIteration):
+                pass  # a route in a worker thread changed the memo at the same time: again
+        return choice
+    return _negotiate(accept, offers)
+
+
+def _negotiate(accept: str | None, offers: Sequence[Offer]) -> Choice:
     if not offers:
         raise ValueError("negotiate() needs at least one offer")
     ranges = parse_accept(accept)

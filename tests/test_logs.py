@@ -3,17 +3,23 @@ time, level and logger; the access log with the request id; JSON lines; a port i
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+import os
+import random
 import re
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
+from sparql_api import logs
 from tests.conftest import cli_env
 from tests.endpoint.conftest import Server, start_server, stop_server
 
@@ -145,3 +151,92 @@ def test_a_percent_encoded_newline_cannot_forge_a_log_line(text_server: Server) 
     log = lines(text_server)
     assert not [x for x in log if x.startswith("2026-01-01T00:00:00+0000 INFO forged")]
     assert any("[forge-try]" in x and "\\x0a" in x for x in log)
+
+
+# --- the access line's cheap path (sparql_api/logs.py) ---------------------------------------
+
+
+def _text_handler(stream: io.StringIO) -> logging.StreamHandler:  # type: ignore[type-arg]
+    """The handler log_config("text") configures, writing to ``stream``."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.TextFormatter(logs.TEXT_FORMAT, logs.TEXT_DATEFMT))
+    handler.addFilter(logs.RequestIdFilter())
+    return handler
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.WARNING])
+@pytest.mark.parametrize("created", [1764577000.0, 1764577000.999, 1764577001.25])
+def test_the_direct_access_line_is_the_bytes_logging_writes(level: int, created: float) -> None:
+    message = logs.ACCESS_LINE % ("127.0.0.1", "GET", "/sparql?query=x", 200, 41, 1.5)
+    by_logging, direct = io.StringIO(), io.StringIO()
+    record = logs.access.makeRecord(logs.access.name, level, __file__, 1, message, (), None)
+    record.created = created
+    token = logs.request_id.set("rid-1")
+    try:
+        _text_handler(by_logging).handle(record)
+    finally:
+        logs.request_id.reset(token)
+    logs.write_access_line(_text_handler(direct), level, created, "rid-1", message)
+    assert direct.getvalue() == by_logging.getvalue()
+    assert TEXT_LINE.match(direct.getvalue()) and direct.getvalue().endswith(" 1.5ms\n")
+    # a formatter's time is cached per second: the next second is not the last one's text
+    later = io.StringIO()
+    logs.write_access_line(_text_handler(later), level, created + 1, "rid-1", message)
+    assert later.getvalue() != direct.getvalue()
+
+
+def test_the_direct_line_only_for_the_served_configuration() -> None:
+    root, ours = logging.getLogger(), _text_handler(io.StringIO())
+    saved, level = root.handlers[:], root.level
+    try:
+        root.setLevel(logging.INFO)  # as log_config's
+        root.handlers = [ours]
+        assert logs._stream_handler(logging.INFO) is ours
+        # anything else listening gets a real LogRecord: another handler, another formatter,
+        # a handler on the access logger, a filter, the logger's level
+        root.handlers = [ours, logging.NullHandler()]
+        assert logs._stream_handler(logging.INFO) is None
+        root.handlers = [logging.StreamHandler(io.StringIO())]
+        assert logs._stream_handler(logging.INFO) is None
+        root.handlers = [ours]
+        logs.access.addHandler(logging.NullHandler())
+        assert logs._stream_handler(logging.INFO) is None
+        logs.access.handlers.clear()
+        logs.access.addFilter(logging.Filter("nothing"))
+        assert logs._stream_handler(logging.INFO) is None
+        logs.access.filters.clear()
+        logs.access.setLevel(logging.WARNING)
+        assert logs._stream_handler(logging.INFO) is None
+        assert logs._stream_handler(logging.WARNING) is ours
+    finally:
+        root.handlers = saved
+        root.setLevel(level)
+        logs.access.handlers.clear()
+        logs.access.filters.clear()
+        logs.access.setLevel(logging.NOTSET)
+
+
+def test_a_fresh_request_id_is_laid_out_as_a_uuid4() -> None:
+    ids = {logs.new_request_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for rid in ids:
+        assert re.fullmatch(r"[0-9a-f]{32}", rid)
+        parsed = uuid.UUID(rid)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    # known-bad: ids from the shared ``random`` would repeat whenever someone seeds it
+    random.seed(7)
+    first = logs.new_request_id()
+    random.seed(7)
+    assert logs.new_request_id() != first
+    # a forked child does not repeat its parent's sequence
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id, to the parent
+        os.write(write, logs.new_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64).decode()
+    os.waitpid(pid, 0)
+    assert child != logs.new_request_id() and re.fullmatch(r"[0-9a-f]{32}", child)
+    assert logs.new_request_id(0) == "00000000000040008000000000000000"
+    assert logs.new_request_id((1 << 128) - 1) == "ffffffffffff4fffbfffffffffffffff"

@@ -8,6 +8,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.endpoint.conftest import MAX_ROWS
 
@@ -560,3 +562,95 @@ def test_gzip_gives_the_same_bytes_every_time(size: int) -> None:
     first = asyncio.run(compress())
     time.sleep(1.1)  # gzip's mtime has one-second resolution
     assert asyncio.run(compress()) == first and gzip.decompress(first) == body
+
+
+_HEADER_NAMES = [
+    b"vary",
+    b"content-encoding",
+    b"content-length",
+    b"content-type",
+    b"access-control-allow-origin",
+    b"access-control-expose-headers",
+    b"etag",
+]
+_HEADER_VALUES = ["Accept", "Accept, Accept-Encoding", " accept-encoding ,Origin", "", "gzip", "*"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    status=st.sampled_from([200, 204, 304, 400, 406, 503]),
+    headers=st.lists(
+        st.tuples(st.sampled_from(_HEADER_NAMES), st.sampled_from(_HEADER_VALUES)), max_size=6
+    ),
+    size=st.sampled_from([0, 1, 511, 512, 2000]),
+    wants=st.booleans(),
+)
+def test_send_whole_sends_what_the_gzip_and_cors_layers_send(
+    status: int, headers: list[tuple[bytes, str]], size: int, wants: bool
+) -> None:
+    """The bare path's one-step way out (http.send_whole) against a Response through
+    gzip_send(cors_send(send)), for any headers (repeated, already encoded, a Vary or
+    not), status, size and Accept-Encoding. Known-bad below: CORS headers forgotten."""
+    import asyncio
+
+    from starlette.responses import Response
+
+    from sparql_api.http import cors_send, gzip_send, send_whole
+
+    body = (b'{"x": "%d"}' % size) * (size // 10) + b"y" * (size % 10)
+    raw = [(name, value.encode("latin-1")) for name, value in headers]
+
+    async def both() -> tuple[list[dict], list[dict]]:
+        by_layers: list[dict] = []
+        in_one: list[dict] = []
+
+        async def into(sent: list[dict], message: dict) -> None:
+            sent.append(message)
+
+        response = Response(body, status_code=status)
+        response.raw_headers = list(raw)
+        await response(
+            {"type": "http"}, None, gzip_send(cors_send(lambda m: into(by_layers, m)), wants)
+        )  # type: ignore[arg-type]
+        await send_whole(lambda m: into(in_one, m), status, list(raw), body, wants)
+        return by_layers, in_one
+
+    layers, one = asyncio.run(both())
+    assert one == layers
+
+
+def test_send_whole_comparison_catches_a_difference() -> None:
+    import asyncio
+
+    from starlette.responses import Response
+
+    from sparql_api.http import gzip_send, send_whole
+
+    async def both() -> tuple[list[dict], list[dict]]:
+        by_layers: list[dict] = []
+        in_one: list[dict] = []
+
+        async def into(sent: list[dict], message: dict) -> None:
+            sent.append(message)
+
+        await Response(b"x" * 600)(
+            {"type": "http"}, None, gzip_send(lambda m: into(by_layers, m), True)
+        )  # type: ignore[arg-type]
+        await send_whole(
+            lambda m: into(in_one, m), 200, Response(b"x" * 600).raw_headers, b"x" * 600, True
+        )
+        return by_layers, in_one
+
+    layers, one = asyncio.run(both())  # the layers without cors_send: no CORS headers
+    assert one != layers and one[0]["headers"][-2] == (b"access-control-allow-origin", b"*")
+
+
+def test_http_date_is_remembered_but_always_the_instant_in_gmt() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sparql_api.http import http_date
+
+    utc = datetime(2026, 1, 1, 8, 0, 0, tzinfo=UTC)
+    east = utc.astimezone(timezone(timedelta(hours=8)))  # the same instant: equal, same hash
+    assert http_date(utc) == http_date(east) == "Thu, 01 Jan 2026 08:00:00 GMT"
+    assert http_date(utc + timedelta(seconds=1)) == "Thu, 01 Jan 2026 08:00:01 GMT"

@@ -124,7 +124,10 @@ def test_a_worker_that_dies_mid_query_gives_503_then_recovers(
 
 
 @pytest.mark.slow
-def test_a_client_that_disconnects_frees_its_worker(server: Server, client: httpx.Client) -> None:
+@pytest.mark.parametrize("through", ["bare-path", "framework"])
+def test_a_client_that_disconnects_frees_its_worker(
+    server: Server, client: httpx.Client, through: str
+) -> None:
     wait_workers(server, client)
     before = {p.pid for p in server.workers()}
     body = "query=" + quote(RUNAWAY + " # disconnect", safe="")
@@ -133,6 +136,11 @@ def test_a_client_that_disconnects_frees_its_worker(server: Server, client: http
         "Content-Type: application/x-www-form-urlencoded\r\n"
         f"Content-Length: {len(body)}\r\n\r\n{body}"
     ).encode()
+    if through == "framework":  # a conditional GET is the app's (sparql_api/hotpath.py)
+        request = (
+            f"GET /sparql?{body}%20%23%20framework HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            'If-None-Match: "nothing"\r\n\r\n'
+        ).encode()
     host, port = server.url.removeprefix("http://").split(":")
     disconnects = client.get("/health").json()["queries"]["disconnects"]
     with socket.create_connection((host, int(port))) as sock:

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sparql_api import negotiation
 from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import (
     GRAPH_OFFERS,
@@ -166,3 +167,68 @@ def test_by_name() -> None:
     assert by_name(["application/json"], RESULT_OFFERS).media_type == "application/json"
     with pytest.raises(NotAcceptable):
         by_name(["csv"], GRAPH_OFFERS)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    accept=accept_headers(),
+    offers=st.sampled_from([*OFFER_SETS, tuple(RESULT_OFFERS[::-1]), (TURTLE,)]),
+)
+def test_the_memo_chooses_as_negotiation_does(accept: str, offers) -> None:
+    """negotiate remembers its choice per Accept and offers tuple: asked again (a hit), it
+    answers as the unremembered rules do, a refusal included (raised anew each time)."""
+
+    def fresh() -> object:
+        try:
+            return negotiation._negotiate(accept, offers)
+        except NotAcceptable as exc:
+            return ("406", str(exc), exc.details)
+
+    def memo() -> object:
+        try:
+            return negotiate(accept, offers)
+        except NotAcceptable as exc:
+            return ("406", str(exc), exc.details)
+
+    assert memo() == fresh() and memo() == fresh()
+
+
+def test_the_memo_is_per_offers_and_bounded() -> None:
+    # known-bad: a memo on the Accept alone would answer graphs with a results format
+    assert negotiate("*/*", RESULT_OFFERS).offer is SPARQL_JSON
+    assert negotiate("*/*", GRAPH_OFFERS).offer is TURTLE
+    assert negotiate("*/*", list(GRAPH_OFFERS)).offer is TURTLE  # a list: never remembered
+    for i in range(negotiation.MEMO_SIZE * 2):
+        negotiate(f"application/x-{i}, */*;q=0.1", RESULT_OFFERS)
+    assert len(negotiation._CHOSEN) == negotiation.MEMO_SIZE
+    long = "text/plain, " * 100 + "application/sparql-results+xml"
+    before = len(negotiation._CHOSEN)
+    negotiation._CHOSEN.clear()
+    assert negotiate(long, RESULT_OFFERS).offer is SPARQL_XML and not negotiation._CHOSEN
+    assert before == negotiation.MEMO_SIZE
+    with pytest.raises(NotAcceptable):
+        negotiate("image/png", RESULT_OFFERS)
+    with pytest.raises(NotAcceptable):  # a refusal is not remembered: raised again
+        negotiate("image/png", RESULT_OFFERS)
+
+
+def test_the_memo_holds_its_bound_across_threads() -> None:
+    """Sync routes negotiate in FastAPI's worker threads: the memo stays bounded and right."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def churn(n: int) -> None:
+        try:
+            for i in range(2000):
+                accept = f"application/x-{n}-{i}, application/sparql-results+xml;q=0.5"
+                assert negotiate(accept, RESULT_OFFERS).offer is SPARQL_XML
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=churn, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(negotiation._CHOSEN) <= negotiation.MEMO_SIZE
