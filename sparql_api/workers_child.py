@@ -127,18 +127,6 @@ def resident_bytes() -> int:
         return 0
 
 
-def peak_resident_bytes() -> int:
-    """The most this process has had resident (getrusage's ru_maxrss, KiB on Linux; one
-    system call where reading /proc/self/statm is three), or 0 where unknown. A forked
-    worker starts at its current size."""
-    try:
-        import resource  # lazy: Unix only
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    except (ImportError, OSError):
-        return 0
-
-
 def child_main(preloaded: Preloaded | None = None) -> int:
     """Serve jobs on stdin/stdout. With ``preloaded`` (forked by the zygote) and the
     config's store the same, evaluate on that in-memory copy instead of opening the store."""
@@ -206,7 +194,7 @@ def child_main(preloaded: Preloaded | None = None) -> int:
     prefixes = config.get("prefixes") or None
 
     growth = int(config.get("retire_growth") or 0)
-    baseline = peak_resident_bytes()
+    baseline = resident_bytes()
     retire_at = baseline + growth if growth and baseline else None
 
     spool = None
@@ -286,7 +274,7 @@ def _serve_jobs(
         flags = (TRUNCATED if outcome.truncated else 0) | (GRAPH if outcome.kind == "graph" else 0)
         # a worker that grew past its limit answers, then retires: the allocator keeps what a
         # large result needed, and a fresh process starts small (the parent replaces it)
-        grown = retire_at is not None and peak_resident_bytes() > retire_at
+        grown = retire_at is not None and resident_bytes() > retire_at
         flags |= RETIRE if grown else 0
         if outcome.spooled:  # the file is complete and closed: the parent may read it now
             send(encode_reply(RESULT, b"", flags, outcome.rows, spooled=outcome.length))
