@@ -241,7 +241,8 @@ class _Zygote:
                 "1" if self.sandbox else "0",
                 str(os.getpid()),
                 *(
-                    (str(self.store_dir), str(self.memory_store))
+                    # the copy gets half the start-up time: then the disk, still in time
+                    (str(self.store_dir), str(self.memory_store), f"{timeout / 2:g}")
                     if self.store_dir is not None and self.memory_store > 0
                     else ()
                 ),
@@ -558,7 +559,7 @@ class WorkerPool:
         #: "on", or "off: <why>" once started (logged as a warning, shown by /health)
         self.network_sandbox = "unknown"
         #: where the workers evaluate: "memory (N MiB)" or "disk[: why]" (shown by /health)
-        self.query_store = "disk"
+        self.query_store = "disk" if self.fork_server else self._without_fork_server()
         self.stats = {
             "timeouts": 0,
             "deaths": 0,

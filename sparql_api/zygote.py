@@ -1,5 +1,5 @@
 """The fork server of :mod:`sparql_api.workers`
-(``python -m sparql_api.zygote FD SANDBOX PARENT [STORE BUDGET]``).
+(``python -m sparql_api.zygote FD SANDBOX PARENT [STORE BUDGET SECONDS]``).
 
 Starting a worker as a fresh interpreter (``python -m sparql_api.workers_child``) costs
 250-400 ms and shares no memory. So the pool starts this one light process (the
@@ -10,14 +10,16 @@ a clean copy: each child runs :func:`sparql_api.workers_child.child_main` on its
 socket, exactly as a spawned worker does on stdin/stdout, and shares the imported
 code and data with its siblings copy-on-write.
 
-**The store in memory.** Given the store's folder and a budget (``STORE BUDGET``), the
-zygote first copies the store into an in-memory pyoxigraph store, when it fits the
-budget: a short-lived child opens the on-disk store (RocksDB starts threads, so never
-in the zygote) and writes it as N-Quads down a pipe, which the zygote parses with the
-blank nodes' own labels. Its children inherit that copy copy-on-write, so every worker
-evaluates in memory (3-4x faster than the on-disk store on joins and scans, bench/PROFILE.md)
-while the tree holds one copy. A copy that would outgrow the budget is dropped, and the
-workers open the store on disk as before.
+**The store in memory.** Given the store's folder, a budget and a time (``STORE BUDGET
+SECONDS``), the zygote first copies the store into an in-memory pyoxigraph store: a
+short-lived child opens the on-disk store (RocksDB starts threads, so never in the
+zygote) and writes it as N-Quads down a pipe, which the zygote parses with the blank
+nodes' own labels. Its children inherit that copy copy-on-write, so every worker
+evaluates in memory (3-4x faster than the on-disk store on joins and scans,
+bench/PROFILE.md). The copy starts shared, but reading it writes to the pages a worker
+touches (reference counts), so a busy worker ends up holding its own: the budget bounds
+that. A copy that outgrows the budget or the time, or that fails, is dropped (its memory
+given back), and the workers open the store on disk as before.
 
 The pool talks to it over a ``SOCK_SEQPACKET`` socket pair (FD), one JSON message
 each way per event::
@@ -36,6 +38,7 @@ logging, no web app.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -43,6 +46,7 @@ import select
 import signal
 import socket
 import sys
+import time
 from typing import Any
 
 import pyoxigraph  # imported here once, shared by every child
@@ -69,12 +73,18 @@ class _OverBudget(Exception):
     pass
 
 
+class _TooSlow(Exception):
+    pass
+
+
 class _Metered:
     """The dump's read end, as a file for :func:`pyoxigraph.parse`, that stops the parse
-    (:class:`_OverBudget`) once this process has grown by more than ``budget`` bytes."""
+    once this process has grown by more than ``budget`` bytes (:class:`_OverBudget`) or
+    the clock passed ``deadline`` (:class:`_TooSlow`), checked every :data:`CHECK_EVERY`
+    bytes: the copy may pass its budget by what one check's worth of quads needs."""
 
-    def __init__(self, raw: Any, baseline: int, budget: int) -> None:
-        self.raw, self.baseline, self.budget = raw, baseline, budget
+    def __init__(self, raw: Any, baseline: int, budget: int, deadline: float) -> None:
+        self.raw, self.baseline, self.budget, self.deadline = raw, baseline, budget, deadline
         self.unchecked = 0
 
     def read(self, n: int = -1) -> bytes:
@@ -84,16 +94,23 @@ class _Metered:
             self.unchecked = 0
             if resident_bytes() - self.baseline > self.budget:
                 raise _OverBudget
+            if time.monotonic() > self.deadline:
+                raise _TooSlow
         return data
 
     def readable(self) -> bool:
         return True
 
 
-def _dump_child(store_dir: str, out: int) -> None:
-    """In a short-lived child: the on-disk store, as N-Quads, down ``out``. Never returns."""
+def _dump_child(store_dir: str, out: int, parent: int, close: tuple[int, ...]) -> None:
+    """In a short-lived child: the on-disk store, as N-Quads, down ``out``. Never returns.
+    It keeps none of the fork server's other ends (``close``: its control socket, so the
+    pool hears at once if the fork server dies) and dies with it."""
     code = 1
     try:
+        for fd in close:
+            os.close(fd)
+        _die_with_parent(parent)
         store = pyoxigraph.Store.read_only(store_dir)
         with os.fdopen(out, "wb") as f:
             store.dump(f, format=pyoxigraph.RdfFormat.N_QUADS)
@@ -104,13 +121,30 @@ def _dump_child(store_dir: str, out: int) -> None:
         os._exit(code)
 
 
-def preload(store_dir: str, budget: int) -> tuple[Preloaded | None, dict[str, Any]]:
-    """The store at ``store_dir`` copied into memory, if it fits ``budget`` bytes (how much
-    this process grows by); else None and why. Blank nodes keep their labels, so answers
-    name them as the on-disk store does."""
+def _give_back() -> None:
+    """Return what a dropped copy's parse left in the allocator to the OS (glibc), so the
+    workers forked next inherit none of it. Best effort."""
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes  # lazy: Linux only
+
+            ctypes.CDLL(None).malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+
+
+def preload(
+    store_dir: str, budget: int, seconds: float = 30.0, close: tuple[int, ...] = ()
+) -> tuple[Preloaded | None, dict[str, Any]]:
+    """The store at ``store_dir`` copied into memory, if the copy fits ``budget`` bytes
+    (how much this process grows by) and is made within ``seconds``; else None and why
+    (then the workers read the disk). Blank nodes keep their labels, so answers name them
+    as the on-disk store does. ``close``: descriptors the dump child must not keep."""
     if budget <= 0:
         return None, {"mode": "disk", "why": "off"}
     baseline = resident_bytes()
+    deadline = time.monotonic() + seconds
     read, write = os.pipe()
     try:
         pid = os.fork()
@@ -120,37 +154,39 @@ def preload(store_dir: str, budget: int) -> tuple[Preloaded | None, dict[str, An
         return None, {"mode": "disk", "why": f"fork failed: {exc}"}
     if pid == 0:  # the child: never returns
         os.close(read)
-        _dump_child(store_dir, write)
+        _dump_child(store_dir, write, os.getppid(), close)
     os.close(write)
-    store = pyoxigraph.Store()
-    why = None
-    with os.fdopen(read, "rb") as raw:
-        try:
-            quads = pyoxigraph.parse(
-                _Metered(raw, baseline, budget), format=pyoxigraph.RdfFormat.N_QUADS
-            )
-            store.extend(quads)
-        except _OverBudget:
-            why = "over budget"
-        except (OSError, SyntaxError, ValueError) as exc:
-            why = f"cannot read the dump: {exc}"
-    if why is not None:  # stop the dump before waiting for it (it may block on a full pipe)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    _, status = os.waitpid(pid, 0)
+    store: Any = pyoxigraph.Store()
+    why: str | None = "the copy was interrupted"
+    try:
+        with os.fdopen(read, "rb") as raw:
+            try:
+                quads = pyoxigraph.parse(
+                    _Metered(raw, baseline, budget, deadline),
+                    format=pyoxigraph.RdfFormat.N_QUADS,
+                )
+                store.extend(quads)
+                why = None
+            except _OverBudget:
+                why = "over budget"
+            except _TooSlow:
+                why = f"the copy took longer than {seconds:g} s"
+            except Exception as exc:  # noqa: BLE001  (any failure: the disk still serves)
+                why = f"cannot read the dump: {type(exc).__name__}"
+    finally:
+        if why is not None:  # stop the dump before waiting for it (it may block on a full pipe)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
     if why is None and os.waitstatus_to_exitcode(status) != 0:
         why = "the store could not be read"
-    if why is not None:
-        del store
-        gc.collect()
-        return None, {"mode": "disk", "why": why}
     grown = max(0, resident_bytes() - baseline)
-    if grown > budget:
-        del store
-        gc.collect()
-        return None, {"mode": "disk", "why": "over budget"}
+    if why is None and grown > budget:
+        why = "over budget"
+    if why is not None:
+        store = None
+        _give_back()
+        return None, {"mode": "disk", "why": why}
     return Preloaded(store_dir, store, grown), {"mode": "memory", "bytes": grown}
 
 
@@ -244,7 +280,12 @@ def _fork(ctl: socket.socket, wake: tuple[int, int], n: int) -> None:
 
 
 def serve(
-    ctl: socket.socket, sandbox: bool, parent: int, store_dir: str | None = None, budget: int = 0
+    ctl: socket.socket,
+    sandbox: bool,
+    parent: int,
+    store_dir: str | None = None,
+    budget: int = 0,
+    seconds: float = 30.0,
 ) -> int:
     global _PRELOADED
     set_name("dipkg-zygote")
@@ -253,7 +294,7 @@ def serve(
     sandboxed = _isolate_network() if sandbox else False
     store: dict[str, Any] = {"mode": "disk", "why": "off"}
     if store_dir is not None:
-        _PRELOADED, store = preload(store_dir, budget)
+        _PRELOADED, store = preload(store_dir, budget, seconds, close=(ctl.fileno(),))
     wake = os.pipe()
     for fd in wake:
         os.set_blocking(fd, False)
@@ -282,10 +323,12 @@ def serve(
 
 def main(argv: list[str]) -> int:
     fd, sandbox, parent = int(argv[0]), argv[1] == "1", int(argv[2])
-    store_dir, budget = (argv[3], int(argv[4])) if len(argv) >= 5 else (None, 0)
+    store_dir, budget, seconds = (
+        (argv[3], int(argv[4]), float(argv[5])) if len(argv) >= 6 else (None, 0, 0.0)
+    )
     ctl = socket.socket(fileno=fd)
     try:
-        return serve(ctl, sandbox, parent, store_dir, budget)
+        return serve(ctl, sandbox, parent, store_dir, budget, seconds)
     except (BrokenPipeError, ConnectionResetError):  # the pool is gone
         return 0
 

@@ -260,7 +260,7 @@ class Settings(BaseSettings):
         "joins and scans than the store on disk) when the copy fits in this many MiB (the real "
         "graph: about 6); a larger store, or 0, and they read the store on disk. The copy is "
         "shared at first, but a worker's reads make the pages it touches its own: count up to "
-        "(query_workers + 1) copies.",
+        "(query_workers + 1) copies, twice that while a new release takes over.",
     )
     worker_sandbox: bool = Field(
         True,

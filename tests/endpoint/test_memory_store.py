@@ -10,6 +10,9 @@ the budget read from disk as before, with /health saying which.
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,16 +132,21 @@ def test_a_store_over_the_budget_is_read_from_disk(endpoint_data: Path) -> None:
 
 
 def test_the_memory_cap_is_on_top_of_the_copy(endpoint_data: Path) -> None:
-    """A query that needs more than the worker's cap still gets 503 memory, and the next
-    query is answered, on the shared copy as on the disk."""
+    """The worker's data limit is its cap plus the copy it inherited; a query that needs
+    more than the cap still gets 503 memory, and the next query is answered."""
     from sparql_api.errors import WorkerDied
 
     store = open_release(endpoint_data).store_dir
+    cap = 400 * MIB
 
-    async def scenario() -> tuple[WorkerDied | None, dict, str]:
-        pool = WorkerPool(store, size=1, timeout=20, memory_limit=400 * MIB, memory_store=BUDGET)
+    async def scenario() -> tuple[WorkerDied | None, dict, str, int, int]:
+        pool = WorkerPool(store, size=1, timeout=20, memory_limit=cap, memory_store=BUDGET)
         await pool.start()
         try:
+            assert pool._zygote is not None
+            copy = int(pool._zygote.store["bytes"])
+            (pid,) = pool.pids()
+            limit = psutil.Process(pid).rlimit(psutil.RLIMIT_DATA)[0]
             hog = Job(
                 "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1", "json", None, 10
             )
@@ -148,14 +156,60 @@ def test_the_memory_cap_is_on_top_of_the_copy(endpoint_data: Path) -> None:
             except WorkerDied as exc:
                 err = exc
             reply = await pool.run(Job("ASK { ?s ?p ?o }", "json", None, 10))
-            return err, reply.header, pool.query_store
+            return err, reply.header, pool.query_store, copy, limit
         finally:
             await pool.stop()
 
-    err, header, mode = asyncio.run(scenario())
-    assert mode.startswith("memory")
+    err, header, mode, copy, limit = asyncio.run(scenario())
+    assert mode.startswith("memory") and copy > MIB
+    assert limit == cap + copy, (limit, cap, copy)
     assert err is not None and err.status == 503 and err.details["reason"] == "memory", err
     assert header["ok"] is True
+
+
+def _preload_elsewhere(store: str, budget: int, seconds: float) -> dict:
+    """``zygote.preload`` run in a fresh interpreter (it forks: never the test process):
+    its answer, and the children it left (none, or the dump child was not reaped)."""
+    code = (
+        "import json, os, sys\n"
+        "from sparql_api.zygote import preload\n"
+        f"copy, state = preload({store!r}, {budget}, {seconds})\n"
+        "try:\n"
+        "    left = os.waitpid(-1, os.WNOHANG)\n"
+        "except ChildProcessError:\n"
+        "    left = None\n"
+        "print(json.dumps({'state': state, 'copy': copy is not None, 'left': left}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize(
+    ("store", "seconds", "why"),
+    [
+        ("missing", 30.0, "the store could not be read"),  # the dump child fails
+        ("real", 0.0, "the copy took longer than 0 s"),  # out of time
+    ],
+)
+def test_a_copy_that_fails_leaves_the_disk_and_no_child(
+    endpoint_data: Path, tmp_path: Path, store: str, seconds: float, why: str
+) -> None:
+    path = (
+        str(tmp_path / "no-store")
+        if store == "missing"
+        else str(open_release(endpoint_data).store_dir)
+    )
+    result = _preload_elsewhere(path, BUDGET, seconds)
+    assert result == {"state": {"mode": "disk", "why": why}, "copy": False, "left": None}
+
+
+def test_a_copy_within_budget_and_time(endpoint_data: Path) -> None:
+    """The known-good case beside the failures above."""
+    result = _preload_elsewhere(str(open_release(endpoint_data).store_dir), BUDGET, 30.0)
+    assert result["copy"] is True and result["state"]["mode"] == "memory", result
+    assert result["left"] is None
 
 
 @pytest.fixture(scope="module")
