@@ -90,6 +90,8 @@ class TextFormatter(logging.Formatter):
     _last: tuple[int, str | None, object, str] | None = None
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        if datefmt is None:  # logging's default format shows milliseconds: nothing to share
+            return super().formatTime(record, datefmt)
         second = int(record.created)
         last = self._last
         if (

@@ -179,10 +179,26 @@ def test_the_direct_access_line_is_the_bytes_logging_writes(level: int, created:
     logs.write_access_line(_text_handler(direct), level, created, "rid-1", message)
     assert direct.getvalue() == by_logging.getvalue()
     assert TEXT_LINE.match(direct.getvalue()) and direct.getvalue().endswith(" 1.5ms\n")
-    # a formatter's time is cached per second: the next second is not the last one's text
-    later = io.StringIO()
-    logs.write_access_line(_text_handler(later), level, created + 1, "rid-1", message)
-    assert later.getvalue() != direct.getvalue()
+    # one formatter's time is cached per second: the same second gives the same text, the
+    # next second its own (the handler, and so its formatter's cache, is kept across them)
+    stream = io.StringIO()
+    handler = _text_handler(stream)
+    for at in (created, int(created) + 0.5, created + 1):
+        logs.write_access_line(handler, level, at, "rid-1", message)
+    first, same, later = stream.getvalue().splitlines()
+    assert first == same == direct.getvalue().rstrip("\n")
+    assert later != first and later[:19] != first[:19]
+
+
+def test_the_cached_time_keeps_milliseconds_without_a_date_format() -> None:
+    """logging's default time format shows milliseconds: no per-second cache there."""
+    formatter = logs.TextFormatter("%(asctime)s")
+    record = logging.makeLogRecord({"msg": "x"})
+    texts = []
+    for fraction in (0.1, 0.2):
+        record.created, record.msecs = 1764577000 + fraction, fraction * 1000
+        texts.append(formatter.formatTime(record))
+    assert texts[0].endswith(",100") and texts[1].endswith(",200"), texts
 
 
 def test_the_direct_line_only_for_the_served_configuration() -> None:
