@@ -163,9 +163,16 @@ class Report:
 
 
 def _setting(text: str) -> tuple[str, str]:
+    """``NAME=VALUE``, NAME one of dipkg's settings (a typo would be set and do nothing)."""
+    from dipkg.core.settings import Settings
+
     name, sep, value = text.partition("=")
     if not sep or not name or name.upper().startswith("DIPKG_"):
         raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE without DIPKG_")
+    if name.lower().split("__", 1)[0] not in Settings.model_fields:
+        raise argparse.ArgumentTypeError(
+            f"{name!r} is not a dipkg setting (dipkg/core/settings.py)"
+        )
     return name, value
 
 
