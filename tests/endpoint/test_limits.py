@@ -216,11 +216,15 @@ def test_a_query_that_needs_too_much_memory_kills_only_its_worker(endpoint_data)
     assert header["ok"] is True
 
 
+@pytest.mark.parametrize("fork_server", [True, False])
 @pytest.mark.parametrize("growth", [1, 0])
-def test_a_worker_that_grew_answers_then_is_replaced(endpoint_data, growth: int) -> None:
+def test_a_worker_that_grew_answers_then_is_replaced(
+    endpoint_data, growth: int, fork_server: bool
+) -> None:
     """Settings.worker_retire_mb: after a result that made it grow past the limit, a worker
     still answers, then a fresh process takes its place (memory does not stay grown).
-    With 0 (never), the same worker answers every query."""
+    With 0 (never), the same worker answers every query. Forked or spawned alike (a
+    spawned worker's growth is its own, not counted from the server's peak)."""
     import asyncio
 
     from dipkg.core.release import open_release
@@ -231,7 +235,9 @@ def test_a_worker_that_grew_answers_then_is_replaced(endpoint_data, growth: int)
     big = Job("SELECT * WHERE { ?s ?p ?o }", "json", None, 10_000)
 
     async def scenario() -> tuple[list[int], list[int], dict[str, int]]:
-        pool = WorkerPool(release.store_dir, size=1, timeout=20, retire_growth=growth)
+        pool = WorkerPool(
+            release.store_dir, size=1, timeout=20, retire_growth=growth, fork_server=fork_server
+        )
         await pool.start()
         try:
             pids, rows = [], []
