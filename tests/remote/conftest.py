@@ -273,7 +273,21 @@ def start_cli_server(data: Path, workdir: Path, *args: str, **env: str) -> Serve
 
 @pytest.fixture(scope="session")
 def local(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(built_data, tmp_path_factory.mktemp("local"), **LIMITS)
+    """The local mode on the store on disk, as the backend (oxigraph serve) reads it: the
+    same engine on the same store answers the same bytes, which the tests compare. (By
+    default the workers read an in-memory copy, whose unordered answers come in its own
+    order: ``local_in_memory``.)"""
+    srv = start_server(
+        built_data, tmp_path_factory.mktemp("local"), DIPKG_MEMORY_STORE_MB="0", **LIMITS
+    )
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture(scope="session")
+def local_in_memory(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The local mode with default settings: the workers on the in-memory copy."""
+    srv = start_server(built_data, tmp_path_factory.mktemp("local-memory"), **LIMITS)
     yield srv
     stop_server(srv)
 

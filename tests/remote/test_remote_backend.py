@@ -94,6 +94,17 @@ def test_construct_and_describe_answer_as_the_local_mode(local, remote, query, f
     assert a.content == b.content
 
 
+@pytest.mark.parametrize("query", GRAPH_QUERIES)
+def test_construct_and_describe_as_the_default_local_mode_as_graphs(local_in_memory, remote, query):
+    """With default settings the local workers read the in-memory copy: the same triples
+    (blank nodes named alike), listed in the copy's own order."""
+    a, b = ask(local_in_memory, query, format="nt"), ask(remote, query, format="nt")
+    assert a.status_code == b.status_code == 200, b.text
+    assert httpx.get(local_in_memory.url + "/health").json()["query_store"].startswith("memory")
+    lines = a.content.splitlines()
+    assert lines and sorted(lines) == sorted(b.content.splitlines())
+
+
 def test_the_users_dataset_is_respected(local, remote):
     query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
     for params in ({"default-graph-uri": BASE + "graph/catalog"}, {"union-default-graph": "true"}):
