@@ -183,9 +183,16 @@ def test_a_worker_killed_while_idle_costs_no_query(server: Server, client: httpx
 
 
 @pytest.mark.slow
-def test_a_query_that_needs_too_much_memory_kills_only_its_worker(endpoint_data) -> None:
-    """The worker's memory cap (RLIMIT_DATA): the query fails with 503, the pool recovers."""
+@pytest.mark.parametrize("memory_store", [0, 64 * 1024 * 1024])
+def test_a_query_that_needs_too_much_memory_kills_only_its_worker(
+    endpoint_data, memory_store: int
+) -> None:
+    """The worker's memory cap (RLIMIT_DATA): the query fails with 503, the pool recovers.
+    On the store on disk, and on the fork server's in-memory copy (DIPKG_MEMORY_STORE_MB),
+    where the worker's data limit is its cap plus the copy it inherited."""
     import asyncio
+
+    import psutil
 
     from dipkg.core.release import open_release
     from sparql_api.errors import WorkerDied
@@ -193,11 +200,17 @@ def test_a_query_that_needs_too_much_memory_kills_only_its_worker(endpoint_data)
     from sparql_api.workers import WorkerPool
 
     release = open_release(endpoint_data)
+    cap = 400 * 1024 * 1024
 
-    async def scenario() -> tuple[WorkerDied | None, dict]:
-        pool = WorkerPool(release.store_dir, size=1, timeout=20, memory_limit=400 * 1024 * 1024)
+    async def scenario() -> tuple[WorkerDied | None, dict, int, int]:
+        pool = WorkerPool(
+            release.store_dir, size=1, timeout=20, memory_limit=cap, memory_store=memory_store
+        )
         await pool.start()
         try:
+            copy = int(pool._zygote.store.get("bytes") or 0) if pool._zygote else 0
+            (pid,) = pool.pids()
+            limit = psutil.Process(pid).rlimit(psutil.RLIMIT_DATA)[0]
             hog = Job(
                 "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1", "json", None, 10
             )
@@ -207,11 +220,13 @@ def test_a_query_that_needs_too_much_memory_kills_only_its_worker(endpoint_data)
             except WorkerDied as exc:
                 err = exc
             reply = await pool.run(Job("ASK { ?s ?p ?o }", "json", None, 10))
-            return err, reply.header
+            return err, reply.header, copy, limit
         finally:
             await pool.stop()
 
-    err, header = asyncio.run(scenario())
+    err, header, copy, limit = asyncio.run(scenario())
+    assert (copy > 1024 * 1024) == bool(memory_store), copy  # the copy was made, or not
+    assert limit == cap + copy, (limit, cap, copy)
     assert err is not None and err.status == 503 and err.details["reason"] == "memory", err
     assert header["ok"] is True
 

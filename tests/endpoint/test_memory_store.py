@@ -3,8 +3,9 @@
 The fork server copies the release's store into memory before it forks, and every worker
 evaluates on that copy. What must hold: the same answers as the store on disk (blank
 nodes named alike, every named graph), the same bytes from one process to the next, the
-fork server still without a thread, the memory cap on top of the copy, and a store over
-the budget read from disk as before, with /health saying which.
+fork server still without a thread, the memory cap on top of the copy (tested with the
+other memory cap test, tests/endpoint/test_limits.py), and a store over the budget read
+from disk as before, with /health saying which.
 """
 
 from __future__ import annotations
@@ -129,42 +130,6 @@ def test_a_store_over_the_budget_is_read_from_disk(endpoint_data: Path) -> None:
     assert result["mode"] == "disk: larger than DIPKG_MEMORY_STORE_MB (1 MiB)", result
     assert result["workers"] == {"disk"}
     assert result["zygote_threads"] == 1 and result["zygote_children"] == result["pids"]
-
-
-def test_the_memory_cap_is_on_top_of_the_copy(endpoint_data: Path) -> None:
-    """The worker's data limit is its cap plus the copy it inherited; a query that needs
-    more than the cap still gets 503 memory, and the next query is answered."""
-    from sparql_api.errors import WorkerDied
-
-    store = open_release(endpoint_data).store_dir
-    cap = 400 * MIB
-
-    async def scenario() -> tuple[WorkerDied | None, dict, str, int, int]:
-        pool = WorkerPool(store, size=1, timeout=20, memory_limit=cap, memory_store=BUDGET)
-        await pool.start()
-        try:
-            assert pool._zygote is not None
-            copy = int(pool._zygote.store["bytes"])
-            (pid,) = pool.pids()
-            limit = psutil.Process(pid).rlimit(psutil.RLIMIT_DATA)[0]
-            hog = Job(
-                "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1", "json", None, 10
-            )
-            err = None
-            try:
-                await pool.run(hog)
-            except WorkerDied as exc:
-                err = exc
-            reply = await pool.run(Job("ASK { ?s ?p ?o }", "json", None, 10))
-            return err, reply.header, pool.query_store, copy, limit
-        finally:
-            await pool.stop()
-
-    err, header, mode, copy, limit = asyncio.run(scenario())
-    assert mode.startswith("memory") and copy > MIB
-    assert limit == cap + copy, (limit, cap, copy)
-    assert err is not None and err.status == 503 and err.details["reason"] == "memory", err
-    assert header["ok"] is True
 
 
 def _preload_elsewhere(store: str, budget: int, seconds: float) -> dict:
