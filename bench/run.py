@@ -157,6 +157,8 @@ class Report:
     idle_memory_mb: dict[str, float] = field(default_factory=dict)  # after start-up (RSS sum)
     workers: int | None = None  # DIPKG_QUERY_WORKERS (None: the default)
     settings: dict[str, str] = field(default_factory=dict)  # --set: other DIPKG_ settings
+    #: where dipkg's workers evaluated, as its /health said ("memory (5.4 MiB)", "disk...")
+    query_store: str | None = None
     large: bool = False
     pss_mb: dict[str, float] = field(default_factory=dict)  # after the run (PSS sum)
     idle_pss_mb: dict[str, float] = field(default_factory=dict)  # after start-up (PSS sum)
@@ -174,6 +176,15 @@ def _setting(text: str) -> tuple[str, str]:
             f"{name!r} is not a dipkg setting (dipkg/core/settings.py)"
         )
     return name, value
+
+
+def query_store(sparql_url: str) -> str | None:
+    """What dipkg's /health says about where its workers evaluate (None if it does not)."""
+    try:
+        health = httpx.get(sparql_url.removesuffix("/sparql") + "/health", timeout=10).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    return health.get("query_store")
 
 
 def free_port() -> int:
@@ -456,6 +467,7 @@ def run(args: argparse.Namespace) -> Report:
         )
         try:
             time.sleep(1.0)  # settle after start-up
+            report.query_store = query_store(servers["dipkg"][1])
             for server, (proc, _, _) in servers.items():
                 idle = tree_memory_mb(proc.pid)
                 report.idle_memory_mb[server] = round(idle.rss, 1)
@@ -606,6 +618,7 @@ def write(report: Report, out: Path) -> None:
         f"wrk 1 thread, {report.connections} connections, {report.duration} s per cell; "
         f"dipkg query workers: {workers}"
         + "".join(f"; DIPKG_{k}={v}" for k, v in sorted(report.settings.items()))
+        + (f"; dipkg's store: {report.query_store}" if report.query_store else "")
         + ("; warm = repeated requests, cold = every request a new query" if report.cold else "")
         + (f"; large results with DIPKG_MAX_ROWS={10 * LARGE_TRIPLES}" if report.large else ""),
         "",
