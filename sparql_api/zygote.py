@@ -134,6 +134,14 @@ def _give_back() -> None:
             pass
 
 
+def copy_of(nquads: Any) -> Any:
+    """An in-memory store of the N-Quads read from ``nquads`` (bytes or a readable file),
+    blank nodes keeping their labels: the copy the workers evaluate on."""
+    store = pyoxigraph.Store()
+    store.extend(pyoxigraph.parse(nquads, format=pyoxigraph.RdfFormat.N_QUADS))
+    return store
+
+
 def preload(
     store_dir: str, budget: int, seconds: float = 30.0, close: tuple[int, ...] = ()
 ) -> tuple[Preloaded | None, dict[str, Any]]:
@@ -156,16 +164,12 @@ def preload(
         os.close(read)
         _dump_child(store_dir, write, os.getppid(), close)
     os.close(write)
-    store: Any = pyoxigraph.Store()
+    store: Any = None
     why: str | None = "the copy was interrupted"
     try:
         with os.fdopen(read, "rb") as raw:
             try:
-                quads = pyoxigraph.parse(
-                    _Metered(raw, baseline, budget, deadline),
-                    format=pyoxigraph.RdfFormat.N_QUADS,
-                )
-                store.extend(quads)
+                store = copy_of(_Metered(raw, baseline, budget, deadline))
                 why = None
             except _OverBudget:
                 why = "over budget"

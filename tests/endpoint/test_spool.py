@@ -61,12 +61,12 @@ def served_store(endpoint_data: Path) -> ox.Store:
     """What a served app's workers evaluate on: the fork server's in-memory copy
     (DIPKG_MEMORY_STORE_MB), made the same way. A capped query without ORDER BY keeps
     the store's own order, which is not the disk's."""
+    from sparql_api.zygote import copy_of
+
     disk = ox.Store.read_only(str(open_release(endpoint_data).store_dir))
     dump = io.BytesIO()
     disk.dump(dump, format=ox.RdfFormat.N_QUADS)
-    copy = ox.Store()  # as sparql_api/zygote.py's preload makes it (without its fork)
-    copy.extend(ox.parse(dump.getvalue(), format=ox.RdfFormat.N_QUADS))
-    return copy
+    return copy_of(dump.getvalue())  # preload's copy, without its fork
 
 
 def job_for(fmt: str, query: str, cap: int, **kw: int) -> Job:
