@@ -110,6 +110,18 @@ def start_server(
     raise RuntimeError(f"server did not start: {log.read_text()}")
 
 
+def serving(
+    data: Path, tmp_path_factory: pytest.TempPathFactory, name: str, *args: str, **env: str
+) -> Iterator[Server]:
+    """The body of a fixture that serves ``data`` for its scope (``yield from serving(...)``):
+    :func:`start_server` in a fresh folder named ``name``, :func:`stop_server` after."""
+    srv = start_server(data, tmp_path_factory.mktemp(name), *args, **env)
+    try:
+        yield srv
+    finally:
+        stop_server(srv)
+
+
 def stop_server(server: Server) -> None:
     children = server.processes()
     server.proc.send_signal(signal.SIGTERM)

@@ -21,7 +21,7 @@ import pytest
 from dipkg.core.release import open_release
 from sparql_api.results import Job
 from sparql_api.workers import WorkerPool, fork_server_supported
-from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.endpoint.conftest import Server, serving
 
 WORKERS = 2
 CHEAP = "ASK { ?s ?p ?o } # fork server %d"
@@ -33,14 +33,13 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def forked(endpoint_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(
+    yield from serving(
         endpoint_data,
-        tmp_path_factory.mktemp("fork-server"),
+        tmp_path_factory,
+        "fork-server",
         DIPKG_QUERY_TIMEOUT="2",
         DIPKG_QUERY_WORKERS=str(WORKERS),
     )
-    yield srv
-    stop_server(srv)
 
 
 def health(server: Server) -> dict:

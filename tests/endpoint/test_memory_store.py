@@ -25,7 +25,7 @@ import pytest
 from dipkg.core.release import open_release
 from sparql_api.results import Job
 from sparql_api.workers import WorkerPool, fork_server_supported
-from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.endpoint.conftest import Server, serving
 
 MIB = 1024 * 1024
 BUDGET = 64 * MIB  # the default (Settings.memory_store_mb)
@@ -179,14 +179,13 @@ def test_a_copy_within_budget_and_time(endpoint_data: Path) -> None:
 
 @pytest.fixture(scope="module")
 def on_disk(endpoint_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(
+    yield from serving(
         endpoint_data,
-        tmp_path_factory.mktemp("disk-store"),
+        tmp_path_factory,
+        "disk-store",
         DIPKG_QUERY_WORKERS="1",
         DIPKG_MEMORY_STORE_MB="0",
     )
-    yield srv
-    stop_server(srv)
 
 
 def test_health_says_where_the_workers_evaluate(server: Server, on_disk: Server) -> None:

@@ -17,7 +17,7 @@ import pytest
 import rdflib
 
 from dipkg.core.release import Release, open_release
-from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.endpoint.conftest import Server, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "pages"
@@ -44,16 +44,13 @@ def release(built_data: Path) -> Release:
 def site(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``python -m sparql_api.server`` (the app of ``dipkg serve``) on a free port."""
     # the tests play a reverse proxy at 127.0.0.1 (X-Forwarded-*): trusted here only
-    server = start_server(
+    yield from serving(
         built_data,
-        tmp_path_factory.mktemp("pages-server"),
+        tmp_path_factory,
+        "pages-server",
         DIPKG_QUERY_WORKERS="1",
         DIPKG_TRUSTED_PROXIES='["127.0.0.1"]',
     )
-    try:
-        yield server
-    finally:
-        stop_server(server)
 
 
 @pytest.fixture(scope="session")

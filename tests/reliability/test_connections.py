@@ -16,7 +16,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.endpoint.conftest import Server, serving, start_server, stop_server
 from tests.reliability.conftest import record
 
 MiB = 1024 * 1024
@@ -32,15 +32,14 @@ FIGURES: dict[str, object] = {}
 
 @pytest.fixture(scope="module")
 def server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(
+    yield from serving(
         canary_data,
-        tmp_path_factory.mktemp("connections"),
+        tmp_path_factory,
+        "connections",
         DIPKG_QUERY_WORKERS="1",
         DIPKG_HEADER_TIMEOUT=str(HEADER_TIMEOUT),
         DIPKG_SEND_TIMEOUT=str(SEND_TIMEOUT),
     )
-    yield srv
-    stop_server(srv)
     record("connections", FIGURES)
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.endpoint.conftest import Server, serving
 from tests.reliability.conftest import record
 
 SCENARIO = "/scenario/guizhou-b1-s01"
@@ -67,14 +67,13 @@ def vary(headers: dict[str, str]) -> set[str]:
 @pytest.fixture(scope="module")
 def proxied(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server that trusts one proxy: 127.0.0.2."""
-    srv = start_server(
+    yield from serving(
         canary_data,
-        tmp_path_factory.mktemp("proxied"),
+        tmp_path_factory,
+        "proxied",
         DIPKG_QUERY_WORKERS="1",
         DIPKG_TRUSTED_PROXIES='["127.0.0.2/32"]',
     )
-    yield srv
-    stop_server(srv)
 
 
 def test_forged_forwarded_headers_from_an_untrusted_peer_are_ignored(canary_server: Server) -> None:

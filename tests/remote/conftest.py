@@ -25,6 +25,7 @@ from tests.endpoint.conftest import (
     QUERY_TIMEOUT,
     Server,
     free_port,
+    serving,
     start_server,
     stop_server,
 )
@@ -277,19 +278,13 @@ def local(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     same engine on the same store answers the same bytes, which the tests compare. (By
     default the workers read an in-memory copy, whose unordered answers come in its own
     order: ``local_in_memory``.)"""
-    srv = start_server(
-        built_data, tmp_path_factory.mktemp("local"), DIPKG_MEMORY_STORE_MB="0", **LIMITS
-    )
-    yield srv
-    stop_server(srv)
+    yield from serving(built_data, tmp_path_factory, "local", DIPKG_MEMORY_STORE_MB="0", **LIMITS)
 
 
 @pytest.fixture(scope="session")
 def local_in_memory(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The local mode with default settings: the workers on the in-memory copy."""
-    srv = start_server(built_data, tmp_path_factory.mktemp("local-memory"), **LIMITS)
-    yield srv
-    stop_server(srv)
+    yield from serving(built_data, tmp_path_factory, "local-memory", **LIMITS)
 
 
 @pytest.fixture(scope="session")
