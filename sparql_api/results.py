@@ -393,8 +393,9 @@ def _solutions(
         None if spool is None else spool.path,
         0 if spool is None else spool.threshold,
     )
+    tsv_spooled = sink.spooled
     try:
-        if sink.spooled:
+        if tsv_spooled:
             parsed = ox.parse_query_results(path=sink.path, format=ox.QueryResultsFormat.TSV)
         else:
             parsed = ox.parse_query_results(sink.body(), format=ox.QueryResultsFormat.TSV)
@@ -416,7 +417,7 @@ def _solutions(
             details={"limit_bytes": 16 * 1024 * 1024},
         ) from None
     finally:
-        if spool is not None:
+        if tsv_spooled and spool is not None:  # (only a large TSV went to a file)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(spool.tsv)  # the intermediate TSV, read
     if fmt == "json" and truncated:

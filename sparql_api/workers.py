@@ -15,14 +15,17 @@ back as one reply frame::
     job   = u32 header length | header (JSON) | u64 body length (0)
     reply = u8 taken (0) | u8 status + flags | u32 rows | u64 body length | body
 
-The worker writes the first byte as soon as it has read the job, the rest once
-the result is serialised; the parent reads them as one frame. A worker that dies
-before that first byte ran nothing, and the query goes to another worker; one
-that dies after it died on this query (503). Status (low 4 bits) 0 is a result
-(flags: 16 truncated, 32 a graph, 64 retire; the body is the serialised result;
-128 spooled: the body, of the announced length, is in the worker's spool file and
-not in the frame, see :mod:`sparql_api.spool`), 1 an error and 2 the start-up
-answer (the body is JSON).
+A spawned worker (pipes) writes the first byte as soon as it has read the job, the
+rest once the result is serialised; the parent reads them as one frame. A worker that
+dies before that first byte ran nothing, and the query goes to another worker; one
+that dies after it died on this query (503). A forked worker (a socket) writes the
+byte with the rest, one write a query: there the kernel says whether a dead worker had
+read its job (Linux resets the peer of a Unix socket closed with unread data:
+``ConnectionResetError``, it ran nothing; end of file, it died on this query).
+Status (low 4 bits) 0 is a result (flags: 16 truncated, 32 a graph, 64 retire; the
+body is the serialised result; 128 spooled: the body, of the announced length, is in
+the worker's spool file and not in the frame, see :mod:`sparql_api.spool`), 1 an
+error and 2 the start-up answer (the body is JSON).
 
 At the deadline (``Settings.query_timeout``) the parent SIGKILLs the worker,
 reaps it and starts a fresh one in the background; the client gets 503
@@ -396,6 +399,8 @@ class _Worker:
     #: idle: kept for the client that freed it until then (the loop's time), not lent away
     held_for: str | None = None
     held_until: float = 0.0
+    #: it sends a job's first reply byte (TAKEN) alone, at once: a pipe (see the module's text)
+    acks: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.proc, asyncio.subprocess.Process):
@@ -428,7 +433,7 @@ class _Worker:
         try:
             head = await self.reader.readexactly(_REPLY.size)
         except asyncio.IncompleteReadError as exc:
-            if not exc.partial:  # not even the TAKEN byte: it never read the job
+            if not exc.partial and self.acks:  # not even the TAKEN byte: it never read the job
                 raise _NotTaken from None
             raise
         except ConnectionResetError:  # a socket's peer died with the job unread in it
@@ -703,7 +708,7 @@ class WorkerPool:
                     f"a query worker failed to start: {exc}", file=str(self.store_dir)
                 ) from None
             reader, writer = await asyncio.open_unix_connection(sock=sock, limit=1 << 20)
-            worker = _Worker(proc, reader, writer)
+            worker = _Worker(proc, reader, writer, acks=False)
             parent, sandbox = zygote.pid, False  # the zygote's namespace is the sandbox
         else:
             spawned = await asyncio.create_subprocess_exec(
@@ -727,6 +732,7 @@ class WorkerPool:
                     "memory_limit": self.memory_limit,
                     "retire_growth": self.retire_growth,
                     "parent": parent,
+                    "ack_first": worker.acks,
                     **(self.spool.config() if self.spool is not None else {}),
                 }
             )

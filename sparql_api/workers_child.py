@@ -38,18 +38,28 @@ def encode_frame(header: dict[str, Any], body: bytes = b"") -> bytes:
 
 
 def encode_reply(
-    status: int, body: bytes = b"", flags: int = 0, rows: int = 0, spooled: int | None = None
+    status: int,
+    body: bytes = b"",
+    flags: int = 0,
+    rows: int = 0,
+    spooled: int | None = None,
+    taken: bool = False,
 ) -> bytes:
-    """A reply frame without its first byte (:data:`TAKEN`, sent on its own before).
-    With ``spooled`` (a length), the body is that many bytes in the worker's spool file,
-    complete and closed: the frame announces it and carries none (flag :data:`SPOOLED`)."""
+    """A reply frame without its first byte (:data:`TAKEN`, sent on its own before), or
+    with it (``taken``). With ``spooled`` (a length), the body is that many bytes in the
+    worker's spool file, complete and closed: the frame announces it and carries none
+    (flag :data:`SPOOLED`)."""
+    cut = 0 if taken else 1
     if spooled is not None:
-        return _REPLY.pack(0, status | flags | SPOOLED, min(rows, 0xFFFFFFFF), spooled)[1:]
-    return _REPLY.pack(0, status | flags, min(rows, 0xFFFFFFFF), len(body))[1:] + body
+        return _REPLY.pack(0, status | flags | SPOOLED, min(rows, 0xFFFFFFFF), spooled)[cut:]
+    return _REPLY.pack(0, status | flags, min(rows, 0xFFFFFFFF), len(body))[cut:] + body
 
 
-def encode_json_reply(status: int, header: dict[str, Any], flags: int = 0) -> bytes:
-    return encode_reply(status, json.dumps(header, ensure_ascii=False).encode("utf-8"), flags)
+def encode_json_reply(
+    status: int, header: dict[str, Any], flags: int = 0, taken: bool = False
+) -> bytes:
+    body = json.dumps(header, ensure_ascii=False).encode("utf-8")
+    return encode_reply(status, body, flags, taken=taken)
 
 
 def _read_exact(stream: BinaryIO, n: int) -> bytes | None:
@@ -118,12 +128,25 @@ class Preloaded:
     size: int
 
 
+#: (pid, descriptor) of /proc/self/statm as the process ``pid`` opened it
+_statm: tuple[int, int] | None = None
+
+
 def resident_bytes() -> int:
-    """This process's resident memory (Linux: /proc/self/statm), or 0 where unknown."""
+    """This process's resident memory (Linux: /proc/self/statm), or 0 where unknown.
+
+    A worker asks after every query: the file stays open and is read with one ``pread``
+    (opening, reading and closing it took eight system calls). ``/proc/self`` is resolved
+    when the file is opened, so a forked child (the fork server's workers) opens its own;
+    the descriptor it inherited is left alone (closing a number it did not open could close
+    another file)."""
+    global _statm
     try:
-        with open("/proc/self/statm", "rb") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
+        pid = os.getpid()
+        if _statm is None or _statm[0] != pid:
+            _statm = (pid, os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC))
+        return int(os.pread(_statm[1], 256, 0).split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
         return 0
 
 
@@ -172,8 +195,7 @@ def child_main(preloaded: Preloaded | None = None) -> int:
                 break
     except (OSError, RuntimeError, ValueError) as exc:
         send(
-            TAKEN
-            + encode_json_reply(
+            encode_json_reply(
                 INFO,
                 {
                     "ok": False,
@@ -181,6 +203,7 @@ def child_main(preloaded: Preloaded | None = None) -> int:
                     "status": 503,
                     "message": f"cannot open the store read-only: {exc}",
                 },
+                taken=True,
             )
         )
         return 1
@@ -190,7 +213,7 @@ def child_main(preloaded: Preloaded | None = None) -> int:
         "named_graphs": named,
         "store": "memory" if preloaded is not None else "disk",
     }
-    send(TAKEN + encode_json_reply(INFO, {"ok": True, "info": info}))
+    send(encode_json_reply(INFO, {"ok": True, "info": info}, taken=True))
     prefixes = config.get("prefixes") or None
 
     growth = int(config.get("retire_growth") or 0)
@@ -204,8 +227,14 @@ def child_main(preloaded: Preloaded | None = None) -> int:
             int(config.get("spool_threshold") or results.SPOOL_THRESHOLD),
         )
 
+    # a job's first reply byte: alone as soon as it is read (a pipe), or with the reply (a
+    # socket, where the kernel tells the pool whether a dead worker had read its job)
+    ack_first = bool(config.get("ack_first", True))
+
     def serve() -> None:
-        _serve_jobs(inp, send, store, prefixes, int(limit) if limit else None, retire_at, spool)
+        _serve_jobs(
+            inp, send, store, prefixes, int(limit) if limit else None, retire_at, spool, ack_first
+        )
 
     # pyoxigraph parses and evaluates recursively: long chains (thousands of BINDs,
     # MINUS or UNION blocks, `1+1+...`) overflow the 8 MiB main stack (SIGSEGV).
@@ -230,19 +259,23 @@ def _serve_jobs(
     memory_limit: int | None = None,
     retire_at: int | None = None,
     spool: Any = None,
+    ack_first: bool = True,
 ) -> None:
     from sparql_api import results  # lazy: loaded by child_main's start-up check
+
+    taken = not ack_first  # the first byte goes with each reply
 
     while True:
         request = _read_frame(inp)
         if request is None:
             return
-        send(TAKEN)  # from here on, a death is this query's
+        if ack_first:
+            send(TAKEN)  # from here on, a death is this query's
         job = results.Job(**request)
         try:
             outcome = results.evaluate(store, job, prefixes, spool)
         except DipkgError as exc:
-            send(encode_json_reply(ERROR, {"ok": False, **exc.to_dict()}))
+            send(encode_json_reply(ERROR, {"ok": False, **exc.to_dict()}, taken=taken))
             continue
         except (KeyboardInterrupt, SystemExit):
             raise
@@ -254,7 +287,7 @@ def _serve_jobs(
                 f"the query needed more memory than a worker may use{mib} and was stopped",
                 details={"reason": "memory", "limit_bytes": memory_limit},
             )
-            send(encode_json_reply(ERROR, {"ok": False, **err.to_dict()}, RETIRE))
+            send(encode_json_reply(ERROR, {"ok": False, **err.to_dict()}, RETIRE, taken))
             return
         except BaseException as exc:  # noqa: BLE001  (a bug or a Rust panic: report it, stay alive)
             send(
@@ -267,6 +300,7 @@ def _serve_jobs(
                         "message": f"internal error while evaluating the query: "
                         f"{type(exc).__name__}",
                     },
+                    taken=taken,
                 )
             )
             print(f"sparql_api worker: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -277,9 +311,9 @@ def _serve_jobs(
         grown = retire_at is not None and resident_bytes() > retire_at
         flags |= RETIRE if grown else 0
         if outcome.spooled:  # the file is complete and closed: the parent may read it now
-            send(encode_reply(RESULT, b"", flags, outcome.rows, spooled=outcome.length))
+            send(encode_reply(RESULT, b"", flags, outcome.rows, outcome.length, taken))
         else:
-            send(encode_reply(RESULT, outcome.body, flags, outcome.rows))
+            send(encode_reply(RESULT, outcome.body, flags, outcome.rows, taken=taken))
         if grown:
             return
 

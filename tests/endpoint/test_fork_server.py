@@ -214,3 +214,67 @@ def test_no_dipkg_setting_or_secret_reaches_a_worker(
             assert b"PATH" in names  # the check can fail: the environment is there
             assert secret.encode() not in environ
             assert not [n for n in names if n.startswith(b"DIPKG_")], names
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="no /proc here")
+def test_resident_bytes_is_the_callers_own_after_a_fork() -> None:
+    """A worker asks its resident memory after every query through a descriptor kept open
+    (sparql_api.workers_child.resident_bytes). /proc/self is resolved when the file is
+    opened: a forked child that kept reading the fork server's descriptor would see the
+    fork server's memory, and never retire (Settings.worker_retire_mb)."""
+    from sparql_api.workers_child import resident_bytes
+
+    before = resident_bytes()  # this process opens (and keeps) its own
+    assert before > 0
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: grow by 64 MiB (touched), then report both readings
+        try:
+            grown = bytearray(64 * 1024 * 1024)
+            for i in range(0, len(grown), 4096):
+                grown[i] = 1
+            kept = resident_bytes()
+            with open("/proc/self/statm", "rb") as f:
+                fresh = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            os.write(write, f"{kept} {fresh}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as r:
+        kept, fresh = map(int, r.read().split())
+    os.waitpid(pid, 0)
+    assert abs(kept - fresh) < 4 * 1024 * 1024, (before, kept, fresh)
+    assert abs(resident_bytes() - before) < 32 * 1024 * 1024  # the parent's own, unchanged
+
+
+def test_a_forked_worker_that_died_before_reading_its_job_costs_no_query(
+    endpoint_data: Path,
+) -> None:
+    """A forked worker sends a job's first reply byte with the reply (one write a query):
+    whether a dead worker had read its job is the kernel's answer (a Unix socket closed
+    with unread data resets its peer). A worker stopped before it could read the job, then
+    killed, ran nothing: the query goes to a fresh worker and succeeds, no death counted.
+    One that read it and died is the query's 503 (test_limits: dies mid-query)."""
+    release = open_release(endpoint_data)
+
+    async def scenario() -> tuple[int, dict[str, int], int, int]:
+        pool = WorkerPool(release.store_dir, size=1, timeout=20)
+        await pool.start()
+        try:
+            (worker,) = pool._workers
+            assert not worker.acks  # forked: no byte alone before the reply
+            victim = worker.proc.pid
+            os.kill(victim, signal.SIGSTOP)  # it cannot read what is sent now
+            run = asyncio.create_task(pool.run(Job(CHEAP % 99, "json", None, 10)))
+            await asyncio.sleep(0.3)  # the job is in its socket, unread
+            assert not run.done()
+            os.kill(victim, signal.SIGKILL)
+            reply = await asyncio.wait_for(run, 20)
+            (fresh,) = pool._workers
+            return reply.header["rows"], dict(pool.stats), victim, fresh.proc.pid
+        finally:
+            await pool.stop()
+
+    rows, stats, victim, fresh = asyncio.run(scenario())
+    assert rows == 1 and stats["deaths"] == 0, stats
+    assert fresh != victim
