@@ -13,7 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from dipkg.core.errors import DipkgError, StoreError
-from dipkg.core.settings import Settings
+from dipkg.core.settings import Settings, load_settings
 from sparql_api.connections import connection_cap, protocol_class, raise_open_files
 from sparql_api.live import LiveApp
 from sparql_api.logs import RequestLog, log_config
@@ -96,7 +96,11 @@ def run(
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m sparql_api.server --data DIR [--host H] [--port P]`` (used by the tests)."""
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except DipkgError as err:  # a setting that cannot work: one line, as `dipkg serve` says it
+        print(str(err), file=sys.stderr)
+        raise SystemExit(1) from None
     parser = argparse.ArgumentParser(prog="python -m sparql_api.server")
     parser.add_argument("--data", type=Path, default=settings.data_dir)
     parser.add_argument("--host", default=settings.host)

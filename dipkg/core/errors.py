@@ -103,6 +103,9 @@ class ShapeError(DipkgError):
 
 
 class ConfigError(DipkgError):
+    """A setting or an option has a value that cannot work: its place is the ``DIPKG_``
+    variable, the option, or the file (dipkg.toml) it came from."""
+
     code = "config"
     status = 500
 

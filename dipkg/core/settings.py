@@ -14,15 +14,25 @@ import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from dipkg.core.errors import ConfigError
 
 DEFAULT_BASE_IRI = "https://w3id.org/dipkg/"
 
@@ -413,6 +423,16 @@ class Settings(BaseSettings):
                 raise ValueError(f"not an IP address or CIDR network: {item!r}") from None
         return [item.strip() for item in value]
 
+    @model_validator(mode="after")
+    def _spool_holds_a_result(self) -> Settings:
+        if self.spool_mb * 1024 * 1024 < self.max_result_bytes:
+            raise ValueError(
+                f"DIPKG_SPOOL_MB ({self.spool_mb} MiB) is smaller than DIPKG_MAX_RESULT_BYTES "
+                f"({self.max_result_bytes} bytes): a result the endpoint allows could never be "
+                "streamed; raise the first or lower the second"
+            )
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -429,6 +449,67 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+def _is_secret(loc: tuple[Any, ...]) -> bool:
+    """Whether the setting at ``loc`` holds a secret (its value is never shown)."""
+    model: Any = Settings
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return False
+        if "SecretStr" in str(field.annotation):
+            return True
+        model = field.annotation
+    return False
+
+
+def config_error(exc: PydanticValidationError) -> ConfigError:
+    """``exc`` (Settings refused a value) as one :class:`ConfigError` naming where each bad
+    value came from: the ``DIPKG_`` variable if it is set, else dipkg.toml's key (the
+    file is the place). A secret's value is never repeated."""
+    config = Path(os.environ.get("DIPKG_CONFIG", "dipkg.toml"))
+    environ = {name.upper() for name in os.environ}
+    problems: list[dict[str, Any]] = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error.get("loc") or ())
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        problem: dict[str, Any] = {"message": message}
+        if loc:
+            variable = "DIPKG_" + "__".join(str(part).upper() for part in loc)
+            if variable in environ:
+                problem["variable"] = variable
+            elif config.is_file():
+                problem["file"], problem["key"] = str(config), ".".join(map(str, loc))
+            else:
+                problem["setting"] = ".".join(map(str, loc))
+            value = error.get("input")
+            if not _is_secret(loc) and isinstance(value, str | int | float | bool):
+                problem["message"] = f"{message} (got {repr(value)[:80]})"
+        problems.append(problem)
+    if not problems:
+        problems.append({"message": "invalid settings"})
+
+    def named(problem: dict[str, Any]) -> str | None:
+        return problem.get("variable") or problem.get("key") or problem.get("setting")
+
+    first = problems[0]
+    # the first problem's variable (or file) is the error's place; the others name their own
+    text = "; ".join(
+        (f"{named(p)}: " if named(p) and (p is not first or "file" in p) else "") + p["message"]
+        for p in problems
+    )
+    place = first.get("file") or first.get("variable") or first.get("setting")
+    return ConfigError(text, file=place, details={"errors": problems})
+
+
+def load_settings(**values: Any) -> Settings:
+    """The settings (``values``, then ``DIPKG_`` variables, then dipkg.toml); a value that
+    cannot work raises :func:`config_error`'s :class:`ConfigError`, not pydantic's report."""
+    try:
+        return Settings(**values)
+    except PydanticValidationError as exc:
+        raise config_error(exc) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

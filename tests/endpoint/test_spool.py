@@ -525,7 +525,12 @@ def test_slow_clients_hold_the_spool_budget_and_one_gone_gives_it_back(
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     srv = start_server(
-        endpoint_data, tmp_path, DIPKG_SPOOL_MB="24", DIPKG_QUERY_WORKERS="2", TMPDIR=str(tmp)
+        endpoint_data,
+        tmp_path,
+        DIPKG_SPOOL_MB="24",
+        DIPKG_MAX_RESULT_BYTES=str(24 * 1024 * 1024),  # (one allowed result fits the budget)
+        DIPKG_QUERY_WORKERS="2",
+        TMPDIR=str(tmp),
     )
     try:
         sock, head = _stall(srv, fresh(doubling_rows(64)))  # the only GET of /sparql

@@ -1,0 +1,100 @@
+"""A setting that cannot work is one clear error naming where it came from.
+
+Settings come from ``DIPKG_`` variables and dipkg.toml (dipkg/core/settings.py). A value
+pydantic refuses used to reach the user as ``error[internal]: ValidationError: ...`` with
+pydantic's report and a web address; it is now ``DIPKG_X: error[config]: ...`` (the
+variable is the place), or ``dipkg.toml: error[config]: key: ...``, exit 1, and a
+secret's value is never repeated.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dipkg.core.errors import ConfigError
+from dipkg.core.settings import load_settings
+from tests.conftest import cli_env
+from tests.test_cli import one_error_line, run
+
+MiB = 1024 * 1024
+
+
+@pytest.mark.parametrize("command", ["serve", "build", "query"])
+def test_a_bad_variable_is_named_by_every_command(tmp_path: Path, command: str) -> None:
+    args = {
+        "serve": ["serve", "--data", str(tmp_path)],
+        "build": ["build", "--out", str(tmp_path / "out")],
+        "query": ["query", "--data", str(tmp_path), "ASK {}"],
+    }[command]
+    done = run(*args, DIPKG_QUERY_TIMEOUT="-1")
+    line = one_error_line(done, "config")
+    assert line == "DIPKG_QUERY_TIMEOUT: error[config]: Input should be greater than 0 (got '-1')"
+    assert "pydantic" not in done.stderr and "internal" not in done.stderr
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_the_server_module_names_it_too(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sparql_api.server", "--data", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(DIPKG_MAX_ROWS="lots"),
+    )
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("DIPKG_MAX_ROWS: error[config]: "), lines
+    assert "'lots'" in lines[0]
+
+
+def test_every_bad_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIPKG_MAX_ROWS", "0")
+    monkeypatch.setenv("DIPKG_QUERY_WORKERS", "many")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    err = caught.value
+    assert err.file == "DIPKG_MAX_ROWS" and err.code == "config"
+    assert "; DIPKG_QUERY_WORKERS: " in err.message and "'many'" in err.message
+    assert [e["variable"] for e in err.details["errors"]] == [
+        "DIPKG_MAX_ROWS",
+        "DIPKG_QUERY_WORKERS",
+    ]
+
+
+def test_a_bad_key_of_dipkg_toml_names_the_file_and_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "dipkg.toml"
+    config.write_text("query_timeout = -3\n", encoding="utf-8")
+    monkeypatch.setenv("DIPKG_CONFIG", str(config))
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        f"{config}: error[config]: query_timeout: Input should be greater than 0 (got -3)"
+    )
+
+
+def test_a_secret_is_never_repeated() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(publish_password=918273645, query_timeout=0)
+    text = str(caught.value) + repr(caught.value.details)
+    assert "918273645" not in text
+    assert "publish_password: Input should be a valid string" in text
+    assert "(got 0)" in text  # an ordinary value is shown
+
+
+def test_the_spool_must_hold_one_allowed_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIPKG_SPOOL_MB", "24")
+    monkeypatch.setenv("DIPKG_MAX_RESULT_BYTES", str(24 * MiB))
+    assert load_settings().spool_mb == 24  # exactly one result's worth: fine
+    monkeypatch.setenv("DIPKG_MAX_RESULT_BYTES", str(24 * MiB + 1))
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.file is None
+    assert caught.value.message.startswith(
+        "DIPKG_SPOOL_MB (24 MiB) is smaller than DIPKG_MAX_RESULT_BYTES (25165825 bytes)"
+    )
