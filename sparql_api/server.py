@@ -12,7 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
-from dipkg.core.errors import DipkgError, StoreError
+from dipkg.core.errors import ConfigError, DipkgError, StoreError
 from dipkg.core.settings import Settings, load_settings
 from sparql_api.connections import connection_cap, protocol_class, raise_open_files
 from sparql_api.live import LiveApp
@@ -20,30 +20,42 @@ from sparql_api.logs import RequestLog, log_config
 
 
 def _port_free(host: str, port: int) -> None:
-    """One line and exit 1 when ``host:port`` is taken (uvicorn would print six and exit 3)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            reason = (
-                "is already in use"
-                if exc.errno == errno.EADDRINUSE
-                else f"cannot be used ({exc.strerror})"
-            )
-            print(
-                str(
-                    DipkgError(
-                        f"port {port} on {host} {reason}: stop what holds it, or choose another "
-                        "port with "
-                        "--port or the setting DIPKG_PORT",
-                        file=f"{host}:{port}",
-                    )
-                ),
-                file=sys.stderr,
-            )
-            raise SystemExit(1) from None
+    """One line and exit 1 when ``host:port`` cannot be listened on: a port out of range, a
+    host that is not this machine's, a port taken (uvicorn would print six lines and exit
+    3, or a traceback)."""
+    problem: DipkgError | None = None
+    if not 0 < port < 65536:
+        problem = ConfigError(
+            f"port {port} is not a port: give a number from 1 to 65535 with --port or the "
+            "setting DIPKG_PORT",
+            file=f"{host}:{port}",
+        )
+    else:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except socket.gaierror as exc:  # not an address (or name) of this machine
+                problem = ConfigError(
+                    f"host {host!r} cannot be used ({exc.strerror}): give an address of this "
+                    "machine with --host or the setting DIPKG_HOST",
+                    file=f"{host}:{port}",
+                )
+            except OSError as exc:
+                reason = (
+                    "is already in use"
+                    if exc.errno == errno.EADDRINUSE
+                    else f"cannot be used ({exc.strerror})"
+                )
+                problem = DipkgError(
+                    f"port {port} on {host} {reason}: stop what holds it, or choose another "
+                    "port with --port or the setting DIPKG_PORT",
+                    file=f"{host}:{port}",
+                )
+    if problem is not None:
+        print(str(problem), file=sys.stderr)
+        raise SystemExit(1)
 
 
 def run(

@@ -98,3 +98,26 @@ def test_the_spool_must_hold_one_allowed_result(monkeypatch: pytest.MonkeyPatch)
     assert caught.value.message.startswith(
         "DIPKG_SPOOL_MB (24 MiB) is smaller than DIPKG_MAX_RESULT_BYTES (25165825 bytes)"
     )
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (
+            ["--port", "99999"],
+            "127.0.0.1:99999: error[config]: port 99999 is not a port: give a number from 1 "
+            "to 65535 with --port or the setting DIPKG_PORT",
+        ),
+        (
+            ["--host", "256.1.1.1", "--port", "8000"],
+            "256.1.1.1:8000: error[config]: host '256.1.1.1' cannot be used",
+        ),
+    ],
+    ids=["port", "host"],
+)
+def test_a_place_to_listen_that_cannot_work_is_one_line(
+    built_data: Path, args: list[str], expected: str
+) -> None:
+    """They were a traceback (OverflowError) and a port said to be in use."""
+    done = run("serve", "--data", str(built_data), *args)
+    assert one_error_line(done, "config").startswith(expected), done.stderr

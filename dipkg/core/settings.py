@@ -233,7 +233,7 @@ class Settings(BaseSettings):
 
     # --- serve -----------------------------------------------------------
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(8000, ge=1, le=65535)
     query_timeout: float = Field(10.0, gt=0, description="Hard time limit per query, seconds.")
     max_rows: int = Field(10_000, gt=0, description="Row cap of a SELECT result.")
     max_query_bytes: int = Field(64 * 1024, gt=0, description="Longest accepted query text, bytes.")
