@@ -292,14 +292,15 @@ def remote(
     built_data: Path, oxigraph_backend: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """`dipkg serve --sparql-backend http://127.0.0.1:PORT/query` straight onto oxigraph serve."""
-    srv = start_cli_server(
+    yield from serving(
         built_data,
-        tmp_path_factory.mktemp("remote"),
+        tmp_path_factory,
+        "remote",
         "--sparql-backend",
         f"{oxigraph_backend}/query",
+        cli=True,
+        **LIMITS,
     )
-    yield srv
-    stop_server(srv)
 
 
 @pytest.fixture()
