@@ -3,6 +3,7 @@ on 127.0.0.1 over the session's real build (``built_data`` in tests/conftest.py)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -133,6 +134,11 @@ def serving_in(
         yield srv
     finally:
         stop_server(srv)
+
+
+#: :func:`serving_in` as a ``with`` block, for a fixture that does more around the server
+#: than yield it (a client over it, a proxy in front, two servers)
+server_in = contextlib.contextmanager(serving_in)
 
 
 def stop_server(server: Server) -> None:
