@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.endpoint.conftest import Server, free_port, start_server, stop_server
+from tests.endpoint.conftest import Server, free_port, server_in, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -129,40 +129,40 @@ def proxied(
         pytest.fail("nginx is not installed: .ci/run installs Debian's nginx for this test")
     work = tmp_path_factory.mktemp("nginx")
     if request.param == "own-base":
-        server = start_server(
+        started = server_in(
             request.getfixturevalue("own_base_data"),
             work,
             DIPKG_TRUSTED_PROXIES='["127.0.0.1"]',
             DIPKG_BASE_IRI=f"https://{DOMAIN}/",
         )
     else:
-        server = start_server(built_data, work, DIPKG_TRUSTED_PROXIES='["127.0.0.1"]')
-    port = free_port()
-    upstream = int(server.url.rsplit(":", 1)[1])
-    (work / "nginx.conf").write_text(local_nginx_config(upstream, port, work), encoding="utf-8")
-    proc = subprocess.Popen(
-        [NGINX, "-p", str(work), "-c", str(work / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url + "/health", timeout=2)
-            break
-        except httpx.HTTPError:
-            if proc.poll() is not None:
-                pytest.fail(f"nginx exited: {proc.stderr.read().decode()}")
-            time.sleep(0.1)
-    yield (
-        server,
-        url,
-        f"https://{DOMAIN}/" if request.param == "own-base" else "https://w3id.org/dipkg/",
-    )
-    proc.send_signal(signal.SIGQUIT)
-    proc.wait(timeout=10)
-    stop_server(server)
+        started = server_in(built_data, work, DIPKG_TRUSTED_PROXIES='["127.0.0.1"]')
+    with started as server:
+        port = free_port()
+        upstream = int(server.url.rsplit(":", 1)[1])
+        (work / "nginx.conf").write_text(local_nginx_config(upstream, port, work), encoding="utf-8")
+        proc = subprocess.Popen(
+            [NGINX, "-p", str(work), "-c", str(work / "nginx.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(url + "/health", timeout=2)
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None:
+                    pytest.fail(f"nginx exited: {proc.stderr.read().decode()}")
+                time.sleep(0.1)
+        yield (
+            server,
+            url,
+            f"https://{DOMAIN}/" if request.param == "own-base" else "https://w3id.org/dipkg/",
+        )
+        proc.send_signal(signal.SIGQUIT)
+        proc.wait(timeout=10)
 
 
 def test_behind_nginx_links_and_redirects_name_the_public_host(

@@ -21,7 +21,7 @@ import pytest
 
 from sparql_api import logs
 from tests.conftest import cli_env
-from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.endpoint.conftest import Server, serving, start_server, stop_server
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 TEXT_LINE = re.compile(
@@ -37,15 +37,14 @@ def lines(server: Server) -> list[str]:
 
 @pytest.fixture(scope="module")
 def text_server(built_data: Path, tmp_path_factory: pytest.TempPathFactory):
-    srv = start_server(
+    yield from serving(
         built_data,
-        tmp_path_factory.mktemp("logs-text"),
+        tmp_path_factory,
+        "logs-text",
         DIPKG_QUERY_TIMEOUT="1",
         DIPKG_QUERY_WORKERS="1",
         DIPKG_WORKER_SANDBOX="false",
     )
-    yield srv
-    stop_server(srv)
 
 
 def test_a_request_id_is_echoed_and_logged(text_server: Server) -> None:

@@ -3,6 +3,7 @@ on 127.0.0.1 over the session's real build (``built_data`` in tests/conftest.py)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -111,15 +112,33 @@ def start_server(
 
 
 def serving(
-    data: Path, tmp_path_factory: pytest.TempPathFactory, name: str, *args: str, **env: str
+    data: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    *args: str,
+    cli: bool = False,
+    **env: str,
 ) -> Iterator[Server]:
     """The body of a fixture that serves ``data`` for its scope (``yield from serving(...)``):
     :func:`start_server` in a fresh folder named ``name``, :func:`stop_server` after."""
-    srv = start_server(data, tmp_path_factory.mktemp(name), *args, **env)
+    yield from serving_in(data, tmp_path_factory.mktemp(name), *args, cli=cli, **env)
+
+
+def serving_in(
+    data: Path, workdir: Path, *args: str, cli: bool = False, **env: str
+) -> Iterator[Server]:
+    """:func:`serving` in a folder of the fixture's own (``tmp_path``, or one it has put
+    files in first): the server's working directory and log."""
+    srv = start_server(data, workdir, *args, cli=cli, **env)
     try:
         yield srv
     finally:
         stop_server(srv)
+
+
+#: :func:`serving_in` as a ``with`` block, for a fixture that does more around the server
+#: than yield it (a client over it, a proxy in front, two servers)
+server_in = contextlib.contextmanager(serving_in)
 
 
 def stop_server(server: Server) -> None:
@@ -143,18 +162,16 @@ def endpoint_data(built_data: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def server(endpoint_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    workdir = tmp_path_factory.mktemp("server")
     # the tests play a reverse proxy at 127.0.0.1 (X-Forwarded-*): trusted here only
-    srv = start_server(
+    yield from serving(
         endpoint_data,
-        workdir,
+        tmp_path_factory,
+        "server",
         DIPKG_QUERY_TIMEOUT=str(QUERY_TIMEOUT),
         DIPKG_MAX_ROWS=str(MAX_ROWS),
         DIPKG_QUERY_WORKERS="2",
         DIPKG_TRUSTED_PROXIES='["127.0.0.1"]',
     )
-    yield srv
-    stop_server(srv)
 
 
 @pytest.fixture()

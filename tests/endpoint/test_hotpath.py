@@ -17,6 +17,7 @@ switch (reliability/test_live_update.py), the connection limits
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from collections.abc import Iterator
@@ -36,7 +37,7 @@ from sparql_api import endpoint, hotpath
 from sparql_api.app import create_app
 from sparql_api.fastpath import FastPath
 from sparql_api.hotpath import HotPath
-from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.endpoint.conftest import Server, server_in
 
 MAX_QUERY_BYTES = 8192  # above 4096 the guard runs on a thread: both kinds are in the corpus
 PROXY = "127.0.0.2"
@@ -55,11 +56,10 @@ Snapshot = tuple[int, list[tuple[bytes, bytes]], bytes]
 @pytest.fixture(scope="module")
 def pair(endpoint_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Server]]:
     """[with the bare path, without it], the same settings otherwise."""
-    servers: list[Server] = []
-    try:
-        for hot in ("true", "false"):
-            servers.append(
-                start_server(
+    with contextlib.ExitStack() as servers:
+        yield [
+            servers.enter_context(
+                server_in(
                     endpoint_data,
                     tmp_path_factory.mktemp(f"hot-{hot}"),
                     DIPKG_SPARQL_HOT_PATH=hot,
@@ -70,10 +70,8 @@ def pair(endpoint_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
                     DIPKG_TRUSTED_PROXIES=f'["{PROXY}"]',
                 )
             )
-        yield servers
-    finally:
-        for srv in servers:
-            stop_server(srv)
+            for hot in ("true", "false")
+        ]
 
 
 def snapshot(client: httpx.Client, method: str, url: str, **kw: Any) -> Snapshot:

@@ -319,17 +319,16 @@ def doubling(steps: int, rows: int = 0) -> str:
 @pytest.fixture(scope="module")
 def roomy(endpoint_data, tmp_path_factory) -> Iterator[Server]:
     """A server with the default result limit and time enough to build a 256 MiB value."""
-    from tests.endpoint.conftest import start_server, stop_server
+    from tests.endpoint.conftest import serving
 
-    srv = start_server(
+    yield from serving(
         endpoint_data,
-        tmp_path_factory.mktemp("roomy"),
+        tmp_path_factory,
+        "roomy",
         DIPKG_QUERY_TIMEOUT="60",
         DIPKG_MAX_ROWS="1000",
         DIPKG_QUERY_WORKERS="2",
     )
-    yield srv
-    stop_server(srv)
 
 
 def assert_too_large(r: httpx.Response, limit: str = "64 MiB") -> None:

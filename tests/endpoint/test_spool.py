@@ -30,7 +30,7 @@ from sparql_api.errors import QueryTimeout, ResultTooLarge, SpoolFailed, SpoolFu
 from sparql_api.results import Job, Spool, evaluate
 from sparql_api.spool import PREFIX, SpoolDir, sweep
 from sparql_api.workers import WorkerPool
-from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.endpoint.conftest import Server, serving_in, start_server, stop_server
 from tests.reliability.conftest import tree_rss
 
 ALL = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"  # the real graph: ~10,800 rows
@@ -390,7 +390,7 @@ def big(endpoint_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     workdir = tmp_path_factory.mktemp("spool")
     tmp = workdir / "tmp"
     tmp.mkdir()
-    srv = start_server(
+    yield from serving_in(
         endpoint_data,
         workdir,
         DIPKG_MAX_ROWS="10000",
@@ -398,8 +398,6 @@ def big(endpoint_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         DIPKG_MAX_RESULT_BYTES=str(4 * 1024 * 1024),
         TMPDIR=str(tmp),
     )
-    yield srv
-    stop_server(srv)
     assert list(tmp.iterdir()) == [], "the spool folder outlived the server"
 
 

@@ -14,7 +14,7 @@ import rdflib
 
 from dipkg.core.settings import Settings
 from kg.build import build
-from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.endpoint.conftest import server_in
 from tests.test_changes import EDITS, _inputs
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -28,12 +28,11 @@ def two(
     out = tmp / "data"
     first = build(out, Settings(inputs_dir=_inputs(tmp / "in1", "2026-11-24")))
     second = build(out, Settings(inputs_dir=_inputs(tmp / "in2", "2026-11-30", EDITS)))
-    server: Server = start_server(out, tmp, DIPKG_QUERY_WORKERS="1")
-    try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            yield client, first.manifest.to_json(), second.manifest.to_json(), second.release
-    finally:
-        stop_server(server)
+    with (
+        server_in(out, tmp, DIPKG_QUERY_WORKERS="1") as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        yield client, first.manifest.to_json(), second.manifest.to_json(), second.release
 
 
 def test_the_json_twin_is_the_release_file(two) -> None:

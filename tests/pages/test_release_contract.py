@@ -22,7 +22,7 @@ from dipkg.core.iris import Minter
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
 from kg.catalog import schema_org_dataset
-from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.endpoint.conftest import Server, serving, start_server, stop_server
 from tests.pages.conftest import BROWSER_ACCEPT
 
 #: what the server is started with: none of it is what the build used
@@ -42,16 +42,9 @@ SERVE_TIME = {
 def other_settings_site(
     built_data: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    server = start_server(
-        built_data,
-        tmp_path_factory.mktemp("contract-server"),
-        DIPKG_QUERY_WORKERS="1",
-        **SERVE_TIME,
+    yield from serving(
+        built_data, tmp_path_factory, "contract-server", DIPKG_QUERY_WORKERS="1", **SERVE_TIME
     )
-    try:
-        yield server
-    finally:
-        stop_server(server)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from dipkg.core.release import open_release
-from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.endpoint.conftest import Server, serving_in
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = ROOT / "test-artifacts" / "reliability.json"
@@ -107,12 +107,10 @@ def canary_data(built_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def canary_server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("rel-server")
     (workdir / "secret.txt").write_text(CANARY + "\n", encoding="utf-8")  # the server's cwd
-    srv = start_server(
+    yield from serving_in(
         canary_data,
         workdir,
         DIPKG_QUERY_TIMEOUT="3",
         DIPKG_QUERY_WORKERS="2",
         DIPKG_MAX_ROWS="1000",
     )
-    yield srv
-    stop_server(srv)

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from dipkg.core.settings import Settings
-from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.endpoint.conftest import Server, serving
 from tests.reliability.conftest import record, run_async
 
 LIMIT = 3.0
@@ -37,14 +37,13 @@ CHEAP = "ASK { ?s ?p ?o } # cheap %d"
 
 @pytest.fixture(scope="module")
 def server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(
+    yield from serving(
         canary_data,
-        tmp_path_factory.mktemp("fairness"),
+        tmp_path_factory,
+        "fairness",
         DIPKG_QUERY_TIMEOUT=str(LIMIT),
         DIPKG_CLIENT_QUEUE=str(QUEUE),
     )  # the default number of workers
-    yield srv
-    stop_server(srv)
 
 
 def client_at(url: str, address: str) -> httpx.AsyncClient:
@@ -143,16 +142,15 @@ def test_three_clients_with_runaways_leave_a_worker_for_a_cheap_query(server: Se
 def proxied(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One worker, one waiting query per client (a third gets 429 at once), and a trusted
     proxy at 127.0.0.2."""
-    srv = start_server(
+    yield from serving(
         canary_data,
-        tmp_path_factory.mktemp("fair-proxied"),
+        tmp_path_factory,
+        "fair-proxied",
         DIPKG_QUERY_TIMEOUT="2",
         DIPKG_QUERY_WORKERS="1",
         DIPKG_CLIENT_QUEUE="1",
         DIPKG_TRUSTED_PROXIES='["127.0.0.2"]',
     )
-    yield srv
-    stop_server(srv)
 
 
 async def who_is_who(url: str) -> dict[str, tuple[int, str]]:

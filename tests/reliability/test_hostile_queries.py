@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from sparql_api.guard import MAX_NESTING, check_query
-from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.endpoint.conftest import Server, serving
 from tests.listener import Listener
 from tests.reliability.conftest import record
 
@@ -26,16 +26,15 @@ SEEN: Counter = Counter()
 
 @pytest.fixture(scope="module")
 def server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(
+    yield from serving(
         canary_data,
-        tmp_path_factory.mktemp("hostile-q"),
+        tmp_path_factory,
+        "hostile-q",
         DIPKG_QUERY_TIMEOUT=str(LIMIT),
         DIPKG_QUERY_WORKERS="2",
         DIPKG_MAX_QUERY_BYTES=str(MAX_BYTES),
         DIPKG_MAX_ROWS="1000",
     )
-    yield srv
-    stop_server(srv)
     record("hostile_queries", dict(sorted(SEEN.items())))
 
 
@@ -359,15 +358,14 @@ def test_regex_bombs_are_bounded(server: Server, index: int) -> None:
 
 @pytest.fixture(scope="module")
 def open_server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(
+    yield from serving(
         canary_data,
-        tmp_path_factory.mktemp("hostile-open"),
+        tmp_path_factory,
+        "hostile-open",
         DIPKG_QUERY_TIMEOUT=str(LIMIT),
         DIPKG_QUERY_WORKERS="1",
         DIPKG_WORKER_SANDBOX="false",
     )
-    yield srv
-    stop_server(srv)
 
 
 def guard_bypasses(port: int) -> list[str]:

@@ -22,7 +22,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.endpoint.conftest import Server, start_server, stop_server
+from tests.endpoint.conftest import Server, serving
 from tests.reliability.conftest import record, run_async, zombies
 
 LIMIT = 3.0
@@ -34,14 +34,13 @@ CHEAP = "ASK { ?s ?p ?o } # cheap %d"
 
 @pytest.fixture(scope="module")
 def server(canary_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(
+    yield from serving(
         canary_data,
-        tmp_path_factory.mktemp("runaway"),
+        tmp_path_factory,
+        "runaway",
         DIPKG_QUERY_TIMEOUT=str(LIMIT),
         DIPKG_QUERY_WORKERS=str(WORKERS),
     )
-    yield srv
-    stop_server(srv)
 
 
 def other_client(url: str, i: int) -> httpx.AsyncClient:

@@ -25,9 +25,9 @@ from tests.endpoint.conftest import (
     QUERY_TIMEOUT,
     Server,
     free_port,
+    server_in,
     serving,
     start_server,
-    stop_server,
 )
 from tests.test_publish import OXIGRAPH
 
@@ -292,23 +292,25 @@ def remote(
     built_data: Path, oxigraph_backend: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """`dipkg serve --sparql-backend http://127.0.0.1:PORT/query` straight onto oxigraph serve."""
-    srv = start_cli_server(
+    yield from serving(
         built_data,
-        tmp_path_factory.mktemp("remote"),
+        tmp_path_factory,
+        "remote",
         "--sparql-backend",
         f"{oxigraph_backend}/query",
+        cli=True,
+        **LIMITS,
     )
-    yield srv
-    stop_server(srv)
 
 
 @pytest.fixture()
 def proxied(built_data: Path, proxy: Proxy, tmp_path: Path) -> Iterator[tuple[Server, Proxy]]:
     """A remote-mode server behind the recording proxy (set by DIPKG_SPARQL_BACKEND)."""
     proxy.mode = "forward"
-    srv = start_cli_server(built_data, tmp_path, DIPKG_SPARQL_BACKEND=f"{proxy.url}/query")
-    proxy.queries.clear()
-    yield srv, proxy
-    proxy.mode = "forward"
-    proxy.spare_probe = False
-    stop_server(srv)
+    with server_in(
+        built_data, tmp_path, cli=True, DIPKG_SPARQL_BACKEND=f"{proxy.url}/query", **LIMITS
+    ) as srv:
+        proxy.queries.clear()
+        yield srv, proxy
+        proxy.mode = "forward"
+        proxy.spare_probe = False

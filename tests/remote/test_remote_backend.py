@@ -162,15 +162,13 @@ def test_a_syntax_error_is_the_local_one(local, remote):
 def private_remote(built_data, tmp_path):
     """A remote-mode server over its own `oxigraph serve`, killed afterwards (a runaway
     keeps running in Oxigraph after the client gave up, whatever its --timeout-s)."""
-    from tests.endpoint.conftest import stop_server
-    from tests.remote.conftest import published_oxigraph, start_cli_server
+    from tests.endpoint.conftest import serving_in
+    from tests.remote.conftest import LIMITS, published_oxigraph
 
     with published_oxigraph(built_data) as url:
-        server = start_cli_server(built_data, tmp_path, "--sparql-backend", f"{url}/query")
-        try:
-            yield server
-        finally:
-            stop_server(server)
+        yield from serving_in(
+            built_data, tmp_path, "--sparql-backend", f"{url}/query", cli=True, **LIMITS
+        )
 
 
 @pytest.mark.slow
