@@ -92,7 +92,7 @@ class SpoolFull(QueryError):
 
 
 class TooManyQueries(QueryError):
-    """One client has ``Settings.client_queue`` queries waiting already (sparql_api/workers.py)."""
+    """One client has ``Settings.client_queue`` queries waiting already (sparql_api/shares.py)."""
 
     code = "too-many-queries"
     status = 429

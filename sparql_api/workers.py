@@ -41,16 +41,15 @@ and replaces them (``fork_server_restarts`` in /health); one that fails to resta
 ``ZYGOTE_RESTARTS`` times in a row gives way to fresh interpreters
 (``fork_server_fallback`` 1).
 
-Workers are shared fairly between clients (their addresses): one client's share
-is ``client_queries`` jobs on workers at once; its further jobs wait in its own
-queue, and a freed worker goes to the waiting clients in turn. The sharing is
-work-conserving: a worker no client under its share waits for is lent beyond the
-share, and taken back (killed, a fresh one forked) when a client under its share
-has waited ``PREEMPT_AFTER``; the job that ran there goes back to the front of its
-client's queue and runs again within the share (see "fair sharing" below). It gets one
-extension, never a fresh limit: it must have a worker again, and have ended, within
-twice ``Settings.query_timeout`` after it arrived (503 ``busy`` or ``timeout``, the
-latter with ``preempted: true``), as any query waits at most one limit, runs at most one. Jobs
+Workers are shared fairly between clients (their addresses) by
+:mod:`sparql_api.shares`: one client's share is ``client_queries`` jobs on workers at
+once; its further jobs wait in its own queue, or run on a worker lent beyond the share
+that is taken back (killed, a fresh one forked) when a client under its share has
+waited ``PREEMPT_AFTER``. The job that ran there goes back to the front of its
+client's queue and runs again within the share. It gets one extension, never a fresh
+limit: it must have a worker again, and have ended, within twice
+``Settings.query_timeout`` after it arrived (503 ``busy`` or ``timeout``, the latter
+with ``preempted: true``), as any query waits at most one limit, runs at most one. Jobs
 beyond the share, lent or waiting, are at most ``client_queue``; more get 429. So
 clients with runaway queries hold one worker each, never the whole pool.
 
@@ -59,29 +58,29 @@ Workers also drop into an empty network namespace when the OS allows it
 even a SERVICE call that got past :mod:`sparql_api.guard` would reach nothing.
 
 Why one module of this size: the pool is one state machine (spawn, hand out, kill at the
-deadline, replace, per-client queues); the worker's own side is sparql_api/workers_child.py,
-the fork server's sparql_api/zygote.py.
+deadline, replace); which idle worker goes to which client is sparql_api/shares.py, the
+worker's own side sparql_api/workers_child.py, the fork server's sparql_api/zygote.py and
+the pool's end of it sparql_api/forkclient.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import os
 import signal
-import socket
 import sys
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from dipkg.core.errors import DipkgError, StoreError
-from sparql_api.errors import Busy, QueryError, QueryTimeout, TooManyQueries, WorkerDied
+from sparql_api.errors import QueryError, QueryTimeout, WorkerDied
+from sparql_api.forkclient import _Forked, _Zygote, child_env, fork_server_supported
 from sparql_api.results import Job, too_large
+from sparql_api.shares import PREEMPT_AFTER, Shares, _Lease
 from sparql_api.spool import SpoolDir, SpoolFull
 from sparql_api.workers_child import (  # noqa: F401  (the frame format; _isolate_network for tests)
     _REPLY,
@@ -104,9 +103,6 @@ log = logging.getLogger("sparql_api.workers")
 DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024 * 1024
 #: Room for a reply frame's body beyond the job's result limit (an error frame has none).
 REPLY_SLACK = 1024 * 1024
-#: Seconds a client under its share waits for a worker before one lent to another client
-#: beyond its share is taken back (killed and replaced; its job runs again later).
-PREEMPT_AFTER = 0.02
 #: uvloop's timers have millisecond resolution and may fire up to 1 ms early: a query
 #: is stopped this much after its limit, never before it (its 503 says it ran longer)
 TIMER_SLACK = 0.0015
@@ -139,234 +135,6 @@ class Reply:
     stream: BinaryIO | None = None
 
 
-def _child_env() -> dict[str, str]:
-    """The environment of a process started with ``python -m sparql_api...``."""
-    package_root = str(Path(__file__).resolve().parent.parent)
-    env = {name: value for name, value in os.environ.items() if not _secret_or_ours(name)}
-    env["PYTHONPATH"] = package_root + (
-        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
-    )
-    return env
-
-
-def _secret_or_ours(name: str) -> bool:
-    """Whether a variable stays out of a worker's environment (readable in
-    /proc/PID/environ): every ``DIPKG_`` setting (a worker reads none; its configuration
-    comes in the start frame) and anything named like a secret."""
-    upper = name.upper()
-    return upper.startswith("DIPKG_") or any(
-        word in upper for word in ("PASSWORD", "SECRET", "TOKEN")
-    )
-
-
-def fork_server_supported() -> bool:
-    """Whether this OS can run the fork server (:mod:`sparql_api.zygote`): fork, and file
-    descriptors passed over a Unix socket. Elsewhere each worker is a fresh interpreter."""
-    return (
-        sys.platform.startswith("linux")
-        and hasattr(os, "fork")
-        and hasattr(socket, "send_fds")
-        and hasattr(socket, "SOCK_SEQPACKET")
-    )
-
-
-class _Forked:
-    """A worker forked by the zygote: the part of ``asyncio.subprocess.Process`` the pool
-    uses (pid, returncode, wait, kill). Its exit status comes from the zygote, its parent;
-    the kill goes through a pidfd where Linux has one (never a recycled pid)."""
-
-    def __init__(self, pid: int, pidfd: int | None) -> None:
-        self.pid = pid
-        self.returncode: int | None = None
-        self._pidfd = pidfd
-        self._exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-    async def wait(self) -> int:
-        return await asyncio.shield(self._exited)
-
-    def kill(self) -> None:
-        if self.returncode is not None:
-            return
-        try:
-            if self._pidfd is not None:
-                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
-            else:
-                os.kill(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, OSError):
-            pass
-
-    def exited(self, code: int) -> None:
-        if self.returncode is None:
-            self.returncode = code
-        if self._pidfd is not None:
-            os.close(self._pidfd)
-            self._pidfd = None
-        if not self._exited.done():
-            self._exited.set_result(self.returncode)
-
-
-class _Zygote:
-    """The pool's end of the fork server (:mod:`sparql_api.zygote`): starts it, asks it
-    for workers, hears their exits. ``on_lost`` runs if it dies (its workers die with it)."""
-
-    def __init__(
-        self,
-        sandbox: bool,
-        on_lost: Any = None,
-        store_dir: Path | None = None,
-        memory_store: int = 0,
-    ) -> None:
-        self.sandbox = sandbox
-        #: the store the zygote copies into memory for its children, within this budget
-        self.store_dir, self.memory_store = store_dir, memory_store
-        #: the zygote's word on it: {"mode": "memory", "bytes": n} or {"mode": "disk", "why"}
-        self.store: dict[str, Any] = {"mode": "disk", "why": "off"}
-        self.sandboxed = False
-        self.pid = 0
-        self.alive = False
-        self.on_lost = on_lost
-        self.proc: asyncio.subprocess.Process | None = None
-        self._sock: socket.socket | None = None
-        self._hello: asyncio.Future[dict[str, Any]] | None = None
-        self._pending: dict[int, asyncio.Future[tuple[_Forked, socket.socket]]] = {}
-        self._children: dict[int, _Forked] = {}
-        self._ids = itertools.count(1)
-
-    async def start(self, timeout: float) -> None:
-        loop = asyncio.get_running_loop()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "sparql_api.zygote",
-                str(theirs.fileno()),
-                "1" if self.sandbox else "0",
-                str(os.getpid()),
-                *(
-                    # the copy gets half the start-up time: then the disk, still in time
-                    (str(self.store_dir), str(self.memory_store), f"{timeout / 2:g}")
-                    if self.store_dir is not None and self.memory_store > 0
-                    else ()
-                ),
-                stdin=asyncio.subprocess.DEVNULL,
-                pass_fds=(theirs.fileno(),),
-                env=_child_env(),
-            )
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
-        ours.setblocking(False)
-        self._sock = ours
-        self._hello = loop.create_future()
-        self.alive = True
-        loop.add_reader(ours.fileno(), self._readable)
-        try:
-            hello = await asyncio.wait_for(asyncio.shield(self._hello), timeout)
-        except BaseException:
-            await self.stop()
-            raise
-        self.pid = int(hello["pid"])
-        self.store = dict(hello.get("store") or self.store)
-        # truthful: the zygote says it unshared, and its namespace is not ours
-        self.sandboxed = bool(hello.get("sandboxed")) and _other_netns(self.pid)
-
-    async def spawn(self) -> tuple[_Forked, socket.socket]:
-        """A new child: its process and the pool's end of its socket."""
-        if not self.alive or self._sock is None:
-            raise ConnectionError("the fork server is not running")
-        loop = asyncio.get_running_loop()
-        n = next(self._ids)
-        waiter: asyncio.Future[tuple[_Forked, socket.socket]] = loop.create_future()
-        self._pending[n] = waiter
-        try:
-            await loop.sock_sendall(self._sock, json.dumps({"spawn": n}).encode())
-            return await waiter
-        finally:
-            self._pending.pop(n, None)  # a late answer finds no one and kills its child
-
-    def _readable(self) -> None:
-        assert self._sock is not None
-        while True:
-            try:
-                data, fds, _flags, _addr = socket.recv_fds(self._sock, 64 * 1024, 2)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                data, fds = b"", []
-            if not data:
-                for fd in fds:
-                    os.close(fd)
-                self._lost()
-                return
-            message = json.loads(data)
-            if "exit" in message:
-                child = self._children.pop(int(message["exit"]), None)
-                if child is not None:
-                    child.exited(int(message["code"]))
-            elif "spawned" in message:
-                self._spawned(message, fds)
-            elif self._hello is not None and not self._hello.done():
-                self._hello.set_result(message)
-
-    def _spawned(self, message: dict[str, Any], fds: list[int]) -> None:
-        waiter = self._pending.pop(int(message["spawned"]), None)
-        if "error" in message or not fds:
-            for fd in fds:
-                os.close(fd)
-            if waiter is not None and not waiter.done():
-                waiter.set_exception(
-                    OSError(message.get("error", "no socket from the fork server"))
-                )
-            return
-        child = _Forked(int(message["pid"]), fds[1] if len(fds) > 1 else None)
-        self._children[child.pid] = child
-        sock = socket.socket(fileno=fds[0])
-        if waiter is None or waiter.done():  # whoever asked gave up
-            child.kill()
-            sock.close()
-        else:
-            waiter.set_result((child, sock))
-
-    def _close(self) -> None:
-        self.alive = False
-        if self._sock is not None:
-            asyncio.get_running_loop().remove_reader(self._sock.fileno())
-            self._sock.close()
-            self._sock = None
-        for waiter in self._pending.values():
-            if not waiter.done():
-                waiter.set_exception(ConnectionError("the fork server stopped"))
-        if self._hello is not None and not self._hello.done():
-            self._hello.set_exception(
-                ConnectionError("the fork server stopped before it was ready")
-            )
-        for child in self._children.values():  # PR_SET_PDEATHSIG kills them; make sure
-            child.kill()
-            child.exited(-signal.SIGKILL)
-        self._children.clear()
-
-    def _lost(self) -> None:
-        was_ready = self._hello is not None and self._hello.done()
-        self._close()
-        if was_ready and self.on_lost is not None:
-            self.on_lost()
-
-    async def stop(self) -> None:
-        self._close()  # our end closed: it exits
-        if self.proc is not None:
-            try:
-                await asyncio.wait_for(self.proc.wait(), 5)
-            except TimeoutError:
-                try:
-                    self.proc.kill()
-                except ProcessLookupError:
-                    pass
-                await self.proc.wait()
-
-
 def _store_mode(store: dict[str, Any], budget: int) -> str:
     """/health's words for where the workers evaluate (the zygote's ``store`` message)."""
     if store.get("mode") == "memory":
@@ -379,14 +147,6 @@ def _store_mode(store: dict[str, Any], budget: int) -> str:
     return f"disk: {why}"
 
 
-def _other_netns(pid: int) -> bool:
-    """Whether process ``pid`` is in another network namespace than this one (Linux)."""
-    try:
-        return os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
-    except OSError:
-        return False
-
-
 @dataclass(eq=False)
 class _Worker:
     proc: asyncio.subprocess.Process | _Forked
@@ -397,6 +157,7 @@ class _Worker:
     killed: bool = False
     replaced: bool = False  # its successor is starting (sparql_api.workers.WorkerPool._replace)
     #: idle: kept for the client that freed it until then (the loop's time), not lent away
+    #: (sparql_api.shares.Seat)
     held_for: str | None = None
     held_until: float = 0.0
     #: it sends a job's first reply byte (TAKEN) alone, at once: a pipe (see the module's text)
@@ -480,23 +241,6 @@ class _Worker:
                 pass
 
 
-@dataclass(eq=False)
-class _Lease:
-    """A job's hold on a worker: within its client's share, or lent beyond it."""
-
-    client: str
-    worker: _Worker
-    borrowed: bool
-    since: float  # the loop's time it was handed out
-    preempted: bool = False  # its worker was taken back
-
-
-@dataclass(eq=False)
-class _Waiter:
-    future: asyncio.Future[_Lease]
-    lend: bool = True  # False: a preempted job, given a worker only within its share
-
-
 class WorkerPool:
     """``size`` worker processes over the store at ``store_dir``.
 
@@ -539,24 +283,11 @@ class WorkerPool:
         #: bytes a worker's resident memory may grow by before it is replaced (0: never)
         self.retire_growth = retire_growth
         self.startup_timeout = startup_timeout
-        #: per-client fairness: jobs on workers, and waiting, per client key
-        self.client_queries = client_queries if client_queries > 0 else size * 1_000_000
-        self.shares = client_queries > 0
-        self.client_queue = client_queue
         #: results over ``spool_threshold`` bytes come back in files (None: through the pipes)
         #: and the bytes their open streams may hold together (None: no limit)
         self.spool = (
             SpoolDir(spool_threshold, spool_budget) if spool_threshold is not None else None
         )
-        #: seconds a client under its share waits before a borrowed worker is taken back
-        self.preempt_after = preempt_after
-        self._idle: deque[_Worker] = deque()
-        self._inflight: dict[str, int] = {}
-        self._waiting: dict[str, deque[_Waiter]] = {}
-        self._lent: set[_Lease] = set()  # jobs on workers beyond their client's share
-        self._starting = 0  # replacements under way (each will join the idle ones)
-        self._preempt_timer: asyncio.TimerHandle | None = None
-        self._hold_timer: asyncio.TimerHandle | None = None
         self._workers: set[_Worker] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -577,6 +308,17 @@ class WorkerPool:
             "borrowed": 0,
             "preempted": 0,
         }
+        #: which idle worker goes to which client's job (sparql_api/shares.py); it counts
+        #: "borrowed" and "preempted" in ``stats``
+        self.shares: Shares[_Worker] = Shares(
+            size=size,
+            timeout=timeout,
+            client_queries=client_queries,
+            client_queue=client_queue,
+            preempt_after=preempt_after,
+            on_preempt=self._replace,
+            stats=self.stats,
+        )
 
     # lifecycle ---------------------------------------------------------
     async def start(self) -> None:
@@ -593,7 +335,7 @@ class WorkerPool:
                 raise err
             raise StoreError(f"could not start the query workers: {err}", file=str(self.store_dir))
         for worker in results:
-            self._idle.append(worker)  # type: ignore[arg-type]
+            self.shares.add(worker)  # type: ignore[arg-type]
         self.info = dict(results[0].info) if results else {}  # type: ignore[union-attr]
         if not self.sandbox:
             self.network_sandbox = "off: disabled by the worker_sandbox setting"
@@ -610,9 +352,7 @@ class WorkerPool:
 
     async def stop(self) -> None:
         self._closing = True
-        for timer in (self._preempt_timer, self._hold_timer):
-            if timer is not None:
-                timer.cancel()
+        self.shares.close()
         for task in list(self._tasks):
             task.cancel()
         for worker in list(self._workers):
@@ -694,8 +434,7 @@ class WorkerPool:
         if self._closing:
             return
         log.error("the query workers' fork server died (its workers with it): restarting it")
-        for worker in [w for w in self._idle if w.proc.returncode is not None]:
-            self._idle.remove(worker)
+        for worker in self.shares.drop_idle(lambda w: w.proc.returncode is not None):
             self._replace(worker)
 
     async def _spawn(self) -> _Worker:
@@ -717,7 +456,7 @@ class WorkerPool:
                 "sparql_api.workers_child",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
-                env=_child_env(),
+                env=child_env(),
                 limit=1 << 20,
             )
             worker = _Worker(spawned)
@@ -770,7 +509,7 @@ class WorkerPool:
         if worker.replaced:
             return
         worker.replaced = True
-        self._starting += 1
+        self.shares.replacing()
         task = asyncio.get_running_loop().create_task(self._respawn(worker))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -797,229 +536,12 @@ class WorkerPool:
                     fresh.kill()
                     await fresh.proc.wait()
                     return
-                self._idle.append(fresh)
-                self._starting -= 1
                 starting = False
-                self._dispatch()
+                self.shares.replaced(fresh)  # idle now, dispatched
                 return
         finally:
             if starting:
-                self._starting -= 1
-
-    # fair sharing ------------------------------------------------------
-    #
-    # A client's share is ``client_queries`` jobs on workers at once. A worker nobody
-    # waits for is lent beyond that share (work-conserving: one client alone uses every
-    # worker); a client under its share that finds none idle waits ``preempt_after``, then
-    # the longest-running lent job's worker is killed and replaced for it. That job goes
-    # back to the front of its client's queue and runs again within the share: it is
-    # never lent again, so never preempted twice (its client's later jobs behind it still
-    # may be: a worker is lent to a client's first job that may borrow); it gets one
-    # extension (it ends within twice the limit after it arrived), never a fresh limit.
-    # A worker freed by a client is kept for that client ``preempt_after`` before it is
-    # lent to another: a client asking one query after another finds it again instead of
-    # taking it back by force.
-
-    def _lendable(self, client: str) -> _Worker | None:
-        """An idle worker that may be lent to ``client`` now (not held for another)."""
-        now = asyncio.get_running_loop().time()
-        for worker in self._idle:
-            if worker.held_for in (None, client) or worker.held_until <= now:
-                return worker
-        return None
-
-    def _wake_when_held(self) -> None:
-        """Dispatch again when the first hold on an idle worker ends."""
-        if self._hold_timer is not None or self._closing:
-            return
-        now = asyncio.get_running_loop().time()
-        ends = [w.held_until for w in self._idle if w.held_for is not None and w.held_until > now]
-        if ends:
-            self._hold_timer = asyncio.get_running_loop().call_at(min(ends), self._hold_over)
-
-    def _hold_over(self) -> None:
-        self._hold_timer = None
-        self._dispatch()
-
-    def _lent_to(self, client: str) -> int:
-        return sum(1 for lease in self._lent if lease.client == client)
-
-    def _lease(self, client: str, worker: _Worker, borrowed: bool) -> _Lease:
-        self._inflight[client] = self._inflight.get(client, 0) + 1
-        lease = _Lease(client, worker, borrowed, asyncio.get_running_loop().time())
-        if borrowed:
-            self._lent.add(lease)
-            self.stats["borrowed"] += 1
-        return lease
-
-    async def _acquire(self, client: str, give_up: float, requeued: bool = False) -> _Lease:
-        """A worker for ``client``, in turn with other clients, within its share or lent
-        beyond it; :class:`Busy` at ``give_up``, :class:`TooManyQueries` when the client
-        already has ``client_queue`` jobs waiting or lent. A ``requeued`` (preempted) job
-        goes first in its client's queue and is only given a worker within the share.
-        ``client_queue`` counts the jobs beyond the share (lent or waiting)."""
-        queue = self._waiting.get(client)
-        inflight = self._inflight.get(client, 0)
-        if self._idle and not queue and inflight < self.client_queries:
-            return self._lease(client, self._idle.popleft(), False)
-        # its jobs beyond its share: lent, or waiting (but those that will get the share;
-        # without a per-client limit, every waiting one counts)
-        waiting = len(queue) if queue else 0
-        extra = waiting + self._lent_to(client)
-        if self.shares:
-            extra -= max(self.client_queries - inflight, 0)
-        if not requeued and extra >= self.client_queue:
-            raise TooManyQueries(
-                f"this client already has {inflight} queries running and "
-                f"{waiting} waiting; try again when they are done",
-                details={
-                    "running": inflight,
-                    "waiting": waiting,
-                    "retry_after": int(self.timeout),
-                },
-            )
-        if self._idle and not requeued and not any(w.lend for w in queue or ()):
-            # idle workers and none of its waiting jobs could take them (none, or only
-            # preempted ones, which are never lent): lend one (not held for another client)
-            worker = self._lendable(client)
-            if worker is not None:
-                self._idle.remove(worker)
-                return self._lease(client, worker, True)
-        loop = asyncio.get_running_loop()
-        waiter = _Waiter(loop.create_future(), lend=not requeued)
-        queue = self._waiting.setdefault(client, deque())
-        if requeued:
-            queue.appendleft(waiter)
-        else:
-            queue.append(waiter)
-        self._dispatch()
-        try:
-            return await asyncio.wait_for(
-                asyncio.shield(waiter.future), max(give_up - loop.time(), 0.001)
-            )
-        except (TimeoutError, asyncio.CancelledError) as exc:
-            future = waiter.future
-            if future.done() and not future.cancelled():  # handed a worker just now: give it back
-                lease = future.result()
-                self._release(lease, lease.worker)
-            else:
-                future.cancel()
-            self._forget(client, waiter)
-            if isinstance(exc, TimeoutError):
-                raise Busy(
-                    f"all {self.size} query workers stayed busy for {self.timeout:g} s; "
-                    "try again later",
-                    details={"retry_after": int(self.timeout)},
-                ) from None
-            raise
-
-    def _forget(self, client: str, waiter: _Waiter) -> None:
-        queue = self._waiting.get(client)
-        if queue is not None:
-            try:
-                queue.remove(waiter)
-            except ValueError:
-                pass
-            if not queue:
-                del self._waiting[client]
-        self._check_preempt()
-
-    def _release(self, lease: _Lease, worker: _Worker | None) -> None:
-        """``lease``'s job is over; ``worker`` (if still usable) is idle again."""
-        client = lease.client
-        left = self._inflight.get(client, 0) - 1
-        if left > 0:
-            self._inflight[client] = left
-        else:
-            self._inflight.pop(client, None)
-        if lease in self._lent:
-            self._lent.discard(lease)
-        elif not lease.preempted:  # a job within the share ended: a lent one takes its place
-            mine = [other for other in self._lent if other.client == client]
-            if mine:
-                oldest = min(mine, key=lambda other: other.since)
-                self._lent.discard(oldest)
-                oldest.borrowed = False
-        if worker is not None and worker.alive:
-            worker.held_for = client
-            worker.held_until = asyncio.get_running_loop().time() + self.preempt_after
-            self._idle.append(worker)
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        """Hand idle workers to waiting clients, one client after another (the client
-        served moves to the back of the line): first to those under their share, then,
-        lent, to those beyond it."""
-        while self._idle and self._waiting:
-            chosen, borrowed, worker = None, False, None
-            lent: _Waiter | None = None  # lent to: the client's first job that may be
-            for client in self._waiting:
-                if self._inflight.get(client, 0) < self.client_queries:
-                    chosen, worker = client, self._idle[0]
-                    break
-            else:
-                for client, queue in self._waiting.items():
-                    # a preempted job at the head is never lent: the next one may be
-                    lent = next((w for w in queue if w.lend and not w.future.done()), None)
-                    if lent is not None:
-                        worker = self._lendable(client)
-                        if worker is not None:
-                            chosen, borrowed = client, True
-                            break
-            if chosen is None or worker is None:
-                # every waiting client is at its share, and no job may be lent (yet)
-                self._wake_when_held()
-                break
-            queue = self._waiting.pop(chosen)
-            while queue and queue[0].future.done():  # given up already
-                queue.popleft()
-            if not queue:
-                continue
-            if borrowed and lent is not None:
-                queue.remove(lent)
-                waiter = lent
-            else:
-                waiter = queue.popleft()
-            if queue:
-                self._waiting[chosen] = queue  # re-inserted last: the next client goes first
-            self._idle.remove(worker)
-            waiter.future.set_result(self._lease(chosen, worker, borrowed))
-        self._check_preempt()
-
-    def _wanted(self) -> int:
-        """Workers that clients under their share wait for, beyond those starting."""
-        short = 0
-        for client, queue in self._waiting.items():
-            inflight = self._inflight.get(client, 0)
-            if inflight < self.client_queries:
-                short += min(self.client_queries - inflight, len(queue))
-        return short - len(self._idle) - self._starting
-
-    def _check_preempt(self) -> None:
-        if self._preempt_timer is not None or self._closing or not self._lent:
-            return
-        if self._wanted() > 0:
-            self._preempt_timer = asyncio.get_running_loop().call_later(
-                self.preempt_after, self._preempt
-            )
-
-    def _preempt(self) -> None:
-        """Take back as many lent workers as clients under their share still wait for:
-        the longest-running first."""
-        self._preempt_timer = None
-        if self._closing:
-            return
-        wanted = self._wanted()
-        for lease in sorted(self._lent, key=lambda lease: lease.since)[: max(wanted, 0)]:
-            self._lent.discard(lease)
-            lease.preempted = True
-            self.stats["preempted"] += 1
-            log.debug(
-                "query worker %d taken back from a client beyond its share (the query "
-                "runs again later) for a client under its share",
-                lease.worker.pid,
-            )
-            self._replace(lease.worker)
+                self.shares.replaced(None)
 
     # queries -----------------------------------------------------------
     async def run(self, job: Job, client: str | None = None) -> Reply:
@@ -1037,11 +559,11 @@ class WorkerPool:
         ends: float | None = None
         requeued = False
         while True:
-            lease = await self._acquire(key, give_up, requeued)
+            lease = await self.shares.acquire(key, give_up, requeued)
             worker = lease.worker
             if not worker.alive:
                 self._replace(worker)
-                self._release(lease, None)
+                self.shares.release(lease, None)
                 continue
             started = time.monotonic()
             try:
@@ -1051,7 +573,7 @@ class WorkerPool:
             except _Preempted:
                 # its worker was taken back: run again, first in line, with one extension
                 # (never a fresh one: it ends within twice the limit after it arrived)
-                self._release(lease, None)
+                self.shares.release(lease, None)
                 requeued = True
                 give_up = ends = arrived + 2 * self.timeout
                 continue
@@ -1060,7 +582,7 @@ class WorkerPool:
                 # ran nothing, so the query goes to another worker
                 if not isinstance(exc, _NotTaken):
                     self._replace(worker)
-                self._release(lease, None)
+                self.shares.release(lease, None)
                 requeued = requeued or lease.preempted
                 if lease.preempted:
                     give_up = ends = arrived + 2 * self.timeout
@@ -1070,11 +592,11 @@ class WorkerPool:
             except BaseException:
                 if not worker.killed:  # cancelled while writing the job
                     self._replace(worker)
-                self._release(lease, None)  # the worker was replaced
+                self.shares.release(lease, None)  # the worker was replaced
                 raise
 
     async def _finish(
-        self, job: Job, lease: _Lease, started: float, ends: float | None = None
+        self, job: Job, lease: _Lease[_Worker], started: float, ends: float | None = None
     ) -> Reply:
         worker = lease.worker
         try:
@@ -1101,7 +623,7 @@ class WorkerPool:
         task.add_done_callback(self._tasks.discard)
 
     async def _reply(
-        self, job: Job, lease: _Lease, started: float, ends: float | None = None
+        self, job: Job, lease: _Lease[_Worker], started: float, ends: float | None = None
     ) -> Reply:
         """The worker's reply, within the time limit (and by ``ends``, a preempted
         job's end)."""
@@ -1181,9 +703,9 @@ class WorkerPool:
         if reply.header.get("retire"):  # out of memory, or it grew: start afresh
             self.stats["retired" if reply.header.get("ok") else "deaths"] += 1
             self._replace(worker)
-            self._release(lease, None)
+            self.shares.release(lease, None)
         else:
-            self._release(lease, worker)  # (not idle again if it was taken back just now)
+            self.shares.release(lease, worker)  # (not idle again if it was taken back just now)
         return reply
 
 

@@ -1,5 +1,6 @@
 """The fork server of :mod:`sparql_api.workers`
-(``python -m sparql_api.zygote FD SANDBOX PARENT [STORE BUDGET SECONDS]``).
+(``python -m sparql_api.zygote FD SANDBOX PARENT [STORE BUDGET SECONDS]``); the pool's
+end of it is :mod:`sparql_api.forkclient`.
 
 Starting a worker as a fresh interpreter (``python -m sparql_api.workers_child``) costs
 250-400 ms and shares no memory. So the pool starts this one light process (the

@@ -19,8 +19,9 @@ import psutil
 import pytest
 
 from dipkg.core.release import open_release
+from sparql_api.forkclient import fork_server_supported
 from sparql_api.results import Job
-from sparql_api.workers import WorkerPool, fork_server_supported
+from sparql_api.workers import WorkerPool
 from tests.endpoint.conftest import Server, serving
 
 WORKERS = 2
@@ -139,12 +140,12 @@ def test_without_the_fork_server_each_worker_is_a_fresh_interpreter(endpoint_dat
 def test_a_fork_server_that_cannot_start_falls_back_to_spawning(
     endpoint_data: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from sparql_api import workers
+    from sparql_api import forkclient
 
     async def refused(self: object, timeout: float) -> None:
         raise OSError("fork refused here")
 
-    monkeypatch.setattr(workers._Zygote, "start", refused)
+    monkeypatch.setattr(forkclient._Zygote, "start", refused)
     header, cmdline, ppid = _pool_run(open_release(endpoint_data).store_dir, size=3)
     assert header["ok"] is True
     assert "sparql_api.workers_child" in cmdline and ppid == os.getpid()
@@ -157,7 +158,7 @@ def test_a_fork_server_that_cannot_restart_gives_way_to_spawning(
 ) -> None:
     """Killed, and every restart refused: after a few tries the pool spawns fresh
     interpreters (and says so in its counters) instead of staying at 0 workers."""
-    from sparql_api import workers
+    from sparql_api import forkclient
 
     store = open_release(endpoint_data).store_dir
 
@@ -169,7 +170,7 @@ def test_a_fork_server_that_cannot_restart_gives_way_to_spawning(
         await pool.start()
         try:
             assert pool._zygote is not None and not pool.stats.get("fork_server_fallback")
-            monkeypatch.setattr(workers._Zygote, "start", refused)
+            monkeypatch.setattr(forkclient._Zygote, "start", refused)
             os.kill(pool._zygote.pid, signal.SIGKILL)
             await asyncio.sleep(0.1)
             reply = await pool.run(Job(CHEAP % 1, "json", None, 10))

@@ -23,8 +23,9 @@ import psutil
 import pytest
 
 from dipkg.core.release import open_release
+from sparql_api.forkclient import fork_server_supported
 from sparql_api.results import Job
-from sparql_api.workers import WorkerPool, fork_server_supported
+from sparql_api.workers import WorkerPool
 from tests.endpoint.conftest import Server, serving
 
 MIB = 1024 * 1024

@@ -61,7 +61,7 @@ def test_one_client_alone_uses_every_idle_worker(store: Path) -> None:
             async def watch() -> None:
                 nonlocal peak
                 while True:
-                    peak = max(peak, pool._inflight.get("a", 0))
+                    peak = max(peak, pool.shares._inflight.get("a", 0))
                     await asyncio.sleep(0.005)
 
             async def timed(i: int) -> tuple[float, int]:
@@ -95,7 +95,7 @@ def test_a_newcomer_takes_a_lent_worker_back_at_once(store: Path) -> None:
         try:
             hogs = [asyncio.create_task(pool.run(job(RUNAWAY % i), "a")) for i in range(2)]
             await asyncio.sleep(0.3)
-            assert pool.stats["borrowed"] == 1 and not pool._idle
+            assert pool.stats["borrowed"] == 1 and not pool.shares._idle
             started = time.monotonic()
             reply = await pool.run(job(CHEAP % "b"), "b")
             waited = time.monotonic() - started
@@ -153,7 +153,7 @@ def test_a_preempted_query_is_not_lent_again(store: Path) -> None:
             await asyncio.sleep(0.2)
             await pool.run(job(CHEAP % "b"), "b")  # takes the lent worker back, then frees it
             await asyncio.sleep(0.3)
-            idle = len(pool._idle)  # the worker "b" freed: not lent to the preempted query
+            idle = len(pool.shares._idle)  # the worker "b" freed: not lent to the preempted query
             outcome = await asyncio.gather(own, lent, return_exceptions=True)
             return (
                 outcome[0] if isinstance(outcome[0], BaseException) else None,
@@ -222,7 +222,7 @@ def test_a_preempted_job_does_not_keep_its_clients_next_ones_from_borrowing(
             await asyncio.sleep(0.2)
             await pool.run(job(CHEAP % "b"), "b")  # takes the lent worker back, frees it
             await asyncio.sleep(0.1)
-            assert len(pool._idle) == 1 and pool.stats["preempted"] == 1, pool.stats
+            assert len(pool.shares._idle) == 1 and pool.stats["preempted"] == 1, pool.stats
             started = time.monotonic()
             reply = await pool.run(job(CHEAP % "a cheap"), "a")
             waited = time.monotonic() - started

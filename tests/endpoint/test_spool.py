@@ -295,9 +295,9 @@ def test_a_lent_worker_preempted_while_it_spools_leaves_no_file_and_the_rerun_st
                 for i in range(2)
             ]
             deadline = time.monotonic() + 10
-            while not pool._lent and time.monotonic() < deadline:
+            while not pool.shares._lent and time.monotonic() < deadline:
                 await asyncio.sleep(0.002)
-            lent = next(iter(pool._lent)).worker.pid
+            lent = next(iter(pool.shares._lent)).worker.pid
             while time.monotonic() < deadline and not any(
                 name.split(".")[0] == str(lent) for name in pool.spool.files()
             ):
