@@ -96,7 +96,8 @@ def test_the_spool_must_hold_one_allowed_result(monkeypatch: pytest.MonkeyPatch)
         load_settings()
     assert caught.value.file is None
     assert caught.value.message.startswith(
-        "DIPKG_SPOOL_MB (24 MiB) is smaller than DIPKG_MAX_RESULT_BYTES (25165825 bytes)"
+        "spool_mb (24 MiB, DIPKG_SPOOL_MB) is smaller than max_result_bytes (25165825 bytes, "
+        "DIPKG_MAX_RESULT_BYTES)"
     )
 
 
@@ -112,8 +113,12 @@ def test_the_spool_must_hold_one_allowed_result(monkeypatch: pytest.MonkeyPatch)
             ["--host", "256.1.1.1", "--port", "8000"],
             "256.1.1.1:8000: error[config]: host '256.1.1.1' cannot be used",
         ),
+        (  # an address, of another machine (EADDRNOTAVAIL); TEST-NET-3, never routed
+            ["--host", "203.0.113.9", "--port", "8000"],
+            "203.0.113.9:8000: error[config]: host '203.0.113.9' cannot be used",
+        ),
     ],
-    ids=["port", "host"],
+    ids=["port", "host", "not-ours"],
 )
 def test_a_place_to_listen_that_cannot_work_is_one_line(
     built_data: Path, args: list[str], expected: str
@@ -121,3 +126,49 @@ def test_a_place_to_listen_that_cannot_work_is_one_line(
     """They were a traceback (OverflowError) and a port said to be in use."""
     done = run("serve", "--data", str(built_data), *args)
     assert one_error_line(done, "config").startswith(expected), done.stderr
+
+
+def test_a_list_variable_that_is_not_json_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIPKG_TRUSTED_PROXIES", "10.0.0.1")  # a list is JSON: ["10.0.0.1"]
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.file == "DIPKG_TRUSTED_PROXIES"
+    assert "written as JSON" in caught.value.message
+
+
+def test_an_item_of_a_list_variable_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIPKG_TRUSTED_PROXIES", '["10.0.0.1", "nowhere"]')
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.file == "DIPKG_TRUSTED_PROXIES"
+    assert "'nowhere'" in caught.value.message
+
+
+def test_the_file_is_blamed_only_for_what_it_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "dipkg.toml"
+    config.write_text("query_timeout = -2\n", encoding="utf-8")
+    monkeypatch.setenv("DIPKG_CONFIG", str(config))
+    monkeypatch.setenv("DIPKG_CATALOG", '{"issued": "x"}')
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    places = [
+        (e.get("variable"), e.get("file"), e.get("key")) for e in caught.value.details["errors"]
+    ]
+    assert places == [("DIPKG_CATALOG", None, None), (None, str(config), "query_timeout")]
+    assert f"; {config}: query_timeout: " in caught.value.message
+    monkeypatch.delenv("DIPKG_CATALOG")
+    with pytest.raises(ConfigError) as caught:  # a value given in code: its setting, not the file
+        load_settings(max_rows=0, query_timeout=1)
+    assert caught.value.file == "max_rows"
+
+
+def test_a_file_that_is_not_toml_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "dipkg.toml"
+    config.write_text("query_timeout = \n", encoding="utf-8")
+    monkeypatch.setenv("DIPKG_CONFIG", str(config))
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(f"{config}: error[config]: not TOML: ")
+    assert "line 1" in caught.value.message

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import re
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +31,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -427,9 +430,10 @@ class Settings(BaseSettings):
     def _spool_holds_a_result(self) -> Settings:
         if self.spool_mb * 1024 * 1024 < self.max_result_bytes:
             raise ValueError(
-                f"DIPKG_SPOOL_MB ({self.spool_mb} MiB) is smaller than DIPKG_MAX_RESULT_BYTES "
-                f"({self.max_result_bytes} bytes): a result the endpoint allows could never be "
-                "streamed; raise the first or lower the second"
+                f"spool_mb ({self.spool_mb} MiB, DIPKG_SPOOL_MB) is smaller than "
+                f"max_result_bytes ({self.max_result_bytes} bytes, DIPKG_MAX_RESULT_BYTES): a "
+                "result the endpoint allows could never be streamed; raise the first or lower "
+                "the second"
             )
         return self
 
@@ -462,25 +466,60 @@ def _is_secret(loc: tuple[Any, ...]) -> bool:
     return False
 
 
+def _config_path() -> Path:
+    return Path(os.environ.get("DIPKG_CONFIG", "dipkg.toml"))
+
+
+def _variable(loc: tuple[Any, ...]) -> str | None:
+    """The ``DIPKG_`` variable that set the value at ``loc`` (or a setting holding it: a
+    list or table given as JSON), if one is set."""
+    environ = {name.upper() for name in os.environ}
+    for n in range(len(loc), 0, -1):
+        name = "DIPKG_" + "__".join(str(part).upper() for part in loc[:n])
+        if name in environ:
+            return name
+    return None
+
+
+def _in_file(config: Path, loc: tuple[Any, ...]) -> bool:
+    """Whether dipkg.toml (``config``) holds the key at ``loc`` (or one holding it)."""
+    try:
+        node: Any = tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    for part in loc:
+        if not isinstance(node, dict) or str(part) not in node:
+            return False
+        node = node[str(part)]
+        if not isinstance(node, dict):
+            return True
+    return True
+
+
+def _where(loc: tuple[Any, ...]) -> dict[str, str]:
+    """Where the value at ``loc`` came from: its variable, dipkg.toml's key (the file is
+    the place), or the setting's name (a value given in code)."""
+    key = ".".join(map(str, loc))
+    variable = _variable(loc)
+    if variable is not None:
+        return {"variable": variable}
+    config = _config_path()
+    if config.is_file() and _in_file(config, loc):
+        return {"file": str(config), "key": key}
+    return {"setting": key}
+
+
 def config_error(exc: PydanticValidationError) -> ConfigError:
     """``exc`` (Settings refused a value) as one :class:`ConfigError` naming where each bad
-    value came from: the ``DIPKG_`` variable if it is set, else dipkg.toml's key (the
-    file is the place). A secret's value is never repeated."""
-    config = Path(os.environ.get("DIPKG_CONFIG", "dipkg.toml"))
-    environ = {name.upper() for name in os.environ}
+    value came from: the ``DIPKG_`` variable, else dipkg.toml's key (the file is the
+    place), else the setting. A secret's value is never repeated."""
     problems: list[dict[str, Any]] = []
     for error in exc.errors(include_url=False):
         loc = tuple(error.get("loc") or ())
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
         problem: dict[str, Any] = {"message": message}
         if loc:
-            variable = "DIPKG_" + "__".join(str(part).upper() for part in loc)
-            if variable in environ:
-                problem["variable"] = variable
-            elif config.is_file():
-                problem["file"], problem["key"] = str(config), ".".join(map(str, loc))
-            else:
-                problem["setting"] = ".".join(map(str, loc))
+            problem.update(_where(loc))
             value = error.get("input")
             if not _is_secret(loc) and isinstance(value, str | int | float | bool):
                 problem["message"] = f"{message} (got {repr(value)[:80]})"
@@ -488,26 +527,48 @@ def config_error(exc: PydanticValidationError) -> ConfigError:
     if not problems:
         problems.append({"message": "invalid settings"})
 
-    def named(problem: dict[str, Any]) -> str | None:
-        return problem.get("variable") or problem.get("key") or problem.get("setting")
-
     first = problems[0]
-    # the first problem's variable (or file) is the error's place; the others name their own
-    text = "; ".join(
-        (f"{named(p)}: " if named(p) and (p is not first or "file" in p) else "") + p["message"]
-        for p in problems
-    )
+
+    def prefix(problem: dict[str, Any]) -> str:
+        """The first problem's variable (or file) is the error's place; others name theirs."""
+        if "file" in problem:
+            return (
+                problem["key"] + ": "
+                if problem is first
+                else f"{problem['file']}: {problem['key']}: "
+            )
+        if problem is first:
+            return ""
+        name = problem.get("variable") or problem.get("setting")
+        return f"{name}: " if name else ""
+
+    text = "; ".join(prefix(p) + p["message"] for p in problems)
     place = first.get("file") or first.get("variable") or first.get("setting")
     return ConfigError(text, file=place, details={"errors": problems})
 
 
 def load_settings(**values: Any) -> Settings:
     """The settings (``values``, then ``DIPKG_`` variables, then dipkg.toml); a value that
-    cannot work raises :func:`config_error`'s :class:`ConfigError`, not pydantic's report."""
+    cannot work raises a :class:`ConfigError` naming where it came from (:func:`config_error`),
+    as does a variable that cannot be read (a list or table is JSON) or a dipkg.toml that is
+    not TOML; never pydantic's report, never a value of a secret."""
     try:
         return Settings(**values)
     except PydanticValidationError as exc:
         raise config_error(exc) from None
+    except SettingsError as exc:  # a list or table variable that is not JSON
+        found = re.search(r'field "([^"]+)"', str(exc))
+        loc = (found.group(1),) if found else ()
+        where = _where(loc) if loc else {}
+        place = where.get("variable") or where.get("setting")
+        raise ConfigError(
+            "cannot be read: a list or a table is written as JSON, e.g. "
+            '["10.0.0.0/8"] or {"title": "..."}',
+            file=place,
+            details={"errors": [where]},
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not TOML: {exc}", file=str(_config_path())) from None
 
 
 @lru_cache(maxsize=1)
