@@ -36,26 +36,30 @@ def _port_free(host: str, port: int) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((host, port))
-            except socket.gaierror as exc:  # not an address (or name) of this machine
-                problem = ConfigError(
-                    f"host {host!r} cannot be used ({exc.strerror}): give an address of this "
-                    "machine with --host or the setting DIPKG_HOST",
-                    file=f"{host}:{port}",
-                )
             except OSError as exc:
-                reason = (
-                    "is already in use"
-                    if exc.errno == errno.EADDRINUSE
-                    else f"cannot be used ({exc.strerror})"
-                )
-                problem = DipkgError(
-                    f"port {port} on {host} {reason}: stop what holds it, or choose another "
-                    "port with --port or the setting DIPKG_PORT",
-                    file=f"{host}:{port}",
-                )
+                problem = _unusable(host, port, exc)
     if problem is not None:
         print(str(problem), file=sys.stderr)
         raise SystemExit(1)
+
+
+def _unusable(host: str, port: int, exc: OSError) -> DipkgError:
+    """Why ``host:port`` cannot be listened on: the host (no such name, not an address of
+    this machine), the port taken, or the system's reason."""
+    if isinstance(exc, socket.gaierror) or exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+        return ConfigError(
+            f"host {host!r} cannot be used ({exc.strerror}): give an address of this "
+            "machine with --host or the setting DIPKG_HOST",
+            file=f"{host}:{port}",
+        )
+    reason = (
+        "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+    )
+    return DipkgError(
+        f"port {port} on {host} {reason}: stop what holds it, or choose another "
+        "port with --port or the setting DIPKG_PORT",
+        file=f"{host}:{port}",
+    )
 
 
 def run(
