@@ -447,6 +447,10 @@ class WorkerPool:
                     f"a query worker failed to start: {exc}", file=str(self.store_dir)
                 ) from None
             reader, writer = await asyncio.open_unix_connection(sock=sock, limit=1 << 20)
+            # a job is sent once the kernel holds all of it (drain waits for an empty
+            # buffer): a worker that dies then had read all of it (end of file: it died
+            # on the query) or not (reset: it ran nothing), never "part still with us"
+            writer.transport.set_write_buffer_limits(0)
             worker = _Worker(proc, reader, writer, acks=False)
             parent, sandbox = zygote.pid, False  # the zygote's namespace is the sandbox
         else:

@@ -248,14 +248,17 @@ def test_resident_bytes_is_the_callers_own_after_a_fork() -> None:
     assert abs(resident_bytes() - before) < 32 * 1024 * 1024  # the parent's own, unchanged
 
 
+@pytest.mark.parametrize("padding", [0, 2 * 1024 * 1024], ids=["small", "larger-than-a-socket"])
 def test_a_forked_worker_that_died_before_reading_its_job_costs_no_query(
-    endpoint_data: Path,
+    endpoint_data: Path, padding: int
 ) -> None:
     """A forked worker sends a job's first reply byte with the reply (one write a query):
     whether a dead worker had read its job is the kernel's answer (a Unix socket closed
     with unread data resets its peer). A worker stopped before it could read the job, then
     killed, ran nothing: the query goes to a fresh worker and succeeds, no death counted.
-    One that read it and died is the query's 503 (test_limits: dies mid-query)."""
+    One that read it and died is the query's 503 (test_limits: dies mid-query). A job larger
+    than the socket's buffer is sent only once the kernel holds all of it, so the same holds
+    for it (the pool is still writing it when the worker dies)."""
     release = open_release(endpoint_data)
 
     async def scenario() -> tuple[int, dict[str, int], int, int]:
@@ -266,7 +269,8 @@ def test_a_forked_worker_that_died_before_reading_its_job_costs_no_query(
             assert not worker.acks  # forked: no byte alone before the reply
             victim = worker.proc.pid
             os.kill(victim, signal.SIGSTOP)  # it cannot read what is sent now
-            run = asyncio.create_task(pool.run(Job(CHEAP % 99, "json", None, 10)))
+            query = CHEAP % 99 + " #" + "x" * padding
+            run = asyncio.create_task(pool.run(Job(query, "json", None, 10)))
             await asyncio.sleep(0.3)  # the job is in its socket, unread
             assert not run.done()
             os.kill(victim, signal.SIGKILL)
