@@ -1,4 +1,4 @@
-"""Work-conserving fairness of the worker pool (sparql_api/workers.py), on a real store
+"""Work-conserving fairness of the worker pool (sparql_api/shares.py), on a real store
 with real worker processes: a client alone uses every idle worker (lent beyond its
 share of one), and a client under its share takes a lent worker back at once; the
 query that was running there runs again and succeeds.
