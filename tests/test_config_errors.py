@@ -23,6 +23,14 @@ from tests.test_cli import one_error_line, run
 MiB = 1024 * 1024
 
 
+def use_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Path:
+    """A dipkg.toml holding ``text``, named by DIPKG_CONFIG for this test."""
+    config = tmp_path / "dipkg.toml"
+    config.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("DIPKG_CONFIG", str(config))
+    return config
+
+
 @pytest.mark.parametrize("command", ["serve", "build", "query"])
 def test_a_bad_variable_is_named_by_every_command(tmp_path: Path, command: str) -> None:
     args = {
@@ -68,9 +76,7 @@ def test_every_bad_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_bad_key_of_dipkg_toml_names_the_file_and_the_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = tmp_path / "dipkg.toml"
-    config.write_text("query_timeout = -3\n", encoding="utf-8")
-    monkeypatch.setenv("DIPKG_CONFIG", str(config))
+    config = use_config(tmp_path, monkeypatch, "query_timeout = -3\n")
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert str(caught.value) == (
@@ -147,9 +153,7 @@ def test_an_item_of_a_list_variable_names_the_variable(monkeypatch: pytest.Monke
 def test_the_file_is_blamed_only_for_what_it_holds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = tmp_path / "dipkg.toml"
-    config.write_text("query_timeout = -2\n", encoding="utf-8")
-    monkeypatch.setenv("DIPKG_CONFIG", str(config))
+    config = use_config(tmp_path, monkeypatch, "query_timeout = -2\n")
     monkeypatch.setenv("DIPKG_CATALOG", '{"issued": "x"}')
     with pytest.raises(ConfigError) as caught:
         load_settings()
@@ -165,9 +169,7 @@ def test_the_file_is_blamed_only_for_what_it_holds(
 
 
 def test_a_file_that_is_not_toml_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tmp_path / "dipkg.toml"
-    config.write_text("query_timeout = \n", encoding="utf-8")
-    monkeypatch.setenv("DIPKG_CONFIG", str(config))
+    config = use_config(tmp_path, monkeypatch, "query_timeout = \n")
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert str(caught.value).startswith(f"{config}: error[config]: not TOML: ")

@@ -446,7 +446,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config = Path(os.environ.get("DIPKG_CONFIG", "dipkg.toml"))
+        config = _config_path()
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if config.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
@@ -467,6 +467,7 @@ def _is_secret(loc: tuple[Any, ...]) -> bool:
 
 
 def _config_path() -> Path:
+    """The TOML settings file: ``DIPKG_CONFIG``, or ./dipkg.toml."""
     return Path(os.environ.get("DIPKG_CONFIG", "dipkg.toml"))
 
 
