@@ -27,7 +27,13 @@ from sparql_api.dumps import JSON
 from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import HTML, negotiate
 from sparql_api.pages.links import Linker, curie
-from sparql_api.pages.site import Site, language, make_site, not_acceptable_response, not_found
+from sparql_api.pages.site import (
+    PageContext,
+    language,
+    make_site,
+    not_acceptable_response,
+    not_found,
+)
 from sparql_api.protocol import site_root
 
 OFFERS = (HTML, JSON)
@@ -105,7 +111,9 @@ def view(
     }
 
 
-def make_router(settings: Settings, release: Release, *, site: Site | None = None) -> APIRouter:
+def make_router(
+    settings: Settings, release: Release, *, site: PageContext | None = None
+) -> APIRouter:
     router = APIRouter()
     site = site or make_site(settings, release)
     path = Path(release.root) / CHANGES_FILE

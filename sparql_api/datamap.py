@@ -35,7 +35,7 @@ from sparql_api.charts import a as _a
 from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import HTML, JSON, Offer, negotiate
 from sparql_api.pages.links import Linker
-from sparql_api.pages.site import Site, language, make_site, not_acceptable_response
+from sparql_api.pages.site import PageContext, language, make_site, not_acceptable_response
 from sparql_api.protocol import site_root
 
 CSV = Offer.of(formats.CSV)
@@ -234,7 +234,7 @@ def as_rows(data: dict[str, Any], link: Linker, lang: str) -> list[dict[str, Any
 class MapData:
     """The release's map.json (read once), or the map computed once from the store."""
 
-    def __init__(self, release: Release, site: Site) -> None:
+    def __init__(self, release: Release, site: PageContext) -> None:
         self.path = Path(release.root) / datamap.MAP_FILE
         self.site = site
         self._lock = threading.Lock()
@@ -263,7 +263,9 @@ class MapData:
             return self._data, self._body
 
 
-def make_router(settings: Settings, release: Release, *, site: Site | None = None) -> APIRouter:
+def make_router(
+    settings: Settings, release: Release, *, site: PageContext | None = None
+) -> APIRouter:
     router = APIRouter()
     site = site or make_site(settings, release)
     data = MapData(release, site)

@@ -31,7 +31,13 @@ from dipkg.core.settings import Settings
 from sparql_api import http
 from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import HTML, JSON, negotiate
-from sparql_api.pages.site import Site, language, make_site, not_acceptable_response, not_found
+from sparql_api.pages.site import (
+    PageContext,
+    language,
+    make_site,
+    not_acceptable_response,
+    not_found,
+)
 from sparql_api.protocol import site_root, vary_origin
 
 LISTING_OFFERS = (HTML, JSON)
@@ -152,7 +158,9 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | str:
     return start, min(end, size - 1)
 
 
-def make_router(settings: Settings, release: Release, *, site: Site | None = None) -> APIRouter:
+def make_router(
+    settings: Settings, release: Release, *, site: PageContext | None = None
+) -> APIRouter:
     router = APIRouter()
     files = dump_files(release)
     site = site or make_site(settings, release)

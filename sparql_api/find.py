@@ -43,7 +43,7 @@ from dipkg.core.search_index import (
 from sparql_api import i18n
 from sparql_api.negotiation import HTML, wants_html
 from sparql_api.pages.links import Linker
-from sparql_api.pages.site import Site, language
+from sparql_api.pages.site import PageContext, language
 from sparql_api.protocol import read_capped_body, site_root
 
 EXAMPLES = ("温度", "血压", "temperature", "游客")
@@ -78,7 +78,7 @@ class Finder:
     """The search index is read on the first search or match, not at start-up: its vocabulary
     (a few MB in memory) is no use to a server that is only asked SPARQL queries."""
 
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: PageContext) -> None:
         self.site = site
         self.index: SearchIndex | None = None
         self.missing: IndexMissing | None = None
@@ -235,7 +235,7 @@ def _json_links(result: dict[str, Any], link: Linker) -> dict[str, Any]:
     return walk(result)
 
 
-def make_router(site: Site) -> APIRouter:
+def make_router(site: PageContext) -> APIRouter:
     router = APIRouter()
     finder = Finder(site)
 

@@ -23,7 +23,7 @@ from sparql_api.describe import Describer
 
 if TYPE_CHECKING:  # annotations only: both modules read the state
     from sparql_api.catalog_record import CatalogDocs
-    from sparql_api.pages.site import Site
+    from sparql_api.pages.site import PageContext
 
 
 @dataclass
@@ -40,7 +40,7 @@ class AppContext:
     #: the pages' lookups; closed when the release is retired (sparql_api/live.py)
     describer: Describer | None = None
     #: what the page routes share (templates, cache); set by sparql_api.ui.install
-    site: Site | None = None
+    site: PageContext | None = None
     #: the catalogue record, read once, on first use (sparql_api/catalog_routes.py)
     catalog: CatalogDocs | None = None
     #: the catalogue page's view of the record, by language

@@ -39,7 +39,7 @@ from sparql_api.i18n import CLIENT_STRINGS, YASGUI_ZH, describe_error
 from sparql_api.i18n import t as tr
 from sparql_api.negotiation import HTML, RESULT_OFFERS
 from sparql_api.pages import routes as pages
-from sparql_api.pages.site import Site, language, make_site, not_found
+from sparql_api.pages.site import PageContext, language, make_site, not_found
 from sparql_api.protocol import client_address, site_root
 from sparql_api.state import set_sparql_page
 
@@ -148,7 +148,9 @@ def vendor_ready() -> bool:
     return all((VENDOR / name).is_file() for name in VENDOR_FILES)
 
 
-def make_router(settings: Settings, release: Release, *, site: Site | None = None) -> APIRouter:
+def make_router(
+    settings: Settings, release: Release, *, site: PageContext | None = None
+) -> APIRouter:
     """``/static/{file}`` and ``/favicon.ico``."""
     router = APIRouter()
     site = site or make_site(settings, release)
@@ -182,7 +184,9 @@ def make_router(settings: Settings, release: Release, *, site: Site | None = Non
     return router
 
 
-def make_query_page(release: Release, site: Site) -> Callable[[Request], Awaitable[Response]]:
+def make_query_page(
+    release: Release, site: PageContext
+) -> Callable[[Request], Awaitable[Response]]:
     """The query page for people: GET /sparql without a query (browsers), and /query."""
     examples = load_examples(release)
 

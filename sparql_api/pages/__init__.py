@@ -27,6 +27,7 @@ The package, by concept:
 - :mod:`.model`: the view model of a page (values, statements, labels by language)
 - :mod:`.views`: a resource's view and the parts its kind of page shows (:class:`~.views.Pages`)
 - :mod:`.lookups`: the SPARQL lookups those parts make (scenario trees, uses of a kind, ...)
-- :mod:`.site`: what every page route shares (:class:`~.site.Site`: templates, cache, headers)
+- :mod:`.site`: what every page route shares (:class:`~.site.PageContext`: templates, cache,
+  headers)
 - :mod:`.routes`: the landing page and the resource catch-all
 """

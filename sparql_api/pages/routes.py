@@ -20,12 +20,20 @@ from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import HTML, RESOURCE_OFFERS, Offer, negotiate
 from sparql_api.pages.documents import serialize
 from sparql_api.pages.links import Linker, iri_for_path, split_extension
-from sparql_api.pages.site import Site, language, make_site, not_acceptable_response, not_found
+from sparql_api.pages.site import (
+    PageContext,
+    language,
+    make_site,
+    not_acceptable_response,
+    not_found,
+)
 from sparql_api.pages.views import TEMPLATE_OF
 from sparql_api.protocol import site_root, vary_origin
 
 
-async def document(site: Site, request: Request, iri: str, offer: Offer, path: str) -> Response:
+async def document(
+    site: PageContext, request: Request, iri: str, offer: Offer, path: str
+) -> Response:
     """The 200 answer for one document (resource + format), cached."""
     lang, explicit = language(request) if offer is HTML else ("", False)
     root = site_root(request) if offer is HTML else ""
@@ -85,7 +93,9 @@ class FallbackRoute(APIRoute):
         return (Match.PARTIAL, child) if match == Match.FULL else (match, child)
 
 
-def make_router(settings: Settings, release: Release, *, site: Site | None = None) -> APIRouter:
+def make_router(
+    settings: Settings, release: Release, *, site: PageContext | None = None
+) -> APIRouter:
     """The landing page and the resource catch-all (a :class:`FallbackRoute`: include it last)."""
     router = APIRouter()
     site = site or make_site(settings, release)

@@ -1,4 +1,4 @@
-"""What every page route shares: one :class:`Site` per app (templates, the rendered-response
+"""What every page route shares: one :class:`PageContext` per app (templates, the rendered-response
 cache, validators), the language of a request, and the 404 and 406 answers."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sparql_api.protocol import site_root
 
 
 @dataclass
-class Site:
+class PageContext:
     """Everything the page routes share (one per app)."""
 
     release: Release
@@ -79,7 +79,7 @@ def language(request: Request) -> tuple[str, bool]:
     )
 
 
-def not_found(site: Site, request: Request) -> Response:
+def not_found(site: PageContext, request: Request) -> Response:
     message = f"no resource at {request.url.path}"
     vary = "Accept, Accept-Language"
     if wants_html(request.headers.get("accept")):
@@ -99,10 +99,12 @@ def not_acceptable_response(offers: tuple[Offer, ...], accept: str | None) -> Re
     return JSONResponse(err.to_dict(), status_code=406, headers={"Vary": "Accept"})
 
 
-def make_site(settings: Settings, release: Release, describer: Describer | None = None) -> Site:
+def make_site(
+    settings: Settings, release: Release, describer: Describer | None = None
+) -> PageContext:
     describer = describer or Describer(release.store_dir, release.catalog_graphs)
     pages = Pages(settings, release, describer)
-    return Site(
+    return PageContext(
         release=release,
         pages=pages,
         # a quarter of DIPKG_RESPONSE_CACHE_MB; pages up to 512 KiB
