@@ -76,8 +76,9 @@ from typing import Any
 import pyoxigraph as ox
 
 from bench.synth import generate
+from dipkg.core.errors import DipkgError
 from dipkg.core.iris import PREFIXES
-from dipkg.core.settings import Settings
+from dipkg.core.settings import load_settings
 from kg.build import Graph
 from kg.serialize import write_ntriples, write_turtle
 
@@ -129,7 +130,7 @@ def _count(data: bytes, fmt: ox.RdfFormat) -> int:
 def measure(scale: int, repeat: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         inputs = generate(Path(tmp) / "inputs", scale)
-        graph = Graph(Settings(inputs_dir=inputs), lambda message: None)
+        graph = Graph(load_settings(inputs_dir=inputs), lambda message: None)
         blocks = list(graph.blocks())  # warm: the first pass also checks translations
         subject = blocks[0][0]
         row: dict[str, Any] = {
@@ -188,7 +189,10 @@ def main() -> None:
     args = parser.parse_args()
     print(" | ".join(KEYS) + " | nt bytes equal | model")
     for scale in args.scale:
-        row = measure(scale, args.repeat)
+        try:
+            row = measure(scale, args.repeat)
+        except DipkgError as err:  # a DIPKG_ setting that cannot work: its one line
+            raise SystemExit(str(err)) from None
         cells = [f"{row[k]:.0f}" if k in ("scale", "triples") else f"{row[k]:.3f}" for k in KEYS]
         print(" | ".join(cells) + f" | {'yes' if row['nt_same_bytes'] else 'no'} | {row['model']}")
 
