@@ -179,3 +179,22 @@ def test_a_search_has_a_time_limit(index, monkeypatch):
         index.search("数据")
     monkeypatch.undo()
     assert index.search("数据")["total"] > 0  # the next query is unaffected
+
+
+def test_segmenters_share_jiebas_dictionary_but_not_their_words():
+    """The dictionary is loaded once per process; a vocabulary word added by one build's
+    segmenter is not in the next one's, which cuts as a fresh jieba does."""
+    import jieba
+
+    from kg.search import Segmenter
+
+    text = "牛舍温湿度传感器"
+    fresh = jieba.Tokenizer()
+    fresh.initialize()
+    expected = [t for t in fresh.cut_for_search(text) if t.strip()]
+    with_word = Segmenter(["牛舍温湿度传感器"])
+    assert "牛舍温湿度传感器" in with_word.terms(text)
+    plain = Segmenter([])
+    assert plain.terms(text) == expected
+    assert "牛舍温湿度传感器" not in plain.terms(text)
+    assert plain.tokenizer.total == fresh.total
