@@ -192,7 +192,8 @@ def main() -> None:
     args = parser.parse_args()
     try:
         settings = load_settings()
-    except DipkgError as err:  # a DIPKG_ setting that cannot work: its one line
+    except (DipkgError, ValueError) as err:  # a DIPKG_ setting that cannot work: its one
+        # line (older builds raise pydantic's ValueErrors: their report, no traceback)
         raise SystemExit(str(err)) from None
     print(" | ".join(KEYS) + " | nt bytes equal | model")
     for scale in args.scale:

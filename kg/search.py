@@ -18,9 +18,10 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pyoxigraph as ox
@@ -43,15 +44,17 @@ from dipkg.core.search_index import (
 
 
 @lru_cache(maxsize=1)
-def _dictionary() -> tuple[dict[str, int], int]:
+def _dictionary() -> tuple[Mapping[str, int], int]:
     """jieba's default dictionary (word and prefix frequencies, and their total), loaded
-    once per process: ~0.8 s from jieba's cache file, where copying it takes ~15 ms."""
+    once per process: ~0.8 s from jieba's cache file, where copying it takes ~15 ms. The
+    process keeps it (tens of MB) beside each segmenter's copy: right for a build or a
+    test run, worth a thought for a long-lived process that builds."""
     import jieba  # lazy: ~130 ms of import; only the build's indexing needs it
 
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
-    return tokenizer.FREQ, tokenizer.total
+    return MappingProxyType(tokenizer.FREQ), tokenizer.total
 
 
 class Segmenter:

@@ -47,7 +47,7 @@ def inputs_copy(tmp_path: Path) -> Path:
 
 
 def cli_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("DIPKG_")}
     env.update(extra)
     return env
 

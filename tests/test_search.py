@@ -186,6 +186,7 @@ def test_segmenters_share_jiebas_dictionary_but_not_their_words():
     segmenter is not in the next one's, which cuts as a fresh jieba does."""
     import jieba
 
+    import kg.search
     from kg.search import Segmenter
 
     text = "牛舍温湿度传感器"
@@ -198,3 +199,7 @@ def test_segmenters_share_jiebas_dictionary_but_not_their_words():
     assert plain.terms(text) == expected
     assert "牛舍温湿度传感器" not in plain.terms(text)
     assert plain.tokenizer.total == fresh.total
+    assert plain.tokenizer.FREQ == fresh.FREQ  # the whole dictionary, not one sentence
+    # loaded once, copied per segmenter
+    assert kg.search._dictionary.cache_info().misses == 1
+    assert plain.tokenizer.FREQ is not with_word.tokenizer.FREQ
