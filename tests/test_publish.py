@@ -2,51 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import cli_env
-
-OXIGRAPH = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.endpoint.conftest import free_port
+from tests.oxigraph import oxigraph_serve
 
 
 @pytest.fixture()
 def oxigraph_server(tmp_path):
-    if not Path(OXIGRAPH).exists():
-        pytest.skip("the `oxigraph` server (PyPI package oxigraph) is not installed")
-    port = free_port()
-    proc = subprocess.Popen(
-        [OXIGRAPH, "serve", "--location", str(tmp_path / "ox"), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/query", params={"query": "ASK {}"}, timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("oxigraph serve did not start")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with oxigraph_serve(tmp_path / "ox") as url:
+        yield url
 
 
 def count(url: str, graph: str) -> int:

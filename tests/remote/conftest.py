@@ -24,12 +24,11 @@ from tests.endpoint.conftest import (
     MAX_ROWS,
     QUERY_TIMEOUT,
     Server,
-    free_port,
     server_in,
     serving,
     start_server,
 )
-from tests.test_publish import OXIGRAPH
+from tests.oxigraph import oxigraph_serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,26 +39,7 @@ def published_oxigraph(
 ) -> Iterator[str]:
     """`oxigraph serve` on 127.0.0.1 loaded with `dipkg publish`; yields its base URL, then stops
     it."""
-    if not Path(OXIGRAPH).exists():
-        pytest.skip("the `oxigraph` server (PyPI package oxigraph) is not installed")
-    port = free_port()
-    args = [OXIGRAPH, "serve", "--bind", f"127.0.0.1:{port}"]
-    if location is not None:
-        args += ["--location", str(location)]
-    if timeout_s is not None:
-        args += ["--timeout-s", str(timeout_s)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/query", params={"query": "ASK {}"}, timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    pytest.fail("oxigraph serve did not start")
-                time.sleep(0.1)
+    with oxigraph_serve(location, timeout_s) as url:
         done = subprocess.run(
             [
                 sys.executable,
@@ -78,9 +58,6 @@ def published_oxigraph(
         )
         assert done.returncode == 0, done.stderr
         yield url
-    finally:
-        proc.kill()  # an aborted runaway may still be running in it: do not wait for it
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

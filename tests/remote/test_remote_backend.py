@@ -19,6 +19,7 @@ from SPARQLWrapper import JSON, SPARQLWrapper
 
 from tests.conftest import cli_env
 from tests.endpoint.conftest import MAX_ROWS, QUERY_TIMEOUT, free_port
+from tests.oxigraph import oxigraph_serve
 
 P = (
     "PREFIX dip: <https://w3id.org/dipkg/ontology#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
@@ -303,21 +304,7 @@ def test_an_unreachable_backend_stops_serve_with_one_line(built_data):
 
 
 def test_an_empty_backend_stops_serve_with_one_line(built_data, tmp_path):
-    from tests.test_publish import OXIGRAPH
-
-    port = free_port()
-    proc = subprocess.Popen(
-        [OXIGRAPH, "serve", "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/query", params={"query": "ASK {}"}, timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with oxigraph_serve() as url:
         done = subprocess.run(
             [
                 sys.executable,
@@ -329,16 +316,13 @@ def test_an_empty_backend_stops_serve_with_one_line(built_data, tmp_path):
                 "--port",
                 str(free_port()),
                 "--sparql-backend",
-                f"http://127.0.0.1:{port}/query",
+                f"{url}/query",
             ],
             capture_output=True,
             text=True,
             timeout=60,
             env=cli_env(),
         )
-    finally:
-        proc.terminate()
-        proc.wait(10)
     assert (
         done.returncode == 1 and "dipkg publish" in done.stderr and "Traceback" not in done.stderr
     )
