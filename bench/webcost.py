@@ -1,0 +1,171 @@
+"""The web process's CPU per cold query, part by part, without HTTP (bench/PROFILE.md).
+
+Throughput on this 2-core machine moves ±10% from run to run with the other processes'
+load; these two measures move ±3-5%, so a change of a few microseconds shows:
+
+* ``app``: the app's own Python for one cold point lookup (the bare path, the guard,
+  negotiation, ETag, both response caches), from the ASGI call to the last message,
+  with a stand-in pool that answers at once with the real answer's bytes: no worker, no
+  socket, no HTTP server;
+* ``pool``: ``WorkerPool.run``'s CPU in the web process per job (leases, fair shares,
+  the job's frame, the reply's read, the time limit), 8 concurrent clients on real
+  workers, and the workers' own CPU per job.
+
+``python -m bench.webcost DATA app|pool [--requests N] [--workers N]`` prints one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+S01 = "https://w3id.org/dipkg/scenario/guizhou-b1-s01"
+POINT = f"SELECT ?p ?o WHERE {{ <{S01}> ?p ?o }}"
+
+
+class _AtOnce:
+    """A query pool (sparql_api.backends.QueryPool) that answers every job at once."""
+
+    size = alive = 2
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.info: dict[str, Any] = {}
+        self.stats: dict[str, int] = {}
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    async def run(self, job: Any, client: str | None = None) -> Any:
+        from sparql_api.workers import Reply
+
+        return Reply({"ok": True, "kind": "table", "rows": 19, "truncated": False}, self.body)
+
+
+def _point_answer(data: Path) -> bytes:
+    import pyoxigraph as ox
+
+    from dipkg.core.release import open_release
+
+    store = ox.Store.read_only(str(open_release(data).store_dir))
+    return store.query(POINT).serialize(format=ox.QueryResultsFormat.JSON)  # type: ignore[union-attr]
+
+
+async def app_cost(data: Path, requests: int, warm: int = 2000) -> str:
+    from dipkg.core.release import open_release
+    from dipkg.core.settings import Settings
+    from sparql_api.app import create_app
+
+    app = create_app(Settings(), open_release(data), pool=_AtOnce(_point_answer(data)))
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def receive() -> dict:
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    base = "query=" + quote(POINT)
+
+    def scope(i: int) -> dict:
+        return {
+            "type": "http",
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/sparql",
+            "raw_path": b"/sparql",
+            "root_path": "",
+            "query_string": f"{base}%0A%23{i}".encode(),
+            "headers": [
+                (b"host", b"127.0.0.1:8000"),
+                (b"accept", b"application/sparql-results+json"),
+            ],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+            "state": {},
+        }
+
+    async with app.router.lifespan_context(app):
+        for i in range(warm):  # warm: imports, negotiation's memo, the caches' first entries
+            await app(scope(i), receive, send)
+        sent.clear()
+        started = time.process_time()
+        for i in range(warm, warm + requests):
+            await app(scope(i), receive, send)
+        spent = time.process_time() - started
+    assert sent and sent[0]["status"] == 200, sent[:2]
+    return f"app: {1e6 * spent / requests:.1f} us of CPU per cold query ({requests} queries)"
+
+
+async def pool_cost(data: Path, requests: int, workers: int, warm: int = 2000) -> str:
+    import psutil
+
+    from dipkg.core.release import open_release
+    from sparql_api.results import Job
+    from sparql_api.workers import WorkerPool
+
+    pool = WorkerPool(
+        open_release(data).store_dir,
+        size=workers,
+        timeout=10,
+        memory_store=64 << 20,
+        client_queries=1,
+    )
+    await pool.start()
+    left = 0
+
+    async def client() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            await pool.run(Job(f"{POINT} #{left}", "json", None, 10000), client="one")
+
+    def children() -> float:
+        return sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in pool.pids())
+
+    try:
+        left = warm
+        await asyncio.gather(*(client() for _ in range(8)))
+        left = requests
+        before, started, clock = children(), time.process_time(), time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(8)))
+        spent, wall, theirs = (
+            time.process_time() - started,
+            time.perf_counter() - clock,
+            children() - before,
+        )
+    finally:
+        await pool.stop()
+    return (
+        f"pool: {1e6 * spent / requests:.1f} us of web-process CPU per job, workers "
+        f"{1e6 * theirs / requests:.1f} us, {requests / wall:.0f} jobs/s ({workers} workers)"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.webcost", description=__doc__)
+    parser.add_argument("data", type=Path, help="a dipkg build's output folder")
+    parser.add_argument("part", choices=("app", "pool"))
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--warm", type=int, default=2000, help="queries before the measure")
+    args = parser.parse_args(argv)
+    import uvloop
+
+    if args.part == "app":
+        print(uvloop.run(app_cost(args.data, args.requests, args.warm)))
+    else:
+        print(uvloop.run(pool_cost(args.data, args.requests, args.workers, args.warm)))
+
+
+if __name__ == "__main__":
+    main()
