@@ -227,13 +227,13 @@ class Shares(Generic[W]):
         else:
             queue.append(waiter)
         self._dispatch()
+        future = waiter.future
+        timer = loop.call_at(max(give_up, loop.time() + 0.001), _expire, future)
         try:
-            return await asyncio.wait_for(
-                asyncio.shield(waiter.future), max(give_up - loop.time(), 0.001)
-            )
+            return await future
         except (TimeoutError, asyncio.CancelledError) as exc:
-            future = waiter.future
-            if future.done() and not future.cancelled():  # handed a worker just now: give it back
+            if future.done() and not future.cancelled() and future.exception() is None:
+                # handed a worker just now: give it back
                 lease = future.result()
                 self.release(lease, lease.worker)
             else:
@@ -246,6 +246,8 @@ class Shares(Generic[W]):
                     details={"retry_after": int(self.timeout)},
                 ) from None
             raise
+        finally:
+            timer.cancel()
 
     def _forget(self, client: str, waiter: _Waiter[W]) -> None:
         queue = self._waiting.get(client)
@@ -354,3 +356,8 @@ class Shares(Generic[W]):
                 lease.worker.pid,
             )
             self._on_preempt(lease.worker)
+
+
+def _expire(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())

@@ -637,10 +637,8 @@ class WorkerPool:
             remaining = self.timeout - (time.monotonic() - started)
             if ends is not None and ends - asyncio.get_running_loop().time() < remaining:
                 remaining, cut = ends - asyncio.get_running_loop().time(), True
-            reply = await asyncio.wait_for(
-                worker.receive(job.max_bytes + REPLY_SLACK, self.spool),
-                max(remaining, 0.001) + TIMER_SLACK,
-            )
+            async with asyncio.timeout(max(remaining, 0.001) + TIMER_SLACK):
+                reply = await worker.receive(job.max_bytes + REPLY_SLACK, self.spool)
         except _NotTaken:  # it died before it read the job (killed while idle)
             worker.killed = True
             self._replace(worker)

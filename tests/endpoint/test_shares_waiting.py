@@ -1,0 +1,166 @@
+"""A job waiting for a worker (sparql_api/shares.py ``Shares.acquire``): how the wait ends.
+
+The wait is one future with one timer (no task, no shield per job): these tests hold the
+three ways it can end to what the pool's callers rely on. Given up at the limit, it is a
+503 ``Busy`` and the job is out of the line; cancelled (the client left), nothing is
+held; handed a worker in the same turn as it is cancelled, the worker is given back
+rather than lost. The real ``Shares`` on a running loop; the workers are stand-ins (the
+sharing only reads a seat's pid, hold and liveness).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+from dataclasses import dataclass
+
+import pytest
+
+from sparql_api.errors import Busy, TooManyQueries
+from sparql_api.shares import Shares
+
+
+@dataclass(eq=False)
+class Seat:
+    pid: int
+    held_for: str | None = None
+    held_until: float = 0.0
+    alive: bool = True
+
+
+def shares(size: int = 1) -> tuple[Shares[Seat], list[Seat]]:
+    seats = [Seat(pid=100 + i) for i in range(size)]
+    pool: Shares[Seat] = Shares(
+        size=size,
+        timeout=1.0,
+        client_queries=1,
+        client_queue=8,
+        preempt_after=60.0,  # no lent worker is taken back during these tests
+        on_preempt=lambda seat: None,
+        stats={"borrowed": 0, "preempted": 0},
+    )
+    for seat in seats:
+        pool.add(seat)
+    return pool, seats
+
+
+def settled(pool: Shares[Seat]) -> tuple[int, int, int]:
+    """(idle workers, clients with jobs on workers, clients with jobs waiting)."""
+    return len(pool._idle), len(pool._inflight), len(pool._waiting)
+
+
+def test_a_wait_past_its_limit_is_busy_and_leaves_the_line() -> None:
+    async def scenario() -> None:
+        pool, _ = shares()
+        loop = asyncio.get_running_loop()
+        held = await pool.acquire("a", loop.time() + 5)
+        started = loop.time()
+        with pytest.raises(Busy) as caught:
+            await pool.acquire("b", loop.time() + 0.05)
+        assert 0.04 <= loop.time() - started < 1.0
+        assert caught.value.details == {"retry_after": 1}
+        assert settled(pool) == (0, 1, 0)  # "b" is out of the line
+        pool.release(held, held.worker)
+        assert settled(pool) == (1, 0, 0)  # the worker went back to idle, to nobody
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_wait_holds_nothing() -> None:
+    async def scenario() -> None:
+        pool, _ = shares()
+        loop = asyncio.get_running_loop()
+        held = await pool.acquire("a", loop.time() + 5)
+        waiting = loop.create_task(pool.acquire("b", loop.time() + 5))
+        await asyncio.sleep(0.01)
+        assert settled(pool) == (0, 1, 1)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert settled(pool) == (0, 1, 0)
+        pool.release(held, held.worker)
+        assert settled(pool) == (1, 0, 0)
+
+    asyncio.run(scenario())
+
+
+def test_a_worker_handed_over_as_the_wait_is_cancelled_is_given_back() -> None:
+    async def scenario() -> None:
+        pool, _ = shares()
+        loop = asyncio.get_running_loop()
+        held = await pool.acquire("a", loop.time() + 5)
+        waiting = loop.create_task(pool.acquire("b", loop.time() + 5))
+        await asyncio.sleep(0.01)
+        pool.release(held, held.worker)  # "b" is handed the worker...
+        waiting.cancel()  # ...and cancelled before it runs again
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert settled(pool) == (1, 0, 0)  # not lost: idle again
+        again = await pool.acquire("c", loop.time() + 5)
+        assert again.worker is held.worker
+
+    asyncio.run(scenario())
+
+
+def test_a_wait_given_up_and_cancelled_together_logs_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The limit's timer and a cancellation in the same turn: the cancellation wins, and
+    the timer's TimeoutError is read (asyncio would log one never retrieved)."""
+
+    async def scenario() -> None:
+        pool, _ = shares()
+        loop = asyncio.get_running_loop()
+        held = await pool.acquire("a", loop.time() + 5)
+        waiting = loop.create_task(pool.acquire("b", loop.time() + 0.05))
+        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.06)  # the timer has fired: "b"'s future holds its TimeoutError
+        waiting.cancel()
+        with pytest.raises((asyncio.CancelledError, Busy)):
+            await waiting
+        pool.release(held, held.worker)
+        assert settled(pool) == (1, 0, 0)
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        asyncio.run(scenario())
+        gc.collect()
+    assert "never retrieved" not in caplog.text
+
+
+def test_many_waits_end_and_every_worker_is_back() -> None:
+    """Jobs that get a worker, give up, are cancelled or refused (over a client's 8),
+    mixed: at the end every worker is idle and no client is counted."""
+
+    async def scenario() -> None:
+        pool, _ = shares(size=2)
+        loop = asyncio.get_running_loop()
+        done = {"ran": 0, "busy": 0, "cancelled": 0, "refused": 0}
+
+        async def job(client: str, patience: float, work: float) -> None:
+            try:
+                lease = await pool.acquire(client, loop.time() + patience)
+            except Busy:
+                done["busy"] += 1
+                return
+            try:
+                await asyncio.sleep(work)
+            finally:
+                pool.release(lease, lease.worker)
+            done["ran"] += 1
+
+        tasks = [
+            loop.create_task(job(f"c{i % 3}", 0.02 if i % 4 == 0 else 2.0, 0.005))
+            for i in range(40)
+        ]
+        await asyncio.sleep(0.01)
+        for task in tasks[1::7]:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        done["cancelled"] = sum(isinstance(r, asyncio.CancelledError) for r in results)
+        done["refused"] = sum(isinstance(r, TooManyQueries) for r in results)  # over 8 a client
+        assert sum(done.values()) == 40, (done, results)
+        assert done["ran"] and done["busy"] and done["cancelled"] and done["refused"], done
+        assert settled(pool) == (2, 0, 0), done
+
+    asyncio.run(scenario())
