@@ -16,7 +16,7 @@ methods and anything the app did not mark cacheable always go to the app.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from sparql_api.cache import Entry, ResponseCache
@@ -27,7 +27,8 @@ ASGIApp = Callable[
     [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
 ]
 
-_KEYED = (
+#: the request headers an answer here may depend on: part of the key (the last of each)
+KEYED = (
     b"accept",
     b"accept-encoding",
     b"accept-language",
@@ -36,7 +37,8 @@ _KEYED = (
     b"x-forwarded-proto",
     b"x-forwarded-prefix",
 )
-_BYPASS = frozenset(
+#: headers that send a request past the cache (to a conditional answer, or a private one)
+BYPASS = frozenset(
     (b"if-none-match", b"if-modified-since", b"if-range", b"range", b"authorization", b"cookie")
 )
 
@@ -63,17 +65,12 @@ class FastPath:
             return
         found: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
-            if name in _BYPASS:
+            if name in BYPASS:
                 await self.app(scope, receive, send)
                 return
-            if name in _KEYED:
+            if name in KEYED:
                 found[name] = value
-        key = (
-            scope.get("root_path", ""),
-            scope["path"],
-            scope["query_string"],
-            *(found.get(n, b"") for n in _KEYED),
-        )
+        key = key_of(scope, found)
         hit = self.cache.get(key)
         if hit is not None:
             await send({"type": "http.response.start", "status": 200, "headers": hit.headers})
@@ -88,36 +85,56 @@ class FastPath:
         receive: Callable[[], Awaitable[Message]],
         send: Callable[[Message], Awaitable[None]],
     ) -> None:
-        start: Message | None = None
-        chunks: list[bytes] = []
-        size = 0
-        keep = True
-
-        async def recording_send(message: Message) -> None:
-            nonlocal start, size, keep
-            if message["type"] == "http.response.start":
-                start = message
-                keep = _cacheable(message)
-            elif message["type"] == "http.response.body" and keep:
-                body = message.get("body", b"")
-                size += len(body)
-                if size > self.max_entry_bytes:
-                    keep = False
-                    chunks.clear()
-                else:
-                    chunks.append(body)
-                if not message.get("more_body", False) and keep and start is not None:
-                    self.cache.put(key, Entry(b"".join(chunks), list(start["headers"])))  # type: ignore[arg-type]
-            await send(message)
-
-        await self.app(scope, receive, recording_send)
+        await self.app(scope, receive, recording(self.cache, key, send))
 
 
-def _cacheable(start: Message) -> bool:
-    if start.get("status") != 200:
-        return False
+def recording(
+    cache: ResponseCache, key: tuple, send: Callable[[Message], Awaitable[None]]
+) -> Callable[[Message], Awaitable[None]]:
+    """``send``, keeping the response under ``key`` in ``cache`` when it is
+    :func:`cacheable` and within the cache's entry limit."""
+    start: Message | None = None
+    chunks: list[bytes] = []
+    size = 0
+    keep = True
+    max_entry_bytes = cache.max_entry_bytes
+
+    async def recording_send(message: Message) -> None:
+        nonlocal start, size, keep
+        if message["type"] == "http.response.start":
+            start = message
+            keep = message.get("status") == 200 and cacheable(message.get("headers", ()))
+        elif message["type"] == "http.response.body" and keep:
+            body = message.get("body", b"")
+            size += len(body)
+            if size > max_entry_bytes:
+                keep = False
+                chunks.clear()
+            else:
+                chunks.append(body)
+            if not message.get("more_body", False) and keep and start is not None:
+                cache.put(key, Entry(b"".join(chunks), list(start["headers"])))  # type: ignore[arg-type]
+        await send(message)
+
+    return recording_send
+
+
+def key_of(scope: Scope, found: dict[bytes, bytes]) -> tuple:
+    """The cache key of a GET: its path, raw query string and the :data:`KEYED` headers
+    ``found`` in it (the last of each)."""
+    return (
+        scope.get("root_path", ""),
+        scope["path"],
+        scope["query_string"],
+        *(found.get(n, b"") for n in KEYED),
+    )
+
+
+def cacheable(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether a 200 response with ``headers`` may be kept: an ETag, ``Cache-Control:
+    public`` (without no-store or private) and no cookie."""
     etag = public = False
-    for name, value in start.get("headers", ()):
+    for name, value in headers:
         name = name.lower()
         if name == b"etag":
             etag = True

@@ -217,21 +217,19 @@ def _set(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
 _EXPOSED = EXPOSED_HEADERS.encode("latin-1")
 
 
-async def send_whole(
-    send: Send,
+async def whole(
     status: int,
     raw_headers: list[tuple[bytes, bytes]],
     body: bytes,
     wants: bool,
     minimum_size: int = 512,
     level: int = 6,
-) -> None:
-    """Send a complete response (``status``, its raw headers, its ``body``) as a plain
-    Starlette ``Response`` would through ``gzip_send(cors_send(send), wants)``, the same
-    messages in one step: ``Vary: Accept-Encoding`` and, when the client ``wants`` it and
-    it is worth it, gzip (unless the body is already encoded), then the CORS headers.
-    The bare path's way out (sparql_api/hotpath.py); tests/endpoint/test_http.py compares
-    it with the layers."""
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The headers and body a complete response (``status``, its raw headers, its
+    ``body``) leaves with through ``gzip_send(cors_send(send), wants)``: ``Vary:
+    Accept-Encoding`` and, when the client ``wants`` it and it is worth it, gzip (unless
+    the body is already encoded), then the CORS headers. The bare path's way out
+    (sparql_api/hotpath.py); tests/endpoint/test_http.py compares it with the layers."""
     headers = list(raw_headers)
     encoded = False
     vary: list[str] = []
@@ -254,6 +252,21 @@ async def send_whole(
             _set(headers, b"content-length", str(len(body)).encode("latin-1"))
     _set(headers, b"access-control-allow-origin", b"*")  # cors_send
     _set(headers, b"access-control-expose-headers", _EXPOSED)
+    return headers, body
+
+
+async def send_whole(
+    send: Send,
+    status: int,
+    raw_headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    wants: bool,
+    minimum_size: int = 512,
+    level: int = 6,
+) -> None:
+    """Send a complete response as a plain Starlette ``Response`` would through
+    ``gzip_send(cors_send(send), wants)``: :func:`whole`'s headers and body."""
+    headers, body = await whole(status, raw_headers, body, wants, minimum_size, level)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -247,8 +247,7 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = _header(scope, b"x-request-id")
-        rid = given if given is not None and _SANE_ID.fullmatch(given) else new_request_id()
+        rid = request_id_for(scope)
         token = request_id.set(rid)
         started = time.perf_counter()
         seen: dict[str, int] = {"status": 0, "bytes": 0}
@@ -267,36 +266,49 @@ class RequestLog:
         try:
             await self.app(scope, receive, stamped)
         finally:
-            status = (
-                seen["status"] or 500
-            )  # no response started: the server answers 500 or drops it
-            if self.access_log or status >= 500:
-                level = logging.WARNING if status >= 500 else logging.INFO
-                client = scope.get("client")
-                path = scope.get("path", "")
-                if scope.get("query_string"):
-                    path += "?" + scope["query_string"].decode("latin-1")[:512]
-                # the path is percent-decoded: a %0A must not start a forged log line
-                path = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", path[:1024])
-                fields = {
-                    "method": scope.get("method", ""),
-                    "path": path,
-                    "status": status,
-                    "bytes": seen["bytes"],
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    "client": client[0] if client else "-",
-                }
-                args = (
-                    fields["client"],
-                    fields["method"],
-                    fields["path"],
-                    status,
-                    fields["bytes"],
-                    fields["duration_ms"],
-                )
-                handler = _stream_handler(level)
-                if handler is not None:
-                    write_access_line(handler, level, time.time(), rid, ACCESS_LINE % args)
-                else:
-                    access.log(level, ACCESS_LINE, *args, extra=fields)
+            # no response started: the server answers 500 or drops it
+            log_request(scope, rid, seen["status"] or 500, seen["bytes"], started, self.access_log)
             request_id.reset(token)
+
+
+def request_id_for(scope: Scope) -> str:
+    """The request's id: its sane ``X-Request-Id``, else a new one."""
+    given = _header(scope, b"x-request-id")
+    return given if given is not None and _SANE_ID.fullmatch(given) else new_request_id()
+
+
+def log_request(
+    scope: Scope, rid: str, status: int, sent: int, started: float, access_log: bool
+) -> None:
+    """The access line of a request answered ``status`` with ``sent`` body bytes, begun at
+    ``started`` (time.perf_counter()): written when ``access_log``, and always for a 5xx."""
+    if not access_log and status < 500:
+        return
+    level = logging.WARNING if status >= 500 else logging.INFO
+    client = scope.get("client")
+    path = scope.get("path", "")
+    if scope.get("query_string"):
+        path += "?" + scope["query_string"].decode("latin-1")[:512]
+    # the path is percent-decoded: a %0A must not start a forged log line
+    path = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", path[:1024])
+    fields = {
+        "method": scope.get("method", ""),
+        "path": path,
+        "status": status,
+        "bytes": sent,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "client": client[0] if client else "-",
+    }
+    args = (
+        fields["client"],
+        fields["method"],
+        fields["path"],
+        status,
+        fields["bytes"],
+        fields["duration_ms"],
+    )
+    handler = _stream_handler(level)
+    if handler is not None:
+        write_access_line(handler, level, time.time(), rid, ACCESS_LINE % args)
+    else:
+        access.log(level, ACCESS_LINE, *args, extra=fields)
