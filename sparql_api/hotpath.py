@@ -31,6 +31,7 @@ tests/endpoint/test_hotpath.py checks both give the same responses.
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -39,6 +40,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from dipkg.core.errors import DipkgError
 from sparql_api.endpoint import answer
 from sparql_api.errors import client_disconnected, internal_error
+from sparql_api.fastpath import BYPASS, KEYED
 from sparql_api.http import accepts_gzip, cors_send, error_response, gzip_send, send_whole
 from sparql_api.protocol import (
     FORM,
@@ -62,6 +64,91 @@ READ = frozenset((b"accept", b"accept-encoding", b"content-type", b"content-leng
 TO_THE_APP = frozenset((b"if-none-match", b"if-modified-since", b"if-range", b"range"))
 
 
+class Heads(NamedTuple):
+    """What the bare path reads of a request's headers, in one pass."""
+
+    #: the headers the endpoint reads (:data:`READ`), the first of each as Starlette's
+    #: ``Headers.get`` does
+    first: dict[bytes, str]
+    forwarded_for: list[str]
+    #: the fast path's key headers (sparql_api/fastpath.py ``KEYED``), the last of each
+    keyed: dict[bytes, bytes]
+    to_the_app: bool  # a conditional or range request: the app's (:data:`TO_THE_APP`)
+    uncached: bool  # a header that keeps the answer out of the fast path (``BYPASS``)
+
+
+def read_heads(scope: Scope) -> Heads:
+    first: dict[bytes, str] = {}
+    forwarded_for: list[str] = []
+    keyed: dict[bytes, bytes] = {}
+    to_the_app = uncached = False
+    for name, value in scope["headers"]:
+        if name in READ:
+            if name not in first:
+                first[name] = value.decode("latin-1")
+        elif name == b"x-forwarded-for":
+            forwarded_for.append(value.decode("latin-1"))
+        elif name in TO_THE_APP:
+            to_the_app = True
+        if name in KEYED:
+            keyed[name] = value
+        if name in BYPASS:
+            uncached = True
+    return Heads(first, forwarded_for, keyed, to_the_app, uncached)
+
+
+def takes(scope: Scope, heads: Heads) -> bool:
+    """Whether the bare path takes this request (its path, method, headers and body type)."""
+    method = scope["method"]
+    return (
+        scope["path"] in PATHS
+        and not scope.get("root_path")
+        and (method == "GET" or method == "POST")
+        and not heads.to_the_app
+        and (method == "GET" or media_type(heads.first.get(b"content-type"))[0] in BODY_TYPES)
+    )
+
+
+async def respond(ctx: AppContext, scope: Scope, receive: Receive, heads: Heads) -> Response | None:
+    """The answer to a request the bare path :func:`takes`: the endpoint's response, or
+    the app's error response for a refusal; None for a GET without a query (the service
+    description, the query page: the app's). An unexpected error is raised."""
+    first = heads.first
+    try:
+        sreq = await parse_request(
+            scope["method"],
+            scope["query_string"],
+            first.get(b"content-type"),
+            first.get(b"content-length"),
+            receive_body(receive),
+            ctx.settings.max_query_bytes,
+        )
+        if sreq is None:
+            return None
+        client = scope.get("client")
+        who = client_of(
+            client[0] if client else "", heads.forwarded_for, ctx.settings.trusted_proxies
+        )
+        return await answer(
+            ctx,
+            sreq,
+            first.get(b"accept"),
+            None,
+            receive,
+            who,
+            gzip=accepts_gzip(first.get(b"accept-encoding")),
+        )
+    except DipkgError as err:  # what the app's exception handlers do
+        return error_response(err)
+    except ClientDisconnect:
+        return error_response(client_disconnected())
+
+
+def complete(response: Response) -> bool:
+    """Whether ``response`` is a complete body (Response, JSONResponse), sent in one step."""
+    return type(response).__call__ is Response.__call__ and response.background is None
+
+
 class HotPath:
     """ASGI middleware in front of the app (inside the fast path): see the module's text."""
 
@@ -70,69 +157,26 @@ class HotPath:
         self.ctx = ctx
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in PATHS or scope.get("root_path"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        method = scope["method"]
-        if method != "GET" and method != "POST":
+        heads = read_heads(scope)
+        if not takes(scope, heads):
             await self.app(scope, receive, send)
             return
-        # the headers the endpoint reads, the first of each as Starlette's Headers.get does
-        first: dict[bytes, str] = {}
-        forwarded_for: list[str] = []
-        for name, value in scope["headers"]:
-            if name in READ:
-                if name not in first:
-                    first[name] = value.decode("latin-1")
-            elif name == b"x-forwarded-for":
-                forwarded_for.append(value.decode("latin-1"))
-            elif name in TO_THE_APP:
-                await self.app(scope, receive, send)
-                return
-        content_type = first.get(b"content-type")
-        if method == "POST" and media_type(content_type)[0] not in BODY_TYPES:
-            await self.app(scope, receive, send)
-            return
-        ctx = self.ctx
-        wants = accepts_gzip(first.get(b"accept-encoding"))
         try:
-            sreq = await parse_request(
-                method,
-                scope["query_string"],
-                content_type,
-                first.get(b"content-length"),
-                receive_body(receive),
-                ctx.settings.max_query_bytes,
-            )
-            if sreq is not None:
-                client = scope.get("client")
-                who = client_of(
-                    client[0] if client else "", forwarded_for, ctx.settings.trusted_proxies
-                )
-                response = await answer(
-                    ctx,
-                    sreq,
-                    first.get(b"accept"),
-                    None,
-                    receive,
-                    who,
-                    gzip=wants,
-                )
-        except DipkgError as err:  # what the app's exception handlers do
-            response = error_response(err)
-        except ClientDisconnect:
-            response = error_response(client_disconnected())
+            response = await respond(self.ctx, scope, receive, heads)
         except Exception:
             # as the app's outermost error middleware: logged, a bare 500, and raised on
-            log.exception("unexpected error on %s %s", method, scope["path"])
+            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
             await error_response(internal_error())(scope, receive, send)
             raise
-        else:
-            if sreq is None:  # a GET without a query: the service description, the query page
-                await self.app(scope, receive, send)
-                return
-        if type(response).__call__ is Response.__call__ and response.background is None:
-            # a complete body (Response, JSONResponse): what the layers below send, in one step
+        if response is None:  # a GET without a query: the service description, the query page
+            await self.app(scope, receive, send)
+            return
+        wants = accepts_gzip(heads.first.get(b"accept-encoding"))
+        if complete(response):
+            # what the layers below send, in one step
             await send_whole(send, response.status_code, response.raw_headers, response.body, wants)
             return
         # the gzip middleware inside the CORS one, as in the app
