@@ -3,10 +3,13 @@
 Throughput on this 2-core machine moves ±10% from run to run with the other processes'
 load; these two measures move ±3-5%, so a change of a few microseconds shows:
 
-* ``app``: the app's own Python for one cold point lookup (the bare path, the guard,
-  negotiation, ETag, both response caches), from the ASGI call to the last message,
-  with a stand-in pool that answers at once with the real answer's bytes: no worker, no
-  socket, no HTTP server;
+* ``app``: the web process's own Python for one cold point lookup, from uvicorn's call
+  of the app to its last message: what ``dipkg serve`` composes (the query lane, the
+  access log written to ``os.devnull`` as the served text log writes it, the release
+  binding, the bare path, the guard, negotiation, ETag, both response caches), with a
+  stand-in pool that answers at once with the real answer's bytes: no worker, no socket,
+  no HTTP server. ``--no-lane`` measures the layers alone (the access log around the
+  release binding around the app), as before the lane;
 * ``pool``: ``WorkerPool.run``'s CPU in the web process per job (leases, fair shares,
   the job's frame, the reply's read, the time limit), 8 concurrent clients on real
   workers, and the workers' own CPU per job.
@@ -58,12 +61,26 @@ def _point_answer(data: Path) -> bytes:
     return store.query(POINT).serialize(format=ox.QueryResultsFormat.JSON)  # type: ignore[union-attr]
 
 
-async def app_cost(data: Path, requests: int, warm: int = 2000) -> str:
+async def app_cost(data: Path, requests: int, warm: int = 2000, lane: bool = True) -> str:
+    import logging.config
+    import os
+
     from dipkg.core.release import open_release
     from dipkg.core.settings import Settings
     from sparql_api.app import create_app
+    from sparql_api.lane import QueryLane
+    from sparql_api.live import Generation, LiveApp
+    from sparql_api.logs import RequestLog, log_config
 
-    app = create_app(Settings(), open_release(data), pool=_AtOnce(_point_answer(data)))
+    settings = Settings()
+    release = open_release(data)
+    app = create_app(settings, release, pool=_AtOnce(_point_answer(data)))
+    live = LiveApp(settings, data, Generation(release, None, app))  # type: ignore[arg-type]
+    front = QueryLane(RequestLog(live), live) if lane else RequestLog(live)
+    logging.config.dictConfig(log_config("text"))  # as the server's: the direct access line
+    devnull = open(os.devnull, "w")  # noqa: SIM115  (for the measure's life)
+    for handler in logging.getLogger().handlers:
+        handler.setStream(devnull)  # type: ignore[attr-defined]
     sent: list[dict] = []
 
     async def send(message: dict) -> None:
@@ -96,14 +113,16 @@ async def app_cost(data: Path, requests: int, warm: int = 2000) -> str:
 
     async with app.router.lifespan_context(app):
         for i in range(warm):  # warm: imports, negotiation's memo, the caches' first entries
-            await app(scope(i), receive, send)
+            await front(scope(i), receive, send)
         sent.clear()
         started = time.process_time()
         for i in range(warm, warm + requests):
-            await app(scope(i), receive, send)
+            await front(scope(i), receive, send)
         spent = time.process_time() - started
     assert sent and sent[0]["status"] == 200, sent[:2]
-    return f"app: {1e6 * spent / requests:.1f} us of CPU per cold query ({requests} queries)"
+    devnull.close()
+    how = "the lane" if lane else "the layers"
+    return f"app: {1e6 * spent / requests:.1f} us of CPU per cold query ({how}, {requests} queries)"
 
 
 async def pool_cost(data: Path, requests: int, workers: int, warm: int = 2000) -> str:
@@ -158,11 +177,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--warm", type=int, default=2000, help="queries before the measure")
+    parser.add_argument("--no-lane", action="store_true", help="app: the layers alone")
     args = parser.parse_args(argv)
     import uvloop
 
     if args.part == "app":
-        print(uvloop.run(app_cost(args.data, args.requests, args.warm)))
+        print(uvloop.run(app_cost(args.data, args.requests, args.warm, not args.no_lane)))
     else:
         print(uvloop.run(pool_cost(args.data, args.requests, args.workers, args.warm)))
 

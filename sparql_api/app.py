@@ -199,13 +199,35 @@ class _App(FastAPI):
     #: a provider configured before the server answers (opentelemetry-instrument) counts.
     _telemetry_on: bool | None = None
 
+    #: whether the query lane (sparql_api/lane.py) answers for this app (None: not asked yet)
+    _bare: bool | None = None
+
+    def _telemetry_enabled(self) -> bool:
+        on = self._telemetry_on
+        if on is None:
+            native = getattr(self, "_native_telemetry", None)  # FastAPI >= 0.13x
+            on = self._telemetry_on = native is not None and bool(native.enabled())
+        return on
+
+    def bare(self) -> bool:
+        """Whether the query lane (sparql_api/lane.py) may answer this app's query requests
+        itself: the bare path is on, the app has no ``root_path`` and no telemetry provider
+        (asked once, as :meth:`__call__` asks)."""
+        bare = self._bare
+        if bare is None:
+            ctx: AppContext = self.state.dipkg
+            bare = self._bare = (
+                ctx.settings.sparql_hot_path
+                and not self.root_path
+                and not self._telemetry_enabled()
+            )
+        return bare
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and "fastapi.telemetry" not in scope:
-            on = self._telemetry_on
-            if on is None:
-                native = getattr(self, "_native_telemetry", None)  # FastAPI >= 0.13x
-                on = self._telemetry_on = native is not None and bool(native.enabled())
-            if not on:  # what FastAPI.__call__ does then, without asking again
+            if (
+                not self._telemetry_enabled()
+            ):  # what FastAPI.__call__ does then, without asking again
                 if self.root_path:
                     scope["root_path"] = self.root_path
                 await Starlette.__call__(self, scope, receive, send)

@@ -26,6 +26,11 @@ a conditional request (If-None-Match, If-Modified-Since: its 304 is the app's), 
 repeat is warm), and outside the app the access log, the release binding and the
 connection limits (sparql_api/server.py). ``DIPKG_SPARQL_HOT_PATH=false`` turns it off;
 tests/endpoint/test_hotpath.py checks both give the same responses.
+
+Under ``dipkg serve`` the query lane (sparql_api/lane.py) takes these requests before
+all of those layers, with this module's :func:`read_heads`, :func:`takes` and
+:func:`respond`; the middleware here answers them when the app runs without the lane
+(in process, or with a telemetry provider, whose spans cover the framework).
 """
 
 from __future__ import annotations

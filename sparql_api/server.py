@@ -15,6 +15,7 @@ import uvicorn
 from dipkg.core.errors import ConfigError, DipkgError, StoreError
 from dipkg.core.settings import Settings, load_settings
 from sparql_api.connections import connection_cap, protocol_class, raise_open_files
+from sparql_api.lane import QueryLane
 from sparql_api.live import LiveApp
 from sparql_api.logs import RequestLog, log_config
 
@@ -83,8 +84,10 @@ def run(
         raise SystemExit(1) from None
 
     cap = connection_cap(settings, raise_open_files())
+    logged = settings.access_log if access_log is None else access_log
     config = uvicorn.Config(
-        RequestLog(app, access_log=settings.access_log if access_log is None else access_log),
+        # query requests in one step (sparql_api/lane.py); the rest through the access log
+        QueryLane(RequestLog(app, access_log=logged), app, access_log=logged),
         host=host,
         port=port,
         access_log=False,  # RequestLog writes the access log, with the request id

@@ -67,15 +67,15 @@ def test_the_floor_answers_with_oxigraph_s_bytes(built_data: Path, variant: tupl
         assert response.headers["etag"].startswith('W/"')
 
 
-@pytest.mark.parametrize("part", ["app", "pool"])
-def test_each_cost_measure_prints_a_positive_figure(built_data: Path, part: str) -> None:
+@pytest.mark.parametrize("part", [("app",), ("app", "--no-lane"), ("pool",)], ids=" ".join)
+def test_each_cost_measure_prints_a_positive_figure(built_data: Path, part: tuple) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.webcost", str(built_data), part]
+        [sys.executable, "-m", "bench.webcost", str(built_data), *part]
         + ["--requests", "200", "--warm", "20", "--workers", "1"],
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     ).stdout
-    figure = re.match(rf"{part}: ([\d.]+) us of", out)
+    figure = re.match(rf"{part[0]}: ([\d.]+) us of", out)
     assert figure is not None and float(figure.group(1)) > 0, out

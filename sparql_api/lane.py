@@ -1,0 +1,139 @@
+"""The query lane: ``dipkg serve``'s query requests answered in one step, outside every layer.
+
+Measured against a floor (bench/floor.py, bench/PROFILE.md "The floor of a Python
+front"), the web process's time on a cold query went less to any one part than to the
+layers a request crosses on its way: the access log and request id
+(:class:`sparql_api.logs.RequestLog`), the release binding
+(:class:`sparql_api.live.LiveApp`), Starlette's entry, the fast path, the bare path, each
+wrapping ``send``. The lane is the app uvicorn calls (sparql_api/server.py): for the
+requests the bare path takes (:func:`sparql_api.hotpath.takes`: a query by GET or POST at
+``/sparql`` or ``/query``) it does the work of all of those at once, with their own code:
+
+* the request id and the access line (:func:`sparql_api.logs.request_id_for`,
+  :func:`sparql_api.logs.log_request`), the release's requests in flight, the fast path's
+  cache (a GET's repeat; a cold answer kept as the fast path keeps it), the bare path's
+  answer (:func:`sparql_api.hotpath.respond`) and its way out (:func:`sparql_api.http.whole`),
+  sent as two ASGI messages to uvicorn itself.
+
+Everything else goes through the layers as before (``app``: the access log around the
+release binding), and so do the lane's own shapes when the bare path is off
+(``DIPKG_SPARQL_HOT_PATH=false``), the app has a ``root_path``, or a telemetry provider
+is set (its spans cover every request). tests/endpoint/test_hotpath.py compares the two
+ways byte for byte on real servers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sparql_api.cache import Entry
+from sparql_api.errors import internal_error
+from sparql_api.fastpath import cacheable, key_of, recording
+from sparql_api.hotpath import complete, read_heads, respond, takes
+from sparql_api.http import accepts_gzip, cors_send, error_response, gzip_send, whole
+from sparql_api.logs import log_request, request_id, request_id_for
+
+log = logging.getLogger("sparql_api")  # the app's own logger for unexpected errors
+
+
+class QueryLane:
+    """The outermost ASGI app of ``dipkg serve``: see the module's text. ``app`` is the
+    layered stack for the rest, ``live`` the :class:`sparql_api.live.LiveApp` inside it."""
+
+    def __init__(self, app: ASGIApp, live: Any, *, access_log: bool = True) -> None:
+        self.app = app
+        self.live = live
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        generation = self.live.current  # taken once: the whole answer comes from it
+        inner = generation.app
+        heads = read_heads(scope)
+        if not (inner.bare() and takes(scope, heads)):
+            await self.app(scope, receive, send)
+            return
+        rid = request_id_for(scope)
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        seen = [0, 0]  # status, body bytes
+        to_the_layers = False
+        generation.enter()
+        try:
+            answered = await self._answer(inner.state.dipkg, scope, receive, send, heads, rid, seen)
+            to_the_layers = not answered
+        finally:
+            generation.leave()
+            if not to_the_layers:  # (raised before a response: the server answers 500)
+                log_request(scope, rid, seen[0] or 500, seen[1], started, self.access_log)
+            request_id.reset(token)
+        if to_the_layers:  # a GET without a query: the service description, the query page
+            await self.app(scope, receive, send)
+
+    async def _answer(
+        self,
+        ctx: Any,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        heads: Any,
+        rid: str,
+        seen: list[int],
+    ) -> bool:
+        """Answer the request (True), or leave it to the layers (False: a GET without a
+        query). ``seen`` gets the status and body bytes sent."""
+        stamp = (b"x-request-id", rid.encode("ascii"))
+        fast = ctx.fast_cache
+        key = None
+        if scope["method"] == "GET" and not heads.uncached:
+            key = key_of(scope, heads.keyed)
+            hit = fast.get(key)
+            if hit is not None:
+                seen[:] = 200, len(hit.body)
+                await _send(send, 200, [*hit.headers, stamp], hit.body)
+                return True
+        try:
+            response = await respond(ctx, scope, receive, heads)
+        except Exception:
+            # as the app's outermost error middleware: logged, a bare 500, raised on
+            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            failed = error_response(internal_error())
+            seen[:] = 500, len(failed.body)
+            await _send(send, 500, [*failed.raw_headers, stamp], failed.body)
+            raise
+        if response is None:
+            return False
+        wants = accepts_gzip(heads.first.get(b"accept-encoding"))
+        status = response.status_code
+        if complete(response):
+            headers, body = await whole(status, response.raw_headers, response.body, wants)
+            if key is not None and status == 200 and cacheable(headers):
+                fast.put(key, Entry(body, list(headers)))  # type: ignore[arg-type]
+            seen[:] = status, len(body)
+            await _send(send, status, [*headers, stamp], body)
+            return True
+
+        async def stamped(message: dict[str, Any]) -> None:  # as RequestLog's
+            if message["type"] == "http.response.start":
+                seen[0] = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), stamp]}
+            elif message["type"] == "http.response.body":
+                seen[1] += len(message.get("body", b""))
+            await send(message)
+
+        # a streamed body (a large result from its spool file): the gzip step inside the
+        # CORS one, kept as the fast path would keep it (gzipped, it may fit its limit)
+        out = stamped if key is None else recording(fast, key, stamped)
+        await response(scope, receive, gzip_send(cors_send(out), wants))
+        return True
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,205 @@
+"""The query lane (sparql_api/lane.py) in process: which requests it takes, that it sends
+what the layers send, that each request is logged once, and its 500.
+
+Through real servers the lane is what tests/endpoint/test_hotpath.py compares with the
+framework (byte for byte), and what the access log, limits, release switch and connection
+tests send their queries through. Here the lane runs over a real ``LiveApp`` (a real
+pool of workers on the test build) in front of the same stack ``dipkg serve`` gives it,
+next to that stack alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dipkg.core.settings import Settings
+from sparql_api import lane
+from sparql_api.lane import QueryLane
+from sparql_api.live import LiveApp
+from sparql_api.logs import RequestLog
+
+SCENARIO = "https://w3id.org/dipkg/scenario/guizhou-b1-s01"
+SAME_ID = {"X-Request-Id": "same-id"}
+
+
+class Counting:
+    """Counts the requests that reach the layers behind the lane."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.calls = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.calls += 1
+        await self.app(scope, receive, send)
+
+
+class Switch:
+    """The lane, or with ``X-Via: layers`` the layers alone: both on one event loop (the
+    pool's), through one client."""
+
+    def __init__(self, front: Any, layers: Any) -> None:
+        self.front = front
+        self.layers = layers
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        via = dict(scope.get("headers") or ()).get(b"x-via")
+        await (self.layers if via == b"layers" else self.front)(scope, receive, send)
+
+
+@pytest.fixture(scope="module")
+def served(endpoint_data: Path) -> Iterator[tuple[TestClient, Counting, LiveApp]]:
+    """(a client of the lane in front of the layers, or of the layers alone; the layers'
+    counter; the live app), over one LiveApp, as sparql_api/server.py composes them."""
+    live = LiveApp.open(Settings(query_workers=1, max_rows=50), endpoint_data)
+    layers = Counting(RequestLog(live))
+    with TestClient(Switch(QueryLane(layers, live), RequestLog(live))) as client:
+        yield client, layers, live
+
+
+LAYERS = {"X-Via": "layers"}
+
+
+def reached(served: tuple, method: str, url: str, **kw: Any) -> int:
+    front, layers, _ = served
+    before = layers.calls
+    front.request(method, url, **kw)
+    return layers.calls - before
+
+
+TAKEN = [
+    ("GET", "/sparql", {"params": {"query": "ASK { ?s ?p ?o } # lane 1"}}),
+    ("GET", "/query", {"params": {"query": "ASK { ?s ?p ?o } # lane 2"}}),
+    ("GET", "/sparql", {"params": {"query": "ASK {"}}),  # a refusal is the lane's too
+    ("POST", "/sparql", {"data": {"query": "ASK { ?s ?p ?o } # lane 3"}}),
+    (
+        "POST",
+        "/sparql",
+        {"content": "ASK {} # lane 4", "headers": {"Content-Type": "application/sparql-query"}},
+    ),
+]
+LEFT = [
+    ("GET", "/sparql", {}),  # the service description
+    ("HEAD", "/sparql", {"params": {"query": "ASK {} # left 1"}}),
+    ("GET", "/sparql", {"params": {"query": "ASK {} # left 2"}, "headers": {"If-None-Match": "x"}}),
+    ("POST", "/sparql", {"content": "ASK {}", "headers": {"Content-Type": "text/plain"}}),
+    ("GET", "/health", {}),
+    ("GET", "/sparql/", {"params": {"query": "ASK {} # left 3"}}),
+]
+
+
+@pytest.mark.parametrize("method, url, kw", TAKEN)
+def test_the_lane_answers_query_requests_itself(
+    served: tuple, method: str, url: str, kw: dict
+) -> None:
+    assert reached(served, method, url, **kw) == 0
+
+
+@pytest.mark.parametrize("method, url, kw", LEFT)
+def test_the_rest_goes_through_the_layers_once(
+    served: tuple, method: str, url: str, kw: dict
+) -> None:
+    assert reached(served, method, url, **kw) == 1
+
+
+def snapshot(client: TestClient, method: str, url: str, via: dict, **kw: Any) -> tuple:
+    kw["headers"] = {**SAME_ID, **via, **kw.get("headers", {})}
+    r = client.request(method, url, **kw)
+    return r.status_code, [(k, v) for k, v in r.headers.raw if k.lower() != b"date"], r.content
+
+
+@pytest.mark.parametrize(
+    "method, url, kw",
+    [
+        ("GET", "/sparql", {"params": {"query": f"SELECT ?p ?o WHERE {{ <{SCENARIO}> ?p ?o }}"}}),
+        (
+            "GET",
+            "/sparql",
+            {
+                "params": {"query": f"DESCRIBE <{SCENARIO}>"},
+                "headers": {"Accept": "text/turtle", "Accept-Encoding": "gzip"},
+            },
+        ),
+        ("GET", "/sparql", {"params": {"query": "SELECT * WHERE { ?s ?p ?o }"}}),  # truncated
+        ("GET", "/sparql", {"params": {"query": "ASK {", "format": "csv"}}),
+        ("GET", "/sparql", {"params": {"query": "ASK {}"}, "headers": {"Accept": "image/png"}}),
+        ("POST", "/sparql", {"data": {"query": "ASK { ?s ?p ?o }"}}),
+        ("GET", "/sparql", {}),
+    ],
+)
+def test_the_lane_sends_what_the_layers_send(
+    served: tuple, method: str, url: str, kw: dict
+) -> None:
+    client, _, live = served
+    ours = snapshot(client, method, url, {}, **kw)
+    live.current.app.state.dipkg.fast_cache.clear()  # the layers answer it cold too
+    theirs = snapshot(client, method, url, LAYERS, **kw)
+    assert ours == theirs
+
+
+def test_a_repeat_is_warm_whichever_way_it_came(served: tuple) -> None:
+    client, _, live = served
+    ctx = live.current.app.state.dipkg
+    query = {"query": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 2 # warm either way"}
+    hits, runs = ctx.fast_cache.hits, ctx.cache.misses
+    first = client.get("/sparql", params=query)
+    assert ctx.cache.misses == runs + 1  # a worker answered it
+    second = client.get("/sparql", params=query, headers=LAYERS)  # the fast path's look-up
+    third = client.get("/sparql", params=query)  # the lane's own
+    assert ctx.fast_cache.hits == hits + 2 and ctx.cache.misses == runs + 1
+    assert first.content == second.content == third.content
+
+
+def test_each_request_has_one_access_line(served: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    front = served[0]
+    with caplog.at_level(logging.INFO, logger="dipkg.access"):
+        for method, url, kw in [*TAKEN, *LEFT]:
+            front.request(method, url, **kw)
+    lines = [r for r in caplog.records if r.name == "dipkg.access"]
+    assert len(lines) == len(TAKEN) + len(LEFT), [r.getMessage() for r in lines]
+
+
+def test_an_unexpected_error_is_a_bare_500_logged_and_raised(
+    served: tuple, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    front, _, live = served
+
+    async def broken(*args: Any, **kw: Any) -> Any:
+        raise RuntimeError("/etc/passwd is not for you")
+
+    monkeypatch.setattr(lane, "respond", broken)
+    client = TestClient(front.app, raise_server_exceptions=False)
+    with caplog.at_level(logging.INFO):
+        r = client.get("/sparql", params={"query": "ASK {} # boom"}, headers=SAME_ID)
+    assert r.status_code == 500 and b"passwd" not in r.content
+    assert r.headers["x-request-id"] == "same-id"
+    assert r.json()["error"] == "internal"
+    access = [x for x in caplog.records if x.name == "dipkg.access"]
+    assert len(access) == 1 and access[0].levelno == logging.WARNING
+    assert live.current.inflight == 0  # the release is not held by the failed request
+
+
+def test_the_comparison_catches_a_lane_that_answers_differently(
+    served: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _, live = served
+    whole = lane.whole
+
+    async def no_cors(status: int, headers: list, *args: Any) -> tuple[list, bytes]:
+        sent, body = await whole(status, headers, *args)  # forgets the CORS headers
+        return [h for h in sent if b"access-control" not in h[0]], body
+
+    monkeypatch.setattr(lane, "whole", no_cors)
+    kw = {"params": {"query": "ASK { ?s ?p ?o } # no CORS"}}
+    ours = snapshot(client, "GET", "/sparql", {}, **kw)
+    live.current.app.state.dipkg.fast_cache.clear()
+    theirs = snapshot(client, "GET", "/sparql", LAYERS, **kw)
+    assert ours[0] == theirs[0] == 200 and ours[2] == theirs[2]
+    assert ours[1] != theirs[1]
