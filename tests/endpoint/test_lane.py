@@ -149,12 +149,12 @@ def test_a_repeat_is_warm_whichever_way_it_came(served: tuple) -> None:
     ctx = live.current.app.state.dipkg
     query = {"query": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 2 # warm either way"}
     hits, runs = ctx.fast_cache.hits, ctx.cache.misses
-    first = client.get("/sparql", params=query)
+    first = snapshot(client, "GET", "/sparql", {}, params=query)
     assert ctx.cache.misses == runs + 1  # a worker answered it
-    second = client.get("/sparql", params=query, headers=LAYERS)  # the fast path's look-up
-    third = client.get("/sparql", params=query)  # the lane's own
+    second = snapshot(client, "GET", "/sparql", LAYERS, params=query)  # the fast path's hit
+    third = snapshot(client, "GET", "/sparql", {}, params=query)  # the lane's own
     assert ctx.fast_cache.hits == hits + 2 and ctx.cache.misses == runs + 1
-    assert first.content == second.content == third.content
+    assert first == second == third  # headers in order (the request id last), bytes
 
 
 def test_each_request_has_one_access_line(served: tuple, caplog: pytest.LogCaptureFixture) -> None:
@@ -164,6 +164,33 @@ def test_each_request_has_one_access_line(served: tuple, caplog: pytest.LogCaptu
             front.request(method, url, **kw)
     lines = [r for r in caplog.records if r.name == "dipkg.access"]
     assert len(lines) == len(TAKEN) + len(LEFT), [r.getMessage() for r in lines]
+
+
+def _untimed(record: logging.LogRecord) -> tuple[int, str]:
+    """An access record's level and line without its duration."""
+    return record.levelno, record.getMessage().rsplit(" ", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"params": {"query": "ASK { ?s ?p ?o } # logged"}},
+        {"params": {"query": "ASK {"}},
+        {"params": {"query": "ASK {}"}, "headers": {"Accept": "image/png"}},
+    ],
+)
+def test_the_lane_s_access_line_is_the_layers(
+    served: tuple, caplog: pytest.LogCaptureFixture, kw: dict
+) -> None:
+    client, _, live = served
+    with caplog.at_level(logging.INFO, logger="dipkg.access"):
+        client.get("/sparql", headers={**SAME_ID, **kw.get("headers", {})}, params=kw["params"])
+        live.current.app.state.dipkg.fast_cache.clear()
+        client.get(
+            "/sparql", headers={**SAME_ID, **LAYERS, **kw.get("headers", {})}, params=kw["params"]
+        )
+    ours, theirs = (_untimed(r) for r in caplog.records if r.name == "dipkg.access")
+    assert ours == theirs
 
 
 def test_an_unexpected_error_is_a_bare_500_logged_and_raised(
@@ -183,7 +210,31 @@ def test_an_unexpected_error_is_a_bare_500_logged_and_raised(
     assert r.json()["error"] == "internal"
     access = [x for x in caplog.records if x.name == "dipkg.access"]
     assert len(access) == 1 and access[0].levelno == logging.WARNING
+    assert any(
+        x.name == "sparql_api" and "unexpected error on GET /sparql" in x.getMessage()
+        for x in caplog.records
+    )
     assert live.current.inflight == 0  # the release is not held by the failed request
+    with pytest.raises(RuntimeError, match="passwd"):  # and raised on, to the server
+        TestClient(front.app).get("/sparql", params={"query": "ASK {} # boom, raised"})
+
+
+def test_a_5xx_is_logged_with_the_access_log_off(
+    served: tuple, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, layers, live = served
+
+    async def broken(*args: Any, **kw: Any) -> Any:
+        raise RuntimeError("boom")
+
+    quiet = TestClient(QueryLane(layers, live, access_log=False), raise_server_exceptions=False)
+    refused = "SELECT * WHERE { SERVICE <http://example.org/> { ?s ?p ?o } }"  # the guard's
+    with caplog.at_level(logging.INFO, logger="dipkg.access"):
+        assert quiet.get("/sparql", params={"query": refused}).status_code == 400
+        monkeypatch.setattr(lane, "respond", broken)
+        assert quiet.get("/sparql", params={"query": "ASK {} # quiet"}).status_code == 500
+    access = [x for x in caplog.records if x.name == "dipkg.access"]
+    assert [x.levelno for x in access] == [logging.WARNING]  # the 500 only
 
 
 def test_the_comparison_catches_a_lane_that_answers_differently(
@@ -203,3 +254,41 @@ def test_the_comparison_catches_a_lane_that_answers_differently(
     theirs = snapshot(client, "GET", "/sparql", LAYERS, **kw)
     assert ours[0] == theirs[0] == 200 and ours[2] == theirs[2]
     assert ours[1] != theirs[1]
+
+
+@pytest.fixture(scope="module")
+def wide(endpoint_data: Path) -> Iterator[tuple[TestClient, LiveApp]]:
+    """The lane and the layers over a LiveApp whose row cap lets a result reach the spool."""
+    live = LiveApp.open(Settings(query_workers=1, max_rows=100_000), endpoint_data)
+    with TestClient(Switch(QueryLane(RequestLog(live), live), RequestLog(live))) as client:
+        yield client, live
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_a_streamed_answer_is_the_layers_too(wide: tuple, encoding: str) -> None:
+    client, live = wide
+    kw = {
+        "params": {"query": f"SELECT * WHERE {{ ?s ?p ?o }} # streamed, {encoding}"},
+        "headers": {"Accept-Encoding": encoding},
+    }
+    ours = snapshot(client, "GET", "/sparql", {}, **kw)
+    live.current.app.state.dipkg.fast_cache.clear()
+    theirs = snapshot(client, "GET", "/sparql", LAYERS, **kw)
+    assert ours[0] == 200 and ours == theirs
+    if encoding == "identity":  # over the spool's threshold: it came from the worker's file
+        from sparql_api.results import SPOOL_THRESHOLD
+
+        assert len(ours[2]) > SPOOL_THRESHOLD
+
+
+@pytest.mark.parametrize("how", ["the bare path off", "a root_path"])
+def test_without_the_bare_path_the_layers_answer(endpoint_data: Path, how: str) -> None:
+    """The lane's fallbacks (sparql_api/app.py ``bare``): a query goes to the layers."""
+    settings = Settings(query_workers=1, sparql_hot_path=how != "the bare path off")
+    live = LiveApp.open(settings, endpoint_data)
+    if how == "a root_path":
+        live.current.app.root_path = "/dipkg"
+    layers = Counting(RequestLog(live))
+    with TestClient(QueryLane(layers, live)) as client:
+        client.get("/sparql", params={"query": "ASK {} # to the layers"})
+    assert layers.calls == 1
