@@ -225,9 +225,8 @@ class _App(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and "fastapi.telemetry" not in scope:
-            if (
-                not self._telemetry_enabled()
-            ):  # what FastAPI.__call__ does then, without asking again
+            # without a provider: what FastAPI.__call__ does then, without asking again
+            if not self._telemetry_enabled():
                 if self.root_path:
                     scope["root_path"] = self.root_path
                 await Starlette.__call__(self, scope, receive, send)

@@ -52,7 +52,6 @@ class FastPath:
             if cache is not None
             else ResponseCache(max_bytes=8 * 1024 * 1024, max_entry_bytes=1024 * 1024)
         )
-        self.max_entry_bytes = self.cache.max_entry_bytes
 
     async def __call__(
         self,

@@ -83,6 +83,7 @@ class Heads(NamedTuple):
 
 
 def read_heads(scope: Scope) -> Heads:
+    """What the bare path reads of ``scope``'s headers (:class:`Heads`), in one pass."""
     first: dict[bytes, str] = {}
     forwarded_for: list[str] = []
     keyed: dict[bytes, bytes] = {}
@@ -162,7 +163,7 @@ class HotPath:
         self.ctx = ctx
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] not in PATHS:
             await self.app(scope, receive, send)
             return
         heads = read_heads(scope)

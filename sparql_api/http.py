@@ -358,6 +358,7 @@ __all__ = [
     "error_response",
     "gzip_send",
     "send_whole",
+    "whole",
     "etag",
     "last_modified",
     "http_date",

@@ -26,16 +26,20 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sparql_api.cache import Entry
 from sparql_api.errors import internal_error
 from sparql_api.fastpath import cacheable, key_of, recording
-from sparql_api.hotpath import complete, read_heads, respond, takes
+from sparql_api.hotpath import PATHS, Heads, complete, read_heads, respond, takes
 from sparql_api.http import accepts_gzip, cors_send, error_response, gzip_send, whole
 from sparql_api.logs import log_request, request_id, request_id_for
+
+if TYPE_CHECKING:
+    from sparql_api.live import LiveApp
+    from sparql_api.state import AppContext
 
 log = logging.getLogger("sparql_api")  # the app's own logger for unexpected errors
 
@@ -44,13 +48,13 @@ class QueryLane:
     """The outermost ASGI app of ``dipkg serve``: see the module's text. ``app`` is the
     layered stack for the rest, ``live`` the :class:`sparql_api.live.LiveApp` inside it."""
 
-    def __init__(self, app: ASGIApp, live: Any, *, access_log: bool = True) -> None:
+    def __init__(self, app: ASGIApp, live: LiveApp, *, access_log: bool = True) -> None:
         self.app = app
         self.live = live
         self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] not in PATHS:
             await self.app(scope, receive, send)
             return
         generation = self.live.current  # taken once: the whole answer comes from it
@@ -78,11 +82,11 @@ class QueryLane:
 
     async def _answer(
         self,
-        ctx: Any,
+        ctx: AppContext,
         scope: Scope,
         receive: Receive,
         send: Send,
-        heads: Any,
+        heads: Heads,
         rid: str,
         seen: list[int],
     ) -> bool:
