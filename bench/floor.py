@@ -15,7 +15,8 @@ is its own machinery. Two variants measure parts of the gap:
   access line written to ``os.devnull``.
 
 ``python -m bench.floor --nt DIR/current/dumps/dipkg.nt --port 8010 --workers 2``, then
-e.g. ``wrk -t1 -c8 -d4s -s cold.lua 'http://127.0.0.1:8010/sparql?query=...'``.
+e.g. ``wrk -t1 -c8 -d4s -s cold.lua 'http://127.0.0.1:8010/sparql?query=...'`` with
+bench/run.py's script for cold requests (``_COLD_LUA``: a counter comment makes each new).
 """
 
 from __future__ import annotations
@@ -233,8 +234,11 @@ def main(argv: list[str] | None = None) -> None:
     for _ in range(args.workers):
         ours, theirs = socket.socketpair()
         if os.fork() == 0:
-            ours.close()
-            _worker(theirs, data)
+            try:
+                ours.close()
+                _worker(theirs, data)
+            finally:  # a worker never returns into the server's code, failed or not
+                os._exit(1)
         theirs.close()
         channels.append((ours, _Channel()))
     pool = _Pool([channel for _, channel in channels])

@@ -1,6 +1,6 @@
 """The web process's CPU per cold query, part by part, without HTTP (bench/PROFILE.md).
 
-Throughput on this 2-core machine moves ±10% from run to run with the other processes'
+Throughput on a shared 2-core machine moves ±10% from run to run with the other processes'
 load; these two measures move ±3-5%, so a change of a few microseconds shows:
 
 * ``app``: the web process's own Python for one cold point lookup, from uvicorn's call

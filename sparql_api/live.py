@@ -1,11 +1,13 @@
 """``dipkg serve`` follows ``DIR/current``: a new build is served without a restart.
 
-The server's ASGI app is a :class:`LiveApp` in front of one complete web app per
+The server's ASGI app holds a :class:`LiveApp` in front of one complete web app per
 release, a :class:`Generation` (``create_app(settings, release)``: its worker
 pool, response caches, ETag and Last-Modified, pages, dumps and catalogue all
 belong to that release and were made from it). Each request is handed, once,
 to the generation that is current when it arrives and is answered by it alone:
-no response mixes two releases, whatever switches while it runs.
+no response mixes two releases, whatever switches while it runs. (A query request is
+bound the same way by the query lane in front, sparql_api/lane.py, which takes
+``current`` once and counts itself among its requests in flight.)
 
 A watcher looks where ``current`` points every ``Settings.reload_interval``
 seconds, and at once on SIGHUP. When the target changed it opens the new
@@ -134,8 +136,8 @@ def prepare(settings: Settings, root: Path) -> Generation:
 
 
 class LiveApp:
-    """The ASGI app of ``dipkg serve``: the current release's app, switched when ``current``
-    moves."""
+    """The release binding of ``dipkg serve`` (inside the access log and the query lane,
+    sparql_api/server.py): the current release's app, switched when ``current`` moves."""
 
     def __init__(self, settings: Settings, data_dir: Path, first: Generation) -> None:
         self.settings = settings

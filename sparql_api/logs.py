@@ -6,13 +6,15 @@ access log alike: time, level, logger and the request id, as text or, with
 ``--log-format json`` (``DIPKG_LOG_FORMAT=json``), one JSON object per line for
 log shippers.
 
-:class:`RequestLog`, outermost in front of the app, gives every HTTP request an id:
+:class:`RequestLog`, in front of the app, gives every HTTP request an id:
 the client's ``X-Request-Id`` when it is a sane token (1–128 of ``A–Z a–z 0–9 . _ : -``),
 else a fresh one; it is echoed in the response's ``X-Request-Id`` and carried by
 every log record made while the request runs (a killed query's warning names it).
 It writes the access log (``dipkg.access``: method, path, status, bytes, time,
 client), on by default (``--no-access-log`` / ``DIPKG_ACCESS_LOG=false``); a 5xx is
-logged at WARNING even with the access log off.
+logged at WARNING even with the access log off. Under ``dipkg serve`` the query lane
+(sparql_api/lane.py) sits in front of it and does the same for the query requests it
+answers, with the same two functions (:func:`request_id_for`, :func:`log_request`).
 
 The access log is written once per request, so it is kept cheap: the text format's time
 is formatted once per second (:class:`TextFormatter`), a fresh request id is a version-4

@@ -90,7 +90,7 @@ def run(
         QueryLane(RequestLog(app, access_log=logged), app, access_log=logged),
         host=host,
         port=port,
-        access_log=False,  # RequestLog writes the access log, with the request id
+        access_log=False,  # the lane and RequestLog write the access log, with the request id
         log_config=config_logs,
         log_level="info",
         lifespan="on",

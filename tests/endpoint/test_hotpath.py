@@ -3,12 +3,15 @@
 Two real servers over the same build, one with the bare path and one without
 (``DIPKG_SPARQL_HOT_PATH=false``), each on 127.0.0.1 with 127.0.0.2 as its trusted proxy,
 get the same requests; status, headers (in order, all but Date) and raw body bytes (gzip
-included) must agree. In process: which requests the bare path takes itself, that a cold
+included) must agree (under ``dipkg serve`` the one with the bare path answers its shapes
+in the query lane, sparql_api/lane.py: the lane against the framework). In process
+(the app alone, where this middleware answers them): which requests it takes, that a cold
 answer still fills the fast path, and that the comparison does catch a bare path that
 answers differently.
 
-What wraps the answer is tested where it always was, now through the bare path (it is on by
-default and those tests send its shapes): the worker freed when the client leaves and the
+What wraps the answer is tested where it always was, now through the query lane that takes
+these shapes under ``dipkg serve`` (sparql_api/lane.py; it is on by default and those tests
+send its shapes): the worker freed when the client leaves and the
 time limit (test_limits.py), the per-client 429 behind a trusted proxy
 (reliability/test_fairness.py), the access log and request id (test_logs.py), the release
 switch (reliability/test_live_update.py), the connection limits
