@@ -193,14 +193,15 @@ def test_the_lane_s_access_line_is_the_layers(
     assert ours == theirs
 
 
+async def broken(*args: Any, **kw: Any) -> Any:
+    """An answer that fails unexpectedly (with a secret in its message)."""
+    raise RuntimeError("/etc/passwd is not for you")
+
+
 def test_an_unexpected_error_is_a_bare_500_logged_and_raised(
     served: tuple, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     front, _, live = served
-
-    async def broken(*args: Any, **kw: Any) -> Any:
-        raise RuntimeError("/etc/passwd is not for you")
-
     monkeypatch.setattr(lane, "respond", broken)
     client = TestClient(front.app, raise_server_exceptions=False)
     with caplog.at_level(logging.INFO):
@@ -223,10 +224,6 @@ def test_a_5xx_is_logged_with_the_access_log_off(
     served: tuple, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     _, layers, live = served
-
-    async def broken(*args: Any, **kw: Any) -> Any:
-        raise RuntimeError("boom")
-
     quiet = TestClient(QueryLane(layers, live, access_log=False), raise_server_exceptions=False)
     refused = "SELECT * WHERE { SERVICE <http://example.org/> { ?s ?p ?o } }"  # the guard's
     with caplog.at_level(logging.INFO, logger="dipkg.access"):

@@ -14,6 +14,7 @@ import asyncio
 import gc
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -50,6 +51,15 @@ def settled(pool: Shares[Seat]) -> tuple[int, int, int]:
     return len(pool._idle), len(pool._inflight), len(pool._waiting)
 
 
+async def one_waiting(pool: Shares[Seat]) -> tuple[Any, asyncio.Task]:
+    """Client "a" holds the one worker; client "b"'s job waits for it (5 s of patience)."""
+    loop = asyncio.get_running_loop()
+    held = await pool.acquire("a", loop.time() + 5)
+    waiting = loop.create_task(pool.acquire("b", loop.time() + 5))
+    await asyncio.sleep(0.01)
+    return held, waiting
+
+
 def test_a_wait_past_its_limit_is_busy_and_leaves_the_line() -> None:
     async def scenario() -> None:
         pool, _ = shares()
@@ -70,10 +80,7 @@ def test_a_wait_past_its_limit_is_busy_and_leaves_the_line() -> None:
 def test_a_cancelled_wait_holds_nothing() -> None:
     async def scenario() -> None:
         pool, _ = shares()
-        loop = asyncio.get_running_loop()
-        held = await pool.acquire("a", loop.time() + 5)
-        waiting = loop.create_task(pool.acquire("b", loop.time() + 5))
-        await asyncio.sleep(0.01)
+        held, waiting = await one_waiting(pool)
         assert settled(pool) == (0, 1, 1)
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -88,16 +95,13 @@ def test_a_cancelled_wait_holds_nothing() -> None:
 def test_a_worker_handed_over_as_the_wait_is_cancelled_is_given_back() -> None:
     async def scenario() -> None:
         pool, _ = shares()
-        loop = asyncio.get_running_loop()
-        held = await pool.acquire("a", loop.time() + 5)
-        waiting = loop.create_task(pool.acquire("b", loop.time() + 5))
-        await asyncio.sleep(0.01)
+        held, waiting = await one_waiting(pool)
         pool.release(held, held.worker)  # "b" is handed the worker...
         waiting.cancel()  # ...and cancelled before it runs again
         with pytest.raises(asyncio.CancelledError):
             await waiting
         assert settled(pool) == (1, 0, 0)  # not lost: idle again
-        again = await pool.acquire("c", loop.time() + 5)
+        again = await pool.acquire("c", asyncio.get_running_loop().time() + 5)
         assert again.worker is held.worker
 
     asyncio.run(scenario())
@@ -111,10 +115,7 @@ def test_a_wait_given_up_and_cancelled_together_logs_nothing(
 
     async def scenario() -> None:
         pool, _ = shares()
-        loop = asyncio.get_running_loop()
-        held = await pool.acquire("a", loop.time() + 5)
-        waiting = loop.create_task(pool.acquire("b", loop.time() + 5))
-        await asyncio.sleep(0.01)
+        held, waiting = await one_waiting(pool)
         # in one step, before the task runs again: what the timer does, then the cancel
         pool._waiting["b"][0].future.set_exception(TimeoutError())
         waiting.cancel()
