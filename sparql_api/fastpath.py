@@ -75,15 +75,6 @@ class FastPath:
             await send({"type": "http.response.start", "status": 200, "headers": hit.headers})
             await send({"type": "http.response.body", "body": hit.body})
             return
-        await self._capture(key, scope, receive, send)
-
-    async def _capture(
-        self,
-        key: tuple,
-        scope: Scope,
-        receive: Callable[[], Awaitable[Message]],
-        send: Callable[[Message], Awaitable[None]],
-    ) -> None:
         await self.app(scope, receive, recording(self.cache, key, send))
 
 

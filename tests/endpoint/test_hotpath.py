@@ -40,7 +40,7 @@ from sparql_api import endpoint, hotpath
 from sparql_api.app import create_app
 from sparql_api.fastpath import FastPath
 from sparql_api.hotpath import HotPath
-from tests.endpoint.conftest import Server, server_in
+from tests.endpoint.conftest import Counting, Server, server_in
 
 MAX_QUERY_BYTES = 8192  # above 4096 the guard runs on a thread: both kinds are in the corpus
 PROXY = "127.0.0.2"
@@ -495,18 +495,6 @@ def apps(endpoint_data: Path) -> Iterator[tuple[TestClient, TestClient]]:
     off = create_app(Settings(query_workers=1, max_rows=50, sparql_hot_path=False), release)
     with TestClient(on) as a, TestClient(off) as b:
         yield a, b
-
-
-class Counting:
-    """Counts the requests that reach the app behind the bare path."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.calls = 0
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        self.calls += 1
-        await self.app(scope, receive, send)
 
 
 def _layers(client: TestClient) -> tuple[FastPath, HotPath | None]:

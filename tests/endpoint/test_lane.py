@@ -23,22 +23,10 @@ from sparql_api import lane
 from sparql_api.lane import QueryLane
 from sparql_api.live import LiveApp
 from sparql_api.logs import RequestLog
+from tests.endpoint.conftest import Counting
 
 SCENARIO = "https://w3id.org/dipkg/scenario/guizhou-b1-s01"
 SAME_ID = {"X-Request-Id": "same-id"}
-
-
-class Counting:
-    """Counts the requests that reach the layers behind the lane."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.calls = 0
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            self.calls += 1
-        await self.app(scope, receive, send)
 
 
 class Switch:
