@@ -12,7 +12,7 @@ The parent talks to a worker over its socket (forked) or stdin/stdout (spawned),
 round trip per query: a job goes down as one length-prefixed frame, the answer comes
 back as one reply frame::
 
-    job   = u32 header length | header (JSON) | u64 body length (0)
+    job   = u32 header length | header (JSON) | u64 body length | body (the query, UTF-8)
     reply = u8 taken (0) | u8 status + flags | u32 rows | u64 body length | body
 
 A spawned worker (pipes) writes the first byte as soon as it has read the job, the
@@ -94,6 +94,7 @@ from sparql_api.workers_child import (  # noqa: F401  (the frame format; _isolat
     TRUNCATED,
     _isolate_network,
     encode_frame,
+    encode_job,
 )
 
 log = logging.getLogger("sparql_api.workers")
@@ -176,9 +177,10 @@ class _Worker:
     def alive(self) -> bool:
         return self.proc.returncode is None and not self.killed
 
-    async def send(self, header: dict[str, Any]) -> None:
+    async def send(self, frame: bytes) -> None:
+        """Write ``frame`` (:func:`encode_frame`, :func:`encode_job`) to the worker."""
         assert self.writer is not None
-        self.writer.write(encode_frame(header))
+        self.writer.write(frame)
         await self.writer.drain()
 
     def close(self) -> None:
@@ -468,16 +470,18 @@ class WorkerPool:
         self._workers.add(worker)
         try:
             await worker.send(
-                {
-                    "store": str(self.store_dir),
-                    "prefixes": self.prefixes,
-                    "sandbox": sandbox,
-                    "memory_limit": self.memory_limit,
-                    "retire_growth": self.retire_growth,
-                    "parent": parent,
-                    "ack_first": worker.acks,
-                    **(self.spool.config() if self.spool is not None else {}),
-                }
+                encode_frame(
+                    {
+                        "store": str(self.store_dir),
+                        "prefixes": self.prefixes,
+                        "sandbox": sandbox,
+                        "memory_limit": self.memory_limit,
+                        "retire_growth": self.retire_growth,
+                        "parent": parent,
+                        "ack_first": worker.acks,
+                        **(self.spool.config() if self.spool is not None else {}),
+                    }
+                )
             )
             reply = await asyncio.wait_for(worker.receive(), self.startup_timeout)
         except BaseException as exc:
@@ -572,7 +576,7 @@ class WorkerPool:
             started = time.monotonic()
             try:
                 # one round trip: the job down, the answer up (no acknowledgement)
-                await worker.send(job.to_dict())
+                await worker.send(encode_job(job))
                 return await self._finish(job, lease, started, ends)
             except _Preempted:
                 # its worker was taken back: run again, first in line, with one extension

@@ -15,10 +15,13 @@ import struct
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dipkg.core.errors import DipkgError
 from sparql_api.errors import WorkerDied
+
+if TYPE_CHECKING:
+    from sparql_api.results import Job
 
 _HEAD = struct.Struct(">I")
 _BODY = struct.Struct(">Q")
@@ -35,6 +38,56 @@ EVAL_STACK = 256 * 1024 * 1024
 def encode_frame(header: dict[str, Any], body: bytes = b"") -> bytes:
     raw = json.dumps(header, ensure_ascii=False).encode("utf-8")
     return _HEAD.pack(len(raw)) + raw + _BODY.pack(len(body)) + body
+
+
+#: job frames' heads (length and JSON) by their fields: a server sends the same few
+#: (formats, caps) with every query, so each is encoded once (at most :data:`_MEMO` kept)
+_JOB_HEADS: dict[tuple[Any, ...], bytes] = {}
+#: and the worker's side: the fields of a head, by its JSON
+_JOB_FIELDS: dict[bytes, dict[str, Any]] = {}
+_MEMO = 64
+
+
+def encode_job(job: Job) -> bytes:
+    """The frame of a query's job: its fields but the query as the JSON header, the
+    query as the body (UTF-8, as it is: not escaped into JSON)."""
+    if job.default_graph is not None or job.named_graphs is not None:  # a request's dataset
+        head = None
+        key: tuple[Any, ...] = ()
+    else:
+        key = (
+            job.table_format,
+            job.graph_format,
+            job.max_rows,
+            job.max_bytes,
+            job.union_default_graph,
+        )
+        head = _JOB_HEADS.get(key)
+    if head is None:
+        fields = {name: value for name, value in job.__dict__.items() if name != "query"}
+        raw = json.dumps(fields, ensure_ascii=False).encode("utf-8")
+        head = _HEAD.pack(len(raw)) + raw
+        if key:
+            if len(_JOB_HEADS) >= _MEMO:
+                _JOB_HEADS.clear()
+            _JOB_HEADS[key] = head
+    query = job.query.encode("utf-8")
+    return head + _BODY.pack(len(query)) + query
+
+
+def decode_job(raw: bytes, body: bytes) -> dict[str, Any]:
+    """A job's fields (:class:`sparql_api.results.Job`'s arguments) from its frame's JSON
+    header ``raw`` and body (the query)."""
+    fields = _JOB_FIELDS.get(raw)
+    if fields is None:
+        fields = json.loads(raw)
+        if not isinstance(fields, dict):
+            raise ValueError("protocol error: a job's header is not an object")
+        if len(raw) <= 1024:  # (a request's own dataset may be long: not kept)
+            if len(_JOB_FIELDS) >= _MEMO:
+                _JOB_FIELDS.clear()
+            _JOB_FIELDS[raw] = fields
+    return {**fields, "query": body.decode("utf-8")}
 
 
 def encode_reply(
@@ -72,7 +125,8 @@ def _read_exact(stream: BinaryIO, n: int) -> bytes | None:
     return buf
 
 
-def _read_frame(stream: BinaryIO) -> dict[str, Any] | None:
+def _read_raw(stream: BinaryIO) -> tuple[bytes, bytes] | None:
+    """A frame's JSON header and body, as bytes (None: end of file)."""
     raw = _read_exact(stream, _HEAD.size)
     if raw is None:
         return None
@@ -82,9 +136,15 @@ def _read_frame(stream: BinaryIO) -> dict[str, Any] | None:
     if header is None or blen_raw is None:
         return None
     (blen,) = _BODY.unpack(blen_raw)
-    if blen and _read_exact(stream, blen) is None:
+    body = _read_exact(stream, blen) if blen else b""
+    if body is None:
         return None
-    return json.loads(header)
+    return header, body
+
+
+def _read_frame(stream: BinaryIO) -> dict[str, Any] | None:
+    frame = _read_raw(stream)
+    return None if frame is None else json.loads(frame[0])
 
 
 def _isolate_network() -> bool:
@@ -266,12 +326,12 @@ def _serve_jobs(
     taken = not ack_first  # the first byte goes with each reply
 
     while True:
-        request = _read_frame(inp)
-        if request is None:
+        frame = _read_raw(inp)
+        if frame is None:
             return
         if ack_first:
             send(TAKEN)  # from here on, a death is this query's
-        job = results.Job(**request)
+        job = results.Job(**decode_job(*frame))
         try:
             outcome = results.evaluate(store, job, prefixes, spool)
         except DipkgError as exc:
