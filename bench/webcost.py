@@ -69,7 +69,7 @@ async def app_cost(data: Path, requests: int, warm: int = 2000, lane: bool = Tru
     from dipkg.core.settings import Settings
     from sparql_api.app import create_app
     from sparql_api.lane import QueryLane
-    from sparql_api.live import Generation, LiveApp
+    from sparql_api.live import Generation, LiveApp, settle_heap
     from sparql_api.logs import RequestLog, log_config
 
     settings = Settings()
@@ -112,6 +112,7 @@ async def app_cost(data: Path, requests: int, warm: int = 2000, lane: bool = Tru
         }
 
     async with app.router.lifespan_context(app):
+        settle_heap()  # as dipkg serve does once started (sparql_api/live.py)
         for i in range(warm):  # warm: imports, negotiation's memo, the caches' first entries
             await front(scope(i), receive, send)
         sent.clear()

@@ -135,6 +135,23 @@ def prepare(settings: Settings, root: Path) -> Generation:
     return Generation(release, lease, app)
 
 
+def settle_heap() -> None:
+    """Keep what the server holds for good out of the cycle collector's rounds.
+
+    After start-up the web process holds hundreds of thousands of objects it keeps for
+    its life (modules, the release's app, its routes and models) that Python's cycle
+    collector would otherwise walk again and again as requests allocate: about a tenth
+    of the web process's time on a cold query (bench/PROFILE.md, "The collector").
+    They are collected once, then frozen (:func:`gc.freeze`). Called again once a
+    retired release is let go: thawed first, so that the old app's reference cycles are
+    freed, then the survivors frozen again. Only ``dipkg serve`` asks for it
+    (:attr:`LiveApp.settle_heap`): a process that makes many apps (the tests) would
+    keep each one's cycles."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 class LiveApp:
     """The release binding of ``dipkg serve`` (inside the access log and the query lane,
     sparql_api/server.py): the current release's app, switched when ``current`` moves."""
@@ -150,6 +167,8 @@ class LiveApp:
         self._on_sighup = False
         self._refused: Path | None = None
         self._problem: str | None = None
+        #: ``dipkg serve``: :func:`settle_heap` after start-up and after each switch
+        self.settle_heap = False
 
     @classmethod
     def open(cls, settings: Settings, data_dir: Path) -> LiveApp:
@@ -200,6 +219,8 @@ class LiveApp:
         ):  # not the main thread
             self._on_sighup = False
         self._watcher = loop.create_task(self._watch(), name="dipkg-watch-current")
+        if self.settle_heap:
+            settle_heap()
 
     async def shutdown(self) -> None:
         if self._on_sighup:
@@ -299,4 +320,8 @@ class LiveApp:
         finally:
             await old.stop()
             old.close()
-            gc.collect()  # its app's reference cycles: free its caches and files now
+            # its app's reference cycles: free its caches and files now
+            if self.settle_heap:
+                settle_heap()
+            else:
+                gc.collect()

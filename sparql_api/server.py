@@ -82,6 +82,7 @@ def run(
     except DipkgError as err:
         print(str(err), file=sys.stderr)
         raise SystemExit(1) from None
+    app.settle_heap = True  # this process serves one app at a time (sparql_api/live.py)
 
     cap = connection_cap(settings, raise_open_files())
     logged = settings.access_log if access_log is None else access_log
