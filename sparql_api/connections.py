@@ -21,11 +21,18 @@ fails). :func:`protocol_class` returns the protocol uvicorn runs, with
   gets 503 and is closed. Accepting never runs out of file descriptors.
 
 Errors keep the one JSON shape ``{error, status, message}``.
+
+It also offers the app one thing uvicorn's ASGI cycle has not: :data:`SEND_WHOLE`, a
+scope extension that sends a complete response, head and body, in one write (uvicorn
+writes the head when ``http.response.start`` comes and the body when its message comes:
+two writes, two TCP segments on the way to the client). The query lane
+(sparql_api/lane.py) answers with it; everything else speaks ASGI as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import resource
@@ -66,6 +73,57 @@ def _error(status: int, reason: bytes, code: str, message: str) -> bytes:
         b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
         b"connection: close\r\n\r\n" % (status, reason, len(body))
     ) + body
+
+
+#: the scope extension (``scope["extensions"]``) of :func:`send_whole`, bound to the
+#: request: ``await scope["extensions"][SEND_WHOLE](status, headers, body)``
+SEND_WHOLE = "dipkg.send_whole"
+
+
+async def send_whole(
+    cycle: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    """What uvicorn's ``RequestResponseCycle.send`` writes for ``http.response.start``
+    with ``headers`` and one ``http.response.body`` with ``body``, in one write: the same
+    checks (a header name or value that could split the response, a Content-Length that
+    is not the body's), the server's default headers first, ``connection: close`` when
+    the connection is not kept alive, and the cycle's state after it (complete, the next
+    pipelined request started)."""
+    # lazy, as in protocol_class: the app is imported without uvicorn's protocol module
+    from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE, STATUS_LINE
+
+    if cycle.flow.write_paused and not cycle.disconnected:
+        await cycle.flow.drain()
+    if cycle.disconnected:
+        return
+    if cycle.response_started:
+        raise RuntimeError("the response was started already")
+    cycle.response_started = True
+    cycle.waiting_for_100_continue = False
+    content = [STATUS_LINE[status]]
+    closing = False
+    for name, value in (*cycle.default_headers, *headers):
+        if HEADER_RE.search(name):
+            raise RuntimeError("Invalid HTTP header name.")
+        if HEADER_VALUE_RE.search(value):
+            raise RuntimeError("Invalid HTTP header value.")
+        name = name.lower()
+        if name == b"content-length" and int(value) != len(body):
+            raise RuntimeError("Response content length is not the body's.")
+        if name == b"connection" and b"close" in [t.lower().strip() for t in value.split(b",")]:
+            cycle.keep_alive = False
+            closing = True
+        content.extend((name, b": ", value, b"\r\n"))
+    if not cycle.keep_alive and not closing:
+        content.append(b"connection: close\r\n")
+    content.append(b"\r\n")
+    content.append(body)
+    cycle.transport.write(b"".join(content))
+    cycle.response_complete = True
+    cycle.message_event.set()
+    if not cycle.keep_alive:
+        cycle.transport.close()
+    cycle.on_response()
 
 
 def protocol_class(settings: Settings, cap: int) -> type:
@@ -186,6 +244,12 @@ def protocol_class(settings: Settings, cap: int) -> type:
             self._awaiting = False
             self._uploading = True  # the same deadline holds until the body is in
             super().on_headers_complete()
+            cycle = self.cycle
+            # (an upgrade made none; uvicorn's own access line would be skipped: not offered)
+            if cycle is not None and cycle.scope is self.scope and not cycle.access_log:
+                self.scope.setdefault("extensions", {})[SEND_WHOLE] = functools.partial(
+                    send_whole, cycle
+                )
 
         def on_message_complete(self) -> None:
             self._uploading = False

@@ -13,7 +13,8 @@ requests the bare path takes (:func:`sparql_api.hotpath.takes`: a query by GET o
   :func:`sparql_api.logs.log_request`), the release's requests in flight, the fast path's
   cache (a GET's repeat; a cold answer kept as the fast path keeps it), the bare path's
   answer (:func:`sparql_api.hotpath.respond`) and its way out (:func:`sparql_api.http.whole`),
-  sent as two ASGI messages to uvicorn itself.
+  sent to uvicorn's connection in one write (sparql_api/connections.py ``SEND_WHOLE``;
+  elsewhere, as two ASGI messages).
 
 Everything else goes through the layers as before (``app``: the access log around the
 release binding), and so do the lane's own shapes when the bare path is off
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sparql_api.cache import Entry
+from sparql_api.connections import SEND_WHOLE
 from sparql_api.errors import internal_error
 from sparql_api.fastpath import cacheable, key_of, recording
 from sparql_api.hotpath import PATHS, Heads, complete, read_heads, respond, takes
@@ -100,7 +102,7 @@ class QueryLane:
             hit = fast.get(key)
             if hit is not None:
                 seen[:] = 200, len(hit.body)
-                await _send(send, 200, [*hit.headers, stamp], hit.body)
+                await _send(scope, send, 200, [*hit.headers, stamp], hit.body)
                 return True
         try:
             response = await respond(ctx, scope, receive, heads)
@@ -109,7 +111,7 @@ class QueryLane:
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
             failed = error_response(internal_error())
             seen[:] = 500, len(failed.body)
-            await _send(send, 500, [*failed.raw_headers, stamp], failed.body)
+            await _send(scope, send, 500, [*failed.raw_headers, stamp], failed.body)
             raise
         if response is None:
             return False
@@ -120,7 +122,7 @@ class QueryLane:
             if key is not None and status == 200 and cacheable(headers):
                 fast.put(key, Entry(body, list(headers)))  # type: ignore[arg-type]
             seen[:] = status, len(body)
-            await _send(send, status, [*headers, stamp], body)
+            await _send(scope, send, status, [*headers, stamp], body)
             return True
 
         async def stamped(message: dict[str, Any]) -> None:  # as RequestLog's
@@ -138,6 +140,15 @@ class QueryLane:
         return True
 
 
-async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+async def _send(
+    scope: Scope, send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    """A complete answer: in one write where the server offers it (``dipkg serve``:
+    sparql_api/connections.py ``SEND_WHOLE``), else as two ASGI messages."""
+    extensions = scope.get("extensions")
+    whole = extensions.get(SEND_WHOLE) if extensions else None
+    if whole is not None:
+        await whole(status, headers, body)
+        return
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -281,3 +281,56 @@ def test_more_idle_connections_than_file_descriptors_do_not_lock_others_out(
         for s in socks:
             s.close()
         stop_server(srv)
+
+
+def _query_request(query: str, version: bytes = b"HTTP/1.1", extra: bytes = b"") -> bytes:
+    from urllib.parse import quote
+
+    return (
+        b"GET /sparql?query=" + quote(query).encode() + b" " + version + b"\r\nHost: x\r\n"
+        b"Accept: application/sparql-results+json\r\n" + extra + b"\r\n"
+    )
+
+
+def _responses(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(head, body) of each response in ``data``, by their Content-Length."""
+    out = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        fields = dict(
+            line.split(b": ", 1) for line in head.split(b"\r\n")[1:] if b": " in line
+        )
+        length = int(fields[b"content-length"])
+        out.append((head, rest[:length]))
+        data = rest[length:]
+    return out
+
+
+def test_the_lane_s_answers_keep_http_s_framing(server: Server) -> None:
+    """The query lane's answers leave in one write each (sparql_api/connections.py
+    SEND_WHOLE): pipelined queries get their answers in order on the one connection, which
+    stays open; an HTTP/1.0 request and one that asks to close get ``connection: close``
+    and the connection ends after the answer."""
+    tag = time.time_ns()
+    with socket.create_connection(address(server), timeout=10) as sock:
+        sock.sendall(
+            _query_request(f"ASK {{ ?s ?p ?o }} # a {tag}")
+            + _query_request(f"SELECT (1 AS ?one) {{}} # b {tag}")
+        )
+        data, how = read_all(sock, 1.5)
+    assert how == "open", how  # kept alive
+    (head_a, body_a), (head_b, body_b) = _responses(data)
+    assert head_a.startswith(b"HTTP/1.1 200") and b'"boolean":true' in body_a
+    assert head_b.startswith(b"HTTP/1.1 200") and b'"one"' in body_b
+    assert b"connection: close" not in head_a + head_b
+    for request in (
+        _query_request(f"ASK {{}} # c {tag}", b"HTTP/1.0"),
+        _query_request(f"ASK {{}} # d {tag}", extra=b"Connection: close\r\n"),
+    ):
+        with socket.create_connection(address(server), timeout=10) as sock:
+            sock.sendall(request)
+            data, how = read_all(sock, 5)
+        assert how == "eof", how
+        ((head, body),) = _responses(data)
+        assert head.startswith(b"HTTP/1.1 200") and b"connection: close" in head.lower()
+        assert b'"boolean":true' in body
