@@ -148,12 +148,140 @@ def _store_mode(store: dict[str, Any], budget: int) -> str:
     return f"disk: {why}"
 
 
+def _body_length(head: bytes, max_body: int | None) -> int:
+    """The length of the body that follows the reply head ``head`` in its frame (0 when
+    the body is in the spool file); raises for a body over ``max_body``
+    (:class:`OversizedReply`: not to be read) or an oversized header."""
+    _taken, status, _rows, blen = _REPLY.unpack(head)
+    if status & 15 != RESULT and blen > MAX_HEADER:
+        raise ConnectionError("oversized frame header from worker")
+    if max_body is not None and blen > max_body:
+        raise OversizedReply(f"the worker announced a reply of {blen} bytes")
+    return 0 if status & 15 == RESULT and status & SPOOLED else blen
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
+class _Channel(asyncio.Protocol):
+    """The pool's end of a forked worker's socket: each reply frame is handed whole to the
+    job waiting for it as its bytes arrive (one wake-up a reply, no stream in between),
+    by its deadline. What a stream told is kept: a body over the job's limit is refused
+    unread (:class:`OversizedReply`), the peer's reset says the job was never read
+    (:class:`_NotTaken`), its end of file that the worker died on it
+    (``asyncio.IncompleteReadError``). A job is written whole into the kernel before the
+    reply is awaited (no write buffer: see :meth:`WorkerPool._spawn`)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._reply: asyncio.Future[tuple[bytes, bytes]] | None = None
+        self._max_body: int | None = None
+        #: the connection is over: None (open), or the exception a job's reply gets
+        self._ended: BaseException | None = None
+        self._drained: asyncio.Future[None] | None = None  # while writing is paused
+        self._paused = False
+
+    # the transport's side
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.transport.set_write_buffer_limits(0)  # type: ignore[union-attr]
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        if self._reply is not None:
+            self._deliver()
+
+    def eof_received(self) -> bool:
+        return False  # the transport closes; connection_lost says why
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if isinstance(exc, ConnectionResetError):  # a socket's peer died with the job unread
+            self._ended = _NotTaken()
+        else:
+            self._ended = asyncio.IncompleteReadError(bytes(self._buffer), None)
+        reply, self._reply = self._reply, None
+        if reply is not None and not reply.done():
+            reply.set_exception(self._ended)
+        self.resume_writing()
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        drained, self._drained = self._drained, None
+        if drained is not None and not drained.done():
+            drained.set_result(None)
+
+    # the pool's side
+    async def send(self, frame: bytes) -> None:
+        """Write ``frame``; return once the kernel holds all of it."""
+        transport = self.transport
+        if self._ended is not None or transport is None or transport.is_closing():
+            raise ConnectionResetError("the worker's socket is closed")
+        transport.write(frame)
+        if transport.is_closing():  # the write failed (the worker is gone): it read nothing
+            raise ConnectionResetError("the worker's socket is closed")
+        if self._paused:
+            self._drained = asyncio.get_running_loop().create_future()
+            await self._drained
+            if self._ended is not None:
+                raise ConnectionResetError("the worker's socket is closed")
+
+    async def reply(
+        self, max_body: int | None = None, deadline: float | None = None
+    ) -> tuple[bytes, bytes]:
+        """The next reply frame's head and body; TimeoutError at ``deadline`` (the loop's
+        time)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[bytes, bytes]] = loop.create_future()
+        self._reply, self._max_body = future, max_body
+        self._deliver()
+        if not future.done() and self._ended is not None:
+            future.set_exception(self._ended)
+        timer = loop.call_at(deadline, _expire, future) if deadline is not None else None
+        try:
+            return await future
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if self._reply is future:
+                self._reply = None
+
+    def _deliver(self) -> None:
+        reply = self._reply
+        if reply is None or reply.done() or len(self._buffer) < _REPLY.size:
+            return
+        head = bytes(self._buffer[: _REPLY.size])
+        try:
+            end = _REPLY.size + _body_length(head, self._max_body)
+        except (OversizedReply, ConnectionError) as exc:
+            self._reply = None
+            reply.set_exception(exc)
+            return
+        if len(self._buffer) < end:
+            return
+        body = bytes(self._buffer[_REPLY.size : end])
+        del self._buffer[:end]
+        self._reply = None
+        reply.set_result((head, body))
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
 @dataclass(eq=False)
 class _Worker:
     proc: asyncio.subprocess.Process | _Forked
-    #: its replies and jobs: the socket of a forked worker, or a spawned one's stdout, stdin
+    #: its replies and jobs: a spawned worker's stdout and stdin (pipes, as streams)
     reader: asyncio.StreamReader | None = None
     writer: asyncio.StreamWriter | None = None
+    #: or a forked worker's socket
+    channel: _Channel | None = None
     info: dict[str, Any] = field(default_factory=dict)
     killed: bool = False
     replaced: bool = False  # its successor is starting (sparql_api.workers.WorkerPool._replace)
@@ -179,6 +307,9 @@ class _Worker:
 
     async def send(self, frame: bytes) -> None:
         """Write ``frame`` (:func:`encode_frame`, :func:`encode_job`) to the worker."""
+        if self.channel is not None:
+            await self.channel.send(frame)
+            return
         assert self.writer is not None
         self.writer.write(frame)
         await self.writer.drain()
@@ -186,12 +317,32 @@ class _Worker:
     def close(self) -> None:
         """Close the pool's end of its pipes or socket."""
         try:
+            if self.channel is not None:
+                self.channel.close()
             if self.writer is not None:
                 self.writer.close()
         except Exception:  # noqa: BLE001
             pass
 
-    async def receive(self, max_body: int | None = None, spool: SpoolDir | None = None) -> Reply:
+    async def receive(
+        self,
+        max_body: int | None = None,
+        spool: SpoolDir | None = None,
+        deadline: float | None = None,
+    ) -> Reply:
+        """The worker's next reply (a body over ``max_body`` is refused unread);
+        TimeoutError at ``deadline`` (the loop's time)."""
+        if self.channel is not None:
+            head, body = await self.channel.reply(max_body, deadline)
+        elif deadline is not None:
+            async with asyncio.timeout_at(deadline):
+                head, body = await self._read(max_body)
+        else:
+            head, body = await self._read(max_body)
+        return self._decode(head, body, spool)
+
+    async def _read(self, max_body: int | None) -> tuple[bytes, bytes]:
+        """A reply frame's head and body from the worker's stdout (a spawned worker)."""
         assert self.reader is not None
         try:
             head = await self.reader.readexactly(_REPLY.size)
@@ -199,16 +350,13 @@ class _Worker:
             if not exc.partial and self.acks:  # not even the TAKEN byte: it never read the job
                 raise _NotTaken from None
             raise
-        except ConnectionResetError:  # a socket's peer died with the job unread in it
-            raise _NotTaken from None
+        blen = _body_length(head, max_body)
+        return head, await self.reader.readexactly(blen) if blen else b""
+
+    def _decode(self, head: bytes, body: bytes, spool: SpoolDir | None) -> Reply:
         _taken, status, rows, blen = _REPLY.unpack(head)
         status, flags = status & 15, status & ~15
-        if status != RESULT and blen > MAX_HEADER:
-            raise ConnectionError("oversized frame header from worker")
-        if max_body is not None and blen > max_body:
-            raise OversizedReply(f"the worker announced a reply of {blen} bytes")
         spooled = status == RESULT and flags & SPOOLED
-        body = await self.reader.readexactly(blen) if blen and not spooled else b""
         if status == RESULT:
             header = {
                 "ok": True,
@@ -448,12 +596,14 @@ class WorkerPool:
                 raise StoreError(
                     f"a query worker failed to start: {exc}", file=str(self.store_dir)
                 ) from None
-            reader, writer = await asyncio.open_unix_connection(sock=sock, limit=1 << 20)
-            # a job is sent once the kernel holds all of it (drain waits for an empty
-            # buffer): a worker that dies then had read all of it (end of file: it died
-            # on the query) or not (reset: it ran nothing), never "part still with us"
-            writer.transport.set_write_buffer_limits(0)
-            worker = _Worker(proc, reader, writer, acks=False)
+            # a job is sent once the kernel holds all of it (no write buffer: the channel
+            # waits for an empty one): a worker that dies then had read all of it (end of
+            # file: it died on the query) or not (reset: it ran nothing), never "part
+            # still with us"
+            _transport, channel = await asyncio.get_running_loop().create_unix_connection(
+                _Channel, sock=sock
+            )
+            worker = _Worker(proc, channel=channel, acks=False)
             parent, sandbox = zygote.pid, False  # the zygote's namespace is the sandbox
         else:
             spawned = await asyncio.create_subprocess_exec(
@@ -638,11 +788,12 @@ class WorkerPool:
         worker = lease.worker
         cut = False  # stopped at ``ends`` before the limit
         try:
+            now = asyncio.get_running_loop().time()
             remaining = self.timeout - (time.monotonic() - started)
-            if ends is not None and ends - asyncio.get_running_loop().time() < remaining:
-                remaining, cut = ends - asyncio.get_running_loop().time(), True
-            async with asyncio.timeout(max(remaining, 0.001) + TIMER_SLACK):
-                reply = await worker.receive(job.max_bytes + REPLY_SLACK, self.spool)
+            if ends is not None and ends - now < remaining:
+                remaining, cut = ends - now, True
+            deadline = now + max(remaining, 0.001) + TIMER_SLACK
+            reply = await worker.receive(job.max_bytes + REPLY_SLACK, self.spool, deadline)
         except _NotTaken:  # it died before it read the job (killed while idle)
             worker.killed = True
             self._replace(worker)
