@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -285,6 +286,61 @@ class _LimitSink(_Output):
     """A writer's output, refused (503 result-too-large) over ``max_bytes``."""
 
 
+class _Ambiguous(Exception):
+    """Raised inside the JSON writer's ``write``: rows cannot be counted from the text."""
+
+
+#: where a row with a value begins in Oxigraph's SPARQL JSON (see :class:`_JsonRows`)
+_ROW = re.compile(rb'[\[,]\{"')
+
+
+class _JsonRows(_Output):
+    """The output of Oxigraph's SPARQL JSON writer, cut after ``max_rows`` rows and
+    refused over ``max_bytes``, its rows counted from the text as it is written.
+
+    A row is an object in the ``bindings`` array; one with a value begins ``{"``, after
+    the array's ``[`` or a ``,``. A term's object comes after a ``:``, and in JSON a quote
+    inside a string is always escaped, so ``{"`` never occurs inside one: ``[{"`` and
+    ``,{"`` are the rows with a value, exactly. A row without any (``{}``) cannot be told
+    from a string's text that way: when ``[{}`` or ``,{}`` appears the writer is stopped
+    (:class:`_Ambiguous`) and the result is written the TSV way. The last two bytes are
+    held back, so a row's start split between two writes is counted (and cut) whole."""
+
+    def __init__(
+        self, max_rows: int, max_bytes: int, path: str | None = None, threshold: int = 0
+    ) -> None:
+        super().__init__(max_bytes, path, threshold)
+        self.max_rows = max_rows
+        self.rows = 0
+        self.truncated = False
+        self.held = b""
+
+    def write(self, chunk: bytes) -> int:
+        if self.truncated:  # (the writer may hand over its buffer again as it stops)
+            raise _Full
+        data = self.held + bytes(chunk)
+        if b"[{}" in data or b",{}" in data:
+            raise _Ambiguous
+        found = data.count(b',{"') + data.count(b'[{"')
+        room = self.max_rows - self.rows
+        if found > room:  # the cap falls in this chunk: keep up to its last row
+            start = next(m.start() for i, m in enumerate(_ROW.finditer(data)) if i == room)
+            self.keep(data[: start + 1] if data[start] == 0x5B else data[:start])  # "[" stays
+            self.rows, self.truncated, self.held = self.max_rows, True, b""
+            raise _Full
+        self.rows += found
+        cut = max(len(data) - 2, 0)
+        self.keep(data[:cut])
+        self.held = data[cut:]
+        return len(chunk)
+
+    def finish(self) -> None:
+        """The bytes held back, once the writer is done (or cut)."""
+        if self.held:
+            self.keep(self.held)
+            self.held = b""
+
+
 def evaluate(
     store: ox.Store,
     job: Job,
@@ -360,14 +416,61 @@ def _finished(out: _Output, outcome: Outcome) -> Outcome:
 def _solutions(
     result: Any, job: Job, store: ox.Store | None = None, spool: Spool | None = None
 ) -> Outcome:
-    """Oxigraph's TSV writer counts and caps the rows (one line each); the other formats
-    are Oxigraph's writers on the capped TSV read back, all in the engine's code. With
+    """A SELECT's solutions written and capped in the engine's code: SPARQL JSON by
+    Oxigraph's writer, its rows counted as it writes (:class:`_JsonRows`); the other
+    formats, and JSON whose rows the text cannot tell, by :func:`_solutions_tsv`. With
     ``spool``, a large TSV and a large body are files, read and written as streams.
 
     Any other iterable of solutions (with ``variables``; the remote mode's capped
     answer) is written term by term (:func:`_solutions_terms`)."""
     if not isinstance(result, ox.QuerySolutions):
         return _solutions_terms(result, job)
+    fmt = job.table_format
+    assert fmt is not None
+    if fmt == "json":  # SPARQL JSON's rows are counted as Oxigraph writes them
+        out = _JsonRows(
+            job.max_rows,
+            job.max_bytes,
+            None if spool is None else spool.path,
+            0 if spool is None else spool.threshold,
+        )
+        try:
+            try:
+                result.serialize(out, format=ox.QueryResultsFormat.JSON)
+            except _Full:
+                pass
+        except _Ambiguous:  # a row without a value: counted the TSV way
+            out.close()
+            if spool is not None:
+                spool.remove()
+            if store is None:
+                raise
+            result = store.query(job.query, **_dataset(job))
+            if not isinstance(result, ox.QuerySolutions):  # (the same query: never)
+                raise QueryEvaluationError("the query's result changed its kind") from None
+            return _solutions_tsv(result, job, store, spool)
+        out.finish()
+        if out.truncated:
+            out.keep(b"]}" + _truncation_members(job))
+        return _finished(out, Outcome("table", fmt, b"", out.rows, out.truncated))
+    return _solutions_tsv(result, job, store, spool)
+
+
+def _truncation_members(job: Job) -> bytes:
+    """SPARQL JSON's members after ``results`` when the row cap cut it, and its end."""
+    note = json.dumps(
+        f"result truncated to the first {job.max_rows} rows (the endpoint's row cap); "
+        "use LIMIT/OFFSET to page through it",
+        ensure_ascii=False,
+    ).encode("utf-8")
+    return b',"truncated":true,"note":' + note + b"}"
+
+
+def _solutions_tsv(
+    result: Any, job: Job, store: ox.Store | None = None, spool: Spool | None = None
+) -> Outcome:
+    """Oxigraph's TSV writer counts and caps the rows (one line each); the format asked
+    for is Oxigraph's writer on the capped TSV read back."""
     fmt = job.table_format
     assert fmt is not None
     # TSV is no larger than SPARQL JSON or XML for the same rows; CSV can be smaller
@@ -421,14 +524,9 @@ def _solutions(
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(spool.tsv)  # the intermediate TSV, read
     if fmt == "json" and truncated:
-        note = json.dumps(
-            f"result truncated to the first {job.max_rows} rows (the endpoint's row cap); "
-            "use LIMIT/OFFSET to page through it",
-            ensure_ascii=False,
-        ).encode("utf-8")
         # the members after "results", as the term-by-term writer puts them
         out.drop_last(b"}")
-        out.keep(b',"truncated":true,"note":' + note + b"}")
+        out.keep(_truncation_members(job))
     return _finished(out, Outcome("table", fmt, b"", rows, truncated))
 
 

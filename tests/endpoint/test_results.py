@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dipkg.core.release import open_release
 from sparql_api.errors import (
@@ -139,15 +141,23 @@ def _failing_reader(message: str) -> object:
 BUFFER_LIMIT = "Reached the buffer maximal size of 16777216"
 
 
+#: SPARQL JSON whose rows its text cannot tell (a row without a value): written the TSV way
+EMPTY_ROW_FIRST = (
+    "SELECT ?x ?s ?p ?o WHERE { {} UNION "
+    "{ SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 4 } }"
+)
+
+
 def test_the_readers_16_mib_limit_takes_the_term_by_term_way(
     store: ox.Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sparql_api import results
 
     query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 5"
-    expected = evaluate(store, Job(query, "json", None, 100)).body
+    expected = evaluate(store, Job(EMPTY_ROW_FIRST, "json", None, 100)).body
     monkeypatch.setattr(results.ox, "parse_query_results", _failing_reader(BUFFER_LIMIT))
-    assert evaluate(store, Job(query, "json", None, 100)).body == expected  # evaluated again
+    # evaluated again
+    assert evaluate(store, Job(EMPTY_ROW_FIRST, "json", None, 100)).body == expected
     with pytest.raises(ResultTooLarge, match="16 MiB"):
         evaluate(store, Job(query, "xml", None, 100))
     with pytest.raises(ResultTooLarge, match="16 MiB"):
@@ -164,8 +174,8 @@ def test_a_worker_out_of_memory_is_not_taken_for_the_readers_limit(
 
     query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 5"
     monkeypatch.setattr(results.ox, "parse_query_results", _failing_reader(""))
-    with pytest.raises(MemoryError):
-        evaluate(store, Job(query, fmt, None, 100))
+    with pytest.raises(MemoryError):  # (JSON reads TSV back only for an empty row)
+        evaluate(store, Job(EMPTY_ROW_FIRST if fmt == "json" else query, fmt, None, 100))
     with pytest.raises(MemoryError):
         results._solutions_terms(store.query(query), Job(query, "xml", None, 100))
 
@@ -179,3 +189,77 @@ def test_the_too_large_message_gives_a_row_only_for_tsv(store: ox.Store, fmt: st
         evaluate(store, Job(query, fmt, None, 1000, max_bytes=2000))
     assert "2,000 bytes" in info.value.message
     assert ("at row" in info.value.message) == (fmt == "tsv"), info.value.message
+
+
+# --- SPARQL JSON's rows counted from its text (sparql_api.results._JsonRows) ---------------
+
+#: literal text with what a row counter could mistake for structure
+TRICKY = st.text(st.sampled_from(list('{}[],:"\\ \n\tab\u00e9温')), max_size=12)
+
+
+def _graph(values: list[str]) -> ox.Store:
+    graph = ox.Store()
+    for i, value in enumerate(values):
+        graph.add(
+            ox.Quad(
+                ox.NamedNode(f"http://e/s{i:03d}"), ox.NamedNode("http://e/p"), ox.Literal(value)
+            )
+        )
+    return graph
+
+
+ROWS_QUERY = "SELECT ?s ?o WHERE { ?s <http://e/p> ?o } ORDER BY ?s"
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(st.lists(TRICKY, max_size=12), st.integers(0, 14), st.integers(1, 300))
+def test_json_rows_are_counted_and_cut_wherever_the_writes_end(
+    values: list[str], cap: int, size: int
+) -> None:
+    """Oxigraph's SPARQL JSON fed to the counter in writes of any size: the rows, the cut
+    and the bytes are the term-by-term writer's (the reference the remote mode uses), or
+    the counter says it cannot tell (a literal holding ``[{}``/``,{}``) and never guesses."""
+    from sparql_api.results import _Ambiguous, _Full, _JsonRows, _solutions_terms
+
+    graph = _graph(values)
+    native = graph.query(ROWS_QUERY).serialize(format=ox.QueryResultsFormat.JSON)
+    sink = _JsonRows(cap, 1 << 20)
+    try:
+        try:
+            for start in range(0, len(native), size):
+                sink.write(native[start : start + size])
+        except _Full:
+            pass
+    except _Ambiguous:
+        assert b"[{}" in native or b",{}" in native
+        return
+    sink.finish()
+    expected = _solutions_terms(graph.query(ROWS_QUERY), Job(ROWS_QUERY, "json", None, cap))
+    assert (sink.rows, sink.truncated) == (expected.rows, expected.truncated)
+    if sink.truncated:
+        sink.keep(b"]}" + results_truncation(cap))
+    assert sink.body() == expected.body
+
+
+def results_truncation(cap: int) -> bytes:
+    from sparql_api.results import _truncation_members
+
+    return _truncation_members(Job(ROWS_QUERY, "json", None, cap))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(st.lists(TRICKY, max_size=8), st.integers(0, 10))
+def test_json_answers_are_the_term_by_term_writers(values: list[str], cap: int) -> None:
+    """Through evaluate(), whichever way the rows were counted (an ambiguous text is
+    evaluated again the TSV way), with and without empty rows."""
+    from sparql_api.results import _solutions_terms
+
+    graph = _graph(values)
+    for query in (ROWS_QUERY, "SELECT ?x ?s ?o WHERE { {} UNION { ?s <http://e/p> ?o } }"):
+        ours = evaluate(graph, Job(query, "json", None, cap))
+        theirs = _solutions_terms(graph.query(query), Job(query, "json", None, cap))
+        assert (ours.rows, ours.truncated, ours.body) == (
+            theirs.rows,
+            theirs.truncated,
+            theirs.body,
+        )
