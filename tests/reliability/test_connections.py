@@ -297,9 +297,7 @@ def _responses(data: bytes) -> list[tuple[bytes, bytes]]:
     out = []
     while data:
         head, _, rest = data.partition(b"\r\n\r\n")
-        fields = dict(
-            line.split(b": ", 1) for line in head.split(b"\r\n")[1:] if b": " in line
-        )
+        fields = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:] if b": " in line)
         length = int(fields[b"content-length"])
         out.append((head, rest[:length]))
         data = rest[length:]
