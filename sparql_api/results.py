@@ -9,7 +9,8 @@ CONSTRUCT/DESCRIBE result at ``max_rows`` triples; a cut result says so
 A result up to :data:`SPOOL_THRESHOLD` bytes is kept in memory and sent through the
 worker's pipe; a larger one is written, as Oxigraph's writers produce it, to the
 spool file the pool named for this worker (:class:`Spool`; the intermediate TSV of a
-SELECT to its ``.tsv`` twin), so neither process ever holds it whole. A failed
+SELECT answered in XML or CSV, or in JSON with an empty row, to its ``.tsv`` twin), so
+neither process ever holds it whole. A failed
 query leaves no spool file behind (:func:`evaluate` removes both).
 """
 
@@ -290,21 +291,32 @@ class _Ambiguous(Exception):
     """Raised inside the JSON writer's ``write``: rows cannot be counted from the text."""
 
 
-#: where a row with a value begins in Oxigraph's SPARQL JSON (see :class:`_JsonRows`)
-_ROW = re.compile(rb'[\[,]\{"')
+#: an object's start in Oxigraph's SPARQL JSON, other than a term's (``{"type":"``) and
+#: other than a string's last ``{`` before its closing quote (which a ``}``, ``,``,
+#: ``:`` or ``]`` follows); group 1 is an empty object's ``}`` (see :class:`_JsonRows`)
+_OPENS = re.compile(rb'\{(?:"(?!type":"|[},:\]])|(\}))')
+#: those of them that are a member's value (after its name's colon): not rows
+_VALUES = re.compile(rb':\{"(?!type":"|[},:\]])')
+#: bytes held back from one write to the next: a match and what it looks ahead at
+_HOLD = 10
 
 
 class _JsonRows(_Output):
     """The output of Oxigraph's SPARQL JSON writer, cut after ``max_rows`` rows and
     refused over ``max_bytes``, its rows counted from the text as it is written.
 
-    A row is an object in the ``bindings`` array; one with a value begins ``{"``, after
-    the array's ``[`` or a ``,``. A term's object comes after a ``:``, and in JSON a quote
-    inside a string is always escaped, so ``{"`` never occurs inside one: ``[{"`` and
-    ``,{"`` are the rows with a value, exactly. A row without any (``{}``) cannot be told
-    from a string's text that way: when ``[{}`` or ``,{}`` appears the writer is stopped
-    (:class:`_Ambiguous`) and the result is written the TSV way. The last two bytes are
-    held back, so a row's start split between two writes is counted (and cut) whole."""
+    In JSON text a quote inside a string is always escaped, so ``{"`` inside a string
+    can only be its last ``{`` and its closing quote, which a ``}``, ``,``, ``:`` or
+    ``]`` follows; an object with members begins ``{"`` and its first member's name.
+    Oxigraph's objects are the document, ``head`` and ``results`` (values of members),
+    the rows, the terms (``{"type":"...``) and a triple term's value (a member's
+    value). So the rows with a value are the objects :data:`_OPENS` finds, less those
+    :data:`_VALUES` finds and the document's. A row without any value (``{}``) cannot
+    be told from a string's text: when :data:`_OPENS` meets ``{}`` the writer is
+    stopped (:class:`_Ambiguous`) and the result is written the TSV way (evaluated
+    again: only results with an empty row, or a string holding ``{}``, pay that). The
+    last :data:`_HOLD` bytes of each write wait for the next, so a match, and what it
+    looks ahead at, is never split between two."""
 
     def __init__(
         self, max_rows: int, max_bytes: int, path: str | None = None, threshold: int = 0
@@ -314,25 +326,53 @@ class _JsonRows(_Output):
         self.rows = 0
         self.truncated = False
         self.held = b""
+        self.at = 0  # where ``held`` starts in the document
 
     def write(self, chunk: bytes) -> int:
         if self.truncated:  # (the writer may hand over its buffer again as it stops)
             raise _Full
-        data = self.held + bytes(chunk)
-        if b"[{}" in data or b",{}" in data:
+        # the last byte kept (what precedes an object starting the held bytes), the held
+        # bytes, the new ones; objects whose "{" is in data[base:cut] are counted now
+        context = self.last
+        data = context + self.held + bytes(chunk)
+        base = len(context)
+        cut = max(len(data) - _HOLD, base)
+        opens = _OPENS.findall(data, base)
+        if b"}" in opens:
             raise _Ambiguous
-        found = data.count(b',{"') + data.count(b'[{"')
+        found = len(opens) - len(_OPENS.findall(data, cut))
+        # a member's value: its colon is one byte before its "{"
+        found -= len(_VALUES.findall(data, max(base - 1, 0))) - len(
+            _VALUES.findall(data, max(cut - 1, 0))
+        )
+        if self.at == 0 and cut > base:
+            found -= 1  # the document's own object
         room = self.max_rows - self.rows
-        if found > room:  # the cap falls in this chunk: keep up to its last row
-            start = next(m.start() for i, m in enumerate(_ROW.finditer(data)) if i == room)
-            self.keep(data[: start + 1] if data[start] == 0x5B else data[:start])  # "[" stays
-            self.rows, self.truncated, self.held = self.max_rows, True, b""
-            raise _Full
+        if found > room:  # the cap falls in this write: keep up to its last row
+            self._cut(data, base, cut, room)
         self.rows += found
-        cut = max(len(data) - 2, 0)
-        self.keep(data[:cut])
+        self.keep(data[base:cut])
         self.held = data[cut:]
+        self.at += cut - base
         return len(chunk)
+
+    def _cut(self, data: bytes, base: int, cut: int, room: int) -> None:
+        """Keep ``data[base:]`` up to the row after the first ``room`` rows beginning in
+        ``data[base:cut]``, without its separator; then stop the writer."""
+        for match in _OPENS.finditer(data, base, cut + _HOLD):
+            at = match.start()
+            if at >= cut or data[at - 1 : at] not in (b"[", b","):
+                continue  # the document's own object, or a member's value
+            if room == 0:
+                separator = at - 1
+                if separator >= base:
+                    self.keep(data[base:at] if data[separator] == 0x5B else data[base:separator])
+                elif data[separator] == 0x2C:  # a "," kept with the last write
+                    self.drop_last(b",")
+                self.rows, self.truncated, self.held = self.max_rows, True, b""
+                raise _Full
+            room -= 1
+        raise AssertionError("the row to cut at was counted but not found")
 
     def finish(self) -> None:
         """The bytes held back, once the writer is done (or cut)."""

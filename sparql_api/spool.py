@@ -1,15 +1,15 @@
 """Large results on disk: the pool's spool folder and the response that streams from it.
 
-A worker writes a result over ``sparql_api.results.SPOOL_THRESHOLD`` bytes to its
-spool file, ``<folder>/<worker pid>`` (a SELECT's intermediate TSV to
-``<pid>.tsv``), closes it, and only then replies with the flag ``SPOOLED`` and the
-length (sparql_api/workers.py). The parent opens the file, checks its length, unlinks
-it and hands the open file to the endpoint, which streams it to the client in
-chunks (:class:`SpooledResponse`): the worker is free at once, a slow client never
-holds one (``Settings.send_timeout`` drops a client that stops reading), and
-neither process holds the body whole. A worker killed or dead mid-query leaves a
-file the pool removes once the process is reaped; a file whose length is not the
-announced one is never served.
+A worker writes a result over ``sparql_api.results.SPOOL_THRESHOLD`` bytes to its spool
+file, ``<folder>/<worker pid>`` (the intermediate TSV of a SELECT answered in XML or
+CSV, or in JSON with an empty row, to ``<pid>.tsv``), closes it, and only then replies
+with the flag ``SPOOLED`` and the length (sparql_api/workers.py). The parent opens the
+file, checks its length, unlinks it and hands the open file to the endpoint, which
+streams it to the client in chunks (:class:`SpooledResponse`): the worker is free at
+once, a slow client never holds one (``Settings.send_timeout`` drops a client that stops
+reading), and neither process holds the body whole. A worker killed or dead mid-query
+leaves a file the pool removes once the process is reaped; a file whose length is not
+the announced one is never served.
 
 The bytes held open in spooled streams are budgeted (``Settings.spool_mb``): a reply is
 charged when the parent takes it and released when its stream closes, however it ends;
