@@ -72,6 +72,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -160,6 +161,11 @@ def _body_length(head: bytes, max_body: int | None) -> int:
     return 0 if status & 15 == RESULT and status & SPOOLED else blen
 
 
+#: bytes a forked worker's socket may hold that no job has asked for before the pool
+#: stops reading it (the stream it replaces paused at about this much)
+UNASKED_BYTES = 2 * 1024 * 1024
+
+
 def _expire(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_exception(TimeoutError())
@@ -179,8 +185,9 @@ class _Channel(asyncio.Protocol):
         self._buffer = bytearray()
         self._reply: asyncio.Future[tuple[bytes, bytes]] | None = None
         self._max_body: int | None = None
-        #: the connection is over: None (open), or the exception a job's reply gets
-        self._ended: BaseException | None = None
+        #: the connection is over: None (open), or what makes the exception a job's reply
+        #: gets (a fresh one each time: one raised twice would keep its tracebacks' frames)
+        self._ended: Callable[[], BaseException] | None = None
         self._drained: asyncio.Future[None] | None = None  # while writing is paused
         self._paused = False
 
@@ -193,18 +200,22 @@ class _Channel(asyncio.Protocol):
         self._buffer += data
         if self._reply is not None:
             self._deliver()
+        elif len(self._buffer) > UNASKED_BYTES and self.transport is not None:
+            self.transport.pause_reading()  # nobody asked (a worker out of step): no more
 
     def eof_received(self) -> bool:
         return False  # the transport closes; connection_lost says why
 
     def connection_lost(self, exc: Exception | None) -> None:
         if isinstance(exc, ConnectionResetError):  # a socket's peer died with the job unread
-            self._ended = _NotTaken()
+            self._ended = _NotTaken
         else:
-            self._ended = asyncio.IncompleteReadError(bytes(self._buffer), None)
+            partial = bytes(self._buffer)
+            self._ended = lambda: asyncio.IncompleteReadError(partial, None)
+        self._buffer.clear()
         reply, self._reply = self._reply, None
         if reply is not None and not reply.done():
-            reply.set_exception(self._ended)
+            reply.set_exception(self._ended())
         self.resume_writing()
 
     def pause_writing(self) -> None:
@@ -240,8 +251,11 @@ class _Channel(asyncio.Protocol):
         future: asyncio.Future[tuple[bytes, bytes]] = loop.create_future()
         self._reply, self._max_body = future, max_body
         self._deliver()
-        if not future.done() and self._ended is not None:
-            future.set_exception(self._ended)
+        if not future.done():
+            if self._ended is not None:
+                future.set_exception(self._ended())
+            elif self.transport is not None:
+                self.transport.resume_reading()
         timer = loop.call_at(deadline, _expire, future) if deadline is not None else None
         try:
             return await future
@@ -264,7 +278,7 @@ class _Channel(asyncio.Protocol):
             return
         if len(self._buffer) < end:
             return
-        body = bytes(self._buffer[_REPLY.size : end])
+        body = bytes(memoryview(self._buffer)[_REPLY.size : end])
         del self._buffer[:end]
         self._reply = None
         reply.set_result((head, body))

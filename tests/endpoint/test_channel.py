@@ -99,3 +99,70 @@ def test_a_closed_socket_takes_no_job() -> None:
 
     with pytest.raises(ConnectionError):
         asyncio.run(_with_channel(scenario))
+
+
+def test_a_job_larger_than_the_socket_is_sent_once_the_kernel_holds_it() -> None:
+    """No write buffer: ``send`` returns only when every byte is in the kernel, so a
+    worker that dies afterwards had read the job or had not (never "part still with us")."""
+    job = b"j" * (8 * 1024 * 1024)
+
+    async def scenario(channel: _Channel, worker: socket.socket) -> tuple[bool, int]:
+        loop = asyncio.get_running_loop()
+        sending = asyncio.ensure_future(channel.send(job))
+        await asyncio.sleep(0.1)
+        waited = not sending.done()  # the kernel cannot hold 8 MiB: it waits
+        worker.setblocking(False)
+        got = 0
+        while got < len(job):
+            got += len(await loop.sock_recv(worker, 1 << 20))
+        await asyncio.wait_for(sending, 5)
+        return waited, got
+
+    assert asyncio.run(_with_channel(scenario)) == (True, len(job))
+
+
+def test_a_job_given_up_mid_reply_leaves_nothing_waiting() -> None:
+    frame = encode_reply(RESULT, b"x" * 100, 0, 1, taken=True)
+
+    async def scenario(channel: _Channel, worker: socket.socket) -> tuple[bytes, bytes]:
+        waiting = asyncio.ensure_future(channel.reply())
+        worker.send(frame[:30])
+        await asyncio.sleep(0.02)
+        waiting.cancel()  # the client left: the pool kills this worker
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert channel._reply is None
+        worker.send(frame[30:])  # what still comes is kept, never handed to anyone gone
+        await asyncio.sleep(0.02)
+        return await asyncio.wait_for(channel.reply(), 5)
+
+    head, body = asyncio.run(_with_channel(scenario))
+    assert head + body == frame
+
+
+def test_bytes_nobody_asked_for_stop_the_reading() -> None:
+    """A worker out of step (bytes with no job waiting) is not read without end: past
+    UNASKED_BYTES the socket is not read until a job asks."""
+    from sparql_api.workers import UNASKED_BYTES
+
+    async def scenario(channel: _Channel, worker: socket.socket) -> tuple[bool, bool]:
+        worker.setblocking(False)
+        blob = b"z" * (UNASKED_BYTES + 65536)
+        sent = 0
+        for _ in range(200):
+            try:
+                sent += worker.send(blob[sent:])
+            except BlockingIOError:
+                pass
+            await asyncio.sleep(0.01)
+            if sent == len(blob):
+                break
+        assert channel.transport is not None
+        paused = not channel.transport.is_reading()  # type: ignore[attr-defined]
+        asking = asyncio.ensure_future(channel.reply(deadline=asyncio.get_running_loop().time()))
+        with pytest.raises((TimeoutError, ConnectionError)):
+            await asking  # (what it finds is no frame of ours: refused)
+        return paused, len(channel._buffer) <= UNASKED_BYTES + (1 << 20)
+
+    paused, bounded = asyncio.run(_with_channel(scenario))
+    assert paused and bounded
