@@ -37,6 +37,7 @@ import json
 import logging
 import resource
 import time
+import weakref
 from typing import Any
 
 from dipkg.core.settings import Settings
@@ -75,23 +76,36 @@ def _error(status: int, reason: bytes, code: str, message: str) -> bytes:
     ) + body
 
 
-#: the scope extension (``scope["extensions"]``) of :func:`send_whole`, bound to the
+#: the scope extension (``scope["extensions"]``) of :func:`write_whole`, bound to the
 #: request: ``await scope["extensions"][SEND_WHOLE](status, headers, body)``
 SEND_WHOLE = "dipkg.send_whole"
 
 
-async def send_whole(
-    cycle: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes
-) -> None:
-    """What uvicorn's ``RequestResponseCycle.send`` writes for ``http.response.start``
-    with ``headers`` and one ``http.response.body`` with ``body``, in one write: the same
-    checks (a header name or value that could split the response, a Content-Length that
-    is not the body's), the server's default headers first, ``connection: close`` when
-    the connection is not kept alive, and the cycle's state after it (complete, the next
-    pipelined request started)."""
-    # lazy, as in protocol_class: the app is imported without uvicorn's protocol module
+@functools.cache
+def _uvicorn_checks() -> tuple[Any, Any, dict[int, bytes]]:
+    """uvicorn's header checks and status lines (its protocol module, imported lazily as
+    in :func:`protocol_class`)."""
     from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE, STATUS_LINE
 
+    return HEADER_RE, HEADER_VALUE_RE, STATUS_LINE
+
+
+async def write_whole(
+    request: weakref.ref[Any], status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    """What uvicorn's ``RequestResponseCycle.send`` writes for ``http.response.start``
+    with ``headers`` and one ``http.response.body`` with ``body``, in one write, for the
+    cycle ``request`` refers to (weakly: the scope holding this function must not hold
+    its cycle, which holds the scope). The same checks (a header name or value that
+    could split the response, a Content-Length that is not the body's; a response
+    without one is refused: uvicorn would chunk it), the server's default headers
+    first, no body for HEAD, ``connection: close`` when the connection is not kept
+    alive, and the cycle's state after it (complete, the next pipelined request
+    started)."""
+    header_re, value_re, status_line = _uvicorn_checks()
+    cycle = request()
+    if cycle is None:  # (the connection and its request are gone)
+        return
     if cycle.flow.write_paused and not cycle.disconnected:
         await cycle.flow.drain()
     if cycle.disconnected:
@@ -100,24 +114,28 @@ async def send_whole(
         raise RuntimeError("the response was started already")
     cycle.response_started = True
     cycle.waiting_for_100_continue = False
-    content = [STATUS_LINE[status]]
+    content = [status_line[status]]
     closing = False
+    length = None
     for name, value in (*cycle.default_headers, *headers):
-        if HEADER_RE.search(name):
+        if header_re.search(name):
             raise RuntimeError("Invalid HTTP header name.")
-        if HEADER_VALUE_RE.search(value):
+        if value_re.search(value):
             raise RuntimeError("Invalid HTTP header value.")
         name = name.lower()
-        if name == b"content-length" and int(value) != len(body):
-            raise RuntimeError("Response content length is not the body's.")
-        if name == b"connection" and b"close" in [t.lower().strip() for t in value.split(b",")]:
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection" and b"close" in [t.lower().strip() for t in value.split(b",")]:
             cycle.keep_alive = False
             closing = True
         content.extend((name, b": ", value, b"\r\n"))
+    if length != len(body):
+        raise RuntimeError("Response content length is not the body's.")
     if not cycle.keep_alive and not closing:
         content.append(b"connection: close\r\n")
     content.append(b"\r\n")
-    content.append(body)
+    if cycle.scope["method"] != "HEAD":
+        content.append(body)
     cycle.transport.write(b"".join(content))
     cycle.response_complete = True
     cycle.message_event.set()
@@ -248,7 +266,7 @@ def protocol_class(settings: Settings, cap: int) -> type:
             # (an upgrade made none; uvicorn's own access line would be skipped: not offered)
             if cycle is not None and cycle.scope is self.scope and not cycle.access_log:
                 self.scope.setdefault("extensions", {})[SEND_WHOLE] = functools.partial(
-                    send_whole, cycle
+                    write_whole, weakref.ref(cycle)
                 )
 
         def on_message_complete(self) -> None:

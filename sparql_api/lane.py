@@ -144,10 +144,12 @@ async def _send(
     scope: Scope, send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
 ) -> None:
     """A complete answer: in one write where the server offers it (``dipkg serve``:
-    sparql_api/connections.py ``SEND_WHOLE``), else as two ASGI messages."""
+    sparql_api/connections.py ``SEND_WHOLE``) and the headers give its length, else as
+    two ASGI messages (a repeat of a streamed answer from the fast path's cache has no
+    length: the server frames it, chunked, as it did the first time)."""
     extensions = scope.get("extensions")
     whole = extensions.get(SEND_WHOLE) if extensions else None
-    if whole is not None:
+    if whole is not None and any(name == b"content-length" for name, _ in headers):
         await whole(status, headers, body)
         return
     await send({"type": "http.response.start", "status": status, "headers": headers})
