@@ -83,7 +83,7 @@ def decode_job(raw: bytes, body: bytes) -> dict[str, Any]:
         fields = json.loads(raw)
         if not isinstance(fields, dict):
             raise ValueError("protocol error: a job's header is not an object")
-        if len(raw) <= 1024:  # (a request's own dataset may be long: not kept)
+        if len(raw) <= 1024:  # (a long one, a request's own dataset, is not kept)
             if len(_JOB_FIELDS) >= _MEMO:
                 _JOB_FIELDS.clear()
             _JOB_FIELDS[raw] = fields
