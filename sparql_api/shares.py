@@ -228,7 +228,7 @@ class Shares(Generic[W]):
             queue.append(waiter)
         self._dispatch()
         future = waiter.future
-        timer = loop.call_at(max(give_up, loop.time() + 0.001), _expire, future)
+        timer = loop.call_at(max(give_up, loop.time() + 0.001), expire, future)
         try:
             return await future
         except (TimeoutError, asyncio.CancelledError) as exc:
@@ -358,6 +358,8 @@ class Shares(Generic[W]):
             self._on_preempt(lease.worker)
 
 
-def _expire(future: asyncio.Future) -> None:
+def expire(future: asyncio.Future) -> None:
+    """A waiting ``future``'s deadline (a loop timer's callback): TimeoutError, unless it
+    has its result already. The pool's replies wait the same way (sparql_api/workers.py)."""
     if not future.done():
         future.set_exception(TimeoutError())

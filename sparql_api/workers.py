@@ -81,7 +81,7 @@ from dipkg.core.errors import DipkgError, StoreError
 from sparql_api.errors import QueryError, QueryTimeout, WorkerDied
 from sparql_api.forkclient import _Forked, _Zygote, child_env, fork_server_supported
 from sparql_api.results import Job, too_large
-from sparql_api.shares import PREEMPT_AFTER, Shares, _Lease
+from sparql_api.shares import PREEMPT_AFTER, Shares, _Lease, expire
 from sparql_api.spool import SpoolDir, SpoolFull
 from sparql_api.workers_child import (  # noqa: F401  (the frame format; _isolate_network for tests)
     _REPLY,
@@ -164,11 +164,6 @@ def _body_length(head: bytes, max_body: int | None) -> int:
 #: bytes a forked worker's socket may hold that no job has asked for before the pool
 #: stops reading it (the stream it replaces paused at about this much)
 UNASKED_BYTES = 2 * 1024 * 1024
-
-
-def _expire(future: asyncio.Future[Any]) -> None:
-    if not future.done():
-        future.set_exception(TimeoutError())
 
 
 class _Channel(asyncio.Protocol):
@@ -256,7 +251,7 @@ class _Channel(asyncio.Protocol):
                 future.set_exception(self._ended())
             elif self.transport is not None:
                 self.transport.resume_reading()
-        timer = loop.call_at(deadline, _expire, future) if deadline is not None else None
+        timer = loop.call_at(deadline, expire, future) if deadline is not None else None
         try:
             return await future
         finally:
