@@ -475,10 +475,9 @@ def _solutions(
             0 if spool is None else spool.threshold,
         )
         try:
-            try:
-                result.serialize(out, format=ox.QueryResultsFormat.JSON)
-            except _Full:
-                pass
+            result.serialize(out, format=ox.QueryResultsFormat.JSON)
+        except _Full:  # the row cap: the rows before it are kept
+            pass
         except _Ambiguous:  # a row without a value: counted the TSV way
             out.close()
             if spool is not None:
