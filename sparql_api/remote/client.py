@@ -90,6 +90,14 @@ class BackendClient:
 
     and records the outcome (:class:`BackendState`) for ``/health``. Page lookups run in
     worker threads and reach it with :meth:`exchange_sync` (on the app's event loop).
+
+    An exchange cancelled before the backend's answer began (its deadline, or the client
+    gone) **retires the connection pool** it used: httpcore 1.0.9 can keep, for ever, a
+    connection whose request was cancelled between connecting and sending (state NEW,
+    no request; encode/httpcore#1093), and once ``slots + 2`` of those hold the pool every
+    later exchange waits for a connection that never frees - a backend that was slow
+    once would stay unreachable. New exchanges get a fresh pool; the retired one is
+    closed (its sockets with it) when its last exchange ends.
     """
 
     def __init__(
@@ -114,6 +122,10 @@ class BackendClient:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
         self._client: httpx.AsyncClient | None = None
+        #: exchanges in flight on each shared pool (the current one, and retired ones)
+        self._users: dict[httpx.AsyncClient, int] = {}
+        self._closing: set[asyncio.Task[None]] = set()  # retired pools being closed
+        self._ssl: Any = None  # one TLS context for every pool (29 ms to make each time)
         self._probe: tuple[float, dict[str, Any]] | None = None
         self._probing: asyncio.Future[dict[str, Any]] | None = None
 
@@ -123,12 +135,15 @@ class BackendClient:
             if self.credentials
             else None
         )
+        if self._ssl is None:
+            self._ssl = httpx.create_ssl_context(trust_env=False)
         return httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout + 5, connect=5.0),
             limits=httpx.Limits(max_connections=self.slots + 2),
             follow_redirects=False,
             trust_env=False,
             auth=auth,
+            verify=self._ssl,
         )
 
     async def start(self) -> None:
@@ -139,7 +154,29 @@ class BackendClient:
     async def stop(self) -> None:
         if self._client is not None:
             await self._client.aclose()
+        for retired in [c for c in self._users if c is not self._client]:
+            await retired.aclose()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
         self._client = self._loop = None
+        self._users.clear()
+
+    def _retire(self, client: httpx.AsyncClient) -> None:
+        """New exchanges get a fresh pool; ``client`` closes when its last one ends."""
+        if client is self._client:
+            self._client = self.new_client()
+
+    def _let_go(self, client: httpx.AsyncClient) -> None:
+        """An exchange on the shared pool ``client`` ended: close it if it is retired and idle."""
+        left = self._users[client] - 1
+        if left:
+            self._users[client] = left
+            return
+        del self._users[client]
+        if client is not self._client:
+            task = asyncio.ensure_future(client.aclose())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     async def exchange(
         self,
@@ -156,11 +193,34 @@ class BackendClient:
         """POST ``form``; the answer (checked: errors raise). Raises :class:`BackendTimeout`
         at the deadline, :class:`BackendBusy` if no slot freed up before it."""
         limit = timeout or self.timeout
+        shared = client is None
         client = client or self._client
         if client is None:
             raise BackendUnavailable(
                 "the SPARQL backend client is not started", details={"backend": self.shown}
             )
+        if shared:
+            self._users[client] = self._users.get(client, 0) + 1
+        try:
+            return await self._bounded(
+                form, accept, client, shared, limit, line_cap, max_bytes, slot, record
+            )
+        finally:
+            if shared:
+                self._let_go(client)
+
+    async def _bounded(
+        self,
+        form: list[tuple[str, str]],
+        accept: str,
+        client: httpx.AsyncClient,
+        shared: bool,
+        limit: float,
+        line_cap: int | None,
+        max_bytes: int | None,
+        slot: bool,
+        record: bool,
+    ) -> Answer:
         waited = False
         try:
             async with asyncio.timeout(limit):
@@ -175,7 +235,7 @@ class BackendClient:
                 self.in_flight += 1
                 try:
                     answer = await self._read(
-                        client, form, accept, line_cap, max_bytes or self.max_bytes
+                        client, form, accept, line_cap, max_bytes or self.max_bytes, shared
                     )
                 finally:
                     self.in_flight -= 1
@@ -227,45 +287,53 @@ class BackendClient:
         accept: str,
         line_cap: int | None,
         cap: int,
+        shared: bool = False,
     ) -> Answer:
         headers = {**FORM_HEADERS, "Accept": accept, "Accept-Encoding": "identity"}
-        async with client.stream(
-            "POST", self.url, content=_form(form), headers=headers
-        ) as response:
-            media = _media(response.headers.get("content-type"))
-            encoding = response.headers.get("content-encoding", "identity").strip().lower()
-            if encoding not in ("", "identity"):
-                raise BackendError(
-                    f"the SPARQL backend sent a compressed answer ({encoding[:40]}) "
-                    "although it was asked for none",
-                    details={"backend": self.shown},
+        begun = False
+        try:
+            async with client.stream(
+                "POST", self.url, content=_form(form), headers=headers
+            ) as response:
+                begun = True
+                media = _media(response.headers.get("content-type"))
+                encoding = response.headers.get("content-encoding", "identity").strip().lower()
+                if encoding not in ("", "identity"):
+                    raise BackendError(
+                        f"the SPARQL backend sent a compressed answer ({encoding[:40]}) "
+                        "although it was asked for none",
+                        details={"backend": self.shown},
+                    )
+                if response.status_code >= 400:
+                    cap = min(cap, ERROR_BYTES)
+                line_cut = (
+                    line_cap is not None
+                    and response.status_code < 400
+                    and GRAPH_PARSERS.get(media) == ox.RdfFormat.N_TRIPLES
                 )
-            if response.status_code >= 400:
-                cap = min(cap, ERROR_BYTES)
-            line_cut = (
-                line_cap is not None
-                and response.status_code < 400
-                and GRAPH_PARSERS.get(media) == ox.RdfFormat.N_TRIPLES
-            )
-            chunks: list[bytes] = []
-            size = lines = 0
-            complete = True
-            async for chunk in response.aiter_raw():
-                chunks.append(chunk)
-                size += len(chunk)
-                if line_cut:
-                    lines += chunk.count(b"\n")
-                    if lines > line_cap:  # type: ignore[operator]
+                chunks: list[bytes] = []
+                size = lines = 0
+                complete = True
+                async for chunk in response.aiter_raw():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if line_cut:
+                        lines += chunk.count(b"\n")
+                        if lines > line_cap:  # type: ignore[operator]
+                            complete = False
+                            break
+                    if size > cap:
                         complete = False
                         break
-                if size > cap:
-                    complete = False
-                    break
-            body = b"".join(chunks)
-            del chunks
-            if not complete:
-                body = body[: body.rfind(b"\n") + 1] if line_cut else body[:cap]
-            return Answer(response.status_code, media, response.headers, body, complete)
+                body = b"".join(chunks)
+                del chunks
+                if not complete:
+                    body = body[: body.rfind(b"\n") + 1] if line_cut else body[:cap]
+                return Answer(response.status_code, media, response.headers, body, complete)
+        except asyncio.CancelledError:
+            if shared and not begun:  # before the answer began: the pool may keep a dead slot
+                self._retire(client)
+            raise
 
     def exchange_sync(self, form: list[tuple[str, str]], accept: str, **kwargs: Any) -> Answer:
         """:meth:`exchange` from a worker thread (the pages), run on the app's event loop so

@@ -125,7 +125,7 @@ def test_a_dripping_backend_cannot_hang_the_server(proxied):
     health = httpx.get(server.url + "/health", timeout=10)
     assert health.status_code == 503, health.text
     backend = health.json()["details"]["backend"]
-    assert backend["reachable"] is True and backend["ok"] is False
+    assert backend["reachable"] is True and backend["ok"] is False, backend
     assert backend["failing"]["error"] in ("backend-timeout", "backend-busy")
 
     proxy.mode = "forward"  # the backend recovers: so does the server, at once
