@@ -168,12 +168,12 @@ class BackendClient:
 
     def _let_go(self, client: httpx.AsyncClient) -> None:
         """An exchange on the shared pool ``client`` ended: close it if it is retired and idle."""
-        left = self._users[client] - 1
-        if left:
+        left = self._users.get(client, 0) - 1
+        if left > 0:
             self._users[client] = left
             return
-        del self._users[client]
-        if client is not self._client:
+        self._users.pop(client, None)
+        if client is not self._client and not client.is_closed:  # (after stop: closed)
             task = asyncio.ensure_future(client.aclose())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
