@@ -182,6 +182,33 @@ def _headers(ctx: AppContext, tag: str) -> dict[str, str]:
     }
 
 
+def _answer_head(ctx: AppContext) -> tuple[tuple[bytes, bytes], ...]:
+    """:func:`_headers` after the ETag, as raw headers: encoded once per release."""
+    head = ctx.answer_head
+    if head is None:
+        fixed = _headers(ctx, "")
+        del fixed["ETag"]
+        head = ctx.answer_head = tuple(
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in fixed.items()
+        )
+    return head
+
+
+def _ready(tag: str, head: tuple[tuple[bytes, bytes], ...], extra: Any, body: bytes) -> Response:
+    """A query answer: what ``Response(body, headers={**_headers(ctx, tag), **extra})``
+    would be, from the release's encoded ``head`` and the answer's raw ``extra``."""
+    return http.Ready(
+        body,
+        [
+            (b"etag", tag.encode("latin-1")),
+            *head,
+            *extra,
+            (b"content-length", str(len(body)).encode("latin-1")),
+        ],
+    )
+
+
 def _choose(accept: str | None, formats: list[str], offers: tuple) -> Choice:
     chosen = by_name(formats, offers)
     return chosen if chosen is not None else negotiate(accept, offers)
@@ -323,13 +350,12 @@ async def answer(
     dataset = (tuple(sreq.default_graphs), tuple(sreq.named_graphs), sreq.union_default_graph)
     variant = "|".join(c.content_type if c else "-" for c in (table, graph))
     tag = http.etag(ctx.release.build_id, variant, repr(dataset), sreq.query)
-    headers = _headers(ctx, tag)
     if validators is not None and http.not_modified(validators, tag, ctx.last_modified):
-        return Response(status_code=304, headers=headers)
+        return Response(status_code=304, headers=_headers(ctx, tag))
     key = (sreq.query, variant, dataset)
     cached = ctx.cache.get(key)
     if cached is not None:
-        return Response(cached.body, headers={**headers, **cached.headers})
+        return _ready(tag, _answer_head(ctx), cached.headers, cached.body)
     job = Job(
         query=sreq.query,
         table_format=table.key if table else None,
@@ -357,10 +383,13 @@ async def answer(
         extra["X-Dipkg-Max-Rows"] = str(settings.max_rows)
     if reply.stream is not None:  # a large result in a spool file: streamed, never cached
         return SpooledResponse(
-            reply.stream, reply.header["length"], {**headers, **extra}, gzip=gzip
+            reply.stream, reply.header["length"], {**_headers(ctx, tag), **extra}, gzip=gzip
         )
-    ctx.cache.put(key, Entry(reply.body, extra))
-    return Response(reply.body, headers={**headers, **extra})
+    raw = tuple(
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in extra.items()
+    )
+    ctx.cache.put(key, Entry(reply.body, raw))  # type: ignore[arg-type]
+    return _ready(tag, _answer_head(ctx), raw, reply.body)
 
 
 async def _service_description(request: Request, ctx: AppContext) -> Response:

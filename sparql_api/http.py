@@ -30,7 +30,7 @@ from pathlib import Path
 
 import anyio
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dipkg import __version__
@@ -215,6 +215,8 @@ def _set(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
 
 
 _EXPOSED = EXPOSED_HEADERS.encode("latin-1")
+#: what :func:`cors_send` adds to a response that has neither
+_CORS = ((b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", _EXPOSED))
 
 
 async def whole(
@@ -224,12 +226,17 @@ async def whole(
     wants: bool,
     minimum_size: int = 512,
     level: int = 6,
+    ready: bool = False,
 ) -> tuple[list[tuple[bytes, bytes]], bytes]:
     """The headers and body a complete response (``status``, its raw headers, its
     ``body``) leaves with through ``gzip_send(cors_send(send), wants)``: ``Vary:
     Accept-Encoding`` and, when the client ``wants`` it and it is worth it, gzip (unless
     the body is already encoded), then the CORS headers. The bare path's way out
-    (sparql_api/hotpath.py); tests/endpoint/test_http.py compares it with the layers."""
+    (sparql_api/hotpath.py); tests/endpoint/test_http.py compares it with the layers.
+    ``ready``: the headers are a :class:`Ready` response's (only the CORS headers to add
+    when the client does not take gzip)."""
+    if ready and not wants:
+        return [*raw_headers, *_CORS], body
     headers = list(raw_headers)
     encoded = False
     vary: list[str] = []
@@ -269,6 +276,24 @@ async def send_whole(
     headers, body = await whole(status, raw_headers, body, wants, minimum_size, level)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class Ready(Response):
+    """A complete response whose raw headers come made: names in lower case and values
+    as bytes, in the order Starlette's ``Response`` would have put a header dict's (the
+    ``content-length`` last). A query answer's are built from a head encoded once per
+    release (sparql_api/endpoint.py), not encoded again for every answer. Its headers
+    already vary on ``Accept-Encoding`` and hold no ``Content-Encoding`` nor CORS header,
+    so that, not gzipped, it leaves the gzip and CORS steps with the CORS headers added
+    and nothing else changed (:func:`whole` with ``ready``)."""
+
+    def __init__(
+        self, body: bytes, raw_headers: list[tuple[bytes, bytes]], status_code: int = 200
+    ) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = body
+        self.raw_headers = raw_headers
 
 
 def error_response(err: DipkgError, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -36,7 +36,7 @@ from sparql_api.connections import SEND_WHOLE
 from sparql_api.errors import internal_error
 from sparql_api.fastpath import cacheable, key_of, recording
 from sparql_api.hotpath import PATHS, Heads, complete, read_heads, respond, takes
-from sparql_api.http import accepts_gzip, cors_send, error_response, gzip_send, whole
+from sparql_api.http import Ready, accepts_gzip, cors_send, error_response, gzip_send, whole
 from sparql_api.logs import log_request, request_id, request_id_for
 
 if TYPE_CHECKING:
@@ -118,7 +118,9 @@ class QueryLane:
         wants = accepts_gzip(heads.first.get(b"accept-encoding"))
         status = response.status_code
         if complete(response):
-            headers, body = await whole(status, response.raw_headers, response.body, wants)
+            headers, body = await whole(
+                status, response.raw_headers, response.body, wants, ready=type(response) is Ready
+            )
             if key is not None and status == 200 and cacheable(headers):
                 fast.put(key, Entry(body, list(headers)))  # type: ignore[arg-type]
             seen[:] = status, len(body)

@@ -51,6 +51,9 @@ class AppContext:
             max_bytes=8 * 1024 * 1024, max_entry_bytes=1024 * 1024
         )
     )
+    #: a query answer's headers after its ETag that are the same for every answer of the
+    #: release, encoded once (sparql_api/endpoint.py ``_answer_head``)
+    answer_head: tuple[tuple[bytes, bytes], ...] | None = None
     #: the page for people at GET /sparql (no query, the client prefers text/html);
     #: set by the pages feature, e.g. with :func:`set_sparql_page`
     sparql_page: Callable[[Request], Awaitable[Response]] | None = None

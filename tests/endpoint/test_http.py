@@ -645,6 +645,51 @@ def test_send_whole_comparison_catches_a_difference() -> None:
     assert one != layers and one[0]["headers"][-2] == (b"access-control-allow-origin", b"*")
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    ctype=st.sampled_from(["application/sparql-results+json", "text/csv; charset=utf-8"]),
+    rows=st.integers(0, 10**6),
+    truncated=st.booleans(),
+    size=st.sampled_from([0, 1, 600]),
+    wants=st.booleans(),
+)
+def test_a_ready_answer_is_the_response_it_replaces(
+    ctype: str, rows: int, truncated: bool, size: int, wants: bool
+) -> None:
+    """A query answer (endpoint._ready: the release's head encoded once) has the raw
+    headers Starlette's Response makes of the same header dict, and leaves the one-step
+    way out (http.whole) as that Response does, the shortcut for a Ready one included."""
+    import asyncio
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from starlette.responses import Response
+
+    from sparql_api.endpoint import _answer_head, _headers, _ready
+    from sparql_api.http import Ready, whole
+
+    ctx = SimpleNamespace(
+        answer_head=None,
+        last_modified=datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
+        release=SimpleNamespace(build_id="20261201-b1"),
+    )
+    tag, body = 'W/"0123abcd"', b"r" * size
+    extra = {"Content-Type": ctype, "X-Dipkg-Rows": str(rows)}
+    if truncated:
+        extra["X-Dipkg-Truncated"] = "true"
+        extra["X-Dipkg-Max-Rows"] = "1000"
+    raw = tuple((k.lower().encode(), v.encode()) for k, v in extra.items())
+    ours = _ready(tag, _answer_head(ctx), raw, body)  # type: ignore[arg-type]
+    theirs = Response(body, headers={**_headers(ctx, tag), **extra})  # type: ignore[arg-type]
+    assert type(ours) is Ready and ours.raw_headers == theirs.raw_headers
+    assert ours.body == theirs.body and ours.status_code == theirs.status_code == 200
+
+    async def out(ready: bool) -> tuple[list, bytes]:
+        return await whole(200, ours.raw_headers, body, wants, ready=ready)
+
+    assert asyncio.run(out(True)) == asyncio.run(out(False))
+
+
 def test_http_date_is_remembered_but_always_the_instant_in_gmt() -> None:
     from datetime import UTC, datetime, timedelta, timezone
 

@@ -228,8 +228,8 @@ def test_the_comparison_catches_a_lane_that_answers_differently(
     client, _, live = served
     whole = lane.whole
 
-    async def no_cors(status: int, headers: list, *args: Any) -> tuple[list, bytes]:
-        sent, body = await whole(status, headers, *args)  # forgets the CORS headers
+    async def no_cors(status: int, headers: list, *args: Any, **kw: Any) -> tuple[list, bytes]:
+        sent, body = await whole(status, headers, *args, **kw)  # forgets the CORS headers
         return [h for h in sent if b"access-control" not in h[0]], body
 
     monkeypatch.setattr(lane, "whole", no_cors)

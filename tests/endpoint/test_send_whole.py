@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 import uvicorn
+from hypothesis import given
+from hypothesis import strategies as st
 from uvicorn.server import ServerState
 
 from dipkg.core.settings import Settings
-from sparql_api.connections import SEND_WHOLE, protocol_class
+from sparql_api.connections import SEND_WHOLE, _uvicorn_checks, protocol_class
 
 HEADERS = [(b"content-type", b"text/plain"), (b"content-length", b"5"), (b"x-a", b"1")]
 
@@ -111,6 +113,35 @@ def test_what_uvicorn_refuses_is_refused(headers: list[tuple[bytes, bytes]]) -> 
 
     sent = asyncio.run(_exchange(bad, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
     assert b"hello" not in b"".join(sent.writes) and sent.closed_by_response
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_uvicorns_checks_are_one_character_class(which: int) -> None:
+    """write_whole checks all the names (values) in one search over their joined bytes:
+    exact only if a match never needs two characters. Exhaustively over pairs of bytes:
+    a pair matches iff one of its bytes does."""
+    pattern = _uvicorn_checks()[which]
+    alone = [pattern.search(bytes([b])) is not None for b in range(256)]
+    assert any(alone) and not all(alone)
+    for a in range(256):
+        for b in range(256):
+            assert (pattern.search(bytes([a, b])) is not None) == (alone[a] or alone[b])
+
+
+_NAMES = st.binary(max_size=6).filter(lambda n: n.lower() not in (b"content-length", b"connection"))
+
+
+@given(st.lists(st.tuples(_NAMES, st.binary(max_size=6)), max_size=6))
+def test_joined_checks_find_what_one_by_one_checks_find(headers: list[tuple[bytes, bytes]]) -> None:
+    names, values = _uvicorn_checks()[:2]
+    one_by_one = any(names.search(n) or values.search(v) for n, v in headers)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        body = b"hello"
+        await scope["extensions"][SEND_WHOLE](200, [*headers, (b"content-length", b"5")], body)
+
+    sent = asyncio.run(_exchange(app, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert (b"hello" not in b"".join(sent.writes)) == one_by_one
 
 
 def test_the_extension_holds_no_reference_cycle() -> None:
