@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 
@@ -34,10 +35,10 @@ def cost(key: Hashable, entry: Entry) -> int:
             size += len(part)
         elif isinstance(part, tuple):  # a dataset: tuples of graph IRIs
             size += sum(len(p) for p in part if isinstance(p, (str, bytes)))
-    headers = entry.headers.items() if isinstance(entry.headers, dict) else entry.headers
-    for name, value in headers:
-        size += HEADER_OVERHEAD + len(name) + len(value)
-    return size
+    headers = entry.headers
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    # each header: its overhead, its name's length and its value's (summed in C)
+    return size + HEADER_OVERHEAD * len(headers) + sum(map(len, chain.from_iterable(pairs)))
 
 
 class ResponseCache:

@@ -285,7 +285,9 @@ class Ready(Response):
     release (sparql_api/endpoint.py), not encoded again for every answer. Its headers
     already vary on ``Accept-Encoding`` and hold no ``Content-Encoding`` nor CORS header,
     so that, not gzipped, it leaves the gzip and CORS steps with the CORS headers added
-    and nothing else changed (:func:`whole` with ``ready``)."""
+    and nothing else changed (:func:`whole` with ``ready``); they carry an ETag and
+    ``Cache-Control: public`` and no cookie, so the fast path may keep it
+    (sparql_api/fastpath.py ``cacheable``)."""
 
     def __init__(
         self, body: bytes, raw_headers: list[tuple[bytes, bytes]], status_code: int = 200

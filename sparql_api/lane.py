@@ -118,10 +118,11 @@ class QueryLane:
         wants = accepts_gzip(heads.first.get(b"accept-encoding"))
         status = response.status_code
         if complete(response):
+            ready = type(response) is Ready  # (cacheable by construction)
             headers, body = await whole(
-                status, response.raw_headers, response.body, wants, ready=type(response) is Ready
+                status, response.raw_headers, response.body, wants, ready=ready
             )
-            if key is not None and status == 200 and cacheable(headers):
+            if key is not None and status == 200 and (ready or cacheable(headers)):
                 fast.put(key, Entry(body, list(headers)))  # type: ignore[arg-type]
             seen[:] = status, len(body)
             await _send(scope, send, status, [*headers, stamp], body)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dipkg.core.release import open_release
 from dipkg.core.settings import Settings
@@ -220,3 +222,35 @@ def test_a_full_cache_holds_about_its_budget():
         tracemalloc.stop()
     assert endpoint.size <= budget and fast.size <= budget
     assert held < 1.25 * 2 * budget, f"{held / 2**20:.1f} MiB held for 2 MiB of budget"
+
+
+@given(
+    key=st.one_of(
+        st.binary(max_size=40),
+        st.tuples(
+            st.text(max_size=40),
+            st.text(max_size=10),
+            st.tuples(
+                st.tuples(st.text(max_size=9)), st.tuples(st.text(max_size=9)), st.booleans()
+            ),
+        ),
+    ),
+    body=st.binary(max_size=64),
+    headers=st.one_of(
+        st.dictionaries(st.text(max_size=12), st.text(max_size=12), max_size=5),
+        st.lists(st.tuples(st.binary(max_size=12), st.binary(max_size=12)), max_size=5),
+    ),
+)
+def test_an_entrys_cost_counts_its_body_key_and_every_header(key, body, headers) -> None:
+    """cache.cost sums the headers in C: the same figure as counting them one by one."""
+    from sparql_api.cache import ENTRY_OVERHEAD, HEADER_OVERHEAD, cost
+
+    expected = len(body) + ENTRY_OVERHEAD
+    for part in key if isinstance(key, tuple) else (key,):
+        if isinstance(part, (str, bytes)):
+            expected += len(part)
+        elif isinstance(part, tuple):
+            expected += sum(len(p) for p in part if isinstance(p, (str, bytes)))
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    expected += sum(HEADER_OVERHEAD + len(name) + len(value) for name, value in pairs)
+    assert cost(key, Entry(body, headers)) == expected

@@ -666,6 +666,7 @@ def test_a_ready_answer_is_the_response_it_replaces(
     from starlette.responses import Response
 
     from sparql_api.endpoint import _answer_head, _headers, _ready
+    from sparql_api.fastpath import cacheable
     from sparql_api.http import Ready, whole
 
     ctx = SimpleNamespace(
@@ -682,6 +683,7 @@ def test_a_ready_answer_is_the_response_it_replaces(
     ours = _ready(tag, _answer_head(ctx), raw, body)  # type: ignore[arg-type]
     theirs = Response(body, headers={**_headers(ctx, tag), **extra})  # type: ignore[arg-type]
     assert type(ours) is Ready and ours.raw_headers == theirs.raw_headers
+    assert cacheable(ours.raw_headers)  # the fast path keeps a Ready answer unasked
     assert ours.body == theirs.body and ours.status_code == theirs.status_code == 200
 
     async def out(ready: bool) -> tuple[list, bytes]:
