@@ -268,7 +268,13 @@ def test_a_forked_worker_that_died_before_reading_its_job_costs_no_query(
             (worker,) = pool._workers
             assert not worker.acks  # forked: no byte alone before the reply
             victim = worker.proc.pid
-            os.kill(victim, signal.SIGSTOP)  # it cannot read what is sent now
+            os.kill(victim, signal.SIGSTOP)  # it cannot read what is sent now...
+            stopped = psutil.Process(victim)
+            for _ in range(500):  # ...once it is stopped: a signal takes effect when the
+                if stopped.status() == psutil.STATUS_STOPPED:  # process next runs, and a
+                    break  # worker woken under load could read the job first
+                await asyncio.sleep(0.01)
+            assert stopped.status() == psutil.STATUS_STOPPED
             query = CHEAP % 99 + " #" + "x" * padding
             run = asyncio.create_task(pool.run(Job(query, "json", None, 10)))
             await asyncio.sleep(0.3)  # the job is in its socket, unread
