@@ -79,7 +79,7 @@ def _no_browser(reason: str) -> None:
     pytest.skip(f"browser tests skipped: {reason} (apt-get install chromium)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         _no_browser(f"no chromium at {CHROMIUM}")

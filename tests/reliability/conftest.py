@@ -5,6 +5,7 @@ around the published data, and the figures file ``test-artifacts/reliability.jso
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import shutil
@@ -26,18 +27,21 @@ CANARY = "dipkg-canary-7f3a9c1e-never-serve-me"
 
 
 def record(section: str, figures: dict[str, Any]) -> None:
-    """Merge ``figures`` under ``section`` into test-artifacts/reliability.json."""
+    """Merge ``figures`` under ``section`` into test-artifacts/reliability.json (under a
+    lock: the test files may run on several processes, `make test`)."""
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        data = json.loads(FIGURES.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
+    with open(FIGURES.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            data = json.loads(FIGURES.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                data = {}
+        except (OSError, ValueError):
             data = {}
-    except (OSError, ValueError):
-        data = {}
-    data[section] = figures
-    tmp = FIGURES.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, FIGURES)
+        data[section] = figures
+        tmp = FIGURES.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, FIGURES)
 
 
 def run_async(make: Callable[[], Awaitable[Any]]) -> Any:
