@@ -93,11 +93,13 @@ class BackendClient:
 
     An exchange cancelled before the backend's answer began (its deadline, or the client
     gone) **retires the connection pool** it used: httpcore 1.0.9 can keep, for ever, a
-    connection whose request was cancelled between connecting and sending (state NEW,
-    no request; encode/httpcore#1093), and once ``slots + 2`` of those hold the pool every
-    later exchange waits for a connection that never frees - a backend that was slow
-    once would stay unreachable. New exchanges get a fresh pool; the retired one is
-    closed (its sockets with it) when its last exchange ends.
+    connection whose request was cancelled before it was sent (encode/httpcore#1093: one
+    assigned while the request waited for it; here also one connected and left NEW, with
+    no request), and once ``slots + 2`` of those hold the pool every later exchange waits
+    for a connection that never frees - a backend that was slow once would stay
+    unreachable. New exchanges get a fresh pool; the retired one is closed (its sockets
+    with it) when its last exchange ends. The price: a retired pool's idle keep-alive
+    connections go with it, so after a timeout the next exchanges connect anew.
     """
 
     def __init__(
@@ -152,18 +154,21 @@ class BackendClient:
         self._client = self.new_client()
 
     async def stop(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-        for retired in [c for c in self._users if c is not self._client]:
-            await retired.aclose()
-        if self._closing:
+        # first: no exchange starts on, or retires to, a pool from here on
+        current, self._client = self._client, None
+        pools = [current, *self._users] if current is not None else list(self._users)
+        for pool in pools:
+            if not pool.is_closed:
+                await pool.aclose()
+        while self._closing:  # (closings started while the others closed)
             await asyncio.gather(*self._closing, return_exceptions=True)
-        self._client = self._loop = None
+        self._loop = None
         self._users.clear()
 
     def _retire(self, client: httpx.AsyncClient) -> None:
-        """New exchanges get a fresh pool; ``client`` closes when its last one ends."""
-        if client is self._client:
+        """New exchanges get a fresh pool; ``client`` closes when its last one ends. (Not
+        once stopped: the stopped client has no pool to replace.)"""
+        if client is self._client and client is not None:
             self._client = self.new_client()
 
     def _let_go(self, client: httpx.AsyncClient) -> None:

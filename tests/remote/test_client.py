@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import psutil
 import pytest
@@ -23,6 +24,9 @@ from sparql_api.remote.answers import ACCEPT_TABLE
 from sparql_api.remote.client import BackendClient
 from sparql_api.remote.errors import BackendBusy, BackendTimeout
 from tests.reliability.conftest import run_async
+
+# timing and CPU thresholds: run alone, after the rest (`make test`: -m serial)
+pytestmark = pytest.mark.serial
 
 ASK = [("query", "ASK {}")]
 TRUE = b'{"head":{},"boolean":true}'
@@ -133,6 +137,53 @@ def test_a_cancelled_exchange_retires_its_pool_which_closes_when_idle(backend: s
         assert first.is_closed and first not in client._users
         await client.stop()
         assert client._users == {}
+
+    try:
+        run_async(run)
+    finally:
+        silent.close()
+
+
+def test_stop_while_an_exchange_is_cancelled_leaves_no_pool_open() -> None:
+    """``stop`` while an exchange waits on a silent backend, cancelled meanwhile (as the
+    server's shutdown cancels its requests): no fresh pool is made in its place, nothing
+    stays open."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}/query"
+
+    async def run() -> None:
+        client = BackendClient(silent_url, None, slots=2, timeout=5.0, max_bytes=2**20)
+        made: list[Any] = []
+        new_client = client.new_client
+
+        def recorded() -> Any:
+            made.append(new_client())
+            return made[-1]
+
+        client.new_client = recorded  # type: ignore[method-assign]
+        await client.start()
+        first = made[0]
+        close = first.aclose
+
+        async def slow_close() -> None:  # the exchange is cancelled while its pool closes
+            await asyncio.sleep(0.05)
+            await close()
+
+        first.aclose = slow_close  # type: ignore[method-assign]
+        waiting = asyncio.ensure_future(client.exchange(ASK, ACCEPT_TABLE))
+        await asyncio.sleep(0.05)
+        stopping = asyncio.ensure_future(client.stop())
+        await asyncio.sleep(0.01)
+        waiting.cancel()
+        await stopping
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await asyncio.sleep(0.05)
+        assert client._client is None and client._users == {} and not client._closing
+        assert made and all(pool.is_closed for pool in made), made
+        assert client_sockets(silent_url) == 0
 
     try:
         run_async(run)
