@@ -74,9 +74,12 @@ class StandInPool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The files that hold a slow test first, each file's tests in their order: on several
-    processes (`make test`: pytest-xdist, each file whole on one) the long files start
-    first and the short ones fill in around them, instead of a long one running alone at
-    the end."""
+    """On several processes (`make test`: pytest-xdist, each file whole on one, with
+    --no-loadscope-reorder), the files that hold a slow test first, each file's tests in
+    their order: the long files start first and the short ones fill in around them,
+    instead of a long one running alone at the end. In one process: the order as
+    collected."""
+    if not hasattr(config, "workerinput"):  # (an xdist worker's collection only)
+        return
     slow = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow)

@@ -680,7 +680,10 @@ def test_a_ready_answer_is_the_response_it_replaces(
         extra["X-Dipkg-Truncated"] = "true"
         extra["X-Dipkg-Max-Rows"] = "1000"
     raw = tuple((k.lower().encode(), v.encode()) for k, v in extra.items())
-    ours = _ready(tag, _answer_head(ctx), raw, body)  # type: ignore[arg-type]
+    head = _answer_head(ctx)  # type: ignore[arg-type]
+    # _ready concatenates where the dict merged: the answer's names are not the head's
+    assert not {n for n, _ in raw} & ({n for n, _ in head} | {b"etag", b"content-length"})
+    ours = _ready(tag, head, raw, body)
     theirs = Response(body, headers={**_headers(ctx, tag), **extra})  # type: ignore[arg-type]
     assert type(ours) is Ready and ours.raw_headers == theirs.raw_headers
     assert cacheable(ours.raw_headers)  # the fast path keeps a Ready answer unasked

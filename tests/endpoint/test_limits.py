@@ -17,6 +17,9 @@ import pytest
 
 from tests.endpoint.conftest import QUERY_TIMEOUT, Server
 
+# timing and CPU thresholds: run alone, after the rest (`make test`: -m serial)
+pytestmark = pytest.mark.serial
+
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 CHEAP = "ASK { ?s ?p ?o }"
 

@@ -20,6 +20,9 @@ from sparql_api.errors import QueryTimeout
 from sparql_api.results import Job
 from sparql_api.workers import WorkerPool
 
+# timing and CPU thresholds: run alone, after the rest (`make test`: -m serial)
+pytestmark = pytest.mark.serial
+
 #: 0.3 s alone on an idle core here: every type against every type (2.8 M pairs)
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a a ?c . ?d a ?f } # %s"
 SLOW_COUNT = 2_839_225

@@ -22,6 +22,9 @@ from dipkg.core.settings import Settings
 from tests.endpoint.conftest import Server, serving
 from tests.reliability.conftest import record, run_async
 
+# timing and CPU thresholds: run alone, after the rest (`make test`: -m serial)
+pytestmark = pytest.mark.serial
+
 LIMIT = 3.0
 WORKERS = Settings.model_fields["query_workers"].default  # the default: 4
 QUEUE = 2  # waiting queries per client

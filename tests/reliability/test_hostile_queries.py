@@ -19,6 +19,9 @@ from tests.endpoint.conftest import Server, serving
 from tests.listener import Listener
 from tests.reliability.conftest import record
 
+# timing and CPU thresholds: run alone, after the rest (`make test`: -m serial)
+pytestmark = pytest.mark.serial
+
 LIMIT = 3.0
 MAX_BYTES = 65536
 SEEN: Counter = Counter()

@@ -25,6 +25,9 @@ import pytest
 from tests.endpoint.conftest import Server, serving
 from tests.reliability.conftest import record, run_async, zombies
 
+# timing and CPU thresholds: run alone, after the rest (`make test`: -m serial)
+pytestmark = pytest.mark.serial
+
 LIMIT = 3.0
 WORKERS = 3
 CHEAP_COUNT = 200
