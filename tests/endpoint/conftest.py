@@ -82,7 +82,35 @@ def start_server(
 ) -> Server:
     """A real server subprocess on 127.0.0.1, returned once /health answers 200: the
     endpoint's own entry point, or with ``cli=True`` the user's ``dipkg serve ... ARGS``.
-    ``nofile``: its open-file limit (soft and hard, like ``ulimit -n``)."""
+    ``nofile``: its open-file limit (soft and hard, like ``ulimit -n``).
+
+    The port is free when chosen, but the tests run on two processes (`make test`): if
+    another server took it first, this one is started again on another port."""
+    for _ in range(3):
+        server = _start_server(data, workdir, args, cli, nofile, env)
+        if server is not None:
+            return server
+    raise RuntimeError("three ports chosen free were taken before the server could bind")
+
+
+def _listens(proc: subprocess.Popen[bytes], port: int) -> bool:
+    try:
+        return any(
+            c.status == psutil.CONN_LISTEN and c.laddr.port == port
+            for c in psutil.Process(proc.pid).net_connections(kind="tcp")
+        )
+    except psutil.Error:
+        return False
+
+
+def _start_server(
+    data: Path,
+    workdir: Path,
+    args: tuple[str, ...],
+    cli: bool,
+    nofile: int | None,
+    env: dict[str, str],
+) -> Server | None:
     port = free_port()
     log = workdir / f"server-{port}.log"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIPKG_")}
@@ -115,10 +143,16 @@ def start_server(
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            if f"port {port} on 127.0.0.1 is already in use" in log.read_text(errors="replace"):
+                return None  # taken meanwhile (by another test process's server)
             raise RuntimeError(f"server exited ({proc.returncode}): {log.read_text()}")
         try:
             if httpx.get(url + "/health", timeout=2).status_code == 200:
-                return Server(url, proc, log)
+                if _listens(proc, port):
+                    return Server(url, proc, log)
+                proc.kill()  # another process's server answered on the port
+                proc.wait()
+                return None
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
