@@ -13,7 +13,7 @@ BIN     = $(VENV)/bin
 # The tests run on TEST_WORKERS processes (pytest-xdist), each test file whole on one
 # of them (its module fixtures made once), the files holding a slow test first; then
 # the tests marked `serial` (they assert timing or CPU shares) alone in one process:
-# about 9 minutes on 2 cores against 13 in one process. TEST_WORKERS=0 runs them all
+# about 10 minutes on 2 cores against 13-15 in one process. TEST_WORKERS=0 runs them all
 # in one process, in order (for --pdb and the like).
 TEST_WORKERS ?= 2
 
