@@ -68,6 +68,15 @@ def backend() -> Iterator[str]:
     httpd.server_close()
 
 
+@pytest.fixture()
+def silent_url() -> Iterator[str]:
+    """A backend that takes connections and never answers (a listening socket)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        yield f"http://127.0.0.1:{silent.getsockname()[1]}/query"
+
+
 def client_sockets(url: str) -> int:
     """This process's open TCP sockets to ``url``'s port (the client's side only: the
     backend runs in this process too)."""
@@ -108,15 +117,13 @@ def test_cancelled_exchanges_never_wedge_the_pool(backend: str):
     assert left == 0, f"{left} sockets to the backend left open"
 
 
-def test_a_cancelled_exchange_retires_its_pool_which_closes_when_idle(backend: str):
+def test_a_cancelled_exchange_retires_its_pool_which_closes_when_idle(
+    backend: str, silent_url: str
+) -> None:
     """A backend that takes the connection and never answers: the exchange's deadline
     cancels it before the answer began. New exchanges get a fresh pool; the old one is
     closed when its last exchange ends (not before: a second exchange still on it is
     answered), and ``stop`` closes whatever is left."""
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)
-    silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}/query"
 
     async def run() -> None:
         client = BackendClient(silent_url, None, slots=2, timeout=0.2, max_bytes=2**20)
@@ -138,20 +145,13 @@ def test_a_cancelled_exchange_retires_its_pool_which_closes_when_idle(backend: s
         await client.stop()
         assert client._users == {}
 
-    try:
-        run_async(run)
-    finally:
-        silent.close()
+    run_async(run)
 
 
-def test_stop_while_an_exchange_is_cancelled_leaves_no_pool_open() -> None:
+def test_stop_while_an_exchange_is_cancelled_leaves_no_pool_open(silent_url: str) -> None:
     """``stop`` while an exchange waits on a silent backend, cancelled meanwhile (as the
     server's shutdown cancels its requests): no fresh pool is made in its place, nothing
     stays open."""
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)
-    silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}/query"
 
     async def run() -> None:
         client = BackendClient(silent_url, None, slots=2, timeout=5.0, max_bytes=2**20)
@@ -185,7 +185,4 @@ def test_stop_while_an_exchange_is_cancelled_leaves_no_pool_open() -> None:
         assert made and all(pool.is_closed for pool in made), made
         assert client_sockets(silent_url) == 0
 
-    try:
-        run_async(run)
-    finally:
-        silent.close()
+    run_async(run)
