@@ -8,7 +8,7 @@ recent ones in the parent and skip the worker round trip.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -17,7 +17,8 @@ from typing import Any
 @dataclass(frozen=True)
 class Entry:
     body: bytes
-    headers: dict[str, Any]
+    #: a header dict, or raw headers (lower-case names, bytes), as the keeper needs them
+    headers: Mapping[str, Any] | Sequence[tuple[bytes, bytes]]
 
 
 #: What an entry costs beyond the bytes counted by :func:`cost`: the Entry, the LRU's
@@ -36,7 +37,7 @@ def cost(key: Hashable, entry: Entry) -> int:
         elif isinstance(part, tuple):  # a dataset: tuples of graph IRIs
             size += sum(len(p) for p in part if isinstance(p, (str, bytes)))
     headers = entry.headers
-    pairs = headers.items() if isinstance(headers, dict) else headers
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
     # each header: its overhead, its name's length and its value's (summed in C)
     return size + HEADER_OVERHEAD * len(headers) + sum(map(len, chain.from_iterable(pairs)))
 

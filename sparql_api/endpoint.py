@@ -388,7 +388,7 @@ async def answer(
     raw = tuple(
         (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in extra.items()
     )
-    ctx.cache.put(key, Entry(reply.body, raw))  # type: ignore[arg-type]
+    ctx.cache.put(key, Entry(reply.body, raw))
     return _ready(tag, _answer_head(ctx), raw, reply.body)
 
 

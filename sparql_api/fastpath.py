@@ -103,7 +103,7 @@ def recording(
             else:
                 chunks.append(body)
             if not message.get("more_body", False) and keep and start is not None:
-                cache.put(key, Entry(b"".join(chunks), list(start["headers"])))  # type: ignore[arg-type]
+                cache.put(key, Entry(b"".join(chunks), list(start["headers"])))
         await send(message)
 
     return recording_send

@@ -123,7 +123,7 @@ class QueryLane:
                 status, response.raw_headers, response.body, wants, ready=ready
             )
             if key is not None and status == 200 and (ready or cacheable(headers)):
-                fast.put(key, Entry(body, list(headers)))  # type: ignore[arg-type]
+                fast.put(key, Entry(body, list(headers)))
             seen[:] = status, len(body)
             await _send(scope, send, status, [*headers, stamp], body)
             return True

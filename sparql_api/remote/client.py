@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -183,6 +184,19 @@ class BackendClient:
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
 
+    @contextlib.contextmanager
+    def _using(self, client: httpx.AsyncClient, shared: bool) -> Iterator[None]:
+        """An exchange's hold on the shared pool ``client`` while it runs (see
+        :meth:`_let_go`); none on a private one."""
+        if not shared:
+            yield
+            return
+        self._users[client] = self._users.get(client, 0) + 1
+        try:
+            yield
+        finally:
+            self._let_go(client)
+
     async def exchange(
         self,
         form: list[tuple[str, str]],
@@ -204,86 +218,65 @@ class BackendClient:
             raise BackendUnavailable(
                 "the SPARQL backend client is not started", details={"backend": self.shown}
             )
-        if shared:
-            self._users[client] = self._users.get(client, 0) + 1
-        try:
-            return await self._bounded(
-                form, accept, client, shared, limit, line_cap, max_bytes, slot, record
-            )
-        finally:
-            if shared:
-                self._let_go(client)
-
-    async def _bounded(
-        self,
-        form: list[tuple[str, str]],
-        accept: str,
-        client: httpx.AsyncClient,
-        shared: bool,
-        limit: float,
-        line_cap: int | None,
-        max_bytes: int | None,
-        slot: bool,
-        record: bool,
-    ) -> Answer:
-        waited = False
-        try:
-            async with asyncio.timeout(limit):
-                if slot and self._slots is not None:
-                    self.waiting += 1
-                    waited = True
-                    try:
-                        await self._slots.acquire()
-                    finally:
-                        self.waiting -= 1
-                    waited = False
-                self.in_flight += 1
-                try:
-                    answer = await self._read(
-                        client, form, accept, line_cap, max_bytes or self.max_bytes, shared
-                    )
-                finally:
-                    self.in_flight -= 1
+        with self._using(client, shared):
+            waited = False
+            try:
+                async with asyncio.timeout(limit):
                     if slot and self._slots is not None:
-                        self._slots.release()
-        except TimeoutError:
-            if waited:
-                err: QueryError = BackendBusy(
-                    f"all {self.slots} connections to the SPARQL backend "
-                    f"stayed busy for {limit:g} s",
-                    details={"backend": self.shown, "limit_seconds": limit},
-                )
-            else:
-                err = BackendTimeout(
-                    f"the SPARQL backend did not finish its answer within {limit:g} s",
-                    details={"backend": self.shown, "limit_seconds": limit},
-                )
-            if record:
-                self.state.record(False, err.code, err.message)
-            raise err from None
-        except httpx.HTTPError as exc:
-            err = _transport_error(self.shown, exc)
-            if record:
-                self.state.record(False, err.code, err.message)
-            raise err from None
-        try:
-            _raise_for_status(self.shown, answer, self.credentials)
-            if answer.status >= 300:
-                raise BackendError(
-                    f"the SPARQL backend answered HTTP {answer.status}",
-                    details={"backend": self.shown, "status": answer.status},
-                )
-        except (BackendError, BackendUnavailable) as exc:
-            if record:
-                self.state.record(False, exc.code, exc.message)
-            raise
-        except QueryError:  # the query's fault (400, its time limit): the backend works
+                        self.waiting += 1
+                        waited = True
+                        try:
+                            await self._slots.acquire()
+                        finally:
+                            self.waiting -= 1
+                        waited = False
+                    self.in_flight += 1
+                    try:
+                        answer = await self._read(
+                            client, form, accept, line_cap, max_bytes or self.max_bytes, shared
+                        )
+                    finally:
+                        self.in_flight -= 1
+                        if slot and self._slots is not None:
+                            self._slots.release()
+            except TimeoutError:
+                if waited:
+                    err: QueryError = BackendBusy(
+                        f"all {self.slots} connections to the SPARQL backend "
+                        f"stayed busy for {limit:g} s",
+                        details={"backend": self.shown, "limit_seconds": limit},
+                    )
+                else:
+                    err = BackendTimeout(
+                        f"the SPARQL backend did not finish its answer within {limit:g} s",
+                        details={"backend": self.shown, "limit_seconds": limit},
+                    )
+                if record:
+                    self.state.record(False, err.code, err.message)
+                raise err from None
+            except httpx.HTTPError as exc:
+                err = _transport_error(self.shown, exc)
+                if record:
+                    self.state.record(False, err.code, err.message)
+                raise err from None
+            try:
+                _raise_for_status(self.shown, answer, self.credentials)
+                if answer.status >= 300:
+                    raise BackendError(
+                        f"the SPARQL backend answered HTTP {answer.status}",
+                        details={"backend": self.shown, "status": answer.status},
+                    )
+            except (BackendError, BackendUnavailable) as exc:
+                if record:
+                    self.state.record(False, exc.code, exc.message)
+                raise
+            except QueryError:  # the query's fault (400, its time limit): the backend works
+                if record:
+                    self.state.record(True)
+                raise
             if record:
                 self.state.record(True)
-            raise
-        if record:
-            self.state.record(True)
-        return answer
+            return answer
 
     async def _read(
         self,
