@@ -17,6 +17,7 @@ union of all graphs);
 
 from __future__ import annotations
 
+import binascii
 import functools
 import ipaddress
 import re
@@ -93,8 +94,25 @@ _HEXDIG = "0123456789ABCDEFabcdef"
 _HEX_BYTE = {(a + b).encode(): bytes.fromhex(a + b) for a in _HEXDIG for b in _HEXDIG}
 
 
+#: a ``%`` that starts no escape (not followed by two hex digits)
+_LONE_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+
+
 def _unquote(text: bytes) -> bytes:
-    """``%XX`` escapes to their bytes; a ``%`` not followed by two hex digits stays."""
+    """``%XX`` escapes to their bytes; a ``%`` not followed by two hex digits stays.
+
+    When every ``%`` starts an escape and there is no line break, binascii's
+    quoted-printable decoder does it in C (a point lookup's 30 escapes: 2 µs, not 8):
+    its ``=XX`` is our ``%XX`` once a literal ``=`` is spelt ``=3D``, and without line
+    breaks nothing else of its format applies. Otherwise, :func:`_unquote_each`.
+    """
+    if b"\r" in text or b"\n" in text or _LONE_PERCENT.search(text) is not None:
+        return _unquote_each(text)
+    return binascii.a2b_qp(text.replace(b"=", b"=3D").replace(b"%", b"="))
+
+
+def _unquote_each(text: bytes) -> bytes:
+    """:func:`_unquote`, escape by escape."""
     bits = text.split(b"%")
     out = [bits[0]]
     for item in bits[1:]:

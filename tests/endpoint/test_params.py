@@ -89,3 +89,46 @@ def test_the_comparison_catches_a_difference() -> None:
 
     assert outcome(no_plus, b"query=a+b") != outcome(by_urllib, b"query=a+b")
     assert outcome(protocol.parse_params, b"query=a+b") == ("ok", [("query", ["a b"])])
+
+
+# --- the escapes alone: _unquote against urllib.parse.unquote_to_bytes ---------------
+
+
+@settings(max_examples=3000, deadline=None)
+@given(raw=RAW)
+def test_escapes_decode_as_urllib_does(raw: bytes) -> None:
+    from urllib.parse import unquote_to_bytes
+
+    assert protocol._unquote(raw) == unquote_to_bytes(raw)
+    assert protocol._unquote_each(raw) == unquote_to_bytes(raw)
+
+
+def test_every_escape_and_every_byte_around_it() -> None:
+    """``%`` and any two bytes, with a literal ``=``, a line break or a valid escape
+    beside it, so that both ways of decoding (binascii's and escape by escape) are taken."""
+    from urllib.parse import unquote_to_bytes
+
+    fast = 0
+    for a in range(256):
+        for b in range(256):
+            pair = bytes((a, b))
+            for raw in (
+                b"%" + pair,
+                b"x=%" + pair + b"%41=",
+                pair + b"%3d%" + pair,
+                b"%" + pair + b"\n",
+            ):
+                assert protocol._unquote(raw) == unquote_to_bytes(raw), raw
+                fast += b"\n" not in raw and protocol._LONE_PERCENT.search(raw) is None
+    assert fast == 3 * 22 * 22  # the C way, for every valid escape without a line break
+
+
+def test_the_escape_comparison_catches_a_difference() -> None:
+    """Known-bad: quoted-printable decoding without a literal ``=`` spelt ``=3D`` is told
+    apart (``=41`` would become ``A``)."""
+    import binascii
+    from urllib.parse import unquote_to_bytes
+
+    raw = b"a=41%20b"
+    assert binascii.a2b_qp(raw.replace(b"%", b"=")) != unquote_to_bytes(raw)
+    assert protocol._unquote(raw) == unquote_to_bytes(raw) == b"a=41 b"
