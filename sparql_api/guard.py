@@ -159,6 +159,12 @@ _NUMBER = re.compile(
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: operators and delimiters of SPARQL 1.1 and 1.2 (``<<``, ``>>``, ``{|``, ``|}``, ``~``)
 _PUNCT = frozenset("{}()[].,;=!&|*/+-^<>?~")
+#: delimiters that start no other token: none starts a prefixed name (PN_CHARS_BASE or
+#: ':'), a word, a number, a variable or an IRI, so each is a token of its own at once
+_DELIMITERS = frozenset("{}()[],;=!&|*/+-^>~")
+#: characters that end a keyword for good: none is PN_CHARS, '.' or ':', so a word they
+#: follow cannot be a prefixed name's prefix (the text goes on with no ':')
+_WORD_ENDS = frozenset(" \t\r\n{}()[],;=!&|*/+^<>?$\"'#@~")
 #: §19.2 codepoint escapes
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
@@ -181,17 +187,33 @@ def tokenize(text: str, *, oxigraph_locals: bool = False) -> list[Token]:
     """
     tokens: list[Token] = []
     append = tokens.append
+    new = tuple.__new__  # Token(...) without its Python-level __new__: a token costs less
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
         if ch in WS:
-            i = _WS.match(text, i).end()
+            # (one space between tokens, the commonest, without the pattern)
+            i = i + 1 if i + 1 == n or text[i + 1] not in WS else _WS.match(text, i).end()
             continue
         if ch == "#":
             i = _COMMENT.match(text, i).end()
             continue
+        if ch in _DELIMITERS:  # what the patterns below would leave it: a PUNCT of its own
+            append(new(Token, (PUNCT, ch, i)))
+            i += 1
+            continue
         m = None
         kind = OTHER
+        if "A" <= ch <= "Z" or "a" <= ch <= "z":
+            # a keyword (SELECT, WHERE...) ended by a character no prefixed name goes on
+            # with: the word, as the prefixed-name pattern would fail here and leave it
+            m = _WORD.match(text, i)
+            end = m.end()  # type: ignore[union-attr]  (a letter starts a word)
+            if end == n or text[end] in _WORD_ENDS:
+                append(new(Token, (WORD, m.group(), i)))  # type: ignore[union-attr]
+                i = end
+                continue
+            m = None
         if ch == "<":
             m, kind = _IRIREF.match(text, i), IRI
         elif ch == "'" or ch == '"':
@@ -213,16 +235,16 @@ def tokenize(text: str, *, oxigraph_locals: bool = False) -> list[Token]:
                 colon = text.index(":", i)
                 local = _LOCAL_OXIGRAPH.match(text, colon + 1, m.end())
                 if local is not None and local.end() < m.end():
-                    append(Token(PNAME, text[i : local.end()], i))
+                    append(new(Token, (PNAME, text[i : local.end()], i)))
                     i = local.end()
                     continue
             if m is None:
                 m, kind = _WORD.match(text, i), WORD
         if m is not None:
-            append(Token(kind, m.group(), i))
+            append(new(Token, (kind, m.group(), i)))
             i = m.end()
             continue
-        append(Token(PUNCT if ch in _PUNCT else OTHER, ch, i))
+        append(new(Token, (PUNCT if ch in _PUNCT else OTHER, ch, i)))
         i += 1
     return tokens
 
@@ -267,10 +289,13 @@ def _line_col(text: str, pos: int) -> tuple[int, int]:
 def find_service(tokens: list[Token]) -> Token | None:
     """The first token a parser could read as the SERVICE keyword, if any."""
     for index, tok in enumerate(tokens):
+        kind = tok.kind
+        if kind != WORD and kind != PNAME:
+            continue
         upper = tok.text.upper()
-        if tok.kind == WORD and "SERVICE" in upper:
+        if kind == WORD and "SERVICE" in upper:
             return tok
-        if tok.kind == PNAME and "SERVICE" in upper.partition(":")[0]:
+        if kind == PNAME and "SERVICE" in upper.partition(":")[0]:
             nxt = tokens[index + 1] if index + 1 < len(tokens) else None
             if nxt is not None and nxt.text == "{":
                 return tok
@@ -361,7 +386,7 @@ def _refuse_operations(tokens: list[Token], text: str) -> None:
     first = operation(tokens)
     if first is not None and first.kind in (WORD, PNAME):
         upper = first.text.upper()
-        for op in UPDATE_OPERATIONS:
+        for op in UPDATE_OPERATIONS if upper.startswith(UPDATE_OPERATIONS) else ():
             if upper.startswith(op):
                 line, col = _line_col(text, first.pos)
                 raise UpdateForbidden(
