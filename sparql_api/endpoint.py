@@ -323,12 +323,15 @@ async def answer(
     receive: Receive,
     client: str,
     gzip: bool = False,
+    keep: bool = True,
 ) -> Response:
     """The response to the query request ``sreq`` (a :class:`DipkgError` for a refusal),
     from the request's parts only, so that the bare path (sparql_api/hotpath.py) shares it:
     ``validators`` are the headers a GET's 304 reads (None: never 304), ``receive`` tells
     that the client left (its worker is then freed), ``client`` is its per-client key, and
-    ``gzip`` whether the client takes gzip (a streamed large result compresses as it goes)."""
+    ``gzip`` whether the client takes gzip (a streamed large result compresses as it goes);
+    ``keep`` whether the answer goes into the release's answer cache (the query lane keeps
+    a GET's answer in the fast path's cache instead)."""
     settings = ctx.settings
     if len(sreq.query) > 4096:  # up to ~70 ms of tokenizing for 64 KiB: off the event loop
         checked = await anyio.to_thread.run_sync(guard.check_query, sreq.query)
@@ -388,7 +391,8 @@ async def answer(
     raw = tuple(
         (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in extra.items()
     )
-    ctx.cache.put(key, Entry(reply.body, raw))
+    if keep:
+        ctx.cache.put(key, Entry(reply.body, raw))
     return _ready(tag, _answer_head(ctx), raw, reply.body)
 
 

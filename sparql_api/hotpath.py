@@ -115,10 +115,13 @@ def takes(scope: Scope, heads: Heads) -> bool:
     )
 
 
-async def respond(ctx: AppContext, scope: Scope, receive: Receive, heads: Heads) -> Response | None:
+async def respond(
+    ctx: AppContext, scope: Scope, receive: Receive, heads: Heads, *, keep: bool = True
+) -> Response | None:
     """The answer to a request the bare path :func:`takes`: the endpoint's response, or
     the app's error response for a refusal; None for a GET without a query (the service
-    description, the query page: the app's). An unexpected error is raised."""
+    description, the query page: the app's). An unexpected error is raised. ``keep``:
+    whether the endpoint's own cache keeps the answer (not when the caller's does)."""
     first = heads.first
     try:
         sreq = await parse_request(
@@ -143,6 +146,7 @@ async def respond(ctx: AppContext, scope: Scope, receive: Receive, heads: Heads)
             receive,
             who,
             gzip=accepts_gzip(first.get(b"accept-encoding")),
+            keep=keep,
         )
     except DipkgError as err:  # what the app's exception handlers do
         return error_response(err)

@@ -105,7 +105,8 @@ class QueryLane:
                 await _send(scope, send, 200, [*hit.headers, stamp], hit.body)
                 return True
         try:
-            response = await respond(ctx, scope, receive, heads)
+            # a GET the fast path keeps is kept there only (one cache's room, not two)
+            response = await respond(ctx, scope, receive, heads, keep=key is None)
         except Exception:
             # as the app's outermost error middleware: logged, a bare 500, raised on
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])

@@ -145,6 +145,19 @@ def test_a_repeat_is_warm_whichever_way_it_came(served: tuple) -> None:
     assert first == second == third  # headers in order (the request id last), bytes
 
 
+def test_a_get_the_lane_keeps_is_kept_in_one_cache(served: tuple) -> None:
+    """The fast path's cache keeps a cold GET's answer; the release's answer cache does
+    not keep it again (its room is for the rest: POSTs, other spellings), a POST it does."""
+    client, _, live = served
+    ctx = live.current.app.state.dipkg
+    query = {"query": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 3 # one cache"}
+    fast, kept = len(ctx.fast_cache), len(ctx.cache)
+    assert snapshot(client, "GET", "/sparql", {}, params=query)[0] == 200
+    assert len(ctx.fast_cache) == fast + 1 and len(ctx.cache) == kept
+    assert client.post("/sparql", data=query).status_code == 200
+    assert len(ctx.cache) == kept + 1
+
+
 def test_each_request_has_one_access_line(served: tuple, caplog: pytest.LogCaptureFixture) -> None:
     front = served[0]
     with caplog.at_level(logging.INFO, logger="dipkg.access"):
