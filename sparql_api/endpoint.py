@@ -351,7 +351,7 @@ async def answer(
         if table is None and graph is None:
             _choose(accept, sreq.formats, RESULT_OFFERS)  # raises the 406
     dataset = (tuple(sreq.default_graphs), tuple(sreq.named_graphs), sreq.union_default_graph)
-    variant = "|".join(c.content_type if c else "-" for c in (table, graph))
+    variant = f"{table.content_type if table else '-'}|{graph.content_type if graph else '-'}"
     tag = http.etag(ctx.release.build_id, variant, repr(dataset), sreq.query)
     if validators is not None and http.not_modified(validators, tag, ctx.last_modified):
         return Response(status_code=304, headers=_headers(ctx, tag))
@@ -380,17 +380,23 @@ async def answer(
         raise err
     chosen = table if reply.header.get("kind") == "table" else graph
     assert chosen is not None
-    extra = {"Content-Type": chosen.content_type, "X-Dipkg-Rows": str(reply.header.get("rows", 0))}
-    if reply.header.get("truncated"):
-        extra["X-Dipkg-Truncated"] = "true"
-        extra["X-Dipkg-Max-Rows"] = str(settings.max_rows)
+    content_type, rows = chosen.content_type, str(reply.header.get("rows", 0))
+    truncated = reply.header.get("truncated")
     if reply.stream is not None:  # a large result in a spool file: streamed, never cached
+        extra = {"Content-Type": content_type, "X-Dipkg-Rows": rows}
+        if truncated:
+            extra["X-Dipkg-Truncated"] = "true"
+            extra["X-Dipkg-Max-Rows"] = str(settings.max_rows)
         return SpooledResponse(
             reply.stream, reply.header["length"], {**_headers(ctx, tag), **extra}, gzip=gzip
         )
-    raw = tuple(
-        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in extra.items()
+    # the same headers, raw (names as the Response above would lower them)
+    raw: tuple[tuple[bytes, bytes], ...] = (
+        (b"content-type", content_type.encode("latin-1")),
+        (b"x-dipkg-rows", rows.encode("latin-1")),
     )
+    if truncated:
+        raw += ((b"x-dipkg-truncated", b"true"), (b"x-dipkg-max-rows", b"%d" % settings.max_rows))
     if keep:
         ctx.cache.put(key, Entry(reply.body, raw))
     return _ready(tag, _answer_head(ctx), raw, reply.body)

@@ -37,6 +37,7 @@ KEYED = (
     b"x-forwarded-proto",
     b"x-forwarded-prefix",
 )
+_UNSET = (b"",) * len(KEYED)  # (what a key has for a header the request has not)
 #: headers that send a request past the cache (to a conditional answer, or a private one)
 BYPASS = frozenset(
     (b"if-none-match", b"if-modified-since", b"if-range", b"range", b"authorization", b"cookie")
@@ -116,7 +117,7 @@ def key_of(scope: Scope, found: dict[bytes, bytes]) -> tuple:
         scope.get("root_path", ""),
         scope["path"],
         scope["query_string"],
-        *(found.get(n, b"") for n in KEYED),
+        *map(found.get, KEYED, _UNSET),
     )
 
 
