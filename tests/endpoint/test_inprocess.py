@@ -59,6 +59,7 @@ def test_get_query_too_long_is_413(app_client: TestClient) -> None:
 def test_row_cap_in_process(app_client: TestClient) -> None:
     r = app_client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
     assert r.headers["x-dipkg-truncated"] == "true" and len(r.json()["results"]["bindings"]) == 50
+    assert r.headers["x-dipkg-max-rows"] == "50" and r.headers["x-dipkg-rows"] == "50"
 
 
 def test_identical_queries_come_from_the_cache(app_client: TestClient) -> None:
