@@ -105,6 +105,7 @@ class Shares(Generic[W]):
         self._inflight: dict[str, int] = {}
         self._waiting: dict[str, deque[_Waiter[W]]] = {}
         self._lent: set[_Lease[W]] = set()  # jobs on workers beyond their client's share
+        self._lent_n: dict[str, int] = {}  # how many of them each client has
         self._starting = 0  # replacements under way (each will join the idle ones)
         self._preempt_timer: asyncio.TimerHandle | None = None
         self._hold_timer: asyncio.TimerHandle | None = None
@@ -154,9 +155,8 @@ class Shares(Generic[W]):
     # lent to another: a client asking one query after another finds it again instead of
     # taking it back by force.
 
-    def _lendable(self, client: str) -> W | None:
-        """An idle worker that may be lent to ``client`` now (not held for another)."""
-        now = asyncio.get_running_loop().time()
+    def _lendable(self, client: str, now: float) -> W | None:
+        """An idle worker that may be lent to ``client`` at ``now`` (not held for another)."""
         for worker in self._idle:
             if worker.held_for in (None, client) or worker.held_until <= now:
                 return worker
@@ -175,14 +175,25 @@ class Shares(Generic[W]):
         self._hold_timer = None
         self._dispatch()
 
-    def _lent_to(self, client: str) -> int:
-        return sum(1 for lease in self._lent if lease.client == client)
+    def _lend(self, lease: _Lease[W]) -> None:
+        self._lent.add(lease)
+        self._lent_n[lease.client] = self._lent_n.get(lease.client, 0) + 1
 
-    def _lease(self, client: str, worker: W, borrowed: bool) -> _Lease[W]:
+    def _unlend(self, lease: _Lease[W]) -> None:
+        """``lease`` is no longer lent (it ended, moved into its client's share, or its
+        worker was taken back)."""
+        self._lent.discard(lease)
+        left = self._lent_n[lease.client] - 1
+        if left:
+            self._lent_n[lease.client] = left
+        else:
+            del self._lent_n[lease.client]
+
+    def _lease(self, client: str, worker: W, borrowed: bool, now: float) -> _Lease[W]:
         self._inflight[client] = self._inflight.get(client, 0) + 1
-        lease = _Lease(client, worker, borrowed, asyncio.get_running_loop().time())
+        lease = _Lease(client, worker, borrowed, now)
         if borrowed:
-            self._lent.add(lease)
+            self._lend(lease)
             self.stats["borrowed"] += 1
         return lease
 
@@ -192,14 +203,15 @@ class Shares(Generic[W]):
         already has ``client_queue`` jobs waiting or lent. A ``requeued`` (preempted) job
         goes first in its client's queue and is only given a worker within the share.
         ``client_queue`` counts the jobs beyond the share (lent or waiting)."""
+        loop = asyncio.get_running_loop()
         queue = self._waiting.get(client)
         inflight = self._inflight.get(client, 0)
         if self._idle and not queue and inflight < self.client_queries:
-            return self._lease(client, self._idle.popleft(), False)
+            return self._lease(client, self._idle.popleft(), False, loop.time())
         # its jobs beyond its share: lent, or waiting (but those that will get the share;
         # without a per-client limit, every waiting one counts)
         waiting = len(queue) if queue else 0
-        extra = waiting + self._lent_to(client)
+        extra = waiting + self._lent_n.get(client, 0)
         if self.limited:
             extra -= max(self.client_queries - inflight, 0)
         if not requeued and extra >= self.client_queue:
@@ -215,11 +227,11 @@ class Shares(Generic[W]):
         if self._idle and not requeued and not any(w.lend for w in queue or ()):
             # idle workers and none of its waiting jobs could take them (none, or only
             # preempted ones, which are never lent): lend one (not held for another client)
-            worker = self._lendable(client)
+            now = loop.time()
+            worker = self._lendable(client, now)
             if worker is not None:
                 self._idle.remove(worker)
-                return self._lease(client, worker, True)
-        loop = asyncio.get_running_loop()
+                return self._lease(client, worker, True, now)
         waiter = _Waiter(loop.create_future(), lend=not requeued)
         queue = self._waiting.setdefault(client, deque())
         if requeued:
@@ -269,24 +281,30 @@ class Shares(Generic[W]):
         else:
             self._inflight.pop(client, None)
         if lease in self._lent:
-            self._lent.discard(lease)
-        elif not lease.preempted:  # a job within the share ended: a lent one takes its place
-            mine = [other for other in self._lent if other.client == client]
-            if mine:
-                oldest = min(mine, key=lambda other: other.since)
-                self._lent.discard(oldest)
+            self._unlend(lease)
+        elif not lease.preempted and client in self._lent_n:
+            # a job within the share ended: its client's oldest lent one takes its place
+            oldest: _Lease[W] | None = None
+            for other in self._lent:
+                if other.client == client and (oldest is None or other.since < oldest.since):
+                    oldest = other
+            if oldest is not None:
+                self._unlend(oldest)
                 oldest.borrowed = False
+        now = asyncio.get_running_loop().time()
         if worker is not None and worker.alive:
             worker.held_for = client
-            worker.held_until = asyncio.get_running_loop().time() + self.preempt_after
+            worker.held_until = now + self.preempt_after
             self._idle.append(worker)
-        self._dispatch()
+        self._dispatch(now)
 
-    def _dispatch(self) -> None:
+    def _dispatch(self, now: float | None = None) -> None:
         """Hand idle workers to waiting clients, one client after another (the client
         served moves to the back of the line): first to those under their share, then,
-        lent, to those beyond it."""
+        lent, to those beyond it. ``now``: the loop's time, if the caller has it."""
         while self._idle and self._waiting:
+            if now is None:
+                now = asyncio.get_running_loop().time()
             chosen, borrowed, worker = None, False, None
             lent: _Waiter[W] | None = None  # lent to: the client's first job that may be
             for client in self._waiting:
@@ -296,9 +314,14 @@ class Shares(Generic[W]):
             else:
                 for client, queue in self._waiting.items():
                     # a preempted job at the head is never lent: the next one may be
-                    lent = next((w for w in queue if w.lend and not w.future.done()), None)
+                    for waiting in queue:
+                        if waiting.lend and not waiting.future.done():
+                            lent = waiting
+                            break
+                    else:
+                        lent = None
                     if lent is not None:
-                        worker = self._lendable(client)
+                        worker = self._lendable(client, now)
                         if worker is not None:
                             chosen, borrowed = client, True
                             break
@@ -319,7 +342,7 @@ class Shares(Generic[W]):
             if queue:
                 self._waiting[chosen] = queue  # re-inserted last: the next client goes first
             self._idle.remove(worker)
-            waiter.future.set_result(self._lease(chosen, worker, borrowed))
+            waiter.future.set_result(self._lease(chosen, worker, borrowed, now))
         self._check_preempt()
 
     def _wanted(self) -> int:
@@ -347,7 +370,7 @@ class Shares(Generic[W]):
             return
         wanted = self._wanted()
         for lease in sorted(self._lent, key=lambda lease: lease.since)[: max(wanted, 0)]:
-            self._lent.discard(lease)
+            self._unlend(lease)
             lease.preempted = True
             self.stats["preempted"] += 1
             log.debug(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +49,13 @@ def shares(size: int = 1) -> tuple[Shares[Seat], list[Seat]]:
 
 def settled(pool: Shares[Seat]) -> tuple[int, int, int]:
     """(idle workers, clients with jobs on workers, clients with jobs waiting)."""
+    assert lent_counted(pool)
     return len(pool._idle), len(pool._inflight), len(pool._waiting)
+
+
+def lent_counted(pool: Shares[Seat]) -> bool:
+    """The lent jobs' count per client is what the lent jobs are."""
+    return pool._lent_n == dict(Counter(lease.client for lease in pool._lent))
 
 
 async def one_waiting(pool: Shares[Seat]) -> tuple[Any, asyncio.Task]:
@@ -146,10 +153,12 @@ def test_many_waits_end_and_every_worker_is_back() -> None:
             except Busy:
                 done["busy"] += 1
                 return
+            assert lent_counted(pool)
             try:
                 await asyncio.sleep(work)
             finally:
                 pool.release(lease, lease.worker)
+            assert lent_counted(pool)
             done["ran"] += 1
 
         tasks = [
@@ -165,5 +174,32 @@ def test_many_waits_end_and_every_worker_is_back() -> None:
         assert sum(done.values()) == 40, (done, results)
         assert done["ran"] and done["busy"] and done["cancelled"] and done["refused"], done
         assert settled(pool) == (2, 0, 0), done
+
+    asyncio.run(scenario())
+
+
+def test_lent_jobs_are_counted_per_client_as_they_come_and_go() -> None:
+    """A client alone takes both workers (one lent beyond its share of one); its job
+    within the share ends and the lent one takes its place; another is lent, and so on:
+    the count per client follows the lent jobs at every step."""
+
+    async def scenario() -> None:
+        pool, _ = shares(size=2)
+        loop = asyncio.get_running_loop()
+        first = await pool.acquire("a", loop.time() + 5)
+        second = await pool.acquire("a", loop.time() + 5)
+        assert not first.borrowed and second.borrowed
+        assert pool._lent_n == {"a": 1} and lent_counted(pool)
+        pool.release(first, first.worker)  # the lent one moves into the share
+        assert not second.borrowed and pool._lent_n == {} and lent_counted(pool)
+        third = await pool.acquire("a", loop.time() + 5)
+        assert third.borrowed and pool._lent_n == {"a": 1} and lent_counted(pool)
+        other = loop.create_task(pool.acquire("b", loop.time() + 5))
+        await asyncio.sleep(0.01)
+        pool.release(third, third.worker)  # lent, ended: its worker goes to "b"
+        assert pool._lent_n == {} and lent_counted(pool)
+        pool.release(await other, None)
+        pool.release(second, second.worker)
+        assert settled(pool) == (1, 0, 0)  # (the worker given back as None is gone)
 
     asyncio.run(scenario())
