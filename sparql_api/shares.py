@@ -343,6 +343,7 @@ class Shares(Generic[W]):
                 self._waiting[chosen] = queue  # re-inserted last: the next client goes first
             self._idle.remove(worker)
             waiter.future.set_result(self._lease(chosen, worker, borrowed, now))
+            now = None  # a second lease in the same dispatch reads the clock again (its since)
         self._check_preempt()
 
     def _wanted(self) -> int:

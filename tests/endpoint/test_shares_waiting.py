@@ -203,3 +203,42 @@ def test_lent_jobs_are_counted_per_client_as_they_come_and_go() -> None:
         assert settled(pool) == (1, 0, 0)  # (the worker given back as None is gone)
 
     asyncio.run(scenario())
+
+
+def test_a_worker_taken_back_is_no_longer_counted_as_lent() -> None:
+    """Client "a" borrows two workers beyond its share; "b" waits; after preempt_after
+    the longest-running lent job's worker is taken back: the count follows, and every
+    count is gone once all jobs end."""
+
+    async def scenario() -> None:
+        taken: list[Seat] = []
+        pool: Shares[Seat] = Shares(
+            size=3,
+            timeout=1.0,
+            client_queries=1,
+            client_queue=8,
+            preempt_after=0.01,
+            on_preempt=taken.append,
+            stats={"borrowed": 0, "preempted": 0},
+        )
+        for i in range(3):
+            pool.add(Seat(pid=100 + i))
+        loop = asyncio.get_running_loop()
+        leases = [await pool.acquire("a", loop.time() + 5) for _ in range(3)]
+        assert [lease.borrowed for lease in leases] == [False, True, True]
+        assert pool._lent_n == {"a": 2} and lent_counted(pool)
+        waiting = loop.create_task(pool.acquire("b", loop.time() + 5))
+        await asyncio.sleep(0.05)
+        assert [seat.pid for seat in taken] == [leases[1].worker.pid]  # the oldest lent
+        assert leases[1].preempted and pool._lent_n == {"a": 1} and lent_counted(pool)
+        pool.release(leases[1], None)  # its job ends as the pool's would: the worker replaced
+        pool.replacing()
+        pool.replaced(Seat(pid=200))  # the successor: handed to "b"
+        other = await waiting
+        assert not other.borrowed and lent_counted(pool)
+        for lease in (leases[0], leases[2], other):
+            pool.release(lease, lease.worker)
+            assert lent_counted(pool)
+        assert settled(pool) == (3, 0, 0) and pool._lent_n == {}
+
+    asyncio.run(scenario())
