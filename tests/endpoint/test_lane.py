@@ -147,7 +147,9 @@ def test_a_repeat_is_warm_whichever_way_it_came(served: tuple) -> None:
 
 def test_a_get_the_lane_keeps_is_kept_in_one_cache(served: tuple) -> None:
     """The fast path's cache keeps a cold GET's answer; the release's answer cache does
-    not keep it again (its room is for the rest: POSTs, other spellings), a POST it does."""
+    not keep it again (its room is for the rest: POSTs, GETs the fast path passes by,
+    requests through the layers), a POST it does. (The same query asked another way is
+    then evaluated once more for that way.)"""
     client, _, live = served
     ctx = live.current.app.state.dipkg
     query = {"query": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 3 # one cache"}
