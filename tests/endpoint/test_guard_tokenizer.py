@@ -131,14 +131,17 @@ def test_the_same_tokens_as_the_plain_loop(text: str, oxigraph_locals: bool) -> 
 
 def test_every_character_after_a_keyword_and_as_a_delimiter() -> None:
     """Each code point of the Basic Multilingual Plane right after a keyword, before
-    ':x', and alone between spaces: the shortcuts' sets are checked against the patterns
-    for every one of them, not for a sample."""
+    ':x', alone between spaces, and inside a dotted local name read pyoxigraph's way: the
+    shortcuts' sets are checked against the patterns for every one of them, not for a
+    sample."""
     for cp in range(0x10000):
         if 0xD800 <= cp <= 0xDFFF:
             continue
         c = chr(cp)
         for text in (f"SELECT{c}:x {{", f"{c}", f" {c} ", f"WHERE{c}"):
             assert tokenize(text) == reference(text), (hex(cp), text)
+        text = f"ex:a.b{c}:x {{"  # pyoxigraph's reading of a local name, too
+        assert tokenize(text, oxigraph_locals=True) == reference(text, oxigraph_locals=True)
 
 
 def test_the_comparison_catches_a_difference() -> None:
