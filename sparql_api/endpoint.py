@@ -380,23 +380,18 @@ async def answer(
         raise err
     chosen = table if reply.header.get("kind") == "table" else graph
     assert chosen is not None
-    content_type, rows = chosen.content_type, str(reply.header.get("rows", 0))
-    truncated = reply.header.get("truncated")
+    # the answer's own headers, raw (as a Response lowers and encodes them)
+    raw: tuple[tuple[bytes, bytes], ...] = (
+        (b"content-type", chosen.content_type.encode("latin-1")),
+        (b"x-dipkg-rows", str(reply.header.get("rows", 0)).encode("latin-1")),
+    )
+    if reply.header.get("truncated"):
+        raw += ((b"x-dipkg-truncated", b"true"), (b"x-dipkg-max-rows", b"%d" % settings.max_rows))
     if reply.stream is not None:  # a large result in a spool file: streamed, never cached
-        extra = {"Content-Type": content_type, "X-Dipkg-Rows": rows}
-        if truncated:
-            extra["X-Dipkg-Truncated"] = "true"
-            extra["X-Dipkg-Max-Rows"] = str(settings.max_rows)
+        extra = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
         return SpooledResponse(
             reply.stream, reply.header["length"], {**_headers(ctx, tag), **extra}, gzip=gzip
         )
-    # the same headers, raw (names as the Response above would lower them)
-    raw: tuple[tuple[bytes, bytes], ...] = (
-        (b"content-type", content_type.encode("latin-1")),
-        (b"x-dipkg-rows", rows.encode("latin-1")),
-    )
-    if truncated:
-        raw += ((b"x-dipkg-truncated", b"true"), (b"x-dipkg-max-rows", b"%d" % settings.max_rows))
     if keep:
         ctx.cache.put(key, Entry(reply.body, raw))
     return _ready(tag, _answer_head(ctx), raw, reply.body)
