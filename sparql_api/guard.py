@@ -386,14 +386,14 @@ def _refuse_operations(tokens: list[Token], text: str) -> None:
     first = operation(tokens)
     if first is not None and first.kind in (WORD, PNAME):
         upper = first.text.upper()
-        for op in UPDATE_OPERATIONS if upper.startswith(UPDATE_OPERATIONS) else ():
-            if upper.startswith(op):
-                line, col = _line_col(text, first.pos)
-                raise UpdateForbidden(
-                    f"this endpoint is read-only: {op} is a SPARQL Update operation",
-                    line=line,
-                    column=col,
-                )
+        if upper.startswith(UPDATE_OPERATIONS):  # (which one: only for the message)
+            op = next(op for op in UPDATE_OPERATIONS if upper.startswith(op))
+            line, col = _line_col(text, first.pos)
+            raise UpdateForbidden(
+                f"this endpoint is read-only: {op} is a SPARQL Update operation",
+                line=line,
+                column=col,
+            )
     service = find_service(tokens)
     if service is not None:
         line, col = _line_col(text, service.pos)
