@@ -402,10 +402,68 @@ def _refuse_operations(tokens: list[Token], text: str) -> None:
         )
 
 
+#: one :class:`Checked` per form (frozen: shared by every query of that form)
+_CHECKED = {form: Checked(form) for form in (None, "select", "ask", "construct", "describe")}
+
+
+def _form(first: Token | None) -> str | None:
+    """The query form the first token after the prologue starts, if any."""
+    if first is not None and first.kind in (WORD, PNAME):
+        upper = first.text.upper()
+        for name in QUERY_FORMS:
+            if upper.startswith(name):
+                return name.lower()
+    return None
+
+
+def _plain(tokens: list[Token], text: str) -> Checked | None:
+    """The verdict on a query none of whose tokens any refusal looks at twice, in one pass
+    over its tokens; None when :func:`check_fully` must decide (it may still accept).
+
+    Plain: no backslash in the text (no codepoint escape: reading 3 has nothing to do),
+    no token that is no SPARQL token, nesting within :data:`MAX_NESTING`, no word with
+    SERVICE in it, no prefixed name with a dot (reading 2 has nothing to do) or with
+    SERVICE in its prefix, and no update first after the prologue. Each is a condition
+    under which :func:`check_fully` raises or reads again; where none holds, it returns
+    the same form this does."""
+    if "\\" in text:
+        return None
+    depth = 0
+    for tok in tokens:
+        kind = tok.kind
+        if kind == PUNCT:
+            t = tok.text
+            if t in "{([":
+                depth += 1
+                if depth > MAX_NESTING:
+                    return None
+            elif t in "})]":
+                depth = max(depth - 1, 0)
+        elif kind == WORD:
+            if "SERVICE" in tok.text.upper():
+                return None
+        elif kind == PNAME:
+            if "." in tok.text or "SERVICE" in tok.text.partition(":")[0].upper():
+                return None
+        elif kind == OTHER:
+            return None
+    first = operation(tokens)
+    if first is not None and first.kind in (WORD, PNAME):
+        if first.text.upper().startswith(UPDATE_OPERATIONS):
+            return None
+    return _CHECKED[_form(first)]
+
+
 def check_query(text: str) -> Checked:
     """Refuse SERVICE, updates, over-deep nesting and unclassifiable text in a ``query=``;
     classify the query form."""
     tokens = tokenize(text)
+    plain = _plain(tokens, text)
+    return plain if plain is not None else check_fully(tokens, text)
+
+
+def check_fully(tokens: list[Token], text: str) -> Checked:
+    """:func:`check_query` on ``text``'s ``tokens``, every reading and refusal in turn."""
     deepest, over = nesting(tokens)
     if over is not None:
         line, col = _line_col(text, over.pos)
@@ -427,12 +485,4 @@ def check_query(text: str) -> Checked:
         decoded = decode_codepoints(text)
         _refuse_operations(tokenize(decoded), decoded)
         _refuse_operations(tokenize(decoded, oxigraph_locals=True), decoded)
-    form = None
-    first = operation(tokens)
-    if first is not None and first.kind in (WORD, PNAME):
-        upper = first.text.upper()
-        for name in QUERY_FORMS:
-            if upper.startswith(name):
-                form = name.lower()
-                break
-    return Checked(form)
+    return _CHECKED[_form(operation(tokens))]
