@@ -423,9 +423,10 @@ def _plain(tokens: list[Token], text: str) -> Checked | None:
     Plain: no backslash in the text (no codepoint escape: reading 3 has nothing to do),
     no token that is no SPARQL token, nesting within :data:`MAX_NESTING`, no word with
     SERVICE in it, no prefixed name with a dot (reading 2 has nothing to do) or with
-    SERVICE in its prefix, and no update first after the prologue. Each is a condition
-    under which :func:`check_fully` raises or reads again; where none holds, it returns
-    the same form this does."""
+    SERVICE in its prefix, and no update first after the prologue. Under each,
+    :func:`check_fully` raises, reads again, or might (a prefix with SERVICE not followed
+    by ``{``, a backslash that escapes no code point): declining is always safe; where
+    none holds, it returns the same form this does."""
     if "\\" in text:
         return None
     depth = 0
