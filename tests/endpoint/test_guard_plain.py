@@ -59,7 +59,7 @@ def outcome(call):
         return ("refused", type(exc).__name__, exc.to_dict())
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(text=TEXTS)
 @example(text="SELECT ?p ?o WHERE { <https://e/x> ?p ?o }\n#1")
 @example(text="PREFIX ex: <http://e/> ASK { ex:a ex:b ex:c }")
