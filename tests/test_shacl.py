@@ -404,7 +404,8 @@ CORE_SHAPES = core_shapes()
 @pytest.mark.slow
 @settings(
     # each example is pyshacl on the whole real graph (3.4 s on one machine, 9 on a slower
-    # one): 4 a run keeps CI under its 15 minutes on either; every run draws new mutations
+    # one): 4 a run keeps CI under its 15 minutes on either. The first is hypothesis's
+    # simplest mutation every run; the other three are drawn anew each run
     max_examples=4,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
