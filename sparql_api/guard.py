@@ -42,7 +42,11 @@ Whitespace is space, tab, CR and LF only (§19.8 WS); comments end at CR or LF;
 The worker processes also run in an empty network namespace where the OS allows
 it (see :mod:`sparql_api.workers`): a second wall, not the first.
 
-Why one module of ~400 lines: it is one tokenizer, and its tables are the grammar's
+A plain query (no backslash, nothing that any refusal or second reading looks at) is
+judged in one pass over its tokens; anything else takes every reading and refusal in
+turn (tests/endpoint/test_guard_plain.py holds the two to the same answer).
+
+Why one module of ~500 lines: it is one tokenizer, and its tables are the grammar's
 character classes, transcribed range by range (tests/endpoint/test_guard_grammar.py).
 """
 
@@ -381,19 +385,27 @@ def _refuse_unclassified(tokens: list[Token], text: str) -> None:
     )
 
 
+def _is_update(first: Token | None) -> bool:
+    """Whether the first token after the prologue starts an update operation."""
+    return (
+        first is not None
+        and first.kind in (WORD, PNAME)
+        and first.text.upper().startswith(UPDATE_OPERATIONS)
+    )
+
+
 def _refuse_operations(tokens: list[Token], text: str) -> None:
     """Raise if a reading's ``tokens`` hold an update or SERVICE."""
     first = operation(tokens)
-    if first is not None and first.kind in (WORD, PNAME):
-        upper = first.text.upper()
-        if upper.startswith(UPDATE_OPERATIONS):  # (which one: only for the message)
-            op = next(op for op in UPDATE_OPERATIONS if upper.startswith(op))
-            line, col = _line_col(text, first.pos)
-            raise UpdateForbidden(
-                f"this endpoint is read-only: {op} is a SPARQL Update operation",
-                line=line,
-                column=col,
-            )
+    if first is not None and _is_update(first):
+        upper = first.text.upper()  # (which operation: only for the message)
+        op = next(op for op in UPDATE_OPERATIONS if upper.startswith(op))
+        line, col = _line_col(text, first.pos)
+        raise UpdateForbidden(
+            f"this endpoint is read-only: {op} is a SPARQL Update operation",
+            line=line,
+            column=col,
+        )
     service = find_service(tokens)
     if service is not None:
         line, col = _line_col(text, service.pos)
@@ -449,9 +461,8 @@ def _plain(tokens: list[Token], text: str) -> Checked | None:
         elif kind == OTHER:
             return None
     first = operation(tokens)
-    if first is not None and first.kind in (WORD, PNAME):
-        if first.text.upper().startswith(UPDATE_OPERATIONS):
-            return None
+    if _is_update(first):
+        return None
     return _CHECKED[_form(first)]
 
 

@@ -82,10 +82,7 @@ def _without(condition: str):
         "clamp": ("depth = max(depth - 1, 0)", "depth -= 1"),
         "dots": ('if "." in tok.text or "SERVICE"', 'if "SERVICE"'),
         "unclassified": ("        elif kind == OTHER:\n            return None\n", ""),
-        "update": (
-            "            return None\n    return _CHECKED",
-            "            pass\n    return _CHECKED",
-        ),
+        "update": ("        return None\n    return _CHECKED", "        pass\n    return _CHECKED"),
     }[condition]
     source = inspect.getsource(guard._plain)
     assert source.count(old) == 1, f"guard._plain no longer reads {old!r}: update this test"
