@@ -539,7 +539,10 @@ def test_slow_clients_hold_the_spool_budget_and_one_gone_gives_it_back(
         assert length > 16 * 1024 * 1024
         assert len(_held_spool_files(srv)) == 1  # held open by the stalled stream
         refused = httpx.post(
-            srv.sparql, data={"query": fresh(doubling_rows(64))}, headers={"Accept": "text/csv"}
+            srv.sparql,
+            data={"query": fresh(doubling_rows(64))},
+            headers={"Accept": "text/csv"},
+            timeout=60,
         )
         assert refused.status_code == 503, refused.text[:300]
         assert refused.json()["error"] == "spool-full" and "24 MiB" in refused.json()["message"]
@@ -558,6 +561,7 @@ def test_slow_clients_hold_the_spool_budget_and_one_gone_gives_it_back(
         )
         assert again.status_code == 200 and len(again.content) > 16 * 1024 * 1024
         sent = None
+        deadline = time.monotonic() + 10  # (its own: the POST above may take a while)
         while sent is None and time.monotonic() < deadline:
             for line in srv.log.read_text().splitlines():
                 if '"GET /sparql?' in line and (found := re.search(r'" 200 (\d+) ', line)):

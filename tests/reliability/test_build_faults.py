@@ -35,11 +35,11 @@ STEPS = [
 
 DRIVER = textwrap.dedent(
     """
-    import sys, time
+    import sys
     from kg.build import build
     def log(message):
         print(message, flush=True)
-        time.sleep(0.2)  # give the test a moment to kill us inside this step
+        sys.stdin.readline()  # the test goes on, or kills us inside this step
     build(sys.argv[1], log=log)
     print("done", flush=True)
     """
@@ -65,13 +65,22 @@ def previous(tmp_path: Path) -> tuple[Path, Path]:
 def test_sigkill_during_a_build_leaves_the_previous_release(previous, step):
     out, before = previous
     proc = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, str(out)], stdout=subprocess.PIPE, text=True, env=cli_env()
+        [sys.executable, "-c", DRIVER, str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
     )
-    assert proc.stdout is not None
+    assert proc.stdin is not None and proc.stdout is not None
     for line in proc.stdout:
         if line.strip() == step:
             proc.send_signal(signal.SIGKILL)
             break
+        try:
+            proc.stdin.write("\n")  # not this step: go on
+            proc.stdin.flush()
+        except BrokenPipeError:  # it ended ("done") without reaching the step
+            pass
     else:
         pytest.fail(f"the build never reached {step!r}")
     proc.wait(timeout=30)
