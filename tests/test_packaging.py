@@ -116,3 +116,22 @@ def test_make_serve_leaves_host_port_and_data_to_the_settings() -> None:
     assert "--port" not in line and "--host" not in line and "--data" not in line
     line = make_dry_run("serve", "PORT=8002", "HOST=127.0.0.2", "DATA=elsewhere")
     assert "--port 8002" in line and "--host 127.0.0.2" in line and "--data elsewhere" in line
+
+
+def test_make_keeps_bytecode_whatever_the_environment_says() -> None:
+    """A machine whose environment sets PYTHONDONTWRITEBYTECODE (CI's does) made every
+    process of `make test` compile every module it imports, every time: the Makefile's
+    commands run without it."""
+    import os
+
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    probe = 'probe: ; @echo "[$$PYTHONDONTWRITEBYTECODE]"'
+    done = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), "--eval", probe, "probe"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
