@@ -21,8 +21,9 @@ unexport PYTHONDONTWRITEBYTECODE
 # The tests run on TEST_WORKERS processes (pytest-xdist), each test file whole on one
 # of them (its module fixtures made once), the files holding a slow test first; then
 # the tests marked `serial` (they assert timing or CPU shares) alone in one process:
-# about 10 minutes on 2 cores against 13-15 in one process. TEST_WORKERS=0 runs them all
-# in one process, in order (for --pdb and the like).
+# about 12 minutes from a fresh clone on 2 slow cores (the parts 9 3/4 and 2 1/4; three
+# processes were no faster: the two cores are busy). TEST_WORKERS=0 runs them all in one
+# process, in order (for --pdb and the like).
 TEST_WORKERS ?= 2
 
 # CKAN + ckanext-dcat for the catalogue harvest test: a venv of its own, because
