@@ -35,7 +35,7 @@ def lines(server: Server, *until: str, within: float = 10.0) -> list[str]:
     as the response completes: polled, not slept on, so a loaded machine only waits)."""
     deadline = time.monotonic() + within
     while True:
-        log = server.log.read_text(encoding="utf-8").splitlines()
+        log = server.log.read_text(encoding="utf-8", errors="replace").splitlines()
         if not until or any(all(u in x for u in until) for x in log):
             return log
         if time.monotonic() > deadline:

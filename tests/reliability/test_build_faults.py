@@ -7,6 +7,7 @@ build cleans up what the dead one left.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -38,8 +39,8 @@ DRIVER = textwrap.dedent(
     import sys
     from kg.build import build
     def log(message):
-        print(message, flush=True)
-        sys.stdin.readline()  # the test goes on, or kills us inside this step
+        print("STEP " + message, flush=True)
+        sys.stdin.readline()  # the test lets us go on, or kills us as this step starts
     build(sys.argv[1], log=log)
     print("done", flush=True)
     """
@@ -72,18 +73,23 @@ def test_sigkill_during_a_build_leaves_the_previous_release(previous, step):
         env=cli_env(),
     )
     assert proc.stdin is not None and proc.stdout is not None
-    for line in proc.stdout:
-        if line.strip() == step:
-            proc.send_signal(signal.SIGKILL)
-            break
-        try:
-            proc.stdin.write("\n")  # not this step: go on
-            proc.stdin.flush()
-        except BrokenPipeError:  # it ended ("done") without reaching the step
-            pass
-    else:
-        pytest.fail(f"the build never reached {step!r}")
-    proc.wait(timeout=30)
+    try:
+        for line in proc.stdout:
+            if not line.startswith("STEP "):
+                continue  # not the driver's ("done", or a library's output): no answer
+            if line[len("STEP ") :].strip() == step:
+                proc.send_signal(signal.SIGKILL)
+                break
+            with contextlib.suppress(BrokenPipeError):  # (it died: the loop ends)
+                proc.stdin.write("\n")  # not this step: go on
+                proc.stdin.flush()
+        else:
+            pytest.fail(f"the build never reached {step!r}")
+        proc.wait(timeout=30)
+    finally:
+        proc.stdout.close()
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.close()
     assert proc.returncode == -signal.SIGKILL
     assert_servable(out, before)
     # the next build succeeds and removes what the dead one left behind
