@@ -182,10 +182,15 @@ def _batch_scheduling() -> bool:
     process's; only its wake-ups no longer preempt the server's web process, which hands it
     a job and has the next request to read (interactive work). Measured under cold point
     lookups (bench/PROFILE.md, fourteenth session): 3-7% more requests a second, the p99
-    no higher. Best effort: elsewhere, or refused, the worker runs as before."""
+    no higher. Only from the default policy: a server an operator runs under another
+    (idle, real-time, batch already) keeps it. Best effort: elsewhere, or refused, the
+    worker runs as before."""
     if not hasattr(os, "sched_setscheduler") or not hasattr(os, "SCHED_BATCH"):
         return False
     try:
+        policy = os.sched_getscheduler(0)
+        if policy != os.SCHED_OTHER:
+            return policy == os.SCHED_BATCH
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     except OSError:
         return False
