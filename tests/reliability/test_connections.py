@@ -128,6 +128,7 @@ def test_endless_request_heads_get_431_and_memory_stays_flat(server: Server) -> 
     cheap_answers(server)
 
 
+@pytest.mark.serial  # a bound in seconds: timed alone, not beside other tests
 def test_a_slow_loris_gets_408_and_a_silent_connection_is_closed(server: Server) -> None:
     loris = socket.create_connection(address(server), timeout=5)
     silent = socket.create_connection(address(server), timeout=5)
@@ -161,6 +162,7 @@ def test_a_slow_loris_gets_408_and_a_silent_connection_is_closed(server: Server)
     cheap_answers(server)
 
 
+@pytest.mark.serial  # a bound in seconds: timed alone, not beside other tests
 def test_a_body_that_trickles_gets_408(server: Server) -> None:
     """The head arrives, then the announced 64 KiB body one byte every 0.5 s."""
     sock = socket.create_connection(address(server), timeout=5)
@@ -194,6 +196,7 @@ def test_a_body_that_trickles_gets_408(server: Server) -> None:
     assert "Traceback" not in server.log.read_text(encoding="utf-8", errors="replace")
 
 
+@pytest.mark.serial  # a bound in seconds: timed alone, not beside other tests
 def test_a_client_that_never_reads_a_large_result_is_dropped(server: Server) -> None:
     query, accept = BIG
     r = httpx.post(server.sparql, data={"query": query}, headers={"Accept": accept}, timeout=60)

@@ -89,6 +89,7 @@ def test_a_huge_answer_is_cut_at_the_byte_cap(proxied, huge_mib):
     assert ask(server, SELECT).status_code == 200
 
 
+@pytest.mark.serial  # a bound in seconds: timed alone, not beside other tests
 def test_a_dripping_backend_cannot_hang_the_server(proxied):
     """One byte every 0.5 s: 46 page requests and 4 queries at once each end at the time
     limit (503/504 in the one JSON shape) instead of hanging; /health says the backend is

@@ -172,6 +172,7 @@ def private_remote(built_data, tmp_path):
         )
 
 
+@pytest.mark.serial  # a bound in seconds: timed alone, not beside other tests
 @pytest.mark.slow
 def test_a_runaway_query_is_stopped_at_the_limit(private_remote):
     remote = private_remote
