@@ -19,7 +19,8 @@ BIN     = $(VENV)/bin
 unexport PYTHONDONTWRITEBYTECODE
 
 # The tests run on TEST_WORKERS processes (pytest-xdist), each test file whole on one
-# of them (its module fixtures made once), the files holding a slow test first; then
+# of them (its module fixtures made once, and again in the serial run for a file with a
+# serial test), the files holding a slow test first; then
 # the tests marked `serial` (they assert timing or CPU shares) alone in one process:
 # about 12 minutes from a fresh clone on 2 slow cores (the parts 9 3/4 and 2 1/4; three
 # processes were no faster: the two cores are busy). TEST_WORKERS=0 runs them all in one

@@ -28,7 +28,9 @@ CANARY = "dipkg-canary-7f3a9c1e-never-serve-me"
 
 def record(section: str, figures: dict[str, Any]) -> None:
     """Merge ``figures`` under ``section`` into test-artifacts/reliability.json (under a
-    lock: the test files may run on several processes, `make test`)."""
+    lock: the test files may run on several processes, `make test`). A section's keys are
+    merged too: one file's tests may be split between `make test`'s two runs (the serial
+    ones after the rest), each recording its own figures under the file's section."""
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
     with open(FIGURES.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -38,7 +40,8 @@ def record(section: str, figures: dict[str, Any]) -> None:
                 data = {}
         except (OSError, ValueError):
             data = {}
-        data[section] = figures
+        old = data.get(section)
+        data[section] = {**old, **figures} if isinstance(old, dict) else figures
         tmp = FIGURES.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         os.replace(tmp, FIGURES)
