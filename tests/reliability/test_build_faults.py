@@ -84,9 +84,12 @@ def test_sigkill_during_a_build_leaves_the_previous_release(previous, step):
                 proc.stdin.write("\n")  # not this step: go on
                 proc.stdin.flush()
         else:
-            pytest.fail(f"the build never reached {step!r}")
+            pytest.fail(f"the build never reached {step!r} (exit {proc.wait(timeout=30)})")
         proc.wait(timeout=30)
     finally:
+        if proc.poll() is None:  # (a failure or a timeout above: it does not build on)
+            proc.kill()
+            proc.wait(timeout=30)
         proc.stdout.close()
         with contextlib.suppress(BrokenPipeError):
             proc.stdin.close()
