@@ -197,6 +197,20 @@ def _batch_scheduling() -> bool:
     return True
 
 
+def _policy_name() -> str:
+    """This process's scheduling policy: "batch", "other" (the default), "idle", "fifo",
+    "rr", or "unknown"."""
+    names = {
+        getattr(os, f"SCHED_{name.upper()}"): name
+        for name in ("batch", "other", "idle", "fifo", "rr")
+        if hasattr(os, f"SCHED_{name.upper()}")
+    }
+    try:
+        return names.get(os.sched_getscheduler(0), "unknown")
+    except (AttributeError, OSError):
+        return "unknown"
+
+
 @dataclass(frozen=True)
 class Preloaded:
     """The store at ``path`` copied into memory by the fork server (sparql_api/zygote.py)
@@ -251,7 +265,7 @@ def child_main(preloaded: Preloaded | None = None) -> int:
         return 0
     _die_with_parent(int(config.get("parent") or os.getppid()))
     sandboxed = _isolate_network() if config.get("sandbox", True) else False
-    batch = _batch_scheduling()
+    _batch_scheduling()
     limit = config.get("memory_limit")
     if preloaded is not None and preloaded.path != config["store"]:
         preloaded = None  # (never, in practice: one zygote per pool, one pool per store)
@@ -293,7 +307,7 @@ def child_main(preloaded: Preloaded | None = None) -> int:
         "sandboxed": sandboxed,
         "named_graphs": named,
         "store": "memory" if preloaded is not None else "disk",
-        "scheduling": "batch" if batch else "normal",
+        "scheduling": _policy_name(),
     }
     send(encode_json_reply(INFO, {"ok": True, "info": info}, taken=True))
     prefixes = config.get("prefixes") or None

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,15 +110,18 @@ def test_a_killed_fork_server_is_restarted_and_queries_still_work(forked: Server
     assert not zombies
 
 
-def _default_policy() -> None:
-    if os.sched_getscheduler(0) != os.SCHED_OTHER:  # e.g. `chrt -b make test`
-        pytest.skip("the tests run under a policy of their own: workers keep it")
+#: the tests' own policy is the workers' starting point (a run under `chrt -b` or a
+#: systemd CPUSchedulingPolicy= starts elsewhere: the workers keep that, tested below)
+default_policy = pytest.mark.skipif(
+    not hasattr(os, "sched_getscheduler") or os.sched_getscheduler(0) != os.SCHED_OTHER,
+    reason="the tests run under a policy of their own: workers keep it",
+)
 
 
+@default_policy
 def test_workers_run_as_batch_work_and_the_web_process_does_not(forked: Server) -> None:
     """Queries are batch work (SCHED_BATCH: a normal share of the CPU, but a worker's
     wake-up does not preempt the web process, which has the next request to read)."""
-    _default_policy()
     workers = settled(forked)
     assert {os.sched_getscheduler(w.pid) for w in workers} == {os.SCHED_BATCH}
     (zygote,) = forked.fork_servers()
@@ -124,21 +129,39 @@ def test_workers_run_as_batch_work_and_the_web_process_does_not(forked: Server) 
     assert os.sched_getscheduler(zygote.pid) == os.SCHED_OTHER
 
 
+@default_policy
 def test_a_spawned_worker_runs_as_batch_work_too_and_says_so(endpoint_data: Path) -> None:
-    _default_policy()
-
-    async def scenario() -> tuple[set[int], list[str]]:
+    async def scenario() -> tuple[set[int], object]:
         store = open_release(endpoint_data).store_dir
         pool = WorkerPool(store, size=1, timeout=20, fork_server=False)
         await pool.start()
         try:
             await pool.run(Job("ASK { ?s ?p ?o }", "json", None, 10))
-            told = [w.info.get("scheduling") for w in pool._workers]
-            return {os.sched_getscheduler(pid) for pid in pool.pids()}, told
+            return {os.sched_getscheduler(pid) for pid in pool.pids()}, pool.info
         finally:
             await pool.stop()
 
-    assert asyncio.run(scenario()) == ({os.SCHED_BATCH}, ["batch"])
+    policies, info = asyncio.run(scenario())
+    assert policies == {os.SCHED_BATCH}
+    assert info["scheduling"] == "batch"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("policy", "name", "batch"), [("SCHED_IDLE", "idle", False), ("SCHED_BATCH", "batch", True)]
+)
+def test_a_worker_started_under_another_policy_keeps_it(policy: str, name: str, batch: bool):
+    """An operator's choice (idle, or batch already) stands: only the default is changed.
+    (Both may be taken without privileges.)"""
+    code = (
+        "import os; from sparql_api import workers_child as w; "
+        f"os.sched_setscheduler(0, os.{policy}, os.sched_param(0)); "
+        "print(w._batch_scheduling(), w._policy_name(), os.sched_getscheduler(0))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    said, told, now = done.stdout.split()
+    assert (said, told, int(now)) == (str(batch), name, getattr(os, policy))
 
 
 def _pool_run(store: Path, size: int = 1, **options: object) -> tuple[dict, list[str], int]:
