@@ -37,16 +37,22 @@ def test_a_vanished_process_reads_as_zero_not_an_error():
 def test_a_tree_pss_counts_shared_pages_once_its_rss_sum_does_not():
     """A parent and its child map the same interpreter: the RSS sum counts those pages
     twice, the PSS sum once (the known-bad figure the bench used to report alone)."""
+    # both say when they are started (and then only sleep): measured while one of them is
+    # still starting, the tree and the processes alone are read at different sizes
     script = (
         "import subprocess, sys, time\n"
-        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+        "child = subprocess.Popen(\n"
+        "    [sys.executable, '-c', 'import time; print(\"ready\", flush=True); time.sleep(30)']\n"
+        ")\n"
         "print(child.pid, flush=True)\n"
         "time.sleep(30)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None
-        child = int(parent.stdout.readline())
+        said = {parent.stdout.readline().strip() for _ in range(2)}  # (in either order)
+        assert "ready" in said, said
+        (child,) = [int(x) for x in said - {"ready"}]
         tree = tree_memory_mb(parent.pid)
         alone = [pss_mb(parent.pid), pss_mb(child)]
         assert all(p > 0 for p in alone)
