@@ -12,7 +12,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -30,17 +29,9 @@ TEXT_LINE = re.compile(
 )
 
 
-def lines(server: Server, *until: str, within: float = 10.0) -> list[str]:
-    """The server's log, once one line holds every text of ``until`` (the log is written
-    as the response completes: polled, not slept on, so a loaded machine only waits)."""
-    deadline = time.monotonic() + within
-    while True:
-        log = server.log.read_text(encoding="utf-8", errors="replace").splitlines()
-        if not until or any(all(u in x for u in until) for x in log):
-            return log
-        if time.monotonic() > deadline:
-            return log  # the caller's assertion says what is missing
-        time.sleep(0.05)
+def lines(server: Server, *until: str) -> list[str]:
+    """The server's log once a line holds every text of ``until`` (Server.log_lines)."""
+    return server.log_lines(*until)
 
 
 @pytest.fixture(scope="module")

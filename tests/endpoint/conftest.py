@@ -57,6 +57,19 @@ class Server:
     def sparql(self) -> str:
         return self.url + "/sparql"
 
+    def log_lines(self, *until: str, within: float = 10.0) -> list[str]:
+        """The server's log, once one line holds every text of ``until`` (lines are written
+        as the server goes: polled, not slept on, so a loaded machine only waits longer),
+        or as it is after ``within`` seconds (the caller's assertion says what is missing)."""
+        deadline = time.monotonic() + within
+        while True:
+            log = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
+            if not until or any(all(u in x for u in until) for x in log):
+                return log
+            if time.monotonic() > deadline:
+                return log
+            time.sleep(0.05)
+
     def workers(self) -> list[psutil.Process]:
         """The query workers: every process below the server but the workers' fork server."""
         return [p for p in self.processes() if p.pid not in {z.pid for z in self.fork_servers()}]
