@@ -167,9 +167,19 @@ def create_app(
         release=release,
         backend=backend,
         pool=pool,
-        # the response caches: a quarter of DIPKG_RESPONSE_CACHE_MB here, half in the fast path
-        cache=ResponseCache(max_bytes=settings.cache_bytes(0.25), max_entry_bytes=512 * 1024),
-        fast_cache=ResponseCache(max_bytes=settings.cache_bytes(0.5), max_entry_bytes=1024 * 1024),
+        # the response caches: a quarter of DIPKG_RESPONSE_CACHE_MB here, half in the fast
+        # path; an answer kept from its DIPKG_RESPONSE_CACHE_MIN_USES-th time (one-off
+        # queries are most of them: sparql_api/cache.py)
+        cache=ResponseCache(
+            max_bytes=settings.cache_bytes(0.25),
+            max_entry_bytes=512 * 1024,
+            min_uses=settings.response_cache_min_uses,
+        ),
+        fast_cache=ResponseCache(
+            max_bytes=settings.cache_bytes(0.5),
+            max_entry_bytes=1024 * 1024,
+            min_uses=settings.response_cache_min_uses,
+        ),
         last_modified=http.last_modified(release.manifest.modified, release.root / MANIFEST),
     )
     _install_error_handlers(app)

@@ -3,6 +3,14 @@
 The data is immutable per build, so the serialised answer to the same
 (query, variant, dataset) never changes while the app runs: keep the most
 recent ones in the parent and skip the worker round trip.
+
+Most query texts are asked once (a cold benchmark, a crawler, an analyst editing a
+query). Kept at once, such one-off answers would push the repeated ones out and cost
+the web process their bookkeeping and memory for nothing, so a cache may keep an answer
+only from its ``min_uses``-th time (nginx's ``proxy_cache_min_uses``): a small
+*doorkeeper* remembers how often each recent key was put, by its hash, in two
+generations of a fixed size (the older dropped when the newer fills), inside the
+cache's byte budget.
 """
 
 from __future__ import annotations
@@ -26,6 +34,11 @@ class Entry:
 #: tests/endpoint/test_fastpath.py holds a full cache to its budget).
 ENTRY_OVERHEAD = 512
 HEADER_OVERHEAD = 120
+#: What the doorkeeper holds for a key, from above (an int and a dict slot: ~75 bytes at
+#: most by tracemalloc, tests/endpoint/test_fastpath.py), and the part of the byte budget
+#: it may take: 1/16, two generations of half that.
+SEEN_COST = 128
+DOORKEEPER_SHARE = 16
 
 
 def cost(key: Hashable, entry: Entry) -> int:
@@ -46,13 +59,25 @@ def cost(key: Hashable, entry: Entry) -> int:
 
 class ResponseCache:
     """At most ``max_bytes`` of entries, by :func:`cost` (bodies, keys, headers and the
-    objects around them), least recently used first out."""
+    objects around them), least recently used first out. With ``min_uses`` > 1 an entry
+    is kept only when its key is put for the ``min_uses``-th time among the last few
+    thousand keys put (see the module's text); the doorkeeper's memory comes out of
+    ``max_bytes``."""
 
-    def __init__(self, max_bytes: int, max_entry_bytes: int | None = None) -> None:
-        self.max_bytes = max_bytes
+    def __init__(
+        self, max_bytes: int, max_entry_bytes: int | None = None, *, min_uses: int = 1
+    ) -> None:
+        if min_uses < 1:
+            raise ValueError("min_uses must be at least 1")
+        self.min_uses = min_uses
+        #: keys remembered in each of the doorkeeper's two generations (0: no doorkeeper)
+        self.window = max(1, max_bytes // DOORKEEPER_SHARE // 2 // SEEN_COST) if min_uses > 1 else 0
+        self.max_bytes = max(0, max_bytes - 2 * self.window * SEEN_COST)
         self.max_entry_bytes = max_entry_bytes or max(1, max_bytes // 16)
         self._items: OrderedDict[Hashable, tuple[Entry, int]] = OrderedDict()
         self._size = 0
+        self._seen: dict[int, int] = {}  # the doorkeeper: hash of a key -> times put
+        self._seen_before: dict[int, int] = {}  # its previous generation
         self.hits = 0
         self.misses = 0
 
@@ -66,7 +91,9 @@ class ResponseCache:
         return item[0]
 
     def put(self, key: Hashable, entry: Entry) -> None:
-        if len(entry.body) > self.max_entry_bytes:
+        if len(entry.body) > self.max_entry_bytes or not self.max_bytes:
+            return
+        if self.window and not self._admits(key):
             return
         size = cost(key, entry)
         if size > self.max_bytes:
@@ -80,6 +107,20 @@ class ResponseCache:
             _, (_, dropped) = self._items.popitem(last=False)
             self._size -= dropped
 
+    def _admits(self, key: Hashable) -> bool:
+        """Whether ``key``, put once more now, has been put ``min_uses`` times (then the
+        doorkeeper forgets it: the entry stands for it); else counted."""
+        h = hash(key)
+        seen, before = self._seen, self._seen_before
+        uses = seen.pop(h, 0) + before.pop(h, 0) + 1
+        if uses >= self.min_uses:
+            return True
+        if len(seen) >= self.window:  # a new generation; the oldest keys are forgotten
+            self._seen_before, self._seen = seen, {}
+            seen = self._seen
+        seen[h] = uses
+        return False
+
     @property
     def size(self) -> int:
         """What the entries cost now, by :func:`cost`."""
@@ -88,6 +129,8 @@ class ResponseCache:
     def clear(self) -> None:
         self._items.clear()
         self._size = 0
+        self._seen.clear()
+        self._seen_before.clear()
 
     def __len__(self) -> int:
         return len(self._items)

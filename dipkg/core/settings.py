@@ -351,6 +351,13 @@ class Settings(BaseSettings):
         "half for the fast path's whole responses, a quarter each for SPARQL results and "
         "pages); 0 = keep none.",
     )
+    response_cache_min_uses: int = Field(
+        2,
+        ge=1,
+        description="Times a query's answer is made (among the last few thousand) before it is "
+        "kept for repeats; 1 = keep every answer, which lets a flood of one-off queries push "
+        "the repeated ones out.",
+    )
     sparql_hot_path: bool = Field(
         True,
         description="Answer the common /sparql query requests on a bare ASGI path, without the "

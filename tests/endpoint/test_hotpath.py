@@ -585,6 +585,7 @@ def test_the_rest_goes_to_the_framework(
 
 
 def test_a_cold_answer_makes_the_next_repeat_warm(apps: tuple[TestClient, TestClient]) -> None:
+    """From its second time (min_uses): the first is counted, not kept."""
     on, _ = apps
     fast, hot = _layers(on)
     assert hot is not None
@@ -594,8 +595,10 @@ def test_a_cold_answer_makes_the_next_repeat_warm(apps: tuple[TestClient, TestCl
     first = on.get("/sparql", params=query)
     assert first.status_code == 200 and fast.cache.misses == misses + 1
     assert ctx.cache.misses == runs + 1  # a worker answered it
+    assert on.get("/sparql", params=query).content == first.content
+    assert fast.cache.misses == misses + 2 and ctx.cache.misses == runs + 2  # not kept yet
     second = on.get("/sparql", params=query)
-    assert fast.cache.hits == hits + 1 and ctx.cache.misses == runs + 1
+    assert fast.cache.hits == hits + 1 and ctx.cache.misses == runs + 2
     assert (second.status_code, second.headers, second.content) == (
         first.status_code,
         first.headers,
