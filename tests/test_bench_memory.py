@@ -63,3 +63,27 @@ def test_a_tree_pss_counts_shared_pages_once_its_rss_sum_does_not():
             proc.kill()
         parent.kill()
         parent.wait(timeout=30)
+
+
+def test_the_memory_target_is_judged_with_two_workers_only() -> None:
+    """Issue 17's memory target is the tree with 2 workers: a run with the default (4) or
+    another count reports it as not judged rather than as missed or met."""
+    from bench.run import Report, ratios
+
+    def targets(workers: int | None, pss: float) -> dict:
+        report = Report(
+            scale=1,
+            triples=1,
+            build_seconds=0,
+            build_peak_mb=0,
+            duration=1,
+            connections=1,
+            workers=workers,
+            pss_mb={"dipkg": pss},
+            idle_pss_mb={"dipkg": pss},
+        )
+        return {k: v for k, v in ratios(report)["targets"].items() if "MB" in k}
+
+    assert set(targets(2, 100).values()) == {True}
+    assert set(targets(2, 130).values()) == {False}
+    assert set(targets(None, 100).values()) == set(targets(4, 130).values()) == {None}
