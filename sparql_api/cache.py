@@ -34,8 +34,8 @@ class Entry:
 #: tests/endpoint/test_fastpath.py holds a full cache to its budget).
 ENTRY_OVERHEAD = 512
 HEADER_OVERHEAD = 120
-#: What the doorkeeper holds for a key, from above (an int and a dict slot: ~75 bytes at
-#: most by tracemalloc, tests/endpoint/test_fastpath.py), and the part of the byte budget
+#: What the doorkeeper holds for a key, from above (an int and a dict slot: ~71 bytes at
+#: most by tracemalloc, tests/endpoint/test_cache_admission.py), and the part of the budget
 #: it may take: 1/16, two generations of half that.
 SEEN_COST = 128
 DOORKEEPER_SHARE = 16
