@@ -8,9 +8,11 @@ Most query texts are asked once (a cold benchmark, a crawler, an analyst editing
 query). Kept at once, such one-off answers would push the repeated ones out and cost
 the web process their bookkeeping and memory for nothing, so a cache may keep an answer
 only from its ``min_uses``-th time (nginx's ``proxy_cache_min_uses``): a small
-*doorkeeper* remembers how often each recent key was put, by its hash, in two
-generations of a fixed size (the older dropped when the newer fills), inside the
-cache's byte budget.
+*doorkeeper* (as in TinyLFU caches) remembers how often each recent key was put, by its
+hash, in two generations of ``window`` keys (the older dropped when the newer fills: a
+key is remembered while fewer than ``window`` other keys come in between), inside the
+cache's byte budget. Keys of the same hash share a count: one may be kept early, never
+with another's answer (the entries are keyed by the key itself).
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ class Entry:
 #: tests/endpoint/test_fastpath.py holds a full cache to its budget).
 ENTRY_OVERHEAD = 512
 HEADER_OVERHEAD = 120
-#: What the doorkeeper holds for a key, from above (an int and a dict slot: ~71 bytes at
-#: most by tracemalloc, tests/endpoint/test_cache_admission.py), and the part of the budget
-#: it may take: 1/16, two generations of half that.
-SEEN_COST = 128
+#: What the doorkeeper holds for a key, from above: an int and a dict slot, 64–141 bytes by
+#: tracemalloc (more when keys popped from a dict leave it sparse) and pymalloc's rounding
+#: (tests/endpoint/test_cache_admission.py); and the part of the budget it may take: 1/16,
+#: two generations of half that.
+SEEN_COST = 192
 DOORKEEPER_SHARE = 16
 
 
@@ -60,9 +63,10 @@ def cost(key: Hashable, entry: Entry) -> int:
 class ResponseCache:
     """At most ``max_bytes`` of entries, by :func:`cost` (bodies, keys, headers and the
     objects around them), least recently used first out. With ``min_uses`` > 1 an entry
-    is kept only when its key is put for the ``min_uses``-th time among the last few
-    thousand keys put (see the module's text); the doorkeeper's memory comes out of
-    ``max_bytes``."""
+    is kept only when its key is put for the ``min_uses``-th time while the doorkeeper
+    remembers it (see the module's text; ``window`` is 1,365 keys for an 8 MiB budget);
+    the doorkeeper's memory comes out of ``max_bytes``. ``max_entry_bytes`` defaults to
+    1/16 of the whole budget."""
 
     def __init__(
         self, max_bytes: int, max_entry_bytes: int | None = None, *, min_uses: int = 1
@@ -93,8 +97,8 @@ class ResponseCache:
     def put(self, key: Hashable, entry: Entry) -> None:
         if len(entry.body) > self.max_entry_bytes or not self.max_bytes:
             return
-        if self.window and not self._admits(key):
-            return
+        if self.window and key not in self._items and not self._admits(key):
+            return  # (a kept key is put again when two requests missed it at once)
         size = cost(key, entry)
         if size > self.max_bytes:
             return
