@@ -83,7 +83,8 @@ def recording(
     cache: ResponseCache, key: tuple, send: Callable[[Message], Awaitable[None]]
 ) -> Callable[[Message], Awaitable[None]]:
     """``send``, keeping the response under ``key`` in ``cache`` when it is
-    :func:`cacheable` and within the cache's entry limit."""
+    :func:`cacheable` and within the cache's entry limit (and from its ``min_uses``-th
+    time: :class:`sparql_api.cache.ResponseCache`)."""
     start: Message | None = None
     chunks: list[bytes] = []
     size = 0

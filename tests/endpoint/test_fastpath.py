@@ -191,8 +191,9 @@ def test_the_real_app_serves_repeats_from_the_fast_path(app_client):
 
 def test_a_full_cache_holds_about_its_budget():
     """The budget counts what entries really hold (keys, headers and the objects around
-    them), not only the bodies: filled with many small answers, as a cold benchmark fills
-    it, the cache's memory stays near its budget. Known-bad: counting bodies only let
+    them), not only the bodies: filled with many small answers (as a cold benchmark filled
+    it when every answer was kept, as DIPKG_RESPONSE_CACHE_MIN_USES=1 still does), the
+    cache's memory stays near its budget. Known-bad: counting bodies only let
     20,000 answers of 100 bytes hold ~10 times the budget."""
     import tracemalloc  # lazy: only this test traces allocations
 
