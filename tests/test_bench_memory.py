@@ -70,7 +70,7 @@ def test_the_memory_target_is_judged_with_two_workers_only() -> None:
     another count reports it as not judged rather than as missed or met."""
     from bench.run import Report, ratios
 
-    def targets(workers: int | None, pss: float) -> dict:
+    def targets(workers: int | None, pss: float, **settings: str) -> dict:
         report = Report(
             scale=1,
             triples=1,
@@ -81,9 +81,12 @@ def test_the_memory_target_is_judged_with_two_workers_only() -> None:
             workers=workers,
             pss_mb={"dipkg": pss},
             idle_pss_mb={"dipkg": pss},
+            settings=settings,
         )
         return {k: v for k, v in ratios(report)["targets"].items() if "MB" in k}
 
     assert set(targets(2, 100).values()) == {True}
     assert set(targets(2, 130).values()) == {False}
     assert set(targets(None, 100).values()) == set(targets(4, 130).values()) == {None}
+    assert set(targets(None, 100, QUERY_WORKERS="2").values()) == {True}  # --set
+    assert set(targets(2, 100, QUERY_WORKERS="4").values()) == {None}  # --set wins

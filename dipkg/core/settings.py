@@ -354,9 +354,10 @@ class Settings(BaseSettings):
     response_cache_min_uses: int = Field(
         2,
         ge=1,
-        description="Times a query's answer is made (among the last few thousand) before it is "
-        "kept for repeats; 1 = keep every answer, which lets a flood of one-off queries push "
-        "the repeated ones out.",
+        description="An answer (a query's, or any other in the fast path's cache) is kept for "
+        "repeats from the N-th time it is made while its key is remembered (about 1,400 "
+        "keys with the default memory); 1 = from the first, which lets a flood of one-off "
+        "queries push the repeated answers out. Pages are rendered once either way.",
     )
     sparql_hot_path: bool = Field(
         True,
