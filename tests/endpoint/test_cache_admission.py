@@ -7,12 +7,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from itertools import pairwise
+from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sparql_api.cache import DOORKEEPER_SHARE, SEEN_COST, Entry, ResponseCache
+from tests.endpoint.conftest import server_in
 
 BODY = Entry(b"x" * 100, [(b"etag", b'"x"')])
 
@@ -207,3 +210,24 @@ def test_kept_only_after_enough_uses_and_always_after_close_ones(
         if now_kept:
             since.pop(key)
         assert len(cache._seen) + len(cache._seen_before) <= 2 * window
+
+
+def test_dipkg_serve_keeps_an_answer_from_the_set_time(endpoint_data: Path, tmp_path: Path) -> None:
+    """End to end: ``dipkg serve`` with DIPKG_RESPONSE_CACHE_MIN_USES=3, asked by httpx
+    over 127.0.0.1; the release's answer cache (its hits in /health) answers a query's
+    fourth POST and not one before it."""
+    env = {"DIPKG_RESPONSE_CACHE_MIN_USES": "3", "DIPKG_QUERY_WORKERS": "1"}
+    with server_in(endpoint_data, tmp_path, cli=True, **env) as srv:
+        with httpx.Client(base_url=srv.url, timeout=30) as client:
+
+            def hits() -> int:
+                return client.get("/health").json()["queries"]["cache_hits"]
+
+            query = {"query": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1 # kept from the third"}
+            before = hits()
+            answers = []
+            for time in range(1, 5):
+                answers.append(client.post("/sparql", data=query))
+                assert answers[-1].status_code == 200
+                assert hits() == before + (time == 4), time
+            assert len({a.content for a in answers}) == 1
