@@ -115,12 +115,12 @@ class ResponseCache:
         """Whether ``key``, put once more now, has been put ``min_uses`` times (then the
         doorkeeper forgets it: the entry stands for it); else counted."""
         h = hash(key)
-        seen, before = self._seen, self._seen_before
-        uses = seen.pop(h, 0) + before.pop(h, 0) + 1
+        seen = self._seen
+        uses = seen.pop(h, 0) + self._seen_before.pop(h, 0) + 1
         if uses >= self.min_uses:
             return True
         if len(seen) >= self.window:  # a new generation; the oldest keys are forgotten
-            self._seen_before, self._seen = seen, {}
+            self._seen_before, self._seen = seen, {}  # (the oldest freed here, not later)
             seen = self._seen
         seen[h] = uses
         return False
