@@ -29,11 +29,6 @@ TEXT_LINE = re.compile(
 )
 
 
-def lines(server: Server, *until: str) -> list[str]:
-    """The server's log once a line holds every text of ``until`` (Server.log_lines)."""
-    return server.log_lines(*until)
-
-
 @pytest.fixture(scope="module")
 def text_server(built_data: Path, tmp_path_factory: pytest.TempPathFactory):
     yield from serving(
@@ -49,7 +44,7 @@ def text_server(built_data: Path, tmp_path_factory: pytest.TempPathFactory):
 def test_a_request_id_is_echoed_and_logged(text_server: Server) -> None:
     r = httpx.get(text_server.url + "/health", headers={"X-Request-Id": "op-trace.42"}, timeout=10)
     assert r.headers["x-request-id"] == "op-trace.42"
-    (line,) = [x for x in lines(text_server, "[op-trace.42]") if "[op-trace.42]" in x]
+    (line,) = [x for x in text_server.log_lines("[op-trace.42]") if "[op-trace.42]" in x]
     assert TEXT_LINE.match(line) and " INFO dipkg.access " in line and '"GET /health" 200' in line
 
 
@@ -60,12 +55,12 @@ def test_a_missing_or_insane_request_id_is_replaced(text_server: Server, given: 
     assert re.fullmatch(r"[0-9a-f]{32}", r.headers["x-request-id"])
     assert any(
         f"[{r.headers['x-request-id']}]" in x
-        for x in lines(text_server, f"[{r.headers['x-request-id']}]")
+        for x in text_server.log_lines(f"[{r.headers['x-request-id']}]")
     )
 
 
 def test_every_line_has_time_level_and_logger_even_the_pools_warnings(text_server: Server) -> None:
-    log = lines(text_server)
+    log = text_server.log_lines()
     sandbox = [x for x in log if "WITHOUT the network sandbox" in x]
     assert sandbox and all(
         TEXT_LINE.match(x) and " WARNING sparql_api.workers " in x for x in sandbox
@@ -83,7 +78,7 @@ def test_a_killed_query_and_its_503_are_logged_with_the_request_id(text_server: 
         timeout=30,
     )
     assert r.status_code == 503 and r.headers["x-request-id"] == "runaway-1"
-    mine = [x for x in lines(text_server, "[runaway-1]", "dipkg.access") if "[runaway-1]" in x]
+    mine = [x for x in text_server.log_lines("[runaway-1]", "dipkg.access") if "[runaway-1]" in x]
     assert any(
         "WARNING sparql_api.workers" in x and "stopped at the 1 s limit" in x for x in mine
     ), mine
@@ -105,7 +100,7 @@ def test_no_access_log_still_logs_5xx_as_json(built_data: Path, tmp_path: Path) 
             srv.sparql, params={"query": RUNAWAY}, headers={"X-Request-Id": "loud-503"}, timeout=30
         )
         records = [
-            json.loads(x) for x in lines(srv, "loud-503", "dipkg.access") if x.strip()
+            json.loads(x) for x in srv.log_lines("loud-503", "dipkg.access") if x.strip()
         ]  # every line is one JSON object
     finally:
         stop_server(srv)
@@ -151,7 +146,7 @@ def test_a_percent_encoded_newline_cannot_forge_a_log_line(text_server: Server) 
         timeout=10,
         headers={"X-Request-Id": "forge-try"},
     )
-    log = lines(text_server, "[forge-try]")
+    log = text_server.log_lines("[forge-try]")
     assert not [x for x in log if x.startswith("2026-01-01T00:00:00+0000 INFO forged")]
     assert any("[forge-try]" in x and "\\x0a" in x for x in log)
 
