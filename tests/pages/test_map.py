@@ -163,6 +163,39 @@ def test_a_broken_map_file_is_one_clear_error(release, tmp_path):
     assert err.value.file.endswith(datamap.MAP_FILE) and "map of shared data" in str(err.value)
 
 
+def test_the_map_is_checked_at_opening_and_not_held(release, tmp_path):
+    """map.json is read for each rendering (whose answers the pages' cache keeps): the web
+    process does not hold the parsed map for the release's life (79 MB of Python objects
+    at 100x scale). Known-bad beside it: a MapData that kept the parse holds ~10x the
+    file's size."""
+    import tracemalloc
+
+    cells = [
+        {"scenario": f"s{i}", "kind": f"k{i % 97}", "fields": [{"iri": f"f{i}", "label": "x"}]}
+        for i in range(20_000)
+    ]
+    body = json.dumps({"domains": [], "groups": [], "cells": cells}).encode("utf-8")
+    (tmp_path / datamap.MAP_FILE).write_bytes(body)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        data = MapData(SimpleNamespace(root=tmp_path), site=None)
+        held = tracemalloc.get_traced_memory()[0] - base
+        first, raw = data.get()
+        kept = json.loads(body)  # what holding the parse costs, measured the same way
+        holding = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert raw == body and first == kept
+    assert holding > 4 * len(body)  # the measure sees a held parse
+    assert held < len(body) // 20, held
+    assert data.get()[0] is not first  # read again, not kept
+    (tmp_path / datamap.MAP_FILE).unlink()
+    with pytest.raises(StoreError) as err:  # gone later: the same clear error
+        data.get()
+    assert err.value.file.endswith(datamap.MAP_FILE)
+
+
 def test_a_release_without_map_json_computes_the_same_map_from_its_store(release, tmp_path):
     """Releases built before the map existed: the same map, computed once from the store."""
     store = tmp_path / "store"
