@@ -117,7 +117,7 @@ class LocalBackend:
             client_queue=s.client_queue,
             spool_threshold=SPOOL_THRESHOLD,  # large results stream from files (spool.py)
             spool_budget=s.spool_mb * 1024 * 1024,
-            memory_store=s.memory_store_mb * 1024 * 1024,
+            memory_store=s.memory_store_bytes(),
         )
 
     def describer(self) -> Describer:

@@ -38,6 +38,9 @@ from pydantic_settings import (
 from dipkg.core.errors import ConfigError
 
 DEFAULT_BASE_IRI = "https://w3id.org/dipkg/"
+#: ``memory_store_mb = "auto"``: the store's in-memory copies (one a worker and the fork
+#: server's, at worst) may take this fraction of the memory the server may use: 1/8
+MEMORY_STORE_SHARE = 8
 
 
 SHARING_TYPES = ("无条件共享", "有条件共享", "不予共享")
@@ -266,14 +269,15 @@ class Settings(BaseSettings):
             "needed (0: never)."
         ),
     )
-    memory_store_mb: int = Field(
-        64,
-        ge=0,
+    memory_store_mb: int | Literal["auto"] = Field(
+        "auto",
         description="The query workers evaluate on an in-memory copy of the store (3-4x faster on "
         "joins and scans than the store on disk) when the copy fits in this many MiB (the real "
-        "graph: about 6); a larger store, or 0, and they read the store on disk. The copy is "
-        "shared at first, but a worker's reads make the pages it touches its own: count up to "
-        "(query_workers + 1) copies, twice that while a new release takes over.",
+        "graph: about 6; 100x synthetic scale: about 170); a larger store, or 0, and they read "
+        "the store on disk. The copy is shared at first, but a worker's reads make the pages it "
+        "touches its own: count up to (query_workers + 1) copies, twice that while a new "
+        "release takes over. auto: an eighth of the memory this server may use (the machine's, "
+        "or its cgroup's limit), shared by those query_workers + 1 copies.",
     )
     worker_sandbox: bool = Field(
         True,
@@ -411,9 +415,31 @@ class Settings(BaseSettings):
         "(every request, rollback included), seconds.",
     )
 
+    def memory_store_bytes(self, memory: int | None = None) -> int:
+        """The largest in-memory copy of the store the workers may share, in bytes (0: none):
+        :attr:`memory_store_mb`, or for ``auto`` 1/:data:`MEMORY_STORE_SHARE` of ``memory``
+        (default: :func:`usable_memory`) divided among the query workers and the fork server
+        (each may come to hold a copy of its own)."""
+        if self.memory_store_mb != "auto":
+            return self.memory_store_mb * 1024 * 1024
+        memory = usable_memory() if memory is None else memory
+        return memory // MEMORY_STORE_SHARE // (self.query_workers + 1)
+
     def cache_bytes(self, share: float) -> int:
         """``share`` of :attr:`response_cache_mb`, in bytes."""
         return int(self.response_cache_mb * 1024 * 1024 * share)
+
+    @field_validator("memory_store_mb", mode="before")
+    @classmethod
+    def _mib_or_auto(cls, value: Any) -> Any:
+        text = str(value).strip()
+        if text == "auto":
+            return "auto"
+        if isinstance(value, bool) or not (isinstance(value, int) or text.isdigit()):
+            raise ValueError("should be a whole number of MiB (0: no copy) or auto")
+        if int(text) < 0:
+            raise ValueError("should be 0 or more MiB, or auto")
+        return int(text)
 
     @field_validator("base_iri")
     @classmethod
@@ -459,6 +485,27 @@ class Settings(BaseSettings):
         if config.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
         return tuple(sources)
+
+
+#: where a cgroup's memory limit is read (v2, then v1)
+CGROUP_MEMORY_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+
+
+def usable_memory(limits: tuple[str, ...] = CGROUP_MEMORY_LIMITS) -> int:
+    """Bytes of memory this process may use: the machine's, or less where a cgroup (v2
+    ``memory.max``, v1 ``memory.limit_in_bytes``) caps it; 0 where neither is known."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError, AttributeError):
+        total = 0
+    for limit in limits:
+        try:
+            text = Path(limit).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if text.isdigit() and 0 < int(text) and (total <= 0 or int(text) < total):
+            total = int(text)
+    return max(total, 0)
 
 
 def _is_secret(loc: tuple[Any, ...]) -> bool:

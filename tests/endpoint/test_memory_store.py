@@ -29,7 +29,7 @@ from sparql_api.workers import WorkerPool
 from tests.endpoint.conftest import Server, serving
 
 MIB = 1024 * 1024
-BUDGET = 64 * MIB  # the default (Settings.memory_store_mb)
+BUDGET = 64 * MIB  # a budget the real graph's copy (~6 MiB) fits in
 
 pytestmark = pytest.mark.skipif(
     not fork_server_supported(), reason="no fork server on this OS: workers read the disk"
