@@ -435,7 +435,8 @@ class Settings(BaseSettings):
         text = str(value).strip()
         if text == "auto":
             return "auto"
-        if isinstance(value, bool) or not (isinstance(value, int) or text.isdigit()):
+        digits = text.isascii() and text.isdigit()
+        if isinstance(value, bool) or not (isinstance(value, int) or digits):
             raise ValueError("should be a whole number of MiB (0: no copy) or auto")
         if int(text) < 0:
             raise ValueError("should be 0 or more MiB, or auto")
@@ -487,23 +488,55 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-#: where a cgroup's memory limit is read (v2, then v1)
-CGROUP_MEMORY_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+#: cgroup limits at or over this are "no limit" (v1 writes 2^63 rounded down to a page)
+NO_CGROUP_LIMIT = 1 << 60
 
 
-def usable_memory(limits: tuple[str, ...] = CGROUP_MEMORY_LIMITS) -> int:
-    """Bytes of memory this process may use: the machine's, or less where a cgroup (v2
-    ``memory.max``, v1 ``memory.limit_in_bytes``) caps it; 0 where neither is known."""
+def cgroup_limit_files(
+    proc_cgroup: str = "/proc/self/cgroup", root: str = "/sys/fs/cgroup"
+) -> list[str]:
+    """The files that may cap this process's memory: for each hierarchy of
+    ``proc_cgroup`` with a memory controller (v2's ``0::PATH``, v1's ``N:...memory...:PATH``),
+    the limit of its own cgroup and of each cgroup above it (a systemd unit's
+    ``MemoryMax=`` is in its own, a container's in its namespace's root); then the top
+    level's, for a hierarchy not mounted where ``proc_cgroup`` says."""
+    files: list[str] = []
+    try:
+        lines = Path(proc_cgroup).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    for line in lines:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and controllers == "":
+            base, name = Path(root), "memory.max"
+        elif "memory" in controllers.split(","):
+            base, name = Path(root) / "memory", "memory.limit_in_bytes"
+        else:
+            continue
+        parts = [part for part in path.split("/") if part]
+        if ".." in parts:  # outside this namespace's view: only the top level is readable
+            continue
+        files += [str(base.joinpath(*parts[:i], name)) for i in range(len(parts), -1, -1)]
+    return files + [f"{root}/memory.max", f"{root}/memory/memory.limit_in_bytes"]
+
+
+def usable_memory(limits: list[str] | None = None) -> int:
+    """Bytes of memory this process may use: the machine's, or less where a cgroup caps it
+    (the lowest limit of ``limits``, by default :func:`cgroup_limit_files`); 0 where
+    neither is known."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (OSError, ValueError, AttributeError):
         total = 0
-    for limit in limits:
+    for limit in cgroup_limit_files() if limits is None else limits:
         try:
             text = Path(limit).read_text(encoding="ascii").strip()
         except (OSError, UnicodeDecodeError):
             continue
-        if text.isdigit() and 0 < int(text) and (total <= 0 or int(text) < total):
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) < NO_CGROUP_LIMIT:
+            continue  # "max", v1's "no limit", or not a limit
+        if total <= 0 or int(text) < total:
             total = int(text)
     return max(total, 0)
 
