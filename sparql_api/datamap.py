@@ -14,7 +14,9 @@ The small pictures of other pages are in sparql_api/charts.py.
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -37,6 +39,8 @@ from sparql_api.negotiation import HTML, JSON, Offer, negotiate
 from sparql_api.pages.links import Linker
 from sparql_api.pages.site import PageContext, language, make_site, not_acceptable_response
 from sparql_api.protocol import site_root
+
+log = logging.getLogger("sparql_api.datamap")
 
 CSV = Offer.of(formats.CSV)
 SVG = Offer("image/svg+xml", "svg", "svg", label="SVG")
@@ -231,47 +235,86 @@ def as_rows(data: dict[str, Any], link: Linker, lang: str) -> list[dict[str, Any
 
 
 # --- the routes ---------------------------------------------------------------------------------
+class _Parsed:
+    """One reading of the map, shared by the renderings that need it at the same time."""
+
+    __slots__ = ("data", "body", "__weakref__")
+
+    def __init__(self, data: dict[str, Any], body: bytes) -> None:
+        self.data, self.body = data, body
+
+
 class MapData:
     """The release's map.json, or the map computed once from the store (a release built
     before map.json existed).
 
     The file is checked when the release is opened (a broken one is a clear error then,
-    not at the first request) and read again for each rendering: the rendered answers
-    are kept by the pages' cache, and the parsed map is not kept. At 100x synthetic scale
-    map.json is 18 MB, 79 MB of Python objects that the web process held for the
-    release's whole life (twice while a new release takes over)."""
+    not at the first request), then not held: ``/map.json`` is its bytes, read for each
+    answer, and the other renderings parse it again, one parse shared by those running
+    at once (a weak reference: freed when the last is done). The pages' cache keeps the
+    renderings it can hold (up to its entry size: at 100x synthetic scale map.json is
+    18 MB, and its parse 79 MB of Python objects that the web process held for the
+    release's whole life, twice while a new release takes over)."""
 
     def __init__(self, release: Release, site: PageContext) -> None:
         self.path = Path(release.root) / datamap.MAP_FILE
         self.site = site
         self._lock = threading.Lock()
-        self._computed: tuple[dict[str, Any], bytes] | None = None
+        self._computed: _Parsed | None = None
+        self._shared: weakref.ref[_Parsed] | None = None
         self._file = self.path.is_file()
         if self._file:
-            self._load()
+            try:
+                body = self.path.read_bytes()
+            except OSError as exc:
+                raise StoreError(
+                    f"the release's map of shared data is unreadable: {exc}",
+                    file=str(self.path),
+                ) from None
+            self._load(body)
 
-    def _load(self) -> tuple[dict[str, Any], bytes]:
+    def _load(self, body: bytes) -> _Parsed:
         try:
-            body = self.path.read_bytes()
             data = json.loads(body)
             if not isinstance(data, dict) or not all(
                 isinstance(data.get(k), list) for k in ("domains", "groups", "cells")
             ):
                 raise ValueError("no domains, groups or cells")
-        except (OSError, ValueError) as exc:
+        except ValueError as exc:
             raise StoreError(
                 f"the release's map of shared data is unreadable: {exc}", file=str(self.path)
             ) from None
-        return data, body
+        return _Parsed(data, body)
 
-    def get(self) -> tuple[dict[str, Any], bytes]:
-        if self._file:
-            return self._load()
+    def _read(self) -> bytes:
+        """map.json's bytes at request time; a file gone meanwhile (removed by hand) is a
+        store error that names no server path (the path is logged)."""
+        try:
+            return self.path.read_bytes()
+        except OSError as exc:
+            log.error("the release's map.json cannot be read: %s", exc)
+            raise StoreError("the release's map of shared data cannot be read") from None
+
+    def body(self) -> bytes:
+        """The map as JSON: map.json's bytes (checked when the release was opened)."""
+        return self._read() if self._file else self.get().body
+
+    def get(self) -> _Parsed:
+        """The map, parsed (shared while in use), with its JSON."""
         with self._lock:
-            if self._computed is None:
-                data = datamap.compute(self.site.pages.describer)
-                self._computed = data, datamap.to_json(data).encode("utf-8")
-            return self._computed
+            if not self._file:
+                if self._computed is None:
+                    data = datamap.compute(self.site.pages.describer)
+                    self._computed = _Parsed(data, datamap.to_json(data).encode("utf-8"))
+                return self._computed
+            parsed = self._shared() if self._shared is not None else None
+            if parsed is None:
+                try:
+                    parsed = self._load(self._read())
+                except StoreError as exc:  # (checked at opening: only a file changed by hand)
+                    raise StoreError(exc.message) from None
+                self._shared = weakref.ref(parsed)
+            return parsed
 
 
 def make_router(
@@ -300,9 +343,9 @@ def make_router(
             return Response(cached.body, headers=headers)
 
         def work() -> bytes:
-            table, body = data.get()
             if offer is JSON:
-                return body
+                return data.body()
+            table = data.get().data
             if offer is CSV:
                 return datamap.to_csv(table).encode("utf-8")
             link = Linker(site.base, root, lang if explicit else None)

@@ -163,11 +163,12 @@ def test_a_broken_map_file_is_one_clear_error(release, tmp_path):
     assert err.value.file.endswith(datamap.MAP_FILE) and "map of shared data" in str(err.value)
 
 
-def test_the_map_is_checked_at_opening_and_not_held(release, tmp_path):
-    """map.json is read for each rendering (whose answers the pages' cache keeps): the web
-    process does not hold the parsed map for the release's life (79 MB of Python objects
-    at 100x scale). Known-bad beside it: a MapData that kept the parse holds ~10x the
-    file's size."""
+def test_the_map_is_checked_at_opening_and_not_held(tmp_path):
+    """map.json is not held for the release's life (79 MB of Python objects at 100x
+    scale): ``/map.json`` is the file's bytes, and the renderings share one parse while
+    they run, freed after. Known-bad beside it: a MapData that kept the parse holds ~10x
+    the file's size."""
+    import gc
     import tracemalloc
 
     cells = [
@@ -176,24 +177,32 @@ def test_the_map_is_checked_at_opening_and_not_held(release, tmp_path):
     ]
     body = json.dumps({"domains": [], "groups": [], "cells": cells}).encode("utf-8")
     (tmp_path / datamap.MAP_FILE).write_bytes(body)
+    kept = json.loads(body)
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
         data = MapData(SimpleNamespace(root=tmp_path), site=None)
         held = tracemalloc.get_traced_memory()[0] - base
-        first, raw = data.get()
-        kept = json.loads(body)  # what holding the parse costs, measured the same way
+        first, second = data.get(), data.get()
         holding = tracemalloc.get_traced_memory()[0] - base
+        assert first is second and first.data == kept and first.body == body  # shared
+        del first, second
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.reset_peak()
+        assert data.body() == body
+        peak_of_body = tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
-    assert raw == body and first == kept
     assert holding > 4 * len(body)  # the measure sees a held parse
     assert held < len(body) // 20, held
-    assert data.get()[0] is not first  # read again, not kept
+    assert after < len(body) // 20, after  # freed once no rendering uses it
+    assert peak_of_body < 3 * len(body), peak_of_body  # the bytes, not a parse
     (tmp_path / datamap.MAP_FILE).unlink()
-    with pytest.raises(StoreError) as err:  # gone later: the same clear error
-        data.get()
-    assert err.value.file.endswith(datamap.MAP_FILE)
+    for ask in (data.get, data.body):  # gone later (by hand): a store error, no server path
+        with pytest.raises(StoreError) as err:
+            ask()
+        assert err.value.file is None and str(tmp_path) not in err.value.message
 
 
 def test_a_release_without_map_json_computes_the_same_map_from_its_store(release, tmp_path):
@@ -202,8 +211,8 @@ def test_a_release_without_map_json_computes_the_same_map_from_its_store(release
     shutil.copytree(release.store_dir, store)
     site = SimpleNamespace(pages=SimpleNamespace(describer=Describer(store, [])))
     data = MapData(SimpleNamespace(root=tmp_path), site=site)
-    _, body = data.get()
-    assert body == (release.root / datamap.MAP_FILE).read_bytes()
+    assert data.get().body == (release.root / datamap.MAP_FILE).read_bytes()
+    assert data.body() == data.get().body and data.get() is data.get()  # computed once
 
 
 def test_the_page_table_links_every_field_behind_every_cell(http, release, release_map):
