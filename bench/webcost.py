@@ -130,6 +130,7 @@ async def pool_cost(data: Path, requests: int, workers: int, warm: int = 2000) -
     import psutil
 
     from dipkg.core.release import open_release
+    from dipkg.core.settings import load_settings
     from sparql_api.results import Job
     from sparql_api.workers import WorkerPool
 
@@ -137,7 +138,8 @@ async def pool_cost(data: Path, requests: int, workers: int, warm: int = 2000) -
         open_release(data).store_dir,
         size=workers,
         timeout=10,
-        memory_store=64 << 20,
+        # as `dipkg serve` with this many workers (a copy in memory where it fits)
+        memory_store=load_settings(query_workers=workers).memory_store_bytes(),
         client_queries=1,
     )
     await pool.start()

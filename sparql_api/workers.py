@@ -145,7 +145,7 @@ def _store_mode(store: dict[str, Any], budget: int) -> str:
     if why == "off":
         return "disk"
     if why == "over budget":
-        why = f"larger than DIPKG_MEMORY_STORE_MB ({budget // (1024 * 1024)} MiB)"
+        why = f"larger than the budget of DIPKG_MEMORY_STORE_MB ({budget // (1024 * 1024)} MiB)"
     return f"disk: {why}"
 
 

@@ -128,7 +128,7 @@ def test_the_fork_server_holds_the_copy_without_a_thread(endpoint_data: Path) ->
 def test_a_store_over_the_budget_is_read_from_disk(endpoint_data: Path) -> None:
     """The known-bad budget: 1 MiB is less than the real graph's copy needs."""
     result = _answers(open_release(endpoint_data).store_dir, 1 * MIB, QUERIES[:1])
-    assert result["mode"] == "disk: larger than DIPKG_MEMORY_STORE_MB (1 MiB)", result
+    assert result["mode"] == "disk: larger than the budget of DIPKG_MEMORY_STORE_MB (1 MiB)", result
     assert result["workers"] == {"disk"}
     assert result["zygote_threads"] == 1 and result["zygote_children"] == result["pids"]
 
