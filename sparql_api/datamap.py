@@ -17,6 +17,8 @@ import json
 import logging
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -236,12 +238,12 @@ def as_rows(data: dict[str, Any], link: Linker, lang: str) -> list[dict[str, Any
 
 # --- the routes ---------------------------------------------------------------------------------
 class _Parsed:
-    """One reading of the map, shared by the renderings that need it at the same time."""
+    """One reading of the map, shared by the renderings that use it at the same time."""
 
-    __slots__ = ("data", "body", "__weakref__")
+    __slots__ = ("data", "__weakref__")
 
-    def __init__(self, data: dict[str, Any], body: bytes) -> None:
-        self.data, self.body = data, body
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
 
 
 class MapData:
@@ -250,17 +252,17 @@ class MapData:
 
     The file is checked when the release is opened (a broken one is a clear error then,
     not at the first request), then not held: ``/map.json`` is its bytes, read for each
-    answer, and the other renderings parse it again, one parse shared by those running
-    at once (a weak reference: freed when the last is done). The pages' cache keeps the
-    renderings it can hold (up to its entry size: at 100x synthetic scale map.json is
-    18 MB, and its parse 79 MB of Python objects that the web process held for the
-    release's whole life, twice while a new release takes over)."""
+    answer, and the other renderings parse it again inside :meth:`use`, one parse shared
+    by those running at once (a weak reference: freed when the last is done). The pages'
+    cache keeps the renderings it can hold (up to its entry size: at 100x synthetic
+    scale map.json is 18 MB, and its parse 79 MB of Python objects that the web process
+    held for the release's whole life, twice while a new release takes over)."""
 
     def __init__(self, release: Release, site: PageContext) -> None:
         self.path = Path(release.root) / datamap.MAP_FILE
         self.site = site
         self._lock = threading.Lock()
-        self._computed: _Parsed | None = None
+        self._computed: tuple[_Parsed, bytes] | None = None
         self._shared: weakref.ref[_Parsed] | None = None
         self._file = self.path.is_file()
         if self._file:
@@ -271,9 +273,9 @@ class MapData:
                     f"the release's map of shared data is unreadable: {exc}",
                     file=str(self.path),
                 ) from None
-            self._load(body)
+            self._parse(body)
 
-    def _load(self, body: bytes) -> _Parsed:
+    def _parse(self, body: bytes) -> _Parsed:
         try:
             data = json.loads(body)
             if not isinstance(data, dict) or not all(
@@ -284,7 +286,7 @@ class MapData:
             raise StoreError(
                 f"the release's map of shared data is unreadable: {exc}", file=str(self.path)
             ) from None
-        return _Parsed(data, body)
+        return _Parsed(data)
 
     def _read(self) -> bytes:
         """map.json's bytes at request time; a file gone meanwhile (removed by hand) is a
@@ -295,26 +297,37 @@ class MapData:
             log.error("the release's map.json cannot be read: %s", exc)
             raise StoreError("the release's map of shared data cannot be read") from None
 
+    def _compute(self) -> tuple[_Parsed, bytes]:
+        if self._computed is None:
+            data = datamap.compute(self.site.pages.describer)
+            self._computed = _Parsed(data), datamap.to_json(data).encode("utf-8")
+        return self._computed
+
     def body(self) -> bytes:
         """The map as JSON: map.json's bytes (checked when the release was opened)."""
-        return self._read() if self._file else self.get().body
-
-    def get(self) -> _Parsed:
-        """The map, parsed (shared while in use), with its JSON."""
+        if self._file:
+            return self._read()
         with self._lock:
+            return self._compute()[1]
+
+    @contextmanager
+    def use(self) -> Iterator[dict[str, Any]]:
+        """The map, parsed, for the block's time (one parse shared with the renderings
+        that use it meanwhile)."""
+        with self._lock:
+            parsed: _Parsed | None
             if not self._file:
-                if self._computed is None:
-                    data = datamap.compute(self.site.pages.describer)
-                    self._computed = _Parsed(data, datamap.to_json(data).encode("utf-8"))
-                return self._computed
-            parsed = self._shared() if self._shared is not None else None
-            if parsed is None:
-                try:
-                    parsed = self._load(self._read())
-                except StoreError as exc:  # (checked at opening: only a file changed by hand)
-                    raise StoreError(exc.message) from None
-                self._shared = weakref.ref(parsed)
-            return parsed
+                parsed = self._compute()[0]
+            else:
+                parsed = self._shared() if self._shared is not None else None
+                if parsed is None:
+                    try:
+                        parsed = self._parse(self._read())
+                    except StoreError as exc:  # (checked at opening: a file changed by hand)
+                        log.error("the release's map.json: %s", exc.message)
+                        raise StoreError(exc.message) from None
+                    self._shared = weakref.ref(parsed)
+        yield parsed.data  # ``parsed`` lives here until the block ends
 
 
 def make_router(
@@ -345,7 +358,10 @@ def make_router(
         def work() -> bytes:
             if offer is JSON:
                 return data.body()
-            table = data.get().data
+            with data.use() as table:
+                return render(table)
+
+        def render(table: dict[str, Any]) -> bytes:
             if offer is CSV:
                 return datamap.to_csv(table).encode("utf-8")
             link = Linker(site.base, root, lang if explicit else None)

@@ -166,8 +166,8 @@ def test_a_broken_map_file_is_one_clear_error(release, tmp_path):
 def test_the_map_is_checked_at_opening_and_not_held(tmp_path):
     """map.json is not held for the release's life (79 MB of Python objects at 100x
     scale): ``/map.json`` is the file's bytes, and the renderings share one parse while
-    they run, freed after. Known-bad beside it: a MapData that kept the parse holds ~10x
-    the file's size."""
+    they run (``use``), freed after. Known-bad beside it: a MapData that kept the parse
+    holds ~10x the file's size."""
     import gc
     import tracemalloc
 
@@ -183,9 +183,13 @@ def test_the_map_is_checked_at_opening_and_not_held(tmp_path):
         base = tracemalloc.get_traced_memory()[0]
         data = MapData(SimpleNamespace(root=tmp_path), site=None)
         held = tracemalloc.get_traced_memory()[0] - base
-        first, second = data.get(), data.get()
-        holding = tracemalloc.get_traced_memory()[0] - base
-        assert first is second and first.data == kept and first.body == body  # shared
+        with data.use() as first, data.use() as second:  # two renderings at once
+            holding = tracemalloc.get_traced_memory()[0] - base
+            assert first is second and first == kept  # one parse, shared
+        with data.use() as first:  # (what the route does: only the map in the block)
+            first_id = id(first)
+            with data.use() as second:
+                assert second is first
         del first, second
         gc.collect()
         after = tracemalloc.get_traced_memory()[0] - base
@@ -194,12 +198,17 @@ def test_the_map_is_checked_at_opening_and_not_held(tmp_path):
         peak_of_body = tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
+    assert first_id
     assert holding > 4 * len(body)  # the measure sees a held parse
     assert held < len(body) // 20, held
     assert after < len(body) // 20, after  # freed once no rendering uses it
     assert peak_of_body < 3 * len(body), peak_of_body  # the bytes, not a parse
-    (tmp_path / datamap.MAP_FILE).unlink()
-    for ask in (data.get, data.body):  # gone later (by hand): a store error, no server path
+    (tmp_path / datamap.MAP_FILE).write_bytes(b"{not json")  # changed by hand: no path
+    with pytest.raises(StoreError) as err, data.use():
+        pass
+    assert err.value.file is None and str(tmp_path) not in err.value.message
+    (tmp_path / datamap.MAP_FILE).unlink()  # gone later (by hand): a store error, no path
+    for ask in (data.use().__enter__, data.body):
         with pytest.raises(StoreError) as err:
             ask()
         assert err.value.file is None and str(tmp_path) not in err.value.message
@@ -211,8 +220,11 @@ def test_a_release_without_map_json_computes_the_same_map_from_its_store(release
     shutil.copytree(release.store_dir, store)
     site = SimpleNamespace(pages=SimpleNamespace(describer=Describer(store, [])))
     data = MapData(SimpleNamespace(root=tmp_path), site=site)
-    assert data.get().body == (release.root / datamap.MAP_FILE).read_bytes()
-    assert data.body() == data.get().body and data.get() is data.get()  # computed once
+    assert data.body() == (release.root / datamap.MAP_FILE).read_bytes()
+    with data.use() as first:
+        pass
+    with data.use() as second:
+        assert second is first  # computed once
 
 
 def test_the_page_table_links_every_field_behind_every_cell(http, release, release_map):
