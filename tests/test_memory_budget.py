@@ -51,7 +51,14 @@ def test_the_variable_takes_mib_or_auto(
     assert load_settings().memory_store_mb == value
 
 
-@pytest.mark.parametrize("text", ["-1", "lots", "1.5", "", "Auto", "true"])
+def test_a_negative_number_is_named_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIPKG_MEMORY_STORE_MB", "-1")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "0 or more MiB, or auto" in caught.value.message
+
+
+@pytest.mark.parametrize("text", ["lots", "1.5", "", "Auto", "true", "--1", "-"])
 def test_anything_else_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
     monkeypatch.setenv("DIPKG_MEMORY_STORE_MB", text)
     with pytest.raises(ConfigError) as caught:

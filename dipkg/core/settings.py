@@ -436,6 +436,8 @@ class Settings(BaseSettings):
         if text == "auto":
             return "auto"
         digits = text.isascii() and text.isdigit()
+        if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
+            raise ValueError("should be 0 or more MiB, or auto")
         if isinstance(value, bool) or not (isinstance(value, int) or digits):
             raise ValueError("should be a whole number of MiB (0: no copy) or auto")
         if int(text) < 0:
