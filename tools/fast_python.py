@@ -1,22 +1,22 @@
 """Which Python ``make install`` builds the project's venv on (prints its command).
 
-The same Python version runs this server at very different speeds by how it was built.
-Measured on one machine with the same 3.11 (bench/PROFILE.md, "The interpreter"): the
-web process's Python per cold query 97-153 us on Debian's ``/usr/bin/python3`` against
-162-198 us on a ``pyenv install`` built with its defaults, and the query pool 16-27% more
-jobs a second. A default pyenv (or ``./configure``) build has neither profile-guided nor
-link-time optimisation, and its interpreter calls its own functions through a shared
-``libpython`` that cannot be inlined across; a distribution's build, python.org's, the
-Docker images' and ``--enable-optimizations`` builds do not pay that.
+The same Python version runs this server at different speeds by how it was built. On one
+machine with 3.11 (bench/PROFILE.md, "The interpreter"), pyenv's default build (no
+profile-guided or link-time optimisation, the interpreter in a shared ``libpython``
+whose functions call each other through the PLT) against Debian's ``/usr/bin/python3``
+(PGO and LTO, the interpreter in its own binary): the web process's own Python per cold
+query 25-35% less CPU on Debian's, the query pool 16-27% more jobs a second, ~11% more
+cold point lookups a second end to end.
 
-So: ``python3`` on the PATH, unless it is such a plain build and one of the system's
-usual interpreters (:data:`CANDIDATES`) is an optimised one; each must be Python >= 3.11
-with ``venv`` and ``ensurepip`` (Debian keeps them in ``python3-venv``). Optimised means
-built with ``--enable-optimizations``, or with the interpreter in its own binary rather
-than a shared ``libpython`` (how Debian and Ubuntu build theirs, with PGO and LTO). What
-the PATH says stays the choice whenever it is not clearly the slower build; ``make
-install PYTHON=...`` skips all of this. Standard library only: it runs before the venv
-exists.
+So: ``python3`` on the PATH, unless it is such a build (a shared ``libpython`` without
+``--enable-optimizations``) and one of the system's usual interpreters
+(:data:`CANDIDATES`) is an optimised build of the same Python version (``3.11``, say);
+or unless it is unusable (older than 3.11, or without ``venv`` and ``ensurepip``, which
+Debian keeps in ``python3-venv``) and another is usable. Optimised means built with
+``--enable-optimizations`` (python.org's, the Docker images', uv's), or without a shared
+``libpython`` (Debian's and Ubuntu's). The system's interpreters are not even asked when
+the PATH's is fine, and ``make install PYTHON=...`` skips all of this. Standard library
+only: it runs before the venv exists.
 """
 
 from __future__ import annotations
@@ -77,22 +77,38 @@ def optimised(facts: dict[str, Any]) -> bool | None:
 
 
 def choose(found: dict[str, dict[str, Any] | None], default: str = "python3") -> str:
-    """``default`` unless it is unusable or a plain build while another candidate is a
-    usable optimised one (the first such, in the order of ``found``)."""
+    """``default``, unless it is a plain build while another candidate is a usable
+    optimised build of the same Python version (the first such, in the order of
+    ``found``), or ``default`` is unusable and another is usable."""
     usable = {c: f for c, f in found.items() if f is not None and f.get("usable")}
     first = usable.get(default)
-    if first is not None and optimised(first) is not False:
+    if first is None:
+        return next(iter(usable), default)
+    if optimised(first) is not False:
         return default
     for command, facts in usable.items():
-        if command != default and optimised(facts):
+        same_version = list(facts.get("version", []))[:2] == list(first.get("version", []))[:2]
+        if command != default and same_version and optimised(facts):
             return command
-    return default if first is not None or not usable else next(iter(usable))
+    return default
+
+
+def describe(facts: dict[str, Any] | None) -> str:
+    if facts is None:
+        return "-"
+    kind = {True: " optimised", False: " plain build", None: ""}[optimised(facts)]
+    usable = "" if facts.get("usable") else " unusable"
+    return ".".join(map(str, facts.get("version", []))) + usable + kind
 
 
 def main() -> int:
     found: dict[str, dict[str, Any] | None] = {}
     seen: set[str] = set()
     for command in CANDIDATES:
+        if found:  # the system's are asked only when the PATH's is no good as it is
+            first = found.get(CANDIDATES[0])
+            if first is not None and first.get("usable") and optimised(first) is not False:
+                break
         facts = probe(command)
         where = os.path.realpath(str(facts["executable"])) if facts else None
         if where is not None and where in seen:
@@ -101,17 +117,7 @@ def main() -> int:
             seen.add(where)
         found[command] = facts
     chosen = choose(found)
-    shown = ", ".join(
-        f"{c}: "
-        + (
-            "-"
-            if f is None
-            else ".".join(map(str, f.get("version", [])))
-            + ("" if f.get("usable") else " unusable")
-            + {True: " optimised", False: " plain build", None: ""}[optimised(f)]
-        )
-        for c, f in found.items()
-    )
+    shown = ", ".join(f"{c}: {describe(f)}" for c, f in found.items())
     print(f"fast_python: {chosen} ({shown})", file=sys.stderr)
     print(chosen)
     return 0
