@@ -435,12 +435,10 @@ class Settings(BaseSettings):
         text = str(value).strip()
         if text == "auto":
             return "auto"
-        digits = text.isascii() and text.isdigit()
-        if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
-            raise ValueError("should be 0 or more MiB, or auto")
-        if isinstance(value, bool) or not (isinstance(value, int) or digits):
+        number = text.removeprefix("-")
+        if isinstance(value, bool) or not (number.isascii() and number.isdigit()):
             raise ValueError("should be a whole number of MiB (0: no copy) or auto")
-        if int(text) < 0:
+        if number != text:
             raise ValueError("should be 0 or more MiB, or auto")
         return int(text)
 
