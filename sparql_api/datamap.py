@@ -321,8 +321,9 @@ class MapData:
             else:
                 parsed = self._shared() if self._shared is not None else None
                 if parsed is None:
+                    body = self._read()  # (a file gone: logged, no path in the error)
                     try:
-                        parsed = self._parse(self._read())
+                        parsed = self._parse(body)
                     except StoreError as exc:  # (checked at opening: a file changed by hand)
                         log.error("the release's map.json: %s", exc.message)
                         raise StoreError(exc.message) from None

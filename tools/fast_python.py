@@ -102,21 +102,21 @@ def describe(facts: dict[str, Any] | None) -> str:
 
 
 def main() -> int:
-    found: dict[str, dict[str, Any] | None] = {}
-    seen: set[str] = set()
-    for command in CANDIDATES:
-        if found:  # the system's are asked only when the PATH's is no good as it is
-            first = found.get(CANDIDATES[0])
-            if first is not None and first.get("usable") and optimised(first) is not False:
-                break
-        facts = probe(command)
-        where = os.path.realpath(str(facts["executable"])) if facts else None
-        if where is not None and where in seen:
-            continue  # the PATH's is the system's: one of them
-        if where is not None:
-            seen.add(where)
-        found[command] = facts
-    chosen = choose(found)
+    default, *system = CANDIDATES
+    first = probe(default)
+    found: dict[str, dict[str, Any] | None] = {default: first}
+    if first is None or not first.get("usable") or optimised(first) is False:
+        # the system's are asked only when the PATH's is no good as it is
+        seen = {os.path.realpath(str(first["executable"]))} if first else set()
+        for command in system:
+            facts = probe(command)
+            where = os.path.realpath(str(facts["executable"])) if facts else None
+            if where in seen:
+                continue  # the PATH's is the system's: one of them
+            if where is not None:
+                seen.add(where)
+            found[command] = facts
+    chosen = choose(found, default)
     shown = ", ".join(f"{c}: {describe(f)}" for c, f in found.items())
     print(f"fast_python: {chosen} ({shown})", file=sys.stderr)
     print(chosen)
