@@ -15,7 +15,6 @@ the web app and ``dipkg match``) live in :mod:`dipkg.core.search_index`.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sqlite3
 from collections.abc import Iterable
@@ -44,39 +43,78 @@ from dipkg.core.search_index import (
 
 
 @lru_cache(maxsize=1)
-def _dictionary() -> tuple[MappingProxyType[str, int], int]:
-    """jieba's default dictionary (word and prefix frequencies, and their total), loaded
-    once per process: ~0.8 s from jieba's cache file, where copying it takes ~15 ms. The
-    process keeps it (tens of MB) beside each segmenter's copy: right for a build or a
-    test run, worth a thought for a long-lived process that builds."""
+def _dictionary() -> tuple[MappingProxyType[str, int], int, int]:
+    """jieba's default dictionary, read once per process from its own ``dict.txt``
+    (:func:`read_dictionary`): ~0.3 s, most of it making the dict, where jieba's
+    ``initialize()`` takes ~1 s (its cache file holds every word's prefixes too, ~500,000
+    entries)."""
     import jieba  # lazy: ~130 ms of import; only the build's indexing needs it
 
-    jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
-    return MappingProxyType(tokenizer.FREQ), tokenizer.total
+    with jieba.Tokenizer().get_dict_file() as f:  # the file jieba itself would read
+        return read_dictionary(f.read().decode("utf-8"))
+
+
+def read_dictionary(text: str) -> tuple[MappingProxyType[str, int], int, int]:
+    """A jieba dictionary's lines (``word freq [tag]``): each word's frequency (the last
+    line of a word wins, as in jieba), their total, and the longest word's length."""
+    tokens = text.split()
+    try:
+        if len(tokens) != 3 * (text.count("\n") + (not text.endswith("\n"))):
+            raise ValueError
+        # "word freq tag" on every line (the dict.txt jieba ships): 0.15 s less than below
+        words, freqs = tokens[0::3], list(map(int, tokens[1::3]))
+    except ValueError:  # any other shape: line by line, as jieba's own reader does
+        pairs = [line.strip().split(" ")[:2] for line in text.split("\n") if line.strip()]
+        words, freqs = [w for w, _ in pairs], [int(n) for _, n in pairs]
+    return MappingProxyType(dict(zip(words, freqs, strict=True))), sum(freqs), max(map(len, words))
 
 
 class Segmenter:
-    """jieba with the vocabulary's labels in its dictionary (the build's side only)."""
+    """jieba with the vocabulary's labels in its dictionary (the build's side only).
+
+    jieba looks up only pieces of the text it cuts (its graph of the words a sentence
+    holds, their frequencies, the 2- and 3-grams of ``cut_for_search``), so the tokenizer
+    holds only the dictionary's words found in the texts cut so far, each with its
+    prefixes (which let jieba's walk along a sentence reach it): each text's runs are
+    added before they are cut. It cuts as jieba with its whole dictionary does (tests/
+    test_search.py holds the two to each other), without building that dictionary.
+    """
 
     def __init__(self, words: Iterable[str]) -> None:
         import jieba
 
-        freq, total = _dictionary()
+        self._words, total, self._longest = _dictionary()
+        self._covered: set[str] = set()
+        self._own: set[str] = set()
         self.tokenizer = jieba.Tokenizer()
-        # what initialize() sets, from the process's copy (add_word below changes both);
-        # the proxy's copy() is the dict's (dict(proxy) walks it key by key: 10x slower)
-        self.tokenizer.FREQ, self.tokenizer.total = freq.copy(), total
+        # what initialize() sets, the dictionary's words added as the texts need them
+        self.tokenizer.FREQ, self.tokenizer.total = {}, total
         self.tokenizer.initialized = True
         for word in sorted(set(words)):
             if IS_CJK.search(word) and len(word) <= LONGEST:
                 self.tokenizer.add_word(word, freq=100000)
+                self._own.add(word)
+
+    def _cover(self, run: str) -> None:
+        """Add the dictionary's words found in ``run``, with their prefixes, to the tokenizer."""
+        if run in self._covered:
+            return
+        self._covered.add(run)
+        freq, words, own = self.tokenizer.FREQ, self._words, self._own
+        n = len(run)
+        for k in range(n):
+            for end in range(k + 1, min(n, k + self._longest) + 1):
+                word = run[k:end]
+                if word in words and word not in own:  # a vocabulary label keeps its own
+                    freq[word] = words[word]
+                    for i in range(1, len(word)):
+                        freq.setdefault(word[:i], 0)
 
     def terms(self, text: str) -> list[str]:
         out: list[str] = []
         for run in RUN.findall(normalize(text)):
             if IS_CJK.match(run):
+                self._cover(run)
                 out.extend(t for t in self.tokenizer.cut_for_search(run) if t.strip())
             elif run.lower() not in STOPWORDS:
                 out.append(stem(run))

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dipkg.core import search_index
 from dipkg.core.search_index import INDEX_FILE, MAX_QUERY, SearchError, SearchIndex, highlight
@@ -181,25 +183,132 @@ def test_a_search_has_a_time_limit(index, monkeypatch):
     assert index.search("数据")["total"] > 0  # the next query is unaffected
 
 
-def test_segmenters_share_jiebas_dictionary_but_not_their_words():
-    """The dictionary is loaded once per process; a vocabulary word added by one build's
-    segmenter is not in the next one's, which cuts as a fresh jieba does."""
+# -- the build's segmenter against jieba with its whole dictionary -------------------------------
+
+# words of the graph's texts and of jieba's dictionary, several the start of another (jieba
+# walks a sentence along the prefixes of its words), some long; and single characters
+WORDS = (
+    "温度 温湿度 温度计 传感器 传感 降雨 降雨量 雨量 数据 数据库 电力 消耗 生产 生产工艺 工艺 "
+    "优化 交通 车流量 流量 信号灯 信号 游客 门票 价格 土壤 墒情 施肥 病人 心率 血压 牛舍 "
+    "中华人民共和国 人民 共和国 计算机 计算机网络 网络 空气质量 质量 监测 温度传感器 交通信号"
+).split()
+ALPHABET = "".join(sorted(set("".join(WORDS)))) + "的和与"
+pieces = st.one_of(st.sampled_from(WORDS), st.text(ALPHABET, min_size=1, max_size=3))
+texts_of_words = st.lists(pieces, min_size=1, max_size=10).map("".join)
+
+
+@pytest.fixture(scope="module")
+def jieba_whole():
+    """jieba as it comes: its whole dictionary loaded by its own ``initialize()``."""
     import jieba
 
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+def whole_with(jieba_whole, words):
+    """jieba with its whole dictionary and the vocabulary's ``words``, as the build made it
+    before it held only the words its texts need (the reference to hold Segmenter to)."""
+    import jieba
+
+    from kg.search import IS_CJK, LONGEST
+
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ, tokenizer.total = dict(jieba_whole.FREQ), jieba_whole.total
+    tokenizer.initialized = True
+    for word in sorted(set(words)):
+        if IS_CJK.search(word) and len(word) <= LONGEST:
+            tokenizer.add_word(word, freq=100000)
+
+    def terms(text):
+        out = []
+        for run in search_index.RUN.findall(search_index.normalize(text)):
+            if IS_CJK.match(run):
+                out.extend(t for t in tokenizer.cut_for_search(run) if t.strip())
+            elif run.lower() not in search_index.STOPWORDS:
+                out.append(search_index.stem(run))
+        return out
+
+    return terms
+
+
+def test_the_segmenter_cuts_the_graphs_texts_as_jieba_with_its_whole_dictionary(
+    build_result, jieba_whole
+):
+    import pyoxigraph
+
+    from kg.search import Segmenter
+
+    store = pyoxigraph.Store.read_only(str(build_result.release / "store"))
+    texts = sorted(
+        {
+            s["o"].value
+            for s in store.query('SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER(lang(?o) = "zh") }')
+        }
+    )
+    labels = sorted(
+        {
+            s["o"].value
+            for s in store.query(
+                "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> SELECT DISTINCT ?o "
+                '{ ?c skos:prefLabel|skos:altLabel ?o FILTER(lang(?o) = "zh") }'
+            )
+        }
+    )
+    assert len(texts) > 500 and len(labels) > 100
+    segmenter, reference = Segmenter(labels), whole_with(jieba_whole, labels)
+    for text in texts:
+        assert segmenter.terms(text) == reference(text), text
+    # what it holds: the words of these texts, not jieba's ~500,000 words and prefixes
+    assert len(segmenter.tokenizer.FREQ) < len(jieba_whole.FREQ) / 20
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    words=st.lists(st.one_of(pieces, texts_of_words), max_size=8),
+    texts=st.lists(st.one_of(texts_of_words, st.text(ALPHABET + " ab")), min_size=1, max_size=6),
+)
+def test_any_texts_cut_as_jieba_with_its_whole_dictionary(jieba_whole, words, texts):
+    from kg.search import Segmenter
+
+    segmenter, reference = Segmenter(words), whole_with(jieba_whole, words)
+    for text in texts:  # one segmenter for them all, as a build does
+        assert segmenter.terms(text) == reference(text)
+    assert segmenter.tokenizer.total == jieba_whole.total + 100000 * len(
+        {w for w in words if len(w) <= 12}
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "数据 3 n\n温度 5 n\n数据 2 n\n传感器 4 n\n",  # the shape jieba ships
+        "数据 3\n温度 5 n\n数据 2\n传感器 4 n",  # tags missing, no final newline
+        "数据 3 n x\n温度 5\n数据 2 n\n传感器 4 n",  # three tokens a line on average only
+    ],
+)
+def test_a_dictionary_reads_as_jiebas_own_reader_does(text):
+    from kg.search import read_dictionary
+
+    words, total, longest = read_dictionary(text)
+    assert dict(words) == {"数据": 2, "温度": 5, "传感器": 4}  # the last line of a word wins
+    assert (total, longest) == (14, 3)
+
+
+def test_segmenters_share_jiebas_dictionary_but_not_their_words(jieba_whole):
+    """The dictionary is read once per process; a vocabulary word added by one build's
+    segmenter is not in the next one's, which cuts as a fresh jieba does."""
     import kg.search
     from kg.search import Segmenter
 
     text = "牛舍温湿度传感器"
-    fresh = jieba.Tokenizer()
-    fresh.initialize()
-    expected = [t for t in fresh.cut_for_search(text) if t.strip()]
+    expected = [t for t in jieba_whole.cut_for_search(text) if t.strip()]
     with_word = Segmenter(["牛舍温湿度传感器"])
     assert "牛舍温湿度传感器" in with_word.terms(text)
     plain = Segmenter([])
     assert plain.terms(text) == expected
     assert "牛舍温湿度传感器" not in plain.terms(text)
-    assert plain.tokenizer.total == fresh.total
-    assert plain.tokenizer.FREQ == fresh.FREQ  # the whole dictionary, not one sentence
-    # loaded once, copied per segmenter
+    assert plain.tokenizer.total == jieba_whole.total
     assert kg.search._dictionary.cache_info().misses == 1
     assert plain.tokenizer.FREQ is not with_word.tokenizer.FREQ
