@@ -38,7 +38,7 @@ CKAN_PACKAGES = ckan==2.12.0 ckanext-dcat==2.4.4 "sqlalchemy>=2.0,<2.1" flask-lo
   simplejson msgspec tzlocal dominate markdown nh3 polib file-keeper alembic passlib webassets rq pysolr pyjwt \
   packaging
 
-.PHONY: install ui-vendor build serve test lint clean
+.PHONY: install ui-vendor build serve test test-setup lint clean
 .DEFAULT_GOAL := serve
 
 $(BIN)/python:
@@ -81,9 +81,14 @@ $(CKAN_VENV)/.installed:
 	$(CKAN_VENV)/bin/pip install -q --no-compile $(CKAN_PACKAGES)
 	touch $@
 
+# What the tests need before the first one runs. The project's venv, YASGUI from npm and
+# CKAN's venv do not depend on each other: `make -j3 test-setup` makes them side by side
+# (.ci/run does, ~25 s less on a fresh clone)
+test-setup: install $(CKAN_VENV)/.installed
+
 # pytest exits 5 when it collects no tests: that is a failure here, not a pass (with
 # two runs, when neither collected any).
-test: install $(CKAN_VENV)/.installed
+test: test-setup
 	@export DIPKG_CKAN_PYTHON=$(CURDIR)/$(CKAN_VENV)/bin/python; \
 	if [ "$(TEST_WORKERS)" = 0 ]; then \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS); first=$$?; second=5; \
