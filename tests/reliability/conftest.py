@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 import pytest
 
@@ -24,6 +25,16 @@ ROOT = Path(__file__).resolve().parents[2]
 FIGURES = ROOT / "test-artifacts" / "reliability.json"
 #: a secret that must never appear in any response body
 CANARY = "dipkg-canary-7f3a9c1e-never-serve-me"
+
+
+def lane_client(base: str) -> httpx.AsyncClient:
+    """The HTTP client of one lane of a load test: one keep-alive connection. A client per
+    lane rather than one pool for all: httpcore 1.0's pool walks all its connections and
+    waiting requests at each request's start and end, and at 32 lanes that cost the test's
+    process more CPU than the server spent answering (the soak ran at ~200 requests a
+    second, its client the bottleneck)."""
+    one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    return httpx.AsyncClient(base_url=base, timeout=30, limits=one, follow_redirects=False)
 
 
 def record(section: str, figures: dict[str, Any]) -> None:

@@ -34,7 +34,7 @@ from dipkg.core.manifest import FORMAT
 from dipkg.core.release import open_release
 from tests.conftest import cli_env
 from tests.endpoint.conftest import Server, start_server, stop_server
-from tests.reliability.conftest import record, zombies
+from tests.reliability.conftest import lane_client, record, zombies
 from tests.reliability.test_soak import SELECTS, wait_pool
 
 WORKERS = 2
@@ -229,13 +229,10 @@ async def one(client: httpx.AsyncClient, rng: random.Random, i: int) -> Seen:
 async def drive(base: str, stop: threading.Event, deadline: float, seed: int) -> Load:
     out = Load()
     counter = iter(range(MAX_REQUESTS))
-    limits = httpx.Limits(max_connections=LANES, max_keepalive_connections=LANES)
-    async with httpx.AsyncClient(
-        base_url=base, timeout=30, limits=limits, follow_redirects=False
-    ) as client:
 
-        async def lane(n: int) -> None:
-            rng = random.Random(seed * 100 + n)
+    async def lane(n: int) -> None:
+        rng = random.Random(seed * 100 + n)
+        async with lane_client(base) as client:
             while not stop.is_set() and time.monotonic() < deadline:
                 i = next(counter, None)
                 if i is None:
@@ -245,7 +242,7 @@ async def drive(base: str, stop: threading.Event, deadline: float, seed: int) ->
                 except (httpx.HTTPError, ValueError, KeyError) as exc:
                     out.errors.append(f"{type(exc).__name__}: {exc}")
 
-        await asyncio.gather(*(lane(n) for n in range(LANES)))
+    await asyncio.gather(*(lane(n) for n in range(LANES)))
     return out
 
 

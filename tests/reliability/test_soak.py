@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from tests.endpoint.conftest import Server, start_server, stop_server
-from tests.reliability.conftest import record, run_async, tree_rss, zombies
+from tests.reliability.conftest import lane_client, record, run_async, tree_rss, zombies
 
 REQUESTS = 5000
 WARMUP = 600
@@ -209,12 +209,9 @@ async def fire(
     queue: asyncio.Queue[Plan] = asyncio.Queue()
     for p in plans:
         queue.put_nowait(p)
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(
-        base_url=base, timeout=30, limits=limits, follow_redirects=False
-    ) as client:
 
-        async def lane() -> None:
+    async def lane() -> None:
+        async with lane_client(base) as client:
             while time.monotonic() < deadline:
                 try:
                     p = queue.get_nowait()
@@ -240,7 +237,7 @@ async def fire(
                 if status != -1 and status not in p.expect:
                     unexpected.append(f"{p.method} {p.url} {p.kind}: {status} {r.text[:200]}")
 
-        await asyncio.gather(*(lane() for _ in range(CONCURRENCY)))
+    await asyncio.gather(*(lane() for _ in range(CONCURRENCY)))
     return statuses, unexpected, latencies
 
 
