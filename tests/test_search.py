@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dipkg.core import search_index
-from dipkg.core.search_index import INDEX_FILE, MAX_QUERY, SearchError, SearchIndex, highlight
+from dipkg.core.search_index import (
+    INDEX_FILE,
+    LONGEST,
+    MAX_QUERY,
+    SearchError,
+    SearchIndex,
+    highlight,
+)
 from kg.build import build
 
 # Realistic inputs: the data a person in each field holds, in their words, read from the
@@ -190,7 +197,8 @@ def test_a_search_has_a_time_limit(index, monkeypatch):
 WORDS = (
     "温度 温湿度 温度计 传感器 传感 降雨 降雨量 雨量 数据 数据库 电力 消耗 生产 生产工艺 工艺 "
     "优化 交通 车流量 流量 信号灯 信号 游客 门票 价格 土壤 墒情 施肥 病人 心率 血压 牛舍 "
-    "中华人民共和国 人民 共和国 计算机 计算机网络 网络 空气质量 质量 监测 温度传感器 交通信号"
+    "中华人民共和国 人民 共和国 计算机 计算机网络 网络 空气质量 质量 监测 温度传感器 交通信号 "
+    "侵华日军南京大屠杀遇难同胞纪念馆 南京 纪念馆"  # jieba's longest words have 16 characters
 ).split()
 ALPHABET = "".join(sorted(set("".join(WORDS)))) + "的和与"
 pieces = st.one_of(st.sampled_from(WORDS), st.text(ALPHABET, min_size=1, max_size=3))
@@ -276,8 +284,23 @@ def test_any_texts_cut_as_jieba_with_its_whole_dictionary(jieba_whole, words, te
     for text in texts:  # one segmenter for them all, as a build does
         assert segmenter.terms(text) == reference(text)
     assert segmenter.tokenizer.total == jieba_whole.total + 100000 * len(
-        {w for w in words if len(w) <= 12}
+        {w for w in words if len(w) <= LONGEST}
     )
+
+
+@pytest.mark.parametrize(
+    ("words", "text"),
+    [
+        (["传感器"], "温度传感器"),  # a label that is a dictionary word keeps its own weight
+        (["交通"], "温度交通信号"),
+        ([], "侵华日军南京大屠杀遇难同胞纪念馆"),  # jieba's longest words, whole
+        (["南京"], "在侵华日军南京大屠杀遇难同胞纪念馆"),
+    ],
+)
+def test_cuts_that_hang_on_one_entry(jieba_whole, words, text):
+    from kg.search import Segmenter
+
+    assert Segmenter(words).terms(text) == whole_with(jieba_whole, words)(text)
 
 
 @pytest.mark.parametrize(
@@ -286,14 +309,18 @@ def test_any_texts_cut_as_jieba_with_its_whole_dictionary(jieba_whole, words, te
         "数据 3 n\n温度 5 n\n数据 2 n\n传感器 4 n\n",  # the shape jieba ships
         "数据 3\n温度 5 n\n数据 2\n传感器 4 n",  # tags missing, no final newline
         "数据 3 n x\n温度 5\n数据 2 n\n传感器 4 n",  # three tokens a line on average only
+        "数据 3 n x\n110 2\n数据 2 n\n传感器 4 n\n温度 5 n\n",  # the same, 110 a word
     ],
 )
 def test_a_dictionary_reads_as_jiebas_own_reader_does(text):
     from kg.search import read_dictionary
 
     words, total, longest = read_dictionary(text)
-    assert dict(words) == {"数据": 2, "温度": 5, "传感器": 4}  # the last line of a word wins
-    assert (total, longest) == (14, 3)
+    expected = {"数据": 2, "温度": 5, "传感器": 4}  # the last line of a word wins
+    if "110" in text:
+        expected["110"] = 2
+    assert dict(words) == expected
+    assert (total, longest) == (sum((3, *expected.values())), 3)
 
 
 def test_segmenters_share_jiebas_dictionary_but_not_their_words(jieba_whole):
