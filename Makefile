@@ -25,10 +25,10 @@ unexport PYTHONDONTWRITEBYTECODE
 # The tests run on TEST_WORKERS processes (pytest-xdist), each test file whole on one
 # of them (its module fixtures made once, and again in the serial run for a file with a
 # serial test), the files holding a slow test first; then the tests marked `serial` (they
-# assert timing or CPU shares) alone in one process: about 13 minutes from a fresh
-# clone on 2 slow cores (the parts 9.5-10.5 and 2.75-3; three processes were no faster:
-# the two cores are busy). TEST_WORKERS=0 runs them all in one process, in order (for
-# --pdb and the like).
+# assert timing or CPU shares) alone in one process: about 13-14.5 minutes from a
+# fresh clone on 2 slow cores (set-up ~1, the parts 9.5-10.5 and 2.75-3; three
+# processes were no faster: the two cores are busy). TEST_WORKERS=0 runs them all in
+# one process, in order (for --pdb and the like).
 TEST_WORKERS ?= 2
 
 # CKAN + ckanext-dcat for the catalogue harvest test: a venv of its own, because
