@@ -217,28 +217,21 @@ def jieba_whole():
 
 def whole_with(jieba_whole, words):
     """jieba with its whole dictionary and the vocabulary's ``words``, as the build made it
-    before it held only the words its texts need (the reference to hold Segmenter to)."""
+    before it held only the words its texts need (the reference to hold Segmenter to): a
+    Segmenter whose tokenizer has the whole dictionary and adds nothing per text."""
     import jieba
 
-    from kg.search import IS_CJK, LONGEST
+    from kg.search import Segmenter
 
+    reference = Segmenter(words)
     tokenizer = jieba.Tokenizer()
     tokenizer.FREQ, tokenizer.total = dict(jieba_whole.FREQ), jieba_whole.total
     tokenizer.initialized = True
-    for word in sorted(set(words)):
-        if IS_CJK.search(word) and len(word) <= LONGEST:
-            tokenizer.add_word(word, freq=100000)
-
-    def terms(text):
-        out = []
-        for run in search_index.RUN.findall(search_index.normalize(text)):
-            if IS_CJK.match(run):
-                out.extend(t for t in tokenizer.cut_for_search(run) if t.strip())
-            elif run.lower() not in search_index.STOPWORDS:
-                out.append(search_index.stem(run))
-        return out
-
-    return terms
+    for word in sorted(reference._own):  # the vocabulary's words Segmenter took
+        tokenizer.add_word(word, freq=100000)
+    reference.tokenizer = tokenizer
+    reference._cover = lambda run: None
+    return reference.terms
 
 
 def test_the_segmenter_cuts_the_graphs_texts_as_jieba_with_its_whole_dictionary(
