@@ -1,7 +1,7 @@
 """Benchmark: this endpoint against `oxigraph serve` and rdflib-endpoint, same graph, same run.
 
     python -m bench.run [--cold] [--large] [--workers N] [--set NAME=VALUE] [--scale N]
-                        [--duration S] [--out DIR] [--data DIR]
+                        [--duration S] [--rounds N] [--out DIR] [--data DIR]
 
 Builds the graph (the real one, or ``--scale N`` synthetic guides, see
 bench/synth.py), starts the three servers on 127.0.0.1, drives each with the
@@ -19,7 +19,10 @@ Each cell records the peak memory of each server's process tree
 each page once, shared pages split between the processes that map them; the
 figure the memory target is judged on) and as the sum of their RSS (a page shared
 by N processes counted N times); the idle memory is taken after start-up and
-again after the run. Writes
+again after the run. ``--rounds N`` measures every cell N times, the servers' order
+reversed every other round; the table, the ratios and the targets are then medians
+over the rounds (each ratio taken within its round, where both servers met the same
+minute of the machine), and the summary lists each round's cold point lookup. Writes
 results.json, results.md and results.png to DIR (default bench/results/).
 Loopback only; every load is bounded in time.
 """
@@ -35,6 +38,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -141,6 +145,7 @@ class Result:
     peak_rss_mb: float = math.nan  # the server's process tree, during this cell: RSS sum
     body_bytes: int = 0
     peak_pss_mb: float = math.nan  # the same tree's PSS sum (each page once)
+    round: int = 0  # --rounds: which round measured it (0-based)
 
 
 @dataclass
@@ -162,6 +167,7 @@ class Report:
     large: bool = False
     pss_mb: dict[str, float] = field(default_factory=dict)  # after the run (PSS sum)
     idle_pss_mb: dict[str, float] = field(default_factory=dict)  # after start-up (PSS sum)
+    rounds: int = 1
 
 
 def _setting(text: str) -> tuple[str, str]:
@@ -176,6 +182,13 @@ def _setting(text: str) -> tuple[str, str]:
             f"{name!r} is not a dipkg setting (dipkg/core/settings.py)"
         )
     return name, value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: at least 1")
+    return value
 
 
 def query_store(sparql_url: str) -> str | None:
@@ -443,6 +456,7 @@ def run(args: argparse.Namespace) -> Report:
             args.duration,
             args.connections,
             args.cold,
+            rounds=args.rounds,
         )
         print(f"  {triples} triples in {seconds:.1f} s, peak {peak:.0f} MB", flush=True)
         s01 = scenario_for(args.scale)
@@ -472,57 +486,65 @@ def run(args: argparse.Namespace) -> Report:
                 idle = tree_memory_mb(proc.pid)
                 report.idle_memory_mb[server] = round(idle.rss, 1)
                 report.idle_pss_mb[server] = round(idle.pss, 1)
-            for name, query, accept, mode in cells:
-                for server, (proc, url, page) in servers.items():
-                    if name == "resource page" and page:
-                        target, cell_accept = page, "text/html"
-                    else:
-                        target, cell_accept = url + "?query=" + urllib.parse.quote(query), accept
-                    probed = time.perf_counter()
-                    probe = httpx.get(target, headers={"Accept": cell_accept}, timeout=60)
-                    probed = time.perf_counter() - probed
-                    if probe.status_code != 200 or not probe.content:
-                        print(
-                            f"  {name:22s} {mode:4s} {server:16s} SKIPPED: answers HTTP "
-                            f"{probe.status_code}: {probe.text[:120]!r}"
+            for rnd in range(report.rounds):
+                # the servers' order reversed every other round: neither always goes first
+                order = list(servers) if rnd % 2 == 0 else list(reversed(servers))
+                if report.rounds > 1:
+                    print(f"round {rnd + 1} of {report.rounds}", flush=True)
+                for name, query, accept, mode in cells:
+                    for server in order:
+                        proc, url, page = servers[server]
+                        if name == "resource page" and page:
+                            target, cell_accept = page, "text/html"
+                        else:
+                            target = url + "?query=" + urllib.parse.quote(query)
+                            cell_accept = accept
+                        probed = time.perf_counter()
+                        probe = httpx.get(target, headers={"Accept": cell_accept}, timeout=60)
+                        probed = time.perf_counter() - probed
+                        if probe.status_code != 200 or not probe.content:
+                            print(
+                                f"  {name:22s} {mode:4s} {server:16s} SKIPPED: answers HTTP "
+                                f"{probe.status_code}: {probe.text[:120]!r}"
+                            )
+                            report.results.append(
+                                Result(server, name, 0.0, math.nan, math.nan, 0, 1, mode, round=rnd)
+                            )
+                            continue
+                        duration = (
+                            args.duration if server != "rdflib-endpoint" else min(args.duration, 5)
                         )
+                        if name in large_names:
+                            duration = max(duration, LARGE_MIN_DURATION)
+                        duration = max(duration, min(SLOW_MAX_DURATION, SLOW_PROBES * probed))
+                        cold = mode == "cold" and "?query=" in target
+                        with PeakRss(proc.pid) as peak:
+                            rps, p50, p99, total, errors = wrk(
+                                target, cell_accept, duration, args.connections, cold
+                            )
                         report.results.append(
-                            Result(server, name, 0.0, math.nan, math.nan, 0, 1, mode)
+                            Result(
+                                server,
+                                name,
+                                round(rps, 1),
+                                p50,
+                                p99,
+                                total,
+                                errors,
+                                mode,
+                                round(peak.peak, 1),
+                                len(probe.content),
+                                round(peak.peak_pss, 1),
+                                round=rnd,
+                            )
                         )
-                        continue
-                    duration = (
-                        args.duration if server != "rdflib-endpoint" else min(args.duration, 5)
-                    )
-                    if name in large_names:
-                        duration = max(duration, LARGE_MIN_DURATION)
-                    duration = max(duration, min(SLOW_MAX_DURATION, SLOW_PROBES * probed))
-                    cold = mode == "cold" and "?query=" in target
-                    with PeakRss(proc.pid) as peak:
-                        rps, p50, p99, total, errors = wrk(
-                            target, cell_accept, duration, args.connections, cold
+                        print(
+                            f"  {name:22s} {mode:4s} {server:16s} {rps:10.1f} req/s  "
+                            f"p50 {p50:8.2f} ms  "
+                            f"p99 {p99:8.2f} ms  peak {peak.peak_pss:6.0f} MB PSS "
+                            f"({peak.peak:.0f} RSS)" + (f"  ERRORS {errors}" if errors else ""),
+                            flush=True,
                         )
-                    report.results.append(
-                        Result(
-                            server,
-                            name,
-                            round(rps, 1),
-                            p50,
-                            p99,
-                            total,
-                            errors,
-                            mode,
-                            round(peak.peak, 1),
-                            len(probe.content),
-                            round(peak.peak_pss, 1),
-                        )
-                    )
-                    print(
-                        f"  {name:22s} {mode:4s} {server:16s} {rps:10.1f} req/s  "
-                        f"p50 {p50:8.2f} ms  "
-                        f"p99 {p99:8.2f} ms  peak {peak.peak_pss:6.0f} MB PSS "
-                        f"({peak.peak:.0f} RSS)" + (f"  ERRORS {errors}" if errors else ""),
-                        flush=True,
-                    )
             for server, (proc, _, _) in servers.items():
                 after = tree_memory_mb(proc.pid)
                 report.memory_mb[server] = round(after.rss, 1)
@@ -544,13 +566,51 @@ def _geomean(values: list[float]) -> float | None:
     return round(math.exp(sum(map(math.log, values)) / len(values)), 3) if values else None
 
 
-def ratios(report: Report) -> dict[str, object]:
+def _median(values: list[float]) -> float:
+    """The median of the numbers among ``values`` (NaN and None left out; NaN if none)."""
+    kept = [v for v in values if v is not None and v == v]
+    return statistics.median(kept) if kept else math.nan
+
+
+def merged(results: list[Result]) -> list[Result]:
+    """One result per (server, query, mode) over the rounds (``--rounds``): the medians of
+    the rates and latencies, the peaks' maxima, the requests and errors summed."""
+    groups: dict[tuple[str, str, str], list[Result]] = {}
+    for r in results:
+        groups.setdefault((r.server, r.query, r.mode), []).append(r)
+    out = []
+    for (server, query, mode), rs in groups.items():
+        if len(rs) == 1:
+            out.append(rs[0])
+            continue
+        rates = [r.requests_per_s for r in rs if not r.errors and r.requests_per_s]
+        out.append(
+            Result(
+                server,
+                query,
+                round(statistics.median(rates), 1) if rates else 0.0,
+                _median([r.p50_ms for r in rs]),
+                _median([r.p99_ms for r in rs]),
+                sum(r.requests for r in rs),
+                sum(r.errors for r in rs),
+                mode,
+                max((r.peak_rss_mb for r in rs), key=lambda v: -1 if v != v else v),
+                rs[0].body_bytes,
+                max((r.peak_pss_mb for r in rs), key=lambda v: -1 if v != v else v),
+                round=-1,
+            )
+        )
+    return out
+
+
+def _one_round(results: list[Result]) -> dict[str, object]:
+    """The ratios to oxigraph of one round's cells, and its cold point lookup's p99."""
     by = {
         (r.server, r.query, r.mode): r.requests_per_s
-        for r in report.results
+        for r in results
         if not r.errors and r.requests_per_s
     }
-    names = list(dict.fromkeys(r.query for r in report.results))
+    names = list(dict.fromkeys(r.query for r in results))
     out: dict[str, object] = {}
     for mode in ("warm", "cold"):
         per_query = {
@@ -560,29 +620,65 @@ def ratios(report: Report) -> dict[str, object]:
         }
         if not per_query:
             continue
-        out[f"vs_oxigraph_{mode}"] = {q: round(v, 3) for q, v in per_query.items()}
+        out[f"vs_oxigraph_{mode}"] = per_query
         # only over all three: a cell without a figure would make it a mean of the others
         heavy = [per_query[q] for q in HEAVY if q in per_query]
         out[f"heavy_geomean_vs_oxigraph_{mode}"] = (
             _geomean(heavy) if len(heavy) == len(HEAVY) else None
         )
-    if any(r.server == "rdflib-endpoint" for r in report.results):
+    if any(r.server == "rdflib-endpoint" for r in results):
         mix = [
             by[("dipkg", q, "warm")] / by[("rdflib-endpoint", q, "warm")]
             for q in QUERIES
             if by.get(("rdflib-endpoint", q, "warm")) and by.get(("dipkg", q, "warm"))
         ]
         out["mix_geomean_vs_rdflib_endpoint"] = round(_geomean(mix) or 0, 1) if mix else None
-    cold = out.get("vs_oxigraph_cold") or {}
-    point_p99 = next(
+    out["point_lookup_cold_p99_ms"] = next(
         (
             r.p99_ms
-            for r in report.results
+            for r in results
             if (r.server, r.query, r.mode) == ("dipkg", "point lookup", "cold")
         ),
         math.nan,
     )
+    return out
+
+
+def ratios(report: Report) -> dict[str, object]:
+    """The summary: ratios to oxigraph, the cold point lookup's p99, memory, and issue 17's
+    targets. Over several rounds (``--rounds``) each figure is the median of the rounds'
+    (each ratio taken within its round), and ``rounds`` lists each round's point lookup."""
+    numbers = sorted({r.round for r in report.results}) or [0]
+    each = [_one_round([r for r in report.results if r.round == n]) for n in numbers]
+    out: dict[str, object] = {}
+    for mode in ("warm", "cold"):
+        key = f"vs_oxigraph_{mode}"
+        names = list(dict.fromkeys(q for one in each for q in one.get(key) or {}))  # type: ignore[union-attr]
+        if not names:
+            continue
+        out[key] = {
+            q: round(_median([(one.get(key) or {}).get(q) for one in each]), 3)  # type: ignore[union-attr]
+            for q in names
+        }
+        heavy = _median([one.get(f"heavy_geomean_vs_oxigraph_{mode}") for one in each])  # type: ignore[misc]
+        out[f"heavy_geomean_vs_oxigraph_{mode}"] = None if heavy != heavy else round(heavy, 3)
+    if any("mix_geomean_vs_rdflib_endpoint" in one for one in each):
+        mix = _median([one.get("mix_geomean_vs_rdflib_endpoint") for one in each])  # type: ignore[misc]
+        out["mix_geomean_vs_rdflib_endpoint"] = None if mix != mix else round(mix, 1)
+    point_p99 = _median([one["point_lookup_cold_p99_ms"] for one in each])  # type: ignore[misc]
     out["point_lookup_cold_p99_ms"] = point_p99
+    if len(each) > 1:
+        out["rounds"] = [
+            {
+                "point lookup cold vs oxigraph": round(
+                    (one.get("vs_oxigraph_cold") or {}).get("point lookup", math.nan),
+                    3,  # type: ignore[union-attr]
+                ),
+                "point lookup cold p99 ms": one["point_lookup_cold_p99_ms"],
+            }
+            for one in each
+        ]
+    cold = out.get("vs_oxigraph_cold") or {}
     # PSS: what the tree costs (each page once); RSS sums count libpython and pyoxigraph's
     # library once per process, so they overstate a tree of several processes
     out["memory_mb"] = {
@@ -618,7 +714,9 @@ def write(report: Report, out: Path) -> None:
     lines = [
         f"Scale {report.scale} ({report.triples} triples); build {report.build_seconds} s, peak "
         f"{report.build_peak_mb} MB; "
-        f"wrk 1 thread, {report.connections} connections, {report.duration} s per cell; "
+        f"wrk 1 thread, {report.connections} connections, {report.duration} s per cell"
+        + (f", {report.rounds} rounds (medians)" if report.rounds > 1 else "")
+        + "; "
         f"dipkg query workers: {workers}"
         + "".join(f"; DIPKG_{k}={v}" for k, v in sorted(report.settings.items()))
         + (f"; dipkg's store: {report.query_store}" if report.query_store else "")
@@ -630,7 +728,7 @@ def write(report: Report, out: Path) -> None:
         + " | dipkg / oxigraph |",
         "|---|---|" + "---|" * (len(servers) + 1),
     ]
-    by = {(r.server, r.query, r.mode): r for r in report.results}
+    by = {(r.server, r.query, r.mode): r for r in merged(report.results)}
     cells = list(dict.fromkeys((r.query, r.mode) for r in report.results))
     for query, mode in cells:
         row = []
@@ -702,6 +800,14 @@ def main() -> None:
         "--duration", type=float, default=5.0, help="seconds of load per query and server"
     )
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--rounds",
+        type=_positive,
+        default=1,
+        help="measure every cell this many times, the servers' order reversed every other "
+        "round; the table, ratios and targets are the rounds' medians (this machine's speed "
+        "moves minute to minute: one 4 s cell's p99 read 4.3 to 9.3 ms within 15 minutes)",
+    )
     parser.add_argument(
         "--skip-rdflib", action="store_true", help="leave rdflib-endpoint out (slow at scale)"
     )
