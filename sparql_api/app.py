@@ -248,4 +248,4 @@ class _App(FastAPI):
         ctx: AppContext = self.state.dipkg
         if ctx.settings.sparql_hot_path:
             stack = HotPath(stack, ctx)
-        return FastPath(stack, cache=ctx.fast_cache)
+        return FastPath(stack, cache=ctx.fast_cache, trusted=ctx.settings.trusted_proxies)

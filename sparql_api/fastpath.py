@@ -11,15 +11,20 @@ For cheap queries the framework, not the engine, is the cost (see
 with ``oxigraph serve``.
 
 Conditional (If-None-Match, If-Modified-Since) and Range requests, HEAD, other
-methods and anything the app did not mark cacheable always go to the app.
+methods and anything the app did not mark cacheable always go to the app, and so does a
+request that repeats one of the keyed headers (the app reads the first of each: a key of
+either copy could serve one client the answer made for another). The X-Forwarded-*
+headers are part of the key only from a trusted proxy: from anyone else the app ignores
+them, and so does the key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
 from sparql_api.cache import Entry, ResponseCache
+from sparql_api.protocol import trusted_peer
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -27,7 +32,8 @@ ASGIApp = Callable[
     [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
 ]
 
-#: the request headers an answer here may depend on: part of the key (the last of each)
+#: the request headers an answer here may depend on: part of the key (a request with one
+#: of them twice is not kept)
 KEYED = (
     b"accept",
     b"accept-encoding",
@@ -38,6 +44,8 @@ KEYED = (
     b"x-forwarded-prefix",
 )
 _UNSET = (b"",) * len(KEYED)  # (what a key has for a header the request has not)
+#: the keyed headers that count only from a trusted proxy (sparql_api.protocol.forwarded_trusted)
+FORWARDED = frozenset(name for name in KEYED if name.startswith(b"x-forwarded-"))
 #: headers that send a request past the cache (to a conditional answer, or a private one)
 BYPASS = frozenset(
     (b"if-none-match", b"if-modified-since", b"if-range", b"range", b"authorization", b"cookie")
@@ -45,8 +53,11 @@ BYPASS = frozenset(
 
 
 class FastPath:
-    def __init__(self, app: ASGIApp, cache: ResponseCache | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, cache: ResponseCache | None = None, trusted: Sequence[str] = ()
+    ) -> None:
         self.app = app
+        self.trusted = trusted  # Settings.trusted_proxies
         # shared with the app context, so a hook that changes answers can clear it
         self.cache = (
             cache
@@ -69,8 +80,11 @@ class FastPath:
                 await self.app(scope, receive, send)
                 return
             if name in KEYED:
+                if name in found:  # twice: see the module's text
+                    await self.app(scope, receive, send)
+                    return
                 found[name] = value
-        key = key_of(scope, found)
+        key = key_of(scope, found, self.trusted)
         hit = self.cache.get(key)
         if hit is not None:
             await send({"type": "http.response.start", "status": 200, "headers": hit.headers})
@@ -111,9 +125,13 @@ def recording(
     return recording_send
 
 
-def key_of(scope: Scope, found: dict[bytes, bytes]) -> tuple:
+def key_of(scope: Scope, found: dict[bytes, bytes], trusted: Sequence[str] = ()) -> tuple:
     """The cache key of a GET: its path, raw query string and the :data:`KEYED` headers
-    ``found`` in it (the last of each)."""
+    ``found`` in it (each once), the X-Forwarded-* ones only from a ``trusted`` proxy."""
+    if not FORWARDED.isdisjoint(found):
+        client = scope.get("client")
+        if not trusted_peer(client[0] if client else None, trusted):
+            found = {name: value for name, value in found.items() if name not in FORWARDED}
     return (
         scope.get("root_path", ""),
         scope["path"],

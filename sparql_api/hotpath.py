@@ -76,7 +76,8 @@ class Heads(NamedTuple):
     #: ``Headers.get`` does
     first: dict[bytes, str]
     forwarded_for: list[str]
-    #: the fast path's key headers (sparql_api/fastpath.py ``KEYED``), the last of each
+    #: the fast path's key headers (sparql_api/fastpath.py ``KEYED``); one of them twice
+    #: makes the request ``uncached``
     keyed: dict[bytes, bytes]
     to_the_app: bool  # a conditional or range request: the app's (:data:`TO_THE_APP`)
     uncached: bool  # a header that keeps the answer out of the fast path (``BYPASS``)
@@ -97,6 +98,8 @@ def read_heads(scope: Scope) -> Heads:
         elif name in TO_THE_APP:
             to_the_app = True
         if name in KEYED:
+            if name in keyed:  # twice: not kept (sparql_api/fastpath.py)
+                uncached = True
             keyed[name] = value
         if name in BYPASS:
             uncached = True

@@ -98,7 +98,7 @@ class QueryLane:
         fast = ctx.fast_cache
         key = None
         if scope["method"] == "GET" and not heads.uncached:
-            key = key_of(scope, heads.keyed)
+            key = key_of(scope, heads.keyed, ctx.settings.trusted_proxies)
             hit = fast.get(key)
             if hit is not None:
                 seen[:] = 200, len(hit.body)

@@ -61,7 +61,9 @@ class CountingApp:
             )
 
 
-def request(app, method="GET", path="/sparql", query=b"query=ASK%7B%7D", headers=()):
+def request(
+    app, method="GET", path="/sparql", query=b"query=ASK%7B%7D", headers=(), client="127.0.0.1"
+):
     sent = []
 
     async def receive():
@@ -77,6 +79,7 @@ def request(app, method="GET", path="/sparql", query=b"query=ASK%7B%7D", headers
         "query_string": query,
         "headers": [(k.lower(), v) for k, v in headers],
         "root_path": "",
+        "client": (client, 50000),
     }
     asyncio.run(app(scope, receive, send))
     status = sent[0]["status"]
@@ -106,10 +109,42 @@ def test_a_repeat_is_answered_without_the_app():
 )
 def test_every_header_a_response_may_depend_on_is_part_of_the_key(header):
     inner = CountingApp()
-    app = FastPath(inner)
+    app = FastPath(inner, trusted=["127.0.0.1"])  # (X-Forwarded-*: from a trusted proxy)
     request(app, headers=[(header, b"one")])
     request(app, headers=[(header, b"two")])
     assert inner.calls == 2
+
+
+@pytest.mark.parametrize(
+    "header", [b"X-Forwarded-Host", b"X-Forwarded-Proto", b"X-Forwarded-Prefix"]
+)
+def test_forwarded_headers_key_only_from_a_trusted_proxy(header):
+    """The app ignores X-Forwarded-* from anyone but a trusted proxy, and so does the key:
+    a client cannot split the cache with them, nor plant an answer under a proxy's key."""
+    inner = CountingApp()
+    app = FastPath(inner, trusted=["10.0.0.1"])
+    request(app, headers=[(header, b"example.org")], client="203.0.113.9")
+    request(app, client="203.0.113.9")
+    assert inner.calls == 1  # the same answer: the same key
+    request(app, headers=[(header, b"example.org")], client="10.0.0.1")
+    assert inner.calls == 2  # from the proxy: an answer of its own
+
+
+@pytest.mark.parametrize("header", [b"Accept", b"Accept-Language", b"Host", b"Accept-Encoding"])
+def test_a_keyed_header_twice_is_never_kept_nor_served(header):
+    """The app reads the first of a repeated header: kept under either copy, its answer
+    could reach a client who sent the other (cache poisoning)."""
+    inner = CountingApp()
+    app = FastPath(inner)
+    twice = [(header, b"one"), (header, b"two")]
+    for _ in range(4):
+        request(app, headers=twice)
+    request(app, headers=[(header, b"two")])
+    request(app, headers=[(header, b"one")])
+    assert inner.calls == 6
+    request(app, headers=[(header, b"one")])
+    request(app, headers=twice)
+    assert inner.calls == 7  # a single header is kept as before; twice is not served from it
 
 
 def test_query_string_and_path_are_part_of_the_key():
