@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,13 +90,21 @@ SHOWN_ROWS = 500
 _RESULTS_ACCEPT = "application/sparql-results+json, text/turtle;q=0.9"
 
 
+#: the IRIs the results table links to (any other is shown as text): a query is the
+#: client's, from the page's URL, so <javascript:...> in an answer must not be a link
+_LINKED = re.compile(r"https?://", re.IGNORECASE)
+
+
 def _cell(term: dict[str, Any], base: str, root: str) -> dict[str, Any]:
-    """A SPARQL JSON term for the results table: its text, and a link for an IRI (an IRI
-    below the base IRI links to its page on this site)."""
+    """A SPARQL JSON term for the results table: its text, and a link for an http(s) IRI
+    (an IRI below the base IRI links to its page on this site)."""
     value = str(term.get("value", ""))
     if term.get("type") == "uri":
-        href = root + "/" + value[len(base) :] if base and value.startswith(base) else value
-        return {"text": value, "href": href, "kind": "iri"}
+        if base and value.startswith(base):
+            href: str | None = root + "/" + value[len(base) :]
+        else:
+            href = value if _LINKED.match(value) else None
+        return {"text": value, "href": href, "kind": "iri", "note": ""}
     lang, datatype = term.get("xml:lang"), term.get("datatype")
     return {
         "text": value,

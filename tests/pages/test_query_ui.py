@@ -5,7 +5,9 @@ pages. Screenshots under test-artifacts/pages/."""
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -218,3 +220,26 @@ def test_plain_form_boolean_and_download(no_js, site) -> None:
     with no_js.expect_download() as download:
         no_js.click("#plain-download")
     assert open(download.value.path(), encoding="utf-8").read().splitlines() == ["n", "23"]
+
+
+@pytest.mark.parametrize(
+    "iri",
+    [
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    ],
+)
+def test_plain_form_links_only_http_iris(http, iri) -> None:
+    """The plain form runs the query in its URL: an IRI of another scheme in the answer is
+    shown as text, never a link (one click on a crafted link would run script here)."""
+    query = (
+        f"SELECT ?x WHERE {{ VALUES ?x {{ <{iri}> <http://example.org/a> "
+        "<https://w3id.org/dipkg/scenario/guizhou-b1-s01> } }"
+    )
+    r = http.get("/query", params={"q": query, "run": "1"}, headers={"Accept": "text/html"})
+    assert r.status_code == 200
+    hrefs = re.findall(r'<a class="iri" href="([^"]*)"', r.text)
+    assert len(hrefs) == 2 and hrefs[0] == "http://example.org/a"
+    assert hrefs[1].endswith("/scenario/guizhou-b1-s01")  # (its page on this site)
+    assert html.escape(iri, quote=False) in r.text  # shown, as text
