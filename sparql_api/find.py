@@ -369,6 +369,10 @@ def make_router(site: PageContext) -> APIRouter:
                         text = fields
                     else:
                         raise SearchError('send {"fields": "…"} or {"fields": ["…", …]}')
+                    try:  # JSON may carry a lone surrogate (\ud800): no text of ours
+                        text.encode("utf-8")
+                    except UnicodeEncodeError:
+                        raise SearchError("the fields are not valid Unicode text") from None
                 elif ctype in ("application/x-www-form-urlencoded", ""):
                     try:
                         form = parse_qs(body.decode("utf-8"), max_num_fields=20)

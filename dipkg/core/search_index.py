@@ -296,6 +296,9 @@ class SearchIndex:
         exact = label_key(query)
 
         def work(db: sqlite3.Connection) -> dict[str, Any]:
+            # a match's names share one connection (resolve): its earlier searches' tables go
+            for table in ("q", "w", "hits"):
+                db.execute(f"DROP TABLE IF EXISTS temp.{table}")
             db.execute("CREATE TEMP TABLE q (term TEXT PRIMARY KEY, idf REAL)")
             db.executemany("INSERT INTO q VALUES (?, ?)", weights)
             db.execute("CREATE TEMP TABLE w (field INTEGER PRIMARY KEY, weight REAL)")

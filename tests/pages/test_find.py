@@ -144,3 +144,26 @@ def test_match_errors_are_one_shape(http: httpx.Client):
         assert set(r.json()) >= {"error", "status", "message"} and r.json()["error"] == "bad-search"
     page = http.get("/match", params={"fields": "x" * 2001}, headers=H)
     assert page.status_code == 400 and 'role="alert"' in page.text
+
+
+@pytest.mark.parametrize(
+    "fields", ["name, phone, address", "price, quantity, date", "客户名称,订单金额,下单时间"]
+)
+def test_match_of_several_names_found_by_their_words(http: httpx.Client, fields):
+    """Names that no label holds are looked up by their words, one search each on the
+    match's one connection: each search starts afresh (a second one failed with 500)."""
+    for r in (
+        http.get("/match.json", params={"fields": fields}),
+        http.post("/match", data={"fields": fields}, headers=H),
+    ):
+        assert r.status_code == 200, r.text[:300]
+    assert len(http.get("/match.json", params={"fields": fields}).json()["fields"]) == 3
+
+
+def test_match_of_a_lone_surrogate_is_a_clear_400(http: httpx.Client):
+    r = http.post(
+        "/match.json",
+        content=b'{"fields": "\\ud800temperature"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 400 and r.json()["error"] == "bad-search", r.text
