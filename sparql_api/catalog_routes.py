@@ -37,9 +37,15 @@ from dipkg.core import catalog_cn as cn
 from dipkg.core.errors import StoreError
 from dipkg.core.release import Release
 from sparql_api import http, i18n
-from sparql_api.errors import HttpError
-from sparql_api.negotiation import GRAPH_OFFERS, HTML, Offer, by_name, negotiate, wants_html
-from sparql_api.pages.site import language
+from sparql_api.errors import HttpError, NotAcceptable
+from sparql_api.negotiation import (
+    GRAPH_OFFERS,
+    HTML,
+    Offer,
+    by_name,
+    negotiate,
+)
+from sparql_api.pages.site import language, not_acceptable_response
 from sparql_api.protocol import site_root, vary_origin
 from sparql_api.state import AppContext, context
 
@@ -114,7 +120,7 @@ def _fixed(request: Request, doc: Document, offer: Offer) -> Response:
     assert choice is not None
     etag = f'"{doc.etag}-{offer.extension}"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if http.none_match(request.headers, etag):
         return Response(status_code=304, headers=headers)
     return Response(doc.variants[choice.key], media_type=choice.content_type, headers=headers)
 
@@ -125,7 +131,7 @@ def _respond(request: Request, doc: Document) -> Response:
     )
     etag = f'"{doc.etag}-{choice.offer.extension}"'
     headers = {"Vary": "Accept", "ETag": etag, "Cache-Control": "public, max-age=300"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if http.none_match(request.headers, etag):
         return Response(status_code=304, headers=headers)
     return Response(doc.variants[choice.key], media_type=choice.content_type, headers=headers)
 
@@ -146,13 +152,17 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     responses={303: {"description": "See /catalog.{html,ttl,jsonld,nt,rdf}"}, **_RESPONSES},
 )
 def catalog(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Response:
-    """Like every resource: 303 to the document of the negotiated type. Browsers (that name
-    text/html) get the page; everything else gets RDF, Turtle by default, so a harvester
-    sending */* or nothing gets the record. ``?format=`` answers directly (200)."""
+    """Like every resource: 303 to the document of the negotiated type, HTML among the RDF
+    types by their weights (browsers get the page; a client preferring Turtle to HTML, the
+    Turtle). Turtle by default, so a harvester sending */* or nothing gets the record.
+    ``?format=`` answers directly (200)."""
     if request.query_params.getlist("format"):
         return _respond(request, _docs(ctx).record)
     accept = request.headers.get("accept")
-    extension = "html" if wants_html(accept) else negotiate(accept, GRAPH_OFFERS).offer.extension
+    try:  # HTML weighed against every RDF type; */* or no Accept: Turtle, the first
+        extension = negotiate(accept, (*GRAPH_OFFERS, HTML)).offer.extension
+    except NotAcceptable:
+        return not_acceptable_response(GRAPH_OFFERS + (HTML,), accept)
     return RedirectResponse(
         f"{site_root(request)}/catalog.{extension}",
         status_code=303,
@@ -189,7 +199,7 @@ CN_SCHEMA_PATH = cn.SCHEMA_URL_PATH
 def cn_schema(request: Request) -> Response:
     body, etag = _cn_schema()
     headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if http.none_match(request.headers, etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/schema+json", headers=headers)
 

@@ -353,14 +353,21 @@ def etag(*parts: str) -> str:
     return f'W/"{digest}"'
 
 
+def none_match(headers: Headers, tag: str) -> bool:
+    """Whether If-None-Match names ``tag`` or is ``*`` (RFC 9110 §13.1.2: the weak
+    comparison, so a tag a proxy weakened when it compressed the answer still matches)."""
+    inm = headers.get("if-none-match")
+    if inm is None:
+        return False
+    if inm.strip() == "*":
+        return True
+    return tag.removeprefix("W/") in {t.strip().removeprefix("W/") for t in inm.split(",")}
+
+
 def not_modified(headers: Headers, tag: str, modified: datetime) -> bool:
     """RFC 9110 §13.2.2: If-None-Match first; If-Modified-Since only without it."""
-    inm = headers.get("if-none-match")
-    if inm is not None:
-        if inm.strip() == "*":
-            return True
-        wanted = {t.strip().removeprefix("W/") for t in inm.split(",")}
-        return tag.removeprefix("W/") in wanted
+    if headers.get("if-none-match") is not None:
+        return none_match(headers, tag)
     ims = headers.get("if-modified-since")
     if ims:
         try:
@@ -389,5 +396,6 @@ __all__ = [
     "etag",
     "last_modified",
     "http_date",
+    "none_match",
     "not_modified",
 ]

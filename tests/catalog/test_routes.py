@@ -141,6 +141,11 @@ def test_catalog_redirects_like_every_resource(client: TestClient) -> None:
         ("*/*", "ttl"),
         ("application/n-triples", "nt"),
         ("application/rdf+xml", "rdf"),
+        # HTML is weighed against the RDF types, not only named
+        ("text/turtle, text/html;q=0.5", "ttl"),
+        ("application/ld+json, text/html;q=0.9", "jsonld"),
+        ("text/html;q=0.1, application/n-triples;q=0.2", "nt"),
+        ("text/turtle;q=0.5, text/html", "html"),
     ]:
         r = client.get("/catalog", headers={"Accept": accept}, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].endswith(f"/catalog.{extension}")
@@ -154,7 +159,7 @@ def test_browsers_get_the_page_and_unknown_types_get_406(client: TestClient) -> 
     r = client.get("/catalog", headers={"Accept": browser})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     r = client.get("/catalog", headers={"Accept": "image/png"})
-    assert r.status_code == 406
+    assert r.status_code == 406 and "Accept" in r.headers["vary"]
     body = r.json()
     assert body["error"] == "not-acceptable" and "text/turtle" in body["details"]["offered"]
 
@@ -163,6 +168,17 @@ def test_etag_revalidation(client: TestClient) -> None:
     r = client.get("/catalog")
     again = client.get("/catalog", headers={"If-None-Match": r.headers["etag"]})
     assert again.status_code == 304 and not again.content
+
+
+@pytest.mark.parametrize("path", ["/catalog?format=ttl", "/catalog.ttl", "/catalog.jsonld"])
+def test_etag_revalidation_compares_weakly(client: TestClient, path: str) -> None:
+    """RFC 9110 §13.1.2: a proxy that compresses an answer weakens its tag (W/): the client
+    behind it revalidates with that, and with ``*``; another tag gets the document."""
+    tag = client.get(path).headers["etag"]
+    for sent in (f"W/{tag}", f'"other", W/{tag}', "*"):
+        r = client.get(path, headers={"If-None-Match": sent})
+        assert r.status_code == 304 and not r.content, sent
+    assert client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
 
 
 @pytest.mark.parametrize("media_type", list(FORMATS))
