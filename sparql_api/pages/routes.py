@@ -45,8 +45,10 @@ async def document(
     headers["Content-Type"] = offer.content_type()
     if offer is HTML:
         headers["Content-Language"] = i18n.HTML_LANG[lang]
+    # a 304 says the client's copy is current: only of a document that is there
     if http.not_modified(request.headers, tag, site.last_modified):
-        return Response(status_code=304, headers=headers)
+        if await anyio.to_thread.run_sync(site.pages.describer.exists, iri):
+            return Response(status_code=304, headers=headers)
     key = ("doc", path, variant, lang, root, explicit)
     cached = site.cache.get(key)
     if cached is not None:

@@ -182,6 +182,21 @@ def test_forwarded_host_and_proto_are_honoured(http: httpx.Client):
     assert 'href="https://data.example.org/domain/industry"' in page
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"If-None-Match": "*"},
+        {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"},
+    ],
+)
+@pytest.mark.parametrize("path", ["/scenario/nope.ttl", "/nothing/here.jsonld", "/scenario/x.html"])
+def test_no_304_for_a_document_that_is_not_there(http: httpx.Client, path, headers):
+    """A 304 says the client's copy is current: for a document that does not exist the
+    answer is 404, whatever the validators (If-None-Match: * above all)."""
+    assert http.get(path, headers=headers).status_code == 404
+    assert http.get("/scenario/guizhou-b1-s03.ttl", headers=headers).status_code == 304
+
+
 def test_validators_and_head(http: httpx.Client):
     r = http.get("/scenario/guizhou-b1-s03.ttl")
     tag = r.headers["etag"]
