@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
@@ -67,10 +67,13 @@ class PageContext:
 
 def _with_query(request: Request, **params: str) -> str:
     """This page's own path with ``params`` set in its query: always a path on this site
-    (``//evil.example/x`` or ``/\\evil.example`` would be read as another host)."""
+    (``//evil.example/x`` or ``/\\evil.example`` would be read as another host), behind the
+    site's prefix (a trusted proxy's X-Forwarded-Prefix, the app's root path) as every
+    other link."""
     query = dict(request.query_params)
     query.update(params)
-    return local_path(request.url.path) + "?" + urlencode(query)
+    prefix = urlsplit(site_root(request)).path.rstrip("/")
+    return prefix + local_path(request.url.path) + "?" + urlencode(query)
 
 
 def language(request: Request) -> tuple[str, bool]:

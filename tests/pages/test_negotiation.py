@@ -4,6 +4,7 @@ and by extension (200), against the real server; each description agrees with th
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -195,6 +196,26 @@ def test_no_304_for_a_document_that_is_not_there(http: httpx.Client, path, heade
     answer is 404, whatever the validators (If-None-Match: * above all)."""
     assert http.get(path, headers=headers).status_code == 404
     assert http.get("/scenario/guizhou-b1-s03.ttl", headers=headers).status_code == 304
+
+
+@pytest.mark.parametrize(
+    "path", ["/scenario/guizhou-b1-s01.html", "/", "/map", "/dumps/", "/match", "/query"]
+)
+def test_language_links_keep_the_proxys_prefix(http: httpx.Client, path):
+    """Behind a trusted proxy's X-Forwarded-Prefix every link of a page is below it: the
+    language switch and the hreflang alternates too."""
+    h = {"X-Forwarded-Host": "example.org", "X-Forwarded-Proto": "https", "Accept": "text/html"}
+    page = http.get(path, headers={**h, "X-Forwarded-Prefix": "/kg"}, follow_redirects=True)
+    assert page.status_code == 200, page.text[:200]
+    hreflang = re.findall(r'hreflang="(?:zh|en)" href="([^"]*)"', page.text)
+    switch = re.findall(r'<a href="([^"]*)" lang="(?:zh-Hans|en)"', page.text)
+    assert len(hreflang) == 1 and len(switch) == 2  # (the alternate: the other language)
+    assert all(h.startswith(f"/kg{path.rstrip('/')}") for h in hreflang + switch), hreflang + switch
+    plain = http.get(path, headers=h).text  # without a prefix: as before
+    assert all(
+        x.startswith(path.rstrip("/") or "/") and not x.startswith("/kg")
+        for x in re.findall(r'hreflang="(?:zh|en)" href="([^"]*)"', plain)
+    )
 
 
 def test_validators_and_head(http: httpx.Client):
