@@ -120,7 +120,7 @@ class FileBody(Response):
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
-        if scope.get("method") != "HEAD":
+        if scope.get("method") != "HEAD" and not scope.get(http.HEAD_OF):  # HEAD: headers only
             async with await anyio.open_file(self.path, "rb") as handle:
                 await handle.seek(self.start)
                 left = self.length

@@ -91,6 +91,10 @@ def cors_send(send: Send) -> Send:
     return send_with_cors
 
 
+#: set in the scope of a HEAD that HeadMiddleware passes on as a GET
+HEAD_OF = "dipkg.head"
+
+
 class HeadMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -99,7 +103,9 @@ class HeadMiddleware:
         if scope["type"] != "http" or scope["method"] != "HEAD":
             await self.app(scope, receive, send)
             return
+        # the app answers a GET; a body it streams from a file need not be read (HEAD_OF)
         scope = dict(scope, method="GET")
+        scope[HEAD_OF] = True
 
         async def send_no_body(message: Message) -> None:
             if message["type"] == "http.response.body":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import httpx
+import psutil
 import pytest
 
 from dipkg.core.release import Release
@@ -49,6 +50,23 @@ def test_head_has_the_length_and_no_body(http: httpx.Client, release: Release):
     r = http.head("/dumps/dipkg.ttl")
     assert r.status_code == 200 and r.content == b""
     assert int(r.headers["content-length"]) == (release.dumps_dir / "dipkg.ttl").stat().st_size
+
+
+def test_head_does_not_read_the_file(http: httpx.Client, release: Release, site):
+    """A HEAD is answered from the file's size: the server reads none of it (a crawler's
+    probe of a large dump costs no disk). Measured by the server process's own reads."""
+    name = "dipkg.nt"
+    size = (release.dumps_dir / name).stat().st_size
+    assert size > 1_000_000
+    server = psutil.Process(site.proc.pid)
+    http.head(f"/dumps/{name}")  # (anything read once per process, read now)
+    before = server.io_counters().read_chars
+    for _ in range(5):
+        assert http.head(f"/dumps/{name}").headers["content-length"] == str(size)
+    assert server.io_counters().read_chars - before < size // 4
+    before = server.io_counters().read_chars
+    assert len(http.get(f"/dumps/{name}").content) == size  # (the measure sees a GET's reads)
+    assert server.io_counters().read_chars - before >= size
 
 
 def test_etag_and_last_modified_give_304(http: httpx.Client):
