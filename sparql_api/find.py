@@ -41,7 +41,7 @@ from dipkg.core.search_index import (
     SearchIndex,
 )
 from sparql_api import i18n
-from sparql_api.negotiation import HTML, wants_html
+from sparql_api.negotiation import HTML, JSON, wants_html
 from sparql_api.pages.links import Linker
 from sparql_api.pages.site import PageContext, language
 from sparql_api.protocol import read_capped_body, site_root
@@ -309,6 +309,9 @@ def make_router(site: PageContext) -> APIRouter:
             params = dict(request.query_params)
             params["offset"] = str(result["offset"] + result["limit"])
             more = _site_path(request) + "/search?" + urlencode(params)
+        # the page's data twin: the same search, filters and page included
+        twin = {k: v for k, v in request.query_params.items() if k != "lang"}
+        json_url = _site_path(request) + "/search.json?" + urlencode(twin)
         return page(
             request,
             "search.html",
@@ -320,6 +323,8 @@ def make_router(site: PageContext) -> APIRouter:
             max_query=MAX_QUERY,
             more=more,
             kinds=KINDS,
+            json_url=json_url,
+            twins=[(JSON, json_url)],
         )
 
     @router.get("/search", include_in_schema=False)

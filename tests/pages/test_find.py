@@ -3,6 +3,7 @@ programs (httpx), the search box on every page, bounds and the one error shape."
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
@@ -25,6 +26,26 @@ def test_search_json_twin_by_suffix_and_by_accept(http: httpx.Client, site):
         assert {f["value"] for f in body["facets"]["kind"]} >= {"scenario", "concept", "field"}
     assert by_suffix.json() == by_accept.json()
     assert "Accept" in by_accept.headers["vary"]
+
+
+def test_the_search_pages_twin_is_the_same_search(http: httpx.Client):
+    """The page's JSON link and its alternate name the same search, filters and page
+    included: following it gives the results the page shows."""
+    params = {"q": "temperature", "kind": "field", "offset": "2", "limit": "5", "lang": "en"}
+    page = http.get("/search", params=params, headers=H)
+    twins = set(re.findall(r'<a href="([^"]*)" type="application/json"', page.text))
+    alternate = re.findall(
+        r'<link rel="alternate" type="application/json" href="([^"]*)"', page.text
+    )
+    assert len(twins) == 1 and alternate == list(twins)
+    twin = httpx.URL(html.unescape(twins.pop()))
+    assert twin.path == "/search.json"
+    assert dict(twin.params) == {k: v for k, v in params.items() if k != "lang"}
+    data = http.get(str(twin)).json()
+    shown = re.findall(r'<li><span class="badge[^"]*">[^<]*</span>\s*<a href="([^"]*)"', page.text)
+    assert data["offset"] == 2 and len(shown) == 5
+    assert [r["href"] for r in data["results"]] == [h.split("?")[0] for h in shown]  # (lang=en)
+    assert {r["kind"] for r in data["results"]} == {"field"}
 
 
 def test_search_page_highlights_and_links(http: httpx.Client):
