@@ -14,8 +14,10 @@ query, so no cache answers). ``--large`` adds large results, cold: a
 (dipkg then runs with DIPKG_MAX_ROWS=500000 so both servers send the same
 triples; each large cell runs at least 10 s, and any cell at least 12 times
 its first request, up to 20 s, so that slow answers are counted at 100x).
-Each cell records the peak memory of each server's process tree
-(sampled every half second) as the sum of the processes' PSS (proportional set size:
+Each cell records the peak memory of each server's process tree (its RSS sampled
+every half second, its PSS every 2 s but in the large cells, every half second: the
+walk of the page tables that PSS takes delays the server's answers) as the sum of the
+processes' PSS (proportional set size:
 each page once, shared pages split between the processes that map them; the
 figure the memory target is judged on) and as the sum of their RSS (a page shared
 by N processes counted N times); the idle memory is taken after start-up and
@@ -243,46 +245,61 @@ class TreeMemory:
     pss: float
 
 
-def tree_memory_mb(pid: int) -> TreeMemory:
+def tree_memory_mb(pid: int, pss: bool = True) -> TreeMemory:
+    """The tree's RSS and PSS sums; ``pss=False``: the RSS alone (a counter read per
+    process, not a walk of its page tables), PSS NaN."""
     try:
         proc = psutil.Process(pid)
         procs = [proc, *proc.children(recursive=True)]
     except psutil.Error:
         return TreeMemory(math.nan, math.nan)
-    rss = pss = 0.0
+    rss = pss_sum = 0.0
     for p in procs:
         try:
             rss += p.memory_info().rss / 2**20
         except psutil.Error:  # a worker replaced meanwhile
             continue
-        pss += pss_mb(p.pid)
-    return TreeMemory(rss, pss)
+        if pss:
+            pss_sum += pss_mb(p.pid)
+    return TreeMemory(rss, pss_sum if pss else math.nan)
 
 
-#: Seconds between two memory samples during a cell. Reading every process's
-#: smaps_rollup (PSS) walks its page tables: at 50 ms it cost the dipkg tree (four
-#: processes, more mappings than oxigraph's one) 27% of its cold point lookups
-#: (2,243 -> 1,638 req/s, p99 7 -> 13 ms), so the sampler skewed the ratios it sat beside.
+#: Seconds between two memory samples during a cell (RSS: counters, cheap).
 SAMPLE_EVERY = 0.5
+#: Seconds between two PSS samples during a cell, but a large one (--large: whether its
+#: memory stays flat is the question there, sampled every SAMPLE_EVERY). Reading every
+#: process's smaps_rollup (PSS) walks its page tables, and the server waits on it: at 50 ms
+#: it cost the dipkg tree 27% of its cold point lookups (2,243 -> 1,638 req/s, p99 7 -> 13
+#: ms); at 0.5 s still 0.65-1.0 ms of a cold point lookup's p99 (the same server with and
+#: without the sampler, three sets of eight interleaved rounds: 5.0 against 5.8, 6.2
+#: against 6.9, 9.3 against 10.2 ms), the throughput unchanged.
+PSS_EVERY = 2.0
 
 
 class PeakRss:
-    """The peaks of :func:`tree_memory_mb` while the block runs (sampled every
-    :data:`SAMPLE_EVERY` s): ``peak`` (RSS sum) and ``peak_pss``."""
+    """The peaks of :func:`tree_memory_mb` while the block runs: ``peak`` (RSS sum, every
+    :data:`SAMPLE_EVERY` s) and ``peak_pss`` (every ``pss_every`` s, :data:`PSS_EVERY` by
+    default; the first sample at once)."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, pss_every: float = PSS_EVERY) -> None:
         self.pid = pid
+        self.pss_every = pss_every
         self.peak = 0.0
         self.peak_pss = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
+        next_pss = 0.0
         while not self._stop.is_set():
-            value = tree_memory_mb(self.pid)
+            now = time.monotonic()
+            with_pss = now >= next_pss
+            value = tree_memory_mb(self.pid, pss=with_pss)
             if value.rss == value.rss:  # not NaN
                 self.peak = max(self.peak, value.rss)
-                self.peak_pss = max(self.peak_pss, value.pss)
+                if with_pss:
+                    self.peak_pss = max(self.peak_pss, value.pss)
+                    next_pss = now + self.pss_every
             self._stop.wait(SAMPLE_EVERY)
 
     def __enter__(self) -> PeakRss:
@@ -518,7 +535,8 @@ def run(args: argparse.Namespace) -> Report:
                             duration = max(duration, LARGE_MIN_DURATION)
                         duration = max(duration, min(SLOW_MAX_DURATION, SLOW_PROBES * probed))
                         cold = mode == "cold" and "?query=" in target
-                        with PeakRss(proc.pid) as peak:
+                        every = SAMPLE_EVERY if name in large_names else PSS_EVERY
+                        with PeakRss(proc.pid, every) as peak:
                             rps, p50, p99, total, errors = wrk(
                                 target, cell_accept, duration, args.connections, cold
                             )

@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -90,3 +91,19 @@ def test_the_memory_target_is_judged_with_two_workers_only() -> None:
     assert set(targets(None, 100).values()) == set(targets(4, 130).values()) == {None}
     assert set(targets(None, 100, QUERY_WORKERS="2").values()) == {True}  # --set
     assert set(targets(2, 100, QUERY_WORKERS="4").values()) == {None}  # --set wins
+
+
+def test_the_sampler_reads_pss_at_its_own_pace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RSS at every sample; PSS (a walk of the page tables, which the measured server waits
+    on) the first time and then every ``pss_every`` s only."""
+    import bench.run as run
+
+    reads: list[int] = []
+    real = run.pss_mb
+    # (the measure itself is tested above; here, how often the sampler takes it)
+    monkeypatch.setattr(run, "pss_mb", lambda pid: reads.append(pid) or real(pid))
+    with run.PeakRss(os.getpid(), pss_every=60.0) as peak:
+        time.sleep(1.2)  # three samples
+    assert peak.peak > 0 and peak.peak_pss > 0
+    assert len(reads) == 1
+    assert math.isnan(tree_memory_mb(os.getpid(), pss=False).pss)
