@@ -102,8 +102,14 @@ def test_the_sampler_reads_pss_at_its_own_pace(monkeypatch: pytest.MonkeyPatch) 
     real = run.pss_mb
     # (the measure itself is tested above; here, how often the sampler takes it)
     monkeypatch.setattr(run, "pss_mb", lambda pid: reads.append(pid) or real(pid))
-    with run.PeakRss(os.getpid(), pss_every=60.0) as peak:
-        time.sleep(1.2)  # three samples
-    assert peak.peak > 0 and peak.peak_pss > 0
-    assert len(reads) == 1
-    assert math.isnan(tree_memory_mb(os.getpid(), pss=False).pss)
+    # a tree of one process (this one may hold servers that other tests started)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with run.PeakRss(child.pid, pss_every=60.0) as peak:
+            time.sleep(1.2)  # three samples
+        assert peak.peak > 0 and peak.peak_pss > 0
+        assert reads == [child.pid]
+        assert math.isnan(tree_memory_mb(child.pid, pss=False).pss)
+    finally:
+        child.kill()
+        child.wait()
