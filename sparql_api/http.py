@@ -378,7 +378,7 @@ def not_modified(headers: Headers, tag: str, modified: datetime) -> bool:
     if ims:
         try:
             since = email.utils.parsedate_to_datetime(ims)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # (a year of 20 digits)
             return False
         if since is None:
             return False

@@ -704,3 +704,30 @@ def test_http_date_is_remembered_but_always_the_instant_in_gmt() -> None:
     east = utc.astimezone(timezone(timedelta(hours=8)))  # the same instant: equal, same hash
     assert http_date(utc) == http_date(east) == "Thu, 01 Jan 2026 08:00:00 GMT"
     assert http_date(utc + timedelta(seconds=1)) == "Thu, 01 Jan 2026 08:00:01 GMT"
+
+
+def test_odd_validators_and_lengths_are_no_500(server) -> None:
+    """A date of a 20-digit year in If-Modified-Since is ignored; a Content-Length of 5,000
+    leading zeros reads as the number it is (int() refuses texts of over 4,300 digits)."""
+    import socket
+
+    r = httpx.get(
+        server.sparql,
+        params={"query": "ASK {}"},
+        headers={"If-Modified-Since": "Mon, 01 Jan 99999999999999999999 00:00:00 GMT"},
+        timeout=30,
+    )
+    assert r.status_code == 200
+    host, port = server.url.removeprefix("http://").split(":")
+    body = b"ASK {}"
+    head = (
+        f"POST /sparql HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+        "Content-Type: application/sparql-query\r\nAccept: application/sparql-results+json\r\n"
+        f"Content-Length: {'0' * 5000}{len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(head + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
