@@ -150,6 +150,9 @@ _STRING2 = re.compile(r'"(?:[^"\\\r\n]|\\[^\r\n])*"')
 _VAR = re.compile(rf"[?$](?:{_U}|[0-9]){char_class(VARNAME_REST)}*")
 #: [140]/[141] PNAME_NS / PNAME_LN
 _PNAME = re.compile(rf"(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?")
+#: a run of the characters a prefix is made of: a prefix is followed by ':' only where
+#: such a run ends (see :func:`tokenize`)
+_PREFIX_RUN = re.compile(char_class(PN_CHARS, ".") + "*")
 _LOCAL_OXIGRAPH = re.compile(_PN_LOCAL_OXIGRAPH)
 #: [142] BLANK_NODE_LABEL ::= '_:' (PN_CHARS_U | [0-9]) ((PN_CHARS|'.')* PN_CHARS)?
 _BNODE = re.compile(rf"_:(?:{_U}|[0-9])(?:(?:{_CHARS}|\.)*{_CHARS})?")
@@ -193,6 +196,7 @@ def tokenize(text: str, *, oxigraph_locals: bool = False) -> list[Token]:
     append = tokens.append
     new = tuple.__new__  # Token(...) without its Python-level __new__: a token costs less
     i, n = 0, len(text)
+    run_end = 0  # where the run of prefix characters holding text[i] ends (once i < it)
     while i < n:
         ch = text[i]
         if ch in WS:
@@ -234,7 +238,19 @@ def tokenize(text: str, *, oxigraph_locals: bool = False) -> list[Token]:
         elif "0" <= ch <= "9" or (ch == "." and i + 1 < n and "0" <= text[i + 1] <= "9"):
             m, kind = _NUMBER.match(text, i), NUMBER
         else:
-            m, kind = _PNAME.match(text, i), PNAME
+            # A prefix is made of name characters and dots, so its ':' can only be where
+            # the run of those that holds text[i] ends, after a name character. Each run
+            # is measured once: trying the pattern at each word of a long run with no
+            # ':' after it (``a-a-a-…``, ``é.é.…``) would scan the rest of the run each
+            # time, quadratic in the run's length.
+            if i >= run_end:
+                run_end = _PREFIX_RUN.match(text, i).end()  # type: ignore[union-attr]
+            if ch == ":" or (
+                run_end < n
+                and text[run_end] == ":"
+                and (run_end == i + 1 or text[run_end - 1] != ".")
+            ):
+                m, kind = _PNAME.match(text, i), PNAME
             if m is not None and oxigraph_locals:
                 colon = text.index(":", i)
                 local = _LOCAL_OXIGRAPH.match(text, colon + 1, m.end())

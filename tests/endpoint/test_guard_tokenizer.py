@@ -8,9 +8,14 @@ kept verbatim but for its name."""
 
 from __future__ import annotations
 
+import contextlib
+import time
+
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from dipkg.core.errors import DipkgError
 from sparql_api import guard
 from sparql_api.guard import (
     _BNODE,
@@ -40,6 +45,7 @@ from sparql_api.guard import (
     WORD,
     WS,
     Token,
+    check_query,
     tokenize,
 )
 
@@ -123,6 +129,9 @@ TEXTS = st.one_of(
 @example(text="a.b:c", oxigraph_locals=True)
 @example(text="x ", oxigraph_locals=False)
 @example(text=" ", oxigraph_locals=False)
+@example(text="a.a.a:x a-a.:y é.é:z", oxigraph_locals=True)
+@example(text="ex:a.b.c.d:e a..:f .:g a:", oxigraph_locals=True)
+@example(text="a.·:x ·a:y a·.b:", oxigraph_locals=False)
 def test_the_same_tokens_as_the_plain_loop(text: str, oxigraph_locals: bool) -> None:
     assert tokenize(text, oxigraph_locals=oxigraph_locals) == reference(
         text, oxigraph_locals=oxigraph_locals
@@ -151,3 +160,34 @@ def test_the_comparison_catches_a_difference() -> None:
     wrong = [Token(WORD, "SERVICE", 0), *guard.tokenize(text[7:])]
     assert wrong != reference(text)
     assert tokenize(text) == reference(text)
+
+
+#: runs of name characters and dots with no ':' after them: the prefixed-name pattern
+#: tried at each word of such a run scanned the rest of it each time (64 KiB: ~40 s)
+LONG_RUNS = {
+    "hyphens": "a-" * 32768,
+    "dots": "a." * 32768,
+    "non-ASCII": "\u00e9." * 32768,
+    "a local name": "ex:" + "a." * 32768,  # (read again pyoxigraph's way: cut short)
+    "dots before ':'": "a.." * 21845 + ".:",
+}
+
+
+@pytest.mark.parametrize("text", LONG_RUNS.values(), ids=LONG_RUNS.keys())
+def test_long_runs_are_tokenized_in_linear_time(text: str) -> None:
+    """Each reading of 64 KiB takes well under a second (~50 ms here); the quadratic
+    tokenizer took 40-50 s. A bound, not a benchmark: it fails only by an order of
+    magnitude. The tokens are still the plain loop's (checked on a slice: it is slow)."""
+    for oxigraph_locals in (False, True):
+        started = time.perf_counter()
+        tokenize(text, oxigraph_locals=oxigraph_locals)
+        assert time.perf_counter() - started < 3.0
+    started = time.perf_counter()
+    with contextlib.suppress(DipkgError):
+        check_query(text)
+    assert time.perf_counter() - started < 6.0
+    head = text[:2000] if ":" not in text[-1:] else text[-2000:]
+    for oxigraph_locals in (False, True):
+        assert tokenize(head, oxigraph_locals=oxigraph_locals) == reference(
+            head, oxigraph_locals=oxigraph_locals
+        )

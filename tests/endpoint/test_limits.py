@@ -433,3 +433,35 @@ def test_the_parent_never_reads_an_oversized_reply_frame() -> None:
             await proc.wait()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("run", ["a-", "\u00e9."], ids=["hyphens", "non-ASCII dots"])
+def test_a_long_name_run_in_a_query_costs_the_server_no_time(
+    server: Server, client: httpx.Client, run: str
+) -> None:
+    """The guard reads a 60 KB query with a long run of name characters in linear time:
+    its answer comes at once, and a /health asked meanwhile too. (Quadratic, the answer
+    took 8-22 s of the web process's interpreter, which every other request shares.)"""
+    query = "SELECT * WHERE { ?s ?p " + run * (60000 // len(run.encode())) + " }"
+    assert 60_000 < len(query.encode()) <= 64 * 1024
+    result: dict[str, object] = {}
+
+    def adversary() -> None:
+        started = time.monotonic()
+        with httpx.Client(
+            transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=120
+        ) as other:
+            result["response"] = other.post(server.sparql, data={"query": query})
+        result["elapsed"] = time.monotonic() - started
+
+    thread = threading.Thread(target=adversary)
+    thread.start()
+    time.sleep(0.05)
+    started = time.monotonic()
+    assert client.get("/health").status_code == 200
+    health = time.monotonic() - started
+    thread.join(timeout=120)
+    response = result["response"]
+    assert isinstance(response, httpx.Response)
+    assert response.status_code == 400, response.text  # a syntax error, from the parser
+    assert health < 2.0 and float(result["elapsed"]) < 5.0, (health, result["elapsed"])  # type: ignore[arg-type]
