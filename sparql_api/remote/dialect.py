@@ -35,6 +35,10 @@ class Graphs:
         uploads = plan(release)
         return cls(data=uploads[0].graph, catalog=uploads[1].graph if len(uploads) > 1 else None)
 
+    def published(self) -> set[str]:
+        """The graphs a query may name."""
+        return {g for g in (self.data, self.catalog) if g}
+
 
 # --- dialects: the backend's own timeout parameter ---------------------------
 def timeout_param(server: str, seconds: float) -> dict[str, str]:
@@ -100,7 +104,7 @@ def check_query(query: str, graphs: Graphs | None = None) -> None:
     for tok in tokens:
         if tok.kind == guard.WORD and tok.text.upper() == "DEFINE":
             raise QueryError("DEFINE pragmas are not SPARQL 1.1 and are not accepted")
-    allowed = {g for g in (graphs.data, graphs.catalog) if g} if graphs is not None else None
+    allowed = graphs.published() if graphs is not None else None
     for at, tok, iri in _iris(tokens):
         bare = tok.kind == guard.PNAME and tok.text.split(":", 1)[0].lower() in ("bif", "sql")
         if bare or (iri is not None and iri.startswith(VIRTUOSO_FUNCTIONS)):
@@ -112,11 +116,24 @@ def check_query(query: str, graphs: Graphs | None = None) -> None:
             and (before[-1] == "FROM" or before[-2:] == ["FROM", "NAMED"])
         ):
             if iri not in allowed:
-                raise QueryError(
-                    f"in remote mode FROM and FROM NAMED may name only the published graphs "
-                    f"({', '.join(sorted(allowed))})",
-                    details={"graphs": sorted(allowed)},
-                )
+                raise _not_published("FROM and FROM NAMED", allowed)
+
+
+def check_dataset(job: Job, graphs: Graphs) -> None:
+    """The client's protocol dataset (``default-graph-uri``, ``named-graph-uri``) may name
+    only the published graphs, as FROM may: forwarded, any other IRI would show whatever
+    else the backend holds."""
+    allowed = graphs.published()
+    for iri in (*(job.default_graph or ()), *(job.named_graphs or ())):
+        if iri not in allowed:
+            raise _not_published("default-graph-uri and named-graph-uri", allowed)
+
+
+def _not_published(what: str, allowed: set[str]) -> QueryError:
+    return QueryError(
+        f"in remote mode {what} may name only the published graphs ({', '.join(sorted(allowed))})",
+        details={"graphs": sorted(allowed)},
+    )
 
 
 def has_dataset_clause(query: str) -> bool:

@@ -27,7 +27,13 @@ from sparql_api.remote.answers import (
     _short,
 )
 from sparql_api.remote.client import BackendClient
-from sparql_api.remote.dialect import Graphs, check_query, dataset_params, timeout_param
+from sparql_api.remote.dialect import (
+    Graphs,
+    check_dataset,
+    check_query,
+    dataset_params,
+    timeout_param,
+)
 from sparql_api.remote.errors import BackendBusy, BackendError, BackendTimeout
 from sparql_api.results import RESULT_FORMATS, Job, Outcome, _solutions, _triples
 from sparql_api.workers import Reply
@@ -79,6 +85,7 @@ class RemotePool:
     # queries -----------------------------------------------------------
     async def run(self, job: Job, client: str | None = None) -> Reply:
         check_query(job.query, self.graphs)
+        check_dataset(job, self.graphs)
         started = time.monotonic()
         accept = (
             ACCEPT_TABLE

@@ -144,6 +144,12 @@ def test_service_update_and_size_are_refused_before_the_backend(proxied):
     # FROM may name the published graphs only, not what else the backend holds
     other = ask(server, "SELECT * FROM <urn:dipkg:staging> WHERE { ?s ?p ?o }")
     assert other.status_code == 400 and "published graphs" in other.json()["message"]
+    # ... and so may the protocol's dataset parameters (found in review)
+    for param in ("default-graph-uri", "named-graph-uri"):
+        for graph in ("urn:dipkg:staging", BASE + "graph/data#x"):
+            other = ask(server, "SELECT * WHERE { ?s ?p ?o }", **{param: graph})
+            assert other.status_code == 400, (param, graph, other.text)
+            assert "published graphs" in other.json()["message"]
     assert proxy.queries == []  # nothing of it reached the backend
     assert ask(server, "ASK { ?s ?p ?o }").status_code == 200
     assert proxy.queries == ["ASK { ?s ?p ?o }"]
