@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import Any
 
@@ -39,6 +40,8 @@ from sparql_api.results import RESULT_FORMATS, Job, Outcome, _solutions, _triple
 from sparql_api.workers import Reply
 
 log = logging.getLogger("sparql_api.remote")
+#: a backend's own row cap (``X-SPARQL-MaxRows``, Virtuoso) as this reads it
+_CAP = re.compile(r"[0-9]{1,9}")
 
 
 async def probe(client: BackendClient, graphs: Graphs) -> dict[str, Any]:
@@ -125,7 +128,8 @@ class RemotePool:
             self.stats["backend_errors"] += 1
             raise
         cap = answer.headers.get("x-sparql-maxrows", "")
-        backend_cap = int(cap) if cap.isdigit() and int(cap) > 0 else None
+        # (ASCII digits only, and few: str.isdigit() takes '²', int() refuses 4,300 digits)
+        backend_cap = int(cap) if _CAP.fullmatch(cap) and int(cap) > 0 else None
         if backend_cap is not None and backend_cap <= job.max_rows:
             # the backend cut the result itself (Virtuoso's ResultSetMaxRows): a full answer
             # may be a cut one, so the last row goes and the result says it is truncated

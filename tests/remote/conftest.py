@@ -90,6 +90,7 @@ class Proxy:
     spare_probe: bool = False
     bomb_levels: int = 7
     auth: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # added to each forwarded answer
 
 
 def entity_bomb(levels: int) -> bytes:
@@ -145,7 +146,10 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 timeout=60,
             )
             self._send(
-                response.status_code, response.headers.get("content-type", ""), response.content
+                response.status_code,
+                response.headers.get("content-type", ""),
+                response.content,
+                proxy.headers,
             )
 
         def _bomb(self) -> None:
@@ -205,10 +209,14 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 pass  # the client gave up (its deadline or byte cap)
             self.close_connection = True
 
-        def _send(self, status: int, ctype: str, body: bytes) -> None:
+        def _send(
+            self, status: int, ctype: str, body: bytes, headers: dict[str, str] | None = None
+        ) -> None:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -291,3 +299,4 @@ def proxied(built_data: Path, proxy: Proxy, tmp_path: Path) -> Iterator[tuple[Se
         yield srv, proxy
         proxy.mode = "forward"
         proxy.spare_probe = False
+        proxy.headers.clear()

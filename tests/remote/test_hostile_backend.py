@@ -262,3 +262,17 @@ def test_a_backend_failing_after_the_start_up_check_is_one_line(built_data: Path
     )
     assert len(done.stderr.strip().splitlines()) == 1
     assert "s3cret" not in done.stderr and "YWRtaW46czNjcmV0" not in done.stderr
+
+
+@pytest.mark.parametrize("cap", ["\u00b2", "9" * 5000, "-1", "0", "3,4", "3.0", "0x3"])
+def test_a_row_cap_header_that_is_no_number_is_ignored(proxied, cap):
+    """The backend's X-SPARQL-MaxRows (Virtuoso's own cut) is read only as ASCII digits:
+    '²' passed str.isdigit() and 5,000 digits int()'s limit, each a 500. Known-good
+    beside: a cap of 3 reads as a cut result (two rows and the truncation signal)."""
+    server, proxy = proxied
+    for value, rows, truncated in ((cap, 5, None), ("3", 2, "true")):
+        proxy.headers = {"X-SPARQL-MaxRows": value}
+        r = ask(server, f"{SELECT} # {value[:8]!r} {time.time()}")  # (unique: no cached answer)
+        assert r.status_code == 200, (value[:20], r.text[:300])
+        assert len(r.json()["results"]["bindings"]) == rows, value[:20]
+        assert r.headers.get("x-dipkg-truncated") == truncated
