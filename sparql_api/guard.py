@@ -4,8 +4,8 @@
   an SSRF hole) in every spelling pyoxigraph or a spec-conformant backend accepts,
   with :class:`~sparql_api.errors.ServiceRefused` (400);
 * recognises updates (the first operation keyword after the prologue is
-  INSERT, DELETE, LOAD, CLEAR, CREATE, DROP, COPY, MOVE, ADD or WITH) with
-  :class:`~sparql_api.errors.UpdateForbidden` (403);
+  INSERT, DELETE, LOAD, CLEAR, CREATE, DROP, COPY, MOVE, ADD or WITH, or SPARUL's
+  MODIFY) with :class:`~sparql_api.errors.UpdateForbidden` (403);
 * refuses, with :class:`~sparql_api.errors.QuerySyntaxError` (400), any text it
   cannot classify: a character outside strings, IRIs and comments that starts no
   SPARQL token (a stray combining mark, U+3000, a backslash...). The guard only
@@ -281,6 +281,7 @@ UPDATE_OPERATIONS = (
     "MOVE",
     "ADD",
     "WITH",
+    "MODIFY",  # SPARUL's, before SPARQL 1.1 (Virtuoso, old ARQ): a backend may still run it
 )
 
 
@@ -300,7 +301,7 @@ class Checked:
         return None
 
 
-def _line_col(text: str, pos: int) -> tuple[int, int]:
+def line_col(text: str, pos: int) -> tuple[int, int]:
     line = text.count("\n", 0, pos) + 1
     col = pos - (text.rfind("\n", 0, pos) + 1) + 1
     return line, col
@@ -386,7 +387,7 @@ def _refuse_unclassified(tokens: list[Token], text: str) -> None:
     other = find_unclassified(tokens)
     if other is None:
         return
-    line, col = _line_col(text, other.pos)
+    line, col = line_col(text, other.pos)
     hint = {
         "'": "an unterminated string",
         '"': "an unterminated string",
@@ -416,7 +417,7 @@ def _refuse_operations(tokens: list[Token], text: str) -> None:
     if first is not None and _is_update(first):
         upper = first.text.upper()  # (which operation: only for the message)
         op = next(op for op in UPDATE_OPERATIONS if upper.startswith(op))
-        line, col = _line_col(text, first.pos)
+        line, col = line_col(text, first.pos)
         raise UpdateForbidden(
             f"this endpoint is read-only: {op} is a SPARQL Update operation",
             line=line,
@@ -424,7 +425,7 @@ def _refuse_operations(tokens: list[Token], text: str) -> None:
         )
     service = find_service(tokens)
     if service is not None:
-        line, col = _line_col(text, service.pos)
+        line, col = line_col(text, service.pos)
         raise ServiceRefused(
             "SERVICE (federated query) is not allowed on this endpoint", line=line, column=col
         )
@@ -494,7 +495,7 @@ def check_fully(tokens: list[Token], text: str) -> Checked:
     """:func:`check_query` on ``text``'s ``tokens``, every reading and refusal in turn."""
     deepest, over = nesting(tokens)
     if over is not None:
-        line, col = _line_col(text, over.pos)
+        line, col = line_col(text, over.pos)
         raise QueryTooDeep(
             f"the query nests groups, brackets or parentheses {deepest} levels deep; "
             f"at most {MAX_NESTING} are accepted",

@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 from dipkg.core.publish_plan import plan
 from dipkg.core.release import Release
 from sparql_api import guard
-from sparql_api.errors import QueryError
+from sparql_api.errors import QueryError, UpdateForbidden
 from sparql_api.results import Job
 
 #: Virtuoso's built-in function namespaces (``bif:``, ``sql:``): SQL, file and network access
@@ -95,15 +95,28 @@ def _iris(tokens: list[guard.Token]) -> Iterator[tuple[int, guard.Token, str | N
 
 
 def check_query(query: str, graphs: Graphs | None = None) -> None:
-    """The remote mode's extra guard (the endpoint's guard has run already): no Virtuoso
-    pragmas (``DEFINE``: sponging, inference) nor SQL built-ins (``bif:``, ``sql:``, however
+    """The remote mode's extra guard (the endpoint's guard has run already): no update
+    keyword anywhere (403), no Virtuoso pragmas (``DEFINE``: sponging, inference) nor SQL
+    built-ins (``bif:``, ``sql:``, however
     spelt: a declared prefix, an escaped local name, a BASE-relative IRI); and ``FROM`` /
     ``FROM NAMED`` may name only the published graphs (``graphs``), not whatever else the
     backend holds (publish's staging graphs, other tenants, system graphs)."""
     tokens = guard.tokenize(query)
     for tok in tokens:
-        if tok.kind == guard.WORD and tok.text.upper() == "DEFINE":
+        if tok.kind != guard.WORD:
+            continue
+        upper = tok.text.upper()
+        if upper == "DEFINE":
             raise QueryError("DEFINE pragmas are not SPARQL 1.1 and are not accepted")
+        if upper in guard.UPDATE_OPERATIONS:
+            # never a word of a query: an update after a query (``ASK {} ; DROP ALL``) that
+            # a lenient backend might run; the guard looks only at the first operation
+            line, column = guard.line_col(query, tok.pos)
+            raise UpdateForbidden(
+                f"this endpoint is read-only: {upper} is a SPARQL Update operation",
+                line=line,
+                column=column,
+            )
     allowed = graphs.published() if graphs is not None else None
     for at, tok, iri in _iris(tokens):
         bare = tok.kind == guard.PNAME and tok.text.split(":", 1)[0].lower() in ("bif", "sql")

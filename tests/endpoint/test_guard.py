@@ -124,6 +124,8 @@ def test_service_inside_strings_iris_names_is_not_flagged(inner: str, case: str)
         "PREFIX ex: <http://e/>\nBASE <http://b/>\n# comment\nINSERT DATA { ex:a ex:b ex:c }",
         "PREFIX:<http://e/>INSERT DATA{:a :b :c}",
         "INSERTDATA{<a> <b> <c>}",
+        "MODIFY GRAPH <http://g> DELETE { ?s ?p ?o } INSERT { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        "modify <http://g> delete { ?s ?p ?o } where { ?s ?p ?o }",
     ],
 )
 def test_updates_are_recognised(update: str) -> None:

@@ -131,6 +131,14 @@ def test_service_update_and_size_are_refused_before_the_backend(proxied):
     assert ask(server, service).json()["error"] == "service-refused"
     assert httpx.post(server.sparql, data={"update": "DROP ALL"}).status_code == 403
     assert ask(server, "LOAD <http://127.0.0.1:1/x>").status_code == 403
+    # SPARUL's MODIFY, and an update after a query that a lenient backend might run
+    for update in (
+        "MODIFY GRAPH <urn:g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        "ASK {} ; DROP ALL",
+        "SELECT * WHERE { ?s ?p ?o } ;\nclear default",
+    ):
+        refused = ask(server, update)
+        assert refused.status_code == 403 and refused.json()["error"] == "update-forbidden", update
     assert ask(server, "SELECT * WHERE { ?s ?p ?o } #" + "x" * 70000).status_code == 413
     assert ask(server, "SELECT * WHERE { ?s bif:contains ?o }").status_code == 400
     # the same built-ins spelt through a declared prefix, an escape or BASE (found in review)
