@@ -182,7 +182,9 @@ def protocol_class(settings: Settings, cap: int) -> type:
             self._awaiting = True  # between requests: waiting for a head
             self._in_head = False  # a head has begun and is not complete
             self._uploading = False  # the head is in, the body is not
-            self._head_bytes = 0
+            self._head_bytes = 0  # bytes read while a head was in progress
+            self._head_parsed = 0  # its request line and headers as the parser gave them
+            self._refused = False  # a head too large was refused: the parser's calls are void
             self._waiting_since = time.monotonic()
             self._head_timer: asyncio.TimerHandle | None = None
             self._stall_timer: asyncio.TimerHandle | None = None
@@ -248,20 +250,66 @@ def protocol_class(settings: Settings, cap: int) -> type:
                 else:
                     self.transport.abort()
 
+        # A head is measured twice: by the bytes read while it is in progress (a head
+        # spread over many reads: the parser would buffer a header without end), and by
+        # what the parser gives of it (a head that begins and ends within one read, up
+        # to 256 KiB, is never "in progress" between reads). Past the limit either way
+        # it gets 431, and the parser's further calls on that read are ignored: no app
+        # runs for it.
         def data_received(self, data: bytes) -> None:
+            if self._refused:
+                return
             super().data_received(data)
-            if self._in_head and self.parser is not None:
+            if self._in_head and self.parser is not None and not self._refused:
                 self._head_bytes += len(data)
                 if self._head_bytes > max_head:
-                    self._in_head = False
-                    self._refuse(too_large)
+                    self._refuse_head()
+
+        def _refuse_head(self) -> None:
+            self._in_head = False
+            self._refused = True
+            self._refuse(too_large)
+
+        def _count_head(self, size: int) -> None:
+            self._head_parsed += size
+            if self._head_parsed > max_head and not self._refused:
+                self._refuse_head()
 
         def on_message_begin(self) -> None:
+            if self._refused:
+                return
             super().on_message_begin()
             self._in_head = True
             self._head_bytes = 0
+            self._head_parsed = 16  # the method, spaces, version and line end, about
+
+        def on_url(self, url: bytes) -> None:
+            if self._refused:
+                return
+            self._count_head(len(url))
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            if self._refused:
+                return
+            self._count_head(len(name) + len(value) + 4)  # (": " and the line end)
+            super().on_header(name, value)
+
+        def on_body(self, body: bytes) -> None:
+            if self._refused:
+                return
+            super().on_body(body)
+
+        def _should_upgrade(self) -> bool:  # (a refused head asked for an upgrade: no)
+            return not self._refused and bool(super()._should_upgrade())
+
+        def _unsupported_upgrade_warning(self) -> None:
+            if not self._refused:
+                super()._unsupported_upgrade_warning()
 
         def on_headers_complete(self) -> None:
+            if self._refused:
+                return
             self._in_head = False
             self._awaiting = False
             self._uploading = True  # the same deadline holds until the body is in
@@ -274,6 +322,8 @@ def protocol_class(settings: Settings, cap: int) -> type:
                 )
 
         def on_message_complete(self) -> None:
+            if self._refused:
+                return
             self._uploading = False
             if self._head_timer is not None:
                 self._head_timer.cancel()

@@ -335,3 +335,30 @@ def test_the_lane_s_answers_keep_http_s_framing(server: Server) -> None:
         ((head, body),) = _responses(data)
         assert head.startswith(b"HTTP/1.1 200") and b"connection: close" in head.lower()
         assert b'"boolean":true' in body
+
+
+@pytest.mark.parametrize("size_kib", [80, 200])
+def test_a_large_head_sent_at_once_gets_431(server: Server, size_kib: int) -> None:
+    """A head over the limit that arrives whole, in one or two reads, is measured as the
+    parser gives it: 431, and the app never answers it (it was read past the limit when
+    the head began and ended within one read: an 80 KB head got a 200)."""
+    pad = b"a" * 1000
+    lines = b"".join(b"X-Pad-%d: %s\r\n" % (i, pad) for i in range(size_kib))
+    head = b"GET /health HTTP/1.1\r\nHost: x\r\n" + lines + b"\r\n"
+    assert len(head) > 64 * 1024
+    with socket.create_connection(address(server), timeout=5) as sock:
+        sock.sendall(head)
+        data, _ = read_all(sock, 3.0)
+    assert status_of(data) == 431, data[:200]
+    assert data.count(b"HTTP/1.1 ") == 1 and b'"error": "header-too-large"' in data
+    cheap_answers(server)
+
+
+def test_a_head_just_under_the_limit_is_answered(server: Server) -> None:
+    """Known-good beside it: 60 KB of headers in one write is a request like any other."""
+    lines = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 1000) for i in range(60))
+    head = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + lines + b"\r\n"
+    with socket.create_connection(address(server), timeout=5) as sock:
+        sock.sendall(head)
+        data, _ = read_all(sock, 3.0)
+    assert status_of(data) == 200, data[:200]
