@@ -78,14 +78,39 @@ class CORSMiddleware:
         await self.app(scope, receive, cors_send(send))
 
 
+#: what a document a browser renders (HTML, SVG) is sent with: its scripts, styles,
+#: images, fonts and requests come from this site only (the pages load nothing from
+#: elsewhere: tests/test_no_cdn.py), no plug-ins, no <base> or form elsewhere; the
+#: browser takes the media type as sent; a link followed to another site tells it the
+#: origin only. Inline <script> data blocks (JSON, JSON-LD) are not scripts to CSP.
+PAGE_POLICY = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "strict-origin-when-cross-origin",
+}
+#: the query page's: YASGUI (its editor, result tables and charts) sets inline styles
+QUERY_PAGE_POLICY = PAGE_POLICY["content-security-policy"].replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
+_RENDERED = ("text/html", "image/svg+xml", "application/xhtml+xml")
+
+
 def cors_send(send: Send) -> Send:
-    """``send`` with the CORS headers of an answer (not a preflight) added to its start."""
+    """``send`` with the CORS headers of an answer (not a preflight) added to its start,
+    and :data:`PAGE_POLICY` to a document a browser renders."""
 
     async def send_with_cors(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = MutableHeaders(scope=message)
             headers["access-control-allow-origin"] = "*"
             headers["access-control-expose-headers"] = EXPOSED_HEADERS
+            if headers.get("content-type", "").startswith(_RENDERED):
+                for name, value in PAGE_POLICY.items():
+                    headers.setdefault(name, value)
         await send(message)
 
     return send_with_cors

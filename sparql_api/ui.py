@@ -254,6 +254,7 @@ def make_query_page(
                 "Vary": "Accept, Accept-Language",
                 "Cache-Control": "no-cache",
                 "Content-Language": "zh-Hans" if lang == "zh" else "en",
+                "Content-Security-Policy": http.QUERY_PAGE_POLICY,
             },
         )
 

@@ -100,6 +100,10 @@ def chromium() -> Iterator[object]:
         pw.stop()
 
 
+def _csp(text: str) -> bool:
+    return "Content Security Policy" in text
+
+
 @pytest.fixture()
 def page(chromium, request: pytest.FixtureRequest) -> Iterator[object]:
     """A fresh page; a screenshot of it is saved under test-artifacts/pages/ at the end."""
@@ -107,6 +111,9 @@ def page(chromium, request: pytest.FixtureRequest) -> Iterator[object]:
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    # what the Content-Security-Policy refused (an inline style, an eval, a request
+    # elsewhere) is a page error too: Chromium reports it on the console
+    pg.on("console", lambda msg: _csp(msg.text) and errors.append(msg.text))
     pg.js_errors = errors  # type: ignore[attr-defined]
     try:
         yield pg

@@ -183,9 +183,9 @@ def test_search_box_suggests_and_finds(page, site):
     box = page.locator("header #site-q")
     box.fill("温")
     # the suggestions arrive from /search/suggest into the box's datalist
-    page.wait_for_function(
-        "document.querySelectorAll('#site-suggest option').length > 0", timeout=10000
-    )
+    # (not wait_for_function: Playwright evaluates its text with eval, which the pages'
+    # Content-Security-Policy refuses, as it should)
+    page.wait_for_selector("#site-suggest option", state="attached", timeout=10000)
     options = page.eval_on_selector_all("#site-suggest option", "els => els.map(e => e.value)")
     assert options[0] == "温度"
     box.fill("温度")
