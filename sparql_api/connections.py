@@ -9,7 +9,7 @@ fails). :func:`protocol_class` returns the protocol uvicorn runs, with
 ``Settings``:
 
 * ``max_header_bytes``: a request head (request line and headers) larger than this
-  gets 431 and the connection is closed.
+  gets 431 (414 when the request target alone passes it) and the connection is closed.
 * ``header_timeout``: from the moment a connection waits for a request (opened, or
   its previous response sent) the complete head, and then its body, must arrive
   within this many seconds (slow-loris), else 408 and close. ``idle_timeout`` is
@@ -162,6 +162,12 @@ def protocol_class(settings: Settings, cap: int) -> type:
         "header-too-large",
         f"the request head is larger than {max_head} bytes",
     )
+    too_long_target = _error(
+        414,
+        b"URI Too Long",
+        "uri-too-long",
+        f"the request target is longer than {max_head} bytes",
+    )
     too_slow = _error(
         408,
         b"Request Timeout",
@@ -265,15 +271,15 @@ def protocol_class(settings: Settings, cap: int) -> type:
                 if self._head_bytes > max_head:
                     self._refuse_head()
 
-        def _refuse_head(self) -> None:
+        def _refuse_head(self, target: bool = False) -> None:
             self._in_head = False
             self._refused = True
-            self._refuse(too_large)
+            self._refuse(too_long_target if target else too_large)
 
-        def _count_head(self, size: int) -> None:
+        def _count_head(self, size: int, target: bool = False) -> None:
             self._head_parsed += size
             if self._head_parsed > max_head and not self._refused:
-                self._refuse_head()
+                self._refuse_head(target)
 
         def on_message_begin(self) -> None:
             if self._refused:
@@ -286,7 +292,7 @@ def protocol_class(settings: Settings, cap: int) -> type:
         def on_url(self, url: bytes) -> None:
             if self._refused:
                 return
-            self._count_head(len(url))
+            self._count_head(len(url), target=True)  # (past the limit in the target: 414)
             super().on_url(url)
 
         def on_header(self, name: bytes, value: bytes) -> None:

@@ -362,3 +362,12 @@ def test_a_head_just_under_the_limit_is_answered(server: Server) -> None:
         sock.sendall(head)
         data, _ = read_all(sock, 3.0)
     assert status_of(data) == 200, data[:200]
+
+
+def test_a_request_target_over_the_limit_gets_414(server: Server) -> None:
+    head = b"GET /" + b"a" * (80 * 1024) + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(address(server), timeout=5) as sock:
+        sock.sendall(head)
+        data, _ = read_all(sock, 3.0)
+    assert status_of(data) == 414, data[:200]
+    assert data.count(b"HTTP/1.1 ") == 1 and b'"error": "uri-too-long"' in data
