@@ -146,6 +146,9 @@ _STRING_LONG1 = re.compile(r"'''(?:[^'\\]|\\.|'(?!''))*'''", re.S)
 _STRING_LONG2 = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""', re.S)
 _STRING1 = re.compile(r"'(?:[^'\\\r\n]|\\[^\r\n])*'")
 _STRING2 = re.compile(r'"(?:[^"\\\r\n]|\\[^\r\n])*"')
+#: the bodies of [156]/[157], where a short string's scan stops when no quote ends it
+_BODY1 = re.compile(r"(?:[^'\\\r\n]|\\[^\r\n])*")
+_BODY2 = re.compile(r'(?:[^"\\\r\n]|\\[^\r\n])*')
 #: [143]/[144] VAR1/VAR2 ::= '?'|'$' VARNAME;  [166] VARNAME
 _VAR = re.compile(rf"[?$](?:{_U}|[0-9]){char_class(VARNAME_REST)}*")
 #: [140]/[141] PNAME_NS / PNAME_LN
@@ -197,6 +200,8 @@ def tokenize(text: str, *, oxigraph_locals: bool = False) -> list[Token]:
     new = tuple.__new__  # Token(...) without its Python-level __new__: a token costs less
     i, n = 0, len(text)
     run_end = 0  # where the run of prefix characters holding text[i] ends (once i < it)
+    no_long: dict[str, int] = {}  # quote -> where a long string of it failed (none after)
+    no_short: dict[str, int] = {}  # quote -> where a failed short string's scan stopped
     while i < n:
         ch = text[i]
         if ch in WS:
@@ -225,10 +230,21 @@ def tokenize(text: str, *, oxigraph_locals: bool = False) -> list[Token]:
         if ch == "<":
             m, kind = _IRIREF.match(text, i), IRI
         elif ch == "'" or ch == '"':
-            long_rx, short_rx = (
-                (_STRING_LONG1, _STRING1) if ch == "'" else (_STRING_LONG2, _STRING2)
-            )
-            m, kind = long_rx.match(text, i) or short_rx.match(text, i), STRING
+            # An unterminated string is scanned once: a quote of the same kind before
+            # where that scan stopped is escaped inside it, and its own scan would stop
+            # at the same place (a long string fails only at the end of the text). Else
+            # each quote of ``\"\"\"…`` scanned the rest of the text: quadratic.
+            kind = STRING
+            if i >= no_long.get(ch, n + 1):
+                m = None
+            else:
+                m = (_STRING_LONG1 if ch == "'" else _STRING_LONG2).match(text, i)
+                if m is None and text.startswith(ch * 3, i):
+                    no_long[ch] = i
+            if m is None and i >= no_short.get(ch, -1):
+                m = (_STRING1 if ch == "'" else _STRING2).match(text, i)
+                if m is None:
+                    no_short[ch] = (_BODY1 if ch == "'" else _BODY2).match(text, i + 1).end()  # type: ignore[union-attr]
         elif ch == "?" or ch == "$":
             m, kind = _VAR.match(text, i), VAR
         elif ch == "_":

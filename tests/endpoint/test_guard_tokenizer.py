@@ -111,6 +111,7 @@ PIECES = st.sampled_from(
         "SELECT_x", "SELECT1", "A\u0301", "x\u00b7y:z", "?s", "$o", "<x>", "<a b>", "'s'",
         '"""l"""', "_:b", "@en", "1.5e3", ".5", "#c\n", "  ", " ", "\t\n", "{", "}", "(", ")",
         "^^", "!=", "&&", "||", "<=", ">=", "a", ",", ";", "~", "|", "\\u0053",
+        '\\"', "\\'", '"""', "'''", '"', "'", "\\", "\n",
     ]
 )  # fmt: skip
 TEXTS = st.one_of(
@@ -132,6 +133,9 @@ TEXTS = st.one_of(
 @example(text="a.a.a:x a-a.:y é.é:z", oxigraph_locals=True)
 @example(text="ex:a.b.c.d:e a..:f .:g a:", oxigraph_locals=True)
 @example(text="a.·:x ·a:y a·.b:", oxigraph_locals=False)
+@example(text='"a\\"b\\" "c" \'\\\'"\' """x\\"""y"""', oxigraph_locals=False)
+@example(text="\"\"\"\"\\\"\"\"\n\"\\\n\" '''\\'''' '''", oxigraph_locals=False)
+@example(text='\\"\\"x"\\"\n"\\"', oxigraph_locals=False)
 def test_the_same_tokens_as_the_plain_loop(text: str, oxigraph_locals: bool) -> None:
     assert tokenize(text, oxigraph_locals=oxigraph_locals) == reference(
         text, oxigraph_locals=oxigraph_locals
@@ -170,6 +174,10 @@ LONG_RUNS = {
     "non-ASCII": "\u00e9." * 32768,
     "a local name": "ex:" + "a." * 32768,  # (read again pyoxigraph's way: cut short)
     "dots before ':'": "a.." * 21845 + ".:",
+    # unterminated strings: each quote scanned the rest of the text (64 KiB: ~50 s)
+    "escaped quotes": '\\"' * 32768,
+    "escaped apostrophes": "'_S\\" * 16384,
+    "a long string's quotes": '"""' + '\\"' * 32000,
 }
 
 

@@ -435,13 +435,16 @@ def test_the_parent_never_reads_an_oversized_reply_frame() -> None:
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("run", ["a-", "\u00e9."], ids=["hyphens", "non-ASCII dots"])
+@pytest.mark.parametrize(
+    "run", ["a-", "\u00e9.", '\\"'], ids=["hyphens", "non-ASCII dots", "escaped quotes"]
+)
 def test_a_long_name_run_in_a_query_costs_the_server_no_time(
     server: Server, client: httpx.Client, run: str
 ) -> None:
-    """The guard reads a 60 KB query with a long run of name characters in linear time:
-    its answer comes at once, and a /health asked meanwhile too. (Quadratic, the answer
-    took 8-22 s of the web process's interpreter, which every other request shares.)"""
+    """The guard reads a 60 KB query with a long run of name characters (or of quotes
+    that start no string) in linear time: its answer comes at once, and a /health asked
+    meanwhile too. (Quadratic, the answer took 8-22 s of the web process's interpreter,
+    which every other request shares.)"""
     query = "SELECT * WHERE { ?s ?p " + run * (60000 // len(run.encode())) + " }"
     assert 60_000 < len(query.encode()) <= 64 * 1024
     result: dict[str, object] = {}
