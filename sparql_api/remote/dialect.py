@@ -97,10 +97,10 @@ def _iris(tokens: list[guard.Token]) -> Iterator[tuple[int, guard.Token, str | N
 def check_query(query: str, graphs: Graphs | None = None) -> None:
     """The remote mode's extra guard (the endpoint's guard has run already): no update
     keyword anywhere (403), no Virtuoso pragmas (``DEFINE``: sponging, inference) nor SQL
-    built-ins (``bif:``, ``sql:``, however
-    spelt: a declared prefix, an escaped local name, a BASE-relative IRI); and ``FROM`` /
-    ``FROM NAMED`` may name only the published graphs (``graphs``), not whatever else the
-    backend holds (publish's staging graphs, other tenants, system graphs)."""
+    built-ins (``bif:``, ``sql:``, however spelt: a declared prefix, an escaped local name,
+    a BASE-relative IRI); and ``FROM`` / ``FROM NAMED`` may name only the published graphs
+    (``graphs``), not whatever else the backend holds (publish's staging graphs, other
+    tenants, system graphs)."""
     tokens = guard.tokenize(query)
     for tok in tokens:
         if tok.kind != guard.WORD:
