@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -347,6 +349,36 @@ def _remove_stale_staging(out_dir: Path) -> None:
                 link.unlink()
 
 
+#: the output folder's build lock (:func:`_one_build_at_a_time`); never deleted, so that two
+#: builds cannot each lock a file of that name
+BUILD_LOCK = ".build.lock"
+
+
+@contextlib.contextmanager
+def _one_build_at_a_time(out_dir: Path, log: Log) -> Iterator[None]:
+    """Hold the output folder's build lock (an exclusive ``flock`` on ``DIR/.build.lock``) from
+    reading the previous release to pruning: two builds into one folder would each read the
+    same ``current`` and publish the same release number with change sets against it, the
+    second switched in over the first. A second build waits for the first, as cargo waits
+    for its build folder: it then reads the first's release as its previous one, and the
+    newest inputs are still published. The kernel drops the lock when a build dies."""
+    try:
+        fd = os.open(out_dir / BUILD_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot lock the output folder: {exc.strerror or exc}", file=str(out_dir)
+        ) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for another build into {out_dir} to end")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def build(out_dir: Path, settings: Settings | None = None, log: Log | None = None) -> BuildResult:
     """Build the graph into ``out_dir`` (see dipkg/core/release.py); raise :class:`DipkgError` on
     bad input."""
@@ -361,6 +393,14 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         raise StoreError(
             f"cannot create the output folder: {exc.strerror}", file=str(out_dir)
         ) from None
+    with _one_build_at_a_time(out_dir, log):
+        return _build_locked(out_dir, settings, graph, log, started)
+
+
+def _build_locked(
+    out_dir: Path, settings: Settings, graph: Graph, log: Log, started: float
+) -> BuildResult:
+    """:func:`build`'s steps from the output folder on, under its build lock."""
     _remove_stale_staging(out_dir)
     previous = changes.previous_release(out_dir)  # what `current` points at before this build
     staged = out_dir / f".staging-{os.getpid()}-{time.monotonic_ns()}"
