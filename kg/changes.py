@@ -386,12 +386,11 @@ def history(
     """
     if previous is not None and previous.build_id == build_id and previous.release is not None:
         # the same data again: the same version, dates and change set
-        inherited = (
-            json.loads((previous.root / CHANGES_FILE).read_text(encoding="utf-8"))
-            if (previous.root / CHANGES_FILE).is_file()
-            else None
-        )
-        if inherited is not None:
+        try:  # (damaged, as a repair may find it: the change set is made again below)
+            inherited = json.loads((previous.root / CHANGES_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            inherited = None
+        if isinstance(inherited, dict):
             return History(
                 release=previous.release,
                 version=version or str(previous.version),

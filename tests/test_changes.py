@@ -366,6 +366,21 @@ def test_an_unreadable_current_release_starts_a_new_history(history, tmp_path: P
     assert changes.previous_release(out) is None  # a malformed manifest: no previous release either
 
 
+@pytest.mark.parametrize("damage", ["{broken", "[]", "\udcff"])
+def test_a_damaged_change_set_does_not_stop_a_rebuild(history, tmp_path: Path, damage) -> None:
+    """Rebuilding is how a damaged release is repaired: the same data over a release whose
+    change set cannot be read (not JSON, not an object, not UTF-8) builds, with a change set
+    made again."""
+    out = tmp_path / "data"
+    first = build(out, Settings(inputs_dir=history["inputs"]))
+    raw = damage.encode("utf-8", "surrogateescape")
+    (first.release / changes.CHANGES_FILE).write_bytes(raw)
+    again = build(out, Settings(inputs_dir=history["inputs"]))
+    assert again.manifest.build_id == first.manifest.build_id
+    made = json.loads((again.release / changes.CHANGES_FILE).read_text(encoding="utf-8"))
+    assert isinstance(made, dict) and made["summary"]
+
+
 def test_no_known_date_states_none(history) -> None:
     """Nothing declared and no git history: no date is published rather than a guessed one."""
     from kg.catalog import release_dates, schema_org_dataset
