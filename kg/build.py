@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -533,6 +534,11 @@ def _build_locked(
         shutil.rmtree(staged, ignore_errors=True)
         raise StoreError(
             f"writing the build failed: {exc.strerror or exc}", file=str(out_dir)
+        ) from None
+    except sqlite3.Error as exc:  # the search index's writer: a full disk is "disk I/O error"
+        shutil.rmtree(staged, ignore_errors=True)
+        raise StoreError(
+            f"writing the build failed: the search index: {exc}", file=str(out_dir)
         ) from None
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)

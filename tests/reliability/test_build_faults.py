@@ -124,6 +124,36 @@ def test_a_write_that_fails_leaves_nothing_half_written(previous):
     assert sorted(p.name for p in (out / "releases").iterdir()) == [before.name]
 
 
+def test_a_full_disk_at_the_search_index_is_the_same_clear_error(previous):
+    """The search index is written by SQLite, whose errors are not OSErrors: a disk that
+    fills up there ("disk I/O error") is the same one-line store error, not an internal one.
+    Each file may grow just past the largest the release has but the index."""
+    out, before = previous
+    sizes = {p.name: p.stat().st_size for p in before.rglob("*") if p.is_file()}
+    index = sizes.pop("search.sqlite")
+    limit = max(sizes.values()) + 64 * 1024
+    assert limit < index, "the index is no longer the largest file: choose another step"
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "dipkg.cli", "build", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        preexec_fn=limited,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "error[store]" in lines[0], done.stderr
+    assert "search index" in lines[0] and "Traceback" not in done.stderr
+    assert_servable(out, before)
+    assert not list(out.glob(".staging-*"))
+
+
 def test_unwritable_output_folder_is_a_clear_error(tmp_path):
     if os.geteuid() == 0:
         target = Path("/proc/dipkg-cannot-write-here")
