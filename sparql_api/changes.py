@@ -125,12 +125,17 @@ def make_router(
     except (ValueError, AttributeError) as exc:
         raise StoreError(f"the release's change set is unreadable: {exc}", file=str(path)) from None
     modified = site.last_modified
-    labels: dict[str, dict[str, str]] = {}
+    made: list[dict[str, dict[str, str]]] = []  # the labels, once made whole
 
     def scenario_labels() -> dict[str, dict[str, str]]:
         """zh/en labels of the scenarios the change set names (for its grouping), and of
-        properties."""
-        if labels or data is None:
+        properties. Made in a worker thread, so two first requests may make them at once:
+        each fills its own dict and the first finished is kept whole (a dict filled in
+        place was returned half-filled to the second request, and its page cached)."""
+        if made:
+            return made[0]
+        labels: dict[str, dict[str, str]] = {}
+        if data is None:
             return labels
         for key, *_ in KINDS:
             for group in ("added", "removed", "changed"):
@@ -154,7 +159,8 @@ def make_router(
         for iri, names in site.pages.ontology_labels.items():
             labels.setdefault(iri, names)
         labels.setdefault(LABEL, {"zh": "标签", "en": "label"})
-        return labels
+        made.append(labels)
+        return made[0]
 
     def json_response(request: Request) -> Response:
         tag = http.etag(release.tag, "changes.json")
