@@ -20,7 +20,7 @@ import typer
 from dipkg import __version__
 from dipkg.core.errors import ConfigError, DipkgError
 from dipkg.core.publish_plan import plan
-from dipkg.core.release import open_release
+from dipkg.core.release import Lease, open_release
 from dipkg.core.search_index import SearchError, SearchIndex
 from dipkg.core.settings import get_settings
 
@@ -311,13 +311,16 @@ def publish(
     release = open_release(data or settings.data_dir)
     uploads = plan(release, graph)
     secret = settings.publish_password
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        console=err.console,
-        transient=True,
-    ) as bar:
+    with (
+        Lease(release.root),  # no build prunes the release while it is sent
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            console=err.console,
+            transient=True,
+        ) as bar,
+    ):
         tasks = {
             u.graph: bar.add_task(f"PUT <{u.graph}>", total=u.path.stat().st_size) for u in uploads
         }

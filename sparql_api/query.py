@@ -26,7 +26,7 @@ from rich.text import Text
 
 from dipkg.core.errors import DipkgError, StoreError
 from dipkg.core.iris import PREFIXES
-from dipkg.core.release import open_release
+from dipkg.core.release import Lease, open_release
 from dipkg.core.settings import Settings
 from sparql_api import guard
 from sparql_api.results import GRAPH_FORMATS, RESULT_FORMATS, Job
@@ -140,7 +140,8 @@ def run_query(
         max_rows=cap,
         max_bytes=settings.max_result_bytes,
     )
-    header, body = asyncio.run(_evaluate(job, release.store_dir, settings, limit))
+    with Lease(release.root):  # no build prunes the release while the query reads it
+        header, body = asyncio.run(_evaluate(job, release.store_dir, settings, limit))
     if not header.get("ok"):
         error = reply_error(header)
         if error.line is not None:

@@ -269,6 +269,40 @@ def test_query_time_limit_kills_a_runaway(built_data):
     assert time.monotonic() - started < 30  # was: 10 minutes and 20 GB before a kill -9
 
 
+def test_a_running_query_holds_its_release(built_data):
+    """`dipkg query` holds a lease on the release it reads, as a server does: two builds in
+    a row cannot prune the store from under a long query. (`dipkg publish` holds one the
+    same way while it sends.)"""
+    import os
+    import time
+
+    from dipkg.core.release import claim, open_release
+
+    root = open_release(built_data).root
+    proc = subprocess.Popen(
+        [*DIPKG, "query", "--data", str(built_data), "--timeout", "5"]
+        + ["SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=cli_env(),
+    )
+    held = False
+    try:
+        while proc.poll() is None and not held:
+            fd = claim(root)  # what a build's pruning takes
+            if fd is None:
+                held = True
+            else:
+                os.close(fd)
+                time.sleep(0.05)
+    finally:
+        proc.wait(timeout=60)
+    assert held, "the query's release could have been pruned while it ran"
+    fd = claim(root)
+    assert fd is not None  # let go at the end
+    os.close(fd)
+
+
 def test_match_ranks_scenarios_for_the_data_held(built_data):
     done = run("match", "--data", str(built_data), "土壤墒情、降雨量、施肥量", "--limit", "2")
     assert done.returncode == 0, done.stderr

@@ -480,3 +480,50 @@ def test_with_update_a_refused_graph_leaves_the_target_untouched(oxigraph_server
         DATA: 1,
         CATALOG: 1,
     }  # and no staging graph is left
+
+
+def test_publish_holds_its_release_while_it_sends(built_data):
+    """A lease on the release, as a server holds one: two builds in a row cannot prune the
+    files `dipkg publish` is sending (a catalogue gone mid-upload would leave the data graph
+    replaced and not rolled back)."""
+    import os
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from dipkg.core.release import claim, open_release
+
+    root = open_release(built_data).root
+    held: list[bool] = []
+
+    class Store(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def answer(self, status: int) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self):  # noqa: N802 - no graph yet
+            self.answer(404)
+
+        def do_PUT(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            fd = claim(root)  # what a build's pruning takes
+            held.append(fd is None)
+            if fd is not None:
+                os.close(fd)
+            self.answer(204)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Store)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        done = publish(
+            "--to", f"http://127.0.0.1:{server.server_address[1]}/store", "--data", str(built_data)
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 0, done.stderr
+    assert held and all(held), "a build could have pruned the release mid-upload"

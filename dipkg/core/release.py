@@ -246,6 +246,12 @@ class Lease:
         if fd is not None:
             os.close(fd)
 
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def claim(root: Path) -> int | None:
     """An exclusive lock on the release folder ``root`` (its fd, for ``os.close``), or
