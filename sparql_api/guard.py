@@ -156,7 +156,10 @@ _PNAME = re.compile(rf"(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?")
 #: a run of the characters a prefix is made of: a prefix is followed by ':' only where
 #: such a run ends (see :func:`tokenize`)
 _PREFIX_RUN = re.compile(char_class(PN_CHARS, ".") + "*")
-_LOCAL_OXIGRAPH = re.compile(_PN_LOCAL_OXIGRAPH)
+#: the same with pyoxigraph's local names: matched whole, never the grammar's local cut
+#: short (the grammar's runs to the end of a run like ``a.b.c:a.b.c:…``, and each cut
+#: left the rest to scan again: quadratic)
+_PNAME_OXIGRAPH = re.compile(rf"(?:{_PN_PREFIX})?:(?:{_PN_LOCAL_OXIGRAPH})?")
 #: [142] BLANK_NODE_LABEL ::= '_:' (PN_CHARS_U | [0-9]) ((PN_CHARS|'.')* PN_CHARS)?
 _BNODE = re.compile(rf"_:(?:{_U}|[0-9])(?:(?:{_CHARS}|\.)*{_CHARS})?")
 #: [145] LANGTAG, with SPARQL 1.2's base direction (``@en--ltr``), which pyoxigraph reads
@@ -266,14 +269,7 @@ def tokenize(text: str, *, oxigraph_locals: bool = False) -> list[Token]:
                 and text[run_end] == ":"
                 and (run_end == i + 1 or text[run_end - 1] != ".")
             ):
-                m, kind = _PNAME.match(text, i), PNAME
-            if m is not None and oxigraph_locals:
-                colon = text.index(":", i)
-                local = _LOCAL_OXIGRAPH.match(text, colon + 1, m.end())
-                if local is not None and local.end() < m.end():
-                    append(new(Token, (PNAME, text[i : local.end()], i)))
-                    i = local.end()
-                    continue
+                m, kind = (_PNAME_OXIGRAPH if oxigraph_locals else _PNAME).match(text, i), PNAME
             if m is None:
                 m, kind = _WORD.match(text, i), WORD
         if m is not None:
