@@ -100,7 +100,19 @@ def check_query(query: str, graphs: Graphs | None = None) -> None:
     built-ins (``bif:``, ``sql:``, however spelt: a declared prefix, an escaped local name,
     a BASE-relative IRI); and ``FROM`` / ``FROM NAMED`` may name only the published graphs
     (``graphs``), not whatever else the backend holds (publish's staging graphs, other
-    tenants, system graphs)."""
+    tenants, system graphs).
+
+    Each check runs on the text as sent and, when it has codepoint escapes, on the text
+    with them decoded, as §19.2 has a backend read it first: ``"\\u0022) } ; DROP …"``
+    ends a string there, not in the text as sent (positions are then the decoded text's)."""
+    _check_reading(query, graphs)
+    if "\\" in query:
+        decoded = guard.decode_codepoints(query)
+        if decoded != query:
+            _check_reading(decoded, graphs)
+
+
+def _check_reading(query: str, graphs: Graphs | None) -> None:
     tokens = guard.tokenize(query)
     for tok in tokens:
         if tok.kind != guard.WORD:

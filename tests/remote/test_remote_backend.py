@@ -136,6 +136,9 @@ def test_service_update_and_size_are_refused_before_the_backend(proxied):
         "MODIFY GRAPH <urn:g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
         "ASK {} ; DROP ALL",
         "SELECT * WHERE { ?s ?p ?o } ;\nclear default",
+        # hidden in a string until its escape is decoded, as §19.2 has the backend do
+        'ASK { FILTER(?x = "\\u0022) } ; DROP GRAPH <http://ex/data> #") }',
+        "ASK { FILTER(?x = '\\u0027) } ; \\u0044ROP ALL #') }",
     ):
         refused = ask(server, update)
         assert refused.status_code == 403 and refused.json()["error"] == "update-forbidden", update
