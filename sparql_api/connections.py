@@ -190,6 +190,10 @@ def protocol_class(settings: Settings, cap: int) -> type:
             self._uploading = False  # the head is in, the body is not
             self._head_bytes = 0  # bytes read while a head was in progress
             self._head_parsed = 0  # its request line and headers as the parser gave them
+            self._messages = 0  # messages begun on this connection
+            self._body_seen = 0  # body bytes the parser gave of the message being read
+            self._after_head = 0  # bytes read after its head that were not body: chunk
+            # framing and trailer fields (a trailer without end would be buffered whole)
             self._refused = False  # a head too large was refused: the parser's calls are void
             self._waiting_since = time.monotonic()
             self._head_timer: asyncio.TimerHandle | None = None
@@ -261,19 +265,36 @@ def protocol_class(settings: Settings, cap: int) -> type:
         # what the parser gives of it (a head that begins and ends within one read, up
         # to 256 KiB, is never "in progress" between reads). Past the limit either way
         # it gets 431, and the parser's further calls on that read are ignored: no app
-        # runs for it.
+        # runs for it. A chunked body's trailer fields are held to the same limit on
+        # their own, both ways: by what the parser gives of them, and by the bytes read
+        # during the body that were not body (chunk framing and trailers). Whitespace
+        # the parser drops without keeping (before a field's value) is not counted.
         def data_received(self, data: bytes) -> None:
             if self._refused:
                 return
+            # the body (or its trailers) of the same message goes on in this read
+            uploading, messages, body = self._uploading, self._messages, self._body_seen
             super().data_received(data)
-            if self._in_head and self.parser is not None and not self._refused:
+            if self._refused:
+                return
+            if self._in_head and self.parser is not None:
                 self._head_bytes += len(data)
                 if self._head_bytes > max_head:
                     self._refuse_head()
+            elif uploading and self._uploading and self._messages == messages:
+                self._after_head += len(data) - (self._body_seen - body)
+                if self._after_head > max_head:
+                    self._refuse_head()
 
         def _refuse_head(self, target: bool = False) -> None:
-            self._in_head = False
+            trailers = self._uploading  # (the head is in: its trailer fields are too large)
+            self._in_head = self._uploading = False
             self._refused = True
+            cycle = self.cycle
+            if trailers and cycle is not None and cycle.response_started:
+                self._cancel_timers()  # an answer has begun: never a second one inside it
+                self.transport.abort()
+                return
             self._refuse(too_long_target if target else too_large)
 
         def _count_head(self, size: int, target: bool = False) -> None:
@@ -288,6 +309,8 @@ def protocol_class(settings: Settings, cap: int) -> type:
             self._in_head = True
             self._head_bytes = 0
             self._head_parsed = 16  # the method, spaces, version and line end, about
+            self._messages += 1
+            self._body_seen = self._after_head = 0
 
         def on_url(self, url: bytes) -> None:
             if self._refused:
@@ -304,6 +327,7 @@ def protocol_class(settings: Settings, cap: int) -> type:
         def on_body(self, body: bytes) -> None:
             if self._refused:
                 return
+            self._body_seen += len(body)
             super().on_body(body)
 
         def _should_upgrade(self) -> bool:  # (a refused head asked for an upgrade: no)
@@ -319,6 +343,7 @@ def protocol_class(settings: Settings, cap: int) -> type:
             self._in_head = False
             self._awaiting = False
             self._uploading = True  # the same deadline holds until the body is in
+            self._head_parsed = 0  # trailer fields, if any, are measured on their own
             super().on_headers_complete()
             cycle = self.cycle
             # (an upgrade made none; uvicorn's own access line would be skipped: not offered)
