@@ -352,7 +352,7 @@ async def answer(
             _choose(accept, sreq.formats, RESULT_OFFERS)  # raises the 406
     dataset = (tuple(sreq.default_graphs), tuple(sreq.named_graphs), sreq.union_default_graph)
     variant = f"{table.content_type if table else '-'}|{graph.content_type if graph else '-'}"
-    tag = http.etag(ctx.release.tag, variant, repr(dataset), sreq.query)
+    tag = http.etag(ctx.release.answers_tag, variant, repr(dataset), sreq.query)
     if validators is not None and http.not_modified(validators, tag, ctx.last_modified):
         return Response(status_code=304, headers=_headers(ctx, tag))
     key = (sreq.query, variant, dataset)
@@ -406,7 +406,7 @@ async def _service_description(request: Request, ctx: AppContext) -> Response:
     if choice.offer is HTML and page is not None:
         return await page(request)
     url = endpoint_url(request)
-    tag = http.etag(ctx.release.tag, "sd", choice.content_type, url)
+    tag = http.etag(ctx.release.answers_tag, "sd", choice.content_type, url)
     headers = _headers(ctx, tag)
     headers["Vary"] = vary_origin(
         request, "Accept", "Accept-Encoding"

@@ -93,6 +93,20 @@ class Release:
         text = json.dumps(self.manifest.to_json(), ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
+    @cached_property
+    def answers_tag(self) -> str:
+        """The identity of what the store answers, for validators of SPARQL answers: the
+        build id (the data) and the catalogue record loaded beside it (``catalog.ttl``),
+        which names the release's version and the one before. The same data built again
+        after other data has the build id of the first and another record; a release that
+        differs only in what the pages show has the same tag (``tag`` names those)."""
+        digest = hashlib.sha256(f"{self.build_id}\n".encode())
+        try:
+            digest.update((self.root / self.manifest.catalog.file).read_bytes())
+        except OSError:  # (no record to read: then every file of the release names it)
+            digest.update(self.tag.encode())
+        return digest.hexdigest()[:16]
+
     @property
     def base_iri(self) -> str:
         return self.manifest.base_iri
