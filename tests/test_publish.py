@@ -482,16 +482,21 @@ def test_with_update_a_refused_graph_leaves_the_target_untouched(oxigraph_server
     }  # and no staging graph is left
 
 
-def test_publish_holds_its_release_while_it_sends(built_data):
+def test_publish_holds_its_release_while_it_sends(built_data, tmp_path):
     """A lease on the release, as a server holds one: two builds in a row cannot prune the
     files `dipkg publish` is sending (a catalogue gone mid-upload would leave the data graph
-    replaced and not rolled back)."""
+    replaced and not rolled back). On a copy: other tests' servers lease the session's
+    build."""
     import os
+    import shutil
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from dipkg.core.release import claim, open_release
 
+    data = tmp_path / "data"
+    shutil.copytree(built_data, data, symlinks=True)
+    built_data = data
     root = open_release(built_data).root
     held: list[bool] = []
 
@@ -527,3 +532,6 @@ def test_publish_holds_its_release_while_it_sends(built_data):
         server.server_close()
     assert done.returncode == 0, done.stderr
     assert held and all(held), "a build could have pruned the release mid-upload"
+    fd = claim(root)
+    assert fd is not None  # let go at the end
+    os.close(fd)
