@@ -54,9 +54,28 @@ def timeout_param(server: str, seconds: float) -> dict[str, str]:
 
 
 _LOCAL_ESCAPE = re.compile(r"\\(.)")
+#: the longest IRI a BASE or PREFIX declaration may name, resolved, and the most '/' a
+#: BASE may hold. Each IRI of the query is resolved against the BASE (urljoin: a step per
+#: segment of its path) and each prefixed name copies its namespace: a 32 KiB BASE of
+#: ``a/a/…`` before 8,000 relative IRIs cost ~10 s of the server's CPU (2 s at 2 KiB).
+MAX_DECLARED_IRI = 2048
+MAX_BASE_SLASHES = 64
 
 
-def _iris(tokens: list[guard.Token]) -> Iterator[tuple[int, guard.Token, str | None]]:
+def _declared(iri: str, tok: guard.Token, query: str, *, base: bool = False) -> str:
+    if len(iri) > MAX_DECLARED_IRI or (base and iri.count("/") > MAX_BASE_SLASHES):
+        line, column = guard.line_col(query, tok.pos)
+        raise QueryError(
+            f"in remote mode a BASE or PREFIX IRI may be at most {MAX_DECLARED_IRI} "
+            f"characters long, and a BASE may hold at most {MAX_BASE_SLASHES} '/'",
+            line=line,
+            column=column,
+            details={"max_iri_length": MAX_DECLARED_IRI, "max_base_slashes": MAX_BASE_SLASHES},
+        )
+    return iri
+
+
+def _iris(tokens: list[guard.Token], query: str) -> Iterator[tuple[int, guard.Token, str | None]]:
     """Each IRI or prefixed-name token (outside PREFIX/BASE declarations) with the absolute
     IRI it stands for, resolved the way the backend resolves it (declared prefixes, BASE);
     None for a prefixed name whose prefix the query does not declare."""
@@ -67,12 +86,12 @@ def _iris(tokens: list[guard.Token]) -> Iterator[tuple[int, guard.Token, str | N
             continue
         upper = tok.text.upper()
         if tok.kind == guard.WORD and upper == "BASE" and index + 1 < len(tokens):
-            base = urljoin(base, tokens[index + 1].text[1:-1])
+            base = _declared(urljoin(base, tokens[index + 1].text[1:-1]), tok, query, base=True)
             skip = 1
             continue
         if tok.kind == guard.WORD and upper == "PREFIX" and index + 2 < len(tokens):
-            prefixes[tokens[index + 1].text.rstrip(":")] = urljoin(
-                base, tokens[index + 2].text[1:-1]
+            prefixes[tokens[index + 1].text.rstrip(":")] = _declared(
+                urljoin(base, tokens[index + 2].text[1:-1]), tok, query
             )
             skip = 2
             continue
@@ -83,7 +102,9 @@ def _iris(tokens: list[guard.Token]) -> Iterator[tuple[int, guard.Token, str | N
             and index + 1 < len(tokens)
             and tokens[index + 1].kind == guard.IRI
         ):  # glued: PREFIX:<iri>
-            prefixes[tok.text[6:-1]] = urljoin(base, tokens[index + 1].text[1:-1])
+            prefixes[tok.text[6:-1]] = _declared(
+                urljoin(base, tokens[index + 1].text[1:-1]), tok, query
+            )
             skip = 1
             continue
         if tok.kind == guard.IRI:
@@ -130,7 +151,7 @@ def _check_reading(query: str, graphs: Graphs | None) -> None:
                 column=column,
             )
     allowed = graphs.published() if graphs is not None else None
-    for at, tok, iri in _iris(tokens):
+    for at, tok, iri in _iris(tokens, query):
         bare = tok.kind == guard.PNAME and tok.text.split(":", 1)[0].lower() in ("bif", "sql")
         if bare or (iri is not None and iri.startswith(VIRTUOSO_FUNCTIONS)):
             raise QueryError("backend-specific built-in functions (bif:, sql:) are not accepted")

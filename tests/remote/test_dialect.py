@@ -1,0 +1,70 @@
+"""The remote mode's extra guard (sparql_api/remote/dialect.py) on texts built to make it
+slow: each IRI is resolved against the BASE and each prefixed name copies its namespace,
+so a long BASE (or one lengthened by a chain of BASEs) before thousands of IRIs cost ~10 s
+of the server's CPU at 64 KiB. Declarations are bounded; what is left is linear. Bounds,
+not benchmarks: they fail only by an order of magnitude."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from dipkg.core.errors import DipkgError
+from sparql_api.remote.dialect import (
+    MAX_BASE_SLASHES,
+    MAX_DECLARED_IRI,
+    Graphs,
+    check_query,
+)
+
+GRAPHS = Graphs("https://w3id.org/dipkg/graph/data", "https://w3id.org/dipkg/graph/catalog")
+SIZE = 64 * 1024 - 100
+
+
+def filled(head: str, piece: str, tail: str = "}") -> str:
+    return head + piece * ((SIZE - len(head) - len(tail)) // len(piece)) + tail
+
+
+DEEPEST = "BASE <http://x/" + "a/" * (MAX_BASE_SLASHES - 3) + "> "
+LONGEST = "PREFIX p: <http://x/" + "a" * (MAX_DECLARED_IRI - 20) + "> "
+ALLOWED = {  # the largest declarations accepted, before as many IRIs as fit
+    "relative IRIs": filled(DEEPEST + "SELECT * WHERE { ", "<b> "),
+    "dot segments": filled(DEEPEST + "SELECT * WHERE { ", "<../> "),
+    "prefixed names": filled(LONGEST + "SELECT * WHERE { ", "p:b "),
+    "FROM the data graph": filled(
+        "BASE <https://w3id.org/dipkg/graph/> SELECT * ", "FROM <./data> ", "{}"
+    ),
+    "declarations": filled(DEEPEST, "PREFIX p: <b> ", "ASK {}"),
+}
+REFUSED = {  # what made it slow
+    "a long BASE": filled("BASE <http://x/" + "a/" * 8000 + "> SELECT * WHERE { ", "<b> "),
+    "a chain of BASEs": filled("", "BASE <a/> ", "ASK {}"),
+    "a long PREFIX": filled("PREFIX p: <http://x/" + "a" * 30000 + "> SELECT * {", "p:b "),
+}
+
+
+@pytest.mark.parametrize("query", ALLOWED.values(), ids=ALLOWED.keys())
+def test_the_largest_declarations_cost_linear_time(query: str) -> None:
+    started = time.perf_counter()
+    check_query(query, GRAPHS)
+    assert time.perf_counter() - started < 2.0  # ~0.2 s here; 2-10 s before
+
+
+@pytest.mark.parametrize("query", REFUSED.values(), ids=REFUSED.keys())
+def test_longer_declarations_are_refused_with_their_place(query: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(DipkgError) as caught:
+        check_query(query, GRAPHS)
+    assert time.perf_counter() - started < 2.0
+    err = caught.value
+    assert err.status == 400 and "BASE or PREFIX IRI" in str(err)
+    assert err.line == 1 and err.column is not None
+
+
+def test_a_base_within_the_bounds_still_resolves_from() -> None:
+    """Known-good beside the refusals: a BASE is still read, and FROM resolved with it."""
+    base = "https://w3id.org/dipkg/graph/"
+    check_query(f"BASE <{base}> SELECT * FROM <data> {{ }}", GRAPHS)
+    with pytest.raises(DipkgError, match="published graphs"):
+        check_query(f"BASE <{base}> SELECT * FROM <staging> {{ }}", GRAPHS)
