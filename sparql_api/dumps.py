@@ -43,7 +43,14 @@ from sparql_api.protocol import site_root, vary_origin
 LISTING_OFFERS = (HTML, JSON)
 CHUNK = 1 << 16
 SUMS = "SHA256SUMS"
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+#: a position past any file: what a longer number reads as (int() of 4,300 digits raises)
+_PAST_ANY_FILE = 10**18
+
+
+def _position(digits: str) -> int:
+    digits = digits.lstrip("0")
+    return _PAST_ANY_FILE if len(digits) > 18 else int(digits or "0")
 
 
 @dataclass(frozen=True)
@@ -145,12 +152,12 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | str:
     if not first and not last:
         return None
     if not first:  # suffix: the last N bytes
-        n = int(last)
+        n = _position(last)
         if n == 0 or size == 0:
             return "unsatisfiable"
         return max(0, size - n), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
+    start = _position(first)
+    end = _position(last) if last else size - 1
     if last and end < start:
         return None  # invalid: ignore
     if start >= size:
