@@ -367,6 +367,8 @@ def make_router(site: PageContext) -> APIRouter:
                         data = json.loads(body.decode("utf-8"))
                     except (UnicodeDecodeError, ValueError) as exc:
                         raise SearchError(f"the body is not JSON: {exc}") from None
+                    except RecursionError:  # ([[[[… nested past the parser's stack)
+                        raise SearchError("the body is not JSON: nested too deep") from None
                     fields = data.get("fields") if isinstance(data, dict) else None
                     if isinstance(fields, list) and all(isinstance(f, str) for f in fields):
                         text = "\n".join(fields)
