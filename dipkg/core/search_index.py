@@ -185,6 +185,16 @@ class SearchIndex:
             for a in ups:
                 self.descendants.setdefault(a, set()).add(c)
         self.cjk_terms = {t for t in self.df if IS_CJK.match(t)}
+        # the keys of the labels a name may hold (each kind's but the top ones'), made once:
+        # resolve() looks for them in every field name of a match
+        self.label_keys: list[tuple[str, str]] = []
+        for iri in sorted(self.concepts):
+            c = self.concepts[iri]
+            if c["broader"]:
+                for label in (c["zh"], c["en"], *c["alt"]):
+                    lk = label_key(label)
+                    if lk and len(lk) >= 2:
+                        self.label_keys.append((lk, iri))
 
     @classmethod
     def load(cls, release_root: Path) -> SearchIndex:
@@ -522,14 +532,9 @@ class SearchIndex:
                 db.close()
         # a known kind named inside the words (每日降雨量 -> 降雨量), longest first
         best: tuple[int, str] | None = None
-        for iri in sorted(self.concepts):
-            c = self.concepts[iri]
-            if not c["broader"]:
-                continue
-            for label in (c["zh"], c["en"], *c["alt"]):
-                lk = label_key(label)
-                if lk and len(lk) >= 2 and lk in key and (best is None or len(lk) > best[0]):
-                    best = (len(lk), iri)
+        for lk, iri in self.label_keys:
+            if lk in key and (best is None or len(lk) > best[0]):
+                best = (len(lk), iri)
         if best:
             return {"input": text, "concept": best[1], "how": "contains"}
         terms, _ = self.query_terms(text)
