@@ -180,6 +180,11 @@ def test_match_input_is_bounded(index):
     with pytest.raises(SearchError, match="at most 2000"):
         index.match("x" * 2001)
     assert index.match("")["scenarios"] == []
+    # one name longer than a search may be is left unmatched; the others still match (the
+    # search's own limit failed the whole list with "the query is 300 characters long")
+    result = index.match("温度\n" + "数据" * 150)
+    assert [f["input"] for f in result["fields"] if f["concept"]] == ["温度"]
+    assert result["unmatched"] == ["数据" * 150]
 
 
 def test_a_search_has_a_time_limit(index, monkeypatch):
