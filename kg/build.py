@@ -356,15 +356,19 @@ BUILD_LOCK = ".build.lock"
 
 
 @contextlib.contextmanager
-def _one_build_at_a_time(out_dir: Path, log: Log) -> Iterator[None]:
+def _one_build_at_a_time(out_dir: Path, log: Log) -> Iterator[bool]:
     """Hold the output folder's build lock (an exclusive ``flock`` on ``DIR/.build.lock``) from
     reading the previous release to pruning: two builds into one folder would each read the
     same ``current`` and publish the same release number with change sets against it, the
     second switched in over the first. A second build waits for the first, as cargo waits
-    for its build folder: it then reads the first's release as its previous one, and the
-    newest inputs are still published. The kernel drops the lock when a build dies."""
+    for its build folder, and then follows the first's release; it yields whether it
+    waited (its inputs are then read again: the last build to get the lock publishes the
+    inputs as they are then). The kernel drops the lock when a build dies.
+
+    Opened read-only with the umask's mode (``flock`` needs no write access): another user
+    of a group-writable folder can lock a file the first one made."""
     try:
-        fd = os.open(out_dir / BUILD_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(out_dir / BUILD_LOCK, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
     except OSError as exc:
         raise StoreError(
             f"cannot lock the output folder: {exc.strerror or exc}", file=str(out_dir)
@@ -372,10 +376,12 @@ def _one_build_at_a_time(out_dir: Path, log: Log) -> Iterator[None]:
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            waited = False
         except BlockingIOError:
             log(f"waiting for another build into {out_dir} to end")
             fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+            waited = True
+        yield waited
     finally:
         os.close(fd)
 
@@ -394,7 +400,9 @@ def build(out_dir: Path, settings: Settings | None = None, log: Log | None = Non
         raise StoreError(
             f"cannot create the output folder: {exc.strerror}", file=str(out_dir)
         ) from None
-    with _one_build_at_a_time(out_dir, log):
+    with _one_build_at_a_time(out_dir, log) as waited:
+        if waited:  # the inputs may have changed meanwhile: the newest are published
+            graph = Graph(settings, log)
         return _build_locked(out_dir, settings, graph, log, started)
 
 
@@ -535,7 +543,7 @@ def _build_locked(
         raise StoreError(
             f"writing the build failed: {exc.strerror or exc}", file=str(out_dir)
         ) from None
-    except sqlite3.Error as exc:  # the search index's writer: a full disk is "disk I/O error"
+    except sqlite3.OperationalError as exc:  # the search index's: a full disk, "disk I/O error"
         shutil.rmtree(staged, ignore_errors=True)
         raise StoreError(
             f"writing the build failed: the search index: {exc}", file=str(out_dir)

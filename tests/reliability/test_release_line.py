@@ -12,8 +12,10 @@ versions as "not modified" under release 3.
 from __future__ import annotations
 
 import fcntl
+import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -25,7 +27,7 @@ from fastapi.testclient import TestClient
 
 from dipkg.core.release import Release, read_release
 from dipkg.core.settings import Settings
-from kg.build import BUILD_LOCK, build
+from kg.build import BUILD_LOCK, _one_build_at_a_time, build
 from kg.paths import INPUTS_DIR
 from sparql_api.app import create_app
 from tests.conftest import cli_env
@@ -89,6 +91,12 @@ def test_two_builds_into_one_folder_take_turns(line) -> None:
         time.sleep(1.5)
         assert [p.poll() for p in procs] == [None, None]  # both wait for the lock
         assert read_release(out / "current").manifest.build_id == first.manifest.build_id
+        # the inputs change while they wait: a build that waited reads them again
+        table = inputs[3] / "translations.tsv"
+        table.write_text(
+            table.read_text(encoding="utf-8").replace("Industry r3", "Industry r4"),
+            encoding="utf-8",
+        )
     for proc in procs:
         _, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err
@@ -99,6 +107,31 @@ def test_two_builds_into_one_folder_take_turns(line) -> None:
     assert third.previous is not None and third.previous.build_id == second.build_id
     assert read_release(out / "current").manifest.release == 3
     assert second.build_id != third.build_id
+    labels = {
+        rev: any(
+            f'"Industry r{rev}"@en' in (r.dumps_dir / "dipkg.nt").read_text(encoding="utf-8")
+            for r in line_now.values()
+        )
+        for rev in (2, 3, 4)
+    }
+    assert labels == {2: True, 3: False, 4: True}, labels
+
+
+def test_the_build_lock_takes_the_umask_and_no_write_access(tmp_path: Path) -> None:
+    """A group-writable folder is shared: the lock file gets the umask's mode (it was
+    0644: another user of the group could not open it for writing, and could not build),
+    and a lock file one may only read still locks."""
+    old = os.umask(0o002)
+    try:
+        with _one_build_at_a_time(tmp_path, print) as waited:
+            assert waited is False
+    finally:
+        os.umask(old)
+    lock = tmp_path / BUILD_LOCK
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o664
+    lock.chmod(0o444)
+    with _one_build_at_a_time(tmp_path, print) as waited:
+        assert waited is False
 
 
 def test_the_same_data_again_is_a_new_release_with_its_own_validators(line) -> None:
