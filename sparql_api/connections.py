@@ -192,7 +192,7 @@ def protocol_class(settings: Settings, cap: int) -> type:
             self._head_parsed = 0  # its request line and headers as the parser gave them
             self._messages = 0  # messages begun on this connection
             self._body_seen = 0  # body bytes the parser gave of the message being read
-            self._after_head = 0  # bytes read after its head that were not body: chunk
+            self._after_head = 0  # bytes of the reads since its last body bytes: chunk
             # framing and trailer fields (a trailer without end would be buffered whole)
             self._refused = False  # a head too large was refused: the parser's calls are void
             self._waiting_since = time.monotonic()
@@ -266,8 +266,9 @@ def protocol_class(settings: Settings, cap: int) -> type:
         # to 256 KiB, is never "in progress" between reads). Past the limit either way
         # it gets 431, and the parser's further calls on that read are ignored: no app
         # runs for it. A chunked body's trailer fields are held to the same limit on
-        # their own, both ways: by what the parser gives of them, and by the bytes read
-        # during the body that were not body (chunk framing and trailers). Whitespace
+        # their own, both ways: by what the parser gives of them, and by the bytes of the
+        # reads that bring no body after the body began (the trailers, and chunk framing
+        # split from its data: a body of many small chunks is not counted). Whitespace
         # the parser drops without keeping (before a field's value) is not counted.
         def data_received(self, data: bytes) -> None:
             if self._refused:
@@ -282,9 +283,12 @@ def protocol_class(settings: Settings, cap: int) -> type:
                 if self._head_bytes > max_head:
                     self._refuse_head()
             elif uploading and self._uploading and self._messages == messages:
-                self._after_head += len(data) - (self._body_seen - body)
-                if self._after_head > max_head:
-                    self._refuse_head()
+                if self._body_seen != body:  # body in this read: the trailers are not begun
+                    self._after_head = 0
+                else:
+                    self._after_head += len(data)
+                    if self._after_head > max_head:
+                        self._refuse_head()
 
         def _refuse_head(self, target: bool = False) -> None:
             trailers = self._uploading  # (the head is in: its trailer fields are too large)

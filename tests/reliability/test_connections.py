@@ -414,3 +414,19 @@ def test_trailer_fields_are_measured_on_their_own(server: Server) -> None:
         sock.sendall(request + trailer + b"\r\n")
         data, _ = read_all(sock, 3.0)
     assert status_of(data) == 200 and b'"boolean":true' in data, data[:200]
+
+
+def test_a_body_of_many_small_chunks_is_no_trailer(server: Server) -> None:
+    """Known-good: chunk framing is no trailer. A 20 KB query in one-byte chunks (~100 KB
+    of framing, more than the head limit) is answered (the first count of the trailers
+    counted every chunk's framing: 431)."""
+    query = b"ASK { ?s ?p ?o } #" + b"x" * 20000
+    body = b"".join(b"1\r\n%s\r\n" % query[i : i + 1] for i in range(len(query)))
+    with socket.create_connection(address(server), timeout=5) as sock:
+        sock.sendall(CHUNKED_ASK + b"Connection: close\r\n\r\n")
+        for at in range(0, len(body), 6000):  # in writes of a few kilobytes, as a client
+            time.sleep(0.02)  # (each its own read: one read of it all was never counted)
+            sock.sendall(body[at : at + 6000])
+        sock.sendall(b"0\r\n\r\n")
+        data, _ = read_all(sock, 5.0)
+    assert status_of(data) == 200 and b'"boolean":true' in data, data[:200]
