@@ -56,6 +56,7 @@ class ReleaseFolder:
     issued: str | None = None
     release: int | None = None  # its number in the line of releases (None: not numbered)
     previous: dict[str, Any] | None = None  # how it names the release it follows
+    changes_sha256: str | None = None  # its change set's digest, as its manifest records it
 
     @classmethod
     def of(cls, root: Path, manifest: dict[str, Any]) -> ReleaseFolder:
@@ -68,6 +69,8 @@ class ReleaseFolder:
 
         number = manifest.get("release")
         previous = manifest.get("previous")
+        changes = manifest.get("changes")
+        digest = changes.get("sha256") if isinstance(changes, dict) else None
         return cls(
             root=root,
             build_id=str(manifest["build_id"]),
@@ -76,6 +79,7 @@ class ReleaseFolder:
             issued=text("issued"),
             release=number if isinstance(number, int) and not isinstance(number, bool) else None,
             previous=previous if isinstance(previous, dict) else None,
+            changes_sha256=digest if isinstance(digest, str) else None,
         )
 
     @property
@@ -386,10 +390,18 @@ def history(
     """
     if previous is not None and previous.build_id == build_id and previous.release is not None:
         # the same data again: the same version, dates and change set
-        try:  # (damaged, as a repair may find it: the change set is made again below)
-            inherited = json.loads((previous.root / CHANGES_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            inherited = None
+        # only the very change set its manifest records (a damaged one, as a repair may
+        # find it, is made again below: its text may be anything, JSON nested past the
+        # parser's stack included)
+        try:
+            raw = (previous.root / CHANGES_FILE).read_bytes()
+        except OSError:
+            raw = None
+        inherited = (
+            json.loads(raw)
+            if raw is not None and hashlib.sha256(raw).hexdigest() == previous.changes_sha256
+            else None
+        )
         if isinstance(inherited, dict):
             return History(
                 release=previous.release,

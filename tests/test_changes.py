@@ -366,11 +366,13 @@ def test_an_unreadable_current_release_starts_a_new_history(history, tmp_path: P
     assert changes.previous_release(out) is None  # a malformed manifest: no previous release either
 
 
-@pytest.mark.parametrize("damage", ["{broken", "[]", "\udcff"])
+@pytest.mark.parametrize(
+    "damage", ["{broken", "[]", "\udcff", "{}", '{"summary": {}}', "[" * 100_000]
+)
 def test_a_damaged_change_set_does_not_stop_a_rebuild(history, tmp_path: Path, damage) -> None:
     """Rebuilding is how a damaged release is repaired: the same data over a release whose
-    change set cannot be read (not JSON, not an object, not UTF-8) builds, with a change set
-    made again."""
+    change set is not the one its manifest records (not JSON, not UTF-8, another shape,
+    nested past the parser's stack) builds, with a change set made again."""
     out = tmp_path / "data"
     first = build(out, Settings(inputs_dir=history["inputs"]))
     raw = damage.encode("utf-8", "surrogateescape")
