@@ -20,7 +20,7 @@ import typer
 from dipkg import __version__
 from dipkg.core.errors import ConfigError, DipkgError
 from dipkg.core.publish_plan import plan
-from dipkg.core.release import Lease, open_release
+from dipkg.core.release import hold_current, open_release
 from dipkg.core.search_index import SearchError, SearchIndex
 from dipkg.core.settings import get_settings
 
@@ -308,11 +308,11 @@ def publish(
         check_target(update, "--update")
     if timeout is not None and not timeout > 0:
         raise PublishError(f"--timeout must be a positive number of seconds, not {timeout:g}")
-    release = open_release(data or settings.data_dir)
+    release, lease = hold_current(data or settings.data_dir)  # no build prunes it meanwhile
     uploads = plan(release, graph)
     secret = settings.publish_password
     with (
-        Lease(release.root),  # no build prunes the release while it is sent
+        lease,
         Progress(
             TextColumn("{task.description}"),
             BarColumn(),

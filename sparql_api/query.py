@@ -26,7 +26,7 @@ from rich.text import Text
 
 from dipkg.core.errors import DipkgError, StoreError
 from dipkg.core.iris import PREFIXES
-from dipkg.core.release import Lease, open_release
+from dipkg.core.release import Release, hold_current, open_release
 from dipkg.core.settings import Settings
 from sparql_api import guard
 from sparql_api.results import GRAPH_FORMATS, RESULT_FORMATS, Job
@@ -120,8 +120,23 @@ def run_query(
     max_rows: int | None = None,
     err: Console | None = None,
 ) -> None:
-    """Check, run and print ``sparql``; every failure is a :class:`DipkgError` (exit 1)."""
-    release = open_release(data_dir)
+    """Check, run and print ``sparql``; every failure is a :class:`DipkgError` (exit 1).
+    The release is held (a lease) from its opening to the end: no build prunes it."""
+    release, lease = hold_current(data_dir)
+    with lease:
+        _run_query(release, sparql, fmt, out, settings, timeout, max_rows, err)
+
+
+def _run_query(
+    release: Release,
+    sparql: str,
+    fmt: str,
+    out: Console,
+    settings: Settings,
+    timeout: float | None,
+    max_rows: int | None,
+    err: Console | None,
+) -> None:
     try:
         checked = guard.check_query(sparql)
     except DipkgError as exc:
@@ -140,8 +155,7 @@ def run_query(
         max_rows=cap,
         max_bytes=settings.max_result_bytes,
     )
-    with Lease(release.root):  # no build prunes the release while the query reads it
-        header, body = asyncio.run(_evaluate(job, release.store_dir, settings, limit))
+    header, body = asyncio.run(_evaluate(job, release.store_dir, settings, limit))
     if not header.get("ok"):
         error = reply_error(header)
         if error.line is not None:

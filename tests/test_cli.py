@@ -269,6 +269,18 @@ def test_query_time_limit_kills_a_runaway(built_data):
     assert time.monotonic() - started < 30  # was: 10 minutes and 20 GB before a kill -9
 
 
+def leased_by(pid: int, root: Path) -> bool:
+    """Whether process ``pid`` holds a shared flock (a Lease) on the folder ``root``, read
+    from /proc/locks: looking does not take the lock (a build's claim would race with it)."""
+    inode = str(root.stat().st_ino)
+    for line in Path("/proc/locks").read_text().splitlines():
+        f = line.split()  # N: FLOCK ADVISORY READ PID MAJ:MIN:INODE START END ("->": waiting)
+        if len(f) >= 6 and "->" not in f and f[1:4] == ["FLOCK", "ADVISORY", "READ"]:
+            if f[4] == str(pid) and f[5].rsplit(":", 1)[-1] == inode:
+                return True
+    return False
+
+
 def test_a_running_query_holds_its_release(built_data, tmp_path):
     """`dipkg query` holds a lease on the release it reads, as a server does: two builds in
     a row cannot prune the store from under a long query. (`dipkg publish` holds one the
@@ -282,24 +294,22 @@ def test_a_running_query_holds_its_release(built_data, tmp_path):
     shutil.copytree(built_data, data, symlinks=True)
     root = open_release(data).root
     proc = subprocess.Popen(
-        [*DIPKG, "query", "--data", str(data), "--timeout", "5"]
+        [*DIPKG, "query", "--data", str(data), "--timeout", "4"]
         + ["SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         env=cli_env(),
     )
     held = False
     try:
         while proc.poll() is None and not held:
-            fd = claim(root)  # what a build's pruning takes
-            if fd is None:
-                held = True
-            else:
-                os.close(fd)
-                time.sleep(0.05)
+            held = leased_by(proc.pid, root)
+            time.sleep(0.05)
     finally:
-        proc.wait(timeout=60)
+        _, err = proc.communicate(timeout=60)
     assert held, "the query's release could have been pruned while it ran"
+    assert proc.returncode == 1 and "timeout" in err, err  # (the runaway's own end)
     fd = claim(root)
     assert fd is not None  # let go at the end
     os.close(fd)

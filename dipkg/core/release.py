@@ -244,10 +244,15 @@ class Lease:
             ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:  # a build's exclusive claim: it is removing the release
             os.close(fd)
             raise StoreError(
                 "the release is being removed by a build", file=str(self.root)
+            ) from None
+        except OSError as exc:  # (a file system without flock: ENOLCK, EOPNOTSUPP)
+            os.close(fd)
+            raise StoreError(
+                f"the release folder cannot be locked: {exc.strerror or exc}", file=str(self.root)
             ) from None
         self._fd: int | None = fd
 
@@ -299,6 +304,12 @@ def current_target(data_dir: Path) -> Path:
             file=str(data_dir),
         )
     return current.resolve()
+
+
+def hold_current(data_dir: Path, *, need_store: bool = True) -> tuple[Release, Lease]:
+    """:func:`open_release` with a :class:`Lease` on it (:func:`hold_release`): for a
+    command that reads the release for a while (a query, an upload)."""
+    return hold_release(current_target(data_dir), need_store=need_store)
 
 
 def open_release(data_dir: Path, *, need_store: bool = True) -> Release:
