@@ -182,9 +182,10 @@ def test_match_input_is_bounded(index):
     assert index.match("")["scenarios"] == []
     # one name longer than a search may be is left unmatched; the others still match (the
     # search's own limit failed the whole list with "the query is 300 characters long")
-    result = index.match("温度\n" + "数据" * 150)
-    assert [f["input"] for f in result["fields"] if f["concept"]] == ["温度"]
-    assert result["unmatched"] == ["数据" * 150]
+    for long in ("数据" * 150, "\u3392" * 100):  # (100 of ㎒ are 300 characters as searched)
+        result = index.match("温度\n" + long)
+        assert [f["input"] for f in result["fields"] if f["concept"]] == ["温度"]
+        assert result["unmatched"] == [long]
 
 
 def test_a_search_has_a_time_limit(index, monkeypatch):

@@ -538,8 +538,9 @@ class SearchIndex:
         if best:
             return {"input": text, "concept": best[1], "how": "contains"}
         terms, _ = self.query_terms(text)
-        # (a name longer than a search may be is not searched: the rest of the match goes on)
-        if terms and len(text) <= MAX_QUERY:  # the kind whose labels hold the words
+        # (a name longer than a search may be, as search() measures it (NFKC: ㎒ is MHz),
+        # is not searched: the rest of the match goes on)
+        if terms and len(normalize(text)) <= MAX_QUERY:  # the kind whose labels hold the words
             # on the match's connection when there is one: one time limit for all its names
             shared = None if own else db
             for hit in self.search(text, kind="concept", limit=1, db=shared)["results"]:
