@@ -148,6 +148,11 @@ async def write_whole(
     cycle.on_response()
 
 
+#: the bytes a chunk's framing may take (its size in hex, CRLF, the CRLF after its data, a
+#: short extension): what a chunked body's reads may hold beyond body and trailer fields
+CHUNK_FRAMING = 64
+
+
 def protocol_class(settings: Settings, cap: int) -> type:
     """uvicorn's ``HttpToolsProtocol`` with the limits of ``settings`` (one class per server)."""
     # lazy: ~80 ms of import (httptools); only a server being started needs the class
@@ -192,8 +197,9 @@ def protocol_class(settings: Settings, cap: int) -> type:
             self._head_parsed = 0  # its request line and headers as the parser gave them
             self._messages = 0  # messages begun on this connection
             self._body_seen = 0  # body bytes the parser gave of the message being read
-            self._after_head = 0  # bytes of the reads since its last body bytes: chunk
-            # framing and trailer fields (a trailer without end would be buffered whole)
+            self._chunks = 0  # chunk headers the parser has read on this connection
+            self._after_head = 0  # bytes read during its body that were neither body nor
+            # a chunk's framing: trailer fields (one without end would be buffered whole)
             self._refused = False  # a head too large was refused: the parser's calls are void
             self._waiting_since = time.monotonic()
             self._head_timer: asyncio.TimerHandle | None = None
@@ -266,15 +272,16 @@ def protocol_class(settings: Settings, cap: int) -> type:
         # to 256 KiB, is never "in progress" between reads). Past the limit either way
         # it gets 431, and the parser's further calls on that read are ignored: no app
         # runs for it. A chunked body's trailer fields are held to the same limit on
-        # their own, both ways: by what the parser gives of them, and by the bytes of the
-        # reads that bring no body after the body began (the trailers, and chunk framing
-        # split from its data: a body of many small chunks is not counted). Whitespace
-        # the parser drops without keeping (before a field's value) is not counted.
+        # their own, both ways: by what the parser gives of them, and by the bytes read
+        # during the body that were neither body nor a chunk's framing (up to
+        # CHUNK_FRAMING bytes a chunk: a body of many small chunks is not counted).
+        # Whitespace the parser drops without keeping (before a field's value) is not.
         def data_received(self, data: bytes) -> None:
             if self._refused:
                 return
             # the body (or its trailers) of the same message goes on in this read
-            uploading, messages, body = self._uploading, self._messages, self._body_seen
+            uploading, messages = self._uploading, self._messages
+            body, chunks = self._body_seen, self._chunks
             super().data_received(data)
             if self._refused:
                 return
@@ -283,12 +290,10 @@ def protocol_class(settings: Settings, cap: int) -> type:
                 if self._head_bytes > max_head:
                     self._refuse_head()
             elif uploading and self._uploading and self._messages == messages:
-                if self._body_seen != body:  # body in this read: the trailers are not begun
-                    self._after_head = 0
-                else:
-                    self._after_head += len(data)
-                    if self._after_head > max_head:
-                        self._refuse_head()
+                framing = CHUNK_FRAMING * (self._chunks - chunks)
+                self._after_head += max(0, len(data) - (self._body_seen - body) - framing)
+                if self._after_head > max_head:
+                    self._refuse_head()
 
         def _refuse_head(self, target: bool = False) -> None:
             trailers = self._uploading  # (the head is in: its trailer fields are too large)
@@ -327,6 +332,9 @@ def protocol_class(settings: Settings, cap: int) -> type:
                 return
             self._count_head(len(name) + len(value) + 4)  # (": " and the line end)
             super().on_header(name, value)
+
+        def on_chunk_header(self) -> None:  # (httptools calls it when the class has it)
+            self._chunks += 1
 
         def on_body(self, body: bytes) -> None:
             if self._refused:

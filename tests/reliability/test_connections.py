@@ -403,6 +403,19 @@ def test_an_endless_trailer_field_gets_431_and_memory_stays_flat(server: Server)
     cheap_answers(server)
 
 
+def test_a_trailer_that_begins_in_the_read_of_the_last_chunk_is_counted(
+    server: Server,
+) -> None:
+    """The body's last chunk, its end and 100 KiB of a trailer field in one read: over the
+    limit at once (a read with body in it was not counted: the server waited for more)."""
+    with socket.create_connection(address(server), timeout=5) as sock:
+        sock.sendall(CHUNKED_ASK + b"\r\n")
+        time.sleep(0.3)  # (the head in a read of its own: the next one is the body's)
+        sock.sendall(b"6\r\nASK {}\r\n0\r\nX-Endless: " + b"a" * (100 * 1024))
+        data, _ = read_all(sock, 1.0)  # (well before the 2 s head timeout's 408)
+    assert status_of(data) == 431, data[:200]
+
+
 def test_trailer_fields_are_measured_on_their_own(server: Server) -> None:
     """Known-good beside it: 40 KB of headers and 30 KB of trailer fields in one write
     are each under the limit (their sum is not: it got 431)."""
