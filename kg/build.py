@@ -365,10 +365,15 @@ def _one_build_at_a_time(out_dir: Path, log: Log) -> Iterator[bool]:
     waited (its inputs are then read again: the last build to get the lock publishes the
     inputs as they are then). The kernel drops the lock when a build dies.
 
-    Opened read-only with the umask's mode (``flock`` needs no write access): another user
-    of a group-writable folder can lock a file the first one made."""
+    Made with the umask's mode, and opened read-write where it may be (NFS wants that for
+    an exclusive lock), else read-only (a local ``flock`` needs no write access): another
+    user of a group-writable folder can lock a file the first one made."""
+    path = out_dir / BUILD_LOCK
     try:
-        fd = os.open(out_dir / BUILD_LOCK, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except PermissionError:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise StoreError(
             f"cannot lock the output folder: {exc.strerror or exc}", file=str(out_dir)
@@ -381,6 +386,12 @@ def _one_build_at_a_time(out_dir: Path, log: Log) -> Iterator[bool]:
             log(f"waiting for another build into {out_dir} to end")
             fcntl.flock(fd, fcntl.LOCK_EX)
             waited = True
+    except OSError as exc:  # (a file system without flock)
+        os.close(fd)
+        raise StoreError(
+            f"cannot lock the output folder: {exc.strerror or exc}", file=str(out_dir)
+        ) from None
+    try:
         yield waited
     finally:
         os.close(fd)
