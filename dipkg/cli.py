@@ -309,33 +309,32 @@ def publish(
     if timeout is not None and not timeout > 0:
         raise PublishError(f"--timeout must be a positive number of seconds, not {timeout:g}")
     release, lease = hold_current(data or settings.data_dir)  # no build prunes it meanwhile
-    uploads = plan(release, graph)
-    secret = settings.publish_password
-    with (
-        lease,
-        Progress(
+    with lease:
+        uploads = plan(release, graph)
+        secret = settings.publish_password
+        with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             DownloadColumn(),
             console=err.console,
             transient=True,
-        ) as bar,
-    ):
-        tasks = {
-            u.graph: bar.add_task(f"PUT <{u.graph}>", total=u.path.stat().st_size) for u in uploads
-        }
-        done = run_publish(
-            release,
-            to,
-            graph=graph,
-            auth=auth,
-            timeout=timeout or settings.publish_timeout,
-            user=user or settings.publish_user,
-            password=secret.get_secret_value() if secret is not None else None,
-            password_file=password_file or settings.publish_password_file,
-            update=update,
-            progress=lambda u, n: bar.advance(tasks[u.graph], n),
-        )
+        ) as bar:
+            tasks = {
+                u.graph: bar.add_task(f"PUT <{u.graph}>", total=u.path.stat().st_size)
+                for u in uploads
+            }
+            done = run_publish(
+                release,
+                to,
+                graph=graph,
+                auth=auth,
+                timeout=timeout or settings.publish_timeout,
+                user=user or settings.publish_user,
+                password=secret.get_secret_value() if secret is not None else None,
+                password_file=password_file or settings.publish_password_file,
+                update=update,
+                progress=lambda u, n: bar.advance(tasks[u.graph], n),
+            )
     for upload, status in done:
         out.print(f"published {upload.path.name} → <{upload.graph}> (HTTP {status})")
 

@@ -272,8 +272,11 @@ def test_query_time_limit_kills_a_runaway(built_data):
 def leased_by(pid: int, root: Path) -> bool:
     """Whether process ``pid`` holds a shared flock (a Lease) on the folder ``root``, read
     from /proc/locks: looking does not take the lock (a build's claim would race with it)."""
+    locks = Path("/proc/locks")
+    if not locks.is_file():
+        pytest.skip("no /proc/locks here to see a lease in")
     inode = str(root.stat().st_ino)
-    for line in Path("/proc/locks").read_text().splitlines():
+    for line in locks.read_text().splitlines():
         f = line.split()  # N: FLOCK ADVISORY READ PID MAJ:MIN:INODE START END ("->": waiting)
         if len(f) >= 6 and "->" not in f and f[1:4] == ["FLOCK", "ADVISORY", "READ"]:
             if f[4] == str(pid) and f[5].rsplit(":", 1)[-1] == inode:

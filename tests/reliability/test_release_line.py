@@ -93,10 +93,12 @@ def test_two_builds_into_one_folder_take_turns(line) -> None:
         assert read_release(out / "current").manifest.build_id == first.manifest.build_id
         # the inputs change while they wait: a build that waited reads them again
         table = inputs[3] / "translations.tsv"
-        table.write_text(
+        edited = table.with_suffix(".edited")  # (replaced whole: never read half-written)
+        edited.write_text(
             table.read_text(encoding="utf-8").replace("Industry r3", "Industry r4"),
             encoding="utf-8",
         )
+        os.replace(edited, table)
     for proc in procs:
         _, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err
