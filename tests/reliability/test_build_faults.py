@@ -101,21 +101,26 @@ def test_sigkill_during_a_build_leaves_the_previous_release(previous, step):
     assert not list(out.glob(".staging-*"))
 
 
-def _limit_file_size() -> None:
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of a signal
-    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+def build_on_a_small_disk(out: Path, limit: int) -> subprocess.CompletedProcess[str]:
+    """`dipkg build --out OUT` where no file may grow past ``limit`` bytes (a full disk)."""
 
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of a signal
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-def test_a_write_that_fails_leaves_nothing_half_written(previous):
-    out, before = previous
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "dipkg.cli", "build", "--out", str(out)],
         capture_output=True,
         text=True,
         env=cli_env(),
-        preexec_fn=_limit_file_size,
+        preexec_fn=limited,
         timeout=120,
     )
+
+
+def test_a_write_that_fails_leaves_nothing_half_written(previous):
+    out, before = previous
+    done = build_on_a_small_disk(out, 200_000)
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "error[store]" in lines[0] and "Traceback" not in done.stderr
@@ -133,19 +138,7 @@ def test_a_full_disk_at_the_search_index_is_the_same_clear_error(previous):
     index = sizes.pop("search.sqlite")
     limit = max(sizes.values()) + 64 * 1024
     assert limit < index, "the index is no longer the largest file: choose another step"
-
-    def limited() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    done = subprocess.run(
-        [sys.executable, "-m", "dipkg.cli", "build", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        preexec_fn=limited,
-        timeout=120,
-    )
+    done = build_on_a_small_disk(out, limit)
     assert done.returncode == 1, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "error[store]" in lines[0], done.stderr
