@@ -313,6 +313,34 @@ class Checked:
         return None
 
 
+class Declaration(NamedTuple):
+    """A BASE or PREFIX declaration in a token list (:func:`declaration`)."""
+
+    prefix: str | None  # the prefix it declares; None: a BASE
+    iri: str  # its IRI, as written (without the angle brackets)
+    width: int  # the tokens it takes
+
+
+def declaration(tokens: list[Token], index: int) -> Declaration | None:
+    """The declaration that begins at ``tokens[index]``: ``BASE <…>``, ``PREFIX ex: <…>``,
+    or glued ``PREFIX:<…>`` / ``PREFIXex:<…>`` (one prefixed-name token); else None."""
+    tok = tokens[index]
+    after = tokens[index + 1] if index + 1 < len(tokens) else None
+    if after is None:
+        return None
+    upper = tok.text.upper()
+    if tok.kind == WORD and upper == "BASE" and after.kind == IRI:
+        return Declaration(None, after.text[1:-1], 2)
+    if tok.kind == WORD and upper == "PREFIX" and after.kind == PNAME:
+        iri = tokens[index + 2] if index + 2 < len(tokens) else None
+        if after.text.endswith(":") and iri is not None and iri.kind == IRI:
+            return Declaration(after.text[:-1], iri.text[1:-1], 3)
+    if tok.kind == PNAME and upper.startswith("PREFIX") and upper.endswith(":"):
+        if after.kind == IRI:
+            return Declaration(tok.text[6:-1], after.text[1:-1], 2)
+    return None
+
+
 def line_col(text: str, pos: int) -> tuple[int, int]:
     line = text.count("\n", 0, pos) + 1
     col = pos - (text.rfind("\n", 0, pos) + 1) + 1

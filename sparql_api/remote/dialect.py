@@ -84,28 +84,14 @@ def _iris(tokens: list[guard.Token], query: str) -> Iterator[tuple[int, guard.To
         if skip:
             skip -= 1
             continue
-        upper = tok.text.upper()
-        if tok.kind == guard.WORD and upper == "BASE" and index + 1 < len(tokens):
-            base = _declared(urljoin(base, tokens[index + 1].text[1:-1]), tok, query, base=True)
-            skip = 1
-            continue
-        if tok.kind == guard.WORD and upper == "PREFIX" and index + 2 < len(tokens):
-            prefixes[tokens[index + 1].text.rstrip(":")] = _declared(
-                urljoin(base, tokens[index + 2].text[1:-1]), tok, query
-            )
-            skip = 2
-            continue
-        if (
-            tok.kind == guard.PNAME
-            and upper.startswith("PREFIX")
-            and upper.endswith(":")
-            and index + 1 < len(tokens)
-            and tokens[index + 1].kind == guard.IRI
-        ):  # glued: PREFIX:<iri>
-            prefixes[tok.text[6:-1]] = _declared(
-                urljoin(base, tokens[index + 1].text[1:-1]), tok, query
-            )
-            skip = 1
+        declared = guard.declaration(tokens, index)
+        if declared is not None:
+            iri = _declared(urljoin(base, declared.iri), tok, query, base=declared.prefix is None)
+            if declared.prefix is None:
+                base = iri
+            else:
+                prefixes[declared.prefix] = iri
+            skip = declared.width - 1
             continue
         if tok.kind == guard.IRI:
             yield index, tok, urljoin(base, tok.text[1:-1])
