@@ -3,6 +3,7 @@ then the rounds' median is reported and judged; one round reads as it always did
 
 from __future__ import annotations
 
+import json
 import math
 
 from bench.run import HEAVY, Report, Result, merged, ratios
@@ -99,6 +100,23 @@ def test_no_peer_figure_is_no_p99_ratio() -> None:
     bad.errors = 2
     summary = ratios(report(cell("dipkg", "point lookup", 2_000, 4.0, 0), bad))
     assert summary["point_lookup_cold_p99_vs_oxigraph"] is None
+
+
+def test_a_round_without_a_figure_is_null_in_the_json_summary() -> None:
+    """The summary is printed and written as JSON, which has no NaN: a round whose peer
+    cell failed, or a run without a cold point lookup, gives null, never a bare NaN."""
+    bad = cell("oxigraph serve", "point lookup", 5_000, 2.0, 1)
+    bad.errors = 2
+    summary = ratios(
+        report(*point(0, 2_000, 5_000, 4.0), cell("dipkg", "point lookup", 2_000, 6.0, 1), bad)
+    )
+    assert [r["point lookup cold p99 vs oxigraph"] for r in summary["rounds"]] == [2.0, None]
+    assert summary["point_lookup_cold_p99_vs_oxigraph"] == 2.0  # the round that has one
+    json.dumps(summary, allow_nan=False)  # raises ValueError on a NaN anywhere
+    warm = Result("dipkg", "join + GROUP BY", 900, 1.0, 2.0, 3_600, 0, "warm")
+    summary = ratios(report(warm))
+    assert summary["point_lookup_cold_p99_ms"] is None
+    json.dumps(summary, allow_nan=False)
 
 
 def test_each_ratio_is_taken_within_its_round() -> None:
