@@ -581,7 +581,13 @@ def run(args: argparse.Namespace) -> Report:
 
 
 def _geomean(values: list[float]) -> float | None:
-    return round(math.exp(sum(map(math.log, values)) / len(values)), 3) if values else None
+    """The geometric mean, rounded; 0 when a value is 0 (a cell dipkg failed is 0x, and
+    fails the target, rather than raising in ``log``); None without values."""
+    if not values:
+        return None
+    if min(values) <= 0:
+        return 0.0
+    return round(math.exp(sum(map(math.log, values)) / len(values)), 3)
 
 
 def _figure(value: float | None, digits: int) -> float | None:
@@ -628,7 +634,8 @@ def merged(results: list[Result]) -> list[Result]:
 
 
 def _one_round(results: list[Result]) -> dict[str, object]:
-    """The ratios to oxigraph of one round's cells, and its cold point lookup's p99."""
+    """The ratios to oxigraph of one round's cells, its cold point lookup's p99, and that
+    p99 divided by Oxigraph's in the same round (each NaN where a cell failed)."""
     by = {
         (r.server, r.query, r.mode): r.requests_per_s
         for r in results
@@ -662,14 +669,8 @@ def _one_round(results: list[Result]) -> dict[str, object]:
         for r in results
         if (r.query, r.mode) == ("point lookup", "cold") and not r.errors
     }
-    out["point_lookup_cold_p99_ms"] = next(
-        (
-            r.p99_ms
-            for r in results
-            if (r.server, r.query, r.mode) == ("dipkg", "point lookup", "cold")
-        ),
-        math.nan,
-    )
+    # a cell with errors has no figure, as it has no rate: its tail is of failed requests
+    out["point_lookup_cold_p99_ms"] = p99.get("dipkg", math.nan)
     # the same tail against the peer's in the same round: the absolute p99 moves with the
     # machine's hour (bench/PROFILE.md, twentieth session), this ratio much less
     oxigraph_p99 = p99.get("oxigraph serve") or math.nan
