@@ -596,6 +596,17 @@ def _figure(value: float | None, digits: int) -> float | None:
     return None if value is None or value != value else round(value, digits)
 
 
+def _strict(value: object) -> object:
+    """``value`` with every NaN (a cell that failed, a tree gone) as None: JSON has no NaN."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v) for v in value]
+    return value
+
+
 def _median(values: list[float]) -> float:
     """The median of the numbers among ``values`` (NaN and None left out; NaN if none)."""
     kept = [v for v in values if v is not None and v == v]
@@ -723,8 +734,14 @@ def ratios(report: Report) -> dict[str, object]:
     # PSS: what the tree costs (each page once); RSS sums count libpython and pyoxigraph's
     # library once per process, so they overstate a tree of several processes
     out["memory_mb"] = {
-        "pss": {"idle": report.idle_pss_mb, "after": report.pss_mb},
-        "rss": {"idle": report.idle_memory_mb, "after": report.memory_mb},
+        kind: {
+            when: {server: _figure(mb, 1) for server, mb in figures.items()}
+            for when, figures in (("idle", idle), ("after", after))
+        }
+        for kind, idle, after in (
+            ("pss", report.idle_pss_mb, report.pss_mb),
+            ("rss", report.idle_memory_mb, report.memory_mb),
+        )
     }
     idle_pss = report.idle_pss_mb.get("dipkg", math.nan)
     after_pss = report.pss_mb.get("dipkg", math.nan)
@@ -748,7 +765,13 @@ def write(report: Report, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     summary = ratios(report)
     (out / "results.json").write_text(
-        json.dumps({**asdict(report), "summary": summary}, indent=2, ensure_ascii=False) + "\n"
+        json.dumps(
+            _strict({**asdict(report), "summary": summary}),
+            indent=2,
+            ensure_ascii=False,
+            allow_nan=False,
+        )
+        + "\n"
     )
     servers = list(dict.fromkeys(r.server for r in report.results))
     workers = report.workers or "default"

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import math
 
-from bench.run import HEAVY, Report, Result, merged, ratios
+import pytest
+
+from bench.run import HEAVY, Report, Result, merged, ratios, write
 
 
 def report(*results: Result) -> Report:
@@ -184,6 +186,28 @@ def test_a_failed_heavy_cell_makes_the_geomean_zero() -> None:
     summary = ratios(report(*cells, bad))
     assert summary["heavy_geomean_vs_oxigraph_cold"] == 0.0
     assert summary["targets"]["heavy cold >= 0.9x oxigraph"] is False
+
+
+def test_the_written_results_are_strict_json(tmp_path) -> None:
+    """A cell that failed (NaN latencies) and a tree gone before its memory was read (NaN
+    MB) are null in results.json and the summary, never a bare NaN."""
+    skipped = Result("dipkg", "point lookup", 0.0, math.nan, math.nan, 0, 1, "cold")
+    run = report(skipped, cell("oxigraph serve", "point lookup", 5_000, 2.0, 0))
+    run.idle_pss_mb = {"dipkg": math.nan, "oxigraph serve": 17.3}
+    run.pss_mb = {"dipkg": 120.0, "oxigraph serve": math.nan}
+    summary = ratios(run)
+    assert summary["memory_mb"]["pss"] == {
+        "idle": {"dipkg": None, "oxigraph serve": 17.3},
+        "after": {"dipkg": 120.0, "oxigraph serve": None},
+    }
+    json.dumps(summary, allow_nan=False)
+    write(run, tmp_path)
+    written = json.loads(
+        (tmp_path / "results.json").read_text(),
+        parse_constant=lambda name: pytest.fail(f"bare {name} in results.json"),
+    )
+    assert written["results"][0]["p99_ms"] is None
+    assert written["summary"]["memory_mb"]["pss"]["idle"]["dipkg"] is None
 
 
 def test_the_table_shows_each_cells_medians_and_peaks() -> None:
