@@ -591,14 +591,16 @@ def _geomean(values: list[float]) -> float | None:
 
 
 def _figure(value: float | None, digits: int) -> float | None:
-    """``value`` rounded, or None where there is none (NaN): the summary is JSON, which has
-    no NaN (``json.dumps`` would write a bare ``NaN`` that strict parsers refuse)."""
-    return None if value is None or value != value else round(value, digits)
+    """``value`` rounded, or None where there is none (NaN) or no finite one (a failed
+    cell's tail): the summary is JSON, which has neither (``json.dumps`` would write a bare
+    ``NaN`` or ``Infinity`` that strict parsers refuse)."""
+    return None if value is None or not math.isfinite(value) else round(value, digits)
 
 
 def _strict(value: object) -> object:
-    """``value`` with every NaN (a cell that failed, a tree gone) as None: JSON has no NaN."""
-    if isinstance(value, float) and value != value:
+    """``value`` with every NaN (a cell that failed, a tree gone) and infinity as None:
+    JSON has neither."""
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
         return {k: _strict(v) for k, v in value.items()}
@@ -625,13 +627,15 @@ def merged(results: list[Result]) -> list[Result]:
             out.append(rs[0])
             continue
         rates = [r.requests_per_s for r in rs if not r.errors and r.requests_per_s]
+        ok = [r for r in rs if not r.errors] or rs
         out.append(
             Result(
                 server,
                 query,
                 round(statistics.median(rates), 1) if rates else 0.0,
-                _median([r.p50_ms for r in rs]),
-                _median([r.p99_ms for r in rs]),
+                # the latencies of the rounds without errors, as the rate (all if none)
+                _median([r.p50_ms for r in ok]),
+                _median([r.p99_ms for r in ok]),
                 sum(r.requests for r in rs),
                 sum(r.errors for r in rs),
                 mode,
@@ -675,12 +679,14 @@ def _one_round(results: list[Result]) -> dict[str, object]:
             if by.get(("rdflib-endpoint", q, "warm")) and by.get(("dipkg", q, "warm"))
         ]
         out["mix_geomean_vs_rdflib_endpoint"] = round(_geomean(mix) or 0, 1) if mix else None
+    cells = {r.server: r for r in results if (r.query, r.mode) == ("point lookup", "cold")}
+    # a dipkg cell with errors has the worst tail (inf), as its rate is 0x: a failed round
+    # counts against the median, not out of it (shown as null); a peer's failed cell has
+    # no figure (NaN), so no ratio
     p99 = {
-        r.server: r.p99_ms
-        for r in results
-        if (r.query, r.mode) == ("point lookup", "cold") and not r.errors
+        server: (math.inf if server == "dipkg" else math.nan) if r.errors else r.p99_ms
+        for server, r in cells.items()
     }
-    # a cell with errors has no figure, as it has no rate: its tail is of failed requests
     out["point_lookup_cold_p99_ms"] = p99.get("dipkg", math.nan)
     # the same tail against the peer's in the same round: the absolute p99 moves with the
     # machine's hour (bench/PROFILE.md, twentieth session), this ratio much less
