@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from bench.run import HEAVY, Report, Result, merged, ratios, write
+from bench.run import HEAVY, Report, Result, cpu_times, merged, ratios, steal_percent, write
 
 
 def report(*results: Result) -> Report:
@@ -244,3 +244,30 @@ def test_the_table_shows_each_cells_medians_and_peaks() -> None:
     assert (one.requests_per_s, one.p99_ms) == (2_000, 4.0)  # the failed round left out
     assert dipkg.requests == 4 * (2_000 + 3_000 + 2_500)
     assert oxigraph.requests_per_s == 5_000 and oxigraph.round == 0  # one round: as it was
+
+
+def test_steal_is_the_stolen_share_of_the_machines_time(tmp_path) -> None:
+    """/proc/stat's cpu line: steal is its 8th field; guest (9th, 10th) is already in user
+    and not counted twice. 30 stolen of 1,000 ticks spent is 3%."""
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  1000 0 200 5000 0 0 0 100 400 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n")
+    before = cpu_times(str(stat))
+    assert before == [1000, 0, 200, 5000, 0, 0, 0, 100, 400, 0]
+    stat.write_text("cpu  1600 0 300 5270 0 0 0 130 900 0\n")
+    assert steal_percent(before, cpu_times(str(stat))) == 3.0
+    assert math.isnan(steal_percent(None, before))
+    assert math.isnan(steal_percent(before, before))  # no time spent: no share
+    stat.write_text("intr 1 2 3\n")
+    assert cpu_times(str(stat)) is None
+    assert cpu_times(str(tmp_path / "absent")) is None
+
+
+def test_each_round_reports_its_steal() -> None:
+    """The mean of the round's cells (one without a figure left out), and of the run's."""
+    cells = [*point(0, 2_000, 5_000, 4.0), *point(1, 2_000, 5_000, 4.0)]
+    for c, steal in zip(cells, (0.0, 1.0, 4.0, math.nan), strict=True):
+        c.steal_pct = steal
+    summary = ratios(report(*cells))
+    assert [r["steal % (mean of the cells)"] for r in summary["rounds"]] == [0.5, 4.0]
+    assert summary["steal_pct"] == 1.67
+    json.dumps(summary, allow_nan=False)
