@@ -47,6 +47,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -649,6 +650,11 @@ def _median(values: list[float]) -> float:
     return statistics.median(kept) if kept else math.nan
 
 
+def _highest(values: Iterable[float]) -> float:
+    """The highest of ``values``, a NaN (not measured) only when all are."""
+    return max(values, key=lambda v: -1 if v != v else v)
+
+
 def merged(results: list[Result]) -> list[Result]:
     """One result per (server, query, mode) over the rounds (``--rounds``): the medians of
     the rates and latencies, the peaks' maxima, the requests and errors summed."""
@@ -673,11 +679,11 @@ def merged(results: list[Result]) -> list[Result]:
                 sum(r.requests for r in rs),
                 sum(r.errors for r in rs),
                 mode,
-                max((r.peak_rss_mb for r in rs), key=lambda v: -1 if v != v else v),
+                _highest(r.peak_rss_mb for r in rs),
                 rs[0].body_bytes,
-                max((r.peak_pss_mb for r in rs), key=lambda v: -1 if v != v else v),
+                _highest(r.peak_pss_mb for r in rs),
                 round=-1,
-                steal_pct=max((r.steal_pct for r in rs), key=lambda v: -1 if v != v else v),
+                steal_pct=_highest(r.steal_pct for r in rs),
             )
         )
     return out
