@@ -267,10 +267,12 @@ def cpu_times(stat: str = "/proc/stat") -> list[int] | None:
 def steal_percent(before: list[int] | None, after: list[int] | None) -> float:
     """The share of the machine's CPU time the hypervisor stole between two
     :func:`cpu_times` (%, NaN without both). guest time is already counted in user,
-    so only the first eight fields make the total."""
+    so only the first eight fields make the total. A field that went backwards (Linux's
+    iowait can, when an idle CPU's estimate is corrected) counts as nothing spent, not as
+    time taken off the total."""
     if before is None or after is None:
         return math.nan
-    spent = [a - b for a, b in zip(after[:8], before[:8], strict=True)]
+    spent = [max(0, a - b) for a, b in zip(after[:8], before[:8], strict=True)]
     total = sum(spent)
     return round(100 * spent[7] / total, 2) if total > 0 else math.nan
 
