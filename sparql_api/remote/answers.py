@@ -165,7 +165,12 @@ def _transport_error(url: str, exc: Exception) -> QueryError:
     )
 
 
-def _raise_for_status(url: str, answer: Answer, credentials: Credentials | None = None) -> None:
+def _raise_for_status(
+    url: str, answer: Answer, credentials: Credentials | None = None, query: str = ""
+) -> None:
+    """Raise the error ``answer`` stands for, if any. ``query``: the text the backend was
+    sent, so that a syntax error reads as in local mode (an undeclared prefix named, with
+    its place in the query)."""
     status, body = answer.status, answer.body
     if status < 400:
         if answer.headers.get("x-sql-state", "").upper() == "S1TAT":
@@ -177,8 +182,8 @@ def _raise_for_status(url: str, answer: Answer, credentials: Credentials | None 
     message = _message(status, body, credentials)
     if status == 400:
         if "error at " in message and ":" in message:  # Oxigraph's parser: line and column
-            err = syntax_error(message)
-            err.details = {"backend": url}
+            err = syntax_error(message, query)
+            err.details = {**err.details, "backend": url}
             raise err
         raise BackendRejected(f"the backend refused the query: {message}", details={"backend": url})
     lowered = message.lower()

@@ -260,7 +260,8 @@ class BackendClient:
                     self.state.record(False, err.code, err.message)
                 raise err from None
             try:
-                _raise_for_status(self.shown, answer, self.credentials)
+                query = next((v for k, v in form if k == "query"), "")
+                _raise_for_status(self.shown, answer, self.credentials, query)
                 if answer.status >= 300:
                     raise BackendError(
                         f"the SPARQL backend answered HTTP {answer.status}",
