@@ -121,7 +121,8 @@ class LocalBackend:
         )
 
     def describer(self) -> Describer:
-        return Describer(self.release.store_dir, self.release.catalog_graphs)
+        release = self.release
+        return Describer(release.store_dir, release.catalog_graphs, published=release.catalog_file)
 
     async def describe_health(self, pool: QueryPool) -> PoolHealth:
         return PoolHealth(
@@ -177,7 +178,13 @@ class RemoteBackend:
     def describer(self) -> Describer:
         from sparql_api.remote.describer import RemoteDescriber  # lazy: loaded when chosen
 
-        return RemoteDescriber(self.client, self.graphs, named_graphs=self.release.catalog_graphs)
+        release = self.release
+        return RemoteDescriber(
+            self.client,
+            self.graphs,
+            named_graphs=release.catalog_graphs,
+            published=release.catalog_file,
+        )
 
     async def describe_health(self, pool: QueryPool) -> PoolHealth:
         from sparql_api.remote.pool import probe  # lazy: loaded when chosen (above)

@@ -12,7 +12,10 @@ A description (what ``/scenario/guizhou-b1-s01.ttl`` returns) holds:
 Every triple comes from one graph of the store: the default graph (the data, as
 in the dumps) or, for the catalogue record's resources (dataset, catalogue,
 distributions...), the catalogue's named graph (as in ``catalog.ttl``). So a
-description is always a subset of the published files (tested).
+description is always a subset of the published files (tested). Oxigraph keeps some
+literals in another form than they were written (``xsd:nonNegativeInteger`` and the
+other integer types as ``xsd:integer``, ``"05"`` as ``"5"``): a named graph's are given
+back as the record publishes them (``published``: its file).
 
 The ontology document (``/ontology``) describes the ontology and every term
 ``rdfs:isDefinedBy`` it, so the hash IRIs ``dip:Term`` land on it.
@@ -75,12 +78,16 @@ class Describer:
     #: start-up checks already (backends.check_store) and which opens on first use
     lookups_at_start = False
 
-    def __init__(self, store_dir: Path, named_graphs: Iterable[str] = ()) -> None:
+    def __init__(
+        self, store_dir: Path, named_graphs: Iterable[str] = (), *, published: Path | None = None
+    ) -> None:
         self.store_dir = Path(store_dir)
         self.named_graphs = [g for g in named_graphs if g]
+        self.published = published
         self._store: ox.Store | None = None
         self._closed = False
         self._lock = threading.Lock()
+        self._as_published: dict[tuple[str, str, ox.Literal], ox.Literal] | None = None
 
     @property
     def store(self) -> ox.Store:
@@ -188,12 +195,30 @@ class Describer:
                     linked.setdefault(term.value, term)
         triples.extend(self._labels_of(list(linked.values()), graph))
         triples = _unique(triples)
+        if graph is not None:
+            triples = self._as_written(triples)
         types = [
             t.object.value
             for t in triples
             if t.subject == node and t.predicate == RDF_TYPE and isinstance(t.object, ox.NamedNode)
         ]
         return Description(iri=iri, triples=_ordered(triples, iri), graph=graph, types=types)
+
+    def _as_written(self, triples: list[ox.Triple]) -> list[ox.Triple]:
+        """``triples`` of a named graph with each literal the store keeps in another form
+        given back as the record publishes it."""
+        if self._as_published is None:
+            self._as_published = changed_literals(self.published)
+        if not self._as_published:
+            return triples
+        out = []
+        for t in triples:
+            if isinstance(t.subject, ox.NamedNode) and isinstance(t.object, ox.Literal):
+                written = self._as_published.get((t.subject.value, t.predicate.value, t.object))
+                if written is not None:
+                    t = ox.Triple(t.subject, t.predicate, written)
+            out.append(t)
+        return out
 
     def _ontology_terms(self, graph: str | None) -> list[ox.Triple]:
         onto = ox.NamedNode(ONTOLOGY_IRI)
@@ -232,6 +257,33 @@ class Describer:
         for solution in result:  # type: ignore[union-attr]
             rows.append({n: solution[n] for n in names if solution[n] is not None})
         return rows
+
+
+def changed_literals(path: Path | None) -> dict[tuple[str, str, ox.Literal], ox.Literal]:
+    """The literals of the Turtle file ``path`` (held by an IRI) that an Oxigraph store
+    keeps in another form, keyed by (subject, predicate, the store's form): found by
+    loading the file into a store of its own, so the rule is Oxigraph's, not a copy of it.
+    Empty without a file, or for one that cannot be read (the store's form is then given:
+    the same value)."""
+    if path is None:
+        return {}
+    try:
+        quads = list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    scratch = ox.Store()
+    scratch.extend(quads)
+    kept = set(scratch)  # (`q in scratch` would compare in the store's form)
+    out: dict[tuple[str, str, ox.Literal], ox.Literal] = {}
+    for q in quads:
+        if isinstance(q.subject, ox.NamedNode) and isinstance(q.object, ox.Literal):
+            if q in kept:
+                continue
+            one = ox.Store()
+            one.add(q)
+            stored = next(iter(one)).object
+            out[(q.subject.value, q.predicate.value, stored)] = q.object  # type: ignore[index]
+    return out
 
 
 def _unique(triples: list[ox.Triple]) -> list[ox.Triple]:

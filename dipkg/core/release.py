@@ -102,7 +102,7 @@ class Release:
         differs only in what the pages show has the same tag (``tag`` names those)."""
         digest = hashlib.sha256(f"{self.build_id}\n".encode())
         try:
-            digest.update((self.root / self.manifest.catalog.file).read_bytes())
+            digest.update(self.catalog_file.read_bytes())
         except OSError:  # (no record to read: then every file of the release names it)
             digest.update(self.tag.encode())
         return digest.hexdigest()[:16]
@@ -114,6 +114,11 @@ class Release:
     @property
     def manifest_path(self) -> Path:
         return self.root / MANIFEST
+
+    @property
+    def catalog_file(self) -> Path:
+        """The catalogue record as published (``catalog.ttl``), loaded into ``catalog_graphs``."""
+        return self.root / self.manifest.catalog.file
 
     @property
     def catalog_graphs(self) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -81,7 +82,12 @@ class RemoteDescriber(Describer):
     lookups_at_start = True
 
     def __init__(
-        self, client: BackendClient, graphs: Graphs, *, named_graphs: Iterable[str] = ()
+        self,
+        client: BackendClient,
+        graphs: Graphs,
+        *,
+        named_graphs: Iterable[str] = (),
+        published: Path | None = None,
     ) -> None:
         self.client = client
         self.url = client.url
@@ -89,6 +95,8 @@ class RemoteDescriber(Describer):
         self.graphs = graphs
         self.timeout = client.timeout
         self.named_graphs = [g for g in named_graphs if g]
+        self.published = published
+        self._as_published = None
         self._prologue = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
 
     def _remote(self, graph: str | None) -> str:

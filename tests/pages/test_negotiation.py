@@ -7,10 +7,12 @@ import json
 import re
 
 import httpx
+import pyoxigraph as ox
 import pytest
 import rdflib
 from rdflib.term import BNode
 
+from sparql_api.describe import changed_literals
 from tests.pages.conftest import BROWSER_ACCEPT
 
 BASE = "https://w3id.org/dipkg/"
@@ -30,6 +32,13 @@ KINDS = [
     ("concept", "concept/voltage", BASE + "concept/voltage", "data"),
     ("scheme", "scheme/domains", BASE + "scheme/domains", "data"),
     ("dataset", "dataset", BASE + "dataset", "catalog"),
+    # its dcat:byteSize is an xsd:nonNegativeInteger, which the store keeps as xsd:integer
+    (
+        "distribution",
+        "dataset/distribution/dipkg-nt",
+        BASE + "dataset/distribution/dipkg-nt",
+        "catalog",
+    ),
 ]
 #: Accept header -> (extension, media type)
 FORMATS = [
@@ -253,3 +262,29 @@ def test_home_page_sends_rdf_clients_to_the_dataset(http: httpx.Client, site):
     assert "accept" in vary(r)
     assert http.get("/", headers={"Accept": BROWSER_ACCEPT}).status_code == 200
     assert http.get("/", headers={"Accept": "image/png"}).status_code == 200
+
+
+def test_the_literals_a_store_rewrites_are_found(tmp_path):
+    """Oxigraph keeps derived integer types as xsd:integer and numbers in their canonical
+    form; the description gives back what the record wrote. What it keeps as written is
+    not listed; nor is a literal held by a blank node (no IRI to find it by)."""
+    ttl = tmp_path / "record.ttl"
+    ttl.write_text(
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+        '<http://e/a> <http://e/size> 5, "7"^^xsd:nonNegativeInteger ;\n'
+        '  <http://e/n> "05"^^xsd:integer ;\n'
+        '  <http://e/t> "x", "y"@en, true, "2024-01-01"^^xsd:date ;\n'
+        '  <http://e/b> [ <http://e/size> "9"^^xsd:positiveInteger ] .\n',
+        encoding="utf-8",
+    )
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+
+    def lit(value: str, kind: str) -> ox.Literal:
+        return ox.Literal(value, datatype=ox.NamedNode(xsd + kind))
+
+    assert changed_literals(ttl) == {
+        ("http://e/a", "http://e/size", lit("7", "integer")): lit("7", "nonNegativeInteger"),
+        ("http://e/a", "http://e/n", lit("5", "integer")): lit("05", "integer"),
+    }
+    assert changed_literals(tmp_path / "absent.ttl") == {}
+    assert changed_literals(None) == {}

@@ -248,6 +248,7 @@ RESOURCES = [
     "ontology",
     "dataset",
     "catalog",
+    "dataset/distribution/dipkg-nt",  # its byteSize as catalog.ttl has it, in both modes
     "scheme/domains",
     "guide/guizhou-b1",
 ]
