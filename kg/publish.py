@@ -248,7 +248,10 @@ async def _update(client: httpx.AsyncClient, run: _Run, text: str) -> httpx.Resp
 
 
 async def _drop_staging(client: httpx.AsyncClient, run: _Run, staging: list[str]) -> str:
-    """Remove the staging graphs (best effort, bounded); '' or what went wrong."""
+    """Remove the staging graphs (best effort, bounded); '' or what went wrong. None sent
+    (the target never took a connection): nothing to remove, nothing said."""
+    if not staging:
+        return ""
     try:
         async with asyncio.timeout(30):
             response = await _update(
@@ -280,31 +283,35 @@ async def _publish_staged(
         f"<{g.upload.graph}>" for g in run.graphs
     )
     statuses = []
+    sent: list[str] = []  # the staging graphs the target may hold (a PUT that reached it)
     try:
         async with asyncio.timeout(timeout):
             for g, name in zip(run.graphs, staging, strict=True):
                 report = (lambda n, u=g.upload: progress(u, n)) if progress else (lambda n: None)
+                sent.append(name)
                 try:
                     response = await _put(
                         client, run, name, g.upload.path, g.upload.media_type, report
                     )
                 except httpx.HTTPError as exc:
+                    if isinstance(exc, httpx.ConnectError):
+                        sent.remove(name)  # no connection: the target saw nothing of it
                     raise PublishError(
                         f"could not send graph <{g.upload.graph}> to {run.shown}: "
                         f"{run.transport(exc)}; {untouched}"
-                        + await _drop_staging(client, run, staging)
+                        + await _drop_staging(client, run, sent)
                     ) from None
                 if response.status_code not in (200, 201, 204):
                     raise PublishError(
                         f"{run.shown} refused graph <{g.upload.graph}> (staged as <{name}>): "
                         f"{run.reason(response)}; {untouched}"
-                        + await _drop_staging(client, run, staging)
+                        + await _drop_staging(client, run, sent)
                     )
                 statuses.append(response.status_code)
     except TimeoutError:
         raise PublishError(
             f"stopped after the time limit of {timeout:g} s (--timeout, DIPKG_PUBLISH_TIMEOUT); "
-            f"{untouched}" + await _drop_staging(client, run, staging)
+            f"{untouched}" + await _drop_staging(client, run, sent)
         ) from None
     switch = " ;\n".join(
         f"MOVE <{name}> TO <{g.upload.graph}>" for g, name in zip(run.graphs, staging, strict=True)

@@ -71,6 +71,18 @@ def test_publish_to_nothing_is_a_clear_error(built_data):
     assert "Traceback" not in done.stderr
 
 
+def test_update_to_nothing_says_nothing_of_staging_graphs(built_data):
+    """--update to a port nothing listens on: no graph was staged, so none is said to be
+    left behind (it said "the staging graphs could not be removed")."""
+    url = f"http://127.0.0.1:{free_port()}"
+    done = publish("--to", url + "/store", "--update", url + "/update", "--data", str(built_data))
+    assert done.returncode == 1
+    assert "error[publish]" in done.stderr and "could not send graph" in done.stderr
+    assert "the target's graphs were not touched" in done.stderr
+    assert "staging" not in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_publish_refused_names_the_status(oxigraph_server, built_data):
     done = publish("--to", f"{oxigraph_server}/no-such-service", "--data", str(built_data))
     assert done.returncode == 1
