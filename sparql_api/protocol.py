@@ -235,7 +235,7 @@ async def parse_request(
             except UnicodeDecodeError:
                 raise QueryError("the query is not valid UTF-8") from None
             if "query" in url_params or "update" in url_params:
-                raise QueryError(f"a {SPARQL_QUERY} request carries its query in the body only")
+                raise QueryError(f"an {SPARQL_QUERY} request carries its query in the body only")
             params = {**url_params, "query": [text]}
         elif media == "" and not (content_length or "0").strip("0"):
             params = url_params  # an empty POST: parameters in the URL
