@@ -54,18 +54,24 @@ def choose_language(query_lang: str | None, accept_language: str | None) -> tupl
     return (best[1] if best else DEFAULT), False
 
 
+def pick_language(tags: Iterable[str], lang: str) -> str | None:
+    """The language tag :func:`pick` reads among ``tags``: ``lang``, else zh, else en, else
+    the first (by tag); None if there is none."""
+    ordered = sorted(set(tags))
+    for tag in (lang, "zh", "en"):
+        if tag in ordered:
+            return tag
+    for tag in ordered:
+        if tag.split("-")[0] == lang:
+            return tag
+    return ordered[0] if ordered else None
+
+
 def pick(values: Mapping[str, str] | Iterable[tuple[str, str]], lang: str) -> str:
     """The value in ``lang``, else zh, else en, else the first (by language tag)."""
     table = dict(values.items() if isinstance(values, Mapping) else values)
-    if not table:
-        return ""
-    for tag in (lang, "zh", "en"):
-        if tag in table:
-            return table[tag]
-    for tag in sorted(table):
-        if tag.split("-")[0] == lang:
-            return table[tag]
-    return table[sorted(table)[0]]
+    tag = pick_language(table, lang)
+    return "" if tag is None else table[tag]
 
 
 # --- interface strings ---------------------------------------------------------
