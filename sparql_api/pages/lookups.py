@@ -29,12 +29,21 @@ class Lookups:
     describer: Describer
 
     def _lab(self, row: dict[str, Any], lang: str, zh: str = "zh", en: str = "en") -> str:
+        chosen = self._lab_value(row, lang, zh, en)
+        return chosen.text if chosen else ""
+
+    def _lab_value(
+        self, row: dict[str, Any], lang: str, zh: str = "zh", en: str = "en"
+    ) -> Value | None:
+        """The row's ``zh`` or ``en`` column in the page's language (else Chinese, else
+        English: :func:`i18n.pick`), with the language it is in; None if both are unbound."""
         values = {}
         if row.get(zh) is not None:
             values["zh"] = row[zh].value
         if row.get(en) is not None:
             values["en"] = row[en].value
-        return i18n.pick(values, lang)
+        tag = i18n.pick_language(values, lang)
+        return Value(values[tag], lang=tag) if tag else None
 
     def _scenarios(
         self, link: Linker, lang: str, domain: str | None = None, guide: str | None = None
@@ -95,7 +104,7 @@ class Lookups:
                 "href": link.href(r["i"].value),
                 "iri": r["i"].value,
                 "kind": "category" if r["t"].value.endswith("DataCategory") else "field",
-                "qualifier": r["q"].value if r.get("q") is not None else None,
+                "qualifier": self._lab_value(r, lang, "qzh", "qen"),
                 "scenario": f"{r['n'].value}. {self._lab(r, lang, 'szh', 'sen')}"
                 if r.get("n")
                 else None,
@@ -106,11 +115,12 @@ class Lookups:
 
     def _children(self, iri: str, link: Linker, lang: str) -> list[dict[str, Any]]:
         rows = self.describer.select(
-            """SELECT ?parent ?i ?t ?zh ?en ?q ?pos WHERE {
+            """SELECT ?parent ?i ?t ?zh ?en ?qzh ?qen ?pos WHERE {
             ?i dcterms:isPartOf ?parent ; a ?t ; schema:position ?pos .
             OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }
             OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
-            OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") }
+            OPTIONAL { ?i dip:qualifier ?qzh FILTER(lang(?qzh)="zh") }
+            OPTIONAL { ?i dip:qualifier ?qen FILTER(lang(?qen)="en") }
         } ORDER BY ?pos""",
             substitutions={"parent": ox.NamedNode(iri)},
         )
@@ -120,11 +130,12 @@ class Lookups:
         self, kind_iri: str, link: Linker, lang: str, exclude: str | None = None
     ) -> list[dict[str, Any]]:
         rows = self.describer.select(
-            """SELECT ?kind ?i ?t ?zh ?en ?q ?s ?n ?szh ?sen WHERE {
+            """SELECT ?kind ?i ?t ?zh ?en ?qzh ?qen ?s ?n ?szh ?sen WHERE {
             ?i dip:dataKind ?kind ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
             OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }
             OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
-            OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") }
+            OPTIONAL { ?i dip:qualifier ?qzh FILTER(lang(?qzh)="zh") }
+            OPTIONAL { ?i dip:qualifier ?qen FILTER(lang(?qen)="en") }
             OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }
             OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
         } ORDER BY ?n ?i LIMIT 500""",
@@ -145,12 +156,13 @@ class Lookups:
         path of kinds from this one down to its own (empty for a direct use). Counted the way
         the data-kinds page counts a concept (:meth:`_scheme_tree`)."""
         rows = self.describer.select(
-            """SELECT DISTINCT ?kind ?i ?t ?zh ?en ?q ?s ?n ?szh ?sen ?k WHERE {
+            """SELECT DISTINCT ?kind ?i ?t ?zh ?en ?qzh ?qen ?s ?n ?szh ?sen ?k WHERE {
             ?k skos:broader* ?kind .
             ?i dip:dataKind ?k ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
             OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }
             OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
-            OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") }
+            OPTIONAL { ?i dip:qualifier ?qzh FILTER(lang(?qzh)="zh") }
+            OPTIONAL { ?i dip:qualifier ?qen FILTER(lang(?qen)="en") }
             OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }
             OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
         } ORDER BY ?n ?i LIMIT """
@@ -194,11 +206,12 @@ class Lookups:
 
     def _tree(self, scenario: str, link: Linker, lang: str) -> list[dict[str, Any]]:
         rows = self.describer.select(
-            """SELECT ?scenario ?i ?p ?t ?zh ?en ?q ?pos ?k ?kzh ?ken WHERE {
+            """SELECT ?scenario ?i ?p ?t ?zh ?en ?qzh ?qen ?pos ?k ?kzh ?ken WHERE {
             ?i dip:scenario ?scenario ; dcterms:isPartOf ?p ; a ?t ; schema:position ?pos .
             OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }
             OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
-            OPTIONAL { ?i dip:qualifier ?q FILTER(lang(?q)="zh") }
+            OPTIONAL { ?i dip:qualifier ?qzh FILTER(lang(?qzh)="zh") }
+            OPTIONAL { ?i dip:qualifier ?qen FILTER(lang(?qen)="en") }
             OPTIONAL { ?i dip:dataKind ?k }
         }""",
             substitutions={"scenario": ox.NamedNode(scenario)},

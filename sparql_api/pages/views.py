@@ -163,7 +163,7 @@ class Pages(Lookups):
         link, lang = f.link, f.lang
         extra: dict[str, Any] = {}
         rows = self.describer.select(
-            """SELECT ?item ?s ?n ?szh ?sen ?p ?pzh ?pen ?k ?kzh ?ken ?q WHERE {
+            """SELECT ?item ?s ?n ?szh ?sen ?p ?pzh ?pen ?k ?kzh ?ken ?qzh ?qen WHERE {
                 ?item dip:scenario ?s ; dcterms:isPartOf ?p .
                 ?s dip:number ?n . OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }
                 OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
@@ -172,7 +172,8 @@ class Pages(Lookups):
                 OPTIONAL { ?item dip:dataKind ?k .
                            OPTIONAL { ?k skos:prefLabel ?kzh FILTER(lang(?kzh)="zh") }
                            OPTIONAL { ?k skos:prefLabel ?ken FILTER(lang(?ken)="en") } }
-                OPTIONAL { ?item dip:qualifier ?q FILTER(lang(?q)="zh") }
+                OPTIONAL { ?item dip:qualifier ?qzh FILTER(lang(?qzh)="zh") }
+                OPTIONAL { ?item dip:qualifier ?qen FILTER(lang(?qen)="en") }
             } LIMIT 1""",
             substitutions={"item": ox.NamedNode(iri)},
         )
@@ -191,8 +192,9 @@ class Pages(Lookups):
                 extra["kind"] = Value(
                     self._lab(r, lang, "kzh", "ken"), link.href(r["k"].value), iri=r["k"].value
                 )
-            if r.get("q") is not None:
-                extra["qualifier"] = r["q"].value
+            qualifier = self._lab_value(r, lang, "qzh", "qen")
+            if qualifier is not None:
+                extra["qualifier"] = qualifier
         if children:
             extra["children"] = self._children(iri, link, lang)
         if extra.get("kind"):
