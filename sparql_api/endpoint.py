@@ -37,6 +37,7 @@ from sparql_api.negotiation import (
     by_name,
     graph_offers,
     negotiate,
+    query_offers,
 )
 from sparql_api.protocol import (
     FORM,
@@ -296,6 +297,14 @@ async def _run_watched(receive: Receive, ctx: AppContext, job: Job, client: str)
     return reply
 
 
+async def check(query: str) -> guard.Checked:
+    """The guard's verdict on ``query`` (:func:`guard.check_query`; a refusal is raised):
+    a long query is tokenized off the event loop (up to ~70 ms for 64 KiB)."""
+    if len(query) > 4096:
+        return await anyio.to_thread.run_sync(guard.check_query, query)
+    return guard.check_query(query)
+
+
 async def _handle(request: Request) -> Response:
     ctx = context(request)
     sreq = await read_request(request, ctx.settings.max_query_bytes)
@@ -333,16 +342,14 @@ async def answer(
     ``keep`` whether the answer goes into the release's answer cache (the query lane keeps
     a GET's answer in the fast path's cache instead)."""
     settings = ctx.settings
-    if len(sreq.query) > 4096:  # up to ~70 ms of tokenizing for 64 KiB: off the event loop
-        checked = await anyio.to_thread.run_sync(guard.check_query, sreq.query)
-    else:
-        checked = guard.check_query(sreq.query)
+    checked = await check(sreq.query)
     named = bool(ctx.named_graphs)
     goffers = graph_offers(named)
+    form_offers = query_offers(checked.kind, named)  # the query page's downloads offer these
     if checked.kind == "table":
-        table, graph = _choose(accept, sreq.formats, RESULT_OFFERS), None
+        table, graph = _choose(accept, sreq.formats, form_offers), None
     elif checked.kind == "graph":
-        table, graph = None, _choose(accept, sreq.formats, goffers)
+        table, graph = None, _choose(accept, sreq.formats, form_offers)
     else:  # unrecognised form: the parser will say what is wrong
         table, graph = (
             _maybe(accept, sreq.formats, RESULT_OFFERS),

@@ -113,6 +113,17 @@ def graph_offers(named_graphs: bool) -> tuple[Offer, ...]:
     return _GRAPH_AND_DATASET_OFFERS if named_graphs else GRAPH_OFFERS
 
 
+def query_offers(kind: str | None, named_graphs: bool) -> tuple[Offer, ...]:
+    """What /sparql offers for a query of this kind (``guard.Checked.kind``): "table"
+    (SELECT, ASK) the result offers, "graph" (CONSTRUCT, DESCRIBE) the graph offers; none
+    for a form the guard cannot tell (the parser refuses it whatever the format)."""
+    if kind == "table":
+        return RESULT_OFFERS
+    if kind == "graph":
+        return graph_offers(named_graphs)
+    return ()
+
+
 # --- Accept parsing -----------------------------------------------------------
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _RANGE = re.compile(rf"^\s*({_TOKEN})/({_TOKEN})\s*$")
