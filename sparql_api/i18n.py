@@ -342,6 +342,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "The result is an RDF graph (Turtle):",
     },
     "download_as": {"zh": "按所选格式下载", "en": "Download in the chosen format"},
+    "download_none": {
+        "zh": "这个查询无法下载：请先修正它并运行。",
+        "en": "This query cannot be downloaded: correct it and run it first.",
+    },
     "err_where": {"zh": "第 {line} 行，第 {column} 列", "en": "Line {line}, column {column}"},
     "err_prefix": {
         "zh": "前缀 {prefix}: 未声明。请在查询开头添加一行：{fix}",
@@ -382,6 +386,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "err_query-too-large": {"zh": "查询语句过长。", "en": "The query is too long."},
     "err_query-too-deep": {"zh": "查询嵌套过深。", "en": "The query is nested too deeply."},
     "err_query-evaluation": {"zh": "查询执行出错", "en": "The query failed while running"},
+    "err_not-acceptable": {
+        "zh": "不提供所选的格式",
+        "en": "The chosen format is not offered",
+    },
     "err_details": {"zh": "原始信息", "en": "Original message"},
     # --- the map of shared data and the small pictures (sparql_api/charts.py: w) ---
     "chart.title": {"zh": "共享数据地图", "en": "Map of shared data"},

@@ -11,7 +11,9 @@
   as a table whose IRIs link to their pages, and
   errors as readable messages in the page's language (:func:`sparql_api.i18n.describe_error`);
   "Download" (``/query?q=…&download=1&as=csv``; ``format=`` would select a format of /query itself)
-  redirects to ``/sparql`` in that format.
+  redirects to ``/sparql`` in that format. The format list and the download links offer what
+  /sparql offers for the query's form (:func:`download_offers`), labelled as what they answer;
+  a format it does not offer is refused on the page, as a readable error (406).
 * ``/static/{file}``: site.css, query.js and ``vendor/yasgui/`` (copied from the
   npm package by ``make install``; git-ignored; never a CDN).
 * :func:`install` adds everything to an app made by ``create_app``: static, dumps,
@@ -32,17 +34,20 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from dipkg.core.errors import DipkgError
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
 from sparql_api import changes, datamap, dumps, find, http
 from sparql_api.describe import Describer
+from sparql_api.endpoint import check
+from sparql_api.errors import NotAcceptable
 from sparql_api.i18n import CLIENT_STRINGS, YASGUI_ZH, describe_error
 from sparql_api.i18n import t as tr
-from sparql_api.negotiation import HTML, RESULT_OFFERS
+from sparql_api.negotiation import HTML, Offer, by_name, not_acceptable, query_offers
 from sparql_api.pages import routes as pages
 from sparql_api.pages.site import PageContext, language, make_site, not_found
 from sparql_api.protocol import client_address, site_root
-from sparql_api.state import set_sparql_page
+from sparql_api.state import context, set_sparql_page
 
 STATIC = Path(__file__).resolve().parent / "static"
 VENDOR = STATIC / "vendor" / "yasgui"
@@ -153,6 +158,33 @@ async def run_for_page(
     }
 
 
+async def download_offers(request: Request, query: str) -> tuple[Offer, ...]:
+    """The formats /sparql offers for ``query``: those of its form, as the guard tells it
+    (:func:`sparql_api.negotiation.query_offers`, the endpoint's own choice); none when the
+    guard refuses the query or cannot tell its form (no format would answer it)."""
+    try:
+        checked = await check(query)
+    except DipkgError:
+        return ()
+    return query_offers(checked.kind, bool(context(request).named_graphs))
+
+
+def download_format(asked: str, offers: tuple[Offer, ...]) -> str:
+    """The ``format=`` for /sparql of a download ``as=`` ``asked`` (empty: the default),
+    checked as /sparql reads it (:func:`sparql_api.negotiation.by_name`): a
+    :class:`NotAcceptable` naming the formats offered when it is not one of ``offers``."""
+    if not asked.strip():
+        return offers[0].names[0]
+    try:
+        by_name([asked], offers)
+    except NotAcceptable:
+        shown = ", ".join(f"{o.label} ({o.names[0]})" for o in offers)
+        raise not_acceptable(
+            offers, f"the format {asked[:40]!r} is not offered for this query; offered: {shown}"
+        ) from None
+    return asked
+
+
 def vendor_ready() -> bool:
     return all((VENDOR / name).is_file() for name in VENDOR_FILES)
 
@@ -206,19 +238,28 @@ def make_query_page(
         chosen = next((e for e in examples if e.id == wanted), examples[0] if examples else None)
         query = chosen.query if chosen is not None else DEFAULT_QUERY
         asked = request.query_params.get("q")
-        outcome = None
-        if asked and request.query_params.get("download"):
-            fmt = request.query_params.get("as") or RESULT_OFFERS[0].names[0]
-            return RedirectResponse(
-                f"{root}/sparql?" + urlencode({"query": asked, "format": fmt}), status_code=303
-            )
+        outcome: dict[str, Any] | None = None
         if asked:
             query = asked
-            if request.query_params.get("run"):
+        offers = await download_offers(request, query)
+        if asked and request.query_params.get("download"):
+            if not offers:  # the query itself is refused: its error, as "Run" shows it
                 outcome = await run_for_page(request, asked, release.base_iri, root, lang)
+            else:
+                try:
+                    fmt = download_format(request.query_params.get("as", ""), offers)
+                except NotAcceptable as err:
+                    outcome = {"error": describe_error(err.to_dict(), lang), "status": err.status}
+                else:
+                    return RedirectResponse(
+                        f"{root}/sparql?" + urlencode({"query": asked, "format": fmt}),
+                        status_code=303,
+                    )
+        elif asked and request.query_params.get("run"):
+            outcome = await run_for_page(request, asked, release.base_iri, root, lang)
         downloads = [
             (o, f"{root}/sparql?" + urlencode({"query": query, "format": o.names[0]}))
-            for o in RESULT_OFFERS
+            for o in offers
         ]
         body = site.render(
             "query.html",
@@ -232,7 +273,7 @@ def make_query_page(
                 ensure_ascii=False,
             ).replace("</", "<\\/"),
             vendor=vendor_ready(),
-            result_offers=RESULT_OFFERS,
+            result_offers=offers,
             downloads=downloads,
             explicit_lang=explicit,
             endpoint=root + "/sparql",

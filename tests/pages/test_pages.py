@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -287,6 +289,129 @@ def test_query_page_without_javascript_has_a_labelled_form(http: httpx.Client, s
         "/sparql", data={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "format": "csv"}
     )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+
+
+#: the media type each format label of the query page names (apart from the code's own table)
+LABELLED = {
+    "SPARQL Results JSON": "application/sparql-results+json",
+    "SPARQL Results XML": "application/sparql-results+xml",
+    "SPARQL Results CSV": "text/csv",
+    "SPARQL Results TSV": "text/tab-separated-values",
+    "Turtle": "text/turtle",
+    "N-Triples": "application/n-triples",
+    "JSON-LD": "application/ld+json",
+    "RDF/XML": "application/rdf+xml",
+    "N-Quads": "application/n-quads",
+    "TriG": "application/trig",
+}
+#: one query of each form, and what /sparql offers at least for it
+FORMS = {
+    "SELECT": ("SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 3", list(LABELLED)[:4]),
+    "ASK": ("ASK { ?s ?p ?o }", list(LABELLED)[:4]),
+    "CONSTRUCT": ("CONSTRUCT {?s ?p ?o} WHERE {?s ?p ?o} LIMIT 3", list(LABELLED)[4:8]),
+    "DESCRIBE": ("DESCRIBE <https://w3id.org/dipkg/scenario/guizhou-b1-s01>", list(LABELLED)[4:8]),
+}
+
+
+def media(r: httpx.Response) -> str:
+    return r.headers.get("content-type", "").split(";")[0].strip()
+
+
+def offered_by_endpoint(http: httpx.Client, query: str) -> list[str]:
+    """The labels of the formats /sparql answers ``query`` in (asked by media type)."""
+    return [
+        label
+        for label, media_type in LABELLED.items()
+        if http.get("/sparql", params={"query": query, "format": media_type}).status_code == 200
+    ]
+
+
+def download_links(text: str) -> list[tuple[str, str]]:
+    """(label, href) of each link under "Downloads" on the query page."""
+    block = text[text.index('id="download-links"') :]
+    block = block[: block.index("</ul>")]
+    return [
+        (html.unescape(label), html.unescape(href))
+        for href, label in re.findall(r'<a href="([^"]*)" data-format="[^"]*">([^<]*)</a>', block)
+    ]
+
+
+def format_options(text: str) -> list[tuple[str, str]]:
+    """(label, value) of each option of the query page's format list."""
+    block = text[text.index('<select id="query-format"') :]
+    block = block[: block.index("</select>")]
+    return [
+        (html.unescape(label), html.unescape(value))
+        for value, label in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', block)
+    ]
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_query_page_downloads_are_what_the_endpoint_offers(http: httpx.Client, form):
+    """Without JavaScript, after a query of each form: the download links are exactly the
+    formats /sparql offers for that form, and each, followed (as a browser does), answers
+    in the media type its label names; the format list offers the same, and works."""
+    query, at_least = FORMS[form]
+    offered = offered_by_endpoint(http, query)
+    assert set(at_least) <= set(offered)
+    r = http.get("/query", params={"q": query, "run": "1", "lang": "en"}, headers=H)
+    assert r.status_code == 200
+    links = download_links(r.text)
+    assert [label for label, _ in links] == offered
+    for label, href in links:
+        followed = http.get(href, headers=H)
+        assert followed.status_code == 200, (label, followed.text[:300])
+        assert media(followed) == LABELLED[label], label
+        assert followed.content
+    options = format_options(r.text)
+    assert [label for label, _ in options] == offered
+    for label, value in options:
+        asked = {"q": query, "download": "1", "as": value}
+        sent = http.get("/query?" + urlencode(asked), headers=H)
+        assert sent.status_code == 303, (label, sent.text[:300])
+        followed = http.get(sent.headers["location"], headers=H)
+        assert followed.status_code == 200 and media(followed) == LABELLED[label], label
+
+
+@pytest.mark.parametrize(
+    "query,fmt",
+    [
+        (FORMS["SELECT"][0], "bogus"),
+        (FORMS["CONSTRUCT"][0], "bogus"),
+        (FORMS["CONSTRUCT"][0], "csv"),  # a SELECT's format, for a graph
+        (FORMS["ASK"][0], "turtle"),  # a graph's format, for a boolean
+    ],
+    ids=["select-bogus", "construct-bogus", "construct-csv", "ask-turtle"],
+)
+def test_query_page_refuses_a_format_not_offered(http: httpx.Client, query, fmt):
+    """A download in a format /sparql does not offer for the query is refused on the page
+    itself (no redirect to a 406 elsewhere), as a readable error naming the format and
+    the formats there are; the query stays in the form."""
+    asked = {"q": query, "download": "1", "as": fmt, "lang": "en"}
+    r = http.get("/query?" + urlencode(asked), headers=H)
+    assert r.status_code == 406 and media(r) == "text/html"
+    assert "location" not in r.headers
+    error = re.search(r'<div class="query-error" role="alert">(.*?)</div>', r.text, re.S)
+    assert error is not None
+    shown = html.unescape(error.group(1))
+    assert f"'{fmt}'" in shown
+    offered = offered_by_endpoint(http, query)
+    assert offered and all(label in shown for label in offered)
+    assert html.escape(query, quote=False) in r.text
+
+
+def test_query_page_offers_no_download_of_a_refused_query(http: httpx.Client):
+    """A query the endpoint refuses whatever the format (an update) has no download links
+    nor format list; asked for a download anyway, the page shows why, as "Run" does."""
+    query = "INSERT DATA { <http://example.org/a> <http://example.org/b> 1 }"
+    r = http.get("/query", params={"q": query, "lang": "en"}, headers=H)
+    assert r.status_code == 200
+    assert download_links(r.text) == [] and 'id="query-format"' not in r.text
+    assert 'id="no-downloads"' in r.text
+    asked = {"q": query, "download": "1", "as": "csv", "lang": "en"}
+    r = http.get("/query?" + urlencode(asked), headers=H)
+    assert r.status_code == 403 and "location" not in r.headers
+    assert "read-only" in r.text and 'class="query-error"' in r.text
 
 
 def test_static_files(http: httpx.Client):
