@@ -275,6 +275,16 @@ def make_query_page(
             vendor=vendor_ready(),
             result_offers=offers,
             downloads=downloads,
+            download_formats=json.dumps(  # query.js: the links of the query in the editor
+                {
+                    kind: [
+                        {"format": o.names[0], "label": o.label}
+                        for o in query_offers(kind, bool(context(request).named_graphs))
+                    ]
+                    for kind in ("table", "graph")
+                },
+                ensure_ascii=False,
+            ).replace("</", "<\\/"),
             explicit_lang=explicit,
             endpoint=root + "/sparql",
             outcome=outcome,

@@ -162,19 +162,34 @@
     var t = tab();
     t.setQuery(text);
     if (textarea) { textarea.value = text; }
-    updateDownloads(text);
+    updateDownloads(text, t);
     if (run) { t.query(); }
   }
-  function updateDownloads(text) {
-    var links = document.querySelectorAll("#download-links a[data-format]");
-    for (var i = 0; i < links.length; i++) {
-      var fmt = links[i].getAttribute("data-format");
-      links[i].href = endpoint + "?query=" + encodeURIComponent(text) + "&format=" + encodeURIComponent(fmt);
-    }
+  // the download links of the query in the editor: what /sparql offers for its form
+  // (sparql_api.negotiation.query_offers, written into the page), none for a form not told
+  var offered = JSON.parse((document.getElementById("download-formats") || {}).textContent || "{}");
+  var kinds = { SELECT: "table", ASK: "table", CONSTRUCT: "graph", DESCRIBE: "graph" };
+  function updateDownloads(text, t) {
+    var list = document.getElementById("download-links");
+    if (!list) { return; }
+    var yasqe = t && t.getYasqe && t.getYasqe();
+    var form = String((yasqe && yasqe.getQueryType && yasqe.getQueryType()) || "").toUpperCase();
+    var formats = (kinds.hasOwnProperty(form) && offered[kinds[form]]) || [];
+    list.textContent = "";
+    formats.forEach(function (f) {
+      var item = document.createElement("li"), link = document.createElement("a");
+      link.href = endpoint + "?query=" + encodeURIComponent(text) + "&format=" + encodeURIComponent(f.format);
+      link.setAttribute("data-format", f.format);
+      link.textContent = f.label;
+      item.appendChild(link);
+      list.appendChild(item);
+    });
+    var none = document.getElementById("no-downloads");
+    if (none) { none.hidden = formats.length > 0; }
   }
   if (textarea && textarea.value) { setQuery(textarea.value, !!served); }
   localize(root);
-  yasgui.on("query", function (instance, t) { updateDownloads(t.getQuery()); });
+  yasgui.on("query", function (instance, t) { updateDownloads(t.getQuery(), t); });
   var buttons = document.querySelectorAll(".example-button");
   for (var i = 0; i < buttons.length; i++) {
     buttons[i].addEventListener("click", function (event) {

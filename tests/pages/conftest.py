@@ -34,6 +34,40 @@ CHROMIUM_ARGS = [
 ]
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
+#: the media type each format label of the query page names (apart from the code's own table)
+LABELLED = {
+    "SPARQL Results JSON": "application/sparql-results+json",
+    "SPARQL Results XML": "application/sparql-results+xml",
+    "SPARQL Results CSV": "text/csv",
+    "SPARQL Results TSV": "text/tab-separated-values",
+    "Turtle": "text/turtle",
+    "N-Triples": "application/n-triples",
+    "JSON-LD": "application/ld+json",
+    "RDF/XML": "application/rdf+xml",
+    "N-Quads": "application/n-quads",
+    "TriG": "application/trig",
+}
+#: one query of each form, and what /sparql offers at least for it
+FORMS = {
+    "SELECT": ("SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 3", list(LABELLED)[:4]),
+    "ASK": ("ASK { ?s ?p ?o }", list(LABELLED)[:4]),
+    "CONSTRUCT": ("CONSTRUCT {?s ?p ?o} WHERE {?s ?p ?o} LIMIT 3", list(LABELLED)[4:8]),
+    "DESCRIBE": ("DESCRIBE <https://w3id.org/dipkg/scenario/guizhou-b1-s01>", list(LABELLED)[4:8]),
+}
+
+
+def media(r: httpx.Response) -> str:
+    return r.headers.get("content-type", "").split(";")[0].strip()
+
+
+def offered_by_endpoint(http: httpx.Client, query: str) -> list[str]:
+    """The labels of the formats /sparql answers ``query`` in (asked by media type)."""
+    return [
+        label
+        for label, media_type in LABELLED.items()
+        if http.get("/sparql", params={"query": query, "format": media_type}).status_code == 200
+    ]
+
 
 @pytest.fixture(scope="session")
 def release(built_data: Path) -> Release:

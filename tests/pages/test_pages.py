@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.catalog.schema_org_check import check_schema_org_dataset
-from tests.pages.conftest import BROWSER_ACCEPT
+from tests.pages.conftest import BROWSER_ACCEPT, FORMS, LABELLED, media, offered_by_endpoint
 
 H = {"Accept": BROWSER_ACCEPT}
 
@@ -291,41 +291,6 @@ def test_query_page_without_javascript_has_a_labelled_form(http: httpx.Client, s
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
 
 
-#: the media type each format label of the query page names (apart from the code's own table)
-LABELLED = {
-    "SPARQL Results JSON": "application/sparql-results+json",
-    "SPARQL Results XML": "application/sparql-results+xml",
-    "SPARQL Results CSV": "text/csv",
-    "SPARQL Results TSV": "text/tab-separated-values",
-    "Turtle": "text/turtle",
-    "N-Triples": "application/n-triples",
-    "JSON-LD": "application/ld+json",
-    "RDF/XML": "application/rdf+xml",
-    "N-Quads": "application/n-quads",
-    "TriG": "application/trig",
-}
-#: one query of each form, and what /sparql offers at least for it
-FORMS = {
-    "SELECT": ("SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 3", list(LABELLED)[:4]),
-    "ASK": ("ASK { ?s ?p ?o }", list(LABELLED)[:4]),
-    "CONSTRUCT": ("CONSTRUCT {?s ?p ?o} WHERE {?s ?p ?o} LIMIT 3", list(LABELLED)[4:8]),
-    "DESCRIBE": ("DESCRIBE <https://w3id.org/dipkg/scenario/guizhou-b1-s01>", list(LABELLED)[4:8]),
-}
-
-
-def media(r: httpx.Response) -> str:
-    return r.headers.get("content-type", "").split(";")[0].strip()
-
-
-def offered_by_endpoint(http: httpx.Client, query: str) -> list[str]:
-    """The labels of the formats /sparql answers ``query`` in (asked by media type)."""
-    return [
-        label
-        for label, media_type in LABELLED.items()
-        if http.get("/sparql", params={"query": query, "format": media_type}).status_code == 200
-    ]
-
-
 def download_links(text: str) -> list[tuple[str, str]]:
     """(label, href) of each link under "Downloads" on the query page."""
     block = text[text.index('id="download-links"') :]
@@ -407,7 +372,7 @@ def test_query_page_offers_no_download_of_a_refused_query(http: httpx.Client):
     r = http.get("/query", params={"q": query, "lang": "en"}, headers=H)
     assert r.status_code == 200
     assert download_links(r.text) == [] and 'id="query-format"' not in r.text
-    assert 'id="no-downloads"' in r.text
+    assert '<p class="muted" id="no-downloads">' in r.text  # (not hidden)
     asked = {"q": query, "download": "1", "as": "csv", "lang": "en"}
     r = http.get("/query?" + urlencode(asked), headers=H)
     assert r.status_code == 403 and "location" not in r.headers

@@ -14,7 +14,14 @@ import pytest
 
 from sparql_api.i18n import YASGUI_ZH, describe_error
 from sparql_api.ui import vendor_ready
-from tests.pages.conftest import ARTIFACTS
+from tests.pages.conftest import (
+    ARTIFACTS,
+    BROWSER_ACCEPT,
+    FORMS,
+    LABELLED,
+    media,
+    offered_by_endpoint,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -153,6 +160,32 @@ def test_yasgui_labels_in_chinese_on_chinese_pages(page, site) -> None:
     assert "Simple view" in page.inner_text("#yasgui") and "简洁视图" not in page.inner_text(
         "#yasgui"
     )
+
+
+def test_yasgui_downloads_follow_the_query_in_the_editor(page, site, http) -> None:
+    """With JavaScript, the download links are those of the query last run in the editor:
+    what /sparql offers for its form, each answering in the media type its label names."""
+    needs_yasgui()
+    for form in ("CONSTRUCT", "ASK", "DESCRIBE", "SELECT"):
+        query = FORMS[form][0]
+        offered = offered_by_endpoint(http, query)
+        run_in_yasgui(page, site, query)
+        page.wait_for_function(
+            "([first, q]) => { const a = document.querySelector('#download-links a');"
+            " return !!a && a.textContent === first && a.href.includes(encodeURIComponent(q)); }",
+            arg=[offered[0], query],
+            timeout=10000,
+        )
+        links = page.eval_on_selector_all(
+            "#download-links a", "els => els.map(a => [a.textContent, a.href])"
+        )
+        assert [label for label, _ in links] == offered, form
+        for label, href in links:
+            followed = http.get(href, headers={"Accept": BROWSER_ACCEPT})
+            assert followed.status_code == 200, (form, label, followed.text[:300])
+            assert media(followed) == LABELLED[label], (form, label)
+        assert page.is_hidden("#no-downloads")
+    assert not page.js_errors, page.js_errors
 
 
 # -- the plain form (no JavaScript) ------------------------------------------------------
