@@ -276,9 +276,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "build": {"zh": "构建", "en": "Build"},
     "query_title": {"zh": "SPARQL 查询", "en": "SPARQL query"},
     "query_intro": {
-        "zh": "在下方编辑 SPARQL 查询并运行；结果以表格显示，可下载为 JSON、XML、CSV 或 TSV。",
+        "zh": "在下方编辑 SPARQL 查询并运行；结果以表格显示，可下载为 JSON、XML、CSV 或 TSV"
+        "（CONSTRUCT 与 DESCRIBE 的结果为 Turtle、N-Triples、JSON-LD 等 RDF 格式）。",
         "en": "Edit a SPARQL query below and run it; results show as a table and download as JSON, "
-        "XML, CSV or TSV.",
+        "XML, CSV or TSV (a CONSTRUCT or DESCRIBE as Turtle, N-Triples, JSON-LD and other RDF "
+        "formats).",
     },
     "examples": {"zh": "示例查询", "en": "Example queries"},
     "query_text": {"zh": "查询语句", "en": "Query text"},
