@@ -3,8 +3,10 @@
 pyoxigraph says ``error at 1:26: expected one of OPTIONAL, Prefix not found, ['%'],
 ['-' | '0' ..= '9' | ...` (five lines of Unicode ranges). The endpoint, the query UI
 and ``dipkg query`` show instead: an undeclared prefix by name, with the ``PREFIX``
-line to add where the project knows the namespace; otherwise the line, the column and
-the keywords or punctuation that may come there.
+line to add where the project knows the namespace; a check the grammar makes by its
+sentence (``details.reasons``: "the SELECT contains a variable that is unbound", which the
+parser lists among the tokens it expected); otherwise the line, the column and the
+keywords or punctuation that may come there.
 """
 
 from __future__ import annotations
@@ -42,6 +44,20 @@ def _alternatives(listing: str) -> list[str]:
     items.append(current.strip())
     words = [i for i in items if i and not i.startswith("[") and i != "Prefix not found"]
     return sorted(set(words), key=words.index)
+
+
+def _is_reason(alternative: str) -> bool:
+    """Whether an alternative of the parser's "expected" list is a sentence (a check the
+    grammar makes, e.g. "The SELECT contains a variable that is unbound", "IRI parsing
+    failed") rather than a keyword or quoted punctuation: it holds a space."""
+    return not alternative.startswith('"') and any(c.isspace() for c in alternative)
+
+
+def _sentence(reason: str) -> str:
+    """``reason`` to follow a colon: "The SELECT ..." as "the SELECT ..."; "IRI ..." kept."""
+    if len(reason) > 1 and reason[0].isupper() and reason[1].islower():
+        return reason[0].lower() + reason[1:]
+    return reason
 
 
 def _undeclared_prefix(
@@ -98,6 +114,10 @@ def syntax_error(message: str, query: str = "") -> QuerySyntaxError:
     expected = _EXPECTED.search(message)
     if match and expected:
         words = _alternatives(expected.group(1).strip())
+        reasons = [w for w in words if _is_reason(w)]
+        if reasons:  # a check of the grammar's, not a token: the reason the query fails
+            text = f"syntax error at {line}:{column}: " + "; ".join(map(_sentence, reasons))
+            return QuerySyntaxError(text, line=line, column=column, details={"reasons": reasons})
         if words:
             shown = ", ".join(words[:SHOWN_EXPECTED]) + (
                 " …" if len(words) > SHOWN_EXPECTED else ""

@@ -45,3 +45,35 @@ def test_declared_prefixes_are_read_in_linear_time() -> None:
     err = error_for(query)
     assert time.perf_counter() - started < 1.0
     assert err.details is not None and err.details["prefix"] == "x"
+
+
+@pytest.mark.parametrize(
+    "query,reason",
+    [
+        (
+            "SELECT ?x WHERE { ?s ?p ?o } GROUP BY ?s",
+            "the SELECT contains a variable that is unbound",
+        ),
+        (
+            "SELECT (COUNT(*) AS ?s) ?s WHERE { ?s ?p ?o }",
+            "the SELECT contains a variable that is unbound",
+        ),
+        ("SELECT * WHERE { <http://e.org/a b> ?p ?o }", "IRI parsing failed"),
+    ],
+)
+def test_a_check_of_the_grammar_is_said_as_its_reason(query: str, reason: str) -> None:
+    """The parser lists such checks among the tokens it expected ("expected one of "$",
+    "(", ..., IF, TZ, The SELECT contains a variable that is unbound"): said as the reason,
+    not as something to type."""
+    err = error_for(query)
+    assert str(err).endswith(f": {reason}"), str(err)
+    assert "expected" not in str(err)
+    assert err.details == {"reasons": [reason[0].upper() + reason[1:]]}
+    assert err.line == 1 and err.column is not None
+
+
+def test_tokens_are_still_the_expected_ones() -> None:
+    """Keywords and punctuation stay what may come there (not reasons)."""
+    err = error_for("SELECT * WHERE { ?s ?p ?o } LIMIT -1")
+    assert err.details == {"expected": ["HAVING", "OFFSET", "OPTIONAL", "VALUES"]}
+    assert error_for("SELECT * WHERE { ?s ?p }").details["expected"]  # type: ignore[index]
