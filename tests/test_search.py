@@ -136,6 +136,11 @@ def test_silly_and_bounded_queries(index):
         index.search("温" * (MAX_QUERY + 1))
     with pytest.raises(SearchError, match="unknown kind"):
         index.search("温度", kind="planet")
+    # a domain that is none of the index's: said, not an empty answer; its last segment works
+    with pytest.raises(SearchError, match="unknown domain 'planet' .*industry"):
+        index.search("温度", domain="planet")
+    by_iri = index.search("温度", domain="https://w3id.org/dipkg/domain/industry")
+    assert by_iri["total"] and index.search("温度", domain="industry") == by_iri
     assert len(index.search("数据", limit=10_000)["results"]) <= 100
 
 

@@ -261,6 +261,19 @@ class SearchIndex:
                     break
         return out
 
+    def domain_iri(self, domain: str | None) -> str | None:
+        """The domain ``domain`` names: its IRI (what the facets link), or its last segment
+        (``industry``); a :class:`SearchError` naming the domains for any other value (it
+        would match nothing, and say nothing of why)."""
+        if domain is None or domain in self.domains:
+            return domain
+        by_name = {iri.rstrip("/").rsplit("/", 1)[-1]: iri for iri in self.domains}
+        if domain in by_name:
+            return by_name[domain]
+        raise SearchError(
+            f"unknown domain {domain[:80]!r} (one of: {', '.join(sorted(by_name))}, or its IRI)"
+        )
+
     # -- search -----------------------------------------------------------------------
     def search(
         self,
@@ -283,6 +296,7 @@ class SearchIndex:
             )
         if kind is not None and kind not in KINDS:
             raise SearchError(f"unknown kind {kind!r} (one of: {', '.join(KINDS)})")
+        domain = self.domain_iri(domain)
         limit = max(1, min(int(limit), MAX_RESULTS))
         offset = max(0, int(offset))
         terms, surfaces = self.query_terms(query)
