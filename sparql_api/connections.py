@@ -186,6 +186,13 @@ def protocol_class(settings: Settings, cap: int) -> type:
         f"the request did not arrive within {header_timeout:g} s",
     )
     full = _error(503, b"Service Unavailable", "busy", "too many open connections; try again later")
+    not_http = _error(
+        400,
+        b"Bad Request",
+        "bad-request",
+        "the request is not valid HTTP/1.1 (its parser refused it); a request target is ASCII "
+        "only: percent-encode any other character (UTF-8), e.g. /search?q=%E6%B8%A9 for 温",
+    )
 
     class LimitedHttpProtocol(HttpToolsProtocol):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -230,6 +237,11 @@ def protocol_class(settings: Settings, cap: int) -> type:
             if not self.transport.is_closing():
                 self.transport.write(response)
                 self.transport.close()
+
+        def send_400_response(self, msg: str) -> None:
+            """uvicorn's answer to what its parser refuses (text/plain "Invalid HTTP request
+            received."), in the project's error shape, with what most often causes it."""
+            self._refuse(not_http)
 
         def _make_room(self) -> bool:
             """Close the connection idle the longest (no request in progress) to make room."""

@@ -7,6 +7,7 @@ request from someone else still answers. Loops are bounded in bytes and seconds.
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -362,6 +363,28 @@ def test_a_head_just_under_the_limit_is_answered(server: Server) -> None:
         sock.sendall(head)
         data, _ = read_all(sock, 3.0)
     assert status_of(data) == 200, data[:200]
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        "GET /search?q=温度 HTTP/1.1".encode(),  # raw UTF-8 in the target: pasted into curl
+        b"GET /health HTTP/1.1\r\nNo colon here",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  # TLS spoken to plain HTTP
+    ],
+)
+def test_what_the_http_parser_refuses_is_a_json_400(server: Server, request_line: bytes) -> None:
+    """uvicorn answered these with a text/plain "Invalid HTTP request received."; the error
+    shape is the project's everywhere, and says what most often causes it."""
+    with socket.create_connection(address(server), timeout=5) as sock:
+        sock.sendall(request_line + b"\r\nHost: x\r\n\r\n")
+        data, _ = read_all(sock, 3.0)
+    ((head, body),) = _responses(data)
+    assert status_of(head) == 400 and b"content-type: application/json" in head.lower(), head
+    error = json.loads(body)
+    assert error["error"] == "bad-request" and error["status"] == 400
+    assert "percent-encode" in error["message"]
+    cheap_answers(server)
 
 
 def test_a_request_target_over_the_limit_gets_414(server: Server) -> None:
