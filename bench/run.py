@@ -267,12 +267,13 @@ def cpu_times(stat: str = "/proc/stat") -> list[int] | None:
 def steal_percent(before: list[int] | None, after: list[int] | None) -> float:
     """The share of the machine's CPU time the hypervisor stole between two
     :func:`cpu_times` (%, NaN without both). guest time is already counted in user,
-    so only the first eight fields make the total. A field that went backwards (Linux's
-    iowait can, when an idle CPU's estimate is corrected) counts as nothing spent, not as
-    time taken off the total."""
+    so only the first eight fields make the total. Linux's iowait can go backwards (a
+    sleeping CPU's time is iowait or idle by what waits at the moment of reading): that
+    time moved to idle, so the fields are summed as they are; only their sum is the time
+    spent."""
     if before is None or after is None:
         return math.nan
-    spent = [max(0, a - b) for a, b in zip(after[:8], before[:8], strict=True)]
+    spent = [a - b for a, b in zip(after[:8], before[:8], strict=True)]
     total = sum(spent)
     return round(100 * spent[7] / total, 2) if total > 0 else math.nan
 

@@ -257,10 +257,11 @@ def test_steal_is_the_stolen_share_of_the_machines_time(tmp_path) -> None:
     assert steal_percent(before, cpu_times(str(stat))) == 3.0
     assert math.isnan(steal_percent(None, before))
     assert math.isnan(steal_percent(before, before))  # no time spent: no share
-    # iowait (5th field) 400 ticks back: not -400 in the total (that would read 5%)
+    # iowait (5th field) 400 ticks back: they moved to idle (+270 of its own), so the
+    # signed sum is the time spent (taking the fall as 0 would count them twice: 2.14%)
     stat.write_text("cpu  1600 0 300 5270 400 0 0 130 900 0\n")
     during = cpu_times(str(stat))
-    stat.write_text("cpu  2200 0 400 5540 0 0 0 160 1400 0\n")
+    stat.write_text("cpu  2200 0 400 5940 0 0 0 160 1400 0\n")
     assert steal_percent(during, cpu_times(str(stat))) == 3.0
     stat.write_text("intr 1 2 3\n")
     assert cpu_times(str(stat)) is None
