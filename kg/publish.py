@@ -294,7 +294,7 @@ async def _publish_staged(
                         client, run, name, g.upload.path, g.upload.media_type, report
                     )
                 except httpx.HTTPError as exc:
-                    if isinstance(exc, httpx.ConnectError):
+                    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
                         sent.remove(name)  # no connection: the target saw nothing of it
                     raise PublishError(
                         f"could not send graph <{g.upload.graph}> to {run.shown}: "

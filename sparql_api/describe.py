@@ -26,6 +26,7 @@ run off the event loop by the caller (``anyio.to_thread.run_sync``).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from dipkg.core.iris import DIP, ONTOLOGY_IRI, PREFIXES
+
+log = logging.getLogger(__name__)
 
 #: an RDF term a query's variable can be bound to
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
@@ -77,6 +80,11 @@ class Describer:
     #: whether the pages make their first lookups at start-up: not for the local store, which
     #: start-up checks already (backends.check_store) and which opens on first use
     lookups_at_start = False
+    #: the catalogue record as published, whose literals a description gives back as written
+    published: Path | None = None
+    #: :func:`changed_literals` of ``published``, found at the first catalogue description
+    #: (two threads may both find it: the same dict, one assignment)
+    _as_published: dict[tuple[str, str, ox.Literal], ox.Literal] | None = None
 
     def __init__(
         self, store_dir: Path, named_graphs: Iterable[str] = (), *, published: Path | None = None
@@ -87,7 +95,6 @@ class Describer:
         self._store: ox.Store | None = None
         self._closed = False
         self._lock = threading.Lock()
-        self._as_published: dict[tuple[str, str, ox.Literal], ox.Literal] | None = None
 
     @property
     def store(self) -> ox.Store:
@@ -196,7 +203,7 @@ class Describer:
         triples.extend(self._labels_of(list(linked.values()), graph))
         triples = _unique(triples)
         if graph is not None:
-            triples = self._as_written(triples)
+            triples = _unique(self._as_written(triples))
         types = [
             t.object.value
             for t in triples
@@ -269,7 +276,13 @@ def changed_literals(path: Path | None) -> dict[tuple[str, str, ox.Literal], ox.
         return {}
     try:
         quads = list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError) as exc:
+        log.warning(
+            "the catalogue record %s is unreadable (%s): its literals are described "
+            "as the store keeps them",
+            path,
+            exc,
+        )
         return {}
     scratch = ox.Store()
     scratch.extend(quads)
@@ -279,7 +292,7 @@ def changed_literals(path: Path | None) -> dict[tuple[str, str, ox.Literal], ox.
         if isinstance(q.subject, ox.NamedNode) and isinstance(q.object, ox.Literal):
             if q in kept:
                 continue
-            one = ox.Store()
+            one = ox.Store()  # (one a rewritten literal: 14 in today's record)
             one.add(q)
             stored = next(iter(one)).object
             out[(q.subject.value, q.predicate.value, stored)] = q.object  # type: ignore[index]

@@ -56,7 +56,8 @@ def choose_language(query_lang: str | None, accept_language: str | None) -> tupl
 
 def pick_language(tags: Iterable[str], lang: str) -> str | None:
     """The language tag :func:`pick` reads among ``tags``: ``lang``, else zh, else en, else
-    the first (by tag); None if there is none."""
+    the first whose primary subtag is ``lang`` (``en-GB``), else the first (by tag); None if
+    there is none."""
     ordered = sorted(set(tags))
     for tag in (lang, "zh", "en"):
         if tag in ordered:

@@ -115,3 +115,23 @@ def test_a_control_character_in_a_translation_is_refused_with_its_line(tmp_path,
     with pytest.raises(SourceError) as caught:
         load_translations(path)
     assert caught.value.line == 6 and f"U+{ord(char):04X}" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "tags,lang,chosen",
+    [
+        (["zh", "en"], "en", "en"),
+        (["zh", "en"], "zh", "zh"),
+        (["en"], "zh", "en"),  # no Chinese: English
+        (["zh"], "en", "zh"),  # no English: Chinese
+        (["fr", "zh"], "en", "zh"),
+        (["en-GB", "fr"], "en", "en-GB"),  # by the primary subtag, after zh and en
+        (["fr", "de"], "en", "de"),  # else the first by tag
+        ([], "en", None),
+    ],
+)
+def test_pick_language(tags: list[str], lang: str, chosen: str | None) -> None:
+    from sparql_api.i18n import pick, pick_language
+
+    assert pick_language(tags, lang) == chosen
+    assert pick({t: t.upper() for t in tags}, lang) == (chosen.upper() if chosen else "")

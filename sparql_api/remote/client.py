@@ -260,7 +260,10 @@ class BackendClient:
                     self.state.record(False, err.code, err.message)
                 raise err from None
             try:
-                query = next((v for k, v in form if k == "query"), "")
+                # (tokenized for an undeclared prefix's place: only when it may be one)
+                query = (
+                    next((v for k, v in form if k == "query"), "") if answer.status == 400 else ""
+                )
                 _raise_for_status(self.shown, answer, self.credentials, query)
                 if answer.status >= 300:
                     raise BackendError(

@@ -96,7 +96,6 @@ class RemoteDescriber(Describer):
         self.timeout = client.timeout
         self.named_graphs = [g for g in named_graphs if g]
         self.published = published
-        self._as_published = None
         self._prologue = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
 
     def _remote(self, graph: str | None) -> str:

@@ -288,3 +288,19 @@ def test_the_literals_a_store_rewrites_are_found(tmp_path):
     }
     assert changed_literals(tmp_path / "absent.ttl") == {}
     assert changed_literals(None) == {}
+
+
+def test_every_literal_the_store_rewrites_is_held_by_an_iri(release) -> None:
+    """A description gives a rewritten literal back by its subject's IRI (a blank node's
+    has none to find it by): so every one in the record must have one, or the promise
+    that a description is a subset of the published files breaks unseen. The record has
+    such literals (dcat:byteSize), so this cannot pass on none."""
+    quads = list(ox.parse(path=str(release.catalog_file), format=ox.RdfFormat.TURTLE))
+    store = ox.Store()
+    store.extend(quads)
+    kept = set(store)
+    rewritten = [q for q in quads if isinstance(q.object, ox.Literal) and q not in kept]
+    assert rewritten
+    assert all(isinstance(q.subject, ox.NamedNode) for q in rewritten), [
+        q for q in rewritten if not isinstance(q.subject, ox.NamedNode)
+    ][:3]
