@@ -190,7 +190,7 @@ def protocol_class(settings: Settings, cap: int) -> type:
         400,
         b"Bad Request",
         "bad-request",
-        "the request is not valid HTTP/1.1 (its parser refused it); a request target is ASCII "
+        "the request is not valid HTTP (its parser refused it); a request target is ASCII "
         "only: percent-encode any other character (UTF-8), e.g. /search?q=%E6%B8%A9 for 温",
     )
 
@@ -233,14 +233,25 @@ def protocol_class(settings: Settings, cap: int) -> type:
             self._head_timer = self._stall_timer = None
 
         def _refuse(self, response: bytes) -> None:
+            """Answer ``response`` and close; drop the connection instead while an answer is
+            on its way or unsent (never a second answer inside it; and a close waits for
+            the buffer to drain, which a client that reads nothing never lets happen, with
+            the timers that would drop it cancelled)."""
             self._cancel_timers()
-            if not self.transport.is_closing():
-                self.transport.write(response)
-                self.transport.close()
+            if self.transport.is_closing():
+                return
+            cycle = self.cycle
+            sending = cycle is not None and cycle.response_started and not cycle.response_complete
+            if sending or self.transport.get_write_buffer_size():
+                self.transport.abort()
+                return
+            self.transport.write(response)
+            self.transport.close()
 
         def send_400_response(self, msg: str) -> None:
             """uvicorn's answer to what its parser refuses (text/plain "Invalid HTTP request
-            received."), in the project's error shape, with what most often causes it."""
+            received."), in the project's error shape, with what most often causes it (or
+            the connection dropped, while an answer is on its way: :meth:`_refuse`)."""
             self._refuse(not_http)
 
         def _make_room(self) -> bool:

@@ -247,6 +247,42 @@ def test_a_client_that_never_reads_a_large_result_is_dropped(server: Server) -> 
     assert (after - before) / MiB < 16, f"the server still holds {(after - before) / MiB:.0f} MiB"
 
 
+@pytest.mark.serial  # a bound in seconds: timed alone, not beside other tests
+def test_bytes_the_parser_refuses_during_a_stalled_answer_still_drop_it(server: Server) -> None:
+    """A client asks for a large result, reads nothing, then sends a byte the HTTP parser
+    refuses: the refusal must not cancel the send timeout and wait for a close that the
+    full buffer never lets happen (the connection, and its place, held for good); and no
+    400 is written inside the answer."""
+    query, accept = BIG
+    body = str(httpx.QueryParams({"query": query}))
+    request = (
+        f"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: {accept}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    ).encode()
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a client that reads nothing
+        s.connect(address(server))
+        s.sendall(request)
+        time.sleep(1.0)  # the answer has begun and stalled
+        s.sendall(b"\x00\r\n\r\n")  # not HTTP
+        time.sleep(SEND_TIMEOUT + 2.0)
+        # seen from the server, before this client reads (reading would let a close drain)
+        mine = s.getsockname()[1]
+        held = [
+            c
+            for c in psutil.Process(server.proc.pid).net_connections("tcp")
+            if c.raddr and c.raddr.port == mine and c.status == psutil.CONN_ESTABLISHED
+        ]
+        data, _ = read_all(s, 3.0)
+    finally:
+        s.close()
+    assert not held, f"the server still holds the connection {SEND_TIMEOUT + 2.0:g} s later"
+    assert b"bad-request" not in data and data.count(b"HTTP/1.1 ") <= 1
+    cheap_answers(server)
+
+
 def test_more_idle_connections_than_file_descriptors_do_not_lock_others_out(
     canary_data: Path, tmp_path: Path
 ) -> None:

@@ -29,7 +29,7 @@ from tests.reliability.conftest import CANARY, record
 
 FORBIDDEN = (CANARY.encode(), b"root:x:0:0", b"PRIVATE KEY")
 #: what the server says of bytes its HTTP parser refuses (sparql_api/connections.py)
-PROTOCOL_400 = b"the request is not valid HTTP/1.1"
+PROTOCOL_400 = b"the request is not valid HTTP"
 COUNTS: Counter = Counter()
 FUZZ = settings(
     max_examples=500,
