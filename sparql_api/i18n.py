@@ -364,6 +364,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Expected here one of: {expected}",
     },
     "err_unexpected": {"zh": "此处的文本无法解析。", "en": "The text here cannot be parsed."},
+    "err_reasons": {
+        "zh": "查询不符合 SPARQL 的规则（解析器原文）：{reasons}",
+        "en": "The query breaks a rule of SPARQL (the parser's words): {reasons}",
+    },
     "err_title": {"zh": "查询失败", "en": "The query failed"},
     "err_query-syntax": {"zh": "查询语法错误", "en": "Syntax error in the query"},
     "err_timeout": {
@@ -461,6 +465,8 @@ def describe_error(error: Mapping[str, object], lang: str) -> dict[str, str]:
         text = t("err_prefix" if namespace else "err_prefix_unknown", lang).format(
             prefix=details["prefix"], fix=fix
         )
+    elif isinstance(details.get("reasons"), list) and details["reasons"]:
+        text = t("err_reasons", lang).format(reasons="; ".join(map(str, details["reasons"])))
     elif isinstance(details.get("expected"), list):
         words = [str(w) for w in details["expected"]]
         shown = ", ".join(words[:12]) + (" …" if len(words) > 12 else "")

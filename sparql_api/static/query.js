@@ -27,6 +27,8 @@
     if (details.prefix) {
       var fix = "PREFIX " + details.prefix + ": <" + details.namespace + ">";
       out.text = say(details.namespace ? "err_prefix" : "err_prefix_unknown", { prefix: details.prefix, fix: fix });
+    } else if (Object.prototype.toString.call(details.reasons) === "[object Array]" && details.reasons.length) {
+      out.text = say("err_reasons", { reasons: details.reasons.join("; ") });
     } else if (Object.prototype.toString.call(details.expected) === "[object Array]") {
       var words = details.expected, shown = words.slice(0, 12).join(", ") + (words.length > 12 ? " …" : "");
       out.text = words.length ? say("err_expected", { expected: shown }) : say("err_unexpected");

@@ -71,6 +71,17 @@ def test_describe_error_in_both_languages() -> None:
         "details": {"expected": ["WHERE", "{"]},
     }
     assert describe_error(expected, "zh")["text"] == "此处应为以下之一：WHERE, {"
+    # a check of the grammar: its sentence, after a lead-in in the page's language
+    reason = {
+        "error": "query-syntax",
+        "message": "syntax error at 1:41: the SELECT contains a variable that is unbound",
+        "line": 1,
+        "column": 41,
+        "details": {"reasons": ["The SELECT contains a variable that is unbound"]},
+    }
+    zh = describe_error(reason, "zh")["text"]
+    assert zh.startswith("查询不符合 SPARQL 的规则") and "variable that is unbound" in zh
+    assert "1:41" not in zh  # the place is said once, as "where"
     assert describe_error({"error": "timeout", "message": "query timed out"}, "zh")[
         "text"
     ].startswith("查询超时")
