@@ -26,9 +26,13 @@ SHOWN_EXPECTED = 12
 def _alternatives(listing: str) -> list[str]:
     """The keywords and punctuation of pyoxigraph's "expected one of ..." list, without its
     character classes (``['A' ..= 'Z' | ...]``, ``[_]``), which mean "a name" to a person."""
-    items, depth, quoted, current = [], 0, False, ""
+    items, depth, quoted, escaped, current = [], 0, False, False, ""
     for ch in listing:
-        if ch == '"' and depth == 0:
+        if escaped:  # the character after a backslash in a quoted token ("\"" is a quote)
+            escaped = False
+        elif quoted and ch == "\\":
+            escaped = True
+        elif ch == '"' and depth == 0:
             quoted = not quoted
         elif quoted:
             pass

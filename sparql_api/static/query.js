@@ -175,7 +175,8 @@
     var list = document.getElementById("download-links");
     if (!list) { return; }
     var yasqe = t && t.getYasqe && t.getYasqe();
-    var form = String((yasqe && yasqe.getQueryType && yasqe.getQueryType()) || "").toUpperCase();
+    if (!yasqe || !yasqe.getQueryType) { return; }  // the form cannot be told: the server's links stay
+    var form = String(yasqe.getQueryType() || "").toUpperCase();
     var formats = (kinds.hasOwnProperty(form) && offered[kinds[form]]) || [];
     list.textContent = "";
     formats.forEach(function (f) {

@@ -77,3 +77,11 @@ def test_tokens_are_still_the_expected_ones() -> None:
     err = error_for("SELECT * WHERE { ?s ?p ?o } LIMIT -1")
     assert err.details == {"expected": ["HAVING", "OFFSET", "OPTIONAL", "VALUES"]}
     assert error_for("SELECT * WHERE { ?s ?p }").details["expected"]  # type: ignore[index]
+
+
+def test_a_quote_escaped_in_a_token_does_not_end_it() -> None:
+    """An unclosed string: the parser expects '"\\""' among others; the escaped quote
+    must not merge the list into one item (with the character class shown)."""
+    err = error_for('SELECT * WHERE { ?s ?p "abc }')
+    expected = err.details["expected"]  # type: ignore[index]
+    assert len(expected) > 1 and not any("[" in w for w in expected), expected

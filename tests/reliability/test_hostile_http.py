@@ -8,8 +8,8 @@ it, inside the release and in the server's working directory), and every error i
 the one JSON shape ``{error, status, message}`` (or the HTML error page a browser
 asked for). Requests go over raw sockets so nothing on the client normalises them;
 a request line that is not valid HTTP at all (raw non-ASCII bytes, a path beyond
-the HTTP parser's limit) is refused by uvicorn itself with its plain 400, which is
-counted separately.
+the HTTP parser's limit) is refused by the HTTP protocol with a 400 in the same JSON
+shape (sparql_api/connections.py), which is counted separately.
 """
 
 from __future__ import annotations
