@@ -291,24 +291,25 @@ def test_query_page_without_javascript_has_a_labelled_form(http: httpx.Client, s
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
 
 
+def _pairs(text: str, start: str, end: str, pattern: str) -> list[tuple[str, str]]:
+    """(label, value) of each ``pattern`` match (value, label) from ``start`` to ``end``."""
+    block = text[text.index(start) :]
+    block = block[: block.index(end)]
+    return [
+        (html.unescape(label), html.unescape(value)) for value, label in re.findall(pattern, block)
+    ]
+
+
 def download_links(text: str) -> list[tuple[str, str]]:
     """(label, href) of each link under "Downloads" on the query page."""
-    block = text[text.index('id="download-links"') :]
-    block = block[: block.index("</ul>")]
-    return [
-        (html.unescape(label), html.unescape(href))
-        for href, label in re.findall(r'<a href="([^"]*)" data-format="[^"]*">([^<]*)</a>', block)
-    ]
+    link = r'<a href="([^"]*)" data-format="[^"]*">([^<]*)</a>'
+    return _pairs(text, 'id="download-links"', "</ul>", link)
 
 
 def format_options(text: str) -> list[tuple[str, str]]:
     """(label, value) of each option of the query page's format list."""
-    block = text[text.index('<select id="query-format"') :]
-    block = block[: block.index("</select>")]
-    return [
-        (html.unescape(label), html.unescape(value))
-        for value, label in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', block)
-    ]
+    option = r'<option value="([^"]*)"[^>]*>([^<]*)</option>'
+    return _pairs(text, '<select id="query-format"', "</select>", option)
 
 
 @pytest.mark.parametrize("form", list(FORMS))

@@ -82,6 +82,16 @@ def read_all(sock: socket.socket, limit: float) -> tuple[bytes, str]:
     return data, "open"
 
 
+def form_post(query: str, accept: str) -> bytes:
+    """A raw POST /sparql of ``query`` as a form, asking for ``accept``."""
+    body = str(httpx.QueryParams({"query": query}))
+    return (
+        f"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: {accept}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    ).encode()
+
+
 def status_of(data: bytes) -> int | None:
     parts = data.split(b" ", 2)
     return int(parts[1]) if data.startswith(b"HTTP/1.1 ") and len(parts) > 1 else None
@@ -204,12 +214,7 @@ def test_a_client_that_never_reads_a_large_result_is_dropped(server: Server) -> 
     assert r.status_code == 200
     full = len(r.content)
     assert full > 2 * MiB
-    body = str(httpx.QueryParams({"query": query}))
-    request = (
-        f"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: {accept}\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n{body}"
-    ).encode()
+    request = form_post(query, accept)
     clients = 12
     before = rss(server)
     socks = []
@@ -254,12 +259,7 @@ def test_bytes_the_parser_refuses_during_a_stalled_answer_still_drop_it(server: 
     full buffer never lets happen (the connection, and its place, held for good); and no
     400 is written inside the answer."""
     query, accept = BIG
-    body = str(httpx.QueryParams({"query": query}))
-    request = (
-        f"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: {accept}\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n{body}"
-    ).encode()
+    request = form_post(query, accept)
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a client that reads nothing
