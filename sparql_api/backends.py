@@ -121,8 +121,7 @@ class LocalBackend:
         )
 
     def describer(self) -> Describer:
-        release = self.release
-        return Describer(release.store_dir, release.catalog_graphs, published=release.catalog_file)
+        return Describer.of(self.release)
 
     async def describe_health(self, pool: QueryPool) -> PoolHealth:
         return PoolHealth(

@@ -35,6 +35,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from dipkg.core.iris import DIP, ONTOLOGY_IRI, PREFIXES
+from dipkg.core.release import Release
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,12 @@ class Describer:
         with self._lock:
             self._closed = True
             self._store = None
+
+    @classmethod
+    def of(cls, release: Release) -> Describer:
+        """The describer of ``release``'s store: its catalogue graphs, and its record as
+        published (for the literals the store rewrites)."""
+        return cls(release.store_dir, release.catalog_graphs, published=release.catalog_file)
 
     # -- where a resource lives ---------------------------------------------
     def graph_of(self, iri: str) -> str | None | bool:

@@ -345,11 +345,10 @@ async def answer(
     checked = await check(sreq.query)
     named = bool(ctx.named_graphs)
     goffers = graph_offers(named)
-    form_offers = query_offers(checked.kind, named)  # the query page's downloads offer these
-    if checked.kind == "table":
-        table, graph = _choose(accept, sreq.formats, form_offers), None
-    elif checked.kind == "graph":
-        table, graph = None, _choose(accept, sreq.formats, form_offers)
+    offers = query_offers(checked.kind, named)  # (the query page's downloads offer the same)
+    if offers:  # SELECT and ASK: a table; CONSTRUCT and DESCRIBE: a graph
+        chosen = _choose(accept, sreq.formats, offers)
+        table, graph = (chosen, None) if checked.kind == "table" else (None, chosen)
     else:  # unrecognised form: the parser will say what is wrong
         table, graph = (
             _maybe(accept, sreq.formats, RESULT_OFFERS),

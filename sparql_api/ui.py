@@ -158,7 +158,7 @@ async def run_for_page(
     }
 
 
-async def download_offers(request: Request, query: str) -> tuple[Offer, ...]:
+async def download_offers(query: str, named_graphs: bool) -> tuple[Offer, ...]:
     """The formats /sparql offers for ``query``: those of its form, as the guard tells it
     (:func:`sparql_api.negotiation.query_offers`, the endpoint's own choice); none when the
     guard refuses the query or cannot tell its form (no format would answer it)."""
@@ -166,7 +166,7 @@ async def download_offers(request: Request, query: str) -> tuple[Offer, ...]:
         checked = await check(query)
     except DipkgError:
         return ()
-    return query_offers(checked.kind, bool(context(request).named_graphs))
+    return query_offers(checked.kind, named_graphs)
 
 
 def download_format(asked: str, offers: tuple[Offer, ...]) -> str:
@@ -241,7 +241,8 @@ def make_query_page(
         outcome: dict[str, Any] | None = None
         if asked:
             query = asked
-        offers = await download_offers(request, query)
+        named = bool(context(request).named_graphs)
+        offers = await download_offers(query, named)
         if asked and request.query_params.get("download"):
             if not offers:  # the query itself is refused: its error, as "Run" shows it
                 outcome = await run_for_page(request, asked, release.base_iri, root, lang)
@@ -278,8 +279,7 @@ def make_query_page(
             download_formats=json.dumps(  # query.js: the links of the query in the editor
                 {
                     kind: [
-                        {"format": o.names[0], "label": o.label}
-                        for o in query_offers(kind, bool(context(request).named_graphs))
+                        {"format": o.names[0], "label": o.label} for o in query_offers(kind, named)
                     ]
                     for kind in ("table", "graph")
                 },

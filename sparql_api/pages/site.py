@@ -105,9 +105,7 @@ def not_acceptable_response(offers: tuple[Offer, ...], accept: str | None) -> Re
 def make_site(
     settings: Settings, release: Release, describer: Describer | None = None
 ) -> PageContext:
-    describer = describer or Describer(
-        release.store_dir, release.catalog_graphs, published=release.catalog_file
-    )
+    describer = describer or Describer.of(release)
     pages = Pages(settings, release, describer)
     return PageContext(
         release=release,
