@@ -41,10 +41,11 @@ from dipkg.core.search_index import (
     SearchIndex,
 )
 from sparql_api import i18n
+from sparql_api.errors import QueryError
 from sparql_api.negotiation import HTML, JSON, wants_html
 from sparql_api.pages.links import Linker
 from sparql_api.pages.site import PageContext, language
-from sparql_api.protocol import read_capped_body, site_root
+from sparql_api.protocol import parse_params, read_capped_body, site_root
 
 EXAMPLES = ("温度", "血压", "temperature", "游客")
 MATCH_EXAMPLES = (
@@ -134,6 +135,8 @@ class Finder:
                 row["number"] = r["number"]
             rows.append(row)
         chosen = {k: request.query_params.get(k) for k in ("kind", "domain", "pi")}
+        # ``domain=industry`` names the facet whose value is the domain's IRI
+        chosen["domain"] = self.need().domain_iri(chosen["domain"] or None)
 
         def facet_url(name: str, value: str | None) -> str:
             params = {k: v for k, v in request.query_params.items() if k not in (name, "offset")}
@@ -219,6 +222,15 @@ def _site_path(request: Request) -> str:
     return urlsplit(site_root(request)).path.rstrip("/")
 
 
+def _strict_params(request: Request) -> None:
+    """The URL's parameters read as /sparql reads them (:func:`parse_params`): a byte that
+    is not UTF-8 (``%ff``) is a 400 naming it, not a U+FFFD searched for."""
+    try:
+        parse_params(request.scope.get("query_string", b""))
+    except QueryError as exc:
+        raise SearchError(exc.message) from None
+
+
 def _json_links(result: dict[str, Any], link: Linker) -> dict[str, Any]:
     """Add ``href`` (this server's page) next to every ``iri`` of a JSON answer."""
 
@@ -266,6 +278,7 @@ def make_router(site: PageContext) -> APIRouter:
         pi_param = request.query_params.get("pi") or None
         link, lang = linker(request)
         try:
+            _strict_params(request)
             index = await finder.ready()
             if pi_param not in (None, "yes", "no"):
                 raise SearchError(f"pi must be yes or no, not {pi_param[:20]!r}")
@@ -356,6 +369,7 @@ def make_router(site: PageContext) -> APIRouter:
         link, lang = linker(request)
         text = request.query_params.get("fields", "")
         try:
+            _strict_params(request)
             index = await finder.ready()
             if request.method == "POST":
                 ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()

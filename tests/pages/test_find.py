@@ -71,12 +71,34 @@ def test_search_facets_filter(http: httpx.Client):
     assert sorted(x["number"] for x in body["results"]) == [1, 2, 3, 5, 7, 9, 17, 18, 19]
 
 
+@pytest.mark.parametrize("domain", ["industry", "https://w3id.org/dipkg/domain/industry"])
+def test_a_domain_by_its_name_or_its_iri_marks_the_same_facet(http: httpx.Client, domain):
+    """``domain=industry`` is the facet the page links (by IRI): it is shown as chosen,
+    and the page offers to remove it."""
+    r = http.get("/search", params={"q": "温度", "domain": domain}, headers=H)
+    assert r.status_code == 200
+    chosen = re.findall(r'<strong aria-current="true">([^<]*)</strong>', r.text)
+    assert chosen == ["工业领域"]
+    assert re.search(r'href="/search\?q=%E6%B8%A9%E5%BA%A6"', r.text)  # the filter's undo
+
+
 @pytest.mark.parametrize("q", ["", "   ", "xyzzy", "!!! %%% <script>", "的"])
 def test_empty_or_silly_query_gets_a_helpful_page(http: httpx.Client, q):
     r = http.get("/search", params={"q": q}, headers=H)
     assert r.status_code == 200
     assert "<script>" not in r.text.split("<main", 1)[1].split("</main>")[0]  # escaped
     assert "可以试试" in r.text or "没有找到结果" in r.text or "结果" in r.text
+
+
+@pytest.mark.parametrize("path", ["/search.json?q=%ff%fe", "/match.json?fields=%E6%B8"])
+def test_a_parameter_that_is_not_utf8_is_refused_as_sparql_refuses_it(http: httpx.Client, path):
+    """Bytes that are not UTF-8 are a 400 naming the rule, as at /sparql: not searched
+    for as U+FFFD, which would find nothing and say nothing of why."""
+    r = http.get(path)
+    assert r.status_code == 400
+    assert r.json()["error"] == "bad-search"
+    assert r.json()["message"] == "parameters must be UTF-8 (percent-encoded)"
+    assert http.get("/sparql?query=%ff").json()["message"] == r.json()["message"]
 
 
 def test_overlong_query_is_refused_in_the_one_error_shape(http: httpx.Client):
