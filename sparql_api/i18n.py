@@ -368,6 +368,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "查询不符合 SPARQL 的规则（解析器原文）：{reasons}",
         "en": "The query breaks a rule of SPARQL (the parser's words): {reasons}",
     },
+    "err_formats": {
+        "zh": "此查询提供的格式：{formats}",
+        "en": "Formats offered for this query: {formats}",
+    },
     "err_title": {"zh": "查询失败", "en": "The query failed"},
     "err_query-syntax": {"zh": "查询语法错误", "en": "Syntax error in the query"},
     "err_timeout": {
@@ -467,6 +471,9 @@ def describe_error(error: Mapping[str, object], lang: str) -> dict[str, str]:
         )
     elif isinstance(details.get("reasons"), list) and details["reasons"]:
         text = t("err_reasons", lang).format(reasons="; ".join(map(str, details["reasons"])))
+    elif isinstance(details.get("formats"), Mapping) and details["formats"]:
+        names = [v[0] if isinstance(v, list) and v else k for k, v in details["formats"].items()]
+        text = t("err_formats", lang).format(formats=", ".join(map(str, names)))
     elif isinstance(details.get("expected"), list):
         words = [str(w) for w in details["expected"]]
         shown = ", ".join(words[:12]) + (" …" if len(words) > 12 else "")

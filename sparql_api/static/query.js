@@ -29,6 +29,9 @@
       out.text = say(details.namespace ? "err_prefix" : "err_prefix_unknown", { prefix: details.prefix, fix: fix });
     } else if (Object.prototype.toString.call(details.reasons) === "[object Array]" && details.reasons.length) {
       out.text = say("err_reasons", { reasons: details.reasons.join("; ") });
+    } else if (details.formats && typeof details.formats === "object" && Object.keys(details.formats).length) {
+      var names = Object.keys(details.formats).map(function (k) { var v = details.formats[k]; return v && v.length ? v[0] : k; });
+      out.text = say("err_formats", { formats: names.join(", ") });
     } else if (Object.prototype.toString.call(details.expected) === "[object Array]") {
       var words = details.expected, shown = words.slice(0, 12).join(", ") + (words.length > 12 ? " …" : "");
       out.text = words.length ? say("err_expected", { expected: shown }) : say("err_unexpected");

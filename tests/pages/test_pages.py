@@ -364,6 +364,8 @@ def test_query_page_refuses_a_format_not_offered(http: httpx.Client, query, fmt)
     offered = offered_by_endpoint(http, query)
     assert offered and all(label in shown for label in offered)
     assert html.escape(query, quote=False) in r.text
+    zh = http.get("/query?" + urlencode({**asked, "lang": "zh"}), headers=H)
+    assert zh.status_code == 406 and "此查询提供的格式：" in zh.text  # the page's language
 
 
 def test_query_page_offers_no_download_of_a_refused_query(http: httpx.Client):

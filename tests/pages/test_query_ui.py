@@ -85,6 +85,22 @@ def test_describe_error_in_both_languages() -> None:
     assert describe_error({"error": "timeout", "message": "query timed out"}, "zh")[
         "text"
     ].startswith("查询超时")
+    # a format not offered: the ones that are, in the page's language (names as /sparql reads)
+    refused = {
+        "error": "not-acceptable",
+        "status": 406,
+        "message": "the format 'ttl' is not offered for this query; offered: JSON (json), …",
+        "details": {
+            "offered": ["application/sparql-results+json", "text/csv"],
+            "formats": {
+                "application/sparql-results+json": ["json", "srj"],
+                "text/csv": ["csv"],
+            },
+        },
+    }
+    zh = describe_error(refused, "zh")
+    assert zh["title"] == "不提供所选的格式" and zh["text"] == "此查询提供的格式：json, csv"
+    assert describe_error(refused, "en")["text"] == "Formats offered for this query: json, csv"
     # unknown errors keep the server's own words rather than inventing some
     assert (
         describe_error({"error": "query-evaluation", "message": "type error"}, "en")["text"]
