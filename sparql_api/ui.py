@@ -258,6 +258,8 @@ def make_query_page(
                     )
         elif asked and request.query_params.get("run"):
             outcome = await run_for_page(request, asked, release.base_iri, root, lang)
+            if "error" in outcome and outcome["status"] == 400:
+                offers = ()  # the query is wrong (a syntax error): no format would answer it
         downloads = [
             (o, f"{root}/sparql?" + urlencode({"query": query, "format": o.names[0]}))
             for o in offers

@@ -382,6 +382,19 @@ def test_query_page_offers_no_download_of_a_refused_query(http: httpx.Client):
     assert "read-only" in r.text and 'class="query-error"' in r.text
 
 
+def test_query_page_offers_no_download_of_a_query_that_fails_to_parse(http: httpx.Client):
+    """Run, a SELECT with a syntax error shows the error, and neither links nor a format
+    list that would only answer 400; the same query fixed gets them back."""
+    broken = "SELECT ?s WHERE { ?s ?p }"
+    r = http.get("/query", params={"q": broken, "run": "1", "lang": "en"}, headers=H)
+    assert r.status_code == 400 and 'class="query-error"' in r.text
+    assert download_links(r.text) == [] and 'id="query-format"' not in r.text
+    assert '<p class="muted" id="no-downloads">' in r.text
+    fixed = "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1"
+    r = http.get("/query", params={"q": fixed, "run": "1", "lang": "en"}, headers=H)
+    assert r.status_code == 200 and download_links(r.text) and format_options(r.text)
+
+
 def test_static_files(http: httpx.Client):
     r = http.get("/static/site.css")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/css")
