@@ -408,7 +408,15 @@ async def _service_description(request: Request, ctx: AppContext) -> Response:
     formats = params.getlist("format") + params.getlist("output")
     offers = graph_offers(bool(ctx.named_graphs))
     page = ctx.sparql_page
-    choice = _choose(request.headers.get("accept"), formats, offers + ((HTML,) if page else ()))
+    # the page's own parameters (``q=``, a query for its form) ask for the page first: curl's
+    # */* then gets what the link names; a client naming Turtle still gets the description
+    if page is None:
+        choices = offers
+    elif "q" in params:
+        choices = (HTML, *offers)
+    else:
+        choices = (*offers, HTML)
+    choice = _choose(request.headers.get("accept"), formats, choices)
     if choice.offer is HTML and page is not None:
         return await page(request)
     url = endpoint_url(request)

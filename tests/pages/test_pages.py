@@ -395,6 +395,21 @@ def test_query_page_offers_no_download_of_a_query_that_fails_to_parse(http: http
     assert r.status_code == 200 and download_links(r.text) and format_options(r.text)
 
 
+@pytest.mark.parametrize("path", ["/query", "/sparql"])
+def test_the_query_pages_link_gives_curl_the_page(http: httpx.Client, path):
+    """``q=`` is the query page's parameter: its links (``?q=…&run=1``) give a client
+    sending ``*/*`` (curl, httpx) the page they name, not the service description; a
+    client naming an RDF format still gets the description, and without ``q=`` so does
+    ``*/*``."""
+    params = {"q": "ASK { ?s ?p ?o }", "run": "1", "lang": "en"}
+    r = http.get(path, params=params, headers={"Accept": "*/*"})
+    assert r.status_code == 200 and media(r) == "text/html"
+    assert '<p class="query-boolean">' in r.text
+    r = http.get(path, params=params, headers={"Accept": "text/turtle"})
+    assert r.status_code == 200 and media(r) == "text/turtle"
+    assert media(http.get(path, headers={"Accept": "*/*"})) == "text/turtle"
+
+
 def test_static_files(http: httpx.Client):
     r = http.get("/static/site.css")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/css")
