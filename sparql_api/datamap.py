@@ -364,7 +364,9 @@ def make_router(
 
         def render(table: dict[str, Any]) -> bytes:
             if offer is CSV:
-                return datamap.to_csv(table).encode("utf-8")
+                # with a BOM, as the build's CSV tables: Excel reads a CSV without one in
+                # the system's code page (GBK on Chinese Windows); CSV readers drop it
+                return datamap.to_csv(table).encode("utf-8-sig")
             link = Linker(site.base, root, lang if explicit else None)
             if offer is SVG:
                 return (

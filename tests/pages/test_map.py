@@ -44,8 +44,10 @@ def test_the_json_twin_is_the_release_file(http, release):
 def test_the_csv_twin_reads_as_a_table(http, release_map):
     r = http.get("/map.csv")
     assert r.status_code == 200 and r.headers["content-type"] == "text/csv; charset=utf-8"
-    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert r.content.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert len(rows) == len(release_map["cells"])
+    assert list(rows[0])[0] == "domain_zh"
     cell = next(c for c in release_map["cells"] if c["kind"].endswith("/concept/temperature"))
     row = next(x for x in rows if x["scenario"] == cell["scenario"] and x["kind"] == cell["kind"])
     assert row["kind_zh"] == "温度" and row["kind_en"] == "Temperature"
