@@ -89,7 +89,10 @@ def not_found(site: PageContext, request: Request) -> Response:
         lang, explicit = language(request)
         body = site.render("404.html", request, lang, explicit, path=request.url.path)
         return Response(
-            body, status_code=404, media_type="text/html; charset=utf-8", headers={"Vary": vary}
+            body,
+            status_code=404,
+            media_type="text/html; charset=utf-8",
+            headers={"Vary": vary, "Content-Language": i18n.HTML_LANG[lang]},
         )
     err = HttpError(message, status=404, code="not-found")
     return JSONResponse(err.to_dict(), status_code=404, headers={"Vary": vary})

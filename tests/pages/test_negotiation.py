@@ -157,6 +157,9 @@ def test_unknown_iri_is_a_404_page_or_json(http: httpx.Client):
     r = http.get("/scenario/guizhou-b1-s99", headers={"Accept": BROWSER_ACCEPT})
     assert r.status_code == 404 and media(r) == "text/html"
     assert "<h1>" in r.text and "/scenario/guizhou-b1-s99" in r.text
+    assert r.headers["content-language"] == "zh-Hans"  # as every page says its language
+    en = http.get("/scenario/guizhou-b1-s99?lang=en", headers={"Accept": BROWSER_ACCEPT})
+    assert en.status_code == 404 and en.headers["content-language"] == "en"
     r = http.get("/scenario/guizhou-b1-s99", headers={"Accept": "text/turtle"})
     assert r.status_code == 404 and media(r) == "application/json"
     assert r.json()["error"] == "not-found" and r.json()["status"] == 404
