@@ -69,7 +69,10 @@ def connection_cap(settings: Settings, open_files: int) -> int:
 
 
 def _error(status: int, reason: bytes, code: str, message: str) -> bytes:
-    body = json.dumps({"error": code, "status": status, "message": message}).encode()
+    """The one error shape, written as the app writes it (Starlette's JSONResponse: no
+    spaces, UTF-8), for a request refused before it reaches the app."""
+    fields = {"error": code, "status": status, "message": message}
+    body = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return (
         b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
         b"connection: close\r\n\r\n" % (status, reason, len(body))
