@@ -163,7 +163,8 @@ def query(
             "--format",
             "-f",
             help="table (default), csv, tsv, json, xml; for graphs turtle "
-            "(default), ntriples, jsonld, rdfxml, nquads, trig.",
+            "(default), ntriples, jsonld, rdfxml, nquads, trig. Any name /sparql's "
+            "?format= takes for the query's form (json for a CONSTRUCT is JSON-LD).",
         ),
     ] = "table",
     timeout: Annotated[

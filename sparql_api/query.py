@@ -29,6 +29,7 @@ from dipkg.core.iris import PREFIXES
 from dipkg.core.release import Release, hold_current, open_release
 from dipkg.core.settings import Settings
 from sparql_api import guard
+from sparql_api.negotiation import Offer, query_offers
 from sparql_api.results import GRAPH_FORMATS, RESULT_FORMATS, Job
 from sparql_api.workers import WorkerPool, reply_error
 
@@ -57,27 +58,34 @@ def _cell(term: dict[str, str] | None, prefixes: dict[str, str]) -> str:
     return value + (f"@{term['xml:lang']}" if "xml:lang" in term else "")
 
 
+def _named(fmt: str, offers: tuple[Offer, ...]) -> str | None:
+    """The key of the offer ``fmt`` names (its key or one of its ``?format=`` names)."""
+    return next((o.key for o in offers if fmt == o.key or fmt in o.names), None)
+
+
 def _formats(form: str | None, fmt: str) -> tuple[str | None, str | None]:
     """The worker's table and graph formats for ``--format fmt`` (a :class:`UsageError` if none
-    fits)."""
-    if fmt not in TABLE_FORMATS and fmt not in GRAPH_OUTPUTS:
+    fits). ``fmt`` is read as /sparql reads ``?format=`` for the query's form (its keys and
+    names, dipkg/core/formats.py): ``json`` is JSON-LD for a CONSTRUCT, ``xml`` RDF/XML."""
+    graph = form in ("construct", "describe")
+    if fmt == "table":
+        return (None, "turtle") if graph else ("json", None)
+    tables, graphs = query_offers("table", True), query_offers("graph", True)
+    key = _named(fmt, graphs if graph else tables)
+    if key is not None:
+        return (None, key) if graph else (key, None)
+    if graph and _named(fmt, tables):
         raise UsageError(
-            f"unknown --format {fmt!r}: use one of {', '.join(TABLE_FORMATS + GRAPH_OUTPUTS)}"
-        )
-    if form in ("construct", "describe"):
-        if fmt in GRAPH_OUTPUTS:
-            return None, fmt
-        if fmt == "table":
-            return None, "turtle"
-        raise UsageError(
-            f"--format {fmt} is for SELECT and ASK results; a {form.upper()} gives a graph: "
+            f"--format {fmt} is for SELECT and ASK results; a {str(form).upper()} gives a graph: "
             f"use one of {', '.join(GRAPH_OUTPUTS)}"
         )
-    if fmt in GRAPH_OUTPUTS:
+    if not graph and _named(fmt, graphs):
         raise UsageError(
             f"--format {fmt} is for CONSTRUCT and DESCRIBE; use one of {', '.join(TABLE_FORMATS)}"
         )
-    return ("json" if fmt == "table" else fmt), None
+    raise UsageError(
+        f"unknown --format {fmt!r}: use one of {', '.join(TABLE_FORMATS + GRAPH_OUTPUTS)}"
+    )
 
 
 def open_store(data_dir: Path) -> pyoxigraph.Store:

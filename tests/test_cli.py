@@ -237,6 +237,38 @@ def test_query_unknown_format_is_an_error(built_data):
     assert "table" in line and "turtle" in line
 
 
+def test_query_format_names_are_the_endpoints():
+    """``--format`` reads a name as /sparql reads ``?format=`` for the query's form: every
+    name of every offer picks that offer's format, and a name of the other form's offers
+    says which formats fit."""
+    from sparql_api.negotiation import query_offers
+    from sparql_api.query import UsageError, _formats
+
+    for form, kind in (("select", "table"), ("ask", "table"), ("construct", "graph")):
+        for offer in query_offers(kind, True):
+            for name in (offer.key, *offer.names):
+                expected = (offer.key, None) if kind == "table" else (None, offer.key)
+                assert _formats(form, name) == expected, (form, name)
+    assert _formats("describe", "json") == (None, "jsonld")
+    assert _formats("construct", "xml") == (None, "rdfxml")
+    with pytest.raises(UsageError, match="is for SELECT and ASK results"):
+        _formats("construct", "csv")
+    with pytest.raises(UsageError, match="is for CONSTRUCT and DESCRIBE"):
+        _formats("select", "turtle")
+
+
+def test_query_json_of_a_construct_is_json_ld(built_data):
+    construct = (
+        "CONSTRUCT { ?s a <https://w3id.org/dipkg/ontology#Scenario> } "
+        "WHERE { ?s a <https://w3id.org/dipkg/ontology#Scenario> } LIMIT 2"
+    )
+    done = run("query", "--data", str(built_data), "-f", "json", construct)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    nodes = doc if isinstance(doc, list) else doc.get("@graph", [doc])
+    assert len(nodes) == 2 and all("@id" in n for n in nodes)
+
+
 def test_query_row_cap_truncates_with_a_notice(built_data):
     done = run(
         "query",
