@@ -92,20 +92,25 @@ class Facts:
     def first(self, p: str) -> Any:
         return self.own.get(p, [None])[0]
 
+    def literal(self, p: str) -> Any:
+        """The literal of ``p`` in the page's language, by the one rule labels are picked by
+        (:func:`sparql_api.i18n.pick_language`: the language, else zh, else en...); the
+        first of each language tag ("": none); None when ``p`` has no literal."""
+        by_tag: dict[str, Any] = {}
+        for o in self.own.get(p, []):
+            if isinstance(o, ox.Literal):
+                by_tag.setdefault(o.language or "", o)
+        tag = i18n.pick_language(by_tag, self.lang)
+        return None if tag is None else by_tag[tag]
+
     def lit(self, p: str) -> str | None:
-        values = {
-            o.language or "": o.value for o in self.own.get(p, []) if isinstance(o, ox.Literal)
-        }
-        return i18n.pick(values, self.lang) if values else None
+        chosen = self.literal(p)
+        return None if chosen is None else chosen.value
 
     def lit_lang(self, p: str) -> Value | None:
-        values = [o for o in self.own.get(p, []) if isinstance(o, ox.Literal)]
-        if not values:
-            return None
-        chosen = next((o for o in values if o.language == self.lang), None) or next(
-            (o for o in values if o.language == "zh"), values[0]
-        )
-        return Value(chosen.value, lang=chosen.language)
+        """:meth:`literal` with its language, for the page's ``lang`` attribute."""
+        chosen = self.literal(p)
+        return None if chosen is None else Value(chosen.value, lang=chosen.language)
 
     def ref(self, p: str) -> Value | None:
         o = self.first(p)

@@ -169,3 +169,29 @@ def test_without_english_the_chinese_is_shown_and_marked(
     # a Chinese page is unchanged
     page = client.get("/scenario/guizhou-b1-s11.html?lang=zh", headers=H).text
     assert shown(page, item) == [expected(q, "zh")]
+
+
+@pytest.mark.parametrize(
+    "tags,lang,expected",
+    [
+        (["zh", "en"], "en", "en"),
+        (["zh", "en"], "zh", "zh"),
+        (["en"], "zh", "en"),  # no Chinese: English, said to be English
+        (["en-gb", "fr"], "en", "en-gb"),  # the page's language by its primary subtag
+        (["fr", None], "en", None),  # none of them: the first by tag (a plain literal)
+    ],
+)
+def test_a_pages_literal_is_picked_as_a_label_is(tags, lang, expected) -> None:
+    """A resource's own literal (a definition, an application) in the page's language by the
+    one rule labels are picked by (i18n.pick_language), with the language it is in."""
+    from sparql_api import i18n
+    from sparql_api.pages.model import Facts
+
+    p = "https://example.org/p"
+    own = {p: [ox.Literal(f"text {t}", language=t) if t else ox.Literal("plain") for t in tags]}
+    facts = Facts(None, own, None, None, lang)  # type: ignore[arg-type]  # literals only
+    value = facts.lit_lang(p)
+    assert value is not None and value.lang == expected
+    assert facts.lit(p) == value.text
+    assert expected == (i18n.pick_language([t or "" for t in tags], lang) or None)
+    assert Facts(None, {}, None, None, lang).lit_lang(p) is None  # type: ignore[arg-type]
