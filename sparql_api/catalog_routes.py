@@ -52,7 +52,6 @@ from sparql_api.state import AppContext, context
 if TYPE_CHECKING:  # the record's module (and rdflib) loads on first use: load_catalog
     from sparql_api.catalog_record import CatalogDocs, Document
 
-CATALOG_FILE = "catalog.ttl"
 _loading = threading.Lock()
 
 
@@ -61,9 +60,9 @@ def check(release: Release) -> None:
     parse (at startup: such a release fails there, and a live server keeps the release it
     serves, not a 500 on the record's routes). Parsed with pyoxigraph, already loaded and
     fast; the record is read into the pages' form (rdflib) on its first use."""
-    path = release.root / CATALOG_FILE
+    path = release.catalog_file
     if not path.is_file():
-        raise StoreError("the release has no catalogue record (catalog.ttl)", file=str(path))
+        raise StoreError(f"the release has no catalogue record ({path.name})", file=str(path))
     try:
         for _ in pyoxigraph.parse(path=str(path), format=pyoxigraph.RdfFormat.TURTLE):
             pass
@@ -84,12 +83,12 @@ def load_catalog(release: Release) -> CatalogDocs:
     # (lazy, for the memory of `dipkg serve`: tests/test_serve_imports.py)
     from sparql_api import catalog_record
 
-    path = release.root / CATALOG_FILE
+    path = release.catalog_file
     try:
         turtle = path.read_bytes()
     except FileNotFoundError:
         raise StoreError(
-            "the release has no catalogue record (catalog.ttl)", file=str(path)
+            f"the release has no catalogue record ({path.name})", file=str(path)
         ) from None
     return catalog_record.load(turtle)
 

@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -70,10 +69,14 @@ def test_a_release_without_its_record_is_refused_at_startup(
 ) -> None:
     """The record is read on first use, but its absence is still found before serving."""
     catalog_routes.check(open_release(built_data))  # the real release has one
+    data = tmp_path / "data"
+    shutil.copytree(built_data, data, symlinks=True)
+    release = open_release(data)
+    release.catalog_file.unlink()  # the file its manifest names
     with pytest.raises(StoreError) as err:
-        catalog_routes.check(SimpleNamespace(root=tmp_path))  # type: ignore[arg-type]
+        catalog_routes.check(release)
     assert "no catalogue record (catalog.ttl)" in str(err.value)
-    assert str(tmp_path / "catalog.ttl") in str(err.value)
+    assert str(release.catalog_file) in str(err.value)
 
 
 def test_a_release_whose_record_does_not_parse_is_refused_before_serving(
