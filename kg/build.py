@@ -499,6 +499,8 @@ def _build_locked(
             previous=(
                 PreviousRelease(**history.previous) if history.previous is not None else None
             ),
+            release_id=history.release_id,
+            earlier_build_ids=history.earlier_build_ids,
             changes=Changes(
                 file=changes.CHANGES_FILE,
                 summary={k: KindChanges(**v) for k, v in history.changes["summary"].items()},

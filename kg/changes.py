@@ -57,6 +57,8 @@ class ReleaseFolder:
     release: int | None = None  # its number in the line of releases (None: not numbered)
     previous: dict[str, Any] | None = None  # how it names the release it follows
     changes_sha256: str | None = None  # its change set's digest, as its manifest records it
+    release_id: str | None = None  # its name in IRIs, as its manifest records it
+    earlier_build_ids: tuple[str, ...] | None = None  # of the releases before it, recorded
 
     @classmethod
     def of(cls, root: Path, manifest: dict[str, Any]) -> ReleaseFolder:
@@ -71,6 +73,7 @@ class ReleaseFolder:
         previous = manifest.get("previous")
         changes = manifest.get("changes")
         digest = changes.get("sha256") if isinstance(changes, dict) else None
+        earlier = manifest.get("earlier_build_ids")
         return cls(
             root=root,
             build_id=str(manifest["build_id"]),
@@ -80,6 +83,12 @@ class ReleaseFolder:
             release=number if isinstance(number, int) and not isinstance(number, bool) else None,
             previous=previous if isinstance(previous, dict) else None,
             changes_sha256=digest if isinstance(digest, str) else None,
+            release_id=text("release_id"),
+            earlier_build_ids=(
+                tuple(earlier)
+                if isinstance(earlier, list) and all(isinstance(b, str) for b in earlier)
+                else None
+            ),
         )
 
     @property
@@ -89,6 +98,20 @@ class ReleaseFolder:
     def describe(self) -> dict[str, Any]:
         """How a change set names this release."""
         return {"build_id": self.build_id, "version": self.version, "modified": self.modified}
+
+    @property
+    def name(self) -> str:
+        """Its name in IRIs: the recorded one, else its build id (a release built before
+        dipkg named releases was named by its build id)."""
+        return self.release_id or self.build_id
+
+    def line(self) -> tuple[str, ...]:
+        """The build ids of its line up to and including it, as far as they are known (an
+        older release records none before it but the one it follows)."""
+        earlier = set(self.earlier_build_ids or ())
+        if self.earlier_build_ids is None and self.previous is not None:
+            earlier.add(str(self.previous.get("build_id")))
+        return tuple(sorted(earlier | {self.build_id}))
 
 
 def read_release(root: Path) -> ReleaseFolder:
@@ -370,6 +393,8 @@ class History:
     modified: str | None
     previous: dict[str, Any] | None  # how the change set names the release this one follows
     changes: dict[str, Any]
+    release_id: str  # this release's name in IRIs (Manifest.release_id)
+    earlier_build_ids: tuple[str, ...]  # of the releases before it in its line
 
 
 def history(
@@ -410,6 +435,10 @@ def history(
                 modified=modified or previous.modified,
                 previous=previous.previous,
                 changes=inherited,
+                release_id=previous.name,
+                earlier_build_ids=tuple(b for b in previous.line() if b != build_id)
+                if previous.earlier_build_ids is None
+                else previous.earlier_build_ids,
             )
     number = previous.release + 1 if previous is not None and previous.release is not None else 1
     this_modified = modified or date
@@ -431,11 +460,19 @@ def history(
         or (previous.issued if previous is not None and previous.release else None)
         or this_modified
     )
+    # a release's name in IRIs is its build id, unless the data went back to what an
+    # earlier release of the line had: then that name is taken, and its number tells them
+    # apart (the next release's record names this one dcat:previousVersion)
+    earlier = previous.line() if previous is not None else ()
     return History(
         release=number,
         version=this_version,
         issued=this_issued,
         modified=this_modified,
-        previous=previous.describe() if previous is not None else None,
+        previous=(
+            {**previous.describe(), "release_id": previous.name} if previous is not None else None
+        ),
         changes=changes,
+        release_id=f"{build_id}-{number}" if build_id in earlier else build_id,
+        earlier_build_ids=earlier,
     )

@@ -161,7 +161,9 @@ def test_the_manifest_records_version_dates_and_changes(history) -> None:
         "build_id": first.manifest.build_id,
         "version": "1",
         "modified": "2026-11-24",
+        "release_id": first.manifest.build_id,  # its name in IRIs: the build id, unique
     }
+    assert (m.release_id, m.earlier_build_ids) == (m.build_id, (first.manifest.build_id,))
     assert m.changes.file == "changes.json"
     assert m.changes.summary["fields"] == KindChanges(added=1, removed=1, changed=0)
     assert (
@@ -223,6 +225,55 @@ def test_the_catalogue_links_the_versions(history) -> None:
             str(n) for n in first_record.objects(dataset, ADMS.versionNotes) if n.language == "en"
         }.pop()
     )
+
+
+def test_data_that_goes_back_names_a_new_release(history, tmp_path: Path) -> None:
+    """A, B, A again, B again (a batch published, withdrawn, published again): the third
+    release has the first one's data and build id, but is another release. Each record
+    names the release it follows by a name no other release of the line had, so an IRI
+    never means "version 1" in one record and "version 3" in the next. Known-bad: naming
+    by build id alone, release/{A} was both."""
+    a_inputs = _inputs(tmp_path / "a", "2026-11-24")
+    b_inputs = history["inputs"]
+    out = tmp_path / "data"
+    made = [
+        _kept(build(out, Settings(inputs_dir=i)), tmp_path / "kept")
+        for i in (a_inputs, b_inputs, a_inputs, b_inputs)
+    ]
+    m = [r.manifest for r in made]
+    a, b = m[0].build_id, m[1].build_id
+    assert [x.build_id for x in m] == [a, b, a, b] and [x.release for x in m] == [1, 2, 3, 4]
+    assert [x.release_id for x in m] == [a, b, f"{a}-3", f"{b}-4"]
+    assert m[3].earlier_build_ids == tuple(sorted({a, b}))
+    minter = Minter(m[0].base_iri)
+    named = []  # (the IRI each record names as its previous version, the version it says)
+    for r in made[1:]:
+        record = _record(r)
+        previous = record.value(URIRef(minter.dataset()), DCAT.previousVersion)
+        named.append((str(previous), str(record.value(previous, DCAT.version))))
+    assert named == [
+        (minter.resource(f"release/{a}"), "1"),
+        (minter.resource(f"release/{b}"), "2"),
+        (minter.resource(f"release/{a}-3"), "3"),
+    ]
+    again = build(out, Settings(inputs_dir=b_inputs))  # the same data again: the same release
+    assert again.manifest.release_id == f"{b}-4" and again.manifest.release == 4
+    for name in ("manifest.json", "catalog.ttl"):
+        assert (again.release / name).read_bytes() == (made[3].release / name).read_bytes()
+
+
+def test_a_release_that_names_no_releases_is_named_by_its_build_id(tmp_path: Path) -> None:
+    """A release built before dipkg named releases records neither its name nor the line
+    before it: it is named by its build id, and the one it follows is still known."""
+    old = changes.ReleaseFolder.of(
+        tmp_path, {"build_id": "b2", "release": 2, "previous": {"build_id": "b1"}}
+    )
+    assert old.name == "b2" and old.line() == ("b1", "b2")
+    recorded = changes.ReleaseFolder.of(
+        tmp_path,
+        {"build_id": "b3", "release_id": "b3-3", "earlier_build_ids": ["b1", "b2"]},
+    )
+    assert recorded.name == "b3-3" and recorded.line() == ("b1", "b2", "b3")
 
 
 def test_the_versioned_record_passes_dcat_ap(history) -> None:

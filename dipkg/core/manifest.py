@@ -197,6 +197,9 @@ class PreviousRelease:
     build_id: str
     version: str | None
     modified: str | None
+    #: its name in IRIs (``{base}release/{release_id}``, :attr:`Manifest.release_id`);
+    #: None: not recorded (a release built before dipkg named them), its build id
+    release_id: str | None = None
 
     @classmethod
     def _read(cls, r: _Reader) -> PreviousRelease:
@@ -204,10 +207,19 @@ class PreviousRelease:
             build_id=r.text("build_id", nonempty=True),
             version=r.opt_text("version"),
             modified=r.opt_text("modified"),
+            release_id=r.opt_text("release_id", required=False),
         )
 
+    @property
+    def name(self) -> str:
+        """Its name in IRIs: the recorded one, else its build id."""
+        return self.release_id or self.build_id
+
     def to_json(self) -> Json:
-        return {"build_id": self.build_id, "version": self.version, "modified": self.modified}
+        out: Json = {"build_id": self.build_id, "version": self.version, "modified": self.modified}
+        if self.release_id is not None:
+            out["release_id"] = self.release_id
+        return out
 
 
 @dataclass(frozen=True)
@@ -589,6 +601,14 @@ class Manifest:
     #: None only while the build is still writing it (from_json requires it)
     site: Site | None = None
     format: int = FORMAT
+    #: this release's name in IRIs (``{base}release/{release_id}``, how the next release's
+    #: record names it as ``dcat:previousVersion``): its build id, unless an earlier
+    #: release of its line had that build id (the data went back to what it was), then
+    #: ``{build_id}-{release}``; None: not recorded (built before dipkg named releases)
+    release_id: str | None = None
+    #: the build ids of the releases before this one in its line (sorted; what makes
+    #: ``release_id`` unique); None: not recorded
+    earlier_build_ids: tuple[str, ...] | None = None
 
     @classmethod
     def from_json(cls, obj: object, *, file: str | None = None) -> Manifest:
@@ -630,6 +650,8 @@ class Manifest:
             publication=Publication._read(r.sub("publication")),
             search=SearchEntry._read(r.sub("search")),
             site=Site._read(r.sub("site")),
+            release_id=r.opt_text("release_id", required=False),
+            earlier_build_ids=(r.strs("earlier_build_ids") if "earlier_build_ids" in obj else None),
         )
 
     def to_json(self) -> Json:
@@ -654,6 +676,12 @@ class Manifest:
             "publication": self.publication.to_json(),
             "search": self.search.to_json(),
             **({"site": self.site.to_json()} if self.site is not None else {}),
+            **({"release_id": self.release_id} if self.release_id is not None else {}),
+            **(
+                {"earlier_build_ids": list(self.earlier_build_ids)}
+                if self.earlier_build_ids is not None
+                else {}
+            ),
         }
 
     # --- typed reads -----------------------------------------------------------------

@@ -68,7 +68,7 @@ class Record(Context):
             ]
         if m.previous is not None:
             pairs.append(
-                (p(DCAT, "previousVersion"), IRI(self.m.resource(f"release/{m.previous.build_id}")))
+                (p(DCAT, "previousVersion"), IRI(self.m.resource(f"release/{m.previous.name}")))
             )
         return pairs
 
@@ -96,7 +96,7 @@ class Record(Context):
         ]
         if previous.modified:
             pairs.append((p(DCT, "modified"), date(previous.modified)))
-        yield IRI(self.m.resource(f"release/{previous.build_id}")), pairs
+        yield IRI(self.m.resource(f"release/{previous.name}")), pairs
 
     # -- blocks --------------------------------------------------------------------
     def blocks(self) -> Iterator[Block]:
