@@ -9,6 +9,7 @@ secret's value is never repeated.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -174,3 +175,28 @@ def test_a_file_that_is_not_toml_is_named(tmp_path: Path, monkeypatch: pytest.Mo
         load_settings()
     assert str(caught.value).startswith(f"{config}: error[config]: not TOML: ")
     assert "line 1" in caught.value.message
+
+
+@pytest.mark.parametrize("command", ["serve", "build"])
+def test_a_settings_file_named_but_missing_is_an_error(tmp_path: Path, command: str) -> None:
+    """DIPKG_CONFIG (the systemd unit's /etc/dipkg/dipkg.toml) that names no file is refused:
+    a mistyped path used to leave every setting at its default without a word."""
+    missing = tmp_path / "etc" / "dipkg.toml"
+    args = {
+        "serve": ["serve", "--data", str(tmp_path), "--port", "1"],
+        "build": ["build", "--out", str(tmp_path / "out")],
+    }[command]
+    done = run(*args, DIPKG_CONFIG=str(missing))
+    line = one_error_line(done, "config")
+    assert line == f"DIPKG_CONFIG: error[config]: the settings file '{missing}' does not exist"
+    assert not (tmp_path / "out").exists()  # nothing written
+    done = run(*args, DIPKG_CONFIG=str(tmp_path))
+    line = one_error_line(done, "config")
+    assert line.startswith("DIPKG_CONFIG: error[config]: ") and "is a folder" in line
+
+
+def test_the_default_settings_file_stays_optional(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIPKG_CONFIG", "")
+    assert load_settings().port == 8000
+    monkeypatch.setenv("DIPKG_CONFIG", os.devnull)  # an empty file that is not a regular one
+    assert load_settings().port == 8000

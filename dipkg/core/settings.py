@@ -482,6 +482,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         config = _config_path()
+        _check_named_config(config)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if config.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
@@ -556,7 +557,20 @@ def _is_secret(loc: tuple[Any, ...]) -> bool:
 
 def _config_path() -> Path:
     """The TOML settings file: ``DIPKG_CONFIG``, or ./dipkg.toml."""
-    return Path(os.environ.get("DIPKG_CONFIG", "dipkg.toml"))
+    return Path(os.environ.get("DIPKG_CONFIG") or "dipkg.toml")
+
+
+def _check_named_config(config: Path) -> None:
+    """A file named by ``DIPKG_CONFIG`` must be there: a mistyped path would otherwise leave
+    every setting at its default without a word (./dipkg.toml stays optional)."""
+    if not os.environ.get("DIPKG_CONFIG"):
+        return
+    if not config.exists():
+        raise ConfigError(f"the settings file {str(config)!r} does not exist", file="DIPKG_CONFIG")
+    if config.is_dir():
+        raise ConfigError(
+            f"the settings file {str(config)!r} is a folder, not a TOML file", file="DIPKG_CONFIG"
+        )
 
 
 def _variable(loc: tuple[Any, ...]) -> str | None:
