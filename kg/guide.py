@@ -71,6 +71,29 @@ def _date(value: object, guide_id: str) -> str | None:
     )
 
 
+_TEXT_KEYS = ("id", "source", "title_zh", "title_en", "province_zh", "province_en")
+_OPTIONAL_TEXT_KEYS = ("annex", "issuer_zh", "issuer_en")
+
+
+def _checked_entry(entry: object, index: int) -> dict[str, object]:
+    """A ``[[guide]]`` whose values have the types the build reads, else a ValueError naming
+    the guide (its id, or its place among the guides) and the key."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"guide {index} is not a [[guide]] table")
+    raw_id = entry.get("id")
+    name = f"guide {raw_id!r}" if isinstance(raw_id, str) else f"guide {index}"
+    for key in (*_TEXT_KEYS, "batch"):
+        if key not in entry:
+            raise ValueError(f"{name} lacks {key!r}")
+    for key in (*_TEXT_KEYS, *_OPTIONAL_TEXT_KEYS):
+        if key in entry and not isinstance(entry[key], str):
+            raise ValueError(f"{name}: {key} should be a string (got {entry[key]!r})")
+    batch = entry["batch"]
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"{name}: batch should be a whole number from 1 (got {batch!r})")
+    return entry
+
+
 def load_inputs(root: Path) -> Inputs:
     path = root / "guides.toml"
     shown = display(path)
@@ -83,33 +106,39 @@ def load_inputs(root: Path) -> Inputs:
     domains = data.get("domains") or {}
     if not domains:
         raise ConfigError("no [domains] defined", file=shown)
+    if not isinstance(domains, dict):
+        raise ConfigError("[domains] should be a table of key = label", file=shown)
     try:
-        for key in domains:
+        for key, label in domains.items():
             check_slug(key, "domain key")
+            if not isinstance(label, str):
+                raise ValueError(f"domain {key!r}: its label should be a string (got {label!r})")
         guides = []
         ids: set[str] = set()
-        for entry in data.get("guide", []):
-            guide_id = check_slug(entry["id"], "guide id")
+        entries = data.get("guide", [])
+        if not isinstance(entries, list):
+            raise ValueError("guide should be [[guide]] tables")
+        for index, raw in enumerate(entries, start=1):
+            entry = _checked_entry(raw, index)
+            guide_id = check_slug(str(entry["id"]), "guide id")
             if guide_id in ids:
                 raise ConfigError(f"guide id {guide_id!r} is used twice", file=shown)
             ids.add(guide_id)
             guides.append(
                 GuideConfig(
                     id=guide_id,
-                    source=root / entry["source"],
-                    title_zh=entry["title_zh"],
-                    title_en=entry["title_en"],
-                    province_zh=entry["province_zh"],
-                    province_en=entry["province_en"],
-                    batch=int(entry["batch"]),
-                    annex=entry.get("annex"),
+                    source=root / str(entry["source"]),
+                    title_zh=str(entry["title_zh"]),
+                    title_en=str(entry["title_en"]),
+                    province_zh=str(entry["province_zh"]),
+                    province_en=str(entry["province_en"]),
+                    batch=int(str(entry["batch"])),
+                    annex=str(entry["annex"]) if "annex" in entry else None,
                     issuer_zh=str(entry.get("issuer_zh", "")).strip(),
                     issuer_en=str(entry.get("issuer_en", "")).strip(),
                     date=_date(entry.get("date"), guide_id),
                 )
             )
-    except KeyError as exc:
-        raise ConfigError(f"a [[guide]] lacks {exc.args[0]!r}", file=shown) from None
     except ValueError as exc:
         raise ConfigError(str(exc), file=shown) from None
     if not guides:

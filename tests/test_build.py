@@ -392,3 +392,45 @@ def test_a_label_without_english_fails_the_build_and_replaces_nothing(inputs_cop
     assert caught.value.file.endswith("translations.tsv")
     assert open_release(out).root == before
     assert [p.name for p in out.iterdir() if p.name.startswith(".staging")] == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("batch = 1", 'batch = "two"'), "guide 'guizhou-b1': batch should be a whole number"),
+        (("batch = 1", "batch = 2.5"), "guide 'guizhou-b1': batch should be a whole number"),
+        (("batch = 1", "batch = [1]"), "guide 'guizhou-b1': batch should be a whole number"),
+        (
+            ('source = "sources/guizhou-dip-scenarios-batch1.txt"', "source = 3"),
+            "guide 'guizhou-b1': source should be a string (got 3)",
+        ),
+        (('province_en = "Guizhou Province"', 'province_en = ["x"]'), "province_en should be"),
+        (('issuer_zh = ""', "issuer_zh = {a = 1}"), "guide 'guizhou-b1': issuer_zh should be"),
+        (('other = "其他领域"', "other = 5"), "domain 'other': its label should be a string"),
+        (('title_en = "Guidance', 'titel_en = "Guidance'), "guide 'guizhou-b1' lacks 'title_en'"),
+    ],
+)
+def test_a_mistyped_guide_value_names_the_guide_and_key(inputs_copy, tmp_path, edit, message):
+    """docs/adding-a-batch.md step 2 has people write a [[guide]]: a value of the wrong type
+    was an `error[internal]: TypeError …` (or an int() message naming nothing), or was taken
+    silently (batch = 2.5 became 2, a table became its Python repr in the catalogue)."""
+    from tests.conftest import cli_env
+
+    guides = inputs_copy / "guides.toml"
+    old, new = edit
+    text = guides.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    guides.write_text(text.replace(old, new), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "dipkg.cli", "build", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=cli_env(DIPKG_INPUTS_DIR=str(inputs_copy)),
+    )
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"{guides}: error[config]: "), lines[0]
+    assert message in lines[0], lines[0]
+    assert not (tmp_path / "out" / "current").exists()
