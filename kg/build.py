@@ -36,7 +36,13 @@ import pyoxigraph
 
 from dipkg import __version__
 from dipkg.core import datamap, formats
-from dipkg.core.errors import CorrectionError, DipkgError, SourceError, StoreError
+from dipkg.core.errors import (
+    ConfigError,
+    CorrectionError,
+    DipkgError,
+    SourceError,
+    StoreError,
+)
 from dipkg.core.jsonld import write_jsonld
 from dipkg.core.manifest import (
     CatalogEntry,
@@ -423,6 +429,16 @@ def _build_locked(
     """:func:`build`'s steps from the output folder on, under its build lock."""
     _remove_stale_staging(out_dir)
     previous = changes.previous_release(out_dir)  # what `current` points at before this build
+    if previous is not None and previous.base_iri not in (None, settings.base_iri):
+        # existing IRIs never change: a build run without the service's settings (its
+        # DIPKG_CONFIG) would otherwise replace every IRI the release serves
+        raise ConfigError(
+            f"base_iri is {settings.base_iri!r}, but the release this build follows "
+            f"({previous.build_id}) mints its IRIs under {previous.base_iri!r}: existing IRIs "
+            "never change; build with that base (DIPKG_BASE_IRI, or the settings file the "
+            "server uses: DIPKG_CONFIG), or into a new folder",
+            file=str(out_dir / CURRENT),
+        )
     staged = out_dir / f".staging-{os.getpid()}-{time.monotonic_ns()}"
     try:
         staged.mkdir()

@@ -59,6 +59,7 @@ class ReleaseFolder:
     changes_sha256: str | None = None  # its change set's digest, as its manifest records it
     release_id: str | None = None  # its name in IRIs, as its manifest records it
     earlier_build_ids: tuple[str, ...] | None = None  # of the releases before it, recorded
+    base_iri: str | None = None  # the base its IRIs were minted under
 
     @classmethod
     def of(cls, root: Path, manifest: dict[str, Any]) -> ReleaseFolder:
@@ -89,6 +90,7 @@ class ReleaseFolder:
                 if isinstance(earlier, list) and all(isinstance(b, str) for b in earlier)
                 else None
             ),
+            base_iri=text("base_iri"),
         )
 
     @property

@@ -434,3 +434,27 @@ def test_a_mistyped_guide_value_names_the_guide_and_key(inputs_copy, tmp_path, e
     assert lines[0].startswith(f"{guides}: error[config]: "), lines[0]
     assert message in lines[0], lines[0]
     assert not (tmp_path / "out" / "current").exists()
+
+
+def test_a_build_under_another_base_iri_replaces_nothing(tmp_path):
+    """docs/deploy.md's release command, run without the service's settings file: the build
+    took the default base and replaced every IRI the service published (23 scenarios removed,
+    23 added). It is refused, and the release served stays current."""
+    from tests.conftest import cli_env
+
+    out = tmp_path / "data"
+    first = build(out, Settings(base_iri="https://data.example.org/"))
+    done = subprocess.run(
+        [sys.executable, "-m", "dipkg.cli", "build", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=cli_env(),
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"{out / 'current'}: error[config]: base_iri is "), lines[0]
+    assert "'https://data.example.org/'" in lines[0] and "DIPKG_CONFIG" in lines[0]
+    assert (out / "current").resolve() == first.release
+    assert [p.name for p in (out / "releases").iterdir()] == [first.release.name]
