@@ -42,6 +42,21 @@ Scope = dict[str, Any]
 log = logging.getLogger("uvicorn.error")  # the server's log (uvicorn prints it)
 
 
+def _stamped(send: Any, stamp: tuple[bytes, bytes]) -> Any:
+    """``send`` that names the release on every answer (``X-Dipkg-Build``, README "Every
+    response comes wholly from one release"): the routes that set it keep theirs; the
+    others (the catalogue record, search, /health, static files, errors) get it here."""
+
+    async def stamped(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers") or ())
+            if not any(name.lower() == stamp[0] for name, _ in headers):
+                message = {**message, "headers": [*headers, stamp]}
+        await send(message)
+
+    return stamped
+
+
 class Generation:
     """One release being served: its web app, its lease and the requests in flight on it."""
 
@@ -57,6 +72,11 @@ class Generation:
     @property
     def build_id(self) -> str:
         return self.release.build_id
+
+    @property
+    def stamp(self) -> tuple[bytes, bytes]:
+        """``X-Dipkg-Build``: the header naming the release an answer came from."""
+        return (b"x-dipkg-build", self.release.build_id.encode("ascii"))
 
     def enter(self) -> None:
         self.inflight += 1
@@ -187,7 +207,7 @@ class LiveApp:
         generation = self.current  # taken once: the whole answer comes from this release
         generation.enter()
         try:
-            await generation.app(scope, receive, send)
+            await generation.app(scope, receive, _stamped(send, generation.stamp))
         finally:
             generation.leave()
 

@@ -410,6 +410,32 @@ def test_the_query_pages_link_gives_curl_the_page(http: httpx.Client, path):
     assert media(http.get(path, headers={"Accept": "*/*"})) == "text/turtle"
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/health",
+        "/catalog.ttl",
+        "/.well-known/void",
+        "/search.json?q=x",
+        "/match.json?fields=x",
+        "/static/site.css",
+        "/nothing/here",  # the JSON 404
+        "/openapi.json",
+        "/sparql?query=ASK%7B%7D",
+        "/",
+    ],
+)
+def test_every_answer_names_the_release_it_came_from(http: httpx.Client, path):
+    """``X-Dipkg-Build`` on every answer (README, "Every response comes wholly from one
+    release"): a client polling across an update can tie each answer to its release.
+    Known-bad: the catalogue record, search and /health answered without it."""
+    build = http.get("/health").json()["build_id"]
+    r = http.get(path, headers=H if path == "/" else {})
+    assert r.status_code in (200, 404), (path, r.status_code)
+    assert r.headers.get("x-dipkg-build") == build, path
+    assert r.headers.get_list("x-dipkg-build") == [build], path  # once
+
+
 def test_static_files(http: httpx.Client):
     r = http.get("/static/site.css")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/css")
