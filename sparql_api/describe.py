@@ -46,6 +46,7 @@ RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
 RDFS_LABEL = ox.NamedNode(PREFIXES["rdfs"] + "label")
 SKOS_PREF = ox.NamedNode(PREFIXES["skos"] + "prefLabel")
 IS_DEFINED_BY = ox.NamedNode(PREFIXES["rdfs"] + "isDefinedBy")
+VERSION_IRI = ox.NamedNode(PREFIXES["owl"] + "versionIRI")
 LABELS = (RDFS_LABEL, SKOS_PREF)
 
 #: at most this many incoming triples in a description (the graph is small; a guard all the same)
@@ -136,6 +137,14 @@ class Describer:
             return self.graph_of(iri) is not False
         except ValueError:  # not a valid IRI
             return False
+
+    def is_ontology_version(self, iri: str) -> bool:
+        """Whether ``iri`` is the ontology's ``owl:versionIRI`` (``{ontology}/0.1.0``): a name
+        of this version of the ontology, which the ontology's documents describe."""
+        if not iri.startswith(ONTOLOGY_IRI + "/"):
+            return False
+        rows = self.select(f"SELECT ?v WHERE {{ <{ONTOLOGY_IRI}> <{VERSION_IRI.value}> ?v }}")
+        return any(isinstance(r.get("v"), ox.NamedNode) and r["v"].value == iri for r in rows)
 
     # -- the pieces ---------------------------------------------------------
     def _out(self, node: ox.NamedNode | ox.BlankNode, graph: str | None) -> list[ox.Triple]:

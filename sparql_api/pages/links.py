@@ -46,6 +46,8 @@ def iri_for_path(path: str, base: str) -> str:
     """The resource IRI a server path stands for (path without leading '/')."""
     if path == "ontology":
         return ONTOLOGY_IRI
+    if path.startswith("ontology/"):  # its version IRI, also served whatever the base
+        return ONTOLOGY_IRI + path[len("ontology") :]
     return base + path
 
 

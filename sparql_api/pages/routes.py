@@ -186,7 +186,11 @@ def make_router(
             return await document(site, request, iri, offer, stem)
         exists = await anyio.to_thread.run_sync(site.pages.describer.exists, iri)
         if not exists:
-            return not_found(site, request)
+            # the ontology's version IRI names the ontology as served: its documents
+            describer = site.pages.describer
+            if not await anyio.to_thread.run_sync(describer.is_ontology_version, iri):
+                return not_found(site, request)
+            stem = "ontology"
         accept = request.headers.get("accept")
         try:
             choice = negotiate(accept, RESOURCE_OFFERS)

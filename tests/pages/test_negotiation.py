@@ -259,6 +259,28 @@ def test_every_scenario_and_item_dereferences(http: httpx.Client, dump_graph):
         )
 
 
+def test_the_ontologys_version_iri_dereferences(http: httpx.Client, site, dump_graph):
+    """owl:versionIRI <…/ontology/0.1.0> is in the dumps and below the base: it answers
+    like the ontology's own IRI (303 to its documents), not 404."""
+    OWL = rdflib.OWL
+    onto = rdflib.URIRef("https://w3id.org/dipkg/ontology")
+    version = dump_graph.value(onto, OWL.versionIRI)
+    assert version is not None and str(version).startswith(BASE)
+    path = "/" + str(version)[len(BASE) :]
+    for accept, ext, mtype in FORMATS:
+        r = http.get(path, headers={"Accept": accept})
+        assert r.status_code == 303, (accept, r.status_code)
+        assert r.headers["location"] == f"{site.url}/ontology.{ext}"
+        assert "accept" in vary(r)
+        doc = http.get(r.headers["location"])
+        assert doc.status_code == 200 and media(doc) == mtype
+    ttl = http.get(f"{site.url}/ontology.ttl")
+    g = rdflib.Graph().parse(data=ttl.text, format="turtle")
+    assert (onto, OWL.versionIRI, version) in g
+    assert http.get(path + "9", headers={"Accept": "text/turtle"}).status_code == 404
+    assert http.get("/ontology/0.0.1", headers={"Accept": "text/turtle"}).status_code == 404
+
+
 def test_home_page_sends_rdf_clients_to_the_dataset(http: httpx.Client, site):
     r = http.get("/", headers={"Accept": "text/turtle"})
     assert r.status_code == 303 and r.headers["location"] == f"{site.url}/dataset.ttl"
