@@ -40,9 +40,12 @@ ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
 ALLOWED_HEADERS = (
     "Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since, Cache-Control"
 )
+#: the response headers a script on another origin may read besides the CORS-safelisted
+#: ones: validators, a dump's Range answer (Content-Range holds the file's size), a 503's
+#: Retry-After, and dipkg's own
 EXPOSED_HEADERS = (
-    "ETag, Last-Modified, Content-Disposition, X-Dipkg-Truncated, X-Dipkg-Rows, X-Dipkg-Max-Rows, "
-    "X-Dipkg-Build"
+    "ETag, Last-Modified, Content-Disposition, Accept-Ranges, Content-Range, Retry-After, "
+    "X-Dipkg-Truncated, X-Dipkg-Rows, X-Dipkg-Max-Rows, X-Dipkg-Build"
 )
 
 

@@ -107,6 +107,19 @@ def test_ranges(http: httpx.Client, release: Release, header, start, end):
     assert int(r.headers["content-length"]) == end - start + 1
 
 
+def test_a_page_elsewhere_can_read_a_ranges_headers(http: httpx.Client, release: Release):
+    """CORS: a script on another origin resuming a download must read Content-Range (the
+    total size) and Accept-Ranges, which are not CORS-safelisted: they must be exposed."""
+    size = (release.dumps_dir / "dipkg.ttl").stat().st_size
+    r = http.get(
+        "/dumps/dipkg.ttl", headers={"Range": "bytes=0-9", "Origin": "https://portal.example"}
+    )
+    assert r.status_code == 206 and r.headers["content-range"] == f"bytes 0-9/{size}"
+    assert r.headers["access-control-allow-origin"] == "*"
+    exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
+    assert {"content-range", "accept-ranges", "etag", "last-modified"} <= exposed
+
+
 def test_unsatisfiable_and_ignored_ranges(http: httpx.Client, release: Release):
     size = (release.dumps_dir / "dipkg.ttl").stat().st_size
     r = http.get("/dumps/dipkg.ttl", headers={"Range": f"bytes={size}-"})
