@@ -334,8 +334,10 @@ class Ready(Response):
 
 def error_response(err: DipkgError, headers: dict[str, str] | None = None) -> JSONResponse:
     """The one error shape (``err.to_dict()``) as a response, with ``Retry-After`` on 429
-    and 503 and ``Allow`` on 405."""
+    and 503, ``Allow`` on 405 and ``Vary: Accept`` on 406 (the answer depends on Accept)."""
     out = dict(headers or {})
+    if err.status == 406 and not any(k.lower() == "vary" for k in out):
+        out["Vary"] = "Accept"
     if err.status in (429, 503):
         out.setdefault("Retry-After", "5")
     if err.status == 405 and err.details.get("allow"):

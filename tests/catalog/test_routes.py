@@ -167,6 +167,18 @@ def test_browsers_get_the_page_and_unknown_types_get_406(client: TestClient) -> 
     assert body["error"] == "not-acceptable" and "text/turtle" in body["details"]["offered"]
 
 
+@pytest.mark.parametrize("path", ["/.well-known/void", "/sparql"])
+def test_every_406_of_a_negotiated_answer_varies_on_accept(client: TestClient, path: str) -> None:
+    """The VoID description and the service description are chosen by Accept: their 406 is
+    too (docs/linked-data.md, "Vary: Accept on every negotiated response"), or a cache
+    could give one client's 406 to the next."""
+    r = client.get(path, headers={"Accept": "image/png"})
+    assert r.status_code == 406 and r.json()["error"] == "not-acceptable"
+    assert "accept" in {v.strip().lower() for v in r.headers["vary"].split(",")}
+    ok = client.get(path, headers={"Accept": "text/turtle"})
+    assert ok.status_code == 200 and "Accept" in ok.headers["vary"]
+
+
 def test_etag_revalidation(client: TestClient) -> None:
     r = client.get("/catalog")
     again = client.get("/catalog", headers={"If-None-Match": r.headers["etag"]})
