@@ -88,6 +88,18 @@ def test_rule_every_distribution_is_a_resource_with_a_url_and_the_licence(
         assert ckan_pick(record, d, DCT.title, "en")
 
 
+def test_the_docs_count_the_resources_a_harvest_gives(record, minter) -> None:
+    """docs/catalogue.md tells a portal operator how many resources the dataset arrives
+    with: one per distribution (files and the SPARQL endpoint), as the rule above."""
+    distributions = list(record.objects(URIRef(minter.dataset()), DCAT.distribution))
+    docs = (HERE.parents[1] / "docs" / "catalogue.md").read_text(encoding="utf-8")
+    stated = re.search(r"\*\*Resources\*\*: (\d+) — the (\w+) files", docs)
+    assert stated is not None, "docs/catalogue.md no longer counts the harvested resources"
+    words = "zero one two three four five six seven eight nine ten eleven twelve thirteen"
+    files = words.split().index(stated.group(2)) if stated.group(2) in words.split() else -1
+    assert (int(stated.group(1)), files) == (len(distributions), len(distributions) - 1)
+
+
 def test_rule_the_sparql_service_is_an_access_service(record, minter) -> None:
     service = URIRef(minter.sparql_service())
     via = [
