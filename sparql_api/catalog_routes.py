@@ -162,8 +162,11 @@ def catalog(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> R
         extension = negotiate(accept, (*GRAPH_OFFERS, HTML)).offer.extension
     except NotAcceptable:
         return not_acceptable_response(GRAPH_OFFERS + (HTML,), accept)
+    target = f"{site_root(request)}/catalog.{extension}"
+    if request.url.query:  # as every resource's 303 (e.g. the language switch's ?lang=en)
+        target += "?" + request.url.query
     return RedirectResponse(
-        f"{site_root(request)}/catalog.{extension}",
+        target,
         status_code=303,
         headers={"Vary": vary_origin(request, "Accept"), "Cache-Control": "public, max-age=3600"},
     )

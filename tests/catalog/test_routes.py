@@ -155,6 +155,17 @@ def test_catalog_redirects_like_every_resource(client: TestClient) -> None:
         assert "Accept" in r.headers["vary"]
 
 
+def test_the_query_string_survives_the_303(client: TestClient) -> None:
+    """As for every resource (docs/linked-data.md: /domain/industry?lang=en ->
+    /domain/industry.html?lang=en): the language switch's ?lang=en reaches the page."""
+    r = client.get("/catalog?lang=en", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("/catalog.html?lang=en")
+    page = client.get(r.headers["location"])
+    assert page.status_code == 200 and page.headers["content-language"] == "en"
+    r = client.get("/catalog?lang=en", headers={"Accept": "text/turtle"}, follow_redirects=False)
+    assert r.headers["location"].endswith("/catalog.ttl?lang=en")
+
+
 def test_browsers_get_the_page_and_unknown_types_get_406(client: TestClient) -> None:
     browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
     r = client.get("/catalog", headers={"Accept": browser}, follow_redirects=False)
