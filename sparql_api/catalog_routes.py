@@ -113,24 +113,34 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(lifespan=_lifespan, tags=["catalogue"])
 
 
-def _fixed(request: Request, doc: Document, offer: Offer) -> Response:
+def _validators(ctx: AppContext, etag: str) -> dict[str, str]:
+    """The record's validators: its tag, and the release's Last-Modified (as every other
+    document of the release), so If-Modified-Since revalidates too."""
+    return {
+        "ETag": etag,
+        "Last-Modified": http.http_date(ctx.last_modified),
+        "Cache-Control": "public, max-age=300",
+    }
+
+
+def _fixed(request: Request, ctx: AppContext, doc: Document, offer: Offer) -> Response:
     """One document URL, one type (the target of /catalog's 303)."""
     choice = by_name([offer.extension], GRAPH_OFFERS)
     assert choice is not None
     etag = f'"{doc.etag}-{offer.extension}"'
-    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
-    if http.none_match(request.headers, etag):
+    headers = _validators(ctx, etag)
+    if http.not_modified(request.headers, etag, ctx.last_modified):
         return Response(status_code=304, headers=headers)
     return Response(doc.variants[choice.key], media_type=choice.content_type, headers=headers)
 
 
-def _respond(request: Request, doc: Document) -> Response:
+def _respond(request: Request, ctx: AppContext, doc: Document) -> Response:
     choice = by_name(request.query_params.getlist("format"), GRAPH_OFFERS) or negotiate(
         request.headers.get("accept"), GRAPH_OFFERS
     )
     etag = f'"{doc.etag}-{choice.offer.extension}"'
-    headers = {"Vary": "Accept", "ETag": etag, "Cache-Control": "public, max-age=300"}
-    if http.none_match(request.headers, etag):
+    headers = {"Vary": "Accept", **_validators(ctx, etag)}
+    if http.not_modified(request.headers, etag, ctx.last_modified):
         return Response(status_code=304, headers=headers)
     return Response(doc.variants[choice.key], media_type=choice.content_type, headers=headers)
 
@@ -156,7 +166,7 @@ def catalog(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> R
     Turtle). Turtle by default, so a harvester sending */* or nothing gets the record.
     ``?format=`` answers directly (200)."""
     if request.query_params.getlist("format"):
-        return _respond(request, _docs(ctx).record)
+        return _respond(request, ctx, _docs(ctx).record)
     accept = request.headers.get("accept")
     try:  # HTML weighed against every RDF type; */* or no Accept: Turtle, the first
         extension = negotiate(accept, (*GRAPH_OFFERS, HTML)).offer.extension
@@ -180,7 +190,7 @@ def _document_route(offer: Offer) -> None:
         responses={200: {"content": {offer.media_type: {"schema": {"type": "string"}}}}},
     )
     def document(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Response:
-        return _fixed(request, _docs(ctx).record, offer)
+        return _fixed(request, ctx, _docs(ctx).record, offer)
 
 
 for _offer in GRAPH_OFFERS:
@@ -268,4 +278,4 @@ def _cn_schema() -> tuple[bytes, str]:
     responses=_RESPONSES,
 )
 def well_known_void(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Response:
-    return _respond(request, _docs(ctx).void)
+    return _respond(request, ctx, _docs(ctx).void)

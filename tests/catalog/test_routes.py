@@ -207,6 +207,24 @@ def test_etag_revalidation_compares_weakly(client: TestClient, path: str) -> Non
     assert client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/catalog.ttl", "/catalog?format=nt", "/.well-known/void"])
+def test_the_record_has_the_releases_last_modified(client: TestClient, path: str) -> None:
+    """A harvester polling the record with If-Modified-Since gets 304 until a new release,
+    as it does for every other document of the release (pages, dumps, /sparql)."""
+    page = client.get("/catalog.html")
+    r = client.get(path)
+    assert r.status_code == 200
+    assert r.headers["last-modified"] == page.headers["last-modified"]
+    since = {"If-Modified-Since": r.headers["last-modified"]}
+    again = client.get(path, headers=since)
+    assert again.status_code == 304 and not again.content
+    assert again.headers["etag"] == r.headers["etag"]
+    old = {"If-Modified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}
+    assert client.get(path, headers=old).status_code == 200
+    # If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2)
+    assert client.get(path, headers={**since, "If-None-Match": '"other"'}).status_code == 200
+
+
 @pytest.mark.parametrize("media_type", list(FORMATS))
 def test_void(client: TestClient, record: rdflib.Graph, minter, media_type: str) -> None:
     r = client.get("/.well-known/void", headers={"Accept": media_type})
