@@ -177,6 +177,19 @@ def test_publisher_contact_licence_source_themes(record, minter) -> None:
     assert URIRef(minter.scheme("domains")) in set(record.objects(catalog, DCAT.themeTaxonomy))
 
 
+def test_the_dumps_name_the_publisher_as_the_record_does(record, minter, release: Path) -> None:
+    """The ontology's creator is the record's publisher (one IRI): with the shipped settings
+    the dumps (and so /publisher, read from the data) and the record give it the same name
+    in each language; /catalog.html and /publisher.html said two different Chinese names."""
+    publisher = URIRef(minter.resource("publisher"))
+    data = rdflib.Graph().parse(release / "dumps" / "dipkg.nt", format="nt")
+    assert (URIRef("https://w3id.org/dipkg/ontology"), DCT.creator, publisher) in data
+    names = {(n.language, str(n)) for n in data.objects(publisher, FOAF.name)}
+    settings = Settings().catalog
+    assert names == {("zh", settings.publisher_name_zh), ("en", settings.publisher_name_en)}
+    assert names == {(n.language, str(n)) for n in record.objects(publisher, FOAF.name)}
+
+
 def test_the_record_is_generated_from_the_configuration(tmp_path: Path) -> None:
     settings = Settings(
         base_iri="https://example.org/kg/",
