@@ -13,17 +13,22 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from dipkg.core.errors import SourceError
+import rdflib
+
+from dipkg.core.errors import ConfigError, SourceError
 from dipkg.core.iris import Minter
 from dipkg.core.serialize import sha256_file
 from dipkg.core.settings import Settings
 from dipkg.core.terms import Block
+from kg.catalog.context import publisher_iri
 from kg.graphs import graph_blocks, load_turtle
 from kg.guide import Inputs, load_inputs, read_guide
 from kg.paths import INPUTS_DIR, ONTOLOGY_DIR, display
 from kg.rdf import Emitter
 from kg.translations import load_long_translations, load_translations
 from kg.vocabulary import Vocabulary
+
+FOAF_NAME = rdflib.URIRef("http://xmlns.com/foaf/0.1/name")
 
 Log = Callable[[str], None]
 
@@ -49,11 +54,35 @@ class Graph:
             self.inputs, self.translations, self.minter, self.vocabulary, self.long_translations
         )
         self.ontology = load_turtle(ONTOLOGY_DIR / "dipkg.ttl")
+        self.check_publisher()
         self.ontology_blocks = list(graph_blocks(self.ontology))  # rdflib -> pyoxigraph once
         self.shapes = load_turtle(ONTOLOGY_DIR / "shapes.ttl")
         self.context = json.loads((ONTOLOGY_DIR / "context.jsonld").read_text(encoding="utf-8"))[
             "@context"
         ]
+
+    def check_publisher(self) -> None:
+        """The record names its publisher from the settings (catalog.publisher_*); the
+        ontology names its creator. With the default base they are one IRI, and one IRI is one
+        agent: a publisher named otherwise there needs its own IRI (or base). Known-bad: the
+        data then gave the IRI both names, and /publisher showed the ontology's."""
+        iri = publisher_iri(self.settings, self.minter)
+        named = {
+            (o.language, str(o))
+            for o in self.ontology.objects(rdflib.URIRef(iri), FOAF_NAME)
+            if isinstance(o, rdflib.Literal)
+        }
+        s = self.settings.catalog
+        if named and named != {("zh", s.publisher_name_zh), ("en", s.publisher_name_en)}:
+            theirs = " / ".join(name for _, name in sorted(named))
+            raise ConfigError(
+                f"the publisher's IRI <{iri}> is the ontology's creator ({theirs}), but "
+                f"catalog.publisher_name_zh/_en name it {s.publisher_name_zh!r} / "
+                f"{s.publisher_name_en!r}: one IRI names one organisation; set "
+                "DIPKG_CATALOG__PUBLISHER_IRI to your organisation's IRI (or DIPKG_BASE_IRI "
+                "to your own base)",
+                details={"setting": "catalog.publisher_iri"},
+            )
 
     def check_translations(self) -> None:
         """After a full pass over blocks(): every Chinese label met must have its English twin,

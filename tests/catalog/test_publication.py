@@ -18,6 +18,7 @@ from tests.conftest import StandInPool
 from tests.test_cli import run
 
 CONFIGURED = {
+    "DIPKG_BASE_IRI": "https://kg.bureau.test/",  # its own base: {base}publisher is its own
     "DIPKG_CATALOG__PUBLISHER_NAME_ZH": "某数据局",
     "DIPKG_CATALOG__PUBLISHER_NAME_EN": "Some data bureau",
     "DIPKG_CATALOG__CONTACT_EMAIL": "open-data@bureau.test",
@@ -96,6 +97,20 @@ def test_build_warns_about_placeholders_and_unfilled_elements(tmp_path: Path) ->
         (tmp_path / "b" / "current" / "manifest.json").read_text(encoding="utf-8")
     )
     assert manifest["publication"] == {"placeholders": [], "to_fill": []}
+    # a publisher named at the ontology creator's IRI (the default base) is refused: the
+    # data would give one IRI two names
+    names = {k: v for k, v in CONFIGURED.items() if k != "DIPKG_BASE_IRI"}
+    done = run("build", "--out", str(tmp_path / "c"), **names, **CN_FILLED)
+    assert done.returncode != 0 and done.stderr.count("\n") == 1, done.stderr
+    assert "error[config]" in done.stderr and "DIPKG_CATALOG__PUBLISHER_IRI" in done.stderr
+    assert not (tmp_path / "c" / "current").exists()
+    # the publisher's page names the configured publisher, and no one else
+    release = open_release(tmp_path / "b")
+    with TestClient(create_app(Settings(), release, pool=StandInPool())) as client:
+        r = client.get("/publisher", headers={"Accept": "application/n-triples"})
+    assert r.status_code == 200
+    names = {line for line in r.text.splitlines() if "/name>" in line}
+    assert len(names) == 2 and all("某数据局" in n or "Some data bureau" in n for n in names)
 
 
 @pytest.fixture(scope="module")
