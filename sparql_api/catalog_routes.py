@@ -127,7 +127,7 @@ def _fixed(request: Request, ctx: AppContext, doc: Document, offer: Offer) -> Re
     """One document URL, one type (the target of /catalog's 303)."""
     choice = by_name([offer.extension], GRAPH_OFFERS)
     assert choice is not None
-    etag = f'"{doc.etag}-{offer.extension}"'
+    etag = f'W/"{doc.etag}-{offer.extension}"'  # weak: gzipped or not, the same document
     headers = _validators(ctx, etag)
     if http.not_modified(request.headers, etag, ctx.last_modified):
         return Response(status_code=304, headers=headers)
@@ -138,7 +138,7 @@ def _respond(request: Request, ctx: AppContext, doc: Document) -> Response:
     choice = by_name(request.query_params.getlist("format"), GRAPH_OFFERS) or negotiate(
         request.headers.get("accept"), GRAPH_OFFERS
     )
-    etag = f'"{doc.etag}-{choice.offer.extension}"'
+    etag = f'W/"{doc.etag}-{choice.offer.extension}"'  # (weak: as every tag of the app)
     headers = {"Vary": "Accept", **_validators(ctx, etag)}
     if http.not_modified(request.headers, etag, ctx.last_modified):
         return Response(status_code=304, headers=headers)
@@ -268,7 +268,7 @@ def _view(ctx: AppContext, lang: str) -> dict[str, Any]:
 def _cn_schema() -> tuple[bytes, str]:
     """The schema file and its ETag, read once (it ships with the code)."""
     body = cn.SCHEMA_PATH.read_bytes()
-    return body, f'"{hashlib.sha256(body).hexdigest()[:20]}"'
+    return body, f'W/"{hashlib.sha256(body).hexdigest()[:20]}"'  # weak: gzip or identity
 
 
 @router.get(
