@@ -249,7 +249,9 @@ def catalog_page(request: Request, ctx: Annotated[AppContext, Depends(context)])
         view=_view(ctx, lang),
         twins=twins,
         cn_records=records,
-        void_href=f"{root}/.well-known/void",
+        # a format named: followed by a browser, /.well-known/void would negotiate its
+        # Accept (application/xml;q=0.9) to RDF/XML, shown as XML
+        void_href=f"{root}/.well-known/void?format=ttl",
     )
     return Response(body, media_type=HTML.content_type(), headers=headers)
 

@@ -61,7 +61,16 @@ def test_data_twins(page: str) -> None:
         ("rdf", "application/rdf+xml"),
     ):
         assert f'href="http://testserver/catalog.{ext}" type="{media}"' in page
-    assert 'href="http://testserver/.well-known/void"' in page
+    assert 'href="http://testserver/.well-known/void?format=ttl" type="text/turtle"' in page
+
+
+def test_the_void_link_gives_a_browser_turtle(client: TestClient, page: str) -> None:
+    """Followed by a browser, the page's VoID link answers what it says (Turtle), not what
+    the browser's Accept would pick (application/xml;q=0.9: RDF/XML shown as XML)."""
+    href = re.search(r'href="http://testserver(/\.well-known/void[^"]*)"', page)
+    assert href is not None
+    r = client.get(href.group(1), headers={"Accept": BROWSER})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
 
 
 def test_not_a_raw_property_table(page: str) -> None:
