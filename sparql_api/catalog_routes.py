@@ -28,6 +28,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlencode
 
 import pyoxigraph
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -165,16 +166,24 @@ def catalog(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> R
     types by their weights (browsers get the page; a client preferring Turtle to HTML, the
     Turtle). Turtle by default, so a harvester sending */* or nothing gets the record.
     ``?format=`` answers directly (200)."""
-    if request.query_params.getlist("format"):
+    formats = request.query_params.getlist("format")
+    named = by_name(formats, (*GRAPH_OFFERS, HTML))  # (a 406 lists what its error says)
+    if named is not None and named.offer is not HTML:
         return _respond(request, ctx, _docs(ctx).record)
-    accept = request.headers.get("accept")
-    try:  # HTML weighed against every RDF type; */* or no Accept: Turtle, the first
-        extension = negotiate(accept, (*GRAPH_OFFERS, HTML)).offer.extension
-    except NotAcceptable:
-        return not_acceptable_response(GRAPH_OFFERS + (HTML,), accept)
+    if named is not None:  # ?format=html: the page, as the 406 offers it
+        extension = HTML.extension
+    else:
+        accept = request.headers.get("accept")
+        try:  # HTML weighed against every RDF type; */* or no Accept: Turtle, the first
+            extension = negotiate(accept, (*GRAPH_OFFERS, HTML)).offer.extension
+        except NotAcceptable:
+            return not_acceptable_response(GRAPH_OFFERS + (HTML,), accept)
     target = f"{site_root(request)}/catalog.{extension}"
-    if request.url.query:  # as every resource's 303 (e.g. the language switch's ?lang=en)
-        target += "?" + request.url.query
+    query = request.url.query  # as every resource's 303 (e.g. the language switch's ?lang=en)
+    if named is not None:  # less the format, which the page would not know
+        query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "format"])
+    if query:
+        target += "?" + query
     return RedirectResponse(
         target,
         status_code=303,

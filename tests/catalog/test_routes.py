@@ -155,6 +155,17 @@ def test_catalog_redirects_like_every_resource(client: TestClient) -> None:
         assert "Accept" in r.headers["vary"]
 
 
+def test_format_html_is_the_page_the_406_offers(client: TestClient) -> None:
+    """/catalog's 406 lists html among its formats: ?format=html is the page (a 303, as
+    the negotiated one), not a 406 saying html is not offered."""
+    refused = client.get("/catalog", headers={"Accept": "image/png"})
+    assert refused.status_code == 406
+    assert ["html"] in refused.json()["details"]["formats"].values()
+    r = client.get("/catalog?format=html&lang=en", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("/catalog.html?lang=en")
+    assert client.get("/catalog?format=ttl").headers["content-type"].startswith("text/turtle")
+
+
 def test_the_query_string_survives_the_303(client: TestClient) -> None:
     """As for every resource (docs/linked-data.md: /domain/industry?lang=en ->
     /domain/industry.html?lang=en): the language switch's ?lang=en reaches the page."""
