@@ -40,11 +40,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from dipkg.core.credentials import Credentials, resolve, scrub, without_userinfo
+from dipkg.core.credentials import (
+    Credentials,
+    http_url_problem,
+    resolve,
+    scrub,
+    without_userinfo,
+)
 from dipkg.core.credentials import redact as redact  # re-exported: the one redaction helper
 from dipkg.core.errors import DipkgError
 from dipkg.core.publish_plan import Upload, plan
@@ -67,19 +72,18 @@ def check_target(url: str, option: str = "--to") -> None:
     """Raise :class:`PublishError` unless ``url`` is a usable http(s) URL (before anything is
     sent)."""
     shown = redact(url)
-    if not url.startswith(("http://", "https://")):
+    problem = http_url_problem(url)
+    if problem == "must be an http(s) URL":
         what = "a Graph Store Protocol endpoint" if option == "--to" else "a SPARQL Update endpoint"
         raise PublishError(f"{option} must be an http(s) URL of {what}, not {shown!r}")
+    if problem is not None:
+        raise PublishError(f"{option} {shown!r} {problem}")
     try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number
         httpx.URL(url)
     except (ValueError, httpx.InvalidURL) as exc:
         raise PublishError(
             f"{option} {shown!r} is not a valid URL: {scrub(str(exc))[:120]}"
         ) from None
-    if not parts.hostname:
-        raise PublishError(f"{option} {shown!r} has no host")
 
 
 class _FileBody:

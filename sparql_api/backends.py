@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pyoxigraph
 
-from dipkg.core.credentials import resolve
-from dipkg.core.errors import StoreError
+from dipkg.core.credentials import http_url_problem, redact, resolve
+from dipkg.core.errors import ConfigError, StoreError
 from dipkg.core.iris import PREFIXES
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
@@ -197,5 +197,11 @@ class RemoteBackend:
 def choose(settings: Settings, release: Release) -> LocalBackend | RemoteBackend:
     """The backend the settings ask for: remote when ``sparql_backend`` is set."""
     if settings.sparql_backend:
+        problem = http_url_problem(settings.sparql_backend)
+        if problem is not None:  # before anything is tried, naming the setting (not a probe)
+            raise ConfigError(
+                f"the SPARQL backend {redact(settings.sparql_backend)!r} {problem}",
+                file="DIPKG_SPARQL_BACKEND (--sparql-backend)",
+            )
         return RemoteBackend(settings, release, settings.sparql_backend)
     return LocalBackend(settings, release)

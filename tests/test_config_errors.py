@@ -135,6 +135,31 @@ def test_a_place_to_listen_that_cannot_work_is_one_line(
     assert one_error_line(done, "config").startswith(expected), done.stderr
 
 
+@pytest.mark.parametrize(
+    "url,why",
+    [
+        ("ftp://x/sparql", "must be an http(s) URL"),
+        ("http:///sparql", "has no host"),
+        ("http://host:99999/sparql", "is not a valid URL"),
+    ],
+)
+@pytest.mark.parametrize("how", ["flag", "variable"])
+def test_a_backend_url_that_cannot_work_names_its_setting(
+    built_data: Path, url: str, why: str, how: str
+) -> None:
+    """It was ``error[backend-unavailable]: ... cannot be reached: UnsupportedProtocol``,
+    naming no setting, for a URL that could never be reached; a password in it is never
+    repeated."""
+    secret = url.replace("//", "//ops:s3cret-pw@", 1)
+    if how == "flag":
+        done = run("serve", "--data", str(built_data), "--sparql-backend", secret)
+    else:
+        done = run("serve", "--data", str(built_data), DIPKG_SPARQL_BACKEND=secret)
+    line = one_error_line(done, "config")
+    assert line.startswith("DIPKG_SPARQL_BACKEND (--sparql-backend): error[config]:"), line
+    assert why in line and "s3cret-pw" not in done.stderr + done.stdout
+
+
 def test_a_list_variable_that_is_not_json_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIPKG_TRUSTED_PROXIES", "10.0.0.1")  # a list is JSON: ["10.0.0.1"]
     with pytest.raises(ConfigError) as caught:

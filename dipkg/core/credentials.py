@@ -64,6 +64,24 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "…" if parts.query else "", ""))
 
 
+def http_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an HTTP service's URL (not http(s), not a URL, no host, a bad
+    port), said without the URL; None when it can. The one check of the remote backend's
+    URL and of ``dipkg publish``'s targets, before anything is sent."""
+    if not url.lower().startswith(("http://", "https://")):
+        return "must be an http(s) URL"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number
+    except ValueError as exc:
+        return f"is not a valid URL: {scrub(str(exc))[:120]}"
+    if not parts.hostname:
+        return "has no host"
+    if any(c.isspace() for c in url):
+        return "is not a valid URL: it holds white space"
+    return None
+
+
 _HEADER_SECRETS = re.compile(
     r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key)\s*[:=][^\r\n]*"
 )
