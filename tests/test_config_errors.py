@@ -85,6 +85,35 @@ def test_a_bad_key_of_dipkg_toml_names_the_file_and_the_key(
     )
 
 
+def test_a_key_no_setting_has_is_named_with_the_closest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mistyped key was dropped in silence, its setting left at the default (``prot =
+    8000``: the server on another port). Its value is never repeated: it may be a secret
+    under a mistyped name."""
+    config = use_config(
+        tmp_path,
+        monkeypatch,
+        'prot = 8001\nsparql_backend_pasword = "hunter2"\n[catalog]\npublisher_nam = "x"\n',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    text = str(caught.value)
+    assert text.startswith(f"{config}: error[config]: "), text
+    assert "catalog.publisher_nam: no such setting; did you mean 'catalog.publisher_name_" in text
+    assert "prot: no such setting; did you mean 'port'?" in text
+    assert "sparql_backend_pasword: no such setting; did you mean 'sparql_backend_password'" in text
+    assert "hunter2" not in text and "8001" not in text
+    # a DIPKG_A__B variable is read into a table: its mistyped part is named too
+    monkeypatch.delenv("DIPKG_CONFIG")
+    monkeypatch.chdir(tmp_path / "..")
+    monkeypatch.setenv("DIPKG_CATALOG__VERSOIN", "2")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).startswith("DIPKG_CATALOG__VERSOIN: error[config]: no such setting")
+    assert "did you mean 'catalog.version'?" in str(caught.value)
+
+
 def test_a_secret_is_never_repeated() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(publish_password=918273645, query_timeout=0)

@@ -10,6 +10,7 @@ Environment beats file beats default.
 from __future__ import annotations
 
 import datetime
+import difflib
 import ipaddress
 import os
 import re
@@ -20,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationInfo,
@@ -62,6 +64,8 @@ class CnCatalogSettings(BaseModel):
     ``DIPKG_CATALOG__CN__<KEY>``, e.g. ``DIPKG_CATALOG__CN__SHARING_TYPE=无条件共享``.
     """
 
+    model_config = ConfigDict(extra="forbid")  # a mistyped key is an error
+
     class_code: str = ""  # 信息资源分类：类
     item_code: str = ""  # 信息资源分类：项
     heading_code: str = ""  # 信息资源分类：目
@@ -101,6 +105,8 @@ class CatalogSettings(BaseModel):
     EU vocabulary codes (themes, spatial, frequency, access rights, publisher
     type) must be among the concepts shipped in build/catalog/eu-vocabularies.ttl.
     """
+
+    model_config = ConfigDict(extra="forbid")  # a mistyped key is an error
 
     publisher_iri: str = ""  # "" = {base_iri}publisher
     publisher_name_zh: str = "dipkg 数据知识产权知识图谱项目组"
@@ -219,7 +225,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DIPKG_",
         env_nested_delimiter="__",
-        extra="ignore",
+        # a key of dipkg.toml (or a DIPKG_A__B part) no setting has is an error naming it,
+        # not a default taken in silence; unknown DIPKG_ variables stay unread (the
+        # environment holds others: DIPKG_CONFIG)
+        extra="forbid",
     )
 
     # --- build -----------------------------------------------------------
@@ -612,6 +621,18 @@ def _where(loc: tuple[Any, ...]) -> dict[str, str]:
     return {"setting": key}
 
 
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    """The message for a key no setting has at ``loc``: the closest one there, if any."""
+    model: Any = Settings
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if hasattr(model, "model_fields") else None
+        model = field.annotation if field is not None else None
+    known = list(getattr(model, "model_fields", {}))
+    close = difflib.get_close_matches(str(loc[-1]) if loc else "", known, n=1, cutoff=0.6)
+    hint = f"; did you mean {'.'.join([*map(str, loc[:-1]), close[0]])!r}?" if close else ""
+    return f"no such setting{hint} (docs/catalogue.md and README.md list them)"
+
+
 def config_error(exc: PydanticValidationError) -> ConfigError:
     """``exc`` (Settings refused a value) as one :class:`ConfigError` naming where each bad
     value came from: the ``DIPKG_`` variable, else dipkg.toml's key (the file is the
@@ -620,11 +641,14 @@ def config_error(exc: PydanticValidationError) -> ConfigError:
     for error in exc.errors(include_url=False):
         loc = tuple(error.get("loc") or ())
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        unknown = error.get("type") == "extra_forbidden"
+        if unknown:  # its value is never repeated: it may be a secret under a mistyped name
+            message = _unknown_key(loc)
         problem: dict[str, Any] = {"message": message}
         if loc:
             problem.update(_where(loc))
             value = error.get("input")
-            if not _is_secret(loc) and isinstance(value, str | int | float | bool):
+            if not unknown and not _is_secret(loc) and isinstance(value, str | int | float | bool):
                 problem["message"] = f"{message} (got {repr(value)[:80]})"
         problems.append(problem)
     if not problems:
