@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,16 @@ _TEXT_KEYS = ("id", "source", "title_zh", "title_en", "province_zh", "province_e
 _OPTIONAL_TEXT_KEYS = ("annex", "issuer_zh", "issuer_en")
 
 
+def _no_unknown_keys(table: dict[str, object], known: tuple[str, ...], where: str) -> None:
+    """A ValueError for a key of ``table`` the build does not read (a mistyped ``isuer_zh``
+    would leave its value out in silence), naming the closest known key."""
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+            raise ValueError(f"{where}: no such key {key!r}{hint}")
+
+
 def _checked_entry(entry: object, index: int) -> dict[str, object]:
     """A ``[[guide]]`` whose values have the types the build reads, else a ValueError naming
     the guide (its id, or its place among the guides) and the key."""
@@ -88,6 +99,7 @@ def _checked_entry(entry: object, index: int) -> dict[str, object]:
     for key in (*_TEXT_KEYS, *_OPTIONAL_TEXT_KEYS):
         if key in entry and not isinstance(entry[key], str):
             raise ValueError(f"{name}: {key} should be a string (got {entry[key]!r})")
+    _no_unknown_keys(entry, (*_TEXT_KEYS, *_OPTIONAL_TEXT_KEYS, "batch", "date"), name)
     batch = entry["batch"]
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ValueError(f"{name}: batch should be a whole number from 1 (got {batch!r})")
@@ -103,6 +115,10 @@ def load_inputs(root: Path) -> Inputs:
         raise ConfigError("the guides file is missing", file=shown) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=shown) from None
+    try:
+        _no_unknown_keys(data, ("edited", "domains", "guide"), "the guides file")
+    except ValueError as exc:
+        raise ConfigError(str(exc), file=shown) from None
     domains = data.get("domains") or {}
     if not domains:
         raise ConfigError("no [domains] defined", file=shown)

@@ -408,6 +408,12 @@ def test_a_label_without_english_fails_the_build_and_replaces_nothing(inputs_cop
         (('issuer_zh = ""', "issuer_zh = {a = 1}"), "guide 'guizhou-b1': issuer_zh should be"),
         (('other = "其他领域"', "other = 5"), "domain 'other': its label should be a string"),
         (('title_en = "Guidance', 'titel_en = "Guidance'), "guide 'guizhou-b1' lacks 'title_en'"),
+        # a key the build does not read: its value was left out in silence
+        (
+            ('issuer_zh = ""', 'isuer_zh = "贵州省数据局"'),
+            "guide 'guizhou-b1': no such key 'isuer_zh'; did you mean 'issuer_zh'?",
+        ),
+        (('edited = "', 'edtied = "'), "the guides file: no such key 'edtied'; did you mean"),
     ],
 )
 def test_a_mistyped_guide_value_names_the_guide_and_key(inputs_copy, tmp_path, edit, message):
