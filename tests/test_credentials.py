@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from dipkg.core.credentials import Credentials, CredentialsError, redact, resolve, scrub
+from tests.conftest import cli_env
 
 
 @pytest.mark.parametrize(
@@ -16,10 +21,69 @@ from dipkg.core.credentials import Credentials, CredentialsError, redact, resolv
         ("http://admin@host/store", "http://host/store"),
         ("http://host/store", "http://host/store"),
         ("http://a:b@host:99999/store", "http://host:99999/store"),  # a bad port: still redacted
+        # a password's unencoded '/', '?' or '#' ends the authority early: the password is in
+        # the path, query or fragment, before an '@' (found in review: shown whole)
+        ("http://admin:s3/cret@host/store", "http://…@host/store"),
+        ("http://admin:s3#cret@host/store", "http://…@host/store"),
+        ("http://admin:s3?cret@host/store?x=1", "http://…@host/store?…"),
+        ("http://admin:123/abc@host:7878/store", "http://…@host:7878/store"),
+        ("http://admin:p@s/s@host/q", "http://…@host/q"),
     ],
 )
 def test_redact(url, shown):
     assert redact(url) == shown
+
+
+CUT_SHORT = [  # (URL, its password): a password with an unencoded '/', '?' or '#'
+    ("http://admin:s3/cret@127.0.0.1:9/query", "s3/cret"),
+    ("http://admin:s3#cret@127.0.0.1:9/query", "s3#cret"),
+    ("http://admin:s3?cret@127.0.0.1:9/query", "s3?cret"),
+    ("http://admin:987/abc@127.0.0.1:9/query", "987/abc"),
+]
+
+
+@pytest.mark.parametrize("url, password", CUT_SHORT)
+def test_a_url_whose_password_cuts_its_authority_short_is_refused_unshown(url, password):
+    """Never sent a request (its host would be the user name, the password in its path) and
+    never shown: not even the password's first part, which urlsplit reads as a port."""
+    with pytest.raises(CredentialsError) as refused:
+        resolve(url)
+    message = str(refused.value)
+    assert "percent-encode" in message and "127.0.0.1:9/query" in message
+    for part in (password, password[:2], password[-3:], "admin"):
+        assert part not in message, (part, message)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dipkg.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(),
+    )
+
+
+@pytest.mark.parametrize("url, password", CUT_SHORT[:2])
+def test_serve_and_publish_never_show_a_password_that_cuts_the_url_short(
+    built_data: Path, url: str, password: str
+) -> None:
+    """`dipkg serve --sparql-backend` said `error[internal]: InvalidURL: Invalid port: 's3'`
+    and `dipkg publish --to` showed the whole password: one line each now, exit 1, no part
+    of the password."""
+    from tests.endpoint.conftest import free_port
+
+    serve = _cli(
+        "serve", "--data", str(built_data), "--port", str(free_port()), "--sparql-backend", url
+    )
+    publish = _cli("publish", "--to", url.replace("/query", "/store"), "--data", str(built_data))
+    # serve names the setting (its URL is checked before credentials are resolved)
+    for done, code in ((serve, "DIPKG_SPARQL_BACKEND"), (publish, "error[publish]")):
+        err = done.stderr.strip()
+        assert done.returncode == 1 and code in err and "Traceback" not in err, err
+        assert len(err.splitlines()) == 1 and "percent-encode" in err, err
+        for part in (password, password[:2], "cret", "admin"):
+            assert part not in err + done.stdout, (part, err)
 
 
 def test_scrub_removes_echoed_headers_urls_and_the_password():

@@ -53,9 +53,51 @@ def without_userinfo(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
+#: what to do when a URL's user information is cut short (:func:`authority_problem`)
+ENCODE_HINT = (
+    "percent-encode a '/', '?', '#' or '@' of its user name or password (%2F, %3F, %23, %40)"
+)
+
+
+def _after_authority(url: str) -> str:
+    """What follows the authority of ``url`` as :func:`urllib.parse.urlsplit` reads it."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return ""
+    return rest[len(urlsplit(url).netloc) :]
+
+
+def authority_problem(url: str) -> str | None:
+    """Why ``url``'s host cannot be told from its user information, or None.
+
+    A password's unencoded '/', '?' or '#' ends the authority early (RFC 3986): the host
+    read is then the user name, the port the password's start, and the rest of the
+    password is in the path, the query or the fragment, before an '@'. Such a URL is
+    never sent a request (it would go to a host named after the user, the password in
+    its path) nor shown as it is."""
+    hint = f"; {ENCODE_HINT}" if "@" in url else ""
+    try:
+        urlsplit(url).port  # noqa: B018 - raises ValueError on a port out of range or not a number
+        after = _after_authority(url)
+    except ValueError:
+        return "its port is not a number from 0 to 65535" + hint
+    if "@" in after:
+        return "it has an '@' after its host" + hint
+    return None
+
+
 def redact(url: str) -> str:
     """``url`` as shown in messages, /health and logs: no ``user:password@``, and its query
-    string hidden (an access token often rides there)."""
+    string hidden (an access token often rides there). When an '@' follows the authority
+    (a password's unencoded '/', '?' or '#' cut it short: :func:`authority_problem`), all
+    before the last '@' is hidden too: it may hold the password."""
+    try:
+        cut = "@" in _after_authority(url)
+    except ValueError:
+        cut = True
+    if cut and "://" in url and "@" in url:
+        scheme, _, rest = url.partition("://")
+        return redact(f"{scheme}://{rest.rpartition('@')[2]}").replace("://", "://…@", 1)
     clean = without_userinfo(url)
     try:
         parts = urlsplit(clean)
@@ -70,11 +112,10 @@ def http_url_problem(url: str) -> str | None:
     URL and of ``dipkg publish``'s targets, before anything is sent."""
     if not url.lower().startswith(("http://", "https://")):
         return "must be an http(s) URL"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number
-    except ValueError as exc:
-        return f"is not a valid URL: {scrub(str(exc))[:120]}"
+    problem = authority_problem(url)  # (not urlsplit's message: it quotes the port)
+    if problem is not None:
+        return f"is not a valid URL: {problem}"
+    parts = urlsplit(url)
     if not parts.hostname:
         return "has no host"
     if any(c.isspace() for c in url):
@@ -121,6 +162,9 @@ def resolve(
 
     The user is ``user`` or the URL's; the password comes from ``password_file``,
     else ``password``, else the URL."""
+    problem = authority_problem(url)
+    if problem is not None:
+        raise CredentialsError(f"{redact(url)} is not a usable URL: {problem}")
     try:
         parts = urlsplit(url)
         url_user = unquote(parts.username) if parts.username is not None else None
