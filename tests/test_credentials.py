@@ -116,3 +116,19 @@ def test_a_password_without_a_user_or_a_missing_file_is_an_error(tmp_path):
         resolve("http://h/q", password="x")
     with pytest.raises(CredentialsError, match="cannot read the password file"):
         resolve("http://h/q", user="u", password_file=tmp_path / "missing")
+
+
+@pytest.mark.parametrize("cut", range(1, 11))
+def test_a_backend_error_cut_inside_the_password_shows_no_part_of_it(cut: int) -> None:
+    """The backend's error text was cut at 2,000 bytes before it was scrubbed: a password the
+    cut split was not found, and its start was shown (here behind an indented page's spaces,
+    which collapse, so the cut fell inside the 500 characters shown)."""
+    from sparql_api.remote.answers import _message
+
+    creds = Credentials("admin", "s3cret-pass")
+    head = "<html><body><pre>login refused for admin, password "
+    body = (head + " " * (2000 - len(head) - cut) + "s3cret-pass; try again</pre>").encode()
+    shown = _message(401, body, creds)
+    assert "login refused" in shown, shown
+    for n in range(3, len(creds.password) + 1):
+        assert creds.password[:n] not in shown, shown

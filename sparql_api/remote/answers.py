@@ -149,8 +149,12 @@ def _media(content_type: str | None) -> str:
 
 
 def _message(status: int, body: bytes, credentials: Credentials | None = None) -> str:
-    """The backend's error text, short, on one line, without credentials it may echo."""
-    text = scrub(body[:2000].decode("utf-8", "replace"), credentials).strip()
+    """The backend's error text, short, on one line, without credentials it may echo.
+
+    Scrubbed whole (the reader keeps at most 64 KiB of an error), then cut: cut first, a
+    password the cut splits is no longer found, and its start was shown (a backend's
+    indented page collapses its whitespace, so the cut could fall in the 500 shown)."""
+    text = scrub(body.decode("utf-8", "replace"), credentials).strip()
     return " ".join(text.split())[:500] or f"HTTP {status}"
 
 
@@ -205,7 +209,7 @@ def _raise_for_status(
 
 
 def _short(exc: BaseException) -> str:
-    return scrub(" ".join(str(exc).split())[:300]) or type(exc).__name__
+    return " ".join(scrub(str(exc)).split())[:300] or type(exc).__name__
 
 
 class _Capped:
