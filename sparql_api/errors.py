@@ -10,6 +10,15 @@ from typing import Any
 
 from dipkg.core.errors import DipkgError
 
+#: the most characters of a client's own input an error message quotes
+QUOTED = 100
+
+
+def quoted(text: str, limit: int = QUOTED) -> str:
+    """``text`` from a client as an error message repeats it: at most ``limit`` characters
+    (a 60 KB Accept header is not sent back whole)."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
 
 class QueryError(DipkgError):
     """The request or its query is unacceptable (base class)."""

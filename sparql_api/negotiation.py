@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from dipkg.core import formats
 from dipkg.core.formats import Format
-from sparql_api.errors import NotAcceptable
+from sparql_api.errors import NotAcceptable, quoted
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,8 @@ def _negotiate(accept: str | None, offers: Sequence[Offer]) -> Choice:
             best = (scored[0], scored[1], offer)
     if best is None:
         raise not_acceptable(
-            offers, f"none of the offered media types is acceptable (Accept: {accept})"
+            offers,
+            f"none of the offered media types is acceptable (Accept: {quoted(accept or '')})",
         )
     return Choice(best[2], best[1])
 
@@ -308,7 +309,8 @@ def by_name(names: Iterable[str], offers: Sequence[Offer]) -> Choice | None:
                 return Choice(offer, offer.media_type)
             if media in offer.aliases:
                 return Choice(offer, media)
-    raise not_acceptable(offers, f"format {', '.join(names)!s} is not offered for this query")
+    shown = quoted(", ".join(names))
+    raise not_acceptable(offers, f"format {shown} is not offered for this query")
 
 
 def not_acceptable(offers: Sequence[Offer], message: str) -> NotAcceptable:

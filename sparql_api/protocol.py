@@ -34,6 +34,7 @@ from sparql_api.errors import (
     QueryTooLarge,
     UnsupportedMediaType,
     UpdateForbidden,
+    quoted,
 )
 from sparql_api.negotiation import Offer
 
@@ -180,7 +181,7 @@ def _check_graph_iris(iris: list[str], name: str) -> list[str]:
         try:
             ox.NamedNode(iri)
         except ValueError:
-            raise QueryError(f"{name} {iri!r} is not an absolute IRI") from None
+            raise QueryError(f"{name} {quoted(iri)!r} is not an absolute IRI") from None
     return iris
 
 

@@ -16,7 +16,7 @@ from dipkg.core.settings import Settings
 from sparql_api import http, i18n
 from sparql_api.cache import ResponseCache
 from sparql_api.describe import Describer
-from sparql_api.errors import HttpError
+from sparql_api.errors import HttpError, quoted
 from sparql_api.negotiation import Offer, not_acceptable, wants_html
 from sparql_api.pages.links import Linker, local_path
 from sparql_api.pages.views import Pages
@@ -100,7 +100,7 @@ def not_found(site: PageContext, request: Request) -> Response:
 
 def not_acceptable_response(offers: tuple[Offer, ...], accept: str | None) -> Response:
     err = not_acceptable(
-        offers, f"none of the offered media types is acceptable (Accept: {accept})"
+        offers, f"none of the offered media types is acceptable (Accept: {quoted(accept or '')})"
     )
     return JSONResponse(err.to_dict(), status_code=406, headers={"Vary": "Accept"})
 

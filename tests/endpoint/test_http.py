@@ -149,6 +149,26 @@ def test_format_for_graphs(client: httpx.Client) -> None:
         assert r.status_code == 200 and r.headers["content-type"].split(";")[0] == ctype
 
 
+@pytest.mark.parametrize(
+    "params,headers,status",
+    [
+        ({"query": ONE}, {"Accept": ",".join(f"text/x{i}" for i in range(3000))}, 406),
+        ({"query": ONE, "format": "x" * 5000}, {}, 406),
+        ({"query": ONE, "default-graph-uri": "not an iri " * 300}, {}, 400),
+    ],
+    ids=["accept", "format", "graph-iri"],
+)
+def test_an_error_quotes_a_bounded_part_of_the_request(
+    client: httpx.Client, params: dict[str, str], headers: dict[str, str], status: int
+) -> None:
+    """A 30 KB Accept header was sent back whole in the 406's message (every error's
+    message quotes at most errors.QUOTED characters of what the client sent)."""
+    r = client.get("/sparql", params=params, headers=headers)
+    assert r.status_code == status
+    assert len(r.json()["message"]) < 300 and "…" in r.json()["message"]
+    assert len(r.content) < 4000  # (a 406 also lists the formats offered)
+
+
 def test_406_lists_offers(client: httpx.Client) -> None:
     r = client.get("/sparql", params={"query": ONE}, headers={"Accept": "text/turtle"})
     body = assert_error(r, 406, "not-acceptable")
