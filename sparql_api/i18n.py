@@ -338,6 +338,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "结果过多，只显示前 {n} 行；请下载完整结果。",
         "en": "Only the first {n} rows are shown; download the full results.",
     },
+    "result_graph_cut": {
+        "zh": "图过大，只显示前 {n} KB；请下载完整结果。",
+        "en": "Only the first {n} KB of the graph are shown; download the full graph.",
+    },
     "result_true": {"zh": "是（true）", "en": "Yes (true)"},
     "result_false": {"zh": "否（false）", "en": "No (false)"},
     "result_graph": {

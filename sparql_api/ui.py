@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import anyio
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
@@ -92,6 +93,8 @@ def load_examples(release: Release) -> list[Example]:
 
 #: most rows the plain form shows on the page (downloads have them all, up to the endpoint's cap)
 SHOWN_ROWS = 500
+#: most bytes of a graph's Turtle the page shows (the rest is a download away)
+SHOWN_GRAPH_BYTES = 256 * 1024
 _RESULTS_ACCEPT = "application/sparql-results+json, text/turtle;q=0.9"
 
 
@@ -140,8 +143,18 @@ async def run_for_page(
             error = {"error": "http", "status": reply.status_code, "message": reply.text[:500]}
         return {"error": describe_error(error, lang), "status": reply.status_code}
     if kind == "text/turtle":
-        return {"graph": reply.text}
-    data = reply.json()
+        body = reply.content
+        if len(body) <= SHOWN_GRAPH_BYTES:
+            return {"graph": body.decode("utf-8")}
+        cut = body.rfind(b"\n", 0, SHOWN_GRAPH_BYTES) + 1 or SHOWN_GRAPH_BYTES
+        shown = body[:cut].decode("utf-8", "ignore")
+        return {"graph": shown, "graph_cut": SHOWN_GRAPH_BYTES // 1024}
+    # a large answer (up to the endpoint's result cap, 64 MiB) is parsed off the event loop:
+    # the other requests of the process wait for nothing but this page's own
+    if len(reply.content) > 256 * 1024:
+        data = await anyio.to_thread.run_sync(reply.json)
+    else:
+        data = reply.json()
     if "boolean" in data:
         return {"boolean": bool(data["boolean"])}
     names = list(data.get("head", {}).get("vars", []))

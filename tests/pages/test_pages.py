@@ -436,6 +436,26 @@ def test_every_answer_names_the_release_it_came_from(http: httpx.Client, path):
     assert r.headers.get_list("x-dipkg-build") == [build], path  # once
 
 
+def test_a_large_graph_is_shown_in_part_with_a_note(http: httpx.Client):
+    """A CONSTRUCT of the whole graph (several hundred KB of Turtle) was put in the page
+    whole; the page now shows its first 256 KB, whole lines, and says the rest is a
+    download away (the links are there)."""
+    query = "CONSTRUCT WHERE { ?s ?p ?o }"
+    r = http.get("/query", params={"q": query, "run": "1", "lang": "en"}, headers=H)
+    assert r.status_code == 200
+    note = '<p class="muted">Only the first 256 KB of the graph are shown'
+    assert note in r.text
+    shown = html.unescape(re.search(r'<pre class="query-graph">(.*?)</pre>', r.text, re.S)[1])
+    assert 200 * 1024 < len(shown.encode()) <= 256 * 1024 and shown.endswith("\n")
+    assert download_links(r.text)
+    small = http.get(
+        "/query",
+        params={"q": "CONSTRUCT WHERE { ?s ?p ?o } LIMIT 3", "run": "1", "lang": "en"},
+        headers=H,
+    )
+    assert "query-graph" in small.text and note not in small.text
+
+
 def test_static_files(http: httpx.Client):
     r = http.get("/static/site.css")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/css")
