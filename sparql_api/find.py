@@ -379,8 +379,12 @@ def make_router(site: PageContext) -> APIRouter:
                 if ctype == "application/json":
                     try:
                         data = json.loads(body.decode("utf-8"))
-                    except (UnicodeDecodeError, ValueError) as exc:
+                    except json.JSONDecodeError as exc:  # its own words: what, where
                         raise SearchError(f"the body is not JSON: {exc}") from None
+                    except UnicodeDecodeError:
+                        raise SearchError("the body is not JSON: not UTF-8") from None
+                    except ValueError:  # Python's own limits (a 5,000-digit number): not said
+                        raise SearchError("the body is not JSON this server reads") from None
                     except RecursionError:  # ([[[[… nested past the parser's stack)
                         raise SearchError("the body is not JSON: nested too deep") from None
                     fields = data.get("fields") if isinstance(data, dict) else None

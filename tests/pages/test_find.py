@@ -101,6 +101,23 @@ def test_a_parameter_that_is_not_utf8_is_refused_as_sparql_refuses_it(http: http
     assert http.get("/sparql?query=%ff").json()["message"] == r.json()["message"]
 
 
+@pytest.mark.parametrize(
+    "body,said",
+    [
+        (b'{"fields": 1' + b"9" * 15000 + b"}", "the body is not JSON this server reads"),
+        (b'{"fields": ', "the body is not JSON: Expecting value: line 1 column 12 (char 11)"),
+        (b'{"fields": "\xff"}', "the body is not JSON: not UTF-8"),
+    ],
+    ids=["huge-number", "cut-short", "not-utf8"],
+)
+def test_a_match_body_that_is_not_json_is_said_plainly(http: httpx.Client, body, said):
+    """A 15,000-digit number was refused with Python's own message ("Exceeds the limit
+    (4300 digits) for integer string conversion; use sys.set_int_max_str_digits()")."""
+    r = http.post("/match.json", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"] == "bad-search"
+    assert r.json()["message"] == said
+
+
 def test_overlong_query_is_refused_in_the_one_error_shape(http: httpx.Client):
     r = http.get("/search.json", params={"q": "温" * 201})
     assert r.status_code == 400
