@@ -293,6 +293,14 @@ def publish(
             "every graph, then switch them all in one update request, instead of roll back."
         ),
     ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option(
+            help="With --update: the store's SPARQL query endpoint, where staging graphs an "
+            "earlier failed publish left are found (then dropped). Default: the --update URL "
+            "ending /query instead of /update, else the --update URL itself."
+        ),
+    ] = None,
 ) -> None:
     """Load the built graph into an existing triple store (SPARQL 1.1 Graph Store HTTP Protocol),
     all or nothing."""
@@ -307,12 +315,15 @@ def publish(
     check_target(to)  # a bad URL is one line before anything else
     if update:
         check_target(update, "--update")
+    if query:
+        check_target(query, "--query")
     if timeout is not None and not timeout > 0:
         raise PublishError(f"--timeout must be a positive number of seconds, not {timeout:g}")
     release, lease = hold_current(data or settings.data_dir)  # no build prunes it meanwhile
     with lease:
         uploads = plan(release, graph)
         secret = settings.publish_password
+        notices: list[str] = []
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -334,10 +345,14 @@ def publish(
                 password=secret.get_secret_value() if secret is not None else None,
                 password_file=password_file or settings.publish_password_file,
                 update=update,
+                query=query,
                 progress=lambda u, n: bar.advance(tasks[u.graph], n),
+                notice=notices.append,
             )
     for upload, status in done:
         out.print(f"published {upload.path.name} → <{upload.graph}> (HTTP {status})")
+    for line in notices:
+        (err if line.startswith("warning:") else out).print(line, markup=False, highlight=False)
 
 
 @app.command()

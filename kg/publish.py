@@ -15,7 +15,11 @@ old catalogue. The error line says what the target holds, graph by graph.
 rollback, can still see the new data with the old catalogue: the Graph Store
 Protocol has no multi-graph transaction.) With ``update`` (the store's SPARQL
 Update endpoint) there is no such moment: every graph is PUT under a fresh
-staging name, then ONE update request moves them all into place.
+staging name, then ONE update request moves them all into place. A run whose
+update cannot be sent (a wrong or dead ``update``) cannot drop its staging
+graphs either: the next run finds them by name, with one bounded query to the
+store's query endpoint (``query``), and its switch request drops them too (only
+names ``{graph}-staging-{12 hex digits}`` of the graphs it publishes).
 
 Bounded: one deadline (``publish_timeout``, default 600 s) covers the whole
 upload, whatever the target does (a target that drips its answer cannot renew
@@ -26,13 +30,15 @@ Credentials: ``--user`` with ``--password-file`` / ``DIPKG_PUBLISH_PASSWORD_FILE
 ``ps``). No message ever shows the password or the target's response body
 (only its status code and reason).
 
-Why one module of ~450 lines: one protocol exchange (stage, PUT, MOVE, roll back)
+Why one module of ~570 lines: one protocol exchange (stage, PUT, MOVE, roll back)
 whose failure paths must each say what the target now holds; split, they drift.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -40,6 +46,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -61,6 +68,12 @@ ROLLBACK_SECONDS = 120.0
 #: the kept copy of a graph may be at most this many times the new one, plus the slack
 BACKUP_FACTOR = 16
 BACKUP_SLACK = 64 * 1024 * 1024
+#: a staging graph is named ``{graph}-staging-{token}``, the token this many random bytes in hex
+TOKEN_BYTES = 6
+#: staging graphs left by earlier runs: at most this many found (and dropped) per run,
+#: from an answer of at most this many bytes
+STALE_LIMIT = 1000
+STALE_BYTES = 4 * 1024 * 1024
 
 
 class PublishError(DipkgError):
@@ -74,7 +87,10 @@ def check_target(url: str, option: str = "--to") -> None:
     shown = redact(url)
     problem = http_url_problem(url)
     if problem == "must be an http(s) URL":
-        what = "a Graph Store Protocol endpoint" if option == "--to" else "a SPARQL Update endpoint"
+        what = {
+            "--to": "a Graph Store Protocol endpoint",
+            "--query": "a SPARQL query endpoint",
+        }.get(option, "a SPARQL Update endpoint")
         raise PublishError(f"{option} must be an http(s) URL of {what}, not {shown!r}")
     if problem is not None:
         raise PublishError(f"{option} {shown!r} {problem}")
@@ -84,6 +100,17 @@ def check_target(url: str, option: str = "--to") -> None:
         raise PublishError(
             f"{option} {shown!r} is not a valid URL: {scrub(str(exc))[:120]}"
         ) from None
+
+
+def query_endpoint(update: str) -> str:
+    """The default ``--query`` for an ``--update`` URL: its last path segment ``update`` made
+    ``query`` (Oxigraph's /update, Fuseki's /ds/update, Stardog's /db/update), else the
+    ``--update`` URL itself (Virtuoso's /sparql answers both)."""
+    parts = urlsplit(update)
+    head, slash, last = parts.path.rpartition("/")
+    if slash and last == "update":
+        return urlunsplit(parts._replace(path=f"{head}/query"))
+    return update
 
 
 class _FileBody:
@@ -117,6 +144,8 @@ class _Run:
     credentials: Credentials | None
     graphs: list[_Graph] = field(default_factory=list)
     update: str | None = None  # a SPARQL Update endpoint: stage, then switch in one request
+    query: str | None = None  # its query endpoint: where earlier runs' staging graphs are found
+    notices: list[str] = field(default_factory=list)  # for the operator, after a success
 
     def reason(self, response: httpx.Response) -> str:
         phrase = "".join(c for c in response.reason_phrase if c.isprintable())[:80]
@@ -263,13 +292,67 @@ async def _drop_staging(client: httpx.AsyncClient, run: _Run, staging: list[str]
             )
         if response.status_code in (200, 204):
             return ""
-        return f"; the staging graphs could not be removed ({run.reason(response)}): " + ", ".join(
-            f"<{g}>" for g in staging
+        return (
+            f"; the staging graphs could not be removed ({run.reason(response)}): "
+            + ", ".join(f"<{g}>" for g in staging)
+            + LATER
         )
     except (TimeoutError, httpx.HTTPError) as exc:
-        return f"; the staging graphs could not be removed ({type(exc).__name__}): " + ", ".join(
-            f"<{g}>" for g in staging
+        return (
+            f"; the staging graphs could not be removed ({type(exc).__name__}): "
+            + ", ".join(f"<{g}>" for g in staging)
+            + LATER
         )
+
+
+#: how staging graphs left behind go away (said wherever some may be)
+LATER = " (a later successful `dipkg publish --update` to this target drops them)"
+
+
+def _literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+async def _stale_staging(client: httpx.AsyncClient, run: _Run) -> list[str]:
+    """The staging graphs of this release's graphs that earlier runs left on the target (one
+    bounded query to ``run.query``). Only exact ``{graph}-staging-{token}`` names count; when
+    the query fails, none (and a warning for the operator)."""
+    assert run.query is not None
+    prefixes = [f"{g.upload.graph}-staging-" for g in run.graphs]
+    shape = re.compile("|".join(re.escape(p) + f"[0-9a-f]{{{2 * TOKEN_BYTES}}}" for p in prefixes))
+    found = " || ".join(f"STRSTARTS(STR(?g), {_literal(p)})" for p in prefixes)
+    text = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{}} FILTER({found}) }} LIMIT {STALE_LIMIT}"
+    problem = ""
+    answer = bytearray()
+    try:
+        async with asyncio.timeout(30):
+            async with client.stream(
+                "POST",
+                run.query,
+                data={"query": text},
+                headers={"Accept": "application/sparql-results+json"},
+            ) as response:
+                if response.status_code != 200:
+                    problem = run.reason(response)
+                else:
+                    async for chunk in response.aiter_bytes():
+                        answer += chunk
+                        if len(answer) > STALE_BYTES:
+                            problem = f"an answer over {STALE_BYTES} bytes"
+                            break
+        rows = [] if problem else json.loads(answer)["results"]["bindings"]
+        names = [row["g"]["value"] for row in rows if row["g"]["type"] == "uri"]
+    except (TimeoutError, httpx.HTTPError) as exc:
+        problem, names = type(exc).__name__, []
+    except (ValueError, KeyError, TypeError):  # (json's errors are ValueErrors)
+        problem, names = "not SPARQL JSON results", []
+    if problem:
+        run.notices.append(
+            "warning: could not look for staging graphs left by an earlier failed publish "
+            f"({redact(run.query)}: {problem}); none removed; --query names the store's "
+            "SPARQL query endpoint"
+        )
+    return sorted({n for n in names if shape.fullmatch(n)})
 
 
 async def _publish_staged(
@@ -281,15 +364,18 @@ async def _publish_staged(
     """PUT every graph under a fresh staging name, then replace all of them with ONE SPARQL
     Update request (``MOVE <staging> TO <graph> ; ...``): a store that applies an update
     request as one transaction (Oxigraph does) never shows readers a mix."""
-    token = secrets.token_hex(6)
+    token = secrets.token_hex(TOKEN_BYTES)
     staging = [f"{g.upload.graph}-staging-{token}" for g in run.graphs]
     untouched = "the target's graphs were not touched: " + ", ".join(
         f"<{g.upload.graph}>" for g in run.graphs
     )
     statuses = []
     sent: list[str] = []  # the staging graphs the target may hold (a PUT that reached it)
+    stale: list[str] = []  # staging graphs of earlier runs, dropped by the switch
     try:
         async with asyncio.timeout(timeout):
+            if run.query:
+                stale = await _stale_staging(client, run)
             for g, name in zip(run.graphs, staging, strict=True):
                 report = (lambda n, u=g.upload: progress(u, n)) if progress else (lambda n: None)
                 sent.append(name)
@@ -318,7 +404,11 @@ async def _publish_staged(
             f"{untouched}" + await _drop_staging(client, run, sent)
         ) from None
     switch = " ;\n".join(
-        f"MOVE <{name}> TO <{g.upload.graph}>" for g, name in zip(run.graphs, staging, strict=True)
+        [
+            f"MOVE <{name}> TO <{g.upload.graph}>"
+            for g, name in zip(run.graphs, staging, strict=True)
+        ]
+        + [f"DROP SILENT GRAPH <{name}>" for name in stale]
     )
     shown = redact(run.update or "")
     try:
@@ -328,12 +418,19 @@ async def _publish_staged(
         raise PublishError(
             f"the switch to the new graphs ({shown}) did not answer: {type(exc).__name__}; the "
             "target holds either all new or all previous graphs (one update request), and maybe "
-            "the staging graphs " + ", ".join(f"<{n}>" for n in staging)
+            "the staging graphs " + ", ".join(f"<{n}>" for n in staging) + LATER
         ) from None
     if response.status_code not in (200, 204):
         raise PublishError(
             f"{shown} refused the switch to the new graphs: {run.reason(response)}; {untouched}"
             + await _drop_staging(client, run, staging)
+        )
+    if stale:
+        shown_stale = ", ".join(f"<{n}>" for n in stale[:10])
+        more = f" and {len(stale) - 10} more" if len(stale) > 10 else ""
+        run.notices.append(
+            f"removed {len(stale)} staging graph(s) left by an earlier failed publish: "
+            f"{shown_stale}{more}"
         )
     return [(g.upload, status) for g, status in zip(run.graphs, statuses, strict=True)]
 
@@ -437,7 +534,9 @@ def publish(
     password: str | None = None,
     password_file: Path | None = None,
     update: str | None = None,
+    query: str | None = None,
     progress: Callable[[Upload, int], None] | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> list[tuple[Upload, int]]:
     """PUT each graph, all or nothing; return (upload, HTTP status) pairs; raise
     :class:`PublishError` (one line naming each graph's state on the target) on failure.
@@ -445,10 +544,18 @@ def publish(
     Credentials: ``user`` / ``password`` / ``password_file``, or in the URL
     (``http://user:password@host/...``); sent as HTTP basic or, with ``auth="digest"``,
     digest authentication (Virtuoso's /sparql-graph-crud-auth wants digest).
+
+    With ``update``, ``query`` (default :func:`query_endpoint`) is where staging graphs that
+    earlier failed runs left are looked for; ``notice`` gets, after a success, the lines
+    saying what was removed (or, starting ``warning:``, that they could not be looked for).
     """
     check_target(url)
+    if query and not update:
+        raise PublishError("--query is used only with --update (to find stale staging graphs)")
     if update:
         check_target(update, "--update")
+        query = query or query_endpoint(update)
+        check_target(query, "--query")
     if auth not in ("basic", "digest"):
         raise PublishError(f"--auth must be basic or digest, not {auth!r}")
     clean, credentials = resolve(
@@ -460,5 +567,10 @@ def publish(
         credentials=credentials,
         graphs=[_Graph(u) for u in plan(release, graph)],
         update=without_userinfo(update) if update else None,
+        query=without_userinfo(query) if query else None,
     )
-    return asyncio.run(_publish(run, timeout, auth, progress))
+    done = asyncio.run(_publish(run, timeout, auth, progress))
+    if notice:
+        for line in run.notices:
+            notice(line)
+    return done

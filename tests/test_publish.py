@@ -547,3 +547,87 @@ def test_publish_holds_its_release_while_it_sends(built_data, tmp_path):
     fd = claim(root)
     assert fd is not None  # let go at the end
     os.close(fd)
+
+
+def graph_names(url: str) -> set[str]:
+    """Every named graph of the store, empty ones too (as an operator lists them)."""
+    response = httpx.post(
+        f"{url}/query",
+        data={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g {} }"},
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    return {b["g"]["value"] for b in response.json()["results"]["bindings"]}
+
+
+def test_staging_graphs_a_failed_switch_left_are_dropped_by_the_next_publish(
+    oxigraph_server, built_data
+):
+    """An --update that cannot be sent leaves the staged graphs behind (two failed runs: two
+    copies); the next successful publish drops exactly those, says so, and leaves every other
+    graph alone: an unrelated one, and ones only looking like a staging graph of ours."""
+    bystanders = {
+        "http://example.org/other",
+        "http://example.org/other-staging-0123456789ab",  # a graph this release does not publish
+        f"{DATA}-staging-abc",
+        f"{DATA}-staging-0123456789abc",
+        f"{DATA}-staging-0123456789AB",
+        f"{DATA}-staging-0123456789ab/x",
+        f"{DATA}x-staging-0123456789ab",
+    }
+    for g in bystanders:
+        put_old(oxigraph_server, g)
+    store = f"{oxigraph_server}/store"
+    for _ in range(2):
+        failed = publish(
+            "--to", store, "--update", f"{oxigraph_server}/wrong", "--data", str(built_data)
+        )
+        assert failed.returncode == 1
+        assert "the staging graphs could not be removed (HTTP 404" in failed.stderr
+        assert "a later successful `dipkg publish --update`" in failed.stderr
+    left = graph_names(oxigraph_server) - bystanders
+    assert len(left) == 4 and all("-staging-" in g for g in left), left
+
+    done = publish(
+        "--to", store, "--update", f"{oxigraph_server}/update", "--data", str(built_data)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "removed 4 staging graph(s) left by an earlier failed publish" in done.stdout
+    assert all(f"<{g}>" in done.stdout for g in left)
+    assert graph_names(oxigraph_server) == bystanders | {DATA, CATALOG}
+    assert all(count(oxigraph_server, g) == 1 for g in bystanders)
+
+    again = publish(
+        "--to", store, "--update", f"{oxigraph_server}/update", "--data", str(built_data)
+    )
+    assert again.returncode == 0 and "removed" not in again.stdout + again.stderr
+
+
+def test_staging_graphs_that_cannot_be_looked_for_are_a_warning(oxigraph_server, built_data):
+    """A --query that does not answer: the publish still succeeds, with one warning line
+    (no password in it); nothing else is dropped."""
+    put_old(oxigraph_server, f"{DATA}-staging-0123456789ab")
+    ox = oxigraph_server.replace("http://", "http://admin:s3cret@")
+    done = publish(
+        "--to",
+        f"{ox}/store",
+        "--update",
+        f"{oxigraph_server}/update",
+        "--query",
+        f"{ox}/nope",
+        "--data",
+        str(built_data),
+    )
+    assert done.returncode == 0, done.stderr
+    warning = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warning) == 1 and "HTTP 404" in warning[0] and "--query" in warning[0], done.stderr
+    assert "s3cret" not in done.stdout + done.stderr
+    assert f"{DATA}-staging-0123456789ab" in graph_names(oxigraph_server)
+
+
+def test_the_query_endpoint_is_found_next_to_the_update_endpoint():
+    from kg.publish import query_endpoint
+
+    assert query_endpoint("http://h:7878/update") == "http://h:7878/query"
+    assert query_endpoint("http://h/ds/update?x=1") == "http://h/ds/query?x=1"
+    assert query_endpoint("http://h:8890/sparql-auth") == "http://h:8890/sparql-auth"
+    assert query_endpoint("http://h/updates") == "http://h/updates"
