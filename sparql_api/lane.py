@@ -112,7 +112,8 @@ class QueryLane:
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
             failed = error_response(internal_error())
             seen[:] = 500, len(failed.body)
-            await _send(scope, send, 500, [*failed.raw_headers, stamp], failed.body)
+            named = [*failed.raw_headers, _release(ctx), stamp]
+            await _send(scope, send, 500, named, failed.body)
             raise
         if response is None:
             return False
@@ -123,6 +124,8 @@ class QueryLane:
             headers, body = await whole(
                 status, response.raw_headers, response.body, wants, ready=ready
             )
+            if not ready and not any(name == b"x-dipkg-build" for name, _ in headers):
+                headers = [*headers, _release(ctx)]  # an error names its release too
             if key is not None and status == 200 and (ready or cacheable(headers)):
                 fast.put(key, Entry(body, list(headers)))
             seen[:] = status, len(body)
@@ -142,6 +145,12 @@ class QueryLane:
         out = stamped if key is None else recording(fast, key, stamped)
         await response(scope, receive, gzip_send(cors_send(out), wants))
         return True
+
+
+def _release(ctx: AppContext) -> tuple[bytes, bytes]:
+    """``X-Dipkg-Build`` of the release answering (as sparql_api/live.py adds it to the
+    layers' answers that lack it): for the lane's answers that are not the endpoint's own."""
+    return (b"x-dipkg-build", ctx.release.build_id.encode("ascii"))
 
 
 async def _send(
