@@ -39,7 +39,26 @@ CUT_SHORT = [  # (URL, its password): a password with an unencoded '/', '?' or '
     ("http://admin:s3#cret@127.0.0.1:9/query", "s3#cret"),
     ("http://admin:s3?cret@127.0.0.1:9/query", "s3?cret"),
     ("http://admin:987/abc@127.0.0.1:9/query", "987/abc"),
+    ("http://admin:987?abc@127.0.0.1:9/query", "987?abc"),
+    ("http://admin:987#abc@127.0.0.1:9/query", "987#abc"),
 ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://kg.example.org/sparql?default-graph-uri=mailto:a@b.org",
+        "http://127.0.0.1:7878/query?default-graph-uri=mailto:a@b.org",
+        "https://user:pw@kg.example.org/query",
+    ],
+)
+def test_an_at_sign_in_the_query_of_a_real_host_is_the_urls_own(url):
+    """RFC 3986 allows '@' in a query: only an '@' that may end a cut-short password (in
+    the path, or after a bare name that is a user's) is refused."""
+    from dipkg.core.credentials import http_url_problem
+
+    assert http_url_problem(url) is None
+    assert "pw" not in redact(url)
 
 
 @pytest.mark.parametrize("url, password", CUT_SHORT)

@@ -81,9 +81,23 @@ def authority_problem(url: str) -> str | None:
         after = _after_authority(url)
     except ValueError:
         return "its port is not a number from 0 to 65535" + hint
-    if "@" in after:
+    if _cut_short(url, after):
         return "it has an '@' after its host" + hint
     return None
+
+
+def _cut_short(url: str, after: str) -> bool:
+    """Whether an '@' after the authority (``after``) may end a password that an unencoded
+    '/', '?' or '#' cut short: one in the path, or one in the query or fragment while the
+    "host" is a bare name (a user's, as in ``http://admin:987?abc@host/``). An '@' in the
+    query of an ordinary host (``?default-graph-uri=mailto:a@b.org``) is the URL's own."""
+    path, _, rest = after.partition("?") if "?" in after.split("#", 1)[0] else after.partition("#")
+    if "@" in path:
+        return True
+    if "@" not in rest:
+        return False
+    host = urlsplit(url).hostname or ""
+    return "." not in host and ":" not in host and host != "localhost"
 
 
 def redact(url: str) -> str:
@@ -92,7 +106,10 @@ def redact(url: str) -> str:
     (a password's unencoded '/', '?' or '#' cut it short: :func:`authority_problem`), all
     before the last '@' is hidden too: it may hold the password."""
     try:
-        cut = "@" in _after_authority(url)
+        after = _after_authority(url)
+        # an '@' in the query of a host with a port may still end a password that a '?' cut
+        # short (``admin:987?abc@host``): hidden too, whatever the URL means
+        cut = _cut_short(url, after) or ("@" in after and urlsplit(url).port is not None)
     except ValueError:
         cut = True
     if cut and "://" in url and "@" in url:
