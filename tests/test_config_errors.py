@@ -111,7 +111,7 @@ def test_a_key_no_setting_has_is_named_with_the_closest(
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert str(caught.value).startswith("DIPKG_CATALOG__VERSOIN: error[config]: no such setting")
-    assert "did you mean 'catalog.version'?" in str(caught.value)
+    assert "did you mean 'DIPKG_CATALOG__VERSION'?" in str(caught.value)  # as it was given
 
 
 def test_a_secret_is_never_repeated() -> None:

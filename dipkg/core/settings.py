@@ -621,15 +621,18 @@ def _where(loc: tuple[Any, ...]) -> dict[str, str]:
     return {"setting": key}
 
 
-def _unknown_key(loc: tuple[Any, ...]) -> str:
-    """The message for a key no setting has at ``loc``: the closest one there, if any."""
+def _unknown_key(loc: tuple[Any, ...], variable: bool = False) -> str:
+    """The message for a key no setting has at ``loc``: the closest one there, if any (as a
+    ``DIPKG_`` variable when the key came from one)."""
     model: Any = Settings
     for part in loc[:-1]:
         field = model.model_fields.get(str(part)) if hasattr(model, "model_fields") else None
         model = field.annotation if field is not None else None
     known = list(getattr(model, "model_fields", {}))
     close = difflib.get_close_matches(str(loc[-1]) if loc else "", known, n=1, cutoff=0.6)
-    hint = f"; did you mean {'.'.join([*map(str, loc[:-1]), close[0]])!r}?" if close else ""
+    path = [*map(str, loc[:-1]), close[0]] if close else []
+    meant = "DIPKG_" + "__".join(path).upper() if variable else ".".join(path)
+    hint = f"; did you mean {meant!r}?" if close else ""
     return f"no such setting{hint} (docs/catalogue.md and README.md list them)"
 
 
@@ -642,13 +645,13 @@ def config_error(exc: PydanticValidationError) -> ConfigError:
         loc = tuple(error.get("loc") or ())
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
         unknown = error.get("type") == "extra_forbidden"
-        if unknown:  # its value is never repeated: it may be a secret under a mistyped name
-            message = _unknown_key(loc)
         problem: dict[str, Any] = {"message": message}
         if loc:
             problem.update(_where(loc))
             value = error.get("input")
-            if not unknown and not _is_secret(loc) and isinstance(value, str | int | float | bool):
+            if unknown:  # its value is never repeated: it may be a secret under a wrong name
+                problem["message"] = _unknown_key(loc, "variable" in problem)
+            elif not _is_secret(loc) and isinstance(value, str | int | float | bool):
                 problem["message"] = f"{message} (got {repr(value)[:80]})"
         problems.append(problem)
     if not problems:
