@@ -446,6 +446,9 @@ def history(
     this_modified = modified or date
     this_version = version or str(number)
     meta = {"build_id": build_id, "version": this_version, "modified": this_modified}
+    # the build ids the folder's releases had, kept when the history starts anew below: a
+    # restarted line's release is still not named as an earlier one was
+    earlier = previous.line() if previous is not None else ()
     changes = None
     if previous is not None:
         try:
@@ -465,7 +468,6 @@ def history(
     # a release's name in IRIs is its build id, unless the data went back to what an
     # earlier release of the line had: then that name is taken, and its number tells them
     # apart (the next release's record names this one dcat:previousVersion)
-    earlier = previous.line() if previous is not None else ()
     return History(
         release=number,
         version=this_version,

@@ -262,6 +262,21 @@ def test_data_that_goes_back_names_a_new_release(history, tmp_path: Path) -> Non
         assert (again.release / name).read_bytes() == (made[3].release / name).read_bytes()
 
 
+def test_a_line_started_anew_still_names_no_release_twice(history, tmp_path: Path) -> None:
+    """A, then B whose dump is then damaged, then A again: the history starts anew (release
+    1, following none), but the folder's releases had A's build id: the new one is named
+    apart from it."""
+    out = tmp_path / "data"
+    a = build(out, Settings(inputs_dir=_inputs(tmp_path / "a", "2026-11-24")))
+    b = build(out, Settings(inputs_dir=history["inputs"]))
+    nt = b.release / "dumps" / "dipkg.nt"
+    nt.write_bytes(nt.read_bytes()[:5000] + b"<broken")
+    again = build(out, Settings(inputs_dir=tmp_path / "a"))
+    m = again.manifest
+    assert (m.build_id, m.release, m.previous) == (a.manifest.build_id, 1, None)
+    assert m.release_id == f"{a.manifest.build_id}-1"
+
+
 def test_a_release_that_names_no_releases_is_named_by_its_build_id(tmp_path: Path) -> None:
     """A release built before dipkg named releases records neither its name nor the line
     before it: it is named by its build id, and the one it follows is still known."""
