@@ -41,7 +41,7 @@ from dipkg.core.search_index import (
     SearchIndex,
 )
 from sparql_api import i18n
-from sparql_api.errors import QueryError
+from sparql_api.errors import QueryError, quoted
 from sparql_api.negotiation import HTML, JSON, wants_html
 from sparql_api.pages.links import Linker
 from sparql_api.pages.site import PageContext, language
@@ -281,7 +281,7 @@ def make_router(site: PageContext) -> APIRouter:
             _strict_params(request)
             index = await finder.ready()
             if pi_param not in (None, "yes", "no"):
-                raise SearchError(f"pi must be yes or no, not {pi_param[:20]!r}")
+                raise SearchError(f"pi must be yes or no, not {quoted(pi_param, 20)!r}")
             try:
                 limit = int(request.query_params.get("limit", "20"))
                 offset = max(0, min(int(request.query_params.get("offset", "0")), 10000))

@@ -72,7 +72,9 @@ class QueryLane:
         to_the_layers = False
         generation.enter()
         try:
-            answered = await self._answer(inner.state.dipkg, scope, receive, send, heads, rid, seen)
+            answered = await self._answer(
+                inner.state.dipkg, scope, receive, send, heads, rid, seen, generation.stamp
+            )
             to_the_layers = not answered
         finally:
             generation.leave()
@@ -91,9 +93,11 @@ class QueryLane:
         heads: Heads,
         rid: str,
         seen: list[int],
+        release: tuple[bytes, bytes],
     ) -> bool:
         """Answer the request (True), or leave it to the layers (False: a GET without a
-        query). ``seen`` gets the status and body bytes sent."""
+        query). ``seen`` gets the status and body bytes sent; ``release`` is the release's
+        ``X-Dipkg-Build`` header (:attr:`sparql_api.live.Generation.stamp`)."""
         stamp = (b"x-request-id", rid.encode("ascii"))
         fast = ctx.fast_cache
         key = None
@@ -112,7 +116,7 @@ class QueryLane:
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
             failed = error_response(internal_error())
             seen[:] = 500, len(failed.body)
-            named = [*failed.raw_headers, _release(ctx), stamp]
+            named = [*failed.raw_headers, release, stamp]
             await _send(scope, send, 500, named, failed.body)
             raise
         if response is None:
@@ -125,7 +129,7 @@ class QueryLane:
                 status, response.raw_headers, response.body, wants, ready=ready
             )
             if not ready and not any(name == b"x-dipkg-build" for name, _ in headers):
-                headers = [*headers, _release(ctx)]  # an error names its release too
+                headers = [*headers, release]  # an error names its release too (as live.py)
             if key is not None and status == 200 and (ready or cacheable(headers)):
                 fast.put(key, Entry(body, list(headers)))
             seen[:] = status, len(body)
@@ -145,12 +149,6 @@ class QueryLane:
         out = stamped if key is None else recording(fast, key, stamped)
         await response(scope, receive, gzip_send(cors_send(out), wants))
         return True
-
-
-def _release(ctx: AppContext) -> tuple[bytes, bytes]:
-    """``X-Dipkg-Build`` of the release answering (as sparql_api/live.py adds it to the
-    layers' answers that lack it): for the lane's answers that are not the endpoint's own."""
-    return (b"x-dipkg-build", ctx.release.build_id.encode("ascii"))
 
 
 async def _send(

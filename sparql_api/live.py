@@ -64,6 +64,8 @@ class Generation:
         self.release = release
         self.lease = lease
         self.app = app
+        #: ``X-Dipkg-Build``: the header naming the release an answer came from
+        self.stamp = (b"x-dipkg-build", release.build_id.encode("ascii"))
         self.inflight = 0
         self._idle: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
@@ -72,11 +74,6 @@ class Generation:
     @property
     def build_id(self) -> str:
         return self.release.build_id
-
-    @property
-    def stamp(self) -> tuple[bytes, bytes]:
-        """``X-Dipkg-Build``: the header naming the release an answer came from."""
-        return (b"x-dipkg-build", self.release.build_id.encode("ascii"))
 
     def enter(self) -> None:
         self.inflight += 1

@@ -41,7 +41,7 @@ from dipkg.core.settings import Settings
 from sparql_api import changes, datamap, dumps, find, http
 from sparql_api.describe import Describer
 from sparql_api.endpoint import check
-from sparql_api.errors import NotAcceptable
+from sparql_api.errors import NotAcceptable, quoted
 from sparql_api.i18n import CLIENT_STRINGS, YASGUI_ZH, describe_error
 from sparql_api.i18n import t as tr
 from sparql_api.negotiation import HTML, Offer, by_name, not_acceptable, query_offers
@@ -192,8 +192,9 @@ def download_format(asked: str, offers: tuple[Offer, ...]) -> str:
         by_name([asked], offers)
     except NotAcceptable:
         shown = ", ".join(f"{o.label} ({o.names[0]})" for o in offers)
+        named = quoted(asked, 40)
         raise not_acceptable(
-            offers, f"the format {asked[:40]!r} is not offered for this query; offered: {shown}"
+            offers, f"the format {named!r} is not offered for this query; offered: {shown}"
         ) from None
     return asked
 
