@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dipkg.core.errors import ConfigError, SourceError
+from dipkg.core.errors import ConfigError, SourceError, closest
 from dipkg.core.iris import check_slug
 from kg.corrections import Correction, load_corrections
 from kg.docx_table import read_docx_table
@@ -81,8 +80,8 @@ def _no_unknown_keys(table: dict[str, object], known: tuple[str, ...], where: st
     would leave its value out in silence), naming the closest known key."""
     for key in table:
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+            close = closest(key, known)
+            hint = f"; did you mean {close!r}?" if close else f" (known: {', '.join(known)})"
             raise ValueError(f"{where}: no such key {key!r}{hint}")
 
 

@@ -42,6 +42,7 @@ from sparql_api.errors import HttpError, NotAcceptable
 from sparql_api.negotiation import (
     GRAPH_OFFERS,
     HTML,
+    Choice,
     Offer,
     by_name,
     negotiate,
@@ -135,9 +136,14 @@ def _fixed(request: Request, ctx: AppContext, doc: Document, offer: Offer) -> Re
     return Response(doc.variants[choice.key], media_type=choice.content_type, headers=headers)
 
 
-def _respond(request: Request, ctx: AppContext, doc: Document) -> Response:
-    choice = by_name(request.query_params.getlist("format"), GRAPH_OFFERS) or negotiate(
-        request.headers.get("accept"), GRAPH_OFFERS
+def _respond(
+    request: Request, ctx: AppContext, doc: Document, named: Choice | None = None
+) -> Response:
+    """``doc`` in the format ``named`` (``?format=``, read by the caller), else by Accept."""
+    choice = (
+        named
+        or by_name(request.query_params.getlist("format"), GRAPH_OFFERS)
+        or negotiate(request.headers.get("accept"), GRAPH_OFFERS)
     )
     etag = f'W/"{doc.etag}-{choice.offer.extension}"'  # (weak: as every tag of the app)
     headers = {"Vary": "Accept", **_validators(ctx, etag)}
@@ -169,7 +175,7 @@ def catalog(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> R
     formats = request.query_params.getlist("format")
     named = by_name(formats, (*GRAPH_OFFERS, HTML))  # (a 406 lists what its error says)
     if named is not None and named.offer is not HTML:
-        return _respond(request, ctx, _docs(ctx).record)
+        return _respond(request, ctx, _docs(ctx).record, named)
     if named is not None:  # ?format=html: the page, as the 406 offers it
         extension = HTML.extension
     else:

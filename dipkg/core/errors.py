@@ -9,7 +9,16 @@ app returns ``to_dict()`` as its JSON body. Nothing else should reach a user.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Any
+
+
+def closest(word: str, known: Iterable[str]) -> str | None:
+    """The known name ``word`` was probably meant to be (a mistyped key), or None: the one
+    "did you mean" of the settings and of build/guides.toml."""
+    found = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return found[0] if found else None
 
 
 class DipkgError(Exception):

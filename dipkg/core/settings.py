@@ -10,7 +10,6 @@ Environment beats file beats default.
 from __future__ import annotations
 
 import datetime
-import difflib
 import ipaddress
 import os
 import re
@@ -37,7 +36,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from dipkg.core.errors import ConfigError
+from dipkg.core.errors import ConfigError, closest
 
 DEFAULT_BASE_IRI = "https://w3id.org/dipkg/"
 #: ``memory_store_mb = "auto"``: the store's in-memory copies (one a worker and the fork
@@ -629,8 +628,8 @@ def _unknown_key(loc: tuple[Any, ...], variable: bool = False) -> str:
         field = model.model_fields.get(str(part)) if hasattr(model, "model_fields") else None
         model = field.annotation if field is not None else None
     known = list(getattr(model, "model_fields", {}))
-    close = difflib.get_close_matches(str(loc[-1]) if loc else "", known, n=1, cutoff=0.6)
-    path = [*map(str, loc[:-1]), close[0]] if close else []
+    close = closest(str(loc[-1]) if loc else "", known)
+    path = [*map(str, loc[:-1]), close] if close else []
     meant = "DIPKG_" + "__".join(path).upper() if variable else ".".join(path)
     hint = f"; did you mean {meant!r}?" if close else ""
     return f"no such setting{hint} (docs/catalogue.md and README.md list them)"
