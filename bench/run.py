@@ -856,8 +856,8 @@ def write(report: Report, out: Path) -> None:
         "",
         "| query | mode | "
         + " | ".join(f"{s} req/s (p50/p99 ms), peak MB PSS (RSS)" for s in servers)
-        + " | dipkg / oxigraph |",
-        "|---|---|" + "---|" * (len(servers) + 1),
+        + " | dipkg / oxigraph | steal %, highest cell |",
+        "|---|---|" + "---|" * (len(servers) + 2),
     ]
     by = {(r.server, r.query, r.mode): r for r in merged(report.results)}
     cells = list(dict.fromkeys((r.query, r.mode) for r in report.results))
@@ -872,10 +872,14 @@ def write(report: Report, out: Path) -> None:
                 else "–"
             )
         ratio = (summary.get(f"vs_oxigraph_{mode}") or {}).get(query)  # type: ignore[union-attr]
+        # steal comes in bursts that hit single cells (bench/PROFILE.md, twenty-fourth
+        # session): the row shows the worst cell of any server and round behind its figures
+        steal = _highest(r.steal_pct for s in servers if (r := by.get((s, query, mode))))
         lines.append(
             f"| {query} | {mode} | "
             + " | ".join(row)
             + (f" | {ratio:.2f}× |" if ratio else " | – |")
+            + (f" {steal:.1f} |" if steal == steal else " – |")
         )
 
     def memory_row(label: str, idle: dict[str, float], after: dict[str, float]) -> str:
@@ -883,7 +887,7 @@ def write(report: Report, out: Path) -> None:
             f"{idle.get(s, math.nan):.0f} idle, {after.get(s, math.nan):.0f} after" for s in servers
         )
         ratio = idle.get("dipkg", math.nan) / (idle.get("oxigraph serve") or math.nan)
-        return f"| {label} | | {cells} | {ratio:.1f}× |"
+        return f"| {label} | | {cells} | {ratio:.1f}× | |"
 
     lines += [
         memory_row("memory of the server tree, PSS (MB)", report.idle_pss_mb, report.pss_mb),

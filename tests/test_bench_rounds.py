@@ -277,3 +277,23 @@ def test_each_round_reports_its_steal() -> None:
     assert [r["steal % (mean of the cells)"] for r in summary["rounds"]] == [0.5, 4.0]
     assert summary["steal_pct"] == 1.67
     json.dumps(summary, allow_nan=False)
+
+
+def test_the_table_shows_the_worst_cells_steal(tmp_path) -> None:
+    """Steal comes in bursts that hit single cells: each row of results.md shows the highest
+    of its cells over servers and rounds (a row with no figure shows a dash)."""
+    cells = [*point(0, 2_000, 5_000, 4.0), *point(1, 2_000, 5_000, 4.0)]
+    for c, steal in zip(cells, (0.2, 17.04, 0.1, math.nan), strict=True):
+        c.steal_pct = steal
+    cold = cell("dipkg", "CONSTRUCT a scenario", 700)
+    write(report(*cells, cold), tmp_path)
+    rows = {
+        line.split(" | ")[0]: line
+        for line in (tmp_path / "results.md").read_text().splitlines()
+        if line.startswith("| ")
+    }
+    assert rows["| query"].endswith("| dipkg / oxigraph | steal %, highest cell |")
+    assert rows["| point lookup"].endswith("| 0.40× | 17.0 |")
+    assert rows["| CONSTRUCT a scenario"].endswith("| – | – |")
+    widths = {line.count("|") for line in rows.values()}
+    assert len(widths) == 1, "every row has as many cells as the header"
