@@ -3,7 +3,7 @@
 Every expected failure prints one line ``file:line[:column]: error[code]: message``
 on standard error and exits 1; never a traceback (set DIPKG_DEBUG=1 to see one).
 
-Why one module of ~420 lines: one command, one function per subcommand, each
+Why one module: one command, one function per subcommand, each
 mostly arguments and the one-line error contract; the work is in the modules it calls.
 """
 

@@ -51,6 +51,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from dipkg.core.credentials import (
+    NOT_HTTP,
     Credentials,
     http_url_problem,
     resolve,
@@ -86,7 +87,7 @@ def check_target(url: str, option: str = "--to") -> None:
     sent)."""
     shown = redact(url)
     problem = http_url_problem(url)
-    if problem == "must be an http(s) URL":
+    if problem == NOT_HTTP:
         what = {
             "--to": "a Graph Store Protocol endpoint",
             "--query": "a SPARQL query endpoint",

@@ -123,12 +123,16 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "…" if parts.query else "", ""))
 
 
+NOT_HTTP = "must be an http(s) URL"
+
+
 def http_url_problem(url: str) -> str | None:
     """Why ``url`` cannot be an HTTP service's URL (not http(s), not a URL, no host, a bad
     port), said without the URL; None when it can. The one check of the remote backend's
-    URL and of ``dipkg publish``'s targets, before anything is sent."""
+    URL and of ``dipkg publish``'s targets, before anything is sent. :data:`NOT_HTTP` when
+    the scheme is wrong, so a caller can say what kind of URL it wanted."""
     if not url.lower().startswith(("http://", "https://")):
-        return "must be an http(s) URL"
+        return NOT_HTTP
     problem = authority_problem(url)  # (not urlsplit's message: it quotes the port)
     if problem is not None:
         return f"is not a valid URL: {problem}"
