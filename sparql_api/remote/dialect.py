@@ -40,6 +40,22 @@ class Graphs:
         return {g for g in (self.data, self.catalog) if g}
 
 
+#: A graph no one publishes, sent for the half of a query's own dataset it leaves empty: the
+#: protocol cannot say "no named graphs". Left to itself, Virtuoso 7.2 reads a query with
+#: FROM and no FROM NAMED as having every graph it holds as a named graph (its system
+#: graphs, publish's staging graphs, other datasets: ``GRAPH ?g`` listed them), where
+#: SPARQL 1.1 (§13.2) and the local store give none.
+NO_GRAPH = "urn:x-dipkg:no-graph"
+
+
+@dataclass(frozen=True)
+class QueryDataset:
+    """The dataset a query names itself: its ``FROM`` and ``FROM NAMED`` IRIs, resolved."""
+
+    default: tuple[str, ...]
+    named: tuple[str, ...]
+
+
 # --- dialects: the backend's own timeout parameter ---------------------------
 def timeout_param(server: str, seconds: float) -> dict[str, str]:
     """The backend's own per-query time limit, by its ``Server`` header (unknown: none)."""
@@ -101,7 +117,7 @@ def _iris(tokens: list[guard.Token], query: str) -> Iterator[tuple[int, guard.To
             yield index, tok, None if ns is None else ns + _LOCAL_ESCAPE.sub(r"\1", local)
 
 
-def check_query(query: str, graphs: Graphs | None = None) -> None:
+def check_query(query: str, graphs: Graphs | None = None) -> QueryDataset | None:
     """The remote mode's extra guard (the endpoint's guard has run already): no update
     keyword anywhere (403), no Virtuoso pragmas (``DEFINE``: sponging, inference) nor SQL
     built-ins (``bif:``, ``sql:``, however spelt: a declared prefix, an escaped local name,
@@ -111,15 +127,19 @@ def check_query(query: str, graphs: Graphs | None = None) -> None:
 
     Each check runs on the text as sent and, when it has codepoint escapes, on the text
     with them decoded, as §19.2 has a backend read it first: ``"\\u0022) } ; DROP …"``
-    ends a string there, not in the text as sent (positions are then the decoded text's)."""
-    _check_reading(query, graphs)
+    ends a string there, not in the text as sent (positions are then the decoded text's).
+
+    Returns the query's own dataset as the backend reads it (the decoded text's), None when
+    it names none (:func:`dataset_params` sends it)."""
+    own = _check_reading(query, graphs)
     if "\\" in query:
         decoded = guard.decode_codepoints(query)
         if decoded != query:
-            _check_reading(decoded, graphs)
+            own = _check_reading(decoded, graphs)
+    return own
 
 
-def _check_reading(query: str, graphs: Graphs | None) -> None:
+def _check_reading(query: str, graphs: Graphs | None) -> QueryDataset | None:
     tokens = guard.tokenize(query)
     for tok in tokens:
         if tok.kind != guard.WORD:
@@ -137,18 +157,27 @@ def _check_reading(query: str, graphs: Graphs | None) -> None:
                 column=column,
             )
     allowed = graphs.published() if graphs is not None else None
+    default: list[str] = []
+    named: list[str] = []
     for at, tok, iri in _iris(tokens, query):
         bare = tok.kind == guard.PNAME and tok.text.split(":", 1)[0].lower() in ("bif", "sql")
         if bare or (iri is not None and iri.startswith(VIRTUOSO_FUNCTIONS)):
             raise QueryError("backend-specific built-in functions (bif:, sql:) are not accepted")
         before = [t.text.upper() for t in tokens[max(at - 2, 0) : at] if t.kind == guard.WORD]
-        if (
-            allowed is not None
-            and before
-            and (before[-1] == "FROM" or before[-2:] == ["FROM", "NAMED"])
-        ):
-            if iri not in allowed:
-                raise _not_published("FROM and FROM NAMED", allowed)
+        into = (
+            default
+            if before[-1:] == ["FROM"]
+            else named
+            if before[-2:] == ["FROM", "NAMED"]
+            else None
+        )
+        if into is None:
+            continue
+        if allowed is not None and iri not in allowed:
+            raise _not_published("FROM and FROM NAMED", allowed)
+        if iri is not None:
+            into.append(iri)
+    return QueryDataset(tuple(default), tuple(named)) if default or named else None
 
 
 def check_dataset(job: Job, graphs: Graphs) -> None:
@@ -168,25 +197,22 @@ def _not_published(what: str, allowed: set[str]) -> QueryError:
     )
 
 
-def has_dataset_clause(query: str) -> bool:
-    """True when the query names its own dataset (FROM / FROM NAMED)."""
-    return any(
-        tok.kind == guard.WORD and tok.text.upper() == "FROM" for tok in guard.tokenize(query)
-    )
-
-
-def dataset_params(job: Job, graphs: Graphs) -> list[tuple[str, str]]:
+def dataset_params(
+    job: Job, graphs: Graphs, own: QueryDataset | None = None
+) -> list[tuple[str, str]]:
     """The protocol dataset that makes the backend see what the local store shows:
-    the data as the default graph, the catalogue as the one named graph."""
+    the data as the default graph, the catalogue as the one named graph; or the query's
+    ``own`` dataset (:func:`check_query`'s), said in full, so no backend fills in a half
+    the query left empty (:data:`NO_GRAPH`)."""
     catalog = [graphs.catalog] if graphs.catalog else []
     if job.default_graph or job.named_graphs:
         default = list(job.default_graph or [graphs.data])
         named = list(job.named_graphs or catalog)
     elif job.union_default_graph:
         default, named = [graphs.data, *catalog], catalog
-    elif has_dataset_clause(job.query):
-        # FROM / FROM NAMED: the query's own dataset (protocol parameters would override it)
-        return []
+    elif own is not None:
+        # the protocol's parameters override FROM / FROM NAMED: they say the same dataset
+        default, named = list(own.default) or [NO_GRAPH], list(own.named) or [NO_GRAPH]
     else:
         default, named = [graphs.data], catalog
     return [("default-graph-uri", g) for g in default] + [("named-graph-uri", g) for g in named]

@@ -88,9 +88,9 @@ class RemotePool:
     # queries -----------------------------------------------------------
     async def run(self, job: Job, client: str | None = None) -> Reply:
         if len(job.query) > 4096:  # (~0.2 s for 64 KiB: off the event loop, as the guard)
-            await anyio.to_thread.run_sync(check_query, job.query, self.graphs)
+            own = await anyio.to_thread.run_sync(check_query, job.query, self.graphs)
         else:
-            check_query(job.query, self.graphs)
+            own = check_query(job.query, self.graphs)
         check_dataset(job, self.graphs)
         started = time.monotonic()
         accept = (
@@ -102,7 +102,7 @@ class RemotePool:
         )
         form = [
             ("query", job.query),
-            *dataset_params(job, self.graphs),
+            *dataset_params(job, self.graphs, own),
             *timeout_param(self.client.server, self.timeout).items(),
         ]
         try:

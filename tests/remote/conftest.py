@@ -83,6 +83,7 @@ class Proxy:
     url: str = ""
     mode: str = "forward"
     queries: list[str] = field(default_factory=list)
+    forms: list[dict[str, list[str]]] = field(default_factory=list)  # each request's whole form
     drip_interval: float = 0.5
     drip_seconds: float = 30.0
     huge_bytes: int = 400 * 1024 * 1024
@@ -117,6 +118,7 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
         def _answer(self, body: bytes, query_string: str) -> None:
             form = parse_qs(body.decode("utf-8")) if body else parse_qs(query_string)
             proxy.queries.extend(form.get("query", []))
+            proxy.forms.append(form)
             if proxy.mode == "down":
                 self.close_connection = True
                 self.connection.close()

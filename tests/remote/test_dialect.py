@@ -14,9 +14,13 @@ from dipkg.core.errors import DipkgError
 from sparql_api.remote.dialect import (
     MAX_BASE_SLASHES,
     MAX_DECLARED_IRI,
+    NO_GRAPH,
     Graphs,
+    QueryDataset,
     check_query,
+    dataset_params,
 )
+from sparql_api.results import Job
 
 GRAPHS = Graphs("https://w3id.org/dipkg/graph/data", "https://w3id.org/dipkg/graph/catalog")
 SIZE = 64 * 1024 - 100
@@ -68,3 +72,60 @@ def test_a_base_within_the_bounds_still_resolves_from() -> None:
     check_query(f"BASE <{base}> SELECT * FROM <data> {{ }}", GRAPHS)
     with pytest.raises(DipkgError, match="published graphs"):
         check_query(f"BASE <{base}> SELECT * FROM <staging> {{ }}", GRAPHS)
+
+
+DATA, CATALOG = GRAPHS.data, GRAPHS.catalog
+
+
+def sent(query: str, **job: object) -> dict[str, list[str]]:
+    """The dataset parameters the remote mode sends with ``query``."""
+    own = check_query(query, GRAPHS)
+    out: dict[str, list[str]] = {}
+    whole = Job(query=query, table_format="json", graph_format=None, max_rows=10, **job)  # type: ignore[arg-type]
+    for name, value in dataset_params(whole, GRAPHS, own):
+        out.setdefault(name, []).append(value)
+    return out
+
+
+def test_a_query_without_a_dataset_sees_the_local_stores() -> None:
+    assert check_query("SELECT * { GRAPH ?g { ?s ?p ?o } }", GRAPHS) is None
+    assert sent("SELECT * { GRAPH ?g { ?s ?p ?o } }") == {
+        "default-graph-uri": [DATA],
+        "named-graph-uri": [CATALOG],
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "default", "named"),
+    [
+        # FROM alone: no named graphs (SPARQL 1.1 §13.2; Virtuoso 7.2 gave every graph it
+        # holds, its system graphs and publish's staging graphs among them, to GRAPH ?g)
+        ("SELECT ?g { GRAPH ?g { ?s ?p ?o } } # FROM <x>\n", None, None),
+        (f"SELECT ?g FROM <{CATALOG}> {{ GRAPH ?g {{ ?s ?p ?o }} }}", [CATALOG], [NO_GRAPH]),
+        (f"SELECT * FROM NAMED <{CATALOG}> {{ ?s ?p ?o }}", [NO_GRAPH], [CATALOG]),
+        (
+            f"PREFIX g: <{DATA[:-4]}> SELECT * FROM g:data FROM\nNAMED g:catalog {{ }}",
+            [DATA],
+            [CATALOG],
+        ),
+        # as the backend reads it: the escape decoded first (§19.2)
+        (f"SELECT * FROM <{CATALOG}> FROM \\u004EAMED <{DATA}> {{ }}", [CATALOG], [DATA]),
+    ],
+)
+def test_a_querys_own_dataset_is_sent_in_full(query, default, named) -> None:
+    own = check_query(query, GRAPHS)
+    if default is None:
+        assert own is None
+        return
+    assert own == QueryDataset(
+        tuple(g for g in default if g != NO_GRAPH), tuple(g for g in named if g != NO_GRAPH)
+    )
+    assert sent(query) == {"default-graph-uri": default, "named-graph-uri": named}
+
+
+def test_the_protocols_dataset_still_wins_over_from() -> None:
+    query = f"SELECT * FROM <{CATALOG}> {{ }}"
+    assert sent(query, default_graph=[DATA]) == {
+        "default-graph-uri": [DATA],
+        "named-graph-uri": [CATALOG],
+    }

@@ -41,6 +41,10 @@ TABLE_QUERIES = [
     "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
     f"SELECT (COUNT(*) AS ?n) FROM <{BASE}graph/catalog> WHERE {{ ?s ?p ?o }}",
     f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{BASE}graph/catalog> {{ ?s ?p ?o }} }}",
+    # FROM alone names no graph for GRAPH ?g; FROM NAMED alone leaves the default graph empty
+    f"SELECT ?g (COUNT(*) AS ?n) FROM <{BASE}graph/catalog> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} "
+    "GROUP BY ?g",
+    f"SELECT (COUNT(*) AS ?n) FROM NAMED <{BASE}graph/catalog> WHERE {{ ?s ?p ?o }}",
 ]
 GRAPH_QUERIES = [
     P + "CONSTRUCT { ?s rdfs:label ?l } WHERE { ?s a dip:Domain ; rdfs:label ?l }",
@@ -112,6 +116,26 @@ def test_the_users_dataset_is_respected(local, remote):
         a, b = ask(local, query, **params), ask(remote, query, **params)
         assert a.status_code == b.status_code == 200
         assert a.json() == b.json(), params
+
+
+def test_a_querys_own_dataset_is_sent_whole(proxied):
+    """FROM without FROM NAMED goes out with the protocol's dataset said in full, an empty
+    half as a graph no one publishes: Virtuoso 7.2 read it as every graph it holds (its
+    system graphs, publish's staging graphs) for GRAPH ?g, where SPARQL 1.1 reads none."""
+    from sparql_api.remote.dialect import NO_GRAPH
+
+    server, proxy = proxied
+    query = "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    for head, default, named in (
+        (f"FROM <{BASE}graph/catalog>", [BASE + "graph/catalog"], [NO_GRAPH]),
+        (f"FROM NAMED <{BASE}graph/catalog>", [NO_GRAPH], [BASE + "graph/catalog"]),
+        ("", [BASE + "graph/data"], [BASE + "graph/catalog"]),
+    ):
+        sparql = query.replace("WHERE", f"{head} WHERE")
+        answer = ask(server, sparql)
+        assert answer.status_code == 200, answer.text
+        (form,) = [f for f in proxy.forms if f.get("query") == [sparql]]
+        assert (form.get("default-graph-uri"), form.get("named-graph-uri")) == (default, named)
 
 
 def test_sparqlwrapper(local, remote):
