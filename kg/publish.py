@@ -37,6 +37,7 @@ whose failure paths must each say what the target now holds; split, they drift.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import secrets
@@ -228,6 +229,21 @@ async def _send(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any)
     return response
 
 
+async def _learn_challenge(client: httpx.AsyncClient, run: _Run) -> None:
+    """With digest authentication, meet the target's challenge on a request without a body
+    before the first upload: the DELETE of a staging-shaped graph no run makes (a name of
+    fresh random hex). Virtuoso 7.2's /sparql-graph-crud-auth answers an upload's first,
+    unauthenticated attempt with 401 and closes the connection without reading the body,
+    so the upload broke off mid-body (ReadError) unless some earlier request had met the
+    challenge (its anonymous GETs, the backups, do not). Its answer is not read: a wrong
+    password shows on the upload itself, a dead target on the next request."""
+    if not isinstance(client.auth, httpx.DigestAuth):
+        return
+    name = f"{run.graphs[0].upload.graph}-staging-{secrets.token_hex(TOKEN_BYTES)}"
+    with contextlib.suppress(httpx.HTTPError):
+        await _send(client, "DELETE", run.url, params={"graph": name})
+
+
 async def _put(
     client: httpx.AsyncClient,
     run: _Run,
@@ -375,6 +391,7 @@ async def _publish_staged(
     stale: list[str] = []  # staging graphs of earlier runs, dropped by the switch
     try:
         async with asyncio.timeout(timeout):
+            await _learn_challenge(client, run)
             if run.query:
                 stale = await _stale_staging(client, run)
             for g, name in zip(run.graphs, staging, strict=True):
@@ -461,9 +478,8 @@ async def _publish(
             in_flight: _Graph | None = None
             try:
                 async with asyncio.timeout(timeout):
-                    for g in (
-                        run.graphs
-                    ):  # 1. keep what the target holds now (also learns a digest challenge)
+                    await _learn_challenge(client, run)
+                    for g in run.graphs:  # 1. keep what the target holds now
                         await _backup(client, run, g, folder)
                     for g in run.graphs:  # 2. replace each graph
                         report = (

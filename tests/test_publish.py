@@ -212,6 +212,105 @@ def test_credentials_in_the_url_are_sent(built_data, scheme, tmp_path):
     assert ("Digest" if scheme == "digest" else "Basic") in seen
 
 
+class CurtStore:
+    """A loopback Graph Store with digest authentication that, like Virtuoso 7.2's
+    /sparql-graph-crud-auth, answers a request without valid credentials with 401 at once
+    and closes the connection without reading its body; reads (GET) need none. Also the
+    store's /update and /query (staged publishing). ``log``: (method, path, authorised)."""
+
+    def __init__(self) -> None:
+        import hashlib
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.log: list[tuple[str, str, bool]] = []
+        store = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _authorised(self) -> bool:
+                header = self.headers.get("Authorization", "")
+                if not header.startswith("Digest "):
+                    return False
+                fields = {
+                    k.strip(): v.strip().strip('"')
+                    for k, _, v in (
+                        part.partition("=") for part in header[len("Digest ") :].split(",")
+                    )
+                }
+                ha1 = hashlib.md5(b"admin:store:s3cret").hexdigest()
+                ha2 = hashlib.md5(f"{self.command}:{fields['uri']}".encode()).hexdigest()
+                expected = hashlib.md5(
+                    ":".join(
+                        (ha1, fields["nonce"], fields["nc"], fields["cnonce"], fields["qop"], ha2)
+                    ).encode()
+                ).hexdigest()
+                return fields.get("response") == expected
+
+            def _answer(self) -> None:
+                path = self.path.split("?", 1)[0]
+                ok = self.command == "GET" or self._authorised()
+                store.log.append((self.command, path, ok))
+                if not ok:  # at once, the body unread, and the connection closed
+                    self.send_response(401)
+                    self.send_header(
+                        "WWW-Authenticate", 'Digest realm="store", nonce="n0nce", qop="auth"'
+                    )
+                    self.send_header("Content-Length", "0")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.close_connection = True
+                    return
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = b""
+                if self.command == "POST" and path == "/query":
+                    status, body = 200, b'{"head":{"vars":["g"]},"results":{"bindings":[]}}'
+                else:
+                    status = {"GET": 404, "DELETE": 404, "PUT": 201}.get(self.command, 204)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/sparql-results+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_PUT = do_POST = do_DELETE = _answer  # noqa: N815
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.mark.parametrize("staged", [False, True], ids=["plain", "update"])
+def test_digest_uploads_are_not_cut_by_a_curt_401(built_data, staged):
+    """The first upload met the challenge with its 1.5 MB body on the wire: a store that
+    refuses it unread and hangs up broke it off (ReadError: seen with Virtuoso and
+    --update, whose first request is that upload). A bodiless request meets the challenge
+    first; every upload then goes out with credentials, once."""
+    store = CurtStore()
+    try:
+        extra = ["--update", store.url + "/update"] if staged else []
+        done = publish(
+            "--to",
+            store.url + "/store",
+            *extra,
+            "--auth",
+            "digest",
+            "--data",
+            str(built_data),
+            env={"DIPKG_PUBLISH_USER": "admin", "DIPKG_PUBLISH_PASSWORD": "s3cret"},
+        )
+    finally:
+        store.server.shutdown()
+    assert done.returncode == 0, done.stderr
+    puts = [entry for entry in store.log if entry[0] == "PUT"]
+    assert puts and all(ok for _, _, ok in puts), store.log  # never refused: no body wasted
+    assert store.log[0][:2] == ("DELETE", "/store")  # the bodiless request, before all else
+
+
 # --- hostile targets and all-or-nothing ------------------------------------------------
 DATA = "https://w3id.org/dipkg/graph/data"
 CATALOG = "https://w3id.org/dipkg/graph/catalog"
