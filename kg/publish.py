@@ -330,15 +330,10 @@ def _literal(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-async def _stale_staging(client: httpx.AsyncClient, run: _Run) -> list[str]:
-    """The staging graphs of this release's graphs that earlier runs left on the target (one
-    bounded query to ``run.query``). Only exact ``{graph}-staging-{token}`` names count; when
-    the query fails, none (and a warning for the operator)."""
+async def _graph_rows(client: httpx.AsyncClient, run: _Run, text: str) -> tuple[list[dict], str]:
+    """The rows of one bounded SELECT to ``run.query`` (30 s, STALE_BYTES), and the problem
+    met ("" when none; then no rows)."""
     assert run.query is not None
-    prefixes = [f"{g.upload.graph}-staging-" for g in run.graphs]
-    shape = re.compile("|".join(re.escape(p) + f"[0-9a-f]{{{2 * TOKEN_BYTES}}}" for p in prefixes))
-    found = " || ".join(f"STRSTARTS(STR(?g), {_literal(p)})" for p in prefixes)
-    text = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{}} FILTER({found}) }} LIMIT {STALE_LIMIT}"
     problem = ""
     answer = bytearray()
     try:
@@ -358,18 +353,50 @@ async def _stale_staging(client: httpx.AsyncClient, run: _Run) -> list[str]:
                             problem = f"an answer over {STALE_BYTES} bytes"
                             break
         rows = [] if problem else json.loads(answer)["results"]["bindings"]
-        names = [row["g"]["value"] for row in rows if row["g"]["type"] == "uri"]
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise TypeError
+        return rows, problem
     except (TimeoutError, httpx.HTTPError) as exc:
-        problem, names = type(exc).__name__, []
+        return [], type(exc).__name__
     except (ValueError, KeyError, TypeError):  # (json's errors are ValueErrors)
-        problem, names = "not SPARQL JSON results", []
+        return [], "not SPARQL JSON results"
+
+
+async def _stale_staging(client: httpx.AsyncClient, run: _Run) -> list[str]:
+    """The staging graphs of this release's graphs that earlier runs left on the target
+    (bounded queries to ``run.query``). Only exact ``{graph}-staging-{token}`` names count;
+    when the query fails, none (and a warning for the operator).
+
+    ``GRAPH ?g {}`` lists the named graphs without reading them (Oxigraph, Fuseki);
+    Virtuoso 7.2 answers it with one row and ``?g`` unbound, which the first query asks
+    for too (``!BOUND(?g)``: never true where ``?g`` is bound, as the spec has it). Then
+    the second reads ``GRAPH ?g { ?s ?p ?o }``, which Virtuoso answers from its graph
+    index, under the same bounds."""
+    assert run.query is not None
+    prefixes = [f"{g.upload.graph}-staging-" for g in run.graphs]
+    shape = re.compile("|".join(re.escape(p) + f"[0-9a-f]{{{2 * TOKEN_BYTES}}}" for p in prefixes))
+    found = " || ".join(f"STRSTARTS(STR(?g), {_literal(p)})" for p in prefixes)
+    listed = f"GRAPH ?g {{}} FILTER(!BOUND(?g) || {found})"
+    rows, problem = await _graph_rows(
+        client, run, f"SELECT DISTINCT ?g WHERE {{ {listed} }} LIMIT {STALE_LIMIT}"
+    )
+    if not problem and any("g" not in row for row in rows):
+        read = f"GRAPH ?g {{ ?s ?p ?o }} FILTER({found})"
+        rows, problem = await _graph_rows(
+            client, run, f"SELECT DISTINCT ?g WHERE {{ {read} }} LIMIT {STALE_LIMIT}"
+        )
+    names = [
+        row["g"].get("value")
+        for row in rows
+        if isinstance(row.get("g"), dict) and row["g"].get("type") == "uri"
+    ]
     if problem:
         run.notices.append(
             "warning: could not look for staging graphs left by an earlier failed publish "
             f"({redact(run.query)}: {problem}); none removed; --query names the store's "
             "SPARQL query endpoint"
         )
-    return sorted({n for n in names if shape.fullmatch(n)})
+    return sorted({n for n in names if isinstance(n, str) and shape.fullmatch(n)})
 
 
 async def _publish_staged(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -224,6 +225,8 @@ class CurtStore:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.log: list[tuple[str, str, bool]] = []
+        self.graphs: list[str] = []  # the named graphs /query reports, Virtuoso's way
+        self.forms: list[dict[str, list[str]]] = []  # each /query and /update form
         store = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -265,10 +268,31 @@ class CurtStore:
                     self.end_headers()
                     self.close_connection = True
                     return
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                sent = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 body = b""
+                if self.command == "POST":
+                    from urllib.parse import parse_qs
+
+                    store.forms.append(
+                        {"update": [sent.decode()]}
+                        if path == "/update"
+                        else parse_qs(sent.decode())
+                    )
                 if self.command == "POST" and path == "/query":
-                    status, body = 200, b'{"head":{"vars":["g"]},"results":{"bindings":[]}}'
+                    # Virtuoso 7.2: GRAPH ?g {} is one row with ?g unbound; GRAPH ?g { ?s ?p
+                    # ?o } lists the graphs (their names filtered as the query asks)
+                    query = store.forms[-1]["query"][0]
+                    rows = (
+                        [{}]
+                        if "GRAPH ?g {}" in query
+                        else [
+                            {"g": {"type": "uri", "value": g}}
+                            for g in store.graphs
+                            if g.rpartition("-staging-")[0] + "-staging-" in query
+                        ]
+                    )
+                    answer = {"head": {"vars": ["g"]}, "results": {"bindings": rows}}
+                    status, body = 200, json.dumps(answer).encode()
                 else:
                     status = {"GET": 404, "DELETE": 404, "PUT": 201}.get(self.command, 204)
                 self.send_response(status)
@@ -309,6 +333,37 @@ def test_digest_uploads_are_not_cut_by_a_curt_401(built_data, staged):
     puts = [entry for entry in store.log if entry[0] == "PUT"]
     assert puts and all(ok for _, _, ok in puts), store.log  # never refused: no body wasted
     assert store.log[0][:2] == ("DELETE", "/store")  # the bodiless request, before all else
+
+
+def test_staging_graphs_left_behind_are_found_on_virtuoso_too(built_data):
+    """Virtuoso 7.2 does not list graphs for ``GRAPH ?g {}`` (one row, ?g unbound), so the
+    stale staging graphs of a failed --update were never found there, and no warning said
+    so. Such a row is asked for and seen; then the graphs are read another way."""
+    store = CurtStore()
+    stale = "https://w3id.org/dipkg/graph/data-staging-0123456789ab"
+    store.graphs = [stale, "https://w3id.org/dipkg/graph/data-staging-keep", "urn:x:other"]
+    try:
+        done = publish(
+            "--to",
+            store.url + "/store",
+            "--update",
+            store.url + "/update",
+            "--auth",
+            "digest",
+            "--data",
+            str(built_data),
+            env={"DIPKG_PUBLISH_USER": "admin", "DIPKG_PUBLISH_PASSWORD": "s3cret"},
+        )
+    finally:
+        store.server.shutdown()
+    assert done.returncode == 0, done.stderr
+    assert f"removed 1 staging graph(s) left by an earlier failed publish: <{stale}>" in (
+        done.stdout + done.stderr
+    )
+    queries = [f["query"][0] for f in store.forms if "query" in f]
+    assert len(queries) == 2 and "GRAPH ?g { ?s ?p ?o }" in queries[1]
+    (switch,) = [f["update"][0] for f in store.forms if "update" in f]
+    assert f"DROP SILENT GRAPH <{stale}>" in switch and "keep" not in switch
 
 
 # --- hostile targets and all-or-nothing ------------------------------------------------
