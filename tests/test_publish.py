@@ -307,6 +307,24 @@ class CurtStore:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def publish(self, data, *, staged: bool) -> subprocess.CompletedProcess[str]:
+        """``dipkg publish --auth digest`` of ``data`` to this store (with ``--update`` when
+        ``staged``), then the store stopped."""
+        extra = ["--update", self.url + "/update"] if staged else []
+        try:
+            return publish(
+                "--to",
+                self.url + "/store",
+                *extra,
+                "--auth",
+                "digest",
+                "--data",
+                str(data),
+                env={"DIPKG_PUBLISH_USER": "admin", "DIPKG_PUBLISH_PASSWORD": "s3cret"},
+            )
+        finally:
+            self.server.shutdown()
+
 
 @pytest.mark.parametrize("staged", [False, True], ids=["plain", "update"])
 def test_digest_uploads_are_not_cut_by_a_curt_401(built_data, staged):
@@ -315,20 +333,7 @@ def test_digest_uploads_are_not_cut_by_a_curt_401(built_data, staged):
     --update, whose first request is that upload). A bodiless request meets the challenge
     first; every upload then goes out with credentials, once."""
     store = CurtStore()
-    try:
-        extra = ["--update", store.url + "/update"] if staged else []
-        done = publish(
-            "--to",
-            store.url + "/store",
-            *extra,
-            "--auth",
-            "digest",
-            "--data",
-            str(built_data),
-            env={"DIPKG_PUBLISH_USER": "admin", "DIPKG_PUBLISH_PASSWORD": "s3cret"},
-        )
-    finally:
-        store.server.shutdown()
+    done = store.publish(built_data, staged=staged)
     assert done.returncode == 0, done.stderr
     puts = [entry for entry in store.log if entry[0] == "PUT"]
     assert puts and all(ok for _, _, ok in puts), store.log  # never refused: no body wasted
@@ -342,20 +347,7 @@ def test_staging_graphs_left_behind_are_found_on_virtuoso_too(built_data):
     store = CurtStore()
     stale = "https://w3id.org/dipkg/graph/data-staging-0123456789ab"
     store.graphs = [stale, "https://w3id.org/dipkg/graph/data-staging-keep", "urn:x:other"]
-    try:
-        done = publish(
-            "--to",
-            store.url + "/store",
-            "--update",
-            store.url + "/update",
-            "--auth",
-            "digest",
-            "--data",
-            str(built_data),
-            env={"DIPKG_PUBLISH_USER": "admin", "DIPKG_PUBLISH_PASSWORD": "s3cret"},
-        )
-    finally:
-        store.server.shutdown()
+    done = store.publish(built_data, staged=True)
     assert done.returncode == 0, done.stderr
     assert f"removed 1 staging graph(s) left by an earlier failed publish: <{stale}>" in (
         done.stdout + done.stderr
