@@ -517,6 +517,7 @@ def _build_locked(
             ),
             release_id=history.release_id,
             earlier_build_ids=history.earlier_build_ids,
+            earlier_releases=tuple(PreviousRelease(**r) for r in history.earlier_releases),
             changes=Changes(
                 file=changes.CHANGES_FILE,
                 summary={k: KindChanges(**v) for k, v in history.changes["summary"].items()},

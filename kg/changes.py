@@ -45,6 +45,12 @@ _NEW = ox.NamedNode("urn:dipkg:diff:new")
 
 
 # --- releases ------------------------------------------------------------------------
+def _named(release: dict[str, Any]) -> bool:
+    """Whether a recorded release (a manifest's ``previous`` or ``earlier_releases`` item)
+    has its build id."""
+    return isinstance(release.get("build_id"), str)
+
+
 @dataclass(frozen=True)
 class ReleaseFolder:
     """One release folder (``DIR/releases/<build-id>``), read-only: its manifest and dumps."""
@@ -60,6 +66,9 @@ class ReleaseFolder:
     release_id: str | None = None  # its name in IRIs, as its manifest records it
     earlier_build_ids: tuple[str, ...] | None = None  # of the releases before it, recorded
     base_iri: str | None = None  # the base its IRIs were minted under
+    #: the releases before it in its line, oldest first, as its manifest records them (how
+    #: a change set names a release, with its release_id); None: not recorded
+    earlier_releases: tuple[dict[str, Any], ...] | None = None
 
     @classmethod
     def of(cls, root: Path, manifest: dict[str, Any]) -> ReleaseFolder:
@@ -75,6 +84,7 @@ class ReleaseFolder:
         changes = manifest.get("changes")
         digest = changes.get("sha256") if isinstance(changes, dict) else None
         earlier = manifest.get("earlier_build_ids")
+        releases = manifest.get("earlier_releases")
         return cls(
             root=root,
             build_id=str(manifest["build_id"]),
@@ -91,6 +101,12 @@ class ReleaseFolder:
                 else None
             ),
             base_iri=text("base_iri"),
+            earlier_releases=(
+                tuple(releases)
+                if isinstance(releases, list)
+                and all(isinstance(r, dict) and _named(r) for r in releases)
+                else None
+            ),
         )
 
     @property
@@ -106,6 +122,33 @@ class ReleaseFolder:
         """Its name in IRIs: the recorded one, else its build id (a release built before
         dipkg named releases was named by its build id)."""
         return self.release_id or self.build_id
+
+    def releases_before(self) -> tuple[dict[str, Any], ...]:
+        """The releases before it in its line, oldest first, as far as they are known (an
+        older release records none but the one it follows)."""
+        known = self.earlier_releases
+        if known is None:
+            known = (self.previous,) if self.previous is not None else ()
+
+        def text(release: dict[str, Any], key: str) -> str | None:
+            value = release.get(key)
+            return value if isinstance(value, str) else None
+
+        return tuple(
+            {
+                "build_id": str(r["build_id"]),
+                "version": text(r, "version"),
+                "modified": text(r, "modified"),
+                "release_id": text(r, "release_id") or str(r["build_id"]),
+            }
+            for r in known
+            if _named(r)
+        )
+
+    def releases_to(self) -> tuple[dict[str, Any], ...]:
+        """The releases of its line up to and including it, oldest first: what the release
+        that follows it records as ``earlier_releases``."""
+        return (*self.releases_before(), {**self.describe(), "release_id": self.name})
 
     def line(self) -> tuple[str, ...]:
         """The build ids of its line up to and including it, as far as they are known (an
@@ -397,6 +440,7 @@ class History:
     changes: dict[str, Any]
     release_id: str  # this release's name in IRIs (Manifest.release_id)
     earlier_build_ids: tuple[str, ...]  # of the releases before it in its line
+    earlier_releases: tuple[dict[str, Any], ...]  # the releases before it, oldest first
 
 
 def history(
@@ -441,6 +485,7 @@ def history(
                 earlier_build_ids=tuple(b for b in previous.line() if b != build_id)
                 if previous.earlier_build_ids is None
                 else previous.earlier_build_ids,
+                earlier_releases=previous.releases_before(),
             )
     number = previous.release + 1 if previous is not None and previous.release is not None else 1
     this_modified = modified or date
@@ -479,4 +524,5 @@ def history(
         changes=changes,
         release_id=f"{build_id}-{number}" if build_id in earlier else build_id,
         earlier_build_ids=earlier,
+        earlier_releases=previous.releases_to() if previous is not None else (),
     )

@@ -256,6 +256,16 @@ def test_data_that_goes_back_names_a_new_release(history, tmp_path: Path) -> Non
         (minter.resource(f"release/{b}"), "2"),
         (minter.resource(f"release/{a}-3"), "3"),
     ]
+    # the last record still names every release before it, each with the one it followed:
+    # an IRI a record named keeps dereferencing (known-bad: only the last one was named)
+    record, chain = _record(made[3]), []
+    release = record.value(URIRef(minter.dataset()), DCAT.previousVersion)
+    while release is not None:
+        chain.append((str(release), str(record.value(release, DCAT.version))))
+        assert (release, rdflib.RDF.type, DCAT.Dataset) not in record
+        release = record.value(release, DCAT.previousVersion)
+    assert chain == named[::-1]
+    assert [e.name for e in m[3].earlier_releases or ()] == [a, b, f"{a}-3"]
     again = build(out, Settings(inputs_dir=b_inputs))  # the same data again: the same release
     assert again.manifest.release_id == f"{b}-4" and again.manifest.release == 4
     for name in ("manifest.json", "catalog.ttl"):
@@ -289,6 +299,11 @@ def test_a_release_that_names_no_releases_is_named_by_its_build_id(tmp_path: Pat
         {"build_id": "b3", "release_id": "b3-3", "earlier_build_ids": ["b1", "b2"]},
     )
     assert recorded.name == "b3-3" and recorded.line() == ("b1", "b2", "b3")
+    # nor the releases before it: the one it follows is all the next release can name
+    assert old.releases_to() == (
+        {"build_id": "b1", "version": None, "modified": None, "release_id": "b1"},
+        {"build_id": "b2", "version": None, "modified": None, "release_id": "b2"},
+    )
 
 
 def test_the_versioned_record_passes_dcat_ap(history) -> None:

@@ -609,6 +609,11 @@ class Manifest:
     #: the build ids of the releases before this one in its line (sorted; what makes
     #: ``release_id`` unique); None: not recorded
     earlier_build_ids: tuple[str, ...] | None = None
+    #: the releases before this one in its line, oldest first, the last being
+    #: :attr:`previous`: the record names each (``{base}release/{name}``, with the one it
+    #: followed), so every release IRI a record ever named still dereferences; None: not
+    #: recorded (built before dipkg kept them: only ``previous`` is known)
+    earlier_releases: tuple[PreviousRelease, ...] | None = None
 
     @classmethod
     def from_json(cls, obj: object, *, file: str | None = None) -> Manifest:
@@ -652,6 +657,11 @@ class Manifest:
             site=Site._read(r.sub("site")),
             release_id=r.opt_text("release_id", required=False),
             earlier_build_ids=(r.strs("earlier_build_ids") if "earlier_build_ids" in obj else None),
+            earlier_releases=(
+                _tuple(r.objs("earlier_releases"), PreviousRelease._read)
+                if "earlier_releases" in obj
+                else None
+            ),
         )
 
     def to_json(self) -> Json:
@@ -680,6 +690,11 @@ class Manifest:
             **(
                 {"earlier_build_ids": list(self.earlier_build_ids)}
                 if self.earlier_build_ids is not None
+                else {}
+            ),
+            **(
+                {"earlier_releases": [e.to_json() for e in self.earlier_releases]}
+                if self.earlier_releases is not None
                 else {}
             ),
         }

@@ -83,20 +83,28 @@ class Record(Context):
         }
 
     def previous_version_blocks(self) -> Iterator[Block]:
-        """The release this one follows, named (not typed dcat:Dataset: a harvester would list
-        it)."""
-        previous = self.manifest.previous
-        if previous is None:
+        """The releases before this one, each named (not typed dcat:Dataset: a harvester
+        would list it) with the one it followed: a release IRI an earlier record named keeps
+        dereferencing after later builds."""
+        m = self.manifest
+        if m.previous is None:
             return
-        pairs: list[tuple[IRI, Term]] = [
-            (p(DCT, "title"), en(f"{self.s.title_en}, version {previous.version}")),
-            (p(DCT, "title"), zh(f"{self.s.title_zh}（版本 {previous.version}）")),
-            (p(DCT, "identifier"), Literal(previous.build_id)),
-            (p(DCAT, "version"), Literal(str(previous.version))),
-        ]
-        if previous.modified:
-            pairs.append((p(DCT, "modified"), date(previous.modified)))
-        yield IRI(self.m.resource(f"release/{previous.name}")), pairs
+        line = m.earlier_releases or (m.previous,)
+        for i, release in enumerate(line):
+            pairs: list[tuple[IRI, Term]] = [
+                (p(DCT, "title"), en(f"{self.s.title_en}, version {release.version}")),
+                (p(DCT, "title"), zh(f"{self.s.title_zh}（版本 {release.version}）")),
+                (p(DCT, "identifier"), Literal(release.build_id)),
+                (p(DCAT, "version"), Literal(str(release.version))),
+            ]
+            if release.modified:
+                pairs.append((p(DCT, "modified"), date(release.modified)))
+            if i > 0:
+                before = line[i - 1]
+                pairs.append(
+                    (p(DCAT, "previousVersion"), IRI(self.m.resource(f"release/{before.name}")))
+                )
+            yield IRI(self.m.resource(f"release/{release.name}")), pairs
 
     # -- blocks --------------------------------------------------------------------
     def blocks(self) -> Iterator[Block]:

@@ -114,6 +114,41 @@ def test_the_previous_version_dereferences(two) -> None:
     assert (None, rdflib.URIRef("http://www.w3.org/ns/dcat#previousVersion"), subject) in dataset
 
 
+def test_every_earlier_release_still_dereferences(two, tmp_path: Path) -> None:
+    """A third build from other inputs: the first release, which the second's record named,
+    is still described (known-bad: 404 once it was no longer the previous one), in each
+    format, with the release it was followed by pointing at it."""
+    import shutil
+
+    _, first, second, release = two
+    out = tmp_path / "data"
+    shutil.copytree(release.parent.parent, out, symlinks=True)
+    third = build(out, Settings(inputs_dir=_inputs(tmp_path / "in3", "2026-12-01", EDITS[:1])))
+    assert third.manifest.release == 3
+    dcat = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+    iri = "https://w3id.org/dipkg/release/"
+    with (
+        server_in(out, tmp_path, DIPKG_QUERY_WORKERS="1") as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        for build_id, version in ((first["build_id"], "1"), (second["build_id"], "2")):
+            for accept, fmt in (("text/turtle", "turtle"), ("application/ld+json", "json-ld")):
+                r = client.get(f"/release/{build_id}", headers={"Accept": accept})
+                assert r.status_code == 303, (build_id, accept)
+                g = rdflib.Graph().parse(data=client.get(r.headers["location"]).text, format=fmt)
+                assert g.value(rdflib.URIRef(iri + build_id), dcat.version) == rdflib.Literal(
+                    version
+                )
+            page = client.get(f"/release/{build_id}", headers={"Accept": BROWSER})
+            assert page.status_code == 303
+            assert client.get(page.headers["location"]).status_code == 200
+        second_ttl = client.get(f"/release/{second['build_id']}.ttl").text
+        g = rdflib.Graph().parse(data=second_ttl, format="turtle")
+        assert g.value(rdflib.URIRef(iri + second["build_id"]), dcat.previousVersion) == (
+            rdflib.URIRef(iri + first["build_id"])
+        )
+
+
 def test_a_first_release_says_so(http) -> None:
     """The session's build: the first release of its folder."""
     html = http.get("/changes?lang=en", headers={"Accept": BROWSER}).text
