@@ -185,7 +185,13 @@ def make_router(
         if offer is not None:
             return await document(site, request, iri, offer, stem)
         exists = await anyio.to_thread.run_sync(site.pages.describer.exists, iri)
-        if not exists:
+        catalog = site.pages.minter.catalog()
+        graph = site.release.manifest.catalog.graph
+        if not exists and iri == graph and catalog.startswith(site.base):
+            # the named graph the record is loaded into (the service description's sd:name):
+            # what it holds is the record, so its documents are the record's
+            stem = catalog[len(site.base) :]
+        elif not exists:
             # the ontology's version IRI names the ontology as served: its documents
             describer = site.pages.describer
             if not await anyio.to_thread.run_sync(describer.is_ontology_version, iri):

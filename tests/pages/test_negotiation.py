@@ -281,6 +281,27 @@ def test_the_ontologys_version_iri_dereferences(http: httpx.Client, site, dump_g
     assert http.get("/ontology/0.0.1", headers={"Accept": "text/turtle"}).status_code == 404
 
 
+def test_the_catalogue_graphs_name_dereferences(http: httpx.Client, site):
+    """The named graph {base}graph/catalog (the service description's sd:name) is below the
+    base: it answers with the record it holds (303 to /catalog's documents), not 404."""
+    sd = rdflib.Graph().parse(
+        data=http.get("/sparql", headers={"Accept": "text/turtle"}).text, format="turtle"
+    )
+    names = set(
+        sd.objects(None, rdflib.URIRef("http://www.w3.org/ns/sparql-service-description#name"))
+    )
+    assert names == {rdflib.URIRef(BASE + "graph/catalog")}
+    for accept, ext, mtype in FORMATS:
+        r = http.get("/graph/catalog", headers={"Accept": accept})
+        assert r.status_code == 303, (accept, r.status_code)
+        assert r.headers["location"] == f"{site.url}/catalog.{ext}"
+        assert "accept" in vary(r)
+        doc = http.get(r.headers["location"])
+        assert doc.status_code == 200 and media(doc) == mtype
+    assert http.get("/graph/catalog2", headers={"Accept": "text/turtle"}).status_code == 404
+    assert http.get("/graph/", headers={"Accept": "text/turtle"}).status_code == 404
+
+
 def test_home_page_sends_rdf_clients_to_the_dataset(http: httpx.Client, site):
     r = http.get("/", headers={"Accept": "text/turtle"})
     assert r.status_code == 303 and r.headers["location"] == f"{site.url}/dataset.ttl"
