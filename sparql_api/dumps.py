@@ -199,16 +199,15 @@ def make_router(
         }
 
     def index_json(request: Request) -> Response:
+        headers = {
+            "Vary": "Accept",
+            "Last-Modified": modified_text,
+            "ETag": http.etag(release.tag, "dumps-index", site_root(request)),
+        }
+        if http.not_modified(request.headers, headers["ETag"], modified):
+            return Response(status_code=304, headers=headers)
         body = json.dumps(listing(site_root(request)), ensure_ascii=False, indent=2).encode("utf-8")
-        return Response(
-            body,
-            media_type="application/json",
-            headers={
-                "Vary": "Accept",
-                "Last-Modified": modified_text,
-                "ETag": http.etag(release.tag, "dumps-index", site_root(request)),
-            },
-        )
+        return Response(body, media_type="application/json", headers=headers)
 
     @router.get("/dumps", include_in_schema=False)
     async def dumps_redirect(request: Request) -> Response:

@@ -165,6 +165,18 @@ def test_listing_json(http: httpx.Client, release: Release, site):
             d = listed[entry.file]
             assert d["bytes"] == entry.bytes and d["sha256"] == entry.sha256
             assert d["url"] == f"{site.url}/dumps/{entry.file}" and d["format"] == entry.format
+        # its ETag and date are honoured, as the HTML listing's are (known-bad: always 200)
+        json_accept = {"Accept": "application/json"}
+        for condition in (
+            {"If-None-Match": r.headers["etag"]},
+            {"If-Modified-Since": r.headers["last-modified"]},
+        ):
+            for path in ("/dumps/", "/dumps/index.json"):
+                again = http.get(path, headers={**json_accept, **condition})
+                assert again.status_code == 304 and again.content == b"", (path, condition)
+                assert again.headers["etag"] == r.headers["etag"]
+        stale = http.get("/dumps/index.json", headers={"If-None-Match": '"stale"'})
+        assert stale.status_code == 200 and stale.json() == body
     assert http.get("/dumps/", headers={"Accept": "image/png"}).status_code == 406
 
 
