@@ -47,6 +47,7 @@ from sparql_api.negotiation import (
     by_name,
     negotiate,
 )
+from sparql_api.pages.links import twin_links
 from sparql_api.pages.site import language, not_acceptable_response
 from sparql_api.protocol import site_root, vary_origin
 from sparql_api.state import AppContext, context
@@ -131,6 +132,7 @@ def _fixed(request: Request, ctx: AppContext, doc: Document, offer: Offer) -> Re
     assert choice is not None
     etag = f'W/"{doc.etag}-{offer.extension}"'  # weak: gzipped or not, the same document
     headers = _validators(ctx, etag)
+    headers["Link"] = twin_links("catalog", offer)  # its twins, as a resource's documents
     if http.not_modified(request.headers, etag, ctx.last_modified):
         return Response(status_code=304, headers=headers)
     return Response(doc.variants[choice.key], media_type=choice.content_type, headers=headers)
@@ -249,6 +251,7 @@ def catalog_page(request: Request, ctx: Annotated[AppContext, Depends(context)])
     tag = http.etag(ctx.release.tag, "catalog.html", lang, root, "explicit" if explicit else "")
     headers = site.headers(tag, "Accept-Language")
     headers["Content-Language"] = i18n.HTML_LANG[lang]
+    headers["Link"] = twin_links("catalog", HTML)
     if http.not_modified(request.headers, tag, site.last_modified):
         return Response(status_code=304, headers=headers)
     files = ctx.release.manifest.dump_files

@@ -14,6 +14,19 @@ from sparql_api.negotiation import RESOURCE_OFFERS, Offer
 BY_EXTENSION = {o.extension: o for o in RESOURCE_OFFERS}
 
 
+def twin_links(path: str, offer: Offer) -> str:
+    """The ``Link`` header of a document: its twins in the other formats (RFC 8288
+    ``rel="alternate"``, what a page's ``<link rel="alternate">`` say), so a client that
+    reads headers finds them from any of the documents (relative to the document's own
+    URL, so they hold behind any proxy and prefix)."""
+    name = quote(path.rsplit("/", 1)[-1], safe=".-_~")
+    return ", ".join(
+        f'<{name}.{o.extension}>; rel="alternate"; type="{o.media_type}"'
+        for o in RESOURCE_OFFERS
+        if o is not offer
+    )
+
+
 # --- where things are ---------------------------------------------------------
 @dataclass
 class Linker:

@@ -19,7 +19,7 @@ from sparql_api.cache import Entry
 from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import HTML, RESOURCE_OFFERS, Offer, negotiate
 from sparql_api.pages.documents import serialize
-from sparql_api.pages.links import Linker, iri_for_path, split_extension
+from sparql_api.pages.links import Linker, iri_for_path, split_extension, twin_links
 from sparql_api.pages.site import (
     PageContext,
     language,
@@ -43,6 +43,7 @@ async def document(
     vary = "Accept-Language" if offer is HTML else ""
     headers = site.headers(tag, vary)
     headers["Content-Type"] = offer.content_type()
+    headers["Link"] = twin_links(path, offer)
     if offer is HTML:
         headers["Content-Language"] = i18n.HTML_LANG[lang]
     # a 304 says the client's copy is current: only of a document that is there

@@ -108,6 +108,30 @@ def test_extension_documents_parse_and_agree_with_the_dumps(
         assert "@context" in doc and "@graph" in doc  # compacted with the project's context
 
 
+@pytest.mark.parametrize("path", [k[1] for k in KINDS] + ["catalog"])
+def test_documents_link_their_twins_in_the_link_header(http: httpx.Client, path):
+    """Each document names the other formats in a Link header (rel="alternate", relative to
+    its own URL): an RDF document has no <link> element to say so. The catalogue record's
+    documents (their own routes) too."""
+    for _, ext, _ in FORMATS:
+        url = httpx.URL(f"{http.base_url}/{path}.{ext}")
+        r = http.get(url)
+        assert r.status_code == 200
+        links = r.headers.get_list("link", split_commas=True)
+        twins = {}
+        for link in links:
+            target, *params = [part.strip() for part in link.split(";")]
+            attrs = dict(p.split("=", 1) for p in params)
+            assert attrs["rel"] == '"alternate"', link
+            twins[attrs["type"].strip('"')] = url.join(target.strip("<>"))
+        assert set(twins) == {m for _, e, m in FORMATS if e != ext}, (ext, links)
+        for mtype, twin in twins.items():
+            t = http.get(twin)
+            assert t.status_code == 200 and media(t) == mtype, twin
+        head = http.head(url)
+        assert head.headers.get_list("link", split_commas=True) == links
+
+
 def _in(graph: rdflib.Graph, triple) -> bool:
     if not any(isinstance(t, BNode) for t in triple):
         return triple in graph
