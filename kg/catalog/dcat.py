@@ -235,6 +235,7 @@ class Record(Context):
             ),
             *((p(DCAT, "theme"), self.eu.concept(DATA_THEME + t, "data theme")) for t in s.themes),
             (p(DCAT, "keyword"), en("SPARQL")),
+            (p(DCAT, "keyword"), zh("SPARQL 查询")),
             (p(DCAT, "landingPage"), self.landing),
         ]
 

@@ -140,6 +140,22 @@ def test_languages_titles_keywords_dates(record, minter, manifest) -> None:
     assert str(record.value(dataset, DCT.modified)) == manifest["modified"] == manifest["issued"]
 
 
+def test_every_text_of_our_resources_is_in_both_languages(record, minter) -> None:
+    """A query that must return no rows: a resource of ours (below the base; the EU and
+    IANA concepts copied in are theirs) with a text in one of zh and en but not the other.
+    Known-bad: the SPARQL service's dcat:keyword "SPARQL" was @en only."""
+    one_sided = record.query(
+        """SELECT DISTINCT ?s ?p WHERE {
+            ?s ?p ?text FILTER(STRSTARTS(STR(?s), ?base) && lang(?text) IN ("zh", "en"))
+            FILTER NOT EXISTS {
+                ?s ?p ?other FILTER(lang(?other) IN ("zh", "en") && lang(?other) != lang(?text))
+            }
+        }""",
+        initBindings={"base": Literal(minter.base)},
+    )
+    assert [(str(s), str(p)) for s, p in one_sided] == []
+
+
 def test_publisher_contact_licence_source_themes(record, minter) -> None:
     dataset = URIRef(minter.dataset())
     settings = Settings().catalog
