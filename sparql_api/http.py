@@ -42,10 +42,10 @@ ALLOWED_HEADERS = (
 )
 #: the response headers a script on another origin may read besides the CORS-safelisted
 #: ones: validators, a dump's Range answer (Content-Range holds the file's size), a 503's
-#: Retry-After, and dipkg's own
+#: Retry-After, a document's Link to its format twins, and dipkg's own
 EXPOSED_HEADERS = (
     "ETag, Last-Modified, Content-Disposition, Accept-Ranges, Content-Range, Retry-After, "
-    "X-Dipkg-Truncated, X-Dipkg-Rows, X-Dipkg-Max-Rows, X-Dipkg-Build"
+    "Link, X-Dipkg-Truncated, X-Dipkg-Rows, X-Dipkg-Max-Rows, X-Dipkg-Build"
 )
 
 

@@ -130,6 +130,9 @@ def test_documents_link_their_twins_in_the_link_header(http: httpx.Client, path)
             assert t.status_code == 200 and media(t) == mtype, twin
         head = http.head(url)
         assert head.headers.get_list("link", split_commas=True) == links
+        # a script on another origin (a browser-based RDF client) may read it
+        exposed = r.headers["access-control-expose-headers"].lower().split(",")
+        assert "link" in {h.strip() for h in exposed}
 
 
 def _in(graph: rdflib.Graph, triple) -> bool:
