@@ -157,6 +157,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "pi_no": {"zh": "不涉及个人信息", "en": "No personal information"},
     "concept": {"zh": "数据种类", "en": "Data kind"},
     "also_called": {"zh": "又称", "en": "also"},
+    "list_sep": {"zh": "、", "en": ", "},  # between the items of a list in running text
     "more_results": {"zh": "更多结果", "en": "More results"},
     "as_json": {"zh": "JSON 格式", "en": "As JSON"},
     "match_title": {"zh": "哪些应用场景适合我的数据？", "en": "Which scenarios fit my data?"},

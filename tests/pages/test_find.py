@@ -229,3 +229,25 @@ def test_match_of_a_lone_surrogate_is_a_clear_400(http: httpx.Client):
         headers={"Content-Type": "application/json"},
     )
     assert r.status_code == 400 and r.json()["error"] == "bad-search", r.text
+
+
+def test_english_pages_list_with_an_english_comma(http: httpx.Client):
+    """A list in running text (a result's domains, what a scenario still needs) is joined
+    as its page's language joins: 、 on a Chinese page, ", " on an English one (the
+    English search showed "Culture and tourism、Industry、Other、Transport")."""
+    en = {**H, "Accept-Language": "en"}
+    search = http.get("/search", params={"q": "temperature", "lang": "en"}, headers=en)
+    match = http.get("/match", params={"fields": "temperature", "lang": "en"}, headers=en)
+    for r in (search, match):
+        assert r.status_code == 200 and 'lang="en"' in r.text
+        results = r.text[r.text.index('<ol class="results"') : r.text.index("</main>")]
+        assert "、" not in results
+    assert "Culture and tourism, Industry, Other, Transport" in search.text
+    assert re.search(r"</a>, <a href", match.text)  # what a scenario still needs
+    zh = http.get("/search", params={"q": "温度"}, headers=H)
+    assert "文旅领域、工业领域、其他领域、交通领域" in zh.text
+    # the English page's example in the empty box is English too
+    assert (
+        'placeholder="blood pressure, heart rate"'
+        in http.get("/match", params={"lang": "en"}, headers=H).text
+    )
