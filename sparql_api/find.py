@@ -435,6 +435,11 @@ def make_router(site: PageContext) -> APIRouter:
                 _json_links(result, link), headers={"Vary": "Accept", "Cache-Control": "no-cache"}
             )
         view = finder.match_view(result, link, lang) if result else None
+        # the page's data twin, as the search page has one: the same names, as a GET (a
+        # form's POST too, so the answer can be kept and shared)
+        json_url = (
+            _site_path(request) + "/match.json?" + urlencode({"fields": text}) if view else None
+        )
         return page(
             request,
             "match.html",
@@ -444,6 +449,8 @@ def make_router(site: PageContext) -> APIRouter:
             result=result,
             examples=MATCH_EXAMPLES,
             max_input=MAX_MATCH_INPUT,
+            json_url=json_url,
+            twins=[(JSON, json_url)] if json_url else [],
         )
 
     @router.get("/match", include_in_schema=False)

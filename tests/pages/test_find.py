@@ -251,3 +251,21 @@ def test_english_pages_list_with_an_english_comma(http: httpx.Client):
         'placeholder="blood pressure, heart rate"'
         in http.get("/match", params={"lang": "en"}, headers=H).text
     )
+
+
+def test_the_match_pages_twin_is_the_same_match(http: httpx.Client):
+    """The match page, like the search page, links its JSON twin (and names it as an
+    alternate): the same names, as a GET, giving what the page shows."""
+    page = http.post("/match", data={"fields": FARM}, headers=H)
+    twins = set(re.findall(r'<a href="([^"]*)" type="application/json"', page.text))
+    alternate = re.findall(
+        r'<link rel="alternate" type="application/json" href="([^"]*)"', page.text
+    )
+    assert len(twins) == 1 and alternate == list(twins)
+    twin = httpx.URL(html.unescape(twins.pop()))
+    assert twin.path == "/match.json" and dict(twin.params) == {"fields": FARM}
+    data = http.get(str(twin)).json()
+    shown = re.findall(r'<li class="match">\s*<h3><a href="([^"]*)"', page.text)
+    assert [s["href"] for s in data["scenarios"]] == shown and shown
+    empty = http.get("/match", headers=H)  # no names yet: nothing to twin
+    assert 'type="application/json"' not in empty.text
