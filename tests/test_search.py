@@ -5,6 +5,7 @@ kinds; and data matching."""
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -150,6 +151,52 @@ def test_suggestions(index):
     assert "牛舍温度" in [s["text"] for s in index.suggest("温度", limit=30)]  # inside a label
     assert [s["text"] for s in index.suggest("blood")][:1] == ["Blood glucose"]
     assert index.suggest("") == []
+
+
+@pytest.mark.parametrize(
+    "traditional,simplified",
+    [
+        ("溫度", "温度"),
+        ("電解鋁", "电解铝"),
+        ("濕度", "湿度"),
+        ("氣溫", "气温"),
+        ("溫度 荷載", "温度 荷载"),
+    ],
+)
+def test_traditional_characters_search_as_simplified(index, traditional, simplified):
+    """A person who types traditional characters (溫度) gets what the simplified word gets:
+    before, 溫 was unknown and only 度 was searched (3 results, none about temperature)."""
+    assert (
+        index.search(traditional, limit=100)["results"]
+        == (index.search(simplified, limit=100)["results"])
+    )
+    assert index.search(traditional)["query"] == traditional  # echoed as typed
+
+
+def test_traditional_characters_suggest_and_match(index):
+    assert index.suggest("溫") == index.suggest("温")
+    typed = {"電力消耗": "电力消耗", "氧化鋁濃度": "氧化铝浓度", "電解質溫度": "电解质温度"}
+    found = json.dumps(index.match("、".join(typed)), ensure_ascii=False)
+    assert all(f'"input": "{t}"' in found for t in typed)  # echoed as typed
+    for t, s in typed.items():
+        found = found.replace(f'"input": "{t}"', f'"input": "{s}"')
+    assert json.loads(found) == index.match("、".join(typed.values()))
+
+
+def test_folding_leaves_simplified_text_alone(build_result):
+    """Only traditional characters fold: the source text, every label and text of the graph
+    (the N-Triples dump) and every character of GB 2312 read as they are, so the index
+    (built from them) is what it was."""
+    dumps = build_result.release / "dumps"
+    for name in ("source-guizhou-b1.txt", "dipkg.nt"):
+        text = (dumps / name).read_text(encoding="utf-8")
+        assert search_index.fold(text) == text, name
+    gb2312 = "".join(
+        bytes([hi, lo]).decode("gb2312", errors="ignore")
+        for hi in range(0xB0, 0xF8)
+        for lo in range(0xA1, 0xFF)
+    )
+    assert len(gb2312) > 6700 and search_index.fold(gb2312) == gb2312
 
 
 @pytest.mark.parametrize(

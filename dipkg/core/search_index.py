@@ -16,7 +16,8 @@ Snowball-stemmed (temperatures -> temperatur), on both sides (:func:`stem`). At 
 (:class:`SearchIndex`, loaded once per process; it reads only this file, never the
 build's inputs) a short query is segmented by longest match over the index's own terms —
 the words jieba produced at build — so the query side needs no 3-second dictionary load
-and segments exactly as the index does.
+and segments exactly as the index does. What people type is read in simplified characters
+(:func:`fold`: 溫度 is searched as 温度, 電力消耗 matched as 电力消耗), the source's script.
 
 * :meth:`SearchIndex.search` — ranked results with facets and highlighted matches.
 * :meth:`SearchIndex.suggest` — labels for autocompletion.
@@ -98,6 +99,30 @@ def stem(word: str) -> str:
 
 def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
+
+
+TRADITIONAL = Path(__file__).with_name("traditional.txt")
+
+
+@lru_cache(maxsize=1)
+def _folding() -> dict[int, str]:
+    """``str.translate``'s table of :data:`TRADITIONAL` (its lines ``溫 温``), read once."""
+    table: dict[int, str] = {}
+    for line in TRADITIONAL.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            traditional, simplified = line.split()
+            table[ord(traditional)] = simplified
+    return table
+
+
+def fold(text: str) -> str:
+    """``text`` with its traditional characters in their simplified forms (溫度 -> 温度).
+
+    The guides, and so the index, are in simplified characters; a person in Taiwan or Hong
+    Kong types traditional ones, which found nothing or the wrong thing (溫度: 溫 unknown,
+    only 度 searched). Only characters outside GB 2312 fold (traditional.txt), so simplified
+    text is left as it is: the source's own text folds to itself (tests/test_search.py)."""
+    return text.translate(_folding()) if IS_CJK.search(text) else text
 
 
 def english_terms(text: str) -> list[str]:
@@ -233,7 +258,7 @@ class SearchIndex:
         """(the index terms a query holds, the surface strings to highlight)."""
         terms: list[str] = []
         surfaces: list[str] = []
-        for run in RUN.findall(normalize(text)):
+        for run in RUN.findall(fold(normalize(text))):
             if IS_CJK.match(run):
                 for seg in self._segment(run):
                     if seg in self.cjk_terms and seg not in terms:
@@ -341,7 +366,7 @@ class SearchIndex:
                            ON d.k = l.concept AND d.kind = 'concept'
                            WHERE l.key = ? AND l.how != 'item')
                           OR doc IN (SELECT id FROM docs WHERE zh = ?)""",
-                (exact, query),
+                (exact, fold(query)),
             )
             facets = {
                 "kind": dict(
@@ -503,7 +528,7 @@ class SearchIndex:
         ]
 
     def suggest(self, prefix: str, limit: int = 10) -> list[dict[str, str]]:
-        prefix = normalize(prefix or "")[:MAX_QUERY].lower()
+        prefix = fold(normalize(prefix or ""))[:MAX_QUERY].lower()
         if not prefix:
             return []
 
@@ -528,7 +553,7 @@ class SearchIndex:
     def resolve(self, text: str, db: sqlite3.Connection | None = None) -> dict[str, Any]:
         """The data kind a person's field name stands for, and how it was found."""
         key = label_key(text)
-        stripped = label_key(re.sub(r"(数据|信息|data)$", "", text.strip(), flags=re.I))
+        stripped = label_key(re.sub(r"(数据|信息|data)$", "", fold(text.strip()), flags=re.I))
         own = db is None
         db = db or self._connect(TIME_LIMIT)
         try:
@@ -720,7 +745,7 @@ def _subterms(seg: str) -> list[str]:
 
 
 def label_key(text: str) -> str:
-    text = normalize(text).lower()
+    text = fold(normalize(text)).lower()
     if IS_CJK.search(text):
         return re.sub(r"\s+", "", text)
     return " ".join(english_terms(text))

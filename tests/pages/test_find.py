@@ -269,3 +269,14 @@ def test_the_match_pages_twin_is_the_same_match(http: httpx.Client):
     assert [s["href"] for s in data["scenarios"]] == shown and shown
     empty = http.get("/match", headers=H)  # no names yet: nothing to twin
     assert 'type="application/json"' not in empty.text
+
+
+def test_a_search_in_traditional_characters_finds_the_simplified_words(http: httpx.Client):
+    """溫度 (traditional) is searched as 温度: the same results, marked in the labels, the
+    box keeping what was typed (before: 3 results, through 度 alone)."""
+    typed = http.get("/search", params={"q": "溫度", "limit": 50}, headers=H)
+    assert typed.status_code == 200
+    assert "<mark>温度</mark>" in typed.text and 'value="溫度"' in typed.text
+    as_data = http.get("/search.json", params={"q": "溫度"}).json()
+    assert as_data["query"] == "溫度" and as_data["terms"] == ["温度"]
+    assert as_data["results"] == http.get("/search.json", params={"q": "温度"}).json()["results"]
