@@ -317,11 +317,19 @@ def make_router(site: PageContext) -> APIRouter:
                 _json_links(result, link), headers={"Vary": "Accept", "Cache-Control": "no-cache"}
             )
         view = finder.search_view(result, link, lang, request)
-        more = None
+        more = previous = None
         if result["offset"] + result["limit"] < result["total"]:
             params = dict(request.query_params)
             params["offset"] = str(result["offset"] + result["limit"])
             more = _site_path(request) + "/search?" + urlencode(params)
+        if result["offset"] > 0 and result["total"]:  # back a page (past the end: the last)
+            params = dict(request.query_params)
+            last = (result["total"] - 1) // result["limit"] * result["limit"]
+            back = min(max(0, result["offset"] - result["limit"]), last)
+            params.pop("offset", None)
+            if back:
+                params["offset"] = str(back)
+            previous = _site_path(request) + "/search?" + urlencode(params)
         # the page's data twin: the same search, filters and page included
         twin = {k: v for k, v in request.query_params.items() if k != "lang"}
         json_url = _site_path(request) + "/search.json?" + urlencode(twin)
@@ -335,6 +343,7 @@ def make_router(site: PageContext) -> APIRouter:
             examples=EXAMPLES,
             max_query=MAX_QUERY,
             more=more,
+            previous=previous,
             kinds=KINDS,
             json_url=json_url,
             twins=[(JSON, json_url)],

@@ -159,6 +159,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "also_called": {"zh": "又称", "en": "also"},
     "list_sep": {"zh": "、", "en": ", "},  # between the items of a list in running text
     "more_results": {"zh": "更多结果", "en": "More results"},
+    "previous_results": {"zh": "上一页结果", "en": "Previous results"},
+    "results_range": {
+        "zh": "第 {first}–{last} 条，共 {total} 条",
+        "en": "{first}–{last} of {total}",
+    },
+    "results_past_end": {
+        "zh": "这一页已超出结果范围。",
+        "en": "This page is past the last result.",
+    },
     "as_json": {"zh": "JSON 格式", "en": "As JSON"},
     "match_title": {"zh": "哪些应用场景适合我的数据？", "en": "Which scenarios fit my data?"},
     "match_intro": {

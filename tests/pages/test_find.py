@@ -280,3 +280,23 @@ def test_a_search_in_traditional_characters_finds_the_simplified_words(http: htt
     as_data = http.get("/search.json", params={"q": "溫度"}).json()
     assert as_data["query"] == "溫度" and as_data["terms"] == ["温度"]
     assert as_data["results"] == http.get("/search.json", params={"q": "温度"}).json()["results"]
+
+
+def test_search_pages_go_back_as_well_as_forward(http: httpx.Client):
+    """A later page says which results it shows, numbers them from where it starts and
+    links back (it linked only forward, its list numbered from 1 again); a page past the
+    end says so and links back to the last page."""
+    total = http.get("/search.json", params={"q": "temperature"}).json()["total"]
+    assert total > 20
+    second = http.get("/search", params={"q": "temperature", "lang": "en", "offset": 20}).text
+    assert (
+        f"21–{min(40, total)} of {total}" in second and '<ol class="results" start="21">' in second
+    )
+    back = re.search(r'<a href="([^"]*)" rel="prev">Previous results</a>', second)
+    assert back and html.unescape(back.group(1)) == "/search?q=temperature&lang=en"
+    first = http.get(html.unescape(back.group(1)), headers=H).text
+    assert 'rel="prev"' not in first and 'rel="next"' in first and f"1–20 of {total}" in first
+    past = http.get("/search", params={"q": "温度", "offset": 1000}, headers=H).text
+    assert "超出结果范围" in past
+    last = re.search(r'<a href="([^"]*)" rel="prev">', past)
+    assert last and html.unescape(last.group(1)).endswith(f"offset={(total - 1) // 20 * 20}")
