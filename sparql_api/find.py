@@ -365,6 +365,7 @@ def make_router(site: PageContext) -> APIRouter:
             return _error(exc)
         q = request.query_params.get("q", "")
         try:
+            _strict_params(request)  # %ff: said, as /search says it, not suggested for as U+FFFD
             suggestions = await anyio.to_thread.run_sync(index.suggest, q)
         except DipkgError as exc:
             return _error(exc)

@@ -90,7 +90,9 @@ def test_empty_or_silly_query_gets_a_helpful_page(http: httpx.Client, q):
     assert "可以试试" in r.text or "没有找到结果" in r.text or "结果" in r.text
 
 
-@pytest.mark.parametrize("path", ["/search.json?q=%ff%fe", "/match.json?fields=%E6%B8"])
+@pytest.mark.parametrize(
+    "path", ["/search.json?q=%ff%fe", "/match.json?fields=%E6%B8", "/search/suggest?q=%ff"]
+)
 def test_a_parameter_that_is_not_utf8_is_refused_as_sparql_refuses_it(http: httpx.Client, path):
     """Bytes that are not UTF-8 are a 400 naming the rule, as at /sparql: not searched
     for as U+FFFD, which would find nothing and say nothing of why."""
