@@ -33,7 +33,11 @@ SHADES = (
 
 
 def w(key: str, lang: str, **values: Any) -> str:
-    """A word of the map and the small pictures (``chart.`` keys of :data:`i18n.STRINGS`)."""
+    """A word of the map and the small pictures (``chart.`` keys of :data:`i18n.STRINGS`);
+    a count of one takes the key's ``_one`` form where there is one ("1 field", not "1
+    fields")."""
+    if values.get("n") == 1 and f"chart.{key}_one" in i18n.STRINGS:
+        key += "_one"
     return i18n.t(f"chart.{key}", lang).format(**values)
 
 

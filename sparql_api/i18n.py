@@ -344,6 +344,7 @@ STRINGS: dict[str, dict[str, str]] = {
     # the query page: results of the plain form and readable errors (also used by query.js)
     "results": {"zh": "查询结果", "en": "Results"},
     "result_rows": {"zh": "共 {n} 行", "en": "{n} rows"},
+    "result_rows_one": {"zh": "共 {n} 行", "en": "{n} row"},
     "result_truncated": {
         "zh": "结果过多，只显示前 {n} 行；请下载完整结果。",
         "en": "Only the first {n} rows are shown; download the full results.",
@@ -434,7 +435,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "Follow a cell to the kind and the fields that use it.",
     },
     "chart.cell": {"zh": "{s} × {k}：{n} 个数据项", "en": "{s} × {k}: {n} fields"},
+    "chart.cell_one": {"zh": "{s} × {k}：{n} 个数据项", "en": "{s} × {k}: {n} field"},
     "chart.column": {"zh": "{k}：{n} 个场景", "en": "{k}: {n} scenarios"},
+    "chart.column_one": {"zh": "{k}：{n} 个场景", "en": "{k}: {n} scenario"},
     "chart.legend": {"zh": "数据项个数", "en": "Fields"},
     "chart.domain_bars": {"zh": "各领域的场景数", "en": "Scenarios per domain"},
     "chart.kind_bars": {
@@ -442,7 +445,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Scenarios using this kind (or a narrower one), by number of fields",
     },
     "chart.n_scenarios": {"zh": "{n} 个场景", "en": "{n} scenarios"},
+    "chart.n_scenarios_one": {"zh": "{n} 个场景", "en": "{n} scenario"},
     "chart.n_fields": {"zh": "{n} 个数据项", "en": "{n} fields"},
+    "chart.n_fields_one": {"zh": "{n} 个数据项", "en": "{n} field"},
     # (templates: chart_word(key, lang))
     "chart.as_table": {
         "zh": "以表格查看：每个场景用到的共享数据种类及其数据项",

@@ -115,6 +115,10 @@ def test_the_svg_is_a_labelled_picture_in_the_pages_language(http, release_map):
         cell = by_key[(a.get("data-scenario"), a.get("data-kind"))]
         assert a.get("aria-label").endswith(f"{len(cell['fields'])} 个数据项")
         assert "".join(a.find(SVG_NS + "text").itertext()) == str(len(cell["fields"]))
+    # in English, one field is "1 field" (it said "1 fields")
+    for a in (a for a in en.iter(SVG_NS + "a") if a.get("class") == "cell"):
+        n = len(by_key[(a.get("data-scenario"), a.get("data-kind"))]["fields"])
+        assert a.get("aria-label").endswith(f": {n} field" if n == 1 else f": {n} fields")
 
 
 def test_every_link_of_the_map_leads_to_a_page(http):
@@ -156,6 +160,8 @@ def test_the_concept_page_shows_which_scenarios_use_the_kind(http):
     bars = part.count('aria-label="')
     assert bars == 9  # the scenarios using temperature or a narrower kind (the map's column)
     assert "fields" in part
+    assert 'Road and bridge safety monitoring and maintenance: 1 field"' in part
+    assert "1 fields" not in part
 
 
 def test_a_broken_map_file_is_one_clear_error(release, tmp_path):

@@ -303,3 +303,13 @@ def test_plain_form_links_only_http_iris(http, iri) -> None:
     assert len(hrefs) == 2 and hrefs[0] == "http://example.org/a"
     assert hrefs[1].endswith("/scenario/guizhou-b1-s01")  # (its page on this site)
     assert html.escape(iri, quote=False) in r.text  # shown, as text
+
+
+def test_plain_form_counts_one_row_as_one_row(http) -> None:
+    """A one-row answer (a COUNT) reads "1 row" in English, not "1 rows"."""
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    h = {"Accept": BROWSER_ACCEPT}
+    en = http.get("/query", params={"q": q, "run": "1", "lang": "en"}, headers=h)
+    assert en.status_code == 200 and '<p class="muted">1 row</p>' in en.text
+    zh = http.get("/query", params={"q": q, "run": "1", "lang": "zh"}, headers=h)
+    assert '<p class="muted">共 1 行</p>' in zh.text
