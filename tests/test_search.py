@@ -183,6 +183,16 @@ def test_traditional_characters_suggest_and_match(index):
     assert json.loads(found) == index.match("、".join(typed.values()))
 
 
+@pytest.mark.parametrize(
+    "typed", ["温度。", "温度？", '"温度"', "“温度”", "《温度》", "（温度）", " 温度 "]
+)
+def test_punctuation_around_a_label_still_ranks_the_label_first(index, typed):
+    """A label typed or pasted with punctuation around it still names that label: the
+    kind 温度 came first for 温度 but not for 温度。 or 《温度》 (牛舍温度 did)."""
+    assert index.search(typed)["results"][:3] == index.search("温度")["results"][:3]
+    assert slugs(index.search(typed)["results"])[0] == "temperature"
+
+
 def test_folding_leaves_simplified_text_alone(build_result):
     """Only traditional characters fold: the source text, every label and text of the graph
     (the N-Triples dump) and every character of GB 2312 read as they are, so the index

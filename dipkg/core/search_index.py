@@ -61,6 +61,7 @@ WEIGHTS = {"label": 3.0, "alt": 2.0, "text": 1.0, "kind": 1.0}
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 RUN = re.compile(rf"[{_CJK}]+|[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 IS_CJK = re.compile(rf"[{_CJK}]")
+_EDGES = re.compile(r"^[\W_]+|[\W_]+$")  # punctuation and spaces at a query's ends
 _SPLIT_FIELDS = re.compile(r"[\n\r、，,;；|/]+")
 STOPWORDS = frozenset(
     "a an and are as at be by for from in is it of on or the to with data".split()
@@ -342,7 +343,9 @@ class SearchIndex:
         if len(common) < len(terms):
             terms = [t for t in terms if t not in common]
         weights = [(t, math.log(1 + self.total_docs / (1 + self.df.get(t, 0)))) for t in terms]
-        exact = label_key(query)
+        # the label typed, without the punctuation around it (温度。 "温度" 《温度》 name 温度)
+        bare = _EDGES.sub("", query)
+        exact = label_key(bare)
 
         def work(db: sqlite3.Connection) -> dict[str, Any]:
             # a match's names share one connection (resolve): its earlier searches' tables go
@@ -366,7 +369,7 @@ class SearchIndex:
                            ON d.k = l.concept AND d.kind = 'concept'
                            WHERE l.key = ? AND l.how != 'item')
                           OR doc IN (SELECT id FROM docs WHERE zh = ?)""",
-                (exact, fold(query)),
+                (exact, fold(bare)),
             )
             facets = {
                 "kind": dict(
