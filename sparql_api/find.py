@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse, Response
 from dipkg.core.errors import DipkgError
 from dipkg.core.search_index import (
     KINDS,
+    MAX_MATCH_FIELDS,
     MAX_MATCH_INPUT,
     MAX_QUERY,
     IndexMissing,
@@ -222,6 +223,21 @@ def _site_path(request: Request) -> str:
     return urlsplit(site_root(request)).path.rstrip("/")
 
 
+def _said(exc: DipkgError, lang: str) -> str:
+    """A refused search or match as its page says it: in English the error's own message;
+    in Chinese the cases a person meets (too long, too many names, too slow, no index) in
+    Chinese, any other (a parameter edited in the URL) after a Chinese lead."""
+    if lang == "en":
+        return exc.message
+    bound = exc.details.get("max")
+    if exc.code == "bad-search" and bound is not None:
+        key = "find_too_many" if bound == MAX_MATCH_FIELDS else "find_too_long"
+        return i18n.t(key, lang).format(max=bound)
+    if exc.code in ("timeout", "no-search-index"):
+        return i18n.t("find_" + exc.code.replace("-", "_"), lang)
+    return i18n.t("find_refused", lang) + exc.message
+
+
 def _strict_params(request: Request) -> None:
     """The URL's parameters read as /sparql reads them (:func:`parse_params`): a byte that
     is not UTF-8 (``%ff``) is a 400 naming it, not a U+FFFD searched for."""
@@ -306,7 +322,7 @@ def make_router(site: PageContext) -> APIRouter:
                 "search.html",
                 status=exc.status,
                 q=q[:MAX_QUERY],
-                error=exc.message,
+                error=_said(exc, lang),
                 result=None,
                 examples=EXAMPLES,
                 max_query=MAX_QUERY,
@@ -427,7 +443,7 @@ def make_router(site: PageContext) -> APIRouter:
                 "match.html",
                 status=exc.status,
                 fields=text[:MAX_MATCH_INPUT],
-                error=exc.message,
+                error=_said(exc, lang),
                 view=None,
                 result=None,
                 examples=MATCH_EXAMPLES,

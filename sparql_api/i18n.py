@@ -169,6 +169,25 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "This page is past the last result.",
     },
     "as_json": {"zh": "JSON 格式", "en": "As JSON"},
+    # a refused search or match on a Chinese page (find.py _said; English pages show the
+    # error's own message)
+    "find_too_long": {
+        "zh": "输入过长：最多 {max} 个字符。",
+        "en": "Too long: at most {max} characters.",
+    },
+    "find_too_many": {
+        "zh": "数据名称过多：最多 {max} 个。",
+        "en": "Too many names: at most {max}.",
+    },
+    "find_timeout": {
+        "zh": "搜索超时：请换用更具体的词语后重试。",
+        "en": "The search took too long: try more specific words.",
+    },
+    "find_no_search_index": {
+        "zh": "此版本没有搜索索引，暂时无法搜索。",
+        "en": "This release has no search index: searching is not available.",
+    },
+    "find_refused": {"zh": "无法按此条件搜索：", "en": "The search was refused: "},
     "match_title": {"zh": "哪些应用场景适合我的数据？", "en": "Which scenarios fit my data?"},
     "match_intro": {
         "zh": "填写您持有的数据名称（每行一个，或用 、，, 分隔，中英文均可），"

@@ -130,7 +130,10 @@ def test_overlong_query_is_refused_in_the_one_error_shape(http: httpx.Client):
         "details": {"max": 200},
     }
     page = http.get("/search", params={"q": "温" * 201}, headers=H)
-    assert page.status_code == 400 and 'role="alert"' in page.text and "at most 200" in page.text
+    assert page.status_code == 400 and 'role="alert"' in page.text
+    assert "输入过长：最多 200 个字符。" in page.text  # a Chinese page says it in Chinese
+    en = http.get("/search", params={"q": "温" * 201, "lang": "en"}, headers=H)
+    assert en.status_code == 400 and "the query is 201 characters long; at most 200" in en.text
     assert (
         http.get("/search.json", params={"q": "温度", "pi": "maybe"}).json()["error"]
         == "bad-search"
@@ -302,3 +305,25 @@ def test_search_pages_go_back_as_well_as_forward(http: httpx.Client):
     assert "超出结果范围" in past
     last = re.search(r'<a href="([^"]*)" rel="prev">', past)
     assert last and html.unescape(last.group(1)).endswith(f"offset={(total - 1) // 20 * 20}")
+
+
+def test_a_chinese_page_says_a_refusal_in_chinese(http: httpx.Client):
+    """A refused search or match on a Chinese page was said in English ("the list is 2001
+    characters long; at most 2000"); the cases a person meets are said in Chinese, the rest
+    after a Chinese lead. The JSON answer keeps the one error shape, in English."""
+    alert = re.compile(r'role="alert">([^<]*)<')
+    cases = [
+        ("/match", {"fields": "x" * 2001}, "输入过长：最多 2000 个字符。"),
+        (
+            "/match",
+            {"fields": "、".join(f"名称{i}" for i in range(51))},
+            "数据名称过多：最多 50 个。",
+        ),
+        ("/search", {"q": "温度", "domain": "planet"}, "无法按此条件搜索：unknown domain 'planet'"),
+    ]
+    for path, params, said in cases:
+        r = http.get(path, params=params, headers=H)
+        shown = html.unescape(alert.search(r.text).group(1))
+        assert r.status_code == 400 and shown.startswith(said), shown
+        en = http.get(path, params={**params, "lang": "en"}, headers=H)
+        assert not re.search(r"[\u4e00-\u9fff]", alert.search(en.text).group(1))
