@@ -193,6 +193,21 @@ def test_punctuation_around_a_label_still_ranks_the_label_first(index, typed):
     assert slugs(index.search(typed)["results"])[0] == "temperature"
 
 
+def test_a_lone_character_finds_the_words_that_hold_it(index):
+    """One Chinese character is rarely a word of the index: 牛 found nothing, 铝 one
+    category, 温 nothing. It now stands for the index's words holding it, shortest first."""
+    cattle = index.search("牛", limit=100)["results"]
+    assert cattle[0]["kind"] == "scenario" and cattle[0]["number"] == 17  # 现代化养殖
+    assert "cattle-shed-temperature" in slugs(cattle)
+    aluminium = {r["label"]["zh"] for r in index.search("铝", limit=100)["results"]}
+    assert {"氧化铝浓度", "铝液纯度", "电解铝产能"} <= aluminium
+    assert "temperature" in slugs(index.search("温", limit=100)["results"])
+    assert index.holding("温")[0] == "温度"
+    _, surfaces = index.query_terms("牛")
+    assert surfaces == ["牛"]  # marked where it stands: 牛舍温度 -> [牛]舍温度
+    assert index.search("温度")["terms"] == ["温度"]  # a word is searched as before
+
+
 def test_folding_leaves_simplified_text_alone(build_result):
     """Only traditional characters fold: the source text, every label and text of the graph
     (the N-Triples dump) and every character of GB 2312 read as they are, so the index

@@ -67,6 +67,7 @@ STOPWORDS = frozenset(
     "a an and are as at be by for from in is it of on or the to with data".split()
 )
 LONGEST = 12  # longest Chinese term looked up at query time
+LONE_WORDS = 12  # most index words a lone Chinese character of a query stands for
 
 
 class SearchError(DipkgError):
@@ -211,6 +212,7 @@ class SearchIndex:
             for a in ups:
                 self.descendants.setdefault(a, set()).add(c)
         self.cjk_terms = {t for t in self.df if IS_CJK.match(t)}
+        self._holding: dict[str, list[str]] = {}  # a lone character -> the words holding it
         # the keys of the labels a name may hold (each kind's but the top ones'), made once:
         # resolve() looks for them in every field name of a match
         self.label_keys: list[tuple[str, str]] = []
@@ -268,12 +270,29 @@ class SearchIndex:
                     for sub in _subterms(seg):
                         if sub in self.cjk_terms and sub not in terms:
                             terms.append(sub)
+                    if len(seg) == 1:  # a lone character (牛, 铝): the index's words holding it
+                        if seg not in surfaces:
+                            surfaces.append(seg)
+                        terms.extend(w for w in self.holding(seg) if w not in terms)
             elif run.lower() not in STOPWORDS:
                 s = stem(run)
                 if s not in terms:
                     terms.append(s)
                     surfaces.append(run)
         return terms[:32], surfaces
+
+    def holding(self, char: str) -> list[str]:
+        """The index's Chinese words that hold ``char`` (温 -> 温度, 气温, 水温, …), the
+        shortest and then the most used first, at most :data:`LONE_WORDS`: a character alone
+        is rarely a word of the index (jieba cuts words), so alone it found nothing (牛, 温)
+        or next to nothing (铝: 1 result, not 氧化铝浓度 or 电解铝产能)."""
+        words = self._holding.get(char)
+        if words is None:
+            found = [t for t in self.cjk_terms if char in t and t != char]
+            words = sorted(found, key=lambda t: (len(t), -self.df[t], t))[:LONE_WORDS]
+            if len(self._holding) < 4096:
+                self._holding[char] = words
+        return words
 
     def _segment(self, run: str) -> list[str]:
         """Longest match, left to right, over the index's Chinese terms (an unknown character
