@@ -33,6 +33,7 @@ from fastapi.responses import JSONResponse, Response
 
 from dipkg.core.errors import DipkgError
 from dipkg.core.search_index import (
+    IS_CJK,
     KINDS,
     MAX_MATCH_FIELDS,
     MAX_MATCH_INPUT,
@@ -123,7 +124,12 @@ class Finder:
                 "pieces": pieces,
                 "pi": r["personal_information"],
                 "domains": [_pick(d["label"], lang) for d in r["domains"]],
-                "alt": r.get("alt", []),
+                # the other names that matched, each in its own language (a Chinese name
+                # typed on an English page is marked lang="zh-Hans")
+                "alt": [
+                    {"text": a, "lang": "zh-Hans" if IS_CJK.search(a) else "en"}
+                    for a in r.get("alt", [])
+                ],
                 "via": [[_pick(c["label"], lang) for c in path] for path in r.get("via", [])],
             }
             if r.get("scenario"):

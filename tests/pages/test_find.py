@@ -327,3 +327,10 @@ def test_a_chinese_page_says_a_refusal_in_chinese(http: httpx.Client):
         assert r.status_code == 400 and shown.startswith(said), shown
         en = http.get(path, params={**params, "lang": "en"}, headers=H)
         assert not re.search(r"[\u4e00-\u9fff]", alert.search(en.text).group(1))
+
+
+def test_another_name_shown_is_marked_with_its_language(http: httpx.Client):
+    """A result found by another name shows it ("also …"); a Chinese name on an English
+    page is marked lang="zh-Hans", so it is read (and spoken) as Chinese."""
+    en = http.get("/search", params={"q": "牛", "lang": "en"}, headers=H).text
+    assert '(also <span lang="zh-Hans">黄牛个体数据</span>)' in en
