@@ -212,7 +212,7 @@ class SearchIndex:
             for a in ups:
                 self.descendants.setdefault(a, set()).add(c)
         self.cjk_terms = {t for t in self.df if IS_CJK.match(t)}
-        self._holding: dict[str, list[str]] = {}  # a lone character -> the words holding it
+        self._holding: dict[str, list[str]] | None = None  # a character -> words holding it
         # the keys of the labels a name may hold (each kind's but the top ones'), made once:
         # resolve() looks for them in every field name of a match
         self.label_keys: list[tuple[str, str]] = []
@@ -286,13 +286,21 @@ class SearchIndex:
         shortest and then the most used first, at most :data:`LONE_WORDS`: a character alone
         is rarely a word of the index (jieba cuts words), so alone it found nothing (牛, 温)
         or next to nothing (铝: 1 result, not 氧化铝浓度 or 电解铝产能)."""
-        words = self._holding.get(char)
-        if words is None:
-            found = [t for t in self.cjk_terms if char in t and t != char]
-            words = sorted(found, key=lambda t: (len(t), -self.df[t], t))[:LONE_WORDS]
-            if len(self._holding) < 4096:
-                self._holding[char] = words
-        return words
+        if self._holding is None:
+            # every character's words in one pass over the index's words, on the first lone
+            # character asked (then a lookup): a scan of them per character asked cost a
+            # query of 200 characters each a scan, and a bounded cache let a stream of new
+            # characters scan again and again
+            found: dict[str, list[str]] = {}
+            for t in self.cjk_terms:
+                for c in set(t):
+                    if c != t:
+                        found.setdefault(c, []).append(t)
+            self._holding = {
+                c: sorted(ws, key=lambda t: (len(t), -self.df[t], t))[:LONE_WORDS]
+                for c, ws in found.items()
+            }
+        return self._holding.get(char, [])
 
     def _segment(self, run: str) -> list[str]:
         """Longest match, left to right, over the index's Chinese terms (an unknown character
