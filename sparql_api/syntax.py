@@ -65,13 +65,20 @@ def _sentence(reason: str) -> str:
 
 
 def _undeclared_prefix(
-    query: str, line: int | None, column: int | None
+    query: str, *, before_less_than: bool = False
 ) -> tuple[str, int, int] | None:
-    """The first prefixed name in ``query`` whose prefix no PREFIX declares (with its place)."""
+    """The first prefixed name in ``query`` whose prefix no PREFIX declares (with its place).
+
+    With ``before_less_than`` only names before the first ``<`` that starts no IRI: after
+    a broken IRI (``<http://e.org/a b>``) the tokenizer reads its text as names
+    (``http:``), which no PREFIX could have declared.
+    """
     tokens = tokenize(query)
     declared = _declared(tokens)
     previous = None
     for tok in tokens:
+        if before_less_than and tok.text == "<":
+            return None
         if tok.kind == PNAME and previous is not None and previous.text.upper() != "PREFIX":
             prefix = tok.text.partition(":")[0]
             if prefix not in declared:
@@ -99,22 +106,31 @@ def syntax_error(message: str, query: str = "") -> QuerySyntaxError:
     line = column = None
     if match:
         line, column = int(match.group(1)), int(match.group(2))
-    if "Prefix not found" in message and query:
-        found = _undeclared_prefix(query, line, column)
-        if found is not None:
-            prefix, at_line, at_col = found
-            known = PREFIXES.get(prefix)
-            fix = (
-                f"add the line PREFIX {prefix}: <{known}>"
-                if known
-                else f"declare it with PREFIX {prefix}: <namespace IRI>"
-            )
-            return QuerySyntaxError(
-                f"the prefix {prefix}: is not declared; {fix}",
-                line=at_line,
-                column=at_col,
-                details={"prefix": prefix, "namespace": known},
-            )
+    found = None
+    if query and "Prefix not found" in message:
+        found = _undeclared_prefix(query)
+    elif query and line is not None and column is not None:
+        # pyoxigraph says "Prefix not found" only when its parser stopped right after the
+        # name (an object); with the name as a subject, in a FILTER or as a function it
+        # reports a later place and other words ("expected OPTIONAL"). A name before that
+        # place whose prefix nothing declares is an error there too, so it is named.
+        found = _undeclared_prefix(query, before_less_than=True)
+        if found is not None and found[1:] > (line, column):
+            found = None
+    if found is not None:
+        prefix, at_line, at_col = found
+        known = PREFIXES.get(prefix)
+        fix = (
+            f"add the line PREFIX {prefix}: <{known}>"
+            if known
+            else f"declare it with PREFIX {prefix}: <namespace IRI>"
+        )
+        return QuerySyntaxError(
+            f"the prefix {prefix}: is not declared; {fix}",
+            line=at_line,
+            column=at_col,
+            details={"prefix": prefix, "namespace": known},
+        )
     expected = _EXPECTED.search(message)
     if match and expected:
         words = _alternatives(expected.group(1).strip())

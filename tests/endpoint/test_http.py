@@ -513,6 +513,14 @@ def test_an_undeclared_prefix_is_named_with_the_line_to_add(client: httpx.Client
     assert body["details"] == {"prefix": "dip", "namespace": "https://w3id.org/dipkg/ontology#"}
 
 
+def test_an_undeclared_prefix_as_a_subject_is_named_too(client: httpx.Client) -> None:
+    # pyoxigraph's own message for it was "syntax error at 2:24: expected OPTIONAL"
+    query = 'SELECT * WHERE {\n  ?s ?p "贵州" . skos:x ?p ?o }'
+    body = assert_error(client.get("/sparql", params={"query": query}), 400, "query-syntax")
+    assert (body["line"], body["column"]) == (2, 16)  # in characters
+    assert body["details"]["prefix"] == "skos"
+
+
 def test_a_syntax_error_lists_what_may_come_not_unicode_ranges(client: httpx.Client) -> None:
     r = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o"})
     body = assert_error(r, 400, "query-syntax")

@@ -37,6 +37,32 @@ def test_the_undeclared_prefix_is_named(query: str) -> None:
     assert "PREFIX dip: <https://w3id.org/dipkg/ontology#>" in str(err)
 
 
+@pytest.mark.parametrize(
+    "query,column",
+    [
+        ("SELECT * WHERE { dip:x ?p ?o }", 18),
+        ("SELECT * WHERE { ?s dip:p ?o }", 21),
+        ("SELECT * WHERE { ?s ?p ?o FILTER(?o = dip:x) }", 39),
+        ("SELECT * WHERE { ?s ?p ?o BIND(dip:f(?o) AS ?i) }", 32),
+        ("SELECT * WHERE { ?s ?p ?o } ORDER BY dip:f(?o)", 38),
+        ('SELECT * WHERE {\n  ?s ?p "贵州😀" .\n  dip:x ?p ?o }', 3),
+    ],
+)
+def test_the_undeclared_prefix_is_named_wherever_it_is(query: str, column: int) -> None:
+    """pyoxigraph says "Prefix not found" only for a name where its parser stops (an
+    object); elsewhere it reports a later place and other words ("syntax error at 1:26:
+    expected OPTIONAL" for a subject), which is what a user forgetting a PREFIX saw."""
+    err = error_for(query)
+    assert err.details == {"prefix": "dip", "namespace": "https://w3id.org/dipkg/ontology#"}
+    assert (err.line, err.column) == (query.count("\n") + 1, column)
+
+
+def test_an_undeclared_prefix_after_the_error_is_not_blamed() -> None:
+    """The first error is what is reported: a prefix only used after it is left alone."""
+    err = error_for("SELECT * WHERE { ?s ?p } LIMIT 1 dip:x")
+    assert err.details is not None and "prefix" not in err.details
+
+
 def test_declared_prefixes_are_read_in_linear_time() -> None:
     """A comment of ``PREFIX`` repeated to 64 KiB: the declarations' pattern tried at each
     one scanned the rest (5-6 s); a bound, not a benchmark."""
