@@ -381,8 +381,11 @@ async def answer(
     if not reply.header.get("ok"):
         err = reply_error(reply.header)
         if err.code == "not-acceptable":
-            offers = RESULT_OFFERS if table is None else goffers
-            err.details = {"offered": [o.media_type for o in offers]}
+            if err.details and "predicate" in err.details:  # a graph RDF/XML cannot write
+                offers = tuple(o for o in goffers if graph is None or o.key != graph.key)
+            else:  # the query's kind has no acceptable format
+                offers = RESULT_OFFERS if table is None else goffers
+            err.details = {**(err.details or {}), "offered": [o.media_type for o in offers]}
         raise err
     chosen = table if reply.header.get("kind") == "table" else graph
     assert chosen is not None

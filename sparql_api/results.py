@@ -28,7 +28,13 @@ import pyoxigraph as ox
 
 from dipkg.core import formats
 from dipkg.core.serialize import term_json
-from sparql_api.errors import NotAcceptable, QueryEvaluationError, ResultTooLarge, SpoolFailed
+from sparql_api.errors import (
+    NotAcceptable,
+    QueryEvaluationError,
+    ResultTooLarge,
+    SpoolFailed,
+    quoted,
+)
 
 #: serialiser key -> pyoxigraph format, from the one registry (dipkg/core/formats.py)
 RESULT_FORMATS = {f.key: f.results for f in formats.FORMATS if f.results is not None}
@@ -115,6 +121,33 @@ def _dataset(job: Job) -> dict[str, Any]:
 
 def _not_acceptable(kind: str) -> NotAcceptable:
     return NotAcceptable(f"no acceptable media type for this {kind} result")
+
+
+#: XML's NameStartChar without ":" (a local name's first character) and the rest of NameChar
+_XML_NAME_START = (
+    "A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff"
+    "\u200c-\u200d\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd"
+    "\U00010000-\U000effff"
+)
+_XML_LOCAL_NAME = re.compile(
+    f"[{_XML_NAME_START}][-.0-9\u00b7\u0300-\u036f\u203f-\u2040{_XML_NAME_START}]*$"
+)
+
+
+def _rdf_xml_predicate(iri: str, known: dict[str, bool]) -> None:
+    """Refuse (406) a predicate RDF/XML cannot write: an element name is a namespace and
+    an XML local name, so the IRI must end in one (``http://ex/1``, ``…/p/`` do not).
+    Oxigraph's writer wrote ``<oxprefix: xmlns:oxprefix="http://ex/1">``, which no XML
+    parser reads, with a 200."""
+    ok = known.get(iri)
+    if ok is None:
+        ok = known[iri] = _XML_LOCAL_NAME.search(iri) is not None
+    if not ok:
+        raise NotAcceptable(
+            f"RDF/XML cannot write the predicate <{quoted(iri)}> (its IRI does not end in an XML "
+            "name); ask for Turtle, N-Triples or JSON-LD",
+            details={"predicate": quoted(iri)},
+        )
 
 
 def _io_error() -> QueryEvaluationError:
@@ -633,6 +666,7 @@ def _triples(
     if prefixes and fmt in WITH_PREFIXES:
         kwargs["prefixes"] = prefixes
     quads = GRAPH_FORMATS[fmt].supports_datasets  # N-Quads, TriG: the default graph
+    predicates: dict[str, bool] | None = {} if GRAPH_FORMATS[fmt] == ox.RdfFormat.RDF_XML else None
     count = 0
     truncated = False
 
@@ -643,6 +677,8 @@ def _triples(
                 truncated = True
                 return
             count += 1
+            if predicates is not None:
+                _rdf_xml_predicate(triple.predicate.value, predicates)
             if quads:
                 yield ox.Quad(triple.subject, triple.predicate, triple.object, ox.DefaultGraph())
             else:

@@ -474,6 +474,37 @@ def test_named_graphs_are_described_and_quads_offered(client: httpx.Client) -> N
         assert r.status_code == 200 and r.headers["content-type"].startswith(accept)
 
 
+@pytest.mark.parametrize("predicate", ["http://ex.org/1", "http://ex.org/p/", "urn:x:2"])
+def test_rdf_xml_refuses_a_predicate_it_cannot_write(client: httpx.Client, predicate: str) -> None:
+    """An element name is a namespace and an XML name: Oxigraph's writer gave
+    ``<oxprefix: xmlns:oxprefix="http://ex.org/1">`` with a 200, which no XML parser
+    (nor SPARQLWrapper's RDFXML) reads."""
+    q = f'CONSTRUCT {{ <http://ex.org/s> <{predicate}> "x" }} WHERE {{}}'
+    r = client.get("/sparql", params={"query": q}, headers={"Accept": "application/rdf+xml"})
+    body = assert_error(r, 406, "not-acceptable")
+    assert body["details"]["predicate"] == predicate
+    assert "application/rdf+xml" not in body["details"]["offered"]
+    assert "text/turtle" in body["details"]["offered"]
+    for accept in ("text/turtle", "application/n-triples", "application/ld+json"):
+        r = client.get("/sparql", params={"query": q}, headers={"Accept": accept})
+        assert r.status_code == 200, r.text
+
+
+def test_rdf_xml_writes_predicates_ending_in_an_xml_name(client: httpx.Client) -> None:
+    import xml.dom.minidom
+
+    import rdflib
+
+    q = (
+        'CONSTRUCT { <http://ex.org/s> <urn:x> "a" ; <http://ex.org/%41b> "b" ; '
+        '<http://ex.org/中文> "c" ; <http://ex.org/a.1> "d" ; <http://ex.org/_1> "e" } WHERE {}'
+    )
+    r = client.get("/sparql", params={"query": q}, headers={"Accept": "application/rdf+xml"})
+    assert r.status_code == 200, r.text
+    xml.dom.minidom.parseString(r.content)
+    assert len(rdflib.Graph().parse(data=r.content, format="xml")) == 5
+
+
 @pytest.mark.parametrize(
     "accept",
     [
