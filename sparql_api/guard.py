@@ -38,7 +38,9 @@ Readings. The guard refuses SERVICE if *any* reading of the text has it:
 
 Whitespace is space, tab, CR and LF only (§19.8 WS); comments end at CR or LF;
 ``<...>`` is skipped as an IRI only when it is a strict IRIREF (no space, ``{``,
-``}``, ``<``, ``>``...), so the guard never hides more text than a parser does.
+``}``, ``<``, ``>``...; a backslash only as a codepoint escape, which pyoxigraph reads
+inside the IRI and reading 3 decodes), so the guard never hides more text than a
+parser does.
 The worker processes also run in an empty network namespace where the OS allows
 it (see :mod:`sparql_api.workers`): a second wall, not the first.
 
@@ -139,8 +141,10 @@ WORD, PNAME, VAR, IRI, STRING, BNODE, LANG, NUMBER, PUNCT, OTHER = (
 
 _WS = re.compile(r"[ \t\r\n]+")
 _COMMENT = re.compile(r"#[^\r\n]*")
-#: [139] IRIREF ::= '<' ([^<>"{}|^`\]-[#x00-#x20])* '>'
-_IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
+#: [139] IRIREF ::= '<' ([^<>"{}|^`\]-[#x00-#x20])* '>', with §19.2's codepoint escapes
+#: (``<http://x/\u4E2D>``, which pyoxigraph reads as ``<http://x/中>``: reading 3 sees them
+#: decoded)
+_IRIREF = re.compile(r'<(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>')
 #: [156]-[160] strings with ECHAR (and UCHAR, which pyoxigraph accepts inside strings)
 _STRING_LONG1 = re.compile(r"'''(?:[^'\\]|\\.|'(?!''))*'''", re.S)
 _STRING_LONG2 = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""', re.S)

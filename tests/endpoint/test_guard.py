@@ -106,6 +106,37 @@ def test_service_inside_strings_iris_names_is_not_flagged(inner: str, case: str)
 
 
 @pytest.mark.parametrize(
+    "query,value",
+    [
+        ("SELECT ?x WHERE { BIND(<http://example.org/\\u4E2D\\u6587> AS ?x) }", "中文"),
+        ("SELECT ?x WHERE { BIND(<http://example.org/\\U0001F600> AS ?x) }", "😀"),
+        ("SELECT ?x WHERE { BIND(<http://example.org/\\u0053ERVICE> AS ?x) }", "SERVICE"),
+    ],
+)
+def test_a_codepoint_escape_in_an_iri_is_not_a_stray_backslash(query: str, value: str) -> None:
+    """§19.2 escapes are SPARQL anywhere, and pyoxigraph reads them in an IRI; the guard
+    refused them as "a backslash outside a string or IRI"."""
+    assert check_query(query).form == "select"
+    [row] = ox.Store().query(query)  # type: ignore[misc]
+    assert row["x"] == ox.NamedNode(f"http://example.org/{value}")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # decoded (as §19.2 says, and a remote backend may do), the IRI ends and SERVICE
+        # follows: refused, as the same text unescaped is
+        "SELECT * WHERE { <x:\\u003E> \\u0053ERVICE <http://127.0.0.1:9/> { } }",
+        "SELECT * WHERE { BIND(<x:a\\u003E SERVICE <http://127.0.0.1:9/> { } }",
+        "SELECT * WHERE { <x:\\u003E\\u0020SERVICE\\u0020<http://127.0.0.1:9/>{}> }",
+    ],
+)
+def test_an_escaped_iri_hides_no_service(query: str) -> None:
+    with pytest.raises((ServiceRefused, QuerySyntaxError)):
+        check_query(query)
+
+
+@pytest.mark.parametrize(
     "update",
     [
         "INSERT DATA { <a> <b> <c> }",
@@ -214,6 +245,12 @@ PIECES = [
     ",",
     ";",
     "SERVICE<{u}>",
+    # codepoint escapes, which an IRI may hold (§19.2)
+    "<x:\\u0041>",
+    "\\u003E",
+    "\\u003C",
+    "\\u0053ERVICE",
+    "\\u0020",
 ]
 
 
