@@ -109,13 +109,17 @@ class Outcome:
 
 
 def _dataset(job: Job) -> dict[str, Any]:
+    """The request's dataset. ``default-graph-uri`` or ``named-graph-uri`` name all of it
+    (SPARQL 1.1 Protocol §2.1.4, as FROM and FROM NAMED do in the query): with only one
+    kind given, the other part is empty, not the store's (``named-graph-uri`` alone left
+    the whole data as the default graph)."""
     kwargs: dict[str, Any] = {}
     if job.union_default_graph:
         kwargs["use_default_graph_as_union"] = True
-    if job.default_graph:
-        kwargs["default_graph"] = [ox.NamedNode(iri) for iri in job.default_graph]
-    if job.named_graphs:
-        kwargs["named_graphs"] = [ox.NamedNode(iri) for iri in job.named_graphs]
+    if job.default_graph or job.named_graphs:
+        if not job.union_default_graph:
+            kwargs["default_graph"] = [ox.NamedNode(iri) for iri in job.default_graph or ()]
+        kwargs["named_graphs"] = [ox.NamedNode(iri) for iri in job.named_graphs or ()]
     return kwargs
 
 

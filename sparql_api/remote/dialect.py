@@ -40,12 +40,13 @@ class Graphs:
         return {g for g in (self.data, self.catalog) if g}
 
 
-#: A graph no one publishes, sent for the half of a query's own dataset it leaves empty: the
-#: protocol cannot say "no named graphs". Left to itself, Virtuoso 7.2 reads a query with
+#: A graph no one publishes, sent for the part of a dataset the client or the query leaves
+#: empty (of the protocol's parameters, or a query's FROM / FROM NAMED): the protocol
+#: cannot say "no named graphs". Left to itself, Virtuoso 7.2 reads a query with
 #: FROM and no FROM NAMED as having every graph it holds as a named graph (its system
 #: graphs, publish's staging graphs, other datasets: ``GRAPH ?g`` listed them), where
 #: SPARQL 1.1 (§13.2) and the local store give none.
-NO_GRAPH = "urn:x-dipkg:no-graph"
+NO_GRAPH = "urn:dipkg:no-graph"
 
 
 @dataclass(frozen=True)
@@ -206,8 +207,11 @@ def dataset_params(
     the query left empty (:data:`NO_GRAPH`)."""
     catalog = [graphs.catalog] if graphs.catalog else []
     if job.default_graph or job.named_graphs:
-        default = list(job.default_graph or [graphs.data])
-        named = list(job.named_graphs or catalog)
+        # the client's dataset is all of it: a part it does not give is empty, as locally
+        # (a graph no one has; no parameter would be the backend's own choice)
+        union = [graphs.data, *catalog] if job.union_default_graph else [NO_GRAPH]
+        default = list(job.default_graph or union)
+        named = list(job.named_graphs or [NO_GRAPH])
     elif job.union_default_graph:
         default, named = [graphs.data, *catalog], catalog
     elif own is not None:

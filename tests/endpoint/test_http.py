@@ -67,6 +67,29 @@ def test_default_and_named_graph_uri(client: httpx.Client) -> None:
     assert_error(r, 400, "bad-request")
 
 
+def test_a_protocol_dataset_is_the_whole_dataset(client: httpx.Client) -> None:
+    """SPARQL 1.1 Protocol §2.1.4: the parameters give the dataset, as FROM and FROM NAMED
+    do; a part not given is empty. ``named-graph-uri`` alone left the whole data as the
+    default graph (10,798 triples here), ``default-graph-uri`` alone every named graph."""
+    catalog = "https://w3id.org/dipkg/graph/catalog"
+    named = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+
+    def count(query: str, **params: str) -> int:
+        r = client.get("/sparql", params={"query": query, **params})
+        assert r.status_code == 200, r.text
+        return int(r.json()["results"]["bindings"][0]["n"]["value"])
+
+    assert count(COUNT) > count(COUNT, **{"default-graph-uri": catalog}) > 0
+    assert count(COUNT, **{"named-graph-uri": catalog}) == 0
+    assert count(COUNT.replace("WHERE", f"FROM NAMED <{catalog}> WHERE")) == 0
+    assert count(named, **{"named-graph-uri": catalog}) == count(named) > 0
+    assert count(named, **{"default-graph-uri": catalog}) == 0
+    assert count(named.replace("WHERE", f"FROM <{catalog}> WHERE")) == 0
+    # union-default-graph keeps its default graph beside the named graphs given
+    both = {"union-default-graph": "true", "named-graph-uri": catalog}
+    assert count(COUNT, **both) == count(COUNT, **{"union-default-graph": "true"})
+
+
 @pytest.mark.parametrize(
     "accept,ctype",
     [

@@ -124,8 +124,9 @@ def test_a_querys_own_dataset_is_sent_in_full(query, default, named) -> None:
 
 
 def test_the_protocols_dataset_still_wins_over_from() -> None:
+    """And it is the whole dataset (Protocol §2.1.4): the part it leaves out is empty."""
     query = f"SELECT * FROM <{CATALOG}> {{ }}"
     assert sent(query, default_graph=[DATA]) == {
         "default-graph-uri": [DATA],
-        "named-graph-uri": [CATALOG],
+        "named-graph-uri": [NO_GRAPH],
     }

@@ -112,8 +112,18 @@ def test_construct_and_describe_as_the_default_local_mode_as_graphs(local_in_mem
 
 def test_the_users_dataset_is_respected(local, remote):
     query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
-    for params in ({"default-graph-uri": BASE + "graph/catalog"}, {"union-default-graph": "true"}):
-        a, b = ask(local, query, **params), ask(remote, query, **params)
+    named = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+    catalog = BASE + "graph/catalog"
+    for q, params in (
+        (query, {"default-graph-uri": catalog}),
+        (query, {"union-default-graph": "true"}),
+        # a part of the dataset not given is empty (SPARQL 1.1 Protocol §2.1.4)
+        (query, {"named-graph-uri": catalog}),
+        (named, {"default-graph-uri": catalog}),
+        (named, {"named-graph-uri": catalog}),
+        (query, {"union-default-graph": "true", "named-graph-uri": catalog}),
+    ):
+        a, b = ask(local, q, **params), ask(remote, q, **params)
         assert a.status_code == b.status_code == 200
         assert a.json() == b.json(), params
 
