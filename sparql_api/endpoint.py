@@ -381,8 +381,10 @@ async def answer(
     if not reply.header.get("ok"):
         err = reply_error(reply.header)
         if err.code == "not-acceptable":
-            if err.details and "predicate" in err.details:  # a graph RDF/XML cannot write
-                offers = tuple(o for o in goffers if graph is None or o.key != graph.key)
+            unfit = (err.details or {}).get("format")
+            if unfit is not None:  # a result the chosen format cannot write (RDF/XML, XML)
+                kind = RESULT_OFFERS if table is not None and table.key == unfit else goffers
+                offers = tuple(o for o in kind if o.key != unfit)
             else:  # the query's kind has no acceptable format
                 offers = RESULT_OFFERS if table is None else goffers
             err.details = {**(err.details or {}), "offered": [o.media_type for o in offers]}

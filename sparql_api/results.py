@@ -150,7 +150,28 @@ def _rdf_xml_predicate(iri: str, known: dict[str, bool]) -> None:
         raise NotAcceptable(
             f"RDF/XML cannot write the predicate <{quoted(iri)}> (its IRI does not end in an XML "
             "name); ask for Turtle, N-Triples or JSON-LD",
-            details={"predicate": quoted(iri)},
+            details={"predicate": quoted(iri), "format": "rdfxml"},
+        )
+
+
+#: bytes XML 1.0 cannot carry, not even as a character reference: the C0 controls but
+#: tab, LF and CR (none is a byte of a longer UTF-8 sequence, so bytes are searched)
+_NOT_XML = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: the formats that are XML 1.0 documents
+XML_FORMATS = frozenset({"xml", "rdfxml"})
+
+
+def _xml_only(chunk: bytes, fmt: str) -> None:
+    """Refuse (406) XML output holding a character XML 1.0 cannot carry (a value such as
+    ``"a\u0007b"`` a query made): Oxigraph's writers wrote it raw, a 200 no XML parser
+    reads."""
+    found = _NOT_XML.search(chunk)
+    if found is not None:
+        others = "SPARQL JSON, CSV or TSV" if fmt == "xml" else "Turtle, N-Triples or JSON-LD"
+        raise NotAcceptable(
+            f"the result holds the control character U+{found.group()[0]:04X}, which XML 1.0 "
+            f"cannot carry; ask for {others}",
+            details={"character": f"U+{found.group()[0]:04X}", "format": fmt},
         )
 
 
@@ -174,9 +195,11 @@ def too_large(limit: int, rows: int | None = None) -> ResultTooLarge:
     )
 
 
-def _check_body(body: bytes, job: Job) -> bytes:
+def _check_body(body: bytes, job: Job, fmt: str | None = None) -> bytes:
     if len(body) > job.max_bytes:
         raise too_large(job.max_bytes)
+    if fmt in XML_FORMATS:
+        _xml_only(body, fmt)
     return body
 
 
@@ -321,7 +344,21 @@ class _TsvSink(_Output):
 
 
 class _LimitSink(_Output):
-    """A writer's output, refused (503 result-too-large) over ``max_bytes``."""
+    """A writer's output, refused (503 result-too-large) over ``max_bytes``, and (406)
+    in an XML format when it holds a character XML cannot carry."""
+
+    def __init__(
+        self, max_bytes: int, path: str | None = None, threshold: int = 0, fmt: str = ""
+    ) -> None:
+        super().__init__(max_bytes, path, threshold)
+        self.xml = fmt if fmt in XML_FORMATS else None
+
+    def write(self, chunk: bytes) -> int:
+        chunk = bytes(chunk)
+        if self.xml is not None:
+            _xml_only(chunk, self.xml)
+        self.keep(chunk)
+        return len(chunk)
 
 
 class _Ambiguous(Exception):
@@ -571,6 +608,7 @@ def _solutions_tsv(
         job.max_bytes,
         None if spool is None else spool.path,
         0 if spool is None else spool.threshold,
+        fmt,
     )
     tsv_spooled = sink.spooled
     try:
@@ -656,7 +694,7 @@ def _solutions_terms(result: Any, job: Job) -> Outcome:
                 "16 MiB and was not sent; ask for SPARQL JSON or shorter values",
                 details={"limit_bytes": 16 * 1024 * 1024},
             ) from None
-    return Outcome("table", fmt, _check_body(body, job), len(bindings), truncated)
+    return Outcome("table", fmt, _check_body(body, job, fmt), len(bindings), truncated)
 
 
 def _triples(
@@ -692,6 +730,7 @@ def _triples(
         job.max_bytes,
         None if spool is None else spool.path,
         0 if spool is None else spool.threshold,
+        fmt,
     )
     ox.serialize(capped(), out, format=GRAPH_FORMATS[fmt], **kwargs)
     return _finished(out, Outcome("graph", fmt, b"", count, truncated))

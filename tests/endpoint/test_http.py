@@ -513,6 +513,45 @@ def test_rdf_xml_refuses_a_predicate_it_cannot_write(client: httpx.Client, predi
         assert r.status_code == 200, r.text
 
 
+CONTROL = 'SELECT ?x WHERE { BIND("a\\u0007b" AS ?x) }'
+#: one row over the 1 MiB spool threshold, the control character at its end
+CONTROL_LATE = (
+    'SELECT ?x WHERE { BIND("0123456789abcdef" AS ?a0) '
+    + " ".join(f"BIND(CONCAT(?a{i}, ?a{i}) AS ?a{i + 1})" for i in range(17))
+    + ' BIND(CONCAT(?a17, "\\u0001") AS ?x) }'
+)
+
+
+@pytest.mark.parametrize(
+    "query,accept,fmt",
+    [
+        (CONTROL, "application/sparql-results+xml", "xml"),
+        (CONTROL_LATE, "application/sparql-results+xml", "xml"),
+        (
+            CONTROL.replace("SELECT ?x", "CONSTRUCT { <http://ex.org/s> <http://ex.org/p> ?x }"),
+            "application/rdf+xml",
+            "rdfxml",
+        ),
+    ],
+    ids=["select", "select-spooled", "construct"],
+)
+def test_xml_refuses_a_character_xml_cannot_carry(
+    client: httpx.Client, query: str, accept: str, fmt: str
+) -> None:
+    """XML 1.0 has no way to write U+0001-U+0008 (not even ``&#7;``): Oxigraph's writers
+    put it raw in a 200 no XML parser reads. The other formats carry it."""
+    r = client.get("/sparql", params={"query": query}, headers={"Accept": accept})
+    body = assert_error(r, 406, "not-acceptable")
+    assert body["details"]["format"] == fmt and body["details"]["character"] in (
+        "U+0001",
+        "U+0007",
+    )
+    assert accept not in body["details"]["offered"] and body["details"]["offered"]
+    other = body["details"]["offered"][0]
+    r = client.get("/sparql", params={"query": query}, headers={"Accept": other})
+    assert r.status_code == 200, r.text
+
+
 def test_rdf_xml_writes_predicates_ending_in_an_xml_name(client: httpx.Client) -> None:
     import xml.dom.minidom
 
