@@ -221,9 +221,9 @@ async def parse_request(
             raw = await read_capped(body, content_length, 3 * max_query_bytes + 64 * 1024)
             params = {**url_params}
             for key, values in parse_params(raw).items():
-                params[key] = (
-                    params.get(key, []) + values if key not in ("query", "update") else values
-                )
+                # a query (or update) in the URL too is a second one, as in a GET: refused
+                # below, never one silently run instead of the other
+                params[key] = params.get(key, []) + values
         elif media == SPARQL_QUERY:
             if charset not in ("utf-8", "utf8"):
                 raise UnsupportedMediaType(

@@ -39,6 +39,37 @@ def test_get_post_form_and_direct_agree(client: httpx.Client) -> None:
     assert b.json() == a.json() == c.json()
 
 
+@pytest.mark.parametrize(
+    "content_type,url_param",
+    [
+        ("application/x-www-form-urlencoded", "query"),
+        ("application/x-www-form-urlencoded", "update"),
+        ("application/sparql-query", "query"),
+    ],
+)
+def test_a_second_query_in_the_url_of_a_post_is_refused(
+    client: httpx.Client, content_type: str, url_param: str
+) -> None:
+    """A POST's query goes in its body; one in the URL as well is a second query, refused
+    as in a GET with two. A form body's query silently replaced the URL's (the client got
+    the answer to one of its two queries), while application/sparql-query refused it."""
+    body = "query=" + quote(COUNT, safe="") if "form" in content_type else COUNT
+    r = client.post(
+        "/sparql?" + url_param + "=" + quote("ASK {}", safe=""),
+        content=body,
+        headers={"Content-Type": content_type},
+    )
+    assert_error(r, 400, "bad-request")
+    # the dataset may still come in the URL
+    r = client.post(
+        "/sparql?default-graph-uri=" + quote("https://w3id.org/dipkg/graph/catalog", safe=""),
+        content=body,
+        headers={"Content-Type": content_type},
+    )
+    assert r.status_code == 200, r.text
+    assert 0 < int(r.json()["results"]["bindings"][0]["n"]["value"]) < 1000
+
+
 def test_form_is_decoded_exactly_once(client: httpx.Client) -> None:
     # the query text contains a literal "%41": form-encoded as %2541 it must stay %41
     query = 'SELECT ?x WHERE { BIND("%41+b" AS ?x) }'
