@@ -583,6 +583,30 @@ def test_xml_refuses_a_character_xml_cannot_carry(
     assert r.status_code == 200, r.text
 
 
+def test_xml_keeps_a_carriage_return(client: httpx.Client) -> None:
+    """An XML parser reads a raw CR (or CRLF) as LF: written raw, ``"c\\rd"`` came back
+    ``"c\\nd"``. It is written ``&#13;``; tab and LF stay as they are."""
+    import xml.dom.minidom
+
+    import rdflib
+
+    value = "c\rd\r\ne\tf\ng"
+    select = 'SELECT ?x WHERE { BIND("c\\rd\\r\\ne\\tf\\ng" AS ?x) }'
+    r = client.get(
+        "/sparql", params={"query": select}, headers={"Accept": "application/sparql-results+xml"}
+    )
+    assert r.status_code == 200, r.text
+    [literal] = xml.dom.minidom.parseString(r.content).getElementsByTagName("literal")
+    assert literal.firstChild.data == value  # type: ignore[union-attr]
+    construct = select.replace("SELECT ?x", "CONSTRUCT { <http://ex.org/s> <http://ex.org/p> ?x }")
+    r = client.get(
+        "/sparql", params={"query": construct}, headers={"Accept": "application/rdf+xml"}
+    )
+    assert r.status_code == 200, r.text
+    [obj] = rdflib.Graph().parse(data=r.content, format="xml").objects()
+    assert str(obj) == value
+
+
 def test_rdf_xml_writes_predicates_ending_in_an_xml_name(client: httpx.Client) -> None:
     import xml.dom.minidom
 
