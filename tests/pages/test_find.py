@@ -132,6 +132,9 @@ def test_overlong_query_is_refused_in_the_one_error_shape(http: httpx.Client):
     page = http.get("/search", params={"q": "温" * 201}, headers=H)
     assert page.status_code == 400 and 'role="alert"' in page.text
     assert "输入过长：最多 200 个字符。" in page.text  # a Chinese page says it in Chinese
+    # the tab's title holds the start of the query, not all 201 characters of it
+    title = page.text.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title.startswith("温" * 59 + "…") and "温" * 60 not in title
     en = http.get("/search", params={"q": "温" * 201, "lang": "en"}, headers=H)
     assert en.status_code == 400 and "the query is 201 characters long; at most 200" in en.text
     assert (
