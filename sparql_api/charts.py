@@ -72,7 +72,7 @@ def bars(items: list[dict[str, Any]], lang: str, title: str, *, ident: str, unit
     width = label_w + bar_w + 60
     out = [
         f'<svg class="bars" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" '
+        f'width="{width}" height="{height}" role="group" '
         f'aria-labelledby="{ident}-title" font-family={a(FONT)} font-size="{size}">',
         f'<title id="{ident}-title">{escape(title)}</title>',
     ]
@@ -83,7 +83,7 @@ def bars(items: list[dict[str, Any]], lang: str, title: str, *, ident: str, unit
         out.append(
             f"<a href={a(item['href'])} aria-label={a(tip)}><title>{escape(tip)}</title>"
             f'<text x="0" y="{y + bar_h - 3}" '
-            f'fill="{ACCENT}">{escape(fit(item["label"], size, label_w - 8))}</text>'
+            f'fill="{ACCENT}">{escape(fit(item["label"], size, label_w - 8))}</text> '
             f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h}" rx="2" '
             f'fill="{ACCENT}"/>'
             f'<text x="{label_w + length + 6:.1f}" y="{y + bar_h - 3}" '

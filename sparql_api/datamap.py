@@ -100,7 +100,7 @@ def svg_map(data: dict[str, Any], link: Linker, lang: str, *, standalone: bool) 
     ns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
     out.append(
         f'<svg{ns} class="datamap" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" '
-        f'height="{height:.0f}" role="img" aria-labelledby="map-title map-desc" '
+        f'height="{height:.0f}" role="group" aria-labelledby="map-title map-desc" '
         f'font-family={_a(FONT)} font-size="12" lang="{i18n.HTML_LANG[lang]}">'
     )
     out.append(f'<title id="map-title">{escape(title)}</title>')

@@ -98,7 +98,7 @@ def test_the_svg_is_a_labelled_picture_in_the_pages_language(http, release_map):
     assert zh.status_code == 200 and zh.headers["content-type"] == "image/svg+xml; charset=utf-8"
     assert zh.headers["content-language"] == "zh-Hans" and "Accept-Language" in zh.headers["vary"]
     root = _svg(zh.text)
-    assert root.tag == SVG_NS + "svg" and root.get("role") == "img"
+    assert root.tag == SVG_NS + "svg" and root.get("role") == "group"
     assert "WenQuanYi Zen Hei" in root.get("font-family")
     assert root.find(SVG_NS + "title").text.startswith("共享数据地图")
     assert "每行是一个应用场景" in root.find(SVG_NS + "desc").text
