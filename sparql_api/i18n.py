@@ -315,6 +315,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "examples": {"zh": "示例查询", "en": "Example queries"},
     "query_text": {"zh": "查询语句", "en": "Query text"},
     "result_format": {"zh": "结果格式", "en": "Result format"},
+    # names query.js gives YASGUI's unlabelled controls (for screen readers)
+    "a11y_editor": {"zh": "SPARQL 查询编辑器", "en": "SPARQL query editor"},
+    "a11y_endpoint": {"zh": "SPARQL 端点", "en": "SPARQL endpoint"},
+    "a11y_page_size": {"zh": "每页显示行数", "en": "Rows per page"},
     "run": {"zh": "运行查询", "en": "Run query"},
     "open_example": {"zh": "载入", "en": "Load"},
     "noscript": {
@@ -485,7 +489,7 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 #: The strings the query page's script needs (sparql_api/static/query.js), keys above.
-CLIENT_STRINGS = tuple(k for k in STRINGS if k.startswith(("err_", "result_")))
+CLIENT_STRINGS = tuple(k for k in STRINGS if k.startswith(("err_", "result_", "a11y_")))
 #: Errors whose message only the server can phrase (their text is kept under the title).
 _ERRORS_WITH_TEXT = ("query-evaluation", "bad-request", "not-acceptable", "http")
 

@@ -193,6 +193,32 @@
     var none = document.getElementById("no-downloads");
     if (none) { none.hidden = formats.length > 0; }
   }
+  // YASGUI leaves some controls without a name, and puts its "+" (new tab) button inside
+  // the tab list, where only tabs may be: name them, and move the button just after the
+  // list, the two in one row (.tabsBar; the button's wrapper stays in the list: YASGUI
+  // inserts new tabs before it)
+  var named = { ".yasqe textarea": "a11y_editor", "input.autocomplete": "a11y_endpoint",
+                "select.tableSizer": "a11y_page_size" };
+  function nameControls() {
+    Object.keys(named).forEach(function (selector) {
+      var els = root.querySelectorAll(selector);
+      for (var i = 0; i < els.length; i++) {
+        if (!els[i].getAttribute("aria-label")) { els[i].setAttribute("aria-label", say(named[selector])); }
+      }
+    });
+    var add = root.querySelector(".tabsList .addTab"), list = add && add.closest(".tabsList");
+    if (add && list) {
+      var bar = document.createElement("div");
+      bar.className = "tabsBar";
+      list.parentNode.insertBefore(bar, list);
+      bar.appendChild(list);
+      bar.appendChild(add);
+    }
+  }
+  nameControls();
+  if (typeof MutationObserver !== "undefined") {
+    new MutationObserver(nameControls).observe(root, { childList: true, subtree: true });
+  }
   if (textarea && textarea.value) { setQuery(textarea.value, !!served); }
   localize(root);
   yasgui.on("query", function (instance, t) { updateDownloads(t.getQuery(), t); });
