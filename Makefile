@@ -60,6 +60,7 @@ install: $(VENV)/.installed ui-vendor
 # installed from the npm registry and copied into the app's static folder
 # (git-ignored); nothing is loaded from a CDN at run time. Without npm the query
 # page falls back to a plain form.
+# The same `npm ci` installs axe-core (devDependencies) for tests/pages/test_axe.py.
 UI_VENDOR = sparql_api/static/vendor/yasgui
 ui-vendor: $(UI_VENDOR)/yasgui.min.js
 
