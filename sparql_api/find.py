@@ -33,7 +33,6 @@ from fastapi.responses import JSONResponse, Response
 
 from dipkg.core.errors import DipkgError
 from dipkg.core.search_index import (
-    IS_CJK,
     KINDS,
     MAX_MATCH_FIELDS,
     MAX_MATCH_INPUT,
@@ -126,10 +125,7 @@ class Finder:
                 "domains": [_pick(d["label"], lang) for d in r["domains"]],
                 # the other names that matched, each in its own language (a Chinese name
                 # typed on an English page is marked lang="zh-Hans")
-                "alt": [
-                    {"text": a, "lang": "zh-Hans" if IS_CJK.search(a) else "en"}
-                    for a in r.get("alt", [])
-                ],
+                "alt": [{"text": a, "lang": i18n.text_lang(a)} for a in r.get("alt", [])],
                 "via": [[_pick(c["label"], lang) for c in path] for path in r.get("via", [])],
             }
             if r.get("scenario"):

@@ -14,9 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from dipkg.core.search_index import IS_CJK
+
 LANGUAGES = ("zh", "en")
 DEFAULT = "zh"
 HTML_LANG = {"zh": "zh-Hans", "en": "en"}
+
+
+def text_lang(text: str) -> str:
+    """The ``lang`` attribute of a piece of text whose language is not recorded (an
+    example, a name a search matched): Chinese when it holds a Chinese character, else
+    English, so a Chinese word on an English page is not spoken as English."""
+    return HTML_LANG["zh" if IS_CJK.search(text) else "en"]
 
 
 def parse_accept_language(header: str | None) -> list[tuple[str, float]]:

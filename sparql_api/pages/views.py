@@ -56,6 +56,7 @@ class Pages(Lookups):
             lstrip_blocks=True,
         )
         self.env.globals["t"] = i18n.t
+        self.env.globals["text_lang"] = i18n.text_lang
         self.env.globals["version"] = __version__
         self.env.filters["filesize"] = filesize
         self.env.globals["domain_bars"] = charts.domain_bars

@@ -337,3 +337,15 @@ def test_another_name_shown_is_marked_with_its_language(http: httpx.Client):
     page is marked lang="zh-Hans", so it is read (and spoken) as Chinese."""
     en = http.get("/search", params={"q": "牛", "lang": "en"}, headers=H).text
     assert '(also <span lang="zh-Hans">黄牛个体数据</span>)' in en
+
+
+@pytest.mark.parametrize("path", ["/search", "/match"])
+def test_example_chips_carry_their_language(http: httpx.Client, path):
+    """The examples offered on an English page are partly Chinese (温度): each is marked with
+    its own language, so a screen reader does not speak 温度 with an English voice."""
+    page = http.get(path, params={"lang": "en"}, headers=H)
+    chips = re.findall(r'<a href="[^"]*" lang="([^"]+)">([^<]+)</a>', page.text)
+    assert chips, page.text
+    for lang, text in chips:
+        assert lang == ("zh-Hans" if re.search(r"[\u4e00-\u9fff]", text) else "en"), text
+    assert {lang for lang, _ in chips} == {"zh-Hans", "en"}
