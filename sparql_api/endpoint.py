@@ -30,7 +30,6 @@ from sparql_api.backends import PoolHealth
 from sparql_api.cache import Entry
 from sparql_api.errors import NotAcceptable
 from sparql_api.negotiation import (
-    GRAPH_OFFERS,
     HTML,
     RESULT_OFFERS,
     Choice,
@@ -97,9 +96,11 @@ def _content(types: list[str]) -> dict[str, Any]:
     return out
 
 
+# every type /sparql may answer with: N-Quads and TriG too (offered for a graph while the
+# store has named graphs, as the catalogue's is)
 _ALL_TYPES = sorted(
-    {o.media_type for o in RESULT_OFFERS + GRAPH_OFFERS}
-    | {a for o in RESULT_OFFERS + GRAPH_OFFERS for a in o.aliases}
+    {o.media_type for o in RESULT_OFFERS + graph_offers(True)}
+    | {a for o in RESULT_OFFERS + graph_offers(True) for a in o.aliases}
 )
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
