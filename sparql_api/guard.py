@@ -34,7 +34,13 @@ Readings. The guard refuses SERVICE if *any* reading of the text has it:
    local name is longer by the grammar than by pyoxigraph, the text is read
    again with pyoxigraph's rule;
 3. the grammar's after codepoint escapes (``\\u0053ERVICE``), which §19.2 says
-   are processed before parsing (pyoxigraph does not, a remote backend may).
+   are processed before parsing (pyoxigraph does not, a remote backend may);
+4. pyoxigraph's where an IRIREF of the grammar is no IRI it can parse (``<'x>``:
+   relative with no BASE; ``<x:%zz>``; an escape decoding to a space): it gives the
+   IRI up and reads ``<`` as less-than, so ``FILTER(?a<'x>') SERVICE <…> {} # '``
+   compares ``?a`` with a string and then calls SERVICE. Such text is read again
+   with ``<`` as less-than (a relative IRI under a BASE too: the guard does not
+   resolve, so it reads both ways).
 
 Whitespace is space, tab, CR and LF only (§19.8 WS); comments end at CR or LF;
 ``<...>`` is skipped as an IRI only when it is a strict IRIREF (no space, ``{``,
@@ -58,6 +64,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import NamedTuple
+
+import pyoxigraph as ox
 
 from sparql_api.errors import QuerySyntaxError, QueryTooDeep, ServiceRefused, UpdateForbidden
 
@@ -195,12 +203,32 @@ class Token(NamedTuple):
     pos: int
 
 
-def tokenize(text: str, *, oxigraph_locals: bool = False) -> list[Token]:
+def parses_as_iri(token: str) -> bool:
+    """Whether pyoxigraph's parser keeps an IRIREF token (``<...>``) as an IRI: its text,
+    escapes decoded, is an absolute IRI. Where it is not (``<'x>``, ``<x:%zz>``,
+    ``<x:\u0020>``; a relative one, unless a BASE makes it absolute), the parser gives
+    the IRI up and reads ``<`` as less-than: ``FILTER(?a<'x>') SERVICE <…> {} # '`` is a
+    comparison with a string, then a live SERVICE."""
+    iri = token[1:-1]
+    if "\\" in iri:
+        iri = decode_codepoints(iri)
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        return False
+    return True
+
+
+def tokenize(
+    text: str, *, oxigraph_locals: bool = False, oxigraph_iris: bool = False
+) -> list[Token]:
     """Significant tokens of ``text`` (whitespace and comments dropped). Never fails:
     what starts no token is an ``OTHER`` token of one character.
 
     With ``oxigraph_locals`` a prefixed name's local part ends where pyoxigraph's
-    parser ends it (see the module docstring), not where the grammar does.
+    parser ends it (see the module docstring), not where the grammar does. With
+    ``oxigraph_iris`` an IRIREF that :func:`parses_as_iri` says pyoxigraph gives up is
+    ``<`` (less-than) and the text after it is read on.
     """
     tokens: list[Token] = []
     append = tokens.append
@@ -236,6 +264,8 @@ def tokenize(text: str, *, oxigraph_locals: bool = False) -> list[Token]:
             m = None
         if ch == "<":
             m, kind = _IRIREF.match(text, i), IRI
+            if oxigraph_iris and m is not None and not parses_as_iri(m.group()):
+                m = None  # '<' as less-than, as pyoxigraph reads it
         elif ch == "'" or ch == '"':
             # An unterminated string is scanned once: a quote of the same kind before
             # where that scan stopped is escaped inside it, and its own scan would stop
@@ -521,6 +551,9 @@ def _plain(tokens: list[Token], text: str) -> Checked | None:
                 return None
         elif kind == OTHER:
             return None
+        elif kind == IRI:
+            if not parses_as_iri(tok.text):  # reading 4 has something to do
+                return None
     first = operation(tokens)
     if _is_update(first):
         return None
@@ -554,8 +587,17 @@ def check_fully(tokens: list[Token], text: str) -> Checked:
     if any(tok.kind == PNAME and "." in tok.text for tok in tokens):
         _refuse_operations(tokenize(text, oxigraph_locals=True), text)
     # 3. codepoint escapes processed before parsing, as §19.2 says
+    readings = [(tokens, text)]
     if "\\" in text and _CODEPOINT.search(text):
         decoded = decode_codepoints(text)
-        _refuse_operations(tokenize(decoded), decoded)
+        decoded_tokens = tokenize(decoded)
+        _refuse_operations(decoded_tokens, decoded)
         _refuse_operations(tokenize(decoded, oxigraph_locals=True), decoded)
+        readings.append((decoded_tokens, decoded))
+    # 4. pyoxigraph's where it gives up an IRIREF that is no IRI it can parse and reads
+    # '<' as less-than (and a backend that decodes first may do the same)
+    for read, source in readings:
+        if any(tok.kind == IRI and not parses_as_iri(tok.text) for tok in read):
+            _refuse_operations(tokenize(source, oxigraph_iris=True), source)
+            _refuse_operations(tokenize(source, oxigraph_locals=True, oxigraph_iris=True), source)
     return _CHECKED[_form(operation(tokens))]

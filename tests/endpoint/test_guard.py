@@ -6,6 +6,8 @@ against a loopback listener: whatever the guard lets through must never connect.
 
 from __future__ import annotations
 
+import contextlib
+
 import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -136,6 +138,26 @@ def test_an_escaped_iri_hides_no_service(query: str) -> None:
         check_query(query)
 
 
+def test_an_iri_pyoxigraph_gives_up_hides_no_service(listener) -> None:
+    """``<'x>`` is an IRIREF by the grammar but no IRI pyoxigraph can parse (relative, no
+    BASE): it reads ``<`` as less-than, so the text after it is live. Shown to connect
+    unguarded, then refused; the same IRIs where they parse are still accepted."""
+    target = f"http://127.0.0.1:{listener.port}/sparql"
+    query = f"SELECT * WHERE {{ FILTER(?a<'x>') SERVICE <{target}> {{}} # '\n}}"
+    before = listener.accepted
+    with contextlib.suppress(SyntaxError, OSError, RuntimeError, ValueError):
+        list(ox.Store().query(query))  # type: ignore[arg-type]
+    assert listener.accepted > before, "the known-bad query no longer reaches SERVICE"
+    with pytest.raises(ServiceRefused):
+        check_query(query)
+    for good in (
+        "BASE <http://e/> SELECT * WHERE { <'x> ?p ?o }",
+        "SELECT * WHERE { <http://e/'x> ?p ?o }",
+        "SELECT * WHERE { ?s ?p <http://e/\\u4E2D> }",
+    ):
+        assert check_query(good).form == "select", good
+
+
 @pytest.mark.parametrize(
     "update",
     [
@@ -251,6 +273,10 @@ PIECES = [
     "\\u003C",
     "\\u0053ERVICE",
     "\\u0020",
+    # an IRIREF pyoxigraph cannot parse as an IRI: it reads '<' as less-than instead
+    "?a<'x>'",
+    "<'x:%zz>",
+    "FILTER(?a<",
 ]
 
 
@@ -269,6 +295,11 @@ def soups(draw) -> str:
 @given(soups())
 @example("PREFIX : <{root}> SELECT * WHERE { SERVICE:x { ?s ?p ?o } }")
 @example("SELECT * WHERE { ?s ?p trueSERVICE<{u}>{} }")
+# (found in review) the guard took <'x> for an IRI and "') SERVICE … # " for a string;
+# pyoxigraph gives the IRI up (relative, no BASE) and reads a comparison, then SERVICE
+@example("SELECT * WHERE { FILTER(?a<'x>') SERVICE <{u}> {} # '\n}")
+@example("SELECT * WHERE { FILTER(?a<'x:%zz>') SERVICE <{u}> {} # '\n}")
+@example("SELECT * WHERE { FILTER(?a<'x:\\u0020>') SERVICE <{u}> {} # '\n}")
 def test_what_the_guard_passes_never_reaches_the_network(listener, soup: str) -> None:
     root = f"http://127.0.0.1:{listener.port}/"
     query = soup.replace("{u}", root + "sparql").replace("{root}", root)
