@@ -143,6 +143,17 @@ def check_query(query: str, graphs: Graphs | None = None) -> QueryDataset | None
 def _check_reading(query: str, graphs: Graphs | None) -> QueryDataset | None:
     tokens = guard.tokenize(query)
     for tok in tokens:
+        if tok.kind == guard.PNAME and tok.text.upper().startswith(("FROM", "NAMED")):
+            # a PEG parser (Oxigraph's) reads FROM and NAMED without a word boundary:
+            # ``FROM:g`` and ``FROMex:g`` are FROM <…g>, ``FROM NAMED:g`` is FROM NAMED
+            # <:g>, a graph the checks below would not see (or see as another)
+            line, column = guard.line_col(query, tok.pos)
+            raise QueryError(
+                "in remote mode a prefixed name may not begin with FROM or NAMED "
+                f"({tok.text[:40]!r}): a backend may read it as a dataset clause",
+                line=line,
+                column=column,
+            )
         if tok.kind != guard.WORD:
             continue
         upper = tok.text.upper()
@@ -205,7 +216,9 @@ def dataset_params(
     the data as the default graph, the catalogue as the one named graph; or the query's
     ``own`` dataset (:func:`check_query`'s), said in full, so no backend fills in a half
     the query left empty (:data:`NO_GRAPH`)."""
-    catalog = [graphs.catalog] if graphs.catalog else []
+    # no catalogue published: no named graph at all, said as one no one has (sending none
+    # would leave the named graphs to the backend's choice: every graph, on Virtuoso)
+    catalog = [graphs.catalog] if graphs.catalog else [NO_GRAPH]
     if job.default_graph or job.named_graphs:
         # the client's dataset is all of it: a part it does not give is empty, as locally
         # (a graph no one has; no parameter would be the backend's own choice)

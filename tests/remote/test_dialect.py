@@ -130,3 +130,30 @@ def test_the_protocols_dataset_still_wins_over_from() -> None:
         "default-graph-uri": [DATA],
         "named-graph-uri": [NO_GRAPH],
     }
+
+
+def test_without_a_catalogue_no_named_graph_is_left_to_the_backend() -> None:
+    """A release without a catalogue graph: the named graphs are still said (found in
+    review: none were sent, and Virtuoso gives every graph it holds)."""
+    bare = Graphs(DATA, None)
+    query = "SELECT ?g { GRAPH ?g { ?s ?p ?o } }"
+    for job in ({}, {"union_default_graph": True}):
+        whole = Job(query=query, table_format="json", graph_format=None, max_rows=10, **job)  # type: ignore[arg-type]
+        params = dataset_params(whole, bare, check_query(query, bare))
+        assert ("named-graph-uri", NO_GRAPH) in params, params
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "PREFIX : <http://secret/> SELECT * FROM:g WHERE { ?s ?p ?o }",
+        "PREFIX fromex: <http://secret/> SELECT * FROMex:g WHERE { ?s ?p ?o }",
+        f"PREFIX named: <{DATA[:-4]}> PREFIX : <http://secret/> SELECT * FROM NAMED:g {{ }}",
+    ],
+)
+def test_from_glued_to_a_prefixed_name_is_refused(query: str) -> None:
+    """Oxigraph reads FROM / NAMED without a word boundary (found in review: ``FROM:g``
+    was one prefixed name to the check, FROM <http://secret/g> to the parser)."""
+    with pytest.raises(DipkgError, match="may not begin with FROM or NAMED") as caught:
+        check_query(query, GRAPHS)
+    assert caught.value.status == 400 and caught.value.line == 1
