@@ -42,6 +42,7 @@ import json
 import re
 import secrets
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -70,8 +71,13 @@ ROLLBACK_SECONDS = 120.0
 #: the kept copy of a graph may be at most this many times the new one, plus the slack
 BACKUP_FACTOR = 16
 BACKUP_SLACK = 64 * 1024 * 1024
-#: a staging graph is named ``{graph}-staging-{token}``, the token this many random bytes in hex
+#: a staging graph is named ``{graph}-staging-{token}``, the token this many bytes in hex:
+#: the run's start in Unix seconds (4 bytes), then 2 random ones (:func:`staging_token`)
 TOKEN_BYTES = 6
+#: a staging graph whose token says it was made less than this long ago (or later) may be
+#: a run still under way: never dropped as stale. Virtuoso keeps no empty graphs, so the
+#: other run's ``MOVE`` from a dropped staging graph would empty its target
+STALE_AFTER = 24 * 3600
 #: staging graphs left by earlier runs: at most this many found (and dropped) per run,
 #: from an answer of at most this many bytes
 STALE_LIMIT = 1000
@@ -323,7 +329,7 @@ async def _drop_staging(client: httpx.AsyncClient, run: _Run, staging: list[str]
 
 
 #: how staging graphs left behind go away (said wherever some may be)
-LATER = " (a later successful `dipkg publish --update` to this target drops them)"
+LATER = " (a successful `dipkg publish --update` to this target a day or more later drops them)"
 
 
 def _literal(text: str) -> str:
@@ -396,7 +402,23 @@ async def _stale_staging(client: httpx.AsyncClient, run: _Run) -> list[str]:
             f"({redact(run.query)}: {problem}); none removed; --query names the store's "
             "SPARQL query endpoint"
         )
-    return sorted({n for n in names if isinstance(n, str) and shape.fullmatch(n)})
+    now = time.time()
+    return sorted(
+        {n for n in names if isinstance(n, str) and shape.fullmatch(n) and _old_enough(n, now)}
+    )
+
+
+def staging_token(now: float | None = None) -> str:
+    """A fresh staging token: the time in Unix seconds (8 hex digits), then 4 random ones."""
+    seconds = int(time.time() if now is None else now) & 0xFFFFFFFF
+    return f"{seconds:08x}{secrets.token_hex(TOKEN_BYTES - 4)}"
+
+
+def _old_enough(name: str, now: float) -> bool:
+    """Whether a staging graph's token dates it :data:`STALE_AFTER` or more ago (a token of
+    a dipkg before tokens held the time is random: a time to come or recent one is kept)."""
+    made = int(name[-2 * TOKEN_BYTES :][:8], 16)
+    return made <= now - STALE_AFTER
 
 
 async def _publish_staged(
@@ -408,7 +430,7 @@ async def _publish_staged(
     """PUT every graph under a fresh staging name, then replace all of them with ONE SPARQL
     Update request (``MOVE <staging> TO <graph> ; ...``): a store that applies an update
     request as one transaction (Oxigraph does) never shows readers a mix."""
-    token = secrets.token_hex(TOKEN_BYTES)
+    token = staging_token()
     staging = [f"{g.upload.graph}-staging-{token}" for g in run.graphs]
     untouched = "the target's graphs were not touched: " + ", ".join(
         f"<{g.upload.graph}>" for g in run.graphs
