@@ -237,15 +237,17 @@ async def _send(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any)
 
 async def _learn_challenge(client: httpx.AsyncClient, run: _Run) -> None:
     """With digest authentication, meet the target's challenge on a request without a body
-    before the first upload: the DELETE of a fresh staging name (:func:`staging_token`),
-    a graph no run has made. Virtuoso 7.2's /sparql-graph-crud-auth answers an upload's first,
-    unauthenticated attempt with 401 and closes the connection without reading the body,
-    so the upload broke off mid-body (ReadError) unless some earlier request had met the
-    challenge (its anonymous GETs, the backups, do not). Its answer is not read: a wrong
-    password shows on the upload itself, a dead target on the next request."""
+    before the first upload: the DELETE of ``{graph}-probe-{32 random hex}``, a graph no
+    run makes, in no shape the stale-staging lookup or another run's staging could share
+    (a staging-shaped name could be a concurrent run's). Virtuoso 7.2's
+    /sparql-graph-crud-auth answers an upload's first, unauthenticated attempt with 401
+    and closes the connection without reading the body, so the upload broke off mid-body
+    (ReadError) unless some earlier request had met the challenge (its anonymous GETs, the
+    backups, do not). Its answer is not read: a wrong password shows on the upload
+    itself, a dead target on the next request."""
     if not isinstance(client.auth, httpx.DigestAuth):
         return
-    name = f"{run.graphs[0].upload.graph}-staging-{staging_token()}"
+    name = f"{run.graphs[0].upload.graph}-probe-{secrets.token_hex(16)}"
     with contextlib.suppress(httpx.HTTPError):
         await _send(client, "DELETE", run.url, params={"graph": name})
 
