@@ -155,24 +155,30 @@ def _rdf_xml_predicate(iri: str, known: dict[str, bool]) -> None:
 
 
 #: bytes XML 1.0 cannot carry, not even as a character reference: the C0 controls but
-#: tab, LF and CR (none is a byte of a longer UTF-8 sequence, so bytes are searched)
-_NOT_XML = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: tab, LF and CR (none is a byte of a longer UTF-8 sequence, so bytes are searched),
+#: and U+FFFE and U+FFFF (``EF BF BE``, ``EF BF BF``: no other character's UTF-8 holds
+#: these three bytes in a row)
+_NOT_XML = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+#: the bytes of a match :data:`_NOT_XML` can split between two writes, less one
+_NOT_XML_SPAN = 2
 #: the formats that are XML 1.0 documents
 XML_FORMATS = frozenset({"xml", "rdfxml"})
 
 
-def _xml_only(chunk: bytes, fmt: str) -> bytes:
+def _xml_only(chunk: bytes, fmt: str, before: bytes = b"") -> bytes:
     """``chunk`` of XML output, its carriage returns as ``&#13;`` (a parser reads a raw one
     as a line feed: ``"c\\rd"`` came back as ``"c\\nd"``); refused (406) when it holds a
-    character XML 1.0 cannot carry (a value such as ``"a\\u0007b"`` a query made):
-    Oxigraph's writers wrote it raw, a 200 no XML parser reads."""
-    found = _NOT_XML.search(chunk)
+    character XML 1.0 cannot carry (a value such as ``"a\\u0007b"`` or ``"\\uFFFE"`` a query
+    made): Oxigraph's writers wrote it raw, a 200 no XML parser reads. ``before``: the
+    last bytes of the previous write as it came (at most :data:`_NOT_XML_SPAN`), so a
+    character split between two writes is found."""
+    found = _NOT_XML.search(before + chunk) if before else _NOT_XML.search(chunk)
     if found is not None:
+        code = f"U+{ord(found.group().decode()):04X}"
         others = "SPARQL JSON, CSV or TSV" if fmt == "xml" else "Turtle, N-Triples or JSON-LD"
         raise NotAcceptable(
-            f"the result holds the control character U+{found.group()[0]:04X}, which XML 1.0 "
-            f"cannot carry; ask for {others}",
-            details={"character": f"U+{found.group()[0]:04X}", "format": fmt},
+            f"the result holds the character {code}, which XML 1.0 cannot carry; ask for {others}",
+            details={"character": code, "format": fmt},
         )
     # (Oxigraph's XML writers put a CR nowhere but in a value: no markup of theirs has one)
     return chunk.replace(b"\r", b"&#13;") if b"\r" in chunk else chunk
@@ -355,12 +361,15 @@ class _LimitSink(_Output):
     ) -> None:
         super().__init__(max_bytes, path, threshold)
         self.xml = fmt if fmt in XML_FORMATS else None
+        self.tail = b""  # the last bytes written, as they came (before ``&#13;``)
 
     def write(self, chunk: bytes) -> int:
         chunk = bytes(chunk)
         size = len(chunk)
         if self.xml is not None:
-            chunk = _xml_only(chunk, self.xml)
+            tail = (self.tail + chunk)[-_NOT_XML_SPAN:]
+            chunk = _xml_only(chunk, self.xml, self.tail)
+            self.tail = tail
         self.keep(chunk)
         return size
 

@@ -571,19 +571,30 @@ CONTROL_LATE = (
             "application/rdf+xml",
             "rdfxml",
         ),
+        (CONTROL.replace("\\u0007", "\\uFFFE"), "application/sparql-results+xml", "xml"),
+        (
+            CONTROL.replace("\\u0007", "\\uFFFF").replace(
+                "SELECT ?x", "CONSTRUCT { <http://ex.org/s> <http://ex.org/p> ?x }"
+            ),
+            "application/rdf+xml",
+            "rdfxml",
+        ),
     ],
-    ids=["select", "select-spooled", "construct"],
+    ids=["select", "select-spooled", "construct", "select-fffe", "construct-ffff"],
 )
 def test_xml_refuses_a_character_xml_cannot_carry(
     client: httpx.Client, query: str, accept: str, fmt: str
 ) -> None:
-    """XML 1.0 has no way to write U+0001-U+0008 (not even ``&#7;``): Oxigraph's writers
-    put it raw in a 200 no XML parser reads. The other formats carry it."""
+    """XML 1.0 has no way to write U+0001-U+0008, U+FFFE or U+FFFF (not even as ``&#7;``):
+    Oxigraph's writers put them raw in a 200 no XML parser reads. The other formats
+    carry them."""
     r = client.get("/sparql", params={"query": query}, headers={"Accept": accept})
     body = assert_error(r, 406, "not-acceptable")
     assert body["details"]["format"] == fmt and body["details"]["character"] in (
         "U+0001",
         "U+0007",
+        "U+FFFE",
+        "U+FFFF",
     )
     assert accept not in body["details"]["offered"] and body["details"]["offered"]
     other = body["details"]["offered"][0]

@@ -116,6 +116,28 @@ def test_the_tsv_sink_cuts_at_a_row_wherever_the_chunks_end(size: int) -> None:
         assert sink.body() == b"\n".join(tsv.split(b"\n")[: min(cap, 20) + 1]) + b"\n"
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 64])
+@pytest.mark.parametrize("bad", ["\x07", "\ufffe", "\uffff"])
+def test_the_xml_sink_finds_a_character_split_between_writes(size: int, bad: str) -> None:
+    """U+FFFE is three bytes (``EF BF BE``): a writer's chunk can end inside it. Each
+    offset of it against the chunk boundary, and characters that share bytes with it
+    (U+FFFD ``EF BF BD``, U+FEFF, U+3FFF) pass."""
+    from sparql_api.results import _LimitSink
+
+    good = "<literal>a\ufffd\ufeff\u3fff\U0001ffff\r</literal>".encode()
+    sink = _LimitSink(1 << 20, fmt="xml")
+    for i in range(0, len(good), size):
+        sink.write(good[i : i + size])
+    assert sink.body() == good.replace(b"\r", b"&#13;")
+    for at in range(size + 1):
+        body = b"x" * at + f"<literal>{bad}</literal>".encode()
+        sink = _LimitSink(1 << 20, fmt="rdfxml")
+        with pytest.raises(NotAcceptable) as refused:
+            for i in range(0, len(body), size):
+                sink.write(body[i : i + size])
+        assert refused.value.details["character"] == f"U+{ord(bad):04X}"
+
+
 @pytest.mark.parametrize("cap", [7, 300])
 @pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
 def test_native_and_term_by_term_writers_agree_byte_for_byte(
