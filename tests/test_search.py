@@ -208,6 +208,36 @@ def test_a_lone_character_finds_the_words_that_hold_it(index):
     assert index.search("温度")["terms"] == ["温度"]  # a word is searched as before
 
 
+@pytest.mark.parametrize("query", ["牛 羊 猪 温度", "铝 温度", "牛 铝 温", "湿度 铝 牛"])
+def test_a_lone_characters_words_count_as_that_character(index, query):
+    """A lone character's dozen words came first among the query's terms, so four of them
+    pushed the typed words past the cut (牛 羊 猪 温度 lost 温度), and each counted as a
+    term covered: a result holding three words of 铝 outranked one holding 温度 and a
+    word of 铝. Results now come in the order of the words typed they cover (a lone
+    character covered by any word holding it)."""
+    typed = query.split()
+
+    def covered(matched: list[str]) -> int:
+        return sum(
+            any(word in t for t in matched) if len(word) == 1 else word in matched for word in typed
+        )
+
+    ranked = [covered(r["matched_terms"]) for r in index.search(query, limit=100)["results"]]
+    assert ranked == sorted(ranked, reverse=True) and ranked[0] > 1, ranked
+    terms = index.search(query)["terms"]
+    lone = [t for t in typed if len(t) == 1]
+    held = [i for i, t in enumerate(terms) if t not in typed and any(c in t for c in lone)]
+    assert all(terms.index(t) < min(held) for t in typed if len(t) > 1)  # typed words first
+
+
+def test_the_typed_words_survive_many_lone_characters(index):
+    many = " ".join("牛铝温湿度压电水气") + " 温度"
+    groups, _ = index.analyse(many)
+    assert "温度" in groups and groups["温度"] == ["温度"]
+    assert index.analyse("牛 羊 猪 温度")[0]["温度"] == ["温度"]
+    assert len(groups) <= search_index.MAX_TERMS + search_index.MAX_LONE * search_index.LONE_WORDS
+
+
 def test_folding_leaves_simplified_text_alone(build_result):
     """Only traditional characters fold: the source text, every label and text of the graph
     (the N-Triples dump) and every character of GB 2312 read as they are, so the index

@@ -68,6 +68,8 @@ STOPWORDS = frozenset(
 )
 LONGEST = 12  # longest Chinese term looked up at query time
 LONE_WORDS = 12  # most index words a lone Chinese character of a query stands for
+MAX_TERMS = 32  # most terms of a query's own that are searched
+MAX_LONE = 8  # most lone characters of a query that stand for the words holding them
 
 
 class SearchError(DipkgError):
@@ -259,27 +261,50 @@ class SearchIndex:
     # -- analysis ---------------------------------------------------------------------
     def query_terms(self, text: str) -> tuple[list[str], list[str]]:
         """(the index terms a query holds, the surface strings to highlight)."""
-        terms: list[str] = []
+        groups, surfaces = self.analyse(text)
+        return list(groups), surfaces
+
+    def analyse(self, text: str) -> tuple[dict[str, list[str]], list[str]]:
+        """The index terms a query holds, each with the query terms it counts as (in a
+        result's coverage: :meth:`search` ranks by how many of them a result holds), and the
+        surface strings to highlight.
+
+        The query's own terms come first, each counting as itself, at most :data:`MAX_TERMS`;
+        then the words a lone character stands for (:meth:`holding`), all counting as that
+        one character (温度 as both 温 and 度 when both stand alone), for at most
+        :data:`MAX_LONE` characters. Put among the query's own
+        terms, a character's dozen words pushed them past the cut (牛 羊 猪 温度 lost 温度)
+        and each counted as a term of its own, so a result holding two words of 温 outranked
+        one holding 温 and 度 as typed."""
+        own: list[str] = []
+        lone: list[str] = []
         surfaces: list[str] = []
         for run in RUN.findall(fold(normalize(text))):
             if IS_CJK.match(run):
                 for seg in self._segment(run):
-                    if seg in self.cjk_terms and seg not in terms:
-                        terms.append(seg)
+                    if seg in self.cjk_terms and seg not in own:
+                        own.append(seg)
                         surfaces.append(seg)
                     for sub in _subterms(seg):
-                        if sub in self.cjk_terms and sub not in terms:
-                            terms.append(sub)
-                    if len(seg) == 1:  # a lone character (牛, 铝): the index's words holding it
+                        if sub in self.cjk_terms and sub not in own:
+                            own.append(sub)
+                    if len(seg) == 1 and seg not in lone:  # a lone character (牛, 铝)
+                        lone.append(seg)
                         if seg not in surfaces:
                             surfaces.append(seg)
-                        terms.extend(w for w in self.holding(seg) if w not in terms)
             elif run.lower() not in STOPWORDS:
                 s = stem(run)
-                if s not in terms:
-                    terms.append(s)
+                if s not in own:
+                    own.append(s)
                     surfaces.append(run)
-        return terms[:32], surfaces
+        groups = {t: [t] for t in own[:MAX_TERMS]}
+        for char in lone[:MAX_LONE]:
+            for word in self.holding(char):
+                if word not in groups:
+                    groups[word] = [char]
+                elif groups[word] != [word]:  # (a term of the query's own counts as itself)
+                    groups[word].append(char)
+        return groups, surfaces
 
     def holding(self, char: str) -> list[str]:
         """The index's Chinese words that hold ``char`` (温 -> 温度, 气温, 水温, …), the
@@ -352,7 +377,8 @@ class SearchIndex:
         domain = self.domain_iri(domain)
         limit = max(1, min(int(limit), MAX_RESULTS))
         offset = max(0, int(offset))
-        terms, surfaces = self.query_terms(query)
+        groups, surfaces = self.analyse(query)
+        terms = list(groups)
         empty = {
             "query": query,
             "terms": terms,
@@ -369,7 +395,12 @@ class SearchIndex:
         common = {t for t in terms if self.df.get(t, 0) > self.total_docs / 20}
         if len(common) < len(terms):
             terms = [t for t in terms if t not in common]
-        weights = [(t, math.log(1 + self.total_docs / (1 + self.df.get(t, 0)))) for t in terms]
+        # a term counting as two query terms (温度 for 温 and 度) adds its weight once
+        weights = [
+            (t, g, math.log(1 + self.total_docs / (1 + self.df.get(t, 0))) / len(groups[t]))
+            for t in terms
+            for g in groups[t]
+        ]
         # the label typed, without the punctuation around it (温度。 "温度" 《温度》 name 温度)
         bare = _EDGES.sub("", query)
         exact = label_key(bare)
@@ -378,20 +409,28 @@ class SearchIndex:
             # a match's names share one connection (resolve): its earlier searches' tables go
             for table in ("q", "w", "hits"):
                 db.execute(f"DROP TABLE IF EXISTS temp.{table}")
-            db.execute("CREATE TEMP TABLE q (term TEXT PRIMARY KEY, idf REAL)")
-            db.executemany("INSERT INTO q VALUES (?, ?)", weights)
+            db.execute(
+                "CREATE TEMP TABLE q (term TEXT, grp TEXT, idf REAL, PRIMARY KEY (term, grp))"
+            )
+            db.executemany("INSERT INTO q VALUES (?, ?, ?)", weights)
             db.execute("CREATE TEMP TABLE w (field INTEGER PRIMARY KEY, weight REAL)")
             db.executemany(
                 "INSERT INTO w VALUES (?, ?)", [(i, WEIGHTS[f]) for i, f in enumerate(FIELDS)]
             )
+            # ranked by the query terms a result covers (a lone character's words count as
+            # that character), the label typed, then how many index words it holds (only a
+            # lone character's words can make that more than the terms it covers: 现代化养殖
+            # holds six words of 牛), then the score
             db.execute("""CREATE TEMP TABLE hits AS
-                SELECT p.doc AS doc, COUNT(DISTINCT p.term) AS cov, SUM(w.weight * q.idf) AS score,
+                SELECT p.doc AS doc, COUNT(DISTINCT q.grp) AS cov,
+                       COUNT(DISTINCT p.term) AS breadth, 0 AS exact,
+                       SUM(w.weight * q.idf) AS score,
                        group_concat(DISTINCT p.term) AS matched,
                        group_concat(DISTINCT p.field) AS fields
                 FROM q CROSS JOIN postings p ON p.term = q.term JOIN w ON w.field = p.field
                 GROUP BY p.doc""")
             db.execute(
-                """UPDATE hits SET score = score + 100 WHERE doc IN
+                """UPDATE hits SET score = score + 100, exact = 1 WHERE doc IN
                           (SELECT d.id FROM labels l JOIN docs d
                            ON d.k = l.concept AND d.kind = 'concept'
                            WHERE l.key = ? AND l.how != 'item')
@@ -441,7 +480,8 @@ class SearchIndex:
                                   FROM hits h JOIN docs d ON d.id = h.doc
                                   LEFT JOIN docs s ON s.id = d.scenario
                                   {clause}
-                                  ORDER BY h.cov DESC, round(h.score, 6) DESC, {_KIND_ORDER}, d.iri
+                                  ORDER BY h.cov DESC, h.exact DESC, h.breadth DESC,
+                                           round(h.score, 6) DESC, {_KIND_ORDER}, d.iri
                                   LIMIT ? OFFSET ?""",
                 [*args, limit, offset],
             ).fetchall()
