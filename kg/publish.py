@@ -19,7 +19,8 @@ staging name, then ONE update request moves them all into place. A run whose
 update cannot be sent (a wrong or dead ``update``) cannot drop its staging
 graphs either: the next run finds them by name, with one bounded query to the
 store's query endpoint (``query``), and its switch request drops them too (only
-names ``{graph}-staging-{12 hex digits}`` of the graphs it publishes).
+names ``{graph}-staging-{24 hex digits}``, or the 12 of older runs, of the graphs it
+publishes, dated a day or more ago).
 
 Bounded: one deadline (``publish_timeout``, default 600 s) covers the whole
 upload, whatever the target does (a target that drips its answer cannot renew
@@ -72,8 +73,12 @@ ROLLBACK_SECONDS = 120.0
 BACKUP_FACTOR = 16
 BACKUP_SLACK = 64 * 1024 * 1024
 #: a staging graph is named ``{graph}-staging-{token}``, the token this many bytes in hex:
-#: the run's start in Unix seconds (4 bytes), then 2 random ones (:func:`staging_token`)
-TOKEN_BYTES = 6
+#: the run's start in Unix seconds (4 bytes), then 8 random ones (:func:`staging_token`;
+#: two runs started in the same second collide at 2**-64)
+TOKEN_BYTES = 12
+#: the length of the tokens of older dipkgs (random, then time and 2 random bytes), still
+#: recognised as staging graphs to drop
+OLD_TOKEN_BYTES = 6
 #: a staging graph whose token says it was made less than this long ago (or later) may be
 #: a run still under way: never dropped as stale. Virtuoso keeps no empty graphs, so the
 #: other run's ``MOVE`` from a dropped staging graph would empty its target
@@ -382,7 +387,8 @@ async def _stale_staging(client: httpx.AsyncClient, run: _Run) -> list[str]:
     index, under the same bounds."""
     assert run.query is not None
     prefixes = [f"{g.upload.graph}-staging-" for g in run.graphs]
-    shape = re.compile("|".join(re.escape(p) + f"[0-9a-f]{{{2 * TOKEN_BYTES}}}" for p in prefixes))
+    token = f"(?:[0-9a-f]{{{2 * TOKEN_BYTES}}}|[0-9a-f]{{{2 * OLD_TOKEN_BYTES}}})"
+    shape = re.compile("|".join(re.escape(p) + token for p in prefixes))
     found = " || ".join(f"STRSTARTS(STR(?g), {_literal(p)})" for p in prefixes)
     listed = f"GRAPH ?g {{}} FILTER(!BOUND(?g) || {found})"
     rows, problem = await _graph_rows(
@@ -411,7 +417,7 @@ async def _stale_staging(client: httpx.AsyncClient, run: _Run) -> list[str]:
 
 
 def staging_token(now: float | None = None) -> str:
-    """A fresh staging token: the time in Unix seconds (8 hex digits), then 4 random ones."""
+    """A fresh staging token: the time in Unix seconds (8 hex digits), then 16 random ones."""
     seconds = int(time.time() if now is None else now) & 0xFFFFFFFF
     return f"{seconds:08x}{secrets.token_hex(TOKEN_BYTES - 4)}"
 
@@ -419,7 +425,7 @@ def staging_token(now: float | None = None) -> str:
 def _old_enough(name: str, now: float) -> bool:
     """Whether a staging graph's token dates it :data:`STALE_AFTER` or more ago (a token of
     a dipkg before tokens held the time is random: a time to come or recent one is kept)."""
-    made = int(name[-2 * TOKEN_BYTES :][:8], 16)
+    made = int(name.rsplit("-staging-", 1)[1][:8], 16)
     return made <= now - STALE_AFTER
 
 

@@ -726,6 +726,7 @@ def test_staging_graphs_a_failed_switch_left_are_dropped_by_the_next_publish(
         f"{DATA}-staging-0123456789AB",
         f"{DATA}-staging-0123456789ab/x",
         f"{DATA}x-staging-0123456789ab",
+        f"{DATA}-staging-{'0' * 18}",  # neither today's 24 digits nor the older 12
     }
     for g in bystanders:
         put_old(oxigraph_server, g)
@@ -740,7 +741,12 @@ def test_staging_graphs_a_failed_switch_left_are_dropped_by_the_next_publish(
     fresh = graph_names(oxigraph_server) - bystanders
     assert len(fresh) == 4 and all("-staging-" in g for g in fresh), fresh
     day_old = staging_token(time.time() - 86400 - 60)
-    left = {f"{DATA}-staging-{day_old}", f"{CATALOG}-staging-{day_old}"}
+    older_dipkg = day_old[:8] + "abcd"  # 12 digits: dated by an older dipkg
+    left = {
+        f"{DATA}-staging-{day_old}",
+        f"{CATALOG}-staging-{day_old}",
+        f"{CATALOG}-staging-{older_dipkg}",
+    }
     for g in left:
         put_old(oxigraph_server, g)
 
@@ -748,7 +754,7 @@ def test_staging_graphs_a_failed_switch_left_are_dropped_by_the_next_publish(
         "--to", store, "--update", f"{oxigraph_server}/update", "--data", str(built_data)
     )
     assert done.returncode == 0, done.stderr
-    assert "removed 2 staging graph(s) left by an earlier failed publish" in done.stdout
+    assert "removed 3 staging graph(s) left by an earlier failed publish" in done.stdout
     assert all(f"<{g}>" in done.stdout for g in left)
     assert graph_names(oxigraph_server) == bystanders | fresh | {DATA, CATALOG}
     assert all(count(oxigraph_server, g) == 1 for g in bystanders)
@@ -791,15 +797,20 @@ def test_the_query_endpoint_is_found_next_to_the_update_endpoint():
 
 
 def test_a_staging_token_dates_its_graph():
-    """12 lowercase hex digits, the first 8 the run's start: only a graph a day old or more
-    counts as stale; a token of an older dipkg (random) that reads as a time to come is kept."""
+    """24 lowercase hex digits, the first 8 the run's start, 16 random (12 with 4 random
+    collided at 1 in 65,536 for two runs started in the same second): only a graph a day old
+    or more counts as stale; a token of an older dipkg (random) that reads as a time to come
+    is kept, one that dates itself (12 digits, time first) is read the same way."""
     from kg.publish import STALE_AFTER, _old_enough, staging_token
 
     now = 1_800_000_000.0
     token = staging_token(now)
-    assert re.fullmatch(r"[0-9a-f]{12}", token) and int(token[:8], 16) == int(now)
+    assert re.fullmatch(r"[0-9a-f]{24}", token) and int(token[:8], 16) == int(now)
+    assert len({staging_token(now) for _ in range(1000)}) == 1000
     name = f"{DATA}-staging-"
     assert not _old_enough(name + staging_token(now - 60), now)  # may be a run under way
     assert _old_enough(name + staging_token(now - STALE_AFTER), now)
     assert not _old_enough(name + "ffffffff0000", now)
     assert _old_enough(name + "0123456789ab", now)
+    assert not _old_enough(name + f"{int(now) - 60:08x}0000", now)  # older dipkg, this minute
+    assert _old_enough(name + f"{int(now - STALE_AFTER):08x}0000", now)
