@@ -138,6 +138,22 @@ def test_an_escaped_iri_hides_no_service(query: str) -> None:
         check_query(query)
 
 
+def test_one_escaped_iriref_that_decodes_to_service_is_refused() -> None:
+    """The cases above also fail for other reasons (a syntax error would pass them): this
+    one is a single IRIREF as sent, and its decoded reading (§19.2, as a backend that
+    decodes first reads it) holds ``<x:a> . SERVICE <http://127.0.0.1:9/> {}``: it must be
+    refused as SERVICE. (Reading 3, the decoded text, and reading 4, the IRI pyoxigraph
+    cannot parse read with ``<`` as less-than, each refuse it alone: checked by turning
+    each off; with both off it passes.)"""
+    escaped = "\\u0020".join(
+        ["<x:a\\u003E", ".", "SERVICE", "\\u003Chttp://127.0.0.1:9/\\u003E", "\\u007B\\u007D", "#>"]
+    )
+    query = f"SELECT * WHERE {{ ?s ?p {escaped}\n}}"
+    assert "SERVICE <" not in query and query.count("<") == 1
+    with pytest.raises(ServiceRefused):
+        check_query(query)
+
+
 def test_an_iri_pyoxigraph_gives_up_hides_no_service(listener) -> None:
     """``<'x>`` is an IRIREF by the grammar but no IRI pyoxigraph can parse (relative, no
     BASE): it reads ``<`` as less-than, so the text after it is live. Shown to connect
