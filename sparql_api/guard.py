@@ -34,7 +34,8 @@ Readings. The guard refuses SERVICE if *any* reading of the text has it:
    local name is longer by the grammar than by pyoxigraph, the text is read
    again with pyoxigraph's rule;
 3. the grammar's after codepoint escapes (``\\u0053ERVICE``), which §19.2 says
-   are processed before parsing (pyoxigraph does not, a remote backend may);
+   are processed before parsing (pyoxigraph does not, a remote backend may), and
+   Java's ``\\uu0053`` (a JavaCC parser, as Jena's, may read more than one ``u``);
 4. pyoxigraph's where an IRIREF of the grammar is no IRI it can parse (``<'x>``:
    relative with no BASE; ``<x:%zz>``; an escape decoding to a space): it gives the
    IRI up and reads ``<`` as less-than, so ``FILTER(?a<'x>') SERVICE <…> {} # '``
@@ -190,8 +191,11 @@ _DELIMITERS = frozenset("{}()[],;=!&|*/+-^>~")
 #: characters that end a keyword for good: none is PN_CHARS, '.' or ':', so a word they
 #: follow cannot be a prefixed name's prefix (the text goes on with no ':')
 _WORD_ENDS = frozenset(" \t\r\n{}()[],;=!&|*/+^<>?$\"'#@~")
-#: §19.2 codepoint escapes
-_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+#: §19.2's codepoint escapes, and ``\\uu0022``, Java's form of them (more than one ``u``):
+#: a parser generated with Java's escapes (JavaCC's, as Jena's ARQ is) may read those
+#: too, so the decoded reading does (no escape of the grammar: pyoxigraph refuses it,
+#: so reading it can only refuse more)
+_CODEPOINT = re.compile(r"\\u+([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
 class Token(NamedTuple):

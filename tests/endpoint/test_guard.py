@@ -138,6 +138,18 @@ def test_an_escaped_iri_hides_no_service(query: str) -> None:
         check_query(query)
 
 
+@pytest.mark.parametrize("us", ["u", "uu", "uuu"])
+def test_a_string_that_a_java_escape_ends_hides_no_service(us: str) -> None:
+    """Jena (a Fuseki backend) reads ``\\uu0022`` as ``"``, as Java reads its own source:
+    the string ends there and SERVICE is live. The guard's string scan took it for one
+    string; the decoded reading now decodes it too. (pyoxigraph refuses the escape: only
+    a remote backend could read it.)"""
+    query = f'SELECT * WHERE {{ ?s ?p "a\\{us}0022 . SERVICE <http://127.0.0.1:9/> {{}} #"\n}}'
+    with pytest.raises(ServiceRefused):
+        check_query(query)
+    assert check_query(f'SELECT * WHERE {{ ?s ?p "a\\\\{us}0022" }}').form == "select"
+
+
 def test_one_escaped_iriref_that_decodes_to_service_is_refused() -> None:
     """The cases above also fail for other reasons (a syntax error would pass them): this
     one is a single IRIREF as sent, and its decoded reading (§19.2, as a backend that
