@@ -140,17 +140,54 @@ def check_query(query: str, graphs: Graphs | None = None) -> QueryDataset | None
     return own
 
 
+def _dataset_clauses(tokens: list[guard.Token]) -> set[int]:
+    """The indices of the tokens that stand where a dataset clause may: after the query
+    form's keyword (and a CONSTRUCT's template), outside brackets, before its WHERE clause
+    (the first ``WHERE`` or ``{`` there). Nowhere else may FROM stand, not even for a
+    parser that reads it without a word boundary."""
+    op = guard.operation(tokens)
+    if op is None:
+        return set()
+    i = tokens.index(op) + 1
+    if op.text.upper() == "CONSTRUCT" and i < len(tokens) and tokens[i].text == "{":
+        depth = 0
+        while i < len(tokens):  # past the template
+            depth += {"{": 1, "}": -1}.get(tokens[i].text, 0)
+            i += 1
+            if depth <= 0:
+                break
+    found: set[int] = set()
+    depth = 0
+    for at in range(i, len(tokens)):
+        tok = tokens[at]
+        if depth == 0:
+            if tok.text == "{" or (tok.kind == guard.WORD and tok.text.upper() == "WHERE"):
+                break
+            found.add(at)
+        depth = max(depth + {"(": 1, "[": 1, ")": -1, "]": -1}.get(tok.text, 0), 0)
+    return found
+
+
 def _check_reading(query: str, graphs: Graphs | None) -> QueryDataset | None:
     tokens = guard.tokenize(query)
-    for tok in tokens:
-        if tok.kind == guard.PNAME and tok.text.upper().startswith(("FROM", "NAMED")):
+    clauses = _dataset_clauses(tokens)
+    for at, tok in enumerate(tokens):
+        upper = tok.text.upper()
+        if (
+            at in clauses
+            and tok.kind in (guard.PNAME, guard.WORD)
+            and upper.startswith(("FROM", "NAMED"))
+            and upper not in ("FROM", "NAMED")
+        ):
             # a PEG parser (Oxigraph's) reads FROM and NAMED without a word boundary:
             # ``FROM:g`` and ``FROMex:g`` are FROM <…g>, ``FROM NAMED:g`` is FROM NAMED
-            # <:g>, a graph the checks below would not see (or see as another)
+            # <:g>, ``FROMNAMED <g>`` is FROM NAMED <g>: graphs the checks below would not
+            # see (or see as others). Where no dataset clause may stand (``fromage:x`` in
+            # a pattern) they are names like any other
             line, column = guard.line_col(query, tok.pos)
             raise QueryError(
-                "in remote mode a prefixed name may not begin with FROM or NAMED "
-                f"({tok.text[:40]!r}): a backend may read it as a dataset clause",
+                "in remote mode a name before the WHERE clause may not begin with FROM or "
+                f"NAMED ({tok.text[:40]!r}): a backend may read it as a dataset clause",
                 line=line,
                 column=column,
             )

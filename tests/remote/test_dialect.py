@@ -149,6 +149,10 @@ def test_without_a_catalogue_no_named_graph_is_left_to_the_backend() -> None:
         "PREFIX : <http://secret/> SELECT * FROM:g WHERE { ?s ?p ?o }",
         "PREFIX fromex: <http://secret/> SELECT * FROMex:g WHERE { ?s ?p ?o }",
         f"PREFIX named: <{DATA[:-4]}> PREFIX : <http://secret/> SELECT * FROM NAMED:g {{ }}",
+        "SELECT * FROMNAMED <http://secret/g> { }",
+        "SELECT ?s fromNamed <http://secret/g> WHERE { }",
+        "PREFIX fromex: <http://secret/> CONSTRUCT { ?s fromex:p ?o } FROMex:g WHERE { }",
+        "PREFIX fromex: <http://secret/> ASK FROMex:g { }",
     ],
 )
 def test_from_glued_to_a_prefixed_name_is_refused(query: str) -> None:
@@ -157,3 +161,19 @@ def test_from_glued_to_a_prefixed_name_is_refused(query: str) -> None:
     with pytest.raises(DipkgError, match="may not begin with FROM or NAMED") as caught:
         check_query(query, GRAPHS)
     assert caught.value.status == 400 and caught.value.line == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "PREFIX fromage: <http://ex.org/> SELECT * WHERE { ?s fromage:x ?o }",
+        "PREFIX fromage: <http://ex.org/> SELECT (fromage:f(?s) AS ?y) WHERE { ?s ?p ?o }",
+        "PREFIX fromage: <http://ex.org/> SELECT ?s { ?s ?p ?o } ORDER BY fromage:f(?s)",
+        "PREFIX named: <http://ex.org/> CONSTRUCT { ?s named:p ?o } WHERE { ?s ?p ?o }",
+        "PREFIX fromage: <http://ex.org/> SELECT * { { SELECT ?s { ?s fromage:x ?o } } }",
+    ],
+)
+def test_names_beginning_with_from_elsewhere_are_names(query: str) -> None:
+    """Only where a dataset clause may stand (after the query form, before WHERE) can a
+    parser read ``fromage:x`` as FROM: ``fromage:`` was refused anywhere (found in review)."""
+    assert check_query(query, GRAPHS) is None
