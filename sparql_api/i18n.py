@@ -12,7 +12,10 @@ in both languages), which is easier to translate and check kept in one place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+
+from markupsafe import Markup, escape
 
 from dipkg.core.search_index import IS_CJK
 
@@ -26,6 +29,27 @@ def text_lang(text: str) -> str:
     example, a name a search matched): Chinese when it holds a Chinese character, else
     English, so a Chinese word on an English page is not spoken as English."""
     return HTML_LANG["zh" if IS_CJK.search(text) else "en"]
+
+
+#: a run of Chinese in other text: a Chinese character, then Chinese characters and CJK or
+#: full-width punctuation (、，（）“”)
+_ZH_RUN = re.compile(
+    "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+    "[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]*"
+)
+
+
+def mark_zh(text: str) -> Markup:
+    """English ``text`` (escaped) with its Chinese runs marked ``lang="zh-Hans"``: "Source
+    cell (涉及数据)", an ontology definition quoting 场景应用. Unmarked, a screen reader
+    speaks them with the English voice (letter names or nothing)."""
+    out, at = [], 0
+    for run in _ZH_RUN.finditer(text):
+        out.append(escape(text[at : run.start()]))
+        out.append(Markup('<span lang="zh-Hans">%s</span>') % run.group())
+        at = run.end()
+    out.append(escape(text[at:]))
+    return Markup("").join(out)
 
 
 def parse_accept_language(header: str | None) -> list[tuple[str, float]]:

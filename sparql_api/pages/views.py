@@ -57,6 +57,7 @@ class Pages(Lookups):
         )
         self.env.globals["t"] = i18n.t
         self.env.globals["text_lang"] = i18n.text_lang
+        self.env.globals["mark_zh"] = i18n.mark_zh
         self.env.globals["version"] = __version__
         self.env.filters["filesize"] = filesize
         self.env.globals["domain_bars"] = charts.domain_bars

@@ -481,3 +481,25 @@ def test_every_page_names_the_version_and_has_an_icon(http: httpx.Client):
     icon = http.get("/favicon.ico")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
     assert http.get("/static/favicon.svg").content == icon.content
+
+
+def test_chinese_inside_english_text_is_marked_chinese(http: httpx.Client):
+    """A screen reader speaks unmarked 涉及数据 in an English sentence with the English
+    voice (letter names or nothing): on English pages the Chinese runs of the interface's
+    strings and the ontology's definitions are marked ``lang="zh-Hans"``; Chinese pages,
+    and English text without Chinese, are as they were."""
+    from sparql_api.i18n import mark_zh
+
+    zh_run = '<span lang="zh-Hans">{}</span>'
+    en = http.get("/scenario/guizhou-b1-s07.html?lang=en", headers=H).text
+    assert f"Source cell ({zh_run.format('涉及数据')}), translated into English</h3>" in en
+    ontology = http.get("/ontology.html?lang=en", headers=H).text
+    assert f"guide&#39;s {zh_run.format('场景应用')} (application) column" in ontology
+    assert f"The row number ({zh_run.format('序号')})" in ontology
+    zh = http.get("/ontology.html?lang=zh", headers=H).text
+    assert '<p class="prose"><span lang="zh-Hans">' not in zh  # Chinese prose as it was
+    assert "<p class=\"prose\">指引中“场景应用”一栏的文字" in zh
+    assert str(mark_zh("<b>温度、湿度</b> & x")) == (
+        f"&lt;b&gt;{zh_run.format('温度、湿度')}&lt;/b&gt; &amp; x"
+    )
+    assert str(mark_zh("plain English (x)")) == "plain English (x)"
