@@ -199,6 +199,20 @@ def download_format(asked: str, offers: tuple[Offer, ...]) -> str:
     return asked
 
 
+#: ``/robots.txt``: the query services are not for crawlers (RFC 9309); ``root`` is the
+#: site's public root (behind a trusted proxy, its public address)
+ROBOTS = """\
+# dipkg: every resource page, the catalogue and the dumps may be crawled; the
+# query services may not (each answer is computed). Linked-data clients: the
+# VoID description is at {root}/.well-known/void
+User-agent: *
+Disallow: /sparql
+Disallow: /query
+Disallow: /search
+Disallow: /match
+"""
+
+
 def vendor_ready() -> bool:
     return all((VENDOR / name).is_file() for name in VENDOR_FILES)
 
@@ -206,7 +220,7 @@ def vendor_ready() -> bool:
 def make_router(
     settings: Settings, release: Release, *, site: PageContext | None = None
 ) -> APIRouter:
-    """``/static/{file}`` and ``/favicon.ico``."""
+    """``/static/{file}``, ``/favicon.ico`` and ``/robots.txt``."""
     router = APIRouter()
     site = site or make_site(settings, release)
 
@@ -235,6 +249,18 @@ def make_router(
     async def favicon(request: Request) -> Response:
         """Browsers ask for /favicon.ico whatever the page says: the site's SVG icon."""
         return await static("favicon.svg", request)
+
+    @router.get("/robots.txt", include_in_schema=False)
+    async def robots(request: Request) -> Response:
+        """Crawlers may read every page and dump, not the query services: each page links
+        example queries and searches, and a crawler following them (or making up its own
+        parameters) spends the endpoint's workers on answers no one reads."""
+        body = ROBOTS.format(root=site_root(request)).encode()
+        return Response(
+            body,
+            media_type="text/plain; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=3600", "Vary": "Host"},
+        )
 
     return router
 

@@ -179,6 +179,24 @@ def make_router(
 
     @fallback.get("/{path:path}", include_in_schema=False)
     async def resource(path: str, request: Request) -> Response:
+        if (
+            path.endswith("/")
+            and path.strip("/")
+            and "//" not in path
+            and path[0] != "/"
+            and await anyio.to_thread.run_sync(
+                site.pages.describer.exists,
+                iri_for_path(split_extension(path.rstrip("/"))[0], site.base),
+            )
+        ):
+            # /scenario/x/ is /scenario/x (a crawler or a hand-typed address), when that is a
+            # resource: said once, for good, on this site (the target is this site's root)
+            target = site_root(request) + "/" + quote(path.rstrip("/"), safe="/.-_~")
+            if request.url.query:
+                target += "?" + request.url.query
+            return RedirectResponse(
+                target, status_code=301, headers={"Cache-Control": "public, max-age=3600"}
+            )
         if not path or path.endswith("/") or "//" in path or path.startswith("."):
             return not_found(site, request)
         stem, offer = split_extension(path)

@@ -498,8 +498,45 @@ def test_chinese_inside_english_text_is_marked_chinese(http: httpx.Client):
     assert f"The row number ({zh_run.format('序号')})" in ontology
     zh = http.get("/ontology.html?lang=zh", headers=H).text
     assert '<p class="prose"><span lang="zh-Hans">' not in zh  # Chinese prose as it was
-    assert "<p class=\"prose\">指引中“场景应用”一栏的文字" in zh
+    assert '<p class="prose">指引中“场景应用”一栏的文字' in zh
     assert str(mark_zh("<b>温度、湿度</b> & x")) == (
         f"&lt;b&gt;{zh_run.format('温度、湿度')}&lt;/b&gt; &amp; x"
     )
     assert str(mark_zh("plain English (x)")) == "plain English (x)"
+
+
+def test_a_trailing_slash_is_the_page_without_it(http: httpx.Client):
+    """/scenario/x/ (hand-typed, or a crawler's guess) was a 404: for a resource it is a 301
+    to the same address without the slash, query kept, on this site only; anything else
+    is the 404 it was (no hop to learn it)."""
+    r = http.get("/scenario/guizhou-b1-s07/?lang=en", headers=H)
+    assert r.status_code == 301
+    assert r.headers["location"].endswith("/scenario/guizhou-b1-s07?lang=en")
+    assert r.headers["location"].startswith(str(http.base_url).rstrip("/") + "/scenario/")
+    followed = http.get(r.headers["location"], headers=H, follow_redirects=True)
+    assert followed.status_code == 200 and "guizhou-b1-s07" in str(followed.url)
+    root = str(http.base_url).rstrip("/")
+    for odd in ("//example.org/", "/scenario//", "/domain/", "/scenario/guizhou-b1-s99/"):
+        assert http.get(root + odd, headers=H).status_code == 404, odd
+    assert http.get("/dumps/", headers=H).status_code == 200  # a page of its own
+
+
+def test_robots_keep_crawlers_off_the_query_services(http: httpx.Client):
+    """Every page links example queries and searches: a crawler following them spends the
+    workers on answers nobody reads. Read with Python's own robots.txt parser."""
+    import urllib.robotparser
+
+    r = http.get("/robots.txt")
+    assert r.status_code == 200 and r.headers["content-type"] == "text/plain; charset=utf-8"
+    robots = urllib.robotparser.RobotFileParser()
+    robots.parse(r.text.splitlines())
+    root = str(http.base_url).rstrip("/")
+    for path in ("/sparql?query=ASK%7B%7D", "/query", "/search?q=温度", "/match?fields=x"):
+        assert not robots.can_fetch("AnyBot", root + path), path
+    for path in ("/", "/scenario/guizhou-b1-s07.html", "/dumps/", "/catalog", "/map", "/ontology"):
+        assert robots.can_fetch("AnyBot", root + path), path
+    assert f"{root}/.well-known/void" in r.text
+    proxied = http.get(
+        "/robots.txt", headers={"X-Forwarded-Host": "kg.example.org", "X-Forwarded-Proto": "https"}
+    )
+    assert "https://kg.example.org/.well-known/void" in proxied.text
