@@ -119,6 +119,8 @@
                        attributeFilter: ["title", "placeholder", "aria-label"] });
   }
   var yasgui = new Yasgui(root, {
+    // new tabs are named from this ("查询 1"): the observer below only knows whole labels
+    tabName: exact.hasOwnProperty("Query") ? exact["Query"] : "Query",
     requestConfig: { endpoint: endpoint, method: "POST" },
     copyEndpointOnNewTab: true,
     persistenceId: null,

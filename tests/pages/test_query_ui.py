@@ -180,6 +180,10 @@ def test_yasgui_labels_in_chinese_on_chinese_pages(page, site) -> None:
         page.get_attribute(".yasr input[type=search], .yasr .tableFilter", "placeholder")
         == YASGUI_ZH["Filter query results"]
     )
+    page.click(".addTab")  # a new tab was "Query 1" on the Chinese page
+    page.wait_for_function("document.querySelectorAll('.tabsList [role=tab]').length === 2")
+    tabs = page.eval_on_selector_all(".tabsList [role=tab]", "els => els.map(e => e.innerText)")
+    assert [name.split("\n")[0].strip() for name in tabs] == ["查询", "查询 1"], tabs
     page.screenshot(path=str(ARTIFACTS / "query-yasgui-zh.png"), full_page=True)
     # the known-bad twin: the English page keeps YASGUI's English labels
     run_in_yasgui(page, site, SCENARIOS, "/query?lang=en")
@@ -187,6 +191,10 @@ def test_yasgui_labels_in_chinese_on_chinese_pages(page, site) -> None:
     assert "Simple view" in page.inner_text("#yasgui") and "简洁视图" not in page.inner_text(
         "#yasgui"
     )
+    page.click(".addTab")
+    page.wait_for_function("document.querySelectorAll('.tabsList [role=tab]').length === 2")
+    tabs = page.eval_on_selector_all(".tabsList [role=tab]", "els => els.map(e => e.innerText)")
+    assert [name.split("\n")[0].strip() for name in tabs] == ["Query", "Query 1"], tabs
 
 
 def test_yasgui_downloads_follow_the_query_in_the_editor(page, site, http) -> None:
