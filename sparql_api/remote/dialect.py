@@ -148,6 +148,8 @@ def _dataset_clauses(tokens: list[guard.Token]) -> set[int]:
     op = guard.operation(tokens)
     if op is None:
         return set()
+    # the form's own token too: glued to it, ``CONSTRUCTFROM<g>`` is CONSTRUCT FROM <g>
+    found = {tokens.index(op)}
     i = tokens.index(op) + 1
     if op.text.upper() == "CONSTRUCT" and i < len(tokens) and tokens[i].text == "{":
         depth = 0
@@ -156,7 +158,6 @@ def _dataset_clauses(tokens: list[guard.Token]) -> set[int]:
             i += 1
             if depth <= 0:
                 break
-    found: set[int] = set()
     depth = 0
     for at in range(i, len(tokens)):
         tok = tokens[at]
@@ -168,26 +169,33 @@ def _dataset_clauses(tokens: list[guard.Token]) -> set[int]:
     return found
 
 
+#: the keywords that may come before a dataset clause, glued to it in one token
+_BEFORE_CLAUSE = re.compile(r"(?:SELECT|CONSTRUCT|DESCRIBE|ASK|DISTINCT|REDUCED)*")
+
+
+def _glued_clause(upper: str) -> bool:
+    """Whether a word or prefixed name (upper-cased) where a dataset clause may stand
+    holds one glued to it: after any keywords that may precede a dataset clause, it goes
+    on with FROM or NAMED (other than the keyword FROM or NAMED itself)."""
+    rest = upper[_BEFORE_CLAUSE.match(upper).end() :]  # type: ignore[union-attr]
+    return rest.startswith(("FROM", "NAMED")) and upper not in ("FROM", "NAMED")
+
+
 def _check_reading(query: str, graphs: Graphs | None) -> QueryDataset | None:
     tokens = guard.tokenize(query)
     clauses = _dataset_clauses(tokens)
     for at, tok in enumerate(tokens):
         upper = tok.text.upper()
-        if (
-            at in clauses
-            and tok.kind in (guard.PNAME, guard.WORD)
-            and upper.startswith(("FROM", "NAMED"))
-            and upper not in ("FROM", "NAMED")
-        ):
-            # a PEG parser (Oxigraph's) reads FROM and NAMED without a word boundary:
-            # ``FROM:g`` and ``FROMex:g`` are FROM <…g>, ``FROM NAMED:g`` is FROM NAMED
-            # <:g>, ``FROMNAMED <g>`` is FROM NAMED <g>: graphs the checks below would not
-            # see (or see as others). Where no dataset clause may stand (``fromage:x`` in
-            # a pattern) they are names like any other
+        if at in clauses and tok.kind in (guard.PNAME, guard.WORD) and _glued_clause(upper):
+            # a PEG parser (Oxigraph's) reads keywords without a word boundary: ``FROM:g``
+            # and ``FROMex:g`` are FROM <…g>, ``FROM NAMED:g`` is FROM NAMED <:g>,
+            # ``FROMNAMED <g>`` is FROM NAMED <g>, ``ASKFROM:g`` is ASK FROM <:g>: graphs
+            # the checks below would not see (or see as others). Where no dataset clause
+            # may stand (``fromage:x`` in a pattern) they are names like any other
             line, column = guard.line_col(query, tok.pos)
             raise QueryError(
-                "in remote mode a name before the WHERE clause may not begin with FROM or "
-                f"NAMED ({tok.text[:40]!r}): a backend may read it as a dataset clause",
+                "in remote mode a word or name before the WHERE clause may not run into FROM "
+                f"or NAMED ({tok.text[:40]!r}): a backend may read it as a dataset clause",
                 line=line,
                 column=column,
             )
