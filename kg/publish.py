@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import json
 import re
 import secrets
@@ -159,6 +160,9 @@ class _Run:
     update: str | None = None  # a SPARQL Update endpoint: stage, then switch in one request
     query: str | None = None  # its query endpoint: where earlier runs' staging graphs are found
     notices: list[str] = field(default_factory=list)  # for the operator, after a success
+    #: how far the query endpoint's clock (its ``Date`` header) is behind this one's, in
+    #: seconds (0 when it is not, or says nothing): staging graphs are dated by both
+    behind: float = 0.0
 
     def reason(self, response: httpx.Response) -> str:
         phrase = "".join(c for c in response.reason_phrase if c.isprintable())[:80]
@@ -357,6 +361,7 @@ async def _graph_rows(client: httpx.AsyncClient, run: _Run, text: str) -> tuple[
                 data={"query": text},
                 headers={"Accept": "application/sparql-results+json"},
             ) as response:
+                run.behind = max(run.behind, _behind(response.headers.get("date")))
                 if response.status_code != 200:
                     problem = run.reason(response)
                 else:
@@ -410,10 +415,24 @@ async def _stale_staging(client: httpx.AsyncClient, run: _Run) -> list[str]:
             f"({redact(run.query)}: {problem}); none removed; --query names the store's "
             "SPARQL query endpoint"
         )
-    now = time.time()
+    # by this machine's clock or the store's, whichever is behind: a clock set days ahead
+    # here would make a run under way look stale
+    now = time.time() - run.behind
     return sorted(
         {n for n in names if isinstance(n, str) and shape.fullmatch(n) and _old_enough(n, now)}
     )
+
+
+def _behind(date: str | None) -> float:
+    """How many seconds the HTTP ``Date`` header ``date`` is behind this machine's clock
+    (0 when it is not behind, or is missing or unreadable)."""
+    if not date:
+        return 0.0
+    try:
+        sent = email.utils.parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return 0.0
+    return max(0.0, time.time() - sent)
 
 
 def staging_token(now: float | None = None) -> str:

@@ -228,6 +228,7 @@ class CurtStore:
         self.log: list[tuple[str, str, bool]] = []
         self.graphs: list[str] = []  # the named graphs /query reports, Virtuoso's way
         self.forms: list[dict[str, list[str]]] = []  # each /query and /update form
+        self.date: str | None = None  # the Date header it sends (None: its clock's)
         store = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -235,6 +236,9 @@ class CurtStore:
 
             def log_message(self, *args):
                 pass
+
+            def date_time_string(self, timestamp=None):
+                return store.date or super().date_time_string(timestamp)
 
             def _authorised(self) -> bool:
                 header = self.headers.get("Authorization", "")
@@ -357,6 +361,27 @@ def test_staging_graphs_left_behind_are_found_on_virtuoso_too(built_data):
     assert len(queries) == 2 and "GRAPH ?g { ?s ?p ?o }" in queries[1]
     (switch,) = [f["update"][0] for f in store.forms if "update" in f]
     assert f"DROP SILENT GRAPH <{stale}>" in switch and "keep" not in switch
+
+
+def test_a_clock_set_ahead_here_drops_no_staging_graph_of_a_run_under_way(built_data):
+    """Staging graphs are dated by the run's clock; a publishing machine whose clock is
+    days ahead took a run under way for one a day old. The query endpoint's Date header
+    is the second clock: a graph must be a day old by both."""
+    import email.utils
+    import time
+
+    from kg.publish import staging_token
+
+    store = CurtStore()
+    store.date = email.utils.formatdate(time.time() - 2 * 86400, usegmt=True)
+    prefix = "https://w3id.org/dipkg/graph/data-staging-"
+    recent = prefix + staging_token(time.time() - 1.5 * 86400)  # a day old only by our clock
+    old = prefix + staging_token(time.time() - 3.5 * 86400)  # by both
+    store.graphs = [recent, old]
+    done = store.publish(built_data, staged=True)
+    assert done.returncode == 0, done.stderr
+    (switch,) = [f["update"][0] for f in store.forms if "update" in f]
+    assert f"DROP SILENT GRAPH <{old}>" in switch and recent not in switch
 
 
 # --- hostile targets and all-or-nothing ------------------------------------------------
