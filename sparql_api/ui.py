@@ -47,7 +47,7 @@ from sparql_api.i18n import t as tr
 from sparql_api.negotiation import HTML, Offer, by_name, not_acceptable, query_offers
 from sparql_api.pages import routes as pages
 from sparql_api.pages.site import PageContext, language, make_site, not_found
-from sparql_api.protocol import client_address, site_root
+from sparql_api.protocol import client_address, site_root, vary_origin
 from sparql_api.state import context, set_sparql_page
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -259,7 +259,7 @@ def make_router(
         return Response(
             body,
             media_type="text/plain; charset=utf-8",
-            headers={"Cache-Control": "public, max-age=3600", "Vary": "Host"},
+            headers={"Cache-Control": "public, max-age=3600", "Vary": vary_origin(request)},
         )
 
     return router

@@ -195,7 +195,9 @@ def make_router(
             if request.url.query:
                 target += "?" + request.url.query
             return RedirectResponse(
-                target, status_code=301, headers={"Cache-Control": "public, max-age=3600"}
+                target,
+                status_code=301,
+                headers={"Cache-Control": "public, max-age=3600", "Vary": vary_origin(request)},
             )
         if not path or path.endswith("/") or "//" in path or path.startswith("."):
             return not_found(site, request)

@@ -513,6 +513,7 @@ def test_a_trailing_slash_is_the_page_without_it(http: httpx.Client):
     assert r.status_code == 301
     assert r.headers["location"].endswith("/scenario/guizhou-b1-s07?lang=en")
     assert r.headers["location"].startswith(str(http.base_url).rstrip("/") + "/scenario/")
+    assert "host" in r.headers["vary"].lower()  # its target is built from the Host header
     followed = http.get(r.headers["location"], headers=H, follow_redirects=True)
     assert followed.status_code == 200 and "guizhou-b1-s07" in str(followed.url)
     root = str(http.base_url).rstrip("/")
@@ -540,3 +541,4 @@ def test_robots_keep_crawlers_off_the_query_services(http: httpx.Client):
         "/robots.txt", headers={"X-Forwarded-Host": "kg.example.org", "X-Forwarded-Proto": "https"}
     )
     assert "https://kg.example.org/.well-known/void" in proxied.text
+    assert "x-forwarded-host" in proxied.headers["vary"].lower()
