@@ -182,7 +182,28 @@ def _glued_clause(upper: str) -> bool:
 
 
 def _check_reading(query: str, graphs: Graphs | None) -> QueryDataset | None:
+    """The checks on every reading of ``query`` the endpoint's guard takes (its grammar's,
+    and pyoxigraph's where they part: an IRIREF it cannot parse read with ``<`` as
+    less-than, its shorter local names), so that text one reading hides (``(?o<?c#> (⏎
+    AS ?b) FROM:g``: an IRI, then a bracket, to the grammar; a comparison and a comment
+    to a PEG parser) is seen by another. The dataset returned is the grammar's reading's."""
     tokens = guard.tokenize(query)
+    own = _check_tokens(tokens, query, graphs)
+    odd_iri = any(t.kind == guard.IRI and not guard.parses_as_iri(t.text) for t in tokens)
+    odd_local = any(t.kind == guard.PNAME and "." in t.text for t in tokens)
+    if odd_local:
+        _check_tokens(guard.tokenize(query, oxigraph_locals=True), query, graphs)
+    if odd_iri:
+        _check_tokens(guard.tokenize(query, oxigraph_iris=True), query, graphs)
+        _check_tokens(
+            guard.tokenize(query, oxigraph_locals=True, oxigraph_iris=True), query, graphs
+        )
+    return own
+
+
+def _check_tokens(
+    tokens: list[guard.Token], query: str, graphs: Graphs | None
+) -> QueryDataset | None:
     clauses = _dataset_clauses(tokens)
     for at, tok in enumerate(tokens):
         upper = tok.text.upper()

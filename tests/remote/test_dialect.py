@@ -158,6 +158,10 @@ def test_without_a_catalogue_no_named_graph_is_left_to_the_backend() -> None:
         "PREFIX : <http://secret/> ASKFROM:g { }",
         "CONSTRUCTFROM<http://secret/g>WHERE { }",
         "SELECT DISTINCTfromNAMED<http://secret/g> { }",
+        # an IRI pyoxigraph cannot parse is less-than to it: the bracket or the string the
+        # grammar sees is a comment or code (found in review; the second predates it)
+        "PREFIX : <http://secret/>\nSELECT ?o (?o<?c#> (\nAS ?b) FROM:g WHERE { ?s ?p ?o }",
+        "PREFIX : <http://secret/>\nSELECT ?o (?o<'x>' AS ?b) FROMex:g WHERE { ?s ?p ?o } #'",
     ],
 )
 def test_from_glued_to_a_prefixed_name_is_refused(query: str) -> None:
@@ -165,7 +169,7 @@ def test_from_glued_to_a_prefixed_name_is_refused(query: str) -> None:
     was one prefixed name to the check, FROM <http://secret/g> to the parser)."""
     with pytest.raises(DipkgError, match="may not run into FROM or NAMED") as caught:
         check_query(query, GRAPHS)
-    assert caught.value.status == 400 and caught.value.line == 1
+    assert caught.value.status == 400 and caught.value.line in (1, 2, 3)
 
 
 @pytest.mark.parametrize(
@@ -209,9 +213,13 @@ _CLAUSES = [
     "FROM fromex:g", "FROM f:g", "FROMNAMED:g", "FROM\tNAMED:g", "FrOm:g", "named:g",
 ]  # fmt: skip
 _FORMS = ["SELECT *", "SELECT ?o", "SELECT (COUNT(*) AS ?n)", "ASK", "CONSTRUCT { ?s ?p ?o }",
-          "CONSTRUCT", "DESCRIBE ?s", "SELECT DISTINCT ?o"]  # fmt: skip
+          "CONSTRUCT", "DESCRIBE ?s", "SELECT DISTINCT ?o",
+          # IRIs pyoxigraph cannot parse: it reads '<' as less-than (found in review: the
+          # grammar's IRI then hid a bracket, or a string, from the region's reckoning)
+          "SELECT ?o (?o<?c#> (\nAS ?b)", "SELECT ?o (?o<'x>' AS ?b)"]  # fmt: skip
 _WHERES = ["WHERE { ?s ?p ?o }", "{ ?s ?p ?o }", "WHERE { GRAPH ?g { ?s ?p ?o } }",
-           "{ GRAPH ?g { ?s ?p ?o } }", "WHERE { OPTIONAL { ?s ?p ?o } }"]  # fmt: skip
+           "{ GRAPH ?g { ?s ?p ?o } }", "WHERE { OPTIONAL { ?s ?p ?o } }",
+           "WHERE { ?s ?p ?o } #'"]  # fmt: skip
 
 
 def _answer(query: str) -> object:
@@ -245,7 +253,11 @@ def test_every_dataset_clause_pyoxigraph_reads_is_refused(
         answer = _answer(query)
     except SyntaxError:
         return  # no query to pyoxigraph: nothing read
-    if answer == _answer(head + gaps[3] + where):
+    try:
+        without = _answer(head + gaps[3] + where)
+    except SyntaxError:
+        without = None  # (the clauses made the text a query: read, then)
+    if answer == without:
         return  # no dataset clause read
     with pytest.raises(DipkgError):
         check_query(query, GRAPHS)
