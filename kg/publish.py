@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import email.utils
 import json
 import re
@@ -429,7 +430,10 @@ def _behind(date: str | None) -> float:
     if not date:
         return 0.0
     try:
-        sent = email.utils.parsedate_to_datetime(date).timestamp()
+        when = email.utils.parsedate_to_datetime(date)
+        if when.tzinfo is None:  # "-0000": UTC, said to be from a clock of unknown zone
+            when = when.replace(tzinfo=datetime.UTC)
+        sent = when.timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return 0.0
     return max(0.0, time.time() - sent)

@@ -590,12 +590,8 @@ def test_xml_refuses_a_character_xml_cannot_carry(
     carry them."""
     r = client.get("/sparql", params={"query": query}, headers={"Accept": accept})
     body = assert_error(r, 406, "not-acceptable")
-    assert body["details"]["format"] == fmt and body["details"]["character"] in (
-        "U+0001",
-        "U+0007",
-        "U+FFFE",
-        "U+FFFF",
-    )
+    injected = next(c for c in ("U+0001", "U+0007", "U+FFFE", "U+FFFF") if f"\\u{c[2:]}" in query)
+    assert body["details"]["format"] == fmt and body["details"]["character"] == injected
     assert accept not in body["details"]["offered"] and body["details"]["offered"]
     other = body["details"]["offered"][0]
     r = client.get("/sparql", params={"query": query}, headers={"Accept": other})
