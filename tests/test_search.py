@@ -236,6 +236,8 @@ def test_the_typed_words_survive_many_lone_characters(index):
     assert "温度" in groups and groups["温度"] == ["温度"]
     assert index.analyse("牛 羊 猪 温度")[0]["温度"] == ["温度"]
     assert len(groups) <= search_index.MAX_TERMS + search_index.MAX_LONE * search_index.LONE_WORDS
+    _, surfaces = index.analyse(many)
+    assert "水" in surfaces and "气" not in surfaces  # the 9th lone one is not searched
 
 
 def test_folding_leaves_simplified_text_alone(build_result):

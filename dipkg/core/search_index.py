@@ -288,8 +288,8 @@ class SearchIndex:
                     for sub in _subterms(seg):
                         if sub in self.cjk_terms and sub not in own:
                             own.append(sub)
-                    if len(seg) == 1 and seg not in lone:  # a lone character (牛, 铝)
-                        lone.append(seg)
+                    if len(seg) == 1 and seg not in lone and len(lone) < MAX_LONE:
+                        lone.append(seg)  # a lone character (牛, 铝); highlighted as searched
                         if seg not in surfaces:
                             surfaces.append(seg)
             elif run.lower() not in STOPWORDS:
@@ -298,7 +298,7 @@ class SearchIndex:
                     own.append(s)
                     surfaces.append(run)
         groups = {t: [t] for t in own[:MAX_TERMS]}
-        for char in lone[:MAX_LONE]:
+        for char in lone:
             for word in self.holding(char):
                 if word not in groups:
                     groups[word] = [char]
