@@ -36,12 +36,14 @@ Readings. The guard refuses SERVICE if *any* reading of the text has it:
 3. the grammar's after codepoint escapes (``\\u0053ERVICE``), which §19.2 says
    are processed before parsing (pyoxigraph does not, a remote backend may), and
    Java's ``\\uu0053`` (a JavaCC parser, as Jena's, may read more than one ``u``);
-4. pyoxigraph's where an IRIREF of the grammar is no IRI it can parse (``<'x>``:
-   relative with no BASE; ``<x:%zz>``; an escape decoding to a space): it gives the
-   IRI up and reads ``<`` as less-than, so ``FILTER(?a<'x>') SERVICE <…> {} # '``
-   compares ``?a`` with a string and then calls SERVICE. Such text is read again
-   with ``<`` as less-than (a relative IRI under a BASE too: the guard does not
-   resolve, so it reads both ways).
+4. pyoxigraph's where it reads ``<`` as less-than: an IRIREF of the grammar that is no
+   IRI it can parse (``<'x>``: relative with no BASE; ``<x:%zz>``; an escape decoding
+   to a space), so ``FILTER(?a<'x>') SERVICE <…> {} # '`` compares ``?a`` with a
+   string and then calls SERVICE; and, however well the IRI parses, one right after an
+   operand inside parentheses, where its PEG tries less-than first
+   (``FILTER(?a<x:z&&'>') SERVICE <…> {} #'`` is ``?a < x:z && '>'``). Such text is
+   read again each IRI as pyoxigraph judges it (BASE applied), and once more with
+   every relative IRI as less-than (a backend may resolve otherwise).
 
 Whitespace is space, tab, CR and LF only (§19.8 WS); comments end at CR or LF;
 ``<...>`` is skipped as an IRI only when it is a strict IRIREF (no space, ``{``,
@@ -65,6 +67,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import NamedTuple
+from urllib.parse import urljoin
 
 import pyoxigraph as ox
 
@@ -147,6 +150,8 @@ WORD, PNAME, VAR, IRI, STRING, BNODE, LANG, NUMBER, PUNCT, OTHER = (
     "punct",
     "other",
 )
+#: the kinds of token an expression's operand can end with (with ``)``, ``true``, ``false``)
+_OPERANDS = frozenset({VAR, STRING, NUMBER, IRI, PNAME, LANG, BNODE})
 
 _WS = re.compile(r"[ \t\r\n]+")
 _COMMENT = re.compile(r"#[^\r\n]*")
@@ -223,16 +228,67 @@ def parses_as_iri(token: str) -> bool:
     return True
 
 
+def less_than_iris(tokens: list[Token]) -> bool:
+    """Whether pyoxigraph may read an IRIREF of ``tokens`` as ``<`` (less-than): one that
+    is no IRI it can parse (:func:`parses_as_iri`), or one inside parentheses right after
+    an operand (:func:`_operator_place`). Reading 4 reads the text again then."""
+    parens = 0
+    for at, tok in enumerate(tokens):
+        kind = tok.kind
+        if kind == PUNCT:
+            if tok.text == "(":
+                parens += 1
+            elif tok.text == ")":
+                parens = max(parens - 1, 0)
+        elif kind == IRI and (
+            (parens and _operator_place(tokens[at - 1 : at])) or not parses_as_iri(tok.text)
+        ):
+            return True
+    return False
+
+
+def _operator_place(tokens: list[Token]) -> bool:
+    """Whether a ``<`` after ``tokens`` (inside parentheses) follows an operand, where
+    pyoxigraph's parser (a PEG) tries less-than before anything else: in ``(?a<x:z&&'>')``
+    it reads ``?a < x:z && '>'``, not the IRI ``<x:z&&'>`` the grammar's longest match
+    makes of it, however well that IRI parses (found in review: the SERVICE after it was
+    live while the guard saw a string)."""
+    if not tokens:
+        return False
+    kind, text = tokens[-1].kind, tokens[-1].text
+    return (
+        kind in _OPERANDS
+        or (kind == PUNCT and text == ")")
+        or (kind == WORD and text.upper() in ("TRUE", "FALSE"))
+    )
+
+
+def _parses_under(token: str, base: str) -> bool:
+    """:func:`parses_as_iri` of an IRIREF token resolved against ``base`` (a BASE in force),
+    as pyoxigraph resolves it before it decides."""
+    iri = token[1:-1]
+    if "\\" in iri:
+        iri = decode_codepoints(iri)
+    return parses_as_iri("<" + urljoin(base, iri) + ">") if base else parses_as_iri(token)
+
+
 def tokenize(
-    text: str, *, oxigraph_locals: bool = False, oxigraph_iris: bool = False
+    text: str,
+    *,
+    oxigraph_locals: bool = False,
+    oxigraph_iris: bool = False,
+    resolve_base: bool = False,
 ) -> list[Token]:
     """Significant tokens of ``text`` (whitespace and comments dropped). Never fails:
     what starts no token is an ``OTHER`` token of one character.
 
     With ``oxigraph_locals`` a prefixed name's local part ends where pyoxigraph's
     parser ends it (see the module docstring), not where the grammar does. With
-    ``oxigraph_iris`` an IRIREF that :func:`parses_as_iri` says pyoxigraph gives up is
-    ``<`` (less-than) and the text after it is read on.
+    ``oxigraph_iris`` an IRIREF that :func:`parses_as_iri` says pyoxigraph gives up, or
+    one where pyoxigraph tries less-than first (:func:`_operator_place`), is ``<``
+    (less-than) and the text after it is read on; with ``resolve_base`` too, an IRIREF is
+    judged resolved against the BASE in force, as pyoxigraph judges it (without, a
+    relative IRI is less-than wherever it is: the guard reads such text both ways).
     """
     tokens: list[Token] = []
     append = tokens.append
@@ -241,6 +297,9 @@ def tokenize(
     run_end = 0  # where the run of prefix characters holding text[i] ends (once i < it)
     no_long: dict[str, int] = {}  # quote -> where a long string of it failed (none after)
     no_short: dict[str, int] = {}  # quote -> where a failed short string's scan stopped
+    parens = 0  # (with oxigraph_iris) how many parentheses are open
+    base = ""  # (with resolve_base) the BASE in force
+    judged: dict[tuple[str, str], bool] = {}  # (IRIREF, BASE) -> whether pyoxigraph keeps it
     while i < n:
         ch = text[i]
         if ch in WS:
@@ -253,6 +312,8 @@ def tokenize(
         if ch in _DELIMITERS:  # what the patterns below would leave it: a PUNCT of its own
             append(new(Token, (PUNCT, ch, i)))
             i += 1
+            if oxigraph_iris and ch in "()":
+                parens = parens + 1 if ch == "(" else max(parens - 1, 0)
             continue
         m = None
         kind = OTHER
@@ -268,8 +329,18 @@ def tokenize(
             m = None
         if ch == "<":
             m, kind = _IRIREF.match(text, i), IRI
-            if oxigraph_iris and m is not None and not parses_as_iri(m.group()):
-                m = None  # '<' as less-than, as pyoxigraph reads it
+            if oxigraph_iris and m is not None:
+                iri = m.group()
+                parses = judged.get((iri, base))
+                if parses is None:
+                    parses = judged[iri, base] = (
+                        _parses_under(iri, base) if resolve_base else parses_as_iri(iri)
+                    )
+                if (parens and _operator_place(tokens)) or not parses:
+                    m = None  # '<' as less-than, as pyoxigraph reads it
+                elif resolve_base and tokens and tokens[-1].text.upper() == "BASE":
+                    inner = iri[1:-1]
+                    base = urljoin(base, decode_codepoints(inner) if "\\" in inner else inner)
         elif ch == "'" or ch == '"':
             # An unterminated string is scanned once: a quote of the same kind before
             # where that scan stopped is escaped inside it, and its own scan would stop
@@ -536,8 +607,8 @@ def _plain(tokens: list[Token], text: str) -> Checked | None:
     none holds, it returns the same form this does."""
     if "\\" in text:
         return None
-    depth = 0
-    for tok in tokens:
+    depth = parens = 0
+    for at, tok in enumerate(tokens):
         kind = tok.kind
         if kind == PUNCT:
             t = tok.text
@@ -545,8 +616,12 @@ def _plain(tokens: list[Token], text: str) -> Checked | None:
                 depth += 1
                 if depth > MAX_NESTING:
                     return None
+                if t == "(":
+                    parens += 1
             elif t in "})]":
                 depth = max(depth - 1, 0)
+                if t == ")":
+                    parens = max(parens - 1, 0)
         elif kind == WORD:
             if "SERVICE" in tok.text.upper():
                 return None
@@ -556,8 +631,8 @@ def _plain(tokens: list[Token], text: str) -> Checked | None:
         elif kind == OTHER:
             return None
         elif kind == IRI:
-            if not parses_as_iri(tok.text):  # reading 4 has something to do
-                return None
+            if (parens and _operator_place(tokens[at - 1 : at])) or not parses_as_iri(tok.text):
+                return None  # reading 4 has something to do
     first = operation(tokens)
     if _is_update(first):
         return None
@@ -598,10 +673,22 @@ def check_fully(tokens: list[Token], text: str) -> Checked:
         _refuse_operations(decoded_tokens, decoded)
         _refuse_operations(tokenize(decoded, oxigraph_locals=True), decoded)
         readings.append((decoded_tokens, decoded))
-    # 4. pyoxigraph's where it gives up an IRIREF that is no IRI it can parse and reads
-    # '<' as less-than (and a backend that decodes first may do the same)
+    # 4. pyoxigraph's where it reads '<' as less-than: an IRIREF that is no IRI it can
+    # parse, or one right after an operand inside parentheses (and a backend that decodes
+    # first may do the same)
     for read, source in readings:
-        if any(tok.kind == IRI and not parses_as_iri(tok.text) for tok in read):
-            _refuse_operations(tokenize(source, oxigraph_iris=True), source)
-            _refuse_operations(tokenize(source, oxigraph_locals=True, oxigraph_iris=True), source)
+        if less_than_iris(read):
+            # each IRI as pyoxigraph judges it (BASE applied), and each relative one as
+            # less-than too (a backend may resolve otherwise)
+            for resolve in (True, False):
+                for locals_ in (False, True):
+                    _refuse_operations(
+                        tokenize(
+                            source,
+                            oxigraph_locals=locals_,
+                            oxigraph_iris=True,
+                            resolve_base=resolve,
+                        ),
+                        source,
+                    )
     return _CHECKED[_form(operation(tokens))]

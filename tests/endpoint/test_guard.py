@@ -166,6 +166,33 @@ def test_one_escaped_iriref_that_decodes_to_service_is_refused() -> None:
         check_query(query)
 
 
+def test_an_iri_after_an_operand_hides_no_service(listener) -> None:
+    """``<x:z&&'>`` is an IRIREF by the grammar and an absolute IRI pyoxigraph parses, but
+    right after an operand inside parentheses pyoxigraph tries less-than first and reads
+    ``?a < x:z && '>'``: the guard's string ``') SERVICE … #'`` was live code (found in
+    review). Shown to connect unguarded, then refused; an IRI after an operator, or in a
+    triple pattern after a variable, is still one IRI and the query plain."""
+    from sparql_api.guard import _plain, tokenize
+
+    target = f"http://127.0.0.1:{listener.port}/sparql"
+    query = (
+        "PREFIX x: <http://e/> SELECT * WHERE "
+        f"{{ FILTER(?a<x:z&&'>') SERVICE <{target}> {{}} #'\n}}"
+    )
+    before = listener.accepted
+    with contextlib.suppress(SyntaxError, OSError, RuntimeError, ValueError):
+        list(ox.Store().query(query))  # type: ignore[arg-type]
+    assert listener.accepted > before, "the known-bad query no longer reaches SERVICE"
+    with pytest.raises(ServiceRefused):
+        check_query(query)
+    for good in (
+        "SELECT * WHERE { ?s <http://e/p> ?o FILTER(?o = <http://e/x>) }",
+        "SELECT * WHERE { ?s ?p ?o FILTER(?o IN (<http://e/x>, <http://e/y>)) }",
+    ):
+        assert _plain(tokenize(good), good) is not None, good
+        assert check_query(good).form == "select", good
+
+
 def test_an_iri_pyoxigraph_gives_up_hides_no_service(listener) -> None:
     """``<'x>`` is an IRIREF by the grammar but no IRI pyoxigraph can parse (relative, no
     BASE): it reads ``<`` as less-than, so the text after it is live. Shown to connect
@@ -305,6 +332,11 @@ PIECES = [
     "?a<'x>'",
     "<'x:%zz>",
     "FILTER(?a<",
+    # an IRIREF right after an operand inside parentheses: pyoxigraph tries less-than first,
+    # however well the IRI parses (found in review)
+    "<x:z&&'>",
+    "(?a<ex:z&&'>",
+    "&&",
 ]
 
 
@@ -328,6 +360,9 @@ def soups(draw) -> str:
 @example("SELECT * WHERE { FILTER(?a<'x>') SERVICE <{u}> {} # '\n}")
 @example("SELECT * WHERE { FILTER(?a<'x:%zz>') SERVICE <{u}> {} # '\n}")
 @example("SELECT * WHERE { FILTER(?a<'x:\\u0020>') SERVICE <{u}> {} # '\n}")
+# (found in review) an absolute IRI pyoxigraph parses, but read as less-than where an
+# operand ends: ?a < ex:z && '>', then a live SERVICE, where the guard saw <ex:z&&'>'
+@example("PREFIX ex: <{root}> SELECT * WHERE { FILTER(?a<ex:z&&'>') SERVICE <{u}> {} #'\n}")
 def test_what_the_guard_passes_never_reaches_the_network(listener, soup: str) -> None:
     root = f"http://127.0.0.1:{listener.port}/"
     query = soup.replace("{u}", root + "sparql").replace("{root}", root)
