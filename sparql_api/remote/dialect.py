@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin
 
 from dipkg.core.publish_plan import plan
@@ -79,14 +80,26 @@ MAX_DECLARED_IRI = 2048
 MAX_BASE_SLASHES = 64
 
 
+def _placed(
+    kind: type[QueryError] | type[UpdateForbidden],
+    message: str,
+    query: str,
+    tok: guard.Token,
+    **extra: Any,
+) -> QueryError | UpdateForbidden:
+    """``kind(message)`` placed at ``tok``'s line and column in ``query``."""
+    line, column = guard.line_col(query, tok.pos)
+    return kind(message, line=line, column=column, **extra)
+
+
 def _declared(iri: str, tok: guard.Token, query: str, *, base: bool = False) -> str:
     if len(iri) > MAX_DECLARED_IRI or (base and iri.count("/") > MAX_BASE_SLASHES):
-        line, column = guard.line_col(query, tok.pos)
-        raise QueryError(
+        raise _placed(
+            QueryError,
             f"in remote mode a BASE or PREFIX IRI may be at most {MAX_DECLARED_IRI} "
             f"characters long, and a BASE may hold at most {MAX_BASE_SLASHES} '/'",
-            line=line,
-            column=column,
+            query,
+            tok,
             details={"max_iri_length": MAX_DECLARED_IRI, "max_base_slashes": MAX_BASE_SLASHES},
         )
     return iri
@@ -219,26 +232,25 @@ def _check_tokens(
             # ``FROMNAMED <g>`` is FROM NAMED <g>, ``ASKFROM:g`` is ASK FROM <:g>: graphs
             # the checks below would not see (or see as others). Where no dataset clause
             # may stand (``fromage:x`` in a pattern) they are names like any other
-            line, column = guard.line_col(query, tok.pos)
-            raise QueryError(
+            raise _placed(
+                QueryError,
                 "in remote mode a word or name before the WHERE clause may not run into FROM "
                 f"or NAMED ({tok.text[:40]!r}): a backend may read it as a dataset clause",
-                line=line,
-                column=column,
+                query,
+                tok,
             )
         if tok.kind != guard.WORD:
             continue
-        upper = tok.text.upper()
         if upper == "DEFINE":
             raise QueryError("DEFINE pragmas are not SPARQL 1.1 and are not accepted")
         if upper in guard.UPDATE_OPERATIONS:
             # never a word of a query: an update after a query (``ASK {} ; DROP ALL``) that
             # a lenient backend might run; the guard looks only at the first operation
-            line, column = guard.line_col(query, tok.pos)
-            raise UpdateForbidden(
+            raise _placed(
+                UpdateForbidden,
                 f"this endpoint is read-only: {upper} is a SPARQL Update operation",
-                line=line,
-                column=column,
+                query,
+                tok,
             )
     allowed = graphs.published() if graphs is not None else None
     default: list[str] = []
@@ -249,12 +261,12 @@ def _check_tokens(
             # after it as something else (pyoxigraph does, per IRI, BASE applied): then
             # ``(?o<'x>' AS ?b) FROM <g> #'`` under a BASE is FROM <{base}g> to it and a
             # string to the grammar; no reading of one rule for all IRIs can follow that
-            line, column = guard.line_col(query, tok.pos)
-            raise QueryError(
+            raise _placed(
+                QueryError,
                 f"in remote mode an IRI must be absolute once resolved against the BASE "
                 f"({tok.text[:60]!r} is not): the backend may read it as something else",
-                line=line,
-                column=column,
+                query,
+                tok,
             )
         bare = tok.kind == guard.PNAME and tok.text.split(":", 1)[0].lower() in ("bif", "sql")
         if bare or (iri is not None and iri.startswith(VIRTUOSO_FUNCTIONS)):
