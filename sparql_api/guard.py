@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import urljoin
@@ -218,11 +219,8 @@ def parses_as_iri(token: str) -> bool:
     ``<x:\u0020>``; a relative one, unless a BASE makes it absolute), the parser gives
     the IRI up and reads ``<`` as less-than: ``FILTER(?a<'x>') SERVICE <…> {} # '`` is a
     comparison with a string, then a live SERVICE."""
-    iri = token[1:-1]
-    if "\\" in iri:
-        iri = decode_codepoints(iri)
     try:
-        ox.NamedNode(iri)
+        ox.NamedNode(_iri_text(token))
     except ValueError:
         return False
     return True
@@ -247,6 +245,20 @@ def less_than_iris(tokens: list[Token]) -> bool:
     return False
 
 
+def less_than_readings(tokens: list[Token], text: str) -> Iterator[list[Token]]:
+    """Reading 4 of ``text``, whose grammar's reading is ``tokens``: nothing when
+    :func:`less_than_iris` finds no IRIREF pyoxigraph may read as less-than; else the
+    text read with each IRI judged as pyoxigraph judges it (BASE applied) and with each
+    relative one as less-than too (a backend may resolve otherwise), each with the
+    grammar's and with pyoxigraph's local names."""
+    if less_than_iris(tokens):
+        for resolve in (True, False):
+            for locals_ in (False, True):
+                yield tokenize(
+                    text, oxigraph_locals=locals_, oxigraph_iris=True, resolve_base=resolve
+                )
+
+
 def _operator_place(tokens: list[Token]) -> bool:
     """Whether a ``<`` after ``tokens`` (inside parentheses) follows an operand, where
     pyoxigraph's parser (a PEG) tries less-than before anything else: in ``(?a<x:z&&'>')``
@@ -263,13 +275,18 @@ def _operator_place(tokens: list[Token]) -> bool:
     )
 
 
+def _iri_text(token: str) -> str:
+    """An IRIREF token's IRI, its codepoint escapes decoded (as pyoxigraph reads it)."""
+    iri = token[1:-1]
+    return decode_codepoints(iri) if "\\" in iri else iri
+
+
 def _parses_under(token: str, base: str) -> bool:
     """:func:`parses_as_iri` of an IRIREF token resolved against ``base`` (a BASE in force),
     as pyoxigraph resolves it before it decides."""
-    iri = token[1:-1]
-    if "\\" in iri:
-        iri = decode_codepoints(iri)
-    return parses_as_iri("<" + urljoin(base, iri) + ">") if base else parses_as_iri(token)
+    return (
+        parses_as_iri("<" + urljoin(base, _iri_text(token)) + ">") if base else parses_as_iri(token)
+    )
 
 
 def tokenize(
@@ -339,8 +356,7 @@ def tokenize(
                 if (parens and _operator_place(tokens)) or not parses:
                     m = None  # '<' as less-than, as pyoxigraph reads it
                 elif resolve_base and tokens and tokens[-1].text.upper() == "BASE":
-                    inner = iri[1:-1]
-                    base = urljoin(base, decode_codepoints(inner) if "\\" in inner else inner)
+                    base = urljoin(base, _iri_text(iri))
         elif ch == "'" or ch == '"':
             # An unterminated string is scanned once: a quote of the same kind before
             # where that scan stopped is escaped inside it, and its own scan would stop
@@ -677,18 +693,6 @@ def check_fully(tokens: list[Token], text: str) -> Checked:
     # parse, or one right after an operand inside parentheses (and a backend that decodes
     # first may do the same)
     for read, source in readings:
-        if less_than_iris(read):
-            # each IRI as pyoxigraph judges it (BASE applied), and each relative one as
-            # less-than too (a backend may resolve otherwise)
-            for resolve in (True, False):
-                for locals_ in (False, True):
-                    _refuse_operations(
-                        tokenize(
-                            source,
-                            oxigraph_locals=locals_,
-                            oxigraph_iris=True,
-                            resolve_base=resolve,
-                        ),
-                        source,
-                    )
+        for less_than in less_than_readings(read, source):
+            _refuse_operations(less_than, source)
     return _CHECKED[_form(operation(tokens))]

@@ -210,13 +210,8 @@ def _check_reading(query: str, graphs: Graphs | None) -> QueryDataset | None:
     own = _check_tokens(tokens, query, graphs)
     if any(t.kind == guard.PNAME and "." in t.text for t in tokens):
         _check_tokens(guard.tokenize(query, oxigraph_locals=True), query, graphs)
-    if guard.less_than_iris(tokens):
-        for resolve in (True, False):
-            for locals_ in (False, True):
-                read = guard.tokenize(
-                    query, oxigraph_locals=locals_, oxigraph_iris=True, resolve_base=resolve
-                )
-                _check_tokens(read, query, graphs)
+    for less_than in guard.less_than_readings(tokens, query):
+        _check_tokens(less_than, query, graphs)
     return own
 
 

@@ -166,6 +166,17 @@ def test_one_escaped_iriref_that_decodes_to_service_is_refused() -> None:
         check_query(query)
 
 
+def reaches_service_unguarded_and_is_refused(listener, query: str) -> None:
+    """``query`` makes a real store connect to ``listener`` (a known-bad example that still
+    is one), and the guard refuses it as SERVICE."""
+    before = listener.accepted
+    with contextlib.suppress(SyntaxError, OSError, RuntimeError, ValueError):
+        list(ox.Store().query(query))  # type: ignore[arg-type]
+    assert listener.accepted > before, "the known-bad query no longer reaches SERVICE"
+    with pytest.raises(ServiceRefused):
+        check_query(query)
+
+
 def test_an_iri_after_an_operand_hides_no_service(listener) -> None:
     """``<x:z&&'>`` is an IRIREF by the grammar and an absolute IRI pyoxigraph parses, but
     right after an operand inside parentheses pyoxigraph tries less-than first and reads
@@ -179,12 +190,7 @@ def test_an_iri_after_an_operand_hides_no_service(listener) -> None:
         "PREFIX x: <http://e/> SELECT * WHERE "
         f"{{ FILTER(?a<x:z&&'>') SERVICE <{target}> {{}} #'\n}}"
     )
-    before = listener.accepted
-    with contextlib.suppress(SyntaxError, OSError, RuntimeError, ValueError):
-        list(ox.Store().query(query))  # type: ignore[arg-type]
-    assert listener.accepted > before, "the known-bad query no longer reaches SERVICE"
-    with pytest.raises(ServiceRefused):
-        check_query(query)
+    reaches_service_unguarded_and_is_refused(listener, query)
     for good in (
         "SELECT * WHERE { ?s <http://e/p> ?o FILTER(?o = <http://e/x>) }",
         "SELECT * WHERE { ?s ?p ?o FILTER(?o IN (<http://e/x>, <http://e/y>)) }",
@@ -199,12 +205,7 @@ def test_an_iri_pyoxigraph_gives_up_hides_no_service(listener) -> None:
     unguarded, then refused; the same IRIs where they parse are still accepted."""
     target = f"http://127.0.0.1:{listener.port}/sparql"
     query = f"SELECT * WHERE {{ FILTER(?a<'x>') SERVICE <{target}> {{}} # '\n}}"
-    before = listener.accepted
-    with contextlib.suppress(SyntaxError, OSError, RuntimeError, ValueError):
-        list(ox.Store().query(query))  # type: ignore[arg-type]
-    assert listener.accepted > before, "the known-bad query no longer reaches SERVICE"
-    with pytest.raises(ServiceRefused):
-        check_query(query)
+    reaches_service_unguarded_and_is_refused(listener, query)
     for good in (
         "BASE <http://e/> SELECT * WHERE { <'x> ?p ?o }",
         "SELECT * WHERE { <http://e/'x> ?p ?o }",
