@@ -105,10 +105,18 @@ def _declared(iri: str, tok: guard.Token, query: str, *, base: bool = False) -> 
     return iri
 
 
-def _iris(tokens: list[guard.Token], query: str) -> Iterator[tuple[int, guard.Token, str | None]]:
+#: most resolutions :func:`_iris` keeps for one query (each up to a BASE's 2,048 characters)
+_JOINS_KEPT = 4096
+
+
+def _iris(
+    tokens: list[guard.Token], query: str, joined: dict[tuple[str, str], str]
+) -> Iterator[tuple[int, guard.Token, str | None]]:
     """Each IRI or prefixed-name token (outside PREFIX/BASE declarations) with the absolute
     IRI it stands for, resolved the way the backend resolves it (declared prefixes, BASE);
-    None for a prefixed name whose prefix the query does not declare."""
+    None for a prefixed name whose prefix the query does not declare. ``joined``: the
+    resolutions made so far, by (BASE, IRIREF text), shared by the readings of one query
+    (64 KiB of ``<b> `` under a deep BASE resolved 16,000 times per reading)."""
     base, prefixes, skip = "", {}, 0
     for index, tok in enumerate(tokens):
         if skip:
@@ -124,7 +132,13 @@ def _iris(tokens: list[guard.Token], query: str) -> Iterator[tuple[int, guard.To
             skip = declared.width - 1
             continue
         if tok.kind == guard.IRI:
-            yield index, tok, urljoin(base, tok.text[1:-1])
+            key = (base, tok.text)
+            iri = joined.get(key)
+            if iri is None:
+                iri = urljoin(base, tok.text[1:-1])
+                if len(joined) < _JOINS_KEPT:
+                    joined[key] = iri
+            yield index, tok, iri
         elif tok.kind == guard.PNAME:
             prefix, _, local = tok.text.partition(":")
             ns = prefixes.get(prefix)
@@ -207,16 +221,20 @@ def _check_reading(query: str, graphs: Graphs | None) -> QueryDataset | None:
     AS ?b) FROM:g``: an IRI, then a bracket, to the grammar; a comparison and a comment
     to a PEG parser) is seen by another. The dataset returned is the grammar's reading's."""
     tokens = guard.tokenize(query)
-    own = _check_tokens(tokens, query, graphs)
+    joined: dict[tuple[str, str], str] = {}
+    own = _check_tokens(tokens, query, graphs, joined)
     if any(t.kind == guard.PNAME and "." in t.text for t in tokens):
-        _check_tokens(guard.tokenize(query, oxigraph_locals=True), query, graphs)
+        _check_tokens(guard.tokenize(query, oxigraph_locals=True), query, graphs, joined)
     for less_than in guard.less_than_readings(tokens, query):
-        _check_tokens(less_than, query, graphs)
+        _check_tokens(less_than, query, graphs, joined)
     return own
 
 
 def _check_tokens(
-    tokens: list[guard.Token], query: str, graphs: Graphs | None
+    tokens: list[guard.Token],
+    query: str,
+    graphs: Graphs | None,
+    joined: dict[tuple[str, str], str],
 ) -> QueryDataset | None:
     clauses = _dataset_clauses(tokens)
     for at, tok in enumerate(tokens):
@@ -250,7 +268,7 @@ def _check_tokens(
     allowed = graphs.published() if graphs is not None else None
     default: list[str] = []
     named: list[str] = []
-    for at, tok, iri in _iris(tokens, query):
+    for at, tok, iri in _iris(tokens, query, joined):
         if tok.kind == guard.IRI and not _absolute(iri):
             # a parser that cannot read it as an IRI may read '<' as less-than, and the text
             # after it as something else (pyoxigraph does, per IRI, BASE applied): then
