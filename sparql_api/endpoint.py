@@ -25,7 +25,7 @@ from starlette.types import Receive
 
 from dipkg import __version__
 from dipkg.core.errors import StoreError
-from sparql_api import guard, http
+from sparql_api import guard, http, workbook
 from sparql_api.backends import PoolHealth
 from sparql_api.cache import Entry
 from sparql_api.errors import NotAcceptable
@@ -91,6 +91,8 @@ def _content(types: list[str]) -> dict[str, Any]:
             out[t] = {"schema": _SPARQL_JSON_SCHEMA}
         elif t.endswith("json"):
             out[t] = {"schema": {}}  # JSON-LD (an object or an array) or SPARQL JSON
+        elif t == workbook.MEDIA_TYPE:
+            out[t] = {"schema": {"type": "string", "format": "binary"}}
         else:
             out[t] = {"schema": {"type": "string"}}
     return out
@@ -357,6 +359,8 @@ async def answer(
         )
         if table is None and graph is None:
             _choose(accept, sreq.formats, RESULT_OFFERS)  # raises the 406
+    # a workbook is made here from the worker's TSV (sparql_api/workbook.py)
+    sheet = table is not None and table.key == workbook.KEY
     dataset = (tuple(sreq.default_graphs), tuple(sreq.named_graphs), sreq.union_default_graph)
     variant = f"{table.content_type if table else '-'}|{graph.content_type if graph else '-'}"
     tag = http.etag(ctx.release.answers_tag, variant, repr(dataset), sreq.query)
@@ -366,9 +370,13 @@ async def answer(
     cached = ctx.cache.get(key)
     if cached is not None:
         return _ready(tag, _answer_head(ctx), cached.headers, cached.body)
+    if sheet:
+        table_format: str | None = workbook.source_format(checked.form)
+    else:
+        table_format = table.key if table else None
     job = Job(
         query=sreq.query,
-        table_format=table.key if table else None,
+        table_format=table_format,
         graph_format=graph.key if graph else None,
         max_rows=settings.max_rows,
         max_bytes=settings.max_result_bytes,
@@ -392,6 +400,19 @@ async def answer(
         raise err
     chosen = table if reply.header.get("kind") == "table" else graph
     assert chosen is not None
+    if sheet and chosen is table:
+        made = await _workbook(ctx, reply, table_format or "tsv", sreq.query)
+        raw = (
+            (b"content-type", chosen.content_type.encode("latin-1")),
+            (b"content-disposition", b'attachment; filename="%s"' % workbook.FILE_NAME.encode()),
+            (b"x-dipkg-rows", b"%d" % made.rows),
+        )
+        if made.truncated:  # by the row cap, or at the workbook's cells (then its rows are the cap)
+            cap = settings.max_rows if reply.header.get("truncated") else made.rows
+            raw += ((b"x-dipkg-truncated", b"true"), (b"x-dipkg-max-rows", b"%d" % cap))
+        if keep:
+            ctx.cache.put(key, Entry(made.body, raw))
+        return _ready(tag, _answer_head(ctx), raw, made.body)
     # the answer's own headers, raw (as a Response lowers and encodes them)
     raw: tuple[tuple[bytes, bytes], ...] = (
         (b"content-type", chosen.content_type.encode("latin-1")),
@@ -407,6 +428,29 @@ async def answer(
     if keep:
         ctx.cache.put(key, Entry(reply.body, raw))
     return _ready(tag, _answer_head(ctx), raw, reply.body)
+
+
+async def _workbook(ctx: AppContext, reply: Any, source: str, query: str) -> workbook.Made:
+    """The workbook of a worker's ``reply`` (in ``source``, from memory or its spool file),
+    made off the event loop, one at a time (each is bounded, but a CPU's worth)."""
+    if ctx.workbooks is None:
+        ctx.workbooks = anyio.CapacityLimiter(1)
+    data = reply.stream if reply.stream is not None else reply.body
+    try:
+        return await anyio.to_thread.run_sync(
+            lambda: workbook.write(
+                data,
+                source,
+                query=query,
+                truncated=bool(reply.header.get("truncated")),
+                max_rows=ctx.settings.max_rows,
+                build=ctx.release.build_id,
+            ),
+            limiter=ctx.workbooks,
+        )
+    finally:
+        if reply.stream is not None:
+            reply.stream.close()
 
 
 async def _service_description(request: Request, ctx: AppContext) -> Response:

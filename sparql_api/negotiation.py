@@ -83,6 +83,7 @@ SPARQL_JSON = Offer.of(formats.SPARQL_JSON)
 SPARQL_XML = Offer.of(formats.SPARQL_XML)
 SPARQL_CSV = Offer.of(formats.SPARQL_CSV)
 SPARQL_TSV = Offer.of(formats.SPARQL_TSV)
+SPARQL_XLSX = Offer.of(formats.SPARQL_XLSX)
 TURTLE = Offer.of(formats.TURTLE)
 N_TRIPLES = Offer.of(formats.N_TRIPLES)
 JSON_LD = Offer.of(formats.JSON_LD)
@@ -92,8 +93,9 @@ TRIG = Offer.of(formats.TRIG)
 HTML = Offer.of(formats.HTML)
 JSON = Offer.of(formats.JSON)
 
-#: SELECT and ASK results; the first is the default.
-RESULT_OFFERS: tuple[Offer, ...] = (SPARQL_JSON, SPARQL_XML, SPARQL_CSV, SPARQL_TSV)
+#: SELECT and ASK results; the first is the default (the workbook, made by the app from the
+#: worker's TSV, last: a client taking anything gets a text format)
+RESULT_OFFERS: tuple[Offer, ...] = (SPARQL_JSON, SPARQL_XML, SPARQL_CSV, SPARQL_TSV, SPARQL_XLSX)
 #: CONSTRUCT and DESCRIBE results (graphs); the first is the default.
 GRAPH_OFFERS: tuple[Offer, ...] = (TURTLE, N_TRIPLES, JSON_LD, RDF_XML)
 # a dereferenceable resource: a page for people, its description for machines

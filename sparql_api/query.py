@@ -28,13 +28,13 @@ from dipkg.core.errors import DipkgError, StoreError
 from dipkg.core.iris import PREFIXES
 from dipkg.core.release import Release, hold_current, open_release
 from dipkg.core.settings import Settings
-from sparql_api import guard
+from sparql_api import guard, workbook
 from sparql_api.negotiation import Offer, query_offers
 from sparql_api.results import GRAPH_FORMATS, RESULT_FORMATS, Job
 from sparql_api.workers import WorkerPool, reply_error
 
 #: ``--format`` values: a table on the terminal, or a serialisation on standard output
-TABLE_FORMATS = ("table", *RESULT_FORMATS)
+TABLE_FORMATS = ("table", *RESULT_FORMATS, workbook.KEY)
 GRAPH_OUTPUTS = tuple(GRAPH_FORMATS)
 
 
@@ -156,6 +156,9 @@ def _run_query(
     if limit <= 0 or cap <= 0:
         raise UsageError("--timeout and --max-rows must be greater than 0")
     logging.getLogger("sparql_api.workers").setLevel(logging.ERROR)  # the error line says it all
+    sheet = table_format == workbook.KEY  # made here from the worker's TSV
+    if sheet:
+        table_format = workbook.source_format(checked.form)
     job = Job(
         query=sparql,
         table_format=table_format,
@@ -177,6 +180,15 @@ def _run_query(
             markup=False,
             highlight=False,
         )
+    if sheet:
+        body = workbook.write(
+            body,
+            table_format or "tsv",
+            query=sparql,
+            truncated=bool(header.get("truncated")),
+            max_rows=cap,
+            build=release.build_id,
+        ).body
     if fmt != "table" or header.get("kind") == "graph":
         sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()

@@ -22,6 +22,8 @@ from sparql_api.cache import ResponseCache
 from sparql_api.describe import Describer
 
 if TYPE_CHECKING:  # annotations only: both modules read the state
+    import anyio
+
     from sparql_api.catalog_record import CatalogDocs
     from sparql_api.pages.site import PageContext
 
@@ -57,6 +59,8 @@ class AppContext:
     #: the page for people at GET /sparql (no query, the client prefers text/html);
     #: set by the pages feature, e.g. with :func:`set_sparql_page`
     sparql_page: Callable[[Request], Awaitable[Response]] | None = None
+    #: the workbooks made at once (sparql_api/endpoint.py; made on first use, in the loop)
+    workbooks: anyio.CapacityLimiter | None = None
 
     @property
     def named_graphs(self) -> list[str]:

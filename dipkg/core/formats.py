@@ -254,6 +254,18 @@ SOURCE_DOCX = Format(
     charset=None,
     file_type="DOCX",
 )
+#: A SELECT or ASK result as an Excel workbook (sparql_api/workbook.py): the worker writes
+#: TSV (no ``results`` here: it is no writer of Oxigraph's) and the app makes the workbook.
+SPARQL_XLSX = Format(
+    "SPARQL Results XLSX",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xlsx",
+    "Excel workbook (XLSX)",
+    "Excel 工作簿（XLSX）",
+    key="xlsx",
+    charset=None,
+    names=("xlsx", "excel"),
+)
 XLSX = Format(
     "XLSX",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -277,6 +289,7 @@ FORMATS: tuple[Format, ...] = (
     SPARQL_XML,
     SPARQL_CSV,
     SPARQL_TSV,
+    SPARQL_XLSX,
     HTML,
     JSON,
     CSV,

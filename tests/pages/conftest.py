@@ -40,6 +40,7 @@ LABELLED = {
     "SPARQL Results XML": "application/sparql-results+xml",
     "SPARQL Results CSV": "text/csv",
     "SPARQL Results TSV": "text/tab-separated-values",
+    "Excel workbook (XLSX)": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "Turtle": "text/turtle",
     "N-Triples": "application/n-triples",
     "JSON-LD": "application/ld+json",
@@ -49,10 +50,10 @@ LABELLED = {
 }
 #: one query of each form, and what /sparql offers at least for it
 FORMS = {
-    "SELECT": ("SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 3", list(LABELLED)[:4]),
-    "ASK": ("ASK { ?s ?p ?o }", list(LABELLED)[:4]),
-    "CONSTRUCT": ("CONSTRUCT {?s ?p ?o} WHERE {?s ?p ?o} LIMIT 3", list(LABELLED)[4:8]),
-    "DESCRIBE": ("DESCRIBE <https://w3id.org/dipkg/scenario/guizhou-b1-s01>", list(LABELLED)[4:8]),
+    "SELECT": ("SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 3", list(LABELLED)[:5]),
+    "ASK": ("ASK { ?s ?p ?o }", list(LABELLED)[:5]),
+    "CONSTRUCT": ("CONSTRUCT {?s ?p ?o} WHERE {?s ?p ?o} LIMIT 3", list(LABELLED)[5:9]),
+    "DESCRIBE": ("DESCRIBE <https://w3id.org/dipkg/scenario/guizhou-b1-s01>", list(LABELLED)[5:9]),
 }
 
 

@@ -51,7 +51,7 @@ GRAPH_QUERIES = [
     f"DESCRIBE <{BASE}domain/industry>",
     f"DESCRIBE <{BASE}scenario/guizhou-b1-s01>",
 ]
-TABLE_FORMATS = ["json", "xml", "csv", "tsv"]
+TABLE_FORMATS = ["json", "xml", "csv", "tsv", "xlsx"]
 GRAPH_FORMATS = ["turtle", "nt", "json-ld", "rdf+xml", "nquads", "trig"]
 
 
