@@ -333,6 +333,7 @@ def first_release(new_meta: dict[str, Any], triples: int) -> dict[str, Any]:
         "triples": {"old": 0, "new": triples, "added": triples, "removed": 0},
         "summary": {key: {"added": 0, "removed": 0, "changed": 0} for key, *_ in KINDS},
         **{key: {"added": [], "removed": [], "changed": []} for key, *_ in KINDS},
+        "gone": [],
     }
 
 
@@ -443,6 +444,43 @@ class History:
     earlier_releases: tuple[dict[str, Any], ...]  # the releases before it, oldest first
 
 
+def _recorded_changes(release: ReleaseFolder) -> dict[str, Any] | None:
+    """The change set ``release``'s manifest records, if its file still has that digest
+    (a damaged one, as a repair may find it, is none: its text may be anything, JSON
+    nested past the parser's stack included)."""
+    try:
+        raw = (release.root / CHANGES_FILE).read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(raw).hexdigest() != release.changes_sha256:
+        return None
+    try:
+        found = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def gone(
+    earlier: list[dict[str, Any]], changes: dict[str, Any], meta: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """What the releases of a line published and the new one does not: the ``earlier``
+    release's list (``changes.json`` ``gone``) without what the change set adds again, and
+    what it removes, each marked with the release that removed it (``meta``: its build id,
+    version and date). In document order by IRI: the new release answers 410 for each
+    (sparql_api/pages/routes.py), so an IRI once published never just stops answering."""
+    back = {item["iri"] for key, *_ in KINDS for item in changes[key]["added"]}
+    out = {
+        item["iri"]: item
+        for item in earlier
+        if isinstance(item, dict) and isinstance(item.get("iri"), str) and item["iri"] not in back
+    }
+    for key, *_ in KINDS:
+        for item in changes[key]["removed"]:
+            out[item["iri"]] = {**item, "kind": key, "removed_in": dict(meta)}
+    return [out[iri] for iri in sorted(out, key=natural_key)]
+
+
 def history(
     previous: ReleaseFolder | None,
     build_id: str,
@@ -460,20 +498,10 @@ def history(
     the first release's date, carried from release to release.
     """
     if previous is not None and previous.build_id == build_id and previous.release is not None:
-        # the same data again: the same version, dates and change set
-        # only the very change set its manifest records (a damaged one, as a repair may
-        # find it, is made again below: its text may be anything, JSON nested past the
-        # parser's stack included)
-        try:
-            raw = (previous.root / CHANGES_FILE).read_bytes()
-        except OSError:
-            raw = None
-        inherited = (
-            json.loads(raw)
-            if raw is not None and hashlib.sha256(raw).hexdigest() == previous.changes_sha256
-            else None
-        )
-        if isinstance(inherited, dict):
+        # the same data again: the same version, dates and change set (only the very one
+        # its manifest records: a damaged one is made again below)
+        inherited = _recorded_changes(previous)
+        if inherited is not None:
             return History(
                 release=previous.release,
                 version=version or str(previous.version),
@@ -505,6 +533,11 @@ def history(
             meta["version"] = this_version
     if changes is None:
         changes = first_release(meta, len(_line_digests(nt)))
+    else:
+        assert previous is not None
+        recorded = _recorded_changes(previous)
+        was_gone = recorded.get("gone") if recorded is not None else None
+        changes["gone"] = gone(was_gone if isinstance(was_gone, list) else [], changes, meta)
     this_issued = (
         issued
         or (previous.issued if previous is not None and previous.release else None)

@@ -325,6 +325,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "not_found": {"zh": "未找到", "en": "Not found"},
     "not_found_text": {"zh": "此地址下没有资源：", "en": "There is no resource at"},
     "not_found_home": {"zh": "返回首页", "en": "Back to the home page"},
+    "gone": {"zh": "已移除", "en": "Removed"},
+    "gone_text": {
+        "zh": "此资源曾经发布，已在第 {version} 版中移除",
+        "en": "This resource was published in an earlier release and removed in release {version}",
+    },
     "file": {"zh": "文件", "en": "File"},
     "format": {"zh": "格式", "en": "Format"},
     "size": {"zh": "大小", "en": "Size"},

@@ -143,9 +143,29 @@ def test_the_change_set_is_the_golden_one(history) -> None:
     assert data["triples"]["old"] == first.manifest.counts.triples
     assert data["triples"]["new"] == second.manifest.counts.triples
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    got = {k: v for k, v in data.items() if k not in ("old", "new")}
+    got = {k: v for k, v in data.items() if k not in ("old", "new", "gone")}
     got["triples"] = {k: data["triples"][k] for k in ("added", "removed")}
     assert got == golden
+
+
+def _gone(result: BuildResult) -> list[dict[str, object]]:
+    return json.loads((result.release / "changes.json").read_text(encoding="utf-8"))["gone"]
+
+
+def test_what_a_release_removes_stays_gone(history) -> None:
+    """The field the second release removed is in its list of what is gone, as the change
+    set names it, with the release that removed it; the same data built again keeps the
+    list; the first release has none."""
+    second, again = history["second"], history["again"]
+    data = json.loads((second.release / "changes.json").read_text(encoding="utf-8"))
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert data["gone"] == [
+        {**item, "kind": "fields", "removed_in": data["new"]}
+        for item in golden["fields"]["removed"]
+    ]
+    assert data["gone"][0]["removed_in"]["version"] == "2"
+    assert _gone(again) == data["gone"]
+    assert _gone(history["first"]) == []
 
 
 def test_the_manifest_records_version_dates_and_changes(history) -> None:
@@ -266,6 +286,13 @@ def test_data_that_goes_back_names_a_new_release(history, tmp_path: Path) -> Non
         release = record.value(release, DCAT.previousVersion)
     assert chain == named[::-1]
     assert [e.name for e in m[3].earlier_releases or ()] == [a, b, f"{a}-3"]
+    # what is gone follows the data: B removes 1.6 and adds 4.3; A again brings 1.6 back and
+    # drops 4.3; B again the reverse (known-bad: a list that only grows)
+    field = "https://w3id.org/dipkg/scenario/guizhou-b1-s01/data/"
+    gone = [
+        [(g["iri"].removeprefix(field), g["removed_in"]["version"]) for g in _gone(r)] for r in made
+    ]
+    assert gone == [[], [("1.6", "2")], [("4.3", "3")], [("1.6", "4")]]
     again = build(out, Settings(inputs_dir=b_inputs))  # the same data again: the same release
     assert again.manifest.release_id == f"{b}-4" and again.manifest.release == 4
     for name in ("manifest.json", "catalog.ttl"):
@@ -383,9 +410,9 @@ def test_dipkg_diff_text_and_json(history) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == json.loads(
-        (second.release / "changes.json").read_text(encoding="utf-8")
-    )
+    recorded = json.loads((second.release / "changes.json").read_text(encoding="utf-8"))
+    del recorded["gone"]  # what the line no longer has: the build's, not a comparison's
+    assert json.loads(done.stdout) == recorded
     done = subprocess.run(
         [*cmd, str(first.release), second.manifest.build_id[:8], "--data", str(out)],
         capture_output=True,

@@ -211,6 +211,28 @@ class Release:
             )
         return tuple(out)
 
+    def gone(self) -> dict[str, dict[str, Any]]:
+        """What earlier releases of its line published and this one does not (its change
+        set's ``gone``, kg/changes.py): IRI -> the item (labels, kind, ``removed_in``: the
+        release that removed it). Empty for a release built before dipkg kept the list."""
+        changes = self.manifest.changes
+        path = str(self.root / changes.file)
+        doc = self._json(SiteFile(file=changes.file, sha256=changes.sha256))
+        items = doc.get("gone", []) if isinstance(doc, dict) else None
+        if not isinstance(items, list):
+            raise StoreError("the change set's list of removed resources is malformed", file=path)
+        out: dict[str, dict[str, Any]] = {}
+        for i, item in enumerate(items):
+            if not (
+                isinstance(item, dict)
+                and isinstance(item.get("iri"), str)
+                and isinstance(item.get("removed_in"), dict)
+                and _text_map(item.get("label"))
+            ):
+                raise StoreError(f"the change set's removed resource {i} is malformed", file=path)
+            out[item["iri"]] = item
+        return out
+
     def context(self) -> dict[str, Any]:
         """The JSON-LD ``@context`` of the dumps and pages (ontology/context.jsonld)."""
         file = next((f for f in self.site.ontology if f.file == f"{ONTOLOGY}/{CONTEXT_FILE}"), None)

@@ -22,6 +22,7 @@ from sparql_api.pages.documents import serialize
 from sparql_api.pages.links import Linker, iri_for_path, split_extension, twin_links
 from sparql_api.pages.site import (
     PageContext,
+    absent,
     language,
     make_site,
     not_acceptable_response,
@@ -82,7 +83,7 @@ async def document(
 
     body = await anyio.to_thread.run_sync(work)
     if body is None:
-        return not_found(site, request)
+        return absent(site, request, iri)
     site.cache.put(key, Entry(body, {}))
     return Response(body, headers=headers)
 
@@ -216,7 +217,7 @@ def make_router(
             # the ontology's version IRI names the ontology as served: its documents
             describer = site.pages.describer
             if not await anyio.to_thread.run_sync(describer.is_ontology_version, iri):
-                return not_found(site, request)
+                return absent(site, request, iri)
             stem = "ontology"
         accept = request.headers.get("accept")
         try:

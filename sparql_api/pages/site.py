@@ -32,6 +32,9 @@ class PageContext:
     cache: ResponseCache
     last_modified: Any
     schema_org: str  # the landing page's schema.org JSON-LD, safe inside <script>
+    #: what earlier releases published and this one does not: IRI -> the change set's item
+    #: (:meth:`dipkg.core.release.Release.gone`), answered 410 Gone
+    gone: dict[str, dict[str, Any]]
 
     @property
     def base(self) -> str:
@@ -98,6 +101,43 @@ def not_found(site: PageContext, request: Request) -> Response:
     return JSONResponse(err.to_dict(), status_code=404, headers={"Vary": vary})
 
 
+def absent(site: PageContext, request: Request, iri: str) -> Response:
+    """The answer for a resource ``iri`` this release does not have: 410 Gone, saying which
+    release removed it, for one an earlier release published; else 404."""
+    item = site.gone.get(iri)
+    if item is None:
+        return not_found(site, request)
+    removed = item["removed_in"]
+    version, date = str(removed.get("version") or "?"), str(removed.get("modified") or "")
+    vary = "Accept, Accept-Language"
+    if wants_html(request.headers.get("accept")):
+        lang, explicit = language(request)
+        labels = item["label"]
+        body = site.render(
+            "410.html",
+            request,
+            lang,
+            explicit,
+            iri=iri,
+            label=labels.get(lang) or labels.get("zh") or labels.get("en") or iri,
+            version=version,
+            date=date,
+        )
+        return Response(
+            body,
+            status_code=410,
+            media_type="text/html; charset=utf-8",
+            headers={"Vary": vary, "Content-Language": i18n.HTML_LANG[lang]},
+        )
+    err = HttpError(
+        f"{iri} was removed in release {version}" + (f" ({date})" if date else ""),
+        status=410,
+        code="gone",
+        details={"iri": iri, "label": item["label"], "removed_in": removed},
+    )
+    return JSONResponse(err.to_dict(), status_code=410, headers={"Vary": vary})
+
+
 def not_acceptable_response(offers: tuple[Offer, ...], accept: str | None) -> Response:
     err = not_acceptable(
         offers, f"none of the offered media types is acceptable (Accept: {quoted(accept or '')})"
@@ -117,6 +157,7 @@ def make_site(
         cache=ResponseCache(max_bytes=settings.cache_bytes(0.25), max_entry_bytes=512 * 1024),
         last_modified=http.last_modified(release.manifest.modified, release.manifest_path),
         schema_org=_schema_org_script(release),
+        gone=release.gone(),
     )
 
 

@@ -188,7 +188,38 @@ def test_a_corrupt_change_set_is_one_line(two, tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr
+    # (its digest is checked first, as the pages read what is gone from it)
     assert done.stderr.strip().endswith(
-        "changes.json: error[store]: the release's change set is unreadable: "
-        "Expecting ':' delimiter: line 1 column 7 (char 6)"
+        "changes.json: error[store]: a file of the release does not match its SHA-256 in the "
+        "manifest"
     )
+
+
+GONE = "/scenario/guizhou-b1-s01/data/1.6"  # the field the second release removed
+
+
+def test_a_removed_resource_is_gone_not_missing(two) -> None:
+    """An IRI the first release published and the second removed answers 410 Gone, naming
+    the release that removed it: its page for people, the error shape for machines, and
+    its documents too. Known-bad beside it: an address never published stays 404."""
+    client, _, second, _ = two
+    page = client.get(GONE, headers={"Accept": BROWSER, "Accept-Language": "en"})
+    assert page.status_code == 410 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>Alumina concentration</h1>" in page.text
+    assert "removed in release 2 (2026-11-30)" in page.text
+    assert f"<code>https://w3id.org/dipkg{GONE}</code>" in page.text
+    zh = client.get(GONE, headers={"Accept": BROWSER, "Accept-Language": "zh"})
+    assert zh.status_code == 410 and "<h1>氧化铝浓度</h1>" in zh.text and "第 2 版" in zh.text
+    data = client.get(GONE, headers={"Accept": "text/turtle"})
+    assert data.status_code == 410 and data.json()["error"] == "gone"
+    assert data.json()["details"]["removed_in"] == {
+        "build_id": second["build_id"],
+        "version": "2",
+        "modified": "2026-11-30",
+    }
+    for document in (GONE + ".ttl", GONE + ".html", GONE + ".jsonld"):
+        assert client.get(document).status_code == 410, document
+    never = client.get("/scenario/guizhou-b1-s01/data/9.9", headers={"Accept": BROWSER})
+    assert never.status_code == 404
+    kept = client.get("/scenario/guizhou-b1-s01/data/4.3", headers={"Accept": "text/turtle"})
+    assert kept.status_code == 303
