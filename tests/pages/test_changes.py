@@ -223,3 +223,18 @@ def test_a_removed_resource_is_gone_not_missing(two) -> None:
     assert never.status_code == 404
     kept = client.get("/scenario/guizhou-b1-s01/data/4.3", headers={"Accept": "text/turtle"})
     assert kept.status_code == 303
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_gone_page_reads_well(two, page, lang) -> None:
+    """The 410 page in headless Chromium: its language, no script error, no serious or
+    critical accessibility violation (axe-core, as every other page: tests/pages/test_axe.py)."""
+    from tests.pages.test_axe import axe_source, serious, url_of
+
+    client = two[0]
+    response = page.goto(url_of(str(client.base_url).rstrip("/"), GONE, lang))
+    assert response is not None and response.status == 410
+    assert page.evaluate("document.documentElement.lang") == ("en" if lang == "en" else "zh-Hans")
+    assert page.inner_text("h1") == ("Alumina concentration" if lang == "en" else "氧化铝浓度")
+    assert serious(page, axe_source()) == [] and not page.js_errors
