@@ -13,6 +13,7 @@ module, this one keeps the order.
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Annotated, Any
 
 import anyio
@@ -28,7 +29,7 @@ from dipkg.core.errors import StoreError
 from sparql_api import guard, http, workbook
 from sparql_api.backends import PoolHealth
 from sparql_api.cache import Entry
-from sparql_api.errors import NotAcceptable
+from sparql_api.errors import Busy, NotAcceptable
 from sparql_api.negotiation import (
     HTML,
     RESULT_OFFERS,
@@ -401,14 +402,16 @@ async def answer(
     chosen = table if reply.header.get("kind") == "table" else graph
     assert chosen is not None
     if sheet and chosen is table:
-        made = await _workbook(ctx, reply, table_format or "tsv", sreq.query)
+        made = await _workbook(ctx, reply, table_format or "tsv", sreq.query, receive)
+        if made is None:  # the client is gone; nobody reads this
+            return Response(status_code=499)
         raw = (
             (b"content-type", chosen.content_type.encode("latin-1")),
             (b"content-disposition", b'attachment; filename="%s"' % workbook.FILE_NAME.encode()),
             (b"x-dipkg-rows", b"%d" % made.rows),
         )
         if made.truncated:  # by the row cap, or at the workbook's cells (then its rows are the cap)
-            cap = settings.max_rows if reply.header.get("truncated") else made.rows
+            cap = made.rows if made.cut_here else settings.max_rows
             raw += ((b"x-dipkg-truncated", b"true"), (b"x-dipkg-max-rows", b"%d" % cap))
         if keep:
             ctx.cache.put(key, Entry(made.body, raw))
@@ -430,24 +433,56 @@ async def answer(
     return _ready(tag, _answer_head(ctx), raw, reply.body)
 
 
-async def _workbook(ctx: AppContext, reply: Any, source: str, query: str) -> workbook.Made:
+#: workbooks waiting for their turn, at most (each holds its result, maybe a spool file):
+#: past it a 503 to retry, as the workers' queue does
+WORKBOOKS_WAITING = 4
+
+
+async def _workbook(
+    ctx: AppContext, reply: Any, source: str, query: str, receive: Receive
+) -> workbook.Made | None:
     """The workbook of a worker's ``reply`` (in ``source``, from memory or its spool file),
-    made off the event loop, one at a time (each is bounded, but a CPU's worth)."""
+    made off the event loop, one at a time (each is bounded, but a CPU's worth), at most
+    :data:`WORKBOOKS_WAITING` waiting; None when the client left first (it stops waiting,
+    or the writer stops within a few hundred rows)."""
     if ctx.workbooks is None:
         ctx.workbooks = anyio.CapacityLimiter(1)
+    limiter = ctx.workbooks
     data = reply.stream if reply.stream is not None else reply.body
+    stop = threading.Event()
+    made: workbook.Made | None = None
     try:
-        return await anyio.to_thread.run_sync(
-            lambda: workbook.write(
-                data,
-                source,
-                query=query,
-                truncated=bool(reply.header.get("truncated")),
-                max_rows=ctx.settings.max_rows,
-                build=ctx.release.build_id,
-            ),
-            limiter=ctx.workbooks,
-        )
+        if limiter.statistics().tasks_waiting >= WORKBOOKS_WAITING:
+            raise Busy(
+                "too many workbooks are being made; try again shortly",
+                details={"waiting": WORKBOOKS_WAITING},
+            )
+
+        async def convert(scope: anyio.CancelScope) -> None:
+            nonlocal made
+            made = await anyio.to_thread.run_sync(
+                lambda: workbook.write(
+                    data,
+                    source,
+                    query=query,
+                    truncated=bool(reply.header.get("truncated")),
+                    max_rows=ctx.settings.max_rows,
+                    build=ctx.release.build_id,
+                    stop=stop,
+                ),
+                limiter=limiter,
+            )
+            scope.cancel()  # made: nothing more to watch
+
+        async def watch(scope: anyio.CancelScope) -> None:
+            await _until_disconnect(receive)
+            stop.set()  # the writer stops at its next look
+            scope.cancel()  # (a turn still awaited is given up)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(convert, group.cancel_scope)
+            group.start_soon(watch, group.cancel_scope)
+        return None if stop.is_set() else made
     finally:
         if reply.stream is not None:
             reply.stream.close()

@@ -194,6 +194,20 @@ def _gzip(body: bytes, level: int) -> bytes:
     return gzip.compress(body, level, mtime=0)
 
 
+#: media types of bodies compressed already (a workbook is a zip archive): never gzipped
+PACKED = (
+    "application/vnd.openxmlformats-officedocument.",
+    "application/zip",
+    "application/gzip",
+)
+
+
+def packed(content_type: str) -> bool:
+    """Whether a body of ``content_type`` is compressed already (gzip would gain nothing
+    but cost a CPU's time on a large one)."""
+    return content_type.strip().lower().startswith(PACKED)
+
+
 def gzip_send(send: Send, wants: bool, minimum_size: int = 512, level: int = 6) -> Send:
     """``send`` as :class:`GZipMiddleware` changes it: a complete body gets ``Vary:
     Accept-Encoding`` and, when the client ``wants`` it and it is worth it, gzip; a streamed
@@ -219,7 +233,12 @@ def gzip_send(send: Send, wants: bool, minimum_size: int = 512, level: int = 6) 
             await send(message)
             return
         add_vary(headers, "Accept-Encoding")
-        if wants and len(body) >= minimum_size and start["status"] not in (204, 304):
+        if (
+            wants
+            and len(body) >= minimum_size
+            and start["status"] not in (204, 304)
+            and not packed(headers.get("content-type", ""))
+        ):
             if len(body) > 256 * 1024:
                 body = await anyio.to_thread.run_sync(_gzip, body, level)
             else:
@@ -279,6 +298,8 @@ async def whole(
             encoded = True
         elif name == b"vary":
             vary.append(value.decode("latin-1"))
+        elif name == b"content-type" and packed(value.decode("latin-1")):
+            wants = False  # (still Vary: Accept-Encoding, as gzip_send says it)
     if not encoded:  # gzip_send: add_vary(headers, "Accept-Encoding"), maybe gzip
         present = [v.strip() for v in ",".join(vary).split(",") if v.strip()]
         if "accept-encoding" not in {v.lower() for v in present}:

@@ -157,6 +157,10 @@ def _run_query(
         raise UsageError("--timeout and --max-rows must be greater than 0")
     logging.getLogger("sparql_api.workers").setLevel(logging.ERROR)  # the error line says it all
     sheet = table_format == workbook.KEY  # made here from the worker's TSV
+    if sheet and sys.stdout.isatty():
+        raise UsageError(
+            "--format xlsx writes a workbook (binary): send it to a file (> results.xlsx)"
+        )
     if sheet:
         table_format = workbook.source_format(checked.form)
     job = Job(
@@ -181,14 +185,16 @@ def _run_query(
             highlight=False,
         )
     if sheet:
-        body = workbook.write(
+        made = workbook.write(
             body,
             table_format or "tsv",
             query=sparql,
             truncated=bool(header.get("truncated")),
             max_rows=cap,
             build=release.build_id,
-        ).body
+        )
+        assert made is not None  # (never asked to stop)
+        body = made.body
     if fmt != "table" or header.get("kind") == "graph":
         sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()

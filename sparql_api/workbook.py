@@ -7,25 +7,31 @@ cell that starts with ``=`` is text, so a download link someone shares cannot ru
 
 The worker answers in TSV (its own writer's format, with the row cap; an ASK in SPARQL
 JSON), and :func:`write` turns that into the workbook, reading the solutions one by one
-with Oxigraph's own parser (from memory or from the spool file). Two sheets:
+with Oxigraph's own parser (from memory or from the spool file), twice: the first rows
+for the columns' widths (they come first in a sheet), then every row, streamed into the
+archive in batches, never held. Two sheets:
 
 * ``results``: the variables in a bold, frozen first row with a filter, then one row per
   solution: integers, decimals, doubles and floats of up to 15 significant digits (what
-  Excel keeps) as numbers, booleans as booleans, everything else as its text (an IRI, a
-  literal's lexical form without its language tag or datatype, ``_:`` and a blank node's
-  label). Column widths follow the content (a CJK character counts twice).
-* ``query``: the query, the row count, whether the row cap cut the result, the build
-  that answered: each labelled in Chinese and English (the answer does not vary by
-  language: its ETag is the same for every client).
+  Excel keeps) and within Excel's range as numbers, booleans as booleans, everything
+  else as its text (an IRI, a literal's lexical form without its language tag or
+  datatype, ``_:`` and a blank node's label). Column widths follow the content (a CJK
+  character counts twice).
+* ``query``: the query (whole, in as many cells as it needs), the row count, whether
+  the row cap cut the result, the build that answered: each labelled in Chinese and
+  English (the answer does not vary by language: its ETag is the same for every client).
 
 Excel's own limits are kept and said on the second sheet: a cell holds at most 32,767
-characters (longer text is cut), a sheet at most 16,384 columns; and the workbook at
-most :data:`MAX_CELLS` cells (the rows after are left out and the result marked cut, as
-the row cap does). Characters XML cannot carry (C0 controls, U+FFFE, U+FFFF) become
+characters as Excel counts them (UTF-16 units; longer text is cut), a sheet at most
+16,384 columns; and the workbook at most :data:`MAX_CELLS` cells and
+:data:`MAX_XML_CHARS` characters of rows (the rows after are left out and the result
+marked cut, as the row cap does). It stops within a few hundred rows when asked (its
+client left: sparql_api/endpoint.py, which also makes one at a time, with at most four
+waiting). Characters XML cannot carry (C0 controls, U+FFFE, U+FFFF) become
 U+FFFD and are counted. Text that looks like one of the format's ``_xHHHH_`` escapes is
 escaped itself, so Excel shows it as it is.
 
-The parts are written by hand (six small XML files; the rows as one pass of strings): no
+The parts are written by hand (seven small XML files and the rows): no
 spreadsheet library is imported by the web process, and the same answer gives the same
 bytes (every zip entry dated 1980-01-01), as the answer's ETag promises.
 tests/endpoint/test_workbook.py reads the workbooks back with openpyxl.
@@ -37,6 +43,7 @@ import io
 import itertools
 import math
 import re
+import threading
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -54,14 +61,23 @@ MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KEY = "xlsx"
 #: the file name a browser saves it under
 FILE_NAME = "dipkg-results.xlsx"
-#: most cells of the results sheet (10,000 rows of 100 columns): the rows after are left out
-MAX_CELLS = 1_000_000
+#: most cells of the results sheet (10,000 rows of 50 columns; a cell costs a few microseconds,
+#: of the web process's CPU): the rows after are left out, and the result marked cut
+MAX_CELLS = 500_000
+#: most characters of the results sheet's XML (``&`` is written ``&amp;``: a 64 MiB result of
+#: them is five times that): the rows after are left out, and the result marked cut
+MAX_XML_CHARS = 256 * 1024 * 1024
 MAX_COLUMNS = 16_384  # Excel's
 MAX_CELL_CHARS = 32_767  # Excel's
 MIN_WIDTH, MAX_WIDTH = 8, 60
-#: the rows whose widths set the columns' (the columns come first in a sheet: the rows after
-#: these are streamed into the archive, never held)
+#: the rows whose widths set the columns' (the columns come first in a sheet: the result is
+#: read twice, once for these widths, then for the rows, each streamed into the archive),
+#: and most cells measured
 WIDTH_ROWS = 1_000
+WIDTH_CELLS = 100_000
+#: how often (rows) the writer looks whether it should stop (the client left)
+_STOP_EVERY = 256
+_QUERY_PART = MAX_CELL_CHARS // 2
 _BATCH = 1 << 16  # characters of rows gathered before each write into the archive
 #: the significant digits a number keeps in Excel (an IEEE double, shown to 15 digits)
 _DIGITS = 15
@@ -85,14 +101,19 @@ _INTEGERS = frozenset(
         "unsignedByte",
     )
 )
-_REALS = frozenset(_XSD + t for t in ("decimal", "double", "float"))
+_DECIMAL = _XSD + "decimal"
+_FLOATS = frozenset(_XSD + t for t in ("double", "float"))
 _BOOLEAN = _XSD + "boolean"
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
-_REAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_FLOAT_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: the numbers Excel holds (larger or smaller ones stay text)
+_LARGEST, _SMALLEST = 9.99999999999999e307, 2.2251e-308
 #: what XML 1.0 cannot carry (tab, LF and CR it can)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 #: the format's own escape (ECMA-376 Part 1, §22.9.2.19 ST_Xstring): ``_x`` + 4 hex + ``_``
-_ESCAPE_LIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+#: (a lookahead: in ``_x0041_x0042_`` the ``_`` ending one is the ``_`` starting the next)
+_ESCAPE_LIKE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -107,11 +128,16 @@ class Notes:
     """What :func:`write` had to change, for the ``query`` sheet."""
 
     rows: int = 0
-    cut_rows: bool = False  # MAX_CELLS left rows out
+    cut_rows: bool = False  # MAX_CELLS or MAX_XML_CHARS left rows out
+    xml_chars: int = 0  # of the rows written
     cut_columns: int = 0  # columns past Excel's 16,384
     cut_cells: int = 0  # cells cut at 32,767 characters
     replaced: int = 0  # characters XML cannot carry, as U+FFFD
     widths: list[int] = field(default_factory=list)
+
+
+class Stopped(Exception):
+    """The writer was asked to stop (:func:`write`'s ``stop``: its client left)."""
 
 
 def column_letter(index: int) -> str:
@@ -131,14 +157,29 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+def _cut(value: str) -> str | None:
+    """``value`` cut to Excel's 32,767 characters, counted as Excel counts them (UTF-16
+    code units: 𠀀, U+20000, is two), never inside a pair; None when it fits."""
+    if len(value) <= MAX_CELL_CHARS // 2:
+        return None
+    units = value.encode("utf-16-le")
+    if len(units) <= 2 * MAX_CELL_CHARS:
+        return None
+    kept = units[: 2 * MAX_CELL_CHARS]
+    if 0xD8 <= kept[-1] <= 0xDB:  # a high surrogate, its pair cut off
+        kept = kept[:-2]
+    return kept.decode("utf-16-le")
+
+
 def _text(value: str, notes: Notes) -> str:
-    if len(value) > MAX_CELL_CHARS:
-        value = value[:MAX_CELL_CHARS]
+    cut = _cut(value)
+    if cut is not None:
+        value = cut
         notes.cut_cells += 1
     value, replaced = _NOT_XML.subn("\ufffd", value)
     notes.replaced += replaced
     # a CR as a reference: XML reads a bare one as a line feed
-    return escape(_ESCAPE_LIKE.sub(r"_x005F_\1", value), {"\r": "&#13;"})
+    return escape(_ESCAPE_LIKE.sub("_x005F_", value), {"\r": "&#13;"})
 
 
 def _number(term: ox.Literal) -> str | None:
@@ -148,8 +189,10 @@ def _number(term: ox.Literal) -> str | None:
     value = term.value.strip()
     if datatype in _INTEGERS:
         lexical = _INTEGER_TEXT.fullmatch(value)
-    elif datatype in _REALS:
-        lexical = _REAL_TEXT.fullmatch(value)
+    elif datatype == _DECIMAL:
+        lexical = _DECIMAL_TEXT.fullmatch(value)
+    elif datatype in _FLOATS:
+        lexical = _FLOAT_TEXT.fullmatch(value)
     else:
         return None
     if lexical is None:
@@ -158,28 +201,32 @@ def _number(term: ox.Literal) -> str | None:
     number = float(value)
     if len(digits) > _DIGITS or not math.isfinite(number) or (digits and number == 0):
         return None
+    if abs(number) > _LARGEST or (number and abs(number) < _SMALLEST):
+        return None
     if number.is_integer() and abs(number) < 10**_DIGITS:
         return str(int(number))
     return repr(number)
 
 
-def _cell(ref: str, term: object, notes: Notes, measure: bool) -> tuple[str, int]:
-    """One cell's XML and, when ``measure``, its width (else 0)."""
+def _shown(term: object) -> str:
+    """A term's text as a cell shows it (for the columns' widths)."""
+    if isinstance(term, ox.BlankNode):
+        return "_:" + term.value
+    if isinstance(term, (ox.Literal, ox.NamedNode)):
+        return term.value
+    return str(term)  # a quoted triple (RDF 1.2)
+
+
+def _cell(ref: str, term: object, notes: Notes) -> str:
+    """One cell's XML."""
     if isinstance(term, ox.Literal):
         datatype = term.datatype.value
         if datatype == _BOOLEAN and term.value in ("true", "false", "1", "0"):
-            return f'<c r="{ref}" t="b"><v>{int(term.value in ("true", "1"))}</v></c>', 5
+            return f'<c r="{ref}" t="b"><v>{int(term.value in ("true", "1"))}</v></c>'
         number = _number(term)
         if number is not None:
-            return f'<c r="{ref}"><v>{number}</v></c>', len(number)
-        text = term.value
-    elif isinstance(term, ox.NamedNode):
-        text = term.value
-    elif isinstance(term, ox.BlankNode):
-        text = "_:" + term.value
-    else:  # a quoted triple (RDF 1.2)
-        text = str(term)
-    return _inline(ref, text, notes), _width(text) if measure else 0
+            return f'<c r="{ref}"><v>{number}</v></c>'
+    return _inline(ref, _shown(term), notes)
 
 
 def _inline(ref: str, text: str, notes: Notes, style: str = "") -> str:
@@ -189,30 +236,44 @@ def _inline(ref: str, text: str, notes: Notes, style: str = "") -> str:
     )
 
 
+def _widths(names: list[str], solutions: Iterable[ox.QuerySolution]) -> list[int]:
+    """The columns' widths: of the names and of the first rows' values (at most
+    :data:`WIDTH_ROWS` rows, :data:`WIDTH_CELLS` cells), a CJK character counting twice."""
+    widths = [max(MIN_WIDTH, _width(n) + 2) for n in names]
+    measured = min(WIDTH_ROWS, WIDTH_CELLS // max(1, len(names)))
+    for solution in itertools.islice(solutions, measured):
+        for i in range(len(names)):
+            term = solution[i]
+            if term is not None:
+                widths[i] = max(widths[i], min(MAX_WIDTH, _width(_shown(term)) + 2))
+    return widths
+
+
 def _results_rows(
-    names: list[str], solutions: Iterable[ox.QuerySolution], notes: Notes
+    names: list[str],
+    solutions: Iterable[ox.QuerySolution],
+    notes: Notes,
+    stop: threading.Event | None,
 ) -> Iterator[str]:
     letters = [column_letter(i) for i in range(len(names))]
-    notes.widths = [max(MIN_WIDTH, _width(n) + 2) for n in names]
     head = "".join(_inline(f"{c}1", n, notes, _BOLD) for c, n in zip(letters, names, strict=True))
     yield f'<row r="1">{head}</row>'
     per_row = max(1, len(names))
     for number, solution in enumerate(solutions, start=2):
-        if (number - 1) * per_row > MAX_CELLS:
+        if (number - 1) * per_row > MAX_CELLS or notes.xml_chars > MAX_XML_CHARS:
             notes.cut_rows = True
             break
-        cells = []
-        measure = number <= WIDTH_ROWS + 1  # (the widths are written after these rows)
-        for i, letter in enumerate(letters):
-            term = solution[i]
-            if term is None:
-                continue
-            xml, width = _cell(f"{letter}{number}", term, notes, measure)
-            cells.append(xml)
-            if width + 2 > notes.widths[i]:
-                notes.widths[i] = min(MAX_WIDTH, width + 2)
+        if stop is not None and number % _STOP_EVERY == 0 and stop.is_set():
+            raise Stopped
+        cells = "".join(
+            _cell(f"{letter}{number}", term, notes)
+            for letter, term in zip(letters, solution, strict=False)
+            if term is not None
+        )
         notes.rows += 1
-        yield f'<row r="{number}">{"".join(cells)}</row>'
+        row = f'<row r="{number}">{cells}</row>'
+        notes.xml_chars += len(row)
+        yield row
 
 
 def _sheet_head(widths: list[int]) -> str:
@@ -241,16 +302,18 @@ def _sheet_tail(columns: int, rows: int, filtered: bool) -> str:
 
 
 def _write_results(
-    part: IO[bytes], names: list[str], solutions: Iterable[ox.QuerySolution], notes: Notes
+    part: IO[bytes],
+    names: list[str],
+    solutions: Iterable[ox.QuerySolution],
+    notes: Notes,
+    stop: threading.Event | None,
 ) -> None:
-    """The results sheet, written into ``part`` as the rows come: the columns' widths are
-    those of the first :data:`WIDTH_ROWS` rows (they come before the rows in the part)."""
-    rows = _results_rows(names, solutions, notes)
-    first = list(itertools.islice(rows, WIDTH_ROWS + 1))
-    part.write((_sheet_head(notes.widths) + "".join(first)).encode("utf-8"))
+    """The results sheet, written into ``part`` as the rows come, in batches (the columns'
+    widths, ``notes.widths``, measured before)."""
+    part.write(_sheet_head(notes.widths).encode("utf-8"))
     batch: list[str] = []
     size = 0
-    for row in rows:
+    for row in _results_rows(names, solutions, notes, stop):
         batch.append(row)
         size += len(row)
         if size >= _BATCH:
@@ -264,7 +327,11 @@ def _about(
     query: str, notes: Notes, *, truncated: bool, max_rows: int, build: str, boolean: bool | None
 ) -> str:
     truncated = truncated or notes.cut_rows
-    facts: list[tuple[str, str]] = [("查询 Query", query)]
+    # the query (up to 64 KiB) in parts a cell holds (16,383 code points: at most 32,766
+    # UTF-16 units), never cut
+    parts = [query[i : i + _QUERY_PART] for i in range(0, len(query), _QUERY_PART)] or [""]
+    facts: list[tuple[str, str]] = [("查询 Query", parts[0])]
+    facts += [("查询（续）Query (continued)", part) for part in parts[1:]]
     if boolean is not None:
         facts.append(("结果 Result", "true" if boolean else "false"))
     else:
@@ -274,7 +341,7 @@ def _about(
             cap = (
                 f"{max_rows}"
                 if not notes.cut_rows
-                else f"{notes.rows} (workbook: {MAX_CELLS} cells)"
+                else f"{notes.rows} (workbook: {MAX_CELLS} cells, {MAX_XML_CHARS} characters)"
             )
             facts.append(("行数上限 Row cap", cap))
     if notes.cut_columns:
@@ -351,7 +418,8 @@ def _workbook_part(columns: int, last_row: int) -> str:
             f"hidden=\"1\">'results'!{extent}</definedName></definedNames>"
         )
     return (
-        f'{_HEAD}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>'
+        f'{_HEAD}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}">'
+        "<bookViews><workbookView/></bookViews><sheets>"
         '<sheet name="results" sheetId="1" r:id="rId1"/>'
         '<sheet name="query" sheetId="2" r:id="rId2"/></sheets>'
         f"{names}</workbook>"
@@ -368,7 +436,8 @@ def _entry(name: str) -> zipfile.ZipInfo:
 class Made(NamedTuple):
     body: bytes
     rows: int
-    truncated: bool  # by the endpoint's row cap or by MAX_CELLS
+    truncated: bool  # by the endpoint's row cap, or here
+    cut_here: bool  # by MAX_CELLS or MAX_XML_CHARS (then ``rows`` is the cap)
 
 
 def source_format(form: str | None) -> str:
@@ -385,12 +454,18 @@ def write(
     truncated: bool,
     max_rows: int,
     build: str,
-) -> Made:
+    stop: threading.Event | None = None,
+) -> Made | None:
     """The workbook of a SPARQL result in ``source_format`` ("tsv" or "json") read from
-    ``source``; ``truncated``: the endpoint's row cap cut it. A value over the reader's
-    16 MiB is :class:`ResultTooLarge` (an Excel cell holds 32,767 characters)."""
+    ``source`` (bytes, or a file it may read twice); ``truncated``: the endpoint's row cap
+    cut it. A value over the reader's 16 MiB is :class:`ResultTooLarge` (an Excel cell holds
+    32,767 characters); None once ``stop`` is set (its client left: the writer looks every
+    few hundred rows)."""
     try:
-        return _write(source, source_format, query, truncated, max_rows, build)
+        return _write(source, source_format, query, truncated, max_rows, build, stop)
+    except Stopped:
+        # (here, in the writer's thread: the parser it leaves may only be dropped on it)
+        return None
     except MemoryError as exc:
         if "buffer maximal size" not in str(exc):  # the process out of memory
             raise
@@ -401,6 +476,12 @@ def write(
         ) from None
 
 
+def _parse(source: bytes | IO[bytes], fmt: ox.QueryResultsFormat, again: bool) -> object:
+    if again and not isinstance(source, bytes):
+        source.seek(0)
+    return ox.parse_query_results(source, format=fmt)
+
+
 def _write(
     source: bytes | IO[bytes],
     source_format: str,
@@ -408,12 +489,20 @@ def _write(
     truncated: bool,
     max_rows: int,
     build: str,
+    stop: threading.Event | None,
 ) -> Made:
     fmt = ox.QueryResultsFormat.TSV if source_format == "tsv" else ox.QueryResultsFormat.JSON
-    parsed = ox.parse_query_results(source, format=fmt)
+    parsed = _parse(source, fmt, again=False)
     notes = Notes()
     boolean = bool(parsed) if isinstance(parsed, ox.QueryBoolean) else None
     names: list[str] = []
+    if isinstance(parsed, ox.QuerySolutions):
+        names = [v.value for v in parsed.variables]
+        if len(names) > MAX_COLUMNS:
+            notes.cut_columns = len(names) - MAX_COLUMNS
+            names = names[:MAX_COLUMNS]
+        notes.widths = _widths(names, parsed)
+        parsed = _parse(source, fmt, again=True)  # the rows, from the first
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compresslevel=6) as archive:
         for name, text in (
@@ -425,11 +514,7 @@ def _write(
             archive.writestr(_entry(name), text.encode("utf-8"))
         with archive.open(_entry("xl/worksheets/sheet1.xml"), "w") as part:
             if isinstance(parsed, ox.QuerySolutions):
-                names = [v.value for v in parsed.variables]
-                if len(names) > MAX_COLUMNS:
-                    notes.cut_columns = len(names) - MAX_COLUMNS
-                    names = names[:MAX_COLUMNS]
-                _write_results(part, names, parsed, notes)
+                _write_results(part, names, parsed, notes, stop)
             else:  # a boolean: on the second sheet
                 part.write((_sheet_head([]) + _sheet_tail(0, 1, False)).encode("utf-8"))
         about = _about(
@@ -440,4 +525,4 @@ def _write(
             ("xl/worksheets/sheet2.xml", about),
         ):
             archive.writestr(_entry(name), text.encode("utf-8"))
-    return Made(out.getvalue(), notes.rows, truncated or notes.cut_rows)
+    return Made(out.getvalue(), notes.rows, truncated or notes.cut_rows, notes.cut_rows)
