@@ -43,7 +43,11 @@ Readings. The guard refuses SERVICE if *any* reading of the text has it:
    operand inside parentheses, where its PEG tries less-than first
    (``FILTER(?a<x:z&&'>') SERVICE <…> {} #'`` is ``?a < x:z && '>'``). Such text is
    read again each IRI as pyoxigraph judges it (BASE applied), and once more with
-   every relative IRI as less-than (a backend may resolve otherwise).
+   every relative IRI as less-than (a backend may resolve otherwise);
+5. SPARQL 1.2's and pyoxigraph's where text holds ``<<``: a quoted triple's opening, one
+   token, where SPARQL 1.1's longest match starts an IRIREF at the second ``<``
+   (``ASK{<<e:?p'>'>>SERVICE<…>{}}#'``: an IRI and a string to the one, a quoted
+   triple and a live SERVICE to the other).
 
 Whitespace is space, tab, CR and LF only (§19.8 WS); comments end at CR or LF;
 ``<...>`` is skipped as an IRI only when it is a strict IRIREF (no space, ``{``,
@@ -259,6 +263,26 @@ def less_than_readings(tokens: list[Token], text: str) -> Iterator[list[Token]]:
                 )
 
 
+def triple_readings(text: str) -> Iterator[list[Token]]:
+    """Reading 5 of ``text``: nothing without ``<<``; else the text read with ``<<`` as one
+    token, as SPARQL 1.2 and pyoxigraph read a quoted triple's opening, each with the
+    grammar's and pyoxigraph's local names and IRIs. The grammar of SPARQL 1.1 has no
+    ``<<``: its longest match makes the second ``<`` an IRIREF's start, so
+    ``ASK{<<e:?p'>'>>SERVICE<…>{}}#'`` was the IRI ``<e:?p'>`` and a string to it, and a
+    quoted triple then a live SERVICE to pyoxigraph (found by the grammar-driven
+    generator, tests/endpoint/test_guard_contexts.py)."""
+    if "<<" in text:
+        for iris in (False, True):
+            for locals_ in (False, True):
+                yield tokenize(
+                    text,
+                    oxigraph_locals=locals_,
+                    oxigraph_iris=iris,
+                    resolve_base=iris,
+                    triple_terms=True,
+                )
+
+
 def _operator_place(tokens: list[Token]) -> bool:
     """Whether a ``<`` after ``tokens`` (inside parentheses) follows an operand, where
     pyoxigraph's parser (a PEG) tries less-than before anything else: in ``(?a<x:z&&'>')``
@@ -295,6 +319,7 @@ def tokenize(
     oxigraph_locals: bool = False,
     oxigraph_iris: bool = False,
     resolve_base: bool = False,
+    triple_terms: bool = False,
 ) -> list[Token]:
     """Significant tokens of ``text`` (whitespace and comments dropped). Never fails:
     what starts no token is an ``OTHER`` token of one character.
@@ -306,6 +331,8 @@ def tokenize(
     (less-than) and the text after it is read on; with ``resolve_base`` too, an IRIREF is
     judged resolved against the BASE in force, as pyoxigraph judges it (without, a
     relative IRI is less-than wherever it is: the guard reads such text both ways).
+    With ``triple_terms`` ``<<`` is one token (a quoted triple's opening, SPARQL 1.2 and
+    pyoxigraph): its second ``<`` starts no IRIREF.
     """
     tokens: list[Token] = []
     append = tokens.append
@@ -345,6 +372,10 @@ def tokenize(
                 continue
             m = None
         if ch == "<":
+            if triple_terms and text.startswith("<<", i):
+                append(new(Token, (PUNCT, "<<", i)))
+                i += 2
+                continue
             m, kind = _IRIREF.match(text, i), IRI
             if oxigraph_iris and m is not None:
                 iri = m.group()
@@ -615,6 +646,7 @@ def _plain(tokens: list[Token], text: str) -> Checked | None:
     over its tokens; None when :func:`check_fully` must decide (it may still accept).
 
     Plain: no backslash in the text (no codepoint escape: reading 3 has nothing to do),
+    no ``<<`` (reading 5 has nothing to do),
     no token that is no SPARQL token, nesting within :data:`MAX_NESTING`, no word with
     SERVICE in it, no prefixed name with a dot (reading 2 has nothing to do) or with
     SERVICE in its prefix, and no update first after the prologue. Under each,
@@ -622,6 +654,8 @@ def _plain(tokens: list[Token], text: str) -> Checked | None:
     by ``{``, a backslash that escapes no code point): declining is always safe; where
     none holds, it returns the same form this does."""
     if "\\" in text:
+        return None
+    if "<<" in text:  # (reading 5 has something to do)
         return None
     depth = parens = 0
     for at, tok in enumerate(tokens):
@@ -695,4 +729,9 @@ def check_fully(tokens: list[Token], text: str) -> Checked:
     for read, source in readings:
         for less_than in less_than_readings(read, source):
             _refuse_operations(less_than, source)
+    # 5. SPARQL 1.2's (and pyoxigraph's) ``<<``: a quoted triple, where the grammar of
+    # SPARQL 1.1 starts an IRIREF at the second '<'
+    for _, source in readings:
+        for triple in triple_readings(source):
+            _refuse_operations(triple, source)
     return _CHECKED[_form(operation(tokens))]

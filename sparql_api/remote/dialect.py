@@ -227,6 +227,8 @@ def _check_reading(query: str, graphs: Graphs | None) -> QueryDataset | None:
         _check_tokens(guard.tokenize(query, oxigraph_locals=True), query, graphs, joined)
     for less_than in guard.less_than_readings(tokens, query):
         _check_tokens(less_than, query, graphs, joined)
+    for triple in guard.triple_readings(query):
+        _check_tokens(triple, query, graphs, joined)
     return own
 
 
