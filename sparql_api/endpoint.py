@@ -401,36 +401,36 @@ async def answer(
         raise err
     chosen = table if reply.header.get("kind") == "table" else graph
     assert chosen is not None
-    if sheet and chosen is table:
+    body, rows, cap = reply.body, int(reply.header.get("rows", 0)), None
+    if reply.header.get("truncated"):
+        cap = settings.max_rows
+    sheet = sheet and chosen is table  # (a form the guard could not tell may be a graph)
+    if sheet:  # the workbook of the worker's TSV, made here
         made = await _workbook(ctx, reply, table_format or "tsv", sreq.query, receive)
         if made is None:  # the client is gone; nobody reads this
             return Response(status_code=499)
-        raw = (
-            (b"content-type", chosen.content_type.encode("latin-1")),
-            (b"content-disposition", b'attachment; filename="%s"' % workbook.FILE_NAME.encode()),
-            (b"x-dipkg-rows", b"%d" % made.rows),
-        )
-        if made.truncated:  # by the row cap, or at the workbook's cells (then its rows are the cap)
-            cap = made.rows if made.cut_here else settings.max_rows
-            raw += ((b"x-dipkg-truncated", b"true"), (b"x-dipkg-max-rows", b"%d" % cap))
-        if keep:
-            ctx.cache.put(key, Entry(made.body, raw))
-        return _ready(tag, _answer_head(ctx), raw, made.body)
+        body, rows = made.body, made.rows
+        if made.cut_here:  # its own cap came first: its rows are the cap
+            cap = made.rows
     # the answer's own headers, raw (as a Response lowers and encodes them)
     raw: tuple[tuple[bytes, bytes], ...] = (
         (b"content-type", chosen.content_type.encode("latin-1")),
-        (b"x-dipkg-rows", str(reply.header.get("rows", 0)).encode("latin-1")),
+        (b"x-dipkg-rows", b"%d" % rows),
     )
-    if reply.header.get("truncated"):
-        raw += ((b"x-dipkg-truncated", b"true"), (b"x-dipkg-max-rows", b"%d" % settings.max_rows))
-    if reply.stream is not None:  # a large result in a spool file: streamed, never cached
+    if sheet:
+        raw += (
+            (b"content-disposition", b'attachment; filename="%s"' % workbook.FILE_NAME.encode()),
+        )
+    if cap is not None:
+        raw += ((b"x-dipkg-truncated", b"true"), (b"x-dipkg-max-rows", b"%d" % cap))
+    if reply.stream is not None and not sheet:  # a large result in a spool file: streamed
         extra = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
         return SpooledResponse(
             reply.stream, reply.header["length"], {**_headers(ctx, tag), **extra}, gzip=gzip
         )
     if keep:
-        ctx.cache.put(key, Entry(reply.body, raw))
-    return _ready(tag, _answer_head(ctx), raw, reply.body)
+        ctx.cache.put(key, Entry(body, raw))
+    return _ready(tag, _answer_head(ctx), raw, body)
 
 
 #: workbooks waiting for their turn, at most (each holds its result, maybe a spool file):
