@@ -10,6 +10,7 @@ Modules (one concept each):
 * :mod:`sparql_api.workers_child` a worker process's side (light: no asyncio, no web app)
 * :mod:`sparql_api.zygote`       the fork server that starts the workers (as light)
 * :mod:`sparql_api.results`      evaluation and serialisation (runs inside a worker)
+* :mod:`sparql_api.workbook`     a SELECT or ASK result as an Excel workbook (made by the app)
 * :mod:`sparql_api.endpoint`     the routes ``/sparql`` and ``/health``
 * :mod:`sparql_api.protocol`     SPARQL 1.1 Protocol request parsing, service description
 * :mod:`sparql_api.guard`        refuses SERVICE and updates before execution
