@@ -239,7 +239,8 @@ def test_plain_form_shows_results_with_links(no_js, site) -> None:
     pg.fill("#query-text", SCENARIOS)
     pg.click("#plain-run")
     assert "run=1" in pg.url
-    assert pg.is_visible("#plain-results table.results")
+    # (once, in a loaded CI run, no table: the message says what the page showed instead)
+    assert pg.is_visible("#plain-results table.results"), pg.inner_text("main")[:600]
     hrefs = pg.eval_on_selector_all(
         "#plain-results a.iri", "els => els.map(a => a.getAttribute('href'))"
     )
