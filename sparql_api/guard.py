@@ -269,7 +269,7 @@ def triple_readings(text: str) -> Iterator[list[Token]]:
     grammar's and pyoxigraph's local names and IRIs. The grammar of SPARQL 1.1 has no
     ``<<``: its longest match makes the second ``<`` an IRIREF's start, so
     ``ASK{<<e:?p'>'>>SERVICE<…>{}}#'`` was the IRI ``<e:?p'>`` and a string to it, and a
-    quoted triple then a live SERVICE to pyoxigraph (found by the grammar-driven
+    quoted triple then a live SERVICE to pyoxigraph (found while writing the grammar-driven
     generator, tests/endpoint/test_guard_contexts.py)."""
     if "<<" in text:
         for iris in (False, True):

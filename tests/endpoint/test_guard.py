@@ -339,7 +339,7 @@ PIECES = [
     "(?a<ex:z&&'>",
     "&&",
     # SPARQL 1.2's quoted triple: '<<' one token to pyoxigraph, '<' and an IRIREF to the
-    # grammar of SPARQL 1.1 (found by the grammar-driven generator)
+    # grammar of SPARQL 1.1 (found while writing the grammar-driven generator)
     "<<",
     ">>",
     "<<ex:?p'>'>>",
@@ -369,7 +369,7 @@ def soups(draw) -> str:
 # (found in review) an absolute IRI pyoxigraph parses, but read as less-than where an
 # operand ends: ?a < ex:z && '>', then a live SERVICE, where the guard saw <ex:z&&'>'
 @example("PREFIX ex: <{root}> SELECT * WHERE { FILTER(?a<ex:z&&'>') SERVICE <{u}> {} #'\n}")
-# (found by the grammar-driven generator) '<<' opens a quoted triple to pyoxigraph; the
+# (found while writing the grammar-driven generator) '<<' opens a quoted triple to pyoxigraph; the
 # grammar of SPARQL 1.1 read the IRI <e:?p'> and a string to the comment
 @example("PREFIX e:<{root}>ASK{<<e:?p'>'>>SERVICE<{u}>{}}#'")
 def test_what_the_guard_passes_never_reaches_the_network(listener, soup: str) -> None:
