@@ -31,7 +31,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from dipkg.core.changeset import CHANGES_FILE, CHANGES_FORMAT, KINDS
+from dipkg.core.changeset import CHANGES_FILE, CHANGES_FORMAT, GONE_ALSO, KINDS
 from dipkg.core.errors import StoreError
 from dipkg.core.iris import DIP, PREFIXES, curie
 from dipkg.core.release import CURRENT, DUMPS, MANIFEST, NT_DUMP, RELEASES
@@ -285,10 +285,15 @@ def _line_digests(path: Path) -> set[bytes]:
 
 
 def diff(
-    old: ReleaseFolder, new: ReleaseFolder, *, new_meta: dict[str, Any] | None = None
+    old: ReleaseFolder,
+    new: ReleaseFolder,
+    *,
+    new_meta: dict[str, Any] | None = None,
+    gone_before: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The change set from ``old`` to ``new`` (see the module docstring); ``new_meta`` names
-    the new release when it is not final yet (the build)."""
+    the new release when it is not final yet (the build). With ``gone_before`` (what ``old``
+    recorded as gone: the build) it also says what is gone after ``new`` (:func:`gone`)."""
     store = ox.Store()
     store.bulk_load(path=str(old.nt), format=ox.RdfFormat.N_TRIPLES, to_graph=_OLD)
     store.bulk_load(path=str(new.nt), format=ox.RdfFormat.N_TRIPLES, to_graph=_NEW)
@@ -321,6 +326,8 @@ def diff(
             "removed": len(removed),
             "changed": len(changed),
         }
+    if gone_before is not None:
+        out["gone"] = gone(gone_before, out, new_meta or out["new"], store)
     return out
 
 
@@ -461,23 +468,50 @@ def _recorded_changes(release: ReleaseFolder) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
+def _gone_also(store: ox.Store, taken: set[str]) -> list[dict[str, Any]]:
+    """The resources of the kinds :data:`GONE_ALSO` names that the old release has and the
+    new one does not describe at all (none of ``taken``: the change set's own)."""
+    out: list[dict[str, Any]] = []
+    for key, cls in GONE_ALSO:
+        query = (
+            f"SELECT ?s ?l WHERE {{ GRAPH <{_OLD.value}> {{ ?s a <{cls}> "
+            f"OPTIONAL {{ ?s <{RDFS_LABEL}> ?l }} }} "
+            f"FILTER NOT EXISTS {{ GRAPH <{_NEW.value}> {{ ?s ?p ?o }} }} }}"
+        )
+        found: dict[str, dict[str, set[Any]]] = {}
+        for row in store.query(query):
+            s, label = row[0], row[1]
+            if isinstance(s, ox.NamedNode) and s.value not in taken:
+                found.setdefault(s.value, {}).setdefault(RDFS_LABEL, set())
+                if label is not None:
+                    found[s.value][RDFS_LABEL].add(label)
+        for iri in sorted(found, key=natural_key):
+            taken.add(iri)
+            out.append({"iri": iri, "label": _labels(found[iri]), "kind": key})
+    return out
+
+
 def gone(
-    earlier: list[dict[str, Any]], changes: dict[str, Any], meta: dict[str, Any]
+    earlier: list[dict[str, Any]], changes: dict[str, Any], meta: dict[str, Any], store: ox.Store
 ) -> list[dict[str, Any]]:
     """What the releases of a line published and the new one does not: the ``earlier``
-    release's list (``changes.json`` ``gone``) without what the change set adds again, and
-    what it removes, each marked with the release that removed it (``meta``: its build id,
-    version and date). In document order by IRI: the new release answers 410 for each
-    (sparql_api/pages/routes.py), so an IRI once published never just stops answering."""
-    back = {item["iri"] for key, *_ in KINDS for item in changes[key]["added"]}
+    release's list (``changes.json`` ``gone``) without what the new release has again, and
+    what it removes (the scenarios, categories and fields of the change set, and the domains,
+    guides, schemes and concepts of :data:`GONE_ALSO`: ``store`` holds both dumps), each
+    marked with the release that removed it (``meta``: its build id, version and date). In
+    document order by IRI: the new release answers 410 for each (sparql_api/pages/site.py),
+    so an IRI once published never just stops answering."""
     out = {
         item["iri"]: item
         for item in earlier
-        if isinstance(item, dict) and isinstance(item.get("iri"), str) and item["iri"] not in back
+        if isinstance(item, dict)
+        and isinstance(item.get("iri"), str)
+        and next(store.quads_for_pattern(ox.NamedNode(item["iri"]), None, None, _NEW), None) is None
     }
-    for key, *_ in KINDS:
-        for item in changes[key]["removed"]:
-            out[item["iri"]] = {**item, "kind": key, "removed_in": dict(meta)}
+    removed = [{**item, "kind": key} for key, *_ in KINDS for item in changes[key]["removed"]]
+    removed += _gone_also(store, {item["iri"] for item in removed})
+    for item in removed:
+        out[item["iri"]] = {**item, "removed_in": dict(meta)}
     return [out[iri] for iri in sorted(out, key=natural_key)]
 
 
@@ -525,7 +559,14 @@ def history(
     changes = None
     if previous is not None:
         try:
-            changes = diff(previous, ReleaseFolder(nt.parent.parent, build_id), new_meta=meta)
+            recorded = _recorded_changes(previous)
+            was_gone = recorded.get("gone") if recorded is not None else None
+            changes = diff(
+                previous,
+                ReleaseFolder(nt.parent.parent, build_id),
+                new_meta=meta,
+                gone_before=was_gone if isinstance(was_gone, list) else [],
+            )
         except (SyntaxError, OSError, ValueError):
             # a current release whose dump cannot be read: this build starts a new history
             previous, number = None, 1
@@ -533,11 +574,6 @@ def history(
             meta["version"] = this_version
     if changes is None:
         changes = first_release(meta, len(_line_digests(nt)))
-    else:
-        assert previous is not None
-        recorded = _recorded_changes(previous)
-        was_gone = recorded.get("gone") if recorded is not None else None
-        changes["gone"] = gone(was_gone if isinstance(was_gone, list) else [], changes, meta)
     this_issued = (
         issued
         or (previous.issued if previous is not None and previous.release else None)

@@ -47,8 +47,29 @@ EDITS = (
 )
 
 
-def _inputs(target: Path, date: str, edits: tuple[tuple[str, str], ...] = ()) -> Path:
+#: A concept the vocabulary drops (with its mapping row) once its one field is removed: the
+#: edits of a release that removes a resource the change set does not compare
+DROP_CONCEPT = (
+    ("vocabulary/concepts.tsv", "alumina-concentration\t氧化铝浓度\tAlumina concentration\t"),
+    ("vocabulary/mapping.tsv", "氧化铝浓度\talumina-concentration\t"),
+)
+
+
+def _inputs(
+    target: Path,
+    date: str,
+    edits: tuple[tuple[str, str], ...] = (),
+    drop_lines: tuple[tuple[str, str], ...] = (),
+) -> Path:
+    """A copy of the build's inputs dated ``date``, the source edited by ``edits`` and the
+    one line of each (file, start) of ``drop_lines`` removed."""
     shutil.copytree(INPUTS_DIR, target)
+    for name, start in drop_lines:
+        path = target / name
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if not line.startswith(start)]
+        assert len(kept) == len(lines) - 1, (name, start)
+        path.write_text("".join(kept), encoding="utf-8")
     source = target / SOURCE
     text = source.read_text(encoding="utf-8")
     for before, after in edits:
@@ -503,3 +524,46 @@ def test_no_known_date_states_none(history) -> None:
     assert check_schema_org_dataset(doc) == []
     doc["dateModified"] = "30/11/2026"  # known bad
     assert check_schema_org_dataset(doc) == ["dateModified: '30/11/2026' is not an ISO 8601 date"]
+
+
+def test_gone_names_each_kind_once_and_drops_what_came_back() -> None:
+    """:func:`kg.changes.gone` on a real store holding two releases: a removed domain is a
+    domain (not also a concept, though it is one), a removed guide and concept are theirs; a
+    resource the new release still describes is never gone; an earlier removal stays with
+    the release that removed it, unless the new release has it again."""
+    import pyoxigraph as ox
+
+    base, dip = "https://w3id.org/dipkg/", "https://w3id.org/dipkg/ontology#"
+    skos = "http://www.w3.org/2004/02/skos/core#"
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    store = ox.Store()
+
+    def add(graph: ox.NamedNode, slug: str, *types: str) -> None:
+        s = ox.NamedNode(base + slug)
+        for t in types:
+            store.add(ox.Quad(s, rdf_type, ox.NamedNode(t), graph))
+        store.add(ox.Quad(s, label, ox.Literal(slug, language="en"), graph))
+
+    old, new = changes._OLD, changes._NEW
+    add(old, "domain/d", dip + "Domain", skos + "Concept")
+    add(old, "guide/g", dip + "Guide")
+    add(old, "concept/c", skos + "Concept")
+    add(old, "concept/kept", skos + "Concept")
+    add(new, "concept/kept", skos + "Concept")
+    add(new, "concept/back", skos + "Concept")
+    earlier_release = {"build_id": "a", "version": "1", "modified": "2026-11-01"}
+    earlier = [
+        {"iri": base + "concept/back", "label": {"en": "b"}, "removed_in": earlier_release},
+        {"iri": base + "scenario/x/data/9", "label": {"en": "9"}, "removed_in": earlier_release},
+    ]
+    empty = {key: {"added": [], "removed": [], "changed": []} for key, *_ in changes.KINDS}
+    meta = {"build_id": "c", "version": "3", "modified": "2026-12-01"}
+    got = changes.gone(earlier, empty, meta, store)
+    assert [(g["iri"].removeprefix(base), g.get("kind"), g["removed_in"]) for g in got] == [
+        ("concept/c", "concepts", meta),
+        ("domain/d", "domains", meta),
+        ("guide/g", "guides", meta),
+        ("scenario/x/data/9", None, earlier_release),
+    ]
+    assert got[1]["label"] == {"en": "domain/d"}

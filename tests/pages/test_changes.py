@@ -15,7 +15,7 @@ import rdflib
 from dipkg.core.settings import Settings
 from kg.build import build
 from tests.endpoint.conftest import server_in
-from tests.test_changes import EDITS, _inputs
+from tests.test_changes import DROP_CONCEPT, EDITS, _inputs
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
@@ -27,7 +27,9 @@ def two(
     tmp = tmp_path_factory.mktemp("changes-site")
     out = tmp / "data"
     first = build(out, Settings(inputs_dir=_inputs(tmp / "in1", "2026-11-24")))
-    second = build(out, Settings(inputs_dir=_inputs(tmp / "in2", "2026-11-30", EDITS)))
+    second = build(
+        out, Settings(inputs_dir=_inputs(tmp / "in2", "2026-11-30", EDITS, DROP_CONCEPT))
+    )
     with (
         server_in(out, tmp, DIPKG_QUERY_WORKERS="1") as server,
         httpx.Client(base_url=server.url, timeout=30) as client,
@@ -223,6 +225,27 @@ def test_a_removed_resource_is_gone_not_missing(two) -> None:
     assert never.status_code == 404
     kept = client.get("/scenario/guizhou-b1-s01/data/4.3", headers={"Accept": "text/turtle"})
     assert kept.status_code == 303
+
+
+def test_a_removed_concept_is_gone_too(two) -> None:
+    """A concept the vocabulary dropped has a page no longer, though the change set does
+    not compare concepts: it is in the release's list of what is gone, as a concept, and
+    answers 410 like a removed field. Its scheme, still published, does not list it."""
+    client, _, second, release = two
+    gone = json.loads((release / "changes.json").read_text(encoding="utf-8"))["gone"]
+    concept = "https://w3id.org/dipkg/concept/alumina-concentration"
+    assert [(g["iri"], g["kind"]) for g in gone] == [
+        (concept, "concepts"),
+        ("https://w3id.org/dipkg" + GONE, "fields"),
+    ]
+    assert gone[0]["label"] == {"zh": "氧化铝浓度", "en": "Alumina concentration"}
+    page = client.get("/concept/alumina-concentration", headers={"Accept": BROWSER})
+    assert page.status_code == 410 and "<h1>氧化铝浓度</h1>" in page.text
+    data = client.get("/concept/alumina-concentration.ttl")
+    assert data.status_code == 410 and data.json()["details"]["iri"] == concept
+    scheme = client.get("/scheme/data-kinds.ttl")
+    assert scheme.status_code == 200 and b"alumina-concentration" not in scheme.content
+    assert client.get("/concept/alumina-purity.ttl").status_code == 200  # its sibling stays
 
 
 @pytest.mark.browser
