@@ -208,6 +208,20 @@ def test_a_lone_character_finds_the_words_that_hold_it(index):
     assert index.search("温度")["terms"] == ["温度"]  # a word is searched as before
 
 
+@pytest.mark.parametrize(("typed", "first"), [("温", "temperature"), ("湿", "humidity")])
+def test_a_lone_character_typed_alone_ranks_its_main_word_first(index, typed, first):
+    """温 put 温湿度 first and the kind 温度 thirty-first: each word holding 温 weighed by its
+    own rarity (a fragment 温湿, a compound 牛舍温度 above 温度), and results holding two of
+    them (温湿 and 温湿度) came before. A lone character's words now weigh as the character,
+    and one typed alone names its most used shortest word, as a person typing 温 means."""
+    results = index.search(typed)["results"]
+    assert slugs(results)[0] == first
+    main = index.holding(typed)[0]
+    assert [r["label"]["zh"] for r in results[:3]] == [main] * 3  # the kind, then its fields
+    cattle = index.search("牛")["results"]  # no word of 牛 is a label: as before
+    assert cattle[0]["kind"] == "scenario" and cattle[0]["number"] == 17
+
+
 @pytest.mark.parametrize("query", ["牛 羊 猪 温度", "铝 温度", "牛 铝 温", "湿度 铝 牛"])
 def test_a_lone_characters_words_count_as_that_character(index, query):
     """A lone character's dozen words came first among the query's terms, so four of them

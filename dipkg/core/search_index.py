@@ -395,15 +395,35 @@ class SearchIndex:
         common = {t for t in terms if self.df.get(t, 0) > self.total_docs / 20}
         if len(common) < len(terms):
             terms = [t for t in terms if t not in common]
+        # a lone character's words are that character: they weigh as much as its most used
+        # word (温度 for 温), not each by its own rarity, which put a fragment or a rare
+        # compound (温湿, 牛舍温度) above 温度 itself
+        lone_df = {
+            g: max(self.df.get(w, 0) for w in self.holding(g))
+            for t in terms
+            for g in groups[t]
+            if g != t
+        }
         # a term counting as two query terms (温度 for 温 and 度) adds its weight once
         weights = [
-            (t, g, math.log(1 + self.total_docs / (1 + self.df.get(t, 0))) / len(groups[t]))
+            (
+                t,
+                g,
+                math.log(1 + self.total_docs / (1 + (self.df.get(t, 0) if g == t else lone_df[g])))
+                / len(groups[t]),
+            )
             for t in terms
             for g in groups[t]
         ]
-        # the label typed, without the punctuation around it (温度。 "温度" 《温度》 name 温度)
+        # the label typed, without the punctuation around it (温度。 "温度" 《温度》 name 温度);
+        # a lone character typed alone also names its most used shortest word (温: 温度), as
+        # a person typing 温 most likely means
         bare = _EDGES.sub("", query)
-        exact = label_key(bare)
+        named = [bare]
+        if len(bare) == 1 and self.holding(fold(bare)):
+            named.append(self.holding(fold(bare))[0])
+        exact = [label_key(n) for n in named] * (3 - len(named))  # two of each list
+        zh = [fold(n) for n in named] * (3 - len(named))
 
         def work(db: sqlite3.Connection) -> dict[str, Any]:
             # a match's names share one connection (resolve): its earlier searches' tables go
@@ -433,9 +453,9 @@ class SearchIndex:
                 """UPDATE hits SET score = score + 100, exact = 1 WHERE doc IN
                           (SELECT d.id FROM labels l JOIN docs d
                            ON d.k = l.concept AND d.kind = 'concept'
-                           WHERE l.key = ? AND l.how != 'item')
-                          OR doc IN (SELECT id FROM docs WHERE zh = ?)""",
-                (exact, fold(bare)),
+                           WHERE l.key IN (?, ?) AND l.how != 'item')
+                          OR doc IN (SELECT id FROM docs WHERE zh IN (?, ?))""",
+                (*exact, *zh),
             )
             facets = {
                 "kind": dict(
