@@ -441,8 +441,10 @@ def service_description(
         ox.Triple(dataset, n(DCTERMS + "identifier"), ox.Literal(release.build_id)),
     ]
     for offer in offers:
-        if offer.iri:
-            triples.append(ox.Triple(service, n(SD + "resultFormat"), n(offer.iri)))
+        # a format with no W3C IRI (the XLSX workbook) by its IANA media-type IRI
+        iri = offer.iri or (offer.format.iana if offer.format is not None else None)
+        if iri:
+            triples.append(ox.Triple(service, n(SD + "resultFormat"), n(iri)))
     total = release.manifest.counts.triples
     if total is not None:
         triples.append(

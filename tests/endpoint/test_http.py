@@ -439,6 +439,9 @@ def test_service_description(client: httpx.Client) -> None:
     formats = set(g.objects(endpoint, sd.resultFormat))
     assert rdflib.URIRef("http://www.w3.org/ns/formats/SPARQL_Results_JSON") in formats
     assert rdflib.URIRef("http://www.w3.org/ns/formats/Turtle") in formats
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert rdflib.URIRef("https://www.iana.org/assignments/media-types/" + xlsx) in formats
+    assert len(formats) == 11, sorted(formats)  # four tables, six graphs, the workbook
     triples = list(g.objects(None, rdflib.URIRef("http://rdfs.org/ns/void#triples")))
     assert triples and int(triples[0]) > 1000
     # behind a proxy
