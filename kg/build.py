@@ -35,7 +35,7 @@ from pathlib import Path
 import pyoxigraph
 
 from dipkg import __version__
-from dipkg.core import datamap, formats
+from dipkg.core import datamap, formats, sitemap
 from dipkg.core.errors import (
     ConfigError,
     CorrectionError,
@@ -215,11 +215,12 @@ def _write_text(root: Path, name: str, text: str) -> SiteFile:
     return SiteFile(file=name, sha256=sha256_file(path))
 
 
-def _write_site(graph: Graph, manifest: Manifest, root: Path) -> Site:
+def _write_site(graph: Graph, manifest: Manifest, root: Path, pages: list[str]) -> Site:
     """What the web app shows that the build decides, into the release (manifest "site"):
     the schema.org Dataset (the landing page's JSON-LD), the example questions, the
-    ontology files (with the JSON-LD context) and the licence and publisher, all from
-    this build's settings and inputs, so the pages agree with the catalogue record."""
+    ontology files (with the JSON-LD context), the licence and publisher, all from
+    this build's settings and inputs, so the pages agree with the catalogue record, and
+    the paths of the release's ``pages`` (the sitemap's)."""
     settings = graph.settings
     doc = catalog.schema_org_dataset(manifest, settings, graph.minter, graph.inputs)
     schema_org = _write_text(
@@ -241,6 +242,7 @@ def _write_site(graph: Graph, manifest: Manifest, root: Path) -> Site:
         )
     s = settings.catalog
     return Site(
+        pages=_write_text(root, sitemap.PAGES_FILE, sitemap.to_text(pages)),
         schema_org=schema_org,
         queries=queries,
         ontology=tuple(ontology),
@@ -555,9 +557,10 @@ def _build_locked(
         store.extend(pyoxigraph.Quad(s, p, o, named) for s, pairs in record for p, o in pairs)
         store.flush()
         store.optimize()
+        pages = sitemap.page_paths(store, settings.base_iri)
         del store
         log("writing what the pages show")
-        manifest = dataclasses.replace(manifest, site=_write_site(graph, manifest, staged))
+        manifest = dataclasses.replace(manifest, site=_write_site(graph, manifest, staged, pages))
         (staged / MANIFEST).write_text(
             json.dumps(manifest.to_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
             encoding="utf-8",

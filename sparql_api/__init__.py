@@ -28,6 +28,7 @@ Modules (one concept each):
 * :mod:`sparql_api.changes`      ``/changes``: what changed since the previous release
 * :mod:`sparql_api.datamap`      ``/map``: the map of shared data
 * :mod:`sparql_api.find`         ``/search`` and ``/match``
+* :mod:`sparql_api.sitemap`      ``/sitemap.xml``: every page, for crawlers
 * :mod:`sparql_api.charts`       small server-drawn SVG pictures of the pages
 * :mod:`sparql_api.i18n`         Chinese and English: language choice and interface strings
 * :mod:`sparql_api.errors`       the endpoint's error classes (dipkg.core.errors shape)

@@ -38,7 +38,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from dipkg.core.errors import DipkgError
 from dipkg.core.release import Release
 from dipkg.core.settings import Settings
-from sparql_api import changes, datamap, dumps, find, http
+from sparql_api import changes, datamap, dumps, find, http, sitemap
 from sparql_api.describe import Describer
 from sparql_api.endpoint import check
 from sparql_api.errors import NotAcceptable, quoted
@@ -210,6 +210,8 @@ Disallow: /sparql
 Disallow: /query
 Disallow: /search
 Disallow: /match
+
+Sitemap: {root}/sitemap.xml
 """
 
 
@@ -369,6 +371,7 @@ def install(
         datamap.make_router(settings, release, site=site)
     )  # /map, /map.{svg,csv,json}
     app.include_router(find.make_router(site))
+    app.include_router(sitemap.make_router(site))  # /sitemap.xml, /sitemap-{n}.xml
     app.include_router(pages.make_router(settings, release, site=site))
     page = make_query_page(release, site)
     set_sparql_page(app, page)

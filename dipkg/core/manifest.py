@@ -549,9 +549,13 @@ class Site:
     license: Licence
     publisher: Publisher
     heading: Heading
+    #: the paths of the release's pages, for the sitemap (dipkg/core/sitemap.py); None in a
+    #: release built before dipkg wrote it (its sitemap then lists the site's own pages)
+    pages: SiteFile | None = None
 
     @classmethod
     def _read(cls, r: _Reader) -> Site:
+        pages = r.opt_sub("pages") if "pages" in r.obj else None
         return cls(
             schema_org=SiteFile._read(r.sub("schema_org")),
             queries=SiteFile._read(r.sub("queries")),
@@ -559,10 +563,11 @@ class Site:
             license=Licence._read(r.sub("license")),
             publisher=Publisher._read(r.sub("publisher")),
             heading=Heading._read(r.sub("heading")),
+            pages=SiteFile._read(pages) if pages is not None else None,
         )
 
     def to_json(self) -> Json:
-        return {
+        out: Json = {
             "schema_org": self.schema_org.to_json(),
             "queries": self.queries.to_json(),
             "ontology": [f.to_json() for f in self.ontology],
@@ -570,10 +575,14 @@ class Site:
             "publisher": self.publisher.to_json(),
             "heading": self.heading.to_json(),
         }
+        if self.pages is not None:
+            out["pages"] = self.pages.to_json()
+        return out
 
     @property
     def files(self) -> tuple[SiteFile, ...]:
-        return (self.schema_org, self.queries, *self.ontology)
+        pages = (self.pages,) if self.pages is not None else ()
+        return (self.schema_org, self.queries, *self.ontology, *pages)
 
 
 # --- the manifest --------------------------------------------------------------------

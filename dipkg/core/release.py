@@ -34,6 +34,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from dipkg.core import sitemap
 from dipkg.core.errors import StoreError
 from dipkg.core.manifest import Licence, Manifest, Publisher, Site, SiteFile
 
@@ -183,6 +184,22 @@ class Release:
                 file=str(self.root / self.site.schema_org.file),
             )
         return doc
+
+    def page_paths(self) -> list[str]:
+        """The paths of the release's pages under its base IRI, in document order, as the
+        build listed them for the sitemap (dipkg/core/sitemap.py); none for a release built
+        before the list."""
+        file = self.site.pages
+        if file is None:
+            return []
+        paths = self.read_text(file).splitlines()
+        for i, path in enumerate(paths, 1):
+            if not sitemap.safe(path):
+                raise StoreError(
+                    f"line {i} of the release's list of pages is no path of a page",
+                    file=str(self.root / file.file),
+                )
+        return paths
 
     def queries(self) -> tuple[Question, ...]:
         """The example questions of the query page, in their order."""

@@ -537,6 +537,8 @@ def test_robots_keep_crawlers_off_the_query_services(http: httpx.Client):
     for path in ("/", "/scenario/guizhou-b1-s07.html", "/dumps/", "/catalog", "/map", "/ontology"):
         assert robots.can_fetch("AnyBot", root + path), path
     assert f"{root}/.well-known/void" in r.text
+    assert robots.site_maps() == [f"{root}/sitemap.xml"]  # tests/pages/test_sitemap.py
+    assert robots.can_fetch("AnyBot", root + "/sitemap.xml")
     proxied = http.get(
         "/robots.txt", headers={"X-Forwarded-Host": "kg.example.org", "X-Forwarded-Proto": "https"}
     )
