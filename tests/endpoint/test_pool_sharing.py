@@ -84,7 +84,11 @@ def test_one_client_alone_uses_every_idle_worker(store: Path) -> None:
     assert counts == [SLOW_COUNT] * n
     # its share is one worker; the other two were lent to it, all three ran at once
     assert peak == n and stats["borrowed"] == n - 1 and stats["preempted"] == 0, (peak, stats)
-    assert min(ends) > 0.6 * max(ends), f"they took turns: ended at {sorted(ends)}"
+    # taking turns on one worker, the first ends at 1/3 of the run (min/max ~0.33); three at
+    # once on two cores end within the last third (~0.67 when the scheduler lets two run
+    # first; 0.60 seen in a loaded CI run, which the old threshold of 0.6 failed): 0.5 parts
+    # the two shapes
+    assert min(ends) > 0.5 * max(ends), f"they took turns: ended at {sorted(ends)}"
 
 
 def test_a_newcomer_takes_a_lent_worker_back_at_once(store: Path) -> None:
