@@ -81,7 +81,8 @@ TURTLE = Format(
     "Turtle",
     "Turtle",
     key="turtle",
-    aliases=("application/x-turtle", "application/turtle"),
+    # text/n3 too: N3 is a superset of Turtle, so a Turtle body is N3 (IANA text/n3)
+    aliases=("application/x-turtle", "application/turtle", "text/n3"),
     names=("turtle", "ttl", "n3"),
     read_aliases=("application/x-turtle",),
     w3c=W3C + "Turtle",

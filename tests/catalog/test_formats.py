@@ -70,10 +70,21 @@ def test_media_types_and_names_round_trip_through_negotiation(table: str, offer:
 
 
 def test_a_media_type_the_registry_lacks_is_not_acceptable() -> None:
-    n3 = dataclasses.replace(formats.TURTLE, name="N3", media_type="text/n3", aliases=())
+    trix = dataclasses.replace(
+        formats.TURTLE, name="TriX", media_type="application/trix", aliases=()
+    )
     with pytest.raises(NotAcceptable):  # known-bad: not registered, so not offered
-        neg.negotiate(n3.media_type, neg.GRAPH_OFFERS)
-    assert neg.Offer.of(n3) not in neg.GRAPH_OFFERS
+        neg.negotiate(trix.media_type, neg.GRAPH_OFFERS)
+    assert neg.Offer.of(trix) not in neg.GRAPH_OFFERS
+
+
+def test_n3_is_answered_with_turtle_labelled_n3() -> None:
+    """N3 is a superset of Turtle: a client asking only for text/n3 (IANA's N3 type) gets the
+    Turtle body labelled text/n3, not a 406."""
+    choice = neg.negotiate("text/n3", neg.GRAPH_OFFERS)
+    assert choice.offer.format is formats.TURTLE
+    assert choice.content_type == "text/n3; charset=utf-8"
+    assert neg.negotiate("text/turtle;q=0.5, text/n3", neg.GRAPH_OFFERS).media_type == "text/n3"
 
 
 def test_every_dump_in_the_manifest_has_its_registry_entry(build_result) -> None:
