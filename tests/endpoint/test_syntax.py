@@ -65,11 +65,11 @@ def test_an_undeclared_prefix_after_the_error_is_not_blamed() -> None:
 
 def test_declared_prefixes_are_read_in_linear_time() -> None:
     """A comment of ``PREFIX`` repeated to 64 KiB: the declarations' pattern tried at each
-    one scanned the rest (5-6 s); a bound, not a benchmark."""
+    one scanned the rest (5-6 s); a bound on this process's CPU time, not a benchmark."""
     query = "SELECT * WHERE { ?s ?p x:y } #" + "PREFIX" * 10900
-    started = time.perf_counter()
+    started = time.process_time()
     err = error_for(query)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert err.details is not None and err.details["prefix"] == "x"
 
 

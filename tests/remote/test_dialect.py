@@ -52,17 +52,19 @@ REFUSED = {  # what made it slow
 
 @pytest.mark.parametrize("query", ALLOWED.values(), ids=ALLOWED.keys())
 def test_the_largest_declarations_cost_linear_time(query: str) -> None:
-    started = time.perf_counter()
+    # this process's CPU time, not the clock's: a loaded machine (a full parallel run, 3.3 s
+    # of wall time for 0.3 s of work) stretches the one, not the other
+    started = time.process_time()
     check_query(query, GRAPHS)
-    assert time.perf_counter() - started < 2.0  # ~0.2 s here; 2-10 s before
+    assert time.process_time() - started < 2.0  # ~0.2 s here; 2-10 s before
 
 
 @pytest.mark.parametrize("query", REFUSED.values(), ids=REFUSED.keys())
 def test_longer_declarations_are_refused_with_their_place(query: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(DipkgError) as caught:
         check_query(query, GRAPHS)
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
     err = caught.value
     assert err.status == 400 and "BASE or PREFIX IRI" in str(err)
     assert err.line == 1 and err.column is not None
