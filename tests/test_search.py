@@ -212,8 +212,8 @@ def test_a_lone_character_finds_the_words_that_hold_it(index):
 def test_a_lone_character_typed_alone_ranks_its_main_word_first(index, typed, first):
     """温 put 温湿度 first and the kind 温度 thirty-first: each word holding 温 weighed by its
     own rarity (a fragment 温湿, a compound 牛舍温度 above 温度), and results holding two of
-    them (温湿 and 温湿度) came before. A lone character's words now weigh as the character,
-    and one typed alone names its most used shortest word, as a person typing 温 means."""
+    them (温湿 and 温湿度) came before. A character typed alone now names its most used
+    shortest word in the exact-label tier, as a person typing 温 means 温度."""
     results = index.search(typed)["results"]
     assert slugs(results)[0] == first
     main = index.holding(typed)[0]

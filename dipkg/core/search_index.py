@@ -395,23 +395,9 @@ class SearchIndex:
         common = {t for t in terms if self.df.get(t, 0) > self.total_docs / 20}
         if len(common) < len(terms):
             terms = [t for t in terms if t not in common]
-        # a lone character's words are that character: they weigh as much as its most used
-        # word (温度 for 温), not each by its own rarity, which put a fragment or a rare
-        # compound (温湿, 牛舍温度) above 温度 itself
-        lone_df = {
-            g: max(self.df.get(w, 0) for w in self.holding(g))
-            for t in terms
-            for g in groups[t]
-            if g != t
-        }
         # a term counting as two query terms (温度 for 温 and 度) adds its weight once
         weights = [
-            (
-                t,
-                g,
-                math.log(1 + self.total_docs / (1 + (self.df.get(t, 0) if g == t else lone_df[g])))
-                / len(groups[t]),
-            )
+            (t, g, math.log(1 + self.total_docs / (1 + self.df.get(t, 0))) / len(groups[t]))
             for t in terms
             for g in groups[t]
         ]
