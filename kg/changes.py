@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ import pyoxigraph as ox
 
 from dipkg.core.changeset import CHANGES_FILE, CHANGES_FORMAT, GONE_ALSO, KINDS
 from dipkg.core.errors import StoreError
-from dipkg.core.iris import DIP, PREFIXES, curie
+from dipkg.core.iris import DIP, PREFIXES, curie, document_order
 from dipkg.core.release import CURRENT, DUMPS, MANIFEST, NT_DUMP, RELEASES
 from dipkg.core.serialize import term_json
 
@@ -222,13 +221,6 @@ def previous_release(out_dir: Path) -> ReleaseFolder | None:
 
 
 # --- the diff ------------------------------------------------------------------------
-def natural_key(iri: str) -> list[Any]:
-    """Sort IRIs in document order: s02 < s10, data/1.2 < data/1.10."""
-    return [
-        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", iri)
-    ]
-
-
 def _entities(store: ox.Store, graph: ox.NamedNode, cls: str) -> dict[str, dict[str, set[Any]]]:
     out: dict[str, dict[str, set[Any]]] = {}
     query = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph.value}> {{ ?s a <{cls}> ; ?p ?o }} }}"
@@ -314,10 +306,12 @@ def diff(
     }
     for key, cls, _, _ in KINDS:
         before, after = _entities(store, _OLD, cls), _entities(store, _NEW, cls)
-        added = [_item(i, after[i]) for i in sorted(set(after) - set(before), key=natural_key)]
-        removed = [_item(i, before[i]) for i in sorted(set(before) - set(after), key=natural_key)]
+        added = [_item(i, after[i]) for i in sorted(set(after) - set(before), key=document_order)]
+        removed = [
+            _item(i, before[i]) for i in sorted(set(before) - set(after), key=document_order)
+        ]
         changed = []
-        for i in sorted(set(before) & set(after), key=natural_key):
+        for i in sorted(set(before) & set(after), key=document_order):
             if before[i] != after[i]:
                 changed.append({**_item(i, after[i]), "changes": _changed(before[i], after[i])})
         out[key] = {"added": added, "removed": removed, "changed": changed}
@@ -485,7 +479,7 @@ def _gone_also(store: ox.Store, taken: set[str]) -> list[dict[str, Any]]:
                 found.setdefault(s.value, {}).setdefault(RDFS_LABEL, set())
                 if label is not None:
                     found[s.value][RDFS_LABEL].add(label)
-        for iri in sorted(found, key=natural_key):
+        for iri in sorted(found, key=document_order):
             taken.add(iri)
             out.append({"iri": iri, "label": _labels(found[iri]), "kind": key})
     return out
@@ -504,15 +498,39 @@ def gone(
     out = {
         item["iri"]: item
         for item in earlier
-        if isinstance(item, dict)
-        and isinstance(item.get("iri"), str)
-        and next(store.quads_for_pattern(ox.NamedNode(item["iri"]), None, None, _NEW), None) is None
+        if _carried(item) and not _described(store, item["iri"])
     }
     removed = [{**item, "kind": key} for key, *_ in KINDS for item in changes[key]["removed"]]
     removed += _gone_also(store, {item["iri"] for item in removed})
     for item in removed:
-        out[item["iri"]] = {**item, "removed_in": dict(meta)}
-    return [out[iri] for iri in sorted(out, key=natural_key)]
+        # (one the change set removes as a category may be published still, as a field)
+        if not _described(store, item["iri"]):
+            out[item["iri"]] = {**item, "removed_in": dict(meta)}
+    return [out[iri] for iri in sorted(out, key=document_order)]
+
+
+def _carried(item: object) -> bool:
+    """Whether an item of an earlier release's ``gone`` list is one the server reads (what
+    :meth:`dipkg.core.release.Release.gone` checks) with an IRI: else it is dropped, not
+    carried into a release the server would refuse, nor the cause of a new history."""
+    if not (
+        isinstance(item, dict)
+        and isinstance(item.get("iri"), str)
+        and isinstance(item.get("removed_in"), dict)
+        and isinstance(item.get("label"), dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in item["label"].items())
+    ):
+        return False
+    try:
+        ox.NamedNode(item["iri"])
+    except ValueError:
+        return False
+    return True
+
+
+def _described(store: ox.Store, iri: str) -> bool:
+    """Whether the new release (``store``'s graph of it) has a statement about ``iri``."""
+    return next(store.quads_for_pattern(ox.NamedNode(iri), None, None, _NEW), None) is not None
 
 
 def history(

@@ -556,10 +556,22 @@ def test_gone_names_each_kind_once_and_drops_what_came_back() -> None:
     earlier = [
         {"iri": base + "concept/back", "label": {"en": "b"}, "removed_in": earlier_release},
         {"iri": base + "scenario/x/data/9", "label": {"en": "9"}, "removed_in": earlier_release},
+        # known-bad items of a damaged list: dropped (a relative IRI restarted the history; a
+        # bad label was carried into a release the server refused)
+        {"iri": "relative/x", "label": {"en": "r"}, "removed_in": earlier_release},
+        {"iri": base + "concept/y", "label": "y", "removed_in": earlier_release},
+        {"iri": base + "concept/z", "label": {"en": "z"}, "removed_in": "1"},
+        "not an item",
     ]
+    # a category the change set removes that the new release still has (as a field)
+    add(old, "scenario/x/data/2", dip + "DataCategory")
+    add(new, "scenario/x/data/2", dip + "DataField")
     empty = {key: {"added": [], "removed": [], "changed": []} for key, *_ in changes.KINDS}
+    empty["categories"]["removed"] = [
+        {"iri": base + "scenario/x/data/2", "label": {"en": "scenario/x/data/2"}}
+    ]
     meta = {"build_id": "c", "version": "3", "modified": "2026-12-01"}
-    got = changes.gone(earlier, empty, meta, store)
+    got = changes.gone(earlier, empty, meta, store)  # type: ignore[arg-type]
     assert [(g["iri"].removeprefix(base), g.get("kind"), g["removed_in"]) for g in got] == [
         ("concept/c", "concepts", meta),
         ("domain/d", "domains", meta),
