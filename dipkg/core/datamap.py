@@ -19,11 +19,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
-from dipkg.core.iris import DIP, PREFIXES
+from dipkg.core.iris import DIP, PREFIXES, document_order
 
 MAP_FILE = "map.json"
 MAP_FORMAT = 1
@@ -87,11 +86,6 @@ def store_select(store: Any) -> Select:
         return [{n: s[n] for n in names if s[n] is not None} for s in result]
 
     return select
-
-
-def natural_key(iri: str) -> list[Any]:
-    """guizhou-b1-s10 after guizhou-b1-s9: digits compare as numbers."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", iri)]
 
 
 def _labels(row: dict[str, Any], zh: str = "zh", en: str = "en") -> dict[str, str]:
@@ -160,11 +154,11 @@ def compute(source: Any) -> dict[str, Any]:
     field_labels = {r["f"].value: _labels(r) for r in select(FIELDS) if r["f"].value in used_fields}
     ordered_groups = sorted(groups.values(), key=lambda g: (-len(g["kinds"]), *label_key(g)))
 
-    for s in sorted(scenarios.values(), key=lambda s: (s["number"], natural_key(s["iri"]))):
+    for s in sorted(scenarios.values(), key=lambda s: (s["number"], document_order(s["iri"]))):
         domains[s["domain"]]["scenarios"].append({k: v for k, v in s.items() if k != "domain"})
     ordered_domains = sorted(
         (d for d in domains.values() if d["scenarios"]),
-        key=lambda d: (d["scenarios"][0]["number"], natural_key(d["iri"])),
+        key=lambda d: (d["scenarios"][0]["number"], document_order(d["iri"])),
     )
     return {
         "format": MAP_FORMAT,
@@ -177,10 +171,12 @@ def compute(source: Any) -> dict[str, Any]:
                 "kind": k,
                 "fields": [
                     {"iri": f, "label": field_labels.get(f, {})}
-                    for f in sorted(fs, key=natural_key)
+                    for f in sorted(fs, key=document_order)
                 ],
             }
-            for (s, k), fs in sorted(cells.items(), key=lambda c: (natural_key(c[0][0]), c[0][1]))
+            for (s, k), fs in sorted(
+                cells.items(), key=lambda c: (document_order(c[0][0]), c[0][1])
+            )
             if k in columns
         ],
     }

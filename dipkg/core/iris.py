@@ -153,3 +153,11 @@ class Minter:
         if path.startswith("/") or not path.isascii():
             raise ValueError("relative ASCII path expected")
         return f"{self.base}{path}"
+
+
+def document_order(iri: str) -> tuple[list[tuple[int, int, str]], str]:
+    """A sort key of IRIs (or paths) in document order: digits compare as numbers
+    (guizhou-b1-s02 < s10, data/1.2 < data/1.10); equal numbers (s1, s01) by the text, so
+    the order never depends on a set's."""
+    parts = [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", iri)]
+    return parts, iri

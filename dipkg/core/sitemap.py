@@ -8,17 +8,14 @@ a request knows. Both import this module, which imports neither.
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 import pyoxigraph as ox
 
-from dipkg.core.iris import DIP, PREFIXES
+from dipkg.core.iris import DIP, PREFIXES, document_order
 
 PAGES_FILE = "site/pages.txt"
 
 #: the classes whose resources have a page (sparql_api/pages/views.py RESOURCE_KINDS;
-#: tests/test_sitemap.py holds the two to the same list)
+#: tests/pages/test_sitemap.py holds the two to the same list)
 PAGE_TYPES = (
     PREFIXES["owl"] + "Ontology",
     DIP + "Scenario",
@@ -38,10 +35,6 @@ SITE_PAGES = ("", "catalog.html", "changes", "map", "dumps/")
 MAX_URLS = 50_000
 
 
-def _key(path: str) -> list[Any]:
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", path)]
-
-
 def page_paths(store: ox.Store, base: str) -> list[str]:
     """The paths under ``base`` of the resources of ``store``'s default graph that have a
     page (:data:`PAGE_TYPES`), each once, in document order (s02 before s10)."""
@@ -54,7 +47,7 @@ def page_paths(store: ox.Store, base: str) -> list[str]:
         for row in rows
         if isinstance(row[0], ox.NamedNode) and row[0].value.startswith(base)
     }
-    return sorted((p for p in found if safe(p)), key=_key)
+    return sorted((p for p in found if safe(p)), key=document_order)
 
 
 def safe(path: str) -> bool:

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from dipkg.core import sitemap as lists
+from dipkg.core.iris import document_order
 from dipkg.core.manifest import Manifest
 from dipkg.core.release import Release
 from sparql_api import sitemap
@@ -56,7 +57,7 @@ def test_the_sitemap_lists_every_page_in_both_languages(
     urls = _locs(r.content)
     root = str(http.base_url).rstrip("/")
     pages = [root + "/" + p for p in lists.SITE_PAGES] + [
-        f"{root}/{p}.html" for p in sorted(expected, key=lists._key)
+        f"{root}/{p}.html" for p in sorted(expected, key=document_order)
     ]
     assert [u.findtext("s:loc", namespaces=NS) for u in urls] == [
         f"{page}?lang={code}" for page in pages for code in ("zh", "en")
