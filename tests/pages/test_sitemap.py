@@ -76,6 +76,22 @@ def test_the_sitemap_lists_every_page_in_both_languages(
     assert f"Sitemap: {root}/sitemap.xml" in http.get("/robots.txt").text
 
 
+def test_it_is_streamed_gzipped_or_not_and_a_head_makes_nothing(http: httpx.Client) -> None:
+    """Up to 20 MB a part: sent in pieces (no Content-Length), gzipped here for a client that
+    takes gzip (the app leaves a streamed body as it is), the same XML either way."""
+    plain = http.get("/sitemap.xml", headers={"Accept-Encoding": "identity"})
+    packed = http.get("/sitemap.xml", headers={"Accept-Encoding": "gzip"})
+    assert "content-length" not in plain.headers and "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.content == plain.content  # (httpx decodes the gzip)
+    assert "Accept-Encoding" in packed.headers["vary"]
+    assert plain.headers["etag"] == packed.headers["etag"]  # (weak: one per content)
+    head = http.head("/sitemap.xml")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers.get("content-length") in (None, str(len(plain.content)))
+    assert head.headers["content-type"] == plain.headers["content-type"]
+
+
 def test_a_sample_of_its_urls_are_pages(http: httpx.Client) -> None:
     """Every site page and the first and last resource of each kind, in both languages:
     200, HTML, the language asked."""
