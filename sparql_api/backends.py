@@ -64,6 +64,7 @@ class PoolHealth:
     stats: dict[str, int] = field(default_factory=dict)
     backend: dict[str, Any] | None = None  # remote: the probe and recent exchanges
     network_sandbox: str | None = None  # local: "on", or "off: <why>"
+    network_filter: str | None = None  # local: the seccomp filter, "on" or "off: <why>"
     query_store: str | None = None  # local: "memory (N MiB)", or "disk[: why]"
 
 
@@ -130,6 +131,7 @@ class LocalBackend:
             stats=dict(pool.stats),
             # the worker processes' (a test's stand-in pool has none)
             network_sandbox=pool.network_sandbox if isinstance(pool, WorkerPool) else None,
+            network_filter=pool.network_filter if isinstance(pool, WorkerPool) else None,
             query_store=pool.query_store if isinstance(pool, WorkerPool) else None,
         )
 

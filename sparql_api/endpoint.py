@@ -615,6 +615,9 @@ class Health(BaseModel):
     )
     #: local mode: "on", or "off: <why>" when the query workers can reach the network
     network_sandbox: str | None = None
+    #: local mode: "on" while a seccomp filter refuses the query workers Internet sockets
+    #: (holding where the OS refuses the namespace), or "off: <why>"
+    network_filter: str | None = None
     #: local mode: where the workers evaluate: "memory (N MiB)", a copy of the store they
     #: share, or "disk" ("disk: <why>" when a copy was wanted but not made)
     query_store: str | None = None
@@ -652,12 +655,13 @@ async def health(ctx: Annotated[AppContext, Depends(context)]) -> JSONResponse:
         queries={**state.stats, "cache_hits": ctx.cache.hits},
         backend=backend,
         network_sandbox=state.network_sandbox,
+        network_filter=state.network_filter,
         query_store=state.query_store,
         publication=ctx.release.manifest.publication.state(),
     )
     unset = {
         key
-        for key in ("backend", "network_sandbox", "query_store", "publication")
+        for key in ("backend", "network_sandbox", "network_filter", "query_store", "publication")
         if getattr(body, key) is None
     }
     return JSONResponse(body.model_dump(exclude=unset), headers={"Cache-Control": "no-store"})

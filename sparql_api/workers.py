@@ -400,6 +400,16 @@ class _Worker:
                 pass
 
 
+def seccomp_filtered(pid: int) -> bool:
+    """Whether process ``pid`` runs under a seccomp filter (``Seccomp: 2`` in its
+    /proc status), as the workers' Internet sockets filter puts them."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            return any(line.split() == ["Seccomp:", "2"] for line in status)
+    except OSError:
+        return False
+
+
 class WorkerPool:
     """``size`` worker processes over the store at ``store_dir``.
 
@@ -453,6 +463,8 @@ class WorkerPool:
         self.info: dict[str, Any] = {}
         #: "on", or "off: <why>" once started (logged as a warning, shown by /health)
         self.network_sandbox = "unknown"
+        #: the seccomp filter refusing the workers Internet sockets: "on", or "off: <why>"
+        self.network_filter = "unknown"
         #: where the workers evaluate: "memory (N MiB)" or "disk[: why]" (shown by /health)
         self.query_store = "disk" if self.fork_server else self._without_fork_server()
         self.stats = {
@@ -498,15 +510,29 @@ class WorkerPool:
         self.info = dict(results[0].info) if results else {}  # type: ignore[union-attr]
         if not self.sandbox:
             self.network_sandbox = "off: disabled by the worker_sandbox setting"
-        elif all(w.info.get("sandboxed") for w in results):  # type: ignore[union-attr]
-            self.network_sandbox = "on"
+            self.network_filter = "off: disabled by the worker_sandbox setting"
         else:
-            self.network_sandbox = "off: the OS refused unshare(CLONE_NEWNET)"
-        if self.network_sandbox != "on":
+            if all(w.info.get("sandboxed") for w in results):  # type: ignore[union-attr]
+                self.network_sandbox = "on"
+            else:
+                self.network_sandbox = "off: the OS refused unshare(CLONE_NEWNET)"
+            # truthful: the kernel's word on each worker, not the worker's
+            if all(seccomp_filtered(w.proc.pid) for w in results):  # type: ignore[union-attr]
+                self.network_filter = "on"
+            else:
+                self.network_filter = "off: the kernel refused the seccomp filter"
+        if self.network_sandbox != "on" and self.network_filter != "on":
             log.warning(
-                "query workers run WITHOUT the network sandbox (%s): only the query guard "
+                "query workers run WITHOUT the network sandbox (%s; %s): only the query guard "
                 "stands between a query and the network; see README, Reliability",
                 self.network_sandbox.removeprefix("off: "),
+                self.network_filter.removeprefix("off: "),
+            )
+        elif self.network_sandbox != "on" or self.network_filter != "on":
+            log.info(
+                "query workers: network namespace %s, Internet sockets filter %s",
+                self.network_sandbox,
+                self.network_filter,
             )
 
     async def stop(self) -> None:

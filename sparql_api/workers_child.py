@@ -163,6 +163,68 @@ def _isolate_network() -> bool:
         return False
 
 
+#: (AUDIT_ARCH_*, the number of socket(2)) of the architectures the filter knows
+_SECCOMP_ARCH = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}
+
+
+def _deny_inet_sockets() -> bool:
+    """Install a seccomp filter on this thread (inherited by the threads and processes it
+    starts) under which socket(2) of AF_INET or AF_INET6 fails with EACCES, every other
+    call as before: a query's SERVICE (pyoxigraph's HTTP client) cannot connect anywhere,
+    whatever the guard let through, while the workers' pipes and Unix sockets work. Linux
+    on x86-64 or AArch64; False elsewhere or where the kernel refuses it. Beside the empty
+    network namespace (:func:`_isolate_network`), and holding where that is refused (Docker's
+    default seccomp profile refuses unshare, not a process's own filter)."""
+    import platform
+
+    arch = _SECCOMP_ARCH.get(platform.machine())
+    if arch is None:
+        return False
+    try:
+        import ctypes
+
+        audit_arch, nr_socket = arch
+        ld, jeq, ret = (
+            0x00 | 0x00 | 0x20,
+            0x05 | 0x10 | 0x00,
+            0x06 | 0x00,
+        )  # BPF_ABS W, JEQ K, RET K
+        allow, deny = 0x7FFF0000, 0x00050000 | 13  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO|EACCES
+        program = [  # offsets in struct seccomp_data: nr 0, arch 4, args[0] 16 (low half)
+            (ld, 0, 0, 4),  # 0  A = arch
+            (jeq, 1, 0, audit_arch),  # 1  this arch: 3, else 2
+            (ret, 0, 0, allow),  # 2  (another ABI: as before)
+            (ld, 0, 0, 0),  # 3  A = the call's number
+            (jeq, 0, 3, nr_socket),  # 4  socket: 5, else 8
+            (ld, 0, 0, 16),  # 5  A = its domain
+            (jeq, 2, 0, 2),  # 6  AF_INET: 9
+            (jeq, 1, 0, 10),  # 7  AF_INET6: 9
+            (ret, 0, 0, allow),  # 8
+            (ret, 0, 0, deny),  # 9
+        ]
+
+        class SockFilter(ctypes.Structure):
+            _fields_ = [
+                ("code", ctypes.c_ushort),
+                ("jt", ctypes.c_ubyte),
+                ("jf", ctypes.c_ubyte),
+                ("k", ctypes.c_uint32),
+            ]
+
+        class SockFprog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
+
+        filters = (SockFilter * len(program))(*(SockFilter(*op) for op in program))
+        fprog = SockFprog(len(program), filters)
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
+        if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
+            return False
+        return libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(fprog), 0, 0) == 0
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def _die_with_parent(parent: int) -> None:
     """Linux: SIGKILL this worker when the server dies, even mid-query (no orphans)."""
     if not sys.platform.startswith("linux"):
@@ -265,6 +327,8 @@ def child_main(preloaded: Preloaded | None = None) -> int:
         return 0
     _die_with_parent(int(config.get("parent") or os.getppid()))
     sandboxed = _isolate_network() if config.get("sandbox", True) else False
+    if config.get("sandbox", True):
+        _deny_inet_sockets()  # (the pool reads whether it holds from /proc)
     _batch_scheduling()
     limit = config.get("memory_limit")
     if preloaded is not None and preloaded.path != config["store"]:

@@ -55,6 +55,7 @@ import pyoxigraph  # imported here once, shared by every child
 from sparql_api import results  # noqa: F401  (the same: the worker's evaluation)
 from sparql_api.workers_child import (
     Preloaded,
+    _deny_inet_sockets,
     _die_with_parent,
     _isolate_network,
     child_main,
@@ -297,6 +298,8 @@ def serve(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pool decides when we stop (Ctrl-C)
     _die_with_parent(parent)
     sandboxed = _isolate_network() if sandbox else False
+    if sandbox:
+        _deny_inet_sockets()  # its children inherit it (the pool reads it from /proc)
     store: dict[str, Any] = {"mode": "disk", "why": "off"}
     if store_dir is not None:
         _PRELOADED, store = preload(store_dir, budget, seconds, close=(ctl.fileno(),))

@@ -23,7 +23,7 @@ import pytest
 from dipkg.core.release import open_release
 from sparql_api.forkclient import fork_server_supported
 from sparql_api.results import Job
-from sparql_api.workers import WorkerPool
+from sparql_api.workers import WorkerPool, seccomp_filtered
 from tests.endpoint.conftest import Server, serving
 
 WORKERS = 2
@@ -88,6 +88,11 @@ def test_the_sandbox_is_the_fork_servers_and_health_tells_the_truth(forked: Serv
     else:  # the OS refused it: then the namespace is the server's, as /health says
         assert sandbox.startswith("off")
         assert netns(zygote.pid) == netns(forked.proc.pid)
+    # the seccomp filter refusing Internet sockets: on every worker, by the kernel's word
+    # (tests/endpoint/test_network_filter.py), never on the server itself
+    assert health(forked)["network_filter"] == "on"
+    assert all(seccomp_filtered(w.pid) for w in workers) and seccomp_filtered(zygote.pid)
+    assert not seccomp_filtered(forked.proc.pid)
 
 
 def test_a_killed_fork_server_is_restarted_and_queries_still_work(forked: Server) -> None:

@@ -395,6 +395,7 @@ def test_guard_bypasses_are_refused_and_nothing_connects_without_the_sandbox(
 ) -> None:
     health = httpx.get(open_server.url + "/health", timeout=10).json()
     assert health["network_sandbox"].startswith("off"), health
+    assert health["network_filter"].startswith("off"), health  # both walls down: the guard alone
     assert "WITHOUT the network sandbox" in open_server.log.read_text()
     for query in guard_bypasses(listener.port):
         for how in ("get", "form", "direct"):
