@@ -719,6 +719,10 @@ def test_a_plain_service_in_the_where_group_is_refused(listener, generated, clau
 # comment ``#'``; the guard, lexing by SPARQL 1.1, reads ``<`` then the IRI ``<e:?p'>``
 # (absolute: it parses, and no operand precedes it) then the string ``'>>SERVICE…}#'``
 @example("PREFIX e:<{root}>ASK{<<e:?p'>'>>SERVICE<{u}>{}}#'")
+# the same as an object, and in a CONSTRUCT template with SERVICE in the WHERE (each
+# connects without reading 5, checked against pyoxigraph 0.5.13)
+@example("PREFIX e:<{root}>SELECT*{?s ?p <<e:s?p'>'>>SERVICE<{u}>{}}#'")
+@example("PREFIX e:<{root}>CONSTRUCT{<<e:s?p'>'>>}WHERE{SERVICE<{u}>{}}#'")
 def test_no_smuggled_service_the_guard_passes_reaches_the_network(listener, template) -> None:
     root = root_of(listener)
     query = fill(template, root)
