@@ -661,7 +661,8 @@ def desync(draw) -> str:
     that closes what one of them opened: ``<<ex:?p'>'>>SERVICE<u>{}#'`` and a newline is
     a quoted triple and a live SERVICE to pyoxigraph, ``<``, an IRI and a string to
     SPARQL 1.1."""
-    q = draw(st.sampled_from(["'", '"']))
+    # (mostly ': an IRIREF may hold ' but not ", so only ' starts a string inside one)
+    q = draw(st.sampled_from(["'", "'", '"']))
     before = draw(st.sampled_from(DESYNC_BEFORE))
     opening, closing = draw(st.sampled_from(DESYNC_BRACKETS))
     parts = [
@@ -859,6 +860,9 @@ def test_a_plain_service_in_the_where_group_is_refused(listener, generated, clau
 @example("PREFIX e:<{root}>ASK{FILTER(?a<<e:'>)<<e:?p'>'>>SERVICE<{u}>{}}#'")
 # and a triple term is an operand: '<' after its ``)>>`` is less-than to pyoxigraph
 @example("PREFIX x:<{root}>ASK{FILTER(<<(x:a x:b x:c)>><x:z&&'>')SERVICE<{u}>{}}#'")
+# (what the generator found after 10,593 examples with reading 5 disabled, shrunk by hand:
+# the '<<' bypass, with SILENT glued to SERVICE, which pyoxigraph reads as both)
+@example("PREFIX ex:<{root}>SELECT*WHERE{ <<ex:?p'>'>>SERVICESILENT<{u}>{}#'\n}")
 def test_no_smuggled_service_the_guard_passes_reaches_the_network(listener, template) -> None:
     root = root_of(listener)
     query = fill(template, root)
