@@ -358,7 +358,10 @@ def tokenize(
     run_end = 0  # where the run of prefix characters holding text[i] ends (once i < it)
     no_long: dict[str, int] = {}  # quote -> where a long string of it failed (none after)
     no_short: dict[str, int] = {}  # quote -> where a failed short string's scan stopped
-    parens = 0  # (with oxigraph_iris) how many parentheses are open
+    # (with oxigraph_iris or triple_terms) the open parentheses, innermost last: True for a
+    # triple term's ``<<(``, inside which pyoxigraph reads no expression (no less-than)
+    opened: list[bool] = []
+    parens = False  # whether the innermost open parenthesis may hold an expression
     base = ""  # (with resolve_base) the BASE in force
     judged: dict[tuple[str, str], bool] = {}  # (IRIREF, BASE) -> whether pyoxigraph keeps it
     while i < n:
@@ -374,7 +377,12 @@ def tokenize(
             append(new(Token, (PUNCT, ch, i)))
             i += 1
             if (oxigraph_iris or triple_terms) and ch in "()":
-                parens = parens + 1 if ch == "(" else max(parens - 1, 0)
+                if ch == "(":
+                    prev = tokens[-2] if len(tokens) > 1 else None
+                    opened.append(prev is not None and prev.text == "<<" and prev.pos == i - 3)
+                elif opened:
+                    opened.pop()
+                parens = bool(opened) and not opened[-1]
             continue
         m = None
         kind = OTHER

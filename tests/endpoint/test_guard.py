@@ -235,7 +235,8 @@ def test_double_less_than_after_an_operand_is_refused(listener) -> None:
     collection (``( x:a << x:s x:p x:o >> )``): the guard, whose readings read every ``<<``
     one way, had one hide SERVICE in a string and the other a quoted triple (found while
     teaching the generator SPARQL 1.2). It cannot tell the two by tokens, so it refuses;
-    ``< <`` and a quoted triple first in a collection are still accepted."""
+    ``< <``, a quoted triple first in a collection and a triple term inside a triple term
+    (whose ``<<(`` opens no expression) are still accepted."""
     target = f"http://127.0.0.1:{listener.port}/sparql"
     query = f"PREFIX e: <http://e/> ASK{{FILTER(?a<<e:'>)<<e:?p'>'>>SERVICE<{target}>{{}}}}#'"
     before = listener.accepted
@@ -254,6 +255,10 @@ def test_double_less_than_after_an_operand_is_refused(listener) -> None:
         "PREFIX e: <http://e/> ASK { FILTER(?a < <e:x>) }",
         "PREFIX e: <http://e/> ASK { ?s e:p (<< e:s e:p e:o >> e:a) }",
         "PREFIX e: <http://e/> ASK { FILTER(?a > <<(e:s e:p e:o)>>) }",
+        # inside a triple term pyoxigraph reads no expression: no less-than there
+        "PREFIX e: <http://e/> ASK { ?a ?b <<( ?s ?p <<( ?x ?y ?z )>> )>> }",
+        "PREFIX e: <http://e/> ASK { FILTER(?a = <<( ?s ?p <<( ?x ?y ?z )>> )>>) }",
+        "ASK { <<( <http://e/p><http://e/q> ?z )>> <http://e/r> ?o }",
     ):
         assert check_query(good).form == "ask", good
 
