@@ -217,7 +217,7 @@ def test_an_iri_pyoxigraph_gives_up_hides_no_service(listener) -> None:
 def test_a_triple_term_is_an_operand_and_hides_no_service(listener) -> None:
     """A triple term ``<<( … )>>`` ends an operand in pyoxigraph's expressions: a ``<`` right
     after its ``)>>`` is less-than, so ``<x:z&&'>`` is ``< x:z && '>'`` and the string the
-    guard saw was live code (found while teaching the generator SPARQL 1.2). Shown to
+    guard saw was live code (found by hand while teaching the generator SPARQL 1.2). Shown to
     connect unguarded, then refused; a comparison with spaces is still accepted."""
     target = f"http://127.0.0.1:{listener.port}/sparql"
     query = (
@@ -233,8 +233,8 @@ def test_double_less_than_after_an_operand_is_refused(listener) -> None:
     """``<<`` right after an operand inside parentheses is less-than then an IRI to
     pyoxigraph in an expression (``FILTER(?a<<x:'>)``), a quoted triple's opening in a
     collection (``( x:a << x:s x:p x:o >> )``): the guard, whose readings read every ``<<``
-    one way, had one hide SERVICE in a string and the other a quoted triple (found while
-    teaching the generator SPARQL 1.2). It cannot tell the two by tokens, so it refuses;
+    one way, had one hide SERVICE in a string and the other a quoted triple (found by hand
+    while teaching the generator SPARQL 1.2). It cannot tell the two by tokens, so it refuses;
     ``< <``, a quoted triple first in a collection and a triple term inside a triple term
     (whose ``<<(`` opens no expression) are still accepted."""
     target = f"http://127.0.0.1:{listener.port}/sparql"

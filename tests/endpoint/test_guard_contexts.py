@@ -854,9 +854,9 @@ def test_a_plain_service_in_the_where_group_is_refused(listener, generated, clau
 # connects without reading 5, checked against pyoxigraph 0.5.13)
 @example("PREFIX e:<{root}>SELECT*{?s ?p <<e:s?p'>'>>SERVICE<{u}>{}}#'")
 @example("PREFIX e:<{root}>CONSTRUCT{<<e:s?p'>'>>}WHERE{SERVICE<{u}>{}}#'")
-# (found while teaching the generator SPARQL 1.2) '<<' after an operand in an expression
-# is less-than then an IRI to pyoxigraph, and a quoted triple to reading 5, which then
-# took ``'>)<<e:?p'`` for a string and the rest as the other readings did
+# (found by hand while teaching the generator SPARQL 1.2, as the next one) '<<' after an
+# operand in an expression is less-than then an IRI to pyoxigraph, and a quoted triple to
+# reading 5, which then took ``'>)<<e:?p'`` for a string and the rest as the others did
 @example("PREFIX e:<{root}>ASK{FILTER(?a<<e:'>)<<e:?p'>'>>SERVICE<{u}>{}}#'")
 # and a triple term is an operand: '<' after its ``)>>`` is less-than to pyoxigraph
 @example("PREFIX x:<{root}>ASK{FILTER(<<(x:a x:b x:c)>><x:z&&'>')SERVICE<{u}>{}}#'")
