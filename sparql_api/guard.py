@@ -41,13 +41,17 @@ Readings. The guard refuses SERVICE if *any* reading of the text has it:
    to a space), so ``FILTER(?a<'x>') SERVICE <…> {} # '`` compares ``?a`` with a
    string and then calls SERVICE; and, however well the IRI parses, one right after an
    operand inside parentheses, where its PEG tries less-than first
-   (``FILTER(?a<x:z&&'>') SERVICE <…> {} #'`` is ``?a < x:z && '>'``). Such text is
-   read again each IRI as pyoxigraph judges it (BASE applied), and once more with
-   every relative IRI as less-than (a backend may resolve otherwise);
+   (``FILTER(?a<x:z&&'>') SERVICE <…> {} #'`` is ``?a < x:z && '>'``; a triple term's
+   ``)>>`` ends an operand too). Such text is read again each IRI as pyoxigraph judges
+   it (BASE applied), and once more with every relative IRI as less-than (a backend may
+   resolve otherwise);
 5. SPARQL 1.2's and pyoxigraph's where text holds ``<<``: a quoted triple's opening, one
    token, where SPARQL 1.1's longest match starts an IRIREF at the second ``<``
    (``ASK{<<e:?p'>'>>SERVICE<…>{}}#'``: an IRI and a string to the one, a quoted
-   triple and a live SERVICE to the other).
+   triple and a live SERVICE to the other). ``<<`` right after an operand inside
+   parentheses is refused as ambiguous: pyoxigraph reads it as less-than in an
+   expression and as a quoted triple in a collection, and the two readings together
+   hid SERVICE (``FILTER(?a<<e:'>)<<e:?p'>'>>SERVICE<…>{}}#'``).
 
 Whitespace is space, tab, CR and LF only (§19.8 WS); comments end at CR or LF;
 ``<...>`` is skipped as an IRI only when it is a strict IRIREF (no space, ``{``,
@@ -243,7 +247,7 @@ def less_than_iris(tokens: list[Token]) -> bool:
             elif tok.text == ")":
                 parens = max(parens - 1, 0)
         elif kind == IRI and (
-            (parens and _operator_place(tokens[at - 1 : at])) or not parses_as_iri(tok.text)
+            (parens and _operator_place(tokens[max(at - 2, 0) : at])) or not parses_as_iri(tok.text)
         ):
             return True
     return False
@@ -291,12 +295,25 @@ def _operator_place(tokens: list[Token]) -> bool:
     live while the guard saw a string)."""
     if not tokens:
         return False
-    kind, text = tokens[-1].kind, tokens[-1].text
+    last = tokens[-1]
+    kind, text = last.kind, last.text
     return (
         kind in _OPERANDS
         or (kind == PUNCT and text == ")")
         or (kind == WORD and text.upper() in ("TRUE", "FALSE"))
+        or (kind == PUNCT and text == ">" and _closes_triple(tokens))
     )
+
+
+def _closes_triple(tokens: list[Token]) -> bool:
+    """Whether the ``>`` that ends ``tokens`` is the second of ``>>``: the close of a triple
+    term ``<<( … )>>``, an operand in pyoxigraph's expressions (or of a quoted triple), so a
+    ``<`` after it is less-than (``FILTER(<<(x:a x:b x:c)>><x:z&&'>')``: ``… < x:z && '>'``
+    to pyoxigraph, the IRI ``<x:z&&'>`` and a string to SPARQL 1.1)."""
+    if len(tokens) < 2:
+        return False
+    before = tokens[-2]
+    return before.kind == PUNCT and before.text == ">" and before.pos == tokens[-1].pos - 1
 
 
 def _iri_text(token: str) -> str:
@@ -341,7 +358,10 @@ def tokenize(
     run_end = 0  # where the run of prefix characters holding text[i] ends (once i < it)
     no_long: dict[str, int] = {}  # quote -> where a long string of it failed (none after)
     no_short: dict[str, int] = {}  # quote -> where a failed short string's scan stopped
-    parens = 0  # (with oxigraph_iris) how many parentheses are open
+    # (with oxigraph_iris or triple_terms) the open parentheses, innermost last: True for a
+    # triple term's ``<<(``, inside which pyoxigraph reads no expression (no less-than)
+    opened: list[bool] = []
+    parens = False  # whether the innermost open parenthesis may hold an expression
     base = ""  # (with resolve_base) the BASE in force
     judged: dict[tuple[str, str], bool] = {}  # (IRIREF, BASE) -> whether pyoxigraph keeps it
     while i < n:
@@ -356,8 +376,13 @@ def tokenize(
         if ch in _DELIMITERS:  # what the patterns below would leave it: a PUNCT of its own
             append(new(Token, (PUNCT, ch, i)))
             i += 1
-            if oxigraph_iris and ch in "()":
-                parens = parens + 1 if ch == "(" else max(parens - 1, 0)
+            if (oxigraph_iris or triple_terms) and ch in "()":
+                if ch == "(":
+                    prev = tokens[-2] if len(tokens) > 1 else None
+                    opened.append(prev is not None and prev.text == "<<" and prev.pos == i - 3)
+                elif opened:
+                    opened.pop()
+                parens = bool(opened) and not opened[-1]
             continue
         m = None
         kind = OTHER
@@ -373,7 +398,11 @@ def tokenize(
             m = None
         if ch == "<":
             if triple_terms and text.startswith("<<", i):
-                append(new(Token, (PUNCT, "<<", i)))
+                # after an operand inside parentheses pyoxigraph reads '<' as less-than in
+                # an expression and '<<' as a quoted triple in a collection: which is which
+                # the guard cannot tell by tokens, so the reading marks it (and is refused)
+                ambiguous = parens and _operator_place(tokens)
+                append(new(Token, (OTHER if ambiguous else PUNCT, "<<", i)))
                 i += 2
                 continue
             m, kind = _IRIREF.match(text, i), IRI
@@ -598,6 +627,26 @@ def _refuse_unclassified(tokens: list[Token], text: str) -> None:
     )
 
 
+def _refuse_ambiguous_triples(tokens: list[Token], text: str) -> None:
+    """Raise if a reading of SPARQL 1.2 (reading 5) holds ``<<`` right after an operand
+    inside parentheses: pyoxigraph reads it as less-than then an IRI or a triple term in an
+    expression (``FILTER(?a<<x:'>)``), and as a quoted triple in a collection
+    (``(?a <<x:s x:p x:o>>)``). A text with both is misread by either reading, so the guard
+    does not guess: ``FILTER(?a<<x:'>)<<e:?p'>'>>SERVICE<…>{}}#'`` was a quoted triple
+    (reading 5) hiding SERVICE in a string to the guard's every reading and a comparison,
+    a quoted triple and a live SERVICE to pyoxigraph."""
+    for tok in tokens:
+        if tok.kind == OTHER and tok.text == "<<":
+            line, col = line_col(text, tok.pos)
+            raise QuerySyntaxError(
+                "'<<' right after an operand inside parentheses is ambiguous (less-than then "
+                "an IRI or triple term in an expression, a quoted triple in a collection); "
+                "for a comparison write '< <'",
+                line=line,
+                column=col,
+            )
+
+
 def _is_update(first: Token | None) -> bool:
     """Whether the first token after the prologue starts an update operation."""
     return (
@@ -681,7 +730,9 @@ def _plain(tokens: list[Token], text: str) -> Checked | None:
         elif kind == OTHER:
             return None
         elif kind == IRI:
-            if (parens and _operator_place(tokens[at - 1 : at])) or not parses_as_iri(tok.text):
+            if (parens and _operator_place(tokens[max(at - 2, 0) : at])) or not parses_as_iri(
+                tok.text
+            ):
                 return None  # reading 4 has something to do
     first = operation(tokens)
     if _is_update(first):
@@ -733,5 +784,6 @@ def check_fully(tokens: list[Token], text: str) -> Checked:
     # SPARQL 1.1 starts an IRIREF at the second '<'
     for _, source in readings:
         for triple in triple_readings(source):
+            _refuse_ambiguous_triples(triple, source)
             _refuse_operations(triple, source)
     return _CHECKED[_form(operation(tokens))]

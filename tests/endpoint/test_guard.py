@@ -214,6 +214,55 @@ def test_an_iri_pyoxigraph_gives_up_hides_no_service(listener) -> None:
         assert check_query(good).form == "select", good
 
 
+def test_a_triple_term_is_an_operand_and_hides_no_service(listener) -> None:
+    """A triple term ``<<( … )>>`` ends an operand in pyoxigraph's expressions: a ``<`` right
+    after its ``)>>`` is less-than, so ``<x:z&&'>`` is ``< x:z && '>'`` and the string the
+    guard saw was live code (found by hand while teaching the generator SPARQL 1.2). Shown to
+    connect unguarded, then refused; a comparison with spaces is still accepted."""
+    target = f"http://127.0.0.1:{listener.port}/sparql"
+    query = (
+        "PREFIX x: <http://e/> ASK "
+        f"{{ FILTER(<<(x:a x:b x:c)>><x:z&&'>') SERVICE <{target}> {{}} #'\n}}"
+    )
+    reaches_service_unguarded_and_is_refused(listener, query)
+    good = "PREFIX x: <http://e/> ASK { FILTER(<<(x:a x:b x:c)>> < <x:y>) }"
+    assert check_query(good).form == "ask"
+
+
+def test_double_less_than_after_an_operand_is_refused(listener) -> None:
+    """``<<`` right after an operand inside parentheses is less-than then an IRI to
+    pyoxigraph in an expression (``FILTER(?a<<x:'>)``), a quoted triple's opening in a
+    collection (``( x:a << x:s x:p x:o >> )``): the guard, whose readings read every ``<<``
+    one way, had one hide SERVICE in a string and the other a quoted triple (found by hand
+    while teaching the generator SPARQL 1.2). It cannot tell the two by tokens, so it refuses;
+    ``< <``, a quoted triple first in a collection and a triple term inside a triple term
+    (whose ``<<(`` opens no expression) are still accepted."""
+    target = f"http://127.0.0.1:{listener.port}/sparql"
+    query = f"PREFIX e: <http://e/> ASK{{FILTER(?a<<e:'>)<<e:?p'>'>>SERVICE<{target}>{{}}}}#'"
+    before = listener.accepted
+    with contextlib.suppress(SyntaxError, OSError, RuntimeError, ValueError):
+        ox.Store().query(query)
+    assert listener.accepted > before, "the known-bad query no longer reaches SERVICE"
+    with pytest.raises(QuerySyntaxError, match="ambiguous"):
+        check_query(query)
+    for bad in (
+        "PREFIX e: <http://e/> ASK { FILTER(?a<<e:x>) }",
+        "PREFIX e: <http://e/> ASK { ?s e:p (e:a << e:s e:p e:o >>) }",
+    ):
+        with pytest.raises(QuerySyntaxError, match="ambiguous"):
+            check_query(bad)
+    for good in (
+        "PREFIX e: <http://e/> ASK { FILTER(?a < <e:x>) }",
+        "PREFIX e: <http://e/> ASK { ?s e:p (<< e:s e:p e:o >> e:a) }",
+        "PREFIX e: <http://e/> ASK { FILTER(?a > <<(e:s e:p e:o)>>) }",
+        # inside a triple term pyoxigraph reads no expression: no less-than there
+        "PREFIX e: <http://e/> ASK { ?a ?b <<( ?s ?p <<( ?x ?y ?z )>> )>> }",
+        "PREFIX e: <http://e/> ASK { FILTER(?a = <<( ?s ?p <<( ?x ?y ?z )>> )>>) }",
+        "ASK { <<( <http://e/p><http://e/q> ?z )>> <http://e/r> ?o }",
+    ):
+        assert check_query(good).form == "ask", good
+
+
 @pytest.mark.parametrize(
     "update",
     [

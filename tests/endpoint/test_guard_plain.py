@@ -34,6 +34,10 @@ REFUSED = [
     "SELECT * { ?s ?p ?o # \\u000A SERVICE <http://x/> { } \n }",  # an escape in a comment
     "SELECT * { ?s ?p '\\u0027 } SERVICE <http://x/> { } #' }",  # an escape in a string
     "PREFIX e: <http://e/> ASK{<<e:?p'>'>>SERVICE<http://x/>{}}#'",  # 5. a quoted triple
+    # 5. '<<' after an operand inside parentheses (less-than or a quoted triple's opening)
+    "PREFIX e: <http://e/> ASK{FILTER(?a<<e:'>)<<e:?p'>'>>SERVICE<http://x/>{}}#'",
+    # 4. '<' after a triple term, an operand
+    "PREFIX e: <http://e/> ASK{FILTER(<<(e:a e:b e:c)>><e:z&&'>')SERVICE<http://x/>{}}#'",
 ]
 
 PIECES = st.sampled_from(
@@ -43,6 +47,7 @@ PIECES = st.sampled_from(
         "ex:a.b.SERVICE:x", "trueSERVICE", "?s", "$o", "<x>", "'s'", "\\u0053ERVICE", "\\",
         "_:b", "@en", "1.5", "#c\n", " ", "\n", "{", "}", "(", ")", "[", "]", ".", ";",
         "\u3000", "\u00e9", "a", "# \\u000A", "'\\u0027", "'", "<<", ">>", "<e:?p'>",
+        "<<(", ")>>", "?a<<", "<e:z&&'>", "FILTER(",
     ]
 )  # fmt: skip
 TEXTS = st.one_of(
