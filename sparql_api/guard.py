@@ -44,7 +44,12 @@ Readings. The guard refuses SERVICE if *any* reading of the text has it:
    (``FILTER(?a<x:z&&'>') SERVICE <…> {} #'`` is ``?a < x:z && '>'``; a triple term's
    ``)>>`` ends an operand too). Such text is read again each IRI as pyoxigraph judges
    it (BASE applied), and once more with every relative IRI as less-than (a backend may
-   resolve otherwise);
+   resolve otherwise). Inside a group's braces (``EXISTS{…}``), a triple term or a VALUES
+   row there is no expression; in a collection there is none either, but its parentheses
+   look like an expression's, so an IRI there right after another term that holds a
+   quote, ``#`` or a parenthesis (read as less-than, the text after it changes) is refused
+   as ambiguous unless a reading sees SERVICE: one of each, ``(x:a <x:q'>)`` then
+   ``FILTER(?a<x:z&&'>')``, hid SERVICE from every reading (found in review);
 5. SPARQL 1.2's and pyoxigraph's where text holds ``<<``: a quoted triple's opening, one
    token, where SPARQL 1.1's longest match starts an IRIREF at the second ``<``
    (``ASK{<<e:?p'>'>>SERVICE<…>{}}#'``: an IRI and a string to the one, a quoted
@@ -146,6 +151,10 @@ _PN_LOCAL = rf"(?:{_U}|[:0-9]|{_PLX})(?:(?:{_CHARS}|[.:]|{_PLX})*(?:{_CHARS}|:|{
 #: pyoxigraph's PN_LOCAL (spargebra): at most one run of dots inside a local name
 _PN_LOCAL_OXIGRAPH = rf"(?:{_U}|[:0-9]|{_PLX})(?:{_CHARS}|:|{_PLX})*(?:\.+(?:{_CHARS}|:|{_PLX})+)?"
 
+#: (reading 4) the '<' of an IRIREF read as less-than where pyoxigraph may read it either way
+#: (:func:`tokenize`): a PUNCT '<' to every check but :func:`_refuse_ambiguous_iris`
+AMBIGUOUS = "ambiguous"
+
 # token kinds
 WORD, PNAME, VAR, IRI, STRING, BNODE, LANG, NUMBER, PUNCT, OTHER = (
     "word",
@@ -202,6 +211,9 @@ _PUNCT = frozenset("{}()[].,;=!&|*/+-^<>?~")
 #: delimiters that start no other token: none starts a prefixed name (PN_CHARS_BASE or
 #: ':'), a word, a number, a variable or an IRI, so each is a token of its own at once
 _DELIMITERS = frozenset("{}()[],;=!&|*/+-^>~")
+#: what in an IRIREF's body changes what the text after it is when the IRI is read as
+#: less-than instead (a string, a comment, a parenthesis)
+_DESYNC = re.compile(r"['\"#()]")
 #: characters that end a keyword for good: none is PN_CHARS, '.' or ':', so a word they
 #: follow cannot be a prefixed name's prefix (the text goes on with no ':')
 _WORD_ENDS = frozenset(" \t\r\n{}()[],;=!&|*/+^<>?$\"'#@~")
@@ -287,6 +299,24 @@ def triple_readings(text: str) -> Iterator[list[Token]]:
                 )
 
 
+def _values_block(tokens: list[Token]) -> bool:
+    """Whether the ``{`` that ends ``tokens`` opens a VALUES block's data: ``VALUES ?v {`` or
+    ``VALUES (?a ?b) {`` (its rows hold terms, not expressions)."""
+    at = len(tokens) - 2
+    if at >= 0 and tokens[at].kind == VAR:
+        at -= 1
+    elif at >= 0 and tokens[at].text == ")":
+        at -= 1
+        while at >= 0 and tokens[at].kind == VAR:
+            at -= 1
+        if at < 0 or tokens[at].text != "(":
+            return False
+        at -= 1
+    else:
+        return False
+    return at >= 0 and tokens[at].kind == WORD and tokens[at].text.upper() == "VALUES"
+
+
 def _operator_place(tokens: list[Token]) -> bool:
     """Whether a ``<`` after ``tokens`` (inside parentheses) follows an operand, where
     pyoxigraph's parser (a PEG) tries less-than before anything else: in ``(?a<x:z&&'>')``
@@ -358,9 +388,10 @@ def tokenize(
     run_end = 0  # where the run of prefix characters holding text[i] ends (once i < it)
     no_long: dict[str, int] = {}  # quote -> where a long string of it failed (none after)
     no_short: dict[str, int] = {}  # quote -> where a failed short string's scan stopped
-    # (with oxigraph_iris or triple_terms) the open parentheses, innermost last: True for a
-    # triple term's ``<<(``, inside which pyoxigraph reads no expression (no less-than)
-    opened: list[bool] = []
+    # (with oxigraph_iris or triple_terms) the open parentheses and braces, innermost last:
+    # "(" may hold an expression; a triple term's "<<(", a group's "{", a VALUES block's
+    # "data" and its "row"s hold none (pyoxigraph reads no less-than there)
+    opened: list[str] = []
     parens = False  # whether the innermost open parenthesis may hold an expression
     base = ""  # (with resolve_base) the BASE in force
     judged: dict[tuple[str, str], bool] = {}  # (IRIREF, BASE) -> whether pyoxigraph keeps it
@@ -376,13 +407,18 @@ def tokenize(
         if ch in _DELIMITERS:  # what the patterns below would leave it: a PUNCT of its own
             append(new(Token, (PUNCT, ch, i)))
             i += 1
-            if (oxigraph_iris or triple_terms) and ch in "()":
+            if (oxigraph_iris or triple_terms) and ch in "(){}":
                 if ch == "(":
                     prev = tokens[-2] if len(tokens) > 1 else None
-                    opened.append(prev is not None and prev.text == "<<" and prev.pos == i - 3)
+                    if prev is not None and prev.text == "<<" and prev.pos == i - 3:
+                        opened.append("<<(")  # a triple term: no expression
+                    else:  # a VALUES row holds none either
+                        opened.append("row" if opened and opened[-1] == "data" else "(")
+                elif ch == "{":  # a group (EXISTS{…} in a FILTER), or a VALUES block's data
+                    opened.append("data" if _values_block(tokens) else "{")
                 elif opened:
                     opened.pop()
-                parens = bool(opened) and not opened[-1]
+                parens = bool(opened) and opened[-1] == "("
             continue
         m = None
         kind = OTHER
@@ -413,6 +449,12 @@ def tokenize(
                     parses = judged[iri, base] = (
                         _parses_under(iri, base) if resolve_base else parses_as_iri(iri)
                     )
+                if parens and _operator_place(tokens) and parses and _DESYNC.search(iri):
+                    # less-than in an expression, an IRI in a collection or a VALUES row,
+                    # which the tokens cannot tell apart: read as less-than, and marked
+                    append(new(Token, (AMBIGUOUS, "<", i)))
+                    i += 1
+                    continue
                 if (parens and _operator_place(tokens)) or not parses:
                     m = None  # '<' as less-than, as pyoxigraph reads it
                 elif resolve_base and tokens and tokens[-1].text.upper() == "BASE":
@@ -627,6 +669,26 @@ def _refuse_unclassified(tokens: list[Token], text: str) -> None:
     )
 
 
+def _refuse_ambiguous_iris(tokens: list[Token], text: str) -> None:
+    """Raise if a reading with pyoxigraph's less-than (reading 4) marked an IRIREF holding
+    a quote, ``#`` or a parenthesis right after an operand inside parentheses (not a
+    group's): pyoxigraph reads it as less-than in an expression and as an IRI in a
+    collection or a VALUES row, and a text with one of each is misread by every reading
+    that reads them all one way (``?s ?p (x:a <x:q'>) FILTER(?a<x:z&&'>') SERVICE <…> {}
+    }#'``: found in review). After every reading: where one of them sees SERVICE, that is
+    the answer."""
+    for tok in tokens:
+        if tok.kind == AMBIGUOUS:
+            line, col = line_col(text, tok.pos)
+            raise QuerySyntaxError(
+                "an IRI holding a quote, '#' or a parenthesis right after another term inside "
+                "parentheses is ambiguous (less-than in an expression, an IRI in a collection "
+                "or a VALUES row); write it as a prefixed name (PREFIX)",
+                line=line,
+                column=col,
+            )
+
+
 def _refuse_ambiguous_triples(tokens: list[Token], text: str) -> None:
     """Raise if a reading of SPARQL 1.2 (reading 5) holds ``<<`` right after an operand
     inside parentheses: pyoxigraph reads it as less-than then an IRI or a triple term in an
@@ -777,13 +839,18 @@ def check_fully(tokens: list[Token], text: str) -> Checked:
     # 4. pyoxigraph's where it reads '<' as less-than: an IRIREF that is no IRI it can
     # parse, or one right after an operand inside parentheses (and a backend that decodes
     # first may do the same)
+    less_thans = []
     for read, source in readings:
         for less_than in less_than_readings(read, source):
             _refuse_operations(less_than, source)
+            less_thans.append((less_than, source))
     # 5. SPARQL 1.2's (and pyoxigraph's) ``<<``: a quoted triple, where the grammar of
     # SPARQL 1.1 starts an IRIREF at the second '<'
     for _, source in readings:
         for triple in triple_readings(source):
             _refuse_ambiguous_triples(triple, source)
             _refuse_operations(triple, source)
+    # what reading 4 could not tell apart, where no reading found SERVICE
+    for less_than, source in less_thans:
+        _refuse_ambiguous_iris(less_than, source)
     return _CHECKED[_form(operation(tokens))]

@@ -229,6 +229,53 @@ def test_a_triple_term_is_an_operand_and_hides_no_service(listener) -> None:
     assert check_query(good).form == "ask"
 
 
+# an IRI after an element of a collection, a VALUES row or a group, then one in an expression
+MIXED = [
+    "ASK{{ ?s ?p (x:a <x:q'>) FILTER(?a<x:z&&'>') SERVICE<{u}>{{}} }}#'",
+    "ASK{{ VALUES (?v ?w) {{(x:a <x:q#>)}} FILTER(?a<x:z&&'>') SERVICE<{u}>{{}} }}#'\n",
+    "ASK{{ ?s ?p (x:a <x:q#>) FILTER(?a<x:z&&'>') SERVICE<{u}>{{}} }}#'\n",
+    "ASK{{ FILTER(EXISTS{{?s ?p <x:q#>}}) FILTER(?a<x:z&&'>') SERVICE<{u}>{{}} }}#'\n",
+    "ASK{{ FILTER(EXISTS{{?s ?p <x:q)>}} || ?a<x:z&&'>') SERVICE<{u}>{{}} }}#'\n",
+    "ASK{{ ?s ?p (<<x:a x:b x:c>> <x:q#>) FILTER(?a<x:z&&'>') SERVICE<{u}>{{}} }}#'\n",
+    "ASK{{ ?s ?p (<<(x:a x:b x:c)>> <x:q#>) FILTER(?a<x:z&&'>') SERVICE<{u}>{{}} }}#'\n",
+    "ASK{{ ?s ?p (\"a\"@en--ltr <x:q#>) FILTER(?a<x:z&&'>') SERVICE<{u}>{{}} }}#'\n",
+]
+
+
+@pytest.mark.parametrize("body", MIXED)
+def test_an_iri_read_one_way_then_the_other_hides_no_service(listener, body: str) -> None:
+    """pyoxigraph reads an IRI right after an operand inside parentheses as less-than in an
+    expression and as an IRI in a collection, a VALUES row or a group (``EXISTS{…}``): with
+    one of each, reading 1 (all IRIs) hid SERVICE in the string after the second, reading 4
+    (all less-than) lost its way at the first one's quote, '#' or ')' (found in review).
+    Shown to connect unguarded, then refused (as SERVICE where a reading now sees it, as
+    ambiguous where none can)."""
+    target = f"http://127.0.0.1:{listener.port}/sparql"
+    query = "PREFIX x: <http://e/>\n" + body.format(u=target)
+    before = listener.accepted
+    with contextlib.suppress(SyntaxError, OSError, RuntimeError, ValueError):
+        ox.Store().query(query)
+    assert listener.accepted > before, "the known-bad query no longer reaches SERVICE"
+    with pytest.raises((ServiceRefused, QuerySyntaxError)):
+        check_query(query)
+
+
+def test_iris_in_groups_and_values_rows_are_still_accepted() -> None:
+    """Known-good beside them: an IRI with '#' in a group inside a FILTER, after '=' or in an
+    IN list, and in a VALUES row after another is read as pyoxigraph reads it (no
+    expression there); only a collection's element after another is refused as ambiguous."""
+    for good in (
+        "SELECT * { FILTER(EXISTS{ ?s a <http://www.w3.org/2004/02/skos/core#Concept> }) }",
+        "SELECT * { ?s ?p ?o FILTER(?o = <http://a/b#c>) }",
+        "SELECT * { ?s ?p ?o FILTER(?o IN (<http://a/b#c>, <http://a/b#d>)) }",
+        "SELECT * { VALUES (?s ?o) { (<http://a/x#1> <http://b/y#2>) } }",
+        "SELECT * { VALUES ?s { <http://a/x#1> <http://b/y#2> } }",
+    ):
+        assert check_query(good).form == "select", good
+    with pytest.raises(QuerySyntaxError, match="ambiguous"):
+        check_query("SELECT * { ?s ?p (<http://a/x#1> <http://b/y#2>) }")
+
+
 def test_double_less_than_after_an_operand_is_refused(listener) -> None:
     """``<<`` right after an operand inside parentheses is less-than then an IRI to
     pyoxigraph in an expression (``FILTER(?a<<x:'>)``), a quoted triple's opening in a

@@ -792,7 +792,7 @@ def test_the_generator_makes_real_sparql_the_guard_accepts(listener) -> None:
     query per example, tallied here: a list of many per example overruns hypothesis.)"""
     root = root_of(listener)
     s = store(root)
-    tally = {"drawn": 0, "parsed": 0}
+    tally = {"drawn": 0, "parsed": 0, "ambiguous": 0}
 
     @settings(
         max_examples=300,
@@ -811,14 +811,26 @@ def test_the_generator_makes_real_sparql_the_guard_accepts(listener) -> None:
         try:
             check_query(query)
         except ServiceRefused:
-            # known false refusal, left to the guard's owner: a relative IRI holding SERVICE
-            # under BASE (``BASE <…> ASK { ?s ?p <Service> }``), read as ``< SERVICE >``
-            if not re.search(r"<[^<>\s]*service", query, re.I):
+            # known false refusals, left to the guard's owner: a relative IRI holding SERVICE
+            # under BASE (``BASE <…> ASK { ?s ?p <Service> }``), read as ``< SERVICE >``; a
+            # string whose codepoint escape, decoded first as §19.2 says (reading 3), ends it
+            # before SERVICE text (``'\u0027) SERVICE <…> {} #'``)
+            if not re.search(r"<[^<>\s]*service|\\u0027|\\u0022", query, re.I):
                 raise AssertionError(f"refused: {query!r}") from None
+        except QuerySyntaxError as e:
+            # known false refusal, by design: an IRI holding a quote, '#' or a parenthesis
+            # after another term in a collection (``( ?s <x:a'b> )``), which the tokens cannot
+            # tell from less-than in an expression (found in review: one of each hid SERVICE)
+            if "is ambiguous" not in str(e):
+                pytest.fail(f"the guard refused a valid query without SERVICE ({e}): {query!r}")
+            tally["ambiguous"] += 1
         except REFUSALS as e:  # a false refusal: the message says which
             pytest.fail(f"the guard refused a valid query without SERVICE ({e}): {query!r}")
 
     one()
+    # bounded: 16 of 184 here, as the generator's IRIs hold quotes and '#' far more often
+    # than real ones (a real collection of full IRIs with '#' after another term is rare)
+    assert tally["ambiguous"] <= tally["parsed"] // 8, tally
     # (about 58% parse: subjects that are literals, ``ex:a.b.c``, glued tokens... fail)
     assert tally["parsed"] >= tally["drawn"] * 4 // 10, tally
 
@@ -863,6 +875,13 @@ def test_a_plain_service_in_the_where_group_is_refused(listener, generated, clau
 # (what the generator found after 10,593 examples with reading 5 disabled, shrunk by hand:
 # the '<<' bypass, with SILENT glued to SERVICE, which pyoxigraph reads as both)
 @example("PREFIX ex:<{root}>SELECT*WHERE{ <<ex:?p'>'>>SERVICESILENT<{u}>{}#'\n}")
+# found in review: an IRI read as one in a collection, a VALUES row or a group, then one as
+# less-than in an expression
+@example("PREFIX x:<{root}> ASK{ ?s ?p (x:a <x:q'>) FILTER(?a<x:z&&'>') SERVICE<{u}>{} }#'")
+@example(
+    "PREFIX x:<{root}>\nASK{ VALUES (?v ?w) {(x:a <x:q#>)} FILTER(?a<x:z&&'>') SERVICE<{u}>{} }#'\n"
+)
+@example("PREFIX x:<{root}>\nASK{ FILTER(EXISTS{?s ?p <x:q)>} || ?a<x:z&&'>') SERVICE<{u}>{} }#'\n")
 def test_no_smuggled_service_the_guard_passes_reaches_the_network(listener, template) -> None:
     root = root_of(listener)
     query = fill(template, root)

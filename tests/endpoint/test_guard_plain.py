@@ -38,6 +38,10 @@ REFUSED = [
     "PREFIX e: <http://e/> ASK{FILTER(?a<<e:'>)<<e:?p'>'>>SERVICE<http://x/>{}}#'",
     # 4. '<' after a triple term, an operand
     "PREFIX e: <http://e/> ASK{FILTER(<<(e:a e:b e:c)>><e:z&&'>')SERVICE<http://x/>{}}#'",
+    # an IRI read as one by pyoxigraph in a collection, then one read as less-than
+    "PREFIX x: <http://e/> ASK{ ?s ?p (x:a <x:q'>) FILTER(?a<x:z&&'>') SERVICE<http://x/>{} }#'",
+    "PREFIX x: <http://e/> ASK{ FILTER(EXISTS{?s ?p <x:q#>}) FILTER(?a<x:z&&'>') "
+    "SERVICE<http://x/>{} }#'\n",
 ]
 
 PIECES = st.sampled_from(
