@@ -615,7 +615,7 @@ class Health(BaseModel):
     )
     #: local mode: "on", or "off: <why>" when the query workers can reach the network
     network_sandbox: str | None = None
-    #: local mode: "on" while a seccomp filter refuses the query workers Internet sockets
+    #: local mode: "on" while a seccomp filter refuses the query workers network sockets
     #: (holding where the OS refuses the namespace), or "off: <why>"
     network_filter: str | None = None
     #: local mode: where the workers evaluate: "memory (N MiB)", a copy of the store they

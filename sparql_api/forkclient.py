@@ -105,6 +105,7 @@ class _Zygote:
         #: the zygote's word on it: {"mode": "memory", "bytes": n} or {"mode": "disk", "why"}
         self.store: dict[str, Any] = {"mode": "disk", "why": "off"}
         self.sandboxed = False
+        self.filtered = False  # the zygote installed the seccomp filter its children inherit
         self.pid = 0
         self.alive = False
         self.on_lost = on_lost
@@ -155,6 +156,7 @@ class _Zygote:
         self.store = dict(hello.get("store") or self.store)
         # truthful: the zygote says it unshared, and its namespace is not ours
         self.sandboxed = bool(hello.get("sandboxed")) and _other_netns(self.pid)
+        self.filtered = bool(hello.get("filtered"))
 
     async def spawn(self) -> tuple[_Forked, socket.socket]:
         """A new child: its process and the pool's end of its socket."""

@@ -402,7 +402,7 @@ class _Worker:
 
 def seccomp_filtered(pid: int) -> bool:
     """Whether process ``pid`` runs under a seccomp filter (``Seccomp: 2`` in its
-    /proc status), as the workers' Internet sockets filter puts them."""
+    /proc status), as the workers' network sockets filter puts them."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
             return any(line.split() == ["Seccomp:", "2"] for line in status)
@@ -463,7 +463,7 @@ class WorkerPool:
         self.info: dict[str, Any] = {}
         #: "on", or "off: <why>" once started (logged as a warning, shown by /health)
         self.network_sandbox = "unknown"
-        #: the seccomp filter refusing the workers Internet sockets: "on", or "off: <why>"
+        #: the seccomp filter refusing the workers network sockets: "on", or "off: <why>"
         self.network_filter = "unknown"
         #: where the workers evaluate: "memory (N MiB)" or "disk[: why]" (shown by /health)
         self.query_store = "disk" if self.fork_server else self._without_fork_server()
@@ -516,8 +516,12 @@ class WorkerPool:
                 self.network_sandbox = "on"
             else:
                 self.network_sandbox = "off: the OS refused unshare(CLONE_NEWNET)"
-            # truthful: the kernel's word on each worker, not the worker's
-            if all(seccomp_filtered(w.proc.pid) for w in results):  # type: ignore[union-attr]
+            # truthful: the filter installed (the worker's word: another filter, Docker's or
+            # systemd's, would read Seccomp: 2 too) and the kernel's word on each worker
+            if all(
+                w.info.get("filtered") and seccomp_filtered(w.proc.pid)  # type: ignore[union-attr]
+                for w in results
+            ):
                 self.network_filter = "on"
             else:
                 self.network_filter = "off: the kernel refused the seccomp filter"
@@ -530,7 +534,7 @@ class WorkerPool:
             )
         elif self.network_sandbox != "on" or self.network_filter != "on":
             log.info(
-                "query workers: network namespace %s, Internet sockets filter %s",
+                "query workers: network namespace %s, network sockets filter %s",
                 self.network_sandbox,
                 self.network_filter,
             )
@@ -693,6 +697,7 @@ class WorkerPool:
         worker.info = reply.header.get("info", {})
         if zygote is not None:
             worker.info["sandboxed"] = zygote.sandboxed
+            worker.info["filtered"] = zygote.filtered
         return worker
 
     def _replace(self, worker: _Worker) -> None:

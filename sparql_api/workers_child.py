@@ -163,18 +163,21 @@ def _isolate_network() -> bool:
         return False
 
 
-#: (AUDIT_ARCH_*, the number of socket(2)) of the architectures the filter knows
-_SECCOMP_ARCH = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}
+#: (AUDIT_ARCH_*, the numbers of socket(2) and io_uring_setup(2)) of the architectures the
+#: filter knows
+_SECCOMP_ARCH = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}
 
 
-def _deny_inet_sockets() -> bool:
+def _deny_network_sockets() -> bool:
     """Install a seccomp filter on this thread (inherited by the threads and processes it
-    starts) under which socket(2) of AF_INET or AF_INET6 fails with EACCES, every other
-    call as before: a query's SERVICE (pyoxigraph's HTTP client) cannot connect anywhere,
-    whatever the guard let through, while the workers' pipes and Unix sockets work. Linux
-    on x86-64 or AArch64; False elsewhere or where the kernel refuses it. Beside the empty
-    network namespace (:func:`_isolate_network`), and holding where that is refused (Docker's
-    default seccomp profile refuses unshare, not a process's own filter)."""
+    starts) under which socket(2) of any family but AF_UNIX fails with EACCES, and so does
+    every call of another ABI (i386's ``int 0x80``, x32) and io_uring_setup(2) (whose
+    requests seccomp does not see); every other call as before. A query's SERVICE
+    (pyoxigraph's HTTP client) then cannot connect anywhere, whatever the guard let
+    through, while the workers' pipes and Unix sockets work. Linux on x86-64 or AArch64;
+    False elsewhere or where the kernel refuses it. Beside the empty network namespace
+    (:func:`_isolate_network`), and holding where that is refused (Docker's default
+    seccomp profile refuses unshare, not a process's own filter)."""
     import platform
 
     arch = _SECCOMP_ARCH.get(platform.machine())
@@ -183,24 +186,23 @@ def _deny_inet_sockets() -> bool:
     try:
         import ctypes
 
-        audit_arch, nr_socket = arch
-        ld, jeq, ret = (
-            0x00 | 0x00 | 0x20,
-            0x05 | 0x10 | 0x00,
-            0x06 | 0x00,
-        )  # BPF_ABS W, JEQ K, RET K
+        audit_arch, nr_socket, nr_io_uring_setup = arch
+        # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_JMP|BPF_JGE|BPF_K, BPF_RET|BPF_K
+        ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
         allow, deny = 0x7FFF0000, 0x00050000 | 13  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO|EACCES
+        af_unix, x32 = 1, 0x40000000
         program = [  # offsets in struct seccomp_data: nr 0, arch 4, args[0] 16 (low half)
-            (ld, 0, 0, 4),  # 0  A = arch
-            (jeq, 1, 0, audit_arch),  # 1  this arch: 3, else 2
-            (ret, 0, 0, allow),  # 2  (another ABI: as before)
-            (ld, 0, 0, 0),  # 3  A = the call's number
-            (jeq, 0, 3, nr_socket),  # 4  socket: 5, else 8
-            (ld, 0, 0, 16),  # 5  A = its domain
-            (jeq, 2, 0, 2),  # 6  AF_INET: 9
-            (jeq, 1, 0, 10),  # 7  AF_INET6: 9
-            (ret, 0, 0, allow),  # 8
-            (ret, 0, 0, deny),  # 9
+            (ld, 0, 0, 4),  # 0   A = arch
+            (jeq, 1, 0, audit_arch),  # 1   this ABI: 3, else 2
+            (ret, 0, 0, deny),  # 2   another ABI (i386, AArch32): nothing
+            (ld, 0, 0, 0),  # 3   A = the call's number
+            (jge, 5, 0, x32),  # 4   x32's numbers: 10
+            (jeq, 4, 0, nr_io_uring_setup),  # 5   io_uring: 10
+            (jeq, 0, 2, nr_socket),  # 6   socket: 7, else 9
+            (ld, 0, 0, 16),  # 7   A = its family
+            (jeq, 0, 1, af_unix),  # 8   AF_UNIX: 9, else 10
+            (ret, 0, 0, allow),  # 9
+            (ret, 0, 0, deny),  # 10
         ]
 
         class SockFilter(ctypes.Structure):
@@ -327,8 +329,7 @@ def child_main(preloaded: Preloaded | None = None) -> int:
         return 0
     _die_with_parent(int(config.get("parent") or os.getppid()))
     sandboxed = _isolate_network() if config.get("sandbox", True) else False
-    if config.get("sandbox", True):
-        _deny_inet_sockets()  # (the pool reads whether it holds from /proc)
+    filtered = _deny_network_sockets() if config.get("sandbox", True) else False
     _batch_scheduling()
     limit = config.get("memory_limit")
     if preloaded is not None and preloaded.path != config["store"]:
@@ -369,6 +370,7 @@ def child_main(preloaded: Preloaded | None = None) -> int:
     info = {
         "pid": os.getpid(),
         "sandboxed": sandboxed,
+        "filtered": filtered,
         "named_graphs": named,
         "store": "memory" if preloaded is not None else "disk",
         "scheduling": _policy_name(),

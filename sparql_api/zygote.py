@@ -27,6 +27,7 @@ each way per event::
 
     pool → zygote  {"spawn": n}
     zygote → pool  {"ok": true, "pid": p, "sandboxed": b,      once, when ready
+                    "filtered": b (the seccomp filter),
                     "store": {"mode": "memory"|"disk", "bytes": n, "why": ...}}
                    {"spawned": n, "pid": p}  + the pool's end of the worker's socket
                                                (and a pidfd, where Linux has them)
@@ -55,7 +56,7 @@ import pyoxigraph  # imported here once, shared by every child
 from sparql_api import results  # noqa: F401  (the same: the worker's evaluation)
 from sparql_api.workers_child import (
     Preloaded,
-    _deny_inet_sockets,
+    _deny_network_sockets,
     _die_with_parent,
     _isolate_network,
     child_main,
@@ -298,8 +299,7 @@ def serve(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pool decides when we stop (Ctrl-C)
     _die_with_parent(parent)
     sandboxed = _isolate_network() if sandbox else False
-    if sandbox:
-        _deny_inet_sockets()  # its children inherit it (the pool reads it from /proc)
+    filtered = _deny_network_sockets() if sandbox else False  # its children inherit it
     store: dict[str, Any] = {"mode": "disk", "why": "off"}
     if store_dir is not None:
         _PRELOADED, store = preload(store_dir, budget, seconds, close=(ctl.fileno(),))
@@ -310,7 +310,8 @@ def serve(
     signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes select() through the pipe
     gc.collect()
     gc.freeze()  # what is imported stays shared with the children (no GC writes to it)
-    _send(ctl, {"ok": True, "pid": os.getpid(), "sandboxed": sandboxed, "store": store})
+    hello = {"ok": True, "pid": os.getpid(), "sandboxed": sandboxed, "filtered": filtered}
+    _send(ctl, {**hello, "store": store})
     while True:
         ready, _, _ = select.select([ctl, wake[0]], [], [])
         if wake[0] in ready:

@@ -290,7 +290,7 @@ class Settings(BaseSettings):
     worker_sandbox: bool = Field(
         True,
         description="Drop each query worker into an empty network namespace (Linux unshare) "
-        "and under a seccomp filter refusing it Internet sockets (Linux x86-64, AArch64): "
+        "and under a seccomp filter refusing it network sockets (Linux x86-64, AArch64): "
         "second walls behind the SERVICE guard. The filter holds where the OS refuses the "
         "namespace (Docker's default seccomp profile); /health says which hold. With false, "
         "neither: the workers run with the network and the server logs a warning.",
