@@ -151,8 +151,9 @@ _PN_LOCAL = rf"(?:{_U}|[:0-9]|{_PLX})(?:(?:{_CHARS}|[.:]|{_PLX})*(?:{_CHARS}|:|{
 #: pyoxigraph's PN_LOCAL (spargebra): at most one run of dots inside a local name
 _PN_LOCAL_OXIGRAPH = rf"(?:{_U}|[:0-9]|{_PLX})(?:{_CHARS}|:|{_PLX})*(?:\.+(?:{_CHARS}|:|{_PLX})+)?"
 
-#: (reading 4) the '<' of an IRIREF read as less-than where pyoxigraph may read it either way
-#: (:func:`tokenize`): a PUNCT '<' to every check but :func:`_refuse_ambiguous_iris`
+#: a token pyoxigraph may read either way, which the guard refuses (:func:`_refuse_ambiguous`)
+#: unless a reading finds SERVICE first: reading 4's '<' of an IRIREF after an operand, read
+#: as less-than (a PUNCT '<' to every other check), and reading 5's '<<' after one
 AMBIGUOUS = "ambiguous"
 
 # token kinds
@@ -438,7 +439,7 @@ def tokenize(
                 # an expression and '<<' as a quoted triple in a collection: which is which
                 # the guard cannot tell by tokens, so the reading marks it (and is refused)
                 ambiguous = parens and _operator_place(tokens)
-                append(new(Token, (OTHER if ambiguous else PUNCT, "<<", i)))
+                append(new(Token, (AMBIGUOUS if ambiguous else PUNCT, "<<", i)))
                 i += 2
                 continue
             m, kind = _IRIREF.match(text, i), IRI
@@ -669,44 +670,30 @@ def _refuse_unclassified(tokens: list[Token], text: str) -> None:
     )
 
 
-def _refuse_ambiguous_iris(tokens: list[Token], text: str) -> None:
-    """Raise if a reading with pyoxigraph's less-than (reading 4) marked an IRIREF holding
-    a quote, ``#`` or a parenthesis right after an operand inside parentheses (not a
-    group's): pyoxigraph reads it as less-than in an expression and as an IRI in a
-    collection or a VALUES row, and a text with one of each is misread by every reading
-    that reads them all one way (``?s ?p (x:a <x:q'>) FILTER(?a<x:z&&'>') SERVICE <…> {}
-    }#'``: found in review). After every reading: where one of them sees SERVICE, that is
-    the answer."""
+#: why each kind of :data:`AMBIGUOUS` token is refused, and what to write instead
+_AMBIGUOUS_WHY = {
+    # reading 4: ``?s ?p (x:a <x:q'>) FILTER(?a<x:z&&'>') SERVICE <…> {} }#'`` (found in review)
+    "<": "an IRI holding a quote, '#' or a parenthesis right after another term inside "
+    "parentheses is ambiguous (less-than in an expression, an IRI in a collection or a "
+    "VALUES row); write it as a prefixed name (PREFIX)",
+    # reading 5: ``FILTER(?a<<x:'>)<<e:?p'>'>>SERVICE<…>{}}#'``
+    "<<": "'<<' right after an operand inside parentheses is ambiguous (less-than then an IRI "
+    "or triple term in an expression, a quoted triple in a collection); for a comparison "
+    "write '< <'",
+}
+
+
+def _refuse_ambiguous(tokens: list[Token], text: str) -> None:
+    """Raise if a reading marked a token pyoxigraph reads one way in an expression and the
+    other in a collection (:data:`AMBIGUOUS`): reading 4's IRI holding a quote, ``#`` or a
+    parenthesis after an operand inside parentheses (less-than there, an IRI in a collection
+    or a VALUES row), reading 5's ``<<`` after one (less-than then an IRI, or a quoted
+    triple). A text with one of each is misread by every reading that reads them all one
+    way, so the guard does not guess."""
     for tok in tokens:
         if tok.kind == AMBIGUOUS:
             line, col = line_col(text, tok.pos)
-            raise QuerySyntaxError(
-                "an IRI holding a quote, '#' or a parenthesis right after another term inside "
-                "parentheses is ambiguous (less-than in an expression, an IRI in a collection "
-                "or a VALUES row); write it as a prefixed name (PREFIX)",
-                line=line,
-                column=col,
-            )
-
-
-def _refuse_ambiguous_triples(tokens: list[Token], text: str) -> None:
-    """Raise if a reading of SPARQL 1.2 (reading 5) holds ``<<`` right after an operand
-    inside parentheses: pyoxigraph reads it as less-than then an IRI or a triple term in an
-    expression (``FILTER(?a<<x:'>)``), and as a quoted triple in a collection
-    (``(?a <<x:s x:p x:o>>)``). A text with both is misread by either reading, so the guard
-    does not guess: ``FILTER(?a<<x:'>)<<e:?p'>'>>SERVICE<…>{}}#'`` was a quoted triple
-    (reading 5) hiding SERVICE in a string to the guard's every reading and a comparison,
-    a quoted triple and a live SERVICE to pyoxigraph."""
-    for tok in tokens:
-        if tok.kind == OTHER and tok.text == "<<":
-            line, col = line_col(text, tok.pos)
-            raise QuerySyntaxError(
-                "'<<' right after an operand inside parentheses is ambiguous (less-than then "
-                "an IRI or triple term in an expression, a quoted triple in a collection); "
-                "for a comparison write '< <'",
-                line=line,
-                column=col,
-            )
+            raise QuerySyntaxError(_AMBIGUOUS_WHY[tok.text], line=line, column=col)
 
 
 def _is_update(first: Token | None) -> bool:
@@ -848,9 +835,9 @@ def check_fully(tokens: list[Token], text: str) -> Checked:
     # SPARQL 1.1 starts an IRIREF at the second '<'
     for _, source in readings:
         for triple in triple_readings(source):
-            _refuse_ambiguous_triples(triple, source)
+            _refuse_ambiguous(triple, source)
             _refuse_operations(triple, source)
     # what reading 4 could not tell apart, where no reading found SERVICE
     for less_than, source in less_thans:
-        _refuse_ambiguous_iris(less_than, source)
+        _refuse_ambiguous(less_than, source)
     return _CHECKED[_form(operation(tokens))]

@@ -163,6 +163,16 @@ def _isolate_network() -> bool:
         return False
 
 
+def cut_off_network(sandbox: bool) -> tuple[bool, bool]:
+    """Both walls between this process (and the workers it starts) and the network, in
+    their order (the namespace first: unshare is a call the filter must not see refused):
+    whether the empty namespace holds, whether the seccomp filter does. Neither when
+    ``sandbox`` is off (DIPKG_WORKER_SANDBOX=false)."""
+    if not sandbox:
+        return False, False
+    return _isolate_network(), _deny_network_sockets()
+
+
 #: (AUDIT_ARCH_*, the numbers of socket(2) and io_uring_setup(2)) of the architectures the
 #: filter knows
 _SECCOMP_ARCH = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}
@@ -328,8 +338,7 @@ def child_main(preloaded: Preloaded | None = None) -> int:
     if config is None:
         return 0
     _die_with_parent(int(config.get("parent") or os.getppid()))
-    sandboxed = _isolate_network() if config.get("sandbox", True) else False
-    filtered = _deny_network_sockets() if config.get("sandbox", True) else False
+    sandboxed, filtered = cut_off_network(config.get("sandbox", True))
     _batch_scheduling()
     limit = config.get("memory_limit")
     if preloaded is not None and preloaded.path != config["store"]:

@@ -56,10 +56,9 @@ import pyoxigraph  # imported here once, shared by every child
 from sparql_api import results  # noqa: F401  (the same: the worker's evaluation)
 from sparql_api.workers_child import (
     Preloaded,
-    _deny_network_sockets,
     _die_with_parent,
-    _isolate_network,
     child_main,
+    cut_off_network,
     resident_bytes,
 )
 
@@ -298,8 +297,7 @@ def serve(
     set_name("dipkg-zygote")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pool decides when we stop (Ctrl-C)
     _die_with_parent(parent)
-    sandboxed = _isolate_network() if sandbox else False
-    filtered = _deny_network_sockets() if sandbox else False  # its children inherit it
+    sandboxed, filtered = cut_off_network(sandbox)  # its children inherit both
     store: dict[str, Any] = {"mode": "disk", "why": "off"}
     if store_dir is not None:
         _PRELOADED, store = preload(store_dir, budget, seconds, close=(ctl.fileno(),))
@@ -310,8 +308,16 @@ def serve(
     signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes select() through the pipe
     gc.collect()
     gc.freeze()  # what is imported stays shared with the children (no GC writes to it)
-    hello = {"ok": True, "pid": os.getpid(), "sandboxed": sandboxed, "filtered": filtered}
-    _send(ctl, {**hello, "store": store})
+    _send(
+        ctl,
+        {
+            "ok": True,
+            "pid": os.getpid(),
+            "sandboxed": sandboxed,
+            "filtered": filtered,
+            "store": store,
+        },
+    )
     while True:
         ready, _, _ = select.select([ctl, wake[0]], [], [])
         if wake[0] in ready:
