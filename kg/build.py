@@ -269,6 +269,22 @@ def _load_store(nt: Path, target: Path, log: Log) -> pyoxigraph.Store:
     return store
 
 
+def _which(exc: OSError, out_dir: Path) -> str:
+    """The file an OSError names, relative to the output folder where it lies under it:
+    "No such file or directory" alone does not say which of a build's files went missing."""
+    names = [n for n in (exc.filename, exc.filename2) if n]
+    if not names or exc.strerror is None:
+        return ""
+    shown = []
+    for name in names:
+        path = Path(os.fsdecode(name))
+        try:
+            shown.append(str(path.resolve().relative_to(out_dir.resolve())))
+        except (ValueError, OSError):
+            shown.append(str(path))
+    return " (" + " → ".join(shown) + ")"
+
+
 def _fsync_tree(root: Path) -> None:
     for folder, _, files in os.walk(root):
         for name in files:
@@ -574,7 +590,8 @@ def _build_locked(
     except OSError as exc:
         shutil.rmtree(staged, ignore_errors=True)
         raise StoreError(
-            f"writing the build failed: {exc.strerror or exc}", file=str(out_dir)
+            f"writing the build failed: {exc.strerror or exc}{_which(exc, out_dir)}",
+            file=str(out_dir),
         ) from None
     except sqlite3.OperationalError as exc:  # the search index's: a full disk, "disk I/O error"
         shutil.rmtree(staged, ignore_errors=True)

@@ -19,7 +19,7 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from dipkg.core.errors import SourceError
+from dipkg.core.errors import SourceError, StoreError
 from dipkg.core.release import claim, open_release
 from dipkg.core.settings import Settings
 from kg.build import build
@@ -319,6 +319,17 @@ def test_failed_build_replaces_nothing(inputs_copy, tmp_path):
     assert after.root == before.root == good.release
     assert after.manifest == before.manifest
     assert [p.name for p in out.iterdir() if p.name.startswith(".staging")] == []
+
+
+def test_a_failed_write_names_the_file_and_replaces_nothing(inputs_copy, tmp_path):
+    """An OSError while writing names its file, relative to the output folder: "No such
+    file or directory" alone sent a CI failure's reader looking through every file."""
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / "releases").write_text("not a folder\n", encoding="utf-8")
+    with pytest.raises(StoreError, match=r"writing the build failed: File exists \(releases\)"):
+        build(out, Settings(inputs_dir=inputs_copy))
+    assert sorted(p.name for p in out.iterdir() if not p.name.endswith(".lock")) == ["releases"]
 
 
 def test_rebuild_switches_current_and_keeps_one_previous(inputs_copy, tmp_path):
