@@ -6,7 +6,8 @@ segmented with jieba (:class:`Segmenter`, the build's side only), with the vocab
 own labels added to its dictionary (``cut_for_search``: 降雨量 gives 降雨, 雨量, 降雨量);
 English words are Snowball-stemmed. A document's ``kind`` terms are the labels of its data
 kind and of the kinds above it, so 温度 finds 气温 and 牛舍温度; a scenario's are those of
-all its items.
+all its items, and its domain's labels are a field of their own (金融, finance: the three
+scenarios of 金融领域; a domain's items are not: "industry" would list hundreds).
 
 The file's format and its reader (:class:`~dipkg.core.search_index.SearchIndex`, used by
 the web app and ``dipkg match``) live in :mod:`dipkg.core.search_index`.
@@ -315,6 +316,7 @@ def build_index(store: Any, base_iri: str, path: Path) -> None:
                     json.dumps(kinds),
                 )
             )
+            in_domain = domains.get(r["d"], {})
             postings.extend(
                 _postings(
                     number,
@@ -322,6 +324,7 @@ def build_index(store: Any, base_iri: str, path: Path) -> None:
                     (),
                     terms_of(text),
                     kind_terms(kinds),
+                    terms_of(f"{in_domain.get('zh', '')} {in_domain.get('en', '')}"),
                 )
             )
         for iri in sorted(concepts):

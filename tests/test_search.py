@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pyoxigraph
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -103,6 +104,61 @@ def test_english_is_stemmed_and_chinese_segmented(index):
         results[0]["kind"] == "scenario" and results[0]["number"] == 17
     )  # 现代化养殖 holds every word
     assert "氨气浓度" in [r["label"]["zh"] for r in results[:4]]
+
+
+@pytest.mark.parametrize(
+    ("typed", "domain"),
+    [("finance", "finance"), ("金融", "finance"), ("工业", "industry"), ("Transport", "transport")],
+)
+def test_a_domains_name_finds_its_scenarios(index, build_result, typed, domain):
+    """A person typing a domain's name (金融, finance) means its scenarios: each is found,
+    whether or not its own label or text says so (three finance scenarios, two of them
+    named for credit; before, "finance" found one). Its items are not (their domain is a
+    facet): "industry" would otherwise list hundreds."""
+    iri = f"https://w3id.org/dipkg/domain/{domain}"
+    store = pyoxigraph.Store.read_only(str(build_result.release / "store"))
+    dip = "https://w3id.org/dipkg/ontology#"
+    own = {
+        r["s"].value.rsplit("/", 1)[1]
+        for r in store.query(f"SELECT ?s WHERE {{ ?s <{dip}domain> <{iri}> }}")
+    }
+    found = index.search(typed, kind="scenario", limit=100)["results"]
+    assert own and own <= set(slugs(found))
+    everything = index.search(typed, limit=100)["results"]
+    by_domain = [r for r in everything if r["kind"] != "scenario" and not _named(r, typed)]
+    assert not by_domain, [r["label"] for r in by_domain]
+
+
+@pytest.mark.parametrize("fmt", [3, 99])
+def test_an_index_of_an_earlier_format_is_read_and_an_unknown_one_refused(
+    build_result, tmp_path, fmt
+):
+    """A release built before format 4 (no domain field) is searched as it was, so a new
+    server serves it until it is rebuilt; an unknown format is refused with the error that
+    says to rebuild (503 ``no-search-index`` on the site), not read wrongly."""
+    import shutil
+    import sqlite3
+
+    shutil.copy(build_result.release / INDEX_FILE, tmp_path / INDEX_FILE)
+    db = sqlite3.connect(tmp_path / INDEX_FILE)
+    with db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'format'", (str(fmt),))
+        db.execute("DELETE FROM postings WHERE field = 4")
+    db.close()
+    if fmt == 99:
+        with pytest.raises(search_index.IndexMissing, match="unknown format: rebuild it"):
+            SearchIndex.load(tmp_path)
+        return
+    old = SearchIndex.load(tmp_path)
+    assert slugs(old.search("温度")["results"])[0] == "temperature"
+    assert len(old.search("finance", kind="scenario")["results"]) == 1  # as before format 4
+
+
+def _named(result, typed):
+    """Whether a result's labels or its data kinds' say ``typed`` (a match of its own)."""
+    text = " ".join([*result["label"].values(), *result.get("alt", [])]).lower()
+    stem = typed.lower()[:5]
+    return stem in text or "via" in result
 
 
 def test_highlight_marks_the_matched_words():

@@ -48,7 +48,10 @@ from dipkg.core.errors import DipkgError
 _T = TypeVar("_T")
 
 INDEX_FILE = "search.sqlite"
-INDEX_FORMAT = 3
+INDEX_FORMAT = 4  # 4: a scenario's domain labels are a field of its own
+#: the formats this reader reads: a release built before format 4 has no domain field (its
+#: domains' names find nothing), and is served as it is until it is rebuilt
+READABLE_FORMATS = (3, 4)
 TIME_LIMIT = 2.0  # seconds one search or match may take
 
 MAX_QUERY = 200  # characters of a search query
@@ -56,7 +59,7 @@ MAX_MATCH_INPUT = 2000  # characters of a match input
 MAX_MATCH_FIELDS = 50
 MAX_RESULTS = 100
 KINDS = ("scenario", "concept", "category", "field")  # also the order of equal results
-WEIGHTS = {"label": 3.0, "alt": 2.0, "text": 1.0, "kind": 1.0}
+WEIGHTS = {"label": 3.0, "alt": 2.0, "text": 1.0, "kind": 1.0, "domain": 1.0}
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 RUN = re.compile(rf"[{_CJK}]+|[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
@@ -160,7 +163,10 @@ CREATE INDEX doc_domain_doc ON doc_domain (doc, domain);
 CREATE INDEX labels_key ON labels (key, rank, concept);
 CREATE INDEX suggest_key ON suggest (key);
 """
-FIELDS = ("label", "alt", "text", "kind")
+#: the fields of a posting, by number: a document's labels, altLabels, text (a scenario's
+#: application and example setting, an item's qualifier), its data kinds' labels, and (a
+#: scenario's) its domain's labels, so that "finance" finds every scenario of 金融领域
+FIELDS = ("label", "alt", "text", "kind", "domain")
 
 
 def ancestors(concepts: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
@@ -200,7 +206,7 @@ class SearchIndex:
         self.uri = "file:" + str(self.path.resolve()) + "?mode=ro&immutable=1"
         with self._connect() as db:
             meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
-            if meta.get("format") != INDEX_FORMAT:
+            if meta.get("format") not in READABLE_FORMATS:
                 raise IndexMissing("the release's search index has an unknown format: rebuild it")
             self.df: dict[str, int] = dict(db.execute("SELECT term, df FROM vocab"))
             self.total_docs = db.execute("SELECT COUNT(*) FROM docs").fetchone()[0] or 1
