@@ -122,7 +122,9 @@ class Finder:
                 "href": link.href(r["iri"]),
                 "pieces": pieces,
                 "pi": r["personal_information"],
-                "domains": [_pick(d["label"], lang) for d in r["domains"]],
+                "domains": [
+                    {"label": _pick(d["label"], lang), "marked": d["matched"]} for d in r["domains"]
+                ],
                 # the other names that matched, each in its own language (a Chinese name
                 # typed on an English page is marked lang="zh-Hans")
                 "alt": [{"text": a, "lang": i18n.text_lang(a)} for a in r.get("alt", [])],

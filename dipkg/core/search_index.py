@@ -552,7 +552,11 @@ class SearchIndex:
             "score": round(score, 4),
             "matched_terms": sorted((matched or "").split(",")),
             "highlight": {"zh": highlight(zh or "", surfaces), "en": highlight(en or "", surfaces)},
-            "domains": [{"iri": x, "label": self.domains.get(x, {})} for x in json.loads(domains)],
+            # ``matched``: the words typed name the domain (a scenario found by it)
+            "domains": [
+                {"iri": x, "label": self.domains.get(x, {}), "matched": "domain" in fields_hit}
+                for x in json.loads(domains)
+            ],
             "personal_information": bool(pi),
         }
         if kind == "scenario":

@@ -64,6 +64,19 @@ def test_search_page_highlights_and_links(http: httpx.Client):
     )
 
 
+def test_a_scenario_found_by_its_domain_marks_the_domain(http: httpx.Client):
+    """ "finance" finds the credit scenarios by their domain: the page marks the domain's
+    name, as it marks a label's matched words, and the twin says ``matched``."""
+    r = http.get("/search", params={"q": "finance", "kind": "scenario", "lang": "en"}, headers=H)
+    rows = r.text.split('<ol class="results"', 1)[1].split("</ol>", 1)[0].split("<li>")[1:]
+    credit = [row for row in rows if "Credit based on electricity data" in row]
+    assert credit and re.search(r'class="result-meta muted">\s*<mark>Finance</mark>', credit[0])
+    body = http.get("/search.json", params={"q": "finance", "kind": "scenario"}).json()
+    assert body["results"] and all(d["matched"] for x in body["results"] for d in x["domains"])
+    plain = http.get("/search.json", params={"q": "温度", "kind": "scenario"}).json()["results"]
+    assert plain and not any(d["matched"] for x in plain for d in x["domains"])
+
+
 def test_search_facets_filter(http: httpx.Client):
     body = http.get("/search.json", params={"q": "年龄", "pi": "yes"}).json()
     assert body["results"] and all(x["personal_information"] for x in body["results"])
