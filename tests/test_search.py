@@ -337,6 +337,23 @@ def test_realistic_inputs_find_their_scenario(index, fields, top):
     assert first["matched"] >= 2 and first["missing"]  # what it involves, what it still needs
 
 
+def test_a_name_matched_by_some_of_its_words_covers_its_kind_alone(index):
+    """施肥量 names no kind; 施肥 finds 施肥系统数据 (``partial``). Holding it is not holding
+    every kind under that category: the farm scenario still needs 肥料种类 and 施肥时间
+    (they were left out of what it needs, as if the person held them all). The category's
+    own name, typed whole, still covers them."""
+    result = index.match("土壤墒情、降雨量、施肥量")
+    assert {f["input"]: f["how"] for f in result["fields"]}["施肥量"] == "partial"
+    s18 = next(s for s in result["scenarios"] if s["number"] == 18)
+    needs = {m["label"]["zh"] for m in s18["missing"]}
+    assert {"肥料种类", "施肥时间", "肥料用量"} <= needs
+    assert [m["relation"] for m in s18["matches"] if m["input"] == "施肥量"] == ["same"]
+    whole = index.match("施肥系统数据")
+    assert {f["input"]: f["how"] for f in whole["fields"]}["施肥系统数据"] == "label"
+    s18 = next(s for s in whole["scenarios"] if s["number"] == 18)
+    assert not {"肥料种类", "施肥时间", "肥料用量"} & {m["label"]["zh"] for m in s18["missing"]}
+
+
 def test_match_explains_through_the_vocabulary(index):
     result = index.match("温度\n用电量数据\nxyzzy")
     fields = {f["input"]: f for f in result["fields"]}

@@ -704,7 +704,7 @@ class SearchIndex:
             related: dict[str, list[tuple[int, str, float]]] = {}
             for number, f in enumerate(known):
                 for kind in self._related(f["concept"]):
-                    rel = self._relation(f["concept"], kind)
+                    rel = self._meets(f, kind)
                     if rel:
                         related.setdefault(kind, []).append((number, rel[0], rel[1]))
             best: dict[
@@ -735,9 +735,7 @@ class SearchIndex:
                                       ORDER BY id""",
                     (scenario_id,),
                 ).fetchall()
-                covered = {
-                    i[0] for i in items if any(self._relation(f["concept"], i[2]) for f in known)
-                }
+                covered = {i[0] for i in items if any(self._meets(f, i[2]) for f in known)}
                 missing: list[str] = []
                 for item_id, kind, k in items:
                     if item_id not in covered and kind == "field" and k not in missing:
@@ -805,6 +803,17 @@ class SearchIndex:
             out |= self.descendants.get(have, set())
         out |= {a for a in self.ancestors.get(have, []) if self.concepts.get(a, {}).get("broader")}
         return out
+
+    def _meets(self, field: dict[str, Any], need: str) -> tuple[str, float] | None:
+        """How a person's resolved field meets a scenario's kind ``need``: as its kind does
+        (:meth:`_relation`), except that a name found by some of its words only (``partial``:
+        施肥量 -> 施肥系统数据) meets that kind alone. Holding 施肥量 is not holding every kind
+        under 施肥系统数据: its narrower kinds (肥料种类, 施肥时间) stay among what a scenario
+        still needs."""
+        rel = self._relation(field["concept"], need)
+        if rel is not None and field["how"] == "partial" and rel[0] != "same":
+            return None
+        return rel
 
     def _relation(self, have: str, need: str) -> tuple[str, float] | None:
         """How a person's kind ``have`` meets a scenario's kind ``need`` (never through a top
