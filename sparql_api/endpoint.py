@@ -25,7 +25,7 @@ from starlette.datastructures import Headers
 from starlette.types import Receive
 
 from dipkg import __version__
-from dipkg.core.errors import StoreError
+from dipkg.core.errors import DipkgError, StoreError
 from sparql_api import guard, http, workbook
 from sparql_api.backends import PoolHealth
 from sparql_api.cache import Entry
@@ -451,6 +451,7 @@ async def _workbook(
     data = reply.stream if reply.stream is not None else reply.body
     stop = threading.Event()
     made: workbook.Made | None = None
+    refused: DipkgError | None = None
     try:
         if limiter.statistics().tasks_waiting >= WORKBOOKS_WAITING:
             raise Busy(
@@ -459,20 +460,25 @@ async def _workbook(
             )
 
         async def convert(scope: anyio.CancelScope) -> None:
-            nonlocal made
-            made = await anyio.to_thread.run_sync(
-                lambda: workbook.write(
-                    data,
-                    source,
-                    query=query,
-                    truncated=bool(reply.header.get("truncated")),
-                    max_rows=ctx.settings.max_rows,
-                    build=ctx.release.build_id,
-                    stop=stop,
-                ),
-                limiter=limiter,
-            )
-            scope.cancel()  # made: nothing more to watch
+            nonlocal made, refused
+            try:
+                made = await anyio.to_thread.run_sync(
+                    lambda: workbook.write(
+                        data,
+                        source,
+                        query=query,
+                        truncated=bool(reply.header.get("truncated")),
+                        max_rows=ctx.settings.max_rows,
+                        build=ctx.release.build_id,
+                        stop=stop,
+                    ),
+                    limiter=limiter,
+                )
+            except DipkgError as exc:
+                # raised after the group: out of it, it would come wrapped in an
+                # ExceptionGroup, which no error handler knows (a 500, not the 413)
+                refused = exc
+            scope.cancel()  # made or refused: nothing more to watch
 
         async def watch(scope: anyio.CancelScope) -> None:
             await _until_disconnect(receive)
@@ -482,6 +488,8 @@ async def _workbook(
         async with anyio.create_task_group() as group:
             group.start_soon(convert, group.cancel_scope)
             group.start_soon(watch, group.cancel_scope)
+        if refused is not None and not stop.is_set():
+            raise refused
         return None if stop.is_set() else made
     finally:
         if reply.stream is not None:

@@ -75,6 +75,8 @@ MIN_WIDTH, MAX_WIDTH = 8, 60
 #: and most cells measured
 WIDTH_ROWS = 1_000
 WIDTH_CELLS = 100_000
+#: the longest value (a TSV line) pyoxigraph's results reader takes: its buffer's limit
+MAX_VALUE_BYTES = 16 * 1024 * 1024
 #: how often (rows) the writer looks whether it should stop (the client left)
 _STOP_EVERY = 256
 _QUERY_PART = MAX_CELL_CHARS // 2
@@ -462,6 +464,10 @@ def write(
     32,767 characters); None once ``stop`` is set (its client left: the writer looks every
     few hundred rows)."""
     try:
+        if _longest_line(source) >= MAX_VALUE_BYTES:
+            # (before the parser, which grows its buffer a line at a time up to this limit:
+            # ~4 s of one CPU for a 26 MB value, the client's time limit long gone)
+            raise MemoryError("buffer maximal size (a line longer than the reader's)")
         return _write(source, source_format, query, truncated, max_rows, build, stop)
     except Stopped:
         # (here, in the writer's thread: the parser it leaves may only be dropped on it)
@@ -472,8 +478,29 @@ def write(
         raise ResultTooLarge(
             "a value in the result is longer than 16 MiB, too long for a workbook (an Excel "
             "cell holds 32,767 characters); ask for SPARQL JSON",
-            details={"limit_bytes": 16 * 1024 * 1024},
+            details={"limit_bytes": MAX_VALUE_BYTES},
         ) from None
+
+
+def _longest_line(source: bytes | IO[bytes]) -> int:
+    """The longest line of ``source`` in bytes (a TSV row: its values hold no raw newline),
+    scanned in C (``bytes.find``), a file in 1 MiB pieces from its start (left at its
+    start)."""
+    if isinstance(source, bytes):
+        pieces: Iterable[bytes] = (source,)
+    else:
+        source.seek(0)
+        pieces = iter(lambda: source.read(1 << 20), b"")
+    longest = run = 0
+    for piece in pieces:
+        at = 0
+        while (nl := piece.find(b"\n", at)) >= 0:
+            longest = max(longest, run + nl - at)
+            run, at = 0, nl + 1
+        run += len(piece) - at
+    if not isinstance(source, bytes):
+        source.seek(0)  # (for the reader, from the start)
+    return max(longest, run)
 
 
 def _parse(source: bytes | IO[bytes], fmt: ox.QueryResultsFormat, again: bool) -> object:
