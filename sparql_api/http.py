@@ -78,7 +78,7 @@ class CORSMiddleware:
             await send({"type": "http.response.body", "body": b""})
             return
 
-        await self.app(scope, receive, cors_send(send))
+        await self.app(scope, receive, cors_send(send, scope))
 
 
 #: what a document a browser renders (HTML, SVG) is sent with: its scripts, styles,
@@ -102,9 +102,19 @@ QUERY_PAGE_POLICY = PAGE_POLICY["content-security-policy"].replace(
 _RENDERED = ("text/html", "image/svg+xml", "application/xhtml+xml")
 
 
-def cors_send(send: Send) -> Send:
+#: set in a request's scope by whatever reads its origin to build a URL
+#: (sparql_api.protocol.endpoint_url): the request headers read, which :func:`cors_send`
+#: adds to the response's ``Vary``
+ORIGIN_READ = "dipkg.origin"
+
+
+def cors_send(send: Send, scope: Scope | None = None) -> Send:
     """``send`` with the CORS headers of an answer (not a preflight) added to its start,
-    and :data:`PAGE_POLICY` to a document a browser renders."""
+    :data:`PAGE_POLICY` to a document a browser renders, and to ``Vary`` the headers its
+    URLs were built from (:data:`ORIGIN_READ` in ``scope``): a page, a twin, a redirect or
+    an error page whose links name ``Host: evil.example`` must not be served from a shared
+    cache to a request naming another (found in a security review: a list of routes each
+    setting it had fallen behind)."""
 
     async def send_with_cors(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -114,6 +124,8 @@ def cors_send(send: Send) -> Send:
             if headers.get("content-type", "").startswith(_RENDERED):
                 for name, value in PAGE_POLICY.items():
                     headers.setdefault(name, value)
+            if scope is not None and (read := scope.get(ORIGIN_READ)):
+                add_vary(headers, *read)
         await send(message)
 
     return send_with_cors

@@ -36,6 +36,7 @@ from sparql_api.errors import (
     UpdateForbidden,
     quoted,
 )
+from sparql_api.http import ORIGIN_READ
 from sparql_api.negotiation import Offer
 
 FORM = "application/x-www-form-urlencoded"
@@ -383,6 +384,8 @@ def endpoint_url(request: Request) -> str:
     when the peer is a trusted proxy."""
     headers = request.headers
     forwarded = forwarded_trusted(request)
+    # the response's Vary names what was read here, whatever the route (sparql_api.http)
+    request.scope[ORIGIN_READ] = ORIGIN_VARY + FORWARDED_VARY if forwarded else ORIGIN_VARY
     scheme = (forwarded and _first(headers.get("x-forwarded-proto"))) or request.url.scheme
     if scheme not in ("http", "https"):
         scheme = request.url.scheme
