@@ -50,6 +50,14 @@ from kg.source import (
     refused_character,
 )
 
+#: a .docx is read whole (python-docx loads every part of the package into memory): its
+#: parts may hold at most this many bytes unpacked, and be at most this many (a document's
+#: table, styles and a few images are well under; a 1 MB file whose zip declares a 1 GiB
+#: image made the build take 2 GB, found in a security review). The sizes the zip declares
+#: bound what it gives: Python's zipfile stops a part at its declared size (a CRC error).
+MAX_DOCX_UNPACKED = 128 * 1024 * 1024
+MAX_DOCX_PARTS = 10_000
+
 _SPACES = str.maketrans({"\u00a0": " ", "\u3000": " ", "\u2007": " ", "\u202f": " "})
 # runs that are not text of the paragraph as shown with revisions accepted
 _NOT_SHOWN = (qn("w:del"), qn("w:moveFrom"), qn("w:txbxContent"))
@@ -130,9 +138,34 @@ def _check_cell(text: str, file: str, table: int, row: int, column: int) -> None
         )
 
 
+def _check_package(path: Path, file: str) -> None:
+    """:class:`SourceError` for a package over :data:`MAX_DOCX_PARTS` parts or
+    :data:`MAX_DOCX_UNPACKED` bytes unpacked, before anything is unpacked (what is not a zip
+    is left to python-docx's own message)."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            parts = package.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return
+    if len(parts) > MAX_DOCX_PARTS:
+        raise SourceError(
+            f"the .docx has {len(parts):,} parts (the limit is {MAX_DOCX_PARTS:,})", file=file
+        )
+    total = sum(part.file_size for part in parts)
+    if total > MAX_DOCX_UNPACKED:
+        largest = max(parts, key=lambda part: part.file_size)
+        raise SourceError(
+            f"the .docx holds {total / 2**20:,.0f} MiB unpacked (the limit is "
+            f"{MAX_DOCX_UNPACKED // 2**20} MiB; its largest part: {largest.filename[:100]!r}, "
+            f"{largest.file_size / 2**20:,.0f} MiB)",
+            file=file,
+        )
+
+
 def read_docx_table(path: Path, file: str) -> Table:
     """The scenario table of the .docx at ``path``; :class:`SourceError` naming ``file`` and the
     cell."""
+    _check_package(path, file)
     try:
         document = docx.Document(str(path))
     except (

@@ -453,6 +453,69 @@ def test_pdf_is_refused_with_one_line_pointing_to_the_docx(tmp_path):
     assert "use the .docx" in result.stderr
 
 
+def _with_part(source: Path, target: Path, name: str, mib: int) -> None:
+    """``source``'s package with one more part: ``mib`` MiB of zeros (a few hundred KB packed)."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as out:
+        for info in src.infolist():
+            out.writestr(info, src.read(info.filename))
+        info = zipfile.ZipInfo(name)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with out.open(info, "w", force_zip64=True) as part:
+            for _ in range(mib):
+                part.write(bytes(1 << 20))
+
+
+def test_a_docx_that_unpacks_to_too_much_is_refused_before_it_is_read(tmp_path):
+    """A 1 MB .docx whose zip declares a 1 GiB image took the build to 2 GB (python-docx
+    loads every part; found in a security review). The package's declared sizes are read
+    first: over the limit, one line naming the file and its largest part, and the build
+    writes nothing. The committed document beside it builds (the known-good)."""
+    from kg.docx_table import MAX_DOCX_UNPACKED
+
+    inputs = tmp_path / "inputs"
+    shutil.copytree(INPUTS_DIR, inputs)
+    sources = inputs / "sources"
+    _with_part(DOCX, sources / "big.docx", "word/media/image1.png", MAX_DOCX_UNPACKED // 2**20 + 1)
+    assert (sources / "big.docx").stat().st_size < 2 * 2**20
+    guides = inputs / "guides.toml"
+    text = guides.read_text(encoding="utf-8")
+    guides.write_text(
+        text.replace("guizhou-dip-scenarios-batch1.txt", "big.docx"), encoding="utf-8"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "dipkg.cli", "build", "--out", str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=cli_env(DIPKG_INPUTS_DIR=str(inputs)),
+        timeout=120,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "big.docx: error[source]: the .docx holds 130 MiB unpacked" in result.stderr
+    assert "'word/media/image1.png', 129 MiB" in result.stderr
+    assert not (tmp_path / "data" / "current").exists()
+    _with_part(DOCX, sources / "small.docx", "word/media/image1.png", 1)
+    assert len(read_docx_table(sources / "small.docx", "small.docx").rows) > 20
+
+
+def test_a_docx_of_too_many_parts_is_refused(tmp_path):
+    import zipfile
+
+    from kg.docx_table import MAX_DOCX_PARTS
+
+    path = tmp_path / "many.docx"
+    with zipfile.ZipFile(DOCX) as src, zipfile.ZipFile(path, "w") as out:
+        for info in src.infolist():
+            out.writestr(info, src.read(info.filename))
+        for n in range(MAX_DOCX_PARTS):
+            out.writestr(f"word/extra/part{n}.xml", b"")
+    with pytest.raises(SourceError, match=r"the \.docx has 10,017 parts \(the limit is 10,000\)"):
+        read_docx_table(path, "many.docx")
+
+
 def test_cli_reports_a_docx_cell_in_one_line(tmp_path):
     document, _ = _table([ROW1, ["2", "", "", "面向。", "涉及数据。"]])
     inputs, _ = _guide(tmp_path, document)
