@@ -23,7 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from dipkg.core import formats
+from dipkg.core import dump_titles, formats
 from dipkg.core.manifest import DumpEntry
 from dipkg.core.release import Release
 from dipkg.core.serialize import sha256_file
@@ -64,6 +64,8 @@ class DumpFile:
     content_media_type: str  # what it holds once decompressed
     encoding: str | None
     entry: DumpEntry | None  # None: SHA256SUMS
+    title: tuple[str, str]  # what the file is (zh, en): the catalogue's distribution title
+    format_label: tuple[str, str]  # its format's name (zh, en)
 
     @property
     def etag(self) -> str:
@@ -74,6 +76,11 @@ class DumpFile:
         if formats.is_text(self.media_type):  # dipkg/core/formats.py: the text formats
             return f"{self.media_type}; charset=utf-8"
         return self.media_type
+
+
+def _format_label(name: str) -> tuple[str, str]:
+    fmt = formats.BY_NAME.get(name)
+    return (fmt.label_zh, fmt.label_en) if fmt is not None else (name, name)
 
 
 def dump_files(release: Release) -> dict[str, DumpFile]:
@@ -96,6 +103,8 @@ def dump_files(release: Release) -> dict[str, DumpFile]:
             content_media_type=media,
             encoding=entry.encoding,
             entry=entry,
+            title=dump_titles.title(entry),
+            format_label=_format_label(entry.format),
         )
     sums = folder / SUMS
     if sums.is_file():
@@ -109,6 +118,8 @@ def dump_files(release: Release) -> dict[str, DumpFile]:
             content_media_type="text/plain",
             encoding=None,
             entry=None,
+            title=dump_titles.SUMS_TITLE,
+            format_label=("SHA-256 校验和（sha256sum 格式）", "SHA-256 checksums (sha256sum)"),
         )
     return out
 
@@ -182,6 +193,7 @@ def make_router(
                 {
                     "file": f.name,
                     "url": f"{root}/dumps/{f.name}",
+                    "title": {"zh": f.title[0], "en": f.title[1]},
                     "format": f.format,
                     "media_type": f.content_media_type,
                     "encoding": f.encoding,

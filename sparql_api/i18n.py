@@ -273,8 +273,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "use_data": {"zh": "使用数据", "en": "Use the data"},
     "downloads": {"zh": "下载", "en": "Downloads"},
     "downloads_text": {
-        "zh": "完整数据集的 Turtle、JSON-LD、N-Triples 与 CSV 文件，附 SHA-256 校验值。",
-        "en": "The whole dataset as Turtle, JSON-LD, N-Triples and CSV, with SHA-256 checksums.",
+        "zh": "完整数据集的 Turtle、JSON-LD、N-Triples 文件，场景表与数据项表（CSV、Excel），"
+        "附 SHA-256 校验值。",
+        "en": "The whole dataset as Turtle, JSON-LD and N-Triples, the scenarios and data "
+        "items as tables (CSV, Excel), with SHA-256 checksums.",
     },
     "sparql_endpoint": {"zh": "SPARQL 查询端点", "en": "SPARQL endpoint"},
     "sparql_text": {"zh": "SPARQL 1.1 协议，只读。", "en": "SPARQL 1.1 Protocol, read-only."},

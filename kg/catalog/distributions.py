@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from dipkg.core import formats
+from dipkg.core import dump_titles, formats
 from dipkg.core.catalog_cn import SCHEMA_URL_PATH
-from dipkg.core.catalog_cn import distribution_title as cn_distribution_title
 from dipkg.core.formats import FILE_TYPE, GZIP
 from dipkg.core.iris import ONTOLOGY_IRI
 from dipkg.core.manifest import DumpEntry
 from dipkg.core.terms import IRI, XSD, Block, Literal, Term, en, zh
 from kg.catalog.context import Context
-from kg.catalog.files import SCENARIOS_CSV, TABLES_XLSX
 from kg.catalog.namespaces import (
     CSVW_REC,
     DCAT,
@@ -31,35 +29,9 @@ from kg.catalog.namespaces import (
 
 
 def distribution_title(entry: DumpEntry) -> tuple[str, str]:
-    """The distribution's title (zh, en), from its dump entry in the manifest."""
-    fmt = formats.by_name(entry.format)
-    gz = entry.encoding == "gzip"
-    name = entry.file
-    if entry.format in ("Source", "Source DOCX"):
-        return f"源文件（{name}，原样）", f"Source document, verbatim ({name})"
-    if name == TABLES_XLSX:  # before the record's XLSX: both are XLSX
-        return (
-            "场景表与数据项表（XLSX 工作簿）",
-            "The scenarios and data items tables (XLSX workbook)",
-        )
-    if entry.format in ("JSON", "XLSX"):  # the Chinese resource-catalogue record
-        return cn_distribution_title(entry)
-    if entry.format == "CSV":
-        what_zh, what_en = (
-            ("场景表", "scenarios table")
-            if name == SCENARIOS_CSV
-            else ("数据项表", "data items table")
-        )
-        return f"{what_zh}（CSV）", f"The {what_en} (CSV)"
-    if entry.format == "CSVW":
-        what_zh, what_en = (
-            ("场景表", "scenarios table")
-            if name.startswith(SCENARIOS_CSV)
-            else ("数据项表", "data items table")
-        )
-        return f"{what_zh}的 CSVW 元数据", f"CSVW metadata of the {what_en}"
-    suffix_zh, suffix_en = ("，gzip 压缩", ", gzip-compressed") if gz else ("", "")
-    return f"完整数据下载（{fmt.label_zh}{suffix_zh}）", f"Full dump ({fmt.label_en}{suffix_en})"
+    """The distribution's title (zh, en), from its dump entry in the manifest (the titles
+    the downloads page shows too: :mod:`dipkg.core.dump_titles`)."""
+    return dump_titles.title(entry)
 
 
 def distribution_blocks(ctx: Context, iri: IRI, entry: DumpEntry) -> Iterator[Block]:

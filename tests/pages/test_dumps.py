@@ -187,3 +187,28 @@ def test_listing_html(http: httpx.Client, release: Release):
         assert entry.file in r.text and entry.sha256 in r.text
     assert release.manifest.modified and release.manifest.modified in r.text
     assert http.get("/dumps").status_code == 301
+
+
+def test_each_file_says_what_it_is_as_the_catalogue_does(http: httpx.Client, release: Release):
+    """The listing names each file as the catalogue record titles its distribution (both
+    from dipkg/core/dump_titles.py: checked here against the record as published), and
+    the Chinese page names formats in Chinese (it showed "Source" and "SHA-256 checksums",
+    and two workbooks only as "XLSX": found in a UX review)."""
+    import rdflib
+
+    record = rdflib.Graph().parse(release.catalog_file, format="turtle")
+    dcat, dct = rdflib.Namespace("http://www.w3.org/ns/dcat#"), rdflib.DCTERMS
+    titled = {
+        str(url).rsplit("/", 1)[1]: {t.language: str(t) for t in record.objects(d, dct.title)}
+        for d, url in record.subject_objects(dcat.downloadURL)
+    }
+    listed = {d["file"]: d["title"] for d in http.get("/dumps/index.json").json()["dumps"]}
+    assert set(titled) <= set(listed) and len(titled) >= 10
+    for name, title in titled.items():
+        assert listed[name] == title, name
+    assert listed["SHA256SUMS"]["en"].startswith("SHA-256 checksums")
+    zh = http.get("/dumps/", params={"lang": "zh"}, headers={"Accept": BROWSER_ACCEPT}).text
+    body = zh.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    for english in ("<td>Source<br>", "<td>SHA-256 checksums<br>", "<td>XLSX<br>"):
+        assert english not in body
+    assert "场景表与数据项表（XLSX 工作簿）" in body and "源文件（文本）" in body
