@@ -231,6 +231,9 @@ def _said(exc: DipkgError, lang: str) -> str:
     """A refused search or match as its page says it: in English the error's own message;
     in Chinese the cases a person meets (too long, too many names, too slow, no index) in
     Chinese, any other (a parameter edited in the URL) after a Chinese lead."""
+    allowed = exc.details.get("allowed")
+    if exc.code == "bad-search" and allowed:
+        return _bad_filter(exc, allowed, lang)
     if lang == "en":
         return exc.message
     bound = exc.details.get("max")
@@ -240,6 +243,32 @@ def _said(exc: DipkgError, lang: str) -> str:
     if exc.code in ("timeout", "no-search-index"):
         return i18n.t("find_" + exc.code.replace("-", "_"), lang)
     return i18n.t("find_refused", lang) + exc.message
+
+
+def _bad_filter(exc: DipkgError, allowed: list[str], lang: str) -> str:
+    """A filter's value edited in the URL, said with the filter and its values as the page
+    names them (a Chinese page said it in English, with the index's own names)."""
+    name = exc.details["parameter"]
+    labels = exc.details.get("labels", {})
+
+    def shown(value: str) -> str:
+        label = labels.get(value, {}).get(lang)
+        if name == "kind":
+            label = i18n.t(value, lang)
+        elif name == "pi":
+            label = i18n.t("pi_yes" if value == "yes" else "pi_no", lang)
+        if not label:
+            return value
+        return f"{label}（{value}）" if lang == "zh" else f"{label} ({value})"
+
+    sep = "、" if lang == "zh" else ", "
+    return i18n.t("find_bad_filter", lang).format(
+        filter=i18n.t(_FILTER_NAMES[name], lang), values=sep.join(map(shown, allowed))
+    )
+
+
+#: the i18n key of each filter's heading, for the message naming a filter's values
+_FILTER_NAMES = {"kind": "facet_kind", "domain": "facet_domain", "pi": "facet_pi"}
 
 
 def _strict_params(request: Request) -> None:
@@ -301,7 +330,10 @@ def make_router(site: PageContext) -> APIRouter:
             _strict_params(request)
             index = await finder.ready()
             if pi_param not in (None, "yes", "no"):
-                raise SearchError(f"pi must be yes or no, not {quoted(pi_param, 20)!r}")
+                raise SearchError(
+                    f"pi must be yes or no, not {quoted(pi_param, 20)!r}",
+                    details={"parameter": "pi", "allowed": ["yes", "no"]},
+                )
             try:
                 limit = int(request.query_params.get("limit", "20"))
                 offset = max(0, min(int(request.query_params.get("offset", "0")), 10000))

@@ -221,6 +221,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "This release has no search index: searching is not available.",
     },
     "find_refused": {"zh": "无法按此条件搜索：", "en": "The search was refused: "},
+    "find_bad_filter": {
+        "zh": "无法按此条件搜索：筛选条件“{filter}”只可取以下值：{values}。",
+        "en": "The search was refused: the filter “{filter}” takes one of: {values}.",
+    },
     "match_title": {"zh": "哪些应用场景适合我的数据？", "en": "Which scenarios fit my data?"},
     "match_intro": {
         "zh": "填写您持有的数据名称（每行一个，或用 、，, 分隔，中英文均可），"

@@ -355,7 +355,12 @@ class SearchIndex:
         if domain in by_name:
             return by_name[domain]
         raise SearchError(
-            f"unknown domain {domain[:80]!r} (one of: {', '.join(sorted(by_name))}, or its IRI)"
+            f"unknown domain {domain[:80]!r} (one of: {', '.join(sorted(by_name))}, or its IRI)",
+            details={
+                "parameter": "domain",
+                "allowed": sorted(by_name),
+                "labels": {name: self.domains[iri] for name, iri in by_name.items()},
+            },
         )
 
     # -- search -----------------------------------------------------------------------
@@ -379,7 +384,10 @@ class SearchIndex:
                 details={"max": MAX_QUERY},
             )
         if kind is not None and kind not in KINDS:
-            raise SearchError(f"unknown kind {kind!r} (one of: {', '.join(KINDS)})")
+            raise SearchError(
+                f"unknown kind {kind[:80]!r} (one of: {', '.join(KINDS)})",
+                details={"parameter": "kind", "allowed": list(KINDS)},
+            )
         domain = self.domain_iri(domain)
         limit = max(1, min(int(limit), MAX_RESULTS))
         offset = max(0, int(offset))

@@ -77,6 +77,31 @@ def test_a_scenario_found_by_its_domain_marks_the_domain(http: httpx.Client):
     assert plain and not any(d["matched"] for x in plain for d in x["domains"])
 
 
+@pytest.mark.parametrize(
+    ("param", "chinese"),
+    [
+        ("kind", "筛选条件“资源类型”只可取以下值：应用场景（scenario）、数据种类（concept）"),
+        ("domain", "筛选条件“领域”只可取以下值：文旅领域（culture-tourism）、金融领域（finance）"),
+        ("pi", "筛选条件“个人信息”只可取以下值：涉及个人信息（yes）"),
+    ],
+)
+def test_a_filter_edited_in_the_url_is_refused_in_the_pages_language(
+    http: httpx.Client, param, chinese
+):
+    """A Chinese page said ``unknown kind 'foo' (one of: scenario, concept, …)`` after a
+    Chinese lead (found in a UX review): it now names the filter and its values as the
+    page shows them; the JSON twin keeps the message and lists the values for programs."""
+    zh = http.get("/search", params={"q": "温", param: "foo", "lang": "zh"}, headers=H)
+    assert zh.status_code == 400 and chinese in zh.text
+    notice = zh.text.split('role="alert">', 1)[1].split("</p>", 1)[0]
+    assert not re.search(r"unknown|one of", notice)
+    en = http.get("/search", params={"q": "温", param: "foo", "lang": "en"}, headers=H)
+    assert "the filter “" in en.text and "takes one of" in en.text
+    body = http.get("/search.json", params={"q": "温", param: "foo"}).json()
+    assert body["error"] == "bad-search" and body["details"]["parameter"] == param
+    assert "foo" in body["message"] and body["details"]["allowed"]
+
+
 def test_search_facets_filter(http: httpx.Client):
     body = http.get("/search.json", params={"q": "年龄", "pi": "yes"}).json()
     assert body["results"] and all(x["personal_information"] for x in body["results"])
@@ -325,8 +350,9 @@ def test_search_pages_go_back_as_well_as_forward(http: httpx.Client):
 
 def test_a_chinese_page_says_a_refusal_in_chinese(http: httpx.Client):
     """A refused search or match on a Chinese page was said in English ("the list is 2001
-    characters long; at most 2000"); the cases a person meets are said in Chinese, the rest
-    after a Chinese lead. The JSON answer keeps the one error shape, in English."""
+    characters long; at most 2000"); the cases a person meets are said in Chinese (a filter's
+    value edited in the URL too, with the values it takes), the rest after a Chinese lead.
+    The JSON answer keeps the one error shape, in English."""
     alert = re.compile(r'role="alert">([^<]*)<')
     cases = [
         ("/match", {"fields": "x" * 2001}, "输入过长：最多 2000 个字符。"),
@@ -335,7 +361,8 @@ def test_a_chinese_page_says_a_refusal_in_chinese(http: httpx.Client):
             {"fields": "、".join(f"名称{i}" for i in range(51))},
             "数据名称过多：最多 50 个。",
         ),
-        ("/search", {"q": "温度", "domain": "planet"}, "无法按此条件搜索：unknown domain 'planet'"),
+        ("/search", {"q": "温度", "domain": "planet"}, "无法按此条件搜索：筛选条件“领域”只可取"),
+        ("/search", {"q": "温度", "limit": "many"}, "无法按此条件搜索：limit and offset"),
     ]
     for path, params, said in cases:
         r = http.get(path, params=params, headers=H)
