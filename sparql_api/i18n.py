@@ -180,6 +180,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "换一个词试试，或去掉筛选条件：",
         "en": "Try another word, or remove a filter:",
     },
+    "search_none_plain": {"zh": "换一个词试试，例如：", "en": "Try another word, for example:"},
     "search_results": {"zh": "结果", "en": "Results"},
     "facets": {"zh": "筛选", "en": "Filter"},
     "facet_kind": {"zh": "资源类型", "en": "Kind of resource"},

@@ -102,6 +102,17 @@ def test_a_filter_edited_in_the_url_is_refused_in_the_pages_language(
     assert "foo" in body["message"] and body["details"]["allowed"]
 
 
+def test_nothing_found_suggests_removing_a_filter_only_when_there_is_one(http: httpx.Client):
+    """A search finding nothing said "Try another word, or remove a filter" with no filter
+    set (a UX review)."""
+    plain = http.get("/search", params={"q": "xyzzyq", "lang": "en"}, headers=H).text
+    assert "Try another word, for example:" in plain and "remove a filter" not in plain
+    filtered = http.get(
+        "/search", params={"q": "温度", "domain": "finance", "lang": "en"}, headers=H
+    ).text
+    assert "remove a filter" in filtered and "Remove filter: Domain" in filtered
+
+
 def test_search_facets_filter(http: httpx.Client):
     body = http.get("/search.json", params={"q": "年龄", "pi": "yes"}).json()
     assert body["results"] and all(x["personal_information"] for x in body["results"])
