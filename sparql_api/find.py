@@ -136,6 +136,9 @@ class Finder:
                     "label": f"{s['number']}. {_pick(s['label'], lang)}",
                     "href": link.href(s["iri"]),
                 }
+            if r.get("category"):
+                c = r["category"]
+                row["category"] = {"label": _pick(c["label"], lang), "href": link.href(c["iri"])}
             if r["kind"] == "scenario":
                 row["number"] = r["number"]
             rows.append(row)

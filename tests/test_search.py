@@ -161,6 +161,21 @@ def _named(result, typed):
     return stem in text or "via" in result
 
 
+def test_a_field_says_its_category(index):
+    """Scenario 3 has two fields named 温度 (in 井下环境数据 and 设备运行状态数据): results
+    that looked the same say their category (its own label, from the index), a nested
+    field its parent; a category or scenario has none."""
+    fields = index.search("温度", kind="field", limit=100)["results"]
+    s03 = {r["iri"].rsplit("/", 1)[1]: r["category"] for r in fields if "-s03/" in r["iri"]}
+    assert s03["1.4"]["label"]["zh"] == "井下环境数据"
+    assert s03["3.2"]["label"]["zh"] == "设备运行状态数据"
+    for r in fields:
+        assert r["category"]["iri"] == r["iri"].rsplit(".", 1)[0]
+    others = index.search("温度", kind="category", limit=100)["results"]
+    others += index.search("温度", kind="scenario", limit=100)["results"]
+    assert others and not any("category" in r for r in others)
+
+
 def test_highlight_marks_the_matched_words():
     assert highlight("牛舍温度", ["温度"]) == [["牛舍", False], ["温度", True]]
     assert highlight("Cattle shed temperature", ["temperatures"]) == [

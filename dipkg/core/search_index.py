@@ -496,9 +496,12 @@ class SearchIndex:
             rows = db.execute(
                 f"""SELECT d.id, d.iri, d.kind, d.zh, d.en, d.alt, d.scenario, d.n, d.k, d.pi,
                                          d.domains, d.kinds, h.score, h.matched, h.fields,
-                                         s.iri, s.n, s.zh, s.en
+                                         s.iri, s.n, s.zh, s.en, c.iri, c.zh, c.en
                                   FROM hits h JOIN docs d ON d.id = h.doc
                                   LEFT JOIN docs s ON s.id = d.scenario
+                                  LEFT JOIN docs c ON d.kind = 'field'
+                                       AND c.scenario = d.scenario
+                                       AND c.iri = rtrim(rtrim(d.iri, '0123456789'), '.')
                                   {clause}
                                   ORDER BY h.cov DESC, h.exact DESC, h.breadth DESC,
                                            round(h.score, 6) DESC, {_KIND_ORDER}, d.iri
@@ -551,6 +554,9 @@ class SearchIndex:
             s_n,
             s_zh,
             s_en,
+            c_iri,
+            c_zh,
+            c_en,
         ) = row
         fields_hit = {FIELDS[int(f)] for f in (fields or "").split(",") if f}
         out: dict[str, Any] = {
@@ -575,6 +581,10 @@ class SearchIndex:
                 "number": s_n,
                 "label": {"zh": s_zh or "", "en": s_en or ""},
             }
+        if c_iri:
+            # a field's category (its IRI's path less its last position: …/data/1.4 is in
+            # …/data/1): two fields named 温度 in one scenario are told apart by it
+            out["category"] = {"iri": c_iri, "label": {"zh": c_zh or "", "en": c_en or ""}}
         alts = json.loads(alt or "[]")
         if alts:
             out["alt"] = [

@@ -56,6 +56,8 @@ def test_search_page_highlights_and_links(http: httpx.Client):
         r'href="[^"]*/concept/air-temperature"', r.text
     )  # 气温: found through its broader kind
     assert re.search(r'class="via">[^<]*经 温度 › 气温', r.text)
+    # a field names its category, linked (two fields 温度 of scenario 3 told apart)
+    assert re.search(r'<a href="[^"]*/scenario/guizhou-b1-s03/data/1">井下环境数据</a>', r.text)
     assert (
         'href="/search?q=%E6%B8%A9%E5%BA%A6&amp;limit=50&amp;kind=scenario"' in r.text
     )  # a facet link
