@@ -182,7 +182,15 @@ class Finder:
             ],
         }
         unfilter = {k: facet_url(k, None) for k in chosen if chosen[k]}
-        return {"rows": rows, "facets": facets, "unfilter": unfilter}
+        # "which scenarios need 温度?": the scenarios among the results, one link at the top
+        # (ranked below the data kinds and fields that name the words, they were a filter away)
+        scenarios = next((f for f in result["facets"]["kind"] if f["value"] == "scenario"), None)
+        only = (
+            {"count": scenarios["count"], "href": facet_url("kind", "scenario")}
+            if scenarios and not chosen["kind"] and scenarios["count"] < result["total"]
+            else None
+        )
+        return {"rows": rows, "facets": facets, "unfilter": unfilter, "scenarios_only": only}
 
     def match_view(self, result: dict[str, Any], link: Linker, lang: str) -> dict[str, Any]:
         fields = [

@@ -182,6 +182,10 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "search_none_plain": {"zh": "换一个词试试，例如：", "en": "Try another word, for example:"},
     "search_results": {"zh": "结果", "en": "Results"},
+    "search_scenarios_only": {
+        "zh": "只看涉及的应用场景（{n} 个）",
+        "en": "Show only the scenarios involved ({n})",
+    },
     "facets": {"zh": "筛选", "en": "Filter"},
     "facet_kind": {"zh": "资源类型", "en": "Kind of resource"},
     "facet_domain": {"zh": "领域", "en": "Domain"},

@@ -115,6 +115,23 @@ def test_nothing_found_suggests_removing_a_filter_only_when_there_is_one(http: h
     assert "remove a filter" in filtered and "Remove filter: Domain" in filtered
 
 
+def test_the_scenarios_among_the_results_are_one_link_away_at_the_top(http: httpx.Client):
+    """ "Which scenarios need temperature data?": 温度's first page held only data kinds and
+    fields, its nine scenarios a filter away in the sidebar, below it on a phone (a UX
+    review). A link above the results shows only them (and is gone once they are shown)."""
+    r = http.get("/search", params={"q": "温度", "lang": "en"}, headers=H).text
+    top = r.split('<div class="find-layout">', 1)[0]
+    link = re.search(
+        r'<p class="scenarios-only"><a href="([^"]*)">Show only the scenarios '
+        r"involved \((\d+)\)</a>",
+        top,
+    )
+    assert link, top[-500:]
+    only = http.get(html.unescape(link.group(1)), headers=H).text
+    assert only.count('class="badge badge-scenario"') == int(link.group(2)) >= 9
+    assert 'class="scenarios-only"' not in only
+
+
 def test_search_facets_filter(http: httpx.Client):
     body = http.get("/search.json", params={"q": "年龄", "pi": "yes"}).json()
     assert body["results"] and all(x["personal_information"] for x in body["results"])
