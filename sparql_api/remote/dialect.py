@@ -229,6 +229,12 @@ def _check_reading(query: str, graphs: Graphs | None) -> QueryDataset | None:
         _check_tokens(less_than, query, graphs, joined)
     for triple in guard.triple_readings(query):
         _check_tokens(triple, query, graphs, joined)
+    # what no reading can follow (an IRI read as one in a collection, one as less-than in
+    # an expression: ``(EXISTS{?s ?p (x:a <x:q'>)} || ?o<x:z&&'>' AS ?b) FROM <g> #'`` is
+    # FROM <g> to pyoxigraph and to none of the readings), refused here too, not only by
+    # the endpoint's guard
+    for reading in (*guard.less_than_readings(tokens, query), *guard.triple_readings(query)):
+        guard._refuse_ambiguous(reading, query)
     return own
 
 

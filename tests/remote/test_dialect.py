@@ -286,3 +286,18 @@ def test_pyoxigraphs_reading_of_each_iri_is_checked(query: str) -> None:
     judges each IRI as pyoxigraph does finds the FROM (and the bif: function)."""
     with pytest.raises(DipkgError):
         check_query(query, GRAPHS)
+
+
+def test_a_from_hidden_by_an_iri_read_both_ways_is_refused() -> None:
+    """pyoxigraph reads ``<x:q'>`` in a collection (inside ``EXISTS{…}``) as an IRI and
+    ``?o<x:z&&'>'`` in the same SELECT expression as a comparison, so ``FROM <g>`` after it
+    is a dataset clause; the grammar's reading saw a string there, the less-than readings
+    another (found by the mixed generator of tests/endpoint/test_guard_contexts.py). The
+    endpoint's guard refuses such text as ambiguous; the remote check does too, on its own."""
+    head = "BASE <http://secret/> PREFIX x: <http://secret/> SELECT ?o "
+    expr = "(EXISTS{?s ?p (x:a <x:q'>)} || ?o<x:z&&'>' AS ?b) "
+    where = "#'\nWHERE { ?s ?p ?o }"
+    query = head + expr + "FROM <g> " + where
+    assert _answer(query) != _answer(head + expr + where)  # pyoxigraph reads the FROM
+    with pytest.raises(DipkgError, match="ambiguous"):
+        check_query(query, GRAPHS)
