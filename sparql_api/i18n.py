@@ -154,6 +154,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "data_kind": {"zh": "数据种类", "en": "Data kind"},
     "part_of": {"zh": "所属", "en": "Part of"},
     "used_by": {"zh": "使用该数据种类的数据项", "en": "Data items of this kind"},
+    "in_category": {
+        "zh": "属于该类敏感个人信息的数据项",
+        "en": "Data items of this sensitive category",
+    },
+    "in_category_note": {
+        "zh": "数据种类标为该类别的数据项（标出数据种类）。",
+        "en": "The items whose data kind is in this category (with the kind).",
+    },
     "used_by_note": {
         "zh": "包括下位数据种类的数据项（标出路径）。",
         "en": "Including the items of narrower kinds (with the path).",

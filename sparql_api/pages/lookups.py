@@ -204,6 +204,48 @@ class Lookups:
             items.append(item)
         return items
 
+    def _items_in_sensitive_category(
+        self, category: str, link: Linker, lang: str
+    ) -> list[dict[str, Any]]:
+        """The data items whose kind is of the sensitive personal-information ``category``
+        (``dip:dataKind/dip:sensitiveCategory``, as the example query 06 reads it), each
+        with its kind as its path. A category of the PIPL scheme has no items of its own
+        kind: its page listed none (found in a UX review)."""
+        rows = self.describer.select(
+            """SELECT DISTINCT ?c ?i ?t ?zh ?en ?qzh ?qen ?s ?n ?szh ?sen ?k ?kzh ?ken WHERE {
+            ?k dip:sensitiveCategory ?c .
+            ?i dip:dataKind ?k ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
+            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }
+            OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
+            OPTIONAL { ?i dip:qualifier ?qzh FILTER(lang(?qzh)="zh") }
+            OPTIONAL { ?i dip:qualifier ?qen FILTER(lang(?qen)="en") }
+            OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }
+            OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
+            OPTIONAL { ?k skos:prefLabel ?kzh FILTER(lang(?kzh)="zh") }
+            OPTIONAL { ?k skos:prefLabel ?ken FILTER(lang(?ken)="en") }
+        } ORDER BY ?n ?i LIMIT """
+            + str(USES_SHOWN),
+            substitutions={"c": ox.NamedNode(category)},
+        )
+        items = []
+        for r in rows:
+            item = self._items([r], link, lang)[0]
+            kind = r["k"].value
+            item["path"] = [Value(self._lab(r, lang, "kzh", "ken"), link.href(kind), iri=kind)]
+            items.append(item)
+        return items
+
+    def _in_sensitive_scheme(self, concept: str) -> bool:
+        """Whether ``concept`` is in the scheme of the sensitive categories (a scheme some
+        data kind's ``dip:sensitiveCategory`` names a concept of)."""
+        return bool(
+            self.describer.select(
+                """SELECT ?c WHERE { ?c skos:inScheme ?scheme . ?x skos:inScheme ?scheme .
+                ?k dip:sensitiveCategory ?x } LIMIT 1""",
+                substitutions={"c": ox.NamedNode(concept)},
+            )
+        )
+
     def _tree(self, scenario: str, link: Linker, lang: str) -> list[dict[str, Any]]:
         rows = self.describer.select(
             """SELECT ?scenario ?i ?p ?t ?zh ?en ?qzh ?qen ?pos ?k ?kzh ?ken WHERE {

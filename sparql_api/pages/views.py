@@ -232,9 +232,21 @@ class Pages(Lookups):
         return {"scenarios": self._scenarios(f.link, f.lang, domain=iri), **self._concept_facts(f)}
 
     def _concept_parts(self, iri: str, f: Facts) -> dict[str, Any]:
+        used_by = self._items_under_kind(iri, f.link, f.lang)
+        sensitive = [] if used_by else self._items_in_sensitive_category(iri, f.link, f.lang)
+        if sensitive or (not used_by and self._in_sensitive_scheme(iri)):
+            # a sensitive personal-information category: the data of its kinds (none for a
+            # category no kind is in yet, still badged as what it is)
+            return {
+                **self._concept_facts(f),
+                "used_by": sensitive,
+                "used_total": len(sensitive),
+                "category_of": True,
+                "scenario_bars": None,
+            }
         return {
             **self._concept_facts(f),
-            "used_by": self._items_under_kind(iri, f.link, f.lang),
+            "used_by": used_by,
             "used_total": self._count_under_kind(iri),
             "scenario_bars": charts.kind_scenarios(self.describer, iri, f.link, f.lang),
         }

@@ -218,6 +218,32 @@ def test_concept_page_lists_uses_through_narrower_kinds(http: httpx.Client, dump
     assert 'class="via"' not in leaf
 
 
+def test_a_sensitive_category_lists_the_data_of_its_kinds(http: httpx.Client, dump_graph, release):
+    """A category of the PIPL scheme (行踪轨迹) has no items of its own kind: its page, badged
+    "data kind", listed nothing (a UX review). It lists every item whose kind is in the
+    category, as example query 06 reads it (computed here from the dump), with the kind."""
+    from rdflib import URIRef
+
+    dip = "https://w3id.org/dipkg/ontology#"
+    categories = set(dump_graph.objects(None, URIRef(dip + "sensitiveCategory")))
+    assert len(categories) >= 3
+    for category in categories:
+        slug = str(category).rsplit("/", 1)[1]
+        page = http.get(f"/concept/{slug}.html", params={"lang": "en"}, headers=H).text
+        kinds = set(dump_graph.subjects(URIRef(dip + "sensitiveCategory"), category))
+        items = {i for k in kinds for i in dump_graph.subjects(URIRef(dip + "dataKind"), k)}
+        listed = re.search(r'<h2 id="it-h">Data items of this sensitive category \((\d+)\)', page)
+        assert listed and int(listed.group(1)) == len(items) > 0, slug
+        for item in items:
+            assert str(item).replace(release.base_iri, "/") + "?lang=en" in page, (slug, item)
+        assert '<p class="eyebrow">Sensitive category</p>' in page, slug
+    # a category no kind is in yet: badged as what it is, no list
+    minor = http.get("/concept/pipl-minor.html", params={"lang": "en"}, headers=H).text
+    assert '<p class="eyebrow">Sensitive category</p>' in minor and 'id="it-h"' not in minor
+    kind = http.get("/concept/temperature.html", params={"lang": "en"}, headers=H).text
+    assert '<p class="eyebrow">Data kind</p>' in kind
+
+
 def test_data_kinds_page_is_in_the_navigation(http: httpx.Client):
     for path in ("/", "/scenario/guizhou-b1-s01.html"):
         assert '/scheme/data-kinds"' in http.get(path, headers=H).text
