@@ -270,25 +270,38 @@ def _load_store(nt: Path, target: Path, log: Log) -> pyoxigraph.Store:
 
 
 def _which(exc: OSError, out_dir: Path) -> str:
-    """The file an OSError names, relative to the output folder where it lies under it:
-    "No such file or directory" alone does not say which of a build's files went missing."""
-    names = [n for n in (exc.filename, exc.filename2) if n]
+    """The file an OSError names, relative to the output folder where it lies under it
+    (a file of the release being written without its staging folder, which is gone by
+    then): "No such file or directory" alone does not say which of a build's files."""
+    names = [n for n in (exc.filename, exc.filename2) if isinstance(n, (str, bytes))]
     if not names or exc.strerror is None:
         return ""
+    root = os.path.abspath(out_dir)
     shown = []
     for name in names:
-        path = Path(os.fsdecode(name))
-        try:
-            shown.append(str(path.resolve().relative_to(out_dir.resolve())))
-        except (ValueError, OSError):
-            shown.append(str(path))
+        path = os.path.abspath(os.fsdecode(name))  # (no symlink followed: current is current)
+        if os.path.commonpath([root, path]) != root:
+            shown.append(path)
+            continue
+        relative = Path(os.path.relpath(path, root))
+        if relative.parts and relative.parts[0].startswith(".staging-"):
+            relative = Path(*relative.parts[1:]) if len(relative.parts) > 1 else relative
+        shown.append(str(relative))
     return " (" + " → ".join(shown) + ")"
 
 
 def _fsync_tree(root: Path) -> None:
+    """fsync every file and folder under ``root``. A file listed and gone before it is opened
+    is passed over: RocksDB deletes a compaction's obsolete files in the background, and
+    CI saw one ``.sst`` go between the listing and the open ("No such file or directory":
+    the build failed); a deleted file has nothing to sync, its folder's fsync records it."""
     for folder, _, files in os.walk(root):
         for name in files:
-            with open(os.path.join(folder, name), "rb") as handle:
+            try:
+                handle = open(os.path.join(folder, name), "rb")  # noqa: SIM115
+            except FileNotFoundError:
+                continue
+            with handle:
                 os.fsync(handle.fileno())
         fd = os.open(folder, os.O_RDONLY)
         try:

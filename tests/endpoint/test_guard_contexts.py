@@ -786,9 +786,10 @@ def smuggled(draw) -> str:
         how = draw(st.integers(0, 8))
         if how >= 4:
             # SPARQL 1.2 against SPARQL 1.1 (a desynchronising fragment), or an IRI read as
-            # one beside a '<' read as less-than (a mixed one), mostly where a group's
-            # element may start (after ``{`` or ``.``; the last mutation then, that no other
-            # breaks the query around it), else at a token boundary or at any character
+            # one beside a '<' read as less-than (a mixed one: always there when the query
+            # has such a place), mostly where a group's element may start (after ``{`` or
+            # ``.``; the last mutation then, that no other breaks the query around it), else
+            # at a token boundary or at any character
             payload = draw(desync() if how <= 6 else mixed())
             starts = [i + 1 for i, t in enumerate(tokens) if t in ("{", ".")]
             if starts and (how > 6 or draw(st.booleans())):
