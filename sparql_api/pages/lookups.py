@@ -18,6 +18,16 @@ RDFS = PREFIXES["rdfs"]
 SKOS = PREFIXES["skos"]
 DCT = PREFIXES["dcterms"]
 OWL = PREFIXES["owl"]
+#: the labels and qualifiers of an item ``?i`` and the labels of its scenario ``?s``, both
+#: languages, as :meth:`Lookups._items` reads them
+_ITEM_LABELS = """
+            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }
+            OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
+            OPTIONAL { ?i dip:qualifier ?qzh FILTER(lang(?qzh)="zh") }
+            OPTIONAL { ?i dip:qualifier ?qen FILTER(lang(?qen)="en") }
+            OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }
+            OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
+"""
 USES_SHOWN = (
     1000  # a concept page lists at most this many of its uses (and says how many there are)
 )
@@ -132,12 +142,9 @@ class Lookups:
         rows = self.describer.select(
             """SELECT ?kind ?i ?t ?zh ?en ?qzh ?qen ?s ?n ?szh ?sen WHERE {
             ?i dip:dataKind ?kind ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
-            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }
-            OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
-            OPTIONAL { ?i dip:qualifier ?qzh FILTER(lang(?qzh)="zh") }
-            OPTIONAL { ?i dip:qualifier ?qen FILTER(lang(?qen)="en") }
-            OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }
-            OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
+            """
+            + _ITEM_LABELS
+            + """
         } ORDER BY ?n ?i LIMIT 500""",
             substitutions={"kind": ox.NamedNode(kind_iri)},
         )
@@ -159,12 +166,9 @@ class Lookups:
             """SELECT DISTINCT ?kind ?i ?t ?zh ?en ?qzh ?qen ?s ?n ?szh ?sen ?k WHERE {
             ?k skos:broader* ?kind .
             ?i dip:dataKind ?k ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
-            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }
-            OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
-            OPTIONAL { ?i dip:qualifier ?qzh FILTER(lang(?qzh)="zh") }
-            OPTIONAL { ?i dip:qualifier ?qen FILTER(lang(?qen)="en") }
-            OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }
-            OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
+            """
+            + _ITEM_LABELS
+            + """
         } ORDER BY ?n ?i LIMIT """
             + str(USES_SHOWN),
             substitutions={"kind": ox.NamedNode(kind_iri)},
@@ -215,12 +219,9 @@ class Lookups:
             """SELECT DISTINCT ?c ?i ?t ?zh ?en ?qzh ?qen ?s ?n ?szh ?sen ?k ?kzh ?ken WHERE {
             ?k dip:sensitiveCategory ?c .
             ?i dip:dataKind ?k ; a ?t ; dip:scenario ?s . ?s dip:number ?n .
-            OPTIONAL { ?i rdfs:label ?zh FILTER(lang(?zh)="zh") }
-            OPTIONAL { ?i rdfs:label ?en FILTER(lang(?en)="en") }
-            OPTIONAL { ?i dip:qualifier ?qzh FILTER(lang(?qzh)="zh") }
-            OPTIONAL { ?i dip:qualifier ?qen FILTER(lang(?qen)="en") }
-            OPTIONAL { ?s rdfs:label ?szh FILTER(lang(?szh)="zh") }
-            OPTIONAL { ?s rdfs:label ?sen FILTER(lang(?sen)="en") }
+            """
+            + _ITEM_LABELS
+            + """
             OPTIONAL { ?k skos:prefLabel ?kzh FILTER(lang(?kzh)="zh") }
             OPTIONAL { ?k skos:prefLabel ?ken FILTER(lang(?ken)="en") }
         } ORDER BY ?n ?i LIMIT """
